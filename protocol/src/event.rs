@@ -1,0 +1,441 @@
+//! What sealed messages carry: small JSON objects tagged by `type`.
+//!
+//! Unknown fields are ignored and unknown event types decode to an
+//! `Unknown` variant on the receiving side, so either end can add to the
+//! vocabulary without breaking the other. The server sets every sender,
+//! id and timestamp; nothing a client claims about identity is trusted.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// First sealed client message (c2s #0): who wants to join.
+/// On the wire: `{"type":"auth","username":…,"password":…,"client":…}`.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "type", rename = "auth")]
+pub struct Auth {
+    /// Requested username.
+    pub username: String,
+    /// The join password; empty when the user has none.
+    #[serde(default)]
+    pub password: String,
+    /// Client software and version, for the server's logs.
+    #[serde(default)]
+    pub client: String,
+}
+
+impl fmt::Debug for Auth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Auth")
+            .field("username", &self.username)
+            .field("password", &"..")
+            .field("client", &self.client)
+            .finish()
+    }
+}
+
+/// Events a joined client sends.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientEvent {
+    /// A message to everyone.
+    Say {
+        /// The text.
+        text: String,
+    },
+    /// An action (`/me waves`), shown as `* ace waves`.
+    Action {
+        /// The text after `/me `.
+        text: String,
+    },
+    /// A direct message to one user.
+    Dm {
+        /// Addressee's name (matched case-insensitively).
+        to: String,
+        /// The text.
+        text: String,
+    },
+    /// Ask for the list of users online.
+    Who,
+    /// The client is leaving.
+    Bye {
+        /// Why.
+        #[serde(default = "ByeCode::leave")]
+        code: ByeCode,
+        /// Human words.
+        #[serde(default)]
+        reason: String,
+    },
+    /// A type this side does not know (newer peer).
+    #[serde(other)]
+    Unknown,
+}
+
+/// A public chat message, as broadcast and as kept in history.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct HistoryEntry {
+    /// Server-assigned id, increasing.
+    pub id: u64,
+    /// Sender, as authenticated by the server.
+    pub from: String,
+    /// The text.
+    pub text: String,
+    /// Server time, Unix milliseconds.
+    pub ts: u64,
+    /// An action (`/me`) rather than a plain message.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub action: bool,
+}
+
+/// The rate limit a client must keep to (token bucket).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Messages that may be sent at once.
+    pub burst: u32,
+    /// Messages per second refilled.
+    pub per_second: u32,
+}
+
+/// The server accepts the client.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Welcome {
+    /// The name the server assigned (the requested one).
+    pub name: String,
+    /// Everyone online, this client included.
+    pub users: Vec<String>,
+    /// Recent public messages, oldest first.
+    #[serde(default)]
+    pub history: Vec<HistoryEntry>,
+    /// Message of the day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub motd: Option<String>,
+    /// The rate limit in force.
+    pub rate: RateLimit,
+    /// Longest accepted message text, in bytes.
+    pub max_text: usize,
+    /// Server software and version.
+    #[serde(default)]
+    pub server: String,
+}
+
+/// Why the server refused a join.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectCode {
+    /// The server has as many users as it allows.
+    ServerFull,
+    /// Wrong or missing password.
+    BadPassword,
+    /// The username is not 1–32 of `A-Z a-z 0-9 _ . -`.
+    NameInvalid,
+    /// Someone online has that name (case-insensitively).
+    NameTaken,
+    /// The `Auth` could not be read.
+    BadRequest,
+    /// A code this side does not know.
+    #[serde(other)]
+    Other,
+}
+
+/// Why a session is being closed deliberately.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ByeCode {
+    /// The user left.
+    Leave,
+    /// The server is shutting down.
+    Shutdown,
+    /// An admin kicked the user.
+    Kicked,
+    /// The client did not keep up with its messages.
+    TooSlow,
+    /// The peer stopped answering keepalives.
+    Timeout,
+    /// The key this session joined with was withdrawn.
+    KeyRotated,
+    /// The peer broke the protocol.
+    Protocol,
+    /// A code this side does not know.
+    #[serde(other)]
+    Other,
+}
+
+impl ByeCode {
+    fn leave() -> Self {
+        ByeCode::Leave
+    }
+}
+
+/// Why the server refused one client event (the connection stays).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Text longer than `max_text`.
+    TextTooLong,
+    /// Empty text, or a control character other than newline and tab.
+    TextInvalid,
+    /// Sent faster than the announced rate.
+    RateLimited,
+    /// A direct message to someone not online.
+    NoSuchUser,
+    /// An event that could not be read.
+    BadEvent,
+    /// A code this side does not know.
+    #[serde(other)]
+    Other,
+}
+
+/// Events the server sends.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerEvent {
+    /// The join succeeded (s2c #1).
+    Welcome(Welcome),
+    /// The join failed; the server closes 1000 next.
+    Reject {
+        /// Machine-readable reason.
+        code: RejectCode,
+        /// Human words.
+        reason: String,
+    },
+    /// A public message or action.
+    Message(HistoryEntry),
+    /// A direct message, sent to its addressee and echoed to its sender.
+    Dm {
+        /// Server-assigned id.
+        id: u64,
+        /// Sender.
+        from: String,
+        /// Addressee.
+        to: String,
+        /// The text.
+        text: String,
+        /// Server time, Unix milliseconds.
+        ts: u64,
+    },
+    /// Someone joined.
+    Join {
+        /// Who.
+        name: String,
+        /// Users online now.
+        online: usize,
+        /// Server time, Unix milliseconds.
+        ts: u64,
+    },
+    /// Someone left.
+    Leave {
+        /// Who.
+        name: String,
+        /// Users online now.
+        online: usize,
+        /// Why (`left`, `kicked: …`, `connection lost`, …).
+        reason: String,
+        /// Server time, Unix milliseconds.
+        ts: u64,
+    },
+    /// Answer to `who`.
+    Users {
+        /// Everyone online.
+        users: Vec<String>,
+    },
+    /// A notice from the server's admin.
+    Notice {
+        /// The text.
+        text: String,
+        /// Server time, Unix milliseconds.
+        ts: u64,
+    },
+    /// One client event was refused; the connection stays.
+    Error {
+        /// Machine-readable reason.
+        code: ErrorCode,
+        /// Human words.
+        message: String,
+    },
+    /// The server closes the session next.
+    Bye {
+        /// Machine-readable reason.
+        code: ByeCode,
+        /// Human words.
+        reason: String,
+    },
+    /// A type this side does not know (newer server).
+    #[serde(other)]
+    Unknown,
+}
+
+/// Longest username, in bytes.
+pub const MAX_USERNAME: usize = 32;
+
+/// Whether `name` is 1–32 of `A-Z a-z 0-9 _ . -`.
+pub fn valid_username(name: &str) -> bool {
+    (1..=MAX_USERNAME).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// Checks a message text: not empty, at most `max_text` bytes, no control
+/// characters other than newline and tab.
+pub fn validate_text(text: &str, max_text: usize) -> Result<(), (ErrorCode, String)> {
+    if text.len() > max_text {
+        return Err((
+            ErrorCode::TextTooLong,
+            format!("message is {} bytes; the limit is {max_text}", text.len()),
+        ));
+    }
+    if text.trim().is_empty() {
+        return Err((ErrorCode::TextInvalid, "message is empty".into()));
+    }
+    if let Some(c) = text
+        .chars()
+        .find(|&c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err((
+            ErrorCode::TextInvalid,
+            format!(
+                "message contains the control character U+{:04X}",
+                u32::from(c)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+impl ServerEvent {
+    /// The JSON bytes of this event, to be sealed.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("server events always serialize")
+    }
+}
+
+impl Auth {
+    /// The JSON bytes of this `Auth`, to be sealed.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("auth always serializes")
+    }
+}
+
+impl ClientEvent {
+    /// The JSON bytes of this event, to be sealed.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("client events always serialize")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_tagged_json() {
+        let e = ClientEvent::Dm {
+            to: "bob".into(),
+            text: "hi".into(),
+        };
+        assert_eq!(
+            String::from_utf8(e.to_bytes()).unwrap(),
+            r#"{"type":"dm","to":"bob","text":"hi"}"#
+        );
+        let m = ServerEvent::Message(HistoryEntry {
+            id: 3,
+            from: "ace".into(),
+            text: "hello".into(),
+            ts: 1_700_000_000_000,
+            action: false,
+        });
+        let json = String::from_utf8(m.to_bytes()).unwrap();
+        assert_eq!(
+            json,
+            r#"{"type":"message","id":3,"from":"ace","text":"hello","ts":1700000000000}"#
+        );
+        assert_eq!(serde_json::from_str::<ServerEvent>(&json).unwrap(), m);
+    }
+
+    #[test]
+    fn unknown_types_and_fields_are_tolerated() {
+        let e: ServerEvent = serde_json::from_str(r#"{"type":"poll","question":"?"}"#).unwrap();
+        assert_eq!(e, ServerEvent::Unknown);
+        let e: ServerEvent =
+            serde_json::from_str(r#"{"type":"notice","text":"hi","ts":1,"colour":"red"}"#).unwrap();
+        assert_eq!(
+            e,
+            ServerEvent::Notice {
+                text: "hi".into(),
+                ts: 1
+            }
+        );
+        let e: ServerEvent =
+            serde_json::from_str(r#"{"type":"reject","code":"banned","reason":"x"}"#).unwrap();
+        assert_eq!(
+            e,
+            ServerEvent::Reject {
+                code: RejectCode::Other,
+                reason: "x".into()
+            }
+        );
+        let e: ClientEvent = serde_json::from_str(r#"{"type":"bye"}"#).unwrap();
+        assert_eq!(
+            e,
+            ClientEvent::Bye {
+                code: ByeCode::Leave,
+                reason: String::new()
+            }
+        );
+    }
+
+    #[test]
+    fn usernames() {
+        for ok in ["a", "ace", "user_1234", "A.b-C", &"x".repeat(32)] {
+            assert!(valid_username(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "a b",
+            "é",
+            "a/b",
+            "<script>",
+            &"x".repeat(33),
+            "\u{1b}[31m",
+        ] {
+            assert!(!valid_username(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn texts() {
+        assert!(validate_text("hello\n\tworld", 100).is_ok());
+        assert_eq!(
+            validate_text("", 100).unwrap_err().0,
+            ErrorCode::TextInvalid
+        );
+        assert_eq!(
+            validate_text("a\u{1b}[2J", 100).unwrap_err().0,
+            ErrorCode::TextInvalid
+        );
+        assert_eq!(
+            validate_text("a\r", 100).unwrap_err().0,
+            ErrorCode::TextInvalid
+        );
+        assert_eq!(
+            validate_text(&"x".repeat(101), 100).unwrap_err().0,
+            ErrorCode::TextTooLong
+        );
+    }
+
+    #[test]
+    fn auth_debug_hides_password() {
+        let a = Auth {
+            username: "ace".into(),
+            password: "hunter2".into(),
+            client: "t".into(),
+        };
+        assert!(!format!("{a:?}").contains("hunter2"));
+        let json = String::from_utf8(a.to_bytes()).unwrap();
+        assert!(
+            json.starts_with(r#"{"type":"auth","username":"ace""#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<Auth>(&json).unwrap(), a);
+    }
+}

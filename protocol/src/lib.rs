@@ -1,0 +1,60 @@
+//! The wire protocol of chat, version 1, without any I/O.
+//!
+//! Both ends depend on this crate and only move bytes: the daemon and the
+//! client feed received WebSocket messages into the state machines here and
+//! send what they return. Everything that must agree byte for byte lives in
+//! one place, so it can be unit-tested and checked against the known-answer
+//! vectors of `docs/protocol.md`.
+//!
+//! Data flow of one connection:
+//!
+//! 1. [`token`]: the text token `chat1_…` carries the join key `K` and the
+//!    server's static public key `S_pub`; [`token::KeyId`] is its printable
+//!    fingerprint.
+//! 2. [`handshake`]: `Hello` → `Challenge` → both sides derive one key per
+//!    direction ([`handshake::SessionKeys`]).
+//! 3. [`seal`]: every later message is one AES-256-GCM-SIV ciphertext under a
+//!    per-direction counter nonce ([`seal::Sealer`], [`seal::Opener`]).
+//! 4. [`event`]: what the sealed messages carry, as tagged JSON.
+
+pub mod event;
+pub mod handshake;
+pub mod hex;
+pub mod limits;
+pub mod seal;
+pub mod token;
+
+pub use event::{
+    Auth, ByeCode, ClientEvent, ErrorCode, HistoryEntry, RateLimit, RejectCode, ServerEvent,
+    Welcome, valid_username, validate_text,
+};
+pub use handshake::{
+    ClientHandshake, HandshakeError, ServerHandshake, ServerHello, Session, SessionKeys,
+};
+pub use seal::{OpenError, Opener, SealError, Sealer};
+pub use token::{JoinKey, KeyId, ServerIdentity, Token, TokenError};
+
+/// The WebSocket subprotocol name; selected when offered, never required.
+pub const SUBPROTOCOL: &str = "chat.v1";
+
+/// The protocol version this crate speaks.
+pub const VERSION: u8 = 1;
+
+/// The default TCP port, kept from the tool chat descends from.
+pub const DEFAULT_PORT: u16 = 1719;
+
+/// WebSocket close codes with a meaning in this protocol.
+pub mod close {
+    /// Normal close after a sealed `Reject` or `Bye`.
+    pub const NORMAL: u16 = 1000;
+    /// The server is shutting down.
+    pub const GOING_AWAY: u16 = 1001;
+    /// Malformed handshake or invalid key share.
+    pub const PROTOCOL: u16 = 1002;
+    /// A message failed to open, or a handshake deadline was missed.
+    pub const POLICY: u16 = 1008;
+    /// A message over a size limit.
+    pub const TOO_BIG: u16 = 1009;
+    /// The `Hello` names a key id the server does not accept.
+    pub const UNKNOWN_KEY: u16 = 4001;
+}

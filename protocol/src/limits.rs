@@ -1,0 +1,24 @@
+//! Size limits both ends enforce before any AEAD call.
+
+/// AEAD tag length appended to every sealed message.
+pub const TAG_LEN: usize = 16;
+
+/// Largest sealed `Auth` the server accepts.
+pub const MAX_AUTH: usize = 2 * 1024;
+
+/// Largest password accepted, in bytes.
+pub const MAX_PASSWORD: usize = 1024;
+
+/// Slack on top of the text limit for a client message's JSON envelope.
+pub const CLIENT_OVERHEAD: usize = 1024;
+
+/// Largest sealed message a server may send (the client enforces it too).
+pub const MAX_SERVER_MESSAGE: usize = 1024 * 1024;
+
+/// Default maximum message text length, in bytes.
+pub const DEFAULT_MAX_TEXT: usize = 4 * 1024;
+
+/// Largest sealed client message after `Auth`, for a given text limit.
+pub fn max_client_message(max_text: usize) -> usize {
+    max_text + CLIENT_OVERHEAD
+}

@@ -1,0 +1,211 @@
+//! Sealed framing: one AES-256-GCM-SIV ciphertext per WebSocket message.
+//!
+//! Each direction has its own key and its own u64 message counter; the
+//! nonce is 4 zero bytes ‖ the counter, big-endian. The counter is never
+//! sent, so a replayed, reordered or dropped message fails to open, and the
+//! connection must then be closed (1008) without reading anything.
+
+use aes_gcm_siv::aead::{Aead, KeyInit};
+use aes_gcm_siv::{Aes256GcmSiv, Nonce};
+
+use crate::limits::TAG_LEN;
+
+/// Sealing failed: the direction's counter is used up.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SealError {
+    /// The next counter would be 2^64−1; the session must close.
+    #[error("message counter exhausted; reconnect")]
+    Exhausted,
+}
+
+/// Opening failed; the message must be discarded unread.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum OpenError {
+    /// Longer than the limit in force; checked before any AEAD work.
+    #[error("message of {size} bytes is over the limit of {limit}")]
+    TooLarge {
+        /// Received size.
+        size: usize,
+        /// Limit in force.
+        limit: usize,
+    },
+    /// Shorter than a tag.
+    #[error("message too short to be sealed")]
+    Truncated,
+    /// Tampered, replayed, reordered, dropped or under another key.
+    #[error("message failed authentication")]
+    Forged,
+    /// The counter is used up.
+    #[error("message counter exhausted; reconnect")]
+    Exhausted,
+}
+
+fn nonce(counter: u64) -> Nonce {
+    let mut n = [0u8; 12];
+    n[4..].copy_from_slice(&counter.to_be_bytes());
+    Nonce::from(n)
+}
+
+/// Seals outgoing messages of one direction.
+pub struct Sealer {
+    cipher: Aes256GcmSiv,
+    counter: u64,
+}
+
+impl Sealer {
+    /// A sealer whose next message uses `counter`.
+    pub fn new(key: &[u8; 32], counter: u64) -> Self {
+        let cipher = Aes256GcmSiv::new_from_slice(key).expect("32-byte key");
+        Self { cipher, counter }
+    }
+
+    /// Seals `plaintext` under the next counter: ciphertext ‖ 16-byte tag.
+    pub fn seal(&mut self, plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
+        if self.counter == u64::MAX {
+            return Err(SealError::Exhausted);
+        }
+        let sealed = self
+            .cipher
+            .encrypt(&nonce(self.counter), plaintext)
+            .expect("AES-GCM-SIV seals any message under 64 GiB");
+        self.counter += 1;
+        Ok(sealed)
+    }
+
+    /// The counter the next message will use.
+    pub fn counter(&self) -> u64 {
+        self.counter
+    }
+}
+
+/// Opens incoming messages of one direction, in order.
+pub struct Opener {
+    cipher: Aes256GcmSiv,
+    counter: u64,
+}
+
+impl Opener {
+    /// An opener that expects `counter` next.
+    pub fn new(key: &[u8; 32], counter: u64) -> Self {
+        let cipher = Aes256GcmSiv::new_from_slice(key).expect("32-byte key");
+        Self { cipher, counter }
+    }
+
+    /// Opens the next message if it is at most `limit` bytes long. The size is
+    /// checked before any AEAD work; on failure nothing is returned and the
+    /// caller must close the connection.
+    pub fn open(&mut self, sealed: &[u8], limit: usize) -> Result<Vec<u8>, OpenError> {
+        if sealed.len() > limit {
+            return Err(OpenError::TooLarge {
+                size: sealed.len(),
+                limit,
+            });
+        }
+        if sealed.len() < TAG_LEN {
+            return Err(OpenError::Truncated);
+        }
+        if self.counter == u64::MAX {
+            return Err(OpenError::Exhausted);
+        }
+        let plain = self
+            .cipher
+            .decrypt(&nonce(self.counter), sealed)
+            .map_err(|_| OpenError::Forged)?;
+        self.counter += 1;
+        Ok(plain)
+    }
+
+    /// The counter the next message must have been sealed with.
+    pub fn counter(&self) -> u64 {
+        self.counter
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: [u8; 32] = [5; 32];
+    const BIG: usize = 1 << 20;
+
+    fn pair() -> (Sealer, Opener) {
+        (Sealer::new(&KEY, 0), Opener::new(&KEY, 0))
+    }
+
+    #[test]
+    fn round_trip_in_order() {
+        let (mut s, mut o) = pair();
+        for text in [&b"hello"[..], b"", b"world"] {
+            let sealed = s.seal(text).unwrap();
+            assert_eq!(sealed.len(), text.len() + TAG_LEN);
+            assert_eq!(o.open(&sealed, BIG).unwrap(), text);
+        }
+    }
+
+    #[test]
+    fn tampered_is_rejected() {
+        let (mut s, mut o) = pair();
+        let mut sealed = s.seal(b"hello").unwrap();
+        sealed[0] ^= 1;
+        assert_eq!(o.open(&sealed, BIG), Err(OpenError::Forged));
+        let mut sealed = s.seal(b"hello").unwrap();
+        let last = sealed.len() - 1;
+        sealed[last] ^= 0x80;
+        assert_eq!(
+            Opener::new(&KEY, 1).open(&sealed, BIG),
+            Err(OpenError::Forged)
+        );
+    }
+
+    #[test]
+    fn replayed_and_reordered_are_rejected() {
+        let (mut s, mut o) = pair();
+        let first = s.seal(b"one").unwrap();
+        let second = s.seal(b"two").unwrap();
+        assert_eq!(o.open(&second, BIG), Err(OpenError::Forged), "reordered");
+        assert_eq!(o.open(&first, BIG).unwrap(), b"one");
+        assert_eq!(o.open(&first, BIG), Err(OpenError::Forged), "replayed");
+        assert_eq!(o.open(&second, BIG).unwrap(), b"two");
+    }
+
+    #[test]
+    fn dropped_message_breaks_the_stream() {
+        let (mut s, mut o) = pair();
+        let _lost = s.seal(b"one").unwrap();
+        let second = s.seal(b"two").unwrap();
+        assert_eq!(o.open(&second, BIG), Err(OpenError::Forged));
+    }
+
+    #[test]
+    fn truncated_and_oversized_are_rejected_before_aead() {
+        let (mut s, mut o) = pair();
+        let sealed = s.seal(b"hello").unwrap();
+        assert_eq!(
+            o.open(&sealed[..sealed.len() - 1], BIG),
+            Err(OpenError::Forged)
+        );
+        assert_eq!(o.open(&sealed[..10], BIG), Err(OpenError::Truncated));
+        assert_eq!(
+            o.open(&sealed, 8),
+            Err(OpenError::TooLarge { size: 21, limit: 8 })
+        );
+        assert_eq!(o.counter(), 0, "failed opens do not advance the counter");
+    }
+
+    #[test]
+    fn wrong_key_fails() {
+        let mut s = Sealer::new(&KEY, 0);
+        let mut o = Opener::new(&[6; 32], 0);
+        assert_eq!(o.open(&s.seal(b"x").unwrap(), BIG), Err(OpenError::Forged));
+    }
+
+    #[test]
+    fn counter_exhaustion_closes() {
+        let mut s = Sealer::new(&KEY, u64::MAX - 1);
+        let mut o = Opener::new(&KEY, u64::MAX - 1);
+        let last = s.seal(b"last").unwrap();
+        assert_eq!(s.seal(b"more"), Err(SealError::Exhausted));
+        assert_eq!(o.open(&last, BIG).unwrap(), b"last");
+        assert_eq!(o.open(&last, BIG), Err(OpenError::Exhausted));
+    }
+}
