@@ -1,0 +1,142 @@
+//! Exit codes, a contract with users' scripts (DESIGN.md, "Names that are
+//! contracts"), and the error type that carries one out to `main`.
+//!
+//! Code deep in the client returns `anyhow::Error`; where a failure has a
+//! code of its own it wraps a [`Failure`], which `main` finds again with
+//! `downcast_ref`. Anything else exits [`Exit::Error`].
+
+use std::fmt;
+
+/// How `chat` ends. The numbers never change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Left cleanly (end of input, `/quit`, Ctrl-C).
+    Ok = 0,
+    /// Any other error.
+    Error = 1,
+    /// Bad command line (clap's own code).
+    Usage = 2,
+    /// At least one line was refused, by the server or locally.
+    Refused = 3,
+    /// The server ended the session (kick, shutdown); the reason was shown.
+    Disconnected = 4,
+    /// The connection broke without a sealed goodbye.
+    ConnectionLost = 5,
+    /// The server does not accept this key.
+    KeyMismatch = 10,
+    /// The server could not prove it holds the key's server identity.
+    Impostor = 11,
+    /// Wrong or missing password.
+    BadPassword = 12,
+    /// Someone online already has the name.
+    NameTaken = 13,
+    /// The name is not 1–32 of `A-Z a-z 0-9 _ . -`.
+    NameInvalid = 14,
+    /// The server has as many users as it allows.
+    ServerFull = 15,
+    /// Nothing answered at the URL (refused, DNS, timeout).
+    Unreachable = 69,
+    /// Ctrl-C or SIGTERM before the join completed (128 + SIGINT).
+    Interrupted = 130,
+}
+
+impl Exit {
+    /// The process exit status.
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+}
+
+/// The `--help` text that documents every exit code.
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+   0  left cleanly (end of input, /quit, Ctrl-C or SIGTERM)
+   1  other error
+   2  usage error
+   3  a line was refused (by the server, or locally: too long, unknown
+      /command), or not confirmed by the server within 10 s of the end of input
+   4  disconnected by the server (kick, shutdown); the reason is shown
+   5  connection lost (closed or broken without a sealed goodbye)
+  10  key mismatch: the server does not accept this key
+  11  the server failed its identity check (not the server this key belongs to)
+  12  bad password
+  13  name taken
+  14  name invalid (1-32 of A-Z a-z 0-9 _ . -)
+  15  server full
+  69  server unreachable (connection refused, DNS failure, timeout)
+ 130  interrupted (Ctrl-C or SIGTERM) before joining";
+
+/// An error with its own exit code. Its message is one line that names the
+/// problem and the fix; it never holds the key or the password.
+#[derive(Debug)]
+pub struct Failure {
+    /// How the process ends.
+    pub exit: Exit,
+    /// What to tell the user.
+    pub message: String,
+}
+
+impl Failure {
+    /// A failure that ends the process with `exit`.
+    pub fn new(exit: Exit, message: impl Into<String>) -> Self {
+        Self {
+            exit,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// The exit code for any error: a [`Failure`]'s own, else [`Exit::Error`].
+pub fn exit_of(err: &anyhow::Error) -> Exit {
+    err.downcast_ref::<Failure>()
+        .map_or(Exit::Error, |f| f.exit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_the_contract() {
+        let pairs = [
+            (Exit::Ok, 0),
+            (Exit::Error, 1),
+            (Exit::Usage, 2),
+            (Exit::Refused, 3),
+            (Exit::Disconnected, 4),
+            (Exit::ConnectionLost, 5),
+            (Exit::KeyMismatch, 10),
+            (Exit::Impostor, 11),
+            (Exit::BadPassword, 12),
+            (Exit::NameTaken, 13),
+            (Exit::NameInvalid, 14),
+            (Exit::ServerFull, 15),
+            (Exit::Unreachable, 69),
+            (Exit::Interrupted, 130),
+        ];
+        for (exit, code) in pairs {
+            assert_eq!(exit.code(), code);
+            assert!(
+                EXIT_CODES_HELP.contains(&format!("{code:>4}  ")),
+                "{code} is documented"
+            );
+        }
+    }
+
+    #[test]
+    fn failures_keep_their_code_through_anyhow() {
+        let err = anyhow::Error::new(Failure::new(Exit::NameTaken, "taken"));
+        assert_eq!(exit_of(&err), Exit::NameTaken);
+        assert_eq!(exit_of(&anyhow::anyhow!("other")), Exit::Error);
+        let wrapped = anyhow::Error::new(Failure::new(Exit::ServerFull, "full")).context("joining");
+        assert_eq!(exit_of(&wrapped), Exit::ServerFull);
+    }
+}

@@ -1,0 +1,207 @@
+//! Where the join password comes from: `--password-file`, `CHAT_PASSWORD`,
+//! or, when the server asks for one that was not given and a person is at
+//! the terminal, a prompt on `/dev/tty` with echo off.
+//!
+//! Never from the command line, where `ps` and shell history would show it.
+//! No message here ever contains the password.
+
+use std::fs::File;
+use std::io::{BufReader, Write as _};
+use std::os::fd::AsRawFd as _;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use chat_protocol::limits::MAX_PASSWORD;
+
+use crate::exit::{Exit, Failure};
+use crate::input::{Line, read_line};
+use crate::signals::Signals;
+
+/// The environment variable that may hold the password.
+pub const ENV: &str = "CHAT_PASSWORD";
+
+/// The password from `file` (one trailing newline stripped), else from
+/// `CHAT_PASSWORD`, else `None` (none given).
+pub fn from_file_or_env(file: Option<&Path>) -> anyhow::Result<Option<String>> {
+    if let Some(path) = file {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("reading the password file {}", path.display()))?;
+        return check(
+            strip_newline(bytes),
+            &format!("the password file {}", path.display()),
+        )
+        .map(Some);
+    }
+    match std::env::var_os(ENV) {
+        Some(value) => check(value.into_encoded_bytes(), ENV).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// `bytes` without one trailing `\n` (or `\r\n`).
+fn strip_newline(mut bytes: Vec<u8>) -> Vec<u8> {
+    if bytes.last() == Some(&b'\n') {
+        bytes.pop();
+        if bytes.last() == Some(&b'\r') {
+            bytes.pop();
+        }
+    }
+    bytes
+}
+
+/// The password in `bytes`, if it is UTF-8 and at most 1 KiB.
+fn check(bytes: Vec<u8>, source: &str) -> anyhow::Result<String> {
+    if bytes.len() > MAX_PASSWORD {
+        return Err(Failure::new(
+            Exit::Error,
+            format!(
+                "the password in {source} is {} bytes; passwords are at most {MAX_PASSWORD} bytes",
+                bytes.len()
+            ),
+        )
+        .into());
+    }
+    String::from_utf8(bytes).map_err(|_| {
+        Failure::new(
+            Exit::Error,
+            format!("the password in {source} is not UTF-8 text"),
+        )
+        .into()
+    })
+}
+
+/// Whether a person can be asked: stdin and stderr are both terminals.
+pub fn can_prompt() -> bool {
+    // SAFETY: `isatty` only inspects the descriptor.
+    unsafe { libc::isatty(0) == 1 && libc::isatty(2) == 1 }
+}
+
+/// Asks for the password on `/dev/tty` with echo off. Ctrl-C or SIGTERM
+/// restores the terminal and ends with [`Exit::Interrupted`].
+pub async fn prompt(url: &str, signals: &mut Signals) -> anyhow::Result<String> {
+    let mut tty = File::options()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .context("opening /dev/tty to ask for the password")?;
+    write!(tty, "{url} needs a password.\nPassword: ")
+        .and_then(|()| tty.flush())
+        .context("writing the password prompt to /dev/tty")?;
+    let echo_off = Arc::new(EchoOff::new(tty).context("turning off echo on /dev/tty")?);
+    let reader = {
+        let echo_off = Arc::clone(&echo_off);
+        tokio::task::spawn_blocking(move || {
+            read_line(&mut BufReader::new(&echo_off.tty), MAX_PASSWORD)
+        })
+    };
+    let line = tokio::select! {
+        line = reader => line.context("the password prompt failed")?,
+        () = signals.recv() => {
+            echo_off.restore();
+            eprintln!();
+            return Err(Failure::new(Exit::Interrupted, "interrupted").into());
+        }
+    };
+    echo_off.restore();
+    match line.context("reading the password from /dev/tty")? {
+        Some(Line::Text(password)) => Ok(password),
+        Some(Line::TooLong(_)) => Err(Failure::new(
+            Exit::Error,
+            format!("that password is too long; passwords are at most {MAX_PASSWORD} bytes"),
+        )
+        .into()),
+        Some(Line::NotUtf8) => {
+            Err(Failure::new(Exit::Error, "that password is not UTF-8 text").into())
+        }
+        None => Err(Failure::new(Exit::BadPassword, "no password given").into()),
+    }
+}
+
+/// The terminal with echo turned off; echo comes back on [`EchoOff::restore`]
+/// or when the last reference is dropped.
+struct EchoOff {
+    tty: File,
+    saved: libc::termios,
+}
+
+impl EchoOff {
+    fn new(tty: File) -> std::io::Result<Self> {
+        let fd = tty.as_raw_fd();
+        // SAFETY: `termios` is plain data; `tcgetattr` fills it for an open
+        // descriptor, and `tcsetattr` only reads it.
+        unsafe {
+            let mut saved: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(fd, &mut saved) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let mut quiet = saved;
+            // No echo, but the newline still shows, so the cursor moves on.
+            quiet.c_lflag &= !libc::ECHO;
+            quiet.c_lflag |= libc::ECHONL;
+            if libc::tcsetattr(fd, libc::TCSAFLUSH, &quiet) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(Self { tty, saved })
+        }
+    }
+
+    fn restore(&self) {
+        // SAFETY: as in `new`; restoring twice is harmless.
+        unsafe {
+            libc::tcsetattr(self.tty.as_raw_fd(), libc::TCSANOW, &self.saved);
+        }
+    }
+}
+
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        self.restore();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_trailing_newline_is_stripped() {
+        assert_eq!(strip_newline(b"pw\n".to_vec()), b"pw");
+        assert_eq!(strip_newline(b"pw\r\n".to_vec()), b"pw");
+        assert_eq!(strip_newline(b"pw\n\n".to_vec()), b"pw\n");
+        assert_eq!(strip_newline(b"pw".to_vec()), b"pw");
+        assert_eq!(strip_newline(b" pw \n".to_vec()), b" pw ");
+    }
+
+    #[test]
+    fn size_and_encoding_are_checked_without_echoing() {
+        assert_eq!(check(b"hunter2".to_vec(), "x").unwrap(), "hunter2");
+        assert_eq!(
+            check(vec![b'a'; MAX_PASSWORD], "x").unwrap().len(),
+            MAX_PASSWORD
+        );
+        let long = check(vec![b'a'; MAX_PASSWORD + 1], "x")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            long.contains("at most 1024") && !long.contains("aaaa"),
+            "{long}"
+        );
+        let bad = check(b"hunter\xff".to_vec(), "x").unwrap_err().to_string();
+        assert!(
+            bad.contains("not UTF-8") && !bad.contains("hunter"),
+            "{bad}"
+        );
+    }
+
+    #[test]
+    fn password_file_is_read() {
+        let path = std::env::temp_dir().join(format!("chat-pw-test-{}", std::process::id()));
+        std::fs::write(&path, "s3cret\n").unwrap();
+        let got = from_file_or_env(Some(&path));
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(got.unwrap().as_deref(), Some("s3cret"));
+        let missing = from_file_or_env(Some(Path::new("/nonexistent/pw"))).unwrap_err();
+        assert!(format!("{missing:#}").contains("/nonexistent/pw"));
+    }
+}
