@@ -1,0 +1,232 @@
+//! The daemon's configuration: one struct, defaults in one place.
+//!
+//! Read from TOML (`--config`, else the path rule of `paths`), with unknown
+//! keys and bad values refused by file and line; command-line flags are
+//! applied on top. Every field is documented in `config/chatd.toml`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A duration written as `30s`, `10m`, `1h` in the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Human(pub Duration);
+
+impl<'de> Deserialize<'de> for Human {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        chat_protocol::duration::parse(&text)
+            .map(Human)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for Human {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&chat_protocol::duration::format(self.0))
+    }
+}
+
+/// Everything `chatd` can be told. Field names are the TOML keys.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the chat listener binds (ignored under socket activation).
+    pub listen: String,
+    /// State directory (keys, password hash).
+    pub state_dir: Option<PathBuf>,
+    /// Runtime directory (admin socket).
+    pub runtime_dir: Option<PathBuf>,
+    /// File holding the join password in plain text (one trailing newline stripped).
+    pub password_file: Option<PathBuf>,
+    /// Log level or `tracing` filter; `RUST_LOG` wins when set.
+    pub log_level: String,
+    /// Message of the day, shown to everyone who joins.
+    pub motd: Option<String>,
+    /// Public messages kept for people who join.
+    pub history: usize,
+    /// Longest message text, in bytes.
+    pub max_text: usize,
+    /// Most users online at once.
+    pub max_users: usize,
+    /// Messages a user may send at once.
+    pub rate_burst: u32,
+    /// Messages per second a user may send after the burst.
+    pub rate_per_second: u32,
+    /// Events queued for one user before it counts as too slow and is dropped.
+    pub outbound_queue: usize,
+    /// Time a new connection has to finish the handshake.
+    pub handshake_timeout: Human,
+    /// Interval of keepalive pings.
+    pub keepalive_interval: Human,
+    /// Silence after which a peer counts as dead.
+    pub keepalive_timeout: Human,
+    /// Longest a single write to a client may take.
+    pub write_timeout: Human,
+    /// Longest shutdown may take before remaining connections are dropped.
+    pub shutdown_timeout: Human,
+    /// Group whose members may use the admin socket (besides root and the daemon's user).
+    pub admin_group: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: format!("127.0.0.1:{}", chat_protocol::DEFAULT_PORT),
+            state_dir: None,
+            runtime_dir: None,
+            password_file: None,
+            log_level: "info".into(),
+            motd: None,
+            history: 50,
+            max_text: chat_protocol::limits::DEFAULT_MAX_TEXT,
+            max_users: 1000,
+            rate_burst: 10,
+            rate_per_second: 5,
+            outbound_queue: 256,
+            handshake_timeout: Human(Duration::from_secs(10)),
+            keepalive_interval: Human(Duration::from_secs(30)),
+            keepalive_timeout: Human(Duration::from_secs(90)),
+            write_timeout: Human(Duration::from_secs(10)),
+            shutdown_timeout: Human(Duration::from_secs(5)),
+            admin_group: None,
+        }
+    }
+}
+
+/// Largest `max_text` allowed: a message and its envelope must fit one
+/// server message along with escaping.
+pub const MAX_TEXT_CEILING: usize = 64 * 1024;
+
+impl Config {
+    /// Parses a config file's text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &Path) -> Result<Self, String> {
+        let config: Config =
+            toml::from_str(text).map_err(|e| describe_toml_error(text, origin, &e))?;
+        config
+            .validate()
+            .map_err(|e| format!("{}: {e}", origin.display()))?;
+        Ok(config)
+    }
+
+    /// Reads and parses a config file.
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+        Self::parse(&text, path)
+    }
+
+    /// Checks values that the types alone do not bound.
+    pub fn validate(&self) -> Result<(), String> {
+        let check = |ok: bool, msg: &str| if ok { Ok(()) } else { Err(msg.to_string()) };
+        check(
+            (1..=MAX_TEXT_CEILING).contains(&self.max_text),
+            "max_text must be between 1 and 65536 bytes",
+        )?;
+        check(
+            self.history <= 10_000,
+            "history must be at most 10000 messages",
+        )?;
+        check(self.max_users >= 1, "max_users must be at least 1")?;
+        check(self.rate_burst >= 1, "rate_burst must be at least 1")?;
+        check(
+            self.rate_per_second >= 1,
+            "rate_per_second must be at least 1",
+        )?;
+        check(
+            self.outbound_queue >= 1,
+            "outbound_queue must be at least 1",
+        )?;
+        for (name, d) in [
+            ("handshake_timeout", self.handshake_timeout),
+            ("keepalive_interval", self.keepalive_interval),
+            ("keepalive_timeout", self.keepalive_timeout),
+            ("write_timeout", self.write_timeout),
+        ] {
+            check(!d.0.is_zero(), &format!("{name} must be more than 0"))?;
+        }
+        check(
+            self.keepalive_timeout.0 > self.keepalive_interval.0,
+            "keepalive_timeout must be longer than keepalive_interval",
+        )?;
+        if let Some(motd) = &self.motd {
+            chat_protocol::validate_text(motd, self.max_text)
+                .map_err(|(_, e)| format!("motd: {e}"))?;
+        }
+        self.listen_addr()?;
+        Ok(())
+    }
+
+    /// The listen address, parsed.
+    pub fn listen_addr(&self) -> Result<std::net::SocketAddr, String> {
+        self.listen.parse().map_err(|_| {
+            format!(
+                "listen = \"{}\" is not an address like 127.0.0.1:1719 or [::1]:1719",
+                self.listen
+            )
+        })
+    }
+}
+
+/// Turns a toml error into `FILE line N: problem`.
+fn describe_toml_error(text: &str, origin: &Path, e: &toml::de::Error) -> String {
+    let line = e
+        .span()
+        .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+    let message = e.message().trim_end();
+    match line {
+        Some(line) => format!("{} line {line}: {message}", origin.display()),
+        None => format!("{}: {message}", origin.display()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        Config::parse(text, Path::new("chatd.toml"))
+    }
+
+    #[test]
+    fn empty_file_is_the_defaults() {
+        assert_eq!(parse("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn values_and_durations() {
+        let c = parse("listen = \"[::1]:9000\"\nhistory = 5\nkeepalive_interval = \"5s\"\nkeepalive_timeout = \"1m\"\n").unwrap();
+        assert_eq!(c.history, 5);
+        assert_eq!(c.keepalive_timeout.0, Duration::from_secs(60));
+        assert_eq!(c.listen_addr().unwrap().port(), 9000);
+    }
+
+    #[test]
+    fn unknown_key_names_the_line() {
+        let err = parse("history = 5\n\nlisen = \"x\"\n").unwrap_err();
+        assert!(err.starts_with("chatd.toml line 3:"), "{err}");
+        assert!(err.contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        assert!(parse("history = \"many\"").unwrap_err().contains("line 1"));
+        assert!(
+            parse("handshake_timeout = \"10 parsecs\"")
+                .unwrap_err()
+                .contains("unit")
+        );
+        assert!(parse("max_text = 0").unwrap_err().contains("max_text"));
+        assert!(
+            parse("listen = \"localhost\"")
+                .unwrap_err()
+                .contains("not an address")
+        );
+        assert!(
+            parse("keepalive_timeout = \"10s\"")
+                .unwrap_err()
+                .contains("longer")
+        );
+    }
+}

@@ -1,0 +1,39 @@
+//! Logging to stderr with `tracing`: colours only on a terminal, no
+//! timestamps under journald (it adds its own).
+
+use std::io::IsTerminal;
+
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::prelude::*;
+use tracing_subscriber::reload;
+
+/// Changes the log filter at run time (SIGHUP).
+pub type FilterHandle = reload::Handle<EnvFilter, tracing_subscriber::Registry>;
+
+/// The filter: `RUST_LOG` when set, else the configured level.
+pub fn filter(level: &str) -> Result<EnvFilter, String> {
+    match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.is_empty() => {
+            EnvFilter::try_new(&spec).map_err(|e| format!("RUST_LOG={spec}: {e}"))
+        }
+        _ => EnvFilter::try_new(level).map_err(|e| format!("log_level = \"{level}\": {e}")),
+    }
+}
+
+/// Installs the subscriber.
+pub fn init(level: &str) -> Result<FilterHandle, String> {
+    let (filter, handle) = reload::Layer::new(filter(level)?);
+    let journald = std::env::var_os("JOURNAL_STREAM").is_some();
+    let ansi = std::io::stderr().is_terminal() && !journald;
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_target(false);
+    let registry = tracing_subscriber::registry().with(filter);
+    if journald {
+        registry.with(fmt.without_time()).init();
+    } else {
+        registry.with(fmt).init();
+    }
+    Ok(handle)
+}

@@ -1,0 +1,460 @@
+//! One chat connection, from `Hello` to goodbye.
+//!
+//! The handshake runs in one task under a deadline. Once the user has
+//! joined, the socket is split: this task reads (opens, checks, rate-limits,
+//! hands events to the hub) and a writer task drains the member's bounded
+//! queue, sealing each event with the session key. Either side ends the
+//! session through the member's [`Control`]; the writer then sends the
+//! sealed `Bye` (when the peer is still trusted) and the close frame.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use bytes::Bytes;
+use chat_protocol::limits::{MAX_AUTH, max_client_message};
+use chat_protocol::{
+    Auth, ClientEvent, ErrorCode, HandshakeError, OpenError, Opener, RejectCode, Sealer,
+    ServerEvent, ServerHandshake, close, valid_username, validate_text,
+};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, timeout};
+
+use crate::config::Config;
+use crate::hub::{Control, Ending, Member};
+use crate::ratelimit::TokenBucket;
+use crate::state::{App, now_secs};
+
+/// Time allowed for the last words (Bye, close frame) to a peer.
+const GOODBYE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long the socket stays open after a close that left bytes unread.
+const LINGER: Duration = Duration::from_secs(1);
+
+/// Counts a connection while it lives.
+struct Counted<'a>(&'a AtomicUsize);
+
+impl<'a> Counted<'a> {
+    fn new(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Self(counter)
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Serves one upgraded WebSocket until it ends.
+pub async fn run(mut ws: WebSocket, peer: SocketAddr, app: App) {
+    let _counted = Counted::new(&app.connections);
+    let config = app.hub.config();
+    let established = tokio::select! {
+        r = timeout(config.handshake_timeout.0, handshake(&mut ws, peer, &app)) => r,
+        () = app.shutdown.cancelled() => {
+            send_close(&mut ws, close::GOING_AWAY, "server shutting down").await;
+            return;
+        }
+    };
+    let Established {
+        sealer,
+        opener,
+        member,
+        rx,
+    } = match established {
+        Ok(Some(established)) => established,
+        Ok(None) => return,
+        Err(_) => {
+            tracing::debug!(%peer, "handshake deadline missed");
+            send_close(&mut ws, close::POLICY, "handshake deadline missed").await;
+            return;
+        }
+    };
+    tracing::info!(name = %member.name, %peer, key_id = %member.key_id, "joined");
+
+    let (sink, stream) = ws.split();
+    let writer = tokio::spawn(write_loop(
+        sink,
+        sealer,
+        rx,
+        member.control.clone(),
+        config.clone(),
+    ));
+    read_loop(stream, opener, &member, &app, &config).await;
+    let ending = member.control.ending();
+    app.hub.leave(&member, &ending.leave_reason);
+    tracing::info!(name = %member.name, %peer, reason = %ending.leave_reason, "left");
+    let _ = writer.await;
+}
+
+/// A joined session, ready to split.
+struct Established {
+    sealer: Sealer,
+    opener: Opener,
+    member: Arc<Member>,
+    rx: mpsc::Receiver<Bytes>,
+}
+
+/// Sends a close frame, giving up after a short while.
+async fn send_close(ws: &mut WebSocket, code: u16, reason: &str) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let _ = timeout(GOODBYE_TIMEOUT, ws.send(Message::Close(Some(frame)))).await;
+}
+
+/// Seals and sends one event during the handshake.
+async fn send_sealed(ws: &mut WebSocket, sealer: &mut Sealer, event: &ServerEvent) -> bool {
+    match sealer.seal(&event.to_bytes()) {
+        Ok(sealed) => ws.send(Message::Binary(sealed.into())).await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// The next binary message, or `None` when the peer closed or broke the rules
+/// (in which case the socket has been closed with the right code).
+async fn next_binary(ws: &mut WebSocket, stage: &str) -> Option<Bytes> {
+    loop {
+        match ws.recv().await? {
+            Ok(Message::Binary(bytes)) => return Some(bytes),
+            Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+            Ok(Message::Close(_)) => return None,
+            Ok(Message::Text(_)) => {
+                send_close(ws, close::PROTOCOL, &format!("expected a binary {stage}")).await;
+                return None;
+            }
+            Err(e) => {
+                if is_capacity(&e) {
+                    send_close(ws, close::TOO_BIG, &format!("{stage} too large")).await;
+                    tokio::time::sleep(LINGER).await;
+                }
+                return None;
+            }
+        }
+    }
+}
+
+fn is_capacity(e: &axum::Error) -> bool {
+    use std::error::Error as _;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = e.source();
+    while let Some(err) = source {
+        if let Some(tungstenite::Error::Capacity(_)) = err.downcast_ref::<tungstenite::Error>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
+/// Runs the handshake and the join checks. `None`: the connection is over.
+async fn handshake(ws: &mut WebSocket, peer: SocketAddr, app: &App) -> Option<Established> {
+    let hello = next_binary(ws, "Hello").await?;
+    let (current, answer) = {
+        let keys = app.keys.read().expect("lock");
+        let now = now_secs();
+        let answer = ServerHandshake::new(&app.identity).respond(&hello, |id| keys.lookup(id, now));
+        (keys.current.key_id(), answer)
+    };
+    let server_hello = match answer {
+        Ok(h) => h,
+        Err(HandshakeError::UnknownKey(theirs)) => {
+            tracing::info!(%peer, key_id = %theirs, "refused: unknown key id");
+            let reason = format!("unknown key id; the server's current key is {current}");
+            send_close(ws, close::UNKNOWN_KEY, &reason).await;
+            return None;
+        }
+        Err(e) => {
+            tracing::debug!(%peer, error = %e, "refused handshake");
+            send_close(ws, close::PROTOCOL, &e.to_string()).await;
+            return None;
+        }
+    };
+    let key_id = server_hello.key_id;
+    let chat_protocol::Session {
+        mut sealer,
+        mut opener,
+    } = server_hello.session;
+    ws.send(Message::Binary(server_hello.challenge.into()))
+        .await
+        .ok()?;
+
+    let sealed_auth = next_binary(ws, "Auth").await?;
+    let auth = match opener.open(&sealed_auth, MAX_AUTH) {
+        Ok(plain) => plain,
+        Err(OpenError::TooLarge { size, limit }) => {
+            let ending = Ending::too_big(size, limit);
+            if let Some((code, reason)) = ending.bye {
+                send_sealed(ws, &mut sealer, &ServerEvent::Bye { code, reason }).await;
+            }
+            send_close(ws, close::TOO_BIG, "Auth too large").await;
+            tokio::time::sleep(LINGER).await;
+            return None;
+        }
+        Err(_) => {
+            tracing::info!(%peer, "refused: Auth failed to open");
+            send_close(ws, close::POLICY, "message failed to open").await;
+            return None;
+        }
+    };
+
+    let reject = async |ws: &mut WebSocket, sealer: &mut Sealer, code: RejectCode, reason: &str| {
+        tracing::info!(%peer, ?code, "refused join");
+        send_sealed(
+            ws,
+            sealer,
+            &ServerEvent::Reject {
+                code,
+                reason: reason.to_string(),
+            },
+        )
+        .await;
+        send_close(ws, close::NORMAL, "").await;
+    };
+
+    let Ok(auth) = serde_json::from_slice::<Auth>(&auth) else {
+        reject(
+            ws,
+            &mut sealer,
+            RejectCode::BadRequest,
+            "the join request could not be read",
+        )
+        .await;
+        return None;
+    };
+    // Order matters: a token holder without the password learns nothing
+    // about who is online.
+    if app.hub.is_full() {
+        reject(
+            ws,
+            &mut sealer,
+            RejectCode::ServerFull,
+            "the server is full; try again later",
+        )
+        .await;
+        return None;
+    }
+    if !app.password.verify(auth.password).await {
+        reject(ws, &mut sealer, RejectCode::BadPassword, "wrong password").await;
+        return None;
+    }
+    if !valid_username(&auth.username) {
+        let reason = "a name is 1 to 32 of the characters A-Z a-z 0-9 _ . -";
+        reject(ws, &mut sealer, RejectCode::NameInvalid, reason).await;
+        return None;
+    }
+    let control = Control::new(&app.shutdown);
+    let joined = match app.hub.join(&auth.username, peer, key_id, control) {
+        Ok(joined) => joined,
+        Err(code) => {
+            let reason = match code {
+                RejectCode::NameTaken => {
+                    format!("the name \"{}\" is taken; choose another", auth.username)
+                }
+                _ => "the server is full; try again later".to_string(),
+            };
+            reject(ws, &mut sealer, code, &reason).await;
+            return None;
+        }
+    };
+    if !send_sealed(ws, &mut sealer, &ServerEvent::Welcome(joined.welcome)).await {
+        joined.member.control.end(Ending::lost());
+        app.hub.leave(&joined.member, "connection lost");
+        return None;
+    }
+    Some(Established {
+        sealer,
+        opener,
+        member: joined.member,
+        rx: joined.rx,
+    })
+}
+
+/// Reads, opens and acts on the member's events until the session ends.
+async fn read_loop(
+    mut stream: SplitStream<WebSocket>,
+    mut opener: Opener,
+    member: &Arc<Member>,
+    app: &App,
+    config: &Config,
+) {
+    let control = &member.control;
+    let limit = max_client_message(config.max_text);
+    let mut bucket = TokenBucket::new(config.rate_burst, config.rate_per_second);
+    let idle = config.keepalive_timeout.0;
+    let mut deadline = Instant::now() + idle;
+    loop {
+        let next = tokio::select! {
+            () = control.cancelled() => return,
+            () = tokio::time::sleep_until(deadline) => return control.end(Ending::timeout()),
+            next = stream.next() => next,
+        };
+        deadline = Instant::now() + idle;
+        let sealed = match next {
+            Some(Ok(Message::Binary(bytes))) => bytes,
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(Message::Close(_))) | None => return control.end(Ending::lost()),
+            Some(Ok(Message::Text(_))) => {
+                return control.end(Ending::untrusted(close::POLICY, "unsealed message"));
+            }
+            Some(Err(e)) if is_capacity(&e) => {
+                return control.end(Ending::too_big(limit + 1, limit));
+            }
+            Some(Err(e)) => {
+                tracing::debug!(name = %member.name, error = %e, "read failed");
+                return control.end(Ending::lost());
+            }
+        };
+        let plain = match opener.open(&sealed, limit) {
+            Ok(plain) => plain,
+            Err(OpenError::TooLarge { size, limit }) => {
+                return control.end(Ending::too_big(size, limit));
+            }
+            Err(_) => {
+                tracing::info!(name = %member.name, "a message failed to open; closing");
+                return control.end(Ending::untrusted(close::POLICY, "a message failed to open"));
+            }
+        };
+        let event = match serde_json::from_slice::<ClientEvent>(&plain) {
+            Ok(ClientEvent::Unknown) | Err(_) => {
+                refuse(
+                    member,
+                    ErrorCode::BadEvent,
+                    "the server could not read that event".into(),
+                );
+                continue;
+            }
+            Ok(event) => event,
+        };
+        if let ClientEvent::Bye { .. } = event {
+            return control.end(Ending::left());
+        }
+        if !bucket.take() {
+            let message = format!(
+                "slow down: at most {} messages per second (bursts of {})",
+                config.rate_per_second, config.rate_burst
+            );
+            refuse(member, ErrorCode::RateLimited, message);
+            continue;
+        }
+        handle(event, member, app, config);
+    }
+}
+
+fn refuse(member: &Member, code: ErrorCode, message: String) {
+    member.send(&ServerEvent::Error { code, message });
+}
+
+/// Acts on one well-formed event within the rate limit.
+fn handle(event: ClientEvent, member: &Arc<Member>, app: &App, config: &Config) {
+    let checked = |text: &str| validate_text(text, config.max_text);
+    match event {
+        ClientEvent::Say { text } => match checked(&text) {
+            Ok(()) => app.hub.say(member, text, false),
+            Err((code, message)) => refuse(member, code, message),
+        },
+        ClientEvent::Action { text } => match checked(&text) {
+            Ok(()) => app.hub.say(member, text, true),
+            Err((code, message)) => refuse(member, code, message),
+        },
+        ClientEvent::Dm { to, text } => {
+            if let Err((code, message)) =
+                checked(&text).and_then(|()| app.hub.dm(member, &to, text))
+            {
+                refuse(member, code, message);
+            }
+        }
+        ClientEvent::Who => member.send(&ServerEvent::Users {
+            users: app.hub.names(),
+        }),
+        ClientEvent::Bye { .. } | ClientEvent::Unknown => {}
+    }
+}
+
+/// Sends `message` unless the session ends first or the peer stalls.
+async fn send_or_end(
+    sink: &mut SplitSink<WebSocket, Message>,
+    message: Message,
+    control: &Control,
+    write_timeout: Duration,
+    queued: usize,
+) -> bool {
+    tokio::select! {
+        () = control.cancelled() => false,
+        sent = timeout(write_timeout, sink.send(message)) => match sent {
+            Ok(Ok(())) => true,
+            Ok(Err(_)) => {
+                control.end(Ending::lost());
+                false
+            }
+            Err(_) => {
+                control.end(Ending::too_slow(queued));
+                false
+            }
+        },
+    }
+}
+
+/// Drains the member's queue to the socket, then says goodbye.
+async fn write_loop(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut sealer: Sealer,
+    mut rx: mpsc::Receiver<Bytes>,
+    control: Arc<Control>,
+    config: Arc<Config>,
+) {
+    let write_timeout = config.write_timeout.0;
+    let mut ping = tokio::time::interval_at(
+        Instant::now() + config.keepalive_interval.0,
+        config.keepalive_interval.0,
+    );
+    loop {
+        let message = tokio::select! {
+            biased;
+            () = control.cancelled() => break,
+            item = rx.recv() => match item {
+                Some(plain) => match sealer.seal(&plain) {
+                    Ok(sealed) => Message::Binary(sealed.into()),
+                    Err(_) => {
+                        control.end(Ending::untrusted(close::NORMAL, "message counter exhausted"));
+                        break;
+                    }
+                },
+                None => break,
+            },
+            _ = ping.tick() => Message::Ping(Bytes::new()),
+        };
+        if !send_or_end(&mut sink, message, &control, write_timeout, rx.len()).await {
+            break;
+        }
+    }
+    let ending = control.ending();
+    let linger = ending.linger;
+    let goodbye = timeout(GOODBYE_TIMEOUT, async {
+        if let Some((code, reason)) = ending.bye {
+            if let Ok(sealed) = sealer.seal(&ServerEvent::Bye { code, reason }.to_bytes()) {
+                sink.send(Message::Binary(sealed.into())).await?;
+            }
+        }
+        let frame = CloseFrame {
+            code: ending.close_code,
+            reason: "".into(),
+        };
+        sink.send(Message::Close(Some(frame))).await
+    })
+    .await;
+    match goodbye {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::debug!(error = %e, "goodbye not delivered"),
+        Err(_) => tracing::debug!("goodbye timed out"),
+    }
+    if linger {
+        tokio::time::sleep(LINGER).await;
+    }
+}

@@ -1,0 +1,78 @@
+//! Everything the daemon shares between tasks, in one `Arc<AppState>`.
+
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+use chat_protocol::{JoinKey, KeyId, ServerIdentity, Token};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::hub::Hub;
+use crate::password::Gate;
+use crate::store::{PreviousKey, Store};
+
+/// The keys the server accepts: the current one and, during a rotation's
+/// grace period, the previous one. Never more than two.
+pub struct KeySet {
+    /// The key handed to people.
+    pub current: Token,
+    /// The withdrawn key and when it stops joining.
+    pub previous: Option<PreviousKey>,
+}
+
+impl KeySet {
+    /// The join key for a key id, if that key is accepted at `now` (Unix seconds).
+    pub fn lookup(&self, id: &KeyId, now: u64) -> Option<JoinKey> {
+        if self.current.key_id() == *id {
+            return Some(self.current.join_key.clone());
+        }
+        self.previous
+            .as_ref()
+            .filter(|p| p.expires > now && p.token.key_id() == *id)
+            .map(|p| p.token.join_key.clone())
+    }
+}
+
+/// Unix seconds now.
+pub fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The daemon's shared state.
+pub struct AppState {
+    /// The room.
+    pub hub: Hub,
+    /// The static key pair S.
+    pub identity: ServerIdentity,
+    /// Accepted join keys.
+    pub keys: RwLock<KeySet>,
+    /// The password check.
+    pub password: Gate,
+    /// The state directory (held locked).
+    pub store: Store,
+    /// Fires once, at shutdown; every session's control is its child.
+    pub shutdown: CancellationToken,
+    /// Every session task, so shutdown can wait for them.
+    pub sessions: TaskTracker,
+    /// Open WebSocket connections, joined or not.
+    pub connections: AtomicUsize,
+    /// When the daemon started.
+    pub started: SystemTime,
+    /// Where the chat listener is bound.
+    pub listen_addr: SocketAddr,
+}
+
+impl AppState {
+    /// The current key's fingerprint.
+    pub fn key_id(&self) -> KeyId {
+        self.keys.read().expect("lock").current.key_id()
+    }
+}
+
+/// Shared handle.
+pub type App = Arc<AppState>;

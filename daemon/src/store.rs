@@ -1,0 +1,348 @@
+//! The state directory: the server identity, the join key and the
+//! password hash, each file written atomically with mode 0600.
+//!
+//! | file | content |
+//! |---|---|
+//! | `identity` | S's private half, 32 raw bytes |
+//! | `key` | the token clients are given, on one line |
+//! | `key.previous` | the previous token and `expires=UNIX_SECONDS`, during a rotation's grace |
+//! | `password` | an argon2id PHC string, when set through the admin API |
+//! | `lock` | held (flock) while a chatd runs on this directory |
+
+use std::fs::File;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use chat_protocol::{JoinKey, ServerIdentity, Token};
+
+/// The state directory and the lock that makes this chatd its only user.
+pub struct Store {
+    dir: PathBuf,
+    _lock: File,
+}
+
+/// Writes `contents` to `path` atomically: temp file (0600), fsync, rename,
+/// fsync the directory. A reader sees the old file or the new one, whole.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), String> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let write = || -> std::io::Result<()> {
+        let _ = std::fs::remove_file(&tmp);
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(contents)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!(
+            "cannot write {}: {e} (is the disk full or read-only?)",
+            path.display()
+        )
+    })
+}
+
+/// Reads a file that may be missing.
+fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, String> {
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            if let Ok(meta) = std::fs::metadata(path) {
+                if meta.permissions().mode() & 0o077 != 0 {
+                    tracing::warn!(
+                        "{} is readable by others (mode {:o}); fix it with `chmod 600 {}`",
+                        path.display(),
+                        meta.permissions().mode() & 0o777,
+                        path.display()
+                    );
+                }
+            }
+            Ok(Some(bytes))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+/// The previous key during a rotation's grace period.
+#[derive(Clone, Debug)]
+pub struct PreviousKey {
+    /// The withdrawn token.
+    pub token: Token,
+    /// Unix seconds after which it is no longer accepted.
+    pub expires: u64,
+}
+
+impl Store {
+    /// Opens (creating if missing) the state directory and takes its lock.
+    pub fn open(dir: &Path) -> Result<Self, String> {
+        crate::paths::ensure_private_dir(dir)?;
+        let lock_path = dir.join("lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&lock_path)
+            .map_err(|e| format!("cannot open {}: {e}", lock_path.display()))?;
+        // SAFETY: flock on a valid, open descriptor.
+        let rc = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc != 0 {
+            return Err(format!(
+                "another chatd is already running on state directory {} (it holds {}); stop it first or pass another --state-dir",
+                dir.display(),
+                lock_path.display()
+            ));
+        }
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            _lock: lock,
+        })
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Path of the key file (holds the token clients are given).
+    pub fn key_path(&self) -> PathBuf {
+        self.dir.join("key")
+    }
+
+    /// Loads the identity and the key, creating what is missing. Returns
+    /// whether a new key was made.
+    pub fn load_or_create_keys(&self) -> Result<(ServerIdentity, Token, bool), String> {
+        let id_path = self.dir.join("identity");
+        let key_path = self.key_path();
+        let identity = match read_optional(&id_path)? {
+            Some(bytes) => {
+                let bytes: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+                    format!(
+                        "{} is damaged ({} bytes, expected 32); restore it from a backup, or remove it and {} to make a new server identity (every client then needs the new key)",
+                        id_path.display(),
+                        bytes.len(),
+                        key_path.display()
+                    )
+                })?;
+                ServerIdentity::from_secret_bytes(bytes)
+            }
+            None => {
+                if key_path.exists() {
+                    return Err(format!(
+                        "{} exists but {} is missing; restore the identity, or remove the key file too to start afresh",
+                        key_path.display(),
+                        id_path.display()
+                    ));
+                }
+                let identity = ServerIdentity::generate();
+                write_atomic(&id_path, &identity.secret_bytes())?;
+                identity
+            }
+        };
+        match read_optional(&key_path)? {
+            Some(bytes) => {
+                let text = String::from_utf8_lossy(&bytes);
+                let line = text.lines().next().unwrap_or_default();
+                let token = Token::parse(line)
+                    .map_err(|e| format!("{} is damaged: {e}", key_path.display()))?;
+                if token.server_public != identity.public() {
+                    return Err(format!(
+                        "{} does not belong to {} (its server key differs); restore the matching pair, or remove {} to make a new key",
+                        key_path.display(),
+                        id_path.display(),
+                        key_path.display()
+                    ));
+                }
+                Ok((identity, token, false))
+            }
+            None => {
+                let token = Token {
+                    join_key: JoinKey::generate(),
+                    server_public: identity.public(),
+                };
+                self.save_key(&token)?;
+                Ok((identity, token, true))
+            }
+        }
+    }
+
+    /// Writes the current key file.
+    pub fn save_key(&self, token: &Token) -> Result<(), String> {
+        write_atomic(&self.key_path(), format!("{}\n", token.encode()).as_bytes())
+    }
+
+    /// Loads the previous key, if its grace has not ended; an expired one is erased.
+    pub fn load_previous_key(
+        &self,
+        identity: &ServerIdentity,
+        now: u64,
+    ) -> Result<Option<PreviousKey>, String> {
+        let path = self.dir.join("key.previous");
+        let Some(bytes) = read_optional(&path)? else {
+            return Ok(None);
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        let mut lines = text.lines();
+        let token = lines.next().and_then(|l| Token::parse(l).ok());
+        let expires = lines
+            .find_map(|l| l.strip_prefix("expires="))
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        match (token, expires) {
+            (Some(token), Some(expires))
+                if token.server_public == identity.public() && expires > now =>
+            {
+                Ok(Some(PreviousKey { token, expires }))
+            }
+            _ => {
+                self.erase_previous_key()?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Writes the previous key with its expiry.
+    pub fn save_previous_key(&self, previous: &PreviousKey) -> Result<(), String> {
+        let text = format!(
+            "{}\nexpires={}\n",
+            previous.token.encode(),
+            previous.expires
+        );
+        write_atomic(&self.dir.join("key.previous"), text.as_bytes())
+    }
+
+    /// Removes the previous key from disk.
+    pub fn erase_previous_key(&self) -> Result<(), String> {
+        let path = self.dir.join("key.previous");
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(format!("cannot remove {}: {e}", path.display())),
+        }
+    }
+
+    /// The stored password hash, if one was set through the admin API.
+    pub fn load_password_hash(&self) -> Result<Option<String>, String> {
+        let path = self.dir.join("password");
+        Ok(read_optional(&path)?.map(|b| String::from_utf8_lossy(&b).trim().to_string()))
+    }
+
+    /// Stores a password hash (never the password).
+    pub fn save_password_hash(&self, phc: &str) -> Result<(), String> {
+        write_atomic(&self.dir.join("password"), format!("{phc}\n").as_bytes())
+    }
+
+    /// Removes the stored password hash.
+    pub fn erase_password_hash(&self) -> Result<(), String> {
+        let path = self.dir.join("password");
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(format!("cannot remove {}: {e}", path.display())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn keys_are_created_once_and_reused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (id1, t1, new1) = {
+            let store = Store::open(tmp.path()).unwrap();
+            store.load_or_create_keys().unwrap()
+        };
+        assert!(new1);
+        let store = Store::open(tmp.path()).unwrap();
+        let (id2, t2, new2) = store.load_or_create_keys().unwrap();
+        assert!(!new2);
+        assert_eq!(t1, t2);
+        assert_eq!(id1.public(), id2.public());
+        for f in ["identity", "key"] {
+            assert_eq!(
+                std::fs::metadata(tmp.path().join(f)).unwrap().mode() & 0o777,
+                0o600
+            );
+        }
+        let text = std::fs::read_to_string(tmp.path().join("key")).unwrap();
+        assert_eq!(text, format!("{}\n", t1.encode()));
+    }
+
+    #[test]
+    fn second_store_on_same_dir_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let _first = Store::open(tmp.path()).unwrap();
+        let err = Store::open(tmp.path()).err().unwrap();
+        assert!(err.contains("another chatd is already running"), "{err}");
+    }
+
+    #[test]
+    fn mismatched_key_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(tmp.path()).unwrap();
+        store.load_or_create_keys().unwrap();
+        let other = Token {
+            join_key: JoinKey([1; 32]),
+            server_public: [2; 32],
+        };
+        store.save_key(&other).unwrap();
+        let err = store.load_or_create_keys().err().unwrap();
+        assert!(err.contains("does not belong"), "{err}");
+        assert!(
+            !err.contains(&other.encode()),
+            "the error must not print the key"
+        );
+    }
+
+    #[test]
+    fn damaged_files_are_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(tmp.path()).unwrap();
+        store.load_or_create_keys().unwrap();
+        std::fs::write(tmp.path().join("key"), "garbage\n").unwrap();
+        assert!(
+            store
+                .load_or_create_keys()
+                .err()
+                .unwrap()
+                .contains("key is damaged")
+        );
+        std::fs::write(tmp.path().join("identity"), "short").unwrap();
+        assert!(
+            store
+                .load_or_create_keys()
+                .err()
+                .unwrap()
+                .contains("identity is damaged")
+        );
+    }
+
+    #[test]
+    fn previous_key_expires_and_is_erased() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(tmp.path()).unwrap();
+        let (identity, token, _) = store.load_or_create_keys().unwrap();
+        store
+            .save_previous_key(&PreviousKey {
+                token: token.clone(),
+                expires: 100,
+            })
+            .unwrap();
+        assert!(store.load_previous_key(&identity, 50).unwrap().is_some());
+        assert!(store.load_previous_key(&identity, 100).unwrap().is_none());
+        assert!(!tmp.path().join("key.previous").exists());
+    }
+}

@@ -1,0 +1,448 @@
+//! The chat story against the real `chatd` binary, spoken at protocol level.
+
+use chat_protocol::{ByeCode, ClientEvent, ErrorCode, RejectCode, ServerEvent, Token};
+use futures_util::SinkExt;
+use testkit::{Daemon, Outcome, RawClient};
+use tokio_tungstenite::tungstenite::Message;
+
+fn say(text: &str) -> ClientEvent {
+    ClientEvent::Say { text: text.into() }
+}
+
+async fn join(d: &Daemon, name: &str) -> RawClient {
+    RawClient::join(&d.url, &d.key, name, "").await.joined()
+}
+
+fn message_from(from: &str, text: &str) -> impl FnMut(&ServerEvent) -> Option<u64> {
+    let (from, text) = (from.to_string(), text.to_string());
+    move |e| match e {
+        ServerEvent::Message(m) if m.from == from && m.text == text => Some(m.id),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn two_clients_talk_and_a_third_sees_joins_and_leaves() {
+    let d = Daemon::start();
+    let mut ace = join(&d, "ace").await;
+    assert_eq!(ace.welcome.users, vec!["ace"]);
+    let mut bob = join(&d, "bob").await;
+    assert_eq!(bob.welcome.users, vec!["ace", "bob"]);
+    ace.recv_until("bob's join", |e| {
+        matches!(e, ServerEvent::Join { name, online: 2, .. } if name == "bob").then_some(())
+    })
+    .await;
+
+    ace.send(&say("Hello")).await;
+    bob.recv_until("ace's hello", message_from("ace", "Hello"))
+        .await;
+    ace.recv_until("the echo of hello", message_from("ace", "Hello"))
+        .await;
+    bob.send(&say("World")).await;
+    ace.recv_until("bob's world", message_from("bob", "World"))
+        .await;
+
+    let mut cat = join(&d, "cat").await;
+    ace.recv_until("cat's join", |e| {
+        matches!(e, ServerEvent::Join { name, online: 3, .. } if name == "cat").then_some(())
+    })
+    .await;
+    bob.leave().await;
+    let reason = cat
+        .recv_until("bob's leave", |e| match e {
+            ServerEvent::Leave {
+                name,
+                online: 2,
+                reason,
+                ..
+            } if name == "bob" => Some(reason.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(reason, "left");
+    // A connection that just drops is reported as lost.
+    drop(ace);
+    let reason = cat
+        .recv_until("ace's leave", |e| match e {
+            ServerEvent::Leave {
+                name,
+                online: 1,
+                reason,
+                ..
+            } if name == "ace" => Some(reason.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(reason, "connection lost");
+}
+
+#[tokio::test]
+async fn the_server_sets_sender_and_ids() {
+    let d = Daemon::start();
+    let mut ace = join(&d, "ace").await;
+    // A client cannot claim another sender: unknown fields are ignored.
+    ace.send_plain(br#"{"type":"say","text":"hi","from":"admin","id":1}"#)
+        .await;
+    let (from, id) = ace
+        .recv_until("the message", |e| match e {
+            ServerEvent::Message(m) => Some((m.from.clone(), m.id)),
+            _ => None,
+        })
+        .await;
+    assert_eq!(from, "ace");
+    ace.send(&ClientEvent::Action {
+        text: "waves".into(),
+    })
+    .await;
+    let (id2, action) = ace
+        .recv_until("the action", |e| match e {
+            ServerEvent::Message(m) => Some((m.id, m.action)),
+            _ => None,
+        })
+        .await;
+    assert!(id2 > id && action);
+}
+
+#[tokio::test]
+async fn names_are_unique_case_insensitively_and_checked() {
+    let d = Daemon::start();
+    let _ace = join(&d, "Ace").await;
+    match RawClient::join(&d.url, &d.key, "aCE", "").await {
+        Outcome::Rejected(RejectCode::NameTaken, reason) => {
+            assert!(reason.contains("taken"), "{reason}")
+        }
+        other => panic!("expected name_taken, got {other:?}"),
+    }
+    for bad in ["", "a b", "x".repeat(33).as_str(), "\u{1b}[31mred"] {
+        match RawClient::join(&d.url, &d.key, bad, "").await {
+            Outcome::Rejected(RejectCode::NameInvalid, _) => {}
+            other => panic!("expected name_invalid for {bad:?}, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn unknown_key_is_closed_4001_naming_the_current_fingerprint() {
+    let d = Daemon::start();
+    let real = Token::parse(&d.key).unwrap();
+    let wrong = Token {
+        join_key: chat_protocol::JoinKey([7; 32]),
+        server_public: real.server_public,
+    };
+    match RawClient::join(&d.url, &wrong.encode(), "ace", "secret").await {
+        Outcome::Closed(4001, reason) => {
+            assert!(reason.contains(&real.key_id().to_string()), "{reason}")
+        }
+        other => panic!("expected close 4001, got {other:?}"),
+    }
+    assert!(!d.log().contains(&d.key), "the log must never hold the key");
+}
+
+#[tokio::test]
+async fn malformed_hello_is_closed_1002() {
+    let d = Daemon::start();
+    for hello in [
+        vec![0u8; 10],
+        b"CHAT\x01\x02".iter().copied().chain([0; 72]).collect(),
+        vec![0u8; 78],
+    ] {
+        let mut ws = testkit::connect(&d.url).await;
+        ws.send(Message::Binary(hello.into())).await.unwrap();
+        let err = testkit::next_binary(&mut ws).await.unwrap_err();
+        assert_eq!(err.0, 1002, "{err:?}");
+    }
+    let mut ws = testkit::connect(&d.url).await;
+    ws.send(Message::Text("hello".into())).await.unwrap();
+    assert_eq!(testkit::next_binary(&mut ws).await.unwrap_err().0, 1002);
+}
+
+#[tokio::test]
+async fn password_is_required_when_set() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("pw");
+    std::fs::write(&file, "hunter2\n").unwrap();
+    let d = Daemon::builder()
+        .arg("--password-file")
+        .arg(file.to_str().unwrap())
+        .start();
+    match RawClient::join(&d.url, &d.key, "ace", "wrong").await {
+        Outcome::Rejected(RejectCode::BadPassword, _) => {}
+        other => panic!("expected bad_password, got {other:?}"),
+    }
+    match RawClient::join(&d.url, &d.key, "ace", "").await {
+        Outcome::Rejected(RejectCode::BadPassword, _) => {}
+        other => panic!("expected bad_password, got {other:?}"),
+    }
+    let ace = RawClient::join(&d.url, &d.key, "ace", "hunter2")
+        .await
+        .joined();
+    assert_eq!(ace.welcome.name, "ace");
+    assert!(!d.log().contains("hunter2"));
+}
+
+#[tokio::test]
+async fn password_is_checked_before_the_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("pw");
+    std::fs::write(&file, "pw").unwrap();
+    let d = Daemon::builder()
+        .arg("--password-file")
+        .arg(file.to_str().unwrap())
+        .start();
+    let _ace = RawClient::join(&d.url, &d.key, "ace", "pw").await.joined();
+    // Without the password, a taken name and an invalid one look the same: bad password.
+    for name in ["ace", "not valid"] {
+        match RawClient::join(&d.url, &d.key, name, "nope").await {
+            Outcome::Rejected(RejectCode::BadPassword, _) => {}
+            other => panic!("expected bad_password for {name}, got {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn direct_messages_reach_only_their_addressee() {
+    let d = Daemon::start();
+    let mut ace = join(&d, "ace").await;
+    let mut bob = join(&d, "bob").await;
+    let mut cat = join(&d, "cat").await;
+    ace.send(&ClientEvent::Dm {
+        to: "BOB".into(),
+        text: "psst".into(),
+    })
+    .await;
+    ace.send(&say("public")).await;
+    let dm = |e: &ServerEvent| match e {
+        ServerEvent::Dm { from, to, text, .. } => Some((from.clone(), to.clone(), text.clone())),
+        _ => None,
+    };
+    assert_eq!(
+        bob.recv_until("the dm", dm).await,
+        ("ace".into(), "bob".into(), "psst".into())
+    );
+    assert_eq!(
+        ace.recv_until("the dm echo", dm).await,
+        ("ace".into(), "bob".into(), "psst".into())
+    );
+    // cat sees the public message and never the DM before it.
+    let seen = cat
+        .recv_until("the public message", |e| match e {
+            ServerEvent::Dm { .. } => Some(false),
+            ServerEvent::Message(m) if m.text == "public" => Some(true),
+            _ => None,
+        })
+        .await;
+    assert!(seen, "cat received the DM");
+    ace.send(&ClientEvent::Dm {
+        to: "nobody".into(),
+        text: "x".into(),
+    })
+    .await;
+    let code = ace.recv_until("an error", |e| match e {
+        ServerEvent::Error { code, .. } => Some(*code),
+        _ => None,
+    });
+    assert_eq!(code.await, ErrorCode::NoSuchUser);
+}
+
+#[tokio::test]
+async fn history_arrives_on_join_without_dms() {
+    let d = Daemon::builder().config("history = 3\n").start();
+    let mut ace = join(&d, "ace").await;
+    let _bob = join(&d, "bob").await;
+    ace.send(&ClientEvent::Dm {
+        to: "bob".into(),
+        text: "secret dm".into(),
+    })
+    .await;
+    for i in 1..=4 {
+        ace.send(&say(&format!("m{i}"))).await;
+    }
+    ace.recv_until("m4", message_from("ace", "m4")).await;
+    let cat = join(&d, "cat").await;
+    let texts: Vec<&str> = cat
+        .welcome
+        .history
+        .iter()
+        .map(|m| m.text.as_str())
+        .collect();
+    assert_eq!(texts, ["m2", "m3", "m4"]);
+}
+
+#[tokio::test]
+async fn the_key_survives_a_restart() {
+    let mut d = Daemon::start();
+    let key = d.key.clone();
+    assert!(d.terminate().success());
+    let d2 = Daemon::builder().same_dirs_as(&d).start();
+    assert_eq!(d2.key, key);
+    join(&d2, "ace").await;
+}
+
+#[tokio::test]
+async fn bad_texts_get_an_error_and_the_connection_stays() {
+    let d = Daemon::builder().config("max_text = 10\n").start();
+    let mut ace = join(&d, "ace").await;
+    assert_eq!(ace.welcome.max_text, 10);
+    let error = |e: &ServerEvent| match e {
+        ServerEvent::Error { code, .. } => Some(*code),
+        _ => None,
+    };
+    ace.send(&say("this is far too long")).await;
+    assert_eq!(
+        ace.recv_until("an error", error).await,
+        ErrorCode::TextTooLong
+    );
+    ace.send(&say("bell\u{7}")).await;
+    assert_eq!(
+        ace.recv_until("an error", error).await,
+        ErrorCode::TextInvalid
+    );
+    ace.send_plain(b"not json").await;
+    assert_eq!(ace.recv_until("an error", error).await, ErrorCode::BadEvent);
+    ace.send(&say("ok")).await;
+    ace.recv_until("ok", message_from("ace", "ok")).await;
+}
+
+#[tokio::test]
+async fn flooding_is_rate_limited_not_disconnected() {
+    let d = Daemon::builder()
+        .config("rate_burst = 3\nrate_per_second = 1\n")
+        .start();
+    let mut ace = join(&d, "ace").await;
+    for i in 0..6 {
+        ace.send(&say(&format!("m{i}"))).await;
+    }
+    let mut delivered = 0;
+    let mut limited = 0;
+    while delivered + limited < 6 {
+        match ace.recv().await.unwrap() {
+            ServerEvent::Message(_) => delivered += 1,
+            ServerEvent::Error {
+                code: ErrorCode::RateLimited,
+                ..
+            } => limited += 1,
+            _ => {}
+        }
+    }
+    assert!(limited >= 2, "delivered {delivered}, limited {limited}");
+}
+
+#[tokio::test]
+async fn a_tampered_message_closes_1008_without_bye() {
+    let d = Daemon::start();
+    let mut ace = join(&d, "ace").await;
+    let mut sealed = ace.session.sealer.seal(&say("x").to_bytes()).unwrap();
+    sealed[0] ^= 1;
+    ace.ws.send(Message::Binary(sealed.into())).await.unwrap();
+    let (events, close) = ace.recv_to_close().await;
+    assert_eq!(close.0, 1008);
+    assert!(
+        events.iter().all(|e| !matches!(e, ServerEvent::Bye { .. })),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_replayed_message_closes_1008() {
+    let d = Daemon::start();
+    let mut ace = join(&d, "ace").await;
+    let sealed = ace.session.sealer.seal(&say("once").to_bytes()).unwrap();
+    ace.ws
+        .send(Message::Binary(sealed.clone().into()))
+        .await
+        .unwrap();
+    ace.ws.send(Message::Binary(sealed.into())).await.unwrap();
+    let (events, close) = ace.recv_to_close().await;
+    assert_eq!(close.0, 1008);
+    let said = events
+        .iter()
+        .filter(|e| matches!(e, ServerEvent::Message(m) if m.text == "once"))
+        .count();
+    assert_eq!(said, 1);
+}
+
+#[tokio::test]
+async fn an_oversized_message_closes_1009() {
+    let d = Daemon::builder().config("max_text = 100\n").start();
+    let mut ace = join(&d, "ace").await;
+    ace.ws
+        .send(Message::Binary(vec![0u8; 5000].into()))
+        .await
+        .unwrap();
+    let (_, close) = ace.recv_to_close().await;
+    assert_eq!(close.0, 1009);
+}
+
+#[tokio::test]
+async fn a_silent_connection_misses_the_handshake_deadline() {
+    let d = Daemon::builder()
+        .config("handshake_timeout = \"300ms\"\n")
+        .start();
+    let mut ws = testkit::connect(&d.url).await;
+    let err = testkit::next_binary(&mut ws).await.unwrap_err();
+    assert_eq!(err.0, 1008);
+}
+
+#[tokio::test]
+async fn a_slow_client_is_dropped_and_the_others_get_everything() {
+    let d = Daemon::builder()
+        .config("rate_burst = 100000\nrate_per_second = 100000\noutbound_queue = 64\nwrite_timeout = \"2s\"\n")
+        .start();
+    let slow = join(&d, "slow").await; // never reads again
+    let mut ace = join(&d, "ace").await;
+    let mut bob = join(&d, "bob").await;
+    let text = "x".repeat(4000);
+    let total = 3000;
+    // The sender keeps up: it waits for the echo of each message.
+    let sender = tokio::spawn(async move {
+        for i in 0..total {
+            let text = format!("{i} {text}");
+            ace.send(&say(&text)).await;
+            ace.recv_until("the echo", message_from("ace", &text)).await;
+        }
+        ace
+    });
+    let mut got = 0;
+    let mut slow_left = false;
+    while got < total {
+        match bob.recv().await.unwrap() {
+            ServerEvent::Message(m) if m.from == "ace" => got += 1,
+            ServerEvent::Leave { name, reason, .. } if name == "slow" => {
+                assert_eq!(reason, "too slow");
+                slow_left = true;
+            }
+            _ => {}
+        }
+    }
+    let _ace = sender.await.unwrap();
+    assert_eq!(got, total);
+    assert!(slow_left, "the slow client was not dropped");
+    drop(slow);
+}
+
+#[tokio::test]
+async fn sigterm_says_bye_closes_1001_and_exits_0() {
+    let mut d = Daemon::start();
+    let mut ace = join(&d, "ace").await;
+    let mut bob = join(&d, "bob").await;
+    d.signal(libc_sigterm());
+    for client in [&mut ace, &mut bob] {
+        let (events, close) = client.recv_to_close().await;
+        assert_eq!(close.0, 1001);
+        assert!(
+            events.iter().any(|e| matches!(
+                e,
+                ServerEvent::Bye {
+                    code: ByeCode::Shutdown,
+                    ..
+                }
+            )),
+            "{events:?}"
+        );
+    }
+    assert!(d.wait_exit().success(), "log:\n{}", d.log());
+}
+
+fn libc_sigterm() -> i32 {
+    15
+}

@@ -1,0 +1,230 @@
+//! A real `chatd` process for a test.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+use crate::{DEADLINE, bin, wait_until};
+
+/// How to start a daemon.
+#[derive(Default)]
+pub struct DaemonBuilder {
+    args: Vec<String>,
+    config: Option<String>,
+    env: Vec<(String, String)>,
+    root: Option<Arc<TempDir>>,
+    wait_ready: bool,
+}
+
+impl DaemonBuilder {
+    /// Adds a command-line argument.
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Writes this TOML to `ROOT/chatd.toml` and passes `--config`.
+    pub fn config(mut self, toml: &str) -> Self {
+        self.config = Some(toml.to_string());
+        self
+    }
+
+    /// Sets an environment variable for the daemon.
+    pub fn env(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.env.push((key.to_string(), value.into()));
+        self
+    }
+
+    /// Reuses the directories of an earlier daemon (a restart).
+    pub fn same_dirs_as(mut self, other: &Daemon) -> Self {
+        self.root = Some(other.root.clone());
+        self
+    }
+
+    /// Starts without waiting for the listener (for start-up failures).
+    pub fn spawn(mut self) -> Daemon {
+        self.wait_ready = false;
+        self.launch()
+    }
+
+    /// Starts and waits until the listener is bound.
+    pub fn start(mut self) -> Daemon {
+        self.wait_ready = true;
+        self.launch()
+    }
+
+    fn launch(self) -> Daemon {
+        let root = self
+            .root
+            .unwrap_or_else(|| Arc::new(tempfile::tempdir().expect("temp dir")));
+        let state_dir = root.path().join("state");
+        let runtime_dir = root.path().join("run");
+        let mut cmd = Command::new(bin("chatd"));
+        cmd.arg("--listen").arg("127.0.0.1:0");
+        cmd.arg("--state-dir")
+            .arg(&state_dir)
+            .arg("--runtime-dir")
+            .arg(&runtime_dir);
+        if let Some(toml) = &self.config {
+            let path = root.path().join("chatd.toml");
+            std::fs::write(&path, toml).expect("write config");
+            cmd.arg("--config").arg(path);
+        }
+        cmd.args(&self.args);
+        for var in [
+            "NOTIFY_SOCKET",
+            "LISTEN_FDS",
+            "LISTEN_PID",
+            "LISTEN_FDNAMES",
+            "WATCHDOG_USEC",
+            "JOURNAL_STREAM",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.env("RUST_LOG", "info").env("HOME", root.path());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn chatd");
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().expect("stderr");
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let mut daemon = Daemon {
+            child,
+            root,
+            state_dir,
+            runtime_dir,
+            log,
+            port: 0,
+            url: String::new(),
+            key: String::new(),
+        };
+        if self.wait_ready {
+            daemon.wait_ready();
+        }
+        daemon
+    }
+}
+
+/// A running `chatd`, stopped (SIGKILL) when dropped.
+pub struct Daemon {
+    child: Child,
+    root: Arc<TempDir>,
+    /// Its state directory.
+    pub state_dir: PathBuf,
+    /// Its runtime directory.
+    pub runtime_dir: PathBuf,
+    log: Arc<Mutex<String>>,
+    /// The bound port.
+    pub port: u16,
+    /// `ws://127.0.0.1:PORT/`.
+    pub url: String,
+    /// The key token.
+    pub key: String,
+}
+
+impl Daemon {
+    /// A builder.
+    pub fn builder() -> DaemonBuilder {
+        DaemonBuilder::default()
+    }
+
+    /// Starts a daemon on its defaults (plus test dirs and port 0).
+    pub fn start() -> Self {
+        Self::builder().start()
+    }
+
+    fn wait_ready(&mut self) {
+        let port = wait_until("chatd to listen", || {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "chatd exited with {status} before listening; its log:\n{}",
+                    self.log()
+                );
+            }
+            let log = self.log();
+            let at = log.find("listening on ws://127.0.0.1:")?;
+            let rest = &log[at + "listening on ws://127.0.0.1:".len()..];
+            rest.split('/').next()?.parse::<u16>().ok()
+        });
+        self.port = port;
+        self.url = format!("ws://127.0.0.1:{port}/");
+        self.key = self.read_key();
+    }
+
+    /// The first line of `STATE_DIR/key`.
+    pub fn read_key(&self) -> String {
+        let text = std::fs::read_to_string(self.state_dir.join("key")).expect("read key file");
+        text.lines().next().unwrap_or_default().to_string()
+    }
+
+    /// Everything chatd wrote to stderr so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until the log contains `needle`.
+    pub fn wait_for_log(&self, needle: &str) {
+        wait_until(&format!("chatd to log {needle:?}"), || {
+            self.log().contains(needle).then_some(())
+        });
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The temp directory holding state, runtime and config.
+    pub fn root(&self) -> &Path {
+        self.root.path()
+    }
+
+    /// Sends a signal.
+    pub fn signal(&self, sig: i32) {
+        crate::signal(self.pid(), sig);
+    }
+
+    /// Waits for the process to exit.
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait chatd") {
+                return status;
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "chatd did not exit; its log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops with SIGTERM and returns the exit status.
+    pub fn terminate(&mut self) -> ExitStatus {
+        self.signal(libc::SIGTERM);
+        self.wait_exit()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

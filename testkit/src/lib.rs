@@ -1,0 +1,58 @@
+//! Test support shared by the crates' integration tests: it runs the real
+//! `chatd` binary on 127.0.0.1 port 0 with its own temp directories, and
+//! speaks the wire protocol directly ([`RawClient`]) for tests that need
+//! to misbehave or look at bytes.
+//!
+//! Every wait has a generous deadline and fails with the daemon's log.
+
+mod daemon;
+mod raw;
+
+pub use daemon::{Daemon, DaemonBuilder};
+pub use raw::{Outcome, RawClient, Ws, connect, next_binary};
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Deadline for anything a test waits for; only a liveness bound.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+/// Path of a binary of this workspace, built next to the running test.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/debug/deps/test-xxxx → target/debug/NAME
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target directory");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is not built; run the tests with `cargo nextest run --workspace` (or `cargo build --workspace` first)",
+        path.display()
+    );
+    path
+}
+
+/// Polls `check` until it returns `Some`, or panics naming `what`.
+pub fn wait_until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "timed out after {DEADLINE:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Sends a signal to a process we started, by PID.
+pub fn signal(pid: u32, sig: i32) {
+    // SAFETY: kill(2) with a PID of a child this test started.
+    unsafe {
+        libc::kill(pid as libc::pid_t, sig);
+    }
+}

@@ -1,0 +1,210 @@
+//! A protocol-level client built on the protocol crate, for tests that
+//! must control every byte (slow readers, tampering, oversized frames).
+
+use std::time::Duration;
+
+use chat_protocol::{
+    Auth, ClientEvent, ClientHandshake, RejectCode, ServerEvent, Session, Token, Welcome,
+};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::DEADLINE;
+
+/// The socket type.
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// How a join attempt ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Welcome received.
+    Joined(Box<RawClient>),
+    /// A sealed Reject.
+    Rejected(RejectCode, String),
+    /// The server closed before keys existed (code, reason).
+    Closed(u16, String),
+}
+
+impl Outcome {
+    /// The client, or a panic saying what happened instead.
+    pub fn joined(self) -> RawClient {
+        match self {
+            Outcome::Joined(c) => *c,
+            other => panic!("expected to join, got {other:?}"),
+        }
+    }
+}
+
+/// A joined protocol-level client.
+pub struct RawClient {
+    /// The socket.
+    pub ws: Ws,
+    /// The session's sealer and opener.
+    pub session: Session,
+    /// What the server said on join.
+    pub welcome: Welcome,
+}
+
+impl std::fmt::Debug for RawClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RawClient({})", self.welcome.name)
+    }
+}
+
+/// Opens a WebSocket to `url`.
+pub async fn connect(url: &str) -> Ws {
+    let (ws, _) = tokio::time::timeout(DEADLINE, tokio_tungstenite::connect_async(url))
+        .await
+        .expect("connect deadline")
+        .expect("connect");
+    ws
+}
+
+/// Reads the next binary message, or the close frame as `Err((code, reason))`.
+pub async fn next_binary(ws: &mut Ws) -> Result<Vec<u8>, (u16, String)> {
+    loop {
+        let msg = tokio::time::timeout(DEADLINE, ws.next())
+            .await
+            .expect("message deadline");
+        match msg {
+            Some(Ok(Message::Binary(b))) => return Ok(b.to_vec()),
+            Some(Ok(Message::Close(frame))) => {
+                return Err(frame
+                    .map(|f| (u16::from(f.code), f.reason.to_string()))
+                    .unwrap_or((1005, String::new())));
+            }
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => {
+                eprintln!("testkit: read error {e}");
+                return Err((1006, String::new()));
+            }
+            None => return Err((1006, String::new())),
+        }
+    }
+}
+
+impl RawClient {
+    /// Joins `url` with the token text, name and password.
+    pub async fn join(url: &str, key: &str, name: &str, password: &str) -> Outcome {
+        let token = Token::parse(key).expect("valid token");
+        let mut ws = connect(url).await;
+        let hs = ClientHandshake::new(&token);
+        ws.send(Message::Binary(hs.hello().to_vec().into()))
+            .await
+            .expect("send hello");
+        let challenge = match next_binary(&mut ws).await {
+            Ok(c) => c,
+            Err((code, reason)) => return Outcome::Closed(code, reason),
+        };
+        let (mut session, _) = hs
+            .on_challenge(&challenge)
+            .expect("server passes its identity check");
+        let auth = Auth {
+            username: name.into(),
+            password: password.into(),
+            client: "testkit".into(),
+        };
+        let sealed = session.sealer.seal(&auth.to_bytes()).unwrap();
+        ws.send(Message::Binary(sealed.into()))
+            .await
+            .expect("send auth");
+        let reply = match next_binary(&mut ws).await {
+            Ok(r) => r,
+            Err((code, reason)) => return Outcome::Closed(code, reason),
+        };
+        let plain = session
+            .opener
+            .open(&reply, chat_protocol::limits::MAX_SERVER_MESSAGE)
+            .expect("welcome opens");
+        match serde_json::from_slice::<ServerEvent>(&plain).expect("welcome parses") {
+            ServerEvent::Welcome(welcome) => Outcome::Joined(Box::new(RawClient {
+                ws,
+                session,
+                welcome,
+            })),
+            ServerEvent::Reject { code, reason } => Outcome::Rejected(code, reason),
+            other => panic!("expected welcome or reject, got {other:?}"),
+        }
+    }
+
+    /// Seals and sends an event.
+    pub async fn send(&mut self, event: &ClientEvent) {
+        self.send_plain(&event.to_bytes()).await;
+    }
+
+    /// Seals and sends arbitrary bytes.
+    pub async fn send_plain(&mut self, plain: &[u8]) {
+        let sealed = self.session.sealer.seal(plain).unwrap();
+        self.ws
+            .send(Message::Binary(sealed.into()))
+            .await
+            .expect("send");
+    }
+
+    /// The next event; `Err((code, reason))` once the server closed.
+    pub async fn recv(&mut self) -> Result<ServerEvent, (u16, String)> {
+        let sealed = next_binary(&mut self.ws).await?;
+        let plain = self
+            .session
+            .opener
+            .open(&sealed, chat_protocol::limits::MAX_SERVER_MESSAGE)
+            .expect("server messages open");
+        Ok(serde_json::from_slice(&plain).expect("server event parses"))
+    }
+
+    /// Receives until `pick` matches, skipping other events.
+    pub async fn recv_until<T>(
+        &mut self,
+        what: &str,
+        mut pick: impl FnMut(&ServerEvent) -> Option<T>,
+    ) -> T {
+        let found = tokio::time::timeout(DEADLINE, async {
+            loop {
+                match self.recv().await {
+                    Ok(event) => {
+                        if let Some(v) = pick(&event) {
+                            return v;
+                        }
+                    }
+                    Err(close) => panic!("closed {close:?} while waiting for {what}"),
+                }
+            }
+        })
+        .await;
+        found.unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+    }
+
+    /// Reads everything until the server closes; returns the events and the close.
+    pub async fn recv_to_close(&mut self) -> (Vec<ServerEvent>, (u16, String)) {
+        let mut events = Vec::new();
+        loop {
+            match self.recv().await {
+                Ok(e) => events.push(e),
+                Err(close) => return (events, close),
+            }
+        }
+    }
+
+    /// Sends a sealed Bye and a close frame.
+    pub async fn leave(mut self) {
+        self.send(&ClientEvent::Bye {
+            code: chat_protocol::ByeCode::Leave,
+            reason: String::new(),
+        })
+        .await;
+        let _ = self
+            .ws
+            .close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
+                code: CloseCode::Normal,
+                reason: "".into(),
+            }))
+            .await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), async {
+            while self.ws.next().await.is_some() {}
+        })
+        .await;
+    }
+}
