@@ -17,6 +17,7 @@
 //!    per-direction counter nonce ([`seal::Sealer`], [`seal::Opener`]).
 //! 4. [`event`]: what the sealed messages carry, as tagged JSON.
 
+pub mod admin;
 pub mod duration;
 pub mod event;
 pub mod handshake;

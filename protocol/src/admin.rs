@@ -1,0 +1,189 @@
+//! Types of the admin API: HTTP/1.1 + JSON over `RUNTIME_DIR/admin.sock`.
+//!
+//! Shared by `chatd` (which serves them) and `chatctl` (which calls them),
+//! so that field names stay one contract. Every error body is
+//! `{"error": {"code": "...", "message": "..."}}` with a fitting HTTP status.
+//!
+//! | call | body | answer |
+//! |---|---|---|
+//! | `GET /v1/status` | | [`Status`] |
+//! | `GET /v1/users` | | [`Users`] |
+//! | `GET /v1/key` | | [`Key`] |
+//! | `POST /v1/key/rotate` | [`RotateRequest`] | [`Rotated`] |
+//! | `PUT /v1/password` | [`PasswordRequest`] | [`PasswordState`] |
+//! | `DELETE /v1/password` | | [`PasswordState`] |
+//! | `POST /v1/users/{name}/kick` | [`KickRequest`] | [`Kicked`] |
+//! | `POST /v1/notice` | [`NoticeRequest`] | [`NoticeSent`] |
+//! | `POST /v1/reload` | | [`Reloaded`] |
+
+use serde::{Deserialize, Serialize};
+
+/// File name of the admin socket inside the runtime directory.
+pub const SOCKET_NAME: &str = "admin.sock";
+
+/// `GET /v1/status`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Status {
+    /// chatd's version.
+    pub version: String,
+    /// Seconds since start.
+    pub uptime_secs: u64,
+    /// The chat listener's address.
+    pub listen: String,
+    /// Fingerprint of the current key.
+    pub key_id: String,
+    /// Fingerprint of the previous key while its grace period runs.
+    pub previous_key_id: Option<String>,
+    /// Unix seconds when the previous key stops joining.
+    pub previous_key_expires: Option<u64>,
+    /// Users online.
+    pub online: usize,
+    /// Most users allowed online.
+    pub max_users: usize,
+    /// Messages relayed since start.
+    pub messages_total: u64,
+    /// Messages relayed in the last minute.
+    pub messages_per_minute: u64,
+    /// Which password is in force: `none`, `file` or `admin`.
+    pub password: String,
+    /// The state directory.
+    pub state_dir: String,
+    /// chatd's process id.
+    pub pid: u32,
+}
+
+/// One connected user.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct User {
+    /// Name.
+    pub name: String,
+    /// Peer address.
+    pub address: String,
+    /// Unix seconds of the join.
+    pub since: u64,
+    /// Messages sent.
+    pub messages: u64,
+    /// Fingerprint of the key the user joined with.
+    pub key_id: String,
+}
+
+/// `GET /v1/users`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Users {
+    /// Everyone online, by name.
+    pub users: Vec<User>,
+}
+
+/// `GET /v1/key`: the token to hand to people.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Key {
+    /// The token (`chat1_…`). A secret: show it only to whom it is for.
+    pub token: String,
+    /// Its fingerprint.
+    pub key_id: String,
+}
+
+/// `POST /v1/key/rotate`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RotateRequest {
+    /// Disconnect the sessions that joined with an older key.
+    #[serde(default)]
+    pub disconnect: bool,
+    /// Seconds during which the old key still joins (0: none).
+    #[serde(default)]
+    pub grace_secs: u64,
+}
+
+/// Answer to a rotation.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Rotated {
+    /// The new token.
+    pub token: String,
+    /// Its fingerprint.
+    pub key_id: String,
+    /// The replaced key's fingerprint.
+    pub previous_key_id: String,
+    /// Unix seconds when the old key stops joining; absent without grace.
+    pub previous_key_expires: Option<u64>,
+    /// Sessions disconnected.
+    pub disconnected: usize,
+}
+
+/// `PUT /v1/password`.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordRequest {
+    /// The new join password (1 byte to 1 KiB).
+    pub password: String,
+}
+
+impl std::fmt::Debug for PasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordRequest(..)")
+    }
+}
+
+/// Which password is in force after a change.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PasswordState {
+    /// `none`, `file` or `admin`.
+    pub password: String,
+}
+
+/// `POST /v1/users/{name}/kick`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KickRequest {
+    /// Shown to the user and to the room.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Answer to a kick.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Kicked {
+    /// The user's name as registered.
+    pub name: String,
+}
+
+/// `POST /v1/notice`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeRequest {
+    /// The notice text.
+    pub text: String,
+}
+
+/// Answer to a notice.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct NoticeSent {
+    /// Users it was sent to.
+    pub delivered: usize,
+}
+
+/// Answer to a reload.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Reloaded {
+    /// Settings now in force with new values.
+    pub changed: Vec<String>,
+    /// Settings that changed in the file but need a restart.
+    pub restart_needed: Vec<String>,
+}
+
+/// The body of every error answer.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ApiError,
+}
+
+/// A machine-readable code and a human message.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ApiError {
+    /// Stable code: `bad_request`, `forbidden`, `not_found`, `no_such_user`,
+    /// `invalid_password`, `method_not_allowed`, `internal`.
+    pub code: String,
+    /// What went wrong and how to fix it.
+    pub message: String,
+}
