@@ -189,11 +189,6 @@ impl Control {
     pub fn cancelled(&self) -> tokio_util::sync::WaitForCancellationFuture<'_> {
         self.cancel.cancelled()
     }
-
-    /// Whether the session is ending.
-    pub fn is_cancelled(&self) -> bool {
-        self.cancel.is_cancelled()
-    }
 }
 
 /// One user online.
@@ -501,16 +496,15 @@ impl Hub {
         users
     }
 
-    /// Broadcasts a notice from the admin.
-    pub fn notice(&self, text: &str) {
+    /// Broadcasts a notice from the admin; returns how many it was sent to.
+    pub fn notice(&self, text: &str) -> usize {
         let room = self.room.lock().expect("lock");
-        room.broadcast(
-            &ServerEvent::Notice {
-                text: text.to_string(),
-                ts: now_ms(),
-            },
-            None,
-        );
+        let event = ServerEvent::Notice {
+            text: text.to_string(),
+            ts: now_ms(),
+        };
+        room.broadcast(&event, None);
+        room.users.len()
     }
 
     /// Ends every session for `why`; returns how many.

@@ -1,27 +1,33 @@
 //! `chatd`: the chat daemon.
 //!
 //! Start-up reads the configuration (`config`), resolves the directories
-//! (`paths`), opens the state directory and its keys (`store`), binds the
-//! listener and serves sessions (`server` → `session` → `hub`) until
-//! SIGTERM or SIGINT, then ends every session with a sealed `Bye` and
-//! close 1001 within the shutdown timeout.
+//! (`paths`), opens the state directory and its keys (`store`), takes or
+//! binds the listeners (`systemd`, `admin`), and serves chat sessions
+//! (`server` → `session` → `hub`) and the admin API (`admin`) until SIGTERM
+//! or SIGINT; then every session gets a sealed `Bye` and close 1001 within
+//! the shutdown timeout. SIGHUP reloads (`reload`).
 
+mod admin;
 mod config;
 mod hub;
+mod keys;
 mod logging;
 mod password;
 mod paths;
 mod ratelimit;
+mod reload;
 mod server;
 mod session;
 mod state;
+mod status;
 mod store;
+mod systemd;
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
@@ -37,26 +43,36 @@ use crate::state::{AppState, KeySet, now_secs};
 ///
 /// Runs in the foreground and logs to stderr. With no flags and no config
 /// file it listens on 127.0.0.1:1719 and keeps its key under your XDG state
-/// directory. On first start it makes the server key; `STATE_DIR/key` holds
-/// the token people join with.
-#[derive(Parser, Debug)]
+/// directory; on first start it makes the server key, and `STATE_DIR/key`
+/// holds the token people join with (`chatctl key` shows it too).
+///
+/// Signals: SIGHUP reloads the configuration; SIGTERM or SIGINT stop it
+/// (every client is told, then it exits 0).
+///
+/// Exit codes: 0 stopped cleanly (or --check-config passed), 1 error
+/// (bad configuration, state or address in use; the message says which),
+/// 2 usage.
+#[derive(Parser, Debug, Clone)]
 #[command(name = "chatd", version, about, long_about)]
 struct Cli {
     /// Address to listen on, e.g. 0.0.0.0:1719 or [::]:1719 [default: 127.0.0.1:1719].
     #[arg(long, value_name = "ADDR")]
     listen: Option<String>,
-    /// Directory for the server key and password hash [default: /var/lib/chatd as root, else $XDG_STATE_HOME/chatd].
+    /// Directory for the server key and password hash [default: $STATE_DIRECTORY, /var/lib/chatd as root, else $XDG_STATE_HOME/chatd].
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
-    /// Directory for the admin socket [default: /run/chatd as root, else $XDG_RUNTIME_DIR/chatd].
+    /// Directory for the admin socket [default: $RUNTIME_DIRECTORY, /run/chatd as root, else $XDG_RUNTIME_DIR/chatd or /tmp/chatd-$UID].
     #[arg(long, value_name = "DIR")]
     runtime_dir: Option<PathBuf>,
-    /// Configuration file [default: /etc/chatd/chatd.toml as root, else $XDG_CONFIG_HOME/chatd/chatd.toml, if it exists].
+    /// Configuration file [default: $CONFIGURATION_DIRECTORY/chatd.toml, /etc/chatd/chatd.toml as root, else $XDG_CONFIG_HOME/chatd/chatd.toml; none is fine].
     #[arg(long, value_name = "PATH")]
     config: Option<PathBuf>,
-    /// File holding the join password (one trailing newline is stripped). Without one, anyone with the key may join.
+    /// File holding the join password (one trailing newline is stripped) [default: the systemd credential "password", if any]. Without a password anyone with the key may join.
     #[arg(long, value_name = "FILE")]
     password_file: Option<PathBuf>,
+    /// Check the configuration, print the effective settings (no secrets) and exit.
+    #[arg(long)]
+    check_config: bool,
 }
 
 fn main() -> ExitCode {
@@ -88,25 +104,75 @@ fn effective_config(cli: &Cli) -> anyhow::Result<Config> {
     if let Some(file) = &cli.password_file {
         config.password_file = Some(file.clone());
     }
+    if config.password_file.is_none() {
+        // systemd's LoadCredential=password:… delivers the password here.
+        if let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") {
+            let credential = PathBuf::from(dir).join("password");
+            if credential.exists() {
+                config.password_file = Some(credential);
+            }
+        }
+    }
     config.validate().map_err(|e| anyhow!(e))?;
     Ok(config)
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = effective_config(&cli)?;
-    logging::init(&config.log_level).map_err(|e| anyhow!(e))?;
+    let mut config = effective_config(&cli)?;
+    if config.state_dir.is_none() {
+        config.state_dir = Some(paths::default_state_dir().map_err(|e| anyhow!(e))?);
+    }
+    if config.runtime_dir.is_none() {
+        config.runtime_dir = Some(paths::default_runtime_dir());
+    }
+    if cli.check_config {
+        return check_config(&cli, &config);
+    }
+    let filter = logging::init(&config.log_level).map_err(|e| anyhow!(e))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(serve(config))
+    let reload_cli = cli.clone();
+    let defaults = (config.state_dir.clone(), config.runtime_dir.clone());
+    let reloader = reload::Reloader::new(
+        move || {
+            let mut config = effective_config(&reload_cli)?;
+            // The resolved defaults, so an unset directory does not read as a change.
+            config.state_dir = config.state_dir.or_else(|| defaults.0.clone());
+            config.runtime_dir = config.runtime_dir.or_else(|| defaults.1.clone());
+            Ok(config)
+        },
+        Some(filter),
+    );
+    runtime.block_on(serve(config, reloader))
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
-    let state_dir = match &config.state_dir {
-        Some(dir) => dir.clone(),
-        None => paths::default_state_dir().map_err(|e| anyhow!(e))?,
-    };
+fn check_config(cli: &Cli, config: &Config) -> anyhow::Result<()> {
+    let source = cli.config.clone().or_else(paths::default_config_file);
+    match &source {
+        Some(path) => println!(
+            "# configuration from {} with command-line flags applied",
+            path.display()
+        ),
+        None => {
+            println!("# no configuration file: built-in defaults with command-line flags applied")
+        }
+    }
+    if let Some(file) = &config.password_file {
+        password::read_password_file(file).map_err(|e| anyhow!(e))?;
+        println!("# the password file is readable (its content is not shown)");
+    }
+    print!(
+        "{}",
+        toml::to_string(config).context("printing the configuration")?
+    );
+    Ok(())
+}
+
+async fn serve(config: Config, reloader: reload::Reloader) -> anyhow::Result<()> {
+    let state_dir = config.state_dir.clone().expect("resolved in run");
+    let runtime_dir = config.runtime_dir.clone().expect("resolved in run");
     let store = store::Store::open(&state_dir).map_err(|e| anyhow!(e))?;
     let (identity, token, created) = store.load_or_create_keys().map_err(|e| anyhow!(e))?;
     let previous = store
@@ -117,7 +183,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     if let Some(admin_hash) = store.load_password_hash().map_err(|e| anyhow!(e))? {
         password::check_stored_hash(&admin_hash).map_err(|e| {
             anyhow!(
-                "{}/password: {e}; remove it or set a new password with `chatctl passwd`",
+                "{}/password: {e}; remove it, or set a new password with `chatctl passwd`",
                 state_dir.display()
             )
         })?;
@@ -130,24 +196,48 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     if gate.source() == password::Source::None {
         tracing::warn!(
-            "no join password is set: anyone who has the key can join (set one with --password-file)"
+            "no join password is set: anyone who has the key can join (set one with --password-file or `chatctl passwd`)"
         );
     }
 
-    let addr: SocketAddr = config.listen_addr().map_err(|e| anyhow!(e))?;
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
-        format!(
-            "cannot listen on {addr} (is another server using it? choose another with --listen)"
-        )
-    })?;
+    let admin_gid = match &config.admin_group {
+        Some(name) => Some(admin::peer::group_gid(name).ok_or_else(|| {
+            anyhow!("admin_group = \"{name}\": no such group; create it (`groupadd {name}`) or fix the config")
+        })?),
+        None => None,
+    };
+
+    let activated = if systemd::activated() {
+        systemd::take_listeners().map_err(|e| anyhow!(e))?
+    } else {
+        Default::default()
+    };
+    let listener = match activated.chat {
+        Some(std_listener) => {
+            tokio::net::TcpListener::from_std(std_listener).context("inherited chat socket")?
+        }
+        None => {
+            let addr: SocketAddr = config.listen_addr().map_err(|e| anyhow!(e))?;
+            tokio::net::TcpListener::bind(addr).await.with_context(|| {
+                format!("cannot listen on {addr} (is another server using it? choose another with --listen)")
+            })?
+        }
+    };
     let listen_addr = listener.local_addr().context("reading the bound address")?;
+    let admin_bound_here = activated.admin.is_none();
+    let admin_listener = match activated.admin {
+        Some(l) => l,
+        None => admin::bind(&runtime_dir, admin_gid).map_err(|e| anyhow!(e))?,
+    };
+    let admin_listener =
+        tokio::net::UnixListener::from_std(admin_listener).context("admin socket")?;
 
     let app = Arc::new(AppState {
         hub: hub::Hub::new(Arc::new(config.clone())),
         identity,
         keys: RwLock::new(KeySet {
             current: token.clone(),
-            previous,
+            previous: previous.clone(),
         }),
         password: gate,
         store,
@@ -156,10 +246,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         connections: AtomicUsize::new(0),
         started: SystemTime::now(),
         listen_addr,
+        admin_gid,
+        messages_per_minute: AtomicU64::new(0),
+        reloader,
     });
+    if let Some(p) = previous {
+        keys::schedule_expiry(app.clone(), p.token.key_id(), p.expires);
+    }
 
     let url = format!("ws://{listen_addr}/");
+    let admin_path = admin::socket_path(&runtime_dir);
     tracing::info!(key_id = %token.key_id(), "listening on {url}");
+    tracing::info!("admin API on {}", admin_path.display());
     let key_path = app.store.key_path();
     if created {
         tracing::info!(
@@ -171,21 +269,34 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         announce(&token.encode(), &url, &key_path);
     } else {
         tracing::info!(
-            "the key token to hand to people is in {}",
+            "the key token to hand to people is in {} (or run `chatctl key`)",
             key_path.display()
         );
     }
 
+    let admin_service =
+        admin::router(app.clone()).into_make_service_with_connect_info::<admin::peer::Peer>();
+    let admin_server = tokio::spawn(
+        axum::serve(admin_listener, admin_service)
+            .with_graceful_shutdown(app.shutdown.clone().cancelled_owned())
+            .into_future(),
+    );
     tokio::spawn(watch_signals(app.clone()));
+    tokio::spawn(status::run(app.clone()));
+    if let Some(every) = systemd::watchdog_interval() {
+        tokio::spawn(watchdog(app.clone(), every));
+    }
+    systemd::ready(&status::line(&app));
+
     let service = server::router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
+    let served = axum::serve(listener, service)
         .with_graceful_shutdown(app.shutdown.clone().cancelled_owned())
         .await
-        .context("serving chat")?;
+        .context("serving chat");
 
     // axum does not track upgraded connections: wait for our sessions.
     app.sessions.close();
-    let bound = config.shutdown_timeout.0;
+    let bound = app.hub.config().shutdown_timeout.0;
     if tokio::time::timeout(bound, app.sessions.wait())
         .await
         .is_err()
@@ -195,6 +306,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             app.sessions.len()
         );
     }
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), admin_server).await;
+    if admin_bound_here {
+        let _ = std::fs::remove_file(&admin_path);
+    }
+    served?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -202,7 +318,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 /// Tells the person at the terminal how to join, as the original tool did.
 /// The token goes straight to the terminal, never through the log.
 fn announce(token: &str, url: &str, key_path: &std::path::Path) {
-    let join_url = if url.starts_with("ws://127.0.0.1:1719/") {
+    let url_flag = if url == "ws://127.0.0.1:1719/" {
         String::new()
     } else {
         format!(" --url {url}")
@@ -210,16 +326,30 @@ fn announce(token: &str, url: &str, key_path: &std::path::Path) {
     eprintln!();
     eprintln!("  Key: {token}");
     eprintln!(
-        "  (also in {}; show it any time with `chatctl key`)",
+        "  (kept in {}; `chatctl key` shows it too)",
         key_path.display()
     );
     eprintln!();
-    eprintln!("  Join from another terminal:");
+    eprintln!("  Join from two other terminals:");
     eprintln!(
-        "    CHAT_KEY=$(cat {}) chat{join_url} --username ace",
+        "    CHAT_KEY=$(cat {}) chat{url_flag} --username ace",
+        key_path.display()
+    );
+    eprintln!(
+        "    CHAT_KEY=$(cat {}) chat{url_flag} --username bob",
         key_path.display()
     );
     eprintln!();
+}
+
+async fn watchdog(app: state::App, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => systemd::watchdog(),
+            () = app.shutdown.cancelled() => return,
+        }
+    }
 }
 
 async fn watch_signals(app: state::App) {
@@ -236,9 +366,13 @@ async fn watch_signals(app: state::App) {
         tokio::select! {
             _ = term.recv() => break,
             _ = int.recv() => break,
-            _ = hup.recv() => tracing::info!("SIGHUP: reload is not supported yet"),
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: reloading the configuration");
+                let _ = reload::reload(&app).await;
+            }
         }
     }
     tracing::info!(online = app.hub.online(), "shutting down");
+    systemd::stopping();
     app.shutdown.cancel();
 }

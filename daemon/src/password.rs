@@ -135,6 +135,29 @@ impl Gate {
         h.admin.clone().or_else(|| h.file.clone())
     }
 
+    /// Whether `password` matches the configured password file's hash
+    /// (used on reload to tell whether the file changed).
+    pub async fn verify_file(&self, password: String) -> bool {
+        let Some(phc) = self.hashes.read().expect("lock").file.clone() else {
+            return false;
+        };
+        Self::verify_against(phc, password).await
+    }
+
+    async fn verify_against(phc: String, password: String) -> bool {
+        tokio::task::spawn_blocking(move || {
+            PasswordHash::new(&phc)
+                .map(|parsed| {
+                    hasher()
+                        .verify_password(password.as_bytes(), &parsed)
+                        .is_ok()
+                })
+                .unwrap_or(false)
+        })
+        .await
+        .unwrap_or(false)
+    }
+
     /// Whether `password` may join. Runs argon2 on the blocking pool, at
     /// most a few at once.
     pub async fn verify(&self, password: String) -> bool {
@@ -147,17 +170,7 @@ impl Gate {
         let Ok(_permit) = self.permits.clone().acquire_owned().await else {
             return false;
         };
-        tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&phc)
-                .map(|parsed| {
-                    hasher()
-                        .verify_password(password.as_bytes(), &parsed)
-                        .is_ok()
-                })
-                .unwrap_or(false)
-        })
-        .await
-        .unwrap_or(false)
+        Self::verify_against(phc, password).await
     }
 }
 

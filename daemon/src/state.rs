@@ -1,7 +1,7 @@
 //! Everything the daemon shares between tasks, in one `Arc<AppState>`.
 
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
@@ -11,6 +11,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::hub::Hub;
 use crate::password::Gate;
+use crate::reload::Reloader;
 use crate::store::{PreviousKey, Store};
 
 /// The keys the server accepts: the current one and, during a rotation's
@@ -65,6 +66,12 @@ pub struct AppState {
     pub started: SystemTime,
     /// Where the chat listener is bound.
     pub listen_addr: SocketAddr,
+    /// The admin group's gid, when one is configured.
+    pub admin_gid: Option<u32>,
+    /// Messages relayed in the last minute (sampled by `status::run`).
+    pub messages_per_minute: AtomicU64,
+    /// Reads the configuration again on SIGHUP or `POST /v1/reload`.
+    pub reloader: Reloader,
 }
 
 impl AppState {

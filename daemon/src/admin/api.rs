@@ -1,0 +1,183 @@
+//! The admin API's handlers, one per call; see `chat_protocol::admin`.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use chat_protocol::admin::{
+    Key, KickRequest, Kicked, NoticeRequest, NoticeSent, PasswordRequest, PasswordState, Reloaded,
+    RotateRequest, Rotated, Status, User, Users,
+};
+
+use super::Failure;
+use super::peer::Peer;
+use crate::hub::Ending;
+use crate::state::App;
+
+type Answer<T> = Result<Json<T>, Failure>;
+
+/// The routes, under `/v1`.
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/v1/status", get(status))
+        .route("/v1/users", get(users))
+        .route("/v1/key", get(key))
+        .route("/v1/key/rotate", post(rotate))
+        .route(
+            "/v1/password",
+            axum::routing::put(set_password).delete(clear_password),
+        )
+        .route("/v1/users/{name}/kick", post(kick))
+        .route("/v1/notice", post(notice))
+        .route("/v1/reload", post(reload))
+}
+
+/// A JSON body, or a 400 naming what is wrong with it. The content type is
+/// not insisted on, so `curl -d '{…}'` works; an empty body means the
+/// defaults where the call has any.
+fn body<T: serde::de::DeserializeOwned>(payload: &Bytes, empty: Option<T>) -> Result<T, Failure> {
+    if payload.iter().all(u8::is_ascii_whitespace) {
+        if let Some(default) = empty {
+            return Ok(default);
+        }
+    }
+    serde_json::from_slice(payload)
+        .map_err(|e| Failure::bad_request(format!("invalid request body: {e}")))
+}
+
+async fn status(State(app): State<App>) -> Answer<Status> {
+    Ok(Json(crate::status::snapshot(&app)))
+}
+
+async fn users(State(app): State<App>) -> Answer<Users> {
+    let users = app
+        .hub
+        .users()
+        .into_iter()
+        .map(|u| User {
+            name: u.name,
+            address: u.address,
+            since: u.since,
+            messages: u.messages,
+            key_id: u.key_id,
+        })
+        .collect();
+    Ok(Json(Users { users }))
+}
+
+async fn key(State(app): State<App>, ConnectInfo(peer): ConnectInfo<Peer>) -> Answer<Key> {
+    let keys = app.keys.read().expect("lock");
+    tracing::info!(uid = peer.uid, key_id = %keys.current.key_id(), "admin: key shown");
+    Ok(Json(Key {
+        token: keys.current.encode(),
+        key_id: keys.current.key_id().to_string(),
+    }))
+}
+
+async fn rotate(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    payload: Bytes,
+) -> Answer<Rotated> {
+    let request: RotateRequest = body(&payload, Some(RotateRequest::default()))?;
+    let grace = Duration::from_secs(request.grace_secs);
+    let rotated =
+        crate::keys::rotate(&app, grace, request.disconnect).map_err(Failure::internal)?;
+    tracing::info!(
+        uid = peer.uid,
+        key_id = %rotated.key_id,
+        previous = %rotated.previous_key_id,
+        grace_secs = request.grace_secs,
+        disconnected = rotated.disconnected,
+        "admin: key rotated"
+    );
+    Ok(Json(rotated))
+}
+
+async fn set_password(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    payload: Bytes,
+) -> Answer<PasswordState> {
+    let PasswordRequest { password } = body(&payload, None)?;
+    crate::password::check_length(&password)
+        .map_err(|e| Failure::new(StatusCode::BAD_REQUEST, "invalid_password", e))?;
+    let hash = tokio::task::spawn_blocking(move || crate::password::hash(&password))
+        .await
+        .map_err(|e| Failure::internal(e.to_string()))?
+        .map_err(Failure::internal)?;
+    app.store
+        .save_password_hash(&hash)
+        .map_err(Failure::internal)?;
+    app.password.set_admin_hash(Some(hash));
+    tracing::info!(
+        uid = peer.uid,
+        "admin: join password set (stored as an argon2id hash)"
+    );
+    Ok(Json(PasswordState {
+        password: crate::status::password_source(&app),
+    }))
+}
+
+async fn clear_password(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+) -> Answer<PasswordState> {
+    app.store.erase_password_hash().map_err(Failure::internal)?;
+    app.password.set_admin_hash(None);
+    let source = crate::status::password_source(&app);
+    tracing::info!(uid = peer.uid, now_in_force = %source, "admin: admin-set join password removed");
+    Ok(Json(PasswordState { password: source }))
+}
+
+async fn kick(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    Path(name): Path<String>,
+    payload: Bytes,
+) -> Answer<Kicked> {
+    let request: KickRequest = body(&payload, Some(KickRequest::default()))?;
+    let reason = request.reason.unwrap_or_default();
+    if let Err((_, e)) =
+        chat_protocol::validate_text(if reason.is_empty() { "-" } else { &reason }, 1024)
+    {
+        return Err(Failure::bad_request(format!("reason: {e}")));
+    }
+    let Some(member) = app.hub.member(&name) else {
+        return Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            "no_such_user",
+            format!("no one called \"{name}\" is online"),
+        ));
+    };
+    member.control.end(Ending::kicked(&reason));
+    tracing::info!(uid = peer.uid, name = %member.name, reason = %reason, "admin: user kicked");
+    Ok(Json(Kicked {
+        name: member.name.clone(),
+    }))
+}
+
+async fn notice(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    payload: Bytes,
+) -> Answer<NoticeSent> {
+    let NoticeRequest { text } = body(&payload, None)?;
+    chat_protocol::validate_text(&text, app.hub.config().max_text)
+        .map_err(|(_, e)| Failure::bad_request(e))?;
+    let delivered = app.hub.notice(&text);
+    tracing::info!(uid = peer.uid, delivered, "admin: notice sent");
+    Ok(Json(NoticeSent { delivered }))
+}
+
+async fn reload(State(app): State<App>, ConnectInfo(peer): ConnectInfo<Peer>) -> Answer<Reloaded> {
+    tracing::info!(uid = peer.uid, "admin: reload requested");
+    let reloaded = crate::reload::reload(&app)
+        .await
+        .map_err(Failure::bad_request)?;
+    Ok(Json(reloaded))
+}

@@ -1,0 +1,165 @@
+//! The admin API: HTTP/1.1 + JSON over `RUNTIME_DIR/admin.sock`.
+//!
+//! Three gates before any handler runs: the socket's mode (0660, group =
+//! the admin group), the caller's `SO_PEERCRED` (root, the daemon's user or
+//! the admin group), and no browser headers (`Origin`, `Referer`), so a web
+//! page can never drive it. Handlers live in `api`; every mutating call is
+//! logged with the caller's uid, never with a secret.
+
+mod api;
+pub mod peer;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chat_protocol::admin::{ApiError, ErrorBody};
+
+use crate::state::App;
+use peer::Peer;
+
+/// An error answer: status, stable code and a human message.
+pub struct Failure {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl Failure {
+    /// A failure with this status and code.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 400 bad_request.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    /// 500 internal.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ApiError {
+                code: self.code.to_string(),
+                message: self.message,
+            },
+        };
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+/// Refuses callers who are not root, the daemon's user or in the admin group,
+/// and anything a browser sent.
+async fn guard(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let headers = request.headers();
+    if headers.contains_key(header::ORIGIN) || headers.contains_key(header::REFERER) {
+        tracing::warn!(
+            uid = peer.uid,
+            "admin API: refused a request with browser headers (Origin/Referer)"
+        );
+        return Failure::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "requests from web browsers are refused",
+        )
+        .into_response();
+    }
+    if !peer::allowed(&peer, crate::paths::euid(), app.admin_gid) {
+        tracing::warn!(uid = peer.uid, pid = ?peer.pid, "admin API: refused caller");
+        let group = match &app.hub.config().admin_group {
+            Some(g) => format!(", or a member of the group \"{g}\""),
+            None => String::new(),
+        };
+        let message =
+            format!("permission denied: the admin API admits root, the daemon's own user{group}");
+        return Failure::new(StatusCode::FORBIDDEN, "forbidden", message).into_response();
+    }
+    next.run(request).await
+}
+
+/// The admin router.
+pub fn router(app: App) -> Router {
+    api::routes()
+        .fallback(|| async {
+            Failure::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such admin call; see docs/admin-api.md",
+            )
+        })
+        .layer(axum::middleware::from_fn_with_state(app.clone(), guard))
+        .with_state(app)
+}
+
+/// Binds `RUNTIME_DIR/admin.sock`: refuses if a live chatd answers there,
+/// replaces a stale socket left by a crash, then sets mode 0660 and the group.
+pub fn bind(
+    runtime_dir: &Path,
+    admin_gid: Option<u32>,
+) -> Result<std::os::unix::net::UnixListener, String> {
+    crate::paths::ensure_private_dir(runtime_dir)?;
+    if let Some(gid) = admin_gid {
+        // Members of the admin group must reach the socket: let the group traverse.
+        chown_group(runtime_dir, gid)?;
+        std::fs::set_permissions(runtime_dir, std::fs::Permissions::from_mode(0o710))
+            .map_err(|e| format!("cannot set mode 0710 on {}: {e}", runtime_dir.display()))?;
+    }
+    let path = socket_path(runtime_dir);
+    if path.exists() {
+        match std::os::unix::net::UnixStream::connect(&path) {
+            Ok(_) => {
+                return Err(format!(
+                    "another chatd is already serving {} (stop it first, or pass another --runtime-dir)",
+                    path.display()
+                ));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                tracing::info!("replacing stale admin socket {}", path.display());
+                std::fs::remove_file(&path)
+                    .map_err(|e| format!("cannot remove stale {}: {e}", path.display()))?;
+            }
+            Err(e) => return Err(format!("cannot check existing {}: {e}", path.display())),
+        }
+    }
+    let listener = std::os::unix::net::UnixListener::bind(&path)
+        .map_err(|e| format!("cannot create admin socket {}: {e}", path.display()))?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o660))
+        .map_err(|e| format!("cannot set mode 0660 on {}: {e}", path.display()))?;
+    if let Some(gid) = admin_gid {
+        chown_group(&path, gid)?;
+    }
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| format!("admin socket: {e}"))?;
+    Ok(listener)
+}
+
+/// `RUNTIME_DIR/admin.sock`.
+pub fn socket_path(runtime_dir: &Path) -> PathBuf {
+    runtime_dir.join(chat_protocol::admin::SOCKET_NAME)
+}
+
+fn chown_group(path: &Path, gid: u32) -> Result<(), String> {
+    std::os::unix::fs::chown(path, None, Some(gid)).map_err(|e| {
+        format!("cannot give {} to the admin group (gid {gid}): {e}; run chatd as root or as a member of that group", path.display())
+    })
+}

@@ -1,0 +1,79 @@
+//! Key rotation: a new join key under the same server identity, with an
+//! optional grace period for the old one. At most two keys are ever
+//! accepted; when the grace ends the old key is erased from disk and memory.
+
+use std::time::Duration;
+
+use chat_protocol::admin::Rotated;
+use chat_protocol::{JoinKey, Token};
+
+use crate::hub::Ending;
+use crate::state::{App, now_secs};
+use crate::store::PreviousKey;
+
+/// Rotates the key. The new key file is written (atomically) before the new
+/// key is accepted, so a crash leaves a whole, valid key on disk.
+pub fn rotate(app: &App, grace: Duration, disconnect: bool) -> Result<Rotated, String> {
+    let mut keys = app.keys.write().expect("lock");
+    let old = keys.current.clone();
+    let new = Token {
+        join_key: JoinKey::generate(),
+        server_public: app.identity.public(),
+    };
+    let previous = (!grace.is_zero()).then(|| PreviousKey {
+        token: old.clone(),
+        expires: now_secs().saturating_add(grace.as_secs().max(1)),
+    });
+    match &previous {
+        Some(p) => app.store.save_previous_key(p)?,
+        None => app.store.erase_previous_key()?,
+    }
+    app.store.save_key(&new)?;
+    keys.current = new.clone();
+    keys.previous = previous.clone();
+    drop(keys);
+
+    let new_id = new.key_id();
+    let disconnected = if disconnect {
+        app.hub
+            .end_where(|m| m.key_id != new_id, Ending::key_rotated)
+    } else {
+        0
+    };
+    if let Some(p) = &previous {
+        schedule_expiry(app.clone(), p.token.key_id(), p.expires);
+    }
+    Ok(Rotated {
+        token: new.encode(),
+        key_id: new_id.to_string(),
+        previous_key_id: old.key_id().to_string(),
+        previous_key_expires: previous.map(|p| p.expires),
+        disconnected,
+    })
+}
+
+/// Erases the previous key when its grace ends (unless it was replaced).
+pub fn schedule_expiry(app: App, key_id: chat_protocol::KeyId, expires: u64) {
+    tokio::spawn(async move {
+        let wait = expires.saturating_sub(now_secs());
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(wait)) => {}
+            () = app.shutdown.cancelled() => return,
+        }
+        let mut keys = app.keys.write().expect("lock");
+        if keys
+            .previous
+            .as_ref()
+            .is_some_and(|p| p.token.key_id() == key_id)
+        {
+            keys.previous = None;
+            drop(keys);
+            match app.store.erase_previous_key() {
+                Ok(()) => {
+                    tracing::info!(key_id = %key_id, "the previous key's grace period ended; it no longer joins")
+                }
+                Err(e) => tracing::error!("{e}"),
+            }
+        }
+    });
+}

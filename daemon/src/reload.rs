@@ -1,0 +1,109 @@
+//! Reloading the configuration (SIGHUP or `POST /v1/reload`).
+//!
+//! The file is read again with the same flags on top. What can change at
+//! run time is applied (limits and timeouts for new connections, motd and
+//! history at once, log level, the password file); what needs a restart
+//! (addresses, directories, the admin group) is named in the log and in
+//! the answer. A file that does not parse changes nothing.
+
+use chat_protocol::admin::Reloaded;
+
+use crate::config::Config;
+use crate::logging::FilterHandle;
+use crate::state::App;
+
+/// How to read the configuration again, and the log filter to update.
+pub struct Reloader {
+    load: Box<dyn Fn() -> anyhow::Result<Config> + Send + Sync>,
+    filter: Option<FilterHandle>,
+    running: tokio::sync::Mutex<()>,
+}
+
+impl Reloader {
+    /// A reloader that calls `load` for the new configuration.
+    pub fn new(
+        load: impl Fn() -> anyhow::Result<Config> + Send + Sync + 'static,
+        filter: Option<FilterHandle>,
+    ) -> Self {
+        Self {
+            load: Box::new(load),
+            filter,
+            running: tokio::sync::Mutex::new(()),
+        }
+    }
+}
+
+/// Reloads, telling systemd RELOADING=1 first and READY=1 after.
+pub async fn reload(app: &App) -> Result<Reloaded, String> {
+    let _one_at_a_time = app.reloader.running.lock().await;
+    crate::systemd::reloading();
+    let result = apply(app).await;
+    match &result {
+        Ok(r) if r.changed.is_empty() && r.restart_needed.is_empty() => {
+            tracing::info!("reloaded the configuration: nothing changed");
+        }
+        Ok(r) => tracing::info!(
+            changed = %r.changed.join(", "),
+            restart_needed = %r.restart_needed.join(", "),
+            "reloaded the configuration"
+        ),
+        Err(e) => tracing::error!("reload failed, the configuration in force is unchanged: {e}"),
+    }
+    crate::systemd::ready(&crate::status::line(app));
+    result
+}
+
+async fn apply(app: &App) -> Result<Reloaded, String> {
+    let new = (app.reloader.load)().map_err(|e| format!("{e:#}"))?;
+    let old = app.hub.config();
+    let mut changed = Vec::new();
+    let mut restart_needed = Vec::new();
+
+    macro_rules! compare {
+        ($list:ident: $($field:ident),*) => {
+            $( if new.$field != old.$field { $list.push(stringify!($field).to_string()); } )*
+        };
+    }
+    compare!(restart_needed: listen, state_dir, runtime_dir, admin_group);
+    compare!(changed: motd, history, max_text, max_users, rate_burst, rate_per_second, outbound_queue,
+        handshake_timeout, keepalive_interval, keepalive_timeout, write_timeout, shutdown_timeout);
+
+    if new.log_level != old.log_level {
+        if let Some(handle) = &app.reloader.filter {
+            let filter = crate::logging::filter(&new.log_level)?;
+            handle
+                .reload(filter)
+                .map_err(|e| format!("cannot change the log level: {e}"))?;
+        }
+        changed.push("log_level".into());
+    }
+
+    // The password file is read again even when its path is the same: its
+    // content may have changed. It is compared by verifying, never stored.
+    let file_hash = match &new.password_file {
+        Some(path) => {
+            let password = crate::password::read_password_file(path)?;
+            let unchanged = new.password_file == old.password_file
+                && app.password.verify_file(password.clone()).await;
+            if unchanged {
+                None
+            } else {
+                let hash = tokio::task::spawn_blocking(move || crate::password::hash(&password))
+                    .await
+                    .map_err(|e| e.to_string())??;
+                Some(Some(hash))
+            }
+        }
+        None if old.password_file.is_some() => Some(None),
+        None => None,
+    };
+    if let Some(hash) = file_hash {
+        app.password.set_file_hash(hash);
+        changed.push("password_file".into());
+    }
+    app.hub.set_config(std::sync::Arc::new(new));
+    Ok(Reloaded {
+        changed,
+        restart_needed,
+    })
+}

@@ -1,0 +1,84 @@
+//! What chatd reports about itself: the admin API's status, systemd's
+//! STATUS= line, and the messages-per-minute figure both use.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use chat_protocol::admin::Status;
+
+use crate::state::{App, now_secs};
+
+/// How often the status line is refreshed and the message rate sampled.
+const TICK: Duration = Duration::from_secs(5);
+
+/// `none`, `file` or `admin`.
+pub fn password_source(app: &App) -> String {
+    match app.password.source() {
+        crate::password::Source::None => "none",
+        crate::password::Source::File => "file",
+        crate::password::Source::Admin => "admin",
+    }
+    .to_string()
+}
+
+/// The admin API's status.
+pub fn snapshot(app: &App) -> Status {
+    let keys = app.keys.read().expect("lock");
+    let now = now_secs();
+    let previous = keys.previous.as_ref().filter(|p| p.expires > now);
+    Status {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        uptime_secs: app.started.elapsed().map(|d| d.as_secs()).unwrap_or(0),
+        listen: app.listen_addr.to_string(),
+        key_id: keys.current.key_id().to_string(),
+        previous_key_id: previous.map(|p| p.token.key_id().to_string()),
+        previous_key_expires: previous.map(|p| p.expires),
+        online: app.hub.online(),
+        max_users: app.hub.config().max_users,
+        messages_total: app.hub.total_messages(),
+        messages_per_minute: app.messages_per_minute.load(Ordering::Relaxed),
+        password: password_source(app),
+        state_dir: app.store.dir().display().to_string(),
+        pid: std::process::id(),
+    }
+}
+
+/// The one-line summary for systemd.
+pub fn line(app: &App) -> String {
+    let online = app.hub.online();
+    let rate = app.messages_per_minute.load(Ordering::Relaxed);
+    format!(
+        "{online} user{} online, {rate} message{}/min, key {}",
+        if online == 1 { "" } else { "s" },
+        if rate == 1 { "" } else { "s" },
+        app.key_id()
+    )
+}
+
+/// Samples the message rate and keeps STATUS= current until shutdown.
+pub async fn run(app: App) {
+    let mut samples: VecDeque<u64> = VecDeque::new();
+    let window = (Duration::from_secs(60).as_secs() / TICK.as_secs()) as usize;
+    let mut last = String::new();
+    let mut tick = tokio::time::interval(TICK);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = app.shutdown.cancelled() => return,
+        }
+        let total = app.hub.total_messages();
+        samples.push_back(total);
+        if samples.len() > window + 1 {
+            samples.pop_front();
+        }
+        let oldest = samples.front().copied().unwrap_or(total);
+        app.messages_per_minute
+            .store(total - oldest, Ordering::Relaxed);
+        let line = line(&app);
+        if line != last {
+            crate::systemd::status(&line);
+            last = line;
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! systemd glue: readiness and status notifications, the watchdog, and
+//! socket activation. Everything here is a no-op without systemd
+//! (no `NOTIFY_SOCKET`, no `LISTEN_FDS`), so chatd runs the same by hand.
+
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::time::Duration;
+
+use sd_notify::NotifyState;
+
+/// Sends states to the service manager, if there is one. Failures are
+/// logged once at debug level: a missing manager is not an error.
+pub fn notify(states: &[NotifyState]) {
+    if let Err(e) = sd_notify::notify(states) {
+        tracing::debug!(error = %e, "sd_notify failed");
+    }
+}
+
+/// READY=1 with a status line.
+pub fn ready(status: &str) {
+    notify(&[NotifyState::Ready, NotifyState::Status(status)]);
+}
+
+/// STATUS=… alone.
+pub fn status(status: &str) {
+    notify(&[NotifyState::Status(status)]);
+}
+
+/// RELOADING=1 with MONOTONIC_USEC (required by systemd ≥ 253).
+pub fn reloading() {
+    let mut states = vec![
+        NotifyState::Reloading,
+        NotifyState::Status("reloading configuration"),
+    ];
+    if let Ok(now) = NotifyState::monotonic_usec_now() {
+        states.push(now);
+    }
+    notify(&states);
+}
+
+/// STOPPING=1.
+pub fn stopping() {
+    notify(&[NotifyState::Stopping, NotifyState::Status("shutting down")]);
+}
+
+/// How often to send WATCHDOG=1, when the manager asked for it (half its timeout).
+pub fn watchdog_interval() -> Option<Duration> {
+    sd_notify::watchdog_enabled().map(|d| d / 2)
+}
+
+/// WATCHDOG=1.
+pub fn watchdog() {
+    notify(&[NotifyState::Watchdog]);
+}
+
+/// Listeners handed over by the service manager.
+#[derive(Default)]
+pub struct Activated {
+    /// The chat listener (a TCP socket).
+    pub chat: Option<std::net::TcpListener>,
+    /// The admin listener (a Unix stream socket).
+    pub admin: Option<std::os::unix::net::UnixListener>,
+}
+
+fn family(fd: RawFd) -> Option<libc::sa_family_t> {
+    // SAFETY: getsockname on a descriptor handed to us, into a zeroed storage
+    // of the size we pass.
+    unsafe {
+        let mut storage: libc::sockaddr_storage = std::mem::zeroed();
+        let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        if libc::getsockname(fd, (&raw mut storage).cast(), &mut len) != 0 {
+            return None;
+        }
+        Some(storage.ss_family)
+    }
+}
+
+/// Takes the sockets passed with `LISTEN_FDS`: TCP ones serve chat, a Unix
+/// one serves the admin API. Anything else is refused with a clear error.
+pub fn take_listeners() -> Result<Activated, String> {
+    let fds = match sd_notify::listen_fds() {
+        Ok(fds) => fds,
+        Err(e) => return Err(format!("LISTEN_FDS is set but unusable: {e}")),
+    };
+    let mut activated = Activated::default();
+    for fd in fds {
+        let kind = family(fd);
+        // SAFETY: systemd passed this descriptor to us and nothing else owns it.
+        let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+        match kind.map(i32::from) {
+            Some(libc::AF_INET | libc::AF_INET6) if activated.chat.is_none() => {
+                activated.chat = Some(std::net::TcpListener::from(owned));
+            }
+            Some(libc::AF_UNIX) if activated.admin.is_none() => {
+                activated.admin = Some(std::os::unix::net::UnixListener::from(owned));
+            }
+            _ => {
+                return Err(format!(
+                    "socket activation passed descriptor {fd} that is not a TCP listener or the one admin Unix socket; check the .socket unit"
+                ));
+            }
+        }
+    }
+    // tokio needs non-blocking sockets; systemd hands them over blocking.
+    if let Some(l) = &activated.chat {
+        l.set_nonblocking(true)
+            .map_err(|e| format!("inherited chat socket: {e}"))?;
+    }
+    if let Some(l) = &activated.admin {
+        l.set_nonblocking(true)
+            .map_err(|e| format!("inherited admin socket: {e}"))?;
+    }
+    Ok(activated)
+}
+
+/// Whether the service manager passed sockets.
+pub fn activated() -> bool {
+    std::env::var_os("LISTEN_FDS").is_some()
+}
