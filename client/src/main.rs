@@ -109,13 +109,17 @@ fn main() {
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
     cli.key_option_from_env =
         matches.value_source("key_option") == Some(clap::parser::ValueSource::EnvVariable);
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build();
-    let exit = match runtime {
-        Ok(runtime) => runtime.block_on(run(cli)),
-        Err(err) => Err(anyhow::Error::new(err).context("starting the async runtime")),
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("chat: starting the async runtime: {err}");
+            std::process::exit(Exit::Error.code());
+        }
     };
+    let exit = runtime.block_on(run(cli));
     let code = match exit {
         Ok(exit) => exit.code(),
         Err(err) => {
@@ -126,7 +130,9 @@ fn main() {
             exit_of(&err).code()
         }
     };
-    // Exit at once: the stdin reader thread may still be blocked in read().
+    // Exit at once, without dropping the runtime: dropping it would wait for
+    // a password prompt's blocking read, and the stdin thread may be blocked
+    // in read() too.
     std::process::exit(code);
 }
 

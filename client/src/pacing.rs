@@ -19,63 +19,47 @@ const RATE_MARGIN: f64 = 0.9;
 /// arithmetic is tested without waiting.
 #[derive(Debug)]
 pub struct Pacer {
-    /// `None`: the server announced no limit.
-    limit: Option<Limit>,
-}
-
-#[derive(Debug)]
-struct Limit {
     capacity: f64,
     per_second: f64,
     tokens: f64,
     last: Instant,
 }
 
-impl Limit {
+impl Pacer {
+    /// A full bucket for `rate`, starting at `now`. A zero in `rate` is
+    /// taken as 1: the protocol has no way to announce "no limit", and the
+    /// strictest reading loses no line.
+    pub fn new(rate: RateLimit, now: Instant) -> Self {
+        let burst = rate.burst.max(1);
+        let capacity = f64::from(burst.saturating_sub(1).max(1));
+        Self {
+            capacity,
+            per_second: f64::from(rate.per_second.max(1)) * RATE_MARGIN,
+            tokens: capacity,
+            last: now,
+        }
+    }
+
     fn tokens_at(&self, now: Instant) -> f64 {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         (self.tokens + elapsed * self.per_second).min(self.capacity)
     }
-}
-
-impl Pacer {
-    /// A full bucket for `rate`, starting at `now`. A rate with no burst or
-    /// no refill announces no limit, and nothing is held back.
-    pub fn new(rate: RateLimit, now: Instant) -> Self {
-        if rate.burst == 0 || rate.per_second == 0 {
-            return Self { limit: None };
-        }
-        let capacity = f64::from(rate.burst.saturating_sub(1).max(1));
-        Self {
-            limit: Some(Limit {
-                capacity,
-                per_second: f64::from(rate.per_second) * RATE_MARGIN,
-                tokens: capacity,
-                last: now,
-            }),
-        }
-    }
 
     /// The earliest time the next event may be sent: `now` or later.
     pub fn ready_at(&self, now: Instant) -> Instant {
-        let Some(limit) = &self.limit else {
-            return now;
-        };
-        let tokens = limit.tokens_at(now);
+        let tokens = self.tokens_at(now);
         if tokens >= 1.0 {
             return now;
         }
-        now + Duration::from_secs_f64((1.0 - tokens) / limit.per_second)
+        now + Duration::from_secs_f64((1.0 - tokens) / self.per_second)
     }
 
     /// Spends one token for an event sent at `now`. Sending before
     /// [`Pacer::ready_at`] drives the bucket into debt, which later sends
     /// repay by waiting longer.
     pub fn take(&mut self, now: Instant) {
-        if let Some(limit) = &mut self.limit {
-            limit.tokens = limit.tokens_at(now) - 1.0;
-            limit.last = now;
-        }
+        self.tokens = self.tokens_at(now) - 1.0;
+        self.last = now;
     }
 }
 
@@ -157,11 +141,18 @@ mod tests {
     }
 
     #[test]
-    fn no_limit_announced_holds_nothing_back() {
+    fn zero_is_taken_as_one() {
         let start = Instant::now();
-        for r in [rate(0, 0), rate(10, 0), rate(0, 5)] {
+        // (rate, expected gap between the last two of 12 sends)
+        for (r, gap) in [
+            (rate(0, 0), 1.0 / 0.9),
+            (rate(10, 0), 1.0 / 0.9),
+            (rate(0, 5), 1.0 / 4.5),
+        ] {
             let mut pacer = Pacer::new(r, start);
-            assert!(schedule(&mut pacer, start, 100).iter().all(|t| t.is_zero()));
+            let times = schedule(&mut pacer, start, 12);
+            let last = (times[11] - times[10]).as_secs_f64();
+            assert!((last - gap).abs() < 1e-6, "{r:?}: {times:?}");
         }
     }
 }
