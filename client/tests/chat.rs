@@ -1,0 +1,418 @@
+//! End-to-end: the real `chat` binary against the real `chatd` (and, for
+//! what a real daemon never does, against a fake server).
+
+mod common;
+
+use chat_protocol::{JoinKey, ServerIdentity, Token};
+use common::fake::{self, Fake, Script};
+use common::{Chat, command};
+use testkit::Daemon;
+
+/// A daemon whose join password is `password`; the file lives as long as
+/// the returned directory.
+fn daemon_with_password(password: &str) -> (Daemon, tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("password");
+    std::fs::write(&file, format!("{password}\n")).unwrap();
+    let d = Daemon::builder()
+        .arg("--password-file")
+        .arg(file.to_str().unwrap())
+        .start();
+    (d, dir, file)
+}
+
+#[test]
+fn two_clients_talk_and_a_third_sees_joins_and_leaves() {
+    let d = Daemon::start();
+    let mut ace = Chat::joined(&d.url, &d.key, "ace", &[]);
+    ace.wait_out("-!- online: ace\n");
+    let mut bob = Chat::joined(&d.url, &d.key, "bob", &[]);
+    bob.wait_out("-!- online: ace, bob\n");
+    ace.wait_out("-!- bob joined (2 online)\n");
+
+    ace.line("Hello");
+    bob.wait_out("<ace> Hello\n");
+    ace.wait_out("<ace> Hello\n");
+    bob.line("World");
+    ace.wait_out("<bob> World\n");
+    bob.line("/me waves");
+    ace.wait_out("* bob waves\n");
+
+    let mut cat = Chat::joined(&d.url, &d.key, "cat", &[]);
+    ace.wait_out("-!- cat joined (3 online)\n");
+    bob.wait_out("-!- cat joined (3 online)\n");
+
+    assert_eq!(bob.finish(), 0, "{}", bob.output());
+    cat.wait_out("-!- bob left (2 online)");
+    ace.wait_out("-!- bob left (2 online)");
+    assert_eq!(cat.finish(), 0, "{}", cat.output());
+    ace.wait_out("-!- cat left (1 online)");
+    assert_eq!(ace.finish(), 0, "{}", ace.output());
+    assert!(ace.stderr().is_empty(), "{}", ace.output());
+}
+
+#[test]
+fn a_taken_name_exits_13() {
+    let d = Daemon::start();
+    let _ace = Chat::joined(&d.url, &d.key, "ace", &[]);
+    for name in ["ace", "ACE"] {
+        let mut dup = Chat::start(&d.url, &d.key, &["--username", name]);
+        assert_eq!(dup.finish(), 13, "{}", dup.output());
+        assert!(dup.stderr().contains("taken"), "{}", dup.output());
+        assert!(dup.stdout().is_empty(), "{}", dup.output());
+    }
+}
+
+#[test]
+fn an_invalid_name_exits_14() {
+    let d = Daemon::start();
+    let mut bad = Chat::start(&d.url, &d.key, &["--username", "not valid"]);
+    assert_eq!(bad.finish(), 14, "{}", bad.output());
+    assert!(bad.stderr().contains("--username"), "{}", bad.output());
+}
+
+#[test]
+fn a_full_server_exits_15() {
+    let d = Daemon::builder().config("max_users = 1\n").start();
+    let _ace = Chat::joined(&d.url, &d.key, "ace", &[]);
+    let mut bob = Chat::start(&d.url, &d.key, &["--username", "bob"]);
+    assert_eq!(bob.finish(), 15, "{}", bob.output());
+    assert!(bob.stderr().contains("full"), "{}", bob.output());
+}
+
+#[test]
+fn a_wrong_key_exits_10_naming_the_servers_key_before_any_password_is_sent() {
+    let (d, _dir, _file) = daemon_with_password("hunter2");
+    let real = Token::parse(&d.key).unwrap();
+    let wrong = Token {
+        join_key: JoinKey([7; 32]),
+        server_public: real.server_public,
+    };
+    let mut cmd = command(&d.url, &wrong.encode());
+    cmd.env("CHAT_PASSWORD", "wrong-password");
+    let mut chat = Chat::spawn(cmd);
+    // 10, not 12: the password was never checked, because never sent.
+    assert_eq!(chat.finish(), 10, "{}", chat.output());
+    let err = chat.stderr();
+    assert!(err.contains(&real.key_id().to_string()), "{err}");
+    assert!(err.contains(&wrong.key_id().to_string()), "{err}");
+    assert!(
+        err.contains("unverified") && err.contains("chatctl key"),
+        "{err}"
+    );
+    assert!(
+        !err.contains(&wrong.encode()) && !err.contains("wrong-password"),
+        "{err}"
+    );
+    assert!(!d.log().contains("wrong-password"));
+}
+
+#[test]
+fn a_wrong_password_exits_12_and_the_right_one_joins() {
+    let (d, _dir, file) = daemon_with_password("hunter2");
+    let file = file.to_str().unwrap();
+
+    let mut cmd = command(&d.url, &d.key);
+    cmd.env("CHAT_PASSWORD", "nope");
+    let mut wrong = Chat::spawn(cmd);
+    assert_eq!(wrong.finish(), 12, "{}", wrong.output());
+    assert!(wrong.stderr().contains("password"), "{}", wrong.output());
+    assert!(!wrong.stderr().contains("nope"), "{}", wrong.output());
+
+    // No password and no terminal to ask on: no prompt, exit 12.
+    let mut none = Chat::start(&d.url, &d.key, &[]);
+    assert_eq!(none.finish(), 12, "{}", none.output());
+
+    let mut from_file = Chat::joined(&d.url, &d.key, "ace", &["--password-file", file]);
+    assert_eq!(from_file.finish(), 0, "{}", from_file.output());
+
+    let mut cmd = command(&d.url, &d.key);
+    cmd.env("CHAT_PASSWORD", "hunter2")
+        .args(["--username", "bob"]);
+    let mut from_env = Chat::spawn(cmd);
+    from_env.wait_out("-!- joined as bob");
+    assert_eq!(from_env.finish(), 0, "{}", from_env.output());
+    assert!(!from_env.stderr().contains("hunter2"));
+}
+
+#[test]
+fn a_direct_message_reaches_only_its_addressee() {
+    let d = Daemon::start();
+    let mut ace = Chat::joined(&d.url, &d.key, "ace", &[]);
+    let bob = Chat::joined(&d.url, &d.key, "bob", &[]);
+    let cat = Chat::joined(&d.url, &d.key, "cat", &[]);
+    ace.wait_out("-!- cat joined (3 online)");
+
+    ace.line("/msg bob psst, secret");
+    bob.wait_out("*ace → bob* psst, secret\n");
+    ace.wait_out("*ace → bob* psst, secret\n");
+    // Everything after the DM reaches cat; the DM must not have.
+    ace.line("public");
+    cat.wait_out("<ace> public\n");
+    assert!(!cat.stdout().contains("secret"), "{}", cat.output());
+    assert_eq!(ace.finish(), 0, "{}", ace.output());
+}
+
+#[test]
+fn history_arrives_on_join_without_dms() {
+    let d = Daemon::start();
+    let mut ace = Chat::joined(&d.url, &d.key, "ace", &[]);
+    let _bob = Chat::joined(&d.url, &d.key, "bob", &[]);
+    ace.line("first");
+    ace.line("/me yawns");
+    ace.line("/msg bob private");
+    ace.line("second");
+    ace.wait_out("<ace> second\n");
+    assert_eq!(ace.finish(), 0, "{}", ace.output());
+
+    let cat = Chat::joined(&d.url, &d.key, "cat", &[]);
+    cat.wait_out("<ace> second\n");
+    let out = cat.stdout();
+    let first = out.find("<ace> first").expect("first in history");
+    let yawns = out.find("* ace yawns").expect("action in history");
+    let second = out.find("<ace> second").unwrap();
+    assert!(first < yawns && yawns < second, "{out}");
+    assert!(!out.contains("private"), "{out}");
+}
+
+#[test]
+fn json_prints_one_event_per_line_with_the_contract_fields() {
+    let d = Daemon::start();
+    let mut ace = Chat::start(&d.url, &d.key, &["--json", "--username", "ace"]);
+    ace.wait_out("\"type\":\"welcome\"");
+    ace.line("two\\nlines? no: one line");
+    ace.line("/who");
+    ace.wait_out("\"type\":\"users\"");
+    assert_eq!(ace.finish(), 0, "{}", ace.output());
+
+    let events: Vec<serde_json::Value> = ace
+        .stdout()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}")))
+        .collect();
+    assert_eq!(events[0]["type"], "welcome");
+    assert_eq!(events[0]["name"], "ace");
+    assert_eq!(events[0]["users"], serde_json::json!(["ace"]));
+    let message = events
+        .iter()
+        .find(|e| e["type"] == "message")
+        .expect("the echo of the message");
+    assert_eq!(message["from"], "ace");
+    assert_eq!(message["text"], "two\\nlines? no: one line");
+    assert!(
+        message["id"].is_u64() && message["ts"].is_u64(),
+        "{message}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e["type"] == "users" && e["users"] == serde_json::json!(["ace"]))
+    );
+}
+
+#[test]
+fn a_piped_file_of_40_lines_all_arrive() {
+    let d = Daemon::start();
+    let watcher = Chat::joined(&d.url, &d.key, "watcher", &[]);
+    let mut pump = Chat::joined(&d.url, &d.key, "pump", &[]);
+    // More than the burst (10): the rest must be paced, not refused.
+    for i in 1..=40 {
+        pump.line(&format!("line {i}"));
+    }
+    assert_eq!(pump.finish(), 0, "{}", pump.output());
+    assert!(!pump.stderr().contains("refused"), "{}", pump.output());
+    watcher.wait_out("<pump> line 40\n");
+    let out = watcher.stdout();
+    let mut at = 0;
+    for i in 1..=40 {
+        let needle = format!("<pump> line {i}\n");
+        let found = out[at..]
+            .find(&needle)
+            .unwrap_or_else(|| panic!("{needle:?} missing or out of order:\n{out}"));
+        at += found + needle.len();
+    }
+    // Every line was echoed before the client left.
+    assert_eq!(
+        pump.stdout().matches("<pump> line ").count(),
+        40,
+        "{}",
+        pump.output()
+    );
+    watcher.wait_out("-!- pump left (1 online)");
+}
+
+#[test]
+fn a_too_long_line_is_refused_exit_3_and_the_connection_stays() {
+    let d = Daemon::builder().config("max_text = 10\n").start();
+    let watcher = Chat::joined(&d.url, &d.key, "watcher", &[]);
+    let mut ace = Chat::joined(&d.url, &d.key, "ace", &[]);
+    ace.line("short");
+    ace.line(&"x".repeat(11));
+    ace.line("after");
+    watcher.wait_out("<ace> after\n");
+    assert_eq!(ace.finish(), 3, "{}", ace.output());
+    assert!(ace.stderr().contains("line 2"), "{}", ace.output());
+    assert!(ace.stderr().contains("limit is 10"), "{}", ace.output());
+    let out = watcher.stdout();
+    assert!(
+        out.contains("<ace> short\n") && !out.contains("xxxxxxxxxxx"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_refusal_by_the_server_exits_3_and_the_connection_stays() {
+    let d = Daemon::start();
+    let watcher = Chat::joined(&d.url, &d.key, "watcher", &[]);
+    let mut ace = Chat::joined(&d.url, &d.key, "ace", &[]);
+    ace.line("/msg nobody hello?");
+    ace.wait_err("chat: refused: ");
+    ace.line("still here");
+    watcher.wait_out("<ace> still here\n");
+    assert_eq!(ace.finish(), 3, "{}", ace.output());
+}
+
+#[test]
+fn unknown_commands_are_refused_locally_and_slashes_can_be_sent() {
+    let d = Daemon::start();
+    let watcher = Chat::joined(&d.url, &d.key, "watcher", &[]);
+    let mut ace = Chat::joined(&d.url, &d.key, "ace", &[]);
+    ace.line("/nick ace2");
+    ace.line("");
+    ace.line("//nick is not a command");
+    watcher.wait_out("<ace> /nick is not a command\n");
+    assert_eq!(ace.finish(), 3, "{}", ace.output());
+    assert!(
+        ace.stderr().contains("unknown command /nick"),
+        "{}",
+        ace.output()
+    );
+    assert!(!watcher.stdout().contains("ace2"));
+}
+
+#[test]
+fn hostile_text_cannot_forge_lines_or_drive_the_terminal() {
+    let d = Daemon::start();
+    let watcher = Chat::joined(&d.url, &d.key, "watcher", &[]);
+    let mut ace = Chat::joined(&d.url, &d.key, "ace", &[]);
+    // The server refuses control characters, so bidi and zero-width ones
+    // are what a peer can send.
+    ace.line("abc\u{202e}fed\u{200b} end");
+    watcher.wait_out(" end\n");
+    assert!(
+        watcher
+            .stdout()
+            .contains("<ace> abc\\u{202e}fed\\u{200b} end\n"),
+        "{}",
+        watcher.output()
+    );
+    assert_eq!(ace.finish(), 0, "{}", ace.output());
+}
+
+#[test]
+fn quit_leaves_with_exit_0() {
+    let d = Daemon::start();
+    let watcher = Chat::joined(&d.url, &d.key, "watcher", &[]);
+    let mut ace = Chat::joined(&d.url, &d.key, "ace", &[]);
+    ace.line("bye all");
+    ace.line("/quit gone fishing");
+    assert_eq!(ace.wait_exit(), 0, "{}", ace.output());
+    watcher.wait_out("<ace> bye all\n");
+    watcher.wait_out("-!- ace left (1 online)");
+}
+
+#[test]
+fn sigterm_and_ctrl_c_leave_with_exit_0() {
+    let d = Daemon::start();
+    let watcher = Chat::joined(&d.url, &d.key, "watcher", &[]);
+    for (name, sig) in [("ace", libc::SIGTERM), ("bob", libc::SIGINT)] {
+        let mut chat = Chat::joined(&d.url, &d.key, name, &[]);
+        chat.signal(sig);
+        assert_eq!(chat.wait_exit(), 0, "{}", chat.output());
+        watcher.wait_out(&format!("-!- {name} left (1 online)"));
+    }
+}
+
+#[test]
+fn a_server_shutdown_exits_4_with_the_reason() {
+    let mut d = Daemon::start();
+    let mut ace = Chat::joined(&d.url, &d.key, "ace", &[]);
+    d.signal(libc::SIGTERM);
+    assert_eq!(ace.wait_exit(), 4, "{}", ace.output());
+    assert!(
+        ace.stdout()
+            .contains("-!- disconnected by the server: shutdown"),
+        "{}",
+        ace.output()
+    );
+    d.wait_exit();
+}
+
+#[test]
+fn a_dead_server_is_connection_lost_exit_5() {
+    let d = Daemon::start();
+    let mut ace = Chat::joined(&d.url, &d.key, "ace", &[]);
+    drop(d); // SIGKILL: no goodbye
+    assert_eq!(ace.wait_exit(), 5, "{}", ace.output());
+    assert!(ace.stderr().contains("connection lost"), "{}", ace.output());
+}
+
+#[test]
+fn nothing_listening_exits_69_naming_the_url() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("ws://127.0.0.1:{port}/");
+    let key = fake::token(&JoinKey([1; 32]), [9; 32]);
+    let mut chat = Chat::start(&url, &key, &[]);
+    assert_eq!(chat.finish(), 69, "{}", chat.output());
+    assert!(chat.stderr().contains(&url), "{}", chat.output());
+}
+
+#[test]
+fn an_impostor_is_detected_before_the_password_leaves_exit_11() {
+    let join_key = JoinKey([3; 32]);
+    let real = ServerIdentity::from_secret_bytes([0x20; 32]);
+    let impostor = ServerIdentity::from_secret_bytes([0x99; 32]);
+    // The impostor holds the join key, but not the real server's secret.
+    let fake = Fake::start(impostor, join_key.clone(), Script::Listen);
+    let mut cmd = command(&fake.url, &fake::token(&join_key, real.public()));
+    cmd.env("CHAT_PASSWORD", "hunter2");
+    let mut chat = Chat::spawn(cmd);
+    assert_eq!(chat.finish(), 11, "{}", chat.output());
+    assert!(
+        chat.stderr().contains("server failed its identity check"),
+        "{}",
+        chat.output()
+    );
+    let seen = fake.seen();
+    assert!(seen.auth.is_none() && seen.other_binary == 0, "{seen:?}");
+}
+
+#[test]
+fn a_message_that_fails_to_open_closes_1008_exit_5() {
+    let join_key = JoinKey([4; 32]);
+    let identity = ServerIdentity::from_secret_bytes([0x21; 32]);
+    let public = identity.public();
+    let fake = Fake::start(identity, join_key.clone(), Script::ForgeAfterAuth);
+    let mut cmd = command(&fake.url, &fake::token(&join_key, public));
+    cmd.env("CHAT_PASSWORD", "pw").args(["--username", "ace"]);
+    let mut chat = Chat::spawn(cmd);
+    assert_eq!(chat.finish(), 5, "{}", chat.output());
+    assert!(
+        chat.stderr()
+            .contains("connection lost: the server sent a message that failed authentication"),
+        "{}",
+        chat.output()
+    );
+    let seen = fake.seen();
+    let auth = seen.auth.expect("the Auth");
+    assert_eq!(
+        (auth.username.as_str(), auth.password.as_str()),
+        ("ace", "pw")
+    );
+    assert_eq!(seen.close, Some(1008), "no Bye, close 1008");
+    assert_eq!(seen.other_binary, 0, "no Bye");
+}

@@ -1,0 +1,130 @@
+//! A one-connection fake chat server, built on the protocol crate, for the
+//! failures a real daemon never produces.
+
+use chat_protocol::limits::MAX_AUTH;
+use chat_protocol::{Auth, JoinKey, ServerHandshake, ServerIdentity, Token};
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+use testkit::DEADLINE;
+
+/// What the fake does after sending its Challenge.
+#[derive(Clone, Copy, Debug)]
+pub enum Script {
+    /// Wait for whatever the client sends, up to its close.
+    Listen,
+    /// Read the Auth, then send a message that fails to open.
+    ForgeAfterAuth,
+}
+
+/// What the fake saw.
+#[derive(Debug, Default)]
+pub struct Seen {
+    /// The Auth, if the client sent one (and it opened).
+    pub auth: Option<Auth>,
+    /// Binary messages after the Challenge that were not a valid Auth.
+    pub other_binary: usize,
+    /// The code of the client's close frame.
+    pub close: Option<u16>,
+}
+
+/// A fake server serving one connection.
+pub struct Fake {
+    /// `ws://127.0.0.1:PORT/`.
+    pub url: String,
+    thread: std::thread::JoinHandle<Seen>,
+}
+
+impl Fake {
+    /// Serves one connection as the holder of `identity`, accepting any key
+    /// id with `join_key`.
+    pub fn start(identity: ServerIdentity, join_key: JoinKey, script: Script) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("ws://{}/", listener.local_addr().unwrap());
+        listener.set_nonblocking(true).unwrap();
+        let thread = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                    tokio::time::timeout(DEADLINE, serve(listener, identity, join_key, script))
+                        .await
+                        .unwrap_or_default()
+                })
+        });
+        Self { url, thread }
+    }
+
+    /// Waits for the connection to end; what the fake saw.
+    pub fn seen(self) -> Seen {
+        self.thread.join().expect("fake server thread")
+    }
+}
+
+/// A token for a server whose public key is `server_public`.
+pub fn token(join_key: &JoinKey, server_public: [u8; 32]) -> String {
+    Token {
+        join_key: join_key.clone(),
+        server_public,
+    }
+    .encode()
+}
+
+async fn serve(
+    listener: tokio::net::TcpListener,
+    identity: ServerIdentity,
+    join_key: JoinKey,
+    script: Script,
+) -> Seen {
+    let (stream, _) = listener.accept().await.unwrap();
+    // The error type is tungstenite's `Callback` contract, not ours to shrink.
+    #[allow(clippy::result_large_err)]
+    let offer_subprotocol = |_: &Request, mut response: Response| {
+        response.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            HeaderValue::from_static(chat_protocol::SUBPROTOCOL),
+        );
+        Ok(response)
+    };
+    let mut ws = tokio_tungstenite::accept_hdr_async(stream, offer_subprotocol)
+        .await
+        .unwrap();
+    let hello = match ws.next().await {
+        Some(Ok(Message::Binary(hello))) => hello,
+        other => panic!("expected a Hello, got {other:?}"),
+    };
+    let answer = ServerHandshake::new(&identity)
+        .respond(&hello, |_| Some(join_key.clone()))
+        .expect("a valid Hello");
+    ws.send(Message::binary(answer.challenge)).await.unwrap();
+    let mut session = answer.session;
+    let mut seen = Seen::default();
+    while let Some(Ok(message)) = ws.next().await {
+        match message {
+            Message::Binary(sealed) if seen.auth.is_none() => {
+                match session.opener.open(&sealed, MAX_AUTH) {
+                    Ok(plain) => {
+                        seen.auth = Some(serde_json::from_slice(&plain).expect("an Auth"));
+                        if let Script::ForgeAfterAuth = script {
+                            let mut forged = session.sealer.seal(b"{}").unwrap();
+                            forged[0] ^= 1;
+                            ws.send(Message::binary(forged)).await.unwrap();
+                        }
+                    }
+                    Err(_) => seen.other_binary += 1,
+                }
+            }
+            Message::Binary(_) => seen.other_binary += 1,
+            Message::Close(frame) => {
+                seen.close = frame.map(|f| u16::from(f.code));
+                break;
+            }
+            _ => {}
+        }
+    }
+    seen
+}
