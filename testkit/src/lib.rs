@@ -5,9 +5,11 @@
 //!
 //! Every wait has a generous deadline and fails with the daemon's log.
 
+mod admin;
 mod daemon;
 mod raw;
 
+pub use admin::{admin_call, admin_call_with};
 pub use daemon::{Daemon, DaemonBuilder};
 pub use raw::{Outcome, RawClient, Ws, connect, next_binary};
 

@@ -1,0 +1,395 @@
+//! The admin API of the real `chatd`, called over its Unix socket.
+
+use chat_protocol::{ByeCode, RejectCode, ServerEvent, Token};
+use serde_json::json;
+use testkit::{Daemon, Outcome, RawClient, admin_call, admin_call_with};
+
+async fn join(d: &Daemon, key: &str, name: &str) -> Outcome {
+    RawClient::join(&d.url, key, name, "").await
+}
+
+#[tokio::test]
+async fn status_users_and_key() {
+    let d = Daemon::start();
+    let _ace = join(&d, &d.key, "ace").await.joined();
+    let (code, status) = admin_call(&d.runtime_dir, "GET", "/v1/status", None);
+    assert_eq!(code, 200);
+    assert_eq!(status["online"], 1);
+    assert_eq!(status["password"], "none");
+    assert_eq!(
+        status["key_id"],
+        Token::parse(&d.key).unwrap().key_id().to_string()
+    );
+    let (code, users) = admin_call(&d.runtime_dir, "GET", "/v1/users", None);
+    assert_eq!(code, 200);
+    assert_eq!(users["users"][0]["name"], "ace");
+    assert!(
+        users["users"][0]["address"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.0.0.1:")
+    );
+    let (code, key) = admin_call(&d.runtime_dir, "GET", "/v1/key", None);
+    assert_eq!(code, 200);
+    assert_eq!(key["token"], d.key.as_str());
+    assert!(!d.log().contains(&d.key), "the key must never be logged");
+}
+
+#[tokio::test]
+async fn browsers_and_unknown_calls_are_refused() {
+    let d = Daemon::start();
+    let (code, body) = admin_call_with(
+        &d.runtime_dir,
+        "GET",
+        "/v1/key",
+        None,
+        &[("Origin", "http://evil.example")],
+    );
+    assert_eq!(code, 403);
+    assert_eq!(body["error"]["code"], "forbidden");
+    let (code, _) = admin_call_with(
+        &d.runtime_dir,
+        "GET",
+        "/v1/key",
+        None,
+        &[("Referer", "http://evil.example/")],
+    );
+    assert_eq!(code, 403);
+    let (code, body) = admin_call(&d.runtime_dir, "GET", "/v1/nothing", None);
+    assert_eq!(code, 404);
+    assert_eq!(body["error"]["code"], "not_found");
+    let (code, body) = admin_call(&d.runtime_dir, "POST", "/v1/notice", Some("{not json"));
+    assert_eq!(code, 400);
+    assert_eq!(body["error"]["code"], "bad_request");
+}
+
+#[tokio::test]
+async fn rotation_keeps_old_sessions_and_refuses_the_old_key() {
+    let d = Daemon::start();
+    let old_key = d.key.clone();
+    let mut ace = join(&d, &old_key, "ace").await.joined();
+    let (code, rotated) = admin_call(&d.runtime_dir, "POST", "/v1/key/rotate", Some("{}"));
+    assert_eq!(code, 200, "{rotated}");
+    let new_key = rotated["token"].as_str().unwrap().to_string();
+    assert_ne!(new_key, old_key);
+    assert_eq!(
+        d.read_key(),
+        new_key,
+        "the key file holds the new key, whole"
+    );
+    // The old key no longer joins: 4001 naming the new fingerprint.
+    match join(&d, &old_key, "bob").await {
+        Outcome::Closed(4001, reason) => assert!(
+            reason.contains(rotated["key_id"].as_str().unwrap()),
+            "{reason}"
+        ),
+        other => panic!("expected 4001, got {other:?}"),
+    }
+    let mut bob = join(&d, &new_key, "bob").await.joined();
+    // The session on the old key keeps chatting.
+    ace.send(&chat_protocol::ClientEvent::Say {
+        text: "still here".into(),
+    })
+    .await;
+    bob.recv_until("ace's message", |e| {
+        matches!(e, ServerEvent::Message(m) if m.text == "still here").then_some(())
+    })
+    .await;
+    let (_, users) = admin_call(&d.runtime_dir, "GET", "/v1/users", None);
+    let ids: Vec<&str> = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["key_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert_ne!(ids[0], ids[1], "users show which key they joined with");
+}
+
+#[tokio::test]
+async fn rotation_with_grace_accepts_both_keys_until_it_ends() {
+    let d = Daemon::start();
+    let old_key = d.key.clone();
+    let (code, rotated) = admin_call(
+        &d.runtime_dir,
+        "POST",
+        "/v1/key/rotate",
+        Some(r#"{"grace_secs": 2}"#),
+    );
+    assert_eq!(code, 200);
+    assert!(d.state_dir.join("key.previous").exists());
+    join(&d, &old_key, "ace").await.joined();
+    join(&d, rotated["token"].as_str().unwrap(), "bob")
+        .await
+        .joined();
+    let (_, status) = admin_call(&d.runtime_dir, "GET", "/v1/status", None);
+    assert_eq!(
+        status["previous_key_id"],
+        Token::parse(&old_key).unwrap().key_id().to_string()
+    );
+    // After the grace period the old key is refused and erased from disk.
+    testkit::wait_until("the grace period to end", || {
+        (!d.state_dir.join("key.previous").exists()).then_some(())
+    });
+    match join(&d, &old_key, "cat").await {
+        Outcome::Closed(4001, _) => {}
+        other => panic!("expected 4001 after the grace period, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn rotation_with_disconnect_closes_old_sessions() {
+    let d = Daemon::start();
+    let mut ace = join(&d, &d.key, "ace").await.joined();
+    let (code, rotated) = admin_call(
+        &d.runtime_dir,
+        "POST",
+        "/v1/key/rotate",
+        Some(r#"{"disconnect": true}"#),
+    );
+    assert_eq!(code, 200);
+    assert_eq!(rotated["disconnected"], 1);
+    let (events, close) = ace.recv_to_close().await;
+    assert_eq!(close.0, 1000);
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            ServerEvent::Bye {
+                code: ByeCode::KeyRotated,
+                ..
+            }
+        )),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
+async fn kick_tells_the_user_and_the_room() {
+    let d = Daemon::start();
+    let mut ace = join(&d, &d.key, "ace").await.joined();
+    let mut bob = join(&d, &d.key, "bob").await.joined();
+    let (code, body) = admin_call(
+        &d.runtime_dir,
+        "POST",
+        "/v1/users/ACE/kick",
+        Some(r#"{"reason":"spamming"}"#),
+    );
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["name"], "ace");
+    let (events, _) = ace.recv_to_close().await;
+    let bye = events.iter().find_map(|e| match e {
+        ServerEvent::Bye {
+            code: ByeCode::Kicked,
+            reason,
+        } => Some(reason.clone()),
+        _ => None,
+    });
+    assert_eq!(bye.as_deref(), Some("spamming"));
+    let reason = bob
+        .recv_until("ace's leave", |e| match e {
+            ServerEvent::Leave { name, reason, .. } if name == "ace" => Some(reason.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(reason, "kicked: spamming");
+    let (code, body) = admin_call(&d.runtime_dir, "POST", "/v1/users/nobody/kick", None);
+    assert_eq!(code, 404);
+    assert_eq!(body["error"]["code"], "no_such_user");
+}
+
+#[tokio::test]
+async fn notice_reaches_everyone() {
+    let d = Daemon::start();
+    let mut ace = join(&d, &d.key, "ace").await.joined();
+    let (code, body) = admin_call(
+        &d.runtime_dir,
+        "POST",
+        "/v1/notice",
+        Some(r#"{"text":"maintenance at noon"}"#),
+    );
+    assert_eq!(code, 200);
+    assert_eq!(body["delivered"], 1);
+    ace.recv_until("the notice", |e| {
+        matches!(e, ServerEvent::Notice { text, .. } if text == "maintenance at noon").then_some(())
+    })
+    .await;
+    let (code, _) = admin_call(
+        &d.runtime_dir,
+        "POST",
+        "/v1/notice",
+        Some(r#"{"text":"\u001b[2J"}"#),
+    );
+    assert_eq!(code, 400, "control characters are refused");
+}
+
+#[tokio::test]
+async fn password_set_and_clear_apply_to_new_joins() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("pw");
+    std::fs::write(&file, "from-file\n").unwrap();
+    let d = Daemon::builder()
+        .arg("--password-file")
+        .arg(file.to_str().unwrap())
+        .start();
+    let (_, status) = admin_call(&d.runtime_dir, "GET", "/v1/status", None);
+    assert_eq!(status["password"], "file");
+    let (code, body) = admin_call(
+        &d.runtime_dir,
+        "PUT",
+        "/v1/password",
+        Some(&json!({"password": "from-admin"}).to_string()),
+    );
+    assert_eq!(code, 200);
+    assert_eq!(body["password"], "admin");
+    let stored = std::fs::read_to_string(d.state_dir.join("password")).unwrap();
+    assert!(stored.starts_with("$argon2id$") && !stored.contains("from-admin"));
+    assert!(matches!(
+        RawClient::join(&d.url, &d.key, "ace", "from-file").await,
+        Outcome::Rejected(RejectCode::BadPassword, _)
+    ));
+    RawClient::join(&d.url, &d.key, "ace", "from-admin")
+        .await
+        .joined();
+    let (code, body) = admin_call(&d.runtime_dir, "DELETE", "/v1/password", None);
+    assert_eq!(code, 200);
+    assert_eq!(body["password"], "file");
+    RawClient::join(&d.url, &d.key, "bob", "from-file")
+        .await
+        .joined();
+    let (code, body) = admin_call(
+        &d.runtime_dir,
+        "PUT",
+        "/v1/password",
+        Some(r#"{"password":""}"#),
+    );
+    assert_eq!(code, 400);
+    assert_eq!(body["error"]["code"], "invalid_password");
+    assert!(!d.log().contains("from-admin"));
+}
+
+#[tokio::test]
+async fn the_admin_password_survives_a_restart() {
+    let mut d = Daemon::start();
+    admin_call(
+        &d.runtime_dir,
+        "PUT",
+        "/v1/password",
+        Some(r#"{"password":"kept"}"#),
+    );
+    assert!(d.terminate().success());
+    let d2 = Daemon::builder().same_dirs_as(&d).start();
+    assert!(matches!(
+        RawClient::join(&d2.url, &d2.key, "ace", "").await,
+        Outcome::Rejected(RejectCode::BadPassword, _)
+    ));
+    RawClient::join(&d2.url, &d2.key, "ace", "kept")
+        .await
+        .joined();
+}
+
+#[tokio::test]
+async fn reload_applies_motd_and_reports_what_needs_a_restart() {
+    let d = Daemon::builder().config("motd = \"first\"\n").start();
+    assert_eq!(
+        join(&d, &d.key, "ace")
+            .await
+            .joined()
+            .welcome
+            .motd
+            .as_deref(),
+        Some("first")
+    );
+    std::fs::write(
+        d.root().join("chatd.toml"),
+        "motd = \"second\"\nhistory = 7\nlisten = \"127.0.0.1:1\"\n",
+    )
+    .unwrap();
+    let (code, body) = admin_call(&d.runtime_dir, "POST", "/v1/reload", None);
+    assert_eq!(code, 200, "{body}");
+    let changed: Vec<&str> = body["changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        changed.contains(&"motd") && changed.contains(&"history"),
+        "{changed:?}"
+    );
+    // The flag --listen wins over the file, so the address did not change.
+    assert_eq!(
+        body["restart_needed"].as_array().unwrap().len(),
+        0,
+        "{body}"
+    );
+    assert_eq!(
+        join(&d, &d.key, "bob")
+            .await
+            .joined()
+            .welcome
+            .motd
+            .as_deref(),
+        Some("second")
+    );
+    // A broken file changes nothing.
+    std::fs::write(d.root().join("chatd.toml"), "motd = \"third\"\nlisen = 1\n").unwrap();
+    let (code, body) = admin_call(&d.runtime_dir, "POST", "/v1/reload", None);
+    assert_eq!(code, 400);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("line 2"),
+        "{body}"
+    );
+    assert_eq!(
+        join(&d, &d.key, "cat")
+            .await
+            .joined()
+            .welcome
+            .motd
+            .as_deref(),
+        Some("second")
+    );
+}
+
+#[tokio::test]
+async fn curl_works_as_documented() {
+    let d = Daemon::start();
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "--unix-socket"])
+        .arg(d.runtime_dir.join("admin.sock"))
+        .arg("http://localhost/v1/users")
+        .output()
+        .expect("curl is installed (.ci/run installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(body["users"], json!([]));
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "--unix-socket"])
+        .arg(d.runtime_dir.join("admin.sock"))
+        .args([
+            "-d",
+            r#"{"text":"hello from curl"}"#,
+            "http://localhost/v1/notice",
+        ])
+        .output()
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(body["delivered"], 0, "{body}");
+}
+
+#[tokio::test]
+async fn the_socket_is_0660() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = Daemon::start();
+    let mode = std::fs::metadata(d.runtime_dir.join("admin.sock"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o660);
+}
