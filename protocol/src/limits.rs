@@ -19,6 +19,11 @@ pub const MAX_SERVER_MESSAGE: usize = 1024 * 1024;
 pub const DEFAULT_MAX_TEXT: usize = 4 * 1024;
 
 /// Largest sealed client message after `Auth`, for a given text limit.
+///
+/// DESIGN.md says "the text limit + 1 KiB"; that is too tight once the text
+/// is JSON-encoded: a valid text of `"`, `\`, newlines or tabs doubles in
+/// size. Valid texts never grow more than twice (other control characters
+/// are refused), so the cap is twice the text limit + 1 KiB.
 pub fn max_client_message(max_text: usize) -> usize {
-    max_text + CLIENT_OVERHEAD
+    2 * max_text + CLIENT_OVERHEAD
 }

@@ -23,9 +23,28 @@ pub fn admin_call_with(
     body: Option<&str>,
     headers: &[(&str, &str)],
 ) -> (u16, serde_json::Value) {
-    let socket = runtime_dir.join("admin.sock");
-    let mut stream = UnixStream::connect(&socket)
-        .unwrap_or_else(|e| panic!("connect {}: {e}", socket.display()));
+    admin_call_at_with(&runtime_dir.join("admin.sock"), method, path, body, headers)
+}
+
+/// [`admin_call`] on a socket at any path.
+pub fn admin_call_at(
+    socket: &Path,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> (u16, serde_json::Value) {
+    admin_call_at_with(socket, method, path, body, &[])
+}
+
+fn admin_call_at_with(
+    socket: &Path,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+) -> (u16, serde_json::Value) {
+    let mut stream =
+        UnixStream::connect(socket).unwrap_or_else(|e| panic!("connect {}: {e}", socket.display()));
     stream.set_read_timeout(Some(crate::DEADLINE)).unwrap();
     let body = body.unwrap_or("");
     let mut request = format!(

@@ -17,6 +17,7 @@ pub struct DaemonBuilder {
     config: Option<String>,
     env: Vec<(String, String)>,
     root: Option<Arc<TempDir>>,
+    runtime_dir: Option<PathBuf>,
     wait_ready: bool,
 }
 
@@ -36,6 +37,12 @@ impl DaemonBuilder {
     /// Sets an environment variable for the daemon.
     pub fn env(mut self, key: &str, value: impl Into<String>) -> Self {
         self.env.push((key.to_string(), value.into()));
+        self
+    }
+
+    /// Uses this runtime directory instead of `ROOT/run`.
+    pub fn runtime_dir(mut self, dir: &Path) -> Self {
+        self.runtime_dir = Some(dir.to_path_buf());
         self
     }
 
@@ -62,7 +69,10 @@ impl DaemonBuilder {
             .root
             .unwrap_or_else(|| Arc::new(tempfile::tempdir().expect("temp dir")));
         let state_dir = root.path().join("state");
-        let runtime_dir = root.path().join("run");
+        let runtime_dir = self
+            .runtime_dir
+            .clone()
+            .unwrap_or_else(|| root.path().join("run"));
         let mut cmd = Command::new(bin("chatd"));
         cmd.arg("--listen").arg("127.0.0.1:0");
         cmd.arg("--state-dir")

@@ -9,7 +9,7 @@ mod admin;
 mod daemon;
 mod raw;
 
-pub use admin::{admin_call, admin_call_with};
+pub use admin::{admin_call, admin_call_at, admin_call_with};
 pub use daemon::{Daemon, DaemonBuilder};
 pub use raw::{Outcome, RawClient, Ws, connect, next_binary};
 

@@ -1,0 +1,326 @@
+//! chatd as a system service: sd_notify, socket activation, signals,
+//! single instance, configuration errors.
+
+use std::os::unix::net::UnixDatagram;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chat_protocol::{ByeCode, ServerEvent};
+use testkit::{DEADLINE, Daemon, RawClient, bin};
+
+/// A NOTIFY_SOCKET the test reads, as systemd would.
+struct Notify {
+    socket: UnixDatagram,
+    seen: Vec<String>,
+}
+
+impl Notify {
+    fn bind(dir: &Path) -> (Self, String) {
+        let path = dir.join("notify.sock");
+        let socket = UnixDatagram::bind(&path).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        (
+            Self {
+                socket,
+                seen: Vec::new(),
+            },
+            path.to_str().unwrap().to_string(),
+        )
+    }
+
+    /// Waits for a datagram containing `needle`; returns it.
+    fn expect(&mut self, needle: &str) -> String {
+        let start = Instant::now();
+        let mut buf = [0u8; 4096];
+        loop {
+            if let Some(at) = self.seen.iter().position(|m| m.contains(needle)) {
+                return self.seen.drain(..=at).last().unwrap();
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "no {needle:?} from chatd; got {:?}",
+                self.seen
+            );
+            if let Ok(n) = self.socket.recv(&mut buf) {
+                self.seen
+                    .push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            }
+        }
+    }
+}
+
+#[test]
+fn notify_ready_status_reloading_stopping() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut notify, path) = Notify::bind(tmp.path());
+    let mut d = Daemon::builder().env("NOTIFY_SOCKET", path).start();
+    let ready = notify.expect("READY=1");
+    assert!(ready.contains("STATUS=0 users online"), "{ready}");
+    d.signal(libc::SIGHUP);
+    let reloading = notify.expect("RELOADING=1");
+    assert!(reloading.contains("MONOTONIC_USEC="), "{reloading}");
+    notify.expect("READY=1");
+    d.wait_for_log("reloaded the configuration");
+    d.signal(libc::SIGTERM);
+    notify.expect("STOPPING=1");
+    assert!(d.wait_exit().success());
+}
+
+#[test]
+fn watchdog_pings_when_enabled() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut notify, path) = Notify::bind(tmp.path());
+    let _d = Daemon::builder()
+        .env("NOTIFY_SOCKET", path)
+        .env("WATCHDOG_USEC", "200000")
+        .start();
+    notify.expect("READY=1");
+    notify.expect("WATCHDOG=1");
+    notify.expect("WATCHDOG=1");
+}
+
+#[test]
+fn status_line_follows_the_room() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut notify, path) = Notify::bind(tmp.path());
+    let d = Daemon::builder().env("NOTIFY_SOCKET", path).start();
+    notify.expect("READY=1");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _ace = rt
+        .block_on(RawClient::join(&d.url, &d.key, "ace", ""))
+        .joined();
+    notify.expect("STATUS=1 user online");
+}
+
+#[tokio::test]
+async fn sigterm_with_clients_sends_bye_and_1001_then_exits_0() {
+    let mut d = Daemon::start();
+    let mut clients = Vec::new();
+    for name in ["ace", "bob", "cat"] {
+        clients.push(RawClient::join(&d.url, &d.key, name, "").await.joined());
+    }
+    let started = Instant::now();
+    d.signal(libc::SIGTERM);
+    for c in &mut clients {
+        let (events, close) = c.recv_to_close().await;
+        assert_eq!(close.0, 1001);
+        assert!(events.iter().any(|e| matches!(
+            e,
+            ServerEvent::Bye {
+                code: ByeCode::Shutdown,
+                ..
+            }
+        )));
+    }
+    assert!(d.wait_exit().success(), "{}", d.log());
+    // A liveness bound, not a speed claim: the contract is "within 5 s".
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert!(
+        !d.runtime_dir.join("admin.sock").exists(),
+        "the admin socket is removed on exit"
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs chatd under systemd-socket-activate with the given `-l` sockets.
+fn activated(sockets: &[String], tmp: &Path) -> std::process::Child {
+    let mut cmd = Command::new("systemd-socket-activate");
+    for s in sockets {
+        cmd.arg("-l").arg(s);
+    }
+    cmd.arg(bin("chatd"))
+        .arg("--state-dir")
+        .arg(tmp.join("state"))
+        .arg("--runtime-dir")
+        .arg(tmp.join("run"))
+        .env_remove("NOTIFY_SOCKET")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("systemd-socket-activate is installed (.ci/run installs systemd)")
+}
+
+/// The socket exists before chatd runs; chatd starts on the first
+/// connection. Returns the key once chatd has made it.
+fn start_by_connecting(port: u16, tmp: &Path) -> String {
+    let probe = testkit::wait_until("systemd-socket-activate to listen", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    });
+    let key = read_key(tmp);
+    drop(probe);
+    key
+}
+
+fn read_key(tmp: &Path) -> String {
+    testkit::wait_until("the key file", || {
+        let text = std::fs::read_to_string(tmp.join("state/key")).ok()?;
+        text.lines().next().map(str::to_string)
+    })
+}
+
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn socket_activation_serves_chat_on_the_inherited_socket() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let _child = Killed(activated(&[format!("127.0.0.1:{port}")], tmp.path()));
+    let url = format!("ws://127.0.0.1:{port}/");
+    let key = start_by_connecting(port, tmp.path());
+    let mut ace = RawClient::join(&url, &key, "ace", "").await.joined();
+    ace.send(&chat_protocol::ClientEvent::Say {
+        text: "via systemd".into(),
+    })
+    .await;
+    ace.recv_until("the echo", |e| {
+        matches!(e, ServerEvent::Message(m) if m.text == "via systemd").then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn socket_activation_can_pass_the_admin_socket_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let admin = tmp.path().join("activated-admin.sock");
+    let _child = Killed(activated(
+        &[
+            format!("127.0.0.1:{port}"),
+            admin.to_str().unwrap().to_string(),
+        ],
+        tmp.path(),
+    ));
+    let url = format!("ws://127.0.0.1:{port}/");
+    let key = start_by_connecting(port, tmp.path());
+    let _ace = RawClient::join(&url, &key, "ace", "").await.joined();
+    // The admin API answers on the inherited socket, not on RUNTIME_DIR/admin.sock.
+    let (code, users) = testkit::admin_call_at(&admin, "GET", "/v1/users", None);
+    assert_eq!(code, 200);
+    assert_eq!(users["users"][0]["name"], "ace");
+    assert!(!tmp.path().join("run/admin.sock").exists());
+}
+
+#[test]
+fn a_second_chatd_on_the_same_state_dir_refuses() {
+    let d = Daemon::start();
+    let mut second = Daemon::builder().same_dirs_as(&d).spawn();
+    assert!(!second.wait_exit().success());
+    assert!(
+        second.log().contains("another chatd is already running"),
+        "{}",
+        second.log()
+    );
+}
+
+#[test]
+fn a_second_chatd_on_the_same_admin_socket_refuses() {
+    let d = Daemon::start();
+    let mut second = Daemon::builder().runtime_dir(&d.runtime_dir).spawn();
+    assert!(!second.wait_exit().success());
+    assert!(second.log().contains("already serving"), "{}", second.log());
+}
+
+#[test]
+fn a_stale_admin_socket_is_replaced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    std::fs::create_dir(&run).unwrap();
+    std::fs::set_permissions(&run, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    drop(std::os::unix::net::UnixListener::bind(run.join("admin.sock")).unwrap());
+    assert!(run.join("admin.sock").exists());
+    let d = Daemon::builder().runtime_dir(&run).start();
+    d.wait_for_log("replacing stale admin socket");
+    let (code, _) = testkit::admin_call(&run, "GET", "/v1/status", None);
+    assert_eq!(code, 200);
+}
+
+#[test]
+fn bad_configuration_is_named_by_file_and_line() {
+    let mut d = Daemon::builder()
+        .config("history = 5\nlisen = \"0.0.0.0:1\"\n")
+        .spawn();
+    assert!(!d.wait_exit().success());
+    let log = d.log();
+    assert!(
+        log.contains("chatd.toml line 2") && log.contains("lisen"),
+        "{log}"
+    );
+}
+
+#[test]
+fn check_config_prints_the_effective_settings_without_secrets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("chatd.toml");
+    std::fs::write(&config, "motd = \"hi\"\nrate_burst = 20\n").unwrap();
+    let pw = tmp.path().join("pw");
+    std::fs::write(&pw, "sekrit\n").unwrap();
+    let out = Command::new(bin("chatd"))
+        .arg("--check-config")
+        .arg("--config")
+        .arg(&config)
+        .arg("--password-file")
+        .arg(&pw)
+        .arg("--listen")
+        .arg("127.0.0.1:4000")
+        .arg("--state-dir")
+        .arg(tmp.path().join("state"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("rate_burst = 20") && text.contains("listen = \"127.0.0.1:4000\""),
+        "{text}"
+    );
+    assert!(text.contains("keepalive_interval = \"30s\""), "{text}");
+    assert!(!text.contains("sekrit"));
+    assert!(
+        !tmp.path().join("state").exists(),
+        "--check-config changes nothing"
+    );
+    std::fs::write(&config, "max_text = 0\n").unwrap();
+    let out = Command::new(bin("chatd"))
+        .arg("--check-config")
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("max_text"));
+}
+
+#[test]
+fn password_comes_from_the_systemd_credential() {
+    let creds = tempfile::tempdir().unwrap();
+    std::fs::write(creds.path().join("password"), "cred-pw").unwrap();
+    let d = Daemon::builder()
+        .env("CREDENTIALS_DIRECTORY", creds.path().to_str().unwrap())
+        .start();
+    let (_, status) = testkit::admin_call(&d.runtime_dir, "GET", "/v1/status", None);
+    assert_eq!(status["password"], "file");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(RawClient::join(&d.url, &d.key, "ace", "cred-pw"))
+        .joined();
+}
