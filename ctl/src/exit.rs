@@ -1,0 +1,111 @@
+//! Exit codes, a contract with users' scripts (DESIGN.md, "Names that are
+//! contracts"), and the error type that carries one out to `main`.
+//!
+//! Code below `main` returns `anyhow::Error`; a failure with a code of its
+//! own wraps a [`Failure`], which `main` finds again with `downcast_ref`.
+//! Anything else (a local I/O error, an answer that does not parse) exits
+//! [`Exit::Refused`], the catch-all.
+
+use std::fmt;
+
+/// How `chatctl` ends. The numbers never change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Done.
+    Ok = 0,
+    /// The daemon refused the call (or another error).
+    Refused = 1,
+    /// Bad command line (clap's own code).
+    Usage = 2,
+    /// No daemon answered on any socket tried (`EX_UNAVAILABLE`).
+    Unreachable = 69,
+    /// The socket or the daemon refused this user (`EX_NOPERM`).
+    PermissionDenied = 77,
+}
+
+impl Exit {
+    /// The process exit status.
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+}
+
+/// The `--help` text that documents every exit code.
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+   0  done
+   1  refused by the daemon (its error code and message are printed), or
+      another error
+   2  usage error (bad command line, bad --grace, invalid user name)
+  69  daemon not reachable: no chatd answers on any socket tried (each
+      path tried is named)
+  77  permission denied: the socket refused the connection, or the daemon
+      answered 403; you must be root, the daemon's user, or a member of its
+      admin group";
+
+/// An error with its own exit code. Its message names the problem and the
+/// fix; it never holds a password.
+#[derive(Debug)]
+pub struct Failure {
+    /// How the process ends.
+    pub exit: Exit,
+    /// What to tell the user.
+    pub message: String,
+}
+
+impl Failure {
+    /// A failure that ends the process with `exit`.
+    pub fn new(exit: Exit, message: impl Into<String>) -> Self {
+        Self {
+            exit,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// The exit code for any error: a [`Failure`]'s own, else [`Exit::Refused`].
+pub fn exit_of(err: &anyhow::Error) -> Exit {
+    err.downcast_ref::<Failure>()
+        .map_or(Exit::Refused, |f| f.exit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_the_contract() {
+        let pairs = [
+            (Exit::Ok, 0),
+            (Exit::Refused, 1),
+            (Exit::Usage, 2),
+            (Exit::Unreachable, 69),
+            (Exit::PermissionDenied, 77),
+        ];
+        for (exit, code) in pairs {
+            assert_eq!(exit.code(), code);
+            assert!(
+                EXIT_CODES_HELP.contains(&format!("\n{code:>4}  ")),
+                "{code} is documented"
+            );
+        }
+    }
+
+    #[test]
+    fn failures_keep_their_code_through_anyhow() {
+        let err = anyhow::Error::new(Failure::new(Exit::PermissionDenied, "no"));
+        assert_eq!(exit_of(&err), Exit::PermissionDenied);
+        assert_eq!(exit_of(&anyhow::anyhow!("other")), Exit::Refused);
+        let wrapped =
+            anyhow::Error::new(Failure::new(Exit::Unreachable, "gone")).context("calling");
+        assert_eq!(exit_of(&wrapped), Exit::Unreachable);
+    }
+}

@@ -1,0 +1,504 @@
+//! `chatctl`: the admin CLI of chat, a client of chatd's admin socket.
+//!
+//! This file holds the command line, the dispatch of each subcommand to
+//! one admin API call, and the way out with the exit code of the contract.
+//! The rest is one module per concept:
+//!
+//! - [`socket`]: which admin sockets to try, in order;
+//! - [`client`]: HTTP/1.1 over the Unix socket, and every failure mapped to
+//!   its exit code;
+//! - [`output`]: the answers as lines and tables for people (`--json`
+//!   prints the daemon's bytes instead);
+//! - [`prompt`]: the new password, from the terminal or stdin;
+//! - [`docs`]: shell completions and the man page, generated from the CLI;
+//! - [`exit`]: the exit codes.
+
+mod client;
+mod docs;
+mod exit;
+mod output;
+mod prompt;
+mod socket;
+
+use std::io::{self, Write as _};
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use chat_protocol::admin::{
+    Key, KickRequest, Kicked, NoticeRequest, NoticeSent, PasswordRequest, PasswordState, Reloaded,
+    RotateRequest, Rotated, Status, Users,
+};
+use chat_protocol::valid_username;
+use clap::{Parser, Subcommand};
+use hyper::Method;
+
+use crate::client::{Answer, Client};
+use crate::exit::{EXIT_CODES_HELP, Exit, Failure, exit_of};
+
+/// The top-level `--help` beyond the one-line summary.
+const LONG_ABOUT: &str = "\
+Administer a running chatd through its admin socket.
+
+chatctl shows the daemon's status and who is online, hands out and rotates
+the key, sets the join password, kicks users, sends notices and reloads the
+configuration. It speaks HTTP/1.1 and JSON over the daemon's Unix socket
+(so `curl --unix-socket` works too).
+
+The socket is --socket PATH, else CHATD_SOCKET, else your own chatd's
+($XDG_RUNTIME_DIR/chatd/admin.sock, or /tmp/chatd-$UID/admin.sock without
+XDG_RUNTIME_DIR; /run/chatd/admin.sock for root), else the system daemon's
+/run/chatd/admin.sock. Only root, the daemon's user and members of its admin
+group may use it.
+
+Examples:
+  chatctl status
+  chatctl users --json | jq -r '.users[].name'
+  chatctl key > chat.key
+  chatctl rotate-key --grace 10m
+  chatctl rotate-key --disconnect        # after a leak: no grace, end sessions
+  chatctl passwd
+  chatctl kick ace --reason 'flooding'
+  chatctl say 'restarting at 18:00'
+  chatctl --socket /run/chatd/admin.sock reload";
+
+/// Administer a running chatd through its admin socket.
+#[derive(Parser, Debug)]
+#[command(
+    name = "chatctl",
+    version,
+    long_about = LONG_ABOUT,
+    after_help = EXIT_CODES_HELP,
+    propagate_version = true
+)]
+struct Cli {
+    /// The daemon's admin socket; the only one tried when given [default:
+    /// your own chatd's, then /run/chatd/admin.sock]
+    #[arg(long, global = true, env = "CHATD_SOCKET", value_name = "PATH")]
+    socket: Option<PathBuf>,
+
+    /// Print the daemon's answer as one JSON object, for scripts (field
+    /// names are stable)
+    #[arg(long, global = true)]
+    json: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Show version, uptime, listen address, key fingerprint and counts
+    #[command(long_about = "\
+Show the daemon's version, uptime, listen address, key fingerprint (and the
+previous key's while a rotation's grace runs), users online, messages
+relayed, which password is in force, state directory and pid.
+
+Examples:
+  chatctl status
+  chatctl status --json | jq .online")]
+    Status,
+
+    /// List connected users: name, address, since, messages, key fingerprint
+    #[command(long_about = "\
+List the users online: name, peer address, how long ago they joined,
+messages sent, and the fingerprint of the key they joined with (after a
+rotation with grace, who still uses the old key).
+
+Examples:
+  chatctl users
+  chatctl users --json | jq -r '.users[].name'")]
+    Users,
+
+    /// Print the key token to hand to people (only the token, on one line)
+    #[command(long_about = "\
+Print the current key token (chat1_...), the one people join with, alone on
+one line so that it can be redirected. It is a secret: whoever holds it (and
+the password, if one is set) can join and read the room.
+
+Examples:
+  chatctl key
+  chatctl key > chat.key
+  CHAT_KEY=$(chatctl key) chat --username ace")]
+    Key,
+
+    /// Make a new key; optionally end old sessions and keep the old key joining for a while
+    #[command(long_about = "\
+Make a new join key and print its fingerprint and token. Sessions that joined
+with the old key stay connected unless --disconnect is given; the old key
+stops joining at once unless --grace keeps it for a while. After a leak,
+rotate with --disconnect and no grace.
+
+Examples:
+  chatctl rotate-key --grace 10m
+  chatctl rotate-key --disconnect
+  chatctl rotate-key --json | jq -r .token > chat.key")]
+    RotateKey {
+        /// Disconnect the sessions that joined with an older key
+        #[arg(long)]
+        disconnect: bool,
+
+        /// How long the old key still joins: 30s, 10m, 1h, 1d (0: not at all)
+        /// [default: 0]
+        #[arg(long, value_name = "DURATION", value_parser = parse_grace)]
+        grace: Option<u64>,
+    },
+
+    /// Set the join password (asked twice on the terminal), or remove it with --clear
+    #[command(long_about = "\
+Set the join password that people must give with the key. It is stored as a
+hash and overrides the configured password file. It is asked twice on the
+terminal with echo off, or read as one line from stdin with --stdin (one
+trailing newline is stripped); it is never taken on the command line, where
+`ps` and shell history would show it. --clear removes it, so that the
+configured password file, if any, is in force again.
+
+Examples:
+  chatctl passwd
+  chatctl passwd --stdin < password.txt
+  chatctl passwd --clear")]
+    Passwd {
+        /// Read the password from the first line of stdin instead of asking
+        #[arg(long)]
+        stdin: bool,
+
+        /// Remove the password set with `chatctl passwd`
+        #[arg(long, conflicts_with = "stdin")]
+        clear: bool,
+    },
+
+    /// Disconnect a user, with a reason shown to them and to the room
+    #[command(long_about = "\
+Disconnect the user NAME (as `chatctl users` lists it). The reason, if
+given, is shown to the user and to the room. Kicked users can join again;
+to keep someone out, change the password or rotate the key with
+--disconnect.
+
+Examples:
+  chatctl kick ace
+  chatctl kick ace --reason 'flooding'")]
+    Kick {
+        /// The user's name: 1-32 of A-Z a-z 0-9 _ . -
+        #[arg(value_name = "NAME", value_parser = parse_name)]
+        name: String,
+
+        /// Words shown to the user and to the room
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
+
+    /// Send a notice from the admin to everyone online
+    #[command(long_about = "\
+Send a notice to everyone online; clients show it apart from users'
+messages. Several words are joined with spaces.
+
+Examples:
+  chatctl say 'restarting at 18:00'
+  chatctl say restarting at 18:00")]
+    Say {
+        /// The notice text
+        #[arg(value_name = "TEXT", required = true, num_args = 1..)]
+        text: Vec<String>,
+    },
+
+    /// Re-read the configuration file (as SIGHUP does)
+    #[command(long_about = "\
+Re-read the configuration file, as SIGHUP does, and list the settings now
+in force with new values and those that need a restart.
+
+Examples:
+  chatctl reload")]
+    Reload,
+
+    /// Print a shell completion script for bash, zsh or fish
+    #[command(long_about = "\
+Print a completion script for the shell on stdout.
+
+Examples:
+  chatctl completions bash > /etc/bash_completion.d/chatctl
+  chatctl completions zsh > ~/.zfunc/_chatctl
+  chatctl completions fish > ~/.config/fish/completions/chatctl.fish")]
+    Completions {
+        /// The shell
+        #[arg(value_name = "SHELL")]
+        shell: docs::Shell,
+    },
+
+    /// Print the man page (roff) on stdout
+    #[command(long_about = "\
+Print chatctl's man page, in roff, on stdout.
+
+Examples:
+  chatctl man > chatctl.1
+  chatctl man | man -l -")]
+    Man,
+}
+
+/// `--grace`: a duration in whole seconds.
+fn parse_grace(text: &str) -> Result<u64, String> {
+    let grace = chat_protocol::duration::parse(text)?;
+    if grace.subsec_nanos() != 0 {
+        return Err(format!(
+            "the grace period is counted in whole seconds; \"{text}\" is not (try 30s, 10m or 1h)"
+        ));
+    }
+    Ok(grace.as_secs())
+}
+
+/// `kick NAME`: a valid user name, so it goes into the URL path as is.
+fn parse_name(name: &str) -> Result<String, String> {
+    if valid_username(name) {
+        Ok(name.to_owned())
+    } else {
+        Err("user names are 1-32 of A-Z a-z 0-9 _ . - (as `chatctl users` lists them)".into())
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Completions { shell } => finish(docs::completions(shell)),
+        Command::Man => finish(docs::man()),
+        _ => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime");
+            finish(runtime.and_then(|runtime| runtime.block_on(run(cli))))
+        }
+    };
+    // Exit at once: a prompt's reader thread may still be blocked in read().
+    std::process::exit(code);
+}
+
+/// Reports an error on stderr, one `chatctl: ` line (unreachable: one line
+/// per socket tried), and returns the exit code.
+fn finish(result: anyhow::Result<()>) -> i32 {
+    match result {
+        Ok(()) => Exit::Ok.code(),
+        Err(err) => {
+            match err.downcast_ref::<Failure>() {
+                Some(failure) => eprintln!("chatctl: {failure}"),
+                None => eprintln!("chatctl: {err:#}"),
+            }
+            exit_of(&err).code()
+        }
+    }
+}
+
+/// Runs one admin call and prints its answer.
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let candidates = socket::from_env(cli.socket);
+    let json = cli.json;
+    let mut client = Client::connect(&candidates).await?;
+    let now = unix_now();
+    let text = match cli.command {
+        Command::Status => show(json, client.get::<Status>("/v1/status").await?, |s| {
+            output::status(s, now)
+        }),
+        Command::Users => show(json, client.get::<Users>("/v1/users").await?, |u| {
+            output::users(u, now)
+        }),
+        Command::Key => show(json, client.get::<Key>("/v1/key").await?, |k| {
+            format!("{}\n", output::one_line(&k.token))
+        }),
+        Command::RotateKey { disconnect, grace } => {
+            let request = RotateRequest {
+                disconnect,
+                grace_secs: grace.unwrap_or(0),
+            };
+            let answer = client
+                .call::<Rotated>(Method::POST, "/v1/key/rotate", Some(&request))
+                .await?;
+            show(json, answer, |r| output::rotated(r, disconnect, now))
+        }
+        Command::Passwd { clear: true, .. } => {
+            let answer = client
+                .call::<PasswordState>(Method::DELETE, "/v1/password", None::<&()>)
+                .await?;
+            show(json, answer, |p| output::password_state(p, true))
+        }
+        Command::Passwd { stdin, .. } => {
+            let password = if stdin {
+                prompt::from_stdin()?
+            } else {
+                // Check access before asking: typing a password twice only
+                // to learn that the call is refused would be a poor trade.
+                client.get::<Status>("/v1/status").await?;
+                prompt::from_terminal().await?
+            };
+            let request = PasswordRequest { password };
+            let answer = client
+                .call::<PasswordState>(Method::PUT, "/v1/password", Some(&request))
+                .await?;
+            show(json, answer, |p| output::password_state(p, false))
+        }
+        Command::Kick { name, reason } => {
+            let path = format!("/v1/users/{name}/kick");
+            let answer = client
+                .call::<Kicked>(Method::POST, &path, Some(&KickRequest { reason }))
+                .await?;
+            show(json, answer, output::kicked)
+        }
+        Command::Say { text } => {
+            let request = NoticeRequest {
+                text: text.join(" "),
+            };
+            let answer = client
+                .call::<NoticeSent>(Method::POST, "/v1/notice", Some(&request))
+                .await?;
+            show(json, answer, output::notice_sent)
+        }
+        Command::Reload => {
+            let answer = client
+                .call::<Reloaded>(Method::POST, "/v1/reload", None::<&()>)
+                .await?;
+            show(json, answer, output::reloaded)
+        }
+        Command::Completions { .. } | Command::Man => unreachable!("handled without a daemon"),
+    };
+    write_stdout(text.as_bytes())
+}
+
+/// The answer as people read it, or with `--json` the daemon's object as it
+/// sent it, on one line of its own.
+fn show<T>(json: bool, answer: Answer<T>, human: impl FnOnce(&T) -> String) -> String {
+    if json {
+        let mut text = String::from_utf8_lossy(answer.raw.trim_ascii()).into_owned();
+        text.push('\n');
+        text
+    } else {
+        human(&answer.value)
+    }
+}
+
+/// Writes all of `bytes` to stdout. A reader that went away (`| head`) is
+/// not an error: it has what it wanted.
+pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut out = io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        result => result.context("writing to stdout"),
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+    use clap::error::ErrorKind;
+
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("chatctl").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_go_before_or_after_the_subcommand() {
+        for args in [
+            &["--json", "--socket", "/x.sock", "status"][..],
+            &["status", "--json", "--socket", "/x.sock"],
+            &["--socket=/x.sock", "status", "--json"],
+        ] {
+            let cli = parse(args).unwrap();
+            assert!(cli.json, "{args:?}");
+            assert_eq!(cli.socket.as_deref(), Some(std::path::Path::new("/x.sock")));
+            assert!(matches!(cli.command, Command::Status));
+        }
+    }
+
+    #[test]
+    fn grace_takes_human_durations_in_whole_seconds() {
+        let grace = |args: &[&str]| match parse(args).map(|c| c.command) {
+            Ok(Command::RotateKey { grace, .. }) => Ok(grace),
+            Ok(other) => panic!("{other:?}"),
+            Err(err) => Err(err.kind()),
+        };
+        assert_eq!(grace(&["rotate-key"]), Ok(None));
+        assert_eq!(grace(&["rotate-key", "--grace", "30s"]), Ok(Some(30)));
+        assert_eq!(grace(&["rotate-key", "--grace", "10m"]), Ok(Some(600)));
+        assert_eq!(grace(&["rotate-key", "--grace", "1h"]), Ok(Some(3600)));
+        assert_eq!(grace(&["rotate-key", "--grace", "0"]), Ok(Some(0)));
+        for bad in ["10", "ten", "1.5h", "-1s", "1500ms"] {
+            assert_eq!(
+                grace(&["rotate-key", &format!("--grace={bad}")]),
+                Err(ErrorKind::ValueValidation),
+                "{bad}"
+            );
+        }
+        let err = parse(&["rotate-key", "--grace", "10x"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("30s, 10m or 1h"), "{err}");
+    }
+
+    #[test]
+    fn kick_takes_only_valid_names() {
+        match parse(&["kick", "a.b-c_9", "--reason", "x y"])
+            .unwrap()
+            .command
+        {
+            Command::Kick { name, reason } => {
+                assert_eq!(name, "a.b-c_9");
+                assert_eq!(reason.as_deref(), Some("x y"));
+            }
+            other => panic!("{other:?}"),
+        }
+        for bad in ["", "a/b", "../status", "a b", "é", &"x".repeat(33)] {
+            let err = parse(&["kick", bad]).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad}");
+        }
+    }
+
+    #[test]
+    fn usage_errors() {
+        for args in [
+            &[][..],
+            &["nope"],
+            &["passwd", "--stdin", "--clear"],
+            &["say"],
+            &["completions", "powershell"],
+            &["kick"],
+            &["status", "extra"],
+        ] {
+            let err = parse(args).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}: {err}");
+        }
+        match parse(&["say", "hello", "there"]).unwrap().command {
+            Command::Say { text } => assert_eq!(text.join(" "), "hello there"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn help_documents_exit_codes_examples_and_the_socket() {
+        let help = Cli::command().render_long_help().to_string();
+        for code in ["0", "1", "2", "69", "77"] {
+            assert!(help.contains(&format!("\n{code:>4}  ")), "exit code {code}");
+        }
+        assert!(help.contains("CHATD_SOCKET") && help.contains("Examples:"));
+        let mut cmd = Cli::command();
+        for sub in cmd.get_subcommands_mut() {
+            let help = sub.render_long_help().to_string();
+            assert!(help.contains("Examples:"), "{}", sub.get_name());
+            for arg in sub.get_arguments() {
+                assert!(
+                    arg.get_help().is_some() || arg.is_hide_set(),
+                    "{} {}",
+                    sub.get_name(),
+                    arg.get_id()
+                );
+            }
+        }
+    }
+}

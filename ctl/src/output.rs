@@ -1,0 +1,484 @@
+//! What people read: the daemon's answers as aligned `key: value` lines and
+//! tables, with times made human ("3d 4h", "5m ago", a local date).
+//!
+//! Every function here is pure (it takes "now" as an argument) and returns
+//! the text; `main` writes it. `--json` bypasses this module entirely and
+//! prints the daemon's bytes. Every string that came from the daemon passes
+//! through [`one_line`], so no answer can move the cursor or forge a line.
+
+use std::fmt::Write as _;
+
+use chat_protocol::admin::{Kicked, NoticeSent, PasswordState, Reloaded, Rotated, Status, Users};
+
+/// `text` with control characters (newlines too) and bidirectional
+/// overrides escaped, so it prints as exactly one line.
+pub fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let bidi = matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || bidi {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A span in the two largest units: `42s`, `5m 3s`, `2h 5m`, `3d 4h`.
+pub fn duration(secs: u64) -> String {
+    let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, _) if s == 0 => format!("{m}m"),
+        (0, 0, _) => format!("{m}m {s}s"),
+        (0, _, _) if m == 0 => format!("{h}h"),
+        (0, _, _) => format!("{h}h {m}m"),
+        _ if h == 0 => format!("{d}d"),
+        _ => format!("{d}d {h}h"),
+    }
+}
+
+/// `then` relative to `now` in its largest unit: `5m ago`, `in 9m`,
+/// `just now`.
+pub fn relative(then: u64, now: u64) -> String {
+    let largest = |secs: u64| match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m", secs / 60),
+        3600..86_400 => format!("{}h", secs / 3600),
+        _ => format!("{}d", secs / 86_400),
+    };
+    match then.cmp(&now) {
+        std::cmp::Ordering::Equal => "just now".into(),
+        std::cmp::Ordering::Less => format!("{} ago", largest(now - then)),
+        std::cmp::Ordering::Greater => format!("in {}", largest(then - now)),
+    }
+}
+
+/// Unix seconds as a local date and time, `2026-11-03 14:05:00 CET` (UTC
+/// when the local zone is unknown).
+pub fn local_time(unix: u64) -> String {
+    let Ok(t) = libc::time_t::try_from(unix) else {
+        return format!("@{unix}");
+    };
+    let mut buf = [0u8; 64];
+    // SAFETY: `tm` is plain data that localtime_r fills from `t`; strftime
+    // writes at most `buf.len()` bytes into `buf` and returns how many.
+    let len = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&t, &mut tm).is_null() {
+            return format!("@{unix}");
+        }
+        libc::strftime(
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            c"%Y-%m-%d %H:%M:%S %Z".as_ptr(),
+            &tm,
+        )
+    };
+    one_line(&String::from_utf8_lossy(&buf[..len]))
+}
+
+/// `key: value` lines with the values aligned.
+fn aligned(pairs: &[(&str, String)]) -> String {
+    let width = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
+    let mut out = String::new();
+    for (key, value) in pairs {
+        let _ = writeln!(out, "{:<width$}  {value}", format!("{key}:"));
+    }
+    out
+}
+
+/// Columns separated by two spaces, headers first; `right[i]` aligns
+/// column `i` to the right (numbers). No trailing spaces.
+fn table(headers: &[&str], rows: &[Vec<String>], right: &[bool]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let header: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
+    for row in std::iter::once(&header).chain(rows) {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i > 0 {
+                line.push_str("  ");
+            }
+            let pad = widths[i].saturating_sub(cell.chars().count());
+            if right.get(i).copied().unwrap_or(false) {
+                line.extend(std::iter::repeat_n(' ', pad));
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                line.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// What each value of `password` means to an admin.
+fn password_meaning(password: &str) -> String {
+    match password {
+        "none" => "none (anyone with the key may join)".into(),
+        "file" => "file (the configured password_file)".into(),
+        "admin" => "admin (set with `chatctl passwd`)".into(),
+        other => one_line(other),
+    }
+}
+
+/// When an old key stops joining, as `2026-11-03 14:05:00 CET (in 9m)`.
+fn until(expires: u64, now: u64) -> String {
+    format!("{} ({})", local_time(expires), relative(expires, now))
+}
+
+/// `chatctl status`.
+pub fn status(s: &Status, now: u64) -> String {
+    let mut pairs = vec![
+        ("version", one_line(&s.version)),
+        ("pid", s.pid.to_string()),
+        ("uptime", duration(s.uptime_secs)),
+        ("listen", one_line(&s.listen)),
+        ("key id", one_line(&s.key_id)),
+    ];
+    if let Some(previous) = &s.previous_key_id {
+        let joins = match s.previous_key_expires {
+            Some(expires) => format!(", joins until {}", until(expires, now)),
+            None => String::new(),
+        };
+        pairs.push(("previous key id", format!("{}{joins}", one_line(previous))));
+    }
+    pairs.extend([
+        ("online", format!("{} of {}", s.online, s.max_users)),
+        (
+            "messages",
+            format!(
+                "{} ({} in the last minute)",
+                s.messages_total, s.messages_per_minute
+            ),
+        ),
+        ("password", password_meaning(&s.password)),
+        ("state dir", one_line(&s.state_dir)),
+    ]);
+    aligned(&pairs)
+}
+
+/// `chatctl users`: one row per user, or a line saying no one is online.
+pub fn users(u: &Users, now: u64) -> String {
+    if u.users.is_empty() {
+        return "no one is online\n".into();
+    }
+    let rows: Vec<Vec<String>> = u
+        .users
+        .iter()
+        .map(|user| {
+            vec![
+                one_line(&user.name),
+                one_line(&user.address),
+                relative(user.since, now),
+                user.messages.to_string(),
+                one_line(&user.key_id),
+            ]
+        })
+        .collect();
+    table(
+        &["NAME", "ADDRESS", "SINCE", "MESSAGES", "KEY"],
+        &rows,
+        &[false, false, false, true, false],
+    )
+}
+
+/// `chatctl rotate-key`: the new key id, what became of the old key and its
+/// sessions, and the new token alone on the last line (`| tail -n 1`).
+pub fn rotated(r: &Rotated, asked_disconnect: bool, now: u64) -> String {
+    let old_key = match r.previous_key_expires {
+        Some(expires) => format!(
+            "{}, joins until {}",
+            one_line(&r.previous_key_id),
+            until(expires, now)
+        ),
+        None => format!("{}, no longer joins", one_line(&r.previous_key_id)),
+    };
+    let sessions = if asked_disconnect {
+        let s = if r.disconnected == 1 { "" } else { "s" };
+        format!("{} session{s} disconnected", r.disconnected)
+    } else {
+        "kept connected (--disconnect ends them)".into()
+    };
+    let mut out = aligned(&[
+        ("new key id", one_line(&r.key_id)),
+        ("old key id", old_key),
+        ("old sessions", sessions),
+        ("new token", "(hand it to people; keep it secret)".into()),
+    ]);
+    out.push_str(&one_line(&r.token));
+    out.push('\n');
+    out
+}
+
+/// `chatctl passwd` and `passwd --clear`.
+pub fn password_state(p: &PasswordState, cleared: bool) -> String {
+    let done = if cleared {
+        "admin password removed"
+    } else {
+        "password set"
+    };
+    format!("{done}; in force: {}\n", password_meaning(&p.password))
+}
+
+/// `chatctl kick`.
+pub fn kicked(k: &Kicked) -> String {
+    format!("kicked {}\n", one_line(&k.name))
+}
+
+/// `chatctl say`.
+pub fn notice_sent(n: &NoticeSent) -> String {
+    let s = if n.delivered == 1 { "" } else { "s" };
+    format!("notice sent to {} user{s}\n", n.delivered)
+}
+
+/// `chatctl reload`.
+pub fn reloaded(r: &Reloaded) -> String {
+    let list = |names: &[String]| {
+        names
+            .iter()
+            .map(|n| one_line(n))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut out = if r.changed.is_empty() {
+        "reloaded; no setting changed\n".to_string()
+    } else {
+        format!("reloaded; now in force: {}\n", list(&r.changed))
+    };
+    if !r.restart_needed.is_empty() {
+        let _ = writeln!(
+            out,
+            "changed in the file but needs a restart: {}",
+            list(&r.restart_needed)
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use chat_protocol::admin::User;
+
+    use super::*;
+
+    const NOW: u64 = 1_800_000_000;
+
+    fn sample_status() -> Status {
+        Status {
+            version: "0.1.0".into(),
+            uptime_secs: 3 * 86_400 + 4 * 3600 + 5,
+            listen: "127.0.0.1:1719".into(),
+            key_id: "0123456789abcdef".into(),
+            previous_key_id: None,
+            previous_key_expires: None,
+            online: 2,
+            max_users: 100,
+            messages_total: 1234,
+            messages_per_minute: 12,
+            password: "none".into(),
+            state_dir: "/var/lib/chatd".into(),
+            pid: 4321,
+        }
+    }
+
+    #[test]
+    fn durations_keep_two_units() {
+        let cases = [
+            (0, "0s"),
+            (42, "42s"),
+            (60, "1m"),
+            (303, "5m 3s"),
+            (3600, "1h"),
+            (7500, "2h 5m"),
+            (86_400, "1d"),
+            (3 * 86_400 + 4 * 3600 + 59, "3d 4h"),
+        ];
+        for (secs, text) in cases {
+            assert_eq!(duration(secs), text, "{secs}");
+        }
+    }
+
+    #[test]
+    fn relative_times_read_naturally() {
+        assert_eq!(relative(NOW, NOW), "just now");
+        assert_eq!(relative(NOW - 5, NOW), "5s ago");
+        assert_eq!(relative(NOW - 300, NOW), "5m ago");
+        assert_eq!(relative(NOW - 7200, NOW), "2h ago");
+        assert_eq!(relative(NOW - 3 * 86_400, NOW), "3d ago");
+        assert_eq!(relative(NOW + 540, NOW), "in 9m");
+    }
+
+    #[test]
+    fn local_times_look_like_dates() {
+        let t = local_time(NOW);
+        // 2027-01-15 08:00:00 UTC, shifted by whatever zone the test runs in.
+        assert!(t.starts_with("2027-01-1"), "{t}");
+        assert_eq!(&t[4..5], "-");
+        assert_eq!(&t[13..14], ":");
+        assert_eq!(local_time(u64::MAX), format!("@{}", u64::MAX));
+    }
+
+    #[test]
+    fn status_is_aligned_key_value_lines() {
+        let text = status(&sample_status(), NOW);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "version:    0.1.0");
+        assert!(lines.contains(&"uptime:     3d 4h"), "{text}");
+        assert!(lines.contains(&"online:     2 of 100"), "{text}");
+        assert!(lines.contains(&"messages:   1234 (12 in the last minute)"));
+        assert!(lines.contains(&"password:   none (anyone with the key may join)"));
+        let column = lines[0].find("0.1.0").unwrap();
+        for line in &lines {
+            let value_at = line.find(":").unwrap() + 1;
+            assert_eq!(
+                line[value_at..].len() - line[value_at..].trim_start().len() + value_at,
+                column,
+                "{line}"
+            );
+        }
+        assert!(!text.contains("previous"));
+    }
+
+    #[test]
+    fn status_shows_the_previous_key_until_it_expires() {
+        let s = Status {
+            previous_key_id: Some("fedcba9876543210".into()),
+            previous_key_expires: Some(NOW + 600),
+            ..sample_status()
+        };
+        let text = status(&s, NOW);
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("previous key id:"))
+            .unwrap();
+        assert!(
+            line.contains("fedcba9876543210, joins until 2027-01-1"),
+            "{line}"
+        );
+        assert!(line.ends_with("(in 10m)"), "{line}");
+    }
+
+    #[test]
+    fn users_is_a_table_with_numbers_on_the_right() {
+        let u = Users {
+            users: vec![
+                User {
+                    name: "ace".into(),
+                    address: "127.0.0.1:50000".into(),
+                    since: NOW - 300,
+                    messages: 7,
+                    key_id: "0123456789abcdef".into(),
+                },
+                User {
+                    name: "bobby_tables".into(),
+                    address: "[::1]:4".into(),
+                    since: NOW - 2 * 86_400,
+                    messages: 12345,
+                    key_id: "fedcba9876543210".into(),
+                },
+            ],
+        };
+        assert_eq!(
+            users(&u, NOW),
+            "\
+NAME          ADDRESS          SINCE   MESSAGES  KEY
+ace           127.0.0.1:50000  5m ago         7  0123456789abcdef
+bobby_tables  [::1]:4          2d ago     12345  fedcba9876543210
+"
+        );
+        assert_eq!(users(&Users { users: vec![] }, NOW), "no one is online\n");
+    }
+
+    #[test]
+    fn rotation_ends_with_the_token_alone() {
+        let r = Rotated {
+            token: "chat1_TOKEN".into(),
+            key_id: "1111111111111111".into(),
+            previous_key_id: "2222222222222222".into(),
+            previous_key_expires: None,
+            disconnected: 1,
+        };
+        let text = rotated(&r, true, NOW);
+        assert_eq!(text.lines().last(), Some("chat1_TOKEN"));
+        assert!(text.contains("new key id:    1111111111111111\n"), "{text}");
+        assert!(text.contains("2222222222222222, no longer joins"), "{text}");
+        assert!(text.contains("1 session disconnected"), "{text}");
+
+        let graced = Rotated {
+            previous_key_expires: Some(NOW + 3600),
+            disconnected: 0,
+            ..r
+        };
+        let text = rotated(&graced, false, NOW);
+        assert!(
+            text.contains("joins until ") && text.contains("(in 1h)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("kept connected (--disconnect ends them)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn short_answers() {
+        assert_eq!(
+            password_state(
+                &PasswordState {
+                    password: "admin".into()
+                },
+                false
+            ),
+            "password set; in force: admin (set with `chatctl passwd`)\n"
+        );
+        assert_eq!(
+            password_state(
+                &PasswordState {
+                    password: "file".into()
+                },
+                true
+            ),
+            "admin password removed; in force: file (the configured password_file)\n"
+        );
+        assert_eq!(kicked(&Kicked { name: "ace".into() }), "kicked ace\n");
+        assert_eq!(
+            notice_sent(&NoticeSent { delivered: 1 }),
+            "notice sent to 1 user\n"
+        );
+        assert_eq!(
+            notice_sent(&NoticeSent { delivered: 0 }),
+            "notice sent to 0 users\n"
+        );
+        assert_eq!(
+            reloaded(&Reloaded {
+                changed: vec![],
+                restart_needed: vec![]
+            }),
+            "reloaded; no setting changed\n"
+        );
+        assert_eq!(
+            reloaded(&Reloaded {
+                changed: vec!["motd".into(), "max_users".into()],
+                restart_needed: vec!["listen".into()],
+            }),
+            "reloaded; now in force: motd, max_users\nchanged in the file but needs a restart: listen\n"
+        );
+    }
+
+    #[test]
+    fn one_line_escapes_what_could_drive_a_terminal() {
+        assert_eq!(one_line("plain ünïcode"), "plain ünïcode");
+        assert_eq!(one_line("a\nb\tc\u{1b}[2J"), "a\\nb\\tc\\u{1b}[2J");
+        assert_eq!(one_line("x\u{202e}y"), "x\\u{202e}y");
+    }
+}
