@@ -255,6 +255,12 @@ fn parse_name(name: &str) -> Result<String, String> {
 }
 
 fn main() {
+    // An empty CHATD_SOCKET means unset, as an empty XDG_RUNTIME_DIR does;
+    // clap would call it a missing value.
+    if std::env::var_os("CHATD_SOCKET").is_some_and(|v| v.is_empty()) {
+        // SAFETY: no other thread exists yet to read the environment.
+        unsafe { std::env::remove_var("CHATD_SOCKET") };
+    }
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Completions { shell } => finish(docs::completions(shell)),

@@ -199,6 +199,13 @@ fn without_a_socket_every_default_path_is_named() {
     let own_at = err.find(&own.display().to_string()).expect(&err);
     let system_at = err.find("/run/chatd/admin.sock").expect(&err);
     assert!(own_at <= system_at, "own runtime path first: {err}");
+
+    // An empty CHATD_SOCKET counts as unset.
+    let mut cmd = chatctl();
+    cmd.env("XDG_RUNTIME_DIR", dir.path())
+        .env("CHATD_SOCKET", "")
+        .arg("status");
+    assert_eq!(run(cmd, "").failed(69), err);
 }
 
 #[test]
