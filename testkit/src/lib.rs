@@ -22,11 +22,12 @@ pub const DEADLINE: Duration = Duration::from_secs(30);
 /// Path of a binary of this workspace, built next to the running test.
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    // target/debug/deps/test-xxxx → target/debug/NAME
-    let dir = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .expect("target directory");
+    // target/debug/deps/test-xxxx → target/debug/NAME; a binary of ours
+    // (chat-bench) sits in target/PROFILE itself.
+    let mut dir = exe.parent().expect("target directory");
+    if dir.ends_with("deps") {
+        dir = dir.parent().expect("target directory");
+    }
     let path = dir.join(name);
     assert!(
         path.exists(),
