@@ -102,7 +102,7 @@ impl Ending {
         Self::with_bye(
             ByeCode::TooSlow,
             format!("your connection fell {queued} messages behind"),
-            chat_protocol::close::POLICY,
+            chat_protocol::close::NORMAL,
             "too slow",
         )
     }
@@ -112,7 +112,7 @@ impl Ending {
         Self::with_bye(
             ByeCode::Timeout,
             "no answer to keepalive",
-            chat_protocol::close::POLICY,
+            chat_protocol::close::NORMAL,
             "timed out",
         )
     }

@@ -218,7 +218,7 @@ async fn handshake(ws: &mut WebSocket, peer: SocketAddr, app: &App) -> Option<Es
         send_close(ws, close::NORMAL, "").await;
     };
 
-    let Ok(auth) = serde_json::from_slice::<Auth>(&auth) else {
+    let Some(auth) = Auth::from_bytes(&auth) else {
         reject(
             ws,
             &mut sealer,

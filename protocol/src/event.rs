@@ -310,6 +310,16 @@ impl ServerEvent {
 }
 
 impl Auth {
+    /// Reads an `Auth`, insisting on `"type":"auth"` (serde's tag on a
+    /// struct is written but not checked when read).
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+        if value.get("type")?.as_str()? != "auth" {
+            return None;
+        }
+        serde_json::from_value(value).ok()
+    }
+
     /// The JSON bytes of this `Auth`, to be sealed.
     pub fn to_bytes(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("auth always serializes")
@@ -437,5 +447,11 @@ mod tests {
             "{json}"
         );
         assert_eq!(serde_json::from_str::<Auth>(&json).unwrap(), a);
+        assert_eq!(Auth::from_bytes(json.as_bytes()), Some(a));
+        assert_eq!(Auth::from_bytes(br#"{"username":"ace"}"#), None);
+        assert_eq!(
+            Auth::from_bytes(br#"{"type":"say","username":"ace"}"#),
+            None
+        );
     }
 }
