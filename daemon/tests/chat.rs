@@ -446,3 +446,34 @@ async fn sigterm_says_bye_closes_1001_and_exits_0() {
 fn libc_sigterm() -> i32 {
     15
 }
+
+#[tokio::test]
+async fn a_dead_peer_is_dropped_and_a_live_one_kept() {
+    let d = Daemon::builder()
+        .config("keepalive_interval = \"200ms\"\nkeepalive_timeout = \"1s\"\n")
+        .start();
+    // `dead` never reads, so it never answers a ping: it looks like a peer that vanished.
+    let _dead = join(&d, "dead").await;
+    let mut live = join(&d, "live").await;
+    // `live` reads (and so answers pings) until it sees the dead one leave.
+    let reason = live
+        .recv_until("the dead peer's leave", |e| match e {
+            ServerEvent::Leave { name, reason, .. } if name == "dead" => Some(reason.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(reason, "timed out");
+    // Well past the timeout, `live` is still there.
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(2) {
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(100), live.recv()).await;
+    }
+    live.send(&ClientEvent::Who).await;
+    let users = live
+        .recv_until("the user list", |e| match e {
+            ServerEvent::Users { users } => Some(users.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(users, vec!["live"]);
+}

@@ -106,7 +106,7 @@ impl DaemonBuilder {
         let log = Arc::new(Mutex::new(String::new()));
         let stderr = child.stderr.take().expect("stderr");
         let sink = log.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 let mut log = sink.lock().unwrap();
                 log.push_str(&line);
@@ -115,6 +115,7 @@ impl DaemonBuilder {
         });
         let mut daemon = Daemon {
             child,
+            reader: Some(reader),
             root,
             state_dir,
             runtime_dir,
@@ -133,6 +134,7 @@ impl DaemonBuilder {
 /// A running `chatd`, stopped (SIGKILL) when dropped.
 pub struct Daemon {
     child: Child,
+    reader: Option<std::thread::JoinHandle<()>>,
     root: Arc<TempDir>,
     /// Its state directory.
     pub state_dir: PathBuf,
@@ -214,6 +216,10 @@ impl Daemon {
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().expect("wait chatd") {
+                // The whole log, up to the last line, before anyone reads it.
+                if let Some(reader) = self.reader.take() {
+                    let _ = reader.join();
+                }
                 return status;
             }
             assert!(
