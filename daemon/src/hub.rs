@@ -117,6 +117,16 @@ impl Ending {
         )
     }
 
+    /// The `Auth` did not come within the handshake deadline.
+    pub fn handshake_timeout() -> Self {
+        Self::with_bye(
+            ByeCode::Timeout,
+            "handshake deadline missed",
+            chat_protocol::close::POLICY,
+            "handshake deadline missed",
+        )
+    }
+
     /// The key the session joined with was withdrawn.
     pub fn key_rotated() -> Self {
         Self::with_bye(

@@ -1,11 +1,14 @@
 //! One chat connection, from `Hello` to goodbye.
 //!
-//! The handshake runs in one task under a deadline. Once the user has
-//! joined, the socket is split: this task reads (opens, checks, rate-limits,
-//! hands events to the hub) and a writer task drains the member's bounded
-//! queue, sealing each event with the session key. Either side ends the
-//! session through the member's [`Control`]; the writer then sends the
-//! sealed `Bye` (when the peer is still trusted) and the close frame.
+//! The handshake runs in this task under one deadline, in two phases: the
+//! greeting (`Hello` → `Challenge`, no keys yet, so refusals are bare
+//! close frames) and the admission (`Auth` → `Welcome`/`Reject`; keys now
+//! exist, so every deliberate close is preceded by a sealed `Bye`). Once
+//! the user has joined, the socket is split: this task reads (opens,
+//! checks, rate-limits, hands events to the hub) and a writer task drains
+//! the member's bounded queue, sealing each event with the session key.
+//! Either side ends the session through the member's [`Control`]; the
+//! writer then says goodbye ([`goodbye`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,13 +19,13 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use bytes::Bytes;
 use chat_protocol::limits::{MAX_AUTH, max_client_message};
 use chat_protocol::{
-    Auth, ClientEvent, ErrorCode, HandshakeError, OpenError, Opener, RejectCode, Sealer,
+    Auth, ClientEvent, ErrorCode, HandshakeError, KeyId, OpenError, Opener, RejectCode, Sealer,
     ServerEvent, ServerHandshake, close, valid_username, validate_text,
 };
 use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{Sink, SinkExt, StreamExt};
 use tokio::sync::mpsc;
-use tokio::time::{Instant, timeout};
+use tokio::time::{Instant, timeout, timeout_at};
 
 use crate::config::Config;
 use crate::hub::{Control, Ending, Member};
@@ -55,24 +58,42 @@ impl Drop for Counted<'_> {
 pub async fn run(mut ws: WebSocket, peer: SocketAddr, app: App) {
     let _counted = Counted::new(&app.connections);
     let config = app.hub.config();
-    let established = tokio::select! {
-        r = timeout(config.handshake_timeout.0, handshake(&mut ws, peer, &app)) => r,
+    let deadline = Instant::now() + config.handshake_timeout.0;
+
+    let greeted = tokio::select! {
+        r = timeout_at(deadline, greet(&mut ws, peer, &app)) => r,
         () = app.shutdown.cancelled() => {
             send_close(&mut ws, close::GOING_AWAY, "server shutting down").await;
             return;
         }
     };
-    let Established {
-        sealer,
+    let Keyed {
+        mut sealer,
         opener,
-        member,
-        rx,
-    } = match established {
-        Ok(Some(established)) => established,
+        key_id,
+    } = match greeted {
+        Ok(Some(keyed)) => keyed,
         Ok(None) => return,
         Err(_) => {
-            tracing::debug!(%peer, "handshake deadline missed");
+            tracing::debug!(%peer, "handshake deadline missed before the Hello");
             send_close(&mut ws, close::POLICY, "handshake deadline missed").await;
+            return;
+        }
+    };
+
+    let admitted = tokio::select! {
+        r = timeout_at(deadline, admit(&mut ws, peer, &app, &mut sealer, opener, key_id)) => r,
+        () = app.shutdown.cancelled() => {
+            goodbye(&mut ws, &mut sealer, Ending::shutdown()).await;
+            return;
+        }
+    };
+    let (opener, member, rx) = match admitted {
+        Ok(Some(joined)) => joined,
+        Ok(None) => return,
+        Err(_) => {
+            tracing::debug!(%peer, "handshake deadline missed before the Auth");
+            goodbye(&mut ws, &mut sealer, Ending::handshake_timeout()).await;
             return;
         }
     };
@@ -93,12 +114,11 @@ pub async fn run(mut ws: WebSocket, peer: SocketAddr, app: App) {
     let _ = writer.await;
 }
 
-/// A joined session, ready to split.
-struct Established {
+/// A connection past the greeting: session keys exist.
+struct Keyed {
     sealer: Sealer,
     opener: Opener,
-    member: Arc<Member>,
-    rx: mpsc::Receiver<Bytes>,
+    key_id: KeyId,
 }
 
 /// Sends a close frame, giving up after a short while.
@@ -110,7 +130,39 @@ async fn send_close(ws: &mut WebSocket, code: u16, reason: &str) {
     let _ = timeout(GOODBYE_TIMEOUT, ws.send(Message::Close(Some(frame)))).await;
 }
 
-/// Seals and sends one event during the handshake.
+/// Ends a keyed connection: the sealed `Bye` (when the peer is still
+/// trusted), the close frame, and a short linger when the peer's unread
+/// bytes would otherwise turn the close into a reset.
+async fn goodbye<S>(sink: &mut S, sealer: &mut Sealer, ending: Ending)
+where
+    S: Sink<Message> + Unpin,
+    S::Error: std::fmt::Display,
+{
+    let linger = ending.linger;
+    let sent = timeout(GOODBYE_TIMEOUT, async {
+        if let Some((code, reason)) = ending.bye {
+            if let Ok(sealed) = sealer.seal(&ServerEvent::Bye { code, reason }.to_bytes()) {
+                sink.send(Message::Binary(sealed.into())).await?;
+            }
+        }
+        let frame = CloseFrame {
+            code: ending.close_code,
+            reason: "".into(),
+        };
+        sink.send(Message::Close(Some(frame))).await
+    })
+    .await;
+    match sent {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::debug!(error = %e, "goodbye not delivered"),
+        Err(_) => tracing::debug!("goodbye timed out"),
+    }
+    if linger {
+        tokio::time::sleep(LINGER).await;
+    }
+}
+
+/// Seals and sends one event during the admission.
 async fn send_sealed(ws: &mut WebSocket, sealer: &mut Sealer, event: &ServerEvent) -> bool {
     match sealer.seal(&event.to_bytes()) {
         Ok(sealed) => ws.send(Message::Binary(sealed.into())).await.is_ok(),
@@ -118,25 +170,25 @@ async fn send_sealed(ws: &mut WebSocket, sealer: &mut Sealer, event: &ServerEven
     }
 }
 
-/// The next binary message, or `None` when the peer closed or broke the rules
-/// (in which case the socket has been closed with the right code).
-async fn next_binary(ws: &mut WebSocket, stage: &str) -> Option<Bytes> {
+/// Why no binary message came.
+enum Stop {
+    /// The peer closed or the connection broke.
+    Closed,
+    /// A text message: not part of this protocol.
+    Text,
+    /// Over tungstenite's size cap.
+    TooBig,
+}
+
+/// The next binary message.
+async fn next_binary(ws: &mut WebSocket) -> Result<Bytes, Stop> {
     loop {
-        match ws.recv().await? {
-            Ok(Message::Binary(bytes)) => return Some(bytes),
-            Ok(Message::Ping(_) | Message::Pong(_)) => continue,
-            Ok(Message::Close(_)) => return None,
-            Ok(Message::Text(_)) => {
-                send_close(ws, close::PROTOCOL, &format!("expected a binary {stage}")).await;
-                return None;
-            }
-            Err(e) => {
-                if is_capacity(&e) {
-                    send_close(ws, close::TOO_BIG, &format!("{stage} too large")).await;
-                    tokio::time::sleep(LINGER).await;
-                }
-                return None;
-            }
+        match ws.recv().await {
+            Some(Ok(Message::Binary(bytes))) => return Ok(bytes),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(Message::Text(_))) => return Err(Stop::Text),
+            Some(Err(e)) if is_capacity(&e) => return Err(Stop::TooBig),
+            Some(Ok(Message::Close(_)) | Err(_)) | None => return Err(Stop::Closed),
         }
     }
 }
@@ -153,9 +205,22 @@ fn is_capacity(e: &axum::Error) -> bool {
     false
 }
 
-/// Runs the handshake and the join checks. `None`: the connection is over.
-async fn handshake(ws: &mut WebSocket, peer: SocketAddr, app: &App) -> Option<Established> {
-    let hello = next_binary(ws, "Hello").await?;
+/// The greeting: reads the `Hello` and answers with the `Challenge`.
+/// `None`: refused (closed with the right code) or gone.
+async fn greet(ws: &mut WebSocket, peer: SocketAddr, app: &App) -> Option<Keyed> {
+    let hello = match next_binary(ws).await {
+        Ok(hello) => hello,
+        Err(Stop::Closed) => return None,
+        Err(Stop::Text) => {
+            send_close(ws, close::PROTOCOL, "expected a binary Hello").await;
+            return None;
+        }
+        Err(Stop::TooBig) => {
+            send_close(ws, close::TOO_BIG, "Hello too large").await;
+            tokio::time::sleep(LINGER).await;
+            return None;
+        }
+    };
     let (current, answer) = {
         let keys = app.keys.read().expect("lock");
         let now = now_secs();
@@ -176,25 +241,44 @@ async fn handshake(ws: &mut WebSocket, peer: SocketAddr, app: &App) -> Option<Es
             return None;
         }
     };
-    let key_id = server_hello.key_id;
-    let chat_protocol::Session {
-        mut sealer,
-        mut opener,
-    } = server_hello.session;
     ws.send(Message::Binary(server_hello.challenge.into()))
         .await
         .ok()?;
+    let chat_protocol::Session { sealer, opener } = server_hello.session;
+    Some(Keyed {
+        sealer,
+        opener,
+        key_id: server_hello.key_id,
+    })
+}
 
-    let sealed_auth = next_binary(ws, "Auth").await?;
+/// The admission: opens the `Auth`, runs the join checks and sends the
+/// `Welcome` or a `Reject`. `None`: refused or gone (already closed).
+async fn admit(
+    ws: &mut WebSocket,
+    peer: SocketAddr,
+    app: &App,
+    sealer: &mut Sealer,
+    mut opener: Opener,
+    key_id: KeyId,
+) -> Option<(Opener, Arc<Member>, mpsc::Receiver<Bytes>)> {
+    let sealed_auth = match next_binary(ws).await {
+        Ok(sealed) => sealed,
+        Err(Stop::Closed) => return None,
+        Err(Stop::Text) => {
+            // Unsealed: the peer is not trusted, so no Bye.
+            send_close(ws, close::POLICY, "expected a sealed Auth").await;
+            return None;
+        }
+        Err(Stop::TooBig) => {
+            goodbye(ws, sealer, Ending::too_big(MAX_AUTH + 1, MAX_AUTH)).await;
+            return None;
+        }
+    };
     let auth = match opener.open(&sealed_auth, MAX_AUTH) {
         Ok(plain) => plain,
         Err(OpenError::TooLarge { size, limit }) => {
-            let ending = Ending::too_big(size, limit);
-            if let Some((code, reason)) = ending.bye {
-                send_sealed(ws, &mut sealer, &ServerEvent::Bye { code, reason }).await;
-            }
-            send_close(ws, close::TOO_BIG, "Auth too large").await;
-            tokio::time::sleep(LINGER).await;
+            goodbye(ws, sealer, Ending::too_big(size, limit)).await;
             return None;
         }
         Err(_) => {
@@ -221,7 +305,7 @@ async fn handshake(ws: &mut WebSocket, peer: SocketAddr, app: &App) -> Option<Es
     let Some(auth) = Auth::from_bytes(&auth) else {
         reject(
             ws,
-            &mut sealer,
+            sealer,
             RejectCode::BadRequest,
             "the join request could not be read",
         )
@@ -233,7 +317,7 @@ async fn handshake(ws: &mut WebSocket, peer: SocketAddr, app: &App) -> Option<Es
     if app.hub.is_full() {
         reject(
             ws,
-            &mut sealer,
+            sealer,
             RejectCode::ServerFull,
             "the server is full; try again later",
         )
@@ -241,12 +325,12 @@ async fn handshake(ws: &mut WebSocket, peer: SocketAddr, app: &App) -> Option<Es
         return None;
     }
     if !app.password.verify(auth.password).await {
-        reject(ws, &mut sealer, RejectCode::BadPassword, "wrong password").await;
+        reject(ws, sealer, RejectCode::BadPassword, "wrong password").await;
         return None;
     }
     if !valid_username(&auth.username) {
         let reason = "a name is 1 to 32 of the characters A-Z a-z 0-9 _ . -";
-        reject(ws, &mut sealer, RejectCode::NameInvalid, reason).await;
+        reject(ws, sealer, RejectCode::NameInvalid, reason).await;
         return None;
     }
     let control = Control::new(&app.shutdown);
@@ -259,21 +343,16 @@ async fn handshake(ws: &mut WebSocket, peer: SocketAddr, app: &App) -> Option<Es
                 }
                 _ => "the server is full; try again later".to_string(),
             };
-            reject(ws, &mut sealer, code, &reason).await;
+            reject(ws, sealer, code, &reason).await;
             return None;
         }
     };
-    if !send_sealed(ws, &mut sealer, &ServerEvent::Welcome(joined.welcome)).await {
+    if !send_sealed(ws, sealer, &ServerEvent::Welcome(joined.welcome)).await {
         joined.member.control.end(Ending::lost());
         app.hub.leave(&joined.member, "connection lost");
         return None;
     }
-    Some(Established {
-        sealer,
-        opener,
-        member: joined.member,
-        rx: joined.rx,
-    })
+    Some((opener, joined.member, joined.rx))
 }
 
 /// Reads, opens and acts on the member's events until the session ends.
@@ -434,27 +513,5 @@ async fn write_loop(
             break;
         }
     }
-    let ending = control.ending();
-    let linger = ending.linger;
-    let goodbye = timeout(GOODBYE_TIMEOUT, async {
-        if let Some((code, reason)) = ending.bye {
-            if let Ok(sealed) = sealer.seal(&ServerEvent::Bye { code, reason }.to_bytes()) {
-                sink.send(Message::Binary(sealed.into())).await?;
-            }
-        }
-        let frame = CloseFrame {
-            code: ending.close_code,
-            reason: "".into(),
-        };
-        sink.send(Message::Close(Some(frame))).await
-    })
-    .await;
-    match goodbye {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::debug!(error = %e, "goodbye not delivered"),
-        Err(_) => tracing::debug!("goodbye timed out"),
-    }
-    if linger {
-        tokio::time::sleep(LINGER).await;
-    }
+    goodbye(&mut sink, &mut sealer, control.ending()).await;
 }

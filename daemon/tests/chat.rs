@@ -477,3 +477,33 @@ async fn a_dead_peer_is_dropped_and_a_live_one_kept() {
         .await;
     assert_eq!(users, vec!["live"]);
 }
+
+#[tokio::test]
+async fn a_missing_auth_gets_a_sealed_bye_and_1008() {
+    let d = Daemon::builder()
+        .config("handshake_timeout = \"500ms\"\n")
+        .start();
+    let token = Token::parse(&d.key).unwrap();
+    let mut ws = testkit::connect(&d.url).await;
+    let hs = chat_protocol::ClientHandshake::new(&token);
+    ws.send(Message::Binary(hs.hello().to_vec().into()))
+        .await
+        .unwrap();
+    let challenge = testkit::next_binary(&mut ws).await.unwrap();
+    let (mut session, _) = hs.on_challenge(&challenge).unwrap();
+    // No Auth: once keys exist, the server's close is preceded by a sealed Bye.
+    let sealed = testkit::next_binary(&mut ws).await.unwrap();
+    let bye: ServerEvent =
+        serde_json::from_slice(&session.opener.open(&sealed, 1 << 20).unwrap()).unwrap();
+    assert!(
+        matches!(
+            bye,
+            ServerEvent::Bye {
+                code: ByeCode::Timeout,
+                ..
+            }
+        ),
+        "{bye:?}"
+    );
+    assert_eq!(testkit::next_binary(&mut ws).await.unwrap_err().0, 1008);
+}

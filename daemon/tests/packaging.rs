@@ -31,7 +31,10 @@ fn units_pass_systemd_analyze_verify() {
             .expect("systemd-analyze is installed (.ci/run installs systemd)");
         // verify exits 0 even on unknown keys: any output on stderr is a failure.
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success() && stderr.trim().is_empty(), "{name}: {stderr}");
+        assert!(
+            out.status.success() && stderr.trim().is_empty(),
+            "{name}: {stderr}"
+        );
     }
 }
 
@@ -49,13 +52,21 @@ fn the_service_is_hardened() {
         .find_map(|l| l.split("Overall exposure level for chatd.service: ").nth(1))
         .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
         .unwrap_or_else(|| panic!("no exposure level in:\n{text}"));
-    assert!(score <= 2.0, "exposure level {score} (a bare unit scores 9.6)");
+    assert!(
+        score <= 2.0,
+        "exposure level {score} (a bare unit scores 9.6)"
+    );
 }
 
 #[test]
 fn the_service_is_type_notify_with_a_sighup_reload() {
     let text = std::fs::read_to_string(packaging().join("chatd.service")).unwrap();
-    for line in ["Type=notify", "ExecReload=/bin/kill -HUP $MAINPID", "StateDirectory=chatd", "RuntimeDirectory=chatd"] {
+    for line in [
+        "Type=notify",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+        "StateDirectory=chatd",
+        "RuntimeDirectory=chatd",
+    ] {
         assert!(text.lines().any(|l| l == line), "missing {line}");
     }
 }
