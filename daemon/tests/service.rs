@@ -37,7 +37,7 @@ impl Notify {
         let mut buf = [0u8; 4096];
         loop {
             if let Some(at) = self.seen.iter().position(|m| m.contains(needle)) {
-                return self.seen.drain(..=at).last().unwrap();
+                return self.seen.drain(..=at).next_back().unwrap();
             }
             assert!(
                 start.elapsed() < DEADLINE,
