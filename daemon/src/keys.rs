@@ -24,11 +24,20 @@ pub fn rotate(app: &App, grace: Duration, disconnect: bool) -> Result<Rotated, S
         token: old.clone(),
         expires: now_secs().saturating_add(grace.as_secs().max(1)),
     });
-    match &previous {
-        Some(p) => app.store.save_previous_key(p)?,
-        None => app.store.erase_previous_key()?,
+    // Disk first, in an order where a failure (a full disk, say) leaves the
+    // old state in force: the previous key is recorded before the new key
+    // replaces it, and a stale previous key is erased only after.
+    if let Some(p) = &previous {
+        app.store.save_previous_key(p)?;
     }
     app.store.save_key(&new)?;
+    if previous.is_none() {
+        // The new key is on disk: go on even if the stale file stays (it
+        // is refused at the next start unless it is still in its grace).
+        if let Err(e) = app.store.erase_previous_key() {
+            tracing::warn!("{e}");
+        }
+    }
     keys.current = new.clone();
     keys.previous = previous.clone();
     drop(keys);
