@@ -84,17 +84,15 @@ impl Ending {
 
     /// An admin kicked the user.
     pub fn kicked(reason: &str) -> Self {
-        let reason = if reason.is_empty() {
-            "kicked by the admin".to_string()
+        let (bye, leave) = if reason.is_empty() {
+            (
+                "kicked by the admin".to_string(),
+                "kicked by the admin".to_string(),
+            )
         } else {
-            reason.to_string()
+            (reason.to_string(), format!("kicked: {reason}"))
         };
-        Self::with_bye(
-            ByeCode::Kicked,
-            reason.clone(),
-            chat_protocol::close::NORMAL,
-            format!("kicked: {reason}"),
-        )
+        Self::with_bye(ByeCode::Kicked, bye, chat_protocol::close::NORMAL, leave)
     }
 
     /// The user's queue overflowed.

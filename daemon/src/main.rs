@@ -194,12 +194,6 @@ async fn serve(config: Config, reloader: reload::Reloader) -> anyhow::Result<()>
         let hash = tokio::task::spawn_blocking(move || password::hash(&password)).await?;
         gate.set_file_hash(Some(hash.map_err(|e| anyhow!(e))?));
     }
-    if gate.source() == password::Source::None {
-        tracing::warn!(
-            "no join password is set: anyone who has the key can join (set one with --password-file or `chatctl passwd`)"
-        );
-    }
-
     let admin_gid = match &config.admin_group {
         Some(name) => Some(admin::peer::group_gid(name).ok_or_else(|| {
             anyhow!("admin_group = \"{name}\": no such group; create it (`groupadd {name}`) or fix the config")
@@ -257,7 +251,16 @@ async fn serve(config: Config, reloader: reload::Reloader) -> anyhow::Result<()>
     let url = format!("ws://{listen_addr}/");
     let admin_path = admin::socket_path(&runtime_dir);
     tracing::info!(key_id = %token.key_id(), "listening on {url}");
-    tracing::info!("admin API on {}", admin_path.display());
+    if admin_bound_here {
+        tracing::info!("admin API on {}", admin_path.display());
+    } else {
+        tracing::info!("admin API on the Unix socket passed by the service manager");
+    }
+    if app.password.source() == password::Source::None {
+        tracing::warn!(
+            "no join password is set: anyone who has the key can join (set one with --password-file or `chatctl passwd`)"
+        );
+    }
     let key_path = app.store.key_path();
     if created {
         tracing::info!(
@@ -294,10 +297,12 @@ async fn serve(config: Config, reloader: reload::Reloader) -> anyhow::Result<()>
         .await
         .context("serving chat");
 
-    // axum does not track upgraded connections: wait for our sessions.
+    // axum does not track upgraded connections: wait for our sessions, and
+    // the admin server, within one bound for the whole shutdown.
     app.sessions.close();
     let bound = app.hub.config().shutdown_timeout.0;
-    if tokio::time::timeout(bound, app.sessions.wait())
+    let deadline = tokio::time::Instant::now() + bound;
+    if tokio::time::timeout_at(deadline, app.sessions.wait())
         .await
         .is_err()
     {
@@ -306,7 +311,7 @@ async fn serve(config: Config, reloader: reload::Reloader) -> anyhow::Result<()>
             app.sessions.len()
         );
     }
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), admin_server).await;
+    let _ = tokio::time::timeout_at(deadline, admin_server).await;
     if admin_bound_here {
         let _ = std::fs::remove_file(&admin_path);
     }
@@ -330,7 +335,9 @@ fn announce(token: &str, url: &str, key_path: &std::path::Path) {
         key_path.display()
     );
     eprintln!();
-    eprintln!("  Join from two other terminals:");
+    eprintln!(
+        "  Join from two other terminals (from a checkout, `cargo run -p chat-client --` stands for `chat`):"
+    );
     eprintln!(
         "    CHAT_KEY=$(cat {}) chat{url_flag} --username ace",
         key_path.display()

@@ -101,6 +101,13 @@ async fn apply(app: &App) -> Result<Reloaded, String> {
         app.password.set_file_hash(hash);
         changed.push("password_file".into());
     }
+    // Settings that need a restart stay as they are in force, so the next
+    // reload still reports them and nothing reads a value not in effect.
+    let mut new = new;
+    new.listen = old.listen.clone();
+    new.state_dir = old.state_dir.clone();
+    new.runtime_dir = old.runtime_dir.clone();
+    new.admin_group = old.admin_group.clone();
     app.hub.set_config(std::sync::Arc::new(new));
     Ok(Reloaded {
         changed,

@@ -154,8 +154,12 @@ impl Store {
             Some(bytes) => {
                 let text = String::from_utf8_lossy(&bytes);
                 let line = text.lines().next().unwrap_or_default();
-                let token = Token::parse(line)
-                    .map_err(|e| format!("{} is damaged: {e}", key_path.display()))?;
+                let token = Token::parse(line).map_err(|_| {
+                    format!(
+                        "{} is damaged (its first line is not a chat1_ key); restore it from a backup, or remove it to make a new key (everyone then needs the new key)",
+                        key_path.display()
+                    )
+                })?;
                 if token.server_public != identity.public() {
                     return Err(format!(
                         "{} does not belong to {} (its server key differs); restore the matching pair, or remove {} to make a new key",

@@ -61,6 +61,26 @@ pub struct Activated {
     pub admin: Option<std::os::unix::net::UnixListener>,
 }
 
+/// Whether `fd` is a listening stream socket (not UDP, not a connected one).
+fn is_listening_stream(fd: RawFd) -> bool {
+    let get = |option: libc::c_int| -> Option<libc::c_int> {
+        let mut value: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: getsockopt into a local int of the size we pass.
+        let rc = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                option,
+                (&raw mut value).cast(),
+                &mut len,
+            )
+        };
+        (rc == 0).then_some(value)
+    };
+    get(libc::SO_TYPE) == Some(libc::SOCK_STREAM) && get(libc::SO_ACCEPTCONN) == Some(1)
+}
+
 fn family(fd: RawFd) -> Option<libc::sa_family_t> {
     // SAFETY: getsockname on a descriptor handed to us, into a zeroed storage
     // of the size we pass.
@@ -83,7 +103,11 @@ pub fn take_listeners() -> Result<Activated, String> {
     };
     let mut activated = Activated::default();
     for fd in fds {
-        let kind = family(fd);
+        let kind = if is_listening_stream(fd) {
+            family(fd)
+        } else {
+            None
+        };
         // SAFETY: systemd passed this descriptor to us and nothing else owns it.
         let owned = unsafe { OwnedFd::from_raw_fd(fd) };
         match kind.map(i32::from) {
@@ -95,7 +119,7 @@ pub fn take_listeners() -> Result<Activated, String> {
             }
             _ => {
                 return Err(format!(
-                    "socket activation passed descriptor {fd} that is not a TCP listener or the one admin Unix socket; check the .socket unit"
+                    "socket activation passed descriptor {fd}, which is not a listening TCP socket nor the one admin Unix socket; check ListenStream= in the .socket unit"
                 ));
             }
         }

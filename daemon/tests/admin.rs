@@ -58,6 +58,9 @@ async fn browsers_and_unknown_calls_are_refused() {
     let (code, body) = admin_call(&d.runtime_dir, "GET", "/v1/nothing", None);
     assert_eq!(code, 404);
     assert_eq!(body["error"]["code"], "not_found");
+    let (code, body) = admin_call(&d.runtime_dir, "DELETE", "/v1/status", None);
+    assert_eq!(code, 405);
+    assert_eq!(body["error"]["code"], "method_not_allowed");
     let (code, body) = admin_call(&d.runtime_dir, "POST", "/v1/notice", Some("{not json"));
     assert_eq!(code, 400);
     assert_eq!(body["error"]["code"], "bad_request");
@@ -331,6 +334,13 @@ async fn reload_applies_motd_and_reports_what_needs_a_restart() {
             .as_deref(),
         Some("second")
     );
+    // A setting that needs a restart is reported on every reload until then.
+    std::fs::write(d.root().join("chatd.toml"), "motd = \"second\"\nadmin_group = \"root\"\n").unwrap();
+    for _ in 0..2 {
+        let (code, body) = admin_call(&d.runtime_dir, "POST", "/v1/reload", None);
+        assert_eq!(code, 200, "{body}");
+        assert_eq!(body["restart_needed"], json!(["admin_group"]), "{body}");
+    }
     // A broken file changes nothing.
     std::fs::write(d.root().join("chatd.toml"), "motd = \"third\"\nlisen = 1\n").unwrap();
     let (code, body) = admin_call(&d.runtime_dir, "POST", "/v1/reload", None);

@@ -99,6 +99,13 @@ async fn guard(
 /// The admin router.
 pub fn router(app: App) -> Router {
     api::routes()
+        .method_not_allowed_fallback(|| async {
+            Failure::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this admin call does not take that method; see docs/admin-api.md",
+            )
+        })
         .fallback(|| async {
             Failure::new(
                 StatusCode::NOT_FOUND,
@@ -159,6 +166,11 @@ pub fn socket_path(runtime_dir: &Path) -> PathBuf {
 }
 
 fn chown_group(path: &Path, gid: u32) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    // Usually the admin group is the daemon's own group, which the file has already.
+    if std::fs::metadata(path).is_ok_and(|m| m.gid() == gid) {
+        return Ok(());
+    }
     std::os::unix::fs::chown(path, None, Some(gid)).map_err(|e| {
         format!("cannot give {} to the admin group (gid {gid}): {e}; run chatd as root or as a member of that group", path.display())
     })
