@@ -335,7 +335,11 @@ async fn reload_applies_motd_and_reports_what_needs_a_restart() {
         Some("second")
     );
     // A setting that needs a restart is reported on every reload until then.
-    std::fs::write(d.root().join("chatd.toml"), "motd = \"second\"\nadmin_group = \"root\"\n").unwrap();
+    std::fs::write(
+        d.root().join("chatd.toml"),
+        "motd = \"second\"\nadmin_group = \"root\"\n",
+    )
+    .unwrap();
     for _ in 0..2 {
         let (code, body) = admin_call(&d.runtime_dir, "POST", "/v1/reload", None);
         assert_eq!(code, 200, "{body}");
