@@ -28,7 +28,7 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout, timeout_at};
 
 use crate::config::Config;
-use crate::hub::{Control, Ending, Member};
+use crate::hub::{Control, Ending, Joined, Member};
 use crate::ratelimit::TokenBucket;
 use crate::state::{App, now_secs};
 
@@ -88,7 +88,7 @@ pub async fn run(mut ws: WebSocket, peer: SocketAddr, app: App) {
             return;
         }
     };
-    let (opener, member, rx) = match admitted {
+    let (opener, joined) = match admitted {
         Ok(Some(joined)) => joined,
         Ok(None) => return,
         Err(_) => {
@@ -97,6 +97,31 @@ pub async fn run(mut ws: WebSocket, peer: SocketAddr, app: App) {
             return;
         }
     };
+    let Joined {
+        member,
+        welcome,
+        rx,
+    } = joined;
+    // The member is in the room from here on: whatever happens, this task
+    // must reach `hub.leave`, so nothing below runs under a deadline that
+    // could drop it halfway. The Welcome is bounded as any other write.
+    let welcome = ServerEvent::Welcome(welcome);
+    let welcomed = tokio::select! {
+        sent = timeout(config.write_timeout.0, send_sealed(&mut ws, &mut sealer, &welcome)) => sent,
+        // Kicked or shut down meanwhile: the writer says goodbye below.
+        () = member.control.cancelled() => Ok(true),
+    };
+    let failed = match welcomed {
+        Ok(true) => None,
+        Ok(false) => Some(Ending::lost()),
+        Err(_) => Some(Ending::too_slow(0)),
+    };
+    if let Some(ending) = failed {
+        member.control.end(ending);
+        app.hub.leave(&member, &member.control.ending().leave_reason);
+        tracing::info!(name = %member.name, %peer, "the Welcome was not delivered");
+        return;
+    }
     tracing::info!(name = %member.name, %peer, key_id = %member.key_id, "joined");
 
     let (sink, stream) = ws.split();
@@ -252,8 +277,10 @@ async fn greet(ws: &mut WebSocket, peer: SocketAddr, app: &App) -> Option<Keyed>
     })
 }
 
-/// The admission: opens the `Auth`, runs the join checks and sends the
-/// `Welcome` or a `Reject`. `None`: refused or gone (already closed).
+/// The admission: opens the `Auth`, runs the join checks and registers the
+/// user, or sends a `Reject`. `None`: refused or gone (already closed).
+/// The caller sends the `Welcome`: once the user is in the room, nothing
+/// may be cut short by the handshake deadline.
 async fn admit(
     ws: &mut WebSocket,
     peer: SocketAddr,
@@ -261,7 +288,7 @@ async fn admit(
     sealer: &mut Sealer,
     mut opener: Opener,
     key_id: KeyId,
-) -> Option<(Opener, Arc<Member>, mpsc::Receiver<Bytes>)> {
+) -> Option<(Opener, Joined)> {
     let sealed_auth = match next_binary(ws).await {
         Ok(sealed) => sealed,
         Err(Stop::Closed) => return None,
@@ -347,12 +374,7 @@ async fn admit(
             return None;
         }
     };
-    if !send_sealed(ws, sealer, &ServerEvent::Welcome(joined.welcome)).await {
-        joined.member.control.end(Ending::lost());
-        app.hub.leave(&joined.member, "connection lost");
-        return None;
-    }
-    Some((opener, joined.member, joined.rx))
+    Some((opener, joined))
 }
 
 /// Reads, opens and acts on the member's events until the session ends.
