@@ -99,14 +99,35 @@ impl Default for Config {
 /// server message along with escaping.
 pub const MAX_TEXT_CEILING: usize = 64 * 1024;
 
+/// Longest any configured duration may be: a day is already far beyond
+/// sane, and the bound keeps deadline arithmetic from overflowing.
+pub const MAX_DURATION: Duration = Duration::from_secs(86_400);
+
+/// A value the types accept but the daemon does not: which key, and why.
+#[derive(Debug)]
+pub struct Invalid {
+    /// The TOML key.
+    pub key: &'static str,
+    /// What is wrong and what would be right.
+    pub message: String,
+}
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 impl Config {
-    /// Parses a config file's text; `origin` names it in errors.
+    /// Parses a config file's text; `origin` names it in errors, with the
+    /// line of the offending key.
     pub fn parse(text: &str, origin: &Path) -> Result<Self, String> {
         let config: Config =
             toml::from_str(text).map_err(|e| describe_toml_error(text, origin, &e))?;
-        config
-            .validate()
-            .map_err(|e| format!("{}: {e}", origin.display()))?;
+        config.validate().map_err(|e| match key_line(text, e.key) {
+            Some(line) => format!("{} line {line}: {e}", origin.display()),
+            None => format!("{}: {e}", origin.display()),
+        })?;
         Ok(config)
     }
 
@@ -118,43 +139,76 @@ impl Config {
     }
 
     /// Checks values that the types alone do not bound.
-    pub fn validate(&self) -> Result<(), String> {
-        let check = |ok: bool, msg: &str| if ok { Ok(()) } else { Err(msg.to_string()) };
+    pub fn validate(&self) -> Result<(), Invalid> {
+        let check = |ok: bool, key: &'static str, message: &str| {
+            if ok {
+                Ok(())
+            } else {
+                Err(Invalid {
+                    key,
+                    message: message.to_string(),
+                })
+            }
+        };
         check(
             (1..=MAX_TEXT_CEILING).contains(&self.max_text),
+            "max_text",
             "max_text must be between 1 and 65536 bytes",
         )?;
         check(
             self.history <= 10_000,
+            "history",
             "history must be at most 10000 messages",
         )?;
-        check(self.max_users >= 1, "max_users must be at least 1")?;
-        check(self.rate_burst >= 1, "rate_burst must be at least 1")?;
+        check(
+            self.max_users >= 1,
+            "max_users",
+            "max_users must be at least 1",
+        )?;
+        check(
+            self.rate_burst >= 1,
+            "rate_burst",
+            "rate_burst must be at least 1",
+        )?;
         check(
             self.rate_per_second >= 1,
+            "rate_per_second",
             "rate_per_second must be at least 1",
         )?;
         check(
             self.outbound_queue >= 1,
+            "outbound_queue",
             "outbound_queue must be at least 1",
         )?;
-        for (name, d) in [
+        for (key, d) in [
             ("handshake_timeout", self.handshake_timeout),
             ("keepalive_interval", self.keepalive_interval),
             ("keepalive_timeout", self.keepalive_timeout),
             ("write_timeout", self.write_timeout),
+            ("shutdown_timeout", self.shutdown_timeout),
         ] {
-            check(!d.0.is_zero(), &format!("{name} must be more than 0"))?;
+            check(!d.0.is_zero(), key, &format!("{key} must be more than 0"))?;
+            check(
+                d.0 <= MAX_DURATION,
+                key,
+                &format!("{key} must be at most 1d"),
+            )?;
         }
         check(
             self.keepalive_timeout.0 > self.keepalive_interval.0,
+            "keepalive_timeout",
             "keepalive_timeout must be longer than keepalive_interval",
         )?;
         if let Some(motd) = &self.motd {
-            chat_protocol::validate_text(motd, self.max_text)
-                .map_err(|(_, e)| format!("motd: {e}"))?;
+            chat_protocol::validate_text(motd, self.max_text).map_err(|(_, e)| Invalid {
+                key: "motd",
+                message: format!("motd: {e}"),
+            })?;
         }
-        self.listen_addr()?;
+        self.listen_addr().map_err(|message| Invalid {
+            key: "listen",
+            message,
+        })?;
         Ok(())
     }
 
@@ -167,6 +221,19 @@ impl Config {
             )
         })
     }
+}
+
+/// The line (1-based) where `key` is set at the top level of `text`.
+fn key_line(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|line| {
+            let line = line.trim_start();
+            let rest = line
+                .strip_prefix(key)
+                .or_else(|| line.strip_prefix(&format!("\"{key}\"")));
+            rest.is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map(|i| i + 1)
 }
 
 /// Turns a toml error into `FILE line N: problem`.
@@ -217,7 +284,15 @@ mod tests {
                 .unwrap_err()
                 .contains("unit")
         );
-        assert!(parse("max_text = 0").unwrap_err().contains("max_text"));
+        assert_eq!(
+            parse("history = 5\nmax_text = 0\n").unwrap_err(),
+            "chatd.toml line 2: max_text must be between 1 and 65536 bytes"
+        );
+        assert_eq!(
+            parse("# huge\nshutdown_timeout = \"18446744073709551615s\"\n").unwrap_err(),
+            "chatd.toml line 2: shutdown_timeout must be at most 1d"
+        );
+        assert!(parse("shutdown_timeout = \"0\"").is_err());
         assert!(
             parse("listen = \"localhost\"")
                 .unwrap_err()
