@@ -507,3 +507,26 @@ async fn a_missing_auth_gets_a_sealed_bye_and_1008() {
     );
     assert_eq!(testkit::next_binary(&mut ws).await.unwrap_err().0, 1008);
 }
+
+#[tokio::test]
+async fn a_full_server_says_so_before_checking_the_password() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("pw");
+    std::fs::write(&file, "hunter2\n").unwrap();
+    let d = Daemon::builder()
+        .config("max_users = 1\n")
+        .arg("--password-file")
+        .arg(file.to_str().unwrap())
+        .start();
+    let _ace = RawClient::join(&d.url, &d.key, "ace", "hunter2")
+        .await
+        .joined();
+    // Full comes first: a wrong password, a taken name and an invalid one
+    // all hear "server full", and so learn nothing else.
+    for (name, password) in [("bob", "wrong"), ("ace", "wrong"), ("not valid", "")] {
+        match RawClient::join(&d.url, &d.key, name, password).await {
+            Outcome::Rejected(RejectCode::ServerFull, _) => {}
+            other => panic!("expected server_full for {name}/{password}, got {other:?}"),
+        }
+    }
+}
