@@ -407,3 +407,81 @@ async fn the_socket_is_0660() {
         .mode();
     assert_eq!(mode & 0o777, 0o660);
 }
+
+#[tokio::test]
+async fn every_mutating_call_is_logged_without_secrets() {
+    let d = Daemon::builder()
+        .env("RUST_LOG", "debug")
+        .config("motd = \"hi\"\n")
+        .start();
+    let old_key = d.key.clone();
+    let _ace = join(&d, &old_key, "ace").await.joined();
+    let password = "correct horse battery staple";
+    let calls: [(&str, &str, Option<String>, &str); 6] = [
+        (
+            "POST",
+            "/v1/key/rotate",
+            Some("{}".into()),
+            "admin: key rotated",
+        ),
+        (
+            "PUT",
+            "/v1/password",
+            Some(json!({ "password": password }).to_string()),
+            "admin: join password set",
+        ),
+        (
+            "DELETE",
+            "/v1/password",
+            None,
+            "admin: admin-set join password removed",
+        ),
+        (
+            "POST",
+            "/v1/users/ace/kick",
+            Some(r#"{"reason":"bye"}"#.into()),
+            "admin: user kicked",
+        ),
+        (
+            "POST",
+            "/v1/notice",
+            Some(r#"{"text":"hello all"}"#.into()),
+            "admin: notice sent",
+        ),
+        ("POST", "/v1/reload", None, "admin: reload requested"),
+    ];
+    // SAFETY: geteuid has no preconditions.
+    let caller = format!("uid={}", unsafe { libc::geteuid() });
+    for (method, path, body, logged) in &calls {
+        let (code, answer) = admin_call(&d.runtime_dir, method, path, body.as_deref());
+        assert_eq!(code, 200, "{method} {path}: {answer}");
+        // Each line names the call and who made it.
+        testkit::wait_until(&format!("the log line of {method} {path}"), || {
+            d.log()
+                .lines()
+                .any(|l| l.contains(logged) && l.contains(&caller))
+                .then_some(())
+        });
+    }
+    // Set the password again so that it is in force while the log is read.
+    let (code, _) = admin_call(
+        &d.runtime_dir,
+        "PUT",
+        "/v1/password",
+        Some(&json!({ "password": password }).to_string()),
+    );
+    assert_eq!(code, 200);
+    let new_key = d.read_key();
+    assert_ne!(new_key, old_key);
+    let log = d.log();
+    for (secret, what) in [
+        (new_key.as_str(), "the new key"),
+        (old_key.as_str(), "the old key"),
+        (password, "the password"),
+    ] {
+        assert!(!log.contains(secret), "the log holds {what}:\n{log}");
+    }
+    // Nor the key's base64 payload without its prefix.
+    let payload = new_key.trim_start_matches("chat1_");
+    assert!(!log.contains(&payload[..20]), "{log}");
+}
