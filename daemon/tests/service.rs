@@ -33,15 +33,20 @@ impl Notify {
 
     /// Waits for a datagram containing `needle`; returns it.
     fn expect(&mut self, needle: &str) -> String {
+        self.expect_that(needle, |m| m.contains(needle))
+    }
+
+    /// Waits for a datagram that `pick` accepts (`what` names it); returns it.
+    fn expect_that(&mut self, what: &str, pick: impl Fn(&str) -> bool) -> String {
         let start = Instant::now();
         let mut buf = [0u8; 4096];
         loop {
-            if let Some(at) = self.seen.iter().position(|m| m.contains(needle)) {
+            if let Some(at) = self.seen.iter().position(|m| pick(m)) {
                 return self.seen.drain(..=at).next_back().unwrap();
             }
             assert!(
                 start.elapsed() < DEADLINE,
-                "no {needle:?} from chatd; got {:?}",
+                "no {what:?} from chatd; got {:?}",
                 self.seen
             );
             if let Ok(n) = self.socket.recv(&mut buf) {
@@ -93,6 +98,43 @@ fn status_line_follows_the_room() {
         .block_on(RawClient::join(&d.url, &d.key, "ace", ""))
         .joined();
     notify.expect("STATUS=1 user online");
+}
+
+/// The messages-per-minute figure of a `STATUS=… N messages/min …` datagram.
+fn messages_per_minute(datagram: &str) -> Option<u64> {
+    let status = datagram.lines().find_map(|l| l.strip_prefix("STATUS="))?;
+    let before = status.split(" message").next()?;
+    before.rsplit(' ').next()?.parse().ok()
+}
+
+#[test]
+fn status_line_reports_the_message_rate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut notify, path) = Notify::bind(tmp.path());
+    let d = Daemon::builder().env("NOTIFY_SOCKET", path).start();
+    let ready = notify.expect("READY=1");
+    assert_eq!(messages_per_minute(&ready), Some(0), "{ready}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut ace = RawClient::join(&d.url, &d.key, "ace", "").await.joined();
+        for i in 0..3 {
+            let text = format!("m{i}");
+            ace.send(&chat_protocol::ClientEvent::Say { text: text.clone() })
+                .await;
+            ace.recv_until("the echo", |e| {
+                matches!(e, ServerEvent::Message(m) if m.text == text).then_some(())
+            })
+            .await;
+        }
+    });
+    // The rate is sampled every few seconds; the deadline is far above that.
+    let status = notify.expect_that("a non-zero message rate", |m| {
+        messages_per_minute(m).is_some_and(|n| n > 0)
+    });
+    assert!(messages_per_minute(&status).unwrap() <= 3, "{status}");
+    let (_, body) = testkit::admin_call(&d.runtime_dir, "GET", "/v1/status", None);
+    assert_eq!(body["messages_total"], 3, "{body}");
+    assert!(body["messages_per_minute"].as_u64().unwrap() > 0, "{body}");
 }
 
 #[tokio::test]
@@ -323,4 +365,65 @@ fn password_comes_from_the_systemd_credential() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(RawClient::join(&d.url, &d.key, "ace", "cred-pw"))
         .joined();
+}
+
+#[test]
+fn sighup_logs_what_changed_and_what_needs_a_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut notify, path) = Notify::bind(tmp.path());
+    let mut d = Daemon::builder()
+        .env("NOTIFY_SOCKET", path)
+        .config("motd = \"first\"\nhistory = 5\n")
+        .start();
+    // As systemd does: no reload before READY=1.
+    notify.expect("READY=1");
+    std::fs::write(
+        d.root().join("chatd.toml"),
+        "motd = \"second\"\nhistory = 7\nadmin_group = \"root\"\n",
+    )
+    .unwrap();
+    d.signal(libc::SIGHUP);
+    let line = testkit::wait_until("the reload's log line", || {
+        if let Some(status) = d.try_exit() {
+            panic!("chatd exited ({status}); its log:\n{}", d.log());
+        }
+        d.log()
+            .lines()
+            .find(|l| l.contains("reloaded the configuration"))
+            .map(str::to_string)
+    });
+    assert!(
+        line.contains("changed=motd, history") && line.contains("restart_needed=admin_group"),
+        "{line}"
+    );
+    // The new values are in force: the motd reaches the next join.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let ace = rt
+        .block_on(RawClient::join(&d.url, &d.key, "ace", ""))
+        .joined();
+    assert_eq!(ace.welcome.motd.as_deref(), Some("second"));
+}
+
+#[test]
+fn sighup_right_after_ready_reloads_instead_of_killing() {
+    // Once READY=1 is out, systemd may send SIGHUP at once: the handler
+    // must be in place by then, or the signal's default action kills chatd.
+    // The window is short, so try a few starts.
+    for _ in 0..10 {
+        let tmp = tempfile::tempdir().unwrap();
+        let (mut notify, path) = Notify::bind(tmp.path());
+        let mut d = Daemon::builder().env("NOTIFY_SOCKET", path).spawn();
+        notify.expect("READY=1");
+        d.signal(libc::SIGHUP);
+        testkit::wait_until("the reload (or chatd's death)", || {
+            if let Some(status) = d.try_exit() {
+                panic!(
+                    "chatd died of a SIGHUP sent right after READY=1 ({status}); its log:\n{}",
+                    d.log()
+                );
+            }
+            d.log().contains("reloaded the configuration").then_some(())
+        });
+        assert!(d.terminate().success(), "{}", d.log());
+    }
 }

@@ -211,6 +211,11 @@ impl Daemon {
         crate::signal(self.pid(), sig);
     }
 
+    /// The exit status if the process has exited, without waiting.
+    pub fn try_exit(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().expect("wait chatd")
+    }
+
     /// Waits for the process to exit.
     pub fn wait_exit(&mut self) -> ExitStatus {
         let start = Instant::now();
