@@ -12,10 +12,12 @@ use crate::state::{App, now_secs};
 use crate::store::PreviousKey;
 
 /// Rotates the key. The new key file is written (atomically) before the new
-/// key is accepted, so a crash leaves a whole, valid key on disk.
-pub fn rotate(app: &App, grace: Duration, disconnect: bool) -> Result<Rotated, String> {
-    let mut keys = app.keys.write().expect("lock");
-    let old = keys.current.clone();
+/// key is accepted, so a crash leaves a whole, valid key on disk. The disk
+/// work runs on the blocking pool, and handshakes keep reading the old key
+/// set until the new one is in place.
+pub async fn rotate(app: &App, grace: Duration, disconnect: bool) -> Result<Rotated, String> {
+    let _writing = app.state_writes.lock().await;
+    let old = app.keys.read().expect("lock").current.clone();
     let new = Token {
         join_key: JoinKey::generate(),
         server_public: app.identity.public(),
@@ -27,20 +29,29 @@ pub fn rotate(app: &App, grace: Duration, disconnect: bool) -> Result<Rotated, S
     // Disk first, in an order where a failure (a full disk, say) leaves the
     // old state in force: the previous key is recorded before the new key
     // replaces it, and a stale previous key is erased only after.
-    if let Some(p) = &previous {
-        app.store.save_previous_key(p)?;
+    let on_disk = {
+        let (app, new, previous) = (app.clone(), new.clone(), previous.clone());
+        tokio::task::spawn_blocking(move || -> Result<(), String> {
+            if let Some(p) = &previous {
+                app.store.save_previous_key(p)?;
+            }
+            app.store.save_key(&new)?;
+            if previous.is_none() {
+                // The new key is on disk: go on even if the stale file stays
+                // (it is refused at the next start unless still in its grace).
+                if let Err(e) = app.store.erase_previous_key() {
+                    tracing::warn!("{e}");
+                }
+            }
+            Ok(())
+        })
+    };
+    on_disk.await.map_err(|e| e.to_string())??;
+    {
+        let mut keys = app.keys.write().expect("lock");
+        keys.current = new.clone();
+        keys.previous = previous.clone();
     }
-    app.store.save_key(&new)?;
-    if previous.is_none() {
-        // The new key is on disk: go on even if the stale file stays (it
-        // is refused at the next start unless it is still in its grace).
-        if let Err(e) = app.store.erase_previous_key() {
-            tracing::warn!("{e}");
-        }
-    }
-    keys.current = new.clone();
-    keys.previous = previous.clone();
-    drop(keys);
 
     let new_id = new.key_id();
     let disconnected = if disconnect {
@@ -69,6 +80,9 @@ pub fn schedule_expiry(app: App, key_id: chat_protocol::KeyId, expires: u64) {
             () = tokio::time::sleep(Duration::from_secs(wait)) => {}
             () = app.shutdown.cancelled() => return,
         }
+        // Under the state lock: a rotation running now must not have its
+        // fresh previous key erased by this stale expiry.
+        let _writing = app.state_writes.lock().await;
         let mut keys = app.keys.write().expect("lock");
         if keys
             .previous

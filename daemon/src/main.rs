@@ -235,6 +235,7 @@ async fn serve(config: Config, reloader: reload::Reloader) -> anyhow::Result<()>
         }),
         password: gate,
         store,
+        state_writes: tokio::sync::Mutex::new(()),
         shutdown: CancellationToken::new(),
         sessions: TaskTracker::new(),
         connections: AtomicUsize::new(0),

@@ -68,16 +68,17 @@ async fn apply(app: &App) -> Result<Reloaded, String> {
     compare!(changed: motd, history, max_text, max_users, rate_burst, rate_per_second, outbound_queue,
         handshake_timeout, keepalive_interval, keepalive_timeout, write_timeout, shutdown_timeout);
 
-    if new.log_level != old.log_level {
-        if let Some(handle) = &app.reloader.filter {
-            let filter = crate::logging::filter(&new.log_level)?;
-            handle
-                .reload(filter)
-                .map_err(|e| format!("cannot change the log level: {e}"))?;
-        }
+    // Everything that can fail comes first, so a failed reload changes
+    // nothing: the new log filter, then the password file.
+    let filter = if new.log_level != old.log_level {
         changed.push("log_level".into());
-    }
-
+        match &app.reloader.filter {
+            Some(_) => Some(crate::logging::filter(&new.log_level)?),
+            None => None,
+        }
+    } else {
+        None
+    };
     // The password file is read again even when its path is the same: its
     // content may have changed. It is compared by verifying, never stored.
     let file_hash = match &new.password_file {
@@ -97,6 +98,12 @@ async fn apply(app: &App) -> Result<Reloaded, String> {
         None if old.password_file.is_some() => Some(None),
         None => None,
     };
+
+    if let (Some(filter), Some(handle)) = (filter, &app.reloader.filter) {
+        handle
+            .reload(filter)
+            .map_err(|e| format!("cannot change the log level: {e}"))?;
+    }
     if let Some(hash) = file_hash {
         app.password.set_file_hash(hash);
         changed.push("password_file".into());

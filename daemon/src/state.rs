@@ -56,6 +56,10 @@ pub struct AppState {
     pub password: Gate,
     /// The state directory (held locked).
     pub store: Store,
+    /// Held by every change to what the state directory mirrors (key
+    /// rotation and expiry, the admin-set password), so that disk and
+    /// memory always change together and in one order.
+    pub state_writes: tokio::sync::Mutex<()>,
     /// Fires once, at shutdown; every session's control is its child.
     pub shutdown: CancellationToken,
     /// Every session task, so shutdown can wait for them.

@@ -85,8 +85,9 @@ async fn rotate(
 ) -> Answer<Rotated> {
     let request: RotateRequest = body(&payload, Some(RotateRequest::default()))?;
     let grace = Duration::from_secs(request.grace_secs);
-    let rotated =
-        crate::keys::rotate(&app, grace, request.disconnect).map_err(Failure::internal)?;
+    let rotated = crate::keys::rotate(&app, grace, request.disconnect)
+        .await
+        .map_err(Failure::internal)?;
     tracing::info!(
         uid = peer.uid,
         key_id = %rotated.key_id,
@@ -110,8 +111,12 @@ async fn set_password(
         .await
         .map_err(|e| Failure::internal(e.to_string()))?
         .map_err(Failure::internal)?;
-    app.store
-        .save_password_hash(&hash)
+    let _writing = app.state_writes.lock().await;
+    let saved = hash.clone();
+    let store_app = app.clone();
+    tokio::task::spawn_blocking(move || store_app.store.save_password_hash(&saved))
+        .await
+        .map_err(|e| Failure::internal(e.to_string()))?
         .map_err(Failure::internal)?;
     app.password.set_admin_hash(Some(hash));
     tracing::info!(
@@ -127,7 +132,12 @@ async fn clear_password(
     State(app): State<App>,
     ConnectInfo(peer): ConnectInfo<Peer>,
 ) -> Answer<PasswordState> {
-    app.store.erase_password_hash().map_err(Failure::internal)?;
+    let _writing = app.state_writes.lock().await;
+    let store_app = app.clone();
+    tokio::task::spawn_blocking(move || store_app.store.erase_password_hash())
+        .await
+        .map_err(|e| Failure::internal(e.to_string()))?
+        .map_err(Failure::internal)?;
     app.password.set_admin_hash(None);
     let source = crate::status::password_source(&app);
     tracing::info!(uid = peer.uid, now_in_force = %source, "admin: admin-set join password removed");
