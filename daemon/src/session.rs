@@ -118,7 +118,8 @@ pub async fn run(mut ws: WebSocket, peer: SocketAddr, app: App) {
     };
     if let Some(ending) = failed {
         member.control.end(ending);
-        app.hub.leave(&member, &member.control.ending().leave_reason);
+        app.hub
+            .leave(&member, &member.control.ending().leave_reason);
         tracing::info!(name = %member.name, %peer, "the Welcome was not delivered");
         return;
     }
