@@ -285,7 +285,7 @@ async fn serve(config: Config, reloader: reload::Reloader) -> anyhow::Result<()>
             .with_graceful_shutdown(app.shutdown.clone().cancelled_owned())
             .into_future(),
     );
-    tokio::spawn(watch_signals(app.clone()));
+    tokio::spawn(watch_signals(app.clone(), Signals::install()?));
     tokio::spawn(status::run(app.clone()));
     if let Some(every) = systemd::watchdog_interval() {
         tokio::spawn(watchdog(app.clone(), every));
@@ -360,16 +360,33 @@ async fn watchdog(app: state::App, every: std::time::Duration) {
     }
 }
 
-async fn watch_signals(app: state::App) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-    ) else {
-        tracing::error!("cannot install signal handlers");
-        return;
-    };
+/// The signals chatd acts on, installed before READY=1 so that a SIGHUP
+/// or SIGTERM sent the moment the service manager sees it ready is handled
+/// rather than fatal.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let install = |kind| signal(kind).context("installing signal handlers");
+        Ok(Self {
+            term: install(SignalKind::terminate())?,
+            int: install(SignalKind::interrupt())?,
+            hup: install(SignalKind::hangup())?,
+        })
+    }
+}
+
+async fn watch_signals(app: state::App, signals: Signals) {
+    let Signals {
+        mut term,
+        mut int,
+        mut hup,
+    } = signals;
     loop {
         tokio::select! {
             _ = term.recv() => break,
