@@ -427,3 +427,117 @@ fn sighup_right_after_ready_reloads_instead_of_killing() {
         assert!(d.terminate().success(), "{}", d.log());
     }
 }
+
+/// Joins as `name` over a socket whose receive buffer is as small as the
+/// kernel allows, so that once the test stops reading, the server's writes
+/// to it stall soon. Returns the socket after the Welcome.
+async fn join_with_tiny_buffer(d: &Daemon, name: &str) -> testkit::Ws {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::MaybeTlsStream;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(1024).unwrap();
+    let stream = socket
+        .connect(([127, 0, 0, 1], d.port).into())
+        .await
+        .unwrap();
+    let (mut ws, _) = tokio::time::timeout(
+        DEADLINE,
+        tokio_tungstenite::client_async(d.url.as_str(), MaybeTlsStream::Plain(stream)),
+    )
+    .await
+    .expect("upgrade deadline")
+    .expect("upgrade");
+    let token = chat_protocol::Token::parse(&d.key).unwrap();
+    let hs = chat_protocol::ClientHandshake::new(&token);
+    ws.send(Message::Binary(hs.hello().to_vec().into()))
+        .await
+        .unwrap();
+    let challenge = testkit::next_binary(&mut ws).await.unwrap();
+    let (mut session, _) = hs.on_challenge(&challenge).unwrap();
+    let auth = chat_protocol::Auth {
+        username: name.into(),
+        password: String::new(),
+        client: "test".into(),
+    };
+    let sealed = session.sealer.seal(&auth.to_bytes()).unwrap();
+    ws.send(Message::Binary(sealed.into())).await.unwrap();
+    let reply = testkit::next_binary(&mut ws).await.unwrap();
+    let plain = session.opener.open(&reply, 1 << 20).unwrap();
+    let welcome: ServerEvent = serde_json::from_slice(&plain).unwrap();
+    assert!(matches!(welcome, ServerEvent::Welcome(_)), "{welcome:?}");
+    ws
+}
+
+/// The most a loopback socket's kernel send buffer can grow to.
+fn max_send_buffer() -> usize {
+    std::fs::read_to_string("/proc/sys/net/ipv4/tcp_wmem")
+        .ok()
+        .and_then(|t| t.split_whitespace().nth(2)?.parse().ok())
+        .unwrap_or(4 << 20)
+}
+
+#[tokio::test]
+async fn sigterm_with_a_stalled_reader_and_a_silent_connection_still_exits_0() {
+    let text = "x".repeat(15_000);
+    // Enough to fill the kernel's send buffer, tungstenite's write buffer
+    // (2 MiB) and the tiny receive buffer, with room to spare; the queue
+    // holds all of it, so the stalled reader is not dropped as too slow.
+    let count = (max_send_buffer() + (4 << 20)) / text.len() + 1;
+    let mut d = Daemon::builder()
+        .config(&format!(
+            "max_text = 16000\nrate_burst = 100000\nrate_per_second = 100000\n\
+             outbound_queue = {}\nwrite_timeout = \"1h\"\nhandshake_timeout = \"1h\"\n\
+             keepalive_timeout = \"1h\"\n",
+            count + 100
+        ))
+        .start();
+    let _stalled = join_with_tiny_buffer(&d, "stalled").await; // never read again
+    let mut ace = RawClient::join(&d.url, &d.key, "ace", "").await.joined();
+    // In batches, each one echoed before the next: ace keeps reading.
+    for batch in (0..count).collect::<Vec<_>>().chunks(50) {
+        for i in batch {
+            ace.send(&chat_protocol::ClientEvent::Say {
+                text: format!("{i} {text}"),
+            })
+            .await;
+        }
+        let last = format!("{} {text}", batch[batch.len() - 1]);
+        ace.recv_until("the batch's echo", |e| {
+            matches!(e, ServerEvent::Message(m) if m.text == last).then_some(())
+        })
+        .await;
+    }
+    // The stalled reader is still in the room: its writer is stuck, not gone.
+    let (_, users) = testkit::admin_call(&d.runtime_dir, "GET", "/v1/users", None);
+    let names: Vec<&str> = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ace", "stalled"], "{users}");
+    // Upgraded to WebSocket, and then not a byte: no Hello.
+    let mut silent = testkit::connect(&d.url).await;
+
+    d.signal(libc::SIGTERM);
+    let (events, close) = ace.recv_to_close().await;
+    assert_eq!(close.0, 1001, "{events:?}");
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            ServerEvent::Bye {
+                code: ByeCode::Shutdown,
+                ..
+            }
+        )),
+        "{events:?}"
+    );
+    let closed = testkit::next_binary(&mut silent).await.unwrap_err();
+    assert_eq!(closed.0, 1001, "{closed:?}");
+    // wait_exit's deadline (30 s) is a liveness bound far above the 5 s
+    // shutdown_timeout; the point is that chatd gets out, and cleanly.
+    let status = d.wait_exit();
+    assert!(status.success(), "{status}; its log:\n{}", d.log());
+}
