@@ -2,6 +2,7 @@
 
 use chat_protocol::{ByeCode, RejectCode, ServerEvent, Token};
 use serde_json::json;
+use std::io::{Read, Write};
 use testkit::{Daemon, Outcome, RawClient, admin_call, admin_call_with};
 
 async fn join(d: &Daemon, key: &str, name: &str) -> Outcome {
@@ -64,6 +65,31 @@ async fn browsers_and_unknown_calls_are_refused() {
     let (code, body) = admin_call(&d.runtime_dir, "POST", "/v1/notice", Some("{not json"));
     assert_eq!(code, 400);
     assert_eq!(body["error"]["code"], "bad_request");
+    // axum's own rejections are JSON too: a name that is not UTF-8 …
+    let (code, body) = admin_call(&d.runtime_dir, "POST", "/v1/users/%FF/kick", None);
+    assert_eq!(code, 400, "{body}");
+    assert_eq!(body["error"]["code"], "bad_request");
+    assert!(
+        body["error"]["message"].as_str().unwrap().len() > 5,
+        "{body}"
+    );
+    // … and a body over the limit, refused on its announced length alone.
+    let mut stream =
+        std::os::unix::net::UnixStream::connect(d.runtime_dir.join("admin.sock")).unwrap();
+    stream.set_read_timeout(Some(testkit::DEADLINE)).unwrap();
+    stream
+        .write_all(
+            b"POST /v1/notice HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10000000\r\n\r\n",
+        )
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(
+        answer.contains(r#"{"error":{"code":"too_large","#),
+        "{answer}"
+    );
 }
 
 #[tokio::test]
@@ -484,4 +510,73 @@ async fn every_mutating_call_is_logged_without_secrets() {
     // Nor the key's base64 payload without its prefix.
     let payload = new_key.trim_start_matches("chat1_");
     assert!(!log.contains(&payload[..20]), "{log}");
+}
+
+#[tokio::test]
+async fn when_the_grace_ends_the_old_key_is_gone_from_status_disk_and_door() {
+    let d = Daemon::start();
+    let old_key = d.key.clone();
+    let old_id = Token::parse(&old_key).unwrap().key_id().to_string();
+    let (code, rotated) = admin_call(
+        &d.runtime_dir,
+        "POST",
+        "/v1/key/rotate",
+        Some(r#"{"grace_secs":1}"#),
+    );
+    assert_eq!(code, 200, "{rotated}");
+    assert_eq!(rotated["previous_key_id"], old_id.as_str());
+    assert!(rotated["previous_key_expires"].is_u64(), "{rotated}");
+    testkit::wait_until("the status to drop the previous key", || {
+        let (_, status) = admin_call(&d.runtime_dir, "GET", "/v1/status", None);
+        (status["previous_key_id"].is_null() && status["previous_key_expires"].is_null())
+            .then_some(())
+    });
+    testkit::wait_until("key.previous to be erased", || {
+        (!d.state_dir.join("key.previous").exists()).then_some(())
+    });
+    d.wait_for_log("the previous key's grace period ended");
+    match join(&d, &old_key, "ace").await {
+        Outcome::Closed(4001, reason) => assert!(
+            reason.contains(rotated["key_id"].as_str().unwrap()),
+            "{reason}"
+        ),
+        other => panic!("expected 4001 once the grace ended, got {other:?}"),
+    }
+    join(&d, rotated["token"].as_str().unwrap(), "ace")
+        .await
+        .joined();
+}
+
+#[tokio::test]
+async fn at_most_two_keys_join() {
+    let d = Daemon::start();
+    let first = d.key.clone();
+    let rotate = || {
+        let (code, rotated) = admin_call(
+            &d.runtime_dir,
+            "POST",
+            "/v1/key/rotate",
+            Some(r#"{"grace_secs":3600}"#),
+        );
+        assert_eq!(code, 200, "{rotated}");
+        rotated["token"].as_str().unwrap().to_string()
+    };
+    let second = rotate();
+    let third = rotate();
+    assert_eq!(d.read_key(), third);
+    let id = |key: &str| Token::parse(key).unwrap().key_id().to_string();
+    let (_, status) = admin_call(&d.runtime_dir, "GET", "/v1/status", None);
+    assert_eq!(status["key_id"], id(&third));
+    assert_eq!(status["previous_key_id"], id(&second));
+    let previous = std::fs::read_to_string(d.state_dir.join("key.previous")).unwrap();
+    assert!(
+        previous.contains(&second) && !previous.contains(&first),
+        "key.previous holds the second key only"
+    );
+    match join(&d, &first, "ace").await {
+        Outcome::Closed(4001, reason) => assert!(reason.contains(&id(&third)), "{reason}"),
+        other => panic!("expected 4001 for the first key, got {other:?}"),
+    }
+    join(&d, &second, "bob").await.joined();
+    join(&d, &third, "cat").await.joined();
 }
