@@ -18,6 +18,8 @@ pub struct DaemonBuilder {
     env: Vec<(String, String)>,
     root: Option<Arc<TempDir>>,
     runtime_dir: Option<PathBuf>,
+    found_dirs: Option<(PathBuf, PathBuf)>,
+    wrapper: Vec<String>,
     wait_ready: bool,
 }
 
@@ -46,6 +48,27 @@ impl DaemonBuilder {
         self
     }
 
+    /// Passes neither `--state-dir` nor `--runtime-dir`, so chatd finds its
+    /// directories itself from the environment the test gives it; they are
+    /// expected at `state_dir` and `runtime_dir`. Never use this without
+    /// pointing that environment at temp dirs: as root, chatd's defaults are
+    /// the system's own directories.
+    pub fn dirs_found_at(mut self, state_dir: &Path, runtime_dir: &Path) -> Self {
+        self.found_dirs = Some((state_dir.to_path_buf(), runtime_dir.to_path_buf()));
+        self
+    }
+
+    /// Runs chatd through `program` (for example `setpriv`), with `args`
+    /// before chatd's own command line. The program must exec chatd, so
+    /// that the process the test signals and kills is chatd itself.
+    pub fn wrapped_in(mut self, program: &str, args: &[&str]) -> Self {
+        self.wrapper = std::iter::once(program)
+            .chain(args.iter().copied())
+            .map(str::to_string)
+            .collect();
+        self
+    }
+
     /// Reuses the directories of an earlier daemon (a restart).
     pub fn same_dirs_as(mut self, other: &Daemon) -> Self {
         self.root = Some(other.root.clone());
@@ -68,23 +91,41 @@ impl DaemonBuilder {
         let root = self
             .root
             .unwrap_or_else(|| Arc::new(tempfile::tempdir().expect("temp dir")));
-        let state_dir = root.path().join("state");
-        let runtime_dir = self
+        let mut state_dir = root.path().join("state");
+        let mut runtime_dir = self
             .runtime_dir
             .clone()
             .unwrap_or_else(|| root.path().join("run"));
-        let mut cmd = Command::new(bin("chatd"));
+        let mut cmd = match self.wrapper.split_first() {
+            Some((program, args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(args).arg(bin("chatd"));
+                cmd
+            }
+            None => Command::new(bin("chatd")),
+        };
         cmd.arg("--listen").arg("127.0.0.1:0");
-        cmd.arg("--state-dir")
-            .arg(&state_dir)
-            .arg("--runtime-dir")
-            .arg(&runtime_dir);
+        match &self.found_dirs {
+            Some((state, runtime)) => {
+                state_dir = state.clone();
+                runtime_dir = runtime.clone();
+            }
+            None => {
+                cmd.arg("--state-dir")
+                    .arg(&state_dir)
+                    .arg("--runtime-dir")
+                    .arg(&runtime_dir);
+            }
+        }
         if let Some(toml) = &self.config {
             let path = root.path().join("chatd.toml");
             std::fs::write(&path, toml).expect("write config");
             cmd.arg("--config").arg(path);
         }
         cmd.args(&self.args);
+        // What systemd or the user's session may have set, so that chatd
+        // sees only what the test gives it (a developer's own
+        // XDG_CONFIG_HOME/chatd/chatd.toml, say).
         for var in [
             "NOTIFY_SOCKET",
             "LISTEN_FDS",
@@ -92,6 +133,13 @@ impl DaemonBuilder {
             "LISTEN_FDNAMES",
             "WATCHDOG_USEC",
             "JOURNAL_STREAM",
+            "STATE_DIRECTORY",
+            "RUNTIME_DIRECTORY",
+            "CONFIGURATION_DIRECTORY",
+            "CREDENTIALS_DIRECTORY",
+            "XDG_CONFIG_HOME",
+            "XDG_STATE_HOME",
+            "XDG_RUNTIME_DIR",
         ] {
             cmd.env_remove(var);
         }
