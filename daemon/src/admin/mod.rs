@@ -22,6 +22,9 @@ use chat_protocol::admin::{ApiError, ErrorBody};
 use crate::state::App;
 use peer::Peer;
 
+/// Largest request body: a notice of the longest text, escaped, fits.
+const MAX_BODY: usize = 512 * 1024;
+
 /// An error answer: status, stable code and a human message.
 pub struct Failure {
     status: StatusCode,
@@ -96,6 +99,37 @@ async fn guard(
     next.run(request).await
 }
 
+/// Every error of this API is JSON; axum's own rejections (a path segment
+/// that does not decode, a body over the size limit) come as plain text, so
+/// they are rewrapped here with their text as the message.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let text = axum::body::to_bytes(response.into_body(), 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let code = match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text
+    };
+    Failure::new(status, code, message).into_response()
+}
+
 /// The admin router.
 pub fn router(app: App) -> Router {
     api::routes()
@@ -114,6 +148,8 @@ pub fn router(app: App) -> Router {
             )
         })
         .layer(axum::middleware::from_fn_with_state(app.clone(), guard))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::map_response(json_errors))
         .with_state(app)
 }
 
