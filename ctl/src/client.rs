@@ -217,13 +217,18 @@ pub fn refusal(status: StatusCode, body: &[u8]) -> Failure {
 }
 
 /// The failure for a `connect()` refused with `EACCES`/`EPERM`, naming the
-/// socket's group when it can be read (it is the admin group).
+/// admin group: the socket's group, or, when the directory itself keeps the
+/// caller out (0710, as chatd makes it with an admin group), the directory's.
 fn connect_denied(path: &Path) -> Failure {
-    let group = std::fs::metadata(path)
-        .ok()
-        .and_then(|meta| group_name(meta.gid()))
-        .map(|name| format!(" (the socket's group is {name})"))
-        .unwrap_or_default();
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    let group = match std::fs::metadata(path) {
+        Ok(meta) => group_name(meta.gid()).map(|g| format!(" (the socket's group is {g})")),
+        Err(_) => std::fs::metadata(dir)
+            .ok()
+            .and_then(|meta| group_name(meta.gid()))
+            .map(|g| format!(" (the group of {} is {g})", dir.display())),
+    }
+    .unwrap_or_default();
     Failure::new(
         Exit::PermissionDenied,
         format!(

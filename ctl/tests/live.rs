@@ -253,10 +253,14 @@ async fn reload() {
 fn as_nobody(gid: u32, socket: &Path, args: &[&str]) -> Option<Run> {
     // SAFETY: geteuid has no preconditions.
     let root = unsafe { libc::geteuid() } == 0;
-    if !root || Command::new("setpriv").arg("--version").output().is_err() {
-        eprintln!("skipped: needs root and setpriv to run chatctl as another user");
+    if !root {
+        eprintln!("skipped: only root can run chatctl as another user here");
         return None;
     }
+    assert!(
+        Command::new("setpriv").arg("--version").output().is_ok(),
+        "setpriv is missing: install util-linux (.ci/run does)"
+    );
     let mut cmd = Command::new("setpriv");
     cmd.args([
         "--reuid=65534",
@@ -300,6 +304,13 @@ async fn permission_denied_exits_77() {
     assert!(
         err.contains("root, the daemon's user, or a member of its admin group"),
         "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "(the group of {} is daemon)",
+            d.runtime_dir.display()
+        )),
+        "the admin group is named: {err}"
     );
 
     // The socket (root:daemon 0660) refuses others, and says whose it is.
