@@ -24,7 +24,10 @@ pub async fn rotate(app: &App, grace: Duration, disconnect: bool) -> Result<Rota
     };
     let previous = (!grace.is_zero()).then(|| PreviousKey {
         token: old.clone(),
-        expires: now_secs().saturating_add(grace.as_secs().max(1)),
+        // Rounded up: `now_secs` is truncated, and a grace is a minimum.
+        expires: now_secs()
+            .saturating_add(grace.as_secs().max(1))
+            .saturating_add(1),
     });
     // Disk first, in an order where a failure (a full disk, say) leaves the
     // old state in force: the previous key is recorded before the new key

@@ -79,8 +79,9 @@ async fn browsers_and_unknown_calls_are_refused() {
     stream.set_read_timeout(Some(testkit::DEADLINE)).unwrap();
     stream.set_write_timeout(Some(testkit::DEADLINE)).unwrap();
     let size = 1024 * 1024;
-    let head =
-        format!("POST /v1/notice HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {size}\r\n\r\n");
+    let head = format!(
+        "POST /v1/notice HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {size}\r\n\r\n"
+    );
     stream.write_all(head.as_bytes()).unwrap();
     // chatd answers and closes once it has read past the limit: the rest
     // of the body may find the socket closed.
