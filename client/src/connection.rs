@@ -14,8 +14,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use chat_protocol::limits::MAX_SERVER_MESSAGE;
 use chat_protocol::{
-    Auth, ClientEvent, ClientHandshake, HandshakeError, KeyId, OpenError, Opener, RejectCode,
-    Sealer, ServerEvent, Token, Welcome, close,
+    Auth, ByeCode, ClientEvent, ClientHandshake, HandshakeError, KeyId, OpenError, Opener,
+    RejectCode, Sealer, ServerEvent, Token, Welcome, close,
 };
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::net::TcpStream;
@@ -63,8 +63,9 @@ pub enum Incoming {
     /// (whose code is kept, its reason is not: it is unauthenticated), or
     /// the stream just ended.
     Closed(Option<u16>),
-    /// The connection is unusable: the caller closes it with `close` (if
-    /// any) and reports `why` as "connection lost".
+    /// The connection is unusable: the caller ends it with
+    /// [`Connection::abort`] and `close` (if any) and reports `why` as
+    /// "connection lost".
     Broken {
         /// The close code to send, if a close can still be sent.
         close: Option<u16>,
@@ -153,19 +154,16 @@ pub async fn join(url: &str, token: &Token, auth: &Auth) -> anyhow::Result<(Conn
             Err(rejected(code, &reason, &auth.username, url))
         }
         Incoming::Event { .. } => {
-            conn.close(close::PROTOCOL).await;
-            Err(Failure::new(
-                Exit::Error,
-                "the server answered the join with neither a welcome nor a refusal; is it a newer chatd?",
-            )
-            .into())
+            let why = "the server answered the join with neither a welcome nor a refusal";
+            conn.abort(close::PROTOCOL, why).await;
+            Err(Failure::new(Exit::Error, format!("{why}; is it a newer chatd?")).into())
         }
         Incoming::Closed(_) => Err(lost(
             "the server closed the connection while we were joining".into(),
         )),
         Incoming::Broken { close, why } => {
             if let Some(code) = close {
-                conn.close(code).await;
+                conn.abort(code, &why).await;
             }
             Err(lost(why))
         }
@@ -426,6 +424,21 @@ impl Connection {
                 },
             };
         }
+    }
+
+    /// Ends a connection the server broke the protocol on (see
+    /// [`Incoming::Broken`]): a sealed `Bye` first while the server is still
+    /// trusted, that is unless something failed to open (1008), then the
+    /// close frame with `code`.
+    pub async fn abort(&mut self, code: u16, why: &str) {
+        if code != close::POLICY {
+            let bye = ClientEvent::Bye {
+                code: ByeCode::Protocol,
+                reason: why.into(),
+            };
+            let _ = timeout(CLOSE_TIMEOUT, self.send(&bye)).await;
+        }
+        self.close(code).await;
     }
 
     /// Sends a close frame with `code` and waits (briefly) for the server to

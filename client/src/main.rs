@@ -164,7 +164,7 @@ async fn run(cli: Cli) -> anyhow::Result<Exit> {
     let mut auth = Auth {
         username,
         password: given.clone().unwrap_or_default(),
-        client: format!("chat {}", env!("CARGO_PKG_VERSION")),
+        client: format!("chat/{}", env!("CARGO_PKG_VERSION")),
     };
     let mut joined = join(&cli.url, &token, &auth, &mut signals).await;
     if let Err(err) = &joined {

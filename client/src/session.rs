@@ -208,7 +208,7 @@ impl Session {
             }
             Incoming::Broken { close, why } => {
                 if let Some(code) = close {
-                    self.conn.close(code).await;
+                    self.conn.abort(code, &why).await;
                 }
                 return Err(
                     Failure::new(Exit::ConnectionLost, format!("connection lost: {why}")).into(),

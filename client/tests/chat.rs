@@ -415,4 +415,29 @@ fn a_message_that_fails_to_open_closes_1008_exit_5() {
     );
     assert_eq!(seen.close, Some(1008), "no Bye, close 1008");
     assert_eq!(seen.other_binary, 0, "no Bye");
+    assert!(seen.after_auth.is_empty(), "no Bye: {:?}", seen.after_auth);
+}
+
+#[test]
+fn an_unreadable_event_gets_a_sealed_bye_and_close_1002_exit_5() {
+    let join_key = JoinKey([5; 32]);
+    let identity = ServerIdentity::from_secret_bytes([0x22; 32]);
+    let public = identity.public();
+    let fake = Fake::start(identity, join_key.clone(), Script::GarbleAfterAuth);
+    let mut cmd = command(&fake.url, &fake::token(&join_key, public));
+    cmd.env("CHAT_PASSWORD", "pw").args(["--username", "ace"]);
+    let mut chat = Chat::spawn(cmd);
+    assert_eq!(chat.finish(), 5, "{}", chat.output());
+    assert!(
+        chat.stderr()
+            .contains("connection lost: the server sent an event this client cannot read"),
+        "{}",
+        chat.output()
+    );
+    let seen = fake.seen();
+    assert_eq!(seen.close, Some(1002), "{seen:?}");
+    assert_eq!(seen.after_auth.len(), 1, "one sealed Bye: {seen:?}");
+    let bye: serde_json::Value = serde_json::from_str(&seen.after_auth[0]).unwrap();
+    assert_eq!(bye["type"], "bye", "{bye}");
+    assert_eq!(bye["code"], "protocol", "{bye}");
 }

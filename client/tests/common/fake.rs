@@ -17,6 +17,8 @@ pub enum Script {
     Listen,
     /// Read the Auth, then send a message that fails to open.
     ForgeAfterAuth,
+    /// Read the Auth, then send a sealed message that is not an event.
+    GarbleAfterAuth,
 }
 
 /// What the fake saw.
@@ -24,8 +26,10 @@ pub enum Script {
 pub struct Seen {
     /// The Auth, if the client sent one (and it opened).
     pub auth: Option<Auth>,
-    /// Binary messages after the Challenge that were not a valid Auth.
+    /// Binary messages after the Challenge that did not open.
     pub other_binary: usize,
+    /// Sealed messages after the Auth, opened.
+    pub after_auth: Vec<String>,
     /// The code of the client's close frame.
     pub close: Option<u16>,
 }
@@ -109,16 +113,28 @@ async fn serve(
                 match session.opener.open(&sealed, MAX_AUTH) {
                     Ok(plain) => {
                         seen.auth = Some(serde_json::from_slice(&plain).expect("an Auth"));
-                        if let Script::ForgeAfterAuth = script {
-                            let mut forged = session.sealer.seal(b"{}").unwrap();
-                            forged[0] ^= 1;
-                            ws.send(Message::binary(forged)).await.unwrap();
+                        match script {
+                            Script::Listen => {}
+                            Script::ForgeAfterAuth => {
+                                let mut forged = session.sealer.seal(b"{}").unwrap();
+                                forged[0] ^= 1;
+                                ws.send(Message::binary(forged)).await.unwrap();
+                            }
+                            Script::GarbleAfterAuth => {
+                                let garbled = session.sealer.seal(b"not an event").unwrap();
+                                ws.send(Message::binary(garbled)).await.unwrap();
+                            }
                         }
                     }
                     Err(_) => seen.other_binary += 1,
                 }
             }
-            Message::Binary(_) => seen.other_binary += 1,
+            Message::Binary(sealed) => match session.opener.open(&sealed, MAX_AUTH) {
+                Ok(plain) => seen
+                    .after_auth
+                    .push(String::from_utf8_lossy(&plain).into_owned()),
+                Err(_) => seen.other_binary += 1,
+            },
             Message::Close(frame) => {
                 seen.close = frame.map(|f| u16::from(f.code));
                 break;
