@@ -21,6 +21,7 @@ pub struct Chat {
     stdin: Option<ChildStdin>,
     out: Arc<Mutex<String>>,
     err: Arc<Mutex<String>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
 }
 
 /// `chat --url URL` with CHAT_KEY set to `key`, in a clean environment.
@@ -31,10 +32,13 @@ pub fn command(url: &str, key: &str) -> Command {
     cmd
 }
 
-fn collect(mut from: impl Read + Send + 'static) -> Arc<Mutex<String>> {
+/// Collects a pipe into a string as it comes; the thread ends at EOF.
+fn collect(
+    mut from: impl Read + Send + 'static,
+) -> (Arc<Mutex<String>>, std::thread::JoinHandle<()>) {
     let text = Arc::new(Mutex::new(String::new()));
     let sink = text.clone();
-    std::thread::spawn(move || {
+    let reader = std::thread::spawn(move || {
         let mut reader = BufReader::new(&mut from);
         let mut line = String::new();
         while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
@@ -42,7 +46,7 @@ fn collect(mut from: impl Read + Send + 'static) -> Arc<Mutex<String>> {
             line.clear();
         }
     });
-    text
+    (text, reader)
 }
 
 impl Chat {
@@ -59,13 +63,14 @@ impl Chat {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn chat");
-        let out = collect(child.stdout.take().unwrap());
-        let err = collect(child.stderr.take().unwrap());
+        let (out, out_reader) = collect(child.stdout.take().unwrap());
+        let (err, err_reader) = collect(child.stderr.take().unwrap());
         Self {
             stdin: child.stdin.take(),
             child,
             out,
             err,
+            readers: vec![out_reader, err_reader],
         }
     }
 
@@ -126,8 +131,10 @@ impl Chat {
     /// Waits for the process to exit; its exit code.
     pub fn wait_exit(&mut self) -> i32 {
         let status = wait_until("chat to exit", || self.child.try_wait().expect("wait chat"));
-        // Let the readers take the last output.
-        std::thread::sleep(Duration::from_millis(50));
+        // The readers end at EOF: all the output is in once they have.
+        for reader in self.readers.drain(..) {
+            reader.join().expect("output reader");
+        }
         status.code().unwrap_or_else(|| {
             panic!(
                 "chat died of a signal: {status}\nstdout:\n{}\nstderr:\n{}",
