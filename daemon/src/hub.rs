@@ -145,11 +145,15 @@ impl Ending {
         )
     }
 
-    /// A message over the size limit.
-    pub fn too_big(size: usize, limit: usize) -> Self {
+    /// A message over the size limit; `size` when it is known (a message
+    /// over the WebSocket cap is refused before it is read whole).
+    pub fn too_big(size: Option<usize>, limit: usize) -> Self {
         let mut ending = Self::with_bye(
             ByeCode::Protocol,
-            format!("message of {size} bytes is over the limit of {limit}"),
+            match size {
+                Some(size) => format!("a message of {size} bytes is over the limit of {limit}"),
+                None => format!("a message is over the limit of {limit} bytes"),
+            },
             chat_protocol::close::TOO_BIG,
             "sent an oversized message",
         );

@@ -299,14 +299,14 @@ async fn admit(
             return None;
         }
         Err(Stop::TooBig) => {
-            goodbye(ws, sealer, Ending::too_big(MAX_AUTH + 1, MAX_AUTH)).await;
+            goodbye(ws, sealer, Ending::too_big(None, MAX_AUTH)).await;
             return None;
         }
     };
     let auth = match opener.open(&sealed_auth, MAX_AUTH) {
         Ok(plain) => plain,
         Err(OpenError::TooLarge { size, limit }) => {
-            goodbye(ws, sealer, Ending::too_big(size, limit)).await;
+            goodbye(ws, sealer, Ending::too_big(Some(size), limit)).await;
             return None;
         }
         Err(_) => {
@@ -406,7 +406,7 @@ async fn read_loop(
                 return control.end(Ending::untrusted(close::POLICY, "unsealed message"));
             }
             Some(Err(e)) if is_capacity(&e) => {
-                return control.end(Ending::too_big(limit + 1, limit));
+                return control.end(Ending::too_big(None, limit));
             }
             Some(Err(e)) => {
                 tracing::debug!(name = %member.name, error = %e, "read failed");
@@ -416,7 +416,7 @@ async fn read_loop(
         let plain = match opener.open(&sealed, limit) {
             Ok(plain) => plain,
             Err(OpenError::TooLarge { size, limit }) => {
-                return control.end(Ending::too_big(size, limit));
+                return control.end(Ending::too_big(Some(size), limit));
             }
             Err(_) => {
                 tracing::info!(name = %member.name, "a message failed to open; closing");
@@ -439,13 +439,23 @@ async fn read_loop(
         }
         if !bucket.take() {
             let message = format!(
-                "slow down: at most {} messages per second (bursts of {})",
-                config.rate_per_second, config.rate_burst
+                "slow down: at most {} per second (bursts of {})",
+                messages(config.rate_per_second),
+                config.rate_burst
             );
             refuse(member, ErrorCode::RateLimited, message);
             continue;
         }
         handle(event, member, app, config);
+    }
+}
+
+/// "1 message", "5 messages".
+fn messages(n: u32) -> String {
+    if n == 1 {
+        "1 message".into()
+    } else {
+        format!("{n} messages")
     }
 }
 
