@@ -90,7 +90,7 @@ pub fn from_stdin() -> anyhow::Result<String> {
 /// Asks twice on `/dev/tty` with echo off. Ctrl-C or SIGTERM restores the
 /// terminal, then ends the process by that signal, as if uncaught.
 pub async fn from_terminal() -> anyhow::Result<String> {
-    let mut tty = File::options()
+    let tty = File::options()
         .read(true)
         .write(true)
         .open("/dev/tty")
@@ -100,10 +100,13 @@ pub async fn from_terminal() -> anyhow::Result<String> {
                 format!("no terminal to ask for the password on ({err}); pipe it in with `chatctl passwd --stdin`"),
             )
         })?;
-    tty.write_all(b"New join password: ")
-        .and_then(|()| tty.flush())
-        .context("writing the password prompt to /dev/tty")?;
+    // Echo off before the prompt shows, as getpass(3) does: nothing typed
+    // after the prompt appears is ever echoed (nor flushed away).
     let echo_off = Arc::new(EchoOff::new(tty).context("turning off echo on /dev/tty")?);
+    (&echo_off.tty)
+        .write_all(b"New join password: ")
+        .and_then(|()| (&echo_off.tty).flush())
+        .context("writing the password prompt to /dev/tty")?;
     let reader = {
         let echo_off = Arc::clone(&echo_off);
         tokio::task::spawn_blocking(move || -> io::Result<(Line, Option<Line>)> {

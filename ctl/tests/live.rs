@@ -180,6 +180,43 @@ async fn passwd() {
 }
 
 #[tokio::test]
+async fn passwd_asks_twice_on_the_terminal_without_echo() {
+    let d = Daemon::start();
+    let prompts = ["New join password: ", "Again: "];
+
+    // Two different answers: refused, nothing changes.
+    let (code, shown) = common::run_on_terminal(
+        &socket(&d),
+        &["passwd"],
+        &prompts,
+        &["first pw", "other pw"],
+    );
+    assert_eq!(code, 1, "{shown}");
+    assert!(
+        shown.contains("the two passwords differ; nothing changed"),
+        "{shown}"
+    );
+    assert_eq!(ctl(&d, &["status", "--json"]).json()["password"], "none");
+
+    let (code, shown) = common::run_on_terminal(
+        &socket(&d),
+        &["passwd"],
+        &prompts,
+        &["tty secret", "tty secret"],
+    );
+    assert_eq!(code, 0, "{shown}");
+    assert!(shown.contains("password set; in force: admin"), "{shown}");
+    assert!(
+        !shown.contains("tty secret"),
+        "the password was echoed: {shown:?}"
+    );
+    assert_eq!(ctl(&d, &["status", "--json"]).json()["password"], "admin");
+    RawClient::join(&d.url, &d.key, "ace", "tty secret")
+        .await
+        .joined();
+}
+
+#[tokio::test]
 async fn kick() {
     let d = Daemon::start();
     let mut ace = join(&d, "ace").await;

@@ -118,3 +118,83 @@ pub fn run(mut cmd: Command, stdin: &str) -> Run {
 pub fn assert_no_panic(stderr: &str) {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// Runs `chatctl --socket SOCKET ARGS…` on a pseudo-terminal of its own (its
+/// controlling terminal, so `/dev/tty` is the pty), typing each of `lines`
+/// once the matching prompt in `prompts` has appeared. Returns the exit
+/// code and everything the terminal showed.
+pub fn run_on_terminal(
+    socket: &Path,
+    args: &[&str],
+    prompts: &[&str],
+    lines: &[&str],
+) -> (i32, String) {
+    use std::os::fd::{FromRawFd as _, OwnedFd};
+    use std::sync::{Arc, Mutex};
+
+    let (mut master, slave) = {
+        let (mut master, mut slave) = (-1, -1);
+        // SAFETY: openpty writes two new descriptors into the out-pointers;
+        // the name, termios and winsize arguments may be null.
+        let rc = unsafe {
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+        // SAFETY: both descriptors are new and owned by nobody else.
+        unsafe {
+            (
+                std::fs::File::from(OwnedFd::from_raw_fd(master)),
+                OwnedFd::from_raw_fd(slave),
+            )
+        }
+    };
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chatctl"));
+    cmd.env_remove("CHATD_SOCKET")
+        .arg("--socket")
+        .arg(socket)
+        .args(args)
+        .stdin(Stdio::from(slave.try_clone().unwrap()))
+        .stdout(Stdio::from(slave.try_clone().unwrap()))
+        .stderr(Stdio::from(slave));
+    // SAFETY: setsid and ioctl are async-signal-safe; stdin is the pty.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            if libc::ioctl(0, libc::TIOCSCTTY, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("spawn chatctl on a pty");
+    drop(cmd); // our copies of the slave: the child's exit ends the reads
+    let shown = Arc::new(Mutex::new(Vec::new()));
+    let reader = {
+        let shown = shown.clone();
+        let mut master = master.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 1024];
+            // EIO once the child's side is gone.
+            while let Ok(n @ 1..) = master.read(&mut buf) {
+                shown.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    let text =
+        |shown: &Mutex<Vec<u8>>| String::from_utf8_lossy(&shown.lock().unwrap()).into_owned();
+    for (prompt, line) in prompts.iter().zip(lines) {
+        testkit::wait_until(&format!("the prompt {prompt:?}"), || {
+            text(&shown).contains(prompt).then_some(())
+        });
+        master.write_all(format!("{line}\n").as_bytes()).unwrap();
+    }
+    let status = testkit::wait_until("chatctl to exit", || child.try_wait().unwrap());
+    reader.join().unwrap();
+    (status.code().unwrap_or(-1), text(&shown))
+}
