@@ -227,3 +227,33 @@ fn without_xdg_state_and_config_home_chatd_uses_home() {
     assert_eq!(reported_state_dir(&d), state);
     assert_eq!(motd_on_join(&d).as_deref(), Some("from ~/.config"));
 }
+
+#[test]
+fn a_directory_another_user_owns_is_refused() {
+    // Only root can make a directory that belongs to someone else.
+    let Some(run_as) = RunAs::unprivileged().filter(|r| r.setpriv) else {
+        eprintln!("skipped: needs root and setpriv");
+        return;
+    };
+    let tmp = run_as.temp_root();
+    let state_home = run_as.own_dir(&tmp.path().join("state-home"));
+    // What someone else planted where chatd's runtime directory goes (as
+    // another user could at /tmp/chatd-$UID): root's, 0700.
+    let runtime_home = tmp.path().join("runtime-home");
+    std::fs::create_dir_all(runtime_home.join("chatd")).unwrap();
+    std::fs::set_permissions(&runtime_home, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut d = run_as
+        .apply(Daemon::builder())
+        .dirs_found_at(&state_home.join("chatd"), &runtime_home.join("chatd"))
+        .env("HOME", state_home.to_str().unwrap())
+        .env("XDG_STATE_HOME", state_home.to_str().unwrap())
+        .env("XDG_RUNTIME_DIR", runtime_home.to_str().unwrap())
+        .spawn();
+    let status = d.wait_exit();
+    assert_eq!(status.code(), Some(1), "{}", d.log());
+    let expected = format!(
+        "{} belongs to uid 0, not to this user ({NOBODY}); remove it or choose another directory",
+        runtime_home.join("chatd").display()
+    );
+    assert!(d.log().contains(&expected), "{}", d.log());
+}
