@@ -129,6 +129,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         return check_config(&cli, &config);
     }
     let filter = logging::init(&config.log_level).map_err(|e| anyhow!(e))?;
+    raise_fd_limit(config.max_users);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -292,13 +293,9 @@ async fn serve(config: Config, reloader: reload::Reloader) -> anyhow::Result<()>
     }
     systemd::ready(&status::line(&app));
 
-    let service = server::router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, service)
-        .with_graceful_shutdown(app.shutdown.clone().cancelled_owned())
-        .await
-        .context("serving chat");
+    server::serve(listener, app.clone()).await;
 
-    // axum does not track upgraded connections: wait for our sessions, and
+    // Upgraded connections are not hyper's to track: wait for our sessions, and
     // the admin server, within one bound for the whole shutdown.
     app.sessions.close();
     let bound = app.hub.config().shutdown_timeout.0;
@@ -316,9 +313,40 @@ async fn serve(config: Config, reloader: reload::Reloader) -> anyhow::Result<()>
     if admin_bound_here {
         let _ = std::fs::remove_file(&admin_path);
     }
-    served?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Every connection is a file descriptor: raise the soft limit to the hard
+/// one (commonly 1024 → 524288 under systemd), and warn when even that is
+/// too low for `max_users`.
+fn raise_fd_limit(max_users: usize) {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit read and write the plain struct only.
+    let soft = unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit.rlim_cur = limit.rlim_max;
+            }
+        }
+        limit.rlim_cur
+    };
+    let needed = server::max_connections(max_users) as u64 + 64;
+    if soft < needed {
+        tracing::warn!(
+            "the open-file limit is {soft}, too low for max_users = {max_users} (about {needed} needed); raise it (LimitNOFILE= in the unit, or ulimit -n) or lower max_users"
+        );
+    }
 }
 
 /// Tells the person at the terminal how to join, as the original tool did.

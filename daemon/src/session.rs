@@ -12,7 +12,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -38,25 +37,8 @@ const GOODBYE_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long the socket stays open after a close that left bytes unread.
 const LINGER: Duration = Duration::from_secs(1);
 
-/// Counts a connection while it lives.
-struct Counted<'a>(&'a AtomicUsize);
-
-impl<'a> Counted<'a> {
-    fn new(counter: &'a AtomicUsize) -> Self {
-        counter.fetch_add(1, Ordering::Relaxed);
-        Self(counter)
-    }
-}
-
-impl Drop for Counted<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 /// Serves one upgraded WebSocket until it ends.
 pub async fn run(mut ws: WebSocket, peer: SocketAddr, app: App) {
-    let _counted = Counted::new(&app.connections);
     let config = app.hub.config();
     let deadline = Instant::now() + config.handshake_timeout.0;
 

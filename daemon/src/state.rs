@@ -64,7 +64,7 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Every session task, so shutdown can wait for them.
     pub sessions: TaskTracker,
-    /// Open WebSocket connections, joined or not.
+    /// Open chat connections: from `accept` until the session, if any, ends.
     pub connections: AtomicUsize,
     /// When the daemon started.
     pub started: SystemTime,

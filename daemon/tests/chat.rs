@@ -530,3 +530,93 @@ async fn a_full_server_says_so_before_checking_the_password() {
         }
     }
 }
+
+/// Reads until the server closes; `Err` if it is still open after the deadline.
+fn read_to_close(stream: &mut std::net::TcpStream) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    stream.set_read_timeout(Some(testkit::DEADLINE)).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return Ok(got),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Ok(got),
+            Err(e) => return Err(format!("still open ({e}) after {got:?}")),
+        }
+    }
+}
+
+fn addr(d: &Daemon) -> String {
+    d.url
+        .trim_start_matches("ws://")
+        .trim_end_matches('/')
+        .to_string()
+}
+
+#[tokio::test]
+async fn connections_that_never_upgrade_are_closed_at_the_handshake_deadline() {
+    use std::io::Write;
+    let d = Daemon::builder()
+        .config("handshake_timeout = \"500ms\"\n")
+        .start();
+    // Nothing at all …
+    let mut silent = std::net::TcpStream::connect(addr(&d)).unwrap();
+    // … half a request …
+    let mut half = std::net::TcpStream::connect(addr(&d)).unwrap();
+    half.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
+    // … and a whole request that is not an upgrade, then silence.
+    let mut plain = std::net::TcpStream::connect(addr(&d)).unwrap();
+    plain
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let (silent, half, plain) = tokio::task::spawn_blocking(move || {
+        (
+            read_to_close(&mut silent),
+            read_to_close(&mut half),
+            read_to_close(&mut plain),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(silent.unwrap(), b"");
+    half.unwrap();
+    let plain = String::from_utf8(plain.unwrap()).unwrap();
+    assert!(plain.starts_with("HTTP/1.1 426"), "{plain}");
+    assert!(plain.contains("join it with the `chat` client"), "{plain}");
+}
+
+#[tokio::test]
+async fn past_the_connection_cap_new_connections_are_closed_at_once() {
+    // max_users = 1: the cap is 1 + 128 open connections, upgraded or not.
+    let d = Daemon::builder()
+        .config("max_users = 1\nhandshake_timeout = \"1d\"\n")
+        .start();
+    let held: Vec<std::net::TcpStream> = (0..129)
+        .map(|_| std::net::TcpStream::connect(addr(&d)).unwrap())
+        .collect();
+    let mut over = std::net::TcpStream::connect(addr(&d)).unwrap();
+    let over = tokio::task::spawn_blocking(move || read_to_close(&mut over))
+        .await
+        .unwrap();
+    assert_eq!(over.unwrap(), b"", "closed without a word");
+    d.wait_for_log("too many are open");
+    // Once they are gone, people join again.
+    drop(held);
+    let start = std::time::Instant::now();
+    loop {
+        let attempt = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            tokio_tungstenite::connect_async(d.url.as_str()),
+        )
+        .await;
+        if let Ok(Ok(_)) = attempt {
+            break;
+        }
+        assert!(
+            start.elapsed() < testkit::DEADLINE,
+            "no connection after the flood"
+        );
+    }
+    join(&d, "ace").await;
+}
