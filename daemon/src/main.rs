@@ -117,6 +117,20 @@ fn effective_config(cli: &Cli) -> anyhow::Result<Config> {
     Ok(config)
 }
 
+/// What the configuration names that only this machine can confirm: the
+/// log filter parses and the admin group exists. Checked at start, by
+/// `--check-config` and on reload, so that neither a check nor a reload
+/// passes a configuration that the next start would refuse.
+fn check_machine(config: &Config) -> anyhow::Result<Option<u32>> {
+    logging::filter(&config.log_level).map_err(|e| anyhow!(e))?;
+    match &config.admin_group {
+        Some(name) => Ok(Some(admin::peer::group_gid(name).ok_or_else(|| {
+            anyhow!("admin_group = \"{name}\": no such group; create it (`groupadd {name}`) or fix the config")
+        })?)),
+        None => Ok(None),
+    }
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     let mut config = effective_config(&cli)?;
     if config.state_dir.is_none() {
@@ -139,6 +153,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let reloader = reload::Reloader::new(
         move || {
             let mut config = effective_config(&reload_cli)?;
+            check_machine(&config)?;
             // The resolved defaults, so an unset directory does not read as a change.
             config.state_dir = config.state_dir.or_else(|| defaults.0.clone());
             config.runtime_dir = config.runtime_dir.or_else(|| defaults.1.clone());
@@ -160,6 +175,7 @@ fn check_config(cli: &Cli, config: &Config) -> anyhow::Result<()> {
             println!("# no configuration file: built-in defaults with command-line flags applied")
         }
     }
+    check_machine(config)?;
     if let Some(file) = &config.password_file {
         password::read_password_file(file).map_err(|e| anyhow!(e))?;
         println!("# the password file is readable (its content is not shown)");
@@ -195,12 +211,7 @@ async fn serve(config: Config, reloader: reload::Reloader) -> anyhow::Result<()>
         let hash = tokio::task::spawn_blocking(move || password::hash(&password)).await?;
         gate.set_file_hash(Some(hash.map_err(|e| anyhow!(e))?));
     }
-    let admin_gid = match &config.admin_group {
-        Some(name) => Some(admin::peer::group_gid(name).ok_or_else(|| {
-            anyhow!("admin_group = \"{name}\": no such group; create it (`groupadd {name}`) or fix the config")
-        })?),
-        None => None,
-    };
+    let admin_gid = check_machine(&config)?;
 
     let activated = if systemd::activated() {
         systemd::take_listeners().map_err(|e| anyhow!(e))?

@@ -395,6 +395,23 @@ async fn reload_applies_motd_and_reports_what_needs_a_restart() {
             .as_deref(),
         Some("second")
     );
+    // So does a group that does not exist: the next start would fail on it.
+    std::fs::write(
+        d.root().join("chatd.toml"),
+        "motd = \"fourth\"\nadmin_group = \"no-such-group-here\"\n",
+    )
+    .unwrap();
+    let (code, body) = admin_call(&d.runtime_dir, "POST", "/v1/reload", None);
+    assert_eq!(code, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("admin_group = \"no-such-group-here\": no such group"),
+        "{body}"
+    );
+    let motd = join(&d, &d.key, "dog").await.joined().welcome.motd;
+    assert_eq!(motd.as_deref(), Some("second"));
 }
 
 #[tokio::test]

@@ -351,6 +351,26 @@ fn check_config_prints_the_effective_settings_without_secrets() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("max_text"));
+    // What only the machine can confirm is checked too: a start would fail.
+    for (toml, says) in [
+        (
+            "admin_group = \"no-such-group-here\"\n",
+            "admin_group = \"no-such-group-here\": no such group",
+        ),
+        ("log_level = \"info,,==\"\n", "log_level = \"info,,==\""),
+    ] {
+        std::fs::write(&config, toml).unwrap();
+        let out = Command::new(bin("chatd"))
+            .arg("--check-config")
+            .arg("--config")
+            .arg(&config)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{toml}: {err}");
+        assert!(err.contains(says), "{toml}: {err}");
+    }
 }
 
 #[test]
