@@ -186,7 +186,9 @@ impl Store {
         write_atomic(&self.key_path(), format!("{}\n", token.encode()).as_bytes())
     }
 
-    /// Loads the previous key, if its grace has not ended; an expired one is erased.
+    /// Loads the previous key, if its grace has not ended; an expired one is
+    /// erased. A damaged one, or one of another server, is not accepted and
+    /// is left where it is for the admin to look at, with a warning.
     pub fn load_previous_key(
         &self,
         identity: &ServerIdentity,
@@ -202,17 +204,26 @@ impl Store {
         let expires = lines
             .find_map(|l| l.strip_prefix("expires="))
             .and_then(|v| v.trim().parse::<u64>().ok());
-        match (token, expires) {
-            (Some(token), Some(expires))
-                if token.server_public == identity.public() && expires > now =>
-            {
-                Ok(Some(PreviousKey { token, expires }))
+        let problem = match (token, expires) {
+            (Some(token), Some(_)) if token.server_public != identity.public() => {
+                "it holds a key of another server identity"
             }
-            _ => {
+            (Some(token), Some(expires)) if expires > now => {
+                return Ok(Some(PreviousKey { token, expires }));
+            }
+            (Some(_), Some(_)) => {
+                tracing::info!("the previous key's grace period ended while chatd was stopped; erasing it");
                 self.erase_previous_key()?;
-                Ok(None)
+                return Ok(None);
             }
-        }
+            (None, _) => "its first line is not a key token",
+            (Some(_), None) => "it has no valid expires= line",
+        };
+        tracing::warn!(
+            "{} is not used: {problem}. Users still on the previous key cannot join; remove the file (or rotate the key) to silence this",
+            path.display()
+        );
+        Ok(None)
     }
 
     /// Writes the previous key with its expiry.
@@ -348,5 +359,27 @@ mod tests {
         assert!(store.load_previous_key(&identity, 50).unwrap().is_some());
         assert!(store.load_previous_key(&identity, 100).unwrap().is_none());
         assert!(!tmp.path().join("key.previous").exists());
+    }
+
+    #[test]
+    fn a_damaged_previous_key_is_refused_and_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(tmp.path()).unwrap();
+        let (identity, token, _) = store.load_or_create_keys().unwrap();
+        let path = tmp.path().join("key.previous");
+        let other = ServerIdentity::from_secret_bytes([7; 32]);
+        let foreign = Token {
+            join_key: token.join_key.clone(),
+            server_public: other.public(),
+        };
+        for text in [
+            "garbage\n".to_string(),
+            format!("{}\n", token.encode()),
+            format!("{}\nexpires=100\n", foreign.encode()),
+        ] {
+            std::fs::write(&path, &text).unwrap();
+            assert!(store.load_previous_key(&identity, 50).unwrap().is_none());
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        }
     }
 }
