@@ -139,11 +139,14 @@ pub fn check(event: &ClientEvent, max_text: usize) -> Result<(), String> {
 }
 
 /// Whether `event` gets an answer the session must wait for at the end of
-/// input: its echo, or an `error`.
+/// input: its echo (the `users` list for a `who`), or an `error`.
 pub fn expects_answer(event: &ClientEvent) -> bool {
     matches!(
         event,
-        ClientEvent::Say { .. } | ClientEvent::Action { .. } | ClientEvent::Dm { .. }
+        ClientEvent::Say { .. }
+            | ClientEvent::Action { .. }
+            | ClientEvent::Dm { .. }
+            | ClientEvent::Who
     )
 }
 

@@ -3,10 +3,10 @@
 //! One loop selects on four things: the next event from the server, the
 //! next line from the stdin reader (only while no line is held back), the
 //! pacer's permission to send the held line, and Ctrl-C/SIGTERM. At the end
-//! of input it waits, at most [`DRAIN_TIMEOUT`], until every say, action and
-//! DM it sent has been answered (echoed back, or refused with an `error`:
-//! the server answers each in order, so counting is enough), then sends a
-//! sealed `Bye` and closes.
+//! of input it waits, at most [`DRAIN_TIMEOUT`], until every say, action,
+//! DM and who it sent has been answered (echoed back, listed, or refused
+//! with an `error`: the server answers each in order, so counting is
+//! enough), then sends a sealed `Bye` and closes.
 
 use std::io::{self, Write as _};
 use std::time::Duration;
@@ -40,7 +40,7 @@ struct Session {
     pacer: Pacer,
     /// A line waiting for the pacer.
     held: Option<ClientEvent>,
-    /// Says, actions and DMs sent but not yet answered.
+    /// Says, actions, DMs and whos sent but not yet answered.
     unanswered: usize,
     /// Whether any line was refused, locally or by the server.
     refused: bool,
@@ -219,6 +219,7 @@ impl Session {
         match event {
             ServerEvent::Message(message) if self.is_me(&message.from) => self.answered(),
             ServerEvent::Dm { from, .. } if self.is_me(&from) => self.answered(),
+            ServerEvent::Users { .. } => self.answered(),
             ServerEvent::Error { message, .. } => {
                 eprintln!("{}", render::refused(&message));
                 self.refused = true;

@@ -242,6 +242,23 @@ fn a_piped_file_of_40_lines_all_arrive() {
 }
 
 #[test]
+fn a_last_who_is_answered_and_a_quit_reason_reaches_the_room() {
+    let d = Daemon::start();
+    let watcher = Chat::joined(&d.url, &d.key, "watcher", &[]);
+    let mut pump = Chat::joined(&d.url, &d.key, "pump", &[]);
+    pump.line("hello");
+    pump.line("/who");
+    pump.line("/quit gone fishing");
+    assert_eq!(pump.finish(), 0, "{}", pump.output());
+    assert!(
+        pump.stdout().contains("-!- online: pump, watcher\n"),
+        "the answer to the last /who: {}",
+        pump.output()
+    );
+    watcher.wait_out("-!- pump left (1 online): gone fishing\n");
+}
+
+#[test]
 fn a_too_long_line_is_refused_exit_3_and_the_connection_stays() {
     let d = Daemon::builder().config("max_text = 10\n").start();
     let watcher = Chat::joined(&d.url, &d.key, "watcher", &[]);

@@ -30,6 +30,9 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// Longest reason a user may give for leaving that the room is shown.
+pub const MAX_LEAVE_REASON: usize = 200;
+
 /// How and why a session ends; the first reason given wins.
 #[derive(Clone, Debug)]
 pub struct Ending {
@@ -67,9 +70,15 @@ impl Ending {
         }
     }
 
-    /// The user asked to leave.
-    pub fn left() -> Self {
-        Self::without_bye(chat_protocol::close::NORMAL, "left")
+    /// The user asked to leave, with the reason they gave (shown to the
+    /// room when it is a valid text of at most [`MAX_LEAVE_REASON`] bytes).
+    pub fn left(reason: &str) -> Self {
+        let shown = if chat_protocol::validate_text(reason, MAX_LEAVE_REASON).is_ok() {
+            format!("left: {reason}")
+        } else {
+            "left".to_string()
+        };
+        Self::without_bye(chat_protocol::close::NORMAL, shown)
     }
 
     /// The connection broke without a goodbye.

@@ -416,8 +416,8 @@ async fn read_loop(
             }
             Ok(event) => event,
         };
-        if let ClientEvent::Bye { .. } = event {
-            return control.end(Ending::left());
+        if let ClientEvent::Bye { reason, .. } = event {
+            return control.end(Ending::left(&reason));
         }
         if !bucket.take() {
             let message = format!(

@@ -212,7 +212,9 @@ impl Store {
                 return Ok(Some(PreviousKey { token, expires }));
             }
             (Some(_), Some(_)) => {
-                tracing::info!("the previous key's grace period ended while chatd was stopped; erasing it");
+                tracing::info!(
+                    "the previous key's grace period ended while chatd was stopped; erasing it"
+                );
                 self.erase_previous_key()?;
                 return Ok(None);
             }

@@ -620,3 +620,31 @@ async fn past_the_connection_cap_new_connections_are_closed_at_once() {
     }
     join(&d, "ace").await;
 }
+
+#[tokio::test]
+async fn a_reason_given_for_leaving_is_shown_to_the_room() {
+    let d = Daemon::start();
+    let mut ace = join(&d, "ace").await;
+    for (name, reason, shown) in [
+        ("bob", "gone fishing", "left: gone fishing"),
+        // Nothing unprintable, nothing long: then just "left".
+        ("cat", "bell\u{7}", "left"),
+        ("dog", &"x".repeat(201), "left"),
+    ] {
+        let mut them = join(&d, name).await;
+        them.send(&ClientEvent::Bye {
+            code: ByeCode::Leave,
+            reason: reason.to_string(),
+        })
+        .await;
+        let got = ace
+            .recv_until("the leave", |e| match e {
+                ServerEvent::Leave {
+                    name: who, reason, ..
+                } if who == name => Some(reason.clone()),
+                _ => None,
+            })
+            .await;
+        assert_eq!(got, shown);
+    }
+}
