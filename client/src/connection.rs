@@ -151,7 +151,7 @@ pub async fn join(url: &str, token: &Token, auth: &Auth) -> anyhow::Result<(Conn
             ..
         } => {
             conn.close(close::NORMAL).await;
-            Err(rejected(code, &reason, &auth.username, url))
+            Err(rejected(code, &reason, auth, url))
         }
         Incoming::Event { .. } => {
             let why = "the server answered the join with neither a welcome nor a refusal";
@@ -309,34 +309,33 @@ fn lost(why: String) -> anyhow::Error {
 }
 
 /// The failure for a sealed `Reject`; the server's words are escaped.
-fn rejected(code: RejectCode, reason: &str, username: &str, url: &str) -> anyhow::Error {
+fn rejected(code: RejectCode, reason: &str, auth: &Auth, url: &str) -> anyhow::Error {
     let reason = one_line(reason);
-    let name = one_line(username);
+    let name = one_line(&auth.username);
+    let refused = format!("the server at {url} refused to let {name} join");
     let (exit, message) = match code {
+        RejectCode::BadPassword if auth.password.is_empty() => (
+            Exit::BadPassword,
+            format!(
+                "{refused}: it needs a password (give it with --password-file FILE or CHAT_PASSWORD)"
+            ),
+        ),
         RejectCode::BadPassword => (
             Exit::BadPassword,
             format!(
-                "the server at {url} refused the password ({reason}); give the right one with --password-file FILE or CHAT_PASSWORD"
+                "{refused}: {reason} (give the right one with --password-file FILE or CHAT_PASSWORD)"
             ),
         ),
         RejectCode::NameTaken => (
             Exit::NameTaken,
-            format!("the name {name} is taken ({reason}); choose another with --username NAME"),
+            format!("{refused}: {reason} (--username NAME)"),
         ),
         RejectCode::NameInvalid => (
             Exit::NameInvalid,
-            format!(
-                "the server refused the name {name} ({reason}); use 1-32 of A-Z a-z 0-9 _ . - with --username NAME"
-            ),
+            format!("{refused}: {reason} (--username NAME)"),
         ),
-        RejectCode::ServerFull => (
-            Exit::ServerFull,
-            format!("the server at {url} is full ({reason}); try again later"),
-        ),
-        RejectCode::BadRequest | RejectCode::Other => (
-            Exit::Error,
-            format!("the server at {url} refused to let us join: {reason}"),
-        ),
+        RejectCode::ServerFull => (Exit::ServerFull, format!("{refused}: {reason}")),
+        RejectCode::BadRequest | RejectCode::Other => (Exit::Error, format!("{refused}: {reason}")),
     };
     Failure::new(exit, message).into()
 }
@@ -500,11 +499,39 @@ mod tests {
             (RejectCode::BadRequest, Exit::Error),
             (RejectCode::Other, Exit::Error),
         ];
+        let auth = Auth {
+            username: "ace".into(),
+            password: "pw".into(),
+            client: String::new(),
+        };
         for (code, exit) in cases {
-            let err = rejected(code, "why\x07", "ace", "ws://h:1/");
+            let err = rejected(code, "why\x07", &auth, "ws://h:1/");
             let failure = err.downcast_ref::<Failure>().unwrap();
             assert_eq!(failure.exit, exit);
-            assert!(failure.message.contains("why\\x07"), "{}", failure.message);
+            assert!(
+                failure
+                    .message
+                    .starts_with("the server at ws://h:1/ refused to let ace join: why\\x07"),
+                "{}",
+                failure.message
+            );
         }
+        let nothing = Auth {
+            password: String::new(),
+            ..auth
+        };
+        let err = rejected(
+            RejectCode::BadPassword,
+            "wrong password",
+            &nothing,
+            "ws://h:1/",
+        );
+        let failure = err.downcast_ref::<Failure>().unwrap();
+        assert_eq!(failure.exit, Exit::BadPassword);
+        assert!(
+            failure.message.contains("it needs a password"),
+            "{}",
+            failure.message
+        );
     }
 }

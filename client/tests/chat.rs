@@ -122,6 +122,12 @@ fn a_wrong_password_exits_12_and_the_right_one_joins() {
     // No password and no terminal to ask on: no prompt, exit 12.
     let mut none = Chat::start(&d.url, &d.key, &[]);
     assert_eq!(none.finish(), 12, "{}", none.output());
+    assert!(
+        none.stderr()
+            .contains("it needs a password (give it with --password-file FILE or CHAT_PASSWORD)"),
+        "{}",
+        none.output()
+    );
 
     let mut from_file = Chat::joined(&d.url, &d.key, "ace", &["--password-file", file]);
     assert_eq!(from_file.finish(), 0, "{}", from_file.output());
