@@ -244,6 +244,9 @@ fn unreachable(tried: &[(PathBuf, io::Error)]) -> Failure {
     for (path, err) in tried {
         let why = match err.kind() {
             io::ErrorKind::NotFound => "no such socket".to_string(),
+            io::ErrorKind::ConnectionRefused if !is_socket(path) => {
+                "not a socket (is this the admin socket of a chatd?)".to_string()
+            }
             io::ErrorKind::ConnectionRefused => {
                 "connection refused (nothing listens there; a stopped daemon may have left it)"
                     .to_string()
@@ -254,6 +257,13 @@ fn unreachable(tried: &[(PathBuf, io::Error)]) -> Failure {
     }
     let _ = write!(message, "\n{HOW_TO_START}");
     Failure::new(Exit::Unreachable, message)
+}
+
+/// Whether `path` is a Unix socket (a missing or unreadable one counts as
+/// one: the caller has another message for those).
+fn is_socket(path: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt as _;
+    std::fs::metadata(path).map_or(true, |meta| meta.file_type().is_socket())
 }
 
 /// The name of group `gid`, if it has one.

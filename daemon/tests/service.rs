@@ -295,6 +295,26 @@ fn a_stale_admin_socket_is_replaced() {
 }
 
 #[test]
+fn a_file_where_the_admin_socket_goes_is_left_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    std::fs::create_dir(&run).unwrap();
+    std::fs::set_permissions(&run, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    std::fs::write(run.join("admin.sock"), "not mine to delete").unwrap();
+    let mut d = Daemon::builder().runtime_dir(&run).spawn();
+    assert_eq!(d.wait_exit().code(), Some(1), "{}", d.log());
+    assert!(
+        d.log().contains("admin.sock exists and is not a socket"),
+        "{}",
+        d.log()
+    );
+    assert_eq!(
+        std::fs::read_to_string(run.join("admin.sock")).unwrap(),
+        "not mine to delete"
+    );
+}
+
+#[test]
 fn bad_configuration_is_named_by_file_and_line() {
     let mut d = Daemon::builder()
         .config("history = 5\nlisen = \"0.0.0.0:1\"\n")

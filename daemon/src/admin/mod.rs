@@ -167,7 +167,14 @@ pub fn bind(
             .map_err(|e| format!("cannot set mode 0710 on {}: {e}", runtime_dir.display()))?;
     }
     let path = socket_path(runtime_dir);
-    if path.exists() {
+    if let Ok(meta) = std::fs::symlink_metadata(&path) {
+        use std::os::unix::fs::FileTypeExt;
+        if !meta.file_type().is_socket() {
+            return Err(format!(
+                "{} exists and is not a socket; move it away, or pass another --runtime-dir",
+                path.display()
+            ));
+        }
         match std::os::unix::net::UnixStream::connect(&path) {
             Ok(_) => {
                 return Err(format!(
