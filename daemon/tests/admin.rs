@@ -143,6 +143,22 @@ async fn rotation_keeps_old_sessions_and_refuses_the_old_key() {
 async fn rotation_with_grace_accepts_both_keys_until_it_ends() {
     let d = Daemon::start();
     let old_key = d.key.clone();
+    // A grace over 30 days is refused, and nothing changes.
+    let (code, body) = admin_call(
+        &d.runtime_dir,
+        "POST",
+        "/v1/key/rotate",
+        Some(r#"{"grace_secs": 2592001}"#),
+    );
+    assert_eq!(code, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 30 days"),
+        "{body}"
+    );
+    assert_eq!(d.read_key(), old_key);
     let (code, rotated) = admin_call(
         &d.runtime_dir,
         "POST",

@@ -20,6 +20,9 @@ use crate::state::App;
 
 type Answer<T> = Result<Json<T>, Failure>;
 
+/// Longest grace period a rotation may give the old key.
+const MAX_GRACE: Duration = Duration::from_secs(30 * 86_400);
+
 /// The routes, under `/v1`.
 pub fn routes() -> Router<App> {
     Router::new()
@@ -84,6 +87,13 @@ async fn rotate(
     payload: Bytes,
 ) -> Answer<Rotated> {
     let request: RotateRequest = body(&payload, Some(RotateRequest::default()))?;
+    if request.grace_secs > MAX_GRACE.as_secs() {
+        return Err(Failure::bad_request(format!(
+            "grace_secs = {}: a grace period is at most 30 days ({} s); a longer one keeps a withdrawn key alive",
+            request.grace_secs,
+            MAX_GRACE.as_secs()
+        )));
+    }
     let grace = Duration::from_secs(request.grace_secs);
     let rotated = crate::keys::rotate(&app, grace, request.disconnect)
         .await
