@@ -18,7 +18,7 @@ pub enum Exit {
     Usage = 2,
     /// At least one line was refused, by the server or locally.
     Refused = 3,
-    /// The server ended the session (kick, shutdown); the reason was shown.
+    /// The server ended the session (kick, shutdown, key rotation); the reason was shown.
     Disconnected = 4,
     /// The connection broke without a sealed goodbye.
     ConnectionLost = 5,
@@ -55,7 +55,7 @@ Exit codes:
    2  usage error
    3  a line was refused (by the server, or locally: too long, unknown
       /command), or not confirmed by the server within 10 s of the end of input
-   4  disconnected by the server (kick, shutdown); the reason is shown
+   4  disconnected by the server (kick, shutdown, key rotation); the reason is shown
    5  connection lost (closed or broken without a sealed goodbye)
   10  key mismatch: the server does not accept this key
   11  the server failed its identity check (not the server this key belongs to)

@@ -25,7 +25,11 @@ pub const ENV: &str = "CHAT_PASSWORD";
 /// `CHAT_PASSWORD`, else `None` (none given).
 pub fn from_file_or_env(file: Option<&Path>) -> anyhow::Result<Option<String>> {
     if let Some(path) = file {
-        let bytes = std::fs::read(path)
+        use std::io::Read as _;
+        // A password, its line ending, and one byte to tell a longer file.
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_PASSWORD as u64 + 3).read_to_end(&mut bytes))
             .with_context(|| format!("reading the password file {}", path.display()))?;
         return check(
             strip_newline(bytes),
@@ -55,10 +59,7 @@ fn check(bytes: Vec<u8>, source: &str) -> anyhow::Result<String> {
     if bytes.len() > MAX_PASSWORD {
         return Err(Failure::new(
             Exit::Error,
-            format!(
-                "the password in {source} is {} bytes; passwords are at most {MAX_PASSWORD} bytes",
-                bytes.len()
-            ),
+            format!("the password in {source} is over {MAX_PASSWORD} bytes, the limit"),
         )
         .into());
     }
@@ -184,7 +185,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            long.contains("at most 1024") && !long.contains("aaaa"),
+            long.contains("over 1024 bytes") && !long.contains("aaaa"),
             "{long}"
         );
         let bad = check(b"hunter\xff".to_vec(), "x").unwrap_err().to_string();

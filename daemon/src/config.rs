@@ -99,6 +99,9 @@ impl Default for Config {
 /// server message along with escaping.
 pub const MAX_TEXT_CEILING: usize = 64 * 1024;
 
+/// Largest configuration file read: the documented file is a few KiB.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
 /// Longest any configured duration may be: a day is already far beyond
 /// sane, and the bound keeps deadline arithmetic from overflowing.
 pub const MAX_DURATION: Duration = Duration::from_secs(86_400);
@@ -131,10 +134,22 @@ impl Config {
         Ok(config)
     }
 
-    /// Reads and parses a config file.
+    /// Reads and parses a config file (at most [`MAX_CONFIG_BYTES`]).
     pub fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+        use std::io::Read as _;
+        let cannot = |e: std::io::Error| format!("cannot read config {}: {e}", path.display());
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .map_err(cannot)?
+            .take(MAX_CONFIG_BYTES + 1)
+            .read_to_string(&mut text)
+            .map_err(cannot)?;
+        if text.len() as u64 > MAX_CONFIG_BYTES {
+            return Err(format!(
+                "config {} is over 1 MiB; is it the right file?",
+                path.display()
+            ));
+        }
         Self::parse(&text, path)
     }
 

@@ -56,8 +56,8 @@ use crate::state::{AppState, KeySet, now_secs};
 #[command(name = "chatd", version, about, long_about)]
 struct Cli {
     /// Address to listen on, e.g. 0.0.0.0:1719 or [::]:1719 [default: 127.0.0.1:1719].
-    #[arg(long, value_name = "ADDR")]
-    listen: Option<String>,
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen)]
+    listen: Option<SocketAddr>,
     /// Directory for the server key and password hash [default: $STATE_DIRECTORY, /var/lib/chatd as root, else $XDG_STATE_HOME/chatd].
     #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
@@ -73,6 +73,13 @@ struct Cli {
     /// Check the configuration, print the effective settings (no secrets) and exit.
     #[arg(long)]
     check_config: bool,
+}
+
+/// `--listen`: an IP address and a port, so that a typo is a usage error.
+fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    text.parse().map_err(|_| {
+        "expected an IP address and a port, like 127.0.0.1:1719, 0.0.0.0:1719 or [::]:1719 (no host names)".to_string()
+    })
 }
 
 fn main() -> ExitCode {
@@ -92,8 +99,8 @@ fn effective_config(cli: &Cli) -> anyhow::Result<Config> {
         Some(path) => Config::load(&path).map_err(|e| anyhow!(e))?,
         None => Config::default(),
     };
-    if let Some(listen) = &cli.listen {
-        config.listen = listen.clone();
+    if let Some(listen) = cli.listen {
+        config.listen = listen.to_string();
     }
     if let Some(dir) = &cli.state_dir {
         config.state_dir = Some(dir.clone());
@@ -224,9 +231,9 @@ async fn serve(config: Config, reloader: reload::Reloader) -> anyhow::Result<()>
         }
         None => {
             let addr: SocketAddr = config.listen_addr().map_err(|e| anyhow!(e))?;
-            tokio::net::TcpListener::bind(addr).await.with_context(|| {
-                format!("cannot listen on {addr} (is another server using it? choose another with --listen)")
-            })?
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| anyhow!("cannot listen on {addr}: {e}{}", bind_hint(&e)))?
         }
     };
     let listen_addr = listener.local_addr().context("reading the bound address")?;
@@ -357,6 +364,22 @@ fn raise_fd_limit(max_users: usize) {
         tracing::warn!(
             "the open-file limit is {soft}, too low for max_users = {max_users} (about {needed} needed); raise it (LimitNOFILE= in the unit, or ulimit -n) or lower max_users"
         );
+    }
+}
+
+/// What to do about a failed bind, by its cause.
+fn bind_hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            " (another server is using it: stop it, or choose another address with --listen)"
+        }
+        std::io::ErrorKind::AddrNotAvailable => {
+            " (this machine has no such address: see `ip addr`, or listen on 0.0.0.0 or [::])"
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            " (ports below 1024 need root or CAP_NET_BIND_SERVICE: choose a higher port)"
+        }
+        _ => " (choose another address with --listen)",
     }
 }
 

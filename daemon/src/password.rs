@@ -176,8 +176,23 @@ impl Gate {
 
 /// Reads a password file: the whole file, one trailing newline stripped.
 pub fn read_password_file(path: &std::path::Path) -> Result<String, String> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| format!("cannot read password file {}: {e}", path.display()))?;
+    use std::io::Read as _;
+    let cannot = |e: std::io::Error| format!("cannot read password file {}: {e}", path.display());
+    let mut bytes = Vec::new();
+    // Never more than a password and its line ending: a wrong path to a big
+    // file costs nothing, and the length check below names the problem.
+    std::fs::File::open(path)
+        .map_err(cannot)?
+        .take(chat_protocol::limits::MAX_PASSWORD as u64 + 3)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() > chat_protocol::limits::MAX_PASSWORD + 2 {
+        return Err(format!(
+            "password file {}: the password is over {} bytes, the limit",
+            path.display(),
+            chat_protocol::limits::MAX_PASSWORD
+        ));
+    }
     let mut text = String::from_utf8(bytes)
         .map_err(|_| format!("password file {} is not UTF-8 text", path.display()))?;
     if text.ends_with('\n') {
@@ -233,5 +248,15 @@ mod tests {
         assert_eq!(read_password_file(&p).unwrap(), "secret\n");
         std::fs::write(&p, "").unwrap();
         assert!(read_password_file(&p).unwrap_err().contains("empty"));
+        let max = "é".repeat(512);
+        std::fs::write(&p, format!("{max}\r\n")).unwrap();
+        assert_eq!(read_password_file(&p).unwrap(), max);
+        std::fs::write(&p, "é".repeat(10_000)).unwrap();
+        assert!(
+            read_password_file(&p)
+                .unwrap_err()
+                .contains("over 1024 bytes"),
+            "a big file is too long, not broken UTF-8"
+        );
     }
 }

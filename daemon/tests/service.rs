@@ -581,3 +581,34 @@ async fn sigterm_with_a_stalled_reader_and_a_silent_connection_still_exits_0() {
     let status = d.wait_exit();
     assert!(status.success(), "{status}; its log:\n{}", d.log());
 }
+
+#[test]
+fn listen_problems_are_named_with_their_fix() {
+    // A typo is a usage error.
+    let out = Command::new(bin("chatd"))
+        .args(["--listen", "localhost:1719"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no host names"), "{err}");
+    // A port someone else holds.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(bin("chatd"))
+        .arg(format!("--listen={addr}"))
+        .arg("--state-dir")
+        .arg(tmp.path().join("state"))
+        .arg("--runtime-dir")
+        .arg(tmp.path().join("run"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("cannot listen on {addr}"))
+            && err.contains("another server is using it"),
+        "{err}"
+    );
+}

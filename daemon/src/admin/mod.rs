@@ -87,7 +87,10 @@ async fn guard(
         .into_response();
     }
     if !peer::allowed(&peer, crate::paths::euid(), app.admin_gid) {
-        tracing::warn!(uid = peer.uid, pid = ?peer.pid, "admin API: refused caller");
+        match peer.pid {
+            Some(pid) => tracing::warn!(uid = peer.uid, pid, "admin API: refused caller"),
+            None => tracing::warn!(uid = peer.uid, "admin API: refused caller"),
+        }
         let group = match &app.hub.config().admin_group {
             Some(g) => format!(", or a member of the group \"{g}\""),
             None => String::new(),
