@@ -1,29 +1,38 @@
 //! The chat listener: every TCP connection, from `accept` to the upgrade.
 //!
-//! chatd runs its own accept loop rather than `axum::serve`, for three
-//! bounds that a server facing the network needs and `axum::serve` lacks:
+//! chatd runs its own accept loop and WebSocket upgrade (hyper's HTTP/1 and
+//! tungstenite, without axum), for bounds that a server facing the network
+//! needs:
 //! each connection is counted from `accept` until its session ends (so
 //! connections that never upgrade count too, and past a hard cap are
 //! closed at once); the HTTP phase must end within the handshake deadline
 //! (a connection that sends nothing, or half a request, is dropped); and a
 //! request that is not an upgrade gets its answer with `Connection: close`.
-//! Any path upgrades to a session.
+//! Any path upgrades to a session. Owning the socket also lets the session
+//! send a large message in fragments (see `session::frames`), so that no
+//! connection keeps a write buffer the size of the largest message it got.
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::body::Body;
-use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::{ConnectInfo, Extension, State};
-use axum::http::{Request, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::header::{
+    CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL,
+    SEC_WEBSOCKET_VERSION, UPGRADE,
+};
+use axum::http::{
+    HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Version,
+};
 use chat_protocol::limits::{MAX_AUTH, MAX_SERVER_MESSAGE, max_client_message};
+use hyper::upgrade::Upgraded;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use crate::state::App;
 
@@ -61,9 +70,11 @@ impl Drop for Slot {
     }
 }
 
+/// A chat connection after the upgrade.
+pub type Socket = WebSocketStream<TokioIo<Upgraded>>;
+
 /// Accepts chat connections until the shutdown.
 pub async fn serve(listener: TcpListener, app: App) {
-    let router = router(app.clone());
     let mut last_warning: Option<Instant> = None;
     loop {
         let (stream, peer) = tokio::select! {
@@ -85,7 +96,7 @@ pub async fn serve(listener: TcpListener, app: App) {
             drop(stream);
             continue;
         };
-        tokio::spawn(connection(stream, peer, slot, router.clone(), app.clone()));
+        tokio::spawn(connection(stream, peer, slot, app.clone()));
     }
 }
 
@@ -105,20 +116,13 @@ async fn accept_failed(e: std::io::Error) {
 
 /// Serves the HTTP phase of one connection, bounded by the handshake
 /// deadline; an upgrade hands the socket to a session and ends this task.
-async fn connection(
-    stream: TcpStream,
-    peer: SocketAddr,
-    slot: Arc<Slot>,
-    router: Router,
-    app: App,
-) {
+async fn connection(stream: TcpStream, peer: SocketAddr, slot: Arc<Slot>, app: App) {
     let _ = stream.set_nodelay(true);
     let deadline = app.hub.config().handshake_timeout.0;
-    let service = hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
-        request.extensions_mut().insert(ConnectInfo(peer));
-        request.extensions_mut().insert(slot.clone());
-        let mut router = router.clone();
-        tower_service::Service::call(&mut router, request.map(Body::new))
+    let shutdown = app.shutdown.clone();
+    let service = hyper::service::service_fn(move |request| {
+        let response = answer(request, peer, &slot, &app);
+        async move { Ok::<_, Infallible>(response) }
     });
     let http = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
@@ -131,22 +135,19 @@ async fn connection(
             Ok(Err(e)) => tracing::debug!(%peer, error = %e, "HTTP phase failed"),
             Err(_) => tracing::debug!(%peer, "closed: no WebSocket upgrade within the handshake deadline"),
         },
-        () = app.shutdown.cancelled() => {}
+        () = shutdown.cancelled() => {}
     }
 }
 
-/// The router: any path, any method that upgrades.
-fn router(app: App) -> Router {
-    Router::new().fallback(upgrade).with_state(app)
-}
-
-async fn upgrade(
-    State(app): State<App>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Extension(slot): Extension<Arc<Slot>>,
-    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-) -> Response {
-    let Ok(ws) = ws else {
+/// The answer to one request on any path: `101 Switching Protocols` and a
+/// session for a WebSocket upgrade (RFC 6455 §4.2), else a short refusal.
+fn answer(
+    mut request: Request<hyper::body::Incoming>,
+    peer: SocketAddr,
+    slot: &Arc<Slot>,
+    app: &App,
+) -> Response<Body> {
+    let Some(key) = upgrade_key(&request) else {
         return refuse(
             StatusCode::UPGRADE_REQUIRED,
             "This is a chat server (chatd). It speaks WebSocket, subprotocol chat.v1: join it with the `chat` client.\n",
@@ -167,23 +168,125 @@ async fn upgrade(
             "the server is busy; try again later\n",
         );
     }
+    let accept = derive_accept_key(key.as_bytes());
+    let offered = has_token(
+        request.headers(),
+        &SEC_WEBSOCKET_PROTOCOL,
+        chat_protocol::SUBPROTOCOL,
+    );
+    // Small buffers: an idle connection holds a few KiB, not hundreds.
     let max_in = MAX_AUTH.max(max_client_message(config.max_text));
-    let sessions = app.sessions.clone();
-    ws.protocols([chat_protocol::SUBPROTOCOL])
+    let ws_config = WebSocketConfig::default()
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0)
         .max_write_buffer_size(2 * MAX_SERVER_MESSAGE)
-        .max_message_size(max_in)
-        .max_frame_size(max_in)
-        .on_upgrade(move |socket| {
-            sessions.track_future(async move {
-                crate::session::run(socket, peer, app).await;
-                drop(slot);
-            })
-        })
+        .max_message_size(Some(max_in))
+        .max_frame_size(Some(max_in));
+    let upgraded = hyper::upgrade::on(&mut request);
+    let (slot, session_app) = (slot.clone(), app.clone());
+    app.sessions.spawn(async move {
+        match upgraded.await {
+            Ok(upgraded) => {
+                let io = TokioIo::new(upgraded);
+                let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(ws_config)).await;
+                crate::session::run(ws, peer, session_app).await;
+            }
+            Err(e) => tracing::debug!(%peer, error = %e, "the upgrade did not complete"),
+        }
+        drop(slot);
+    });
+    let mut response = Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(CONNECTION, "upgrade")
+        .header(UPGRADE, "websocket")
+        .header(SEC_WEBSOCKET_ACCEPT, accept);
+    if offered {
+        response = response.header(SEC_WEBSOCKET_PROTOCOL, chat_protocol::SUBPROTOCOL);
+    }
+    response.body(Body::empty()).expect("a valid 101 response")
 }
 
-/// An answer that ends the connection.
-fn refuse(status: StatusCode, text: &'static str) -> Response {
-    (status, [(axum::http::header::CONNECTION, "close")], text).into_response()
+/// The `Sec-WebSocket-Key` of a WebSocket upgrade request: HTTP/1.1 `GET`
+/// with `Connection: upgrade`, `Upgrade: websocket` and version 13.
+fn upgrade_key<B>(request: &Request<B>) -> Option<&HeaderValue> {
+    let headers = request.headers();
+    let upgrade = request.method() == Method::GET
+        && request.version() == Version::HTTP_11
+        && has_token(headers, &CONNECTION, "upgrade")
+        && has_token(headers, &UPGRADE, "websocket")
+        && headers
+            .get(SEC_WEBSOCKET_VERSION)
+            .is_some_and(|v| v == "13");
+    upgrade.then(|| headers.get(SEC_WEBSOCKET_KEY)).flatten()
+}
+
+/// Whether a comma-separated header lists `token` (case-insensitively).
+fn has_token(headers: &HeaderMap, name: &HeaderName, token: &str) -> bool {
+    headers.get_all(name).iter().any(|value| {
+        value
+            .to_str()
+            .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+    })
+}
+
+/// An answer that ends the connection; it names the WebSocket version
+/// chatd speaks, as RFC 6455 asks of a refused upgrade.
+fn refuse(status: StatusCode, text: &'static str) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header(CONNECTION, "close")
+        .header(SEC_WEBSOCKET_VERSION, "13")
+        .header(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )
+        .body(Body::from(text))
+        .expect("a valid response")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(headers: &[(&str, &str)]) -> Request<()> {
+        let mut builder = Request::builder().method("GET").uri("/");
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        builder.body(()).unwrap()
+    }
+
+    #[test]
+    fn only_a_websocket_upgrade_has_a_key() {
+        let good = [
+            ("Connection", "keep-alive, Upgrade"),
+            ("Upgrade", "WebSocket"),
+            ("Sec-WebSocket-Version", "13"),
+            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ];
+        assert_eq!(
+            upgrade_key(&request(&good)).unwrap(),
+            "dGhlIHNhbXBsZSBub25jZQ=="
+        );
+        // RFC 6455's example.
+        assert_eq!(
+            derive_accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+        for drop in 0..good.len() {
+            let missing: Vec<_> = good
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != drop)
+                .map(|(_, h)| *h)
+                .collect();
+            assert!(upgrade_key(&request(&missing)).is_none(), "{missing:?}");
+        }
+        let mut old = good;
+        old[2] = ("Sec-WebSocket-Version", "8");
+        assert!(upgrade_key(&request(&old)).is_none());
+        let mut post = request(&good);
+        *post.method_mut() = Method::POST;
+        assert!(upgrade_key(&post).is_none());
+    }
 }

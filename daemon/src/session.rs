@@ -14,7 +14,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use bytes::Bytes;
 use chat_protocol::limits::{MAX_AUTH, max_client_message};
 use chat_protocol::{
@@ -25,10 +24,15 @@ use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{Sink, SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout, timeout_at};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+use tokio_tungstenite::tungstenite::{self, Message};
 
 use crate::config::Config;
 use crate::hub::{Control, Ending, Joined, Member};
 use crate::ratelimit::TokenBucket;
+use crate::server::Socket as WebSocket;
 use crate::state::{App, now_secs};
 
 /// Time allowed for the last words (Bye, close frame) to a peer.
@@ -38,73 +42,21 @@ const GOODBYE_TIMEOUT: Duration = Duration::from_secs(2);
 const LINGER: Duration = Duration::from_secs(1);
 
 /// Serves one upgraded WebSocket until it ends.
-pub async fn run(mut ws: WebSocket, peer: SocketAddr, app: App) {
-    let config = app.hub.config();
-    let deadline = Instant::now() + config.handshake_timeout.0;
-
-    let greeted = tokio::select! {
-        r = timeout_at(deadline, greet(&mut ws, peer, &app)) => r,
-        () = app.shutdown.cancelled() => {
-            send_close(&mut ws, close::GOING_AWAY, "server shutting down").await;
-            return;
-        }
-    };
-    let Keyed {
-        mut sealer,
-        opener,
-        key_id,
-    } = match greeted {
-        Ok(Some(keyed)) => keyed,
-        Ok(None) => return,
-        Err(_) => {
-            tracing::debug!(%peer, "handshake deadline missed before the Hello");
-            send_close(&mut ws, close::POLICY, "handshake deadline missed").await;
-            return;
-        }
-    };
-
-    let admitted = tokio::select! {
-        r = timeout_at(deadline, admit(&mut ws, peer, &app, &mut sealer, opener, key_id)) => r,
-        () = app.shutdown.cancelled() => {
-            goodbye(&mut ws, &mut sealer, Ending::shutdown()).await;
-            return;
-        }
-    };
-    let (opener, joined) = match admitted {
-        Ok(Some(joined)) => joined,
-        Ok(None) => return,
-        Err(_) => {
-            tracing::debug!(%peer, "handshake deadline missed before the Auth");
-            goodbye(&mut ws, &mut sealer, Ending::handshake_timeout()).await;
-            return;
-        }
-    };
-    let Joined {
-        member,
-        welcome,
-        rx,
-    } = joined;
-    // The member is in the room from here on: whatever happens, this task
-    // must reach `hub.leave`, so nothing below runs under a deadline that
-    // could drop it halfway. The Welcome is bounded as any other write.
-    let welcome = ServerEvent::Welcome(welcome);
-    let welcomed = tokio::select! {
-        sent = timeout(config.write_timeout.0, send_sealed(&mut ws, &mut sealer, &welcome)) => sent,
-        // Kicked or shut down meanwhile: the writer says goodbye below.
-        () = member.control.cancelled() => Ok(true),
-    };
-    let failed = match welcomed {
-        Ok(true) => None,
-        Ok(false) => Some(Ending::lost()),
-        Err(_) => Some(Ending::too_slow(0)),
-    };
-    if let Some(ending) = failed {
-        member.control.end(ending);
-        app.hub
-            .leave(&member, &member.control.ending().leave_reason);
-        tracing::info!(name = %member.name, %peer, "the Welcome was not delivered");
+pub async fn run(ws: WebSocket, peer: SocketAddr, app: App) {
+    // The handshake's state is large (about 15 KiB of futures) and short
+    // lived: boxed, it is freed once the user has joined, and an idle
+    // connection keeps only the session's own few KiB.
+    let Some(established) = Box::pin(establish(ws, peer, &app)).await else {
         return;
-    }
+    };
+    let Established {
+        ws,
+        sealer,
+        opener,
+        member,
+        rx,
+        config,
+    } = established;
     tracing::info!(name = %member.name, %peer, key_id = %member.key_id, "joined");
 
     let (sink, stream) = ws.split();
@@ -122,6 +74,96 @@ pub async fn run(mut ws: WebSocket, peer: SocketAddr, app: App) {
     let _ = writer.await;
 }
 
+/// A user who has joined and been sent the `Welcome`.
+struct Established {
+    ws: WebSocket,
+    sealer: Sealer,
+    opener: Opener,
+    member: Arc<Member>,
+    rx: mpsc::Receiver<Bytes>,
+    /// The configuration the connection started with, kept for its life.
+    config: Arc<Config>,
+}
+
+/// The handshake, from the upgrade to a delivered `Welcome`; `None` when
+/// the connection ended first (refused, gone, deadline missed, shutdown).
+async fn establish(mut ws: WebSocket, peer: SocketAddr, app: &App) -> Option<Established> {
+    let config = app.hub.config();
+    let deadline = Instant::now() + config.handshake_timeout.0;
+
+    let greeted = tokio::select! {
+        r = timeout_at(deadline, greet(&mut ws, peer, app)) => r,
+        () = app.shutdown.cancelled() => {
+            send_close(&mut ws, close::GOING_AWAY, "server shutting down").await;
+            return None;
+        }
+    };
+    let Keyed {
+        mut sealer,
+        opener,
+        key_id,
+    } = match greeted {
+        Ok(Some(keyed)) => keyed,
+        Ok(None) => return None,
+        Err(_) => {
+            tracing::debug!(%peer, "handshake deadline missed before the Hello");
+            send_close(&mut ws, close::POLICY, "handshake deadline missed").await;
+            return None;
+        }
+    };
+
+    let admitted = tokio::select! {
+        r = timeout_at(deadline, admit(&mut ws, peer, app, &mut sealer, opener, key_id)) => r,
+        () = app.shutdown.cancelled() => {
+            goodbye(&mut ws, &mut sealer, Ending::shutdown()).await;
+            return None;
+        }
+    };
+    let (opener, joined) = match admitted {
+        Ok(Some(joined)) => joined,
+        Ok(None) => return None,
+        Err(_) => {
+            tracing::debug!(%peer, "handshake deadline missed before the Auth");
+            goodbye(&mut ws, &mut sealer, Ending::handshake_timeout()).await;
+            return None;
+        }
+    };
+    let Joined {
+        member,
+        welcome,
+        rx,
+    } = joined;
+    // The member is in the room from here on: whatever happens, it must
+    // reach `hub.leave`, so nothing below runs under a deadline that could
+    // drop it halfway. The Welcome is bounded as any other write.
+    let welcome = ServerEvent::Welcome(welcome);
+    let welcomed = tokio::select! {
+        sent = timeout(config.write_timeout.0, send_sealed(&mut ws, &mut sealer, &welcome)) => sent,
+        // Kicked or shut down meanwhile: the writer says goodbye.
+        () = member.control.cancelled() => Ok(true),
+    };
+    let failed = match welcomed {
+        Ok(true) => None,
+        Ok(false) => Some(Ending::lost()),
+        Err(_) => Some(Ending::too_slow(0)),
+    };
+    if let Some(ending) = failed {
+        member.control.end(ending);
+        app.hub
+            .leave(&member, &member.control.ending().leave_reason);
+        tracing::info!(name = %member.name, %peer, "the Welcome was not delivered");
+        return None;
+    }
+    Some(Established {
+        ws,
+        sealer,
+        opener,
+        member,
+        rx,
+        config,
+    })
+}
+
 /// A connection past the greeting: session keys exist.
 struct Keyed {
     sealer: Sealer,
@@ -132,7 +174,7 @@ struct Keyed {
 /// Sends a close frame, giving up after a short while.
 async fn send_close(ws: &mut WebSocket, code: u16, reason: &str) {
     let frame = CloseFrame {
-        code,
+        code: CloseCode::from(code),
         reason: reason.into(),
     };
     let _ = timeout(GOODBYE_TIMEOUT, ws.send(Message::Close(Some(frame)))).await;
@@ -154,7 +196,7 @@ where
             }
         }
         let frame = CloseFrame {
-            code: ending.close_code,
+            code: CloseCode::from(ending.close_code),
             reason: "".into(),
         };
         sink.send(Message::Close(Some(frame))).await
@@ -172,10 +214,41 @@ where
 
 /// Seals and sends one event during the admission.
 async fn send_sealed(ws: &mut WebSocket, sealer: &mut Sealer, event: &ServerEvent) -> bool {
-    match sealer.seal(&event.to_bytes()) {
-        Ok(sealed) => ws.send(Message::Binary(sealed.into())).await.is_ok(),
-        Err(_) => false,
+    let Ok(sealed) = sealer.seal(&event.to_bytes()) else {
+        return false;
+    };
+    for message in frames(sealed) {
+        if ws.send(message).await.is_err() {
+            return false;
+        }
     }
+    true
+}
+
+/// Largest frame chatd sends: a longer sealed message goes out fragmented.
+const FRAGMENT: usize = 16 * 1024;
+
+/// One sealed message as the WebSocket messages to send: one binary
+/// message, or past [`FRAGMENT`] bytes the frames of one fragmented binary
+/// message (RFC 6455 §5.4; the peer's WebSocket layer reassembles it).
+/// tungstenite keeps its write buffer at the largest frame it ever wrote,
+/// for the connection's life: whole, a 1 MiB `Welcome` would cost every
+/// joined user 1 MiB until they leave.
+fn frames(sealed: Vec<u8>) -> impl Iterator<Item = Message> {
+    let sealed = Bytes::from(sealed);
+    let count = sealed.len().div_ceil(FRAGMENT).max(1);
+    (0..count).map(move |i| {
+        if count == 1 {
+            return Message::Binary(sealed.clone());
+        }
+        let chunk = sealed.slice(i * FRAGMENT..((i + 1) * FRAGMENT).min(sealed.len()));
+        let opcode = if i == 0 {
+            OpCode::Data(Data::Binary)
+        } else {
+            OpCode::Data(Data::Continue)
+        };
+        Message::Frame(Frame::message(chunk, opcode, i + 1 == count))
+    })
 }
 
 /// Why no binary message came.
@@ -191,9 +264,9 @@ enum Stop {
 /// The next binary message.
 async fn next_binary(ws: &mut WebSocket) -> Result<Bytes, Stop> {
     loop {
-        match ws.recv().await {
+        match ws.next().await {
             Some(Ok(Message::Binary(bytes))) => return Ok(bytes),
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
             Some(Ok(Message::Text(_))) => return Err(Stop::Text),
             Some(Err(e)) if is_capacity(&e) => return Err(Stop::TooBig),
             Some(Ok(Message::Close(_)) | Err(_)) | None => return Err(Stop::Closed),
@@ -201,16 +274,8 @@ async fn next_binary(ws: &mut WebSocket) -> Result<Bytes, Stop> {
     }
 }
 
-fn is_capacity(e: &axum::Error) -> bool {
-    use std::error::Error as _;
-    let mut source: Option<&(dyn std::error::Error + 'static)> = e.source();
-    while let Some(err) = source {
-        if let Some(tungstenite::Error::Capacity(_)) = err.downcast_ref::<tungstenite::Error>() {
-            return true;
-        }
-        source = err.source();
-    }
-    false
+fn is_capacity(e: &tungstenite::Error) -> bool {
+    matches!(e, tungstenite::Error::Capacity(_))
 }
 
 /// The greeting: reads the `Hello` and answers with the `Challenge`.
@@ -382,7 +447,7 @@ async fn read_loop(
         deadline = Instant::now() + idle;
         let sealed = match next {
             Some(Ok(Message::Binary(bytes))) => bytes,
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
             Some(Ok(Message::Close(_))) | None => return control.end(Ending::lost()),
             Some(Ok(Message::Text(_))) => {
                 return control.end(Ending::untrusted(close::POLICY, "unsealed message"));
@@ -509,12 +574,13 @@ async fn write_loop(
         config.keepalive_interval.0,
     );
     loop {
-        let message = tokio::select! {
+        // An event sealed, or `None` for a keepalive ping.
+        let sealed = tokio::select! {
             biased;
             () = control.cancelled() => break,
             item = rx.recv() => match item {
                 Some(plain) => match sealer.seal(&plain) {
-                    Ok(sealed) => Message::Binary(sealed.into()),
+                    Ok(sealed) => Some(sealed),
                     Err(_) => {
                         control.end(Ending::untrusted(close::NORMAL, "message counter exhausted"));
                         break;
@@ -522,9 +588,26 @@ async fn write_loop(
                 },
                 None => break,
             },
-            _ = ping.tick() => Message::Ping(Bytes::new()),
+            _ = ping.tick() => None,
         };
-        if !send_or_end(&mut sink, message, &control, write_timeout, rx.len()).await {
+        let queued = rx.len();
+        let sent = match sealed {
+            Some(sealed) => {
+                let mut sent = true;
+                for message in frames(sealed) {
+                    sent = send_or_end(&mut sink, message, &control, write_timeout, queued).await;
+                    if !sent {
+                        break;
+                    }
+                }
+                sent
+            }
+            None => {
+                let ping = Message::Ping(Bytes::new());
+                send_or_end(&mut sink, ping, &control, write_timeout, queued).await
+            }
+        };
+        if !sent {
             break;
         }
     }

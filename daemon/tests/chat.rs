@@ -648,3 +648,37 @@ async fn a_reason_given_for_leaving_is_shown_to_the_room() {
         assert_eq!(got, shown);
     }
 }
+
+#[tokio::test]
+async fn a_big_welcome_arrives_whole_in_frames_of_at_most_16_kib() {
+    use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+    let d = Daemon::builder()
+        .config("history = 120\nrate_burst = 100000\nrate_per_second = 100000\n")
+        .start();
+    let mut ace = join(&d, "ace").await;
+    let texts: Vec<String> = (0..120)
+        .map(|i| format!("{i:03} {}", "\"".repeat(3000)))
+        .collect();
+    for text in &texts {
+        ace.send(&say(text)).await;
+    }
+    ace.recv_until("the last echo", message_from("ace", &texts[119]))
+        .await;
+    // A peer that refuses frames over 16 KiB (+ header): the ~700 KiB
+    // Welcome must come fragmented to reach it.
+    let limits = WebSocketConfig::default().max_frame_size(Some(16 * 1024 + 14));
+    let (ws, _) = tokio_tungstenite::connect_async_with_config(d.url.as_str(), Some(limits), false)
+        .await
+        .unwrap();
+    let bob = RawClient::join_on(ws, &d.key, "bob", "").await.joined();
+    let history: Vec<&str> = bob
+        .welcome
+        .history
+        .iter()
+        .map(|h| h.text.as_str())
+        .collect();
+    assert_eq!(
+        history,
+        texts.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+}

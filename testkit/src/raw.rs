@@ -89,8 +89,12 @@ pub async fn next_binary(ws: &mut Ws) -> Result<Vec<u8>, (u16, String)> {
 impl RawClient {
     /// Joins `url` with the token text, name and password.
     pub async fn join(url: &str, key: &str, name: &str, password: &str) -> Outcome {
+        Self::join_on(connect(url).await, key, name, password).await
+    }
+
+    /// Joins over a WebSocket the caller opened (with its own limits, say).
+    pub async fn join_on(mut ws: Ws, key: &str, name: &str, password: &str) -> Outcome {
         let token = Token::parse(key).expect("valid token");
-        let mut ws = connect(url).await;
         let hs = ClientHandshake::new(&token);
         ws.send(Message::Binary(hs.hello().to_vec().into()))
             .await

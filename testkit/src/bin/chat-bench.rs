@@ -6,7 +6,9 @@
 //! ```
 //!
 //! 1. Memory: chatd's resident set before and after CLIENTS idle joined
-//!    connections (default 500), per connection.
+//!    connections (default 500), per connection: first with an empty
+//!    history, then again after 50 messages of 4000 quote characters
+//!    (the worst case of the default limits: every Welcome is ~400 KiB).
 //! 2. Fan-out: one sender, 10 receivers; MESSAGES (default 5000) messages
 //!    sent as fast as the server accepts them; delivered messages per
 //!    second and send→receive latency percentiles. The sender keeps at
@@ -39,6 +41,53 @@ fn raise_fd_limit() {
     }
 }
 
+/// Joins `n` idle clients (bounded by 60 s) and prints chatd's memory per
+/// connection and the join rate; returns the clients, still connected.
+async fn idle_joins(d: &Daemon, n: usize, prefix: &str) -> Vec<RawClient> {
+    let before = rss_kib(d.pid());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut idle = Vec::with_capacity(n);
+    let started = Instant::now();
+    for i in 0..n {
+        if Instant::now() > deadline {
+            break;
+        }
+        idle.push(
+            RawClient::join(&d.url, &d.key, &format!("{prefix}{i}"), "")
+                .await
+                .joined(),
+        );
+    }
+    let join_secs = started.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = rss_kib(d.pid());
+    let count = idle.len().max(1) as f64;
+    let history = idle.first().map_or(0, |c| c.welcome.history.len());
+    println!(
+        "memory: {} idle joined connections (history of {history} in their Welcome): RSS {before} KiB -> {after} KiB, {:.1} KiB per connection",
+        idle.len(),
+        (after.saturating_sub(before)) as f64 / count
+    );
+    println!(
+        "joins: {} in {join_secs:.2} s, {:.0} joins/s (sequential, full handshake each)",
+        idle.len(),
+        count / join_secs
+    );
+    idle
+}
+
+/// Waits (at most 10 s) for the echo of `text`.
+async fn wait_echo(client: &mut RawClient, text: &str) {
+    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Ok(event) = client.recv().await {
+            if matches!(&event, ServerEvent::Message(m) if m.text == text) {
+                return;
+            }
+        }
+    })
+    .await;
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<usize> = std::env::args()
@@ -51,42 +100,24 @@ async fn main() {
     let d = Daemon::builder()
         .config(&format!(
             "max_users = {}\nrate_burst = 1000000\nrate_per_second = 1000000\noutbound_queue = 4096\n",
-            clients + 100
+            2 * clients + 100
         ))
         .start();
     println!("chatd pid {} at {}", d.pid(), d.url);
 
-    // Phase 1: memory per idle connection.
+    // Phase 1: memory per idle connection, first with an empty history,
+    // then with a full one (each join gets a Welcome of about 400 KiB).
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let before = rss_kib(d.pid());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut idle = Vec::with_capacity(clients);
-    let started = Instant::now();
-    for i in 0..clients {
-        if Instant::now() > deadline {
-            break;
-        }
-        idle.push(
-            RawClient::join(&d.url, &d.key, &format!("idle{i}"), "")
-                .await
-                .joined(),
-        );
+    let empty = idle_joins(&d, clients, "idle").await;
+    let mut filler = RawClient::join(&d.url, &d.key, "filler", "").await.joined();
+    let text = "\"".repeat(4000);
+    for i in 0..50 {
+        let text = format!("{i} {text}");
+        filler.send(&ClientEvent::Say { text: text.clone() }).await;
+        wait_echo(&mut filler, &text).await;
     }
-    let join_secs = started.elapsed().as_secs_f64();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let after = rss_kib(d.pid());
-    let n = idle.len().max(1) as f64;
-    println!(
-        "memory: {} idle joined connections: RSS {before} KiB -> {after} KiB, {:.1} KiB per connection",
-        idle.len(),
-        (after.saturating_sub(before)) as f64 / n
-    );
-    println!(
-        "joins: {} in {join_secs:.2} s, {:.0} joins/s (sequential, full handshake each)",
-        idle.len(),
-        n / join_secs
-    );
-    drop(idle);
+    let full = idle_joins(&d, clients, "full").await;
+    drop((empty, full, filler));
 
     // Phase 2: fan-out throughput and latency.
     let receivers = 10;
