@@ -73,12 +73,6 @@ fn plain(event: &ServerEvent) -> Option<String> {
             ..
         } => {
             let mut line = format!("{NOTICE}{} left ({online} online)", one_line(name));
-            // "left" says nothing the line does not; "left: why" is the user's why.
-            let reason = match reason.strip_prefix("left: ") {
-                Some(why) => why,
-                None if reason == "left" => "",
-                None => reason,
-            };
             if !reason.is_empty() {
                 line.push_str(": ");
                 line.push_str(&one_line(reason));
@@ -320,25 +314,7 @@ mod tests {
                 reason: "left".into(),
                 ts: TS
             }),
-            "-!- ace left (1 online)"
-        );
-        assert_eq!(
-            plain(ServerEvent::Leave {
-                name: "ace".into(),
-                online: 1,
-                reason: "left: gone fishing".into(),
-                ts: TS
-            }),
-            "-!- ace left (1 online): gone fishing"
-        );
-        assert_eq!(
-            plain(ServerEvent::Leave {
-                name: "ace".into(),
-                online: 1,
-                reason: "kicked: spam".into(),
-                ts: TS
-            }),
-            "-!- ace left (1 online): kicked: spam"
+            "-!- ace left (1 online): left"
         );
         assert_eq!(
             plain(ServerEvent::Leave {

@@ -261,7 +261,7 @@ fn a_last_who_is_answered_and_a_quit_reason_reaches_the_room() {
         "the answer to the last /who: {}",
         pump.output()
     );
-    watcher.wait_out("-!- pump left (1 online): gone fishing\n");
+    watcher.wait_out("-!- pump left (1 online): left: \"gone fishing\"\n");
 }
 
 #[test]

@@ -70,11 +70,16 @@ impl Ending {
         }
     }
 
-    /// The user asked to leave, with the reason they gave (shown to the
-    /// room when it is a valid text of at most [`MAX_LEAVE_REASON`] bytes).
+    /// The user asked to leave, with the reason they gave: shown to the
+    /// room in quotes (so no one can pass their words off as the server's,
+    /// `left: "kicked: spam"`), when it is one line of at most
+    /// [`MAX_LEAVE_REASON`] bytes.
     pub fn left(reason: &str) -> Self {
-        let shown = if chat_protocol::validate_text(reason, MAX_LEAVE_REASON).is_ok() {
-            format!("left: {reason}")
+        let fits = !reason.trim().is_empty()
+            && reason.len() <= MAX_LEAVE_REASON
+            && !reason.chars().any(char::is_control);
+        let shown = if fits {
+            format!("left: {reason:?}")
         } else {
             "left".to_string()
         };
@@ -174,6 +179,7 @@ impl Ending {
 /// The switch that ends one session, reachable from the hub and the admin API.
 pub struct Control {
     cancel: CancellationToken,
+    shutdown: CancellationToken,
     ending: Mutex<Option<Ending>>,
 }
 
@@ -182,6 +188,7 @@ impl Control {
     pub fn new(parent: &CancellationToken) -> Arc<Self> {
         Arc::new(Self {
             cancel: parent.child_token(),
+            shutdown: parent.clone(),
             ending: Mutex::new(None),
         })
     }
@@ -209,6 +216,12 @@ impl Control {
     /// Resolves when the session must end.
     pub fn cancelled(&self) -> tokio_util::sync::WaitForCancellationFuture<'_> {
         self.cancel.cancelled()
+    }
+
+    /// Resolves when the whole server shuts down (a narrower signal than
+    /// [`Control::cancelled`], for work that only the shutdown may cut).
+    pub fn shutting_down(&self) -> tokio_util::sync::WaitForCancellationFuture<'_> {
+        self.shutdown.cancelled()
     }
 }
 

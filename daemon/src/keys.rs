@@ -86,15 +86,23 @@ pub fn schedule_expiry(app: App, key_id: chat_protocol::KeyId, expires: u64) {
         // Under the state lock: a rotation running now must not have its
         // fresh previous key erased by this stale expiry.
         let _writing = app.state_writes.lock().await;
-        let mut keys = app.keys.write().expect("lock");
-        if keys
-            .previous
-            .as_ref()
-            .is_some_and(|p| p.token.key_id() == key_id)
-        {
-            keys.previous = None;
-            drop(keys);
-            match app.store.erase_previous_key() {
+        let ended = {
+            let mut keys = app.keys.write().expect("lock");
+            let ended = keys
+                .previous
+                .as_ref()
+                .is_some_and(|p| p.token.key_id() == key_id);
+            if ended {
+                keys.previous = None;
+            }
+            ended
+        };
+        if ended {
+            let store_app = app.clone();
+            let erased = tokio::task::spawn_blocking(move || store_app.store.erase_previous_key())
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()));
+            match erased {
                 Ok(()) => {
                     tracing::info!(key_id = %key_id, "the previous key's grace period ended; it no longer joins")
                 }

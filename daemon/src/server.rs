@@ -1,26 +1,25 @@
 //! The chat listener: every TCP connection, from `accept` to the upgrade.
 //!
 //! chatd runs its own accept loop and WebSocket upgrade (hyper's HTTP/1 and
-//! tungstenite, without axum), for bounds that a server facing the network
-//! needs:
-//! each connection is counted from `accept` until its session ends (so
-//! connections that never upgrade count too, and past a hard cap are
-//! closed at once); the HTTP phase must end within the handshake deadline
-//! (a connection that sends nothing, or half a request, is dropped); and a
-//! request that is not an upgrade gets its answer with `Connection: close`.
-//! Any path upgrades to a session. Owning the socket also lets the session
-//! send a large message in fragments (see `session::frames`), so that no
-//! connection keeps a write buffer the size of the largest message it got.
+//! tungstenite; axum serves only the admin API), for bounds that a server
+//! facing the network needs: each connection is counted from `accept`
+//! until its session ends (so connections that never upgrade count too, and
+//! past a hard cap are closed at once); one deadline, taken at `accept`,
+//! covers the upgrade and the chat handshake (a connection that sends
+//! nothing, or half a request, is dropped); a request head is at most 8 KiB;
+//! a request that is not an upgrade gets its answer with `Connection:
+//! close`. Any path upgrades to a session. Owning the socket also lets the
+//! session send a large message in fragments (see `session::frames`).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::header::{
-    CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL,
+    CONNECTION, CONTENT_TYPE, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL,
     SEC_WEBSOCKET_VERSION, UPGRADE,
 };
 use axum::http::{
@@ -30,6 +29,7 @@ use chat_protocol::limits::{MAX_AUTH, MAX_SERVER_MESSAGE, max_client_message};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
@@ -42,6 +42,12 @@ const PENDING_SLACK: usize = 64;
 
 /// Connections past the 503 band are closed as soon as they are accepted.
 const HARD_SLACK: usize = 2 * PENDING_SLACK;
+
+/// Largest HTTP request head read before the upgrade (hyper's minimum).
+const MAX_REQUEST: usize = 8 * 1024;
+
+/// A chat connection after the upgrade.
+pub type Socket = WebSocketStream<TokioIo<Upgraded>>;
 
 /// One open TCP connection, counted in `AppState::connections` from
 /// `accept` until the connection, and the session it became, have ended.
@@ -70,39 +76,52 @@ impl Drop for Slot {
     }
 }
 
-/// A chat connection after the upgrade.
-pub type Socket = WebSocketStream<TokioIo<Upgraded>>;
+/// Warns that connections are being refused, at most once every 10 s: a
+/// flood must not flood the log too.
+fn warn_busy(peer: SocketAddr, what: &str) {
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = crate::state::now_secs();
+    let last = LAST.load(Ordering::Relaxed);
+    if now >= last.saturating_add(10)
+        && LAST
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        tracing::warn!(%peer, "{what} (said at most once every 10 s)");
+    }
+}
 
 /// Accepts chat connections until the shutdown.
 pub async fn serve(listener: TcpListener, app: App) {
-    let mut last_warning: Option<Instant> = None;
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
-                    accept_failed(e).await;
+                    accept_failed(e, &app).await;
                     continue;
                 }
             },
             () = app.shutdown.cancelled() => return,
         };
+        // One deadline from here to the Welcome: the upgrade and the chat
+        // handshake share it.
+        let deadline = Instant::now() + app.hub.config().handshake_timeout.0;
         let Some(slot) = Slot::take(&app) else {
-            // Once every 10 s at most: a flood must not flood the log too.
-            if last_warning.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
-                tracing::warn!(%peer, "closing new connections: too many are open (max_users + {HARD_SLACK})");
-                last_warning = Some(Instant::now());
-            }
+            warn_busy(
+                peer,
+                &format!("closing new connections: too many are open (max_users + {HARD_SLACK})"),
+            );
             drop(stream);
             continue;
         };
-        tokio::spawn(connection(stream, peer, slot, app.clone()));
+        tokio::spawn(connection(stream, peer, deadline, slot, app.clone()));
     }
 }
 
 /// `accept` failed: a peer that gave up is nothing; anything else (out of
 /// file descriptors, say) is logged and retried after a pause, as hyper does.
-async fn accept_failed(e: std::io::Error) {
+async fn accept_failed(e: std::io::Error, app: &App) {
     use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
     if matches!(
         e.kind(),
@@ -111,26 +130,37 @@ async fn accept_failed(e: std::io::Error) {
         return;
     }
     tracing::error!("cannot accept connections: {e}; retrying in 1 s");
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    tokio::select! {
+        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        () = app.shutdown.cancelled() => {}
+    }
 }
 
-/// Serves the HTTP phase of one connection, bounded by the handshake
-/// deadline; an upgrade hands the socket to a session and ends this task.
-async fn connection(stream: TcpStream, peer: SocketAddr, slot: Arc<Slot>, app: App) {
+/// Serves the HTTP phase of one connection, bounded by its deadline; an
+/// upgrade hands the socket to a session and ends this task.
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    deadline: Instant,
+    slot: Arc<Slot>,
+    app: App,
+) {
     let _ = stream.set_nodelay(true);
-    let deadline = app.hub.config().handshake_timeout.0;
     let shutdown = app.shutdown.clone();
     let service = hyper::service::service_fn(move |request| {
-        let response = answer(request, peer, &slot, &app);
+        let response = answer(request, peer, deadline, &slot, &app);
         async move { Ok::<_, Infallible>(response) }
     });
     let http = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(deadline)
+        .header_read_timeout(deadline.saturating_duration_since(Instant::now()))
+        // An upgrade request is a few hundred bytes: no slot may hold more.
+        .max_buf_size(MAX_REQUEST)
+        .max_headers(32)
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
     tokio::select! {
-        served = tokio::time::timeout(deadline, http) => match served {
+        served = tokio::time::timeout_at(deadline, http) => match served {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::debug!(%peer, error = %e, "HTTP phase failed"),
             Err(_) => tracing::debug!(%peer, "closed: no WebSocket upgrade within the handshake deadline"),
@@ -144,14 +174,24 @@ async fn connection(stream: TcpStream, peer: SocketAddr, slot: Arc<Slot>, app: A
 fn answer(
     mut request: Request<hyper::body::Incoming>,
     peer: SocketAddr,
+    deadline: Instant,
     slot: &Arc<Slot>,
     app: &App,
 ) -> Response<Body> {
-    let Some(key) = upgrade_key(&request) else {
-        return refuse(
-            StatusCode::UPGRADE_REQUIRED,
-            "This is a chat server (chatd). It speaks WebSocket, subprotocol chat.v1: join it with the `chat` client.\n",
-        );
+    let key = match upgrade_key(&request) {
+        Upgrade::Key(key) => key,
+        Upgrade::BadKey => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "a WebSocket upgrade needs a Sec-WebSocket-Key of 16 bytes in base64\n",
+            );
+        }
+        Upgrade::No => {
+            return refuse(
+                StatusCode::UPGRADE_REQUIRED,
+                "This is a chat server (chatd). It speaks WebSocket, subprotocol chat.v1: join it with the `chat` client.\n",
+            );
+        }
     };
     if app.shutdown.is_cancelled() {
         return refuse(
@@ -162,18 +202,26 @@ fn answer(
     let config = app.hub.config();
     // This connection is among those counted.
     if app.connections.load(Ordering::Relaxed) > config.max_users + PENDING_SLACK {
-        tracing::warn!(%peer, "refused a connection: too many open connections");
+        warn_busy(
+            peer,
+            &format!(
+                "answering upgrades 503: more than max_users + {PENDING_SLACK} connections are open"
+            ),
+        );
         return refuse(
             StatusCode::SERVICE_UNAVAILABLE,
             "the server is busy; try again later\n",
         );
     }
     let accept = derive_accept_key(key.as_bytes());
-    let offered = has_token(
-        request.headers(),
-        &SEC_WEBSOCKET_PROTOCOL,
-        chat_protocol::SUBPROTOCOL,
-    );
+    // Subprotocol names are case-sensitive (RFC 6455 §4.1): `chat.v1` only.
+    let offered = request
+        .headers()
+        .get_all(SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim() == chat_protocol::SUBPROTOCOL);
     // Small buffers: an idle connection holds a few KiB, not hundreds.
     let max_in = MAX_AUTH.max(max_client_message(config.max_text));
     let ws_config = WebSocketConfig::default()
@@ -189,7 +237,7 @@ fn answer(
             Ok(upgraded) => {
                 let io = TokioIo::new(upgraded);
                 let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(ws_config)).await;
-                crate::session::run(ws, peer, session_app).await;
+                crate::session::run(ws, peer, deadline, session_app).await;
             }
             Err(e) => tracing::debug!(%peer, error = %e, "the upgrade did not complete"),
         }
@@ -206,9 +254,22 @@ fn answer(
     response.body(Body::empty()).expect("a valid 101 response")
 }
 
-/// The `Sec-WebSocket-Key` of a WebSocket upgrade request: HTTP/1.1 `GET`
-/// with `Connection: upgrade`, `Upgrade: websocket` and version 13.
-fn upgrade_key<B>(request: &Request<B>) -> Option<&HeaderValue> {
+/// What a request asks for.
+#[derive(Debug, PartialEq)]
+enum Upgrade<'a> {
+    /// A WebSocket upgrade, with its `Sec-WebSocket-Key`.
+    Key(&'a HeaderValue),
+    /// A WebSocket upgrade without a valid key (RFC 6455 §4.2.1: 400).
+    BadKey,
+    /// Anything else.
+    No,
+}
+
+/// Whether `request` is a WebSocket upgrade: HTTP/1.1 `GET` with
+/// `Connection: upgrade`, `Upgrade: websocket`, version 13 and a key that
+/// is 16 bytes in base64.
+fn upgrade_key<B>(request: &Request<B>) -> Upgrade<'_> {
+    use base64::Engine as _;
     let headers = request.headers();
     let upgrade = request.method() == Method::GET
         && request.version() == Version::HTTP_11
@@ -217,7 +278,19 @@ fn upgrade_key<B>(request: &Request<B>) -> Option<&HeaderValue> {
         && headers
             .get(SEC_WEBSOCKET_VERSION)
             .is_some_and(|v| v == "13");
-    upgrade.then(|| headers.get(SEC_WEBSOCKET_KEY)).flatten()
+    if !upgrade {
+        return Upgrade::No;
+    }
+    match headers.get(SEC_WEBSOCKET_KEY) {
+        Some(key)
+            if base64::engine::general_purpose::STANDARD
+                .decode(key.as_bytes())
+                .is_ok_and(|k| k.len() == 16) =>
+        {
+            Upgrade::Key(key)
+        }
+        _ => Upgrade::BadKey,
+    }
 }
 
 /// Whether a comma-separated header lists `token` (case-insensitively).
@@ -236,10 +309,7 @@ fn refuse(status: StatusCode, text: &'static str) -> Response<Body> {
         .status(status)
         .header(CONNECTION, "close")
         .header(SEC_WEBSOCKET_VERSION, "13")
-        .header(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; charset=utf-8",
-        )
+        .header(CONTENT_TYPE, "text/plain; charset=utf-8")
         .body(Body::from(text))
         .expect("a valid response")
 }
@@ -264,9 +334,8 @@ mod tests {
             ("Sec-WebSocket-Version", "13"),
             ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
         ];
-        assert_eq!(
-            upgrade_key(&request(&good)).unwrap(),
-            "dGhlIHNhbXBsZSBub25jZQ=="
+        assert!(
+            matches!(upgrade_key(&request(&good)), Upgrade::Key(k) if k == "dGhlIHNhbXBsZSBub25jZQ==")
         );
         // RFC 6455's example.
         assert_eq!(
@@ -280,13 +349,21 @@ mod tests {
                 .filter(|(i, _)| *i != drop)
                 .map(|(_, h)| *h)
                 .collect();
-            assert!(upgrade_key(&request(&missing)).is_none(), "{missing:?}");
+            let expected = if drop == 3 {
+                Upgrade::BadKey
+            } else {
+                Upgrade::No
+            };
+            assert_eq!(upgrade_key(&request(&missing)), expected, "{missing:?}");
         }
         let mut old = good;
         old[2] = ("Sec-WebSocket-Version", "8");
-        assert!(upgrade_key(&request(&old)).is_none());
+        assert_eq!(upgrade_key(&request(&old)), Upgrade::No);
+        let mut short = good;
+        short[3] = ("Sec-WebSocket-Key", "c2hvcnQ=");
+        assert_eq!(upgrade_key(&request(&short)), Upgrade::BadKey);
         let mut post = request(&good);
         *post.method_mut() = Method::POST;
-        assert!(upgrade_key(&post).is_none());
+        assert_eq!(upgrade_key(&post), Upgrade::No);
     }
 }

@@ -42,11 +42,13 @@ const GOODBYE_TIMEOUT: Duration = Duration::from_secs(2);
 const LINGER: Duration = Duration::from_secs(1);
 
 /// Serves one upgraded WebSocket until it ends.
-pub async fn run(ws: WebSocket, peer: SocketAddr, app: App) {
+/// `deadline` was taken at `accept`: the upgrade and the chat handshake
+/// share it.
+pub async fn run(ws: WebSocket, peer: SocketAddr, deadline: Instant, app: App) {
     // The handshake's state is large (about 15 KiB of futures) and short
     // lived: boxed, it is freed once the user has joined, and an idle
     // connection keeps only the session's own few KiB.
-    let Some(established) = Box::pin(establish(ws, peer, &app)).await else {
+    let Some(established) = Box::pin(establish(ws, peer, deadline, &app)).await else {
         return;
     };
     let Established {
@@ -87,9 +89,13 @@ struct Established {
 
 /// The handshake, from the upgrade to a delivered `Welcome`; `None` when
 /// the connection ended first (refused, gone, deadline missed, shutdown).
-async fn establish(mut ws: WebSocket, peer: SocketAddr, app: &App) -> Option<Established> {
+async fn establish(
+    mut ws: WebSocket,
+    peer: SocketAddr,
+    deadline: Instant,
+    app: &App,
+) -> Option<Established> {
     let config = app.hub.config();
-    let deadline = Instant::now() + config.handshake_timeout.0;
 
     let greeted = tokio::select! {
         r = timeout_at(deadline, greet(&mut ws, peer, app)) => r,
@@ -136,12 +142,15 @@ async fn establish(mut ws: WebSocket, peer: SocketAddr, app: &App) -> Option<Est
     // The member is in the room from here on: whatever happens, it must
     // reach `hub.leave`, so nothing below runs under a deadline that could
     // drop it halfway. The Welcome is bounded as any other write.
+    // Not cut short by a kick or the shutdown: a Welcome sent in fragments
+    // must end before anything else (a Bye) may follow. The writer says
+    // goodbye after, if the session was ended meanwhile.
     let welcome = ServerEvent::Welcome(welcome);
-    let welcomed = tokio::select! {
-        sent = timeout(config.write_timeout.0, send_sealed(&mut ws, &mut sealer, &welcome)) => sent,
-        // Kicked or shut down meanwhile: the writer says goodbye.
-        () = member.control.cancelled() => Ok(true),
-    };
+    let welcomed = timeout(
+        config.write_timeout.0,
+        send_sealed(&mut ws, &mut sealer, &welcome),
+    )
+    .await;
     let failed = match welcomed {
         Ok(true) => None,
         Ok(false) => Some(Ending::lost()),
@@ -234,21 +243,43 @@ const FRAGMENT: usize = 16 * 1024;
 /// tungstenite keeps its write buffer at the largest frame it ever wrote,
 /// for the connection's life: whole, a 1 MiB `Welcome` would cost every
 /// joined user 1 MiB until they leave.
-fn frames(sealed: Vec<u8>) -> impl Iterator<Item = Message> {
-    let sealed = Bytes::from(sealed);
-    let count = sealed.len().div_ceil(FRAGMENT).max(1);
-    (0..count).map(move |i| {
-        if count == 1 {
-            return Message::Binary(sealed.clone());
+fn frames(sealed: Vec<u8>) -> Frames {
+    Frames {
+        whole: sealed.len() <= FRAGMENT,
+        rest: Bytes::from(sealed),
+        first: true,
+    }
+}
+
+/// The frames of one sealed message; see [`frames`].
+struct Frames {
+    rest: Bytes,
+    whole: bool,
+    first: bool,
+}
+
+impl Iterator for Frames {
+    type Item = Message;
+
+    fn next(&mut self) -> Option<Message> {
+        if self.rest.is_empty() {
+            return None;
         }
-        let chunk = sealed.slice(i * FRAGMENT..((i + 1) * FRAGMENT).min(sealed.len()));
-        let opcode = if i == 0 {
+        if self.whole {
+            return Some(Message::Binary(std::mem::take(&mut self.rest)));
+        }
+        let chunk = self.rest.split_to(FRAGMENT.min(self.rest.len()));
+        let opcode = if std::mem::replace(&mut self.first, false) {
             OpCode::Data(Data::Binary)
         } else {
             OpCode::Data(Data::Continue)
         };
-        Message::Frame(Frame::message(chunk, opcode, i + 1 == count))
-    })
+        Some(Message::Frame(Frame::message(
+            chunk,
+            opcode,
+            self.rest.is_empty(),
+        )))
+    }
 }
 
 /// Why no binary message came.
@@ -537,26 +568,32 @@ fn handle(event: ClientEvent, member: &Arc<Member>, app: &App, config: &Config) 
 }
 
 /// Sends `message` unless the session ends first or the peer stalls.
+/// Sends `message` unless the peer stalls past `write_timeout`, or the
+/// session ends first (`whole`: the message is all of a sealed message), or
+/// only the server's shutdown (a frame of a fragmented message).
 async fn send_or_end(
     sink: &mut SplitSink<WebSocket, Message>,
     message: Message,
     control: &Control,
     write_timeout: Duration,
     queued: usize,
+    whole: bool,
 ) -> bool {
-    tokio::select! {
-        () = control.cancelled() => false,
-        sent = timeout(write_timeout, sink.send(message)) => match sent {
-            Ok(Ok(())) => true,
-            Ok(Err(_)) => {
-                control.end(Ending::lost());
-                false
-            }
-            Err(_) => {
-                control.end(Ending::too_slow(queued));
-                false
-            }
-        },
+    let sent = tokio::select! {
+        () = control.cancelled(), if whole => return false,
+        () = control.shutting_down(), if !whole => return false,
+        sent = timeout(write_timeout, sink.send(message)) => sent,
+    };
+    match sent {
+        Ok(Ok(())) => true,
+        Ok(Err(_)) => {
+            control.end(Ending::lost());
+            false
+        }
+        Err(_) => {
+            control.end(Ending::too_slow(queued));
+            false
+        }
     }
 }
 
@@ -573,6 +610,8 @@ async fn write_loop(
         Instant::now() + config.keepalive_interval.0,
         config.keepalive_interval.0,
     );
+    // Whether a fragmented message was left unfinished.
+    let mut torn = false;
     loop {
         // An event sealed, or `None` for a keepalive ping.
         let sealed = tokio::select! {
@@ -593,10 +632,18 @@ async fn write_loop(
         let queued = rx.len();
         let sent = match sealed {
             Some(sealed) => {
+                // A fragmented message is cut short only by the shutdown
+                // (which must not wait on a stalled peer): once its first
+                // frame is handed to tungstenite it is on its way, and a Bye
+                // between its frames would be read as its continuation, so
+                // a kick waits for its end. A whole message is just that.
+                let whole = sealed.len() <= FRAGMENT;
                 let mut sent = true;
                 for message in frames(sealed) {
-                    sent = send_or_end(&mut sink, message, &control, write_timeout, queued).await;
+                    sent = send_or_end(&mut sink, message, &control, write_timeout, queued, whole)
+                        .await;
                     if !sent {
+                        torn = !whole;
                         break;
                     }
                 }
@@ -604,12 +651,18 @@ async fn write_loop(
             }
             None => {
                 let ping = Message::Ping(Bytes::new());
-                send_or_end(&mut sink, ping, &control, write_timeout, queued).await
+                send_or_end(&mut sink, ping, &control, write_timeout, queued, true).await
             }
         };
         if !sent {
             break;
         }
     }
-    goodbye(&mut sink, &mut sealer, control.ending()).await;
+    let mut ending = control.ending();
+    if torn {
+        // Half a message is on the wire: a Bye now would be read as its
+        // continuation. The close frame (a control frame) may still go.
+        ending.bye = None;
+    }
+    goodbye(&mut sink, &mut sealer, ending).await;
 }

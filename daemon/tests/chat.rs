@@ -613,6 +613,8 @@ async fn past_the_connection_cap_new_connections_are_closed_at_once() {
         if let Ok(Ok(_)) = attempt {
             break;
         }
+        // The server may not have seen every close yet: poll gently.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         assert!(
             start.elapsed() < testkit::DEADLINE,
             "no connection after the flood"
@@ -626,9 +628,13 @@ async fn a_reason_given_for_leaving_is_shown_to_the_room() {
     let d = Daemon::start();
     let mut ace = join(&d, "ace").await;
     for (name, reason, shown) in [
-        ("bob", "gone fishing", "left: gone fishing"),
-        // Nothing unprintable, nothing long: then just "left".
+        ("bob", "gone fishing", "left: \"gone fishing\""),
+        // In quotes: no one passes their words off as the server's.
+        ("eve", "kicked: spam", "left: \"kicked: spam\""),
+        ("fay", "a\" b", "left: \"a\\\" b\""),
+        // One printable line, not long: else just "left".
         ("cat", "bell\u{7}", "left"),
+        ("gus", "two\nlines", "left"),
         ("dog", &"x".repeat(201), "left"),
     ] {
         let mut them = join(&d, name).await;
@@ -680,5 +686,48 @@ async fn a_big_welcome_arrives_whole_in_frames_of_at_most_16_kib() {
     assert_eq!(
         history,
         texts.iter().map(String::as_str).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn a_kick_in_the_middle_of_a_fragmented_message_comes_after_it() {
+    let d = Daemon::builder()
+        .config(
+            "max_text = 65536\nrate_burst = 100000\nrate_per_second = 100000\n\
+             outbound_queue = 1000\nwrite_timeout = \"60s\"\n",
+        )
+        .start();
+    let mut ace = join(&d, "ace").await;
+    let ws = testkit::connect_with_receive_buffer(&d.url, 16 * 1024).await;
+    let mut bob = RawClient::join_on(ws, &d.key, "bob", "").await.joined();
+    // About 10 MiB for bob, who does not read yet: his writer stalls, most
+    // likely between two frames of one of these (8 frames each).
+    let text = "\"".repeat(60_000);
+    let total = 80;
+    for i in 0..total {
+        ace.send(&say(&format!("{i} {text}"))).await;
+    }
+    let last = format!("{} {text}", total - 1);
+    ace.recv_until("the last echo", message_from("ace", &last))
+        .await;
+    let (code, body) = testkit::admin_call(
+        &d.runtime_dir,
+        "POST",
+        "/v1/users/bob/kick",
+        Some(r#"{"reason":"enough"}"#),
+    );
+    assert_eq!(code, 200, "{body}");
+    // Whatever bob was in the middle of arrives whole, then the Bye.
+    let (events, close) = bob.recv_to_close().await;
+    assert_eq!(close.0, 1000, "a clean close, not a broken message");
+    let whole = events
+        .iter()
+        .filter(|e| matches!(e, ServerEvent::Message(m) if m.text.ends_with(&text)))
+        .count();
+    assert!(whole >= 1, "some messages arrived before the kick");
+    assert!(
+        matches!(events.last(), Some(ServerEvent::Bye { code: ByeCode::Kicked, reason }) if reason == "enough"),
+        "{:?}",
+        events.last()
     );
 }

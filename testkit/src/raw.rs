@@ -63,6 +63,28 @@ pub async fn connect(url: &str) -> Ws {
     ws
 }
 
+/// Opens a WebSocket to `url` (`ws://IP:PORT/`) over a socket whose receive
+/// buffer is fixed at `bytes` (no autotuning), so that a client that stops
+/// reading stalls the server's writes after a few MiB, not dozens.
+pub async fn connect_with_receive_buffer(url: &str, bytes: u32) -> Ws {
+    let addr = url
+        .trim_start_matches("ws://")
+        .trim_end_matches('/')
+        .parse()
+        .expect("a ws://IP:PORT/ url");
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(bytes).expect("SO_RCVBUF");
+    let stream = socket.connect(addr).await.expect("connect");
+    let (ws, _) = tokio::time::timeout(
+        DEADLINE,
+        tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)),
+    )
+    .await
+    .expect("upgrade deadline")
+    .expect("upgrade");
+    ws
+}
+
 /// Reads the next binary message, or the close frame as `Err((code, reason))`.
 pub async fn next_binary(ws: &mut Ws) -> Result<Vec<u8>, (u16, String)> {
     loop {

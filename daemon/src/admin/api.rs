@@ -39,6 +39,33 @@ pub fn routes() -> Router<App> {
         .route("/v1/reload", post(reload))
 }
 
+/// Runs a change of state to its end even if the caller hangs up: hyper
+/// drops the handler of a connection that closes, and a change cut between
+/// disk and memory would only come into force at the next start.
+async fn to_the_end<T: Send + 'static>(
+    change: impl Future<Output = Result<T, String>> + Send + 'static,
+) -> Result<T, Failure> {
+    tokio::spawn(change)
+        .await
+        .map_err(|e| Failure::internal(e.to_string()))?
+        .map_err(Failure::internal)
+}
+
+/// Stores (or erases) the admin-set password hash, then puts it in force,
+/// under the state lock.
+async fn change_admin_password(app: &App, hash: Option<String>) -> Result<(), String> {
+    let _writing = app.state_writes.lock().await;
+    let (store_app, saved) = (app.clone(), hash.clone());
+    tokio::task::spawn_blocking(move || match &saved {
+        Some(hash) => store_app.store.save_password_hash(hash),
+        None => store_app.store.erase_password_hash(),
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    app.password.set_admin_hash(hash);
+    Ok(())
+}
+
 /// A JSON body, or a 400 naming what is wrong with it. The content type is
 /// not insisted on, so `curl -d '{…}'` works; an empty body means the
 /// defaults where the call has any.
@@ -95,17 +122,19 @@ async fn rotate(
         )));
     }
     let grace = Duration::from_secs(request.grace_secs);
-    let rotated = crate::keys::rotate(&app, grace, request.disconnect)
-        .await
-        .map_err(Failure::internal)?;
-    tracing::info!(
-        uid = peer.uid,
-        key_id = %rotated.key_id,
-        previous = %rotated.previous_key_id,
-        grace_secs = request.grace_secs,
-        disconnected = rotated.disconnected,
-        "admin: key rotated"
-    );
+    let rotated = to_the_end(async move {
+        let rotated = crate::keys::rotate(&app, grace, request.disconnect).await?;
+        tracing::info!(
+            uid = peer.uid,
+            key_id = %rotated.key_id,
+            previous = %rotated.previous_key_id,
+            grace_secs = request.grace_secs,
+            disconnected = rotated.disconnected,
+            "admin: key rotated"
+        );
+        Ok(rotated)
+    })
+    .await?;
     Ok(Json(rotated))
 }
 
@@ -121,18 +150,16 @@ async fn set_password(
         .await
         .map_err(|e| Failure::internal(e.to_string()))?
         .map_err(Failure::internal)?;
-    let _writing = app.state_writes.lock().await;
-    let saved = hash.clone();
-    let store_app = app.clone();
-    tokio::task::spawn_blocking(move || store_app.store.save_password_hash(&saved))
-        .await
-        .map_err(|e| Failure::internal(e.to_string()))?
-        .map_err(Failure::internal)?;
-    app.password.set_admin_hash(Some(hash));
-    tracing::info!(
-        uid = peer.uid,
-        "admin: join password set (stored as an argon2id hash)"
-    );
+    let changing = app.clone();
+    to_the_end(async move {
+        change_admin_password(&changing, Some(hash)).await?;
+        tracing::info!(
+            uid = peer.uid,
+            "admin: join password set (stored as an argon2id hash)"
+        );
+        Ok(())
+    })
+    .await?;
     Ok(Json(PasswordState {
         password: crate::status::password_source(&app),
     }))
@@ -142,16 +169,17 @@ async fn clear_password(
     State(app): State<App>,
     ConnectInfo(peer): ConnectInfo<Peer>,
 ) -> Answer<PasswordState> {
-    let _writing = app.state_writes.lock().await;
-    let store_app = app.clone();
-    tokio::task::spawn_blocking(move || store_app.store.erase_password_hash())
-        .await
-        .map_err(|e| Failure::internal(e.to_string()))?
-        .map_err(Failure::internal)?;
-    app.password.set_admin_hash(None);
-    let source = crate::status::password_source(&app);
-    tracing::info!(uid = peer.uid, now_in_force = %source, "admin: admin-set join password removed");
-    Ok(Json(PasswordState { password: source }))
+    let changing = app.clone();
+    to_the_end(async move {
+        change_admin_password(&changing, None).await?;
+        let source = crate::status::password_source(&changing);
+        tracing::info!(uid = peer.uid, now_in_force = %source, "admin: admin-set join password removed");
+        Ok(())
+    })
+    .await?;
+    Ok(Json(PasswordState {
+        password: crate::status::password_source(&app),
+    }))
 }
 
 async fn kick(
