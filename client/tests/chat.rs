@@ -414,23 +414,31 @@ fn an_impostor_is_detected_before_the_password_leaves_exit_11() {
     assert!(seen.auth.is_none() && seen.other_binary == 0, "{seen:?}");
 }
 
-#[test]
-fn a_message_that_fails_to_open_closes_1008_exit_5() {
+/// `chat` as ace (password "pw", input closed) against a fake server that
+/// holds the key's identity and follows `script`: its exit code, the
+/// process (for its output) and what the fake saw.
+fn ace_against_a_fake(script: Script) -> (i32, Chat, fake::Seen) {
     let join_key = JoinKey([4; 32]);
     let identity = ServerIdentity::from_secret_bytes([0x21; 32]);
     let public = identity.public();
-    let fake = Fake::start(identity, join_key.clone(), Script::ForgeAfterAuth);
+    let fake = Fake::start(identity, join_key.clone(), script);
     let mut cmd = command(&fake.url, &fake::token(&join_key, public));
     cmd.env("CHAT_PASSWORD", "pw").args(["--username", "ace"]);
     let mut chat = Chat::spawn(cmd);
-    assert_eq!(chat.finish(), 5, "{}", chat.output());
+    let code = chat.finish();
+    (code, chat, fake.seen())
+}
+
+#[test]
+fn a_message_that_fails_to_open_closes_1008_exit_5() {
+    let (code, chat, seen) = ace_against_a_fake(Script::ForgeAfterAuth);
+    assert_eq!(code, 5, "{}", chat.output());
     assert!(
         chat.stderr()
             .contains("connection lost: the server sent a message that failed authentication"),
         "{}",
         chat.output()
     );
-    let seen = fake.seen();
     let auth = seen.auth.expect("the Auth");
     assert_eq!(
         (auth.username.as_str(), auth.password.as_str()),
@@ -443,21 +451,14 @@ fn a_message_that_fails_to_open_closes_1008_exit_5() {
 
 #[test]
 fn an_unreadable_event_gets_a_sealed_bye_and_close_1002_exit_5() {
-    let join_key = JoinKey([5; 32]);
-    let identity = ServerIdentity::from_secret_bytes([0x22; 32]);
-    let public = identity.public();
-    let fake = Fake::start(identity, join_key.clone(), Script::GarbleAfterAuth);
-    let mut cmd = command(&fake.url, &fake::token(&join_key, public));
-    cmd.env("CHAT_PASSWORD", "pw").args(["--username", "ace"]);
-    let mut chat = Chat::spawn(cmd);
-    assert_eq!(chat.finish(), 5, "{}", chat.output());
+    let (code, chat, seen) = ace_against_a_fake(Script::GarbleAfterAuth);
+    assert_eq!(code, 5, "{}", chat.output());
     assert!(
         chat.stderr()
             .contains("connection lost: the server sent an event this client cannot read"),
         "{}",
         chat.output()
     );
-    let seen = fake.seen();
     assert_eq!(seen.close, Some(1002), "{seen:?}");
     assert_eq!(seen.after_auth.len(), 1, "one sealed Bye: {seen:?}");
     let bye: serde_json::Value = serde_json::from_str(&seen.after_auth[0]).unwrap();
