@@ -468,48 +468,6 @@ fn sighup_right_after_ready_reloads_instead_of_killing() {
     }
 }
 
-/// Joins as `name` over a socket whose receive buffer is as small as the
-/// kernel allows, so that once the test stops reading, the server's writes
-/// to it stall soon. Returns the socket after the Welcome.
-async fn join_with_tiny_buffer(d: &Daemon, name: &str) -> testkit::Ws {
-    use futures_util::SinkExt;
-    use tokio_tungstenite::MaybeTlsStream;
-    use tokio_tungstenite::tungstenite::Message;
-
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(1024).unwrap();
-    let stream = socket
-        .connect(([127, 0, 0, 1], d.port).into())
-        .await
-        .unwrap();
-    let (mut ws, _) = tokio::time::timeout(
-        DEADLINE,
-        tokio_tungstenite::client_async(d.url.as_str(), MaybeTlsStream::Plain(stream)),
-    )
-    .await
-    .expect("upgrade deadline")
-    .expect("upgrade");
-    let token = chat_protocol::Token::parse(&d.key).unwrap();
-    let hs = chat_protocol::ClientHandshake::new(&token);
-    ws.send(Message::Binary(hs.hello().to_vec().into()))
-        .await
-        .unwrap();
-    let challenge = testkit::next_binary(&mut ws).await.unwrap();
-    let (mut session, _) = hs.on_challenge(&challenge).unwrap();
-    let auth = chat_protocol::Auth {
-        username: name.into(),
-        password: String::new(),
-        client: "test".into(),
-    };
-    let sealed = session.sealer.seal(&auth.to_bytes()).unwrap();
-    ws.send(Message::Binary(sealed.into())).await.unwrap();
-    let reply = testkit::next_binary(&mut ws).await.unwrap();
-    let plain = session.opener.open(&reply, 1 << 20).unwrap();
-    let welcome: ServerEvent = serde_json::from_slice(&plain).unwrap();
-    assert!(matches!(welcome, ServerEvent::Welcome(_)), "{welcome:?}");
-    ws
-}
-
 /// The most a loopback socket's kernel send buffer can grow to.
 fn max_send_buffer() -> usize {
     std::fs::read_to_string("/proc/sys/net/ipv4/tcp_wmem")
@@ -533,7 +491,12 @@ async fn sigterm_with_a_stalled_reader_and_a_silent_connection_still_exits_0() {
             count + 100
         ))
         .start();
-    let _stalled = join_with_tiny_buffer(&d, "stalled").await; // never read again
+    // A receive buffer as small as the kernel allows: once the test stops
+    // reading, the server's writes to it stall soon.
+    let tiny = testkit::connect_with_receive_buffer(&d.url, 1024).await;
+    let _stalled = RawClient::join_on(tiny, &d.key, "stalled", "")
+        .await
+        .joined(); // never read again
     let mut ace = RawClient::join(&d.url, &d.key, "ace", "").await.joined();
     // In batches, each one echoed before the next: ace keeps reading.
     for batch in (0..count).collect::<Vec<_>>().chunks(50) {
