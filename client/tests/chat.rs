@@ -108,6 +108,22 @@ fn a_wrong_key_exits_10_naming_the_servers_key_before_any_password_is_sent() {
 }
 
 #[test]
+fn a_huge_password_file_is_refused_unread() {
+    let d = Daemon::start();
+    let dir = tempfile::tempdir().unwrap();
+    let huge = dir.path().join("not-a-password");
+    std::fs::write(&huge, vec![b'a'; 10 << 20]).unwrap();
+    let mut chat = Chat::start(&d.url, &d.key, &["--password-file", huge.to_str().unwrap()]);
+    assert_eq!(chat.finish(), 1, "{}", chat.output());
+    assert!(
+        chat.stderr().contains("is over 1024 bytes, the limit"),
+        "{}",
+        chat.output()
+    );
+    assert!(!chat.stderr().contains("aaaa"), "{}", chat.output());
+}
+
+#[test]
 fn a_wrong_password_exits_12_and_the_right_one_joins() {
     let (d, _dir, file) = daemon_with_password("hunter2");
     let file = file.to_str().unwrap();
