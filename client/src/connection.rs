@@ -335,6 +335,10 @@ fn rejected(code: RejectCode, reason: &str, auth: &Auth, url: &str) -> anyhow::E
             format!("{refused}: {reason} (--username NAME)"),
         ),
         RejectCode::ServerFull => (Exit::ServerFull, format!("{refused}: {reason}")),
+        RejectCode::Busy => (
+            Exit::Error,
+            format!("{refused}: {reason} (the server limits how many passwords it checks at once)"),
+        ),
         RejectCode::BadRequest | RejectCode::Other => (Exit::Error, format!("{refused}: {reason}")),
     };
     Failure::new(exit, message).into()
@@ -501,7 +505,7 @@ mod tests {
         ];
         let auth = Auth {
             username: "ace".into(),
-            password: "pw".into(),
+            password: String::from("pw").into(),
             client: String::new(),
         };
         for (code, exit) in cases {
@@ -517,7 +521,7 @@ mod tests {
             );
         }
         let nothing = Auth {
-            password: String::new(),
+            password: String::new().into(),
             ..auth
         };
         let err = rejected(

@@ -163,13 +163,13 @@ async fn run(cli: Cli) -> anyhow::Result<Exit> {
 
     let mut auth = Auth {
         username,
-        password: given.clone().unwrap_or_default(),
+        password: given.clone().unwrap_or_default().into(),
         client: format!("chat/{}", env!("CARGO_PKG_VERSION")),
     };
     let mut joined = join(&cli.url, &token, &auth, &mut signals).await;
     if let Err(err) = &joined {
         if exit_of(err) == Exit::BadPassword && given.is_none() && password::can_prompt() {
-            auth.password = password::prompt(&cli.url, &mut signals).await?;
+            auth.password = password::prompt(&cli.url, &mut signals).await?.into();
             joined = join(&cli.url, &token, &auth, &mut signals).await;
         }
     }

@@ -68,6 +68,9 @@ pub struct Config {
     pub shutdown_timeout: Human,
     /// Group whose members may use the admin socket (besides root and the daemon's user).
     pub admin_group: Option<String>,
+    /// Allow core dumps (off by default: a dump would hold the keys and
+    /// passwords in memory).
+    pub core_dumps: bool,
 }
 
 impl Default for Config {
@@ -91,6 +94,7 @@ impl Default for Config {
             write_timeout: Human(Duration::from_secs(10)),
             shutdown_timeout: Human(Duration::from_secs(5)),
             admin_group: None,
+            core_dumps: false,
         }
     }
 }

@@ -7,7 +7,7 @@
 //! slow; it is told to end and never delays anyone else. Each event is
 //! serialized once; every writer task seals the shared bytes with its own key.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -16,6 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use chat_protocol::{
     ByeCode, ErrorCode, HistoryEntry, KeyId, RateLimit, RejectCode, ServerEvent, Welcome,
+    valid_username,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -263,8 +264,13 @@ impl Member {
 
 #[derive(Default)]
 struct Room {
-    users: HashMap<String, Arc<Member>>,
-    history: VecDeque<HistoryEntry>,
+    /// Members by their name folded to lower case: the map's order is the
+    /// order every list of names is shown in, so nothing is sorted (or a
+    /// name folded again) while the lock is held.
+    users: BTreeMap<String, Arc<Member>>,
+    /// Shared with the Welcomes being built, so a join copies pointers, not
+    /// texts, under the lock.
+    history: VecDeque<Arc<HistoryEntry>>,
     next_id: u64,
 }
 
@@ -278,10 +284,9 @@ impl Room {
         }
     }
 
+    /// Names online, in order (see [`Room::users`]).
     fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.users.values().map(|m| m.name.clone()).collect();
-        names.sort_by_key(|n| n.to_ascii_lowercase());
-        names
+        self.users.values().map(|m| m.name.clone()).collect()
     }
 
     fn next_id(&mut self) -> u64 {
@@ -401,10 +406,13 @@ impl Hub {
             },
             Some(&key),
         );
+        let users = room.names();
+        let history: Vec<Arc<HistoryEntry>> = room.history.iter().cloned().collect();
+        drop(room);
         let welcome = Welcome {
             name: name.to_string(),
-            users: room.names(),
-            history: room.history.iter().cloned().collect(),
+            users,
+            history: history.iter().map(|e| HistoryEntry::clone(e)).collect(),
             motd: config.motd.clone(),
             rate: RateLimit {
                 burst: config.rate_burst,
@@ -413,7 +421,6 @@ impl Hub {
             max_text: config.max_text,
             server: format!("chatd/{}", env!("CARGO_PKG_VERSION")),
         };
-        drop(room);
         Ok(Joined {
             member,
             welcome: fit_welcome(welcome),
@@ -455,7 +462,7 @@ impl Hub {
             if room.history.len() >= keep {
                 room.history.pop_front();
             }
-            room.history.push_back(entry.clone());
+            room.history.push_back(Arc::new(entry.clone()));
         }
         room.broadcast(&ServerEvent::Message(entry), None);
         drop(room);
@@ -466,10 +473,14 @@ impl Hub {
     pub fn dm(&self, from: &Member, to: &str, text: String) -> Result<(), (ErrorCode, String)> {
         let mut room = self.room.lock().expect("lock");
         let Some(target) = room.users.get(&to.to_ascii_lowercase()).cloned() else {
-            return Err((
-                ErrorCode::NoSuchUser,
-                format!("no one called \"{to}\" is online"),
-            ));
+            // `to` is the client's own text: named back only when it is a
+            // valid name, so nothing else is ever echoed.
+            let message = if valid_username(to) {
+                format!("no one called \"{to}\" is online")
+            } else {
+                "no one by that name is online (a name is 1 to 32 of A-Z a-z 0-9 _ . -)".to_string()
+            };
+            return Err((ErrorCode::NoSuchUser, message));
         };
         let event = ServerEvent::Dm {
             id: room.next_id(),
@@ -510,10 +521,17 @@ impl Hub {
 
     /// Everyone online, for the admin API.
     pub fn users(&self) -> Vec<UserInfo> {
-        let room = self.room.lock().expect("lock");
-        let mut users: Vec<UserInfo> = room
+        // Pointers under the lock, in order; the strings are made after.
+        let members: Vec<Arc<Member>> = self
+            .room
+            .lock()
+            .expect("lock")
             .users
             .values()
+            .cloned()
+            .collect();
+        members
+            .iter()
             .map(|m| UserInfo {
                 name: m.name.clone(),
                 address: m.addr.to_string(),
@@ -525,9 +543,7 @@ impl Hub {
                 messages: m.messages.load(Ordering::Relaxed),
                 key_id: m.key_id.to_string(),
             })
-            .collect();
-        users.sort_by_key(|u| u.name.to_ascii_lowercase());
-        users
+            .collect()
     }
 
     /// Broadcasts a notice from the admin; returns how many it was sent to.

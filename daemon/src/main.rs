@@ -14,6 +14,7 @@ mod keys;
 mod logging;
 mod password;
 mod paths;
+mod process;
 mod ratelimit;
 mod reload;
 mod server;
@@ -22,6 +23,7 @@ mod state;
 mod status;
 mod store;
 mod systemd;
+mod throttle;
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -150,7 +152,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         return check_config(&cli, &config);
     }
     let filter = logging::init(&config.log_level).map_err(|e| anyhow!(e))?;
-    raise_fd_limit(config.max_users);
+    process::raise_fd_limit(config.max_users);
+    process::return_freed_memory();
+    if !config.core_dumps {
+        process::forbid_core_dumps();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -333,38 +339,6 @@ async fn serve(config: Config, reloader: reload::Reloader) -> anyhow::Result<()>
     }
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Every connection is a file descriptor: raise the soft limit to the hard
-/// one (commonly 1024 → 524288 under systemd), and warn when even that is
-/// too low for `max_users`.
-fn raise_fd_limit(max_users: usize) {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit and setrlimit read and write the plain struct only.
-    let soft = unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-            return;
-        }
-        if limit.rlim_cur < limit.rlim_max {
-            let raised = libc::rlimit {
-                rlim_cur: limit.rlim_max,
-                rlim_max: limit.rlim_max,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
-                limit.rlim_cur = limit.rlim_max;
-            }
-        }
-        limit.rlim_cur
-    };
-    let needed = server::max_connections(max_users) as u64 + 64;
-    if soft < needed {
-        tracing::warn!(
-            "the open-file limit is {soft}, too low for max_users = {max_users} (about {needed} needed); raise it (LimitNOFILE= in the unit, or ulimit -n) or lower max_users"
-        );
-    }
 }
 
 /// What to do about a failed bind, by its cause.

@@ -5,10 +5,12 @@
 //! (stored in `STATE_DIR/password`), then the configured password file
 //! (hashed at load; the plaintext is dropped at once).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use zeroize::Zeroizing;
 
 /// argon2id cost: 19 MiB, 2 passes, 1 lane (OWASP's recommendation).
 const M_COST: u32 = 19 * 1024;
@@ -17,6 +19,13 @@ const P_COST: u32 = 1;
 
 /// Verifications that may run at once; more wait their turn.
 const CONCURRENT_VERIFICATIONS: usize = 2;
+
+/// Joins that may wait for a verification slot. Past this, a join is
+/// refused at once as `busy`: with argon2 at ~30 ms and two slots, the last
+/// waiter starts within about half a second, far inside any handshake
+/// deadline, so an honest join during a flood gets an answer (a Welcome or
+/// a prompt `busy`), never a silent wait until its deadline.
+const WAITING_VERIFICATIONS: usize = 16;
 
 fn hasher() -> Argon2<'static> {
     let params = Params::new(M_COST, T_COST, P_COST, None).expect("valid argon2 parameters");
@@ -47,8 +56,16 @@ pub fn check_length(password: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks that a stored PHC string is argon2id with sane parameters, so a
-/// tampered file cannot make every join cost gigabytes or nothing.
+/// Bounds on a stored hash's argon2 parameters, around the defaults (and
+/// OWASP's other recommended settings, from m = 7 MiB with t = 5 to
+/// m = 46 MiB with t = 1): every join pays for a verification, so a
+/// tampered or foreign file must make it cost neither gigabytes nor nothing.
+const M_COST_RANGE: std::ops::RangeInclusive<u32> = 7 * 1024..=64 * 1024;
+const T_COST_RANGE: std::ops::RangeInclusive<u32> = 1..=5;
+const P_COST_RANGE: std::ops::RangeInclusive<u32> = 1..=4;
+
+/// Checks that a stored PHC string is argon2id version 19 (0x13) with
+/// parameters within sane bounds and a salt of at least 16 bytes.
 pub fn check_stored_hash(phc: &str) -> Result<(), String> {
     let parsed = PasswordHash::new(phc).map_err(|e| format!("not a PHC password hash ({e})"))?;
     if parsed.algorithm.as_str() != "argon2id" {
@@ -57,16 +74,30 @@ pub fn check_stored_hash(phc: &str) -> Result<(), String> {
             parsed.algorithm
         ));
     }
+    if parsed.version != Some(Version::V0x13 as u32) {
+        return Err(format!(
+            "argon2 version is {}, expected 19",
+            parsed
+                .version
+                .map_or_else(|| "missing".to_string(), |v| v.to_string())
+        ));
+    }
     let params = Params::try_from(&parsed).map_err(|e| format!("bad argon2 parameters ({e})"))?;
-    let sane = (8 * 1024..=1024 * 1024).contains(&params.m_cost())
-        && (1..=10).contains(&params.t_cost())
-        && (1..=8).contains(&params.p_cost());
+    let sane = M_COST_RANGE.contains(&params.m_cost())
+        && T_COST_RANGE.contains(&params.t_cost())
+        && P_COST_RANGE.contains(&params.p_cost());
     if !sane {
         return Err(format!(
-            "argon2 parameters m={} t={} p={} are outside sane bounds (m 8192..1048576, t 1..10, p 1..8)",
+            "argon2 parameters m={} t={} p={} are outside sane bounds (m {}..={}, t {}..={}, p {}..={})",
             params.m_cost(),
             params.t_cost(),
-            params.p_cost()
+            params.p_cost(),
+            M_COST_RANGE.start(),
+            M_COST_RANGE.end(),
+            T_COST_RANGE.start(),
+            T_COST_RANGE.end(),
+            P_COST_RANGE.start(),
+            P_COST_RANGE.end(),
         ));
     }
     match parsed.salt {
@@ -93,11 +124,30 @@ struct Hashes {
     admin: Option<String>,
 }
 
+/// What a join's password check found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The password matches, or none is set.
+    Accepted,
+    /// The password does not match.
+    Refused,
+    /// Too many joins are being checked already: refuse with `busy` and let
+    /// the client retry shortly.
+    Busy,
+}
+
 /// The password check shared by all connections.
+///
+/// The bound on argon2 work holds even when the caller gives up (its
+/// handshake deadline drops the future): the permit travels into the
+/// blocking job and is released only when argon2 returns, so at most
+/// [`CONCURRENT_VERIFICATIONS`] hashes run at once, whatever the callers do.
+/// A waiter that is dropped before its turn starts no argon2 at all.
 #[derive(Clone)]
 pub struct Gate {
     hashes: Arc<RwLock<Hashes>>,
     permits: Arc<Semaphore>,
+    waiting: Arc<AtomicUsize>,
 }
 
 impl Default for Gate {
@@ -105,7 +155,29 @@ impl Default for Gate {
         Self {
             hashes: Arc::default(),
             permits: Arc::new(Semaphore::new(CONCURRENT_VERIFICATIONS)),
+            waiting: Arc::default(),
         }
+    }
+}
+
+/// A place in the queue of joins waiting for a verification slot; leaving
+/// the queue (served or dropped) frees the place.
+struct Waiting(Arc<AtomicUsize>);
+
+impl Waiting {
+    fn enter(count: &Arc<AtomicUsize>, limit: usize) -> Option<Self> {
+        count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Self(count.clone()))
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -136,49 +208,83 @@ impl Gate {
     }
 
     /// Whether `password` matches the configured password file's hash
-    /// (used on reload to tell whether the file changed).
-    pub async fn verify_file(&self, password: String) -> bool {
+    /// (used on reload to tell whether the file changed). Waits for a slot
+    /// rather than reporting busy: a reload is rare and must not misread.
+    pub async fn verify_file(&self, password: Zeroizing<String>) -> bool {
         let Some(phc) = self.hashes.read().expect("lock").file.clone() else {
             return false;
         };
-        Self::verify_against(phc, password).await
-    }
-
-    async fn verify_against(phc: String, password: String) -> bool {
-        tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&phc)
-                .map(|parsed| {
-                    hasher()
-                        .verify_password(password.as_bytes(), &parsed)
-                        .is_ok()
-                })
-                .unwrap_or(false)
-        })
-        .await
-        .unwrap_or(false)
+        let Ok(permit) = self.permits.clone().acquire_owned().await else {
+            return false;
+        };
+        run_argon2(permit, phc, password).await
     }
 
     /// Whether `password` may join. Runs argon2 on the blocking pool, at
-    /// most a few at once.
-    pub async fn verify(&self, password: String) -> bool {
+    /// most [`CONCURRENT_VERIFICATIONS`] at once, with at most
+    /// [`WAITING_VERIFICATIONS`] joins waiting; past that, [`Verdict::Busy`]
+    /// at once.
+    pub async fn verify(&self, password: Zeroizing<String>) -> Verdict {
         let Some(phc) = self.current() else {
-            return true;
+            return Verdict::Accepted;
         };
         if password.len() > chat_protocol::limits::MAX_PASSWORD {
-            return false;
+            return Verdict::Refused;
         }
-        let Ok(_permit) = self.permits.clone().acquire_owned().await else {
-            return false;
+        let permit = match self.permits.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                let Some(_place) = Waiting::enter(&self.waiting, WAITING_VERIFICATIONS) else {
+                    return Verdict::Busy;
+                };
+                // Dropped here (deadline, shutdown): no argon2 is started.
+                let Ok(permit) = self.permits.clone().acquire_owned().await else {
+                    return Verdict::Refused;
+                };
+                permit
+            }
         };
-        Self::verify_against(phc, password).await
+        if run_argon2(permit, phc, password).await {
+            Verdict::Accepted
+        } else {
+            Verdict::Refused
+        }
+    }
+
+    /// Joins waiting for a verification slot now.
+    #[cfg(test)]
+    fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Acquire)
     }
 }
 
+/// Verifies `password` against `phc` on the blocking pool. The permit moves
+/// into the blocking job: it is released when argon2 returns, not when the
+/// caller stops waiting, so a cancelled join cannot let another start.
+async fn run_argon2(
+    permit: OwnedSemaphorePermit,
+    phc: String,
+    password: Zeroizing<String>,
+) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        PasswordHash::new(&phc)
+            .map(|parsed| {
+                hasher()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
 /// Reads a password file: the whole file, one trailing newline stripped.
-pub fn read_password_file(path: &std::path::Path) -> Result<String, String> {
+pub fn read_password_file(path: &std::path::Path) -> Result<Zeroizing<String>, String> {
     use std::io::Read as _;
     let cannot = |e: std::io::Error| format!("cannot read password file {}: {e}", path.display());
-    let mut bytes = Vec::new();
+    let mut bytes = Zeroizing::new(Vec::new());
     // Never more than a password and its line ending: a wrong path to a big
     // file costs nothing, and the length check below names the problem.
     std::fs::File::open(path)
@@ -193,8 +299,9 @@ pub fn read_password_file(path: &std::path::Path) -> Result<String, String> {
             chat_protocol::limits::MAX_PASSWORD
         ));
     }
-    let mut text = String::from_utf8(bytes)
+    let text = std::str::from_utf8(&bytes)
         .map_err(|_| format!("password file {} is not UTF-8 text", path.display()))?;
+    let mut text = Zeroizing::new(text.to_owned());
     if text.ends_with('\n') {
         text.pop();
         if text.ends_with('\r') {
@@ -212,17 +319,112 @@ mod tests {
     #[tokio::test]
     async fn verifies_and_prefers_admin_hash() {
         let gate = Gate::default();
-        assert!(gate.verify("anything".into()).await);
+        let verify = async |pw: &str| gate.verify(Zeroizing::new(pw.into())).await;
+        assert_eq!(verify("anything").await, Verdict::Accepted);
         assert_eq!(gate.source(), Source::None);
         gate.set_file_hash(Some(hash("from-file").unwrap()));
-        assert!(gate.verify("from-file".into()).await);
-        assert!(!gate.verify("wrong".into()).await);
+        assert_eq!(verify("from-file").await, Verdict::Accepted);
+        assert_eq!(verify("wrong").await, Verdict::Refused);
         gate.set_admin_hash(Some(hash("from-admin").unwrap()));
         assert_eq!(gate.source(), Source::Admin);
-        assert!(!gate.verify("from-file".into()).await);
-        assert!(gate.verify("from-admin".into()).await);
+        assert_eq!(verify("from-file").await, Verdict::Refused);
+        assert_eq!(verify("from-admin").await, Verdict::Accepted);
         gate.set_admin_hash(None);
-        assert!(gate.verify("from-file".into()).await);
+        assert_eq!(verify("from-file").await, Verdict::Accepted);
+    }
+
+    /// A hash whose verification takes seconds (t = 100), so that a test
+    /// can watch a verification while it runs.
+    fn slow_hash(password: &str) -> String {
+        let params = Params::new(M_COST, 100, P_COST, None).unwrap();
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password(password.as_bytes())
+            .unwrap()
+            .to_string()
+    }
+
+    async fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !check() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "waited 60 s for {what}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
+    /// The bound holds when the caller gives up: a verification dropped
+    /// while argon2 runs keeps its slot until argon2 returns.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_cancelled_verification_keeps_its_slot_until_argon2_returns() {
+        let gate = Gate::default();
+        gate.set_file_hash(Some(slow_hash("right")));
+        let running = {
+            let gate = gate.clone();
+            tokio::spawn(async move { gate.verify(Zeroizing::new("wrong".into())).await })
+        };
+        wait_for("the verification to start", || {
+            gate.permits.available_permits() == CONCURRENT_VERIFICATIONS - 1
+        })
+        .await;
+        running.abort();
+        assert!(running.await.unwrap_err().is_cancelled());
+        assert_eq!(
+            gate.permits.available_permits(),
+            CONCURRENT_VERIFICATIONS - 1,
+            "the slot was freed while argon2 still ran"
+        );
+        wait_for("argon2 to return", || {
+            gate.permits.available_permits() == CONCURRENT_VERIFICATIONS
+        })
+        .await;
+    }
+
+    /// Past the slots and the waiting places, a join is answered `Busy` at
+    /// once; a waiter that gives up before its turn starts no argon2.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_queue_answers_busy_and_dropped_waiters_start_nothing() {
+        let gate = Gate::default();
+        gate.set_file_hash(Some(hash("right").unwrap()));
+        // Every slot taken, as by verifications that are running.
+        let held = gate
+            .permits
+            .clone()
+            .acquire_many_owned(CONCURRENT_VERIFICATIONS as u32)
+            .await
+            .unwrap();
+        let waiters: Vec<_> = (0..WAITING_VERIFICATIONS)
+            .map(|_| {
+                let gate = gate.clone();
+                tokio::spawn(async move { gate.verify(Zeroizing::new("right".into())).await })
+            })
+            .collect();
+        wait_for("the waiting places to fill", || {
+            gate.waiting() == WAITING_VERIFICATIONS
+        })
+        .await;
+        assert_eq!(
+            gate.verify(Zeroizing::new("right".into())).await,
+            Verdict::Busy
+        );
+        for waiter in &waiters {
+            waiter.abort();
+        }
+        for waiter in waiters {
+            assert!(waiter.await.unwrap_err().is_cancelled());
+        }
+        assert_eq!(gate.waiting(), 0, "a dropped waiter leaves its place");
+        drop(held);
+        assert_eq!(
+            gate.permits.available_permits(),
+            CONCURRENT_VERIFICATIONS,
+            "no dropped waiter started argon2"
+        );
+        assert_eq!(
+            gate.verify(Zeroizing::new("right".into())).await,
+            Verdict::Accepted
+        );
     }
 
     #[test]
@@ -233,10 +435,27 @@ mod tests {
             "{good}"
         );
         check_stored_hash(&good).unwrap();
-        let huge = good.replace("m=19456", "m=4000000");
-        assert!(check_stored_hash(&huge).is_err());
-        let cheap = good.replace("t=2", "t=0");
-        assert!(check_stored_hash(&cheap).is_err());
+        for (from, to) in [
+            ("m=19456", "m=4000000"),
+            ("m=19456", "m=1048576"),
+            ("m=19456", "m=65537"),
+            ("m=19456", "m=7000"),
+            ("t=2", "t=0"),
+            ("t=2", "t=6"),
+            ("t=2", "t=10"),
+            ("p=1", "p=5"),
+            ("p=1", "p=8"),
+            ("v=19", "v=16"),
+            ("$v=19", ""),
+            ("argon2id", "argon2i"),
+        ] {
+            let bad = good.replace(from, to);
+            assert!(check_stored_hash(&bad).is_err(), "{bad} accepted");
+        }
+        for (from, to) in [("m=19456", "m=65536"), ("m=19456,t=2", "m=7168,t=5")] {
+            let fine = good.replace(from, to);
+            check_stored_hash(&fine).unwrap_or_else(|e| panic!("{fine}: {e}"));
+        }
         assert!(check_stored_hash("plaintext").is_err());
     }
 
@@ -245,12 +464,12 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let p = tmp.path().join("pw");
         std::fs::write(&p, "secret\n\n").unwrap();
-        assert_eq!(read_password_file(&p).unwrap(), "secret\n");
+        assert_eq!(*read_password_file(&p).unwrap(), "secret\n");
         std::fs::write(&p, "").unwrap();
         assert!(read_password_file(&p).unwrap_err().contains("empty"));
         let max = "é".repeat(512);
         std::fs::write(&p, format!("{max}\r\n")).unwrap();
-        assert_eq!(read_password_file(&p).unwrap(), max);
+        assert_eq!(*read_password_file(&p).unwrap(), max);
         std::fs::write(&p, "é".repeat(10_000)).unwrap();
         assert!(
             read_password_file(&p)

@@ -64,7 +64,7 @@ async fn apply(app: &App) -> Result<Reloaded, String> {
             $( if new.$field != old.$field { $list.push(stringify!($field).to_string()); } )*
         };
     }
-    compare!(restart_needed: listen, state_dir, runtime_dir, admin_group);
+    compare!(restart_needed: listen, state_dir, runtime_dir, admin_group, core_dumps);
     compare!(changed: motd, history, max_text, max_users, rate_burst, rate_per_second, outbound_queue,
         handshake_timeout, keepalive_interval, keepalive_timeout, write_timeout, shutdown_timeout);
 
@@ -115,6 +115,7 @@ async fn apply(app: &App) -> Result<Reloaded, String> {
     new.state_dir = old.state_dir.clone();
     new.runtime_dir = old.runtime_dir.clone();
     new.admin_group = old.admin_group.clone();
+    new.core_dumps = old.core_dumps;
     app.hub.set_config(std::sync::Arc::new(new));
     Ok(Reloaded {
         changed,

@@ -14,7 +14,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -33,8 +33,10 @@ use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tracing::Level;
 
 use crate::state::App;
+use crate::throttle::Throttle;
 
 /// Connections allowed beyond `max_users`, for handshakes in progress;
 /// past it an upgrade is answered 503.
@@ -79,16 +81,8 @@ impl Drop for Slot {
 /// Warns that connections are being refused, at most once every 10 s: a
 /// flood must not flood the log too.
 fn warn_busy(peer: SocketAddr, what: &str) {
-    static LAST: AtomicU64 = AtomicU64::new(0);
-    let now = crate::state::now_secs();
-    let last = LAST.load(Ordering::Relaxed);
-    if now >= last.saturating_add(10)
-        && LAST
-            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
-    {
-        tracing::warn!(%peer, "{what} (said at most once every 10 s)");
-    }
+    static BUSY: Throttle = Throttle::new(1, Duration::from_secs(10));
+    crate::throttled!(BUSY, Level::WARN, %peer, "{what} (said at most once every 10 s)");
 }
 
 /// Accepts chat connections until the shutdown.

@@ -28,15 +28,22 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 use tokio_tungstenite::tungstenite::{self, Message};
+use tracing::Level;
 
 use crate::config::Config;
 use crate::hub::{Control, Ending, Joined, Member};
+use crate::password::Verdict;
 use crate::ratelimit::TokenBucket;
 use crate::server::Socket as WebSocket;
 use crate::state::{App, now_secs};
+use crate::throttle::Throttle;
 
 /// Time allowed for the last words (Bye, close frame) to a peer.
 const GOODBYE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Refusals before a join are logged only a few times per this window
+/// (see [`Throttle`]): anyone who can connect can cause them.
+const REFUSAL_LOG_WINDOW: Duration = Duration::from_secs(10);
 
 /// How long the socket stays open after a close that left bytes unread.
 const LINGER: Duration = Duration::from_secs(1);
@@ -334,7 +341,8 @@ async fn greet(ws: &mut WebSocket, peer: SocketAddr, app: &App) -> Option<Keyed>
     let server_hello = match answer {
         Ok(h) => h,
         Err(HandshakeError::UnknownKey(theirs)) => {
-            tracing::info!(%peer, key_id = %theirs, "refused: unknown key id");
+            static UNKNOWN_KEY: Throttle = Throttle::new(5, REFUSAL_LOG_WINDOW);
+            crate::throttled!(UNKNOWN_KEY, Level::INFO, %peer, key_id = %theirs, "refused: unknown key id");
             let reason = format!("unknown key id; the server's current key is {current}");
             send_close(ws, close::UNKNOWN_KEY, &reason).await;
             return None;
@@ -388,14 +396,16 @@ async fn admit(
             return None;
         }
         Err(_) => {
-            tracing::info!(%peer, "refused: Auth failed to open");
+            static UNOPENED: Throttle = Throttle::new(5, REFUSAL_LOG_WINDOW);
+            crate::throttled!(UNOPENED, Level::INFO, %peer, "refused: Auth failed to open");
             send_close(ws, close::POLICY, "message failed to open").await;
             return None;
         }
     };
 
     let reject = async |ws: &mut WebSocket, sealer: &mut Sealer, code: RejectCode, reason: &str| {
-        tracing::info!(%peer, ?code, "refused join");
+        static REFUSED: Throttle = Throttle::new(10, REFUSAL_LOG_WINDOW);
+        crate::throttled!(REFUSED, Level::INFO, %peer, ?code, "refused join");
         send_sealed(
             ws,
             sealer,
@@ -430,9 +440,17 @@ async fn admit(
         .await;
         return None;
     }
-    if !app.password.verify(auth.password).await {
-        reject(ws, sealer, RejectCode::BadPassword, "wrong password").await;
-        return None;
+    match app.password.verify(auth.password).await {
+        Verdict::Accepted => {}
+        Verdict::Refused => {
+            reject(ws, sealer, RejectCode::BadPassword, "wrong password").await;
+            return None;
+        }
+        Verdict::Busy => {
+            let reason = "the server is busy checking other joins; try again in a few seconds";
+            reject(ws, sealer, RejectCode::Busy, reason).await;
+            return None;
+        }
     }
     if !valid_username(&auth.username) {
         let reason = "a name is 1 to 32 of the characters A-Z a-z 0-9 _ . -";

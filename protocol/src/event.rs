@@ -8,17 +8,19 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
 /// First sealed client message (c2s #0): who wants to join.
 /// On the wire: `{"type":"auth","username":…,"password":…,"client":…}`.
-#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// The password is wiped from memory when the `Auth` is dropped.
+#[derive(Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "type", rename = "auth")]
 pub struct Auth {
     /// Requested username.
     pub username: String,
     /// The join password; empty when the user has none.
     #[serde(default)]
-    pub password: String,
+    pub password: Zeroizing<String>,
     /// Client software and version, for the server's logs.
     #[serde(default)]
     pub client: String,
@@ -132,6 +134,8 @@ pub enum RejectCode {
     NameTaken,
     /// The `Auth` could not be read.
     BadRequest,
+    /// Too many joins are being checked at once: retry shortly.
+    Busy,
     /// A code this side does not know.
     #[serde(other)]
     Other,
@@ -310,19 +314,32 @@ impl ServerEvent {
 }
 
 impl Auth {
-    /// Reads an `Auth`, insisting on `"type":"auth"` (serde's tag on a
-    /// struct is written but not checked when read).
+    /// Reads an `Auth` strictly: `"type":"auth"` is required (serde's tag on
+    /// a struct is written but not checked when read), and a member given
+    /// twice makes it unreadable, as for every other event (a JSON map would
+    /// keep the last one in silence).
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
-        let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
-        if value.get("type")?.as_str()? != "auth" {
-            return None;
+        #[derive(Deserialize)]
+        struct Strict {
+            #[serde(rename = "type")]
+            kind: String,
+            username: String,
+            #[serde(default)]
+            password: Zeroizing<String>,
+            #[serde(default)]
+            client: String,
         }
-        serde_json::from_value(value).ok()
+        let strict: Strict = serde_json::from_slice(bytes).ok()?;
+        (strict.kind == "auth").then(|| Auth {
+            username: strict.username,
+            password: strict.password,
+            client: strict.client,
+        })
     }
 
-    /// The JSON bytes of this `Auth`, to be sealed.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(self).expect("auth always serializes")
+    /// The JSON bytes of this `Auth`, to be sealed; wiped when dropped.
+    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        Zeroizing::new(serde_json::to_vec(self).expect("auth always serializes"))
     }
 }
 
@@ -437,11 +454,11 @@ mod tests {
     fn auth_debug_hides_password() {
         let a = Auth {
             username: "ace".into(),
-            password: "hunter2".into(),
+            password: Zeroizing::new("hunter2".into()),
             client: "t".into(),
         };
         assert!(!format!("{a:?}").contains("hunter2"));
-        let json = String::from_utf8(a.to_bytes()).unwrap();
+        let json = String::from_utf8(a.to_bytes().to_vec()).unwrap();
         assert!(
             json.starts_with(r#"{"type":"auth","username":"ace""#),
             "{json}"
@@ -453,5 +470,19 @@ mod tests {
             Auth::from_bytes(br#"{"type":"say","username":"ace"}"#),
             None
         );
+    }
+
+    #[test]
+    fn auth_with_a_member_twice_is_unreadable() {
+        let once = br#"{"type":"auth","username":"ace","password":"pw","client":"t"}"#;
+        assert!(Auth::from_bytes(once).is_some());
+        for twice in [
+            r#"{"type":"auth","username":"ace","username":"bob","password":"pw"}"#,
+            r#"{"type":"auth","username":"ace","password":"x","password":"pw"}"#,
+            r#"{"type":"auth","type":"auth","username":"ace"}"#,
+            r#"{"type":"auth","username":"ace","client":"a","client":"b"}"#,
+        ] {
+            assert_eq!(Auth::from_bytes(twice.as_bytes()), None, "{twice}");
+        }
     }
 }

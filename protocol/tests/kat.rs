@@ -157,7 +157,7 @@ fn seq(start: u8) -> [u8; 32] {
 fn auth_event() -> Auth {
     Auth {
         username: "ace".into(),
-        password: "top_secret".into(),
+        password: String::from("top_secret").into(),
         client: "chat/0.1.0".into(),
     }
 }
@@ -509,7 +509,10 @@ fn the_event_examples_round_trip() {
     let auths = lines("json auth");
     assert_eq!(auths.len(), 1);
     let auth: Auth = serde_json::from_str(&auths[0]).unwrap();
-    assert_eq!(String::from_utf8(auth.to_bytes()).unwrap(), auths[0]);
+    assert_eq!(
+        String::from_utf8(auth.to_bytes().to_vec()).unwrap(),
+        auths[0]
+    );
 
     let mut seen = Vec::new();
     for line in lines("json client-event") {
@@ -563,6 +566,7 @@ fn every_code_is_documented() {
         RejectCode::NameInvalid,
         RejectCode::NameTaken,
         RejectCode::BadRequest,
+        RejectCode::Busy,
     ] {
         match code {
             RejectCode::ServerFull
@@ -570,6 +574,7 @@ fn every_code_is_documented() {
             | RejectCode::NameInvalid
             | RejectCode::NameTaken
             | RejectCode::BadRequest
+            | RejectCode::Busy
             | RejectCode::Other => row(code_name(code)),
         }
     }

@@ -26,6 +26,9 @@ pub enum Outcome {
     Rejected(RejectCode, String),
     /// The server closed before keys existed (code, reason).
     Closed(u16, String),
+    /// A sealed Bye instead of an answer (a missed handshake deadline, a
+    /// shutdown).
+    Ended(chat_protocol::ByeCode, String),
 }
 
 impl Outcome {
@@ -115,7 +118,17 @@ impl RawClient {
     }
 
     /// Joins over a WebSocket the caller opened (with its own limits, say).
-    pub async fn join_on(mut ws: Ws, key: &str, name: &str, password: &str) -> Outcome {
+    pub async fn join_on(ws: Ws, key: &str, name: &str, password: &str) -> Outcome {
+        let auth = Auth {
+            username: name.into(),
+            password: password.to_owned().into(),
+            client: "testkit".into(),
+        };
+        Self::join_with_auth(ws, key, &auth.to_bytes()).await
+    }
+
+    /// Joins with `auth` as the Auth's plaintext, whatever it holds.
+    pub async fn join_with_auth(mut ws: Ws, key: &str, auth: &[u8]) -> Outcome {
         let token = Token::parse(key).expect("valid token");
         let hs = ClientHandshake::new(&token);
         ws.send(Message::Binary(hs.hello().to_vec().into()))
@@ -128,12 +141,7 @@ impl RawClient {
         let (mut session, _) = hs
             .on_challenge(&challenge)
             .expect("server passes its identity check");
-        let auth = Auth {
-            username: name.into(),
-            password: password.into(),
-            client: "testkit".into(),
-        };
-        let sealed = session.sealer.seal(&auth.to_bytes()).unwrap();
+        let sealed = session.sealer.seal(auth).unwrap();
         ws.send(Message::Binary(sealed.into()))
             .await
             .expect("send auth");
@@ -152,6 +160,7 @@ impl RawClient {
                 welcome,
             })),
             ServerEvent::Reject { code, reason } => Outcome::Rejected(code, reason),
+            ServerEvent::Bye { code, reason } => Outcome::Ended(code, reason),
             other => panic!("expected welcome or reject, got {other:?}"),
         }
     }
