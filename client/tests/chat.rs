@@ -413,8 +413,8 @@ fn nothing_listening_exits_69_naming_the_url() {
 #[test]
 fn an_impostor_is_detected_before_the_password_leaves_exit_11() {
     let join_key = JoinKey([3; 32]);
-    let real = ServerIdentity::from_secret_bytes([0x20; 32]);
-    let impostor = ServerIdentity::from_secret_bytes([0x99; 32]);
+    let real = ServerIdentity::from_secret_bytes(&[0x20; 32]);
+    let impostor = ServerIdentity::from_secret_bytes(&[0x99; 32]);
     // The impostor holds the join key, but not the real server's secret.
     let fake = Fake::start(impostor, join_key.clone(), Script::Listen);
     let mut cmd = command(&fake.url, &fake::token(&join_key, real.public()));
@@ -435,7 +435,7 @@ fn an_impostor_is_detected_before_the_password_leaves_exit_11() {
 /// process (for its output) and what the fake saw.
 fn ace_against_a_fake(script: Script) -> (i32, Chat, fake::Seen) {
     let join_key = JoinKey([4; 32]);
-    let identity = ServerIdentity::from_secret_bytes([0x21; 32]);
+    let identity = ServerIdentity::from_secret_bytes(&[0x21; 32]);
     let public = identity.public();
     let fake = Fake::start(identity, join_key.clone(), script);
     let mut cmd = command(&fake.url, &fake::token(&join_key, public));

@@ -135,7 +135,7 @@ impl Store {
                         key_path.display()
                     )
                 })?;
-                ServerIdentity::from_secret_bytes(bytes)
+                ServerIdentity::from_secret_bytes(&bytes)
             }
             None => {
                 if key_path.exists() {
@@ -146,7 +146,7 @@ impl Store {
                     ));
                 }
                 let identity = ServerIdentity::generate();
-                write_atomic(&id_path, &identity.secret_bytes())?;
+                write_atomic(&id_path, identity.secret_bytes().as_slice())?;
                 identity
             }
         };
@@ -369,7 +369,7 @@ mod tests {
         let store = Store::open(tmp.path()).unwrap();
         let (identity, token, _) = store.load_or_create_keys().unwrap();
         let path = tmp.path().join("key.previous");
-        let other = ServerIdentity::from_secret_bytes([7; 32]);
+        let other = ServerIdentity::from_secret_bytes(&[7; 32]);
         let foreign = Token {
             join_key: token.join_key.clone(),
             server_public: other.public(),

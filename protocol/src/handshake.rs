@@ -18,6 +18,7 @@
 use hkdf::Hkdf;
 use sha2::{Digest, Sha256};
 use x25519_dalek::{PublicKey, StaticSecret};
+use zeroize::{Zeroize as _, Zeroizing};
 
 use crate::seal::{Opener, Sealer};
 use crate::token::{JoinKey, KeyId, ServerIdentity, Token};
@@ -54,8 +55,9 @@ pub enum HandshakeError {
     Impostor,
 }
 
-/// What both sides derive from a handshake.
-#[derive(Clone, PartialEq, Eq)]
+/// What both sides derive from a handshake. The keys are wiped when it is
+/// dropped.
+#[derive(PartialEq, Eq)]
 pub struct SessionKeys {
     /// The transcript hash `th`.
     pub th: [u8; 32],
@@ -63,6 +65,13 @@ pub struct SessionKeys {
     pub c2s: [u8; 32],
     /// Key of server-to-client messages.
     pub s2c: [u8; 32],
+}
+
+impl Drop for SessionKeys {
+    fn drop(&mut self) {
+        self.c2s.zeroize();
+        self.s2c.zeroize();
+    }
 }
 
 impl std::fmt::Debug for SessionKeys {
@@ -92,30 +101,36 @@ fn derive(
         .chain_update(challenge_body)
         .finalize()
         .into();
-    let mut ikm = [0u8; 64];
+    // The HKDF input and the HMAC states inside `Hkdf` (hmac's `zeroize`
+    // feature) are wiped when dropped.
+    let mut ikm = Zeroizing::new([0u8; 64]);
     ikm[..32].copy_from_slice(ee);
     ikm[32..].copy_from_slice(es);
-    let hk = Hkdf::<Sha256>::new(Some(&join_key.0), &ikm);
-    let mut c2s = [0u8; 32];
-    let mut s2c = [0u8; 32];
-    hk.expand_multi_info(&[b"chat v1 c2s", &th], &mut c2s)
+    let hk = Hkdf::<Sha256>::new(Some(&join_key.0), ikm.as_slice());
+    let mut keys = SessionKeys {
+        th,
+        c2s: [0; 32],
+        s2c: [0; 32],
+    };
+    hk.expand_multi_info(&[b"chat v1 c2s", &th], &mut keys.c2s)
         .expect("32 bytes is a valid length");
-    hk.expand_multi_info(&[b"chat v1 s2c", &th], &mut s2c)
+    hk.expand_multi_info(&[b"chat v1 s2c", &th], &mut keys.s2c)
         .expect("32 bytes is a valid length");
-    SessionKeys { th, c2s, s2c }
+    keys
 }
 
-fn dh(secret: &StaticSecret, public: [u8; 32]) -> Result<[u8; 32], HandshakeError> {
+fn dh(secret: &StaticSecret, public: [u8; 32]) -> Result<Zeroizing<[u8; 32]>, HandshakeError> {
+    // `SharedSecret` wipes itself when dropped; the copy is wiped too.
     let shared = secret.diffie_hellman(&PublicKey::from(public));
     if !shared.was_contributory() {
         return Err(HandshakeError::InvalidKeyShare);
     }
-    Ok(shared.to_bytes())
+    Ok(Zeroizing::new(shared.to_bytes()))
 }
 
-fn random32() -> [u8; 32] {
-    let mut b = [0u8; 32];
-    getrandom::fill(&mut b).expect("the OS random generator failed");
+fn random32() -> Zeroizing<[u8; 32]> {
+    let mut b = Zeroizing::new([0u8; 32]);
+    getrandom::fill(b.as_mut_slice()).expect("the OS random generator failed");
     b
 }
 
@@ -142,13 +157,15 @@ pub struct ClientHandshake {
 impl ClientHandshake {
     /// Starts a handshake with fresh ephemeral secrets.
     pub fn new(token: &Token) -> Self {
-        Self::with_secrets(token, random32(), random32())
+        Self::with_secrets(token, *random32(), *random32())
     }
 
     /// Starts a handshake with the given ephemeral private key and random
     /// (known-answer tests only; real clients use [`ClientHandshake::new`]).
-    pub fn with_secrets(token: &Token, e_c: [u8; 32], r_c: [u8; 32]) -> Self {
-        let e_c = StaticSecret::from(e_c);
+    pub fn with_secrets(token: &Token, mut e_c: [u8; 32], r_c: [u8; 32]) -> Self {
+        let secret = StaticSecret::from(e_c);
+        e_c.zeroize();
+        let e_c = secret;
         let mut hello = [0u8; HELLO_LEN];
         hello[..4].copy_from_slice(MAGIC);
         hello[4] = TYPE_HELLO;
@@ -223,7 +240,7 @@ impl<'a> ServerHandshake<'a> {
         hello: &[u8],
         lookup: impl Fn(&KeyId) -> Option<JoinKey>,
     ) -> Result<ServerHello, HandshakeError> {
-        self.respond_with(hello, lookup, random32(), random32())
+        self.respond_with(hello, lookup, *random32(), *random32())
     }
 
     /// [`ServerHandshake::respond`] with given ephemeral secrets (tests).
@@ -243,7 +260,9 @@ impl<'a> ServerHandshake<'a> {
         let join_key = lookup(&key_id).ok_or(HandshakeError::UnknownKey(key_id))?;
         let e_c: [u8; 32] = hello[14..46].try_into().expect("32 bytes");
 
-        let e_s = StaticSecret::from(e_s);
+        let mut e_s_bytes = e_s;
+        let e_s = StaticSecret::from(e_s_bytes);
+        e_s_bytes.zeroize();
         let ee = dh(&e_s, e_c)?;
         let es = dh(self.identity.secret(), e_c)?;
         let mut challenge = Vec::with_capacity(CHALLENGE_LEN);
@@ -274,7 +293,7 @@ mod tests {
     use super::*;
 
     fn setup() -> (ServerIdentity, Token) {
-        let identity = ServerIdentity::from_secret_bytes([0x20; 32]);
+        let identity = ServerIdentity::from_secret_bytes(&[0x20; 32]);
         let token = Token {
             join_key: JoinKey([1; 32]),
             server_public: identity.public(),
@@ -368,7 +387,7 @@ mod tests {
     fn impostor_without_server_secret_is_detected() {
         let (_, token) = setup();
         // A token holder who does not hold S_priv runs its own "server".
-        let impostor = ServerIdentity::from_secret_bytes([0x99; 32]);
+        let impostor = ServerIdentity::from_secret_bytes(&[0x99; 32]);
         let client = ClientHandshake::new(&token);
         let forged = ServerHandshake::new(&impostor)
             .respond(client.hello(), lookup_for(&token))

@@ -10,6 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 use x25519_dalek::{PublicKey, StaticSecret};
+use zeroize::{Zeroize as _, Zeroizing};
 
 /// Prefix of every version-1 token.
 pub const TOKEN_PREFIX: &str = "chat1_";
@@ -28,9 +29,16 @@ pub enum TokenError {
     Length(usize),
 }
 
-/// The 32-byte symmetric join key `K`. Never printed: `Debug` hides it.
+/// The 32-byte symmetric join key `K`. Never printed: `Debug` hides it;
+/// wiped from memory when dropped.
 #[derive(Clone, PartialEq, Eq)]
 pub struct JoinKey(pub [u8; 32]);
+
+impl Drop for JoinKey {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
 
 impl JoinKey {
     /// A fresh random key from the OS generator.
@@ -64,29 +72,32 @@ impl Token {
             .trim()
             .strip_prefix(TOKEN_PREFIX)
             .ok_or(TokenError::Prefix)?;
-        let bytes = URL_SAFE_NO_PAD
-            .decode(body)
-            .map_err(|_| TokenError::Encoding)?;
-        let bytes: [u8; 64] = bytes
-            .as_slice()
-            .try_into()
-            .map_err(|_| TokenError::Length(bytes.len()))?;
-        let mut k = [0u8; 32];
-        let mut s = [0u8; 32];
-        k.copy_from_slice(&bytes[..32]);
-        s.copy_from_slice(&bytes[32..]);
-        Ok(Self {
-            join_key: JoinKey(k),
-            server_public: s,
-        })
+        let bytes = Zeroizing::new(
+            URL_SAFE_NO_PAD
+                .decode(body)
+                .map_err(|_| TokenError::Encoding)?,
+        );
+        if bytes.len() != 64 {
+            return Err(TokenError::Length(bytes.len()));
+        }
+        let mut token = Self {
+            join_key: JoinKey([0; 32]),
+            server_public: [0; 32],
+        };
+        token.join_key.0.copy_from_slice(&bytes[..32]);
+        token.server_public.copy_from_slice(&bytes[32..]);
+        Ok(token)
     }
 
     /// The token text. It is a secret: never log it.
     pub fn encode(&self) -> String {
-        let mut bytes = [0u8; 64];
+        let mut bytes = Zeroizing::new([0u8; 64]);
         bytes[..32].copy_from_slice(&self.join_key.0);
         bytes[32..].copy_from_slice(&self.server_public);
-        format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
+        let mut text = String::with_capacity(TOKEN_PREFIX.len() + 86);
+        text.push_str(TOKEN_PREFIX);
+        URL_SAFE_NO_PAD.encode_string(bytes.as_slice(), &mut text);
+        text
     }
 
     /// The key id (fingerprint) of this token.
@@ -126,8 +137,8 @@ impl fmt::Debug for KeyId {
 }
 
 /// The server's static X25519 key pair `S`: its identity, kept across key
-/// rotations like an SSH host key.
-#[derive(Clone)]
+/// rotations like an SSH host key. The private half is wiped when dropped
+/// (x25519-dalek's `zeroize`), and there is one copy: it is not `Clone`.
 pub struct ServerIdentity {
     secret: StaticSecret,
     public: [u8; 32],
@@ -136,21 +147,21 @@ pub struct ServerIdentity {
 impl ServerIdentity {
     /// A fresh identity from the OS generator.
     pub fn generate() -> Self {
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).expect("the OS random generator failed");
-        Self::from_secret_bytes(bytes)
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        getrandom::fill(bytes.as_mut_slice()).expect("the OS random generator failed");
+        Self::from_secret_bytes(&bytes)
     }
 
     /// The identity with this private key (as stored in `STATE_DIR/identity`).
-    pub fn from_secret_bytes(bytes: [u8; 32]) -> Self {
-        let secret = StaticSecret::from(bytes);
+    pub fn from_secret_bytes(bytes: &[u8; 32]) -> Self {
+        let secret = StaticSecret::from(*bytes);
         let public = PublicKey::from(&secret).to_bytes();
         Self { secret, public }
     }
 
     /// The private half, for storing. It is a secret: never log it.
-    pub fn secret_bytes(&self) -> [u8; 32] {
-        self.secret.to_bytes()
+    pub fn secret_bytes(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.secret.to_bytes())
     }
 
     /// The public half `S_pub`.
@@ -220,7 +231,7 @@ mod tests {
 
     #[test]
     fn debug_hides_secrets() {
-        let id = ServerIdentity::from_secret_bytes([0x42; 32]);
+        let id = ServerIdentity::from_secret_bytes(&[0x42; 32]);
         assert!(!format!("{:?}", sample()).contains("7, 7"));
         assert!(!format!("{id:?}").contains("4242"));
     }

@@ -200,7 +200,7 @@ fn kat_block_has_every_name_and_the_design_inputs() {
 #[test]
 fn both_state_machines_reproduce_the_vectors() {
     let kat = Kat::load();
-    let identity = ServerIdentity::from_secret_bytes(kat.b32("s_priv"));
+    let identity = ServerIdentity::from_secret_bytes(&kat.b32("s_priv"));
     kat.check("s_pub", &identity.public());
     let token = Token {
         join_key: JoinKey(kat.b32("k")),
@@ -424,7 +424,7 @@ fn bare_primitives_reproduce_the_vectors() {
 #[test]
 fn the_vectors_fail_when_anything_is_off() {
     let kat = Kat::load();
-    let identity = ServerIdentity::from_secret_bytes(kat.b32("s_priv"));
+    let identity = ServerIdentity::from_secret_bytes(&kat.b32("s_priv"));
     let token = Token::parse(kat.text("token")).unwrap();
     let k_c2s = kat.b32("k_c2s");
     let k_s2c = kat.b32("k_s2c");
