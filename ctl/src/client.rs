@@ -347,7 +347,7 @@ mod tests {
 
         let f = refusal(StatusCode::BAD_GATEWAY, b"<html>oops\n</html>");
         assert_eq!(f.exit, Exit::Refused);
-        assert_eq!(f.message, "HTTP 502 Bad Gateway: <html>oops\\n</html>");
+        assert_eq!(f.message, "HTTP 502 Bad Gateway: <html>oops\\x0a</html>");
     }
 
     #[test]

@@ -7,8 +7,8 @@
 //! - [`socket`]: which admin sockets to try, in order;
 //! - [`client`]: HTTP/1.1 over the Unix socket, and every failure mapped to
 //!   its exit code;
-//! - [`output`]: the answers as lines and tables for people (`--json`
-//!   prints the daemon's bytes instead);
+//! - [`output`]: the answers as lines and tables for people, or the
+//!   daemon's JSON made terminal-safe (`--json`);
 //! - [`prompt`]: the new password, from the terminal or stdin;
 //! - [`docs`]: shell completions and the man page, generated from the CLI;
 //! - [`exit`]: the exit codes.
@@ -367,12 +367,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// The answer as people read it, or with `--json` the daemon's object as it
-/// sent it, on one line of its own.
+/// sent it (every character that could drive a terminal `\u`-escaped), on
+/// one line of its own.
 fn show<T>(json: bool, answer: Answer<T>, human: impl FnOnce(&T) -> String) -> String {
     if json {
-        let mut text = String::from_utf8_lossy(answer.raw.trim_ascii()).into_owned();
-        text.push('\n');
-        text
+        // Valid UTF-8 and valid JSON: it was decoded as `T` already.
+        output::json(&String::from_utf8_lossy(&answer.raw))
     } else {
         human(&answer.value)
     }

@@ -271,7 +271,7 @@ fn refusals_exit_1_with_code_and_message_on_one_line() {
     let err = fake.run(&["say", "x"]).failed(1);
     assert_eq!(
         err,
-        "chatctl: bad_request: the notice has control characters\\n\\u{1b}[2J\n"
+        "chatctl: bad_request: the notice has control characters\\x0a\\x1b[2J\n"
     );
     // --json changes nothing about errors: stdout stays empty for scripts.
     let fake = Fake::new(vec![(404, error_body("no_such_user", "no one called bob"))]);
@@ -547,4 +547,66 @@ fn a_closed_pipe_is_not_a_panic() {
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.stdout.lines().count(), 1, "{run:?}");
     assert_eq!(run.stderr, "");
+}
+
+/// What a hostile daemon (or a user name, notice or reason it passes on)
+/// could use to drive the terminal or disguise text: controls, bidi
+/// overrides and isolates, zero-width and other format characters, the
+/// line and paragraph separators, tag characters.
+const HOSTILE: &str = "ev\u{202e}il\u{2066}\u{200b}\u{ad}\u{2028}\u{2029}\u{e0041}\u{e007f}\u{9b}2J\u{7f}\u{1b}]0;t\u{7}\t\n";
+
+/// No character of `text` other than its line ends can drive a terminal.
+fn assert_terminal_safe(text: &str) {
+    for line in text.lines() {
+        assert!(
+            !line.chars().any(chat_protocol::escape::is_unsafe),
+            "a raw control or format character in {line:?}"
+        );
+    }
+    assert!(!text.contains('\r'), "{text:?}");
+}
+
+#[test]
+fn hostile_text_is_escaped_in_tables_and_json() {
+    let users = json!({"users": [{"name": HOSTILE, "address": HOSTILE, "since": 0,
+                                  "messages": 1, "key_id": HOSTILE}]});
+    let mut status = sample_status();
+    status["version"] = json!(HOSTILE);
+    status["state_dir"] = json!(HOSTILE);
+    let kicked = json!({"name": HOSTILE});
+    let reloaded = json!({"changed": [HOSTILE], "restart_needed": [HOSTILE]});
+    for (args, answer) in [
+        (&["users"][..], users),
+        (&["status"], status),
+        (&["kick", "ace", "--reason", "x"], kicked),
+        (&["reload"], reloaded),
+    ] {
+        let fake = Fake::new(vec![(200, answer.to_string()), (200, answer.to_string())]);
+        let table = fake.run(args).ok();
+        assert_terminal_safe(&table);
+        assert!(
+            table.contains("ev\\u{202e}il\\u{2066}\\u{200b}\\u{ad}\\u{2028}\\u{2029}\\u{e0041}\\u{e007f}\\u{9b}2J\\x7f\\x1b]0;t\\x07\\x09\\x0a"),
+            "{args:?}: every character escaped, visibly:\n{table}"
+        );
+        let json_args: Vec<&str> = args.iter().copied().chain(["--json"]).collect();
+        let run = fake.run(&json_args);
+        assert_terminal_safe(&run.stdout);
+        for escaped in [
+            "\\u202e",
+            "\\u2028",
+            "\\u2029",
+            "\\udb40\\udc41",
+            "\\u009b",
+            "\\u007f",
+        ] {
+            assert!(run.stdout.contains(escaped), "{escaped} in {}", run.stdout);
+        }
+        assert_eq!(run.json(), answer, "{args:?}: the same value");
+    }
+
+    // A refusal's message (say, a notice or a reason the daemon echoes).
+    let fake = Fake::new(vec![(400, error_body("bad_request", HOSTILE))]);
+    let err = fake.run(&["--json", "say", "x"]).failed(1);
+    assert_terminal_safe(&err);
+    assert_eq!(err.lines().count(), 1, "{err}");
 }
