@@ -5,6 +5,7 @@
 //! The rest is one module per concept:
 //!
 //! - [`socket`]: which admin sockets to try, in order;
+//! - [`trust`]: whether a socket may be trusted before anything is sent;
 //! - [`client`]: HTTP/1.1 over the Unix socket, and every failure mapped to
 //!   its exit code;
 //! - [`output`]: the answers as lines and tables for people, or the
@@ -19,6 +20,7 @@ mod exit;
 mod output;
 mod prompt;
 mod socket;
+mod trust;
 
 use std::io::{self, Write as _};
 use std::path::PathBuf;
@@ -50,6 +52,13 @@ The socket is --socket PATH, else CHATD_SOCKET, else your own chatd's
 XDG_RUNTIME_DIR; /run/chatd/admin.sock for root), else the system daemon's
 /run/chatd/admin.sock. Only root, the daemon's user and members of its admin
 group may use it.
+
+Before it sends anything, chatctl checks that the socket's directory belongs
+to root, you or the daemon's user chatd and that no one else may write to it,
+and that the process listening on the socket runs as one of them; otherwise
+it refuses (exit 77) and says why, so that a socket another user planted
+(say, /tmp/chatd-$UID made before your chatd made it) never sees your
+password or hands you a false key.
 
 Examples:
   chatctl status

@@ -6,6 +6,7 @@
 mod common;
 
 use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -227,6 +228,35 @@ fn a_socket_nothing_listens_on_exits_69() {
         err.contains(&format!("{}: not a socket", plain.display())),
         "{err}"
     );
+}
+
+#[test]
+fn a_socket_in_a_directory_anyone_may_write_is_refused() {
+    // As `--socket /tmp/admin.sock` would be: anyone could have put it there.
+    let fake = Fake::ok(sample_status());
+    let dir = fake.path.parent().unwrap();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let err = fake.run(&["status"]).failed(77);
+    for says in [
+        &format!("refusing {}", fake.path.display())[..],
+        &format!(
+            "its directory {} may be written by others (mode 1777)",
+            dir.display()
+        ),
+        "nothing was sent",
+        "--runtime-dir",
+    ] {
+        assert!(err.contains(says), "{says:?} in {err}");
+    }
+    // Group-writable is no better.
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o770)).unwrap();
+    let err = fake.run(&["key"]).failed(77);
+    assert!(err.contains("(mode 0770)"), "{err}");
+    assert!(fake.seen.try_recv().is_err(), "no call was made");
+    // Private again: the same socket is used.
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    fake.run(&["status"]).ok();
+    assert_eq!(fake.next().line, "GET /v1/status HTTP/1.1");
 }
 
 #[test]
