@@ -367,6 +367,27 @@ mod tests {
             check_dir(&tmp.path().join("link/admin.sock"), &me).unwrap(),
             Ok(())
         );
+        // Only root can give a symlink to someone else; that someone could
+        // point it elsewhere at any time.
+        if me.caller == 0 {
+            let other = 47_105;
+            std::os::unix::fs::lchown(tmp.path().join("link"), Some(other), None).unwrap();
+            assert_eq!(
+                check_dir(&tmp.path().join("link/admin.sock"), &me).unwrap(),
+                Err(Distrust::Owner {
+                    dir: tmp.path().join("link"),
+                    uid: other
+                })
+            );
+            std::os::unix::fs::chown(&private, Some(other), None).unwrap();
+            assert_eq!(
+                check_dir(&private.join("admin.sock"), &me).unwrap(),
+                Err(Distrust::Owner {
+                    dir: private.clone(),
+                    uid: other
+                })
+            );
+        }
     }
 
     #[test]
