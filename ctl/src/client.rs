@@ -92,7 +92,7 @@ async fn open(path: &Path, trusted: &Trusted) -> Result<UnixStream, Unopened> {
 }
 
 /// A successful answer: the decoded value and the bytes as the daemon sent
-/// them (what `--json` prints).
+/// them (what `--json` prints, once made terminal-safe).
 pub struct Answer<T> {
     /// The decoded body.
     pub value: T,
