@@ -4,10 +4,14 @@
 //! keeps the first that accepts a connection; each call then sends one
 //! request with hyper's bare HTTP/1 connection (no pool: one connection per
 //! call, so a slow password prompt never holds an idle connection open).
+//! Every connection, the first and each later one, is opened by [`open`],
+//! which checks the socket's directory before `connect()` and the
+//! listener's uid after it ([`crate::trust`]), before anything is sent.
 //!
 //! Every way a call can fail ends as a [`Failure`] with the exit code of the
-//! contract: nothing listening → 69, a refused `connect()` or an HTTP 403 →
-//! 77, any other non-2xx answer → 1 with the daemon's `code: message`.
+//! contract: nothing listening → 69, a refused `connect()`, a socket that is
+//! not trusted or an HTTP 403 → 77, any other non-2xx answer → 1 with the
+//! daemon's `code: message`.
 
 use std::fmt::Write as _;
 use std::io;
@@ -29,6 +33,7 @@ use tokio::net::UnixStream;
 use crate::exit::{Exit, Failure};
 use crate::output::one_line;
 use crate::socket::Candidates;
+use crate::trust::{self, Trusted};
 
 /// Longest a call may take, connection to last byte: a liveness bound, so
 /// a hung daemon does not hang scripts too.
@@ -46,12 +51,48 @@ const HOW_TO_START: &str = "Start the daemon with `chatd` (or `systemctl start c
 /// A daemon that accepted a connection on `path`.
 pub struct Client {
     path: PathBuf,
+    /// Whose sockets this client talks to.
+    trusted: Trusted,
     /// The connection discovery made, used by the first call.
     first: Option<UnixStream>,
 }
 
+/// Why [`open`] gave no connection.
+enum Unopened {
+    /// Nothing to talk to there (no socket, nothing listening): try the
+    /// next candidate.
+    Absent(io::Error),
+    /// Refused: this user may not connect, or the socket is not trusted.
+    /// The search ends, since trying another would hide why.
+    Refused(Failure),
+}
+
+/// Connects to `path` if it may be trusted: its directory is checked before
+/// `connect()` (a socket that someone else planted sees no connection), the
+/// listener's uid after it; nothing is sent here.
+async fn open(path: &Path, trusted: &Trusted) -> Result<UnixStream, Unopened> {
+    match trust::check_dir(path, trusted) {
+        Ok(Ok(())) => {}
+        Ok(Err(distrust)) => return Err(Unopened::Refused(distrust.failure(path, trusted))),
+        Err(err) if err.kind() == io::ErrorKind::PermissionDenied => {
+            return Err(Unopened::Refused(connect_denied(path)));
+        }
+        Err(err) => return Err(Unopened::Absent(err)),
+    }
+    let stream = match UnixStream::connect(path).await {
+        Ok(stream) => stream,
+        Err(err) if err.kind() == io::ErrorKind::PermissionDenied => {
+            return Err(Unopened::Refused(connect_denied(path)));
+        }
+        Err(err) => return Err(Unopened::Absent(err)),
+    };
+    trust::check_listener(&stream, trusted)
+        .map_err(|distrust| Unopened::Refused(distrust.failure(path, trusted)))?;
+    Ok(stream)
+}
+
 /// A successful answer: the decoded value and the bytes as the daemon sent
-/// them (what `--json` prints).
+/// them (what `--json` prints, once made terminal-safe).
 pub struct Answer<T> {
     /// The decoded body.
     pub value: T,
@@ -60,23 +101,24 @@ pub struct Answer<T> {
 }
 
 impl Client {
-    /// Connects to the first candidate that accepts. A socket that refuses
-    /// this user ends the search at once: that is the daemon, and trying
-    /// another would hide why.
+    /// Connects to the first candidate that accepts and may be trusted. A
+    /// socket that refuses this user, or that is not trusted, ends the
+    /// search at once: trying another would hide why, and would fall back
+    /// past a path that someone else controls.
     pub async fn connect(candidates: &Candidates) -> Result<Self, Failure> {
+        let trusted = Trusted::from_env();
         let mut tried = Vec::new();
         for path in &candidates.paths {
-            match UnixStream::connect(path).await {
+            match open(path, &trusted).await {
                 Ok(stream) => {
                     return Ok(Self {
                         path: path.clone(),
+                        trusted,
                         first: Some(stream),
                     });
                 }
-                Err(err) if err.kind() == io::ErrorKind::PermissionDenied => {
-                    return Err(connect_denied(path));
-                }
-                Err(err) => tried.push((path.clone(), err)),
+                Err(Unopened::Refused(failure)) => return Err(failure),
+                Err(Unopened::Absent(err)) => tried.push((path.clone(), err)),
             }
         }
         Err(unreachable(&tried))
@@ -133,13 +175,12 @@ impl Client {
     ) -> anyhow::Result<(StatusCode, Bytes)> {
         let stream = match self.first.take() {
             Some(stream) => stream,
-            None => UnixStream::connect(&self.path).await.map_err(|err| {
-                if err.kind() == io::ErrorKind::PermissionDenied {
-                    connect_denied(&self.path)
-                } else {
-                    unreachable(&[(self.path.clone(), err)])
-                }
-            })?,
+            None => open(&self.path, &self.trusted)
+                .await
+                .map_err(|unopened| match unopened {
+                    Unopened::Refused(failure) => failure,
+                    Unopened::Absent(err) => unreachable(&[(self.path.clone(), err)]),
+                })?,
         };
         let lost = |err: &dyn std::fmt::Display| {
             Failure::new(
@@ -347,7 +388,7 @@ mod tests {
 
         let f = refusal(StatusCode::BAD_GATEWAY, b"<html>oops\n</html>");
         assert_eq!(f.exit, Exit::Refused);
-        assert_eq!(f.message, "HTTP 502 Bad Gateway: <html>oops\\n</html>");
+        assert_eq!(f.message, "HTTP 502 Bad Gateway: <html>oops\\x0a</html>");
     }
 
     #[test]

@@ -19,7 +19,8 @@ pub enum Exit {
     Usage = 2,
     /// No daemon answered on any socket tried (`EX_UNAVAILABLE`).
     Unreachable = 69,
-    /// The socket or the daemon refused this user (`EX_NOPERM`).
+    /// The socket or the daemon refused this user, or chatctl refused a
+    /// socket it cannot trust (`EX_NOPERM`).
     PermissionDenied = 77,
 }
 
@@ -40,8 +41,11 @@ Exit codes:
   69  daemon not reachable: no chatd answers on any socket tried (each
       path tried is named)
   77  permission denied: the socket refused the connection, or the daemon
-      answered 403; you must be root, the daemon's user, or a member of its
-      admin group";
+      answered 403 (you must be root, the daemon's user, or a member of its
+      admin group); or the socket is not trusted and nothing was sent to it:
+      its directory is not owned by root, you or the daemon's user chatd, or
+      others may write to it, or the process listening on it runs as someone
+      else";
 
 /// An error with its own exit code. Its message names the problem and the
 /// fix; it never holds a password.

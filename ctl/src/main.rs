@@ -5,10 +5,11 @@
 //! The rest is one module per concept:
 //!
 //! - [`socket`]: which admin sockets to try, in order;
+//! - [`trust`]: whether a socket may be trusted before anything is sent;
 //! - [`client`]: HTTP/1.1 over the Unix socket, and every failure mapped to
 //!   its exit code;
-//! - [`output`]: the answers as lines and tables for people (`--json`
-//!   prints the daemon's bytes instead);
+//! - [`output`]: the answers as lines and tables for people, or the
+//!   daemon's JSON made terminal-safe (`--json`);
 //! - [`prompt`]: the new password, from the terminal or stdin;
 //! - [`docs`]: shell completions and the man page, generated from the CLI;
 //! - [`exit`]: the exit codes.
@@ -19,6 +20,7 @@ mod exit;
 mod output;
 mod prompt;
 mod socket;
+mod trust;
 
 use std::io::{self, Write as _};
 use std::path::PathBuf;
@@ -50,6 +52,13 @@ The socket is --socket PATH, else CHATD_SOCKET, else your own chatd's
 XDG_RUNTIME_DIR; /run/chatd/admin.sock for root), else the system daemon's
 /run/chatd/admin.sock. Only root, the daemon's user and members of its admin
 group may use it.
+
+Before it sends anything, chatctl checks that the socket's directory belongs
+to root, you or the daemon's user chatd and that no one else may write to it,
+and that the process listening on the socket runs as one of them; otherwise
+it refuses (exit 77) and says why, so that a socket another user planted
+(say, /tmp/chatd-$UID made before your chatd made it) never sees your
+password or hands you a false key.
 
 Examples:
   chatctl status
@@ -367,12 +376,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// The answer as people read it, or with `--json` the daemon's object as it
-/// sent it, on one line of its own.
+/// sent it (every character that could drive a terminal `\u`-escaped), on
+/// one line of its own.
 fn show<T>(json: bool, answer: Answer<T>, human: impl FnOnce(&T) -> String) -> String {
     if json {
-        let mut text = String::from_utf8_lossy(answer.raw.trim_ascii()).into_owned();
-        text.push('\n');
-        text
+        // Valid UTF-8 and valid JSON: it was decoded as `T` already.
+        output::json(&String::from_utf8_lossy(&answer.raw))
     } else {
         human(&answer.value)
     }

@@ -2,27 +2,31 @@
 //! tables, with times made human ("3d 4h", "5m ago", a local date).
 //!
 //! Every function here is pure (it takes "now" as an argument) and returns
-//! the text; `main` writes it. `--json` bypasses this module entirely and
-//! prints the daemon's bytes. Every string that came from the daemon passes
-//! through [`one_line`], so no answer can move the cursor or forge a line.
+//! the text; `main` writes it. `--json` prints the daemon's object as it
+//! sent it, through [`json`]. Every string that came from the daemon passes
+//! through [`one_line`] (or, in JSON, [`json`]), so no answer can move the
+//! cursor, forge a line or reorder text.
 
 use std::fmt::Write as _;
 
 use chat_protocol::admin::{Kicked, NoticeSent, PasswordState, Reloaded, Rotated, Status, Users};
 
-/// `text` with control characters (newlines too) and bidirectional
-/// overrides escaped, so it prints as exactly one line.
+/// `text` as one field of one line: every character that could drive a
+/// terminal or hide or reorder text (controls, tab and newline included,
+/// format characters such as bidi overrides, U+2028/U+2029, tags) escaped
+/// by the escaper that `chat` uses too ([`chat_protocol::escape::field`]).
 pub fn one_line(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        let bidi = matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-        if c.is_control() || bidi {
-            out.extend(c.escape_debug());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    chat_protocol::escape::field(text).into_owned()
+}
+
+/// The daemon's JSON answer as `--json` prints it: the same value, on one
+/// line, with every character that could drive a terminal written as a
+/// JSON `\uXXXX` escape. `raw` must be valid JSON (chatctl has parsed it).
+pub fn json(raw: &str) -> String {
+    let mut text =
+        chat_protocol::escape::json(raw.trim_matches([' ', '\t', '\n', '\r'])).into_owned();
+    text.push('\n');
+    text
 }
 
 /// A span in the two largest units: `42s`, `5m 3s`, `2h 5m`, `3d 4h`.
@@ -476,7 +480,34 @@ bobby_tables  [::1]:4          2d ago     12345  fedcba9876543210
     #[test]
     fn one_line_escapes_what_could_drive_a_terminal() {
         assert_eq!(one_line("plain ünïcode"), "plain ünïcode");
-        assert_eq!(one_line("a\nb\tc\u{1b}[2J"), "a\\nb\\tc\\u{1b}[2J");
+        assert_eq!(one_line("a\nb\tc\u{1b}[2J"), "a\\x0ab\\x09c\\x1b[2J");
         assert_eq!(one_line("x\u{202e}y"), "x\\u{202e}y");
+        // What the old escaper let through: format characters beyond the
+        // bidi ones, the line and paragraph separators, tags.
+        assert_eq!(
+            one_line("a\u{2028}b\u{2029}c\u{ad}\u{2060}\u{feff}\u{e0041}\u{180e}"),
+            "a\\u{2028}b\\u{2029}c\\u{ad}\\u{2060}\\u{feff}\\u{e0041}\\u{180e}"
+        );
+    }
+
+    #[test]
+    fn json_keeps_the_value_and_escapes_the_rest() {
+        let name = "a\u{202e}b\u{2028}\u{e0041}\u{9b}\u{7f}";
+        let raw = format!("{}\n", serde_json::json!({"name": name}));
+        let text = json(&raw);
+        assert!(text.ends_with('\n') && text.lines().count() == 1, "{text}");
+        assert!(
+            !text
+                .trim_end()
+                .chars()
+                .any(chat_protocol::escape::is_unsafe),
+            "{text}"
+        );
+        assert!(
+            text.contains("\\u202e") && text.contains("\\udb40\\udc41"),
+            "{text}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back["name"], name);
     }
 }

@@ -5,6 +5,12 @@
 //! started by this user would choose comes first (the same rules as the
 //! daemon's `paths.rs`), then the system daemon's `/run/chatd/admin.sock`.
 //! The list is computed from plain inputs so that the order is unit-tested.
+//!
+//! Being on the list earns a path no trust: every one of them, the explicit
+//! one included, passes [`crate::trust`]'s checks before chatctl sends it
+//! anything, and one that fails them ends the search (exit 77) rather than
+//! letting chatctl fall back past a path that someone else controls, such
+//! as a `/tmp/chatd-$UID` that another user made first.
 
 use std::ffi::OsString;
 use std::path::PathBuf;

@@ -6,6 +6,7 @@
 mod common;
 
 use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt as _;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -230,6 +231,35 @@ fn a_socket_nothing_listens_on_exits_69() {
 }
 
 #[test]
+fn a_socket_in_a_directory_anyone_may_write_is_refused() {
+    // As `--socket /tmp/admin.sock` would be: anyone could have put it there.
+    let fake = Fake::ok(sample_status());
+    let dir = fake.path.parent().unwrap();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let err = fake.run(&["status"]).failed(77);
+    for says in [
+        &format!("refusing {}", fake.path.display())[..],
+        &format!(
+            "its directory {} may be written by others (mode 1777)",
+            dir.display()
+        ),
+        "nothing was sent",
+        "--runtime-dir",
+    ] {
+        assert!(err.contains(says), "{says:?} in {err}");
+    }
+    // Group-writable is no better.
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o770)).unwrap();
+    let err = fake.run(&["key"]).failed(77);
+    assert!(err.contains("(mode 0770)"), "{err}");
+    assert!(fake.seen.try_recv().is_err(), "no call was made");
+    // Private again: the same socket is used.
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    fake.run(&["status"]).ok();
+    assert_eq!(fake.next().line, "GET /v1/status HTTP/1.1");
+}
+
+#[test]
 fn a_daemon_that_hangs_up_exits_69() {
     let fake = Fake::new(vec![(0, String::new())]);
     let err = fake.run(&["status"]).failed(69);
@@ -271,7 +301,7 @@ fn refusals_exit_1_with_code_and_message_on_one_line() {
     let err = fake.run(&["say", "x"]).failed(1);
     assert_eq!(
         err,
-        "chatctl: bad_request: the notice has control characters\\n\\u{1b}[2J\n"
+        "chatctl: bad_request: the notice has control characters\\x0a\\x1b[2J\n"
     );
     // --json changes nothing about errors: stdout stays empty for scripts.
     let fake = Fake::new(vec![(404, error_body("no_such_user", "no one called bob"))]);
@@ -547,4 +577,66 @@ fn a_closed_pipe_is_not_a_panic() {
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(run.stdout.lines().count(), 1, "{run:?}");
     assert_eq!(run.stderr, "");
+}
+
+/// What a hostile daemon (or a user name, notice or reason it passes on)
+/// could use to drive the terminal or disguise text: controls, bidi
+/// overrides and isolates, zero-width and other format characters, the
+/// line and paragraph separators, tag characters.
+const HOSTILE: &str = "ev\u{202e}il\u{2066}\u{200b}\u{ad}\u{2028}\u{2029}\u{e0041}\u{e007f}\u{9b}2J\u{7f}\u{1b}]0;t\u{7}\t\n";
+
+/// No character of `text` other than its line ends can drive a terminal.
+fn assert_terminal_safe(text: &str) {
+    for line in text.lines() {
+        assert!(
+            !line.chars().any(chat_protocol::escape::is_unsafe),
+            "a raw control or format character in {line:?}"
+        );
+    }
+    assert!(!text.contains('\r'), "{text:?}");
+}
+
+#[test]
+fn hostile_text_is_escaped_in_tables_and_json() {
+    let users = json!({"users": [{"name": HOSTILE, "address": HOSTILE, "since": 0,
+                                  "messages": 1, "key_id": HOSTILE}]});
+    let mut status = sample_status();
+    status["version"] = json!(HOSTILE);
+    status["state_dir"] = json!(HOSTILE);
+    let kicked = json!({"name": HOSTILE});
+    let reloaded = json!({"changed": [HOSTILE], "restart_needed": [HOSTILE]});
+    for (args, answer) in [
+        (&["users"][..], users),
+        (&["status"], status),
+        (&["kick", "ace", "--reason", "x"], kicked),
+        (&["reload"], reloaded),
+    ] {
+        let fake = Fake::new(vec![(200, answer.to_string()), (200, answer.to_string())]);
+        let table = fake.run(args).ok();
+        assert_terminal_safe(&table);
+        assert!(
+            table.contains("ev\\u{202e}il\\u{2066}\\u{200b}\\u{ad}\\u{2028}\\u{2029}\\u{e0041}\\u{e007f}\\u{9b}2J\\x7f\\x1b]0;t\\x07\\x09\\x0a"),
+            "{args:?}: every character escaped, visibly:\n{table}"
+        );
+        let json_args: Vec<&str> = args.iter().copied().chain(["--json"]).collect();
+        let run = fake.run(&json_args);
+        assert_terminal_safe(&run.stdout);
+        for escaped in [
+            "\\u202e",
+            "\\u2028",
+            "\\u2029",
+            "\\udb40\\udc41",
+            "\\u009b",
+            "\\u007f",
+        ] {
+            assert!(run.stdout.contains(escaped), "{escaped} in {}", run.stdout);
+        }
+        assert_eq!(run.json(), answer, "{args:?}: the same value");
+    }
+
+    // A refusal's message (say, a notice or a reason the daemon echoes).
+    let fake = Fake::new(vec![(400, error_body("bad_request", HOSTILE))]);
+    let err = fake.run(&["--json", "say", "x"]).failed(1);
+    assert_terminal_safe(&err);
+    assert_eq!(err.lines().count(), 1, "{err}");
 }

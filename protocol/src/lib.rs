@@ -16,9 +16,14 @@
 //! 3. [`seal`]: every later message is one AES-256-GCM-SIV ciphertext under a
 //!    per-direction counter nonce ([`seal::Sealer`], [`seal::Opener`]).
 //! 4. [`event`]: what the sealed messages carry, as tagged JSON.
+//!
+//! Beside the wire format, [`escape`] is the one escaper that both binaries
+//! use to print what peers and the daemon sent, so a hostile peer can never
+//! drive a terminal.
 
 pub mod admin;
 pub mod duration;
+pub mod escape;
 pub mod event;
 pub mod handshake;
 pub mod hex;
