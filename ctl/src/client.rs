@@ -252,9 +252,17 @@ pub fn refusal(status: StatusCode, body: &[u8]) -> Failure {
         } else {
             format!("; {WHO_MAY}")
         };
-        return Failure::new(Exit::PermissionDenied, format!("{said}{hint}"));
+        let failure = Failure::new(Exit::PermissionDenied, format!("{said}{hint}"));
+        return match error {
+            Some(error) => failure.from_daemon(error.code, error.message),
+            None => failure,
+        };
     }
-    Failure::new(Exit::Refused, said)
+    let failure = Failure::new(Exit::Refused, said);
+    match error {
+        Some(error) => failure.from_daemon(error.code, error.message),
+        None => failure,
+    }
 }
 
 /// The failure for a `connect()` refused with `EACCES`/`EPERM`, naming the

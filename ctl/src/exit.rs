@@ -55,6 +55,9 @@ pub struct Failure {
     pub exit: Exit,
     /// What to tell the user.
     pub message: String,
+    /// The daemon's error code and message as it sent them, when it
+    /// refused (for `--json`).
+    pub daemon: Option<(String, String)>,
 }
 
 impl Failure {
@@ -63,8 +66,34 @@ impl Failure {
         Self {
             exit,
             message: message.into(),
+            daemon: None,
         }
     }
+
+    /// A refusal that carries the daemon's own error code and message.
+    pub fn from_daemon(mut self, code: String, message: String) -> Self {
+        self.daemon = Some((code, message));
+        self
+    }
+}
+
+impl Exit {
+    /// The `code` of a `--json` error that the daemon did not name.
+    pub fn json_code(self) -> &'static str {
+        match self {
+            Exit::Ok => "ok",
+            Exit::Refused => "error",
+            Exit::Usage => "usage",
+            Exit::Unreachable => "unreachable",
+            Exit::PermissionDenied => "forbidden",
+        }
+    }
+}
+
+/// An error as `--json` prints it on stdout, in the daemon's own shape:
+/// `{"error":{"code":…,"message":…}}`.
+pub fn json_error(code: &str, message: &str) -> String {
+    serde_json::json!({ "error": { "code": code, "message": message } }).to_string()
 }
 
 impl fmt::Display for Failure {

@@ -87,7 +87,8 @@ struct Cli {
     socket: Option<PathBuf>,
 
     /// Print the daemon's answer as one JSON object, for scripts (field
-    /// names are stable)
+    /// names are stable); an error is then also one JSON object on stdout:
+    /// {"error":{"code":…,"message":…}}
     #[arg(long, global = true)]
     json: bool,
 
@@ -270,16 +271,26 @@ fn main() {
         // SAFETY: no other thread exists yet to read the environment.
         unsafe { std::env::remove_var("CHATD_SOCKET") };
     }
-    let cli = Cli::parse();
+    let cli = Cli::try_parse().unwrap_or_else(|e| {
+        // A usage error is JSON on stdout too when --json was asked for.
+        let json = std::env::args_os().skip(1).any(|a| a == "--json");
+        if json && e.use_stderr() {
+            let message = e.kind().as_str().unwrap_or("usage error");
+            let message = format!("{message} (see chatctl --help)");
+            println!("{}", exit::json_error(Exit::Usage.json_code(), &message));
+        }
+        e.exit()
+    });
+    let json = cli.json;
     let code = match cli.command {
-        Command::Completions { shell } => finish(docs::completions(shell)),
-        Command::Man => finish(docs::man()),
+        Command::Completions { shell } => finish(docs::completions(shell), false),
+        Command::Man => finish(docs::man(), false),
         _ => {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .context("starting the async runtime");
-            finish(runtime.and_then(|runtime| runtime.block_on(run(cli))))
+            finish(runtime.and_then(|runtime| runtime.block_on(run(cli))), json)
         }
     };
     // Exit at once: a prompt's reader thread may still be blocked in read().
@@ -287,18 +298,30 @@ fn main() {
 }
 
 /// Reports an error on stderr, one `chatctl: ` line (unreachable: one line
-/// per socket tried), and returns the exit code.
-fn finish(result: anyhow::Result<()>) -> i32 {
-    match result {
-        Ok(()) => Exit::Ok.code(),
-        Err(err) => {
-            match err.downcast_ref::<Failure>() {
-                Some(failure) => eprintln!("chatctl: {failure}"),
-                None => eprintln!("chatctl: {err:#}"),
-            }
-            exit_of(&err).code()
-        }
+/// per socket tried), and with `--json` also as one JSON object on stdout
+/// (`{"error":{"code":…,"message":…}}`, the daemon's code when it refused);
+/// returns the exit code.
+fn finish(result: anyhow::Result<()>, json: bool) -> i32 {
+    let Err(err) = result else {
+        return Exit::Ok.code();
+    };
+    let exit = exit_of(&err);
+    let said = match err.downcast_ref::<Failure>() {
+        Some(failure) => failure.to_string(),
+        None => format!("{err:#}"),
+    };
+    eprintln!("chatctl: {said}");
+    if json {
+        let error = match err
+            .downcast_ref::<Failure>()
+            .and_then(|f| f.daemon.as_ref())
+        {
+            Some((code, message)) => exit::json_error(code, message),
+            None => exit::json_error(exit.json_code(), &said),
+        };
+        print!("{}", output::json(&error));
     }
+    exit.code()
 }
 
 /// Runs one admin call and prints its answer.

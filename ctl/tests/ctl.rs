@@ -303,10 +303,24 @@ fn refusals_exit_1_with_code_and_message_on_one_line() {
         err,
         "chatctl: bad_request: the notice has control characters\\x0a\\x1b[2J\n"
     );
-    // --json changes nothing about errors: stdout stays empty for scripts.
+    // With --json the error is also JSON on stdout (DESIGN): the daemon's
+    // code and message as it sent them.
     let fake = Fake::new(vec![(404, error_body("no_such_user", "no one called bob"))]);
-    let err = fake.run(&["--json", "kick", "bob"]).failed(1);
-    assert_eq!(err, "chatctl: no_such_user: no one called bob\n");
+    let error = fake.run(&["--json", "kick", "bob"]).failed_json(1);
+    assert_eq!(error["error"]["code"], "no_such_user");
+    assert_eq!(error["error"]["message"], "no one called bob");
+}
+
+#[test]
+fn json_errors_of_chatctl_itself_are_json_on_stdout_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("admin.sock");
+    let error = run_at(&missing, &["--json", "status"], "").failed_json(69);
+    assert_eq!(error["error"]["code"], "unreachable");
+    let mut cmd = chatctl();
+    cmd.args(["--json", "--no-such-flag", "status"]);
+    let error = run(cmd, "").failed_json(2);
+    assert_eq!(error["error"]["code"], "usage");
 }
 
 #[test]
@@ -635,8 +649,16 @@ fn hostile_text_is_escaped_in_tables_and_json() {
     }
 
     // A refusal's message (say, a notice or a reason the daemon echoes).
-    let fake = Fake::new(vec![(400, error_body("bad_request", HOSTILE))]);
-    let err = fake.run(&["--json", "say", "x"]).failed(1);
+    let fake = Fake::new(vec![
+        (400, error_body("bad_request", HOSTILE)),
+        (400, error_body("bad_request", HOSTILE)),
+    ]);
+    let err = fake.run(&["say", "x"]).failed(1);
     assert_terminal_safe(&err);
     assert_eq!(err.lines().count(), 1, "{err}");
+    let run = fake.run(&["--json", "say", "x"]);
+    assert_terminal_safe(&run.stdout);
+    assert_terminal_safe(&run.stderr);
+    let error = run.failed_json(1);
+    assert_eq!(error["error"]["message"], HOSTILE, "the same value");
 }

@@ -44,6 +44,21 @@ impl Run {
         self.stderr
     }
 
+    /// A failure under `--json`: the message on stderr (`chatctl: `, or
+    /// clap's for a usage error), and the error as one JSON object on
+    /// stdout; returns that object.
+    pub fn failed_json(self, code: i32) -> serde_json::Value {
+        assert_eq!(self.code, code, "{self:?}");
+        assert!(!self.stderr.is_empty(), "{self:?}");
+        assert_no_panic(&self.stderr);
+        assert_eq!(self.stdout.lines().count(), 1, "one JSON line: {self:?}");
+        let value: serde_json::Value =
+            serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {self:?}"));
+        assert!(value["error"]["code"].is_string(), "{value}");
+        assert!(value["error"]["message"].is_string(), "{value}");
+        value
+    }
+
     /// stdout parsed as one JSON value.
     pub fn json(self) -> serde_json::Value {
         let out = self.ok();
