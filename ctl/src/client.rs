@@ -254,13 +254,13 @@ pub fn refusal(status: StatusCode, body: &[u8]) -> Failure {
         };
         let failure = Failure::new(Exit::PermissionDenied, format!("{said}{hint}"));
         return match error {
-            Some(error) => failure.from_daemon(error.code, error.message),
+            Some(error) => failure.said_by_daemon(error.code, error.message),
             None => failure,
         };
     }
     let failure = Failure::new(Exit::Refused, said);
     match error {
-        Some(error) => failure.from_daemon(error.code, error.message),
+        Some(error) => failure.said_by_daemon(error.code, error.message),
         None => failure,
     }
 }

@@ -71,7 +71,7 @@ impl Failure {
     }
 
     /// A refusal that carries the daemon's own error code and message.
-    pub fn from_daemon(mut self, code: String, message: String) -> Self {
+    pub fn said_by_daemon(mut self, code: String, message: String) -> Self {
         self.daemon = Some((code, message));
         self
     }
