@@ -161,15 +161,16 @@ async fn run(cli: Cli) -> anyhow::Result<Exit> {
     let given = password::from_file_or_env(cli.password_file.as_deref())?;
     let mode = if cli.json { Mode::Json } else { Mode::Plain };
 
+    let none_given = given.is_none();
     let mut auth = Auth {
         username,
-        password: given.clone().unwrap_or_default().into(),
+        password: given.unwrap_or_default(),
         client: format!("chat/{}", env!("CARGO_PKG_VERSION")),
     };
     let mut joined = join(&cli.url, &token, &auth, &mut signals).await;
     if let Err(err) = &joined {
-        if exit_of(err) == Exit::BadPassword && given.is_none() && password::can_prompt() {
-            auth.password = password::prompt(&cli.url, &mut signals).await?.into();
+        if exit_of(err) == Exit::BadPassword && none_given && password::can_prompt() {
+            auth.password = password::prompt(&cli.url, &mut signals).await?;
             joined = join(&cli.url, &token, &auth, &mut signals).await;
         }
     }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use chat_protocol::limits::MAX_PASSWORD;
+use zeroize::Zeroizing;
 
 use crate::exit::{Exit, Failure};
 use crate::input::{Line, read_line};
@@ -23,11 +24,11 @@ pub const ENV: &str = "CHAT_PASSWORD";
 
 /// The password from `file` (one trailing newline stripped), else from
 /// `CHAT_PASSWORD`, else `None` (none given).
-pub fn from_file_or_env(file: Option<&Path>) -> anyhow::Result<Option<String>> {
+pub fn from_file_or_env(file: Option<&Path>) -> anyhow::Result<Option<Zeroizing<String>>> {
     if let Some(path) = file {
         use std::io::Read as _;
         // A password, its line ending, and one byte to tell a longer file.
-        let mut bytes = Vec::new();
+        let mut bytes = Zeroizing::new(Vec::new());
         std::fs::File::open(path)
             .and_then(|f| f.take(MAX_PASSWORD as u64 + 3).read_to_end(&mut bytes))
             .with_context(|| format!("reading the password file {}", path.display()))?;
@@ -38,13 +39,13 @@ pub fn from_file_or_env(file: Option<&Path>) -> anyhow::Result<Option<String>> {
         .map(Some);
     }
     match std::env::var_os(ENV) {
-        Some(value) => check(value.into_encoded_bytes(), ENV).map(Some),
+        Some(value) => check(Zeroizing::new(value.into_encoded_bytes()), ENV).map(Some),
         None => Ok(None),
     }
 }
 
 /// `bytes` without one trailing `\n` (or `\r\n`).
-fn strip_newline(mut bytes: Vec<u8>) -> Vec<u8> {
+fn strip_newline(mut bytes: Zeroizing<Vec<u8>>) -> Zeroizing<Vec<u8>> {
     if bytes.last() == Some(&b'\n') {
         bytes.pop();
         if bytes.last() == Some(&b'\r') {
@@ -55,7 +56,7 @@ fn strip_newline(mut bytes: Vec<u8>) -> Vec<u8> {
 }
 
 /// The password in `bytes`, if it is UTF-8 and at most 1 KiB.
-fn check(bytes: Vec<u8>, source: &str) -> anyhow::Result<String> {
+fn check(bytes: Zeroizing<Vec<u8>>, source: &str) -> anyhow::Result<Zeroizing<String>> {
     if bytes.len() > MAX_PASSWORD {
         return Err(Failure::new(
             Exit::Error,
@@ -63,13 +64,14 @@ fn check(bytes: Vec<u8>, source: &str) -> anyhow::Result<String> {
         )
         .into());
     }
-    String::from_utf8(bytes).map_err(|_| {
-        Failure::new(
+    match std::str::from_utf8(&bytes) {
+        Ok(text) => Ok(Zeroizing::new(text.to_owned())),
+        Err(_) => Err(Failure::new(
             Exit::Error,
             format!("the password in {source} is not UTF-8 text"),
         )
-        .into()
-    })
+        .into()),
+    }
 }
 
 /// Whether a person can be asked: stdin and stderr are both terminals.
@@ -80,7 +82,7 @@ pub fn can_prompt() -> bool {
 
 /// Asks for the password on `/dev/tty` with echo off. Ctrl-C or SIGTERM
 /// restores the terminal and ends with [`Exit::Interrupted`].
-pub async fn prompt(url: &str, signals: &mut Signals) -> anyhow::Result<String> {
+pub async fn prompt(url: &str, signals: &mut Signals) -> anyhow::Result<Zeroizing<String>> {
     let mut tty = File::options()
         .read(true)
         .write(true)
@@ -106,7 +108,7 @@ pub async fn prompt(url: &str, signals: &mut Signals) -> anyhow::Result<String> 
     };
     echo_off.restore();
     match line.context("reading the password from /dev/tty")? {
-        Some(Line::Text(password)) => Ok(password),
+        Some(Line::Text(password)) => Ok(Zeroizing::new(password)),
         Some(Line::TooLong(_)) => Err(Failure::new(
             Exit::Error,
             format!("that password is too long; passwords are at most {MAX_PASSWORD} bytes"),
@@ -167,28 +169,30 @@ mod tests {
 
     #[test]
     fn one_trailing_newline_is_stripped() {
-        assert_eq!(strip_newline(b"pw\n".to_vec()), b"pw");
-        assert_eq!(strip_newline(b"pw\r\n".to_vec()), b"pw");
-        assert_eq!(strip_newline(b"pw\n\n".to_vec()), b"pw\n");
-        assert_eq!(strip_newline(b"pw".to_vec()), b"pw");
-        assert_eq!(strip_newline(b" pw \n".to_vec()), b" pw ");
+        assert_eq!(strip_newline(b"pw\n".to_vec().into()).as_slice(), b"pw");
+        assert_eq!(strip_newline(b"pw\r\n".to_vec().into()).as_slice(), b"pw");
+        assert_eq!(strip_newline(b"pw\n\n".to_vec().into()).as_slice(), b"pw\n");
+        assert_eq!(strip_newline(b"pw".to_vec().into()).as_slice(), b"pw");
+        assert_eq!(strip_newline(b" pw \n".to_vec().into()).as_slice(), b" pw ");
     }
 
     #[test]
     fn size_and_encoding_are_checked_without_echoing() {
-        assert_eq!(check(b"hunter2".to_vec(), "x").unwrap(), "hunter2");
+        assert_eq!(*check(b"hunter2".to_vec().into(), "x").unwrap(), "hunter2");
         assert_eq!(
-            check(vec![b'a'; MAX_PASSWORD], "x").unwrap().len(),
+            check(vec![b'a'; MAX_PASSWORD].into(), "x").unwrap().len(),
             MAX_PASSWORD
         );
-        let long = check(vec![b'a'; MAX_PASSWORD + 1], "x")
+        let long = check(vec![b'a'; MAX_PASSWORD + 1].into(), "x")
             .unwrap_err()
             .to_string();
         assert!(
             long.contains("over 1024 bytes") && !long.contains("aaaa"),
             "{long}"
         );
-        let bad = check(b"hunter\xff".to_vec(), "x").unwrap_err().to_string();
+        let bad = check(b"hunter\xff".to_vec().into(), "x")
+            .unwrap_err()
+            .to_string();
         assert!(
             bad.contains("not UTF-8") && !bad.contains("hunter"),
             "{bad}"
@@ -201,7 +205,7 @@ mod tests {
         std::fs::write(&path, "s3cret\n").unwrap();
         let got = from_file_or_env(Some(&path));
         std::fs::remove_file(&path).unwrap();
-        assert_eq!(got.unwrap().as_deref(), Some("s3cret"));
+        assert_eq!(got.unwrap().as_deref().map(String::as_str), Some("s3cret"));
         let missing = from_file_or_env(Some(Path::new("/nonexistent/pw"))).unwrap_err();
         assert!(format!("{missing:#}").contains("/nonexistent/pw"));
     }

@@ -12,13 +12,16 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use chat_protocol::limits::MAX_PASSWORD;
 
+use zeroize::Zeroizing;
+
 use crate::exit::{Exit, Failure};
 
 /// One line as read, capped in memory.
 #[derive(Debug, PartialEq, Eq)]
 enum Line {
-    /// The bytes before the line ending (`\n`, or `\r\n`).
-    Bytes(Vec<u8>),
+    /// The bytes before the line ending (`\n`, or `\r\n`); wiped when
+    /// dropped.
+    Bytes(Zeroizing<Vec<u8>>),
     /// Longer than [`MAX_PASSWORD`]; the rest was not read.
     TooLong,
     /// End of input before any byte.
@@ -27,7 +30,7 @@ enum Line {
 
 /// Reads one line, keeping at most `MAX_PASSWORD` bytes of it.
 fn read_line(reader: &mut impl BufRead) -> io::Result<Line> {
-    let mut bytes = Vec::new();
+    let mut bytes = Zeroizing::new(Vec::new());
     // One byte over the limit tells a too-long line from one that fits;
     // two more leave room for "\r\n".
     let read = Read::take(&mut *reader, MAX_PASSWORD as u64 + 3).read_until(b'\n', &mut bytes)?;
@@ -47,7 +50,7 @@ fn read_line(reader: &mut impl BufRead) -> io::Result<Line> {
 }
 
 /// The password in `line`, if it is 1 byte to 1 KiB of UTF-8.
-fn check(line: Line, source: &str) -> Result<String, Failure> {
+fn check(line: Line, source: &str) -> Result<Zeroizing<String>, Failure> {
     let bytes = match line {
         Line::Bytes(bytes) => bytes,
         Line::TooLong => {
@@ -73,23 +76,24 @@ fn check(line: Line, source: &str) -> Result<String, Failure> {
             ),
         ));
     }
-    String::from_utf8(bytes).map_err(|_| {
-        Failure::new(
+    match std::str::from_utf8(&bytes) {
+        Ok(text) => Ok(Zeroizing::new(text.to_owned())),
+        Err(_) => Err(Failure::new(
             Exit::Refused,
             format!("the password from {source} is not UTF-8 text"),
-        )
-    })
+        )),
+    }
 }
 
 /// The first line of stdin (one trailing newline stripped).
-pub fn from_stdin() -> anyhow::Result<String> {
+pub fn from_stdin() -> anyhow::Result<Zeroizing<String>> {
     let line = read_line(&mut io::stdin().lock()).context("reading the password from stdin")?;
     Ok(check(line, "stdin")?)
 }
 
 /// Asks twice on `/dev/tty` with echo off. Ctrl-C or SIGTERM restores the
 /// terminal, then ends the process by that signal, as if uncaught.
-pub async fn from_terminal() -> anyhow::Result<String> {
+pub async fn from_terminal() -> anyhow::Result<Zeroizing<String>> {
     let tty = File::options()
         .read(true)
         .write(true)
@@ -211,11 +215,14 @@ mod tests {
 
     #[test]
     fn one_trailing_newline_is_stripped_and_the_rest_left_unread() {
-        assert_eq!(line(b"pw\n"), Line::Bytes(b"pw".to_vec()));
-        assert_eq!(line(b"pw\r\n"), Line::Bytes(b"pw".to_vec()));
-        assert_eq!(line(b"pw"), Line::Bytes(b"pw".to_vec()));
-        assert_eq!(line(b" pw \nsecond\n"), Line::Bytes(b" pw ".to_vec()));
-        assert_eq!(line(b"\n"), Line::Bytes(vec![]));
+        assert_eq!(line(b"pw\n"), Line::Bytes(b"pw".to_vec().into()));
+        assert_eq!(line(b"pw\r\n"), Line::Bytes(b"pw".to_vec().into()));
+        assert_eq!(line(b"pw"), Line::Bytes(b"pw".to_vec().into()));
+        assert_eq!(
+            line(b" pw \nsecond\n"),
+            Line::Bytes(b" pw ".to_vec().into())
+        );
+        assert_eq!(line(b"\n"), Line::Bytes(Vec::new().into()));
         assert_eq!(line(b""), Line::End);
     }
 
@@ -223,7 +230,7 @@ mod tests {
     fn the_size_limit_is_one_kib() {
         let mut max = vec![b'a'; MAX_PASSWORD];
         max.extend_from_slice(b"\r\n");
-        assert_eq!(line(&max), Line::Bytes(vec![b'a'; MAX_PASSWORD]));
+        assert_eq!(line(&max), Line::Bytes(vec![b'a'; MAX_PASSWORD].into()));
         assert_eq!(line(&vec![b'a'; MAX_PASSWORD + 1]), Line::TooLong);
         assert_eq!(line(&vec![b'a'; 10 * MAX_PASSWORD]), Line::TooLong);
     }
@@ -231,14 +238,14 @@ mod tests {
     #[test]
     fn bad_passwords_are_refused_without_being_shown() {
         assert_eq!(
-            check(Line::Bytes(b"hunter2".to_vec()), "stdin").unwrap(),
+            *check(Line::Bytes(b"hunter2".to_vec().into()), "stdin").unwrap(),
             "hunter2"
         );
         for (bad, says) in [
-            (Line::Bytes(vec![]), "empty"),
+            (Line::Bytes(Vec::new().into()), "empty"),
             (Line::End, "no password"),
             (Line::TooLong, "at most 1024"),
-            (Line::Bytes(b"hunter\xff".to_vec()), "not UTF-8"),
+            (Line::Bytes(b"hunter\xff".to_vec().into()), "not UTF-8"),
         ] {
             let err = check(bad, "stdin").unwrap_err();
             assert_eq!(err.exit, Exit::Refused);

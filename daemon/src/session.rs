@@ -389,8 +389,9 @@ async fn admit(
             return None;
         }
     };
+    // The Auth's plaintext holds the password: wiped once read.
     let auth = match opener.open(&sealed_auth, MAX_AUTH) {
-        Ok(plain) => plain,
+        Ok(plain) => zeroize::Zeroizing::new(plain),
         Err(OpenError::TooLarge { size, limit }) => {
             goodbye(ws, sealer, Ending::too_big(Some(size), limit)).await;
             return None;

@@ -110,12 +110,12 @@ pub struct Rotated {
     pub disconnected: usize,
 }
 
-/// `PUT /v1/password`.
-#[derive(Clone, Serialize, Deserialize, PartialEq)]
+/// `PUT /v1/password`. The password is wiped from memory when dropped.
+#[derive(Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordRequest {
     /// The new join password (1 byte to 1 KiB).
-    pub password: String,
+    pub password: zeroize::Zeroizing<String>,
 }
 
 impl std::fmt::Debug for PasswordRequest {
