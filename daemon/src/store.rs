@@ -86,7 +86,7 @@ pub struct PreviousKey {
 impl Store {
     /// Opens (creating if missing) the state directory and takes its lock.
     pub fn open(dir: &Path) -> Result<Self, String> {
-        crate::paths::ensure_private_dir(dir)?;
+        crate::paths::ensure_private_dir(dir, crate::paths::DirRole::State)?;
         let lock_path = dir.join("lock");
         let lock = std::fs::OpenOptions::new()
             .create(true)
