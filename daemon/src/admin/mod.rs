@@ -215,8 +215,32 @@ pub fn bind(
     unsafe { libc::umask(previous_umask) };
     let listener =
         bound.map_err(|e| format!("cannot create admin socket {}: {e}", path.display()))?;
-    if let Some(gid) = admin_gid {
-        chown_socket_group(&dir, &path, gid)?;
+    // A default ACL on the directory overrides the umask: then, and only
+    // then, the mode is set, without following a link.
+    let made = std::fs::symlink_metadata(&path).ok();
+    if made.as_ref().map(|m| m.permissions().mode() & 0o7777) != Some(0o660) {
+        at_socket(&dir, |dirfd, name| {
+            // SAFETY: a valid directory descriptor and a NUL-terminated name.
+            unsafe { libc::fchmodat(dirfd, name, 0o660, libc::AT_SYMLINK_NOFOLLOW) }
+        })
+        .map_err(|e| format!("cannot set mode 0660 on {}: {e}", path.display()))?;
+    }
+    // Usually the admin group is the daemon's own group, which the socket has already.
+    let group = made.as_ref().map(std::os::unix::fs::MetadataExt::gid);
+    if let Some(gid) = admin_gid.filter(|&gid| group != Some(gid)) {
+        at_socket(&dir, |dirfd, name| {
+            // SAFETY: as above; uid -1 (as uid_t) leaves the owner as it is.
+            unsafe {
+                libc::fchownat(
+                    dirfd,
+                    name,
+                    libc::uid_t::MAX,
+                    gid,
+                    libc::AT_SYMLINK_NOFOLLOW,
+                )
+            }
+        })
+        .map_err(|e| group_hint(&path, gid, &e))?;
     }
     listener
         .set_nonblocking(true)
@@ -246,25 +270,18 @@ fn chown_dir_group(dir: &std::fs::File, shown: &Path, gid: u32) -> Result<(), St
     std::os::unix::fs::fchown(dir, None, Some(gid)).map_err(|e| group_hint(shown, gid, &e))
 }
 
-/// Gives the socket to the admin group: `fchownat` relative to the runtime
-/// directory's descriptor with `AT_SYMLINK_NOFOLLOW`, so a link put in
-/// the socket's place would be changed itself, never what it points to.
-fn chown_socket_group(dir: &std::fs::File, path: &Path, gid: u32) -> Result<(), String> {
+/// Runs an `*at` call (`fchownat`, `fchmodat`, with `AT_SYMLINK_NOFOLLOW`)
+/// on `admin.sock` relative to the runtime directory's descriptor, so that
+/// a link put in the socket's place would be changed itself, never what it
+/// points to.
+fn at_socket(
+    dir: &std::fs::File,
+    call: impl FnOnce(libc::c_int, *const libc::c_char) -> libc::c_int,
+) -> std::io::Result<()> {
     use std::os::unix::io::AsRawFd;
     let name = std::ffi::CString::new(chat_protocol::admin::SOCKET_NAME).expect("no NUL");
-    // SAFETY: a valid directory descriptor and a NUL-terminated name; uid
-    // -1 (as uid_t) leaves the owner as it is.
-    let rc = unsafe {
-        libc::fchownat(
-            dir.as_raw_fd(),
-            name.as_ptr(),
-            libc::uid_t::MAX,
-            gid,
-            libc::AT_SYMLINK_NOFOLLOW,
-        )
-    };
-    if rc != 0 {
-        return Err(group_hint(path, gid, &std::io::Error::last_os_error()));
+    if call(dir.as_raw_fd(), name.as_ptr()) != 0 {
+        return Err(std::io::Error::last_os_error());
     }
     Ok(())
 }
