@@ -691,11 +691,20 @@ async fn disconnect_with_a_grace_ends_the_old_sessions_when_the_grace_ends() {
     ends_with_key_rotated(&mut ace, "ace").await;
     ends_with_key_rotated(&mut bob, "bob").await;
     // The member on the new key stays, and sees them leave.
-    cat.recv_until("bob's leave", |e| {
-        matches!(e, ServerEvent::Leave { name, reason, .. } if name == "bob" && reason == "key rotated")
-            .then_some(())
-    })
-    .await;
+    let mut left = Vec::new();
+    while left.len() < 2 {
+        let name = cat
+            .recv_until("the leaves of ace and bob", |e| match e {
+                ServerEvent::Leave { name, reason, .. } if reason == "key rotated" => {
+                    Some(name.clone())
+                }
+                _ => None,
+            })
+            .await;
+        left.push(name);
+    }
+    left.sort();
+    assert_eq!(left, ["ace", "bob"]);
     still_chatting(&mut cat, "cat stays").await;
     let (_, status) = admin_call(&d.runtime_dir, "GET", "/v1/status", None);
     assert!(status["disconnect_at"].is_null(), "{status}");
@@ -705,9 +714,13 @@ async fn disconnect_with_a_grace_ends_the_old_sessions_when_the_grace_ends() {
 
 /// Which of these keys join `d` now.
 async fn keys_that_join(d: &Daemon, keys: &[&str]) -> Vec<bool> {
+    // A fresh name each time: a probe that left may still hold its name
+    // for a moment.
+    static PROBES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let mut joined = Vec::new();
     for (i, key) in keys.iter().enumerate() {
-        match join(d, key, &format!("probe{i}")).await {
+        let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match join(d, key, &format!("probe{n}")).await {
             Outcome::Joined(client) => {
                 client.leave().await;
                 joined.push(true);
