@@ -136,15 +136,19 @@ Examples:
     #[command(long_about = "\
 Make a new join key and print its fingerprint and token. Sessions that joined
 with the old key stay connected unless --disconnect is given; the old key
-stops joining at once unless --grace keeps it for a while. After a leak,
-rotate with --disconnect and no grace.
+stops joining at once unless --grace keeps it for a while. With both, the
+sessions on the old key (those that join with it during the grace too) are
+disconnected when the grace ends; `chatctl status` shows when and `chatctl
+users` whom. After a leak, rotate with --disconnect and no grace: if the
+old keys cannot be erased from disk, the rotation fails and nothing changes.
 
 Examples:
   chatctl rotate-key --grace 10m
+  chatctl rotate-key --grace 1h --disconnect
   chatctl rotate-key --disconnect
   chatctl rotate-key --json | jq -r .token > chat.key")]
     RotateKey {
-        /// Disconnect the sessions that joined with an older key
+        /// Disconnect the sessions that joined with an older key (at once; with --grace, when it ends)
         #[arg(long)]
         disconnect: bool,
 

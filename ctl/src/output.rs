@@ -156,6 +156,12 @@ pub fn status(s: &Status, now: u64) -> String {
         };
         pairs.push(("previous key id", format!("{}{joins}", one_line(previous))));
     }
+    if let Some(at) = s.disconnect_at {
+        pairs.push((
+            "old sessions",
+            format!("disconnected when the grace ends, {}", until(at, now)),
+        ));
+    }
     pairs.extend([
         ("online", format!("{} of {}", s.online, s.max_users)),
         (
@@ -185,7 +191,14 @@ pub fn users(u: &Users, now: u64) -> String {
                 one_line(&user.address),
                 relative(user.since, now),
                 user.messages.to_string(),
-                one_line(&user.key_id),
+                match user.disconnect_at {
+                    Some(at) => format!(
+                        "{}, disconnected {}",
+                        one_line(&user.key_id),
+                        relative(at, now)
+                    ),
+                    None => one_line(&user.key_id),
+                },
             ]
         })
         .collect();
@@ -207,7 +220,12 @@ pub fn rotated(r: &Rotated, asked_disconnect: bool, now: u64) -> String {
         ),
         None => format!("{}, no longer joins", one_line(&r.previous_key_id)),
     };
-    let sessions = if asked_disconnect {
+    let sessions = if let Some(at) = r.disconnect_at {
+        format!(
+            "disconnected when the grace ends, {} (those joining with the old key meanwhile too)",
+            until(at, now)
+        )
+    } else if asked_disconnect {
         let s = if r.disconnected == 1 { "" } else { "s" };
         format!("{} session{s} disconnected", r.disconnected)
     } else {
@@ -285,6 +303,7 @@ mod tests {
             key_id: "0123456789abcdef".into(),
             previous_key_id: None,
             previous_key_expires: None,
+            disconnect_at: None,
             online: 2,
             max_users: 100,
             messages_total: 1234,
@@ -368,6 +387,16 @@ mod tests {
             "{line}"
         );
         assert!(line.ends_with("(in 10m)"), "{line}");
+        assert!(!text.contains("old sessions"), "{text}");
+        let pending = Status {
+            disconnect_at: Some(NOW + 600),
+            ..s
+        };
+        let text = status(&pending, NOW);
+        assert!(
+            text.contains("old sessions:     disconnected when the grace ends, 2027-01-1"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -380,6 +409,7 @@ mod tests {
                     since: NOW - 300,
                     messages: 7,
                     key_id: "0123456789abcdef".into(),
+                    disconnect_at: None,
                 },
                 User {
                     name: "bobby_tables".into(),
@@ -387,6 +417,7 @@ mod tests {
                     since: NOW - 2 * 86_400,
                     messages: 12345,
                     key_id: "fedcba9876543210".into(),
+                    disconnect_at: Some(NOW + 540),
                 },
             ],
         };
@@ -395,7 +426,7 @@ mod tests {
             "\
 NAME          ADDRESS          SINCE   MESSAGES  KEY
 ace           127.0.0.1:50000  5m ago         7  0123456789abcdef
-bobby_tables  [::1]:4          2d ago     12345  fedcba9876543210
+bobby_tables  [::1]:4          2d ago     12345  fedcba9876543210, disconnected in 9m
 "
         );
         assert_eq!(users(&Users { users: vec![] }, NOW), "no one is online\n");
@@ -409,6 +440,7 @@ bobby_tables  [::1]:4          2d ago     12345  fedcba9876543210
             previous_key_id: "2222222222222222".into(),
             previous_key_expires: None,
             disconnected: 1,
+            disconnect_at: None,
         };
         let text = rotated(&r, true, NOW);
         assert_eq!(text.lines().last(), Some("chat1_TOKEN"));
@@ -428,6 +460,15 @@ bobby_tables  [::1]:4          2d ago     12345  fedcba9876543210
         );
         assert!(
             text.contains("kept connected (--disconnect ends them)"),
+            "{text}"
+        );
+        let pending = Rotated {
+            disconnect_at: Some(NOW + 3600),
+            ..graced
+        };
+        let text = rotated(&pending, true, NOW);
+        assert!(
+            text.contains("old sessions:  disconnected when the grace ends, 2027-01-1"),
             "{text}"
         );
     }

@@ -1,23 +1,38 @@
 //! Key rotation: a new join key under the same server identity, with an
 //! optional grace period for the old one. At most two keys are ever
 //! accepted; when the grace ends the old key is erased from disk and memory.
+//!
+//! On disk a rotation has one commit point: the atomic rename of `key`.
+//! What comes before only prepares it (with a grace, `key.previous` gets
+//! the old key, bound to the new one; without, the previous key of an
+//! earlier rotation is erased), so a failure or a crash before the rename
+//! leaves the rotation undone and reported as failed, and one after it
+//! leaves it done. A `key.previous` is only ever taken beside the key that
+//! replaced it (`Store::load_previous_key`), so no restart brings back a
+//! key that a rotation withdrew.
+//!
+//! With `disconnect`, the sessions on older keys end at once when there is
+//! no grace, and when the grace ends when there is one: those that joined
+//! with the old key during the grace too. A grace cut short by a newer
+//! rotation ends them then.
 
 use std::time::Duration;
 
 use chat_protocol::admin::Rotated;
-use chat_protocol::{JoinKey, Token};
+use chat_protocol::{JoinKey, KeyId, Token};
 
 use crate::hub::Ending;
 use crate::state::{App, now_secs};
 use crate::store::PreviousKey;
 
-/// Rotates the key. The new key file is written (atomically) before the new
-/// key is accepted, so a crash leaves a whole, valid key on disk. The disk
-/// work runs on the blocking pool, and handshakes keep reading the old key
-/// set until the new one is in place.
+/// Rotates the key. The disk work runs on the blocking pool, and
+/// handshakes keep reading the old key set until the new one is in place.
 pub async fn rotate(app: &App, grace: Duration, disconnect: bool) -> Result<Rotated, String> {
     let _writing = app.state_writes.lock().await;
-    let old = app.keys.read().expect("lock").current.clone();
+    let (old, replaced) = {
+        let keys = app.keys.read().expect("lock");
+        (keys.current.clone(), keys.previous.clone())
+    };
     let new = Token {
         join_key: JoinKey::generate(),
         server_public: app.identity.public(),
@@ -28,28 +43,43 @@ pub async fn rotate(app: &App, grace: Duration, disconnect: bool) -> Result<Rota
         expires: now_secs()
             .saturating_add(grace.as_secs().max(1))
             .saturating_add(1),
+        disconnect,
     });
-    // Disk first, in an order where a failure (a full disk, say) leaves the
-    // old state in force: the previous key is recorded before the new key
-    // replaces it, and a stale previous key is erased only after.
     let on_disk = {
         let (app, new, previous) = (app.clone(), new.clone(), previous.clone());
-        tokio::task::spawn_blocking(move || -> Result<(), String> {
-            if let Some(p) = &previous {
-                app.store.save_previous_key(p)?;
+        tokio::task::spawn_blocking(move || -> Result<(), (bool, String)> {
+            match &previous {
+                Some(p) => app.store.save_previous_key(p, &new),
+                None => app.store.erase_previous_key(),
             }
-            app.store.save_key(&new)?;
-            if previous.is_none() {
-                // The new key is on disk: go on even if the stale file stays
-                // (it is refused at the next start unless still in its grace).
-                if let Err(e) = app.store.erase_previous_key() {
-                    tracing::warn!("{e}");
-                }
-            }
-            Ok(())
+            .map_err(|e| (false, e))?;
+            // The commit point.
+            app.store.save_key(&new).map_err(|e| (true, e))
         })
     };
-    on_disk.await.map_err(|e| e.to_string())??;
+    if let Err((prepared, e)) = on_disk
+        .await
+        .unwrap_or_else(|e| Err((false, e.to_string())))
+    {
+        // The first step went through: the earlier previous key is gone
+        // from disk (erased, or replaced by a file bound to a key that
+        // never came into force). Memory follows, so that a restart
+        // changes nothing.
+        let withdrawn = if prepared {
+            app.keys.write().expect("lock").previous.take()
+        } else {
+            None
+        };
+        end_pending(app, withdrawn.as_ref(), &[old.key_id()]);
+        let also = match withdrawn {
+            Some(p) => format!("; the previous key {} no longer joins", p.token.key_id()),
+            None => String::new(),
+        };
+        return Err(format!(
+            "the key was not rotated: {e}. The current key {} is still in force{also}; fix the cause and rotate again",
+            old.key_id()
+        ));
+    }
     {
         let mut keys = app.keys.write().expect("lock");
         keys.current = new.clone();
@@ -57,11 +87,12 @@ pub async fn rotate(app: &App, grace: Duration, disconnect: bool) -> Result<Rota
     }
 
     let new_id = new.key_id();
-    let disconnected = if disconnect {
+    let disconnected = if disconnect && previous.is_none() {
         app.hub
             .end_where(|m| m.key_id != new_id, Ending::key_rotated)
     } else {
-        0
+        // A grace this rotation cut short: its pending disconnect is due.
+        end_pending(app, replaced.as_ref(), &[old.key_id(), new_id])
     };
     if let Some(p) = &previous {
         schedule_expiry(app.clone(), p.token.key_id(), p.expires);
@@ -70,13 +101,27 @@ pub async fn rotate(app: &App, grace: Duration, disconnect: bool) -> Result<Rota
         token: new.encode(),
         key_id: new_id.to_string(),
         previous_key_id: old.key_id().to_string(),
-        previous_key_expires: previous.map(|p| p.expires),
+        previous_key_expires: previous.as_ref().map(|p| p.expires),
         disconnected,
+        disconnect_at: previous.filter(|p| p.disconnect).map(|p| p.expires),
     })
 }
 
-/// Erases the previous key when its grace ends (unless it was replaced).
-pub fn schedule_expiry(app: App, key_id: chat_protocol::KeyId, expires: u64) {
+/// For a previous key that stopped joining: if its rotation asked to
+/// disconnect, ends the sessions on any key but those in `keep`. Returns
+/// how many were ended.
+fn end_pending(app: &App, ended: Option<&PreviousKey>, keep: &[KeyId]) -> usize {
+    match ended {
+        Some(p) if p.disconnect => app
+            .hub
+            .end_where(|m| !keep.contains(&m.key_id), Ending::key_rotated),
+        _ => 0,
+    }
+}
+
+/// Erases the previous key when its grace ends (unless it was replaced),
+/// and ends the sessions on older keys if its rotation asked to.
+pub fn schedule_expiry(app: App, key_id: KeyId, expires: u64) {
     tokio::spawn(async move {
         let wait = expires.saturating_sub(now_secs());
         tokio::select! {
@@ -86,28 +131,31 @@ pub fn schedule_expiry(app: App, key_id: chat_protocol::KeyId, expires: u64) {
         // Under the state lock: a rotation running now must not have its
         // fresh previous key erased by this stale expiry.
         let _writing = app.state_writes.lock().await;
-        let ended = {
+        let (ended, current) = {
             let mut keys = app.keys.write().expect("lock");
-            let ended = keys
-                .previous
-                .as_ref()
-                .is_some_and(|p| p.token.key_id() == key_id);
-            if ended {
-                keys.previous = None;
-            }
-            ended
+            let ended = keys.previous.take_if(|p| p.token.key_id() == key_id);
+            (ended, keys.current.key_id())
         };
-        if ended {
-            let store_app = app.clone();
-            let erased = tokio::task::spawn_blocking(move || store_app.store.erase_previous_key())
-                .await
-                .unwrap_or_else(|e| Err(e.to_string()));
-            match erased {
-                Ok(()) => {
-                    tracing::info!(key_id = %key_id, "the previous key's grace period ended; it no longer joins")
-                }
-                Err(e) => tracing::error!("{e}"),
+        let Some(ended) = ended else {
+            return;
+        };
+        // After the key set changed: a session that joins from here on
+        // finds its key withdrawn and ends itself (`session::admit`).
+        let disconnected = end_pending(&app, Some(&ended), &[current]);
+        let store_app = app.clone();
+        let erased = tokio::task::spawn_blocking(move || store_app.store.erase_previous_key())
+            .await
+            .unwrap_or_else(|e| Err(e.to_string()));
+        match erased {
+            Ok(()) if ended.disconnect => tracing::info!(
+                key_id = %key_id,
+                disconnected,
+                "the previous key's grace period ended; it no longer joins, and the sessions on it were disconnected"
+            ),
+            Ok(()) => {
+                tracing::info!(key_id = %key_id, "the previous key's grace period ended; it no longer joins")
             }
+            Err(e) => tracing::error!("{e}"),
         }
     });
 }

@@ -206,7 +206,7 @@ async fn serve(config: Config, reloader: reload::Reloader) -> anyhow::Result<()>
     let store = store::Store::open(&state_dir).map_err(|e| anyhow!(e))?;
     let (identity, token, created) = store.load_or_create_keys().map_err(|e| anyhow!(e))?;
     let previous = store
-        .load_previous_key(&identity, now_secs())
+        .load_previous_key(&identity, &token, now_secs())
         .map_err(|e| anyhow!(e))?;
 
     let gate = password::Gate::default();

@@ -5,7 +5,7 @@
 //! `CONFIGURATION_DIRECTORY`), then root's defaults (`/etc/chatd`,
 //! `/var/lib/chatd`, `/run/chatd`) or, for other users, the XDG ones.
 
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// The process's effective uid.
@@ -71,43 +71,127 @@ pub fn default_runtime_dir() -> PathBuf {
     }
 }
 
-/// Creates `dir` (mode 0700) if missing and checks that it is ours and not
-/// open to others.
-pub fn ensure_private_dir(dir: &Path) -> Result<(), String> {
-    match std::fs::symlink_metadata(dir) {
-        Ok(meta) => {
-            if !meta.is_dir() {
-                return Err(format!("{} exists but is not a directory", dir.display()));
-            }
-            if meta.uid() != euid() && euid() != 0 {
-                return Err(format!(
-                    "{} belongs to uid {}, not to this user ({}); remove it or choose another directory",
-                    dir.display(),
-                    meta.uid(),
-                    euid()
-                ));
-            }
-            if meta.mode() & 0o002 != 0 {
-                return Err(format!(
-                    "{} is writable by everyone; fix it with `chmod 700 {}`",
-                    dir.display(),
-                    dir.display()
-                ));
-            }
-            Ok(())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|e| format!("cannot create directory {}: {e}", dir.display()))?;
-            // The umask may have narrowed the mode; widen nothing, but make sure it is 0700.
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-                .map_err(|e| format!("cannot set mode 0700 on {}: {e}", dir.display()))
-        }
-        Err(e) => Err(format!("cannot inspect {}: {e}", dir.display())),
+/// Which of chatd's own directories a check is about, so that a refusal
+/// names it and the flag that chooses another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DirRole {
+    /// Keys and the password hash (`--state-dir`).
+    State,
+    /// The admin socket (`--runtime-dir`).
+    Runtime,
+}
+
+impl std::fmt::Display for DirRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DirRole::State => "state directory",
+            DirRole::Runtime => "runtime directory",
+        })
     }
+}
+
+impl DirRole {
+    /// The flag that chooses another one.
+    fn flag(self) -> &'static str {
+        match self {
+            DirRole::State => "--state-dir",
+            DirRole::Runtime => "--runtime-dir",
+        }
+    }
+}
+
+/// Opens chatd's own directory `dir`, making it when missing, and refuses
+/// one that anyone but chatd's user could change: whoever can write to
+/// the runtime directory can move `admin.sock` away and put their own in
+/// its place, and whoever can write to the state directory can swap the
+/// key files. The rules hold for root too:
+///
+/// - owned by chatd's own uid (root included: a directory another user
+///   owns is that user's to change);
+/// - not writable by its group or by others (0750 and 0755, as systemd's
+///   `RuntimeDirectoryMode=` makes them, are fine; 0770 is not);
+/// - not a symbolic link (whoever can change the link moves the directory).
+///
+/// Missing parents are made (0700) as `mkdir -p` would; the directory
+/// itself with one plain `mkdir` (0700), so that one someone else made
+/// meanwhile is checked like any other rather than taken as made.
+/// Returns the open directory (`O_NOFOLLOW`): the checks ran on what it
+/// refers to, and the caller changes its mode or group through it.
+pub fn ensure_private_dir(dir: &Path, role: DirRole) -> Result<std::fs::File, String> {
+    let shown = dir.display();
+    let flag = role.flag();
+    let made = match std::fs::symlink_metadata(dir) {
+        Ok(_) => false,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(parent)
+                    .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+            }
+            match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+                Ok(()) => true,
+                // Made by someone else since we looked: checked below.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+                Err(e) => return Err(format!("cannot create {role} {shown}: {e}")),
+            }
+        }
+        Err(e) => return Err(format!("cannot inspect {role} {shown}: {e}")),
+    };
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(dir);
+    let handle = match opened {
+        Ok(handle) => handle,
+        // O_NOFOLLOW refuses a link with ELOOP, or ENOTDIR with O_DIRECTORY.
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR)) => {
+            let is_link = std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink());
+            if is_link {
+                let target = std::fs::read_link(dir)
+                    .map(|t| format!(" (to {})", t.display()))
+                    .unwrap_or_default();
+                return Err(format!(
+                    "{role} {shown} is a symbolic link{target}, which whoever can change it could point elsewhere: pass the real directory with {flag}, or put a directory in the link's place"
+                ));
+            }
+            return Err(format!(
+                "{role} {shown} exists but is not a directory: move it away or choose another {flag}"
+            ));
+        }
+        Err(e) => return Err(format!("cannot open {role} {shown}: {e}")),
+    };
+    if made {
+        // The umask may have narrowed the mode; make it exactly 0700.
+        handle
+            .set_permissions(std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| format!("cannot set mode 0700 on {role} {shown}: {e}"))?;
+    }
+    let meta = handle
+        .metadata()
+        .map_err(|e| format!("cannot inspect {role} {shown}: {e}"))?;
+    let me = euid();
+    if meta.uid() != me {
+        return Err(format!(
+            "{role} {shown} is owned by uid {}, not chatd's uid {me}: chown it to uid {me} or choose another {flag}",
+            meta.uid()
+        ));
+    }
+    let mode = meta.mode() & 0o7777;
+    let writable_by = if mode & 0o002 != 0 {
+        Some("everyone")
+    } else if mode & 0o020 != 0 {
+        Some("its group")
+    } else {
+        None
+    };
+    if let Some(who) = writable_by {
+        return Err(format!(
+            "{role} {shown} is writable by {who} (mode {mode:04o}), who could swap chatd's files there: fix it with `chmod go-w {shown}` or choose another {flag}"
+        ));
+    }
+    Ok(handle)
 }
 
 #[cfg(test)]
@@ -118,29 +202,42 @@ mod tests {
     fn creates_private_dirs() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("a/b");
-        ensure_private_dir(&dir).unwrap();
+        ensure_private_dir(&dir, DirRole::State).unwrap();
         let mode = std::fs::metadata(&dir).unwrap().mode() & 0o777;
         assert_eq!(mode, 0o700);
-        ensure_private_dir(&dir).unwrap();
+        ensure_private_dir(&dir, DirRole::State).unwrap();
+        // Readable by group and others, as systemd may make it: fine.
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        ensure_private_dir(&dir, DirRole::Runtime).unwrap();
     }
 
     #[test]
-    fn refuses_world_writable_and_files() {
+    fn refuses_writable_dirs_links_and_files() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("open");
         std::fs::create_dir(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-        assert!(
-            ensure_private_dir(&dir)
-                .unwrap_err()
-                .contains("writable by everyone")
-        );
+        for (mode, who) in [
+            (0o777, "everyone"),
+            (0o770, "its group"),
+            (0o730, "its group"),
+        ] {
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
+            let err = ensure_private_dir(&dir, DirRole::State).unwrap_err();
+            assert!(err.contains(&format!("writable by {who}")), "{err}");
+            assert!(
+                err.contains("chmod go-w") && err.contains("--state-dir"),
+                "{err}"
+            );
+        }
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&dir, &link).unwrap();
+        let err = ensure_private_dir(&link, DirRole::Runtime).unwrap_err();
+        assert!(err.contains("is a symbolic link"), "{err}");
+        assert!(err.contains("--runtime-dir"), "{err}");
         let file = tmp.path().join("file");
         std::fs::write(&file, "").unwrap();
-        assert!(
-            ensure_private_dir(&file)
-                .unwrap_err()
-                .contains("not a directory")
-        );
+        let err = ensure_private_dir(&file, DirRole::State).unwrap_err();
+        assert!(err.contains("not a directory"), "{err}");
     }
 }

@@ -460,6 +460,13 @@ async fn admit(
     }
     let control = Control::new(&app.shutdown);
     let joined = match app.hub.join(&auth.username, peer, key_id, control) {
+        // A rotation, or the end of a grace, may have withdrawn the key
+        // since the Hello, and swept the room before this join: a key that
+        // no longer joins keeps no one in the room.
+        Ok(joined) if !app.keys.read().expect("lock").accepts(&key_id, now_secs()) => {
+            joined.member.control.end(Ending::key_rotated());
+            joined
+        }
         Ok(joined) => joined,
         Err(code) => {
             let reason = match code {

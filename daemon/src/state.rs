@@ -34,6 +34,24 @@ impl KeySet {
             .filter(|p| p.expires > now && p.token.key_id() == *id)
             .map(|p| p.token.join_key.clone())
     }
+
+    /// Whether a key id is accepted at `now`, as [`KeySet::lookup`] decides.
+    pub fn accepts(&self, id: &KeyId, now: u64) -> bool {
+        self.current.key_id() == *id
+            || self
+                .previous
+                .as_ref()
+                .is_some_and(|p| p.expires > now && p.token.key_id() == *id)
+    }
+
+    /// When the sessions on keys other than the current one will be
+    /// disconnected: the end of the grace, if the rotation asked for it.
+    pub fn disconnect_at(&self, now: u64) -> Option<u64> {
+        self.previous
+            .as_ref()
+            .filter(|p| p.disconnect && p.expires > now)
+            .map(|p| p.expires)
+    }
 }
 
 /// Unix seconds now.

@@ -34,6 +34,7 @@ pub fn snapshot(app: &App) -> Status {
         key_id: keys.current.key_id().to_string(),
         previous_key_id: previous.map(|p| p.token.key_id().to_string()),
         previous_key_expires: previous.map(|p| p.expires),
+        disconnect_at: keys.disconnect_at(now),
         online: app.hub.online(),
         max_users: app.hub.config().max_users,
         messages_total: app.hub.total_messages(),

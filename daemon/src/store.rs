@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `identity` | S's private half, 32 raw bytes |
 //! | `key` | the token clients are given, on one line |
-//! | `key.previous` | the previous token and `expires=UNIX_SECONDS`, during a rotation's grace |
+//! | `key.previous` | the previous token, `expires=UNIX_SECONDS`, `replaced_by=KEY_ID` (the key that replaced it) and, with a pending disconnect, `disconnect=true`; only during a rotation's grace |
 //! | `password` | an argon2id PHC string, when set through the admin API |
 //! | `lock` | held (flock) while a chatd runs on this directory |
 
@@ -81,12 +81,15 @@ pub struct PreviousKey {
     pub token: Token,
     /// Unix seconds after which it is no longer accepted.
     pub expires: u64,
+    /// The rotation asked to disconnect the sessions on older keys: they
+    /// end when the grace does.
+    pub disconnect: bool,
 }
 
 impl Store {
     /// Opens (creating if missing) the state directory and takes its lock.
     pub fn open(dir: &Path) -> Result<Self, String> {
-        crate::paths::ensure_private_dir(dir)?;
+        crate::paths::ensure_private_dir(dir, crate::paths::DirRole::State)?;
         let lock_path = dir.join("lock");
         let lock = std::fs::OpenOptions::new()
             .create(true)
@@ -186,40 +189,76 @@ impl Store {
         write_atomic(&self.key_path(), format!("{}\n", token.encode()).as_bytes())
     }
 
-    /// Loads the previous key, if its grace has not ended; an expired one is
-    /// erased. A damaged one, or one of another server, is not accepted and
-    /// is left where it is for the admin to look at, with a warning.
+    /// Loads the previous key, if its grace has not ended and it belongs
+    /// to `current`; an expired one is erased.
+    ///
+    /// The file names the key that replaced it (`replaced_by=`), and is
+    /// taken only alongside that key. A rotation's commit point is the
+    /// atomic rename of `key`: once that has happened, a previous key left
+    /// behind by an earlier rotation (its erasure failed, or chatd died
+    /// before it) names another key and never joins again; and a
+    /// `key.previous` written for a rotation that died before its `key`
+    /// was renamed names a key that never came into force. Such a stale
+    /// file is erased (a failure to erase it is only warned about: it is
+    /// not used either way). A damaged one, one of another server, or one
+    /// that names no successor (written by an older chatd) is not accepted
+    /// and is left where it is for the admin to look at, with a warning.
     pub fn load_previous_key(
         &self,
         identity: &ServerIdentity,
+        current: &Token,
         now: u64,
     ) -> Result<Option<PreviousKey>, String> {
-        let path = self.dir.join("key.previous");
+        let path = self.previous_key_path();
         let Some(bytes) = read_optional(&path)? else {
             return Ok(None);
         };
         let text = String::from_utf8_lossy(&bytes);
         let mut lines = text.lines();
         let token = lines.next().and_then(|l| Token::parse(l).ok());
-        let expires = lines
-            .find_map(|l| l.strip_prefix("expires="))
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        let problem = match (token, expires) {
-            (Some(token), Some(_)) if token.server_public != identity.public() => {
+        let field = |name: &str| {
+            text.lines()
+                .skip(1)
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
+                .map(str::trim)
+        };
+        let expires = field("expires").and_then(|v| v.parse::<u64>().ok());
+        let replaced_by = field("replaced_by");
+        let disconnect = field("disconnect") == Some("true");
+        let problem = match (token, expires, replaced_by) {
+            (None, _, _) => "its first line is not a key token",
+            (Some(_), None, _) => "it has no valid expires= line",
+            (Some(token), Some(_), _) if token.server_public != identity.public() => {
                 "it holds a key of another server identity"
             }
-            (Some(token), Some(expires)) if expires > now => {
-                return Ok(Some(PreviousKey { token, expires }));
+            (Some(_), Some(_), None) => {
+                "it does not name the key that replaced it (no replaced_by= line; an older chatd wrote it)"
             }
-            (Some(_), Some(_)) => {
+            (Some(_), Some(_), Some(successor)) if successor != current.key_id().to_string() => {
+                tracing::warn!(
+                    "{} was left by a rotation to another key than the current one ({}): that rotation stopped halfway, or a later one could not erase the file. The key in it is not accepted; erasing it",
+                    path.display(),
+                    current.key_id()
+                );
+                if let Err(e) = self.erase_previous_key() {
+                    tracing::warn!("{e}; remove it by hand");
+                }
+                return Ok(None);
+            }
+            (Some(token), Some(expires), Some(_)) if expires > now => {
+                return Ok(Some(PreviousKey {
+                    token,
+                    expires,
+                    disconnect,
+                }));
+            }
+            (Some(_), Some(_), Some(_)) => {
                 tracing::info!(
                     "the previous key's grace period ended while chatd was stopped; erasing it"
                 );
                 self.erase_previous_key()?;
                 return Ok(None);
             }
-            (None, _) => "its first line is not a key token",
-            (Some(_), None) => "it has no valid expires= line",
         };
         tracing::warn!(
             "{} is not used: {problem}. Users still on the previous key cannot join; remove the file (or rotate the key) to silence this",
@@ -228,24 +267,41 @@ impl Store {
         Ok(None)
     }
 
-    /// Writes the previous key with its expiry.
-    pub fn save_previous_key(&self, previous: &PreviousKey) -> Result<(), String> {
-        let text = format!(
-            "{}\nexpires={}\n",
-            previous.token.encode(),
-            previous.expires
-        );
-        write_atomic(&self.dir.join("key.previous"), text.as_bytes())
+    fn previous_key_path(&self) -> PathBuf {
+        self.dir.join("key.previous")
     }
 
-    /// Removes the previous key from disk.
-    pub fn erase_previous_key(&self) -> Result<(), String> {
-        let path = self.dir.join("key.previous");
-        match std::fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(format!("cannot remove {}: {e}", path.display())),
+    /// Writes the previous key with its expiry, bound to `successor`, the
+    /// key that replaces it: written before `successor` goes into `key`.
+    pub fn save_previous_key(
+        &self,
+        previous: &PreviousKey,
+        successor: &Token,
+    ) -> Result<(), String> {
+        let mut text = format!(
+            "{}\nexpires={}\nreplaced_by={}\n",
+            previous.token.encode(),
+            previous.expires,
+            successor.key_id()
+        );
+        if previous.disconnect {
+            text.push_str("disconnect=true\n");
         }
+        write_atomic(&self.previous_key_path(), text.as_bytes())
+    }
+
+    /// Removes the previous key from disk, durably (the directory is
+    /// synced), so that a rotation may go on to write the new key.
+    pub fn erase_previous_key(&self) -> Result<(), String> {
+        let path = self.previous_key_path();
+        let erase = || -> std::io::Result<()> {
+            match std::fs::remove_file(&path) {
+                Ok(()) => File::open(&self.dir)?.sync_all(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(e),
+            }
+        };
+        erase().map_err(|e| format!("cannot remove {}: {e}", path.display()))
     }
 
     /// The stored password hash, if one was set through the admin API.
@@ -352,14 +408,72 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let store = Store::open(tmp.path()).unwrap();
         let (identity, token, _) = store.load_or_create_keys().unwrap();
-        store
-            .save_previous_key(&PreviousKey {
-                token: token.clone(),
-                expires: 100,
-            })
+        let next = Token {
+            join_key: JoinKey([9; 32]),
+            server_public: identity.public(),
+        };
+        let previous = PreviousKey {
+            token: token.clone(),
+            expires: 100,
+            disconnect: true,
+        };
+        store.save_previous_key(&previous, &next).unwrap();
+        store.save_key(&next).unwrap();
+        let loaded = store
+            .load_previous_key(&identity, &next, 50)
+            .unwrap()
             .unwrap();
-        assert!(store.load_previous_key(&identity, 50).unwrap().is_some());
-        assert!(store.load_previous_key(&identity, 100).unwrap().is_none());
+        assert_eq!(loaded.token, token);
+        assert!(loaded.disconnect);
+        assert!(
+            store
+                .load_previous_key(&identity, &next, 100)
+                .unwrap()
+                .is_none()
+        );
+        assert!(!tmp.path().join("key.previous").exists());
+    }
+
+    #[test]
+    fn a_previous_key_is_taken_only_beside_the_key_that_replaced_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(tmp.path()).unwrap();
+        let (identity, first, _) = store.load_or_create_keys().unwrap();
+        let key = |b| Token {
+            join_key: JoinKey([b; 32]),
+            server_public: identity.public(),
+        };
+        let (second, third) = (key(2), key(3));
+        let previous = PreviousKey {
+            token: first.clone(),
+            expires: 100,
+            disconnect: false,
+        };
+        // A rotation first → second with grace stopped before `key` was
+        // renamed: the first key is still the current one, alone.
+        store.save_previous_key(&previous, &second).unwrap();
+        assert!(
+            store
+                .load_previous_key(&identity, &first, 50)
+                .unwrap()
+                .is_none()
+        );
+        assert!(!tmp.path().join("key.previous").exists());
+        // Its grace, then a rotation second → third without grace whose
+        // erasure of key.previous never happened: the first key stays out.
+        store.save_previous_key(&previous, &second).unwrap();
+        assert!(
+            store
+                .load_previous_key(&identity, &second, 50)
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            store
+                .load_previous_key(&identity, &third, 50)
+                .unwrap()
+                .is_none()
+        );
         assert!(!tmp.path().join("key.previous").exists());
     }
 
@@ -374,13 +488,21 @@ mod tests {
             join_key: token.join_key.clone(),
             server_public: other.public(),
         };
+        let id = token.key_id();
         for text in [
             "garbage\n".to_string(),
             format!("{}\n", token.encode()),
-            format!("{}\nexpires=100\n", foreign.encode()),
+            format!("{}\nexpires=100\nreplaced_by={id}\n", foreign.encode()),
+            // Written by an older chatd: it names no successor.
+            format!("{}\nexpires=100\n", token.encode()),
         ] {
             std::fs::write(&path, &text).unwrap();
-            assert!(store.load_previous_key(&identity, 50).unwrap().is_none());
+            assert!(
+                store
+                    .load_previous_key(&identity, &token, 50)
+                    .unwrap()
+                    .is_none()
+            );
             assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
         }
     }

@@ -617,3 +617,271 @@ async fn at_most_two_keys_join() {
     join(&d, &second, "bob").await.joined();
     join(&d, &third, "cat").await.joined();
 }
+
+/// Whether the session's next events end in a sealed `Bye` with code
+/// `key_rotated` and close 1000; panics naming what came instead.
+async fn ends_with_key_rotated(client: &mut RawClient, who: &str) {
+    let (events, close) = client.recv_to_close().await;
+    assert_eq!(close.0, 1000, "{who}: {close:?} after {events:?}");
+    assert!(
+        matches!(
+            events.last(),
+            Some(ServerEvent::Bye {
+                code: ByeCode::KeyRotated,
+                ..
+            })
+        ),
+        "{who}: expected a sealed Bye key_rotated last, got {events:?}"
+    );
+}
+
+/// Sends a message and waits for its echo: the session is alive.
+async fn still_chatting(client: &mut RawClient, text: &str) {
+    client
+        .send(&chat_protocol::ClientEvent::Say { text: text.into() })
+        .await;
+    client
+        .recv_until(text, |e| {
+            matches!(e, ServerEvent::Message(m) if m.text == text).then_some(())
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn disconnect_with_a_grace_ends_the_old_sessions_when_the_grace_ends() {
+    let d = Daemon::start();
+    let old_key = d.key.clone();
+    let old_id = Token::parse(&old_key).unwrap().key_id().to_string();
+    let mut ace = join(&d, &old_key, "ace").await.joined();
+    let (code, rotated) = admin_call(
+        &d.runtime_dir,
+        "POST",
+        "/v1/key/rotate",
+        Some(r#"{"disconnect": true, "grace_secs": 2}"#),
+    );
+    assert_eq!(code, 200, "{rotated}");
+    let new_key = rotated["token"].as_str().unwrap().to_string();
+    let new_id = rotated["key_id"].as_str().unwrap().to_string();
+    // Nobody is told to fetch the new key while the old one still joins.
+    assert_eq!(rotated["disconnected"], 0, "{rotated}");
+    assert!(rotated["disconnect_at"].is_u64(), "{rotated}");
+    assert_eq!(rotated["disconnect_at"], rotated["previous_key_expires"]);
+    still_chatting(&mut ace, "ace is still here").await;
+    // One who joins with the old key during the grace, and one on the new key.
+    let mut bob = join(&d, &old_key, "bob").await.joined();
+    let mut cat = join(&d, &new_key, "cat").await.joined();
+    // Status and users agree on what is pending and whom it ends.
+    let (_, status) = admin_call(&d.runtime_dir, "GET", "/v1/status", None);
+    assert_eq!(status["previous_key_id"], old_id.as_str(), "{status}");
+    assert_eq!(
+        status["disconnect_at"], rotated["disconnect_at"],
+        "{status}"
+    );
+    let (_, users) = admin_call(&d.runtime_dir, "GET", "/v1/users", None);
+    for user in users["users"].as_array().unwrap() {
+        let (key, ends) = if user["name"] == "cat" {
+            (&new_id, serde_json::Value::Null)
+        } else {
+            (&old_id, rotated["disconnect_at"].clone())
+        };
+        assert_eq!(user["key_id"], key.as_str(), "{users}");
+        assert_eq!(user["disconnect_at"], ends, "{users}");
+    }
+    // When the grace ends, both sessions on the old key get a sealed Bye.
+    ends_with_key_rotated(&mut ace, "ace").await;
+    ends_with_key_rotated(&mut bob, "bob").await;
+    // The member on the new key stays, and sees them leave.
+    let mut left = Vec::new();
+    while left.len() < 2 {
+        let name = cat
+            .recv_until("the leaves of ace and bob", |e| match e {
+                ServerEvent::Leave { name, reason, .. } if reason == "key rotated" => {
+                    Some(name.clone())
+                }
+                _ => None,
+            })
+            .await;
+        left.push(name);
+    }
+    left.sort();
+    assert_eq!(left, ["ace", "bob"]);
+    still_chatting(&mut cat, "cat stays").await;
+    let (_, status) = admin_call(&d.runtime_dir, "GET", "/v1/status", None);
+    assert!(status["disconnect_at"].is_null(), "{status}");
+    assert!(status["previous_key_id"].is_null(), "{status}");
+    assert_eq!(status["online"], 1, "{status}");
+}
+
+/// Which of these keys join `d` now.
+async fn keys_that_join(d: &Daemon, keys: &[&str]) -> Vec<bool> {
+    // A fresh name each time: a probe that left may still hold its name
+    // for a moment.
+    static PROBES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let mut joined = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match join(d, key, &format!("probe{n}")).await {
+            Outcome::Joined(client) => {
+                client.leave().await;
+                joined.push(true);
+            }
+            Outcome::Closed(4001, _) => joined.push(false),
+            other => panic!("key {i}: expected a join or 4001, got {other:?}"),
+        }
+    }
+    joined
+}
+
+/// A token of the same server as `of`, with another join key.
+fn sibling_key(of: &str, byte: u8) -> Token {
+    Token {
+        join_key: chat_protocol::JoinKey([byte; 32]),
+        server_public: Token::parse(of).unwrap().server_public,
+    }
+}
+
+#[tokio::test]
+async fn a_rotation_cut_short_never_brings_the_old_key_back() {
+    // A rotation with grace, first → second: key.previous holds the first.
+    let mut d = Daemon::start();
+    let first = d.key.clone();
+    let (code, rotated) = admin_call(
+        &d.runtime_dir,
+        "POST",
+        "/v1/key/rotate",
+        Some(r#"{"grace_secs": 3600}"#),
+    );
+    assert_eq!(code, 200, "{rotated}");
+    let second = rotated["token"].as_str().unwrap().to_string();
+    assert!(d.terminate().success());
+    // What a rotation second → third without grace leaves if it dies after
+    // writing the new key and before erasing key.previous (the order of
+    // chatd before this fix; now key.previous goes first, but a crash of
+    // an older chatd, or a restored backup, leaves the same).
+    let third = sibling_key(&second, 0x33).encode();
+    std::fs::write(d.state_dir.join("key"), format!("{third}\n")).unwrap();
+    let mut d = Daemon::builder().same_dirs_as(&d).start();
+    assert_eq!(d.key, third);
+    assert_eq!(
+        keys_that_join(&d, &[&first, &second, &third]).await,
+        [false, false, true],
+        "only the key in force joins; the first key stays withdrawn"
+    );
+    let (_, status) = admin_call(&d.runtime_dir, "GET", "/v1/status", None);
+    assert!(status["previous_key_id"].is_null(), "{status}");
+    assert!(!d.state_dir.join("key.previous").exists());
+    d.wait_for_log("was left by a rotation to another key than the current one");
+    assert!(d.terminate().success());
+
+    // What a rotation third → fourth with grace leaves if it dies between
+    // its two writes: key.previous holds the third key, bound to a fourth
+    // that never reached the key file. The rotation did not happen.
+    let fourth = sibling_key(&third, 0x44);
+    std::fs::write(
+        d.state_dir.join("key.previous"),
+        format!(
+            "{third}\nexpires={}\nreplaced_by={}\n",
+            u32::MAX,
+            fourth.key_id()
+        ),
+    )
+    .unwrap();
+    let d = Daemon::builder().same_dirs_as(&d).start();
+    assert_eq!(d.key, third);
+    let (_, status) = admin_call(&d.runtime_dir, "GET", "/v1/status", None);
+    assert!(status["previous_key_id"].is_null(), "{status}");
+    assert_eq!(
+        keys_that_join(&d, &[&first, &second, &third, &fourth.encode()]).await,
+        [false, false, true, false]
+    );
+    assert!(!d.state_dir.join("key.previous").exists());
+}
+
+#[tokio::test]
+async fn a_rotation_that_cannot_erase_the_previous_key_fails_and_changes_nothing() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to bind-mount key.previous in place");
+        return;
+    }
+    let mut d = Daemon::start();
+    let first = d.key.clone();
+    let (code, rotated) = admin_call(
+        &d.runtime_dir,
+        "POST",
+        "/v1/key/rotate",
+        Some(r#"{"grace_secs": 3600}"#),
+    );
+    assert_eq!(code, 200, "{rotated}");
+    let second = rotated["token"].as_str().unwrap().to_string();
+    assert!(d.terminate().success());
+
+    // key.previous bind-mounted onto itself, in a mount namespace of
+    // chatd's own: it reads as before, but no one can remove or replace
+    // it (EBUSY), while the key file beside it can still be written.
+    let previous = d.state_dir.join("key.previous");
+    let mut pinned = Daemon::builder()
+        .same_dirs_as(&d)
+        .wrapped_in(
+            "unshare",
+            &[
+                "--mount",
+                "--propagation",
+                "private",
+                "--",
+                "sh",
+                "-c",
+                r#"mount --bind "$0" "$0" && exec "$@""#,
+                previous.to_str().unwrap(),
+            ],
+        )
+        .start();
+    assert_eq!(
+        keys_that_join(&pinned, &[&first, &second]).await,
+        [true, true]
+    );
+    // After a leak: no grace, disconnect.
+    let (code, answer) = admin_call(
+        &pinned.runtime_dir,
+        "POST",
+        "/v1/key/rotate",
+        Some(r#"{"disconnect": true}"#),
+    );
+    assert_eq!(code, 500, "the rotation must fail: {answer}");
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("the key was not rotated")
+            && message.contains(&format!("cannot remove {}", previous.display())),
+        "{message}"
+    );
+    assert!(!message.contains("chat1_"), "no key in errors: {message}");
+    // Nothing changed, on disk or in force.
+    assert_eq!(pinned.read_key(), second);
+    assert_eq!(
+        keys_that_join(&pinned, &[&first, &second]).await,
+        [true, true]
+    );
+    assert!(pinned.terminate().success());
+
+    // A restart agrees; once the file can go, the rotation goes through,
+    // and the restart after it accepts the new key alone.
+    let d = Daemon::builder().same_dirs_as(&d).start();
+    assert_eq!(d.key, second);
+    assert_eq!(keys_that_join(&d, &[&first, &second]).await, [true, true]);
+    let (code, rotated) = admin_call(
+        &d.runtime_dir,
+        "POST",
+        "/v1/key/rotate",
+        Some(r#"{"disconnect": true}"#),
+    );
+    assert_eq!(code, 200, "{rotated}");
+    let third = rotated["token"].as_str().unwrap().to_string();
+    assert!(!previous.exists());
+    let mut d = d;
+    assert!(d.terminate().success());
+    let d = Daemon::builder().same_dirs_as(&d).start();
+    assert_eq!(
+        keys_that_join(&d, &[&first, &second, &third]).await,
+        [false, false, true]
+    );
+}

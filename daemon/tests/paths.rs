@@ -252,8 +252,125 @@ fn a_directory_another_user_owns_is_refused() {
     let status = d.wait_exit();
     assert_eq!(status.code(), Some(1), "{}", d.log());
     let expected = format!(
-        "{} belongs to uid 0, not to this user ({NOBODY}); remove it or choose another directory",
+        "runtime directory {} is owned by uid 0, not chatd's uid {NOBODY}: chown it to uid {NOBODY} or choose another --runtime-dir",
         runtime_home.join("chatd").display()
     );
     assert!(d.log().contains(&expected), "{}", d.log());
+}
+
+/// Starts chatd on `state` and `runtime` (found through the variables
+/// systemd sets, so that the test picks them) and expects it to refuse:
+/// exit 1 before it listens. Returns its log.
+fn refused_on(state: &Path, runtime: &Path) -> String {
+    let mut d = Daemon::builder()
+        .dirs_found_at(state, runtime)
+        .env("STATE_DIRECTORY", state.to_str().unwrap())
+        .env("RUNTIME_DIRECTORY", runtime.to_str().unwrap())
+        .spawn();
+    testkit::wait_until("chatd to exit", || {
+        assert!(
+            !d.log().contains("listening on"),
+            "chatd started on {} and {}; its log:\n{}",
+            state.display(),
+            runtime.display(),
+            d.log()
+        );
+        d.try_exit()
+    });
+    let status = d.wait_exit();
+    assert_eq!(status.code(), Some(1), "{}", d.log());
+    d.log()
+}
+
+/// A directory of mode `mode`, made by the test's own user.
+fn dir_with_mode(path: &Path, mode: u32) -> PathBuf {
+    std::fs::create_dir_all(path).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    path.to_path_buf()
+}
+
+#[test]
+fn as_root_a_directory_another_user_owns_is_refused() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: only root can give a directory to another user");
+        return;
+    }
+    // chatd runs as root here: root could write to any directory, but one
+    // that another user owns is that user's to change (to move admin.sock
+    // away, or the keys).
+    let tmp = tempfile::tempdir().unwrap();
+    let own = dir_with_mode(&tmp.path().join("own"), 0o700);
+    let theirs = dir_with_mode(&tmp.path().join("theirs"), 0o700);
+    std::os::unix::fs::chown(&theirs, Some(1500), Some(1500)).unwrap();
+    let log = refused_on(&theirs, &own);
+    let expected = format!(
+        "state directory {} is owned by uid 1500, not chatd's uid 0: chown it to uid 0 or choose another --state-dir",
+        theirs.display()
+    );
+    assert!(log.contains(&expected), "{log}");
+    let log = refused_on(&own, &theirs);
+    let expected = format!(
+        "runtime directory {} is owned by uid 1500, not chatd's uid 0: chown it to uid 0 or choose another --runtime-dir",
+        theirs.display()
+    );
+    assert!(log.contains(&expected), "{log}");
+    assert!(!theirs.join("admin.sock").exists());
+    assert_eq!(std::fs::read_dir(&theirs).unwrap().count(), 0);
+}
+
+#[test]
+fn a_directory_its_group_can_write_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let own = dir_with_mode(&tmp.path().join("own"), 0o700);
+    let shared = dir_with_mode(&tmp.path().join("shared"), 0o770);
+    let log = refused_on(&shared, &own);
+    let expected = format!(
+        "state directory {} is writable by its group (mode 0770), who could swap chatd's files there: fix it with `chmod go-w {}` or choose another --state-dir",
+        shared.display(),
+        shared.display()
+    );
+    assert!(log.contains(&expected), "{log}");
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o730)).unwrap();
+    let log = refused_on(&own, &shared);
+    assert!(
+        log.contains(&format!(
+            "runtime directory {} is writable by its group (mode 0730)",
+            shared.display()
+        )),
+        "{log}"
+    );
+    assert!(!shared.join("admin.sock").exists());
+    // What systemd's RuntimeDirectoryMode=0750 or 0755 makes is fine:
+    // readable, not writable, by others.
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let d = Daemon::builder()
+        .dirs_found_at(&own, &shared)
+        .env("STATE_DIRECTORY", own.to_str().unwrap())
+        .env("RUNTIME_DIRECTORY", shared.to_str().unwrap())
+        .start();
+    let (code, _) = admin_call(&d.runtime_dir, "GET", "/v1/status", None);
+    assert_eq!(code, 200);
+}
+
+#[test]
+fn a_symbolic_link_is_refused_as_either_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let own = dir_with_mode(&tmp.path().join("own"), 0o700);
+    let real = dir_with_mode(&tmp.path().join("real"), 0o700);
+    let link = tmp.path().join("link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    for (state, runtime, role, flag) in [
+        (&link, &own, "state directory", "--state-dir"),
+        (&own, &link, "runtime directory", "--runtime-dir"),
+    ] {
+        let log = refused_on(state, runtime);
+        let expected = format!(
+            "{role} {} is a symbolic link (to {}), which whoever can change it could point elsewhere: pass the real directory with {flag}, or put a directory in the link's place",
+            link.display(),
+            real.display()
+        );
+        assert!(log.contains(&expected), "{log}");
+    }
+    assert_eq!(std::fs::read_dir(&real).unwrap().count(), 0);
 }

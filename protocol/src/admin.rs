@@ -36,6 +36,11 @@ pub struct Status {
     pub previous_key_id: Option<String>,
     /// Unix seconds when the previous key stops joining.
     pub previous_key_expires: Option<u64>,
+    /// Unix seconds when the sessions on keys other than the current one
+    /// will be disconnected: the end of the grace of a rotation made with
+    /// `disconnect`; absent when none is pending.
+    #[serde(default)]
+    pub disconnect_at: Option<u64>,
     /// Users online.
     pub online: usize,
     /// Most users allowed online.
@@ -65,6 +70,11 @@ pub struct User {
     pub messages: u64,
     /// Fingerprint of the key the user joined with.
     pub key_id: String,
+    /// Unix seconds when this session will be disconnected because its key
+    /// was withdrawn by a rotation with `disconnect` and a grace (the same
+    /// as the status's `disconnect_at`); absent otherwise.
+    #[serde(default)]
+    pub disconnect_at: Option<u64>,
 }
 
 /// `GET /v1/users`.
@@ -87,7 +97,8 @@ pub struct Key {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RotateRequest {
-    /// Disconnect the sessions that joined with an older key.
+    /// Disconnect the sessions that joined with an older key: at once
+    /// without a grace, when the grace ends with one.
     #[serde(default)]
     pub disconnect: bool,
     /// Seconds during which the old key still joins (0: none).
@@ -106,8 +117,13 @@ pub struct Rotated {
     pub previous_key_id: String,
     /// Unix seconds when the old key stops joining; absent without grace.
     pub previous_key_expires: Option<u64>,
-    /// Sessions disconnected.
+    /// Sessions disconnected now.
     pub disconnected: usize,
+    /// With `disconnect` and a grace: Unix seconds when the sessions on
+    /// older keys (those joining with the old key during the grace too)
+    /// will be disconnected, at the end of the grace; absent otherwise.
+    #[serde(default)]
+    pub disconnect_at: Option<u64>,
 }
 
 /// `PUT /v1/password`. The password is wiped from memory when dropped.

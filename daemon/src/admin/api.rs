@@ -84,11 +84,21 @@ async fn status(State(app): State<App>) -> Answer<Status> {
 }
 
 async fn users(State(app): State<App>) -> Answer<Users> {
+    // The same key set as the status reports: a session not on the current
+    // key ends when a pending disconnect is due.
+    let (current, disconnect_at) = {
+        let keys = app.keys.read().expect("lock");
+        (
+            keys.current.key_id().to_string(),
+            keys.disconnect_at(crate::state::now_secs()),
+        )
+    };
     let users = app
         .hub
         .users()
         .into_iter()
         .map(|u| User {
+            disconnect_at: disconnect_at.filter(|_| u.key_id != current),
             name: u.name,
             address: u.address,
             since: u.since,
@@ -130,6 +140,7 @@ async fn rotate(
             previous = %rotated.previous_key_id,
             grace_secs = request.grace_secs,
             disconnected = rotated.disconnected,
+            disconnect_at = rotated.disconnect_at,
             "admin: key rotated"
         );
         Ok(rotated)

@@ -157,16 +157,24 @@ pub fn router(app: App) -> Router {
 }
 
 /// Binds `RUNTIME_DIR/admin.sock`: refuses if a live chatd answers there,
-/// replaces a stale socket left by a crash, then sets mode 0660 and the group.
+/// replaces a stale socket left by a crash, then gives it mode 0660 and
+/// the admin group.
+///
+/// Nothing here follows a symbolic link or changes a file by a path that
+/// someone else could swap: the runtime directory is chatd's alone (see
+/// [`crate::paths::ensure_private_dir`]) and is changed through its open
+/// descriptor; the socket's mode comes from the umask at `bind`, and its
+/// group is set with `fchownat(AT_SYMLINK_NOFOLLOW)` relative to that
+/// descriptor.
 pub fn bind(
     runtime_dir: &Path,
     admin_gid: Option<u32>,
 ) -> Result<std::os::unix::net::UnixListener, String> {
-    crate::paths::ensure_private_dir(runtime_dir)?;
+    let dir = crate::paths::ensure_private_dir(runtime_dir, crate::paths::DirRole::Runtime)?;
     if let Some(gid) = admin_gid {
         // Members of the admin group must reach the socket: let the group traverse.
-        chown_group(runtime_dir, gid)?;
-        std::fs::set_permissions(runtime_dir, std::fs::Permissions::from_mode(0o710))
+        chown_dir_group(&dir, runtime_dir, gid)?;
+        dir.set_permissions(std::fs::Permissions::from_mode(0o710))
             .map_err(|e| format!("cannot set mode 0710 on {}: {e}", runtime_dir.display()))?;
     }
     let path = socket_path(runtime_dir);
@@ -193,12 +201,46 @@ pub fn bind(
             Err(e) => return Err(format!("cannot check existing {}: {e}", path.display())),
         }
     }
-    let listener = std::os::unix::net::UnixListener::bind(&path)
-        .map_err(|e| format!("cannot create admin socket {}: {e}", path.display()))?;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o660))
+    // The socket's mode is set as it is made, not changed after. On Linux
+    // `fchmod` on the listener's descriptor changes only the socket's own
+    // inode in sockfs, not the file that `bind` made (checked: the file
+    // keeps its mode), and `chmod` by path follows symbolic links. `bind`
+    // makes the file with 0777 less the umask, so a umask of 0117 gives
+    // 0660 exactly. The umask is the process's: this runs at start-up,
+    // before anything else makes files, and it is put back at once.
+    // SAFETY: umask only swaps the process's file-creation mask.
+    let previous_umask = unsafe { libc::umask(0o117) };
+    let bound = std::os::unix::net::UnixListener::bind(&path);
+    // SAFETY: as above, restoring the mask this process had.
+    unsafe { libc::umask(previous_umask) };
+    let listener =
+        bound.map_err(|e| format!("cannot create admin socket {}: {e}", path.display()))?;
+    // A default ACL on the directory overrides the umask: then, and only
+    // then, the mode is set, without following a link.
+    let made = std::fs::symlink_metadata(&path).ok();
+    if made.as_ref().map(|m| m.permissions().mode() & 0o7777) != Some(0o660) {
+        at_socket(&dir, |dirfd, name| {
+            // SAFETY: a valid directory descriptor and a NUL-terminated name.
+            unsafe { libc::fchmodat(dirfd, name, 0o660, libc::AT_SYMLINK_NOFOLLOW) }
+        })
         .map_err(|e| format!("cannot set mode 0660 on {}: {e}", path.display()))?;
-    if let Some(gid) = admin_gid {
-        chown_group(&path, gid)?;
+    }
+    // Usually the admin group is the daemon's own group, which the socket has already.
+    let group = made.as_ref().map(std::os::unix::fs::MetadataExt::gid);
+    if let Some(gid) = admin_gid.filter(|&gid| group != Some(gid)) {
+        at_socket(&dir, |dirfd, name| {
+            // SAFETY: as above; uid -1 (as uid_t) leaves the owner as it is.
+            unsafe {
+                libc::fchownat(
+                    dirfd,
+                    name,
+                    libc::uid_t::MAX,
+                    gid,
+                    libc::AT_SYMLINK_NOFOLLOW,
+                )
+            }
+        })
+        .map_err(|e| group_hint(&path, gid, &e))?;
     }
     listener
         .set_nonblocking(true)
@@ -211,13 +253,35 @@ pub fn socket_path(runtime_dir: &Path) -> PathBuf {
     runtime_dir.join(chat_protocol::admin::SOCKET_NAME)
 }
 
-fn chown_group(path: &Path, gid: u32) -> Result<(), String> {
+fn group_hint(path: &Path, gid: u32, e: &std::io::Error) -> String {
+    format!(
+        "cannot give {} to the admin group (gid {gid}): {e}; run chatd as root or as a member of that group",
+        path.display()
+    )
+}
+
+/// Gives the runtime directory, by its open descriptor, to the admin group.
+fn chown_dir_group(dir: &std::fs::File, shown: &Path, gid: u32) -> Result<(), String> {
     use std::os::unix::fs::MetadataExt;
-    // Usually the admin group is the daemon's own group, which the file has already.
-    if std::fs::metadata(path).is_ok_and(|m| m.gid() == gid) {
+    // Usually the admin group is the daemon's own group, which the directory has already.
+    if dir.metadata().is_ok_and(|m| m.gid() == gid) {
         return Ok(());
     }
-    std::os::unix::fs::chown(path, None, Some(gid)).map_err(|e| {
-        format!("cannot give {} to the admin group (gid {gid}): {e}; run chatd as root or as a member of that group", path.display())
-    })
+    std::os::unix::fs::fchown(dir, None, Some(gid)).map_err(|e| group_hint(shown, gid, &e))
+}
+
+/// Runs an `*at` call (`fchownat`, `fchmodat`, with `AT_SYMLINK_NOFOLLOW`)
+/// on `admin.sock` relative to the runtime directory's descriptor, so that
+/// a link put in the socket's place would be changed itself, never what it
+/// points to.
+fn at_socket(
+    dir: &std::fs::File,
+    call: impl FnOnce(libc::c_int, *const libc::c_char) -> libc::c_int,
+) -> std::io::Result<()> {
+    use std::os::unix::io::AsRawFd;
+    let name = std::ffi::CString::new(chat_protocol::admin::SOCKET_NAME).expect("no NUL");
+    if call(dir.as_raw_fd(), name.as_ptr()) != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
