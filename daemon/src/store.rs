@@ -16,6 +16,7 @@ use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use chat_protocol::{JoinKey, ServerIdentity, Token};
+use zeroize::Zeroizing;
 
 /// The state directory and the lock that makes this chatd its only user.
 pub struct Store {
@@ -54,8 +55,9 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), String> {
 }
 
 /// Reads a file that may be missing.
-fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, String> {
-    match std::fs::read(path) {
+fn read_optional(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>, String> {
+    // The files hold secrets (the identity, the keys): wiped once parsed.
+    match std::fs::read(path).map(Zeroizing::new) {
         Ok(bytes) => {
             if let Ok(meta) = std::fs::metadata(path) {
                 if meta.permissions().mode() & 0o077 != 0 {
@@ -130,7 +132,7 @@ impl Store {
         let key_path = self.key_path();
         let identity = match read_optional(&id_path)? {
             Some(bytes) => {
-                let bytes: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
+                let bytes: Zeroizing<[u8; 32]> = bytes.as_slice().try_into().map(Zeroizing::new).map_err(|_| {
                     format!(
                         "{} is damaged ({} bytes, expected 32); restore it from a backup, or remove it and {} to make a new server identity (every client then needs the new key)",
                         id_path.display(),
