@@ -584,3 +584,62 @@ fn fit_welcome(mut welcome: Welcome) -> Welcome {
     }
     welcome
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn join(hub: &Hub, name: &str) -> Joined {
+        let shutdown = CancellationToken::new();
+        hub.join(
+            name,
+            "127.0.0.1:9".parse().unwrap(),
+            KeyId([0; 8]),
+            Control::new(&shutdown),
+        )
+        .unwrap_or_else(|code| panic!("{name}: {code:?}"))
+    }
+
+    #[test]
+    fn names_come_in_case_insensitive_order_and_stay_unique() {
+        let hub = Hub::new(Arc::new(Config::default()));
+        let _carol = join(&hub, "carol");
+        let _alice = join(&hub, "Alice");
+        let bob = join(&hub, "bob");
+        assert_eq!(hub.names(), ["Alice", "bob", "carol"]);
+        assert_eq!(bob.welcome.users, ["Alice", "bob", "carol"]);
+        let users: Vec<String> = hub.users().into_iter().map(|u| u.name).collect();
+        assert_eq!(users, ["Alice", "bob", "carol"]);
+        let shutdown = CancellationToken::new();
+        let again = hub.join(
+            "ALICE",
+            "127.0.0.1:9".parse().unwrap(),
+            KeyId([0; 8]),
+            Control::new(&shutdown),
+        );
+        assert_eq!(again.err(), Some(RejectCode::NameTaken));
+    }
+
+    #[test]
+    fn a_joiner_gets_the_history_and_a_bad_dm_name_is_not_echoed() {
+        let hub = Hub::new(Arc::new(Config::default()));
+        let ace = join(&hub, "ace");
+        hub.say(&ace.member, "first".into(), false);
+        hub.say(&ace.member, "waves".into(), true);
+        let bob = join(&hub, "bob");
+        let texts: Vec<(&str, bool)> = bob
+            .welcome
+            .history
+            .iter()
+            .map(|e| (e.text.as_str(), e.action))
+            .collect();
+        assert_eq!(texts, [("first", false), ("waves", true)]);
+        let (code, message) = hub
+            .dm(&ace.member, "\u{1b}[2J\u{202e}x", "hi".into())
+            .unwrap_err();
+        assert_eq!(code, ErrorCode::NoSuchUser);
+        assert!(!message.contains('\u{1b}') && !message.contains('\u{202e}'));
+        let (_, message) = hub.dm(&ace.member, "zed", "hi".into()).unwrap_err();
+        assert!(message.contains("\"zed\""), "{message}");
+    }
+}

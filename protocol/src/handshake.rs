@@ -292,6 +292,18 @@ impl<'a> ServerHandshake<'a> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn dropped_session_keys_leave_zeros() {
+        let mut keys = std::mem::ManuallyDrop::new(SessionKeys {
+            th: [1; 32],
+            c2s: [2; 32],
+            s2c: [3; 32],
+        });
+        // SAFETY: dropped once, in place; plain bytes stay readable.
+        unsafe { std::ptr::drop_in_place(&mut *keys) };
+        assert_eq!((keys.c2s, keys.s2c), ([0; 32], [0; 32]));
+    }
+
     fn setup() -> (ServerIdentity, Token) {
         let identity = ServerIdentity::from_secret_bytes(&[0x20; 32]);
         let token = Token {
