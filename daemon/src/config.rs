@@ -99,6 +99,64 @@ impl Default for Config {
     }
 }
 
+/// What the command line sets, on top of the configuration file.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    /// `--config`: the file to read (else the default path, if a file is there).
+    pub config: Option<PathBuf>,
+    /// `--listen`.
+    pub listen: Option<std::net::SocketAddr>,
+    /// `--state-dir`.
+    pub state_dir: Option<PathBuf>,
+    /// `--runtime-dir`.
+    pub runtime_dir: Option<PathBuf>,
+    /// `--password-file`.
+    pub password_file: Option<PathBuf>,
+}
+
+impl Overrides {
+    /// The file read: the one given, else the default path if a file is there.
+    pub fn source(&self) -> Option<PathBuf> {
+        self.config
+            .clone()
+            .or_else(crate::paths::default_config_file)
+    }
+
+    /// The configuration in force: the file (if any), these on top, the
+    /// password from systemd's credential when none is configured;
+    /// validated. The directories are left unset when neither names them
+    /// (see [`Config::resolve_dirs`]).
+    pub fn load(&self) -> Result<Config, String> {
+        let mut config = match self.source() {
+            Some(path) => Config::load(&path)?,
+            None => Config::default(),
+        };
+        if let Some(listen) = self.listen {
+            config.listen = listen.to_string();
+        }
+        if let Some(dir) = &self.state_dir {
+            config.state_dir = Some(dir.clone());
+        }
+        if let Some(dir) = &self.runtime_dir {
+            config.runtime_dir = Some(dir.clone());
+        }
+        if let Some(file) = &self.password_file {
+            config.password_file = Some(file.clone());
+        }
+        if config.password_file.is_none() {
+            // systemd's LoadCredential=password:… delivers the password here.
+            if let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") {
+                let credential = PathBuf::from(dir).join("password");
+                if credential.exists() {
+                    config.password_file = Some(credential);
+                }
+            }
+        }
+        config.validate().map_err(|e| e.to_string())?;
+        Ok(config)
+    }
+}
+
 /// Largest `max_text` allowed: a message and its envelope must fit one
 /// server message along with escaping.
 pub const MAX_TEXT_CEILING: usize = 64 * 1024;
@@ -126,6 +184,18 @@ impl std::fmt::Display for Invalid {
 }
 
 impl Config {
+    /// Fills in the state and runtime directories that nothing named, by
+    /// the rules of [`crate::paths`].
+    pub fn resolve_dirs(&mut self) -> Result<(), String> {
+        if self.state_dir.is_none() {
+            self.state_dir = Some(crate::paths::default_state_dir()?);
+        }
+        if self.runtime_dir.is_none() {
+            self.runtime_dir = Some(crate::paths::default_runtime_dir());
+        }
+        Ok(())
+    }
+
     /// Parses a config file's text; `origin` names it in errors, with the
     /// line of the offending key.
     pub fn parse(text: &str, origin: &Path) -> Result<Self, String> {

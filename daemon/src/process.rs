@@ -1,7 +1,18 @@
 //! Settings of the whole process, made once at start: the open-file limit,
 //! core dumps, and how freed memory goes back to the system.
 
+use crate::config::Config;
 use crate::server;
+
+/// Every process-wide setting, as `config` asks: the open-file limit for
+/// `max_users`, freed memory returned, core dumps off unless `core_dumps`.
+pub fn prepare(config: &Config) {
+    raise_fd_limit(config.max_users);
+    return_freed_memory();
+    if !config.core_dumps {
+        forbid_core_dumps();
+    }
+}
 
 /// Every connection is a file descriptor: raise the soft limit to the hard
 /// one (commonly 1024 → 524288 under systemd), and warn when even that is

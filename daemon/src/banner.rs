@@ -1,0 +1,72 @@
+//! What chatd says at start: where it listens, where the admin API is,
+//! whether a password is set, and (to a person at a terminal) the key and
+//! how to join. The key token goes straight to the terminal, never
+//! through the log.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use chat_protocol::Token;
+
+use crate::password;
+use crate::state::App;
+
+/// Logs the start-up facts, and shows the key when stderr is a terminal.
+/// `admin_path` is the admin socket chatd bound (`None`: passed by the
+/// service manager).
+pub fn started(app: &App, token: &Token, created: bool, admin_path: Option<&Path>) {
+    let url = format!("ws://{}/", app.listen_addr);
+    tracing::info!(key_id = %token.key_id(), "listening on {url}");
+    match admin_path {
+        Some(path) => tracing::info!("admin API on {}", path.display()),
+        None => tracing::info!("admin API on the Unix socket passed by the service manager"),
+    }
+    if app.password.source() == password::Source::None {
+        tracing::warn!(
+            "no join password is set: anyone who has the key can join (set one with --password-file or `chatctl passwd`)"
+        );
+    }
+    let key_path = app.store.key_path();
+    if created {
+        tracing::info!(
+            "made a new server key; the token is in {}",
+            key_path.display()
+        );
+    }
+    if std::io::stderr().is_terminal() {
+        announce(&token.encode(), &url, &key_path);
+    } else {
+        tracing::info!(
+            "the key token to hand to people is in {} (or run `chatctl key`)",
+            key_path.display()
+        );
+    }
+}
+
+/// Tells the person at the terminal how to join, as the original tool did.
+fn announce(token: &str, url: &str, key_path: &Path) {
+    let url_flag = if url == "ws://127.0.0.1:1719/" {
+        String::new()
+    } else {
+        format!(" --url {url}")
+    };
+    eprintln!();
+    eprintln!("  Key: {token}");
+    eprintln!(
+        "  (kept in {}; `chatctl key` shows it too)",
+        key_path.display()
+    );
+    eprintln!();
+    eprintln!(
+        "  Join from two other terminals (from a checkout, `cargo run -p chat-client --` stands for `chat`):"
+    );
+    eprintln!(
+        "    CHAT_KEY=$(cat {}) chat{url_flag} --username ace",
+        key_path.display()
+    );
+    eprintln!(
+        "    CHAT_KEY=$(cat {}) chat{url_flag} --username bob",
+        key_path.display()
+    );
+    eprintln!();
+}

@@ -1,0 +1,40 @@
+//! `chatd` as a library: the chat daemon that `main.rs` starts.
+//!
+//! [`run`] serves chat and the admin API on the [`Listeners`] it is given
+//! until its [`Handle`] says stop; `main.rs` only reads the command line,
+//! sets up logging and the process, and reports how it ended. Tests can run
+//! the room ([`hub`]) and a session in-process.
+//!
+//! How a message travels, module by module: [`server`] accepts a TCP
+//! connection and routes it through axum to the WebSocket upgrade;
+//! [`session`] runs the handshake over a [`connection::Connection`] (one
+//! type owns the socket and speaks only whole, sealed messages), then its
+//! reader hands each event to the room ([`hub`]), which serializes it once
+//! and queues it for every member; each member's writer seals and sends it.
+//! [`ending`] is the vocabulary of how a session ends. Around that:
+//! [`config`], [`paths`] and [`store`] (the state directory), [`keys`]
+//! (rotation), [`password`] (argon2 with a bound), [`admin`] (the Unix-socket
+//! API), [`reload`], [`status`], [`systemd`], [`signals`] and [`process`].
+
+pub mod admin;
+pub mod banner;
+pub mod config;
+pub mod hub;
+pub mod keys;
+pub mod logging;
+pub mod password;
+pub mod paths;
+pub mod process;
+pub mod ratelimit;
+pub mod reload;
+pub mod server;
+pub mod service;
+pub mod session;
+pub mod signals;
+pub mod state;
+pub mod status;
+pub mod store;
+pub mod systemd;
+pub mod throttle;
+
+pub use service::{Handle, Listeners, check_machine, run};

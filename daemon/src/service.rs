@@ -1,0 +1,334 @@
+//! The daemon as a whole: its sockets ([`Listeners`]), start-up from them,
+//! the serve loop and shutdown ([`run`]), steered through a [`Handle`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+use anyhow::{Context, anyhow};
+use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Config;
+use crate::state::{App, AppState, KeySet, now_secs};
+use crate::{admin, banner, hub, keys, logging, password, reload, server, status, store, systemd};
+
+/// What the outside asks of a running daemon: stop, or reload the
+/// configuration. `main` forwards the signals to it (SIGTERM/SIGINT,
+/// SIGHUP); a test calls it directly.
+#[derive(Clone, Default)]
+pub struct Handle {
+    shutdown: CancellationToken,
+    reload: Arc<Notify>,
+}
+
+impl Handle {
+    /// A handle for a daemon not yet started.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks the daemon to stop: every session gets a goodbye, then
+    /// [`run`] returns.
+    pub fn shutdown(&self) {
+        self.shutdown.cancel();
+    }
+
+    /// Asks the daemon to read its configuration again, as SIGHUP does.
+    pub fn reload(&self) {
+        self.reload.notify_one();
+    }
+}
+
+/// The sockets chatd serves on: the chat listener and the admin socket.
+pub struct Listeners {
+    /// The chat listener (TCP).
+    pub chat: TcpListener,
+    /// The admin API's Unix socket.
+    pub admin: UnixListener,
+    /// The admin socket's path when chatd bound it (removed at exit);
+    /// `None` when the service manager passed it.
+    pub admin_path: Option<PathBuf>,
+}
+
+impl Listeners {
+    /// Takes the sockets the service manager passed (`LISTEN_FDS`), or
+    /// binds `config.listen` and `RUNTIME_DIR/admin.sock`. Done before the
+    /// state directory is touched, so that a chatd that cannot listen
+    /// leaves nothing behind.
+    pub async fn open(config: &Config, admin_gid: Option<u32>) -> anyhow::Result<Self> {
+        let runtime_dir = config.runtime_dir.clone().expect("resolved before start");
+        let activated = if systemd::activated() {
+            systemd::take_listeners().map_err(|e| anyhow!(e))?
+        } else {
+            Default::default()
+        };
+        let chat = match activated.chat {
+            Some(std_listener) => {
+                TcpListener::from_std(std_listener).context("inherited chat socket")?
+            }
+            None => {
+                let addr: SocketAddr = config.listen_addr().map_err(|e| anyhow!(e))?;
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| anyhow!("cannot listen on {addr}: {e}{}", bind_hint(&e)))?
+            }
+        };
+        let (admin, admin_path) = match activated.admin {
+            Some(listener) => (listener, None),
+            None => (
+                admin::bind(&runtime_dir, admin_gid).map_err(|e| anyhow!(e))?,
+                Some(admin::socket_path(&runtime_dir)),
+            ),
+        };
+        let admin = UnixListener::from_std(admin).context("admin socket")?;
+        Ok(Self {
+            chat,
+            admin,
+            admin_path,
+        })
+    }
+}
+
+/// What to do about a failed bind, by its cause.
+fn bind_hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            " (another server is using it: stop it, or choose another address with --listen)"
+        }
+        std::io::ErrorKind::AddrNotAvailable => {
+            " (this machine has no such address: see `ip addr`, or listen on 0.0.0.0 or [::])"
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            " (ports below 1024 need root or CAP_NET_BIND_SERVICE: choose a higher port)"
+        }
+        _ => " (choose another address with --listen)",
+    }
+}
+
+/// What the configuration names that only this machine can confirm: the
+/// log filter parses and the admin group exists (its gid is returned).
+/// Checked at start, by `--check-config` and on reload, so that neither a
+/// check nor a reload passes a configuration that the next start would
+/// refuse.
+pub fn check_machine(config: &Config) -> anyhow::Result<Option<u32>> {
+    logging::filter(&config.log_level).map_err(|e| anyhow!(e))?;
+    match &config.admin_group {
+        Some(name) => Ok(Some(admin::peer::group_gid(name).ok_or_else(|| {
+            anyhow!("admin_group = \"{name}\": no such group; create it (`groupadd {name}`) or fix the config")
+        })?)),
+        None => Ok(None),
+    }
+}
+
+/// Serves chat and the admin API on `listeners` until `handle` says stop:
+/// loads the keys and the password from `store` (opened, and so locked, by
+/// the caller before it bound the listeners), tells systemd READY=1,
+/// serves, and at the end gives every session its goodbye within
+/// `shutdown_timeout`.
+pub async fn run(
+    config: Config,
+    store: store::Store,
+    listeners: Listeners,
+    reloader: reload::Reloader,
+    handle: Handle,
+) -> anyhow::Result<()> {
+    let Listeners {
+        chat,
+        admin: admin_listener,
+        admin_path,
+    } = listeners;
+    let loaded = match Loaded::from(&config, &store).await {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            // Nothing was served: the socket chatd made goes with it.
+            if let Some(path) = &admin_path {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(e);
+        }
+    };
+    let Loaded {
+        admin_gid,
+        identity,
+        token,
+        created,
+        previous,
+        gate,
+    } = loaded;
+    let listen_addr = chat.local_addr().context("reading the bound address")?;
+    let app = Arc::new(AppState {
+        hub: hub::Hub::new(Arc::new(config)),
+        identity,
+        keys: RwLock::new(KeySet {
+            current: token.clone(),
+            previous: previous.clone(),
+        }),
+        password: gate,
+        store,
+        state_writes: tokio::sync::Mutex::new(()),
+        shutdown: handle.shutdown.clone(),
+        sessions: TaskTracker::new(),
+        connections: AtomicUsize::new(0),
+        started: SystemTime::now(),
+        listen_addr,
+        admin_gid,
+        messages_per_minute: AtomicU64::new(0),
+        reloader,
+    });
+    if let Some(p) = previous {
+        keys::schedule_expiry(app.clone(), p.token.key_id(), p.expires);
+    }
+    banner::started(&app, &token, created, admin_path.as_deref());
+
+    let admin_service =
+        admin::router(app.clone()).into_make_service_with_connect_info::<admin::peer::Peer>();
+    let admin_server = tokio::spawn(
+        axum::serve(admin_listener, admin_service)
+            .with_graceful_shutdown(app.shutdown.clone().cancelled_owned())
+            .into_future(),
+    );
+    tokio::spawn(serve_reloads(app.clone(), handle.reload.clone()));
+    tokio::spawn(status::run(app.clone()));
+    if let Some(every) = systemd::watchdog_interval() {
+        tokio::spawn(watchdog(app.clone(), every));
+    }
+    systemd::ready(&status::line(&app));
+
+    tokio::spawn(announce_shutdown(app.clone()));
+    server::serve(chat, app.clone()).await;
+
+    // Upgraded connections are not hyper's to track: wait for our sessions, and
+    // the admin server, within one bound for the whole shutdown.
+    app.sessions.close();
+    let bound = app.hub.config().shutdown_timeout.0;
+    let deadline = tokio::time::Instant::now() + bound;
+    if tokio::time::timeout_at(deadline, app.sessions.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "{} sessions did not end within {bound:?}; dropping them",
+            app.sessions.len()
+        );
+    }
+    let _ = tokio::time::timeout_at(deadline, admin_server).await;
+    if let Some(path) = admin_path {
+        let _ = std::fs::remove_file(path);
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// What a start reads or makes before it serves.
+struct Loaded {
+    admin_gid: Option<u32>,
+    identity: chat_protocol::ServerIdentity,
+    token: chat_protocol::Token,
+    /// Whether the key was made now (first start).
+    created: bool,
+    previous: Option<store::PreviousKey>,
+    gate: password::Gate,
+}
+
+impl Loaded {
+    async fn from(config: &Config, store: &store::Store) -> anyhow::Result<Self> {
+        let admin_gid = check_machine(config)?;
+        let (identity, token, created) = store.load_or_create_keys().map_err(|e| anyhow!(e))?;
+        let previous = store
+            .load_previous_key(&identity, &token, now_secs())
+            .map_err(|e| anyhow!(e))?;
+        let gate = password_gate(config, store).await?;
+        Ok(Self {
+            admin_gid,
+            identity,
+            token,
+            created,
+            previous,
+            gate,
+        })
+    }
+}
+
+/// The password check in force at start: the admin-set hash (checked
+/// against sane bounds) and the configured password file, hashed now.
+async fn password_gate(config: &Config, store: &store::Store) -> anyhow::Result<password::Gate> {
+    let state_dir = store.dir();
+    let gate = password::Gate::default();
+    if let Some(admin_hash) = store.load_password_hash().map_err(|e| anyhow!(e))? {
+        password::check_stored_hash(&admin_hash).map_err(|e| {
+            anyhow!(
+                "{}/password: {e}; remove it, or set a new password with `chatctl passwd`",
+                state_dir.display()
+            )
+        })?;
+        gate.set_admin_hash(Some(admin_hash));
+    }
+    if let Some(file) = &config.password_file {
+        let password = password::read_password_file(file).map_err(|e| anyhow!(e))?;
+        let hash = tokio::task::spawn_blocking(move || password::hash(&password)).await?;
+        gate.set_file_hash(Some(hash.map_err(|e| anyhow!(e))?));
+    }
+    Ok(gate)
+}
+
+/// Reloads each time the handle asks, until the shutdown.
+async fn serve_reloads(app: App, requests: Arc<Notify>) {
+    loop {
+        tokio::select! {
+            () = requests.notified() => {
+                tracing::info!("SIGHUP: reloading the configuration");
+                let _ = reload::reload(&app).await;
+            }
+            () = app.shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// Says the shutdown has begun, in the log and to systemd.
+async fn announce_shutdown(app: App) {
+    app.shutdown.cancelled().await;
+    tracing::info!(online = app.hub.online(), "shutting down");
+    systemd::stopping();
+}
+
+async fn watchdog(app: App, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => systemd::watchdog(),
+            () = app.shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// `--check-config`: the settings in force as TOML (no secrets), after the
+/// checks a start would make: the machine's (log filter, admin group) and
+/// the password file's readability.
+pub fn check_config(source: Option<&std::path::Path>, config: &Config) -> anyhow::Result<String> {
+    use std::fmt::Write as _;
+    let mut text = String::new();
+    match source {
+        Some(path) => writeln!(
+            text,
+            "# configuration from {} with command-line flags applied",
+            path.display()
+        ),
+        None => writeln!(
+            text,
+            "# no configuration file: built-in defaults with command-line flags applied"
+        ),
+    }
+    .expect("writing to a String");
+    check_machine(config)?;
+    if let Some(file) = &config.password_file {
+        password::read_password_file(file).map_err(|e| anyhow!(e))?;
+        text.push_str("# the password file is readable (its content is not shown)\n");
+    }
+    text.push_str(&toml::to_string(config).context("printing the configuration")?);
+    Ok(text)
+}
