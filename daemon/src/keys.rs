@@ -21,7 +21,7 @@ use std::time::Duration;
 use chat_protocol::admin::Rotated;
 use chat_protocol::{JoinKey, KeyId, Token};
 
-use crate::hub::Ending;
+use crate::ending::Ending;
 use crate::state::{App, now_secs};
 use crate::store::PreviousKey;
 

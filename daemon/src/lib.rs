@@ -19,6 +19,8 @@
 pub mod admin;
 pub mod banner;
 pub mod config;
+pub mod connection;
+pub mod ending;
 pub mod hub;
 pub mod keys;
 pub mod logging;

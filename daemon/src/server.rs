@@ -26,15 +26,14 @@ use axum::http::{
     HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Version,
 };
 use chat_protocol::limits::{MAX_AUTH, MAX_SERVER_MESSAGE, max_client_message};
-use hyper::upgrade::Upgraded;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
-use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tracing::Level;
 
+use crate::connection::Connection;
 use crate::state::App;
 use crate::throttle::Throttle;
 
@@ -47,9 +46,6 @@ const HARD_SLACK: usize = 2 * PENDING_SLACK;
 
 /// Largest HTTP request head read before the upgrade (hyper's minimum).
 const MAX_REQUEST: usize = 8 * 1024;
-
-/// A chat connection after the upgrade.
-pub type Socket = WebSocketStream<TokioIo<Upgraded>>;
 
 /// One open TCP connection, counted in `AppState::connections` from
 /// `accept` until the connection, and the session it became, have ended.
@@ -229,9 +225,8 @@ fn answer(
     app.sessions.spawn(async move {
         match upgraded.await {
             Ok(upgraded) => {
-                let io = TokioIo::new(upgraded);
-                let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(ws_config)).await;
-                crate::session::run(ws, peer, deadline, session_app).await;
+                let conn = Connection::new(TokioIo::new(upgraded), ws_config).await;
+                crate::session::run(conn, peer, deadline, session_app).await;
             }
             Err(e) => tracing::debug!(%peer, error = %e, "the upgrade did not complete"),
         }

@@ -15,7 +15,7 @@ use chat_protocol::admin::{
 
 use super::Failure;
 use super::peer::Peer;
-use crate::hub::Ending;
+use crate::ending::Ending;
 use crate::state::App;
 
 type Answer<T> = Result<Json<T>, Failure>;

@@ -1,0 +1,235 @@
+//! The handshake, from the upgrade to a delivered `Welcome`: the greeting
+//! (`Hello` → `Challenge`) and the admission (`Auth` → join checks →
+//! `Welcome` or `Reject`), under one deadline.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chat_protocol::limits::MAX_AUTH;
+use chat_protocol::{
+    Auth, HandshakeError, KeyId, RejectCode, ServerEvent, ServerHandshake, close, valid_username,
+};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, timeout, timeout_at};
+use tracing::Level;
+
+use crate::config::Config;
+use crate::connection::{Connection, Secure, Stop};
+use crate::ending::{Control, Ending};
+use crate::hub::{Joined, Member};
+use crate::password::Verdict;
+use crate::state::{App, now_secs};
+use crate::throttle::Throttle;
+
+/// Refusals before a join are logged only a few times per this window
+/// (see [`Throttle`]): anyone who can connect can cause them.
+const REFUSAL_LOG_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A user who has joined and been sent the `Welcome`.
+pub struct Established {
+    /// The connection, keyed.
+    pub conn: Secure,
+    /// The member in the room.
+    pub member: Arc<Member>,
+    /// The member's queue, for the writer.
+    pub rx: mpsc::Receiver<Bytes>,
+    /// The configuration the connection started with, kept for its life.
+    pub config: Arc<Config>,
+}
+
+/// The handshake, from the upgrade to a delivered `Welcome`; `None` when
+/// the connection ended first (refused, gone, deadline missed, shutdown).
+pub async fn establish(
+    mut conn: Connection,
+    peer: SocketAddr,
+    deadline: Instant,
+    app: &App,
+) -> Option<Established> {
+    let config = app.hub.config();
+
+    let greeted = tokio::select! {
+        r = timeout_at(deadline, greet(&mut conn, peer, app)) => r,
+        () = app.shutdown.cancelled() => {
+            conn.close(close::GOING_AWAY, "server shutting down", false).await;
+            return None;
+        }
+    };
+    let (session, key_id) = match greeted {
+        Ok(Some(greeted)) => greeted,
+        Ok(None) => return None,
+        Err(_) => {
+            tracing::debug!(%peer, "handshake deadline missed before the Hello");
+            conn.close(close::POLICY, "handshake deadline missed", false)
+                .await;
+            return None;
+        }
+    };
+    let mut conn = conn.secure(session);
+
+    let admitted = tokio::select! {
+        r = timeout_at(deadline, admit(&mut conn, peer, app, key_id)) => r,
+        () = app.shutdown.cancelled() => {
+            conn.goodbye(Ending::shutdown()).await;
+            return None;
+        }
+    };
+    let joined = match admitted {
+        Ok(Ok(joined)) => joined,
+        Ok(Err(ending)) => {
+            conn.goodbye(ending).await;
+            return None;
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "handshake deadline missed before the Auth");
+            conn.goodbye(Ending::handshake_timeout()).await;
+            return None;
+        }
+    };
+    let Joined {
+        member,
+        welcome,
+        rx,
+    } = joined;
+    // The member is in the room from here on: whatever happens, it must
+    // reach `hub.leave`, so nothing below runs under a deadline that could
+    // drop it halfway. The Welcome is bounded as any other write.
+    // Not cut short by a kick or the shutdown: a Welcome sent in fragments
+    // must end before anything else (a Bye) may follow. The writer says
+    // goodbye after, if the session was ended meanwhile.
+    let welcome = ServerEvent::Welcome(welcome);
+    let welcomed = timeout(config.write_timeout.0, conn.send(&welcome)).await;
+    let failed = match welcomed {
+        Ok(true) => None,
+        Ok(false) => Some(Ending::lost()),
+        Err(_) => Some(Ending::too_slow(0)),
+    };
+    if let Some(ending) = failed {
+        member.control.end(ending);
+        app.hub
+            .leave(&member, &member.control.ending().leave_reason);
+        tracing::info!(name = %member.name, %peer, "the Welcome was not delivered");
+        return None;
+    }
+    Some(Established {
+        conn,
+        member,
+        rx,
+        config,
+    })
+}
+
+/// The greeting: reads the `Hello` and answers with the `Challenge`.
+/// `None`: refused (closed with the right code) or gone.
+async fn greet(
+    conn: &mut Connection,
+    peer: SocketAddr,
+    app: &App,
+) -> Option<(chat_protocol::Session, KeyId)> {
+    let hello = match conn.recv().await {
+        Ok(hello) => hello,
+        Err(Stop::Closed | Stop::Idle) => return None,
+        Err(Stop::Text) => {
+            conn.close(close::PROTOCOL, "expected a binary Hello", false)
+                .await;
+            return None;
+        }
+        Err(Stop::TooBig) => {
+            conn.close(close::TOO_BIG, "Hello too large", true).await;
+            return None;
+        }
+    };
+    let (current, answer) = {
+        let keys = app.keys.read().expect("lock");
+        let now = now_secs();
+        let answer = ServerHandshake::new(&app.identity).respond(&hello, |id| keys.lookup(id, now));
+        (keys.current.key_id(), answer)
+    };
+    let server_hello = match answer {
+        Ok(h) => h,
+        Err(HandshakeError::UnknownKey(theirs)) => {
+            static UNKNOWN_KEY: Throttle = Throttle::new(5, REFUSAL_LOG_WINDOW);
+            crate::throttled!(UNKNOWN_KEY, Level::INFO, %peer, key_id = %theirs, "refused: unknown key id");
+            let reason = format!("unknown key id; the server's current key is {current}");
+            conn.close(close::UNKNOWN_KEY, &reason, false).await;
+            return None;
+        }
+        Err(e) => {
+            tracing::debug!(%peer, error = %e, "refused handshake");
+            conn.close(close::PROTOCOL, &e.to_string(), false).await;
+            return None;
+        }
+    };
+    conn.send(server_hello.challenge).await.ok()?;
+    Some((server_hello.session, server_hello.key_id))
+}
+
+/// The admission: opens the `Auth`, runs the join checks and registers the
+/// user. `Err`: how the connection ends (a `Reject` is sent already). The
+/// caller sends the `Welcome`: once the user is in the room, nothing may be
+/// cut short by the handshake deadline.
+async fn admit(
+    conn: &mut Secure,
+    peer: SocketAddr,
+    app: &App,
+    key_id: KeyId,
+) -> Result<Joined, Ending> {
+    let auth = conn.recv(MAX_AUTH).await.inspect_err(|ending| {
+        if ending.bye.is_none() && ending.close_code == close::POLICY {
+            static UNOPENED: Throttle = Throttle::new(5, REFUSAL_LOG_WINDOW);
+            crate::throttled!(UNOPENED, Level::INFO, %peer, "refused: Auth failed to open");
+        }
+    })?;
+    let reject = async |conn: &mut Secure, code: RejectCode, reason: &str| {
+        static REFUSED: Throttle = Throttle::new(10, REFUSAL_LOG_WINDOW);
+        crate::throttled!(REFUSED, Level::INFO, %peer, ?code, "refused join");
+        let reason = reason.to_string();
+        conn.send(&ServerEvent::Reject { code, reason }).await;
+        Ending::rejected()
+    };
+
+    let Some(auth) = Auth::from_bytes(&auth) else {
+        let why = "the join request could not be read";
+        return Err(reject(conn, RejectCode::BadRequest, why).await);
+    };
+    // Order matters: a token holder without the password learns nothing
+    // about who is online.
+    if app.hub.is_full() {
+        let why = "the server is full; try again later";
+        return Err(reject(conn, RejectCode::ServerFull, why).await);
+    }
+    match app.password.verify(auth.password).await {
+        Verdict::Accepted => {}
+        Verdict::Refused => {
+            return Err(reject(conn, RejectCode::BadPassword, "wrong password").await);
+        }
+        Verdict::Busy => {
+            let why = "the server is busy checking other joins; try again in a few seconds";
+            return Err(reject(conn, RejectCode::Busy, why).await);
+        }
+    }
+    if !valid_username(&auth.username) {
+        let why = "a name is 1 to 32 of the characters A-Z a-z 0-9 _ . -";
+        return Err(reject(conn, RejectCode::NameInvalid, why).await);
+    }
+    let control = Control::new(&app.shutdown);
+    match app.hub.join(&auth.username, peer, key_id, control) {
+        // A rotation, or the end of a grace, may have withdrawn the key
+        // since the Hello, and swept the room before this join: a key that
+        // no longer joins keeps no one in the room.
+        Ok(joined) if !app.keys.read().expect("lock").accepts(&key_id, now_secs()) => {
+            joined.member.control.end(Ending::key_rotated());
+            Ok(joined)
+        }
+        Ok(joined) => Ok(joined),
+        Err(code) => {
+            let why = match code {
+                RejectCode::NameTaken => {
+                    format!("the name \"{}\" is taken; choose another", auth.username)
+                }
+                _ => "the server is full; try again later".to_string(),
+            };
+            Err(reject(conn, code, &why).await)
+        }
+    }
+}

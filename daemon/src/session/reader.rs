@@ -1,0 +1,92 @@
+//! A joined session's reader: opens each message, decodes the event,
+//! applies the rate limit and the text rules, and hands the event to the
+//! room, until the session ends.
+
+use std::sync::Arc;
+
+use chat_protocol::{ClientEvent, ErrorCode, ServerEvent, validate_text};
+
+use crate::config::Config;
+use crate::connection::SealedStream;
+use crate::ending::Ending;
+use crate::hub::Member;
+use crate::ratelimit::TokenBucket;
+use crate::state::App;
+
+/// Reads, opens and acts on the member's events until the session ends.
+pub async fn run(mut stream: SealedStream, member: &Arc<Member>, app: &App, config: &Config) {
+    let control = &member.control;
+    let mut bucket = TokenBucket::new(config.rate_burst, config.rate_per_second);
+    loop {
+        let plain = tokio::select! {
+            () = control.cancelled() => return,
+            plain = stream.recv() => match plain {
+                Ok(plain) => plain,
+                Err(ending) => return control.end(ending),
+            },
+        };
+        let event = match serde_json::from_slice::<ClientEvent>(&plain) {
+            Ok(ClientEvent::Unknown) | Err(_) => {
+                refuse(
+                    member,
+                    ErrorCode::BadEvent,
+                    "the server could not read that event".into(),
+                );
+                continue;
+            }
+            Ok(event) => event,
+        };
+        if let ClientEvent::Bye { reason, .. } = event {
+            return control.end(Ending::left(&reason));
+        }
+        if !bucket.take() {
+            let message = format!(
+                "slow down: at most {} per second (bursts of {})",
+                messages(config.rate_per_second),
+                config.rate_burst
+            );
+            refuse(member, ErrorCode::RateLimited, message);
+            continue;
+        }
+        handle(event, member, app, config);
+    }
+}
+
+/// "1 message", "5 messages".
+fn messages(n: u32) -> String {
+    if n == 1 {
+        "1 message".into()
+    } else {
+        format!("{n} messages")
+    }
+}
+
+fn refuse(member: &Member, code: ErrorCode, message: String) {
+    member.send(&ServerEvent::Error { code, message });
+}
+
+/// Acts on one well-formed event within the rate limit.
+fn handle(event: ClientEvent, member: &Arc<Member>, app: &App, config: &Config) {
+    let checked = |text: &str| validate_text(text, config.max_text);
+    match event {
+        ClientEvent::Say { text } => match checked(&text) {
+            Ok(()) => app.hub.say(member, text, false),
+            Err((code, message)) => refuse(member, code, message),
+        },
+        ClientEvent::Action { text } => match checked(&text) {
+            Ok(()) => app.hub.say(member, text, true),
+            Err((code, message)) => refuse(member, code, message),
+        },
+        ClientEvent::Dm { to, text } => {
+            if let Err((code, message)) =
+                checked(&text).and_then(|()| app.hub.dm(member, &to, text))
+            {
+                refuse(member, code, message);
+            }
+        }
+        ClientEvent::Who => member.send(&ServerEvent::Users {
+            users: app.hub.names(),
+        }),
+        ClientEvent::Bye { .. } | ClientEvent::Unknown => {}
+    }
+}
