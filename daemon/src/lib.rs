@@ -38,5 +38,6 @@ pub mod status;
 pub mod store;
 pub mod systemd;
 pub mod throttle;
+pub mod upgrade;
 
 pub use service::{Handle, Listeners, check_machine, run};
