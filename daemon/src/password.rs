@@ -5,11 +5,13 @@
 //! (stored in `STATE_DIR/password`), then the configured password file
 //! (hashed at load; the plaintext is dropped at once).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 use zeroize::Zeroizing;
 
 /// argon2id cost: 19 MiB, 2 passes, 1 lane (OWASP's recommendation).
@@ -19,6 +21,9 @@ const P_COST: u32 = 1;
 
 /// Verifications that may run at once; more wait their turn.
 const CONCURRENT_VERIFICATIONS: usize = 2;
+
+/// What a verification is taken to cost before any has been timed.
+const INITIAL_PACE: Duration = Duration::from_millis(100);
 
 /// Joins that may wait for a verification slot. Past this, a join is
 /// refused at once as `busy`: with argon2 at ~30 ms and two slots, the last
@@ -148,6 +153,8 @@ pub struct Gate {
     hashes: Arc<RwLock<Hashes>>,
     permits: Arc<Semaphore>,
     waiting: Arc<AtomicUsize>,
+    /// A verification's recent duration, in microseconds.
+    pace_us: Arc<AtomicU64>,
 }
 
 impl Default for Gate {
@@ -156,6 +163,7 @@ impl Default for Gate {
             hashes: Arc::default(),
             permits: Arc::new(Semaphore::new(CONCURRENT_VERIFICATIONS)),
             waiting: Arc::default(),
+            pace_us: Arc::new(AtomicU64::new(INITIAL_PACE.as_micros() as u64)),
         }
     }
 }
@@ -217,14 +225,34 @@ impl Gate {
         let Ok(permit) = self.permits.clone().acquire_owned().await else {
             return false;
         };
-        run_argon2(permit, phc, password).await
+        run_argon2(permit, move || verify_against(&phc, &password))
+            .await
+            .unwrap_or(false)
+    }
+
+    /// Hashes a new password (admin-set, or a password file read at start
+    /// or reload) under the same bound as the verifications: it waits for a
+    /// slot, and a caller that gives up while waiting starts nothing.
+    pub async fn hash(&self, password: Zeroizing<String>) -> Result<String, String> {
+        check_length(&password)?;
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| "the password check is closed".to_string())?;
+        run_argon2(permit, move || hash(&password))
+            .await
+            .unwrap_or_else(|| Err("hashing the password failed".into()))
     }
 
     /// Whether `password` may join. Runs argon2 on the blocking pool, at
     /// most [`CONCURRENT_VERIFICATIONS`] at once, with at most
-    /// [`WAITING_VERIFICATIONS`] joins waiting; past that, [`Verdict::Busy`]
-    /// at once.
-    pub async fn verify(&self, password: Zeroizing<String>) -> Verdict {
+    /// [`WAITING_VERIFICATIONS`] joins waiting. A join that cannot be
+    /// answered by `answer_by` (its turn would come too late for argon2,
+    /// at its recent pace, to finish before then) or finds no place to wait
+    /// gets [`Verdict::Busy`], in time to say so.
+    pub async fn verify(&self, password: Zeroizing<String>, answer_by: Instant) -> Verdict {
         let Some(phc) = self.current() else {
             return Verdict::Accepted;
         };
@@ -237,18 +265,44 @@ impl Gate {
                 let Some(_place) = Waiting::enter(&self.waiting, WAITING_VERIFICATIONS) else {
                     return Verdict::Busy;
                 };
+                let latest_start = answer_by
+                    .checked_sub(self.pace())
+                    .unwrap_or_else(Instant::now);
                 // Dropped here (deadline, shutdown): no argon2 is started.
-                let Ok(permit) = self.permits.clone().acquire_owned().await else {
-                    return Verdict::Refused;
-                };
-                permit
+                match tokio::time::timeout_at(latest_start, self.permits.clone().acquire_owned())
+                    .await
+                {
+                    Ok(Ok(permit)) => permit,
+                    Ok(Err(_)) => return Verdict::Refused,
+                    Err(_) => return Verdict::Busy,
+                }
             }
         };
-        if run_argon2(permit, phc, password).await {
+        let started = Instant::now();
+        let accepted = run_argon2(permit, move || verify_against(&phc, &password))
+            .await
+            .unwrap_or(false);
+        self.record(started.elapsed());
+        if accepted {
             Verdict::Accepted
         } else {
             Verdict::Refused
         }
+    }
+
+    /// How long a verification takes lately (a moving average; it grows
+    /// when the machine is loaded, by a flood for one).
+    fn pace(&self) -> Duration {
+        Duration::from_micros(self.pace_us.load(Ordering::Relaxed))
+    }
+
+    fn record(&self, took: Duration) {
+        let took = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        let _ = self
+            .pace_us
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |pace| {
+                Some((pace.saturating_mul(7).saturating_add(took)) / 8)
+            });
     }
 
     /// Joins waiting for a verification slot now.
@@ -258,26 +312,31 @@ impl Gate {
     }
 }
 
-/// Verifies `password` against `phc` on the blocking pool. The permit moves
-/// into the blocking job: it is released when argon2 returns, not when the
-/// caller stops waiting, so a cancelled join cannot let another start.
-async fn run_argon2(
+fn verify_against(phc: &str, password: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|parsed| {
+            hasher()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// Runs `argon2` (a verification or a hash) on the blocking pool. The
+/// permit moves into the blocking job: it is released when argon2
+/// returns, not when the caller stops waiting, so a cancelled join cannot
+/// let another start.
+/// `None` if the job failed (it panicked).
+async fn run_argon2<T: Send + 'static>(
     permit: OwnedSemaphorePermit,
-    phc: String,
-    password: Zeroizing<String>,
-) -> bool {
+    argon2: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        PasswordHash::new(&phc)
-            .map(|parsed| {
-                hasher()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false)
+        argon2()
     })
     .await
-    .unwrap_or(false)
+    .ok()
 }
 
 /// Reads a password file: the whole file, one trailing newline stripped.
@@ -316,10 +375,39 @@ pub fn read_password_file(path: &std::path::Path) -> Result<Zeroizing<String>, S
 mod tests {
     use super::*;
 
+    /// An answer-by time that never matters.
+    fn later() -> Instant {
+        Instant::now() + Duration::from_secs(600)
+    }
+
+    /// A join whose turn would come too late to verify before it must be
+    /// answered gets `busy` by then, not a wait until its deadline.
+    #[tokio::test(start_paused = true)]
+    async fn a_waiter_that_cannot_be_answered_in_time_is_busy_before_its_deadline() {
+        let gate = Gate::default();
+        gate.set_file_hash(Some(hash("right").unwrap()));
+        let _held = gate
+            .permits
+            .clone()
+            .acquire_many_owned(CONCURRENT_VERIFICATIONS as u32)
+            .await
+            .unwrap();
+        let start = Instant::now();
+        let answer_by = start + Duration::from_secs(2);
+        let verdict = gate.verify(Zeroizing::new("right".into()), answer_by).await;
+        assert_eq!(verdict, Verdict::Busy);
+        let waited = start.elapsed();
+        assert!(
+            waited <= Duration::from_secs(2) - INITIAL_PACE,
+            "answered after {waited:?}, too late to verify and answer by 2 s"
+        );
+        assert_eq!(gate.waiting(), 0);
+    }
+
     #[tokio::test]
     async fn verifies_and_prefers_admin_hash() {
         let gate = Gate::default();
-        let verify = async |pw: &str| gate.verify(Zeroizing::new(pw.into())).await;
+        let verify = async |pw: &str| gate.verify(Zeroizing::new(pw.into()), later()).await;
         assert_eq!(verify("anything").await, Verdict::Accepted);
         assert_eq!(gate.source(), Source::None);
         gate.set_file_hash(Some(hash("from-file").unwrap()));
@@ -362,7 +450,7 @@ mod tests {
         gate.set_file_hash(Some(slow_hash("right")));
         let running = {
             let gate = gate.clone();
-            tokio::spawn(async move { gate.verify(Zeroizing::new("wrong".into())).await })
+            tokio::spawn(async move { gate.verify(Zeroizing::new("wrong".into()), later()).await })
         };
         wait_for("the verification to start", || {
             gate.permits.available_permits() == CONCURRENT_VERIFICATIONS - 1
@@ -397,7 +485,9 @@ mod tests {
         let waiters: Vec<_> = (0..WAITING_VERIFICATIONS)
             .map(|_| {
                 let gate = gate.clone();
-                tokio::spawn(async move { gate.verify(Zeroizing::new("right".into())).await })
+                tokio::spawn(
+                    async move { gate.verify(Zeroizing::new("right".into()), later()).await },
+                )
             })
             .collect();
         wait_for("the waiting places to fill", || {
@@ -405,7 +495,7 @@ mod tests {
         })
         .await;
         assert_eq!(
-            gate.verify(Zeroizing::new("right".into())).await,
+            gate.verify(Zeroizing::new("right".into()), later()).await,
             Verdict::Busy
         );
         for waiter in &waiters {
@@ -422,7 +512,7 @@ mod tests {
             "no dropped waiter started argon2"
         );
         assert_eq!(
-            gate.verify(Zeroizing::new("right".into())).await,
+            gate.verify(Zeroizing::new("right".into()), later()).await,
             Verdict::Accepted
         );
     }

@@ -89,9 +89,7 @@ async fn apply(app: &App) -> Result<Reloaded, String> {
             if unchanged {
                 None
             } else {
-                let hash = tokio::task::spawn_blocking(move || crate::password::hash(&password))
-                    .await
-                    .map_err(|e| e.to_string())??;
+                let hash = app.password.hash(password).await?;
                 Some(Some(hash))
             }
         }

@@ -270,8 +270,8 @@ async fn password_gate(config: &Config, store: &store::Store) -> anyhow::Result<
     }
     if let Some(file) = &config.password_file {
         let password = password::read_password_file(file).map_err(|e| anyhow!(e))?;
-        let hash = tokio::task::spawn_blocking(move || password::hash(&password)).await?;
-        gate.set_file_hash(Some(hash.map_err(|e| anyhow!(e))?));
+        let hash = gate.hash(password).await.map_err(|e| anyhow!(e))?;
+        gate.set_file_hash(Some(hash));
     }
     Ok(gate)
 }

@@ -157,9 +157,10 @@ async fn set_password(
     let PasswordRequest { password } = body(&payload, None)?;
     crate::password::check_length(&password)
         .map_err(|e| Failure::new(StatusCode::BAD_REQUEST, "invalid_password", e))?;
-    let hash = tokio::task::spawn_blocking(move || crate::password::hash(&password))
+    let hash = app
+        .password
+        .hash(password)
         .await
-        .map_err(|e| Failure::internal(e.to_string()))?
         .map_err(Failure::internal)?;
     let changing = app.clone();
     to_the_end(async move {

@@ -26,6 +26,10 @@ use crate::throttle::Throttle;
 /// (see [`Throttle`]): anyone who can connect can cause them.
 const REFUSAL_LOG_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// Time kept, at most, between a join's password verdict and its deadline,
+/// to send the answer.
+const ANSWER_MARGIN: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// A user who has joined and been sent the `Welcome`.
 pub struct Established {
     /// The connection, keyed.
@@ -68,7 +72,7 @@ pub async fn establish(
     let mut conn = conn.secure(session);
 
     let admitted = tokio::select! {
-        r = timeout_at(deadline, admit(&mut conn, peer, app, key_id)) => r,
+        r = timeout_at(deadline, admit(&mut conn, peer, app, key_id, deadline)) => r,
         () = app.shutdown.cancelled() => {
             conn.goodbye(Ending::shutdown()).await;
             return None;
@@ -173,6 +177,7 @@ async fn admit(
     peer: SocketAddr,
     app: &App,
     key_id: KeyId,
+    deadline: Instant,
 ) -> Result<Joined, Ending> {
     let auth = conn.recv(MAX_AUTH).await.inspect_err(|ending| {
         if ending.bye.is_none() && ending.close_code == close::POLICY {
@@ -198,7 +203,10 @@ async fn admit(
         let why = "the server is full; try again later";
         return Err(reject(conn, RejectCode::ServerFull, why).await);
     }
-    match app.password.verify(auth.password).await {
+    // The verdict (or `busy`) must come with time left to send it.
+    let margin = (app.hub.config().handshake_timeout.0 / 4).min(ANSWER_MARGIN);
+    let answer_by = deadline.checked_sub(margin).unwrap_or(deadline);
+    match app.password.verify(auth.password, answer_by).await {
         Verdict::Accepted => {}
         Verdict::Refused => {
             return Err(reject(conn, RejectCode::BadPassword, "wrong password").await);
