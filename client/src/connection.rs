@@ -403,6 +403,11 @@ impl Connection {
                 }
             };
             return match self.opener.open(&sealed, MAX_SERVER_MESSAGE) {
+                Ok(raw) if !chat_protocol::json::no_duplicate_members(&raw) => Incoming::Broken {
+                    close: Some(close::PROTOCOL),
+                    why: "the server sent an event this client cannot read (a member given twice)"
+                        .into(),
+                },
                 Ok(raw) => match serde_json::from_slice(&raw) {
                     Ok(event) => Incoming::Event { event, raw },
                     Err(err) => Incoming::Broken {

@@ -9,7 +9,11 @@ use crate::server;
 pub fn prepare(config: &Config) {
     raise_fd_limit(config.max_users);
     return_freed_memory();
-    if !config.core_dumps {
+    if config.core_dumps {
+        tracing::warn!(
+            "core_dumps = true: a crash may write the keys and passwords in memory to a core file"
+        );
+    } else {
         forbid_core_dumps();
     }
 }

@@ -80,7 +80,7 @@ impl Drop for Slot {
 /// Warns that connections are being refused, at most once every 10 s: a
 /// flood must not flood the log too.
 pub fn warn_busy(peer: SocketAddr, what: &str) {
-    static BUSY: Throttle = Throttle::new(1, Duration::from_secs(10));
+    static BUSY: Throttle = Throttle::new("refusing connections", 1, Duration::from_secs(10));
     crate::throttled!(BUSY, Level::WARN, %peer, "{what} (said at most once every 10 s)");
 }
 

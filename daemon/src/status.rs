@@ -57,7 +57,8 @@ pub fn line(app: &App) -> String {
     )
 }
 
-/// Samples the message rate and keeps STATUS= current until shutdown.
+/// Samples the message rate and keeps STATUS= current until shutdown; says
+/// how many log lines the throttles left out in windows that have ended.
 pub async fn run(app: App) {
     let mut samples: VecDeque<u64> = VecDeque::new();
     let window = (Duration::from_secs(60).as_secs() / TICK.as_secs()) as usize;
@@ -68,6 +69,7 @@ pub async fn run(app: App) {
             _ = tick.tick() => {}
             () = app.shutdown.cancelled() => return,
         }
+        crate::throttle::flush();
         let total = app.hub.total_messages();
         samples.push_back(total);
         if samples.len() > window + 1 {

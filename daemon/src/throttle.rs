@@ -4,16 +4,38 @@
 //! line; without a bound, a flood of bad keys or wrong passwords fills the
 //! journal (1 000 lines in 2 s before this). Each kind of such line gets a
 //! [`Throttle`]: a few lines per window, then silence, and the next line
-//! that is said carries the count of those that were not.
+//! that is said carries the count of those that were not; a window that
+//! ends in silence has its count said by [`flush`], which the status task
+//! calls every few seconds.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// A budget of log lines per time window for one kind of event.
 pub struct Throttle {
+    what: &'static str,
     lines: u32,
     window: Duration,
     state: Mutex<Option<Window>>,
+}
+
+/// Every throttle that has been used, for [`flush`].
+static USED: Mutex<Vec<&'static Throttle>> = Mutex::new(Vec::new());
+
+/// Logs, for each throttle whose window has ended with lines left out, how
+/// many were, so that the last of a flood is counted too.
+pub fn flush() {
+    let used = USED.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let now = Instant::now();
+    for throttle in used {
+        if let Some(suppressed) = throttle.take_ended(now) {
+            tracing::info!(
+                suppressed,
+                "{} ({suppressed} more not logged)",
+                throttle.what
+            );
+        }
+    }
 }
 
 struct Window {
@@ -23,9 +45,11 @@ struct Window {
 }
 
 impl Throttle {
-    /// At most `lines` lines every `window`.
-    pub const fn new(lines: u32, window: Duration) -> Self {
+    /// At most `lines` lines every `window` about `what` (which names the
+    /// lines left out when they are counted).
+    pub const fn new(what: &'static str, lines: u32, window: Duration) -> Self {
         Self {
+            what,
             lines,
             window,
             state: Mutex::new(None),
@@ -35,16 +59,19 @@ impl Throttle {
     /// Whether to log this event now: `Some(n)` with the number of events
     /// left unsaid since the last line (to be said with it), `None` to stay
     /// silent (it is counted).
-    pub fn admit(&self) -> Option<u64> {
+    pub fn admit(&'static self) -> Option<u64> {
         self.admit_at(Instant::now())
     }
 
-    fn admit_at(&self, now: Instant) -> Option<u64> {
+    fn admit_at(&'static self, now: Instant) -> Option<u64> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let window = state.get_or_insert(Window {
-            start: now,
-            said: 0,
-            suppressed: 0,
+        let window = state.get_or_insert_with(|| {
+            USED.lock().unwrap_or_else(|e| e.into_inner()).push(self);
+            Window {
+                start: now,
+                said: 0,
+                suppressed: 0,
+            }
         });
         if now.duration_since(window.start) >= self.window {
             window.start = now;
@@ -74,13 +101,26 @@ macro_rules! throttled {
     };
 }
 
+impl Throttle {
+    /// The count of lines left out in a window that has ended, taken.
+    fn take_ended(&self, now: Instant) -> Option<u64> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let window = state.as_mut()?;
+        if window.suppressed == 0 || now.duration_since(window.start) < self.window {
+            return None;
+        }
+        Some(std::mem::take(&mut window.suppressed))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn says_a_few_then_counts_the_rest() {
-        let throttle = Throttle::new(2, Duration::from_secs(10));
+        static THROTTLE: Throttle = Throttle::new("test lines", 2, Duration::from_secs(10));
+        let throttle = &THROTTLE;
         let t0 = Instant::now();
         assert_eq!(throttle.admit_at(t0), Some(0));
         assert_eq!(throttle.admit_at(t0), Some(0));
@@ -91,5 +131,10 @@ mod tests {
         assert_eq!(throttle.admit_at(later), Some(5), "the count comes along");
         assert_eq!(throttle.admit_at(later), Some(0));
         assert_eq!(throttle.admit_at(later), None);
+        // A window that ends in silence: its count is taken once.
+        let end = later + Duration::from_secs(10);
+        assert_eq!(throttle.take_ended(later), None, "the window is still open");
+        assert_eq!(throttle.take_ended(end), Some(1));
+        assert_eq!(throttle.take_ended(end), None);
     }
 }

@@ -31,10 +31,39 @@ async fn an_auth_that_gives_a_member_twice_is_refused() {
         Outcome::Rejected(RejectCode::BadRequest, _) => {}
         other => panic!("expected bad_request, got {other:?}"),
     }
+    // A member no one knows, given twice, too.
+    let unknown_twice = br#"{"type":"auth","username":"ace","password":"right","x":1,"x":2}"#;
+    match RawClient::join_with_auth(testkit::connect(&d.url).await, &d.key, unknown_twice).await {
+        Outcome::Rejected(RejectCode::BadRequest, _) => {}
+        other => panic!("expected bad_request, got {other:?}"),
+    }
     let once = br#"{"type":"auth","username":"ace","password":"right"}"#;
     RawClient::join_with_auth(testkit::connect(&d.url).await, &d.key, once)
         .await
         .joined();
+}
+
+#[tokio::test]
+async fn an_event_that_gives_a_member_twice_is_unreadable() {
+    let d = Daemon::start();
+    let mut ace = RawClient::join(&d.url, &d.key, "ace", "").await.joined();
+    ace.send_plain(br#"{"type":"say","text":"hi","x":1,"x":2}"#)
+        .await;
+    ace.send_plain(br#"{"type":"say","text":"once"}"#).await;
+    let mut seen = Vec::new();
+    loop {
+        match ace.recv().await.expect("the session stays") {
+            ServerEvent::Error { code, .. } => seen.push(format!("error {code:?}")),
+            ServerEvent::Message(m) => {
+                seen.push(format!("message {}", m.text));
+                if m.text == "once" {
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(seen, ["error BadEvent", "message once"]);
 }
 
 #[tokio::test]
@@ -102,6 +131,17 @@ async fn refusals_before_a_join_cannot_flood_the_log() {
     assert!(
         (1..=10).contains(&lines),
         "{ATTEMPTS} unknown keys gave {lines} log lines"
+    );
+    // Once the window has ended, the lines left out are counted.
+    d.wait_for_log("refused: unknown key id (");
+    let log = d.log();
+    let counted = log
+        .lines()
+        .find(|l| l.contains("refused: unknown key id (") && l.contains("more not logged"))
+        .unwrap_or_else(|| panic!("no count of the lines left out:\n{log}"));
+    assert!(
+        counted.contains(&format!("suppressed={}", ATTEMPTS - lines)),
+        "{counted}"
     );
 }
 

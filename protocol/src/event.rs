@@ -307,6 +307,12 @@ pub fn validate_text(text: &str, max_text: usize) -> Result<(), (ErrorCode, Stri
 }
 
 impl ServerEvent {
+    /// Reads a server event strictly (a member given twice, at any depth,
+    /// makes it unreadable); `None` when it cannot be read.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        crate::json::from_slice_strict(bytes)
+    }
+
     /// The JSON bytes of this event, to be sealed.
     pub fn to_bytes(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("server events always serialize")
@@ -329,7 +335,7 @@ impl Auth {
             #[serde(default)]
             client: String,
         }
-        let strict: Strict = serde_json::from_slice(bytes).ok()?;
+        let strict: Strict = crate::json::from_slice_strict(bytes)?;
         (strict.kind == "auth").then(|| Auth {
             username: strict.username,
             password: strict.password,
@@ -344,6 +350,12 @@ impl Auth {
 }
 
 impl ClientEvent {
+    /// Reads a client event strictly (a member given twice, at any depth,
+    /// makes it unreadable); `None` when it cannot be read.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        crate::json::from_slice_strict(bytes)
+    }
+
     /// The JSON bytes of this event, to be sealed.
     pub fn to_bytes(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("client events always serialize")

@@ -27,6 +27,7 @@ pub mod escape;
 pub mod event;
 pub mod handshake;
 pub mod hex;
+pub mod json;
 pub mod limits;
 pub mod seal;
 pub mod token;

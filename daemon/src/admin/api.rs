@@ -236,8 +236,12 @@ async fn notice(
 
 async fn reload(State(app): State<App>, ConnectInfo(peer): ConnectInfo<Peer>) -> Answer<Reloaded> {
     tracing::info!(uid = peer.uid, "admin: reload requested");
-    let reloaded = crate::reload::reload(&app)
+    // To its end even if the caller hangs up: a reload cut short would
+    // leave systemd told RELOADING=1 and the new settings half applied.
+    let reloading = app.clone();
+    let reloaded = tokio::spawn(async move { crate::reload::reload(&reloading).await })
         .await
+        .map_err(|e| Failure::internal(e.to_string()))?
         .map_err(Failure::bad_request)?;
     Ok(Json(reloaded))
 }

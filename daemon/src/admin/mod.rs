@@ -19,7 +19,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chat_protocol::admin::{ApiError, ErrorBody};
 
+use tracing::Level;
+
 use crate::state::App;
+use crate::throttle::Throttle;
 use peer::Peer;
 
 /// Largest request body: a notice of the longest text, escaped, fits.
@@ -67,6 +70,9 @@ impl IntoResponse for Failure {
 
 /// Refuses callers who are not root, the daemon's user or in the admin group,
 /// and anything a browser sent.
+/// Refused callers are logged only a few times per this window.
+const REFUSAL_LOG_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
+
 async fn guard(
     State(app): State<App>,
     ConnectInfo(peer): ConnectInfo<Peer>,
@@ -75,7 +81,14 @@ async fn guard(
 ) -> Response {
     let headers = request.headers();
     if headers.contains_key(header::ORIGIN) || headers.contains_key(header::REFERER) {
-        tracing::warn!(
+        static BROWSER: Throttle = Throttle::new(
+            "admin API: refused a request with browser headers",
+            5,
+            REFUSAL_LOG_WINDOW,
+        );
+        crate::throttled!(
+            BROWSER,
+            Level::WARN,
             uid = peer.uid,
             "admin API: refused a request with browser headers (Origin/Referer)"
         );
@@ -87,9 +100,26 @@ async fn guard(
         .into_response();
     }
     if !peer::allowed(&peer, crate::paths::euid(), app.admin_gid) {
+        // Anyone who can reach the socket can cause this line: a few per
+        // window, then a count.
+        static REFUSED: Throttle =
+            Throttle::new("admin API: refused caller", 5, REFUSAL_LOG_WINDOW);
         match peer.pid {
-            Some(pid) => tracing::warn!(uid = peer.uid, pid, "admin API: refused caller"),
-            None => tracing::warn!(uid = peer.uid, "admin API: refused caller"),
+            Some(pid) => {
+                crate::throttled!(
+                    REFUSED,
+                    Level::WARN,
+                    uid = peer.uid,
+                    pid,
+                    "admin API: refused caller"
+                );
+            }
+            None => crate::throttled!(
+                REFUSED,
+                Level::WARN,
+                uid = peer.uid,
+                "admin API: refused caller"
+            ),
         }
         let group = match &app.hub.config().admin_group {
             Some(g) => format!(", or a member of the group \"{g}\""),

@@ -152,7 +152,8 @@ async fn greet(
     let server_hello = match answer {
         Ok(h) => h,
         Err(HandshakeError::UnknownKey(theirs)) => {
-            static UNKNOWN_KEY: Throttle = Throttle::new(5, REFUSAL_LOG_WINDOW);
+            static UNKNOWN_KEY: Throttle =
+                Throttle::new("refused: unknown key id", 5, REFUSAL_LOG_WINDOW);
             crate::throttled!(UNKNOWN_KEY, Level::INFO, %peer, key_id = %theirs, "refused: unknown key id");
             let reason = format!("unknown key id; the server's current key is {current}");
             conn.close(close::UNKNOWN_KEY, &reason, false).await;
@@ -181,13 +182,21 @@ async fn admit(
 ) -> Result<Joined, Ending> {
     let auth = conn.recv(MAX_AUTH).await.inspect_err(|ending| {
         if ending.bye.is_none() && ending.close_code == close::POLICY {
-            static UNOPENED: Throttle = Throttle::new(5, REFUSAL_LOG_WINDOW);
+            static UNOPENED: Throttle =
+                Throttle::new("refused: Auth failed to open", 5, REFUSAL_LOG_WINDOW);
             crate::throttled!(UNOPENED, Level::INFO, %peer, "refused: Auth failed to open");
         }
     })?;
     let reject = async |conn: &mut Secure, code: RejectCode, reason: &str| {
-        static REFUSED: Throttle = Throttle::new(10, REFUSAL_LOG_WINDOW);
-        crate::throttled!(REFUSED, Level::INFO, %peer, ?code, "refused join");
+        // `busy` comes in floods of its own: it has its own budget, so the
+        // other refusals (a wrong password, say) still show.
+        static REFUSED: Throttle = Throttle::new("refused join", 10, REFUSAL_LOG_WINDOW);
+        static BUSY: Throttle = Throttle::new("refused join: busy", 3, REFUSAL_LOG_WINDOW);
+        if code == RejectCode::Busy {
+            crate::throttled!(BUSY, Level::INFO, %peer, ?code, "refused join");
+        } else {
+            crate::throttled!(REFUSED, Level::INFO, %peer, ?code, "refused join");
+        }
         let reason = reason.to_string();
         conn.send(&ServerEvent::Reject { code, reason }).await;
         Ending::rejected()

@@ -25,8 +25,8 @@ pub async fn run(mut stream: SealedStream, member: &Arc<Member>, app: &App, conf
                 Err(ending) => return control.end(ending),
             },
         };
-        let event = match serde_json::from_slice::<ClientEvent>(&plain) {
-            Ok(ClientEvent::Unknown) | Err(_) => {
+        let event = match ClientEvent::from_bytes(&plain) {
+            Some(ClientEvent::Unknown) | None => {
                 refuse(
                     member,
                     ErrorCode::BadEvent,
@@ -34,7 +34,7 @@ pub async fn run(mut stream: SealedStream, member: &Arc<Member>, app: &App, conf
                 );
                 continue;
             }
-            Ok(event) => event,
+            Some(event) => event,
         };
         if let ClientEvent::Bye { reason, .. } = event {
             return control.end(Ending::left(&reason));
