@@ -120,6 +120,7 @@ impl DirRole {
 pub fn ensure_private_dir(dir: &Path, role: DirRole) -> Result<std::fs::File, String> {
     let shown = dir.display();
     let flag = role.flag();
+    check_ancestors(dir, role)?;
     let made = match std::fs::symlink_metadata(dir) {
         Ok(_) => false,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -160,7 +161,18 @@ pub fn ensure_private_dir(dir: &Path, role: DirRole) -> Result<std::fs::File, St
                 "{role} {shown} exists but is not a directory: move it away or choose another {flag}"
             ));
         }
-        Err(e) => return Err(format!("cannot open {role} {shown}: {e}")),
+        Err(e) => {
+            // Most often a directory of another user's that chatd may not
+            // even enter: say whose it is.
+            let me = euid();
+            return Err(match std::fs::symlink_metadata(dir) {
+                Ok(meta) if meta.uid() != me => format!(
+                    "{role} {shown} is owned by uid {}, not chatd's uid {me} ({e}): remove it, or choose another {flag}",
+                    meta.uid()
+                ),
+                _ => format!("cannot open {role} {shown}: {e}"),
+            });
+        }
     };
     if made {
         // The umask may have narrowed the mode; make it exactly 0700.
@@ -194,6 +206,71 @@ pub fn ensure_private_dir(dir: &Path, role: DirRole) -> Result<std::fs::File, St
     Ok(handle)
 }
 
+/// Refuses a directory whose ancestors someone else could change: the
+/// checks on the directory itself mean nothing if another user can rename
+/// it away, or a parent of it, and put their own in its place. Every
+/// ancestor (symbolic links resolved) must belong to root or chatd's uid
+/// and be writable by no one else, unless it has the sticky bit (as
+/// `/tmp` has: there only an entry's owner may rename it); every symbolic
+/// link on the way must belong to root or chatd's uid.
+fn check_ancestors(dir: &Path, role: DirRole) -> Result<(), String> {
+    let (shown, flag, me) = (dir.display(), role.flag(), euid());
+    let absolute =
+        std::path::absolute(dir).map_err(|e| format!("cannot resolve {role} {shown}: {e}"))?;
+    let Some(parent) = absolute.parent() else {
+        return Ok(());
+    };
+    let trusted = |uid: u32| uid == 0 || uid == me;
+    // The links as written: whoever owns one can point it elsewhere.
+    let mut prefix = PathBuf::new();
+    for component in parent.components() {
+        prefix.push(component);
+        match std::fs::symlink_metadata(&prefix) {
+            Ok(meta) if meta.file_type().is_symlink() && !trusted(meta.uid()) => {
+                return Err(format!(
+                    "{role} {shown}: {} is a symbolic link owned by uid {}, who could point it elsewhere: choose another {flag}",
+                    prefix.display(),
+                    meta.uid()
+                ));
+            }
+            Ok(_) => {}
+            // Missing from here on: made by chatd, as it makes the rest.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+            Err(e) => return Err(format!("cannot inspect {}: {e}", prefix.display())),
+        }
+    }
+    // The directories as they are, from the deepest that exists up.
+    let existing = parent
+        .ancestors()
+        .find(|p| p.exists())
+        .unwrap_or(Path::new("/"));
+    let real = existing
+        .canonicalize()
+        .map_err(|e| format!("cannot resolve {}: {e}", existing.display()))?;
+    for ancestor in real.ancestors() {
+        let meta = std::fs::metadata(ancestor)
+            .map_err(|e| format!("cannot inspect {}: {e}", ancestor.display()))?;
+        let mode = meta.mode();
+        let open_to_others = mode & 0o022 != 0 && mode & 0o1000 == 0;
+        if !trusted(meta.uid()) {
+            return Err(format!(
+                "{role} {shown}: its parent {} is owned by uid {}, who could move the {role} away and put another in its place: choose a {role} under directories of root or of chatd's uid {me}, with {flag}",
+                ancestor.display(),
+                meta.uid()
+            ));
+        }
+        if open_to_others {
+            return Err(format!(
+                "{role} {shown}: its parent {} is writable by others (mode {:04o}), who could move the {role} away and put another in its place: `chmod go-w {}` (or `chmod +t`), or choose another {flag}",
+                ancestor.display(),
+                mode & 0o7777,
+                ancestor.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,6 +286,27 @@ mod tests {
         // Readable by group and others, as systemd may make it: fine.
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         ensure_private_dir(&dir, DirRole::Runtime).unwrap();
+    }
+
+    #[test]
+    fn refuses_a_dir_whose_parent_others_may_write() {
+        let tmp = tempfile::tempdir().unwrap();
+        let parent = tmp.path().join("shared");
+        std::fs::create_dir(&parent).unwrap();
+        std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let dir = parent.join("state");
+        let err = ensure_private_dir(&dir, DirRole::State).unwrap_err();
+        assert!(err.contains("writable by others (mode 0777)"), "{err}");
+        assert!(!dir.exists(), "nothing made under an unsafe parent");
+        // The sticky bit (as /tmp has) makes it safe: only an entry's owner
+        // may rename it.
+        std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        ensure_private_dir(&dir, DirRole::State).unwrap();
+        // A link on the way is followed only when root or chatd owns it:
+        // this one is ours.
+        let link = tmp.path().join("via");
+        std::os::unix::fs::symlink(&parent, &link).unwrap();
+        ensure_private_dir(&link.join("state"), DirRole::State).unwrap();
     }
 
     #[test]

@@ -218,3 +218,40 @@ fn chatd_is_not_dumpable() {
     assert_eq!(real_uid, uid, "chatd runs as {uid}");
     assert_eq!(owner(&status), 0, "chatd's /proc files belong to root");
 }
+
+/// As root, a state directory whose parent another user owns is refused:
+/// that user could swap the directory (with rename) for one holding keys
+/// they know.
+#[test]
+fn a_state_dir_under_another_users_directory_is_refused() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to give a directory to another uid (CI runs as root)");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let theirs = tmp.path().join("theirs");
+    std::fs::create_dir(&theirs).unwrap();
+    std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::chown(&theirs, Some(47_201), Some(47_201)).unwrap();
+    let state = theirs.join("state");
+    let mut d = Daemon::builder()
+        .env("STATE_DIRECTORY", state.to_str().unwrap())
+        .env(
+            "RUNTIME_DIRECTORY",
+            tmp.path().join("run").to_str().unwrap(),
+        )
+        .dirs_found_at(&state, &tmp.path().join("run"))
+        .spawn();
+    let status = d.wait_exit();
+    assert!(!status.success());
+    let log = d.log();
+    assert!(
+        log.contains(&format!(
+            "its parent {} is owned by uid 47201",
+            theirs.display()
+        )),
+        "{log}"
+    );
+    assert!(!state.exists(), "nothing was made under their directory");
+}
