@@ -204,6 +204,11 @@ impl Control {
             .unwrap_or_else(Ending::shutdown)
     }
 
+    /// Whether the session has been told to end.
+    pub fn is_ending(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
     /// Resolves when the session must end.
     pub fn cancelled(&self) -> tokio_util::sync::WaitForCancellationFuture<'_> {
         self.cancel.cancelled()

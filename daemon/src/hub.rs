@@ -17,6 +17,7 @@ use bytes::Bytes;
 use chat_protocol::{
     ErrorCode, HistoryEntry, KeyId, RateLimit, RejectCode, ServerEvent, Welcome, valid_username,
 };
+use chat_protocol::admin::User;
 use tokio::sync::mpsc;
 
 use crate::config::Config;
@@ -107,21 +108,6 @@ pub struct Joined {
     pub welcome: Welcome,
     /// The member's queue, drained by its writer task.
     pub rx: mpsc::Receiver<Bytes>,
-}
-
-/// What the admin API shows of a user.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct UserInfo {
-    /// Name.
-    pub name: String,
-    /// Peer address.
-    pub address: String,
-    /// Unix seconds of the join.
-    pub since: u64,
-    /// Messages sent.
-    pub messages: u64,
-    /// Fingerprint of the key used.
-    pub key_id: String,
 }
 
 /// The chat room shared by every connection.
@@ -323,8 +309,9 @@ impl Hub {
             .cloned()
     }
 
-    /// Everyone online, for the admin API.
-    pub fn users(&self) -> Vec<UserInfo> {
+    /// Everyone online, in name order, as the admin API shows them
+    /// (`disconnect_at` is the admin API's to fill in).
+    pub fn users(&self) -> Vec<User> {
         // Pointers under the lock, in order; the strings are made after.
         let members: Vec<Arc<Member>> = self
             .room
@@ -336,7 +323,7 @@ impl Hub {
             .collect();
         members
             .iter()
-            .map(|m| UserInfo {
+            .map(|m| User {
                 name: m.name.clone(),
                 address: m.addr.to_string(),
                 since: m
@@ -346,6 +333,7 @@ impl Hub {
                     .unwrap_or(0),
                 messages: m.messages.load(Ordering::Relaxed),
                 key_id: m.key_id.to_string(),
+                disconnect_at: None,
             })
             .collect()
     }
@@ -403,6 +391,121 @@ mod tests {
             Control::new(&shutdown),
         )
         .unwrap_or_else(|code| panic!("{name}: {code:?}"))
+    }
+
+    fn hub_with(change: impl FnOnce(&mut Config)) -> Hub {
+        let mut config = Config::default();
+        change(&mut config);
+        Hub::new(Arc::new(config))
+    }
+
+    /// Every event queued for a member so far.
+    fn drain(joined: &mut Joined) -> Vec<ServerEvent> {
+        std::iter::from_fn(|| joined.rx.try_recv().ok())
+            .map(|bytes| serde_json::from_slice(&bytes).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn joins_and_leaves_are_told_to_the_others_with_the_count() {
+        let hub = hub_with(|_| {});
+        let mut ace = join(&hub, "ace");
+        let bob = join(&hub, "bob");
+        assert!(drain(&mut ace).iter().any(|e| matches!(
+            e,
+            ServerEvent::Join { name, online: 2, .. } if name == "bob"
+        )));
+        hub.leave(&bob.member, "left");
+        assert_eq!(hub.online(), 1);
+        assert!(drain(&mut ace).iter().any(|e| matches!(
+            e,
+            ServerEvent::Leave { name, online: 1, reason, .. } if name == "bob" && reason == "left"
+        )));
+        // A second leave of the same member changes nothing.
+        hub.leave(&bob.member, "left");
+        assert!(drain(&mut ace).is_empty());
+    }
+
+    #[test]
+    fn everyone_sees_a_message_once_with_increasing_ids() {
+        let hub = hub_with(|_| {});
+        let mut ace = join(&hub, "ace");
+        let mut bob = join(&hub, "bob");
+        drain(&mut ace);
+        hub.say(&bob.member, "one".into(), false);
+        hub.say(&ace.member, "two".into(), false);
+        for who in [&mut ace, &mut bob] {
+            let seen: Vec<(u64, String)> = drain(who)
+                .into_iter()
+                .filter_map(|e| match e {
+                    ServerEvent::Message(m) => Some((m.id, m.text)),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(seen.len(), 2);
+            assert!(seen[0].0 < seen[1].0);
+            assert_eq!((seen[0].1.as_str(), seen[1].1.as_str()), ("one", "two"));
+        }
+        assert_eq!(hub.total_messages(), 2);
+    }
+
+    #[test]
+    fn history_keeps_the_last_messages_and_shrinks_on_reload() {
+        let hub = hub_with(|c| c.history = 3);
+        let ace = join(&hub, "ace");
+        for i in 0..5 {
+            hub.say(&ace.member, format!("m{i}"), false);
+        }
+        let texts = |j: &Joined| -> Vec<String> {
+            j.welcome.history.iter().map(|e| e.text.clone()).collect()
+        };
+        assert_eq!(texts(&join(&hub, "bob")), ["m2", "m3", "m4"]);
+        hub.set_config(Arc::new(Config {
+            history: 1,
+            ..Config::default()
+        }));
+        assert_eq!(texts(&join(&hub, "carol")), ["m4"]);
+        hub.set_config(Arc::new(Config {
+            history: 0,
+            ..Config::default()
+        }));
+        hub.say(&ace.member, "unkept".into(), false);
+        assert!(texts(&join(&hub, "dave")).is_empty());
+    }
+
+    #[test]
+    fn a_member_whose_queue_overflows_ends_as_too_slow_and_delays_no_one() {
+        let hub = hub_with(|c| c.outbound_queue = 2);
+        let slow = join(&hub, "slow");
+        let mut fast = join(&hub, "fast");
+        for i in 0..5 {
+            hub.say(&fast.member, format!("m{i}"), false);
+            drain(&mut fast);
+        }
+        assert!(slow.member.control.is_ending());
+        let ending = slow.member.control.ending();
+        assert_eq!(ending.leave_reason, "too slow");
+        assert!(!fast.member.control.is_ending());
+    }
+
+    #[test]
+    fn a_kick_ends_only_its_member_and_a_full_room_refuses() {
+        let hub = hub_with(|c| c.max_users = 2);
+        let ace = join(&hub, "ace");
+        let bob = join(&hub, "bob");
+        assert!(hub.is_full());
+        let shutdown = CancellationToken::new();
+        let third = hub.join(
+            "carol",
+            "127.0.0.1:9".parse().unwrap(),
+            KeyId([0; 8]),
+            Control::new(&shutdown),
+        );
+        assert_eq!(third.err(), Some(RejectCode::ServerFull));
+        let kicked = hub.end_where(|m| m.name == "bob", || Ending::kicked("spam"));
+        assert_eq!(kicked, 1);
+        assert_eq!(bob.member.control.ending().leave_reason, "kicked: spam");
+        assert!(!ace.member.control.is_ending());
     }
 
     #[test]

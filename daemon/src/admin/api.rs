@@ -99,11 +99,7 @@ async fn users(State(app): State<App>) -> Answer<Users> {
         .into_iter()
         .map(|u| User {
             disconnect_at: disconnect_at.filter(|_| u.key_id != current),
-            name: u.name,
-            address: u.address,
-            since: u.since,
-            messages: u.messages,
-            key_id: u.key_id,
+            ..u
         })
         .collect();
     Ok(Json(Users { users }))
