@@ -14,10 +14,10 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use chat_protocol::admin::User;
 use chat_protocol::{
     ErrorCode, HistoryEntry, KeyId, RateLimit, RejectCode, ServerEvent, Welcome, valid_username,
 };
-use chat_protocol::admin::User;
 use tokio::sync::mpsc;
 
 use crate::config::Config;

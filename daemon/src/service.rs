@@ -142,47 +142,18 @@ pub async fn run(
         admin: admin_listener,
         admin_path,
     } = listeners;
-    let loaded = match Loaded::from(&config, &store).await {
-        Ok(loaded) => loaded,
-        Err(e) => {
-            // Nothing was served: the socket chatd made goes with it.
-            if let Some(path) = &admin_path {
-                let _ = std::fs::remove_file(path);
-            }
-            return Err(e);
-        }
-    };
-    let Loaded {
-        admin_gid,
-        identity,
-        token,
-        created,
-        previous,
-        gate,
-    } = loaded;
     let listen_addr = chat.local_addr().context("reading the bound address")?;
-    let app = Arc::new(AppState {
-        hub: hub::Hub::new(Arc::new(config)),
-        identity,
-        keys: RwLock::new(KeySet {
-            current: token.clone(),
-            previous: previous.clone(),
-        }),
-        password: gate,
-        store,
-        state_writes: tokio::sync::Mutex::new(()),
-        shutdown: handle.shutdown.clone(),
-        sessions: TaskTracker::new(),
-        connections: AtomicUsize::new(0),
-        started: SystemTime::now(),
-        listen_addr,
-        admin_gid,
-        messages_per_minute: AtomicU64::new(0),
-        reloader,
-    });
-    if let Some(p) = previous {
-        keys::schedule_expiry(app.clone(), p.token.key_id(), p.expires);
-    }
+    let (app, token, created) =
+        match assemble(config, store, listen_addr, reloader, handle.clone()).await {
+            Ok(assembled) => assembled,
+            Err(e) => {
+                // Nothing was served: the socket chatd made goes with it.
+                if let Some(path) = &admin_path {
+                    let _ = std::fs::remove_file(path);
+                }
+                return Err(e);
+            }
+        };
     banner::started(&app, &token, created, admin_path.as_deref());
 
     let admin_service =
@@ -222,6 +193,51 @@ pub async fn run(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The daemon's shared state, assembled from `store` (its keys and
+/// password are loaded, or made on first start) and `config`, for a chat
+/// listener at `listen_addr`; also the current key and whether it was made
+/// now. [`run`] serves with it; tests run the room and sessions on it
+/// in-process.
+pub async fn assemble(
+    config: Config,
+    store: store::Store,
+    listen_addr: SocketAddr,
+    reloader: reload::Reloader,
+    handle: Handle,
+) -> anyhow::Result<(App, chat_protocol::Token, bool)> {
+    let Loaded {
+        admin_gid,
+        identity,
+        token,
+        created,
+        previous,
+        gate,
+    } = Loaded::from(&config, &store).await?;
+    let app = Arc::new(AppState {
+        hub: hub::Hub::new(Arc::new(config)),
+        identity,
+        keys: RwLock::new(KeySet {
+            current: token.clone(),
+            previous: previous.clone(),
+        }),
+        password: gate,
+        store,
+        state_writes: tokio::sync::Mutex::new(()),
+        shutdown: handle.shutdown.clone(),
+        sessions: TaskTracker::new(),
+        connections: AtomicUsize::new(0),
+        started: SystemTime::now(),
+        listen_addr,
+        admin_gid,
+        messages_per_minute: AtomicU64::new(0),
+        reloader,
+    });
+    if let Some(p) = previous {
+        keys::schedule_expiry(app.clone(), p.token.key_id(), p.expires);
+    }
+    Ok((app, token, created))
 }
 
 /// What a start reads or makes before it serves.

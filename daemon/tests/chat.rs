@@ -463,11 +463,8 @@ async fn a_dead_peer_is_dropped_and_a_live_one_kept() {
         })
         .await;
     assert_eq!(reason, "timed out");
-    // Well past the timeout, `live` is still there.
-    let started = std::time::Instant::now();
-    while started.elapsed() < std::time::Duration::from_secs(2) {
-        let _ = tokio::time::timeout(std::time::Duration::from_millis(100), live.recv()).await;
-    }
+    // That `live` stays well past the timeout is checked in virtual time
+    // (tests/in_process.rs); here, that it is still in the room.
     live.send(&ClientEvent::Who).await;
     let users = live
         .recv_until("the user list", |e| match e {

@@ -1,0 +1,215 @@
+//! Sessions run in-process on the daemon library, over in-memory pipes,
+//! with tokio's clock paused: the handshake deadline, the keepalive and
+//! the write timeout are checked in virtual time, without waiting real
+//! seconds.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use chat_protocol::{Auth, ByeCode, ClientHandshake, ServerEvent, Session, Token};
+use chatd::config::{Config, Human};
+use chatd::connection::Connection;
+use chatd::state::App;
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::DuplexStream;
+use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+
+/// A daemon's state in a temp dir, serving nothing but what the test
+/// connects by hand.
+struct Room {
+    app: App,
+    token: Token,
+    _dir: tempfile::TempDir,
+}
+
+async fn room(change: impl FnOnce(&mut Config)) -> Room {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    change(&mut config);
+    config.state_dir = Some(dir.path().join("state"));
+    config.runtime_dir = Some(dir.path().join("run"));
+    let store = chatd::store::Store::open(config.state_dir.as_deref().unwrap()).unwrap();
+    let reload_config = config.clone();
+    let reloader = chatd::reload::Reloader::new(move || Ok(reload_config.clone()), None);
+    let listen: SocketAddr = "127.0.0.1:1719".parse().unwrap();
+    let (app, token, _) =
+        chatd::service::assemble(config, store, listen, reloader, chatd::Handle::new())
+            .await
+            .unwrap();
+    Room {
+        app,
+        token,
+        _dir: dir,
+    }
+}
+
+type Client = WebSocketStream<DuplexStream>;
+
+/// A session of `room` on one end of an in-memory pipe of `buffer` bytes
+/// each way; the client's end is returned.
+async fn connect(room: &Room, buffer: usize) -> Client {
+    let (client, server) = tokio::io::duplex(buffer);
+    let app = room.app.clone();
+    let deadline = Instant::now() + app.hub.config().handshake_timeout.0;
+    tokio::spawn(async move {
+        let conn = Connection::new(server, WebSocketConfig::default()).await;
+        let peer: SocketAddr = "127.0.0.2:40000".parse().unwrap();
+        chatd::session::run(conn, peer, deadline, app).await;
+    });
+    WebSocketStream::from_raw_socket(client, Role::Client, None).await
+}
+
+/// The next binary message, or the close code.
+async fn next(client: &mut Client) -> Result<Vec<u8>, u16> {
+    loop {
+        match client.next().await {
+            Some(Ok(Message::Binary(bytes))) => return Ok(bytes.to_vec()),
+            Some(Ok(Message::Close(frame))) => return Err(frame.map_or(1005, |f| f.code.into())),
+            Some(Ok(_)) => continue,
+            Some(Err(_)) | None => return Err(1006),
+        }
+    }
+}
+
+/// Sends the Hello and reads the Challenge.
+async fn greet(client: &mut Client, token: &Token) -> Session {
+    let hs = ClientHandshake::new(token);
+    client
+        .send(Message::Binary(hs.hello().to_vec().into()))
+        .await
+        .unwrap();
+    let challenge = next(client).await.expect("a Challenge");
+    hs.on_challenge(&challenge)
+        .expect("the server's identity")
+        .0
+}
+
+/// Joins as `name`; returns the session keys.
+async fn join(client: &mut Client, token: &Token, name: &str) -> Session {
+    let mut session = greet(client, token).await;
+    let auth = Auth {
+        username: name.into(),
+        password: String::new().into(),
+        client: "in-process".into(),
+    };
+    let sealed = session.sealer.seal(&auth.to_bytes()).unwrap();
+    client.send(Message::Binary(sealed.into())).await.unwrap();
+    match read(client, &mut session).await {
+        Ok(ServerEvent::Welcome(_)) => session,
+        other => panic!("expected a Welcome, got {other:?}"),
+    }
+}
+
+/// The next sealed event, or the close code.
+async fn read(client: &mut Client, session: &mut Session) -> Result<ServerEvent, u16> {
+    let sealed = next(client).await?;
+    let plain = session.opener.open(&sealed, 1 << 20).expect("opens");
+    Ok(serde_json::from_slice(&plain).expect("an event"))
+}
+
+/// Every event until the close, and the close code.
+async fn read_to_close(client: &mut Client, session: &mut Session) -> (Vec<ServerEvent>, u16) {
+    let mut events = Vec::new();
+    loop {
+        match read(client, session).await {
+            Ok(event) => events.push(event),
+            Err(code) => return (events, code),
+        }
+    }
+}
+
+fn is_bye(events: &[ServerEvent], code: ByeCode) -> bool {
+    events
+        .iter()
+        .any(|e| matches!(e, ServerEvent::Bye { code: c, .. } if *c == code))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_silent_after_the_challenge_gets_a_bye_at_the_deadline() {
+    let room = room(|c| c.handshake_timeout = Human(Duration::from_secs(10))).await;
+    let start = Instant::now();
+    let mut client = connect(&room, 64 * 1024).await;
+    let mut session = greet(&mut client, &room.token).await;
+    // No Auth: the deadline passes in virtual time.
+    let (events, close) = read_to_close(&mut client, &mut session).await;
+    assert!(is_bye(&events, ByeCode::Timeout), "{events:?}");
+    assert_eq!(close, 1008);
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_secs(10) && waited < Duration::from_secs(11),
+        "closed after {waited:?}, not at the 10 s deadline"
+    );
+    assert_eq!(room.app.hub.online(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_peer_that_never_answers_pings_times_out_and_one_that_does_stays() {
+    let room = room(|c| {
+        c.keepalive_interval = Human(Duration::from_secs(30));
+        c.keepalive_timeout = Human(Duration::from_secs(90));
+    })
+    .await;
+    let start = Instant::now();
+    let mut dead = connect(&room, 64 * 1024).await;
+    let mut dead_session = join(&mut dead, &room.token, "dead").await;
+    let mut live = connect(&room, 64 * 1024).await;
+    let mut live_session = join(&mut live, &room.token, "live").await;
+    // `live` reads, and so answers every ping, until the dead one leaves.
+    loop {
+        match read(&mut live, &mut live_session).await {
+            Ok(ServerEvent::Leave { name, reason, .. }) if name == "dead" => {
+                assert_eq!(reason, "timed out");
+                break;
+            }
+            Ok(_) => {}
+            Err(code) => panic!("the live peer was closed ({code})"),
+        }
+    }
+    assert!(start.elapsed() >= Duration::from_secs(90));
+    drop((dead, dead_session));
+    // Ten minutes on, the live one is still there.
+    let until = Instant::now() + Duration::from_secs(600);
+    while Instant::now() < until {
+        let read = tokio::time::timeout_at(until, read(&mut live, &mut live_session)).await;
+        if let Ok(Err(code)) = read {
+            panic!("the live peer was closed ({code})");
+        }
+    }
+    assert_eq!(room.app.hub.names(), ["live"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_peer_that_stops_reading_is_dropped_after_the_write_timeout() {
+    let room = room(|c| {
+        c.write_timeout = Human(Duration::from_secs(10));
+        c.outbound_queue = 10_000;
+    })
+    .await;
+    // A small pipe: the server's writes stall once 8 KiB are unread.
+    let mut slow = connect(&room, 8 * 1024).await;
+    let _slow_session = join(&mut slow, &room.token, "slow").await;
+    let mut ace = connect(&room, 1 << 20).await;
+    let mut ace_session = join(&mut ace, &room.token, "ace").await;
+    let start = Instant::now();
+    for i in 0..40 {
+        room.app.hub.notice(&format!("{i} {}", "x".repeat(1000)));
+    }
+    loop {
+        match read(&mut ace, &mut ace_session).await {
+            Ok(ServerEvent::Leave { name, reason, .. }) if name == "slow" => {
+                assert_eq!(reason, "too slow");
+                break;
+            }
+            Ok(_) => {}
+            Err(code) => panic!("ace was closed ({code})"),
+        }
+    }
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_secs(10),
+        "dropped after {waited:?}, before the write timeout"
+    );
+}
