@@ -154,7 +154,7 @@ async fn a_peer_that_never_answers_pings_times_out_and_one_that_does_stays() {
     .await;
     let start = Instant::now();
     let mut dead = connect(&room, 64 * 1024).await;
-    let mut dead_session = join(&mut dead, &room.token, "dead").await;
+    let dead_session = join(&mut dead, &room.token, "dead").await;
     let mut live = connect(&room, 64 * 1024).await;
     let mut live_session = join(&mut live, &room.token, "live").await;
     // `live` reads, and so answers every ping, until the dead one leaves.
