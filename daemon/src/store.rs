@@ -57,15 +57,15 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), String> {
 fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, String> {
     match std::fs::read(path) {
         Ok(bytes) => {
-            if let Ok(meta) = std::fs::metadata(path) {
-                if meta.permissions().mode() & 0o077 != 0 {
-                    tracing::warn!(
-                        "{} is readable by others (mode {:o}); fix it with `chmod 600 {}`",
-                        path.display(),
-                        meta.permissions().mode() & 0o777,
-                        path.display()
-                    );
-                }
+            if let Ok(meta) = std::fs::metadata(path)
+                && meta.permissions().mode() & 0o077 != 0
+            {
+                tracing::warn!(
+                    "{} is readable by others (mode {:o}); fix it with `chmod 600 {}`",
+                    path.display(),
+                    meta.permissions().mode() & 0o777,
+                    path.display()
+                );
             }
             Ok(Some(bytes))
         }
