@@ -13,6 +13,7 @@
 //! Only line mode exists so far; it serves terminals too.
 
 mod connection;
+mod engine;
 mod escape;
 mod exit;
 mod input;
@@ -167,13 +168,15 @@ async fn run(cli: Cli) -> anyhow::Result<Exit> {
         client: format!("chat/{}", env!("CARGO_PKG_VERSION")),
     };
     let mut joined = join(&cli.url, &token, &auth, &mut signals).await;
-    if let Err(err) = &joined {
-        if exit_of(err) == Exit::BadPassword && given.is_none() && password::can_prompt() {
-            auth.password = password::prompt(&cli.url, &mut signals).await?;
-            joined = join(&cli.url, &token, &auth, &mut signals).await;
-        }
+    if let Err(err) = &joined
+        && err.failure.exit == Exit::BadPassword
+        && given.is_none()
+        && password::can_prompt()
+    {
+        auth.password = password::prompt(&cli.url, &mut signals).await?;
+        joined = join(&cli.url, &token, &auth, &mut signals).await;
     }
-    let (conn, welcome) = joined?;
+    let (conn, welcome) = joined.map_err(anyhow::Error::from)?;
     session::run(conn, welcome, mode, &mut signals).await
 }
 
@@ -183,10 +186,13 @@ async fn join(
     token: &Token,
     auth: &Auth,
     signals: &mut Signals,
-) -> anyhow::Result<(connection::Connection, chat_protocol::Welcome)> {
+) -> Result<(connection::Connection, chat_protocol::Welcome), connection::JoinError> {
     tokio::select! {
         joined = connection::join(url, token, auth) => joined,
-        () = signals.recv() => Err(Failure::new(Exit::Interrupted, "interrupted before joining").into()),
+        () = signals.recv() => Err(connection::JoinError {
+            failure: Failure::new(Exit::Interrupted, "interrupted before joining"),
+            retry: connection::Retry::Useless,
+        }),
     }
 }
 
