@@ -32,9 +32,6 @@
 //! go out again ahead of the queue, in the order typed. The history is
 //! merged by message: what was already shown is left out.
 
-// Parts are for the reconnecting full-screen client, which comes next.
-#![allow(dead_code)]
-
 use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
 
@@ -104,8 +101,6 @@ pub enum Event {
         /// Its JSON.
         raw: Vec<u8>,
     },
-    /// A queued line went out.
-    Sent(u64),
     /// The server's answer to a line came: it was taken.
     Confirmed(u64),
     /// The server refused a line (an `error` event, also given as
@@ -207,11 +202,6 @@ impl Engine {
         self.rejoin = Some(rejoin);
     }
 
-    /// Our name, as the server assigned it.
-    pub fn me(&self) -> &str {
-        &self.me
-    }
-
     /// The server's text limit in bytes.
     pub fn max_text(&self) -> usize {
         self.max_text
@@ -246,6 +236,9 @@ impl Engine {
     pub async fn wait(&mut self) -> Wake {
         let send_at = (!self.queue.is_empty() && self.conn.is_some())
             .then(|| Instant::from_std(self.pacer.ready_at(Instant::now().into_std())));
+        if send_at.is_some_and(|at| at <= Instant::now()) {
+            return Wake::SendDue;
+        }
         let retry_at = match self.link {
             Link::Waiting { at, .. } => Some(at),
             _ => None,
@@ -301,7 +294,6 @@ impl Engine {
         self.pacer.take(Instant::now().into_std());
         match conn.send(&pending.event).await {
             Ok(()) => {
-                events.push(Event::Sent(pending.seq));
                 if input::expects_answer(&pending.event) {
                     self.inflight.push_back(pending);
                 }

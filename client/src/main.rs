@@ -17,11 +17,13 @@ mod engine;
 mod escape;
 mod exit;
 mod input;
+mod model;
 mod pacing;
 mod password;
 mod render;
 mod session;
 mod signals;
+mod tui;
 
 use std::path::PathBuf;
 
@@ -71,7 +73,8 @@ struct Cli {
     #[arg(long, value_name = "FILE")]
     password_file: Option<PathBuf>,
 
-    /// Use the line client even on a terminal (for now the only client)
+    /// Use the line client even on a terminal (the full-screen client is
+    /// the default when stdin and stdout are terminals)
     #[arg(long)]
     plain: bool,
 
@@ -177,6 +180,16 @@ async fn run(cli: Cli) -> anyhow::Result<Exit> {
         joined = join(&cli.url, &token, &auth, &mut signals).await;
     }
     let (conn, welcome) = joined.map_err(anyhow::Error::from)?;
+    if !cli.plain && !cli.json && tui::available() {
+        let mut engine = engine::Engine::new(conn, &welcome);
+        let fingerprint = token.key_id().to_string();
+        engine.reconnect_with(engine::Rejoin {
+            url: cli.url.clone(),
+            token,
+            auth,
+        });
+        return tui::run(engine, welcome, &cli.url, &fingerprint, &mut signals).await;
+    }
     session::run(conn, welcome, mode, &mut signals).await
 }
 

@@ -188,8 +188,7 @@ impl Session {
             }
             Event::Ended(failure) => return Err(failure.into()),
             // The line client does not reconnect: none of these come.
-            Event::Sent(_)
-            | Event::Confirmed(_)
+            Event::Confirmed(_)
             | Event::Refused(_)
             | Event::Unknown(_)
             | Event::Lost(_)
