@@ -198,3 +198,6 @@ async fn main_loop(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -332,13 +332,24 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
 
 fn draw_status(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
     let fingerprint: String = app.fingerprint.chars().take(8).collect();
-    let text = format!(
-        " chat · {} · {} · {} online · key {fingerprint}… · {}",
-        escape::one_line(&app.url),
-        escape::one_line(&app.me),
-        app.users.len(),
-        link_text(app.link, Instant::now()),
-    );
+    let state = link_text(app.link, Instant::now());
+    let me = escape::one_line(&app.me);
+    let online = format!("{} online", app.users.len());
+    let url = escape::one_line(&app.url);
+    let key = format!("key {fingerprint}…");
+    // What matters most survives a narrow terminal: the state, then who.
+    let candidates = [
+        vec!["chat", &url, &me, &online, &key, &state],
+        vec!["chat", &url, &me, &online, &state],
+        vec![&me, &online, &state],
+        vec![&state],
+    ];
+    let width = area.width as usize;
+    let text = candidates
+        .iter()
+        .map(|parts| format!(" {}", parts.join(" · ")))
+        .find(|text| text.chars().map(width_of).sum::<usize>() <= width)
+        .unwrap_or_else(|| format!(" {state}"));
     let style = match app.link {
         crate::engine::Link::Up => st.bar(),
         _ => st.bar().add_modifier(Modifier::BOLD),
