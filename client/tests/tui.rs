@@ -1,0 +1,164 @@
+//! End-to-end: the full-screen `chat` on a real terminal (tmux) against
+//! the real `chatd`, with line clients (`--plain`) as the other members.
+
+mod common;
+
+use common::Chat;
+use common::tmux::{self, Tmux};
+use testkit::Daemon;
+
+/// The row that starts with `> `: the input line.
+fn input_row(screen: &[String]) -> String {
+    screen
+        .iter()
+        .rev()
+        .find(|row| row.starts_with('>'))
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn count(screen: &[String], needle: &str) -> usize {
+    screen.iter().filter(|row| row.contains(needle)).count()
+}
+
+/// Joins `name` full screen and waits for the live divider.
+fn tui(d: &Daemon, name: &str) -> Tmux {
+    let term = Tmux::chat(&d.url, &d.key, name, &[], 100, 30);
+    term.wait_text("─── live ───");
+    term
+}
+
+#[test]
+fn incoming_traffic_leaves_a_half_typed_line_whole_and_own_lines_show_once() {
+    if !tmux::available() {
+        return eprintln!("tmux is not installed: skipped");
+    }
+    let d = Daemon::start();
+    let ace = tui(&d, "ace");
+    let mut bob = Chat::joined(&d.url, &d.key, "bob", &["--plain"]);
+    ace.wait_text("bob joined");
+
+    ace.type_text("half typed, not sent");
+    ace.wait_for("the half-typed line", |s| {
+        input_row(s) == "> half typed, not sent"
+    });
+    for i in 0..5 {
+        bob.line(&format!("traffic {i} from bob"));
+    }
+    let screen = ace.wait_text("<bob> traffic 4 from bob");
+    assert_eq!(input_row(&screen).trim_end(), "> half typed, not sent");
+    assert_eq!(
+        screen.last().map(|r| r.trim_end().to_owned()),
+        Some("> half typed, not sent".into()),
+        "the input stays at the bottom:\n{}",
+        screen.join("\n")
+    );
+
+    ace.keys(&["C-u"]);
+    ace.type_text("my own line");
+    ace.keys(&["Enter"]);
+    bob.wait_out("<ace> my own line\n");
+    let screen = ace.wait_for("the echo", |s| {
+        count(s, "<ace> my own line") == 1 && count(s, "(pending)") == 0
+    });
+    assert_eq!(count(&screen, "my own line"), 1, "{}", screen.join("\n"));
+    assert_eq!(input_row(&screen).trim_end(), ">");
+    assert_eq!(bob.finish(), 0, "{}", bob.output());
+}
+
+#[test]
+fn tab_completes_a_name_and_msg_reaches_only_its_target() {
+    if !tmux::available() {
+        return eprintln!("tmux is not installed: skipped");
+    }
+    let d = Daemon::start();
+    let ace = tui(&d, "ace");
+    let mut bob = Chat::joined(&d.url, &d.key, "bobby", &["--plain"]);
+    let mut carol = Chat::joined(&d.url, &d.key, "carol", &["--plain"]);
+    ace.wait_text("carol joined");
+
+    ace.type_text("/msg bo");
+    ace.keys(&["Tab"]);
+    ace.wait_for("the completed name", |s| {
+        input_row(s).trim_end() == "> /msg bobby"
+    });
+    ace.type_text("the secret");
+    ace.keys(&["Enter"]);
+    bob.wait_out("*ace → bobby* the secret\n");
+    ace.wait_text("ace → bobby: the secret");
+
+    // Something everyone gets, after the DM: carol has seen all before it.
+    ace.type_text("for everyone");
+    ace.keys(&["Enter"]);
+    carol.wait_out("<ace> for everyone\n");
+    assert!(!carol.stdout().contains("secret"), "{}", carol.output());
+    assert_eq!(bob.finish(), 0);
+    assert_eq!(carol.finish(), 0);
+}
+
+#[test]
+fn a_resize_keeps_the_screen_whole() {
+    if !tmux::available() {
+        return eprintln!("tmux is not installed: skipped");
+    }
+    let d = Daemon::start();
+    let ace = tui(&d, "ace");
+    let mut bob = Chat::joined(&d.url, &d.key, "bob", &["--plain"]);
+    ace.wait_text("bob joined");
+    bob.line("a long line that will have to wrap once the terminal is narrow enough for it");
+    ace.wait_text("<bob> a long line");
+    ace.type_text("still here");
+
+    ace.resize(50, 15);
+    let screen = ace.wait_for("the narrow layout", |s| {
+        s.len() == 15 && s[0].contains("connected") && !s.iter().any(|r| r.contains("│ bob"))
+    });
+    assert_eq!(
+        input_row(&screen).trim_end(),
+        "> still here",
+        "{}",
+        screen.join("\n")
+    );
+    assert!(
+        count(&screen, "<bob> a long line") == 1,
+        "{}",
+        screen.join("\n")
+    );
+
+    ace.resize(100, 30);
+    let screen = ace.wait_for("the wide layout", |s| {
+        s.len() == 30
+            && s.iter()
+                .any(|r| r.ends_with("│ bob") || r.contains("│ bob "))
+    });
+    assert_eq!(
+        input_row(&screen).trim_end(),
+        "> still here",
+        "{}",
+        screen.join("\n")
+    );
+    assert_eq!(bob.finish(), 0);
+}
+
+#[test]
+fn ctrl_c_leaves_and_restores_the_terminal() {
+    if !tmux::available() {
+        return eprintln!("tmux is not installed: skipped");
+    }
+    let d = Daemon::start();
+    let mut bob = Chat::joined(&d.url, &d.key, "bob", &["--plain"]);
+    let ace = tui(&d, "ace");
+    bob.wait_out("-!- ace joined");
+    ace.type_text("unsent");
+    ace.keys(&["C-c"]);
+    bob.wait_out("-!- ace left (1 online)");
+    let screen = ace.wait_text("end-of-stty");
+    let all = screen.join("\n");
+    assert!(all.contains("exit=0"), "{all}");
+    let words: Vec<&str> = all.split_whitespace().collect();
+    for mode in ["icanon", "echo", "isig"] {
+        assert!(words.contains(&mode), "{mode} is on again:\n{all}");
+    }
+    assert!(!all.contains(&d.key), "the key is never shown");
+    assert_eq!(bob.finish(), 0);
+}
