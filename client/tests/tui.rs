@@ -4,6 +4,7 @@
 mod common;
 
 use common::Chat;
+use common::proxy::Proxy;
 use common::tmux::{self, Tmux};
 use testkit::Daemon;
 
@@ -160,5 +161,111 @@ fn ctrl_c_leaves_and_restores_the_terminal() {
         assert!(words.contains(&mode), "{mode} is on again:\n{all}");
     }
     assert!(!all.contains(&d.key), "the key is never shown");
+    assert_eq!(bob.finish(), 0);
+}
+
+/// The row index of the first row holding `needle`.
+fn row_of(screen: &[String], needle: &str) -> Option<usize> {
+    screen.iter().position(|row| row.contains(needle))
+}
+
+#[test]
+fn lines_typed_during_an_outage_arrive_once_and_in_order_after_the_rejoin() {
+    if !tmux::available() {
+        return eprintln!("tmux is not installed: skipped");
+    }
+    let mut d = Daemon::start();
+    let ace = tui(&d, "ace");
+    let bob = tui(&d, "bob");
+    ace.wait_text("bob joined");
+    ace.type_text("before the outage");
+    ace.keys(&["Enter"]);
+    bob.wait_text("<ace> before the outage");
+
+    assert!(d.terminate().success(), "{}", d.log());
+    ace.wait_text("reconnecting");
+    bob.wait_text("reconnecting");
+    for line in ["one", "two", "three"] {
+        ace.type_text(&format!("outage line {line}"));
+        ace.keys(&["Enter"]);
+    }
+    ace.wait_for("three pending lines", |s| count(s, "(pending)") == 3);
+
+    let again = Daemon::builder()
+        .same_dirs_as(&d)
+        .listen(format!("127.0.0.1:{}", d.port))
+        .start();
+    for term in [&ace, &bob] {
+        let screen = term.wait_for("every line, once, in order", |s| {
+            count(s, "(pending)") == 0
+                && ["one", "two", "three"]
+                    .iter()
+                    .all(|l| count(s, &format!("<ace> outage line {l}")) == 1)
+        });
+        let all = screen.join("\n");
+        let rows: Vec<usize> = ["one", "two", "three"]
+            .iter()
+            .map(|l| row_of(&screen, &format!("outage line {l}")).unwrap())
+            .collect();
+        assert!(rows.windows(2).all(|w| w[0] < w[1]), "in order:\n{all}");
+        assert_eq!(count(&screen, "before the outage"), 1, "{all}");
+        assert!(screen[0].contains("connected"), "{all}");
+    }
+    // The room got each line exactly once: its history says so.
+    let mut carol = Chat::joined(&again.url, &again.key, "carol", &["--plain"]);
+    carol.wait_out("<ace> outage line three");
+    assert_eq!(carol.finish(), 0);
+    let history = carol.stdout();
+    for line in ["one", "two", "three"] {
+        assert_eq!(
+            history
+                .matches(&format!("<ace> outage line {line}\n"))
+                .count(),
+            1,
+            "{history}"
+        );
+    }
+}
+
+#[test]
+fn a_line_the_server_took_before_the_link_dropped_is_not_sent_again() {
+    if !tmux::available() {
+        return eprintln!("tmux is not installed: skipped");
+    }
+    let d = Daemon::start();
+    let proxy = Proxy::start(d.port);
+    let mut bob = Chat::joined(&d.url, &d.key, "bob", &["--plain"]);
+    let ace = Tmux::chat(&proxy.url, &d.key, "ace", &[], 100, 30);
+    ace.wait_text("─── live ───");
+    bob.wait_out("-!- ace joined");
+
+    // The server takes the line, but its echo never reaches ace.
+    proxy.hold_server(true);
+    ace.type_text("taken once");
+    ace.keys(&["Enter"]);
+    bob.wait_out("<ace> taken once\n");
+    ace.wait_text("(pending)");
+
+    proxy.cut();
+    proxy.hold_server(false);
+    let screen = ace.wait_for("the rejoin, the line confirmed from history", |s| {
+        count(s, "rejoined as ace") == 1 && count(s, "(pending)") == 0
+    });
+    assert_eq!(
+        count(&screen, "<ace> taken once"),
+        1,
+        "{}",
+        screen.join("\n")
+    );
+
+    ace.type_text("and after");
+    ace.keys(&["Enter"]);
+    bob.wait_out("<ace> and after\n");
+    assert_eq!(
+        bob.stdout().matches("<ace> taken once\n").count(),
+        1,
+        "{}",
+        bob.output()
+    );
     assert_eq!(bob.finish(), 0);
 }

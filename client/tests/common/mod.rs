@@ -6,6 +6,7 @@
 #![allow(dead_code)] // each test file uses a different part
 
 pub mod fake;
+pub mod proxy;
 pub mod tmux;
 
 use std::io::{BufRead, BufReader, Read, Write};
