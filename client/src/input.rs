@@ -29,6 +29,7 @@ commands:
   /msg NAME TEXT  send TEXT to NAME only
   /who            list who is online
   /quit [REASON]  leave
+  /help           this list
   //TEXT          send /TEXT (a line that starts with a slash)";
 
 /// One line of input.

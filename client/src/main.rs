@@ -36,12 +36,16 @@ use crate::signals::Signals;
 
 /// Join a chat server from the terminal.
 ///
-/// Each line of standard input is sent as a message; /me, /msg NAME, /who
-/// and /quit are commands (/help lists them). Messages from others are
-/// printed on standard output as they arrive. At the end of input, chat
-/// waits for the server to confirm the lines sent, then leaves.
+/// On a terminal, chat runs full screen: messages above, your input line
+/// below, who is online beside; it reconnects by itself when the link
+/// drops. With --plain or --json, or when stdin or stdout is not a
+/// terminal, it is a line client: each line of standard input is sent as a
+/// message; /me, /msg NAME, /who and /quit are commands (/help lists them).
+/// Messages from others are printed on standard output as they arrive. At
+/// the end of input, chat waits for the server to confirm the lines sent,
+/// then leaves.
 #[derive(Parser, Debug)]
-#[command(name = "chat", version, after_help = EXIT_CODES_HELP)]
+#[command(name = "chat", version, after_help = format!("{}\n\n{EXIT_CODES_HELP}", tui::KEYS_HELP))]
 struct Cli {
     /// The server's key token (chat1_…), as `chatctl key` prints it. Setting
     /// CHAT_KEY is better: other users of this machine can see command lines
@@ -279,6 +283,9 @@ mod tests {
             assert!(help.contains(&format!("\n{code:>4}  ")), "exit code {code}");
         }
         assert!(help.contains("CHAT_KEY") && help.contains("CHAT_PASSWORD"));
+        for key in ["PgUp", "Ctrl-W", "Alt-Enter", "F2", "Tab"] {
+            assert!(help.contains(key), "the keys are listed: {key}");
+        }
         assert!(
             !help.contains("--password "),
             "the refused flag stays hidden"

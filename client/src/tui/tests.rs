@@ -386,3 +386,64 @@ fn names_keep_their_colours() {
         .collect();
     assert!(colours.len() >= 3, "{colours:?}");
 }
+
+/// Resident memory of this process, in KiB (Linux).
+fn rss_kib() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4
+}
+
+/// The benchmark: the time to draw a frame with 100 000 lines of
+/// scrollback, live and scrolled, and the memory they take. Run it with
+/// `cargo nextest run -p chat-client --run-ignored only --no-capture bench`
+/// (add `--release` for release numbers). It prints; it asserts no speed.
+#[test]
+#[ignore = "a benchmark: run it on purpose"]
+fn bench_frame_time_with_100k_lines() {
+    let before = rss_kib();
+    let mut app = app_with(Vec::new());
+    for id in 0..100_000u64 {
+        let text = match id % 4 {
+            0 => "short".to_owned(),
+            1 => format!(
+                "a longer line that wraps on a narrow terminal {}",
+                "word ".repeat(20)
+            ),
+            2 => "宽字符的一行 with emoji 😀 and ace mentioned".to_owned(),
+            _ => "two\nlines".to_owned(),
+        };
+        app.on_engine(message(
+            id,
+            ["bob", "carol", "dave"][id as usize % 3],
+            &text,
+        ));
+    }
+    let after = rss_kib();
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    let mut frame_times = |app: &mut App, scroll: bool| {
+        let mut times = Vec::new();
+        for i in 0..300 {
+            if scroll && i % 10 == 0 {
+                app.scroll_up(37);
+            }
+            let start = std::time::Instant::now();
+            terminal.draw(|frame| view::draw(frame, app)).unwrap();
+            times.push(start.elapsed());
+        }
+        times.sort();
+        (times[times.len() / 2], times[times.len() * 99 / 100])
+    };
+    let (live50, live99) = frame_times(&mut app, false);
+    let (scroll50, scroll99) = frame_times(&mut app, true);
+    println!(
+        "100000 lines at 120x40: frame p50 {live50:?} p99 {live99:?} live; p50 {scroll50:?} p99 {scroll99:?} scrolling; \
+         memory {} KiB for the lines (RSS {} KiB)",
+        after.saturating_sub(before),
+        after
+    );
+}
