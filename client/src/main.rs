@@ -107,9 +107,27 @@ fn parse_url(url: &str) -> Result<String, String> {
     if !lower.starts_with("ws://") {
         return Err("expected a ws:// URL, like ws://localhost:1719/".into());
     }
-    url.into_client_request()
-        .map(|_| url.to_owned())
-        .map_err(|err| format!("{err}; expected a URL like ws://localhost:1719/"))
+    let request = url
+        .into_client_request()
+        .map_err(|err| format!("{err}; expected a URL like ws://localhost:1719/"))?;
+    // `Uri::port` hides a port that does not parse: read it ourselves.
+    let authority = request.uri().authority().map_or("", |a| a.as_str());
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let port = if host.starts_with('[') {
+        host.split_once("]:").map(|(_, port)| port)
+    } else {
+        host.rsplit_once(':').map(|(_, port)| port)
+    };
+    if let Some(port) = port
+        && !port.parse::<u16>().is_ok_and(|p| p != 0)
+    {
+        return Err(format!(
+            "{port:?} is not a port (1-65535); expected a URL like ws://localhost:1719/"
+        ));
+    }
+    Ok(url.to_owned())
 }
 
 fn main() {
@@ -264,6 +282,13 @@ mod tests {
         assert!(parse_url("wss://host/").unwrap_err().contains("ws://"));
         assert!(parse_url("http://host/").is_err());
         assert!(parse_url("ws://").is_err());
+        assert!(
+            parse_url("ws://127.0.0.1:99999/")
+                .unwrap_err()
+                .contains("not a port")
+        );
+        assert!(parse_url("ws://127.0.0.1:0/").is_err());
+        assert!(parse_url("ws://[::1]:1719/").is_ok());
     }
 
     #[test]

@@ -164,6 +164,28 @@ fn ctrl_c_leaves_and_restores_the_terminal() {
     assert_eq!(bob.finish(), 0);
 }
 
+#[test]
+fn sigterm_and_sighup_leave_and_restore_the_terminal() {
+    if !tmux::available() {
+        return eprintln!("tmux is not installed: skipped");
+    }
+    let d = Daemon::start();
+    let mut bob = Chat::joined(&d.url, &d.key, "bob", &["--plain"]);
+    for (sig, name) in [(libc::SIGTERM, "ace"), (libc::SIGHUP, "cat")] {
+        let term = tui(&d, name);
+        bob.wait_out(&format!("-!- {name} joined"));
+        testkit::signal(term.chat_pid(), sig);
+        bob.wait_out(&format!("-!- {name} left (1 online)"));
+        let all = term.wait_text("end-of-stty").join("\n");
+        assert!(all.contains("exit=0"), "{all}");
+        let words: Vec<&str> = all.split_whitespace().collect();
+        for mode in ["icanon", "echo", "isig"] {
+            assert!(words.contains(&mode), "{mode} is on again:\n{all}");
+        }
+    }
+    assert_eq!(bob.finish(), 0);
+}
+
 /// The row index of the first row holding `needle`.
 fn row_of(screen: &[String], needle: &str) -> Option<usize> {
     screen.iter().position(|row| row.contains(needle))

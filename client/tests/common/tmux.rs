@@ -157,6 +157,23 @@ impl Tmux {
         ]);
     }
 
+    /// The PID of `chat` (the child of the window's shell), once it runs.
+    pub fn chat_pid(&self) -> u32 {
+        let shell: u32 = self
+            .run(&["display-message", "-p", "-t", "main", "#{pane_pid}"])
+            .trim()
+            .parse()
+            .expect("pane pid");
+        testkit::wait_until("chat to run in the terminal", || {
+            let children =
+                std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).ok()?;
+            children.split_whitespace().find_map(|pid| {
+                let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+                (comm.trim() == "chat").then(|| pid.parse().ok()).flatten()
+            })
+        })
+    }
+
     /// The file the key was written to (so tests can check it is gone
     /// from argv and screen).
     pub fn key_file(&self) -> PathBuf {
