@@ -12,6 +12,7 @@
 //!
 //! Only line mode exists so far; it serves terminals too.
 
+mod config;
 mod connection;
 mod engine;
 mod escape;
@@ -87,6 +88,13 @@ struct Cli {
     #[arg(long)]
     json: bool,
 
+    /// Use the settings of [profile.NAME] in the configuration file
+    /// ($XDG_CONFIG_HOME/chat/config.toml: url, username, key or key_file,
+    /// password_file or password_command); flags and the environment
+    /// override it
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+
     /// Refused: a password on the command line leaks (see --password-file)
     #[arg(long, hide = true, value_name = "PASSWORD")]
     password: Option<String>,
@@ -94,11 +102,15 @@ struct Cli {
     /// Whether `key_option` came from CHAT_KEY rather than `--key`.
     #[arg(skip)]
     key_option_from_env: bool,
+
+    /// Whether `url` is clap's default (the configuration file may set it).
+    #[arg(skip)]
+    url_is_default: bool,
 }
 
 /// Accepts `ws://` URLs only (TLS is not built in; the protocol's handshake
 /// authenticates the server without it).
-fn parse_url(url: &str) -> Result<String, String> {
+pub(crate) fn parse_url(url: &str) -> Result<String, String> {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
     let lower = url.to_ascii_lowercase();
     if lower.starts_with("wss://") {
@@ -135,6 +147,8 @@ fn main() {
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
     cli.key_option_from_env =
         matches.value_source("key_option") == Some(clap::parser::ValueSource::EnvVariable);
+    cli.url_is_default =
+        matches.value_source("url") == Some(clap::parser::ValueSource::DefaultValue);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -162,15 +176,21 @@ fn main() {
     std::process::exit(code);
 }
 
-async fn run(cli: Cli) -> anyhow::Result<Exit> {
+async fn run(mut cli: Cli) -> anyhow::Result<Exit> {
     let mut signals = Signals::new()?;
     if cli.password.is_some() {
         return Err(usage(
             "passwords are not taken on the command line, where `ps` and shell history show them; use --password-file FILE or CHAT_PASSWORD",
         ));
     }
-    let token = key(&cli)?;
-    let username = match cli.username {
+    let settings = config::load(cli.profile.as_deref())?;
+    if cli.url_is_default
+        && let Some(url) = &settings.url
+    {
+        cli.url = url.clone();
+    }
+    let token = key(&cli, &settings)?;
+    let username = match cli.username.clone().or_else(|| settings.username.clone()) {
         Some(name) => name,
         None => default_username(),
     };
@@ -184,7 +204,14 @@ async fn run(cli: Cli) -> anyhow::Result<Exit> {
         )
         .into());
     }
-    let given = password::from_file_or_env(cli.password_file.as_deref())?;
+    let given = match password::from_file_or_env(cli.password_file.as_deref())? {
+        Some(password) => Some(password),
+        None => match (&settings.password_file, &settings.password_command) {
+            (Some(file), _) => password::from_file_or_env(Some(&config::expand_home(file)))?,
+            (None, Some(command)) => Some(password::from_command(command)?),
+            (None, None) => None,
+        },
+    };
     let mode = if cli.json { Mode::Json } else { Mode::Plain };
 
     let mut auth = Auth {
@@ -231,9 +258,10 @@ async fn join(
     }
 }
 
-/// The key token, from the argument, `--key` or `CHAT_KEY`. Errors never
-/// show the key.
-fn key(cli: &Cli) -> anyhow::Result<Token> {
+/// The key token, from the argument, `--key` or `CHAT_KEY`, else the
+/// configuration's `key` or `key_file`. Errors never show the key.
+fn key(cli: &Cli, settings: &config::Settings) -> anyhow::Result<Token> {
+    let from_file;
     let (text, source) = match (&cli.key, &cli.key_option) {
         (Some(_), Some(_)) if !cli.key_option_from_env => {
             return Err(usage("give the key once: as KEY or with --key, not both"));
@@ -242,11 +270,25 @@ fn key(cli: &Cli) -> anyhow::Result<Token> {
         (Some(key), _) => (key, "the KEY argument"),
         (None, Some(key)) if cli.key_option_from_env => (key, "CHAT_KEY"),
         (None, Some(key)) => (key, "--key"),
-        (None, None) => {
-            return Err(usage(
-                "no key given: set CHAT_KEY to the token that `chatctl key` prints (or pass it as the KEY argument)",
-            ));
-        }
+        (None, None) => match (&settings.key, &settings.key_file) {
+            (Some(key), _) => (key, "the configuration file's key"),
+            (None, Some(file)) => {
+                let path = config::expand_home(file);
+                let text = std::fs::read_to_string(&path).map_err(|err| {
+                    usage(&format!(
+                        "reading the key file {} (key_file in the configuration): {err}",
+                        path.display()
+                    ))
+                })?;
+                from_file = text.lines().next().unwrap_or_default().to_owned();
+                (&from_file, "the configuration's key_file")
+            }
+            (None, None) => {
+                return Err(usage(
+                    "no key given: set CHAT_KEY to the token that `chatctl key` prints (or pass it as the KEY argument)",
+                ));
+            }
+        },
     };
     Token::parse(text).map_err(|err| usage(&format!("the key from {source} is not valid: {err}")))
 }

@@ -109,7 +109,9 @@ fn a_resize_keeps_the_screen_whole() {
     bob.line("a long line that will have to wrap once the terminal is narrow enough for it");
     ace.wait_text("<bob> a long line");
     ace.type_text("still here");
-    ace.wait_for("the typed input", |s| input_row(s).trim_end() == "> still here");
+    ace.wait_for("the typed input", |s| {
+        input_row(s).trim_end() == "> still here"
+    });
 
     ace.resize(50, 15);
     let screen = ace.wait_for("the narrow layout", |s| {

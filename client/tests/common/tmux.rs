@@ -38,7 +38,7 @@ impl Tmux {
         std::fs::write(&key_file, key).unwrap();
         let script = dir.path().join("run.sh");
         let mut line = format!(
-            "CHAT_KEY=$(cat {}) exec {} --url {url} --username {name}",
+            "XDG_CONFIG_HOME=/nonexistent/chat-test-config CHAT_KEY=$(cat {}) exec {} --url {url} --username {name}",
             key_file.display(),
             env!("CARGO_BIN_EXE_chat")
         );
