@@ -26,10 +26,12 @@
 //! full-screen client does): after the link broke, a server shutdown, a
 //! `too_slow` or a timeout, the engine joins again with exponential backoff
 //! (1 s up to 30 s, with jitter), under the same name. Lines typed meanwhile
-//! wait in the queue. Lines sent whose answer never came are looked up in
-//! the new `Welcome`'s history: one found there (from us, same text, not
-//! seen before) was taken by the server and is not sent again; the others
-//! go out again ahead of the queue, in the order typed. The history is
+//! wait in the queue. Each line carries a client id (`cid`, echoed by the
+//! server and kept in its history); lines sent whose answer never came are
+//! looked up by it in the new `Welcome`'s history: one found there was
+//! taken by the server and is not sent again; the others go out again
+//! ahead of the queue, in the order typed. (From a server that keeps no
+//! client ids, a line from us with the same text, not seen before, counts.) The history is
 //! merged by message: what was already shown is left out.
 
 use std::collections::{HashSet, VecDeque};
@@ -148,8 +150,19 @@ pub struct Engine {
     inflight: VecDeque<Pending>,
     next_seq: u64,
     retry_attempt: u32,
+    cid_prefix: Option<String>,
     seen: HashSet<(u64, u64)>,
     seen_order: VecDeque<(u64, u64)>,
+}
+
+/// The client id of a say, action or DM.
+fn cid_of(event: &ClientEvent) -> Option<&str> {
+    match event {
+        ClientEvent::Say { cid, .. }
+        | ClientEvent::Action { cid, .. }
+        | ClientEvent::Dm { cid, .. } => cid.as_deref(),
+        _ => None,
+    }
 }
 
 /// Sleeps until `deadline`, or forever when there is none.
@@ -187,6 +200,7 @@ impl Engine {
             inflight: VecDeque::new(),
             next_seq: 0,
             retry_attempt: 0,
+            cid_prefix: None,
             seen: HashSet::new(),
             seen_order: VecDeque::new(),
         };
@@ -200,6 +214,9 @@ impl Engine {
     /// `rejoin` says.
     pub fn reconnect_with(&mut self, rejoin: Rejoin) {
         self.rejoin = Some(rejoin);
+        let mut bytes = [0u8; 6];
+        let _ = getrandom::fill(&mut bytes);
+        self.cid_prefix = Some(bytes.iter().map(|b| format!("{b:02x}")).collect());
     }
 
     /// The server's text limit in bytes.
@@ -223,11 +240,19 @@ impl Engine {
     }
 
     /// Queues `event` to be sent as soon as the pacer (and the link)
-    /// allows; its sequence number comes back in [`Event::Sent`],
-    /// [`Event::Confirmed`] and [`Event::Refused`].
-    pub fn submit(&mut self, event: ClientEvent) -> u64 {
+    /// allows; its sequence number comes back in [`Event::Confirmed`] and
+    /// [`Event::Refused`]. A reconnecting engine gives each line a client
+    /// id, so that after a rejoin it can tell whether the server took it.
+    pub fn submit(&mut self, mut event: ClientEvent) -> u64 {
         self.next_seq += 1;
         let seq = self.next_seq;
+        if let Some(prefix) = &self.cid_prefix
+            && let ClientEvent::Say { cid, .. }
+            | ClientEvent::Action { cid, .. }
+            | ClientEvent::Dm { cid, .. } = &mut event
+        {
+            *cid = Some(format!("{prefix}-{seq}"));
+        }
         self.queue.push_back(Pending { seq, event });
         seq
     }
@@ -333,9 +358,12 @@ impl Engine {
         let answer = match &event {
             ServerEvent::Message(message) => {
                 self.remember(message);
-                self.is_me(&message.from).then(|| self.inflight.pop_front())
+                self.is_me(&message.from)
+                    .then(|| self.answered(message.cid.as_deref()))
             }
-            ServerEvent::Dm { from, .. } if self.is_me(from) => Some(self.inflight.pop_front()),
+            ServerEvent::Dm { from, cid, .. } if self.is_me(from) => {
+                Some(self.answered(cid.as_deref()))
+            }
             ServerEvent::Users { .. } => Some(self.inflight.pop_front()),
             ServerEvent::Error { .. } => {
                 let refused = self.inflight.pop_front();
@@ -435,6 +463,13 @@ impl Engine {
 
         // Merge the history: keep what was not shown yet.
         let history = std::mem::take(&mut welcome.history);
+        // The client ids of our lines the server kept: taken for sure.
+        let me = self.me.clone();
+        let taken: HashSet<String> = history
+            .iter()
+            .filter(|e| e.from.eq_ignore_ascii_case(&me))
+            .filter_map(|e| e.cid.clone())
+            .collect();
         let overlap = history.iter().any(|e| self.seen.contains(&(e.id, e.ts)));
         let fresh: Vec<HistoryEntry> = history
             .into_iter()
@@ -445,15 +480,15 @@ impl Engine {
             self.remember(entry);
         }
 
-        // Lines sent before the drop: taken if the history shows them.
-        let me = self.me.clone();
+        // Lines sent before the drop: taken if the history shows them (by
+        // client id; from a server that keeps none, by text, in order).
         let mut mine = fresh.iter().filter(|e| e.from.eq_ignore_ascii_case(&me));
         let mut resend = Vec::new();
         let mut confirmed = Vec::new();
         for pending in std::mem::take(&mut self.inflight) {
             let (text, action) = match &pending.event {
-                ClientEvent::Say { text } => (text, false),
-                ClientEvent::Action { text } => (text, true),
+                ClientEvent::Say { text, .. } => (text, false),
+                ClientEvent::Action { text, .. } => (text, true),
                 ClientEvent::Dm { .. } => {
                     events.push(Event::Unknown(pending));
                     continue;
@@ -461,7 +496,11 @@ impl Engine {
                 // A `who` unanswered needs no answer now.
                 _ => continue,
             };
-            if mine.any(|e| &e.text == text && e.action == action) {
+            let found = match cid_of(&pending.event) {
+                Some(cid) if !taken.is_empty() => taken.contains(cid),
+                _ => mine.any(|e| &e.text == text && e.action == action),
+            };
+            if found {
                 confirmed.push(pending.seq);
             } else {
                 resend.push(pending);
@@ -473,6 +512,20 @@ impl Engine {
         welcome.history = fresh;
         events.push(Event::Rejoined { welcome, gap });
         events.extend(confirmed.into_iter().map(Event::Confirmed));
+    }
+
+    /// The line an echo answers: the one with its client id, else (a
+    /// server that echoes none) the oldest one sent.
+    fn answered(&mut self, cid: Option<&str>) -> Option<Pending> {
+        if let Some(cid) = cid
+            && let Some(at) = self
+                .inflight
+                .iter()
+                .position(|p| cid_of(&p.event) == Some(cid))
+        {
+            return self.inflight.remove(at);
+        }
+        self.inflight.pop_front()
     }
 
     fn remember(&mut self, entry: &HistoryEntry) {

@@ -92,6 +92,7 @@ pub fn entries(event: &ServerEvent) -> Vec<Entry> {
             to,
             text,
             ts,
+            ..
         } => one(Entry {
             ts: Some(*ts),
             kind: Kind::Dm { to: to.clone() },
@@ -172,6 +173,7 @@ mod tests {
                 text: "morning".into(),
                 ts: 1,
                 action: false,
+                cid: None,
             }],
             motd: None,
             rate: RateLimit {

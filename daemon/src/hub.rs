@@ -441,7 +441,7 @@ impl Hub {
     }
 
     /// Relays a public message or action to everyone, sender included.
-    pub fn say(&self, from: &Member, text: String, action: bool) {
+    pub fn say(&self, from: &Member, text: String, action: bool, cid: Option<String>) {
         let keep = self.config().history;
         let mut room = self.room.lock().expect("lock");
         let entry = HistoryEntry {
@@ -450,6 +450,7 @@ impl Hub {
             text,
             ts: now_ms(),
             action,
+            cid,
         };
         if keep > 0 {
             if room.history.len() >= keep {
@@ -463,7 +464,13 @@ impl Hub {
     }
 
     /// Sends a direct message to its addressee and echoes it to the sender.
-    pub fn dm(&self, from: &Member, to: &str, text: String) -> Result<(), (ErrorCode, String)> {
+    pub fn dm(
+        &self,
+        from: &Member,
+        to: &str,
+        text: String,
+        cid: Option<String>,
+    ) -> Result<(), (ErrorCode, String)> {
         let mut room = self.room.lock().expect("lock");
         let Some(target) = room.users.get(&to.to_ascii_lowercase()).cloned() else {
             return Err((
@@ -477,6 +484,7 @@ impl Hub {
             to: target.name.clone(),
             text,
             ts: now_ms(),
+            cid,
         };
         drop(room);
         let bytes = Bytes::from(event.to_bytes());

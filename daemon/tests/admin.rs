@@ -122,6 +122,7 @@ async fn rotation_keeps_old_sessions_and_refuses_the_old_key() {
     // The session on the old key keeps chatting.
     ace.send(&chat_protocol::ClientEvent::Say {
         text: "still here".into(),
+        cid: None,
     })
     .await;
     bob.recv_until("ace's message", |e| {

@@ -209,9 +209,9 @@ impl App {
     /// Shows `event` as pending under `seq` until the engine confirms it.
     pub fn add_pending(&mut self, seq: u64, event: &ClientEvent) {
         let (kind, text) = match event {
-            ClientEvent::Say { text } => (Kind::Message, text),
-            ClientEvent::Action { text } => (Kind::Action, text),
-            ClientEvent::Dm { to, text } => (Kind::Dm { to: to.clone() }, text),
+            ClientEvent::Say { text, .. } => (Kind::Message, text),
+            ClientEvent::Action { text, .. } => (Kind::Action, text),
+            ClientEvent::Dm { to, text, .. } => (Kind::Dm { to: to.clone() }, text),
             _ => return,
         };
         let entry = Entry {

@@ -28,6 +28,7 @@ fn entry(id: u64, from: &str, text: &str) -> HistoryEntry {
         text: text.into(),
         ts: NOON + id * 60_000,
         action: false,
+        cid: None,
     }
 }
 
@@ -122,6 +123,7 @@ fn busy_room() -> App {
         to: "ace".into(),
         text: "psst".into(),
         ts: NOON + 300_000,
+        cid: None,
     }));
     app.on_engine(server(ServerEvent::Notice {
         text: "maintenance at 13:00".into(),
@@ -329,7 +331,7 @@ fn editing_keys_history_and_multiline_input() {
     assert!(actions.is_empty());
     assert_eq!(app.editor.text(), "a\nb\n");
     match key(&mut app, KeyCode::Enter).as_slice() {
-        [Action::Send(ClientEvent::Say { text })] => assert_eq!(text, "a\nb\n"),
+        [Action::Send(ClientEvent::Say { text, .. })] => assert_eq!(text, "a\nb\n"),
         other => panic!("{other:?}"),
     }
 }
