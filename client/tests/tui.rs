@@ -189,6 +189,39 @@ fn sigterm_and_sighup_leave_and_restore_the_terminal() {
     assert_eq!(bob.finish(), 0);
 }
 
+#[test]
+fn ctrl_z_suspends_with_the_terminal_restored_and_continuing_redraws() {
+    if !tmux::available() {
+        return eprintln!("tmux is not installed: skipped");
+    }
+    let d = Daemon::start();
+    let ace = Tmux::shell_running_chat(&d.url, &d.key, "ace", 100, 30);
+    ace.wait_text("─── live ───");
+    ace.type_text("kept across the stop");
+    ace.wait_for("the typed input", |s| {
+        input_row(s).trim_end() == "> kept across the stop"
+    });
+    let pid = ace.chat_pid();
+    ace.keys(&["C-z"]);
+    // Stopped: the full screen is gone (the shell's screen is back).
+    testkit::wait_until("chat to stop", || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let state = stat.rsplit_once(") ")?.1.chars().next()?;
+        (state == 'T').then_some(())
+    });
+    ace.wait_text("Stopped");
+    ace.wait_for("the shell's screen", |s| {
+        !s.iter().any(|r| r.contains("─── live ───"))
+    });
+    ace.type_text("fg");
+    ace.keys(&["Enter"]);
+    let screen = ace.wait_for("the full screen again", |s| {
+        s.iter().any(|r| r.contains("─── live ───"))
+            && input_row(s).trim_end() == "> kept across the stop"
+    });
+    assert!(screen[0].contains("connected"), "{}", screen.join("\n"));
+}
+
 /// The row index of the first row holding `needle`.
 fn row_of(screen: &[String], needle: &str) -> Option<usize> {
     screen.iter().position(|row| row.contains(needle))

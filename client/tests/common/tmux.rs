@@ -33,6 +33,24 @@ impl Tmux {
     /// terminal. When `chat` exits, the shell prints `exit=CODE` and the
     /// output of `stty -a`, and waits.
     pub fn chat(url: &str, key: &str, name: &str, args: &[&str], width: u16, height: u16) -> Self {
+        Self::start(url, key, name, args, width, height, false)
+    }
+
+    /// An interactive shell with job control (bash), `chat` typed at its
+    /// prompt, as a person runs it (Ctrl-Z and `fg` work there).
+    pub fn shell_running_chat(url: &str, key: &str, name: &str, width: u16, height: u16) -> Self {
+        Self::start(url, key, name, &[], width, height, true)
+    }
+
+    fn start(
+        url: &str,
+        key: &str,
+        name: &str,
+        args: &[&str],
+        width: u16,
+        height: u16,
+        interactive: bool,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let key_file = dir.path().join("key");
         std::fs::write(&key_file, key).unwrap();
@@ -46,13 +64,16 @@ impl Tmux {
             line.push(' ');
             line.push_str(arg);
         }
-        std::fs::write(
-            &script,
+        let body = if interactive {
+            let line = line.replacen(" exec ", " ", 1);
+            std::fs::write(dir.path().join("chat.sh"), format!("{line}\n")).unwrap();
+            "unset CHAT_PASSWORD\nPS1='$ ' exec bash --norc --noprofile -i\n".to_owned()
+        } else {
             format!(
-                "#!/bin/sh\n(unset CHAT_PASSWORD; {line})\necho \"exit=$?\"\nstty -a\necho end-of-stty\nexec sleep 600\n"
-            ),
-        )
-        .unwrap();
+                "(unset CHAT_PASSWORD; {line})\necho \"exit=$?\"\nstty -a\necho end-of-stty\nexec sleep 600\n"
+            )
+        };
+        std::fs::write(&script, format!("#!/bin/sh\n{body}")).unwrap();
         let socket = unique();
         let mut tmux = Self {
             socket,
@@ -73,6 +94,12 @@ impl Tmux {
         ]);
         let pid = tmux.run(&["display-message", "-p", "-t", "main", "#{pid}"]);
         tmux.server_pid = pid.trim().parse().ok();
+        if interactive {
+            tmux.wait_text("$");
+            let chat_sh = tmux.dir.path().join("chat.sh");
+            tmux.type_text(&format!(". {}", chat_sh.display()));
+            tmux.keys(&["Enter"]);
+        }
         tmux
     }
 
