@@ -539,3 +539,29 @@ fn the_configuration_file_and_its_profiles_fill_in_what_flags_do_not_give() {
     );
     assert!(!bad.stderr().contains("hunter2"), "{}", bad.output());
 }
+
+/// A server at its connection limit sheds the connection before the
+/// upgrade: with an HTTP 503, or by closing it. Both say "busy" (exit 69).
+#[test]
+fn a_busy_server_is_reported_as_busy_not_as_the_wrong_address() {
+    use std::io::{Read as _, Write as _};
+    let d = Daemon::start();
+    for answer in [
+        &b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n"[..],
+        b"",
+    ] {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("ws://{}/", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut head = [0u8; 4096];
+            let _ = conn.read(&mut head);
+            let _ = conn.write_all(answer);
+        });
+        let mut chat = Chat::start(&url, &d.key, &["--plain"]);
+        assert_eq!(chat.finish(), 69, "{}", chat.output());
+        assert!(chat.stderr().contains("is busy"), "{}", chat.output());
+        assert!(!chat.stderr().contains("is --url"), "{}", chat.output());
+        server.join().unwrap();
+    }
+}

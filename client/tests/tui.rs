@@ -222,6 +222,30 @@ fn ctrl_z_suspends_with_the_terminal_restored_and_continuing_redraws() {
     assert!(screen[0].contains("connected"), "{}", screen.join("\n"));
 }
 
+#[test]
+fn a_kick_ends_the_full_screen_with_the_reason_and_no_reconnect() {
+    if !tmux::available() {
+        return eprintln!("tmux is not installed: skipped");
+    }
+    let d = Daemon::start();
+    let ace = tui(&d, "ace");
+    let (code, body) = testkit::admin_call(
+        &d.runtime_dir,
+        "POST",
+        "/v1/users/ace/kick",
+        Some(r#"{"reason":"spamming"}"#),
+    );
+    assert_eq!(code, 200, "{body}");
+    let all = ace.wait_text("end-of-stty").join("\n");
+    assert!(all.contains("exit=4"), "{all}");
+    assert!(all.contains("kicked: spamming"), "{all}");
+    let words: Vec<&str> = all.split_whitespace().collect();
+    assert!(
+        words.contains(&"icanon") && words.contains(&"echo"),
+        "{all}"
+    );
+}
+
 /// The row index of the first row holding `needle`.
 fn row_of(screen: &[String], needle: &str) -> Option<usize> {
     screen.iter().position(|row| row.contains(needle))

@@ -449,3 +449,29 @@ fn bench_frame_time_with_100k_lines() {
         after
     );
 }
+
+#[test]
+fn no_color_draws_without_colours_but_keeps_the_mention_visible() {
+    let mut app = busy_room();
+    app.color = false;
+    let terminal = draw(&mut app, 80, 24);
+    let buffer = terminal.backend().buffer();
+    for cell in buffer.content() {
+        assert_eq!(cell.fg, ratatui::style::Color::Reset, "{cell:?}");
+        assert_eq!(cell.bg, ratatui::style::Color::Reset, "{cell:?}");
+    }
+    let row = |y: u16| {
+        (0..80)
+            .map(|x| buffer[(x, y)].symbol().to_owned())
+            .collect::<String>()
+    };
+    let y = (0..24)
+        .find(|&y| row(y).contains("hi all, ace:"))
+        .expect("carol's line");
+    let x = row(y).find("ace:").unwrap() as u16;
+    assert!(
+        buffer[(x, y)].modifier.contains(Modifier::REVERSED),
+        "the mention stands out"
+    );
+    assert!(!buffer[(x - 2, y)].modifier.contains(Modifier::REVERSED));
+}
