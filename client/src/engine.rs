@@ -51,6 +51,8 @@ use crate::render;
 pub const BACKOFF_MIN: Duration = Duration::from_secs(1);
 /// The longest wait between reconnect attempts.
 pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// Rejoin attempts that wait out a taken name (1 + 2 + 4 + 8 + 16 + 30 s).
+const NAME_HELD_ATTEMPTS: u32 = 6;
 /// How many seen messages are remembered for merging a rejoin's history.
 const SEEN_MAX: usize = 4096;
 
@@ -510,8 +512,10 @@ impl Engine {
             Ok(joined) => joined,
             Err(err) => {
                 // Our old session may still hold the name until the server
-                // notices it is gone: a taken name is worth waiting out.
-                let name_held = err.failure.exit == Exit::NameTaken;
+                // notices it is gone: a taken name is worth waiting out, for
+                // about a minute (someone else may have taken it).
+                let name_held =
+                    err.failure.exit == Exit::NameTaken && self.retry_attempt < NAME_HELD_ATTEMPTS;
                 if err.retry_helps() || name_held {
                     let attempt = self.retry_attempt + 1;
                     let at = Instant::now() + backoff(attempt);

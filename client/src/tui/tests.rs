@@ -475,3 +475,27 @@ fn no_color_draws_without_colours_but_keeps_the_mention_visible() {
     );
     assert!(!buffer[(x - 2, y)].modifier.contains(Modifier::REVERSED));
 }
+
+#[test]
+fn tiny_and_odd_sizes_draw_without_panicking() {
+    let mut app = busy_room();
+    type_text(&mut app, "a line\nwith two rows and 中文");
+    for (w, h) in [
+        (1, 1),
+        (2, 3),
+        (5, 4),
+        (10, 5),
+        (13, 2),
+        (59, 7),
+        (60, 7),
+        (200, 3),
+    ] {
+        screen(&mut app, w, h);
+        key(&mut app, KeyCode::PageUp);
+        screen(&mut app, w, h);
+        key(&mut app, KeyCode::Home);
+        app.on_engine(message(99, "bob", "中文字符测试 while scrolled"));
+        screen(&mut app, w, h);
+        press(&mut app, KeyCode::End, KeyModifiers::CONTROL);
+    }
+}
