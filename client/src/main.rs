@@ -230,6 +230,15 @@ async fn run(mut cli: Cli) -> anyhow::Result<Exit> {
     }
     let (conn, welcome) = joined.map_err(anyhow::Error::from)?;
     if !cli.plain && !cli.json && tui::available() {
+        let guard = match tui::TerminalGuard::new() {
+            Ok(guard) => guard,
+            Err(err) => {
+                eprintln!(
+                    "chat: the terminal cannot run the full screen ({err}); using the line client"
+                );
+                return session::run(conn, welcome, mode, &mut signals).await;
+            }
+        };
         let mut engine = engine::Engine::new(conn, &welcome);
         let fingerprint = token.key_id().to_string();
         engine.reconnect_with(engine::Rejoin {
@@ -237,7 +246,7 @@ async fn run(mut cli: Cli) -> anyhow::Result<Exit> {
             token,
             auth,
         });
-        return tui::run(engine, welcome, &cli.url, &fingerprint, &mut signals).await;
+        return tui::run(guard, engine, welcome, &cli.url, &fingerprint, &mut signals).await;
     }
     session::run(conn, welcome, mode, &mut signals).await
 }

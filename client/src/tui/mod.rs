@@ -126,9 +126,11 @@ fn suspend() -> io::Result<()> {
     enter()
 }
 
-/// Runs the full-screen client over a joined `engine` until the user
-/// leaves or the session ends; the terminal is restored before it returns.
+/// Runs the full-screen client over a joined `engine`, on the terminal
+/// `guard` set up, until the user leaves or the session ends; the terminal
+/// is restored before it returns.
 pub async fn run(
+    guard: TerminalGuard,
     mut engine: Engine,
     welcome: Welcome,
     url: &str,
@@ -137,7 +139,7 @@ pub async fn run(
 ) -> anyhow::Result<Exit> {
     let mut app = App::new(url, fingerprint, &welcome);
     let ended = {
-        let _guard = TerminalGuard::new().context("setting up the terminal")?;
+        let _guard = guard;
         let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))
             .context("setting up the terminal")?;
         main_loop(&mut engine, &mut app, &mut terminal, signals).await
