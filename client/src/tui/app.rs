@@ -94,7 +94,7 @@ pub struct App {
     pub pending: Vec<(u64, Entry)>,
     /// `None`: live (the newest at the bottom).
     pub scroll: Option<Anchor>,
-    /// Messages that came while scrolled up.
+    /// Messages from others that came while scrolled up.
     pub unseen: usize,
     /// The input line.
     pub editor: Editor,
@@ -115,6 +115,7 @@ pub struct App {
     /// The message pane's size at the last draw (width, height).
     pub pane: (usize, usize),
     completion: Option<Completion>,
+    last_retry_error: Option<String>,
 }
 
 /// Local `HH:MM`.
@@ -144,6 +145,7 @@ impl App {
             clock: local_clock,
             pane: (80, 20),
             completion: None,
+            last_retry_error: None,
         };
         app.set_users(&welcome.users);
         for entry in model::welcome(welcome) {
@@ -191,7 +193,7 @@ impl App {
                 Bell::All => true,
             };
         }
-        if self.scroll.is_some() && entry.kind != Kind::Divider {
+        if self.scroll.is_some() && from_other {
             self.unseen += 1;
         }
         self.lines.push(Shown {
@@ -250,8 +252,11 @@ impl App {
                     ServerEvent::Users { users } => self.set_users(users),
                     _ => {}
                 }
-                for entry in model::entries(&event) {
-                    self.push(entry, false);
+                // A goodbye is told by the `Lost` or `Ended` that follows.
+                if !matches!(event, ServerEvent::Bye { .. }) {
+                    for entry in model::entries(&event) {
+                        self.push(entry, false);
+                    }
                 }
             }
             Event::Confirmed(seq) | Event::Refused(seq) => self.settle(seq),
@@ -264,8 +269,15 @@ impl App {
                 }
             }
             Event::Lost(why) => self.note(format!("{why}; reconnecting")),
-            Event::RetryFailed(why) => self.note(format!("reconnecting failed: {why}")),
+            // Said once while it fails the same way; the status bar counts down.
+            Event::RetryFailed(why) => {
+                if self.last_retry_error.as_ref() != Some(&why) {
+                    self.note(format!("reconnecting failed: {why}"));
+                    self.last_retry_error = Some(why);
+                }
+            }
             Event::Rejoined { welcome, gap } => {
+                self.last_retry_error = None;
                 self.me = welcome.name.clone();
                 self.max_text = welcome.max_text;
                 self.set_users(&welcome.users);

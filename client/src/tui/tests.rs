@@ -181,6 +181,12 @@ fn scrollback_with_the_new_messages_marker() {
     for id in 41..=43 {
         app.on_engine(message(id, "carol", &format!("new {id}")));
     }
+    // Notices are not messages: they do not count.
+    app.on_engine(server(ServerEvent::Join {
+        name: "erin".into(),
+        online: 3,
+        ts: NOON,
+    }));
     let scrolled = screen(&mut app, 60, 12);
     insta::assert_snapshot!("scrolled_up", scrolled);
     assert!(scrolled.contains("3 new messages ↓"), "{scrolled}");
@@ -498,4 +504,22 @@ fn tiny_and_odd_sizes_draw_without_panicking() {
         screen(&mut app, w, h);
         press(&mut app, KeyCode::End, KeyModifiers::CONTROL);
     }
+}
+
+#[test]
+fn a_goodbye_and_repeated_failures_are_said_once() {
+    let mut app = app_with(Vec::new());
+    app.on_engine(server(ServerEvent::Bye {
+        code: chat_protocol::ByeCode::Shutdown,
+        reason: "the server is shutting down".into(),
+    }));
+    app.on_engine(Event::Lost(
+        "disconnected by the server: shutdown: the server is shutting down".into(),
+    ));
+    for _ in 0..3 {
+        app.on_engine(Event::RetryFailed("cannot reach the server".into()));
+    }
+    let shown = screen(&mut app, 100, 10);
+    assert_eq!(shown.matches("shutting down").count(), 1, "{shown}");
+    assert_eq!(shown.matches("cannot reach").count(), 1, "{shown}");
 }
