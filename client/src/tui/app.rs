@@ -15,6 +15,10 @@ use crate::engine::{Event, Link};
 use crate::input::{self, Command};
 use crate::model::{self, Entry, Kind};
 
+/// Lines of scrollback kept (the benchmark draws 100 000 in well under a
+/// millisecond, and they take about 20 MiB).
+pub const SCROLLBACK_MAX: usize = 200_000;
+
 /// Rows the mouse wheel scrolls.
 const WHEEL_ROWS: usize = 3;
 
@@ -201,6 +205,14 @@ impl App {
             mention,
             own,
         });
+        if self.lines.len() > SCROLLBACK_MAX {
+            // The oldest tenth goes, in one move.
+            let drop = SCROLLBACK_MAX / 10;
+            self.lines.drain(..drop);
+            if let Some(anchor) = &mut self.scroll {
+                anchor.entry = anchor.entry.saturating_sub(drop);
+            }
+        }
     }
 
     /// A line of our own, not from the server.

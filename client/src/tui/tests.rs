@@ -523,3 +523,17 @@ fn a_goodbye_and_repeated_failures_are_said_once() {
     assert_eq!(shown.matches("shutting down").count(), 1, "{shown}");
     assert_eq!(shown.matches("cannot reach").count(), 1, "{shown}");
 }
+
+#[test]
+fn scrollback_is_bounded() {
+    let mut app = app_with(Vec::new());
+    for id in 0..(super::app::SCROLLBACK_MAX as u64 + 10) {
+        app.on_engine(message(id, "bob", "x"));
+    }
+    assert!(app.lines.len() <= super::app::SCROLLBACK_MAX);
+    assert_eq!(
+        app.lines.last().unwrap().entry.id,
+        Some(super::app::SCROLLBACK_MAX as u64 + 9)
+    );
+    screen(&mut app, 40, 10);
+}
