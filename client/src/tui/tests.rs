@@ -537,3 +537,27 @@ fn scrollback_is_bounded() {
     );
     screen(&mut app, 40, 10);
 }
+
+#[test]
+fn the_mouse_wheel_scrolls() {
+    use crossterm::event::{MouseEvent, MouseEventKind};
+    let mut app = app_with(Vec::new());
+    for id in 1..=40 {
+        app.on_engine(message(id, "bob", &format!("line {id}")));
+    }
+    screen(&mut app, 60, 12);
+    let wheel = |kind| {
+        TermEvent::Mouse(MouseEvent {
+            kind,
+            column: 5,
+            row: 5,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    app.on_terminal(wheel(MouseEventKind::ScrollUp));
+    let up = screen(&mut app, 60, 12);
+    assert!(up.contains("line 37") && !up.contains("line 40"), "{up}");
+    app.on_terminal(wheel(MouseEventKind::ScrollDown));
+    assert_eq!(app.scroll, None, "back to live");
+    assert!(screen(&mut app, 60, 12).contains("line 40"));
+}

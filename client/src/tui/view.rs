@@ -358,7 +358,9 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
 }
 
 fn draw_pane(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
-    let height = area.height as usize;
+    // While scrolled, the bottom row is the marker's, and the anchored
+    // line sits just above it.
+    let height = (area.height as usize).saturating_sub(usize::from(app.scroll.is_some()));
     let width = area.width as usize;
     // Walk up from the bottom, wrapping as we go, until the pane is full.
     let mut rows: Vec<Line> = Vec::new();
@@ -398,9 +400,6 @@ fn draw_pane(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
             Span::styled("─".repeat(pad), st.dim()),
             Span::styled(marker, st.notice().add_modifier(Modifier::BOLD)),
         ]);
-        if rows.len() >= height {
-            rows.pop();
-        }
         rows.push(line);
     }
     frame.render_widget(Paragraph::new(rows), area);
