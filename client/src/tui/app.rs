@@ -490,6 +490,11 @@ impl App {
         });
     }
 
+    /// Rows of messages while scrolled up: the pane less the marker's row.
+    fn scrolled_rows(&self) -> usize {
+        self.pane.1.saturating_sub(1).max(1)
+    }
+
     /// Rows of entry `i` at the pane's width.
     fn height(&self, i: usize) -> usize {
         super::view::rows(self, &self.lines[i], self.pane.0)
@@ -529,11 +534,11 @@ impl App {
         let Some(anchor) = self.scroll else { return };
         let mut rows = self.height(anchor.entry) - anchor.rows_below;
         let mut i = anchor.entry;
-        while i > 0 && rows < self.pane.1 {
+        while i > 0 && rows < self.scrolled_rows() {
             i -= 1;
             rows += self.height(i);
         }
-        if rows < self.pane.1 {
+        if rows < self.scrolled_rows() {
             self.scroll_top_exact();
         }
     }
@@ -544,10 +549,10 @@ impl App {
         let mut i = 0;
         while i < self.lines.len() {
             let height = self.height(i);
-            if rows + height >= self.pane.1 {
+            if rows + height >= self.scrolled_rows() {
                 let anchor = Anchor {
                     entry: i,
-                    rows_below: rows + height - self.pane.1,
+                    rows_below: rows + height - self.scrolled_rows(),
                 };
                 self.scroll = Some(anchor);
                 return;
