@@ -153,6 +153,12 @@ impl DaemonBuilder {
             cmd.env_remove(var);
         }
         cmd.env("RUST_LOG", "info").env("HOME", root.path());
+        // Never the machine's own /etc/chatd/chatd.toml (a package installed
+        // while the tests run, say): the configuration directory is the
+        // test's own, unless the test lets chatd find its directories.
+        if self.found_dirs.is_none() {
+            cmd.env("CONFIGURATION_DIRECTORY", root.path());
+        }
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
