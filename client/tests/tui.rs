@@ -246,6 +246,26 @@ fn a_kick_ends_the_full_screen_with_the_reason_and_no_reconnect() {
     );
 }
 
+#[test]
+fn a_panic_restores_the_terminal_before_it_is_reported() {
+    if !tmux::available() {
+        return eprintln!("tmux is not installed: skipped");
+    }
+    let d = Daemon::start();
+    // Debug builds panic after the first frame when this is set.
+    let term = Tmux::chat_with_env(&d.url, &d.key, "ace", "CHAT_DEBUG_PANIC=1 RUST_BACKTRACE=0");
+    let all = term.wait_text("end-of-stty").join("\n");
+    assert!(all.contains("exit=101"), "{all}");
+    assert!(
+        all.contains("a panic to test the terminal's restore"),
+        "{all}"
+    );
+    let words: Vec<&str> = all.split_whitespace().collect();
+    for mode in ["icanon", "echo", "isig"] {
+        assert!(words.contains(&mode), "{mode} is on again:\n{all}");
+    }
+}
+
 /// The row index of the first row holding `needle`.
 fn row_of(screen: &[String], needle: &str) -> Option<usize> {
     screen.iter().position(|row| row.contains(needle))

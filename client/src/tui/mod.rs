@@ -22,6 +22,7 @@ pub mod editor;
 pub mod view;
 
 use std::io::{self, IsTerminal as _, Write as _};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -63,8 +64,16 @@ pub fn available() -> bool {
     io::stdin().is_terminal() && io::stdout().is_terminal()
 }
 
-/// Puts the terminal back as it was.
+/// Whether the terminal is set up for the full screen now.
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Puts the terminal back as it was, once: leaving the alternate screen a
+/// second time would move the cursor back over what was printed since (a
+/// panic's message, restored by the hook and then by the guard's drop).
 fn restore() {
+    if !ACTIVE.swap(false, Ordering::SeqCst) {
+        return;
+    }
     let _ = crossterm::execute!(
         io::stdout(),
         DisableMouseCapture,
@@ -78,6 +87,7 @@ fn restore() {
 /// Sets the terminal up: raw mode, the alternate screen, mouse and
 /// bracketed paste.
 fn enter() -> io::Result<()> {
+    ACTIVE.store(true, Ordering::SeqCst);
     enable_raw_mode()?;
     crossterm::execute!(
         io::stdout(),
@@ -173,6 +183,12 @@ async fn main_loop(
     loop {
         app.link = engine.link();
         terminal.draw(|frame| view::draw(frame, app))?;
+        // Debug builds only: how a test checks that a panic restores the
+        // terminal, with the real binary on a real terminal.
+        #[cfg(debug_assertions)]
+        if std::env::var_os("CHAT_DEBUG_PANIC").is_some() {
+            panic!("CHAT_DEBUG_PANIC is set: a panic to test the terminal's restore");
+        }
         if std::mem::take(&mut app.ring) {
             let mut out = io::stdout();
             let _ = out.write_all(b"\x07").and_then(|()| out.flush());

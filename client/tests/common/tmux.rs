@@ -33,20 +33,27 @@ impl Tmux {
     /// terminal. When `chat` exits, the shell prints `exit=CODE` and the
     /// output of `stty -a`, and waits.
     pub fn chat(url: &str, key: &str, name: &str, args: &[&str], width: u16, height: u16) -> Self {
-        Self::start(url, key, name, args, width, height, false)
+        Self::start(url, key, name, args, "", width, height, false)
+    }
+
+    /// [`Tmux::chat`] with `env` (`NAME=VALUE …`) in chat's environment.
+    pub fn chat_with_env(url: &str, key: &str, name: &str, env: &str) -> Self {
+        Self::start(url, key, name, &[], env, 100, 30, false)
     }
 
     /// An interactive shell with job control (bash), `chat` typed at its
     /// prompt, as a person runs it (Ctrl-Z and `fg` work there).
     pub fn shell_running_chat(url: &str, key: &str, name: &str, width: u16, height: u16) -> Self {
-        Self::start(url, key, name, &[], width, height, true)
+        Self::start(url, key, name, &[], "", width, height, true)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn start(
         url: &str,
         key: &str,
         name: &str,
         args: &[&str],
+        env: &str,
         width: u16,
         height: u16,
         interactive: bool,
@@ -56,7 +63,7 @@ impl Tmux {
         std::fs::write(&key_file, key).unwrap();
         let script = dir.path().join("run.sh");
         let mut line = format!(
-            "XDG_CONFIG_HOME=/nonexistent/chat-test-config CHAT_KEY=$(cat {}) exec {} --url {url} --username {name}",
+            "{env} XDG_CONFIG_HOME=/nonexistent/chat-test-config CHAT_KEY=$(cat {}) exec {} --url {url} --username {name}",
             key_file.display(),
             env!("CARGO_BIN_EXE_chat")
         );
