@@ -85,9 +85,65 @@ fn config() -> WebSocketConfig {
         .max_frame_size(Some(MAX_SERVER_MESSAGE))
 }
 
+/// Whether trying the same join again later can succeed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retry {
+    /// The cause may pass: the server is down, busy, full, or the link broke.
+    Helps,
+    /// Only the user can fix it: the key, the password, the name, the URL.
+    Useless,
+}
+
+/// Why a join failed: what to tell the user and the exit code
+/// ([`JoinError::failure`]), and whether a reconnecting client should try
+/// again ([`JoinError::retry`]).
+#[derive(Debug)]
+pub struct JoinError {
+    /// The message and the exit code.
+    pub failure: Failure,
+    /// Whether a retry can help.
+    pub retry: Retry,
+}
+
+impl JoinError {
+    /// Whether a later attempt can succeed.
+    pub fn retry_helps(&self) -> bool {
+        self.retry == Retry::Helps
+    }
+}
+
+impl From<anyhow::Error> for JoinError {
+    fn from(err: anyhow::Error) -> Self {
+        let failure = match err.downcast::<Failure>() {
+            Ok(failure) => failure,
+            Err(other) => Failure::new(Exit::Error, format!("{other:#}")),
+        };
+        let retry = match failure.exit {
+            Exit::ConnectionLost | Exit::Unreachable | Exit::ServerFull => Retry::Helps,
+            _ => Retry::Useless,
+        };
+        Self { failure, retry }
+    }
+}
+
+impl From<JoinError> for anyhow::Error {
+    fn from(err: JoinError) -> Self {
+        err.failure.into()
+    }
+}
+
 /// Connects to `url`, proves the server holds the key's identity, and
-/// joins with `auth`. Every failure is a [`Failure`] with its exit code.
-pub async fn join(url: &str, token: &Token, auth: &Auth) -> anyhow::Result<(Connection, Welcome)> {
+/// joins with `auth`. Every failure says whether a retry can help, and
+/// carries its exit code.
+pub async fn join(
+    url: &str,
+    token: &Token,
+    auth: &Auth,
+) -> Result<(Connection, Welcome), JoinError> {
+    join_once(url, token, auth).await.map_err(JoinError::from)
+}
+
+async fn join_once(url: &str, token: &Token, auth: &Auth) -> anyhow::Result<(Connection, Welcome)> {
     let mut ws = connect(url).await?;
     let handshake = ClientHandshake::new(token);
     ws.send(Message::binary(handshake.hello().to_vec()))
@@ -195,6 +251,16 @@ async fn connect(url: &str) -> anyhow::Result<Socket> {
             format!("cannot reach the server at {url}: {err}; check --url and that chatd is running"),
         )
         .into()),
+        Ok(Err(tungstenite::Error::Http(response)))
+            if response.status() == tungstenite::http::StatusCode::SERVICE_UNAVAILABLE =>
+        {
+            Err(busy(url, "it answered HTTP 503"))
+        }
+        Ok(Err(
+            tungstenite::Error::ConnectionClosed
+            | tungstenite::Error::AlreadyClosed
+            | tungstenite::Error::Protocol(tungstenite::error::ProtocolError::HandshakeIncomplete),
+        )) => Err(busy(url, "it closed the connection before the upgrade")),
         Ok(Err(tungstenite::Error::Http(response))) => Err(Failure::new(
             Exit::Error,
             format!(
@@ -294,6 +360,17 @@ pub fn key_id_in(text: &str) -> Option<&str> {
         start += len.max(1);
     }
     None
+}
+
+/// A server at its connection limit: it sheds load before the upgrade.
+fn busy(url: &str, how: &str) -> anyhow::Error {
+    Failure::new(
+        Exit::Unreachable,
+        format!(
+            "the server at {url} is busy ({how}: it is at its connection limit); retry shortly"
+        ),
+    )
+    .into()
 }
 
 fn impostor(detail: &str) -> anyhow::Error {

@@ -29,6 +29,7 @@ commands:
   /msg NAME TEXT  send TEXT to NAME only
   /who            list who is online
   /quit [REASON]  leave
+  /help           this list
   //TEXT          send /TEXT (a line that starts with a slash)";
 
 /// One line of input.
@@ -79,7 +80,10 @@ pub fn parse(line: &str) -> Result<Command, String> {
             if rest.trim().is_empty() {
                 return Err("usage: /me TEXT".into());
             }
-            Ok(Command::Send(ClientEvent::Action { text: rest.into() }))
+            Ok(Command::Send(ClientEvent::Action {
+                text: rest.into(),
+                cid: None,
+            }))
         }
         "msg" => {
             let rest = rest.trim_start();
@@ -98,6 +102,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
             Ok(Command::Send(ClientEvent::Dm {
                 to: to.into(),
                 text: text.into(),
+                cid: None,
             }))
         }
         "who" => Ok(Command::Send(ClientEvent::Who)),
@@ -113,7 +118,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
 }
 
 fn say(text: String) -> Command {
-    Command::Send(ClientEvent::Say { text })
+    Command::Send(ClientEvent::Say { text, cid: None })
 }
 
 /// Whether the server would take `event` under its text limit `max_text`:
@@ -122,9 +127,9 @@ fn say(text: String) -> Command {
 /// its text). `Err` explains the refusal.
 pub fn check(event: &ClientEvent, max_text: usize) -> Result<(), String> {
     let text = match event {
-        ClientEvent::Say { text } | ClientEvent::Action { text } | ClientEvent::Dm { text, .. } => {
-            text
-        }
+        ClientEvent::Say { text, .. }
+        | ClientEvent::Action { text, .. }
+        | ClientEvent::Dm { text, .. } => text,
         _ => return Ok(()),
     };
     validate_text(text, max_text).map_err(|(_, why)| format!("{why} (not sent)"))?;
@@ -235,22 +240,31 @@ mod tests {
         assert_eq!(
             sent("hello"),
             ClientEvent::Say {
-                text: "hello".into()
+                text: "hello".into(),
+                cid: None,
             }
         );
         assert_eq!(
             sent("  indented "),
             ClientEvent::Say {
-                text: "  indented ".into()
+                text: "  indented ".into(),
+                cid: None,
             }
         );
         assert_eq!(
             sent("//etc/passwd"),
             ClientEvent::Say {
-                text: "/etc/passwd".into()
+                text: "/etc/passwd".into(),
+                cid: None,
             }
         );
-        assert_eq!(sent("//"), ClientEvent::Say { text: "/".into() });
+        assert_eq!(
+            sent("//"),
+            ClientEvent::Say {
+                text: "/".into(),
+                cid: None
+            }
+        );
     }
 
     #[test]
@@ -258,14 +272,16 @@ mod tests {
         assert_eq!(
             sent("/me waves"),
             ClientEvent::Action {
-                text: "waves".into()
+                text: "waves".into(),
+                cid: None,
             }
         );
         assert_eq!(
             sent("/msg bob hi there"),
             ClientEvent::Dm {
                 to: "bob".into(),
-                text: "hi there".into()
+                text: "hi there".into(),
+                cid: None,
             }
         );
         assert_eq!(sent("/who"), ClientEvent::Who);
@@ -305,7 +321,10 @@ mod tests {
 
     #[test]
     fn check_applies_the_server_limits() {
-        let say = |t: &str| ClientEvent::Say { text: t.into() };
+        let say = |t: &str| ClientEvent::Say {
+            text: t.into(),
+            cid: None,
+        };
         assert!(check(&say("hello"), 10).is_ok());
         assert!(check(&say(&"x".repeat(10)), 10).is_ok());
         assert!(

@@ -12,15 +12,19 @@
 //!
 //! Only line mode exists so far; it serves terminals too.
 
+mod config;
 mod connection;
+mod engine;
 mod escape;
 mod exit;
 mod input;
+mod model;
 mod pacing;
 mod password;
 mod render;
 mod session;
 mod signals;
+mod tui;
 
 use std::path::PathBuf;
 
@@ -33,12 +37,16 @@ use crate::signals::Signals;
 
 /// Join a chat server from the terminal.
 ///
-/// Each line of standard input is sent as a message; /me, /msg NAME, /who
-/// and /quit are commands (/help lists them). Messages from others are
-/// printed on standard output as they arrive. At the end of input, chat
-/// waits for the server to confirm the lines sent, then leaves.
+/// On a terminal, chat runs full screen: messages above, your input line
+/// below, who is online beside; it reconnects by itself when the link
+/// drops. With --plain or --json, or when stdin or stdout is not a
+/// terminal, it is a line client: each line of standard input is sent as a
+/// message; /me, /msg NAME, /who and /quit are commands (/help lists them).
+/// Messages from others are printed on standard output as they arrive. At
+/// the end of input, chat waits for the server to confirm the lines sent,
+/// then leaves.
 #[derive(Parser, Debug)]
-#[command(name = "chat", version, after_help = EXIT_CODES_HELP)]
+#[command(name = "chat", version, after_help = format!("{}\n\n{EXIT_CODES_HELP}", tui::KEYS_HELP))]
 struct Cli {
     /// The server's key token (chat1_…), as `chatctl key` prints it. Setting
     /// CHAT_KEY is better: other users of this machine can see command lines
@@ -70,7 +78,8 @@ struct Cli {
     #[arg(long, value_name = "FILE")]
     password_file: Option<PathBuf>,
 
-    /// Use the line client even on a terminal (for now the only client)
+    /// Use the line client even on a terminal (the full-screen client is
+    /// the default when stdin and stdout are terminals)
     #[arg(long)]
     plain: bool,
 
@@ -79,6 +88,13 @@ struct Cli {
     #[arg(long)]
     json: bool,
 
+    /// Use the settings of [profile.NAME] in the configuration file
+    /// ($XDG_CONFIG_HOME/chat/config.toml: url, username, key or key_file,
+    /// password_file or password_command); flags and the environment
+    /// override it
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+
     /// Refused: a password on the command line leaks (see --password-file)
     #[arg(long, hide = true, value_name = "PASSWORD")]
     password: Option<String>,
@@ -86,11 +102,15 @@ struct Cli {
     /// Whether `key_option` came from CHAT_KEY rather than `--key`.
     #[arg(skip)]
     key_option_from_env: bool,
+
+    /// Whether `url` is clap's default (the configuration file may set it).
+    #[arg(skip)]
+    url_is_default: bool,
 }
 
 /// Accepts `ws://` URLs only (TLS is not built in; the protocol's handshake
 /// authenticates the server without it).
-fn parse_url(url: &str) -> Result<String, String> {
+pub(crate) fn parse_url(url: &str) -> Result<String, String> {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
     let lower = url.to_ascii_lowercase();
     if lower.starts_with("wss://") {
@@ -99,9 +119,27 @@ fn parse_url(url: &str) -> Result<String, String> {
     if !lower.starts_with("ws://") {
         return Err("expected a ws:// URL, like ws://localhost:1719/".into());
     }
-    url.into_client_request()
-        .map(|_| url.to_owned())
-        .map_err(|err| format!("{err}; expected a URL like ws://localhost:1719/"))
+    let request = url
+        .into_client_request()
+        .map_err(|err| format!("{err}; expected a URL like ws://localhost:1719/"))?;
+    // `Uri::port` hides a port that does not parse: read it ourselves.
+    let authority = request.uri().authority().map_or("", |a| a.as_str());
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let port = if host.starts_with('[') {
+        host.split_once("]:").map(|(_, port)| port)
+    } else {
+        host.rsplit_once(':').map(|(_, port)| port)
+    };
+    if let Some(port) = port
+        && !port.parse::<u16>().is_ok_and(|p| p != 0)
+    {
+        return Err(format!(
+            "{port:?} is not a port (1-65535); expected a URL like ws://localhost:1719/"
+        ));
+    }
+    Ok(url.to_owned())
 }
 
 fn main() {
@@ -109,6 +147,8 @@ fn main() {
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
     cli.key_option_from_env =
         matches.value_source("key_option") == Some(clap::parser::ValueSource::EnvVariable);
+    cli.url_is_default =
+        matches.value_source("url") == Some(clap::parser::ValueSource::DefaultValue);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -136,15 +176,21 @@ fn main() {
     std::process::exit(code);
 }
 
-async fn run(cli: Cli) -> anyhow::Result<Exit> {
+async fn run(mut cli: Cli) -> anyhow::Result<Exit> {
     let mut signals = Signals::new()?;
     if cli.password.is_some() {
         return Err(usage(
             "passwords are not taken on the command line, where `ps` and shell history show them; use --password-file FILE or CHAT_PASSWORD",
         ));
     }
-    let token = key(&cli)?;
-    let username = match cli.username {
+    let settings = config::load(cli.profile.as_deref())?;
+    if cli.url_is_default
+        && let Some(url) = &settings.url
+    {
+        cli.url = url.clone();
+    }
+    let token = key(&cli, &settings)?;
+    let username = match cli.username.clone().or_else(|| settings.username.clone()) {
         Some(name) => name,
         None => default_username(),
     };
@@ -158,7 +204,14 @@ async fn run(cli: Cli) -> anyhow::Result<Exit> {
         )
         .into());
     }
-    let given = password::from_file_or_env(cli.password_file.as_deref())?;
+    let given = match password::from_file_or_env(cli.password_file.as_deref())? {
+        Some(password) => Some(password),
+        None => match (&settings.password_file, &settings.password_command) {
+            (Some(file), _) => password::from_file_or_env(Some(&config::expand_home(file)))?,
+            (None, Some(command)) => Some(password::from_command(command)?),
+            (None, None) => None,
+        },
+    };
     let mode = if cli.json { Mode::Json } else { Mode::Plain };
 
     let none_given = given.is_none();
@@ -168,13 +221,34 @@ async fn run(cli: Cli) -> anyhow::Result<Exit> {
         client: format!("chat/{}", env!("CARGO_PKG_VERSION")),
     };
     let mut joined = join(&cli.url, &token, &auth, &mut signals).await;
-    if let Err(err) = &joined {
-        if exit_of(err) == Exit::BadPassword && none_given && password::can_prompt() {
-            auth.password = password::prompt(&cli.url, &mut signals).await?;
-            joined = join(&cli.url, &token, &auth, &mut signals).await;
-        }
+    if let Err(err) = &joined
+        && err.failure.exit == Exit::BadPassword
+        && none_given
+        && password::can_prompt()
+    {
+        auth.password = password::prompt(&cli.url, &mut signals).await?;
+        joined = join(&cli.url, &token, &auth, &mut signals).await;
     }
-    let (conn, welcome) = joined?;
+    let (conn, welcome) = joined.map_err(anyhow::Error::from)?;
+    if !cli.plain && !cli.json && tui::available() {
+        let guard = match tui::TerminalGuard::new() {
+            Ok(guard) => guard,
+            Err(err) => {
+                eprintln!(
+                    "chat: the terminal cannot run the full screen ({err}); using the line client"
+                );
+                return session::run(conn, welcome, mode, &mut signals).await;
+            }
+        };
+        let mut engine = engine::Engine::new(conn, &welcome);
+        let fingerprint = token.key_id().to_string();
+        engine.reconnect_with(engine::Rejoin {
+            url: cli.url.clone(),
+            token,
+            auth,
+        });
+        return tui::run(guard, engine, welcome, &cli.url, &fingerprint, &mut signals).await;
+    }
     session::run(conn, welcome, mode, &mut signals).await
 }
 
@@ -184,16 +258,20 @@ async fn join(
     token: &Token,
     auth: &Auth,
     signals: &mut Signals,
-) -> anyhow::Result<(connection::Connection, chat_protocol::Welcome)> {
+) -> Result<(connection::Connection, chat_protocol::Welcome), connection::JoinError> {
     tokio::select! {
         joined = connection::join(url, token, auth) => joined,
-        () = signals.recv() => Err(Failure::new(Exit::Interrupted, "interrupted before joining").into()),
+        () = signals.recv() => Err(connection::JoinError {
+            failure: Failure::new(Exit::Interrupted, "interrupted before joining"),
+            retry: connection::Retry::Useless,
+        }),
     }
 }
 
-/// The key token, from the argument, `--key` or `CHAT_KEY`. Errors never
-/// show the key.
-fn key(cli: &Cli) -> anyhow::Result<Token> {
+/// The key token, from the argument, `--key` or `CHAT_KEY`, else the
+/// configuration's `key` or `key_file`. Errors never show the key.
+fn key(cli: &Cli, settings: &config::Settings) -> anyhow::Result<Token> {
+    let from_file;
     let (text, source) = match (&cli.key, &cli.key_option) {
         (Some(_), Some(_)) if !cli.key_option_from_env => {
             return Err(usage("give the key once: as KEY or with --key, not both"));
@@ -202,11 +280,25 @@ fn key(cli: &Cli) -> anyhow::Result<Token> {
         (Some(key), _) => (key, "the KEY argument"),
         (None, Some(key)) if cli.key_option_from_env => (key, "CHAT_KEY"),
         (None, Some(key)) => (key, "--key"),
-        (None, None) => {
-            return Err(usage(
-                "no key given: set CHAT_KEY to the token that `chatctl key` prints (or pass it as the KEY argument)",
-            ));
-        }
+        (None, None) => match (&settings.key, &settings.key_file) {
+            (Some(key), _) => (key, "the configuration file's key"),
+            (None, Some(file)) => {
+                let path = config::expand_home(file);
+                let text = std::fs::read_to_string(&path).map_err(|err| {
+                    usage(&format!(
+                        "reading the key file {} (key_file in the configuration): {err}",
+                        path.display()
+                    ))
+                })?;
+                from_file = text.lines().next().unwrap_or_default().to_owned();
+                (&from_file, "the configuration's key_file")
+            }
+            (None, None) => {
+                return Err(usage(
+                    "no key given: set CHAT_KEY to the token that `chatctl key` prints (or pass it as the KEY argument)",
+                ));
+            }
+        },
     };
     Token::parse(text).map_err(|err| usage(&format!("the key from {source} is not valid: {err}")))
 }
@@ -242,6 +334,13 @@ mod tests {
         assert!(parse_url("wss://host/").unwrap_err().contains("ws://"));
         assert!(parse_url("http://host/").is_err());
         assert!(parse_url("ws://").is_err());
+        assert!(
+            parse_url("ws://127.0.0.1:99999/")
+                .unwrap_err()
+                .contains("not a port")
+        );
+        assert!(parse_url("ws://127.0.0.1:0/").is_err());
+        assert!(parse_url("ws://[::1]:1719/").is_ok());
     }
 
     #[test]
@@ -261,6 +360,9 @@ mod tests {
             assert!(help.contains(&format!("\n{code:>4}  ")), "exit code {code}");
         }
         assert!(help.contains("CHAT_KEY") && help.contains("CHAT_PASSWORD"));
+        for key in ["PgUp", "Ctrl-W", "Alt-Enter", "F2", "Tab"] {
+            assert!(help.contains(key), "the keys are listed: {key}");
+        }
         assert!(
             !help.contains("--password "),
             "the refused flag stays hidden"

@@ -44,6 +44,48 @@ pub fn from_file_or_env(file: Option<&Path>) -> anyhow::Result<Option<Zeroizing<
     }
 }
 
+/// The password that `command` (run by `sh -c`, the configuration's
+/// `password_command`) prints on its standard output, one trailing newline
+/// stripped. Its standard error goes to ours (a prompt of its own can show).
+pub fn from_command(command: &str) -> anyhow::Result<Zeroizing<String>> {
+    use std::io::Read as _;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(Stdio::inherit())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("running the configuration's password_command")?;
+    let mut bytes = Zeroizing::new(Vec::new());
+    let read = child
+        .stdout
+        .take()
+        .expect("piped stdout")
+        .take(MAX_PASSWORD as u64 + 3)
+        .read_to_end(&mut bytes);
+    // Nothing more is read: a command that prints on and on is stopped.
+    if read.is_ok() && bytes.len() > MAX_PASSWORD + 2 {
+        let _ = child.kill();
+    }
+    let status = child
+        .wait()
+        .context("waiting for the configuration's password_command")?;
+    read.context("reading the output of the configuration's password_command")?;
+    if !status.success() && bytes.len() <= MAX_PASSWORD + 2 {
+        return Err(Failure::new(
+            Exit::Error,
+            format!("the configuration's password_command failed ({status})"),
+        )
+        .into());
+    }
+    check(
+        strip_newline(bytes),
+        "the output of the configuration's password_command",
+    )
+}
+
 /// `bytes` without one trailing `\n` (or `\r\n`).
 fn strip_newline(mut bytes: Zeroizing<Vec<u8>>) -> Zeroizing<Vec<u8>> {
     if bytes.last() == Some(&b'\n') {

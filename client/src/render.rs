@@ -183,6 +183,7 @@ mod tests {
             text: text.into(),
             ts: TS,
             action,
+            cid: None,
         }
     }
 
@@ -215,6 +216,7 @@ mod tests {
             to: "bob".into(),
             text: "psst".into(),
             ts: TS,
+            cid: None,
         };
         assert_eq!(plain(dm), format!("[{t}] *ace → bob* psst"));
     }
@@ -247,6 +249,7 @@ mod tests {
                 to: evil.into(),
                 text: evil.into(),
                 ts: TS,
+                cid: None,
             },
             ServerEvent::Join {
                 name: evil.into(),

@@ -1,8 +1,10 @@
-//! A joined session in line mode: stdin lines out, server events in.
+//! A joined session in line mode: stdin lines out, server events in. A thin
+//! front end over the [`Engine`], which does the pacing and the counting.
 //!
-//! One loop selects on four things: the next event from the server, the
-//! next line from the stdin reader (only while no line is held back), the
-//! pacer's permission to send the held line, and Ctrl-C/SIGTERM. At the end
+//! One loop selects on four things: the engine (the next event from the
+//! server, or the pacer's permission to send the held line), the next line
+//! from the stdin reader (only while no line is held back), the drain
+//! deadline, and Ctrl-C/SIGTERM. At the end
 //! of input it waits, at most [`DRAIN_TIMEOUT`], until every say, action,
 //! DM and who it sent has been answered (echoed back, listed, or refused
 //! with an `error`: the server answers each in order, so counting is
@@ -11,14 +13,14 @@
 use std::io::{self, Write as _};
 use std::time::Duration;
 
-use chat_protocol::{ByeCode, ClientEvent, ServerEvent, Welcome, close};
+use chat_protocol::{ServerEvent, Welcome};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::connection::{Connection, Incoming};
+use crate::connection::Connection;
+use crate::engine::{Engine, Event};
 use crate::exit::{Exit, Failure};
 use crate::input::{self, Command, Line};
-use crate::pacing::Pacer;
 use crate::render::{self, Mode};
 use crate::signals::Signals;
 
@@ -32,16 +34,8 @@ const READ_AHEAD: usize = 16;
 
 /// The state of one session.
 struct Session {
-    conn: Connection,
+    engine: Engine,
     mode: Mode,
-    /// Our name, as the server assigned it.
-    me: String,
-    max_text: usize,
-    pacer: Pacer,
-    /// A line waiting for the pacer.
-    held: Option<ClientEvent>,
-    /// Says, actions, DMs and whos sent but not yet answered.
-    unanswered: usize,
     /// Whether any line was refused, locally or by the server.
     refused: bool,
     /// Lines read so far, for error messages.
@@ -56,13 +50,8 @@ pub async fn run(
     signals: &mut Signals,
 ) -> anyhow::Result<Exit> {
     let mut session = Session {
-        conn,
+        engine: Engine::new(conn, &welcome),
         mode,
-        me: welcome.name.clone(),
-        max_text: welcome.max_text,
-        pacer: Pacer::new(welcome.rate, Instant::now().into_std()),
-        held: None,
-        unanswered: 0,
         refused: false,
         line_no: 0,
     };
@@ -91,37 +80,35 @@ impl Session {
         let (tx, mut lines) = mpsc::channel(READ_AHEAD);
         // Lines longer than this certainly hold a text over the limit: no
         // command prefix is this long.
-        input::spawn_reader(self.max_text.saturating_add(64), tx);
+        input::spawn_reader(self.engine.max_text().saturating_add(64), tx);
 
         let mut input_open = true;
         let mut quit_reason = String::new();
         let mut drain_deadline: Option<Instant> = None;
         loop {
-            if !input_open && self.held.is_none() {
-                if self.unanswered == 0 {
+            let held = self.engine.queued() > 0;
+            if !input_open && !held {
+                if self.engine.unanswered() == 0 {
                     return self.leave(&quit_reason).await;
                 }
                 drain_deadline.get_or_insert_with(|| Instant::now() + DRAIN_TIMEOUT);
             }
-            let send_at = Instant::from_std(self.pacer.ready_at(Instant::now().into_std()));
             tokio::select! {
                 () = signals.recv() => {
                     self.leave("").await?;
                     return Ok(Exit::Ok);
                 }
-                incoming = self.conn.recv() => {
-                    if let Some(exit) = self.on_incoming(incoming).await? {
-                        return Ok(exit);
+                wake = self.engine.wait() => {
+                    for event in self.engine.handle(wake).await {
+                        if let Some(exit) = self.on_event(event)? {
+                            return Ok(exit);
+                        }
                     }
                 }
-                () = tokio::time::sleep_until(send_at), if self.held.is_some() => {
-                    let event = self.held.take().expect("a held line");
-                    self.send(event).await?;
-                }
-                line = lines.recv(), if input_open && self.held.is_none() => {
+                line = lines.recv(), if input_open && !held => {
                     match line {
                         Some(line) => {
-                            if let Some(reason) = self.on_line(line).await? {
+                            if let Some(reason) = self.on_line(line) {
                                 input_open = false;
                                 quit_reason = reason;
                             }
@@ -132,7 +119,7 @@ impl Session {
                 () = sleep_until_some(drain_deadline) => {
                     eprintln!(
                         "chat: {} line(s) not confirmed by the server within {} s of the end of input; they may not have been delivered",
-                        self.unanswered,
+                        self.engine.unanswered(),
                         DRAIN_TIMEOUT.as_secs()
                     );
                     self.refused = true;
@@ -143,40 +130,35 @@ impl Session {
     }
 
     /// Handles one line of input. `Some(reason)` means the user quit.
-    async fn on_line(&mut self, line: Line) -> anyhow::Result<Option<String>> {
+    fn on_line(&mut self, line: Line) -> Option<String> {
         self.line_no += 1;
         let text = match line {
             Line::Text(text) => text,
             Line::TooLong(len) => {
                 self.refuse_locally(&format!(
                     "message is at least {len} bytes; the limit is {} (not sent)",
-                    self.max_text
+                    self.engine.max_text()
                 ));
-                return Ok(None);
+                return None;
             }
             Line::NotUtf8 => {
                 self.refuse_locally("the line is not UTF-8 text (not sent)");
-                return Ok(None);
+                return None;
             }
         };
         match input::parse(&text) {
             Err(why) => self.refuse_locally(&why),
             Ok(Command::Nothing) => {}
             Ok(Command::Help) => eprintln!("{}", input::HELP),
-            Ok(Command::Quit { reason }) => return Ok(Some(reason)),
-            Ok(Command::Send(event)) => match input::check(&event, self.max_text) {
+            Ok(Command::Quit { reason }) => return Some(reason),
+            Ok(Command::Send(event)) => match input::check(&event, self.engine.max_text()) {
                 Err(why) => self.refuse_locally(&why),
                 Ok(()) => {
-                    let now = Instant::now().into_std();
-                    if self.pacer.ready_at(now) <= now {
-                        self.send(event).await?;
-                    } else {
-                        self.held = Some(event);
-                    }
+                    self.engine.submit(event);
                 }
             },
         }
-        Ok(None)
+        None
     }
 
     fn refuse_locally(&mut self, why: &str) {
@@ -184,65 +166,36 @@ impl Session {
         self.refused = true;
     }
 
-    /// Sends one event, spending a token of the pacer.
-    async fn send(&mut self, event: ClientEvent) -> anyhow::Result<()> {
-        self.pacer.take(Instant::now().into_std());
-        self.conn.send(&event).await?;
-        if input::expects_answer(&event) {
-            self.unanswered += 1;
-        }
-        Ok(())
-    }
-
-    /// Handles what the server sent. `Some(exit)` ends the session.
-    async fn on_incoming(&mut self, incoming: Incoming) -> anyhow::Result<Option<Exit>> {
-        let (event, raw) = match incoming {
-            Incoming::Event { event, raw } => (event, raw),
-            Incoming::Closed(code) => {
-                let code = code.map_or_else(String::new, |c| format!(" (close code {c})"));
-                return Err(Failure::new(
-                    Exit::ConnectionLost,
-                    format!("connection lost: the server closed the connection without a sealed goodbye{code}"),
-                )
-                .into());
-            }
-            Incoming::Broken { close, why } => {
-                if let Some(code) = close {
-                    self.conn.abort(code, &why).await;
-                }
-                return Err(
-                    Failure::new(Exit::ConnectionLost, format!("connection lost: {why}")).into(),
-                );
-            }
-        };
-        self.show(&event, &raw)?;
+    /// Shows what the engine reports. `Some(exit)` ends the session; a
+    /// lost connection is an error with its exit code.
+    fn on_event(&mut self, event: Event) -> anyhow::Result<Option<Exit>> {
         match event {
-            ServerEvent::Message(message) if self.is_me(&message.from) => self.answered(),
-            ServerEvent::Dm { from, .. } if self.is_me(&from) => self.answered(),
-            ServerEvent::Users { .. } => self.answered(),
-            ServerEvent::Error { message, .. } => {
-                eprintln!("{}", render::refused(&message));
-                self.refused = true;
-                self.answered();
-            }
-            ServerEvent::Bye { code, reason } => {
-                if self.mode == Mode::Json {
-                    eprintln!("chat: {}", render::disconnected(code, &reason));
+            Event::Server { event, raw } => {
+                self.show(&event, &raw)?;
+                match event {
+                    ServerEvent::Error { message, .. } => {
+                        eprintln!("{}", render::refused(&message));
+                        self.refused = true;
+                    }
+                    ServerEvent::Bye { code, reason } if self.mode == Mode::Json => {
+                        eprintln!("chat: {}", render::disconnected(code, &reason));
+                    }
+                    _ => {}
                 }
-                self.conn.close(close::NORMAL).await;
+            }
+            Event::Ended(failure) if failure.exit == Exit::Disconnected => {
                 return Ok(Some(Exit::Disconnected));
             }
-            _ => {}
+            Event::Ended(failure) => return Err(failure.into()),
+            // The line client does not reconnect: none of these come.
+            Event::Confirmed(_)
+            | Event::Refused(_)
+            | Event::Unknown(_)
+            | Event::Lost(_)
+            | Event::Rejoined { .. }
+            | Event::RetryFailed(_) => {}
         }
         Ok(None)
-    }
-
-    fn is_me(&self, name: &str) -> bool {
-        name.eq_ignore_ascii_case(&self.me)
-    }
-
-    fn answered(&mut self) {
-        self.unanswered = self.unanswered.saturating_sub(1);
     }
 
     /// Prints an event on stdout.
@@ -258,14 +211,7 @@ impl Session {
 
     /// Says goodbye (sealed) and closes; the exit for a clean leave.
     async fn leave(&mut self, reason: &str) -> anyhow::Result<Exit> {
-        let bye = ClientEvent::Bye {
-            code: ByeCode::Leave,
-            reason: reason.into(),
-        };
-        // A connection that broke just now needs no goodbye.
-        if self.conn.send(&bye).await.is_ok() {
-            self.conn.close(close::NORMAL).await;
-        }
+        self.engine.leave(reason).await;
         Ok(if self.refused {
             Exit::Refused
         } else {

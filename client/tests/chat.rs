@@ -481,3 +481,87 @@ fn an_unreadable_event_gets_a_sealed_bye_and_close_1002_exit_5() {
     assert_eq!(bye["type"], "bye", "{bye}");
     assert_eq!(bye["code"], "protocol", "{bye}");
 }
+
+#[test]
+fn the_configuration_file_and_its_profiles_fill_in_what_flags_do_not_give() {
+    let (d, _dir, _file) = daemon_with_password("hunter2");
+    let home = tempfile::tempdir().unwrap();
+    let config_dir = home.path().join("chat");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    let key_file = config_dir.join("key");
+    std::fs::write(&key_file, format!("{}\n", d.key)).unwrap();
+    std::fs::write(
+        config_dir.join("config.toml"),
+        format!(
+            "url = \"ws://127.0.0.1:9/\"\nusername = \"from_file\"\nkey_file = \"{}\"\npassword_command = \"echo hunter2\"\n\n[profile.here]\nurl = \"{}\"\n",
+            key_file.display(),
+            d.url
+        ),
+    )
+    .unwrap();
+    let chat = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_chat"));
+        cmd.args(args)
+            .env_remove("CHAT_KEY")
+            .env_remove("CHAT_PASSWORD")
+            .env("XDG_CONFIG_HOME", home.path());
+        Chat::spawn(cmd)
+    };
+
+    // The profile's URL over the top level's, the rest from the top level.
+    let mut joined = chat(&["--profile", "here", "--plain"]);
+    joined.wait_out("-!- joined as from_file");
+    assert_eq!(joined.finish(), 0, "{}", joined.output());
+    // A flag wins over the file.
+    let mut flagged = chat(&["--profile", "here", "--plain", "--username", "flagged"]);
+    flagged.wait_out("-!- joined as flagged");
+    assert_eq!(flagged.finish(), 0, "{}", flagged.output());
+    // The top level alone points at a closed port.
+    let mut top = chat(&["--plain"]);
+    assert_eq!(top.finish(), 69, "{}", top.output());
+    // An unknown profile, then an unknown key: usage errors naming the file.
+    let mut unknown = chat(&["--profile", "nope"]);
+    assert_eq!(unknown.finish(), 2, "{}", unknown.output());
+    assert!(
+        unknown
+            .stderr()
+            .contains("no [profile.nope] (its profiles: here)"),
+        "{}",
+        unknown.output()
+    );
+    std::fs::write(config_dir.join("config.toml"), "password = \"hunter2\"\n").unwrap();
+    let mut bad = chat(&["--plain"]);
+    assert_eq!(bad.finish(), 2, "{}", bad.output());
+    assert!(
+        bad.stderr().contains("config.toml line 1:"),
+        "{}",
+        bad.output()
+    );
+    assert!(!bad.stderr().contains("hunter2"), "{}", bad.output());
+}
+
+/// A server at its connection limit sheds the connection before the
+/// upgrade: with an HTTP 503, or by closing it. Both say "busy" (exit 69).
+#[test]
+fn a_busy_server_is_reported_as_busy_not_as_the_wrong_address() {
+    use std::io::{Read as _, Write as _};
+    let d = Daemon::start();
+    for answer in [
+        &b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n"[..],
+        b"",
+    ] {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("ws://{}/", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut head = [0u8; 4096];
+            let _ = conn.read(&mut head);
+            let _ = conn.write_all(answer);
+        });
+        let mut chat = Chat::start(&url, &d.key, &["--plain"]);
+        assert_eq!(chat.finish(), 69, "{}", chat.output());
+        assert!(chat.stderr().contains("is busy"), "{}", chat.output());
+        assert!(!chat.stderr().contains("is --url"), "{}", chat.output());
+        server.join().unwrap();
+    }
+}

@@ -323,10 +323,10 @@ where
 {
     let linger = ending.linger;
     let sent = timeout(GOODBYE_TIMEOUT, async {
-        if let Some((code, reason)) = ending.bye {
-            if let Ok(sealed) = sealer.seal(&ServerEvent::Bye { code, reason }.to_bytes()) {
-                sink.send(Message::Binary(sealed.into())).await?;
-            }
+        if let Some((code, reason)) = ending.bye
+            && let Ok(sealed) = sealer.seal(&ServerEvent::Bye { code, reason }.to_bytes())
+        {
+            sink.send(Message::Binary(sealed.into())).await?;
         }
         let frame = CloseFrame {
             code: CloseCode::from(ending.close_code),

@@ -238,7 +238,7 @@ impl Hub {
     }
 
     /// Relays a public message or action to everyone, sender included.
-    pub fn say(&self, from: &Member, text: String, action: bool) {
+    pub fn say(&self, from: &Member, text: String, action: bool, cid: Option<String>) {
         let keep = self.config().history;
         let mut room = self.room.lock().expect("lock");
         let entry = HistoryEntry {
@@ -247,6 +247,7 @@ impl Hub {
             text,
             ts: now_ms(),
             action,
+            cid,
         };
         if keep > 0 {
             if room.history.len() >= keep {
@@ -260,7 +261,13 @@ impl Hub {
     }
 
     /// Sends a direct message to its addressee and echoes it to the sender.
-    pub fn dm(&self, from: &Member, to: &str, text: String) -> Result<(), (ErrorCode, String)> {
+    pub fn dm(
+        &self,
+        from: &Member,
+        to: &str,
+        text: String,
+        cid: Option<String>,
+    ) -> Result<(), (ErrorCode, String)> {
         let mut room = self.room.lock().expect("lock");
         let Some(target) = room.users.get(&to.to_ascii_lowercase()).cloned() else {
             // `to` is the client's own text: named back only when it is a
@@ -278,6 +285,7 @@ impl Hub {
             to: target.name.clone(),
             text,
             ts: now_ms(),
+            cid,
         };
         drop(room);
         let bytes = Bytes::from(event.to_bytes());
@@ -432,8 +440,8 @@ mod tests {
         let mut ace = join(&hub, "ace");
         let mut bob = join(&hub, "bob");
         drain(&mut ace);
-        hub.say(&bob.member, "one".into(), false);
-        hub.say(&ace.member, "two".into(), false);
+        hub.say(&bob.member, "one".into(), false, None);
+        hub.say(&ace.member, "two".into(), false, None);
         for who in [&mut ace, &mut bob] {
             let seen: Vec<(u64, String)> = drain(who)
                 .into_iter()
@@ -454,7 +462,7 @@ mod tests {
         let hub = hub_with(|c| c.history = 3);
         let ace = join(&hub, "ace");
         for i in 0..5 {
-            hub.say(&ace.member, format!("m{i}"), false);
+            hub.say(&ace.member, format!("m{i}"), false, None);
         }
         let texts = |j: &Joined| -> Vec<String> {
             j.welcome.history.iter().map(|e| e.text.clone()).collect()
@@ -469,7 +477,7 @@ mod tests {
             history: 0,
             ..Config::default()
         }));
-        hub.say(&ace.member, "unkept".into(), false);
+        hub.say(&ace.member, "unkept".into(), false, None);
         assert!(texts(&join(&hub, "dave")).is_empty());
     }
 
@@ -479,7 +487,7 @@ mod tests {
         let slow = join(&hub, "slow");
         let mut fast = join(&hub, "fast");
         for i in 0..5 {
-            hub.say(&fast.member, format!("m{i}"), false);
+            hub.say(&fast.member, format!("m{i}"), false, None);
             drain(&mut fast);
         }
         assert!(slow.member.control.is_ending());
@@ -532,8 +540,8 @@ mod tests {
     fn a_joiner_gets_the_history_and_a_bad_dm_name_is_not_echoed() {
         let hub = Hub::new(Arc::new(Config::default()));
         let ace = join(&hub, "ace");
-        hub.say(&ace.member, "first".into(), false);
-        hub.say(&ace.member, "waves".into(), true);
+        hub.say(&ace.member, "first".into(), false, None);
+        hub.say(&ace.member, "waves".into(), true, None);
         let bob = join(&hub, "bob");
         let texts: Vec<(&str, bool)> = bob
             .welcome
@@ -543,11 +551,11 @@ mod tests {
             .collect();
         assert_eq!(texts, [("first", false), ("waves", true)]);
         let (code, message) = hub
-            .dm(&ace.member, "\u{1b}[2J\u{202e}x", "hi".into())
+            .dm(&ace.member, "\u{1b}[2J\u{202e}x", "hi".into(), None)
             .unwrap_err();
         assert_eq!(code, ErrorCode::NoSuchUser);
         assert!(!message.contains('\u{1b}') && !message.contains('\u{202e}'));
-        let (_, message) = hub.dm(&ace.member, "zed", "hi".into()).unwrap_err();
+        let (_, message) = hub.dm(&ace.member, "zed", "hi".into(), None).unwrap_err();
         assert!(message.contains("\"zed\""), "{message}");
     }
 }

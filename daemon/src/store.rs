@@ -59,15 +59,15 @@ fn read_optional(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>, String> {
     // The files hold secrets (the identity, the keys): wiped once parsed.
     match std::fs::read(path).map(Zeroizing::new) {
         Ok(bytes) => {
-            if let Ok(meta) = std::fs::metadata(path) {
-                if meta.permissions().mode() & 0o077 != 0 {
-                    tracing::warn!(
-                        "{} is readable by others (mode {:o}); fix it with `chmod 600 {}`",
-                        path.display(),
-                        meta.permissions().mode() & 0o777,
-                        path.display()
-                    );
-                }
+            if let Ok(meta) = std::fs::metadata(path)
+                && meta.permissions().mode() & 0o077 != 0
+            {
+                tracing::warn!(
+                    "{} is readable by others (mode {:o}); fix it with `chmod 600 {}`",
+                    path.display(),
+                    meta.permissions().mode() & 0o777,
+                    path.display()
+                );
             }
             Ok(Some(bytes))
         }

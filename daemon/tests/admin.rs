@@ -122,6 +122,7 @@ async fn rotation_keeps_old_sessions_and_refuses_the_old_key() {
     // The session on the old key keeps chatting.
     ace.send(&chat_protocol::ClientEvent::Say {
         text: "still here".into(),
+        cid: None,
     })
     .await;
     bob.recv_until("ace's message", |e| {
@@ -638,7 +639,10 @@ async fn ends_with_key_rotated(client: &mut RawClient, who: &str) {
 /// Sends a message and waits for its echo: the session is alive.
 async fn still_chatting(client: &mut RawClient, text: &str) {
     client
-        .send(&chat_protocol::ClientEvent::Say { text: text.into() })
+        .send(&chat_protocol::ClientEvent::Say {
+            text: text.into(),
+            cid: None,
+        })
         .await;
     client
         .recv_until(text, |e| {

@@ -6,7 +6,10 @@ use testkit::{Daemon, Outcome, RawClient};
 use tokio_tungstenite::tungstenite::Message;
 
 fn say(text: &str) -> ClientEvent {
-    ClientEvent::Say { text: text.into() }
+    ClientEvent::Say {
+        text: text.into(),
+        cid: None,
+    }
 }
 
 async fn join(d: &Daemon, name: &str) -> RawClient {
@@ -92,6 +95,7 @@ async fn the_server_sets_sender_and_ids() {
     assert_eq!(from, "ace");
     ace.send(&ClientEvent::Action {
         text: "waves".into(),
+        cid: None,
     })
     .await;
     let (id2, action) = ace
@@ -208,6 +212,7 @@ async fn direct_messages_reach_only_their_addressee() {
     ace.send(&ClientEvent::Dm {
         to: "BOB".into(),
         text: "psst".into(),
+        cid: None,
     })
     .await;
     ace.send(&say("public")).await;
@@ -235,6 +240,7 @@ async fn direct_messages_reach_only_their_addressee() {
     ace.send(&ClientEvent::Dm {
         to: "nobody".into(),
         text: "x".into(),
+        cid: None,
     })
     .await;
     let code = ace.recv_until("an error", |e| match e {
@@ -252,6 +258,7 @@ async fn history_arrives_on_join_without_dms() {
     ace.send(&ClientEvent::Dm {
         to: "bob".into(),
         text: "secret dm".into(),
+        cid: None,
     })
     .await;
     for i in 1..=4 {
@@ -266,6 +273,48 @@ async fn history_arrives_on_join_without_dms() {
         .map(|m| m.text.as_str())
         .collect();
     assert_eq!(texts, ["m2", "m3", "m4"]);
+}
+
+#[tokio::test]
+async fn client_ids_are_echoed_and_kept_in_history_and_bad_ones_dropped() {
+    let d = Daemon::start();
+    let mut ace = join(&d, "ace").await;
+    let mut bob = join(&d, "bob").await;
+    let with_cid = |text: &str, cid: &str| ClientEvent::Say {
+        text: text.into(),
+        cid: Some(cid.into()),
+    };
+    ace.send(&with_cid("one", "s1-1")).await;
+    ace.send(&with_cid("two", "not valid!")).await;
+    ace.send(&ClientEvent::Dm {
+        to: "bob".into(),
+        text: "psst".into(),
+        cid: Some("s1-3".into()),
+    })
+    .await;
+    let cid_of = |text: &'static str| {
+        move |e: &ServerEvent| match e {
+            ServerEvent::Message(m) if m.text == text => Some(m.cid.clone()),
+            ServerEvent::Dm { text: t, cid, .. } if t == text => Some(cid.clone()),
+            _ => None,
+        }
+    };
+    assert_eq!(
+        ace.recv_until("one", cid_of("one")).await,
+        Some("s1-1".into())
+    );
+    assert_eq!(ace.recv_until("two", cid_of("two")).await, None);
+    assert_eq!(
+        ace.recv_until("the DM", cid_of("psst")).await,
+        Some("s1-3".into())
+    );
+    assert_eq!(
+        bob.recv_until("the DM", cid_of("psst")).await,
+        Some("s1-3".into())
+    );
+    let cat = join(&d, "cat").await;
+    let kept: Vec<_> = cat.welcome.history.iter().map(|m| m.cid.clone()).collect();
+    assert_eq!(kept, [Some("s1-1".to_owned()), None]);
 }
 
 #[tokio::test]

@@ -74,6 +74,7 @@ async fn a_dm_to_no_valid_name_is_not_echoed_back() {
     ace.send(&ClientEvent::Dm {
         to: hostile.into(),
         text: "hi".into(),
+        cid: None,
     })
     .await;
     let message = ace
@@ -92,6 +93,7 @@ async fn a_dm_to_no_valid_name_is_not_echoed_back() {
     ace.send(&ClientEvent::Dm {
         to: "bob".into(),
         text: "hi".into(),
+        cid: None,
     })
     .await;
     let message = ace

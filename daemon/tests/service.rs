@@ -119,8 +119,11 @@ fn status_line_reports_the_message_rate() {
         let mut ace = RawClient::join(&d.url, &d.key, "ace", "").await.joined();
         for i in 0..3 {
             let text = format!("m{i}");
-            ace.send(&chat_protocol::ClientEvent::Say { text: text.clone() })
-                .await;
+            ace.send(&chat_protocol::ClientEvent::Say {
+                text: text.clone(),
+                cid: None,
+            })
+            .await;
             ace.recv_until("the echo", |e| {
                 matches!(e, ServerEvent::Message(m) if m.text == text).then_some(())
             })
@@ -230,6 +233,7 @@ async fn socket_activation_serves_chat_on_the_inherited_socket() {
     let mut ace = RawClient::join(&url, &key, "ace", "").await.joined();
     ace.send(&chat_protocol::ClientEvent::Say {
         text: "via systemd".into(),
+        cid: None,
     })
     .await;
     ace.recv_until("the echo", |e| {
@@ -503,6 +507,7 @@ async fn sigterm_with_a_stalled_reader_and_a_silent_connection_still_exits_0() {
         for i in batch {
             ace.send(&chat_protocol::ClientEvent::Say {
                 text: format!("{i} {text}"),
+                cid: None,
             })
             .await;
         }

@@ -12,8 +12,9 @@ use zeroize::Zeroizing;
 
 /// First sealed client message (c2s #0): who wants to join.
 /// On the wire: `{"type":"auth","username":…,"password":…,"client":…}`.
-/// The password is wiped from memory when the `Auth` is dropped.
-#[derive(Serialize, Deserialize, PartialEq, Eq)]
+/// The password is wiped from memory when the `Auth` (and each clone: a
+/// reconnecting client keeps one to join again) is dropped.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "type", rename = "auth")]
 pub struct Auth {
     /// Requested username.
@@ -44,11 +45,21 @@ pub enum ClientEvent {
     Say {
         /// The text.
         text: String,
+        /// A client-chosen id (see [`valid_cid`]), echoed in the message
+        /// event and kept in history, so that a client that lost the link
+        /// can tell whether the server took the line. Optional.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cid: Option<String>,
     },
     /// An action (`/me waves`), shown as `* ace waves`.
     Action {
         /// The text after `/me `.
         text: String,
+        /// A client-chosen id (see [`valid_cid`]), echoed in the message
+        /// event and kept in history, so that a client that lost the link
+        /// can tell whether the server took the line. Optional.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cid: Option<String>,
     },
     /// A direct message to one user.
     Dm {
@@ -56,6 +67,11 @@ pub enum ClientEvent {
         to: String,
         /// The text.
         text: String,
+        /// A client-chosen id (see [`valid_cid`]), echoed in the message
+        /// event and kept in history, so that a client that lost the link
+        /// can tell whether the server took the line. Optional.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cid: Option<String>,
     },
     /// Ask for the list of users online.
     Who,
@@ -87,6 +103,9 @@ pub struct HistoryEntry {
     /// An action (`/me`) rather than a plain message.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub action: bool,
+    /// The sender's client id for it, if it gave a valid one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cid: Option<String>,
 }
 
 /// The rate limit a client must keep to (token bucket).
@@ -216,6 +235,9 @@ pub enum ServerEvent {
         text: String,
         /// Server time, Unix milliseconds.
         ts: u64,
+        /// The sender's client id for it, if it gave a valid one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cid: Option<String>,
     },
     /// Someone joined.
     Join {
@@ -277,6 +299,18 @@ pub fn valid_username(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// Longest client id (`cid`), in bytes.
+pub const MAX_CID: usize = 32;
+
+/// Whether `cid` is a client id the server keeps: 1–32 of
+/// `A-Z a-z 0-9 _ -`. Others are dropped (the line is still taken).
+pub fn valid_cid(cid: &str) -> bool {
+    (1..=MAX_CID).contains(&cid.len())
+        && cid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
 }
 
 /// Checks a message text: not empty, at most `max_text` bytes, no control
@@ -371,6 +405,7 @@ mod tests {
         let e = ClientEvent::Dm {
             to: "bob".into(),
             text: "hi".into(),
+            cid: None,
         };
         assert_eq!(
             String::from_utf8(e.to_bytes()).unwrap(),
@@ -382,6 +417,7 @@ mod tests {
             text: "hello".into(),
             ts: 1_700_000_000_000,
             action: false,
+            cid: None,
         });
         let json = String::from_utf8(m.to_bytes()).unwrap();
         assert_eq!(
@@ -389,6 +425,35 @@ mod tests {
             r#"{"type":"message","id":3,"from":"ace","text":"hello","ts":1700000000000}"#
         );
         assert_eq!(serde_json::from_str::<ServerEvent>(&json).unwrap(), m);
+    }
+
+    #[test]
+    fn client_ids_are_optional_and_echoed() {
+        let old: ClientEvent = serde_json::from_str(r#"{"type":"say","text":"hi"}"#).unwrap();
+        assert_eq!(
+            old,
+            ClientEvent::Say {
+                text: "hi".into(),
+                cid: None
+            }
+        );
+        let new = ClientEvent::Say {
+            text: "hi".into(),
+            cid: Some("k3x-7".into()),
+        };
+        assert_eq!(
+            String::from_utf8(new.to_bytes()).unwrap(),
+            r#"{"type":"say","text":"hi","cid":"k3x-7"}"#
+        );
+        let m: ServerEvent = serde_json::from_str(
+            r#"{"type":"message","id":1,"from":"a","text":"hi","ts":1,"cid":"k3x-7"}"#,
+        )
+        .unwrap();
+        assert!(
+            matches!(m, ServerEvent::Message(HistoryEntry { cid: Some(c), .. }) if c == "k3x-7")
+        );
+        assert!(valid_cid("a-Z_9") && !valid_cid("") && !valid_cid("a.b"));
+        assert!(!valid_cid(&"x".repeat(33)) && valid_cid(&"x".repeat(32)));
     }
 
     #[test]

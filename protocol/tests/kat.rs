@@ -82,7 +82,7 @@ fn blocks<'a>(doc: &'a str, info: &str) -> Vec<Vec<&'a str>> {
 /// Strict lowercase hex, decoded without the crate's own decoder.
 fn unhex(name: &str, text: &str) -> Vec<u8> {
     assert!(
-        text.len() % 2 == 0
+        text.len().is_multiple_of(2)
             && text
                 .bytes()
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),

@@ -21,6 +21,7 @@ pub struct DaemonBuilder {
     found_dirs: Option<(PathBuf, PathBuf)>,
     wrapper: Vec<String>,
     wait_ready: bool,
+    listen: Option<String>,
 }
 
 impl DaemonBuilder {
@@ -69,6 +70,13 @@ impl DaemonBuilder {
         self
     }
 
+    /// Listens on `addr` instead of 127.0.0.1 port 0 (a restart on the
+    /// same port).
+    pub fn listen(mut self, addr: impl Into<String>) -> Self {
+        self.listen = Some(addr.into());
+        self
+    }
+
     /// Reuses the directories of an earlier daemon (a restart).
     pub fn same_dirs_as(mut self, other: &Daemon) -> Self {
         self.root = Some(other.root.clone());
@@ -104,7 +112,8 @@ impl DaemonBuilder {
             }
             None => Command::new(bin("chatd")),
         };
-        cmd.arg("--listen").arg("127.0.0.1:0");
+        cmd.arg("--listen")
+            .arg(self.listen.as_deref().unwrap_or("127.0.0.1:0"));
         match &self.found_dirs {
             Some((state, runtime)) => {
                 state_dir = state.clone();
@@ -144,6 +153,12 @@ impl DaemonBuilder {
             cmd.env_remove(var);
         }
         cmd.env("RUST_LOG", "info").env("HOME", root.path());
+        // Never the machine's own /etc/chatd/chatd.toml (a package installed
+        // while the tests run, say): the configuration directory is the
+        // test's own, unless the test lets chatd find its directories.
+        if self.found_dirs.is_none() {
+            cmd.env("CONFIGURATION_DIRECTORY", root.path());
+        }
         for (k, v) in &self.env {
             cmd.env(k, v);
         }

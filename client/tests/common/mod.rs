@@ -6,6 +6,8 @@
 #![allow(dead_code)] // each test file uses a different part
 
 pub mod fake;
+pub mod proxy;
+pub mod tmux;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -29,6 +31,8 @@ pub fn command(url: &str, key: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_chat"));
     cmd.arg("--url").arg(url);
     cmd.env_remove("CHAT_PASSWORD").env("CHAT_KEY", key);
+    // No configuration file of the developer's own.
+    cmd.env("XDG_CONFIG_HOME", "/nonexistent/chat-test-config");
     cmd
 }
 

@@ -70,10 +70,10 @@ async fn change_admin_password(app: &App, hash: Option<String>) -> Result<(), St
 /// not insisted on, so `curl -d '{…}'` works; an empty body means the
 /// defaults where the call has any.
 fn body<T: serde::de::DeserializeOwned>(payload: &Bytes, empty: Option<T>) -> Result<T, Failure> {
-    if payload.iter().all(u8::is_ascii_whitespace) {
-        if let Some(default) = empty {
-            return Ok(default);
-        }
+    if payload.iter().all(u8::is_ascii_whitespace)
+        && let Some(default) = empty
+    {
+        return Ok(default);
     }
     serde_json::from_slice(payload)
         .map_err(|e| Failure::bad_request(format!("invalid request body: {e}")))

@@ -65,21 +65,26 @@ fn refuse(member: &Member, code: ErrorCode, message: String) {
     member.send(&ServerEvent::Error { code, message });
 }
 
+/// A client id worth keeping: a valid one; others are dropped.
+fn kept(cid: Option<String>) -> Option<String> {
+    cid.filter(|cid| chat_protocol::valid_cid(cid))
+}
+
 /// Acts on one well-formed event within the rate limit.
 fn handle(event: ClientEvent, member: &Arc<Member>, app: &App, config: &Config) {
     let checked = |text: &str| validate_text(text, config.max_text);
     match event {
-        ClientEvent::Say { text } => match checked(&text) {
-            Ok(()) => app.hub.say(member, text, false),
+        ClientEvent::Say { text, cid } => match checked(&text) {
+            Ok(()) => app.hub.say(member, text, false, kept(cid)),
             Err((code, message)) => refuse(member, code, message),
         },
-        ClientEvent::Action { text } => match checked(&text) {
-            Ok(()) => app.hub.say(member, text, true),
+        ClientEvent::Action { text, cid } => match checked(&text) {
+            Ok(()) => app.hub.say(member, text, true, kept(cid)),
             Err((code, message)) => refuse(member, code, message),
         },
-        ClientEvent::Dm { to, text } => {
+        ClientEvent::Dm { to, text, cid } => {
             if let Err((code, message)) =
-                checked(&text).and_then(|()| app.hub.dm(member, &to, text))
+                checked(&text).and_then(|()| app.hub.dm(member, &to, text, kept(cid)))
             {
                 refuse(member, code, message);
             }

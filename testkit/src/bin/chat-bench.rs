@@ -113,7 +113,12 @@ async fn main() {
     let text = "\"".repeat(4000);
     for i in 0..50 {
         let text = format!("{i} {text}");
-        filler.send(&ClientEvent::Say { text: text.clone() }).await;
+        filler
+            .send(&ClientEvent::Say {
+                text: text.clone(),
+                cid: None,
+            })
+            .await;
         wait_echo(&mut filler, &text).await;
     }
     let full = idle_joins(&d, clients, "full").await;
@@ -160,7 +165,11 @@ async fn main() {
         let mut last = String::new();
         for _ in 0..window {
             last = format!("{} {payload}", epoch.elapsed().as_micros());
-            tx.send(&ClientEvent::Say { text: last.clone() }).await;
+            tx.send(&ClientEvent::Say {
+                text: last.clone(),
+                cid: None,
+            })
+            .await;
         }
         sent += window;
         tx.recv_until("the window's echo", |e| {

@@ -1,0 +1,288 @@
+//! The client's configuration file: `$XDG_CONFIG_HOME/chat/config.toml`
+//! (`~/.config/chat/config.toml`), optional.
+//!
+//! ```toml
+//! url = "ws://chat.example.org:1719/"
+//! username = "ace"
+//! key_file = "~/.config/chat/key"       # or key = "chat1_…"
+//! password_command = "pass show chat"   # or password_file = "…"
+//!
+//! [profile.work]                        # chat --profile work
+//! url = "ws://chat.work.example:1719/"
+//! key_file = "~/.config/chat/work.key"
+//! ```
+//!
+//! The top-level settings apply to every run; `--profile NAME` lays the
+//! `[profile.NAME]` table over them. Flags and the environment override
+//! both. The password itself is never in the file: only where to find it.
+//! Unknown keys and bad values are refused with the file and the line, as
+//! chatd does with its own.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::exit::{Exit, Failure};
+
+/// One set of settings (the top level, or a profile).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The server's URL.
+    pub url: Option<String>,
+    /// The name to join as.
+    pub username: Option<String>,
+    /// The key token itself.
+    pub key: Option<String>,
+    /// A file whose first line is the key token.
+    pub key_file: Option<PathBuf>,
+    /// A file holding the password.
+    pub password_file: Option<PathBuf>,
+    /// A command (run by `sh -c`) that prints the password.
+    pub password_command: Option<String>,
+}
+
+/// The file as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    url: Option<String>,
+    username: Option<String>,
+    key: Option<String>,
+    key_file: Option<PathBuf>,
+    password_file: Option<PathBuf>,
+    password_command: Option<String>,
+    #[serde(default)]
+    profile: BTreeMap<String, Settings>,
+}
+
+/// Where the file is: `$XDG_CONFIG_HOME/chat/config.toml`, else
+/// `~/.config/chat/config.toml`.
+pub fn path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|home| PathBuf::from(home).join(".config"))
+        })?;
+    Some(base.join("chat").join("config.toml"))
+}
+
+fn refused(message: String) -> anyhow::Error {
+    Failure::new(Exit::Usage, message).into()
+}
+
+/// The settings for this run: the file at [`path`] (none if it does not
+/// exist), with `profile` laid over its top level.
+pub fn load(profile: Option<&str>) -> anyhow::Result<Settings> {
+    let Some(path) = path() else {
+        return match profile {
+            Some(_) => Err(refused(
+                "--profile needs a configuration file, and neither XDG_CONFIG_HOME nor HOME is set"
+                    .into(),
+            )),
+            None => Ok(Settings::default()),
+        };
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound && profile.is_none() => {
+            return Ok(Settings::default());
+        }
+        Err(err) => {
+            return Err(refused(format!(
+                "reading the configuration {}: {err}",
+                path.display()
+            )));
+        }
+    };
+    parse(&text, &path, profile).map_err(refused)
+}
+
+/// Parses and checks `text` (from `origin`), then picks `profile`.
+pub fn parse(text: &str, origin: &Path, profile: Option<&str>) -> Result<Settings, String> {
+    let file: File = toml::from_str(text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+        let message = e.message().trim_end();
+        match line {
+            Some(line) => format!("{} line {line}: {message}", origin.display()),
+            None => format!("{}: {message}", origin.display()),
+        }
+    })?;
+    let base = Settings {
+        url: file.url,
+        username: file.username,
+        key: file.key,
+        key_file: file.key_file,
+        password_file: file.password_file,
+        password_command: file.password_command,
+    };
+    check(&base, text, origin, None)?;
+    for (name, settings) in &file.profile {
+        check(settings, text, origin, Some(name))?;
+    }
+    let Some(name) = profile else {
+        return Ok(base);
+    };
+    let Some(chosen) = file.profile.get(name) else {
+        let known: Vec<&str> = file.profile.keys().map(String::as_str).collect();
+        return Err(format!(
+            "{} has no [profile.{name}] (its profiles: {})",
+            origin.display(),
+            if known.is_empty() {
+                "none".to_owned()
+            } else {
+                known.join(", ")
+            }
+        ));
+    };
+    let chosen = chosen.clone();
+    // A profile's key source replaces the top level's, whichever form.
+    let key_set = chosen.key.is_some() || chosen.key_file.is_some();
+    let password_set = chosen.password_file.is_some() || chosen.password_command.is_some();
+    Ok(Settings {
+        url: chosen.url.or(base.url),
+        username: chosen.username.or(base.username),
+        key: if key_set { chosen.key } else { base.key },
+        key_file: if key_set {
+            chosen.key_file
+        } else {
+            base.key_file
+        },
+        password_file: if password_set {
+            chosen.password_file
+        } else {
+            base.password_file
+        },
+        password_command: if password_set {
+            chosen.password_command
+        } else {
+            base.password_command
+        },
+    })
+}
+
+/// The line (1-based) where `key` is set in the table `profile` (the top
+/// level when `None`).
+fn line_of(text: &str, key: &str, profile: Option<&str>) -> Option<usize> {
+    let mut in_table = profile.is_none();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            let header = line.trim_start_matches('[').trim_end_matches(']').trim();
+            in_table = profile.is_some_and(|p| {
+                header == format!("profile.{p}") || header == format!("profile.\"{p}\"")
+            });
+            continue;
+        }
+        if in_table
+            && line
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        {
+            return Some(i + 1);
+        }
+    }
+    None
+}
+
+/// The values' own rules: one key source, one password source, a valid
+/// URL and name.
+fn check(s: &Settings, text: &str, origin: &Path, profile: Option<&str>) -> Result<(), String> {
+    let at = |key: &str| match line_of(text, key, profile) {
+        Some(line) => format!("{} line {line}", origin.display()),
+        None => origin.display().to_string(),
+    };
+    if s.key.is_some() && s.key_file.is_some() {
+        return Err(format!(
+            "{}: give key or key_file, not both",
+            at("key_file")
+        ));
+    }
+    if s.password_file.is_some() && s.password_command.is_some() {
+        return Err(format!(
+            "{}: give password_file or password_command, not both",
+            at("password_command")
+        ));
+    }
+    if let Some(url) = &s.url {
+        crate::parse_url(url).map_err(|why| format!("{}: url: {why}", at("url")))?;
+    }
+    if let Some(name) = &s.username
+        && !chat_protocol::valid_username(name)
+    {
+        return Err(format!(
+            "{}: username {:?} is not valid: use 1-32 of A-Z a-z 0-9 _ . -",
+            at("username"),
+            crate::escape::one_line(name)
+        ));
+    }
+    if let Some(key) = &s.key {
+        chat_protocol::Token::parse(key)
+            .map_err(|err| format!("{}: the key is not valid: {err}", at("key")))?;
+    }
+    Ok(())
+}
+
+/// `~/` at the start of `path` is the home directory.
+pub fn expand_home(path: &Path) -> PathBuf {
+    match (path.strip_prefix("~"), std::env::var_os("HOME")) {
+        (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => path.to_path_buf(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "chat1_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0-Pw";
+
+    fn parse(text: &str, profile: Option<&str>) -> Result<Settings, String> {
+        super::parse(text, Path::new("config.toml"), profile)
+    }
+
+    #[test]
+    fn profiles_lay_over_the_top_level() {
+        let text = "url = \"ws://a:1/\"\nusername = \"ace\"\nkey_file = \"k\"\n\n[profile.work]\nurl = \"ws://b:2/\"\npassword_command = \"pass show chat\"\n";
+        let base = parse(text, None).unwrap();
+        assert_eq!(base.url.as_deref(), Some("ws://a:1/"));
+        let work = parse(text, Some("work")).unwrap();
+        assert_eq!(work.url.as_deref(), Some("ws://b:2/"));
+        assert_eq!(work.username.as_deref(), Some("ace"));
+        assert_eq!(work.key_file.as_deref(), Some(Path::new("k")));
+        assert_eq!(work.password_command.as_deref(), Some("pass show chat"));
+        let missing = parse(text, Some("home")).unwrap_err();
+        assert!(
+            missing.contains("no [profile.home] (its profiles: work)"),
+            "{missing}"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_line() {
+        let err = parse("url = \"ws://a:1/\"\npassword = \"hunter2\"\n", None).unwrap_err();
+        assert!(err.starts_with("config.toml line 2:"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        let err = parse("\n[profile.x]\nurl = \"http://a/\"\n", None).unwrap_err();
+        assert!(err.starts_with("config.toml line 3: url:"), "{err}");
+        let err = parse("username = \"not valid\"\n", None).unwrap_err();
+        assert!(err.starts_with("config.toml line 1:"), "{err}");
+        let err = parse("username = 7\n", None).unwrap_err();
+        assert!(err.starts_with("config.toml line 1:"), "{err}");
+        let err = parse(&format!("key = \"{KEY}\"\nkey_file = \"k\"\n"), None).unwrap_err();
+        assert!(err.contains("line 2: give key or key_file"), "{err}");
+        let err = parse("key = \"chat1_nope\"\n", None).unwrap_err();
+        assert!(
+            err.starts_with("config.toml line 1: the key is not valid"),
+            "{err}"
+        );
+        assert!(!err.contains("chat1_nope"), "{err}");
+        assert!(parse(&format!("key = \"{KEY}\"\n"), None).is_ok());
+    }
+}

@@ -1,0 +1,235 @@
+//! The full-screen client: ratatui on crossterm, on the alternate screen.
+//!
+//! Used when stdin and stdout are terminals and neither `--plain` nor
+//! `--json` is given. One loop (as in gitui and ratatui's async examples)
+//! selects over the terminal's events, the [`Engine`], a one-second tick
+//! (the reconnect countdown) and the signals; it draws after each, and
+//! nothing heavy runs in the draw: the view lays out only what fits.
+//!
+//! - [`app`]: the state, and what keys and engine events do to it;
+//! - [`view`]: how it is drawn;
+//! - [`editor`]: the input line.
+//!
+//! The terminal is restored on every way out: [`TerminalGuard`] restores
+//! it when dropped (a return, an error), the panic hook restores it before
+//! the panic message prints, and signals (SIGTERM, SIGHUP, SIGINT) end the
+//! loop like `/quit`, so `main` only calls `std::process::exit` after the
+//! guard is gone. Ctrl-Z restores it, stops the process, and sets it up
+//! again on `fg`.
+
+pub mod app;
+pub mod editor;
+pub mod view;
+
+use std::io::{self, IsTerminal as _, Write as _};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use chat_protocol::Welcome;
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+    EventStream,
+};
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use futures_util::StreamExt as _;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use tokio::signal::unix::{SignalKind, signal};
+
+use self::app::{Action, App};
+use crate::engine::{Engine, Event};
+use crate::exit::{Exit, Failure};
+use crate::signals::Signals;
+
+/// The keys of the full-screen client, for `chat --help`.
+pub const KEYS_HELP: &str = "\
+Full-screen keys:
+  Enter            send             Alt-Enter   new line in the message
+  Tab              complete a /command or a name (again: the next match)
+  Up/Down          lines sent before
+  Left/Right, Home/End, Ctrl-A/Ctrl-E, Alt-B/Alt-F   move in the input
+  Ctrl-W           delete a word    Ctrl-U      clear    Ctrl-K  delete to end
+  PgUp/PgDn, mouse wheel            scroll the messages
+  Ctrl-Home/Ctrl-End (Home/End on an empty input)   oldest / back to live
+  F2               user list        Ctrl-Z      suspend (fg resumes)
+  Ctrl-C, Ctrl-D on an empty input, /quit [REASON]   leave
+  /bell off|mentions|all, /clear, /who, /me, /msg NAME, /help";
+
+/// Whether the full-screen client can run here: stdin and stdout are both
+/// terminals.
+pub fn available() -> bool {
+    io::stdin().is_terminal() && io::stdout().is_terminal()
+}
+
+/// Whether the terminal is set up for the full screen now.
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+
+/// Puts the terminal back as it was, once: leaving the alternate screen a
+/// second time would move the cursor back over what was printed since (a
+/// panic's message, restored by the hook and then by the guard's drop).
+fn restore() {
+    if !ACTIVE.swap(false, Ordering::SeqCst) {
+        return;
+    }
+    let _ = crossterm::execute!(
+        io::stdout(),
+        DisableMouseCapture,
+        DisableBracketedPaste,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+    let _ = disable_raw_mode();
+}
+
+/// Sets the terminal up: raw mode, the alternate screen, mouse and
+/// bracketed paste.
+fn enter() -> io::Result<()> {
+    ACTIVE.store(true, Ordering::SeqCst);
+    enable_raw_mode()?;
+    crossterm::execute!(
+        io::stdout(),
+        EnterAlternateScreen,
+        EnableBracketedPaste,
+        EnableMouseCapture
+    )
+}
+
+/// The terminal set up for the full screen; dropping it restores the
+/// terminal.
+pub struct TerminalGuard;
+
+impl TerminalGuard {
+    /// Sets the terminal up, and installs a panic hook that restores it
+    /// before the panic is reported.
+    pub fn new() -> io::Result<Self> {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore();
+            previous(info);
+        }));
+        if let Err(err) = enter() {
+            restore();
+            return Err(err);
+        }
+        Ok(Self)
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+/// Stops the process as Ctrl-Z would (the terminal restored first) and
+/// sets the terminal up again once it continues.
+fn suspend() -> io::Result<()> {
+    restore();
+    // SAFETY: raise(3) with a valid signal number; the default action of
+    // SIGTSTP stops this process until SIGCONT (the shell's `fg`).
+    unsafe {
+        libc::raise(libc::SIGTSTP);
+    }
+    enter()
+}
+
+/// Runs the full-screen client over a joined `engine`, on the terminal
+/// `guard` set up, until the user leaves or the session ends; the terminal
+/// is restored before it returns.
+pub async fn run(
+    guard: TerminalGuard,
+    mut engine: Engine,
+    welcome: Welcome,
+    url: &str,
+    fingerprint: &str,
+    signals: &mut Signals,
+) -> anyhow::Result<Exit> {
+    let mut app = App::new(url, fingerprint, &welcome);
+    let ended = {
+        let _guard = guard;
+        let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))
+            .context("setting up the terminal")?;
+        main_loop(&mut engine, &mut app, &mut terminal, signals).await
+    };
+    match ended {
+        Ok(Ok(())) => Ok(Exit::Ok),
+        Ok(Err(failure)) => {
+            eprintln!("chat: {}", failure.message);
+            Ok(failure.exit)
+        }
+        Err(err) => {
+            engine.leave("").await;
+            Err(err)
+        }
+    }
+}
+
+type Term = Terminal<CrosstermBackend<io::Stdout>>;
+
+/// The loop; `Ok(Err(failure))` when the server ended the session.
+async fn main_loop(
+    engine: &mut Engine,
+    app: &mut App,
+    terminal: &mut Term,
+    signals: &mut Signals,
+) -> anyhow::Result<Result<(), Failure>> {
+    let mut events = EventStream::new();
+    let mut hangup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        app.link = engine.link();
+        terminal.draw(|frame| view::draw(frame, app))?;
+        // Debug builds only: how a test checks that a panic restores the
+        // terminal, with the real binary on a real terminal.
+        #[cfg(debug_assertions)]
+        if std::env::var_os("CHAT_DEBUG_PANIC").is_some() {
+            panic!("CHAT_DEBUG_PANIC is set: a panic to test the terminal's restore");
+        }
+        if std::mem::take(&mut app.ring) {
+            let mut out = io::stdout();
+            let _ = out.write_all(b"\x07").and_then(|()| out.flush());
+        }
+        let actions = tokio::select! {
+            () = signals.recv() => vec![Action::Quit(String::new())],
+            _ = hangup.recv() => vec![Action::Quit(String::new())],
+            _ = tick.tick() => Vec::new(),
+            event = events.next() => match event {
+                Some(Ok(event)) => app.on_terminal(event),
+                // The terminal is gone: leave.
+                Some(Err(_)) | None => vec![Action::Quit(String::new())],
+            },
+            wake = engine.wait() => {
+                for event in engine.handle(wake).await {
+                    if let Event::Ended(failure) = event {
+                        return Ok(Err(failure));
+                    }
+                    app.on_engine(event);
+                }
+                Vec::new()
+            }
+        };
+        for action in actions {
+            match action {
+                Action::Send(event) => {
+                    let seq = engine.submit(event.clone());
+                    app.add_pending(seq, &event);
+                }
+                Action::Quit(reason) => {
+                    engine.leave(&reason).await;
+                    return Ok(Ok(()));
+                }
+                Action::Suspend => {
+                    suspend()?;
+                    terminal.clear()?;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,563 @@
+//! Render tests: the real [`App`], fed keys and engine events, drawn on
+//! ratatui's `TestBackend` and compared with snapshot files (insta, in
+//! `snapshots/`). Timestamps use a fixed UTC clock so that the files do
+//! not depend on the machine's time zone.
+
+use chat_protocol::{ClientEvent, HistoryEntry, RateLimit, ServerEvent, Welcome};
+use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Modifier;
+use tokio::time::Instant;
+
+use super::app::{Action, App};
+use super::view;
+use crate::engine::{Event, Link};
+
+/// 12:00 UTC, and a minute per 60 000 ms after it.
+const NOON: u64 = 1_699_963_200_000;
+
+fn utc_clock(ts: u64) -> String {
+    format!("{:02}:{:02}", (ts / 3_600_000) % 24, (ts / 60_000) % 60)
+}
+
+fn entry(id: u64, from: &str, text: &str) -> HistoryEntry {
+    HistoryEntry {
+        id,
+        from: from.into(),
+        text: text.into(),
+        ts: NOON + id * 60_000,
+        action: false,
+        cid: None,
+    }
+}
+
+fn welcome(history: Vec<HistoryEntry>) -> Welcome {
+    Welcome {
+        name: "ace".into(),
+        users: vec!["ace".into(), "bob".into(), "carol".into(), "dave".into()],
+        history,
+        motd: None,
+        rate: RateLimit {
+            burst: 10,
+            per_second: 5,
+        },
+        max_text: 4096,
+        server: "chatd".into(),
+    }
+}
+
+fn app_with(history: Vec<HistoryEntry>) -> App {
+    let mut app = App::new(
+        "ws://chat.example.org:1719/",
+        "5d67e3a0c1b2d3e4",
+        &welcome(history),
+    );
+    app.clock = utc_clock;
+    app.color = true;
+    app
+}
+
+fn server(event: ServerEvent) -> Event {
+    Event::Server {
+        event,
+        raw: Vec::new(),
+    }
+}
+
+fn message(id: u64, from: &str, text: &str) -> Event {
+    server(ServerEvent::Message(entry(id, from, text)))
+}
+
+fn draw(app: &mut App, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| view::draw(frame, app)).unwrap();
+    terminal
+}
+
+fn screen(app: &mut App, width: u16, height: u16) -> String {
+    draw(app, width, height).backend().to_string()
+}
+
+fn press(app: &mut App, code: KeyCode, modifiers: KeyModifiers) -> Vec<Action> {
+    app.on_terminal(TermEvent::Key(KeyEvent::new(code, modifiers)))
+}
+
+fn key(app: &mut App, code: KeyCode) -> Vec<Action> {
+    press(app, code, KeyModifiers::NONE)
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        key(app, KeyCode::Char(c));
+    }
+}
+
+/// Types `text` and Enter, and does what the runner does with a send;
+/// the sequence number it got.
+fn send(app: &mut App, text: &str, seq: u64) {
+    type_text(app, text);
+    match key(app, KeyCode::Enter).as_slice() {
+        [Action::Send(event)] => app.add_pending(seq, event),
+        other => panic!("{text:?} gave {other:?}"),
+    }
+}
+
+/// The sketch of DESIGN.md: history, live, a mention, an action, a DM, a
+/// notice and a pending line.
+fn busy_room() -> App {
+    let mut app = app_with(vec![entry(1, "bob", "morning")]);
+    app.on_engine(server(ServerEvent::Join {
+        name: "erin".into(),
+        online: 5,
+        ts: NOON + 120_000,
+    }));
+    app.on_engine(message(3, "carol", "hi all, ace: the build is green"));
+    app.on_engine(server(ServerEvent::Message(HistoryEntry {
+        action: true,
+        ..entry(4, "bob", "waves")
+    })));
+    app.on_engine(server(ServerEvent::Dm {
+        id: 5,
+        from: "bob".into(),
+        to: "ace".into(),
+        text: "psst".into(),
+        ts: NOON + 300_000,
+        cid: None,
+    }));
+    app.on_engine(server(ServerEvent::Notice {
+        text: "maintenance at 13:00".into(),
+        ts: NOON + 360_000,
+    }));
+    send(&mut app, "thanks!", 1);
+    app
+}
+
+#[test]
+fn a_busy_room_at_80_by_24() {
+    let mut app = busy_room();
+    type_text(&mut app, "/msg car");
+    insta::assert_snapshot!(screen(&mut app, 80, 24));
+}
+
+#[test]
+fn a_busy_room_at_40_by_10_hides_the_user_list() {
+    let mut app = busy_room();
+    insta::assert_snapshot!(screen(&mut app, 40, 10));
+}
+
+#[test]
+fn f2_hides_and_shows_the_user_list() {
+    let mut app = busy_room();
+    key(&mut app, KeyCode::F(2));
+    insta::assert_snapshot!("users_hidden", screen(&mut app, 80, 12));
+    key(&mut app, KeyCode::F(2));
+    insta::assert_snapshot!("users_shown", screen(&mut app, 80, 12));
+}
+
+#[test]
+fn the_echo_turns_a_pending_line_into_a_sent_one_shown_once() {
+    let mut app = busy_room();
+    let before = screen(&mut app, 80, 24);
+    assert!(
+        before.contains("thanks!") && before.contains("(pending)"),
+        "{before}"
+    );
+    app.on_engine(message(7, "ace", "thanks!"));
+    app.on_engine(Event::Confirmed(1));
+    let after = screen(&mut app, 80, 24);
+    assert_eq!(after.matches("thanks!").count(), 1, "{after}");
+    assert!(!after.contains("(pending)"), "{after}");
+}
+
+#[test]
+fn scrollback_with_the_new_messages_marker() {
+    let mut app = app_with(Vec::new());
+    for id in 1..=40 {
+        app.on_engine(message(id, "bob", &format!("line {id}")));
+    }
+    screen(&mut app, 60, 12);
+    key(&mut app, KeyCode::PageUp);
+    for id in 41..=43 {
+        app.on_engine(message(id, "carol", &format!("new {id}")));
+    }
+    // Notices are not messages: they do not count.
+    app.on_engine(server(ServerEvent::Join {
+        name: "erin".into(),
+        online: 3,
+        ts: NOON,
+    }));
+    let scrolled = screen(&mut app, 60, 12);
+    insta::assert_snapshot!("scrolled_up", scrolled);
+    assert!(scrolled.contains("3 new messages ↓"), "{scrolled}");
+    // End on an empty input: back to live, the marker gone.
+    key(&mut app, KeyCode::End);
+    let live = screen(&mut app, 60, 12);
+    assert!(
+        live.contains("new 43") && !live.contains("new messages"),
+        "{live}"
+    );
+    // Home: the oldest line on top.
+    key(&mut app, KeyCode::Home);
+    let top = screen(&mut app, 60, 12);
+    assert!(top.contains("joined as ace"), "{top}");
+}
+
+#[test]
+fn scrolling_keeps_its_place_through_a_resize_and_the_input_stays() {
+    let mut app = app_with(Vec::new());
+    for id in 1..=40 {
+        app.on_engine(message(
+            id,
+            "bob",
+            &format!("line {id} {}", "words ".repeat(8)),
+        ));
+    }
+    type_text(&mut app, "half typed");
+    screen(&mut app, 80, 12);
+    key(&mut app, KeyCode::PageUp);
+    let before = screen(&mut app, 80, 12);
+    let bottom = app.scroll.expect("scrolled");
+    let after = screen(&mut app, 50, 16);
+    assert_eq!(
+        app.scroll,
+        Some(bottom),
+        "the same line stays at the bottom"
+    );
+    assert!(before.contains("> half typed") && after.contains("> half typed"));
+}
+
+#[test]
+fn escape_sequences_and_bidi_overrides_are_inert() {
+    let mut app = app_with(Vec::new());
+    app.on_engine(message(
+        2,
+        "mallory",
+        "\x1b]0;pwned\x07\x1b[2J\u{202e}evil\u{2066}\u{9b}31m\rover\n-!- bob left",
+    ));
+    let mut terminal = draw(&mut app, 80, 8);
+    insta::assert_snapshot!(terminal.backend().to_string());
+    let buffer = terminal.backend_mut().buffer().clone();
+    for cell in buffer.content() {
+        assert!(
+            !cell.symbol().chars().any(crate::escape::is_unsafe),
+            "{:?}",
+            cell.symbol()
+        );
+    }
+}
+
+#[test]
+fn wide_characters_take_two_columns_and_wrap_whole() {
+    let mut app = app_with(Vec::new());
+    app.on_engine(message(
+        2,
+        "bob",
+        "中文字符测试，宽字符换行。😀👋 emoji 和汉字混合的一行很长的文字",
+    ));
+    insta::assert_snapshot!(screen(&mut app, 40, 8));
+}
+
+#[test]
+fn the_status_bar_counts_down_to_the_reconnect_and_lines_wait() {
+    let mut app = busy_room();
+    app.on_engine(Event::Lost(
+        "connection lost: the server closed the connection".into(),
+    ));
+    app.link = Link::Waiting {
+        at: Instant::now() + std::time::Duration::from_millis(4_500),
+        attempt: 2,
+    };
+    send(&mut app, "typed while away", 2);
+    insta::assert_snapshot!(screen(&mut app, 80, 14));
+}
+
+#[test]
+fn a_mention_is_highlighted_and_rings_but_history_does_not() {
+    let mut app = app_with(vec![entry(1, "bob", "ace, you there?")]);
+    assert!(!app.ring, "history never rings");
+    app.on_engine(message(2, "bob", "ping ace"));
+    assert!(app.ring);
+    app.ring = false;
+    app.on_engine(message(3, "bob", "race is not a mention"));
+    assert!(!app.ring);
+    let terminal = draw(&mut app, 60, 10);
+    let buffer = terminal.backend().buffer();
+    // "ping ace": the name is highlighted, "ping" is not.
+    let row = (0..10)
+        .find(|&y| {
+            (0..60)
+                .map(|x| buffer[(x, y)].symbol().to_owned())
+                .collect::<String>()
+                .contains("ping ace")
+        })
+        .expect("the mention row");
+    let line: String = (0..60)
+        .map(|x| buffer[(x, row)].symbol().to_owned())
+        .collect();
+    let at = line.find("ping ace").unwrap() as u16;
+    assert!(buffer[(at + 5, row)].modifier.contains(Modifier::BOLD));
+    assert_ne!(buffer[(at + 5, row)].bg, buffer[(at, row)].bg);
+    app.ring = false;
+    press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    type_text(&mut app, "/bell off");
+    key(&mut app, KeyCode::Enter);
+    app.on_engine(message(4, "bob", "ace!"));
+    assert!(!app.ring);
+}
+
+#[test]
+fn an_input_over_the_limit_shows_its_size_and_is_not_sent() {
+    let mut app = app_with(Vec::new());
+    app.max_text = 10;
+    app.on_terminal(TermEvent::Paste("x".repeat(25)));
+    assert!(key(&mut app, KeyCode::Enter).is_empty());
+    let shown = screen(&mut app, 80, 8);
+    assert!(shown.contains("25/10 bytes: too long"), "{shown}");
+    assert_eq!(app.editor.text().len(), 25, "nothing cut");
+}
+
+#[test]
+fn editing_keys_history_and_multiline_input() {
+    let mut app = app_with(Vec::new());
+    send(&mut app, "first", 1);
+    type_text(&mut app, "one two");
+    press(&mut app, KeyCode::Char('w'), KeyModifiers::CONTROL);
+    assert_eq!(app.editor.text(), "one ");
+    press(&mut app, KeyCode::Enter, KeyModifiers::ALT);
+    type_text(&mut app, "second line");
+    assert_eq!(app.editor.text(), "one \nsecond line");
+    press(&mut app, KeyCode::Char('u'), KeyModifiers::CONTROL);
+    assert!(app.editor.is_empty());
+    key(&mut app, KeyCode::Up);
+    assert_eq!(app.editor.text(), "first");
+    // A paste lands in the input and is not sent by itself.
+    press(&mut app, KeyCode::Char('u'), KeyModifiers::CONTROL);
+    let actions = app.on_terminal(TermEvent::Paste("a\nb\n".into()));
+    assert!(actions.is_empty());
+    assert_eq!(app.editor.text(), "a\nb\n");
+    match key(&mut app, KeyCode::Enter).as_slice() {
+        [Action::Send(ClientEvent::Say { text, .. })] => assert_eq!(text, "a\nb\n"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn tab_completes_commands_then_names_and_cycles() {
+    let mut app = busy_room();
+    type_text(&mut app, "/m");
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.editor.text(), "/me ");
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.editor.text(), "/msg ");
+    type_text(&mut app, "c");
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.editor.text(), "/msg carol ");
+    press(&mut app, KeyCode::Char('u'), KeyModifiers::CONTROL);
+    type_text(&mut app, "d");
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.editor.text(), "dave: ");
+}
+
+#[test]
+fn quitting_keys() {
+    let mut app = app_with(Vec::new());
+    assert_eq!(
+        press(&mut app, KeyCode::Char('c'), KeyModifiers::CONTROL),
+        [Action::Quit(String::new())]
+    );
+    type_text(&mut app, "x");
+    assert!(press(&mut app, KeyCode::Char('d'), KeyModifiers::CONTROL).is_empty());
+    assert_eq!(
+        app.editor.text(),
+        "x",
+        "Ctrl-D on a typed line quits nothing"
+    );
+    key(&mut app, KeyCode::Backspace);
+    assert_eq!(
+        press(&mut app, KeyCode::Char('d'), KeyModifiers::CONTROL),
+        [Action::Quit(String::new())]
+    );
+    type_text(&mut app, "/quit gone fishing");
+    assert_eq!(
+        key(&mut app, KeyCode::Enter),
+        [Action::Quit("gone fishing".into())]
+    );
+}
+
+#[test]
+fn names_keep_their_colours() {
+    assert_eq!(view::name_color("bob"), view::name_color("BOB"));
+    let colours: std::collections::HashSet<_> = ["ace", "bob", "carol", "dave", "erin", "frank"]
+        .iter()
+        .map(|n| format!("{:?}", view::name_color(n)))
+        .collect();
+    assert!(colours.len() >= 3, "{colours:?}");
+}
+
+/// Resident memory of this process, in KiB (Linux).
+fn rss_kib() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4
+}
+
+/// The benchmark: the time to draw a frame with 100 000 lines of
+/// scrollback, live and scrolled, and the memory they take. Run it with
+/// `cargo nextest run -p chat-client --run-ignored only --no-capture bench`
+/// (add `--release` for release numbers). It prints; it asserts no speed.
+#[test]
+#[ignore = "a benchmark: run it on purpose"]
+fn bench_frame_time_with_100k_lines() {
+    let before = rss_kib();
+    let mut app = app_with(Vec::new());
+    for id in 0..100_000u64 {
+        let text = match id % 4 {
+            0 => "short".to_owned(),
+            1 => format!(
+                "a longer line that wraps on a narrow terminal {}",
+                "word ".repeat(20)
+            ),
+            2 => "宽字符的一行 with emoji 😀 and ace mentioned".to_owned(),
+            _ => "two\nlines".to_owned(),
+        };
+        app.on_engine(message(
+            id,
+            ["bob", "carol", "dave"][id as usize % 3],
+            &text,
+        ));
+    }
+    let after = rss_kib();
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    let mut frame_times = |app: &mut App, scroll: bool| {
+        let mut times = Vec::new();
+        for i in 0..300 {
+            if scroll && i % 10 == 0 {
+                app.scroll_up(37);
+            }
+            let start = std::time::Instant::now();
+            terminal.draw(|frame| view::draw(frame, app)).unwrap();
+            times.push(start.elapsed());
+        }
+        times.sort();
+        (times[times.len() / 2], times[times.len() * 99 / 100])
+    };
+    let (live50, live99) = frame_times(&mut app, false);
+    let (scroll50, scroll99) = frame_times(&mut app, true);
+    println!(
+        "100000 lines at 120x40: frame p50 {live50:?} p99 {live99:?} live; p50 {scroll50:?} p99 {scroll99:?} scrolling; \
+         memory {} KiB for the lines (RSS {} KiB)",
+        after.saturating_sub(before),
+        after
+    );
+}
+
+#[test]
+fn no_color_draws_without_colours_but_keeps_the_mention_visible() {
+    let mut app = busy_room();
+    app.color = false;
+    let terminal = draw(&mut app, 80, 24);
+    let buffer = terminal.backend().buffer();
+    for cell in buffer.content() {
+        assert_eq!(cell.fg, ratatui::style::Color::Reset, "{cell:?}");
+        assert_eq!(cell.bg, ratatui::style::Color::Reset, "{cell:?}");
+    }
+    let row = |y: u16| {
+        (0..80)
+            .map(|x| buffer[(x, y)].symbol().to_owned())
+            .collect::<String>()
+    };
+    let y = (0..24)
+        .find(|&y| row(y).contains("hi all, ace:"))
+        .expect("carol's line");
+    let x = row(y).find("ace:").unwrap() as u16;
+    assert!(
+        buffer[(x, y)].modifier.contains(Modifier::REVERSED),
+        "the mention stands out"
+    );
+    assert!(!buffer[(x - 2, y)].modifier.contains(Modifier::REVERSED));
+}
+
+#[test]
+fn tiny_and_odd_sizes_draw_without_panicking() {
+    let mut app = busy_room();
+    type_text(&mut app, "a line\nwith two rows and 中文");
+    for (w, h) in [
+        (1, 1),
+        (2, 3),
+        (5, 4),
+        (10, 5),
+        (13, 2),
+        (59, 7),
+        (60, 7),
+        (200, 3),
+    ] {
+        screen(&mut app, w, h);
+        key(&mut app, KeyCode::PageUp);
+        screen(&mut app, w, h);
+        key(&mut app, KeyCode::Home);
+        app.on_engine(message(99, "bob", "中文字符测试 while scrolled"));
+        screen(&mut app, w, h);
+        press(&mut app, KeyCode::End, KeyModifiers::CONTROL);
+    }
+}
+
+#[test]
+fn a_goodbye_and_repeated_failures_are_said_once() {
+    let mut app = app_with(Vec::new());
+    app.on_engine(server(ServerEvent::Bye {
+        code: chat_protocol::ByeCode::Shutdown,
+        reason: "the server is shutting down".into(),
+    }));
+    app.on_engine(Event::Lost(
+        "disconnected by the server: shutdown: the server is shutting down".into(),
+    ));
+    for _ in 0..3 {
+        app.on_engine(Event::RetryFailed("cannot reach the server".into()));
+    }
+    let shown = screen(&mut app, 100, 10);
+    assert_eq!(shown.matches("shutting down").count(), 1, "{shown}");
+    assert_eq!(shown.matches("cannot reach").count(), 1, "{shown}");
+}
+
+#[test]
+fn scrollback_is_bounded() {
+    let mut app = app_with(Vec::new());
+    for id in 0..(super::app::SCROLLBACK_MAX as u64 + 10) {
+        app.on_engine(message(id, "bob", "x"));
+    }
+    assert!(app.lines.len() <= super::app::SCROLLBACK_MAX);
+    assert_eq!(
+        app.lines.last().unwrap().entry.id,
+        Some(super::app::SCROLLBACK_MAX as u64 + 9)
+    );
+    screen(&mut app, 40, 10);
+}
+
+#[test]
+fn the_mouse_wheel_scrolls() {
+    use crossterm::event::{MouseEvent, MouseEventKind};
+    let mut app = app_with(Vec::new());
+    for id in 1..=40 {
+        app.on_engine(message(id, "bob", &format!("line {id}")));
+    }
+    screen(&mut app, 60, 12);
+    let wheel = |kind| {
+        TermEvent::Mouse(MouseEvent {
+            kind,
+            column: 5,
+            row: 5,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    app.on_terminal(wheel(MouseEventKind::ScrollUp));
+    let up = screen(&mut app, 60, 12);
+    assert!(up.contains("line 37") && !up.contains("line 40"), "{up}");
+    app.on_terminal(wheel(MouseEventKind::ScrollDown));
+    assert_eq!(app.scroll, None, "back to live");
+    assert!(screen(&mut app, 60, 12).contains("line 40"));
+}

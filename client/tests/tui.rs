@@ -1,0 +1,373 @@
+//! End-to-end: the full-screen `chat` on a real terminal (tmux) against
+//! the real `chatd`, with line clients (`--plain`) as the other members.
+
+mod common;
+
+use common::Chat;
+use common::proxy::Proxy;
+use common::tmux::{self, Tmux};
+use testkit::Daemon;
+
+/// The row that starts with `> `: the input line.
+fn input_row(screen: &[String]) -> String {
+    screen
+        .iter()
+        .rev()
+        .find(|row| row.starts_with('>'))
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn count(screen: &[String], needle: &str) -> usize {
+    screen.iter().filter(|row| row.contains(needle)).count()
+}
+
+/// Joins `name` full screen and waits for the live divider.
+fn tui(d: &Daemon, name: &str) -> Tmux {
+    let term = Tmux::chat(&d.url, &d.key, name, &[], 100, 30);
+    term.wait_text("─── live ───");
+    term
+}
+
+#[test]
+fn incoming_traffic_leaves_a_half_typed_line_whole_and_own_lines_show_once() {
+    if !tmux::available() {
+        return eprintln!("tmux is not installed: skipped");
+    }
+    let d = Daemon::start();
+    let ace = tui(&d, "ace");
+    let mut bob = Chat::joined(&d.url, &d.key, "bob", &["--plain"]);
+    ace.wait_text("bob joined");
+
+    ace.type_text("half typed, not sent");
+    ace.wait_for("the half-typed line", |s| {
+        input_row(s) == "> half typed, not sent"
+    });
+    for i in 0..5 {
+        bob.line(&format!("traffic {i} from bob"));
+    }
+    let screen = ace.wait_text("<bob> traffic 4 from bob");
+    assert_eq!(input_row(&screen).trim_end(), "> half typed, not sent");
+    assert_eq!(
+        screen.last().map(|r| r.trim_end().to_owned()),
+        Some("> half typed, not sent".into()),
+        "the input stays at the bottom:\n{}",
+        screen.join("\n")
+    );
+
+    ace.keys(&["C-u"]);
+    ace.type_text("my own line");
+    ace.keys(&["Enter"]);
+    bob.wait_out("<ace> my own line\n");
+    let screen = ace.wait_for("the echo", |s| {
+        count(s, "<ace> my own line") == 1 && count(s, "(pending)") == 0
+    });
+    assert_eq!(count(&screen, "my own line"), 1, "{}", screen.join("\n"));
+    assert_eq!(input_row(&screen).trim_end(), ">");
+    assert_eq!(bob.finish(), 0, "{}", bob.output());
+}
+
+#[test]
+fn tab_completes_a_name_and_msg_reaches_only_its_target() {
+    if !tmux::available() {
+        return eprintln!("tmux is not installed: skipped");
+    }
+    let d = Daemon::start();
+    let ace = tui(&d, "ace");
+    let mut bob = Chat::joined(&d.url, &d.key, "bobby", &["--plain"]);
+    let mut carol = Chat::joined(&d.url, &d.key, "carol", &["--plain"]);
+    ace.wait_text("carol joined");
+
+    ace.type_text("/msg bo");
+    ace.keys(&["Tab"]);
+    ace.wait_for("the completed name", |s| {
+        input_row(s).trim_end() == "> /msg bobby"
+    });
+    ace.type_text("the secret");
+    ace.keys(&["Enter"]);
+    bob.wait_out("*ace → bobby* the secret\n");
+    ace.wait_text("ace → bobby: the secret");
+
+    // Something everyone gets, after the DM: carol has seen all before it.
+    ace.type_text("for everyone");
+    ace.keys(&["Enter"]);
+    carol.wait_out("<ace> for everyone\n");
+    assert!(!carol.stdout().contains("secret"), "{}", carol.output());
+    assert_eq!(bob.finish(), 0);
+    assert_eq!(carol.finish(), 0);
+}
+
+#[test]
+fn a_resize_keeps_the_screen_whole() {
+    if !tmux::available() {
+        return eprintln!("tmux is not installed: skipped");
+    }
+    let d = Daemon::start();
+    let ace = tui(&d, "ace");
+    let mut bob = Chat::joined(&d.url, &d.key, "bob", &["--plain"]);
+    ace.wait_text("bob joined");
+    bob.line("a long line that will have to wrap once the terminal is narrow enough for it");
+    ace.wait_text("<bob> a long line");
+    ace.type_text("still here");
+    ace.wait_for("the typed input", |s| {
+        input_row(s).trim_end() == "> still here"
+    });
+
+    ace.resize(50, 15);
+    let screen = ace.wait_for("the narrow layout", |s| {
+        s.len() == 15 && s[0].contains("connected") && !s.iter().any(|r| r.contains("│ bob"))
+    });
+    assert_eq!(
+        input_row(&screen).trim_end(),
+        "> still here",
+        "{}",
+        screen.join("\n")
+    );
+    assert!(
+        count(&screen, "<bob> a long line") == 1,
+        "{}",
+        screen.join("\n")
+    );
+
+    ace.resize(100, 30);
+    let screen = ace.wait_for("the wide layout", |s| {
+        s.len() == 30
+            && s.iter()
+                .any(|r| r.ends_with("│ bob") || r.contains("│ bob "))
+    });
+    assert_eq!(
+        input_row(&screen).trim_end(),
+        "> still here",
+        "{}",
+        screen.join("\n")
+    );
+    assert_eq!(bob.finish(), 0);
+}
+
+#[test]
+fn ctrl_c_leaves_and_restores_the_terminal() {
+    if !tmux::available() {
+        return eprintln!("tmux is not installed: skipped");
+    }
+    let d = Daemon::start();
+    let mut bob = Chat::joined(&d.url, &d.key, "bob", &["--plain"]);
+    let ace = tui(&d, "ace");
+    bob.wait_out("-!- ace joined");
+    ace.type_text("unsent");
+    ace.keys(&["C-c"]);
+    bob.wait_out("-!- ace left (1 online)");
+    let screen = ace.wait_text("end-of-stty");
+    let all = screen.join("\n");
+    assert!(all.contains("exit=0"), "{all}");
+    let words: Vec<&str> = all.split_whitespace().collect();
+    for mode in ["icanon", "echo", "isig"] {
+        assert!(words.contains(&mode), "{mode} is on again:\n{all}");
+    }
+    assert!(!all.contains(&d.key), "the key is never shown");
+    assert_eq!(bob.finish(), 0);
+}
+
+#[test]
+fn sigterm_and_sighup_leave_and_restore_the_terminal() {
+    if !tmux::available() {
+        return eprintln!("tmux is not installed: skipped");
+    }
+    let d = Daemon::start();
+    let mut bob = Chat::joined(&d.url, &d.key, "bob", &["--plain"]);
+    for (sig, name) in [(libc::SIGTERM, "ace"), (libc::SIGHUP, "cat")] {
+        let term = tui(&d, name);
+        bob.wait_out(&format!("-!- {name} joined"));
+        testkit::signal(term.chat_pid(), sig);
+        bob.wait_out(&format!("-!- {name} left (1 online)"));
+        let all = term.wait_text("end-of-stty").join("\n");
+        assert!(all.contains("exit=0"), "{all}");
+        let words: Vec<&str> = all.split_whitespace().collect();
+        for mode in ["icanon", "echo", "isig"] {
+            assert!(words.contains(&mode), "{mode} is on again:\n{all}");
+        }
+    }
+    assert_eq!(bob.finish(), 0);
+}
+
+#[test]
+fn ctrl_z_suspends_with_the_terminal_restored_and_continuing_redraws() {
+    if !tmux::available() {
+        return eprintln!("tmux is not installed: skipped");
+    }
+    let d = Daemon::start();
+    let ace = Tmux::shell_running_chat(&d.url, &d.key, "ace", 100, 30);
+    ace.wait_text("─── live ───");
+    ace.type_text("kept across the stop");
+    ace.wait_for("the typed input", |s| {
+        input_row(s).trim_end() == "> kept across the stop"
+    });
+    let pid = ace.chat_pid();
+    ace.keys(&["C-z"]);
+    // Stopped: the full screen is gone (the shell's screen is back).
+    testkit::wait_until("chat to stop", || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let state = stat.rsplit_once(") ")?.1.chars().next()?;
+        (state == 'T').then_some(())
+    });
+    ace.wait_text("Stopped");
+    ace.wait_for("the shell's screen", |s| {
+        !s.iter().any(|r| r.contains("─── live ───"))
+    });
+    ace.type_text("fg");
+    ace.keys(&["Enter"]);
+    let screen = ace.wait_for("the full screen again", |s| {
+        s.iter().any(|r| r.contains("─── live ───"))
+            && input_row(s).trim_end() == "> kept across the stop"
+    });
+    assert!(screen[0].contains("connected"), "{}", screen.join("\n"));
+}
+
+#[test]
+fn a_kick_ends_the_full_screen_with_the_reason_and_no_reconnect() {
+    if !tmux::available() {
+        return eprintln!("tmux is not installed: skipped");
+    }
+    let d = Daemon::start();
+    let ace = tui(&d, "ace");
+    let (code, body) = testkit::admin_call(
+        &d.runtime_dir,
+        "POST",
+        "/v1/users/ace/kick",
+        Some(r#"{"reason":"spamming"}"#),
+    );
+    assert_eq!(code, 200, "{body}");
+    let all = ace.wait_text("end-of-stty").join("\n");
+    assert!(all.contains("exit=4"), "{all}");
+    assert!(all.contains("kicked: spamming"), "{all}");
+    let words: Vec<&str> = all.split_whitespace().collect();
+    assert!(
+        words.contains(&"icanon") && words.contains(&"echo"),
+        "{all}"
+    );
+}
+
+#[test]
+fn a_panic_restores_the_terminal_before_it_is_reported() {
+    if !tmux::available() {
+        return eprintln!("tmux is not installed: skipped");
+    }
+    let d = Daemon::start();
+    // Debug builds panic after the first frame when this is set.
+    let term = Tmux::chat_with_env(&d.url, &d.key, "ace", "CHAT_DEBUG_PANIC=1 RUST_BACKTRACE=0");
+    let all = term.wait_text("end-of-stty").join("\n");
+    assert!(all.contains("exit=101"), "{all}");
+    assert!(
+        all.contains("a panic to test the terminal's restore"),
+        "{all}"
+    );
+    let words: Vec<&str> = all.split_whitespace().collect();
+    for mode in ["icanon", "echo", "isig"] {
+        assert!(words.contains(&mode), "{mode} is on again:\n{all}");
+    }
+}
+
+/// The row index of the first row holding `needle`.
+fn row_of(screen: &[String], needle: &str) -> Option<usize> {
+    screen.iter().position(|row| row.contains(needle))
+}
+
+#[test]
+fn lines_typed_during_an_outage_arrive_once_and_in_order_after_the_rejoin() {
+    if !tmux::available() {
+        return eprintln!("tmux is not installed: skipped");
+    }
+    let mut d = Daemon::start();
+    let ace = tui(&d, "ace");
+    let bob = tui(&d, "bob");
+    ace.wait_text("bob joined");
+    ace.type_text("before the outage");
+    ace.keys(&["Enter"]);
+    bob.wait_text("<ace> before the outage");
+
+    assert!(d.terminate().success(), "{}", d.log());
+    ace.wait_text("reconnecting");
+    bob.wait_text("reconnecting");
+    for line in ["one", "two", "three"] {
+        ace.type_text(&format!("outage line {line}"));
+        ace.keys(&["Enter"]);
+    }
+    ace.wait_for("three pending lines", |s| count(s, "(pending)") == 3);
+
+    let again = Daemon::builder()
+        .same_dirs_as(&d)
+        .listen(format!("127.0.0.1:{}", d.port))
+        .start();
+    for term in [&ace, &bob] {
+        let screen = term.wait_for("every line, once, in order", |s| {
+            count(s, "(pending)") == 0
+                && ["one", "two", "three"]
+                    .iter()
+                    .all(|l| count(s, &format!("<ace> outage line {l}")) == 1)
+        });
+        let all = screen.join("\n");
+        let rows: Vec<usize> = ["one", "two", "three"]
+            .iter()
+            .map(|l| row_of(&screen, &format!("outage line {l}")).unwrap())
+            .collect();
+        assert!(rows.windows(2).all(|w| w[0] < w[1]), "in order:\n{all}");
+        assert_eq!(count(&screen, "before the outage"), 1, "{all}");
+        assert!(screen[0].contains("connected"), "{all}");
+    }
+    // The room got each line exactly once: its history says so.
+    let mut carol = Chat::joined(&again.url, &again.key, "carol", &["--plain"]);
+    carol.wait_out("<ace> outage line three");
+    assert_eq!(carol.finish(), 0);
+    let history = carol.stdout();
+    for line in ["one", "two", "three"] {
+        assert_eq!(
+            history
+                .matches(&format!("<ace> outage line {line}\n"))
+                .count(),
+            1,
+            "{history}"
+        );
+    }
+}
+
+#[test]
+fn a_line_the_server_took_before_the_link_dropped_is_not_sent_again() {
+    if !tmux::available() {
+        return eprintln!("tmux is not installed: skipped");
+    }
+    let d = Daemon::start();
+    let proxy = Proxy::start(d.port);
+    let mut bob = Chat::joined(&d.url, &d.key, "bob", &["--plain"]);
+    let ace = Tmux::chat(&proxy.url, &d.key, "ace", &[], 100, 30);
+    ace.wait_text("─── live ───");
+    bob.wait_out("-!- ace joined");
+
+    // The server takes the line, but its echo never reaches ace.
+    proxy.hold_server(true);
+    ace.type_text("taken once");
+    ace.keys(&["Enter"]);
+    bob.wait_out("<ace> taken once\n");
+    ace.wait_text("(pending)");
+
+    proxy.cut();
+    proxy.hold_server(false);
+    let screen = ace.wait_for("the rejoin, the line confirmed from history", |s| {
+        count(s, "rejoined as ace") == 1 && count(s, "(pending)") == 0
+    });
+    assert_eq!(
+        count(&screen, "<ace> taken once"),
+        1,
+        "{}",
+        screen.join("\n")
+    );
+
+    ace.type_text("and after");
+    ace.keys(&["Enter"]);
+    bob.wait_out("<ace> and after\n");
+    assert_eq!(
+        bob.stdout().matches("<ace> taken once\n").count(),
+        1,
+        "{}",
+        bob.output()
+    );
+    assert_eq!(bob.finish(), 0);
+}
