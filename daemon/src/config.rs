@@ -126,7 +126,7 @@ impl Overrides {
     /// password from systemd's credential when none is configured;
     /// validated. The directories are left unset when neither names them
     /// (see [`Config::resolve_dirs`]).
-    pub fn load(&self) -> Result<Config, String> {
+    pub fn load(&self) -> Result<Config, ConfigError> {
         let mut config = match self.source() {
             Some(path) => Config::load(&path)?,
             None => Config::default(),
@@ -152,7 +152,10 @@ impl Overrides {
                 }
             }
         }
-        config.validate().map_err(|e| e.to_string())?;
+        config.validate().map_err(|invalid| ConfigError::Invalid {
+            place: String::new(),
+            invalid,
+        })?;
         Ok(config)
     }
 }
@@ -167,6 +170,38 @@ pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 /// Longest any configured duration may be: a day is already far beyond
 /// sane, and the bound keeps deadline arithmetic from overflowing.
 pub const MAX_DURATION: Duration = Duration::from_secs(86_400);
+
+/// Why a configuration cannot be used. Each names the file and line (or
+/// the flag) and what would be right.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read config {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The system's error.
+        source: std::io::Error,
+    },
+    /// The file is too large to be a configuration.
+    #[error("config {} is over 1 MiB; is it the right file?", .0.display())]
+    TooLarge(PathBuf),
+    /// Not TOML, an unknown key or a value of the wrong kind:
+    /// `FILE line N: problem`.
+    #[error("{0}")]
+    Syntax(String),
+    /// A value out of its range, with where it was set.
+    #[error("{place}{invalid}")]
+    Invalid {
+        /// `FILE line N: `, `FILE: `, or nothing (a flag).
+        place: String,
+        /// The key and the problem.
+        invalid: Invalid,
+    },
+    /// No directory can be found for what nothing named.
+    #[error(transparent)]
+    Dir(#[from] crate::paths::DirError),
+}
 
 /// A value the types accept but the daemon does not: which key, and why.
 #[derive(Debug)]
@@ -186,7 +221,7 @@ impl std::fmt::Display for Invalid {
 impl Config {
     /// Fills in the state and runtime directories that nothing named, by
     /// the rules of [`crate::paths`].
-    pub fn resolve_dirs(&mut self) -> Result<(), String> {
+    pub fn resolve_dirs(&mut self) -> Result<(), ConfigError> {
         if self.state_dir.is_none() {
             self.state_dir = Some(crate::paths::default_state_dir()?);
         }
@@ -198,20 +233,26 @@ impl Config {
 
     /// Parses a config file's text; `origin` names it in errors, with the
     /// line of the offending key.
-    pub fn parse(text: &str, origin: &Path) -> Result<Self, String> {
-        let config: Config =
-            toml::from_str(text).map_err(|e| describe_toml_error(text, origin, &e))?;
-        config.validate().map_err(|e| match key_line(text, e.key) {
-            Some(line) => format!("{} line {line}: {e}", origin.display()),
-            None => format!("{}: {e}", origin.display()),
+    pub fn parse(text: &str, origin: &Path) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text)
+            .map_err(|e| ConfigError::Syntax(describe_toml_error(text, origin, &e)))?;
+        config.validate().map_err(|invalid| ConfigError::Invalid {
+            place: match key_line(text, invalid.key) {
+                Some(line) => format!("{} line {line}: ", origin.display()),
+                None => format!("{}: ", origin.display()),
+            },
+            invalid,
         })?;
         Ok(config)
     }
 
     /// Reads and parses a config file (at most [`MAX_CONFIG_BYTES`]).
-    pub fn load(path: &Path) -> Result<Self, String> {
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
         use std::io::Read as _;
-        let cannot = |e: std::io::Error| format!("cannot read config {}: {e}", path.display());
+        let cannot = |source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        };
         let mut text = String::new();
         std::fs::File::open(path)
             .map_err(cannot)?
@@ -219,10 +260,7 @@ impl Config {
             .read_to_string(&mut text)
             .map_err(cannot)?;
         if text.len() as u64 > MAX_CONFIG_BYTES {
-            return Err(format!(
-                "config {} is over 1 MiB; is it the right file?",
-                path.display()
-            ));
+            return Err(ConfigError::TooLarge(path.to_path_buf()));
         }
         Self::parse(&text, path)
     }
@@ -294,20 +332,18 @@ impl Config {
                 message: format!("motd: {e}"),
             })?;
         }
-        self.listen_addr().map_err(|message| Invalid {
-            key: "listen",
-            message,
-        })?;
+        self.listen_addr()?;
         Ok(())
     }
 
     /// The listen address, parsed.
-    pub fn listen_addr(&self) -> Result<std::net::SocketAddr, String> {
-        self.listen.parse().map_err(|_| {
-            format!(
+    pub fn listen_addr(&self) -> Result<std::net::SocketAddr, Invalid> {
+        self.listen.parse().map_err(|_| Invalid {
+            key: "listen",
+            message: format!(
                 "listen = \"{}\" is not an address like 127.0.0.1:1719 or [::1]:1719",
                 self.listen
-            )
+            ),
         })
     }
 }
@@ -342,7 +378,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<Config, String> {
-        Config::parse(text, Path::new("chatd.toml"))
+        Config::parse(text, Path::new("chatd.toml")).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -360,7 +396,9 @@ mod tests {
 
     #[test]
     fn unknown_key_names_the_line() {
-        let err = parse("history = 5\n\nlisen = \"x\"\n").unwrap_err();
+        let err = parse("history = 5\n\nlisen = \"x\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("chatd.toml line 3:"), "{err}");
         assert!(err.contains("lisen"), "{err}");
     }

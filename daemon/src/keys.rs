@@ -23,11 +23,25 @@ use chat_protocol::{JoinKey, KeyId, Token};
 
 use crate::ending::Ending;
 use crate::state::{App, now_secs};
-use crate::store::PreviousKey;
+use crate::store::{PreviousKey, StoreError};
+
+/// A rotation that did not happen: the current key is still in force.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the key was not rotated: {cause}. The current key {current} is still in force{also}; fix the cause and rotate again"
+)]
+pub struct RotateError {
+    /// What failed.
+    pub cause: StoreError,
+    /// The key still in force.
+    pub current: KeyId,
+    /// What else changed: the previous key of an earlier rotation, erased.
+    also: String,
+}
 
 /// Rotates the key. The disk work runs on the blocking pool, and
 /// handshakes keep reading the old key set until the new one is in place.
-pub async fn rotate(app: &App, grace: Duration, disconnect: bool) -> Result<Rotated, String> {
+pub async fn rotate(app: &App, grace: Duration, disconnect: bool) -> Result<Rotated, RotateError> {
     let _writing = app.state_writes.lock().await;
     let (old, replaced) = {
         let keys = app.keys.read().expect("lock");
@@ -47,7 +61,7 @@ pub async fn rotate(app: &App, grace: Duration, disconnect: bool) -> Result<Rota
     });
     let on_disk = {
         let (app, new, previous) = (app.clone(), new.clone(), previous.clone());
-        tokio::task::spawn_blocking(move || -> Result<(), (bool, String)> {
+        tokio::task::spawn_blocking(move || -> Result<(), (bool, StoreError)> {
             match &previous {
                 Some(p) => app.store.save_previous_key(p, &new),
                 None => app.store.erase_previous_key(),
@@ -57,9 +71,9 @@ pub async fn rotate(app: &App, grace: Duration, disconnect: bool) -> Result<Rota
             app.store.save_key(&new).map_err(|e| (true, e))
         })
     };
-    if let Err((prepared, e)) = on_disk
+    if let Err((prepared, cause)) = on_disk
         .await
-        .unwrap_or_else(|e| Err((false, e.to_string())))
+        .unwrap_or_else(|e| Err((false, StoreError::Panicked(e.to_string()))))
     {
         // The first step went through: the earlier previous key is gone
         // from disk (erased, or replaced by a file bound to a key that
@@ -75,10 +89,11 @@ pub async fn rotate(app: &App, grace: Duration, disconnect: bool) -> Result<Rota
             Some(p) => format!("; the previous key {} no longer joins", p.token.key_id()),
             None => String::new(),
         };
-        return Err(format!(
-            "the key was not rotated: {e}. The current key {} is still in force{also}; fix the cause and rotate again",
-            old.key_id()
-        ));
+        return Err(RotateError {
+            cause,
+            current: old.key_id(),
+            also,
+        });
     }
     {
         let mut keys = app.keys.write().expect("lock");
@@ -145,7 +160,7 @@ pub fn schedule_expiry(app: App, key_id: KeyId, expires: u64) {
         let store_app = app.clone();
         let erased = tokio::task::spawn_blocking(move || store_app.store.erase_previous_key())
             .await
-            .unwrap_or_else(|e| Err(e.to_string()));
+            .unwrap_or_else(|e| Err(StoreError::Panicked(e.to_string())));
         match erased {
             Ok(()) if ended.disconnect => tracing::info!(
                 key_id = %key_id,

@@ -21,6 +21,7 @@ pub mod banner;
 pub mod config;
 pub mod connection;
 pub mod ending;
+pub mod error;
 pub mod hub;
 pub mod keys;
 pub mod logging;
@@ -40,4 +41,5 @@ pub mod systemd;
 pub mod throttle;
 pub mod upgrade;
 
+pub use error::Error;
 pub use service::{Handle, Listeners, check_machine, run};

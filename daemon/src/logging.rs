@@ -7,21 +7,24 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::reload;
 
+use crate::Error;
+
 /// Changes the log filter at run time (SIGHUP).
 pub type FilterHandle = reload::Handle<EnvFilter, tracing_subscriber::Registry>;
 
 /// The filter: `RUST_LOG` when set, else the configured level.
-pub fn filter(level: &str) -> Result<EnvFilter, String> {
+pub fn filter(level: &str) -> Result<EnvFilter, Error> {
     match std::env::var("RUST_LOG") {
         Ok(spec) if !spec.is_empty() => {
-            EnvFilter::try_new(&spec).map_err(|e| format!("RUST_LOG={spec}: {e}"))
+            EnvFilter::try_new(&spec).map_err(|e| Error::LogFilter(format!("RUST_LOG={spec}: {e}")))
         }
-        _ => EnvFilter::try_new(level).map_err(|e| format!("log_level = \"{level}\": {e}")),
+        _ => EnvFilter::try_new(level)
+            .map_err(|e| Error::LogFilter(format!("log_level = \"{level}\": {e}"))),
     }
 }
 
 /// Installs the subscriber.
-pub fn init(level: &str) -> Result<FilterHandle, String> {
+pub fn init(level: &str) -> Result<FilterHandle, Error> {
     let (filter, handle) = reload::Layer::new(filter(level)?);
     let journald = std::env::var_os("JOURNAL_STREAM").is_some();
     let ansi = std::io::stderr().is_terminal() && !journald;

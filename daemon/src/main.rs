@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, anyhow};
+use anyhow::Context;
 use chatd::config::Overrides;
 use chatd::{Handle, Listeners, logging, process, reload, signals, store};
 use clap::Parser;
@@ -75,19 +75,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         runtime_dir: cli.runtime_dir,
         password_file: cli.password_file,
     };
-    let mut config = overrides.load().map_err(|e| anyhow!(e))?;
-    config.resolve_dirs().map_err(|e| anyhow!(e))?;
+    let mut config = overrides.load()?;
+    config.resolve_dirs()?;
     if cli.check_config {
         let report = chatd::service::check_config(overrides.source().as_deref(), &config)?;
         print!("{report}");
         return Ok(());
     }
-    let filter = logging::init(&config.log_level).map_err(|e| anyhow!(e))?;
+    let filter = logging::init(&config.log_level)?;
     process::prepare(&config);
     let defaults = (config.state_dir.clone(), config.runtime_dir.clone());
     let reloader = reload::Reloader::new(
         move || {
-            let mut config = overrides.load().map_err(|e| anyhow!(e))?;
+            let mut config = overrides.load()?;
             chatd::check_machine(&config)?;
             // The resolved defaults, so an unset directory does not read as a change.
             config.state_dir = config.state_dir.or_else(|| defaults.0.clone());
@@ -101,14 +101,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
+        // The library's errors each say what went wrong and what to do.
         let handle = Handle::new();
         tokio::spawn(signals::Signals::install()?.forward(handle.clone()));
         // The lock first (one chatd per state directory), then the sockets,
         // then the keys: a chatd that cannot listen leaves no key behind.
         let state_dir = config.state_dir.as_deref().expect("resolved above");
-        let store = store::Store::open(state_dir).map_err(|e| anyhow!(e))?;
+        let store = store::Store::open(state_dir)?;
         let admin_gid = chatd::check_machine(&config)?;
         let listeners = Listeners::open(&config, admin_gid).await?;
         chatd::run(config, store, listeners, reloader, handle).await
-    })
+    })?;
+    Ok(())
 }

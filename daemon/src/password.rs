@@ -5,6 +5,7 @@
 //! (stored in `STATE_DIR/password`), then the configured password file
 //! (hashed at load; the plaintext is dropped at once).
 
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -37,26 +38,61 @@ fn hasher() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+/// Why a password, a password file or a stored hash cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PasswordError {
+    /// Over [`chat_protocol::limits::MAX_PASSWORD`] bytes.
+    #[error("the password is {0} bytes; the limit is {limit}", limit = chat_protocol::limits::MAX_PASSWORD)]
+    TooLong(usize),
+    /// A file with more than a password in it (read no further).
+    #[error("the password is over {limit} bytes, the limit", limit = chat_protocol::limits::MAX_PASSWORD)]
+    OverLimit,
+    /// No password at all.
+    #[error("the password is empty")]
+    Empty,
+    /// The password file cannot be read.
+    #[error("cannot read password file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The system's error.
+        source: std::io::Error,
+    },
+    /// The password file's content is not a password.
+    #[error("password file {}: {problem}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: Box<PasswordError>,
+    },
+    /// The password file is not UTF-8 text.
+    #[error("not UTF-8 text")]
+    NotText,
+    /// A stored hash chatd will not use: what is wrong with it.
+    #[error("{0}")]
+    StoredHash(String),
+    /// argon2 failed, or its task did.
+    #[error("cannot hash the password: {0}")]
+    Hashing(String),
+}
+
 /// Hashes a password into a PHC string with a fresh 16-byte salt.
-pub fn hash(password: &str) -> Result<String, String> {
+pub fn hash(password: &str) -> Result<String, PasswordError> {
     check_length(password)?;
     hasher()
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
-        .map_err(|e| format!("cannot hash the password: {e}"))
+        .map_err(|e| PasswordError::Hashing(e.to_string()))
 }
 
 /// Refuses passwords over 1 KiB.
-pub fn check_length(password: &str) -> Result<(), String> {
+pub fn check_length(password: &str) -> Result<(), PasswordError> {
     if password.len() > chat_protocol::limits::MAX_PASSWORD {
-        return Err(format!(
-            "the password is {} bytes; the limit is {}",
-            password.len(),
-            chat_protocol::limits::MAX_PASSWORD
-        ));
+        return Err(PasswordError::TooLong(password.len()));
     }
     if password.is_empty() {
-        return Err("the password is empty".into());
+        return Err(PasswordError::Empty);
     }
     Ok(())
 }
@@ -71,28 +107,30 @@ const P_COST_RANGE: std::ops::RangeInclusive<u32> = 1..=4;
 
 /// Checks that a stored PHC string is argon2id version 19 (0x13) with
 /// parameters within sane bounds and a salt of at least 16 bytes.
-pub fn check_stored_hash(phc: &str) -> Result<(), String> {
-    let parsed = PasswordHash::new(phc).map_err(|e| format!("not a PHC password hash ({e})"))?;
+pub fn check_stored_hash(phc: &str) -> Result<(), PasswordError> {
+    let parsed = PasswordHash::new(phc)
+        .map_err(|e| PasswordError::StoredHash(format!("not a PHC password hash ({e})")))?;
     if parsed.algorithm.as_str() != "argon2id" {
-        return Err(format!(
+        return Err(PasswordError::StoredHash(format!(
             "hash algorithm is {}, expected argon2id",
             parsed.algorithm
-        ));
+        )));
     }
     if parsed.version != Some(Version::V0x13 as u32) {
-        return Err(format!(
+        return Err(PasswordError::StoredHash(format!(
             "argon2 version is {}, expected 19",
             parsed
                 .version
                 .map_or_else(|| "missing".to_string(), |v| v.to_string())
-        ));
+        )));
     }
-    let params = Params::try_from(&parsed).map_err(|e| format!("bad argon2 parameters ({e})"))?;
+    let params = Params::try_from(&parsed)
+        .map_err(|e| PasswordError::StoredHash(format!("bad argon2 parameters ({e})")))?;
     let sane = M_COST_RANGE.contains(&params.m_cost())
         && T_COST_RANGE.contains(&params.t_cost())
         && P_COST_RANGE.contains(&params.p_cost());
     if !sane {
-        return Err(format!(
+        return Err(PasswordError::StoredHash(format!(
             "argon2 parameters m={} t={} p={} are outside sane bounds (m {}..={}, t {}..={}, p {}..={})",
             params.m_cost(),
             params.t_cost(),
@@ -103,11 +141,13 @@ pub fn check_stored_hash(phc: &str) -> Result<(), String> {
             T_COST_RANGE.end(),
             P_COST_RANGE.start(),
             P_COST_RANGE.end(),
-        ));
+        )));
     }
     match parsed.salt {
         Some(salt) if salt.len() >= 16 => Ok(()),
-        _ => Err("the salt is shorter than 16 bytes".into()),
+        _ => Err(PasswordError::StoredHash(
+            "the salt is shorter than 16 bytes".into(),
+        )),
     }
 }
 
@@ -233,17 +273,17 @@ impl Gate {
     /// Hashes a new password (admin-set, or a password file read at start
     /// or reload) under the same bound as the verifications: it waits for a
     /// slot, and a caller that gives up while waiting starts nothing.
-    pub async fn hash(&self, password: Zeroizing<String>) -> Result<String, String> {
+    pub async fn hash(&self, password: Zeroizing<String>) -> Result<String, PasswordError> {
         check_length(&password)?;
         let permit = self
             .permits
             .clone()
             .acquire_owned()
             .await
-            .map_err(|_| "the password check is closed".to_string())?;
+            .map_err(|_| PasswordError::Hashing("the password check is closed".into()))?;
         run_argon2(permit, move || hash(&password))
             .await
-            .unwrap_or_else(|| Err("hashing the password failed".into()))
+            .unwrap_or_else(|| Err(PasswordError::Hashing("its task failed".into())))
     }
 
     /// Whether `password` may join. Runs argon2 on the blocking pool, at
@@ -340,9 +380,16 @@ async fn run_argon2<T: Send + 'static>(
 }
 
 /// Reads a password file: the whole file, one trailing newline stripped.
-pub fn read_password_file(path: &std::path::Path) -> Result<Zeroizing<String>, String> {
+pub fn read_password_file(path: &Path) -> Result<Zeroizing<String>, PasswordError> {
     use std::io::Read as _;
-    let cannot = |e: std::io::Error| format!("cannot read password file {}: {e}", path.display());
+    let cannot = |source| PasswordError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let in_file = |problem| PasswordError::File {
+        path: path.to_path_buf(),
+        problem: Box::new(problem),
+    };
     let mut bytes = Zeroizing::new(Vec::new());
     // Never more than a password and its line ending: a wrong path to a big
     // file costs nothing, and the length check below names the problem.
@@ -352,14 +399,9 @@ pub fn read_password_file(path: &std::path::Path) -> Result<Zeroizing<String>, S
         .read_to_end(&mut bytes)
         .map_err(cannot)?;
     if bytes.len() > chat_protocol::limits::MAX_PASSWORD + 2 {
-        return Err(format!(
-            "password file {}: the password is over {} bytes, the limit",
-            path.display(),
-            chat_protocol::limits::MAX_PASSWORD
-        ));
+        return Err(in_file(PasswordError::OverLimit));
     }
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|_| format!("password file {} is not UTF-8 text", path.display()))?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| in_file(PasswordError::NotText))?;
     let mut text = Zeroizing::new(text.to_owned());
     if text.ends_with('\n') {
         text.pop();
@@ -367,7 +409,7 @@ pub fn read_password_file(path: &std::path::Path) -> Result<Zeroizing<String>, S
             text.pop();
         }
     }
-    check_length(&text).map_err(|e| format!("password file {}: {e}", path.display()))?;
+    check_length(&text).map_err(in_file)?;
     Ok(text)
 }
 
@@ -556,7 +598,12 @@ mod tests {
         std::fs::write(&p, "secret\n\n").unwrap();
         assert_eq!(*read_password_file(&p).unwrap(), "secret\n");
         std::fs::write(&p, "").unwrap();
-        assert!(read_password_file(&p).unwrap_err().contains("empty"));
+        assert!(
+            read_password_file(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("empty")
+        );
         let max = "é".repeat(512);
         std::fs::write(&p, format!("{max}\r\n")).unwrap();
         assert_eq!(*read_password_file(&p).unwrap(), max);
@@ -564,6 +611,7 @@ mod tests {
         assert!(
             read_password_file(&p)
                 .unwrap_err()
+                .to_string()
                 .contains("over 1024 bytes"),
             "a big file is too long, not broken UTF-8"
         );

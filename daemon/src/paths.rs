@@ -8,6 +8,38 @@
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+/// Why chatd will not use a directory.
+#[derive(Debug, thiserror::Error)]
+pub enum DirError {
+    /// Someone else could change it (owner, mode, link, parents), or it is
+    /// not a directory: the message names the problem and the fix.
+    #[error("{0}")]
+    Unsafe(String),
+    /// The system refused an operation on it.
+    #[error("cannot {action} {what}: {source}")]
+    Io {
+        /// What was being done: "create", "open", "inspect", …
+        action: &'static str,
+        /// The directory, as named to the user.
+        what: String,
+        /// The system's error.
+        source: std::io::Error,
+    },
+    /// No state directory can be found without `HOME`.
+    #[error("no state directory: set HOME or XDG_STATE_HOME, or pass --state-dir DIR")]
+    NoStateDir,
+}
+
+impl DirError {
+    fn io(action: &'static str, what: impl std::fmt::Display, source: std::io::Error) -> Self {
+        Self::Io {
+            action,
+            what: what.to_string(),
+            source,
+        }
+    }
+}
+
 /// The process's effective uid.
 pub fn euid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.
@@ -43,7 +75,7 @@ pub fn default_config_file() -> Option<PathBuf> {
 }
 
 /// The state directory when neither flag nor config names one.
-pub fn default_state_dir() -> Result<PathBuf, String> {
+pub fn default_state_dir() -> Result<PathBuf, DirError> {
     if let Some(dir) = env_path("STATE_DIRECTORY") {
         return Ok(dir);
     }
@@ -52,9 +84,7 @@ pub fn default_state_dir() -> Result<PathBuf, String> {
     }
     xdg("XDG_STATE_HOME", ".local/state")
         .map(|d| d.join("chatd"))
-        .ok_or_else(|| {
-            "no state directory: set HOME or XDG_STATE_HOME, or pass --state-dir DIR".into()
-        })
+        .ok_or(DirError::NoStateDir)
 }
 
 /// The runtime directory when neither flag nor config names one.
@@ -117,7 +147,7 @@ impl DirRole {
 /// meanwhile is checked like any other rather than taken as made.
 /// Returns the open directory (`O_NOFOLLOW`): the checks ran on what it
 /// refers to, and the caller changes its mode or group through it.
-pub fn ensure_private_dir(dir: &Path, role: DirRole) -> Result<std::fs::File, String> {
+pub fn ensure_private_dir(dir: &Path, role: DirRole) -> Result<std::fs::File, DirError> {
     let shown = dir.display();
     let flag = role.flag();
     check_ancestors(dir, role)?;
@@ -129,16 +159,16 @@ pub fn ensure_private_dir(dir: &Path, role: DirRole) -> Result<std::fs::File, St
                     .recursive(true)
                     .mode(0o700)
                     .create(parent)
-                    .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+                    .map_err(|e| DirError::io("create", parent.display(), e))?;
             }
             match std::fs::DirBuilder::new().mode(0o700).create(dir) {
                 Ok(()) => true,
                 // Made by someone else since we looked: checked below.
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
-                Err(e) => return Err(format!("cannot create {role} {shown}: {e}")),
+                Err(e) => return Err(DirError::io("create", format!("{role} {shown}"), e)),
             }
         }
-        Err(e) => return Err(format!("cannot inspect {role} {shown}: {e}")),
+        Err(e) => return Err(DirError::io("inspect", format!("{role} {shown}"), e)),
     };
     let opened = std::fs::OpenOptions::new()
         .read(true)
@@ -153,24 +183,24 @@ pub fn ensure_private_dir(dir: &Path, role: DirRole) -> Result<std::fs::File, St
                 let target = std::fs::read_link(dir)
                     .map(|t| format!(" (to {})", t.display()))
                     .unwrap_or_default();
-                return Err(format!(
+                return Err(DirError::Unsafe(format!(
                     "{role} {shown} is a symbolic link{target}, which whoever can change it could point elsewhere: pass the real directory with {flag}, or put a directory in the link's place"
-                ));
+                )));
             }
-            return Err(format!(
+            return Err(DirError::Unsafe(format!(
                 "{role} {shown} exists but is not a directory: move it away or choose another {flag}"
-            ));
+            )));
         }
         Err(e) => {
             // Most often a directory of another user's that chatd may not
             // even enter: say whose it is.
             let me = euid();
             return Err(match std::fs::symlink_metadata(dir) {
-                Ok(meta) if meta.uid() != me => format!(
+                Ok(meta) if meta.uid() != me => DirError::Unsafe(format!(
                     "{role} {shown} is owned by uid {}, not chatd's uid {me} ({e}): remove it, or choose another {flag}",
                     meta.uid()
-                ),
-                _ => format!("cannot open {role} {shown}: {e}"),
+                )),
+                _ => return Err(DirError::io("open", format!("{role} {shown}"), e)),
             });
         }
     };
@@ -178,17 +208,17 @@ pub fn ensure_private_dir(dir: &Path, role: DirRole) -> Result<std::fs::File, St
         // The umask may have narrowed the mode; make it exactly 0700.
         handle
             .set_permissions(std::fs::Permissions::from_mode(0o700))
-            .map_err(|e| format!("cannot set mode 0700 on {role} {shown}: {e}"))?;
+            .map_err(|e| DirError::io("set mode 0700 on", format!("{role} {shown}"), e))?;
     }
     let meta = handle
         .metadata()
-        .map_err(|e| format!("cannot inspect {role} {shown}: {e}"))?;
+        .map_err(|e| DirError::io("inspect", format!("{role} {shown}"), e))?;
     let me = euid();
     if meta.uid() != me {
-        return Err(format!(
+        return Err(DirError::Unsafe(format!(
             "{role} {shown} is owned by uid {}, not chatd's uid {me}: chown it to uid {me} or choose another {flag}",
             meta.uid()
-        ));
+        )));
     }
     let mode = meta.mode() & 0o7777;
     let writable_by = if mode & 0o002 != 0 {
@@ -199,9 +229,9 @@ pub fn ensure_private_dir(dir: &Path, role: DirRole) -> Result<std::fs::File, St
         None
     };
     if let Some(who) = writable_by {
-        return Err(format!(
+        return Err(DirError::Unsafe(format!(
             "{role} {shown} is writable by {who} (mode {mode:04o}), who could swap chatd's files there: fix it with `chmod go-w {shown}` or choose another {flag}"
-        ));
+        )));
     }
     Ok(handle)
 }
@@ -213,10 +243,10 @@ pub fn ensure_private_dir(dir: &Path, role: DirRole) -> Result<std::fs::File, St
 /// and be writable by no one else, unless it has the sticky bit (as
 /// `/tmp` has: there only an entry's owner may rename it); every symbolic
 /// link on the way must belong to root or chatd's uid.
-fn check_ancestors(dir: &Path, role: DirRole) -> Result<(), String> {
+fn check_ancestors(dir: &Path, role: DirRole) -> Result<(), DirError> {
     let (shown, flag, me) = (dir.display(), role.flag(), euid());
-    let absolute =
-        std::path::absolute(dir).map_err(|e| format!("cannot resolve {role} {shown}: {e}"))?;
+    let absolute = std::path::absolute(dir)
+        .map_err(|e| DirError::io("resolve", format!("{role} {shown}"), e))?;
     let Some(parent) = absolute.parent() else {
         return Ok(());
     };
@@ -227,16 +257,16 @@ fn check_ancestors(dir: &Path, role: DirRole) -> Result<(), String> {
         prefix.push(component);
         match std::fs::symlink_metadata(&prefix) {
             Ok(meta) if meta.file_type().is_symlink() && !trusted(meta.uid()) => {
-                return Err(format!(
+                return Err(DirError::Unsafe(format!(
                     "{role} {shown}: {} is a symbolic link owned by uid {}, who could point it elsewhere: choose another {flag}",
                     prefix.display(),
                     meta.uid()
-                ));
+                )));
             }
             Ok(_) => {}
             // Missing from here on: made by chatd, as it makes the rest.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
-            Err(e) => return Err(format!("cannot inspect {}: {e}", prefix.display())),
+            Err(e) => return Err(DirError::io("inspect", prefix.display(), e)),
         }
     }
     // The directories as they are, from the deepest that exists up.
@@ -246,26 +276,26 @@ fn check_ancestors(dir: &Path, role: DirRole) -> Result<(), String> {
         .unwrap_or(Path::new("/"));
     let real = existing
         .canonicalize()
-        .map_err(|e| format!("cannot resolve {}: {e}", existing.display()))?;
+        .map_err(|e| DirError::io("resolve", existing.display(), e))?;
     for ancestor in real.ancestors() {
         let meta = std::fs::metadata(ancestor)
-            .map_err(|e| format!("cannot inspect {}: {e}", ancestor.display()))?;
+            .map_err(|e| DirError::io("inspect", ancestor.display(), e))?;
         let mode = meta.mode();
         let open_to_others = mode & 0o022 != 0 && mode & 0o1000 == 0;
         if !trusted(meta.uid()) {
-            return Err(format!(
+            return Err(DirError::Unsafe(format!(
                 "{role} {shown}: its parent {} is owned by uid {}, who could move the {role} away and put another in its place: choose a {role} under directories of root or of chatd's uid {me}, with {flag}",
                 ancestor.display(),
                 meta.uid()
-            ));
+            )));
         }
         if open_to_others {
-            return Err(format!(
+            return Err(DirError::Unsafe(format!(
                 "{role} {shown}: its parent {} is writable by others (mode {:04o}), who could move the {role} away and put another in its place: `chmod go-w {}` (or `chmod +t`), or choose another {flag}",
                 ancestor.display(),
                 mode & 0o7777,
                 ancestor.display()
-            ));
+            )));
         }
     }
     Ok(())
@@ -295,7 +325,9 @@ mod tests {
         std::fs::create_dir(&parent).unwrap();
         std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o777)).unwrap();
         let dir = parent.join("state");
-        let err = ensure_private_dir(&dir, DirRole::State).unwrap_err();
+        let err = ensure_private_dir(&dir, DirRole::State)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("writable by others (mode 0777)"), "{err}");
         assert!(!dir.exists(), "nothing made under an unsafe parent");
         // The sticky bit (as /tmp has) makes it safe: only an entry's owner
@@ -320,7 +352,9 @@ mod tests {
             (0o730, "its group"),
         ] {
             std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
-            let err = ensure_private_dir(&dir, DirRole::State).unwrap_err();
+            let err = ensure_private_dir(&dir, DirRole::State)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(&format!("writable by {who}")), "{err}");
             assert!(
                 err.contains("chmod go-w") && err.contains("--state-dir"),
@@ -330,12 +364,16 @@ mod tests {
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
         let link = tmp.path().join("link");
         std::os::unix::fs::symlink(&dir, &link).unwrap();
-        let err = ensure_private_dir(&link, DirRole::Runtime).unwrap_err();
+        let err = ensure_private_dir(&link, DirRole::Runtime)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("is a symbolic link"), "{err}");
         assert!(err.contains("--runtime-dir"), "{err}");
         let file = tmp.path().join("file");
         std::fs::write(&file, "").unwrap();
-        let err = ensure_private_dir(&file, DirRole::State).unwrap_err();
+        let err = ensure_private_dir(&file, DirRole::State)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not a directory"), "{err}");
     }
 }

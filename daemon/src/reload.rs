@@ -8,13 +8,14 @@
 
 use chat_protocol::admin::Reloaded;
 
+use crate::Error;
 use crate::config::Config;
 use crate::logging::FilterHandle;
 use crate::state::App;
 
 /// How to read the configuration again, and the log filter to update.
 pub struct Reloader {
-    load: Box<dyn Fn() -> anyhow::Result<Config> + Send + Sync>,
+    load: Box<dyn Fn() -> Result<Config, Error> + Send + Sync>,
     filter: Option<FilterHandle>,
     running: tokio::sync::Mutex<()>,
 }
@@ -22,7 +23,7 @@ pub struct Reloader {
 impl Reloader {
     /// A reloader that calls `load` for the new configuration.
     pub fn new(
-        load: impl Fn() -> anyhow::Result<Config> + Send + Sync + 'static,
+        load: impl Fn() -> Result<Config, Error> + Send + Sync + 'static,
         filter: Option<FilterHandle>,
     ) -> Self {
         Self {
@@ -34,7 +35,7 @@ impl Reloader {
 }
 
 /// Reloads, telling systemd RELOADING=1 first and READY=1 after.
-pub async fn reload(app: &App) -> Result<Reloaded, String> {
+pub async fn reload(app: &App) -> Result<Reloaded, Error> {
     let _one_at_a_time = app.reloader.running.lock().await;
     crate::systemd::reloading();
     let result = apply(app).await;
@@ -53,8 +54,8 @@ pub async fn reload(app: &App) -> Result<Reloaded, String> {
     result
 }
 
-async fn apply(app: &App) -> Result<Reloaded, String> {
-    let new = (app.reloader.load)().map_err(|e| format!("{e:#}"))?;
+async fn apply(app: &App) -> Result<Reloaded, Error> {
+    let new = (app.reloader.load)()?;
     let old = app.hub.config();
     let mut changed = Vec::new();
     let mut restart_needed = Vec::new();
@@ -100,7 +101,7 @@ async fn apply(app: &App) -> Result<Reloaded, String> {
     if let (Some(filter), Some(handle)) = (filter, &app.reloader.filter) {
         handle
             .reload(filter)
-            .map_err(|e| format!("cannot change the log level: {e}"))?;
+            .map_err(|e| Error::LogFilter(format!("cannot change the log level: {e}")))?;
     }
     if let Some(hash) = file_hash {
         app.password.set_file_hash(hash);

@@ -7,13 +7,13 @@ use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
-use anyhow::{Context, anyhow};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::Config;
+use crate::Error;
+use crate::config::{Config, ConfigError};
 use crate::state::{App, AppState, KeySet, now_secs};
 use crate::{admin, banner, hub, keys, logging, password, reload, server, status, store, systemd};
 
@@ -60,32 +60,48 @@ impl Listeners {
     /// binds `config.listen` and `RUNTIME_DIR/admin.sock`. Done before the
     /// state directory is touched, so that a chatd that cannot listen
     /// leaves nothing behind.
-    pub async fn open(config: &Config, admin_gid: Option<u32>) -> anyhow::Result<Self> {
+    pub async fn open(config: &Config, admin_gid: Option<u32>) -> Result<Self, Error> {
         let runtime_dir = config.runtime_dir.clone().expect("resolved before start");
         let activated = if systemd::activated() {
-            systemd::take_listeners().map_err(|e| anyhow!(e))?
+            systemd::take_listeners()?
         } else {
             Default::default()
         };
         let chat = match activated.chat {
             Some(std_listener) => {
-                TcpListener::from_std(std_listener).context("inherited chat socket")?
+                TcpListener::from_std(std_listener).map_err(|source| Error::Io {
+                    what: "using the inherited chat socket",
+                    source,
+                })?
             }
             None => {
-                let addr: SocketAddr = config.listen_addr().map_err(|e| anyhow!(e))?;
+                let addr: SocketAddr =
+                    config
+                        .listen_addr()
+                        .map_err(|invalid| ConfigError::Invalid {
+                            place: String::new(),
+                            invalid,
+                        })?;
                 TcpListener::bind(addr)
                     .await
-                    .map_err(|e| anyhow!("cannot listen on {addr}: {e}{}", bind_hint(&e)))?
+                    .map_err(|source| Error::Listen {
+                        addr,
+                        hint: bind_hint(&source),
+                        source,
+                    })?
             }
         };
         let (admin, admin_path) = match activated.admin {
             Some(listener) => (listener, None),
             None => (
-                admin::bind(&runtime_dir, admin_gid).map_err(|e| anyhow!(e))?,
+                admin::bind(&runtime_dir, admin_gid)?,
                 Some(admin::socket_path(&runtime_dir)),
             ),
         };
-        let admin = UnixListener::from_std(admin).context("admin socket")?;
+        let admin = UnixListener::from_std(admin).map_err(|source| Error::Io {
+            what: "using the admin socket",
+            source,
+        })?;
         Ok(Self {
             chat,
             admin,
@@ -115,12 +131,12 @@ fn bind_hint(e: &std::io::Error) -> &'static str {
 /// Checked at start, by `--check-config` and on reload, so that neither a
 /// check nor a reload passes a configuration that the next start would
 /// refuse.
-pub fn check_machine(config: &Config) -> anyhow::Result<Option<u32>> {
-    logging::filter(&config.log_level).map_err(|e| anyhow!(e))?;
+pub fn check_machine(config: &Config) -> Result<Option<u32>, Error> {
+    logging::filter(&config.log_level)?;
     match &config.admin_group {
-        Some(name) => Ok(Some(admin::peer::group_gid(name).ok_or_else(|| {
-            anyhow!("admin_group = \"{name}\": no such group; create it (`groupadd {name}`) or fix the config")
-        })?)),
+        Some(name) => Ok(Some(
+            admin::peer::group_gid(name).ok_or_else(|| Error::NoSuchGroup(name.clone()))?,
+        )),
         None => Ok(None),
     }
 }
@@ -136,13 +152,16 @@ pub async fn run(
     listeners: Listeners,
     reloader: reload::Reloader,
     handle: Handle,
-) -> anyhow::Result<()> {
+) -> Result<(), Error> {
     let Listeners {
         chat,
         admin: admin_listener,
         admin_path,
     } = listeners;
-    let listen_addr = chat.local_addr().context("reading the bound address")?;
+    let listen_addr = chat.local_addr().map_err(|source| Error::Io {
+        what: "reading the bound address",
+        source,
+    })?;
     let (app, token, created) =
         match assemble(config, store, listen_addr, reloader, handle.clone()).await {
             Ok(assembled) => assembled,
@@ -206,7 +225,7 @@ pub async fn assemble(
     listen_addr: SocketAddr,
     reloader: reload::Reloader,
     handle: Handle,
-) -> anyhow::Result<(App, chat_protocol::Token, bool)> {
+) -> Result<(App, chat_protocol::Token, bool), Error> {
     let Loaded {
         admin_gid,
         identity,
@@ -252,12 +271,10 @@ struct Loaded {
 }
 
 impl Loaded {
-    async fn from(config: &Config, store: &store::Store) -> anyhow::Result<Self> {
+    async fn from(config: &Config, store: &store::Store) -> Result<Self, Error> {
         let admin_gid = check_machine(config)?;
-        let (identity, token, created) = store.load_or_create_keys().map_err(|e| anyhow!(e))?;
-        let previous = store
-            .load_previous_key(&identity, &token, now_secs())
-            .map_err(|e| anyhow!(e))?;
+        let (identity, token, created) = store.load_or_create_keys()?;
+        let previous = store.load_previous_key(&identity, &token, now_secs())?;
         let gate = password_gate(config, store).await?;
         Ok(Self {
             admin_gid,
@@ -272,21 +289,19 @@ impl Loaded {
 
 /// The password check in force at start: the admin-set hash (checked
 /// against sane bounds) and the configured password file, hashed now.
-async fn password_gate(config: &Config, store: &store::Store) -> anyhow::Result<password::Gate> {
+async fn password_gate(config: &Config, store: &store::Store) -> Result<password::Gate, Error> {
     let state_dir = store.dir();
     let gate = password::Gate::default();
-    if let Some(admin_hash) = store.load_password_hash().map_err(|e| anyhow!(e))? {
-        password::check_stored_hash(&admin_hash).map_err(|e| {
-            anyhow!(
-                "{}/password: {e}; remove it, or set a new password with `chatctl passwd`",
-                state_dir.display()
-            )
+    if let Some(admin_hash) = store.load_password_hash()? {
+        password::check_stored_hash(&admin_hash).map_err(|problem| Error::StoredHash {
+            dir: state_dir.to_path_buf(),
+            problem,
         })?;
         gate.set_admin_hash(Some(admin_hash));
     }
     if let Some(file) = &config.password_file {
-        let password = password::read_password_file(file).map_err(|e| anyhow!(e))?;
-        let hash = gate.hash(password).await.map_err(|e| anyhow!(e))?;
+        let password = password::read_password_file(file)?;
+        let hash = gate.hash(password).await?;
         gate.set_file_hash(Some(hash));
     }
     Ok(gate)
@@ -325,7 +340,7 @@ async fn watchdog(app: App, every: std::time::Duration) {
 /// `--check-config`: the settings in force as TOML (no secrets), after the
 /// checks a start would make: the machine's (log filter, admin group) and
 /// the password file's readability.
-pub fn check_config(source: Option<&std::path::Path>, config: &Config) -> anyhow::Result<String> {
+pub fn check_config(source: Option<&std::path::Path>, config: &Config) -> Result<String, Error> {
     use std::fmt::Write as _;
     let mut text = String::new();
     match source {
@@ -342,9 +357,9 @@ pub fn check_config(source: Option<&std::path::Path>, config: &Config) -> anyhow
     .expect("writing to a String");
     check_machine(config)?;
     if let Some(file) = &config.password_file {
-        password::read_password_file(file).map_err(|e| anyhow!(e))?;
+        password::read_password_file(file)?;
         text.push_str("# the password file is readable (its content is not shown)\n");
     }
-    text.push_str(&toml::to_string(config).context("printing the configuration")?);
+    text.push_str(&toml::to_string(config).expect("the configuration always serializes"));
     Ok(text)
 }

@@ -1,10 +1,9 @@
 //! The signals chatd acts on, turned into requests on its [`Handle`]:
 //! SIGTERM and SIGINT stop it, SIGHUP reloads the configuration.
 
-use anyhow::Context as _;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
-use crate::Handle;
+use crate::{Error, Handle};
 
 /// The handlers, installed (before READY=1, so that a signal sent the
 /// moment the service manager sees chatd ready is handled rather than
@@ -17,8 +16,13 @@ pub struct Signals {
 
 impl Signals {
     /// Installs the handlers; needs a running tokio runtime.
-    pub fn install() -> anyhow::Result<Self> {
-        let install = |kind| signal(kind).context("installing signal handlers");
+    pub fn install() -> Result<Self, Error> {
+        let install = |kind| {
+            signal(kind).map_err(|source| Error::Io {
+                what: "installing signal handlers",
+                source,
+            })
+        };
         Ok(Self {
             term: install(SignalKind::terminate())?,
             int: install(SignalKind::interrupt())?,

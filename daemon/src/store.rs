@@ -16,6 +16,8 @@ use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use chat_protocol::{JoinKey, ServerIdentity, Token};
+
+use crate::paths::DirError;
 use zeroize::Zeroizing;
 
 /// The state directory and the lock that makes this chatd its only user.
@@ -24,9 +26,63 @@ pub struct Store {
     _lock: File,
 }
 
+/// Why the state directory or a file in it cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The directory itself is refused.
+    #[error(transparent)]
+    Dir(#[from] DirError),
+    /// Another chatd holds the directory's lock.
+    #[error(
+        "another chatd is already running on state directory {} (it holds {}); stop it first or pass another --state-dir",
+        dir.display(),
+        lock.display()
+    )]
+    Locked {
+        /// The state directory.
+        dir: PathBuf,
+        /// Its lock file.
+        lock: PathBuf,
+    },
+    /// A file that cannot be read, written or removed.
+    #[error("cannot {action} {}: {source}{hint}", path.display())]
+    Io {
+        /// "read", "write", "remove", "open".
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The system's error.
+        source: std::io::Error,
+        /// What may be wrong, when there is a likely answer.
+        hint: &'static str,
+    },
+    /// The blocking task doing the work failed (a bug).
+    #[error("the state directory's work failed: {0}")]
+    Panicked(String),
+    /// A file whose content chatd cannot use: the problem and the fix.
+    #[error("{} {problem}", path.display())]
+    Damaged {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it and what to do.
+        problem: String,
+    },
+}
+
+impl StoreError {
+    fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
+        Self::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+            hint: "",
+        }
+    }
+}
+
 /// Writes `contents` to `path` atomically: temp file (0600), fsync, rename,
 /// fsync the directory. A reader sees the old file or the new one, whole.
-pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), String> {
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), StoreError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
@@ -45,17 +101,19 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), String> {
         std::fs::rename(&tmp, path)?;
         File::open(dir)?.sync_all()
     };
-    write().map_err(|e| {
+    write().map_err(|source| {
         let _ = std::fs::remove_file(&tmp);
-        format!(
-            "cannot write {}: {e} (is the disk full or read-only?)",
-            path.display()
-        )
+        StoreError::Io {
+            action: "write",
+            path: path.to_path_buf(),
+            source,
+            hint: " (is the disk full or read-only?)",
+        }
     })
 }
 
 /// Reads a file that may be missing.
-fn read_optional(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>, String> {
+fn read_optional(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
     // The files hold secrets (the identity, the keys): wiped once parsed.
     match std::fs::read(path).map(Zeroizing::new) {
         Ok(bytes) => {
@@ -72,7 +130,7 @@ fn read_optional(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>, String> {
             Ok(Some(bytes))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        Err(e) => Err(StoreError::io("read", path, e)),
     }
 }
 
@@ -90,7 +148,7 @@ pub struct PreviousKey {
 
 impl Store {
     /// Opens (creating if missing) the state directory and takes its lock.
-    pub fn open(dir: &Path) -> Result<Self, String> {
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
         crate::paths::ensure_private_dir(dir, crate::paths::DirRole::State)?;
         let lock_path = dir.join("lock");
         let lock = std::fs::OpenOptions::new()
@@ -99,15 +157,14 @@ impl Store {
             .write(true)
             .mode(0o600)
             .open(&lock_path)
-            .map_err(|e| format!("cannot open {}: {e}", lock_path.display()))?;
+            .map_err(|e| StoreError::io("open", &lock_path, e))?;
         // SAFETY: flock on a valid, open descriptor.
         let rc = unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
         if rc != 0 {
-            return Err(format!(
-                "another chatd is already running on state directory {} (it holds {}); stop it first or pass another --state-dir",
-                dir.display(),
-                lock_path.display()
-            ));
+            return Err(StoreError::Locked {
+                dir: dir.to_path_buf(),
+                lock: lock_path,
+            });
         }
         Ok(Self {
             dir: dir.to_path_buf(),
@@ -127,28 +184,34 @@ impl Store {
 
     /// Loads the identity and the key, creating what is missing. Returns
     /// whether a new key was made.
-    pub fn load_or_create_keys(&self) -> Result<(ServerIdentity, Token, bool), String> {
+    pub fn load_or_create_keys(&self) -> Result<(ServerIdentity, Token, bool), StoreError> {
         let id_path = self.dir.join("identity");
         let key_path = self.key_path();
         let identity = match read_optional(&id_path)? {
             Some(bytes) => {
-                let bytes: Zeroizing<[u8; 32]> = bytes.as_slice().try_into().map(Zeroizing::new).map_err(|_| {
-                    format!(
-                        "{} is damaged ({} bytes, expected 32); restore it from a backup, or remove it and {} to make a new server identity (every client then needs the new key)",
-                        id_path.display(),
-                        bytes.len(),
-                        key_path.display()
-                    )
-                })?;
+                let bytes: Zeroizing<[u8; 32]> = bytes
+                    .as_slice()
+                    .try_into()
+                    .map(Zeroizing::new)
+                    .map_err(|_| StoreError::Damaged {
+                        path: id_path.clone(),
+                        problem: format!(
+                            "is damaged ({} bytes, expected 32); restore it from a backup, or remove it and {} to make a new server identity (every client then needs the new key)",
+                            bytes.len(),
+                            key_path.display()
+                        ),
+                    })?;
                 ServerIdentity::from_secret_bytes(&bytes)
             }
             None => {
                 if key_path.exists() {
-                    return Err(format!(
-                        "{} exists but {} is missing; restore the identity, or remove the key file too to start afresh",
-                        key_path.display(),
-                        id_path.display()
-                    ));
+                    return Err(StoreError::Damaged {
+                        path: key_path,
+                        problem: format!(
+                            "exists but {} is missing; restore the identity, or remove the key file too to start afresh",
+                            id_path.display()
+                        ),
+                    });
                 }
                 let identity = ServerIdentity::generate();
                 write_atomic(&id_path, identity.secret_bytes().as_slice())?;
@@ -159,19 +222,19 @@ impl Store {
             Some(bytes) => {
                 let text = String::from_utf8_lossy(&bytes);
                 let line = text.lines().next().unwrap_or_default();
-                let token = Token::parse(line).map_err(|_| {
-                    format!(
-                        "{} is damaged (its first line is not a chat1_ key); restore it from a backup, or remove it to make a new key (everyone then needs the new key)",
-                        key_path.display()
-                    )
+                let token = Token::parse(line).map_err(|_| StoreError::Damaged {
+                    path: key_path.clone(),
+                    problem: "is damaged (its first line is not a chat1_ key); restore it from a backup, or remove it to make a new key (everyone then needs the new key)".into(),
                 })?;
                 if token.server_public != identity.public() {
-                    return Err(format!(
-                        "{} does not belong to {} (its server key differs); restore the matching pair, or remove {} to make a new key",
-                        key_path.display(),
-                        id_path.display(),
-                        key_path.display()
-                    ));
+                    return Err(StoreError::Damaged {
+                        problem: format!(
+                            "does not belong to {} (its server key differs); restore the matching pair, or remove {} to make a new key",
+                            id_path.display(),
+                            key_path.display()
+                        ),
+                        path: key_path,
+                    });
                 }
                 Ok((identity, token, false))
             }
@@ -187,7 +250,7 @@ impl Store {
     }
 
     /// Writes the current key file.
-    pub fn save_key(&self, token: &Token) -> Result<(), String> {
+    pub fn save_key(&self, token: &Token) -> Result<(), StoreError> {
         write_atomic(&self.key_path(), format!("{}\n", token.encode()).as_bytes())
     }
 
@@ -210,7 +273,7 @@ impl Store {
         identity: &ServerIdentity,
         current: &Token,
         now: u64,
-    ) -> Result<Option<PreviousKey>, String> {
+    ) -> Result<Option<PreviousKey>, StoreError> {
         let path = self.previous_key_path();
         let Some(bytes) = read_optional(&path)? else {
             return Ok(None);
@@ -279,7 +342,7 @@ impl Store {
         &self,
         previous: &PreviousKey,
         successor: &Token,
-    ) -> Result<(), String> {
+    ) -> Result<(), StoreError> {
         let mut text = format!(
             "{}\nexpires={}\nreplaced_by={}\n",
             previous.token.encode(),
@@ -294,7 +357,7 @@ impl Store {
 
     /// Removes the previous key from disk, durably (the directory is
     /// synced), so that a rotation may go on to write the new key.
-    pub fn erase_previous_key(&self) -> Result<(), String> {
+    pub fn erase_previous_key(&self) -> Result<(), StoreError> {
         let path = self.previous_key_path();
         let erase = || -> std::io::Result<()> {
             match std::fs::remove_file(&path) {
@@ -303,27 +366,27 @@ impl Store {
                 Err(e) => Err(e),
             }
         };
-        erase().map_err(|e| format!("cannot remove {}: {e}", path.display()))
+        erase().map_err(|e| StoreError::io("remove", &path, e))
     }
 
     /// The stored password hash, if one was set through the admin API.
-    pub fn load_password_hash(&self) -> Result<Option<String>, String> {
+    pub fn load_password_hash(&self) -> Result<Option<String>, StoreError> {
         let path = self.dir.join("password");
         Ok(read_optional(&path)?.map(|b| String::from_utf8_lossy(&b).trim().to_string()))
     }
 
     /// Stores a password hash (never the password).
-    pub fn save_password_hash(&self, phc: &str) -> Result<(), String> {
+    pub fn save_password_hash(&self, phc: &str) -> Result<(), StoreError> {
         write_atomic(&self.dir.join("password"), format!("{phc}\n").as_bytes())
     }
 
     /// Removes the stored password hash.
-    pub fn erase_password_hash(&self) -> Result<(), String> {
+    pub fn erase_password_hash(&self) -> Result<(), StoreError> {
         let path = self.dir.join("password");
         match std::fs::remove_file(&path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(format!("cannot remove {}: {e}", path.display())),
+            Err(e) => Err(StoreError::io("remove", &path, e)),
         }
     }
 }
@@ -360,7 +423,7 @@ mod tests {
     fn second_store_on_same_dir_is_refused() {
         let tmp = tempfile::tempdir().unwrap();
         let _first = Store::open(tmp.path()).unwrap();
-        let err = Store::open(tmp.path()).err().unwrap();
+        let err = Store::open(tmp.path()).err().unwrap().to_string();
         assert!(err.contains("another chatd is already running"), "{err}");
     }
 
@@ -374,7 +437,7 @@ mod tests {
             server_public: [2; 32],
         };
         store.save_key(&other).unwrap();
-        let err = store.load_or_create_keys().err().unwrap();
+        let err = store.load_or_create_keys().err().unwrap().to_string();
         assert!(err.contains("does not belong"), "{err}");
         assert!(
             !err.contains(&other.encode()),
@@ -393,6 +456,7 @@ mod tests {
                 .load_or_create_keys()
                 .err()
                 .unwrap()
+                .to_string()
                 .contains("key is damaged")
         );
         std::fs::write(tmp.path().join("identity"), "short").unwrap();
@@ -401,6 +465,7 @@ mod tests {
                 .load_or_create_keys()
                 .err()
                 .unwrap()
+                .to_string()
                 .contains("identity is damaged")
         );
     }

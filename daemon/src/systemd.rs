@@ -94,13 +94,31 @@ fn family(fd: RawFd) -> Option<libc::sa_family_t> {
     }
 }
 
+/// Why the sockets the service manager passed cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ActivationError {
+    /// `LISTEN_FDS` and friends do not parse.
+    #[error("LISTEN_FDS is set but unusable: {0}")]
+    Unusable(std::io::Error),
+    /// A descriptor that is not one of ours.
+    #[error(
+        "socket activation passed descriptor {0}, which is not a listening TCP socket nor the one admin Unix socket; check ListenStream= in the .socket unit"
+    )]
+    Unexpected(std::os::fd::RawFd),
+    /// An inherited socket cannot be made non-blocking.
+    #[error("inherited {which} socket: {source}")]
+    Setup {
+        /// "chat" or "admin".
+        which: &'static str,
+        /// The system's error.
+        source: std::io::Error,
+    },
+}
+
 /// Takes the sockets passed with `LISTEN_FDS`: TCP ones serve chat, a Unix
 /// one serves the admin API. Anything else is refused with a clear error.
-pub fn take_listeners() -> Result<Activated, String> {
-    let fds = match sd_notify::listen_fds() {
-        Ok(fds) => fds,
-        Err(e) => return Err(format!("LISTEN_FDS is set but unusable: {e}")),
-    };
+pub fn take_listeners() -> Result<Activated, ActivationError> {
+    let fds = sd_notify::listen_fds().map_err(ActivationError::Unusable)?;
     let mut activated = Activated::default();
     for fd in fds {
         let kind = if is_listening_stream(fd) {
@@ -118,20 +136,24 @@ pub fn take_listeners() -> Result<Activated, String> {
                 activated.admin = Some(std::os::unix::net::UnixListener::from(owned));
             }
             _ => {
-                return Err(format!(
-                    "socket activation passed descriptor {fd}, which is not a listening TCP socket nor the one admin Unix socket; check ListenStream= in the .socket unit"
-                ));
+                return Err(ActivationError::Unexpected(fd));
             }
         }
     }
     // tokio needs non-blocking sockets; systemd hands them over blocking.
     if let Some(l) = &activated.chat {
         l.set_nonblocking(true)
-            .map_err(|e| format!("inherited chat socket: {e}"))?;
+            .map_err(|source| ActivationError::Setup {
+                which: "chat",
+                source,
+            })?;
     }
     if let Some(l) = &activated.admin {
         l.set_nonblocking(true)
-            .map_err(|e| format!("inherited admin socket: {e}"))?;
+            .map_err(|source| ActivationError::Setup {
+                which: "admin",
+                source,
+            })?;
     }
     Ok(activated)
 }

@@ -17,6 +17,7 @@ use super::Failure;
 use super::peer::Peer;
 use crate::ending::Ending;
 use crate::state::App;
+use crate::store::StoreError;
 
 type Answer<T> = Result<Json<T>, Failure>;
 
@@ -42,18 +43,22 @@ pub fn routes() -> Router<App> {
 /// Runs a change of state to its end even if the caller hangs up: hyper
 /// drops the handler of a connection that closes, and a change cut between
 /// disk and memory would only come into force at the next start.
-async fn to_the_end<T: Send + 'static>(
-    change: impl Future<Output = Result<T, String>> + Send + 'static,
-) -> Result<T, Failure> {
+async fn to_the_end<T, E>(
+    change: impl Future<Output = Result<T, E>> + Send + 'static,
+) -> Result<T, Failure>
+where
+    T: Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
     tokio::spawn(change)
         .await
         .map_err(|e| Failure::internal(e.to_string()))?
-        .map_err(Failure::internal)
+        .map_err(|e| Failure::internal(e.to_string()))
 }
 
 /// Stores (or erases) the admin-set password hash, then puts it in force,
 /// under the state lock.
-async fn change_admin_password(app: &App, hash: Option<String>) -> Result<(), String> {
+async fn change_admin_password(app: &App, hash: Option<String>) -> Result<(), StoreError> {
     let _writing = app.state_writes.lock().await;
     let (store_app, saved) = (app.clone(), hash.clone());
     tokio::task::spawn_blocking(move || match &saved {
@@ -61,7 +66,7 @@ async fn change_admin_password(app: &App, hash: Option<String>) -> Result<(), St
         None => store_app.store.erase_password_hash(),
     })
     .await
-    .map_err(|e| e.to_string())??;
+    .map_err(|e| StoreError::Panicked(e.to_string()))??;
     app.password.set_admin_hash(hash);
     Ok(())
 }
@@ -139,7 +144,7 @@ async fn rotate(
             disconnect_at = rotated.disconnect_at,
             "admin: key rotated"
         );
-        Ok(rotated)
+        Ok::<_, crate::keys::RotateError>(rotated)
     })
     .await?;
     Ok(Json(rotated))
@@ -152,12 +157,12 @@ async fn set_password(
 ) -> Answer<PasswordState> {
     let PasswordRequest { password } = body(&payload, None)?;
     crate::password::check_length(&password)
-        .map_err(|e| Failure::new(StatusCode::BAD_REQUEST, "invalid_password", e))?;
+        .map_err(|e| Failure::new(StatusCode::BAD_REQUEST, "invalid_password", e.to_string()))?;
     let hash = app
         .password
         .hash(password)
         .await
-        .map_err(Failure::internal)?;
+        .map_err(|e| Failure::internal(e.to_string()))?;
     let changing = app.clone();
     to_the_end(async move {
         change_admin_password(&changing, Some(hash)).await?;
@@ -165,7 +170,7 @@ async fn set_password(
             uid = peer.uid,
             "admin: join password set (stored as an argon2id hash)"
         );
-        Ok(())
+        Ok::<_, StoreError>(())
     })
     .await?;
     Ok(Json(PasswordState {
@@ -182,7 +187,7 @@ async fn clear_password(
         change_admin_password(&changing, None).await?;
         let source = crate::status::password_source(&changing);
         tracing::info!(uid = peer.uid, now_in_force = %source, "admin: admin-set join password removed");
-        Ok(())
+        Ok::<_, StoreError>(())
     })
     .await?;
     Ok(Json(PasswordState {
@@ -238,6 +243,6 @@ async fn reload(State(app): State<App>, ConnectInfo(peer): ConnectInfo<Peer>) ->
     let reloaded = tokio::spawn(async move { crate::reload::reload(&reloading).await })
         .await
         .map_err(|e| Failure::internal(e.to_string()))?
-        .map_err(Failure::bad_request)?;
+        .map_err(|e| Failure::bad_request(e.to_string()))?;
     Ok(Json(reloaded))
 }

@@ -199,36 +199,29 @@ pub fn router(app: App) -> Router {
 pub fn bind(
     runtime_dir: &Path,
     admin_gid: Option<u32>,
-) -> Result<std::os::unix::net::UnixListener, String> {
+) -> Result<std::os::unix::net::UnixListener, BindError> {
     let dir = crate::paths::ensure_private_dir(runtime_dir, crate::paths::DirRole::Runtime)?;
     if let Some(gid) = admin_gid {
         // Members of the admin group must reach the socket: let the group traverse.
         chown_dir_group(&dir, runtime_dir, gid)?;
         dir.set_permissions(std::fs::Permissions::from_mode(0o710))
-            .map_err(|e| format!("cannot set mode 0710 on {}: {e}", runtime_dir.display()))?;
+            .map_err(|e| BindError::io("set mode 0710 on", runtime_dir, e))?;
     }
     let path = socket_path(runtime_dir);
     if let Ok(meta) = std::fs::symlink_metadata(&path) {
         use std::os::unix::fs::FileTypeExt;
         if !meta.file_type().is_socket() {
-            return Err(format!(
-                "{} exists and is not a socket; move it away, or pass another --runtime-dir",
-                path.display()
-            ));
+            return Err(BindError::NotASocket(path));
         }
         match std::os::unix::net::UnixStream::connect(&path) {
             Ok(_) => {
-                return Err(format!(
-                    "another chatd is already serving {} (stop it first, or pass another --runtime-dir)",
-                    path.display()
-                ));
+                return Err(BindError::InUse(path));
             }
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
                 tracing::info!("replacing stale admin socket {}", path.display());
-                std::fs::remove_file(&path)
-                    .map_err(|e| format!("cannot remove stale {}: {e}", path.display()))?;
+                std::fs::remove_file(&path).map_err(|e| BindError::io("remove stale", &path, e))?;
             }
-            Err(e) => return Err(format!("cannot check existing {}: {e}", path.display())),
+            Err(e) => return Err(BindError::io("check existing", &path, e)),
         }
     }
     // The socket's mode is set as it is made, not changed after. On Linux
@@ -243,8 +236,7 @@ pub fn bind(
     let bound = std::os::unix::net::UnixListener::bind(&path);
     // SAFETY: as above, restoring the mask this process had.
     unsafe { libc::umask(previous_umask) };
-    let listener =
-        bound.map_err(|e| format!("cannot create admin socket {}: {e}", path.display()))?;
+    let listener = bound.map_err(|e| BindError::io("create admin socket", &path, e))?;
     // A default ACL on the directory overrides the umask: then, and only
     // then, the mode is set, without following a link.
     let made = std::fs::symlink_metadata(&path).ok();
@@ -253,7 +245,7 @@ pub fn bind(
             // SAFETY: a valid directory descriptor and a NUL-terminated name.
             unsafe { libc::fchmodat(dirfd, name, 0o660, libc::AT_SYMLINK_NOFOLLOW) }
         })
-        .map_err(|e| format!("cannot set mode 0660 on {}: {e}", path.display()))?;
+        .map_err(|e| BindError::io("set mode 0660 on", &path, e))?;
     }
     // Usually the admin group is the daemon's own group, which the socket has already.
     let group = made.as_ref().map(std::os::unix::fs::MetadataExt::gid);
@@ -270,11 +262,15 @@ pub fn bind(
                 )
             }
         })
-        .map_err(|e| group_hint(&path, gid, &e))?;
+        .map_err(|source| BindError::Group {
+            path: path.clone(),
+            gid,
+            source,
+        })?;
     }
     listener
         .set_nonblocking(true)
-        .map_err(|e| format!("admin socket: {e}"))?;
+        .map_err(|e| BindError::io("set up admin socket", &path, e))?;
     Ok(listener)
 }
 
@@ -283,21 +279,65 @@ pub fn socket_path(runtime_dir: &Path) -> PathBuf {
     runtime_dir.join(chat_protocol::admin::SOCKET_NAME)
 }
 
-fn group_hint(path: &Path, gid: u32, e: &std::io::Error) -> String {
-    format!(
-        "cannot give {} to the admin group (gid {gid}): {e}; run chatd as root or as a member of that group",
+/// Why the admin socket cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum BindError {
+    /// The runtime directory is refused.
+    #[error(transparent)]
+    Dir(#[from] crate::paths::DirError),
+    /// Something else is at the socket's path.
+    #[error("{} exists and is not a socket; move it away, or pass another --runtime-dir", .0.display())]
+    NotASocket(PathBuf),
+    /// A live chatd answers on the socket.
+    #[error("another chatd is already serving {} (stop it first, or pass another --runtime-dir)", .0.display())]
+    InUse(PathBuf),
+    /// The socket or directory cannot be given to the admin group.
+    #[error(
+        "cannot give {} to the admin group (gid {gid}): {source}; run chatd as root or as a member of that group",
         path.display()
-    )
+    )]
+    Group {
+        /// The socket or the runtime directory.
+        path: PathBuf,
+        /// The admin group.
+        gid: u32,
+        /// The system's error.
+        source: std::io::Error,
+    },
+    /// The system refused another step.
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The socket or the runtime directory.
+        path: PathBuf,
+        /// The system's error.
+        source: std::io::Error,
+    },
+}
+
+impl BindError {
+    fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
+        Self::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
 }
 
 /// Gives the runtime directory, by its open descriptor, to the admin group.
-fn chown_dir_group(dir: &std::fs::File, shown: &Path, gid: u32) -> Result<(), String> {
+fn chown_dir_group(dir: &std::fs::File, shown: &Path, gid: u32) -> Result<(), BindError> {
     use std::os::unix::fs::MetadataExt;
     // Usually the admin group is the daemon's own group, which the directory has already.
     if dir.metadata().is_ok_and(|m| m.gid() == gid) {
         return Ok(());
     }
-    std::os::unix::fs::fchown(dir, None, Some(gid)).map_err(|e| group_hint(shown, gid, &e))
+    std::os::unix::fs::fchown(dir, None, Some(gid)).map_err(|source| BindError::Group {
+        path: shown.to_path_buf(),
+        gid,
+        source,
+    })
 }
 
 /// Runs an `*at` call (`fchownat`, `fchmodat`, with `AT_SYMLINK_NOFOLLOW`)
