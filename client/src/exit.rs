@@ -5,8 +5,6 @@
 //! code of its own it wraps a [`Failure`], which `main` finds again with
 //! `downcast_ref`. Anything else exits [`Exit::Error`].
 
-use std::fmt;
-
 /// How `chat` ends. The numbers never change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
@@ -68,36 +66,19 @@ Exit codes:
 
 /// An error with its own exit code. Its message is one line that names the
 /// problem and the fix; it never holds the key or the password.
-#[derive(Debug)]
-pub struct Failure {
-    /// How the process ends.
-    pub exit: Exit,
-    /// What to tell the user.
-    pub message: String,
-}
+pub type Failure = chat_term::Failure<Exit>;
 
-impl Failure {
-    /// A failure that ends the process with `exit`.
-    pub fn new(exit: Exit, message: impl Into<String>) -> Self {
-        Self {
-            exit,
-            message: message.into(),
-        }
+impl chat_term::ExitCode for Exit {
+    const OTHER: Self = Exit::Error;
+
+    fn code(self) -> i32 {
+        self as i32
     }
 }
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Failure {}
 
 /// The exit code for any error: a [`Failure`]'s own, else [`Exit::Error`].
 pub fn exit_of(err: &anyhow::Error) -> Exit {
-    err.downcast_ref::<Failure>()
-        .map_or(Exit::Error, |f| f.exit)
+    chat_term::exit_of(err)
 }
 
 #[cfg(test)]

@@ -7,7 +7,6 @@
 
 use std::fs::File;
 use std::io::{BufReader, Write as _};
-use std::os::fd::AsRawFd as _;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -18,6 +17,7 @@ use zeroize::Zeroizing;
 use crate::exit::{Exit, Failure};
 use crate::input::{Line, read_line};
 use crate::signals::Signals;
+use chat_term::EchoOff;
 
 /// The environment variable that may hold the password.
 pub const ENV: &str = "CHAT_PASSWORD";
@@ -160,48 +160,6 @@ pub async fn prompt(url: &str, signals: &mut Signals) -> anyhow::Result<Zeroizin
             Err(Failure::new(Exit::Error, "that password is not UTF-8 text").into())
         }
         None => Err(Failure::new(Exit::BadPassword, "no password given").into()),
-    }
-}
-
-/// The terminal with echo turned off; echo comes back on [`EchoOff::restore`]
-/// or when the last reference is dropped.
-struct EchoOff {
-    tty: File,
-    saved: libc::termios,
-}
-
-impl EchoOff {
-    fn new(tty: File) -> std::io::Result<Self> {
-        let fd = tty.as_raw_fd();
-        // SAFETY: `termios` is plain data; `tcgetattr` fills it for an open
-        // descriptor, and `tcsetattr` only reads it.
-        unsafe {
-            let mut saved: libc::termios = std::mem::zeroed();
-            if libc::tcgetattr(fd, &mut saved) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            let mut quiet = saved;
-            // No echo, but the newline still shows, so the cursor moves on.
-            quiet.c_lflag &= !libc::ECHO;
-            quiet.c_lflag |= libc::ECHONL;
-            if libc::tcsetattr(fd, libc::TCSAFLUSH, &quiet) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(Self { tty, saved })
-        }
-    }
-
-    fn restore(&self) {
-        // SAFETY: as in `new`; restoring twice is harmless.
-        unsafe {
-            libc::tcsetattr(self.tty.as_raw_fd(), libc::TCSANOW, &self.saved);
-        }
-    }
-}
-
-impl Drop for EchoOff {
-    fn drop(&mut self) {
-        self.restore();
     }
 }
 

@@ -30,7 +30,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::net::UnixStream;
 
-use crate::exit::{Exit, Failure};
+use crate::exit::{DaemonSaid, Exit, Failure};
 use crate::output::one_line;
 use crate::socket::Candidates;
 use crate::trust::{self, Trusted};
@@ -155,7 +155,13 @@ impl Client {
                 )
             })??;
         if !status.is_success() {
-            return Err(refusal(status, &raw).into());
+            let failure = refusal(status, &raw);
+            // The daemon's own code and message go along, under the
+            // failure, for --json.
+            return Err(match daemon_said(&raw) {
+                Some(said) => anyhow::Error::new(said).context(failure),
+                None => failure.into(),
+            });
         }
         let value = serde_json::from_slice(&raw).with_context(|| {
             format!(
@@ -252,17 +258,20 @@ pub fn refusal(status: StatusCode, body: &[u8]) -> Failure {
         } else {
             format!("; {WHO_MAY}")
         };
-        let failure = Failure::new(Exit::PermissionDenied, format!("{said}{hint}"));
-        return match error {
-            Some(error) => failure.said_by_daemon(error.code, error.message),
-            None => failure,
-        };
+        return Failure::new(Exit::PermissionDenied, format!("{said}{hint}"));
     }
-    let failure = Failure::new(Exit::Refused, said);
-    match error {
-        Some(error) => failure.said_by_daemon(error.code, error.message),
-        None => failure,
-    }
+    Failure::new(Exit::Refused, said)
+}
+
+/// The daemon's error code and message, as sent, when the body is an
+/// [`ErrorBody`].
+fn daemon_said(body: &[u8]) -> Option<DaemonSaid> {
+    serde_json::from_slice::<ErrorBody>(body)
+        .ok()
+        .map(|b| DaemonSaid {
+            code: b.error.code,
+            message: b.error.message,
+        })
 }
 
 /// The failure for a `connect()` refused with `EACCES`/`EPERM`, naming the

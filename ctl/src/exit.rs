@@ -6,8 +6,6 @@
 //! Anything else (a local I/O error, an answer that does not parse) exits
 //! [`Exit::Refused`], the catch-all.
 
-use std::fmt;
-
 /// How `chatctl` ends. The numbers never change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
@@ -49,32 +47,25 @@ Exit codes:
 
 /// An error with its own exit code. Its message names the problem and the
 /// fix; it never holds a password.
-#[derive(Debug)]
-pub struct Failure {
-    /// How the process ends.
-    pub exit: Exit,
-    /// What to tell the user.
-    pub message: String,
-    /// The daemon's error code and message as it sent them, when it
-    /// refused (for `--json`).
-    pub daemon: Option<(String, String)>,
+pub type Failure = chat_term::Failure<Exit>;
+
+impl chat_term::ExitCode for Exit {
+    const OTHER: Self = Exit::Refused;
+
+    fn code(self) -> i32 {
+        self as i32
+    }
 }
 
-impl Failure {
-    /// A failure that ends the process with `exit`.
-    pub fn new(exit: Exit, message: impl Into<String>) -> Self {
-        Self {
-            exit,
-            message: message.into(),
-            daemon: None,
-        }
-    }
-
-    /// A refusal that carries the daemon's own error code and message.
-    pub fn said_by_daemon(mut self, code: String, message: String) -> Self {
-        self.daemon = Some((code, message));
-        self
-    }
+/// The daemon's own error code and message, as it sent them, under the
+/// [`Failure`] that says it for people (for `--json`).
+#[derive(Debug, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct DaemonSaid {
+    /// The stable code (`no_such_user`, …).
+    pub code: String,
+    /// The daemon's message.
+    pub message: String,
 }
 
 impl Exit {
@@ -96,18 +87,9 @@ pub fn json_error(code: &str, message: &str) -> String {
     serde_json::json!({ "error": { "code": code, "message": message } }).to_string()
 }
 
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Failure {}
-
 /// The exit code for any error: a [`Failure`]'s own, else [`Exit::Refused`].
 pub fn exit_of(err: &anyhow::Error) -> Exit {
-    err.downcast_ref::<Failure>()
-        .map_or(Exit::Refused, |f| f.exit)
+    chat_term::exit_of(err)
 }
 
 #[cfg(test)]

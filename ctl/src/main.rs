@@ -24,7 +24,6 @@ mod trust;
 
 use std::io::{self, Write as _};
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use chat_protocol::admin::{
@@ -316,11 +315,8 @@ fn finish(result: anyhow::Result<()>, json: bool) -> i32 {
     };
     eprintln!("chatctl: {said}");
     if json {
-        let error = match err
-            .downcast_ref::<Failure>()
-            .and_then(|f| f.daemon.as_ref())
-        {
-            Some((code, message)) => exit::json_error(code, message),
+        let error = match err.downcast_ref::<exit::DaemonSaid>() {
+            Some(daemon) => exit::json_error(&daemon.code, &daemon.message),
             None => exit::json_error(exit.json_code(), &said),
         };
         print!("{}", output::json(&error));
@@ -333,7 +329,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let candidates = socket::from_env(cli.socket);
     let json = cli.json;
     let mut client = Client::connect(&candidates).await?;
-    let now = unix_now();
+    let now = chat_protocol::clock::now_secs();
     let text = match cli.command {
         Command::Status => show(json, client.get::<Status>("/v1/status").await?, |s| {
             output::status(s, now)
@@ -422,12 +418,6 @@ pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
         Err(err) if err.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         result => result.context("writing to stdout"),
     }
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write as _};
-use std::os::fd::AsRawFd as _;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -15,6 +14,7 @@ use chat_protocol::limits::MAX_PASSWORD;
 use zeroize::Zeroizing;
 
 use crate::exit::{Exit, Failure};
+use chat_term::EchoOff;
 
 /// One line as read, capped in memory.
 #[derive(Debug, PartialEq, Eq)]
@@ -161,48 +161,6 @@ fn die_by(echo_off: &EchoOff, sig: libc::c_int) -> ! {
         libc::raise(sig);
     }
     std::process::exit(128 + sig);
-}
-
-/// The terminal with echo turned off; echo comes back on [`EchoOff::restore`]
-/// or when the last reference is dropped.
-struct EchoOff {
-    tty: File,
-    saved: libc::termios,
-}
-
-impl EchoOff {
-    fn new(tty: File) -> io::Result<Self> {
-        let fd = tty.as_raw_fd();
-        // SAFETY: `termios` is plain data; `tcgetattr` fills it for an open
-        // descriptor, and `tcsetattr` only reads it.
-        unsafe {
-            let mut saved: libc::termios = std::mem::zeroed();
-            if libc::tcgetattr(fd, &mut saved) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            let mut quiet = saved;
-            // No echo, but the newline still shows, so the cursor moves on.
-            quiet.c_lflag &= !libc::ECHO;
-            quiet.c_lflag |= libc::ECHONL;
-            if libc::tcsetattr(fd, libc::TCSAFLUSH, &quiet) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(Self { tty, saved })
-        }
-    }
-
-    fn restore(&self) {
-        // SAFETY: as in `new`; restoring twice is harmless.
-        unsafe {
-            libc::tcsetattr(self.tty.as_raw_fd(), libc::TCSANOW, &self.saved);
-        }
-    }
-}
-
-impl Drop for EchoOff {
-    fn drop(&mut self) {
-        self.restore();
-    }
 }
 
 #[cfg(test)]

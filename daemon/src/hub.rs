@@ -11,7 +11,9 @@ use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
+
+use chat_protocol::clock::{now_ms, unix_secs};
 
 use bytes::Bytes;
 use chat_protocol::admin::User;
@@ -22,14 +24,6 @@ use tokio::sync::mpsc;
 
 use crate::config::Config;
 use crate::ending::{Control, Ending};
-
-/// Unix milliseconds now.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
 
 /// One user online.
 pub struct Member {
@@ -334,11 +328,7 @@ impl Hub {
             .map(|m| User {
                 name: m.name.clone(),
                 address: m.addr.to_string(),
-                since: m
-                    .since
-                    .duration_since(UNIX_EPOCH)
-                    .map(|d| d.as_secs())
-                    .unwrap_or(0),
+                since: unix_secs(m.since),
                 messages: m.messages.load(Ordering::Relaxed),
                 key_id: m.key_id.to_string(),
                 disconnect_at: None,

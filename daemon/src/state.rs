@@ -54,13 +54,7 @@ impl KeySet {
     }
 }
 
-/// Unix seconds now.
-pub fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+pub use chat_protocol::clock::now_secs;
 
 /// The daemon's shared state.
 pub struct AppState {

@@ -22,6 +22,7 @@
 //! drive a terminal.
 
 pub mod admin;
+pub mod clock;
 pub mod duration;
 pub mod escape;
 pub mod event;
