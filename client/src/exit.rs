@@ -111,13 +111,4 @@ mod tests {
             );
         }
     }
-
-    #[test]
-    fn failures_keep_their_code_through_anyhow() {
-        let err = anyhow::Error::new(Failure::new(Exit::NameTaken, "taken"));
-        assert_eq!(exit_of(&err), Exit::NameTaken);
-        assert_eq!(exit_of(&anyhow::anyhow!("other")), Exit::Error);
-        let wrapped = anyhow::Error::new(Failure::new(Exit::ServerFull, "full")).context("joining");
-        assert_eq!(exit_of(&wrapped), Exit::ServerFull);
-    }
 }

@@ -113,14 +113,4 @@ mod tests {
             );
         }
     }
-
-    #[test]
-    fn failures_keep_their_code_through_anyhow() {
-        let err = anyhow::Error::new(Failure::new(Exit::PermissionDenied, "no"));
-        assert_eq!(exit_of(&err), Exit::PermissionDenied);
-        assert_eq!(exit_of(&anyhow::anyhow!("other")), Exit::Refused);
-        let wrapped =
-            anyhow::Error::new(Failure::new(Exit::Unreachable, "gone")).context("calling");
-        assert_eq!(exit_of(&wrapped), Exit::Unreachable);
-    }
 }

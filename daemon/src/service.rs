@@ -226,22 +226,16 @@ pub async fn assemble(
     reloader: reload::Reloader,
     handle: Handle,
 ) -> Result<(App, chat_protocol::Token, bool), Error> {
-    let Loaded {
-        admin_gid,
-        identity,
-        token,
-        created,
-        previous,
-        gate,
-    } = Loaded::from(&config, &store).await?;
+    let loaded = Loaded::from(&config, &store).await?;
+    let (token, previous) = (loaded.token, loaded.previous);
     let app = Arc::new(AppState {
         hub: hub::Hub::new(Arc::new(config)),
-        identity,
+        identity: loaded.identity,
         keys: RwLock::new(KeySet {
             current: token.clone(),
             previous: previous.clone(),
         }),
-        password: gate,
+        password: loaded.gate,
         store,
         state_writes: tokio::sync::Mutex::new(()),
         shutdown: handle.shutdown.clone(),
@@ -249,14 +243,14 @@ pub async fn assemble(
         connections: AtomicUsize::new(0),
         started: SystemTime::now(),
         listen_addr,
-        admin_gid,
+        admin_gid: loaded.admin_gid,
         messages_per_minute: AtomicU64::new(0),
         reloader,
     });
     if let Some(p) = previous {
         keys::schedule_expiry(app.clone(), p.token.key_id(), p.expires);
     }
-    Ok((app, token, created))
+    Ok((app, token, loaded.created))
 }
 
 /// What a start reads or makes before it serves.
