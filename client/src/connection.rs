@@ -203,11 +203,16 @@ async fn join_once(url: &str, token: &Token, auth: &Auth) -> anyhow::Result<(Con
             ..
         } => Ok((conn, welcome)),
         Incoming::Event {
-            event: ServerEvent::Reject { code, reason },
+            event:
+                ServerEvent::Reject {
+                    code,
+                    reason,
+                    retry_after,
+                },
             ..
         } => {
             conn.close(close::NORMAL).await;
-            Err(rejected(code, &reason, auth, url))
+            Err(rejected(code, &reason, retry_after, auth, url))
         }
         Incoming::Event { .. } => {
             let why = "the server answered the join with neither a welcome nor a refusal";
@@ -386,7 +391,13 @@ fn lost(why: String) -> anyhow::Error {
 }
 
 /// The failure for a sealed `Reject`; the server's words are escaped.
-fn rejected(code: RejectCode, reason: &str, auth: &Auth, url: &str) -> anyhow::Error {
+fn rejected(
+    code: RejectCode,
+    reason: &str,
+    retry_after: Option<u64>,
+    auth: &Auth,
+    url: &str,
+) -> anyhow::Error {
     let reason = one_line(reason);
     let name = one_line(&auth.username);
     let refused = format!("the server at {url} refused to let {name} join");
@@ -415,6 +426,15 @@ fn rejected(code: RejectCode, reason: &str, auth: &Auth, url: &str) -> anyhow::E
         RejectCode::Busy => (
             Exit::Error,
             format!("{refused}: {reason} (the server limits how many passwords it checks at once)"),
+        ),
+        RejectCode::Throttled => (
+            Exit::Throttled,
+            match retry_after {
+                Some(secs) => format!(
+                    "{refused}: {reason} (too many wrong passwords from this address; wait {secs} s, then try again with the right one)"
+                ),
+                None => format!("{refused}: {reason}"),
+            },
         ),
         RejectCode::BadRequest | RejectCode::Other => (Exit::Error, format!("{refused}: {reason}")),
     };
@@ -584,6 +604,7 @@ mod tests {
             (RejectCode::ServerFull, Exit::ServerFull),
             (RejectCode::BadRequest, Exit::Error),
             (RejectCode::Other, Exit::Error),
+            (RejectCode::Throttled, Exit::Throttled),
         ];
         let auth = Auth {
             username: "ace".into(),
@@ -591,7 +612,7 @@ mod tests {
             client: String::new(),
         };
         for (code, exit) in cases {
-            let err = rejected(code, "why\x07", &auth, "ws://h:1/");
+            let err = rejected(code, "why\x07", Some(30), &auth, "ws://h:1/");
             let failure = err.downcast_ref::<Failure>().unwrap();
             assert_eq!(failure.exit, exit);
             assert!(
@@ -609,6 +630,7 @@ mod tests {
         let err = rejected(
             RejectCode::BadPassword,
             "wrong password",
+            None,
             &nothing,
             "ws://h:1/",
         );

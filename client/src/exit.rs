@@ -32,6 +32,8 @@ pub enum Exit {
     NameInvalid = 14,
     /// The server has as many users as it allows.
     ServerFull = 15,
+    /// Too many failed joins from this address; the wait is shown.
+    Throttled = 16,
     /// Nothing answered at the URL (refused, DNS, timeout).
     Unreachable = 69,
     /// Ctrl-C or SIGTERM before the join completed (128 + SIGINT).
@@ -61,6 +63,7 @@ Exit codes:
   13  name taken
   14  name invalid (1-32 of A-Z a-z 0-9 _ . -)
   15  server full
+  16  throttled: too many wrong passwords from this address; the wait is shown
   69  server unreachable (connection refused, DNS failure, timeout)
  130  interrupted (Ctrl-C or SIGTERM) before joining";
 
@@ -100,6 +103,7 @@ mod tests {
             (Exit::NameTaken, 13),
             (Exit::NameInvalid, 14),
             (Exit::ServerFull, 15),
+            (Exit::Throttled, 16),
             (Exit::Unreachable, 69),
             (Exit::Interrupted, 130),
         ];

@@ -174,6 +174,16 @@ pub fn status(s: &Status, now: u64) -> String {
         ("password", password_meaning(&s.password)),
         ("state dir", one_line(&s.state_dir)),
     ]);
+    if s.throttled_addresses > 0 {
+        pairs.push((
+            "throttled",
+            format!(
+                "{} address{} (too many wrong passwords)",
+                s.throttled_addresses,
+                if s.throttled_addresses == 1 { "" } else { "es" }
+            ),
+        ));
+    }
     aligned(&pairs)
 }
 
@@ -311,6 +321,7 @@ mod tests {
             password: "none".into(),
             state_dir: "/var/lib/chatd".into(),
             pid: 4321,
+            throttled_addresses: 0,
         }
     }
 
@@ -388,6 +399,16 @@ mod tests {
         );
         assert!(line.ends_with("(in 10m)"), "{line}");
         assert!(!text.contains("old sessions"), "{text}");
+        assert!(!text.contains("throttled"), "{text}");
+        let guessed = Status {
+            throttled_addresses: 2,
+            ..sample_status()
+        };
+        assert!(
+            status(&guessed, NOW).contains("throttled:  2 addresses (too many wrong passwords)"),
+            "{}",
+            status(&guessed, NOW)
+        );
         let pending = Status {
             disconnect_at: Some(NOW + 600),
             ..s

@@ -22,6 +22,7 @@ pub mod config;
 pub mod connection;
 pub mod ending;
 pub mod error;
+pub mod guesses;
 pub mod hub;
 pub mod keys;
 pub mod logging;

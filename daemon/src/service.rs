@@ -14,6 +14,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::Error;
 use crate::config::{Config, ConfigError};
+use crate::guesses::Guesses;
 use crate::state::{App, AppState, KeySet, now_secs};
 use crate::{admin, banner, hub, keys, logging, password, reload, server, status, store, systemd};
 
@@ -236,6 +237,7 @@ pub async fn assemble(
             previous: previous.clone(),
         }),
         password: loaded.gate,
+        guesses: Guesses::default(),
         store,
         state_writes: tokio::sync::Mutex::new(()),
         shutdown: handle.shutdown.clone(),

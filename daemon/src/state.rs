@@ -9,6 +9,7 @@ use chat_protocol::{JoinKey, KeyId, ServerIdentity, Token};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::guesses::Guesses;
 use crate::hub::Hub;
 use crate::password::Gate;
 use crate::reload::Reloader;
@@ -66,6 +67,8 @@ pub struct AppState {
     pub keys: RwLock<KeySet>,
     /// The password check.
     pub password: Gate,
+    /// Wrong passwords per address, and the addresses throttled for them.
+    pub guesses: Guesses,
     /// The state directory (held locked).
     pub store: Store,
     /// Held by every change to what the state directory mirrors (key

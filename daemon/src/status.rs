@@ -42,6 +42,7 @@ pub fn snapshot(app: &App) -> Status {
         password: password_source(app),
         state_dir: app.store.dir().display().to_string(),
         pid: std::process::id(),
+        throttled_addresses: app.guesses.throttled(),
     }
 }
 

@@ -257,3 +257,64 @@ fn a_state_dir_under_another_users_directory_is_refused() {
     );
     assert!(!state.exists(), "nothing was made under their directory");
 }
+
+/// Five wrong passwords in a minute from one address: its joins are
+/// refused with `throttled` and the wait, the right password included,
+/// while another address joins; `chatctl status` counts it, and `chat`
+/// shows the wait and exits 16.
+#[tokio::test]
+async fn wrong_passwords_from_one_address_are_throttled_and_others_join() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("pw");
+    std::fs::write(&file, "right\n").unwrap();
+    let d = Daemon::builder()
+        .arg("--password-file")
+        .arg(file.to_str().unwrap())
+        .start();
+    let guesser: std::net::IpAddr = "127.0.0.7".parse().unwrap();
+    let join_from = |ip: std::net::IpAddr, password: &'static str| {
+        let (url, key) = (d.url.clone(), d.key.clone());
+        async move {
+            let ws = testkit::connect_from(&url, ip).await;
+            RawClient::join_on(ws, &key, "ace", password).await
+        }
+    };
+    for i in 0..5 {
+        match join_from(guesser, "wrong").await {
+            Outcome::Rejected(RejectCode::BadPassword, _) => {}
+            other => panic!("guess {i}: expected bad_password, got {other:?}"),
+        }
+    }
+    match join_from(guesser, "right").await {
+        Outcome::Rejected(RejectCode::Throttled, reason) => {
+            // 30 s, less what the test took since the fifth guess.
+            assert!(reason.contains("try again in "), "{reason}");
+        }
+        other => panic!("expected throttled, got {other:?}"),
+    }
+    // Another address is not affected.
+    join_from("127.0.0.8".parse().unwrap(), "right")
+        .await
+        .joined()
+        .leave()
+        .await;
+    let (code, status) = testkit::admin_call(&d.runtime_dir, "GET", "/v1/status", None);
+    assert_eq!(code, 200, "{status}");
+    assert_eq!(status["throttled_addresses"], 1, "{status}");
+    // The client, from a throttled address (here its own, 127.0.0.1),
+    // shows the wait and exits 16.
+    for _ in 0..5 {
+        join_from("127.0.0.1".parse().unwrap(), "wrong").await;
+    }
+    let out = std::process::Command::new(testkit::bin("chat"))
+        .args(["--plain", "--url", &d.url, "--username", "ace"])
+        .arg("--password-file")
+        .arg(&file)
+        .env("CHAT_KEY", &d.key)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(16), "{stderr}");
+    assert!(stderr.contains(" s, then try again"), "{stderr}");
+}

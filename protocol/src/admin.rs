@@ -55,6 +55,9 @@ pub struct Status {
     pub state_dir: String,
     /// chatd's process id.
     pub pid: u32,
+    /// Addresses whose joins are refused now for too many wrong passwords.
+    #[serde(default)]
+    pub throttled_addresses: usize,
 }
 
 /// One connected user.

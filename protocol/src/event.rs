@@ -155,6 +155,9 @@ pub enum RejectCode {
     BadRequest,
     /// Too many joins are being checked at once: retry shortly.
     Busy,
+    /// Too many wrong passwords from this address: wait `retry_after`
+    /// seconds.
+    Throttled,
     /// A code this side does not know.
     #[serde(other)]
     Other,
@@ -220,6 +223,10 @@ pub enum ServerEvent {
         code: RejectCode,
         /// Human words.
         reason: String,
+        /// For `throttled`: seconds until a join from this address is
+        /// checked again.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after: Option<u64>,
     },
     /// A public message or action.
     Message(HistoryEntry),
@@ -475,7 +482,8 @@ mod tests {
             e,
             ServerEvent::Reject {
                 code: RejectCode::Other,
-                reason: "x".into()
+                reason: "x".into(),
+                retry_after: None,
             }
         );
         let e: ClientEvent = serde_json::from_str(r#"{"type":"bye"}"#).unwrap();

@@ -567,6 +567,7 @@ fn every_code_is_documented() {
         RejectCode::NameTaken,
         RejectCode::BadRequest,
         RejectCode::Busy,
+        RejectCode::Throttled,
     ] {
         match code {
             RejectCode::ServerFull
@@ -575,6 +576,7 @@ fn every_code_is_documented() {
             | RejectCode::NameTaken
             | RejectCode::BadRequest
             | RejectCode::Busy
+            | RejectCode::Throttled
             | RejectCode::Other => row(code_name(code)),
         }
     }

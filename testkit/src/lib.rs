@@ -11,7 +11,9 @@ mod raw;
 
 pub use admin::{admin_call, admin_call_at, admin_call_with};
 pub use daemon::{Daemon, DaemonBuilder};
-pub use raw::{Outcome, RawClient, Ws, connect, connect_with_receive_buffer, next_binary};
+pub use raw::{
+    Outcome, RawClient, Ws, connect, connect_from, connect_with_receive_buffer, next_binary,
+};
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

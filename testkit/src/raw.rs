@@ -66,6 +66,32 @@ pub async fn connect(url: &str) -> Ws {
     ws
 }
 
+/// Opens a WebSocket to `url` (`ws://IP:PORT/`) from the local address
+/// `source` (any of 127.0.0.0/8 works on loopback), as if from another host.
+pub async fn connect_from(url: &str, source: std::net::IpAddr) -> Ws {
+    let addr = url
+        .trim_start_matches("ws://")
+        .trim_end_matches('/')
+        .parse()
+        .expect("a ws://IP:PORT/ url");
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind((source, 0).into())
+        .unwrap_or_else(|e| panic!("bind {source}: {e}"));
+    let stream = tokio::time::timeout(DEADLINE, socket.connect(addr))
+        .await
+        .expect("connect deadline")
+        .expect("connect");
+    let (ws, _) = tokio::time::timeout(
+        DEADLINE,
+        tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)),
+    )
+    .await
+    .expect("upgrade deadline")
+    .expect("upgrade");
+    ws
+}
+
 /// Opens a WebSocket to `url` (`ws://IP:PORT/`) over a socket whose receive
 /// buffer is fixed at `bytes` (no autotuning), so that a client that stops
 /// reading stalls the server's writes after a few MiB, not dozens.
@@ -159,7 +185,7 @@ impl RawClient {
                 session,
                 welcome,
             })),
-            ServerEvent::Reject { code, reason } => Outcome::Rejected(code, reason),
+            ServerEvent::Reject { code, reason, .. } => Outcome::Rejected(code, reason),
             ServerEvent::Bye { code, reason } => Outcome::Ended(code, reason),
             other => panic!("expected welcome or reject, got {other:?}"),
         }

@@ -188,18 +188,7 @@ async fn admit(
         }
     })?;
     let reject = async |conn: &mut Secure, code: RejectCode, reason: &str| {
-        // `busy` comes in floods of its own: it has its own budget, so the
-        // other refusals (a wrong password, say) still show.
-        static REFUSED: Throttle = Throttle::new("refused join", 10, REFUSAL_LOG_WINDOW);
-        static BUSY: Throttle = Throttle::new("refused join: busy", 3, REFUSAL_LOG_WINDOW);
-        if code == RejectCode::Busy {
-            crate::throttled!(BUSY, Level::INFO, %peer, ?code, "refused join");
-        } else {
-            crate::throttled!(REFUSED, Level::INFO, %peer, ?code, "refused join");
-        }
-        let reason = reason.to_string();
-        conn.send(&ServerEvent::Reject { code, reason }).await;
-        Ending::rejected()
+        reject_with(conn, peer, code, reason, None).await
     };
 
     let Some(auth) = Auth::from_bytes(&auth) else {
@@ -212,12 +201,21 @@ async fn admit(
         let why = "the server is full; try again later";
         return Err(reject(conn, RejectCode::ServerFull, why).await);
     }
+    // An address that guessed wrong too often is refused without argon2
+    // (only while a password is set: without one nothing is guessed).
+    let guarded = app.password.source() != crate::password::Source::None;
+    if let Some(wait) = app.guesses.blocked(peer.ip()).filter(|_| guarded) {
+        let why = format!("too many wrong passwords from this address; try again in {wait} s");
+        return Err(reject_with(conn, peer, RejectCode::Throttled, &why, Some(wait)).await);
+    }
     // The verdict (or `busy`) must come with time left to send it.
     let margin = (app.hub.config().handshake_timeout.0 / 4).min(ANSWER_MARGIN);
     let answer_by = deadline.checked_sub(margin).unwrap_or(deadline);
     match app.password.verify(auth.password, answer_by).await {
+        Verdict::Accepted if guarded => app.guesses.succeeded(peer.ip()),
         Verdict::Accepted => {}
         Verdict::Refused => {
+            app.guesses.failed(peer.ip());
             return Err(reject(conn, RejectCode::BadPassword, "wrong password").await);
         }
         Verdict::Busy => {
@@ -249,4 +247,35 @@ async fn admit(
             Err(reject(conn, code, &why).await)
         }
     }
+}
+
+/// Sends a sealed `Reject` (it serves as the `Bye`) and says how the
+/// connection ends; the refusal is logged within its budget.
+async fn reject_with(
+    conn: &mut Secure,
+    peer: SocketAddr,
+    code: RejectCode,
+    reason: &str,
+    retry_after: Option<u64>,
+) -> Ending {
+    // `busy` and `throttled` come in floods of their own: each has its own
+    // budget, so the other refusals (a wrong password, say) still show.
+    static REFUSED: Throttle = Throttle::new("refused join", 10, REFUSAL_LOG_WINDOW);
+    static BUSY: Throttle = Throttle::new("refused join: busy", 3, REFUSAL_LOG_WINDOW);
+    static THROTTLED: Throttle = Throttle::new("refused join: throttled", 3, REFUSAL_LOG_WINDOW);
+    match code {
+        RejectCode::Busy => crate::throttled!(BUSY, Level::INFO, %peer, ?code, "refused join"),
+        RejectCode::Throttled => {
+            crate::throttled!(THROTTLED, Level::INFO, %peer, ?code, "refused join");
+        }
+        _ => crate::throttled!(REFUSED, Level::INFO, %peer, ?code, "refused join"),
+    }
+    let reason = reason.to_string();
+    conn.send(&ServerEvent::Reject {
+        code,
+        reason,
+        retry_after,
+    })
+    .await;
+    Ending::rejected()
 }
