@@ -11,6 +11,8 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use zeroize::Zeroizing;
@@ -167,6 +169,9 @@ pub enum Source {
 struct Hashes {
     file: Option<String>,
     admin: Option<String>,
+    /// A MAC (under [`Gate::mac_key`]) of the password that last verified
+    /// against the hash in force; forgotten when the hash changes.
+    verified: Option<Zeroizing<[u8; 32]>>,
 }
 
 /// What a join's password check found.
@@ -188,9 +193,16 @@ pub enum Verdict {
 /// blocking job and is released only when argon2 returns, so at most
 /// [`CONCURRENT_VERIFICATIONS`] hashes run at once, whatever the callers do.
 /// A waiter that is dropped before its turn starts no argon2 at all.
+///
+/// A reconnect storm is not argon2-bound: once the shared password has
+/// verified, it is recognised by a keyed MAC (HMAC-SHA256 under a random
+/// key that lives only in this process), compared in constant time, without
+/// argon2. Anything else (a wrong guess, a first join, a join after the
+/// password changed) still pays for argon2, under the bound.
 #[derive(Clone)]
 pub struct Gate {
     hashes: Arc<RwLock<Hashes>>,
+    mac_key: Arc<Zeroizing<[u8; 32]>>,
     permits: Arc<Semaphore>,
     waiting: Arc<AtomicUsize>,
     /// A verification's recent duration, in microseconds.
@@ -199,8 +211,11 @@ pub struct Gate {
 
 impl Default for Gate {
     fn default() -> Self {
+        let mut mac_key = Zeroizing::new([0u8; 32]);
+        getrandom::fill(mac_key.as_mut_slice()).expect("the OS random generator failed");
         Self {
             hashes: Arc::default(),
+            mac_key: Arc::new(mac_key),
             permits: Arc::new(Semaphore::new(CONCURRENT_VERIFICATIONS)),
             waiting: Arc::default(),
             pace_us: Arc::new(AtomicU64::new(INITIAL_PACE.as_micros() as u64)),
@@ -232,12 +247,45 @@ impl Drop for Waiting {
 impl Gate {
     /// Sets (or clears) the hash of the configured password file.
     pub fn set_file_hash(&self, phc: Option<String>) {
-        self.hashes.write().expect("lock").file = phc;
+        let mut hashes = self.hashes.write().expect("lock");
+        hashes.file = phc;
+        hashes.verified = None;
     }
 
     /// Sets (or clears) the admin-set hash.
     pub fn set_admin_hash(&self, phc: Option<String>) {
-        self.hashes.write().expect("lock").admin = phc;
+        let mut hashes = self.hashes.write().expect("lock");
+        hashes.admin = phc;
+        hashes.verified = None;
+    }
+
+    /// The keyed MAC of `password`, as [`Hashes::verified`] keeps it.
+    fn mac(&self, password: &str) -> Hmac<Sha256> {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.mac_key.as_slice())
+            .expect("any key length");
+        mac.update(password.as_bytes());
+        mac
+    }
+
+    /// Whether `password` is the one that last verified, compared in
+    /// constant time.
+    fn known(&self, password: &str) -> bool {
+        let hashes = self.hashes.read().expect("lock");
+        hashes
+            .verified
+            .as_ref()
+            .is_some_and(|tag| self.mac(password).verify_slice(tag.as_slice()).is_ok())
+    }
+
+    /// Remembers `password` as verified against `phc`, unless the hash in
+    /// force changed meanwhile.
+    fn remember(&self, phc: &str, password: &str) {
+        let tag = Zeroizing::new(<[u8; 32]>::from(self.mac(password).finalize().into_bytes()));
+        let mut hashes = self.hashes.write().expect("lock");
+        let in_force = hashes.admin.as_deref().or(hashes.file.as_deref());
+        if in_force == Some(phc) {
+            hashes.verified = Some(tag);
+        }
     }
 
     /// Which password is in force.
@@ -299,6 +347,9 @@ impl Gate {
         if password.len() > chat_protocol::limits::MAX_PASSWORD {
             return Verdict::Refused;
         }
+        if self.known(&password) {
+            return Verdict::Accepted;
+        }
         let permit = match self.permits.clone().try_acquire_owned() {
             Ok(permit) => permit,
             Err(_) => {
@@ -319,11 +370,13 @@ impl Gate {
             }
         };
         let started = Instant::now();
-        let accepted = run_argon2(permit, move || verify_against(&phc, &password))
+        let (checked_phc, checked) = (phc.clone(), password.clone());
+        let accepted = run_argon2(permit, move || verify_against(&checked_phc, &checked))
             .await
             .unwrap_or(false);
         self.record(started.elapsed());
         if accepted {
+            self.remember(&phc, &password);
             Verdict::Accepted
         } else {
             Verdict::Refused
@@ -420,6 +473,41 @@ mod tests {
     /// An answer-by time that never matters.
     fn later() -> Instant {
         Instant::now() + Duration::from_secs(600)
+    }
+
+    /// Once the password has verified, it joins again without argon2 (a
+    /// reconnect storm is not argon2-bound); a wrong one still needs
+    /// argon2, and a changed password forgets the old one.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_verified_password_is_recognised_without_argon2_until_it_changes() {
+        let gate = Gate::default();
+        gate.set_admin_hash(Some(hash("right").unwrap()));
+        let pw = |text: &str| Zeroizing::new(text.to_string());
+        assert_eq!(gate.verify(pw("right"), later()).await, Verdict::Accepted);
+        // No slot free: only a verification without argon2 can answer.
+        let held = gate
+            .permits
+            .clone()
+            .acquire_many_owned(CONCURRENT_VERIFICATIONS as u32)
+            .await
+            .unwrap();
+        let soon = Instant::now() + Duration::from_millis(200);
+        assert_eq!(gate.verify(pw("right"), soon).await, Verdict::Accepted);
+        assert_eq!(
+            gate.verify(pw("wrong"), soon).await,
+            Verdict::Busy,
+            "a wrong password waits for argon2"
+        );
+        gate.set_admin_hash(Some(hash("new").unwrap()));
+        let soon = Instant::now() + Duration::from_millis(200);
+        assert_eq!(
+            gate.verify(pw("right"), soon).await,
+            Verdict::Busy,
+            "the old password is forgotten with the change"
+        );
+        drop(held);
+        assert_eq!(gate.verify(pw("right"), later()).await, Verdict::Refused);
+        assert_eq!(gate.verify(pw("new"), later()).await, Verdict::Accepted);
     }
 
     /// A join whose turn would come too late to verify before it must be

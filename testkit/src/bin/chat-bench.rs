@@ -14,6 +14,10 @@
 //!    second and send→receive latency percentiles. The sender keeps at
 //!    most 100 messages in flight.
 //!
+//! 3. Join storm with a password: a second chatd with a join password;
+//!    CLIENTS clients join at once (50 in flight), as a room does when it
+//!    reconnects after a restart; the time it takes and chatd's RSS after.
+//!
 //! Every loop is bounded in count and in time (60 s a phase).
 
 use std::time::{Duration, Instant};
@@ -205,4 +209,57 @@ async fn main() {
     if std::env::var_os("BENCH_LOG").is_some() {
         eprintln!("{}", d.log());
     }
+    drop(d);
+    password_storm(clients).await;
+}
+
+/// Phase 3: `n` joins at once (50 in flight) to a chatd with a password.
+async fn password_storm(n: usize) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("pw");
+    std::fs::write(&file, "storm password\n").expect("password file");
+    let d = Daemon::builder()
+        .config(&format!("max_users = {}\n", n + 100))
+        .arg("--password-file")
+        .arg(file.to_str().expect("a UTF-8 path"))
+        .start();
+    let before = rss_kib(d.pid());
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(60);
+    let in_flight = std::sync::Arc::new(tokio::sync::Semaphore::new(50));
+    let mut joins = Vec::with_capacity(n);
+    for i in 0..n {
+        let (url, key, in_flight) = (d.url.clone(), d.key.clone(), in_flight.clone());
+        joins.push(tokio::spawn(async move {
+            let _turn = in_flight.acquire_owned().await.ok()?;
+            if Instant::now() > deadline {
+                return None;
+            }
+            // A busy server says so; a reconnecting client tries again.
+            loop {
+                match RawClient::join(&url, &key, &format!("storm{i}"), "storm password").await {
+                    testkit::Outcome::Joined(client) => return Some(client),
+                    testkit::Outcome::Rejected(chat_protocol::RejectCode::Busy, _)
+                        if Instant::now() < deadline =>
+                    {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    _ => return None,
+                }
+            }
+        }));
+    }
+    let mut joined = Vec::new();
+    for join in joins {
+        if let Ok(Some(client)) = join.await {
+            joined.push(client);
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    println!(
+        "join storm with a password: {} of {n} joined in {secs:.2} s; chatd RSS {before} KiB -> {} KiB",
+        joined.len(),
+        rss_kib(d.pid())
+    );
 }
