@@ -29,6 +29,15 @@ pub fn json(raw: &str) -> String {
     text
 }
 
+/// A size in bytes, KiB or MiB.
+fn bytes(n: usize) -> String {
+    match n {
+        0..1024 => format!("{n} B"),
+        1024..1_048_576 => format!("{} KiB", n / 1024),
+        _ => format!("{:.1} MiB", n as f64 / 1_048_576.0),
+    }
+}
+
 /// A span in the two largest units: `42s`, `5m 3s`, `2h 5m`, `3d 4h`.
 pub fn duration(secs: u64) -> String {
     let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
@@ -163,7 +172,15 @@ pub fn status(s: &Status, now: u64) -> String {
         ));
     }
     pairs.extend([
-        ("online", format!("{} of {}", s.online, s.max_users)),
+        (
+            "online",
+            format!(
+                "{} of {} ({} queued to them)",
+                s.online,
+                s.max_users,
+                bytes(s.queued_bytes)
+            ),
+        ),
         (
             "messages",
             format!(
@@ -322,6 +339,7 @@ mod tests {
             state_dir: "/var/lib/chatd".into(),
             pid: 4321,
             throttled_addresses: 0,
+            queued_bytes: 0,
         }
     }
 
@@ -368,7 +386,10 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "version:    0.1.0");
         assert!(lines.contains(&"uptime:     3d 4h"), "{text}");
-        assert!(lines.contains(&"online:     2 of 100"), "{text}");
+        assert!(
+            lines.contains(&"online:     2 of 100 (0 B queued to them)"),
+            "{text}"
+        );
         assert!(lines.contains(&"messages:   1234 (12 in the last minute)"));
         assert!(lines.contains(&"password:   none (anyone with the key may join)"));
         // Every value starts in the same column, two spaces after the

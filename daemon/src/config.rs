@@ -56,6 +56,8 @@ pub struct Config {
     pub rate_per_second: u32,
     /// Events queued for one user before it counts as too slow and is dropped.
     pub outbound_queue: usize,
+    /// Bytes queued for one user before it counts as too slow and is dropped.
+    pub outbound_queue_bytes: usize,
     /// Time a new connection has to finish the handshake.
     pub handshake_timeout: Human,
     /// Interval of keepalive pings.
@@ -88,6 +90,7 @@ impl Default for Config {
             rate_burst: 10,
             rate_per_second: 5,
             outbound_queue: 256,
+            outbound_queue_bytes: 1024 * 1024,
             handshake_timeout: Human(Duration::from_secs(10)),
             keepalive_interval: Human(Duration::from_secs(30)),
             keepalive_timeout: Human(Duration::from_secs(90)),
@@ -163,6 +166,12 @@ impl Overrides {
 /// Largest `max_text` allowed: a message and its envelope must fit one
 /// server message along with escaping.
 pub const MAX_TEXT_CEILING: usize = 64 * 1024;
+
+/// Bounds of `outbound_queue_bytes`: room for a few of the largest
+/// messages, and not more than any one client should ever pin.
+pub const MIN_QUEUE_BYTES: usize = 64 * 1024;
+/// See [`MIN_QUEUE_BYTES`].
+pub const MAX_QUEUE_BYTES: usize = 1024 * 1024 * 1024;
 
 /// Largest configuration file read: the documented file is a few KiB.
 pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
@@ -306,6 +315,11 @@ impl Config {
             self.outbound_queue >= 1,
             "outbound_queue",
             "outbound_queue must be at least 1",
+        )?;
+        check(
+            (MIN_QUEUE_BYTES..=MAX_QUEUE_BYTES).contains(&self.outbound_queue_bytes),
+            "outbound_queue_bytes",
+            "outbound_queue_bytes must be between 65536 (64 KiB) and 1073741824 (1 GiB)",
         )?;
         for (key, d) in [
             ("handshake_timeout", self.handshake_timeout),

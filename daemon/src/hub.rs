@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
@@ -41,17 +41,48 @@ pub struct Member {
     pub control: Arc<Control>,
     tx: mpsc::Sender<Bytes>,
     queue: usize,
+    /// Bytes in the queue now: this member's, and everyone's.
+    queued: Queued,
+    queue_bytes: usize,
+}
+
+/// The bytes waiting in one member's queue, and in all of them.
+#[derive(Clone)]
+struct Queued {
+    member: Arc<AtomicUsize>,
+    total: Arc<AtomicUsize>,
+}
+
+impl Queued {
+    fn add(&self, n: usize) -> usize {
+        self.total.fetch_add(n, Ordering::Relaxed);
+        self.member.fetch_add(n, Ordering::Relaxed) + n
+    }
+
+    fn sub(&self, n: usize) {
+        self.total.fetch_sub(n, Ordering::Relaxed);
+        self.member.fetch_sub(n, Ordering::Relaxed);
+    }
 }
 
 impl Member {
-    /// Queues serialized event bytes; a full queue ends the session as too slow.
+    /// Queues serialized event bytes; a queue full by count or by bytes
+    /// ends the session as too slow.
     pub fn deliver(&self, bytes: Bytes) {
+        let len = bytes.len();
+        if self.queued.add(len) > self.queue_bytes {
+            self.queued.sub(len);
+            return self.control.end(Ending::too_slow(
+                self.tx.max_capacity() - self.tx.capacity(),
+            ));
+        }
         match self.tx.try_send(bytes) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
-                self.control.end(Ending::too_slow(self.queue))
+                self.queued.sub(len);
+                self.control.end(Ending::too_slow(self.queue));
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Err(mpsc::error::TrySendError::Closed(_)) => self.queued.sub(len),
         }
     }
 
@@ -101,7 +132,50 @@ pub struct Joined {
     /// The `Welcome` to seal and send first.
     pub welcome: Welcome,
     /// The member's queue, drained by its writer task.
-    pub rx: mpsc::Receiver<Bytes>,
+    pub rx: Queue,
+}
+
+/// The receiving end of a member's queue: what it takes out no longer
+/// counts against the member's byte bound.
+pub struct Queue {
+    rx: mpsc::Receiver<Bytes>,
+    queued: Queued,
+}
+
+impl Queue {
+    /// The next event, or `None` once the member is gone.
+    pub async fn recv(&mut self) -> Option<Bytes> {
+        let bytes = self.rx.recv().await?;
+        self.queued.sub(bytes.len());
+        Some(bytes)
+    }
+
+    /// Events waiting.
+    pub fn len(&self) -> usize {
+        self.rx.len()
+    }
+
+    /// Whether none is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.rx.is_empty()
+    }
+
+    /// An event if one is waiting now (tests).
+    pub fn try_recv(&mut self) -> Option<Bytes> {
+        let bytes = self.rx.try_recv().ok()?;
+        self.queued.sub(bytes.len());
+        Some(bytes)
+    }
+}
+
+impl Drop for Queue {
+    fn drop(&mut self) {
+        // What is left in the queue goes with it.
+        self.rx.close();
+        while let Ok(bytes) = self.rx.try_recv() {
+            self.queued.sub(bytes.len());
+        }
+    }
 }
 
 /// The chat room shared by every connection.
@@ -109,6 +183,8 @@ pub struct Hub {
     room: Mutex<Room>,
     config: RwLock<Arc<Config>>,
     total_messages: AtomicU64,
+    /// Bytes waiting in every member's queue.
+    queued_bytes: Arc<AtomicUsize>,
 }
 
 impl Hub {
@@ -118,6 +194,7 @@ impl Hub {
             room: Mutex::default(),
             config: RwLock::new(config),
             total_messages: AtomicU64::new(0),
+            queued_bytes: Arc::default(),
         }
     }
 
@@ -146,6 +223,11 @@ impl Hub {
         self.total_messages.load(Ordering::Relaxed)
     }
 
+    /// Bytes waiting in every member's queue now.
+    pub fn queued_bytes(&self) -> usize {
+        self.queued_bytes.load(Ordering::Relaxed)
+    }
+
     /// Whether the room is full (checked first, before the password).
     pub fn is_full(&self) -> bool {
         self.online() >= self.config().max_users
@@ -163,6 +245,14 @@ impl Hub {
         let config = self.config();
         let key = name.to_ascii_lowercase();
         let (tx, rx) = mpsc::channel(config.outbound_queue);
+        let queued = Queued {
+            member: Arc::default(),
+            total: self.queued_bytes.clone(),
+        };
+        let rx = Queue {
+            rx,
+            queued: queued.clone(),
+        };
         let mut room = self.room.lock().expect("lock");
         if room.users.len() >= config.max_users {
             return Err(RejectCode::ServerFull);
@@ -179,6 +269,8 @@ impl Hub {
             control,
             tx,
             queue: config.outbound_queue,
+            queued,
+            queue_bytes: config.outbound_queue_bytes,
         });
         room.users.insert(key.clone(), member.clone());
         let online = room.users.len();
@@ -399,7 +491,7 @@ mod tests {
 
     /// Every event queued for a member so far.
     fn drain(joined: &mut Joined) -> Vec<ServerEvent> {
-        std::iter::from_fn(|| joined.rx.try_recv().ok())
+        std::iter::from_fn(|| joined.rx.try_recv())
             .map(|bytes| serde_json::from_slice(&bytes).unwrap())
             .collect()
     }

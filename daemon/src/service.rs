@@ -190,8 +190,10 @@ pub async fn run(
     }
     systemd::ready(&status::line(&app));
 
-    tokio::spawn(announce_shutdown(app.clone()));
+    // Returns when the shutdown begins.
     server::serve(chat, app.clone()).await;
+    tracing::info!(online = app.hub.online(), "shutting down");
+    systemd::stopping();
 
     // Upgraded connections are not hyper's to track: wait for our sessions, and
     // the admin server, within one bound for the whole shutdown.
@@ -314,13 +316,6 @@ async fn serve_reloads(app: App, requests: Arc<Notify>) {
             () = app.shutdown.cancelled() => return,
         }
     }
-}
-
-/// Says the shutdown has begun, in the log and to systemd.
-async fn announce_shutdown(app: App) {
-    app.shutdown.cancelled().await;
-    tracing::info!(online = app.hub.online(), "shutting down");
-    systemd::stopping();
 }
 
 async fn watchdog(app: App, every: std::time::Duration) {

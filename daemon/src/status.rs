@@ -43,6 +43,7 @@ pub fn snapshot(app: &App) -> Status {
         state_dir: app.store.dir().display().to_string(),
         pid: std::process::id(),
         throttled_addresses: app.guesses.throttled(),
+        queued_bytes: app.hub.queued_bytes(),
     }
 }
 

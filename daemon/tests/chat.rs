@@ -740,7 +740,7 @@ async fn a_kick_in_the_middle_of_a_fragmented_message_comes_after_it() {
     let d = Daemon::builder()
         .config(
             "max_text = 65536\nrate_burst = 100000\nrate_per_second = 100000\n\
-             outbound_queue = 1000\nwrite_timeout = \"60s\"\n",
+             outbound_queue = 1000\noutbound_queue_bytes = 67108864\nwrite_timeout = \"60s\"\n",
         )
         .start();
     let mut ace = join(&d, "ace").await;

@@ -213,3 +213,51 @@ async fn a_peer_that_stops_reading_is_dropped_after_the_write_timeout() {
         "dropped after {waited:?}, before the write timeout"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_queue_full_in_bytes_is_too_slow_at_once_and_its_bytes_are_freed() {
+    let room = room(|c| {
+        c.write_timeout = Human(Duration::from_secs(60));
+        c.outbound_queue = 10_000;
+        c.outbound_queue_bytes = 64 * 1024;
+        c.max_text = 8000;
+    })
+    .await;
+    let mut slow = connect(&room, 8 * 1024).await;
+    let _slow_session = join(&mut slow, &room.token, "slow").await;
+    let mut ace = connect(&room, 1 << 20).await;
+    let mut ace_session = join(&mut ace, &room.token, "ace").await;
+    let start = Instant::now();
+    // 160 KB for a reader that takes nothing: past 64 KiB the queue is
+    // full. Between notices the writers run: ace's drains its queue.
+    for i in 0..40 {
+        room.app.hub.notice(&format!("{i} {}", "x".repeat(4000)));
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    loop {
+        match read(&mut ace, &mut ace_session).await {
+            Ok(ServerEvent::Leave { name, reason, .. }) if name == "slow" => {
+                assert_eq!(reason, "too slow");
+                break;
+            }
+            Ok(_) => {}
+            Err(code) => panic!("ace was closed ({code})"),
+        }
+    }
+    let waited = start.elapsed();
+    assert!(
+        waited < Duration::from_secs(60),
+        "dropped after {waited:?}: by the write timeout, not the byte bound"
+    );
+    // Once everyone has read what was sent, nothing stays queued.
+    let until = Instant::now() + Duration::from_secs(30);
+    while room.app.hub.queued_bytes() != 0 {
+        assert!(
+            Instant::now() < until,
+            "{} bytes stay queued",
+            room.app.hub.queued_bytes()
+        );
+        let _ =
+            tokio::time::timeout(Duration::from_millis(50), read(&mut ace, &mut ace_session)).await;
+    }
+}

@@ -490,7 +490,8 @@ async fn sigterm_with_a_stalled_reader_and_a_silent_connection_still_exits_0() {
     let mut d = Daemon::builder()
         .config(&format!(
             "max_text = 16000\nrate_burst = 100000\nrate_per_second = 100000\n\
-             outbound_queue = {}\nwrite_timeout = \"1h\"\nhandshake_timeout = \"1h\"\n\
+             outbound_queue = {}\noutbound_queue_bytes = 1073741824\n\
+             write_timeout = \"1h\"\nhandshake_timeout = \"1h\"\n\
              keepalive_timeout = \"1h\"\n",
             count + 100
         ))

@@ -58,6 +58,9 @@ pub struct Status {
     /// Addresses whose joins are refused now for too many wrong passwords.
     #[serde(default)]
     pub throttled_addresses: usize,
+    /// Bytes waiting in all users' outbound queues.
+    #[serde(default)]
+    pub queued_bytes: usize,
 }
 
 /// One connected user.

@@ -5,19 +5,17 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use chat_protocol::limits::MAX_AUTH;
 use chat_protocol::{
     Auth, HandshakeError, KeyId, RejectCode, ServerEvent, ServerHandshake, close, valid_username,
 };
-use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout, timeout_at};
 use tracing::Level;
 
 use crate::config::Config;
 use crate::connection::{Connection, Secure, Stop};
 use crate::ending::{Control, Ending};
-use crate::hub::{Joined, Member};
+use crate::hub::{Joined, Member, Queue};
 use crate::password::Verdict;
 use crate::state::{App, now_secs};
 use crate::throttle::Throttle;
@@ -37,7 +35,7 @@ pub struct Established {
     /// The member in the room.
     pub member: Arc<Member>,
     /// The member's queue, for the writer.
-    pub rx: mpsc::Receiver<Bytes>,
+    pub rx: Queue,
     /// The configuration the connection started with, kept for its life.
     pub config: Arc<Config>,
 }

@@ -6,21 +6,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::config::Config;
 use crate::connection::SealedSink;
 use crate::ending::{Control, Ending};
+use crate::hub::Queue;
 
 /// Drains the member's queue to the socket, then says goodbye.
-pub async fn run(
-    mut sink: SealedSink,
-    mut rx: mpsc::Receiver<Bytes>,
-    control: Arc<Control>,
-    config: Arc<Config>,
-) {
+pub async fn run(mut sink: SealedSink, mut rx: Queue, control: Arc<Control>, config: Arc<Config>) {
     let write_timeout = config.write_timeout.0;
     let mut ping = tokio::time::interval_at(
         Instant::now() + config.keepalive_interval.0,

@@ -103,7 +103,7 @@ async fn main() {
     raise_fd_limit();
     let d = Daemon::builder()
         .config(&format!(
-            "max_users = {}\nrate_burst = 1000000\nrate_per_second = 1000000\noutbound_queue = 4096\n",
+            "max_users = {}\nrate_burst = 1000000\nrate_per_second = 1000000\noutbound_queue = 4096\noutbound_queue_bytes = 67108864\n",
             2 * clients + 100
         ))
         .start();
