@@ -190,6 +190,24 @@ fn scrollback_with_the_new_messages_marker() {
     let scrolled = screen(&mut app, 60, 12);
     insta::assert_snapshot!("scrolled_up", scrolled);
     assert!(scrolled.contains("3 new messages ↓"), "{scrolled}");
+    // The marker spans the pane, to its last column.
+    let marker_row = scrolled
+        .lines()
+        .find(|row| row.contains("new messages"))
+        .expect("the marker");
+    let pane_part = marker_row.split('│').next().unwrap();
+    assert!(pane_part.ends_with('─'), "{marker_row:?}");
+    assert!(scrolled.contains("(End: live)"), "{scrolled}");
+    // With something typed, End moves the cursor: the hint says Ctrl-End.
+    type_text(&mut app, "typed");
+    let typed = screen(&mut app, 60, 12);
+    assert!(typed.contains("(Ctrl-End: live)"), "{typed}");
+    key(&mut app, KeyCode::End);
+    assert!(app.scroll.is_some(), "End moved the cursor, not the pane");
+    press(&mut app, KeyCode::End, KeyModifiers::CONTROL);
+    assert_eq!(app.scroll, None, "Ctrl-End: live");
+    press(&mut app, KeyCode::Char('u'), KeyModifiers::CONTROL);
+    key(&mut app, KeyCode::PageUp);
     // End on an empty input: back to live, the marker gone.
     key(&mut app, KeyCode::End);
     let live = screen(&mut app, 60, 12);

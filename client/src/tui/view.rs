@@ -24,7 +24,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use tokio::time::Instant;
-use unicode_width::UnicodeWidthChar as _;
+use unicode_width::{UnicodeWidthChar as _, UnicodeWidthStr as _};
 
 use super::app::{App, Shown, link_text};
 use crate::escape;
@@ -389,16 +389,26 @@ fn draw_pane(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
     let start = rows.len().saturating_sub(height);
     let mut rows: Vec<Line> = rows.into_iter().skip(start).collect();
     if app.scroll.is_some() {
+        // End moves the input's cursor while something is typed: then
+        // only Ctrl-End goes back to live.
+        let live_key = if app.editor.is_empty() {
+            "End"
+        } else {
+            "Ctrl-End"
+        };
         let marker = if app.unseen > 0 {
             let s = if app.unseen == 1 { "" } else { "s" };
-            format!(" {} new message{s} ↓ ", app.unseen)
+            format!(" {} new message{s} ↓ ({live_key}: live) ", app.unseen)
         } else {
-            " more below ↓ (End: live) ".into()
+            format!(" more below ↓ ({live_key}: live) ")
         };
-        let pad = width.saturating_sub(marker.chars().count()) / 2;
+        let marker_width = marker.width();
+        let left = width.saturating_sub(marker_width) / 2;
+        let right = width.saturating_sub(marker_width + left);
         let line = Line::from(vec![
-            Span::styled("─".repeat(pad), st.dim()),
+            Span::styled("─".repeat(left), st.dim()),
             Span::styled(marker, st.notice().add_modifier(Modifier::BOLD)),
+            Span::styled("─".repeat(right), st.dim()),
         ]);
         rows.push(line);
     }
