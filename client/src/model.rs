@@ -208,6 +208,10 @@ mod tests {
             reason: "left".into(),
             ts: 5,
         };
-        assert_eq!(entries(&plain)[0].text, "bob left (1 online)", "`left` once");
+        assert_eq!(
+            entries(&plain)[0].text,
+            "bob left (1 online)",
+            "`left` once"
+        );
     }
 }

@@ -584,3 +584,130 @@ fn the_mouse_wheel_scrolls() {
     assert_eq!(app.scroll, None, "back to live");
     assert!(screen(&mut app, 60, 12).contains("line 40"));
 }
+
+/// Every cell's symbol, row by row.
+fn cells(terminal: &Terminal<TestBackend>) -> Vec<Vec<String>> {
+    let buffer = terminal.backend().buffer();
+    (0..buffer.area.height)
+        .map(|y| {
+            (0..buffer.area.width)
+                .map(|x| buffer[(x, y)].symbol().to_owned())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn flags_skin_tones_and_accents_stay_whole_at_every_width() {
+    let text = "flags 🇩🇪🇯🇵🇫🇷 and 👍🏽👍🏽👋🏿 and cafe\u{301} 🇩🇪🇯🇵🇫🇷🇮🇹 then 👍🏽👍🏽👍🏽 end";
+    for width in 20..=44 {
+        let mut app = app_with(Vec::new());
+        app.show_users = false;
+        app.on_engine(message(2, "bob", text));
+        let terminal = draw(&mut app, width, 12);
+        let symbols: Vec<String> = cells(&terminal).concat();
+        let lone = |s: &str| {
+            let mut chars = s.chars();
+            let first = chars.next();
+            chars.next().is_none()
+                && first.is_some_and(|c| {
+                    ('\u{1F1E6}'..='\u{1F1FF}').contains(&c)
+                        || ('\u{1F3FB}'..='\u{1F3FF}').contains(&c)
+                })
+        };
+        assert!(
+            !symbols.iter().any(|s| lone(s)),
+            "at {width}: a flag or a skin tone cut in two:\n{}",
+            terminal.backend()
+        );
+        let count = |needle: &str| symbols.iter().filter(|s| *s == needle).count();
+        assert_eq!(count("👍🏽"), 5, "at {width}:\n{}", terminal.backend());
+        assert_eq!(count("🇩🇪"), 2, "at {width}:\n{}", terminal.backend());
+        assert_eq!(count("e\u{301}"), 1, "at {width}:\n{}", terminal.backend());
+        assert_eq!(count("👋🏿"), 1, "at {width}:\n{}", terminal.backend());
+    }
+}
+
+#[test]
+fn the_input_cursor_counts_clusters_as_ratatui_draws_them() {
+    let mut app = app_with(Vec::new());
+    type_text(&mut app, "👍🏽🇩🇪x");
+    let mut terminal = draw(&mut app, 40, 8);
+    let cursor = terminal.get_cursor_position().unwrap();
+    // "> " + 2 + 2 + 1.
+    assert_eq!(cursor.x, 7, "{}", terminal.backend());
+    let input: Vec<String> = cells(&terminal)[7].clone();
+    assert_eq!(input[2], "👍🏽");
+    assert_eq!(input[4], "🇩🇪");
+    assert_eq!(input[6], "x");
+    key(&mut app, KeyCode::Left);
+    key(&mut app, KeyCode::Left);
+    let mut terminal = draw(&mut app, 40, 8);
+    assert_eq!(
+        terminal.get_cursor_position().unwrap().x,
+        4,
+        "Left steps over the whole flag"
+    );
+}
+
+#[test]
+fn a_tab_shows_as_spaces_to_the_next_stop() {
+    let mut app = app_with(Vec::new());
+    app.on_engine(message(2, "bob", "tab\there\tand\tmore"));
+    let shown = screen(&mut app, 80, 8);
+    assert!(
+        shown.contains("<bob> tab     here    and     more"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn blank_lines_are_collapsed_and_the_sender_stays_in_sight() {
+    let mut app = app_with(Vec::new());
+    app.on_engine(message(
+        2,
+        "bob",
+        &format!(
+            "{}text\n\n\n\nafter a gap{}",
+            "\n".repeat(30),
+            "\n \n".repeat(20)
+        ),
+    ));
+    let shown = screen(&mut app, 60, 12);
+    insta::assert_snapshot!(shown);
+    assert!(shown.contains("<bob> text"), "{shown}");
+}
+
+#[test]
+fn the_input_wraps_between_words() {
+    let mut app = app_with(Vec::new());
+    type_text(
+        &mut app,
+        "the quick brown fox jumps over the lazy dog again and again",
+    );
+    let mut terminal = draw(&mut app, 20, 10);
+    let rows: Vec<String> = cells(&terminal)
+        .into_iter()
+        .map(|row| row.concat())
+        .skip_while(|row| !row.starts_with("> "))
+        .collect();
+    insta::assert_snapshot!(rows.join("\n"));
+    for row in &rows[1..] {
+        assert!(
+            !row[2..].starts_with(' '),
+            "a row starts with the space: {rows:?}"
+        );
+    }
+    let words: Vec<&str> = rows.iter().flat_map(|r| r.split_whitespace()).collect();
+    assert_eq!(
+        words.join(" "),
+        "> the quick brown fox jumps over the lazy dog again and again",
+        "no word cut: {rows:?}"
+    );
+    let cursor = terminal.get_cursor_position().unwrap();
+    assert_eq!(
+        cursor.x as usize,
+        rows.last().unwrap().trim_end().chars().count(),
+        "the cursor after the text"
+    );
+}
