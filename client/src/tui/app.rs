@@ -118,6 +118,12 @@ pub struct App {
     pub clock: fn(u64) -> String,
     /// The message pane's size at the last draw (width, height).
     pub pane: (usize, usize),
+    /// While the link is down: when it went (Unix ms). Who is online is
+    /// then only known as of that time, and shown so, until the rejoin's
+    /// `Welcome` says again.
+    pub stale_since: Option<u64>,
+    /// The time now, in Unix ms (fixed in tests).
+    pub now: fn() -> u64,
     completion: Option<Completion>,
     last_retry_error: Option<String>,
 }
@@ -148,6 +154,8 @@ impl App {
             max_text: welcome.max_text,
             clock: local_clock,
             pane: (80, 20),
+            stale_since: None,
+            now: chat_protocol::clock::now_ms,
             completion: None,
             last_retry_error: None,
         };
@@ -280,7 +288,10 @@ impl App {
                     ));
                 }
             }
-            Event::Lost(why) => self.note(format!("{why}; reconnecting")),
+            Event::Lost(why) => {
+                self.stale_since.get_or_insert((self.now)());
+                self.note(format!("{why}; reconnecting"));
+            }
             // Said once while it fails the same way; the status bar counts down.
             Event::RetryFailed(why) => {
                 if self.last_retry_error.as_ref() != Some(&why) {
@@ -290,6 +301,7 @@ impl App {
             }
             Event::Rejoined { welcome, gap } => {
                 self.last_retry_error = None;
+                self.stale_since = None;
                 self.me = welcome.name.clone();
                 self.max_text = welcome.max_text;
                 self.set_users(&welcome.users);

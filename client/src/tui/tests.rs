@@ -54,6 +54,7 @@ fn app_with(history: Vec<HistoryEntry>) -> App {
         &welcome(history),
     );
     app.clock = utc_clock;
+    app.now = || NOON + 7 * 60_000;
     app.color = true;
     app
 }
@@ -709,5 +710,46 @@ fn the_input_wraps_between_words() {
         cursor.x as usize,
         rows.last().unwrap().trim_end().chars().count(),
         "the cursor after the text"
+    );
+}
+
+#[test]
+fn while_reconnecting_who_is_online_is_shown_as_stale_until_the_welcome() {
+    let mut app = busy_room();
+    app.on_engine(Event::Lost(
+        "connection lost: the server closed the connection".into(),
+    ));
+    app.link = Link::Joining;
+    let terminal = draw(&mut app, 80, 12);
+    let shown = terminal.backend().to_string();
+    assert!(shown.contains("? online"), "{shown}");
+    assert!(!shown.contains("5 online ·"), "{shown}");
+    assert!(shown.contains("(as of 12:07)"), "{shown}");
+    let buffer = terminal.backend().buffer();
+    let rows = cells(&terminal);
+    let (y, row) = rows
+        .iter()
+        .enumerate()
+        .find(|(_, row)| row.concat().contains("│ carol"))
+        .expect("carol in the list");
+    let x = row.concat().find("carol").unwrap();
+    let x = row.concat()[..x].chars().count() as u16;
+    assert!(
+        buffer[(x, y as u16)].modifier.contains(Modifier::DIM),
+        "the old list is dimmed"
+    );
+
+    let mut welcome = welcome(Vec::new());
+    welcome.users = vec!["ace".into(), "bob".into()];
+    app.on_engine(Event::Rejoined {
+        welcome,
+        gap: false,
+    });
+    app.link = Link::Up;
+    let shown = screen(&mut app, 80, 12);
+    assert!(shown.contains("2 online"), "{shown}");
+    assert!(
+        !shown.contains("as of") && !shown.contains("carol "),
+        "{shown}"
     );
 }

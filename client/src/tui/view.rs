@@ -352,7 +352,10 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
 
     let users_shown = app.show_users && area.width >= USERS_MIN_WIDTH;
     let (pane, users) = if users_shown {
-        let longest = app.users.iter().map(|u| u.len()).max().unwrap_or(4);
+        let mut longest = app.users.iter().map(|u| u.len()).max().unwrap_or(4);
+        if app.stale_since.is_some() {
+            longest = longest.max("(as of 12:00)".len());
+        }
         let list_width = (longest as u16 + 3).clamp(8, 24);
         let [pane, users] =
             Layout::horizontal([Constraint::Min(10), Constraint::Length(list_width)]).areas(middle);
@@ -385,7 +388,11 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
     let fingerprint: String = app.fingerprint.chars().take(8).collect();
     let state = link_text(app.link, Instant::now());
     let me = escape::one_line(&app.me);
-    let online = format!("{} online", app.users.len());
+    // While reconnecting, the count is the old one: not said as if known.
+    let online = match app.stale_since {
+        Some(_) => "? online".to_owned(),
+        None => format!("{} online", app.users.len()),
+    };
     let url = escape::one_line(&app.url);
     let key = format!("key {fingerprint}…");
     // What matters most survives a narrow terminal: the state, then who.
@@ -470,20 +477,30 @@ fn rows_of(app: &App, index: usize, width: usize) -> Vec<Line<'static>> {
     rows(app, &app.lines[index], width)
 }
 
+/// The user list; while the link is down, dimmed under the time it is
+/// known as of.
 fn draw_users(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
-    let lines: Vec<Line> = app
-        .users
-        .iter()
-        .map(|u| {
+    let stale = app.stale_since.map(|ms| {
+        Line::from(vec![
+            Span::styled("│ ", st.dim()),
+            Span::styled(format!("(as of {})", (app.clock)(ms)), st.dim()),
+        ])
+    });
+    let lines: Vec<Line> = stale
+        .into_iter()
+        .chain(app.users.iter().map(|u| {
             let mut style = st.fg(name_color(u));
             if u.eq_ignore_ascii_case(&app.me) {
                 style = style.add_modifier(Modifier::BOLD);
+            }
+            if app.stale_since.is_some() {
+                style = st.dim();
             }
             Line::from(vec![
                 Span::styled("│ ", st.dim()),
                 Span::styled(escape::one_line(u).into_owned(), style),
             ])
-        })
+        }))
         .chain(std::iter::repeat_with(|| {
             Line::from(Span::styled("│", st.dim()))
         }))
