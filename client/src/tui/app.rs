@@ -331,7 +331,10 @@ impl App {
             TermEvent::Key(key) if key.kind != KeyEventKind::Release => self.on_key(key),
             TermEvent::Paste(text) => {
                 self.completion = None;
-                self.editor.insert_str(&text);
+                let removed = self.editor.insert_str(&text);
+                if !removed.is_empty() {
+                    self.note(removed_from_paste(&removed));
+                }
                 Vec::new()
             }
             TermEvent::Mouse(mouse) => {
@@ -610,6 +613,37 @@ impl App {
         self.scroll = None;
         self.unseen = 0;
     }
+}
+
+/// The notice for control characters left out of a paste: which, and how
+/// many of each, escaped. They are left out as typed ones are (a terminal
+/// would act on them, and the server refuses them); the rest of the paste
+/// is in the input, to check before it is sent.
+fn removed_from_paste(removed: &[char]) -> String {
+    let mut counts: Vec<(char, usize)> = Vec::new();
+    for &c in removed {
+        match counts.iter_mut().find(|(seen, _)| *seen == c) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((c, 1)),
+        }
+    }
+    let list: Vec<String> = counts
+        .iter()
+        .map(|&(c, n)| {
+            let shown = crate::escape::one_line(c.encode_utf8(&mut [0; 4])).into_owned();
+            if n == 1 {
+                shown
+            } else {
+                format!("{shown} ×{n}")
+            }
+        })
+        .collect();
+    let s = if removed.len() == 1 { "" } else { "s" };
+    format!(
+        "left {} control character{s} out of the paste: {} (check the input before sending)",
+        removed.len(),
+        list.join(", ")
+    )
 }
 
 /// The state of the link, for the status bar.

@@ -50,12 +50,19 @@ impl Editor {
         }
     }
 
-    /// Inserts a whole text (a paste): `\r\n` and `\r` become newlines.
-    pub fn insert_str(&mut self, text: &str) {
+    /// Inserts a whole text (a paste): `\r\n` and `\r` become newlines,
+    /// tabs spaces. Returns the control characters left out, so that the
+    /// user can be told.
+    pub fn insert_str(&mut self, text: &str) -> Vec<char> {
         let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        let mut removed = Vec::new();
         for c in text.chars() {
+            if c != '\t' && !insertable(c) {
+                removed.push(c);
+            }
             self.insert(c);
         }
+        removed
     }
 
     /// Replaces the text, the cursor at its end.
@@ -268,8 +275,10 @@ mod tests {
 
     #[test]
     fn controls_never_enter_and_pastes_keep_lines() {
-        let e = typed("a\x1b[2Jb\u{202e}c\r\nd\te");
+        let mut e = Editor::default();
+        let removed = e.insert_str("a\x1b[2Jb\u{202e}c\r\nd\te");
         assert_eq!(e.text(), "a[2Jbc\nd    e");
+        assert_eq!(removed, ['\x1b', '\u{202e}'], "what was left out is told");
     }
 
     #[test]

@@ -753,3 +753,26 @@ fn while_reconnecting_who_is_online_is_shown_as_stale_until_the_welcome() {
         "{shown}"
     );
 }
+
+#[test]
+fn a_paste_with_escape_sequences_says_what_it_left_out() {
+    let mut app = app_with(Vec::new());
+    let actions = app.on_terminal(TermEvent::Paste(
+        "red \x1b[31malert\x1b[0m \u{202e}txt".into(),
+    ));
+    assert!(actions.is_empty(), "nothing is sent by a paste");
+    assert_eq!(app.editor.text(), "red [31malert[0m txt");
+    let shown = screen(&mut app, 100, 8);
+    assert!(
+        shown.contains(
+            "left 3 control characters out of the paste: \\x1b ×2, \\u{202e} (check the input"
+        ),
+        "{shown}"
+    );
+    // A clean paste says nothing.
+    app.on_terminal(TermEvent::Paste("plain\ttext".into()));
+    assert_eq!(
+        screen(&mut app, 100, 8).matches("out of the paste").count(),
+        1
+    );
+}
