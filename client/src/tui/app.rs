@@ -124,6 +124,10 @@ pub struct App {
     pub stale_since: Option<u64>,
     /// The time now, in Unix ms (fixed in tests).
     pub now: fn() -> u64,
+    /// The screen rows that held a cluster terminals may draw wider or
+    /// narrower than ratatui counts, at the last draw: drawn whole again
+    /// on the next (see [`super::text::settle`]).
+    pub uncertain_rows: Vec<u16>,
     completion: Option<Completion>,
     last_retry_error: Option<String>,
 }
@@ -156,6 +160,7 @@ impl App {
             pane: (80, 20),
             stale_since: None,
             now: chat_protocol::clock::now_ms,
+            uncertain_rows: Vec::new(),
             completion: None,
             last_retry_error: None,
         };

@@ -586,13 +586,20 @@ fn the_mouse_wheel_scrolls() {
     assert!(screen(&mut app, 60, 12).contains("line 40"));
 }
 
-/// Every cell's symbol, row by row.
+/// Every cell's symbol, row by row, without the erase that goes before
+/// an uncertain cluster (see `text::settle`).
 fn cells(terminal: &Terminal<TestBackend>) -> Vec<Vec<String>> {
     let buffer = terminal.backend().buffer();
     (0..buffer.area.height)
         .map(|y| {
             (0..buffer.area.width)
-                .map(|x| buffer[(x, y)].symbol().to_owned())
+                .map(|x| {
+                    let symbol = buffer[(x, y)].symbol();
+                    match symbol.strip_prefix("\x1b[") {
+                        Some(rest) => rest.split_once('X').map_or(rest, |(_, s)| s).to_owned(),
+                        None => symbol.to_owned(),
+                    }
+                })
                 .collect()
         })
         .collect()
@@ -635,18 +642,19 @@ fn the_input_cursor_counts_clusters_as_ratatui_draws_them() {
     type_text(&mut app, "👍🏽🇩🇪x");
     let mut terminal = draw(&mut app, 40, 8);
     let cursor = terminal.get_cursor_position().unwrap();
-    // "> " + 2 + 2 + 1.
-    assert_eq!(cursor.x, 7, "{}", terminal.backend());
+    // "> ", the thumb with its skin tone in the room of its wider reading
+    // (4: tmux draws it so), the flag (2), the x.
+    assert_eq!(cursor.x, 9, "{}", terminal.backend());
     let input: Vec<String> = cells(&terminal)[7].clone();
     assert_eq!(input[2], "👍🏽");
-    assert_eq!(input[4], "🇩🇪");
-    assert_eq!(input[6], "x");
+    assert_eq!(input[6], "🇩🇪");
+    assert_eq!(input[8], "x");
     key(&mut app, KeyCode::Left);
     key(&mut app, KeyCode::Left);
     let mut terminal = draw(&mut app, 40, 8);
     assert_eq!(
         terminal.get_cursor_position().unwrap().x,
-        4,
+        6,
         "Left steps over the whole flag"
     );
 }
@@ -775,4 +783,26 @@ fn a_paste_with_escape_sequences_says_what_it_left_out() {
         screen(&mut app, 100, 8).matches("out of the paste").count(),
         1
     );
+}
+
+#[test]
+fn an_uncertain_cluster_erases_its_room_and_the_diff_leaves_it_alone() {
+    use ratatui::buffer::CellDiffOption;
+    let mut app = app_with(Vec::new());
+    app.show_users = false;
+    app.on_engine(message(2, "bob", "a 👍🏽 b"));
+    let terminal = draw(&mut app, 40, 6);
+    let buffer = terminal.backend().buffer();
+    let (x, y) = (0..6u16)
+        .flat_map(|y| (0..40u16).map(move |x| (x, y)))
+        .find(|&(x, y)| buffer[(x, y)].symbol().ends_with("👍🏽"))
+        .expect("the thumb");
+    assert_eq!(buffer[(x, y)].symbol(), "\x1b[4X👍🏽");
+    assert_eq!(
+        buffer[(x, y)].diff_option,
+        CellDiffOption::ForcedWidth(std::num::NonZeroU16::new(4).unwrap())
+    );
+    assert_eq!(buffer[(x + 4, y)].symbol(), " ");
+    assert_eq!(buffer[(x + 5, y)].symbol(), "b");
+    assert_eq!(app.uncertain_rows, [y], "drawn whole on the next frame too");
 }

@@ -131,11 +131,20 @@ impl Glyph {
 type Cells = Vec<Glyph>;
 
 fn push(cells: &mut Cells, text: &str, style: Style) {
-    cells.extend(text::clusters(text).map(|cluster| Glyph {
-        text: cluster.into(),
-        style,
-        width: text::width(cluster),
-    }));
+    cells.extend(text::clusters(text).map(|cluster| glyph(cluster, style)));
+}
+
+/// A cluster as laid out: an uncertain one (see [`text::settle`]) with
+/// the padding that makes room for its wider reading.
+fn glyph(cluster: &str, style: Style) -> Glyph {
+    let width = text::columns(cluster);
+    let pad = width - text::width(cluster);
+    let text = if pad == 0 {
+        cluster.into()
+    } else {
+        format!("{cluster}{}", " ".repeat(pad)).into()
+    };
+    Glyph { text, style, width }
 }
 
 fn cells_width(cells: &[Glyph]) -> usize {
@@ -382,6 +391,7 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
         input.x + cursor.0 as u16,
         input.y + (cursor.1 - first) as u16,
     ));
+    app.uncertain_rows = text::settle(frame.buffer_mut(), area, &app.uncertain_rows);
 }
 
 fn draw_status(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
@@ -575,7 +585,7 @@ fn input_rows(app: &App, width: usize) -> (Vec<Line<'static>>, (usize, usize)) {
             rows.push(std::mem::take(&mut row));
             continue;
         }
-        let w = text::width(cluster);
+        let w = text::columns(cluster);
         if row_width(&row) + w > limit && !row.is_empty() {
             if cluster == " " {
                 // A space at the break ends its row instead of starting
@@ -616,6 +626,9 @@ fn input_rows(app: &App, width: usize) -> (Vec<Line<'static>>, (usize, usize)) {
                 cursor = Some((x, y));
             }
             line.push_str(typed.text);
+            // An uncertain cluster's room (see `text::settle`).
+            let pad = typed.width.saturating_sub(text::width(typed.text));
+            line.extend(std::iter::repeat_n(' ', pad));
             x += typed.width;
         }
         lines.push(Line::from(line));
