@@ -18,9 +18,12 @@ pub struct Editor {
     draft: String,
 }
 
-/// Whether `c` may enter the input: nothing a terminal would act on.
+/// Whether `c` may enter the input: nothing a terminal would act on. A
+/// zero-width joiner may, so that a pasted emoji sequence (👨‍👩‍👧) stays
+/// whole; it moves nothing, and peers see it escaped unless it joins two
+/// emoji.
 fn insertable(c: char) -> bool {
-    c == '\n' || !crate::escape::is_unsafe(c)
+    c == '\n' || c == '\u{200D}' || !crate::escape::is_unsafe(c)
 }
 
 impl Editor {

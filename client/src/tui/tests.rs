@@ -806,3 +806,21 @@ fn an_uncertain_cluster_erases_its_room_and_the_diff_leaves_it_alone() {
     assert_eq!(buffer[(x + 5, y)].symbol(), "b");
     assert_eq!(app.uncertain_rows, [y], "drawn whole on the next frame too");
 }
+
+#[test]
+fn a_zwj_sequence_shows_whole_in_the_pane_and_the_input() {
+    let family = "👨\u{200d}👩\u{200d}👧";
+    let mut app = app_with(Vec::new());
+    app.on_engine(message(2, "bob", &format!("the {family} came")));
+    app.on_terminal(TermEvent::Paste(format!("hi {family}")));
+    assert_eq!(app.editor.text(), format!("hi {family}"));
+    let terminal = draw(&mut app, 60, 8);
+    let symbols: Vec<String> = cells(&terminal).concat();
+    assert_eq!(
+        symbols.iter().filter(|s| *s == family).count(),
+        2,
+        "one cell each in the pane and the input:\n{}",
+        terminal.backend()
+    );
+    assert!(!symbols.concat().contains("200d"), "{}", terminal.backend());
+}
