@@ -134,7 +134,7 @@ pub fn expand_tabs(text: &str) -> std::borrow::Cow<'_, str> {
             column += pad;
         } else {
             out.push_str(cluster);
-            column += width(cluster);
+            column += columns(cluster);
         }
     }
     out.into()
@@ -170,5 +170,6 @@ mod tests {
         assert_eq!(expand_tabs("\tx"), "        x");
         assert_eq!(expand_tabs("中文\tx"), "中文    x");
         assert_eq!(expand_tabs("12345678\tx"), "12345678        x");
+        assert_eq!(expand_tabs("👍🏽\tx"), "👍🏽    x", "as laid out: 4 columns");
     }
 }
