@@ -17,7 +17,9 @@
 //! escaped before it reaches a cell; text is laid out by grapheme cluster
 //! ([`super::text`]), measured as ratatui measures it (wide CJK and emoji
 //! take two columns, a flag or an emoji with its skin tone is one cluster),
-//! so a cluster is never cut and the layout is what ratatui draws. A tab
+//! so a cluster is never cut and the layout is what ratatui draws; one
+//! that terminals draw at another width (👍🏽 in tmux) gets room for the
+//! wider reading, and [`text::settle`] makes its cell safe to draw. A tab
 //! goes to the next stop of eight columns; a message's blank lines are
 //! collapsed (none before or after its text, one at most between).
 
