@@ -111,7 +111,7 @@ pub fn entries(event: &ServerEvent) -> Vec<Entry> {
             ts,
         } => {
             let mut text = format!("{name} left ({online} online)");
-            if !reason.is_empty() {
+            if let Some(reason) = crate::render::leave_reason(reason) {
                 text.push_str(": ");
                 text.push_str(reason);
             }
@@ -202,5 +202,16 @@ mod tests {
             ts: 5,
         };
         assert_eq!(entries(&leave)[0].text, "bob left (1 online): \"bye\"");
+        let plain = ServerEvent::Leave {
+            name: "bob".into(),
+            online: 1,
+            reason: "left".into(),
+            ts: 5,
+        };
+        assert_eq!(
+            entries(&plain)[0].text,
+            "bob left (1 online)",
+            "`left` once"
+        );
     }
 }

@@ -73,7 +73,7 @@ fn plain(event: &ServerEvent) -> Option<String> {
             ..
         } => {
             let mut line = format!("{NOTICE}{} left ({online} online)", one_line(name));
-            if !reason.is_empty() {
+            if let Some(reason) = leave_reason(reason) {
                 line.push_str(": ");
                 line.push_str(&one_line(reason));
             }
@@ -88,6 +88,13 @@ fn plain(event: &ServerEvent) -> Option<String> {
             return None;
         }
     })
+}
+
+/// The reason a leave is shown with, if any: the server's plain `left`
+/// (the user simply left) adds nothing to "ace left", so it is not
+/// repeated; every other reason (`left: "…"`, a kick, `too slow`) is.
+pub fn leave_reason(reason: &str) -> Option<&str> {
+    (!reason.is_empty() && reason != "left").then_some(reason)
 }
 
 fn welcome(welcome: &Welcome) -> String {
@@ -317,7 +324,17 @@ mod tests {
                 reason: "left".into(),
                 ts: TS
             }),
-            "-!- ace left (1 online): left"
+            "-!- ace left (1 online)",
+            "a plain leave says `left` once"
+        );
+        assert_eq!(
+            plain(ServerEvent::Leave {
+                name: "ace".into(),
+                online: 1,
+                reason: "left: \"gone fishing\"".into(),
+                ts: TS
+            }),
+            "-!- ace left (1 online): left: \"gone fishing\""
         );
         assert_eq!(
             plain(ServerEvent::Leave {

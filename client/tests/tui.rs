@@ -371,3 +371,47 @@ fn a_line_the_server_took_before_the_link_dropped_is_not_sent_again() {
     );
     assert_eq!(bob.finish(), 0);
 }
+
+/// Emoji sequences whose width terminals disagree on (tmux counts 👍🏽 as
+/// four columns, ratatui as two) are drawn whole, with room for either
+/// reading, and nothing is left behind once they scroll away.
+#[test]
+fn emoji_sequences_and_flags_show_whole_and_leave_no_ghosts() {
+    if !tmux::available() {
+        return eprintln!("tmux is not installed: skipped");
+    }
+    let d = Daemon::start();
+    let ace = Tmux::chat(&d.url, &d.key, "ace", &[], 100, 12);
+    ace.wait_text("─── live ───");
+    let mut bob = Chat::joined(&d.url, &d.key, "bob", &["--plain"]);
+    ace.wait_text("bob joined");
+    bob.line("thumbs 👍🏽 flags 🇩🇪🇯🇵 ok ☺\u{fe0f} end");
+    let screen = ace.wait_text("<bob> thumbs");
+    let row = screen
+        .iter()
+        .find(|r| r.contains("<bob> thumbs"))
+        .unwrap()
+        .clone();
+    assert!(row.contains("👍🏽"), "the skin tone stays: {row:?}");
+    assert!(row.contains("🇩🇪🇯🇵"), "{row:?}");
+    assert!(row.contains("end"), "{row:?}");
+    ace.type_text("👍🏽🇩🇪 typed");
+    ace.wait_for("the typed emoji", |s| {
+        input_row(s).trim_end().ends_with("typed") && input_row(s).contains("👍🏽🇩🇪")
+    });
+    // Push the line off the pane: no piece of it may stay behind.
+    for i in 0..12 {
+        bob.line(&format!("filler {i}"));
+    }
+    let screen = ace.wait_text("<bob> filler 11");
+    // All but the input row, which still holds what was typed.
+    let text = screen[..screen.len() - 1].join("\n");
+    assert!(
+        !text.contains('🏽') && !text.contains('🇩') && !text.contains("end"),
+        "a ghost is left:\n{text}"
+    );
+    ace.keys(&["C-u"]);
+    let screen = ace.wait_for("the empty input", |s| input_row(s).trim_end() == ">");
+    assert!(!screen.join("\n").contains('🏽'), "{}", screen.join("\n"));
+    assert_eq!(bob.finish(), 0);
+}

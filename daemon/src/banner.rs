@@ -58,7 +58,7 @@ fn announce(token: &str, url: &str, key_path: &Path) {
     );
     eprintln!();
     eprintln!(
-        "  Join from two other terminals (from a checkout, `cargo run -p chat-client --` stands for `chat`):"
+        "  Join from two other terminals (from a checkout, `cargo run --release -p chat-client --` stands for `chat`):"
     );
     eprintln!(
         "    CHAT_KEY=$(cat {}) chat{url_flag} --username ace",

@@ -30,7 +30,8 @@ use std::fmt::Write as _;
 /// U+E0000..U+E007F, …) and the fillers that render as nothing (Hangul
 /// fillers, Khmer inherent vowels, Mongolian variation selectors), which can
 /// make text look like something it is not. Zero-width joiners are escaped
-/// too, at the cost of showing some emoji sequences as their parts.
+/// too, except by [`escape`] and its kin where one joins two emoji (👨‍👩‍👧):
+/// there it hides nothing, and the sequence shows whole.
 pub fn is_unsafe(c: char) -> bool {
     if c.is_control() {
         return true;
@@ -63,15 +64,53 @@ pub fn is_unsafe(c: char) -> bool {
     )
 }
 
+/// Whether `c` is an emoji, or a part that ends one (a skin tone, VS16),
+/// for the zero-width joiner between two of them. A broad reading of
+/// Unicode's `Extended_Pictographic`: the joiner it lets through sits
+/// between two visible pictographs either way.
+fn is_emoji_part(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x00A9 | 0x00AE | 0x203C | 0x2049 | 0x2122 | 0x2139
+            | 0x2194..=0x21FF
+            | 0x2300..=0x23FF
+            | 0x2600..=0x27BF
+            | 0x2B00..=0x2BFF
+            | 0x3030 | 0x303D | 0x3297 | 0x3299
+            | 0xFE0F
+            | 0x1F000..=0x1FAFF
+    )
+}
+
+/// Whether the char at `i` of `chars` is a zero-width joiner between two
+/// emoji (👨‍👩‍👧), which hides nothing and is kept.
+fn is_emoji_joiner(chars: &[char], i: usize) -> bool {
+    chars[i] == '\u{200D}'
+        && i > 0
+        && is_emoji_part(chars[i - 1])
+        && chars
+            .get(i + 1)
+            .is_some_and(|&c| is_emoji_part(c) && c != '\u{FE0F}')
+}
+
 /// `text` with every unsafe character replaced by a visible escape, except
-/// those `keep` lets through as themselves.
+/// those `keep` lets through as themselves and the joiners of emoji
+/// sequences.
 fn escape_except(text: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
     if !text.chars().any(|c| is_unsafe(c) && !keep(c)) {
         return Cow::Borrowed(text);
     }
+    let chars: Vec<char> = text.chars().collect();
+    if chars
+        .iter()
+        .enumerate()
+        .all(|(i, &c)| !is_unsafe(c) || keep(c) || is_emoji_joiner(&chars, i))
+    {
+        return Cow::Borrowed(text);
+    }
     let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        if !is_unsafe(c) || keep(c) {
+    for (i, &c) in chars.iter().enumerate() {
+        if !is_unsafe(c) || keep(c) || is_emoji_joiner(&chars, i) {
             out.push(c);
         } else if c.is_ascii() {
             let _ = write!(out, "\\x{:02x}", u32::from(c));
@@ -220,6 +259,19 @@ mod tests {
         for c in ['a', ' ', 'é', '→', '中', '👋', '\u{a0}', '\u{3000}'] {
             assert!(!is_unsafe(c), "{c}");
         }
+    }
+
+    #[test]
+    fn a_joiner_between_emoji_is_kept_and_any_other_escaped() {
+        let family = "👨\u{200d}👩\u{200d}👧";
+        assert!(matches!(one_line(family), Cow::Borrowed(_)));
+        let rainbow = "🏳\u{fe0f}\u{200d}🌈 and 👍🏽\u{200d}🔥";
+        assert_eq!(one_line(rainbow), rainbow);
+        assert_eq!(one_line("a\u{200d}b"), "a\\u{200d}b");
+        assert_eq!(one_line("👨\u{200d}"), "👨\\u{200d}");
+        assert_eq!(one_line("\u{200d}👩"), "\\u{200d}👩");
+        assert_eq!(one_line("👨\u{200d}\u{200d}👩"), "👨\\u{200d}\\u{200d}👩");
+        assert_eq!(field(family), family);
     }
 
     #[test]

@@ -118,6 +118,16 @@ pub struct App {
     pub clock: fn(u64) -> String,
     /// The message pane's size at the last draw (width, height).
     pub pane: (usize, usize),
+    /// While the link is down: when it went (Unix ms). Who is online is
+    /// then only known as of that time, and shown so, until the rejoin's
+    /// `Welcome` says again.
+    pub stale_since: Option<u64>,
+    /// The time now, in Unix ms (fixed in tests).
+    pub now: fn() -> u64,
+    /// The screen rows that held a cluster terminals may draw wider or
+    /// narrower than ratatui counts, at the last draw: drawn whole again
+    /// on the next (see [`super::text::settle`]).
+    pub uncertain_rows: Vec<u16>,
     completion: Option<Completion>,
     last_retry_error: Option<String>,
 }
@@ -148,6 +158,9 @@ impl App {
             max_text: welcome.max_text,
             clock: local_clock,
             pane: (80, 20),
+            stale_since: None,
+            now: chat_protocol::clock::now_ms,
+            uncertain_rows: Vec::new(),
             completion: None,
             last_retry_error: None,
         };
@@ -280,7 +293,10 @@ impl App {
                     ));
                 }
             }
-            Event::Lost(why) => self.note(format!("{why}; reconnecting")),
+            Event::Lost(why) => {
+                self.stale_since.get_or_insert((self.now)());
+                self.note(format!("{why}; reconnecting"));
+            }
             // Said once while it fails the same way; the status bar counts down.
             Event::RetryFailed(why) => {
                 if self.last_retry_error.as_ref() != Some(&why) {
@@ -290,6 +306,7 @@ impl App {
             }
             Event::Rejoined { welcome, gap } => {
                 self.last_retry_error = None;
+                self.stale_since = None;
                 self.me = welcome.name.clone();
                 self.max_text = welcome.max_text;
                 self.set_users(&welcome.users);
@@ -319,7 +336,10 @@ impl App {
             TermEvent::Key(key) if key.kind != KeyEventKind::Release => self.on_key(key),
             TermEvent::Paste(text) => {
                 self.completion = None;
-                self.editor.insert_str(&text);
+                let removed = self.editor.insert_str(&text);
+                if !removed.is_empty() {
+                    self.note(removed_from_paste(&removed));
+                }
                 Vec::new()
             }
             TermEvent::Mouse(mouse) => {
@@ -598,6 +618,37 @@ impl App {
         self.scroll = None;
         self.unseen = 0;
     }
+}
+
+/// The notice for control characters left out of a paste: which, and how
+/// many of each, escaped. They are left out as typed ones are (a terminal
+/// would act on them, and the server refuses them); the rest of the paste
+/// is in the input, to check before it is sent.
+fn removed_from_paste(removed: &[char]) -> String {
+    let mut counts: Vec<(char, usize)> = Vec::new();
+    for &c in removed {
+        match counts.iter_mut().find(|(seen, _)| *seen == c) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((c, 1)),
+        }
+    }
+    let list: Vec<String> = counts
+        .iter()
+        .map(|&(c, n)| {
+            let shown = crate::escape::one_line(c.encode_utf8(&mut [0; 4])).into_owned();
+            if n == 1 {
+                shown
+            } else {
+                format!("{shown} ×{n}")
+            }
+        })
+        .collect();
+    let s = if removed.len() == 1 { "" } else { "s" };
+    format!(
+        "left {} control character{s} out of the paste: {} (check the input before sending)",
+        removed.len(),
+        list.join(", ")
+    )
 }
 
 /// The state of the link, for the status bar.

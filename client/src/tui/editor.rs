@@ -1,7 +1,10 @@
 //! The input line: text, a cursor, editing keys and the lines sent before.
 //!
-//! The cursor is a char index. Nothing but the user's keys (and pastes)
-//! changes the text; incoming traffic never touches it.
+//! The cursor is a char index, and it moves by grapheme cluster: Left,
+//! Right, Backspace and Delete take a flag, an emoji with its skin tone or
+//! a letter with its accents as one, as the view draws it. Nothing but the
+//! user's keys (and pastes) changes the text; incoming traffic never
+//! touches it.
 
 /// The text being typed and what was typed before.
 #[derive(Debug, Default)]
@@ -15,9 +18,12 @@ pub struct Editor {
     draft: String,
 }
 
-/// Whether `c` may enter the input: nothing a terminal would act on.
+/// Whether `c` may enter the input: nothing a terminal would act on. A
+/// zero-width joiner may, so that a pasted emoji sequence (👨‍👩‍👧) stays
+/// whole; it moves nothing, and peers see it escaped unless it joins two
+/// emoji.
 fn insertable(c: char) -> bool {
-    c == '\n' || !crate::escape::is_unsafe(c)
+    c == '\n' || c == '\u{200D}' || !crate::escape::is_unsafe(c)
 }
 
 impl Editor {
@@ -47,12 +53,19 @@ impl Editor {
         }
     }
 
-    /// Inserts a whole text (a paste): `\r\n` and `\r` become newlines.
-    pub fn insert_str(&mut self, text: &str) {
+    /// Inserts a whole text (a paste): `\r\n` and `\r` become newlines,
+    /// tabs spaces. Returns the control characters left out, so that the
+    /// user can be told.
+    pub fn insert_str(&mut self, text: &str) -> Vec<char> {
         let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        let mut removed = Vec::new();
         for c in text.chars() {
+            if c != '\t' && !insertable(c) {
+                removed.push(c);
+            }
             self.insert(c);
         }
+        removed
     }
 
     /// Replaces the text, the cursor at its end.
@@ -74,14 +87,43 @@ impl Editor {
         text
     }
 
-    /// Left.
-    pub fn left(&mut self) {
-        self.cursor = self.cursor.saturating_sub(1);
+    /// Where the clusters of the text start (char indices), and its end.
+    fn boundaries(&self) -> Vec<usize> {
+        let text = self.text();
+        let mut at = 0;
+        let mut out = vec![0];
+        for cluster in super::text::clusters(&text) {
+            at += cluster.chars().count();
+            out.push(at);
+        }
+        out
     }
 
-    /// Right.
+    /// The start of the cluster before the cursor.
+    fn previous(&self) -> usize {
+        self.boundaries()
+            .into_iter()
+            .rev()
+            .find(|&at| at < self.cursor)
+            .unwrap_or(0)
+    }
+
+    /// The end of the cluster at the cursor.
+    fn next(&self) -> usize {
+        self.boundaries()
+            .into_iter()
+            .find(|&at| at > self.cursor)
+            .unwrap_or(self.text.len())
+    }
+
+    /// Left: a cluster back.
+    pub fn left(&mut self) {
+        self.cursor = self.previous();
+    }
+
+    /// Right: a cluster on.
     pub fn right(&mut self) {
-        self.cursor = (self.cursor + 1).min(self.text.len());
+        self.cursor = self.next();
     }
 
     /// Home, Ctrl-A: the start of the line the cursor is on.
@@ -98,19 +140,17 @@ impl Editor {
         }
     }
 
-    /// Backspace.
+    /// Backspace: the cluster before the cursor.
     pub fn backspace(&mut self) {
-        if self.cursor > 0 {
-            self.cursor -= 1;
-            self.text.remove(self.cursor);
-        }
+        let start = self.previous();
+        self.text.drain(start..self.cursor);
+        self.cursor = start;
     }
 
-    /// Delete.
+    /// Delete: the cluster at the cursor.
     pub fn delete(&mut self) {
-        if self.cursor < self.text.len() {
-            self.text.remove(self.cursor);
-        }
+        let end = self.next();
+        self.text.drain(self.cursor..end);
     }
 
     /// Where the word before the cursor starts (Alt-B, Ctrl-W).
@@ -238,8 +278,25 @@ mod tests {
 
     #[test]
     fn controls_never_enter_and_pastes_keep_lines() {
-        let e = typed("a\x1b[2Jb\u{202e}c\r\nd\te");
+        let mut e = Editor::default();
+        let removed = e.insert_str("a\x1b[2Jb\u{202e}c\r\nd\te");
         assert_eq!(e.text(), "a[2Jbc\nd    e");
+        assert_eq!(removed, ['\x1b', '\u{202e}'], "what was left out is told");
+    }
+
+    #[test]
+    fn the_cursor_moves_over_whole_clusters() {
+        let mut e = typed("a🇩🇪👍🏽e\u{301}");
+        e.left();
+        assert_eq!(e.cursor(), 5, "over e and its accent");
+        e.left();
+        assert_eq!(e.cursor(), 3, "over the thumb and its skin tone");
+        e.backspace();
+        assert_eq!(e.text(), "a👍🏽e\u{301}", "the whole flag");
+        e.delete();
+        assert_eq!(e.text(), "ae\u{301}");
+        e.right();
+        assert_eq!(e.cursor(), 3);
     }
 
     #[test]

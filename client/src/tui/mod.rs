@@ -8,7 +8,8 @@
 //!
 //! - [`app`]: the state, and what keys and engine events do to it;
 //! - [`view`]: how it is drawn;
-//! - [`editor`]: the input line.
+//! - [`editor`]: the input line;
+//! - [`text`]: grapheme clusters and their widths, as both lay them out.
 //!
 //! The terminal is restored on every way out: [`TerminalGuard`] restores
 //! it when dropped (a return, an error), the panic hook restores it before
@@ -19,6 +20,7 @@
 
 pub mod app;
 pub mod editor;
+pub mod text;
 pub mod view;
 
 use std::io::{self, IsTerminal as _, Write as _};

@@ -14,9 +14,14 @@
 //! Only what fits is laid out: the pane walks up from its bottom line,
 //! wrapping one entry at a time, so a frame costs the same with a hundred
 //! lines of scrollback or a hundred thousand. Every peer-controlled text is
-//! escaped before it reaches a cell; widths are measured per character
-//! with `unicode-width`, as the terminal lays them out (wide CJK and emoji
-//! take two columns).
+//! escaped before it reaches a cell; text is laid out by grapheme cluster
+//! ([`super::text`]), measured as ratatui measures it (wide CJK and emoji
+//! take two columns, a flag or an emoji with its skin tone is one cluster),
+//! so a cluster is never cut and the layout is what ratatui draws; one
+//! that terminals draw at another width (👍🏽 in tmux) gets room for the
+//! wider reading, and [`text::settle`] makes its cell safe to draw. A tab
+//! goes to the next stop of eight columns; a message's blank lines are
+//! collapsed (none before or after its text, one at most between).
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Position, Rect};
@@ -24,9 +29,9 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use tokio::time::Instant;
-use unicode_width::UnicodeWidthChar as _;
 
 use super::app::{App, Shown, link_text};
+use super::text;
 use crate::escape;
 use crate::model::{Entry, Kind};
 
@@ -102,20 +107,81 @@ impl Styles {
     }
 }
 
-/// Characters and their styles, before wrapping.
-type Cells = Vec<(char, Style)>;
+/// One grapheme cluster, its style and its columns, before wrapping.
+#[derive(Clone, Debug)]
+struct Glyph {
+    text: Box<str>,
+    style: Style,
+    width: usize,
+}
+
+impl Glyph {
+    fn space() -> Self {
+        Self {
+            text: " ".into(),
+            style: Style::new(),
+            width: 1,
+        }
+    }
+
+    fn is_space(&self) -> bool {
+        &*self.text == " "
+    }
+}
+
+/// Clusters and their styles, before wrapping.
+type Cells = Vec<Glyph>;
 
 fn push(cells: &mut Cells, text: &str, style: Style) {
-    cells.extend(text.chars().map(|c| (c, style)));
+    cells.extend(text::clusters(text).map(|cluster| glyph(cluster, style)));
 }
 
-fn width(c: char) -> usize {
-    c.width().unwrap_or(0)
+/// A cluster as laid out: an uncertain one (see [`text::settle`]) with
+/// the padding that makes room for its wider reading.
+fn glyph(cluster: &str, style: Style) -> Glyph {
+    let width = text::columns(cluster);
+    let pad = width - text::width(cluster);
+    let text = if pad == 0 {
+        cluster.into()
+    } else {
+        format!("{cluster}{}", " ".repeat(pad)).into()
+    };
+    Glyph { text, style, width }
 }
 
-/// `text` escaped, with our name highlighted where it occurs.
+fn cells_width(cells: &[Glyph]) -> usize {
+    cells.iter().map(|g| g.width).sum()
+}
+
+/// The lines of a message's text, its blank lines collapsed: none before
+/// or after the text, at most one between two lines of it; so a message of
+/// thirty newlines cannot push its sender off the pane. A text that is
+/// all blank keeps one (empty) line.
+fn text_lines(text: &str) -> Vec<&str> {
+    let mut lines: Vec<&str> = Vec::new();
+    let mut blank_before = false;
+    for line in text.split('\n') {
+        if line.trim().is_empty() {
+            blank_before = !lines.is_empty();
+            continue;
+        }
+        if blank_before {
+            lines.push("");
+            blank_before = false;
+        }
+        lines.push(line);
+    }
+    if lines.is_empty() {
+        lines.push("");
+    }
+    lines
+}
+
+/// `text` escaped, tabs expanded, with our name highlighted where it
+/// occurs.
 fn push_text(cells: &mut Cells, app: &App, text: &str, style: Style, mention: bool, st: &Styles) {
-    let safe = escape::one_line(text);
+    let escaped = escape::one_line(text);
+    let safe = text::expand_tabs(&escaped);
     if !mention {
         return push(cells, &safe, style);
     }
@@ -148,7 +214,7 @@ fn entry_rows(
     let width = width.max(4);
     if entry.kind == Kind::Divider {
         let label = format!("─── {} ", escape::one_line(&entry.text));
-        let fill = width.saturating_sub(label.chars().map(self::width).sum());
+        let fill = width.saturating_sub(text::text_width(&label));
         let text = format!("{label}{}", "─".repeat(fill));
         return vec![Line::from(Span::styled(text, st.dim()))];
     }
@@ -189,22 +255,22 @@ fn entry_rows(
         Kind::Divider => {}
     }
     if pending {
-        for cell in &mut prefix {
-            cell.1 = st.dim();
+        for glyph in &mut prefix {
+            glyph.style = st.dim();
         }
         text_style = st.dim();
     }
     if own && !pending {
         text_style = text_style.add_modifier(Modifier::BOLD);
     }
-    let indent: usize = prefix.iter().map(|&(c, _)| self::width(c)).sum();
+    let indent = cells_width(&prefix);
     let indent = if indent * 2 > width { 2 } else { indent };
     let mut rows = Vec::new();
-    for (i, line) in entry.text.split('\n').enumerate() {
+    for (i, line) in text_lines(&entry.text).into_iter().enumerate() {
         let mut cells = if i == 0 {
             prefix.clone()
         } else {
-            vec![(' ', Style::new()); indent]
+            vec![Glyph::space(); indent]
         };
         push_text(&mut cells, app, line, text_style, mention, &st);
         wrap(cells, width, indent, &mut rows);
@@ -232,14 +298,14 @@ fn wrap(cells: Cells, width: usize, indent: usize, out: &mut Vec<Line<'static>>)
     let mut row: Cells = Vec::new();
     let mut used = 0;
     let mut first = true;
-    for (c, style) in cells {
-        let w = width_of(c);
+    for glyph in cells {
+        let w = glyph.width;
         if used + w > width && !row.is_empty() {
             // Break at the last space of the row if it is in its second half.
             let min_keep = if first { 0 } else { indent } + (width / 2);
             let cut = row
                 .iter()
-                .rposition(|&(c, _)| c == ' ')
+                .rposition(Glyph::is_space)
                 .filter(|&at| at >= min_keep.min(row.len()) && at + 1 < row.len());
             let carry: Cells = match cut {
                 Some(at) => row.split_off(at + 1),
@@ -247,11 +313,11 @@ fn wrap(cells: Cells, width: usize, indent: usize, out: &mut Vec<Line<'static>>)
             };
             out.push(to_line(std::mem::take(&mut row)));
             first = false;
-            row = vec![(' ', Style::new()); indent.min(width.saturating_sub(2))];
+            row = vec![Glyph::space(); indent.min(width.saturating_sub(2))];
             row.extend(carry);
-            used = row.iter().map(|&(c, _)| width_of(c)).sum();
+            used = cells_width(&row);
         }
-        row.push((c, style));
+        row.push(glyph);
         used += w;
     }
     if !row.is_empty() || first {
@@ -259,22 +325,18 @@ fn wrap(cells: Cells, width: usize, indent: usize, out: &mut Vec<Line<'static>>)
     }
 }
 
-fn width_of(c: char) -> usize {
-    width(c)
-}
-
 fn to_line(cells: Cells) -> Line<'static> {
     let mut spans: Vec<Span<'static>> = Vec::new();
     let mut text = String::new();
     let mut style = None;
-    for (c, s) in cells {
-        if style != Some(s) {
+    for glyph in cells {
+        if style != Some(glyph.style) {
             if let Some(style) = style {
                 spans.push(Span::styled(std::mem::take(&mut text), style));
             }
-            style = Some(s);
+            style = Some(glyph.style);
         }
-        text.push(c);
+        text.push_str(&glyph.text);
     }
     if let Some(style) = style {
         spans.push(Span::styled(text, style));
@@ -301,7 +363,10 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
 
     let users_shown = app.show_users && area.width >= USERS_MIN_WIDTH;
     let (pane, users) = if users_shown {
-        let longest = app.users.iter().map(|u| u.len()).max().unwrap_or(4);
+        let mut longest = app.users.iter().map(|u| u.len()).max().unwrap_or(4);
+        if app.stale_since.is_some() {
+            longest = longest.max("(as of 12:00)".len());
+        }
         let list_width = (longest as u16 + 3).clamp(8, 24);
         let [pane, users] =
             Layout::horizontal([Constraint::Min(10), Constraint::Length(list_width)]).areas(middle);
@@ -328,13 +393,18 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
         input.x + cursor.0 as u16,
         input.y + (cursor.1 - first) as u16,
     ));
+    app.uncertain_rows = text::settle(frame.buffer_mut(), area, &app.uncertain_rows);
 }
 
 fn draw_status(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
     let fingerprint: String = app.fingerprint.chars().take(8).collect();
     let state = link_text(app.link, Instant::now());
     let me = escape::one_line(&app.me);
-    let online = format!("{} online", app.users.len());
+    // While reconnecting, the count is the old one: not said as if known.
+    let online = match app.stale_since {
+        Some(_) => "? online".to_owned(),
+        None => format!("{} online", app.users.len()),
+    };
     let url = escape::one_line(&app.url);
     let key = format!("key {fingerprint}…");
     // What matters most survives a narrow terminal: the state, then who.
@@ -348,7 +418,7 @@ fn draw_status(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
     let text = candidates
         .iter()
         .map(|parts| format!(" {}", parts.join(" · ")))
-        .find(|text| text.chars().map(width_of).sum::<usize>() <= width)
+        .find(|candidate| text::text_width(candidate) <= width)
         .unwrap_or_else(|| format!(" {state}"));
     let style = match app.link {
         crate::engine::Link::Up => st.bar(),
@@ -389,16 +459,26 @@ fn draw_pane(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
     let start = rows.len().saturating_sub(height);
     let mut rows: Vec<Line> = rows.into_iter().skip(start).collect();
     if app.scroll.is_some() {
+        // End moves the input's cursor while something is typed: then
+        // only Ctrl-End goes back to live.
+        let live_key = if app.editor.is_empty() {
+            "End"
+        } else {
+            "Ctrl-End"
+        };
         let marker = if app.unseen > 0 {
             let s = if app.unseen == 1 { "" } else { "s" };
-            format!(" {} new message{s} ↓ ", app.unseen)
+            format!(" {} new message{s} ↓ ({live_key}: live) ", app.unseen)
         } else {
-            " more below ↓ (End: live) ".into()
+            format!(" more below ↓ ({live_key}: live) ")
         };
-        let pad = width.saturating_sub(marker.chars().count()) / 2;
+        let marker_width = text::text_width(&marker);
+        let left = width.saturating_sub(marker_width) / 2;
+        let right = width.saturating_sub(marker_width + left);
         let line = Line::from(vec![
-            Span::styled("─".repeat(pad), st.dim()),
+            Span::styled("─".repeat(left), st.dim()),
             Span::styled(marker, st.notice().add_modifier(Modifier::BOLD)),
+            Span::styled("─".repeat(right), st.dim()),
         ]);
         rows.push(line);
     }
@@ -409,20 +489,30 @@ fn rows_of(app: &App, index: usize, width: usize) -> Vec<Line<'static>> {
     rows(app, &app.lines[index], width)
 }
 
+/// The user list; while the link is down, dimmed under the time it is
+/// known as of.
 fn draw_users(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
-    let lines: Vec<Line> = app
-        .users
-        .iter()
-        .map(|u| {
+    let stale = app.stale_since.map(|ms| {
+        Line::from(vec![
+            Span::styled("│ ", st.dim()),
+            Span::styled(format!("(as of {})", (app.clock)(ms)), st.dim()),
+        ])
+    });
+    let lines: Vec<Line> = stale
+        .into_iter()
+        .chain(app.users.iter().map(|u| {
             let mut style = st.fg(name_color(u));
             if u.eq_ignore_ascii_case(&app.me) {
                 style = style.add_modifier(Modifier::BOLD);
+            }
+            if app.stale_since.is_some() {
+                style = st.dim();
             }
             Line::from(vec![
                 Span::styled("│ ", st.dim()),
                 Span::styled(escape::one_line(u).into_owned(), style),
             ])
-        })
+        }))
         .chain(std::iter::repeat_with(|| {
             Line::from(Span::styled("│", st.dim()))
         }))
@@ -447,7 +537,7 @@ fn draw_rule(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
         (" /help · F2: users · PgUp: scroll ".to_owned(), st.dim())
     };
     let width = area.width as usize;
-    let hint_width: usize = hint.chars().map(width_of).sum();
+    let hint_width = text::text_width(&hint);
     let line = if hint_width + 2 <= width {
         Line::from(vec![
             Span::styled("─".repeat(width - hint_width - 1), st.dim()),
@@ -460,35 +550,94 @@ fn draw_rule(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
     frame.render_widget(Paragraph::new(line), area);
 }
 
+/// One cluster of the input as laid out: where it starts in the editor's
+/// text (a char index), what it is and its columns.
+struct Typed<'a> {
+    at: usize,
+    text: &'a str,
+    width: usize,
+}
+
 /// The input's rows at `width` and the cursor's (column, row) in them.
+///
+/// Laid out by grapheme cluster, as ratatui draws it, so that the cursor
+/// is where the text shows it; the last column stays free for the cursor.
+/// A row too long breaks after its last space (the space ends the row, the
+/// next starts with the word), or mid-word when the word has no space
+/// before it in the row.
 fn input_rows(app: &App, width: usize) -> (Vec<Line<'static>>, (usize, usize)) {
-    let text: Vec<char> = app.editor.text().chars().collect();
+    const PROMPT: usize = 2;
+    let text = app.editor.text();
     let cursor_at = app.editor.cursor();
-    let mut rows: Vec<Line<'static>> = Vec::new();
-    let mut row = String::from("> ");
-    let mut used = 2;
-    let mut cursor = (2, 0);
-    for (i, &c) in text.iter().enumerate() {
-        let w = width_of(c);
-        if i == cursor_at && c == '\n' {
-            cursor = (used, rows.len());
+    let limit = width.saturating_sub(1).max(PROMPT + 1);
+    let row_width = |row: &[Typed]| PROMPT + row.iter().map(|t| t.width).sum::<usize>();
+    let mut rows: Vec<Vec<Typed>> = Vec::new();
+    let mut row: Vec<Typed> = Vec::new();
+    let mut chars = 0;
+    for cluster in text::clusters(&text) {
+        let at = chars;
+        chars += cluster.chars().count();
+        if cluster == "\n" {
+            // Ends the row; the cursor on it sits after the row's text.
+            row.push(Typed {
+                at,
+                text: "",
+                width: 0,
+            });
+            rows.push(std::mem::take(&mut row));
+            continue;
         }
-        if c == '\n' || used + w > width.saturating_sub(1) {
-            rows.push(Line::from(std::mem::take(&mut row)));
-            row.push_str("  ");
-            used = 2;
+        let w = text::columns(cluster);
+        if row_width(&row) + w > limit && !row.is_empty() {
+            if cluster == " " {
+                // A space at the break ends its row instead of starting
+                // the next.
+                row.push(Typed {
+                    at,
+                    text: " ",
+                    width: 1,
+                });
+                rows.push(std::mem::take(&mut row));
+                continue;
+            }
+            let cut = row
+                .iter()
+                .rposition(|t| t.text == " ")
+                .filter(|&at| at + 1 < row.len());
+            let carry = match cut {
+                Some(at) => row.split_off(at + 1),
+                None => Vec::new(),
+            };
+            rows.push(std::mem::replace(&mut row, carry));
         }
-        if i == cursor_at && c != '\n' {
-            cursor = (used, rows.len());
-        }
-        if c != '\n' {
-            row.push(c);
-            used += w;
-        }
+        row.push(Typed {
+            at,
+            text: cluster,
+            width: w,
+        });
     }
-    if cursor_at >= text.len() {
-        cursor = (used, rows.len());
+    rows.push(row);
+
+    let mut cursor = None;
+    let mut lines = Vec::with_capacity(rows.len());
+    for (y, row) in rows.iter().enumerate() {
+        let mut line = String::from(if y == 0 { "> " } else { "  " });
+        let mut x = PROMPT;
+        for typed in row {
+            if typed.at <= cursor_at {
+                cursor = Some((x, y));
+            }
+            line.push_str(typed.text);
+            // An uncertain cluster's room (see `text::settle`).
+            let pad = typed.width.saturating_sub(text::width(typed.text));
+            line.extend(std::iter::repeat_n(' ', pad));
+            x += typed.width;
+        }
+        lines.push(Line::from(line));
     }
-    rows.push(Line::from(row));
-    (rows, cursor)
+    if cursor_at >= chars {
+        let last = rows.len() - 1;
+        cursor = Some((row_width(&rows[last]), last));
+    }
+    (lines, cursor.unwrap_or((PROMPT, 0)))
 }
