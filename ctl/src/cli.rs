@@ -122,7 +122,7 @@ Examples:
         #[arg(long)]
         disconnect: bool,
 
-        /// How long the old key still joins: 30s, 10m, 1h, 1d (0: not at all)
+        /// How long the old key still joins: 30s, 10m, 1h, 1d, at most 30d (0: not at all)
         /// [default: 0]
         #[arg(long, value_name = "DURATION", value_parser = crate::parse_grace)]
         grace: Option<u64>,

@@ -42,6 +42,11 @@ use crate::exit::{Exit, Failure, exit_of};
 /// `--grace`: a duration in whole seconds.
 fn parse_grace(text: &str) -> Result<u64, String> {
     let grace = chat_protocol::duration::parse(text)?;
+    if grace.as_secs() > chat_protocol::admin::MAX_GRACE_SECS {
+        return Err(format!(
+            "a grace period is at most 30 days (30d); \"{text}\" would keep a withdrawn key alive too long"
+        ));
+    }
     if grace.subsec_nanos() != 0 {
         return Err(format!(
             "the grace period is counted in whole seconds; \"{text}\" is not (try 30s, 10m or 1h)"
@@ -263,7 +268,12 @@ mod tests {
         assert_eq!(grace(&["rotate-key", "--grace", "10m"]), Ok(Some(600)));
         assert_eq!(grace(&["rotate-key", "--grace", "1h"]), Ok(Some(3600)));
         assert_eq!(grace(&["rotate-key", "--grace", "0"]), Ok(Some(0)));
-        for bad in ["10", "ten", "1.5h", "-1s", "1500ms"] {
+        // The daemon's bound, checked here first.
+        assert_eq!(
+            grace(&["rotate-key", "--grace", "30d"]),
+            Ok(Some(chat_protocol::admin::MAX_GRACE_SECS))
+        );
+        for bad in ["10", "ten", "1.5h", "-1s", "1500ms", "31d", "2592001s"] {
             assert_eq!(
                 grace(&["rotate-key", &format!("--grace={bad}")]),
                 Err(ErrorKind::ValueValidation),
