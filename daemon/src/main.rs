@@ -162,29 +162,12 @@ fn check_config(cli: &Cli, config: &Config) -> anyhow::Result<()> {
 async fn serve(config: Config, reloader: reload::Reloader) -> anyhow::Result<()> {
     let state_dir = config.state_dir.clone().expect("resolved in run");
     let runtime_dir = config.runtime_dir.clone().expect("resolved in run");
+    // The lock first: a second chatd on this directory stops here.
     let store = store::Store::open(&state_dir).map_err(|e| anyhow!(e))?;
-    let (identity, token, created) = store.load_or_create_keys().map_err(|e| anyhow!(e))?;
-    let previous = store
-        .load_previous_key(&identity, &token, now_secs())
-        .map_err(|e| anyhow!(e))?;
-
-    let gate = password::Gate::default();
-    if let Some(admin_hash) = store.load_password_hash().map_err(|e| anyhow!(e))? {
-        password::check_stored_hash(&admin_hash).map_err(|e| {
-            anyhow!(
-                "{}/password: {e}; remove it, or set a new password with `chatctl passwd`",
-                state_dir.display()
-            )
-        })?;
-        gate.set_admin_hash(Some(admin_hash));
-    }
-    if let Some(file) = &config.password_file {
-        let password = password::read_password_file(file).map_err(|e| anyhow!(e))?;
-        let hash = tokio::task::spawn_blocking(move || password::hash(&password)).await?;
-        gate.set_file_hash(Some(hash.map_err(|e| anyhow!(e))?));
-    }
     let admin_gid = check_machine(&config)?;
 
+    // The listeners before any key is made or read, so that a chatd that
+    // cannot bind leaves a fresh state directory without identity or key.
     let activated = if systemd::activated() {
         systemd::take_listeners().map_err(|e| anyhow!(e))?
     } else {
@@ -209,6 +192,42 @@ async fn serve(config: Config, reloader: reload::Reloader) -> anyhow::Result<()>
     };
     let admin_listener =
         tokio::net::UnixListener::from_std(admin_listener).context("admin socket")?;
+    let admin_path = admin::socket_path(&runtime_dir);
+
+    let loaded = async {
+        let (identity, token, created) = store.load_or_create_keys().map_err(|e| anyhow!(e))?;
+        let previous = store
+            .load_previous_key(&identity, &token, now_secs())
+            .map_err(|e| anyhow!(e))?;
+
+        let gate = password::Gate::default();
+        if let Some(admin_hash) = store.load_password_hash().map_err(|e| anyhow!(e))? {
+            password::check_stored_hash(&admin_hash).map_err(|e| {
+                anyhow!(
+                    "{}/password: {e}; remove it, or set a new password with `chatctl passwd`",
+                    state_dir.display()
+                )
+            })?;
+            gate.set_admin_hash(Some(admin_hash));
+        }
+        if let Some(file) = &config.password_file {
+            let password = password::read_password_file(file).map_err(|e| anyhow!(e))?;
+            let hash = tokio::task::spawn_blocking(move || password::hash(&password)).await?;
+            gate.set_file_hash(Some(hash.map_err(|e| anyhow!(e))?));
+        }
+        anyhow::Ok((identity, token, created, previous, gate))
+    }
+    .await;
+    let (identity, token, created, previous, gate) = match loaded {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            // Not left behind as a stale socket for the next start to replace.
+            if admin_bound_here {
+                let _ = std::fs::remove_file(&admin_path);
+            }
+            return Err(e);
+        }
+    };
 
     let app = Arc::new(AppState {
         hub: hub::Hub::new(Arc::new(config.clone())),
@@ -234,7 +253,6 @@ async fn serve(config: Config, reloader: reload::Reloader) -> anyhow::Result<()>
     }
 
     let url = format!("ws://{listen_addr}/");
-    let admin_path = admin::socket_path(&runtime_dir);
     tracing::info!(key_id = %token.key_id(), "listening on {url}");
     if admin_bound_here {
         tracing::info!("admin API on {}", admin_path.display());
@@ -253,11 +271,18 @@ async fn serve(config: Config, reloader: reload::Reloader) -> anyhow::Result<()>
             key_path.display()
         );
     }
+    // A plain `chatctl key` asks the socket of chatctl_first_socket(); if
+    // this chatd serves another, the hint names it.
+    let chatctl_key = if admin_path == paths::chatctl_first_socket() {
+        "chatctl key".to_string()
+    } else {
+        format!("chatctl --socket {} key", shell_word(&admin_path))
+    };
     if std::io::stderr().is_terminal() {
-        announce(&token.encode(), &url, &key_path);
+        announce(&token.encode(), &url, &key_path, &chatctl_key);
     } else {
         tracing::info!(
-            "the key token to hand to people is in {} (or run `chatctl key`)",
+            "the key token to hand to people is in {} (or run `{chatctl_key}`)",
             key_path.display()
         );
     }
@@ -318,7 +343,7 @@ fn bind_hint(e: &std::io::Error) -> &'static str {
 
 /// Tells the person at the terminal how to join, as the original tool did.
 /// The token goes straight to the terminal, never through the log.
-fn announce(token: &str, url: &str, key_path: &std::path::Path) {
+fn announce(token: &str, url: &str, key_path: &std::path::Path, chatctl_key: &str) {
     let url_flag = if url == "ws://127.0.0.1:1719/" {
         String::new()
     } else {
@@ -327,12 +352,12 @@ fn announce(token: &str, url: &str, key_path: &std::path::Path) {
     eprintln!();
     eprintln!("  Key: {token}");
     eprintln!(
-        "  (kept in {}; `chatctl key` shows it too)",
+        "  (kept in {}; `{chatctl_key}` shows it too)",
         key_path.display()
     );
     eprintln!();
     eprintln!(
-        "  Join from two other terminals (from a checkout, `cargo run -p chat-client --` stands for `chat`):"
+        "  Join from two other terminals (from a checkout, `cargo run --release -p chat-client --` stands for `chat`):"
     );
     eprintln!(
         "    CHAT_KEY=$(cat {}) chat{url_flag} --username ace",
@@ -343,6 +368,20 @@ fn announce(token: &str, url: &str, key_path: &std::path::Path) {
         key_path.display()
     );
     eprintln!();
+}
+
+/// A path as one shell word: as is when it holds only characters no shell
+/// treats specially, else in single quotes.
+fn shell_word(path: &std::path::Path) -> String {
+    let text = path.to_string_lossy();
+    if text
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/._-+:@%".contains(&b))
+    {
+        text.into_owned()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
 }
 
 async fn watchdog(app: state::App, every: std::time::Duration) {
