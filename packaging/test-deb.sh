@@ -146,6 +146,8 @@ field() { dpkg-deb -f "$1" "$2"; }
 [ "$(field "$chatd_deb" Package)" = chatd ] || fail "chatd: Package field"
 [ "$(field "$client_deb" Package)" = chat-client ] || fail "chat-client: Package field"
 [ "$(field "$chatd_deb" Version)" = "$deb_version" ] || fail "chatd: Version is not $deb_version"
+# ExecReload= runs /bin/kill.
+field "$chatd_deb" Depends | grep -qw procps || fail "chatd does not depend on procps"
 [ "$(field "$upgrade_deb" Version)" = "$upgrade_version" ] || fail "upgrade: Version is not $upgrade_version"
 
 control="$work/control"
@@ -192,7 +194,7 @@ diff <(grep -v '^admin_group = "chat-admin"$\|^# The Debian package sets this' "
     <(grep -v '^# admin_group = "chat-admin"$' config/chatd.toml) >/dev/null ||
     fail "/etc/chatd/chatd.toml differs from config/chatd.toml beyond admin_group"
 grep -q '^admin_group = "chat-admin"$' "$tree/etc/chatd/chatd.toml" || fail "packaged chatd.toml: admin_group not set"
-grep -q '^SupplementaryGroups=chat-admin$' "$tree/usr/lib/systemd/system/chatd.service" || fail "unit: SupplementaryGroups"
+grep -q "^Group=chat-admin$" "$tree/usr/lib/systemd/system/chatd.service" || fail "unit: Group=chat-admin"
 echo "contents ok"
 
 # --- 3. lintian --------------------------------------------------------------
