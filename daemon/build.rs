@@ -71,8 +71,8 @@ const MAN: chat_docgen::Extras = chat_docgen::Extras {
 
 /// The line of `config/chatd.toml` that the package's
 /// `/etc/chatd/chatd.toml` has uncommented: the package makes the group
-/// (`packaging/chatd.sysusers`) and the unit lets chatd give the socket to
-/// it (`SupplementaryGroups=`), so its members may use chatctl at once.
+/// (`packaging/chatd.sysusers`) and the unit runs chatd with that group
+/// (`Group=chat-admin`), so its members may use chatctl at once.
 const ADMIN_GROUP_LINE: &str = "# admin_group = \"chat-admin\"\n";
 
 fn main() {
