@@ -56,21 +56,28 @@ pub fn man_page(cmd: Command, extras: &Extras) -> Vec<u8> {
     cmd.build();
     let name = cmd.get_name().to_owned();
     let version = cmd.get_version().unwrap_or_default().to_owned();
-    let man = clap_mangen::Man::new(cmd.clone())
-        .section(extras.section)
-        .source(format!("chat {version}"))
-        .manual("chat");
-    let mut page = Vec::new();
+    let man = clap_mangen::Man::new(cmd.clone()).section(extras.section);
     let mut name_section = Vec::new();
     // Writing into a Vec cannot fail.
-    let _ = man.render_title(&mut page);
     let _ = man.render_name_section(&mut name_section);
-    // Each render repeats the page's preamble; keep the first only.
     let name_section = String::from_utf8_lossy(&name_section);
-    for line in name_section
+    let (preamble, rest): (Vec<&str>, Vec<&str>) = name_section
         .lines()
-        .filter(|l| !l.starts_with(".ie ") && !l.starts_with(".el "))
-    {
+        .partition(|l| l.starts_with(".ie ") || l.starts_with(".el "));
+    // The title by hand: clap_mangen leaves out an empty date, which shifts
+    // the source and the manual's name one place left. No date, so that
+    // every build makes the same bytes.
+    let mut page = preamble.join("\n").into_bytes();
+    page.extend_from_slice(
+        format!(
+            "\n.TH {} {} \"\" \"chat {}\" \"chat manual\"\n",
+            escape(&name),
+            extras.section,
+            escape(&version)
+        )
+        .as_bytes(),
+    );
+    for line in rest {
         page.extend_from_slice(line.as_bytes());
         page.push(b'\n');
     }
@@ -399,7 +406,7 @@ mod tests {
     #[derive(Parser)]
     #[command(
         name = "tool",
-        version,
+        version = "1.2.3",
         about = "Do things.",
         long_about = "Do things.\n\nMore words.\n\nExamples:\n  tool go --fast",
         after_help = "Exit codes:\n   0  ok\n   2  usage\n      error\n  69  gone"
@@ -441,7 +448,10 @@ mod tests {
     #[test]
     fn the_page_has_every_section() {
         let page = page();
-        assert!(page.contains("\n.TH tool 8 "), "{page}");
+        assert!(
+            page.contains("\n.TH tool 8 \"\" \"chat 1.2.3\" \"chat manual\"\n"),
+            "{page}"
+        );
         assert_eq!(page.matches(".ie ").count(), 1, "one preamble");
         for needle in [
             ".SH NAME\ntool \\- Do things.",
