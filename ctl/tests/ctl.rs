@@ -560,7 +560,7 @@ fn completions_and_man_page() {
     cmd.arg("man");
     let page = run(cmd, "").ok();
     assert!(
-        page.contains(".TH chatctl 1") && page.contains(".SH \"EXIT STATUS\""),
+        page.contains(".TH chatctl 8 ") && page.contains(".SH \"EXIT STATUS\""),
         "{page}"
     );
 }
