@@ -225,6 +225,14 @@ for pkg in chatd chat-client; do
         fail "$pkg is installed on this machine already; the install test would change it (purge it first)"
     fi
 done
+# A chatd run by hand as root keeps its state in /var/lib/chatd too: the
+# package would take it over, and the purge would delete it.
+for dir in /etc/chatd /var/lib/chatd /run/chatd; do
+    if [ -e "$dir" ]; then
+        ls -la "$dir" >&2 || true
+        fail "$dir exists (a chatd run as root without the package?); the install test would take it over and purge it: move it away first"
+    fi
+done
 getent passwd chatd >/dev/null || made_user=1
 getent group chat-admin >/dev/null || made_group=1
 installed_by_us=1
@@ -273,7 +281,8 @@ start_chatd() {
     wait_for 20 "chatd's admin socket" chatd_ready
 }
 chatd_ready() {
-    kill -0 "$daemon_pid" 2>/dev/null || fail "chatd exited at start: $(cat "$work/chatd.log")"
+    kill -0 "$daemon_pid" 2>/dev/null ||
+        fail "chatd exited at start: $(cat "$work/chatd.log"); $(ls -la /var/lib/chatd 2>&1); $(id chatd 2>&1)"
     test -S "$run_dir/admin.sock"
 }
 stop_chatd() {
