@@ -272,8 +272,9 @@ async fn serve(config: Config, reloader: reload::Reloader) -> anyhow::Result<()>
         );
     }
     // A plain `chatctl key` asks the socket of chatctl_first_socket(); if
-    // this chatd serves another, the hint names it.
-    let chatctl_key = if admin_path == paths::chatctl_first_socket() {
+    // this chatd serves another, the hint names it. (A socket passed by the
+    // service manager has a path chatd does not know.)
+    let chatctl_key = if !admin_bound_here || admin_path == paths::chatctl_first_socket() {
         "chatctl key".to_string()
     } else {
         format!("chatctl --socket {} key", shell_word(&admin_path))
