@@ -12,6 +12,7 @@
 //!
 //! Only line mode exists so far; it serves terminals too.
 
+mod cli;
 mod config;
 mod connection;
 mod engine;
@@ -26,87 +27,13 @@ mod session;
 mod signals;
 mod tui;
 
-use std::path::PathBuf;
-
 use chat_protocol::{Auth, Token, valid_username};
-use clap::{CommandFactory as _, FromArgMatches as _, Parser};
+use clap::{CommandFactory as _, FromArgMatches as _};
 
-use crate::exit::{EXIT_CODES_HELP, Exit, Failure, exit_of};
+use crate::cli::Cli;
+use crate::exit::{Exit, Failure, exit_of};
 use crate::render::Mode;
 use crate::signals::Signals;
-
-/// Join a chat server from the terminal.
-///
-/// On a terminal, chat runs full screen: messages above, your input line
-/// below, who is online beside; it reconnects by itself when the link
-/// drops. With --plain or --json, or when stdin or stdout is not a
-/// terminal, it is a line client: each line of standard input is sent as a
-/// message; /me, /msg NAME, /who and /quit are commands (/help lists them).
-/// Messages from others are printed on standard output as they arrive. At
-/// the end of input, chat waits for the server to confirm the lines sent,
-/// then leaves.
-#[derive(Parser, Debug)]
-#[command(name = "chat", version, after_help = format!("{}\n\n{EXIT_CODES_HELP}", tui::KEYS_HELP))]
-struct Cli {
-    /// The server's key token (chat1_…), as `chatctl key` prints it. Setting
-    /// CHAT_KEY is better: other users of this machine can see command lines
-    #[arg(value_name = "KEY")]
-    key: Option<String>,
-
-    /// The server's key token; also read from CHAT_KEY (preferred: it does
-    /// not show in `ps` or shell history)
-    #[arg(
-        long = "key",
-        value_name = "KEY",
-        env = "CHAT_KEY",
-        hide_env_values = true
-    )]
-    key_option: Option<String>,
-
-    /// The server's WebSocket address
-    #[arg(long, value_name = "URL", default_value = "ws://localhost:1719/", value_parser = parse_url)]
-    url: String,
-
-    /// The name to join as: 1-32 of A-Z a-z 0-9 _ . - [default: user_NNNN,
-    /// four random digits]
-    #[arg(long, value_name = "NAME")]
-    username: Option<String>,
-
-    /// Read the server password from FILE (one trailing newline is stripped);
-    /// else CHAT_PASSWORD is used, else none. If the server wants one and
-    /// none was given, chat asks for it when run at a terminal
-    #[arg(long, value_name = "FILE")]
-    password_file: Option<PathBuf>,
-
-    /// Use the line client even on a terminal (the full-screen client is
-    /// the default when stdin and stdout are terminals)
-    #[arg(long)]
-    plain: bool,
-
-    /// Print each event received as one JSON object per line (with `type`;
-    /// messages have `from`, `text`, `id`, `ts`)
-    #[arg(long)]
-    json: bool,
-
-    /// Use the settings of [profile.NAME] in the configuration file
-    /// ($XDG_CONFIG_HOME/chat/config.toml: url, username, key or key_file,
-    /// password_file or password_command); flags and the environment
-    /// override it
-    #[arg(long, value_name = "NAME")]
-    profile: Option<String>,
-
-    /// Refused: a password on the command line leaks (see --password-file)
-    #[arg(long, hide = true, value_name = "PASSWORD")]
-    password: Option<String>,
-
-    /// Whether `key_option` came from CHAT_KEY rather than `--key`.
-    #[arg(skip)]
-    key_option_from_env: bool,
-
-    /// Whether `url` is clap's default (the configuration file may set it).
-    #[arg(skip)]
-    url_is_default: bool,
-}
 
 /// Accepts `ws://` URLs only (TLS is not built in; the protocol's handshake
 /// authenticates the server without it).

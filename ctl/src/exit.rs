@@ -29,22 +29,6 @@ impl Exit {
     }
 }
 
-/// The `--help` text that documents every exit code.
-pub const EXIT_CODES_HELP: &str = "\
-Exit codes:
-   0  done
-   1  refused by the daemon (its error code and message are printed), or
-      another error
-   2  usage error (bad command line, bad --grace, invalid user name)
-  69  daemon not reachable: no chatd answers on any socket tried (each
-      path tried is named)
-  77  permission denied: the socket refused the connection, or the daemon
-      answered 403 (you must be root, the daemon's user, or a member of its
-      admin group); or the socket is not trusted and nothing was sent to it:
-      its directory is not owned by root, you or the daemon's user chatd, or
-      others may write to it, or the process listening on it runs as someone
-      else";
-
 /// An error with its own exit code. Its message names the problem and the
 /// fix; it never holds a password.
 pub type Failure = chat_term::Failure<Exit>;
@@ -95,6 +79,7 @@ pub fn exit_of(err: &anyhow::Error) -> Exit {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::EXIT_CODES_HELP;
 
     #[test]
     fn codes_are_the_contract() {

@@ -14,6 +14,7 @@
 //! - [`docs`]: shell completions and the man page, generated from the CLI;
 //! - [`exit`]: the exit codes.
 
+mod cli;
 mod client;
 mod docs;
 mod exit;
@@ -23,7 +24,6 @@ mod socket;
 mod trust;
 
 use std::io::{self, Write as _};
-use std::path::PathBuf;
 
 use anyhow::Context as _;
 use chat_protocol::admin::{
@@ -31,225 +31,21 @@ use chat_protocol::admin::{
     RotateRequest, Rotated, Status, Users,
 };
 use chat_protocol::valid_username;
-use clap::{Parser, Subcommand};
+use clap::Parser as _;
 use hyper::Method;
 
+use crate::cli::{Cli, Command};
 use crate::client::{Answer, Client};
-use crate::exit::{EXIT_CODES_HELP, Exit, Failure, exit_of};
-
-/// The top-level `--help` beyond the one-line summary.
-const LONG_ABOUT: &str = "\
-Administer a running chatd through its admin socket.
-
-chatctl shows the daemon's status and who is online, hands out and rotates
-the key, sets the join password, kicks users, sends notices and reloads the
-configuration. It speaks HTTP/1.1 and JSON over the daemon's Unix socket
-(so `curl --unix-socket` works too).
-
-The socket is --socket PATH, else CHATD_SOCKET, else your own chatd's
-($XDG_RUNTIME_DIR/chatd/admin.sock, or /tmp/chatd-$UID/admin.sock without
-XDG_RUNTIME_DIR; /run/chatd/admin.sock for root), else the system daemon's
-/run/chatd/admin.sock. Only root, the daemon's user and members of its admin
-group may use it.
-
-Before it sends anything, chatctl checks that the socket's directory belongs
-to root, you or the daemon's user chatd and that no one else may write to it,
-and that the process listening on the socket runs as one of them; otherwise
-it refuses (exit 77) and says why, so that a socket another user planted
-(say, /tmp/chatd-$UID made before your chatd made it) never sees your
-password or hands you a false key.
-
-Examples:
-  chatctl status
-  chatctl users --json | jq -r '.users[].name'
-  chatctl key > chat.key
-  chatctl rotate-key --grace 10m
-  chatctl rotate-key --disconnect        # after a leak: no grace, end sessions
-  chatctl passwd
-  chatctl kick ace --reason 'flooding'
-  chatctl say 'restarting at 18:00'
-  chatctl --socket /run/chatd/admin.sock reload";
-
-/// Administer a running chatd through its admin socket.
-#[derive(Parser, Debug)]
-#[command(
-    name = "chatctl",
-    version,
-    long_about = LONG_ABOUT,
-    after_help = EXIT_CODES_HELP,
-    propagate_version = true
-)]
-struct Cli {
-    /// The daemon's admin socket; the only one tried when given [default:
-    /// your own chatd's, then /run/chatd/admin.sock]
-    #[arg(long, global = true, env = "CHATD_SOCKET", value_name = "PATH")]
-    socket: Option<PathBuf>,
-
-    /// Print the daemon's answer as one JSON object, for scripts (field
-    /// names are stable); an error is then also one JSON object on stdout:
-    /// {"error":{"code":…,"message":…}}
-    #[arg(long, global = true)]
-    json: bool,
-
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Show version, uptime, listen address, key fingerprint and counts
-    #[command(long_about = "\
-Show the daemon's version, uptime, listen address, key fingerprint (and the
-previous key's while a rotation's grace runs), users online, messages
-relayed, which password is in force, state directory and pid.
-
-Examples:
-  chatctl status
-  chatctl status --json | jq .online")]
-    Status,
-
-    /// List connected users: name, address, since, messages, key fingerprint
-    #[command(long_about = "\
-List the users online: name, peer address, how long ago they joined,
-messages sent, and the fingerprint of the key they joined with (after a
-rotation with grace, who still uses the old key).
-
-Examples:
-  chatctl users
-  chatctl users --json | jq -r '.users[].name'")]
-    Users,
-
-    /// Print the key token to hand to people (only the token, on one line)
-    #[command(long_about = "\
-Print the current key token (chat1_...), the one people join with, alone on
-one line so that it can be redirected. It is a secret: whoever holds it (and
-the password, if one is set) can join and read the room.
-
-Examples:
-  chatctl key
-  chatctl key > chat.key
-  CHAT_KEY=$(chatctl key) chat --username ace")]
-    Key,
-
-    /// Make a new key; optionally end old sessions and keep the old key joining for a while
-    #[command(long_about = "\
-Make a new join key and print its fingerprint and token. Sessions that joined
-with the old key stay connected unless --disconnect is given; the old key
-stops joining at once unless --grace keeps it for a while. With both, the
-sessions on the old key (those that join with it during the grace too) are
-disconnected when the grace ends; `chatctl status` shows when and `chatctl
-users` whom. After a leak, rotate with --disconnect and no grace: if the
-old keys cannot be erased from disk, the rotation fails and nothing changes.
-
-Examples:
-  chatctl rotate-key --grace 10m
-  chatctl rotate-key --grace 1h --disconnect
-  chatctl rotate-key --disconnect
-  chatctl rotate-key --json | jq -r .token > chat.key")]
-    RotateKey {
-        /// Disconnect the sessions that joined with an older key (at once; with --grace, when it ends)
-        #[arg(long)]
-        disconnect: bool,
-
-        /// How long the old key still joins: 30s, 10m, 1h, 1d (0: not at all)
-        /// [default: 0]
-        #[arg(long, value_name = "DURATION", value_parser = parse_grace)]
-        grace: Option<u64>,
-    },
-
-    /// Set the join password (asked twice on the terminal), or remove it with --clear
-    #[command(long_about = "\
-Set the join password that people must give with the key. It is stored as a
-hash and overrides the configured password file. It is asked twice on the
-terminal with echo off, or read as one line from stdin with --stdin (one
-trailing newline is stripped); it is never taken on the command line, where
-`ps` and shell history would show it. --clear removes it, so that the
-configured password file, if any, is in force again.
-
-Examples:
-  chatctl passwd
-  chatctl passwd --stdin < password.txt
-  chatctl passwd --clear")]
-    Passwd {
-        /// Read the password from the first line of stdin instead of asking
-        #[arg(long)]
-        stdin: bool,
-
-        /// Remove the password set with `chatctl passwd`
-        #[arg(long, conflicts_with = "stdin")]
-        clear: bool,
-    },
-
-    /// Disconnect a user, with a reason shown to them and to the room
-    #[command(long_about = "\
-Disconnect the user NAME (as `chatctl users` lists it). The reason, if
-given, is shown to the user and to the room. Kicked users can join again;
-to keep someone out, change the password or rotate the key with
---disconnect.
-
-Examples:
-  chatctl kick ace
-  chatctl kick ace --reason 'flooding'")]
-    Kick {
-        /// The user's name: 1-32 of A-Z a-z 0-9 _ . -
-        #[arg(value_name = "NAME", value_parser = parse_name)]
-        name: String,
-
-        /// Words shown to the user and to the room
-        #[arg(long, value_name = "TEXT")]
-        reason: Option<String>,
-    },
-
-    /// Send a notice from the admin to everyone online
-    #[command(long_about = "\
-Send a notice to everyone online; clients show it apart from users'
-messages. Several words are joined with spaces.
-
-Examples:
-  chatctl say 'restarting at 18:00'
-  chatctl say restarting at 18:00")]
-    Say {
-        /// The notice text
-        #[arg(value_name = "TEXT", required = true, num_args = 1..)]
-        text: Vec<String>,
-    },
-
-    /// Re-read the configuration file (as SIGHUP does)
-    #[command(long_about = "\
-Re-read the configuration file, as SIGHUP does, and list the settings now
-in force with new values and those that need a restart.
-
-Examples:
-  chatctl reload")]
-    Reload,
-
-    /// Print a shell completion script for bash, zsh or fish
-    #[command(long_about = "\
-Print a completion script for the shell on stdout.
-
-Examples:
-  chatctl completions bash > /etc/bash_completion.d/chatctl
-  chatctl completions zsh > ~/.zfunc/_chatctl
-  chatctl completions fish > ~/.config/fish/completions/chatctl.fish")]
-    Completions {
-        /// The shell
-        #[arg(value_name = "SHELL")]
-        shell: docs::Shell,
-    },
-
-    /// Print the man page (roff) on stdout
-    #[command(long_about = "\
-Print chatctl's man page, in roff, on stdout.
-
-Examples:
-  chatctl man > chatctl.1
-  chatctl man | man -l -")]
-    Man,
-}
+use crate::exit::{Exit, Failure, exit_of};
 
 /// `--grace`: a duration in whole seconds.
 fn parse_grace(text: &str) -> Result<u64, String> {
     let grace = chat_protocol::duration::parse(text)?;
+    if grace.as_secs() > chat_protocol::admin::MAX_GRACE_SECS {
+        return Err(format!(
+            "a grace period is at most 30 days (30d); \"{text}\" would keep a withdrawn key alive too long"
+        ));
+    }
     if grace.subsec_nanos() != 0 {
         return Err(format!(
             "the grace period is counted in whole seconds; \"{text}\" is not (try 30s, 10m or 1h)"
@@ -462,7 +258,12 @@ mod tests {
         assert_eq!(grace(&["rotate-key", "--grace", "10m"]), Ok(Some(600)));
         assert_eq!(grace(&["rotate-key", "--grace", "1h"]), Ok(Some(3600)));
         assert_eq!(grace(&["rotate-key", "--grace", "0"]), Ok(Some(0)));
-        for bad in ["10", "ten", "1.5h", "-1s", "1500ms"] {
+        // The daemon's bound, checked here first.
+        assert_eq!(
+            grace(&["rotate-key", "--grace", "30d"]),
+            Ok(Some(chat_protocol::admin::MAX_GRACE_SECS))
+        );
+        for bad in ["10", "ten", "1.5h", "-1s", "1500ms", "31d", "2592001s"] {
             assert_eq!(
                 grace(&["rotate-key", &format!("--grace={bad}")]),
                 Err(ErrorKind::ValueValidation),

@@ -512,6 +512,8 @@ fn usage_errors_exit_2_before_any_call() {
         (&["rotate-key", "--grace", "10x"][..], "30s, 10m or 1h"),
         (&["rotate-key", "--grace=-1s"], "--grace"),
         (&["rotate-key", "--grace", "1500ms"], "whole seconds"),
+        (&["rotate-key", "--grace", "31d"], "--grace"),
+        (&["rotate-key", "--grace", "31d"], "at most 30 days"),
         (&["kick", "../status"], "A-Z a-z 0-9"),
         (&["passwd", "--stdin", "--clear"], "cannot be used with"),
         (&["passwd", "hunter2"], "unexpected argument"),
@@ -558,7 +560,7 @@ fn completions_and_man_page() {
     cmd.arg("man");
     let page = run(cmd, "").ok();
     assert!(
-        page.contains(".TH chatctl 1") && page.contains(".SH \"EXIT STATUS\""),
+        page.contains(".TH chatctl 8 ") && page.contains(".SH \"EXIT STATUS\""),
         "{page}"
     );
 }

@@ -33,18 +33,40 @@ pub fn started(app: &App, token: &Token, created: bool, admin_path: Option<&Path
             key_path.display()
         );
     }
+    // A plain `chatctl key` asks the socket of chatctl_first_socket(); if
+    // chatd bound another one, the hint names it.
+    let chatctl_key = match admin_path {
+        Some(path) if path != crate::paths::chatctl_first_socket() => {
+            format!("chatctl --socket {} key", shell_word(path))
+        }
+        _ => "chatctl key".to_string(),
+    };
     if std::io::stderr().is_terminal() {
-        announce(&token.encode(), &url, &key_path);
+        announce(&token.encode(), &url, &key_path, &chatctl_key);
     } else {
         tracing::info!(
-            "the key token to hand to people is in {} (or run `chatctl key`)",
+            "the key token to hand to people is in {} (or run `{chatctl_key}`)",
             key_path.display()
         );
     }
 }
 
+/// A path as one shell word: as is when it holds only characters no shell
+/// treats specially, else in single quotes.
+fn shell_word(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    if text
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/._-+:@%".contains(&b))
+    {
+        text.into_owned()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
 /// Tells the person at the terminal how to join, as the original tool did.
-fn announce(token: &str, url: &str, key_path: &Path) {
+fn announce(token: &str, url: &str, key_path: &Path, chatctl_key: &str) {
     let url_flag = if url == "ws://127.0.0.1:1719/" {
         String::new()
     } else {
@@ -53,7 +75,7 @@ fn announce(token: &str, url: &str, key_path: &Path) {
     eprintln!();
     eprintln!("  Key: {token}");
     eprintln!(
-        "  (kept in {}; `chatctl key` shows it too)",
+        "  (kept in {}; `{chatctl_key}` shows it too)",
         key_path.display()
     );
     eprintln!();

@@ -375,16 +375,61 @@ fn key_line(text: &str, key: &str) -> Option<usize> {
         .map(|i| i + 1)
 }
 
-/// Turns a toml error into `FILE line N: problem`.
+/// Turns a toml error into `FILE line N: problem`; a value of the wrong
+/// type is said in plain words, naming the key.
 fn describe_toml_error(text: &str, origin: &Path, e: &toml::de::Error) -> String {
     let line = e
         .span()
         .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
-    let message = e.message().trim_end();
+    let key = line.and_then(|line| {
+        let (key, _) = text.lines().nth(line - 1)?.split_once('=')?;
+        let key = key.trim().trim_matches('"');
+        (!key.is_empty()).then_some(key)
+    });
+    let plain = key.and_then(|key| wrong_type_in_plain_words(key, e.message().trim_end()));
+    let message = plain.as_deref().unwrap_or(e.message().trim_end());
     match line {
         Some(line) => format!("{} line {line}: {message}", origin.display()),
         None => format!("{}: {message}", origin.display()),
     }
+}
+
+/// serde's `invalid type: string "10", expected usize` as `history must
+/// be a whole number, like history = 10 (no quotes), not the string "10"`;
+/// `None` for any other message.
+fn wrong_type_in_plain_words(key: &str, message: &str) -> Option<String> {
+    let rest = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "))?;
+    let (found, expected) = rest.rsplit_once(", expected ")?;
+    let durations = [
+        "handshake_timeout",
+        "keepalive_interval",
+        "keepalive_timeout",
+        "write_timeout",
+        "shutdown_timeout",
+    ];
+    let wanted = match expected {
+        "usize" | "u64" => format!("a whole number of 0 or more, like {key} = 10 (no quotes)"),
+        "u32" => format!("a whole number from 0 to 4294967295, like {key} = 10 (no quotes)"),
+        "a boolean" => format!("true or false (no quotes), like {key} = false"),
+        "a string" if durations.contains(&key) => {
+            format!("a duration in double quotes, like {key} = \"10s\" (or \"5m\", \"1h\")")
+        }
+        "a string" => format!("text in double quotes, like {key} = \"…\""),
+        "path string" => format!("a path in double quotes, like {key} = \"/var/lib/chatd\""),
+        _ => return None,
+    };
+    let found = found.replace('`', "");
+    let found = match found.split_once(' ') {
+        Some(("string", value)) => format!("the text {value}"),
+        Some(("integer" | "floating", value)) => {
+            format!("the number {}", value.trim_start_matches("point "))
+        }
+        Some(("boolean", value)) => value.to_string(),
+        _ => found,
+    };
+    Some(format!("{key} must be {wanted}, not {found}"))
 }
 
 #[cfg(test)]
@@ -415,6 +460,38 @@ mod tests {
             .to_string();
         assert!(err.starts_with("chatd.toml line 3:"), "{err}");
         assert!(err.contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_said_in_plain_words() {
+        for (text, said) in [
+            (
+                "history = \"10\"",
+                "chatd.toml line 1: history must be a whole number of 0 or more, like history = 10 (no quotes), not the text \"10\"",
+            ),
+            (
+                "# x\nrate_burst = -1",
+                "chatd.toml line 2: rate_burst must be a whole number from 0 to 4294967295, like rate_burst = 10 (no quotes), not the number -1",
+            ),
+            (
+                "max_users = 1.5",
+                "chatd.toml line 1: max_users must be a whole number of 0 or more, like max_users = 10 (no quotes), not the number 1.5",
+            ),
+            (
+                "core_dumps = \"yes\"",
+                "chatd.toml line 1: core_dumps must be true or false (no quotes), like core_dumps = false, not the text \"yes\"",
+            ),
+            (
+                "handshake_timeout = 10",
+                "chatd.toml line 1: handshake_timeout must be a duration in double quotes, like handshake_timeout = \"10s\" (or \"5m\", \"1h\"), not the number 10",
+            ),
+            (
+                "motd = true",
+                "chatd.toml line 1: motd must be text in double quotes, like motd = \"…\", not true",
+            ),
+        ] {
+            assert_eq!(parse(text).unwrap_err(), said, "{text}");
+        }
     }
 
     #[test]

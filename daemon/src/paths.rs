@@ -101,6 +101,23 @@ pub fn default_runtime_dir() -> PathBuf {
     }
 }
 
+/// The admin socket that a plain `chatctl` (no `--socket`, no
+/// `CHATD_SOCKET`) run by this user tries first: its own user's runtime
+/// path, as ctl/src/socket.rs computes it (it does not read
+/// `RUNTIME_DIRECTORY`). When chatd serves another one, its hints name
+/// `--socket`, so that `chatctl key` does not ask another daemon.
+pub fn chatctl_first_socket() -> PathBuf {
+    let dir = if euid() == 0 {
+        PathBuf::from("/run/chatd")
+    } else {
+        match env_path("XDG_RUNTIME_DIR") {
+            Some(dir) => dir.join("chatd"),
+            None => PathBuf::from(format!("/tmp/chatd-{}", euid())),
+        }
+    };
+    dir.join(chat_protocol::admin::SOCKET_NAME)
+}
+
 /// Which of chatd's own directories a check is about, so that a refusal
 /// names it and the flag that chooses another.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

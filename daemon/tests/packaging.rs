@@ -52,8 +52,10 @@ fn the_service_is_hardened() {
         .find_map(|l| l.split("Overall exposure level for chatd.service: ").nth(1))
         .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
         .unwrap_or_else(|| panic!("no exposure level in:\n{text}"));
+    // Issue 14 asks for 1.5 or less; docs/operations.md says what each
+    // remaining point costs.
     assert!(
-        score <= 2.0,
+        score <= 1.5,
         "exposure level {score} (a bare unit scores 9.6)"
     );
 }

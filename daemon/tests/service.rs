@@ -582,4 +582,19 @@ fn listen_problems_are_named_with_their_fix() {
             && err.contains("another server is using it"),
         "{err}"
     );
+    // It bound before making any key: nothing to clean up, no stray identity.
+    for file in ["state/identity", "state/key", "run/admin.sock"] {
+        assert!(!tmp.path().join(file).exists(), "{file} was made");
+    }
+}
+
+#[test]
+fn the_key_hint_names_the_socket_when_a_plain_chatctl_would_ask_another() {
+    // Tests pass their own --runtime-dir, which a plain `chatctl key` does
+    // not look in: the hint must say --socket.
+    let d = Daemon::start();
+    d.wait_for_log(&format!(
+        "(or run `chatctl --socket {} key`)",
+        d.runtime_dir.join("admin.sock").display()
+    ));
 }

@@ -21,6 +21,11 @@ use serde::{Deserialize, Serialize};
 /// File name of the admin socket inside the runtime directory.
 pub const SOCKET_NAME: &str = "admin.sock";
 
+/// The longest grace period a key rotation accepts (30 days): a longer one
+/// keeps a withdrawn key alive. chatd refuses more, and chatctl checks it
+/// before it calls.
+pub const MAX_GRACE_SECS: u64 = 30 * 86_400;
+
 /// `GET /v1/status`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Status {

@@ -46,20 +46,6 @@ use crate::engine::{Engine, Event};
 use crate::exit::{Exit, Failure};
 use crate::signals::Signals;
 
-/// The keys of the full-screen client, for `chat --help`.
-pub const KEYS_HELP: &str = "\
-Full-screen keys:
-  Enter            send             Alt-Enter   new line in the message
-  Tab              complete a /command or a name (again: the next match)
-  Up/Down          lines sent before
-  Left/Right, Home/End, Ctrl-A/Ctrl-E, Alt-B/Alt-F   move in the input
-  Ctrl-W           delete a word    Ctrl-U      clear    Ctrl-K  delete to end
-  PgUp/PgDn, mouse wheel            scroll the messages
-  Ctrl-Home/Ctrl-End (Home/End on an empty input)   oldest / back to live
-  F2               user list        Ctrl-Z      suspend (fg resumes)
-  Ctrl-C, Ctrl-D on an empty input, /quit [REASON]   leave
-  /bell off|mentions|all, /clear, /who, /me, /msg NAME, /help";
-
 /// Whether the full-screen client can run here: stdin and stdout are both
 /// terminals.
 pub fn available() -> bool {

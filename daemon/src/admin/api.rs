@@ -22,7 +22,7 @@ use crate::store::StoreError;
 type Answer<T> = Result<Json<T>, Failure>;
 
 /// Longest grace period a rotation may give the old key.
-const MAX_GRACE: Duration = Duration::from_secs(30 * 86_400);
+const MAX_GRACE: Duration = Duration::from_secs(chat_protocol::admin::MAX_GRACE_SECS);
 
 /// The routes, under `/v1`.
 pub fn routes() -> Router<App> {

@@ -1,0 +1,96 @@
+//! chat's command line, on its own so that `build.rs` can include it too
+//! and make chat(1) and the shell completions from it (through
+//! `chat-docgen`): what `--help` says and what `man chat` says are the same
+//! text. The URL parser lives in `main.rs` (`crate::parse_url`); the build
+//! script has a stand-in for it.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// The keys of the full-screen client, for `chat --help`.
+pub const KEYS_HELP: &str = "\
+Full-screen keys:
+  Enter            send             Alt-Enter   new line in the message
+  Tab              complete a /command or a name (again: the next match)
+  Up/Down          lines sent before
+  Left/Right, Home/End, Ctrl-A/Ctrl-E, Alt-B/Alt-F   move in the input
+  Ctrl-W           delete a word    Ctrl-U      clear    Ctrl-K  delete to end
+  PgUp/PgDn, mouse wheel            scroll the messages
+  Ctrl-Home/Ctrl-End (Home/End on an empty input)   oldest / back to live
+  F2               user list        Ctrl-Z      suspend (fg resumes)
+  Ctrl-C, Ctrl-D on an empty input, /quit [REASON]   leave
+  /bell off|mentions|all, /clear, /who, /me, /msg NAME, /help";
+
+/// Join a chat server from the terminal.
+///
+/// On a terminal, chat runs full screen: messages above, your input line
+/// below, who is online beside; it reconnects by itself when the link
+/// drops. With --plain or --json, or when stdin or stdout is not a
+/// terminal, it is a line client: each line of standard input is sent as a
+/// message; /me, /msg NAME, /who and /quit are commands (/help lists them).
+/// Messages from others are printed on standard output as they arrive. At
+/// the end of input, chat waits for the server to confirm the lines sent,
+/// then leaves.
+#[derive(Parser, Debug)]
+#[command(name = "chat", version, after_help = format!("{KEYS_HELP}\n\n{}", crate::exit::EXIT_CODES_HELP))]
+pub struct Cli {
+    /// The server's key token (chat1_…), as `chatctl key` prints it. Setting
+    /// CHAT_KEY is better: other users of this machine can see command lines
+    #[arg(value_name = "KEY")]
+    pub key: Option<String>,
+
+    /// The server's key token; also read from CHAT_KEY (preferred: it does
+    /// not show in `ps` or shell history)
+    #[arg(
+        long = "key",
+        value_name = "KEY",
+        env = "CHAT_KEY",
+        hide_env_values = true
+    )]
+    pub key_option: Option<String>,
+
+    /// The server's WebSocket address
+    #[arg(long, value_name = "URL", default_value = "ws://localhost:1719/", value_parser = crate::parse_url)]
+    pub url: String,
+
+    /// The name to join as: 1-32 of A-Z a-z 0-9 _ . - [default: user_NNNN,
+    /// four random digits]
+    #[arg(long, value_name = "NAME")]
+    pub username: Option<String>,
+
+    /// Read the server password from FILE (one trailing newline is stripped);
+    /// else CHAT_PASSWORD is used, else none. If the server wants one and
+    /// none was given, chat asks for it when run at a terminal
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+
+    /// Use the line client even on a terminal (the full-screen client is
+    /// the default when stdin and stdout are terminals)
+    #[arg(long)]
+    pub plain: bool,
+
+    /// Print each event received as one JSON object per line (with `type`;
+    /// messages have `from`, `text`, `id`, `ts`)
+    #[arg(long)]
+    pub json: bool,
+
+    /// Use the settings of [profile.NAME] in the configuration file
+    /// ($XDG_CONFIG_HOME/chat/config.toml: url, username, key or key_file,
+    /// password_file or password_command); flags and the environment
+    /// override it
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Refused: a password on the command line leaks (see --password-file)
+    #[arg(long, hide = true, value_name = "PASSWORD")]
+    pub password: Option<String>,
+
+    /// Whether `key_option` came from CHAT_KEY rather than `--key`.
+    #[arg(skip)]
+    pub key_option_from_env: bool,
+
+    /// Whether `url` is clap's default (the configuration file may set it).
+    #[arg(skip)]
+    pub url_is_default: bool,
+}

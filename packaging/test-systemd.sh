@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# The chatd package under a real systemd (issue 14): boots a Debian 12 root
+# (debootstrap, from the Debian package registry) in systemd-nspawn with a
+# private network, installs the two .debs there, and checks what an admin
+# would do:
+#
+#   - dpkg -i starts and enables chatd.service (postinst, systemd running);
+#   - chatctl status and chatctl key through /run/chatd/admin.sock as alice,
+#     a member of the group chat-admin (not root, not chatd);
+#   - bob joins with `chat` and stays; ace joins, says a line, leaves; bob
+#     gets it;
+#   - systemctl reload chatd: the same process reloads (SIGHUP), bob stays;
+#   - systemctl stop chatd with bob online: bob is told (exit 4), the unit
+#     stops cleanly (Result=success, exit 0: no SIGKILL after
+#     TimeoutStopSec);
+#   - journalctl -u chatd shows chatd's log.
+#
+# Needs root, systemd-nspawn (systemd-container) and debootstrap; with CI
+# set it installs them. Everything it starts is stopped by PID (the
+# container by `systemctl poweroff` inside, then its nspawn PID), and its
+# temporary root is removed.
+#
+# Usage: packaging/test-systemd.sh [CHATD_DEB CHAT_CLIENT_DEB]
+#   (default: target/debian/*_VERSION-1_ARCH.deb, made by packaging/test-deb.sh
+#   or `cargo deb -p chatd` and `cargo deb -p chat-client`)
+# Env:   CHAT_NSPAWN_BASE=DIR  copy this debootstrapped root instead of
+#        making one (saves about a minute when run again)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\n== %s\n' "$*"; }
+fail() {
+    printf 'test-systemd: FAIL: %s\n' "$*" >&2
+    if [ -n "${container_pid:-}" ]; then
+        echo "--- journalctl -u chatd (container)" >&2
+        nsenter -t "$container_pid" -a journalctl -u chatd --no-pager 2>&1 | tail -n 30 >&2 || true
+    fi
+    exit 1
+}
+wait_for() {
+    local limit=$1 what=$2
+    shift 2
+    local deadline=$((SECONDS + limit))
+    until "$@"; do
+        ((SECONDS < deadline)) || fail "gave up after ${limit}s waiting for: $what"
+        sleep 0.1
+    done
+}
+
+[ "$(id -u)" = 0 ] || {
+    echo "test-systemd: needs root (systemd-nspawn, debootstrap)" >&2
+    exit 1
+}
+need=()
+command -v systemd-nspawn >/dev/null 2>&1 || need+=(systemd-container)
+command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+if [ "${#need[@]}" -gt 0 ]; then
+    [ -n "${CI:-}" ] || fail "missing ${need[*]} (apt-get install ${need[*]})"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+arch=$(dpkg --print-architecture)
+chatd_deb=${1:-target/debian/chatd_${version}-1_${arch}.deb}
+client_deb=${2:-target/debian/chat-client_${version}-1_${arch}.deb}
+[ -f "$chatd_deb" ] && [ -f "$client_deb" ] ||
+    fail "no $chatd_deb or $client_deb: build them first (cargo deb -p chatd; cargo deb -p chat-client)"
+
+work=$(mktemp -d /var/tmp/chat-test-systemd.XXXXXX)
+root="$work/root"
+nspawn_pid=
+container_pid=
+bob_pid=
+cleanup() {
+    local rc=$?
+    if [ -n "$bob_pid" ] && kill -0 "$bob_pid" 2>/dev/null; then
+        kill -TERM "$bob_pid" 2>/dev/null || true
+    fi
+    if [ -n "$nspawn_pid" ] && kill -0 "$nspawn_pid" 2>/dev/null; then
+        if [ -n "$container_pid" ]; then
+            nsenter -t "$container_pid" -a systemctl poweroff >/dev/null 2>&1 || true
+        fi
+        local deadline=$((SECONDS + 30))
+        while kill -0 "$nspawn_pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
+        if kill -0 "$nspawn_pid" 2>/dev/null; then
+            echo "test-systemd: the container did not power off in 30 s; killing it (pid $container_pid, nspawn $nspawn_pid)" >&2
+            # The container's init first: killing nspawn alone leaves it running.
+            [ -z "$container_pid" ] || kill -KILL "$container_pid" 2>/dev/null || true
+            kill -KILL "$nspawn_pid" 2>/dev/null || true
+        fi
+        wait "$nspawn_pid" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+    exit "$rc"
+}
+trap cleanup EXIT
+
+say "a Debian 12 root"
+start=$SECONDS
+if [ -n "${CHAT_NSPAWN_BASE:-}" ]; then
+    cp -a "$CHAT_NSPAWN_BASE" "$root"
+else
+    debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,procps bookworm "$root" >"$work/debootstrap.log" 2>&1 ||
+        fail "debootstrap failed: $(tail -n 20 "$work/debootstrap.log")"
+fi
+echo "ready in $((SECONDS - start)) s"
+cp "$chatd_deb" "$root/root/chatd.deb"
+cp "$client_deb" "$root/root/chat-client.deb"
+
+say "boot"
+systemd-nspawn -D "$root" --register=no --keep-unit --boot --console=pipe \
+    --private-network -M "chat-test-$$" >"$work/console.log" 2>&1 &
+nspawn_pid=$!
+find_init() {
+    kill -0 "$nspawn_pid" 2>/dev/null || fail "systemd-nspawn exited: $(tail -n 20 "$work/console.log")"
+    container_pid=$(pgrep -P "$nspawn_pid" -x systemd | head -n1) || true
+    [ -n "$container_pid" ]
+}
+wait_for 30 "the container's systemd" find_init
+inside() { nsenter -t "$container_pid" -a "$@"; }
+# As alice, with a clean environment (nothing of the host's leaks in).
+as_alice() {
+    nsenter -t "$container_pid" -a setpriv --reuid alice --regid alice --init-groups \
+        env -i PATH=/usr/bin:/bin HOME=/home/alice "$@"
+}
+# Until it has booted (its bus may not answer at first).
+booted() {
+    state=$(inside systemctl is-system-running 2>/dev/null) || true
+    case "$state" in
+        running | degraded) return 0 ;;
+        maintenance | stopping | offline) fail "the container's systemd is $state" ;;
+        *) return 1 ;;
+    esac
+}
+wait_for 60 "the container to boot (last state: \${state:-none})" booted
+echo "systemd in the container: $state"
+
+say "install"
+inside dpkg -i /root/chatd.deb /root/chat-client.deb
+[ "$(inside systemctl is-enabled chatd.service)" = enabled ] || fail "chatd.service is not enabled"
+[ "$(inside systemctl is-enabled chatd.socket 2>/dev/null || true)" = disabled ] || fail "chatd.socket should be left disabled"
+active() { [ "$(inside systemctl is-active chatd.service 2>/dev/null || true)" = active ]; }
+wait_for 20 "chatd.service active after dpkg -i" active
+inside systemctl status chatd --no-pager --lines=0 | sed -n '1,6p'
+
+say "chatctl as a member of chat-admin"
+inside useradd --create-home --groups chat-admin alice
+as_alice chatctl status >"$work/status" || fail "chatctl status as alice: $(cat "$work/status")"
+cat "$work/status"
+grep -q "$version" "$work/status" || fail "chatctl status does not show version $version"
+token=$(as_alice chatctl key) || fail "chatctl key as alice"
+case "$token" in chat1_*) ;; *) fail "chatctl key gave no token" ;; esac
+[ "$token" = "$(inside head -n1 /var/lib/chatd/key)" ] || fail "chatctl key differs from /var/lib/chatd/key"
+# Not a member: refused (77).
+inside useradd --create-home mallory
+rc=0
+inside setpriv --reuid mallory --regid mallory --init-groups env -i PATH=/usr/bin:/bin chatctl status >/dev/null 2>&1 || rc=$?
+[ "$rc" = 77 ] || fail "chatctl as a non-member exited $rc, not 77"
+
+say "a client joins and talks"
+# The token reaches chat through its environment (CHAT_KEY), never argv.
+mkfifo "$work/bob.in"
+(
+    export CHAT_KEY="$token"
+    exec nsenter -t "$container_pid" -a setpriv --reuid alice --regid alice --init-groups \
+        chat --json --url ws://127.0.0.1:1719/ --username bob <"$work/bob.in" >"$work/bob.out" 2>"$work/bob.err"
+) &
+bob_pid=$!
+exec {bob_in}>"$work/bob.in"
+online() { as_alice chatctl users 2>/dev/null | grep -qw "$1"; }
+bob_online() {
+    kill -0 "$bob_pid" 2>/dev/null || fail "bob's chat ended: $(cat "$work/bob.err" "$work/bob.out")"
+    online bob
+}
+wait_for 20 "bob online" bob_online
+(
+    export CHAT_KEY="$token"
+    printf 'hello from ace\n' | nsenter -t "$container_pid" -a setpriv --reuid alice --regid alice --init-groups \
+        chat --json --url ws://127.0.0.1:1719/ --username ace >"$work/ace.out" 2>"$work/ace.err"
+) || fail "ace's chat failed: $(cat "$work/ace.err")"
+grep -q '"from":"ace".*"text":"hello from ace"\|"text":"hello from ace".*"from":"ace"' "$work/ace.out" ||
+    fail "ace's line was not echoed: $(cat "$work/ace.out")"
+bob_got() { grep -q '"text":"hello from ace"' "$work/bob.out"; }
+wait_for 20 "bob to get ace's line" bob_got
+echo "bob got ace's line"
+
+say "systemctl reload"
+pid_before=$(inside systemctl show -p MainPID --value chatd)
+inside systemctl reload chatd
+reloaded() { inside journalctl -u chatd --no-pager 2>/dev/null | grep -q 'reloaded the configuration'; }
+wait_for 20 "chatd's reload in the journal" reloaded
+[ "$(inside systemctl show -p MainPID --value chatd)" = "$pid_before" ] || fail "reload restarted chatd"
+active || fail "chatd is not active after the reload"
+online bob || fail "bob is not online after the reload: $(as_alice chatctl users 2>&1)"
+echo "reloaded in place (pid $pid_before), bob still online"
+
+say "systemctl stop with a client online"
+t0=$(date +%s%N)
+inside systemctl stop chatd
+t1=$(date +%s%N)
+echo "stopped in $(((t1 - t0) / 1000000)) ms (TimeoutStopSec=$(inside systemctl show -p TimeoutStopUSec --value chatd))"
+[ "$(inside systemctl show -p Result --value chatd)" = success ] ||
+    fail "stop result: $(inside systemctl show -p Result --value chatd) (timeout means systemd had to kill it)"
+[ "$(inside systemctl show -p ExecMainStatus --value chatd)" = 0 ] || fail "chatd did not exit 0"
+exec {bob_in}>&-
+bob_done() { ! kill -0 "$bob_pid" 2>/dev/null; }
+wait_for 20 "bob's chat to end" bob_done
+rc=0
+wait "$bob_pid" || rc=$?
+bob_pid=
+[ "$rc" = 4 ] || fail "bob's chat exited $rc, not 4 (disconnected by the server): $(cat "$work/bob.err")"
+grep -qi 'shutdown\|shutting down' "$work/bob.out" "$work/bob.err" || fail "bob was not told of the shutdown"
+
+say "journalctl -u chatd"
+inside journalctl -u chatd --no-pager -o cat >"$work/journal"
+cat "$work/journal"
+for line in "listening on ws://127.0.0.1:1719/" "admin API on /run/chatd/admin.sock" "joined name=bob" \
+    "SIGHUP: reloading" "shutting down" "stopped"; do
+    grep -qF "$line" "$work/journal" || fail "the journal lacks: $line"
+done
+if grep -qF "$token" "$work/journal"; then fail "the journal holds the key token"; fi
+
+say "test-systemd: all passed"
