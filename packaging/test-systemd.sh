@@ -162,7 +162,10 @@ say "a client joins and talks"
 mkfifo "$work/bob.in"
 (
     export CHAT_KEY="$token"
+    # alice's own HOME (chat reads its configuration file from there);
+    # CHAT_KEY comes through the environment, as exported above.
     exec nsenter -t "$container_pid" -a setpriv --reuid alice --regid alice --init-groups \
+        env HOME=/home/alice XDG_CONFIG_HOME=/home/alice/.config \
         chat --json --url ws://127.0.0.1:1719/ --username bob <"$work/bob.in" >"$work/bob.out" 2>"$work/bob.err"
 ) &
 bob_pid=$!
@@ -176,7 +179,7 @@ wait_for 20 "bob online" bob_online
 (
     export CHAT_KEY="$token"
     printf 'hello from ace\n' | nsenter -t "$container_pid" -a setpriv --reuid alice --regid alice --init-groups \
-        chat --json --url ws://127.0.0.1:1719/ --username ace >"$work/ace.out" 2>"$work/ace.err"
+        env HOME=/home/alice XDG_CONFIG_HOME=/home/alice/.config chat --json --url ws://127.0.0.1:1719/ --username ace >"$work/ace.out" 2>"$work/ace.err"
 ) || fail "ace's chat failed: $(cat "$work/ace.err")"
 grep -q '"from":"ace".*"text":"hello from ace"\|"text":"hello from ace".*"from":"ace"' "$work/ace.out" ||
     fail "ace's line was not echoed: $(cat "$work/ace.out")"

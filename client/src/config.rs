@@ -92,6 +92,15 @@ pub fn load(profile: Option<&str>) -> anyhow::Result<Settings> {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound && profile.is_none() => {
             return Ok(Settings::default());
         }
+        // Run as another user with this one's HOME (`su`, `sudo -E`): the
+        // file is someone else's; go on without it, and say so.
+        Err(err) if err.kind() == std::io::ErrorKind::PermissionDenied && profile.is_none() => {
+            eprintln!(
+                "chat: not reading the configuration {} ({err}); going on without it",
+                path.display()
+            );
+            return Ok(Settings::default());
+        }
         Err(err) => {
             return Err(refused(format!(
                 "reading the configuration {}: {err}",
