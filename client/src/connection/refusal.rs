@@ -129,6 +129,7 @@ pub(super) fn rejected(
     };
     Failure::new(exit, message).into()
 }
+
 #[cfg(test)]
 mod tests {
     use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;

@@ -44,6 +44,7 @@ pub(super) fn draw_status(frame: &mut Frame, app: &App, area: Rect, st: &Styles)
     };
     frame.render_widget(Paragraph::new(text).style(style), area);
 }
+
 pub(super) fn draw_rule(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
     let len = app.editor.text().len();
     let (hint, style) = if len > app.max_text {
