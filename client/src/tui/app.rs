@@ -3,33 +3,26 @@
 //! and [`Event`]s from the engine and carries out the [`Action`]s it
 //! returns, and [`super::view`] draws it. Tests build it directly, feed it
 //! keys and draw it on ratatui's `TestBackend`.
+//!
+//! The state and what engine events do to it are here; what the user does
+//! to it is in [`keys`] (keys, paste, mouse), [`commands`] (Enter and Tab:
+//! commands, messages, completion) and [`scroll`] (the pane's scrolling).
+
+mod commands;
+mod keys;
+mod scroll;
 
 use chat_protocol::{ClientEvent, ServerEvent, Welcome};
-use crossterm::event::{
-    Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind,
-};
 use tokio::time::Instant;
 
+use self::commands::Completion;
 use super::editor::Editor;
 use crate::engine::{Event, Link};
-use crate::input::{self, Command};
 use crate::model::{self, Entry, Kind};
 
 /// Lines of scrollback kept (the benchmark draws 100 000 in well under a
 /// millisecond, and they take about 20 MiB).
 pub const SCROLLBACK_MAX: usize = 200_000;
-
-/// Rows the mouse wheel scrolls.
-const WHEEL_ROWS: usize = 3;
-
-/// The commands, for `/help` and Tab.
-pub const COMMANDS: &[&str] = &["/bell", "/clear", "/help", "/me", "/msg", "/quit", "/who"];
-
-/// What `/help` shows.
-pub const HELP: &str = "\
-commands: TEXT sends to everyone; /me TEXT an action; /msg NAME TEXT to NAME only; /who lists who is online; /clear empties this pane; /bell off|mentions|all; /quit [REASON] leaves; //TEXT sends /TEXT; /help this
-keys: Enter send · Alt-Enter new line · Tab complete · Up/Down lines sent · Ctrl-A/E, Home/End start/end · Alt-B/F word · Ctrl-W delete word · Ctrl-U clear · Ctrl-K delete to end
-scroll: PgUp/PgDn, mouse wheel, Ctrl-Home/Ctrl-End (Home/End on an empty input) · F2 user list · Ctrl-Z suspend · Ctrl-C or Ctrl-D (empty input) quit";
 
 /// What the runner must do for the app.
 #[derive(Debug, PartialEq, Eq)]
@@ -72,14 +65,6 @@ pub struct Anchor {
     pub entry: usize,
     /// Its rows hidden below the pane.
     pub rows_below: usize,
-}
-
-/// A Tab completion in progress: repeated Tabs cycle through `matches`.
-#[derive(Debug)]
-struct Completion {
-    start: usize,
-    matches: Vec<String>,
-    next: usize,
 }
 
 /// The state of the full-screen client.
@@ -329,326 +314,6 @@ impl App {
             Event::Ended(failure) => self.note(failure.message),
         }
     }
-
-    /// A terminal event; what the runner must do.
-    pub fn on_terminal(&mut self, event: TermEvent) -> Vec<Action> {
-        match event {
-            TermEvent::Key(key) if key.kind != KeyEventKind::Release => self.on_key(key),
-            TermEvent::Paste(text) => {
-                self.completion = None;
-                let removed = self.editor.insert_str(&text);
-                if !removed.is_empty() {
-                    self.note(removed_from_paste(&removed));
-                }
-                Vec::new()
-            }
-            TermEvent::Mouse(mouse) => {
-                match mouse.kind {
-                    MouseEventKind::ScrollUp => self.scroll_up(WHEEL_ROWS),
-                    MouseEventKind::ScrollDown => self.scroll_down(WHEEL_ROWS),
-                    _ => {}
-                }
-                Vec::new()
-            }
-            _ => Vec::new(),
-        }
-    }
-
-    /// One key.
-    pub fn on_key(&mut self, key: KeyEvent) -> Vec<Action> {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        let alt = key.modifiers.contains(KeyModifiers::ALT);
-        if key.code != KeyCode::Tab {
-            self.completion = None;
-        }
-        let page = self.pane.1.saturating_sub(1).max(1);
-        let e = &mut self.editor;
-        match key.code {
-            KeyCode::Char('c') if ctrl => return vec![Action::Quit(String::new())],
-            KeyCode::Char('d') if ctrl => {
-                if e.is_empty() {
-                    return vec![Action::Quit(String::new())];
-                }
-                e.delete();
-            }
-            KeyCode::Char('z') if ctrl => return vec![Action::Suspend],
-            KeyCode::Char('a') if ctrl => e.home(),
-            KeyCode::Char('e') if ctrl => e.end(),
-            KeyCode::Char('w') if ctrl => e.delete_word(),
-            KeyCode::Char('u') if ctrl => e.clear(),
-            KeyCode::Char('k') if ctrl => e.kill_to_end(),
-            KeyCode::Char('l') if ctrl => {}
-            KeyCode::Char('b') if alt => e.word_left(),
-            KeyCode::Char('f') if alt => e.word_right(),
-            KeyCode::Char('j') if ctrl => e.insert('\n'),
-            KeyCode::Char(c) if !ctrl => e.insert(c),
-            KeyCode::Enter if alt => e.insert('\n'),
-            KeyCode::Enter => return self.submit(),
-            KeyCode::Backspace if alt => e.delete_word(),
-            KeyCode::Backspace => e.backspace(),
-            KeyCode::Delete => e.delete(),
-            KeyCode::Left if ctrl || alt => e.word_left(),
-            KeyCode::Right if ctrl || alt => e.word_right(),
-            KeyCode::Left => e.left(),
-            KeyCode::Right => e.right(),
-            KeyCode::Home if ctrl || e.is_empty() => self.scroll_top(),
-            KeyCode::End if ctrl || e.is_empty() => self.scroll_live(),
-            KeyCode::Home => e.home(),
-            KeyCode::End => e.end(),
-            KeyCode::Up => e.history_up(),
-            KeyCode::Down => e.history_down(),
-            KeyCode::PageUp => self.scroll_up(page),
-            KeyCode::PageDown => self.scroll_down(page),
-            KeyCode::F(2) => self.show_users = !self.show_users,
-            KeyCode::Tab => self.complete(),
-            _ => {}
-        }
-        Vec::new()
-    }
-
-    /// Enter: the input as a command or a message.
-    fn submit(&mut self) -> Vec<Action> {
-        let text = self.editor.text();
-        let len = text.len();
-        if len > self.max_text {
-            // Shown by the view; never cut, never sent.
-            return Vec::new();
-        }
-        let text = self.editor.take();
-        let trimmed = text.trim();
-        if let Some(rest) = trimmed.strip_prefix("/bell")
-            && (rest.is_empty() || rest.starts_with(' '))
-        {
-            {
-                let bell = match rest.trim() {
-                    "off" => Some(Bell::Off),
-                    "mentions" => Some(Bell::Mentions),
-                    "all" => Some(Bell::All),
-                    _ => None,
-                };
-                match bell {
-                    Some(bell) => {
-                        self.bell = bell;
-                        self.note(format!("bell: {}", rest.trim()));
-                    }
-                    None => self.note("usage: /bell off|mentions|all"),
-                }
-                return Vec::new();
-            }
-        }
-        if trimmed == "/clear" {
-            self.lines.clear();
-            self.scroll = None;
-            self.unseen = 0;
-            return Vec::new();
-        }
-        match input::parse(&text) {
-            Err(why) => self.note(why),
-            Ok(Command::Nothing) => {}
-            Ok(Command::Help) => {
-                for line in HELP.lines() {
-                    self.note(line);
-                }
-            }
-            Ok(Command::Quit { reason }) => return vec![Action::Quit(reason)],
-            Ok(Command::Send(event)) => match input::check(&event, self.max_text) {
-                Err(why) => self.note(why),
-                Ok(()) => {
-                    // Back to live: the user wants to see the line go.
-                    self.scroll_live();
-                    return vec![Action::Send(event)];
-                }
-            },
-        }
-        Vec::new()
-    }
-
-    /// Tab: commands at the start of the input, else names; again: the
-    /// next match.
-    fn complete(&mut self) {
-        if let Some(completion) = &mut self.completion {
-            let word = completion.matches[completion.next].clone();
-            completion.next = (completion.next + 1) % completion.matches.len();
-            let start = completion.start;
-            self.editor.replace_before_cursor(start, &word);
-            return;
-        }
-        let (start, word) = self.editor.word_at_cursor();
-        let at_start = self.editor.text()[..]
-            .chars()
-            .take(start)
-            .all(char::is_whitespace);
-        let lower = word.to_ascii_lowercase();
-        let mut matches: Vec<String> = if at_start && word.starts_with('/') {
-            COMMANDS
-                .iter()
-                .filter(|c| c.starts_with(&lower))
-                .map(|c| format!("{c} "))
-                .collect()
-        } else {
-            let suffix = if at_start { ": " } else { " " };
-            self.users
-                .iter()
-                .filter(|u| !self.is_me(u) && u.to_ascii_lowercase().starts_with(&lower))
-                .map(|u| format!("{u}{suffix}"))
-                .collect()
-        };
-        // After /msg, a name takes no colon.
-        if self.editor.text().starts_with("/msg ") {
-            for m in &mut matches {
-                *m = m.replace(": ", " ");
-            }
-        }
-        if matches.is_empty() {
-            return;
-        }
-        self.editor.replace_before_cursor(start, &matches[0]);
-        self.completion = Some(Completion {
-            start,
-            next: 1 % matches.len(),
-            matches,
-        });
-    }
-
-    /// Rows of messages while scrolled up: the pane less the marker's row.
-    fn scrolled_rows(&self) -> usize {
-        self.pane.1.saturating_sub(1).max(1)
-    }
-
-    /// Rows of entry `i` at the pane's width.
-    fn height(&self, i: usize) -> usize {
-        super::view::rows(self, &self.lines[i], self.pane.0)
-            .len()
-            .max(1)
-    }
-
-    /// Up `n` rows (PgUp, wheel).
-    pub fn scroll_up(&mut self, n: usize) {
-        if self.lines.is_empty() {
-            return;
-        }
-        let mut anchor = self.scroll.unwrap_or(Anchor {
-            entry: self.lines.len() - 1,
-            rows_below: 0,
-        });
-        anchor.rows_below += n;
-        loop {
-            let height = self.height(anchor.entry);
-            if anchor.rows_below < height {
-                break;
-            }
-            if anchor.entry == 0 {
-                anchor.rows_below = height - 1;
-                break;
-            }
-            anchor.rows_below -= height;
-            anchor.entry -= 1;
-        }
-        // Never further than a pane above the top.
-        self.scroll = Some(anchor);
-        self.clamp_top();
-    }
-
-    /// Keeps the top of the history at the top of the pane at most.
-    fn clamp_top(&mut self) {
-        let Some(anchor) = self.scroll else { return };
-        let mut rows = self.height(anchor.entry) - anchor.rows_below;
-        let mut i = anchor.entry;
-        while i > 0 && rows < self.scrolled_rows() {
-            i -= 1;
-            rows += self.height(i);
-        }
-        if rows < self.scrolled_rows() {
-            self.scroll_top_exact();
-        }
-    }
-
-    fn scroll_top_exact(&mut self) {
-        // The anchor whose pane starts with entry 0's first row.
-        let mut rows = 0;
-        let mut i = 0;
-        while i < self.lines.len() {
-            let height = self.height(i);
-            if rows + height >= self.scrolled_rows() {
-                let anchor = Anchor {
-                    entry: i,
-                    rows_below: rows + height - self.scrolled_rows(),
-                };
-                self.scroll = Some(anchor);
-                return;
-            }
-            rows += height;
-            i += 1;
-        }
-        // Everything fits: that is live.
-        self.scroll_live();
-    }
-
-    /// Down `n` rows (PgDn, wheel); past the newest: live.
-    pub fn scroll_down(&mut self, n: usize) {
-        let Some(mut anchor) = self.scroll else {
-            return;
-        };
-        let mut n = n;
-        loop {
-            if anchor.rows_below >= n {
-                anchor.rows_below -= n;
-                break;
-            }
-            n -= anchor.rows_below;
-            if anchor.entry + 1 >= self.lines.len() {
-                return self.scroll_live();
-            }
-            anchor.entry += 1;
-            anchor.rows_below = self.height(anchor.entry);
-        }
-        if anchor.entry + 1 >= self.lines.len() && anchor.rows_below == 0 {
-            return self.scroll_live();
-        }
-        self.scroll = Some(anchor);
-    }
-
-    /// Home: the oldest line.
-    pub fn scroll_top(&mut self) {
-        self.scroll_top_exact();
-    }
-
-    /// End: back to live.
-    pub fn scroll_live(&mut self) {
-        self.scroll = None;
-        self.unseen = 0;
-    }
-}
-
-/// The notice for control characters left out of a paste: which, and how
-/// many of each, escaped. They are left out as typed ones are (a terminal
-/// would act on them, and the server refuses them); the rest of the paste
-/// is in the input, to check before it is sent.
-fn removed_from_paste(removed: &[char]) -> String {
-    let mut counts: Vec<(char, usize)> = Vec::new();
-    for &c in removed {
-        match counts.iter_mut().find(|(seen, _)| *seen == c) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((c, 1)),
-        }
-    }
-    let list: Vec<String> = counts
-        .iter()
-        .map(|&(c, n)| {
-            let shown = crate::escape::one_line(c.encode_utf8(&mut [0; 4])).into_owned();
-            if n == 1 {
-                shown
-            } else {
-                format!("{shown} ×{n}")
-            }
-        })
-        .collect();
-    let s = if removed.len() == 1 { "" } else { "s" };
-    format!(
-        "left {} control character{s} out of the paste: {} (check the input before sending)",
-        removed.len(),
-        list.join(", ")
-    )
 }
 
 /// The state of the link, for the status bar.

@@ -1,0 +1,74 @@
+//! What passes between the [`Engine`](super::Engine) and a front end,
+//! besides the commands: why it woke ([`Wake`]), the state of the link
+//! ([`Link`]) and what happened ([`Event`]).
+
+use chat_protocol::{ServerEvent, Welcome};
+use tokio::time::Instant;
+
+use super::Pending;
+use crate::connection::{Connection, Incoming, JoinError};
+use crate::exit::Failure;
+
+/// What woke the engine up; pass it to [`Engine::handle`](super::Engine::handle).
+pub enum Wake {
+    /// The server sent something (or the link ended).
+    Incoming(Incoming),
+    /// The pacer lets the next queued line go.
+    SendDue,
+    /// The backoff is over: time to join again.
+    RetryDue,
+    /// A join in progress finished.
+    Joined(Box<Result<(Connection, Welcome), JoinError>>),
+}
+
+/// The state of the link to the server, for a status bar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Link {
+    /// Joined.
+    Up,
+    /// Waiting to join again, at `at`.
+    Waiting {
+        /// When the next attempt starts.
+        at: Instant,
+        /// Attempts made since the link was lost.
+        attempt: u32,
+    },
+    /// A join is in progress.
+    Joining,
+    /// The session is over.
+    Down,
+}
+
+/// What a front end is told.
+#[derive(Debug)]
+pub enum Event {
+    /// The server sent this; `raw` is its JSON as received.
+    Server {
+        /// The event.
+        event: ServerEvent,
+        /// Its JSON.
+        raw: Vec<u8>,
+    },
+    /// The server's answer to a line came: it was taken.
+    Confirmed(u64),
+    /// The server refused a line (an `error` event, also given as
+    /// [`Event::Server`]).
+    Refused(u64),
+    /// A line whose fate cannot be known after the link dropped (a direct
+    /// message: history does not hold them); it is not sent again.
+    Unknown(Pending),
+    /// The link is gone; a rejoin follows (see [`Link::Waiting`]).
+    Lost(String),
+    /// Joined again. `welcome.history` holds only what was not shown yet;
+    /// `gap` says that messages may have been missed before it.
+    Rejoined {
+        /// The new welcome, its history merged.
+        welcome: Welcome,
+        /// Whether the history may not cover the time away.
+        gap: bool,
+    },
+    /// A rejoin attempt failed, and another follows.
+    RetryFailed(String),
+    /// The session is over; `failure` says why and how to exit.
+    Ended(Failure),
+}

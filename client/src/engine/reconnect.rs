@@ -1,0 +1,138 @@
+//! The reconnect policy: what a rejoin needs ([`Rejoin`]), the backoff
+//! between attempts, and what the [`Engine`] does when the link is lost,
+//! when a join starts and when it ends (joined again: the rejoin's history
+//! merged, unanswered lines settled; or failed: wait again, or give up).
+
+use std::time::Duration;
+
+use chat_protocol::{Auth, Token, Welcome};
+use tokio::time::Instant;
+
+use super::pending::merge;
+use super::{Engine, Event, Link};
+use crate::connection::{self, Connection, JoinError};
+use crate::exit::{Exit, Failure};
+use crate::pacing::Pacer;
+
+/// The first wait before a reconnect attempt.
+pub const BACKOFF_MIN: Duration = Duration::from_secs(1);
+/// The longest wait between reconnect attempts.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// Rejoin attempts that wait out a taken name (1 + 2 + 4 + 8 + 16 + 30 s).
+const NAME_HELD_ATTEMPTS: u32 = 6;
+
+/// What a rejoin needs: the same address, key and name.
+pub struct Rejoin {
+    /// The server's URL.
+    pub url: String,
+    /// The key.
+    pub token: Token,
+    /// The join request (name and password).
+    pub auth: Auth,
+}
+
+/// The wait before reconnect attempt `attempt` (0-based): doubling from
+/// [`BACKOFF_MIN`] to [`BACKOFF_MAX`], less up to a fifth at random, so
+/// that clients dropped together do not all come back at once.
+pub fn backoff(attempt: u32) -> Duration {
+    let base = BACKOFF_MIN
+        .saturating_mul(1u32 << attempt.min(5))
+        .min(BACKOFF_MAX);
+    let mut byte = [0u8; 1];
+    let _ = getrandom::fill(&mut byte);
+    base - base.mul_f64(f64::from(byte[0]) / 255.0 / 5.0)
+}
+
+impl Engine {
+    /// The link is gone: reconnect if that is on, else the session ends.
+    pub(super) fn lost(&mut self, failure: Failure, events: &mut Vec<Event>) {
+        self.conn = None;
+        if self.rejoin.is_none() {
+            return self.end(failure, events);
+        }
+        let at = Instant::now() + backoff(0);
+        self.link = Link::Waiting { at, attempt: 0 };
+        events.push(Event::Lost(failure.message));
+    }
+
+    pub(super) fn start_join(&mut self) {
+        let (Some(rejoin), Link::Waiting { attempt, .. }) = (&self.rejoin, self.link) else {
+            return;
+        };
+        let (url, token, auth) = (
+            rejoin.url.clone(),
+            rejoin.token.clone(),
+            rejoin.auth.clone(),
+        );
+        self.link = Link::Joining;
+        self.retry_attempt = attempt;
+        self.joining = Some(tokio::spawn(async move {
+            connection::join(&url, &token, &auth).await
+        }));
+    }
+
+    pub(super) fn on_joined(
+        &mut self,
+        joined: Result<(Connection, Welcome), JoinError>,
+        events: &mut Vec<Event>,
+    ) {
+        let (conn, mut welcome) = match joined {
+            Ok(joined) => joined,
+            Err(err) => {
+                // Our old session may still hold the name until the server
+                // notices it is gone: a taken name is worth waiting out, for
+                // about a minute (someone else may have taken it).
+                let name_held =
+                    err.failure.exit == Exit::NameTaken && self.retry_attempt < NAME_HELD_ATTEMPTS;
+                if err.retry_helps() || name_held {
+                    let attempt = self.retry_attempt + 1;
+                    let at = Instant::now() + backoff(attempt);
+                    self.link = Link::Waiting { at, attempt };
+                    events.push(Event::RetryFailed(err.failure.message));
+                } else {
+                    self.end(err.failure, events);
+                }
+                return;
+            }
+        };
+        self.conn = Some(conn);
+        self.link = Link::Up;
+        self.me = welcome.name.clone();
+        self.max_text = welcome.max_text;
+        self.pacer = Pacer::new(welcome.rate, Instant::now().into_std());
+
+        let history = std::mem::take(&mut welcome.history);
+        let inflight = std::mem::take(&mut self.inflight);
+        let merged = merge(history, &self.seen, &self.me, inflight);
+        for entry in &merged.fresh {
+            self.remember(entry);
+        }
+        for pending in merged.resend.into_iter().rev() {
+            self.queue.push_front(pending);
+        }
+        events.extend(merged.unknown.into_iter().map(Event::Unknown));
+        welcome.history = merged.fresh;
+        events.push(Event::Rejoined {
+            welcome,
+            gap: merged.gap,
+        });
+        events.extend(merged.confirmed.into_iter().map(Event::Confirmed));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_thirty_seconds_with_jitter() {
+        for attempt in 0..12 {
+            let wait = backoff(attempt);
+            let base = Duration::from_secs(1 << attempt.min(5)).min(BACKOFF_MAX);
+            assert!(
+                wait <= base && wait >= base.mul_f64(0.8),
+                "{attempt}: {wait:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! The two one-row bars: the status bar at the top (the link's state
+//! first, then who and where, as much as fits) and the rule above the
+//! input (a key hint, or the warning for a line too long to send).
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use tokio::time::Instant;
+
+use super::Styles;
+use crate::escape;
+use crate::tui::app::{App, link_text};
+use crate::tui::text;
+
+pub(super) fn draw_status(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
+    let fingerprint: String = app.fingerprint.chars().take(8).collect();
+    let state = link_text(app.link, Instant::now());
+    let me = escape::one_line(&app.me);
+    // While reconnecting, the count is the old one: not said as if known.
+    let online = match app.stale_since {
+        Some(_) => "? online".to_owned(),
+        None => format!("{} online", app.users.len()),
+    };
+    let url = escape::one_line(&app.url);
+    let key = format!("key {fingerprint}…");
+    // What matters most survives a narrow terminal: the state, then who.
+    let candidates = [
+        vec!["chat", &url, &me, &online, &key, &state],
+        vec!["chat", &url, &me, &online, &state],
+        vec![&me, &online, &state],
+        vec![&state],
+    ];
+    let width = area.width as usize;
+    let text = candidates
+        .iter()
+        .map(|parts| format!(" {}", parts.join(" · ")))
+        .find(|candidate| text::text_width(candidate) <= width)
+        .unwrap_or_else(|| format!(" {state}"));
+    let style = match app.link {
+        crate::engine::Link::Up => st.bar(),
+        _ => st.bar().add_modifier(Modifier::BOLD),
+    };
+    frame.render_widget(Paragraph::new(text).style(style), area);
+}
+
+pub(super) fn draw_rule(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
+    let len = app.editor.text().len();
+    let (hint, style) = if len > app.max_text {
+        (
+            format!(
+                " {len}/{} bytes: too long to send, shorten it ",
+                app.max_text
+            ),
+            st.error(),
+        )
+    } else if app.editor.text().starts_with('/') || !app.editor.is_empty() {
+        (" Tab: complete · Alt-Enter: new line ".to_owned(), st.dim())
+    } else {
+        (" /help · F2: users · PgUp: scroll ".to_owned(), st.dim())
+    };
+    let width = area.width as usize;
+    let hint_width = text::text_width(&hint);
+    let line = if hint_width + 2 <= width {
+        Line::from(vec![
+            Span::styled("─".repeat(width - hint_width - 1), st.dim()),
+            Span::styled(hint, style),
+            Span::styled("─", st.dim()),
+        ])
+    } else {
+        Line::from(Span::styled("─".repeat(width), st.dim()))
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
