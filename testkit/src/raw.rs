@@ -69,41 +69,33 @@ pub async fn connect(url: &str) -> Ws {
 /// Opens a WebSocket to `url` (`ws://IP:PORT/`) from the local address
 /// `source` (any of 127.0.0.0/8 works on loopback), as if from another host.
 pub async fn connect_from(url: &str, source: std::net::IpAddr) -> Ws {
-    let addr = url
-        .trim_start_matches("ws://")
-        .trim_end_matches('/')
-        .parse()
-        .expect("a ws://IP:PORT/ url");
     let socket = tokio::net::TcpSocket::new_v4().expect("socket");
     socket
         .bind((source, 0).into())
         .unwrap_or_else(|e| panic!("bind {source}: {e}"));
-    let stream = tokio::time::timeout(DEADLINE, socket.connect(addr))
-        .await
-        .expect("connect deadline")
-        .expect("connect");
-    let (ws, _) = tokio::time::timeout(
-        DEADLINE,
-        tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)),
-    )
-    .await
-    .expect("upgrade deadline")
-    .expect("upgrade");
-    ws
+    connect_on(url, socket).await
 }
 
 /// Opens a WebSocket to `url` (`ws://IP:PORT/`) over a socket whose receive
 /// buffer is fixed at `bytes` (no autotuning), so that a client that stops
 /// reading stalls the server's writes after a few MiB, not dozens.
 pub async fn connect_with_receive_buffer(url: &str, bytes: u32) -> Ws {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(bytes).expect("SO_RCVBUF");
+    connect_on(url, socket).await
+}
+
+/// Connects `socket` to `url` (`ws://IP:PORT/`) and upgrades.
+async fn connect_on(url: &str, socket: tokio::net::TcpSocket) -> Ws {
     let addr = url
         .trim_start_matches("ws://")
         .trim_end_matches('/')
         .parse()
         .expect("a ws://IP:PORT/ url");
-    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
-    socket.set_recv_buffer_size(bytes).expect("SO_RCVBUF");
-    let stream = socket.connect(addr).await.expect("connect");
+    let stream = tokio::time::timeout(DEADLINE, socket.connect(addr))
+        .await
+        .expect("connect deadline")
+        .expect("connect");
     let (ws, _) = tokio::time::timeout(
         DEADLINE,
         tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)),
