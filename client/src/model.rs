@@ -1,11 +1,23 @@
 //! The render model: what a server event shows, as structured lines (time,
-//! kind, sender, text) that a front end draws its own way.
+//! kind, sender, text spans) that every front end draws its own way: the
+//! full screen ([`crate::tui`]) and the line mode ([`crate::render`]). The
+//! wording of each kind of event lives here, once for both.
 //!
 //! Text here is as the peer sent it; the front end escapes it (through
 //! [`crate::escape`]) when it draws, so that what is kept is what was said
-//! and what is shown can never drive the terminal.
+//! and what is shown can never drive the terminal. An entry's [`Span`]s say
+//! how: a peer's text may run over several lines (the line mode indents
+//! the ones after the first), a field a peer controls (a name, a reason)
+//! stays on its line (a newline in it is escaped, not a line break).
+//!
+//! `--json` does not go through the model: it prints the protocol's own
+//! event, every field as the server sent it (`id`, `cid`, an error's
+//! `code`, events this client does not know), while the model is a
+//! drawing, in words, that keeps only what is shown.
 
-use chat_protocol::{HistoryEntry, ServerEvent, Welcome};
+use std::ops::Range;
+
+use chat_protocol::{ByeCode, HistoryEntry, ServerEvent, Welcome};
 
 /// What a line is, which decides how it looks.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,8 +33,20 @@ pub enum Kind {
     },
     /// Something the server or the client says (`-!-`).
     Notice,
-    /// A divider with a label (history/live, a gap).
+    /// A divider with a label (history/live, a gap). The line mode draws
+    /// none.
     Divider,
+}
+
+/// Which front end the lines are for. Both show every event in the same
+/// words; the welcome differs by what the full screen shows elsewhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Front {
+    /// The full screen, whose user list beside the pane says who is
+    /// online: the welcome gives only how many.
+    Screen,
+    /// The line mode, with no user list: the welcome lists who is online.
+    Lines,
 }
 
 /// One line of the message pane (its text may hold several lines).
@@ -38,18 +62,26 @@ pub struct Entry {
     pub text: String,
     /// The message id, for messages.
     pub id: Option<u64>,
+    /// The byte ranges of `text` that are fields a peer controls (names,
+    /// reasons) in a notice's wording, in order; see [`Entry::spans`].
+    pub fields: Vec<Range<usize>>,
+}
+
+/// A piece of an entry's text, which says how a front end escapes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Span<'a> {
+    /// Text that may run over several lines (a message, a notice, the
+    /// message of the day, and our own wording around the fields).
+    Text(&'a str),
+    /// A field a peer controls (a name, a reason) that stays on the line
+    /// it is in.
+    Field(&'a str),
 }
 
 impl Entry {
     /// A notice from the client or the server.
     pub fn notice(ts: Option<u64>, text: impl Into<String>) -> Self {
-        Self {
-            ts,
-            kind: Kind::Notice,
-            from: String::new(),
-            text: text.into(),
-            id: None,
-        }
+        Wording::default().say(&text.into()).notice(ts)
     }
 
     /// A divider labelled `label`.
@@ -60,6 +92,7 @@ impl Entry {
             from: String::new(),
             text: label.into(),
             id: None,
+            fields: Vec::new(),
         }
     }
 
@@ -75,85 +108,191 @@ impl Entry {
             from: message.from.clone(),
             text: message.text.clone(),
             id: Some(message.id),
+            fields: Vec::new(),
         }
     }
-}
 
-/// The lines `event` shows; none for events that show nothing in the pane
-/// (a `Welcome` is drawn by [`welcome`], a `Reject` ends the join).
-pub fn entries(event: &ServerEvent) -> Vec<Entry> {
-    let one = |entry| vec![entry];
-    match event {
-        ServerEvent::Welcome(welcome) => self::welcome(welcome),
-        ServerEvent::Message(message) => one(Entry::message(message)),
-        ServerEvent::Dm {
-            id,
-            from,
-            to,
-            text,
-            ts,
-            ..
-        } => one(Entry {
-            ts: Some(*ts),
-            kind: Kind::Dm { to: to.clone() },
-            from: from.clone(),
-            text: text.clone(),
-            id: Some(*id),
-        }),
-        ServerEvent::Join { name, online, ts } => one(Entry::notice(
-            Some(*ts),
-            format!("{name} joined ({online} online)"),
-        )),
-        ServerEvent::Leave {
-            name,
-            online,
-            reason,
-            ts,
-        } => {
-            let mut text = format!("{name} left ({online} online)");
-            if let Some(reason) = crate::render::leave_reason(reason) {
-                text.push_str(": ");
-                text.push_str(reason);
+    /// The text in spans: the fields, and the text between them (one span
+    /// of text, maybe empty, when there is no field).
+    pub fn spans(&self) -> Vec<Span<'_>> {
+        let mut spans = Vec::with_capacity(self.fields.len() * 2 + 1);
+        let mut at = 0;
+        for field in &self.fields {
+            if field.start > at {
+                spans.push(Span::Text(&self.text[at..field.start]));
             }
-            one(Entry::notice(Some(*ts), text))
+            spans.push(Span::Field(&self.text[field.clone()]));
+            at = field.end;
         }
-        ServerEvent::Users { users } => {
-            one(Entry::notice(None, format!("online: {}", users.join(", "))))
+        if at < self.text.len() || spans.is_empty() {
+            spans.push(Span::Text(&self.text[at..]));
         }
-        ServerEvent::Notice { text, ts } => {
-            one(Entry::notice(Some(*ts), format!("notice: {text}")))
-        }
-        ServerEvent::Error { message, .. } => {
-            one(Entry::notice(None, format!("refused: {message}")))
-        }
-        ServerEvent::Bye { code, reason } => one(Entry::notice(
-            None,
-            crate::render::disconnected(*code, reason),
-        )),
-        ServerEvent::Reject { .. } | ServerEvent::Unknown => Vec::new(),
+        spans
     }
 }
 
-/// A welcome: who we are, the message of the day, then the history
-/// between a "history" and a "live" divider.
+/// A notice's text as it is built: our words and the peer's fields.
+#[derive(Default)]
+struct Wording {
+    text: String,
+    fields: Vec<Range<usize>>,
+}
+
+impl Wording {
+    /// Our words, or a peer's text that may run over several lines.
+    fn say(mut self, words: &str) -> Self {
+        self.text.push_str(words);
+        self
+    }
+
+    /// A field a peer controls, kept on its line.
+    fn field(mut self, field: &str) -> Self {
+        let start = self.text.len();
+        self.text.push_str(field);
+        self.fields.push(start..self.text.len());
+        self
+    }
+
+    fn notice(self, ts: Option<u64>) -> Entry {
+        Entry {
+            ts,
+            kind: Kind::Notice,
+            from: String::new(),
+            text: self.text,
+            id: None,
+            fields: self.fields,
+        }
+    }
+}
+
+/// The lines `event` shows on the full screen; see [`Front::entries`].
+pub fn entries(event: &ServerEvent) -> Vec<Entry> {
+    Front::Screen.entries(event)
+}
+
+/// A welcome on the full screen; see [`Front::welcome`].
 pub fn welcome(welcome: &Welcome) -> Vec<Entry> {
-    let mut out = vec![Entry::notice(
-        None,
-        format!(
-            "joined as {} ({} online)",
-            welcome.name,
-            welcome.users.len()
-        ),
-    )];
-    if let Some(motd) = welcome.motd.as_deref().filter(|m| !m.is_empty()) {
-        out.push(Entry::notice(None, format!("motd: {motd}")));
+    Front::Screen.welcome(welcome)
+}
+
+impl Front {
+    /// The lines `event` shows; none for events that show nothing (a
+    /// `Reject` ends the join, and an event this client does not know
+    /// has no words).
+    pub fn entries(self, event: &ServerEvent) -> Vec<Entry> {
+        let one = |entry| vec![entry];
+        match event {
+            ServerEvent::Welcome(welcome) => self.welcome(welcome),
+            ServerEvent::Message(message) => one(Entry::message(message)),
+            ServerEvent::Dm {
+                id,
+                from,
+                to,
+                text,
+                ts,
+                ..
+            } => one(Entry {
+                ts: Some(*ts),
+                kind: Kind::Dm { to: to.clone() },
+                from: from.clone(),
+                text: text.clone(),
+                id: Some(*id),
+                fields: Vec::new(),
+            }),
+            ServerEvent::Join { name, online, ts } => one(Wording::default()
+                .field(name)
+                .say(&format!(" joined ({online} online)"))
+                .notice(Some(*ts))),
+            ServerEvent::Leave {
+                name,
+                online,
+                reason,
+                ts,
+            } => {
+                let mut text = Wording::default()
+                    .field(name)
+                    .say(&format!(" left ({online} online)"));
+                if let Some(reason) = leave_reason(reason) {
+                    text = text.say(": ").field(reason);
+                }
+                one(text.notice(Some(*ts)))
+            }
+            ServerEvent::Users { users } => one(online(users)),
+            ServerEvent::Notice { text, ts } => one(Wording::default()
+                .say("notice: ")
+                .say(text)
+                .notice(Some(*ts))),
+            ServerEvent::Error { message, .. } => one(refused(message)),
+            ServerEvent::Bye { code, reason } => one(disconnected(*code, reason)),
+            ServerEvent::Reject { .. } | ServerEvent::Unknown => Vec::new(),
+        }
     }
-    if !welcome.history.is_empty() {
-        out.push(Entry::divider("history"));
-        out.extend(welcome.history.iter().map(Entry::message));
+
+    /// A welcome: who we are (and who is online, or how many), the message
+    /// of the day, then the history between a "history" and a "live"
+    /// divider.
+    pub fn welcome(self, welcome: &Welcome) -> Vec<Entry> {
+        let joined = Wording::default().say("joined as ").field(&welcome.name);
+        let mut out = match self {
+            Self::Screen => vec![
+                joined
+                    .say(&format!(" ({} online)", welcome.users.len()))
+                    .notice(None),
+            ],
+            Self::Lines => vec![joined.notice(None), online(&welcome.users)],
+        };
+        if let Some(motd) = welcome.motd.as_deref().filter(|m| !m.is_empty()) {
+            out.push(Wording::default().say("motd: ").say(motd).notice(None));
+        }
+        if !welcome.history.is_empty() {
+            out.push(Entry::divider("history"));
+            out.extend(welcome.history.iter().map(Entry::message));
+        }
+        out.push(Entry::divider("live"));
+        out
     }
-    out.push(Entry::divider("live"));
-    out
+}
+
+/// Who is online: `online: ace, bob`.
+fn online(users: &[String]) -> Entry {
+    let mut text = Wording::default().say("online: ");
+    for (i, user) in users.iter().enumerate() {
+        if i > 0 {
+            text = text.say(", ");
+        }
+        text = text.field(user);
+    }
+    text.notice(None)
+}
+
+/// The reason a leave is shown with, if any: the server's plain `left`
+/// (the user simply left) adds nothing to "ace left", so it is not
+/// repeated; every other reason (`left: "…"`, a kick, `too slow`) is.
+fn leave_reason(reason: &str) -> Option<&str> {
+    (!reason.is_empty() && reason != "left").then_some(reason)
+}
+
+/// Why the server ended the session: `disconnected by the server:
+/// kicked: REASON`, `…: shutdown`, ….
+pub fn disconnected(code: ByeCode, reason: &str) -> Entry {
+    let code = serde_json::to_value(code)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| "other".into());
+    let text = Wording::default().say(&format!("disconnected by the server: {code}"));
+    if reason.is_empty() {
+        text.notice(None)
+    } else {
+        text.say(": ").field(reason).notice(None)
+    }
+}
+
+/// One of our events was refused: `refused: MESSAGE`.
+pub fn refused(message: &str) -> Entry {
+    Wording::default()
+        .say("refused: ")
+        .field(message)
+        .notice(None)
 }
 
 #[cfg(test)]

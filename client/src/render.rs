@@ -1,7 +1,9 @@
 //! Turns server events into output lines: plain text for people, or one
 //! JSON object per line for scripts (`--json`).
 //!
-//! Plain lines have one of three shapes, so no peer can forge another:
+//! Plain lines are a drawing of the render model ([`crate::model`]), which
+//! says what each event shows and in which words, the same for the full
+//! screen; they have one of three shapes, so no peer can forge another:
 //!
 //! ```text
 //! [12:34:56] <ace> a message        a message; `* ace waves` for an action,
@@ -11,11 +13,17 @@
 //!
 //! A message's continuation lines are indented, and every piece of text a
 //! peer controls goes through [`crate::escape`] first. In JSON every event is
-//! the protocol's own serialization, made terminal-safe the same way.
+//! the protocol's own serialization, made terminal-safe the same way; it
+//! does not go through the model (see there why).
 
-use chat_protocol::{ByeCode, HistoryEntry, ServerEvent, Welcome};
+use chat_protocol::{ByeCode, ServerEvent};
+// The tests build these events; they were this module's own before it drew
+// the model.
+#[cfg(test)]
+use chat_protocol::{HistoryEntry, Welcome};
 
 use crate::escape::{self, one_line};
+use crate::model::{self, Entry, Front, Kind, Span};
 
 /// Indent of a message's continuation lines.
 const INDENT: &str = "    ";
@@ -54,105 +62,74 @@ fn json(event: &ServerEvent, raw: &[u8]) -> Option<String> {
 }
 
 fn plain(event: &ServerEvent) -> Option<String> {
-    Some(match event {
-        ServerEvent::Welcome(welcome) => self::welcome(welcome),
-        ServerEvent::Message(message) => self::message(message),
-        ServerEvent::Dm {
-            from, to, text, ts, ..
-        } => with_continuation(
-            format!("[{}] *{} → {}* ", clock(*ts), one_line(from), one_line(to)),
-            text,
-        ),
-        ServerEvent::Join { name, online, .. } => {
-            format!("{NOTICE}{} joined ({online} online)", one_line(name))
-        }
-        ServerEvent::Leave {
-            name,
-            online,
-            reason,
-            ..
-        } => {
-            let mut line = format!("{NOTICE}{} left ({online} online)", one_line(name));
-            if let Some(reason) = leave_reason(reason) {
-                line.push_str(": ");
-                line.push_str(&one_line(reason));
-            }
-            line
-        }
-        ServerEvent::Users { users } => online(users),
-        ServerEvent::Notice { text, .. } => with_continuation(format!("{NOTICE}notice: "), text),
-        ServerEvent::Bye { code, reason } => format!("{NOTICE}{}", disconnected(*code, reason)),
-        // Errors go to stderr ([`refused`]); a reject ends the handshake
-        // and is reported as the reason of the exit.
-        ServerEvent::Error { .. } | ServerEvent::Reject { .. } | ServerEvent::Unknown => {
-            return None;
-        }
-    })
-}
-
-/// The reason a leave is shown with, if any: the server's plain `left`
-/// (the user simply left) adds nothing to "ace left", so it is not
-/// repeated; every other reason (`left: "…"`, a kick, `too slow`) is.
-pub fn leave_reason(reason: &str) -> Option<&str> {
-    (!reason.is_empty() && reason != "left").then_some(reason)
-}
-
-fn welcome(welcome: &Welcome) -> String {
-    let mut lines = vec![
-        format!("{NOTICE}joined as {}", one_line(&welcome.name)),
-        online(&welcome.users),
-    ];
-    if let Some(motd) = welcome.motd.as_deref().filter(|m| !m.is_empty()) {
-        lines.push(with_continuation(format!("{NOTICE}motd: "), motd));
+    // Errors go to stderr ([`refused`]); a reject ends the handshake and is
+    // reported as the reason of the exit; an unknown event has no lines.
+    if matches!(event, ServerEvent::Error { .. }) {
+        return None;
     }
-    lines.extend(welcome.history.iter().map(message));
-    lines.join("\n")
+    let lines: Vec<String> = Front::Lines
+        .entries(event)
+        .iter()
+        .filter_map(line)
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
-fn message(message: &HistoryEntry) -> String {
-    let from = one_line(&message.from);
-    let prefix = if message.action {
-        format!("[{}] * {from} ", clock(message.ts))
-    } else {
-        format!("[{}] <{from}> ", clock(message.ts))
+/// One entry of the model as plain lines; none for a divider.
+fn line(entry: &Entry) -> Option<String> {
+    // Messages always have their server time.
+    let time = || entry.ts.map_or_else(|| "--:--:--".to_owned(), clock);
+    let from = one_line(&entry.from);
+    let prefix = match &entry.kind {
+        Kind::Message => format!("[{}] <{from}> ", time()),
+        Kind::Action => format!("[{}] * {from} ", time()),
+        Kind::Dm { to } => format!("[{}] *{from} → {}* ", time(), one_line(to)),
+        Kind::Notice => NOTICE.to_owned(),
+        Kind::Divider => return None,
     };
-    with_continuation(prefix, &message.text)
+    Some(with_continuation(prefix, entry))
 }
 
-fn online(users: &[String]) -> String {
-    let names: Vec<_> = users.iter().map(|u| one_line(u)).collect();
-    format!("{NOTICE}online: {}", names.join(", "))
-}
-
-/// `prefix` and the first line of `text`, then its other lines indented.
-fn with_continuation(prefix: String, text: &str) -> String {
+/// `prefix` and the entry's text: its fields escaped on one line, the
+/// lines of its text after the first indented.
+fn with_continuation(prefix: String, entry: &Entry) -> String {
     let mut out = prefix;
-    for (i, line) in escape::lines(text).enumerate() {
-        if i > 0 {
-            out.push('\n');
-            out.push_str(INDENT);
+    for span in entry.spans() {
+        match span {
+            Span::Field(field) => out.push_str(&one_line(field)),
+            Span::Text(text) => {
+                for (i, line) in escape::lines(text).enumerate() {
+                    if i > 0 {
+                        out.push('\n');
+                        out.push_str(INDENT);
+                    }
+                    out.push_str(&line);
+                }
+            }
         }
-        out.push_str(&line);
     }
     out
 }
 
-/// Why the server ended the session: `kicked: REASON`, `shutdown`, ….
+/// An entry on one line, every span of it escaped with no line break:
+/// for stderr.
+fn one_line_of(entry: &Entry) -> String {
+    entry
+        .spans()
+        .into_iter()
+        .map(|(Span::Field(text) | Span::Text(text))| one_line(text))
+        .collect()
+}
+
+/// Why the server ended the session: `kicked: REASON`, `shutdown`, …, on
+/// one line.
 pub fn disconnected(code: ByeCode, reason: &str) -> String {
-    let code = serde_json::to_value(code)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_else(|| "other".into());
-    if reason.is_empty() {
-        format!("disconnected by the server: {code}")
-    } else {
-        format!("disconnected by the server: {code}: {}", one_line(reason))
-    }
+    one_line_of(&model::disconnected(code, reason))
 }
 
 /// The stderr line for an `error` event: one of our events was refused.
 pub fn refused(message: &str) -> String {
-    format!("chat: refused: {}", one_line(message))
+    format!("chat: {}", one_line_of(&model::refused(message)))
 }
 
 /// `ts` (Unix milliseconds) as local `HH:MM:SS`.

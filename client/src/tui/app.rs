@@ -232,6 +232,7 @@ impl App {
             from: self.me.clone(),
             text: text.clone(),
             id: None,
+            fields: Vec::new(),
         };
         self.pending.push((seq, entry));
     }
