@@ -50,6 +50,12 @@ pub struct Config {
     pub max_text: usize,
     /// Most users online at once.
     pub max_users: usize,
+    /// Connections open at once from one address (an IPv6 /64).
+    pub max_connections_per_ip: usize,
+    /// New connections a minute from one address (an IPv6 /64).
+    pub connections_per_ip_per_minute: u32,
+    /// Addresses or ranges (`10.0.0.0/8`) the two limits above do not count.
+    pub limit_exempt: Vec<String>,
     /// Messages a user may send at once.
     pub rate_burst: u32,
     /// Messages per second a user may send after the burst.
@@ -87,6 +93,9 @@ impl Default for Config {
             history: 50,
             max_text: chat_protocol::limits::DEFAULT_MAX_TEXT,
             max_users: 1000,
+            max_connections_per_ip: 16,
+            connections_per_ip_per_minute: 60,
+            limit_exempt: Vec::new(),
             rate_burst: 10,
             rate_per_second: 5,
             outbound_queue: 256,
@@ -302,6 +311,24 @@ impl Config {
             "max_users must be at least 1",
         )?;
         check(
+            self.max_connections_per_ip >= 1,
+            "max_connections_per_ip",
+            "max_connections_per_ip must be at least 1",
+        )?;
+        check(
+            self.connections_per_ip_per_minute >= 1,
+            "connections_per_ip_per_minute",
+            "connections_per_ip_per_minute must be at least 1",
+        )?;
+        for range in &self.limit_exempt {
+            range
+                .parse::<crate::limits::Cidr>()
+                .map_err(|message| Invalid {
+                    key: "limit_exempt",
+                    message: format!("limit_exempt: {message}"),
+                })?;
+        }
+        check(
             self.rate_burst >= 1,
             "rate_burst",
             "rate_burst must be at least 1",
@@ -348,6 +375,19 @@ impl Config {
         }
         self.listen_addr()?;
         Ok(())
+    }
+
+    /// The per-address connection limits in force.
+    pub fn limits(&self) -> crate::limits::Limits {
+        crate::limits::Limits {
+            open: self.max_connections_per_ip,
+            per_minute: self.connections_per_ip_per_minute,
+            exempt: self
+                .limit_exempt
+                .iter()
+                .filter_map(|range| range.parse().ok())
+                .collect(),
+        }
     }
 
     /// The listen address, parsed.

@@ -32,8 +32,10 @@ const MAX_TRACKED: usize = 100_000;
 /// The key an address is counted under: IPv6 by its /64, as one host
 /// usually holds a whole /64.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Source {
+pub enum Source {
+    /// An IPv4 address (an IPv4-mapped IPv6 one too).
     V4([u8; 4]),
+    /// The first 64 bits of an IPv6 address.
     V6([u8; 8]),
 }
 

@@ -25,6 +25,7 @@ pub mod error;
 pub mod guesses;
 pub mod hub;
 pub mod keys;
+pub mod limits;
 pub mod logging;
 pub mod password;
 pub mod paths;

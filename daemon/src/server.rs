@@ -40,7 +40,7 @@ const MAX_REQUEST: usize = 8 * 1024;
 
 /// One open TCP connection, counted in `AppState::connections` from
 /// `accept` until the connection, and the session it became, have ended.
-pub struct Slot(App);
+pub struct Slot(App, #[allow(dead_code)] Option<crate::limits::Held>);
 
 /// What the accept loop knows of a connection, handed to its requests (as
 /// an axum extension) and on to its session.
@@ -61,13 +61,13 @@ pub fn max_connections(max_users: usize) -> usize {
 
 impl Slot {
     /// A slot, unless [`max_connections`] are open.
-    fn take(app: &App) -> Option<Arc<Slot>> {
+    fn take(app: &App, held: Option<crate::limits::Held>) -> Option<Arc<Slot>> {
         let cap = max_connections(app.hub.config().max_users);
         if app.connections.fetch_add(1, Ordering::Relaxed) >= cap {
             app.connections.fetch_sub(1, Ordering::Relaxed);
             return None;
         }
-        Some(Arc::new(Slot(app.clone())))
+        Some(Arc::new(Slot(app.clone(), held)))
     }
 }
 
@@ -82,6 +82,27 @@ impl Drop for Slot {
 pub fn warn_busy(peer: SocketAddr, what: &str) {
     static BUSY: Throttle = Throttle::new("refusing connections", 1, Duration::from_secs(10));
     crate::throttled!(BUSY, Level::WARN, %peer, "{what} (said at most once every 10 s)");
+}
+
+/// Logs a connection refused by the per-address limits, a few times per
+/// 10 s (anyone can cause it).
+fn refuse_address(peer: SocketAddr, refused: &crate::limits::Refused) {
+    static PER_ADDRESS: Throttle = Throttle::new(
+        "closing connections over a per-address limit",
+        5,
+        Duration::from_secs(10),
+    );
+    let why = match refused {
+        crate::limits::Refused::TooMany(n) => {
+            format!("{n} connections from this address are open (max_connections_per_ip)")
+        }
+        crate::limits::Refused::TooFast(n) => {
+            format!(
+                "{n} connections from this address in the last minute (connections_per_ip_per_minute)"
+            )
+        }
+    };
+    crate::throttled!(PER_ADDRESS, Level::INFO, %peer, "closing a new connection: {why}");
 }
 
 /// Accepts chat connections until the shutdown.
@@ -100,8 +121,18 @@ pub async fn serve(listener: TcpListener, app: App) {
         };
         // One deadline from here to the Welcome: the upgrade and the chat
         // handshake share it.
-        let deadline = Instant::now() + app.hub.config().handshake_timeout.0;
-        let Some(slot) = Slot::take(&app) else {
+        let config = app.hub.config();
+        let deadline = Instant::now() + config.handshake_timeout.0;
+        // One address may not hold or churn through every slot.
+        let held = match app.per_address.admit(peer.ip(), &config.limits()) {
+            Ok(held) => held,
+            Err(refused) => {
+                refuse_address(peer, &refused);
+                drop(stream);
+                continue;
+            }
+        };
+        let Some(slot) = Slot::take(&app, held) else {
             warn_busy(
                 peer,
                 &format!("closing new connections: too many are open (max_users + {HARD_SLACK})"),

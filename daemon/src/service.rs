@@ -240,6 +240,7 @@ pub async fn assemble(
         }),
         password: loaded.gate,
         guesses: Guesses::default(),
+        per_address: Default::default(),
         store,
         state_writes: tokio::sync::Mutex::new(()),
         shutdown: handle.shutdown.clone(),

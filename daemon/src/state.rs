@@ -69,6 +69,8 @@ pub struct AppState {
     pub password: Gate,
     /// Wrong passwords per address, and the addresses throttled for them.
     pub guesses: Guesses,
+    /// Connections per address (open, and new this minute).
+    pub per_address: crate::limits::PerAddress,
     /// The state directory (held locked).
     pub store: Store,
     /// Held by every change to what the state directory mirrors (key

@@ -109,7 +109,11 @@ async fn a_dm_to_no_valid_name_is_not_echoed_back() {
 
 #[tokio::test]
 async fn refusals_before_a_join_cannot_flood_the_log() {
-    let d = Daemon::start();
+    // 200 connections from one address: exempt from the per-address
+    // limits here, which would close most before any log line.
+    let d = Daemon::builder()
+        .config("limit_exempt = [\"127.0.0.0/8\"]\n")
+        .start();
     let token = Token::parse(&d.key).unwrap();
     // A Hello with a key id the server does not know: refused with 4001.
     let mut hello = chat_protocol::ClientHandshake::new(&token).hello().to_vec();
@@ -317,4 +321,67 @@ async fn wrong_passwords_from_one_address_are_throttled_and_others_join() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(16), "{stderr}");
     assert!(stderr.contains(" s, then try again"), "{stderr}");
+}
+
+/// One address may hold `max_connections_per_ip` connections and open
+/// `connections_per_ip_per_minute` a minute; past either, a new one is
+/// closed at once (before any HTTP), while another address still joins.
+#[tokio::test]
+async fn one_address_cannot_hold_or_churn_through_every_slot() {
+    use std::io::Read as _;
+    let d = Daemon::builder()
+        .config("max_connections_per_ip = 3\nconnections_per_ip_per_minute = 5\n")
+        .start();
+    let addr: std::net::SocketAddr = d
+        .url
+        .trim_start_matches("ws://")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    let closed_at_once = |mut stream: std::net::TcpStream| {
+        stream.set_read_timeout(Some(testkit::DEADLINE)).unwrap();
+        let mut byte = [0u8; 1];
+        // Closed without a byte: read returns 0 (or a reset).
+        matches!(stream.read(&mut byte), Ok(0) | Err(_))
+    };
+    // Three held open (no request sent): the fourth is closed at once.
+    let held: Vec<_> = (0..3)
+        .map(|_| std::net::TcpStream::connect(addr).unwrap())
+        .collect();
+    let fourth = std::net::TcpStream::connect(addr).unwrap();
+    assert!(
+        closed_at_once(fourth),
+        "a fourth open connection from one address"
+    );
+    // Another address is not affected: it joins.
+    testkit::RawClient::join_on(
+        testkit::connect_from(&d.url, "127.0.0.9".parse().unwrap()).await,
+        &d.key,
+        "ace",
+        "",
+    )
+    .await
+    .joined();
+    // Freed places can be used again, but only five new ones a minute:
+    // three held + two more; the sixth is closed at once. (A refused
+    // connection does not count.)
+    drop(held);
+    let answered = || {
+        use std::io::Write as _;
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(testkit::DEADLINE)).unwrap();
+        let _ = stream.write_all(b"GET / HTTP/1.1\r\nHost: chat\r\n\r\n");
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        answer.starts_with("HTTP/1.1 426")
+    };
+    testkit::wait_until("a fourth connection once the held ones are freed", || {
+        answered().then_some(())
+    });
+    assert!(answered(), "the fifth new connection of the minute");
+    assert!(
+        !answered(),
+        "a sixth new connection within a minute is closed"
+    );
+    d.wait_for_log("closing a new connection");
 }

@@ -103,7 +103,7 @@ async fn main() {
     raise_fd_limit();
     let d = Daemon::builder()
         .config(&format!(
-            "max_users = {}\nrate_burst = 1000000\nrate_per_second = 1000000\noutbound_queue = 4096\noutbound_queue_bytes = 67108864\n",
+            "max_users = {}\nrate_burst = 1000000\nrate_per_second = 1000000\noutbound_queue = 4096\noutbound_queue_bytes = 67108864\nlimit_exempt = [\"127.0.0.0/8\"]\n",
             2 * clients + 100
         ))
         .start();
@@ -219,7 +219,10 @@ async fn password_storm(n: usize) {
     let file = dir.path().join("pw");
     std::fs::write(&file, "storm password\n").expect("password file");
     let d = Daemon::builder()
-        .config(&format!("max_users = {}\n", n + 100))
+        .config(&format!(
+            "max_users = {}\nlimit_exempt = [\"127.0.0.0/8\"]\n",
+            n + 100
+        ))
         .arg("--password-file")
         .arg(file.to_str().expect("a UTF-8 path"))
         .start();

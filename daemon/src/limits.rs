@@ -1,0 +1,258 @@
+//! Connections per address, counted from `accept`: at most
+//! `max_connections_per_ip` open at once and `connections_per_ip_per_minute`
+//! new ones a minute from one address (an IPv4 address, or an IPv6 /64),
+//! so that one host cannot hold every slot or churn through them. A
+//! connection over a limit is closed at once, before any HTTP or crypto
+//! work. Addresses in `limit_exempt` (a reverse proxy in front, say) are
+//! not counted; loopback is counted like any other.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::guesses::Source;
+
+/// The window of the per-minute count.
+const MINUTE: Duration = Duration::from_secs(60);
+/// Addresses tracked at most; past it, quiet ones are forgotten first.
+const MAX_TRACKED: usize = 100_000;
+
+/// An address range, `ADDR/BITS` (or a plain address).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cidr {
+    addr: IpAddr,
+    bits: u8,
+}
+
+impl std::str::FromStr for Cidr {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bad = || format!("\"{text}\" is not an address or a range like 10.0.0.0/8 or fd00::/8");
+        let (addr, bits) = match text.split_once('/') {
+            Some((addr, bits)) => (addr, Some(bits)),
+            None => (text, None),
+        };
+        let addr: IpAddr = addr.trim().parse().map_err(|_| bad())?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let bits = match bits {
+            Some(bits) => bits
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|b| *b <= max)
+                .ok_or_else(bad)?,
+            None => max,
+        };
+        Ok(Self { addr, bits })
+    }
+}
+
+impl fmt::Display for Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.bits)
+    }
+}
+
+impl Cidr {
+    /// Whether `ip` is in the range (an IPv4-mapped IPv6 address counts as
+    /// its IPv4 address).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.bits)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.bits))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Why a connection was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// As many open as allowed from this address.
+    TooMany(usize),
+    /// As many new this minute as allowed from this address.
+    TooFast(u32),
+}
+
+#[derive(Debug)]
+struct Entry {
+    open: usize,
+    window_start: Instant,
+    new_in_window: u32,
+}
+
+/// The counts per address.
+#[derive(Clone, Default)]
+pub struct PerAddress {
+    entries: Arc<Mutex<HashMap<Source, Entry>>>,
+}
+
+/// One counted connection; dropping it frees its place.
+pub struct Held {
+    entries: Arc<Mutex<HashMap<Source, Entry>>>,
+    source: Source,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let mut entries = self.entries.lock().expect("lock");
+        if let Some(entry) = entries.get_mut(&self.source) {
+            entry.open = entry.open.saturating_sub(1);
+        }
+    }
+}
+
+/// The limits in force (from the configuration).
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Open connections per address.
+    pub open: usize,
+    /// New connections per address per minute.
+    pub per_minute: u32,
+    /// Addresses not counted.
+    pub exempt: Vec<Cidr>,
+}
+
+impl PerAddress {
+    /// Counts a new connection from `ip`: `Ok(Some(held))` while it is
+    /// open, `Ok(None)` for an exempt address, `Err` over a limit.
+    pub fn admit(&self, ip: IpAddr, limits: &Limits) -> Result<Option<Held>, Refused> {
+        self.admit_at(ip, limits, Instant::now())
+    }
+
+    fn admit_at(&self, ip: IpAddr, limits: &Limits, now: Instant) -> Result<Option<Held>, Refused> {
+        if limits.exempt.iter().any(|cidr| cidr.contains(ip)) {
+            return Ok(None);
+        }
+        let source = Source::from(ip);
+        let mut entries = self.entries.lock().expect("lock");
+        if entries.len() >= MAX_TRACKED && !entries.contains_key(&source) {
+            entries.retain(|_, e| e.open > 0 || now.duration_since(e.window_start) < MINUTE);
+        }
+        let entry = entries.entry(source).or_insert(Entry {
+            open: 0,
+            window_start: now,
+            new_in_window: 0,
+        });
+        if now.duration_since(entry.window_start) >= MINUTE {
+            entry.window_start = now;
+            entry.new_in_window = 0;
+        }
+        if entry.open >= limits.open {
+            return Err(Refused::TooMany(limits.open));
+        }
+        if entry.new_in_window >= limits.per_minute {
+            return Err(Refused::TooFast(limits.per_minute));
+        }
+        entry.open += 1;
+        entry.new_in_window += 1;
+        Ok(Some(Held {
+            entries: self.entries.clone(),
+            source,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(open: usize, per_minute: u32, exempt: &[&str]) -> Limits {
+        Limits {
+            open,
+            per_minute,
+            exempt: exempt.iter().map(|c| c.parse().unwrap()).collect(),
+        }
+    }
+
+    #[test]
+    fn open_connections_are_bounded_per_address_and_freed_on_drop() {
+        let per = PerAddress::default();
+        let l = limits(2, 100, &[]);
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let one = per.admit(a, &l).unwrap();
+        let _two = per.admit(a, &l).unwrap();
+        assert_eq!(per.admit(a, &l).err(), Some(Refused::TooMany(2)));
+        assert!(
+            per.admit("192.0.2.2".parse().unwrap(), &l).is_ok(),
+            "others unaffected"
+        );
+        drop(one);
+        assert!(
+            per.admit(a, &l).is_ok(),
+            "a closed connection frees its place"
+        );
+    }
+
+    #[test]
+    fn new_connections_are_bounded_per_minute() {
+        let per = PerAddress::default();
+        let l = limits(100, 3, &[]);
+        let (a, t0) = ("2001:db8::1".parse().unwrap(), Instant::now());
+        for _ in 0..3 {
+            drop(per.admit_at(a, &l, t0).unwrap());
+        }
+        // The same /64 counts as the same host.
+        let same_64: IpAddr = "2001:db8::ffff".parse().unwrap();
+        assert_eq!(
+            per.admit_at(same_64, &l, t0).err(),
+            Some(Refused::TooFast(3))
+        );
+        assert!(per.admit_at(a, &l, t0 + MINUTE).is_ok(), "a new minute");
+    }
+
+    #[test]
+    fn exempt_ranges_are_not_counted() {
+        let per = PerAddress::default();
+        let l = limits(1, 1, &["127.0.0.0/8", "fd00::/8"]);
+        for _ in 0..10 {
+            assert!(matches!(
+                per.admit("127.1.2.3".parse().unwrap(), &l),
+                Ok(None)
+            ));
+            assert!(matches!(
+                per.admit("::ffff:127.0.0.1".parse().unwrap(), &l),
+                Ok(None)
+            ));
+            assert!(matches!(
+                per.admit("fd12::1".parse().unwrap(), &l),
+                Ok(None)
+            ));
+        }
+        assert!(
+            per.admit("10.0.0.1".parse().unwrap(), &l)
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn ranges_parse_strictly() {
+        for good in ["10.0.0.0/8", "192.0.2.7", "::1", "fd00::/8", "0.0.0.0/0"] {
+            assert!(good.parse::<Cidr>().is_ok(), "{good}");
+        }
+        for bad in ["10.0.0.0/33", "fd00::/129", "host.example", "10.0.0/8", ""] {
+            assert!(bad.parse::<Cidr>().is_err(), "{bad}");
+        }
+        let net: Cidr = "10.1.0.0/16".parse().unwrap();
+        assert!(net.contains("10.1.200.3".parse().unwrap()));
+        assert!(!net.contains("10.2.0.1".parse().unwrap()));
+    }
+}
