@@ -33,6 +33,9 @@ pub enum Kind {
     },
     /// Something the server or the client says (`-!-`).
     Notice,
+    /// An admin's notice (`chatctl say`): a notice that the line mode
+    /// stamps with its time, as it does every message.
+    AdminNotice,
     /// A divider with a label (history/live, a gap). The line mode draws
     /// none.
     Divider,
@@ -154,9 +157,13 @@ impl Wording {
     }
 
     fn notice(self, ts: Option<u64>) -> Entry {
+        self.entry(ts, Kind::Notice)
+    }
+
+    fn entry(self, ts: Option<u64>, kind: Kind) -> Entry {
         Entry {
             ts,
-            kind: Kind::Notice,
+            kind,
             from: String::new(),
             text: self.text,
             id: None,
@@ -221,7 +228,7 @@ impl Front {
             ServerEvent::Notice { text, ts } => one(Wording::default()
                 .say("notice: ")
                 .say(text)
-                .notice(Some(*ts))),
+                .entry(Some(*ts), Kind::AdminNotice)),
             ServerEvent::Error { message, .. } => one(refused(message)),
             ServerEvent::Bye { code, reason } => one(disconnected(*code, reason)),
             ServerEvent::Reject { .. } | ServerEvent::Unknown => Vec::new(),

@@ -85,6 +85,9 @@ fn line(entry: &Entry) -> Option<String> {
         Kind::Action => format!("[{}] * {from} ", time()),
         Kind::Dm { to } => format!("[{}] *{from} → {}* ", time(), one_line(to)),
         Kind::Notice => NOTICE.to_owned(),
+        // An admin's notice is stamped like a message (still `-!-` first,
+        // so no message line can pass for one).
+        Kind::AdminNotice => format!("{NOTICE}[{}] ", time()),
         Kind::Divider => return None,
     };
     Some(with_continuation(prefix, entry))
@@ -218,7 +221,7 @@ mod tests {
             text: "a\nb".into(),
             ts: TS,
         });
-        assert_eq!(notice, "-!- notice: a\n    b");
+        assert_eq!(notice, format!("-!- [{t}] notice: a\n    b"));
     }
 
     #[test]

@@ -149,7 +149,7 @@ pub(super) fn entry_rows(
             push(&mut prefix, ": ", st.dm());
             text_style = st.dm();
         }
-        Kind::Notice => {
+        Kind::Notice | Kind::AdminNotice => {
             push(
                 &mut prefix,
                 "-!- ",
