@@ -23,8 +23,12 @@ case $seconds in '' | *[!0-9]*) echo "fuzz/run.sh: SECONDS must be a number" >&2
 
 sanitizer=${SANITIZER:-none}
 cargo=(cargo)
+flags=(-s "$sanitizer")
 if [ "$sanitizer" != none ]; then
+  # A target directory of its own: the stable build stays as it is.
   cargo=(cargo +nightly)
+  target_dir="target/$sanitizer"
+  flags+=(--target-dir "$target_dir")
 fi
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
@@ -39,19 +43,24 @@ fi
 
 start=$(date +%s)
 # Every target at once (the runs below then find them built).
-"${cargo[@]}" fuzz build -s "$sanitizer"
+"${cargo[@]}" fuzz build "${flags[@]}"
 built=$(date +%s)
+host=$(rustc -vV | sed -n 's/^host: //p')
+bin="$PWD/${target_dir:-target}/$host/release"
 echo "fuzz: built in $((built - start)) s"
 
 failed=()
 report=()
 for target in "${targets[@]}"; do
-  mkdir -p "corpus/$target" "seeds/$target"
-  log="corpus/$target.log"
+  mkdir -p "corpus/$target" "seeds/$target" "artifacts/$target"
+  log="corpus/$target.$sanitizer.log"
   set +e
+  # The binary itself, not `cargo fuzz run`: nothing is built inside the
+  # time bound (and a source changed meanwhile is not picked up).
   timeout --kill-after=10 $((seconds + 60)) \
-    "${cargo[@]}" fuzz run -s "$sanitizer" "$target" "corpus/$target" "seeds/$target" -- \
-    -max_total_time="$seconds" -timeout=10 -print_final_stats=1 >"$log" 2>&1
+    "$bin/$target" -artifact_prefix="$PWD/artifacts/$target/" \
+    -max_total_time="$seconds" -timeout=10 -print_final_stats=1 \
+    "corpus/$target" "seeds/$target" >"$log" 2>&1
   status=$?
   set -e
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
