@@ -79,7 +79,7 @@ echo "minute rss_kib fds"
 samples=("$(sample 0)")
 echo "${samples[0]}"
 next=$((start + 60))
-round=0 joins=0 failed=0
+round=0 joins=0 failed=0 kicks=0
 while [ "$(date +%s)" -lt "$end" ]; do
   round=$((round + 1))
   k=$(key)
@@ -99,7 +99,7 @@ while [ "$(date +%s)" -lt "$end" ]; do
     "$bin/chatctl" --socket "$tmp/run/admin.sock" users 2>/dev/null | grep -q victim && break
     sleep 0.05
   done
-  ctl kick victim --reason soak || true
+  ctl kick victim --reason soak && kicks=$((kicks + 1))
   ctl say "round $round"
   for p in "${cpids[@]}"; do
     joins=$((joins + 1))
@@ -124,6 +124,6 @@ last=$(sample "$minutes")
 [ "${samples[-1]%% *}" = "$minutes" ] || { samples+=("$last"); echo "$last"; }
 read -r _ rss0 fds0 <<<"${samples[1]:-${samples[0]}}"
 read -r _ rss1 fds1 <<<"${samples[-1]}"
-echo "rounds $round, short-lived joins $joins (exited non-zero: $failed), chatd alive: $(kill -0 "$chatd_pid" && echo yes)"
+echo "rounds $round, short-lived joins $joins (exited non-zero: $failed), kicks $kicks, chatd alive: $(kill -0 "$chatd_pid" && echo yes)"
 echo "growth from minute 1 to the end: rss ${rss0} -> ${rss1} KiB ($((rss1 - rss0)) KiB), fds ${fds0} -> ${fds1} ($((fds1 - fds0)))"
 echo "panics in the log: $(grep -c 'panicked' "$tmp/chatd.log" || true)"
