@@ -110,14 +110,19 @@ impl Ending {
         )
     }
 
-    /// No sign of life within the keepalive timeout.
+    /// No sign of life within the keepalive timeout. Lingers: the peer's
+    /// answers may be waiting unread (chatd itself was stopped or starved
+    /// past the timeout, say), and closing over them would reset the
+    /// connection before the peer reads its `Bye`.
     pub fn timeout() -> Self {
-        Self::with_bye(
+        let mut ending = Self::with_bye(
             ByeCode::Timeout,
             "no answer to keepalive",
             chat_protocol::close::NORMAL,
             "timed out",
-        )
+        );
+        ending.linger = true;
+        ending
     }
 
     /// The `Auth` did not come within the handshake deadline.

@@ -166,10 +166,30 @@ impl Store {
                 lock: lock_path,
             });
         }
-        Ok(Self {
+        let store = Self {
             dir: dir.to_path_buf(),
             _lock: lock,
-        })
+        };
+        store.remove_stale_temp_files();
+        Ok(store)
+    }
+
+    /// Removes the temp files of writes that a crash cut short (chatd
+    /// killed between the temp file and its rename). They never came into
+    /// force, but `.key.tmp` may hold a join key: no secret is left lying
+    /// around. Only our own names, and only under the lock.
+    fn remove_stale_temp_files(&self) {
+        for name in ["identity", "key", "key.previous", "password"] {
+            let tmp = self.dir.join(format!(".{name}.tmp"));
+            match std::fs::remove_file(&tmp) {
+                Ok(()) => tracing::info!(
+                    "removed {}, left by a write that did not finish",
+                    tmp.display()
+                ),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => tracing::warn!("cannot remove {}: {e}", tmp.display()),
+            }
+        }
     }
 
     /// The directory.
@@ -395,6 +415,20 @@ impl Store {
 mod tests {
     use super::*;
     use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn temp_files_of_unfinished_writes_are_removed_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        drop(Store::open(&state).unwrap());
+        std::fs::write(state.join(".key.tmp"), "chat1_half").unwrap();
+        std::fs::write(state.join(".password.tmp"), "$argon2id$").unwrap();
+        std::fs::write(state.join(".other.tmp"), "not ours").unwrap();
+        drop(Store::open(&state).unwrap());
+        assert!(!state.join(".key.tmp").exists());
+        assert!(!state.join(".password.tmp").exists());
+        assert!(state.join(".other.tmp").exists());
+    }
 
     #[test]
     fn keys_are_created_once_and_reused() {

@@ -22,6 +22,7 @@ pub struct DaemonBuilder {
     wrapper: Vec<String>,
     wait_ready: bool,
     listen: Option<String>,
+    tmpfs_state: Option<String>,
 }
 
 impl DaemonBuilder {
@@ -70,6 +71,16 @@ impl DaemonBuilder {
         self
     }
 
+    /// Puts the state directory on a tmpfs of `size` (`64k`, say), mounted
+    /// in a mount namespace of chatd's own (`unshare --mount`, so root
+    /// only): nothing outside sees the mount, and it vanishes with chatd
+    /// whatever happens to the test. [`Daemon::state_dir`] is then the
+    /// directory as chatd sees it, through `/proc/PID/root`.
+    pub fn state_on_tmpfs(mut self, size: &str) -> Self {
+        self.tmpfs_state = Some(size.to_string());
+        self
+    }
+
     /// Listens on `addr` instead of 127.0.0.1 port 0 (a restart on the
     /// same port).
     pub fn listen(mut self, addr: impl Into<String>) -> Self {
@@ -104,7 +115,23 @@ impl DaemonBuilder {
             .runtime_dir
             .clone()
             .unwrap_or_else(|| root.path().join("run"));
-        let mut cmd = match self.wrapper.split_first() {
+        let mut wrapper = self.wrapper.clone();
+        if let Some(size) = &self.tmpfs_state {
+            // $0 is chatd (or the next wrapper), "$@" the rest: the mount
+            // goes on the --state-dir argument.
+            let script = format!(
+                r#"s=; p=; for a in "$@"; do [ "$p" = --state-dir ] && s=$a; p=$a; done
+                   mkdir -p "$s" && mount -t tmpfs -o size={size},mode=0700 tmpfs "$s" && exec "$0" "$@""#
+            );
+            let mut outer: Vec<String> = ["unshare", "--mount", "--propagation", "private", "--"]
+                .into_iter()
+                .map(str::to_string)
+                .collect();
+            outer.extend(["sh".into(), "-c".into(), script]);
+            outer.extend(wrapper);
+            wrapper = outer;
+        }
+        let mut cmd = match wrapper.split_first() {
             Some((program, args)) => {
                 let mut cmd = Command::new(program);
                 cmd.args(args).arg(bin("chatd"));
@@ -176,6 +203,13 @@ impl DaemonBuilder {
                 log.push('\n');
             }
         });
+        if self.tmpfs_state.is_some() {
+            let inside = state_dir
+                .strip_prefix("/")
+                .unwrap_or(&state_dir)
+                .to_path_buf();
+            state_dir = PathBuf::from(format!("/proc/{}/root", child.id())).join(inside);
+        }
         let mut daemon = Daemon {
             child,
             reader: Some(reader),
