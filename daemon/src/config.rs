@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub use crate::config_error::{ConfigError, Invalid};
+use crate::config_error::{describe_toml_error, key_line};
+
 /// A duration written as `30s`, `10m`, `1h` in the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Human(pub Duration);
@@ -189,53 +192,6 @@ pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 /// sane, and the bound keeps deadline arithmetic from overflowing.
 pub const MAX_DURATION: Duration = Duration::from_secs(86_400);
 
-/// Why a configuration cannot be used. Each names the file and line (or
-/// the flag) and what would be right.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The file cannot be read.
-    #[error("cannot read config {}: {source}", path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The system's error.
-        source: std::io::Error,
-    },
-    /// The file is too large to be a configuration.
-    #[error("config {} is over 1 MiB; is it the right file?", .0.display())]
-    TooLarge(PathBuf),
-    /// Not TOML, an unknown key or a value of the wrong kind:
-    /// `FILE line N: problem`.
-    #[error("{0}")]
-    Syntax(String),
-    /// A value out of its range, with where it was set.
-    #[error("{place}{invalid}")]
-    Invalid {
-        /// `FILE line N: `, `FILE: `, or nothing (a flag).
-        place: String,
-        /// The key and the problem.
-        invalid: Invalid,
-    },
-    /// No directory can be found for what nothing named.
-    #[error(transparent)]
-    Dir(#[from] crate::paths::DirError),
-}
-
-/// A value the types accept but the daemon does not: which key, and why.
-#[derive(Debug)]
-pub struct Invalid {
-    /// The TOML key.
-    pub key: &'static str,
-    /// What is wrong and what would be right.
-    pub message: String,
-}
-
-impl std::fmt::Display for Invalid {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
 impl Config {
     /// Fills in the state and runtime directories that nothing named, by
     /// the rules of [`crate::paths`].
@@ -400,76 +356,6 @@ impl Config {
             ),
         })
     }
-}
-
-/// The line (1-based) where `key` is set at the top level of `text`.
-fn key_line(text: &str, key: &str) -> Option<usize> {
-    text.lines()
-        .position(|line| {
-            let line = line.trim_start();
-            let rest = line
-                .strip_prefix(key)
-                .or_else(|| line.strip_prefix(&format!("\"{key}\"")));
-            rest.is_some_and(|rest| rest.trim_start().starts_with('='))
-        })
-        .map(|i| i + 1)
-}
-
-/// Turns a toml error into `FILE line N: problem`; a value of the wrong
-/// type is said in plain words, naming the key.
-fn describe_toml_error(text: &str, origin: &Path, e: &toml::de::Error) -> String {
-    let line = e
-        .span()
-        .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
-    let key = line.and_then(|line| {
-        let (key, _) = text.lines().nth(line - 1)?.split_once('=')?;
-        let key = key.trim().trim_matches('"');
-        (!key.is_empty()).then_some(key)
-    });
-    let plain = key.and_then(|key| wrong_type_in_plain_words(key, e.message().trim_end()));
-    let message = plain.as_deref().unwrap_or(e.message().trim_end());
-    match line {
-        Some(line) => format!("{} line {line}: {message}", origin.display()),
-        None => format!("{}: {message}", origin.display()),
-    }
-}
-
-/// serde's `invalid type: string "10", expected usize` as `history must
-/// be a whole number, like history = 10 (no quotes), not the string "10"`;
-/// `None` for any other message.
-fn wrong_type_in_plain_words(key: &str, message: &str) -> Option<String> {
-    let rest = message
-        .strip_prefix("invalid type: ")
-        .or_else(|| message.strip_prefix("invalid value: "))?;
-    let (found, expected) = rest.rsplit_once(", expected ")?;
-    let durations = [
-        "handshake_timeout",
-        "keepalive_interval",
-        "keepalive_timeout",
-        "write_timeout",
-        "shutdown_timeout",
-    ];
-    let wanted = match expected {
-        "usize" | "u64" => format!("a whole number of 0 or more, like {key} = 10 (no quotes)"),
-        "u32" => format!("a whole number from 0 to 4294967295, like {key} = 10 (no quotes)"),
-        "a boolean" => format!("true or false (no quotes), like {key} = false"),
-        "a string" if durations.contains(&key) => {
-            format!("a duration in double quotes, like {key} = \"10s\" (or \"5m\", \"1h\")")
-        }
-        "a string" => format!("text in double quotes, like {key} = \"…\""),
-        "path string" => format!("a path in double quotes, like {key} = \"/var/lib/chatd\""),
-        _ => return None,
-    };
-    let found = found.replace('`', "");
-    let found = match found.split_once(' ') {
-        Some(("string", value)) => format!("the text {value}"),
-        Some(("integer" | "floating", value)) => {
-            format!("the number {}", value.trim_start_matches("point "))
-        }
-        Some(("boolean", value)) => value.to_string(),
-        _ => found,
-    };
-    Some(format!("{key} must be {wanted}, not {found}"))
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@
 pub mod admin;
 pub mod banner;
 pub mod config;
+pub mod config_error;
 pub mod connection;
 pub mod ending;
 pub mod error;
@@ -27,8 +28,10 @@ pub mod hub;
 pub mod keys;
 pub mod limits;
 pub mod logging;
+pub mod member;
 pub mod password;
 pub mod paths;
+pub mod phc;
 pub mod process;
 pub mod ratelimit;
 pub mod reload;

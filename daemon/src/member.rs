@@ -1,0 +1,124 @@
+//! One user in the room, and the member's bounded outbound queue: events
+//! wait there, bounded in count and in bytes, until the member's writer
+//! takes them; a full queue ends the member as too slow.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use chat_protocol::{KeyId, ServerEvent};
+use tokio::sync::mpsc;
+
+use crate::ending::{Control, Ending};
+
+/// One user online.
+pub struct Member {
+    /// The name as the user wrote it.
+    pub name: String,
+    /// Peer address.
+    pub addr: SocketAddr,
+    /// When the user joined.
+    pub since: SystemTime,
+    /// The key the session joined with.
+    pub key_id: KeyId,
+    /// Messages sent (public, actions and DMs).
+    pub messages: AtomicU64,
+    /// Ends this session.
+    pub control: Arc<Control>,
+    pub(crate) tx: mpsc::Sender<Bytes>,
+    pub(crate) queue: usize,
+    /// Bytes in the queue now: this member's, and everyone's.
+    pub(crate) queued: Queued,
+    pub(crate) queue_bytes: usize,
+}
+
+/// The bytes waiting in one member's queue, and in all of them.
+#[derive(Clone)]
+pub(crate) struct Queued {
+    pub(crate) member: Arc<AtomicUsize>,
+    pub(crate) total: Arc<AtomicUsize>,
+}
+
+impl Queued {
+    fn add(&self, n: usize) -> usize {
+        self.total.fetch_add(n, Ordering::Relaxed);
+        self.member.fetch_add(n, Ordering::Relaxed) + n
+    }
+
+    fn sub(&self, n: usize) {
+        self.total.fetch_sub(n, Ordering::Relaxed);
+        self.member.fetch_sub(n, Ordering::Relaxed);
+    }
+}
+
+impl Member {
+    /// Queues serialized event bytes; a queue full by count or by bytes
+    /// ends the session as too slow.
+    pub fn deliver(&self, bytes: Bytes) {
+        let len = bytes.len();
+        if self.queued.add(len) > self.queue_bytes {
+            self.queued.sub(len);
+            return self.control.end(Ending::too_slow(
+                self.tx.max_capacity() - self.tx.capacity(),
+            ));
+        }
+        match self.tx.try_send(bytes) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.queued.sub(len);
+                self.control.end(Ending::too_slow(self.queue));
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => self.queued.sub(len),
+        }
+    }
+
+    /// Queues one event for this member only.
+    pub fn send(&self, event: &ServerEvent) {
+        self.deliver(Bytes::from(event.to_bytes()));
+    }
+}
+
+/// The receiving end of a member's queue: what it takes out no longer
+/// counts against the member's byte bound.
+pub struct Queue {
+    pub(crate) rx: mpsc::Receiver<Bytes>,
+    pub(crate) queued: Queued,
+}
+
+impl Queue {
+    /// The next event, or `None` once the member is gone.
+    pub async fn recv(&mut self) -> Option<Bytes> {
+        let bytes = self.rx.recv().await?;
+        self.queued.sub(bytes.len());
+        Some(bytes)
+    }
+
+    /// Events waiting.
+    pub fn len(&self) -> usize {
+        self.rx.len()
+    }
+
+    /// Whether none is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.rx.is_empty()
+    }
+
+    /// An event if one is waiting now (tests).
+    pub fn try_recv(&mut self) -> Option<Bytes> {
+        let bytes = self.rx.try_recv().ok()?;
+        self.queued.sub(bytes.len());
+        Some(bytes)
+    }
+}
+
+impl Drop for Queue {
+    fn drop(&mut self) {
+        // What is left in the queue goes with it.
+        self.rx.close();
+        while let Ok(bytes) = self.rx.try_recv() {
+            self.queued.sub(bytes.len());
+        }
+    }
+}
