@@ -408,6 +408,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn events_in_array_form_are_unreadable() {
+        assert!(Auth::from_bytes(br#"["auth","ace"]"#).is_none());
+        assert!(Auth::from_bytes(br#"["auth","ace","","x"]"#).is_none());
+        assert!(ClientEvent::from_bytes(br#"["say","hi"]"#).is_none());
+        assert!(ServerEvent::from_bytes(br#"["notice","hi",1]"#).is_none());
+        assert!(ClientEvent::from_bytes(br#"{"type":"say","text":"hi"}"#).is_some());
+    }
+
+    #[test]
     fn events_are_tagged_json() {
         let e = ClientEvent::Dm {
             to: "bob".into(),

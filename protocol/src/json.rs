@@ -20,12 +20,24 @@ pub fn no_duplicate_members(bytes: &[u8]) -> bool {
     }
 }
 
-/// Reads `bytes` as a `T`, refusing a member given twice.
+/// Reads `bytes` as a `T`, refusing a member given twice, and anything but
+/// a JSON object: serde's derive would also read a struct (and a tagged
+/// enum) from an array of its members in order, a form the protocol does
+/// not have (`["auth","ace"]` would be an `Auth`).
 pub fn from_slice_strict<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Option<T> {
-    if !no_duplicate_members(bytes) {
+    if !is_object(bytes) || !no_duplicate_members(bytes) {
         return None;
     }
     serde_json::from_slice(bytes).ok()
+}
+
+/// Whether `bytes` starts as a JSON object does (after JSON's white space);
+/// the rest is left to the real decoding.
+pub fn is_object(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .is_some_and(|&b| b == b'{')
 }
 
 /// Any JSON value whose objects all have distinct member names.
@@ -109,6 +121,24 @@ mod tests {
             r#"{"text":"a","\u0074ext":"b"}"#,
         ] {
             assert!(!no_duplicate_members(twice.as_bytes()), "{twice}");
+        }
+    }
+
+    #[test]
+    fn only_an_object_is_read() {
+        #[derive(Deserialize, Debug)]
+        struct Pair {
+            #[allow(dead_code)]
+            a: String,
+            #[allow(dead_code)]
+            b: u8,
+        }
+        // serde's derive alone reads a struct from an array of its members.
+        assert!(serde_json::from_str::<Pair>(r#"["x",1]"#).is_ok());
+        assert!(from_slice_strict::<Pair>(br#"["x",1]"#).is_none());
+        assert!(from_slice_strict::<Pair>(b" \n{\"a\":\"x\",\"b\":1}").is_some());
+        for not_objects in [&b""[..], b"  ", b"[]", b"\"x\"", b"1", b"null"] {
+            assert!(!is_object(not_objects), "{not_objects:?}");
         }
     }
 }
