@@ -80,6 +80,12 @@ fn body<T: serde::de::DeserializeOwned>(payload: &Bytes, empty: Option<T>) -> Re
     {
         return Ok(default);
     }
+    // serde's derive would also read a struct from an array of its members.
+    if !chat_protocol::json::is_object(payload) {
+        return Err(Failure::bad_request(
+            "invalid request body: expected a JSON object".to_string(),
+        ));
+    }
     serde_json::from_slice(payload)
         .map_err(|e| Failure::bad_request(format!("invalid request body: {e}")))
 }
