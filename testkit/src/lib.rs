@@ -12,7 +12,8 @@ mod raw;
 pub use admin::{admin_call, admin_call_at, admin_call_with};
 pub use daemon::{Daemon, DaemonBuilder};
 pub use raw::{
-    Outcome, RawClient, Ws, connect, connect_from, connect_with_receive_buffer, next_binary,
+    Greeted, Outcome, RawClient, Ws, close_of, connect, connect_from, connect_with_receive_buffer,
+    next_binary, send_fragments,
 };
 
 use std::path::PathBuf;

@@ -129,6 +129,118 @@ pub async fn next_binary(ws: &mut Ws) -> Result<Vec<u8>, (u16, String)> {
     }
 }
 
+/// A connection past the greeting (`Hello` sent, `Challenge` checked):
+/// the session keys exist and nothing secret has been sent. Tests that
+/// misbehave at the `Auth` step start here.
+pub struct Greeted {
+    /// The socket.
+    pub ws: Ws,
+    /// The session's sealer (c2s counter 0: the `Auth` is next) and opener.
+    pub session: Session,
+}
+
+impl Greeted {
+    /// Sends a fresh `Hello` for the token `key` over `ws` and checks the
+    /// `Challenge`; `Err((code, reason))` if the server closed instead.
+    pub async fn greet(mut ws: Ws, key: &str) -> Result<Self, (u16, String)> {
+        let token = Token::parse(key).expect("valid token");
+        let hs = ClientHandshake::new(&token);
+        ws.send(Message::Binary(hs.hello().to_vec().into()))
+            .await
+            .expect("send hello");
+        let challenge = next_binary(&mut ws).await?;
+        let (session, _) = hs
+            .on_challenge(&challenge)
+            .expect("server passes its identity check");
+        Ok(Self { ws, session })
+    }
+
+    /// Seals `auth` (any plaintext) as the `Auth`, sends it and reads the
+    /// answer.
+    pub async fn auth(mut self, auth: &[u8]) -> Outcome {
+        let sealed = self.session.sealer.seal(auth).unwrap();
+        self.ws
+            .send(Message::Binary(sealed.into()))
+            .await
+            .expect("send auth");
+        let reply = match next_binary(&mut self.ws).await {
+            Ok(r) => r,
+            Err((code, reason)) => return Outcome::Closed(code, reason),
+        };
+        let plain = self
+            .session
+            .opener
+            .open(&reply, chat_protocol::limits::MAX_SERVER_MESSAGE)
+            .expect("welcome opens");
+        match serde_json::from_slice::<ServerEvent>(&plain).expect("welcome parses") {
+            ServerEvent::Welcome(welcome) => Outcome::Joined(Box::new(RawClient {
+                ws: self.ws,
+                session: self.session,
+                welcome,
+            })),
+            ServerEvent::Reject { code, reason, .. } => Outcome::Rejected(code, reason),
+            ServerEvent::Bye { code, reason } => Outcome::Ended(code, reason),
+            other => panic!("expected welcome or reject, got {other:?}"),
+        }
+    }
+
+    /// Reads until the server closes: the server events that opened (a
+    /// sealed `Bye`, say) and the close.
+    pub async fn recv_to_close(&mut self) -> (Vec<ServerEvent>, (u16, String)) {
+        recv_sealed_to_close(&mut self.ws, &mut self.session.opener).await
+    }
+}
+
+/// Reads sealed server events from `ws` until the close: the events and the
+/// close (code, reason).
+async fn recv_sealed_to_close(
+    ws: &mut Ws,
+    opener: &mut chat_protocol::Opener,
+) -> (Vec<ServerEvent>, (u16, String)) {
+    let mut events = Vec::new();
+    loop {
+        match next_binary(ws).await {
+            Ok(sealed) => {
+                let plain = opener
+                    .open(&sealed, chat_protocol::limits::MAX_SERVER_MESSAGE)
+                    .expect("server messages open");
+                events.push(serde_json::from_slice(&plain).expect("server event parses"));
+            }
+            Err(close) => return (events, close),
+        }
+    }
+}
+
+/// Sends `parts` as the frames of one fragmented binary WebSocket message
+/// (RFC 6455 §5.4): the first a binary frame, the rest continuations, the
+/// last one final.
+pub async fn send_fragments(ws: &mut Ws, parts: &[&[u8]]) {
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    for (i, part) in parts.iter().enumerate() {
+        let opcode = if i == 0 {
+            OpCode::Data(Data::Binary)
+        } else {
+            OpCode::Data(Data::Continue)
+        };
+        let frame = Frame::message(part.to_vec(), opcode, i + 1 == parts.len());
+        // The peer may close halfway (a message over its limit).
+        if ws.send(Message::Frame(frame)).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads until the server closes, skipping whatever comes before; returns
+/// the close (code, reason), 1006 for a connection that ended without one.
+pub async fn close_of(ws: &mut Ws) -> (u16, String) {
+    loop {
+        if let Err(close) = next_binary(ws).await {
+            return close;
+        }
+    }
+}
+
 impl RawClient {
     /// Joins `url` with the token text, name and password.
     pub async fn join(url: &str, key: &str, name: &str, password: &str) -> Outcome {
@@ -146,40 +258,10 @@ impl RawClient {
     }
 
     /// Joins with `auth` as the Auth's plaintext, whatever it holds.
-    pub async fn join_with_auth(mut ws: Ws, key: &str, auth: &[u8]) -> Outcome {
-        let token = Token::parse(key).expect("valid token");
-        let hs = ClientHandshake::new(&token);
-        ws.send(Message::Binary(hs.hello().to_vec().into()))
-            .await
-            .expect("send hello");
-        let challenge = match next_binary(&mut ws).await {
-            Ok(c) => c,
-            Err((code, reason)) => return Outcome::Closed(code, reason),
-        };
-        let (mut session, _) = hs
-            .on_challenge(&challenge)
-            .expect("server passes its identity check");
-        let sealed = session.sealer.seal(auth).unwrap();
-        ws.send(Message::Binary(sealed.into()))
-            .await
-            .expect("send auth");
-        let reply = match next_binary(&mut ws).await {
-            Ok(r) => r,
-            Err((code, reason)) => return Outcome::Closed(code, reason),
-        };
-        let plain = session
-            .opener
-            .open(&reply, chat_protocol::limits::MAX_SERVER_MESSAGE)
-            .expect("welcome opens");
-        match serde_json::from_slice::<ServerEvent>(&plain).expect("welcome parses") {
-            ServerEvent::Welcome(welcome) => Outcome::Joined(Box::new(RawClient {
-                ws,
-                session,
-                welcome,
-            })),
-            ServerEvent::Reject { code, reason, .. } => Outcome::Rejected(code, reason),
-            ServerEvent::Bye { code, reason } => Outcome::Ended(code, reason),
-            other => panic!("expected welcome or reject, got {other:?}"),
+    pub async fn join_with_auth(ws: Ws, key: &str, auth: &[u8]) -> Outcome {
+        match Greeted::greet(ws, key).await {
+            Ok(greeted) => greeted.auth(auth).await,
+            Err((code, reason)) => Outcome::Closed(code, reason),
         }
     }
 
@@ -232,13 +314,7 @@ impl RawClient {
 
     /// Reads everything until the server closes; returns the events and the close.
     pub async fn recv_to_close(&mut self) -> (Vec<ServerEvent>, (u16, String)) {
-        let mut events = Vec::new();
-        loop {
-            match self.recv().await {
-                Ok(e) => events.push(e),
-                Err(close) => return (events, close),
-            }
-        }
+        recv_sealed_to_close(&mut self.ws, &mut self.session.opener).await
     }
 
     /// Sends a sealed Bye and a close frame.
