@@ -141,3 +141,42 @@ async fn a_hello_with_a_wrong_magic_is_closed_1002() {
     forged[..4].copy_from_slice(b"CHAt");
     refused(&mut s, forged, close::PROTOCOL).await;
 }
+
+/// Sends a request head of `GET /`, `Host` and the `extra` header lines;
+/// returns the answer's status line.
+async fn upgrade_answer(s: &Scene, extra: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(s.addr()).await.unwrap();
+    let head = format!("GET / HTTP/1.1\r\nHost: chat\r\n{extra}\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(testkit::DEADLINE, stream.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer).to_string();
+    answer.lines().next().unwrap_or_default().to_string()
+}
+
+/// An upgrade whose `Sec-WebSocket-Key` is not 16 bytes in base64 is
+/// refused 400 (RFC 6455 §4.2.1), and a request that is not an upgrade
+/// 426: no session either way.
+#[tokio::test]
+async fn upgrades_without_a_valid_key_are_400_and_plain_requests_426() {
+    let mut s = Scene::start("").await;
+    let upgrade = "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n";
+    for key in [
+        "",
+        "Sec-WebSocket-Key: c2hvcnQ=\r\n",
+        "Sec-WebSocket-Key: not base64!!!!!!!!!!!!\r\n",
+    ] {
+        let status = upgrade_answer(&s, &format!("{upgrade}{key}")).await;
+        assert_eq!(status, "HTTP/1.1 400 Bad Request", "{key:?}");
+    }
+    for plain in [
+        "",
+        "Upgrade: websocket\r\n",
+        "Connection: Upgrade\r\nUpgrade: h2c\r\n",
+    ] {
+        let status = upgrade_answer(&s, plain).await;
+        assert_eq!(status, "HTTP/1.1 426 Upgrade Required", "{plain:?}");
+    }
+    s.unharmed().await;
+}

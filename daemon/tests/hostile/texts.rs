@@ -145,3 +145,40 @@ async fn a_text_of_only_unicode_whitespace_is_refused() {
     }
     nothing_relayed(&mut s).await;
 }
+
+/// A client id outside `A-Z a-z 0-9 _ -` (controls, bidi overrides, too
+/// long) is dropped: the line is taken without it, so nothing of it
+/// reaches the room.
+#[tokio::test]
+async fn a_client_id_with_controls_or_overrides_is_dropped() {
+    let mut s = Scene::start("").await;
+    let mut mallory = s.member("mallory").await;
+    let long = "c".repeat(33);
+    for cid in ["\u{1b}[2J", "\u{202e}x", long.as_str(), "a b"] {
+        let line = ClientEvent::Say {
+            text: format!("with cid {}", cid.len()),
+            cid: Some(cid.into()),
+        };
+        mallory.send(&line).await;
+        mallory
+            .recv_until("the echo", |e| {
+                matches!(e, ServerEvent::Message(_)).then_some(())
+            })
+            .await;
+    }
+    let seen = s
+        .unharmed_but(|e| match e {
+            ServerEvent::Join { name, .. } => name == "mallory",
+            ServerEvent::Message(m) => m.from == "mallory",
+            _ => false,
+        })
+        .await;
+    let cids: Vec<_> = seen
+        .iter()
+        .filter_map(|e| match e {
+            ServerEvent::Message(m) => Some(m.cid.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(cids, [None, None, None, None]);
+}
