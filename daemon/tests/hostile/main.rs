@@ -4,7 +4,8 @@
 //! docs/protocol.md and docs/admin-api.md give) and that an honest member,
 //! joined before the attack, is still joined after it, gets a marker sent
 //! after it, and saw nothing the attack should not have caused (no join of
-//! a half-authenticated attacker, no message that failed to open).
+//! a half-authenticated attacker, no message that failed to open); and
+//! that chatd's log holds no secret after it.
 //!
 //! docs/security.md, "Hostile suite", lists every case.
 
@@ -120,6 +121,10 @@ impl Scene {
         })
         .await;
         assert!(ok.is_ok(), "the marker did not come back; saw {seen:?}");
+        // Whatever the attack made chatd log, no secret is in it.
+        let log = self.d.log();
+        assert!(!log.contains(&self.d.key), "the key token is in the log");
+        assert!(!log.contains(PASSWORD), "the password is in the log");
         seen
     }
 
