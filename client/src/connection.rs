@@ -137,6 +137,13 @@ impl Connection {
                     why: "the server sent an event this client cannot read (a member given twice)"
                         .into(),
                 },
+                // Every event is one JSON object (serde alone would also read
+                // a struct from an array of its members).
+                Ok(raw) if !chat_protocol::json::is_object(&raw) => Incoming::Broken {
+                    close: Some(close::PROTOCOL),
+                    why: "the server sent an event this client cannot read (not a JSON object)"
+                        .into(),
+                },
                 Ok(raw) => match serde_json::from_slice(&raw) {
                     Ok(event) => Incoming::Event { event, raw },
                     Err(err) => Incoming::Broken {
