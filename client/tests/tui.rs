@@ -85,7 +85,12 @@ fn a_summary_updates_the_count_and_refreshes_the_user_list_without_a_line() {
             && s.iter().any(|r| r.trim_end().ends_with("│ bobby"))
             && s.iter().any(|r| r.trim_end().ends_with("│ carol"))
     });
-    assert_eq!(count(&screen, "joined (3 online)"), 1, "{}", screen.join("\n"));
+    assert_eq!(
+        count(&screen, "joined (3 online)"),
+        1,
+        "{}",
+        screen.join("\n")
+    );
     assert_eq!(count(&screen, "bobby joined"), 0, "{}", screen.join("\n"));
     // The refresh is not a `/who`: it shows no line.
     assert_eq!(count(&screen, "online: "), 0, "{}", screen.join("\n"));

@@ -20,7 +20,8 @@ use chat_protocol::clock::{now_ms, unix_secs};
 use bytes::Bytes;
 use chat_protocol::admin::User;
 use chat_protocol::{
-    ByeCode, ErrorCode, HistoryEntry, KeyId, RateLimit, RejectCode, ServerEvent, Welcome, valid_username,
+    ByeCode, ErrorCode, HistoryEntry, KeyId, RateLimit, RejectCode, ServerEvent, Welcome,
+    valid_username,
 };
 use tokio::sync::{Notify, mpsc};
 

@@ -73,7 +73,10 @@ async fn above_the_threshold_a_burst_is_one_summary_a_kick_stays_single_and_who_
     let _bob = join(&d, "bob").await;
     let _cat = join(&d, "cat").await;
     // At or below the threshold: one event each, as always.
-    assert_eq!(presence_until(&mut ace, "+cat/3").await, ["+bob/2", "+cat/3"]);
+    assert_eq!(
+        presence_until(&mut ace, "+cat/3").await,
+        ["+bob/2", "+cat/3"]
+    );
 
     let mut burst = Vec::new();
     for i in 0..20 {
@@ -107,11 +110,7 @@ async fn above_the_threshold_a_burst_is_one_summary_a_kick_stays_single_and_who_
     );
 
     // A reload raises the threshold: single events again, at once.
-    std::fs::write(
-        d.root().join("chatd.toml"),
-        config.replace("= 3", "= 1000"),
-    )
-    .unwrap();
+    std::fs::write(d.root().join("chatd.toml"), config.replace("= 3", "= 1000")).unwrap();
     let (code, body) = admin_call(&d.runtime_dir, "POST", "/v1/reload", None);
     assert_eq!(code, 200, "{body}");
     assert!(

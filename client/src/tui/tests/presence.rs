@@ -32,7 +32,10 @@ fn a_summary_is_one_line_and_the_status_bar_counts_it() {
     app.on_engine(summary(12, 3, 1004));
     insta::assert_snapshot!("presence_summary", screen(&mut app, 80, 10));
     let shown = screen(&mut app, 80, 10);
-    assert!(shown.contains("-!- 12 joined, 3 left (1004 online)"), "{shown}");
+    assert!(
+        shown.contains("-!- 12 joined, 3 left (1004 online)"),
+        "{shown}"
+    );
     assert!(shown.contains(" ace · 1004 online · "), "{shown}");
 }
 
