@@ -9,7 +9,7 @@
 //! [12:34:56] <ace> a message        a message; `* ace waves` for an action,
 //!     its second line               `*ace → bob* hi` for a direct message
 //! -!- ace joined (2 online)         anything the server itself says
-//! -!- 12 joined, 3 left (1004 online)   (a summary, in a large room)
+//! -!- 12 joined (1004 online)       (joins and leaves in a large room)
 //! ```
 //!
 //! A message's continuation lines are indented, and every piece of text a
