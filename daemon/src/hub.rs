@@ -188,7 +188,7 @@ impl Hub {
         }
         room.users.insert(key.clone(), member.clone());
         if counted {
-            self.count(&mut room, |tally| tally.joined += 1);
+            self.count_presence(&mut room, |tally| tally.joined += 1);
         } else {
             room.broadcast(
                 &ServerEvent::Join {
@@ -234,7 +234,7 @@ impl Hub {
             let online = room.users.len() - 1;
             if !kicked && summarised(online, above) {
                 room.users.remove(&key);
-                return self.count(&mut room, |tally| tally.left += 1);
+                return self.count_presence(&mut room, |tally| tally.left += 1);
             }
             // What was counted before goes first, so the order holds.
             room.send_presence();
@@ -271,7 +271,7 @@ impl Hub {
         }
         room.broadcast(&ServerEvent::Message(entry), None);
         drop(room);
-        self.count_message(from);
+        self.count(from);
     }
 
     /// Sends a direct message to its addressee and echoes it to the sender.
@@ -307,13 +307,13 @@ impl Hub {
         if !target.name.eq_ignore_ascii_case(&from.name) {
             from.deliver(bytes);
         }
-        self.count_message(from);
+        self.count(from);
         Ok(())
     }
 
     /// Counts a join or leave for the next summary; the first one counted
     /// wakes the summary's timer ([`crate::presence::run`]).
-    fn count(&self, room: &mut Room, change: impl FnOnce(&mut Tally)) {
+    fn count_presence(&self, room: &mut Room, change: impl FnOnce(&mut Tally)) {
         let first = room.tally.is_empty();
         change(&mut room.tally);
         if first {
@@ -333,7 +333,7 @@ impl Hub {
         self.room.lock().expect("lock").send_presence();
     }
 
-    fn count_message(&self, from: &Member) {
+    fn count(&self, from: &Member) {
         from.messages.fetch_add(1, Ordering::Relaxed);
         self.total_messages.fetch_add(1, Ordering::Relaxed);
     }
