@@ -77,6 +77,9 @@ pub struct Engine {
     cid_prefix: Option<String>,
     seen: HashSet<(u64, u64)>,
     seen_order: VecDeque<(u64, u64)>,
+    /// The `who` of [`Engine::refresh_users`], queued or sent, until its
+    /// answer.
+    refresh: Option<u64>,
 }
 
 /// Sleeps until `deadline`, or forever when there is none.
@@ -105,6 +108,7 @@ impl Engine {
             cid_prefix: None,
             seen: HashSet::new(),
             seen_order: VecDeque::new(),
+            refresh: None,
         };
         for entry in &welcome.history {
             engine.remember(entry);
@@ -157,6 +161,22 @@ impl Engine {
         }
         self.queue.push_back(Pending { seq, event });
         seq
+    }
+
+    /// Asks the server who is online, without a line to show: the answer
+    /// comes as [`Event::Users`], not as a server event. It waits in the
+    /// queue like a line typed (it counts against the rate limit); one at
+    /// a time: nothing is queued while one is unanswered
+    /// ([`Engine::refreshing_users`]).
+    pub fn refresh_users(&mut self) {
+        if self.refresh.is_none() {
+            self.refresh = Some(self.submit(ClientEvent::Who));
+        }
+    }
+
+    /// Whether a [`Engine::refresh_users`] is unanswered.
+    pub fn refreshing_users(&self) -> bool {
+        self.refresh.is_some()
     }
 
     /// Waits for the next thing to do. Cancel-safe: it only waits.
@@ -266,9 +286,23 @@ impl Engine {
             ServerEvent::Dm { from, cid, .. } if self.is_me(from) => {
                 Some(self.answered(cid.as_deref()))
             }
-            ServerEvent::Users { .. } => Some(self.inflight.pop_front()),
+            ServerEvent::Users { users } => {
+                let asked = self.inflight.pop_front();
+                if asked.is_some() && asked.as_ref().map(|p| p.seq) == self.refresh {
+                    self.refresh = None;
+                    events.push(Event::Users(users.clone()));
+                    return;
+                }
+                Some(asked)
+            }
             ServerEvent::Error { .. } => {
                 let refused = self.inflight.pop_front();
+                if refused.is_some() && refused.as_ref().map(|p| p.seq) == self.refresh {
+                    // A refresh refused (the pacer keeps this from
+                    // happening): no line of the user's, nothing to show.
+                    self.refresh = None;
+                    return;
+                }
                 events.push(Event::Server { event, raw });
                 if let Some(pending) = refused {
                     events.push(Event::Refused(pending.seq));

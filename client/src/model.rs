@@ -224,6 +224,14 @@ impl Front {
                 }
                 one(text.notice(Some(*ts)))
             }
+            ServerEvent::Presence {
+                joined,
+                left,
+                online,
+                ts,
+            } => one(Wording::default()
+                .say(&presence(*joined, *left, *online))
+                .notice(Some(*ts))),
             ServerEvent::Users { users } => one(online(users)),
             ServerEvent::Notice { text, ts } => one(Wording::default()
                 .say("notice: ")
@@ -270,6 +278,21 @@ fn online(users: &[String]) -> Entry {
         text = text.field(user);
     }
     text.notice(None)
+}
+
+/// A summary of joins and leaves: `12 joined, 3 left (1004 online)`, a
+/// count of 0 left out (`12 joined (1004 online)`).
+fn presence(joined: usize, left: usize, online: usize) -> String {
+    let counts: Vec<String> = [(joined, "joined"), (left, "left")]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+    if counts.is_empty() {
+        format!("{online} online")
+    } else {
+        format!("{} ({online} online)", counts.join(", "))
+    }
 }
 
 /// The reason a leave is shown with, if any: the server's plain `left`
@@ -337,6 +360,27 @@ mod tests {
             kinds,
             [Kind::Notice, Kind::Divider, Kind::Message, Kind::Divider]
         );
+    }
+
+    #[test]
+    fn a_presence_summary_leaves_out_a_count_of_zero() {
+        let text = |joined, left| {
+            let event = ServerEvent::Presence {
+                joined,
+                left,
+                online: 1004,
+                ts: 5,
+            };
+            let entries = entries(&event);
+            assert_eq!(entries.len(), 1);
+            assert_eq!(entries[0].kind, Kind::Notice);
+            assert_eq!(entries[0].ts, Some(5));
+            entries[0].text.clone()
+        };
+        assert_eq!(text(12, 3), "12 joined, 3 left (1004 online)");
+        assert_eq!(text(12, 0), "12 joined (1004 online)");
+        assert_eq!(text(0, 3), "3 left (1004 online)");
+        assert_eq!(text(0, 0), "1004 online");
     }
 
     #[test]

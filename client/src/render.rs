@@ -9,6 +9,7 @@
 //! [12:34:56] <ace> a message        a message; `* ace waves` for an action,
 //!     its second line               `*ace → bob* hi` for a direct message
 //! -!- ace joined (2 online)         anything the server itself says
+//! -!- 12 joined (1004 online)       (joins and leaves in a large room)
 //! ```
 //!
 //! A message's continuation lines are indented, and every piece of text a
@@ -332,6 +333,33 @@ mod tests {
             "-!- online: a, b, c"
         );
         assert_eq!(
+            plain(ServerEvent::Presence {
+                joined: 12,
+                left: 3,
+                online: 1004,
+                ts: TS
+            }),
+            "-!- 12 joined, 3 left (1004 online)"
+        );
+        assert_eq!(
+            plain(ServerEvent::Presence {
+                joined: 12,
+                left: 0,
+                online: 1004,
+                ts: TS
+            }),
+            "-!- 12 joined (1004 online)"
+        );
+        assert_eq!(
+            plain(ServerEvent::Presence {
+                joined: 0,
+                left: 3,
+                online: 1001,
+                ts: TS
+            }),
+            "-!- 3 left (1001 online)"
+        );
+        assert_eq!(
             plain(ServerEvent::Bye {
                 code: ByeCode::Kicked,
                 reason: "spam".into()
@@ -395,6 +423,20 @@ mod tests {
             serde_json::from_str(&super::event(Mode::Json, &error, b"").unwrap()).unwrap();
         assert_eq!(value["type"], "error");
         assert_eq!(value["code"], "text_too_long");
+    }
+
+    #[test]
+    fn json_passes_a_presence_summary_through() {
+        let event = ServerEvent::Presence {
+            joined: 12,
+            left: 3,
+            online: 1004,
+            ts: 1_700_000_005_000,
+        };
+        assert_eq!(
+            super::event(Mode::Json, &event, b"").unwrap(),
+            r#"{"type":"presence","joined":12,"left":3,"online":1004,"ts":1700000005000}"#
+        );
     }
 
     #[test]

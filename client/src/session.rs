@@ -189,6 +189,7 @@ impl Session {
             Event::Ended(failure) => return Err(failure.into()),
             // The line client does not reconnect: none of these come.
             Event::Confirmed(_)
+            | Event::Users(_)
             | Event::Refused(_)
             | Event::Unknown(_)
             | Event::Lost(_)

@@ -52,6 +52,25 @@ fn two_clients_talk_and_a_third_sees_joins_and_leaves() {
 }
 
 #[test]
+fn a_large_room_shows_a_summary_and_json_passes_it_on() {
+    let d = Daemon::builder()
+        .config("presence_summary_above = 1\npresence_interval = \"100ms\"\n")
+        .start();
+    let mut ace = Chat::joined(&d.url, &d.key, "ace", &[]);
+    ace.wait_out("-!- online: ace\n");
+    // Two online is above the threshold: bob's join comes as a summary
+    // (to bob too: it counts his own join).
+    let mut bob = Chat::start(&d.url, &d.key, &["--username", "bob", "--json"]);
+    ace.wait_out("-!- 1 joined (2 online)\n");
+    bob.wait_out(r#"{"type":"presence","joined":1,"left":0,"online":2,"ts":"#);
+    // Back at the threshold, a leave is told on its own.
+    assert_eq!(bob.finish(), 0, "{}", bob.output());
+    ace.wait_out("-!- bob left (1 online)\n");
+    assert_eq!(ace.finish(), 0, "{}", ace.output());
+    assert!(!ace.stdout().contains("bob joined"), "{}", ace.output());
+}
+
+#[test]
 fn a_taken_name_exits_13() {
     let d = Daemon::start();
     let _ace = Chat::joined(&d.url, &d.key, "ace", &[]);

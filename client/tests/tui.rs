@@ -68,6 +68,37 @@ fn incoming_traffic_leaves_a_half_typed_line_whole_and_own_lines_show_once() {
 }
 
 #[test]
+fn a_summary_updates_the_count_and_refreshes_the_user_list_without_a_line() {
+    if !tmux::available() {
+        return eprintln!("tmux is not installed: skipped");
+    }
+    let d = Daemon::builder()
+        .config("presence_summary_above = 0\npresence_interval = \"100ms\"\n")
+        .start();
+    let ace = tui(&d, "ace");
+    let mut bob = Chat::joined(&d.url, &d.key, "bobby", &["--plain"]);
+    let mut carol = Chat::joined(&d.url, &d.key, "carol", &["--plain"]);
+    // However the joins fall into summaries, the count reaches 3 and the
+    // list beside the pane is asked for again: both names come into it.
+    let screen = ace.wait_for("the refreshed user list", |s| {
+        count(s, " · 3 online · ") == 1
+            && s.iter().any(|r| r.trim_end().ends_with("│ bobby"))
+            && s.iter().any(|r| r.trim_end().ends_with("│ carol"))
+    });
+    assert_eq!(
+        count(&screen, "joined (3 online)"),
+        1,
+        "{}",
+        screen.join("\n")
+    );
+    assert_eq!(count(&screen, "bobby joined"), 0, "{}", screen.join("\n"));
+    // The refresh is not a `/who`: it shows no line.
+    assert_eq!(count(&screen, "online: "), 0, "{}", screen.join("\n"));
+    assert_eq!(bob.finish(), 0);
+    assert_eq!(carol.finish(), 0);
+}
+
+#[test]
 fn tab_completes_a_name_and_msg_reaches_only_its_target() {
     if !tmux::available() {
         return eprintln!("tmux is not installed: skipped");

@@ -67,6 +67,12 @@ pub struct Config {
     pub outbound_queue: usize,
     /// Bytes queued for one user before it counts as too slow and is dropped.
     pub outbound_queue_bytes: usize,
+    /// While more users than this are online, joins and leaves are counted
+    /// and told in one `presence` event every `presence_interval` instead
+    /// of one event each (0: always; a huge number: never).
+    pub presence_summary_above: usize,
+    /// How long joins and leaves are counted before their `presence` summary.
+    pub presence_interval: Human,
     /// Time a new connection has to finish the handshake.
     pub handshake_timeout: Human,
     /// Interval of keepalive pings.
@@ -103,6 +109,8 @@ impl Default for Config {
             rate_per_second: 5,
             outbound_queue: 256,
             outbound_queue_bytes: 1024 * 1024,
+            presence_summary_above: 100,
+            presence_interval: Human(Duration::from_secs(1)),
             handshake_timeout: Human(Duration::from_secs(10)),
             keepalive_interval: Human(Duration::from_secs(30)),
             keepalive_timeout: Human(Duration::from_secs(90)),
@@ -305,6 +313,7 @@ impl Config {
             "outbound_queue_bytes must be between 65536 (64 KiB) and 1073741824 (1 GiB)",
         )?;
         for (key, d) in [
+            ("presence_interval", self.presence_interval),
             ("handshake_timeout", self.handshake_timeout),
             ("keepalive_interval", self.keepalive_interval),
             ("keepalive_timeout", self.keepalive_timeout),
@@ -377,6 +386,9 @@ mod tests {
         assert_eq!(c.history, 5);
         assert_eq!(c.keepalive_timeout.0, Duration::from_secs(60));
         assert_eq!(c.listen_addr().unwrap().port(), 9000);
+        let c = parse("presence_summary_above = 0\npresence_interval = \"250ms\"\n").unwrap();
+        assert_eq!(c.presence_summary_above, 0);
+        assert_eq!(c.presence_interval.0, Duration::from_millis(250));
     }
 
     #[test]
@@ -437,6 +449,10 @@ mod tests {
             "chatd.toml line 2: shutdown_timeout must be at most 1d"
         );
         assert!(parse("shutdown_timeout = \"0\"").is_err());
+        assert_eq!(
+            parse("presence_interval = \"0\"").unwrap_err(),
+            "chatd.toml line 1: presence_interval must be more than 0"
+        );
         assert!(
             parse("listen = \"localhost\"")
                 .unwrap_err()

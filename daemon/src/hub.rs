@@ -6,6 +6,8 @@
 //! into each member's bounded queue. A member whose queue is full is too
 //! slow; it is told to end and never delays anyone else. Each event is
 //! serialized once; every writer task seals the shared bytes with its own key.
+//! In a large room joins and leaves are counted and told in summaries
+//! ([`crate::presence`]).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -18,14 +20,16 @@ use chat_protocol::clock::{now_ms, unix_secs};
 use bytes::Bytes;
 use chat_protocol::admin::User;
 use chat_protocol::{
-    ErrorCode, HistoryEntry, KeyId, RateLimit, RejectCode, ServerEvent, Welcome, valid_username,
+    ByeCode, ErrorCode, HistoryEntry, KeyId, RateLimit, RejectCode, ServerEvent, Welcome,
+    valid_username,
 };
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 use crate::config::Config;
 use crate::ending::{Control, Ending};
 use crate::member::Queued;
 pub use crate::member::{Member, Queue};
+use crate::presence::{Tally, summarised};
 
 #[derive(Default)]
 struct Room {
@@ -37,6 +41,8 @@ struct Room {
     /// texts, under the lock.
     history: VecDeque<Arc<HistoryEntry>>,
     next_id: u64,
+    /// Joins and leaves not told yet (see [`crate::presence`]).
+    tally: Tally,
 }
 
 impl Room {
@@ -52,6 +58,13 @@ impl Room {
     /// Names online, in order (see [`Room::users`]).
     fn names(&self) -> Vec<String> {
         self.users.values().map(|m| m.name.clone()).collect()
+    }
+
+    /// Sends the summary of what was counted, if anything was.
+    fn send_presence(&mut self) {
+        if let Some(event) = self.tally.take(self.users.len()) {
+            self.broadcast(&event, None);
+        }
     }
 
     fn next_id(&mut self) -> u64 {
@@ -77,6 +90,8 @@ pub struct Hub {
     total_messages: AtomicU64,
     /// Bytes waiting in every member's queue.
     queued_bytes: Arc<AtomicUsize>,
+    /// Told when the first join or leave is counted for a summary.
+    presence_counted: Notify,
 }
 
 impl Hub {
@@ -87,6 +102,7 @@ impl Hub {
             config: RwLock::new(config),
             total_messages: AtomicU64::new(0),
             queued_bytes: Arc::default(),
+            presence_counted: Notify::new(),
         }
     }
 
@@ -164,16 +180,25 @@ impl Hub {
             queued,
             queue_bytes: config.outbound_queue_bytes,
         });
+        let online = room.users.len() + 1;
+        let counted = summarised(online, config.presence_summary_above);
+        if !counted {
+            // What was counted before goes first, so the order holds.
+            room.send_presence();
+        }
         room.users.insert(key.clone(), member.clone());
-        let online = room.users.len();
-        room.broadcast(
-            &ServerEvent::Join {
-                name: name.to_string(),
-                online,
-                ts: now_ms(),
-            },
-            Some(&key),
-        );
+        if counted {
+            self.count_presence(&mut room, |tally| tally.joined += 1);
+        } else {
+            room.broadcast(
+                &ServerEvent::Join {
+                    name: name.to_string(),
+                    online,
+                    ts: now_ms(),
+                },
+                Some(&key),
+            );
+        }
         let users = room.names();
         let history: Vec<Arc<HistoryEntry>> = room.history.iter().cloned().collect();
         drop(room);
@@ -196,13 +221,24 @@ impl Hub {
         })
     }
 
-    /// Removes a member (if still registered) and tells the others why.
+    /// Removes a member (if still registered) and tells the others why; in
+    /// a large room a leave is counted for the next summary instead, unless
+    /// the member was kicked (see [`crate::presence`]).
     pub fn leave(&self, member: &Arc<Member>, reason: &str) {
         let key = member.name.to_ascii_lowercase();
+        let kicked = member.control.is_ending()
+            && matches!(member.control.ending().bye, Some((ByeCode::Kicked, _)));
+        let above = self.config().presence_summary_above;
         let mut room = self.room.lock().expect("lock");
         if room.users.get(&key).is_some_and(|m| Arc::ptr_eq(m, member)) {
+            let online = room.users.len() - 1;
+            if !kicked && summarised(online, above) {
+                room.users.remove(&key);
+                return self.count_presence(&mut room, |tally| tally.left += 1);
+            }
+            // What was counted before goes first, so the order holds.
+            room.send_presence();
             room.users.remove(&key);
-            let online = room.users.len();
             room.broadcast(
                 &ServerEvent::Leave {
                     name: member.name.clone(),
@@ -273,6 +309,28 @@ impl Hub {
         }
         self.count(from);
         Ok(())
+    }
+
+    /// Counts a join or leave for the next summary; the first one counted
+    /// wakes the summary's timer ([`crate::presence::run`]).
+    fn count_presence(&self, room: &mut Room, change: impl FnOnce(&mut Tally)) {
+        let first = room.tally.is_empty();
+        change(&mut room.tally);
+        if first {
+            self.presence_counted.notify_one();
+        }
+    }
+
+    /// Resolves when a join or leave has been counted since the last call
+    /// (at once if one was counted while no one waited).
+    pub async fn presence_counted(&self) {
+        self.presence_counted.notified().await;
+    }
+
+    /// Sends everyone online the summary of the joins and leaves counted,
+    /// if any were.
+    pub fn send_presence(&self) {
+        self.room.lock().expect("lock").send_presence();
     }
 
     fn count(&self, from: &Member) {

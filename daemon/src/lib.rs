@@ -11,6 +11,8 @@
 //! type owns the socket and speaks only whole, sealed messages), then its
 //! reader hands each event to the room ([`hub`]), which serializes it once
 //! and queues it for every member; each member's writer seals and sends it.
+//! In a large room joins and leaves are counted and told in one summary a
+//! second ([`presence`]).
 //! [`ending`] is the vocabulary of how a session ends. Around that:
 //! [`config`], [`paths`] and [`store`] (the state directory), [`keys`]
 //! (rotation), [`password`] (argon2 with a bound), [`admin`] (the Unix-socket
@@ -32,6 +34,7 @@ pub mod member;
 pub mod password;
 pub mod paths;
 pub mod phc;
+pub mod presence;
 pub mod process;
 pub mod ratelimit;
 pub mod reload;

@@ -1,10 +1,11 @@
 //! Reloading the configuration (SIGHUP or `POST /v1/reload`).
 //!
 //! The file is read again with the same flags on top. What can change at
-//! run time is applied (limits and timeouts for new connections, motd and
-//! history at once, log level, the password file); what needs a restart
-//! (addresses, directories, the admin group) is named in the log and in
-//! the answer. A file that does not parse changes nothing.
+//! run time is applied (limits and timeouts for new connections, motd,
+//! history and the presence summary settings at once, log level, the
+//! password file); what needs a restart (addresses, directories, the admin
+//! group) is named in the log and in the answer. A file that does not
+//! parse changes nothing.
 
 use chat_protocol::admin::Reloaded;
 
@@ -68,6 +69,7 @@ async fn apply(app: &App) -> Result<Reloaded, Error> {
     compare!(restart_needed: listen, state_dir, runtime_dir, admin_group, core_dumps);
     compare!(changed: motd, history, max_text, max_users, max_connections_per_ip,
         connections_per_ip_per_minute, limit_exempt, rate_burst, rate_per_second, outbound_queue, outbound_queue_bytes,
+        presence_summary_above, presence_interval,
         handshake_timeout, keepalive_interval, keepalive_timeout, write_timeout, shutdown_timeout);
 
     // Everything that can fail comes first, so a failed reload changes

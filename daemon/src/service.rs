@@ -16,7 +16,9 @@ use crate::Error;
 use crate::config::{Config, ConfigError};
 use crate::guesses::Guesses;
 use crate::state::{App, AppState, KeySet, now_secs};
-use crate::{admin, banner, hub, keys, logging, password, reload, server, status, store, systemd};
+use crate::{
+    admin, banner, hub, keys, logging, password, presence, reload, server, status, store, systemd,
+};
 
 /// What the outside asks of a running daemon: stop, or reload the
 /// configuration. `main` forwards the signals to it (SIGTERM/SIGINT,
@@ -185,6 +187,8 @@ pub async fn run(
     );
     tokio::spawn(serve_reloads(app.clone(), handle.reload.clone()));
     tokio::spawn(status::run(app.clone()));
+    let summaries = app.clone();
+    tokio::spawn(async move { presence::run(&summaries.hub, &summaries.shutdown).await });
     if let Some(every) = systemd::watchdog_interval() {
         tokio::spawn(watchdog(app.clone(), every));
     }

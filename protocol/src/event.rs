@@ -266,6 +266,21 @@ pub enum ServerEvent {
         /// Server time, Unix milliseconds.
         ts: u64,
     },
+    /// Joins and leaves counted together, sent instead of one `join` or
+    /// `leave` each while the room is large (more than the server's
+    /// `presence_summary_above` online): `joined` and `left` since the
+    /// last `presence`, `join` or `leave` this client got; `online` is
+    /// exact. The counts may include this client's own join.
+    Presence {
+        /// Joins counted.
+        joined: usize,
+        /// Leaves counted.
+        left: usize,
+        /// Users online now.
+        online: usize,
+        /// Server time, Unix milliseconds.
+        ts: u64,
+    },
     /// Answer to `who`.
     Users {
         /// Everyone online.
@@ -441,6 +456,22 @@ mod tests {
             r#"{"type":"message","id":3,"from":"ace","text":"hello","ts":1700000000000}"#
         );
         assert_eq!(serde_json::from_str::<ServerEvent>(&json).unwrap(), m);
+    }
+
+    #[test]
+    fn presence_is_tagged_json() {
+        let e = ServerEvent::Presence {
+            joined: 12,
+            left: 3,
+            online: 1004,
+            ts: 1_700_000_005_000,
+        };
+        let json = String::from_utf8(e.to_bytes()).unwrap();
+        assert_eq!(
+            json,
+            r#"{"type":"presence","joined":12,"left":3,"online":1004,"ts":1700000005000}"#
+        );
+        assert_eq!(ServerEvent::from_bytes(json.as_bytes()), Some(e));
     }
 
     #[test]

@@ -537,8 +537,8 @@ fn the_event_examples_round_trip() {
     assert_eq!(
         seen,
         [
-            "bye", "dm", "error", "join", "leave", "message", "notice", "reject", "users",
-            "welcome"
+            "bye", "dm", "error", "join", "leave", "message", "notice", "presence", "reject",
+            "users", "welcome"
         ]
     );
 }

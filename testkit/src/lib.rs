@@ -26,9 +26,10 @@ pub const DEADLINE: Duration = Duration::from_secs(30);
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     // target/debug/deps/test-xxxx → target/debug/NAME; a binary of ours
-    // (chat-bench) sits in target/PROFILE itself.
+    // (chat-bench) sits in target/PROFILE itself, an example in
+    // target/PROFILE/examples.
     let mut dir = exe.parent().expect("target directory");
-    if dir.ends_with("deps") {
+    if dir.ends_with("deps") || dir.ends_with("examples") {
         dir = dir.parent().expect("target directory");
     }
     let path = dir.join(name);

@@ -49,6 +49,10 @@ pub enum Event {
         /// Its JSON.
         raw: Vec<u8>,
     },
+    /// Who is online, exactly: the answer to
+    /// [`Engine::refresh_users`](super::Engine::refresh_users), which shows
+    /// nothing.
+    Users(Vec<String>),
     /// The server's answer to a line came: it was taken.
     Confirmed(u64),
     /// The server refused a line (an `error` event, also given as

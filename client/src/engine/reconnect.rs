@@ -101,6 +101,11 @@ impl Engine {
         self.max_text = welcome.max_text;
         self.pacer = Pacer::new(welcome.rate, Instant::now().into_std());
 
+        // The welcome says who is online: a refresh asked before is moot
+        // (sent, it was lost with the link; queued, it need not go).
+        if let Some(seq) = self.refresh.take() {
+            self.queue.retain(|p| p.seq != seq);
+        }
         let history = std::mem::take(&mut welcome.history);
         let inflight = std::mem::take(&mut self.inflight);
         let merged = merge(history, &self.seen, &self.me, inflight);

@@ -20,6 +20,11 @@ use super::editor::Editor;
 use crate::engine::{Event, Link};
 use crate::model::{self, Entry, Kind};
 
+/// The shortest time between two refreshes of the user list after a
+/// presence summary: the server's default summary interval, so a
+/// refresh follows each summary at most.
+pub const USERS_REFRESH_MS: u64 = 1000;
+
 /// Lines of scrollback kept (the benchmark draws 100 000 in well under a
 /// millisecond, and they take about 20 MiB).
 pub const SCROLLBACK_MAX: usize = 200_000;
@@ -77,6 +82,14 @@ pub struct App {
     pub me: String,
     /// Who is online, sorted.
     pub users: Vec<String>,
+    /// How many are online, as the server last said (a presence summary
+    /// says it before the user list is refreshed).
+    pub online: usize,
+    /// Since a presence summary: the user list is out of date and a
+    /// refresh is wanted ([`App::wants_users`]).
+    users_stale: bool,
+    /// When the user list was last refreshed (Unix ms, [`App::now`]).
+    users_refreshed: Option<u64>,
     /// The message pane, oldest first.
     pub lines: Vec<Shown>,
     /// Our lines not yet answered, in the order typed.
@@ -130,6 +143,9 @@ impl App {
             fingerprint: fingerprint.to_owned(),
             me: welcome.name.clone(),
             users: Vec::new(),
+            online: 0,
+            users_stale: false,
+            users_refreshed: None,
             lines: Vec::new(),
             pending: Vec::new(),
             scroll: None,
@@ -160,6 +176,24 @@ impl App {
         self.users = users.to_vec();
         self.users.sort_by_key(|u| u.to_ascii_lowercase());
         self.users.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+        self.online = self.users.len();
+    }
+
+    /// Whether to ask the server who is online now: after a presence
+    /// summary, at most once per [`USERS_REFRESH_MS`]. The runner asks
+    /// (through [`crate::engine::Engine::refresh_users`]) when its queue
+    /// is empty, so a refresh never delays a line typed.
+    pub fn wants_users(&mut self) -> bool {
+        let now = (self.now)();
+        let due = self
+            .users_refreshed
+            .is_none_or(|at| now.saturating_sub(at) >= USERS_REFRESH_MS);
+        if !(self.users_stale && due) {
+            return false;
+        }
+        self.users_stale = false;
+        self.users_refreshed = Some(now);
+        true
     }
 
     fn is_me(&self, name: &str) -> bool {
@@ -246,12 +280,13 @@ impl App {
         match event {
             Event::Server { event, .. } => {
                 match &event {
-                    ServerEvent::Join { name, .. } => {
+                    ServerEvent::Join { name, online, .. } => {
                         let mut users = self.users.clone();
                         users.push(name.clone());
                         self.set_users(&users);
+                        self.online = *online;
                     }
-                    ServerEvent::Leave { name, .. } => {
+                    ServerEvent::Leave { name, online, .. } => {
                         let users: Vec<_> = self
                             .users
                             .iter()
@@ -259,6 +294,13 @@ impl App {
                             .cloned()
                             .collect();
                         self.set_users(&users);
+                        self.online = *online;
+                    }
+                    // Who joined and left is not said: the list is asked
+                    // for again (see `wants_users`).
+                    ServerEvent::Presence { online, .. } => {
+                        self.online = *online;
+                        self.users_stale = true;
                     }
                     ServerEvent::Users { users } => self.set_users(users),
                     _ => {}
@@ -270,6 +312,7 @@ impl App {
                     }
                 }
             }
+            Event::Users(users) => self.set_users(&users),
             Event::Confirmed(seq) | Event::Refused(seq) => self.settle(seq),
             Event::Unknown(pending) => {
                 self.settle(pending.seq);
@@ -293,6 +336,7 @@ impl App {
             Event::Rejoined { welcome, gap } => {
                 self.last_retry_error = None;
                 self.stale_since = None;
+                self.users_stale = false;
                 self.me = welcome.name.clone();
                 self.max_text = welcome.max_text;
                 self.set_users(&welcome.users);

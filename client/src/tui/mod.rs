@@ -3,8 +3,9 @@
 //! Used when stdin and stdout are terminals and neither `--plain` nor
 //! `--json` is given. One loop (as in gitui and ratatui's async examples)
 //! selects over the terminal's events, the [`Engine`], a one-second tick
-//! (the reconnect countdown) and the signals; it draws after each, and
-//! nothing heavy runs in the draw: the view lays out only what fits.
+//! (the reconnect countdown, the refresh of the user list after a presence
+//! summary) and the signals; it draws after each, and nothing heavy runs in
+//! the draw: the view lays out only what fits.
 //!
 //! - [`app`]: the state, and what keys and engine events do to it;
 //! - [`view`]: how it is drawn;
@@ -42,7 +43,7 @@ use ratatui::backend::CrosstermBackend;
 use tokio::signal::unix::{SignalKind, signal};
 
 use self::app::{Action, App};
-use crate::engine::{Engine, Event};
+use crate::engine::{Engine, Event, Link};
 use crate::exit::{Exit, Failure};
 use crate::signals::Signals;
 
@@ -200,6 +201,15 @@ async fn main_loop(
                 Vec::new()
             }
         };
+        // After a presence summary the user list is asked for again, when
+        // no line of the user's waits for the pacer.
+        if engine.link() == Link::Up
+            && engine.queued() == 0
+            && !engine.refreshing_users()
+            && app.wants_users()
+        {
+            engine.refresh_users();
+        }
         for action in actions {
             match action {
                 Action::Send(event) => {

@@ -16,6 +16,7 @@ use crate::engine::{Event, Link};
 
 mod drawing;
 mod input;
+mod presence;
 
 /// 12:00 UTC, and a minute per 60 000 ms after it.
 const NOON: u64 = 1_699_963_200_000;
@@ -188,7 +189,7 @@ fn scrollback_with_the_new_messages_marker() {
     // Notices are not messages: they do not count.
     app.on_engine(server(ServerEvent::Join {
         name: "erin".into(),
-        online: 3,
+        online: 5,
         ts: NOON,
     }));
     let scrolled = screen(&mut app, 60, 12);

@@ -21,7 +21,7 @@ pub(super) fn draw_status(frame: &mut Frame, app: &App, area: Rect, st: &Styles)
     // While reconnecting, the count is the old one: not said as if known.
     let online = match app.stale_since {
         Some(_) => "? online".to_owned(),
-        None => format!("{} online", app.users.len()),
+        None => format!("{} online", app.online),
     };
     let url = escape::one_line(&app.url);
     let key = format!("key {fingerprint}…");

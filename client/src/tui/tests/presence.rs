@@ -1,0 +1,76 @@
+//! Presence summaries: the line and the count in the status bar, and the
+//! refresh of the user list they call for.
+
+use std::cell::Cell;
+
+use super::*;
+use crate::tui::app::USERS_REFRESH_MS;
+
+thread_local! {
+    /// The app's clock in these tests (Unix ms), moved by hand.
+    static NOW: Cell<u64> = const { Cell::new(NOON) };
+}
+
+fn summary(joined: usize, left: usize, online: usize) -> Event {
+    server(ServerEvent::Presence {
+        joined,
+        left,
+        online,
+        ts: NOON + 120_000,
+    })
+}
+
+fn app_on_a_hand_clock() -> App {
+    let mut app = app_with(Vec::new());
+    app.now = || NOW.with(Cell::get);
+    app
+}
+
+#[test]
+fn a_summary_is_one_line_and_the_status_bar_counts_it() {
+    let mut app = app_with(Vec::new());
+    app.on_engine(summary(12, 3, 1004));
+    insta::assert_snapshot!("presence_summary", screen(&mut app, 80, 10));
+    let shown = screen(&mut app, 80, 10);
+    assert!(
+        shown.contains("-!- 12 joined, 3 left (1004 online)"),
+        "{shown}"
+    );
+    assert!(shown.contains(" ace · 1004 online · "), "{shown}");
+}
+
+#[test]
+fn a_summary_asks_for_the_user_list_at_most_once_an_interval() {
+    let mut app = app_on_a_hand_clock();
+    assert!(!app.wants_users(), "nothing to refresh before a summary");
+    app.on_engine(summary(2, 0, 6));
+    assert!(app.wants_users());
+    assert!(!app.wants_users(), "asked once");
+    // Another summary within the interval waits for its end.
+    app.on_engine(summary(1, 1, 6));
+    assert!(!app.wants_users());
+    NOW.with(|now| now.set(NOON + USERS_REFRESH_MS));
+    assert!(app.wants_users());
+    // The answer replaces the list and the count, and shows no line.
+    let lines = app.lines.len();
+    let users: Vec<String> = ["ace", "bob", "carol", "erin", "fay", "gus"]
+        .map(String::from)
+        .to_vec();
+    app.on_engine(Event::Users(users.clone()));
+    assert_eq!(app.users, users);
+    assert_eq!(app.online, 6);
+    assert_eq!(app.lines.len(), lines, "a refresh shows nothing");
+}
+
+#[test]
+fn a_rejoin_needs_no_refresh() {
+    let mut app = app_on_a_hand_clock();
+    app.on_engine(summary(2, 0, 6));
+    app.on_engine(Event::Lost("connection lost".into()));
+    app.on_engine(Event::Rejoined {
+        welcome: welcome(Vec::new()),
+        gap: false,
+    });
+    assert!(!app.wants_users(), "the welcome said who is online");
+    assert_eq!(app.online, 4);
+}
