@@ -485,6 +485,18 @@ fn a_message_that_fails_to_open_closes_1008_exit_5() {
 }
 
 #[test]
+fn an_event_written_as_an_array_is_refused_like_any_unreadable_event() {
+    let (code, chat, seen) = ace_against_a_fake(Script::ArrayAfterAuth);
+    assert_eq!(code, 5, "{}", chat.output());
+    assert!(
+        chat.stderr().contains("cannot read (not a JSON object)"),
+        "{}",
+        chat.output()
+    );
+    assert_eq!(seen.close, Some(1002), "{seen:?}");
+}
+
+#[test]
 fn an_unreadable_event_gets_a_sealed_bye_and_close_1002_exit_5() {
     let (code, chat, seen) = ace_against_a_fake(Script::GarbleAfterAuth);
     assert_eq!(code, 5, "{}", chat.output());

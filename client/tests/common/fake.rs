@@ -19,6 +19,9 @@ pub enum Script {
     ForgeAfterAuth,
     /// Read the Auth, then send a sealed message that is not an event.
     GarbleAfterAuth,
+    /// Read the Auth, then send a Reject written as a JSON array of its
+    /// members (serde alone would read it; the protocol has objects only).
+    ArrayAfterAuth,
 }
 
 /// What the fake saw.
@@ -123,6 +126,13 @@ async fn serve(
                             Script::GarbleAfterAuth => {
                                 let garbled = session.sealer.seal(b"not an event").unwrap();
                                 ws.send(Message::binary(garbled)).await.unwrap();
+                            }
+                            Script::ArrayAfterAuth => {
+                                let array = session
+                                    .sealer
+                                    .seal(br#"["reject","server_full","full"]"#)
+                                    .unwrap();
+                                ws.send(Message::binary(array)).await.unwrap();
                             }
                         }
                     }
