@@ -194,3 +194,28 @@ fn a_wrong_invocation_names_the_problem() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("CHAT_KEY"), "{stderr}");
 }
+
+#[test]
+fn server_and_load_can_be_pinned_to_a_cpu() {
+    let (code, run) = bench(&[
+        "-n",
+        "4",
+        "-s",
+        "1",
+        "-m",
+        "20",
+        "--reference",
+        "--pin-server",
+        "0",
+        "--pin-load",
+        "0",
+    ]);
+    assert_eq!(violations(&run), [0, 0, 0, 0], "{run:#}");
+    assert_eq!(code, 0, "{run:#}");
+    // The machine's CPUs, not only the one the bench was pinned to.
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert!(
+        run["machine"]["cpus"].as_u64().unwrap() >= cpus as u64,
+        "{run:#}"
+    );
+}

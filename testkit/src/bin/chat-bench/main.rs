@@ -287,7 +287,7 @@ fn measure(
         send,
         hwm_kib,
         loadavg: [loadavg_before, proc::loadavg()],
-        cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        cpus: proc::cpus(),
     })
 }
 

@@ -78,6 +78,14 @@ pub fn machine_busy_us() -> u64 {
     busy * 1_000_000 / ticks_per_second()
 }
 
+/// CPUs online on the machine (not only those this process may use, as
+/// `--pin-load` narrows it).
+pub fn cpus() -> usize {
+    // SAFETY: sysconf reads a value of the C library.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    if n > 0 { n as usize } else { 1 }
+}
+
 /// One reading of the CPU clocks, taken at the edges of a phase.
 #[derive(Clone, Copy, Debug)]
 pub struct CpuSample {
@@ -201,5 +209,6 @@ mod tests {
         assert!(cpu_us(std::process::id()).is_some());
         assert!(cpu_us(u32::MAX).is_none());
         assert!(machine_busy_us() > 0);
+        assert!(cpus() >= 1);
     }
 }

@@ -335,7 +335,7 @@ pub fn ratios(chatd: &Report, reference: &Report) -> Value {
 /// The two runs side by side, with chatd ÷ reference.
 pub fn compare_table(chatd: &Report, reference: &Report) -> String {
     let mut out = format!(
-        "{}\n  {:<26} {:>18} {:>18} {:>9}\n",
+        "{}\n  {:<26} {:>20} {:>20} {:>9}\n",
         chatd.title(),
         "",
         "chatd",
@@ -347,7 +347,7 @@ pub fn compare_table(chatd: &Report, reference: &Report) -> String {
             (Some(x), Some(y)) if y > 0.0 => format!("{:.2}×", x / y),
             _ => String::new(),
         };
-        out.push_str(&format!("  {label:<26} {a:>18} {b:>18} {ratio:>9}\n"));
+        out.push_str(&format!("  {label:<26} {a:>20} {b:>20} {ratio:>9}\n"));
     }
     out.push_str(&chatd.verdict());
     out.push_str(&reference.verdict());
