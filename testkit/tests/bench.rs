@@ -127,7 +127,18 @@ fn a_fixed_rate_run_is_clean_and_complete() {
 
 #[test]
 fn a_chatd_run_with_a_password_is_clean_and_counts_presence() {
-    let (code, run) = bench(&["-n", "12", "-s", "3", "-m", "50", "--password"]);
+    // From three source addresses (127.0.0.1, .2, .3), as large runs do.
+    let (code, run) = bench(&[
+        "-n",
+        "12",
+        "-s",
+        "3",
+        "-m",
+        "50",
+        "--password",
+        "--sources",
+        "3",
+    ]);
     assert_eq!(violations(&run), [0, 0, 0, 0], "{run:#}");
     assert_eq!(code, 0, "{run:#}");
     assert_eq!(run["server"], "chatd");
