@@ -372,6 +372,10 @@ async fn receive(
             }
             Received::Closed => {
                 shared.closed.fetch_add(1, Ordering::Relaxed);
+                // A sender whose echoes can no longer come stops waiting.
+                if let Some(w) = &window {
+                    w.close();
+                }
                 break;
             }
         }
