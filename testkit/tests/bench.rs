@@ -1,0 +1,232 @@
+//! The real `chat-bench` binary, small and fast: its checker must catch a
+//! reference server that drops, duplicates or reorders on purpose
+//! (`--fault`, a test aid), and find nothing on clean runs against the
+//! reference server and against a real chatd (started by the bench, with
+//! a password, and attached to with `--url`). No speed is asserted, only
+//! counts: speed is the bench's output, not a test's.
+
+use std::process::Command;
+
+use serde_json::Value;
+use testkit::Daemon;
+
+/// Runs chat-bench with `args` (plus `--json` and short time limits);
+/// returns its exit code and its JSON.
+fn bench(args: &[&str]) -> (i32, Value) {
+    bench_with(args, &[])
+}
+
+fn bench_with(args: &[&str], env: &[(&str, &str)]) -> (i32, Value) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chat-bench"));
+    cmd.args(args)
+        .args([
+            "--json",
+            "--join-limit",
+            "60",
+            "--send-limit",
+            "60",
+            "--quiet",
+            "0.5",
+        ])
+        .env_remove("CHAT_KEY");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run chat-bench");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "chat-bench printed no JSON ({e}); stdout:\n{stdout}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().expect("an exit code"), json)
+}
+
+/// The four violation counts: lost, duplicated, reordered, malformed.
+fn violations(run: &Value) -> [u64; 4] {
+    let v = &run["violations"];
+    ["lost", "duplicated", "reordered", "malformed"].map(|k| v[k].as_u64().expect(k))
+}
+
+/// 12 clients, 3 senders of 100 messages, on the reference server.
+fn reference(extra: &[&str]) -> (i32, Value) {
+    let mut args = vec!["-n", "12", "-s", "3", "-m", "100", "--reference"];
+    args.extend_from_slice(extra);
+    bench(&args)
+}
+
+/// What a fault touches: the 10th, 35th, 60th and 85th message of each of
+/// the 3 senders.
+const FAULTY: u64 = 4 * 3;
+
+#[test]
+fn a_clean_reference_run_reports_no_violation() {
+    let (code, run) = reference(&[]);
+    assert_eq!(violations(&run), [0, 0, 0, 0], "{run:#}");
+    assert_eq!(code, 0, "{run:#}");
+    assert_eq!(run["send"]["delivered"], 12 * 3 * 100);
+    assert_eq!(run["send"]["expected"], 12 * 3 * 100);
+    assert_eq!(run["join"]["joined"], 12);
+    assert_eq!(run["clean"], true);
+    assert_eq!(run["complete"], true);
+    assert!(
+        run["send"]["server_cpu_us_per_delivery"].is_number(),
+        "{run:#}"
+    );
+}
+
+#[test]
+fn dropped_messages_are_reported_as_lost() {
+    let (code, run) = reference(&["--fault", "drop"]);
+    let [lost, dup, reordered, malformed] = violations(&run);
+    // Each to the 11 clients other than its sender.
+    assert_eq!(lost, FAULTY * 11, "{run:#}");
+    assert_eq!((dup, reordered, malformed), (0, 0, 0), "{run:#}");
+    assert_eq!(code, 1);
+    assert_eq!(run["clean"], false);
+}
+
+#[test]
+fn duplicated_messages_are_reported() {
+    let (code, run) = reference(&["--fault", "dup"]);
+    let [lost, dup, reordered, malformed] = violations(&run);
+    assert_eq!(dup, FAULTY * 11, "{run:#}");
+    assert_eq!((lost, reordered, malformed), (0, 0, 0), "{run:#}");
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn reordered_messages_are_reported() {
+    let (code, run) = reference(&["--fault", "reorder"]);
+    let [lost, dup, reordered, malformed] = violations(&run);
+    // Held back for everyone, its sender included.
+    assert_eq!(reordered, FAULTY * 12, "{run:#}");
+    assert_eq!((lost, dup, malformed), (0, 0, 0), "{run:#}");
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn a_fixed_rate_run_is_clean_and_complete() {
+    let (code, run) = bench(&[
+        "-n",
+        "8",
+        "-s",
+        "2",
+        "-m",
+        "40",
+        "--reference",
+        "--rate",
+        "400",
+    ]);
+    assert_eq!(violations(&run), [0, 0, 0, 0], "{run:#}");
+    assert_eq!(code, 0, "{run:#}");
+    assert_eq!(run["pace"], "rate");
+    assert_eq!(run["send"]["delivered"], 8 * 2 * 40);
+}
+
+#[test]
+fn a_chatd_run_with_a_password_is_clean_and_counts_presence() {
+    // From three source addresses (127.0.0.1, .2, .3), as large runs do.
+    let (code, run) = bench(&[
+        "-n",
+        "12",
+        "-s",
+        "3",
+        "-m",
+        "50",
+        "--password",
+        "--sources",
+        "3",
+    ]);
+    assert_eq!(violations(&run), [0, 0, 0, 0], "{run:#}");
+    assert_eq!(code, 0, "{run:#}");
+    assert_eq!(run["server"], "chatd");
+    assert_eq!(run["password"], true);
+    assert_eq!(run["join"]["joined"], 12);
+    assert_eq!(run["send"]["delivered"], 12 * 3 * 50);
+    // Someone hears of each join but the first (however a server groups
+    // them, at least one event).
+    assert!(
+        run["join"]["presence_events"].as_u64().unwrap() >= 1,
+        "{run:#}"
+    );
+    assert!(
+        run["memory"]["peak_rss_kib"].as_u64().unwrap() > 0,
+        "{run:#}"
+    );
+}
+
+#[test]
+fn a_running_chatd_is_measured_through_url_key_and_pid() {
+    let d = Daemon::builder()
+        .config("limit_exempt = [\"127.0.0.0/8\"]\nrate_burst = 100000\nrate_per_second = 100000\n")
+        .start();
+    let pid = d.pid().to_string();
+    let (code, run) = bench_with(
+        &[
+            "-n",
+            "6",
+            "-s",
+            "2",
+            "-m",
+            "30",
+            "--url",
+            &d.url,
+            "--server-pid",
+            &pid,
+        ],
+        &[("CHAT_KEY", &d.key)],
+    );
+    assert_eq!(violations(&run), [0, 0, 0, 0], "{run:#}");
+    assert_eq!(code, 0, "{run:#}");
+    assert_eq!(run["server_pid"], d.pid());
+    assert!(run["send"]["server_cpu_ms"].is_number(), "{run:#}");
+}
+
+#[test]
+fn a_wrong_invocation_names_the_problem() {
+    let out = Command::new(env!("CARGO_BIN_EXE_chat-bench"))
+        .args(["-n", "3", "-s", "5", "--reference"])
+        .output()
+        .expect("run chat-bench");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--senders 5 must be between 1 and --clients 3"),
+        "{stderr}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_chat-bench"))
+        .args(["--url", "ws://127.0.0.1:9/"])
+        .env_remove("CHAT_KEY")
+        .output()
+        .expect("run chat-bench");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("CHAT_KEY"), "{stderr}");
+}
+
+#[test]
+fn server_and_load_can_be_pinned_to_a_cpu() {
+    let (code, run) = bench(&[
+        "-n",
+        "4",
+        "-s",
+        "1",
+        "-m",
+        "20",
+        "--reference",
+        "--pin-server",
+        "0",
+        "--pin-load",
+        "0",
+    ]);
+    assert_eq!(violations(&run), [0, 0, 0, 0], "{run:#}");
+    assert_eq!(code, 0, "{run:#}");
+    // The machine's CPUs, not only the one the bench was pinned to.
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert!(
+        run["machine"]["cpus"].as_u64().unwrap() >= cpus as u64,
+        "{run:#}"
+    );
+}
