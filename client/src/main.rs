@@ -146,6 +146,7 @@ async fn run(mut cli: Cli) -> anyhow::Result<Exit> {
         username,
         password: given.unwrap_or_default(),
         client: format!("chat/{}", env!("CARGO_PKG_VERSION")),
+        after: None,
     };
     let mut joined = join(&cli.url, &token, &auth, &mut signals).await;
     if let Err(err) = &joined

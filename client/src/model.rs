@@ -328,6 +328,7 @@ mod tests {
             },
             max_text: 4096,
             server: String::new(),
+            gap: false,
         };
         let kinds: Vec<_> = self::welcome(&welcome)
             .into_iter()

@@ -271,6 +271,7 @@ mod tests {
                 },
                 max_text: 4096,
                 server: evil.into(),
+                gap: false,
             }),
         ];
         for event in events {
@@ -367,6 +368,7 @@ mod tests {
             },
             max_text: 4096,
             server: "chatd 0.1.0".into(),
+            gap: false,
         });
         assert_eq!(
             plain(welcome),

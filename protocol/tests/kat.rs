@@ -159,6 +159,7 @@ fn auth_event() -> Auth {
         username: "ace".into(),
         password: String::from("top_secret").into(),
         client: "chat/0.1.0".into(),
+        after: None,
     }
 }
 
@@ -174,6 +175,7 @@ fn welcome_event() -> ServerEvent {
         },
         max_text: 4096,
         server: "chatd/0.1.0".into(),
+        gap: false,
     })
 }
 

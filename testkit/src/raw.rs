@@ -141,6 +141,7 @@ impl RawClient {
             username: name.into(),
             password: password.to_owned().into(),
             client: "testkit".into(),
+            after: None,
         };
         Self::join_with_auth(ws, key, &auth.to_bytes()).await
     }

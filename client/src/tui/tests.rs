@@ -47,6 +47,7 @@ fn welcome(history: Vec<HistoryEntry>) -> Welcome {
         },
         max_text: 4096,
         server: "chatd".into(),
+        gap: false,
     }
 }
 

@@ -1,0 +1,328 @@
+//! `STATE_DIR/history`: the embedded log on disk, and the thread that
+//! writes it.
+//!
+//! The file is JSON lines, mode 0600: a first line `{"last_id":N}` (the id
+//! before the first entry kept when the file was last rewritten, so ids
+//! continue after a restart even when every entry has aged out), then one message
+//! per line as the protocol's history entry (`{"id":…,"from":…,"text":…,
+//! "ts":…}`), appended in id order.
+//!
+//! One thread writes it, so the room never waits on the disk: it takes
+//! every entry that arrived while it was busy as one batch, appends the
+//! batch with one write and one `fdatasync` (group commit), and when the
+//! file holds about twice the bound it rewrites it to the bound (temp
+//! file, fsync, rename, fsync the directory, as the key store does). A
+//! write that fails (a full or read-only disk) is logged (throttled),
+//! reported in `chatctl status`, and retried every few seconds by a whole
+//! rewrite from memory, so nothing within the bounds is lost once the disk
+//! takes writes again.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chat_protocol::HistoryEntry;
+use chat_protocol::clock::now_ms;
+use serde::{Deserialize, Serialize};
+use tracing::Level;
+
+use super::{Bounds, Entry, Tail};
+use crate::throttle::Throttle;
+
+/// How often a failed write is tried again.
+const RETRY: Duration = Duration::from_secs(2);
+
+/// What the writer thread is told.
+pub(super) enum Cmd {
+    /// An accepted entry, to append.
+    Entry(Entry),
+    /// New bounds (reload).
+    Bounds(Bounds),
+    /// Write what is pending, then say so and stop.
+    Close(std::sync::mpsc::Sender<()>),
+}
+
+/// One line of the file.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum Record {
+    /// Ids continue after this one.
+    Mark { last_id: u64 },
+    /// A message.
+    Entry(HistoryEntry),
+}
+
+/// What was read from the file at start.
+pub(super) struct Loaded {
+    /// The entries within the bounds, and the last id.
+    pub(super) tail: Tail,
+    /// Lines in the file.
+    pub(super) lines: usize,
+    /// The file must be rewritten before anything is appended (a torn or
+    /// damaged line, or none at all yet).
+    pub(super) rewrite: bool,
+}
+
+/// Reads `path` (missing: an empty log) within `bounds` at `now_ms`. A torn
+/// last line (a crash in the middle of a write) and damaged lines are
+/// skipped with a warning.
+pub(super) fn load(path: &Path, bounds: Bounds, now_ms: u64) -> std::io::Result<Loaded> {
+    let mut tail = Tail::new(bounds, 0);
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Loaded {
+                tail,
+                lines: 0,
+                rewrite: true,
+            });
+        }
+        Err(e) => return Err(e),
+    };
+    let mode = file.metadata()?.permissions().mode();
+    if mode & 0o077 != 0 {
+        tracing::warn!(
+            "{} is readable by others (mode {:o}); it holds the room's messages: fix it with `chmod 600 {}`",
+            path.display(),
+            mode & 0o777,
+            path.display()
+        );
+    }
+    let mut reader = BufReader::new(file);
+    let (mut lines, mut rewrite, mut line) = (0usize, false, Vec::new());
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        lines += 1;
+        let whole = line.last() == Some(&b'\n');
+        match serde_json::from_slice::<Record>(&line) {
+            Ok(_) if !whole => {
+                // Complete but unterminated: kept, and the file rewritten so
+                // that the next append does not run into it.
+                rewrite = true;
+                if let Ok(Record::Entry(e)) = serde_json::from_slice::<Record>(&line) {
+                    push_loaded(&mut tail, e, now_ms, path, lines);
+                }
+            }
+            Ok(Record::Mark { last_id }) => {
+                if last_id > tail.last_id() {
+                    tail = rebase(tail, last_id);
+                }
+            }
+            Ok(Record::Entry(e)) => push_loaded(&mut tail, e, now_ms, path, lines),
+            Err(_) if !whole => {
+                rewrite = true;
+                tracing::warn!(
+                    "{} line {lines}: the last record is incomplete (chatd stopped while writing it); it is skipped",
+                    path.display()
+                );
+            }
+            Err(e) => {
+                rewrite = true;
+                tracing::warn!(
+                    "{} line {lines}: a damaged record is skipped ({e})",
+                    path.display()
+                );
+            }
+        }
+    }
+    Ok(Loaded {
+        tail,
+        lines,
+        rewrite,
+    })
+}
+
+fn push_loaded(tail: &mut Tail, e: HistoryEntry, now_ms: u64, path: &Path, line: usize) {
+    if e.id <= tail.last_id() {
+        tracing::warn!(
+            "{} line {line}: message id {} does not follow {}; it is skipped",
+            path.display(),
+            e.id,
+            tail.last_id()
+        );
+        return;
+    }
+    tail.push(Arc::new(e), now_ms);
+}
+
+/// The entries past `last_id` (a mark: entries before it are older),
+/// counting on from it.
+fn rebase(tail: Tail, last_id: u64) -> Tail {
+    let kept: Vec<Entry> = tail.iter().filter(|e| e.id > last_id).cloned().collect();
+    let last = kept.last().map_or(last_id, |e| e.id);
+    Tail::seeded(tail.bounds(), kept, last, now_ms())
+}
+
+/// The writer thread's state.
+pub(super) struct Writer {
+    pub(super) path: PathBuf,
+    /// The entries the file should hold, within the bounds.
+    pub(super) mirror: Tail,
+    /// Lines in the file now.
+    pub(super) lines: usize,
+    /// The file is not known to be good (a failed write, a torn line):
+    /// the next write is a whole rewrite.
+    pub(super) rewrite: bool,
+    /// What `chatctl status` shows while writes fail.
+    pub(super) error: Arc<Mutex<Option<String>>>,
+    pub(super) file: Option<File>,
+}
+
+static FAILED: Throttle = Throttle::new("cannot save the room's history", 1, Duration::from_secs(60));
+
+impl Writer {
+    /// Runs until told to close or every sender is gone.
+    pub(super) fn run(mut self, rx: Receiver<Cmd>) {
+        if self.rewrite {
+            self.write(&[]);
+        }
+        loop {
+            let first = if self.failing() {
+                match rx.recv_timeout(RETRY) {
+                    Ok(cmd) => Some(cmd),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+            } else {
+                match rx.recv() {
+                    Ok(cmd) => Some(cmd),
+                    Err(_) => return,
+                }
+            };
+            let mut batch = Vec::new();
+            let mut done = None;
+            for cmd in first.into_iter().chain(rx.try_iter()) {
+                match cmd {
+                    Cmd::Entry(e) => {
+                        self.mirror.push(e.clone(), now_ms());
+                        batch.push(e);
+                    }
+                    Cmd::Bounds(bounds) => {
+                        self.mirror.set_bounds(bounds, now_ms());
+                        self.rewrite = true;
+                    }
+                    Cmd::Close(tx) => done = Some(tx),
+                }
+            }
+            self.write(&batch);
+            if let Some(done) = done {
+                let _ = done.send(());
+                return;
+            }
+        }
+    }
+
+    fn failing(&self) -> bool {
+        self.error.lock().expect("lock").is_some()
+    }
+
+    /// Writes `batch` (already in the mirror): appended, or the whole file
+    /// rewritten when it is due.
+    fn write(&mut self, batch: &[Entry]) {
+        let count = self.mirror.bounds().count;
+        let result = if count == 0 {
+            self.remove()
+        } else if self.rewrite || self.lines + batch.len() >= (2 * count).max(count + 16) {
+            self.compact()
+        } else if batch.is_empty() {
+            Ok(())
+        } else {
+            self.append(batch)
+        };
+        match result {
+            Ok(()) => {
+                if self.error.lock().expect("lock").take().is_some() {
+                    tracing::info!("{}: the room's history is saved again", self.path.display());
+                }
+            }
+            Err(e) => {
+                self.rewrite = true;
+                self.file = None;
+                let message = format!(
+                    "cannot write {}: {e} (is the disk full or read-only?); messages are kept in memory only until it can be written",
+                    self.path.display()
+                );
+                crate::throttled!(FAILED, Level::WARN, "{message}");
+                *self.error.lock().expect("lock") = Some(message);
+            }
+        }
+    }
+
+    fn append(&mut self, batch: &[Entry]) -> std::io::Result<()> {
+        let mut buf = Vec::with_capacity(batch.len() * 128);
+        for e in batch {
+            serde_json::to_writer(&mut buf, e.as_ref()).map_err(std::io::Error::other)?;
+            buf.push(b'\n');
+        }
+        let file = match &mut self.file {
+            Some(file) => file,
+            None => self.file.insert(open_append(&self.path)?),
+        };
+        file.write_all(&buf)?;
+        file.sync_data()?;
+        self.lines += batch.len();
+        Ok(())
+    }
+
+    /// Rewrites the file to the mirror: the mark, then the entries kept.
+    fn compact(&mut self) -> std::io::Result<()> {
+        self.mirror.trim(now_ms());
+        let mut buf = Vec::with_capacity(self.mirror.len() * 128 + 32);
+        serde_json::to_writer(
+            &mut buf,
+            &Record::Mark {
+                last_id: self
+                    .mirror
+                    .iter()
+                    .next()
+                    .map_or(self.mirror.last_id(), |e| e.id - 1),
+            },
+        )
+        .map_err(std::io::Error::other)?;
+        buf.push(b'\n');
+        for e in self.mirror.iter() {
+            serde_json::to_writer(&mut buf, e.as_ref()).map_err(std::io::Error::other)?;
+            buf.push(b'\n');
+        }
+        self.file = None;
+        crate::store::write_atomic(&self.path, &buf).map_err(std::io::Error::other)?;
+        self.file = Some(open_append(&self.path)?);
+        self.lines = self.mirror.len() + 1;
+        self.rewrite = false;
+        Ok(())
+    }
+
+    /// `history = 0`: nothing is kept on disk.
+    fn remove(&mut self) -> std::io::Result<()> {
+        self.file = None;
+        self.lines = 0;
+        match std::fs::remove_file(&self.path) {
+            Ok(()) => {
+                tracing::info!(
+                    "history = 0: removed {}; no message is kept on disk",
+                    self.path.display()
+                );
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }?;
+        self.rewrite = false;
+        Ok(())
+    }
+}
+
+fn open_append(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)
+}
