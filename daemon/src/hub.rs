@@ -472,8 +472,12 @@ mod tests {
         let mut ace = join(&hub, "ace");
         let mut bob = join(&hub, "bob");
         drain(&mut ace);
-        hub.say(&bob.member, "one".into(), false, None).await.unwrap();
-        hub.say(&ace.member, "two".into(), false, None).await.unwrap();
+        hub.say(&bob.member, "one".into(), false, None)
+            .await
+            .unwrap();
+        hub.say(&ace.member, "two".into(), false, None)
+            .await
+            .unwrap();
         for who in [&mut ace, &mut bob] {
             let seen: Vec<(u64, String)> = drain(who)
                 .into_iter()
@@ -494,7 +498,9 @@ mod tests {
         let hub = hub_with(|c| c.history = 3);
         let ace = join(&hub, "ace");
         for i in 0..5 {
-            hub.say(&ace.member, format!("m{i}"), false, None).await.unwrap();
+            hub.say(&ace.member, format!("m{i}"), false, None)
+                .await
+                .unwrap();
         }
         let texts = |j: &Joined| -> Vec<String> {
             j.welcome.history.iter().map(|e| e.text.clone()).collect()
@@ -509,7 +515,9 @@ mod tests {
             history: 0,
             ..Config::default()
         }));
-        hub.say(&ace.member, "unkept".into(), false, None).await.unwrap();
+        hub.say(&ace.member, "unkept".into(), false, None)
+            .await
+            .unwrap();
         assert!(texts(&join(&hub, "dave")).is_empty());
     }
 
@@ -519,7 +527,9 @@ mod tests {
         let slow = join(&hub, "slow");
         let mut fast = join(&hub, "fast");
         for i in 0..5 {
-            hub.say(&fast.member, format!("m{i}"), false, None).await.unwrap();
+            hub.say(&fast.member, format!("m{i}"), false, None)
+                .await
+                .unwrap();
             drain(&mut fast);
         }
         assert!(slow.member.control.is_ending());
@@ -574,8 +584,12 @@ mod tests {
     async fn a_joiner_gets_the_history_and_a_bad_dm_name_is_not_echoed() {
         let hub = Hub::new(Arc::new(Config::default()));
         let ace = join(&hub, "ace");
-        hub.say(&ace.member, "first".into(), false, None).await.unwrap();
-        hub.say(&ace.member, "waves".into(), true, None).await.unwrap();
+        hub.say(&ace.member, "first".into(), false, None)
+            .await
+            .unwrap();
+        hub.say(&ace.member, "waves".into(), true, None)
+            .await
+            .unwrap();
         let bob = join(&hub, "bob");
         let texts: Vec<(&str, bool)> = bob
             .welcome

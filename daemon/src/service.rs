@@ -237,7 +237,8 @@ pub async fn assemble(
 ) -> Result<(App, chat_protocol::Token, bool), Error> {
     let loaded = Loaded::from(&config, &store).await?;
     let (token, previous) = (loaded.token, loaded.previous);
-    let (log, accepted) = crate::log::EmbeddedLog::open(store.dir(), crate::log::Bounds::of(&config));
+    let (log, accepted) =
+        crate::log::EmbeddedLog::open(store.dir(), crate::log::Bounds::of(&config));
     let app = Arc::new(AppState {
         hub: hub::Hub::with_log(Arc::new(config), Arc::new(log), accepted),
         identity: loaded.identity,

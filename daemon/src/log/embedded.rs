@@ -73,6 +73,7 @@ impl EmbeddedLog {
                     tail: Tail::new(bounds, 0),
                     lines: 0,
                     rewrite: true,
+                    oldest: None,
                 }
             }
         };
@@ -93,6 +94,7 @@ impl EmbeddedLog {
             rewrite: loaded.rewrite,
             error: error.clone(),
             file: None,
+            file_oldest: loaded.oldest,
         };
         let spawned = std::thread::Builder::new()
             .name("history".into())
@@ -100,7 +102,8 @@ impl EmbeddedLog {
         let cmd_tx = match spawned {
             Ok(_) => Some(cmd_tx),
             Err(e) => {
-                let message = format!("cannot start the history writer: {e}; history is kept in memory only");
+                let message =
+                    format!("cannot start the history writer: {e}; history is kept in memory only");
                 tracing::error!("{message}");
                 *error.lock().expect("lock") = Some(message);
                 None
@@ -216,7 +219,10 @@ mod tests {
         }
         log.close(Duration::from_secs(10));
         let mode = std::fs::metadata(dir.path().join(FILE_NAME)).unwrap();
-        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777, 0o600);
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
+            0o600
+        );
         let (log, _accepted) = EmbeddedLog::open(dir.path(), BOUNDS);
         let after = log.after(0, 10);
         assert_eq!(

@@ -65,6 +65,8 @@ pub(super) struct Loaded {
     /// The file must be rewritten before anything is appended (a torn or
     /// damaged line, or none at all yet).
     pub(super) rewrite: bool,
+    /// The timestamp of the file's first entry.
+    pub(super) oldest: Option<u64>,
 }
 
 /// Reads `path` (missing: an empty log) within `bounds` at `now_ms`. A torn
@@ -79,6 +81,7 @@ pub(super) fn load(path: &Path, bounds: Bounds, now_ms: u64) -> std::io::Result<
                 tail,
                 lines: 0,
                 rewrite: true,
+                oldest: None,
             });
         }
         Err(e) => return Err(e),
@@ -94,6 +97,7 @@ pub(super) fn load(path: &Path, bounds: Bounds, now_ms: u64) -> std::io::Result<
     }
     let mut reader = BufReader::new(file);
     let (mut lines, mut rewrite, mut line) = (0usize, false, Vec::new());
+    let mut oldest = None;
     loop {
         line.clear();
         if reader.read_until(b'\n', &mut line)? == 0 {
@@ -115,7 +119,10 @@ pub(super) fn load(path: &Path, bounds: Bounds, now_ms: u64) -> std::io::Result<
                     tail = rebase(tail, last_id);
                 }
             }
-            Ok(Record::Entry(e)) => push_loaded(&mut tail, e, now_ms, path, lines),
+            Ok(Record::Entry(e)) => {
+                oldest = oldest.or(Some(e.ts));
+                push_loaded(&mut tail, e, now_ms, path, lines);
+            }
             Err(_) if !whole => {
                 rewrite = true;
                 tracing::warn!(
@@ -136,6 +143,7 @@ pub(super) fn load(path: &Path, bounds: Bounds, now_ms: u64) -> std::io::Result<
         tail,
         lines,
         rewrite,
+        oldest,
     })
 }
 
@@ -173,9 +181,18 @@ pub(super) struct Writer {
     /// What `chatctl status` shows while writes fail.
     pub(super) error: Arc<Mutex<Option<String>>>,
     pub(super) file: Option<File>,
+    /// The timestamp of the oldest entry in the file, if known.
+    pub(super) file_oldest: Option<u64>,
 }
 
-static FAILED: Throttle = Throttle::new("cannot save the room's history", 1, Duration::from_secs(60));
+/// How often the file is checked for entries past the age bound: a tenth
+/// of it, from 1 s to a minute.
+fn age_check(max_age: Duration) -> Duration {
+    (max_age / 10).clamp(Duration::from_secs(1), Duration::from_secs(60))
+}
+
+static FAILED: Throttle =
+    Throttle::new("cannot save the room's history", 1, Duration::from_secs(60));
 
 impl Writer {
     /// Runs until told to close or every sender is gone.
@@ -184,8 +201,13 @@ impl Writer {
             self.write(&[]);
         }
         loop {
-            let first = if self.failing() {
-                match rx.recv_timeout(RETRY) {
+            let wait = if self.failing() {
+                Some(RETRY)
+            } else {
+                self.mirror.bounds().max_age.map(age_check)
+            };
+            let first = if let Some(wait) = wait {
+                match rx.recv_timeout(wait) {
                     Ok(cmd) => Some(cmd),
                     Err(RecvTimeoutError::Timeout) => None,
                     Err(RecvTimeoutError::Disconnected) => return,
@@ -196,6 +218,7 @@ impl Writer {
                     Err(_) => return,
                 }
             };
+            self.age_out();
             let mut batch = Vec::new();
             let mut done = None;
             for cmd in first.into_iter().chain(rx.try_iter()) {
@@ -216,6 +239,17 @@ impl Writer {
                 let _ = done.send(());
                 return;
             }
+        }
+    }
+
+    /// With an age bound, an entry that has aged out leaves the file too
+    /// (by the next rewrite, due now), even when no message comes.
+    fn age_out(&mut self) {
+        let Some(oldest) = self.mirror.bounds().oldest_ts(now_ms()) else {
+            return;
+        };
+        if self.file_oldest.is_some_and(|ts| ts < oldest) {
+            self.rewrite = true;
         }
     }
 
@@ -268,6 +302,7 @@ impl Writer {
         file.write_all(&buf)?;
         file.sync_data()?;
         self.lines += batch.len();
+        self.file_oldest = self.file_oldest.or(batch.first().map(|e| e.ts));
         Ok(())
     }
 
@@ -295,6 +330,7 @@ impl Writer {
         crate::store::write_atomic(&self.path, &buf).map_err(std::io::Error::other)?;
         self.file = Some(open_append(&self.path)?);
         self.lines = self.mirror.len() + 1;
+        self.file_oldest = self.mirror.iter().next().map(|e| e.ts);
         self.rewrite = false;
         Ok(())
     }
@@ -303,6 +339,7 @@ impl Writer {
     fn remove(&mut self) -> std::io::Result<()> {
         self.file = None;
         self.lines = 0;
+        self.file_oldest = None;
         match std::fs::remove_file(&self.path) {
             Ok(()) => {
                 tracing::info!(

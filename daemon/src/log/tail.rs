@@ -37,7 +37,12 @@ impl Tail {
 
     /// A tail holding `entries` (in id order) of a log whose last id is
     /// `last_id`, trimmed at `now_ms`.
-    pub fn seeded(bounds: Bounds, entries: impl IntoIterator<Item = Entry>, last_id: u64, now_ms: u64) -> Self {
+    pub fn seeded(
+        bounds: Bounds,
+        entries: impl IntoIterator<Item = Entry>,
+        last_id: u64,
+        now_ms: u64,
+    ) -> Self {
         let mut tail = Self::new(bounds, 0);
         for entry in entries {
             if entry.id > tail.last_id && entry.id <= last_id {
