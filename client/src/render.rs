@@ -272,6 +272,7 @@ mod tests {
                 max_text: 4096,
                 server: evil.into(),
                 gap: false,
+                last_id: None,
             }),
         ];
         for event in events {
@@ -369,6 +370,7 @@ mod tests {
             max_text: 4096,
             server: "chatd 0.1.0".into(),
             gap: false,
+            last_id: None,
         });
         assert_eq!(
             plain(welcome),

@@ -219,6 +219,7 @@ impl Hub {
         );
         let users = room.names();
         room.history.trim(now_ms());
+        let last_id = room.history.last_id();
         let history = match after {
             Some(id) => room.history.after(id, config.history),
             None => crate::log::After {
@@ -231,6 +232,7 @@ impl Hub {
             name: name.to_string(),
             users,
             gap: history.gap,
+            last_id: Some(last_id),
             history: history
                 .entries
                 .iter()

@@ -140,6 +140,12 @@ pub struct Welcome {
     /// than `history` holds): the client should say messages were missed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub gap: bool,
+    /// The id of the last message the room's log holds at this join (0:
+    /// none yet), whether or not `history` shows it: a client that
+    /// reconnects resumes after it (or after a later message it received)
+    /// even when it never saw a message. Absent from older servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_id: Option<u64>,
     /// Message of the day.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub motd: Option<String>,

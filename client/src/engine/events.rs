@@ -18,7 +18,7 @@ pub enum Wake {
     /// The backoff is over: time to join again.
     RetryDue,
     /// A join in progress finished.
-    Joined(Box<Result<(Connection, Welcome), JoinError>>),
+    Joined(Box<Result<(Connection, Welcome, String), JoinError>>),
 }
 
 /// The state of the link to the server, for a status bar.
@@ -66,6 +66,8 @@ pub enum Event {
         welcome: Welcome,
         /// Whether the history may not cover the time away.
         gap: bool,
+        /// The server joined (one of several, maybe another than before).
+        url: String,
     },
     /// A rejoin attempt failed, and another follows.
     RetryFailed(String),

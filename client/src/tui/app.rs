@@ -290,8 +290,9 @@ impl App {
                     self.last_retry_error = Some(why);
                 }
             }
-            Event::Rejoined { welcome, gap } => {
+            Event::Rejoined { welcome, gap, url } => {
                 self.last_retry_error = None;
+                self.url = url;
                 self.stale_since = None;
                 self.me = welcome.name.clone();
                 self.max_text = welcome.max_text;
@@ -302,7 +303,7 @@ impl App {
                     welcome.users.len()
                 ));
                 if gap {
-                    self.note("some messages may have been missed while away");
+                    self.note("some messages were missed while away (older than the server keeps)");
                 }
                 if !welcome.history.is_empty() {
                     self.push(Entry::divider("while away"), true);
