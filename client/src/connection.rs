@@ -32,7 +32,7 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub use self::join::{JoinError, Retry, join};
-pub use self::servers::join_any;
+pub use self::servers::{Joined, join_any};
 use crate::exit::{Exit, Failure};
 
 /// How long to wait for the server's half of a closing handshake.

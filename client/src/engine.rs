@@ -68,7 +68,7 @@ const SEEN_MAX: usize = 4096;
 pub struct Engine {
     conn: Option<Connection>,
     link: Link,
-    joining: Option<JoinHandle<Result<(Connection, Welcome, String), JoinError>>>,
+    joining: Option<JoinHandle<Result<crate::connection::Joined, JoinError>>>,
     rejoin: Option<Rejoin>,
     me: String,
     max_text: usize,

@@ -191,7 +191,7 @@ async fn join(
     token: &Token,
     auth: &Auth,
     signals: &mut Signals,
-) -> Result<(connection::Connection, chat_protocol::Welcome, String), connection::JoinError> {
+) -> Result<connection::Joined, connection::JoinError> {
     tokio::select! {
         joined = connection::join_any(urls, token, auth) => joined,
         () = signals.recv() => Err(connection::JoinError {

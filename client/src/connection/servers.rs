@@ -10,14 +10,13 @@ use chat_protocol::{Auth, Token, Welcome};
 use super::{Connection, JoinError, join};
 use crate::exit::Failure;
 
+/// A join that succeeded: the connection, its `Welcome`, the URL joined.
+pub type Joined = (Connection, Welcome, String);
+
 /// Joins the first of `urls` that lets us in: the connection, its
 /// `Welcome` and the URL joined. With every server passed over, the error
 /// names each one's failure.
-pub async fn join_any(
-    urls: &[String],
-    token: &Token,
-    auth: &Auth,
-) -> Result<(Connection, Welcome, String), JoinError> {
+pub async fn join_any(urls: &[String], token: &Token, auth: &Auth) -> Result<Joined, JoinError> {
     let mut failures: Vec<JoinError> = Vec::new();
     for url in urls {
         match join(url, token, auth).await {

@@ -5,12 +5,12 @@
 
 use std::time::Duration;
 
-use chat_protocol::{Auth, Token, Welcome};
+use chat_protocol::{Auth, Token};
 use tokio::time::Instant;
 
 use super::pending::merge;
 use super::{Engine, Event, Link};
-use crate::connection::{self, Connection, JoinError};
+use crate::connection::{self, JoinError};
 use crate::exit::{Exit, Failure};
 use crate::pacing::Pacer;
 
@@ -76,7 +76,7 @@ impl Engine {
 
     pub(super) fn on_joined(
         &mut self,
-        joined: Result<(Connection, Welcome, String), JoinError>,
+        joined: Result<crate::connection::Joined, JoinError>,
         events: &mut Vec<Event>,
     ) {
         let (conn, mut welcome, url) = match joined {
