@@ -248,7 +248,7 @@ impl Hub {
         };
         Ok(Joined {
             member,
-            welcome: fit_welcome(welcome),
+            welcome: fit_welcome(welcome, after.is_some()),
             rx,
         })
     }
@@ -406,14 +406,16 @@ impl Hub {
     }
 }
 
-/// Drops the oldest history until the sealed Welcome fits one server message.
-fn fit_welcome(mut welcome: Welcome) -> Welcome {
+/// Drops the oldest history until the sealed Welcome fits one server
+/// message; a resume that loses entries that way says so (`gap`).
+fn fit_welcome(mut welcome: Welcome, resume: bool) -> Welcome {
     let limit = chat_protocol::limits::MAX_SERVER_MESSAGE - chat_protocol::limits::TAG_LEN;
     while !welcome.history.is_empty()
         && ServerEvent::Welcome(welcome.clone()).to_bytes().len() > limit
     {
         let drop_n = welcome.history.len().div_ceil(8);
         welcome.history.drain(..drop_n);
+        welcome.gap |= resume;
     }
     welcome
 }
