@@ -1,11 +1,14 @@
 //! `STATE_DIR/history`: the embedded log on disk, and the thread that
 //! writes it.
 //!
-//! The file is JSON lines, mode 0600: a first line `{"last_id":N}` (the id
-//! before the first entry kept when the file was last rewritten, so ids
-//! continue after a restart even when every entry has aged out), then one message
-//! per line as the protocol's history entry (`{"id":…,"from":…,"text":…,
-//! "ts":…}`), appended in id order.
+//! The file is JSON lines, mode 0600: a first line `{"last_id":N}` (the
+//! last id given when the file was last rewritten, so ids continue after a
+//! restart even when every entry has aged out), then one message per line
+//! as the protocol's history entry (`{"id":…,"from":…,"text":…,"ts":…}`),
+//! appended in id order, and after a clean stop a last line
+//! `{"closed":N}`. A file without it was left by a crash, which may have
+//! lost the last messages accepted: ids then jump by [`CRASH_ID_JUMP`], so
+//! that an id a client saw is never given to another message.
 //!
 //! One thread writes it, so the room never waits on the disk: it takes
 //! every entry that arrived while it was busy as one batch, appends the
@@ -50,11 +53,20 @@ pub(super) enum Cmd {
 #[derive(Serialize, Deserialize)]
 #[serde(untagged)]
 enum Record {
-    /// Ids continue after this one.
+    /// Ids continue after this one (at least): the first line of a
+    /// rewritten file.
     Mark { last_id: u64 },
+    /// The last line of a file that chatd closed cleanly: nothing accepted
+    /// was lost, ids may go on from the last one.
+    Closed { closed: u64 },
     /// A message.
     Entry(HistoryEntry),
 }
+
+/// How far ids jump after a start that follows a crash: further than any
+/// batch a crash can lose (the messages accepted but not yet written), so
+/// that no id a client may have seen is ever given to another message.
+pub(super) const CRASH_ID_JUMP: u64 = 1_000_000;
 
 /// What was read from the file at start.
 pub(super) struct Loaded {
@@ -63,7 +75,7 @@ pub(super) struct Loaded {
     /// Lines in the file.
     pub(super) lines: usize,
     /// The file must be rewritten before anything is appended (a torn or
-    /// damaged line, or none at all yet).
+    /// damaged line, a crash's id jump to record, or no file yet).
     pub(super) rewrite: bool,
     /// The timestamp of the file's first entry.
     pub(super) oldest: Option<u64>,
@@ -71,14 +83,14 @@ pub(super) struct Loaded {
 
 /// Reads `path` (missing: an empty log) within `bounds` at `now_ms`. A torn
 /// last line (a crash in the middle of a write) and damaged lines are
-/// skipped with a warning.
+/// skipped with a warning; after a crash (no closing record), ids jump by
+/// [`CRASH_ID_JUMP`].
 pub(super) fn load(path: &Path, bounds: Bounds, now_ms: u64) -> std::io::Result<Loaded> {
-    let mut tail = Tail::new(bounds, 0);
     let file = match File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Ok(Loaded {
-                tail,
+                tail: Tail::new(bounds, 0),
                 lines: 0,
                 rewrite: true,
                 oldest: None,
@@ -97,38 +109,29 @@ pub(super) fn load(path: &Path, bounds: Bounds, now_ms: u64) -> std::io::Result<
     }
     let mut reader = BufReader::new(file);
     let (mut lines, mut rewrite, mut line) = (0usize, false, Vec::new());
-    let mut oldest = None;
+    let (mut entries, mut floor, mut clean) = (Vec::<Entry>::new(), 0u64, false);
     loop {
         line.clear();
         if reader.read_until(b'\n', &mut line)? == 0 {
             break;
         }
         lines += 1;
+        // Only a closing record as the very last line means a clean stop.
+        clean = false;
         let whole = line.last() == Some(&b'\n');
-        match serde_json::from_slice::<Record>(&line) {
-            Ok(_) if !whole => {
-                // Complete but unterminated: kept, and the file rewritten so
-                // that the next append does not run into it.
-                rewrite = true;
-                if let Ok(Record::Entry(e)) = serde_json::from_slice::<Record>(&line) {
-                    push_loaded(&mut tail, e, now_ms, path, lines);
-                }
-            }
-            Ok(Record::Mark { last_id }) => {
-                if last_id > tail.last_id() {
-                    tail = rebase(tail, last_id);
-                }
-            }
-            Ok(Record::Entry(e)) => {
-                oldest = oldest.or(Some(e.ts));
-                push_loaded(&mut tail, e, now_ms, path, lines);
-            }
+        if !whole {
+            // Unterminated: the file is rewritten so that the next append
+            // does not run into it.
+            rewrite = true;
+        }
+        let record = match serde_json::from_slice::<Record>(&line) {
+            Ok(record) => record,
             Err(_) if !whole => {
-                rewrite = true;
                 tracing::warn!(
                     "{} line {lines}: the last record is incomplete (chatd stopped while writing it); it is skipped",
                     path.display()
                 );
+                continue;
             }
             Err(e) => {
                 rewrite = true;
@@ -136,36 +139,46 @@ pub(super) fn load(path: &Path, bounds: Bounds, now_ms: u64) -> std::io::Result<
                     "{} line {lines}: a damaged record is skipped ({e})",
                     path.display()
                 );
+                continue;
+            }
+        };
+        match record {
+            Record::Mark { last_id } => floor = floor.max(last_id),
+            Record::Closed { closed } => {
+                floor = floor.max(closed);
+                clean = true;
+            }
+            Record::Entry(e) => {
+                if entries.last().is_some_and(|last| e.id <= last.id) {
+                    rewrite = true;
+                    tracing::warn!(
+                        "{} line {lines}: message id {} does not follow the one before; it is skipped",
+                        path.display(),
+                        e.id
+                    );
+                } else {
+                    entries.push(Arc::new(e));
+                }
             }
         }
     }
+    let oldest = entries.first().map(|e| e.ts);
+    let mut last_id = floor.max(entries.last().map_or(0, |e| e.id));
+    if !clean && lines > 0 {
+        last_id = last_id.saturating_add(CRASH_ID_JUMP);
+        rewrite = true;
+        tracing::warn!(
+            "{}: chatd did not stop cleanly last time; the messages accepted just before may be missing from the history, and message ids go on from {} so that none is used twice",
+            path.display(),
+            last_id + 1
+        );
+    }
     Ok(Loaded {
-        tail,
+        tail: Tail::seeded(bounds, entries, last_id, now_ms),
         lines,
         rewrite,
         oldest,
     })
-}
-
-fn push_loaded(tail: &mut Tail, e: HistoryEntry, now_ms: u64, path: &Path, line: usize) {
-    if e.id <= tail.last_id() {
-        tracing::warn!(
-            "{} line {line}: message id {} does not follow {}; it is skipped",
-            path.display(),
-            e.id,
-            tail.last_id()
-        );
-        return;
-    }
-    tail.push(Arc::new(e), now_ms);
-}
-
-/// The entries past `last_id` (a mark: entries before it are older),
-/// counting on from it.
-fn rebase(tail: Tail, last_id: u64) -> Tail {
-    let kept: Vec<Entry> = tail.iter().filter(|e| e.id > last_id).cloned().collect();
-    let last = kept.last().map_or(last_id, |e| e.id);
-    Tail::seeded(tail.bounds(), kept, last, now_ms())
 }
 
 /// The writer thread's state.
@@ -236,6 +249,7 @@ impl Writer {
             }
             self.write(&batch);
             if let Some(done) = done {
+                self.close();
                 let _ = done.send(());
                 return;
             }
@@ -313,11 +327,7 @@ impl Writer {
         serde_json::to_writer(
             &mut buf,
             &Record::Mark {
-                last_id: self
-                    .mirror
-                    .iter()
-                    .next()
-                    .map_or(self.mirror.last_id(), |e| e.id - 1),
+                last_id: self.mirror.last_id(),
             },
         )
         .map_err(std::io::Error::other)?;
@@ -333,6 +343,32 @@ impl Writer {
         self.file_oldest = self.mirror.iter().next().map(|e| e.ts);
         self.rewrite = false;
         Ok(())
+    }
+
+    /// Ends the file with the closing record (a clean stop: no id jump at
+    /// the next start), if it is in good order.
+    fn close(&mut self) {
+        if self.rewrite || self.mirror.bounds().count == 0 {
+            return;
+        }
+        let mut buf = Vec::new();
+        let closed = Record::Closed {
+            closed: self.mirror.last_id(),
+        };
+        if serde_json::to_writer(&mut buf, &closed).is_err() {
+            return;
+        }
+        buf.push(b'\n');
+        let written = match &mut self.file {
+            Some(file) => file.write_all(&buf).and_then(|()| file.sync_data()),
+            None => open_append(&self.path).and_then(|mut f| {
+                f.write_all(&buf)?;
+                f.sync_data()
+            }),
+        };
+        if let Err(e) = written {
+            tracing::warn!("cannot close {}: {e}", self.path.display());
+        }
     }
 
     /// `history = 0`: nothing is kept on disk.
