@@ -50,9 +50,19 @@ pub struct Cli {
     )]
     pub key_option: Option<String>,
 
-    /// The server's WebSocket address
-    #[arg(long, value_name = "URL", default_value = "ws://localhost:1719/", value_parser = crate::parse_url)]
-    pub url: String,
+    /// The server's WebSocket address. Several servers of one room (chatd
+    /// nodes behind no balancer): give --url again, or a comma list; chat
+    /// tries them in turn, in the order given, when it connects and when it
+    /// reconnects
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "ws://localhost:1719/",
+        value_parser = crate::parse_url,
+        value_delimiter = ',',
+        action = clap::ArgAction::Append
+    )]
+    pub url: Vec<String>,
 
     /// The name to join as: 1-32 of A-Z a-z 0-9 _ . - [default: user_NNNN,
     /// four random digits]

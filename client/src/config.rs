@@ -8,7 +8,7 @@
 //! password_command = "pass show chat"   # or password_file = "…"
 //!
 //! [profile.work]                        # chat --profile work
-//! url = "ws://chat.work.example:1719/"
+//! url = "ws://a.work.example:1719/, ws://b.work.example:1719/"  # tried in turn
 //! key_file = "~/.config/chat/work.key"
 //! ```
 //!
@@ -29,7 +29,7 @@ use crate::exit::{Exit, Failure};
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
-    /// The server's URL.
+    /// The server's URL, or several of one room as a comma list.
     pub url: Option<String>,
     /// The name to join as.
     pub username: Option<String>,
@@ -219,8 +219,10 @@ fn check(s: &Settings, text: &str, origin: &Path, profile: Option<&str>) -> Resu
             at("password_command")
         ));
     }
-    if let Some(url) = &s.url {
-        crate::parse_url(url).map_err(|why| format!("{}: url: {why}", at("url")))?;
+    if let Some(urls) = &s.url {
+        for url in urls.split(',') {
+            crate::parse_url(url).map_err(|why| format!("{}: url: {why}", at("url")))?;
+        }
     }
     if let Some(name) = &s.username
         && !chat_protocol::valid_username(name)

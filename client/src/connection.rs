@@ -10,12 +10,14 @@
 //! to open ends the connection.
 //!
 //! - [`join`](mod@join): the connect and the handshake, and [`JoinError`];
+//! - [`servers`]: several servers of one room, tried in turn;
 //! - [`refusal`]: the failures a server's refusal or an impostor's answer
 //!   map to, with their messages and exit codes;
 //! - here: the joined [`Connection`] and its I/O.
 
 mod join;
 mod refusal;
+mod servers;
 
 use std::time::Duration;
 
@@ -30,6 +32,7 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub use self::join::{JoinError, Retry, join};
+pub use self::servers::{Joined, join_any};
 use crate::exit::{Exit, Failure};
 
 /// How long to wait for the server's half of a closing handshake.

@@ -32,7 +32,10 @@
 //! taken by the server and is not sent again; the others go out again
 //! ahead of the queue, in the order typed. (From a server that keeps no
 //! client ids, a line from us with the same text, not seen before, counts.) The history is
-//! merged by message: what was already shown is left out.
+//! merged by message: what was already shown is left out. The rejoin asks
+//! to resume after the id of the last message received (`Auth`'s `after`),
+//! so the server sends exactly what was missed, or says that some of it is
+//! no longer kept (`gap`). With several servers, each is tried in turn.
 //!
 //! - [`events`]: what wakes the engine and what a front end is told;
 //! - [`pending`]: the lines not yet answered, and how a rejoin settles them;
@@ -65,7 +68,7 @@ const SEEN_MAX: usize = 4096;
 pub struct Engine {
     conn: Option<Connection>,
     link: Link,
-    joining: Option<JoinHandle<Result<(Connection, Welcome), JoinError>>>,
+    joining: Option<JoinHandle<Result<crate::connection::Joined, JoinError>>>,
     rejoin: Option<Rejoin>,
     me: String,
     max_text: usize,
@@ -80,6 +83,10 @@ pub struct Engine {
     /// The `who` of [`Engine::refresh_users`], queued or sent, until its
     /// answer.
     refresh: Option<u64>,
+    /// The id of the last message received: a rejoin resumes after it.
+    last_id: Option<u64>,
+    /// The id the join in progress (or the last one) resumed after.
+    resumed_after: Option<u64>,
 }
 
 /// Sleeps until `deadline`, or forever when there is none.
@@ -109,10 +116,13 @@ impl Engine {
             seen: HashSet::new(),
             seen_order: VecDeque::new(),
             refresh: None,
+            last_id: None,
+            resumed_after: None,
         };
         for entry in &welcome.history {
             engine.remember(entry);
         }
+        engine.last_id = welcome.last_id.or(engine.last_id);
         engine
     }
 
@@ -357,6 +367,7 @@ impl Engine {
     }
 
     fn remember(&mut self, entry: &HistoryEntry) {
+        self.last_id = Some(entry.id);
         if self.seen.insert((entry.id, entry.ts)) {
             self.seen_order.push_back((entry.id, entry.ts));
             if self.seen_order.len() > SEEN_MAX

@@ -39,6 +39,8 @@ use crate::signals::Signals;
 /// authenticates the server without it).
 pub(crate) fn parse_url(url: &str) -> Result<String, String> {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    // An item of a comma list may come with spaces around it.
+    let url = url.trim();
     let lower = url.to_ascii_lowercase();
     if lower.starts_with("wss://") {
         return Err("wss:// is not supported; use ws:// (the chat handshake authenticates the server and encrypts everything)".into());
@@ -114,7 +116,8 @@ async fn run(mut cli: Cli) -> anyhow::Result<Exit> {
     if cli.url_is_default
         && let Some(url) = &settings.url
     {
-        cli.url = url.clone();
+        // Checked when the file was read.
+        cli.url = url.split(',').filter_map(|u| parse_url(u).ok()).collect();
     }
     let token = key(&cli, &settings)?;
     let username = match cli.username.clone().or_else(|| settings.username.clone()) {
@@ -146,17 +149,19 @@ async fn run(mut cli: Cli) -> anyhow::Result<Exit> {
         username,
         password: given.unwrap_or_default(),
         client: format!("chat/{}", env!("CARGO_PKG_VERSION")),
+        after: None,
     };
     let mut joined = join(&cli.url, &token, &auth, &mut signals).await;
+    let prompt_url = cli.url.join(", ");
     if let Err(err) = &joined
         && err.failure.exit == Exit::BadPassword
         && none_given
         && password::can_prompt()
     {
-        auth.password = password::prompt(&cli.url, &mut signals).await?;
+        auth.password = password::prompt(&prompt_url, &mut signals).await?;
         joined = join(&cli.url, &token, &auth, &mut signals).await;
     }
-    let (conn, welcome) = joined.map_err(anyhow::Error::from)?;
+    let (conn, welcome, url) = joined.map_err(anyhow::Error::from)?;
     if !cli.plain && !cli.json && tui::available() {
         let guard = match tui::TerminalGuard::new() {
             Ok(guard) => guard,
@@ -170,24 +175,25 @@ async fn run(mut cli: Cli) -> anyhow::Result<Exit> {
         let mut engine = engine::Engine::new(conn, &welcome);
         let fingerprint = token.key_id().to_string();
         engine.reconnect_with(engine::Rejoin {
-            url: cli.url.clone(),
+            urls: cli.url.clone(),
             token,
             auth,
         });
-        return tui::run(guard, engine, welcome, &cli.url, &fingerprint, &mut signals).await;
+        return tui::run(guard, engine, welcome, &url, &fingerprint, &mut signals).await;
     }
     session::run(conn, welcome, mode, &mut signals).await
 }
 
-/// One join attempt, abandoned (exit 130) at Ctrl-C or SIGTERM.
+/// One join attempt (each server in turn), abandoned (exit 130) at Ctrl-C
+/// or SIGTERM.
 async fn join(
-    url: &str,
+    urls: &[String],
     token: &Token,
     auth: &Auth,
     signals: &mut Signals,
-) -> Result<(connection::Connection, chat_protocol::Welcome), connection::JoinError> {
+) -> Result<connection::Joined, connection::JoinError> {
     tokio::select! {
-        joined = connection::join(url, token, auth) => joined,
+        joined = connection::join_any(urls, token, auth) => joined,
         () = signals.recv() => Err(connection::JoinError {
             failure: Failure::new(Exit::Interrupted, "interrupted before joining"),
             retry: connection::Retry::Useless,

@@ -351,6 +351,8 @@ mod tests {
             },
             max_text: 4096,
             server: String::new(),
+            gap: false,
+            last_id: None,
         };
         let kinds: Vec<_> = self::welcome(&welcome)
             .into_iter()

@@ -272,6 +272,8 @@ mod tests {
                 },
                 max_text: 4096,
                 server: evil.into(),
+                gap: false,
+                last_id: None,
             }),
         ];
         for event in events {
@@ -395,6 +397,8 @@ mod tests {
             },
             max_text: 4096,
             server: "chatd 0.1.0".into(),
+            gap: false,
+            last_id: None,
         });
         assert_eq!(
             plain(welcome),

@@ -596,3 +596,33 @@ fn a_busy_server_is_reported_as_busy_not_as_the_wrong_address() {
         server.join().unwrap();
     }
 }
+
+/// Several servers: the first dead, the second joins; as `--url` given
+/// twice and as a comma list. With every one dead, the error names each.
+#[test]
+fn with_two_urls_and_the_first_dead_chat_joins_through_the_second() {
+    let d = Daemon::builder()
+        .config("limit_exempt = [\"127.0.0.0/8\"]\n")
+        .start();
+    let dead_port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let dead = format!("ws://127.0.0.1:{}/", dead_port());
+    let mut ace = Chat::start(&dead, &d.key, &["--url", &d.url, "--username", "ace"]);
+    ace.wait_out("-!- online: ace\n");
+    let list = format!("{dead}, {}", d.url);
+    let mut bob = Chat::start(&list, &d.key, &["--username", "bob"]);
+    bob.wait_out("-!- online: ace, bob\n");
+    assert_eq!(bob.finish(), 0, "{}", bob.output());
+    assert_eq!(ace.finish(), 0, "{}", ace.output());
+
+    let other = format!("ws://127.0.0.1:{}/", dead_port());
+    let mut none = Chat::start(&format!("{dead},{other}"), &d.key, &["--username", "cat"]);
+    assert_eq!(none.finish(), 69, "{}", none.output());
+    let err = none.stderr();
+    assert!(err.contains(&dead) && err.contains(&other), "{err}");
+}

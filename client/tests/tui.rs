@@ -446,3 +446,83 @@ fn emoji_sequences_and_flags_show_whole_and_leave_no_ghosts() {
     assert!(!screen.join("\n").contains('🏽'), "{}", screen.join("\n"));
     assert_eq!(bob.finish(), 0);
 }
+
+/// The full-screen client with two servers (two proxies to one chatd):
+/// the first goes down, the second is down too for a while; the rejoin
+/// goes through the second once it is up, and resumes after the last
+/// message seen: what came meanwhile shows once, nothing twice, no gap.
+#[test]
+fn a_rejoin_tries_the_next_server_and_resumes_after_the_last_message_seen() {
+    if !tmux::available() {
+        return eprintln!("tmux is not installed: skipped");
+    }
+    let d = Daemon::start();
+    let (first, second) = (Proxy::start(d.port), Proxy::start(d.port));
+    let urls = format!("{},{}", first.url, second.url);
+    let ace = Tmux::chat(&urls, &d.key, "ace", &[], 100, 30);
+    ace.wait_text("─── live ───");
+    let mut bob = Chat::joined(&d.url, &d.key, "bob", &["--plain"]);
+    ace.wait_text("bob joined");
+    bob.line("seen before");
+    ace.wait_text("<bob> seen before");
+
+    second.refuse(true);
+    first.refuse(true);
+    first.cut();
+    ace.wait_text("reconnecting");
+    bob.wait_out("-!- ace left");
+    for n in 1..=3 {
+        bob.line(&format!("while ace was away {n}"));
+        bob.wait_out(&format!("<bob> while ace was away {n}\n"));
+    }
+    second.refuse(false);
+    let screen = ace.wait_for("the rejoin through the second server", |s| {
+        count(s, "rejoined as ace") == 1 && count(s, "while ace was away 3") == 1
+    });
+    let all = screen.join("\n");
+    for n in 1..=3 {
+        assert_eq!(
+            count(&screen, &format!("<bob> while ace was away {n}")),
+            1,
+            "{all}"
+        );
+    }
+    assert_eq!(count(&screen, "<bob> seen before"), 1, "{all}");
+    assert_eq!(count(&screen, "messages were missed"), 0, "{all}");
+    let port = second.url.trim_start_matches("ws://").trim_end_matches('/');
+    assert!(screen[0].contains(port), "the bar names the server: {all}");
+    bob.line("live again");
+    ace.wait_text("<bob> live again");
+    assert_eq!(bob.finish(), 0);
+}
+
+/// Away for longer than the server's history: the rejoin says that some
+/// messages were missed, and shows what the server still keeps.
+#[test]
+fn a_rejoin_after_more_than_the_history_says_messages_were_missed() {
+    if !tmux::available() {
+        return eprintln!("tmux is not installed: skipped");
+    }
+    let d = Daemon::builder().config("history = 2\n").start();
+    let proxy = Proxy::start(d.port);
+    let ace = Tmux::chat(&proxy.url, &d.key, "ace", &[], 100, 30);
+    ace.wait_text("─── live ───");
+    let mut bob = Chat::joined(&d.url, &d.key, "bob", &["--plain"]);
+    ace.wait_text("bob joined");
+    proxy.refuse(true);
+    proxy.cut();
+    ace.wait_text("reconnecting");
+    bob.wait_out("-!- ace left");
+    for n in 1..=5 {
+        bob.line(&format!("away line {n}"));
+        bob.wait_out(&format!("<bob> away line {n}\n"));
+    }
+    proxy.refuse(false);
+    let screen = ace.wait_for("the rejoin and the note", |s| {
+        count(s, "rejoined as ace") == 1 && count(s, "messages were missed") == 1
+    });
+    let all = screen.join("\n");
+    assert_eq!(count(&screen, "<bob> away line 5"), 1, "{all}");
+    assert_eq!(count(&screen, "<bob> away line 1"), 0, "{all}");
+    assert_eq!(bob.finish(), 0);
+}

@@ -201,6 +201,12 @@ pub fn status(s: &Status, now: u64) -> String {
             ),
         ));
     }
+    if let Some(error) = &s.history_persist_error {
+        pairs.push((
+            "history",
+            format!("NOT SAVED to disk, kept in memory: {}", one_line(error)),
+        ));
+    }
     aligned(&pairs)
 }
 
@@ -340,6 +346,7 @@ mod tests {
             pid: 4321,
             throttled_addresses: 0,
             queued_bytes: 0,
+            history_persist_error: None,
         }
     }
 
@@ -421,6 +428,17 @@ mod tests {
         assert!(line.ends_with("(in 10m)"), "{line}");
         assert!(!text.contains("old sessions"), "{text}");
         assert!(!text.contains("throttled"), "{text}");
+        assert!(!text.contains("NOT SAVED"), "{text}");
+        let unsaved = Status {
+            history_persist_error: Some("No space left on device".into()),
+            ..sample_status()
+        };
+        assert!(
+            status(&unsaved, NOW)
+                .contains("history:    NOT SAVED to disk, kept in memory: No space left on device"),
+            "{}",
+            status(&unsaved, NOW)
+        );
         let guessed = Status {
             throttled_addresses: 2,
             ..sample_status()

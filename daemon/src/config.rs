@@ -47,8 +47,10 @@ pub struct Config {
     pub log_level: String,
     /// Message of the day, shown to everyone who joins.
     pub motd: Option<String>,
-    /// Public messages kept for people who join.
+    /// Public messages kept for people who join (and in `STATE_DIR/history`).
     pub history: usize,
+    /// Age past which a kept message is dropped; `0`: no age bound.
+    pub history_max_age: Human,
     /// Longest message text, in bytes.
     pub max_text: usize,
     /// Most users online at once.
@@ -100,6 +102,7 @@ impl Default for Config {
             log_level: "info".into(),
             motd: None,
             history: 50,
+            history_max_age: Human(Duration::from_secs(7 * 86_400)),
             max_text: chat_protocol::limits::DEFAULT_MAX_TEXT,
             max_users: 1000,
             max_connections_per_ip: 16,

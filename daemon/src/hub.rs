@@ -2,14 +2,18 @@
 //!
 //! One `Mutex<Room>` orders every join, leave and message, so each user
 //! sees the same sequence and a joiner's history joins up with what follows
-//! it. The lock is never held across an await: delivery is a `try_send`
+//! it. Public messages go through the room's log ([`crate::log`]) first:
+//! the log numbers them, and they are fanned out (and added to the room's
+//! [`Tail`]) only as they come out of the log's stream of accepted entries,
+//! drained under the room lock ([`Hub::pump`]). The lock is never held
+//! across an await: delivery is a `try_send`
 //! into each member's bounded queue. A member whose queue is full is too
 //! slow; it is told to end and never delays anyone else. Each event is
 //! serialized once; every writer task seals the shared bytes with its own key.
 //! In a large room joins and leaves are counted and told in summaries
 //! ([`crate::presence`]).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -27,20 +31,21 @@ use tokio::sync::{Notify, mpsc};
 
 use crate::config::Config;
 use crate::ending::{Control, Ending};
+use crate::log::{Accepted, Bounds, Draft, EmbeddedLog, LogError, RoomLog, Tail};
 use crate::member::Queued;
 pub use crate::member::{Member, Queue};
 use crate::presence::{Tally, summarised};
 
-#[derive(Default)]
 struct Room {
     /// Members by their name folded to lower case: the map's order is the
     /// order every list of names is shown in, so nothing is sorted (or a
     /// name folded again) while the lock is held.
     users: BTreeMap<String, Arc<Member>>,
-    /// Shared with the Welcomes being built, so a join copies pointers, not
-    /// texts, under the lock.
-    history: VecDeque<Arc<HistoryEntry>>,
-    next_id: u64,
+    /// The newest accepted entries, shared with the Welcomes being built,
+    /// so a join copies pointers, not texts, under the lock.
+    history: Tail,
+    /// The log's accepted entries, not yet in `history` nor fanned out.
+    accepted: Accepted,
     /// Joins and leaves not told yet (see [`crate::presence`]).
     tally: Tally,
 }
@@ -67,9 +72,14 @@ impl Room {
         }
     }
 
-    fn next_id(&mut self) -> u64 {
-        self.next_id += 1;
-        self.next_id
+    /// Takes every entry the log has accepted since the last call, in log
+    /// order: into the history, and out to everyone.
+    fn pump(&mut self) {
+        let now = now_ms();
+        while let Ok(entry) = self.accepted.try_recv() {
+            self.broadcast(&ServerEvent::Message(HistoryEntry::clone(&entry)), None);
+            self.history.push(entry, now);
+        }
     }
 }
 
@@ -86,6 +96,7 @@ pub struct Joined {
 /// The chat room shared by every connection.
 pub struct Hub {
     room: Mutex<Room>,
+    log: Arc<dyn RoomLog>,
     config: RwLock<Arc<Config>>,
     total_messages: AtomicU64,
     /// Bytes waiting in every member's queue.
@@ -95,10 +106,26 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// An empty room with this configuration.
+    /// An empty room with this configuration, its log in memory only.
     pub fn new(config: Arc<Config>) -> Self {
+        let (log, accepted) = EmbeddedLog::in_memory(Bounds::of(&config));
+        Self::with_log(config, Arc::new(log), accepted)
+    }
+
+    /// A room on `log` (opened with its stream of `accepted` entries); the
+    /// history starts with what the log keeps.
+    pub fn with_log(config: Arc<Config>, log: Arc<dyn RoomLog>, accepted: Accepted) -> Self {
+        let bounds = Bounds::of(&config);
+        let kept = log.after(0, bounds.count).entries;
+        let history = Tail::seeded(bounds, kept, log.last_id(), now_ms());
         Self {
-            room: Mutex::default(),
+            room: Mutex::new(Room {
+                users: BTreeMap::new(),
+                history,
+                accepted,
+                tally: Tally::default(),
+            }),
+            log,
             config: RwLock::new(config),
             total_messages: AtomicU64::new(0),
             queued_bytes: Arc::default(),
@@ -111,14 +138,27 @@ impl Hub {
         self.config.read().expect("lock").clone()
     }
 
-    /// Replaces the configuration (on reload); history is trimmed to the new size.
+    /// Replaces the configuration (on reload); history is trimmed to the
+    /// new bounds, in the log too.
     pub fn set_config(&self, config: Arc<Config>) {
-        let keep = config.history;
+        let bounds = Bounds::of(&config);
         *self.config.write().expect("lock") = config;
+        self.log.set_bounds(bounds);
         let mut room = self.room.lock().expect("lock");
-        while room.history.len() > keep {
-            room.history.pop_front();
-        }
+        room.pump();
+        room.history.set_bounds(bounds, now_ms());
+    }
+
+    /// The room's log.
+    pub fn log(&self) -> &Arc<dyn RoomLog> {
+        &self.log
+    }
+
+    /// Fans out what the log has accepted and the room not yet seen. Each
+    /// [`Hub::say`] calls it; a log whose entries are accepted elsewhere
+    /// (a replicated backend) calls it as they arrive.
+    pub fn pump(&self) {
+        self.room.lock().expect("lock").pump();
     }
 
     /// Users online.
@@ -142,13 +182,15 @@ impl Hub {
     }
 
     /// Registers a user after the password check. Re-checks fullness and
-    /// takes the name atomically, so two joins can never share one.
+    /// takes the name atomically, so two joins can never share one. With
+    /// `after` (a resume), the history is the entries after that id.
     pub fn join(
         &self,
         name: &str,
         addr: SocketAddr,
         key_id: KeyId,
         control: Arc<Control>,
+        after: Option<u64>,
     ) -> Result<Joined, RejectCode> {
         let config = self.config();
         let key = name.to_ascii_lowercase();
@@ -162,6 +204,8 @@ impl Hub {
             queued: queued.clone(),
         };
         let mut room = self.room.lock().expect("lock");
+        // What the log accepted before this join is history, not live.
+        room.pump();
         if room.users.len() >= config.max_users {
             return Err(RejectCode::ServerFull);
         }
@@ -200,12 +244,26 @@ impl Hub {
             );
         }
         let users = room.names();
-        let history: Vec<Arc<HistoryEntry>> = room.history.iter().cloned().collect();
+        room.history.trim(now_ms());
+        let last_id = room.history.last_id();
+        let history = match after {
+            Some(id) => room.history.after(id, config.history),
+            None => crate::log::After {
+                entries: room.history.recent(config.history),
+                gap: false,
+            },
+        };
         drop(room);
         let welcome = Welcome {
             name: name.to_string(),
             users,
-            history: history.iter().map(|e| HistoryEntry::clone(e)).collect(),
+            gap: history.gap,
+            last_id: Some(last_id),
+            history: history
+                .entries
+                .iter()
+                .map(|e| HistoryEntry::clone(e))
+                .collect(),
             motd: config.motd.clone(),
             rate: RateLimit {
                 burst: config.rate_burst,
@@ -216,7 +274,7 @@ impl Hub {
         };
         Ok(Joined {
             member,
-            welcome: fit_welcome(welcome),
+            welcome: fit_welcome(welcome, after.is_some()),
             rx,
         })
     }
@@ -230,6 +288,8 @@ impl Hub {
             && matches!(member.control.ending().bye, Some((ByeCode::Kicked, _)));
         let above = self.config().presence_summary_above;
         let mut room = self.room.lock().expect("lock");
+        // What the log accepted before this leave goes out before it.
+        room.pump();
         if room.users.get(&key).is_some_and(|m| Arc::ptr_eq(m, member)) {
             let online = room.users.len() - 1;
             if !kicked && summarised(online, above) {
@@ -251,27 +311,26 @@ impl Hub {
         }
     }
 
-    /// Relays a public message or action to everyone, sender included.
-    pub fn say(&self, from: &Member, text: String, action: bool, cid: Option<String>) {
-        let keep = self.config().history;
-        let mut room = self.room.lock().expect("lock");
-        let entry = HistoryEntry {
-            id: room.next_id(),
+    /// Appends a public message or action to the log and, once the log
+    /// accepted it, relays it to everyone, sender included; its id.
+    pub async fn say(
+        &self,
+        from: &Member,
+        text: String,
+        action: bool,
+        cid: Option<String>,
+    ) -> Result<u64, LogError> {
+        let draft = Draft {
             from: from.name.clone(),
             text,
             ts: now_ms(),
             action,
             cid,
         };
-        if keep > 0 {
-            if room.history.len() >= keep {
-                room.history.pop_front();
-            }
-            room.history.push_back(Arc::new(entry.clone()));
-        }
-        room.broadcast(&ServerEvent::Message(entry), None);
-        drop(room);
+        let id = self.log.append(draft).await?;
+        self.pump();
         self.count(from);
+        Ok(id)
     }
 
     /// Sends a direct message to its addressee and echoes it to the sender.
@@ -283,6 +342,7 @@ impl Hub {
         cid: Option<String>,
     ) -> Result<(), (ErrorCode, String)> {
         let mut room = self.room.lock().expect("lock");
+        room.pump();
         let Some(target) = room.users.get(&to.to_ascii_lowercase()).cloned() else {
             // `to` is the client's own text: named back only when it is a
             // valid name, so nothing else is ever echoed.
@@ -293,8 +353,10 @@ impl Hub {
             };
             return Err((ErrorCode::NoSuchUser, message));
         };
+        // Not logged: a DM carries the id of the last public message before
+        // it, and takes none of its own.
         let event = ServerEvent::Dm {
-            id: room.next_id(),
+            id: room.history.last_id(),
             from: from.name.clone(),
             to: target.name.clone(),
             text,
@@ -405,14 +467,16 @@ impl Hub {
     }
 }
 
-/// Drops the oldest history until the sealed Welcome fits one server message.
-fn fit_welcome(mut welcome: Welcome) -> Welcome {
+/// Drops the oldest history until the sealed Welcome fits one server
+/// message; a resume that loses entries that way says so (`gap`).
+fn fit_welcome(mut welcome: Welcome, resume: bool) -> Welcome {
     let limit = chat_protocol::limits::MAX_SERVER_MESSAGE - chat_protocol::limits::TAG_LEN;
     while !welcome.history.is_empty()
         && ServerEvent::Welcome(welcome.clone()).to_bytes().len() > limit
     {
         let drop_n = welcome.history.len().div_ceil(8);
         welcome.history.drain(..drop_n);
+        welcome.gap |= resume;
     }
     welcome
 }
@@ -429,6 +493,7 @@ mod tests {
             "127.0.0.1:9".parse().unwrap(),
             KeyId([0; 8]),
             Control::new(&shutdown),
+            None,
         )
         .unwrap_or_else(|code| panic!("{name}: {code:?}"))
     }
@@ -466,14 +531,18 @@ mod tests {
         assert!(drain(&mut ace).is_empty());
     }
 
-    #[test]
-    fn everyone_sees_a_message_once_with_increasing_ids() {
+    #[tokio::test]
+    async fn everyone_sees_a_message_once_with_increasing_ids() {
         let hub = hub_with(|_| {});
         let mut ace = join(&hub, "ace");
         let mut bob = join(&hub, "bob");
         drain(&mut ace);
-        hub.say(&bob.member, "one".into(), false, None);
-        hub.say(&ace.member, "two".into(), false, None);
+        hub.say(&bob.member, "one".into(), false, None)
+            .await
+            .unwrap();
+        hub.say(&ace.member, "two".into(), false, None)
+            .await
+            .unwrap();
         for who in [&mut ace, &mut bob] {
             let seen: Vec<(u64, String)> = drain(who)
                 .into_iter()
@@ -489,12 +558,14 @@ mod tests {
         assert_eq!(hub.total_messages(), 2);
     }
 
-    #[test]
-    fn history_keeps_the_last_messages_and_shrinks_on_reload() {
+    #[tokio::test]
+    async fn history_keeps_the_last_messages_and_shrinks_on_reload() {
         let hub = hub_with(|c| c.history = 3);
         let ace = join(&hub, "ace");
         for i in 0..5 {
-            hub.say(&ace.member, format!("m{i}"), false, None);
+            hub.say(&ace.member, format!("m{i}"), false, None)
+                .await
+                .unwrap();
         }
         let texts = |j: &Joined| -> Vec<String> {
             j.welcome.history.iter().map(|e| e.text.clone()).collect()
@@ -509,17 +580,21 @@ mod tests {
             history: 0,
             ..Config::default()
         }));
-        hub.say(&ace.member, "unkept".into(), false, None);
+        hub.say(&ace.member, "unkept".into(), false, None)
+            .await
+            .unwrap();
         assert!(texts(&join(&hub, "dave")).is_empty());
     }
 
-    #[test]
-    fn a_member_whose_queue_overflows_ends_as_too_slow_and_delays_no_one() {
+    #[tokio::test]
+    async fn a_member_whose_queue_overflows_ends_as_too_slow_and_delays_no_one() {
         let hub = hub_with(|c| c.outbound_queue = 2);
         let slow = join(&hub, "slow");
         let mut fast = join(&hub, "fast");
         for i in 0..5 {
-            hub.say(&fast.member, format!("m{i}"), false, None);
+            hub.say(&fast.member, format!("m{i}"), false, None)
+                .await
+                .unwrap();
             drain(&mut fast);
         }
         assert!(slow.member.control.is_ending());
@@ -540,6 +615,7 @@ mod tests {
             "127.0.0.1:9".parse().unwrap(),
             KeyId([0; 8]),
             Control::new(&shutdown),
+            None,
         );
         assert_eq!(third.err(), Some(RejectCode::ServerFull));
         let kicked = hub.end_where(|m| m.name == "bob", || Ending::kicked("spam"));
@@ -564,16 +640,21 @@ mod tests {
             "127.0.0.1:9".parse().unwrap(),
             KeyId([0; 8]),
             Control::new(&shutdown),
+            None,
         );
         assert_eq!(again.err(), Some(RejectCode::NameTaken));
     }
 
-    #[test]
-    fn a_joiner_gets_the_history_and_a_bad_dm_name_is_not_echoed() {
+    #[tokio::test]
+    async fn a_joiner_gets_the_history_and_a_bad_dm_name_is_not_echoed() {
         let hub = Hub::new(Arc::new(Config::default()));
         let ace = join(&hub, "ace");
-        hub.say(&ace.member, "first".into(), false, None);
-        hub.say(&ace.member, "waves".into(), true, None);
+        hub.say(&ace.member, "first".into(), false, None)
+            .await
+            .unwrap();
+        hub.say(&ace.member, "waves".into(), true, None)
+            .await
+            .unwrap();
         let bob = join(&hub, "bob");
         let texts: Vec<(&str, bool)> = bob
             .welcome

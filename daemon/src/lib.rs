@@ -29,6 +29,7 @@ pub mod guesses;
 pub mod hub;
 pub mod keys;
 pub mod limits;
+pub mod log;
 pub mod logging;
 pub mod member;
 pub mod password;

@@ -108,6 +108,7 @@ mod tests {
             "127.0.0.1:9".parse().unwrap(),
             KeyId([0; 8]),
             Control::new(&shutdown),
+            None,
         )
         .unwrap_or_else(|code| panic!("{name}: {code:?}"))
     }

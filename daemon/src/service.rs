@@ -214,6 +214,12 @@ pub async fn run(
         );
     }
     let _ = tokio::time::timeout_at(deadline, admin_server).await;
+    // Every message accepted goes to disk before chatd exits.
+    let log = app.hub.log().clone();
+    let left = deadline
+        .saturating_duration_since(tokio::time::Instant::now())
+        .max(std::time::Duration::from_secs(1));
+    let _ = tokio::task::spawn_blocking(move || log.close(left)).await;
     if let Some(path) = admin_path {
         let _ = std::fs::remove_file(path);
     }
@@ -235,8 +241,10 @@ pub async fn assemble(
 ) -> Result<(App, chat_protocol::Token, bool), Error> {
     let loaded = Loaded::from(&config, &store).await?;
     let (token, previous) = (loaded.token, loaded.previous);
+    let (log, accepted) =
+        crate::log::EmbeddedLog::open(store.dir(), crate::log::Bounds::of(&config));
     let app = Arc::new(AppState {
-        hub: hub::Hub::new(Arc::new(config)),
+        hub: hub::Hub::with_log(Arc::new(config), Arc::new(log), accepted),
         identity: loaded.identity,
         keys: RwLock::new(KeySet {
             current: token.clone(),

@@ -44,6 +44,7 @@ pub fn snapshot(app: &App) -> Status {
         pid: std::process::id(),
         throttled_addresses: app.guesses.throttled(),
         queued_bytes: app.hub.queued_bytes(),
+        history_persist_error: app.hub.log().persist_error(),
     }
 }
 

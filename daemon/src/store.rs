@@ -7,6 +7,7 @@
 //! | `key` | the token clients are given, on one line |
 //! | `key.previous` | the previous token, `expires=UNIX_SECONDS`, `replaced_by=KEY_ID` (the key that replaced it) and, with a pending disconnect, `disconnect=true`; only during a rotation's grace |
 //! | `password` | an argon2id PHC string, when set through the admin API |
+//! | `history` | the room's log: JSON lines, plain text (see `log::embedded`); none with `history = 0` |
 //! | `lock` | held (flock) while a chatd runs on this directory |
 
 use std::fs::File;
@@ -179,7 +180,7 @@ impl Store {
     /// force, but `.key.tmp` may hold a join key: no secret is left lying
     /// around. Only our own names, and only under the lock.
     fn remove_stale_temp_files(&self) {
-        for name in ["identity", "key", "key.previous", "password"] {
+        for name in ["identity", "key", "key.previous", "password", "history"] {
             let tmp = self.dir.join(format!(".{name}.tmp"));
             match std::fs::remove_file(&tmp) {
                 Ok(()) => tracing::info!(

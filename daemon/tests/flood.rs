@@ -59,6 +59,7 @@ async fn wrong_join(url: &str, key: &Token, source: Ipv4Addr, n: u64) -> Option<
             username: format!("flood{n}"),
             password: String::from("wrong").into(),
             client: "flood".into(),
+            after: None,
         };
         let sealed = session.sealer.seal(&auth.to_bytes()).ok()?;
         ws.send(Message::Binary(sealed.into())).await.ok()?;

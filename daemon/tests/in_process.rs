@@ -94,6 +94,7 @@ async fn join(client: &mut Client, token: &Token, name: &str) -> Session {
         username: name.into(),
         password: String::new().into(),
         client: "in-process".into(),
+        after: None,
     };
     let sealed = session.sealer.seal(&auth.to_bytes()).unwrap();
     client.send(Message::Binary(sealed.into())).await.unwrap();

@@ -66,6 +66,11 @@ pub struct Status {
     /// Bytes waiting in all users' outbound queues.
     #[serde(default)]
     pub queued_bytes: usize,
+    /// Why the room's history cannot be written to the state directory
+    /// now (a full or read-only disk); absent while writes succeed. Chat
+    /// goes on from memory meanwhile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_persist_error: Option<String>,
 }
 
 /// One connected user.

@@ -25,6 +25,12 @@ pub struct Auth {
     /// Client software and version, for the server's logs.
     #[serde(default)]
     pub client: String,
+    /// Resume: the id of the last message this client saw (from an earlier
+    /// session). The `Welcome`'s history then holds the messages after it
+    /// (at most the server's `history`), and `gap` says when some of them
+    /// are no longer kept. Absent: the most recent history, as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<u64>,
 }
 
 impl fmt::Debug for Auth {
@@ -33,6 +39,7 @@ impl fmt::Debug for Auth {
             .field("username", &self.username)
             .field("password", &"..")
             .field("client", &self.client)
+            .field("after", &self.after)
             .finish()
     }
 }
@@ -124,9 +131,21 @@ pub struct Welcome {
     pub name: String,
     /// Everyone online, this client included.
     pub users: Vec<String>,
-    /// Recent public messages, oldest first.
+    /// Recent public messages, oldest first; after a resume (`Auth`'s
+    /// `after`), the messages after that id.
     #[serde(default)]
     pub history: Vec<HistoryEntry>,
+    /// Set when the client asked to resume after an id and some messages
+    /// after it are not in `history` (older than the server keeps, or more
+    /// than `history` holds): the client should say messages were missed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub gap: bool,
+    /// The id of the last message the room's log holds at this join (0:
+    /// none yet), whether or not `history` shows it: a client that
+    /// reconnects resumes after it (or after a later message it received)
+    /// even when it never saw a message. Absent from older servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_id: Option<u64>,
     /// Message of the day.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub motd: Option<String>,
@@ -390,12 +409,15 @@ impl Auth {
             password: Zeroizing<String>,
             #[serde(default)]
             client: String,
+            #[serde(default)]
+            after: Option<u64>,
         }
         let strict: Strict = crate::json::from_slice_strict(bytes)?;
         (strict.kind == "auth").then(|| Auth {
             username: strict.username,
             password: strict.password,
             client: strict.client,
+            after: strict.after,
         })
     }
 
@@ -581,6 +603,7 @@ mod tests {
             username: "ace".into(),
             password: Zeroizing::new("hunter2".into()),
             client: "t".into(),
+            after: None,
         };
         assert!(!format!("{a:?}").contains("hunter2"));
         let json = String::from_utf8(a.to_bytes().to_vec()).unwrap();

@@ -159,6 +159,7 @@ fn auth_event() -> Auth {
         username: "ace".into(),
         password: String::from("top_secret").into(),
         client: "chat/0.1.0".into(),
+        after: None,
     }
 }
 
@@ -174,6 +175,8 @@ fn welcome_event() -> ServerEvent {
         },
         max_text: 4096,
         server: "chatd/0.1.0".into(),
+        gap: false,
+        last_id: None,
     })
 }
 
@@ -507,11 +510,14 @@ fn the_event_examples_round_trip() {
     };
 
     let auths = lines("json auth");
-    assert_eq!(auths.len(), 1);
-    let auth: Auth = serde_json::from_str(&auths[0]).unwrap();
+    assert_eq!(auths.len(), 2, "a plain Auth and one that resumes");
+    for line in &auths {
+        let auth = Auth::from_bytes(line.as_bytes()).unwrap();
+        assert_eq!(String::from_utf8(auth.to_bytes().to_vec()).unwrap(), *line);
+    }
     assert_eq!(
-        String::from_utf8(auth.to_bytes().to_vec()).unwrap(),
-        auths[0]
+        Auth::from_bytes(auths[1].as_bytes()).unwrap().after,
+        Some(1234)
     );
 
     let mut seen = Vec::new();

@@ -249,10 +249,22 @@ impl RawClient {
 
     /// Joins over a WebSocket the caller opened (with its own limits, say).
     pub async fn join_on(ws: Ws, key: &str, name: &str, password: &str) -> Outcome {
+        Self::join_after(ws, key, name, password, None).await
+    }
+
+    /// Joins asking to resume after message id `after` (the Auth's `after`).
+    pub async fn join_after(
+        ws: Ws,
+        key: &str,
+        name: &str,
+        password: &str,
+        after: Option<u64>,
+    ) -> Outcome {
         let auth = Auth {
             username: name.into(),
             password: password.to_owned().into(),
             client: "testkit".into(),
+            after,
         };
         Self::join_with_auth(ws, key, &auth.to_bytes()).await
     }

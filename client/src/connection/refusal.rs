@@ -185,6 +185,7 @@ mod tests {
             username: "ace".into(),
             password: String::from("pw").into(),
             client: String::new(),
+            after: None,
         };
         for (code, exit) in cases {
             let err = rejected(code, "why\x07", Some(30), &auth, "ws://h:1/");

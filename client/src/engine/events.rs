@@ -6,7 +6,7 @@ use chat_protocol::{ServerEvent, Welcome};
 use tokio::time::Instant;
 
 use super::Pending;
-use crate::connection::{Connection, Incoming, JoinError};
+use crate::connection::{Incoming, JoinError};
 use crate::exit::Failure;
 
 /// What woke the engine up; pass it to [`Engine::handle`](super::Engine::handle).
@@ -18,7 +18,7 @@ pub enum Wake {
     /// The backoff is over: time to join again.
     RetryDue,
     /// A join in progress finished.
-    Joined(Box<Result<(Connection, Welcome), JoinError>>),
+    Joined(Box<Result<crate::connection::Joined, JoinError>>),
 }
 
 /// The state of the link to the server, for a status bar.
@@ -70,6 +70,8 @@ pub enum Event {
         welcome: Welcome,
         /// Whether the history may not cover the time away.
         gap: bool,
+        /// The server joined (one of several, maybe another than before).
+        url: String,
     },
     /// A rejoin attempt failed, and another follows.
     RetryFailed(String),

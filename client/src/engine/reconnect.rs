@@ -5,12 +5,12 @@
 
 use std::time::Duration;
 
-use chat_protocol::{Auth, Token, Welcome};
+use chat_protocol::{Auth, Token};
 use tokio::time::Instant;
 
 use super::pending::merge;
 use super::{Engine, Event, Link};
-use crate::connection::{self, Connection, JoinError};
+use crate::connection::{self, JoinError};
 use crate::exit::{Exit, Failure};
 use crate::pacing::Pacer;
 
@@ -21,10 +21,10 @@ pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// Rejoin attempts that wait out a taken name (1 + 2 + 4 + 8 + 16 + 30 s).
 const NAME_HELD_ATTEMPTS: u32 = 6;
 
-/// What a rejoin needs: the same address, key and name.
+/// What a rejoin needs: the same servers, key and name.
 pub struct Rejoin {
-    /// The server's URL.
-    pub url: String,
+    /// The servers' URLs, tried in turn.
+    pub urls: Vec<String>,
     /// The key.
     pub token: Token,
     /// The join request (name and password).
@@ -59,24 +59,27 @@ impl Engine {
         let (Some(rejoin), Link::Waiting { attempt, .. }) = (&self.rejoin, self.link) else {
             return;
         };
-        let (url, token, auth) = (
-            rejoin.url.clone(),
+        let (urls, token, mut auth) = (
+            rejoin.urls.clone(),
             rejoin.token.clone(),
             rejoin.auth.clone(),
         );
+        // Resume: the server sends what came after the last message seen.
+        auth.after = self.last_id;
+        self.resumed_after = self.last_id;
         self.link = Link::Joining;
         self.retry_attempt = attempt;
         self.joining = Some(tokio::spawn(async move {
-            connection::join(&url, &token, &auth).await
+            connection::join_any(&urls, &token, &auth).await
         }));
     }
 
     pub(super) fn on_joined(
         &mut self,
-        joined: Result<(Connection, Welcome), JoinError>,
+        joined: Result<crate::connection::Joined, JoinError>,
         events: &mut Vec<Event>,
     ) {
-        let (conn, mut welcome) = match joined {
+        let (conn, mut welcome, url) = match joined {
             Ok(joined) => joined,
             Err(err) => {
                 // Our old session may still hold the name until the server
@@ -107,20 +110,25 @@ impl Engine {
             self.queue.retain(|p| p.seq != seq);
         }
         let history = std::mem::take(&mut welcome.history);
+        // A server that resumed after our last id sends exactly what came
+        // after it, or says `gap`; from one that did not (an older
+        // server), the merge guesses.
+        let resumed = self
+            .resumed_after
+            .is_some_and(|after| history.first().is_none_or(|e| e.id == after + 1));
         let inflight = std::mem::take(&mut self.inflight);
         let merged = merge(history, &self.seen, &self.me, inflight);
+        let gap = welcome.gap || (!resumed && merged.gap);
         for entry in &merged.fresh {
             self.remember(entry);
         }
+        self.last_id = welcome.last_id.or(self.last_id);
         for pending in merged.resend.into_iter().rev() {
             self.queue.push_front(pending);
         }
         events.extend(merged.unknown.into_iter().map(Event::Unknown));
         welcome.history = merged.fresh;
-        events.push(Event::Rejoined {
-            welcome,
-            gap: merged.gap,
-        });
+        events.push(Event::Rejoined { welcome, gap, url });
         events.extend(merged.confirmed.into_iter().map(Event::Confirmed));
     }
 }

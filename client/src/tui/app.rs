@@ -333,8 +333,9 @@ impl App {
                     self.last_retry_error = Some(why);
                 }
             }
-            Event::Rejoined { welcome, gap } => {
+            Event::Rejoined { welcome, gap, url } => {
                 self.last_retry_error = None;
+                self.url = url;
                 self.stale_since = None;
                 self.users_stale = false;
                 self.me = welcome.name.clone();
@@ -346,7 +347,7 @@ impl App {
                     welcome.users.len()
                 ));
                 if gap {
-                    self.note("some messages may have been missed while away");
+                    self.note("some messages were missed while away (older than the server keeps)");
                 }
                 if !welcome.history.is_empty() {
                     self.push(Entry::divider("while away"), true);

@@ -48,6 +48,8 @@ fn welcome(history: Vec<HistoryEntry>) -> Welcome {
         },
         max_text: 4096,
         server: "chatd".into(),
+        gap: false,
+        last_id: None,
     }
 }
 
@@ -551,6 +553,7 @@ fn while_reconnecting_who_is_online_is_shown_as_stale_until_the_welcome() {
     app.on_engine(Event::Rejoined {
         welcome,
         gap: false,
+        url: "ws://chat.example.org:1719/".into(),
     });
     app.link = Link::Up;
     let shown = screen(&mut app, 80, 12);

@@ -1,6 +1,7 @@
 //! A TCP proxy between a client and chatd that a test can make lossy: hold
-//! back what the server sends (so an echo never arrives), and cut every
-//! connection (so the link drops), then forward normally again.
+//! back what the server sends (so an echo never arrives), cut every
+//! connection (so the link drops), refuse new ones (a server that is
+//! down), then forward normally again.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -12,6 +13,7 @@ pub struct Proxy {
     /// `ws://127.0.0.1:PORT/` of the proxy.
     pub url: String,
     hold: Arc<AtomicBool>,
+    refuse: Arc<AtomicBool>,
     open: Arc<Mutex<Vec<TcpStream>>>,
 }
 
@@ -22,10 +24,15 @@ impl Proxy {
         let url = format!("ws://{}/", listener.local_addr().unwrap());
         let hold = Arc::new(AtomicBool::new(false));
         let open = Arc::new(Mutex::new(Vec::new()));
-        let (hold2, open2) = (hold.clone(), open.clone());
+        let refuse = Arc::new(AtomicBool::new(false));
+        let (hold2, open2, refuse2) = (hold.clone(), open.clone(), refuse.clone());
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { return };
+                if refuse2.load(Ordering::SeqCst) {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                }
                 let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
                     continue;
                 };
@@ -42,7 +49,17 @@ impl Proxy {
                 pipe(server, client, Some(hold2.clone()));
             }
         });
-        Self { url, hold, open }
+        Self {
+            url,
+            hold,
+            refuse,
+            open,
+        }
+    }
+
+    /// Whether new connections are closed at once (a server that is down).
+    pub fn refuse(&self, refuse: bool) {
+        self.refuse.store(refuse, Ordering::SeqCst);
     }
 
     /// Whether what the server sends is dropped instead of forwarded.

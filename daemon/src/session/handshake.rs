@@ -226,7 +226,10 @@ async fn admit(
         return Err(reject(conn, RejectCode::NameInvalid, why).await);
     }
     let control = Control::new(&app.shutdown);
-    match app.hub.join(&auth.username, peer, key_id, control) {
+    match app
+        .hub
+        .join(&auth.username, peer, key_id, control, auth.after)
+    {
         // A rotation, or the end of a grace, may have withdrawn the key
         // since the Hello, and swept the room before this join: a key that
         // no longer joins keeps no one in the room.

@@ -48,7 +48,7 @@ pub async fn run(mut stream: SealedStream, member: &Arc<Member>, app: &App, conf
             refuse(member, ErrorCode::RateLimited, message);
             continue;
         }
-        handle(event, member, app, config);
+        handle(event, member, app, config).await;
     }
 }
 
@@ -65,21 +65,30 @@ fn refuse(member: &Member, code: ErrorCode, message: String) {
     member.send(&ServerEvent::Error { code, message });
 }
 
+/// Tells the sender when the log refused its message.
+fn logged(appended: Result<u64, crate::log::LogError>, member: &Member) {
+    if let Err(e) = appended {
+        refuse(member, ErrorCode::Other, e.to_string());
+    }
+}
+
 /// A client id worth keeping: a valid one; others are dropped.
 fn kept(cid: Option<String>) -> Option<String> {
     cid.filter(|cid| chat_protocol::valid_cid(cid))
 }
 
-/// Acts on one well-formed event within the rate limit.
-fn handle(event: ClientEvent, member: &Arc<Member>, app: &App, config: &Config) {
+/// Acts on one well-formed event within the rate limit. A public message
+/// is echoed (by the room) once the log has accepted it; one the log
+/// refused is answered with an error, so the sender knows it was not sent.
+async fn handle(event: ClientEvent, member: &Arc<Member>, app: &App, config: &Config) {
     let checked = |text: &str| validate_text(text, config.max_text);
     match event {
         ClientEvent::Say { text, cid } => match checked(&text) {
-            Ok(()) => app.hub.say(member, text, false, kept(cid)),
+            Ok(()) => logged(app.hub.say(member, text, false, kept(cid)).await, member),
             Err((code, message)) => refuse(member, code, message),
         },
         ClientEvent::Action { text, cid } => match checked(&text) {
-            Ok(()) => app.hub.say(member, text, true, kept(cid)),
+            Ok(()) => logged(app.hub.say(member, text, true, kept(cid)).await, member),
             Err((code, message)) => refuse(member, code, message),
         },
         ClientEvent::Dm { to, text, cid } => {

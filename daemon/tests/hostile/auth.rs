@@ -57,6 +57,7 @@ async fn an_auth_before_the_challenge_is_a_malformed_hello() {
         username: "mallory".into(),
         password: String::new().into(),
         client: "hostile".into(),
+        after: None,
     };
     let sealed = other.session.sealer.seal(&auth.to_bytes()).unwrap();
     let mut ws = s.ws().await;
@@ -92,6 +93,7 @@ async fn a_second_auth_is_a_bad_event_and_changes_no_name() {
         username: "root".into(),
         password: String::new().into(),
         client: "hostile".into(),
+        after: None,
     };
     mallory.send_plain(&again.to_bytes()).await;
     mallory

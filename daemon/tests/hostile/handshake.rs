@@ -109,6 +109,7 @@ async fn a_hello_in_fragments_is_one_message_and_joins() {
         username: "frag".into(),
         password: String::new().into(),
         client: "hostile".into(),
+        after: None,
     };
     send_binary(&mut ws, session.sealer.seal(&auth.to_bytes()).unwrap()).await;
     let welcome = session

@@ -182,6 +182,7 @@ async fn an_auth_replayed_into_a_new_handshake_closes_1008() {
         username: "mallory".into(),
         password: String::new().into(),
         client: "hostile".into(),
+        after: None,
     };
     let recorded = first.session.sealer.seal(&auth.to_bytes()).unwrap();
     drop(first);

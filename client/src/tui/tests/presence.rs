@@ -70,6 +70,7 @@ fn a_rejoin_needs_no_refresh() {
     app.on_engine(Event::Rejoined {
         welcome: welcome(Vec::new()),
         gap: false,
+        url: "ws://127.0.0.1:1/".into(),
     });
     assert!(!app.wants_users(), "the welcome said who is online");
     assert_eq!(app.online, 4);

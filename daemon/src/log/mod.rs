@@ -1,0 +1,147 @@
+//! The room's log: every accepted public message and action, in one order,
+//! numbered by the log itself (the message id is the log's sequence
+//! number), bounded by `history` (a count) and `history_max_age`.
+//!
+//! The hub speaks to the log through [`RoomLog`], which is shaped for more
+//! than one backend:
+//!
+//! - [`RoomLog::append`] is asynchronous and resolves to the id once the
+//!   log has accepted the entry. The embedded backend ([`embedded`])
+//!   accepts at once, in memory; a replicated backend (NATS JetStream,
+//!   later) resolves when the stream acknowledged the publish.
+//! - Every accepted entry also comes out of the [`Accepted`] stream handed
+//!   out when the log is opened, in log order, exactly once. The hub drains
+//!   it under its room lock ([`crate::hub::Hub::pump`]), adding each entry
+//!   to its in-memory [`Tail`] and fanning it out in the same step: that is
+//!   what gives everyone one order and makes a joiner's history join up
+//!   with the live messages. A sender sees its echo only from there, so
+//!   only once the log has accepted the message.
+//! - [`RoomLog::after`] reads "the entries after id X, at most N" from the
+//!   log's own copy.
+//!
+//! ```text
+//!  reader ── Hub::say ── RoomLog::append ──► (id)      embedded: memory now,
+//!                              │                        the disk in batches
+//!                              ▼
+//!                        Accepted stream ── Hub::pump (room lock) ──► Tail + fan-out
+//! ```
+//!
+//! Direct messages are never logged: they go from sender to addressee only.
+
+pub mod embedded;
+mod file;
+mod tail;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chat_protocol::HistoryEntry;
+use tokio::sync::mpsc;
+
+use crate::config::Config;
+
+pub use self::embedded::EmbeddedLog;
+pub use self::tail::{After, Tail};
+
+/// An accepted entry, shared between the log, the hub's tail and the
+/// Welcomes being built.
+pub type Entry = Arc<HistoryEntry>;
+
+/// Accepted entries, in log order (see the module documentation).
+pub type Accepted = mpsc::UnboundedReceiver<Entry>;
+
+/// A message on its way into the log: everything but the id, which the log
+/// assigns.
+#[derive(Clone, Debug)]
+pub struct Draft {
+    /// The sender, as authenticated.
+    pub from: String,
+    /// The text, already checked.
+    pub text: String,
+    /// Server time, Unix milliseconds.
+    pub ts: u64,
+    /// An action (`/me`).
+    pub action: bool,
+    /// The sender's client id, if valid.
+    pub cid: Option<String>,
+}
+
+impl Draft {
+    /// The entry this draft becomes with the id `id`.
+    pub fn into_entry(self, id: u64) -> HistoryEntry {
+        HistoryEntry {
+            id,
+            from: self.from,
+            text: self.text,
+            ts: self.ts,
+            action: self.action,
+            cid: self.cid,
+        }
+    }
+}
+
+/// How much the log keeps: at most `count` entries, none older than
+/// `max_age` (`None`: no age bound).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bounds {
+    /// Entries kept (`history`); 0 keeps nothing, in memory or on disk.
+    pub count: usize,
+    /// Oldest entry kept (`history_max_age`), if bounded.
+    pub max_age: Option<Duration>,
+}
+
+impl Bounds {
+    /// The bounds a configuration sets.
+    pub fn of(config: &Config) -> Self {
+        Self {
+            count: config.history,
+            max_age: Some(config.history_max_age.0).filter(|age| !age.is_zero()),
+        }
+    }
+
+    /// The oldest timestamp (Unix ms) kept at `now_ms`, if ages are bounded.
+    pub fn oldest_ts(&self, now_ms: u64) -> Option<u64> {
+        self.max_age
+            .map(|age| now_ms.saturating_sub(u64::try_from(age.as_millis()).unwrap_or(u64::MAX)))
+    }
+}
+
+/// Why an append was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// The log cannot take entries now (a replicated backend out of reach);
+    /// the text is for the sender: "…, not sent".
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// The boxed future of [`RoomLog::append`] (object-safe).
+pub type Appending<'a> = Pin<Box<dyn Future<Output = Result<u64, LogError>> + Send + 'a>>;
+
+/// The room's log, whatever keeps it (see the module documentation).
+pub trait RoomLog: Send + Sync {
+    /// Appends a public message or action; resolves to its id once the log
+    /// accepted it. The entry also comes out of the [`Accepted`] stream.
+    fn append(&self, draft: Draft) -> Appending<'_>;
+
+    /// The entries after `id`, at most `limit` (the newest ones when more
+    /// are kept), oldest first; `gap` when some entries after `id` are not
+    /// among them.
+    fn after(&self, id: u64, limit: usize) -> After;
+
+    /// The id of the last entry accepted (0: none yet).
+    fn last_id(&self) -> u64;
+
+    /// New bounds (on reload): entries past them are dropped.
+    fn set_bounds(&self, bounds: Bounds);
+
+    /// Why the log cannot be made durable now, if it cannot (a full or
+    /// read-only disk); chat goes on meanwhile.
+    fn persist_error(&self) -> Option<String>;
+
+    /// Writes what is still in flight and stops the log's tasks; at most
+    /// `bound` is spent. After it, appends are kept in memory only.
+    fn close(&self, bound: Duration);
+}

@@ -1,0 +1,211 @@
+//! The newest entries of the log, in memory, within the log's bounds:
+//! what Welcomes are made of, and the embedded backend's own copy.
+
+use std::collections::VecDeque;
+
+use super::{Bounds, Entry};
+
+/// The answer to "the entries after id X, at most N".
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct After {
+    /// The entries, oldest first.
+    pub entries: Vec<Entry>,
+    /// Some entries after the id asked for are not in `entries`: older
+    /// than the log keeps, past the limit, or the id is unknown to this
+    /// log (ahead of its last id).
+    pub gap: bool,
+}
+
+/// The newest entries, in id order, bounded by [`Bounds`].
+#[derive(Debug)]
+pub struct Tail {
+    entries: VecDeque<Entry>,
+    bounds: Bounds,
+    /// The id of the last entry ever pushed, kept or not.
+    last_id: u64,
+}
+
+impl Tail {
+    /// An empty tail after `last_id` (the id the log counts on from).
+    pub fn new(bounds: Bounds, last_id: u64) -> Self {
+        Self {
+            entries: VecDeque::new(),
+            bounds,
+            last_id,
+        }
+    }
+
+    /// A tail holding `entries` (in id order) of a log whose last id is
+    /// `last_id`, trimmed at `now_ms`.
+    pub fn seeded(
+        bounds: Bounds,
+        entries: impl IntoIterator<Item = Entry>,
+        last_id: u64,
+        now_ms: u64,
+    ) -> Self {
+        let mut tail = Self::new(bounds, 0);
+        for entry in entries {
+            if entry.id > tail.last_id && entry.id <= last_id {
+                tail.last_id = entry.id;
+                tail.entries.push_back(entry);
+            }
+        }
+        tail.last_id = last_id;
+        tail.trim(now_ms);
+        tail
+    }
+
+    /// The id of the last entry ever pushed (0: none yet).
+    pub fn last_id(&self) -> u64 {
+        self.last_id
+    }
+
+    /// Entries kept.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing is kept.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The entries kept, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.iter()
+    }
+
+    /// The bounds in force.
+    pub fn bounds(&self) -> Bounds {
+        self.bounds
+    }
+
+    /// Adds the newest entry (ids must increase) and drops what falls out
+    /// of the bounds at `now_ms`.
+    pub fn push(&mut self, entry: Entry, now_ms: u64) {
+        debug_assert!(entry.id > self.last_id, "ids increase");
+        self.last_id = self.last_id.max(entry.id);
+        if self.bounds.count > 0 {
+            self.entries.push_back(entry);
+        }
+        self.trim(now_ms);
+    }
+
+    /// New bounds; what falls out of them at `now_ms` is dropped.
+    pub fn set_bounds(&mut self, bounds: Bounds, now_ms: u64) {
+        self.bounds = bounds;
+        self.trim(now_ms);
+    }
+
+    /// Drops entries past the count and older than the age bound.
+    pub fn trim(&mut self, now_ms: u64) {
+        while self.entries.len() > self.bounds.count {
+            self.entries.pop_front();
+        }
+        if let Some(oldest) = self.bounds.oldest_ts(now_ms) {
+            while self.entries.front().is_some_and(|e| e.ts < oldest) {
+                self.entries.pop_front();
+            }
+        }
+    }
+
+    /// The newest `limit` entries, oldest first.
+    pub fn recent(&self, limit: usize) -> Vec<Entry> {
+        let skip = self.entries.len().saturating_sub(limit);
+        self.entries.iter().skip(skip).cloned().collect()
+    }
+
+    /// The entries after `id`, at most `limit` (the newest), oldest first;
+    /// see [`After::gap`].
+    pub fn after(&self, id: u64, limit: usize) -> After {
+        if id > self.last_id {
+            // Not an id of this log (a log that started again): all it has.
+            return After {
+                entries: self.recent(limit),
+                gap: true,
+            };
+        }
+        let newer: Vec<&Entry> = self.entries.iter().filter(|e| e.id > id).collect();
+        let missed = self.last_id - id;
+        let skip = newer.len().saturating_sub(limit);
+        After {
+            gap: (newer.len() - skip) as u64 != missed,
+            entries: newer.into_iter().skip(skip).cloned().collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use chat_protocol::HistoryEntry;
+
+    use super::*;
+
+    fn entry(id: u64, ts: u64) -> Entry {
+        Arc::new(HistoryEntry {
+            id,
+            from: "ace".into(),
+            text: format!("m{id}"),
+            ts,
+            action: false,
+            cid: None,
+        })
+    }
+
+    fn ids(entries: &[Entry]) -> Vec<u64> {
+        entries.iter().map(|e| e.id).collect()
+    }
+
+    fn tail(count: usize, max_age: Option<Duration>) -> Tail {
+        Tail::new(Bounds { count, max_age }, 0)
+    }
+
+    #[test]
+    fn keeps_the_newest_by_count_and_by_age() {
+        let mut t = tail(3, Some(Duration::from_secs(10)));
+        for id in 1..=5 {
+            t.push(entry(id, 1_000 * id), 1_000 * id);
+        }
+        assert_eq!(ids(&t.recent(10)), [3, 4, 5]);
+        // At 14.5 s, only the entry of 5 s is at most 10 s old.
+        t.trim(14_500);
+        assert_eq!(ids(&t.recent(10)), [5]);
+        t.trim(15_001);
+        assert!(t.is_empty());
+        assert_eq!(t.last_id(), 5);
+    }
+
+    #[test]
+    fn after_gives_exactly_the_missed_entries_or_says_there_is_a_gap() {
+        let mut t = tail(4, None);
+        for id in 1..=6 {
+            t.push(entry(id, id), id);
+        }
+        // Kept: 3..=6.
+        let a = t.after(4, 10);
+        assert_eq!((ids(&a.entries), a.gap), (vec![5, 6], false));
+        let a = t.after(2, 10);
+        assert_eq!((ids(&a.entries), a.gap), (vec![3, 4, 5, 6], false));
+        let a = t.after(1, 10);
+        assert_eq!((ids(&a.entries), a.gap), (vec![3, 4, 5, 6], true));
+        let a = t.after(2, 2);
+        assert_eq!((ids(&a.entries), a.gap), (vec![5, 6], true));
+        let a = t.after(6, 10);
+        assert_eq!((ids(&a.entries), a.gap), (vec![], false));
+        let a = t.after(99, 2);
+        assert_eq!((ids(&a.entries), a.gap), (vec![5, 6], true));
+    }
+
+    #[test]
+    fn a_count_of_zero_keeps_nothing_but_counts_on() {
+        let mut t = tail(0, None);
+        t.push(entry(1, 1), 1);
+        assert!(t.is_empty());
+        assert_eq!(t.last_id(), 1);
+        assert!(t.after(0, 10).gap);
+        assert!(!t.after(1, 10).gap);
+    }
+}
