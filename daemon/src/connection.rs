@@ -13,7 +13,8 @@
 use std::pin::Pin;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use chat_protocol::limits::TAG_LEN;
 use chat_protocol::{OpenError, Opener, Sealer, ServerEvent, Session, close};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
@@ -208,6 +209,7 @@ impl Secure {
             SealedSink {
                 sink,
                 sealer: self.sealer,
+                buffer: BytesMut::new(),
             },
         )
     }
@@ -236,17 +238,46 @@ impl SealedStream {
 pub struct SealedSink {
     sink: SplitSink<Socket, Message>,
     sealer: Sealer,
+    /// Where messages are sealed in place: each sealed message is split off
+    /// it, and once tungstenite has copied it out the space is used again,
+    /// so a busy writer allocates nothing per message.
+    buffer: BytesMut,
 }
+
+/// Largest sealing buffer kept while the writer is idle; a larger one (a
+/// long message went through it) is freed.
+const KEPT_BUFFER: usize = 2 * 1024;
 
 impl SealedSink {
     /// Seals one message for sending; see [`Outgoing`].
     pub fn seal(&mut self, plain: &[u8]) -> Result<Outgoing, Ending> {
-        seal(&mut self.sealer, plain)
+        self.buffer.reserve(plain.len() + TAG_LEN);
+        self.buffer.extend_from_slice(plain);
+        let tag = match self.sealer.seal_in_place(&mut self.buffer) {
+            Ok(tag) => tag,
+            Err(_) => {
+                self.buffer.clear();
+                return Err(exhausted());
+            }
+        };
+        self.buffer.extend_from_slice(&tag);
+        Ok(Outgoing::new(self.buffer.split().freeze()))
     }
 
-    /// Sends one frame of an [`Outgoing`], or a ping.
-    pub async fn send(&mut self, frame: Message) -> Result<(), tungstenite::Error> {
-        self.sink.send(frame).await
+    /// Hands one frame of an [`Outgoing`], or a ping, to the socket's
+    /// buffer; it is written once the buffer fills or on [`Self::flush`].
+    pub async fn feed(&mut self, frame: Message) -> Result<(), tungstenite::Error> {
+        self.sink.feed(frame).await
+    }
+
+    /// Writes out whatever was fed; once it is done, frees the sealing
+    /// buffer if a long message grew it.
+    pub async fn flush(&mut self) -> Result<(), tungstenite::Error> {
+        self.sink.flush().await?;
+        if self.buffer.capacity() > KEPT_BUFFER {
+            self.buffer = BytesMut::new();
+        }
+        Ok(())
     }
 
     /// Ends the connection as `ending` says (see [`goodbye`]).
@@ -255,17 +286,15 @@ impl SealedSink {
     }
 }
 
+fn exhausted() -> Ending {
+    Ending::untrusted(close::NORMAL, "message counter exhausted")
+}
+
 /// Seals `plain` under the next counter; a counter at its end closes the
 /// session instead.
 fn seal(sealer: &mut Sealer, plain: &[u8]) -> Result<Outgoing, Ending> {
-    let sealed = sealer
-        .seal(plain)
-        .map_err(|_| Ending::untrusted(close::NORMAL, "message counter exhausted"))?;
-    Ok(Outgoing {
-        whole: sealed.len() <= FRAGMENT,
-        rest: Bytes::from(sealed),
-        first: true,
-    })
+    let sealed = sealer.seal(plain).map_err(|_| exhausted())?;
+    Ok(Outgoing::new(Bytes::from(sealed)))
 }
 
 /// One sealed message as the WebSocket messages to send: one binary
@@ -281,6 +310,14 @@ pub struct Outgoing {
 }
 
 impl Outgoing {
+    fn new(sealed: Bytes) -> Self {
+        Self {
+            whole: sealed.len() <= FRAGMENT,
+            rest: sealed,
+            first: true,
+        }
+    }
+
     /// Whether the message goes as one WebSocket message (else as fragments,
     /// which nothing may interrupt: a `Bye` between them would be read as
     /// their continuation).

@@ -144,6 +144,7 @@ impl Hub {
         let rx = Queue {
             rx,
             queued: queued.clone(),
+            held: 0,
         };
         let mut room = self.room.lock().expect("lock");
         if room.users.len() >= config.max_users {
@@ -383,9 +384,11 @@ mod tests {
 
     /// Every event queued for a member so far.
     fn drain(joined: &mut Joined) -> Vec<ServerEvent> {
-        std::iter::from_fn(|| joined.rx.try_recv())
+        let events = std::iter::from_fn(|| joined.rx.try_recv())
             .map(|bytes| serde_json::from_slice(&bytes).unwrap())
-            .collect()
+            .collect();
+        joined.rx.release();
+        events
     }
 
     #[test]

@@ -80,19 +80,37 @@ impl Member {
     }
 }
 
-/// The receiving end of a member's queue: what it takes out no longer
-/// counts against the member's byte bound.
+/// The receiving end of a member's queue. What the writer takes out still
+/// counts against the member's byte bound until it has been handed to the
+/// socket ([`Queue::release`]): a batch taken at once must not hide a slow
+/// reader's backlog from the bound.
 pub struct Queue {
     pub(crate) rx: mpsc::Receiver<Bytes>,
     pub(crate) queued: Queued,
+    /// Bytes taken out and not yet released.
+    pub(crate) held: usize,
 }
 
 impl Queue {
-    /// The next event, or `None` once the member is gone.
+    /// The next event, or `None` once the member is gone; its bytes count
+    /// until [`Queue::release`].
     pub async fn recv(&mut self) -> Option<Bytes> {
         let bytes = self.rx.recv().await?;
-        self.queued.sub(bytes.len());
+        self.held += bytes.len();
         Some(bytes)
+    }
+
+    /// An event if one is waiting now; its bytes count until
+    /// [`Queue::release`].
+    pub fn try_recv(&mut self) -> Option<Bytes> {
+        let bytes = self.rx.try_recv().ok()?;
+        self.held += bytes.len();
+        Some(bytes)
+    }
+
+    /// What was taken out so far is written: it no longer counts.
+    pub fn release(&mut self) {
+        self.queued.sub(std::mem::take(&mut self.held));
     }
 
     /// Events waiting.
@@ -104,18 +122,13 @@ impl Queue {
     pub fn is_empty(&self) -> bool {
         self.rx.is_empty()
     }
-
-    /// An event if one is waiting now (tests).
-    pub fn try_recv(&mut self) -> Option<Bytes> {
-        let bytes = self.rx.try_recv().ok()?;
-        self.queued.sub(bytes.len());
-        Some(bytes)
-    }
 }
 
 impl Drop for Queue {
     fn drop(&mut self) {
-        // What is left in the queue goes with it.
+        // What is left in the queue, and what was taken and never
+        // written, goes with it.
+        self.release();
         self.rx.close();
         while let Ok(bytes) = self.rx.try_recv() {
             self.queued.sub(bytes.len());

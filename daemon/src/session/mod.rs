@@ -16,6 +16,8 @@ mod handshake;
 mod reader;
 mod writer;
 
+pub use writer::{BATCH, BATCH_BYTES};
+
 use std::net::SocketAddr;
 
 use chat_protocol::limits::max_client_message;
@@ -30,7 +32,12 @@ pub async fn run(conn: Connection, peer: SocketAddr, deadline: Instant, app: App
     // The handshake's state is large (about 15 KiB of futures) and short
     // lived: boxed, it is freed once the user has joined, and an idle
     // connection keeps only the session's own few KiB.
-    let Some(joined) = Box::pin(handshake::establish(conn, peer, deadline, &app)).await else {
+    let handshake = Box::pin(handshake::establish(conn, peer, deadline, &app));
+    let sizes = FutureSizes {
+        handshake: size_of_val(&*handshake),
+        ..FutureSizes::default()
+    };
+    let Some(joined) = handshake.await else {
         return;
     };
     let handshake::Established {
@@ -43,15 +50,41 @@ pub async fn run(conn: Connection, peer: SocketAddr, deadline: Instant, app: App
 
     let limit = max_client_message(config.max_text);
     let (stream, sink) = conn.split(limit, config.keepalive_timeout.0);
-    let writer = tokio::spawn(writer::run(
-        sink,
-        rx,
-        member.control.clone(),
-        config.clone(),
-    ));
-    reader::run(stream, &member, &app, &config).await;
+    let writer = writer::run(sink, rx, member.control.clone(), config.clone());
+    let reader = reader::run(stream, &member, &app, &config);
+    FutureSizes {
+        writer: size_of_val(&writer),
+        reader: size_of_val(&reader),
+        ..sizes
+    }
+    .log_once();
+    let writer = tokio::spawn(writer);
+    reader.await;
     let ending = member.control.ending();
     app.hub.leave(&member, &ending.leave_reason);
     tracing::info!(name = %member.name, %peer, reason = %ending.leave_reason, "left");
     let _ = writer.await;
+}
+
+/// The sizes of a session's futures, logged once at debug level: what
+/// each connection's tasks hold (see docs/architecture.md, memory).
+#[derive(Default)]
+struct FutureSizes {
+    handshake: usize,
+    reader: usize,
+    writer: usize,
+}
+
+impl FutureSizes {
+    fn log_once(self) {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            tracing::debug!(
+                handshake = self.handshake,
+                reader = self.reader,
+                writer = self.writer,
+                "session future sizes in bytes"
+            );
+        });
+    }
 }
