@@ -38,6 +38,13 @@ pub const LINGER: Duration = Duration::from_secs(1);
 /// Largest frame chatd sends: a longer sealed message goes out fragmented.
 pub const FRAGMENT: usize = 16 * 1024;
 
+/// Largest frame of what a [`Secure`] connection sends before the session
+/// splits (the `Welcome`, a `Reject`). tungstenite's write buffer keeps the
+/// size of the largest frame it ever held for the connection's life, and a
+/// `Welcome` (who is online, the history) is the largest message most
+/// connections ever get: in small frames it leaves a small buffer behind.
+pub const WELCOME_FRAGMENT: usize = 1024;
+
 /// A byte stream a connection can run over: the upgraded HTTP connection,
 /// or an in-memory pipe in tests.
 pub trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
@@ -178,7 +185,7 @@ impl Secure {
     /// Seals and sends one event, in fragments if it is long; `false` if
     /// the peer is gone.
     pub async fn send(&mut self, event: &ServerEvent) -> bool {
-        let Ok(outgoing) = seal(&mut self.sealer, &event.to_bytes()) else {
+        let Ok(outgoing) = seal(&mut self.sealer, &event.to_bytes(), WELCOME_FRAGMENT) else {
             return false;
         };
         for frame in outgoing {
@@ -261,7 +268,7 @@ impl SealedSink {
             }
         };
         self.buffer.extend_from_slice(&tag);
-        Ok(Outgoing::new(self.buffer.split().freeze()))
+        Ok(Outgoing::new(self.buffer.split().freeze(), FRAGMENT))
     }
 
     /// Hands one frame of an [`Outgoing`], or a ping, to the socket's
@@ -292,9 +299,9 @@ fn exhausted() -> Ending {
 
 /// Seals `plain` under the next counter; a counter at its end closes the
 /// session instead.
-fn seal(sealer: &mut Sealer, plain: &[u8]) -> Result<Outgoing, Ending> {
+fn seal(sealer: &mut Sealer, plain: &[u8], fragment: usize) -> Result<Outgoing, Ending> {
     let sealed = sealer.seal(plain).map_err(|_| exhausted())?;
-    Ok(Outgoing::new(Bytes::from(sealed)))
+    Ok(Outgoing::new(Bytes::from(sealed), fragment))
 }
 
 /// One sealed message as the WebSocket messages to send: one binary
@@ -305,14 +312,16 @@ fn seal(sealer: &mut Sealer, plain: &[u8]) -> Result<Outgoing, Ending> {
 /// joined user 1 MiB until they leave.
 pub struct Outgoing {
     rest: Bytes,
+    fragment: usize,
     whole: bool,
     first: bool,
 }
 
 impl Outgoing {
-    fn new(sealed: Bytes) -> Self {
+    fn new(sealed: Bytes, fragment: usize) -> Self {
         Self {
-            whole: sealed.len() <= FRAGMENT,
+            whole: sealed.len() <= fragment,
+            fragment,
             rest: sealed,
             first: true,
         }
@@ -336,7 +345,7 @@ impl Iterator for Outgoing {
         if self.whole {
             return Some(Message::Binary(std::mem::take(&mut self.rest)));
         }
-        let chunk = self.rest.split_to(FRAGMENT.min(self.rest.len()));
+        let chunk = self.rest.split_to(self.fragment.min(self.rest.len()));
         let opcode = if std::mem::replace(&mut self.first, false) {
             OpCode::Data(Data::Binary)
         } else {

@@ -9,13 +9,12 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
 use chat_protocol::clock::{now_ms, unix_secs};
 
-use bytes::Bytes;
 use chat_protocol::admin::User;
 use chat_protocol::{
     ErrorCode, HistoryEntry, KeyId, RateLimit, RejectCode, ServerEvent, Welcome, valid_username,
@@ -41,7 +40,7 @@ struct Room {
 
 impl Room {
     fn broadcast(&self, event: &ServerEvent, except: Option<&str>) {
-        let bytes = Bytes::from(event.to_bytes());
+        let bytes = Arc::new(event.to_bytes());
         for (key, member) in &self.users {
             if Some(key.as_str()) != except {
                 member.deliver(bytes.clone());
@@ -75,8 +74,6 @@ pub struct Hub {
     room: Mutex<Room>,
     config: RwLock<Arc<Config>>,
     total_messages: AtomicU64,
-    /// Bytes waiting in every member's queue.
-    queued_bytes: Arc<AtomicUsize>,
 }
 
 impl Hub {
@@ -86,7 +83,6 @@ impl Hub {
             room: Mutex::default(),
             config: RwLock::new(config),
             total_messages: AtomicU64::new(0),
-            queued_bytes: Arc::default(),
         }
     }
 
@@ -115,9 +111,11 @@ impl Hub {
         self.total_messages.load(Ordering::Relaxed)
     }
 
-    /// Bytes waiting in every member's queue now.
+    /// Bytes waiting in the queues of everyone online now (summed here,
+    /// so that deliveries share no counter).
     pub fn queued_bytes(&self) -> usize {
-        self.queued_bytes.load(Ordering::Relaxed)
+        let room = self.room.lock().expect("lock");
+        room.users.values().map(|m| m.queued.get()).sum()
     }
 
     /// Whether the room is full (checked first, before the password).
@@ -137,10 +135,7 @@ impl Hub {
         let config = self.config();
         let key = name.to_ascii_lowercase();
         let (tx, rx) = mpsc::channel(config.outbound_queue);
-        let queued = Queued {
-            member: Arc::default(),
-            total: self.queued_bytes.clone(),
-        };
+        let queued = Queued::default();
         let rx = Queue {
             rx,
             queued: queued.clone(),
@@ -267,7 +262,7 @@ impl Hub {
             cid,
         };
         drop(room);
-        let bytes = Bytes::from(event.to_bytes());
+        let bytes = Arc::new(event.to_bytes());
         target.deliver(bytes.clone());
         if !target.name.eq_ignore_ascii_case(&from.name) {
             from.deliver(bytes);

@@ -36,6 +36,11 @@ use crate::state::App;
 /// keeps allocated once a batch has gone through it.
 pub const WRITE_BUFFER: usize = 4 * 1024;
 
+/// tungstenite's read buffer, allocated for every connection at the
+/// upgrade: what a client sends is small (a `Hello` is 78 bytes, a line of
+/// chat a few hundred); a longer message grows the buffer for its frame.
+pub const READ_BUFFER: usize = 2 * 1024;
+
 /// The chat listener's routes: every path and method, one handler.
 pub fn router(app: App) -> Router {
     Router::new().fallback(answer).with_state(app)
@@ -123,7 +128,7 @@ async fn answer(
 pub fn ws_config(config: &Config) -> WebSocketConfig {
     let max_in = MAX_AUTH.max(max_client_message(config.max_text));
     WebSocketConfig::default()
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
         .max_write_buffer_size(2 * MAX_SERVER_MESSAGE)
         .max_message_size(Some(max_in))

@@ -47,15 +47,19 @@ fn nonce(counter: u64) -> Nonce {
 }
 
 /// Seals outgoing messages of one direction.
+///
+/// The cipher (about 1 KiB of AES key schedule) is boxed: a sealer is
+/// moved through a connection's handshake and tasks, and each future that
+/// holds one by value would otherwise carry the whole schedule.
 pub struct Sealer {
-    cipher: Aes256GcmSiv,
+    cipher: Box<Aes256GcmSiv>,
     counter: u64,
 }
 
 impl Sealer {
     /// A sealer whose next message uses `counter`.
     pub fn new(key: &[u8; 32], counter: u64) -> Self {
-        let cipher = Aes256GcmSiv::new_from_slice(key).expect("32-byte key");
+        let cipher = Box::new(Aes256GcmSiv::new_from_slice(key).expect("32-byte key"));
         Self { cipher, counter }
     }
 
@@ -95,16 +99,17 @@ impl Sealer {
     }
 }
 
-/// Opens incoming messages of one direction, in order.
+/// Opens incoming messages of one direction, in order. The cipher is
+/// boxed, as a [`Sealer`]'s is.
 pub struct Opener {
-    cipher: Aes256GcmSiv,
+    cipher: Box<Aes256GcmSiv>,
     counter: u64,
 }
 
 impl Opener {
     /// An opener that expects `counter` next.
     pub fn new(key: &[u8; 32], counter: u64) -> Self {
-        let cipher = Aes256GcmSiv::new_from_slice(key).expect("32-byte key");
+        let cipher = Box::new(Aes256GcmSiv::new_from_slice(key).expect("32-byte key"));
         Self { cipher, counter }
     }
 

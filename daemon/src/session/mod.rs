@@ -50,15 +50,19 @@ pub async fn run(conn: Connection, peer: SocketAddr, deadline: Instant, app: App
 
     let limit = max_client_message(config.max_text);
     let (stream, sink) = conn.split(limit, config.keepalive_timeout.0);
-    let writer = writer::run(sink, rx, member.control.clone(), config.clone());
     let reader = reader::run(stream, &member, &app, &config);
-    FutureSizes {
-        writer: size_of_val(&writer),
-        reader: size_of_val(&reader),
-        ..sizes
-    }
-    .log_once();
-    let writer = tokio::spawn(writer);
+    // In a block of its own: a future moved out of a variable that lives
+    // across an await still takes room in this task's state.
+    let writer = {
+        let writer = writer::run(sink, rx, member.control.clone(), config.clone());
+        FutureSizes {
+            writer: size_of_val(&writer),
+            reader: size_of_val(&reader),
+            ..sizes
+        }
+        .log_once();
+        tokio::spawn(writer)
+    };
     reader.await;
     let ending = member.control.ending();
     app.hub.leave(&member, &ending.leave_reason);

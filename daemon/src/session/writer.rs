@@ -23,6 +23,7 @@ use crate::config::Config;
 use crate::connection::{Outgoing, SealedSink};
 use crate::ending::{Control, Ending};
 use crate::hub::Queue;
+use crate::member::Serialized;
 
 /// Most events sealed and written in one batch.
 pub const BATCH: usize = 64;
@@ -33,7 +34,7 @@ pub const BATCH_BYTES: usize = 64 * 1024;
 /// What woke the writer.
 enum Wake {
     /// The first event of a batch.
-    Event(Bytes),
+    Event(Serialized),
     /// The keepalive interval passed.
     Ping,
 }
@@ -42,7 +43,8 @@ enum Wake {
 pub async fn run(mut sink: SealedSink, mut rx: Queue, control: Arc<Control>, config: Arc<Config>) {
     let write_timeout = config.write_timeout.0;
     let interval = config.keepalive_interval.0;
-    let ping = tokio::time::sleep(interval);
+    let mut ping_at = Instant::now() + interval;
+    let ping = tokio::time::sleep_until(ping_at);
     tokio::pin!(ping);
     let cancelled = control.cancelled();
     tokio::pin!(cancelled);
@@ -53,7 +55,15 @@ pub async fn run(mut sink: SealedSink, mut rx: Queue, control: Arc<Control>, con
     loop {
         let wake = match carried.take() {
             Some(outgoing) => {
-                let written = write_fragmented(&mut sink, outgoing, &control, write_timeout, &rx);
+                // Boxed: rare, and its state would otherwise take room in every
+                // writer's.
+                let written = Box::pin(write_fragmented(
+                    &mut sink,
+                    outgoing,
+                    &control,
+                    write_timeout,
+                    &rx,
+                ));
                 if written.await {
                     rx.release();
                     continue;
@@ -76,12 +86,15 @@ pub async fn run(mut sink: SealedSink, mut rx: Queue, control: Arc<Control>, con
         if control.is_ending() {
             break;
         }
+        // Under a steady stream of events the queue always wins the
+        // select: the ping's time is checked here too.
         let ping_due = match wake {
             Wake::Ping => true,
-            Wake::Event(_) => ping.is_elapsed(),
+            Wake::Event(_) => Instant::now() >= ping_at,
         };
         if ping_due {
-            ping.as_mut().reset(Instant::now() + interval);
+            ping_at = Instant::now() + interval;
+            ping.as_mut().reset(ping_at);
         }
         let first = match wake {
             Wake::Event(plain) => Some(plain),
@@ -111,7 +124,8 @@ pub async fn run(mut sink: SealedSink, mut rx: Queue, control: Arc<Control>, con
         // continuation. The close frame (a control frame) may still go.
         ending.bye = None;
     }
-    sink.goodbye(ending).await;
+    // Boxed, as above: said once.
+    Box::pin(sink.goodbye(ending)).await;
 }
 
 /// Seals and feeds `first` and every event waiting after it (within the
@@ -120,7 +134,7 @@ pub async fn run(mut sink: SealedSink, mut rx: Queue, control: Arc<Control>, con
 async fn write_batch(
     sink: &mut SealedSink,
     rx: &mut Queue,
-    first: Option<Bytes>,
+    first: Option<Serialized>,
     ping: bool,
     carried: &mut Option<Outgoing>,
 ) -> Result<(), Ending> {
