@@ -8,7 +8,7 @@
 //! preceded by a sealed `Bye`). Once the user has joined, the connection
 //! splits: this task reads ([`reader`]: opens, checks, rate-limits, hands
 //! events to the room) and a writer task ([`writer`]) drains the member's
-//! bounded queue, sealing each event with the session key. Either side
+//! bounded queue in batches, sealing each event with the session key. Either side
 //! ends the session through the member's [`Control`](crate::ending::Control);
 //! the writer then says goodbye.
 
@@ -29,9 +29,9 @@ use crate::state::App;
 /// Serves one upgraded connection until it ends. `deadline` was taken at
 /// `accept`: the upgrade and the chat handshake share it.
 pub async fn run(conn: Connection, peer: SocketAddr, deadline: Instant, app: App) {
-    // The handshake's state is large (about 15 KiB of futures) and short
-    // lived: boxed, it is freed once the user has joined, and an idle
-    // connection keeps only the session's own few KiB.
+    // The handshake's state (about 3 KiB of futures, its admission boxed
+    // again inside) is short lived: boxed, it is freed once the user has
+    // joined, and an idle connection keeps only the session's own state.
     let handshake = Box::pin(handshake::establish(conn, peer, deadline, &app));
     let sizes = FutureSizes {
         handshake: size_of_val(&*handshake),
