@@ -251,10 +251,6 @@ pub struct SealedSink {
     buffer: BytesMut,
 }
 
-/// Largest sealing buffer kept while the writer is idle; a larger one (a
-/// long message went through it) is freed.
-const KEPT_BUFFER: usize = 2 * 1024;
-
 impl SealedSink {
     /// Seals one message for sending; see [`Outgoing`].
     pub fn seal(&mut self, plain: &[u8]) -> Result<Outgoing, Ending> {
@@ -277,14 +273,15 @@ impl SealedSink {
         self.sink.feed(frame).await
     }
 
-    /// Writes out whatever was fed; once it is done, frees the sealing
-    /// buffer if a long message grew it.
+    /// Writes out whatever was fed.
     pub async fn flush(&mut self) -> Result<(), tungstenite::Error> {
-        self.sink.flush().await?;
-        if self.buffer.capacity() > KEPT_BUFFER {
-            self.buffer = BytesMut::new();
-        }
-        Ok(())
+        self.sink.flush().await
+    }
+
+    /// Frees the sealing buffer, for a writer about to wait: a busy writer
+    /// reuses it from batch to batch, an idle one holds none.
+    pub fn idle(&mut self) {
+        self.buffer = BytesMut::new();
     }
 
     /// Ends the connection as `ending` says (see [`goodbye`]).

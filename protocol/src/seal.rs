@@ -181,6 +181,14 @@ mod tests {
     }
 
     #[test]
+    fn sealers_and_openers_are_small_to_move() {
+        // The key schedules live behind a pointer: futures that hold a
+        // sealer by value stay small (docs/architecture.md, memory).
+        assert!(size_of::<Sealer>() <= 32, "{}", size_of::<Sealer>());
+        assert!(size_of::<Opener>() <= 32, "{}", size_of::<Opener>());
+    }
+
+    #[test]
     fn tampered_is_rejected() {
         let (mut s, mut o) = pair();
         let mut sealed = s.seal(b"hello").unwrap();

@@ -107,7 +107,12 @@ pub async fn run(mut sink: SealedSink, mut rx: Queue, control: Arc<Control>, con
             () = &mut cancelled => break,
         };
         match written {
-            Ok(Ok(())) => rx.release(),
+            Ok(Ok(())) => {
+                rx.release();
+                if rx.is_empty() {
+                    sink.idle();
+                }
+            }
             Ok(Err(ending)) => {
                 control.end(ending);
                 break;
