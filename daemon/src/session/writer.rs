@@ -54,6 +54,7 @@ pub async fn run(mut sink: SealedSink, mut rx: Queue, control: Arc<Control>, con
     let mut torn = false;
     loop {
         let wake = match carried.take() {
+            Some(_) if control.is_ending() => break,
             Some(outgoing) => {
                 // Boxed: rare, and its state would otherwise take room in every
                 // writer's.
