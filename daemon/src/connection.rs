@@ -13,7 +13,8 @@
 use std::pin::Pin;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use chat_protocol::limits::TAG_LEN;
 use chat_protocol::{OpenError, Opener, Sealer, ServerEvent, Session, close};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
@@ -36,6 +37,13 @@ pub const LINGER: Duration = Duration::from_secs(1);
 
 /// Largest frame chatd sends: a longer sealed message goes out fragmented.
 pub const FRAGMENT: usize = 16 * 1024;
+
+/// Largest frame of what a [`Secure`] connection sends before the session
+/// splits (the `Welcome`, a `Reject`). tungstenite's write buffer keeps the
+/// size of the largest frame it ever held for the connection's life, and a
+/// `Welcome` (who is online, the history) is the largest message most
+/// connections ever get: in small frames it leaves a small buffer behind.
+pub const WELCOME_FRAGMENT: usize = 1024;
 
 /// A byte stream a connection can run over: the upgraded HTTP connection,
 /// or an in-memory pipe in tests.
@@ -177,7 +185,7 @@ impl Secure {
     /// Seals and sends one event, in fragments if it is long; `false` if
     /// the peer is gone.
     pub async fn send(&mut self, event: &ServerEvent) -> bool {
-        let Ok(outgoing) = seal(&mut self.sealer, &event.to_bytes()) else {
+        let Ok(outgoing) = seal(&mut self.sealer, &event.to_bytes(), WELCOME_FRAGMENT) else {
             return false;
         };
         for frame in outgoing {
@@ -208,6 +216,7 @@ impl Secure {
             SealedSink {
                 sink,
                 sealer: self.sealer,
+                buffer: BytesMut::new(),
             },
         )
     }
@@ -236,17 +245,43 @@ impl SealedStream {
 pub struct SealedSink {
     sink: SplitSink<Socket, Message>,
     sealer: Sealer,
+    /// Where messages are sealed in place: each sealed message is split off
+    /// it, and once tungstenite has copied it out the space is used again,
+    /// so a busy writer allocates nothing per message.
+    buffer: BytesMut,
 }
 
 impl SealedSink {
     /// Seals one message for sending; see [`Outgoing`].
     pub fn seal(&mut self, plain: &[u8]) -> Result<Outgoing, Ending> {
-        seal(&mut self.sealer, plain)
+        self.buffer.reserve(plain.len() + TAG_LEN);
+        self.buffer.extend_from_slice(plain);
+        let tag = match self.sealer.seal_in_place(&mut self.buffer) {
+            Ok(tag) => tag,
+            Err(_) => {
+                self.buffer.clear();
+                return Err(exhausted());
+            }
+        };
+        self.buffer.extend_from_slice(&tag);
+        Ok(Outgoing::new(self.buffer.split().freeze(), FRAGMENT))
     }
 
-    /// Sends one frame of an [`Outgoing`], or a ping.
-    pub async fn send(&mut self, frame: Message) -> Result<(), tungstenite::Error> {
-        self.sink.send(frame).await
+    /// Hands one frame of an [`Outgoing`], or a ping, to the socket's
+    /// buffer; it is written once the buffer fills or on [`Self::flush`].
+    pub async fn feed(&mut self, frame: Message) -> Result<(), tungstenite::Error> {
+        self.sink.feed(frame).await
+    }
+
+    /// Writes out whatever was fed.
+    pub async fn flush(&mut self) -> Result<(), tungstenite::Error> {
+        self.sink.flush().await
+    }
+
+    /// Frees the sealing buffer, for a writer about to wait: a busy writer
+    /// reuses it from batch to batch, an idle one holds none.
+    pub fn idle(&mut self) {
+        self.buffer = BytesMut::new();
     }
 
     /// Ends the connection as `ending` says (see [`goodbye`]).
@@ -255,17 +290,15 @@ impl SealedSink {
     }
 }
 
+fn exhausted() -> Ending {
+    Ending::untrusted(close::NORMAL, "message counter exhausted")
+}
+
 /// Seals `plain` under the next counter; a counter at its end closes the
 /// session instead.
-fn seal(sealer: &mut Sealer, plain: &[u8]) -> Result<Outgoing, Ending> {
-    let sealed = sealer
-        .seal(plain)
-        .map_err(|_| Ending::untrusted(close::NORMAL, "message counter exhausted"))?;
-    Ok(Outgoing {
-        whole: sealed.len() <= FRAGMENT,
-        rest: Bytes::from(sealed),
-        first: true,
-    })
+fn seal(sealer: &mut Sealer, plain: &[u8], fragment: usize) -> Result<Outgoing, Ending> {
+    let sealed = sealer.seal(plain).map_err(|_| exhausted())?;
+    Ok(Outgoing::new(Bytes::from(sealed), fragment))
 }
 
 /// One sealed message as the WebSocket messages to send: one binary
@@ -276,11 +309,21 @@ fn seal(sealer: &mut Sealer, plain: &[u8]) -> Result<Outgoing, Ending> {
 /// joined user 1 MiB until they leave.
 pub struct Outgoing {
     rest: Bytes,
+    fragment: usize,
     whole: bool,
     first: bool,
 }
 
 impl Outgoing {
+    fn new(sealed: Bytes, fragment: usize) -> Self {
+        Self {
+            whole: sealed.len() <= fragment,
+            fragment,
+            rest: sealed,
+            first: true,
+        }
+    }
+
     /// Whether the message goes as one WebSocket message (else as fragments,
     /// which nothing may interrupt: a `Bye` between them would be read as
     /// their continuation).
@@ -299,7 +342,7 @@ impl Iterator for Outgoing {
         if self.whole {
             return Some(Message::Binary(std::mem::take(&mut self.rest)));
         }
-        let chunk = self.rest.split_to(FRAGMENT.min(self.rest.len()));
+        let chunk = self.rest.split_to(self.fragment.min(self.rest.len()));
         let opcode = if std::mem::replace(&mut self.first, false) {
             OpCode::Data(Data::Binary)
         } else {

@@ -15,13 +15,12 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
 use chat_protocol::clock::{now_ms, unix_secs};
 
-use bytes::Bytes;
 use chat_protocol::admin::User;
 use chat_protocol::{
     ByeCode, ErrorCode, HistoryEntry, KeyId, RateLimit, RejectCode, ServerEvent, Welcome,
@@ -52,7 +51,7 @@ struct Room {
 
 impl Room {
     fn broadcast(&self, event: &ServerEvent, except: Option<&str>) {
-        let bytes = Bytes::from(event.to_bytes());
+        let bytes = Arc::new(event.to_bytes());
         for (key, member) in &self.users {
             if Some(key.as_str()) != except {
                 member.deliver(bytes.clone());
@@ -99,8 +98,6 @@ pub struct Hub {
     log: Arc<dyn RoomLog>,
     config: RwLock<Arc<Config>>,
     total_messages: AtomicU64,
-    /// Bytes waiting in every member's queue.
-    queued_bytes: Arc<AtomicUsize>,
     /// Told when the first join or leave is counted for a summary.
     presence_counted: Notify,
 }
@@ -128,7 +125,6 @@ impl Hub {
             log,
             config: RwLock::new(config),
             total_messages: AtomicU64::new(0),
-            queued_bytes: Arc::default(),
             presence_counted: Notify::new(),
         }
     }
@@ -171,9 +167,11 @@ impl Hub {
         self.total_messages.load(Ordering::Relaxed)
     }
 
-    /// Bytes waiting in every member's queue now.
+    /// Bytes waiting in the queues of everyone online now (summed here,
+    /// so that deliveries share no counter).
     pub fn queued_bytes(&self) -> usize {
-        self.queued_bytes.load(Ordering::Relaxed)
+        let room = self.room.lock().expect("lock");
+        room.users.values().map(|m| m.queued.get()).sum()
     }
 
     /// Whether the room is full (checked first, before the password).
@@ -195,13 +193,11 @@ impl Hub {
         let config = self.config();
         let key = name.to_ascii_lowercase();
         let (tx, rx) = mpsc::channel(config.outbound_queue);
-        let queued = Queued {
-            member: Arc::default(),
-            total: self.queued_bytes.clone(),
-        };
+        let queued = Queued::default();
         let rx = Queue {
             rx,
             queued: queued.clone(),
+            held: 0,
         };
         let mut room = self.room.lock().expect("lock");
         // What the log accepted before this join is history, not live.
@@ -364,7 +360,7 @@ impl Hub {
             cid,
         };
         drop(room);
-        let bytes = Bytes::from(event.to_bytes());
+        let bytes = Arc::new(event.to_bytes());
         target.deliver(bytes.clone());
         if !target.name.eq_ignore_ascii_case(&from.name) {
             from.deliver(bytes);
@@ -506,9 +502,11 @@ mod tests {
 
     /// Every event queued for a member so far.
     fn drain(joined: &mut Joined) -> Vec<ServerEvent> {
-        std::iter::from_fn(|| joined.rx.try_recv())
+        let events = std::iter::from_fn(|| joined.rx.try_recv())
             .map(|bytes| serde_json::from_slice(&bytes).unwrap())
-            .collect()
+            .collect();
+        joined.rx.release();
+        events
     }
 
     #[test]

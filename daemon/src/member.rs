@@ -7,11 +7,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::SystemTime;
 
-use bytes::Bytes;
 use chat_protocol::{KeyId, ServerEvent};
 use tokio::sync::mpsc;
 
 use crate::ending::{Control, Ending};
+
+/// An event serialized once and shared by every queue it waits in. A thin
+/// pointer: tokio allocates a queue's slots 32 at a time, up front, and at
+/// 8 bytes a slot that block is a quarter of what `Bytes` (32) would take.
+pub type Serialized = Arc<Vec<u8>>;
 
 /// One user online.
 pub struct Member {
@@ -27,36 +31,40 @@ pub struct Member {
     pub messages: AtomicU64,
     /// Ends this session.
     pub control: Arc<Control>,
-    pub(crate) tx: mpsc::Sender<Bytes>,
+    pub(crate) tx: mpsc::Sender<Serialized>,
     pub(crate) queue: usize,
-    /// Bytes in the queue now: this member's, and everyone's.
+    /// Bytes in the queue now, and taken by the writer but not yet written.
     pub(crate) queued: Queued,
     pub(crate) queue_bytes: usize,
 }
 
-/// The bytes waiting in one member's queue, and in all of them.
-#[derive(Clone)]
+/// The bytes waiting in one member's queue. One counter per member, and
+/// no shared one: a delivery under the room's lock touches only its
+/// member's cache lines ([`crate::hub::Hub::queued_bytes`] sums them).
+#[derive(Clone, Default)]
 pub(crate) struct Queued {
     pub(crate) member: Arc<AtomicUsize>,
-    pub(crate) total: Arc<AtomicUsize>,
 }
 
 impl Queued {
     fn add(&self, n: usize) -> usize {
-        self.total.fetch_add(n, Ordering::Relaxed);
         self.member.fetch_add(n, Ordering::Relaxed) + n
     }
 
     fn sub(&self, n: usize) {
-        self.total.fetch_sub(n, Ordering::Relaxed);
         self.member.fetch_sub(n, Ordering::Relaxed);
+    }
+
+    /// Bytes counted now.
+    pub(crate) fn get(&self) -> usize {
+        self.member.load(Ordering::Relaxed)
     }
 }
 
 impl Member {
     /// Queues serialized event bytes; a queue full by count or by bytes
     /// ends the session as too slow.
-    pub fn deliver(&self, bytes: Bytes) {
+    pub fn deliver(&self, bytes: Serialized) {
         let len = bytes.len();
         if self.queued.add(len) > self.queue_bytes {
             self.queued.sub(len);
@@ -76,23 +84,41 @@ impl Member {
 
     /// Queues one event for this member only.
     pub fn send(&self, event: &ServerEvent) {
-        self.deliver(Bytes::from(event.to_bytes()));
+        self.deliver(Arc::new(event.to_bytes()));
     }
 }
 
-/// The receiving end of a member's queue: what it takes out no longer
-/// counts against the member's byte bound.
+/// The receiving end of a member's queue. What the writer takes out still
+/// counts against the member's byte bound until it has been handed to the
+/// socket ([`Queue::release`]): a batch taken at once must not hide a slow
+/// reader's backlog from the bound.
 pub struct Queue {
-    pub(crate) rx: mpsc::Receiver<Bytes>,
+    pub(crate) rx: mpsc::Receiver<Serialized>,
     pub(crate) queued: Queued,
+    /// Bytes taken out and not yet released.
+    pub(crate) held: usize,
 }
 
 impl Queue {
-    /// The next event, or `None` once the member is gone.
-    pub async fn recv(&mut self) -> Option<Bytes> {
+    /// The next event, or `None` once the member is gone; its bytes count
+    /// until [`Queue::release`].
+    pub async fn recv(&mut self) -> Option<Serialized> {
         let bytes = self.rx.recv().await?;
-        self.queued.sub(bytes.len());
+        self.held += bytes.len();
         Some(bytes)
+    }
+
+    /// An event if one is waiting now; its bytes count until
+    /// [`Queue::release`].
+    pub fn try_recv(&mut self) -> Option<Serialized> {
+        let bytes = self.rx.try_recv().ok()?;
+        self.held += bytes.len();
+        Some(bytes)
+    }
+
+    /// What was taken out so far is written: it no longer counts.
+    pub fn release(&mut self) {
+        self.queued.sub(std::mem::take(&mut self.held));
     }
 
     /// Events waiting.
@@ -104,18 +130,13 @@ impl Queue {
     pub fn is_empty(&self) -> bool {
         self.rx.is_empty()
     }
-
-    /// An event if one is waiting now (tests).
-    pub fn try_recv(&mut self) -> Option<Bytes> {
-        let bytes = self.rx.try_recv().ok()?;
-        self.queued.sub(bytes.len());
-        Some(bytes)
-    }
 }
 
 impl Drop for Queue {
     fn drop(&mut self) {
-        // What is left in the queue goes with it.
+        // What is left in the queue, and what was taken and never
+        // written, goes with it.
+        self.release();
         self.rx.close();
         while let Ok(bytes) = self.rx.try_recv() {
             self.queued.sub(bytes.len());

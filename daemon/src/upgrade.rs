@@ -24,9 +24,22 @@ use std::sync::atomic::Ordering;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+use crate::config::Config;
 use crate::connection::Connection;
 use crate::server::{Accepted, PENDING_SLACK, warn_busy};
 use crate::state::App;
+
+/// tungstenite's write buffer: frames fed to it are written out once it
+/// holds more than this, and at every flush. A writer feeds a batch of
+/// events and flushes once, so a batch costs about one write(2) per this
+/// many bytes instead of one per event; it is also about what the buffer
+/// keeps allocated once a batch has gone through it.
+pub const WRITE_BUFFER: usize = 4 * 1024;
+
+/// tungstenite's read buffer, allocated for every connection at the
+/// upgrade: what a client sends is small (a `Hello` is 78 bytes, a line of
+/// chat a few hundred); a longer message grows the buffer for its frame.
+pub const READ_BUFFER: usize = 2 * 1024;
 
 /// The chat listener's routes: every path and method, one handler.
 pub fn router(app: App) -> Router {
@@ -85,14 +98,7 @@ async fn answer(
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .any(|p| p.trim() == chat_protocol::SUBPROTOCOL);
-    // Small buffers: an idle connection holds a few KiB, not hundreds.
-    let max_in = MAX_AUTH.max(max_client_message(config.max_text));
-    let ws_config = WebSocketConfig::default()
-        .read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
-        .max_write_buffer_size(2 * MAX_SERVER_MESSAGE)
-        .max_message_size(Some(max_in))
-        .max_frame_size(Some(max_in));
+    let ws_config = ws_config(&config);
     let upgraded = hyper::upgrade::on(&mut request);
     let session_app = app.clone();
     app.sessions.spawn(async move {
@@ -115,6 +121,18 @@ async fn answer(
         response = response.header(SEC_WEBSOCKET_PROTOCOL, chat_protocol::SUBPROTOCOL);
     }
     response.body(Body::empty()).expect("a valid 101 response")
+}
+
+/// tungstenite's buffers and limits for a chat connection under `config`.
+/// Small buffers: an idle connection holds a few KiB, not hundreds.
+pub fn ws_config(config: &Config) -> WebSocketConfig {
+    let max_in = MAX_AUTH.max(max_client_message(config.max_text));
+    WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        .max_write_buffer_size(2 * MAX_SERVER_MESSAGE)
+        .max_message_size(Some(max_in))
+        .max_frame_size(Some(max_in))
 }
 
 /// What a request asks for.

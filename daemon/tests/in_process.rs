@@ -15,7 +15,7 @@ use tokio::io::DuplexStream;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::protocol::Role;
 
 /// A daemon's state in a temp dir, serving nothing but what the test
 /// connects by hand.
@@ -55,7 +55,8 @@ async fn connect(room: &Room, buffer: usize) -> Client {
     let app = room.app.clone();
     let deadline = Instant::now() + app.hub.config().handshake_timeout.0;
     tokio::spawn(async move {
-        let conn = Connection::new(server, WebSocketConfig::default()).await;
+        let ws_config = chatd::upgrade::ws_config(&app.hub.config());
+        let conn = Connection::new(server, ws_config).await;
         let peer: SocketAddr = "127.0.0.2:40000".parse().unwrap();
         chatd::session::run(conn, peer, deadline, app).await;
     });
@@ -251,6 +252,91 @@ async fn a_queue_full_in_bytes_is_too_slow_at_once_and_its_bytes_are_freed() {
         "dropped after {waited:?}: by the write timeout, not the byte bound"
     );
     // Once everyone has read what was sent, nothing stays queued.
+    let until = Instant::now() + Duration::from_secs(30);
+    while room.app.hub.queued_bytes() != 0 {
+        assert!(
+            Instant::now() < until,
+            "{} bytes stay queued",
+            room.app.hub.queued_bytes()
+        );
+        let _ =
+            tokio::time::timeout(Duration::from_millis(50), read(&mut ace, &mut ace_session)).await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn events_queued_at_once_all_arrive_in_order_sealed_with_consecutive_counters() {
+    let room = room(|c| c.outbound_queue = 1000).await;
+    let mut ace = connect(&room, 1 << 20).await;
+    let mut session = join(&mut ace, &room.token, "ace").await;
+    let first = session.opener.counter();
+    // Queued without a yield: the writer finds them all waiting and
+    // sends them in batches (more than one: past its bound of events).
+    let n = 3 * chatd::session::BATCH + 5;
+    for i in 0..n {
+        room.app.hub.notice(&format!("n{i}"));
+    }
+    for i in 0..n {
+        // `read` opens with the next counter: a gap, a repeat or a
+        // reordering fails to open.
+        match read(&mut ace, &mut session).await {
+            Ok(ServerEvent::Notice { text, .. }) => assert_eq!(text, format!("n{i}")),
+            other => panic!("expected notice {i}, got {other:?}"),
+        }
+    }
+    assert_eq!(session.opener.counter(), first + n as u64);
+    assert_eq!(room.app.hub.queued_bytes(), 0);
+    // And the session goes on: one more, alone.
+    room.app.hub.notice("last");
+    assert!(matches!(
+        read(&mut ace, &mut session).await,
+        Ok(ServerEvent::Notice { text, .. }) if text == "last"
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_batch_taken_but_not_written_still_counts_against_the_byte_bound() {
+    let room = room(|c| {
+        c.write_timeout = Human(Duration::from_secs(60));
+        c.outbound_queue = 10_000;
+        c.outbound_queue_bytes = 64 * 1024;
+        c.max_text = 8000;
+    })
+    .await;
+    let mut slow = connect(&room, 8 * 1024).await;
+    let _slow_session = join(&mut slow, &room.token, "slow").await;
+    let mut ace = connect(&room, 1 << 20).await;
+    let mut ace_session = join(&mut ace, &room.token, "ace").await;
+    let start = Instant::now();
+    // 15 × 4 KB: under the bound. The slow writer takes them all in one
+    // batch and stalls on the full pipe.
+    for i in 0..15 {
+        room.app.hub.notice(&format!("{i} {}", "x".repeat(4000)));
+    }
+    let slow_member = room.app.hub.member("slow").expect("slow is in");
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert!(!slow_member.control.is_ending());
+    // Two more: the queue alone holds 8 KB, but with the batch not yet
+    // written the member is past its 64 KiB.
+    for i in 15..17 {
+        room.app.hub.notice(&format!("{i} {}", "x".repeat(4000)));
+    }
+    assert!(
+        slow_member.control.is_ending(),
+        "the taken batch was not counted"
+    );
+    loop {
+        match read(&mut ace, &mut ace_session).await {
+            Ok(ServerEvent::Leave { name, reason, .. }) if name == "slow" => {
+                assert_eq!(reason, "too slow");
+                break;
+            }
+            Ok(_) => {}
+            Err(code) => panic!("ace was closed ({code})"),
+        }
+    }
+    assert!(start.elapsed() < Duration::from_secs(60));
+    // Once ace has read everything, no byte stays counted.
     let until = Instant::now() + Duration::from_secs(30);
     while room.app.hub.queued_bytes() != 0 {
         assert!(

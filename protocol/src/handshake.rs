@@ -240,7 +240,16 @@ impl<'a> ServerHandshake<'a> {
         hello: &[u8],
         lookup: impl Fn(&KeyId) -> Option<JoinKey>,
     ) -> Result<ServerHello, HandshakeError> {
-        self.respond_with(hello, lookup, *random32(), *random32())
+        // One call to the OS for both.
+        let mut secrets = Zeroizing::new([0u8; 64]);
+        getrandom::fill(secrets.as_mut_slice()).expect("the OS random generator failed");
+        let (e_s, r_s) = secrets.split_at(32);
+        self.respond_with(
+            hello,
+            lookup,
+            e_s.try_into().expect("32 bytes"),
+            r_s.try_into().expect("32 bytes"),
+        )
     }
 
     /// [`ServerHandshake::respond`] with given ephemeral secrets (tests).
@@ -273,7 +282,7 @@ impl<'a> ServerHandshake<'a> {
         challenge.extend_from_slice(&r_s);
         let keys = derive(&join_key, &ee, &es, hello, &challenge);
         let mut sealer = Sealer::new(&keys.s2c, 0);
-        let tag = sealer.seal(b"").expect("counter 0 is fresh");
+        let tag = sealer.seal_in_place(&mut []).expect("counter 0 is fresh");
         challenge.extend_from_slice(&tag);
         let session = Session {
             sealer,

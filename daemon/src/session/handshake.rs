@@ -70,7 +70,10 @@ pub async fn establish(
     let mut conn = conn.secure(session);
 
     let admitted = tokio::select! {
-        r = timeout_at(deadline, admit(&mut conn, peer, app, key_id, deadline)) => r,
+        // Boxed: the admission's state (the password check, the
+        // refusals) is most of the handshake's, and a connection that has
+        // not sent its Hello yet should not hold it.
+        r = timeout_at(deadline, Box::pin(admit(&mut conn, peer, app, key_id, deadline))) => r,
         () = app.shutdown.cancelled() => {
             conn.goodbye(Ending::shutdown()).await;
             return None;

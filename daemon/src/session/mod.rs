@@ -8,13 +8,15 @@
 //! preceded by a sealed `Bye`). Once the user has joined, the connection
 //! splits: this task reads ([`reader`]: opens, checks, rate-limits, hands
 //! events to the room) and a writer task ([`writer`]) drains the member's
-//! bounded queue, sealing each event with the session key. Either side
+//! bounded queue in batches, sealing each event with the session key. Either side
 //! ends the session through the member's [`Control`](crate::ending::Control);
 //! the writer then says goodbye.
 
 mod handshake;
 mod reader;
 mod writer;
+
+pub use writer::{BATCH, BATCH_BYTES};
 
 use std::net::SocketAddr;
 
@@ -27,10 +29,15 @@ use crate::state::App;
 /// Serves one upgraded connection until it ends. `deadline` was taken at
 /// `accept`: the upgrade and the chat handshake share it.
 pub async fn run(conn: Connection, peer: SocketAddr, deadline: Instant, app: App) {
-    // The handshake's state is large (about 15 KiB of futures) and short
-    // lived: boxed, it is freed once the user has joined, and an idle
-    // connection keeps only the session's own few KiB.
-    let Some(joined) = Box::pin(handshake::establish(conn, peer, deadline, &app)).await else {
+    // The handshake's state (about 3 KiB of futures, its admission boxed
+    // again inside) is short lived: boxed, it is freed once the user has
+    // joined, and an idle connection keeps only the session's own state.
+    let handshake = Box::pin(handshake::establish(conn, peer, deadline, &app));
+    let sizes = FutureSizes {
+        handshake: size_of_val(&*handshake),
+        ..FutureSizes::default()
+    };
+    let Some(joined) = handshake.await else {
         return;
     };
     let handshake::Established {
@@ -43,15 +50,45 @@ pub async fn run(conn: Connection, peer: SocketAddr, deadline: Instant, app: App
 
     let limit = max_client_message(config.max_text);
     let (stream, sink) = conn.split(limit, config.keepalive_timeout.0);
-    let writer = tokio::spawn(writer::run(
-        sink,
-        rx,
-        member.control.clone(),
-        config.clone(),
-    ));
-    reader::run(stream, &member, &app, &config).await;
+    let reader = reader::run(stream, &member, &app, &config);
+    // In a block of its own: a future moved out of a variable that lives
+    // across an await still takes room in this task's state.
+    let writer = {
+        let writer = writer::run(sink, rx, member.control.clone(), config.clone());
+        FutureSizes {
+            writer: size_of_val(&writer),
+            reader: size_of_val(&reader),
+            ..sizes
+        }
+        .log_once();
+        tokio::spawn(writer)
+    };
+    reader.await;
     let ending = member.control.ending();
     app.hub.leave(&member, &ending.leave_reason);
     tracing::info!(name = %member.name, %peer, reason = %ending.leave_reason, "left");
     let _ = writer.await;
+}
+
+/// The sizes of a session's futures, logged once at debug level: what
+/// each connection's tasks hold (see docs/architecture.md, memory).
+#[derive(Default)]
+struct FutureSizes {
+    handshake: usize,
+    reader: usize,
+    writer: usize,
+}
+
+impl FutureSizes {
+    fn log_once(self) {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            tracing::debug!(
+                handshake = self.handshake,
+                reader = self.reader,
+                writer = self.writer,
+                "session future sizes in bytes"
+            );
+        });
+    }
 }

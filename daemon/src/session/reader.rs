@@ -17,9 +17,13 @@ use crate::state::App;
 pub async fn run(mut stream: SealedStream, member: &Arc<Member>, app: &App, config: &Config) {
     let control = &member.control;
     let mut bucket = TokenBucket::new(config.rate_burst, config.rate_per_second);
+    // One cancellation future for the session, registered once, rather
+    // than a new one (and a new registration) per message.
+    let cancelled = control.cancelled();
+    tokio::pin!(cancelled);
     loop {
         let plain = tokio::select! {
-            () = control.cancelled() => return,
+            () = &mut cancelled => return,
             plain = stream.recv() => match plain {
                 Ok(plain) => plain,
                 Err(ending) => return control.end(ending),

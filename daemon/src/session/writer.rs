@@ -1,6 +1,16 @@
 //! A joined session's writer: drains the member's bounded queue to the
-//! socket, sealing each event, pings every `keepalive_interval`, bounds
-//! every send by `write_timeout`, and says goodbye when the session ends.
+//! socket in batches, sealing each event, pings every
+//! `keepalive_interval`, bounds every batch by `write_timeout`, and says
+//! goodbye when the session ends.
+//!
+//! A batch is every event waiting when the writer wakes (at most
+//! [`BATCH`] events, [`BATCH_BYTES`] bytes): each is sealed and fed to
+//! tungstenite's buffer, and the batch is flushed once, so a writer that
+//! fell behind a busy room catches up in a few writes instead of one per
+//! event. The batch's bytes count against the member's byte bound until
+//! the flush is done. The session's end is checked once per batch, not
+//! per event: the cancellation future is polled only when the writer
+//! waits.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,72 +20,108 @@ use tokio::time::{Instant, timeout};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::config::Config;
-use crate::connection::SealedSink;
+use crate::connection::{Outgoing, SealedSink};
 use crate::ending::{Control, Ending};
 use crate::hub::Queue;
+use crate::member::Serialized;
+
+/// Most events sealed and written in one batch.
+pub const BATCH: usize = 64;
+
+/// A batch takes no more events once it holds this many plaintext bytes.
+pub const BATCH_BYTES: usize = 64 * 1024;
+
+/// What woke the writer.
+enum Wake {
+    /// The first event of a batch.
+    Event(Serialized),
+    /// The keepalive interval passed.
+    Ping,
+}
 
 /// Drains the member's queue to the socket, then says goodbye.
 pub async fn run(mut sink: SealedSink, mut rx: Queue, control: Arc<Control>, config: Arc<Config>) {
     let write_timeout = config.write_timeout.0;
-    let mut ping = tokio::time::interval_at(
-        Instant::now() + config.keepalive_interval.0,
-        config.keepalive_interval.0,
-    );
+    let interval = config.keepalive_interval.0;
+    let mut ping_at = Instant::now() + interval;
+    let ping = tokio::time::sleep_until(ping_at);
+    tokio::pin!(ping);
+    let cancelled = control.cancelled();
+    tokio::pin!(cancelled);
+    // A fragmented message left for the next batch: it goes alone.
+    let mut carried: Option<Outgoing> = None;
     // Whether a fragmented message was left unfinished.
     let mut torn = false;
     loop {
-        // An event sealed, or `None` for a keepalive ping.
-        let outgoing = tokio::select! {
-            biased;
-            () = control.cancelled() => break,
-            item = rx.recv() => match item {
-                Some(plain) => match sink.seal(&plain) {
-                    Ok(outgoing) => Some(outgoing),
-                    Err(ending) => {
-                        control.end(ending);
-                        break;
-                    }
-                },
-                None => break,
-            },
-            _ = ping.tick() => None,
-        };
-        let queued = rx.len();
-        let sent = match outgoing {
+        let wake = match carried.take() {
+            Some(_) if control.is_ending() => break,
             Some(outgoing) => {
-                // A fragmented message is cut short only by the shutdown
-                // (which must not wait on a stalled peer): once its first
-                // frame is handed to tungstenite it is on its way, and a Bye
-                // between its frames would be read as its continuation, so
-                // a kick waits for its end. A whole message is just that.
-                let whole = outgoing.is_whole();
-                let mut sent = true;
-                for frame in outgoing {
-                    let send = Send {
-                        write_timeout,
-                        queued,
-                        whole,
-                    };
-                    sent = send.or_end(&mut sink, frame, &control).await;
-                    if !sent {
-                        torn = !whole;
-                        break;
-                    }
-                }
-                sent
-            }
-            None => {
-                let send = Send {
+                // Boxed: rare, and its state would otherwise take room in every
+                // writer's.
+                let written = Box::pin(write_fragmented(
+                    &mut sink,
+                    outgoing,
+                    &control,
                     write_timeout,
-                    queued,
-                    whole: true,
-                };
-                send.or_end(&mut sink, Message::Ping(Bytes::new()), &control)
-                    .await
+                    &rx,
+                ));
+                if written.await {
+                    rx.release();
+                    continue;
+                }
+                torn = true;
+                break;
             }
+            None => tokio::select! {
+                // The queue first: while events keep coming, nothing else
+                // is polled; the end of the session is checked below.
+                biased;
+                item = rx.recv() => match item {
+                    Some(plain) => Wake::Event(plain),
+                    None => break,
+                },
+                () = &mut ping => Wake::Ping,
+                () = &mut cancelled => break,
+            },
         };
-        if !sent {
+        if control.is_ending() {
             break;
+        }
+        // Under a steady stream of events the queue always wins the
+        // select: the ping's time is checked here too.
+        let ping_due = match wake {
+            Wake::Ping => true,
+            Wake::Event(_) => Instant::now() >= ping_at,
+        };
+        if ping_due {
+            ping_at = Instant::now() + interval;
+            ping.as_mut().reset(ping_at);
+        }
+        let first = match wake {
+            Wake::Event(plain) => Some(plain),
+            Wake::Ping => None,
+        };
+        let batch = write_batch(&mut sink, &mut rx, first, ping_due, &mut carried);
+        let written = tokio::select! {
+            biased;
+            written = timeout(write_timeout, batch) => written,
+            () = &mut cancelled => break,
+        };
+        match written {
+            Ok(Ok(())) => {
+                rx.release();
+                if rx.is_empty() {
+                    sink.idle();
+                }
+            }
+            Ok(Err(ending)) => {
+                control.end(ending);
+                break;
+            }
+            Err(_) => {
+                control.end(Ending::too_slow(rx.len()));
+                break;
+            }
         }
     }
     let mut ending = control.ending();
@@ -84,39 +130,79 @@ pub async fn run(mut sink: SealedSink, mut rx: Queue, control: Arc<Control>, con
         // continuation. The close frame (a control frame) may still go.
         ending.bye = None;
     }
-    sink.goodbye(ending).await;
+    // Boxed, as above: said once.
+    Box::pin(sink.goodbye(ending)).await;
 }
 
-/// How one frame is sent.
-struct Send {
-    /// Longest the peer may stall it.
+/// Seals and feeds `first` and every event waiting after it (within the
+/// batch's bounds), a ping if one is due, then flushes once. A fragmented
+/// message met on the way is not fed: it is left in `carried`, to go alone.
+async fn write_batch(
+    sink: &mut SealedSink,
+    rx: &mut Queue,
+    first: Option<Serialized>,
+    ping: bool,
+    carried: &mut Option<Outgoing>,
+) -> Result<(), Ending> {
+    let mut next = first;
+    let mut events = 0;
+    let mut bytes = 0;
+    while let Some(plain) = next.take() {
+        let outgoing = sink.seal(&plain)?;
+        events += 1;
+        bytes += plain.len();
+        drop(plain);
+        if !outgoing.is_whole() {
+            *carried = Some(outgoing);
+            break;
+        }
+        for frame in outgoing {
+            sink.feed(frame).await.map_err(|_| Ending::lost())?;
+        }
+        if events < BATCH && bytes < BATCH_BYTES {
+            next = rx.try_recv();
+        }
+    }
+    if ping {
+        sink.feed(Message::Ping(Bytes::new()))
+            .await
+            .map_err(|_| Ending::lost())?;
+    }
+    sink.flush().await.map_err(|_| Ending::lost())
+}
+
+/// Sends a fragmented message, frame by frame, each within
+/// `write_timeout`. Only the shutdown cuts it short (it must not wait on a
+/// stalled peer): once its first frame is handed to tungstenite it is on
+/// its way, and a Bye between its frames would be read as its
+/// continuation, so a kick waits for its end. `false` when it was cut
+/// (the reason recorded).
+async fn write_fragmented(
+    sink: &mut SealedSink,
+    outgoing: Outgoing,
+    control: &Control,
     write_timeout: Duration,
-    /// Events waiting behind it (for the "too slow" goodbye).
-    queued: usize,
-    /// Whether the frame is a whole message: then the session's end cuts
-    /// it short; a fragment only the server's shutdown does.
-    whole: bool,
-}
-
-impl Send {
-    /// Sends `frame`; `false` once the session ends (the reason recorded:
-    /// lost, or too slow after `write_timeout`).
-    async fn or_end(self, sink: &mut SealedSink, frame: Message, control: &Control) -> bool {
+    rx: &Queue,
+) -> bool {
+    for frame in outgoing {
         let sent = tokio::select! {
-            () = control.cancelled(), if self.whole => return false,
-            () = control.shutting_down(), if !self.whole => return false,
-            sent = timeout(self.write_timeout, sink.send(frame)) => sent,
+            () = control.shutting_down() => return false,
+            sent = timeout(write_timeout, async {
+                sink.feed(frame).await?;
+                sink.flush().await
+            }) => sent,
         };
         match sent {
-            Ok(Ok(())) => true,
+            Ok(Ok(())) => {}
             Ok(Err(_)) => {
                 control.end(Ending::lost());
-                false
+                return false;
             }
             Err(_) => {
-                control.end(Ending::too_slow(self.queued));
-                false
+                control.end(Ending::too_slow(rx.len()));
+                return false;
             }
         }
     }
+    true
 }
