@@ -1,0 +1,207 @@
+//! The room's log on JetStream: append, read after an id, follow live.
+//!
+//! A message's id is its stream sequence, assigned by NATS when it accepts
+//! the message; ids are therefore the same on every node and strictly
+//! increase. The stream keeps the last `history` messages and none older
+//! than `history_max_age`.
+
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{DeliverPolicy, pull::OrderedConfig};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+
+use super::{Cluster, ClusterError};
+
+/// One accepted message: its id and the bytes the room logged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The stream sequence: the message id.
+    pub id: u64,
+    /// What was appended.
+    pub payload: Bytes,
+}
+
+/// What [`Cluster::after`] found.
+#[derive(Debug, Default)]
+pub struct After {
+    /// The entries after the asked id, oldest first.
+    pub entries: Vec<Entry>,
+    /// Some entries after the asked id are no longer kept (or were left out
+    /// by the limit): the reader missed messages.
+    pub gap: bool,
+}
+
+/// How long one read of the log may take before it is given up.
+const READ_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Entries read ahead of the room by [`Cluster::follow`].
+const FOLLOW_BUFFER: usize = 1024;
+
+fn note_follow_trouble(error: &ClusterError) {
+    static TROUBLE: crate::throttle::Throttle = crate::throttle::Throttle::new(
+        "cluster: following the room's log",
+        3,
+        Duration::from_secs(60),
+    );
+    crate::throttled!(
+        TROUBLE,
+        tracing::Level::WARN,
+        %error,
+        "cluster: following the room's log failed; retrying"
+    );
+}
+
+impl Cluster {
+    /// Appends `payload` to the room's log; returns its id once NATS has
+    /// stored it (the stream's acknowledgement).
+    pub async fn append(&self, payload: Bytes) -> Result<u64, ClusterError> {
+        let ack = self
+            .js()
+            .publish(self.log_subject(), payload)
+            .await
+            .map_err(|e| ClusterError::js("append to the room's log", e))?
+            .await
+            .map_err(|e| ClusterError::js("append to the room's log", e))?;
+        Ok(ack.sequence)
+    }
+
+    /// The id of the newest entry (0 when the log is empty).
+    pub async fn last_id(&self) -> Result<u64, ClusterError> {
+        Ok(self.bounds().await?.1)
+    }
+
+    /// First and last sequence the stream holds (first > last: empty).
+    async fn bounds(&self) -> Result<(u64, u64), ClusterError> {
+        let mut stream = self
+            .js()
+            .get_stream(self.log_stream())
+            .await
+            .map_err(|e| ClusterError::js("read the room's log", e))?;
+        let info = stream
+            .info()
+            .await
+            .map_err(|e| ClusterError::js("read the room's log", e))?;
+        Ok((info.state.first_sequence, info.state.last_sequence))
+    }
+
+    /// At most `limit` entries after `id`, the newest ones if there are
+    /// more (then `gap` is set, as it is when entries after `id` have aged
+    /// out of the log).
+    pub async fn after(&self, id: u64, limit: usize) -> Result<After, ClusterError> {
+        let (first, last) = self.bounds().await?;
+        if last <= id || limit == 0 || first > last {
+            return Ok(After {
+                entries: Vec::new(),
+                gap: limit == 0 && last > id,
+            });
+        }
+        let mut start = (id + 1).max(first);
+        let newest_window = last.saturating_sub(limit as u64 - 1).max(1);
+        start = start.max(newest_window);
+        let gap = start > id + 1;
+        let mut entries = Vec::with_capacity((last - start + 1) as usize);
+        let mut live = self.live_from(start).await?;
+        let read = async {
+            while let Some(entry) = live.next().await {
+                let entry = entry?;
+                let id = entry.id;
+                entries.push(entry);
+                if id >= last {
+                    break;
+                }
+            }
+            Ok::<(), ClusterError>(())
+        };
+        match tokio::time::timeout(READ_DEADLINE, read).await {
+            Ok(result) => result?,
+            Err(_) => {
+                return Err(ClusterError::JetStream {
+                    what: "read the room's log",
+                    reason: format!("no answer within {READ_DEADLINE:?}"),
+                });
+            }
+        }
+        Ok(After { entries, gap })
+    }
+
+    /// Every entry after `id` as it is accepted, in order, each once, for
+    /// as long as the stream is polled. NATS trouble does not end it: the
+    /// reading consumer is made again after the last entry delivered (with
+    /// a growing pause, up to 2 s), so an outage delays entries and loses
+    /// none; [`Cluster::connected`] tells whether NATS is there meanwhile.
+    pub fn follow(&self, id: u64) -> impl Stream<Item = Entry> + Send + 'static {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Entry>(FOLLOW_BUFFER);
+        let cluster = self.clone();
+        tokio::spawn(async move {
+            let mut next = id + 1;
+            let mut pause = Duration::from_millis(50);
+            while !tx.is_closed() {
+                match cluster.live_from(next).await {
+                    Ok(live) => {
+                        let mut live = Box::pin(live);
+                        while let Some(entry) = live.next().await {
+                            match entry {
+                                // An ordered consumer never goes back, but a
+                                // remade one could overlap: ids only rise.
+                                Ok(entry) if entry.id < next => {}
+                                Ok(entry) => {
+                                    next = entry.id + 1;
+                                    pause = Duration::from_millis(50);
+                                    if tx.send(entry).await.is_err() {
+                                        return;
+                                    }
+                                }
+                                Err(e) => {
+                                    note_follow_trouble(&e);
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => note_follow_trouble(&e),
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+        });
+        futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.map(|entry| (entry, rx))
+        })
+    }
+
+    async fn live_from(
+        &self,
+        start: u64,
+    ) -> Result<impl Stream<Item = Result<Entry, ClusterError>> + Send + 'static, ClusterError>
+    {
+        let stream = self
+            .js()
+            .get_stream(self.log_stream())
+            .await
+            .map_err(|e| ClusterError::js("follow the room's log", e))?;
+        let consumer = stream
+            .create_consumer(OrderedConfig {
+                deliver_policy: DeliverPolicy::ByStartSequence {
+                    start_sequence: start.max(1),
+                },
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| ClusterError::js("follow the room's log", e))?;
+        let messages = consumer
+            .messages()
+            .await
+            .map_err(|e| ClusterError::js("follow the room's log", e))?;
+        Ok(messages.map(|message| {
+            let message = message.map_err(|e| ClusterError::js("follow the room's log", e))?;
+            let info = message
+                .info()
+                .map_err(|e| ClusterError::js("follow the room's log", e))?;
+            Ok(Entry {
+                id: info.stream_sequence,
+                payload: message.payload.clone(),
+            })
+        }))
+    }
+}

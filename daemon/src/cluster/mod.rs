@@ -1,0 +1,352 @@
+//! Several chatd nodes sharing one room through NATS JetStream.
+//!
+//! This module is the cluster's plumbing, kept apart from the room: a
+//! connection to NATS ([`Cluster::connect`]) and the three things the nodes
+//! share there, each in its own submodule:
+//!
+//! - [`log`]: the room's log, a JetStream stream. The stream sequence of an
+//!   accepted message is its id, and every node delivers from the stream in
+//!   order, so all users on all nodes see one order.
+//! - [`names`]: who holds which name, in a key-value bucket with
+//!   create-if-absent; a claim lives only while its node keeps refreshing it
+//!   (the bucket's `max_age`), so a dead node's names come free by
+//!   themselves.
+//! - [`shared`]: values every node must agree on (the join key, the server
+//!   identity, the password hash), created by the first node and adopted by
+//!   the others.
+//!
+//! Everything a cluster keeps is named after its room (`room`, default
+//! `chat`): the stream `CHAT_LOG` on subject `chat.log`, the buckets
+//! `chat_names` and `chat_state`, so several rooms can share one NATS.
+//!
+//! Compatibility: Debian 12's nats-server is 2.9. async-nats's
+//! `create_key_value` asks for the account's info first and cannot read a
+//! 2.9 answer, so the buckets' streams are created here directly, with the
+//! key-value conventions (`KV_<bucket>`, subjects `$KV.<bucket>.>`, rollup
+//! allowed, deletes denied), and opened with `get_key_value`.
+
+pub mod log;
+pub mod names;
+pub mod shared;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, stream};
+
+/// How a node joins a cluster (the `cluster*` and `node_name` settings).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// NATS server URLs (`nats://host:port`), tried in turn.
+    pub urls: Vec<String>,
+    /// A NATS credentials file (`.creds`) or nkey seed file.
+    pub credentials: Option<PathBuf>,
+    /// This node's name in `chatctl users` and `status`.
+    pub node_name: String,
+    /// The room: the prefix of every stream, bucket and subject.
+    pub room: String,
+    /// How long a dead node's names stay taken.
+    pub claim_ttl: Duration,
+    /// How many messages the log keeps (the `history` setting; at least 1).
+    pub history: usize,
+    /// How old a message the log keeps (`history_max_age`; zero: no bound).
+    pub history_max_age: Duration,
+}
+
+/// Why the cluster could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// No NATS server answered.
+    #[error(
+        "cannot reach NATS at {urls}: {reason}; check that nats-server runs there (with -js) and the URL"
+    )]
+    Connect {
+        /// The URLs tried.
+        urls: String,
+        /// What failed.
+        reason: String,
+    },
+    /// The credentials file could not be read or used.
+    #[error("cluster_credentials {path}: {reason}")]
+    Credentials {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        reason: String,
+    },
+    /// A JetStream request failed (JetStream off, a limit, NATS gone).
+    #[error("NATS JetStream: {what}: {reason}")]
+    JetStream {
+        /// What was being done.
+        what: &'static str,
+        /// What failed.
+        reason: String,
+    },
+    /// The room name cannot name NATS streams and buckets.
+    #[error("cluster room {0:?}: use 1-32 of A-Z a-z 0-9 _ -")]
+    Room(String),
+}
+
+impl ClusterError {
+    pub(crate) fn js(what: &'static str, err: impl std::fmt::Display) -> Self {
+        ClusterError::JetStream {
+            what,
+            reason: err.to_string(),
+        }
+    }
+}
+
+/// Whether `url` points at this machine only (loopback), where the cluster
+/// may run without credentials.
+pub fn is_loopback_url(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let host = if let Some(v6) = rest.strip_prefix('[') {
+        v6.split_once(']').map_or(v6, |(h, _)| h)
+    } else {
+        rest.split(':').next().unwrap_or(rest)
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// A node's connection to the cluster.
+#[derive(Clone)]
+pub struct Cluster {
+    client: async_nats::Client,
+    js: jetstream::Context,
+    settings: Settings,
+}
+
+impl Cluster {
+    /// Connects to NATS and makes sure the room's stream and buckets exist.
+    /// NATS connections are kept up by the client: after this, a lost NATS
+    /// is retried for ever in the background ([`Cluster::connected`]).
+    pub async fn connect(settings: Settings) -> Result<Self, ClusterError> {
+        if settings.room.is_empty()
+            || settings.room.len() > 32
+            || !settings
+                .room
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(ClusterError::Room(settings.room.clone()));
+        }
+        let mut options = match &settings.credentials {
+            None => async_nats::ConnectOptions::new(),
+            Some(path) => credentials(path).await?,
+        };
+        options = options
+            .name(format!("chatd {}", settings.node_name))
+            .connection_timeout(Duration::from_secs(5))
+            .max_reconnects(None);
+        let urls = settings.urls.join(",");
+        let addrs: Vec<async_nats::ServerAddr> = settings
+            .urls
+            .iter()
+            .map(|u| u.parse())
+            .collect::<Result<_, _>>()
+            .map_err(|e: std::io::Error| ClusterError::Connect {
+                urls: urls.clone(),
+                reason: e.to_string(),
+            })?;
+        let client = options
+            .connect(addrs)
+            .await
+            .map_err(|e| ClusterError::Connect {
+                urls,
+                reason: e.to_string(),
+            })?;
+        let js = jetstream::new(client.clone());
+        let cluster = Cluster {
+            client,
+            js,
+            settings,
+        };
+        cluster.ensure_log().await?;
+        cluster
+            .ensure_bucket(&cluster.names_bucket(), cluster.settings.claim_ttl)
+            .await?;
+        cluster
+            .ensure_bucket(&cluster.state_bucket(), Duration::ZERO)
+            .await?;
+        Ok(cluster)
+    }
+
+    /// Whether the connection to NATS is up right now.
+    pub fn connected(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
+    }
+
+    /// The settings this node joined with.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The JetStream context, for the submodules.
+    pub(crate) fn js(&self) -> &jetstream::Context {
+        &self.js
+    }
+
+    /// Sends a control message (a kick, a notice, a reload of the room
+    /// settings) to every node, this one included. Control messages are not
+    /// logged: a node that is down misses them, as its users do.
+    pub async fn publish_control(&self, message: bytes::Bytes) -> Result<(), ClusterError> {
+        self.client
+            .publish(self.control_subject(), message)
+            .await
+            .map_err(|e| ClusterError::js("send a control message", e))?;
+        self.client
+            .flush()
+            .await
+            .map_err(|e| ClusterError::js("send a control message", e))
+    }
+
+    /// Every control message sent from now on, by any node.
+    pub async fn control(&self) -> Result<async_nats::Subscriber, ClusterError> {
+        let subscriber = self
+            .client
+            .subscribe(self.control_subject())
+            .await
+            .map_err(|e| ClusterError::js("listen for control messages", e))?;
+        // Round trip: the server has the subscription before this returns.
+        self.client
+            .flush()
+            .await
+            .map_err(|e| ClusterError::js("listen for control messages", e))?;
+        Ok(subscriber)
+    }
+
+    pub(crate) fn control_subject(&self) -> String {
+        format!("{}.control", self.settings.room)
+    }
+
+    pub(crate) fn log_stream(&self) -> String {
+        format!("{}_LOG", self.settings.room.to_ascii_uppercase())
+    }
+
+    pub(crate) fn log_subject(&self) -> String {
+        format!("{}.log", self.settings.room)
+    }
+
+    pub(crate) fn names_bucket(&self) -> String {
+        format!("{}_names", self.settings.room)
+    }
+
+    pub(crate) fn state_bucket(&self) -> String {
+        format!("{}_state", self.settings.room)
+    }
+
+    async fn ensure_log(&self) -> Result<(), ClusterError> {
+        let config = stream::Config {
+            name: self.log_stream(),
+            subjects: vec![self.log_subject()],
+            max_messages: self.settings.history.max(1) as i64,
+            max_age: self.settings.history_max_age,
+            ..Default::default()
+        };
+        self.create_or_update(config, "create the room's log stream")
+            .await
+    }
+
+    /// Creates a bucket's stream the way a key-value bucket is laid out
+    /// (see the module's compatibility note).
+    async fn ensure_bucket(&self, bucket: &str, max_age: Duration) -> Result<(), ClusterError> {
+        let config = stream::Config {
+            name: format!("KV_{bucket}"),
+            subjects: vec![format!("$KV.{bucket}.>")],
+            max_messages_per_subject: 1,
+            max_age,
+            allow_rollup: true,
+            deny_delete: true,
+            allow_direct: true,
+            discard: stream::DiscardPolicy::New,
+            ..Default::default()
+        };
+        self.create_or_update(config, "create a key-value bucket")
+            .await
+    }
+
+    async fn create_or_update(
+        &self,
+        config: stream::Config,
+        what: &'static str,
+    ) -> Result<(), ClusterError> {
+        match self.js.get_stream(&config.name).await {
+            Ok(mut existing) => {
+                let info = existing
+                    .info()
+                    .await
+                    .map_err(|e| ClusterError::js(what, e))?;
+                if info.config.max_messages != config.max_messages
+                    || info.config.max_age != config.max_age
+                {
+                    self.js
+                        .update_stream(config)
+                        .await
+                        .map_err(|e| ClusterError::js(what, e))?;
+                }
+                Ok(())
+            }
+            Err(_) => match self.js.create_stream(config.clone()).await {
+                Ok(_) => Ok(()),
+                // Another node created it meanwhile.
+                Err(_) if self.js.get_stream(&config.name).await.is_ok() => Ok(()),
+                Err(e) => Err(ClusterError::js(what, e)),
+            },
+        }
+    }
+}
+
+/// Reads a credentials file: a `.creds` file (JWT and seed) or a bare nkey
+/// seed (a line starting `SU`).
+async fn credentials(path: &std::path::Path) -> Result<async_nats::ConnectOptions, ClusterError> {
+    let fail = |reason: String| ClusterError::Credentials {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let text = tokio::fs::read_to_string(path)
+        .await
+        .map_err(|e| fail(format!("cannot read it: {e}")))?;
+    if text.contains("BEGIN NATS USER JWT") {
+        async_nats::ConnectOptions::new()
+            .credentials(&text)
+            .map_err(|e| fail(format!("not a usable credentials file: {e}")))
+    } else {
+        let seed = text.trim();
+        if !seed.starts_with("SU") {
+            return Err(fail(
+                "neither a .creds file nor an nkey user seed (SU...)".into(),
+            ));
+        }
+        Ok(async_nats::ConnectOptions::new().nkey(seed.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback_url;
+
+    #[test]
+    fn loopback_urls_are_recognised() {
+        for url in [
+            "nats://127.0.0.1:4222",
+            "nats://localhost:4222",
+            "nats://[::1]:4222",
+            "nats://u:p@127.0.0.2:4222",
+            "127.0.0.1:4222",
+        ] {
+            assert!(is_loopback_url(url), "{url}");
+        }
+        for url in [
+            "nats://10.0.0.1:4222",
+            "nats://nats.example.org:4222",
+            "nats://[2001:db8::1]:4222",
+            "nats://localhost.evil.org:4222",
+        ] {
+            assert!(!is_loopback_url(url), "{url}");
+        }
+    }
+}

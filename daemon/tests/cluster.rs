@@ -1,0 +1,273 @@
+//! The cluster's plumbing against a real nats-server (JetStream): the
+//! room's log, name claims and the shared state, seen from two nodes.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use chatd::cluster::names::ClaimError;
+use chatd::cluster::{Cluster, Settings};
+use futures_util::StreamExt;
+use testkit::{DEADLINE, Nats};
+
+fn settings(nats: &Nats, node: &str) -> Settings {
+    Settings {
+        urls: vec![nats.url()],
+        credentials: None,
+        node_name: node.to_string(),
+        room: "test".to_string(),
+        claim_ttl: Duration::from_secs(2),
+        history: 100,
+        history_max_age: Duration::ZERO,
+    }
+}
+
+async fn node(nats: &Nats, name: &str) -> Cluster {
+    tokio::time::timeout(DEADLINE, Cluster::connect(settings(nats, name)))
+        .await
+        .expect("connect within the deadline")
+        .unwrap_or_else(|e| panic!("connect {name}: {e}\n{}", nats.log()))
+}
+
+async fn next_ids(
+    stream: &mut (impl futures_util::Stream<Item = chatd::cluster::log::Entry> + Unpin),
+    n: usize,
+) -> Vec<(u64, Bytes)> {
+    let mut got = Vec::new();
+    while got.len() < n {
+        let entry = tokio::time::timeout(DEADLINE, stream.next())
+            .await
+            .expect("an entry within the deadline")
+            .expect("the stream goes on");
+        got.push((entry.id, entry.payload));
+    }
+    got
+}
+
+#[tokio::test]
+async fn two_nodes_append_and_both_follow_one_order() {
+    let nats = Nats::start();
+    let a = node(&nats, "a").await;
+    let b = node(&nats, "b").await;
+    let mut follow_a = Box::pin(a.follow(0));
+    let mut follow_b = Box::pin(b.follow(0));
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let (from, text) = if i % 2 == 0 { (&a, "a") } else { (&b, "b") };
+        ids.push(
+            from.append(Bytes::from(format!("{text}{i}")))
+                .await
+                .unwrap(),
+        );
+    }
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids increase: {ids:?}");
+    let seen_a = next_ids(&mut follow_a, 10).await;
+    let seen_b = next_ids(&mut follow_b, 10).await;
+    assert_eq!(seen_a, seen_b, "both nodes see one order");
+    assert_eq!(seen_a.iter().map(|e| e.0).collect::<Vec<_>>(), ids);
+    assert_eq!(a.last_id().await.unwrap(), *ids.last().unwrap());
+}
+
+#[tokio::test]
+async fn after_returns_exactly_what_was_missed_and_flags_a_gap() {
+    let nats = Nats::start();
+    let a = node(&nats, "a").await;
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        ids.push(a.append(Bytes::from(format!("m{i}"))).await.unwrap());
+    }
+    let after = a.after(ids[4], 100).await.unwrap();
+    assert!(!after.gap);
+    assert_eq!(
+        after.entries.iter().map(|e| e.id).collect::<Vec<_>>(),
+        ids[5..].to_vec()
+    );
+    assert_eq!(after.entries[0].payload, Bytes::from("m5"));
+    // Nothing after the newest.
+    let none = a.after(ids[7], 100).await.unwrap();
+    assert!(none.entries.is_empty() && !none.gap);
+    // A limit keeps the newest and says some were left out.
+    let limited = a.after(0, 3).await.unwrap();
+    assert!(limited.gap);
+    assert_eq!(
+        limited.entries.iter().map(|e| e.id).collect::<Vec<_>>(),
+        ids[5..].to_vec()
+    );
+}
+
+#[tokio::test]
+async fn the_log_keeps_history_entries_and_says_when_older_ones_are_gone() {
+    let nats = Nats::start();
+    let mut s = settings(&nats, "a");
+    s.history = 3;
+    let a = Cluster::connect(s).await.unwrap();
+    for i in 0..6 {
+        a.append(Bytes::from(format!("m{i}"))).await.unwrap();
+    }
+    let after = a.after(0, 100).await.unwrap();
+    assert!(after.gap, "the first three aged out");
+    assert_eq!(
+        after
+            .entries
+            .iter()
+            .map(|e| e.payload.clone())
+            .collect::<Vec<_>>(),
+        vec![Bytes::from("m3"), Bytes::from("m4"), Bytes::from("m5")]
+    );
+}
+
+#[tokio::test]
+async fn one_name_claimed_at_once_on_two_nodes_goes_to_exactly_one() {
+    let nats = Nats::start();
+    let a = node(&nats, "a").await.names().await.unwrap();
+    let b = node(&nats, "b").await.names().await.unwrap();
+    for round in 0..20 {
+        let name = format!("Name.{round}");
+        let lower = name.to_lowercase();
+        let (ra, rb) = tokio::join!(a.claim(&name), b.claim(&lower));
+        let wins = [&ra, &rb].iter().filter(|r| r.is_ok()).count();
+        assert_eq!(wins, 1, "round {round}: {ra:?} {rb:?}");
+        for r in [ra, rb] {
+            assert!(matches!(r, Ok(()) | Err(ClaimError::Taken)), "{r:?}");
+        }
+    }
+    assert_eq!(a.held() + b.held(), 20);
+    // Released, a name is free for the other node.
+    let name = "Name.0";
+    let (winner, loser) = if a.holder(name).await.unwrap().as_deref() == Some("a") {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    assert!(matches!(loser.claim(name).await, Err(ClaimError::Taken)));
+    winner.release(name).await.unwrap();
+    loser.claim(name).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_claim_lives_while_renewed_and_lapses_when_its_node_is_gone() {
+    let nats = Nats::start();
+    let a = node(&nats, "a").await.names().await.unwrap();
+    let b = node(&nats, "b").await.names().await.unwrap();
+    a.claim("alice").await.unwrap();
+    a.claim("bob").await.unwrap();
+    // Renewed every half second for three times the claim's lifetime: kept.
+    let until = tokio::time::Instant::now() + Duration::from_secs(6);
+    while tokio::time::Instant::now() < until {
+        assert_eq!(a.renew().await.unwrap(), Vec::<String>::new());
+        assert!(matches!(b.claim("alice").await, Err(ClaimError::Taken)));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // Node a stops renewing (it died): within the lifetime plus the
+    // server's expiry sweep, the names come free.
+    let start = tokio::time::Instant::now();
+    loop {
+        match b.claim("alice").await {
+            Ok(()) => break,
+            Err(ClaimError::Taken) => {
+                assert!(start.elapsed() < DEADLINE, "alice never came free");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    // Node a comes back and renews: it learns it lost alice, not bob (free,
+    // so its compare-and-set on a lapsed claim fails too: both lost).
+    let lost = a.renew().await.unwrap();
+    assert!(lost.contains(&"alice".to_string()), "{lost:?}");
+    assert_eq!(b.holder("alice").await.unwrap().as_deref(), Some("b"));
+    // a's release of a name it lost does not free b's claim.
+    a.release("alice").await.unwrap();
+    assert_eq!(b.holder("alice").await.unwrap().as_deref(), Some("b"));
+}
+
+#[tokio::test]
+async fn the_first_node_publishes_shared_state_and_the_others_adopt_it() {
+    let nats = Nats::start();
+    let a = node(&nats, "a").await.shared().await.unwrap();
+    let b = node(&nats, "b").await.shared().await.unwrap();
+    let first = a.adopt_or_publish("key", Bytes::from("K1")).await.unwrap();
+    let second = b.adopt_or_publish("key", Bytes::from("K-b")).await.unwrap();
+    assert_eq!(second.value, Bytes::from("K1"), "b adopts a's key");
+    assert_eq!(second.revision, first.revision);
+    let mut watch = Box::pin(b.watch("key").await.unwrap());
+    // A rotation on a: a compare-and-set on the revision it read.
+    let rev = a
+        .replace("key", Bytes::from("K2"), first.revision)
+        .await
+        .unwrap()
+        .expect("nobody changed it meanwhile");
+    // b, still holding the old revision, loses the race.
+    assert_eq!(
+        b.replace("key", Bytes::from("K-b2"), first.revision)
+            .await
+            .unwrap(),
+        None
+    );
+    // b's watch sees the change (after the current value it starts with).
+    let seen = tokio::time::timeout(DEADLINE, async {
+        loop {
+            let v = watch.next().await.expect("watch goes on");
+            if v.revision == rev {
+                return v;
+            }
+        }
+    })
+    .await
+    .expect("the change within the deadline");
+    assert_eq!(seen.value, Bytes::from("K2"));
+    assert_eq!(
+        b.get("key").await.unwrap().unwrap().value,
+        Bytes::from("K2")
+    );
+}
+
+#[tokio::test]
+async fn control_messages_reach_every_node() {
+    let nats = Nats::start();
+    let a = node(&nats, "a").await;
+    let b = node(&nats, "b").await;
+    let mut on_a = a.control().await.unwrap();
+    let mut on_b = b.control().await.unwrap();
+    b.publish_control(Bytes::from("kick alice")).await.unwrap();
+    for sub in [&mut on_a, &mut on_b] {
+        let m = tokio::time::timeout(DEADLINE, sub.next())
+            .await
+            .expect("within the deadline")
+            .expect("a message");
+        assert_eq!(m.payload, Bytes::from("kick alice"));
+    }
+}
+
+#[tokio::test]
+async fn a_nats_restart_loses_nothing_accepted_and_following_resumes() {
+    let mut nats = Nats::start();
+    let a = node(&nats, "a").await;
+    let mut follow = Box::pin(a.follow(0));
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(a.append(Bytes::from(format!("m{i}"))).await.unwrap());
+    }
+    let before = next_ids(&mut follow, 5).await;
+    nats.restart();
+    // Appends fail while NATS is away or reconnecting; they succeed once it
+    // is back. Retry each until it is accepted (bounded).
+    for i in 5..10 {
+        let start = tokio::time::Instant::now();
+        loop {
+            match a.append(Bytes::from(format!("m{i}"))).await {
+                Ok(id) => {
+                    ids.push(id);
+                    break;
+                }
+                Err(e) => {
+                    assert!(start.elapsed() < DEADLINE, "m{i} never accepted: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+    let after = next_ids(&mut follow, 5).await;
+    let all: Vec<u64> = before.iter().chain(&after).map(|e| e.0).collect();
+    assert_eq!(all, ids, "every accepted message once, in order");
+    assert_eq!(a.after(0, 100).await.unwrap().entries.len(), 10);
+}
