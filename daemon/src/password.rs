@@ -12,7 +12,7 @@ use std::time::Duration;
 use argon2::{PasswordHash, PasswordVerifier};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use zeroize::Zeroizing;
 
@@ -77,7 +77,10 @@ pub enum Verdict {
 /// verified, it is recognised by a keyed MAC (HMAC-SHA256 under a random
 /// key that lives only in this process), compared in constant time, without
 /// argon2. Anything else (a wrong guess, a first join, a join after the
-/// password changed) still pays for argon2, under the bound.
+/// password changed) still pays for argon2, under the bound. A join that
+/// waits for a slot is woken when a password verifies, and is accepted
+/// without argon2 if it was that one: after a restart, a room that
+/// reconnects at once pays for about one argon2, not one per waiter.
 #[derive(Clone)]
 pub struct Gate {
     hashes: Arc<RwLock<Hashes>>,
@@ -86,6 +89,10 @@ pub struct Gate {
     waiting: Arc<AtomicUsize>,
     /// A verification's recent duration, in microseconds.
     pace_us: Arc<AtomicU64>,
+    /// Told when a password verified (the waiters check theirs again).
+    verified: Arc<Notify>,
+    /// argon2 verifications run so far.
+    runs: Arc<AtomicU64>,
 }
 
 impl Default for Gate {
@@ -98,6 +105,8 @@ impl Default for Gate {
             permits: Arc::new(Semaphore::new(CONCURRENT_VERIFICATIONS)),
             waiting: Arc::default(),
             pace_us: Arc::new(AtomicU64::new(INITIAL_PACE.as_micros() as u64)),
+            verified: Arc::default(),
+            runs: Arc::default(),
         }
     }
 }
@@ -165,6 +174,8 @@ impl Gate {
         if in_force == Some(phc) {
             hashes.verified = Some(tag);
         }
+        drop(hashes);
+        self.verified.notify_waiters();
     }
 
     /// Which password is in force.
@@ -239,23 +250,50 @@ impl Gate {
                     .checked_sub(self.pace())
                     .unwrap_or_else(Instant::now);
                 // Dropped here (deadline, shutdown): no argon2 is started.
-                match tokio::time::timeout_at(latest_start, self.permits.clone().acquire_owned())
-                    .await
-                {
-                    Ok(Ok(permit)) => permit,
-                    Ok(Err(_)) => return Verdict::Refused,
-                    Err(_) => return Verdict::Busy,
+                let acquire = self.permits.clone().acquire_owned();
+                tokio::pin!(acquire);
+                loop {
+                    // Registered before the check, so a success in between
+                    // still wakes this waiter.
+                    let verified = self.verified.notified();
+                    tokio::pin!(verified);
+                    verified.as_mut().enable();
+                    if self.known(&password) {
+                        return Verdict::Accepted;
+                    }
+                    tokio::select! {
+                        acquired = tokio::time::timeout_at(latest_start, &mut acquire) => {
+                            match acquired {
+                                Ok(Ok(permit)) => break permit,
+                                Ok(Err(_)) => return Verdict::Refused,
+                                Err(_) => return Verdict::Busy,
+                            }
+                        }
+                        () = &mut verified => {}
+                    }
                 }
             }
         };
+        // Verified by another join while this one waited for its slot.
+        if self.known(&password) {
+            return Verdict::Accepted;
+        }
         let started = Instant::now();
-        let (checked_phc, checked) = (phc.clone(), password.clone());
-        let accepted = run_argon2(permit, move || verify_against(&checked_phc, &checked))
-            .await
-            .unwrap_or(false);
+        self.runs.fetch_add(1, Ordering::Relaxed);
+        // Remembered before the slot is freed, so the waiter that takes
+        // the slot next already finds the password known.
+        let gate = self.clone();
+        let accepted = run_argon2(permit, move || {
+            let accepted = verify_against(&phc, &password);
+            if accepted {
+                gate.remember(&phc, &password);
+            }
+            accepted
+        })
+        .await
+        .unwrap_or(false);
         self.record(started.elapsed());
         if accepted {
-            self.remember(&phc, &password);
             Verdict::Accepted
         } else {
             Verdict::Refused
@@ -275,6 +313,12 @@ impl Gate {
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |pace| {
                 Some((pace.saturating_mul(7).saturating_add(took)) / 8)
             });
+    }
+
+    /// argon2 verifications run since start (joins that were not
+    /// recognised without it).
+    pub fn verifications_run(&self) -> u64 {
+        self.runs.load(Ordering::Relaxed)
     }
 
     /// Joins waiting for a verification slot now.
@@ -491,6 +535,32 @@ mod tests {
         assert_eq!(
             gate.verify(Zeroizing::new("right".into()), later()).await,
             Verdict::Accepted
+        );
+    }
+
+    /// A storm of joins with the right password, all arriving before the
+    /// first verification ends: the waiters are woken by its success and
+    /// accepted without argon2 of their own.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn waiters_with_the_password_that_just_verified_run_no_argon2() {
+        let gate = Gate::default();
+        gate.set_file_hash(Some(slow_hash("right")));
+        let joins: Vec<_> = (0..CONCURRENT_VERIFICATIONS + WAITING_VERIFICATIONS)
+            .map(|_| {
+                let gate = gate.clone();
+                tokio::spawn(
+                    async move { gate.verify(Zeroizing::new("right".into()), later()).await },
+                )
+            })
+            .collect();
+        for join in joins {
+            assert_eq!(join.await.unwrap(), Verdict::Accepted);
+        }
+        // The ones that found a free slot at once ran argon2; no waiter did.
+        assert!(
+            gate.verifications_run() <= CONCURRENT_VERIFICATIONS as u64,
+            "{} argon2 runs for one password",
+            gate.verifications_run()
         );
     }
 
