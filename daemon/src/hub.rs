@@ -478,11 +478,13 @@ fn fit_welcome(mut welcome: Welcome, resume: bool) -> Welcome {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use tokio_util::sync::CancellationToken;
 
-    fn join(hub: &Hub, name: &str) -> Joined {
+    /// Joins `name` from a fixed address with a fresh control (the room's
+    /// own tests and the presence tests).
+    pub(crate) fn join(hub: &Hub, name: &str) -> Joined {
         let shutdown = CancellationToken::new();
         hub.join(
             name,

@@ -87,30 +87,17 @@ pub async fn run(hub: &Hub, shutdown: &CancellationToken) {
 mod tests {
     use std::sync::Arc;
 
-    use chat_protocol::KeyId;
-
     use super::*;
     use crate::config::Config;
-    use crate::ending::{Control, Ending};
+    use crate::ending::Ending;
     use crate::hub::Joined;
+    use crate::hub::tests::join;
 
     fn hub(above: usize) -> Hub {
         Hub::new(Arc::new(Config {
             presence_summary_above: above,
             ..Config::default()
         }))
-    }
-
-    fn join(hub: &Hub, name: &str) -> Joined {
-        let shutdown = CancellationToken::new();
-        hub.join(
-            name,
-            "127.0.0.1:9".parse().unwrap(),
-            KeyId([0; 8]),
-            Control::new(&shutdown),
-            None,
-        )
-        .unwrap_or_else(|code| panic!("{name}: {code:?}"))
     }
 
     /// The events about presence queued for a member so far, in short:

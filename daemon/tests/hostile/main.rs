@@ -204,6 +204,11 @@ pub fn say(text: &str) -> ClientEvent {
     }
 }
 
+/// A `say` of `text` sealed by `client` (its next counter), not sent.
+pub fn sealed_say(client: &mut RawClient, text: &str) -> Vec<u8> {
+    client.session.sealer.seal(&say(text).to_bytes()).unwrap()
+}
+
 /// Sends one binary message, ignoring a connection the server closed.
 pub async fn send_binary(ws: &mut Ws, bytes: impl Into<Vec<u8>>) {
     let _ = ws.send(Message::Binary(bytes.into().into())).await;

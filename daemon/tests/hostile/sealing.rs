@@ -5,7 +5,7 @@
 use chat_protocol::{ServerEvent, close};
 use testkit::{Greeted, RawClient};
 
-use crate::{Scene, ended, say, send_binary};
+use crate::{Scene, ended, say, sealed_say, send_binary};
 
 /// The attacker's session must end 1008 without a `Bye`; the honest member
 /// sees it leave with "connection lost (a message failed to open)" and none
@@ -25,11 +25,7 @@ async fn fails_to_open(s: &mut Scene, mut mallory: RawClient, said: &[&str]) {
 async fn a_message_with_one_bit_flipped_closes_1008() {
     let mut s = Scene::start("").await;
     let mut mallory = s.member("mallory").await;
-    let mut sealed = mallory
-        .session
-        .sealer
-        .seal(&say("evil").to_bytes())
-        .unwrap();
+    let mut sealed = sealed_say(&mut mallory, "evil");
     let last = sealed.len() - 1;
     sealed[last] ^= 0x80; // in the tag
     send_binary(&mut mallory.ws, sealed).await;
@@ -40,11 +36,7 @@ async fn a_message_with_one_bit_flipped_closes_1008() {
 async fn a_message_with_its_ciphertext_changed_closes_1008() {
     let mut s = Scene::start("").await;
     let mut mallory = s.member("mallory").await;
-    let mut sealed = mallory
-        .session
-        .sealer
-        .seal(&say("evil").to_bytes())
-        .unwrap();
+    let mut sealed = sealed_say(&mut mallory, "evil");
     sealed[10] ^= 0x01; // in the ciphertext: AES-GCM-SIV is not malleable
     send_binary(&mut mallory.ws, sealed).await;
     fails_to_open(&mut s, mallory, &[]).await;
@@ -54,11 +46,7 @@ async fn a_message_with_its_ciphertext_changed_closes_1008() {
 async fn a_replayed_message_closes_1008_and_is_said_once() {
     let mut s = Scene::start("").await;
     let mut mallory = s.member("mallory").await;
-    let sealed = mallory
-        .session
-        .sealer
-        .seal(&say("once").to_bytes())
-        .unwrap();
+    let sealed = sealed_say(&mut mallory, "once");
     send_binary(&mut mallory.ws, sealed.clone()).await;
     send_binary(&mut mallory.ws, sealed).await;
     fails_to_open(&mut s, mallory, &["once"]).await;
@@ -70,16 +58,8 @@ async fn a_replayed_message_closes_1008_and_is_said_once() {
 async fn two_messages_sent_out_of_order_close_1008_and_neither_is_said() {
     let mut s = Scene::start("").await;
     let mut mallory = s.member("mallory").await;
-    let first = mallory
-        .session
-        .sealer
-        .seal(&say("first").to_bytes())
-        .unwrap();
-    let second = mallory
-        .session
-        .sealer
-        .seal(&say("second").to_bytes())
-        .unwrap();
+    let first = sealed_say(&mut mallory, "first");
+    let second = sealed_say(&mut mallory, "second");
     send_binary(&mut mallory.ws, second).await;
     send_binary(&mut mallory.ws, first).await;
     fails_to_open(&mut s, mallory, &[]).await;
@@ -90,16 +70,8 @@ async fn two_messages_sent_out_of_order_close_1008_and_neither_is_said() {
 async fn a_dropped_message_makes_the_next_fail_to_open() {
     let mut s = Scene::start("").await;
     let mut mallory = s.member("mallory").await;
-    let _dropped = mallory
-        .session
-        .sealer
-        .seal(&say("lost").to_bytes())
-        .unwrap();
-    let next = mallory
-        .session
-        .sealer
-        .seal(&say("next").to_bytes())
-        .unwrap();
+    let _dropped = sealed_say(&mut mallory, "lost");
+    let next = sealed_say(&mut mallory, "next");
     send_binary(&mut mallory.ws, next).await;
     fails_to_open(&mut s, mallory, &[]).await;
 }
@@ -108,11 +80,7 @@ async fn a_dropped_message_makes_the_next_fail_to_open() {
 async fn a_truncated_message_closes_1008() {
     let mut s = Scene::start("").await;
     let mut mallory = s.member("mallory").await;
-    let mut sealed = mallory
-        .session
-        .sealer
-        .seal(&say("evil").to_bytes())
-        .unwrap();
+    let mut sealed = sealed_say(&mut mallory, "evil");
     sealed.pop();
     send_binary(&mut mallory.ws, sealed).await;
     fails_to_open(&mut s, mallory, &[]).await;
@@ -146,11 +114,7 @@ async fn a_message_from_another_session_closes_1008() {
     // Both sessions are at c2s counter 1: the other's first message, sent
     // on its own connection and copied into mallory's, has the counter
     // mallory's session expects next, but not its key.
-    let foreign = other
-        .session
-        .sealer
-        .seal(&say("from the other").to_bytes())
-        .unwrap();
+    let foreign = sealed_say(&mut other, "from the other");
     send_binary(&mut other.ws, foreign.clone()).await;
     send_binary(&mut mallory.ws, foreign).await;
     ended(mallory.recv_to_close().await, close::POLICY, None);

@@ -7,7 +7,7 @@
 use chat_protocol::{ByeCode, ServerEvent, close};
 use testkit::{Greeted, RawClient, next_binary, send_fragments};
 
-use crate::{Scene, ended, say, send_binary};
+use crate::{Scene, ended, say, sealed_say, send_binary};
 
 const CONFIG: &str = "max_text = 100\n";
 /// The message limit with `max_text = 100`.
@@ -70,11 +70,7 @@ async fn many_small_fragments_over_the_limit_get_1009() {
 async fn many_small_fragments_within_the_limit_are_one_message() {
     let mut s = Scene::start(CONFIG).await;
     let mut mallory = s.member("mallory").await;
-    let sealed = mallory
-        .session
-        .sealer
-        .seal(&say("in pieces").to_bytes())
-        .unwrap();
+    let sealed = sealed_say(&mut mallory, "in pieces");
     let parts: Vec<&[u8]> = sealed.chunks(1).collect();
     send_fragments(&mut mallory.ws, &parts).await;
     mallory
