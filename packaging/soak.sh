@@ -64,6 +64,11 @@ resident() {
 }
 resident resident1
 resident resident2
+# The rounds DM resident1: wait until both are in (at most 30 s).
+for _ in $(seq 600); do
+  [ "$("$bin/chatctl" --socket "$tmp/run/admin.sock" users 2>/dev/null | grep -c resident)" = 2 ] && break
+  sleep 0.05
+done
 
 sample() {
   local rss fds
@@ -88,7 +93,7 @@ while [ "$(date +%s)" -lt "$end" ]; do
   for i in $(seq 8); do
     printf 'hello %s from c%s\n/me waves\n/msg resident1 psst %s\nbye\n' "$round" "$i" "$round" |
       CHAT_KEY=$k timeout 30 "$bin/chat" --plain --url "$url" --username "c$i" \
-        --password-file "$tmp/password" >/dev/null 2>&1 &
+        --password-file "$tmp/password" >/dev/null 2>"$tmp/err-c$i" &
     cpids+=($!)
   done
   # One that is kicked.
@@ -101,9 +106,15 @@ while [ "$(date +%s)" -lt "$end" ]; do
   done
   ctl kick victim --reason soak && kicks=$((kicks + 1))
   ctl say "round $round"
+  i=0
   for p in "${cpids[@]}"; do
+    i=$((i + 1))
     joins=$((joins + 1))
-    wait "$p" || failed=$((failed + 1))
+    if ! wait "$p"; then
+      failed=$((failed + 1))
+      # Kept, so a failure can be explained: the round, the client, why.
+      { echo "round $round c$i:"; cat "$tmp/err-c$i"; } >>"$tmp/failures"
+    fi
   done
   wait "$victim" 2>/dev/null || true
   [ $((round % 3)) = 0 ] && ctl reload
@@ -125,5 +136,6 @@ last=$(sample "$minutes")
 read -r _ rss0 fds0 <<<"${samples[1]:-${samples[0]}}"
 read -r _ rss1 fds1 <<<"${samples[-1]}"
 echo "rounds $round, short-lived joins $joins (exited non-zero: $failed), kicks $kicks, chatd alive: $(kill -0 "$chatd_pid" && echo yes)"
+[ -s "$tmp/failures" ] && { echo "failed clients (their stderr):"; cat "$tmp/failures"; }
 echo "growth from minute 1 to the end: rss ${rss0} -> ${rss1} KiB ($((rss1 - rss0)) KiB), fds ${fds0} -> ${fds1} ($((fds1 - fds0)))"
 echo "panics in the log: $(grep -c 'panicked' "$tmp/chatd.log" || true)"
