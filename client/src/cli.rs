@@ -50,10 +50,11 @@ pub struct Cli {
     )]
     pub key_option: Option<String>,
 
-    /// The server's WebSocket address. Several servers of one room (chatd
-    /// nodes behind no balancer): give --url again, or a comma list; chat
-    /// tries them in turn, in the order given, when it connects and when it
-    /// reconnects
+    /// The server's WebSocket address. Several addresses of one room: give
+    /// --url again, or a comma list; chat tries them in turn, in the order
+    /// given, when it connects and when it reconnects. They must lead to the
+    /// same room (message ids are the room's): two separate chatds are two
+    /// rooms
     #[arg(
         long,
         value_name = "URL",

@@ -52,6 +52,15 @@ pub enum Error {
         /// What is wrong with the hash.
         problem: PasswordError,
     },
+    /// The room's history file exists but cannot be read: starting without
+    /// it would rewrite it and give its message ids out again.
+    #[error("cannot read {}: {source}; chatd needs it to continue the room's history and message ids: fix its permissions (chatd's user reads and writes it, mode 600), or move it away to start the history afresh", path.display())]
+    History {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The system's error.
+        source: std::io::Error,
+    },
     /// Another system call failed.
     #[error("{what}: {source}")]
     Io {

@@ -121,6 +121,14 @@ impl Queue {
         self.queued.sub(std::mem::take(&mut self.held));
     }
 
+    /// Releases what was taken out except `keep` bytes (an event taken but
+    /// not yet written, which still counts against the bound).
+    pub fn release_keeping(&mut self, keep: usize) {
+        let keep = keep.min(self.held);
+        self.queued.sub(self.held - keep);
+        self.held = keep;
+    }
+
     /// Events waiting.
     pub fn len(&self) -> usize {
         self.rx.len()

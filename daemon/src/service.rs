@@ -242,7 +242,7 @@ pub async fn assemble(
     let loaded = Loaded::from(&config, &store).await?;
     let (token, previous) = (loaded.token, loaded.previous);
     let (log, accepted) =
-        crate::log::EmbeddedLog::open(store.dir(), crate::log::Bounds::of(&config));
+        crate::log::EmbeddedLog::open(store.dir(), crate::log::Bounds::of(&config))?;
     let app = Arc::new(AppState {
         hub: hub::Hub::with_log(Arc::new(config), Arc::new(log), accepted),
         identity: loaded.identity,

@@ -188,6 +188,41 @@ async fn a_torn_last_record_is_skipped_with_a_warning() {
     assert!(say(&mut bob, "three").await > second + 1);
 }
 
+/// A history file that exists but cannot be read stops the start with the
+/// fix: starting without it would rewrite it and give its ids out again.
+#[tokio::test]
+async fn an_unreadable_history_file_stops_the_start_and_is_left_alone() {
+    let mut d = builder("history = 20\n").start();
+    let mut ace = join(&d, "ace").await;
+    say(&mut ace, "kept").await;
+    assert!(d.terminate().success(), "log:\n{}", d.log());
+    // Unreadable even for root: a directory where the file should be.
+    let file = d.root().join("state/history");
+    let saved = d.root().join("history.saved");
+    std::fs::rename(&file, &saved).unwrap();
+    std::fs::create_dir(&file).unwrap();
+    let mut second = builder("history = 20\n").same_dirs_as(&d).spawn();
+    let status = second.wait_exit();
+    assert!(!status.success(), "started anyway; log:\n{}", second.log());
+    let log = second.log();
+    assert!(
+        log.contains("cannot read")
+            && log.contains("history")
+            && log.contains("fix its permissions"),
+        "{log}"
+    );
+    assert!(file.is_dir(), "the unreadable file was replaced");
+    // Put back, the room continues where it was.
+    std::fs::remove_dir(&file).unwrap();
+    std::fs::rename(&saved, &file).unwrap();
+    let d = builder("history = 20\n").same_dirs_as(&d).start();
+    let bob = join(&d, "bob").await;
+    assert_eq!(
+        bob.welcome.history.last().map(|e| e.text.as_str()),
+        Some("kept")
+    );
+}
+
 #[tokio::test]
 async fn after_kill_9_the_history_is_there_and_no_id_is_given_twice() {
     let mut d = builder("history = 50\n").start();

@@ -294,6 +294,43 @@ async fn events_queued_at_once_all_arrive_in_order_sealed_with_consecutive_count
     ));
 }
 
+/// A kick that comes while the writer is in the middle of a batch (or has
+/// a long message sealed for the next one) waits for them: everything
+/// sealed is sent, and the Bye, sealed after it, opens.
+#[tokio::test(start_paused = true)]
+async fn a_kick_during_a_stalled_batch_still_ends_with_a_bye_that_opens() {
+    let room = room(|c| {
+        c.write_timeout = Human(Duration::from_secs(60));
+        c.outbound_queue = 10_000;
+        c.outbound_queue_bytes = 1 << 20;
+        c.max_text = 60_000;
+    })
+    .await;
+    // A pipe of 8 KiB that nobody reads yet: the writer stalls mid-batch.
+    let mut ace = connect(&room, 8 * 1024).await;
+    let mut session = join(&mut ace, &room.token, "ace").await;
+    for i in 0..20 {
+        room.app.hub.notice(&format!("{i} {}", "x".repeat(2000)));
+    }
+    // And one long enough to be sent in fragments, left for after the batch.
+    room.app.hub.notice(&format!("long {}", "y".repeat(40_000)));
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let member = room.app.hub.member("ace").expect("ace is in");
+    member.control.end(chatd::ending::Ending::kicked("enough"));
+    // `read` opens with the next counter: a message sealed and dropped
+    // would make the Bye fail to open.
+    let (events, code) = read_to_close(&mut ace, &mut session).await;
+    let notices = events
+        .iter()
+        .filter(|e| matches!(e, ServerEvent::Notice { .. }))
+        .count();
+    assert!(
+        is_bye(&events, ByeCode::Kicked),
+        "{code}: {notices} notices"
+    );
+    assert_eq!(code, 1000);
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_batch_taken_but_not_written_still_counts_against_the_byte_bound() {
     let room = room(|c| {

@@ -113,9 +113,11 @@ impl Engine {
         // A server that resumed after our last id sends exactly what came
         // after it, or says `gap`; from one that did not (an older
         // server), the merge guesses.
-        let resumed = self
-            .resumed_after
-            .is_some_and(|after| history.first().is_none_or(|e| e.id == after + 1));
+        let resumed = self.resumed_after.is_some_and(|after| {
+            history
+                .first()
+                .is_none_or(|e| e.id == after.saturating_add(1))
+        });
         let inflight = std::mem::take(&mut self.inflight);
         let merged = merge(history, &self.seen, &self.me, inflight);
         let gap = welcome.gap || (!resumed && merged.gap);

@@ -53,29 +53,16 @@ impl EmbeddedLog {
     }
 
     /// Opens the log kept in `state_dir` (already checked and locked by
-    /// the store), and starts its writer thread. A file that cannot be read
-    /// is no reason not to chat: the log starts empty, the error is logged
-    /// and shown in `chatctl status`, and the writer tries to write the
-    /// file anew.
-    pub fn open(state_dir: &Path, bounds: Bounds) -> (Self, Accepted) {
+    /// the store), and starts its writer thread. A file that exists but
+    /// cannot be read is an error: starting without it would rewrite it
+    /// and give its ids out again. (A file that can be read but holds
+    /// damaged records is not: those records are skipped, with a warning.)
+    pub fn open(state_dir: &Path, bounds: Bounds) -> Result<(Self, Accepted), crate::Error> {
         let path = state_dir.join(FILE_NAME);
         let error = Arc::new(Mutex::new(None));
         let loaded = match super::file::load(&path, bounds, now_ms()) {
             Ok(loaded) => loaded,
-            Err(e) => {
-                let message = format!(
-                    "cannot read {}: {e}; the room starts with no history (fix the file's permissions, or remove it)",
-                    path.display()
-                );
-                tracing::error!("{message}");
-                *error.lock().expect("lock") = Some(message);
-                super::file::Loaded {
-                    tail: Tail::new(bounds, 0),
-                    lines: 0,
-                    rewrite: true,
-                    oldest: None,
-                }
-            }
+            Err(source) => return Err(crate::Error::History { path, source }),
         };
         if loaded.tail.last_id() > 0 {
             tracing::info!(
@@ -118,7 +105,7 @@ impl EmbeddedLog {
             }),
             error,
         };
-        (log, rx)
+        Ok((log, rx))
     }
 
     /// Accepts `draft` now: its id, in memory, to the stream and the writer.
@@ -210,7 +197,7 @@ mod tests {
     #[test]
     fn entries_survive_a_reopen_and_ids_continue() {
         let dir = tempfile::tempdir().unwrap();
-        let (log, mut accepted) = EmbeddedLog::open(dir.path(), BOUNDS);
+        let (log, mut accepted) = EmbeddedLog::open(dir.path(), BOUNDS).unwrap();
         for i in 1..=5 {
             log.accept(draft(&format!("m{i}")));
         }
@@ -223,7 +210,7 @@ mod tests {
             std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
             0o600
         );
-        let (log, _accepted) = EmbeddedLog::open(dir.path(), BOUNDS);
+        let (log, _accepted) = EmbeddedLog::open(dir.path(), BOUNDS).unwrap();
         let after = log.after(0, 10);
         assert_eq!(
             texts(&after),
@@ -242,7 +229,7 @@ mod tests {
             "{\"last_id\":7}\n{\"id\":8,\"from\":\"ace\",\"text\":\"kept\",\"ts\":1}\n{\"id\":9,\"from\":\"ace\",\"te",
         )
         .unwrap();
-        let (log, _accepted) = EmbeddedLog::open(dir.path(), BOUNDS);
+        let (log, _accepted) = EmbeddedLog::open(dir.path(), BOUNDS).unwrap();
         assert_eq!(texts(&log.after(0, 10)), [(8, "kept".into())]);
         // A crash may have lost what came after 8: ids jump past it.
         let next = 8 + super::super::file::CRASH_ID_JUMP + 1;
@@ -251,7 +238,7 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains("\"te\n") && text.ends_with('\n'), "{text}");
         // Closed cleanly this time: no jump.
-        let (log, _accepted) = EmbeddedLog::open(dir.path(), BOUNDS);
+        let (log, _accepted) = EmbeddedLog::open(dir.path(), BOUNDS).unwrap();
         assert_eq!(
             texts(&log.after(0, 10)),
             [(8, "kept".into()), (next, "next".into())]
@@ -264,7 +251,7 @@ mod tests {
     fn the_file_is_compacted_to_the_bound_and_history_zero_keeps_no_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(FILE_NAME);
-        let (log, _accepted) = EmbeddedLog::open(dir.path(), BOUNDS);
+        let (log, _accepted) = EmbeddedLog::open(dir.path(), BOUNDS).unwrap();
         for i in 0..100 {
             log.accept(draft(&format!("m{i}")));
         }
@@ -275,7 +262,7 @@ mod tests {
             count: 0,
             max_age: None,
         };
-        let (log, _accepted) = EmbeddedLog::open(dir.path(), none);
+        let (log, _accepted) = EmbeddedLog::open(dir.path(), none).unwrap();
         log.accept(draft("secret"));
         log.close(Duration::from_secs(10));
         assert!(!path.exists(), "history = 0 leaves no file");

@@ -48,14 +48,16 @@ pub async fn run(mut sink: SealedSink, mut rx: Queue, control: Arc<Control>, con
     tokio::pin!(ping);
     let cancelled = control.cancelled();
     tokio::pin!(cancelled);
-    // A fragmented message left for the next batch: it goes alone.
-    let mut carried: Option<Outgoing> = None;
-    // Whether a fragmented message was left unfinished.
+    // A fragmented message left for the next batch, and its plaintext's
+    // length: it goes alone, even when the session is ending (it is sealed:
+    // the Bye's counter comes after it).
+    let mut carried: Option<(Outgoing, usize)> = None;
+    // Whether a sealed message was cut or never sent: the Bye's counter
+    // would not be the one the client expects, so no Bye is sealed.
     let mut torn = false;
     loop {
         let wake = match carried.take() {
-            Some(_) if control.is_ending() => break,
-            Some(outgoing) => {
+            Some((outgoing, _)) => {
                 // Boxed: rare, and its state would otherwise take room in every
                 // writer's.
                 let written = Box::pin(write_fragmented(
@@ -102,32 +104,43 @@ pub async fn run(mut sink: SealedSink, mut rx: Queue, control: Arc<Control>, con
             Wake::Ping => None,
         };
         let batch = write_batch(&mut sink, &mut rx, first, ping_due, &mut carried);
+        // A batch is sealed as it is fed: only the shutdown cuts it (it must
+        // not wait on a stalled peer), and then no Bye follows. A kick waits
+        // for the batch (at most `write_timeout`), so its Bye can be opened.
         let written = tokio::select! {
             biased;
             written = timeout(write_timeout, batch) => written,
-            () = &mut cancelled => break,
+            () = control.shutting_down() => {
+                torn = true;
+                break;
+            }
         };
         match written {
             Ok(Ok(())) => {
-                rx.release();
+                rx.release_keeping(carried.as_ref().map_or(0, |c| c.1));
                 if rx.is_empty() {
                     sink.idle();
                 }
             }
+            // Part of the batch was sealed and not written: no Bye.
             Ok(Err(ending)) => {
                 control.end(ending);
+                torn = true;
                 break;
             }
             Err(_) => {
                 control.end(Ending::too_slow(rx.len()));
+                torn = true;
                 break;
             }
         }
     }
     let mut ending = control.ending();
     if torn {
-        // Half a message is on the wire: a Bye now would be read as its
-        // continuation. The close frame (a control frame) may still go.
+        // Half a message may be on the wire (a Bye now would be read as its
+        // continuation), or a sealed one was never sent (the Bye's counter
+        // would be one the client does not expect yet). The close frame (a
+        // control frame, with the reason) may still go.
         ending.bye = None;
     }
     // Boxed, as above: said once.
@@ -142,7 +155,7 @@ async fn write_batch(
     rx: &mut Queue,
     first: Option<Serialized>,
     ping: bool,
-    carried: &mut Option<Outgoing>,
+    carried: &mut Option<(Outgoing, usize)>,
 ) -> Result<(), Ending> {
     let mut next = first;
     let mut events = 0;
@@ -151,9 +164,10 @@ async fn write_batch(
         let outgoing = sink.seal(&plain)?;
         events += 1;
         bytes += plain.len();
+        let len = plain.len();
         drop(plain);
         if !outgoing.is_whole() {
-            *carried = Some(outgoing);
+            *carried = Some((outgoing, len));
             break;
         }
         for frame in outgoing {
