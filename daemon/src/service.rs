@@ -203,22 +203,24 @@ pub async fn run(
     // the admin server, within one bound for the whole shutdown.
     app.sessions.close();
     let bound = app.hub.config().shutdown_timeout.0;
-    let deadline = tokio::time::Instant::now() + bound;
+    let end = tokio::time::Instant::now() + bound;
+    // The last fifth of the bound (at most 1 s) is kept for the history
+    // file, so that writing it never takes chatd past the bound.
+    let for_sessions = bound - (bound / 5).min(std::time::Duration::from_secs(1));
+    let deadline = tokio::time::Instant::now() + for_sessions;
     if tokio::time::timeout_at(deadline, app.sessions.wait())
         .await
         .is_err()
     {
         tracing::warn!(
-            "{} sessions did not end within {bound:?}; dropping them",
+            "{} sessions did not end within {for_sessions:?}; dropping them",
             app.sessions.len()
         );
     }
     let _ = tokio::time::timeout_at(deadline, admin_server).await;
     // Every message accepted goes to disk before chatd exits.
     let log = app.hub.log().clone();
-    let left = deadline
-        .saturating_duration_since(tokio::time::Instant::now())
-        .max(std::time::Duration::from_secs(1));
+    let left = end.saturating_duration_since(tokio::time::Instant::now());
     let _ = tokio::task::spawn_blocking(move || log.close(left)).await;
     if let Some(path) = admin_path {
         let _ = std::fs::remove_file(path);
