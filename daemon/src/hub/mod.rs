@@ -19,9 +19,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
-use chat_protocol::clock::{now_ms, unix_secs};
+use chat_protocol::clock::now_ms;
 
-use chat_protocol::admin::User;
 use chat_protocol::{
     ByeCode, ErrorCode, HistoryEntry, KeyId, RateLimit, RejectCode, ServerEvent, Welcome,
     valid_username,
@@ -29,11 +28,13 @@ use chat_protocol::{
 use tokio::sync::{Notify, mpsc};
 
 use crate::config::Config;
-use crate::ending::{Control, Ending};
+use crate::ending::Control;
 use crate::log::{Accepted, Bounds, Draft, EmbeddedLog, LogError, RoomLog, Tail};
 use crate::member::Queued;
 pub use crate::member::{Member, Queue};
 use crate::presence::{Tally, summarised};
+
+mod admin;
 
 struct Room {
     /// Members by their name folded to lower case: the map's order is the
@@ -395,72 +396,6 @@ impl Hub {
         from.messages.fetch_add(1, Ordering::Relaxed);
         self.total_messages.fetch_add(1, Ordering::Relaxed);
     }
-
-    /// Names online, sorted.
-    pub fn names(&self) -> Vec<String> {
-        self.room.lock().expect("lock").names()
-    }
-
-    /// A member by name (case-insensitive).
-    pub fn member(&self, name: &str) -> Option<Arc<Member>> {
-        self.room
-            .lock()
-            .expect("lock")
-            .users
-            .get(&name.to_ascii_lowercase())
-            .cloned()
-    }
-
-    /// Everyone online, in name order, as the admin API shows them
-    /// (`disconnect_at` is the admin API's to fill in).
-    pub fn users(&self) -> Vec<User> {
-        // Pointers under the lock, in order; the strings are made after.
-        let members: Vec<Arc<Member>> = self
-            .room
-            .lock()
-            .expect("lock")
-            .users
-            .values()
-            .cloned()
-            .collect();
-        members
-            .iter()
-            .map(|m| User {
-                name: m.name.clone(),
-                address: m.addr.to_string(),
-                since: unix_secs(m.since),
-                messages: m.messages.load(Ordering::Relaxed),
-                key_id: m.key_id.to_string(),
-                disconnect_at: None,
-            })
-            .collect()
-    }
-
-    /// Broadcasts a notice from the admin; returns how many it was sent to.
-    pub fn notice(&self, text: &str) -> usize {
-        let room = self.room.lock().expect("lock");
-        let event = ServerEvent::Notice {
-            text: text.to_string(),
-            ts: now_ms(),
-        };
-        room.broadcast(&event, None);
-        room.users.len()
-    }
-
-    /// Ends every session for `why`; returns how many.
-    pub fn end_where(
-        &self,
-        mut pick: impl FnMut(&Member) -> bool,
-        why: impl Fn() -> Ending,
-    ) -> usize {
-        let room = self.room.lock().expect("lock");
-        let mut n = 0;
-        for member in room.users.values().filter(|m| pick(m)) {
-            member.control.end(why());
-            n += 1;
-        }
-        n
-    }
 }
 
 /// Drops the oldest history until the sealed Welcome fits one server
@@ -480,6 +415,7 @@ fn fit_welcome(mut welcome: Welcome, resume: bool) -> Welcome {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::ending::Ending;
     use tokio_util::sync::CancellationToken;
 
     /// Joins `name` from a fixed address with a fresh control (the room's

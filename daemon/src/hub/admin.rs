@@ -1,0 +1,81 @@
+//! What the admin API asks of the room: who is online, one member, a
+//! notice to everyone, and ending sessions by a rule (kicks, rotations
+//! with `--disconnect`, shutdown).
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use chat_protocol::ServerEvent;
+use chat_protocol::admin::User;
+use chat_protocol::clock::{now_ms, unix_secs};
+
+use super::{Hub, Member};
+use crate::ending::Ending;
+
+impl Hub {
+    /// Names online, sorted.
+    pub fn names(&self) -> Vec<String> {
+        self.room.lock().expect("lock").names()
+    }
+
+    /// A member by name (case-insensitive).
+    pub fn member(&self, name: &str) -> Option<Arc<Member>> {
+        self.room
+            .lock()
+            .expect("lock")
+            .users
+            .get(&name.to_ascii_lowercase())
+            .cloned()
+    }
+
+    /// Everyone online, in name order, as the admin API shows them
+    /// (`disconnect_at` is the admin API's to fill in).
+    pub fn users(&self) -> Vec<User> {
+        // Pointers under the lock, in order; the strings are made after.
+        let members: Vec<Arc<Member>> = self
+            .room
+            .lock()
+            .expect("lock")
+            .users
+            .values()
+            .cloned()
+            .collect();
+        members
+            .iter()
+            .map(|m| User {
+                name: m.name.clone(),
+                address: m.addr.to_string(),
+                since: unix_secs(m.since),
+                messages: m.messages.load(Ordering::Relaxed),
+                key_id: m.key_id.to_string(),
+                disconnect_at: None,
+            })
+            .collect()
+    }
+
+    /// Broadcasts a notice from the admin; returns how many it was sent to.
+    pub fn notice(&self, text: &str) -> usize {
+        let room = self.room.lock().expect("lock");
+        let event = ServerEvent::Notice {
+            text: text.to_string(),
+            ts: now_ms(),
+        };
+        room.broadcast(&event, None);
+        room.users.len()
+    }
+
+    /// Ends every session for `why`; returns how many.
+    pub fn end_where(
+        &self,
+        mut pick: impl FnMut(&Member) -> bool,
+        why: impl Fn() -> Ending,
+    ) -> usize {
+        let room = self.room.lock().expect("lock");
+        let mut n = 0;
+        for member in room.users.values().filter(|m| pick(m)) {
+            member.control.end(why());
+            n += 1;
+        }
+        n
+    }
+}
