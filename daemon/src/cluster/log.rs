@@ -133,41 +133,52 @@ impl Cluster {
     pub fn follow(&self, id: u64) -> impl Stream<Item = Entry> + Send + 'static {
         let (tx, rx) = tokio::sync::mpsc::channel::<Entry>(FOLLOW_BUFFER);
         let cluster = self.clone();
+        // Ends as soon as the reader drops the stream, even while no entry
+        // comes (or NATS is away).
         tokio::spawn(async move {
-            let mut next = id + 1;
-            let mut pause = Duration::from_millis(50);
-            while !tx.is_closed() {
-                match cluster.live_from(next).await {
-                    Ok(live) => {
-                        let mut live = Box::pin(live);
-                        while let Some(entry) = live.next().await {
-                            match entry {
-                                // An ordered consumer never goes back, but a
-                                // remade one could overlap: ids only rise.
-                                Ok(entry) if entry.id < next => {}
-                                Ok(entry) => {
-                                    next = entry.id + 1;
-                                    pause = Duration::from_millis(50);
-                                    if tx.send(entry).await.is_err() {
-                                        return;
-                                    }
-                                }
-                                Err(e) => {
-                                    note_follow_trouble(&e);
-                                    break;
-                                }
-                            }
-                        }
-                    }
-                    Err(e) => note_follow_trouble(&e),
-                }
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(2));
+            tokio::select! {
+                () = tx.closed() => {}
+                () = cluster.feed(id, &tx) => {}
             }
         });
         futures_util::stream::unfold(rx, |mut rx| async move {
             rx.recv().await.map(|entry| (entry, rx))
         })
+    }
+
+    /// [`Cluster::follow`]'s loop: entries after `id` into `tx`, the
+    /// consumer made again after any trouble.
+    async fn feed(&self, id: u64, tx: &tokio::sync::mpsc::Sender<Entry>) {
+        let mut next = id + 1;
+        let mut pause = Duration::from_millis(50);
+        loop {
+            match self.live_from(next).await {
+                Ok(live) => {
+                    let mut live = Box::pin(live);
+                    while let Some(entry) = live.next().await {
+                        let entry = match entry {
+                            Ok(entry) => entry,
+                            Err(e) => {
+                                note_follow_trouble(&e);
+                                break;
+                            }
+                        };
+                        // A remade consumer could overlap: ids only rise.
+                        if entry.id < next {
+                            continue;
+                        }
+                        next = entry.id + 1;
+                        pause = Duration::from_millis(50);
+                        if tx.send(entry).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(e) => note_follow_trouble(&e),
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(2));
+        }
     }
 
     async fn live_from(
