@@ -211,9 +211,11 @@ impl Cluster {
             .subscribe(self.control_subject())
             .await
             .map_err(|e| ClusterError::js("listen for control messages", e))?;
-        // Round trip: the server has the subscription before this returns.
-        self.client
-            .flush()
+        // A round trip through the server (a flush only empties our own
+        // buffer): the server reads a connection in order, so once its
+        // answer is here it has the subscription too.
+        self.js
+            .get_stream(self.log_stream())
             .await
             .map_err(|e| ClusterError::js("listen for control messages", e))?;
         Ok(subscriber)
