@@ -1,5 +1,6 @@
 //! The cluster's plumbing against a real nats-server (JetStream): the
-//! room's log, name claims and the shared state, seen from two nodes.
+//! room's log, name claims and the shared state, seen from two nodes; and
+//! the same on a three-server NATS cluster that loses one server.
 
 use std::time::Duration;
 
@@ -7,17 +8,26 @@ use bytes::Bytes;
 use chatd::cluster::names::ClaimError;
 use chatd::cluster::{Cluster, Settings};
 use futures_util::StreamExt;
-use testkit::{DEADLINE, Nats};
+use testkit::{DEADLINE, Nats, NatsCluster};
 
 fn settings(nats: &Nats, node: &str) -> Settings {
     Settings {
         urls: vec![nats.url()],
+        ..settings_for(node)
+    }
+}
+
+/// A node's settings with no server yet, one replica.
+fn settings_for(node: &str) -> Settings {
+    Settings {
+        urls: Vec::new(),
         credentials: None,
         node_name: node.to_string(),
         room: "test".to_string(),
         claim_ttl: Duration::from_secs(2),
         history: 100,
         history_max_age: Duration::ZERO,
+        replicas: 1,
     }
 }
 
@@ -270,4 +280,144 @@ async fn a_nats_restart_loses_nothing_accepted_and_following_resumes() {
     let all: Vec<u64> = before.iter().chain(&after).map(|e| e.0).collect();
     assert_eq!(all, ids, "every accepted message once, in order");
     assert_eq!(a.after(0, 100).await.unwrap().entries.len(), 10);
+}
+
+/// Appends `payload`, retried while NATS fails over (bounded): the id once
+/// accepted.
+async fn append_until_accepted(node: &Cluster, payload: String) -> u64 {
+    let start = tokio::time::Instant::now();
+    loop {
+        match node.append(Bytes::from(payload.clone())).await {
+            Ok(id) => return id,
+            Err(e) => {
+                assert!(start.elapsed() < DEADLINE, "{payload} never accepted: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+/// Entries until one with id `last` or later, each within the deadline.
+async fn follow_until(
+    stream: &mut (impl futures_util::Stream<Item = chatd::cluster::log::Entry> + Unpin),
+    last: u64,
+) -> Vec<(u64, Bytes)> {
+    let mut got = Vec::new();
+    while got.last().is_none_or(|e: &(u64, Bytes)| e.0 < last) {
+        assert!(got.len() < 10_000, "no end to the log");
+        got.extend(next_ids(stream, 1).await);
+    }
+    got
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicated_log_and_names_survive_a_killed_nats_server() {
+    let mut nats = NatsCluster::start();
+    // Each node is given one server; it learns the others from it (NATS
+    // tells its clients the cluster's URLs) and reconnects to one of them.
+    let urls: Vec<String> = nats.urls().split(',').map(String::from).collect();
+    let connect = |i: usize, name: &str| {
+        let settings = Settings {
+            urls: vec![urls[i].clone()],
+            replicas: 3,
+            ..settings_for(name)
+        };
+        let name = name.to_string();
+        async move {
+            tokio::time::timeout(DEADLINE, Cluster::connect(settings))
+                .await
+                .expect("connect within the deadline")
+                .unwrap_or_else(|e| panic!("connect {name}: {e}"))
+        }
+    };
+    let a = connect(0, "a").await;
+    let b = connect(1, "b").await;
+    let mut follow_a = Box::pin(a.follow(0));
+    let mut follow_b = Box::pin(b.follow(0));
+
+    // Both nodes append at once; server n0, a's, is killed mid-run.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let writer = |node: Cluster, tag: &'static str| {
+        let done = done.clone();
+        tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for i in 0..30 {
+                ids.push(append_until_accepted(&node, format!("{tag}{i}")).await);
+                done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            ids
+        })
+    };
+    let writers = [writer(a.clone(), "a"), writer(b.clone(), "b")];
+    let start = tokio::time::Instant::now();
+    while done.load(std::sync::atomic::Ordering::SeqCst) < 20 {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "appends stalled before the kill"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    nats.kill(0);
+    let mut accepted = Vec::new();
+    for writer in writers {
+        let ids = writer.await.expect("writer");
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "one node's ids rise: {ids:?}"
+        );
+        accepted.extend(ids);
+    }
+    accepted.sort_unstable();
+    accepted.dedup();
+    assert_eq!(accepted.len(), 60, "sixty distinct ids: {accepted:?}");
+
+    // Both readers: every accepted entry exactly once, in one order. (An
+    // append whose answer was lost in the failover may be in the log too,
+    // once, with its own id.)
+    let last = *accepted.last().unwrap();
+    let seen_a = follow_until(&mut follow_a, last).await;
+    let seen_b = follow_until(&mut follow_b, last).await;
+    assert_eq!(seen_a, seen_b, "both nodes see one order");
+    let seen: Vec<u64> = seen_a.iter().map(|e| e.0).collect();
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "each once: {seen:?}");
+    for id in &accepted {
+        assert!(seen.contains(id), "accepted {id} not followed: {seen:?}");
+    }
+
+    // Names: exactly one of two nodes wins each claim after the kill,
+    // once the names bucket answers again (its leader may have been n0).
+    let a = a.names().await.unwrap();
+    let b = b.names().await.unwrap();
+    let start = tokio::time::Instant::now();
+    while a.holder("nobody").await.is_err() || b.holder("nobody").await.is_err() {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the names bucket never answered"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for round in 0..10 {
+        let name = format!("after.kill.{round}");
+        let (ra, rb) = tokio::join!(a.claim(&name), b.claim(&name));
+        let wins = [&ra, &rb].iter().filter(|r| r.is_ok()).count();
+        assert_eq!(wins, 1, "round {round}: {ra:?} {rb:?}");
+    }
+
+    // n0 comes back and catches up: a node joined to it reads every entry.
+    nats.restart(0);
+    let c = connect(0, "c").await;
+    let start = tokio::time::Instant::now();
+    let entries = loop {
+        match c.after(0, 1000).await {
+            Ok(after) if after.entries.last().is_some_and(|e| e.id >= last) => {
+                break after.entries;
+            }
+            other => {
+                assert!(start.elapsed() < DEADLINE, "n0 never caught up: {other:?}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    let read: Vec<(u64, Bytes)> = entries.into_iter().map(|e| (e.id, e.payload)).collect();
+    assert_eq!(read, seen_a, "the restarted server holds the same log");
 }

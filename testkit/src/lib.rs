@@ -12,7 +12,7 @@ mod raw;
 
 pub use admin::{admin_call, admin_call_at, admin_call_with};
 pub use daemon::{Daemon, DaemonBuilder};
-pub use nats::Nats;
+pub use nats::{Nats, NatsCluster};
 pub use raw::{
     Greeted, Outcome, RawClient, Ws, close_of, connect, connect_from, connect_with_receive_buffer,
     next_binary, send_fragments,

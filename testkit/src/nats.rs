@@ -1,22 +1,21 @@
-//! A real `nats-server` (with JetStream) for the cluster's tests.
+//! Real `nats-server`s (with JetStream) for the cluster's tests and the
+//! benchmark: one server ([`Nats`]), or three clustered ones
+//! ([`NatsCluster`]) for replicated streams.
+//!
+//! Both run the same way ([`Process`]): the server's stderr is kept as its
+//! log, its client port (`-1`: a free one) is read from that log once it
+//! says it is ready, and it is stopped by PID.
 
+use std::ffi::OsString;
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use tempfile::TempDir;
 
 use crate::wait_until;
-
-/// A nats-server on 127.0.0.1 with JetStream and its own store directory;
-/// stopped (by PID) when dropped.
-pub struct Nats {
-    child: Option<Child>,
-    port: u16,
-    store: Arc<TempDir>,
-    log: Arc<Mutex<String>>,
-}
 
 fn program() -> PathBuf {
     for dir in ["/usr/sbin", "/usr/bin", "/usr/local/bin", "/usr/local/sbin"] {
@@ -28,23 +27,18 @@ fn program() -> PathBuf {
     panic!("nats-server is not installed; the cluster tests need it: apt-get install nats-server");
 }
 
-impl Nats {
-    /// Starts a server on a free port.
-    pub fn start() -> Nats {
-        let store = Arc::new(tempfile::tempdir().expect("temp dir"));
-        Nats::spawn(0, store)
-    }
+/// One running nats-server: the child, its log, its client port.
+struct Process {
+    child: Option<Child>,
+    port: u16,
+    log: Arc<Mutex<String>>,
+}
 
-    fn spawn(port: u16, store: Arc<TempDir>) -> Nats {
-        // -p -1: a random free port, reported in the log.
-        let port_arg = if port == 0 {
-            "-1".to_string()
-        } else {
-            port.to_string()
-        };
+impl Process {
+    /// Starts `nats-server ARGS` and waits until it listens for clients.
+    fn start(args: &[OsString]) -> Process {
         let mut child = Command::new(program())
-            .args(["-js", "-a", "127.0.0.1", "-p", &port_arg, "-sd"])
-            .arg(store.path())
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -60,14 +54,13 @@ impl Nats {
                 log.push('\n');
             }
         });
-        let mut nats = Nats {
+        let mut process = Process {
             child: Some(child),
-            port,
-            store,
+            port: 0,
             log,
         };
-        nats.port = wait_until("nats-server to listen", || {
-            let log = nats.log.lock().unwrap();
+        process.port = wait_until("nats-server to listen", || {
+            let log = process.log();
             if log.contains("Server is ready") {
                 log.lines()
                     .find_map(|l| l.split("Listening for client connections on ").nth(1))
@@ -76,43 +69,208 @@ impl Nats {
                 None
             }
         });
-        nats
+        process
     }
 
-    /// `nats://127.0.0.1:PORT`.
-    pub fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
-    }
-
-    /// The server's log so far.
-    pub fn log(&self) -> String {
+    fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
 
-    /// Stops the server (SIGKILL, by PID) and waits for it.
-    pub fn kill(&mut self) {
+    fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             crate::signal(child.id(), libc::SIGKILL);
             let _ = child.wait();
         }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// `-1` (a free port, reported in the log) until the port is known.
+fn port_arg(port: u16) -> String {
+    if port == 0 {
+        "-1".to_string()
+    } else {
+        port.to_string()
+    }
+}
+
+/// A nats-server on 127.0.0.1 with JetStream and its own store directory;
+/// stopped (by PID) when dropped.
+pub struct Nats {
+    process: Process,
+    store: TempDir,
+}
+
+impl Nats {
+    /// Starts a server on a free port.
+    pub fn start() -> Nats {
+        let store = tempfile::tempdir().expect("temp dir");
+        Nats {
+            process: Process::start(&Nats::args(0, store.path())),
+            store,
+        }
+    }
+
+    fn args(port: u16, store: &Path) -> Vec<OsString> {
+        let mut args: Vec<OsString> = ["-js", "-a", "127.0.0.1", "-p", &port_arg(port), "-sd"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        args.push(store.into());
+        args
+    }
+
+    /// `nats://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.process.port)
+    }
+
+    /// The server's log so far (since its last start).
+    pub fn log(&self) -> String {
+        self.process.log()
+    }
+
+    /// The server's process id (for measuring its CPU time); `None` once
+    /// killed.
+    pub fn pid(&self) -> Option<u32> {
+        self.process.pid()
+    }
+
+    /// Stops the server (SIGKILL, by PID) and waits for it.
+    pub fn kill(&mut self) {
+        self.process.kill();
     }
 
     /// Starts the server again on the same port with the same store, as
     /// after a crash or a restart.
     pub fn restart(&mut self) {
         self.kill();
-        let again = Nats::spawn(self.port, self.store.clone());
-        self.child = again.into_child();
-        self.log = Arc::new(Mutex::new(String::new()));
-    }
-
-    fn into_child(mut self) -> Option<Child> {
-        self.child.take()
+        self.process = Process::start(&Nats::args(self.process.port, self.store.path()));
     }
 }
 
-impl Drop for Nats {
-    fn drop(&mut self) {
-        self.kill();
+/// How many servers a [`NatsCluster`] runs.
+const CLUSTER_SIZE: usize = 3;
+
+/// Three nats-servers on 127.0.0.1 clustered with JetStream (Raft), so a
+/// stream with 3 replicas survives one of them; each has its own config
+/// file and store under one temp directory. Started once JetStream has
+/// elected its meta leader; stopped (by PID) when dropped.
+pub struct NatsCluster {
+    dir: TempDir,
+    /// Route ports, chosen up front: every server's config names them all.
+    routes: [u16; CLUSTER_SIZE],
+    servers: Vec<Process>,
+}
+
+impl NatsCluster {
+    /// Starts three clustered servers on free ports.
+    pub fn start() -> NatsCluster {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let routes = free_ports();
+        let mut cluster = NatsCluster {
+            dir,
+            routes,
+            servers: Vec::new(),
+        };
+        // Each waits for its client port only; the routes form meanwhile.
+        for i in 0..CLUSTER_SIZE {
+            let args = cluster.args(i, 0);
+            cluster.servers.push(Process::start(&args));
+        }
+        for i in 0..CLUSTER_SIZE {
+            cluster.wait_for_meta_leader(i);
+        }
+        cluster
     }
+
+    /// Writes server `i`'s config file (client port `port`, 0: a free one)
+    /// and returns the arguments that run it.
+    fn args(&self, i: usize, port: u16) -> Vec<OsString> {
+        let mut routes = String::new();
+        for (j, route) in self.routes.iter().enumerate() {
+            if j != i {
+                let _ = write!(routes, "nats-route://127.0.0.1:{route}, ");
+            }
+        }
+        let store = self.dir.path().join(format!("store{i}"));
+        let config = format!(
+            "server_name: n{i}\nlisten: \"127.0.0.1:{port}\"\n\
+             jetstream {{ store_dir: {store:?} }}\n\
+             cluster {{\n  name: testkit\n  listen: \"127.0.0.1:{route}\"\n  routes: [{routes}]\n}}\n",
+            port = port_arg(port),
+            route = self.routes[i],
+        );
+        let path = self.dir.path().join(format!("n{i}.conf"));
+        std::fs::write(&path, config).expect("write a nats-server config");
+        vec!["-c".into(), path.into()]
+    }
+
+    /// Waits until server `i` knows JetStream's meta leader (it is the
+    /// leader, or has heard of the one elected).
+    fn wait_for_meta_leader(&self, i: usize) {
+        wait_until(&format!("nats-server n{i} to know its meta leader"), || {
+            self.servers[i]
+                .log()
+                .contains("metadata leader")
+                .then_some(())
+        });
+    }
+
+    /// `nats://127.0.0.1:PORT` of server `i`.
+    pub fn url(&self, i: usize) -> String {
+        format!("nats://127.0.0.1:{}", self.servers[i].port)
+    }
+
+    /// Every server's URL, comma-joined: one `--cluster` value.
+    pub fn urls(&self) -> String {
+        (0..CLUSTER_SIZE)
+            .map(|i| self.url(i))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Server `i`'s log since its last start.
+    pub fn log(&self, i: usize) -> String {
+        self.servers[i].log()
+    }
+
+    /// Every server's log, headed by its name, for a failing test.
+    pub fn logs(&self) -> String {
+        (0..CLUSTER_SIZE)
+            .map(|i| format!("--- n{i}\n{}", self.log(i)))
+            .collect()
+    }
+
+    /// Stops server `i` (SIGKILL, by PID) and waits for it.
+    pub fn kill(&mut self, i: usize) {
+        self.servers[i].kill();
+    }
+
+    /// Starts server `i` again on its ports with its store, as after a
+    /// crash, and waits until it knows the meta leader.
+    pub fn restart(&mut self, i: usize) {
+        self.kill(i);
+        let args = self.args(i, self.servers[i].port);
+        self.servers[i] = Process::start(&args);
+        self.wait_for_meta_leader(i);
+    }
+}
+
+/// Free ports for the routes: bound on port 0 all at once (so they differ),
+/// then released for nats-server to take.
+fn free_ports() -> [u16; CLUSTER_SIZE] {
+    let listeners: Vec<std::net::TcpListener> = (0..CLUSTER_SIZE)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port"))
+        .collect();
+    std::array::from_fn(|i| listeners[i].local_addr().expect("local address").port())
 }

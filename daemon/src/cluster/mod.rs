@@ -51,6 +51,9 @@ pub struct Settings {
     pub history: usize,
     /// How old a message the log keeps (`history_max_age`; zero: no bound).
     pub history_max_age: Duration,
+    /// How many NATS servers keep a copy of the log and the buckets (1, or
+    /// 3 on a three-server NATS cluster to survive one server's loss).
+    pub replicas: usize,
 }
 
 /// Why the cluster could not be used.
@@ -247,6 +250,7 @@ impl Cluster {
             subjects: vec![self.log_subject()],
             max_messages: self.settings.history.max(1) as i64,
             max_age: self.settings.history_max_age,
+            num_replicas: self.settings.replicas.max(1),
             ..Default::default()
         };
         self.create_or_update(config, "create the room's log stream")
@@ -265,6 +269,7 @@ impl Cluster {
             deny_delete: true,
             allow_direct: true,
             discard: stream::DiscardPolicy::New,
+            num_replicas: self.settings.replicas.max(1),
             ..Default::default()
         };
         self.create_or_update(config, "create a key-value bucket")
