@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::check::{self, Checker, Violations};
 use crate::conn::{self, Received, Rx, Target, Tx};
 use crate::hist::Histogram;
-use crate::proc::{CpuSample, CpuUse, rss_kib};
+use crate::proc::{CpuSample, CpuUse, Measured};
 
 /// How senders pace themselves.
 #[derive(Clone, Copy, Debug)]
@@ -146,7 +146,7 @@ impl Shared {
 pub struct Run {
     load: Load,
     shared: Arc<Shared>,
-    server: Option<u32>,
+    measured: Measured,
     txs: Vec<Option<Tx>>,
     windows: Vec<Arc<Semaphore>>,
     receivers: JoinSet<()>,
@@ -158,9 +158,11 @@ fn source(load: &Load, i: usize) -> Option<IpAddr> {
 }
 
 impl Run {
-    /// Joins every client; returns the run and the join phase's figures.
-    /// `server` is the PID whose CPU and memory are read, if known.
-    pub async fn join(load: Load, target: &Target, server: Option<u32>) -> (Run, JoinFigures) {
+    /// Joins every client, client `i` to `targets[i % targets.len()]` (the
+    /// nodes of a cluster in turn; senders are spread too); returns the run
+    /// and the join phase's figures. `measured`: whose CPU and memory are
+    /// read.
+    pub async fn join(load: Load, targets: &[Target], measured: Measured) -> (Run, JoinFigures) {
         let shared = Arc::new(Shared {
             epoch: Instant::now(),
             latency: Histogram::default(),
@@ -180,16 +182,17 @@ impl Run {
             })
             .collect();
         let mut fig = JoinFigures {
-            rss_before_kib: server.map_or(0, rss_kib),
+            rss_before_kib: measured.rss_kib(),
             ..JoinFigures::default()
         };
-        let before = CpuSample::take(server);
+        let before = CpuSample::take(&measured);
         let deadline = before.at + load.join_limit;
         let gate = Arc::new(Semaphore::new(load.join_concurrency.max(1)));
         let join_times = Arc::new(Histogram::default());
         let mut joins = JoinSet::new();
         for i in 0..load.clients {
-            let (target, gate, times) = (target.clone(), gate.clone(), join_times.clone());
+            let target = targets[i % targets.len()].clone();
+            let (gate, times) = (gate.clone(), join_times.clone());
             let src = source(&load, i);
             joins.spawn(async move {
                 let _turn = gate.acquire_owned().await.map_err(|e| e.to_string())?;
@@ -243,12 +246,12 @@ impl Run {
         }
         fig.settle_secs = last.1.duration_since(joined_at).as_secs_f64().max(0.0);
         fig.presence_events = shared.other_events.load(Ordering::Relaxed);
-        fig.cpu = CpuUse::between(&before, &CpuSample::take(server));
-        fig.rss_joined_kib = server.map_or(0, rss_kib);
+        fig.cpu = CpuUse::between(&before, &CpuSample::take(&measured));
+        fig.rss_joined_kib = measured.rss_kib();
         let run = Run {
             load,
             shared,
-            server,
+            measured,
             txs,
             windows,
             receivers,
@@ -261,7 +264,7 @@ impl Run {
         let load = self.load.clone();
         let shared = self.shared.clone();
         let presence_before = shared.other_events.load(Ordering::Relaxed);
-        let before = CpuSample::take(self.server);
+        let before = CpuSample::take(&self.measured);
         let start_us = shared.now_us();
         let deadline = before.at + load.send_limit;
         let mut senders = JoinSet::new();
@@ -303,7 +306,7 @@ impl Run {
                 break;
             }
         }
-        fig.cpu = CpuUse::between(&before, &CpuSample::take(self.server));
+        fig.cpu = CpuUse::between(&before, &CpuSample::take(&self.measured));
         shared.stop.cancel();
         senders.abort_all();
         // Every receiving task stops at once and adds its counts.

@@ -68,6 +68,11 @@ struct Cli {
     /// Send at this fixed rate instead, messages per second in total over all senders
     #[arg(long, value_name = "MSGS_PER_S")]
     rate: Option<f64>,
+    /// Start K chatd nodes sharing the room through a nats-server the bench
+    /// starts too (chatd --cluster), and spread the clients over them in
+    /// turn; without it, one chatd on its own
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=64), conflicts_with_all = ["url", "reference"])]
+    nodes: Option<u64>,
     /// Join with a password (the chatd the bench starts gets one)
     #[arg(long)]
     password: bool,
@@ -231,7 +236,10 @@ fn bench(cli: Cli) -> Result<u8, String> {
                 };
                 Server::attach(url, token, password, cli.server_pid)?
             }
-            None => Server::chatd(load.clients, cli.password)?,
+            None => match cli.nodes {
+                Some(k) => Server::cluster(load.clients, cli.password, k as usize)?,
+                None => Server::chatd(load.clients, cli.password)?,
+            },
         };
         let password = cli.password || cli.password_file.is_some();
         reports.push(measure(&runtime, &cli, &load, server, password)?);
@@ -266,26 +274,31 @@ fn measure(
         eprintln!(
             "chat-bench: {} at {} (PID {}): {} clients joining…",
             server.name,
-            server.target.url,
-            server.pid.map_or("unknown".into(), |p| p.to_string()),
+            server.place(),
+            if server.measured.known() {
+                let pids: Vec<String> = server.measured.server.iter().map(u32::to_string).collect();
+                pids.join(", ")
+            } else {
+                "unknown".into()
+            },
             load.clients
         );
     }
     let loadavg_before = proc::loadavg();
     let (join, send) = runtime.block_on(async {
-        let (run, join) = Run::join(load.clone(), &server.target, server.pid).await;
+        let (run, join) = Run::join(load.clone(), &server.targets, server.measured.clone()).await;
         let send = run.send().await;
         (join, send)
     });
-    let hwm_kib = server.pid.map_or(0, proc::hwm_kib);
     Ok(Report {
         server: server.name.into(),
-        pid: server.pid,
+        hwm_kib: server.measured.hwm_kib(),
+        measured: server.measured.clone(),
+        nodes: server.nodes,
         load: load.clone(),
         password,
         join,
         send,
-        hwm_kib,
         loadavg: [loadavg_before, proc::loadavg()],
         cpus: proc::cpus(),
     })

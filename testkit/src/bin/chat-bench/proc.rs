@@ -44,6 +44,43 @@ pub fn hwm_kib(pid: u32) -> u64 {
     status_kib(pid, "VmHWM")
 }
 
+/// The processes a run measures: the server (every chatd node of a
+/// cluster, whose figures are summed) and the nats-server they share.
+#[derive(Clone, Debug, Default)]
+pub struct Measured {
+    /// The server's PIDs: none when unknown (`--url` without
+    /// `--server-pid`), several for chatd nodes on NATS.
+    pub server: Vec<u32>,
+    /// The nats-server's PID, when the nodes use one.
+    pub nats: Option<u32>,
+}
+
+impl Measured {
+    /// Whether the server's PID is known (CPU and memory can be read).
+    pub fn known(&self) -> bool {
+        !self.server.is_empty()
+    }
+
+    /// The server's CPU µs so far, summed over its processes; `None` if
+    /// unknown or one is gone.
+    fn server_cpu_us(&self) -> Option<u64> {
+        if !self.known() {
+            return None;
+        }
+        self.server.iter().map(|&pid| cpu_us(pid)).sum()
+    }
+
+    /// The server's resident set now, summed, KiB.
+    pub fn rss_kib(&self) -> u64 {
+        self.server.iter().map(|&pid| rss_kib(pid)).sum()
+    }
+
+    /// The server's peak resident sets, summed, KiB.
+    pub fn hwm_kib(&self) -> u64 {
+        self.server.iter().map(|&pid| hwm_kib(pid)).sum()
+    }
+}
+
 /// The three load averages of `/proc/loadavg`.
 pub fn loadavg() -> [f64; 3] {
     let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
@@ -93,6 +130,8 @@ pub struct CpuSample {
     pub at: Instant,
     /// The server's CPU µs, if its PID is known.
     pub server_us: Option<u64>,
+    /// The nats-server's CPU µs, if one is used.
+    pub nats_us: Option<u64>,
     /// This process's CPU µs (the load generator).
     pub load_us: u64,
     /// The whole machine's busy µs.
@@ -101,10 +140,11 @@ pub struct CpuSample {
 
 impl CpuSample {
     /// Reads the clocks now.
-    pub fn take(server: Option<u32>) -> Self {
+    pub fn take(measured: &Measured) -> Self {
         CpuSample {
             at: Instant::now(),
-            server_us: server.and_then(cpu_us),
+            server_us: measured.server_cpu_us(),
+            nats_us: measured.nats.and_then(cpu_us),
             load_us: cpu_us(std::process::id()).unwrap_or(0),
             machine_us: machine_busy_us(),
         }
@@ -118,27 +158,30 @@ pub struct CpuUse {
     pub wall_s: f64,
     /// The server's CPU µs.
     pub server_us: Option<u64>,
+    /// The nats-server's CPU µs.
+    pub nats_us: Option<u64>,
     /// The load generator's CPU µs.
     pub load_us: u64,
     /// CPU µs of every other process on the machine (busy time minus the
-    /// two above; 0 if the clocks disagree).
+    /// three above; 0 if the clocks disagree).
     pub others_us: u64,
 }
 
 impl CpuUse {
     /// What happened between `before` and `after`.
     pub fn between(before: &CpuSample, after: &CpuSample) -> Self {
-        let server_us = match (before.server_us, after.server_us) {
-            (Some(a), Some(b)) => Some(b.saturating_sub(a)),
-            _ => None,
-        };
+        let spent = |a: Option<u64>, b: Option<u64>| Some(b?.saturating_sub(a?));
+        let server_us = spent(before.server_us, after.server_us);
+        let nats_us = spent(before.nats_us, after.nats_us);
         let load_us = after.load_us.saturating_sub(before.load_us);
         let machine = after.machine_us.saturating_sub(before.machine_us);
         CpuUse {
             wall_s: after.at.duration_since(before.at).as_secs_f64(),
             server_us,
+            nats_us,
             load_us,
-            others_us: machine.saturating_sub(load_us + server_us.unwrap_or(0)),
+            others_us: machine
+                .saturating_sub(load_us + server_us.unwrap_or(0) + nats_us.unwrap_or(0)),
         }
     }
 }

@@ -6,14 +6,19 @@ use serde_json::{Value, json};
 
 use crate::check::Violations;
 use crate::load::{JoinFigures, Load, Pace, SendFigures};
+use crate::proc::Measured;
 
 /// Everything one run measured.
 #[derive(Clone, Debug)]
 pub struct Report {
     /// `chatd` or `reference`.
     pub server: String,
-    /// The server's PID, if known (CPU and memory need it).
-    pub pid: Option<u32>,
+    /// The server's PIDs (every node's), if known (CPU and memory need
+    /// them; figures are summed over the nodes), and the nats-server's.
+    pub measured: Measured,
+    /// chatd nodes sharing the room through NATS; `None`: one chatd on its
+    /// own, no NATS.
+    pub nodes: Option<usize>,
     /// The load.
     pub load: Load,
     /// Whether clients joined with a password.
@@ -22,7 +27,7 @@ pub struct Report {
     pub join: JoinFigures,
     /// The sending phase.
     pub send: SendFigures,
-    /// The server's peak RSS (VmHWM) at the end, KiB.
+    /// The server's peak RSS (VmHWM) at the end, KiB (summed over nodes).
     pub hwm_kib: u64,
     /// /proc/loadavg at the start and at the end.
     pub loadavg: [[f64; 3]; 2],
@@ -63,10 +68,29 @@ impl Report {
         per(self.send.delivered as f64, self.send.secs)
     }
 
-    /// Server CPU µs per delivery.
+    /// Server CPU µs per delivery (all nodes).
     pub fn cpu_per_delivery(&self) -> Option<f64> {
         let us = self.send.cpu.server_us?;
         Some(per(us as f64, self.send.delivered as f64))
+    }
+
+    /// The nats-server's CPU µs per delivery, when the nodes use one.
+    pub fn nats_cpu_per_delivery(&self) -> Option<f64> {
+        let us = self.send.cpu.nats_us?;
+        Some(per(us as f64, self.send.delivered as f64))
+    }
+
+    /// Whether the server's PIDs are known.
+    fn known(&self) -> bool {
+        self.measured.known()
+    }
+
+    /// How the server ran: `1 node, no NATS`, `3 nodes on NATS`.
+    pub fn nodes_text(&self) -> String {
+        match self.nodes {
+            None => "1, no NATS".into(),
+            Some(k) => format!("{k} on NATS"),
+        }
     }
 
     /// Share (0–1) of the machine's CPU that other processes used while
@@ -87,7 +111,11 @@ impl Report {
         let v: &Violations = &self.send.violations;
         json!({
             "server": self.server,
-            "server_pid": self.pid,
+            "server_pid": self.measured.server.first(),
+            "server_pids": self.measured.server,
+            "nodes": self.nodes.unwrap_or(1),
+            "nats": self.nodes.is_some(),
+            "nats_pid": self.measured.nats,
             "clients": self.load.clients,
             "senders": self.load.senders,
             "messages_per_sender": self.load.messages,
@@ -125,15 +153,17 @@ impl Report {
                 "timed_out": self.send.timed_out,
                 "server_cpu_ms": self.send.cpu.server_us.map(|u| u as f64 / 1e3),
                 "server_cpu_us_per_delivery": self.cpu_per_delivery(),
+                "nats_cpu_ms": self.send.cpu.nats_us.map(|u| u as f64 / 1e3),
+                "nats_cpu_us_per_delivery": self.nats_cpu_per_delivery(),
                 "load_cpu_us_per_delivery": per(self.send.cpu.load_us as f64, self.send.delivered as f64),
                 "others_cpu_ms": self.send.cpu.others_us as f64 / 1e3,
                 "others_cpu_share": self.others_share(),
             },
             "memory": {
-                "rss_before_kib": self.pid.map(|_| self.join.rss_before_kib),
-                "rss_joined_kib": self.pid.map(|_| self.join.rss_joined_kib),
-                "idle_kib_per_connection": self.pid.map(|_| self.idle_kib()),
-                "peak_rss_kib": self.pid.map(|_| self.hwm_kib),
+                "rss_before_kib": self.known().then(|| self.join.rss_before_kib),
+                "rss_joined_kib": self.known().then(|| self.join.rss_joined_kib),
+                "idle_kib_per_connection": self.known().then(|| self.idle_kib()),
+                "peak_rss_kib": self.known().then(|| self.hwm_kib),
             },
             "machine": {
                 "cpus": self.cpus,
@@ -159,6 +189,7 @@ impl Report {
         let v = &self.send.violations;
         let known = |on: bool, text: String| if on { text } else { "-".into() };
         vec![
+            ("nodes", self.nodes_text(), None),
             (
                 "joined",
                 format!("{} of {}", self.join.joined, self.load.clients),
@@ -211,10 +242,18 @@ impl Report {
             (
                 "server CPU µs/delivery",
                 known(
-                    self.pid.is_some(),
+                    self.known(),
                     format!("{:.2}", self.cpu_per_delivery().unwrap_or(0.0)),
                 ),
                 self.cpu_per_delivery(),
+            ),
+            (
+                "nats-server CPU µs/deliv.",
+                known(
+                    self.send.cpu.nats_us.is_some(),
+                    format!("{:.2}", self.nats_cpu_per_delivery().unwrap_or(0.0)),
+                ),
+                None,
             ),
             (
                 "bench CPU µs/delivery",
@@ -226,21 +265,18 @@ impl Report {
             ),
             (
                 "server RSS before joins",
-                known(
-                    self.pid.is_some(),
-                    format!("{} KiB", self.join.rss_before_kib),
-                ),
+                known(self.known(), format!("{} KiB", self.join.rss_before_kib)),
                 None,
             ),
             (
                 "server idle KiB/conn",
-                known(self.pid.is_some(), format!("{:.1}", self.idle_kib())),
-                self.pid.map(|_| self.idle_kib()),
+                known(self.known(), format!("{:.1}", self.idle_kib())),
+                self.known().then(|| self.idle_kib()),
             ),
             (
                 "server peak RSS",
-                known(self.pid.is_some(), format!("{} KiB", self.hwm_kib)),
-                self.pid.map(|_| self.hwm_kib as f64),
+                known(self.known(), format!("{} KiB", self.hwm_kib)),
+                self.known().then(|| self.hwm_kib as f64),
             ),
             (
                 "others' CPU, send phase",

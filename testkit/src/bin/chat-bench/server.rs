@@ -1,14 +1,15 @@
 //! The server under test: a chatd this bench starts (testkit's `Daemon`,
 //! the binary next to this one, so a release bench runs a release chatd),
-//! the reference server as a child process, or a chatd already running
-//! (`--url`).
+//! K chatd nodes sharing one room through a nats-server the bench starts
+//! too (`--nodes K`), the reference server as a child process, or a chatd
+//! already running (`--url`).
 
 use std::time::Duration;
 
-use testkit::Daemon;
+use testkit::{Daemon, Nats};
 
 use crate::conn::{Proto, Target};
-use crate::proc;
+use crate::proc::{self, Measured};
 use crate::reference::{Fault, ReferenceProcess};
 
 /// The join password of a chatd the bench starts with `--password`: not
@@ -17,53 +18,82 @@ const BENCH_PASSWORD: &str = "bench password";
 
 /// A server under test, stopped when dropped (if the bench started it).
 pub struct Server {
-    /// Where clients connect.
-    pub target: Target,
-    /// Its PID, when known.
-    pub pid: Option<u32>,
+    /// Where clients connect: one target, or one per node.
+    pub targets: Vec<Target>,
+    /// Its processes (every node's), when known, and the nats-server's.
+    pub measured: Measured,
     /// `chatd` or `reference`.
     pub name: &'static str,
+    /// How many chatd nodes share the room through NATS; `None`: one
+    /// chatd on its own (no NATS).
+    pub nodes: Option<usize>,
     /// Keeps what the bench started alive (a `Daemon`, a child process,
     /// the password file's directory).
     _owned: Box<dyn std::any::Any>,
 }
 
 impl Server {
-    /// Starts chatd with a configuration fit for `clients` loopback
-    /// clients: no per-address limits on 127.0.0.0/8, room for everyone,
-    /// a rate limit no sender reaches, queues deep enough that a bench
-    /// client a little behind is not dropped as too slow.
+    /// Starts one chatd on its own (no cluster), configured for `clients`
+    /// loopback clients ([`chatd_config`]).
     pub fn chatd(clients: usize, password: bool) -> Result<Server, String> {
-        let config = format!(
-            "max_users = {}\nrate_burst = 1000000\nrate_per_second = 1000000\n\
-             outbound_queue = 4096\noutbound_queue_bytes = 67108864\n\
-             limit_exempt = [\"127.0.0.0/8\"]\n",
-            clients + 100
-        );
+        let config = chatd_config(clients);
         let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
         let mut builder = Daemon::builder().config(&config);
         if password {
-            let file = dir.path().join("password");
-            std::fs::write(&file, BENCH_PASSWORD)
-                .map_err(|e| format!("writing {}: {e}", file.display()))?;
-            builder = builder
-                .arg("--password-file")
-                .arg(file.to_string_lossy().into_owned());
+            builder = with_password(builder, &dir)?;
         }
         let daemon = builder.start();
-        let proto = Proto::Chat {
-            token: daemon.key.clone(),
-            password: if password {
-                BENCH_PASSWORD.into()
-            } else {
-                String::new()
-            },
-        };
         Ok(Server {
-            target: Target::new(&daemon.url, proto)?,
-            pid: Some(daemon.pid()),
+            targets: vec![Target::new(&daemon.url, chat_proto(&daemon, password))?],
+            measured: Measured {
+                server: vec![daemon.pid()],
+                nats: None,
+            },
             name: "chatd",
+            nodes: None,
             _owned: Box::new((daemon, dir)),
+        })
+    }
+
+    /// Starts a nats-server (JetStream, 127.0.0.1, a free port) and `nodes`
+    /// chatd nodes joined to it (`--cluster URL --node-name nodeI`), each
+    /// with its own state directory and the configuration of
+    /// [`Server::chatd`]. The first node publishes the room's key (and
+    /// password) to the cluster and the others adopt them, so the first
+    /// node's token joins every node; they are started one after the other
+    /// for that reason.
+    pub fn cluster(clients: usize, password: bool, nodes: usize) -> Result<Server, String> {
+        let config = chatd_config(clients);
+        let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
+        let nats = Nats::start();
+        let mut daemons: Vec<Daemon> = Vec::with_capacity(nodes);
+        for i in 1..=nodes {
+            let mut builder = Daemon::builder()
+                .config(&config)
+                .arg("--cluster")
+                .arg(nats.url())
+                .arg("--node-name")
+                .arg(format!("node{i}"));
+            if password && i == 1 {
+                builder = with_password(builder, &dir)?;
+            }
+            daemons.push(builder.start());
+        }
+        let proto = chat_proto(&daemons[0], password);
+        let targets = daemons
+            .iter()
+            .map(|d| Target::new(&d.url, proto.clone()))
+            .collect::<Result<_, _>>()?;
+        Ok(Server {
+            targets,
+            measured: Measured {
+                server: daemons.iter().map(Daemon::pid).collect(),
+                nats: nats.pid(),
+            },
+            name: "chatd",
+            nodes: Some(nodes),
+            // Dropped in this order: the nodes before their NATS.
+            _owned: Box::new((daemons, nats, dir)),
         })
     }
 
@@ -71,9 +101,13 @@ impl Server {
     pub fn reference(fault: Option<Fault>) -> Result<Server, String> {
         let process = ReferenceProcess::start(fault)?;
         Ok(Server {
-            target: Target::new(&process.url, Proto::Bare)?,
-            pid: Some(process.pid()),
+            targets: vec![Target::new(&process.url, Proto::Bare)?],
+            measured: Measured {
+                server: vec![process.pid()],
+                nats: None,
+            },
             name: "reference",
+            nodes: None,
             _owned: Box::new(process),
         })
     }
@@ -89,21 +123,76 @@ impl Server {
             format!("the token is not valid ({e}): give the one `chatctl key` prints")
         })?;
         Ok(Server {
-            target: Target::new(url, Proto::Chat { token, password })?,
-            pid,
+            targets: vec![Target::new(url, Proto::Chat { token, password })?],
+            measured: Measured {
+                server: pid.into_iter().collect(),
+                nats: None,
+            },
             name: "chatd",
+            nodes: None,
             _owned: Box::new(()),
         })
     }
 
-    /// Pins every thread of the server to `cpu`.
+    /// Pins every thread of the server (every node) to `cpu`.
     pub fn pin(&self, cpu: usize) -> Result<(), String> {
-        let pid = self
-            .pid
-            .ok_or("--pin-server needs the server's PID (--server-pid)")?;
+        if !self.measured.known() {
+            return Err("--pin-server needs the server's PID (--server-pid)".into());
+        }
         // The runtime starts its workers lazily; give them a moment.
         std::thread::sleep(Duration::from_millis(100));
-        proc::pin_process(pid, cpu)
-            .map_err(|e| format!("pinning the server (PID {pid}) to CPU {cpu}: {e}"))
+        for &pid in &self.measured.server {
+            proc::pin_process(pid, cpu)
+                .map_err(|e| format!("pinning the server (PID {pid}) to CPU {cpu}: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// Where clients connect, for the progress line: the URL, or the
+    /// first node's and how many more.
+    pub fn place(&self) -> String {
+        match self.targets.as_slice() {
+            [one] => one.url.clone(),
+            [first, rest @ ..] => format!("{} and {} more nodes", first.url, rest.len()),
+            [] => String::new(),
+        }
+    }
+}
+
+/// A chatd configuration fit for `clients` loopback clients: no
+/// per-address limits on 127.0.0.0/8, room for everyone, a rate limit no
+/// sender reaches, queues deep enough that a bench client a little behind
+/// is not dropped as too slow.
+fn chatd_config(clients: usize) -> String {
+    format!(
+        "max_users = {}\nrate_burst = 1000000\nrate_per_second = 1000000\n\
+             outbound_queue = 4096\noutbound_queue_bytes = 67108864\n\
+             limit_exempt = [\"127.0.0.0/8\"]\n",
+        clients + 100
+    )
+}
+
+/// `builder` with the bench's join password (a file in `dir`).
+fn with_password(
+    builder: testkit::DaemonBuilder,
+    dir: &tempfile::TempDir,
+) -> Result<testkit::DaemonBuilder, String> {
+    let file = dir.path().join("password");
+    std::fs::write(&file, BENCH_PASSWORD)
+        .map_err(|e| format!("writing {}: {e}", file.display()))?;
+    Ok(builder
+        .arg("--password-file")
+        .arg(file.to_string_lossy().into_owned()))
+}
+
+/// How the bench's clients join `daemon` (its key token, the password).
+fn chat_proto(daemon: &Daemon, password: bool) -> Proto {
+    Proto::Chat {
+        token: daemon.key.clone(),
+        password: if password {
+            BENCH_PASSWORD.into()
+        } else {
+            String::new()
+        },
     }
 }
