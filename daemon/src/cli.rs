@@ -39,6 +39,12 @@ pub struct Cli {
     /// File holding the join password (one trailing newline is stripped) [default: the systemd credential "password", if any]. Without a password anyone with the key may join.
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
+    /// Join a cluster: NATS server URLs, comma-separated (nats://HOST:PORT); nodes on one NATS share one room. Needs cluster_credentials unless every URL is loopback.
+    #[arg(long, value_name = "URL")]
+    pub cluster: Option<String>,
+    /// This node's name in the cluster [default: the host name].
+    #[arg(long, value_name = "NAME")]
+    pub node_name: Option<String>,
     /// Check the configuration, print the effective settings (no secrets) and exit.
     #[arg(long)]
     pub check_config: bool,

@@ -90,6 +90,20 @@ pub struct Config {
     /// Allow core dumps (off by default: a dump would hold the keys and
     /// passwords in memory).
     pub core_dumps: bool,
+    /// NATS server URLs of the cluster this node joins (a string, a comma
+    /// list, or an array); empty: a single self-contained chatd.
+    #[serde(deserialize_with = "one_or_many")]
+    pub cluster: Vec<String>,
+    /// NATS credentials (`.creds`) or nkey seed file; required unless every
+    /// cluster URL is loopback.
+    pub cluster_credentials: Option<PathBuf>,
+    /// This node's name in the cluster (default: the host name).
+    pub node_name: Option<String>,
+    /// How long a name stays taken after its node died.
+    pub cluster_claim_ttl: Human,
+    /// Copies NATS keeps of the room's log and state (1, 3 or 5 on a
+    /// NATS cluster).
+    pub cluster_replicas: usize,
 }
 
 impl Default for Config {
@@ -121,6 +135,11 @@ impl Default for Config {
             shutdown_timeout: Human(Duration::from_secs(5)),
             admin_group: None,
             core_dumps: false,
+            cluster: Vec::new(),
+            cluster_credentials: None,
+            node_name: None,
+            cluster_claim_ttl: Human(Duration::from_secs(30)),
+            cluster_replicas: 1,
         }
     }
 }
@@ -138,6 +157,10 @@ pub struct Overrides {
     pub runtime_dir: Option<PathBuf>,
     /// `--password-file`.
     pub password_file: Option<PathBuf>,
+    /// `--cluster`: NATS URLs (a comma list).
+    pub cluster: Option<String>,
+    /// `--node-name`.
+    pub node_name: Option<String>,
 }
 
 impl Overrides {
@@ -169,6 +192,12 @@ impl Overrides {
         if let Some(file) = &self.password_file {
             config.password_file = Some(file.clone());
         }
+        if let Some(urls) = &self.cluster {
+            config.cluster = split_urls(urls);
+        }
+        if let Some(name) = &self.node_name {
+            config.node_name = Some(name.clone());
+        }
         if config.password_file.is_none() {
             // systemd's LoadCredential=password:… delivers the password here.
             if let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") {
@@ -184,6 +213,29 @@ impl Overrides {
         })?;
         Ok(config)
     }
+}
+
+/// `cluster` in the file: one URL, a comma list, or an array of them.
+fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(text) => split_urls(&text),
+        OneOrMany::Many(list) => list.iter().flat_map(|u| split_urls(u)).collect(),
+    })
+}
+
+/// `nats://a:4222,nats://b:4222` as a list (blanks dropped).
+pub fn split_urls(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 /// Largest `max_text` allowed: a message and its envelope must fit one
@@ -342,7 +394,72 @@ impl Config {
             })?;
         }
         self.listen_addr()?;
+        self.validate_cluster()
+    }
+
+    /// The `cluster*` and `node_name` settings.
+    fn validate_cluster(&self) -> Result<(), Invalid> {
+        let invalid = |key: &'static str, message: String| Err(Invalid { key, message });
+        for url in &self.cluster {
+            let scheme_ok = url
+                .split_once("://")
+                .is_none_or(|(scheme, _)| matches!(scheme, "nats" | "tls"));
+            if !scheme_ok || url.chars().any(char::is_whitespace) {
+                return invalid(
+                    "cluster",
+                    format!(
+                        "cluster: {url:?} is not a NATS URL; write nats://HOST:PORT (or tls://HOST:PORT)"
+                    ),
+                );
+            }
+            if self.cluster_credentials.is_none() && !crate::cluster::is_loopback_url(url) {
+                return invalid(
+                    "cluster",
+                    format!(
+                        "cluster: {url} is not on this machine, and the cluster carries the room's key and messages: \
+                         set cluster_credentials to a NATS credentials (.creds) or nkey seed file, and use TLS"
+                    ),
+                );
+            }
+        }
+        if let Some(name) = &self.node_name
+            && (name.is_empty()
+                || name.len() > 64
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')))
+        {
+            return invalid(
+                "node_name",
+                "node_name must be 1 to 64 of the characters A-Z a-z 0-9 _ - .".into(),
+            );
+        }
+        let ttl = self.cluster_claim_ttl.0;
+        if ttl < Duration::from_secs(3) || ttl > Duration::from_secs(3600) {
+            return invalid(
+                "cluster_claim_ttl",
+                "cluster_claim_ttl must be between 3s and 1h".into(),
+            );
+        }
+        if !matches!(self.cluster_replicas, 1..=5) {
+            return invalid(
+                "cluster_replicas",
+                "cluster_replicas must be between 1 and 5 (3 on a three-server NATS cluster)"
+                    .into(),
+            );
+        }
         Ok(())
+    }
+
+    /// This node's name: `node_name`, else the host name.
+    pub fn node_name(&self) -> String {
+        self.node_name.clone().unwrap_or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "chatd".to_string())
+        })
     }
 
     /// The per-address connection limits in force.

@@ -145,6 +145,17 @@ impl Ending {
         )
     }
 
+    /// The cluster gave the user's name to someone on another node (this
+    /// node could not renew its claim while NATS was out of reach).
+    pub fn name_lost() -> Self {
+        Self::with_bye(
+            ByeCode::Other,
+            "this server lost its hold on your name while the cluster was out of reach, and someone else has it now; join again with another name",
+            chat_protocol::close::NORMAL,
+            "name lost",
+        )
+    }
+
     /// The server is shutting down.
     pub fn shutdown() -> Self {
         Self::with_bye(

@@ -61,6 +61,9 @@ pub enum Error {
         /// The system's error.
         source: std::io::Error,
     },
+    /// The cluster (NATS) named by `cluster` could not be joined.
+    #[error("cluster: {0}")]
+    Cluster(#[from] crate::cluster::ClusterError),
     /// Another system call failed.
     #[error("{what}: {source}")]
     Io {

@@ -33,6 +33,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         state_dir: cli.state_dir,
         runtime_dir: cli.runtime_dir,
         password_file: cli.password_file,
+        cluster: cli.cluster,
+        node_name: cli.node_name,
     };
     let mut config = overrides.load()?;
     config.resolve_dirs()?;

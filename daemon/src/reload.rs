@@ -66,7 +66,8 @@ async fn apply(app: &App) -> Result<Reloaded, Error> {
             $( if new.$field != old.$field { $list.push(stringify!($field).to_string()); } )*
         };
     }
-    compare!(restart_needed: listen, state_dir, runtime_dir, admin_group, core_dumps);
+    compare!(restart_needed: listen, state_dir, runtime_dir, admin_group, core_dumps,
+        cluster, cluster_credentials, node_name, cluster_claim_ttl, cluster_replicas);
     compare!(changed: motd, history, history_max_age, max_text, max_users, max_connections_per_ip,
         connections_per_ip_per_minute, limit_exempt, rate_burst, rate_per_second, outbound_queue, outbound_queue_bytes,
         presence_summary_above, presence_interval,
@@ -118,6 +119,11 @@ async fn apply(app: &App) -> Result<Reloaded, Error> {
     new.runtime_dir = old.runtime_dir.clone();
     new.admin_group = old.admin_group.clone();
     new.core_dumps = old.core_dumps;
+    new.cluster = old.cluster.clone();
+    new.cluster_credentials = old.cluster_credentials.clone();
+    new.node_name = old.node_name.clone();
+    new.cluster_claim_ttl = old.cluster_claim_ttl;
+    new.cluster_replicas = old.cluster_replicas;
     app.hub.set_config(std::sync::Arc::new(new));
     Ok(Reloaded {
         changed,

@@ -243,10 +243,22 @@ pub async fn assemble(
 ) -> Result<(App, chat_protocol::Token, bool), Error> {
     let loaded = Loaded::from(&config, &store).await?;
     let (token, previous) = (loaded.token, loaded.previous);
-    let (log, accepted) =
-        crate::log::EmbeddedLog::open(store.dir(), crate::log::Bounds::of(&config))?;
+    let node = crate::cluster::node::Node::join(&config).await?;
+    let bounds = crate::log::Bounds::of(&config);
+    let (log, accepted, arrived): (Arc<dyn crate::log::RoomLog>, _, _) = match &node {
+        Some(node) => {
+            let (log, accepted) =
+                crate::log::ReplicatedLog::open(node.cluster.clone(), bounds).await?;
+            let arrived = log.arrived();
+            (Arc::new(log), accepted, Some(arrived))
+        }
+        None => {
+            let (log, accepted) = crate::log::EmbeddedLog::open(store.dir(), bounds)?;
+            (Arc::new(log), accepted, None)
+        }
+    };
     let app = Arc::new(AppState {
-        hub: hub::Hub::with_log(Arc::new(config), Arc::new(log), accepted),
+        hub: hub::Hub::with_log(Arc::new(config), log, accepted),
         identity: loaded.identity,
         keys: RwLock::new(KeySet {
             current: token.clone(),
@@ -265,7 +277,12 @@ pub async fn assemble(
         admin_gid: loaded.admin_gid,
         messages_per_minute: AtomicU64::new(0),
         reloader,
+        cluster: node,
     });
+    if let Some(arrived) = arrived {
+        tokio::spawn(pump_arrivals(app.clone(), arrived));
+        tokio::spawn(crate::cluster::node::renew_claims(app.clone()));
+    }
     if let Some(p) = previous {
         keys::schedule_expiry(app.clone(), p.token.key_id(), p.expires);
     }
@@ -318,6 +335,17 @@ async fn password_gate(config: &Config, store: &store::Store) -> Result<password
         gate.set_file_hash(Some(hash));
     }
     Ok(gate)
+}
+
+/// Fans out what other nodes (and this one) put in the room's replicated
+/// log, as it arrives, until the shutdown.
+async fn pump_arrivals(app: App, arrived: Arc<Notify>) {
+    loop {
+        tokio::select! {
+            () = arrived.notified() => app.hub.pump(),
+            () = app.shutdown.cancelled() => return,
+        }
+    }
 }
 
 /// Reloads each time the handle asks, until the shutdown.

@@ -93,6 +93,8 @@ pub struct AppState {
     pub messages_per_minute: AtomicU64,
     /// Reads the configuration again on SIGHUP or `POST /v1/reload`.
     pub reloader: Reloader,
+    /// This chatd's part in a cluster, when `cluster` names one.
+    pub cluster: Option<crate::cluster::node::Node>,
 }
 
 impl AppState {

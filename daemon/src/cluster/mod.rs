@@ -27,6 +27,7 @@
 
 pub mod log;
 pub mod names;
+pub mod node;
 pub mod shared;
 
 use std::path::PathBuf;
@@ -245,11 +246,23 @@ impl Cluster {
     }
 
     async fn ensure_log(&self) -> Result<(), ClusterError> {
+        self.set_log_bounds(self.settings.history, self.settings.history_max_age)
+            .await
+    }
+
+    /// Makes the room's log stream keep at most `history` messages (at
+    /// least 1: the last id must survive) none older than `max_age` (zero:
+    /// no age bound); creates the stream if it is missing.
+    pub async fn set_log_bounds(
+        &self,
+        history: usize,
+        max_age: Duration,
+    ) -> Result<(), ClusterError> {
         let config = stream::Config {
             name: self.log_stream(),
             subjects: vec![self.log_subject()],
-            max_messages: self.settings.history.max(1) as i64,
-            max_age: self.settings.history_max_age,
+            max_messages: history.max(1) as i64,
+            max_age,
             num_replicas: self.settings.replicas.max(1),
             ..Default::default()
         };

@@ -114,8 +114,11 @@ impl Hub {
     /// history starts with what the log keeps.
     pub fn with_log(config: Arc<Config>, log: Arc<dyn RoomLog>, accepted: Accepted) -> Self {
         let bounds = Bounds::of(&config);
+        // The last id first: a log that keeps accepting meanwhile puts what
+        // follows it in the accepted stream.
+        let last_id = log.last_id();
         let kept = log.after(0, bounds.count).entries;
-        let history = Tail::seeded(bounds, kept, log.last_id(), now_ms());
+        let history = Tail::seeded(bounds, kept, last_id, now_ms());
         Self {
             room: Mutex::new(Room {
                 users: BTreeMap::new(),

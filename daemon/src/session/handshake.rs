@@ -12,6 +12,7 @@ use chat_protocol::{
 use tokio::time::{Instant, timeout, timeout_at};
 use tracing::Level;
 
+use crate::cluster::node::Claim;
 use crate::config::Config;
 use crate::connection::{Connection, Secure, Stop};
 use crate::ending::{Control, Ending};
@@ -113,6 +114,9 @@ pub async fn establish(
         member.control.end(ending);
         app.hub
             .leave(&member, &member.control.ending().leave_reason);
+        if let Some(node) = &app.cluster {
+            node.release(&member.name).await;
+        }
         tracing::info!(name = %member.name, %peer, "the Welcome was not delivered");
         return None;
     }
@@ -228,11 +232,33 @@ async fn admit(
         let why = "a name is 1 to 32 of the characters A-Z a-z 0-9 _ . -";
         return Err(reject(conn, RejectCode::NameInvalid, why).await);
     }
+    // In a cluster the name must also be free on every other node: NATS
+    // decides between two joins of one name anywhere, and only then does
+    // this room take it.
+    let claimed = match &app.cluster {
+        Some(node) if app.hub.member(&auth.username).is_none() => {
+            match node.claim(&auth.username).await {
+                Ok(()) => true,
+                Err(Claim::Taken) => {
+                    let why = format!("the name \"{}\" is taken; choose another", auth.username);
+                    return Err(reject(conn, RejectCode::NameTaken, &why).await);
+                }
+                Err(Claim::Unavailable) => {
+                    let why = "the cluster is unavailable; try again in a few seconds";
+                    return Err(reject(conn, RejectCode::Busy, why).await);
+                }
+            }
+        }
+        _ => false,
+    };
     let control = Control::new(&app.shutdown);
-    match app
+    let joined = app
         .hub
-        .join(&auth.username, peer, key_id, control, auth.after)
-    {
+        .join(&auth.username, peer, key_id, control, auth.after);
+    if let (Err(_), true, Some(node)) = (&joined, claimed, &app.cluster) {
+        node.release(&auth.username).await;
+    }
+    match joined {
         // A rotation, or the end of a grace, may have withdrawn the key
         // since the Hello, and swept the room before this join: a key that
         // no longer joins keeps no one in the room.

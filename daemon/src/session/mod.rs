@@ -66,6 +66,9 @@ pub async fn run(conn: Connection, peer: SocketAddr, deadline: Instant, app: App
     reader.await;
     let ending = member.control.ending();
     app.hub.leave(&member, &ending.leave_reason);
+    if let Some(node) = &app.cluster {
+        node.release(&member.name).await;
+    }
     tracing::info!(name = %member.name, %peer, reason = %ending.leave_reason, "left");
     let _ = writer.await;
 }

@@ -1,0 +1,204 @@
+//! The replicated backend: the room's log is a NATS JetStream stream shared
+//! by every node of a cluster ([`crate::cluster`]).
+//!
+//! Accepted means: stored by NATS (the stream's acknowledgement), which
+//! also numbers it: the id is the stream sequence, the same on every node.
+//! [`ReplicatedLog::append`] publishes and resolves with that id; it does
+//! not hand the entry to the room itself. Every node follows the stream
+//! instead ([`crate::cluster::Cluster::follow`]) and feeds what arrives,
+//! from any node, to its [`Accepted`] stream, in stream order, then wakes
+//! the room (`arrived`) to fan it out. So a sender's echo, like everyone
+//! else's copy, comes from the stream: once NATS accepted the message.
+//!
+//! While NATS is out of reach, appends are refused at once ("cluster
+//! unavailable, not sent") rather than queued: the sender knows, and
+//! nothing is shown that the log may not keep. Following resumes by itself
+//! after the last entry delivered.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chat_protocol::HistoryEntry;
+use tokio::sync::{Notify, mpsc};
+
+use super::{Accepted, After, Appending, Bounds, Draft, Entry, LogError, RoomLog};
+use crate::cluster::{Cluster, ClusterError};
+
+/// What a sender is told when NATS cannot take its message.
+pub const UNAVAILABLE: &str = "cluster unavailable, not sent";
+
+/// Longest an append waits for NATS's acknowledgement.
+const APPEND_DEADLINE: Duration = Duration::from_secs(5);
+
+/// The log on NATS JetStream (see the module documentation).
+pub struct ReplicatedLog {
+    cluster: Cluster,
+    /// The newest id delivered to the room.
+    last: Arc<AtomicU64>,
+    /// The newest id when the log was opened: the room starts from it.
+    start: u64,
+    /// What the stream held at start, for the room's first history; given
+    /// out once.
+    seed: Mutex<Option<After>>,
+    /// Told each time an entry was handed to the [`Accepted`] stream.
+    arrived: Arc<Notify>,
+    follower: tokio::task::JoinHandle<()>,
+}
+
+impl ReplicatedLog {
+    /// Reads the newest `bounds.count` entries the stream keeps and starts
+    /// following it after them. `arrived` is told as entries come in: the
+    /// caller then calls [`crate::hub::Hub::pump`].
+    pub async fn open(cluster: Cluster, bounds: Bounds) -> Result<(Self, Accepted), ClusterError> {
+        let mut seed = cluster.after(0, bounds.count).await?;
+        seed.gap = false;
+        let last = match seed.entries.last() {
+            Some(entry) => entry.id,
+            None => cluster.last_id().await?,
+        };
+        let entries = seed
+            .entries
+            .iter()
+            .filter_map(|e| decode(e.id, &e.payload))
+            .map(Arc::new)
+            .collect();
+        let last = Arc::new(AtomicU64::new(last));
+        let arrived = Arc::new(Notify::new());
+        let (tx, rx) = mpsc::unbounded_channel();
+        let follower = tokio::spawn(follow(cluster.clone(), last.clone(), tx, arrived.clone()));
+        Ok((
+            Self {
+                cluster,
+                start: last.load(Ordering::Relaxed),
+                last,
+                seed: Mutex::new(Some(After {
+                    entries,
+                    gap: false,
+                })),
+                arrived,
+                follower,
+            },
+            rx,
+        ))
+    }
+
+    /// Told each time entries were handed to the room's [`Accepted`]
+    /// stream.
+    pub fn arrived(&self) -> Arc<Notify> {
+        self.arrived.clone()
+    }
+}
+
+/// Hands every entry after `last` to the room, in stream order.
+async fn follow(
+    cluster: Cluster,
+    last: Arc<AtomicU64>,
+    tx: mpsc::UnboundedSender<Entry>,
+    arrived: Arc<Notify>,
+) {
+    use futures_util::StreamExt;
+    let mut entries = std::pin::pin!(cluster.follow(last.load(Ordering::Relaxed)));
+    while let Some(entry) = entries.next().await {
+        last.store(entry.id, Ordering::Relaxed);
+        let Some(decoded) = decode(entry.id, &entry.payload) else {
+            continue;
+        };
+        if tx.send(Arc::new(decoded)).is_err() {
+            return;
+        }
+        arrived.notify_one();
+    }
+}
+
+/// An entry as stored: the [`HistoryEntry`] in JSON, its id left 0 (the
+/// stream's sequence is the id).
+fn encode(draft: Draft) -> bytes::Bytes {
+    serde_json::to_vec(&draft.into_entry(0))
+        .expect("an entry always serializes")
+        .into()
+}
+
+/// An entry read back; one that does not read (written by something else
+/// on the subject) is skipped, with a warning.
+fn decode(id: u64, payload: &[u8]) -> Option<HistoryEntry> {
+    match serde_json::from_slice::<HistoryEntry>(payload) {
+        Ok(mut entry) => {
+            entry.id = id;
+            Some(entry)
+        }
+        Err(e) => {
+            tracing::warn!(
+                id,
+                "cluster: skipped an entry of the room's log that does not read: {e}"
+            );
+            None
+        }
+    }
+}
+
+impl RoomLog for ReplicatedLog {
+    fn append(&self, draft: Draft) -> Appending<'_> {
+        Box::pin(async move {
+            if !self.cluster.connected() {
+                return Err(LogError::Unavailable(UNAVAILABLE.into()));
+            }
+            match tokio::time::timeout(APPEND_DEADLINE, self.cluster.append(encode(draft))).await {
+                Ok(Ok(id)) => Ok(id),
+                Ok(Err(e)) => {
+                    tracing::warn!("cluster: a message was refused: {e}");
+                    Err(LogError::Unavailable(UNAVAILABLE.into()))
+                }
+                Err(_) => Err(LogError::Unavailable(UNAVAILABLE.into())),
+            }
+        })
+    }
+
+    fn after(&self, id: u64, limit: usize) -> After {
+        // Only the room's first history asks the log itself (later joins
+        // are served from the room's tail); that is the seed read at open.
+        let seed = self.seed.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let mut seed = seed.unwrap_or_default();
+        seed.entries.retain(|e| e.id > id);
+        let drop_n = seed.entries.len().saturating_sub(limit);
+        seed.entries.drain(..drop_n);
+        seed.gap = drop_n > 0;
+        seed
+    }
+
+    fn last_id(&self) -> u64 {
+        // Until the room took its first history, the id it starts from:
+        // what arrives meanwhile waits in the accepted stream.
+        if self
+            .seed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+        {
+            self.start
+        } else {
+            self.last.load(Ordering::Relaxed)
+        }
+    }
+
+    fn set_bounds(&self, bounds: Bounds) {
+        let cluster = self.cluster.clone();
+        tokio::spawn(async move {
+            if let Err(e) = cluster
+                .set_log_bounds(bounds.count, bounds.max_age.unwrap_or_default())
+                .await
+            {
+                tracing::warn!("cluster: the room's log keeps its old bounds: {e}");
+            }
+        });
+    }
+
+    fn persist_error(&self) -> Option<String> {
+        None
+    }
+
+    fn close(&self, _bound: Duration) {
+        // Nothing is in flight: an append resolves only once NATS stored it.
+        self.follower.abort();
+    }
+}
