@@ -297,15 +297,40 @@ async fn append_until_accepted(node: &Cluster, payload: String) -> u64 {
     }
 }
 
-/// Entries until one with id `last` or later, each within the deadline.
+/// The node's names bucket, opened again and again while NATS fails over
+/// (bounded).
+async fn names_of(node: &Cluster) -> chatd::cluster::names::Names {
+    let start = tokio::time::Instant::now();
+    loop {
+        match node.names().await {
+            Ok(names) => return names,
+            Err(e) => {
+                assert!(
+                    start.elapsed() < DEADLINE,
+                    "the names bucket never opened: {e}"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
+
+/// Entries until one with id `last` or later. Each may take twice the
+/// deadline: after a server dies, NATS takes a while to place a new
+/// consumer (up to ~40 s seen under load), and a stalled one is only
+/// noticed after `follow`'s quiet check.
 async fn follow_until(
     stream: &mut (impl futures_util::Stream<Item = chatd::cluster::log::Entry> + Unpin),
     last: u64,
 ) -> Vec<(u64, Bytes)> {
-    let mut got = Vec::new();
-    while got.last().is_none_or(|e: &(u64, Bytes)| e.0 < last) {
+    let mut got: Vec<(u64, Bytes)> = Vec::new();
+    while got.last().is_none_or(|e| e.0 < last) {
         assert!(got.len() < 10_000, "no end to the log");
-        got.extend(next_ids(stream, 1).await);
+        let entry = tokio::time::timeout(2 * DEADLINE, stream.next())
+            .await
+            .unwrap_or_else(|_| panic!("no entry after {got:?} within the deadline"))
+            .expect("the stream goes on");
+        got.push((entry.id, entry.payload));
     }
     got
 }
@@ -386,8 +411,7 @@ async fn replicated_log_and_names_survive_a_killed_nats_server() {
 
     // Names: exactly one of two nodes wins each claim after the kill,
     // once the names bucket answers again (its leader may have been n0).
-    let a = a.names().await.unwrap();
-    let b = b.names().await.unwrap();
+    let (a, b) = (names_of(&a).await, names_of(&b).await);
     let start = tokio::time::Instant::now();
     while a.holder("nobody").await.is_err() || b.holder("nobody").await.is_err() {
         assert!(

@@ -38,6 +38,13 @@ const READ_DEADLINE: Duration = Duration::from_secs(10);
 /// Entries read ahead of the room by [`Cluster::follow`].
 const FOLLOW_BUFFER: usize = 1024;
 
+/// How long [`Cluster::follow`] waits for an entry before it asks whether
+/// the log holds newer ones. If it does, the reading consumer stalled and
+/// is made again: after a nats-server of a cluster dies, a consumer can
+/// stay alive, heartbeat, and deliver nothing for a minute or more
+/// (measured with nats-server 2.9 and async-nats 0.51).
+const STALL_CHECK: Duration = Duration::from_secs(3);
+
 fn note_follow_trouble(error: &ClusterError) {
     static TROUBLE: crate::throttle::Throttle = crate::throttle::Throttle::new(
         "cluster: following the room's log",
@@ -155,13 +162,27 @@ impl Cluster {
             match self.live_from(next).await {
                 Ok(live) => {
                     let mut live = Box::pin(live);
-                    while let Some(entry) = live.next().await {
-                        let entry = match entry {
-                            Ok(entry) => entry,
-                            Err(e) => {
+                    loop {
+                        let entry = match tokio::time::timeout(STALL_CHECK, live.next()).await {
+                            Ok(Some(Ok(entry))) => entry,
+                            Ok(Some(Err(e))) => {
                                 note_follow_trouble(&e);
                                 break;
                             }
+                            Ok(None) => break,
+                            // Quiet: a quiet room, or a stalled consumer.
+                            Err(_) => match self.last_id().await {
+                                Ok(last) if last >= next => {
+                                    note_follow_trouble(&ClusterError::JetStream {
+                                        what: "follow the room's log",
+                                        reason: format!(
+                                            "no entry for {STALL_CHECK:?} while the log holds {next} to {last}"
+                                        ),
+                                    });
+                                    break;
+                                }
+                                _ => continue,
+                            },
                         };
                         // A remade consumer could overlap: ids only rise.
                         if entry.id < next {
