@@ -230,3 +230,20 @@ fn server_and_load_can_be_pinned_to_a_cpu() {
         "{run:#}"
     );
 }
+
+#[test]
+fn a_run_over_three_cluster_nodes_is_clean_in_one_order() {
+    // The bench starts a nats-server and three chatd nodes joined to it;
+    // clients and senders are spread over the nodes, and every client
+    // checks every sender's messages: none lost, none twice, in order.
+    let (code, run) = bench(&["-n", "12", "-s", "3", "-m", "50", "--nodes", "3"]);
+    assert_eq!(violations(&run), [0, 0, 0, 0], "{run:#}");
+    assert_eq!(code, 0, "{run:#}");
+    assert_eq!(run["nodes"], 3);
+    assert_eq!(run["nats"], true);
+    assert_eq!(run["server_pids"].as_array().map(Vec::len), Some(3));
+    assert_eq!(run["join"]["joined"], 12);
+    assert_eq!(run["send"]["delivered"], 12 * 3 * 50);
+    assert!(run["send"]["server_cpu_ms"].is_number(), "{run:#}");
+    assert!(run["send"]["nats_cpu_ms"].is_number(), "{run:#}");
+}

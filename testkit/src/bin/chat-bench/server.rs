@@ -58,10 +58,10 @@ impl Server {
     /// Starts a nats-server (JetStream, 127.0.0.1, a free port) and `nodes`
     /// chatd nodes joined to it (`--cluster URL --node-name nodeI`), each
     /// with its own state directory and the configuration of
-    /// [`Server::chatd`]. The first node publishes the room's key (and
-    /// password) to the cluster and the others adopt them, so the first
-    /// node's token joins every node; they are started one after the other
-    /// for that reason.
+    /// [`Server::chatd`] (and the same password). Each node's clients join
+    /// with that node's own key token: the same token on every node once
+    /// the nodes share the room's key through the cluster, and still right
+    /// while each node has a key of its own.
     pub fn cluster(clients: usize, password: bool, nodes: usize) -> Result<Server, String> {
         let config = chatd_config(clients);
         let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
@@ -74,15 +74,14 @@ impl Server {
                 .arg(nats.url())
                 .arg("--node-name")
                 .arg(format!("node{i}"));
-            if password && i == 1 {
+            if password {
                 builder = with_password(builder, &dir)?;
             }
             daemons.push(builder.start());
         }
-        let proto = chat_proto(&daemons[0], password);
         let targets = daemons
             .iter()
-            .map(|d| Target::new(&d.url, proto.clone()))
+            .map(|d| Target::new(&d.url, chat_proto(d, password)))
             .collect::<Result<_, _>>()?;
         Ok(Server {
             targets,
