@@ -160,10 +160,10 @@ impl Report {
                 "others_cpu_share": self.others_share(),
             },
             "memory": {
-                "rss_before_kib": self.known().then(|| self.join.rss_before_kib),
-                "rss_joined_kib": self.known().then(|| self.join.rss_joined_kib),
-                "idle_kib_per_connection": self.known().then(|| self.idle_kib()),
-                "peak_rss_kib": self.known().then(|| self.hwm_kib),
+                "rss_before_kib": self.known().then_some(self.join.rss_before_kib),
+                "rss_joined_kib": self.known().then_some(self.join.rss_joined_kib),
+                "idle_kib_per_connection": self.known().then_some(self.idle_kib()),
+                "peak_rss_kib": self.known().then_some(self.hwm_kib),
             },
             "machine": {
                 "cpus": self.cpus,
@@ -271,12 +271,12 @@ impl Report {
             (
                 "server idle KiB/conn",
                 known(self.known(), format!("{:.1}", self.idle_kib())),
-                self.known().then(|| self.idle_kib()),
+                self.known().then_some(self.idle_kib()),
             ),
             (
                 "server peak RSS",
                 known(self.known(), format!("{} KiB", self.hwm_kib)),
-                self.known().then(|| self.hwm_kib as f64),
+                self.known().then_some(self.hwm_kib as f64),
             ),
             (
                 "others' CPU, send phase",
