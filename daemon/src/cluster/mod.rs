@@ -25,6 +25,7 @@
 //! key-value conventions (`KV_<bucket>`, subjects `$KV.<bucket>.>`, rollup
 //! allowed, deletes denied), and opened with `get_key_value`.
 
+pub mod keys;
 pub mod log;
 pub mod names;
 pub mod node;
