@@ -241,9 +241,25 @@ pub async fn assemble(
     reloader: reload::Reloader,
     handle: Handle,
 ) -> Result<(App, chat_protocol::Token, bool), Error> {
-    let loaded = Loaded::from(&config, &store).await?;
-    let (token, previous) = (loaded.token, loaded.previous);
+    let mut loaded = Loaded::from(&config, &store).await?;
     let node = crate::cluster::node::Node::join(&config).await?;
+    if let Some(node) = &node {
+        // One room, one set of keys: the first node's.
+        let ours_id = loaded.token.key_id();
+        let ours = crate::cluster::keys::RoomKeys {
+            identity: loaded.identity,
+            token: loaded.token,
+            previous: loaded.previous,
+        };
+        let (keys, revision) =
+            crate::cluster::keys::adopt(&node.cluster, &node.shared, &store, ours).await?;
+        node.keys_revision
+            .store(revision, std::sync::atomic::Ordering::Relaxed);
+        loaded.created &= keys.token.key_id() == ours_id;
+        (loaded.identity, loaded.token, loaded.previous) =
+            (keys.identity, keys.token, keys.previous);
+    }
+    let (token, previous) = (loaded.token, loaded.previous);
     let bounds = crate::log::Bounds::of(&config);
     let (log, accepted, arrived): (Arc<dyn crate::log::RoomLog>, _, _) = match &node {
         Some(node) => {

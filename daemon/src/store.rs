@@ -270,6 +270,14 @@ impl Store {
         }
     }
 
+    /// Writes the server identity (a node taking the cluster's).
+    pub fn save_identity(&self, identity: &ServerIdentity) -> Result<(), StoreError> {
+        write_atomic(
+            &self.dir.join("identity"),
+            identity.secret_bytes().as_slice(),
+        )
+    }
+
     /// Writes the current key file.
     pub fn save_key(&self, token: &Token) -> Result<(), StoreError> {
         write_atomic(&self.key_path(), format!("{}\n", token.encode()).as_bytes())

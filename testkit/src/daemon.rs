@@ -88,6 +88,12 @@ impl DaemonBuilder {
         self
     }
 
+    /// Joins the cluster on NATS at `urls` as node `node`
+    /// (`--cluster URLS --node-name NODE`).
+    pub fn cluster(self, urls: &str, node: &str) -> Self {
+        self.arg("--cluster").arg(urls).arg("--node-name").arg(node)
+    }
+
     /// Reuses the directories of an earlier daemon (a restart).
     pub fn same_dirs_as(mut self, other: &Daemon) -> Self {
         self.root = Some(other.root.clone());

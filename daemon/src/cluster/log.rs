@@ -158,12 +158,22 @@ impl Cluster {
     async fn feed(&self, id: u64, tx: &tokio::sync::mpsc::Sender<Entry>) {
         let mut next = id + 1;
         let mut pause = Duration::from_millis(50);
+        let mut connections = self.connections();
         loop {
+            connections.borrow_and_update();
             match self.live_from(next).await {
                 Ok(live) => {
                     let mut live = Box::pin(live);
+                    // A reconnection ends this consumer at once: made again
+                    // after the last entry delivered, it goes on without
+                    // waiting for the heartbeats to say it is gone. So does
+                    // a stall (see STALL_CHECK).
                     loop {
-                        let entry = match tokio::time::timeout(STALL_CHECK, live.next()).await {
+                        let entry = tokio::select! {
+                            entry = tokio::time::timeout(STALL_CHECK, live.next()) => entry,
+                            _ = connections.changed() => break,
+                        };
+                        let entry = match entry {
                             Ok(Some(Ok(entry))) => entry,
                             Ok(Some(Err(e))) => {
                                 note_follow_trouble(&e);

@@ -1,9 +1,11 @@
 //! This chatd as a node of a cluster: its connection to NATS and the name
 //! claims of its users, as the rest of the daemon uses them.
 
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use super::names::{ClaimError, Names};
+use super::shared::Shared;
 use super::{Cluster, ClusterError, Settings};
 use crate::config::Config;
 use crate::ending::Ending;
@@ -15,6 +17,10 @@ pub struct Node {
     pub cluster: Cluster,
     /// The claims on this node's users' names.
     pub names: Names,
+    /// The values every node shares (the keys, the password).
+    pub shared: Shared,
+    /// The state bucket's revision of the keys this node holds.
+    pub keys_revision: AtomicU64,
 }
 
 /// Why a name could not be taken for a join.
@@ -43,12 +49,18 @@ impl Node {
         })
         .await?;
         let names = cluster.names().await?;
+        let shared = cluster.shared().await?;
         tracing::info!(
             node = %cluster.settings().node_name,
             urls = %config.cluster.join(","),
             "joined the cluster"
         );
-        Ok(Some(Node { cluster, names }))
+        Ok(Some(Node {
+            cluster,
+            names,
+            shared,
+            keys_revision: AtomicU64::new(0),
+        }))
     }
 
     /// This node's name.
