@@ -317,8 +317,7 @@ async fn names_of(node: &Cluster) -> chatd::cluster::names::Names {
 
 /// Entries until one with id `last` or later. Each may take twice the
 /// deadline: after a server dies, NATS takes a while to place a new
-/// consumer (up to ~40 s seen under load), and a stalled one is only
-/// noticed after `follow`'s quiet check.
+/// consumer under load.
 async fn follow_until(
     stream: &mut (impl futures_util::Stream<Item = chatd::cluster::log::Entry> + Unpin),
     last: u64,

@@ -40,9 +40,11 @@ const FOLLOW_BUFFER: usize = 1024;
 
 /// How long [`Cluster::follow`] waits for an entry before it asks whether
 /// the log holds newer ones. If it does, the reading consumer stalled and
-/// is made again: after a nats-server of a cluster dies, a consumer can
-/// stay alive, heartbeat, and deliver nothing for a minute or more
-/// (measured with nats-server 2.9 and async-nats 0.51).
+/// is made again: when a nats-server of a cluster dies, the consumers it
+/// held die with it, also those read by nodes connected to another server
+/// (no reconnection tells them), and async-nats notices only after missed
+/// heartbeats, 30 s or more (70-80 s measured with nats-server 2.9 and
+/// async-nats 0.51).
 const STALL_CHECK: Duration = Duration::from_secs(3);
 
 fn note_follow_trouble(error: &ClusterError) {

@@ -70,10 +70,7 @@ impl Server {
         for i in 1..=nodes {
             let mut builder = Daemon::builder()
                 .config(&config)
-                .arg("--cluster")
-                .arg(nats.url())
-                .arg("--node-name")
-                .arg(format!("node{i}"));
+                .cluster(&nats.url(), &format!("node{i}"));
             if password {
                 builder = with_password(builder, &dir)?;
             }
