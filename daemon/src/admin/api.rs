@@ -43,22 +43,46 @@ pub fn routes() -> Router<App> {
 /// Runs a change of state to its end even if the caller hangs up: hyper
 /// drops the handler of a connection that closes, and a change cut between
 /// disk and memory would only come into force at the next start.
-async fn to_the_end<T, E>(
-    change: impl Future<Output = Result<T, E>> + Send + 'static,
+async fn to_the_end<T>(
+    change: impl Future<Output = Result<T, Failure>> + Send + 'static,
 ) -> Result<T, Failure>
 where
     T: Send + 'static,
-    E: std::fmt::Display + Send + 'static,
 {
     tokio::spawn(change)
         .await
         .map_err(|e| Failure::internal(e.to_string()))?
-        .map_err(|e| Failure::internal(e.to_string()))
+}
+
+/// The answer for a change the cluster refused: 503 when NATS is out of
+/// reach (nothing changed), 409 when other nodes kept changing the value.
+fn cluster_failure(e: crate::cluster::changes::ChangeError) -> Failure {
+    use crate::cluster::changes::ChangeError;
+    let (status, code) = match &e {
+        ChangeError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "cluster_unavailable"),
+        ChangeError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+        ChangeError::Damaged { .. } | ChangeError::Disk(_) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        }
+    };
+    Failure::new(status, code, e.to_string())
 }
 
 /// Stores (or erases) the admin-set password hash, then puts it in force,
 /// under the state lock.
-async fn change_admin_password(app: &App, hash: Option<String>) -> Result<(), StoreError> {
+async fn change_admin_password(app: &App, hash: Option<String>) -> Result<(), Failure> {
+    if app.cluster.is_some() {
+        return crate::cluster::changes::set_password(app, hash)
+            .await
+            .map_err(cluster_failure);
+    }
+    change_local_password(app, hash)
+        .await
+        .map_err(|e| Failure::internal(e.to_string()))
+}
+
+/// [`change_admin_password`] on a chatd that is no node of a cluster.
+async fn change_local_password(app: &App, hash: Option<String>) -> Result<(), StoreError> {
     let _writing = app.state_writes.lock().await;
     let (store_app, saved) = (app.clone(), hash.clone());
     tokio::task::spawn_blocking(move || match &saved {
@@ -140,7 +164,15 @@ async fn rotate(
     }
     let grace = Duration::from_secs(request.grace_secs);
     let rotated = to_the_end(async move {
-        let rotated = crate::keys::rotate(&app, grace, request.disconnect).await?;
+        let rotated = if app.cluster.is_some() {
+            crate::cluster::changes::rotate(&app, grace, request.disconnect)
+                .await
+                .map_err(cluster_failure)?
+        } else {
+            crate::keys::rotate(&app, grace, request.disconnect)
+                .await
+                .map_err(|e| Failure::internal(e.to_string()))?
+        };
         tracing::info!(
             uid = peer.uid,
             key_id = %rotated.key_id,
@@ -150,7 +182,7 @@ async fn rotate(
             disconnect_at = rotated.disconnect_at,
             "admin: key rotated"
         );
-        Ok::<_, crate::keys::RotateError>(rotated)
+        Ok::<_, Failure>(rotated)
     })
     .await?;
     Ok(Json(rotated))
@@ -176,7 +208,7 @@ async fn set_password(
             uid = peer.uid,
             "admin: join password set (stored as an argon2id hash)"
         );
-        Ok::<_, StoreError>(())
+        Ok::<_, Failure>(())
     })
     .await?;
     Ok(Json(PasswordState {
@@ -193,7 +225,7 @@ async fn clear_password(
         change_admin_password(&changing, None).await?;
         let source = crate::status::password_source(&changing);
         tracing::info!(uid = peer.uid, now_in_force = %source, "admin: admin-set join password removed");
-        Ok::<_, StoreError>(())
+        Ok::<_, Failure>(())
     })
     .await?;
     Ok(Json(PasswordState {

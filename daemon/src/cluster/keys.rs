@@ -31,6 +31,10 @@ struct Wire {
     /// The previous key during a grace.
     #[serde(default)]
     previous: Option<WirePrevious>,
+    /// The rotation that made `token` ended the sessions on other keys
+    /// (at once when there is no `previous`).
+    #[serde(default)]
+    disconnect: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -49,6 +53,10 @@ pub struct RoomKeys {
     pub token: Token,
     /// The previous key while its grace runs.
     pub previous: Option<PreviousKey>,
+    /// The rotation that put `token` in force asked to disconnect the
+    /// sessions on older keys: every node ends them at once when there is
+    /// no grace (with a grace, `previous` says when).
+    pub disconnect: bool,
 }
 
 impl RoomKeys {
@@ -64,6 +72,7 @@ impl RoomKeys {
                 expires: p.expires,
                 disconnect: p.disconnect,
             }),
+            disconnect: self.disconnect,
         };
         Zeroizing::new(serde_json::to_vec(&wire).expect("keys always serialize"))
     }
@@ -96,6 +105,7 @@ impl RoomKeys {
             identity,
             token,
             previous,
+            disconnect: wire.disconnect,
         })
     }
 

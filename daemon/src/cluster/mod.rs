@@ -25,11 +25,14 @@
 //! key-value conventions (`KV_<bucket>`, subjects `$KV.<bucket>.>`, rollup
 //! allowed, deletes denied), and opened with `get_key_value`.
 
+pub mod changes;
 pub mod keys;
 pub mod log;
 pub mod names;
 pub mod node;
+pub mod password;
 pub mod shared;
+pub mod watch;
 
 use std::path::PathBuf;
 use std::time::Duration;

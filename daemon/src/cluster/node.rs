@@ -21,6 +21,9 @@ pub struct Node {
     pub shared: Shared,
     /// The state bucket's revision of the keys this node holds.
     pub keys_revision: AtomicU64,
+    /// The state bucket's revision of the admin password this node holds
+    /// (0: no node published one yet).
+    pub password_revision: AtomicU64,
 }
 
 /// Why a name could not be taken for a join.
@@ -59,6 +62,7 @@ impl Node {
             names,
             shared,
             keys_revision: AtomicU64::new(0),
+            password_revision: AtomicU64::new(0),
         }))
     }
 
