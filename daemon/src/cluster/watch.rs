@@ -19,8 +19,7 @@ use super::password::{self, PASSWORD};
 use super::shared::Versioned;
 use crate::state::App;
 
-/// How often the connection's state is looked at (locally, no traffic),
-/// and how long to wait before a failed watch is made again.
+/// How long to wait before a failed watch is made again.
 const EVERY: Duration = Duration::from_millis(500);
 
 /// Runs until the shutdown (spawned at start on a node of a cluster).
@@ -28,7 +27,10 @@ pub async fn follow(app: App) {
     let Some(node) = &app.cluster else {
         return;
     };
+    let mut connections = node.cluster.connections();
     loop {
+        // Seen: a reconnection from here on makes the watches again.
+        connections.borrow_and_update();
         let watches = async {
             Ok::<_, super::ClusterError>((
                 node.shared.watch(KEYS).await?,
@@ -57,10 +59,13 @@ pub async fn follow(app: App) {
         };
         let (mut keys, mut password) = (Box::pin(keys), Box::pin(password));
         if let Err(e) = catch_up(&app).await {
+            // Made again, and read again, rather than miss a change.
             tracing::debug!("cluster: reading the keys and password failed: {e}");
+            if pause(&app).await {
+                return;
+            }
+            continue;
         }
-        let mut tick = tokio::time::interval(EVERY);
-        let mut was_connected = true;
         loop {
             tokio::select! {
                 () = app.shutdown.cancelled() => return,
@@ -72,13 +77,9 @@ pub async fn follow(app: App) {
                     Some(change) => on_password(&app, change).await,
                     None => break,
                 },
-                _ = tick.tick() => {
-                    let connected = node.cluster.connected();
-                    if connected && !was_connected {
-                        tracing::debug!("cluster: NATS is back; watching the keys and password again");
-                        break;
-                    }
-                    was_connected = connected;
+                Ok(()) = connections.changed() => {
+                    tracing::debug!("cluster: NATS is back; watching the keys and password again");
+                    break;
                 }
             }
         }
