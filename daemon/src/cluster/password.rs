@@ -77,3 +77,18 @@ pub async fn adopt(node: &Node, store: &Store, gate: &Gate) -> Result<(), crate:
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_is_none_a_hash_reads_and_anything_else_is_refused() {
+        assert_eq!(decode(&encode(None)).unwrap(), None);
+        let hash = crate::password::hash("pw").unwrap();
+        assert_eq!(decode(&encode(Some(&hash))).unwrap(), Some(hash.clone()));
+        assert!(decode(b"plaintext").is_err());
+        let costly = hash.replace("m=19456", "m=4000000");
+        assert!(decode(costly.as_bytes()).is_err(), "bounds as at load");
+    }
+}
