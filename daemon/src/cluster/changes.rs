@@ -108,6 +108,13 @@ pub async fn rotate(app: &App, grace: Duration, disconnect: bool) -> Result<Rota
             what: "keys",
             reason: format!("the value {KEYS:?} is not a set of keys"),
         })?;
+        if theirs.identity.public() != app.identity.public() {
+            return Err(ChangeError::Damaged {
+                what: "keys",
+                reason: "they belong to another server identity; restart this node to take it"
+                    .into(),
+            });
+        }
         let (token, previous) = crate::keys::next_keys(&theirs.token, grace, disconnect);
         let next = RoomKeys {
             identity: theirs.identity,
@@ -119,10 +126,10 @@ pub async fn rotate(app: &App, grace: Duration, disconnect: bool) -> Result<Rota
         if let Some(revision) =
             within(node, node.shared.replace(KEYS, encoded, current.revision)).await?
         {
-            return match apply_keys_locked(app, next, revision).await {
-                Ok(rotated) => Ok(rotated.expect("a revision this node wrote is new to it")),
-                Err(e) => Err(e),
-            };
+            // A revision this node just wrote is newer than any it holds.
+            return apply_keys_locked(app, next, revision)
+                .await?
+                .ok_or(ChangeError::Conflict("keys"));
         }
     }
     Err(ChangeError::Conflict("keys"))
