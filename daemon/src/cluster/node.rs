@@ -21,6 +21,8 @@ pub struct Node {
     pub shared: Shared,
     /// The state bucket's revision of the keys this node holds.
     pub keys_revision: AtomicU64,
+    /// The nodes alive, this one included (`chatctl status`, `users`).
+    pub nodes: super::nodes::Nodes,
 }
 
 /// Why a name could not be taken for a join.
@@ -49,6 +51,7 @@ impl Node {
         .await?;
         let names = cluster.names().await?;
         let shared = cluster.shared().await?;
+        let nodes = cluster.nodes().await?;
         tracing::info!(
             node = %cluster.settings().node_name,
             urls = %config.cluster.join(","),
@@ -59,6 +62,7 @@ impl Node {
             names,
             shared,
             keys_revision: AtomicU64::new(0),
+            nodes,
         }))
     }
 
