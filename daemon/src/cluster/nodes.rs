@@ -84,15 +84,21 @@ impl Nodes {
     /// out.
     pub async fn list(&self) -> Result<Vec<NodeEntry>, ClusterError> {
         let read = async {
-            let keys: Vec<String> = self
+            // The stream's subjects, in one request (the bucket's `keys()`
+            // would make a consumer for each listing).
+            let subjects: Vec<(String, usize)> = self
                 .store
-                .keys()
+                .stream
+                .info_with_subjects(format!("$KV.{}.>", self.store.name))
                 .await
                 .map_err(|e| ClusterError::js("list the nodes", e))?
-                .filter_map(|k| async move { k.ok() })
+                .filter_map(|s| async move { s.ok() })
                 .collect()
                 .await;
-            let mut nodes = Vec::with_capacity(keys.len());
+            let keys = subjects
+                .into_iter()
+                .filter_map(|(subject, _)| subject.splitn(3, '.').nth(2).map(str::to_string));
+            let mut nodes = Vec::new();
             for key in keys {
                 let value = self
                     .store
