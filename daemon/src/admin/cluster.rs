@@ -196,9 +196,16 @@ pub enum KickElsewhere {
 /// Kicks `name`, not on this node, on the node that holds it: returns that
 /// node once the order is sent.
 pub async fn kick_elsewhere(app: &App, name: &str, reason: &str) -> Result<String, KickElsewhere> {
-    let Some(node) = &app.cluster else {
+    let Some(node) = app
+        .cluster
+        .as_ref()
+        .filter(|_| chat_protocol::valid_username(name))
+    else {
         return Err(KickElsewhere::NoSuchUser);
     };
+    if !node.cluster.connected() {
+        return Err(KickElsewhere::Unavailable("NATS is out of reach".into()));
+    }
     let holder = match tokio::time::timeout(HOLDER_WAIT, node.names.holder(name)).await {
         Ok(Ok(holder)) => holder,
         Ok(Err(e)) => return Err(KickElsewhere::Unavailable(e.to_string())),

@@ -134,24 +134,31 @@ impl Cluster {
         mut enough: impl FnMut(&Bytes) -> bool,
     ) -> Result<Vec<Bytes>, ClusterError> {
         let fail = |e: &dyn std::fmt::Display| ClusterError::js("ask the other nodes", e);
-        let inbox = self.client.new_inbox();
-        // Subscribed before the order goes out: the server reads one
-        // connection in order, so no answer can come before it.
-        let mut answers = self
-            .client
-            .subscribe(inbox.clone())
-            .await
-            .map_err(|e| fail(&e))?;
+        let deadline = tokio::time::Instant::now() + within;
         let message = Control {
             origin: self.settings.node_name.clone(),
             order,
         };
-        self.client
-            .publish_with_reply(self.control_subject(), inbox, message.encode())
+        let asking = async {
+            let inbox = self.client.new_inbox();
+            // Subscribed before the order goes out: the server reads one
+            // connection in order, so no answer can come before it.
+            let answers = self
+                .client
+                .subscribe(inbox.clone())
+                .await
+                .map_err(|e| fail(&e))?;
+            self.client
+                .publish_with_reply(self.control_subject(), inbox, message.encode())
+                .await
+                .map_err(|e| fail(&e))?;
+            self.client.flush().await.map_err(|e| fail(&e))?;
+            Ok::<_, ClusterError>(answers)
+        };
+        // NATS lost meanwhile: no waiting for its return.
+        let mut answers = tokio::time::timeout_at(deadline, asking)
             .await
-            .map_err(|e| fail(&e))?;
-        self.client.flush().await.map_err(|e| fail(&e))?;
-        let deadline = tokio::time::Instant::now() + within;
+            .map_err(|_| fail(&"no answer from NATS in time"))??;
         let mut got = Vec::new();
         while let Ok(Some(answer)) = tokio::time::timeout_at(deadline, answers.next()).await {
             let done = enough(&answer.payload);
