@@ -257,6 +257,9 @@ pub fn users(u: &Users, now: u64) -> String {
 }
 
 fn users_table(u: &Users, now: u64) -> String {
+    if u.users.is_empty() && u.warning.is_some() {
+        return "no one is online on the nodes that answered\n".into();
+    }
     if u.users.is_empty() {
         return "no one is online\n".into();
     }
