@@ -12,14 +12,23 @@ use crate::Error;
 /// Changes the log filter at run time (SIGHUP).
 pub type FilterHandle = reload::Handle<EnvFilter, tracing_subscriber::Registry>;
 
-/// The filter: `RUST_LOG` when set, else the configured level.
+/// The filter: `RUST_LOG` when set, else the configured level. The NATS
+/// client's own lines are kept to warnings unless the filter names it:
+/// chatd says what matters about the cluster's connection itself.
 pub fn filter(level: &str) -> Result<EnvFilter, Error> {
     match std::env::var("RUST_LOG") {
         Ok(spec) if !spec.is_empty() => {
             EnvFilter::try_new(&spec).map_err(|e| Error::LogFilter(format!("RUST_LOG={spec}: {e}")))
         }
-        _ => EnvFilter::try_new(level)
-            .map_err(|e| Error::LogFilter(format!("log_level = \"{level}\": {e}"))),
+        _ => {
+            let spec = if level.contains("async_nats") {
+                level.to_string()
+            } else {
+                format!("{level},async_nats=warn")
+            };
+            EnvFilter::try_new(&spec)
+                .map_err(|e| Error::LogFilter(format!("log_level = \"{level}\": {e}")))
+        }
     }
 }
 

@@ -151,11 +151,19 @@ impl Cluster {
     async fn feed(&self, id: u64, tx: &tokio::sync::mpsc::Sender<Entry>) {
         let mut next = id + 1;
         let mut pause = Duration::from_millis(50);
+        let mut connections = self.connections();
         loop {
+            connections.borrow_and_update();
             match self.live_from(next).await {
                 Ok(live) => {
                     let mut live = Box::pin(live);
-                    while let Some(entry) = live.next().await {
+                    // A reconnection ends this consumer at once: made again
+                    // after the last entry delivered, it goes on without
+                    // waiting for the heartbeats to say it is gone.
+                    while let Some(entry) = tokio::select! {
+                        entry = live.next() => entry,
+                        _ = connections.changed() => None,
+                    } {
                         let entry = match entry {
                             Ok(entry) => entry,
                             Err(e) => {

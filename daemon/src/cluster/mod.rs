@@ -125,6 +125,10 @@ pub struct Cluster {
     client: async_nats::Client,
     js: jetstream::Context,
     settings: Settings,
+    /// Counts the connections made to NATS: a change is a reconnection,
+    /// after which readers make their consumers again at once rather than
+    /// wait for the server's idle heartbeats to say theirs are gone.
+    connections: tokio::sync::watch::Receiver<u64>,
 }
 
 impl Cluster {
@@ -145,7 +149,12 @@ impl Cluster {
             None => async_nats::ConnectOptions::new(),
             Some(path) => credentials(path).await?,
         };
+        let (connected, connections) = tokio::sync::watch::channel(0u64);
         options = options
+            .event_callback(move |event| {
+                let connected = connected.clone();
+                async move { note_event(&event, &connected) }
+            })
             .name(format!("chatd {}", settings.node_name))
             .connection_timeout(Duration::from_secs(5))
             .max_reconnects(None);
@@ -171,6 +180,7 @@ impl Cluster {
             client,
             js,
             settings,
+            connections,
         };
         cluster.ensure_log().await?;
         cluster
@@ -188,6 +198,11 @@ impl Cluster {
     /// Whether the connection to NATS is up right now.
     pub fn connected(&self) -> bool {
         self.client.connection_state() == async_nats::connection::State::Connected
+    }
+
+    /// Changes each time the connection to NATS is made again.
+    pub(crate) fn connections(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.connections.clone()
     }
 
     /// The settings this node joined with.
@@ -325,6 +340,20 @@ impl Cluster {
                 Err(e) => Err(ClusterError::js(what, e)),
             },
         }
+    }
+}
+
+/// Logs what happens to the connection to NATS, and counts connections.
+fn note_event(event: &async_nats::Event, connections: &tokio::sync::watch::Sender<u64>) {
+    match event {
+        async_nats::Event::Connected => {
+            connections.send_modify(|n| *n += 1);
+            tracing::info!("cluster: connected to NATS");
+        }
+        async_nats::Event::Disconnected => tracing::warn!(
+            "cluster: lost the connection to NATS; new messages and joins are refused until it is back (retrying)"
+        ),
+        other => tracing::warn!("cluster: NATS: {other}"),
     }
 }
 
