@@ -351,3 +351,22 @@ async fn a_single_chatd_reports_no_cluster_fields() {
     let (_, table, _) = chatctl(&d, &["users"]);
     assert!(table.starts_with("NAME  ADDRESS"), "{table}");
 }
+
+#[tokio::test]
+async fn a_node_that_stops_cleanly_leaves_the_list_at_once() {
+    let nats = Nats::start();
+    // An hour's claims: only the stopping node's own goodbye can take it
+    // off the list within the test's deadline.
+    let config = CONFIG.replace("\"3s\"", "\"1h\"");
+    let start = |name: &str| {
+        Daemon::builder()
+            .config(&config)
+            .cluster(&nats.url(), name)
+            .start()
+    };
+    let n1 = start("n1");
+    let mut n2 = start("n2");
+    wait_for_nodes(&n1, &[("n1", 0), ("n2", 0)]);
+    assert!(n2.terminate().success());
+    wait_for_nodes(&n1, &[("n1", 0)]);
+}

@@ -196,7 +196,9 @@ pub async fn run(app: App) {
             () = app.shutdown.cancelled() => return,
         }
     };
-    tokio::spawn(super::nodes::keep_alive(app.clone()));
+    // On the sessions' tracker, so that the shutdown waits for its last
+    // act, taking this node off the list (at most 1 s).
+    app.sessions.spawn(super::nodes::keep_alive(app.clone()));
     loop {
         let message = tokio::select! {
             m = orders.next() => match m {
