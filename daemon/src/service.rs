@@ -301,6 +301,7 @@ pub async fn assemble(
         tokio::spawn(pump_arrivals(app.clone(), arrived));
         tokio::spawn(crate::cluster::node::renew_claims(app.clone()));
         tokio::spawn(crate::cluster::watch::follow(app.clone()));
+        tokio::spawn(crate::cluster::control::run(app.clone()));
     }
     if let Some(p) = previous {
         keys::schedule_expiry(app.clone(), p.token.key_id(), p.expires);

@@ -10,10 +10,11 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use chat_protocol::admin::{
     Key, KickRequest, Kicked, NoticeRequest, NoticeSent, PasswordRequest, PasswordState, Reloaded,
-    RotateRequest, Rotated, Status, User, Users,
+    RotateRequest, Rotated, Status, Users,
 };
 
 use super::Failure;
+use super::cluster::KickElsewhere;
 use super::peer::Peer;
 use crate::ending::Ending;
 use crate::state::App;
@@ -115,29 +116,13 @@ fn body<T: serde::de::DeserializeOwned>(payload: &Bytes, empty: Option<T>) -> Re
 }
 
 async fn status(State(app): State<App>) -> Answer<Status> {
-    Ok(Json(crate::status::snapshot(&app)))
+    let mut status = crate::status::snapshot(&app);
+    super::cluster::status(&app, &mut status).await;
+    Ok(Json(status))
 }
 
 async fn users(State(app): State<App>) -> Answer<Users> {
-    // The same key set as the status reports: a session not on the current
-    // key ends when a pending disconnect is due.
-    let (current, disconnect_at) = {
-        let keys = app.keys.read().expect("lock");
-        (
-            keys.current.key_id().to_string(),
-            keys.disconnect_at(crate::state::now_secs()),
-        )
-    };
-    let users = app
-        .hub
-        .users()
-        .into_iter()
-        .map(|u| User {
-            disconnect_at: disconnect_at.filter(|_| u.key_id != current),
-            ..u
-        })
-        .collect();
-    Ok(Json(Users { users }))
+    Ok(Json(super::cluster::users(&app).await))
 }
 
 async fn key(State(app): State<App>, ConnectInfo(peer): ConnectInfo<Peer>) -> Answer<Key> {
@@ -246,18 +231,35 @@ async fn kick(
     {
         return Err(Failure::bad_request(format!("reason: {e}")));
     }
-    let Some(member) = app.hub.member(&name) else {
-        return Err(Failure::new(
+    if let Some(member) = app.hub.member(&name) {
+        member.control.end(Ending::kicked(&reason));
+        tracing::info!(uid = peer.uid, name = %member.name, reason = %reason, "admin: user kicked");
+        return Ok(Json(Kicked {
+            name: member.name.clone(),
+            node: None,
+        }));
+    }
+    match super::cluster::kick_elsewhere(&app, &name, &reason).await {
+        Ok(node) => {
+            tracing::info!(uid = peer.uid, name = %name, reason = %reason, node = %node, "admin: user kicked on another node");
+            Ok(Json(Kicked {
+                name,
+                node: Some(node),
+            }))
+        }
+        Err(KickElsewhere::NoSuchUser) => Err(Failure::new(
             StatusCode::NOT_FOUND,
             "no_such_user",
             format!("no one called \"{name}\" is online"),
-        ));
-    };
-    member.control.end(Ending::kicked(&reason));
-    tracing::info!(uid = peer.uid, name = %member.name, reason = %reason, "admin: user kicked");
-    Ok(Json(Kicked {
-        name: member.name.clone(),
-    }))
+        )),
+        Err(KickElsewhere::Unavailable(e)) => Err(Failure::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "cluster_unavailable",
+            format!(
+                "\"{name}\" is not on this node, and the cluster cannot say whether another node has them ({e}); try again once NATS is back, or on the node they joined"
+            ),
+        )),
+    }
 }
 
 async fn notice(
@@ -269,8 +271,17 @@ async fn notice(
     chat_protocol::validate_text(&text, app.hub.config().max_text)
         .map_err(|(_, e)| Failure::bad_request(e))?;
     let delivered = app.hub.notice(&text);
-    tracing::info!(uid = peer.uid, delivered, "admin: notice sent");
-    Ok(Json(NoticeSent { delivered }))
+    let other_nodes = super::cluster::notice(&app, &text).await;
+    tracing::info!(
+        uid = peer.uid,
+        delivered,
+        ?other_nodes,
+        "admin: notice sent"
+    );
+    Ok(Json(NoticeSent {
+        delivered,
+        other_nodes,
+    }))
 }
 
 async fn reload(State(app): State<App>, ConnectInfo(peer): ConnectInfo<Peer>) -> Answer<Reloaded> {
@@ -278,9 +289,13 @@ async fn reload(State(app): State<App>, ConnectInfo(peer): ConnectInfo<Peer>) ->
     // To its end even if the caller hangs up: a reload cut short would
     // leave systemd told RELOADING=1 and the new settings half applied.
     let reloading = app.clone();
-    let reloaded = tokio::spawn(async move { crate::reload::reload(&reloading).await })
-        .await
-        .map_err(|e| Failure::internal(e.to_string()))?
-        .map_err(|e| Failure::bad_request(e.to_string()))?;
+    let reloaded = tokio::spawn(async move {
+        // Every node reads its own file, whatever this one's says.
+        super::cluster::reload(&reloading).await;
+        crate::reload::reload(&reloading).await
+    })
+    .await
+    .map_err(|e| Failure::internal(e.to_string()))?
+    .map_err(|e| Failure::bad_request(e.to_string()))?;
     Ok(Json(reloaded))
 }

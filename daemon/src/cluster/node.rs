@@ -24,6 +24,8 @@ pub struct Node {
     /// The state bucket's revision of the admin password this node holds
     /// (0: no node published one yet).
     pub password_revision: AtomicU64,
+    /// The nodes alive, this one included (`chatctl status`, `users`).
+    pub nodes: super::nodes::Nodes,
 }
 
 /// Why a name could not be taken for a join.
@@ -52,6 +54,7 @@ impl Node {
         .await?;
         let names = cluster.names().await?;
         let shared = cluster.shared().await?;
+        let nodes = cluster.nodes().await?;
         tracing::info!(
             node = %cluster.settings().node_name,
             urls = %config.cluster.join(","),
@@ -63,6 +66,7 @@ impl Node {
             shared,
             keys_revision: AtomicU64::new(0),
             password_revision: AtomicU64::new(0),
+            nodes,
         }))
     }
 
