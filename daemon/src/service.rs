@@ -298,6 +298,8 @@ pub async fn assemble(
     if let Some(arrived) = arrived {
         tokio::spawn(pump_arrivals(app.clone(), arrived));
         tokio::spawn(crate::cluster::node::renew_claims(app.clone()));
+        crate::cluster::dm::start(&app).await?;
+        crate::cluster::presence::start(&app).await;
     }
     if let Some(p) = previous {
         keys::schedule_expiry(app.clone(), p.token.key_id(), p.expires);

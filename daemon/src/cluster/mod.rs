@@ -14,6 +14,9 @@
 //! - [`shared`]: values every node must agree on (the join key, the server
 //!   identity, the password hash), created by the first node and adopted by
 //!   the others.
+//! - [`presence`]: the users of the other nodes, from a watch of the names
+//!   bucket, and [`dm`]: direct messages to them, over a plain subject per
+//!   node.
 //!
 //! Everything a cluster keeps is named after its room (`room`, default
 //! `chat`): the stream `CHAT_LOG` on subject `chat.log`, the buckets
@@ -25,10 +28,12 @@
 //! key-value conventions (`KV_<bucket>`, subjects `$KV.<bucket>.>`, rollup
 //! allowed, deletes denied), and opened with `get_key_value`.
 
+pub mod dm;
 pub mod keys;
 pub mod log;
 pub mod names;
 pub mod node;
+pub mod presence;
 pub mod shared;
 
 use std::path::PathBuf;
