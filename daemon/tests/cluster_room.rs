@@ -223,8 +223,9 @@ async fn dm_across(from: &mut RawClient, to: &mut RawClient, text: &str) {
 #[tokio::test]
 async fn a_dm_crosses_to_another_node_and_back() {
     let nats = Nats::start();
-    let a = node(&nats, "na");
-    let b = node(&nats, "nb");
+    // Node names as host names often are: with dots.
+    let a = node(&nats, "a.example.org");
+    let b = node(&nats, "b.example.org");
     let mut ace = join(&a, "ace").await;
     let mut bob = join(&b, "bob").await;
     wait_who(&mut ace, &["ace", "bob"]).await;

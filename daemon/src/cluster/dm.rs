@@ -26,8 +26,10 @@ const DELIVERED: &[u8] = b"1";
 const NOT_HERE: &[u8] = b"0";
 
 impl Cluster {
+    /// `<room>.dm.<node>`, the node's name one subject token (`.` written
+    /// `=2e`, as in the names bucket's keys).
     fn dm_subject(&self, node: &str) -> String {
-        format!("{}.dm.{node}", self.settings.room)
+        format!("{}.dm.{}", self.settings.room, node.replace('.', "=2e"))
     }
 
     /// The DMs sent to this node's users from now on.

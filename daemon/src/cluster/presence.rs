@@ -145,6 +145,9 @@ impl Watcher {
             }
             alive
         });
+        if lost.is_empty() {
+            return;
+        }
         for (name, node) in lost {
             hub.remote_left(&name, &node, "node lost");
         }
