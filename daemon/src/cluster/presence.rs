@@ -12,7 +12,8 @@
 //! list within that bound (plus one sweep tick).
 //!
 //! NATS trouble does not end the watch: it is made again after the last
-//! revision seen, as [`super::log`]'s `follow` does. While this node itself
+//! revision seen, as [`super::log`]'s `follow` does (at once after a
+//! reconnection). While this node itself
 //! cannot reach NATS nothing is swept (it cannot tell a dead node from its
 //! own outage), and after it reconnects every node gets a whole lifetime
 //! again to be heard from.
@@ -210,7 +211,9 @@ async fn run(
     sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut ready = Some(ready);
     let mut pause = Duration::from_millis(50);
+    let mut connections = node.cluster.connections();
     loop {
+        connections.borrow_and_update();
         let watch = if watcher.revision == 0 {
             store.watch_with_history(">").await
         } else {
@@ -247,6 +250,9 @@ async fn run(
                             None => break,
                         },
                         _ = sweep.tick() => watcher.sweep(&app.hub, connected(), Instant::now()),
+                        // Back from an outage: made again at once, after
+                        // the last revision applied.
+                        _ = connections.changed() => break,
                         () = app.shutdown.cancelled() => return,
                     }
                 }
