@@ -50,6 +50,10 @@ struct Room {
     users: BTreeMap<String, Arc<Member>>,
     /// The users of other nodes, by folded name, as [`Room::users`].
     remote: BTreeMap<String, remote::Remote>,
+    /// Users of other nodes whose name a member here still holds (its
+    /// claim was lost while NATS was away; it is about to be ended): they
+    /// are listed and told once that member has left.
+    shadowed: BTreeMap<String, remote::Remote>,
     /// The newest accepted entries, shared with the Welcomes being built,
     /// so a join copies pointers, not texts, under the lock.
     history: Tail,
@@ -69,9 +73,7 @@ impl Room {
         }
     }
 
-    /// Names online on every node, in order (see [`Room::users`]); a name
-    /// both here and on another node (a claim lost while NATS was away,
-    /// about to end here) is listed once.
+    /// Names online on every node, in order (see [`Room::users`]).
     fn names(&self) -> Vec<String> {
         let mut names = Vec::with_capacity(self.online());
         let mut local = self.users.iter().peekable();
@@ -156,6 +158,7 @@ impl Hub {
             room: Mutex::new(Room {
                 users: BTreeMap::new(),
                 remote: BTreeMap::new(),
+                shadowed: BTreeMap::new(),
                 history,
                 accepted,
                 tally: Tally::default(),
@@ -333,20 +336,25 @@ impl Hub {
             let online = room.online() - 1;
             if !kicked && summarised(online, above) {
                 room.users.remove(&key);
-                return self.count_presence(&mut room, |tally| tally.left += 1);
+                self.count_presence(&mut room, |tally| tally.left += 1);
+            } else {
+                // What was counted before goes first, so the order holds.
+                room.send_presence();
+                room.users.remove(&key);
+                room.broadcast(
+                    &ServerEvent::Leave {
+                        name: member.name.clone(),
+                        online,
+                        reason: reason.to_string(),
+                        ts: now_ms(),
+                    },
+                    None,
+                );
             }
-            // What was counted before goes first, so the order holds.
-            room.send_presence();
-            room.users.remove(&key);
-            room.broadcast(
-                &ServerEvent::Leave {
-                    name: member.name.clone(),
-                    online,
-                    reason: reason.to_string(),
-                    ts: now_ms(),
-                },
-                None,
-            );
+            // The name is held on another node now: that user comes in.
+            if let Some(there) = room.shadowed.remove(&key) {
+                self.tell_join(&mut room, key, there, above);
+            }
         }
     }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chat_protocol::ServerEvent;
 use chat_protocol::clock::now_ms;
 
-use super::Hub;
+use super::{Hub, Room};
 use crate::presence::summarised;
 
 /// A user of another node.
@@ -22,7 +22,8 @@ pub(super) struct Remote {
 impl Hub {
     /// `name` (folded: `key`) joined on `node`. A user already listed is
     /// moved there quietly; a new one is told to everyone here, or counted
-    /// for the summary in a large room.
+    /// for the summary in a large room; one whose name a member here still
+    /// holds waits until that member has left ([`Room::shadowed`]).
     pub fn remote_joined(&self, key: String, name: String, node: Arc<str>) {
         let above = self.config().presence_summary_above;
         let mut room = self.room.lock().expect("lock");
@@ -31,20 +32,32 @@ impl Hub {
             known.node = node;
             return;
         }
+        let remote = Remote { name, node };
+        if room.users.contains_key(&key) {
+            room.shadowed.insert(key, remote);
+            return;
+        }
+        self.tell_join(&mut room, key, remote, above);
+    }
+
+    /// Lists `remote` and tells everyone here it joined, or counts it for
+    /// the summary in a large room.
+    pub(super) fn tell_join(&self, room: &mut Room, key: String, remote: Remote, above: usize) {
         let online = room.online() + 1;
         let counted = summarised(online, above);
         if !counted {
+            // What was counted before goes first, so the order holds.
             room.send_presence();
         }
         let event = (!counted).then(|| ServerEvent::Join {
-            name: name.clone(),
+            name: remote.name.clone(),
             online,
             ts: now_ms(),
         });
-        room.remote.insert(key, Remote { name, node });
+        room.remote.insert(key, remote);
         match event {
             Some(event) => room.broadcast(&event, None),
-            None => self.count_presence(&mut room, |tally| tally.joined += 1),
+            None => self.count_presence(room, |tally| tally.joined += 1),
         }
     }
 
@@ -53,6 +66,10 @@ impl Hub {
     pub fn remote_left(&self, key: &str, node: &str, reason: &str) {
         let mut room = self.room.lock().expect("lock");
         room.pump();
+        if room.shadowed.get(key).is_some_and(|r| &*r.node == node) {
+            room.shadowed.remove(key);
+            return;
+        }
         if room.remote.get(key).is_none_or(|r| &*r.node != node) {
             return;
         }
@@ -176,5 +193,27 @@ mod tests {
             ts: 1,
         };
         assert!(!hub.deliver_dm(nobody));
+    }
+
+    #[test]
+    fn a_name_this_node_lost_is_listed_there_once_its_member_here_left() {
+        let hub = hub(100);
+        let ace = join(&hub, "ace");
+        let mut bob = join(&hub, "bob");
+        // NATS gave "ace" to another node while this one was cut off.
+        remote(&hub, "Ace", "n2");
+        assert_eq!(hub.names(), ["ace", "bob"]);
+        assert_eq!(hub.remote_online(), 0);
+        assert!(seen(&mut bob).is_empty());
+        hub.leave(&ace.member, "name lost");
+        assert_eq!(seen(&mut bob), ["-ace/1/name lost", "+Ace/2"]);
+        assert_eq!(hub.names(), ["Ace", "bob"]);
+        // A shadowed one that leaves first is never told.
+        let carl = join(&hub, "carl");
+        remote(&hub, "carl", "n3");
+        hub.remote_left("carl", "n3", "left");
+        hub.leave(&carl.member, "left");
+        assert_eq!(seen(&mut bob), ["+carl/3", "-carl/2/left"]);
+        assert_eq!(hub.names(), ["Ace", "bob"]);
     }
 }
