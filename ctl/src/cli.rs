@@ -72,7 +72,11 @@ pub enum Command {
     #[command(long_about = "\
 Show the daemon's version, uptime, listen address, key fingerprint (and the
 previous key's while a rotation's grace runs), users online, messages
-relayed, which password is in force, state directory and pid.
+relayed, which password is in force, state directory and pid. On a node of
+a cluster also: the node's name, whether the cluster is connected or
+unavailable (NATS out of reach: messages are refused), the nodes alive with
+their users online, listen address and start, and the users online on all
+nodes (JSON: node, cluster, nodes, online_cluster).
 
 Examples:
   chatctl status
@@ -83,7 +87,10 @@ Examples:
     #[command(long_about = "\
 List the users online: name, peer address, how long ago they joined,
 messages sent, and the fingerprint of the key they joined with (after a
-rotation with grace, who still uses the old key).
+rotation with grace, who still uses the old key). On a node of a cluster,
+the users of every node, with a NODE column (JSON: node); a node that does
+not answer within 1 s is named in a last line `warning: ...` (JSON:
+warning) and its users are left out.
 
 Examples:
   chatctl users
@@ -153,8 +160,9 @@ Examples:
 
     /// Disconnect a user, with a reason shown to them and to the room
     #[command(long_about = "\
-Disconnect the user NAME (as `chatctl users` lists it). The reason, if
-given, is shown to the user and to the room. Kicked users can join again;
+Disconnect the user NAME (as `chatctl users` lists it), on whichever node of
+a cluster they are. The reason, if given, is shown to the user and to the
+room. Kicked users can join again;
 to keep someone out, change the password or rotate the key with
 --disconnect.
 
@@ -173,7 +181,8 @@ Examples:
 
     /// Send a notice from the admin to everyone online
     #[command(long_about = "\
-Send a notice to everyone online; clients show it apart from users'
+Send a notice to everyone online (in a cluster: on every node; while NATS is
+out of reach, on this node only); clients show it apart from users'
 messages. Several words are joined with spaces.
 
 Examples:
@@ -188,7 +197,8 @@ Examples:
     /// Re-read the configuration file (as SIGHUP does)
     #[command(long_about = "\
 Re-read the configuration file, as SIGHUP does, and list the settings now
-in force with new values and those that need a restart.
+in force with new values and those that need a restart. In a cluster, every
+node re-reads its own file; the list is the asked node's.
 
 Examples:
   chatctl reload")]

@@ -207,20 +207,72 @@ pub fn status(s: &Status, now: u64) -> String {
             format!("NOT SAVED to disk, kept in memory: {}", one_line(error)),
         ));
     }
-    aligned(&pairs)
+    if let Some(node) = &s.node {
+        pairs.push(("node", one_line(node)));
+    }
+    match s.cluster.as_deref() {
+        None => {}
+        Some("unavailable") => pairs.push((
+            "cluster",
+            "UNAVAILABLE: NATS is out of reach; messages are refused until it is back".into(),
+        )),
+        Some(other) => pairs.push(("cluster", one_line(other))),
+    }
+    if let Some(total) = s.online_cluster {
+        pairs.push(("online (all)", format!("{total} on all nodes")));
+    }
+    let mut out = aligned(&pairs);
+    if let Some(nodes) = s.nodes.as_ref().filter(|n| !n.is_empty()) {
+        let rows: Vec<Vec<String>> = nodes
+            .iter()
+            .map(|n| {
+                vec![
+                    one_line(&n.node),
+                    n.online.to_string(),
+                    one_line(&n.listen),
+                    relative(n.since, now),
+                    n.version.as_deref().map(one_line).unwrap_or_default(),
+                ]
+            })
+            .collect();
+        out.push('\n');
+        out.push_str(&table(
+            &["NODE", "ONLINE", "LISTEN", "STARTED", "VERSION"],
+            &rows,
+            &[false, true, false, false, false],
+        ));
+    }
+    out
 }
 
-/// `chatctl users`: one row per user, or a line saying no one is online.
+/// `chatctl users`: one row per user (with a NODE column when the daemon
+/// is a node of a cluster), or a line saying no one is online; the
+/// daemon's warning (nodes that did not answer) last.
 pub fn users(u: &Users, now: u64) -> String {
+    let mut out = users_table(u, now);
+    if let Some(warning) = &u.warning {
+        let _ = writeln!(out, "warning: {}", one_line(warning));
+    }
+    out
+}
+
+fn users_table(u: &Users, now: u64) -> String {
+    if u.users.is_empty() && u.warning.is_some() {
+        return "no one is online on the nodes that answered\n".into();
+    }
     if u.users.is_empty() {
         return "no one is online\n".into();
     }
+    let with_node = u.users.iter().any(|user| user.node.is_some());
     let rows: Vec<Vec<String>> = u
         .users
         .iter()
         .map(|user| {
-            vec![
-                one_line(&user.name),
+            let mut row = vec![one_line(&user.name)];
+            if with_node {
+                row.push(user.node.as_deref().map(one_line).unwrap_or_default());
+            }
+            row.extend([
                 one_line(&user.address),
                 relative(user.since, now),
                 user.messages.to_string(),
@@ -232,14 +284,23 @@ pub fn users(u: &Users, now: u64) -> String {
                     ),
                     None => one_line(&user.key_id),
                 },
-            ]
+            ]);
+            row
         })
         .collect();
-    table(
-        &["NAME", "ADDRESS", "SINCE", "MESSAGES", "KEY"],
-        &rows,
-        &[false, false, false, true, false],
-    )
+    if with_node {
+        table(
+            &["NAME", "NODE", "ADDRESS", "SINCE", "MESSAGES", "KEY"],
+            &rows,
+            &[false, false, false, false, true, false],
+        )
+    } else {
+        table(
+            &["NAME", "ADDRESS", "SINCE", "MESSAGES", "KEY"],
+            &rows,
+            &[false, false, false, true, false],
+        )
+    }
 }
 
 /// `chatctl rotate-key`: the new key id, what became of the old key and its
@@ -287,13 +348,30 @@ pub fn password_state(p: &PasswordState, cleared: bool) -> String {
 
 /// `chatctl kick`.
 pub fn kicked(k: &Kicked) -> String {
-    format!("kicked {}\n", one_line(&k.name))
+    match &k.node {
+        Some(node) => format!(
+            "kicked {} (on node {})\n",
+            one_line(&k.name),
+            one_line(node)
+        ),
+        None => format!("kicked {}\n", one_line(&k.name)),
+    }
 }
 
 /// `chatctl say`.
 pub fn notice_sent(n: &NoticeSent) -> String {
     let s = if n.delivered == 1 { "" } else { "s" };
-    format!("notice sent to {} user{s}\n", n.delivered)
+    match n.other_nodes {
+        None => format!("notice sent to {} user{s}\n", n.delivered),
+        Some(true) => format!(
+            "notice sent to {} user{s} on this node, and to the other nodes\n",
+            n.delivered
+        ),
+        Some(false) => format!(
+            "notice sent to {} user{s} on this node only: the cluster is unavailable\n",
+            n.delivered
+        ),
+    }
 }
 
 /// `chatctl reload`.
@@ -347,6 +425,10 @@ mod tests {
             throttled_addresses: 0,
             queued_bytes: 0,
             history_persist_error: None,
+            node: None,
+            cluster: None,
+            nodes: None,
+            online_cluster: None,
         }
     }
 
@@ -470,6 +552,7 @@ mod tests {
                     messages: 7,
                     key_id: "0123456789abcdef".into(),
                     disconnect_at: None,
+                    node: None,
                 },
                 User {
                     name: "bobby_tables".into(),
@@ -478,8 +561,10 @@ mod tests {
                     messages: 12345,
                     key_id: "fedcba9876543210".into(),
                     disconnect_at: Some(NOW + 540),
+                    node: None,
                 },
             ],
+            warning: None,
         };
         assert_eq!(
             users(&u, NOW),
@@ -489,7 +574,85 @@ ace           127.0.0.1:50000  5m ago         7  0123456789abcdef
 bobby_tables  [::1]:4          2d ago     12345  fedcba9876543210, disconnected in 9m
 "
         );
-        assert_eq!(users(&Users { users: vec![] }, NOW), "no one is online\n");
+        assert_eq!(
+            users(
+                &Users {
+                    users: vec![],
+                    warning: None
+                },
+                NOW
+            ),
+            "no one is online\n"
+        );
+        // A cluster's users: a NODE column, and the nodes that did not answer.
+        let mut clustered = u.clone();
+        clustered.users[0].node = Some("n1".into());
+        clustered.users[1].node = Some("n2".into());
+        clustered.warning = Some("no answer within 1 s from node n3".into());
+        assert_eq!(
+            users(&clustered, NOW),
+            "\
+NAME          NODE  ADDRESS          SINCE   MESSAGES  KEY
+ace           n1    127.0.0.1:50000  5m ago         7  0123456789abcdef
+bobby_tables  n2    [::1]:4          2d ago     12345  fedcba9876543210, disconnected in 9m
+warning: no answer within 1 s from node n3
+"
+        );
+    }
+
+    #[test]
+    fn a_cluster_status_names_the_node_and_lists_the_nodes() {
+        let s = Status {
+            node: Some("n1".into()),
+            cluster: Some("connected".into()),
+            nodes: Some(vec![
+                chat_protocol::admin::NodeStatus {
+                    node: "n1".into(),
+                    online: 2,
+                    listen: "127.0.0.1:1719".into(),
+                    since: NOW - 60,
+                    version: Some("0.1.0".into()),
+                },
+                chat_protocol::admin::NodeStatus {
+                    node: "n2".into(),
+                    online: 10,
+                    listen: "10.0.0.2:1719".into(),
+                    since: NOW - 7200,
+                    version: None,
+                },
+            ]),
+            online_cluster: Some(12),
+            ..sample_status()
+        };
+        let text = status(&s, NOW);
+        for line in [
+            "node:          n1",
+            "cluster:       connected",
+            "online (all):  12 on all nodes",
+            "NODE  ONLINE  LISTEN          STARTED  VERSION",
+            "n1         2  127.0.0.1:1719  1m ago   0.1.0",
+            "n2        10  10.0.0.2:1719   2h ago",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line:?} in\n{text}");
+        }
+        let away = Status {
+            cluster: Some("unavailable".into()),
+            nodes: None,
+            online_cluster: None,
+            ..s
+        };
+        let text = status(&away, NOW);
+        assert!(
+            text.contains("cluster:    UNAVAILABLE: NATS is out of reach"),
+            "{text}"
+        );
+        assert!(!text.contains("NODE"), "{text}");
+        // A single chatd: none of it.
+        let text = status(&sample_status(), NOW);
+        assert!(
+            !text.contains("node") && !text.contains("cluster"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -553,14 +716,29 @@ bobby_tables  [::1]:4          2d ago     12345  fedcba9876543210, disconnected 
             ),
             "admin password removed; in force: file (the configured password_file)\n"
         );
-        assert_eq!(kicked(&Kicked { name: "ace".into() }), "kicked ace\n");
+        let ace = Kicked {
+            name: "ace".into(),
+            node: None,
+        };
+        assert_eq!(kicked(&ace), "kicked ace\n");
+        let far = Kicked {
+            node: Some("n2".into()),
+            ..ace
+        };
+        assert_eq!(kicked(&far), "kicked ace (on node n2)\n");
+        let sent = |delivered, other_nodes| NoticeSent {
+            delivered,
+            other_nodes,
+        };
+        assert_eq!(notice_sent(&sent(1, None)), "notice sent to 1 user\n");
+        assert_eq!(notice_sent(&sent(0, None)), "notice sent to 0 users\n");
         assert_eq!(
-            notice_sent(&NoticeSent { delivered: 1 }),
-            "notice sent to 1 user\n"
+            notice_sent(&sent(2, Some(true))),
+            "notice sent to 2 users on this node, and to the other nodes\n"
         );
         assert_eq!(
-            notice_sent(&NoticeSent { delivered: 0 }),
-            "notice sent to 0 users\n"
+            notice_sent(&sent(2, Some(false))),
+            "notice sent to 2 users on this node only: the cluster is unavailable\n"
         );
         assert_eq!(
             reloaded(&Reloaded {

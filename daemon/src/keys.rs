@@ -39,26 +39,35 @@ pub struct RotateError {
     also: String,
 }
 
-/// Rotates the key. The disk work runs on the blocking pool, and
-/// handshakes keep reading the old key set until the new one is in place.
-pub async fn rotate(app: &App, grace: Duration, disconnect: bool) -> Result<Rotated, RotateError> {
-    let _writing = app.state_writes.lock().await;
-    let (old, replaced) = {
-        let keys = app.keys.read().expect("lock");
-        (keys.current.clone(), keys.previous.clone())
-    };
+/// The keys a rotation of `current` puts in force: a new join key under
+/// the same identity and, with a grace, `current` as the previous key
+/// until the grace ends (rounded up to whole seconds).
+pub fn next_keys(
+    current: &Token,
+    grace: Duration,
+    disconnect: bool,
+) -> (Token, Option<PreviousKey>) {
     let new = Token {
         join_key: JoinKey::generate(),
-        server_public: app.identity.public(),
+        server_public: current.server_public,
     };
     let previous = (!grace.is_zero()).then(|| PreviousKey {
-        token: old.clone(),
+        token: current.clone(),
         // Rounded up: `now_secs` is truncated, and a grace is a minimum.
         expires: now_secs()
             .saturating_add(grace.as_secs().max(1))
             .saturating_add(1),
         disconnect,
     });
+    (new, previous)
+}
+
+/// Rotates the key. The disk work runs on the blocking pool, and
+/// handshakes keep reading the old key set until the new one is in place.
+pub async fn rotate(app: &App, grace: Duration, disconnect: bool) -> Result<Rotated, RotateError> {
+    let _writing = app.state_writes.lock().await;
+    let old = app.keys.read().expect("lock").current.clone();
+    let (new, previous) = next_keys(&old, grace, disconnect);
     let on_disk = {
         let (app, new, previous) = (app.clone(), new.clone(), previous.clone());
         tokio::task::spawn_blocking(move || -> Result<(), (bool, StoreError)> {
@@ -95,12 +104,26 @@ pub async fn rotate(app: &App, grace: Duration, disconnect: bool) -> Result<Rota
             also,
         });
     }
-    {
-        let mut keys = app.keys.write().expect("lock");
-        keys.current = new.clone();
-        keys.previous = previous.clone();
-    }
+    Ok(put_in_force(app, new, previous, disconnect))
+}
 
+/// Puts keys already on disk in force in memory: the key set swapped,
+/// the sessions the rotation asked to end ended (at once without a grace;
+/// those of a grace this rotation cut short), the grace's end scheduled.
+/// A local rotation and one that came from another node of a cluster
+/// (`cluster::changes`) both end here. Called under `state_writes`.
+pub fn put_in_force(
+    app: &App,
+    new: Token,
+    previous: Option<PreviousKey>,
+    disconnect: bool,
+) -> Rotated {
+    let (old, replaced) = {
+        let mut keys = app.keys.write().expect("lock");
+        let old = std::mem::replace(&mut keys.current, new.clone());
+        let replaced = std::mem::replace(&mut keys.previous, previous.clone());
+        (old, replaced)
+    };
     let new_id = new.key_id();
     let disconnected = if disconnect && previous.is_none() {
         app.hub
@@ -112,14 +135,14 @@ pub async fn rotate(app: &App, grace: Duration, disconnect: bool) -> Result<Rota
     if let Some(p) = &previous {
         schedule_expiry(app.clone(), p.token.key_id(), p.expires);
     }
-    Ok(Rotated {
+    Rotated {
         token: new.encode(),
         key_id: new_id.to_string(),
         previous_key_id: old.key_id().to_string(),
         previous_key_expires: previous.as_ref().map(|p| p.expires),
         disconnected,
         disconnect_at: previous.filter(|p| p.disconnect).map(|p| p.expires),
-    })
+    }
 }
 
 /// For a previous key that stopped joining: if its rotation asked to

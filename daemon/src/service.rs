@@ -250,12 +250,14 @@ pub async fn assemble(
             identity: loaded.identity,
             token: loaded.token,
             previous: loaded.previous,
+            disconnect: false,
         };
         let (keys, revision) =
             crate::cluster::keys::adopt(&node.cluster, &node.shared, &store, ours).await?;
         node.keys_revision
             .store(revision, std::sync::atomic::Ordering::Relaxed);
         loaded.created &= keys.token.key_id() == ours_id;
+        crate::cluster::password::adopt(node, &store, &loaded.gate).await?;
         (loaded.identity, loaded.token, loaded.previous) =
             (keys.identity, keys.token, keys.previous);
     }
@@ -298,6 +300,8 @@ pub async fn assemble(
     if let Some(arrived) = arrived {
         tokio::spawn(pump_arrivals(app.clone(), arrived));
         tokio::spawn(crate::cluster::node::renew_claims(app.clone()));
+        tokio::spawn(crate::cluster::watch::follow(app.clone()));
+        tokio::spawn(crate::cluster::control::run(app.clone()));
         crate::cluster::dm::start(&app).await?;
         crate::cluster::presence::start(&app).await;
     }

@@ -79,7 +79,8 @@ pub struct AppState {
     pub state_writes: tokio::sync::Mutex<()>,
     /// Fires once, at shutdown; every session's control is its child.
     pub shutdown: CancellationToken,
-    /// Every session task, so shutdown can wait for them.
+    /// Every session task (and a cluster node's liveness task, which takes
+    /// the node off the list at the end), so shutdown can wait for them.
     pub sessions: TaskTracker,
     /// Open chat connections: from `accept` until the session, if any, ends.
     pub connections: AtomicUsize,

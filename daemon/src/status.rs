@@ -45,6 +45,11 @@ pub fn snapshot(app: &App) -> Status {
         throttled_addresses: app.guesses.throttled(),
         queued_bytes: app.hub.queued_bytes(),
         history_persist_error: app.hub.log().persist_error(),
+        // A cluster's fields are filled in by `admin::cluster::status`.
+        node: None,
+        cluster: None,
+        nodes: None,
+        online_cluster: None,
     }
 }
 

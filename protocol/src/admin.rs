@@ -71,6 +71,39 @@ pub struct Status {
     /// goes on from memory meanwhile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history_persist_error: Option<String>,
+    /// In a cluster: this node's name (`node_name`); absent on a single
+    /// chatd.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    /// In a cluster: `connected`, or `unavailable` while NATS is out of
+    /// reach (messages are refused meanwhile); absent on a single chatd.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    /// In a cluster: the nodes alive now (this one included), by name;
+    /// absent on a single chatd and while the cluster is unavailable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<Vec<NodeStatus>>,
+    /// In a cluster: users online on all the nodes listed in `nodes`;
+    /// absent where `nodes` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online_cluster: Option<usize>,
+}
+
+/// One node of a cluster, as its liveness entry last said (its own node
+/// as it is now).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct NodeStatus {
+    /// The node's name.
+    pub node: String,
+    /// Users online on it.
+    pub online: usize,
+    /// Its chat listener's address.
+    pub listen: String,
+    /// Unix seconds when it started.
+    pub since: u64,
+    /// Its chatd's version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 /// One connected user.
@@ -91,13 +124,22 @@ pub struct User {
     /// as the status's `disconnect_at`); absent otherwise.
     #[serde(default)]
     pub disconnect_at: Option<u64>,
+    /// In a cluster: the node the user is connected to; absent on a single
+    /// chatd.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 /// `GET /v1/users`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Users {
-    /// Everyone online, by name.
+    /// Everyone online, by name (in a cluster: on every node that answered).
     pub users: Vec<User>,
+    /// In a cluster: which nodes did not answer in time (or that the
+    /// cluster is unavailable), so their users are missing from `users`;
+    /// absent when the list is whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 /// `GET /v1/key`: the token to hand to people.
@@ -175,8 +217,13 @@ pub struct KickRequest {
 /// Answer to a kick.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Kicked {
-    /// The user's name as registered.
+    /// The user's name as registered (as given, when the user is on
+    /// another node).
     pub name: String,
+    /// In a cluster, when the user is on another node: that node, which
+    /// was told to end the session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 /// `POST /v1/notice`.
@@ -190,14 +237,19 @@ pub struct NoticeRequest {
 /// Answer to a notice.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct NoticeSent {
-    /// Users it was sent to.
+    /// Users it was sent to (in a cluster: on this node).
     pub delivered: usize,
+    /// In a cluster: whether it was sent on to the other nodes (`false`
+    /// while the cluster is unavailable); absent on a single chatd.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_nodes: Option<bool>,
 }
 
 /// Answer to a reload.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Reloaded {
-    /// Settings now in force with new values.
+    /// Settings now in force with new values (in a cluster: on the node
+    /// asked; every other node reloads its own file).
     pub changed: Vec<String>,
     /// Settings that changed in the file but need a restart.
     pub restart_needed: Vec<String>,
@@ -214,7 +266,8 @@ pub struct ErrorBody {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct ApiError {
     /// Stable code: `bad_request`, `forbidden`, `not_found`, `no_such_user`,
-    /// `invalid_password`, `method_not_allowed`, `internal`.
+    /// `invalid_password`, `method_not_allowed`, `cluster_unavailable`,
+    /// `internal`.
     pub code: String,
     /// What went wrong and how to fix it.
     pub message: String,

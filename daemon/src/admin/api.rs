@@ -10,10 +10,11 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use chat_protocol::admin::{
     Key, KickRequest, Kicked, NoticeRequest, NoticeSent, PasswordRequest, PasswordState, Reloaded,
-    RotateRequest, Rotated, Status, User, Users,
+    RotateRequest, Rotated, Status, Users,
 };
 
 use super::Failure;
+use super::cluster::KickElsewhere;
 use super::peer::Peer;
 use crate::ending::Ending;
 use crate::state::App;
@@ -43,22 +44,46 @@ pub fn routes() -> Router<App> {
 /// Runs a change of state to its end even if the caller hangs up: hyper
 /// drops the handler of a connection that closes, and a change cut between
 /// disk and memory would only come into force at the next start.
-async fn to_the_end<T, E>(
-    change: impl Future<Output = Result<T, E>> + Send + 'static,
+async fn to_the_end<T>(
+    change: impl Future<Output = Result<T, Failure>> + Send + 'static,
 ) -> Result<T, Failure>
 where
     T: Send + 'static,
-    E: std::fmt::Display + Send + 'static,
 {
     tokio::spawn(change)
         .await
         .map_err(|e| Failure::internal(e.to_string()))?
-        .map_err(|e| Failure::internal(e.to_string()))
+}
+
+/// The answer for a change the cluster refused: 503 when NATS is out of
+/// reach (nothing changed), 409 when other nodes kept changing the value.
+fn cluster_failure(e: crate::cluster::changes::ChangeError) -> Failure {
+    use crate::cluster::changes::ChangeError;
+    let (status, code) = match &e {
+        ChangeError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "cluster_unavailable"),
+        ChangeError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+        ChangeError::Damaged { .. } | ChangeError::Disk(_) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+        }
+    };
+    Failure::new(status, code, e.to_string())
 }
 
 /// Stores (or erases) the admin-set password hash, then puts it in force,
 /// under the state lock.
-async fn change_admin_password(app: &App, hash: Option<String>) -> Result<(), StoreError> {
+async fn change_admin_password(app: &App, hash: Option<String>) -> Result<(), Failure> {
+    if app.cluster.is_some() {
+        return crate::cluster::changes::set_password(app, hash)
+            .await
+            .map_err(cluster_failure);
+    }
+    change_local_password(app, hash)
+        .await
+        .map_err(|e| Failure::internal(e.to_string()))
+}
+
+/// [`change_admin_password`] on a chatd that is no node of a cluster.
+async fn change_local_password(app: &App, hash: Option<String>) -> Result<(), StoreError> {
     let _writing = app.state_writes.lock().await;
     let (store_app, saved) = (app.clone(), hash.clone());
     tokio::task::spawn_blocking(move || match &saved {
@@ -91,29 +116,13 @@ fn body<T: serde::de::DeserializeOwned>(payload: &Bytes, empty: Option<T>) -> Re
 }
 
 async fn status(State(app): State<App>) -> Answer<Status> {
-    Ok(Json(crate::status::snapshot(&app)))
+    let mut status = crate::status::snapshot(&app);
+    super::cluster::status(&app, &mut status).await;
+    Ok(Json(status))
 }
 
 async fn users(State(app): State<App>) -> Answer<Users> {
-    // The same key set as the status reports: a session not on the current
-    // key ends when a pending disconnect is due.
-    let (current, disconnect_at) = {
-        let keys = app.keys.read().expect("lock");
-        (
-            keys.current.key_id().to_string(),
-            keys.disconnect_at(crate::state::now_secs()),
-        )
-    };
-    let users = app
-        .hub
-        .users()
-        .into_iter()
-        .map(|u| User {
-            disconnect_at: disconnect_at.filter(|_| u.key_id != current),
-            ..u
-        })
-        .collect();
-    Ok(Json(Users { users }))
+    Ok(Json(super::cluster::users(&app).await))
 }
 
 async fn key(State(app): State<App>, ConnectInfo(peer): ConnectInfo<Peer>) -> Answer<Key> {
@@ -140,7 +149,15 @@ async fn rotate(
     }
     let grace = Duration::from_secs(request.grace_secs);
     let rotated = to_the_end(async move {
-        let rotated = crate::keys::rotate(&app, grace, request.disconnect).await?;
+        let rotated = if app.cluster.is_some() {
+            crate::cluster::changes::rotate(&app, grace, request.disconnect)
+                .await
+                .map_err(cluster_failure)?
+        } else {
+            crate::keys::rotate(&app, grace, request.disconnect)
+                .await
+                .map_err(|e| Failure::internal(e.to_string()))?
+        };
         tracing::info!(
             uid = peer.uid,
             key_id = %rotated.key_id,
@@ -150,7 +167,7 @@ async fn rotate(
             disconnect_at = rotated.disconnect_at,
             "admin: key rotated"
         );
-        Ok::<_, crate::keys::RotateError>(rotated)
+        Ok::<_, Failure>(rotated)
     })
     .await?;
     Ok(Json(rotated))
@@ -176,7 +193,7 @@ async fn set_password(
             uid = peer.uid,
             "admin: join password set (stored as an argon2id hash)"
         );
-        Ok::<_, StoreError>(())
+        Ok::<_, Failure>(())
     })
     .await?;
     Ok(Json(PasswordState {
@@ -193,7 +210,7 @@ async fn clear_password(
         change_admin_password(&changing, None).await?;
         let source = crate::status::password_source(&changing);
         tracing::info!(uid = peer.uid, now_in_force = %source, "admin: admin-set join password removed");
-        Ok::<_, StoreError>(())
+        Ok::<_, Failure>(())
     })
     .await?;
     Ok(Json(PasswordState {
@@ -214,18 +231,35 @@ async fn kick(
     {
         return Err(Failure::bad_request(format!("reason: {e}")));
     }
-    let Some(member) = app.hub.member(&name) else {
-        return Err(Failure::new(
+    if let Some(member) = app.hub.member(&name) {
+        member.control.end(Ending::kicked(&reason));
+        tracing::info!(uid = peer.uid, name = %member.name, reason = %reason, "admin: user kicked");
+        return Ok(Json(Kicked {
+            name: member.name.clone(),
+            node: None,
+        }));
+    }
+    match super::cluster::kick_elsewhere(&app, &name, &reason).await {
+        Ok(node) => {
+            tracing::info!(uid = peer.uid, name = %name, reason = %reason, node = %node, "admin: user kicked on another node");
+            Ok(Json(Kicked {
+                name,
+                node: Some(node),
+            }))
+        }
+        Err(KickElsewhere::NoSuchUser) => Err(Failure::new(
             StatusCode::NOT_FOUND,
             "no_such_user",
             format!("no one called \"{name}\" is online"),
-        ));
-    };
-    member.control.end(Ending::kicked(&reason));
-    tracing::info!(uid = peer.uid, name = %member.name, reason = %reason, "admin: user kicked");
-    Ok(Json(Kicked {
-        name: member.name.clone(),
-    }))
+        )),
+        Err(KickElsewhere::Unavailable(e)) => Err(Failure::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "cluster_unavailable",
+            format!(
+                "\"{name}\" is not on this node, and the cluster cannot say whether another node has them ({e}); try again once NATS is back, or on the node they joined"
+            ),
+        )),
+    }
 }
 
 async fn notice(
@@ -237,8 +271,17 @@ async fn notice(
     chat_protocol::validate_text(&text, app.hub.config().max_text)
         .map_err(|(_, e)| Failure::bad_request(e))?;
     let delivered = app.hub.notice(&text);
-    tracing::info!(uid = peer.uid, delivered, "admin: notice sent");
-    Ok(Json(NoticeSent { delivered }))
+    let other_nodes = super::cluster::notice(&app, &text).await;
+    tracing::info!(
+        uid = peer.uid,
+        delivered,
+        ?other_nodes,
+        "admin: notice sent"
+    );
+    Ok(Json(NoticeSent {
+        delivered,
+        other_nodes,
+    }))
 }
 
 async fn reload(State(app): State<App>, ConnectInfo(peer): ConnectInfo<Peer>) -> Answer<Reloaded> {
@@ -246,9 +289,13 @@ async fn reload(State(app): State<App>, ConnectInfo(peer): ConnectInfo<Peer>) ->
     // To its end even if the caller hangs up: a reload cut short would
     // leave systemd told RELOADING=1 and the new settings half applied.
     let reloading = app.clone();
-    let reloaded = tokio::spawn(async move { crate::reload::reload(&reloading).await })
-        .await
-        .map_err(|e| Failure::internal(e.to_string()))?
-        .map_err(|e| Failure::bad_request(e.to_string()))?;
+    let reloaded = tokio::spawn(async move {
+        // Every node reads its own file, whatever this one's says.
+        super::cluster::reload(&reloading).await;
+        crate::reload::reload(&reloading).await
+    })
+    .await
+    .map_err(|e| Failure::internal(e.to_string()))?
+    .map_err(|e| Failure::bad_request(e.to_string()))?;
     Ok(Json(reloaded))
 }

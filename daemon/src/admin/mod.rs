@@ -7,7 +7,10 @@
 //! logged with the caller's uid, never with a secret.
 
 mod api;
+mod cluster;
 pub mod peer;
+
+pub use cluster::local_users;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

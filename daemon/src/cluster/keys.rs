@@ -31,6 +31,10 @@ struct Wire {
     /// The previous key during a grace.
     #[serde(default)]
     previous: Option<WirePrevious>,
+    /// The rotation that made `token` ended the sessions on other keys
+    /// (at once when there is no `previous`).
+    #[serde(default)]
+    disconnect: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -49,6 +53,10 @@ pub struct RoomKeys {
     pub token: Token,
     /// The previous key while its grace runs.
     pub previous: Option<PreviousKey>,
+    /// The rotation that put `token` in force asked to disconnect the
+    /// sessions on older keys: every node ends them at once when there is
+    /// no grace (with a grace, `previous` says when).
+    pub disconnect: bool,
 }
 
 impl RoomKeys {
@@ -64,6 +72,7 @@ impl RoomKeys {
                 expires: p.expires,
                 disconnect: p.disconnect,
             }),
+            disconnect: self.disconnect,
         };
         Zeroizing::new(serde_json::to_vec(&wire).expect("keys always serialize"))
     }
@@ -96,6 +105,7 @@ impl RoomKeys {
             identity,
             token,
             previous,
+            disconnect: wire.disconnect,
         })
     }
 
@@ -159,4 +169,61 @@ pub async fn adopt(
     // At start, before anything is served: the disk work is done here.
     theirs.mirror(store)?;
     Ok((theirs, revision))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chat_protocol::JoinKey;
+
+    fn token(identity: &ServerIdentity) -> Token {
+        Token {
+            join_key: JoinKey::generate(),
+            server_public: identity.public(),
+        }
+    }
+
+    /// What every node reads back is what the rotating node wrote: the
+    /// grace's end and both disconnect flags included.
+    #[test]
+    fn keys_round_trip_with_their_grace_and_disconnect() {
+        let identity = ServerIdentity::generate();
+        let keys = RoomKeys {
+            token: token(&identity),
+            previous: Some(PreviousKey {
+                token: token(&identity),
+                expires: 1_800_000_000,
+                disconnect: true,
+            }),
+            disconnect: true,
+            identity,
+        };
+        let back = RoomKeys::decode(&keys.encode()).expect("decodes");
+        assert_eq!(back.identity.public(), keys.identity.public());
+        assert_eq!(back.token.key_id(), keys.token.key_id());
+        let (p, q) = (back.previous.unwrap(), keys.previous.unwrap());
+        assert_eq!(p.token.key_id(), q.token.key_id());
+        assert_eq!((p.expires, p.disconnect), (q.expires, q.disconnect));
+        assert!(back.disconnect);
+    }
+
+    /// A value written before `disconnect` existed reads as no disconnect;
+    /// keys of another identity do not read at all.
+    #[test]
+    fn older_values_read_and_mismatched_keys_do_not() {
+        let identity = ServerIdentity::generate();
+        let old = serde_json::json!({
+            "identity": base64::engine::general_purpose::STANDARD
+                .encode(identity.secret_bytes().as_slice()),
+            "token": token(&identity).encode(),
+        });
+        let read = RoomKeys::decode(old.to_string().as_bytes()).expect("decodes");
+        assert!(!read.disconnect && read.previous.is_none());
+        let other = ServerIdentity::generate();
+        let mismatched = serde_json::json!({
+            "identity": old["identity"],
+            "token": token(&other).encode(),
+        });
+        assert!(RoomKeys::decode(mismatched.to_string().as_bytes()).is_none());
+    }
 }

@@ -14,13 +14,16 @@
 //! - [`shared`]: values every node must agree on (the join key, the server
 //!   identity, the password hash), created by the first node and adopted by
 //!   the others.
+//! - [`nodes`]: which nodes are alive, one entry each that lapses unless
+//!   refreshed; [`control`]: the admin's kicks, notices, reloads and user
+//!   lists sent to every node.
 //! - [`presence`]: the users of the other nodes, from a watch of the names
 //!   bucket, and [`dm`]: direct messages to them, over a plain subject per
 //!   node.
 //!
 //! Everything a cluster keeps is named after its room (`room`, default
 //! `chat`): the stream `CHAT_LOG` on subject `chat.log`, the buckets
-//! `chat_names` and `chat_state`, so several rooms can share one NATS.
+//! `chat_names`, `chat_state` and `chat_nodes`, so several rooms can share one NATS.
 //!
 //! Compatibility: Debian 12's nats-server is 2.9. async-nats's
 //! `create_key_value` asks for the account's info first and cannot read a
@@ -28,13 +31,18 @@
 //! key-value conventions (`KV_<bucket>`, subjects `$KV.<bucket>.>`, rollup
 //! allowed, deletes denied), and opened with `get_key_value`.
 
+pub mod changes;
+pub mod control;
 pub mod dm;
 pub mod keys;
 pub mod log;
 pub mod names;
 pub mod node;
+pub mod nodes;
+pub mod password;
 pub mod presence;
 pub mod shared;
+pub mod watch;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -189,6 +197,9 @@ impl Cluster {
         cluster
             .ensure_bucket(&cluster.state_bucket(), Duration::ZERO)
             .await?;
+        cluster
+            .ensure_bucket(&cluster.nodes_bucket(), cluster.settings.claim_ttl)
+            .await?;
         Ok(cluster)
     }
 
@@ -261,6 +272,10 @@ impl Cluster {
 
     pub(crate) fn state_bucket(&self) -> String {
         format!("{}_state", self.settings.room)
+    }
+
+    pub(crate) fn nodes_bucket(&self) -> String {
+        format!("{}_nodes", self.settings.room)
     }
 
     async fn ensure_log(&self) -> Result<(), ClusterError> {

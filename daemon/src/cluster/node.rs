@@ -21,6 +21,11 @@ pub struct Node {
     pub shared: Shared,
     /// The state bucket's revision of the keys this node holds.
     pub keys_revision: AtomicU64,
+    /// The state bucket's revision of the admin password this node holds
+    /// (0: no node published one yet).
+    pub password_revision: AtomicU64,
+    /// The nodes alive, this one included (`chatctl status`, `users`).
+    pub nodes: super::nodes::Nodes,
 }
 
 /// Why a name could not be taken for a join.
@@ -49,6 +54,7 @@ impl Node {
         .await?;
         let names = cluster.names().await?;
         let shared = cluster.shared().await?;
+        let nodes = cluster.nodes().await?;
         tracing::info!(
             node = %cluster.settings().node_name,
             urls = %config.cluster.join(","),
@@ -59,6 +65,8 @@ impl Node {
             names,
             shared,
             keys_revision: AtomicU64::new(0),
+            password_revision: AtomicU64::new(0),
+            nodes,
         }))
     }
 

@@ -50,6 +50,7 @@ impl Hub {
                 messages: m.messages.load(Ordering::Relaxed),
                 key_id: m.key_id.to_string(),
                 disconnect_at: None,
+                node: None,
             })
             .collect()
     }

@@ -1,0 +1,319 @@
+//! The admin's orders to every node, on the subject `<room>.control`: kick
+//! a user, say a notice, reload the configuration, list the users.
+//!
+//! A control message is JSON, `{"origin": NODE, "type": …, …}`. The node
+//! an admin asks acts on its own part at once and sends the order to the
+//! others; each node ignores its own messages. A `users` order carries a
+//! reply inbox, and every node answers there with its own users
+//! ([`UsersAnswer`]). Control messages are not logged: a node that is down
+//! misses them. A message that does not parse is ignored with a throttled
+//! warning; one of a `type` this version does not know (a newer node's) is
+//! ignored quietly.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use chat_protocol::admin::User;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use tracing::Level;
+
+use super::{Cluster, ClusterError};
+use crate::ending::Ending;
+use crate::state::App;
+use crate::throttle::Throttle;
+
+/// What a control message asks of every node.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Order {
+    /// End `name`'s session, if it is on this node, with `reason`.
+    Kick {
+        /// The user's name (any case).
+        name: String,
+        /// Shown to the user and to the room.
+        reason: String,
+    },
+    /// Show an admin's notice to this node's users.
+    Notice {
+        /// The text.
+        text: String,
+    },
+    /// Read this node's configuration file again.
+    Reload,
+    /// Answer the message's reply inbox with this node's users.
+    Users,
+}
+
+/// A control message as sent: the order and the node it comes from.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Control {
+    /// The node that sent it.
+    pub origin: String,
+    /// What it asks.
+    #[serde(flatten)]
+    pub order: Order,
+}
+
+/// What a control message's bytes turned out to be.
+#[derive(Debug, PartialEq)]
+pub enum Decoded {
+    /// An order this node carries out.
+    Order(Control),
+    /// Well-formed, of a type this version does not know.
+    Unknown(String),
+}
+
+impl Control {
+    /// The bytes to send.
+    pub fn encode(&self) -> Bytes {
+        Bytes::from(serde_json::to_vec(self).expect("plain data serializes"))
+    }
+
+    /// Reads a control message; `Err` says what is wrong with it.
+    pub fn decode(payload: &[u8]) -> Result<Decoded, String> {
+        let value: serde_json::Value =
+            serde_json::from_slice(payload).map_err(|e| format!("not JSON: {e}"))?;
+        let kind = value
+            .get("type")
+            .and_then(|t| t.as_str())
+            .ok_or("no \"type\"")?
+            .to_string();
+        if value.get("origin").and_then(|o| o.as_str()).is_none() {
+            return Err("no \"origin\"".into());
+        }
+        if !["kick", "notice", "reload", "users"].contains(&kind.as_str()) {
+            return Ok(Decoded::Unknown(kind));
+        }
+        serde_json::from_value(value)
+            .map(Decoded::Order)
+            .map_err(|e| format!("a {kind} order: {e}"))
+    }
+}
+
+/// A node's answer to a `users` order.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct UsersAnswer {
+    /// The node that answers.
+    pub node: String,
+    /// Its users, each with `node` set.
+    pub users: Vec<User>,
+}
+
+impl Cluster {
+    /// Sends `order` to every other node (this node's own copy comes back
+    /// and is ignored).
+    /// Fails at once while NATS is out of reach, and after a second
+    /// without NATS's acknowledgement, rather than wait for a reconnection.
+    pub async fn send(&self, order: Order) -> Result<(), ClusterError> {
+        if !self.connected() {
+            return Err(ClusterError::js(
+                "send a control message",
+                "NATS is out of reach",
+            ));
+        }
+        let message = Control {
+            origin: self.settings.node_name.clone(),
+            order,
+        };
+        tokio::time::timeout(
+            Duration::from_secs(1),
+            self.publish_control(message.encode()),
+        )
+        .await
+        .map_err(|_| ClusterError::js("send a control message", "no answer from NATS within 1 s"))?
+    }
+
+    /// Sends `order` to every node with a reply inbox and gathers the
+    /// answers for at most `within`, or until `enough` says so (it is
+    /// given each answer in turn).
+    pub async fn ask_all(
+        &self,
+        order: Order,
+        within: Duration,
+        mut enough: impl FnMut(&Bytes) -> bool,
+    ) -> Result<Vec<Bytes>, ClusterError> {
+        let fail = |e: &dyn std::fmt::Display| ClusterError::js("ask the other nodes", e);
+        let deadline = tokio::time::Instant::now() + within;
+        let message = Control {
+            origin: self.settings.node_name.clone(),
+            order,
+        };
+        let asking = async {
+            let inbox = self.client.new_inbox();
+            // Subscribed before the order goes out: the server reads one
+            // connection in order, so no answer can come before it.
+            let answers = self
+                .client
+                .subscribe(inbox.clone())
+                .await
+                .map_err(|e| fail(&e))?;
+            self.client
+                .publish_with_reply(self.control_subject(), inbox, message.encode())
+                .await
+                .map_err(|e| fail(&e))?;
+            self.client.flush().await.map_err(|e| fail(&e))?;
+            Ok::<_, ClusterError>(answers)
+        };
+        // NATS lost meanwhile: no waiting for its return.
+        let mut answers = tokio::time::timeout_at(deadline, asking)
+            .await
+            .map_err(|_| fail(&"no answer from NATS in time"))??;
+        let mut got = Vec::new();
+        while let Ok(Some(answer)) = tokio::time::timeout_at(deadline, answers.next()).await {
+            let done = enough(&answer.payload);
+            got.push(answer.payload);
+            if done {
+                break;
+            }
+        }
+        let _ = answers.unsubscribe().await;
+        Ok(got)
+    }
+}
+
+/// Malformed control messages: a few warnings per minute.
+static MALFORMED: Throttle = Throttle::new(
+    "cluster: ignored malformed control messages",
+    5,
+    Duration::from_secs(60),
+);
+
+/// Carries out the other nodes' orders on this node until the shutdown.
+/// Once it listens, it keeps this node's liveness entry too
+/// ([`super::nodes::keep_alive`]), so a node listed alive hears orders.
+pub async fn run(app: App) {
+    let Some(node) = &app.cluster else {
+        return;
+    };
+    let mut orders = loop {
+        match node.cluster.control().await {
+            Ok(subscriber) => break subscriber,
+            Err(e) => tracing::warn!("cluster: cannot listen for control messages yet: {e}"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            () = app.shutdown.cancelled() => return,
+        }
+    };
+    // On the sessions' tracker, so that the shutdown waits for its last
+    // act, taking this node off the list (at most 1 s).
+    app.sessions.spawn(super::nodes::keep_alive(app.clone()));
+    loop {
+        let message = tokio::select! {
+            m = orders.next() => match m {
+                Some(m) => m,
+                None => return,
+            },
+            () = app.shutdown.cancelled() => return,
+        };
+        match Control::decode(&message.payload) {
+            Ok(Decoded::Order(control)) if control.origin == node.name() => {}
+            Ok(Decoded::Order(control)) => {
+                carry_out(&app, control, message.reply.map(|r| r.to_string())).await;
+            }
+            Ok(Decoded::Unknown(kind)) => {
+                tracing::debug!(
+                    kind,
+                    "cluster: ignored a control message of an unknown type"
+                );
+            }
+            Err(problem) => crate::throttled!(
+                MALFORMED,
+                Level::WARN,
+                "cluster: ignored a malformed control message: {problem}"
+            ),
+        }
+    }
+}
+
+/// Does what `control` asks, on this node.
+async fn carry_out(app: &App, control: Control, reply: Option<String>) {
+    let Some(node) = &app.cluster else {
+        return;
+    };
+    let origin = control.origin;
+    match control.order {
+        Order::Kick { name, reason } => {
+            if let Some(member) = app.hub.member(&name) {
+                member.control.end(Ending::kicked(&reason));
+                tracing::info!(name = %member.name, reason = %reason, from = %origin, "admin: user kicked (asked on another node)");
+            }
+        }
+        Order::Notice { text } => {
+            match chat_protocol::validate_text(&text, app.hub.config().max_text) {
+                Ok(_) => {
+                    let delivered = app.hub.notice(&text);
+                    tracing::info!(delivered, from = %origin, "admin: notice sent (asked on another node)");
+                }
+                Err((_, e)) => crate::throttled!(
+                    MALFORMED,
+                    Level::WARN,
+                    "cluster: ignored a notice from {origin}: {e}"
+                ),
+            }
+        }
+        Order::Reload => {
+            tracing::info!(from = %origin, "admin: reload requested on another node");
+            let reloading = app.clone();
+            tokio::spawn(async move { crate::reload::reload(&reloading).await });
+        }
+        Order::Users => {
+            let Some(reply) = reply else {
+                return;
+            };
+            let answer = UsersAnswer {
+                node: node.name().to_string(),
+                users: crate::admin::local_users(app),
+            };
+            let payload = Bytes::from(serde_json::to_vec(&answer).expect("plain data"));
+            if let Err(e) = node.cluster.client.publish(reply, payload).await {
+                tracing::debug!("cluster: could not answer a users order: {e}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orders_round_trip_and_bad_ones_are_told_apart() {
+        for order in [
+            Order::Kick {
+                name: "ace".into(),
+                reason: "flood".into(),
+            },
+            Order::Notice { text: "hi".into() },
+            Order::Reload,
+            Order::Users,
+        ] {
+            let control = Control {
+                origin: "n1".into(),
+                order,
+            };
+            assert_eq!(
+                Control::decode(&control.encode()),
+                Ok(Decoded::Order(control.clone()))
+            );
+        }
+        assert_eq!(
+            Control::decode(br#"{"origin":"n1","type":"rotate","x":1}"#),
+            Ok(Decoded::Unknown("rotate".into()))
+        );
+        for bad in [
+            &b"kick ace"[..],
+            br#"{"type":"kick","name":"ace","reason":""}"#,
+            br#"{"origin":"n1"}"#,
+            br#"{"origin":"n1","type":"kick"}"#,
+            br#"[1,2]"#,
+        ] {
+            assert!(
+                Control::decode(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Which nodes are alive: one liveness entry per node in the bucket
+//! `<room>_nodes`.
+//!
+//! Each node puts its entry (name, users online, listen address, start
+//! time, version) every third of `claim_ttl`, and at once when its number
+//! of users changes; the bucket's `max_age` is `claim_ttl`, so a node that
+//! died drops out of the list within `claim_ttl` plus the server's expiry
+//! sweep, by itself. A node that stops cleanly deletes its entry. The admin
+//! API reads the list for `chatctl status` and to know whom to wait for in
+//! `chatctl users`.
+
+use std::time::Duration;
+
+use async_nats::jetstream::kv;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+
+use super::{Cluster, ClusterError};
+use crate::state::App;
+
+/// How long a read of the list may take before it counts as failed.
+const READ_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A node's liveness entry, as stored (JSON).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct NodeEntry {
+    /// The node's name.
+    pub node: String,
+    /// Users online on it.
+    pub online: usize,
+    /// Its chat listener's address.
+    pub listen: String,
+    /// Unix seconds when it started.
+    pub since: u64,
+    /// Its chatd's version.
+    pub version: String,
+}
+
+/// This node's view of the nodes bucket.
+#[derive(Clone)]
+pub struct Nodes {
+    store: kv::Store,
+}
+
+/// The bucket key for a node name: `.` (a token separator in NATS
+/// subjects) written as `=2e` (`=` is not in node names).
+fn key_of(node: &str) -> String {
+    node.replace('.', "=2e")
+}
+
+impl Cluster {
+    /// This node's view of the nodes bucket.
+    pub async fn nodes(&self) -> Result<Nodes, ClusterError> {
+        let store = self
+            .js()
+            .get_key_value(self.nodes_bucket())
+            .await
+            .map_err(|e| ClusterError::js("open the nodes bucket", e))?;
+        Ok(Nodes { store })
+    }
+}
+
+impl Nodes {
+    /// Puts (or refreshes) a node's entry.
+    pub async fn announce(&self, entry: &NodeEntry) -> Result<(), ClusterError> {
+        let value = serde_json::to_vec(entry).expect("plain data serializes");
+        self.store
+            .put(key_of(&entry.node), Bytes::from(value))
+            .await
+            .map_err(|e| ClusterError::js("announce this node", e))?;
+        Ok(())
+    }
+
+    /// Removes a node's entry (it stops).
+    pub async fn remove(&self, node: &str) -> Result<(), ClusterError> {
+        self.store
+            .delete(key_of(node))
+            .await
+            .map_err(|e| ClusterError::js("remove this node's entry", e))
+    }
+
+    /// Every node alive now, by name. Entries that do not parse are left
+    /// out.
+    pub async fn list(&self) -> Result<Vec<NodeEntry>, ClusterError> {
+        let read = async {
+            // The stream's subjects, in one request (the bucket's `keys()`
+            // would make a consumer for each listing).
+            let subjects: Vec<(String, usize)> = self
+                .store
+                .stream
+                .info_with_subjects(format!("$KV.{}.>", self.store.name))
+                .await
+                .map_err(|e| ClusterError::js("list the nodes", e))?
+                .filter_map(|s| async move { s.ok() })
+                .collect()
+                .await;
+            let keys = subjects
+                .into_iter()
+                .filter_map(|(subject, _)| subject.splitn(3, '.').nth(2).map(str::to_string));
+            let mut nodes = Vec::new();
+            for key in keys {
+                let value = self
+                    .store
+                    .get(key)
+                    .await
+                    .map_err(|e| ClusterError::js("read a node's entry", e))?;
+                if let Some(entry) = value.and_then(|v| serde_json::from_slice(&v).ok()) {
+                    nodes.push(entry);
+                }
+            }
+            nodes.sort_by(|a: &NodeEntry, b| a.node.cmp(&b.node));
+            Ok(nodes)
+        };
+        tokio::time::timeout(READ_TIMEOUT, read)
+            .await
+            .map_err(|_| ClusterError::js("list the nodes", "no answer within 1 s"))?
+    }
+}
+
+/// This node's entry as it is now.
+pub fn this_node(app: &App, node: &str) -> NodeEntry {
+    NodeEntry {
+        node: node.to_string(),
+        online: app.hub.online(),
+        listen: app.listen_addr.to_string(),
+        since: app
+            .started
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    }
+}
+
+/// Keeps this node's liveness entry current until the shutdown: put every
+/// third of `claim_ttl`, and within a second when the number of users
+/// online changes; deleted at the shutdown.
+pub async fn keep_alive(app: App) {
+    let Some(node) = &app.cluster else {
+        return;
+    };
+    let every = (node.cluster.settings().claim_ttl / 3).max(Duration::from_millis(500));
+    let mut tick = tokio::time::interval(Duration::from_secs(1).min(every));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last: Option<(tokio::time::Instant, usize)> = None;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = app.shutdown.cancelled() => break,
+        }
+        let entry = this_node(&app, node.name());
+        let due = match last {
+            None => true,
+            Some((at, online)) => at.elapsed() >= every || online != entry.online,
+        };
+        if !due {
+            continue;
+        }
+        match node.nodes.announce(&entry).await {
+            Ok(()) => last = Some((tokio::time::Instant::now(), entry.online)),
+            Err(e) => tracing::debug!("cluster: refreshing this node's entry failed: {e}"),
+        }
+    }
+    // Gone at once from the others' `chatctl status`, rather than after
+    // `claim_ttl`.
+    let _ = tokio::time::timeout(Duration::from_secs(1), node.nodes.remove(node.name())).await;
+}
