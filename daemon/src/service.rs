@@ -302,6 +302,8 @@ pub async fn assemble(
         tokio::spawn(crate::cluster::node::renew_claims(app.clone()));
         tokio::spawn(crate::cluster::watch::follow(app.clone()));
         tokio::spawn(crate::cluster::control::run(app.clone()));
+        crate::cluster::dm::start(&app).await?;
+        crate::cluster::presence::start(&app).await;
     }
     if let Some(p) = previous {
         keys::schedule_expiry(app.clone(), p.token.key_id(), p.expires);

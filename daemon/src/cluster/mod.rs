@@ -17,6 +17,9 @@
 //! - [`nodes`]: which nodes are alive, one entry each that lapses unless
 //!   refreshed; [`control`]: the admin's kicks, notices, reloads and user
 //!   lists sent to every node.
+//! - [`presence`]: the users of the other nodes, from a watch of the names
+//!   bucket, and [`dm`]: direct messages to them, over a plain subject per
+//!   node.
 //!
 //! Everything a cluster keeps is named after its room (`room`, default
 //! `chat`): the stream `CHAT_LOG` on subject `chat.log`, the buckets
@@ -30,12 +33,14 @@
 
 pub mod changes;
 pub mod control;
+pub mod dm;
 pub mod keys;
 pub mod log;
 pub mod names;
 pub mod node;
 pub mod nodes;
 pub mod password;
+pub mod presence;
 pub mod shared;
 pub mod watch;
 

@@ -6,6 +6,11 @@
 //! renews it every third of that with a compare-and-set on the revision it
 //! holds, so a claim outlives its node by at most `claim_ttl`, and a renewal
 //! never overwrites a claim another node made after this one had lapsed.
+//!
+//! A claim's value is JSON `{"node":…,"name":…}`: the node that holds it
+//! and the name as its user wrote it (the key is folded), so every node can
+//! list the users of the others ([`super::presence`]). A bare node name, as
+//! the first cluster releases wrote, is still read.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -26,18 +31,53 @@ pub enum ClaimError {
     Cluster(#[from] ClusterError),
 }
 
-/// The claims this node holds, and their revisions.
+/// The claims this node holds: their revisions and values.
 #[derive(Clone)]
 pub struct Names {
     store: kv::Store,
     node: String,
-    held: Arc<Mutex<HashMap<String, u64>>>,
+    held: Arc<Mutex<HashMap<String, (u64, Bytes)>>>,
+}
+
+/// What a claim says: who holds the name, and where.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Holder {
+    /// The node the user is on.
+    pub node: String,
+    /// The name as the user wrote it.
+    pub name: String,
+}
+
+impl Holder {
+    /// The claim's value.
+    pub fn encode(&self) -> Bytes {
+        Bytes::from(serde_json::to_vec(self).expect("a holder always serializes"))
+    }
+
+    /// Reads a claim's value for bucket key `key`: the JSON form, or a
+    /// bare node name (then the name is the key, unfolded as far as it can
+    /// be). `None`: neither.
+    pub fn decode(key: &str, value: &[u8]) -> Option<Holder> {
+        if value.first() == Some(&b'{') {
+            return serde_json::from_slice(value).ok();
+        }
+        let node = std::str::from_utf8(value).ok()?.trim();
+        (!node.is_empty()).then(|| Holder {
+            node: node.to_string(),
+            name: name_of(key),
+        })
+    }
 }
 
 /// The bucket key for a name: folded to lower case, and `.` (a token
 /// separator in NATS subjects) written as `=2e` (`=` is not in names).
 pub fn key_of(name: &str) -> String {
     name.to_ascii_lowercase().replace('.', "=2e")
+}
+
+/// The (folded) name a bucket key stands for.
+pub fn name_of(key: &str) -> String {
+    key.replace("=2e", ".")
 }
 
 impl Cluster {
@@ -60,16 +100,17 @@ impl Names {
     /// Claims `name` for a user of this node.
     pub async fn claim(&self, name: &str) -> Result<(), ClaimError> {
         let key = key_of(name);
-        match self
-            .store
-            .create(&key, Bytes::from(self.node.clone()))
-            .await
-        {
+        let value = Holder {
+            node: self.node.clone(),
+            name: name.to_string(),
+        }
+        .encode();
+        match self.store.create(&key, value.clone()).await {
             Ok(revision) => {
                 self.held
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .insert(key, revision);
+                    .insert(key, (revision, value));
                 Ok(())
             }
             Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Err(ClaimError::Taken),
@@ -86,7 +127,7 @@ impl Names {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&key);
-        let Some(revision) = revision else {
+        let Some((revision, _)) = revision else {
             return Ok(());
         };
         match self
@@ -105,25 +146,21 @@ impl Names {
     /// claims lapsed, e.g. while NATS was out of reach, and someone else
     /// took them): their users must go.
     pub async fn renew(&self) -> Result<Vec<String>, ClusterError> {
-        let held: Vec<(String, u64)> = self
+        let held: Vec<(String, u64, Bytes)> = self
             .held
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .map(|(k, r)| (k.clone(), *r))
+            .map(|(k, (r, v))| (k.clone(), *r, v.clone()))
             .collect();
         let mut lost = Vec::new();
         let mut failure = None;
-        for (key, revision) in held {
-            match self
-                .store
-                .update(&key, Bytes::from(self.node.clone()), revision)
-                .await
-            {
+        for (key, revision, value) in held {
+            match self.store.update(&key, value, revision).await {
                 Ok(new) => {
                     let mut map = self.held.lock().unwrap_or_else(|p| p.into_inner());
                     // Released meanwhile: leave it released.
-                    if let Some(r) = map.get_mut(&key) {
+                    if let Some((r, _)) = map.get_mut(&key) {
                         *r = new;
                     }
                 }
@@ -132,7 +169,7 @@ impl Names {
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .remove(&key);
-                    lost.push(key.replace("=2e", "."));
+                    lost.push(name_of(&key));
                 }
                 Err(e) => failure = Some(ClusterError::js("renew the name claims", e)),
             }
@@ -150,11 +187,50 @@ impl Names {
             .get(key_of(name))
             .await
             .map_err(|e| ClusterError::js("look a name up", e))?;
-        Ok(value.map(|v| String::from_utf8_lossy(&v).into_owned()))
+        let key = key_of(name);
+        Ok(value.map(|v| {
+            Holder::decode(&key, &v)
+                .map_or_else(|| String::from_utf8_lossy(&v).into_owned(), |h| h.node)
+        }))
+    }
+
+    /// The bucket itself, for the watch of who is where.
+    pub(crate) fn store(&self) -> &kv::Store {
+        &self.store
+    }
+
+    /// This node's name, as its claims carry it.
+    pub fn node(&self) -> &str {
+        &self.node
     }
 
     /// How many claims this node holds.
     pub fn held(&self) -> usize {
         self.held.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_claim_value_says_node_and_name_and_a_bare_node_still_reads() {
+        let holder = Holder {
+            node: "n1".into(),
+            name: "Ace.B".into(),
+        };
+        let key = key_of(&holder.name);
+        assert_eq!(key, "ace=2eb");
+        assert_eq!(Holder::decode(&key, &holder.encode()), Some(holder));
+        assert_eq!(
+            Holder::decode(&key, b"n2"),
+            Some(Holder {
+                node: "n2".into(),
+                name: "ace.b".into()
+            })
+        );
+        assert_eq!(Holder::decode(&key, b""), None);
+        assert_eq!(Holder::decode(&key, b"{not json"), None);
     }
 }

@@ -13,7 +13,8 @@ use super::{Hub, Member};
 use crate::ending::Ending;
 
 impl Hub {
-    /// Names online, sorted.
+    /// Names online on every node of the cluster, in case-insensitive
+    /// order.
     pub fn names(&self) -> Vec<String> {
         self.room.lock().expect("lock").names()
     }

@@ -12,6 +12,12 @@
 //! serialized once; every writer task seals the shared bytes with its own key.
 //! In a large room joins and leaves are counted and told in summaries
 //! ([`crate::presence`]).
+//!
+//! In a cluster the room also lists the users of the other nodes
+//! ([`Room::remote`], kept by [`crate::cluster::presence`]): every list of
+//! names and every `online` count covers the whole cluster, and their joins
+//! and leaves are told here like local ones ([`remote`]). `max_users` counts
+//! this node's own users only.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -21,10 +27,7 @@ use std::time::SystemTime;
 
 use chat_protocol::clock::now_ms;
 
-use chat_protocol::{
-    ByeCode, ErrorCode, HistoryEntry, KeyId, RateLimit, RejectCode, ServerEvent, Welcome,
-    valid_username,
-};
+use chat_protocol::{ByeCode, HistoryEntry, KeyId, RateLimit, RejectCode, ServerEvent, Welcome};
 use tokio::sync::{Notify, mpsc};
 
 use crate::config::Config;
@@ -35,12 +38,22 @@ pub use crate::member::{Member, Queue};
 use crate::presence::{Tally, summarised};
 
 mod admin;
+mod dm;
+mod remote;
+
+pub use dm::{RemoteDm, Routed, no_such_user};
 
 struct Room {
     /// Members by their name folded to lower case: the map's order is the
     /// order every list of names is shown in, so nothing is sorted (or a
     /// name folded again) while the lock is held.
     users: BTreeMap<String, Arc<Member>>,
+    /// The users of other nodes, by folded name, as [`Room::users`].
+    remote: BTreeMap<String, remote::Remote>,
+    /// Users of other nodes whose name a member here still holds (its
+    /// claim was lost while NATS was away; it is about to be ended): they
+    /// are listed and told once that member has left.
+    shadowed: BTreeMap<String, remote::Remote>,
     /// The newest accepted entries, shared with the Welcomes being built,
     /// so a join copies pointers, not texts, under the lock.
     history: Tail,
@@ -60,14 +73,36 @@ impl Room {
         }
     }
 
-    /// Names online, in order (see [`Room::users`]).
+    /// Names online on every node, in order (see [`Room::users`]).
     fn names(&self) -> Vec<String> {
-        self.users.values().map(|m| m.name.clone()).collect()
+        let mut names = Vec::with_capacity(self.online());
+        let mut local = self.users.iter().peekable();
+        let mut remote = self.remote.iter().peekable();
+        loop {
+            let next = match (local.peek(), remote.peek()) {
+                (Some((l, _)), Some((r, _))) if l <= r => {
+                    if l == r {
+                        remote.next();
+                    }
+                    local.next().map(|(_, m)| &m.name)
+                }
+                (_, Some(_)) => remote.next().map(|(_, r)| &r.name),
+                (Some(_), None) => local.next().map(|(_, m)| &m.name),
+                (None, None) => break,
+            };
+            names.extend(next.cloned());
+        }
+        names
+    }
+
+    /// Users online on every node.
+    fn online(&self) -> usize {
+        self.users.len() + self.remote.len()
     }
 
     /// Sends the summary of what was counted, if anything was.
     fn send_presence(&mut self) {
-        if let Some(event) = self.tally.take(self.users.len()) {
+        if let Some(event) = self.tally.take(self.online()) {
             self.broadcast(&event, None);
         }
     }
@@ -122,6 +157,8 @@ impl Hub {
         Self {
             room: Mutex::new(Room {
                 users: BTreeMap::new(),
+                remote: BTreeMap::new(),
+                shadowed: BTreeMap::new(),
                 history,
                 accepted,
                 tally: Tally::default(),
@@ -161,7 +198,7 @@ impl Hub {
         self.room.lock().expect("lock").pump();
     }
 
-    /// Users online.
+    /// Users online on this node (what `max_users` bounds).
     pub fn online(&self) -> usize {
         self.room.lock().expect("lock").users.len()
     }
@@ -212,6 +249,11 @@ impl Hub {
         if room.users.contains_key(&key) {
             return Err(RejectCode::NameTaken);
         }
+        // Listed on another node, yet the cluster gave the name to this
+        // join: that user left and the news is still on its way.
+        if let Some(gone) = room.remote.remove(&key) {
+            self.tell_leave(&mut room, gone.name, "left");
+        }
         let member = Arc::new(Member {
             name: name.to_string(),
             addr,
@@ -224,7 +266,7 @@ impl Hub {
             queued,
             queue_bytes: config.outbound_queue_bytes,
         });
-        let online = room.users.len() + 1;
+        let online = room.online() + 1;
         let counted = summarised(online, config.presence_summary_above);
         if !counted {
             // What was counted before goes first, so the order holds.
@@ -291,24 +333,50 @@ impl Hub {
         // What the log accepted before this leave goes out before it.
         room.pump();
         if room.users.get(&key).is_some_and(|m| Arc::ptr_eq(m, member)) {
-            let online = room.users.len() - 1;
+            let online = room.online() - 1;
             if !kicked && summarised(online, above) {
                 room.users.remove(&key);
-                return self.count_presence(&mut room, |tally| tally.left += 1);
+                self.count_presence(&mut room, |tally| tally.left += 1);
+            } else {
+                // What was counted before goes first, so the order holds.
+                room.send_presence();
+                room.users.remove(&key);
+                room.broadcast(
+                    &ServerEvent::Leave {
+                        name: member.name.clone(),
+                        online,
+                        reason: reason.to_string(),
+                        ts: now_ms(),
+                    },
+                    None,
+                );
             }
-            // What was counted before goes first, so the order holds.
-            room.send_presence();
-            room.users.remove(&key);
-            room.broadcast(
-                &ServerEvent::Leave {
-                    name: member.name.clone(),
-                    online,
-                    reason: reason.to_string(),
-                    ts: now_ms(),
-                },
-                None,
-            );
+            // The name is held on another node now: that user comes in.
+            if let Some(there) = room.shadowed.remove(&key) {
+                self.tell_join(&mut room, key, there, above);
+            }
         }
+    }
+
+    /// Tells everyone here that `name`, a user of another node already out
+    /// of [`Room::remote`], left: on its own, or counted for the summary in
+    /// a large room (see [`crate::presence`]).
+    fn tell_leave(&self, room: &mut Room, name: String, reason: &str) {
+        let online = room.online();
+        if summarised(online, self.config().presence_summary_above) {
+            return self.count_presence(room, |tally| tally.left += 1);
+        }
+        // What was counted before goes first, so the order holds.
+        room.send_presence();
+        room.broadcast(
+            &ServerEvent::Leave {
+                name,
+                online,
+                reason: reason.to_string(),
+                ts: now_ms(),
+            },
+            None,
+        );
     }
 
     /// Appends a public message or action to the log and, once the log
@@ -331,46 +399,6 @@ impl Hub {
         self.pump();
         self.count(from);
         Ok(id)
-    }
-
-    /// Sends a direct message to its addressee and echoes it to the sender.
-    pub fn dm(
-        &self,
-        from: &Member,
-        to: &str,
-        text: String,
-        cid: Option<String>,
-    ) -> Result<(), (ErrorCode, String)> {
-        let mut room = self.room.lock().expect("lock");
-        room.pump();
-        let Some(target) = room.users.get(&to.to_ascii_lowercase()).cloned() else {
-            // `to` is the client's own text: named back only when it is a
-            // valid name, so nothing else is ever echoed.
-            let message = if valid_username(to) {
-                format!("no one called \"{to}\" is online")
-            } else {
-                "no one by that name is online (a name is 1 to 32 of A-Z a-z 0-9 _ . -)".to_string()
-            };
-            return Err((ErrorCode::NoSuchUser, message));
-        };
-        // Not logged: a DM carries the id of the last public message before
-        // it, and takes none of its own.
-        let event = ServerEvent::Dm {
-            id: room.history.last_id(),
-            from: from.name.clone(),
-            to: target.name.clone(),
-            text,
-            ts: now_ms(),
-            cid,
-        };
-        drop(room);
-        let bytes = Arc::new(event.to_bytes());
-        target.deliver(bytes.clone());
-        if !target.name.eq_ignore_ascii_case(&from.name) {
-            from.deliver(bytes);
-        }
-        self.count(from);
-        Ok(())
     }
 
     /// Counts a join or leave for the next summary; the first one counted
@@ -419,6 +447,7 @@ fn fit_welcome(mut welcome: Welcome, resume: bool) -> Welcome {
 pub(crate) mod tests {
     use super::*;
     use crate::ending::Ending;
+    use chat_protocol::ErrorCode;
     use tokio_util::sync::CancellationToken;
 
     /// Joins `name` from a fixed address with a fresh control (the room's

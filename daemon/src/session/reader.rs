@@ -9,7 +9,7 @@ use chat_protocol::{ClientEvent, ErrorCode, ServerEvent, validate_text};
 use crate::config::Config;
 use crate::connection::SealedStream;
 use crate::ending::Ending;
-use crate::hub::Member;
+use crate::hub::{Member, Routed};
 use crate::ratelimit::TokenBucket;
 use crate::state::App;
 
@@ -96,9 +96,13 @@ async fn handle(event: ClientEvent, member: &Arc<Member>, app: &App, config: &Co
             Err((code, message)) => refuse(member, code, message),
         },
         ClientEvent::Dm { to, text, cid } => {
-            if let Err((code, message)) =
-                checked(&text).and_then(|()| app.hub.dm(member, &to, text, kept(cid)))
+            let sent = match checked(&text).and_then(|()| app.hub.dm(member, &to, text, kept(cid)))
             {
+                Ok(Routed::Delivered) => Ok(()),
+                Ok(Routed::Remote(dm)) => crate::cluster::dm::send(app, member, dm).await,
+                Err(refused) => Err(refused),
+            };
+            if let Err((code, message)) = sent {
                 refuse(member, code, message);
             }
         }

@@ -1,0 +1,134 @@
+//! Direct messages across nodes: a request on the addressee's node's own
+//! subject (`<room>.dm.<node>`), answered once that node has delivered it
+//! or found no one by that name.
+//!
+//! The payload is JSON (`from`, `to`, `text`, `cid`, `ts`: a
+//! [`RemoteDm`]); the answer is `1` (delivered) or `0` (not there). The
+//! sender's echo goes out only after a `1`, as it does today only after a
+//! local delivery; a `0`, or no node answering, is `no_such_user`. DMs go
+//! over plain NATS subjects, never into the room's log: they are not kept.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use chat_protocol::ErrorCode;
+use futures_util::StreamExt;
+
+use super::{Cluster, ClusterError};
+use crate::hub::{Member, RemoteDm, no_such_user};
+use crate::state::App;
+
+/// How long a node may take to deliver a DM before the sender is told it
+/// was not sent.
+const ANSWER_WITHIN: Duration = Duration::from_secs(5);
+
+const DELIVERED: &[u8] = b"1";
+const NOT_HERE: &[u8] = b"0";
+
+impl Cluster {
+    /// `<room>.dm.<node>`, the node's name one subject token (`.` written
+    /// `=2e`, as in the names bucket's keys).
+    fn dm_subject(&self, node: &str) -> String {
+        format!("{}.dm.{}", self.settings.room, node.replace('.', "=2e"))
+    }
+
+    /// The DMs sent to this node's users from now on.
+    pub async fn dms(&self) -> Result<async_nats::Subscriber, ClusterError> {
+        let subscriber = self
+            .client
+            .subscribe(self.dm_subject(&self.settings.node_name))
+            .await
+            .map_err(|e| ClusterError::js("listen for direct messages", e))?;
+        // A round trip, so the server has the subscription (see `control`).
+        self.js
+            .get_stream(self.log_stream())
+            .await
+            .map_err(|e| ClusterError::js("listen for direct messages", e))?;
+        Ok(subscriber)
+    }
+
+    /// Hands `dm` to its addressee's node: whether it was delivered there.
+    /// No node answering (that node is gone) is `Ok(false)`.
+    pub async fn send_dm(&self, dm: &RemoteDm) -> Result<bool, ClusterError> {
+        let payload = Bytes::from(serde_json::to_vec(dm).expect("a DM always serializes"));
+        let request = self.client.request(self.dm_subject(&dm.node), payload);
+        match tokio::time::timeout(ANSWER_WITHIN, request).await {
+            Ok(Ok(answer)) => Ok(&answer.payload[..] == DELIVERED),
+            Ok(Err(e)) if e.kind() == async_nats::RequestErrorKind::NoResponders => Ok(false),
+            Ok(Err(e)) => Err(ClusterError::js("send a direct message", e)),
+            Err(_) => Err(ClusterError::JetStream {
+                what: "send a direct message",
+                reason: format!("no answer within {ANSWER_WITHIN:?}"),
+            }),
+        }
+    }
+}
+
+/// Sends `dm` (bound for another node) and echoes it to its sender once it
+/// was delivered; the error to tell the sender otherwise.
+pub async fn send(app: &App, from: &Member, dm: RemoteDm) -> Result<(), (ErrorCode, String)> {
+    let Some(node) = &app.cluster else {
+        return Err(no_such_user(&dm.to));
+    };
+    match node.cluster.send_dm(&dm).await {
+        Ok(true) => {
+            app.hub.echo_dm(from, dm);
+            Ok(())
+        }
+        Ok(false) => Err(no_such_user(&dm.to)),
+        Err(e) => {
+            tracing::debug!("cluster: a direct message was not sent: {e}");
+            Err((
+                ErrorCode::Other,
+                "cluster unavailable, not sent: the direct message could not reach its node"
+                    .to_string(),
+            ))
+        }
+    }
+}
+
+/// Starts delivering the DMs other nodes send to this node's users.
+pub async fn start(app: &App) -> Result<(), ClusterError> {
+    let Some(node) = &app.cluster else {
+        return Ok(());
+    };
+    let dms = node.cluster.dms().await?;
+    tokio::spawn(serve(app.clone(), dms));
+    Ok(())
+}
+
+/// Delivers each DM that arrives and answers whether it could, until the
+/// shutdown. The subscription outlives NATS outages (the client makes it
+/// again when it reconnects).
+async fn serve(app: App, mut dms: async_nats::Subscriber) {
+    let Some(node) = &app.cluster else {
+        return;
+    };
+    loop {
+        let message = tokio::select! {
+            message = dms.next() => match message {
+                Some(message) => message,
+                None => return,
+            },
+            () = app.shutdown.cancelled() => return,
+        };
+        let delivered = match serde_json::from_slice::<RemoteDm>(&message.payload) {
+            Ok(dm) => app.hub.deliver_dm(dm),
+            Err(_) => {
+                tracing::debug!("cluster: a direct message that could not be read was dropped");
+                false
+            }
+        };
+        if let Some(reply) = message.reply {
+            let answer = if delivered { DELIVERED } else { NOT_HERE };
+            if let Err(e) = node
+                .cluster
+                .client
+                .publish(reply, Bytes::from_static(answer))
+                .await
+            {
+                tracing::debug!("cluster: a direct message's answer was not sent: {e}");
+            }
+        }
+    }
+}

@@ -1,0 +1,377 @@
+//! One room across chatd nodes: real chatd processes joined through a real
+//! nats-server, real clients on each. Messages in one order everywhere,
+//! users of every node in every list, joins, leaves and DMs across nodes,
+//! one name on one node only, and a node killed outright.
+
+use std::time::{Duration, Instant};
+
+use chat_protocol::{ClientEvent, ErrorCode, HistoryEntry, RejectCode, ServerEvent};
+use testkit::{DEADLINE, Daemon, Nats, Outcome, RawClient};
+
+/// Claims live 3 s, so a dead node's users go within seconds; many
+/// loopback connections are allowed.
+const CONFIG: &str = "limit_exempt = [\"127.0.0.0/8\"]\n\
+                      cluster_claim_ttl = \"3s\"\n\
+                      rate_burst = 1000\n\
+                      rate_per_second = 1000\n";
+
+fn node(nats: &Nats, name: &str) -> Daemon {
+    Daemon::builder()
+        .config(CONFIG)
+        .cluster(&nats.url(), name)
+        .start()
+}
+
+async fn try_join(d: &Daemon, name: &str) -> Outcome {
+    RawClient::join(&d.url, &d.read_key(), name, "").await
+}
+
+async fn join(d: &Daemon, name: &str) -> RawClient {
+    match try_join(d, name).await {
+        Outcome::Joined(c) => *c,
+        other => panic!("{name} could not join: {other:?}\n{}", d.log()),
+    }
+}
+
+/// Asks `who` until the list is `expected` (other nodes' users arrive
+/// through NATS, a moment after they joined).
+async fn wait_who(client: &mut RawClient, expected: &[&str]) {
+    let start = Instant::now();
+    loop {
+        client.send(&ClientEvent::Who).await;
+        let users = client
+            .recv_until("the users", |e| match e {
+                ServerEvent::Users { users } => Some(users.clone()),
+                _ => None,
+            })
+            .await;
+        if users == expected {
+            return;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "{} sees {users:?}, not {expected:?}",
+            client.welcome.name
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The next `n` public messages a client receives: (id, from, text).
+async fn messages(client: &mut RawClient, n: usize) -> Vec<(u64, String, String)> {
+    let mut got = Vec::new();
+    while got.len() < n {
+        let entry = client
+            .recv_until("a message", |e| match e {
+                ServerEvent::Message(m) => Some(m.clone()),
+                _ => None,
+            })
+            .await;
+        let HistoryEntry { id, from, text, .. } = entry;
+        got.push((id, from, text));
+    }
+    got
+}
+
+/// Everyone on `nodes` (one client each) says `per` messages at once; every
+/// client sees all of them, with the same ids in the same order.
+async fn one_order(nodes: usize, per: usize) {
+    let nats = Nats::start();
+    let daemons: Vec<Daemon> = (0..nodes).map(|i| node(&nats, &format!("n{i}"))).collect();
+    let mut clients = Vec::new();
+    for (i, d) in daemons.iter().enumerate() {
+        clients.push(join(d, &format!("user{i}")).await);
+    }
+    let everyone: Vec<String> = (0..nodes).map(|i| format!("user{i}")).collect();
+    let everyone: Vec<&str> = everyone.iter().map(String::as_str).collect();
+    for client in &mut clients {
+        wait_who(client, &everyone).await;
+    }
+    let sends = clients.iter_mut().enumerate().map(|(i, c)| async move {
+        for k in 0..per {
+            c.send(&ClientEvent::Say {
+                text: format!("{i}:{k}"),
+                cid: None,
+            })
+            .await;
+        }
+        messages(c, nodes * per).await
+    });
+    let seen = futures_util::future::join_all(sends).await;
+    for (i, s) in seen.iter().enumerate() {
+        assert_eq!(s, &seen[0], "client {i} saw another order than client 0");
+        for k in 0..per {
+            assert!(
+                s.iter()
+                    .any(|(_, from, text)| from == &format!("user{i}")
+                        && text == &format!("{i}:{k}")),
+                "user{i}'s message {k} is missing"
+            );
+        }
+    }
+    let ids: Vec<u64> = seen[0].iter().map(|m| m.0).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids rise: {ids:?}");
+}
+
+#[tokio::test]
+async fn messages_cross_two_nodes_both_ways_in_one_order() {
+    one_order(2, 20).await;
+}
+
+#[tokio::test]
+async fn messages_cross_three_nodes_in_one_order() {
+    one_order(3, 10).await;
+}
+
+#[tokio::test]
+async fn who_welcome_joins_and_leaves_cover_every_node() {
+    let nats = Nats::start();
+    let a = node(&nats, "na");
+    let b = node(&nats, "nb");
+    let mut carol = join(&b, "carol").await;
+    let mut ace = join(&a, "Ace").await;
+    // A join on A, seen on B with the cluster-wide count.
+    let (name, online) = carol
+        .recv_until("ace's join", |e| match e {
+            ServerEvent::Join { name, online, .. } => Some((name.clone(), *online)),
+            _ => None,
+        })
+        .await;
+    assert_eq!((name.as_str(), online), ("Ace", 2));
+    // A joiner on A is welcomed with the users of both nodes, in order.
+    let bob = join(&a, "bob").await;
+    assert_eq!(bob.welcome.users, ["Ace", "bob", "carol"]);
+    wait_who(&mut carol, &["Ace", "bob", "carol"]).await;
+    // A join and a leave on B, seen on A.
+    let dave = join(&b, "dave").await;
+    let (name, online) = ace
+        .recv_until("dave's join", |e| match e {
+            ServerEvent::Join { name, online, .. } if name == "dave" => {
+                Some((name.clone(), *online))
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!((name.as_str(), online), ("dave", 4));
+    wait_who(&mut ace, &["Ace", "bob", "carol", "dave"]).await;
+    dave.leave().await;
+    let (name, online, reason) = ace
+        .recv_until("dave's leave", |e| match e {
+            ServerEvent::Leave {
+                name,
+                online,
+                reason,
+                ..
+            } => Some((name.clone(), *online, reason.clone())),
+            _ => None,
+        })
+        .await;
+    assert_eq!(
+        (name.as_str(), online, reason.as_str()),
+        ("dave", 3, "left")
+    );
+    // A leave on A, seen on B.
+    bob.leave().await;
+    let name = carol
+        .recv_until("bob's leave", |e| match e {
+            ServerEvent::Leave { name, reason, .. } if name == "bob" => Some(reason.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(name, "left");
+    wait_who(&mut carol, &["Ace", "carol"]).await;
+}
+
+/// A DM from `from` to `to` (another node): delivered there, echoed here.
+async fn dm_across(from: &mut RawClient, to: &mut RawClient, text: &str) {
+    let addressee = to.welcome.name.to_uppercase();
+    from.send(&ClientEvent::Dm {
+        to: addressee,
+        text: text.into(),
+        cid: Some("c1".into()),
+    })
+    .await;
+    let got = to
+        .recv_until("the DM", |e| match e {
+            ServerEvent::Dm { from, to, text, .. } => {
+                Some((from.clone(), to.clone(), text.clone()))
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(
+        got,
+        (
+            from.welcome.name.clone(),
+            to.welcome.name.clone(),
+            text.to_string()
+        )
+    );
+    let echo = from
+        .recv_until("the DM's echo", |e| match e {
+            ServerEvent::Dm { to, text, cid, .. } => Some((to.clone(), text.clone(), cid.clone())),
+            ServerEvent::Error { code, message } => panic!("{code:?}: {message}"),
+            _ => None,
+        })
+        .await;
+    assert_eq!(
+        echo,
+        (to.welcome.name.clone(), text.to_string(), Some("c1".into()))
+    );
+}
+
+#[tokio::test]
+async fn a_dm_crosses_to_another_node_and_back() {
+    let nats = Nats::start();
+    // Node names as host names often are: with dots.
+    let a = node(&nats, "a.example.org");
+    let b = node(&nats, "b.example.org");
+    let mut ace = join(&a, "ace").await;
+    let mut bob = join(&b, "bob").await;
+    wait_who(&mut ace, &["ace", "bob"]).await;
+    wait_who(&mut bob, &["ace", "bob"]).await;
+    dm_across(&mut ace, &mut bob, "psst, bob").await;
+    dm_across(&mut bob, &mut ace, "hi ace").await;
+    // Known nowhere: no_such_user, as on one node.
+    ace.send(&ClientEvent::Dm {
+        to: "zed".into(),
+        text: "anyone?".into(),
+        cid: None,
+    })
+    .await;
+    let code = ace
+        .recv_until("the error", |e| match e {
+            ServerEvent::Error { code, .. } => Some(*code),
+            _ => None,
+        })
+        .await;
+    assert_eq!(code, ErrorCode::NoSuchUser);
+    // DMs are never logged: they are in no one's history.
+    let late = join(&b, "late").await;
+    assert!(
+        late.welcome.history.is_empty(),
+        "{:?}",
+        late.welcome.history
+    );
+}
+
+#[tokio::test]
+async fn one_name_joined_at_once_on_two_nodes_goes_to_exactly_one() {
+    let nats = Nats::start();
+    let a = node(&nats, "na");
+    let b = node(&nats, "nb");
+    for round in 0..5 {
+        let name = format!("racer{round}");
+        let upper = name.to_uppercase();
+        let (on_a, on_b) = tokio::join!(try_join(&a, &name), try_join(&b, &upper));
+        let mut winners = Vec::new();
+        for outcome in [on_a, on_b] {
+            match outcome {
+                Outcome::Joined(c) => winners.push(*c),
+                Outcome::Rejected(RejectCode::NameTaken, _) => {}
+                other => panic!("round {round}: {other:?}"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "round {round}: {winners:?}");
+        for winner in winners {
+            winner.leave().await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_killed_nodes_users_leave_every_list_and_their_names_come_free() {
+    let nats = Nats::start();
+    let a = node(&nats, "na");
+    let b = node(&nats, "nb");
+    let c = node(&nats, "nc");
+    let mut ace = join(&a, "ace").await;
+    let mut carol = join(&c, "carol").await;
+    let _bob = join(&b, "bob").await;
+    let _bea = join(&b, "bea").await;
+    wait_who(&mut ace, &["ace", "bea", "bob", "carol"]).await;
+    wait_who(&mut carol, &["ace", "bea", "bob", "carol"]).await;
+    b.signal(libc::SIGKILL);
+    let killed = Instant::now();
+    for client in [&mut ace, &mut carol] {
+        let mut gone = Vec::new();
+        while gone.len() < 2 {
+            let (name, reason) = client
+                .recv_until("a leave", |e| match e {
+                    ServerEvent::Leave { name, reason, .. } => Some((name.clone(), reason.clone())),
+                    _ => None,
+                })
+                .await;
+            assert_eq!(reason, "node lost", "{name}");
+            gone.push(name);
+        }
+        gone.sort();
+        assert_eq!(gone, ["bea", "bob"]);
+    }
+    eprintln!(
+        "the killed node's users left the lists {:?} after the kill (claim ttl 3 s)",
+        killed.elapsed()
+    );
+    wait_who(&mut ace, &["ace", "carol"]).await;
+    // Their names come free (NATS drops the lapsed claims by itself).
+    let start = Instant::now();
+    let bob = loop {
+        match try_join(&c, "bob").await {
+            Outcome::Joined(bob) => break bob,
+            Outcome::Rejected(RejectCode::NameTaken, _) => {
+                assert!(start.elapsed() < DEADLINE, "bob never came free");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(bob.welcome.users, ["ace", "bob", "carol"]);
+    let name = ace
+        .recv_until("bob's join on another node", |e| match e {
+            ServerEvent::Join { name, .. } => Some(name.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(name, "bob");
+}
+
+#[tokio::test]
+async fn the_watch_of_other_nodes_survives_a_nats_restart() {
+    let mut nats = Nats::start();
+    // Claims outlive the restart, so no one's name lapses meanwhile.
+    let config = CONFIG.replace("\"3s\"", "\"20s\"");
+    let start = |name: &str| {
+        Daemon::builder()
+            .config(&config)
+            .cluster(&nats.url(), name)
+            .start()
+    };
+    let (a, b) = (start("na"), start("nb"));
+    let mut ace = join(&a, "ace").await;
+    let _bob = join(&b, "bob").await;
+    wait_who(&mut ace, &["ace", "bob"]).await;
+    // An outage long enough for the watches' consumers to be missed.
+    nats.kill();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    nats.restart();
+    // Joins on B once NATS is back (the first ones may find it away).
+    let started = Instant::now();
+    let _dave = loop {
+        match try_join(&b, "dave").await {
+            Outcome::Joined(dave) => break dave,
+            Outcome::Rejected(RejectCode::Busy, _) => {
+                assert!(started.elapsed() < DEADLINE, "NATS never came back");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    let name = ace
+        .recv_until("dave's join after the restart", |e| match e {
+            ServerEvent::Join { name, .. } => Some(name.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(name, "dave");
+    wait_who(&mut ace, &["ace", "bob", "dave"]).await;
+}
