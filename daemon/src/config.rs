@@ -401,6 +401,7 @@ impl Config {
     fn validate_cluster(&self) -> Result<(), Invalid> {
         let invalid = |key: &'static str, message: String| Err(Invalid { key, message });
         for url in &self.cluster {
+            let shown = crate::cluster::shown_urls(std::slice::from_ref(url));
             let scheme_ok = url
                 .split_once("://")
                 .is_none_or(|(scheme, _)| matches!(scheme, "nats" | "tls"));
@@ -408,7 +409,7 @@ impl Config {
                 return invalid(
                     "cluster",
                     format!(
-                        "cluster: {url:?} is not a NATS URL; write nats://HOST:PORT (or tls://HOST:PORT)"
+                        "cluster: {shown:?} is not a NATS URL; write nats://HOST:PORT (or tls://HOST:PORT)"
                     ),
                 );
             }
@@ -416,7 +417,7 @@ impl Config {
                 return invalid(
                     "cluster",
                     format!(
-                        "cluster: {url} is not on this machine, and the cluster carries the room's key and messages: \
+                        "cluster: {shown} is not on this machine, and the cluster carries the room's key and messages: \
                          set cluster_credentials to a NATS credentials (.creds) or nkey seed file, and use TLS"
                     ),
                 );

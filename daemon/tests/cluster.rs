@@ -180,11 +180,13 @@ async fn a_claim_lives_while_renewed_and_lapses_when_its_node_is_gone() {
             Err(e) => panic!("{e}"),
         }
     }
-    // Node a comes back and renews: it learns it lost alice, not bob (free,
-    // so its compare-and-set on a lapsed claim fails too: both lost).
+    // Node a comes back and renews: it learns it lost alice, taken by b;
+    // bob lapsed too but no one took him, so a takes him again and his
+    // user stays.
     let lost = a.renew().await.unwrap();
-    assert!(lost.contains(&"alice".to_string()), "{lost:?}");
+    assert_eq!(lost, ["alice"]);
     assert_eq!(b.holder("alice").await.unwrap().as_deref(), Some("b"));
+    assert_eq!(b.holder("bob").await.unwrap().as_deref(), Some("a"));
     // a's release of a name it lost does not free b's claim.
     a.release("alice").await.unwrap();
     assert_eq!(b.holder("alice").await.unwrap().as_deref(), Some("b"));

@@ -2,7 +2,8 @@
 //! and a real nats-server: a node killed with SIGKILL while ten senders
 //! send, NATS restarted mid-run, NATS away (new messages refused, users
 //! kept), a client moved to another node resuming after the last id it
-//! saw, and a restarted node that still has the history.
+//! saw, a restarted node that still has the history, and a room on a
+//! three-server NATS cluster (replicated stream) losing one server.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -42,13 +43,17 @@ async fn send_all(mut client: RawClient, count: usize, echoes: Arc<AtomicUsize>)
     let mut i = 0;
     while i < count && started.elapsed() < DEADLINE * 2 {
         let text = format!("{name}-{i}");
+        // A client id, as chat sends: a message sent again after "not
+        // confirmed" is logged once.
         client
             .send(&ClientEvent::Say {
                 text: text.clone(),
-                cid: None,
+                cid: Some(text.clone()),
             })
             .await;
-        let outcome = tokio::time::timeout(DEADLINE, async {
+        // Generous: on a NATS cluster that lost a server, the stream's
+        // new leader and the readers' new consumers take seconds each.
+        let outcome = tokio::time::timeout(DEADLINE * 2, async {
             loop {
                 match client.recv().await {
                     Ok(ServerEvent::Message(m)) if m.text == text => return Some(true),
@@ -78,6 +83,7 @@ async fn send_all(mut client: RawClient, count: usize, echoes: Arc<AtomicUsize>)
 async fn receive_until(mut client: RawClient, end: &str) -> Vec<(u64, String)> {
     let name = client.welcome.name.clone();
     let mut seen = Vec::new();
+    let mut last_other = None;
     let result = tokio::time::timeout(DEADLINE * 3, async {
         loop {
             match client.recv().await {
@@ -88,8 +94,8 @@ async fn receive_until(mut client: RawClient, end: &str) -> Vec<(u64, String)> {
                         return;
                     }
                 }
-                Ok(_) => {}
-                Err(close) => panic!("{name} was closed {close:?}"),
+                Ok(other) => last_other = Some(other),
+                Err(close) => panic!("{name} was closed {close:?} after {last_other:?}"),
             }
         }
     })
@@ -373,4 +379,55 @@ async fn a_restarted_node_still_has_the_history() {
     assert_eq!(ids, [(first, "kept")]);
     let next = say_once(&mut bob, "next").await.unwrap();
     assert!(next > first, "ids continue: {next} after {first}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_room_on_a_three_server_nats_cluster_survives_the_loss_of_a_server() {
+    let mut nats = testkit::NatsCluster::start();
+    let replicated = format!("{CONFIG}cluster_replicas = 3\n");
+    let start = |name: &str| {
+        Daemon::builder()
+            .config(&replicated)
+            .cluster(&nats.urls(), name)
+            .start()
+    };
+    let a = start("a");
+    let b = start("b");
+    let key = a.read_key();
+    let receivers = [
+        tokio::spawn(receive_until(join(&a, &key, "watch-a").await, "END")),
+        tokio::spawn(receive_until(join(&b, &key, "watch-b").await, "END")),
+    ];
+    let echoes = Arc::new(AtomicUsize::new(0));
+    let mut senders = Vec::new();
+    for (i, d) in [&a, &b, &a, &b].into_iter().enumerate() {
+        let client = join(d, &key, &format!("s{i}")).await;
+        senders.push(tokio::spawn(send_all(client, 25, echoes.clone())));
+    }
+    testkit::wait_until("some messages before a NATS server dies", || {
+        (echoes.load(Ordering::Relaxed) >= 20).then_some(())
+    });
+    nats.kill(0);
+    let mut echoed = BTreeSet::new();
+    for sender in senders {
+        let sent = sender.await.unwrap();
+        assert_eq!(sent.len(), 25, "a sender stopped early: {sent:?}");
+        echoed.extend(sent);
+    }
+    let mut end = join(&a, &key, "ender").await;
+    end.send(&ClientEvent::Say {
+        text: "END".into(),
+        cid: None,
+    })
+    .await;
+    for (who, receiver) in ["watch-a", "watch-b"].into_iter().zip(receivers) {
+        check_exactly_once(who, &receiver.await.unwrap(), &echoed);
+    }
+    // The history is the replicated stream's: a later joiner on either
+    // node gets the same last messages.
+    let late_a = join(&a, &key, "late-a").await;
+    let late_b = join(&b, &key, "late-b").await;
+    let ids = |c: &RawClient| c.welcome.history.iter().map(|e| e.id).collect::<Vec<_>>();
+    assert_eq!(ids(&late_a), ids(&late_b));
+    assert!(!ids(&late_a).is_empty());
 }

@@ -75,6 +75,23 @@ impl Cluster {
         Ok(ack.sequence)
     }
 
+    /// Appends `payload` under the message id `once`: NATS stores one
+    /// message per id within its duplicate window (2 minutes), so the
+    /// same message sent again (a client retrying what was not confirmed)
+    /// is not logged twice; the answer is the first one's id.
+    pub async fn append_once(&self, payload: Bytes, once: &str) -> Result<u64, ClusterError> {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", once);
+        let ack = self
+            .js()
+            .publish_with_headers(self.log_subject(), headers, payload)
+            .await
+            .map_err(|e| ClusterError::js("append to the room's log", e))?
+            .await
+            .map_err(|e| ClusterError::js("append to the room's log", e))?;
+        Ok(ack.sequence)
+    }
+
     /// The id of the newest entry (0 when the log is empty).
     pub async fn last_id(&self) -> Result<u64, ClusterError> {
         Ok(self.bounds().await?.1)

@@ -114,6 +114,23 @@ impl ClusterError {
     }
 }
 
+/// `urls` as they may be shown: any `user:password@` left out.
+pub fn shown_urls(urls: &[String]) -> String {
+    urls.iter()
+        .map(|url| match url.split_once("://") {
+            Some((scheme, rest)) => match rest.rsplit_once('@') {
+                Some((_, host)) => format!("{scheme}://…@{host}"),
+                None => url.clone(),
+            },
+            None => match url.rsplit_once('@') {
+                Some((_, host)) => format!("…@{host}"),
+                None => url.clone(),
+            },
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Whether `url` points at this machine only (loopback), where the cluster
 /// may run without credentials.
 pub fn is_loopback_url(url: &str) -> bool {
@@ -169,7 +186,7 @@ impl Cluster {
             .name(format!("chatd {}", settings.node_name))
             .connection_timeout(Duration::from_secs(5))
             .max_reconnects(None);
-        let urls = settings.urls.join(",");
+        let urls = shown_urls(&settings.urls);
         let addrs: Vec<async_nats::ServerAddr> = settings
             .urls
             .iter()
@@ -418,5 +435,20 @@ mod tests {
         ] {
             assert!(!is_loopback_url(url), "{url}");
         }
+    }
+
+    #[test]
+    fn credentials_in_urls_are_never_shown() {
+        let urls = [
+            "nats://u:secret@127.0.0.1:4222".to_string(),
+            "tls://nats.example.org:4222".to_string(),
+            "u:secret@10.0.0.1:4222".to_string(),
+        ];
+        let shown = super::shown_urls(&urls);
+        assert!(!shown.contains("secret"), "{shown}");
+        assert_eq!(
+            shown,
+            "nats://…@127.0.0.1:4222,tls://nats.example.org:4222,…@10.0.0.1:4222"
+        );
     }
 }

@@ -35,8 +35,13 @@ pub enum ClaimError {
 #[derive(Clone)]
 pub struct Names {
     store: kv::Store,
+    client: async_nats::Client,
     node: String,
     held: Arc<Mutex<HashMap<String, (u64, Bytes)>>>,
+    /// Held by a renewal pass and by each release, so that a release
+    /// never races a renewal of the same claim (the one would leave the
+    /// claim behind, or end the next holder of the name).
+    turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// What a claim says: who holds the name, and where.
@@ -90,15 +95,22 @@ impl Cluster {
             .map_err(|e| ClusterError::js("open the names bucket", e))?;
         Ok(Names {
             store,
+            client: self.client.clone(),
             node: self.settings().node_name.clone(),
             held: Arc::default(),
+            turn: Arc::default(),
         })
     }
 }
 
 impl Names {
-    /// Claims `name` for a user of this node.
+    /// Claims `name` for a user of this node. Refused at once while NATS
+    /// is out of reach: a create queued for later would leave a claim no
+    /// session holds.
     pub async fn claim(&self, name: &str) -> Result<(), ClaimError> {
+        if !self.connected() {
+            return Err(ClusterError::js("claim a name", "not connected to NATS").into());
+        }
         let key = key_of(name);
         let value = Holder {
             node: self.node.clone(),
@@ -118,26 +130,36 @@ impl Names {
         }
     }
 
+    fn connected(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
+    }
+
     /// Gives `name` up (its user left). Only this node's own claim is
     /// removed, never one another node made since.
     pub async fn release(&self, name: &str) -> Result<(), ClusterError> {
+        let _turn = self.turn.lock().await;
         let key = key_of(name);
-        let revision = self
+        let held = self
             .held
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&key);
-        let Some((revision, _)) = revision else {
+        let Some((revision, ours)) = held else {
             return Ok(());
         };
-        match self
-            .store
-            .delete_expect_revision(&key, Some(revision))
-            .await
-        {
+        let delete = |revision| self.store.delete_expect_revision(&key, Some(revision));
+        match delete(revision).await {
             Ok(()) => Ok(()),
-            // Lapsed and taken by someone else meanwhile: not ours to delete.
-            Err(e) if e.kind() == kv::DeleteErrorKind::WrongLastRevision => Ok(()),
+            Err(e) if e.kind() == kv::DeleteErrorKind::WrongLastRevision => {
+                // Still ours at another revision (a renewal went through
+                // but its answer was lost)? Else another node's: left be.
+                match self.reconcile_read(&key, &ours).await? {
+                    Some(revision) => delete(revision)
+                        .await
+                        .map_err(|e| ClusterError::js("release a name", e)),
+                    None => Ok(()),
+                }
+            }
             Err(e) => Err(ClusterError::js("release a name", e)),
         }
     }
@@ -146,6 +168,13 @@ impl Names {
     /// claims lapsed, e.g. while NATS was out of reach, and someone else
     /// took them): their users must go.
     pub async fn renew(&self) -> Result<Vec<String>, ClusterError> {
+        if !self.connected() {
+            return Err(ClusterError::js(
+                "renew the name claims",
+                "not connected to NATS",
+            ));
+        }
+        let _turn = self.turn.lock().await;
         let held: Vec<(String, u64, Bytes)> = self
             .held
             .lock()
@@ -156,27 +185,73 @@ impl Names {
         let mut lost = Vec::new();
         let mut failure = None;
         for (key, revision, value) in held {
-            match self.store.update(&key, value, revision).await {
-                Ok(new) => {
-                    let mut map = self.held.lock().unwrap_or_else(|p| p.into_inner());
-                    // Released meanwhile: leave it released.
-                    if let Some((r, _)) = map.get_mut(&key) {
-                        *r = new;
+            match self.store.update(&key, value.clone(), revision).await {
+                Ok(new) => self.keep(&key, new),
+                Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {
+                    match self.reconcile(&key, value).await {
+                        Ok(Some(new)) => self.keep(&key, new),
+                        Ok(None) => {
+                            self.held
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .remove(&key);
+                            lost.push(name_of(&key));
+                        }
+                        Err(e) => {
+                            failure = Some(e);
+                            break;
+                        }
                     }
                 }
-                Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {
-                    self.held
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .remove(&key);
-                    lost.push(name_of(&key));
+                // NATS in trouble: the rest waits for the next pass.
+                Err(e) => {
+                    failure = Some(ClusterError::js("renew the name claims", e));
+                    break;
                 }
-                Err(e) => failure = Some(ClusterError::js("renew the name claims", e)),
             }
         }
         match failure {
             Some(e) if lost.is_empty() => Err(e),
             _ => Ok(lost),
+        }
+    }
+
+    /// A renewal found the claim at another revision than the one held:
+    /// whether it is still this node's. It is when the bucket holds this
+    /// very claim (an earlier renewal went through but its answer was
+    /// lost, as when a NATS server dies mid-request), and when no one
+    /// holds the name and this node takes it again first. `Some`: the
+    /// revision now held; `None`: someone else has it.
+    async fn reconcile(&self, key: &str, ours: Bytes) -> Result<Option<u64>, ClusterError> {
+        if let Some(revision) = self.reconcile_read(key, &ours).await? {
+            return Ok(Some(revision));
+        }
+        match self.store.create(key, ours).await {
+            Ok(revision) => Ok(Some(revision)),
+            Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Ok(None),
+            Err(e) => Err(ClusterError::js("renew the name claims", e)),
+        }
+    }
+
+    /// The revision at which the bucket holds exactly `ours` for `key`, if
+    /// it does.
+    async fn reconcile_read(&self, key: &str, ours: &Bytes) -> Result<Option<u64>, ClusterError> {
+        let entry = self
+            .store
+            .entry(key)
+            .await
+            .map_err(|e| ClusterError::js("read a name claim", e))?;
+        Ok(entry.and_then(|e| {
+            (e.operation == kv::Operation::Put && e.value == *ours).then_some(e.revision)
+        }))
+    }
+
+    /// Notes the revision a renewal left a claim at, unless it was released
+    /// meanwhile.
+    fn keep(&self, key: &str, revision: u64) {
+        let mut map = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((r, _)) = map.get_mut(key) {
+            *r = revision;
         }
     }
 

@@ -58,7 +58,7 @@ impl Node {
         let nodes = cluster.nodes().await?;
         tracing::info!(
             node = %cluster.settings().node_name,
-            urls = %config.cluster.join(","),
+            urls = %super::shown_urls(&config.cluster),
             "joined the cluster"
         );
         Ok(Some(Node {

@@ -90,7 +90,12 @@ impl Watcher {
             }
             return;
         };
-        let Some(holder) = Holder::decode(key, value) else {
+        // Names are shown to every user: only a valid one, claimed under
+        // its own key, is listed (the bucket is the cluster's, but the
+        // names in it reach terminals).
+        let holder = Holder::decode(key, value)
+            .filter(|h| chat_protocol::valid_username(&h.name) && key_of(&h.name) == key);
+        let Some(holder) = holder else {
             tracing::debug!(
                 key,
                 "cluster: a name claim that could not be read was ignored"

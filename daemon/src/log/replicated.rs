@@ -28,6 +28,11 @@ use crate::cluster::{Cluster, ClusterError};
 /// What a sender is told when NATS cannot take its message.
 pub const UNAVAILABLE: &str = "cluster unavailable, not sent";
 
+/// What a sender is told when NATS took the message but did not confirm
+/// it in time: it may still come (its echo says so).
+pub const UNCONFIRMED: &str =
+    "cluster unavailable, not confirmed: the message may still appear (its echo will say so)";
+
 /// Longest an append waits for NATS's acknowledgement.
 const APPEND_DEADLINE: Duration = Duration::from_secs(5);
 
@@ -143,13 +148,29 @@ impl RoomLog for ReplicatedLog {
             if !self.cluster.connected() {
                 return Err(LogError::Unavailable(UNAVAILABLE.into()));
             }
-            match tokio::time::timeout(APPEND_DEADLINE, self.cluster.append(encode(draft))).await {
-                Ok(Ok(id)) => Ok(id),
-                Ok(Err(e)) => {
-                    tracing::warn!("cluster: a message was refused: {e}");
-                    Err(LogError::Unavailable(UNAVAILABLE.into()))
+            // A message with a client id is logged once even if its
+            // client, told it was not confirmed, sends it again.
+            let once = draft
+                .cid
+                .as_ref()
+                .map(|cid| format!("{}:{cid}", draft.from.to_ascii_lowercase()));
+            let payload = encode(draft);
+            let append = async {
+                match &once {
+                    Some(once) => self.cluster.append_once(payload, once).await,
+                    None => self.cluster.append(payload).await,
                 }
-                Err(_) => Err(LogError::Unavailable(UNAVAILABLE.into())),
+            };
+            match tokio::time::timeout(APPEND_DEADLINE, append).await {
+                Ok(Ok(id)) => Ok(id),
+                // Sent, but NATS did not answer: a publish queued in the
+                // client goes out once NATS is back, so "not sent" would
+                // not be true.
+                Ok(Err(e)) => {
+                    tracing::warn!("cluster: a message was not confirmed: {e}");
+                    Err(LogError::Unavailable(UNCONFIRMED.into()))
+                }
+                Err(_) => Err(LogError::Unavailable(UNCONFIRMED.into())),
             }
         })
     }

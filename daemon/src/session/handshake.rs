@@ -235,21 +235,25 @@ async fn admit(
     // In a cluster the name must also be free on every other node: NATS
     // decides between two joins of one name anywhere, and only then does
     // this room take it.
+    let taken = |conn| async {
+        let why = format!("the name \"{}\" is taken; choose another", auth.username);
+        reject(conn, RejectCode::NameTaken, &why).await
+    };
     let claimed = match &app.cluster {
-        Some(node) if app.hub.member(&auth.username).is_none() => {
-            match node.claim(&auth.username).await {
-                Ok(()) => true,
-                Err(Claim::Taken) => {
-                    let why = format!("the name \"{}\" is taken; choose another", auth.username);
-                    return Err(reject(conn, RejectCode::NameTaken, &why).await);
-                }
-                Err(Claim::Unavailable) => {
-                    let why = "the cluster is unavailable; try again in a few seconds";
-                    return Err(reject(conn, RejectCode::Busy, why).await);
-                }
-            }
+        // Held here: taken, without a claim (were it released between this
+        // look and the join, the join would hold the name unclaimed).
+        Some(_) if app.hub.member(&auth.username).is_some() => {
+            return Err(taken(conn).await);
         }
-        _ => false,
+        Some(node) => match node.claim(&auth.username).await {
+            Ok(()) => true,
+            Err(Claim::Taken) => return Err(taken(conn).await),
+            Err(Claim::Unavailable) => {
+                let why = "the cluster is unavailable; try again in a few seconds";
+                return Err(reject(conn, RejectCode::Busy, why).await);
+            }
+        },
+        None => false,
     };
     let control = Control::new(&app.shutdown);
     let joined = app
