@@ -446,3 +446,35 @@ async fn replicated_log_and_names_survive_a_killed_nats_server() {
     let read: Vec<(u64, Bytes)> = entries.into_iter().map(|e| (e.id, e.payload)).collect();
     assert_eq!(read, seen_a, "the restarted server holds the same log");
 }
+
+#[tokio::test]
+async fn a_reader_behind_by_more_than_the_history_still_gets_every_entry() {
+    // The stream keeps more than `history` (at least LAG_FLOOR): a node
+    // that falls behind a burst reads what it has not read yet, instead
+    // of finding it dropped (a burst of 10 000 against history = 50 lost
+    // entries when the stream kept only `history`).
+    let nats = Nats::start();
+    let settings = Settings {
+        history: 5,
+        ..settings(&nats, "a")
+    };
+    let a = tokio::time::timeout(DEADLINE, Cluster::connect(settings))
+        .await
+        .expect("connect within the deadline")
+        .unwrap();
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        ids.push(a.append(Bytes::from(format!("m{i}"))).await.unwrap());
+    }
+    let mut follow = Box::pin(a.follow(0));
+    let got: Vec<u64> = next_ids(&mut follow, 40)
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(got, ids);
+    // Joiners still get only `history`: the newest five.
+    let after = a.after(0, 5).await.unwrap();
+    assert_eq!(after.entries.len(), 5);
+    assert_eq!(after.entries[4].id, ids[39]);
+}

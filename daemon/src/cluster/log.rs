@@ -61,6 +61,23 @@ fn note_follow_trouble(error: &ClusterError) {
     );
 }
 
+/// Entries the stream dropped before this node read them (it fell behind
+/// by more than the stream keeps, [`super::LAG_FLOOR`], or past
+/// `history_max_age`): its users miss them, and the ids say so.
+fn note_skipped(missed: u64) {
+    static SKIPPED: crate::throttle::Throttle = crate::throttle::Throttle::new(
+        "cluster: entries dropped before they were read",
+        3,
+        Duration::from_secs(60),
+    );
+    crate::throttled!(
+        SKIPPED,
+        tracing::Level::WARN,
+        missed,
+        "cluster: the room's stream dropped entries before this node read them; its users miss them"
+    );
+}
+
 impl Cluster {
     /// Appends `payload` to the room's log; returns its id once NATS has
     /// stored it (the stream's acknowledgement).
@@ -216,6 +233,9 @@ impl Cluster {
                         // A remade consumer could overlap: ids only rise.
                         if entry.id < next {
                             continue;
+                        }
+                        if entry.id > next && next > 1 {
+                            note_skipped(entry.id - next);
                         }
                         next = entry.id + 1;
                         pause = Duration::from_millis(50);

@@ -147,6 +147,14 @@ pub fn is_loopback_url(url: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// Entries the room's stream keeps at least, whatever `history` says: a
+/// node reads every entry from the stream, and one that falls behind by
+/// more than the stream keeps would never see the entries dropped
+/// meanwhile (a burst of 10 000 messages against `history = 50` lost
+/// some). `history` still bounds what joiners get; `history_max_age`
+/// bounds what the stream keeps in time.
+pub const LAG_FLOOR: usize = 100_000;
+
 /// A node's connection to the cluster.
 #[derive(Clone)]
 pub struct Cluster {
@@ -303,9 +311,9 @@ impl Cluster {
             .await
     }
 
-    /// Makes the room's log stream keep at most `history` messages (at
-    /// least 1: the last id must survive) none older than `max_age` (zero:
-    /// no age bound); creates the stream if it is missing.
+    /// Makes the room's log stream keep at most `history` messages, but
+    /// never fewer than [`LAG_FLOOR`], none older than `max_age` (zero: no
+    /// age bound); creates the stream if it is missing.
     pub async fn set_log_bounds(
         &self,
         history: usize,
@@ -314,7 +322,7 @@ impl Cluster {
         let config = stream::Config {
             name: self.log_stream(),
             subjects: vec![self.log_subject()],
-            max_messages: history.max(1) as i64,
+            max_messages: history.max(LAG_FLOOR) as i64,
             max_age,
             num_replicas: self.settings.replicas.max(1),
             ..Default::default()
