@@ -127,6 +127,55 @@ fn check_exactly_once(who: &str, seen: &[(u64, String)], expected: &BTreeSet<Str
     );
 }
 
+/// A receiver on each of `a` and `b`, each taking every message until
+/// `END`.
+async fn watch_both(
+    a: &Daemon,
+    b: &Daemon,
+    key: &str,
+) -> [tokio::task::JoinHandle<Vec<(u64, String)>>; 2] {
+    [
+        tokio::spawn(receive_until(join(a, key, "watch-a").await, "END")),
+        tokio::spawn(receive_until(join(b, key, "watch-b").await, "END")),
+    ]
+}
+
+/// What the senders had echoed; with `all`, each must have sent all its
+/// `all` messages (none gave up).
+async fn echoed_by(
+    senders: Vec<tokio::task::JoinHandle<Echoed>>,
+    all: Option<usize>,
+) -> BTreeSet<String> {
+    let mut echoed = BTreeSet::new();
+    for sender in senders {
+        let sent = sender.await.unwrap();
+        if let Some(all) = all {
+            assert_eq!(sent.len(), all, "a sender stopped early: {sent:?}");
+        }
+        echoed.extend(sent);
+    }
+    echoed
+}
+
+/// Ends the run with `END` said on `a`, and checks that both receivers
+/// saw every echoed message once, in increasing ids.
+async fn end_and_check(
+    a: &Daemon,
+    key: &str,
+    receivers: [tokio::task::JoinHandle<Vec<(u64, String)>>; 2],
+    echoed: &BTreeSet<String>,
+) {
+    let mut end = join(a, key, "ender").await;
+    end.send(&ClientEvent::Say {
+        text: "END".into(),
+        cid: None,
+    })
+    .await;
+    for (who, receiver) in ["watch-a", "watch-b"].into_iter().zip(receivers) {
+        check_exactly_once(who, &receiver.await.unwrap(), echoed);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_node_killed_while_ten_senders_send_loses_nothing_echoed_and_repeats_nothing() {
     let nats = Nats::start();
@@ -134,12 +183,7 @@ async fn a_node_killed_while_ten_senders_send_loses_nothing_echoed_and_repeats_n
     let b = node(&nats, "b");
     let mut c = node(&nats, "c");
     let key = a.read_key();
-    let on_a = join(&a, &key, "watch-a").await;
-    let on_b = join(&b, &key, "watch-b").await;
-    let receivers = [
-        tokio::spawn(receive_until(on_a, "END")),
-        tokio::spawn(receive_until(on_b, "END")),
-    ];
+    let receivers = watch_both(&a, &b, &key).await;
     // Ten senders: four on the node that dies, three on each survivor.
     let echoes_on_c = Arc::new(AtomicUsize::new(0));
     let other_echoes = Arc::new(AtomicUsize::new(0));
@@ -158,24 +202,12 @@ async fn a_node_killed_while_ten_senders_send_loses_nothing_echoed_and_repeats_n
     });
     c.signal(libc::SIGKILL);
     c.wait_exit();
-    let mut echoed = BTreeSet::new();
-    for sender in senders {
-        echoed.extend(sender.await.unwrap());
-    }
+    let echoed = echoed_by(senders, None).await;
     assert!(
         other_echoes.load(Ordering::Relaxed) >= 6 * 40,
         "the survivors' senders finished"
     );
-    let mut end = join(&a, &key, "ender").await;
-    end.send(&ClientEvent::Say {
-        text: "END".into(),
-        cid: None,
-    })
-    .await;
-    for (who, receiver) in ["watch-a", "watch-b"].into_iter().zip(receivers) {
-        let seen = receiver.await.unwrap();
-        check_exactly_once(who, &seen, &echoed);
-    }
+    end_and_check(&a, &key, receivers, &echoed).await;
     // The dead node's names come free within the claim's lifetime.
     let started = Instant::now();
     loop {
@@ -198,10 +230,7 @@ async fn nats_restarted_mid_run_loses_nothing_accepted() {
     let a = node(&nats, "a");
     let b = node(&nats, "b");
     let key = a.read_key();
-    let receivers = [
-        tokio::spawn(receive_until(join(&a, &key, "watch-a").await, "END")),
-        tokio::spawn(receive_until(join(&b, &key, "watch-b").await, "END")),
-    ];
+    let receivers = watch_both(&a, &b, &key).await;
     let echoes = Arc::new(AtomicUsize::new(0));
     let mut senders = Vec::new();
     for (i, d) in [&a, &b, &a, &b].into_iter().enumerate() {
@@ -212,21 +241,8 @@ async fn nats_restarted_mid_run_loses_nothing_accepted() {
         (echoes.load(Ordering::Relaxed) >= 20).then_some(())
     });
     nats.restart();
-    let mut echoed = BTreeSet::new();
-    for sender in senders {
-        let sent = sender.await.unwrap();
-        assert_eq!(sent.len(), 30, "a sender stopped early: {sent:?}");
-        echoed.extend(sent);
-    }
-    let mut end = join(&a, &key, "ender").await;
-    end.send(&ClientEvent::Say {
-        text: "END".into(),
-        cid: None,
-    })
-    .await;
-    for (who, receiver) in ["watch-a", "watch-b"].into_iter().zip(receivers) {
-        check_exactly_once(who, &receiver.await.unwrap(), &echoed);
-    }
+    let echoed = echoed_by(senders, Some(30)).await;
+    end_and_check(&a, &key, receivers, &echoed).await;
 }
 
 /// Says `text` until it is echoed (true) or refused (false).
@@ -394,10 +410,7 @@ async fn a_room_on_a_three_server_nats_cluster_survives_the_loss_of_a_server() {
     let a = start("a");
     let b = start("b");
     let key = a.read_key();
-    let receivers = [
-        tokio::spawn(receive_until(join(&a, &key, "watch-a").await, "END")),
-        tokio::spawn(receive_until(join(&b, &key, "watch-b").await, "END")),
-    ];
+    let receivers = watch_both(&a, &b, &key).await;
     let echoes = Arc::new(AtomicUsize::new(0));
     let mut senders = Vec::new();
     for (i, d) in [&a, &b, &a, &b].into_iter().enumerate() {
@@ -408,21 +421,8 @@ async fn a_room_on_a_three_server_nats_cluster_survives_the_loss_of_a_server() {
         (echoes.load(Ordering::Relaxed) >= 20).then_some(())
     });
     nats.kill(0);
-    let mut echoed = BTreeSet::new();
-    for sender in senders {
-        let sent = sender.await.unwrap();
-        assert_eq!(sent.len(), 25, "a sender stopped early: {sent:?}");
-        echoed.extend(sent);
-    }
-    let mut end = join(&a, &key, "ender").await;
-    end.send(&ClientEvent::Say {
-        text: "END".into(),
-        cid: None,
-    })
-    .await;
-    for (who, receiver) in ["watch-a", "watch-b"].into_iter().zip(receivers) {
-        check_exactly_once(who, &receiver.await.unwrap(), &echoed);
-    }
+    let echoed = echoed_by(senders, Some(25)).await;
+    end_and_check(&a, &key, receivers, &echoed).await;
     // The history is the replicated stream's: a later joiner on either
     // node gets the same last messages.
     let late_a = join(&a, &key, "late-a").await;
