@@ -108,20 +108,36 @@ async fn after_returns_exactly_what_was_missed_and_flags_a_gap() {
 async fn the_log_keeps_history_entries_and_says_when_older_ones_are_gone() {
     let nats = Nats::start();
     let mut s = settings(&nats, "a");
-    s.history = 3;
+    s.history_max_age = Duration::from_secs(3);
     let a = Cluster::connect(s).await.unwrap();
-    for i in 0..6 {
+    let payloads = |after: &chatd::cluster::log::After| {
+        after
+            .entries
+            .iter()
+            .map(|e| e.payload.clone())
+            .collect::<Vec<_>>()
+    };
+    for i in 0..3 {
+        a.append(Bytes::from(format!("m{i}"))).await.unwrap();
+    }
+    // At most `limit` entries: the newest, with a gap before them.
+    let newest = a.after(0, 2).await.unwrap();
+    assert!(newest.gap, "m0 left out by the limit");
+    assert_eq!(payloads(&newest), [Bytes::from("m1"), Bytes::from("m2")]);
+    // Past history_max_age the stream drops them.
+    let start = tokio::time::Instant::now();
+    while !a.after(0, 100).await.unwrap().entries.is_empty() {
+        assert!(start.elapsed() < DEADLINE, "the entries never aged out");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for i in 3..6 {
         a.append(Bytes::from(format!("m{i}"))).await.unwrap();
     }
     let after = a.after(0, 100).await.unwrap();
     assert!(after.gap, "the first three aged out");
     assert_eq!(
-        after
-            .entries
-            .iter()
-            .map(|e| e.payload.clone())
-            .collect::<Vec<_>>(),
-        vec![Bytes::from("m3"), Bytes::from("m4"), Bytes::from("m5")]
+        payloads(&after),
+        [Bytes::from("m3"), Bytes::from("m4"), Bytes::from("m5")]
     );
 }
 
