@@ -88,6 +88,19 @@ impl Hub {
     /// Delivers a DM from another node to its addressee here; `false` if
     /// no one here has that name.
     pub fn deliver_dm(&self, dm: RemoteDm) -> bool {
+        // What reaches a terminal is checked here too, as a local DM is:
+        // a valid sender's name, a text within this node's rules.
+        let max_text = self.config().max_text;
+        if !chat_protocol::valid_username(&dm.from)
+            || chat_protocol::validate_text(&dm.text, max_text).is_err()
+            || dm
+                .cid
+                .as_deref()
+                .is_some_and(|c| !chat_protocol::valid_cid(c))
+        {
+            tracing::debug!("cluster: a DM from another node that breaks the rules was dropped");
+            return false;
+        }
         let key = dm.to.to_ascii_lowercase();
         let mut room = self.room.lock().expect("lock");
         room.pump();

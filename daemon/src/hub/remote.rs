@@ -193,6 +193,19 @@ mod tests {
             ts: 1,
         };
         assert!(!hub.deliver_dm(nobody));
+        // What breaks the rules a local DM keeps is not delivered either.
+        let bad = |from: &str, text: &str| RemoteDm {
+            node: Arc::from("n1"),
+            from: from.into(),
+            to: "bob".into(),
+            text: text.into(),
+            cid: None,
+            ts: 1,
+        };
+        assert!(!hub.deliver_dm(bad("\u{1b}[2Jcarol", "hey")));
+        assert!(!hub.deliver_dm(bad("carol", "\u{7}bell")));
+        assert!(!hub.deliver_dm(bad("carol", &"x".repeat(100_000))));
+        assert!(seen(&mut bob).is_empty());
     }
 
     #[test]
