@@ -142,16 +142,31 @@ impl Cluster {
         let mut start = (id + 1).max(first);
         let newest_window = last.saturating_sub(limit as u64 - 1).max(1);
         start = start.max(newest_window);
-        let gap = start > id + 1;
         let mut entries = Vec::with_capacity((last - start + 1) as usize);
-        let mut live = self.live_from(start).await?;
+        let mut live = Box::pin(self.live_from(start).await?);
         let read = async {
-            while let Some(entry) = live.next().await {
-                let entry = entry?;
-                let id = entry.id;
-                entries.push(entry);
-                if id >= last {
-                    break;
+            loop {
+                // The entries up to `last` may age out while they are read:
+                // the consumer then waits for an entry that is no longer
+                // there, so a quiet second looks at the bounds again.
+                let next = tokio::time::timeout(Duration::from_secs(1), live.next()).await;
+                match next {
+                    Ok(Some(entry)) => {
+                        let entry = entry?;
+                        let at = entry.id;
+                        entries.push(entry);
+                        if at >= last {
+                            break;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(_) => {
+                        // All of what was left to read aged out: done.
+                        let (first, _) = self.bounds().await?;
+                        if first > last {
+                            break;
+                        }
+                    }
                 }
             }
             Ok::<(), ClusterError>(())
@@ -165,6 +180,8 @@ impl Cluster {
                 });
             }
         }
+        // Missed: what the limit left out, and what aged out meanwhile.
+        let gap = start > id + 1 || entries.first().is_none_or(|e| e.id > start);
         Ok(After { entries, gap })
     }
 
