@@ -244,6 +244,9 @@ pub async fn assemble(
     let mut loaded = Loaded::from(&config, &store).await?;
     let node = crate::cluster::node::Node::join(&config).await?;
     if let Some(node) = &node {
+        node.check_name_free(&listen_addr.to_string()).await?;
+    }
+    if let Some(node) = &node {
         // One room, one set of keys: the first node's.
         let ours_id = loaded.token.key_id();
         let ours = crate::cluster::keys::RoomKeys {

@@ -431,3 +431,40 @@ async fn a_room_on_a_three_server_nats_cluster_survives_the_loss_of_a_server() {
     assert_eq!(ids(&late_a), ids(&late_b));
     assert!(!ids(&late_a).is_empty());
 }
+
+#[tokio::test]
+async fn a_second_live_node_of_the_same_name_is_refused_and_a_restart_is_not() {
+    let nats = Nats::start();
+    let mut a = node(&nats, "a");
+    // Another chatd given the same name (two nodes on one host, both
+    // named after it): refused at start, naming the fix.
+    let mut twin = Daemon::builder()
+        .config(CONFIG)
+        .cluster(&nats.url(), "a")
+        .spawn();
+    let status = twin.wait_exit();
+    assert_eq!(status.code(), Some(1), "{}", twin.log());
+    assert!(
+        twin.log().contains("another node named \"a\" is alive")
+            && twin.log().contains("--node-name"),
+        "{}",
+        twin.log()
+    );
+    // The same node killed and started again on its address while its
+    // entry has not lapsed yet: that is itself, and it starts.
+    let addr = a
+        .url
+        .trim_start_matches("ws://")
+        .trim_end_matches('/')
+        .to_string();
+    a.signal(libc::SIGKILL);
+    a.wait_exit();
+    let again = Daemon::builder()
+        .config(CONFIG)
+        .cluster(&nats.url(), "a")
+        .same_dirs_as(&a)
+        .listen(addr)
+        .start();
+    let key = again.read_key();
+    join(&again, &key, "ann").await;
+}

@@ -100,6 +100,16 @@ pub enum ClusterError {
         /// What failed.
         reason: String,
     },
+    /// Another live node has this node's name.
+    #[error(
+        "another node named {node:?} is alive in this cluster (listening on {listen}); give each node its own node_name (--node-name), or stop the other one"
+    )]
+    NameInUse {
+        /// The name.
+        node: String,
+        /// Where the other one listens.
+        listen: String,
+    },
     /// The room name cannot name NATS streams and buckets.
     #[error("cluster room {0:?}: use 1-32 of A-Z a-z 0-9 _ -")]
     Room(String),

@@ -71,6 +71,27 @@ impl Node {
         }))
     }
 
+    /// Refuses to start beside a live node of the same name (the default
+    /// name is the host name: two nodes on one host would share it, and
+    /// take each other's claims, orders and DMs for their own). An entry
+    /// with this very listen address is taken for this node before a
+    /// restart, its entry not yet lapsed.
+    pub async fn check_name_free(&self, listen: &str) -> Result<(), ClusterError> {
+        let twin = self
+            .nodes
+            .list()
+            .await?
+            .into_iter()
+            .find(|n| n.node == self.name() && n.listen != listen);
+        match twin {
+            Some(twin) => Err(ClusterError::NameInUse {
+                node: twin.node,
+                listen: twin.listen,
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// This node's name.
     pub fn name(&self) -> &str {
         &self.cluster.settings().node_name
