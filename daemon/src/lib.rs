@@ -22,6 +22,7 @@ pub mod admin;
 pub mod banner;
 pub mod cluster;
 pub mod config;
+pub mod config_check;
 pub mod config_error;
 pub mod connection;
 pub mod ending;
