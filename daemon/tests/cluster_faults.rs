@@ -157,6 +157,26 @@ async fn echoed_by(
     echoed
 }
 
+/// Four senders, two on each node, each sending `count` messages; returns
+/// once twenty messages were echoed, so the fault comes mid-run.
+async fn two_by_two(
+    a: &Daemon,
+    b: &Daemon,
+    key: &str,
+    count: usize,
+) -> Vec<tokio::task::JoinHandle<Echoed>> {
+    let echoes = Arc::new(AtomicUsize::new(0));
+    let mut senders = Vec::new();
+    for (i, d) in [a, b, a, b].into_iter().enumerate() {
+        let client = join(d, key, &format!("s{i}")).await;
+        senders.push(tokio::spawn(send_all(client, count, echoes.clone())));
+    }
+    testkit::wait_until("some messages before the fault", || {
+        (echoes.load(Ordering::Relaxed) >= 20).then_some(())
+    });
+    senders
+}
+
 /// Ends the run with `END` said on `a`, and checks that both receivers
 /// saw every echoed message once, in increasing ids.
 async fn end_and_check(
@@ -231,15 +251,7 @@ async fn nats_restarted_mid_run_loses_nothing_accepted() {
     let b = node(&nats, "b");
     let key = a.read_key();
     let receivers = watch_both(&a, &b, &key).await;
-    let echoes = Arc::new(AtomicUsize::new(0));
-    let mut senders = Vec::new();
-    for (i, d) in [&a, &b, &a, &b].into_iter().enumerate() {
-        let client = join(d, &key, &format!("s{i}")).await;
-        senders.push(tokio::spawn(send_all(client, 30, echoes.clone())));
-    }
-    testkit::wait_until("some messages before the restart", || {
-        (echoes.load(Ordering::Relaxed) >= 20).then_some(())
-    });
+    let senders = two_by_two(&a, &b, &key, 30).await;
     nats.restart();
     let echoed = echoed_by(senders, Some(30)).await;
     end_and_check(&a, &key, receivers, &echoed).await;
@@ -411,15 +423,7 @@ async fn a_room_on_a_three_server_nats_cluster_survives_the_loss_of_a_server() {
     let b = start("b");
     let key = a.read_key();
     let receivers = watch_both(&a, &b, &key).await;
-    let echoes = Arc::new(AtomicUsize::new(0));
-    let mut senders = Vec::new();
-    for (i, d) in [&a, &b, &a, &b].into_iter().enumerate() {
-        let client = join(d, &key, &format!("s{i}")).await;
-        senders.push(tokio::spawn(send_all(client, 25, echoes.clone())));
-    }
-    testkit::wait_until("some messages before a NATS server dies", || {
-        (echoes.load(Ordering::Relaxed) >= 20).then_some(())
-    });
+    let senders = two_by_two(&a, &b, &key, 25).await;
     nats.kill(0);
     let echoed = echoed_by(senders, Some(25)).await;
     end_and_check(&a, &key, receivers, &echoed).await;
