@@ -137,7 +137,9 @@ impl Names {
     /// Gives `name` up (its user left). Only this node's own claim is
     /// removed, never one another node made since.
     pub async fn release(&self, name: &str) -> Result<(), ClusterError> {
-        let _turn = self.turn.lock().await;
+        // Out of the held claims first, before waiting for the turn: a
+        // release given up while a long renewal pass runs must not leave
+        // a claim that is renewed for ever (it lapses within the ttl).
         let key = key_of(name);
         let held = self
             .held
@@ -147,6 +149,7 @@ impl Names {
         let Some((revision, ours)) = held else {
             return Ok(());
         };
+        let _turn = self.turn.lock().await;
         let delete = |revision| self.store.delete_expect_revision(&key, Some(revision));
         match delete(revision).await {
             Ok(()) => Ok(()),
