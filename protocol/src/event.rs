@@ -10,6 +10,12 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use crate::identity::{Identity, IdentityError, IdentityKey};
+
+mod member;
+
+pub use self::member::Member;
+
 /// First sealed client message (c2s #0): who wants to join.
 /// On the wire: `{"type":"auth","username":…,"password":…,"client":…}`.
 /// The password is wiped from memory when the `Auth` (and each clone: a
@@ -31,6 +37,16 @@ pub struct Auth {
     /// are no longer kept. Absent: the most recent history, as before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<u64>,
+    /// The client's identity: the bare unpadded base64url of its Ed25519
+    /// public key, as sent (checked by [`Auth::verify_identity`]). Comes
+    /// with `proof`, or is absent with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    /// The proof of `identity` for this session: the bare unpadded
+    /// base64url of the signature of `"chat v1 identity proof" ‖ th`
+    /// (see [`crate::identity`]); set by [`Auth::prove`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<String>,
 }
 
 impl fmt::Debug for Auth {
@@ -40,6 +56,8 @@ impl fmt::Debug for Auth {
             .field("password", &"..")
             .field("client", &self.client)
             .field("after", &self.after)
+            .field("identity", &self.identity)
+            .field("proof", &self.proof.as_ref().map(|_| ".."))
             .finish()
     }
 }
@@ -82,6 +100,19 @@ pub enum ClientEvent {
     },
     /// Ask for the list of users online.
     Who,
+    /// Register another key to this session's name (a second device). The
+    /// server answers with `identities`, or an `error` (`not_owner`,
+    /// `too_many_keys`, `names_open`).
+    IdentityAdd {
+        /// The public key to add.
+        key: IdentityKey,
+    },
+    /// Remove a key from this session's name. The server answers with
+    /// `identities`, or an `error` (`not_owner`, `last_key`, `names_open`).
+    IdentityRemove {
+        /// The public key to remove.
+        key: IdentityKey,
+    },
     /// The client is leaving.
     Bye {
         /// Why.
@@ -131,6 +162,11 @@ pub struct Welcome {
     pub name: String,
     /// Everyone online, this client included.
     pub users: Vec<String>,
+    /// Everyone online again, with what is known of each (their identity);
+    /// in the order of `users`. Empty (absent on the wire) from a server
+    /// that does not send it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<Member>,
     /// Recent public messages, oldest first; after a resume (`Auth`'s
     /// `after`), the messages after that id.
     #[serde(default)]
@@ -177,6 +213,13 @@ pub enum RejectCode {
     /// Too many wrong passwords from this address: wait `retry_after`
     /// seconds.
     Throttled,
+    /// The name is registered to other keys than the one this join proved
+    /// (or it proved none).
+    NameRegistered,
+    /// The `Auth`'s identity or proof is not valid: one without the other,
+    /// a malformed or weak key, or a proof that does not verify for this
+    /// session.
+    BadIdentity,
     /// A code this side does not know.
     #[serde(other)]
     Other,
@@ -198,6 +241,9 @@ pub enum ByeCode {
     Timeout,
     /// The key this session joined with was withdrawn.
     KeyRotated,
+    /// The name's owner joined, proving one of the name's keys, and this
+    /// session had proved none of them.
+    NameRegistered,
     /// The peer broke the protocol.
     Protocol,
     /// A code this side does not know.
@@ -225,6 +271,17 @@ pub enum ErrorCode {
     NoSuchUser,
     /// An event that could not be read.
     BadEvent,
+    /// `identity_add` or `identity_remove` from a session not proven with
+    /// one of its name's keys (or whose name is not registered).
+    NotOwner,
+    /// `identity_add` to a name that holds as many keys as the server
+    /// allows.
+    TooManyKeys,
+    /// `identity_remove` of a name's last key.
+    LastKey,
+    /// `identity_add` or `identity_remove` on a server whose names are not
+    /// bound to keys (its `names` policy is `"open"`).
+    NamesOpen,
     /// A code this side does not know.
     #[serde(other)]
     Other,
@@ -273,6 +330,9 @@ pub enum ServerEvent {
         online: usize,
         /// Server time, Unix milliseconds.
         ts: u64,
+        /// The identity the user proved, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        identity: Option<IdentityKey>,
     },
     /// Someone left.
     Leave {
@@ -304,6 +364,17 @@ pub enum ServerEvent {
     Users {
         /// Everyone online.
         users: Vec<String>,
+        /// Everyone online, with their identities (see [`Welcome::members`]).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        members: Vec<Member>,
+    },
+    /// Answer to `identity_add` and `identity_remove`: the keys registered
+    /// to the name now.
+    Identities {
+        /// The name (this session's).
+        name: String,
+        /// Its keys.
+        keys: Vec<IdentityKey>,
     },
     /// A notice from the server's admin.
     Notice {
@@ -411,6 +482,10 @@ impl Auth {
             client: String,
             #[serde(default)]
             after: Option<u64>,
+            #[serde(default)]
+            identity: Option<String>,
+            #[serde(default)]
+            proof: Option<String>,
         }
         let strict: Strict = crate::json::from_slice_strict(bytes)?;
         (strict.kind == "auth").then(|| Auth {
@@ -418,7 +493,33 @@ impl Auth {
             password: strict.password,
             client: strict.client,
             after: strict.after,
+            identity: strict.identity,
+            proof: strict.proof,
         })
+    }
+
+    /// Adds `identity`'s public key and its proof for the session whose
+    /// transcript hash is `th` (a client does this after the `Challenge`
+    /// checked out, before it seals the `Auth`).
+    pub fn prove(&mut self, identity: &Identity, th: &[u8; 32]) {
+        self.identity = Some(identity.public().to_base64());
+        self.proof = Some(crate::identity::proof_to_base64(&identity.prove(th)));
+    }
+
+    /// The identity this `Auth` proves for the session whose transcript
+    /// hash is `th`: `Ok(None)` when it gives none (neither `identity` nor
+    /// `proof`), `Ok(Some(key))` when the proof verifies, else why not
+    /// (the server refuses the join with `bad_identity`).
+    pub fn verify_identity(&self, th: &[u8; 32]) -> Result<Option<IdentityKey>, IdentityError> {
+        match (&self.identity, &self.proof) {
+            (None, None) => Ok(None),
+            (Some(identity), Some(proof)) => {
+                let key = IdentityKey::from_base64(identity)?;
+                key.verify(th, &crate::identity::proof_from_base64(proof)?)?;
+                Ok(Some(key))
+            }
+            _ => Err(IdentityError::Unpaired),
+        }
     }
 
     /// The JSON bytes of this `Auth`, to be sealed; wiped when dropped.
@@ -604,6 +705,8 @@ mod tests {
             password: Zeroizing::new("hunter2".into()),
             client: "t".into(),
             after: None,
+            identity: None,
+            proof: None,
         };
         assert!(!format!("{a:?}").contains("hunter2"));
         let json = String::from_utf8(a.to_bytes().to_vec()).unwrap();
