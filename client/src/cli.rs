@@ -88,10 +88,31 @@ pub struct Cli {
 
     /// Use the settings of [profile.NAME] in the configuration file
     /// ($XDG_CONFIG_HOME/chat/config.toml: url, username, key or key_file,
-    /// password_file or password_command); flags and the environment
-    /// override it
+    /// password_file or password_command, identity); flags and the
+    /// environment override it
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
+
+    /// Prove this identity when joining: FILE holds its private key, as
+    /// `--show-identity` makes it (mode 0600: a file others can read is
+    /// refused). `none`: join without one. [default: the configuration's
+    /// `identity`, else $XDG_DATA_HOME/chat/identity
+    /// (~/.local/share/chat/identity), made on first use]
+    #[arg(long, value_name = "FILE", env = "CHAT_IDENTITY")]
+    pub identity: Option<PathBuf>,
+
+    /// Join without an identity (as CHAT_IDENTITY=none): the server cannot
+    /// tell this is you, and a name registered to your identity is refused
+    #[arg(long, conflicts_with = "show_identity")]
+    pub no_identity: bool,
+
+    /// Print the public key of the identity chat would use (the form
+    /// `chatctl names add NAME KEY` and `/identity add KEY` take) on the
+    /// first line and its fingerprint on the second, then exit; the
+    /// identity is made first if its file does not exist. Never prints the
+    /// private key
+    #[arg(long)]
+    pub show_identity: bool,
 
     /// Refused: a password on the command line leaks (see --password-file)
     #[arg(long, hide = true, value_name = "PASSWORD")]

@@ -6,6 +6,8 @@
 //! username = "ace"
 //! key_file = "~/.config/chat/key"       # or key = "chat1_…"
 //! password_command = "pass show chat"   # or password_file = "…"
+//! identity = "~/.config/chat/work.identity"  # or "none"; default:
+//!                                       # $XDG_DATA_HOME/chat/identity
 //!
 //! [profile.work]                        # chat --profile work
 //! url = "ws://a.work.example:1719/, ws://b.work.example:1719/"  # tried in turn
@@ -41,6 +43,8 @@ pub struct Settings {
     pub password_file: Option<PathBuf>,
     /// A command (run by `sh -c`) that prints the password.
     pub password_command: Option<String>,
+    /// The identity file (`none`: no identity).
+    pub identity: Option<PathBuf>,
 }
 
 /// The file as written.
@@ -53,6 +57,7 @@ struct File {
     key_file: Option<PathBuf>,
     password_file: Option<PathBuf>,
     password_command: Option<String>,
+    identity: Option<PathBuf>,
     #[serde(default)]
     profile: BTreeMap<String, Settings>,
 }
@@ -130,6 +135,7 @@ pub fn parse(text: &str, origin: &Path, profile: Option<&str>) -> Result<Setting
         key_file: file.key_file,
         password_file: file.password_file,
         password_command: file.password_command,
+        identity: file.identity,
     };
     check(&base, text, origin, None)?;
     for (name, settings) in &file.profile {
@@ -173,6 +179,7 @@ pub fn parse(text: &str, origin: &Path, profile: Option<&str>) -> Result<Setting
         } else {
             base.password_command
         },
+        identity: chosen.identity.or(base.identity),
     })
 }
 

@@ -296,15 +296,17 @@ impl Engine {
             ServerEvent::Dm { from, cid, .. } if self.is_me(from) => {
                 Some(self.answered(cid.as_deref()))
             }
-            ServerEvent::Users { users } => {
+            ServerEvent::Users { users, members } => {
                 let asked = self.inflight.pop_front();
                 if asked.is_some() && asked.as_ref().map(|p| p.seq) == self.refresh {
                     self.refresh = None;
-                    events.push(Event::Users(users.clone()));
+                    events.push(Event::Users(users.clone(), members.clone()));
                     return;
                 }
                 Some(asked)
             }
+            // The answer to `identity_add` or `identity_remove`.
+            ServerEvent::Identities { .. } => Some(self.inflight.pop_front()),
             ServerEvent::Error { .. } => {
                 let refused = self.inflight.pop_front();
                 if refused.is_some() && refused.as_ref().map(|p| p.seq) == self.refresh {

@@ -41,10 +41,10 @@ pub use event::{
     Auth, ByeCode, ClientEvent, ErrorCode, HistoryEntry, Member, RateLimit, RejectCode,
     ServerEvent, Welcome, valid_cid, valid_username, validate_text,
 };
-pub use identity::{Fingerprint, Identity, IdentityError, IdentityKey};
 pub use handshake::{
     ClientHandshake, HandshakeError, ServerHandshake, ServerHello, Session, SessionKeys,
 };
+pub use identity::{Fingerprint, Identity, IdentityError, IdentityKey};
 pub use seal::{OpenError, Opener, SealError, Sealer};
 pub use token::{JoinKey, KeyId, ServerIdentity, Token, TokenError};
 

@@ -318,7 +318,12 @@ fn both_state_machines_reproduce_the_vectors() {
         .unwrap();
     kat.check("auth_identity_sealed", &sealed);
     let opened = ServerHandshake::new(&ServerIdentity::from_secret_bytes(&kat.b32("s_priv")))
-        .respond_with(&kat.bytes("hello"), lookup, kat.b32("e_s_priv"), kat.b32("r_s"))
+        .respond_with(
+            &kat.bytes("hello"),
+            lookup,
+            kat.b32("e_s_priv"),
+            kat.b32("r_s"),
+        )
         .unwrap()
         .session
         .opener

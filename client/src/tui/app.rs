@@ -9,6 +9,7 @@
 //! commands, messages, completion) and [`scroll`] (the pane's scrolling).
 
 mod commands;
+mod identities;
 mod keys;
 mod scroll;
 
@@ -18,6 +19,7 @@ use tokio::time::Instant;
 use self::commands::Completion;
 use super::editor::Editor;
 use crate::engine::{Event, Link};
+use crate::identity::Roster;
 use crate::model::{self, Entry, Kind};
 
 /// The shortest time between two refreshes of the user list after a
@@ -82,6 +84,9 @@ pub struct App {
     pub me: String,
     /// Who is online, sorted.
     pub users: Vec<String>,
+    /// Who is online with which identity, and what this client has seen
+    /// of names before (see [`App::with_roster`]).
+    pub ids: Roster,
     /// How many are online, as the server last said (a presence summary
     /// says it before the user list is refreshed).
     pub online: usize,
@@ -143,6 +148,7 @@ impl App {
             fingerprint: fingerprint.to_owned(),
             me: welcome.name.clone(),
             users: Vec::new(),
+            ids: Roster::in_memory(),
             online: 0,
             users_stale: false,
             users_refreshed: None,
@@ -277,6 +283,7 @@ impl App {
 
     /// What the engine reported.
     pub fn on_engine(&mut self, event: Event) {
+        let alerts = self.identities_in(&event);
         match event {
             Event::Server { event, .. } => {
                 match &event {
@@ -302,7 +309,7 @@ impl App {
                         self.online = *online;
                         self.users_stale = true;
                     }
-                    ServerEvent::Users { users } => self.set_users(users),
+                    ServerEvent::Users { users, .. } => self.set_users(users),
                     _ => {}
                 }
                 // A goodbye is told by the `Lost` or `Ended` that follows.
@@ -312,7 +319,7 @@ impl App {
                     }
                 }
             }
-            Event::Users(users) => self.set_users(&users),
+            Event::Users(users, _) => self.set_users(&users),
             Event::Confirmed(seq) | Event::Refused(seq) => self.settle(seq),
             Event::Unknown(pending) => {
                 self.settle(pending.seq);
@@ -358,6 +365,9 @@ impl App {
                 }
             }
             Event::Ended(failure) => self.note(failure.message),
+        }
+        for alert in alerts {
+            self.push(model::alert(&alert), false);
         }
     }
 }

@@ -45,6 +45,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use self::app::{Action, App};
 use crate::engine::{Engine, Event, Link};
 use crate::exit::{Exit, Failure};
+use crate::identity::Roster;
 use crate::signals::Signals;
 
 /// Whether the full-screen client can run here: stdin and stdout are both
@@ -127,16 +128,18 @@ fn suspend() -> io::Result<()> {
 
 /// Runs the full-screen client over a joined `engine`, on the terminal
 /// `guard` set up, until the user leaves or the session ends; the terminal
-/// is restored before it returns.
+/// is restored before it returns. `roster` follows identities (its notes
+/// are shown first).
 pub async fn run(
     guard: TerminalGuard,
     mut engine: Engine,
     welcome: Welcome,
     url: &str,
     fingerprint: &str,
+    roster: Roster,
     signals: &mut Signals,
 ) -> anyhow::Result<Exit> {
-    let mut app = App::new(url, fingerprint, &welcome);
+    let mut app = App::new(url, fingerprint, &welcome).with_roster(roster, &welcome);
     let ended = {
         let _guard = guard;
         let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))

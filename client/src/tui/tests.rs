@@ -55,6 +55,7 @@ fn welcome(history: Vec<HistoryEntry>) -> Welcome {
         server: "chatd".into(),
         gap: false,
         last_id: None,
+        members: Vec::new(),
     }
 }
 
@@ -123,6 +124,7 @@ fn busy_room() -> App {
         name: "erin".into(),
         online: 5,
         ts: NOON + 120_000,
+        identity: None,
     }));
     app.on_engine(message(3, "carol", "hi all, ace: the build is green"));
     app.on_engine(server(ServerEvent::Message(HistoryEntry {

@@ -54,7 +54,10 @@ fn text_forms_are_parsed_strictly() {
     // The last character carries 4 bits of the key and 2 of padding,
     // which must be zero.
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let last = ALPHABET.iter().position(|&c| c == body.as_bytes()[42]).unwrap();
+    let last = ALPHABET
+        .iter()
+        .position(|&c| c == body.as_bytes()[42])
+        .unwrap();
     let mut trailing = body[..42].to_owned();
     trailing.push(ALPHABET[last | 1] as char);
     assert_eq!(
@@ -107,9 +110,16 @@ fn weak_and_non_canonical_keys_are_refused() {
         if VerifyingKey::from_bytes(&b).is_ok_and(|v| !v.is_weak()) {
             decoded += 1;
         }
-        assert_eq!(IdentityKey::from_bytes(&b), Err(IdentityError::NotAKey), "{k}");
+        assert_eq!(
+            IdentityKey::from_bytes(&b),
+            Err(IdentityError::NotAKey),
+            "{k}"
+        );
     }
-    assert!(decoded > 0, "the test covers a non-canonical key ed25519-dalek decodes");
+    assert!(
+        decoded > 0,
+        "the test covers a non-canonical key ed25519-dalek decodes"
+    );
     // x = 0 with the sign bit set: the identity point written as "-0".
     let mut negative_zero = identity;
     negative_zero[31] |= 0x80;
@@ -168,7 +178,10 @@ fn fingerprints_are_16_hex_digits_and_not_key_ids() {
     let key = seeded(0xc0).public();
     let fp = key.fingerprint().to_string();
     assert_eq!(fp.len(), 16);
-    assert!(fp.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+    assert!(
+        fp.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    );
     assert_ne!(seeded(0xc1).public().fingerprint(), key.fingerprint());
     let digest = Sha256::new()
         .chain_update(b"chat v1 identity fingerprint")
@@ -244,7 +257,10 @@ fn an_auth_with_half_an_identity_or_a_bad_one_is_refused() {
         proof: proof.clone(),
         ..auth()
     };
-    assert_eq!(only_proof.verify_identity(&th), Err(IdentityError::Unpaired));
+    assert_eq!(
+        only_proof.verify_identity(&th),
+        Err(IdentityError::Unpaired)
+    );
 
     let cases = [
         (Some("".to_owned()), proof.clone(), IdentityError::Length(0)),

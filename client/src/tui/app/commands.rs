@@ -6,11 +6,21 @@ use super::{Action, App, Bell};
 use crate::input::{self, Command};
 
 /// The commands, for `/help` and Tab.
-pub const COMMANDS: &[&str] = &["/bell", "/clear", "/help", "/me", "/msg", "/quit", "/who"];
+pub const COMMANDS: &[&str] = &[
+    "/bell",
+    "/clear",
+    "/help",
+    "/identity",
+    "/me",
+    "/msg",
+    "/quit",
+    "/who",
+    "/whois",
+];
 
 /// What `/help` shows.
 pub const HELP: &str = "\
-commands: TEXT sends to everyone; /me TEXT an action; /msg NAME TEXT to NAME only; /who lists who is online; /clear empties this pane; /bell off|mentions|all; /quit [REASON] leaves; //TEXT sends /TEXT; /help this
+commands: TEXT sends to everyone; /me TEXT an action; /msg NAME TEXT to NAME only; /who lists who is online; /whois NAME shows NAME's identity and what this client has seen of it; /identity add|remove KEY registers another key (a second device) to your name, or removes one; /clear empties this pane; /bell off|mentions|all; /quit [REASON] leaves; //TEXT sends /TEXT; /help this
 keys: Enter send · Alt-Enter new line · Tab complete · Up/Down lines sent · Ctrl-A/E, Home/End start/end · Alt-B/F word · Ctrl-W delete word · Ctrl-U clear · Ctrl-K delete to end
 scroll: PgUp/PgDn, mouse wheel, Ctrl-Home/Ctrl-End (Home/End on an empty input) · F2 user list · Ctrl-Z suspend · Ctrl-C or Ctrl-D (empty input) quit";
 
@@ -68,6 +78,7 @@ impl App {
                 }
             }
             Ok(Command::Quit { reason }) => return vec![Action::Quit(reason)],
+            Ok(Command::Whois(name)) => self.whois(&name),
             Ok(Command::Send(event)) => match input::check(&event, self.max_text) {
                 Err(why) => self.note(why),
                 Ok(()) => {

@@ -56,6 +56,7 @@ fn scrollback_with_the_new_messages_marker() {
         name: "erin".into(),
         online: 5,
         ts: NOON,
+        identity: None,
     }));
     let scrolled = screen(&mut app, 60, 12);
     insta::assert_snapshot!("scrolled_up", scrolled);

@@ -17,7 +17,10 @@ use crate::tui::text;
 pub(super) fn draw_status(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
     let fingerprint: String = app.fingerprint.chars().take(8).collect();
     let state = link_text(app.link, Instant::now());
-    let me = escape::one_line(&app.me);
+    let mut me = escape::one_line(&app.me).into_owned();
+    if app.ids.verified(&app.me) {
+        me.push_str(" ✓");
+    }
     // While reconnecting, the count is the old one: not said as if known.
     let online = match app.stale_since {
         Some(_) => "? online".to_owned(),

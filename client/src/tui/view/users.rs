@@ -30,10 +30,15 @@ pub(super) fn draw_users(frame: &mut Frame, app: &App, area: Rect, st: &Styles) 
             if app.stale_since.is_some() {
                 style = st.dim();
             }
-            Line::from(vec![
+            let mut line = Line::from(vec![
                 Span::styled("│ ", st.dim()),
                 Span::styled(escape::one_line(u).into_owned(), style),
-            ])
+            ]);
+            // A verified identity (docs/protocol.md §12.4).
+            if app.ids.verified(u) {
+                line.spans.push(Span::styled(" ✓", style));
+            }
+            line
         }))
         .chain(std::iter::repeat_with(|| {
             Line::from(Span::styled("│", st.dim()))
