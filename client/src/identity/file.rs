@@ -83,7 +83,13 @@ fn io_error(what: &'static str, path: &Path) -> impl FnOnce(io::Error) -> FileEr
 pub fn load(path: &Path) -> Result<Identity, FileError> {
     let meta = match fs::metadata(path) {
         Ok(meta) => meta,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+        // A path through a file (not a directory) cannot hold one either.
+        Err(err)
+            if matches!(
+                err.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) =>
+        {
             return Err(FileError::Missing(path.to_path_buf()));
         }
         Err(err) => return Err(io_error("reading the identity file", path)(err)),

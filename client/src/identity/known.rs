@@ -144,7 +144,7 @@ impl KnownNames {
             .filter(|((server, n, _), _)| *server == self.server && *n == name)
             .map(|((_, _, key), record)| (*key, record.clone()))
             .collect();
-        keys.sort_by(|a, b| b.1.last.cmp(&a.1.last));
+        keys.sort_by_key(|(_, record)| std::cmp::Reverse(record.last));
         keys
     }
 

@@ -4,7 +4,7 @@
 //! do not depend on the machine's time zone. This file holds the shared
 //! scenery; the tests are in `tests/`, one module per concern: `pane` (the
 //! pane and the bars), `text` (what text looks like), `input`, `drawing`,
-//! `presence`.
+//! `presence`, `identities`.
 
 use chat_protocol::{ClientEvent, HistoryEntry, RateLimit, ServerEvent, Welcome};
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
@@ -18,6 +18,7 @@ use super::view;
 use crate::engine::{Event, Link};
 
 mod drawing;
+mod identities;
 mod input;
 mod pane;
 mod presence;

@@ -2,7 +2,10 @@
 //! failures a real daemon never produces.
 
 use chat_protocol::limits::MAX_AUTH;
-use chat_protocol::{Auth, JoinKey, ServerHandshake, ServerIdentity, Token};
+use chat_protocol::{
+    Auth, IdentityError, IdentityKey, JoinKey, RejectCode, ServerEvent, ServerHandshake,
+    ServerIdentity, Token,
+};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
@@ -11,7 +14,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use testkit::DEADLINE;
 
 /// What the fake does after sending its Challenge.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub enum Script {
     /// Wait for whatever the client sends, up to its close.
     Listen,
@@ -22,6 +25,11 @@ pub enum Script {
     /// Read the Auth, then send a Reject written as a JSON array of its
     /// members (serde alone would read it; the protocol has objects only).
     ArrayAfterAuth,
+    /// Read the Auth, then refuse the join with this code.
+    Reject(RejectCode),
+    /// Read the Auth, then send these events (a `welcome` first, as a
+    /// server that lets the client in), and listen.
+    Answer(Vec<ServerEvent>),
 }
 
 /// What the fake saw.
@@ -29,6 +37,9 @@ pub enum Script {
 pub struct Seen {
     /// The Auth, if the client sent one (and it opened).
     pub auth: Option<Auth>,
+    /// The Auth's identity, checked as a server checks it against this
+    /// session's transcript hash.
+    pub identity: Option<Result<Option<IdentityKey>, IdentityError>>,
     /// Binary messages after the Challenge that did not open.
     pub other_binary: usize,
     /// Sealed messages after the Auth, opened.
@@ -108,6 +119,7 @@ async fn serve(
         .respond(&hello, |_| Some(join_key.clone()))
         .expect("a valid Hello");
     ws.send(Message::binary(answer.challenge)).await.unwrap();
+    let th = answer.keys.th;
     let mut session = answer.session;
     let mut seen = Seen::default();
     while let Some(Ok(message)) = ws.next().await {
@@ -115,8 +127,10 @@ async fn serve(
             Message::Binary(sealed) if seen.auth.is_none() => {
                 match session.opener.open(&sealed, MAX_AUTH) {
                     Ok(plain) => {
-                        seen.auth = Some(serde_json::from_slice(&plain).expect("an Auth"));
-                        match script {
+                        let auth = Auth::from_bytes(&plain).expect("an Auth");
+                        seen.identity = Some(auth.verify_identity(&th));
+                        seen.auth = Some(auth);
+                        match &script {
                             Script::Listen => {}
                             Script::ForgeAfterAuth => {
                                 let mut forged = session.sealer.seal(b"{}").unwrap();
@@ -133,6 +147,21 @@ async fn serve(
                                     .seal(br#"["reject","server_full","full"]"#)
                                     .unwrap();
                                 ws.send(Message::binary(array)).await.unwrap();
+                            }
+                            Script::Reject(code) => {
+                                let reject = ServerEvent::Reject {
+                                    code: *code,
+                                    reason: "refused by the fake".into(),
+                                    retry_after: None,
+                                };
+                                let sealed = session.sealer.seal(&reject.to_bytes()).unwrap();
+                                ws.send(Message::binary(sealed)).await.unwrap();
+                            }
+                            Script::Answer(events) => {
+                                for event in events {
+                                    let sealed = session.sealer.seal(&event.to_bytes()).unwrap();
+                                    ws.send(Message::binary(sealed)).await.unwrap();
+                                }
                             }
                         }
                     }

@@ -63,7 +63,8 @@ impl Tmux {
         std::fs::write(&key_file, key).unwrap();
         let script = dir.path().join("run.sh");
         let mut line = format!(
-            "{env} XDG_CONFIG_HOME=/nonexistent/chat-test-config CHAT_KEY=$(cat {}) exec {} --url {url} --username {name}",
+            "CHAT_IDENTITY=none XDG_DATA_HOME={} {env} XDG_CONFIG_HOME=/nonexistent/chat-test-config CHAT_KEY=$(cat {}) exec {} --url {url} --username {name}",
+            super::data_home().display(),
             key_file.display(),
             env!("CARGO_BIN_EXE_chat")
         );
