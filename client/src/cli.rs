@@ -32,6 +32,17 @@ Full-screen keys:
 /// Messages from others are printed on standard output as they arrive. At
 /// the end of input, chat waits for the server to confirm the lines sent,
 /// then leaves.
+///
+/// Identity: chat proves a long-term Ed25519 key pair of yours at every
+/// join, so that a server that binds names to identities lets no one else
+/// in under your name. It is made on first use in
+/// $XDG_DATA_HOME/chat/identity (~/.local/share/chat/identity): comment
+/// lines starting with #, then one line chat-idsecret1_… (the private key,
+/// not encrypted: keep the file private, mode 0600; chat refuses it when
+/// others can read it). --show-identity prints its public key and
+/// fingerprint. chat records the identities it sees, per server and name,
+/// in $XDG_DATA_HOME/chat/known_names, and warns when a name comes back
+/// with one it never had there (/whois NAME shows what it knows).
 #[derive(Parser, Debug)]
 #[command(name = "chat", version, after_help = format!("{KEYS_HELP}\n\n{}", crate::exit::EXIT_CODES_HELP))]
 pub struct Cli {
