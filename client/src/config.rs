@@ -16,7 +16,9 @@
 //! `[profile.NAME]` table over them. Flags and the environment override
 //! both. The password itself is never in the file: only where to find it.
 //! Unknown keys and bad values are refused with the file and the line, as
-//! chatd does with its own.
+//! chatd does with its own. A file that belongs to someone other than the
+//! caller or root, or that others can change, is refused before it is
+//! read: its `password_command` would run as the caller.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -87,8 +89,9 @@ pub fn load(profile: Option<&str>) -> anyhow::Result<Settings> {
             None => Ok(Settings::default()),
         };
     };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
+    let text = match read_trusted(&path) {
+        Ok(Ok(text)) => text,
+        Ok(Err(refusal)) => return Err(refused(refusal)),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound && profile.is_none() => {
             return Ok(Settings::default());
         }
@@ -109,6 +112,23 @@ pub fn load(profile: Option<&str>) -> anyhow::Result<Settings> {
         }
     };
     parse(&text, &path, profile).map_err(refused)
+}
+
+/// The text of the configuration at `path`, or why it is not read: it
+/// belongs to someone other than the caller or root, or others can change
+/// it (see [`crate::permissions`]).
+fn read_trusted(path: &Path) -> std::io::Result<Result<String, String>> {
+    use std::io::Read as _;
+    let mut file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if let Some(refusal) =
+        crate::permissions::config_refusal(path, &meta, crate::permissions::euid())
+    {
+        return Ok(Err(refusal));
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text)?;
+    Ok(Ok(text))
 }
 
 /// Parses and checks `text` (from `origin`), then picks `profile`.

@@ -22,6 +22,7 @@ mod input;
 mod model;
 mod pacing;
 mod password;
+mod permissions;
 mod render;
 mod session;
 mod signals;
@@ -217,7 +218,7 @@ fn key(cli: &Cli, settings: &config::Settings) -> anyhow::Result<Token> {
             (Some(key), _) => (key, "the configuration file's key"),
             (None, Some(file)) => {
                 let path = config::expand_home(file);
-                let text = std::fs::read_to_string(&path).map_err(|err| {
+                let text = read_key_file(&path).map_err(|err| {
                     usage(&format!(
                         "reading the key file {} (key_file in the configuration): {err}",
                         path.display()
@@ -234,6 +235,16 @@ fn key(cli: &Cli, settings: &config::Settings) -> anyhow::Result<Token> {
         },
     };
     Token::parse(text).map_err(|err| usage(&format!("the key from {source} is not valid: {err}")))
+}
+
+/// The key file's text; a warning first if other users can read it.
+fn read_key_file(path: &std::path::Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut file = std::fs::File::open(path)?;
+    permissions::warn_if_exposed(&file, path, "key file");
+    let mut text = String::new();
+    file.read_to_string(&mut text)?;
+    Ok(text)
 }
 
 fn usage(message: &str) -> anyhow::Error {

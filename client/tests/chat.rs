@@ -571,6 +571,78 @@ fn the_configuration_file_and_its_profiles_fill_in_what_flags_do_not_give() {
     assert!(!bad.stderr().contains("hunter2"), "{}", bad.output());
 }
 
+/// A configuration that someone else owns, or that others can change, is
+/// refused before its `password_command` runs (as root, `sudo -E chat`
+/// would otherwise run another user's command); a key file others can read
+/// is warned about.
+#[test]
+fn a_configuration_others_control_is_refused_before_its_command_runs() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let home = tempfile::tempdir().unwrap();
+    let config_dir = home.path().join("chat");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    let marker = home.path().join("ran");
+    let config = config_dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "password_command = \"touch {}; echo pw\"\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    let chat = || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_chat"));
+        cmd.args(["--plain", "--url", "ws://127.0.0.1:9/"])
+            // The known-answer token of docs/protocol.md: valid, no server.
+            .env("CHAT_KEY", "chat1_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0-Pw")
+            .env_remove("CHAT_PASSWORD")
+            .env("XDG_CONFIG_HOME", home.path());
+        Chat::spawn(cmd)
+    };
+    let set_mode = |mode| {
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+
+    set_mode(0o664);
+    let mut open = chat();
+    assert_eq!(open.finish(), 2, "{}", open.output());
+    assert!(
+        open.stderr()
+            .contains("can be changed by other users (mode 0664)")
+            && open.stderr().contains("chmod go-w"),
+        "{}",
+        open.output()
+    );
+    assert!(!marker.exists(), "the command did not run");
+
+    set_mode(0o644);
+    // SAFETY: geteuid(2) cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("not root: the case of a configuration owned by another uid is skipped");
+    } else {
+        std::os::unix::fs::chown(&config, Some(1234), Some(1234)).unwrap();
+        let mut foreign = chat();
+        assert_eq!(foreign.finish(), 2, "{}", foreign.output());
+        assert!(
+            foreign.stderr().contains("belongs to uid 1234")
+                && foreign.stderr().contains("chown 0"),
+            "{}",
+            foreign.output()
+        );
+        assert!(
+            !marker.exists(),
+            "another user's command did not run as root"
+        );
+        std::os::unix::fs::chown(&config, Some(0), Some(0)).unwrap();
+    }
+
+    // Our own file, private: the command runs (the URL is closed: 69).
+    let mut own = chat();
+    assert_eq!(own.finish(), 69, "{}", own.output());
+    assert!(marker.exists(), "{}", own.output());
+}
+
 /// A server at its connection limit sheds the connection before the
 /// upgrade: with an HTTP 503, or by closing it. Both say "busy" (exit 69).
 #[test]
