@@ -354,6 +354,14 @@ pub fn valid_cid(cid: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
 }
 
+/// The first control character in `text` that a message may not hold
+/// (any but newline and tab), if there is one. Texts an admin sends into
+/// the room (a kick's reason, a notice) follow the same rule.
+pub fn forbidden_control(text: &str) -> Option<char> {
+    text.chars()
+        .find(|&c| c.is_control() && c != '\n' && c != '\t')
+}
+
 /// Checks a message text: not empty, at most `max_text` bytes, no control
 /// characters other than newline and tab.
 pub fn validate_text(text: &str, max_text: usize) -> Result<(), (ErrorCode, String)> {
@@ -366,10 +374,7 @@ pub fn validate_text(text: &str, max_text: usize) -> Result<(), (ErrorCode, Stri
     if text.trim().is_empty() {
         return Err((ErrorCode::TextInvalid, "message is empty".into()));
     }
-    if let Some(c) = text
-        .chars()
-        .find(|&c| c.is_control() && c != '\n' && c != '\t')
-    {
+    if let Some(c) = forbidden_control(text) {
         return Err((
             ErrorCode::TextInvalid,
             format!(
