@@ -57,6 +57,12 @@ const USERS_MIN_WIDTH: u16 = 60;
 /// The input grows to at most this many rows.
 const INPUT_MAX_ROWS: usize = 5;
 
+/// A short text a peer controls (a name, a label) as it may be drawn: on
+/// one line, escaped, and no cluster wider than [`text::MAX_CLUSTER_COLUMNS`].
+pub(super) fn one_line(text: &str) -> String {
+    text::cap_clusters(&crate::escape::one_line(text)).into_owned()
+}
+
 /// Draws the whole screen, and records the pane's size in the app.
 pub fn draw(frame: &mut Frame, app: &mut App) {
     let area = frame.area();

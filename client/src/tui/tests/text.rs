@@ -311,3 +311,36 @@ fn a_newline_in_a_name_or_reason_cannot_forge_a_line() {
     assert!(shown.contains("flood\\x0a03:50"), "{shown}");
     assert!(shown.contains("eve\\x0a12:02"), "{shown}");
 }
+
+/// 120 emoji joined by zero-width joiners are one grapheme cluster, which
+/// terminals that draw its parts apart show 240 columns wide: it would
+/// run over the user list. No cluster claims more than
+/// `MAX_CLUSTER_COLUMNS`: its first emoji shows, the rest is escaped and
+/// wraps like any text, in the pane and in the input.
+#[test]
+fn a_long_zwj_sequence_cannot_spill_over_the_user_list() {
+    let long = vec!["😀"; 120].join("\u{200d}");
+    let mut app = app_with(Vec::new());
+    app.on_engine(message(2, "bob", &format!("look {long} end")));
+    app.on_terminal(TermEvent::Paste(vec!["👍"; 10].join("\u{200d}")));
+    let terminal = draw(&mut app, 80, 24);
+    insta::assert_snapshot!(terminal.backend().to_string());
+    let cells = cells(&terminal);
+    // The user list starts at the same column on every row of the pane.
+    let bar = cells[1]
+        .iter()
+        .position(|s| s == "│")
+        .expect("the user list");
+    let rule = cells.iter().skip(1).position(|row| row[0] == "─").unwrap() + 1;
+    for (y, row) in cells.iter().enumerate().take(rule).skip(1) {
+        assert_eq!(row[bar], "│", "row {y}:\n{}", terminal.backend());
+    }
+    assert!(
+        cells
+            .concat()
+            .iter()
+            .all(|s| crate::tui::text::columns(s) <= crate::tui::text::MAX_CLUSTER_COLUMNS),
+        "{}",
+        terminal.backend()
+    );
+}

@@ -10,20 +10,19 @@ use ratatui::widgets::Paragraph;
 use tokio::time::Instant;
 
 use super::Styles;
-use crate::escape;
 use crate::tui::app::{App, link_text};
 use crate::tui::text;
 
 pub(super) fn draw_status(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
     let fingerprint: String = app.fingerprint.chars().take(8).collect();
     let state = link_text(app.link, Instant::now());
-    let me = escape::one_line(&app.me);
+    let me = super::one_line(&app.me);
     // While reconnecting, the count is the old one: not said as if known.
     let online = match app.stale_since {
         Some(_) => "? online".to_owned(),
         None => format!("{} online", app.online),
     };
-    let url = escape::one_line(&app.url);
+    let url = super::one_line(&app.url);
     let key = format!("key {fingerprint}…");
     // What matters most survives a narrow terminal: the state, then who.
     let candidates = [

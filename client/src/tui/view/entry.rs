@@ -117,7 +117,8 @@ fn text_lines(entry: &Entry) -> Vec<TextLine<'_>> {
 /// occurs.
 fn push_text(cells: &mut Cells, app: &App, text: &str, style: Style, mention: bool, st: &Styles) {
     let escaped = escape::one_line(text);
-    let safe = text::expand_tabs(&escaped);
+    let tabbed = text::expand_tabs(&escaped);
+    let safe = text::cap_clusters(&tabbed);
     if !mention {
         return push(cells, &safe, style);
     }
@@ -149,7 +150,7 @@ pub(super) fn entry_rows(
     let st = Styles { color: app.color };
     let width = width.max(4);
     if entry.kind == Kind::Divider {
-        let label = format!("─── {} ", escape::one_line(&entry.text));
+        let label = format!("─── {} ", super::one_line(&entry.text));
         let fill = width.saturating_sub(text::text_width(&label));
         let text = format!("{label}{}", "─".repeat(fill));
         return vec![Line::from(Span::styled(text, st.dim()))];
@@ -159,7 +160,7 @@ pub(super) fn entry_rows(
         Some(ts) => push(&mut prefix, &format!("{} ", (app.clock)(ts)), st.dim()),
         None => push(&mut prefix, "      ", st.dim()),
     }
-    let from = escape::one_line(&entry.from).into_owned();
+    let from = super::one_line(&entry.from);
     let mut text_style = Style::new();
     match &entry.kind {
         Kind::Message => {
@@ -176,7 +177,7 @@ pub(super) fn entry_rows(
         Kind::Dm { to } => {
             push(&mut prefix, &from, st.name(&entry.from));
             push(&mut prefix, " → ", st.dm());
-            push(&mut prefix, &escape::one_line(to), st.name(to));
+            push(&mut prefix, &super::one_line(to), st.name(to));
             push(&mut prefix, ": ", st.dm());
             text_style = st.dm();
         }

@@ -8,7 +8,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{Styles, name_color};
-use crate::escape;
 use crate::tui::app::App;
 
 /// The user list; while the link is down, dimmed under the time it is
@@ -32,7 +31,7 @@ pub(super) fn draw_users(frame: &mut Frame, app: &App, area: Rect, st: &Styles) 
             }
             Line::from(vec![
                 Span::styled("│ ", st.dim()),
-                Span::styled(escape::one_line(u).into_owned(), style),
+                Span::styled(super::one_line(u), style),
             ])
         }))
         .chain(std::iter::repeat_with(|| {
