@@ -98,10 +98,17 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     if let Some(users) = users {
         draw_users(frame, app, users, &st);
     }
-    draw_rule(frame, app, rule, &st);
-
-    // The input: the rows around the cursor.
+    // The input: the rows around the cursor; the rule says what is
+    // above or below them.
     let first = (cursor.1 + 1).saturating_sub(input_height as usize);
+    let hidden = (
+        first,
+        input_rows
+            .len()
+            .saturating_sub(first + input_height as usize),
+    );
+    draw_rule(frame, app, rule, hidden, &st);
+
     let shown: Vec<Line> = input_rows
         .into_iter()
         .skip(first)

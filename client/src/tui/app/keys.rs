@@ -58,11 +58,16 @@ impl App {
             KeyCode::Char('w') if ctrl => e.delete_word(),
             KeyCode::Char('u') if ctrl => e.clear(),
             KeyCode::Char('k') if ctrl => e.kill_to_end(),
-            KeyCode::Char('l') if ctrl => {}
-            KeyCode::Char('b') if alt => e.word_left(),
-            KeyCode::Char('f') if alt => e.word_right(),
+            KeyCode::Char('y') if ctrl => e.yank(),
+            KeyCode::Char('t') if ctrl => e.transpose(),
             KeyCode::Char('j') if ctrl => e.insert('\n'),
-            KeyCode::Char(c) if !ctrl => e.insert(c),
+            KeyCode::Char('b') if alt && !ctrl => e.word_left(),
+            KeyCode::Char('f') if alt && !ctrl => e.word_right(),
+            KeyCode::Char('d') if alt && !ctrl => e.delete_word_forward(),
+            // Alt-1…9 will switch rooms once there are rooms; until then
+            // they are left unbound, and ignored like any other chord.
+            KeyCode::Char('1'..='9') if alt && !ctrl => {}
+            KeyCode::Char(c) if !ctrl && !alt => e.insert(c),
             KeyCode::Enter if alt => e.insert('\n'),
             KeyCode::Enter => return self.submit(),
             KeyCode::Backspace if alt => e.delete_word(),
@@ -76,12 +81,14 @@ impl App {
             KeyCode::End if ctrl || e.is_empty() => self.scroll_live(),
             KeyCode::Home => e.home(),
             KeyCode::End => e.end(),
-            KeyCode::Up => e.history_up(),
-            KeyCode::Down => e.history_down(),
+            KeyCode::Up => e.up(),
+            KeyCode::Down => e.down(),
             KeyCode::PageUp => self.scroll_up(page),
             KeyCode::PageDown => self.scroll_down(page),
             KeyCode::F(2) => self.show_users = !self.show_users,
             KeyCode::Tab => self.complete(),
+            // Any other chord (Ctrl-L, Alt-X, F5, …) is not bound: it does
+            // nothing, and never types its letter.
             _ => {}
         }
         Vec::new()

@@ -80,3 +80,111 @@ fn quitting_keys() {
         [Action::Quit("gone fishing".into())]
     );
 }
+
+/// The steps: a draft of three lines, Up, Enter. Up moves to the
+/// second line of the draft; Enter sends the draft, once, and never the
+/// line sent before.
+#[test]
+fn up_in_a_draft_of_three_lines_then_enter_sends_the_draft_not_the_last_line() {
+    let mut app = app_with(Vec::new());
+    send(&mut app, "the last message", 1);
+    type_text(&mut app, "first line");
+    press(&mut app, KeyCode::Enter, KeyModifiers::ALT);
+    type_text(&mut app, "second");
+    press(&mut app, KeyCode::Enter, KeyModifiers::ALT);
+    type_text(&mut app, "third");
+    key(&mut app, KeyCode::Up);
+    match key(&mut app, KeyCode::Enter).as_slice() {
+        [Action::Send(ClientEvent::Say { text, .. })] => {
+            assert_eq!(text, "first line\nsecond\nthird");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(app.editor.is_empty());
+}
+
+/// A line recalled with Up and sent does not throw away the draft: it
+/// comes back into the input.
+#[test]
+fn a_recalled_line_sent_gives_the_draft_back() {
+    let mut app = app_with(Vec::new());
+    send(&mut app, "an earlier line", 1);
+    type_text(&mut app, "half typed");
+    key(&mut app, KeyCode::Up);
+    assert_eq!(app.editor.text(), "an earlier line");
+    match key(&mut app, KeyCode::Enter).as_slice() {
+        [Action::Send(ClientEvent::Say { text, .. })] => assert_eq!(text, "an earlier line"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(app.editor.text(), "half typed");
+}
+
+/// Alt-D deletes the next word, Ctrl-Y brings it back, Ctrl-T swaps;
+/// Alt chords that are not bound (Alt-1…9 until there are rooms, Alt-X)
+/// type nothing.
+#[test]
+fn word_keys_yank_transpose_and_unbound_chords_type_nothing() {
+    let mut app = app_with(Vec::new());
+    type_text(&mut app, "keep drop this");
+    press(&mut app, KeyCode::Char('b'), KeyModifiers::ALT);
+    press(&mut app, KeyCode::Char('b'), KeyModifiers::ALT);
+    press(&mut app, KeyCode::Char('d'), KeyModifiers::ALT);
+    assert_eq!(app.editor.text(), "keep  this");
+    press(&mut app, KeyCode::Char('e'), KeyModifiers::CONTROL);
+    press(&mut app, KeyCode::Char('y'), KeyModifiers::CONTROL);
+    assert_eq!(app.editor.text(), "keep  thisdrop");
+    press(&mut app, KeyCode::Char('t'), KeyModifiers::CONTROL);
+    assert_eq!(app.editor.text(), "keep  thisdrpo");
+    for c in ['1', '5', '9', 'x', 'q'] {
+        assert!(press(&mut app, KeyCode::Char(c), KeyModifiers::ALT).is_empty());
+    }
+    press(&mut app, KeyCode::Char('l'), KeyModifiers::CONTROL);
+    press(&mut app, KeyCode::F(5), KeyModifiers::NONE);
+    assert_eq!(
+        app.editor.text(),
+        "keep  thisdrpo",
+        "no chord typed its letter"
+    );
+}
+
+/// An input taller than the five rows it may take shows the rows around
+/// the cursor, and the rule says how many are above and below; Ctrl-A
+/// twice reaches its start.
+#[test]
+fn an_input_taller_than_five_rows_says_what_is_above_and_below() {
+    let mut app = app_with(Vec::new());
+    for i in 1..=8 {
+        if i > 1 {
+            press(&mut app, KeyCode::Enter, KeyModifiers::ALT);
+        }
+        type_text(&mut app, &format!("line {i}"));
+    }
+    let at_end = screen(&mut app, 60, 14);
+    insta::assert_snapshot!("taller_input_at_its_end", at_end);
+    assert!(
+        at_end.contains("↑ 3 more") && !at_end.contains("↓"),
+        "{at_end}"
+    );
+    press(&mut app, KeyCode::Char('a'), KeyModifiers::CONTROL);
+    press(&mut app, KeyCode::Char('a'), KeyModifiers::CONTROL);
+    assert_eq!(app.editor.cursor(), 0);
+    let at_start = screen(&mut app, 60, 14);
+    insta::assert_snapshot!("taller_input_at_its_start", at_start);
+    assert!(
+        at_start.contains("> line 1") && at_start.contains("↓ 3 more"),
+        "{at_start}"
+    );
+    for _ in 0..6 {
+        key(&mut app, KeyCode::Down);
+    }
+    let middle = screen(&mut app, 60, 14);
+    assert!(
+        middle.contains("↑ 2 more") && middle.contains("↓ 1 more"),
+        "{middle}"
+    );
+    assert_eq!(
+        app.editor.text().lines().count(),
+        8,
+        "Down moved, recalled nothing"
+    );
+}

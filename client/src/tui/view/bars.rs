@@ -44,7 +44,15 @@ pub(super) fn draw_status(frame: &mut Frame, app: &App, area: Rect, st: &Styles)
     frame.render_widget(Paragraph::new(text).style(style), area);
 }
 
-pub(super) fn draw_rule(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
+/// The rule above the input; `hidden` is the input's rows above and
+/// below those shown.
+pub(super) fn draw_rule(
+    frame: &mut Frame,
+    app: &App,
+    area: Rect,
+    hidden: (usize, usize),
+    st: &Styles,
+) {
     let len = app.editor.text().len();
     let (hint, style) = if len > app.max_text {
         (
@@ -54,6 +62,21 @@ pub(super) fn draw_rule(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
             ),
             st.error(),
         )
+    } else if hidden != (0, 0) {
+        let mut parts = Vec::new();
+        let mut keys = Vec::new();
+        if hidden.0 > 0 {
+            parts.push(format!("↑ {} more", hidden.0));
+            keys.push("Ctrl-A twice: start");
+        }
+        if hidden.1 > 0 {
+            parts.push(format!("↓ {} more", hidden.1));
+            keys.push("Ctrl-E twice: end");
+        }
+        let long = format!(" {} ({}) ", parts.join(" · "), keys.join(", "));
+        let short = format!(" {} ", parts.join(" · "));
+        let fits = text::text_width(&long) + 2 <= area.width as usize;
+        (if fits { long } else { short }, st.notice())
     } else if app.editor.text().starts_with('/') || !app.editor.is_empty() {
         (" Tab: complete · Alt-Enter: new line ".to_owned(), st.dim())
     } else {
