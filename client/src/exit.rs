@@ -34,6 +34,9 @@ pub enum Exit {
     ServerFull = 15,
     /// Too many failed joins from this address; the wait is shown.
     Throttled = 16,
+    /// Banned by an operator (a `Reject` or `Bye` with the code `banned`);
+    /// the reason, which says until when, is shown.
+    Banned = 17,
     /// Nothing answered at the URL (refused, DNS, timeout).
     Unreachable = 69,
     /// Ctrl-C or SIGTERM before the join completed (128 + SIGINT).
@@ -64,6 +67,7 @@ Exit codes:
   14  name invalid (1-32 of A-Z a-z 0-9 _ . -)
   15  server full
   16  throttled: too many wrong passwords from this address; the wait is shown
+  17  banned (the reason and the end are shown)
   69  server unreachable (connection refused, DNS failure, timeout)
  130  interrupted (Ctrl-C or SIGTERM) before joining";
 
@@ -104,6 +108,7 @@ mod tests {
             (Exit::NameInvalid, 14),
             (Exit::ServerFull, 15),
             (Exit::Throttled, 16),
+            (Exit::Banned, 17),
             (Exit::Unreachable, 69),
             (Exit::Interrupted, 130),
         ];

@@ -299,7 +299,7 @@ mod tests {
     fn help_documents_every_exit_code_and_hides_secrets() {
         let help = Cli::command().render_long_help().to_string();
         for code in [
-            "0", "1", "2", "3", "4", "5", "10", "11", "12", "13", "14", "15", "69",
+            "0", "1", "2", "3", "4", "5", "10", "11", "12", "13", "14", "15", "16", "17", "69",
         ] {
             assert!(help.contains(&format!("\n{code:>4}  ")), "exit code {code}");
         }

@@ -183,10 +183,13 @@ impl Session {
                     _ => {}
                 }
             }
-            Event::Ended(failure) if failure.exit == Exit::Disconnected => {
-                return Ok(Some(Exit::Disconnected));
+            // The `Bye` was shown: its reason is on the screen already.
+            Event::Ended { failure, .. }
+                if matches!(failure.exit, Exit::Disconnected | Exit::Banned) =>
+            {
+                return Ok(Some(failure.exit));
             }
-            Event::Ended(failure) => return Err(failure.into()),
+            Event::Ended { failure, .. } => return Err(failure.into()),
             // The line client does not reconnect: none of these come.
             Event::Confirmed(_)
             | Event::Users(_)

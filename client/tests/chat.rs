@@ -453,15 +453,21 @@ fn an_impostor_is_detected_before_the_password_leaves_exit_11() {
 /// holds the key's identity and follows `script`: its exit code, the
 /// process (for its output) and what the fake saw.
 fn ace_against_a_fake(script: Script) -> (i32, Chat, fake::Seen) {
+    let (mut chat, fake) = ace_at_a_fake(script);
+    let code = chat.finish();
+    (code, chat, fake.seen())
+}
+
+/// `chat` as ace (password "pw") started against a fake server that
+/// follows `script`, its input open.
+fn ace_at_a_fake(script: Script) -> (Chat, Fake) {
     let join_key = JoinKey([4; 32]);
     let identity = ServerIdentity::from_secret_bytes(&[0x21; 32]);
     let public = identity.public();
     let fake = Fake::start(identity, join_key.clone(), script);
     let mut cmd = command(&fake.url, &fake::token(&join_key, public));
     cmd.env("CHAT_PASSWORD", "pw").args(["--username", "ace"]);
-    let mut chat = Chat::spawn(cmd);
-    let code = chat.finish();
-    (code, chat, fake.seen())
+    (Chat::spawn(cmd), fake)
 }
 
 #[test]
@@ -511,6 +517,29 @@ fn an_unreadable_event_gets_a_sealed_bye_and_close_1002_exit_5() {
     let bye: serde_json::Value = serde_json::from_str(&seen.after_auth[0]).unwrap();
     assert_eq!(bye["type"], "bye", "{bye}");
     assert_eq!(bye["code"], "protocol", "{bye}");
+}
+
+/// A ban is handled by its code, `banned`, whether the join is refused
+/// or the session ended: exit 17, the reason shown (it says until when).
+#[test]
+fn a_ban_exits_17_with_the_reason_at_the_join_and_in_the_session() {
+    let (code, chat, _) = ace_against_a_fake(Script::BanAtJoin);
+    assert_eq!(code, 17, "{}", chat.output());
+    assert!(
+        chat.stderr()
+            .contains("refused to let ace join: banned until 2031-01-01 00:00 UTC: spam (banned)"),
+        "{}",
+        chat.output()
+    );
+    // Input stays open: the session ends by the server's Bye alone.
+    let (mut chat, _fake) = ace_at_a_fake(Script::BanAfterWelcome);
+    assert_eq!(chat.wait_exit(), 17, "{}", chat.output());
+    assert!(
+        chat.stdout()
+            .contains("-!- disconnected by the server: banned: banned for 1h by carol: spam"),
+        "{}",
+        chat.output()
+    );
 }
 
 #[test]

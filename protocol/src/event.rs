@@ -177,6 +177,8 @@ pub enum RejectCode {
     /// Too many wrong passwords from this address: wait `retry_after`
     /// seconds.
     Throttled,
+    /// Banned by an operator (the reason says why and until when).
+    Banned,
     /// A code this side does not know.
     #[serde(other)]
     Other,
@@ -200,6 +202,8 @@ pub enum ByeCode {
     KeyRotated,
     /// The peer broke the protocol.
     Protocol,
+    /// Banned by an operator (the reason says why and until when).
+    Banned,
     /// A code this side does not know.
     #[serde(other)]
     Other,
@@ -544,7 +548,7 @@ mod tests {
             }
         );
         let e: ServerEvent =
-            serde_json::from_str(r#"{"type":"reject","code":"banned","reason":"x"}"#).unwrap();
+            serde_json::from_str(r#"{"type":"reject","code":"later","reason":"x"}"#).unwrap();
         assert_eq!(
             e,
             ServerEvent::Reject {

@@ -574,6 +574,7 @@ fn every_code_is_documented() {
         RejectCode::BadRequest,
         RejectCode::Busy,
         RejectCode::Throttled,
+        RejectCode::Banned,
     ] {
         match code {
             RejectCode::ServerFull
@@ -583,6 +584,7 @@ fn every_code_is_documented() {
             | RejectCode::BadRequest
             | RejectCode::Busy
             | RejectCode::Throttled
+            | RejectCode::Banned
             | RejectCode::Other => row(code_name(code)),
         }
     }
@@ -610,6 +612,7 @@ fn every_code_is_documented() {
         ByeCode::Timeout,
         ByeCode::KeyRotated,
         ByeCode::Protocol,
+        ByeCode::Banned,
     ] {
         match code {
             ByeCode::Leave
@@ -619,6 +622,7 @@ fn every_code_is_documented() {
             | ByeCode::Timeout
             | ByeCode::KeyRotated
             | ByeCode::Protocol
+            | ByeCode::Banned
             | ByeCode::Other => row(code_name(code)),
         }
     }

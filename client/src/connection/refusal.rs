@@ -125,6 +125,7 @@ pub(super) fn rejected(
                 None => format!("{refused}: {reason}"),
             },
         ),
+        RejectCode::Banned => (Exit::Banned, format!("{refused}: {reason} (banned)")),
         RejectCode::BadRequest | RejectCode::Other => (Exit::Error, format!("{refused}: {reason}")),
     };
     Failure::new(exit, message).into()
@@ -180,6 +181,7 @@ mod tests {
             (RejectCode::BadRequest, Exit::Error),
             (RejectCode::Other, Exit::Error),
             (RejectCode::Throttled, Exit::Throttled),
+            (RejectCode::Banned, Exit::Banned),
         ];
         let auth = Auth {
             username: "ace".into(),

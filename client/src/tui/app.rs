@@ -9,6 +9,7 @@
 //! commands, messages, completion) and [`scroll`] (the pane's scrolling).
 
 mod commands;
+mod ended;
 mod keys;
 mod scroll;
 
@@ -16,8 +17,10 @@ use chat_protocol::{ClientEvent, ServerEvent, Welcome};
 use tokio::time::Instant;
 
 use self::commands::Completion;
+pub use self::ended::{Ended, Secret};
 use super::editor::Editor;
-use crate::engine::{Event, Link};
+use crate::engine::{Credentials, Event, Link};
+use crate::exit::Exit;
 use crate::model::{self, Entry, Kind};
 
 /// The shortest time between two refreshes of the user list after a
@@ -34,10 +37,18 @@ pub const SCROLLBACK_MAX: usize = 200_000;
 pub enum Action {
     /// Hand this to the engine, then call [`App::add_pending`].
     Send(ClientEvent),
-    /// Leave with this reason.
-    Quit(String),
+    /// Leave with this reason; the process exits with `exit`.
+    Quit {
+        /// Words for the others (empty: none).
+        reason: String,
+        /// How the process ends.
+        exit: Exit,
+    },
     /// Stop the process (Ctrl-Z), then redraw.
     Suspend,
+    /// Join again now (`/reconnect`, or the password or key asked for
+    /// after the session ended), with these credentials if given.
+    Reconnect(Option<Credentials>),
 }
 
 /// When to ring the terminal bell.
@@ -49,6 +60,17 @@ pub enum Bell {
     Mentions,
     /// On every message from someone else.
     All,
+}
+
+impl Bell {
+    /// The setting's name, as `/bell` and the configuration write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Mentions => "mentions",
+            Self::All => "all",
+        }
+    }
 }
 
 /// One line of the pane.
@@ -126,6 +148,16 @@ pub struct App {
     /// narrower than ratatui counts, at the last draw: drawn whole again
     /// on the next (see [`super::text::settle`]).
     pub uncertain_rows: Vec<u16>,
+    /// Set once the session ended (a kick, a ban, a withdrawn key, a
+    /// refused rejoin): the screen stays, with the reason, until the user
+    /// leaves or joins again.
+    pub ended: Option<Ended>,
+    /// The masked input that asks for a new password or key, in place of
+    /// the input line, while it is open.
+    pub secret: Option<Secret>,
+    /// Ctrl-C (or `/quit`) was pressed while lines wait or a draft is
+    /// typed: the question is shown; this is the reason to leave with.
+    pub confirm_quit: Option<String>,
     completion: Option<Completion>,
     last_retry_error: Option<String>,
 }
@@ -162,6 +194,9 @@ impl App {
             stale_since: None,
             now: chat_protocol::clock::now_ms,
             uncertain_rows: Vec::new(),
+            ended: None,
+            secret: None,
+            confirm_quit: None,
             completion: None,
             last_retry_error: None,
         };
@@ -335,6 +370,8 @@ impl App {
             }
             Event::Rejoined { welcome, gap, url } => {
                 self.last_retry_error = None;
+                self.ended = None;
+                self.secret = None;
                 self.url = url;
                 self.stale_since = None;
                 self.users_stale = false;
@@ -357,7 +394,7 @@ impl App {
                     self.push(Entry::divider("live"), true);
                 }
             }
-            Event::Ended(failure) => self.note(failure.message),
+            Event::Ended { failure, remedy } => self.on_ended(failure, remedy),
         }
     }
 }

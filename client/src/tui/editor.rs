@@ -169,23 +169,10 @@ impl Editor {
         };
     }
 
-    /// Whether the input holds several lines (Up and Down move in it).
-    pub fn lines(&self) -> usize {
-        self.text.iter().filter(|&&c| c == '\n').count() + 1
-    }
-
-    /// The line (0-based) the cursor is on.
-    pub fn cursor_line(&self) -> usize {
-        self.text[..self.cursor]
-            .iter()
-            .filter(|&&c| c == '\n')
-            .count()
-    }
-
     /// Moves the cursor to the line that starts at `start`, at the column
     /// it has now (or the end of that line, if shorter), on a cluster
     /// boundary.
-    fn to_line(&mut self, start: usize) {
+    fn move_to_line(&mut self, start: usize) {
         let column = self.cursor - self.line_start(self.cursor);
         let end = self.line_end(start);
         let target = (start + column).min(end);
@@ -337,7 +324,7 @@ impl Editor {
     pub fn up(&mut self) {
         let start = self.line_start(self.cursor);
         if start > 0 {
-            return self.to_line(self.line_start(start - 1));
+            return self.move_to_line(self.line_start(start - 1));
         }
         let text = self.text();
         if let Some(older) = self.history.older(&text) {
@@ -351,7 +338,7 @@ impl Editor {
     pub fn down(&mut self) {
         let end = self.line_end(self.cursor);
         if end < self.text.len() {
-            return self.to_line(end + 1);
+            return self.move_to_line(end + 1);
         }
         let text = self.text();
         if let Some(newer) = self.history.newer(&text) {
@@ -370,6 +357,11 @@ impl Editor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The line (0-based) the cursor is on.
+    fn cursor_line(e: &Editor) -> usize {
+        e.text[..e.cursor].iter().filter(|&&c| c == '\n').count()
+    }
 
     fn typed(text: &str) -> Editor {
         let mut editor = Editor::default();
@@ -449,14 +441,14 @@ mod tests {
         e.insert_str("first line\nsecond\nthird");
         e.up();
         assert_eq!(e.text(), "first line\nsecond\nthird", "the draft stays");
-        assert_eq!(e.cursor_line(), 1);
+        assert_eq!(cursor_line(&e), 1);
         assert_eq!(e.cursor(), "first line\nsecon".len(), "the same column");
         e.up();
-        assert_eq!(e.cursor_line(), 0);
+        assert_eq!(cursor_line(&e), 0);
         assert_eq!(e.cursor(), 5, "the column kept: {}", e.cursor());
         e.down();
         e.down();
-        assert_eq!(e.cursor_line(), 2);
+        assert_eq!(cursor_line(&e), 2);
         // From the first line only, the history.
         e.up();
         e.up();

@@ -43,8 +43,8 @@ use ratatui::backend::CrosstermBackend;
 use tokio::signal::unix::{SignalKind, signal};
 
 use self::app::{Action, App};
-use crate::engine::{Engine, Event, Link};
-use crate::exit::{Exit, Failure};
+use crate::engine::{Engine, Link};
+use crate::exit::Exit;
 use crate::signals::Signals;
 
 /// Whether the full-screen client can run here: stdin and stdout are both
@@ -137,17 +137,21 @@ pub async fn run(
     signals: &mut Signals,
 ) -> anyhow::Result<Exit> {
     let mut app = App::new(url, fingerprint, &welcome);
-    let ended = {
+    let left = {
         let _guard = guard;
         let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))
             .context("setting up the terminal")?;
         main_loop(&mut engine, &mut app, &mut terminal, signals).await
     };
-    match ended {
-        Ok(Ok(())) => Ok(Exit::Ok),
-        Ok(Err(failure)) => {
-            eprintln!("chat: {}", failure.message);
-            Ok(failure.exit)
+    match left {
+        Ok(exit) => {
+            // Said again on the terminal the full screen gave back.
+            if let Some(ended) = &app.ended {
+                eprintln!("chat: {}", ended.message);
+            } else if exit == Exit::Refused {
+                eprintln!("chat: left with lines not sent");
+            }
+            Ok(exit)
         }
         Err(err) => {
             engine.leave("").await;
@@ -158,13 +162,14 @@ pub async fn run(
 
 type Term = Terminal<CrosstermBackend<io::Stdout>>;
 
-/// The loop; `Ok(Err(failure))` when the server ended the session.
+/// The loop, until the user leaves; how the process exits. A session the
+/// server ends keeps the screen (see [`app`]'s `ended`).
 async fn main_loop(
     engine: &mut Engine,
     app: &mut App,
     terminal: &mut Term,
     signals: &mut Signals,
-) -> anyhow::Result<Result<(), Failure>> {
+) -> anyhow::Result<Exit> {
     let mut events = EventStream::new();
     let mut hangup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -182,20 +187,23 @@ async fn main_loop(
             let mut out = io::stdout();
             let _ = out.write_all(b"\x07").and_then(|()| out.flush());
         }
+        // Signals and a terminal that is gone leave without asking.
+        let leave = |app: &App| {
+            vec![Action::Quit {
+                reason: String::new(),
+                exit: app.quit_now(),
+            }]
+        };
         let actions = tokio::select! {
-            () = signals.recv() => vec![Action::Quit(String::new())],
-            _ = hangup.recv() => vec![Action::Quit(String::new())],
+            () = signals.recv() => leave(app),
+            _ = hangup.recv() => leave(app),
             _ = tick.tick() => Vec::new(),
             event = events.next() => match event {
                 Some(Ok(event)) => app.on_terminal(event),
-                // The terminal is gone: leave.
-                Some(Err(_)) | None => vec![Action::Quit(String::new())],
+                Some(Err(_)) | None => leave(app),
             },
             wake = engine.wait() => {
                 for event in engine.handle(wake).await {
-                    if let Event::Ended(failure) = event {
-                        return Ok(Err(failure));
-                    }
                     app.on_engine(event);
                 }
                 Vec::new()
@@ -216,9 +224,14 @@ async fn main_loop(
                     let seq = engine.submit(event.clone());
                     app.add_pending(seq, &event);
                 }
-                Action::Quit(reason) => {
+                Action::Quit { reason, exit } => {
                     engine.leave(&reason).await;
-                    return Ok(Ok(()));
+                    return Ok(exit);
+                }
+                Action::Reconnect(credentials) => {
+                    if !engine.reconnect_now(credentials).await {
+                        app.note("reconnecting is not possible here");
+                    }
                 }
                 Action::Suspend => {
                     suspend()?;

@@ -15,9 +15,11 @@ use tokio::time::Instant;
 
 use super::app::{Action, App};
 use super::view;
-use crate::engine::{Event, Link};
+use crate::engine::{Event, Link, Remedy};
+use crate::exit::{Exit, Failure};
 
 mod drawing;
+mod ended;
 mod input;
 mod pane;
 mod presence;

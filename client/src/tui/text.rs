@@ -200,7 +200,7 @@ mod tests {
         let family = "👨\u{200d}👩\u{200d}👧\u{200d}👦";
         assert_eq!(columns(family), 8);
         assert_eq!(cap_clusters(family), family, "whole at the cap");
-        let long = vec!["😀"; 120].join("\u{200d}");
+        let long = ["😀"; 120].join("\u{200d}");
         assert_eq!(clusters(&long).count(), 1, "one cluster");
         assert_eq!(columns(&long), 240);
         let capped = cap_clusters(&long);

@@ -6,7 +6,16 @@ use super::{Action, App, Bell};
 use crate::input::{self, Command};
 
 /// The commands, for `/help` and Tab.
-pub const COMMANDS: &[&str] = &["/bell", "/clear", "/help", "/me", "/msg", "/quit", "/who"];
+pub const COMMANDS: &[&str] = &[
+    "/bell",
+    "/clear",
+    "/help",
+    "/me",
+    "/msg",
+    "/quit",
+    "/reconnect",
+    "/who",
+];
 
 /// What `/help` shows.
 pub const HELP: &str = "\
@@ -26,40 +35,22 @@ impl App {
     /// Enter: the input as a command or a message.
     pub(super) fn submit(&mut self) -> Vec<Action> {
         let text = self.editor.text();
-        let len = text.len();
-        if len > self.max_text {
+        if text.len() > self.max_text {
             // Shown by the view; never cut, never sent.
             return Vec::new();
         }
-        let text = self.editor.take();
-        let trimmed = text.trim();
-        if let Some(rest) = trimmed.strip_prefix("/bell")
-            && (rest.is_empty() || rest.starts_with(' '))
-        {
-            {
-                let bell = match rest.trim() {
-                    "off" => Some(Bell::Off),
-                    "mentions" => Some(Bell::Mentions),
-                    "all" => Some(Bell::All),
-                    _ => None,
-                };
-                match bell {
-                    Some(bell) => {
-                        self.bell = bell;
-                        self.note(format!("bell: {}", rest.trim()));
-                    }
-                    None => self.note("usage: /bell off|mentions|all"),
-                }
-                return Vec::new();
-            }
+        if let Some(actions) = self.screen_command(text.trim()) {
+            self.editor.take();
+            return actions;
         }
-        if trimmed == "/clear" {
-            self.lines.clear();
-            self.scroll = None;
-            self.unseen = 0;
+        let parsed = input::parse(&text);
+        if self.ended.is_some() && matches!(parsed, Ok(Command::Send(_))) {
+            // Kept in the input: nothing typed is thrown away.
+            self.note("not sent: the session has ended (/reconnect joins again, q on an empty input leaves)");
             return Vec::new();
         }
-        match input::parse(&text) {
+        self.editor.take();
+        match parsed {
             Err(why) => self.note(why),
             Ok(Command::Nothing) => {}
             Ok(Command::Help) => {
@@ -67,7 +58,7 @@ impl App {
                     self.note(line);
                 }
             }
-            Ok(Command::Quit { reason }) => return vec![Action::Quit(reason)],
+            Ok(Command::Quit { reason }) => return self.quit(reason),
             Ok(Command::Send(event)) => match input::check(&event, self.max_text) {
                 Err(why) => self.note(why),
                 Ok(()) => {
@@ -78,6 +69,45 @@ impl App {
             },
         }
         Vec::new()
+    }
+
+    /// The commands of the full screen alone (the line client has none of
+    /// them); `None` for any other input.
+    fn screen_command(&mut self, text: &str) -> Option<Vec<Action>> {
+        let (word, rest) = text.split_once(' ').unwrap_or((text, ""));
+        let rest = rest.trim();
+        match word {
+            "/bell" => self.bell_command(rest),
+            "/clear" if rest.is_empty() => {
+                self.lines.clear();
+                self.scroll = None;
+                self.unseen = 0;
+            }
+            "/reconnect" if rest.is_empty() => {
+                self.note("reconnecting now");
+                return Some(vec![Action::Reconnect(None)]);
+            }
+            _ => return None,
+        }
+        Some(Vec::new())
+    }
+
+    /// `/bell`: shows the setting; `/bell off|mentions|all` changes it.
+    fn bell_command(&mut self, rest: &str) {
+        let bell = match rest {
+            "" => {
+                return self.note(format!(
+                    "bell: {} (/bell off|mentions|all changes it)",
+                    self.bell.name()
+                ));
+            }
+            "off" => Bell::Off,
+            "mentions" => Bell::Mentions,
+            "all" => Bell::All,
+            _ => return self.note("usage: /bell off|mentions|all"),
+        };
+        self.bell = bell;
+        self.note(format!("bell: {}", bell.name()));
     }
 
     /// Tab: commands at the start of the input, else names; again: the

@@ -15,6 +15,10 @@ impl App {
     pub fn on_terminal(&mut self, event: TermEvent) -> Vec<Action> {
         match event {
             TermEvent::Key(key) if key.kind != KeyEventKind::Release => self.on_key(key),
+            TermEvent::Paste(text) if self.secret.is_some() => {
+                self.on_secret_paste(&text);
+                Vec::new()
+            }
             TermEvent::Paste(text) => {
                 self.completion = None;
                 let removed = self.editor.insert_str(&text);
@@ -37,6 +41,15 @@ impl App {
 
     /// One key.
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Action> {
+        if self.confirm_quit.is_some() {
+            return self.on_quit_answer(key);
+        }
+        if self.secret.is_some() {
+            return self.on_secret_key(key);
+        }
+        if let Some(actions) = self.on_ended_key(key) {
+            return actions;
+        }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         let alt = key.modifiers.contains(KeyModifiers::ALT);
         if key.code != KeyCode::Tab {
@@ -45,10 +58,10 @@ impl App {
         let page = self.pane.1.saturating_sub(1).max(1);
         let e = &mut self.editor;
         match key.code {
-            KeyCode::Char('c') if ctrl => return vec![Action::Quit(String::new())],
+            KeyCode::Char('c') if ctrl => return self.quit(String::new()),
             KeyCode::Char('d') if ctrl => {
                 if e.is_empty() {
-                    return vec![Action::Quit(String::new())];
+                    return self.quit(String::new());
                 }
                 e.delete();
             }

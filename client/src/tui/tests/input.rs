@@ -55,12 +55,23 @@ fn tab_completes_commands_then_names_and_cycles() {
     assert_eq!(app.editor.text(), "dave: ");
 }
 
+fn quit(exit: Exit) -> Vec<Action> {
+    quit_with("", exit)
+}
+
+fn quit_with(reason: &str, exit: Exit) -> Vec<Action> {
+    vec![Action::Quit {
+        reason: reason.into(),
+        exit,
+    }]
+}
+
 #[test]
 fn quitting_keys() {
     let mut app = app_with(Vec::new());
     assert_eq!(
         press(&mut app, KeyCode::Char('c'), KeyModifiers::CONTROL),
-        [Action::Quit(String::new())]
+        quit(Exit::Ok)
     );
     type_text(&mut app, "x");
     assert!(press(&mut app, KeyCode::Char('d'), KeyModifiers::CONTROL).is_empty());
@@ -72,12 +83,69 @@ fn quitting_keys() {
     key(&mut app, KeyCode::Backspace);
     assert_eq!(
         press(&mut app, KeyCode::Char('d'), KeyModifiers::CONTROL),
-        [Action::Quit(String::new())]
+        quit(Exit::Ok)
     );
     type_text(&mut app, "/quit gone fishing");
     assert_eq!(
         key(&mut app, KeyCode::Enter),
-        [Action::Quit("gone fishing".into())]
+        quit_with("gone fishing", Exit::Ok)
+    );
+}
+
+/// Ctrl-C while a line waits for the server, or with a draft typed, asks
+/// first: any other key stays (the draft whole), a second Ctrl-C or `y`
+/// leaves with exit 3. A signal leaves without asking, with exit 3 too.
+#[test]
+fn leaving_with_lines_not_sent_or_a_draft_asks_first_then_exits_3() {
+    let mut app = app_with(Vec::new());
+    send(&mut app, "waiting for the server", 1);
+    assert!(press(&mut app, KeyCode::Char('c'), KeyModifiers::CONTROL).is_empty());
+    let asked = screen(&mut app, 80, 8);
+    insta::assert_snapshot!("quit_question", asked);
+    assert!(
+        asked.contains("1 line not sent: Ctrl-C or y leaves (exit 3)"),
+        "{asked}"
+    );
+    // Any other key stays, and types nothing.
+    assert!(key(&mut app, KeyCode::Char('n')).is_empty());
+    assert!(app.editor.is_empty() && app.confirm_quit.is_none());
+    assert_eq!(app.quit_now(), Exit::Refused, "a signal leaves with 3");
+    press(&mut app, KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert_eq!(
+        press(&mut app, KeyCode::Char('c'), KeyModifiers::CONTROL),
+        quit(Exit::Refused)
+    );
+
+    // A draft alone asks too; `y` leaves; /quit asks while lines wait.
+    let mut app = app_with(Vec::new());
+    type_text(&mut app, "half a thought");
+    press(&mut app, KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert!(
+        screen(&mut app, 80, 8).contains("a draft: Ctrl-C or y leaves"),
+        "{}",
+        screen(&mut app, 80, 8)
+    );
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.editor.text(), "half a thought", "kept");
+    press(&mut app, KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert_eq!(key(&mut app, KeyCode::Char('y')), quit(Exit::Refused));
+
+    let mut app = app_with(Vec::new());
+    send(&mut app, "pending", 1);
+    type_text(&mut app, "/quit bye");
+    assert!(key(&mut app, KeyCode::Enter).is_empty());
+    assert_eq!(
+        key(&mut app, KeyCode::Char('y')),
+        quit_with("bye", Exit::Refused)
+    );
+    // Once the server answered, nothing is lost: no question.
+    let mut app = app_with(Vec::new());
+    send(&mut app, "taken", 1);
+    app.on_engine(message(2, "ace", "taken"));
+    app.on_engine(Event::Confirmed(1));
+    assert_eq!(
+        press(&mut app, KeyCode::Char('c'), KeyModifiers::CONTROL),
+        quit(Exit::Ok)
     );
 }
 

@@ -319,10 +319,10 @@ fn a_newline_in_a_name_or_reason_cannot_forge_a_line() {
 /// wraps like any text, in the pane and in the input.
 #[test]
 fn a_long_zwj_sequence_cannot_spill_over_the_user_list() {
-    let long = vec!["😀"; 120].join("\u{200d}");
+    let long = ["😀"; 120].join("\u{200d}");
     let mut app = app_with(Vec::new());
     app.on_engine(message(2, "bob", &format!("look {long} end")));
-    app.on_terminal(TermEvent::Paste(vec!["👍"; 10].join("\u{200d}")));
+    app.on_terminal(TermEvent::Paste(["👍"; 10].join("\u{200d}")));
     let terminal = draw(&mut app, 80, 24);
     insta::assert_snapshot!(terminal.backend().to_string());
     let cells = cells(&terminal);

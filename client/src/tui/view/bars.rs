@@ -15,7 +15,10 @@ use crate::tui::text;
 
 pub(super) fn draw_status(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
     let fingerprint: String = app.fingerprint.chars().take(8).collect();
-    let state = link_text(app.link, Instant::now());
+    let state = match &app.ended {
+        Some(_) if app.link == crate::engine::Link::Down => "session ended".to_owned(),
+        _ => link_text(app.link, Instant::now()),
+    };
     let me = super::one_line(&app.me);
     // While reconnecting, the count is the old one: not said as if known.
     let online = match app.stale_since {
@@ -54,7 +57,22 @@ pub(super) fn draw_rule(
     st: &Styles,
 ) {
     let len = app.editor.text().len();
-    let (hint, style) = if len > app.max_text {
+    let (hint, style) = if let Some(question) = app.quit_question() {
+        (question, st.error())
+    } else if let Some(secret) = &app.secret {
+        let hint = match secret.remedy {
+            crate::engine::Remedy::Key => {
+                " Enter: join with this key · Esc: not now · Ctrl-C: leave "
+            }
+            _ => " Enter: join with this password · Esc: not now · Ctrl-C: leave ",
+        };
+        (hint.to_owned(), st.notice())
+    } else if app.ended.is_some() && app.editor.is_empty() {
+        (
+            " session ended · q: leave · /reconnect ".to_owned(),
+            st.notice(),
+        )
+    } else if len > app.max_text {
         (
             format!(
                 " {len}/{} bytes: too long to send, shorten it ",
@@ -77,6 +95,11 @@ pub(super) fn draw_rule(
         let short = format!(" {} ", parts.join(" · "));
         let fits = text::text_width(&long) + 2 <= area.width as usize;
         (if fits { long } else { short }, st.notice())
+    } else if app.editor.recalled() {
+        (
+            " a line sent before · Enter: send again · Down: back to the draft ".to_owned(),
+            st.dim(),
+        )
     } else if app.editor.text().starts_with('/') || !app.editor.is_empty() {
         (" Tab: complete · Alt-Enter: new line ".to_owned(), st.dim())
     } else {

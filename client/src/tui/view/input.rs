@@ -25,6 +25,12 @@ struct Typed<'a> {
 /// before it in the row.
 pub(super) fn input_rows(app: &App, width: usize) -> (Vec<Line<'static>>, (usize, usize)) {
     const PROMPT: usize = 2;
+    if let Some(secret) = &app.secret {
+        // Masked: the prompt and a dot a character, the cursor after.
+        let shown = format!("> {}", secret.shown());
+        let cursor = text::text_width(&shown).min(width.saturating_sub(1));
+        return (vec![Line::from(shown)], (cursor, 0));
+    }
     let text = app.editor.text();
     let cursor_at = app.editor.cursor();
     let limit = width.saturating_sub(1).max(PROMPT + 1);
