@@ -198,6 +198,58 @@ impl Engine {
 mod tests {
     use super::*;
 
+    /// Runs `engine` until `pick` takes one of its events; the deadline is
+    /// generous.
+    async fn until<T>(engine: &mut Engine, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
+        tokio::time::timeout(testkit::DEADLINE, async {
+            loop {
+                let wake = engine.wait().await;
+                for event in engine.handle(wake).await {
+                    if let Some(found) = pick(&event) {
+                        return found;
+                    }
+                }
+            }
+        })
+        .await
+        .expect("the engine's event in time")
+    }
+
+    /// `/reconnect` joins at once: while the backoff waits (the link
+    /// lost), and from a joined session (which leaves first).
+    #[tokio::test]
+    async fn reconnecting_now_joins_at_once_rather_than_at_the_next_step() {
+        let mut daemon = testkit::Daemon::start();
+        let token = Token::parse(&daemon.key).unwrap();
+        let auth = Auth {
+            username: "ace".into(),
+            password: Zeroizing::new(String::new()),
+            client: "test".into(),
+            after: None,
+        };
+        let urls = vec![daemon.url.clone()];
+        let (conn, welcome, _) = connection::join_any(&urls, &token, &auth).await.unwrap();
+        let mut engine = Engine::new(conn, &welcome);
+        engine.reconnect_with(Rejoin { urls, token, auth });
+
+        // Joined: it leaves and joins again, under the same name.
+        assert!(engine.reconnect_now(None).await);
+        assert_eq!(engine.link(), Link::Joining);
+        let name = until(&mut engine, |e| match e {
+            Event::Rejoined { welcome, .. } => Some(welcome.name.clone()),
+            _ => None,
+        })
+        .await;
+        assert_eq!(name, "ace");
+
+        // The link lost: the backoff waits, and /reconnect does not.
+        assert!(daemon.terminate().success());
+        until(&mut engine, |e| matches!(e, Event::Lost(_)).then_some(())).await;
+        assert!(matches!(engine.link(), Link::Waiting { .. }));
+        assert!(engine.reconnect_now(None).await);
+        assert_eq!(engine.link(), Link::Joining, "a join under way at once");
+    }
+
     #[test]
     fn backoff_doubles_up_to_thirty_seconds_with_jitter() {
         for attempt in 0..12 {
