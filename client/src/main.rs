@@ -13,6 +13,7 @@
 //! Only line mode exists so far; it serves terminals too.
 
 mod cli;
+mod clock;
 mod config;
 mod connection;
 mod engine;
@@ -180,7 +181,17 @@ async fn run(mut cli: Cli) -> anyhow::Result<Exit> {
             token,
             auth,
         });
-        return tui::run(guard, engine, welcome, &url, &fingerprint, &mut signals).await;
+        let options = tui::Options::from_settings(&settings);
+        return tui::run(
+            guard,
+            engine,
+            welcome,
+            &url,
+            &fingerprint,
+            options,
+            &mut signals,
+        )
+        .await;
     }
     session::run(conn, welcome, mode, &mut signals).await
 }

@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use self::commands::Completion;
 pub use self::ended::{Ended, Secret};
 use super::editor::Editor;
+use crate::clock::Clock;
 use crate::engine::{Credentials, Event, Link};
 use crate::exit::Exit;
 use crate::model::{self, Entry, Kind};
@@ -110,7 +111,7 @@ pub struct App {
     /// Since a presence summary: the user list is out of date and a
     /// refresh is wanted ([`App::wants_users`]).
     users_stale: bool,
-    /// When the user list was last refreshed (Unix ms, [`App::now`]).
+    /// When the user list was last refreshed (Unix ms, the clock's).
     users_refreshed: Option<u64>,
     /// The message pane, oldest first.
     pub lines: Vec<Shown>,
@@ -134,16 +135,16 @@ pub struct App {
     pub color: bool,
     /// The server's text limit in bytes.
     pub max_text: usize,
-    /// How a timestamp is shown (local `HH:MM`; fixed in tests).
-    pub clock: fn(u64) -> String,
+    /// How times and dates are shown (`time_format`; UTC in tests).
+    pub clock: Clock,
+    /// The day of the last line with a time, for the day-change marker.
+    last_day: Option<(i32, i32)>,
     /// The message pane's size at the last draw (width, height).
     pub pane: (usize, usize),
     /// While the link is down: when it went (Unix ms). Who is online is
     /// then only known as of that time, and shown so, until the rejoin's
     /// `Welcome` says again.
     pub stale_since: Option<u64>,
-    /// The time now, in Unix ms (fixed in tests).
-    pub now: fn() -> u64,
     /// The screen rows that held a cluster terminals may draw wider or
     /// narrower than ratatui counts, at the last draw: drawn whole again
     /// on the next (see [`super::text::settle`]).
@@ -162,14 +163,9 @@ pub struct App {
     last_retry_error: Option<String>,
 }
 
-/// Local `HH:MM`.
-pub fn local_clock(ts: u64) -> String {
-    crate::render::clock(ts)[..5].to_owned()
-}
-
 impl App {
-    /// The app right after joining with `welcome`.
-    pub fn new(url: &str, fingerprint: &str, welcome: &Welcome) -> Self {
+    /// The app right after joining with `welcome`; times shown by `clock`.
+    pub fn new(url: &str, fingerprint: &str, welcome: &Welcome, clock: Clock) -> Self {
         let mut app = Self {
             url: url.to_owned(),
             fingerprint: fingerprint.to_owned(),
@@ -189,10 +185,10 @@ impl App {
             ring: false,
             color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
             max_text: welcome.max_text,
-            clock: local_clock,
+            clock,
+            last_day: None,
             pane: (80, 20),
             stale_since: None,
-            now: chat_protocol::clock::now_ms,
             uncertain_rows: Vec::new(),
             ended: None,
             secret: None,
@@ -219,7 +215,7 @@ impl App {
     /// (through [`crate::engine::Engine::refresh_users`]) when its queue
     /// is empty, so a refresh never delays a line typed.
     pub fn wants_users(&mut self) -> bool {
-        let now = (self.now)();
+        let now = self.clock.now();
         let due = self
             .users_refreshed
             .is_none_or(|at| now.saturating_sub(at) >= USERS_REFRESH_MS);
@@ -247,8 +243,28 @@ impl App {
         })
     }
 
-    /// Adds a line to the pane; `history` lines never ring.
-    fn push(&mut self, entry: Entry, history: bool) {
+    /// Adds a line to the pane; `history` lines never ring. A line
+    /// without a time of its own (ours, a `/who` answer) gets the time
+    /// now; where the day changes, a marker with the date goes first
+    /// (also before history older than today).
+    fn push(&mut self, mut entry: Entry, history: bool) {
+        if entry.kind != Kind::Divider {
+            let ts = *entry.ts.get_or_insert_with(|| self.clock.now());
+            let day = self.clock.day(ts);
+            if self.last_day != Some(day) {
+                let today = self.clock.day(self.clock.now());
+                if self.last_day.is_some() || day != today {
+                    let date = self.clock.date(ts);
+                    self.push_line(Entry::divider(date), true);
+                }
+                self.last_day = Some(day);
+            }
+        }
+        self.push_line(entry, history);
+    }
+
+    /// Adds a line to the pane as it is.
+    fn push_line(&mut self, entry: Entry, history: bool) {
         let own = matches!(entry.kind, Kind::Message | Kind::Action | Kind::Dm { .. })
             && self.is_me(&entry.from);
         let mention = !own
@@ -358,7 +374,7 @@ impl App {
                 }
             }
             Event::Lost(why) => {
-                self.stale_since.get_or_insert((self.now)());
+                self.stale_since.get_or_insert(self.clock.now());
                 self.note(format!("{why}; reconnecting"));
             }
             // Said once while it fails the same way; the status bar counts down.

@@ -25,6 +25,7 @@ pub mod text;
 pub mod view;
 
 use std::io::{self, IsTerminal as _, Write as _};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -42,10 +43,49 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use tokio::signal::unix::{SignalKind, signal};
 
-use self::app::{Action, App};
+use self::app::{Action, App, Bell};
+use crate::clock::Clock;
 use crate::engine::{Engine, Link};
 use crate::exit::Exit;
 use crate::signals::Signals;
+
+/// What the configuration sets for the full screen.
+pub struct Options {
+    /// How times and dates are shown (`time_format`).
+    pub clock: Clock,
+    /// When the bell rings (`bell`; `/bell` changes it).
+    pub bell: Bell,
+    /// Colours (`color`: `auto` means unless `NO_COLOR` is set).
+    pub color: bool,
+    /// Where to log each server's lines (`log_dir`), if anywhere.
+    pub log_dir: Option<PathBuf>,
+}
+
+impl Options {
+    /// The options `settings` give (checked when the file was read).
+    pub fn from_settings(settings: &crate::config::Settings) -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Self {
+            clock: Clock::local(
+                settings
+                    .time_format
+                    .as_deref()
+                    .unwrap_or(crate::clock::DEFAULT_TIME_FORMAT),
+            ),
+            bell: match settings.bell.as_deref() {
+                Some("off") => Bell::Off,
+                Some("all") => Bell::All,
+                _ => Bell::Mentions,
+            },
+            color: match settings.color.as_deref() {
+                Some("always") => true,
+                Some("never") => false,
+                _ => !no_color,
+            },
+            log_dir: settings.log_dir.as_deref().map(crate::config::expand_home),
+        }
+    }
+}
 
 /// Whether the full-screen client can run here: stdin and stdout are both
 /// terminals.
@@ -134,9 +174,12 @@ pub async fn run(
     welcome: Welcome,
     url: &str,
     fingerprint: &str,
+    options: Options,
     signals: &mut Signals,
 ) -> anyhow::Result<Exit> {
-    let mut app = App::new(url, fingerprint, &welcome);
+    let mut app = App::new(url, fingerprint, &welcome, options.clock);
+    app.bell = options.bell;
+    app.color = options.color;
     let left = {
         let _guard = guard;
         let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))

@@ -84,7 +84,8 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     let (pane, users) = if users_shown {
         let mut longest = app.users.iter().map(|u| u.len()).max().unwrap_or(4);
         if app.stale_since.is_some() {
-            longest = longest.max("(as of 12:00)".len());
+            let as_of = format!("(as of {})", app.clock.time(app.clock.now()));
+            longest = longest.max(text::text_width(&as_of));
         }
         let list_width = (longest as u16 + 3).clamp(8, 24);
         let [pane, users] =

@@ -60,7 +60,7 @@ impl App {
     /// The session ended: the reason and what to do, in the pane; the
     /// masked input, if a password or key can help.
     pub(super) fn on_ended(&mut self, failure: Failure, remedy: Remedy) {
-        self.stale_since.get_or_insert((self.now)());
+        self.stale_since.get_or_insert(self.clock.now());
         self.confirm_quit = None;
         self.note(failure.message.clone());
         self.note(match remedy {

@@ -156,10 +156,12 @@ pub(super) fn entry_rows(
         return vec![Line::from(Span::styled(text, st.dim()))];
     }
     let mut prefix = Cells::new();
-    match entry.ts {
-        Some(ts) => push(&mut prefix, &format!("{} ", (app.clock)(ts)), st.dim()),
-        None => push(&mut prefix, "      ", st.dim()),
-    }
+    let time = match entry.ts {
+        Some(ts) => app.clock.time(ts),
+        // A line of ours not sent yet: room for a time.
+        None => " ".repeat(text::text_width(&app.clock.time(app.clock.now()))),
+    };
+    push(&mut prefix, &format!("{time} "), st.dim());
     let from = super::one_line(&entry.from);
     let mut text_style = Style::new();
     match &entry.kind {

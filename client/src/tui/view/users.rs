@@ -16,7 +16,7 @@ pub(super) fn draw_users(frame: &mut Frame, app: &App, area: Rect, st: &Styles) 
     let stale = app.stale_since.map(|ms| {
         Line::from(vec![
             Span::styled("│ ", st.dim()),
-            Span::styled(format!("(as of {})", (app.clock)(ms)), st.dim()),
+            Span::styled(format!("(as of {})", app.clock.time(ms)), st.dim()),
         ])
     });
     let lines: Vec<Line> = stale
