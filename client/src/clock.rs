@@ -121,6 +121,11 @@ impl Clock {
         self.tm(ts).map_or((0, 0), |tm| (tm.tm_year, tm.tm_yday))
     }
 
+    /// The date and time of a log line: `2023-11-14 12:00:05`.
+    pub fn stamp(&self, ts: u64) -> String {
+        self.strftime(c"%Y-%m-%d %H:%M:%S", ts)
+    }
+
     /// The date on a day's marker: `Tue 14 Nov 2023`.
     pub fn date(&self, ts: u64) -> String {
         self.strftime(c"%a %d %b %Y", ts)

@@ -629,3 +629,49 @@ fn a_rejoin_after_more_than_the_history_says_messages_were_missed() {
     assert_eq!(count(&screen, "<bob> away line 1"), 0, "{all}");
     assert_eq!(bob.finish(), 0);
 }
+
+/// With `log_dir` in the configuration, the lines shown are logged, one
+/// file per server, private, escaped as on screen; the history of the
+/// join is not (it was logged when it was live).
+#[test]
+fn lines_are_logged_to_a_private_file_escaped_as_on_screen() {
+    use std::os::unix::fs::MetadataExt as _;
+    if !tmux::available() {
+        return eprintln!("tmux is not installed: skipped");
+    }
+    let d = Daemon::start();
+    let mut bob = Chat::joined(&d.url, &d.key, "bob", &["--plain"]);
+    bob.line("before ace joined");
+    bob.wait_out("<bob> before ace joined");
+    let home = tempfile::tempdir().unwrap();
+    let logs = home.path().join("logs");
+    std::fs::create_dir_all(home.path().join("chat")).unwrap();
+    std::fs::write(
+        home.path().join("chat").join("config.toml"),
+        format!("log_dir = \"{}\"\n", logs.display()),
+    )
+    .unwrap();
+    let env = format!("XDG_CONFIG_HOME={}", home.path().display());
+    let ace = Tmux::chat_with_env(&d.url, &d.key, "ace", &env);
+    ace.wait_text("─── live ───");
+    bob.wait_out("-!- ace joined");
+    bob.line("hello\u{202e}evil ace");
+    ace.wait_text("<bob> hello");
+    ace.keys(&["C-c"]);
+    ace.wait_text("end-of-stty");
+    let port = d
+        .url
+        .trim_start_matches("ws://127.0.0.1:")
+        .trim_end_matches('/');
+    let file = logs.join(format!("127.0.0.1_{port}.log"));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(std::fs::metadata(&file).unwrap().mode() & 0o777, 0o600);
+    assert_eq!(std::fs::metadata(&logs).unwrap().mode() & 0o777, 0o700);
+    assert!(text.contains(" <bob> hello\\u{202e}evil ace\n"), "{text}");
+    assert!(!text.contains('\u{202e}'), "{text}");
+    assert!(
+        !text.contains("before ace joined"),
+        "history is not logged: {text}"
+    );
+    assert_eq!(bob.finish(), 0);
+}

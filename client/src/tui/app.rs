@@ -159,6 +159,10 @@ pub struct App {
     /// Ctrl-C (or `/quit`) was pressed while lines wait or a draft is
     /// typed: the question is shown; this is the reason to leave with.
     pub confirm_quit: Option<String>,
+    /// Whether the lines shown from now on are logged (`log_dir`).
+    pub logging: bool,
+    /// Lines to log, for the runner to write ([`App::take_log`]).
+    to_log: Vec<Entry>,
     completion: Option<Completion>,
     last_retry_error: Option<String>,
 }
@@ -193,6 +197,8 @@ impl App {
             ended: None,
             secret: None,
             confirm_quit: None,
+            logging: false,
+            to_log: Vec::new(),
             completion: None,
             last_retry_error: None,
         };
@@ -263,8 +269,16 @@ impl App {
         self.push_line(entry, history);
     }
 
+    /// The lines to log since the last call (none unless logging).
+    pub fn take_log(&mut self) -> Vec<Entry> {
+        std::mem::take(&mut self.to_log)
+    }
+
     /// Adds a line to the pane as it is.
     fn push_line(&mut self, entry: Entry, history: bool) {
+        if self.logging && entry.kind != Kind::Divider {
+            self.to_log.push(entry.clone());
+        }
         let own = matches!(entry.kind, Kind::Message | Kind::Action | Kind::Dm { .. })
             && self.is_me(&entry.from);
         let mention = !own

@@ -21,6 +21,7 @@
 
 pub mod app;
 pub mod editor;
+pub mod log;
 pub mod text;
 pub mod view;
 
@@ -44,6 +45,7 @@ use ratatui::backend::CrosstermBackend;
 use tokio::signal::unix::{SignalKind, signal};
 
 use self::app::{Action, App, Bell};
+use self::log::Log;
 use crate::clock::Clock;
 use crate::engine::{Engine, Link};
 use crate::exit::Exit;
@@ -180,11 +182,22 @@ pub async fn run(
     let mut app = App::new(url, fingerprint, &welcome, options.clock);
     app.bell = options.bell;
     app.color = options.color;
+    // The welcome's history is not logged (it was, when it was live).
+    let mut log = options.log_dir.and_then(|dir| match Log::open(&dir, url) {
+        Ok(log) => Some(log),
+        Err(err) => {
+            app.note(format!("not logging to {}: {err}", dir.display()));
+            None
+        }
+    });
+    app.logging = log.is_some();
     let left = {
         let _guard = guard;
         let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))
             .context("setting up the terminal")?;
-        main_loop(&mut engine, &mut app, &mut terminal, signals).await
+        let left = main_loop(&mut engine, &mut app, &mut terminal, &mut log, signals).await;
+        write_log(&mut app, &mut log);
+        left
     };
     match left {
         Ok(exit) => {
@@ -205,12 +218,28 @@ pub async fn run(
 
 type Term = Terminal<CrosstermBackend<io::Stdout>>;
 
+/// Writes what the app has to log; a log that fails is said once, then
+/// closed.
+fn write_log(app: &mut App, log: &mut Option<Log>) {
+    let entries = app.take_log();
+    let Some(open) = log else {
+        return;
+    };
+    if let Err(err) = open.write(&entries, &app.clock) {
+        let path = open.path.display().to_string();
+        *log = None;
+        app.logging = false;
+        app.note(format!("logging stopped: writing {path}: {err}"));
+    }
+}
+
 /// The loop, until the user leaves; how the process exits. A session the
 /// server ends keeps the screen (see [`app`]'s `ended`).
 async fn main_loop(
     engine: &mut Engine,
     app: &mut App,
     terminal: &mut Term,
+    log: &mut Option<Log>,
     signals: &mut Signals,
 ) -> anyhow::Result<Exit> {
     let mut events = EventStream::new();
@@ -218,6 +247,7 @@ async fn main_loop(
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
+        write_log(app, log);
         app.link = engine.link();
         terminal.draw(|frame| view::draw(frame, app))?;
         // Debug builds only: how a test checks that a panic restores the
