@@ -12,12 +12,14 @@ mod commands;
 mod ended;
 mod keys;
 mod scroll;
+mod search;
 
 use chat_protocol::{ClientEvent, ServerEvent, Welcome};
 use tokio::time::Instant;
 
 use self::commands::Completion;
 pub use self::ended::{Ended, Secret};
+pub use self::search::Search;
 use super::editor::Editor;
 use crate::clock::Clock;
 use crate::engine::{Credentials, Event, Link};
@@ -159,6 +161,8 @@ pub struct App {
     /// Ctrl-C (or `/quit`) was pressed while lines wait or a draft is
     /// typed: the question is shown; this is the reason to leave with.
     pub confirm_quit: Option<String>,
+    /// A search in the scrollback in progress (Ctrl-R, `/search`).
+    pub search: Option<Search>,
     /// Whether the lines shown from now on are logged (`log_dir`).
     pub logging: bool,
     /// Lines to log, for the runner to write ([`App::take_log`]).
@@ -197,6 +201,7 @@ impl App {
             ended: None,
             secret: None,
             confirm_quit: None,
+            search: None,
             logging: false,
             to_log: Vec::new(),
             completion: None,

@@ -24,6 +24,7 @@ mod ended;
 mod input;
 mod pane;
 mod presence;
+mod search;
 mod text;
 
 /// 12:00 UTC, and a minute per 60 000 ms after it.

@@ -10,10 +10,12 @@ pub const COMMANDS: &[&str] = &[
     "/bell",
     "/clear",
     "/help",
+    "/lastlog",
     "/me",
     "/msg",
     "/quit",
     "/reconnect",
+    "/search",
     "/who",
 ];
 
@@ -87,6 +89,9 @@ impl App {
                 self.note("reconnecting now");
                 return Some(vec![Action::Reconnect(None)]);
             }
+            "/search" => self.start_search(rest),
+            "/lastlog" if rest.is_empty() => self.note("usage: /lastlog TEXT"),
+            "/lastlog" => self.lastlog(rest),
             _ => return None,
         }
         Some(Vec::new())

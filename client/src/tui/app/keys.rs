@@ -47,6 +47,9 @@ impl App {
         if self.secret.is_some() {
             return self.on_secret_key(key);
         }
+        if self.search.is_some() {
+            return self.on_search_key(key);
+        }
         if let Some(actions) = self.on_ended_key(key) {
             return actions;
         }
@@ -73,6 +76,7 @@ impl App {
             KeyCode::Char('k') if ctrl => e.kill_to_end(),
             KeyCode::Char('y') if ctrl => e.yank(),
             KeyCode::Char('t') if ctrl => e.transpose(),
+            KeyCode::Char('r') if ctrl => self.start_search(""),
             KeyCode::Char('j') if ctrl => e.insert('\n'),
             KeyCode::Char('b') if alt && !ctrl => e.word_left(),
             KeyCode::Char('f') if alt && !ctrl => e.word_right(),

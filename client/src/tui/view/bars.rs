@@ -59,6 +59,8 @@ pub(super) fn draw_rule(
     let len = app.editor.text().len();
     let (hint, style) = if let Some(question) = app.quit_question() {
         (question, st.error())
+    } else if let Some(status) = app.search_status() {
+        (status, st.notice())
     } else if let Some(secret) = &app.secret {
         let hint = match secret.remedy {
             crate::engine::Remedy::Key => {

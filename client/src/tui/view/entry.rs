@@ -114,21 +114,37 @@ fn text_lines(entry: &Entry) -> Vec<TextLine<'_>> {
 }
 
 /// `text` escaped, tabs expanded, with our name highlighted where it
-/// occurs.
+/// occurs (in a mention) and what is searched for, wherever it occurs.
 fn push_text(cells: &mut Cells, app: &App, text: &str, style: Style, mention: bool, st: &Styles) {
     let escaped = escape::one_line(text);
     let tabbed = text::expand_tabs(&escaped);
     let safe = text::cap_clusters(&tabbed);
-    if !mention {
-        return push(cells, &safe, style);
-    }
     let lower = safe.to_ascii_lowercase();
-    let me = app.me.to_ascii_lowercase();
+    // Byte ranges to highlight, in order, not overlapping.
+    let mut marks: Vec<(usize, usize, Style)> = Vec::new();
+    let mut mark = |needle: &str, style: Style| {
+        if needle.is_empty() {
+            return;
+        }
+        for (i, _) in lower.match_indices(needle) {
+            let end = i + needle.len();
+            if !marks.iter().any(|&(a, b, _)| i < b && a < end) {
+                marks.push((i, end, style));
+            }
+        }
+    };
+    if let Some(query) = app.search_query() {
+        mark(&query.to_ascii_lowercase(), st.found());
+    }
+    if mention {
+        mark(&app.me.to_ascii_lowercase(), st.mention());
+    }
+    marks.sort_by_key(|&(a, _, _)| a);
     let mut at = 0;
-    for (i, _) in lower.match_indices(&me) {
-        push(cells, &safe[at..i], style);
-        push(cells, &safe[i..i + me.len()], st.mention());
-        at = i + me.len();
+    for (start, end, mark_style) in marks {
+        push(cells, &safe[at..start], style);
+        push(cells, &safe[start..end], mark_style);
+        at = end;
     }
     push(cells, &safe[at..], style);
 }

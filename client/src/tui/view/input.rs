@@ -25,9 +25,14 @@ struct Typed<'a> {
 /// before it in the row.
 pub(super) fn input_rows(app: &App, width: usize) -> (Vec<Line<'static>>, (usize, usize)) {
     const PROMPT: usize = 2;
-    if let Some(secret) = &app.secret {
-        // Masked: the prompt and a dot a character, the cursor after.
-        let shown = format!("> {}", secret.shown());
+    let one_row = match (&app.secret, &app.search) {
+        // Masked: the prompt and a dot a character.
+        (Some(secret), _) => Some(format!("> {}", secret.shown())),
+        (None, Some(search)) => Some(format!("(search) {}", super::one_line(&search.query))),
+        (None, None) => None,
+    };
+    if let Some(shown) = one_row {
+        // One row, the cursor after its text.
         let cursor = text::text_width(&shown).min(width.saturating_sub(1));
         return (vec![Line::from(shown)], (cursor, 0));
     }
