@@ -4,6 +4,7 @@
 
 use super::{Action, App, Bell};
 use crate::input::{self, Command};
+use crate::model::Kind;
 
 /// The commands, for `/help` and Tab.
 pub const COMMANDS: &[&str] = &[
@@ -17,6 +18,7 @@ pub const COMMANDS: &[&str] = &[
     "/reconnect",
     "/search",
     "/who",
+    "/whois",
 ];
 
 /// What `/help` shows.
@@ -90,11 +92,44 @@ impl App {
                 return Some(vec![Action::Reconnect(None)]);
             }
             "/search" => self.start_search(rest),
+            "/whois" if rest.is_empty() || rest.contains(' ') => self.note("usage: /whois NAME"),
+            "/whois" => self.whois(rest),
             "/lastlog" if rest.is_empty() => self.note("usage: /lastlog TEXT"),
             "/lastlog" => self.lastlog(rest),
             _ => return None,
         }
         Some(Vec::new())
+    }
+
+    /// `/whois NAME`: what is known of NAME, the name whole (the user list
+    /// cuts long ones): whether online, and when it last said something
+    /// here.
+    fn whois(&mut self, name: &str) {
+        let online = self.users.iter().find(|u| u.eq_ignore_ascii_case(name));
+        let said = self.lines.iter().rev().find(|shown| {
+            matches!(
+                shown.entry.kind,
+                Kind::Message | Kind::Action | Kind::Dm { .. }
+            ) && shown.entry.from.eq_ignore_ascii_case(name)
+        });
+        let last = said
+            .and_then(|shown| shown.entry.ts)
+            .map(|ts| format!("last message here at {}", self.clock.time(ts)));
+        let text = match (online, last) {
+            (Some(full), Some(last)) => {
+                format!("{}: online, {last}", crate::escape::one_line(full))
+            }
+            (Some(full), None) => format!(
+                "{}: online, no message here yet",
+                crate::escape::one_line(full)
+            ),
+            (None, Some(last)) => format!("{}: not online, {last}", crate::escape::one_line(name)),
+            (None, None) => format!(
+                "{}: not online, and not seen here",
+                crate::escape::one_line(name)
+            ),
+        };
+        self.note(format!("whois {text}"));
     }
 
     /// `/bell`: shows the setting; `/bell off|mentions|all` changes it.
@@ -145,8 +180,9 @@ impl App {
                 .map(|u| format!("{u}{suffix}"))
                 .collect()
         };
-        // After /msg, a name takes no colon.
-        if self.editor.text().starts_with("/msg ") {
+        // After /msg and /whois, a name takes no colon.
+        let text = self.editor.text();
+        if text.starts_with("/msg ") || text.starts_with("/whois ") {
             for m in &mut matches {
                 *m = m.replace(": ", " ");
             }

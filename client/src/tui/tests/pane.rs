@@ -264,3 +264,35 @@ fn bell_without_an_argument_shows_the_setting() {
         "{shown}"
     );
 }
+
+/// A name longer than the user list is wide ends with `…` there; `/whois`
+/// (Tab completes the name) shows it whole.
+#[test]
+fn a_long_name_ends_with_an_ellipsis_and_whois_shows_it_whole() {
+    let long = "the_longest_name_anyone_may_pick";
+    assert_eq!(long.len(), 32);
+    let mut app = app_with(Vec::new());
+    app.on_engine(server(ServerEvent::Join {
+        name: long.into(),
+        online: 5,
+        ts: NOON + 60_000,
+    }));
+    app.on_engine(message(3, long, "hello"));
+    type_text(&mut app, "/whois the_lon");
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.editor.text(), format!("/whois {long} "));
+    key(&mut app, KeyCode::Enter);
+    type_text(&mut app, "/whois nobody");
+    key(&mut app, KeyCode::Enter);
+    let shown = screen(&mut app, 110, 12);
+    insta::assert_snapshot!(shown);
+    assert!(shown.contains("│ the_longest_name_anyo…"), "{shown}");
+    assert!(
+        shown.contains(&format!("whois {long}: online, last message here at 12:03")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("whois nobody: not online, and not seen here"),
+        "{shown}"
+    );
+}
