@@ -367,6 +367,40 @@ fn hostile_text_cannot_forge_lines_or_drive_the_terminal() {
     assert_eq!(ace.finish(), 0, "{}", ace.output());
 }
 
+/// `chat … | head -1`: once the reader of its output is gone, chat
+/// leaves quietly (exit 0, no "Broken pipe" on stderr), as Unix tools do.
+#[test]
+fn a_closed_output_pipe_leaves_quietly() {
+    use std::io::{BufRead as _, Read as _};
+    let d = Daemon::start();
+    let mut bob = Chat::joined(&d.url, &d.key, "bob", &["--plain"]);
+    let mut cmd = command(&d.url, &d.key);
+    cmd.args(["--username", "ace"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut ace = cmd.spawn().unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(ace.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("-!- joined as ace"), "{first}");
+    // The reader is gone (dropped above): the next line has nowhere to go.
+    bob.wait_out("-!- ace joined");
+    bob.line("anyone there?");
+    let status = testkit::wait_until("chat to leave", || ace.try_wait().unwrap());
+    let mut stderr = String::new();
+    ace.stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr, "", "quiet");
+    bob.wait_out("-!- ace left");
+    assert_eq!(bob.finish(), 0);
+}
+
 #[test]
 fn quit_leaves_with_exit_0() {
     let d = Daemon::start();
