@@ -367,6 +367,38 @@ fn hostile_text_cannot_forge_lines_or_drive_the_terminal() {
     assert_eq!(ace.finish(), 0, "{}", ace.output());
 }
 
+/// `rotate-key --grace … --disconnect`: the sessions on the old key are
+/// told when the grace starts and a minute before it ends, so people do
+/// not simply vanish; a session on the new key is told nothing.
+#[test]
+fn a_grace_that_disconnects_is_announced_at_its_start_and_a_minute_before_its_end() {
+    let d = Daemon::start();
+    let mut ace = Chat::joined(&d.url, &d.key, "ace", &["--plain"]);
+    let (code, body) = testkit::admin_call(
+        &d.runtime_dir,
+        "POST",
+        "/v1/key/rotate",
+        Some(r#"{"grace_secs":62,"disconnect":true}"#),
+    );
+    assert_eq!(code, 200, "{body}");
+    ace.wait_out(
+        "notice: the server's key was replaced: the key this session joined with stops working in",
+    );
+    assert!(
+        ace.stdout().contains("`chatctl key` prints it"),
+        "{}",
+        ace.output()
+    );
+    let new_key = d.read_key();
+    let carol = Chat::joined(&d.url, &new_key, "carol", &["--plain"]);
+    // The grace is 62 s (63 with the rounding up): a minute before its end
+    // is a few seconds from now.
+    ace.wait_out("notice: this session will be disconnected in");
+    ace.line("after the warning");
+    carol.wait_out("<ace> after the warning");
+    assert!(!carol.stdout().contains("notice:"), "{}", carol.output());
+}
+
 /// `chat … | head -1`: once the reader of its output is gone, chat
 /// leaves quietly (exit 0, no "Broken pipe" on stderr), as Unix tools do.
 #[test]
