@@ -14,7 +14,8 @@ pub enum Exit {
     Error = 1,
     /// Bad command line (clap's own code).
     Usage = 2,
-    /// At least one line was refused, by the server or locally.
+    /// At least one line was refused, by the server or locally; or the
+    /// full screen was left with lines not sent or a draft.
     Refused = 3,
     /// The server ended the session (kick, shutdown, key rotation); the reason was shown.
     Disconnected = 4,
@@ -57,8 +58,10 @@ Exit codes:
    1  other error
    2  usage error
    3  a line was refused (by the server, or locally: too long, unknown
-      /command), or not confirmed by the server within 10 s of the end of input
-   4  disconnected by the server (kick, shutdown, key rotation); the reason is shown
+      /command), or not confirmed by the server within 10 s of the end of input;
+      full screen: left with lines not sent or a draft typed
+   4  disconnected by the server (kick, shutdown, key rotation); the reason is
+      shown (full screen: the screen stays until you leave with q or Ctrl-C)
    5  connection lost (closed or broken without a sealed goodbye)
   10  key mismatch: the server does not accept this key
   11  the server failed its identity check (not the server this key belongs to)

@@ -315,7 +315,19 @@ mod tests {
             assert!(help.contains(&format!("\n{code:>4}  ")), "exit code {code}");
         }
         assert!(help.contains("CHAT_KEY") && help.contains("CHAT_PASSWORD"));
-        for key in ["PgUp", "Ctrl-W", "Alt-Enter", "F2", "Tab"] {
+        for key in [
+            "PgUp",
+            "Ctrl-W",
+            "Alt-Enter",
+            "F2",
+            "Tab",
+            "Ctrl-R",
+            "Alt-D",
+            "Ctrl-Y",
+            "Ctrl-T",
+            "/reconnect",
+            "/lastlog",
+        ] {
             assert!(help.contains(key), "the keys are listed: {key}");
         }
         assert!(

@@ -23,9 +23,9 @@ pub const COMMANDS: &[&str] = &[
 
 /// What `/help` shows.
 pub const HELP: &str = "\
-commands: TEXT sends to everyone; /me TEXT an action; /msg NAME TEXT to NAME only; /who lists who is online; /clear empties this pane; /bell off|mentions|all; /quit [REASON] leaves; //TEXT sends /TEXT; /help this
-keys: Enter send · Alt-Enter new line · Tab complete · Up/Down lines sent · Ctrl-A/E, Home/End start/end · Alt-B/F word · Ctrl-W delete word · Ctrl-U clear · Ctrl-K delete to end
-scroll: PgUp/PgDn, mouse wheel, Ctrl-Home/Ctrl-End (Home/End on an empty input) · F2 user list · Ctrl-Z suspend · Ctrl-C or Ctrl-D (empty input) quit";
+commands: TEXT sends to everyone; /me TEXT an action; /msg NAME TEXT to NAME only; /who lists who is online; /whois NAME what is known of NAME; /search [TEXT] and /lastlog TEXT find in the messages; /reconnect joins again now; /clear empties this pane; /bell [off|mentions|all]; /quit [REASON] leaves; //TEXT sends /TEXT; /help this
+keys: Enter send · Alt-Enter new line · Tab complete · Up/Down lines of the input, then lines sent · Ctrl-A/E, Home/End start/end (twice: of the input) · Alt-B/F word · Ctrl-W, Alt-D delete word · Ctrl-K to end · Ctrl-U all · Ctrl-Y put back · Ctrl-T swap
+more: Ctrl-R search · PgUp/PgDn, mouse wheel, Ctrl-Home/Ctrl-End scroll · F2 user list · Ctrl-Z suspend · Ctrl-C or Ctrl-D (empty input) quit (asks while lines wait)";
 
 /// A Tab completion in progress: repeated Tabs cycle through `matches`.
 #[derive(Debug)]
