@@ -19,6 +19,10 @@ impl App {
                 self.on_secret_paste(&text);
                 Vec::new()
             }
+            TermEvent::Paste(text) if self.search.is_some() => {
+                self.on_search_paste(&text);
+                Vec::new()
+            }
             TermEvent::Paste(text) => {
                 self.completion = None;
                 let removed = self.editor.insert_str(&text);

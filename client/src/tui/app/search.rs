@@ -157,6 +157,18 @@ impl App {
         Vec::new()
     }
 
+    /// A paste while searching: into the query, on one line.
+    pub(super) fn on_search_paste(&mut self, text: &str) {
+        if let Some(search) = &mut self.search {
+            for c in text.chars().filter(|c| !c.is_control()) {
+                if search.query.len() < 256 {
+                    search.query.push(c);
+                }
+            }
+        }
+        self.find();
+    }
+
     /// Esc: the search ends, and the pane goes back to where it was.
     fn cancel_search(&mut self) {
         if let Some(search) = self.search.take() {

@@ -90,6 +90,12 @@ fn slash_search_jumps_and_enter_stays_there() {
         stayed.contains("who broke") && stayed.contains("more below"),
         "{stayed}"
     );
+    // A paste goes into the query, not the input.
+    press(&mut app, KeyCode::Char('r'), KeyModifiers::CONTROL);
+    app.on_terminal(TermEvent::Paste("41 is\n".into()));
+    assert!(screen(&mut app, 70, 12).contains("(search) 41 is"));
+    assert!(app.editor.is_empty());
+    key(&mut app, KeyCode::Esc);
     // Nothing found: said so, and the pane does not move.
     press(&mut app, KeyCode::End, KeyModifiers::CONTROL);
     press(&mut app, KeyCode::Char('r'), KeyModifiers::CONTROL);
