@@ -80,8 +80,11 @@ fn a_summary_updates_the_count_and_refreshes_the_user_list_without_a_line() {
     let mut carol = Chat::joined(&d.url, &d.key, "carol", &["--plain"]);
     // However the joins fall into summaries, the count reaches 3 and the
     // list beside the pane is asked for again: both names come into it.
+    // The list's refresh can answer before the summary that says 3 is
+    // shown (the `who` sees carol already): wait for both.
     let screen = ace.wait_for("the refreshed user list", |s| {
         count(s, " · 3 online · ") == 1
+            && count(s, "joined (3 online)") >= 1
             && s.iter().any(|r| r.trim_end().ends_with("│ bobby"))
             && s.iter().any(|r| r.trim_end().ends_with("│ carol"))
     });
