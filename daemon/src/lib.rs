@@ -40,6 +40,7 @@ pub mod phc;
 pub mod presence;
 pub mod process;
 pub mod ratelimit;
+pub mod recent;
 pub mod reload;
 pub mod server;
 pub mod service;
