@@ -27,6 +27,7 @@ pub mod config_error;
 pub mod connection;
 pub mod ending;
 pub mod error;
+pub mod forwarded;
 pub mod guesses;
 pub mod hub;
 pub mod keys;

@@ -62,6 +62,11 @@ impl fmt::Display for Cidr {
 }
 
 impl Cidr {
+    /// Whether the range is every address of its family (`/0`).
+    pub fn is_everything(&self) -> bool {
+        self.bits == 0
+    }
+
     /// Whether `ip` is in the range (an IPv4-mapped IPv6 address counts as
     /// its IPv4 address).
     pub fn contains(&self, ip: IpAddr) -> bool {

@@ -111,3 +111,163 @@ async fn guesses_interleaved_with_honest_joins_are_held_to_the_budget() {
     }
     honest_join(&d, shared, "ace").await;
 }
+
+/// The reverse proxy of these tests, listed in `trusted_proxies`.
+const PROXY: &str = "127.0.0.30";
+
+/// A join through the proxy, the request carrying `headers`.
+async fn join_via(
+    d: &Daemon,
+    headers: &[(&str, &str)],
+    name: &str,
+    password: &str,
+) -> Outcome {
+    let ws = testkit::connect_from_with_headers(&d.url, ip(PROXY), headers).await;
+    RawClient::join_on(ws, &d.key, name, password).await
+}
+
+/// The address `chatctl users` shows for `name`.
+fn address_of(d: &Daemon, name: &str) -> String {
+    let (code, users) = testkit::admin_call(&d.runtime_dir, "GET", "/v1/users", None);
+    assert_eq!(code, 200, "{users}");
+    users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == name)
+        .unwrap_or_else(|| panic!("{name} in {users}"))["address"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Behind a trusted proxy each client has its own budget: a guesser is
+/// held to it, whatever it writes into the headers itself, and an honest
+/// user of the same proxy with another address joins at once; a direct
+/// connection's own header is not read.
+#[tokio::test]
+async fn behind_a_trusted_proxy_a_guesser_locks_out_only_itself() {
+    let (d, _dir) = daemon(&format!("trusted_proxies = [\"{PROXY}\"]\n"));
+    let guesser = [("X-Forwarded-For", "203.0.113.5")];
+    for i in 0..BUDGET {
+        match join_via(&d, &guesser, &format!("m{i}"), "wrong").await {
+            Outcome::Rejected(RejectCode::BadPassword, _) => {}
+            other => panic!("guess {i}: expected bad_password, got {other:?}"),
+        }
+    }
+    let throttled = |outcome: Outcome, what: &str| match outcome {
+        Outcome::Rejected(RejectCode::Throttled, _) => {}
+        other => panic!("{what}: expected throttled, got {other:?}"),
+    };
+    throttled(join_via(&d, &guesser, "m", "wrong").await, "the sixth guess");
+    // What the client wrote on the left, or in the header the proxy does
+    // not set, changes nothing: the proxy appended the guesser's address.
+    let smuggled = [("X-Forwarded-For", "203.0.113.6, 203.0.113.5")];
+    throttled(join_via(&d, &smuggled, "m", "wrong").await, "a smuggled hop");
+    let other_header = [
+        ("Forwarded", "for=203.0.113.7"),
+        ("X-Forwarded-For", "203.0.113.5"),
+    ];
+    throttled(join_via(&d, &other_header, "m", "wrong").await, "a Forwarded header");
+    // A direct connection's header is not read: it counts as itself.
+    let direct = ip("127.0.0.31");
+    for i in 0..BUDGET {
+        let ws = testkit::connect_from_with_headers(
+            &d.url,
+            direct,
+            &[("X-Forwarded-For", "203.0.113.6")],
+        )
+        .await;
+        match RawClient::join_on(ws, &d.key, "d", "wrong").await {
+            Outcome::Rejected(RejectCode::BadPassword, _) => {}
+            other => panic!("direct guess {i}: expected bad_password, got {other:?}"),
+        }
+    }
+    throttled(join_from(&d, direct, "d", "wrong").await, "the direct sixth guess");
+    // The honest user behind the same proxy, new here, joins at once, and
+    // is shown under its own address.
+    let _honest = join_via(&d, &[("X-Forwarded-For", "203.0.113.6")], "ace", PASSWORD)
+        .await
+        .joined();
+    assert_eq!(address_of(&d, "ace"), "203.0.113.6:0");
+}
+
+/// What a connection through the proxy answers, from the status line of
+/// an upgrade request with `headers`; the connection is kept open (an
+/// upgraded one holds its place).
+async fn upgrade_via(d: &Daemon, headers: &str) -> (u16, tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind((ip(PROXY), 0).into()).unwrap();
+    let addr = d.url.trim_start_matches("ws://").trim_end_matches('/');
+    let mut stream = socket.connect(addr.parse().unwrap()).await.unwrap();
+    let request = format!(
+        "GET / HTTP/1.1\r\nHost: chat\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{headers}\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    tokio::time::timeout(testkit::DEADLINE, async {
+        while !head.ends_with(b"\r\n") {
+            match stream.read(&mut byte).await {
+                Ok(1) => head.push(byte[0]),
+                _ => break,
+            }
+        }
+    })
+    .await
+    .expect("an answer");
+    let line = String::from_utf8_lossy(&head).to_string();
+    let status = line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("a status line, got {line:?}"));
+    (status, stream)
+}
+
+/// Through a trusted proxy the per-address connection limits count the
+/// forwarded client (after the request is read, answered 429 past them),
+/// a request without the header counts as the proxy's own, and a header
+/// that names no address is refused 400 and logged.
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_connection_limits_count_each_client() {
+    let (d, _dir) = daemon(&format!(
+        "trusted_proxies = [\"{PROXY}\"]\nmax_connections_per_ip = 2\nhandshake_timeout = \"1m\"\n"
+    ));
+    let a = "X-Forwarded-For: 203.0.113.5\r\n";
+    let b = "X-Forwarded-For: 203.0.113.6\r\n";
+    let mut held = Vec::new();
+    for what in [a, a, b, b, "", ""] {
+        let (status, stream) = upgrade_via(&d, what).await;
+        assert_eq!(status, 101, "{what:?}");
+        held.push(stream);
+    }
+    for what in [a, b, ""] {
+        assert_eq!(upgrade_via(&d, what).await.0, 429, "a third from {what:?}");
+    }
+    d.wait_for_log("closing a new connection: 2 connections from this address are open");
+    let bad = "X-Forwarded-For: 203.0.113.7, proxy.example\r\n";
+    assert_eq!(upgrade_via(&d, bad).await.0, 400);
+    d.wait_for_log("its X-Forwarded-For header has \"proxy.example\" where the client's address belongs");
+}
+
+/// `trusted_proxies` applies on reload (SIGHUP), for new connections.
+#[tokio::test]
+async fn trusted_proxies_apply_on_reload() {
+    let (d, _dir) = daemon("");
+    let forwarded = [("X-Forwarded-For", "203.0.113.9")];
+    let _before = join_via(&d, &forwarded, "before", PASSWORD).await.joined();
+    assert!(address_of(&d, "before").starts_with(&format!("{PROXY}:")));
+    std::fs::write(
+        d.root().join("chatd.toml"),
+        format!("trusted_proxies = [\"{PROXY}\"]\nforwarded_header = \"forwarded\"\n"),
+    )
+    .unwrap();
+    d.signal(libc::SIGHUP);
+    d.wait_for_log("changed=trusted_proxies, forwarded_header");
+    let header = [("Forwarded", "for=\"[2001:db8::9]:4711\"")];
+    let _after = join_via(&d, &header, "after", PASSWORD).await.joined();
+    assert_eq!(address_of(&d, "after"), "[2001:db8::9]:4711");
+}
