@@ -412,7 +412,10 @@ mod tests {
 
     #[test]
     fn trusted_proxies_and_their_header() {
-        let c = parse("trusted_proxies = [\"10.0.0.0/8\", \"fd00::1\"]\nforwarded_header = \"forwarded\"\n").unwrap();
+        let c = parse(
+            "trusted_proxies = [\"10.0.0.0/8\", \"fd00::1\"]\nforwarded_header = \"forwarded\"\n",
+        )
+        .unwrap();
         let proxies = c.proxies();
         assert!(proxies.trusts("10.1.2.3".parse().unwrap()));
         assert!(!proxies.trusts("192.0.2.1".parse().unwrap()));
@@ -423,14 +426,20 @@ mod tests {
         );
         for everything in ["0.0.0.0/0", "::/0", "192.0.2.1/0"] {
             let err = parse(&format!("# x\ntrusted_proxies = [\"{everything}\"]\n")).unwrap_err();
-            assert!(err.starts_with("chatd.toml line 2: trusted_proxies: "), "{err}");
+            assert!(
+                err.starts_with("chatd.toml line 2: trusted_proxies: "),
+                "{err}"
+            );
             assert!(err.contains("trusts every address"), "{err}");
         }
         let err = parse("trusted_proxies = [\"proxy.example\"]").unwrap_err();
         assert!(err.contains("is not an address or a range"), "{err}");
         let err = parse("forwarded_header = \"x-real-ip\"").unwrap_err();
         assert!(err.starts_with("chatd.toml line 1:"), "{err}");
-        assert!(err.contains("x-forwarded-for") && err.contains("forwarded"), "{err}");
+        assert!(
+            err.contains("x-forwarded-for") && err.contains("forwarded"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -107,7 +107,10 @@ fn values<'a>(
     let values: Vec<&str> = headers
         .get_all(name)
         .iter()
-        .map(|v| v.to_str().map_err(|_| Malformed(format!("{name}: not ASCII"))))
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| Malformed(format!("{name}: not ASCII")))
+        })
         .collect::<Result<_, _>>()?;
     Ok(values.into_iter())
 }
@@ -261,7 +264,10 @@ mod tests {
         assert_eq!(
             client(
                 &p,
-                &[("X-Forwarded-For", "203.0.113.5"), ("X-Forwarded-For", "10.0.0.2")]
+                &[
+                    ("X-Forwarded-For", "203.0.113.5"),
+                    ("X-Forwarded-For", "10.0.0.2")
+                ]
             )
             .unwrap(),
             "203.0.113.5:0"
@@ -325,8 +331,17 @@ mod tests {
     #[test]
     fn a_hop_that_is_not_an_address_is_malformed() {
         let xff = proxies(ForwardedHeader::XForwardedFor, &["10.0.0.0/8"]);
-        for bad in ["", "203.0.113.5,", "host.example", "203.0.113", "1.2.3.4 5.6.7.8"] {
-            assert!(client(&xff, &[("X-Forwarded-For", bad)]).is_err(), "{bad:?}");
+        for bad in [
+            "",
+            "203.0.113.5,",
+            "host.example",
+            "203.0.113",
+            "1.2.3.4 5.6.7.8",
+        ] {
+            assert!(
+                client(&xff, &[("X-Forwarded-For", bad)]).is_err(),
+                "{bad:?}"
+            );
         }
         // Garbage left of the client is the client's own business.
         assert_eq!(

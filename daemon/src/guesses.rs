@@ -411,13 +411,19 @@ mod tests {
         let guesses = Guesses::default();
         let (a, t0) = (ip("192.0.2.1"), Instant::now());
         for i in 0..FAILURES - 1 {
-            guesses.guess_at(a, "x", false, t0 + secs(u64::from(i))).unwrap();
+            guesses
+                .guess_at(a, "x", false, t0 + secs(u64::from(i)))
+                .unwrap();
             assert_eq!(guesses.blocked_at(a, "x", t0 + secs(5)), None);
         }
         let fifth = t0 + secs(10);
         guesses.guess_at(a, "x", false, fifth).unwrap();
         assert_eq!(guesses.blocked_at(a, "x", fifth), Some(30));
-        assert_eq!(guesses.blocked_at(ip("192.0.2.2"), "x", fifth), None, "others unaffected");
+        assert_eq!(
+            guesses.blocked_at(ip("192.0.2.2"), "x", fifth),
+            None,
+            "others unaffected"
+        );
         // After the block, one more wrong password: 60 s.
         let after = fifth + FIRST_BLOCK + secs(1);
         guesses.guess_at(a, "x", false, after).unwrap();
@@ -452,7 +458,10 @@ mod tests {
                 Check::Blocked(_) => panic!("not blocked yet"),
             }
         }
-        assert_eq!((flying.len(), full), (FAILURES as usize, 16 - FAILURES as usize));
+        assert_eq!(
+            (flying.len(), full),
+            (FAILURES as usize, 16 - FAILURES as usize)
+        );
         for mut guess in flying {
             guess.finish(Some(false), t0);
         }
@@ -514,11 +523,20 @@ mod tests {
             }
         }
         assert_eq!(answered, FAILURES, "the guesser's budget");
-        assert!(guesses.blocked_at(nat, "bob", t0).is_some(), "a name new here waits");
-        assert_eq!(guesses.blocked_at(nat, "ace", t0), None, "ace is not locked out");
+        assert!(
+            guesses.blocked_at(nat, "bob", t0).is_some(),
+            "a name new here waits"
+        );
+        assert_eq!(
+            guesses.blocked_at(nat, "ace", t0),
+            None,
+            "ace is not locked out"
+        );
         guesses.guess_at(nat, "ACE", true, t0).unwrap();
         // Guessing under ace's name spends ace's budget, and no more.
-        let answered = (0..20).filter(|_| guesses.guess_at(nat, "ace", false, t0).is_ok()).count();
+        let answered = (0..20)
+            .filter(|_| guesses.guess_at(nat, "ace", false, t0).is_ok())
+            .count();
         assert_eq!(answered, FAILURES as usize);
         assert!(guesses.blocked_at(nat, "ace", t0).is_some());
         // An invalid name never has an allowance.
@@ -526,9 +544,14 @@ mod tests {
         // The allowance lapses LANE_LIFE after the last right password.
         let later = t0 + LANE_LIFE + secs(1);
         for i in 0..FAILURES {
-            guesses.guess_at(nat, &format!("m{i}"), false, later).unwrap();
+            guesses
+                .guess_at(nat, &format!("m{i}"), false, later)
+                .unwrap();
         }
-        assert!(guesses.blocked_at(nat, "ace", later).is_some(), "ace's allowance lapsed");
+        assert!(
+            guesses.blocked_at(nat, "ace", later).is_some(),
+            "ace's allowance lapsed"
+        );
     }
 
     #[test]
@@ -536,7 +559,9 @@ mod tests {
         let guesses = Guesses::default();
         let (a, t0) = (ip("192.0.2.1"), Instant::now());
         for i in 0..3 * LANES as u64 {
-            guesses.guess_at(a, &format!("n{i}"), true, t0 + secs(i)).unwrap();
+            guesses
+                .guess_at(a, &format!("n{i}"), true, t0 + secs(i))
+                .unwrap();
         }
         let mut entries = guesses.entries.lock().unwrap();
         let entry = entries.peek_mut(&Source::from(a)).unwrap();
@@ -561,12 +586,20 @@ mod tests {
         let guesses = Guesses::default();
         let t0 = Instant::now();
         for i in 0..FAILURES {
-            guesses.guess_at(ip(&format!("2001:db8:1:2::{i}")), "x", false, t0).unwrap();
+            guesses
+                .guess_at(ip(&format!("2001:db8:1:2::{i}")), "x", false, t0)
+                .unwrap();
         }
-        assert!(guesses.blocked_at(ip("2001:db8:1:2:ffff::1"), "x", t0).is_some());
+        assert!(
+            guesses
+                .blocked_at(ip("2001:db8:1:2:ffff::1"), "x", t0)
+                .is_some()
+        );
         assert_eq!(guesses.blocked_at(ip("2001:db8:1:3::1"), "x", t0), None);
         for _ in 0..FAILURES {
-            guesses.guess_at(ip("::ffff:198.51.100.7"), "x", false, t0).unwrap();
+            guesses
+                .guess_at(ip("::ffff:198.51.100.7"), "x", false, t0)
+                .unwrap();
         }
         assert!(guesses.blocked_at(ip("198.51.100.7"), "x", t0).is_some());
     }

@@ -37,12 +37,7 @@ impl<K: Hash + Eq + Clone, V> Recent<K, V> {
     /// recently used record that `keep` does not hold on to; after
     /// [`EVICTION_TRIES`] records kept, the table grows past its bound
     /// instead (the caller bounds what it keeps).
-    pub fn entry(
-        &mut self,
-        key: &K,
-        new: impl FnOnce() -> V,
-        keep: impl Fn(&V) -> bool,
-    ) -> &mut V {
+    pub fn entry(&mut self, key: &K, new: impl FnOnce() -> V, keep: impl Fn(&V) -> bool) -> &mut V {
         self.work += 1;
         if !self.map.contains(key) {
             self.make_room(keep);
@@ -65,6 +60,11 @@ impl<K: Hash + Eq + Clone, V> Recent<K, V> {
     /// Records held.
     pub fn len(&self) -> usize {
         self.map.len()
+    }
+
+    /// Whether no record is held.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
     }
 
     /// Records touched since the table was made.

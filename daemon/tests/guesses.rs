@@ -47,12 +47,22 @@ fn auth(name: &str, password: &str) -> Vec<u8> {
 
 /// A join from `source` as `name` with `password`.
 async fn join_from(d: &Daemon, source: IpAddr, name: &str, password: &str) -> Outcome {
-    RawClient::join_on(testkit::connect_from(&d.url, source).await, &d.key, name, password).await
+    RawClient::join_on(
+        testkit::connect_from(&d.url, source).await,
+        &d.key,
+        name,
+        password,
+    )
+    .await
 }
 
 /// Joins as `name` from `source` with the right password, then leaves.
 async fn honest_join(d: &Daemon, source: IpAddr, name: &str) {
-    join_from(d, source, name, PASSWORD).await.joined().leave().await;
+    join_from(d, source, name, PASSWORD)
+        .await
+        .joined()
+        .leave()
+        .await;
 }
 
 /// Sixteen connections from one address (the default per-address cap)
@@ -116,12 +126,7 @@ async fn guesses_interleaved_with_honest_joins_are_held_to_the_budget() {
 const PROXY: &str = "127.0.0.30";
 
 /// A join through the proxy, the request carrying `headers`.
-async fn join_via(
-    d: &Daemon,
-    headers: &[(&str, &str)],
-    name: &str,
-    password: &str,
-) -> Outcome {
+async fn join_via(d: &Daemon, headers: &[(&str, &str)], name: &str, password: &str) -> Outcome {
     let ws = testkit::connect_from_with_headers(&d.url, ip(PROXY), headers).await;
     RawClient::join_on(ws, &d.key, name, password).await
 }
@@ -159,16 +164,25 @@ async fn behind_a_trusted_proxy_a_guesser_locks_out_only_itself() {
         Outcome::Rejected(RejectCode::Throttled, _) => {}
         other => panic!("{what}: expected throttled, got {other:?}"),
     };
-    throttled(join_via(&d, &guesser, "m", "wrong").await, "the sixth guess");
+    throttled(
+        join_via(&d, &guesser, "m", "wrong").await,
+        "the sixth guess",
+    );
     // What the client wrote on the left, or in the header the proxy does
     // not set, changes nothing: the proxy appended the guesser's address.
     let smuggled = [("X-Forwarded-For", "203.0.113.6, 203.0.113.5")];
-    throttled(join_via(&d, &smuggled, "m", "wrong").await, "a smuggled hop");
+    throttled(
+        join_via(&d, &smuggled, "m", "wrong").await,
+        "a smuggled hop",
+    );
     let other_header = [
         ("Forwarded", "for=203.0.113.7"),
         ("X-Forwarded-For", "203.0.113.5"),
     ];
-    throttled(join_via(&d, &other_header, "m", "wrong").await, "a Forwarded header");
+    throttled(
+        join_via(&d, &other_header, "m", "wrong").await,
+        "a Forwarded header",
+    );
     // A direct connection's header is not read: it counts as itself.
     let direct = ip("127.0.0.31");
     for i in 0..BUDGET {
@@ -183,7 +197,10 @@ async fn behind_a_trusted_proxy_a_guesser_locks_out_only_itself() {
             other => panic!("direct guess {i}: expected bad_password, got {other:?}"),
         }
     }
-    throttled(join_from(&d, direct, "d", "wrong").await, "the direct sixth guess");
+    throttled(
+        join_from(&d, direct, "d", "wrong").await,
+        "the direct sixth guess",
+    );
     // The honest user behind the same proxy, new here, joins at once, and
     // is shown under its own address.
     let _honest = join_via(&d, &[("X-Forwarded-For", "203.0.113.6")], "ace", PASSWORD)
@@ -250,7 +267,9 @@ async fn behind_a_trusted_proxy_the_connection_limits_count_each_client() {
     d.wait_for_log("closing a new connection: 2 connections from this address are open");
     let bad = "X-Forwarded-For: 203.0.113.7, proxy.example\r\n";
     assert_eq!(upgrade_via(&d, bad).await.0, 400);
-    d.wait_for_log("its X-Forwarded-For header has \"proxy.example\" where the client's address belongs");
+    d.wait_for_log(
+        "its X-Forwarded-For header has \"proxy.example\" where the client's address belongs",
+    );
 }
 
 /// `trusted_proxies` applies on reload (SIGHUP), for new connections.

@@ -106,11 +106,7 @@ async fn connect_on(url: &str, socket: tokio::net::TcpSocket) -> Ws {
 }
 
 /// [`connect_on`] with `headers` added to the upgrade request.
-async fn connect_on_with(
-    url: &str,
-    socket: tokio::net::TcpSocket,
-    headers: &[(&str, &str)],
-) -> Ws {
+async fn connect_on_with(url: &str, socket: tokio::net::TcpSocket, headers: &[(&str, &str)]) -> Ws {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
     let mut request = url.into_client_request().expect("a ws:// url");
     for (name, value) in headers {

@@ -120,7 +120,9 @@ pub(super) fn rejected(
         RejectCode::Throttled => (
             Exit::Throttled,
             match retry_after {
-                Some(_) => format!("{refused}: {reason} (the right password is refused too until then)"),
+                Some(_) => {
+                    format!("{refused}: {reason} (the right password is refused too until then)")
+                }
                 None => format!("{refused}: {reason}"),
             },
         ),
@@ -184,7 +186,11 @@ mod tests {
         assert_eq!(failure.exit, Exit::Throttled);
         let text = &failure.message;
         assert_eq!(text.matches("29 s").count(), 1, "{text}");
-        assert_eq!(text.matches("too many wrong passwords").count(), 1, "{text}");
+        assert_eq!(
+            text.matches("too many wrong passwords").count(),
+            1,
+            "{text}"
+        );
         assert!(text.contains("the right password is refused too"), "{text}");
     }
 

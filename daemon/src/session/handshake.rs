@@ -16,8 +16,8 @@ use crate::cluster::node::Claim;
 use crate::config::Config;
 use crate::connection::{Connection, Secure, Stop};
 use crate::ending::{Control, Ending};
-use crate::hub::{Joined, Member, Queue};
 use crate::guesses::Refusal;
+use crate::hub::{Joined, Member, Queue};
 use crate::password::Verdict;
 use crate::state::{App, now_secs};
 use crate::throttle::Throttle;
@@ -217,7 +217,11 @@ async fn admit(
     // (only while a password is set: without one nothing is guessed).
     let guarded = app.password.source() != crate::password::Source::None;
     let guess = if guarded {
-        match app.guesses.begin(peer.ip(), &auth.username, answer_by).await {
+        match app
+            .guesses
+            .begin(peer.ip(), &auth.username, answer_by)
+            .await
+        {
             Ok(guess) => Some(guess),
             Err(Refusal::Throttled(wait)) => {
                 let why =
