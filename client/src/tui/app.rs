@@ -1,20 +1,24 @@
 //! The full-screen client's state and what keys and engine events do to
 //! it. No I/O here: the runner ([`super::run`]) feeds it terminal events
-//! and [`Event`]s from the engine and carries out the [`Action`]s it
-//! returns, and [`super::view`] draws it. Tests build it directly, feed it
-//! keys and draw it on ratatui's `TestBackend`.
+//! and [`Event`](crate::engine::Event)s from the engine and carries out the
+//! [`Action`]s it returns (and writes what it says to log), and
+//! [`super::view`] draws it. Tests build it directly, feed it keys and draw
+//! it on ratatui's `TestBackend`.
 //!
-//! The state and what engine events do to it are here; what the user does
-//! to it is in [`keys`] (keys, paste, mouse), [`commands`] (Enter and Tab:
-//! commands, messages, completion) and [`scroll`] (the pane's scrolling).
+//! The state is here; what engine events do to it is in [`events`]; what
+//! the user does to it is in [`keys`] (keys, paste, mouse), [`commands`]
+//! (Enter and Tab: commands, messages, completion), [`search`] (Ctrl-R,
+//! `/search`, `/lastlog`), [`ended`] (leaving, and a session that ended)
+//! and [`scroll`] (the pane's scrolling).
 
 mod commands;
 mod ended;
+mod events;
 mod keys;
 mod scroll;
 mod search;
 
-use chat_protocol::{ClientEvent, ServerEvent, Welcome};
+use chat_protocol::{ClientEvent, Welcome};
 use tokio::time::Instant;
 
 use self::commands::Completion;
@@ -22,7 +26,7 @@ pub use self::ended::{Ended, Secret};
 pub use self::search::Search;
 use super::editor::Editor;
 use crate::clock::Clock;
-use crate::engine::{Credentials, Event, Link};
+use crate::engine::{Credentials, Link};
 use crate::exit::Exit;
 use crate::model::{self, Entry, Kind};
 
@@ -343,94 +347,6 @@ impl App {
 
     fn settle(&mut self, seq: u64) {
         self.pending.retain(|(s, _)| *s != seq);
-    }
-
-    /// What the engine reported.
-    pub fn on_engine(&mut self, event: Event) {
-        match event {
-            Event::Server { event, .. } => {
-                match &event {
-                    ServerEvent::Join { name, online, .. } => {
-                        let mut users = self.users.clone();
-                        users.push(name.clone());
-                        self.set_users(&users);
-                        self.online = *online;
-                    }
-                    ServerEvent::Leave { name, online, .. } => {
-                        let users: Vec<_> = self
-                            .users
-                            .iter()
-                            .filter(|u| !u.eq_ignore_ascii_case(name))
-                            .cloned()
-                            .collect();
-                        self.set_users(&users);
-                        self.online = *online;
-                    }
-                    // Who joined and left is not said: the list is asked
-                    // for again (see `wants_users`).
-                    ServerEvent::Presence { online, .. } => {
-                        self.online = *online;
-                        self.users_stale = true;
-                    }
-                    ServerEvent::Users { users } => self.set_users(users),
-                    _ => {}
-                }
-                // A goodbye is told by the `Lost` or `Ended` that follows.
-                if !matches!(event, ServerEvent::Bye { .. }) {
-                    for entry in model::entries(&event) {
-                        self.push(entry, false);
-                    }
-                }
-            }
-            Event::Users(users) => self.set_users(&users),
-            Event::Confirmed(seq) | Event::Refused(seq) => self.settle(seq),
-            Event::Unknown(pending) => {
-                self.settle(pending.seq);
-                if let ClientEvent::Dm { to, .. } = &pending.event {
-                    self.note(format!(
-                        "a direct message to {to} may not have been delivered: the link dropped before the server answered (not sent again)"
-                    ));
-                }
-            }
-            Event::Lost(why) => {
-                self.stale_since.get_or_insert(self.clock.now());
-                self.note(format!("{why}; reconnecting"));
-            }
-            // Said once while it fails the same way; the status bar counts down.
-            Event::RetryFailed(why) => {
-                if self.last_retry_error.as_ref() != Some(&why) {
-                    self.note(format!("reconnecting failed: {why}"));
-                    self.last_retry_error = Some(why);
-                }
-            }
-            Event::Rejoined { welcome, gap, url } => {
-                self.last_retry_error = None;
-                self.ended = None;
-                self.secret = None;
-                self.url = url;
-                self.stale_since = None;
-                self.users_stale = false;
-                self.me = welcome.name.clone();
-                self.max_text = welcome.max_text;
-                self.set_users(&welcome.users);
-                self.note(format!(
-                    "rejoined as {} ({} online)",
-                    welcome.name,
-                    welcome.users.len()
-                ));
-                if gap {
-                    self.note("some messages were missed while away (older than the server keeps)");
-                }
-                if !welcome.history.is_empty() {
-                    self.push(Entry::divider("while away"), true);
-                    for message in &welcome.history {
-                        self.push(Entry::message(message), true);
-                    }
-                    self.push(Entry::divider("live"), true);
-                }
-            }
-            Event::Ended { failure, remedy } => self.on_ended(failure, remedy),
-        }
     }
 }
 
