@@ -39,7 +39,7 @@ pub mod token;
 
 pub use event::{
     Auth, ByeCode, ClientEvent, ErrorCode, HistoryEntry, Member, RateLimit, RejectCode,
-    ServerEvent, Welcome, valid_cid, valid_username, validate_text,
+    ServerEvent, Welcome, forbidden_control, valid_cid, valid_username, validate_text,
 };
 pub use handshake::{
     ClientHandshake, HandshakeError, ServerHandshake, ServerHello, Session, SessionKeys,

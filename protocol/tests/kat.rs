@@ -721,6 +721,7 @@ fn every_code_is_documented() {
         RejectCode::Throttled,
         RejectCode::NameRegistered,
         RejectCode::BadIdentity,
+        RejectCode::Banned,
     ] {
         match code {
             RejectCode::ServerFull
@@ -732,6 +733,7 @@ fn every_code_is_documented() {
             | RejectCode::Throttled
             | RejectCode::NameRegistered
             | RejectCode::BadIdentity
+            | RejectCode::Banned
             | RejectCode::Other => row(code_name(code)),
         }
     }
@@ -768,6 +770,7 @@ fn every_code_is_documented() {
         ByeCode::KeyRotated,
         ByeCode::Protocol,
         ByeCode::NameRegistered,
+        ByeCode::Banned,
     ] {
         match code {
             ByeCode::Leave
@@ -778,6 +781,7 @@ fn every_code_is_documented() {
             | ByeCode::KeyRotated
             | ByeCode::Protocol
             | ByeCode::NameRegistered
+            | ByeCode::Banned
             | ByeCode::Other => row(code_name(code)),
         }
     }

@@ -134,12 +134,13 @@ pub(super) fn rejected(
             Exit::Error,
             format!("{refused}: {reason} (the server limits how many passwords it checks at once)"),
         ),
+        // The server's reason says why and how long to wait: said once.
         RejectCode::Throttled => (
             Exit::Throttled,
             match retry_after {
-                Some(secs) => format!(
-                    "{refused}: {reason} (too many wrong passwords from this address; wait {secs} s, then try again with the right one)"
-                ),
+                Some(_) => {
+                    format!("{refused}: {reason} (the right password is refused too until then)")
+                }
                 None => format!("{refused}: {reason}"),
             },
         ),
@@ -160,6 +161,7 @@ pub(super) fn rejected(
                 "{refused}: {reason} (the server did not accept this client's identity proof; --no-identity joins without it)"
             ),
         ),
+        RejectCode::Banned => (Exit::Banned, format!("{refused}: {reason} (banned)")),
         RejectCode::BadRequest | RejectCode::Other => (Exit::Error, format!("{refused}: {reason}")),
     };
     Rejected {
@@ -209,6 +211,31 @@ mod tests {
         );
     }
 
+    /// The wait and its cause are said once, in the server's words.
+    #[test]
+    fn a_throttled_join_says_the_wait_once() {
+        let auth = Auth {
+            username: "ace".into(),
+            password: String::from("pw").into(),
+            client: String::new(),
+            after: None,
+            identity: None,
+            proof: None,
+        };
+        let reason = "too many wrong passwords from this address; try again in 29 s";
+        let err = rejected(RejectCode::Throttled, reason, Some(29), &auth, "ws://h:1/");
+        let failure = &err.downcast_ref::<Rejected>().unwrap().failure;
+        assert_eq!(failure.exit, Exit::Throttled);
+        let text = &failure.message;
+        assert_eq!(text.matches("29 s").count(), 1, "{text}");
+        assert_eq!(
+            text.matches("too many wrong passwords").count(),
+            1,
+            "{text}"
+        );
+        assert!(text.contains("the right password is refused too"), "{text}");
+    }
+
     #[test]
     fn rejects_map_to_exit_codes() {
         let cases = [
@@ -221,6 +248,7 @@ mod tests {
             (RejectCode::Throttled, Exit::Throttled),
             (RejectCode::NameRegistered, Exit::NameTaken),
             (RejectCode::BadIdentity, Exit::Error),
+            (RejectCode::Banned, Exit::Banned),
         ];
         let auth = Auth {
             username: "ace".into(),

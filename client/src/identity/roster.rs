@@ -172,37 +172,68 @@ impl Roster {
             .is_some_and(|(_, key)| key.is_some())
     }
 
-    /// What `/whois NAME` shows: whether the name is online and with which
-    /// identity, then every key this client has seen for it on this
-    /// server, with when.
+    /// What `/whois NAME` shows in the line client: whether the name is
+    /// online and with which identity, then every key this client has seen
+    /// for it on this server, with when.
     pub fn whois(&self, name: &str) -> Vec<String> {
         let shown = one_line(name);
-        let mut lines = vec![match self.online.get(&name.to_ascii_lowercase()) {
+        let first = match self.identity_of(name) {
+            Some(identity) => format!("{shown}: online, {identity}"),
             None => format!("{shown}: not online"),
-            Some((_, Some(key))) => format!(
-                "{shown}: online, identity {} ({key}), verified by the server",
+        };
+        std::iter::once(first).chain(self.seen(name)).collect()
+    }
+
+    /// What the full screen's `/whois NAME` adds to its own line (which
+    /// says whether the name is online): its identity, if online on a
+    /// server that shows identities, and the keys this client has seen for
+    /// it, if any (nothing at all where there is nothing to say).
+    pub fn identity_lines(&self, name: &str) -> Vec<String> {
+        let shown = one_line(name);
+        let identity = self
+            .identity_of(name)
+            .filter(|_| self.identities)
+            .map(|identity| format!("{shown}: {identity}"));
+        let seen = if self.known.keys(name).is_empty() {
+            Vec::new()
+        } else {
+            self.seen(name)
+        };
+        identity.into_iter().chain(seen).collect()
+    }
+
+    /// The identity of `name`, in words, if it is online.
+    fn identity_of(&self, name: &str) -> Option<String> {
+        let (_, key) = self.online.get(&name.to_ascii_lowercase())?;
+        Some(match key {
+            Some(key) => format!(
+                "identity {} ({key}), verified by the server",
                 key.fingerprint()
             ),
-            Some(_) if self.identities => format!("{shown}: online, without an identity"),
-            Some(_) => format!("{shown}: online (this server does not show identities)"),
-        }];
+            None if self.identities => "no identity".into(),
+            None => "this server does not show identities".into(),
+        })
+    }
+
+    /// The keys this client has seen for `name` on this server, with when.
+    fn seen(&self, name: &str) -> Vec<String> {
+        let shown = one_line(name);
         let keys = self.known.keys(name);
         if keys.is_empty() {
-            lines.push(format!(
+            return vec![format!(
                 "  this client has seen no identity for {shown} on this server"
-            ));
-        } else {
+            )];
+        }
+        let mut lines = vec![format!(
+            "  identities this client has seen for {shown} on this server:"
+        )];
+        for (key, record) in keys {
             lines.push(format!(
-                "  identities this client has seen for {shown} on this server:"
+                "  {} ({key}): first seen {}, last seen {}",
+                key.fingerprint(),
+                crate::render::date(record.first),
+                crate::render::date(record.last)
             ));
-            for (key, record) in keys {
-                lines.push(format!(
-                    "  {} ({key}): first seen {}, last seen {}",
-                    key.fingerprint(),
-                    crate::render::date(record.first),
-                    crate::render::date(record.last)
-                ));
-            }
         }
         lines
     }

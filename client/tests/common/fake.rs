@@ -3,8 +3,8 @@
 
 use chat_protocol::limits::MAX_AUTH;
 use chat_protocol::{
-    Auth, IdentityError, IdentityKey, JoinKey, RejectCode, ServerEvent, ServerHandshake,
-    ServerIdentity, Token,
+    Auth, ByeCode, IdentityError, IdentityKey, JoinKey, RateLimit, RejectCode, ServerEvent,
+    ServerHandshake, ServerIdentity, Token, Welcome,
 };
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
@@ -30,6 +30,17 @@ pub enum Script {
     /// Read the Auth, then send these events (a `welcome` first, as a
     /// server that lets the client in), and listen.
     Answer(Vec<ServerEvent>),
+    /// Read the Auth, then refuse it with a `Reject` coded `banned`, as
+    /// a server with bans will.
+    BanAtJoin,
+    /// Read the Auth, welcome it, then end the session with a `Bye`
+    /// coded `banned`.
+    BanAfterWelcome,
+}
+
+/// A sealed server event, as bytes to send.
+fn seal_event(session: &mut chat_protocol::Session, event: &ServerEvent) -> Message {
+    Message::binary(session.sealer.seal(&event.to_bytes()).unwrap())
 }
 
 /// What the fake saw.
@@ -141,6 +152,39 @@ async fn serve(
                                 let garbled = session.sealer.seal(b"not an event").unwrap();
                                 ws.send(Message::binary(garbled)).await.unwrap();
                             }
+                            Script::BanAtJoin => {
+                                let reject = ServerEvent::Reject {
+                                    code: RejectCode::Banned,
+                                    reason: "banned until 2031-01-01 00:00 UTC: spam".into(),
+                                    retry_after: None,
+                                };
+                                ws.send(seal_event(&mut session, &reject)).await.unwrap();
+                                let _ = ws.close(None).await;
+                            }
+                            Script::BanAfterWelcome => {
+                                let welcome = ServerEvent::Welcome(Welcome {
+                                    name: "ace".into(),
+                                    users: vec!["ace".into()],
+                                    members: Vec::new(),
+                                    history: Vec::new(),
+                                    motd: None,
+                                    rate: RateLimit {
+                                        burst: 10,
+                                        per_second: 5,
+                                    },
+                                    max_text: 4096,
+                                    server: "fake".into(),
+                                    gap: false,
+                                    last_id: None,
+                                });
+                                let bye = ServerEvent::Bye {
+                                    code: ByeCode::Banned,
+                                    reason: "banned for 1h by carol: spam".into(),
+                                };
+                                ws.send(seal_event(&mut session, &welcome)).await.unwrap();
+                                ws.send(seal_event(&mut session, &bye)).await.unwrap();
+                                let _ = ws.close(None).await;
+                            }
                             Script::ArrayAfterAuth => {
                                 let array = session
                                     .sealer
@@ -154,13 +198,11 @@ async fn serve(
                                     reason: "refused by the fake".into(),
                                     retry_after: None,
                                 };
-                                let sealed = session.sealer.seal(&reject.to_bytes()).unwrap();
-                                ws.send(Message::binary(sealed)).await.unwrap();
+                                ws.send(seal_event(&mut session, &reject)).await.unwrap();
                             }
                             Script::Answer(events) => {
                                 for event in events {
-                                    let sealed = session.sealer.seal(&event.to_bytes()).unwrap();
-                                    ws.send(Message::binary(sealed)).await.unwrap();
+                                    ws.send(seal_event(&mut session, event)).await.unwrap();
                                 }
                             }
                         }

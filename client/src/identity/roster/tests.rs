@@ -107,7 +107,10 @@ fn a_server_without_identities_warns_about_nothing() {
     assert_eq!(roster.event(&join("carol", None)), []);
     assert!(!roster.verified("bob"));
     let whois = roster.whois("bob");
-    assert!(whois[0].contains("does not show identities"), "{whois:?}");
+    assert_eq!(
+        whois[0],
+        "bob: online, this server does not show identities"
+    );
     assert!(roster.whois("zed")[0].ends_with("not online"));
 }
 
@@ -131,6 +134,11 @@ fn whois_shows_the_fingerprint_and_what_was_seen_when() {
         lines[2].contains(&format!("first seen {date}, last seen {date}")),
         "{lines:?}"
     );
-    assert!(roster.whois("ace")[0].contains("without an identity"));
+    assert_eq!(roster.whois("ace")[0], "ace: online, no identity");
+    assert_eq!(roster.identity_lines("ace")[0], "ace: no identity");
+    assert!(roster.identity_lines("zed").is_empty(), "nothing to say");
+    let bob = roster.identity_lines("bob");
+    assert!(bob[0].starts_with("bob: identity "), "{bob:?}");
+    assert!(bob[2].contains("first seen"), "{bob:?}");
     assert!(roster.whois("ace")[1].contains("has seen no identity"));
 }

@@ -37,9 +37,10 @@ impl App {
         alerts
     }
 
-    /// `/whois NAME`: the roster's lines, as notes.
-    pub(super) fn whois(&mut self, name: &str) {
-        for line in self.ids.whois(name) {
+    /// What `/whois NAME` adds to the name's line: its identity and the
+    /// ones this client has seen for it, as notes.
+    pub(super) fn whois_identity(&mut self, name: &str) {
+        for line in self.ids.identity_lines(name) {
             self.note(line);
         }
     }
