@@ -40,7 +40,7 @@ pub mod token;
 pub use event::{
     Auth, Ban, BanTarget, ByeCode, ClientEvent, ErrorCode, HistoryEntry, Member, ModerationAction,
     RateLimit, RejectCode, ServerEvent, Welcome, forbidden_control, valid_cid, valid_username,
-    validate_text,
+    validate_reason, validate_text,
 };
 pub use handshake::{
     ClientHandshake, HandshakeError, ServerHandshake, ServerHello, Session, SessionKeys,

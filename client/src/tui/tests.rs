@@ -127,6 +127,7 @@ fn busy_room() -> App {
         online: 5,
         ts: NOON + 120_000,
         identity: None,
+        op: false,
     }));
     app.on_engine(message(3, "carol", "hi all, ace: the build is green"));
     app.on_engine(server(ServerEvent::Message(HistoryEntry {

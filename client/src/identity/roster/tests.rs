@@ -38,6 +38,7 @@ fn join(name: &str, identity: Option<IdentityKey>) -> ServerEvent {
         online: 2,
         ts: 1,
         identity,
+        op: false,
     }
 }
 
