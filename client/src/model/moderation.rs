@@ -151,9 +151,9 @@ pub(super) fn bans(front: Front, bans: &[Ban], when: When) -> Vec<Entry> {
     for (ban, [target, by, since, until]) in bans.iter().zip(&rows) {
         text = text.say("\n  ").field(target).say(&pad(target, 0));
         text = field_or_words(text, ban.by.as_deref(), by).say(&pad(by, 1));
-        text = text.say(&format!("{since}{}{until}{}", pad(since, 2), pad(until, 3)));
+        text = text.say(&format!("{since}{}{until}", pad(since, 2)));
         if let Some(reason) = ban.reason.as_deref() {
-            text = text.field(reason);
+            text = text.say(&pad(until, 3)).field(reason);
         }
     }
     vec![text.notice(None)]
@@ -172,5 +172,181 @@ fn reason_after(text: Wording, reason: Option<&str>) -> Wording {
     match reason.filter(|r| !r.is_empty()) {
         Some(reason) => text.say(": ").field(reason),
         None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chat_protocol::{ByeCode, ErrorCode, ServerEvent};
+
+    use super::*;
+
+    const TS: u64 = 1_700_000_000_000;
+
+    /// Times as `t+SECONDS` after [`TS`], so the words are checked apart
+    /// from any clock.
+    fn when(ms: u64) -> String {
+        format!("t+{}", (ms - TS) / 1000)
+    }
+
+    fn text(front: Front, event: &ServerEvent) -> Vec<String> {
+        front
+            .entries(event, &when)
+            .into_iter()
+            .map(|e| e.text)
+            .collect()
+    }
+
+    fn told(
+        action: ModerationAction,
+        by: Option<&str>,
+        until: Option<u64>,
+        reason: Option<&str>,
+    ) -> String {
+        let event = ServerEvent::Moderation {
+            action,
+            target: "bob".into(),
+            by: by.map(str::to_owned),
+            until,
+            reason: reason.map(str::to_owned),
+            ts: TS,
+        };
+        let lines = text(Front::Lines, &event);
+        assert_eq!(lines, text(Front::Screen, &event), "both fronts alike");
+        lines.concat()
+    }
+
+    #[test]
+    fn the_room_is_told_who_did_what_for_how_long_and_why() {
+        use ModerationAction::*;
+        let ten_minutes = Some(TS + 600_000);
+        assert_eq!(
+            told(Mute, Some("carol"), ten_minutes, Some("flooding")),
+            "bob was muted for 10m by carol (flooding)"
+        );
+        assert_eq!(
+            told(Ban, None, Some(TS + 7 * 86_400_000), None),
+            "bob was banned for 7d by the admin"
+        );
+        assert_eq!(
+            told(Ban, Some("carol"), None, Some("spam")),
+            "bob was banned for good by carol (spam)"
+        );
+        assert_eq!(
+            told(Kick, Some("carol"), None, Some("")),
+            "bob was kicked by carol"
+        );
+        assert_eq!(
+            told(Unban, Some("carol"), None, None),
+            "bob was unbanned by carol"
+        );
+        assert_eq!(
+            told(Unmute, None, None, None),
+            "bob was unmuted by the admin"
+        );
+        assert_eq!(
+            told(Op, None, None, None),
+            "bob was made an operator by the admin"
+        );
+        assert_eq!(
+            told(Deop, None, None, None),
+            "bob is no longer an operator, by the admin"
+        );
+        assert_eq!(
+            told(Other, Some("carol"), None, Some("why")),
+            "bob: a moderation this client does not know, by carol (why)"
+        );
+        // The peer's fields stay fields: a newline in them is escaped.
+        let event = ServerEvent::Moderation {
+            action: Kick,
+            target: "bob".into(),
+            by: Some("carol".into()),
+            until: None,
+            reason: Some("a\nb".into()),
+            ts: TS,
+        };
+        let entry = &Front::Lines.entries(&event, &when)[0];
+        assert_eq!(
+            entry.spans(),
+            [
+                super::super::Span::Field("bob"),
+                super::super::Span::Text(" was kicked by "),
+                super::super::Span::Field("carol"),
+                super::super::Span::Text(" ("),
+                super::super::Span::Field("a\nb"),
+                super::super::Span::Text(")"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_mute_and_a_ban_of_our_own_say_until_when() {
+        let muted = ServerEvent::Error {
+            code: ErrorCode::Muted,
+            message: "muted by carol: flooding".into(),
+            until: Some(TS + 60_000),
+        };
+        assert_eq!(
+            text(Front::Lines, &muted),
+            ["refused: you are muted until t+60 (muted by carol: flooding)"]
+        );
+        let for_good = ServerEvent::Error {
+            code: ErrorCode::Muted,
+            message: String::new(),
+            until: None,
+        };
+        assert_eq!(
+            text(Front::Screen, &for_good),
+            ["refused: you are muted for good"]
+        );
+        let bye = ServerEvent::Bye {
+            code: ByeCode::Banned,
+            reason: "spam".into(),
+            until: Some(TS + 3_600_000),
+        };
+        assert_eq!(
+            text(Front::Lines, &bye),
+            ["disconnected by the server: banned until t+3600: spam"]
+        );
+        assert_eq!(banned("", None, &when), "banned for good");
+        assert_eq!(banned("x\x1b", None, &when), "banned for good: x\\x1b");
+    }
+
+    #[test]
+    fn bans_are_a_table_on_the_screen_and_lines_in_the_line_mode() {
+        let event = ServerEvent::Bans {
+            bans: vec![
+                Ban {
+                    target: "mallory".into(),
+                    reason: None,
+                    by: None,
+                    since: TS,
+                    until: None,
+                },
+                Ban {
+                    target: "bob".into(),
+                    reason: Some("spam".into()),
+                    by: Some("carol".into()),
+                    since: TS + 60_000,
+                    until: Some(TS + 660_000),
+                },
+            ],
+        };
+        assert_eq!(
+            text(Front::Lines, &event),
+            [
+                "banned: mallory (by the admin, since t+0, for good)",
+                "banned: bob (by carol, since t+60, until t+660): spam",
+            ]
+        );
+        assert_eq!(
+            text(Front::Screen, &event),
+            ["bans (2; /unban TARGET lifts one):\n  \
+              target   by         since  until        reason\n  \
+              mallory  the admin  t+0    for good\n  \
+              bob      carol      t+60   until t+660  spam"]
+        );
+        let none = ServerEvent::Bans { bans: Vec::new() };
+        assert_eq!(text(Front::Lines, &none), ["no bans"]);
     }
 }

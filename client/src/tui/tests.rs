@@ -23,6 +23,7 @@ mod drawing;
 mod ended;
 mod identities;
 mod input;
+mod moderation;
 mod pane;
 mod presence;
 mod search;
