@@ -354,6 +354,14 @@ mod tests {
             "Ctrl-T",
             "/reconnect",
             "/lastlog",
+            "/ignore",
+            "/unignore",
+            "/kick",
+            "/ban",
+            "/unban",
+            "/mute",
+            "/unmute",
+            "/bans",
         ] {
             assert!(help.contains(key), "the keys are listed: {key}");
         }
