@@ -64,6 +64,10 @@ impl App {
                     self.note(format!(
                         "a direct message to {to} may not have been delivered: the link dropped before the server answered (not sent again)"
                     ));
+                } else if crate::input::moderates(&pending.event) {
+                    self.note(
+                        "a moderation you asked for may not have been done: the link dropped before the server answered (not sent again; /bans lists the bans)",
+                    );
                 }
             }
             Event::Lost(why) => {
