@@ -273,6 +273,7 @@ mod tests {
                 max_text: 4096,
                 server: evil.into(),
                 gap: false,
+                resumed: false,
                 last_id: None,
             }),
         ];
@@ -398,6 +399,7 @@ mod tests {
             max_text: 4096,
             server: "chatd 0.1.0".into(),
             gap: false,
+            resumed: false,
             last_id: None,
         });
         assert_eq!(
