@@ -53,10 +53,10 @@ use chat_protocol::{ByeCode, ClientEvent, HistoryEntry, ServerEvent, Welcome, cl
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-pub use self::events::{Event, Link, Wake};
+pub use self::events::{Event, Link, Remedy, Wake};
 pub use self::pending::Pending;
 use self::pending::cid_of;
-pub use self::reconnect::Rejoin;
+pub use self::reconnect::{Credentials, Rejoin};
 use crate::connection::{Connection, Incoming, JoinError};
 use crate::exit::{Exit, Failure};
 use crate::input;
@@ -335,7 +335,11 @@ impl Engine {
             if let Some(conn) = self.conn.as_mut() {
                 conn.close(close::NORMAL).await;
             }
-            let failure = Failure::new(Exit::Disconnected, render::disconnected(code, &reason));
+            let exit = match code {
+                ByeCode::Banned => Exit::Banned,
+                _ => Exit::Disconnected,
+            };
+            let failure = Failure::new(exit, render::disconnected(code, &reason));
             let passing = matches!(
                 code,
                 ByeCode::Shutdown | ByeCode::TooSlow | ByeCode::Timeout
@@ -343,15 +347,16 @@ impl Engine {
             if passing {
                 self.lost(failure, events);
             } else {
-                self.end(failure, events);
+                let remedy = Remedy::after(&failure, code == ByeCode::KeyRotated);
+                self.end(failure, remedy, events);
             }
         }
     }
 
-    fn end(&mut self, failure: Failure, events: &mut Vec<Event>) {
+    fn end(&mut self, failure: Failure, remedy: Remedy, events: &mut Vec<Event>) {
         self.conn = None;
         self.link = Link::Down;
-        events.push(Event::Ended(failure));
+        events.push(Event::Ended { failure, remedy });
     }
 
     /// The line an echo answers: the one with its client id, else (a

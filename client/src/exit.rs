@@ -14,7 +14,8 @@ pub enum Exit {
     Error = 1,
     /// Bad command line (clap's own code).
     Usage = 2,
-    /// At least one line was refused, by the server or locally.
+    /// At least one line was refused, by the server or locally; or the
+    /// full screen was left with lines not sent or a draft.
     Refused = 3,
     /// The server ended the session (kick, shutdown, key rotation); the reason was shown.
     Disconnected = 4,
@@ -34,6 +35,9 @@ pub enum Exit {
     ServerFull = 15,
     /// Too many failed joins from this address; the wait is shown.
     Throttled = 16,
+    /// Banned by an operator (a `Reject` or `Bye` with the code `banned`);
+    /// the reason, which says until when, is shown.
+    Banned = 17,
     /// Nothing answered at the URL (refused, DNS, timeout).
     Unreachable = 69,
     /// Ctrl-C or SIGTERM before the join completed (128 + SIGINT).
@@ -54,8 +58,10 @@ Exit codes:
    1  other error
    2  usage error
    3  a line was refused (by the server, or locally: too long, unknown
-      /command), or not confirmed by the server within 10 s of the end of input
-   4  disconnected by the server (kick, shutdown, key rotation); the reason is shown
+      /command), or not confirmed by the server within 10 s of the end of input;
+      full screen: left with lines not sent or a draft typed
+   4  disconnected by the server (kick, shutdown, key rotation); the reason is
+      shown (full screen: the screen stays until you leave with q or Ctrl-C)
    5  connection lost (closed or broken without a sealed goodbye)
   10  key mismatch: the server does not accept this key
   11  the server failed its identity check (not the server this key belongs to)
@@ -64,6 +70,7 @@ Exit codes:
   14  name invalid (1-32 of A-Z a-z 0-9 _ . -)
   15  server full
   16  throttled: too many wrong passwords from this address; the wait is shown
+  17  banned (the reason and the end are shown)
   69  server unreachable (connection refused, DNS failure, timeout)
  130  interrupted (Ctrl-C or SIGTERM) before joining";
 
@@ -104,6 +111,7 @@ mod tests {
             (Exit::NameInvalid, 14),
             (Exit::ServerFull, 15),
             (Exit::Throttled, 16),
+            (Exit::Banned, 17),
             (Exit::Unreachable, 69),
             (Exit::Interrupted, 130),
         ];

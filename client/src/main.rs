@@ -13,6 +13,7 @@
 //! Only line mode exists so far; it serves terminals too.
 
 mod cli;
+mod clock;
 mod config;
 mod connection;
 mod engine;
@@ -22,6 +23,7 @@ mod input;
 mod model;
 mod pacing;
 mod password;
+mod permissions;
 mod render;
 mod session;
 mod signals;
@@ -179,7 +181,17 @@ async fn run(mut cli: Cli) -> anyhow::Result<Exit> {
             token,
             auth,
         });
-        return tui::run(guard, engine, welcome, &url, &fingerprint, &mut signals).await;
+        let options = tui::Options::from_settings(&settings);
+        return tui::run(
+            guard,
+            engine,
+            welcome,
+            &url,
+            &fingerprint,
+            options,
+            &mut signals,
+        )
+        .await;
     }
     session::run(conn, welcome, mode, &mut signals).await
 }
@@ -217,7 +229,7 @@ fn key(cli: &Cli, settings: &config::Settings) -> anyhow::Result<Token> {
             (Some(key), _) => (key, "the configuration file's key"),
             (None, Some(file)) => {
                 let path = config::expand_home(file);
-                let text = std::fs::read_to_string(&path).map_err(|err| {
+                let text = read_key_file(&path).map_err(|err| {
                     usage(&format!(
                         "reading the key file {} (key_file in the configuration): {err}",
                         path.display()
@@ -234,6 +246,16 @@ fn key(cli: &Cli, settings: &config::Settings) -> anyhow::Result<Token> {
         },
     };
     Token::parse(text).map_err(|err| usage(&format!("the key from {source} is not valid: {err}")))
+}
+
+/// The key file's text; a warning first if other users can read it.
+fn read_key_file(path: &std::path::Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut file = std::fs::File::open(path)?;
+    permissions::warn_if_exposed(&file, path, "key file");
+    let mut text = String::new();
+    file.read_to_string(&mut text)?;
+    Ok(text)
 }
 
 fn usage(message: &str) -> anyhow::Error {
@@ -288,12 +310,24 @@ mod tests {
     fn help_documents_every_exit_code_and_hides_secrets() {
         let help = Cli::command().render_long_help().to_string();
         for code in [
-            "0", "1", "2", "3", "4", "5", "10", "11", "12", "13", "14", "15", "69",
+            "0", "1", "2", "3", "4", "5", "10", "11", "12", "13", "14", "15", "16", "17", "69",
         ] {
             assert!(help.contains(&format!("\n{code:>4}  ")), "exit code {code}");
         }
         assert!(help.contains("CHAT_KEY") && help.contains("CHAT_PASSWORD"));
-        for key in ["PgUp", "Ctrl-W", "Alt-Enter", "F2", "Tab"] {
+        for key in [
+            "PgUp",
+            "Ctrl-W",
+            "Alt-Enter",
+            "F2",
+            "Tab",
+            "Ctrl-R",
+            "Alt-D",
+            "Ctrl-Y",
+            "Ctrl-T",
+            "/reconnect",
+            "/lastlog",
+        ] {
             assert!(help.contains(key), "the keys are listed: {key}");
         }
         assert!(

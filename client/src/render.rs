@@ -94,6 +94,22 @@ fn line(entry: &Entry) -> Option<String> {
     Some(with_continuation(prefix, entry))
 }
 
+/// One entry as a log file keeps it: `stamp` (its date and time) first,
+/// then the line mode's drawing without its own time (`<ace> text`,
+/// `* ace waves`, `*ace → bob* psst`, `-!- …`), escaped the same way, a
+/// text's further lines indented; none for a divider.
+pub fn log_line(entry: &Entry, stamp: &str) -> Option<String> {
+    let from = one_line(&entry.from);
+    let prefix = match &entry.kind {
+        Kind::Message => format!("{stamp} <{from}> "),
+        Kind::Action => format!("{stamp} * {from} "),
+        Kind::Dm { to } => format!("{stamp} *{from} → {}* ", one_line(to)),
+        Kind::Notice | Kind::AdminNotice => format!("{stamp} {NOTICE}"),
+        Kind::Divider => return None,
+    };
+    Some(with_continuation(prefix, entry))
+}
+
 /// `prefix` and the entry's text: its fields escaped on one line, the
 /// lines of its text after the first indented.
 fn with_continuation(prefix: String, entry: &Entry) -> String {

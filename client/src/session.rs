@@ -32,6 +32,18 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// disk rather than in memory.
 const READ_AHEAD: usize = 16;
 
+/// Standard output was closed by its reader (a broken pipe).
+#[derive(Debug)]
+struct StdoutClosed;
+
+impl std::fmt::Display for StdoutClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("standard output was closed")
+    }
+}
+
+impl std::error::Error for StdoutClosed {}
+
 /// The state of one session.
 struct Session {
     engine: Engine,
@@ -56,6 +68,12 @@ pub async fn run(
         line_no: 0,
     };
     match session.main_loop(welcome, signals).await {
+        // The reader of our output left (`chat … | head -1`): leave
+        // quietly, as Unix tools do.
+        Err(err) if err.is::<StdoutClosed>() => {
+            let _ = session.leave("").await;
+            Ok(Exit::Ok)
+        }
         // A local failure (stdout gone): still leave properly.
         Err(err) if err.downcast_ref::<Failure>().is_none() => {
             let _ = session.leave("").await;
@@ -183,10 +201,13 @@ impl Session {
                     _ => {}
                 }
             }
-            Event::Ended(failure) if failure.exit == Exit::Disconnected => {
-                return Ok(Some(Exit::Disconnected));
+            // The `Bye` was shown: its reason is on the screen already.
+            Event::Ended { failure, .. }
+                if matches!(failure.exit, Exit::Disconnected | Exit::Banned) =>
+            {
+                return Ok(Some(failure.exit));
             }
-            Event::Ended(failure) => return Err(failure.into()),
+            Event::Ended { failure, .. } => return Err(failure.into()),
             // The line client does not reconnect: none of these come.
             Event::Confirmed(_)
             | Event::Users(_)
@@ -207,7 +228,10 @@ impl Session {
         let mut stdout = io::stdout().lock();
         writeln!(stdout, "{text}")
             .and_then(|()| stdout.flush())
-            .map_err(|err| anyhow::anyhow!("writing to standard output: {err}"))
+            .map_err(|err| match err.kind() {
+                io::ErrorKind::BrokenPipe => anyhow::Error::new(StdoutClosed),
+                _ => anyhow::anyhow!("writing to standard output: {err}"),
+            })
     }
 
     /// Says goodbye (sealed) and closes; the exit for a clean leave.

@@ -320,7 +320,13 @@ async fn wrong_passwords_from_one_address_are_throttled_and_others_join() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(16), "{stderr}");
-    assert!(stderr.contains(" s, then try again"), "{stderr}");
+    // The wait, said once.
+    assert_eq!(stderr.matches("try again in ").count(), 1, "{stderr}");
+    assert_eq!(
+        stderr.matches("too many wrong passwords").count(),
+        1,
+        "{stderr}"
+    );
 }
 
 /// One address may hold `max_connections_per_ip` connections and open

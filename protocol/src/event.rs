@@ -183,6 +183,8 @@ pub enum RejectCode {
     /// Too many wrong passwords from this address: wait `retry_after`
     /// seconds.
     Throttled,
+    /// Banned by an operator (the reason says why and until when).
+    Banned,
     /// A code this side does not know.
     #[serde(other)]
     Other,
@@ -206,6 +208,8 @@ pub enum ByeCode {
     KeyRotated,
     /// The peer broke the protocol.
     Protocol,
+    /// Banned by an operator (the reason says why and until when).
+    Banned,
     /// A code this side does not know.
     #[serde(other)]
     Other,
@@ -360,6 +364,14 @@ pub fn valid_cid(cid: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
 }
 
+/// The first control character in `text` that a message may not hold
+/// (any but newline and tab), if there is one. Texts an admin sends into
+/// the room (a kick's reason, a notice) follow the same rule.
+pub fn forbidden_control(text: &str) -> Option<char> {
+    text.chars()
+        .find(|&c| c.is_control() && c != '\n' && c != '\t')
+}
+
 /// Checks a message text: not empty, at most `max_text` bytes, no control
 /// characters other than newline and tab.
 pub fn validate_text(text: &str, max_text: usize) -> Result<(), (ErrorCode, String)> {
@@ -372,10 +384,7 @@ pub fn validate_text(text: &str, max_text: usize) -> Result<(), (ErrorCode, Stri
     if text.trim().is_empty() {
         return Err((ErrorCode::TextInvalid, "message is empty".into()));
     }
-    if let Some(c) = text
-        .chars()
-        .find(|&c| c.is_control() && c != '\n' && c != '\t')
-    {
+    if let Some(c) = forbidden_control(text) {
         return Err((
             ErrorCode::TextInvalid,
             format!(
@@ -545,7 +554,7 @@ mod tests {
             }
         );
         let e: ServerEvent =
-            serde_json::from_str(r#"{"type":"reject","code":"banned","reason":"x"}"#).unwrap();
+            serde_json::from_str(r#"{"type":"reject","code":"later","reason":"x"}"#).unwrap();
         assert_eq!(
             e,
             ServerEvent::Reject {

@@ -35,7 +35,7 @@ pub mod token;
 
 pub use event::{
     Auth, ByeCode, ClientEvent, ErrorCode, HistoryEntry, RateLimit, RejectCode, ServerEvent,
-    Welcome, valid_cid, valid_username, validate_text,
+    Welcome, forbidden_control, valid_cid, valid_username, validate_text,
 };
 pub use handshake::{
     ClientHandshake, HandshakeError, ServerHandshake, ServerHello, Session, SessionKeys,

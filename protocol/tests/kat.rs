@@ -575,6 +575,7 @@ fn every_code_is_documented() {
         RejectCode::BadRequest,
         RejectCode::Busy,
         RejectCode::Throttled,
+        RejectCode::Banned,
     ] {
         match code {
             RejectCode::ServerFull
@@ -584,6 +585,7 @@ fn every_code_is_documented() {
             | RejectCode::BadRequest
             | RejectCode::Busy
             | RejectCode::Throttled
+            | RejectCode::Banned
             | RejectCode::Other => row(code_name(code)),
         }
     }
@@ -611,6 +613,7 @@ fn every_code_is_documented() {
         ByeCode::Timeout,
         ByeCode::KeyRotated,
         ByeCode::Protocol,
+        ByeCode::Banned,
     ] {
         match code {
             ByeCode::Leave
@@ -620,6 +623,7 @@ fn every_code_is_documented() {
             | ByeCode::Timeout
             | ByeCode::KeyRotated
             | ByeCode::Protocol
+            | ByeCode::Banned
             | ByeCode::Other => row(code_name(code)),
         }
     }

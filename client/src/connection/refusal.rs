@@ -116,15 +116,17 @@ pub(super) fn rejected(
             Exit::Error,
             format!("{refused}: {reason} (the server limits how many passwords it checks at once)"),
         ),
+        // The server's reason says why and how long to wait: said once.
         RejectCode::Throttled => (
             Exit::Throttled,
             match retry_after {
-                Some(secs) => format!(
-                    "{refused}: {reason} (too many wrong passwords from this address; wait {secs} s, then try again with the right one)"
-                ),
+                Some(_) => {
+                    format!("{refused}: {reason} (the right password is refused too until then)")
+                }
                 None => format!("{refused}: {reason}"),
             },
         ),
+        RejectCode::Banned => (Exit::Banned, format!("{refused}: {reason} (banned)")),
         RejectCode::BadRequest | RejectCode::Other => (Exit::Error, format!("{refused}: {reason}")),
     };
     Failure::new(exit, message).into()
@@ -170,6 +172,29 @@ mod tests {
         );
     }
 
+    /// The wait and its cause are said once, in the server's words.
+    #[test]
+    fn a_throttled_join_says_the_wait_once() {
+        let auth = Auth {
+            username: "ace".into(),
+            password: String::from("pw").into(),
+            client: String::new(),
+            after: None,
+        };
+        let reason = "too many wrong passwords from this address; try again in 29 s";
+        let err = rejected(RejectCode::Throttled, reason, Some(29), &auth, "ws://h:1/");
+        let failure = err.downcast_ref::<Failure>().unwrap();
+        assert_eq!(failure.exit, Exit::Throttled);
+        let text = &failure.message;
+        assert_eq!(text.matches("29 s").count(), 1, "{text}");
+        assert_eq!(
+            text.matches("too many wrong passwords").count(),
+            1,
+            "{text}"
+        );
+        assert!(text.contains("the right password is refused too"), "{text}");
+    }
+
     #[test]
     fn rejects_map_to_exit_codes() {
         let cases = [
@@ -180,6 +205,7 @@ mod tests {
             (RejectCode::BadRequest, Exit::Error),
             (RejectCode::Other, Exit::Error),
             (RejectCode::Throttled, Exit::Throttled),
+            (RejectCode::Banned, Exit::Banned),
         ];
         let auth = Auth {
             username: "ace".into(),

@@ -5,11 +5,12 @@
 
 use std::time::Duration;
 
-use chat_protocol::{Auth, Token};
+use chat_protocol::{Auth, ByeCode, ClientEvent, Token, close};
 use tokio::time::Instant;
+use zeroize::Zeroizing;
 
 use super::pending::merge;
-use super::{Engine, Event, Link};
+use super::{Engine, Event, Link, Remedy};
 use crate::connection::{self, JoinError};
 use crate::exit::{Exit, Failure};
 use crate::pacing::Pacer;
@@ -31,6 +32,26 @@ pub struct Rejoin {
     pub auth: Auth,
 }
 
+/// What the user gave to join again with, in place of what the last
+/// join used.
+#[derive(PartialEq, Eq)]
+pub enum Credentials {
+    /// A new password.
+    Password(Zeroizing<String>),
+    /// A new key.
+    Key(Token),
+}
+
+impl std::fmt::Debug for Credentials {
+    /// Never the password or the key: the key's id at most.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Password(_) => f.write_str("Password(…)"),
+            Self::Key(token) => write!(f, "Key({})", token.key_id()),
+        }
+    }
+}
+
 /// The wait before reconnect attempt `attempt` (0-based): doubling from
 /// [`BACKOFF_MIN`] to [`BACKOFF_MAX`], less up to a fifth at random, so
 /// that clients dropped together do not all come back at once.
@@ -48,11 +69,48 @@ impl Engine {
     pub(super) fn lost(&mut self, failure: Failure, events: &mut Vec<Event>) {
         self.conn = None;
         if self.rejoin.is_none() {
-            return self.end(failure, events);
+            return self.end(failure, Remedy::Nothing, events);
         }
         let at = Instant::now() + backoff(0);
         self.link = Link::Waiting { at, attempt: 0 };
         events.push(Event::Lost(failure.message));
+    }
+
+    /// Joins again now: at once rather than at the next step of the
+    /// backoff, or after the session ended (the full screen's
+    /// `/reconnect`, or the password or key it asked for after a
+    /// refusal). `credentials` replace those of the last join. A joined
+    /// session leaves first (a link can look up and be dead, after a
+    /// laptop's sleep); a join under way is started again. Lines not yet
+    /// answered are settled by the rejoin's history, as after a lost link.
+    /// False when reconnecting is off (the line client).
+    pub async fn reconnect_now(&mut self, credentials: Option<Credentials>) -> bool {
+        let Some(rejoin) = &mut self.rejoin else {
+            return false;
+        };
+        match credentials {
+            Some(Credentials::Password(password)) => rejoin.auth.password = password,
+            Some(Credentials::Key(token)) => rejoin.token = token,
+            None => {}
+        }
+        if let Some(joining) = self.joining.take() {
+            joining.abort();
+        }
+        if let Some(mut conn) = self.conn.take() {
+            let bye = ClientEvent::Bye {
+                code: ByeCode::Leave,
+                reason: "reconnecting".into(),
+            };
+            if conn.send(&bye).await.is_ok() {
+                conn.close(close::NORMAL).await;
+            }
+        }
+        self.link = Link::Waiting {
+            at: Instant::now(),
+            attempt: 0,
+        };
+        self.start_join();
+        true
     }
 
     pub(super) fn start_join(&mut self) {
@@ -93,7 +151,8 @@ impl Engine {
                     self.link = Link::Waiting { at, attempt };
                     events.push(Event::RetryFailed(err.failure.message));
                 } else {
-                    self.end(err.failure, events);
+                    let remedy = Remedy::after(&err.failure, false);
+                    self.end(err.failure, remedy, events);
                 }
                 return;
             }
@@ -140,6 +199,58 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Runs `engine` until `pick` takes one of its events; the deadline is
+    /// generous.
+    async fn until<T>(engine: &mut Engine, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
+        tokio::time::timeout(testkit::DEADLINE, async {
+            loop {
+                let wake = engine.wait().await;
+                for event in engine.handle(wake).await {
+                    if let Some(found) = pick(&event) {
+                        return found;
+                    }
+                }
+            }
+        })
+        .await
+        .expect("the engine's event in time")
+    }
+
+    /// `/reconnect` joins at once: while the backoff waits (the link
+    /// lost), and from a joined session (which leaves first).
+    #[tokio::test]
+    async fn reconnecting_now_joins_at_once_rather_than_at_the_next_step() {
+        let mut daemon = testkit::Daemon::start();
+        let token = Token::parse(&daemon.key).unwrap();
+        let auth = Auth {
+            username: "ace".into(),
+            password: Zeroizing::new(String::new()),
+            client: "test".into(),
+            after: None,
+        };
+        let urls = vec![daemon.url.clone()];
+        let (conn, welcome, _) = connection::join_any(&urls, &token, &auth).await.unwrap();
+        let mut engine = Engine::new(conn, &welcome);
+        engine.reconnect_with(Rejoin { urls, token, auth });
+
+        // Joined: it leaves and joins again, under the same name.
+        assert!(engine.reconnect_now(None).await);
+        assert_eq!(engine.link(), Link::Joining);
+        let name = until(&mut engine, |e| match e {
+            Event::Rejoined { welcome, .. } => Some(welcome.name.clone()),
+            _ => None,
+        })
+        .await;
+        assert_eq!(name, "ace");
+
+        // The link lost: the backoff waits, and /reconnect does not.
+        assert!(daemon.terminate().success());
+        until(&mut engine, |e| matches!(e, Event::Lost(_)).then_some(())).await;
+        assert!(matches!(engine.link(), Link::Waiting { .. }));
+        assert!(engine.reconnect_now(None).await);
+        assert_eq!(engine.link(), Link::Joining, "a join under way at once");
+    }
 
     #[test]
     fn backoff_doubles_up_to_thirty_seconds_with_jitter() {

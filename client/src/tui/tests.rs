@@ -15,20 +15,20 @@ use tokio::time::Instant;
 
 use super::app::{Action, App};
 use super::view;
-use crate::engine::{Event, Link};
+use crate::clock::Clock;
+use crate::engine::{Event, Link, Remedy};
+use crate::exit::{Exit, Failure};
 
 mod drawing;
+mod ended;
 mod input;
 mod pane;
 mod presence;
+mod search;
 mod text;
 
 /// 12:00 UTC, and a minute per 60 000 ms after it.
 const NOON: u64 = 1_699_963_200_000;
-
-fn utc_clock(ts: u64) -> String {
-    format!("{:02}:{:02}", (ts / 3_600_000) % 24, (ts / 60_000) % 60)
-}
 
 fn entry(id: u64, from: &str, text: &str) -> HistoryEntry {
     HistoryEntry {
@@ -60,13 +60,14 @@ fn welcome(history: Vec<HistoryEntry>) -> Welcome {
 }
 
 fn app_with(history: Vec<HistoryEntry>) -> App {
+    let mut clock = Clock::utc("%H:%M");
+    clock.now = || NOON + 7 * 60_000;
     let mut app = App::new(
         "ws://chat.example.org:1719/",
         "5d67e3a0c1b2d3e4",
         &welcome(history),
+        clock,
     );
-    app.clock = utc_clock;
-    app.now = || NOON + 7 * 60_000;
     app.color = true;
     app
 }

@@ -2,7 +2,10 @@
 //! failures a real daemon never produces.
 
 use chat_protocol::limits::MAX_AUTH;
-use chat_protocol::{Auth, JoinKey, ServerHandshake, ServerIdentity, Token};
+use chat_protocol::{
+    Auth, ByeCode, JoinKey, RateLimit, RejectCode, ServerEvent, ServerHandshake, ServerIdentity,
+    Token, Welcome,
+};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
@@ -22,6 +25,17 @@ pub enum Script {
     /// Read the Auth, then send a Reject written as a JSON array of its
     /// members (serde alone would read it; the protocol has objects only).
     ArrayAfterAuth,
+    /// Read the Auth, then refuse it with a `Reject` coded `banned`, as
+    /// a server with bans will.
+    BanAtJoin,
+    /// Read the Auth, welcome it, then end the session with a `Bye`
+    /// coded `banned`.
+    BanAfterWelcome,
+}
+
+/// A sealed server event, as bytes to send.
+fn seal_event(session: &mut chat_protocol::Session, event: &ServerEvent) -> Message {
+    Message::binary(session.sealer.seal(&event.to_bytes()).unwrap())
 }
 
 /// What the fake saw.
@@ -126,6 +140,39 @@ async fn serve(
                             Script::GarbleAfterAuth => {
                                 let garbled = session.sealer.seal(b"not an event").unwrap();
                                 ws.send(Message::binary(garbled)).await.unwrap();
+                            }
+                            Script::BanAtJoin => {
+                                let reject = ServerEvent::Reject {
+                                    code: RejectCode::Banned,
+                                    reason: "banned until 2031-01-01 00:00 UTC: spam".into(),
+                                    retry_after: None,
+                                };
+                                ws.send(seal_event(&mut session, &reject)).await.unwrap();
+                                let _ = ws.close(None).await;
+                            }
+                            Script::BanAfterWelcome => {
+                                let welcome = ServerEvent::Welcome(Welcome {
+                                    name: "ace".into(),
+                                    users: vec!["ace".into()],
+                                    history: Vec::new(),
+                                    motd: None,
+                                    rate: RateLimit {
+                                        burst: 10,
+                                        per_second: 5,
+                                    },
+                                    max_text: 4096,
+                                    server: "fake".into(),
+                                    gap: false,
+                                    resumed: false,
+                                    last_id: None,
+                                });
+                                let bye = ServerEvent::Bye {
+                                    code: ByeCode::Banned,
+                                    reason: "banned for 1h by carol: spam".into(),
+                                };
+                                ws.send(seal_event(&mut session, &welcome)).await.unwrap();
+                                ws.send(seal_event(&mut session, &bye)).await.unwrap();
+                                let _ = ws.close(None).await;
                             }
                             Script::ArrayAfterAuth => {
                                 let array = session

@@ -22,7 +22,7 @@ fn summary(joined: usize, left: usize, online: usize) -> Event {
 
 fn app_on_a_hand_clock() -> App {
     let mut app = app_with(Vec::new());
-    app.now = || NOW.with(Cell::get);
+    app.clock.now = || NOW.with(Cell::get);
     app
 }
 

@@ -61,6 +61,17 @@ impl Styles {
             Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
         }
     }
+    /// What a search found, in the pane.
+    pub(super) fn found(&self) -> Style {
+        if self.color {
+            Style::new()
+                .fg(Color::Black)
+                .bg(Color::Cyan)
+                .add_modifier(Modifier::BOLD)
+        } else {
+            Style::new().add_modifier(Modifier::REVERSED | Modifier::UNDERLINED)
+        }
+    }
     pub(super) fn error(&self) -> Style {
         self.fg(Color::Red).add_modifier(Modifier::BOLD)
     }
