@@ -439,7 +439,7 @@ async fn a_who_is_answered_while_a_big_welcome_is_being_fitted() {
     let users = tokio::time::timeout(testkit::DEADLINE, async {
         loop {
             match read(&mut watcher, &mut watcher_session).await {
-                Ok(ServerEvent::Users { users }) => return users,
+                Ok(ServerEvent::Users { users, .. }) => return users,
                 Ok(_) => {}
                 Err(code) => panic!("the watcher was closed ({code})"),
             }

@@ -212,6 +212,7 @@ pub(crate) mod tests {
         Welcome {
             name: "ace".into(),
             users: vec!["ace".into()],
+            members: Vec::new(),
             history: Vec::new(),
             gap: false,
             resumed: false,
