@@ -333,6 +333,7 @@ mod tests {
                 max_text: 4096,
                 server: evil.into(),
                 gap: false,
+                resumed: false,
                 last_id: None,
                 members: Vec::new(),
             }),
@@ -467,6 +468,7 @@ mod tests {
             max_text: 4096,
             server: "chatd 0.1.0".into(),
             gap: false,
+            resumed: false,
             last_id: None,
             members: Vec::new(),
         });
