@@ -36,6 +36,7 @@ fn welcome(members: Vec<Member>) -> ServerEvent {
         members,
         history: Vec::new(),
         gap: false,
+        resumed: false,
         last_id: Some(0),
         motd: None,
         rate: RateLimit {
