@@ -146,11 +146,7 @@ impl Config {
             }
         }
         if let Some(name) = &self.node_name
-            && (name.is_empty()
-                || name.len() > 64
-                || !name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')))
+            && !crate::cluster::valid_node_name(name)
         {
             return invalid(
                 "node_name",

@@ -32,6 +32,7 @@
 //! allowed, deletes denied), and opened with `get_key_value`.
 
 pub mod changes;
+pub mod claim;
 pub mod control;
 pub mod dm;
 pub mod keys;
@@ -69,6 +70,23 @@ pub struct Settings {
     /// How many NATS servers keep a copy of the log and the buckets (1, or
     /// 3 on a three-server NATS cluster to survive one server's loss).
     pub replicas: usize,
+}
+
+impl Settings {
+    /// How long a name claim lives in NATS after its last renewal (the
+    /// names bucket's `max_age`): five sixths of `claim_ttl`, so that a
+    /// dead node's names are free within `claim_ttl`, NATS's expiry and a
+    /// join's round trips included (25 s at the default 30 s).
+    pub fn claim_lifetime(&self) -> Duration {
+        self.claim_ttl * 5 / 6
+    }
+
+    /// How often a node renews its claims: every quarter of `claim_ttl`
+    /// (at least every 500 ms), which leaves a renewal seven twelfths of
+    /// `claim_ttl` to be late before a live claim lapses.
+    pub fn renew_every(&self) -> Duration {
+        (self.claim_ttl / 4).max(Duration::from_millis(500))
+    }
 }
 
 /// Why the cluster could not be used.
@@ -139,6 +157,19 @@ pub fn shown_urls(urls: &[String]) -> String {
         })
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// Whether `name` may name a node: 1 to 64 of `A-Z a-z 0-9 _ - .`, the
+/// rule of the `node_name` setting. Names read from NATS (claims, liveness
+/// entries, control messages, users answers) are held to it too: a node's
+/// name becomes a NATS subject token (`<room>.dm.<node>`, its `.` written
+/// `=2e`), and `*`, `>`, white space or anything else must never reach a
+/// subject, nor a terminal.
+pub fn valid_node_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 /// Whether `url` points at this machine only (loopback), where the cluster
@@ -230,7 +261,7 @@ impl Cluster {
         };
         cluster.ensure_log().await?;
         cluster
-            .ensure_bucket(&cluster.names_bucket(), cluster.settings.claim_ttl)
+            .ensure_bucket(&cluster.names_bucket(), cluster.settings.claim_lifetime())
             .await?;
         cluster
             .ensure_bucket(&cluster.state_bucket(), Duration::ZERO)
@@ -452,6 +483,17 @@ mod tests {
             "nats://localhost.evil.org:4222",
         ] {
             assert!(!is_loopback_url(url), "{url}");
+        }
+    }
+
+    #[test]
+    fn node_names_that_could_reach_a_subject_badly_are_refused() {
+        for good in ["a", "n1", "chat-1.example.org", "A_b"] {
+            assert!(super::valid_node_name(good), "{good}");
+        }
+        let long = "n".repeat(65);
+        for bad in ["", "*", ">", "a.*", "a.>", "a b", "a\tb", "a\nb", "é", long.as_str()] {
+            assert!(!super::valid_node_name(bad), "{bad:?}");
         }
     }
 
