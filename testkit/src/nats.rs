@@ -150,6 +150,21 @@ impl Nats {
         self.process.kill();
     }
 
+    /// Freezes the server (SIGSTOP, by PID): it keeps its connections but
+    /// answers nothing, as a hung NATS would, until [`Nats::thaw`].
+    pub fn freeze(&self) {
+        if let Some(pid) = self.pid() {
+            crate::signal(pid, libc::SIGSTOP);
+        }
+    }
+
+    /// Lets a frozen server go on (SIGCONT, by PID).
+    pub fn thaw(&self) {
+        if let Some(pid) = self.pid() {
+            crate::signal(pid, libc::SIGCONT);
+        }
+    }
+
     /// Starts the server again on the same port with the same store, as
     /// after a crash or a restart.
     pub fn restart(&mut self) {

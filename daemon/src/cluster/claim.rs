@@ -99,11 +99,8 @@ impl Names {
             names: self.clone(),
             name: name.to_string(),
         };
-        let answer = tokio::time::timeout_at(
-            deadline,
-            waiting.rx.as_mut().expect("set just above"),
-        )
-        .await;
+        let answer =
+            tokio::time::timeout_at(deadline, waiting.rx.as_mut().expect("set just above")).await;
         match answer {
             Ok(Ok(result)) => {
                 waiting.rx = None;

@@ -39,10 +39,12 @@ impl Cluster {
     pub async fn dms(&self) -> Result<async_nats::Subscriber, ClusterError> {
         let subscriber = self
             .client
-            .subscribe(
-                self.dm_subject(&self.settings.node_name)
-                    .ok_or_else(|| ClusterError::js("listen for direct messages", "this node's name is not a valid node name"))?,
-            )
+            .subscribe(self.dm_subject(&self.settings.node_name).ok_or_else(|| {
+                ClusterError::js(
+                    "listen for direct messages",
+                    "this node's name is not a valid node name",
+                )
+            })?)
             .await
             .map_err(|e| ClusterError::js("listen for direct messages", e))?;
         // A round trip, so the server has the subscription (see `control`).

@@ -492,7 +492,18 @@ mod tests {
             assert!(super::valid_node_name(good), "{good}");
         }
         let long = "n".repeat(65);
-        for bad in ["", "*", ">", "a.*", "a.>", "a b", "a\tb", "a\nb", "é", long.as_str()] {
+        for bad in [
+            "",
+            "*",
+            ">",
+            "a.*",
+            "a.>",
+            "a b",
+            "a\tb",
+            "a\nb",
+            "é",
+            long.as_str(),
+        ] {
             assert!(!super::valid_node_name(bad), "{bad:?}");
         }
     }

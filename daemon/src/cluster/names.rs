@@ -235,7 +235,11 @@ impl Names {
 
     /// The revision at which the bucket holds exactly `ours` for `key`, if
     /// it does.
-    pub(super) async fn reconcile_read(&self, key: &str, ours: &Bytes) -> Result<Option<u64>, ClusterError> {
+    pub(super) async fn reconcile_read(
+        &self,
+        key: &str,
+        ours: &Bytes,
+    ) -> Result<Option<u64>, ClusterError> {
         let entry = self
             .store
             .entry(key)

@@ -196,7 +196,10 @@ mod tests {
                 .to_string()
         };
         let good = entry("n1.example", "127.0.0.1:1719", "0.1.0");
-        assert_eq!(NodeEntry::decode(good.as_bytes()).unwrap().node, "n1.example");
+        assert_eq!(
+            NodeEntry::decode(good.as_bytes()).unwrap().node,
+            "n1.example"
+        );
         for bad in [
             entry("n.*", "127.0.0.1:1719", "0.1.0"),
             entry("n 1", "127.0.0.1:1719", "0.1.0"),

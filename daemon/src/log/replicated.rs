@@ -292,7 +292,11 @@ mod tests {
             br#"["ann","hi"]"#.to_vec(),
             vec![b' '; MAX_ENTRY + 1],
         ] {
-            assert!(decode(1, &bad).is_none(), "{}", String::from_utf8_lossy(&bad[..bad.len().min(80)]));
+            assert!(
+                decode(1, &bad).is_none(),
+                "{}",
+                String::from_utf8_lossy(&bad[..bad.len().min(80)])
+            );
         }
         assert!(MAX_ENTRY < chat_protocol::limits::MAX_SERVER_MESSAGE / 4);
     }
