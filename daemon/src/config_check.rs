@@ -160,6 +160,12 @@ impl Config {
                 "cluster_claim_ttl must be between 3s and 1h".into(),
             );
         }
+        if self.cluster_start_timeout.0 > Duration::from_secs(3600) {
+            return invalid(
+                "cluster_start_timeout",
+                "cluster_start_timeout must be at most 1h".into(),
+            );
+        }
         if !matches!(self.cluster_replicas, 1..=5) {
             return invalid(
                 "cluster_replicas",

@@ -169,7 +169,10 @@ async fn one_name_claimed_at_once_on_two_nodes_goes_to_exactly_one() {
     } else {
         (&b, &a)
     };
-    assert!(matches!(loser.claim(name, soon()).await, Err(ClaimError::Taken)));
+    assert!(matches!(
+        loser.claim(name, soon()).await,
+        Err(ClaimError::Taken)
+    ));
     winner.release(name).await.unwrap();
     loser.claim(name, soon()).await.unwrap();
 }
@@ -185,7 +188,10 @@ async fn a_claim_lives_while_renewed_and_lapses_when_its_node_is_gone() {
     let until = tokio::time::Instant::now() + Duration::from_secs(6);
     while tokio::time::Instant::now() < until {
         assert_eq!(a.renew().await.unwrap(), Vec::<String>::new());
-        assert!(matches!(b.claim("alice", soon()).await, Err(ClaimError::Taken)));
+        assert!(matches!(
+            b.claim("alice", soon()).await,
+            Err(ClaimError::Taken)
+        ));
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     // Node a stops renewing (it died): within the lifetime plus the
