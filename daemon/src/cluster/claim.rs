@@ -90,6 +90,9 @@ impl Names {
     /// `Err(Taken)`: someone holds it; `Err(Cluster)`: NATS could not
     /// decide in time.
     pub async fn claim(&self, name: &str, deadline: Instant) -> Result<(), ClaimError> {
+        if Instant::now() >= deadline {
+            return Err(ClusterError::js("claim a name", "no time left to ask NATS").into());
+        }
         let (tx, rx) = oneshot::channel();
         let task = self.clone();
         let owned = name.to_string();
