@@ -8,19 +8,42 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-/// The keys of the full-screen client, for `chat --help`.
+/// The keys and commands of the full-screen client, for `chat --help`.
 pub const KEYS_HELP: &str = "\
 Full-screen keys:
-  Enter            send             Alt-Enter   new line in the message
-  Tab              complete a /command or a name (again: the next match)
-  Up/Down          lines sent before
-  Left/Right, Home/End, Ctrl-A/Ctrl-E, Alt-B/Alt-F   move in the input
-  Ctrl-W           delete a word    Ctrl-U      clear    Ctrl-K  delete to end
-  PgUp/PgDn, mouse wheel            scroll the messages
-  Ctrl-Home/Ctrl-End (Home/End on an empty input)   oldest / back to live
-  F2               user list        Ctrl-Z      suspend (fg resumes)
-  Ctrl-C, Ctrl-D on an empty input, /quit [REASON]   leave
-  /bell off|mentions|all, /clear, /who, /me, /msg NAME, /help";
+  Enter                   send the input
+  Alt-Enter, Ctrl-J       a new line in the message
+  Tab                     complete a /command or a name (again: the next match)
+  Up / Down               the line above / below in the input; from its first /
+                          last line, the lines sent before (the draft is kept
+                          and comes back, also after one of them is sent)
+  Left / Right            a character (a flag or an emoji is one)
+  Alt-B / Alt-F           a word back / forward
+  Home / End, Ctrl-A / Ctrl-E   start / end of the line; again: of the input
+  Backspace / Delete      the character before / at the cursor
+  Ctrl-W, Alt-Backspace   delete the word before the cursor
+  Alt-D                   delete the word after the cursor
+  Ctrl-K                  delete to the end of the line
+  Ctrl-U                  delete the whole input
+  Ctrl-Y                  put back what the last delete took
+  Ctrl-T                  swap the two characters at the cursor
+  Ctrl-R                  search the messages (type; Ctrl-R / Ctrl-S older /
+                          newer match; Enter: stay there; Esc: back)
+  PgUp / PgDn, wheel      scroll the messages
+  Ctrl-Home / Ctrl-End    the oldest line / back to live (Home / End too, on an
+                          empty input)
+  F2                      show or hide the user list
+  Ctrl-Z                  suspend (fg resumes)
+  Ctrl-C, Ctrl-D on an empty input, /quit [REASON]
+                          leave; while lines wait to be sent or a draft is
+                          typed it asks first (Ctrl-C again or y: leave, exit 3)
+  q                       leave, once the session has ended (exit: its cause's)
+  Alt-1...Alt-9           reserved for rooms; other unbound keys do nothing
+
+Full-screen commands:
+  /me TEXT, /msg NAME TEXT, /who, /whois NAME, /search [TEXT], /lastlog TEXT,
+  /reconnect (join again now), /bell [off|mentions|all], /clear, /help,
+  /quit [REASON]";
 
 /// Join a chat server from the terminal.
 ///
@@ -32,6 +55,17 @@ Full-screen keys:
 /// Messages from others are printed on standard output as they arrive. At
 /// the end of input, chat waits for the server to confirm the lines sent,
 /// then leaves.
+///
+/// Identity: chat proves a long-term Ed25519 key pair of yours at every
+/// join, so that a server that binds names to identities lets no one else
+/// in under your name. It is made on first use in
+/// $XDG_DATA_HOME/chat/identity (~/.local/share/chat/identity): comment
+/// lines starting with #, then one line chat-idsecret1_… (the private key,
+/// not encrypted: keep the file private, mode 0600; chat refuses it when
+/// others can read it). --show-identity prints its public key and
+/// fingerprint. chat records the identities it sees, per server and name,
+/// in $XDG_DATA_HOME/chat/known_names, and warns when a name comes back
+/// with one it never had there (/whois NAME shows what it knows).
 #[derive(Parser, Debug)]
 #[command(name = "chat", version, after_help = format!("{KEYS_HELP}\n\n{}", crate::exit::EXIT_CODES_HELP))]
 pub struct Cli {
@@ -88,10 +122,33 @@ pub struct Cli {
 
     /// Use the settings of [profile.NAME] in the configuration file
     /// ($XDG_CONFIG_HOME/chat/config.toml: url, username, key or key_file,
-    /// password_file or password_command); flags and the environment
-    /// override it
+    /// password_file or password_command, identity; for the full screen
+    /// time_format, bell, color and log_dir); flags and the environment
+    /// override it. A configuration that belongs to another user (not you,
+    /// not root) or that others can change is refused
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
+
+    /// Prove this identity when joining: FILE holds its private key, as
+    /// `--show-identity` makes it (mode 0600: a file others can read is
+    /// refused). `none`: join without one. [default: the configuration's
+    /// `identity`, else $XDG_DATA_HOME/chat/identity
+    /// (~/.local/share/chat/identity), made on first use]
+    #[arg(long, value_name = "FILE", env = "CHAT_IDENTITY")]
+    pub identity: Option<PathBuf>,
+
+    /// Join without an identity (as CHAT_IDENTITY=none): the server cannot
+    /// tell this is you, and a name registered to your identity is refused
+    #[arg(long, conflicts_with = "show_identity")]
+    pub no_identity: bool,
+
+    /// Print the public key of the identity chat would use (the form
+    /// `chatctl names add NAME KEY` and `/identity add KEY` take) on the
+    /// first line and its fingerprint on the second, then exit; the
+    /// identity is made first if its file does not exist. Never prints the
+    /// private key
+    #[arg(long)]
+    pub show_identity: bool,
 
     /// Refused: a password on the command line leaks (see --password-file)
     #[arg(long, hide = true, value_name = "PASSWORD")]

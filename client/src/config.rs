@@ -6,6 +6,13 @@
 //! username = "ace"
 //! key_file = "~/.config/chat/key"       # or key = "chat1_…"
 //! password_command = "pass show chat"   # or password_file = "…"
+//! identity = "~/.config/chat/work.identity"  # or "none"; default:
+//!                                       # $XDG_DATA_HOME/chat/identity
+//!
+//! time_format = "%H:%M:%S"              # full screen: strftime, %H:%M by default
+//! bell = "mentions"                     # off, mentions (default), all
+//! color = "auto"                        # auto (off when NO_COLOR is set), always, never
+//! log_dir = "~/.local/state/chat/logs"  # off by default
 //!
 //! [profile.work]                        # chat --profile work
 //! url = "ws://a.work.example:1719/, ws://b.work.example:1719/"  # tried in turn
@@ -16,7 +23,9 @@
 //! `[profile.NAME]` table over them. Flags and the environment override
 //! both. The password itself is never in the file: only where to find it.
 //! Unknown keys and bad values are refused with the file and the line, as
-//! chatd does with its own.
+//! chatd does with its own. A file that belongs to someone other than the
+//! caller or root, or that others can change, is refused before it is
+//! read: its `password_command` would run as the caller.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -41,6 +50,19 @@ pub struct Settings {
     pub password_file: Option<PathBuf>,
     /// A command (run by `sh -c`) that prints the password.
     pub password_command: Option<String>,
+    /// Full screen: how a line's time is shown (strftime: `%H:%M`,
+    /// `%H:%M:%S`, `%I:%M %p`, …).
+    pub time_format: Option<String>,
+    /// Full screen: when the terminal bell rings: `off`, `mentions`, `all`.
+    pub bell: Option<String>,
+    /// Full screen: colours `auto` (unless `NO_COLOR` is set), `always`,
+    /// `never`.
+    pub color: Option<String>,
+    /// Full screen: the directory where each server's lines are logged
+    /// (none by default).
+    pub log_dir: Option<PathBuf>,
+    /// The identity file (`none`: no identity).
+    pub identity: Option<PathBuf>,
 }
 
 /// The file as written.
@@ -53,6 +75,11 @@ struct File {
     key_file: Option<PathBuf>,
     password_file: Option<PathBuf>,
     password_command: Option<String>,
+    time_format: Option<String>,
+    bell: Option<String>,
+    color: Option<String>,
+    log_dir: Option<PathBuf>,
+    identity: Option<PathBuf>,
     #[serde(default)]
     profile: BTreeMap<String, Settings>,
 }
@@ -87,8 +114,9 @@ pub fn load(profile: Option<&str>) -> anyhow::Result<Settings> {
             None => Ok(Settings::default()),
         };
     };
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
+    let text = match read_trusted(&path) {
+        Ok(Ok(text)) => text,
+        Ok(Err(refusal)) => return Err(refused(refusal)),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound && profile.is_none() => {
             return Ok(Settings::default());
         }
@@ -111,6 +139,23 @@ pub fn load(profile: Option<&str>) -> anyhow::Result<Settings> {
     parse(&text, &path, profile).map_err(refused)
 }
 
+/// The text of the configuration at `path`, or why it is not read: it
+/// belongs to someone other than the caller or root, or others can change
+/// it (see [`crate::permissions`]).
+fn read_trusted(path: &Path) -> std::io::Result<Result<String, String>> {
+    use std::io::Read as _;
+    let mut file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if let Some(refusal) =
+        crate::permissions::config_refusal(path, &meta, crate::permissions::euid())
+    {
+        return Ok(Err(refusal));
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text)?;
+    Ok(Ok(text))
+}
+
 /// Parses and checks `text` (from `origin`), then picks `profile`.
 pub fn parse(text: &str, origin: &Path, profile: Option<&str>) -> Result<Settings, String> {
     let file: File = toml::from_str(text).map_err(|e| {
@@ -130,6 +175,11 @@ pub fn parse(text: &str, origin: &Path, profile: Option<&str>) -> Result<Setting
         key_file: file.key_file,
         password_file: file.password_file,
         password_command: file.password_command,
+        time_format: file.time_format,
+        bell: file.bell,
+        color: file.color,
+        log_dir: file.log_dir,
+        identity: file.identity,
     };
     check(&base, text, origin, None)?;
     for (name, settings) in &file.profile {
@@ -173,6 +223,11 @@ pub fn parse(text: &str, origin: &Path, profile: Option<&str>) -> Result<Setting
         } else {
             base.password_command
         },
+        time_format: chosen.time_format.or(base.time_format),
+        bell: chosen.bell.or(base.bell),
+        color: chosen.color.or(base.color),
+        log_dir: chosen.log_dir.or(base.log_dir),
+        identity: chosen.identity.or(base.identity),
     })
 }
 
@@ -237,6 +292,21 @@ fn check(s: &Settings, text: &str, origin: &Path, profile: Option<&str>) -> Resu
         chat_protocol::Token::parse(key)
             .map_err(|err| format!("{}: the key is not valid: {err}", at("key")))?;
     }
+    if let Some(format) = &s.time_format {
+        crate::clock::check_format(format)
+            .map_err(|why| format!("{}: {why}", at("time_format")))?;
+    }
+    let one_of = |key: &str, value: &Option<String>, allowed: &[&str]| match value {
+        Some(v) if !allowed.contains(&v.as_str()) => Err(format!(
+            "{}: {key} is {:?}; use {}",
+            at(key),
+            crate::escape::one_line(v),
+            allowed.join(", ")
+        )),
+        _ => Ok(()),
+    };
+    one_of("bell", &s.bell, &["off", "mentions", "all"])?;
+    one_of("color", &s.color, &["auto", "always", "never"])?;
     Ok(())
 }
 
@@ -272,6 +342,31 @@ mod tests {
         assert!(
             missing.contains("no [profile.home] (its profiles: work)"),
             "{missing}"
+        );
+    }
+
+    #[test]
+    fn full_screen_settings_are_checked_and_profiles_override_them() {
+        let text = "time_format = \"%H:%M:%S\"\nbell = \"all\"\ncolor = \"never\"\nlog_dir = \"~/logs\"\n\n[profile.quiet]\nbell = \"off\"\n";
+        let base = parse(text, None).unwrap();
+        assert_eq!(base.time_format.as_deref(), Some("%H:%M:%S"));
+        assert_eq!(base.bell.as_deref(), Some("all"));
+        assert_eq!(base.color.as_deref(), Some("never"));
+        assert_eq!(base.log_dir.as_deref(), Some(Path::new("~/logs")));
+        let quiet = parse(text, Some("quiet")).unwrap();
+        assert_eq!(quiet.bell.as_deref(), Some("off"));
+        assert_eq!(quiet.time_format.as_deref(), Some("%H:%M:%S"));
+        let err = parse("bell = \"loud\"\n", None).unwrap_err();
+        assert!(
+            err.starts_with("config.toml line 1: bell is \"loud\"; use off, mentions, all"),
+            "{err}"
+        );
+        let err = parse("\ncolor = \"blue\"\n", None).unwrap_err();
+        assert!(err.starts_with("config.toml line 2: color"), "{err}");
+        let err = parse("time_format = \"%c\"\n", None).unwrap_err();
+        assert!(
+            err.contains("line 1: time_format: %c is not one of"),
+            "{err}"
         );
     }
 

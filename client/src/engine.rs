@@ -51,10 +51,10 @@ use chat_protocol::{ByeCode, ClientEvent, HistoryEntry, ServerEvent, Welcome, cl
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-pub use self::events::{Event, Link, Wake};
+pub use self::events::{Event, Link, Remedy, Wake};
 pub use self::pending::Pending;
 use self::pending::cid_of;
-pub use self::reconnect::Rejoin;
+pub use self::reconnect::{Credentials, Rejoin};
 use crate::connection::{Connection, Incoming, JoinError};
 use crate::exit::{Exit, Failure};
 use crate::input;
@@ -296,15 +296,17 @@ impl Engine {
             ServerEvent::Dm { from, cid, .. } if self.is_me(from) => {
                 Some(self.answered(cid.as_deref()))
             }
-            ServerEvent::Users { users } => {
+            ServerEvent::Users { users, members } => {
                 let asked = self.inflight.pop_front();
                 if asked.is_some() && asked.as_ref().map(|p| p.seq) == self.refresh {
                     self.refresh = None;
-                    events.push(Event::Users(users.clone()));
+                    events.push(Event::Users(users.clone(), members.clone()));
                     return;
                 }
                 Some(asked)
             }
+            // The answer to `identity_add` or `identity_remove`.
+            ServerEvent::Identities { .. } => Some(self.inflight.pop_front()),
             ServerEvent::Error { .. } => {
                 let refused = self.inflight.pop_front();
                 if refused.is_some() && refused.as_ref().map(|p| p.seq) == self.refresh {
@@ -333,7 +335,11 @@ impl Engine {
             if let Some(conn) = self.conn.as_mut() {
                 conn.close(close::NORMAL).await;
             }
-            let failure = Failure::new(Exit::Disconnected, render::disconnected(code, &reason));
+            let exit = match code {
+                ByeCode::Banned => Exit::Banned,
+                _ => Exit::Disconnected,
+            };
+            let failure = Failure::new(exit, render::disconnected(code, &reason));
             let passing = matches!(
                 code,
                 ByeCode::Shutdown | ByeCode::TooSlow | ByeCode::Timeout
@@ -341,15 +347,16 @@ impl Engine {
             if passing {
                 self.lost(failure, events);
             } else {
-                self.end(failure, events);
+                let remedy = Remedy::after(&failure, code == ByeCode::KeyRotated);
+                self.end(failure, remedy, events);
             }
         }
     }
 
-    fn end(&mut self, failure: Failure, events: &mut Vec<Event>) {
+    fn end(&mut self, failure: Failure, remedy: Remedy, events: &mut Vec<Event>) {
         self.conn = None;
         self.link = Link::Down;
-        events.push(Event::Ended(failure));
+        events.push(Event::Ended { failure, remedy });
     }
 
     /// The line an echo answers: the one with its client id, else (a

@@ -14,7 +14,8 @@ pub enum Exit {
     Error = 1,
     /// Bad command line (clap's own code).
     Usage = 2,
-    /// At least one line was refused, by the server or locally.
+    /// At least one line was refused, by the server or locally; or the
+    /// full screen was left with lines not sent or a draft.
     Refused = 3,
     /// The server ended the session (kick, shutdown, key rotation); the reason was shown.
     Disconnected = 4,
@@ -26,7 +27,8 @@ pub enum Exit {
     Impostor = 11,
     /// Wrong or missing password.
     BadPassword = 12,
-    /// Someone online already has the name.
+    /// Someone online already has the name, or it is registered to
+    /// someone else's identity.
     NameTaken = 13,
     /// The name is not 1–32 of `A-Z a-z 0-9 _ . -`.
     NameInvalid = 14,
@@ -34,6 +36,9 @@ pub enum Exit {
     ServerFull = 15,
     /// Too many failed joins from this address; the wait is shown.
     Throttled = 16,
+    /// Banned by an operator (a `Reject` or `Bye` with the code `banned`);
+    /// the reason, which says until when, is shown.
+    Banned = 17,
     /// Nothing answered at the URL (refused, DNS, timeout).
     Unreachable = 69,
     /// Ctrl-C or SIGTERM before the join completed (128 + SIGINT).
@@ -51,19 +56,24 @@ impl Exit {
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
    0  left cleanly (end of input, /quit, Ctrl-C or SIGTERM)
-   1  other error
+   1  other error (among them: the server refused this client's identity
+      proof, or the identity file is refused or damaged)
    2  usage error
    3  a line was refused (by the server, or locally: too long, unknown
-      /command), or not confirmed by the server within 10 s of the end of input
-   4  disconnected by the server (kick, shutdown, key rotation); the reason is shown
+      /command), or not confirmed by the server within 10 s of the end of input;
+      full screen: left with lines not sent or a draft typed
+   4  disconnected by the server (kick, shutdown, key rotation); the reason is
+      shown (full screen: the screen stays until you leave with q or Ctrl-C)
    5  connection lost (closed or broken without a sealed goodbye)
   10  key mismatch: the server does not accept this key
   11  the server failed its identity check (not the server this key belongs to)
   12  bad password
-  13  name taken
+  13  name taken, or registered to someone else's identity (the name
+      belongs to someone else)
   14  name invalid (1-32 of A-Z a-z 0-9 _ . -)
   15  server full
   16  throttled: too many wrong passwords from this address; the wait is shown
+  17  banned (the reason and the end are shown)
   69  server unreachable (connection refused, DNS failure, timeout)
  130  interrupted (Ctrl-C or SIGTERM) before joining";
 
@@ -104,6 +114,7 @@ mod tests {
             (Exit::NameInvalid, 14),
             (Exit::ServerFull, 15),
             (Exit::Throttled, 16),
+            (Exit::Banned, 17),
             (Exit::Unreachable, 69),
             (Exit::Interrupted, 130),
         ];

@@ -13,21 +13,24 @@
 //! Only line mode exists so far; it serves terminals too.
 
 mod cli;
+mod clock;
 mod config;
 mod connection;
 mod engine;
 mod escape;
 mod exit;
+mod identity;
 mod input;
 mod model;
 mod pacing;
 mod password;
+mod permissions;
 mod render;
 mod session;
 mod signals;
 mod tui;
 
-use chat_protocol::{Auth, Token, valid_username};
+use chat_protocol::{Auth, Identity, Token, valid_username};
 use clap::{CommandFactory as _, FromArgMatches as _};
 
 use crate::cli::Cli;
@@ -119,6 +122,14 @@ async fn run(mut cli: Cli) -> anyhow::Result<Exit> {
         // Checked when the file was read.
         cli.url = url.split(',').filter_map(|u| parse_url(u).ok()).collect();
     }
+    let choice = identity::Choice::resolve(
+        cli.no_identity,
+        cli.identity.as_deref(),
+        settings.identity.as_deref(),
+    );
+    if cli.show_identity {
+        return identity::choice::show(&choice);
+    }
     let token = key(&cli, &settings)?;
     let username = match cli.username.clone().or_else(|| settings.username.clone()) {
         Some(name) => name,
@@ -143,6 +154,8 @@ async fn run(mut cli: Cli) -> anyhow::Result<Exit> {
         },
     };
     let mode = if cli.json { Mode::Json } else { Mode::Plain };
+    let mut notes = Vec::new();
+    let me = identity::choice::for_join(&choice, &mut notes)?;
 
     let none_given = given.is_none();
     let mut auth = Auth {
@@ -150,8 +163,10 @@ async fn run(mut cli: Cli) -> anyhow::Result<Exit> {
         password: given.unwrap_or_default(),
         client: format!("chat/{}", env!("CARGO_PKG_VERSION")),
         after: None,
+        identity: None,
+        proof: None,
     };
-    let mut joined = join(&cli.url, &token, &auth, &mut signals).await;
+    let mut joined = join(&cli.url, &token, &auth, me.as_deref(), &mut signals).await;
     let prompt_url = cli.url.join(", ");
     if let Err(err) = &joined
         && err.failure.exit == Exit::BadPassword
@@ -159,9 +174,14 @@ async fn run(mut cli: Cli) -> anyhow::Result<Exit> {
         && password::can_prompt()
     {
         auth.password = password::prompt(&prompt_url, &mut signals).await?;
-        joined = join(&cli.url, &token, &auth, &mut signals).await;
+        joined = join(&cli.url, &token, &auth, me.as_deref(), &mut signals).await;
     }
     let (conn, welcome, url) = joined.map_err(anyhow::Error::from)?;
+    let (mut roster, known_note) = identity::roster_for(&token.server_public);
+    if let Some(note) = known_note {
+        eprintln!("chat: {note}");
+        notes.push(note);
+    }
     if !cli.plain && !cli.json && tui::available() {
         let guard = match tui::TerminalGuard::new() {
             Ok(guard) => guard,
@@ -169,7 +189,7 @@ async fn run(mut cli: Cli) -> anyhow::Result<Exit> {
                 eprintln!(
                     "chat: the terminal cannot run the full screen ({err}); using the line client"
                 );
-                return session::run(conn, welcome, mode, &mut signals).await;
+                return session::run(conn, welcome, mode, roster, &mut signals).await;
             }
         };
         let mut engine = engine::Engine::new(conn, &welcome);
@@ -178,10 +198,25 @@ async fn run(mut cli: Cli) -> anyhow::Result<Exit> {
             urls: cli.url.clone(),
             token,
             auth,
+            identity: me,
         });
-        return tui::run(guard, engine, welcome, &url, &fingerprint, &mut signals).await;
+        let mut options = tui::Options::from_settings(&settings);
+        for note in notes {
+            roster.tell(note);
+        }
+        options.roster = roster;
+        return tui::run(
+            guard,
+            engine,
+            welcome,
+            &url,
+            &fingerprint,
+            options,
+            &mut signals,
+        )
+        .await;
     }
-    session::run(conn, welcome, mode, &mut signals).await
+    session::run(conn, welcome, mode, roster, &mut signals).await
 }
 
 /// One join attempt (each server in turn), abandoned (exit 130) at Ctrl-C
@@ -190,13 +225,15 @@ async fn join(
     urls: &[String],
     token: &Token,
     auth: &Auth,
+    identity: Option<&Identity>,
     signals: &mut Signals,
 ) -> Result<connection::Joined, connection::JoinError> {
     tokio::select! {
-        joined = connection::join_any(urls, token, auth) => joined,
+        joined = connection::join_any(urls, token, auth, identity) => joined,
         () = signals.recv() => Err(connection::JoinError {
             failure: Failure::new(Exit::Interrupted, "interrupted before joining"),
             retry: connection::Retry::Useless,
+            rejected: None,
         }),
     }
 }
@@ -217,7 +254,7 @@ fn key(cli: &Cli, settings: &config::Settings) -> anyhow::Result<Token> {
             (Some(key), _) => (key, "the configuration file's key"),
             (None, Some(file)) => {
                 let path = config::expand_home(file);
-                let text = std::fs::read_to_string(&path).map_err(|err| {
+                let text = read_key_file(&path).map_err(|err| {
                     usage(&format!(
                         "reading the key file {} (key_file in the configuration): {err}",
                         path.display()
@@ -234,6 +271,16 @@ fn key(cli: &Cli, settings: &config::Settings) -> anyhow::Result<Token> {
         },
     };
     Token::parse(text).map_err(|err| usage(&format!("the key from {source} is not valid: {err}")))
+}
+
+/// The key file's text; a warning first if other users can read it.
+fn read_key_file(path: &std::path::Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut file = std::fs::File::open(path)?;
+    permissions::warn_if_exposed(&file, path, "key file");
+    let mut text = String::new();
+    file.read_to_string(&mut text)?;
+    Ok(text)
 }
 
 fn usage(message: &str) -> anyhow::Error {
@@ -288,12 +335,24 @@ mod tests {
     fn help_documents_every_exit_code_and_hides_secrets() {
         let help = Cli::command().render_long_help().to_string();
         for code in [
-            "0", "1", "2", "3", "4", "5", "10", "11", "12", "13", "14", "15", "69",
+            "0", "1", "2", "3", "4", "5", "10", "11", "12", "13", "14", "15", "16", "17", "69",
         ] {
             assert!(help.contains(&format!("\n{code:>4}  ")), "exit code {code}");
         }
         assert!(help.contains("CHAT_KEY") && help.contains("CHAT_PASSWORD"));
-        for key in ["PgUp", "Ctrl-W", "Alt-Enter", "F2", "Tab"] {
+        for key in [
+            "PgUp",
+            "Ctrl-W",
+            "Alt-Enter",
+            "F2",
+            "Tab",
+            "Ctrl-R",
+            "Alt-D",
+            "Ctrl-Y",
+            "Ctrl-T",
+            "/reconnect",
+            "/lastlog",
+        ] {
             assert!(help.contains(key), "the keys are listed: {key}");
         }
         assert!(

@@ -30,7 +30,10 @@ pub fn from_file_or_env(file: Option<&Path>) -> anyhow::Result<Option<Zeroizing<
         // A password, its line ending, and one byte to tell a longer file.
         let mut bytes = Zeroizing::new(Vec::new());
         std::fs::File::open(path)
-            .and_then(|f| f.take(MAX_PASSWORD as u64 + 3).read_to_end(&mut bytes))
+            .and_then(|f| {
+                crate::permissions::warn_if_exposed(&f, path, "password file");
+                f.take(MAX_PASSWORD as u64 + 3).read_to_end(&mut bytes)
+            })
             .with_context(|| format!("reading the password file {}", path.display()))?;
         return check(
             strip_newline(bytes),

@@ -20,6 +20,7 @@ use tokio::time::Instant;
 use crate::connection::Connection;
 use crate::engine::{Engine, Event};
 use crate::exit::{Exit, Failure};
+use crate::identity::Roster;
 use crate::input::{self, Command, Line};
 use crate::render::{self, Mode};
 use crate::signals::Signals;
@@ -32,9 +33,23 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// disk rather than in memory.
 const READ_AHEAD: usize = 16;
 
+/// Standard output was closed by its reader (a broken pipe).
+#[derive(Debug)]
+struct StdoutClosed;
+
+impl std::fmt::Display for StdoutClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("standard output was closed")
+    }
+}
+
+impl std::error::Error for StdoutClosed {}
+
 /// The state of one session.
 struct Session {
     engine: Engine,
+    /// Who is online with which identity; its warnings go to stderr.
+    roster: Roster,
     mode: Mode,
     /// Whether any line was refused, locally or by the server.
     refused: bool,
@@ -47,15 +62,23 @@ pub async fn run(
     conn: Connection,
     welcome: Welcome,
     mode: Mode,
+    roster: Roster,
     signals: &mut Signals,
 ) -> anyhow::Result<Exit> {
     let mut session = Session {
         engine: Engine::new(conn, &welcome),
+        roster,
         mode,
         refused: false,
         line_no: 0,
     };
     match session.main_loop(welcome, signals).await {
+        // The reader of our output left (`chat … | head -1`): leave
+        // quietly, as Unix tools do.
+        Err(err) if err.is::<StdoutClosed>() => {
+            let _ = session.leave("").await;
+            Ok(Exit::Ok)
+        }
         // A local failure (stdout gone): still leave properly.
         Err(err) if err.downcast_ref::<Failure>().is_none() => {
             let _ = session.leave("").await;
@@ -150,6 +173,11 @@ impl Session {
             Err(why) => self.refuse_locally(&why),
             Ok(Command::Nothing) => {}
             Ok(Command::Help) => eprintln!("{}", input::HELP),
+            Ok(Command::Whois(name)) => {
+                for line in self.roster.whois(&name) {
+                    eprintln!("{line}");
+                }
+            }
             Ok(Command::Quit { reason }) => return Some(reason),
             Ok(Command::Send(event)) => match input::check(&event, self.engine.max_text()) {
                 Err(why) => self.refuse_locally(&why),
@@ -183,13 +211,16 @@ impl Session {
                     _ => {}
                 }
             }
-            Event::Ended(failure) if failure.exit == Exit::Disconnected => {
-                return Ok(Some(Exit::Disconnected));
+            // The `Bye` was shown: its reason is on the screen already.
+            Event::Ended { failure, .. }
+                if matches!(failure.exit, Exit::Disconnected | Exit::Banned) =>
+            {
+                return Ok(Some(failure.exit));
             }
-            Event::Ended(failure) => return Err(failure.into()),
+            Event::Ended { failure, .. } => return Err(failure.into()),
             // The line client does not reconnect: none of these come.
             Event::Confirmed(_)
-            | Event::Users(_)
+            | Event::Users(..)
             | Event::Refused(_)
             | Event::Unknown(_)
             | Event::Lost(_)
@@ -199,15 +230,22 @@ impl Session {
         Ok(None)
     }
 
-    /// Prints an event on stdout.
+    /// Prints an event on stdout, and on stderr what it tells of
+    /// identities that must not be missed.
     fn show(&mut self, event: &ServerEvent, raw: &[u8]) -> anyhow::Result<()> {
+        for alert in self.roster.event(event) {
+            eprintln!("{}", render::alert(&alert));
+        }
         let Some(text) = render::event(self.mode, event, raw) else {
             return Ok(());
         };
         let mut stdout = io::stdout().lock();
         writeln!(stdout, "{text}")
             .and_then(|()| stdout.flush())
-            .map_err(|err| anyhow::anyhow!("writing to standard output: {err}"))
+            .map_err(|err| match err.kind() {
+                io::ErrorKind::BrokenPipe => anyhow::Error::new(StdoutClosed),
+                _ => anyhow::anyhow!("writing to standard output: {err}"),
+            })
     }
 
     /// Says goodbye (sealed) and closes; the exit for a clean leave.

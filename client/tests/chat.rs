@@ -367,6 +367,72 @@ fn hostile_text_cannot_forge_lines_or_drive_the_terminal() {
     assert_eq!(ace.finish(), 0, "{}", ace.output());
 }
 
+/// `rotate-key --grace … --disconnect`: the sessions on the old key are
+/// told when the grace starts and a minute before it ends, so people do
+/// not simply vanish; a session on the new key is told nothing.
+#[test]
+fn a_grace_that_disconnects_is_announced_at_its_start_and_a_minute_before_its_end() {
+    let d = Daemon::start();
+    let mut ace = Chat::joined(&d.url, &d.key, "ace", &["--plain"]);
+    let (code, body) = testkit::admin_call(
+        &d.runtime_dir,
+        "POST",
+        "/v1/key/rotate",
+        Some(r#"{"grace_secs":62,"disconnect":true}"#),
+    );
+    assert_eq!(code, 200, "{body}");
+    ace.wait_out(
+        "notice: the server's key was replaced: the key this session joined with stops working in",
+    );
+    assert!(
+        ace.stdout().contains("`chatctl key` prints it"),
+        "{}",
+        ace.output()
+    );
+    let new_key = d.read_key();
+    let carol = Chat::joined(&d.url, &new_key, "carol", &["--plain"]);
+    // The grace is 62 s (63 with the rounding up): a minute before its end
+    // is a few seconds from now.
+    ace.wait_out("notice: this session will be disconnected in");
+    ace.line("after the warning");
+    carol.wait_out("<ace> after the warning");
+    assert!(!carol.stdout().contains("notice:"), "{}", carol.output());
+}
+
+/// `chat … | head -1`: once the reader of its output is gone, chat
+/// leaves quietly (exit 0, no "Broken pipe" on stderr), as Unix tools do.
+#[test]
+fn a_closed_output_pipe_leaves_quietly() {
+    use std::io::{BufRead as _, Read as _};
+    let d = Daemon::start();
+    let mut bob = Chat::joined(&d.url, &d.key, "bob", &["--plain"]);
+    let mut cmd = command(&d.url, &d.key);
+    cmd.args(["--username", "ace"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut ace = cmd.spawn().unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(ace.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("-!- joined as ace"), "{first}");
+    // The reader is gone (dropped above): the next line has nowhere to go.
+    bob.wait_out("-!- ace joined");
+    bob.line("anyone there?");
+    let status = testkit::wait_until("chat to leave", || ace.try_wait().unwrap());
+    let mut stderr = String::new();
+    ace.stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr, "", "quiet");
+    bob.wait_out("-!- ace left");
+    assert_eq!(bob.finish(), 0);
+}
+
 #[test]
 fn quit_leaves_with_exit_0() {
     let d = Daemon::start();
@@ -453,15 +519,21 @@ fn an_impostor_is_detected_before_the_password_leaves_exit_11() {
 /// holds the key's identity and follows `script`: its exit code, the
 /// process (for its output) and what the fake saw.
 fn ace_against_a_fake(script: Script) -> (i32, Chat, fake::Seen) {
+    let (mut chat, fake) = ace_at_a_fake(script);
+    let code = chat.finish();
+    (code, chat, fake.seen())
+}
+
+/// `chat` as ace (password "pw") started against a fake server that
+/// follows `script`, its input open.
+fn ace_at_a_fake(script: Script) -> (Chat, Fake) {
     let join_key = JoinKey([4; 32]);
     let identity = ServerIdentity::from_secret_bytes(&[0x21; 32]);
     let public = identity.public();
     let fake = Fake::start(identity, join_key.clone(), script);
     let mut cmd = command(&fake.url, &fake::token(&join_key, public));
     cmd.env("CHAT_PASSWORD", "pw").args(["--username", "ace"]);
-    let mut chat = Chat::spawn(cmd);
-    let code = chat.finish();
-    (code, chat, fake.seen())
+    (Chat::spawn(cmd), fake)
 }
 
 #[test]
@@ -511,6 +583,29 @@ fn an_unreadable_event_gets_a_sealed_bye_and_close_1002_exit_5() {
     let bye: serde_json::Value = serde_json::from_str(&seen.after_auth[0]).unwrap();
     assert_eq!(bye["type"], "bye", "{bye}");
     assert_eq!(bye["code"], "protocol", "{bye}");
+}
+
+/// A ban is handled by its code, `banned`, whether the join is refused
+/// or the session ended: exit 17, the reason shown (it says until when).
+#[test]
+fn a_ban_exits_17_with_the_reason_at_the_join_and_in_the_session() {
+    let (code, chat, _) = ace_against_a_fake(Script::BanAtJoin);
+    assert_eq!(code, 17, "{}", chat.output());
+    assert!(
+        chat.stderr()
+            .contains("refused to let ace join: banned until 2031-01-01 00:00 UTC: spam (banned)"),
+        "{}",
+        chat.output()
+    );
+    // Input stays open: the session ends by the server's Bye alone.
+    let (mut chat, _fake) = ace_at_a_fake(Script::BanAfterWelcome);
+    assert_eq!(chat.wait_exit(), 17, "{}", chat.output());
+    assert!(
+        chat.stdout()
+            .contains("-!- disconnected by the server: banned: banned for 1h by carol: spam"),
+        "{}",
+        chat.output()
+    );
 }
 
 #[test]
@@ -569,6 +664,78 @@ fn the_configuration_file_and_its_profiles_fill_in_what_flags_do_not_give() {
         bad.output()
     );
     assert!(!bad.stderr().contains("hunter2"), "{}", bad.output());
+}
+
+/// A configuration that someone else owns, or that others can change, is
+/// refused before its `password_command` runs (as root, `sudo -E chat`
+/// would otherwise run another user's command); a key file others can read
+/// is warned about.
+#[test]
+fn a_configuration_others_control_is_refused_before_its_command_runs() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let home = tempfile::tempdir().unwrap();
+    let config_dir = home.path().join("chat");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    let marker = home.path().join("ran");
+    let config = config_dir.join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "password_command = \"touch {}; echo pw\"\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    let chat = || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_chat"));
+        cmd.args(["--plain", "--url", "ws://127.0.0.1:9/"])
+            // The known-answer token of docs/protocol.md: valid, no server.
+            .env("CHAT_KEY", "chat1_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0-Pw")
+            .env_remove("CHAT_PASSWORD")
+            .env("XDG_CONFIG_HOME", home.path());
+        Chat::spawn(cmd)
+    };
+    let set_mode = |mode| {
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+
+    set_mode(0o664);
+    let mut open = chat();
+    assert_eq!(open.finish(), 2, "{}", open.output());
+    assert!(
+        open.stderr()
+            .contains("can be changed by other users (mode 0664)")
+            && open.stderr().contains("chmod go-w"),
+        "{}",
+        open.output()
+    );
+    assert!(!marker.exists(), "the command did not run");
+
+    set_mode(0o644);
+    // SAFETY: geteuid(2) cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("not root: the case of a configuration owned by another uid is skipped");
+    } else {
+        std::os::unix::fs::chown(&config, Some(1234), Some(1234)).unwrap();
+        let mut foreign = chat();
+        assert_eq!(foreign.finish(), 2, "{}", foreign.output());
+        assert!(
+            foreign.stderr().contains("belongs to uid 1234")
+                && foreign.stderr().contains("chown 0"),
+            "{}",
+            foreign.output()
+        );
+        assert!(
+            !marker.exists(),
+            "another user's command did not run as root"
+        );
+        std::os::unix::fs::chown(&config, Some(0), Some(0)).unwrap();
+    }
+
+    // Our own file, private: the command runs (the URL is closed: 69).
+    let mut own = chat();
+    assert_eq!(own.finish(), 69, "{}", own.output());
+    assert!(marker.exists(), "{}", own.output());
 }
 
 /// A server at its connection limit sheds the connection before the

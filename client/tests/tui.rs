@@ -80,8 +80,11 @@ fn a_summary_updates_the_count_and_refreshes_the_user_list_without_a_line() {
     let mut carol = Chat::joined(&d.url, &d.key, "carol", &["--plain"]);
     // However the joins fall into summaries, the count reaches 3 and the
     // list beside the pane is asked for again: both names come into it.
+    // The list's refresh can answer before the summary that says 3 is
+    // shown (the `who` sees carol already): wait for both.
     let screen = ace.wait_for("the refreshed user list", |s| {
         count(s, " · 3 online · ") == 1
+            && count(s, "joined (3 online)") >= 1
             && s.iter().any(|r| r.trim_end().ends_with("│ bobby"))
             && s.iter().any(|r| r.trim_end().ends_with("│ carol"))
     });
@@ -186,10 +189,13 @@ fn ctrl_c_leaves_and_restores_the_terminal() {
     bob.wait_out("-!- ace joined");
     ace.type_text("unsent");
     ace.keys(&["C-c"]);
+    // A draft is typed: asked first, then a second Ctrl-C leaves (3).
+    ace.wait_text("a draft: Ctrl-C or y leaves (exit 3)");
+    ace.keys(&["C-c"]);
     bob.wait_out("-!- ace left (1 online)");
     let screen = ace.wait_text("end-of-stty");
     let all = screen.join("\n");
-    assert!(all.contains("exit=0"), "{all}");
+    assert!(all.contains("exit=3"), "{all}");
     let words: Vec<&str> = all.split_whitespace().collect();
     for mode in ["icanon", "echo", "isig"] {
         assert!(words.contains(&mode), "{mode} is on again:\n{all}");
@@ -253,13 +259,20 @@ fn ctrl_z_suspends_with_the_terminal_restored_and_continuing_redraws() {
     assert!(screen[0].contains("connected"), "{}", screen.join("\n"));
 }
 
+/// A kick keeps the screen: the reason in the pane, the scrollback
+/// still there, no reconnect; `q` leaves with exit 4 and the reason is
+/// said again on the terminal given back.
 #[test]
-fn a_kick_ends_the_full_screen_with_the_reason_and_no_reconnect() {
+fn a_kick_keeps_the_screen_with_the_reason_and_q_leaves_with_4() {
     if !tmux::available() {
         return eprintln!("tmux is not installed: skipped");
     }
     let d = Daemon::start();
     let ace = tui(&d, "ace");
+    let mut bob = Chat::joined(&d.url, &d.key, "bob", &["--plain"]);
+    ace.wait_text("bob joined");
+    bob.line("before the kick");
+    ace.wait_text("<bob> before the kick");
     let (code, body) = testkit::admin_call(
         &d.runtime_dir,
         "POST",
@@ -267,14 +280,107 @@ fn a_kick_ends_the_full_screen_with_the_reason_and_no_reconnect() {
         Some(r#"{"reason":"spamming"}"#),
     );
     assert_eq!(code, 200, "{body}");
+    let screen = ace.wait_text("kicked: spamming");
+    let all = screen.join("\n");
+    assert!(screen[0].contains("session ended"), "{all}");
+    assert_eq!(count(&screen, "<bob> before the kick"), 1, "{all}");
+    assert_eq!(count(&screen, "end-of-stty"), 0, "still running: {all}");
+    bob.wait_out("-!- ace left");
+    ace.keys(&["q"]);
     let all = ace.wait_text("end-of-stty").join("\n");
     assert!(all.contains("exit=4"), "{all}");
-    assert!(all.contains("kicked: spamming"), "{all}");
-    let words: Vec<&str> = all.split_whitespace().collect();
     assert!(
-        words.contains(&"icanon") && words.contains(&"echo"),
+        all.contains("chat: disconnected by the server: kicked: spamming"),
         "{all}"
     );
+    assert_eq!(bob.finish(), 0);
+}
+
+/// Ctrl-C with a line that could not be sent (the server is down) asks
+/// first; a second Ctrl-C leaves, and chat exits 3.
+#[test]
+fn quitting_with_a_pending_line_asks_first_and_exits_3() {
+    if !tmux::available() {
+        return eprintln!("tmux is not installed: skipped");
+    }
+    let mut d = Daemon::start();
+    let ace = tui(&d, "ace");
+    assert!(d.terminate().success(), "{}", d.log());
+    ace.wait_text("reconnecting");
+    ace.type_text("typed while the server is down");
+    ace.keys(&["Enter"]);
+    ace.wait_text("(pending)");
+    ace.keys(&["C-c"]);
+    let screen = ace.wait_text("1 line not sent: Ctrl-C or y leaves (exit 3)");
+    assert_eq!(count(&screen, "end-of-stty"), 0, "{}", screen.join("\n"));
+    ace.keys(&["C-c"]);
+    let all = ace.wait_text("end-of-stty").join("\n");
+    assert!(all.contains("exit=3"), "{all}");
+    assert!(all.contains("left with lines not sent"), "{all}");
+}
+
+/// The password changed and the server restarted: the rejoin is refused,
+/// and chat asks for the new password in place (masked) and joins with
+/// it, the scrollback kept.
+#[test]
+fn after_a_password_change_and_a_restart_the_new_password_is_asked_for_in_place() {
+    if !tmux::available() {
+        return eprintln!("tmux is not installed: skipped");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server_file = dir.path().join("server-password");
+    std::fs::write(&server_file, "old secret\n").unwrap();
+    let client_file = dir.path().join("client-password");
+    std::fs::write(&client_file, "old secret\n").unwrap();
+    let mut d = Daemon::builder()
+        .arg("--password-file")
+        .arg(server_file.to_str().unwrap())
+        .start();
+    let file_arg = client_file.to_str().unwrap().to_owned();
+    let ace = Tmux::chat(
+        &d.url,
+        &d.key,
+        "ace",
+        &["--password-file", &file_arg],
+        100,
+        30,
+    );
+    ace.wait_text("─── live ───");
+    ace.type_text("said before");
+    ace.keys(&["Enter"]);
+    ace.wait_for("the echo", |s| {
+        count(s, "<ace> said before") == 1 && count(s, "(pending)") == 0
+    });
+
+    assert!(d.terminate().success(), "{}", d.log());
+    std::fs::write(&server_file, "new secret\n").unwrap();
+    let _again = Daemon::builder()
+        .same_dirs_as(&d)
+        .listen(format!("127.0.0.1:{}", d.port))
+        .arg("--password-file")
+        .arg(server_file.to_str().unwrap())
+        .start();
+    let screen = ace.wait_text("> password:");
+    let all = screen.join("\n");
+    assert!(all.contains("refused to let ace join"), "{all}");
+    assert_eq!(count(&screen, "end-of-stty"), 0, "{all}");
+    ace.type_text("new secret");
+    let screen = ace.wait_text("> password: ••••••••••");
+    assert!(!screen.join("\n").contains("new secret"), "masked");
+    ace.keys(&["Enter"]);
+    let screen = ace.wait_text("rejoined as ace");
+    let all = screen.join("\n");
+    assert_eq!(
+        count(&screen, "<ace> said before"),
+        1,
+        "the scrollback kept: {all}"
+    );
+    assert!(screen[0].contains("connected"), "{all}");
+    ace.type_text("and after");
+    ace.keys(&["Enter"]);
+    ace.wait_for("the echo after the rejoin", |s| {
+        count(s, "<ace> and after") == 1 && count(s, "(pending)") == 0
+    });
 }
 
 #[test]
@@ -524,5 +630,51 @@ fn a_rejoin_after_more_than_the_history_says_messages_were_missed() {
     let all = screen.join("\n");
     assert_eq!(count(&screen, "<bob> away line 5"), 1, "{all}");
     assert_eq!(count(&screen, "<bob> away line 1"), 0, "{all}");
+    assert_eq!(bob.finish(), 0);
+}
+
+/// With `log_dir` in the configuration, the lines shown are logged, one
+/// file per server, private, escaped as on screen; the history of the
+/// join is not (it was logged when it was live).
+#[test]
+fn lines_are_logged_to_a_private_file_escaped_as_on_screen() {
+    use std::os::unix::fs::MetadataExt as _;
+    if !tmux::available() {
+        return eprintln!("tmux is not installed: skipped");
+    }
+    let d = Daemon::start();
+    let mut bob = Chat::joined(&d.url, &d.key, "bob", &["--plain"]);
+    bob.line("before ace joined");
+    bob.wait_out("<bob> before ace joined");
+    let home = tempfile::tempdir().unwrap();
+    let logs = home.path().join("logs");
+    std::fs::create_dir_all(home.path().join("chat")).unwrap();
+    std::fs::write(
+        home.path().join("chat").join("config.toml"),
+        format!("log_dir = \"{}\"\n", logs.display()),
+    )
+    .unwrap();
+    let env = format!("XDG_CONFIG_HOME={}", home.path().display());
+    let ace = Tmux::chat_with_env(&d.url, &d.key, "ace", &env);
+    ace.wait_text("─── live ───");
+    bob.wait_out("-!- ace joined");
+    bob.line("hello\u{202e}evil ace");
+    ace.wait_text("<bob> hello");
+    ace.keys(&["C-c"]);
+    ace.wait_text("end-of-stty");
+    let port = d
+        .url
+        .trim_start_matches("ws://127.0.0.1:")
+        .trim_end_matches('/');
+    let file = logs.join(format!("127.0.0.1_{port}.log"));
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(std::fs::metadata(&file).unwrap().mode() & 0o777, 0o600);
+    assert_eq!(std::fs::metadata(&logs).unwrap().mode() & 0o777, 0o700);
+    assert!(text.contains(" <bob> hello\\u{202e}evil ace\n"), "{text}");
+    assert!(!text.contains('\u{202e}'), "{text}");
+    assert!(
+        !text.contains("before ace joined"),
+        "history is not logged: {text}"
+    );
     assert_eq!(bob.finish(), 0);
 }

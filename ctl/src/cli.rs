@@ -162,7 +162,8 @@ Examples:
     #[command(long_about = "\
 Disconnect the user NAME (as `chatctl users` lists it), on whichever node of
 a cluster they are. The reason, if given, is shown to the user and to the
-room. Kicked users can join again;
+room; like a message, it may hold newlines and tabs but no other control
+character (refused, exit 2). Kicked users can join again;
 to keep someone out, change the password or rotate the key with
 --disconnect.
 
@@ -183,7 +184,8 @@ Examples:
     #[command(long_about = "\
 Send a notice to everyone online (in a cluster: on every node; while NATS is
 out of reach, on this node only); clients show it apart from users'
-messages. Several words are joined with spaces.
+messages. Several words are joined with spaces. Like a message, the notice
+may hold newlines and tabs but no other control character (refused, exit 2).
 
 Examples:
   chatctl say 'restarting at 18:00'

@@ -121,7 +121,32 @@ fn finish(result: anyhow::Result<()>, json: bool) -> i32 {
 }
 
 /// Runs one admin call and prints its answer.
+/// Refuses words for the room (a kick's reason, a notice) that hold a
+/// control character a message may not hold: the daemon would refuse them
+/// too, and clients show them escaped.
+fn check_room_text(what: &str, text: &str) -> anyhow::Result<()> {
+    match chat_protocol::forbidden_control(text) {
+        None => Ok(()),
+        Some(c) => Err(Failure::new(
+            Exit::Usage,
+            format!(
+                "{what} holds the control character U+{:04X}; it may hold newlines and tabs but no other control character: remove it",
+                u32::from(c)
+            ),
+        )
+        .into()),
+    }
+}
+
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Kick {
+            reason: Some(reason),
+            ..
+        } => check_room_text("the reason", reason)?,
+        Command::Say { text } => check_room_text("the notice", &text.join(" "))?,
+        _ => {}
+    }
     let candidates = socket::from_env(cli.socket);
     let json = cli.json;
     let mut client = Client::connect(&candidates).await?;

@@ -515,6 +515,15 @@ fn usage_errors_exit_2_before_any_call() {
         (&["rotate-key", "--grace", "31d"], "--grace"),
         (&["rotate-key", "--grace", "31d"], "at most 30 days"),
         (&["kick", "../status"], "A-Z a-z 0-9"),
+        (
+            &["kick", "ace", "--reason", "flood\x1b[2J"],
+            "the reason holds the control character U+001B",
+        ),
+        (
+            &["say", "a\rb"],
+            "the notice holds the control character U+000D",
+        ),
+        (&["say", "ok", "\u{9b}31m"], "U+009B"),
         (&["passwd", "--stdin", "--clear"], "cannot be used with"),
         (&["passwd", "hunter2"], "unexpected argument"),
         (&["frobnicate"], "unrecognized subcommand"),
@@ -528,6 +537,7 @@ fn usage_errors_exit_2_before_any_call() {
             run.stderr
         );
         assert_no_panic(&run.stderr);
+        assert!(!run.stderr.contains('\x1b'), "{args:?}: {}", run.stderr);
     }
 }
 

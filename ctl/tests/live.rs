@@ -259,9 +259,18 @@ async fn say() {
         ctl(&d, &["--json", "say", "again"]).json(),
         json!({"delivered": 1})
     );
-    let err = ctl(&d, &["say", "\u{1b}[2J"]).failed(1);
-    assert!(err.starts_with("chatctl: bad_request: "), "{err}");
+    // Refused before the call, as the daemon would refuse it.
+    let err = ctl(&d, &["say", "\u{1b}[2J"]).failed(2);
+    assert!(err.contains("control character U+001B"), "{err}");
     assert!(!err.contains('\u{1b}'), "{err:?}");
+    let (code, body) = testkit::admin_call(
+        &d.runtime_dir,
+        "POST",
+        "/v1/notice",
+        Some(r#"{"text":"\u001b[2J"}"#),
+    );
+    assert_eq!(code, 400, "{body}");
+    assert_eq!(body["error"]["code"], "bad_request", "{body}");
 }
 
 #[tokio::test]

@@ -64,6 +64,13 @@ pub struct Config {
     pub connections_per_ip_per_minute: u32,
     /// Addresses or ranges (`10.0.0.0/8`) the two limits above do not count.
     pub limit_exempt: Vec<String>,
+    /// Reverse proxies (addresses or ranges) whose `forwarded_header` says
+    /// who the client is: the per-address limits and the password-guess
+    /// throttle count that client instead of the proxy.
+    pub trusted_proxies: Vec<String>,
+    /// The one header read from a trusted proxy: `"x-forwarded-for"` or
+    /// `"forwarded"` (RFC 7239).
+    pub forwarded_header: crate::forwarded::ForwardedHeader,
     /// Messages a user may send at once.
     pub rate_burst: u32,
     /// Messages per second a user may send after the burst.
@@ -128,6 +135,8 @@ impl Default for Config {
             max_connections_per_ip: 16,
             connections_per_ip_per_minute: 60,
             limit_exempt: Vec::new(),
+            trusted_proxies: Vec::new(),
+            forwarded_header: crate::forwarded::ForwardedHeader::XForwardedFor,
             rate_burst: 10,
             rate_per_second: 5,
             outbound_queue: 256,
@@ -316,6 +325,18 @@ impl Config {
         }
     }
 
+    /// The trusted reverse proxies in force.
+    pub fn proxies(&self) -> crate::forwarded::Proxies {
+        crate::forwarded::Proxies {
+            trusted: self
+                .trusted_proxies
+                .iter()
+                .filter_map(|range| range.parse().ok())
+                .collect(),
+            header: self.forwarded_header,
+        }
+    }
+
     /// The listen address, parsed.
     pub fn listen_addr(&self) -> Result<std::net::SocketAddr, Invalid> {
         self.listen.parse().map_err(|_| Invalid {
@@ -391,6 +412,38 @@ mod tests {
         ] {
             assert_eq!(parse(text).unwrap_err(), said, "{text}");
         }
+    }
+
+    #[test]
+    fn trusted_proxies_and_their_header() {
+        let c = parse(
+            "trusted_proxies = [\"10.0.0.0/8\", \"fd00::1\"]\nforwarded_header = \"forwarded\"\n",
+        )
+        .unwrap();
+        let proxies = c.proxies();
+        assert!(proxies.trusts("10.1.2.3".parse().unwrap()));
+        assert!(!proxies.trusts("192.0.2.1".parse().unwrap()));
+        assert_eq!(proxies.header, crate::forwarded::ForwardedHeader::Forwarded);
+        assert_eq!(
+            Config::default().forwarded_header,
+            crate::forwarded::ForwardedHeader::XForwardedFor
+        );
+        for everything in ["0.0.0.0/0", "::/0", "192.0.2.1/0"] {
+            let err = parse(&format!("# x\ntrusted_proxies = [\"{everything}\"]\n")).unwrap_err();
+            assert!(
+                err.starts_with("chatd.toml line 2: trusted_proxies: "),
+                "{err}"
+            );
+            assert!(err.contains("trusts every address"), "{err}");
+        }
+        let err = parse("trusted_proxies = [\"proxy.example\"]").unwrap_err();
+        assert!(err.contains("is not an address or a range"), "{err}");
+        let err = parse("forwarded_header = \"x-real-ip\"").unwrap_err();
+        assert!(err.starts_with("chatd.toml line 1:"), "{err}");
+        assert!(
+            err.contains("x-forwarded-for") && err.contains("forwarded"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -69,6 +69,22 @@ impl Config {
                     message: format!("limit_exempt: {message}"),
                 })?;
         }
+        for range in &self.trusted_proxies {
+            let cidr = range
+                .parse::<crate::limits::Cidr>()
+                .map_err(|message| Invalid {
+                    key: "trusted_proxies",
+                    message: format!("trusted_proxies: {message}"),
+                })?;
+            check(
+                !cidr.is_everything(),
+                "trusted_proxies",
+                &format!(
+                    "trusted_proxies: \"{range}\" trusts every address, so any client could claim to be any other \
+                     (and dodge the per-address limits and the password-guess throttle): list only your reverse proxies' addresses"
+                ),
+            )?;
+        }
         check(
             self.rate_burst >= 1,
             "rate_burst",

@@ -14,7 +14,8 @@
 //! With `disconnect`, the sessions on older keys end at once when there is
 //! no grace, and when the grace ends when there is one: those that joined
 //! with the old key during the grace too. A grace cut short by a newer
-//! rotation ends them then.
+//! rotation ends them then. The sessions such a grace will end are told,
+//! with a notice, when it starts and a minute before it ends.
 
 use std::time::Duration;
 
@@ -133,6 +134,17 @@ pub fn put_in_force(
         end_pending(app, replaced.as_ref(), &[old.key_id(), new_id])
     };
     if let Some(p) = &previous {
+        if p.disconnect {
+            let left = p.expires.saturating_sub(now_secs());
+            warn_sessions(
+                app,
+                new_id,
+                &format!(
+                    "the server's key was replaced: the key this session joined with stops working in {}, and this session will be disconnected then. Ask the admin for the new key (`chatctl key` prints it)",
+                    in_words(left)
+                ),
+            );
+        }
         schedule_expiry(app.clone(), p.token.key_id(), p.expires);
     }
     Rotated {
@@ -157,10 +169,65 @@ fn end_pending(app: &App, ended: Option<&PreviousKey>, keep: &[KeyId]) -> usize 
     }
 }
 
+/// How long before a grace that disconnects ends its sessions are told
+/// once more.
+const LAST_WARNING_SECS: u64 = 60;
+
+/// `secs` for people: `45 s`, `10 min`, `2 h`.
+fn in_words(secs: u64) -> String {
+    match secs {
+        0..120 => format!("{secs} s"),
+        120..7200 => format!("{} min", secs.div_ceil(60)),
+        _ => format!("{} h", secs.div_ceil(3600)),
+    }
+}
+
+/// Tells the sessions here on any key but `keep` (those a grace that
+/// disconnects will end) `text`, as the admin's notices are told, so that
+/// people do not simply vanish.
+fn warn_sessions(app: &App, keep: KeyId, text: &str) {
+    let event = chat_protocol::ServerEvent::Notice {
+        text: text.to_owned(),
+        ts: chat_protocol::clock::now_ms(),
+    };
+    let keep = keep.to_string();
+    for user in app.hub.users().into_iter().filter(|u| u.key_id != keep) {
+        if let Some(member) = app.hub.member(&user.name) {
+            member.send(&event);
+        }
+    }
+}
+
 /// Erases the previous key when its grace ends (unless it was replaced),
-/// and ends the sessions on older keys if its rotation asked to.
+/// and ends the sessions on older keys if its rotation asked to; a
+/// minute before, it tells them once more.
 pub fn schedule_expiry(app: App, key_id: KeyId, expires: u64) {
     tokio::spawn(async move {
+        let warn_at = expires.saturating_sub(LAST_WARNING_SECS);
+        if warn_at > now_secs() {
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_secs(warn_at - now_secs())) => {}
+                () = app.shutdown.cancelled() => return,
+            }
+            // Still this grace, and one that disconnects?
+            let current = {
+                let keys = app.keys.read().expect("lock");
+                keys.previous
+                    .as_ref()
+                    .filter(|p| p.token.key_id() == key_id && p.disconnect)
+                    .map(|_| keys.current.key_id())
+            };
+            if let Some(current) = current {
+                warn_sessions(
+                    &app,
+                    current,
+                    &format!(
+                        "this session will be disconnected in {}: the key it joined with is withdrawn. Ask the admin for the new key (`chatctl key` prints it)",
+                        in_words(expires.saturating_sub(now_secs()))
+                    ),
+                );
+            }
+        }
         let wait = expires.saturating_sub(now_secs());
         tokio::select! {
             () = tokio::time::sleep(Duration::from_secs(wait)) => {}

@@ -6,7 +6,6 @@
 //! work. Addresses in `limit_exempt` (a reverse proxy in front, say) are
 //! not counted; loopback is counted like any other.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -15,10 +14,14 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::guesses::Source;
+use crate::recent::Recent;
 
 /// The window of the per-minute count.
 const MINUTE: Duration = Duration::from_secs(60);
-/// Addresses tracked at most; past it, quiet ones are forgotten first.
+/// Addresses tracked at most; past it, the least recently seen address
+/// without an open connection is forgotten (so the table holds more only
+/// while more addresses than this have connections open, which
+/// `max_users` bounds).
 const MAX_TRACKED: usize = 100_000;
 
 /// An address range, `ADDR/BITS` (or a plain address).
@@ -59,6 +62,11 @@ impl fmt::Display for Cidr {
 }
 
 impl Cidr {
+    /// Whether the range is every address of its family (`/0`).
+    pub fn is_everything(&self) -> bool {
+        self.bits == 0
+    }
+
     /// Whether `ip` is in the range (an IPv4-mapped IPv6 address counts as
     /// its IPv4 address).
     pub fn contains(&self, ip: IpAddr) -> bool {
@@ -98,22 +106,30 @@ struct Entry {
     new_in_window: u32,
 }
 
+type Table = Arc<Mutex<Recent<Source, Entry>>>;
+
 /// The counts per address.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct PerAddress {
-    entries: Arc<Mutex<HashMap<Source, Entry>>>,
+    entries: Table,
+}
+
+impl Default for PerAddress {
+    fn default() -> Self {
+        Self::with_capacity(MAX_TRACKED)
+    }
 }
 
 /// One counted connection; dropping it frees its place.
 pub struct Held {
-    entries: Arc<Mutex<HashMap<Source, Entry>>>,
+    entries: Table,
     source: Source,
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
         let mut entries = self.entries.lock().expect("lock");
-        if let Some(entry) = entries.get_mut(&self.source) {
+        if let Some(entry) = entries.peek_mut(&self.source) {
             entry.open = entry.open.saturating_sub(1);
         }
     }
@@ -131,6 +147,14 @@ pub struct Limits {
 }
 
 impl PerAddress {
+    /// A table of at most `cap` addresses (beyond those with connections
+    /// open).
+    fn with_capacity(cap: usize) -> Self {
+        Self {
+            entries: Arc::new(Mutex::new(Recent::new(cap))),
+        }
+    }
+
     /// Counts a new connection from `ip`: `Ok(Some(held))` while it is
     /// open, `Ok(None)` for an exempt address, `Err` over a limit.
     pub fn admit(&self, ip: IpAddr, limits: &Limits) -> Result<Option<Held>, Refused> {
@@ -143,14 +167,13 @@ impl PerAddress {
         }
         let source = Source::from(ip);
         let mut entries = self.entries.lock().expect("lock");
-        if entries.len() >= MAX_TRACKED && !entries.contains_key(&source) {
-            entries.retain(|_, e| e.open > 0 || now.duration_since(e.window_start) < MINUTE);
-        }
-        let entry = entries.entry(source).or_insert(Entry {
+        let fresh = || Entry {
             open: 0,
             window_start: now,
             new_in_window: 0,
-        });
+        };
+        // A connection's place must not be forgotten while it is open.
+        let entry = entries.entry(&source, fresh, |e| e.open > 0);
         if now.duration_since(entry.window_start) >= MINUTE {
             entry.window_start = now;
             entry.new_in_window = 0;
@@ -216,6 +239,33 @@ mod tests {
             Some(Refused::TooFast(3))
         );
         assert!(per.admit_at(a, &l, t0 + MINUTE).is_ok(), "a new minute");
+    }
+
+    /// Past the bound, with every address seen within the minute, a new
+    /// address forgets the least recent one: the table stays at its
+    /// bound, each connection costs the same few steps (no scan), and an
+    /// address with a connection open keeps its count.
+    #[test]
+    fn the_table_is_bounded_and_each_connection_costs_constant_work() {
+        const CAP: usize = 1000;
+        let per = PerAddress::with_capacity(CAP);
+        let l = limits(1, 100, &[]);
+        let t0 = Instant::now();
+        let addr = |i: u32| IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i));
+        // One address holds its one connection open throughout.
+        let _open = per.admit_at(addr(0), &l, t0).unwrap();
+        for i in 1..(20 * CAP as u32) {
+            let work = per.entries.lock().unwrap().work();
+            drop(per.admit_at(addr(i), &l, t0).unwrap());
+            let work = per.entries.lock().unwrap().work() - work;
+            assert!(work <= 4, "connection {i} touched {work} records");
+            assert!(per.entries.lock().unwrap().len() <= CAP);
+        }
+        assert_eq!(
+            per.admit_at(addr(0), &l, t0).err(),
+            Some(Refused::TooMany(1)),
+            "the open connection was not forgotten"
+        );
     }
 
     #[test]

@@ -70,7 +70,7 @@ async fn apply(app: &App) -> Result<Reloaded, Error> {
         cluster, cluster_credentials, node_name, cluster_claim_ttl, cluster_replicas,
         cluster_start_timeout);
     compare!(changed: motd, history, history_max_age, max_text, max_users, max_connections_per_ip,
-        connections_per_ip_per_minute, limit_exempt, rate_burst, rate_per_second, outbound_queue, outbound_queue_bytes,
+        connections_per_ip_per_minute, limit_exempt, trusted_proxies, forwarded_header, rate_burst, rate_per_second, outbound_queue, outbound_queue_bytes,
         presence_summary_above, presence_interval,
         handshake_timeout, keepalive_interval, keepalive_timeout, write_timeout, shutdown_timeout);
 

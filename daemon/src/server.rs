@@ -48,6 +48,9 @@ pub struct Slot(App, #[allow(dead_code)] Option<crate::limits::Held>);
 pub struct Accepted {
     /// The peer's address.
     pub peer: SocketAddr,
+    /// Whether the peer is a trusted proxy (`trusted_proxies`): the client
+    /// is the one its request names, and is counted then.
+    pub via_proxy: bool,
     /// Taken at `accept`: the upgrade and the chat handshake share it.
     pub deadline: Instant,
     /// The connection's place among those counted.
@@ -86,7 +89,7 @@ pub fn warn_busy(peer: SocketAddr, what: &str) {
 
 /// Logs a connection refused by the per-address limits, a few times per
 /// 10 s (anyone can cause it).
-fn refuse_address(peer: SocketAddr, refused: &crate::limits::Refused) {
+pub fn refuse_address(peer: SocketAddr, refused: &crate::limits::Refused) {
     static PER_ADDRESS: Throttle = Throttle::new(
         "closing connections over a per-address limit",
         5,
@@ -123,14 +126,20 @@ pub async fn serve(listener: TcpListener, app: App) {
         // handshake share it.
         let config = app.hub.config();
         let deadline = Instant::now() + config.handshake_timeout.0;
-        // One address may not hold or churn through every slot.
-        let held = match app.per_address.admit(peer.ip(), &config.limits()) {
-            Ok(held) => held,
-            Err(refused) => {
-                refuse_address(peer, &refused);
-                drop(stream);
-                continue;
-            }
+        // One address may not hold or churn through every slot. A trusted
+        // proxy's connections are counted once its request says for whom
+        // (`upgrade.rs`).
+        let via_proxy = config.proxies().trusts(peer.ip());
+        let held = match via_proxy {
+            true => None,
+            false => match app.per_address.admit(peer.ip(), &config.limits()) {
+                Ok(held) => held,
+                Err(refused) => {
+                    refuse_address(peer, &refused);
+                    drop(stream);
+                    continue;
+                }
+            },
         };
         let Some(slot) = Slot::take(&app, held) else {
             warn_busy(
@@ -142,6 +151,7 @@ pub async fn serve(listener: TcpListener, app: App) {
         };
         let accepted = Accepted {
             peer,
+            via_proxy,
             deadline,
             slot,
         };

@@ -26,8 +26,11 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::config::Config;
 use crate::connection::Connection;
+use crate::forwarded::{ForwardedHeader, Malformed};
 use crate::server::{Accepted, PENDING_SLACK, warn_busy};
 use crate::state::App;
+use crate::throttle::Throttle;
+use tracing::Level;
 
 /// tungstenite's write buffer: frames fed to it are written out once it
 /// holds more than this, and at every flush. A writer feeds a batch of
@@ -76,6 +79,27 @@ async fn answer(
         );
     }
     let config = app.hub.config();
+    // Through a trusted proxy: the client is the one its header names, and
+    // is counted now, under that address (see `forwarded.rs`).
+    let (client, held) = if accepted.via_proxy {
+        let proxies = config.proxies();
+        let client = match proxies.client(request.headers(), peer) {
+            Ok(client) => client,
+            Err(Malformed(what)) => return malformed(peer, proxies.header, &what),
+        };
+        match app.per_address.admit(client.ip(), &config.limits()) {
+            Ok(held) => (client, held),
+            Err(refused) => {
+                crate::server::refuse_address(client, &refused);
+                return refuse(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too many connections from your address; try again later\n",
+                );
+            }
+        }
+    } else {
+        (peer, None)
+    };
     // This connection is among those counted.
     if app.connections.load(Ordering::Relaxed) > config.max_users + PENDING_SLACK {
         warn_busy(
@@ -105,11 +129,12 @@ async fn answer(
         match upgraded.await {
             Ok(upgraded) => {
                 let conn = Connection::new(TokioIo::new(upgraded), ws_config).await;
-                crate::session::run(conn, peer, accepted.deadline, session_app).await;
+                crate::session::run(conn, client, accepted.deadline, session_app).await;
             }
             Err(e) => tracing::debug!(%peer, error = %e, "the upgrade did not complete"),
         }
-        // The slot, in `accepted`, is released only now.
+        // The places, in `held` and `accepted`, are released only now.
+        drop(held);
         drop(accepted.slot);
     });
     let mut response = Response::builder()
@@ -121,6 +146,37 @@ async fn answer(
         response = response.header(SEC_WEBSOCKET_PROTOCOL, chat_protocol::SUBPROTOCOL);
     }
     response.body(Body::empty()).expect("a valid 101 response")
+}
+
+/// The answer to a trusted proxy whose header names no client address:
+/// 400, and a line in the log (within a budget: a broken proxy sends it
+/// for every request).
+fn malformed(proxy: std::net::SocketAddr, header: ForwardedHeader, what: &str) -> Response {
+    static MALFORMED: Throttle = Throttle::new(
+        "refused: a trusted proxy's header names no client",
+        3,
+        std::time::Duration::from_secs(10),
+    );
+    let what: String = what.chars().take(100).collect();
+    crate::throttled!(
+        MALFORMED,
+        Level::WARN,
+        %proxy,
+        "refused a request from a trusted proxy: its {} header has {what:?} where the client's address belongs; \
+         fix the proxy, or set forwarded_header to the header it sets",
+        header.name()
+    );
+    refuse(
+        StatusCode::BAD_REQUEST,
+        match header {
+            ForwardedHeader::XForwardedFor => {
+                "the proxy in front of this server sent an X-Forwarded-For header that names no client address\n"
+            }
+            ForwardedHeader::Forwarded => {
+                "the proxy in front of this server sent a Forwarded header that names no client address\n"
+            }
+        },
+    )
 }
 
 /// tungstenite's buffers and limits for a chat connection under `config`.

@@ -41,7 +41,7 @@ async fn wait_who(client: &mut RawClient, expected: &[&str]) {
         client.send(&ClientEvent::Who).await;
         let users = client
             .recv_until("the users", |e| match e {
-                ServerEvent::Users { users } => Some(users.clone()),
+                ServerEvent::Users { users, .. } => Some(users.clone()),
                 _ => None,
             })
             .await;

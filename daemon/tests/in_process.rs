@@ -96,6 +96,8 @@ async fn join(client: &mut Client, token: &Token, name: &str) -> Session {
         password: String::new().into(),
         client: "in-process".into(),
         after: None,
+        identity: None,
+        proof: None,
     };
     let sealed = session.sealer.seal(&auth.to_bytes()).unwrap();
     client.send(Message::Binary(sealed.into())).await.unwrap();

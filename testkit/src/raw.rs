@@ -76,6 +76,21 @@ pub async fn connect_from(url: &str, source: std::net::IpAddr) -> Ws {
     connect_on(url, socket).await
 }
 
+/// Opens a WebSocket to `url` (`ws://IP:PORT/`) from the local address
+/// `source`, with `headers` added to the upgrade request: a reverse proxy
+/// saying who its client is (`X-Forwarded-For`), say.
+pub async fn connect_from_with_headers(
+    url: &str,
+    source: std::net::IpAddr,
+    headers: &[(&str, &str)],
+) -> Ws {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind((source, 0).into())
+        .unwrap_or_else(|e| panic!("bind {source}: {e}"));
+    connect_on_with(url, socket, headers).await
+}
+
 /// Opens a WebSocket to `url` (`ws://IP:PORT/`) over a socket whose receive
 /// buffer is fixed at `bytes` (no autotuning), so that a client that stops
 /// reading stalls the server's writes after a few MiB, not dozens.
@@ -87,6 +102,20 @@ pub async fn connect_with_receive_buffer(url: &str, bytes: u32) -> Ws {
 
 /// Connects `socket` to `url` (`ws://IP:PORT/`) and upgrades.
 async fn connect_on(url: &str, socket: tokio::net::TcpSocket) -> Ws {
+    connect_on_with(url, socket, &[]).await
+}
+
+/// [`connect_on`] with `headers` added to the upgrade request.
+async fn connect_on_with(url: &str, socket: tokio::net::TcpSocket, headers: &[(&str, &str)]) -> Ws {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let mut request = url.into_client_request().expect("a ws:// url");
+    for (name, value) in headers {
+        request.headers_mut().append(
+            tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(name.as_bytes())
+                .expect("a header name"),
+            value.parse().expect("a header value"),
+        );
+    }
     let addr = url
         .trim_start_matches("ws://")
         .trim_end_matches('/')
@@ -98,7 +127,7 @@ async fn connect_on(url: &str, socket: tokio::net::TcpSocket) -> Ws {
         .expect("connect");
     let (ws, _) = tokio::time::timeout(
         DEADLINE,
-        tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream)),
+        tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream)),
     )
     .await
     .expect("upgrade deadline")
@@ -268,6 +297,8 @@ impl RawClient {
             password: password.to_owned().into(),
             client: "testkit".into(),
             after,
+            identity: None,
+            proof: None,
         };
         Self::join_with_auth(ws, key, &auth.to_bytes()).await
     }

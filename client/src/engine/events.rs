@@ -2,12 +2,12 @@
 //! besides the commands: why it woke ([`Wake`]), the state of the link
 //! ([`Link`]) and what happened ([`Event`]).
 
-use chat_protocol::{ServerEvent, Welcome};
+use chat_protocol::{Member, ServerEvent, Welcome};
 use tokio::time::Instant;
 
 use super::Pending;
 use crate::connection::{Incoming, JoinError};
-use crate::exit::Failure;
+use crate::exit::{Exit, Failure};
 
 /// What woke the engine up; pass it to [`Engine::handle`](super::Engine::handle).
 pub enum Wake {
@@ -51,8 +51,8 @@ pub enum Event {
     },
     /// Who is online, exactly: the answer to
     /// [`Engine::refresh_users`](super::Engine::refresh_users), which shows
-    /// nothing.
-    Users(Vec<String>),
+    /// nothing: the names, and the `members` when the server sends them.
+    Users(Vec<String>, Vec<Member>),
     /// The server's answer to a line came: it was taken.
     Confirmed(u64),
     /// The server refused a line (an `error` event, also given as
@@ -75,6 +75,37 @@ pub enum Event {
     },
     /// A rejoin attempt failed, and another follows.
     RetryFailed(String),
-    /// The session is over; `failure` says why and how to exit.
-    Ended(Failure),
+    /// The session is over; `failure` says why and how to exit, `remedy`
+    /// what the user could give to join again.
+    Ended {
+        /// Why, and the exit code.
+        failure: Failure,
+        /// A new password or key that would let a rejoin succeed.
+        remedy: Remedy,
+    },
+}
+
+/// What could let a session that ended join again: a full-screen client
+/// asks for it in place ([`Engine::reconnect_now`](super::Engine::reconnect_now)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Remedy {
+    /// Nothing the user can type (a kick, a ban, a full server).
+    Nothing,
+    /// A password: the server refused the one given (it changed).
+    Password,
+    /// A key: the server no longer accepts this one (it was rotated).
+    Key,
+}
+
+impl Remedy {
+    /// What can help after `failure`; `key_rotated` says that a `Bye`
+    /// ended the session because the key was withdrawn.
+    pub fn after(failure: &Failure, key_rotated: bool) -> Self {
+        match failure.exit {
+            Exit::BadPassword => Self::Password,
+            Exit::KeyMismatch => Self::Key,
+            Exit::Disconnected if key_rotated => Self::Key,
+            _ => Self::Nothing,
+        }
+    }
 }

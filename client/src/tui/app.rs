@@ -1,23 +1,35 @@
 //! The full-screen client's state and what keys and engine events do to
 //! it. No I/O here: the runner ([`super::run`]) feeds it terminal events
-//! and [`Event`]s from the engine and carries out the [`Action`]s it
-//! returns, and [`super::view`] draws it. Tests build it directly, feed it
-//! keys and draw it on ratatui's `TestBackend`.
+//! and [`Event`](crate::engine::Event)s from the engine and carries out the
+//! [`Action`]s it returns (and writes what it says to log), and
+//! [`super::view`] draws it. Tests build it directly, feed it keys and draw
+//! it on ratatui's `TestBackend`.
 //!
-//! The state and what engine events do to it are here; what the user does
-//! to it is in [`keys`] (keys, paste, mouse), [`commands`] (Enter and Tab:
-//! commands, messages, completion) and [`scroll`] (the pane's scrolling).
+//! The state is here; what engine events do to it is in [`events`]; what
+//! the user does to it is in [`keys`] (keys, paste, mouse), [`commands`]
+//! (Enter and Tab: commands, messages, completion), [`search`] (Ctrl-R,
+//! `/search`, `/lastlog`), [`ended`] (leaving, and a session that ended)
+//! and [`scroll`] (the pane's scrolling).
 
 mod commands;
+mod ended;
+mod events;
+mod identities;
 mod keys;
 mod scroll;
+mod search;
 
-use chat_protocol::{ClientEvent, ServerEvent, Welcome};
+use chat_protocol::{ClientEvent, Welcome};
 use tokio::time::Instant;
 
 use self::commands::Completion;
+pub use self::ended::{Ended, Secret};
+pub use self::search::Search;
 use super::editor::Editor;
-use crate::engine::{Event, Link};
+use crate::clock::Clock;
+use crate::engine::{Credentials, Link};
+use crate::exit::Exit;
+use crate::identity::Roster;
 use crate::model::{self, Entry, Kind};
 
 /// The shortest time between two refreshes of the user list after a
@@ -34,10 +46,18 @@ pub const SCROLLBACK_MAX: usize = 200_000;
 pub enum Action {
     /// Hand this to the engine, then call [`App::add_pending`].
     Send(ClientEvent),
-    /// Leave with this reason.
-    Quit(String),
+    /// Leave with this reason; the process exits with `exit`.
+    Quit {
+        /// Words for the others (empty: none).
+        reason: String,
+        /// How the process ends.
+        exit: Exit,
+    },
     /// Stop the process (Ctrl-Z), then redraw.
     Suspend,
+    /// Join again now (`/reconnect`, or the password or key asked for
+    /// after the session ended), with these credentials if given.
+    Reconnect(Option<Credentials>),
 }
 
 /// When to ring the terminal bell.
@@ -49,6 +69,17 @@ pub enum Bell {
     Mentions,
     /// On every message from someone else.
     All,
+}
+
+impl Bell {
+    /// The setting's name, as `/bell` and the configuration write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Mentions => "mentions",
+            Self::All => "all",
+        }
+    }
 }
 
 /// One line of the pane.
@@ -82,13 +113,16 @@ pub struct App {
     pub me: String,
     /// Who is online, sorted.
     pub users: Vec<String>,
+    /// Who is online with which identity, and what this client has seen
+    /// of names before (see [`App::with_roster`]).
+    pub ids: Roster,
     /// How many are online, as the server last said (a presence summary
     /// says it before the user list is refreshed).
     pub online: usize,
     /// Since a presence summary: the user list is out of date and a
     /// refresh is wanted ([`App::wants_users`]).
     users_stale: bool,
-    /// When the user list was last refreshed (Unix ms, [`App::now`]).
+    /// When the user list was last refreshed (Unix ms, the clock's).
     users_refreshed: Option<u64>,
     /// The message pane, oldest first.
     pub lines: Vec<Shown>,
@@ -112,37 +146,49 @@ pub struct App {
     pub color: bool,
     /// The server's text limit in bytes.
     pub max_text: usize,
-    /// How a timestamp is shown (local `HH:MM`; fixed in tests).
-    pub clock: fn(u64) -> String,
+    /// How times and dates are shown (`time_format`; UTC in tests).
+    pub clock: Clock,
+    /// The day of the last line with a time, for the day-change marker.
+    last_day: Option<(i32, i32)>,
     /// The message pane's size at the last draw (width, height).
     pub pane: (usize, usize),
     /// While the link is down: when it went (Unix ms). Who is online is
     /// then only known as of that time, and shown so, until the rejoin's
     /// `Welcome` says again.
     pub stale_since: Option<u64>,
-    /// The time now, in Unix ms (fixed in tests).
-    pub now: fn() -> u64,
     /// The screen rows that held a cluster terminals may draw wider or
     /// narrower than ratatui counts, at the last draw: drawn whole again
     /// on the next (see [`super::text::settle`]).
     pub uncertain_rows: Vec<u16>,
+    /// Set once the session ended (a kick, a ban, a withdrawn key, a
+    /// refused rejoin): the screen stays, with the reason, until the user
+    /// leaves or joins again.
+    pub ended: Option<Ended>,
+    /// The masked input that asks for a new password or key, in place of
+    /// the input line, while it is open.
+    pub secret: Option<Secret>,
+    /// Ctrl-C (or `/quit`) was pressed while lines wait or a draft is
+    /// typed: the question is shown; this is the reason to leave with.
+    pub confirm_quit: Option<String>,
+    /// A search in the scrollback in progress (Ctrl-R, `/search`).
+    pub search: Option<Search>,
+    /// Whether the lines shown from now on are logged (`log_dir`).
+    pub logging: bool,
+    /// Lines to log, for the runner to write ([`App::take_log`]).
+    to_log: Vec<Entry>,
     completion: Option<Completion>,
     last_retry_error: Option<String>,
 }
 
-/// Local `HH:MM`.
-pub fn local_clock(ts: u64) -> String {
-    crate::render::clock(ts)[..5].to_owned()
-}
-
 impl App {
-    /// The app right after joining with `welcome`.
-    pub fn new(url: &str, fingerprint: &str, welcome: &Welcome) -> Self {
+    /// The app right after joining with `welcome`; times shown by `clock`.
+    pub fn new(url: &str, fingerprint: &str, welcome: &Welcome, clock: Clock) -> Self {
         let mut app = Self {
             url: url.to_owned(),
             fingerprint: fingerprint.to_owned(),
             me: welcome.name.clone(),
             users: Vec::new(),
+            ids: Roster::in_memory(),
             online: 0,
             users_stale: false,
             users_refreshed: None,
@@ -157,11 +203,17 @@ impl App {
             ring: false,
             color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
             max_text: welcome.max_text,
-            clock: local_clock,
+            clock,
+            last_day: None,
             pane: (80, 20),
             stale_since: None,
-            now: chat_protocol::clock::now_ms,
             uncertain_rows: Vec::new(),
+            ended: None,
+            secret: None,
+            confirm_quit: None,
+            search: None,
+            logging: false,
+            to_log: Vec::new(),
             completion: None,
             last_retry_error: None,
         };
@@ -184,7 +236,7 @@ impl App {
     /// (through [`crate::engine::Engine::refresh_users`]) when its queue
     /// is empty, so a refresh never delays a line typed.
     pub fn wants_users(&mut self) -> bool {
-        let now = (self.now)();
+        let now = self.clock.now();
         let due = self
             .users_refreshed
             .is_none_or(|at| now.saturating_sub(at) >= USERS_REFRESH_MS);
@@ -212,8 +264,36 @@ impl App {
         })
     }
 
-    /// Adds a line to the pane; `history` lines never ring.
-    fn push(&mut self, entry: Entry, history: bool) {
+    /// Adds a line to the pane; `history` lines never ring. A line
+    /// without a time of its own (ours, a `/who` answer) gets the time
+    /// now; where the day changes, a marker with the date goes first
+    /// (also before history older than today).
+    fn push(&mut self, mut entry: Entry, history: bool) {
+        if entry.kind != Kind::Divider {
+            let ts = *entry.ts.get_or_insert_with(|| self.clock.now());
+            let day = self.clock.day(ts);
+            if self.last_day != Some(day) {
+                let today = self.clock.day(self.clock.now());
+                if self.last_day.is_some() || day != today {
+                    let date = self.clock.date(ts);
+                    self.push_line(Entry::divider(date), true);
+                }
+                self.last_day = Some(day);
+            }
+        }
+        self.push_line(entry, history);
+    }
+
+    /// The lines to log since the last call (none unless logging).
+    pub fn take_log(&mut self) -> Vec<Entry> {
+        std::mem::take(&mut self.to_log)
+    }
+
+    /// Adds a line to the pane as it is.
+    fn push_line(&mut self, entry: Entry, history: bool) {
+        if self.logging && entry.kind != Kind::Divider {
+            self.to_log.push(entry.clone());
+        }
         let own = matches!(entry.kind, Kind::Message | Kind::Action | Kind::Dm { .. })
             && self.is_me(&entry.from);
         let mention = !own
@@ -273,92 +353,6 @@ impl App {
 
     fn settle(&mut self, seq: u64) {
         self.pending.retain(|(s, _)| *s != seq);
-    }
-
-    /// What the engine reported.
-    pub fn on_engine(&mut self, event: Event) {
-        match event {
-            Event::Server { event, .. } => {
-                match &event {
-                    ServerEvent::Join { name, online, .. } => {
-                        let mut users = self.users.clone();
-                        users.push(name.clone());
-                        self.set_users(&users);
-                        self.online = *online;
-                    }
-                    ServerEvent::Leave { name, online, .. } => {
-                        let users: Vec<_> = self
-                            .users
-                            .iter()
-                            .filter(|u| !u.eq_ignore_ascii_case(name))
-                            .cloned()
-                            .collect();
-                        self.set_users(&users);
-                        self.online = *online;
-                    }
-                    // Who joined and left is not said: the list is asked
-                    // for again (see `wants_users`).
-                    ServerEvent::Presence { online, .. } => {
-                        self.online = *online;
-                        self.users_stale = true;
-                    }
-                    ServerEvent::Users { users } => self.set_users(users),
-                    _ => {}
-                }
-                // A goodbye is told by the `Lost` or `Ended` that follows.
-                if !matches!(event, ServerEvent::Bye { .. }) {
-                    for entry in model::entries(&event) {
-                        self.push(entry, false);
-                    }
-                }
-            }
-            Event::Users(users) => self.set_users(&users),
-            Event::Confirmed(seq) | Event::Refused(seq) => self.settle(seq),
-            Event::Unknown(pending) => {
-                self.settle(pending.seq);
-                if let ClientEvent::Dm { to, .. } = &pending.event {
-                    self.note(format!(
-                        "a direct message to {to} may not have been delivered: the link dropped before the server answered (not sent again)"
-                    ));
-                }
-            }
-            Event::Lost(why) => {
-                self.stale_since.get_or_insert((self.now)());
-                self.note(format!("{why}; reconnecting"));
-            }
-            // Said once while it fails the same way; the status bar counts down.
-            Event::RetryFailed(why) => {
-                if self.last_retry_error.as_ref() != Some(&why) {
-                    self.note(format!("reconnecting failed: {why}"));
-                    self.last_retry_error = Some(why);
-                }
-            }
-            Event::Rejoined { welcome, gap, url } => {
-                self.last_retry_error = None;
-                self.url = url;
-                self.stale_since = None;
-                self.users_stale = false;
-                self.me = welcome.name.clone();
-                self.max_text = welcome.max_text;
-                self.set_users(&welcome.users);
-                self.note(format!(
-                    "rejoined as {} ({} online)",
-                    welcome.name,
-                    welcome.users.len()
-                ));
-                if gap {
-                    self.note("some messages were missed while away (older than the server keeps)");
-                }
-                if !welcome.history.is_empty() {
-                    self.push(Entry::divider("while away"), true);
-                    for message in &welcome.history {
-                        self.push(Entry::message(message), true);
-                    }
-                    self.push(Entry::divider("live"), true);
-                }
-            }
-            Event::Ended(failure) => self.note(failure.message),
-        }
     }
 }
 

@@ -5,17 +5,28 @@
 //! a letter with its accents as one, as the view draws it. Nothing but the
 //! user's keys (and pastes) changes the text; incoming traffic never
 //! touches it.
+//!
+//! Nothing typed is lost: in a draft of several lines Up and Down move
+//! between its lines, and only from its first or last line do they walk
+//! the lines sent before ([`history`]), as fish and zsh do; the draft is
+//! kept meanwhile and comes back, also after a line recalled from the
+//! history was sent. What a kill takes out (Ctrl-W, Ctrl-U, Ctrl-K,
+//! Alt-D) comes back with Ctrl-Y.
+
+mod history;
+
+use self::history::History;
 
 /// The text being typed and what was typed before.
 #[derive(Debug, Default)]
 pub struct Editor {
     text: Vec<char>,
     cursor: usize,
-    history: Vec<String>,
-    /// Where Up/Down is in `history` (`history.len()`: the line being typed).
-    browsing: usize,
-    /// The line being typed while Up/Down browse the history.
-    draft: String,
+    /// The lines sent before, and where Up/Down is among them.
+    history: History,
+    /// The text the last kill (Ctrl-W, Ctrl-U, Ctrl-K, Alt-D,
+    /// Alt-Backspace) took out, for Ctrl-Y.
+    killed: String,
 }
 
 /// Whether `c` may enter the input: nothing a terminal would act on. A
@@ -74,16 +85,13 @@ impl Editor {
         self.cursor = self.text.len();
     }
 
-    /// Takes the text out for sending, remembering it for Up.
+    /// Takes the text out for sending, remembering it for Up. When it was
+    /// a line recalled from the history, the draft that was being typed
+    /// before comes back into the input.
     pub fn take(&mut self) -> String {
         let text = self.text();
-        if !text.trim().is_empty() && self.history.last() != Some(&text) {
-            self.history.push(text.clone());
-        }
-        self.text.clear();
-        self.cursor = 0;
-        self.browsing = self.history.len();
-        self.draft.clear();
+        let draft = self.history.sent(&text);
+        self.set(&draft);
         text
     }
 
@@ -126,18 +134,53 @@ impl Editor {
         self.cursor = self.next();
     }
 
-    /// Home, Ctrl-A: the start of the line the cursor is on.
-    pub fn home(&mut self) {
-        while self.cursor > 0 && self.text[self.cursor - 1] != '\n' {
-            self.cursor -= 1;
-        }
+    /// Where the line the cursor is on starts (a char index).
+    fn line_start(&self, at: usize) -> usize {
+        self.text[..at]
+            .iter()
+            .rposition(|&c| c == '\n')
+            .map_or(0, |i| i + 1)
     }
 
-    /// End, Ctrl-E: the end of the line the cursor is on.
+    /// Where the line the cursor is on ends (a char index, before its
+    /// newline).
+    fn line_end(&self, at: usize) -> usize {
+        self.text[at..]
+            .iter()
+            .position(|&c| c == '\n')
+            .map_or(self.text.len(), |i| at + i)
+    }
+
+    /// Home, Ctrl-A: the start of the line the cursor is on; there
+    /// already, the start of the whole input.
+    pub fn home(&mut self) {
+        let start = self.line_start(self.cursor);
+        self.cursor = if self.cursor == start { 0 } else { start };
+    }
+
+    /// End, Ctrl-E: the end of the line the cursor is on; there already,
+    /// the end of the whole input.
     pub fn end(&mut self) {
-        while self.cursor < self.text.len() && self.text[self.cursor] != '\n' {
-            self.cursor += 1;
-        }
+        let end = self.line_end(self.cursor);
+        self.cursor = if self.cursor == end {
+            self.text.len()
+        } else {
+            end
+        };
+    }
+
+    /// Moves the cursor to the line that starts at `start`, at the column
+    /// it has now (or the end of that line, if shorter), on a cluster
+    /// boundary.
+    fn move_to_line(&mut self, start: usize) {
+        let column = self.cursor - self.line_start(self.cursor);
+        let end = self.line_end(start);
+        let target = (start + column).min(end);
+        self.cursor = self
+            .boundaries()
+            .into_iter()
+            .rfind(|&at| at <= target)
+            .unwrap_or(start);
     }
 
     /// Backspace: the cluster before the cursor.
@@ -172,31 +215,88 @@ impl Editor {
 
     /// Alt-F: forward a word.
     pub fn word_right(&mut self) {
+        self.cursor = self.word_end();
+    }
+
+    /// Where the word after the cursor ends (Alt-F, Alt-D).
+    fn word_end(&self) -> usize {
         let len = self.text.len();
-        while self.cursor < len && self.text[self.cursor].is_whitespace() {
-            self.cursor += 1;
+        let mut at = self.cursor;
+        while at < len && self.text[at].is_whitespace() {
+            at += 1;
         }
-        while self.cursor < len && !self.text[self.cursor].is_whitespace() {
-            self.cursor += 1;
+        while at < len && !self.text[at].is_whitespace() {
+            at += 1;
         }
+        at
     }
 
-    /// Ctrl-W: delete the word before the cursor.
+    /// Takes the chars `range` out, for Ctrl-Y; the cursor at its start.
+    fn kill(&mut self, range: std::ops::Range<usize>) {
+        if range.is_empty() {
+            return;
+        }
+        self.cursor = range.start;
+        self.killed = self.text.drain(range).collect();
+    }
+
+    /// Ctrl-W, Alt-Backspace: delete the word before the cursor.
     pub fn delete_word(&mut self) {
-        let start = self.word_start();
-        self.text.drain(start..self.cursor);
-        self.cursor = start;
+        self.kill(self.word_start()..self.cursor);
     }
 
-    /// Ctrl-U: clear the line.
+    /// Alt-D: delete the word after the cursor.
+    pub fn delete_word_forward(&mut self) {
+        self.kill(self.cursor..self.word_end());
+    }
+
+    /// Ctrl-U: clear the whole input.
     pub fn clear(&mut self) {
-        self.text.clear();
-        self.cursor = 0;
+        self.kill(0..self.text.len());
     }
 
-    /// Ctrl-K: delete from the cursor to the end.
+    /// Ctrl-K: delete from the cursor to the end of its line (at the end
+    /// of a line: its newline, joining the next).
     pub fn kill_to_end(&mut self) {
-        self.text.truncate(self.cursor);
+        let end = self.line_end(self.cursor);
+        let end = if end == self.cursor {
+            (end + 1).min(self.text.len())
+        } else {
+            end
+        };
+        self.kill(self.cursor..end);
+    }
+
+    /// Ctrl-Y: the text of the last kill, at the cursor.
+    pub fn yank(&mut self) {
+        let killed = self.killed.clone();
+        for c in killed.chars() {
+            self.text.insert(self.cursor, c);
+            self.cursor += 1;
+        }
+    }
+
+    /// Ctrl-T: swaps the cluster before the cursor with the one at it (at
+    /// the end of the input, the last two), and moves on.
+    pub fn transpose(&mut self) {
+        let bounds = self.boundaries();
+        let Some(i) = bounds.iter().position(|&at| at == self.cursor) else {
+            return;
+        };
+        // At the end: the last two clusters.
+        let i = if i + 1 == bounds.len() {
+            i.saturating_sub(1)
+        } else {
+            i
+        };
+        if i == 0 || i + 1 >= bounds.len() {
+            return;
+        }
+        let (a, b, c) = (bounds[i - 1], bounds[i], bounds[i + 1]);
+        let first: Vec<char> = self.text[a..b].to_vec();
+        let second: Vec<char> = self.text[b..c].to_vec();
+        self.text.splice(a..c, second.into_iter().chain(first));
+        self.cursor = c;
     }
 
     /// The word the cursor ends (for Tab): its start and text.
@@ -218,36 +318,50 @@ impl Editor {
         }
     }
 
-    /// Up: the line sent before the one shown.
-    pub fn history_up(&mut self) {
-        if self.browsing == 0 {
-            return;
+    /// Up: the line above the cursor's; from the first line, the line
+    /// sent before the one shown (its last line, so Up goes on up
+    /// through it). The text being typed is kept, and comes back.
+    pub fn up(&mut self) {
+        let start = self.line_start(self.cursor);
+        if start > 0 {
+            return self.move_to_line(self.line_start(start - 1));
         }
-        if self.browsing == self.history.len() {
-            self.draft = self.text();
+        let text = self.text();
+        if let Some(older) = self.history.older(&text) {
+            self.set(&older);
         }
-        self.browsing -= 1;
-        let line = self.history[self.browsing].clone();
-        self.set(&line);
     }
 
-    /// Down: the line sent after the one shown, then the draft again.
-    pub fn history_down(&mut self) {
-        if self.browsing >= self.history.len() {
-            return;
+    /// Down: the line below the cursor's; from the last line, the line
+    /// sent after the one shown, then the draft again (its first line, so
+    /// Down goes on down through it).
+    pub fn down(&mut self) {
+        let end = self.line_end(self.cursor);
+        if end < self.text.len() {
+            return self.move_to_line(end + 1);
         }
-        self.browsing += 1;
-        let line = match self.history.get(self.browsing) {
-            Some(line) => line.clone(),
-            None => std::mem::take(&mut self.draft),
-        };
-        self.set(&line);
+        let text = self.text();
+        if let Some(newer) = self.history.newer(&text) {
+            self.set(&newer);
+            self.cursor = self.line_end(0);
+        }
+    }
+
+    /// Whether a line recalled from the history is shown (the draft is
+    /// kept aside meanwhile).
+    pub fn recalled(&self) -> bool {
+        self.history.browsing()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The line (0-based) the cursor is on.
+    fn cursor_line(e: &Editor) -> usize {
+        e.text[..e.cursor].iter().filter(|&&c| c == '\n').count()
+    }
 
     fn typed(text: &str) -> Editor {
         let mut editor = Editor::default();
@@ -300,19 +414,138 @@ mod tests {
     }
 
     #[test]
-    fn up_and_down_walk_the_lines_sent() {
+    fn up_and_down_walk_the_lines_sent_and_the_draft_comes_back() {
         let mut e = typed("one");
         e.take();
         e.insert_str("two");
         e.take();
         e.insert_str("draft");
-        e.history_up();
+        e.up();
         assert_eq!(e.text(), "two");
-        e.history_up();
-        e.history_up();
+        assert!(e.recalled());
+        e.up();
+        e.up();
         assert_eq!(e.text(), "one");
-        e.history_down();
-        e.history_down();
+        e.down();
+        e.down();
         assert_eq!(e.text(), "draft");
+        assert!(!e.recalled());
+        e.down();
+        assert_eq!(e.text(), "draft", "nothing below the draft");
+    }
+
+    #[test]
+    fn up_in_a_draft_of_several_lines_moves_between_them() {
+        let mut e = typed("sent before");
+        e.take();
+        e.insert_str("first line\nsecond\nthird");
+        e.up();
+        assert_eq!(e.text(), "first line\nsecond\nthird", "the draft stays");
+        assert_eq!(cursor_line(&e), 1);
+        assert_eq!(e.cursor(), "first line\nsecon".len(), "the same column");
+        e.up();
+        assert_eq!(cursor_line(&e), 0);
+        assert_eq!(e.cursor(), 5, "the column kept: {}", e.cursor());
+        e.down();
+        e.down();
+        assert_eq!(cursor_line(&e), 2);
+        // From the first line only, the history.
+        e.up();
+        e.up();
+        e.up();
+        assert_eq!(e.text(), "sent before");
+        e.down();
+        assert_eq!(
+            e.text(),
+            "first line\nsecond\nthird",
+            "the draft comes back"
+        );
+        assert_eq!(e.cursor(), "first line".len(), "on its first line");
+        assert_eq!(e.take(), "first line\nsecond\nthird");
+    }
+
+    #[test]
+    fn sending_a_recalled_line_brings_the_draft_back() {
+        let mut e = typed("an old line");
+        e.take();
+        e.insert_str("half typed");
+        e.up();
+        assert_eq!(e.take(), "an old line");
+        assert_eq!(e.text(), "half typed", "the draft is not lost");
+        assert_eq!(e.cursor(), "half typed".len());
+    }
+
+    #[test]
+    fn edits_to_recalled_lines_are_kept_until_one_is_sent() {
+        let mut e = typed("one");
+        e.take();
+        e.insert_str("two");
+        e.take();
+        e.up();
+        e.insert_str(" edited");
+        e.up();
+        assert_eq!(e.text(), "one");
+        e.down();
+        assert_eq!(e.text(), "two edited");
+        e.down();
+        assert_eq!(e.text(), "");
+        e.up();
+        assert_eq!(e.take(), "two edited");
+        e.up();
+        assert_eq!(e.text(), "two edited", "sent: now in the history");
+        e.up();
+        assert_eq!(e.text(), "two", "the original, its edit dropped");
+    }
+
+    #[test]
+    fn home_and_end_twice_reach_the_start_and_end_of_the_input() {
+        let mut e = typed("one\ntwo\nthree");
+        e.up();
+        e.home();
+        assert_eq!(e.cursor(), 4, "the start of its line");
+        e.home();
+        assert_eq!(e.cursor(), 0, "the start of the input");
+        e.end();
+        assert_eq!(e.cursor(), 3, "the end of its line");
+        e.end();
+        assert_eq!(e.cursor(), e.text().chars().count(), "the end of the input");
+    }
+
+    #[test]
+    fn kills_yank_transpose_and_delete_word_forward() {
+        let mut e = typed("hello brave new world");
+        e.home();
+        e.home();
+        e.word_right();
+        e.delete_word_forward();
+        assert_eq!(e.text(), "hello new world");
+        e.end();
+        e.yank();
+        assert_eq!(e.text(), "hello new world brave");
+        e.delete_word();
+        assert_eq!(e.text(), "hello new world ");
+        e.home();
+        e.yank();
+        assert_eq!(e.text(), "bravehello new world ");
+        // Ctrl-T swaps the clusters around the cursor; at the end, the last two.
+        let mut t = typed("ab👍🏽");
+        t.transpose();
+        assert_eq!(t.text(), "a👍🏽b");
+        t.left();
+        t.left();
+        t.transpose();
+        assert_eq!(t.text(), "👍🏽ab");
+        // Ctrl-K kills to the end of the line, then its newline.
+        let mut k = typed("one\ntwo");
+        k.home();
+        k.home();
+        k.right();
+        k.kill_to_end();
+        assert_eq!(k.text(), "o\ntwo");
+        k.kill_to_end();
+        assert_eq!(k.text(), "otwo");
+        k.clear();
+        k.yank();
+        assert_eq!(k.text(), "otwo", "Ctrl-U's text comes back too");
     }
 }

@@ -21,10 +21,12 @@
 
 pub mod app;
 pub mod editor;
+pub mod log;
 pub mod text;
 pub mod view;
 
 use std::io::{self, IsTerminal as _, Write as _};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -42,10 +44,56 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use tokio::signal::unix::{SignalKind, signal};
 
-use self::app::{Action, App};
-use crate::engine::{Engine, Event, Link};
-use crate::exit::{Exit, Failure};
+use self::app::{Action, App, Bell};
+use self::log::Log;
+use crate::clock::Clock;
+use crate::engine::{Engine, Link};
+use crate::exit::Exit;
+use crate::identity::Roster;
 use crate::signals::Signals;
+
+/// What the configuration sets for the full screen.
+pub struct Options {
+    /// How times and dates are shown (`time_format`).
+    pub clock: Clock,
+    /// When the bell rings (`bell`; `/bell` changes it).
+    pub bell: Bell,
+    /// Colours (`color`: `auto` means unless `NO_COLOR` is set).
+    pub color: bool,
+    /// Where to log each server's lines (`log_dir`), if anywhere.
+    pub log_dir: Option<PathBuf>,
+    /// Who is online with which identity, and the names seen before
+    /// (`known_names`); its notes are shown first. Not a setting: `main`
+    /// puts it in.
+    pub roster: Roster,
+}
+
+impl Options {
+    /// The options `settings` give (checked when the file was read).
+    pub fn from_settings(settings: &crate::config::Settings) -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Self {
+            clock: Clock::local(
+                settings
+                    .time_format
+                    .as_deref()
+                    .unwrap_or(crate::clock::DEFAULT_TIME_FORMAT),
+            ),
+            bell: match settings.bell.as_deref() {
+                Some("off") => Bell::Off,
+                Some("all") => Bell::All,
+                _ => Bell::Mentions,
+            },
+            color: match settings.color.as_deref() {
+                Some("always") => true,
+                Some("never") => false,
+                _ => !no_color,
+            },
+            log_dir: settings.log_dir.as_deref().map(crate::config::expand_home),
+            roster: Roster::in_memory(),
+        }
+    }
+}
 
 /// Whether the full-screen client can run here: stdin and stdout are both
 /// terminals.
@@ -134,20 +182,39 @@ pub async fn run(
     welcome: Welcome,
     url: &str,
     fingerprint: &str,
+    options: Options,
     signals: &mut Signals,
 ) -> anyhow::Result<Exit> {
-    let mut app = App::new(url, fingerprint, &welcome);
-    let ended = {
+    let mut app =
+        App::new(url, fingerprint, &welcome, options.clock).with_roster(options.roster, &welcome);
+    app.bell = options.bell;
+    app.color = options.color;
+    // The welcome's history is not logged (it was, when it was live).
+    let mut log = options.log_dir.and_then(|dir| match Log::open(&dir, url) {
+        Ok(log) => Some(log),
+        Err(err) => {
+            app.note(format!("not logging to {}: {err}", dir.display()));
+            None
+        }
+    });
+    app.logging = log.is_some();
+    let left = {
         let _guard = guard;
         let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))
             .context("setting up the terminal")?;
-        main_loop(&mut engine, &mut app, &mut terminal, signals).await
+        let left = main_loop(&mut engine, &mut app, &mut terminal, &mut log, signals).await;
+        write_log(&mut app, &mut log);
+        left
     };
-    match ended {
-        Ok(Ok(())) => Ok(Exit::Ok),
-        Ok(Err(failure)) => {
-            eprintln!("chat: {}", failure.message);
-            Ok(failure.exit)
+    match left {
+        Ok(exit) => {
+            // Said again on the terminal the full screen gave back.
+            if let Some(ended) = &app.ended {
+                eprintln!("chat: {}", ended.message);
+            } else if exit == Exit::Refused {
+                eprintln!("chat: left with lines not sent");
+            }
+            Ok(exit)
         }
         Err(err) => {
             engine.leave("").await;
@@ -158,18 +225,36 @@ pub async fn run(
 
 type Term = Terminal<CrosstermBackend<io::Stdout>>;
 
-/// The loop; `Ok(Err(failure))` when the server ended the session.
+/// Writes what the app has to log; a log that fails is said once, then
+/// closed.
+fn write_log(app: &mut App, log: &mut Option<Log>) {
+    let entries = app.take_log();
+    let Some(open) = log else {
+        return;
+    };
+    if let Err(err) = open.write(&entries, &app.clock) {
+        let path = open.path.display().to_string();
+        *log = None;
+        app.logging = false;
+        app.note(format!("logging stopped: writing {path}: {err}"));
+    }
+}
+
+/// The loop, until the user leaves; how the process exits. A session the
+/// server ends keeps the screen (see [`app`]'s `ended`).
 async fn main_loop(
     engine: &mut Engine,
     app: &mut App,
     terminal: &mut Term,
+    log: &mut Option<Log>,
     signals: &mut Signals,
-) -> anyhow::Result<Result<(), Failure>> {
+) -> anyhow::Result<Exit> {
     let mut events = EventStream::new();
     let mut hangup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
+        write_log(app, log);
         app.link = engine.link();
         terminal.draw(|frame| view::draw(frame, app))?;
         // Debug builds only: how a test checks that a panic restores the
@@ -182,20 +267,23 @@ async fn main_loop(
             let mut out = io::stdout();
             let _ = out.write_all(b"\x07").and_then(|()| out.flush());
         }
+        // Signals and a terminal that is gone leave without asking.
+        let leave = |app: &App| {
+            vec![Action::Quit {
+                reason: String::new(),
+                exit: app.quit_now(),
+            }]
+        };
         let actions = tokio::select! {
-            () = signals.recv() => vec![Action::Quit(String::new())],
-            _ = hangup.recv() => vec![Action::Quit(String::new())],
+            () = signals.recv() => leave(app),
+            _ = hangup.recv() => leave(app),
             _ = tick.tick() => Vec::new(),
             event = events.next() => match event {
                 Some(Ok(event)) => app.on_terminal(event),
-                // The terminal is gone: leave.
-                Some(Err(_)) | None => vec![Action::Quit(String::new())],
+                Some(Err(_)) | None => leave(app),
             },
             wake = engine.wait() => {
                 for event in engine.handle(wake).await {
-                    if let Event::Ended(failure) = event {
-                        return Ok(Err(failure));
-                    }
                     app.on_engine(event);
                 }
                 Vec::new()
@@ -216,9 +304,14 @@ async fn main_loop(
                     let seq = engine.submit(event.clone());
                     app.add_pending(seq, &event);
                 }
-                Action::Quit(reason) => {
+                Action::Quit { reason, exit } => {
                     engine.leave(&reason).await;
-                    return Ok(Ok(()));
+                    return Ok(exit);
+                }
+                Action::Reconnect(credentials) => {
+                    if !engine.reconnect_now(credentials).await {
+                        app.note("reconnecting is not possible here");
+                    }
                 }
                 Action::Suspend => {
                     suspend()?;

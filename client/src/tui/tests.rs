@@ -4,7 +4,7 @@
 //! do not depend on the machine's time zone. This file holds the shared
 //! scenery; the tests are in `tests/`, one module per concern: `pane` (the
 //! pane and the bars), `text` (what text looks like), `input`, `drawing`,
-//! `presence`.
+//! `presence`, `identities`.
 
 use chat_protocol::{ClientEvent, HistoryEntry, RateLimit, ServerEvent, Welcome};
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
@@ -15,20 +15,21 @@ use tokio::time::Instant;
 
 use super::app::{Action, App};
 use super::view;
-use crate::engine::{Event, Link};
+use crate::clock::Clock;
+use crate::engine::{Event, Link, Remedy};
+use crate::exit::{Exit, Failure};
 
 mod drawing;
+mod ended;
+mod identities;
 mod input;
 mod pane;
 mod presence;
+mod search;
 mod text;
 
 /// 12:00 UTC, and a minute per 60 000 ms after it.
 const NOON: u64 = 1_699_963_200_000;
-
-fn utc_clock(ts: u64) -> String {
-    format!("{:02}:{:02}", (ts / 3_600_000) % 24, (ts / 60_000) % 60)
-}
 
 fn entry(id: u64, from: &str, text: &str) -> HistoryEntry {
     HistoryEntry {
@@ -55,17 +56,19 @@ fn welcome(history: Vec<HistoryEntry>) -> Welcome {
         server: "chatd".into(),
         gap: false,
         last_id: None,
+        members: Vec::new(),
     }
 }
 
 fn app_with(history: Vec<HistoryEntry>) -> App {
+    let mut clock = Clock::utc("%H:%M");
+    clock.now = || NOON + 7 * 60_000;
     let mut app = App::new(
         "ws://chat.example.org:1719/",
         "5d67e3a0c1b2d3e4",
         &welcome(history),
+        clock,
     );
-    app.clock = utc_clock;
-    app.now = || NOON + 7 * 60_000;
     app.color = true;
     app
 }
@@ -123,6 +126,7 @@ fn busy_room() -> App {
         name: "erin".into(),
         online: 5,
         ts: NOON + 120_000,
+        identity: None,
     }));
     app.on_engine(message(3, "carol", "hi all, ace: the build is green"));
     app.on_engine(server(ServerEvent::Message(HistoryEntry {

@@ -77,6 +77,37 @@ pub fn columns(cluster: &str) -> usize {
     }
 }
 
+/// The most columns one cluster may claim: a family of four (👨‍👩‍👧‍👦),
+/// or two people with skin tones, as terminals that draw each part apart
+/// show them. One grapheme cluster can be any length (120 emoji joined by
+/// zero-width joiners are one), and one that claimed its parts' width
+/// would run over the user list.
+pub const MAX_CLUSTER_COLUMNS: usize = 8;
+
+/// `text` with each cluster that would claim more than
+/// [`MAX_CLUSTER_COLUMNS`] shown as its first character followed by the
+/// others escaped (`\u{200d}\u{1f600}…`): honest about what was sent,
+/// laid out as ordinary text that wraps, and never one wide glyph.
+pub fn cap_clusters(text: &str) -> std::borrow::Cow<'_, str> {
+    use std::fmt::Write as _;
+    if !clusters(text).any(|c| columns(c) > MAX_CLUSTER_COLUMNS) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() * 2);
+    for cluster in clusters(text) {
+        if columns(cluster) <= MAX_CLUSTER_COLUMNS {
+            out.push_str(cluster);
+            continue;
+        }
+        let mut chars = cluster.chars();
+        out.extend(chars.next());
+        for c in chars {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        }
+    }
+    out.into()
+}
+
 /// Makes the uncertain clusters in `area` of `buffer` safe to draw on any
 /// terminal: each cell that holds one erases its room (`ESC [ n X`, which
 /// does not move the cursor) before the cluster, and is marked as that
@@ -162,6 +193,26 @@ mod tests {
         assert!(is_uncertain("☺\u{fe0f}"));
         assert_eq!(columns("☺\u{fe0f}"), 2);
         assert_eq!(columns("👨\u{200d}👩\u{200d}👧"), 6);
+    }
+
+    #[test]
+    fn a_cluster_wider_than_the_cap_shows_its_first_part_and_the_rest_escaped() {
+        let family = "👨\u{200d}👩\u{200d}👧\u{200d}👦";
+        assert_eq!(columns(family), 8);
+        assert_eq!(cap_clusters(family), family, "whole at the cap");
+        let long = ["😀"; 120].join("\u{200d}");
+        assert_eq!(clusters(&long).count(), 1, "one cluster");
+        assert_eq!(columns(&long), 240);
+        let capped = cap_clusters(&long);
+        assert!(
+            capped.starts_with("😀\\u{200d}\\u{1f600}\\u{200d}"),
+            "{capped}"
+        );
+        assert!(
+            clusters(&capped).all(|c| columns(c) <= MAX_CLUSTER_COLUMNS),
+            "{capped}"
+        );
+        assert_eq!(cap_clusters("a 👍🏽 b"), "a 👍🏽 b");
     }
 
     #[test]

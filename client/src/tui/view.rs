@@ -57,6 +57,12 @@ const USERS_MIN_WIDTH: u16 = 60;
 /// The input grows to at most this many rows.
 const INPUT_MAX_ROWS: usize = 5;
 
+/// A short text a peer controls (a name, a label) as it may be drawn: on
+/// one line, escaped, and no cluster wider than [`text::MAX_CLUSTER_COLUMNS`].
+pub(super) fn one_line(text: &str) -> String {
+    text::cap_clusters(&crate::escape::one_line(text)).into_owned()
+}
+
 /// Draws the whole screen, and records the pane's size in the app.
 pub fn draw(frame: &mut Frame, app: &mut App) {
     let area = frame.area();
@@ -78,7 +84,8 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     let (pane, users) = if users_shown {
         let mut longest = app.users.iter().map(|u| u.len()).max().unwrap_or(4);
         if app.stale_since.is_some() {
-            longest = longest.max("(as of 12:00)".len());
+            let as_of = format!("(as of {})", app.clock.time(app.clock.now()));
+            longest = longest.max(text::text_width(&as_of));
         }
         let list_width = (longest as u16 + 3).clamp(8, 24);
         let [pane, users] =
@@ -92,10 +99,17 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     if let Some(users) = users {
         draw_users(frame, app, users, &st);
     }
-    draw_rule(frame, app, rule, &st);
-
-    // The input: the rows around the cursor.
+    // The input: the rows around the cursor; the rule says what is
+    // above or below them.
     let first = (cursor.1 + 1).saturating_sub(input_height as usize);
+    let hidden = (
+        first,
+        input_rows
+            .len()
+            .saturating_sub(first + input_height as usize),
+    );
+    draw_rule(frame, app, rule, hidden, &st);
+
     let shown: Vec<Line> = input_rows
         .into_iter()
         .skip(first)

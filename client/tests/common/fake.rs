@@ -2,7 +2,10 @@
 //! failures a real daemon never produces.
 
 use chat_protocol::limits::MAX_AUTH;
-use chat_protocol::{Auth, JoinKey, ServerHandshake, ServerIdentity, Token};
+use chat_protocol::{
+    Auth, ByeCode, IdentityError, IdentityKey, JoinKey, RateLimit, RejectCode, ServerEvent,
+    ServerHandshake, ServerIdentity, Token, Welcome,
+};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
@@ -11,7 +14,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use testkit::DEADLINE;
 
 /// What the fake does after sending its Challenge.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub enum Script {
     /// Wait for whatever the client sends, up to its close.
     Listen,
@@ -22,6 +25,22 @@ pub enum Script {
     /// Read the Auth, then send a Reject written as a JSON array of its
     /// members (serde alone would read it; the protocol has objects only).
     ArrayAfterAuth,
+    /// Read the Auth, then refuse the join with this code.
+    Reject(RejectCode),
+    /// Read the Auth, then send these events (a `welcome` first, as a
+    /// server that lets the client in), and listen.
+    Answer(Vec<ServerEvent>),
+    /// Read the Auth, then refuse it with a `Reject` coded `banned`, as
+    /// a server with bans will.
+    BanAtJoin,
+    /// Read the Auth, welcome it, then end the session with a `Bye`
+    /// coded `banned`.
+    BanAfterWelcome,
+}
+
+/// A sealed server event, as bytes to send.
+fn seal_event(session: &mut chat_protocol::Session, event: &ServerEvent) -> Message {
+    Message::binary(session.sealer.seal(&event.to_bytes()).unwrap())
 }
 
 /// What the fake saw.
@@ -29,6 +48,9 @@ pub enum Script {
 pub struct Seen {
     /// The Auth, if the client sent one (and it opened).
     pub auth: Option<Auth>,
+    /// The Auth's identity, checked as a server checks it against this
+    /// session's transcript hash.
+    pub identity: Option<Result<Option<IdentityKey>, IdentityError>>,
     /// Binary messages after the Challenge that did not open.
     pub other_binary: usize,
     /// Sealed messages after the Auth, opened.
@@ -108,6 +130,7 @@ async fn serve(
         .respond(&hello, |_| Some(join_key.clone()))
         .expect("a valid Hello");
     ws.send(Message::binary(answer.challenge)).await.unwrap();
+    let th = answer.keys.th;
     let mut session = answer.session;
     let mut seen = Seen::default();
     while let Some(Ok(message)) = ws.next().await {
@@ -115,8 +138,10 @@ async fn serve(
             Message::Binary(sealed) if seen.auth.is_none() => {
                 match session.opener.open(&sealed, MAX_AUTH) {
                     Ok(plain) => {
-                        seen.auth = Some(serde_json::from_slice(&plain).expect("an Auth"));
-                        match script {
+                        let auth = Auth::from_bytes(&plain).expect("an Auth");
+                        seen.identity = Some(auth.verify_identity(&th));
+                        seen.auth = Some(auth);
+                        match &script {
                             Script::Listen => {}
                             Script::ForgeAfterAuth => {
                                 let mut forged = session.sealer.seal(b"{}").unwrap();
@@ -127,12 +152,58 @@ async fn serve(
                                 let garbled = session.sealer.seal(b"not an event").unwrap();
                                 ws.send(Message::binary(garbled)).await.unwrap();
                             }
+                            Script::BanAtJoin => {
+                                let reject = ServerEvent::Reject {
+                                    code: RejectCode::Banned,
+                                    reason: "banned until 2031-01-01 00:00 UTC: spam".into(),
+                                    retry_after: None,
+                                };
+                                ws.send(seal_event(&mut session, &reject)).await.unwrap();
+                                let _ = ws.close(None).await;
+                            }
+                            Script::BanAfterWelcome => {
+                                let welcome = ServerEvent::Welcome(Welcome {
+                                    name: "ace".into(),
+                                    users: vec!["ace".into()],
+                                    members: Vec::new(),
+                                    history: Vec::new(),
+                                    motd: None,
+                                    rate: RateLimit {
+                                        burst: 10,
+                                        per_second: 5,
+                                    },
+                                    max_text: 4096,
+                                    server: "fake".into(),
+                                    gap: false,
+                                    last_id: None,
+                                });
+                                let bye = ServerEvent::Bye {
+                                    code: ByeCode::Banned,
+                                    reason: "banned for 1h by carol: spam".into(),
+                                };
+                                ws.send(seal_event(&mut session, &welcome)).await.unwrap();
+                                ws.send(seal_event(&mut session, &bye)).await.unwrap();
+                                let _ = ws.close(None).await;
+                            }
                             Script::ArrayAfterAuth => {
                                 let array = session
                                     .sealer
                                     .seal(br#"["reject","server_full","full"]"#)
                                     .unwrap();
                                 ws.send(Message::binary(array)).await.unwrap();
+                            }
+                            Script::Reject(code) => {
+                                let reject = ServerEvent::Reject {
+                                    code: *code,
+                                    reason: "refused by the fake".into(),
+                                    retry_after: None,
+                                };
+                                ws.send(seal_event(&mut session, &reject)).await.unwrap();
+                            }
+                            Script::Answer(events) => {
+                                for event in events {
+                                    ws.send(seal_event(&mut session, event)).await.unwrap();
+                                }
                             }
                         }
                     }

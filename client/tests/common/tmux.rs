@@ -36,7 +36,8 @@ impl Tmux {
         Self::start(url, key, name, args, "", width, height, false)
     }
 
-    /// [`Tmux::chat`] with `env` (`NAME=VALUE …`) in chat's environment.
+    /// [`Tmux::chat`] with `env` (`NAME=VALUE …`) in chat's environment
+    /// (an `XDG_CONFIG_HOME` there gives chat a configuration).
     pub fn chat_with_env(url: &str, key: &str, name: &str, env: &str) -> Self {
         Self::start(url, key, name, &[], env, 100, 30, false)
     }
@@ -63,7 +64,8 @@ impl Tmux {
         std::fs::write(&key_file, key).unwrap();
         let script = dir.path().join("run.sh");
         let mut line = format!(
-            "{env} XDG_CONFIG_HOME=/nonexistent/chat-test-config CHAT_KEY=$(cat {}) exec {} --url {url} --username {name}",
+            "XDG_CONFIG_HOME=/nonexistent/chat-test-config CHAT_IDENTITY=none XDG_DATA_HOME={} {env} CHAT_KEY=$(cat {}) exec {} --url {url} --username {name}",
+            super::data_home().display(),
             key_file.display(),
             env!("CARGO_BIN_EXE_chat")
         );

@@ -281,6 +281,7 @@ impl Hub {
                     name: name.to_string(),
                     online,
                     ts: now_ms(),
+                    identity: None,
                 },
                 Some(&key),
             );
@@ -299,6 +300,7 @@ impl Hub {
         let welcome = Welcome {
             name: name.to_string(),
             users,
+            members: Vec::new(),
             gap: history.gap,
             last_id: Some(last_id),
             history: history

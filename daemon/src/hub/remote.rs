@@ -53,6 +53,7 @@ impl Hub {
             name: remote.name.clone(),
             online,
             ts: now_ms(),
+            identity: None,
         });
         room.remote.insert(key, remote);
         match event {

@@ -16,6 +16,7 @@ use crate::cluster::node::Claim;
 use crate::config::Config;
 use crate::connection::{Connection, Secure, Stop};
 use crate::ending::{Control, Ending};
+use crate::guesses::Refusal;
 use crate::hub::{Joined, Member, Queue};
 use crate::password::Verdict;
 use crate::state::{App, now_secs};
@@ -206,27 +207,44 @@ async fn admit(
         let why = "the server is full; try again later";
         return Err(reject(conn, RejectCode::ServerFull, why).await);
     }
-    // An address that guessed wrong too often is refused without argon2
-    // (only while a password is set: without one nothing is guessed).
-    let guarded = app.password.source() != crate::password::Source::None;
-    if let Some(wait) = app.guesses.blocked(peer.ip()).filter(|_| guarded) {
-        let why = format!("too many wrong passwords from this address; try again in {wait} s");
-        return Err(reject_with(conn, peer, RejectCode::Throttled, &why, Some(wait)).await);
-    }
     // The verdict (or `busy`) must come with time left to send it.
     let margin = (app.hub.config().handshake_timeout.0 / 4).min(ANSWER_MARGIN);
     let answer_by = deadline.checked_sub(margin).unwrap_or(deadline);
-    match app.password.verify(auth.password, answer_by).await {
-        Verdict::Accepted if guarded => app.guesses.succeeded(peer.ip()),
-        Verdict::Accepted => {}
-        Verdict::Refused => {
-            app.guesses.failed(peer.ip());
-            return Err(reject(conn, RejectCode::BadPassword, "wrong password").await);
+    let busy = "the server is busy checking other joins; try again in a few seconds";
+    // A guess is counted before argon2 starts, under the same lock as the
+    // look at the address's block: an address that guessed wrong too often
+    // is refused without argon2, and no concurrency gets more guesses
+    // (only while a password is set: without one nothing is guessed).
+    let guarded = app.password.source() != crate::password::Source::None;
+    let guess = if guarded {
+        match app
+            .guesses
+            .begin(peer.ip(), &auth.username, answer_by)
+            .await
+        {
+            Ok(guess) => Some(guess),
+            Err(Refusal::Throttled(wait)) => {
+                let why =
+                    format!("too many wrong passwords from this address; try again in {wait} s");
+                return Err(reject_with(conn, peer, RejectCode::Throttled, &why, Some(wait)).await);
+            }
+            Err(Refusal::Busy) => return Err(reject(conn, RejectCode::Busy, busy).await),
         }
-        Verdict::Busy => {
-            let why = "the server is busy checking other joins; try again in a few seconds";
-            return Err(reject(conn, RejectCode::Busy, why).await);
-        }
+    } else {
+        None
+    };
+    let verdict = app.password.verify(auth.password, answer_by).await;
+    let right = match verdict {
+        Verdict::Accepted => true,
+        Verdict::Refused => false,
+        // No verdict: the guess counts as nothing (dropped).
+        Verdict::Busy => return Err(reject(conn, RejectCode::Busy, busy).await),
+    };
+    if let Some(guess) = guess {
+        guess.answered(right);
+    }
+    if !right {
+        return Err(reject(conn, RejectCode::BadPassword, "wrong password").await);
     }
     if !valid_username(&auth.username) {
         let why = "a name is 1 to 32 of the characters A-Z a-z 0-9 _ . -";

@@ -4,15 +4,29 @@
 
 use super::{Action, App, Bell};
 use crate::input::{self, Command};
+use crate::model::Kind;
 
 /// The commands, for `/help` and Tab.
-pub const COMMANDS: &[&str] = &["/bell", "/clear", "/help", "/me", "/msg", "/quit", "/who"];
+pub const COMMANDS: &[&str] = &[
+    "/bell",
+    "/clear",
+    "/help",
+    "/identity",
+    "/lastlog",
+    "/me",
+    "/msg",
+    "/quit",
+    "/reconnect",
+    "/search",
+    "/who",
+    "/whois",
+];
 
 /// What `/help` shows.
 pub const HELP: &str = "\
-commands: TEXT sends to everyone; /me TEXT an action; /msg NAME TEXT to NAME only; /who lists who is online; /clear empties this pane; /bell off|mentions|all; /quit [REASON] leaves; //TEXT sends /TEXT; /help this
-keys: Enter send · Alt-Enter new line · Tab complete · Up/Down lines sent · Ctrl-A/E, Home/End start/end · Alt-B/F word · Ctrl-W delete word · Ctrl-U clear · Ctrl-K delete to end
-scroll: PgUp/PgDn, mouse wheel, Ctrl-Home/Ctrl-End (Home/End on an empty input) · F2 user list · Ctrl-Z suspend · Ctrl-C or Ctrl-D (empty input) quit";
+commands: TEXT sends to everyone; /me TEXT an action; /msg NAME TEXT to NAME only; /who lists who is online; /whois NAME what is known of NAME (its identity, and the ones this client has seen for it); /identity add|remove KEY registers another key (a second device) to your name, or removes one; /search [TEXT] and /lastlog TEXT find in the messages; /reconnect joins again now; /clear empties this pane; /bell [off|mentions|all]; /quit [REASON] leaves; //TEXT sends /TEXT; /help this
+keys: Enter send · Alt-Enter new line · Tab complete · Up/Down lines of the input, then lines sent · Ctrl-A/E, Home/End start/end (twice: of the input) · Alt-B/F word · Ctrl-W, Alt-D delete word · Ctrl-K to end · Ctrl-U all · Ctrl-Y put back · Ctrl-T swap
+more: Ctrl-R search · PgUp/PgDn, mouse wheel, Ctrl-Home/Ctrl-End scroll · F2 user list · Ctrl-Z suspend · Ctrl-C or Ctrl-D (empty input) quit (asks while lines wait)";
 
 /// A Tab completion in progress: repeated Tabs cycle through `matches`.
 #[derive(Debug)]
@@ -26,40 +40,22 @@ impl App {
     /// Enter: the input as a command or a message.
     pub(super) fn submit(&mut self) -> Vec<Action> {
         let text = self.editor.text();
-        let len = text.len();
-        if len > self.max_text {
+        if text.len() > self.max_text {
             // Shown by the view; never cut, never sent.
             return Vec::new();
         }
-        let text = self.editor.take();
-        let trimmed = text.trim();
-        if let Some(rest) = trimmed.strip_prefix("/bell")
-            && (rest.is_empty() || rest.starts_with(' '))
-        {
-            {
-                let bell = match rest.trim() {
-                    "off" => Some(Bell::Off),
-                    "mentions" => Some(Bell::Mentions),
-                    "all" => Some(Bell::All),
-                    _ => None,
-                };
-                match bell {
-                    Some(bell) => {
-                        self.bell = bell;
-                        self.note(format!("bell: {}", rest.trim()));
-                    }
-                    None => self.note("usage: /bell off|mentions|all"),
-                }
-                return Vec::new();
-            }
+        if let Some(actions) = self.screen_command(text.trim()) {
+            self.editor.take();
+            return actions;
         }
-        if trimmed == "/clear" {
-            self.lines.clear();
-            self.scroll = None;
-            self.unseen = 0;
+        let parsed = input::parse(&text);
+        if self.ended.is_some() && matches!(parsed, Ok(Command::Send(_))) {
+            // Kept in the input: nothing typed is thrown away.
+            self.note("not sent: the session has ended (/reconnect joins again, q on an empty input leaves)");
             return Vec::new();
         }
-        match input::parse(&text) {
+        self.editor.take();
+        match parsed {
             Err(why) => self.note(why),
             Ok(Command::Nothing) => {}
             Ok(Command::Help) => {
@@ -67,7 +63,9 @@ impl App {
                     self.note(line);
                 }
             }
-            Ok(Command::Quit { reason }) => return vec![Action::Quit(reason)],
+            Ok(Command::Quit { reason }) => return self.quit(reason),
+            // Taken by `screen_command` first, with more to say.
+            Ok(Command::Whois(name)) => self.whois(&name),
             Ok(Command::Send(event)) => match input::check(&event, self.max_text) {
                 Err(why) => self.note(why),
                 Ok(()) => {
@@ -78,6 +76,82 @@ impl App {
             },
         }
         Vec::new()
+    }
+
+    /// The commands of the full screen alone (the line client has none of
+    /// them); `None` for any other input.
+    fn screen_command(&mut self, text: &str) -> Option<Vec<Action>> {
+        let (word, rest) = text.split_once(' ').unwrap_or((text, ""));
+        let rest = rest.trim();
+        match word {
+            "/bell" => self.bell_command(rest),
+            "/clear" if rest.is_empty() => {
+                self.lines.clear();
+                self.scroll = None;
+                self.unseen = 0;
+            }
+            "/reconnect" if rest.is_empty() => {
+                self.note("reconnecting now");
+                return Some(vec![Action::Reconnect(None)]);
+            }
+            "/search" => self.start_search(rest),
+            "/whois" if rest.is_empty() || rest.contains(' ') => self.note("usage: /whois NAME"),
+            "/whois" => self.whois(rest),
+            "/lastlog" if rest.is_empty() => self.note("usage: /lastlog TEXT"),
+            "/lastlog" => self.lastlog(rest),
+            _ => return None,
+        }
+        Some(Vec::new())
+    }
+
+    /// `/whois NAME`: what is known of NAME, the name whole (the user list
+    /// cuts long ones): whether online, and when it last said something
+    /// here.
+    fn whois(&mut self, name: &str) {
+        let online = self.users.iter().find(|u| u.eq_ignore_ascii_case(name));
+        let said = self.lines.iter().rev().find(|shown| {
+            matches!(
+                shown.entry.kind,
+                Kind::Message | Kind::Action | Kind::Dm { .. }
+            ) && shown.entry.from.eq_ignore_ascii_case(name)
+        });
+        let last = said
+            .and_then(|shown| shown.entry.ts)
+            .map(|ts| format!("last message here at {}", self.clock.time(ts)));
+        let text = match (online, last) {
+            (Some(full), Some(last)) => {
+                format!("{}: online, {last}", crate::escape::one_line(full))
+            }
+            (Some(full), None) => format!(
+                "{}: online, no message here yet",
+                crate::escape::one_line(full)
+            ),
+            (None, Some(last)) => format!("{}: not online, {last}", crate::escape::one_line(name)),
+            (None, None) => format!(
+                "{}: not online, and not seen here",
+                crate::escape::one_line(name)
+            ),
+        };
+        self.note(format!("whois {text}"));
+        self.whois_identity(name);
+    }
+
+    /// `/bell`: shows the setting; `/bell off|mentions|all` changes it.
+    fn bell_command(&mut self, rest: &str) {
+        let bell = match rest {
+            "" => {
+                return self.note(format!(
+                    "bell: {} (/bell off|mentions|all changes it)",
+                    self.bell.name()
+                ));
+            }
+            "off" => Bell::Off,
+            "mentions" => Bell::Mentions,
+            "all" => Bell::All,
+            _ => return self.note("usage: /bell off|mentions|all"),
+        };
+        self.bell = bell;
+        self.note(format!("bell: {}", bell.name()));
     }
 
     /// Tab: commands at the start of the input, else names; again: the
@@ -110,8 +184,9 @@ impl App {
                 .map(|u| format!("{u}{suffix}"))
                 .collect()
         };
-        // After /msg, a name takes no colon.
-        if self.editor.text().starts_with("/msg ") {
+        // After /msg and /whois, a name takes no colon.
+        let text = self.editor.text();
+        if text.starts_with("/msg ") || text.starts_with("/whois ") {
             for m in &mut matches {
                 *m = m.replace(": ", " ");
             }

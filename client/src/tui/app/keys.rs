@@ -15,6 +15,14 @@ impl App {
     pub fn on_terminal(&mut self, event: TermEvent) -> Vec<Action> {
         match event {
             TermEvent::Key(key) if key.kind != KeyEventKind::Release => self.on_key(key),
+            TermEvent::Paste(text) if self.secret.is_some() => {
+                self.on_secret_paste(&text);
+                Vec::new()
+            }
+            TermEvent::Paste(text) if self.search.is_some() => {
+                self.on_search_paste(&text);
+                Vec::new()
+            }
             TermEvent::Paste(text) => {
                 self.completion = None;
                 let removed = self.editor.insert_str(&text);
@@ -37,6 +45,18 @@ impl App {
 
     /// One key.
     pub fn on_key(&mut self, key: KeyEvent) -> Vec<Action> {
+        if self.confirm_quit.is_some() {
+            return self.on_quit_answer(key);
+        }
+        if self.secret.is_some() {
+            return self.on_secret_key(key);
+        }
+        if self.search.is_some() {
+            return self.on_search_key(key);
+        }
+        if let Some(actions) = self.on_ended_key(key) {
+            return actions;
+        }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         let alt = key.modifiers.contains(KeyModifiers::ALT);
         if key.code != KeyCode::Tab {
@@ -45,10 +65,10 @@ impl App {
         let page = self.pane.1.saturating_sub(1).max(1);
         let e = &mut self.editor;
         match key.code {
-            KeyCode::Char('c') if ctrl => return vec![Action::Quit(String::new())],
+            KeyCode::Char('c') if ctrl => return self.quit(String::new()),
             KeyCode::Char('d') if ctrl => {
                 if e.is_empty() {
-                    return vec![Action::Quit(String::new())];
+                    return self.quit(String::new());
                 }
                 e.delete();
             }
@@ -58,11 +78,17 @@ impl App {
             KeyCode::Char('w') if ctrl => e.delete_word(),
             KeyCode::Char('u') if ctrl => e.clear(),
             KeyCode::Char('k') if ctrl => e.kill_to_end(),
-            KeyCode::Char('l') if ctrl => {}
-            KeyCode::Char('b') if alt => e.word_left(),
-            KeyCode::Char('f') if alt => e.word_right(),
+            KeyCode::Char('y') if ctrl => e.yank(),
+            KeyCode::Char('t') if ctrl => e.transpose(),
+            KeyCode::Char('r') if ctrl => self.start_search(""),
             KeyCode::Char('j') if ctrl => e.insert('\n'),
-            KeyCode::Char(c) if !ctrl => e.insert(c),
+            KeyCode::Char('b') if alt && !ctrl => e.word_left(),
+            KeyCode::Char('f') if alt && !ctrl => e.word_right(),
+            KeyCode::Char('d') if alt && !ctrl => e.delete_word_forward(),
+            // Alt-1…9 will switch rooms once there are rooms; until then
+            // they are left unbound, and ignored like any other chord.
+            KeyCode::Char('1'..='9') if alt && !ctrl => {}
+            KeyCode::Char(c) if !ctrl && !alt => e.insert(c),
             KeyCode::Enter if alt => e.insert('\n'),
             KeyCode::Enter => return self.submit(),
             KeyCode::Backspace if alt => e.delete_word(),
@@ -76,12 +102,14 @@ impl App {
             KeyCode::End if ctrl || e.is_empty() => self.scroll_live(),
             KeyCode::Home => e.home(),
             KeyCode::End => e.end(),
-            KeyCode::Up => e.history_up(),
-            KeyCode::Down => e.history_down(),
+            KeyCode::Up => e.up(),
+            KeyCode::Down => e.down(),
             KeyCode::PageUp => self.scroll_up(page),
             KeyCode::PageDown => self.scroll_down(page),
             KeyCode::F(2) => self.show_users = !self.show_users,
             KeyCode::Tab => self.complete(),
+            // Any other chord (Ctrl-L, Alt-X, F5, …) is not bound: it does
+            // nothing, and never types its letter.
             _ => {}
         }
         Vec::new()

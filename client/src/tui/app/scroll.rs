@@ -45,7 +45,7 @@ impl App {
     }
 
     /// Keeps the top of the history at the top of the pane at most.
-    fn clamp_top(&mut self) {
+    pub(super) fn clamp_top(&mut self) {
         let Some(anchor) = self.scroll else { return };
         let mut rows = self.height(anchor.entry) - anchor.rows_below;
         let mut i = anchor.entry;

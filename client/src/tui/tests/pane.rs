@@ -56,6 +56,7 @@ fn scrollback_with_the_new_messages_marker() {
         name: "erin".into(),
         online: 5,
         ts: NOON,
+        identity: None,
     }));
     let scrolled = screen(&mut app, 60, 12);
     insta::assert_snapshot!("scrolled_up", scrolled);
@@ -217,4 +218,84 @@ fn the_mouse_wheel_scrolls() {
     app.on_terminal(wheel(MouseEventKind::ScrollDown));
     assert_eq!(app.scroll, None, "back to live");
     assert!(screen(&mut app, 60, 12).contains("line 40"));
+}
+
+/// Every line has a time, status lines and a `/who` answer too; a marker
+/// with the date goes where the day changes (history can be days old);
+/// the time's format is the configuration's.
+#[test]
+fn every_line_has_a_time_and_a_marker_shows_where_the_day_changes() {
+    const DAY: u64 = 24 * 3_600_000;
+    let old = |id: u64, days: u64, text: &str| HistoryEntry {
+        ts: NOON - days * DAY + id * 60_000,
+        ..entry(id, "bob", text)
+    };
+    let history = vec![
+        old(1, 7, "a week ago"),
+        old(2, 1, "yesterday"),
+        old(3, 1, "yesterday again"),
+    ];
+    let mut clock = Clock::utc("%H:%M:%S");
+    clock.now = || NOON + 7 * 60_000;
+    let mut app = App::new("ws://h:1/", "5d67e3a0c1b2d3e4", &welcome(history), clock);
+    app.on_engine(message(4, "carol", "today"));
+    app.on_engine(server(ServerEvent::Users {
+        users: vec!["ace".into(), "carol".into()],
+        members: Vec::new(),
+    }));
+    app.on_engine(Event::Lost("connection lost: reset".into()));
+    let shown = screen(&mut app, 70, 16);
+    insta::assert_snapshot!(shown);
+    for day in ["Tue 07 Nov 2023", "Mon 13 Nov 2023", "Tue 14 Nov 2023"] {
+        assert_eq!(shown.matches(day).count(), 1, "{day}:\n{shown}");
+    }
+    assert!(shown.contains("12:07:00 -!- online: ace, carol"), "{shown}");
+    assert!(shown.contains("12:07:00 -!- connection lost"), "{shown}");
+    assert!(shown.contains("12:04:00 <carol> today"), "{shown}");
+}
+
+#[test]
+fn bell_without_an_argument_shows_the_setting() {
+    let mut app = app_with(Vec::new());
+    app.bell = crate::tui::app::Bell::All;
+    type_text(&mut app, "/bell");
+    key(&mut app, KeyCode::Enter);
+    let shown = screen(&mut app, 80, 8);
+    assert!(
+        shown.contains("bell: all (/bell off|mentions|all changes it)"),
+        "{shown}"
+    );
+}
+
+/// A name longer than the user list is wide ends with `…` there; `/whois`
+/// (Tab completes the name) shows it whole.
+#[test]
+fn a_long_name_ends_with_an_ellipsis_and_whois_shows_it_whole() {
+    let long = "the_longest_name_anyone_may_pick";
+    assert_eq!(long.len(), 32);
+    let mut app = app_with(Vec::new());
+    app.on_engine(server(ServerEvent::Join {
+        name: long.into(),
+        online: 5,
+        ts: NOON + 60_000,
+        identity: None,
+    }));
+    app.on_engine(message(3, long, "hello"));
+    type_text(&mut app, "/whois the_lon");
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.editor.text(), format!("/whois {long} "));
+    key(&mut app, KeyCode::Enter);
+    type_text(&mut app, "/whois nobody");
+    key(&mut app, KeyCode::Enter);
+    let shown = screen(&mut app, 110, 12);
+    insta::assert_snapshot!(shown);
+    assert!(shown.contains("│ the_longest_name_anyo…"), "{shown}");
+    assert!(
+        shown.contains(&format!("whois {long}: online, last message here at 12:03")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("whois nobody: not online, and not seen here"),
+        "{shown}"
+    );
 }

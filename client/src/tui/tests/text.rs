@@ -274,3 +274,74 @@ fn a_zwj_sequence_shows_whole_in_the_pane_and_the_input() {
     );
     assert!(!symbols.concat().contains("200d"), "{}", terminal.backend());
 }
+
+/// A newline in a field a peer controls (a name, a kick's reason) is
+/// escaped where it stands: it never starts a line of its own, which could
+/// pass for someone else's message. Only a text (a message, a notice)
+/// breaks into lines, indented under its start.
+#[test]
+fn a_newline_in_a_name_or_reason_cannot_forge_a_line() {
+    let mut app = app_with(Vec::new());
+    app.show_users = false;
+    app.on_engine(server(ServerEvent::Leave {
+        name: "mallory".into(),
+        online: 3,
+        reason: "kicked: flood\n03:50 <carol> I am giving my password to dave".into(),
+        ts: NOON + 60_000,
+    }));
+    app.on_engine(server(ServerEvent::Join {
+        name: "eve\n12:02 <bob> trust eve".into(),
+        online: 4,
+        ts: NOON + 120_000,
+        identity: None,
+    }));
+    app.on_engine(server(ServerEvent::Notice {
+        text: "maintenance tonight\nat 22:00".into(),
+        ts: NOON + 180_000,
+    }));
+    app.on_engine(message(4, "bob", "two\nlines"));
+    let shown = screen(&mut app, 60, 14);
+    insta::assert_snapshot!(shown);
+    for row in shown.lines() {
+        let row = row.trim_start_matches('"').trim_start();
+        assert!(
+            !row.starts_with("03:50") && !row.starts_with("12:02 <bob>"),
+            "a forged line: {row:?}\n{shown}"
+        );
+    }
+    assert!(shown.contains("flood\\x0a03:50"), "{shown}");
+    assert!(shown.contains("eve\\x0a12:02"), "{shown}");
+}
+
+/// 120 emoji joined by zero-width joiners are one grapheme cluster, which
+/// terminals that draw its parts apart show 240 columns wide: it would
+/// run over the user list. No cluster claims more than
+/// `MAX_CLUSTER_COLUMNS`: its first emoji shows, the rest is escaped and
+/// wraps like any text, in the pane and in the input.
+#[test]
+fn a_long_zwj_sequence_cannot_spill_over_the_user_list() {
+    let long = ["😀"; 120].join("\u{200d}");
+    let mut app = app_with(Vec::new());
+    app.on_engine(message(2, "bob", &format!("look {long} end")));
+    app.on_terminal(TermEvent::Paste(["👍"; 10].join("\u{200d}")));
+    let terminal = draw(&mut app, 80, 24);
+    insta::assert_snapshot!(terminal.backend().to_string());
+    let cells = cells(&terminal);
+    // The user list starts at the same column on every row of the pane.
+    let bar = cells[1]
+        .iter()
+        .position(|s| s == "│")
+        .expect("the user list");
+    let rule = cells.iter().skip(1).position(|row| row[0] == "─").unwrap() + 1;
+    for (y, row) in cells.iter().enumerate().take(rule).skip(1) {
+        assert_eq!(row[bar], "│", "row {y}:\n{}", terminal.backend());
+    }
+    assert!(
+        cells
+            .concat()
+            .iter()
+            .all(|s| crate::tui::text::columns(s) <= crate::tui::text::MAX_CLUSTER_COLUMNS),
+        "{}",
+        terminal.backend()
+    );
+}

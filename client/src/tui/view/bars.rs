@@ -10,20 +10,25 @@ use ratatui::widgets::Paragraph;
 use tokio::time::Instant;
 
 use super::Styles;
-use crate::escape;
 use crate::tui::app::{App, link_text};
 use crate::tui::text;
 
 pub(super) fn draw_status(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
     let fingerprint: String = app.fingerprint.chars().take(8).collect();
-    let state = link_text(app.link, Instant::now());
-    let me = escape::one_line(&app.me);
+    let state = match &app.ended {
+        Some(_) if app.link == crate::engine::Link::Down => "session ended".to_owned(),
+        _ => link_text(app.link, Instant::now()),
+    };
+    let mut me = super::one_line(&app.me);
+    if app.ids.verified(&app.me) {
+        me.push_str(" ✓");
+    }
     // While reconnecting, the count is the old one: not said as if known.
     let online = match app.stale_since {
         Some(_) => "? online".to_owned(),
         None => format!("{} online", app.online),
     };
-    let url = escape::one_line(&app.url);
+    let url = super::one_line(&app.url);
     let key = format!("key {fingerprint}…");
     // What matters most survives a narrow terminal: the state, then who.
     let candidates = [
@@ -45,15 +50,60 @@ pub(super) fn draw_status(frame: &mut Frame, app: &App, area: Rect, st: &Styles)
     frame.render_widget(Paragraph::new(text).style(style), area);
 }
 
-pub(super) fn draw_rule(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
+/// The rule above the input; `hidden` is the input's rows above and
+/// below those shown.
+pub(super) fn draw_rule(
+    frame: &mut Frame,
+    app: &App,
+    area: Rect,
+    hidden: (usize, usize),
+    st: &Styles,
+) {
     let len = app.editor.text().len();
-    let (hint, style) = if len > app.max_text {
+    let (hint, style) = if let Some(question) = app.quit_question() {
+        (question, st.error())
+    } else if let Some(status) = app.search_status() {
+        (status, st.notice())
+    } else if let Some(secret) = &app.secret {
+        let hint = match secret.remedy {
+            crate::engine::Remedy::Key => {
+                " Enter: join with this key · Esc: not now · Ctrl-C: leave "
+            }
+            _ => " Enter: join with this password · Esc: not now · Ctrl-C: leave ",
+        };
+        (hint.to_owned(), st.notice())
+    } else if app.ended.is_some() && app.editor.is_empty() {
+        (
+            " session ended · q: leave · /reconnect ".to_owned(),
+            st.notice(),
+        )
+    } else if len > app.max_text {
         (
             format!(
                 " {len}/{} bytes: too long to send, shorten it ",
                 app.max_text
             ),
             st.error(),
+        )
+    } else if hidden != (0, 0) {
+        let mut parts = Vec::new();
+        let mut keys = Vec::new();
+        if hidden.0 > 0 {
+            parts.push(format!("↑ {} more", hidden.0));
+            keys.push("Ctrl-A twice: start");
+        }
+        if hidden.1 > 0 {
+            parts.push(format!("↓ {} more", hidden.1));
+            keys.push("Ctrl-E twice: end");
+        }
+        let long = format!(" {} ({}) ", parts.join(" · "), keys.join(", "));
+        let short = format!(" {} ", parts.join(" · "));
+        let fits = text::text_width(&long) + 2 <= area.width as usize;
+        (if fits { long } else { short }, st.notice())
+    } else if app.editor.recalled() {
+        (
+            " a line sent before · Enter: send again · Down: back to the draft ".to_owned(),
+            st.dim(),
         )
     } else if app.editor.text().starts_with('/') || !app.editor.is_empty() {
         (" Tab: complete · Alt-Enter: new line ".to_owned(), st.dim())

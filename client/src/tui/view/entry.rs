@@ -1,14 +1,16 @@
 //! The rows of one entry of the message pane: its prefix (time, sender,
 //! kind), its text escaped with blank lines collapsed and our name
 //! highlighted, laid out by grapheme cluster and wrapped at a width, with
-//! continuation lines indented under the text.
+//! continuation lines indented under the text. Only the text of a message
+//! or a notice breaks into lines; the fields a peer controls (names,
+//! reasons) stay on theirs, their newlines escaped.
 
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::Styles;
 use crate::escape;
-use crate::model::{Entry, Kind};
+use crate::model::{Entry, Kind, Span as Piece};
 use crate::tui::app::{App, Shown};
 use crate::tui::text;
 
@@ -58,45 +60,91 @@ fn cells_width(cells: &[Glyph]) -> usize {
     cells.iter().map(|g| g.width).sum()
 }
 
-/// The lines of a message's text, its blank lines collapsed: none before
-/// or after the text, at most one between two lines of it; so a message of
-/// thirty newlines cannot push its sender off the pane. A text that is
-/// all blank keeps one (empty) line.
-fn text_lines(text: &str) -> Vec<&str> {
-    let mut lines: Vec<&str> = Vec::new();
+/// One line of an entry's text, as pieces: a piece of text or message
+/// (one line of it), or a field a peer controls, escaped onto this line.
+type TextLine<'a> = Vec<Piece<'a>>;
+
+/// The entry's text as lines: a text span's newlines start new lines; a
+/// field (a name, a reason) never does: its newline is escaped where it
+/// stands, so no peer can start a line that passes for another's.
+/// Blank lines are collapsed: none before or after the text, at most one
+/// between two lines of it; so a message of thirty newlines cannot push
+/// its sender off the pane. A text that is all blank keeps one (empty)
+/// line.
+fn text_lines(entry: &Entry) -> Vec<TextLine<'_>> {
+    let mut raw: Vec<TextLine> = vec![Vec::new()];
+    for span in entry.spans() {
+        match span {
+            Piece::Field(_) => raw.last_mut().expect("a line").push(span),
+            Piece::Text(text) => {
+                for (i, piece) in text.split('\n').enumerate() {
+                    if i > 0 {
+                        raw.push(Vec::new());
+                    }
+                    if !piece.is_empty() {
+                        raw.last_mut().expect("a line").push(Piece::Text(piece));
+                    }
+                }
+            }
+        }
+    }
+    let blank = |line: &TextLine| {
+        line.iter().all(|span| match span {
+            Piece::Text(text) => text.trim().is_empty(),
+            Piece::Field(_) => false,
+        })
+    };
+    let mut lines: Vec<TextLine> = Vec::new();
     let mut blank_before = false;
-    for line in text.split('\n') {
-        if line.trim().is_empty() {
+    for line in raw {
+        if blank(&line) {
             blank_before = !lines.is_empty();
             continue;
         }
         if blank_before {
-            lines.push("");
+            lines.push(Vec::new());
             blank_before = false;
         }
         lines.push(line);
     }
     if lines.is_empty() {
-        lines.push("");
+        lines.push(Vec::new());
     }
     lines
 }
 
 /// `text` escaped, tabs expanded, with our name highlighted where it
-/// occurs.
+/// occurs (in a mention) and what is searched for, wherever it occurs.
 fn push_text(cells: &mut Cells, app: &App, text: &str, style: Style, mention: bool, st: &Styles) {
     let escaped = escape::one_line(text);
-    let safe = text::expand_tabs(&escaped);
-    if !mention {
-        return push(cells, &safe, style);
-    }
+    let tabbed = text::expand_tabs(&escaped);
+    let safe = text::cap_clusters(&tabbed);
     let lower = safe.to_ascii_lowercase();
-    let me = app.me.to_ascii_lowercase();
+    // Byte ranges to highlight, in order, not overlapping.
+    let mut marks: Vec<(usize, usize, Style)> = Vec::new();
+    let mut mark = |needle: &str, style: Style| {
+        if needle.is_empty() {
+            return;
+        }
+        for (i, _) in lower.match_indices(needle) {
+            let end = i + needle.len();
+            if !marks.iter().any(|&(a, b, _)| i < b && a < end) {
+                marks.push((i, end, style));
+            }
+        }
+    };
+    if let Some(query) = app.search_query() {
+        mark(&query.to_ascii_lowercase(), st.found());
+    }
+    if mention {
+        mark(&app.me.to_ascii_lowercase(), st.mention());
+    }
+    marks.sort_by_key(|&(a, _, _)| a);
     let mut at = 0;
-    for (i, _) in lower.match_indices(&me) {
-        push(cells, &safe[at..i], style);
-        push(cells, &safe[i..i + me.len()], st.mention());
-        at = i + me.len();
+    for (start, end, mark_style) in marks {
+        push(cells, &safe[at..start], style);
+        push(cells, &safe[start..end], mark_style);
+        at = end;
     }
     push(cells, &safe[at..], style);
 }
@@ -118,17 +166,19 @@ pub(super) fn entry_rows(
     let st = Styles { color: app.color };
     let width = width.max(4);
     if entry.kind == Kind::Divider {
-        let label = format!("─── {} ", escape::one_line(&entry.text));
+        let label = format!("─── {} ", super::one_line(&entry.text));
         let fill = width.saturating_sub(text::text_width(&label));
         let text = format!("{label}{}", "─".repeat(fill));
         return vec![Line::from(Span::styled(text, st.dim()))];
     }
     let mut prefix = Cells::new();
-    match entry.ts {
-        Some(ts) => push(&mut prefix, &format!("{} ", (app.clock)(ts)), st.dim()),
-        None => push(&mut prefix, "      ", st.dim()),
-    }
-    let from = escape::one_line(&entry.from).into_owned();
+    let time = match entry.ts {
+        Some(ts) => app.clock.time(ts),
+        // A line of ours not sent yet: room for a time.
+        None => " ".repeat(text::text_width(&app.clock.time(app.clock.now()))),
+    };
+    push(&mut prefix, &format!("{time} "), st.dim());
+    let from = super::one_line(&entry.from);
     let mut text_style = Style::new();
     match &entry.kind {
         Kind::Message => {
@@ -145,7 +195,7 @@ pub(super) fn entry_rows(
         Kind::Dm { to } => {
             push(&mut prefix, &from, st.name(&entry.from));
             push(&mut prefix, " → ", st.dm());
-            push(&mut prefix, &escape::one_line(to), st.name(to));
+            push(&mut prefix, &super::one_line(to), st.name(to));
             push(&mut prefix, ": ", st.dm());
             text_style = st.dm();
         }
@@ -156,6 +206,10 @@ pub(super) fn entry_rows(
                 st.notice().add_modifier(Modifier::BOLD),
             );
             text_style = st.notice();
+        }
+        Kind::Warning => {
+            push(&mut prefix, "!!! ", st.warning());
+            text_style = st.warning();
         }
         Kind::Divider => {}
     }
@@ -171,13 +225,16 @@ pub(super) fn entry_rows(
     let indent = cells_width(&prefix);
     let indent = if indent * 2 > width { 2 } else { indent };
     let mut rows = Vec::new();
-    for (i, line) in text_lines(&entry.text).into_iter().enumerate() {
+    for (i, line) in text_lines(entry).into_iter().enumerate() {
         let mut cells = if i == 0 {
             prefix.clone()
         } else {
             vec![Glyph::space(); indent]
         };
-        push_text(&mut cells, app, line, text_style, mention, &st);
+        for span in line {
+            let (Piece::Text(text) | Piece::Field(text)) = span;
+            push_text(&mut cells, app, text, text_style, mention, &st);
+        }
         wrap(cells, width, indent, &mut rows);
     }
     if pending && let Some(last) = rows.last_mut() {

@@ -8,16 +8,18 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::{Styles, name_color};
-use crate::escape;
 use crate::tui::app::App;
+use crate::tui::text;
 
 /// The user list; while the link is down, dimmed under the time it is
 /// known as of.
 pub(super) fn draw_users(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
+    // The columns a name may take: the list's, less "│ ".
+    let width = usize::from(area.width).saturating_sub(2);
     let stale = app.stale_since.map(|ms| {
         Line::from(vec![
             Span::styled("│ ", st.dim()),
-            Span::styled(format!("(as of {})", (app.clock)(ms)), st.dim()),
+            Span::styled(format!("(as of {})", app.clock.time(ms)), st.dim()),
         ])
     });
     let lines: Vec<Line> = stale
@@ -30,10 +32,17 @@ pub(super) fn draw_users(frame: &mut Frame, app: &App, area: Rect, st: &Styles) 
             if app.stale_since.is_some() {
                 style = st.dim();
             }
-            Line::from(vec![
+            let mark = app.ids.verified(u);
+            let room = width.saturating_sub(if mark { 2 } else { 0 });
+            let mut line = Line::from(vec![
                 Span::styled("│ ", st.dim()),
-                Span::styled(escape::one_line(u).into_owned(), style),
-            ])
+                Span::styled(fit(&super::one_line(u), room), style),
+            ]);
+            // A verified identity (docs/protocol.md §12.4).
+            if mark {
+                line.spans.push(Span::styled(" ✓", style));
+            }
+            line
         }))
         .chain(std::iter::repeat_with(|| {
             Line::from(Span::styled("│", st.dim()))
@@ -41,4 +50,24 @@ pub(super) fn draw_users(frame: &mut Frame, app: &App, area: Rect, st: &Styles) 
         .take(area.height as usize)
         .collect();
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// `name` in at most `width` columns: cut, ending with `…`, if longer
+/// (`/whois` shows it whole).
+pub(super) fn fit(name: &str, width: usize) -> String {
+    if text::text_width(name) <= width {
+        return name.to_owned();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for cluster in text::clusters(name) {
+        let w = text::columns(cluster);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push_str(cluster);
+        used += w;
+    }
+    out.push('…');
+    out
 }

@@ -1,0 +1,169 @@
+//! Logs on disk (`log_dir` in the configuration; off by default): the
+//! lines of the full screen, one plain-text file per server
+//! (`LOG_DIR/HOST_PORT.log`, and one per room once there are rooms),
+//! each line with its date and time and escaped as on screen, so a log
+//! can be read with `less` or `grep` and never drives a terminal. The
+//! directory is made private (0700), the file is only the user's (0600),
+//! and a link in its place is refused.
+//!
+//! The app says what to log ([`super::app::App::take_log`]); the runner
+//! writes it here after each turn of its loop.
+
+use std::fs::{DirBuilder, File, OpenOptions};
+use std::io::{self, BufWriter, Write as _};
+use std::os::unix::fs::{
+    DirBuilderExt as _, MetadataExt as _, OpenOptionsExt as _, PermissionsExt as _,
+};
+use std::path::{Path, PathBuf};
+
+use crate::clock::Clock;
+use crate::model::Entry;
+
+/// An open log file.
+pub struct Log {
+    file: BufWriter<File>,
+    /// Where it is.
+    pub path: PathBuf,
+}
+
+/// The log file's name for the server at `url`: its host and port, with
+/// anything but letters, digits, dots and dashes as `_`.
+pub fn file_name(url: &str) -> String {
+    let lower = url.to_ascii_lowercase();
+    let bare = lower
+        .strip_prefix("ws://")
+        .unwrap_or(&lower)
+        .trim_end_matches('/');
+    let name: String = bare
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{}.log", name.trim_matches('_'))
+}
+
+impl Log {
+    /// Opens (or starts) the log of the server at `url` in `dir`, made if
+    /// missing.
+    pub fn open(dir: &Path, url: &str) -> io::Result<Self> {
+        DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        let path = dir.join(file_name(url));
+        let file = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)?;
+        let meta = file.metadata()?;
+        // SAFETY: geteuid(2) cannot fail and touches no memory.
+        if meta.uid() != unsafe { libc::geteuid() } {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!("{} belongs to another user", path.display()),
+            ));
+        }
+        if meta.mode() & 0o077 != 0 {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+        Ok(Self {
+            file: BufWriter::new(file),
+            path,
+        })
+    }
+
+    /// Appends `entries`, each stamped with its date and time by `clock`,
+    /// and flushes.
+    pub fn write(&mut self, entries: &[Entry], clock: &Clock) -> io::Result<()> {
+        for entry in entries {
+            let ts = entry.ts.unwrap_or_else(|| clock.now());
+            let stamp = clock.stamp(ts);
+            if let Some(line) = crate::render::log_line(entry, &stamp) {
+                writeln!(self.file, "{line}")?;
+            }
+        }
+        self.file.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chat_protocol::{HistoryEntry, ServerEvent};
+
+    use super::*;
+    use crate::model;
+
+    #[test]
+    fn names_come_from_the_url() {
+        assert_eq!(
+            file_name("ws://chat.example.org:1719/"),
+            "chat.example.org_1719.log"
+        );
+        assert_eq!(file_name("ws://[::1]:1719/"), "1__1719.log");
+        assert_eq!(file_name("WS://Host:9"), "host_9.log");
+    }
+
+    #[test]
+    fn a_log_is_private_stamped_and_escaped_as_on_screen() {
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join("logs").join("chat");
+        let mut log = Log::open(&dir, "ws://127.0.0.1:1719/").unwrap();
+        assert_eq!(
+            std::fs::metadata(&dir).unwrap().mode() & 0o777,
+            0o700,
+            "the directory"
+        );
+        assert_eq!(
+            std::fs::metadata(&log.path).unwrap().mode() & 0o777,
+            0o600,
+            "the file"
+        );
+        let message = model::entries(&ServerEvent::Message(HistoryEntry {
+            id: 1,
+            from: "mallory".into(),
+            text: "hi\x1b]0;pwned\x07\nsecond line".into(),
+            ts: 1_699_963_205_000,
+            action: false,
+            cid: None,
+        }));
+        let leave = model::entries(&ServerEvent::Leave {
+            name: "bob".into(),
+            online: 1,
+            reason: "kicked: flood\n12:00 <carol> forged".into(),
+            ts: 1_699_963_206_000,
+        });
+        let clock = Clock::utc("%H:%M");
+        log.write(&[message, leave].concat(), &clock).unwrap();
+        drop(log);
+        let text = std::fs::read_to_string(dir.join("127.0.0.1_1719.log")).unwrap();
+        assert_eq!(
+            text,
+            "2023-11-14 12:00:05 <mallory> hi\\x1b]0;pwned\\x07\n    second line\n\
+             2023-11-14 12:00:06 -!- bob left (1 online): kicked: flood\\x0a12:00 <carol> forged\n"
+        );
+        // Appended to on the next run; a link in its place is refused.
+        let mut again = Log::open(&dir, "ws://127.0.0.1:1719/").unwrap();
+        again
+            .write(
+                &model::entries(&ServerEvent::Notice {
+                    text: "n".into(),
+                    ts: 1_699_963_207_000,
+                }),
+                &clock,
+            )
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&again.path)
+                .unwrap()
+                .lines()
+                .count(),
+            4
+        );
+        std::os::unix::fs::symlink("/etc/passwd", dir.join("evil_1.log")).unwrap();
+        assert!(Log::open(&dir, "ws://evil:1/").is_err());
+    }
+}
