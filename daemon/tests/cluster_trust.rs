@@ -152,7 +152,7 @@ async fn what_another_program_publishes_on_the_rooms_subjects_reaches_no_user() 
             user.send(&ClientEvent::Who).await;
             let users = user
                 .recv_until("the users", |e| match e {
-                    ServerEvent::Users { users } => Some(users.clone()),
+                    ServerEvent::Users { users, .. } => Some(users.clone()),
                     _ => None,
                 })
                 .await;

@@ -17,8 +17,7 @@ pub use nats::{Nats, NatsCluster, free_ports};
 pub use notify::Notify;
 pub use raw::{
     Greeted, Outcome, RawClient, RawReceiver, RawSender, Ws, close_of, connect, connect_from,
-    connect_from_with_headers,
-    connect_with_receive_buffer, next_binary, send_fragments,
+    connect_from_with_headers, connect_with_receive_buffer, next_binary, send_fragments,
 };
 
 use std::path::PathBuf;
