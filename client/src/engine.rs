@@ -35,7 +35,9 @@
 //! merged by message: what was already shown is left out. The rejoin asks
 //! to resume after the id of the last message received (`Auth`'s `after`),
 //! so the server sends exactly what was missed, or says that some of it is
-//! no longer kept (`gap`). With several servers, each is tried in turn.
+//! no longer kept (`gap`); a server that says it resumed (`resumed`) is
+//! trusted however far the ids jumped (they do after its crash). With
+//! several servers, each is tried in turn.
 //!
 //! - [`events`]: what wakes the engine and what a front end is told;
 //! - [`pending`]: the lines not yet answered, and how a rejoin settles them;

@@ -412,6 +412,7 @@ mod tests {
             max_text: 4096,
             server: String::new(),
             gap: false,
+            resumed: false,
             last_id: None,
         };
         let kinds: Vec<_> = self::welcome(&welcome)

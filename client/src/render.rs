@@ -315,6 +315,7 @@ mod tests {
                 max_text: 4096,
                 server: evil.into(),
                 gap: false,
+                resumed: false,
                 last_id: None,
                 members: Vec::new(),
             }),
@@ -443,6 +444,7 @@ mod tests {
             max_text: 4096,
             server: "chatd 0.1.0".into(),
             gap: false,
+            resumed: false,
             last_id: None,
             members: Vec::new(),
         });

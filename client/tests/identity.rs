@@ -267,6 +267,7 @@ fn welcome(members: Vec<Member>) -> ServerEvent {
         members,
         history: Vec::<HistoryEntry>::new(),
         gap: false,
+        resumed: false,
         last_id: Some(0),
         motd: None,
         rate: RateLimit {

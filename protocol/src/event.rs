@@ -129,6 +129,12 @@ pub struct Welcome {
     /// than `history` holds): the client should say messages were missed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub gap: bool,
+    /// Set when the server honoured the `Auth`'s `after`: `history` holds
+    /// the messages after that id, and an absent `gap` means nothing was
+    /// missed, whatever the ids (they jump after a server's crash). Absent
+    /// from older servers, which leave the client to guess from the ids.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resumed: bool,
     /// The id of the last message the room's log holds at this join (0:
     /// none yet), whether or not `history` shows it: a client that
     /// reconnects resumes after it (or after a later message it received)

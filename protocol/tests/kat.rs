@@ -186,6 +186,7 @@ fn welcome_event() -> ServerEvent {
         max_text: 4096,
         server: "chatd/0.1.0".into(),
         gap: false,
+        resumed: false,
         last_id: None,
     })
 }

@@ -179,13 +179,15 @@ impl Engine {
             self.queue.retain(|p| p.seq != seq);
         }
         let history = std::mem::take(&mut welcome.history);
-        // A server that resumed after our last id sends exactly what came
-        // after it, or says `gap`; from one that did not (an older
-        // server), the merge guesses.
+        // A server that resumed after our last id says so (`resumed`) and
+        // sends exactly what came after it, or says `gap`: trusted, however
+        // far the ids jumped (they do after a server's crash). From an
+        // older server, which does not say, the ids and the merge guess.
         let resumed = self.resumed_after.is_some_and(|after| {
-            history
-                .first()
-                .is_none_or(|e| e.id == after.saturating_add(1))
+            welcome.resumed
+                || history
+                    .first()
+                    .is_none_or(|e| e.id == after.saturating_add(1))
         });
         let inflight = std::mem::take(&mut self.inflight);
         let merged = merge(history, &self.seen, &self.me, inflight);

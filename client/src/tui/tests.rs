@@ -55,6 +55,7 @@ fn welcome(history: Vec<HistoryEntry>) -> Welcome {
         max_text: 4096,
         server: "chatd".into(),
         gap: false,
+        resumed: false,
         last_id: None,
         members: Vec::new(),
     }

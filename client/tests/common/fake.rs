@@ -175,6 +175,7 @@ async fn serve(
                                     max_text: 4096,
                                     server: "fake".into(),
                                     gap: false,
+                                    resumed: false,
                                     last_id: None,
                                 });
                                 let bye = ServerEvent::Bye {

@@ -21,6 +21,7 @@ fn welcome(members: Vec<Member>) -> Welcome {
         members,
         history: Vec::new(),
         gap: false,
+        resumed: false,
         last_id: None,
         motd: None,
         rate: RateLimit {
