@@ -1,21 +1,26 @@
 //! `chat-bench`: drives a real chatd over loopback with the real protocol
-//! and measures it, and measures a bare broadcast server (the reference)
-//! under the same load, so that chatd's cost can be stated as a ratio.
+//! and measures it, and measures bare broadcast servers (the references:
+//! a relay, and the floor, the least such a server costs) under the same
+//! load, so that chatd's cost can be stated as a ratio.
 //! Every client checks what it receives (no loss, no duplicate, each
 //! sender's order); a violation makes the exit status 1.
 //!
 //! Modules: `load` runs the phases, `conn` is one client's connection,
 //! `check` the per-client checker, `hist` the latency percentiles,
-//! `reference` the bare server (and its test-only faults), `server` starts
-//! or attaches to what is measured, `proc` reads /proc, `report` prints.
+//! `reference` what the two bare servers share (their kinds, test-only
+//! faults, the child process), `relay` and `floor` the servers
+//! themselves, `server` starts or attaches to what is measured, `proc`
+//! reads /proc, `report` prints.
 //! How to run it and how to read it: docs/performance.md.
 
 mod check;
 mod conn;
+mod floor;
 mod hist;
 mod load;
 mod proc;
 mod reference;
+mod relay;
 mod report;
 mod server;
 
@@ -26,7 +31,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::load::{Load, Pace, Run};
-use crate::reference::Fault;
+use crate::reference::{Fault, Kind};
 use crate::report::Report;
 use crate::server::Server;
 
@@ -41,7 +46,7 @@ const EXIT_INCOMPLETE: u8 = 3;
 #[derive(Parser, Debug)]
 #[command(
     name = "chat-bench",
-    about = "Measures chatd (and a bare reference server) with real clients on loopback",
+    about = "Measures chatd (and bare reference servers) with real clients on loopback",
     after_help = "Exit status: 0 clean and complete, 1 a violation (loss, duplicate, reorder), \
                   2 could not run, 3 incomplete (joins failed or a phase hit its time limit).\n\
                   Documentation: docs/performance.md"
@@ -71,15 +76,26 @@ struct Cli {
     /// Start K chatd nodes sharing the room through a nats-server the bench
     /// starts too (chatd --cluster), and spread the clients over them in
     /// turn; without it, one chatd on its own
-    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=64), conflicts_with_all = ["url", "reference"])]
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=64), conflicts_with = "url")]
     nodes: Option<u64>,
     /// Join with a password (the chatd the bench starts gets one)
     #[arg(long)]
     password: bool,
-    /// Measure the reference server (a bare broadcast relay) instead of chatd
-    #[arg(long, conflicts_with = "compare")]
-    reference: bool,
-    /// Run the load on chatd, then on the reference server, and print ratios
+    /// Measure a bare reference server instead of chatd: `relay` (a tokio
+    /// relay, the default when no KIND is given), `floor` (one thread, a
+    /// broadcast ring: the least a broadcast server costs), or both
+    /// (`relay,floor`); with --compare, what chatd is compared with
+    #[arg(
+        long,
+        value_enum,
+        value_name = "KIND",
+        num_args = 0..=1,
+        default_missing_value = "relay",
+        value_delimiter = ','
+    )]
+    reference: Vec<Kind>,
+    /// Run the load on chatd, then on each --reference server (the relay if
+    /// none is named), and print chatd ÷ each
     #[arg(long)]
     compare: bool,
     /// Attach to a running chatd at ws://IP:PORT/ instead of starting one
@@ -119,17 +135,20 @@ struct Cli {
     /// Print one JSON object instead of the table
     #[arg(long)]
     json: bool,
-    /// TEST AID, not a benchmark setting: make the reference server drop,
-    /// duplicate or reorder some messages, to prove the checker notices
-    #[arg(long, value_enum, requires = "reference")]
+    /// TEST AID, not a benchmark setting: make the reference server(s)
+    /// drop, duplicate or reorder some messages, to prove the checker notices
+    #[arg(long, value_enum, requires = "reference", conflicts_with = "compare")]
     fault: Option<Fault>,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run the reference server alone (what `--reference` starts): prints
+    /// Run a reference server alone (what `--reference` starts): prints
     /// `listening on 127.0.0.1:PORT`, serves until its stdin closes
     ServeReference {
+        /// Which one
+        #[arg(long, value_enum, default_value = "relay")]
+        kind: Kind,
         /// Port on 127.0.0.1 (0: any free one)
         #[arg(long, default_value_t = 0)]
         port: u16,
@@ -142,8 +161,8 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::ServeReference { port, fault }) = cli.command {
-        return match reference::serve(port, fault) {
+    if let Some(Command::ServeReference { kind, port, fault }) = cli.command {
+        return match reference::serve(kind, port, fault) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("chat-bench serve-reference: {e}");
@@ -198,8 +217,31 @@ fn load_of(cli: &Cli) -> Result<Load, String> {
     })
 }
 
+/// The reference servers to run, each once, in the order given; the relay
+/// alone for a bare `--compare`.
+fn references(cli: &Cli) -> Vec<Kind> {
+    let mut kinds: Vec<Kind> = Vec::new();
+    for &k in &cli.reference {
+        if !kinds.contains(&k) {
+            kinds.push(k);
+        }
+    }
+    if kinds.is_empty() && cli.compare {
+        kinds.push(Kind::Relay);
+    }
+    kinds
+}
+
 fn bench(cli: Cli) -> Result<u8, String> {
     let load = load_of(&cli)?;
+    let with_chatd = cli.reference.is_empty() || cli.compare;
+    if !with_chatd && (cli.nodes.is_some() || cli.url.is_some()) {
+        return Err(
+            "--nodes and --url say how to run chatd, but --reference alone runs no chatd: \
+             add --compare to measure chatd too"
+                .into(),
+        );
+    }
     // One descriptor a client here, one in the server (which inherits
     // this limit, each process counting its own), and some to spare.
     let want = load.clients as u64 + 1024;
@@ -218,7 +260,7 @@ fn bench(cli: Cli) -> Result<u8, String> {
         .build()
         .map_err(|e| format!("starting the runtime: {e}"))?;
     let mut reports = Vec::new();
-    if !cli.reference {
+    if with_chatd {
         let server = match &cli.url {
             Some(url) => {
                 let token = cli
@@ -244,8 +286,8 @@ fn bench(cli: Cli) -> Result<u8, String> {
         let password = cli.password || cli.password_file.is_some();
         reports.push(measure(&runtime, &cli, &load, server, password)?);
     }
-    if cli.reference || cli.compare {
-        let server = Server::reference(cli.fault)?;
+    for kind in references(&cli) {
+        let server = Server::reference(kind, cli.fault)?;
         reports.push(measure(&runtime, &cli, &load, server, false)?);
     }
     print(&cli, &reports);
@@ -306,21 +348,10 @@ fn measure(
 
 fn print(cli: &Cli, reports: &[Report]) {
     match (cli.json, reports) {
-        (true, [chatd, reference]) => {
-            let all = serde_json::json!({
-                "chatd": chatd.json(),
-                "reference": reference.json(),
-                "ratios": report::ratios(chatd, reference),
-            });
-            println!("{all}");
-        }
         (true, [one]) => println!("{}", one.json()),
-        (false, [chatd, reference]) => print!("{}", report::compare_table(chatd, reference)),
-        (false, runs) => {
-            for r in runs {
-                print!("{}", r.table());
-            }
-        }
-        (true, _) => {}
+        (true, runs) => println!("{}", report::json_of_runs(runs)),
+        (false, [one]) => print!("{}", one.table()),
+        (false, [base, others @ ..]) => print!("{}", report::compare_table(base, others)),
+        (false, []) => {}
     }
 }

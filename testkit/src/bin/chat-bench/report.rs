@@ -1,6 +1,6 @@
 //! A run's figures, as a table for people and as one JSON object for
 //! scripts (fields documented in docs/performance.md), and the ratios of
-//! chatd's figures to the reference server's.
+//! chatd's figures to the reference servers'.
 
 use serde_json::{Value, json};
 
@@ -11,7 +11,7 @@ use crate::proc::Measured;
 /// Everything one run measured.
 #[derive(Clone, Debug)]
 pub struct Report {
-    /// `chatd` or `reference`.
+    /// `chatd`, `reference` (the relay) or `floor`.
     pub server: String,
     /// The server's PIDs (every node's), if known (CPU and memory need
     /// them; figures are summed over the nodes), and the nats-server's.
@@ -351,7 +351,7 @@ impl Report {
     }
 }
 
-/// chatd's figures as multiples of the reference server's.
+/// chatd's figures as multiples of a reference server's.
 pub fn ratios(chatd: &Report, reference: &Report) -> Value {
     let r = |a: Option<f64>, b: Option<f64>| match (a, b) {
         (Some(a), Some(b)) if b > 0.0 => Some(a / b),
@@ -368,24 +368,58 @@ pub fn ratios(chatd: &Report, reference: &Report) -> Value {
     })
 }
 
-/// The two runs side by side, with chatd ÷ reference.
-pub fn compare_table(chatd: &Report, reference: &Report) -> String {
-    let mut out = format!(
-        "{}\n  {:<26} {:>20} {:>20} {:>9}\n",
-        chatd.title(),
-        "",
-        "chatd",
-        "reference",
-        "ratio"
-    );
-    for ((label, a, x), (_, b, y)) in chatd.rows().into_iter().zip(reference.rows()) {
-        let ratio = match (x, y) {
-            (Some(x), Some(y)) if y > 0.0 => format!("{:.2}×", x / y),
-            _ => String::new(),
-        };
-        out.push_str(&format!("  {label:<26} {a:>20} {b:>20} {ratio:>9}\n"));
+/// Several runs of one load as one JSON object: each run under its
+/// server's name (`chatd`, `reference`, `floor`), and chatd's ratios to
+/// each reference that ran: `ratios` to the relay (`reference`), as
+/// before the floor existed, and `floor_ratios` to the floor.
+pub fn json_of_runs(runs: &[Report]) -> Value {
+    let mut all = serde_json::Map::new();
+    for run in runs {
+        all.insert(run.server.clone(), run.json());
     }
-    out.push_str(&chatd.verdict());
-    out.push_str(&reference.verdict());
+    if let Some(chatd) = runs.iter().find(|r| r.server == "chatd") {
+        for run in runs.iter().filter(|r| r.server != "chatd") {
+            let key = match run.server.as_str() {
+                "reference" => "ratios".to_string(),
+                other => format!("{other}_ratios"),
+            };
+            all.insert(key, ratios(chatd, run));
+        }
+    }
+    Value::Object(all)
+}
+
+/// The runs side by side, the first one's figures then each other's, and
+/// the first's as a multiple of each other's (`÷ floor`).
+pub fn compare_table(base: &Report, others: &[Report]) -> String {
+    let mut out = format!("{}\n  {:<26} {:>20}", base.title(), "", base.server);
+    for o in others {
+        out.push_str(&format!(" {:>20}", o.server));
+    }
+    let heads: Vec<String> = others.iter().map(|o| format!("÷ {}", o.server)).collect();
+    for head in &heads {
+        out.push_str(&format!(" {head:>9}"));
+    }
+    out.push('\n');
+    let other_rows: Vec<_> = others.iter().map(Report::rows).collect();
+    for (i, (label, a, x)) in base.rows().into_iter().enumerate() {
+        out.push_str(&format!("  {label:<26} {a:>20}"));
+        for rows in &other_rows {
+            out.push_str(&format!(" {:>20}", rows[i].1));
+        }
+        for (rows, head) in other_rows.iter().zip(&heads) {
+            let ratio = match (x, rows[i].2) {
+                (Some(x), Some(y)) if y > 0.0 => format!("{:.2}×", x / y),
+                _ => String::new(),
+            };
+            let width = head.chars().count().max(9);
+            out.push_str(&format!(" {ratio:>width$}"));
+        }
+        out.push('\n');
+    }
+    out.push_str(&base.verdict());
+    for o in others {
+        out.push_str(&o.verdict());
+    }
     out
 }
