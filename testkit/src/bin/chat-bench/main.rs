@@ -23,6 +23,7 @@ mod reference;
 mod relay;
 mod report;
 mod server;
+mod suite;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -132,6 +133,11 @@ struct Cli {
     /// Source addresses 127.0.0.1… to spread connections over [default: one per 25 000 clients above 28 000]
     #[arg(long)]
     sources: Option<u8>,
+    /// How the clients set up their sockets: `bench` (TCP_NODELAY, 4 KiB
+    /// WebSocket buffers) or `default` (nothing set, as an independent
+    /// client: Nagle on, tungstenite's 128 KiB buffers in this process)
+    #[arg(long, value_enum, default_value = "bench")]
+    client_sockets: conn::ClientSockets,
     /// Print one JSON object instead of the table
     #[arg(long)]
     json: bool,
@@ -143,6 +149,34 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Make the tables of docs/performance.md: run each scenario's cases
+    /// (chatd against the floor) as child chat-bench processes, take the
+    /// median of --runs runs, print markdown (testkit/bench/all.sh runs it)
+    Suite {
+        /// Scenarios to run, in this order [default: all of them]
+        #[arg(value_enum)]
+        scenarios: Vec<suite::Scenario>,
+        /// Runs of each case; the tables show medians (the scale
+        /// scenario runs each case once)
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=99))]
+        runs: u32,
+        /// The commit measured, for the tables' headings
+        #[arg(long, default_value = "unknown")]
+        commit: String,
+        /// The command to name in the headings [default: this one]
+        #[arg(long, value_name = "TEXT")]
+        command: Option<String>,
+        /// Do not pin the server and the load to CPUs 0 and 1 (the default
+        /// with 2 CPUs or more)
+        #[arg(long)]
+        no_pin: bool,
+        /// Tiny loads that only check that every scenario runs and prints
+        #[arg(long)]
+        smoke: bool,
+        /// Write each run's JSON into this directory
+        #[arg(long, value_name = "DIR")]
+        save: Option<PathBuf>,
+    },
     /// Run a reference server alone (what `--reference` starts): prints
     /// `listening on 127.0.0.1:PORT`, serves until its stdin closes
     ServeReference {
@@ -161,6 +195,39 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Suite {
+        scenarios,
+        runs,
+        commit,
+        command,
+        no_pin,
+        smoke,
+        save,
+    }) = cli.command
+    {
+        let scenarios = if scenarios.is_empty() {
+            suite::Scenario::ALL.to_vec()
+        } else {
+            scenarios
+        };
+        if let Some(dir) = &save
+            && let Err(e) = std::fs::create_dir_all(dir)
+        {
+            eprintln!("chat-bench suite: creating --save {}: {e}", dir.display());
+            return ExitCode::from(EXIT_SETUP);
+        }
+        let opts = suite::Options {
+            runs,
+            commit,
+            command: command.unwrap_or_else(|| std::env::args().collect::<Vec<_>>().join(" ")),
+            pin: !no_pin && proc::cpus() >= 2,
+            smoke,
+            save,
+            // The most this process (and so each child) may have.
+            nofile: proc::raise_nofile(0),
+        };
+        return ExitCode::from(suite::run(&scenarios, &opts));
+    }
     if let Some(Command::ServeReference { kind, port, fault }) = cli.command {
         return match reference::serve(kind, port, fault) {
             Ok(()) => ExitCode::SUCCESS,
@@ -214,6 +281,7 @@ fn load_of(cli: &Cli) -> Result<Load, String> {
         send_limit: Duration::from_secs(cli.send_limit),
         quiet: Duration::from_secs_f64(cli.quiet.max(0.1)),
         sources,
+        client_sockets: cli.client_sockets,
     })
 }
 
@@ -343,6 +411,7 @@ fn measure(
         send,
         loadavg: [loadavg_before, proc::loadavg()],
         cpus: proc::cpus(),
+        kernel_socket_bytes: proc::socket_kernel_bytes(),
     })
 }
 

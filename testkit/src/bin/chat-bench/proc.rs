@@ -81,6 +81,48 @@ impl Measured {
     }
 }
 
+/// The kernel objects an accepted TCP connection holds on the server's
+/// side, by slab cache: the socket (`TCP`), its inode (`sock_inode_cache`),
+/// its dentry, its open file (`filp`), and its entry in the server's epoll
+/// set (`eventpoll_epi`, `eventpoll_pwq`).
+const SOCKET_SLABS: [&str; 6] = [
+    "TCP",
+    "sock_inode_cache",
+    "dentry",
+    "filp",
+    "eventpoll_epi",
+    "eventpoll_pwq",
+];
+
+/// The kernel memory one idle TCP connection holds on the server's side,
+/// bytes: the objects of [`SOCKET_SLABS`], each at its share of its slab's
+/// pages (`/sys/kernel/slab/NAME`: pages per slab ÷ objects per slab). Not
+/// in any process's RSS. An idle socket holds no buffers (`ss -tm`: r0 t0
+/// f0 w0), so this is all of it. `None` when the kernel does not say
+/// (no SLUB sysfs).
+pub fn socket_kernel_bytes() -> Option<u64> {
+    let read = |cache: &str, field: &str| -> Option<u64> {
+        std::fs::read_to_string(format!("/sys/kernel/slab/{cache}/{field}"))
+            .ok()?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    };
+    // SAFETY: sysconf reads a constant of the C library.
+    let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        p if p > 0 => p as u64,
+        _ => 4096,
+    };
+    SOCKET_SLABS
+        .iter()
+        .map(|cache| {
+            let per_slab = read(cache, "objs_per_slab")?.max(1);
+            Some((page << read(cache, "order")?) / per_slab)
+        })
+        .sum()
+}
+
 /// The three load averages of `/proc/loadavg`.
 pub fn loadavg() -> [f64; 3] {
     let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
@@ -253,5 +295,15 @@ mod tests {
         assert!(cpu_us(u32::MAX).is_none());
         assert!(machine_busy_us() > 0);
         assert!(cpus() >= 1);
+    }
+
+    #[test]
+    fn a_socket_costs_the_kernel_a_few_kib_where_it_says() {
+        if let Some(bytes) = socket_kernel_bytes() {
+            // A tcp_sock alone is over 2 KiB; all of it well under 16.
+            assert!((2048..16384).contains(&bytes), "{bytes}");
+        } else {
+            assert!(!std::path::Path::new("/sys/kernel/slab/TCP").exists());
+        }
     }
 }

@@ -33,6 +33,9 @@ pub struct Report {
     pub loadavg: [[f64; 3]; 2],
     /// CPUs of the machine.
     pub cpus: usize,
+    /// What one idle connection's socket holds in the kernel on the
+    /// server's side, bytes (not in RSS); `None` if the kernel does not say.
+    pub kernel_socket_bytes: Option<u64>,
 }
 
 fn per(a: f64, b: f64) -> f64 {
@@ -61,6 +64,17 @@ impl Report {
                 .saturating_sub(self.join.rss_before_kib) as f64,
             self.join.joined as f64,
         )
+    }
+
+    /// The kernel's part of an idle connection, KiB (not in RSS).
+    pub fn kernel_kib(&self) -> Option<f64> {
+        self.kernel_socket_bytes.map(|b| b as f64 / 1024.0)
+    }
+
+    /// Idle memory per joined connection with the kernel's part: what a
+    /// memory cgroup (a systemd unit's `MemoryCurrent`) would count.
+    pub fn idle_kib_with_kernel(&self) -> Option<f64> {
+        Some(self.idle_kib() + self.kernel_kib()?).filter(|_| self.known())
     }
 
     /// Deliveries a second.
@@ -127,6 +141,7 @@ impl Report {
             "join": {
                 "joined": self.join.joined,
                 "failed": self.join.failed,
+                "busy_refusals": self.join.busy,
                 "first_error": self.join.first_error,
                 "secs": self.join.secs,
                 "per_join_p50_ms": self.join.p50_us as f64 / 1e3,
@@ -163,6 +178,8 @@ impl Report {
                 "rss_before_kib": self.known().then_some(self.join.rss_before_kib),
                 "rss_joined_kib": self.known().then_some(self.join.rss_joined_kib),
                 "idle_kib_per_connection": self.known().then_some(self.idle_kib()),
+                "kernel_kib_per_connection": self.kernel_kib(),
+                "with_kernel_kib_per_connection": self.idle_kib_with_kernel(),
                 "peak_rss_kib": self.known().then_some(self.hwm_kib),
             },
             "machine": {
@@ -195,6 +212,7 @@ impl Report {
                 format!("{} of {}", self.join.joined, self.load.clients),
                 None,
             ),
+            ("busy refusals (retried)", self.join.busy.to_string(), None),
             (
                 "join time, all N",
                 format!("{:.2} s", self.join.secs),
@@ -272,6 +290,16 @@ impl Report {
                 "server idle KiB/conn",
                 known(self.known(), format!("{:.1}", self.idle_kib())),
                 self.known().then_some(self.idle_kib()),
+            ),
+            (
+                "+ kernel, KiB/conn",
+                match self.idle_kib_with_kernel() {
+                    Some(all) => {
+                        format!("{all:.1} (+{:.1})", self.kernel_kib().unwrap_or_default())
+                    }
+                    None => "-".into(),
+                },
+                self.idle_kib_with_kernel(),
             ),
             (
                 "server peak RSS",
@@ -364,6 +392,7 @@ pub fn ratios(chatd: &Report, reference: &Report) -> Value {
         "latency_p99": r(Some(chatd.send.p99_us as f64), Some(reference.send.p99_us as f64)),
         "server_cpu_us_per_delivery": r(chatd.cpu_per_delivery(), reference.cpu_per_delivery()),
         "idle_kib_per_connection": r(Some(chatd.idle_kib()), Some(reference.idle_kib())),
+        "with_kernel_kib_per_connection": r(chatd.idle_kib_with_kernel(), reference.idle_kib_with_kernel()),
         "peak_rss": r(Some(chatd.hwm_kib as f64), Some(reference.hwm_kib as f64)),
     })
 }
