@@ -411,8 +411,16 @@ fn model(what: &str, unit: &str, points: &[(f64, f64)]) -> String {
         }
     };
     let at = line.at(100_000.0);
+    // Per connection at the largest N ÷ at the smallest: 1× when linear
+    // (a fixed part makes it a little less), above when it grows faster.
+    let each = |&(n, total): &(f64, f64)| total / n;
+    let growth = match (points.first(), points.last()) {
+        (Some(small), Some(large)) if each(small) > 0.0 => each(large) / each(small),
+        _ => f64::NAN,
+    };
     format!(
         "- {what} ≈ {:.1} {unit} + {}; every point within {:.0} % of the line; \
+         per connection at the largest N {growth:.2}× what it is at the smallest; \
          100 000 connections: {}\n",
         line.intercept,
         per(line.slope),
@@ -486,6 +494,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("100 000 connections: 1172 MiB"), "{text}");
+        assert!(text.contains("largest N 1.00× what it is"), "{text}");
+        // Quadratic join times: 10× the time per join at 10× the joins.
+        let text = model("join time", "s", &[(1e3, 1.0), (1e4, 100.0)]);
+        assert!(text.contains("largest N 10.00× what it is"), "{text}");
         let text = model("join time", "s", &[(1e3, 0.5), (1e4, 5.0)]);
         assert!(text.contains("0.500 ms per connection"), "{text}");
     }
