@@ -319,8 +319,8 @@ fn joins(cases: &[Case], outcomes: &[Outcome]) -> String {
         .map(|((case, o), goal)| {
             vec![
                 case.label.clone(),
-                fig(o.median("chatd.join.secs"), 2),
-                fig(o.median("floor.join.secs"), 2),
+                fig(o.median("chatd.join.secs"), 3),
+                fig(o.median("floor.join.secs"), 3),
                 times(o.median("floor_ratios.join_secs")),
                 goal.to_string(),
                 fig(o.median("chatd.join.busy_refusals"), 0),
@@ -371,10 +371,10 @@ fn scale(cases: &[Case], outcomes: &[Outcome]) -> String {
                 case.label.clone(),
                 fig(grown.map(|k| k / 1024.0), 1),
                 fig(o.median("chatd.memory.idle_kib_per_connection"), 1),
-                fig(secs, 2),
-                fig(secs.zip(joined).map(|(s, n)| s * 1e3 / n), 2),
+                fig(secs, 3),
+                fig(secs.zip(joined).map(|(s, n)| s * 1e3 / n), 3),
                 fig(o.median("floor.memory.idle_kib_per_connection"), 1),
-                fig(o.median("floor.join.secs"), 2),
+                fig(o.median("floor.join.secs"), 3),
             ]
         })
         .collect();
