@@ -8,18 +8,21 @@
 #     scripts, the man pages (gzipped, and `man --warnings` is silent on
 #     them), the completions (bash -n, and they know the subcommands);
 #  3. lintian: no error and no warning (info tags are listed);
-#  4. as root, on this machine: install both, every binary's --version, the
-#     user and the group, `chatd --check-config` on the installed config,
+#  4. as root, in a throwaway Debian 12 system booted with systemd-nspawn
+#     (packaging/container.sh; its debootstrapped root is cached under
+#     target/nspawn/): install both, every binary's --version, the user and
+#     the group, `chatd --check-config` on the installed config,
 #     `systemd-analyze verify` (nothing on stderr) and `security --offline`
-#     (exposure at most 1.5) on the installed unit, a chatd run as the chatd
-#     user makes its key, the upgrade keeps it (and a local edit of the
+#     (exposure at most 1.5) on the installed unit, the service started by
+#     dpkg makes its key, the upgrade keeps it (and a local edit of the
 #     conffile), `dpkg -r` keeps config and state, `dpkg -P` removes them.
 #
-# Step 4 needs root and changes this machine's package database: it stops
-# (exit 1) if chatd or chat-client is installed already, and puts back what
-# it changed (packages purged; the user and group removed if it made them).
-# Without root, steps 1-3 run and step 4 is skipped with a message, unless
-# CI is set, where not being root is an error.
+# Nothing is installed on this machine: its /etc/chatd, /var/lib/chatd,
+# users, groups and package database are left as they are (a chatd run as
+# root from the checkout keeps its key in /var/lib/chatd). Step 4 needs
+# root, systemd-nspawn and debootstrap (installed when CI is set); without
+# root, steps 1-3 run and step 4 is skipped with a message, unless CI is
+# set, where not being root is an error.
 #
 # Usage: packaging/test-deb.sh            (from anywhere in the checkout)
 # Env:   CHAT_DEB_SKIP_BUILD=1  use the .debs already in target/debian
@@ -29,6 +32,7 @@ cd "$(dirname "$0")/.."
 say() { printf '\n== %s\n' "$*"; }
 fail() {
     printf 'test-deb: FAIL: %s\n' "$*" >&2
+    container_journal
     exit 1
 }
 
@@ -46,29 +50,14 @@ wait_for() {
     done
 }
 
-work=$(mktemp -d /tmp/chat-test-deb.XXXXXX)
-run_dir=
-daemon_pid=
-installed_by_us=
-made_user=
-made_group=
+# shellcheck source=packaging/container.sh
+. packaging/container.sh
+
+work=$(mktemp -d /var/tmp/chat-test-deb.XXXXXX)
 cleanup() {
     local rc=$?
-    if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
-        kill -TERM "$daemon_pid" 2>/dev/null || true
-        wait "$daemon_pid" 2>/dev/null || true
-    fi
-    if [ -n "$installed_by_us" ]; then
-        dpkg -P chatd chat-client >/dev/null 2>&1 || true
-    fi
-    if [ -n "$made_user" ]; then
-        userdel chatd >/dev/null 2>&1 || true
-        groupdel chatd >/dev/null 2>&1 || true
-    fi
-    if [ -n "$made_group" ] && getent group chat-admin >/dev/null; then
-        groupdel chat-admin >/dev/null 2>&1 || true
-    fi
-    rm -rf "$work" ${run_dir:+"$run_dir"}
+    container_stop
+    rm -rf "$work"
     exit "$rc"
 }
 trap cleanup EXIT
@@ -214,114 +203,79 @@ else
 fi
 
 # --- 4. install, upgrade, remove, purge --------------------------------------
+# In a throwaway Debian 12 system booted with systemd-nspawn
+# (packaging/container.sh), never on this machine: its /etc/chatd,
+# /var/lib/chatd (a chatd run as root from the checkout keeps its key there),
+# users, groups and package database stay as they are.
 if [ "$(id -u)" != 0 ]; then
     [ -z "${CI:-}" ] || fail "the install test needs root (CI runs as root)"
-    echo "test-deb: not root: the install test is skipped (run as root to install, upgrade and purge the packages)"
+    echo "test-deb: not root: the install test is skipped (run as root: it installs, upgrades and purges the packages in a container)"
     exit 0
 fi
-say "install"
-for pkg in chatd chat-client; do
-    if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'installed\|config-files'; then
-        fail "$pkg is installed on this machine already; the install test would change it (purge it first)"
-    fi
-done
-# A chatd run by hand as root keeps its state in /var/lib/chatd too: the
-# package would take it over, and the purge would delete it.
-for dir in /etc/chatd /var/lib/chatd /run/chatd; do
-    if [ -e "$dir" ]; then
-        ls -la "$dir" >&2 || true
-        fail "$dir exists (a chatd run as root without the package?); the install test would take it over and purge it: move it away first"
-    fi
-done
-getent passwd chatd >/dev/null || made_user=1
-getent group chat-admin >/dev/null || made_group=1
-installed_by_us=1
-dpkg -i "$chatd_deb" "$client_deb"
+container_tools
+say "a container"
+container_boot
+cp "$chatd_deb" "$work/root/root/chatd.deb"
+cp "$client_deb" "$work/root/root/chat-client.deb"
+cp "$upgrade_deb" "$work/root/root/chatd-upgrade.deb"
 
-[ "$(chatd --version)" = "chatd $version" ] || fail "chatd --version: $(chatd --version)"
-[ "$(chatctl --version)" = "chatctl $version" ] || fail "chatctl --version: $(chatctl --version)"
-[ "$(chat --version)" = "chat $version" ] || fail "chat --version: $(chat --version)"
-[ "$(command -v chat)" = /usr/bin/chat ] || echo "note: \`chat\` is $(command -v chat) on this PATH (ppp's /usr/sbin/chat?)"
-passwd_line=$(getent passwd chatd) || fail "no user chatd"
+say "install"
+inside dpkg -i /root/chatd.deb /root/chat-client.deb
+[ "$(inside chatd --version)" = "chatd $version" ] || fail "chatd --version: $(inside chatd --version)"
+[ "$(inside chatctl --version)" = "chatctl $version" ] || fail "chatctl --version: $(inside chatctl --version)"
+[ "$(inside chat --version)" = "chat $version" ] || fail "chat --version: $(inside chat --version)"
+[ "$(inside sh -c 'command -v chat')" = /usr/bin/chat ] || fail "chat is not /usr/bin/chat"
+passwd_line=$(inside getent passwd chatd) || fail "no user chatd"
 IFS=: read -r _ _ chatd_uid _ _ chatd_home chatd_shell <<<"$passwd_line"
 [ "$chatd_home" = /var/lib/chatd ] || fail "chatd's home is $chatd_home"
 case "$chatd_shell" in */nologin | */false) ;; *) fail "chatd's shell is $chatd_shell" ;; esac
 ((chatd_uid < 1000)) || fail "chatd is not a system user (uid $chatd_uid)"
-getent group chat-admin >/dev/null || fail "no group chat-admin"
-chatd --check-config --config /etc/chatd/chatd.toml >"$work/check" || fail "chatd --check-config on the installed config"
+inside getent group chat-admin >/dev/null || fail "no group chat-admin"
+inside chatd --check-config --config /etc/chatd/chatd.toml >"$work/check" || fail "chatd --check-config on the installed config"
 grep -q '^admin_group = "chat-admin"' "$work/check" || fail "check-config does not show admin_group"
 
 say "the installed unit"
-if command -v systemd-analyze >/dev/null 2>&1; then
-    for unit in chatd.service chatd.socket; do
-        verify=$(systemd-analyze verify --man=no "/usr/lib/systemd/system/$unit" 2>&1 >/dev/null)
-        [ -z "$verify" ] || fail "systemd-analyze verify $unit: $verify"
-    done
-    systemd-analyze security --offline=yes --no-pager /usr/lib/systemd/system/chatd.service >"$work/security" 2>&1 || true
-    score=$(sed -n 's/.*Overall exposure level for chatd.service: \([0-9.]*\).*/\1/p' "$work/security")
-    [ -n "$score" ] || fail "systemd-analyze security printed no score: $(cat "$work/security")"
-    echo "systemd-analyze verify: clean; security --offline: exposure $score"
-    awk -v s="$score" 'BEGIN { exit !(s <= 1.5) }' || fail "exposure $score is over 1.5"
-elif [ -n "${CI:-}" ]; then
-    fail "systemd-analyze is missing"
-fi
+for unit in chatd.service chatd.socket; do
+    verify=$(inside systemd-analyze verify --man=no "/usr/lib/systemd/system/$unit" 2>&1 >/dev/null)
+    [ -z "$verify" ] || fail "systemd-analyze verify $unit: $verify"
+done
+inside systemd-analyze security --offline=yes --no-pager /usr/lib/systemd/system/chatd.service >"$work/security" 2>&1 || true
+score=$(sed -n 's/.*Overall exposure level for chatd.service: \([0-9.]*\).*/\1/p' "$work/security")
+[ -n "$score" ] || fail "systemd-analyze security printed no score: $(cat "$work/security")"
+echo "systemd-analyze verify: clean; security --offline: exposure $score"
+awk -v s="$score" 'BEGIN { exit !(s <= 1.5) }' || fail "exposure $score is over 1.5"
 
 say "state survives an upgrade"
-# Without systemd as PID 1 nothing was started: make the state as the
-# service would, with chatd run as its user in StateDirectory's place.
-install -d -m 0700 -o chatd -g chatd /var/lib/chatd
-# (not under $work, which only root may enter)
-run_dir=$(mktemp -d /tmp/chat-test-deb-run.XXXXXX)
-chown chatd:chatd "$run_dir"
-start_chatd() {
-    setpriv --reuid chatd --regid chatd --groups chat-admin \
-        chatd --config /etc/chatd/chatd.toml --state-dir /var/lib/chatd \
-        --runtime-dir "$run_dir" --listen 127.0.0.1:0 2>"$work/chatd.log" &
-    daemon_pid=$!
-    wait_for 20 "chatd's admin socket" chatd_ready
+# dpkg -i started the service (systemd runs in the container): it made
+# its key.
+active() { [ "$(inside systemctl is-active chatd.service 2>/dev/null || true)" = active ]; }
+serves_its_key() {
+    active && [ "$(inside chatctl key 2>/dev/null)" = "$(inside head -n1 /var/lib/chatd/key 2>/dev/null)" ]
 }
-chatd_ready() {
-    kill -0 "$daemon_pid" 2>/dev/null ||
-        fail "chatd exited at start: $(cat "$work/chatd.log"); $(ls -la /var/lib/chatd 2>&1); $(id chatd 2>&1)"
-    test -S "$run_dir/admin.sock"
-}
-stop_chatd() {
-    kill -TERM "$daemon_pid"
-    local rc=0
-    wait "$daemon_pid" || rc=$?
-    daemon_pid=
-    [ "$rc" = 0 ] || fail "chatd exited $rc on SIGTERM: $(cat "$work/chatd.log")"
-}
-start_chatd
-[ "$(chatctl --socket "$run_dir/admin.sock" key)" = "$(head -n1 /var/lib/chatd/key)" ] ||
-    fail "chatctl key differs from /var/lib/chatd/key"
-stop_chatd
-key_before=$(sha256sum /var/lib/chatd/key /var/lib/chatd/identity)
-echo "# a local edit" >>/etc/chatd/chatd.toml
-dpkg -i "$upgrade_deb"
-[ "$(dpkg-query -W -f='${Version}' chatd)" = "$upgrade_version" ] || fail "the upgrade did not install $upgrade_version"
-[ "$(sha256sum /var/lib/chatd/key /var/lib/chatd/identity)" = "$key_before" ] || fail "the upgrade changed the key or the identity"
-grep -q '^# a local edit$' /etc/chatd/chatd.toml || fail "the upgrade lost a local edit of the conffile"
-start_chatd
-[ "$(chatctl --socket "$run_dir/admin.sock" key)" = "$(head -n1 /var/lib/chatd/key)" ] ||
-    fail "after the upgrade chatd serves another key"
-stop_chatd
+wait_for 20 "chatd.service to serve the key in /var/lib/chatd/key" serves_its_key
+key_before=$(inside sha256sum /var/lib/chatd/key /var/lib/chatd/identity)
+inside sh -c 'echo "# a local edit" >>/etc/chatd/chatd.toml'
+inside dpkg -i /root/chatd-upgrade.deb
+[ "$(inside dpkg-query -W -f='${Version}' chatd)" = "$upgrade_version" ] || fail "the upgrade did not install $upgrade_version"
+[ "$(inside sha256sum /var/lib/chatd/key /var/lib/chatd/identity)" = "$key_before" ] || fail "the upgrade changed the key or the identity"
+inside grep -q '^# a local edit$' /etc/chatd/chatd.toml || fail "the upgrade lost a local edit of the conffile"
+wait_for 20 "chatd.service to serve the same key after the upgrade" serves_its_key
 echo "key, identity and the edited conffile kept"
 
 say "remove keeps config and state; purge deletes them"
-dpkg -r chatd chat-client
+inside dpkg -r chatd chat-client
 for gone in /usr/bin/chatd /usr/bin/chatctl /usr/bin/chat /usr/lib/systemd/system/chatd.service; do
-    [ ! -e "$gone" ] || fail "dpkg -r left $gone"
+    if inside test -e "$gone"; then fail "dpkg -r left $gone"; fi
 done
-[ -f /etc/chatd/chatd.toml ] || fail "dpkg -r removed /etc/chatd/chatd.toml"
-[ -f /var/lib/chatd/key ] && [ -f /var/lib/chatd/identity ] || fail "dpkg -r removed the state"
-dpkg-query -W -f='${Status}' chatd | grep -q 'config-files' || fail "chatd is not in state config-files"
-dpkg -P chatd
-installed_by_us=
-[ ! -e /etc/chatd ] || fail "dpkg -P left /etc/chatd"
-[ ! -e /var/lib/chatd ] || fail "dpkg -P left /var/lib/chatd"
+! active || fail "chatd.service is still active after dpkg -r"
+inside test -f /etc/chatd/chatd.toml || fail "dpkg -r removed /etc/chatd/chatd.toml"
+inside test -f /var/lib/chatd/key -a -f /var/lib/chatd/identity || fail "dpkg -r removed the state"
+inside dpkg-query -W -f='${Status}' chatd | grep -q 'config-files' || fail "chatd is not in state config-files"
+inside dpkg -P chatd
+if inside test -e /etc/chatd; then fail "dpkg -P left /etc/chatd"; fi
+if inside test -e /var/lib/chatd; then fail "dpkg -P left /var/lib/chatd"; fi
 for pkg in chatd chat-client; do
-    if dpkg-query -W "$pkg" >/dev/null 2>&1; then fail "$pkg is still known to dpkg after the purge"; fi
+    if inside dpkg-query -W "$pkg" >/dev/null 2>&1; then fail "$pkg is still known to dpkg after the purge"; fi
 done
 echo "remove and purge ok"
 say "test-deb: all passed"

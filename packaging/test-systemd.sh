@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The chatd package under a real systemd (issue 14): boots a Debian 12 root
-# (debootstrap, from the Debian package registry) in systemd-nspawn with a
-# private network, installs the two .debs there, and checks what an admin
-# would do:
+# in systemd-nspawn with a private network (packaging/container.sh: the
+# root is debootstrapped once, from the Debian mirror, and cached under
+# target/nspawn/, as packaging/test-deb.sh uses it), installs the two .debs
+# there, and checks what an admin would do:
 #
 #   - dpkg -i starts and enables chatd.service (postinst, systemd running);
 #   - chatctl status and chatctl key through /run/chatd/admin.sock as alice,
@@ -18,23 +19,22 @@
 # Needs root, systemd-nspawn (systemd-container) and debootstrap; with CI
 # set it installs them. Everything it starts is stopped by PID (the
 # container by `systemctl poweroff` inside, then its nspawn PID), and its
-# temporary root is removed.
+# copy of the root is removed. Nothing is installed on the host.
 #
 # Usage: packaging/test-systemd.sh [CHATD_DEB CHAT_CLIENT_DEB]
 #   (default: target/debian/*_VERSION-1_ARCH.deb, made by packaging/test-deb.sh
 #   or `cargo deb -p chatd` and `cargo deb -p chat-client`)
 # Env:   CHAT_NSPAWN_BASE=DIR  copy this debootstrapped root instead of
-#        making one (saves about a minute when run again)
+#        the cached one
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=packaging/container.sh
+. packaging/container.sh
 
 say() { printf '\n== %s\n' "$*"; }
 fail() {
     printf 'test-systemd: FAIL: %s\n' "$*" >&2
-    if [ -n "${container_pid:-}" ]; then
-        echo "--- journalctl -u chatd (container)" >&2
-        nsenter -t "$container_pid" -a journalctl -u chatd --no-pager 2>&1 | tail -n 30 >&2 || true
-    fi
+    container_journal
     exit 1
 }
 wait_for() {
@@ -51,13 +51,7 @@ wait_for() {
     echo "test-systemd: needs root (systemd-nspawn, debootstrap)" >&2
     exit 1
 }
-need=()
-command -v systemd-nspawn >/dev/null 2>&1 || need+=(systemd-container)
-command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
-if [ "${#need[@]}" -gt 0 ]; then
-    [ -n "${CI:-}" ] || fail "missing ${need[*]} (apt-get install ${need[*]})"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
-fi
+container_tools
 
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 arch=$(dpkg --print-architecture)
@@ -67,74 +61,28 @@ client_deb=${2:-target/debian/chat-client_${version}-1_${arch}.deb}
     fail "no $chatd_deb or $client_deb: build them first (cargo deb -p chatd; cargo deb -p chat-client)"
 
 work=$(mktemp -d /var/tmp/chat-test-systemd.XXXXXX)
-root="$work/root"
-nspawn_pid=
-container_pid=
 bob_pid=
 cleanup() {
     local rc=$?
     if [ -n "$bob_pid" ] && kill -0 "$bob_pid" 2>/dev/null; then
         kill -TERM "$bob_pid" 2>/dev/null || true
     fi
-    if [ -n "$nspawn_pid" ] && kill -0 "$nspawn_pid" 2>/dev/null; then
-        if [ -n "$container_pid" ]; then
-            nsenter -t "$container_pid" -a systemctl poweroff >/dev/null 2>&1 || true
-        fi
-        local deadline=$((SECONDS + 30))
-        while kill -0 "$nspawn_pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
-        if kill -0 "$nspawn_pid" 2>/dev/null; then
-            echo "test-systemd: the container did not power off in 30 s; killing it (pid $container_pid, nspawn $nspawn_pid)" >&2
-            # The container's init first: killing nspawn alone leaves it running.
-            [ -z "$container_pid" ] || kill -KILL "$container_pid" 2>/dev/null || true
-            kill -KILL "$nspawn_pid" 2>/dev/null || true
-        fi
-        wait "$nspawn_pid" 2>/dev/null || true
-    fi
+    container_stop
     rm -rf "$work"
     exit "$rc"
 }
 trap cleanup EXIT
 
-say "a Debian 12 root"
-start=$SECONDS
-if [ -n "${CHAT_NSPAWN_BASE:-}" ]; then
-    cp -a "$CHAT_NSPAWN_BASE" "$root"
-else
-    debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,procps bookworm "$root" >"$work/debootstrap.log" 2>&1 ||
-        fail "debootstrap failed: $(tail -n 20 "$work/debootstrap.log")"
-fi
-echo "ready in $((SECONDS - start)) s"
-cp "$chatd_deb" "$root/root/chatd.deb"
-cp "$client_deb" "$root/root/chat-client.deb"
+say "a Debian 12 system, booted"
+container_boot
+cp "$chatd_deb" "$work/root/root/chatd.deb"
+cp "$client_deb" "$work/root/root/chat-client.deb"
 
-say "boot"
-systemd-nspawn -D "$root" --register=no --keep-unit --boot --console=pipe \
-    --private-network -M "chat-test-$$" >"$work/console.log" 2>&1 &
-nspawn_pid=$!
-find_init() {
-    kill -0 "$nspawn_pid" 2>/dev/null || fail "systemd-nspawn exited: $(tail -n 20 "$work/console.log")"
-    container_pid=$(pgrep -P "$nspawn_pid" -x systemd | head -n1) || true
-    [ -n "$container_pid" ]
-}
-wait_for 30 "the container's systemd" find_init
-inside() { nsenter -t "$container_pid" -a "$@"; }
 # As alice, with a clean environment (nothing of the host's leaks in).
 as_alice() {
     nsenter -t "$container_pid" -a setpriv --reuid alice --regid alice --init-groups \
         env -i PATH=/usr/bin:/bin HOME=/home/alice "$@"
 }
-# Until it has booted (its bus may not answer at first).
-booted() {
-    state=$(inside systemctl is-system-running 2>/dev/null) || true
-    case "$state" in
-        running | degraded) return 0 ;;
-        maintenance | stopping | offline) fail "the container's systemd is $state" ;;
-        *) return 1 ;;
-    esac
-}
-wait_for 60 "the container to boot (last state: \${state:-none})" booted
-echo "systemd in the container: $state"
-
 say "install"
 inside dpkg -i /root/chatd.deb /root/chat-client.deb
 [ "$(inside systemctl is-enabled chatd.service)" = enabled ] || fail "chatd.service is not enabled"

@@ -55,6 +55,17 @@ Full-screen commands:
 /// Messages from others are printed on standard output as they arrive. At
 /// the end of input, chat waits for the server to confirm the lines sent,
 /// then leaves.
+///
+/// Identity: chat proves a long-term Ed25519 key pair of yours at every
+/// join, so that a server that binds names to identities lets no one else
+/// in under your name. It is made on first use in
+/// $XDG_DATA_HOME/chat/identity (~/.local/share/chat/identity): comment
+/// lines starting with #, then one line chat-idsecret1_… (the private key,
+/// not encrypted: keep the file private, mode 0600; chat refuses it when
+/// others can read it). --show-identity prints its public key and
+/// fingerprint. chat records the identities it sees, per server and name,
+/// in $XDG_DATA_HOME/chat/known_names, and warns when a name comes back
+/// with one it never had there (/whois NAME shows what it knows).
 #[derive(Parser, Debug)]
 #[command(name = "chat", version, after_help = format!("{KEYS_HELP}\n\n{}", crate::exit::EXIT_CODES_HELP))]
 pub struct Cli {
@@ -111,12 +122,33 @@ pub struct Cli {
 
     /// Use the settings of [profile.NAME] in the configuration file
     /// ($XDG_CONFIG_HOME/chat/config.toml: url, username, key or key_file,
-    /// password_file or password_command; for the full screen time_format,
-    /// bell, color and log_dir); flags and the environment override it. A
-    /// configuration that belongs to another user (not you, not root) or
-    /// that others can change is refused
+    /// password_file or password_command, identity; for the full screen
+    /// time_format, bell, color and log_dir); flags and the environment
+    /// override it. A configuration that belongs to another user (not you,
+    /// not root) or that others can change is refused
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
+
+    /// Prove this identity when joining: FILE holds its private key, as
+    /// `--show-identity` makes it (mode 0600: a file others can read is
+    /// refused). `none`: join without one. [default: the configuration's
+    /// `identity`, else $XDG_DATA_HOME/chat/identity
+    /// (~/.local/share/chat/identity), made on first use]
+    #[arg(long, value_name = "FILE", env = "CHAT_IDENTITY")]
+    pub identity: Option<PathBuf>,
+
+    /// Join without an identity (as CHAT_IDENTITY=none): the server cannot
+    /// tell this is you, and a name registered to your identity is refused
+    #[arg(long, conflicts_with = "show_identity")]
+    pub no_identity: bool,
+
+    /// Print the public key of the identity chat would use (the form
+    /// `chatctl names add NAME KEY` and `/identity add KEY` take) on the
+    /// first line and its fingerprint on the second, then exit; the
+    /// identity is made first if its file does not exist. Never prints the
+    /// private key
+    #[arg(long)]
+    pub show_identity: bool,
 
     /// Refused: a password on the command line leaks (see --password-file)
     #[arg(long, hide = true, value_name = "PASSWORD")]

@@ -6,6 +6,8 @@
 //! username = "ace"
 //! key_file = "~/.config/chat/key"       # or key = "chat1_…"
 //! password_command = "pass show chat"   # or password_file = "…"
+//! identity = "~/.config/chat/work.identity"  # or "none"; default:
+//!                                       # $XDG_DATA_HOME/chat/identity
 //!
 //! time_format = "%H:%M:%S"              # full screen: strftime, %H:%M by default
 //! bell = "mentions"                     # off, mentions (default), all
@@ -59,6 +61,8 @@ pub struct Settings {
     /// Full screen: the directory where each server's lines are logged
     /// (none by default).
     pub log_dir: Option<PathBuf>,
+    /// The identity file (`none`: no identity).
+    pub identity: Option<PathBuf>,
 }
 
 /// The file as written.
@@ -75,6 +79,7 @@ struct File {
     bell: Option<String>,
     color: Option<String>,
     log_dir: Option<PathBuf>,
+    identity: Option<PathBuf>,
     #[serde(default)]
     profile: BTreeMap<String, Settings>,
 }
@@ -174,6 +179,7 @@ pub fn parse(text: &str, origin: &Path, profile: Option<&str>) -> Result<Setting
         bell: file.bell,
         color: file.color,
         log_dir: file.log_dir,
+        identity: file.identity,
     };
     check(&base, text, origin, None)?;
     for (name, settings) in &file.profile {
@@ -221,6 +227,7 @@ pub fn parse(text: &str, origin: &Path, profile: Option<&str>) -> Result<Setting
         bell: chosen.bell.or(base.bell),
         color: chosen.color.or(base.color),
         log_dir: chosen.log_dir.or(base.log_dir),
+        identity: chosen.identity.or(base.identity),
     })
 }
 

@@ -35,7 +35,9 @@
 //! merged by message: what was already shown is left out. The rejoin asks
 //! to resume after the id of the last message received (`Auth`'s `after`),
 //! so the server sends exactly what was missed, or says that some of it is
-//! no longer kept (`gap`). With several servers, each is tried in turn.
+//! no longer kept (`gap`); a server that says it resumed (`resumed`) is
+//! trusted however far the ids jumped (they do after its crash). With
+//! several servers, each is tried in turn.
 //!
 //! - [`events`]: what wakes the engine and what a front end is told;
 //! - [`pending`]: the lines not yet answered, and how a rejoin settles them;
@@ -296,15 +298,17 @@ impl Engine {
             ServerEvent::Dm { from, cid, .. } if self.is_me(from) => {
                 Some(self.answered(cid.as_deref()))
             }
-            ServerEvent::Users { users } => {
+            ServerEvent::Users { users, members } => {
                 let asked = self.inflight.pop_front();
                 if asked.is_some() && asked.as_ref().map(|p| p.seq) == self.refresh {
                     self.refresh = None;
-                    events.push(Event::Users(users.clone()));
+                    events.push(Event::Users(users.clone(), members.clone()));
                     return;
                 }
                 Some(asked)
             }
+            // The answer to `identity_add` or `identity_remove`.
+            ServerEvent::Identities { .. } => Some(self.inflight.pop_front()),
             ServerEvent::Error { .. } => {
                 let refused = self.inflight.pop_front();
                 if refused.is_some() && refused.as_ref().map(|p| p.seq) == self.refresh {

@@ -27,7 +27,8 @@ pub enum Exit {
     Impostor = 11,
     /// Wrong or missing password.
     BadPassword = 12,
-    /// Someone online already has the name.
+    /// Someone online already has the name, or it is registered to
+    /// someone else's identity.
     NameTaken = 13,
     /// The name is not 1–32 of `A-Z a-z 0-9 _ . -`.
     NameInvalid = 14,
@@ -55,7 +56,8 @@ impl Exit {
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
    0  left cleanly (end of input, /quit, Ctrl-C or SIGTERM)
-   1  other error
+   1  other error (among them: the server refused this client's identity
+      proof, or the identity file is refused or damaged)
    2  usage error
    3  a line was refused (by the server, or locally: too long, unknown
       /command), or not confirmed by the server within 10 s of the end of input;
@@ -66,7 +68,8 @@ Exit codes:
   10  key mismatch: the server does not accept this key
   11  the server failed its identity check (not the server this key belongs to)
   12  bad password
-  13  name taken
+  13  name taken, or registered to someone else's identity (the name
+      belongs to someone else)
   14  name invalid (1-32 of A-Z a-z 0-9 _ . -)
   15  server full
   16  throttled: too many wrong passwords from this address; the wait is shown

@@ -11,9 +11,13 @@
 //! /me TEXT      action
 //! /msg NAME TEXT  direct message
 //! /who          who is online
+//! /whois NAME   NAME's identity, and what this client has seen of it
+//! /identity add|remove KEY   another key of this name (a second device)
 //! /quit [WHY]   leave
 //! //text        say "/text"
 //! ```
+
+mod identity;
 
 use std::io::{self, BufRead};
 
@@ -28,6 +32,12 @@ commands:
   /me TEXT        send an action (* you TEXT)
   /msg NAME TEXT  send TEXT to NAME only
   /who            list who is online
+  /whois NAME     NAME's identity (fingerprint), and the identities this
+                  client has seen for NAME on this server, with when
+  /identity add KEY, /identity remove KEY
+                  register another public key (chat-id1_…, from
+                  `chat --show-identity` on your other device) to your
+                  name, or remove one; the server must know you by one
   /quit [REASON]  leave
   /help           this list
   //TEXT          send /TEXT (a line that starts with a slash)";
@@ -55,6 +65,8 @@ pub enum Command {
     },
     /// Show the local help.
     Help,
+    /// Show what is known of a name's identity (`/whois NAME`).
+    Whois(String),
     /// Nothing (a blank line).
     Nothing,
 }
@@ -106,6 +118,8 @@ pub fn parse(line: &str) -> Result<Command, String> {
             }))
         }
         "who" => Ok(Command::Send(ClientEvent::Who)),
+        "whois" => identity::whois(rest),
+        "identity" => identity::keys(rest),
         "quit" => Ok(Command::Quit {
             reason: rest.trim().into(),
         }),
@@ -152,6 +166,8 @@ pub fn expects_answer(event: &ClientEvent) -> bool {
             | ClientEvent::Action { .. }
             | ClientEvent::Dm { .. }
             | ClientEvent::Who
+            | ClientEvent::IdentityAdd { .. }
+            | ClientEvent::IdentityRemove { .. }
     )
 }
 

@@ -19,6 +19,7 @@ mod connection;
 mod engine;
 mod escape;
 mod exit;
+mod identity;
 mod input;
 mod model;
 mod pacing;
@@ -29,7 +30,7 @@ mod session;
 mod signals;
 mod tui;
 
-use chat_protocol::{Auth, Token, valid_username};
+use chat_protocol::{Auth, Identity, Token, valid_username};
 use clap::{CommandFactory as _, FromArgMatches as _};
 
 use crate::cli::Cli;
@@ -121,6 +122,14 @@ async fn run(mut cli: Cli) -> anyhow::Result<Exit> {
         // Checked when the file was read.
         cli.url = url.split(',').filter_map(|u| parse_url(u).ok()).collect();
     }
+    let choice = identity::Choice::resolve(
+        cli.no_identity,
+        cli.identity.as_deref(),
+        settings.identity.as_deref(),
+    );
+    if cli.show_identity {
+        return identity::choice::show(&choice);
+    }
     let token = key(&cli, &settings)?;
     let username = match cli.username.clone().or_else(|| settings.username.clone()) {
         Some(name) => name,
@@ -145,6 +154,8 @@ async fn run(mut cli: Cli) -> anyhow::Result<Exit> {
         },
     };
     let mode = if cli.json { Mode::Json } else { Mode::Plain };
+    let mut notes = Vec::new();
+    let me = identity::choice::for_join(&choice, &mut notes)?;
 
     let none_given = given.is_none();
     let mut auth = Auth {
@@ -152,8 +163,10 @@ async fn run(mut cli: Cli) -> anyhow::Result<Exit> {
         password: given.unwrap_or_default(),
         client: format!("chat/{}", env!("CARGO_PKG_VERSION")),
         after: None,
+        identity: None,
+        proof: None,
     };
-    let mut joined = join(&cli.url, &token, &auth, &mut signals).await;
+    let mut joined = join(&cli.url, &token, &auth, me.as_deref(), &mut signals).await;
     let prompt_url = cli.url.join(", ");
     if let Err(err) = &joined
         && err.failure.exit == Exit::BadPassword
@@ -161,9 +174,14 @@ async fn run(mut cli: Cli) -> anyhow::Result<Exit> {
         && password::can_prompt()
     {
         auth.password = password::prompt(&prompt_url, &mut signals).await?;
-        joined = join(&cli.url, &token, &auth, &mut signals).await;
+        joined = join(&cli.url, &token, &auth, me.as_deref(), &mut signals).await;
     }
     let (conn, welcome, url) = joined.map_err(anyhow::Error::from)?;
+    let (mut roster, known_note) = identity::roster_for(&token.server_public);
+    if let Some(note) = known_note {
+        eprintln!("chat: {note}");
+        notes.push(note);
+    }
     if !cli.plain && !cli.json && tui::available() {
         let guard = match tui::TerminalGuard::new() {
             Ok(guard) => guard,
@@ -171,7 +189,7 @@ async fn run(mut cli: Cli) -> anyhow::Result<Exit> {
                 eprintln!(
                     "chat: the terminal cannot run the full screen ({err}); using the line client"
                 );
-                return session::run(conn, welcome, mode, &mut signals).await;
+                return session::run(conn, welcome, mode, roster, &mut signals).await;
             }
         };
         let mut engine = engine::Engine::new(conn, &welcome);
@@ -180,8 +198,13 @@ async fn run(mut cli: Cli) -> anyhow::Result<Exit> {
             urls: cli.url.clone(),
             token,
             auth,
+            identity: me,
         });
-        let options = tui::Options::from_settings(&settings);
+        let mut options = tui::Options::from_settings(&settings);
+        for note in notes {
+            roster.tell(note);
+        }
+        options.roster = roster;
         return tui::run(
             guard,
             engine,
@@ -193,7 +216,7 @@ async fn run(mut cli: Cli) -> anyhow::Result<Exit> {
         )
         .await;
     }
-    session::run(conn, welcome, mode, &mut signals).await
+    session::run(conn, welcome, mode, roster, &mut signals).await
 }
 
 /// One join attempt (each server in turn), abandoned (exit 130) at Ctrl-C
@@ -202,13 +225,15 @@ async fn join(
     urls: &[String],
     token: &Token,
     auth: &Auth,
+    identity: Option<&Identity>,
     signals: &mut Signals,
 ) -> Result<connection::Joined, connection::JoinError> {
     tokio::select! {
-        joined = connection::join_any(urls, token, auth) => joined,
+        joined = connection::join_any(urls, token, auth, identity) => joined,
         () = signals.recv() => Err(connection::JoinError {
             failure: Failure::new(Exit::Interrupted, "interrupted before joining"),
             retry: connection::Retry::Useless,
+            rejected: None,
         }),
     }
 }

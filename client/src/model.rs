@@ -39,6 +39,9 @@ pub enum Kind {
     /// A divider with a label (history/live, a gap). The line mode draws
     /// none.
     Divider,
+    /// Something the user must not miss (a name back with another
+    /// identity): drawn to stand out, and on stderr in the line mode.
+    Warning,
 }
 
 /// Which front end the lines are for. Both show every event in the same
@@ -206,7 +209,9 @@ impl Front {
                 id: Some(*id),
                 fields: Vec::new(),
             }),
-            ServerEvent::Join { name, online, ts } => one(Wording::default()
+            ServerEvent::Join {
+                name, online, ts, ..
+            } => one(Wording::default()
                 .field(name)
                 .say(&format!(" joined ({online} online)"))
                 .notice(Some(*ts))),
@@ -232,7 +237,8 @@ impl Front {
             } => one(Wording::default()
                 .say(&presence(*joined, *left, *online))
                 .notice(Some(*ts))),
-            ServerEvent::Users { users } => one(online(users)),
+            ServerEvent::Users { users, .. } => one(online(users)),
+            ServerEvent::Identities { keys, .. } => one(identities(keys)),
             ServerEvent::Notice { text, ts } => one(Wording::default()
                 .say("notice: ")
                 .say(text)
@@ -266,6 +272,24 @@ impl Front {
         out.push(Entry::divider("live"));
         out
     }
+}
+
+/// The keys of our name, after `/identity add` or `remove`.
+fn identities(keys: &[chat_protocol::IdentityKey]) -> Entry {
+    let list: Vec<String> = keys
+        .iter()
+        .map(|key| format!("{} ({key})", key.fingerprint()))
+        .collect();
+    Wording::default()
+        .say(&format!(
+            "identities registered to your name now: {}",
+            if list.is_empty() {
+                "none".to_owned()
+            } else {
+                list.join(", ")
+            }
+        ))
+        .notice(None)
 }
 
 /// Who is online: `online: ace, bob`.
@@ -317,6 +341,41 @@ pub fn disconnected(code: ByeCode, reason: &str) -> Entry {
     }
 }
 
+/// What an identity alert says ([`crate::identity::Alert`]).
+pub fn alert(alert: &crate::identity::Alert) -> Entry {
+    use crate::identity::Alert;
+    use crate::identity::roster::fingerprints;
+    let text = match alert {
+        Alert::NewKey { name, key, before } => Wording::default()
+            .say("WARNING: ")
+            .field(name)
+            .say(&format!(
+                " has identity {}, which this client has never seen for that name on this server (it knew {}). It may be the same person on another device, or someone else using the name: check with them another way before you trust it (/whois ",
+                key.fingerprint(),
+                fingerprints(before)
+            ))
+            .field(name)
+            .say(")"),
+        Alert::NoKey { name, before } => Wording::default()
+            .say("WARNING: ")
+            .field(name)
+            .say(&format!(
+                " has no identity now, but had one here before ({}): it may be someone else using the name (/whois ",
+                fingerprints(before)
+            ))
+            .field(name)
+            .say(")"),
+        Alert::Unsaved(why) => Wording::default().say(&format!(
+            "the names and identities seen are not remembered: {why}"
+        )),
+    };
+    let kind = match alert {
+        Alert::Unsaved(_) => Kind::Notice,
+        _ => Kind::Warning,
+    };
+    text.entry(None, kind)
+}
+
 /// One of our events was refused: `refused: MESSAGE`.
 pub fn refused(message: &str) -> Entry {
     Wording::default()
@@ -336,6 +395,7 @@ mod tests {
         let welcome = Welcome {
             name: "ace".into(),
             users: vec!["ace".into(), "bob".into()],
+            members: Vec::new(),
             history: vec![HistoryEntry {
                 id: 3,
                 from: "bob".into(),
@@ -352,6 +412,7 @@ mod tests {
             max_text: 4096,
             server: String::new(),
             gap: false,
+            resumed: false,
             last_id: None,
         };
         let kinds: Vec<_> = self::welcome(&welcome)

@@ -85,7 +85,7 @@ fn line(entry: &Entry) -> Option<String> {
         Kind::Message => format!("[{}] <{from}> ", time()),
         Kind::Action => format!("[{}] * {from} ", time()),
         Kind::Dm { to } => format!("[{}] *{from} → {}* ", time(), one_line(to)),
-        Kind::Notice => NOTICE.to_owned(),
+        Kind::Notice | Kind::Warning => NOTICE.to_owned(),
         // An admin's notice is stamped like a message (still `-!-` first,
         // so no message line can pass for one).
         Kind::AdminNotice => format!("{NOTICE}[{}] ", time()),
@@ -104,7 +104,7 @@ pub fn log_line(entry: &Entry, stamp: &str) -> Option<String> {
         Kind::Message => format!("{stamp} <{from}> "),
         Kind::Action => format!("{stamp} * {from} "),
         Kind::Dm { to } => format!("{stamp} *{from} → {}* ", one_line(to)),
-        Kind::Notice | Kind::AdminNotice => format!("{stamp} {NOTICE}"),
+        Kind::Notice | Kind::AdminNotice | Kind::Warning => format!("{stamp} {NOTICE}"),
         Kind::Divider => return None,
     };
     Some(with_continuation(prefix, entry))
@@ -147,6 +147,11 @@ pub fn disconnected(code: ByeCode, reason: &str) -> String {
     one_line_of(&model::disconnected(code, reason))
 }
 
+/// The stderr line for an identity alert (a name back with another key).
+pub fn alert(alert: &crate::identity::Alert) -> String {
+    format!("chat: {}", one_line_of(&model::alert(alert)))
+}
+
 /// The stderr line for an `error` event: one of our events was refused.
 pub fn refused(message: &str) -> String {
     format!("chat: {}", one_line_of(&model::refused(message)))
@@ -154,17 +159,36 @@ pub fn refused(message: &str) -> String {
 
 /// `ts` (Unix milliseconds) as local `HH:MM:SS`.
 pub fn clock(ts: u64) -> String {
+    match local_time(ts) {
+        Some(tm) => format!("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec),
+        None => "--:--:--".into(),
+    }
+}
+
+/// `ts` (Unix milliseconds) as the local `YYYY-MM-DD HH:MM`.
+pub fn date(ts: u64) -> String {
+    match local_time(ts) {
+        Some(tm) => format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}",
+            i64::from(tm.tm_year) + 1900,
+            tm.tm_mon + 1,
+            tm.tm_mday,
+            tm.tm_hour,
+            tm.tm_min
+        ),
+        None => "----------".into(),
+    }
+}
+
+/// `ts` (Unix milliseconds) in the local time zone.
+fn local_time(ts: u64) -> Option<libc::tm> {
     let secs = libc::time_t::try_from(ts / 1000).unwrap_or(libc::time_t::MAX);
     // SAFETY: `localtime_r` writes only into `tm`, which lives on this stack
     // frame, and reads only `secs`; it is the thread-safe variant.
-    let tm = unsafe {
+    unsafe {
         let mut tm: libc::tm = std::mem::zeroed();
-        if libc::localtime_r(&secs, &mut tm).is_null() {
-            return "--:--:--".into();
-        }
-        tm
-    };
-    format!("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec)
+        (!libc::localtime_r(&secs, &mut tm).is_null()).then_some(tm)
+    }
 }
 
 #[cfg(test)]
@@ -259,6 +283,7 @@ mod tests {
                 name: evil.into(),
                 online: 2,
                 ts: TS,
+                identity: None,
             },
             ServerEvent::Leave {
                 name: evil.into(),
@@ -268,6 +293,7 @@ mod tests {
             },
             ServerEvent::Users {
                 users: vec![evil.into(), "bob".into()],
+                members: Vec::new(),
             },
             ServerEvent::Notice {
                 text: evil.into(),
@@ -289,7 +315,9 @@ mod tests {
                 max_text: 4096,
                 server: evil.into(),
                 gap: false,
+                resumed: false,
                 last_id: None,
+                members: Vec::new(),
             }),
         ];
         for event in events {
@@ -312,7 +340,8 @@ mod tests {
             plain(ServerEvent::Join {
                 name: "ace".into(),
                 online: 2,
-                ts: TS
+                ts: TS,
+                identity: None,
             }),
             "-!- ace joined (2 online)"
         );
@@ -346,7 +375,8 @@ mod tests {
         );
         assert_eq!(
             plain(ServerEvent::Users {
-                users: vec!["a".into(), "b".into(), "c".into()]
+                users: vec!["a".into(), "b".into(), "c".into()],
+                members: Vec::new(),
             }),
             "-!- online: a, b, c"
         );
@@ -414,7 +444,9 @@ mod tests {
             max_text: 4096,
             server: "chatd 0.1.0".into(),
             gap: false,
+            resumed: false,
             last_id: None,
+            members: Vec::new(),
         });
         assert_eq!(
             plain(welcome),

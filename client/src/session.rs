@@ -20,6 +20,7 @@ use tokio::time::Instant;
 use crate::connection::Connection;
 use crate::engine::{Engine, Event};
 use crate::exit::{Exit, Failure};
+use crate::identity::Roster;
 use crate::input::{self, Command, Line};
 use crate::render::{self, Mode};
 use crate::signals::Signals;
@@ -47,6 +48,8 @@ impl std::error::Error for StdoutClosed {}
 /// The state of one session.
 struct Session {
     engine: Engine,
+    /// Who is online with which identity; its warnings go to stderr.
+    roster: Roster,
     mode: Mode,
     /// Whether any line was refused, locally or by the server.
     refused: bool,
@@ -59,10 +62,12 @@ pub async fn run(
     conn: Connection,
     welcome: Welcome,
     mode: Mode,
+    roster: Roster,
     signals: &mut Signals,
 ) -> anyhow::Result<Exit> {
     let mut session = Session {
         engine: Engine::new(conn, &welcome),
+        roster,
         mode,
         refused: false,
         line_no: 0,
@@ -168,6 +173,11 @@ impl Session {
             Err(why) => self.refuse_locally(&why),
             Ok(Command::Nothing) => {}
             Ok(Command::Help) => eprintln!("{}", input::HELP),
+            Ok(Command::Whois(name)) => {
+                for line in self.roster.whois(&name) {
+                    eprintln!("{line}");
+                }
+            }
             Ok(Command::Quit { reason }) => return Some(reason),
             Ok(Command::Send(event)) => match input::check(&event, self.engine.max_text()) {
                 Err(why) => self.refuse_locally(&why),
@@ -210,7 +220,7 @@ impl Session {
             Event::Ended { failure, .. } => return Err(failure.into()),
             // The line client does not reconnect: none of these come.
             Event::Confirmed(_)
-            | Event::Users(_)
+            | Event::Users(..)
             | Event::Refused(_)
             | Event::Unknown(_)
             | Event::Lost(_)
@@ -220,8 +230,12 @@ impl Session {
         Ok(None)
     }
 
-    /// Prints an event on stdout.
+    /// Prints an event on stdout, and on stderr what it tells of
+    /// identities that must not be missed.
     fn show(&mut self, event: &ServerEvent, raw: &[u8]) -> anyhow::Result<()> {
+        for alert in self.roster.event(event) {
+            eprintln!("{}", render::alert(&alert));
+        }
         let Some(text) = render::event(self.mode, event, raw) else {
             return Ok(());
         };

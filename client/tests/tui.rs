@@ -602,6 +602,69 @@ fn a_rejoin_tries_the_next_server_and_resumes_after_the_last_message_seen() {
     assert_eq!(bob.finish(), 0);
 }
 
+/// The server crashes (`kill -9`) and restarts: its ids jump by a million,
+/// and a rejoin whose history starts past the jump says nothing was
+/// missed (the server said it resumed, with no gap). Away for longer than
+/// the history, after the crash, the rejoin still says messages were
+/// missed.
+#[test]
+fn a_rejoin_after_the_server_crashed_says_messages_were_missed_only_when_they_were() {
+    if !tmux::available() {
+        return eprintln!("tmux is not installed: skipped");
+    }
+    let config = "history = 3\n";
+    let mut d = Daemon::builder().config(config).start();
+    let proxy = Proxy::start(d.port);
+    let ace = Tmux::chat(&proxy.url, &d.key, "ace", &[], 100, 30);
+    ace.wait_text("─── live ───");
+    let mut bob = Chat::joined(&d.url, &d.key, "bob", &["--plain"]);
+    ace.wait_text("bob joined");
+    bob.line("before the crash");
+    ace.wait_text("<bob> before the crash");
+    let file = d.state_dir.join("history");
+    testkit::wait_until("the line on disk", || {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        text.contains("before the crash").then_some(())
+    });
+    proxy.refuse(true);
+    d.signal(libc::SIGKILL);
+    d.wait_exit();
+    ace.wait_text("reconnecting");
+    assert_eq!(bob.wait_exit(), 5, "bob's link was lost");
+    let d = Daemon::builder()
+        .config(config)
+        .same_dirs_as(&d)
+        .listen(format!("127.0.0.1:{}", d.port))
+        .start();
+    let mut carol = Chat::joined(&d.url, &d.key, "carol", &["--plain"]);
+    carol.line("after the restart");
+    carol.wait_out("<carol> after the restart\n");
+    proxy.refuse(false);
+    let screen = ace.wait_for("the rejoin after the crash", |s| {
+        count(s, "rejoined as ace") == 1 && count(s, "<carol> after the restart") == 1
+    });
+    let all = screen.join("\n");
+    assert_eq!(count(&screen, "messages were missed"), 0, "{all}");
+    assert_eq!(count(&screen, "<bob> before the crash"), 1, "{all}");
+
+    proxy.refuse(true);
+    proxy.cut();
+    ace.wait_text("reconnecting");
+    carol.wait_out("-!- ace left");
+    for n in 1..=5 {
+        carol.line(&format!("away line {n}"));
+        carol.wait_out(&format!("<carol> away line {n}\n"));
+    }
+    proxy.refuse(false);
+    let screen = ace.wait_for("the second rejoin and the note", |s| {
+        count(s, "rejoined as ace") == 2 && count(s, "messages were missed") == 1
+    });
+    let all = screen.join("\n");
+    assert_eq!(count(&screen, "<carol> away line 5"), 1, "{all}");
+    assert_eq!(count(&screen, "<carol> away line 1"), 0, "{all}");
+    assert_eq!(carol.finish(), 0);
+}
+
 /// Away for longer than the server's history: the rejoin says that some
 /// messages were missed, and shows what the server still keeps.
 #[test]

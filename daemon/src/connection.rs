@@ -185,7 +185,13 @@ impl Secure {
     /// Seals and sends one event, in fragments if it is long; `false` if
     /// the peer is gone.
     pub async fn send(&mut self, event: &ServerEvent) -> bool {
-        let Ok(outgoing) = seal(&mut self.sealer, &event.to_bytes(), WELCOME_FRAGMENT) else {
+        self.send_bytes(&event.to_bytes()).await
+    }
+
+    /// Seals and sends one event already serialized (`plain`), in
+    /// fragments if it is long; `false` if the peer is gone.
+    pub async fn send_bytes(&mut self, plain: &[u8]) -> bool {
+        let Ok(outgoing) = seal(&mut self.sealer, plain, WELCOME_FRAGMENT) else {
             return false;
         };
         for frame in outgoing {

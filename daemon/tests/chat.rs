@@ -517,7 +517,7 @@ async fn a_dead_peer_is_dropped_and_a_live_one_kept() {
     live.send(&ClientEvent::Who).await;
     let users = live
         .recv_until("the user list", |e| match e {
-            ServerEvent::Users { users } => Some(users.clone()),
+            ServerEvent::Users { users, .. } => Some(users.clone()),
             _ => None,
         })
         .await;

@@ -296,7 +296,7 @@ async fn while_nats_is_away_new_messages_are_refused_users_stay_and_it_recovers(
     ann.send(&ClientEvent::Who).await;
     let users = ann
         .recv_until("the user list", |e| match e {
-            ServerEvent::Users { users } => Some(users.clone()),
+            ServerEvent::Users { users, .. } => Some(users.clone()),
             _ => None,
         })
         .await;

@@ -41,7 +41,7 @@ async fn wait_who(client: &mut RawClient, expected: &[&str]) {
         client.send(&ClientEvent::Who).await;
         let users = client
             .recv_until("the users", |e| match e {
-                ServerEvent::Users { users } => Some(users.clone()),
+                ServerEvent::Users { users, .. } => Some(users.clone()),
                 _ => None,
             })
             .await;
@@ -374,4 +374,80 @@ async fn the_watch_of_other_nodes_survives_a_nats_restart() {
         .await;
     assert_eq!(name, "dave");
     wait_who(&mut ace, &["ace", "bob", "dave"]).await;
+}
+
+/// Says `text` and waits for its echo; its id.
+async fn say(client: &mut RawClient, text: &str) -> u64 {
+    let say = ClientEvent::Say {
+        text: text.into(),
+        cid: None,
+    };
+    client.send(&say).await;
+    client
+        .recv_until(&format!("the echo of {text:?}"), |e| match e {
+            ServerEvent::Message(m) if m.text == text => Some(m.id),
+            _ => None,
+        })
+        .await
+}
+
+/// A resume on a node keeps the Welcome's contract: `resumed`, and `gap`
+/// only when messages were missed. An entry of the log that no node reads
+/// (written by something else on its subject) is no gap, nor is a node
+/// killed and restarted; an id older than the history is.
+#[tokio::test]
+async fn a_resume_on_a_node_says_gap_only_when_messages_were_missed() {
+    let nats = Nats::start();
+    let config = format!("{CONFIG}history = 4\n");
+    let start = |name: &str, listen: Option<u16>| {
+        let builder = Daemon::builder().config(&config).cluster(&nats.url(), name);
+        match listen {
+            Some(port) => builder.listen(format!("127.0.0.1:{port}")),
+            None => builder,
+        }
+    };
+    let mut a = start("na", None).start();
+    let b = start("nb", None).start();
+    let mut ace = join(&a, "ace").await;
+    let m0 = say(&mut ace, "m0").await;
+    let m1 = say(&mut ace, "m1").await;
+    let raw = async_nats::connect(nats.url()).await.unwrap();
+    raw.publish("chat.log", "not an entry".into())
+        .await
+        .unwrap();
+    raw.flush().await.unwrap();
+    let m2 = say(&mut ace, "m2").await;
+    assert!(m2 > m1 + 1, "the raw entry took an id between them");
+    let after = |d: &Daemon, name: &'static str, id: u64| {
+        let (url, key) = (d.url.clone(), d.read_key());
+        async move {
+            RawClient::join_after(testkit::connect(&url).await, &key, name, "", Some(id))
+                .await
+                .joined()
+                .welcome
+        }
+    };
+    let bob = after(&b, "bob", m1).await;
+    assert!(bob.resumed && !bob.gap, "{bob:?}");
+    let texts: Vec<&str> = bob.history.iter().map(|e| e.text.as_str()).collect();
+    assert_eq!(texts, ["m2"]);
+
+    drop(ace);
+    a.signal(libc::SIGKILL);
+    a.wait_exit();
+    let a = start("na", Some(a.port)).same_dirs_as(&a).start();
+    let carol = after(&a, "carol", m2).await;
+    assert!(
+        carol.resumed && !carol.gap && carol.history.is_empty(),
+        "{carol:?}"
+    );
+    let mut dave = join(&a, "dave").await;
+    for text in ["m3", "m4", "m5"] {
+        say(&mut dave, text).await;
+    }
+    // The log keeps 4 entries (m2 to m5): m1 is gone.
+    let eve = after(&a, "eve", m0).await;
+    assert!(eve.resumed && eve.gap, "{eve:?}");
+    let texts: Vec<&str> = eve.history.iter().map(|e| e.text.as_str()).collect();
+    assert_eq!(texts, ["m2", "m3", "m4", "m5"]);
 }

@@ -60,6 +60,8 @@ async fn wrong_join(url: &str, key: &Token, source: Ipv4Addr, n: u64) -> Option<
             password: String::from("wrong").into(),
             client: "flood".into(),
             after: None,
+            identity: None,
+            proof: None,
         };
         let sealed = session.sealer.seal(&auth.to_bytes()).ok()?;
         ws.send(Message::Binary(sealed.into())).await.ok()?;

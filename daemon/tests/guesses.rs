@@ -40,6 +40,8 @@ fn auth(name: &str, password: &str) -> Vec<u8> {
         password: password.to_owned().into(),
         client: "testkit".into(),
         after: None,
+        identity: None,
+        proof: None,
     }
     .to_bytes()
     .to_vec()

@@ -244,6 +244,62 @@ async fn after_kill_9_the_history_is_there_and_no_id_is_given_twice() {
     assert!(next > *echoed.last().unwrap(), "{next} reuses an id");
 }
 
+/// After a `kill -9`, ids jump by a million; a client that resumes after
+/// the last id it saw (on disk, or lost in the crash) missed nothing: the
+/// Welcome says it resumed (`resumed`) and has no `gap`. One away for
+/// longer than the history still gets its `gap`.
+#[tokio::test]
+async fn a_resume_after_a_kill_9_restart_misses_nothing_and_a_real_gap_is_still_told() {
+    let mut d = builder("history = 5\n").start();
+    let mut ace = join(&d, "ace").await;
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        ids.push(say(&mut ace, &format!("m{i}")).await);
+    }
+    let file = d.state_dir.join("history");
+    testkit::wait_until("the last message on disk", || {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        text.contains("\"text\":\"m7\"").then_some(())
+    });
+    d.signal(libc::SIGKILL);
+    d.wait_exit();
+    let d = builder("history = 5\n").same_dirs_as(&d).start();
+    d.wait_for_log("did not stop cleanly");
+    let last = ids[7];
+    for (name, after) in [("ace", last), ("lost", last + 1)] {
+        let c = join_after(&d, name, Some(after)).await;
+        assert!(
+            c.welcome.resumed && !c.welcome.gap && c.welcome.history.is_empty(),
+            "after {after}: {:?}",
+            c.welcome
+        );
+        assert!(c.welcome.last_id.unwrap() > last + 1, "ids jumped");
+    }
+    let bob = join_after(&d, "bob", Some(ids[5])).await;
+    assert!(bob.welcome.resumed && !bob.welcome.gap);
+    let texts: Vec<&str> = bob
+        .welcome
+        .history
+        .iter()
+        .map(|e| e.text.as_str())
+        .collect();
+    assert_eq!(texts, ["m6", "m7"]);
+    // Away since m0: m1 and m2 are no longer kept.
+    let carol = join_after(&d, "carol", Some(ids[0])).await;
+    assert!(carol.welcome.resumed && carol.welcome.gap);
+    assert_eq!(ids_texts(&carol.welcome.history).len(), 5);
+    // A message after the restart: after the jump, and nothing missed.
+    let mut eve = join(&d, "eve").await;
+    assert!(!eve.welcome.resumed, "no after, no resume");
+    let next = say(&mut eve, "after the restart").await;
+    let dave = join_after(&d, "dave", Some(last)).await;
+    assert!(dave.welcome.resumed && !dave.welcome.gap);
+    assert_eq!(
+        ids_texts(&dave.welcome.history),
+        [(next, "after the restart".to_string())]
+    );
+}
+
 #[tokio::test]
 async fn resume_after_a_disconnect_returns_exactly_the_missed_messages() {
     let d = builder("history = 50\n").start();

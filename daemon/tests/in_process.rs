@@ -6,7 +6,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use chat_protocol::{Auth, ByeCode, ClientHandshake, ServerEvent, Session, Token};
+use chat_protocol::{
+    Auth, ByeCode, ClientEvent, ClientHandshake, ServerEvent, Session, Token, Welcome,
+};
 use chatd::config::{Config, Human};
 use chatd::connection::Connection;
 use chatd::state::App;
@@ -90,17 +92,24 @@ async fn greet(client: &mut Client, token: &Token) -> Session {
 
 /// Joins as `name`; returns the session keys.
 async fn join(client: &mut Client, token: &Token, name: &str) -> Session {
+    join_welcome(client, token, name).await.0
+}
+
+/// Joins as `name`; returns the session keys and the `Welcome`.
+async fn join_welcome(client: &mut Client, token: &Token, name: &str) -> (Session, Welcome) {
     let mut session = greet(client, token).await;
     let auth = Auth {
         username: name.into(),
         password: String::new().into(),
         client: "in-process".into(),
         after: None,
+        identity: None,
+        proof: None,
     };
     let sealed = session.sealer.seal(&auth.to_bytes()).unwrap();
     client.send(Message::Binary(sealed.into())).await.unwrap();
     match read(client, &mut session).await {
-        Ok(ServerEvent::Welcome(_)) => session,
+        Ok(ServerEvent::Welcome(welcome)) => (session, welcome),
         other => panic!("expected a Welcome, got {other:?}"),
     }
 }
@@ -384,4 +393,74 @@ async fn a_batch_taken_but_not_written_still_counts_against_the_byte_bound() {
         let _ =
             tokio::time::timeout(Duration::from_millis(50), read(&mut ace, &mut ace_session)).await;
     }
+}
+
+/// A long history's Welcome is fitted and serialized off the runtime's
+/// workers and outside the room's lock: on a runtime of one thread, a
+/// member's `who` is answered while another join's Welcome is held in the
+/// middle of its fitting (by a hold that debug builds offer to tests).
+#[cfg(debug_assertions)]
+#[tokio::test]
+async fn a_who_is_answered_while_a_big_welcome_is_being_fitted() {
+    let room = room(|c| {
+        c.history = 400;
+        c.outbound_queue = 1000;
+        c.outbound_queue_bytes = 64 << 20;
+        c.handshake_timeout = Human(Duration::from_secs(120));
+    })
+    .await;
+    let mut filler = connect(&room, 1 << 20).await;
+    let _filler_session = join(&mut filler, &room.token, "filler").await;
+    let member = room.app.hub.member("filler").expect("filler is in");
+    for i in 0..400 {
+        let text = format!("{i} {}", "x".repeat(4000));
+        room.app.hub.say(&member, text, false, None).await.unwrap();
+    }
+    let mut watcher = connect(&room, 4 << 20).await;
+    let (mut watcher_session, _) = join_welcome(&mut watcher, &room.token, "watcher").await;
+
+    let hold = chatd::hub::welcome::held::hold("big");
+    let mut big = connect(&room, 4 << 20).await;
+    let token = room.token.clone();
+    let joining = tokio::spawn(async move {
+        let (_, welcome) = join_welcome(&mut big, &token, "big").await;
+        welcome
+    });
+    let until = Instant::now() + testkit::DEADLINE;
+    while !hold.entered() {
+        assert!(Instant::now() < until, "the big Welcome was never fitted");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let sealed = watcher_session
+        .sealer
+        .seal(&ClientEvent::Who.to_bytes())
+        .unwrap();
+    watcher.send(Message::Binary(sealed.into())).await.unwrap();
+    let users = tokio::time::timeout(testkit::DEADLINE, async {
+        loop {
+            match read(&mut watcher, &mut watcher_session).await {
+                Ok(ServerEvent::Users { users, .. }) => return users,
+                Ok(_) => {}
+                Err(code) => panic!("the watcher was closed ({code})"),
+            }
+        }
+    })
+    .await
+    .expect("the who was answered");
+    assert!(
+        !hold.released(),
+        "the who was answered only once the Welcome was fitted"
+    );
+    assert!(users.iter().any(|u| u == "big"), "{users:?}");
+    hold.release();
+    let welcome = tokio::time::timeout(testkit::DEADLINE, joining)
+        .await
+        .expect("the big Welcome arrives once let go")
+        .unwrap();
+    let kept = welcome.history.len();
+    assert!(kept > 0 && kept < 400, "cut to one message: {kept} kept");
+    assert_eq!(
+        welcome.history.last().map(|e| e.text.starts_with("399 ")),
+        Some(true)
+    );
 }

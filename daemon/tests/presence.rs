@@ -58,7 +58,7 @@ async fn who(client: &mut RawClient) -> Vec<String> {
     client.send(&ClientEvent::Who).await;
     client
         .recv_until("the users answer", |e| match e {
-            ServerEvent::Users { users } => Some(users.clone()),
+            ServerEvent::Users { users, .. } => Some(users.clone()),
             _ => None,
         })
         .await

@@ -5,44 +5,15 @@
 //! vocabulary without breaking the other. The server sets every sender,
 //! id and timestamp; nothing a client claims about identity is trusted.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
 
-/// First sealed client message (c2s #0): who wants to join.
-/// On the wire: `{"type":"auth","username":…,"password":…,"client":…}`.
-/// The password is wiped from memory when the `Auth` (and each clone: a
-/// reconnecting client keeps one to join again) is dropped.
-#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(tag = "type", rename = "auth")]
-pub struct Auth {
-    /// Requested username.
-    pub username: String,
-    /// The join password; empty when the user has none.
-    #[serde(default)]
-    pub password: Zeroizing<String>,
-    /// Client software and version, for the server's logs.
-    #[serde(default)]
-    pub client: String,
-    /// Resume: the id of the last message this client saw (from an earlier
-    /// session). The `Welcome`'s history then holds the messages after it
-    /// (at most the server's `history`), and `gap` says when some of them
-    /// are no longer kept. Absent: the most recent history, as before.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub after: Option<u64>,
-}
+use crate::identity::IdentityKey;
 
-impl fmt::Debug for Auth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Auth")
-            .field("username", &self.username)
-            .field("password", &"..")
-            .field("client", &self.client)
-            .field("after", &self.after)
-            .finish()
-    }
-}
+mod auth;
+mod member;
+
+pub use self::auth::Auth;
+pub use self::member::Member;
 
 /// Events a joined client sends.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -82,6 +53,19 @@ pub enum ClientEvent {
     },
     /// Ask for the list of users online.
     Who,
+    /// Register another key to this session's name (a second device). The
+    /// server answers with `identities`, or an `error` (`not_owner`,
+    /// `too_many_keys`, `names_open`).
+    IdentityAdd {
+        /// The public key to add.
+        key: IdentityKey,
+    },
+    /// Remove a key from this session's name. The server answers with
+    /// `identities`, or an `error` (`not_owner`, `last_key`, `names_open`).
+    IdentityRemove {
+        /// The public key to remove.
+        key: IdentityKey,
+    },
     /// The client is leaving.
     Bye {
         /// Why.
@@ -131,6 +115,11 @@ pub struct Welcome {
     pub name: String,
     /// Everyone online, this client included.
     pub users: Vec<String>,
+    /// Everyone online again, with what is known of each (their identity);
+    /// in the order of `users`. Empty (absent on the wire) from a server
+    /// that does not send it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<Member>,
     /// Recent public messages, oldest first; after a resume (`Auth`'s
     /// `after`), the messages after that id.
     #[serde(default)]
@@ -140,6 +129,12 @@ pub struct Welcome {
     /// than `history` holds): the client should say messages were missed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub gap: bool,
+    /// Set when the server honoured the `Auth`'s `after`: `history` holds
+    /// the messages after that id, and an absent `gap` means nothing was
+    /// missed, whatever the ids (they jump after a server's crash). Absent
+    /// from older servers, which leave the client to guess from the ids.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resumed: bool,
     /// The id of the last message the room's log holds at this join (0:
     /// none yet), whether or not `history` shows it: a client that
     /// reconnects resumes after it (or after a later message it received)
@@ -177,6 +172,13 @@ pub enum RejectCode {
     /// Too many wrong passwords from this address: wait `retry_after`
     /// seconds.
     Throttled,
+    /// The name is registered to other keys than the one this join proved
+    /// (or it proved none).
+    NameRegistered,
+    /// The `Auth`'s identity or proof is not valid: one without the other,
+    /// a malformed or weak key, or a proof that does not verify for this
+    /// session.
+    BadIdentity,
     /// Banned by an operator (the reason says why and until when).
     Banned,
     /// A code this side does not know.
@@ -200,6 +202,9 @@ pub enum ByeCode {
     Timeout,
     /// The key this session joined with was withdrawn.
     KeyRotated,
+    /// The name's owner joined, proving one of the name's keys, and this
+    /// session had proved none of them.
+    NameRegistered,
     /// The peer broke the protocol.
     Protocol,
     /// Banned by an operator (the reason says why and until when).
@@ -229,6 +234,17 @@ pub enum ErrorCode {
     NoSuchUser,
     /// An event that could not be read.
     BadEvent,
+    /// `identity_add` or `identity_remove` from a session not proven with
+    /// one of its name's keys (or whose name is not registered).
+    NotOwner,
+    /// `identity_add` to a name that holds as many keys as the server
+    /// allows.
+    TooManyKeys,
+    /// `identity_remove` of a name's last key.
+    LastKey,
+    /// `identity_add` or `identity_remove` on a server whose names are not
+    /// bound to keys (its `names` policy is `"open"`).
+    NamesOpen,
     /// A code this side does not know.
     #[serde(other)]
     Other,
@@ -277,6 +293,9 @@ pub enum ServerEvent {
         online: usize,
         /// Server time, Unix milliseconds.
         ts: u64,
+        /// The identity the user proved, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        identity: Option<IdentityKey>,
     },
     /// Someone left.
     Leave {
@@ -308,6 +327,17 @@ pub enum ServerEvent {
     Users {
         /// Everyone online.
         users: Vec<String>,
+        /// Everyone online, with their identities (see [`Welcome::members`]).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        members: Vec<Member>,
+    },
+    /// Answer to `identity_add` and `identity_remove`: the keys registered
+    /// to the name now.
+    Identities {
+        /// The name (this session's).
+        name: String,
+        /// Its keys.
+        keys: Vec<IdentityKey>,
     },
     /// A notice from the server's admin.
     Notice {
@@ -400,39 +430,6 @@ impl ServerEvent {
     /// The JSON bytes of this event, to be sealed.
     pub fn to_bytes(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("server events always serialize")
-    }
-}
-
-impl Auth {
-    /// Reads an `Auth` strictly: `"type":"auth"` is required (serde's tag on
-    /// a struct is written but not checked when read), and a member given
-    /// twice makes it unreadable, as for every other event (a JSON map would
-    /// keep the last one in silence).
-    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
-        #[derive(Deserialize)]
-        struct Strict {
-            #[serde(rename = "type")]
-            kind: String,
-            username: String,
-            #[serde(default)]
-            password: Zeroizing<String>,
-            #[serde(default)]
-            client: String,
-            #[serde(default)]
-            after: Option<u64>,
-        }
-        let strict: Strict = crate::json::from_slice_strict(bytes)?;
-        (strict.kind == "auth").then(|| Auth {
-            username: strict.username,
-            password: strict.password,
-            client: strict.client,
-            after: strict.after,
-        })
-    }
-
-    /// The JSON bytes of this `Auth`, to be sealed; wiped when dropped.
-    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
-        Zeroizing::new(serde_json::to_vec(self).expect("auth always serializes"))
     }
 }
 
@@ -604,42 +601,5 @@ mod tests {
             validate_text(&"x".repeat(101), 100).unwrap_err().0,
             ErrorCode::TextTooLong
         );
-    }
-
-    #[test]
-    fn auth_debug_hides_password() {
-        let a = Auth {
-            username: "ace".into(),
-            password: Zeroizing::new("hunter2".into()),
-            client: "t".into(),
-            after: None,
-        };
-        assert!(!format!("{a:?}").contains("hunter2"));
-        let json = String::from_utf8(a.to_bytes().to_vec()).unwrap();
-        assert!(
-            json.starts_with(r#"{"type":"auth","username":"ace""#),
-            "{json}"
-        );
-        assert_eq!(serde_json::from_str::<Auth>(&json).unwrap(), a);
-        assert_eq!(Auth::from_bytes(json.as_bytes()), Some(a));
-        assert_eq!(Auth::from_bytes(br#"{"username":"ace"}"#), None);
-        assert_eq!(
-            Auth::from_bytes(br#"{"type":"say","username":"ace"}"#),
-            None
-        );
-    }
-
-    #[test]
-    fn auth_with_a_member_twice_is_unreadable() {
-        let once = br#"{"type":"auth","username":"ace","password":"pw","client":"t"}"#;
-        assert!(Auth::from_bytes(once).is_some());
-        for twice in [
-            r#"{"type":"auth","username":"ace","username":"bob","password":"pw"}"#,
-            r#"{"type":"auth","username":"ace","password":"x","password":"pw"}"#,
-            r#"{"type":"auth","type":"auth","username":"ace"}"#,
-            r#"{"type":"auth","username":"ace","client":"a","client":"b"}"#,
-        ] {
-            assert_eq!(Auth::from_bytes(twice.as_bytes()), None, "{twice}");
-        }
     }
 }

@@ -17,6 +17,9 @@
 //!    per-direction counter nonce ([`seal::Sealer`], [`seal::Opener`]).
 //! 4. [`event`]: what the sealed messages carry, as tagged JSON.
 //!
+//! A client may prove a long-term [`identity`] in its `Auth`: an Ed25519
+//! signature over the session's transcript hash.
+//!
 //! Beside the wire format, [`escape`] is the one escaper that both binaries
 //! use to print what peers and the daemon sent, so a hostile peer can never
 //! drive a terminal.
@@ -28,18 +31,20 @@ pub mod escape;
 pub mod event;
 pub mod handshake;
 pub mod hex;
+pub mod identity;
 pub mod json;
 pub mod limits;
 pub mod seal;
 pub mod token;
 
 pub use event::{
-    Auth, ByeCode, ClientEvent, ErrorCode, HistoryEntry, RateLimit, RejectCode, ServerEvent,
-    Welcome, forbidden_control, valid_cid, valid_username, validate_text,
+    Auth, ByeCode, ClientEvent, ErrorCode, HistoryEntry, Member, RateLimit, RejectCode,
+    ServerEvent, Welcome, forbidden_control, valid_cid, valid_username, validate_text,
 };
 pub use handshake::{
     ClientHandshake, HandshakeError, ServerHandshake, ServerHello, Session, SessionKeys,
 };
+pub use identity::{Fingerprint, Identity, IdentityError, IdentityKey};
 pub use seal::{OpenError, Opener, SealError, Sealer};
 pub use token::{JoinKey, KeyId, ServerIdentity, Token, TokenError};
 

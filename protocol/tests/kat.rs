@@ -16,9 +16,9 @@ use chat_protocol::limits::{
     CLIENT_OVERHEAD, MAX_AUTH, MAX_SERVER_MESSAGE, TAG_LEN, max_client_message,
 };
 use chat_protocol::{
-    Auth, ByeCode, ClientEvent, ClientHandshake, ErrorCode, HandshakeError, JoinKey, KeyId,
-    OpenError, Opener, RateLimit, RejectCode, Sealer, ServerEvent, ServerHandshake, ServerIdentity,
-    Token, Welcome,
+    Auth, ByeCode, ClientEvent, ClientHandshake, ErrorCode, HandshakeError, Identity,
+    IdentityError, IdentityKey, JoinKey, KeyId, OpenError, Opener, RateLimit, RejectCode, Sealer,
+    ServerEvent, ServerHandshake, ServerIdentity, Token, Welcome,
 };
 use sha2::{Digest, Sha256};
 use x25519_dalek::{PublicKey, StaticSecret};
@@ -48,6 +48,13 @@ const NAMES: &[&str] = &[
     "auth_sealed",
     "welcome_plain",
     "welcome_sealed",
+    "identity_seed",
+    "identity_pub",
+    "identity_text",
+    "identity_fingerprint",
+    "identity_proof",
+    "auth_identity_plain",
+    "auth_identity_sealed",
 ];
 
 fn doc() -> String {
@@ -160,6 +167,8 @@ fn auth_event() -> Auth {
         password: String::from("top_secret").into(),
         client: "chat/0.1.0".into(),
         after: None,
+        identity: None,
+        proof: None,
     }
 }
 
@@ -167,6 +176,7 @@ fn welcome_event() -> ServerEvent {
     ServerEvent::Welcome(Welcome {
         name: "ace".into(),
         users: vec!["ace".into()],
+        members: vec![],
         history: vec![],
         motd: None,
         rate: RateLimit {
@@ -176,6 +186,7 @@ fn welcome_event() -> ServerEvent {
         max_text: 4096,
         server: "chatd/0.1.0".into(),
         gap: false,
+        resumed: false,
         last_id: None,
     })
 }
@@ -195,6 +206,7 @@ fn kat_block_has_every_name_and_the_design_inputs() {
         ("e_s_priv", 0x60),
         ("r_c", 0x80),
         ("r_s", 0xa0),
+        ("identity_seed", 0xc0),
     ] {
         assert_eq!(kat.b32(name), seq(start), "input {name}");
     }
@@ -279,6 +291,50 @@ fn both_state_machines_reproduce_the_vectors() {
     assert_eq!(
         serde_json::from_slice::<ServerEvent>(&opened).unwrap(),
         welcome_event()
+    );
+
+    // The Auth with an identity: the proof over this session's th, made by
+    // the client and verified by the server.
+    let identity = Identity::from_seed(&kat.b32("identity_seed"));
+    kat.check("identity_pub", &identity.public().to_bytes());
+    assert_eq!(identity.public().to_string(), kat.text("identity_text"));
+    assert_eq!(
+        IdentityKey::parse(kat.text("identity_text")).unwrap(),
+        identity.public()
+    );
+    assert_eq!(
+        identity.public().fingerprint().to_string(),
+        kat.text("identity_fingerprint")
+    );
+    kat.check("identity_proof", &identity.prove(&client_keys.th));
+    let mut proven = auth_event();
+    proven.prove(&identity, &client_keys.th);
+    kat.check("auth_identity_plain", &proven.to_bytes());
+    let sealed = ClientHandshake::with_secrets(&token, kat.b32("e_c_priv"), kat.b32("r_c"))
+        .on_challenge(&kat.bytes("challenge"))
+        .unwrap()
+        .0
+        .sealer
+        .seal(&proven.to_bytes())
+        .unwrap();
+    kat.check("auth_identity_sealed", &sealed);
+    let opened = ServerHandshake::new(&ServerIdentity::from_secret_bytes(&kat.b32("s_priv")))
+        .respond_with(
+            &kat.bytes("hello"),
+            lookup,
+            kat.b32("e_s_priv"),
+            kat.b32("r_s"),
+        )
+        .unwrap()
+        .session
+        .opener
+        .open(&kat.bytes("auth_identity_sealed"), MAX_AUTH)
+        .expect("the server opens the Auth with an identity");
+    let read = Auth::from_bytes(&opened).unwrap();
+    assert_eq!(read, proven);
+    assert_eq!(
+        read.verify_identity(&server.keys.th),
+        Ok(Some(identity.public()))
     );
 
     // The same with bare sealers at the stated counters.
@@ -422,6 +478,42 @@ fn bare_primitives_reproduce_the_vectors() {
         kat.bytes("auth_sealed").len(),
         kat.bytes("auth_plain").len() + TAG_LEN
     );
+
+    // The identity, with ed25519-dalek's own API and base64 by hand: the
+    // public key, its text form and fingerprint, the proof (the signature
+    // of the 22-byte label ‖ th, 54 bytes), the Auth's members and its seal.
+    use ed25519_dalek::{Signer as _, SigningKey};
+    let signing = SigningKey::from_bytes(&kat.b32("identity_seed"));
+    let public = signing.verifying_key().to_bytes();
+    kat.check("identity_pub", &public);
+    assert_eq!(
+        format!("chat-id1_{}", URL_SAFE_NO_PAD.encode(public)),
+        kat.text("identity_text")
+    );
+    let digest = Sha256::new()
+        .chain_update(b"chat v1 identity fingerprint")
+        .chain_update(public)
+        .finalize();
+    kat.check("identity_fingerprint", &digest[..8]);
+    let mut message = b"chat v1 identity proof".to_vec();
+    assert_eq!(message.len(), 22);
+    message.extend_from_slice(&th);
+    let signature = signing.sign(&message).to_bytes();
+    kat.check("identity_proof", &signature);
+    signing
+        .verifying_key()
+        .verify_strict(&message, &ed25519_dalek::Signature::from_bytes(&signature))
+        .expect("the proof verifies strictly");
+    let plain = format!(
+        r#"{{"type":"auth","username":"ace","password":"top_secret","client":"chat/0.1.0","identity":"{}","proof":"{}"}}"#,
+        URL_SAFE_NO_PAD.encode(public),
+        URL_SAFE_NO_PAD.encode(signature)
+    );
+    kat.check("auth_identity_plain", plain.as_bytes());
+    kat.check(
+        "auth_identity_sealed",
+        &aead_seal(&k_c2s, 0, &kat.bytes("auth_identity_plain")),
+    );
 }
 
 #[test]
@@ -471,6 +563,26 @@ fn the_vectors_fail_when_anything_is_off() {
         .err();
     assert_eq!(err, Some(HandshakeError::UnknownKey(token.key_id())));
 
+    // A proof holds for its session only, and for its key only.
+    let proven = Auth::from_bytes(&kat.bytes("auth_identity_plain")).unwrap();
+    let th = kat.b32("th");
+    assert!(proven.verify_identity(&th).is_ok());
+    let mut other_th = th;
+    other_th[31] ^= 1;
+    assert_eq!(
+        proven.verify_identity(&other_th),
+        Err(IdentityError::BadProof)
+    );
+    let stranger = Identity::from_seed(&[0x55; 32]);
+    let relabelled = Auth {
+        identity: Some(stranger.public().to_base64()),
+        ..proven.clone()
+    };
+    assert_eq!(
+        relabelled.verify_identity(&th),
+        Err(IdentityError::BadProof)
+    );
+
     // The token is parsed strictly, but surrounding whitespace is trimmed.
     let text = kat.text("token");
     assert_eq!(Token::parse(&format!(" {text}\n")).unwrap(), token);
@@ -482,7 +594,7 @@ fn the_vectors_fail_when_anything_is_off() {
 fn the_plaintexts_are_stated_verbatim() {
     let doc = doc();
     let kat = Kat::load();
-    for name in ["auth_plain", "welcome_plain"] {
+    for name in ["auth_plain", "welcome_plain", "auth_identity_plain"] {
         let plain = String::from_utf8(kat.bytes(name)).unwrap();
         let stated = blocks(&doc, "text")
             .iter()
@@ -510,7 +622,11 @@ fn the_event_examples_round_trip() {
     };
 
     let auths = lines("json auth");
-    assert_eq!(auths.len(), 2, "a plain Auth and one that resumes");
+    assert_eq!(
+        auths.len(),
+        3,
+        "a plain Auth, one that resumes, one with an identity"
+    );
     for line in &auths {
         let auth = Auth::from_bytes(line.as_bytes()).unwrap();
         assert_eq!(String::from_utf8(auth.to_bytes().to_vec()).unwrap(), *line);
@@ -518,6 +634,15 @@ fn the_event_examples_round_trip() {
     assert_eq!(
         Auth::from_bytes(auths[1].as_bytes()).unwrap().after,
         Some(1234)
+    );
+    let kat = Kat::load();
+    assert_eq!(auths[2].as_bytes(), kat.bytes("auth_identity_plain"));
+    assert!(
+        Auth::from_bytes(auths[2].as_bytes())
+            .unwrap()
+            .verify_identity(&kat.b32("th"))
+            .unwrap()
+            .is_some()
     );
 
     let mut seen = Vec::new();
@@ -529,7 +654,18 @@ fn the_event_examples_round_trip() {
     }
     seen.sort_unstable();
     seen.dedup();
-    assert_eq!(seen, ["action", "bye", "dm", "say", "who"]);
+    assert_eq!(
+        seen,
+        [
+            "action",
+            "bye",
+            "dm",
+            "identity_add",
+            "identity_remove",
+            "say",
+            "who"
+        ]
+    );
 
     let mut seen = Vec::new();
     for line in lines("json server-event") {
@@ -543,8 +679,18 @@ fn the_event_examples_round_trip() {
     assert_eq!(
         seen,
         [
-            "bye", "dm", "error", "join", "leave", "message", "notice", "presence", "reject",
-            "users", "welcome"
+            "bye",
+            "dm",
+            "error",
+            "identities",
+            "join",
+            "leave",
+            "message",
+            "notice",
+            "presence",
+            "reject",
+            "users",
+            "welcome"
         ]
     );
 }
@@ -574,6 +720,8 @@ fn every_code_is_documented() {
         RejectCode::BadRequest,
         RejectCode::Busy,
         RejectCode::Throttled,
+        RejectCode::NameRegistered,
+        RejectCode::BadIdentity,
         RejectCode::Banned,
     ] {
         match code {
@@ -584,6 +732,8 @@ fn every_code_is_documented() {
             | RejectCode::BadRequest
             | RejectCode::Busy
             | RejectCode::Throttled
+            | RejectCode::NameRegistered
+            | RejectCode::BadIdentity
             | RejectCode::Banned
             | RejectCode::Other => row(code_name(code)),
         }
@@ -594,6 +744,10 @@ fn every_code_is_documented() {
         ErrorCode::RateLimited,
         ErrorCode::NoSuchUser,
         ErrorCode::BadEvent,
+        ErrorCode::NotOwner,
+        ErrorCode::TooManyKeys,
+        ErrorCode::LastKey,
+        ErrorCode::NamesOpen,
     ] {
         match code {
             ErrorCode::TextTooLong
@@ -601,6 +755,10 @@ fn every_code_is_documented() {
             | ErrorCode::RateLimited
             | ErrorCode::NoSuchUser
             | ErrorCode::BadEvent
+            | ErrorCode::NotOwner
+            | ErrorCode::TooManyKeys
+            | ErrorCode::LastKey
+            | ErrorCode::NamesOpen
             | ErrorCode::Other => row(code_name(code)),
         }
     }
@@ -612,6 +770,7 @@ fn every_code_is_documented() {
         ByeCode::Timeout,
         ByeCode::KeyRotated,
         ByeCode::Protocol,
+        ByeCode::NameRegistered,
         ByeCode::Banned,
     ] {
         match code {
@@ -622,6 +781,7 @@ fn every_code_is_documented() {
             | ByeCode::Timeout
             | ByeCode::KeyRotated
             | ByeCode::Protocol
+            | ByeCode::NameRegistered
             | ByeCode::Banned
             | ByeCode::Other => row(code_name(code)),
         }

@@ -294,6 +294,8 @@ impl RawClient {
             password: password.to_owned().into(),
             client: "testkit".into(),
             after,
+            identity: None,
+            proof: None,
         };
         Self::join_with_auth(ws, key, &auth.to_bytes()).await
     }

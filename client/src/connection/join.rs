@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use chat_protocol::limits::MAX_SERVER_MESSAGE;
-use chat_protocol::{Auth, ClientHandshake, HandshakeError, ServerEvent, Token, Welcome, close};
+use chat_protocol::{
+    Auth, ClientHandshake, HandshakeError, Identity, RejectCode, ServerEvent, Token, Welcome, close,
+};
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
@@ -15,7 +17,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
 
-use super::refusal::{busy, closed_in_handshake, impostor, rejected};
+use super::refusal::{Rejected, busy, closed_in_handshake, impostor, rejected};
 use super::{Connection, Incoming, Socket, close_quietly, lost};
 use crate::exit::{Exit, Failure};
 
@@ -47,14 +49,18 @@ pub enum Retry {
 }
 
 /// Why a join failed: what to tell the user and the exit code
-/// ([`JoinError::failure`]), and whether a reconnecting client should try
-/// again ([`JoinError::retry`]).
+/// ([`JoinError::failure`]), whether a reconnecting client should try
+/// again ([`JoinError::retry`]), and the server's code when it refused
+/// ([`JoinError::rejected`]: two codes share an exit status, and a
+/// reconnecting client tells them apart).
 #[derive(Debug)]
 pub struct JoinError {
     /// The message and the exit code.
     pub failure: Failure,
     /// Whether a retry can help.
     pub retry: Retry,
+    /// The code of the server's `Reject`, when it sent one.
+    pub rejected: Option<RejectCode>,
 }
 
 impl JoinError {
@@ -66,15 +72,22 @@ impl JoinError {
 
 impl From<anyhow::Error> for JoinError {
     fn from(err: anyhow::Error) -> Self {
-        let failure = match err.downcast::<Failure>() {
-            Ok(failure) => failure,
-            Err(other) => Failure::new(Exit::Error, format!("{other:#}")),
+        let (failure, rejected) = match err.downcast::<Rejected>() {
+            Ok(Rejected { code, failure }) => (failure, Some(code)),
+            Err(err) => match err.downcast::<Failure>() {
+                Ok(failure) => (failure, None),
+                Err(other) => (Failure::new(Exit::Error, format!("{other:#}")), None),
+            },
         };
         let retry = match failure.exit {
             Exit::ConnectionLost | Exit::Unreachable | Exit::ServerFull => Retry::Helps,
             _ => Retry::Useless,
         };
-        Self { failure, retry }
+        Self {
+            failure,
+            retry,
+            rejected,
+        }
     }
 }
 
@@ -85,17 +98,25 @@ impl From<JoinError> for anyhow::Error {
 }
 
 /// Connects to `url`, proves the server holds the key's identity, and
-/// joins with `auth`. Every failure says whether a retry can help, and
-/// carries its exit code.
+/// joins with `auth`, proving `identity` (if any) for this session. Every
+/// failure says whether a retry can help, and carries its exit code.
 pub async fn join(
     url: &str,
     token: &Token,
     auth: &Auth,
+    identity: Option<&Identity>,
 ) -> Result<(Connection, Welcome), JoinError> {
-    join_once(url, token, auth).await.map_err(JoinError::from)
+    join_once(url, token, auth, identity)
+        .await
+        .map_err(JoinError::from)
 }
 
-async fn join_once(url: &str, token: &Token, auth: &Auth) -> anyhow::Result<(Connection, Welcome)> {
+async fn join_once(
+    url: &str,
+    token: &Token,
+    auth: &Auth,
+    identity: Option<&Identity>,
+) -> anyhow::Result<(Connection, Welcome)> {
     let mut ws = connect(url).await?;
     let handshake = ClientHandshake::new(token);
     ws.send(Message::binary(handshake.hello().to_vec()))
@@ -116,7 +137,7 @@ async fn join_once(url: &str, token: &Token, auth: &Auth) -> anyhow::Result<(Con
             ));
         }
     };
-    let (session, _keys) = match handshake.on_challenge(&challenge) {
+    let (session, keys) = match handshake.on_challenge(&challenge) {
         Ok(established) => established,
         Err(err) => {
             close_quietly(&mut ws, close::PROTOCOL).await;
@@ -133,6 +154,12 @@ async fn join_once(url: &str, token: &Token, auth: &Auth) -> anyhow::Result<(Con
         opener: session.opener,
     };
 
+    // The proof signs this session's transcript hash: made for each join.
+    let mut auth = auth.clone();
+    if let Some(identity) = identity {
+        auth.prove(identity, &keys.th);
+    }
+    drop(keys);
     // Only now, with the server proven, does anything secret leave.
     let sealed = conn
         .sealer
@@ -164,7 +191,7 @@ async fn join_once(url: &str, token: &Token, auth: &Auth) -> anyhow::Result<(Con
             ..
         } => {
             conn.close(close::NORMAL).await;
-            Err(rejected(code, &reason, retry_after, auth, url))
+            Err(rejected(code, &reason, retry_after, &auth, url))
         }
         Incoming::Event { .. } => {
             let why = "the server answered the join with neither a welcome nor a refusal";

@@ -79,6 +79,24 @@ pub(super) fn impostor(detail: &str) -> anyhow::Error {
     .into()
 }
 
+/// A join the server refused with a sealed `Reject`: the failure to report,
+/// and the server's code (which [`super::JoinError`] keeps).
+#[derive(Debug)]
+pub(super) struct Rejected {
+    /// The server's code.
+    pub(super) code: RejectCode,
+    /// The message and exit code.
+    pub(super) failure: Failure,
+}
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.failure.fmt(f)
+    }
+}
+
+impl std::error::Error for Rejected {}
+
 /// The failure for a sealed `Reject`; the server's words are escaped.
 pub(super) fn rejected(
     code: RejectCode,
@@ -126,10 +144,31 @@ pub(super) fn rejected(
                 None => format!("{refused}: {reason}"),
             },
         ),
+        RejectCode::NameRegistered => (
+            Exit::NameTaken,
+            format!(
+                "{refused}: {reason} (the name belongs to someone else: it is registered to {}; use another --username NAME)",
+                if auth.identity.is_some() {
+                    "other identities than this one"
+                } else {
+                    "an identity, and chat joined without one"
+                }
+            ),
+        ),
+        RejectCode::BadIdentity => (
+            Exit::Error,
+            format!(
+                "{refused}: {reason} (the server did not accept this client's identity proof; --no-identity joins without it)"
+            ),
+        ),
         RejectCode::Banned => (Exit::Banned, format!("{refused}: {reason} (banned)")),
         RejectCode::BadRequest | RejectCode::Other => (Exit::Error, format!("{refused}: {reason}")),
     };
-    Failure::new(exit, message).into()
+    Rejected {
+        code,
+        failure: Failure::new(exit, message),
+    }
+    .into()
 }
 
 #[cfg(test)]
@@ -180,10 +219,12 @@ mod tests {
             password: String::from("pw").into(),
             client: String::new(),
             after: None,
+            identity: None,
+            proof: None,
         };
         let reason = "too many wrong passwords from this address; try again in 29 s";
         let err = rejected(RejectCode::Throttled, reason, Some(29), &auth, "ws://h:1/");
-        let failure = err.downcast_ref::<Failure>().unwrap();
+        let failure = &err.downcast_ref::<Rejected>().unwrap().failure;
         assert_eq!(failure.exit, Exit::Throttled);
         let text = &failure.message;
         assert_eq!(text.matches("29 s").count(), 1, "{text}");
@@ -205,6 +246,8 @@ mod tests {
             (RejectCode::BadRequest, Exit::Error),
             (RejectCode::Other, Exit::Error),
             (RejectCode::Throttled, Exit::Throttled),
+            (RejectCode::NameRegistered, Exit::NameTaken),
+            (RejectCode::BadIdentity, Exit::Error),
             (RejectCode::Banned, Exit::Banned),
         ];
         let auth = Auth {
@@ -212,10 +255,14 @@ mod tests {
             password: String::from("pw").into(),
             client: String::new(),
             after: None,
+            identity: None,
+            proof: None,
         };
         for (code, exit) in cases {
             let err = rejected(code, "why\x07", Some(30), &auth, "ws://h:1/");
-            let failure = err.downcast_ref::<Failure>().unwrap();
+            let rejected = err.downcast_ref::<Rejected>().unwrap();
+            assert_eq!(rejected.code, code);
+            let failure = &rejected.failure;
             assert_eq!(failure.exit, exit);
             assert!(
                 failure
@@ -236,7 +283,7 @@ mod tests {
             &nothing,
             "ws://h:1/",
         );
-        let failure = err.downcast_ref::<Failure>().unwrap();
+        let failure = &err.downcast_ref::<Rejected>().unwrap().failure;
         assert_eq!(failure.exit, Exit::BadPassword);
         assert!(
             failure.message.contains("it needs a password"),

@@ -2,7 +2,7 @@
 //! besides the commands: why it woke ([`Wake`]), the state of the link
 //! ([`Link`]) and what happened ([`Event`]).
 
-use chat_protocol::{ServerEvent, Welcome};
+use chat_protocol::{Member, ServerEvent, Welcome};
 use tokio::time::Instant;
 
 use super::Pending;
@@ -51,8 +51,8 @@ pub enum Event {
     },
     /// Who is online, exactly: the answer to
     /// [`Engine::refresh_users`](super::Engine::refresh_users), which shows
-    /// nothing.
-    Users(Vec<String>),
+    /// nothing: the names, and the `members` when the server sends them.
+    Users(Vec<String>, Vec<Member>),
     /// The server's answer to a line came: it was taken.
     Confirmed(u64),
     /// The server refused a line (an `error` event, also given as

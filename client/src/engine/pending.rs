@@ -66,6 +66,12 @@ pub(super) fn merge(
                 merged.unknown.push(pending);
                 continue;
             }
+            // Adding or removing a key again changes nothing more: the
+            // answer (the name's keys now) is still worth having.
+            ClientEvent::IdentityAdd { .. } | ClientEvent::IdentityRemove { .. } => {
+                merged.resend.push(pending);
+                continue;
+            }
             // A `who` unanswered needs no answer now.
             _ => continue,
         };
@@ -160,12 +166,19 @@ mod tests {
             seq: 5,
             event: ClientEvent::Who,
         };
+        let add = Pending {
+            seq: 6,
+            event: ClientEvent::IdentityAdd {
+                key: chat_protocol::Identity::from_seed(&[6; 32]).public(),
+            },
+        };
         let inflight = [
             say(1, "one", Some("p-1")),
             say(2, "two", Some("p-2")),
             say(3, "two", Some("p-3")),
             dm.clone(),
             who,
+            add,
         ]
         .into();
         let merged = merge(history, &HashSet::new(), "ACE", inflight);
@@ -173,8 +186,8 @@ mod tests {
         let resend: Vec<_> = merged.resend.iter().map(|p| p.seq).collect();
         assert_eq!(
             resend,
-            [1, 3],
-            "the same text under another id is not taken"
+            [1, 3, 6],
+            "the same text under another id is not taken; a key added goes again"
         );
         assert_eq!(merged.unknown, [dm]);
     }

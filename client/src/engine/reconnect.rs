@@ -3,16 +3,17 @@
 //! when a join starts and when it ends (joined again: the rejoin's history
 //! merged, unanswered lines settled; or failed: wait again, or give up).
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use chat_protocol::{Auth, ByeCode, ClientEvent, Token, close};
+use chat_protocol::{Auth, ByeCode, ClientEvent, Identity, RejectCode, Token, close};
 use tokio::time::Instant;
 use zeroize::Zeroizing;
 
 use super::pending::merge;
 use super::{Engine, Event, Link, Remedy};
 use crate::connection::{self, JoinError};
-use crate::exit::{Exit, Failure};
+use crate::exit::Failure;
 use crate::pacing::Pacer;
 
 /// The first wait before a reconnect attempt.
@@ -30,6 +31,19 @@ pub struct Rejoin {
     pub token: Token,
     /// The join request (name and password).
     pub auth: Auth,
+    /// The identity proven at each join, if any.
+    pub identity: Option<Arc<Identity>>,
+}
+
+/// Whether a failed rejoin is worth waiting out: a retry can help, or the
+/// name is taken (`name_taken`, by the server's code: `name_registered`
+/// has the same exit status and is final), which our own old session may
+/// still hold until the server notices it is gone, for the first
+/// [`NAME_HELD_ATTEMPTS`] attempts (about a minute: someone else may have
+/// taken it).
+pub fn worth_retrying(err: &JoinError, attempt: u32) -> bool {
+    let name_held = err.rejected == Some(RejectCode::NameTaken) && attempt < NAME_HELD_ATTEMPTS;
+    err.retry_helps() || name_held
 }
 
 /// What the user gave to join again with, in place of what the last
@@ -117,10 +131,11 @@ impl Engine {
         let (Some(rejoin), Link::Waiting { attempt, .. }) = (&self.rejoin, self.link) else {
             return;
         };
-        let (urls, token, mut auth) = (
+        let (urls, token, mut auth, identity) = (
             rejoin.urls.clone(),
             rejoin.token.clone(),
             rejoin.auth.clone(),
+            rejoin.identity.clone(),
         );
         // Resume: the server sends what came after the last message seen.
         auth.after = self.last_id;
@@ -128,7 +143,7 @@ impl Engine {
         self.link = Link::Joining;
         self.retry_attempt = attempt;
         self.joining = Some(tokio::spawn(async move {
-            connection::join_any(&urls, &token, &auth).await
+            connection::join_any(&urls, &token, &auth, identity.as_deref()).await
         }));
     }
 
@@ -140,12 +155,7 @@ impl Engine {
         let (conn, mut welcome, url) = match joined {
             Ok(joined) => joined,
             Err(err) => {
-                // Our old session may still hold the name until the server
-                // notices it is gone: a taken name is worth waiting out, for
-                // about a minute (someone else may have taken it).
-                let name_held =
-                    err.failure.exit == Exit::NameTaken && self.retry_attempt < NAME_HELD_ATTEMPTS;
-                if err.retry_helps() || name_held {
+                if worth_retrying(&err, self.retry_attempt) {
                     let attempt = self.retry_attempt + 1;
                     let at = Instant::now() + backoff(attempt);
                     self.link = Link::Waiting { at, attempt };
@@ -169,13 +179,15 @@ impl Engine {
             self.queue.retain(|p| p.seq != seq);
         }
         let history = std::mem::take(&mut welcome.history);
-        // A server that resumed after our last id sends exactly what came
-        // after it, or says `gap`; from one that did not (an older
-        // server), the merge guesses.
+        // A server that resumed after our last id says so (`resumed`) and
+        // sends exactly what came after it, or says `gap`: trusted, however
+        // far the ids jumped (they do after a server's crash). From an
+        // older server, which does not say, the ids and the merge guess.
         let resumed = self.resumed_after.is_some_and(|after| {
-            history
-                .first()
-                .is_none_or(|e| e.id == after.saturating_add(1))
+            welcome.resumed
+                || history
+                    .first()
+                    .is_none_or(|e| e.id == after.saturating_add(1))
         });
         let inflight = std::mem::take(&mut self.inflight);
         let merged = merge(history, &self.seen, &self.me, inflight);
@@ -197,6 +209,35 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exit::Exit;
+
+    #[test]
+    fn a_taken_name_is_waited_out_and_a_registered_one_is_not() {
+        use crate::connection::Retry;
+        let refused = |code| JoinError {
+            failure: Failure::new(Exit::NameTaken, "refused"),
+            retry: Retry::Useless,
+            rejected: Some(code),
+        };
+        // Both exit 13; only the code tells them apart.
+        assert!(worth_retrying(&refused(RejectCode::NameTaken), 0));
+        assert!(worth_retrying(
+            &refused(RejectCode::NameTaken),
+            NAME_HELD_ATTEMPTS - 1
+        ));
+        assert!(!worth_retrying(
+            &refused(RejectCode::NameTaken),
+            NAME_HELD_ATTEMPTS
+        ));
+        assert!(!worth_retrying(&refused(RejectCode::NameRegistered), 0));
+        assert!(!worth_retrying(&refused(RejectCode::BadIdentity), 0));
+        let lost = JoinError {
+            failure: Failure::new(Exit::ConnectionLost, "lost"),
+            retry: Retry::Helps,
+            rejected: None,
+        };
+        assert!(worth_retrying(&lost, 100));
+    }
 
     /// Runs `engine` until `pick` takes one of its events; the deadline is
     /// generous.
@@ -226,11 +267,20 @@ mod tests {
             password: Zeroizing::new(String::new()),
             client: "test".into(),
             after: None,
+            identity: None,
+            proof: None,
         };
         let urls = vec![daemon.url.clone()];
-        let (conn, welcome, _) = connection::join_any(&urls, &token, &auth).await.unwrap();
+        let (conn, welcome, _) = connection::join_any(&urls, &token, &auth, None)
+            .await
+            .unwrap();
         let mut engine = Engine::new(conn, &welcome);
-        engine.reconnect_with(Rejoin { urls, token, auth });
+        engine.reconnect_with(Rejoin {
+            urls,
+            token,
+            auth,
+            identity: None,
+        });
 
         // Joined: it leaves and joins again, under the same name.
         assert!(engine.reconnect_now(None).await);

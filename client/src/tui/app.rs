@@ -14,6 +14,7 @@
 mod commands;
 mod ended;
 mod events;
+mod identities;
 mod keys;
 mod scroll;
 mod search;
@@ -28,6 +29,7 @@ use super::editor::Editor;
 use crate::clock::Clock;
 use crate::engine::{Credentials, Link};
 use crate::exit::Exit;
+use crate::identity::Roster;
 use crate::model::{self, Entry, Kind};
 
 /// The shortest time between two refreshes of the user list after a
@@ -111,6 +113,9 @@ pub struct App {
     pub me: String,
     /// Who is online, sorted.
     pub users: Vec<String>,
+    /// Who is online with which identity, and what this client has seen
+    /// of names before (see [`App::with_roster`]).
+    pub ids: Roster,
     /// How many are online, as the server last said (a presence summary
     /// says it before the user list is refreshed).
     pub online: usize,
@@ -183,6 +188,7 @@ impl App {
             fingerprint: fingerprint.to_owned(),
             me: welcome.name.clone(),
             users: Vec::new(),
+            ids: Roster::in_memory(),
             online: 0,
             users_stale: false,
             users_refreshed: None,

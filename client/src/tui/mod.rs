@@ -49,6 +49,7 @@ use self::log::Log;
 use crate::clock::Clock;
 use crate::engine::{Engine, Link};
 use crate::exit::Exit;
+use crate::identity::Roster;
 use crate::signals::Signals;
 
 /// What the configuration sets for the full screen.
@@ -61,6 +62,10 @@ pub struct Options {
     pub color: bool,
     /// Where to log each server's lines (`log_dir`), if anywhere.
     pub log_dir: Option<PathBuf>,
+    /// Who is online with which identity, and the names seen before
+    /// (`known_names`); its notes are shown first. Not a setting: `main`
+    /// puts it in.
+    pub roster: Roster,
 }
 
 impl Options {
@@ -85,6 +90,7 @@ impl Options {
                 _ => !no_color,
             },
             log_dir: settings.log_dir.as_deref().map(crate::config::expand_home),
+            roster: Roster::in_memory(),
         }
     }
 }
@@ -179,7 +185,8 @@ pub async fn run(
     options: Options,
     signals: &mut Signals,
 ) -> anyhow::Result<Exit> {
-    let mut app = App::new(url, fingerprint, &welcome, options.clock);
+    let mut app =
+        App::new(url, fingerprint, &welcome, options.clock).with_roster(options.roster, &welcome);
     app.bell = options.bell;
     app.color = options.color;
     // The welcome's history is not logged (it was, when it was live).

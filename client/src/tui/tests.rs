@@ -4,7 +4,7 @@
 //! do not depend on the machine's time zone. This file holds the shared
 //! scenery; the tests are in `tests/`, one module per concern: `pane` (the
 //! pane and the bars), `text` (what text looks like), `input`, `drawing`,
-//! `presence`.
+//! `presence`, `identities`.
 
 use chat_protocol::{ClientEvent, HistoryEntry, RateLimit, ServerEvent, Welcome};
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
@@ -21,6 +21,7 @@ use crate::exit::{Exit, Failure};
 
 mod drawing;
 mod ended;
+mod identities;
 mod input;
 mod pane;
 mod presence;
@@ -54,7 +55,9 @@ fn welcome(history: Vec<HistoryEntry>) -> Welcome {
         max_text: 4096,
         server: "chatd".into(),
         gap: false,
+        resumed: false,
         last_id: None,
+        members: Vec::new(),
     }
 }
 
@@ -124,6 +127,7 @@ fn busy_room() -> App {
         name: "erin".into(),
         online: 5,
         ts: NOON + 120_000,
+        identity: None,
     }));
     app.on_engine(message(3, "carol", "hi all, ace: the build is green"));
     app.on_engine(server(ServerEvent::Message(HistoryEntry {

@@ -3,8 +3,8 @@
 
 use chat_protocol::limits::MAX_AUTH;
 use chat_protocol::{
-    Auth, ByeCode, JoinKey, RateLimit, RejectCode, ServerEvent, ServerHandshake, ServerIdentity,
-    Token, Welcome,
+    Auth, ByeCode, IdentityError, IdentityKey, JoinKey, RateLimit, RejectCode, ServerEvent,
+    ServerHandshake, ServerIdentity, Token, Welcome,
 };
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use testkit::DEADLINE;
 
 /// What the fake does after sending its Challenge.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub enum Script {
     /// Wait for whatever the client sends, up to its close.
     Listen,
@@ -25,6 +25,11 @@ pub enum Script {
     /// Read the Auth, then send a Reject written as a JSON array of its
     /// members (serde alone would read it; the protocol has objects only).
     ArrayAfterAuth,
+    /// Read the Auth, then refuse the join with this code.
+    Reject(RejectCode),
+    /// Read the Auth, then send these events (a `welcome` first, as a
+    /// server that lets the client in), and listen.
+    Answer(Vec<ServerEvent>),
     /// Read the Auth, then refuse it with a `Reject` coded `banned`, as
     /// a server with bans will.
     BanAtJoin,
@@ -43,6 +48,9 @@ fn seal_event(session: &mut chat_protocol::Session, event: &ServerEvent) -> Mess
 pub struct Seen {
     /// The Auth, if the client sent one (and it opened).
     pub auth: Option<Auth>,
+    /// The Auth's identity, checked as a server checks it against this
+    /// session's transcript hash.
+    pub identity: Option<Result<Option<IdentityKey>, IdentityError>>,
     /// Binary messages after the Challenge that did not open.
     pub other_binary: usize,
     /// Sealed messages after the Auth, opened.
@@ -122,6 +130,7 @@ async fn serve(
         .respond(&hello, |_| Some(join_key.clone()))
         .expect("a valid Hello");
     ws.send(Message::binary(answer.challenge)).await.unwrap();
+    let th = answer.keys.th;
     let mut session = answer.session;
     let mut seen = Seen::default();
     while let Some(Ok(message)) = ws.next().await {
@@ -129,8 +138,10 @@ async fn serve(
             Message::Binary(sealed) if seen.auth.is_none() => {
                 match session.opener.open(&sealed, MAX_AUTH) {
                     Ok(plain) => {
-                        seen.auth = Some(serde_json::from_slice(&plain).expect("an Auth"));
-                        match script {
+                        let auth = Auth::from_bytes(&plain).expect("an Auth");
+                        seen.identity = Some(auth.verify_identity(&th));
+                        seen.auth = Some(auth);
+                        match &script {
                             Script::Listen => {}
                             Script::ForgeAfterAuth => {
                                 let mut forged = session.sealer.seal(b"{}").unwrap();
@@ -154,6 +165,7 @@ async fn serve(
                                 let welcome = ServerEvent::Welcome(Welcome {
                                     name: "ace".into(),
                                     users: vec!["ace".into()],
+                                    members: Vec::new(),
                                     history: Vec::new(),
                                     motd: None,
                                     rate: RateLimit {
@@ -163,6 +175,7 @@ async fn serve(
                                     max_text: 4096,
                                     server: "fake".into(),
                                     gap: false,
+                                    resumed: false,
                                     last_id: None,
                                 });
                                 let bye = ServerEvent::Bye {
@@ -179,6 +192,19 @@ async fn serve(
                                     .seal(br#"["reject","server_full","full"]"#)
                                     .unwrap();
                                 ws.send(Message::binary(array)).await.unwrap();
+                            }
+                            Script::Reject(code) => {
+                                let reject = ServerEvent::Reject {
+                                    code: *code,
+                                    reason: "refused by the fake".into(),
+                                    retry_after: None,
+                                };
+                                ws.send(seal_event(&mut session, &reject)).await.unwrap();
+                            }
+                            Script::Answer(events) => {
+                                for event in events {
+                                    ws.send(seal_event(&mut session, event)).await.unwrap();
+                                }
                             }
                         }
                     }

@@ -26,13 +26,23 @@ pub struct Chat {
     readers: Vec<std::thread::JoinHandle<()>>,
 }
 
-/// `chat --url URL` with CHAT_KEY set to `key`, in a clean environment.
+/// Where the tests' `chat`s keep their data (`known_names`) unless a test
+/// gives its own: under the target directory, never the developer's home.
+pub fn data_home() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("chat-test-data")
+}
+
+/// `chat --url URL` with CHAT_KEY set to `key`, in a clean environment:
+/// no configuration file, no identity (CHAT_IDENTITY=none; the identity
+/// tests set their own), data under [`data_home`].
 pub fn command(url: &str, key: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_chat"));
     cmd.arg("--url").arg(url);
     cmd.env_remove("CHAT_PASSWORD").env("CHAT_KEY", key);
     // No configuration file of the developer's own.
     cmd.env("XDG_CONFIG_HOME", "/nonexistent/chat-test-config");
+    cmd.env("CHAT_IDENTITY", "none")
+        .env("XDG_DATA_HOME", data_home());
     cmd
 }
 
@@ -117,6 +127,11 @@ impl Chat {
     /// Waits until stderr contains `needle`.
     pub fn wait_err(&self, needle: &str) {
         self.wait_for(needle, || self.stderr());
+    }
+
+    /// Waits until stdout or stderr contains `needle`.
+    pub fn wait_for_either(&self, needle: &str) {
+        self.wait_for(needle, || format!("{}{}", self.stdout(), self.stderr()));
     }
 
     fn wait_for(&self, needle: &str, text: impl Fn() -> String) {

@@ -64,7 +64,8 @@ impl Tmux {
         std::fs::write(&key_file, key).unwrap();
         let script = dir.path().join("run.sh");
         let mut line = format!(
-            "XDG_CONFIG_HOME=/nonexistent/chat-test-config {env} CHAT_KEY=$(cat {}) exec {} --url {url} --username {name}",
+            "XDG_CONFIG_HOME=/nonexistent/chat-test-config CHAT_IDENTITY=none XDG_DATA_HOME={} {env} CHAT_KEY=$(cat {}) exec {} --url {url} --username {name}",
+            super::data_home().display(),
             key_file.display(),
             env!("CARGO_BIN_EXE_chat")
         );

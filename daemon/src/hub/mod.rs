@@ -40,8 +40,10 @@ use crate::presence::{Tally, summarised};
 mod admin;
 mod dm;
 mod remote;
+pub mod welcome;
 
 pub use dm::{RemoteDm, Routed, no_such_user};
+pub use welcome::Unsent;
 
 struct Room {
     /// Members by their name folded to lower case: the map's order is the
@@ -122,8 +124,8 @@ impl Room {
 pub struct Joined {
     /// The registered member.
     pub member: Arc<Member>,
-    /// The `Welcome` to seal and send first.
-    pub welcome: Welcome,
+    /// The `Welcome` to fit, seal and send first.
+    pub welcome: Unsent,
     /// The member's queue, drained by its writer task.
     pub rx: Queue,
 }
@@ -153,7 +155,11 @@ impl Hub {
         // follows it in the accepted stream.
         let last_id = log.last_id();
         let kept = log.after(0, bounds.count).entries;
-        let history = Tail::seeded(bounds, kept, last_id, now_ms());
+        let mut history = Tail::seeded(bounds, kept, last_id, now_ms());
+        // After the entries: what the log dropped meanwhile counts.
+        if let Some(id) = log.kept_after() {
+            history.keep_after(id);
+        }
         Self {
             room: Mutex::new(Room {
                 users: BTreeMap::new(),
@@ -281,6 +287,7 @@ impl Hub {
                     name: name.to_string(),
                     online,
                     ts: now_ms(),
+                    identity: None,
                 },
                 Some(&key),
             );
@@ -288,6 +295,8 @@ impl Hub {
         let users = room.names();
         room.history.trim(now_ms());
         let last_id = room.history.last_id();
+        // Pointers only under the lock: the entries are fitted and
+        // serialized later, off the runtime's workers (`Unsent::encode`).
         let history = match after {
             Some(id) => room.history.after(id, config.history),
             None => crate::log::After {
@@ -299,13 +308,11 @@ impl Hub {
         let welcome = Welcome {
             name: name.to_string(),
             users,
+            members: Vec::new(),
             gap: history.gap,
+            resumed: after.is_some(),
             last_id: Some(last_id),
-            history: history
-                .entries
-                .iter()
-                .map(|e| HistoryEntry::clone(e))
-                .collect(),
+            history: Vec::new(),
             motd: config.motd.clone(),
             rate: RateLimit {
                 burst: config.rate_burst,
@@ -316,7 +323,7 @@ impl Hub {
         };
         Ok(Joined {
             member,
-            welcome: fit_welcome(welcome, after.is_some()),
+            welcome: Unsent::new(welcome, history.entries, after.is_some()),
             rx,
         })
     }
@@ -429,20 +436,6 @@ impl Hub {
     }
 }
 
-/// Drops the oldest history until the sealed Welcome fits one server
-/// message; a resume that loses entries that way says so (`gap`).
-fn fit_welcome(mut welcome: Welcome, resume: bool) -> Welcome {
-    let limit = chat_protocol::limits::MAX_SERVER_MESSAGE - chat_protocol::limits::TAG_LEN;
-    while !welcome.history.is_empty()
-        && ServerEvent::Welcome(welcome.clone()).to_bytes().len() > limit
-    {
-        let drop_n = welcome.history.len().div_ceil(8);
-        welcome.history.drain(..drop_n);
-        welcome.gap |= resume;
-    }
-    welcome
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -536,7 +529,8 @@ pub(crate) mod tests {
                 .unwrap();
         }
         let texts = |j: &Joined| -> Vec<String> {
-            j.welcome.history.iter().map(|e| e.text.clone()).collect()
+            let sent = j.welcome.clone().fitted();
+            sent.history.iter().map(|e| e.text.clone()).collect()
         };
         assert_eq!(texts(&join(&hub, "bob")), ["m2", "m3", "m4"]);
         hub.set_config(Arc::new(Config {
@@ -599,7 +593,7 @@ pub(crate) mod tests {
         let _alice = join(&hub, "Alice");
         let bob = join(&hub, "bob");
         assert_eq!(hub.names(), ["Alice", "bob", "carol"]);
-        assert_eq!(bob.welcome.users, ["Alice", "bob", "carol"]);
+        assert_eq!(bob.welcome.head().users, ["Alice", "bob", "carol"]);
         let users: Vec<String> = hub.users().into_iter().map(|u| u.name).collect();
         assert_eq!(users, ["Alice", "bob", "carol"]);
         let shutdown = CancellationToken::new();
@@ -624,8 +618,8 @@ pub(crate) mod tests {
             .await
             .unwrap();
         let bob = join(&hub, "bob");
-        let texts: Vec<(&str, bool)> = bob
-            .welcome
+        let sent = bob.welcome.fitted();
+        let texts: Vec<(&str, bool)> = sent
             .history
             .iter()
             .map(|e| (e.text.as_str(), e.action))

@@ -53,6 +53,7 @@ impl Hub {
             name: remote.name.clone(),
             online,
             ts: now_ms(),
+            identity: None,
         });
         room.remote.insert(key, remote);
         match event {
@@ -138,7 +139,7 @@ mod tests {
         assert_eq!(seen(&mut ace), ["+Bob/2", "+carol/3"]);
         // max_users (2) is per node: remote users take no place here.
         let mut dave = join(&hub, "dave");
-        assert_eq!(dave.welcome.users, ["ace", "Bob", "carol", "dave"]);
+        assert_eq!(dave.welcome.head().users, ["ace", "Bob", "carol", "dave"]);
         // Above the threshold a remote join and leave are counted.
         remote(&hub, "eve", "n2");
         hub.remote_left("bob", "n3", "left");

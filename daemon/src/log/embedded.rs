@@ -139,6 +139,10 @@ impl RoomLog for EmbeddedLog {
         self.inner.lock().expect("lock").tail.last_id()
     }
 
+    fn kept_after(&self) -> Option<u64> {
+        Some(self.inner.lock().expect("lock").tail.kept_after())
+    }
+
     fn set_bounds(&self, bounds: Bounds) {
         let mut inner = self.inner.lock().expect("lock");
         if inner.tail.bounds() == bounds {

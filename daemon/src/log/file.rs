@@ -163,18 +163,22 @@ pub(super) fn load(path: &Path, bounds: Bounds, now_ms: u64) -> std::io::Result<
         }
     }
     let oldest = entries.first().map(|e| e.ts);
-    let mut last_id = floor.max(entries.last().map_or(0, |e| e.id));
+    let last_id = floor.max(entries.last().map_or(0, |e| e.id));
+    let mut tail = Tail::seeded(bounds, entries, last_id, now_ms);
     if !clean && lines > 0 {
-        last_id = last_id.saturating_add(CRASH_ID_JUMP);
+        // The ids jumped over are never given: a client that resumes
+        // after the last id on disk, or after one lost in the crash,
+        // missed nothing the log could give it.
+        tail.jump(CRASH_ID_JUMP);
         rewrite = true;
         tracing::warn!(
             "{}: chatd did not stop cleanly last time; the messages accepted just before may be missing from the history, and message ids go on from {} so that none is used twice",
             path.display(),
-            last_id + 1
+            tail.last_id() + 1
         );
     }
     Ok(Loaded {
-        tail: Tail::seeded(bounds, entries, last_id, now_ms),
+        tail,
         lines,
         rewrite,
         oldest,

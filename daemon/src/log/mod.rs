@@ -136,6 +136,15 @@ pub trait RoomLog: Send + Sync {
     /// The id of the last entry accepted (0: none yet).
     fn last_id(&self) -> u64;
 
+    /// Every entry accepted after this id is still kept, when the log
+    /// knows it better than the entries it gives (the embedded log after a
+    /// crash: its ids jumped past the last one on disk, and a resume after
+    /// that one misses nothing). `None`: what came before the oldest entry
+    /// kept is gone.
+    fn kept_after(&self) -> Option<u64> {
+        None
+    }
+
     /// New bounds (on reload): entries past them are dropped.
     fn set_bounds(&self, bounds: Bounds);
 

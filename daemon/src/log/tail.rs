@@ -12,7 +12,9 @@ pub struct After {
     pub entries: Vec<Entry>,
     /// Some entries after the id asked for are not in `entries`: older
     /// than the log keeps, past the limit, or the id is unknown to this
-    /// log (ahead of its last id).
+    /// log (ahead of its last id). Ids the log never gave (the jump after
+    /// a crash) or gave to entries no one received (skipped when read)
+    /// are not missed.
     pub gap: bool,
 }
 
@@ -23,6 +25,10 @@ pub struct Tail {
     bounds: Bounds,
     /// The id of the last entry ever pushed, kept or not.
     last_id: u64,
+    /// Every entry pushed after this id is still kept: the newest id
+    /// dropped (or, seeded, the id before the oldest entry kept). A resume
+    /// after it, or later, misses nothing.
+    kept_after: u64,
 }
 
 impl Tail {
@@ -32,11 +38,13 @@ impl Tail {
             entries: VecDeque::new(),
             bounds,
             last_id,
+            kept_after: last_id,
         }
     }
 
     /// A tail holding `entries` (in id order) of a log whose last id is
-    /// `last_id`, trimmed at `now_ms`.
+    /// `last_id`, trimmed at `now_ms`. What came before the oldest of
+    /// them counts as gone (see [`Tail::kept_after`]).
     pub fn seeded(
         bounds: Bounds,
         entries: impl IntoIterator<Item = Entry>,
@@ -50,9 +58,29 @@ impl Tail {
                 tail.entries.push_back(entry);
             }
         }
+        tail.kept_after = tail.entries.front().map_or(last_id, |e| e.id - 1);
         tail.last_id = last_id;
         tail.trim(now_ms);
         tail
+    }
+
+    /// Ids jump `by` past the last one (a start after a crash, which may
+    /// have lost the newest entries): the ids skipped are never given,
+    /// and a resume after any of them misses nothing that is kept.
+    pub fn jump(&mut self, by: u64) {
+        self.last_id = self.last_id.saturating_add(by);
+    }
+
+    /// Every entry pushed after this id is still kept: a resume after it,
+    /// or later, misses nothing.
+    pub fn kept_after(&self) -> u64 {
+        self.kept_after
+    }
+
+    /// Lowers [`Tail::kept_after`] to `id` (a log that knows better than
+    /// its seed: the entries before the seed's oldest were never given).
+    pub fn keep_after(&mut self, id: u64) {
+        self.kept_after = self.kept_after.min(id);
     }
 
     /// The id of the last entry ever pushed (0: none yet).
@@ -87,6 +115,8 @@ impl Tail {
         self.last_id = self.last_id.max(entry.id);
         if self.bounds.count > 0 {
             self.entries.push_back(entry);
+        } else {
+            self.kept_after = entry.id;
         }
         self.trim(now_ms);
     }
@@ -99,13 +129,16 @@ impl Tail {
 
     /// Drops entries past the count and older than the age bound.
     pub fn trim(&mut self, now_ms: u64) {
-        while self.entries.len() > self.bounds.count {
-            self.entries.pop_front();
-        }
-        if let Some(oldest) = self.bounds.oldest_ts(now_ms) {
-            while self.entries.front().is_some_and(|e| e.ts < oldest) {
-                self.entries.pop_front();
-            }
+        let excess = self.entries.len().saturating_sub(self.bounds.count);
+        let old = self.bounds.oldest_ts(now_ms).map_or(0, |oldest| {
+            self.entries
+                .iter()
+                .skip(excess)
+                .take_while(|e| e.ts < oldest)
+                .count()
+        });
+        if let Some(dropped) = self.entries.drain(..excess + old).next_back() {
+            self.kept_after = self.kept_after.max(dropped.id);
         }
     }
 
@@ -125,12 +158,16 @@ impl Tail {
                 gap: true,
             };
         }
-        let newer: Vec<&Entry> = self.entries.iter().filter(|e| e.id > id).collect();
-        let missed = self.last_id - id;
-        let skip = newer.len().saturating_sub(limit);
+        let newer = self.entries.len() - self.entries.partition_point(|e| e.id <= id);
+        let skip = newer.saturating_sub(limit);
         After {
-            gap: (newer.len() - skip) as u64 != missed,
-            entries: newer.into_iter().skip(skip).cloned().collect(),
+            gap: id < self.kept_after || skip > 0,
+            entries: self
+                .entries
+                .iter()
+                .skip(self.entries.len() - newer + skip)
+                .cloned()
+                .collect(),
         }
     }
 }
@@ -197,6 +234,51 @@ mod tests {
         assert_eq!((ids(&a.entries), a.gap), (vec![], false));
         let a = t.after(99, 2);
         assert_eq!((ids(&a.entries), a.gap), (vec![5, 6], true));
+    }
+
+    #[test]
+    fn ids_never_given_or_never_received_are_not_missed() {
+        // A start after a crash: 1..=4 on disk, ids go on past a jump.
+        let mut t = Tail::seeded(
+            Bounds {
+                count: 10,
+                max_age: None,
+            },
+            (1..=4).map(|id| entry(id, id)),
+            4,
+            4,
+        );
+        t.jump(1000);
+        assert_eq!(t.last_id(), 1004);
+        // A client that saw 4, or one lost in the crash, missed nothing.
+        for seen in [4, 5, 1004] {
+            let a = t.after(seen, 10);
+            assert_eq!((ids(&a.entries), a.gap), (vec![], false), "after {seen}");
+        }
+        let a = t.after(2, 10);
+        assert_eq!((ids(&a.entries), a.gap), (vec![3, 4], false));
+        t.push(entry(1005, 5), 5);
+        let a = t.after(4, 10);
+        assert_eq!((ids(&a.entries), a.gap), (vec![1005], false));
+        // An entry of the log skipped when read (1006) is not missed.
+        t.push(entry(1007, 6), 6);
+        let a = t.after(1005, 10);
+        assert_eq!((ids(&a.entries), a.gap), (vec![1007], false));
+        // Entries dropped by the bounds are.
+        let one = Bounds {
+            count: 1,
+            max_age: None,
+        };
+        t.set_bounds(one, 7);
+        assert!(t.after(4, 10).gap && !t.after(1005, 10).gap);
+        // Seeded with nothing kept: everything up to the last id is gone;
+        // a jump after it changes nothing; a log that knows better says so.
+        let mut empty = Tail::seeded(one, [], 9, 9);
+        assert!(empty.after(8, 10).gap && !empty.after(9, 10).gap);
+        empty.jump(1000);
+        assert!(empty.after(8, 10).gap && !empty.after(9, 10).gap);
+        empty.keep_after(7);
+        assert!(!empty.after(8, 10).gap && empty.after(6, 10).gap);
     }
 
     #[test]

@@ -104,12 +104,17 @@ pub async fn establish(
     // Not cut short by a kick or the shutdown: a Welcome sent in fragments
     // must end before anything else (a Bye) may follow. The writer says
     // goodbye after, if the session was ended meanwhile.
-    let welcome = ServerEvent::Welcome(welcome);
-    let welcomed = timeout(config.write_timeout.0, conn.send(&welcome)).await;
-    let failed = match welcomed {
-        Ok(true) => None,
-        Ok(false) => Some(Ending::lost()),
-        Err(_) => Some(Ending::too_slow(0)),
+    // Fitting a long history into one message is CPU work: on the
+    // blocking pool, so that no runtime worker (and so no one else's
+    // events) waits for it. The room is not locked meanwhile.
+    let failed = match tokio::task::spawn_blocking(move || welcome.encode()).await {
+        Ok(welcome) => match timeout(config.write_timeout.0, conn.send_bytes(&welcome)).await {
+            Ok(true) => None,
+            Ok(false) => Some(Ending::lost()),
+            Err(_) => Some(Ending::too_slow(0)),
+        },
+        // Only a runtime shutting down cancels it.
+        Err(_) => Some(Ending::shutdown()),
     };
     if let Some(ending) = failed {
         member.control.end(ending);

@@ -108,7 +108,14 @@ async fn handle(event: ClientEvent, member: &Arc<Member>, app: &App, config: &Co
         }
         ClientEvent::Who => member.send(&ServerEvent::Users {
             users: app.hub.names(),
+            members: Vec::new(),
         }),
+        // Names are not bound to keys yet: what the policy "open" answers.
+        ClientEvent::IdentityAdd { .. } | ClientEvent::IdentityRemove { .. } => refuse(
+            member,
+            ErrorCode::NamesOpen,
+            "names are not bound to keys on this server".into(),
+        ),
         ClientEvent::Bye { .. } | ClientEvent::Unknown => {}
     }
 }

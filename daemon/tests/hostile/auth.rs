@@ -58,6 +58,8 @@ async fn an_auth_before_the_challenge_is_a_malformed_hello() {
         password: String::new().into(),
         client: "hostile".into(),
         after: None,
+        identity: None,
+        proof: None,
     };
     let sealed = other.session.sealer.seal(&auth.to_bytes()).unwrap();
     let mut ws = s.ws().await;
@@ -94,6 +96,8 @@ async fn a_second_auth_is_a_bad_event_and_changes_no_name() {
         password: String::new().into(),
         client: "hostile".into(),
         after: None,
+        identity: None,
+        proof: None,
     };
     mallory.send_plain(&again.to_bytes()).await;
     mallory
@@ -111,7 +115,7 @@ async fn a_second_auth_is_a_bad_event_and_changes_no_name() {
     mallory.send(&ClientEvent::Who).await;
     let users = mallory
         .recv_until("users", |e| match e {
-            ServerEvent::Users { users } => Some(users.clone()),
+            ServerEvent::Users { users, .. } => Some(users.clone()),
             _ => None,
         })
         .await;

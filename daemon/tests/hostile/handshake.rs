@@ -110,6 +110,8 @@ async fn a_hello_in_fragments_is_one_message_and_joins() {
         password: String::new().into(),
         client: "hostile".into(),
         after: None,
+        identity: None,
+        proof: None,
     };
     send_binary(&mut ws, session.sealer.seal(&auth.to_bytes()).unwrap()).await;
     let welcome = session

@@ -147,6 +147,8 @@ async fn an_auth_replayed_into_a_new_handshake_closes_1008() {
         password: String::new().into(),
         client: "hostile".into(),
         after: None,
+        identity: None,
+        proof: None,
     };
     let recorded = first.session.sealer.seal(&auth.to_bytes()).unwrap();
     drop(first);

@@ -11,6 +11,7 @@ pub const COMMANDS: &[&str] = &[
     "/bell",
     "/clear",
     "/help",
+    "/identity",
     "/lastlog",
     "/me",
     "/msg",
@@ -23,7 +24,7 @@ pub const COMMANDS: &[&str] = &[
 
 /// What `/help` shows.
 pub const HELP: &str = "\
-commands: TEXT sends to everyone; /me TEXT an action; /msg NAME TEXT to NAME only; /who lists who is online; /whois NAME what is known of NAME; /search [TEXT] and /lastlog TEXT find in the messages; /reconnect joins again now; /clear empties this pane; /bell [off|mentions|all]; /quit [REASON] leaves; //TEXT sends /TEXT; /help this
+commands: TEXT sends to everyone; /me TEXT an action; /msg NAME TEXT to NAME only; /who lists who is online; /whois NAME what is known of NAME (its identity, and the ones this client has seen for it); /identity add|remove KEY registers another key (a second device) to your name, or removes one; /search [TEXT] and /lastlog TEXT find in the messages; /reconnect joins again now; /clear empties this pane; /bell [off|mentions|all]; /quit [REASON] leaves; //TEXT sends /TEXT; /help this
 keys: Enter send · Alt-Enter new line · Tab complete · Up/Down lines of the input, then lines sent · Ctrl-A/E, Home/End start/end (twice: of the input) · Alt-B/F word · Ctrl-W, Alt-D delete word · Ctrl-K to end · Ctrl-U all · Ctrl-Y put back · Ctrl-T swap
 more: Ctrl-R search · PgUp/PgDn, mouse wheel, Ctrl-Home/Ctrl-End scroll · F2 user list · Ctrl-Z suspend · Ctrl-C or Ctrl-D (empty input) quit (asks while lines wait)";
 
@@ -63,6 +64,8 @@ impl App {
                 }
             }
             Ok(Command::Quit { reason }) => return self.quit(reason),
+            // Taken by `screen_command` first, with more to say.
+            Ok(Command::Whois(name)) => self.whois(&name),
             Ok(Command::Send(event)) => match input::check(&event, self.max_text) {
                 Err(why) => self.note(why),
                 Ok(()) => {
@@ -130,6 +133,7 @@ impl App {
             ),
         };
         self.note(format!("whois {text}"));
+        self.whois_identity(name);
     }
 
     /// `/bell`: shows the setting; `/bell off|mentions|all` changes it.

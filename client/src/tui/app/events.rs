@@ -11,6 +11,7 @@ use crate::model::{self, Entry};
 impl App {
     /// What the engine reported.
     pub fn on_engine(&mut self, event: Event) {
+        let alerts = self.identities_in(&event);
         match event {
             Event::Server { event, .. } => {
                 match &event {
@@ -36,7 +37,7 @@ impl App {
                         self.online = *online;
                         self.users_stale = true;
                     }
-                    ServerEvent::Users { users } => self.set_users(users),
+                    ServerEvent::Users { users, .. } => self.set_users(users),
                     _ => {}
                 }
                 // A goodbye is told by the `Lost` or `Ended` that follows.
@@ -46,7 +47,7 @@ impl App {
                     }
                 }
             }
-            Event::Users(users) => self.set_users(&users),
+            Event::Users(users, _) => self.set_users(&users),
             Event::Confirmed(seq) | Event::Refused(seq) => self.settle(seq),
             Event::Unknown(pending) => {
                 self.settle(pending.seq);
@@ -94,6 +95,10 @@ impl App {
                 }
             }
             Event::Ended { failure, remedy } => self.on_ended(failure, remedy),
+        }
+        // After the event's own lines: a join, then what is wrong with it.
+        for alert in alerts {
+            self.push(model::alert(&alert), false);
         }
     }
 }

@@ -56,6 +56,7 @@ fn scrollback_with_the_new_messages_marker() {
         name: "erin".into(),
         online: 5,
         ts: NOON,
+        identity: None,
     }));
     let scrolled = screen(&mut app, 60, 12);
     insta::assert_snapshot!("scrolled_up", scrolled);
@@ -240,6 +241,7 @@ fn every_line_has_a_time_and_a_marker_shows_where_the_day_changes() {
     app.on_engine(message(4, "carol", "today"));
     app.on_engine(server(ServerEvent::Users {
         users: vec!["ace".into(), "carol".into()],
+        members: Vec::new(),
     }));
     app.on_engine(Event::Lost("connection lost: reset".into()));
     let shown = screen(&mut app, 70, 16);
@@ -276,6 +278,7 @@ fn a_long_name_ends_with_an_ellipsis_and_whois_shows_it_whole() {
         name: long.into(),
         online: 5,
         ts: NOON + 60_000,
+        identity: None,
     }));
     app.on_engine(message(3, long, "hello"));
     type_text(&mut app, "/whois the_lon");

@@ -56,7 +56,7 @@ fn a_summary_asks_for_the_user_list_at_most_once_an_interval() {
     let users: Vec<String> = ["ace", "bob", "carol", "erin", "fay", "gus"]
         .map(String::from)
         .to_vec();
-    app.on_engine(Event::Users(users.clone()));
+    app.on_engine(Event::Users(users.clone(), Vec::new()));
     assert_eq!(app.users, users);
     assert_eq!(app.online, 6);
     assert_eq!(app.lines.len(), lines, "a refresh shows nothing");

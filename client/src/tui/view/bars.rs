@@ -19,7 +19,10 @@ pub(super) fn draw_status(frame: &mut Frame, app: &App, area: Rect, st: &Styles)
         Some(_) if app.link == crate::engine::Link::Down => "session ended".to_owned(),
         _ => link_text(app.link, Instant::now()),
     };
-    let me = super::one_line(&app.me);
+    let mut me = super::one_line(&app.me);
+    if app.ids.verified(&app.me) {
+        me.push_str(" ✓");
+    }
     // While reconnecting, the count is the old one: not said as if known.
     let online = match app.stale_since {
         Some(_) => "? online".to_owned(),

@@ -207,6 +207,10 @@ pub(super) fn entry_rows(
             );
             text_style = st.notice();
         }
+        Kind::Warning => {
+            push(&mut prefix, "!!! ", st.warning());
+            text_style = st.warning();
+        }
         Kind::Divider => {}
     }
     if pending {

@@ -61,6 +61,17 @@ impl Styles {
             Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
         }
     }
+    /// What must not be missed: white on red, or reversed without colour.
+    pub(super) fn warning(&self) -> Style {
+        if self.color {
+            Style::new()
+                .fg(Color::White)
+                .bg(Color::Red)
+                .add_modifier(Modifier::BOLD)
+        } else {
+            Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+        }
+    }
     /// What a search found, in the pane.
     pub(super) fn found(&self) -> Style {
         if self.color {

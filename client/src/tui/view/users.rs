@@ -32,10 +32,17 @@ pub(super) fn draw_users(frame: &mut Frame, app: &App, area: Rect, st: &Styles) 
             if app.stale_since.is_some() {
                 style = st.dim();
             }
-            Line::from(vec![
+            let mark = app.ids.verified(u);
+            let room = width.saturating_sub(if mark { 2 } else { 0 });
+            let mut line = Line::from(vec![
                 Span::styled("│ ", st.dim()),
-                Span::styled(fit(&super::one_line(u), width), style),
-            ])
+                Span::styled(fit(&super::one_line(u), room), style),
+            ]);
+            // A verified identity (docs/protocol.md §12.4).
+            if mark {
+                line.spans.push(Span::styled(" ✓", style));
+            }
+            line
         }))
         .chain(std::iter::repeat_with(|| {
             Line::from(Span::styled("│", st.dim()))

@@ -1,0 +1,251 @@
+//! Who is online with which identity, in this session, checked against the
+//! [`KnownNames`] record: what the `✓` in the user list, `/whois` and the
+//! warnings about a changed key come from. Both front ends feed it the
+//! server's events and show what it returns.
+//!
+//! Only a server that sends `members` (in its `welcome`) says who proved
+//! an identity; from an older server nothing is recorded and nothing is
+//! warned about: a missing identity there says nothing.
+
+use std::collections::HashMap;
+
+use chat_protocol::{IdentityKey, Member, ServerEvent, Welcome};
+
+use super::known::{KnownNames, Seen};
+use crate::escape::one_line;
+
+/// Something the user must be told, prominently.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Alert {
+    /// `name` has an identity this client has not seen for it on this
+    /// server; `before` are the ones it had.
+    NewKey {
+        /// The name.
+        name: String,
+        /// Its identity now.
+        key: IdentityKey,
+        /// The ones recorded before.
+        before: Vec<IdentityKey>,
+    },
+    /// `name` has no identity, and had one here before.
+    NoKey {
+        /// The name.
+        name: String,
+        /// The ones recorded before.
+        before: Vec<IdentityKey>,
+    },
+    /// The record could not be written (said once).
+    Unsaved(String),
+}
+
+/// This session's view of identities.
+pub struct Roster {
+    /// Online, by lowercase name: the name as given and its identity.
+    online: HashMap<String, (String, Option<IdentityKey>)>,
+    /// Whether the server says who proved an identity.
+    identities: bool,
+    /// Our own name, whose sightings warn no one.
+    me: String,
+    known: KnownNames,
+    unsaved_told: bool,
+    /// What the user should be told at the start (see [`Roster::tell`]).
+    notes: Vec<String>,
+    /// The time now, in Unix ms (fixed in tests).
+    now: fn() -> u64,
+}
+
+impl Roster {
+    /// A roster that checks names against `known`.
+    pub fn new(known: KnownNames) -> Self {
+        Self {
+            online: HashMap::new(),
+            identities: false,
+            me: String::new(),
+            known,
+            unsaved_told: false,
+            notes: Vec::new(),
+            now: chat_protocol::clock::now_ms,
+        }
+    }
+
+    /// A roster that remembers nothing beyond this run (tests, or no place
+    /// for the record).
+    pub fn in_memory() -> Self {
+        Self::new(KnownNames::in_memory())
+    }
+
+    /// Sets the clock (tests).
+    #[cfg(test)]
+    pub fn with_clock(mut self, now: fn() -> u64) -> Self {
+        self.now = now;
+        self
+    }
+
+    /// Keeps `note` for the front end to show at the start (the full
+    /// screen hides what was said on stderr before it).
+    pub fn tell(&mut self, note: String) {
+        self.notes.push(note);
+    }
+
+    /// The notes kept by [`Roster::tell`], once.
+    pub fn take_notes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notes)
+    }
+
+    /// A `welcome` (the first, or a rejoin's): who is online now.
+    pub fn welcome(&mut self, welcome: &Welcome) -> Vec<Alert> {
+        self.me = welcome.name.clone();
+        self.identities = !welcome.members.is_empty();
+        self.users(&welcome.users, &welcome.members)
+    }
+
+    /// Who is online, from a `welcome` or a `users` answer.
+    pub fn users(&mut self, users: &[String], members: &[Member]) -> Vec<Alert> {
+        self.online.clear();
+        self.identities |= !members.is_empty();
+        let mut alerts = Vec::new();
+        if members.is_empty() {
+            for name in users {
+                self.online
+                    .insert(name.to_ascii_lowercase(), (name.clone(), None));
+            }
+        } else {
+            for member in members {
+                alerts.extend(self.saw(&member.name, member.identity));
+            }
+        }
+        alerts.extend(self.flush());
+        alerts
+    }
+
+    /// What a server event changes: joins, leaves, the `users` answer.
+    pub fn event(&mut self, event: &ServerEvent) -> Vec<Alert> {
+        match event {
+            ServerEvent::Welcome(welcome) => self.welcome(welcome),
+            ServerEvent::Users { users, members } => self.users(users, members),
+            ServerEvent::Join { name, identity, .. } => {
+                let mut alerts: Vec<Alert> = self.saw(name, *identity).into_iter().collect();
+                alerts.extend(self.flush());
+                alerts
+            }
+            ServerEvent::Leave { name, .. } => {
+                self.online.remove(&name.to_ascii_lowercase());
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn saw(&mut self, name: &str, key: Option<IdentityKey>) -> Option<Alert> {
+        self.online
+            .insert(name.to_ascii_lowercase(), (name.to_owned(), key));
+        if !self.identities {
+            return None;
+        }
+        let seen = self.known.saw(name, key, (self.now)());
+        if name.eq_ignore_ascii_case(&self.me) {
+            return None;
+        }
+        match (seen, key) {
+            (Seen::NewKey { before }, Some(key)) => Some(Alert::NewKey {
+                name: name.to_owned(),
+                key,
+                before,
+            }),
+            (Seen::NoKey { before }, _) => Some(Alert::NoKey {
+                name: name.to_owned(),
+                before,
+            }),
+            _ => None,
+        }
+    }
+
+    fn flush(&mut self) -> Option<Alert> {
+        let err = self.known.flush().err()?;
+        (!std::mem::replace(&mut self.unsaved_told, true)).then_some(Alert::Unsaved(err))
+    }
+
+    /// Whether `name` is online with an identity the server verified.
+    pub fn verified(&self, name: &str) -> bool {
+        self.online
+            .get(&name.to_ascii_lowercase())
+            .is_some_and(|(_, key)| key.is_some())
+    }
+
+    /// What `/whois NAME` shows in the line client: whether the name is
+    /// online and with which identity, then every key this client has seen
+    /// for it on this server, with when.
+    pub fn whois(&self, name: &str) -> Vec<String> {
+        let shown = one_line(name);
+        let first = match self.identity_of(name) {
+            Some(identity) => format!("{shown}: online, {identity}"),
+            None => format!("{shown}: not online"),
+        };
+        std::iter::once(first).chain(self.seen(name)).collect()
+    }
+
+    /// What the full screen's `/whois NAME` adds to its own line (which
+    /// says whether the name is online): its identity, if online on a
+    /// server that shows identities, and the keys this client has seen for
+    /// it, if any (nothing at all where there is nothing to say).
+    pub fn identity_lines(&self, name: &str) -> Vec<String> {
+        let shown = one_line(name);
+        let identity = self
+            .identity_of(name)
+            .filter(|_| self.identities)
+            .map(|identity| format!("{shown}: {identity}"));
+        let seen = if self.known.keys(name).is_empty() {
+            Vec::new()
+        } else {
+            self.seen(name)
+        };
+        identity.into_iter().chain(seen).collect()
+    }
+
+    /// The identity of `name`, in words, if it is online.
+    fn identity_of(&self, name: &str) -> Option<String> {
+        let (_, key) = self.online.get(&name.to_ascii_lowercase())?;
+        Some(match key {
+            Some(key) => format!(
+                "identity {} ({key}), verified by the server",
+                key.fingerprint()
+            ),
+            None if self.identities => "no identity".into(),
+            None => "this server does not show identities".into(),
+        })
+    }
+
+    /// The keys this client has seen for `name` on this server, with when.
+    fn seen(&self, name: &str) -> Vec<String> {
+        let shown = one_line(name);
+        let keys = self.known.keys(name);
+        if keys.is_empty() {
+            return vec![format!(
+                "  this client has seen no identity for {shown} on this server"
+            )];
+        }
+        let mut lines = vec![format!(
+            "  identities this client has seen for {shown} on this server:"
+        )];
+        for (key, record) in keys {
+            lines.push(format!(
+                "  {} ({key}): first seen {}, last seen {}",
+                key.fingerprint(),
+                crate::render::date(record.first),
+                crate::render::date(record.last)
+            ));
+        }
+        lines
+    }
+}
+
+/// The fingerprints of `keys`, as a list for a sentence.
+pub fn fingerprints(keys: &[IdentityKey]) -> String {
+    keys.iter()
+        .map(|key| key.fingerprint().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests;
