@@ -16,7 +16,8 @@ pub enum Scenario {
     /// p50 / p99 latency at a fixed 10 000 deliveries/s, N = 1 000 and 100.
     Latency,
     /// Idle memory per joined connection (N = 1 000), by chat-bench's
-    /// clients and by clients with default socket settings.
+    /// clients and by clients with default socket settings (64 joins at a
+    /// time, and all at once).
     Memory,
     /// Join storms: 1 000 without and with a password, 10 000.
     Joins,
@@ -105,6 +106,13 @@ impl Scenario {
                 storm(1_000, &[]).labelled(", chat-bench's clients"),
                 storm(1_000, &["--client-sockets", "default"])
                     .labelled(", clients with default socket settings"),
+                // What the allocator keeps of a storm depends on how many
+                // joins run at once: an independent client may open all.
+                storm(
+                    1_000,
+                    &["--client-sockets", "default", "--join-concurrency", "1000"],
+                )
+                .labelled(", default socket settings, all joining at once"),
             ],
             Scenario::Joins => vec![
                 storm(1_000, &[]).labelled(", no password"),
