@@ -114,6 +114,9 @@ pub struct Config {
     /// Copies NATS keeps of the room's log and state (1, 3 or 5 on a
     /// NATS cluster).
     pub cluster_replicas: usize,
+    /// How long a node that starts waits for NATS and JetStream (started
+    /// at the same moment, say) before it gives up; zero: not at all.
+    pub cluster_start_timeout: Human,
 }
 
 impl Default for Config {
@@ -152,6 +155,7 @@ impl Default for Config {
             node_name: None,
             cluster_claim_ttl: Human(Duration::from_secs(30)),
             cluster_replicas: 1,
+            cluster_start_timeout: Human(Duration::from_secs(120)),
         }
     }
 }

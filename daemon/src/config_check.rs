@@ -162,11 +162,7 @@ impl Config {
             }
         }
         if let Some(name) = &self.node_name
-            && (name.is_empty()
-                || name.len() > 64
-                || !name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')))
+            && !crate::cluster::valid_node_name(name)
         {
             return invalid(
                 "node_name",
@@ -178,6 +174,12 @@ impl Config {
             return invalid(
                 "cluster_claim_ttl",
                 "cluster_claim_ttl must be between 3s and 1h".into(),
+            );
+        }
+        if self.cluster_start_timeout.0 > Duration::from_secs(3600) {
+            return invalid(
+                "cluster_start_timeout",
+                "cluster_start_timeout must be at most 1h".into(),
             );
         }
         if !matches!(self.cluster_replicas, 1..=5) {

@@ -61,9 +61,10 @@ pub enum Error {
         /// The system's error.
         source: std::io::Error,
     },
-    /// The cluster (NATS) named by `cluster` could not be joined.
+    /// The cluster (NATS) named by `cluster` could not be joined. (Not a
+    /// `source`: the message already holds it, and `main` prints the chain.)
     #[error("cluster: {0}")]
-    Cluster(#[from] crate::cluster::ClusterError),
+    Cluster(crate::cluster::ClusterError),
     /// Another system call failed.
     #[error("{what}: {source}")]
     Io {
@@ -72,4 +73,10 @@ pub enum Error {
         /// The system's error.
         source: std::io::Error,
     },
+}
+
+impl From<crate::cluster::ClusterError> for Error {
+    fn from(e: crate::cluster::ClusterError) -> Self {
+        Error::Cluster(e)
+    }
 }

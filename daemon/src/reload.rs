@@ -67,7 +67,8 @@ async fn apply(app: &App) -> Result<Reloaded, Error> {
         };
     }
     compare!(restart_needed: listen, state_dir, runtime_dir, admin_group, core_dumps,
-        cluster, cluster_credentials, node_name, cluster_claim_ttl, cluster_replicas);
+        cluster, cluster_credentials, node_name, cluster_claim_ttl, cluster_replicas,
+        cluster_start_timeout);
     compare!(changed: motd, history, history_max_age, max_text, max_users, max_connections_per_ip,
         connections_per_ip_per_minute, limit_exempt, trusted_proxies, forwarded_header, rate_burst, rate_per_second, outbound_queue, outbound_queue_bytes,
         presence_summary_above, presence_interval,
@@ -124,6 +125,7 @@ async fn apply(app: &App) -> Result<Reloaded, Error> {
     new.node_name = old.node_name.clone();
     new.cluster_claim_ttl = old.cluster_claim_ttl;
     new.cluster_replicas = old.cluster_replicas;
+    new.cluster_start_timeout = old.cluster_start_timeout;
     app.hub.set_config(std::sync::Arc::new(new));
     Ok(Reloaded {
         changed,

@@ -242,9 +242,17 @@ pub async fn assemble(
     handle: Handle,
 ) -> Result<(App, chat_protocol::Token, bool), Error> {
     let mut loaded = Loaded::from(&config, &store).await?;
-    let node = crate::cluster::node::Node::join(&config).await?;
+    // In a cluster, each step that NATS refuses for now (it is starting
+    // too) is tried again, up to `cluster_start_timeout`.
+    let mut starting = crate::cluster::start::Starting::new(config.cluster_start_timeout.0);
+    let node = starting
+        .retry(|| async { Ok(crate::cluster::node::Node::join(&config).await?) })
+        .await?;
     if let Some(node) = &node {
-        node.check_name_free(&listen_addr.to_string()).await?;
+        let listen = listen_addr.to_string();
+        starting
+            .retry(|| async { Ok(node.check_name_free(&listen).await?) })
+            .await?;
     }
     if let Some(node) = &node {
         // One room, one set of keys: the first node's.
@@ -255,12 +263,16 @@ pub async fn assemble(
             previous: loaded.previous,
             disconnect: false,
         };
-        let (keys, revision) =
-            crate::cluster::keys::adopt(&node.cluster, &node.shared, &store, ours).await?;
+        let (theirs, revision) = starting
+            .retry(|| crate::cluster::keys::adopt(&node.cluster, &node.shared, &store, &ours))
+            .await?;
+        let keys = theirs.unwrap_or(ours);
         node.keys_revision
             .store(revision, std::sync::atomic::Ordering::Relaxed);
         loaded.created &= keys.token.key_id() == ours_id;
-        crate::cluster::password::adopt(node, &store, &loaded.gate).await?;
+        starting
+            .retry(|| crate::cluster::password::adopt(node, &store, &loaded.gate))
+            .await?;
         (loaded.identity, loaded.token, loaded.previous) =
             (keys.identity, keys.token, keys.previous);
     }
@@ -268,8 +280,11 @@ pub async fn assemble(
     let bounds = crate::log::Bounds::of(&config);
     let (log, accepted, arrived): (Arc<dyn crate::log::RoomLog>, _, _) = match &node {
         Some(node) => {
-            let (log, accepted) =
-                crate::log::ReplicatedLog::open(node.cluster.clone(), bounds).await?;
+            let (log, accepted) = starting
+                .retry(|| async {
+                    Ok(crate::log::ReplicatedLog::open(node.cluster.clone(), bounds).await?)
+                })
+                .await?;
             let arrived = log.arrived();
             (Arc::new(log), accepted, Some(arrived))
         }
@@ -305,7 +320,9 @@ pub async fn assemble(
         tokio::spawn(crate::cluster::node::renew_claims(app.clone()));
         tokio::spawn(crate::cluster::watch::follow(app.clone()));
         tokio::spawn(crate::cluster::control::run(app.clone()));
-        crate::cluster::dm::start(&app).await?;
+        starting
+            .retry(|| async { Ok(crate::cluster::dm::start(&app).await?) })
+            .await?;
         crate::cluster::presence::start(&app).await;
     }
     if let Some(p) = previous {

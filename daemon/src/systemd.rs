@@ -1,4 +1,5 @@
-//! systemd glue: readiness and status notifications, the watchdog, and
+//! systemd glue: readiness and status notifications (and more time to
+//! start, while a node waits for NATS), the watchdog, and
 //! socket activation. Everything here is a no-op without systemd
 //! (no `NOTIFY_SOCKET`, no `LISTEN_FDS`), so chatd runs the same by hand.
 
@@ -35,6 +36,16 @@ pub fn reloading() {
         states.push(now);
     }
     notify(&states);
+}
+
+/// EXTEND_TIMEOUT_USEC=…: the start may take `by` more from now (a node
+/// waiting for NATS, say), with a status line saying why.
+pub fn extend_start(by: Duration, why: &str) {
+    let usec = u32::try_from(by.as_micros()).unwrap_or(u32::MAX);
+    notify(&[
+        NotifyState::ExtendTimeoutUsec(usec),
+        NotifyState::Status(why),
+    ]);
 }
 
 /// STOPPING=1.

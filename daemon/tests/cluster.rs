@@ -31,6 +31,11 @@ fn settings_for(node: &str) -> Settings {
     }
 }
 
+/// A join's deadline for a claim: what a join gives NATS to decide.
+fn soon() -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_secs(5)
+}
+
 async fn node(nats: &Nats, name: &str) -> Cluster {
     tokio::time::timeout(DEADLINE, Cluster::connect(settings(nats, name)))
         .await
@@ -149,7 +154,7 @@ async fn one_name_claimed_at_once_on_two_nodes_goes_to_exactly_one() {
     for round in 0..20 {
         let name = format!("Name.{round}");
         let lower = name.to_lowercase();
-        let (ra, rb) = tokio::join!(a.claim(&name), b.claim(&lower));
+        let (ra, rb) = tokio::join!(a.claim(&name, soon()), b.claim(&lower, soon()));
         let wins = [&ra, &rb].iter().filter(|r| r.is_ok()).count();
         assert_eq!(wins, 1, "round {round}: {ra:?} {rb:?}");
         for r in [ra, rb] {
@@ -164,9 +169,12 @@ async fn one_name_claimed_at_once_on_two_nodes_goes_to_exactly_one() {
     } else {
         (&b, &a)
     };
-    assert!(matches!(loser.claim(name).await, Err(ClaimError::Taken)));
+    assert!(matches!(
+        loser.claim(name, soon()).await,
+        Err(ClaimError::Taken)
+    ));
     winner.release(name).await.unwrap();
-    loser.claim(name).await.unwrap();
+    loser.claim(name, soon()).await.unwrap();
 }
 
 #[tokio::test]
@@ -174,20 +182,23 @@ async fn a_claim_lives_while_renewed_and_lapses_when_its_node_is_gone() {
     let nats = Nats::start();
     let a = node(&nats, "a").await.names().await.unwrap();
     let b = node(&nats, "b").await.names().await.unwrap();
-    a.claim("alice").await.unwrap();
-    a.claim("bob").await.unwrap();
+    a.claim("alice", soon()).await.unwrap();
+    a.claim("bob", soon()).await.unwrap();
     // Renewed every half second for three times the claim's lifetime: kept.
     let until = tokio::time::Instant::now() + Duration::from_secs(6);
     while tokio::time::Instant::now() < until {
         assert_eq!(a.renew().await.unwrap(), Vec::<String>::new());
-        assert!(matches!(b.claim("alice").await, Err(ClaimError::Taken)));
+        assert!(matches!(
+            b.claim("alice", soon()).await,
+            Err(ClaimError::Taken)
+        ));
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     // Node a stops renewing (it died): within the lifetime plus the
     // server's expiry sweep, the names come free.
     let start = tokio::time::Instant::now();
     loop {
-        match b.claim("alice").await {
+        match b.claim("alice", soon()).await {
             Ok(()) => break,
             Err(ClaimError::Taken) => {
                 assert!(start.elapsed() < DEADLINE, "alice never came free");
@@ -439,7 +450,7 @@ async fn replicated_log_and_names_survive_a_killed_nats_server() {
     }
     for round in 0..10 {
         let name = format!("after.kill.{round}");
-        let (ra, rb) = tokio::join!(a.claim(&name), b.claim(&name));
+        let (ra, rb) = tokio::join!(a.claim(&name, soon()), b.claim(&name, soon()));
         let wins = [&ra, &rb].iter().filter(|r| r.is_ok()).count();
         assert_eq!(wins, 1, "round {round}: {ra:?} {rb:?}");
     }

@@ -472,3 +472,123 @@ async fn a_second_live_node_of_the_same_name_is_refused_and_a_restart_is_not() {
     let key = again.read_key();
     join(&again, &key, "ann").await;
 }
+
+/// What one paced sender saw: the texts echoed to it, and the codes of the
+/// errors it got.
+struct Paced {
+    echoed: Vec<String>,
+    errors: Vec<chat_protocol::ErrorCode>,
+}
+
+/// Sends `count` lines `{name}-{i}` at `per_second`, whatever comes back
+/// (as a line client keeps to the announced rate), while reading what the
+/// server answers; returns once every line has its echo or an error.
+/// `sent` counts the lines sent so far.
+async fn send_paced(
+    client: RawClient,
+    count: usize,
+    per_second: u32,
+    sent: Arc<AtomicUsize>,
+) -> Paced {
+    let name = client.welcome.name.clone();
+    let (mut tx, mut rx) = client.split();
+    let sending = {
+        let name = name.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1) / per_second);
+            for i in 0..count {
+                tick.tick().await;
+                let text = format!("{name}-{i}");
+                tx.send(&ClientEvent::Say {
+                    text: text.clone(),
+                    cid: Some(text),
+                })
+                .await;
+                sent.fetch_add(1, Ordering::Relaxed);
+            }
+            tx
+        })
+    };
+    let mut paced = Paced {
+        echoed: Vec::new(),
+        errors: Vec::new(),
+    };
+    let mine = format!("{name}-");
+    tokio::time::timeout(DEADLINE * 2, async {
+        while paced.echoed.len() + paced.errors.len() < count {
+            match rx.recv().await {
+                Ok(ServerEvent::Message(m)) if m.text.starts_with(&mine) => {
+                    paced.echoed.push(m.text)
+                }
+                Ok(ServerEvent::Error { code, .. }) => paced.errors.push(code),
+                Ok(_) => {}
+                Err(close) => panic!("{name} was closed: {close:?}"),
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| {
+        panic!(
+            "{name}: {} echoes and {:?} for {count} lines",
+            paced.echoed.len(),
+            paced.errors
+        )
+    });
+    sending.await.unwrap();
+    paced
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_frozen_nats_costs_no_line_of_a_client_that_keeps_to_the_rate() {
+    // The default rate (bursts of 10, 5 a second), announced to clients.
+    let nats = Nats::start();
+    let node = |name: &str| {
+        Daemon::builder()
+            .config("limit_exempt = [\"127.0.0.0/8\"]\n")
+            .cluster(&nats.url(), name)
+            .start()
+    };
+    let (a, b) = (node("a"), node("b"));
+    let key = a.read_key();
+    let receivers = watch_both(&a, &b, &key).await;
+    let rate = join(&a, &key, "probe").await.welcome.rate;
+    assert_eq!((rate.burst, rate.per_second), (10, 5), "the defaults");
+    let sent = Arc::new(AtomicUsize::new(0));
+    let mut senders = Vec::new();
+    for (d, name) in [(&a, "pa"), (&b, "pb")] {
+        let client = join(d, &key, name).await;
+        senders.push(tokio::spawn(send_paced(
+            client,
+            60,
+            rate.per_second,
+            sent.clone(),
+        )));
+    }
+    // NATS hangs while each sender sends 30 lines (6 s at the rate): its
+    // reader waits on an append meanwhile, and what the client sent queues
+    // in the socket.
+    testkit::wait_until("ten lines each before the freeze", || {
+        (sent.load(Ordering::Relaxed) >= 20).then_some(())
+    });
+    nats.freeze();
+    testkit::wait_until("thirty lines each while NATS is frozen", || {
+        (sent.load(Ordering::Relaxed) >= 80).then_some(())
+    });
+    nats.thaw();
+    let mut echoed = BTreeSet::new();
+    for sender in senders {
+        let paced = sender.await.unwrap();
+        assert!(
+            !paced
+                .errors
+                .contains(&chat_protocol::ErrorCode::RateLimited),
+            "a client at the announced rate was refused: {:?} ({} echoed)",
+            paced.errors,
+            paced.echoed.len()
+        );
+        echoed.extend(paced.echoed);
+    }
+    assert!(!echoed.is_empty());
+    // What was echoed reached both nodes once each, in one order.
+    end_and_check(&a, &key, receivers, &echoed).await;
+}

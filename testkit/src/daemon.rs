@@ -263,7 +263,10 @@ impl Daemon {
         Self::builder().start()
     }
 
-    fn wait_ready(&mut self) {
+    /// Waits until the chat listener is bound (a daemon [`DaemonBuilder::spawn`]ed
+    /// that is expected to come up), then reads its port and key; panics
+    /// with its log if it exits first.
+    pub fn wait_ready(&mut self) {
         let port = wait_until("chatd to listen", || {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!(

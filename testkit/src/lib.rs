@@ -8,14 +8,16 @@
 mod admin;
 mod daemon;
 mod nats;
+mod notify;
 mod raw;
 
 pub use admin::{admin_call, admin_call_at, admin_call_with};
 pub use daemon::{Daemon, DaemonBuilder};
-pub use nats::{Nats, NatsCluster};
+pub use nats::{Nats, NatsCluster, free_ports};
+pub use notify::Notify;
 pub use raw::{
-    Greeted, Outcome, RawClient, Ws, close_of, connect, connect_from, connect_from_with_headers,
-    connect_with_receive_buffer, next_binary, send_fragments,
+    Greeted, Outcome, RawClient, RawReceiver, RawSender, Ws, close_of, connect, connect_from,
+    connect_from_with_headers, connect_with_receive_buffer, next_binary, send_fragments,
 };
 
 use std::path::PathBuf;

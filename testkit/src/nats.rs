@@ -113,9 +113,15 @@ pub struct Nats {
 impl Nats {
     /// Starts a server on a free port.
     pub fn start() -> Nats {
+        Nats::start_at(0)
+    }
+
+    /// Starts a server on `port` (0: a free one), for a test that points a
+    /// chatd at it before it runs.
+    pub fn start_at(port: u16) -> Nats {
         let store = tempfile::tempdir().expect("temp dir");
         Nats {
-            process: Process::start(&Nats::args(0, store.path())),
+            process: Process::start(&Nats::args(port, store.path())),
             store,
         }
     }
@@ -150,6 +156,21 @@ impl Nats {
         self.process.kill();
     }
 
+    /// Freezes the server (SIGSTOP, by PID): it keeps its connections but
+    /// answers nothing, as a hung NATS would, until [`Nats::thaw`].
+    pub fn freeze(&self) {
+        if let Some(pid) = self.pid() {
+            crate::signal(pid, libc::SIGSTOP);
+        }
+    }
+
+    /// Lets a frozen server go on (SIGCONT, by PID).
+    pub fn thaw(&self) {
+        if let Some(pid) = self.pid() {
+            crate::signal(pid, libc::SIGCONT);
+        }
+    }
+
     /// Starts the server again on the same port with the same store, as
     /// after a crash or a restart.
     pub fn restart(&mut self) {
@@ -164,31 +185,44 @@ const CLUSTER_SIZE: usize = 3;
 /// Three nats-servers on 127.0.0.1 clustered with JetStream (Raft), so a
 /// stream with 3 replicas survives one of them; each has its own config
 /// file and store under one temp directory. Started once JetStream has
-/// elected its meta leader; stopped (by PID) when dropped.
+/// elected its meta leader (or at once: [`NatsCluster::spawn`]); stopped
+/// (by PID) when dropped.
 pub struct NatsCluster {
     dir: TempDir,
     /// Route ports, chosen up front: every server's config names them all.
     routes: [u16; CLUSTER_SIZE],
+    /// Monitoring ports, where `/jsz` says whom a server knows as leader.
+    monitors: [u16; CLUSTER_SIZE],
     servers: Vec<Process>,
 }
 
 impl NatsCluster {
-    /// Starts three clustered servers on free ports.
+    /// Starts three clustered servers on free ports, and waits until each
+    /// knows JetStream's meta leader.
     pub fn start() -> NatsCluster {
+        let cluster = NatsCluster::spawn();
+        for i in 0..CLUSTER_SIZE {
+            cluster.wait_for_meta_leader(i);
+        }
+        cluster
+    }
+
+    /// Starts three clustered servers on free ports and returns as soon as
+    /// each listens for clients: JetStream has no leader yet (as right
+    /// after a reboot).
+    pub fn spawn() -> NatsCluster {
         let dir = tempfile::tempdir().expect("temp dir");
-        let routes = free_ports();
+        let ports = free_ports::<{ 2 * CLUSTER_SIZE }>();
         let mut cluster = NatsCluster {
             dir,
-            routes,
+            routes: std::array::from_fn(|i| ports[i]),
+            monitors: std::array::from_fn(|i| ports[CLUSTER_SIZE + i]),
             servers: Vec::new(),
         };
         // Each waits for its client port only; the routes form meanwhile.
         for i in 0..CLUSTER_SIZE {
             let args = cluster.args(i, 0);
             cluster.servers.push(Process::start(&args));
-        }
-        for i in 0..CLUSTER_SIZE {
-            cluster.wait_for_meta_leader(i);
         }
         cluster
     }
@@ -205,9 +239,11 @@ impl NatsCluster {
         let store = self.dir.path().join(format!("store{i}"));
         let config = format!(
             "server_name: n{i}\nlisten: \"127.0.0.1:{port}\"\n\
+             http: \"127.0.0.1:{monitor}\"\n\
              jetstream {{ store_dir: {store:?} }}\n\
              cluster {{\n  name: testkit\n  listen: \"127.0.0.1:{route}\"\n  routes: [{routes}]\n}}\n",
             port = port_arg(port),
+            monitor = self.monitors[i],
             route = self.routes[i],
         );
         let path = self.dir.path().join(format!("n{i}.conf"));
@@ -216,14 +252,20 @@ impl NatsCluster {
     }
 
     /// Waits until server `i` knows JetStream's meta leader (it is the
-    /// leader, or has heard of the one elected).
+    /// leader, or has heard of the one elected), as its monitoring
+    /// endpoint `/jsz` says: its log does not always say so after a
+    /// restart.
     fn wait_for_meta_leader(&self, i: usize) {
-        wait_until(&format!("nats-server n{i} to know its meta leader"), || {
-            self.servers[i]
-                .log()
-                .contains("metadata leader")
-                .then_some(())
-        });
+        let start = std::time::Instant::now();
+        while meta_leader(self.monitors[i]).is_none() {
+            assert!(
+                start.elapsed() < crate::DEADLINE,
+                "timed out after {:?} waiting for nats-server n{i} to know its meta leader; the servers' logs:\n{}",
+                crate::DEADLINE,
+                self.logs()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     }
 
     /// `nats://127.0.0.1:PORT` of server `i`.
@@ -266,11 +308,32 @@ impl NatsCluster {
     }
 }
 
-/// Free ports for the routes: bound on port 0 all at once (so they differ),
-/// then released for nats-server to take.
-fn free_ports() -> [u16; CLUSTER_SIZE] {
-    let listeners: Vec<std::net::TcpListener> = (0..CLUSTER_SIZE)
+/// Free ports: bound on port 0 all at once (so they differ), then
+/// released for nats-server to take.
+pub fn free_ports<const N: usize>() -> [u16; N] {
+    let listeners: Vec<std::net::TcpListener> = (0..N)
         .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port"))
         .collect();
     std::array::from_fn(|i| listeners[i].local_addr().expect("local address").port())
+}
+
+/// The meta leader a nats-server knows, from its monitoring port's
+/// `/jsz`; `None` while it knows none (or does not answer).
+fn meta_leader(monitor: u16) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", monitor)).ok()?;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(2)))
+        .ok()?;
+    stream
+        .write_all(b"GET /jsz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .ok()?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).ok()?;
+    let at = answer.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let body: serde_json::Value = serde_json::from_slice(&answer[at + 4..]).ok()?;
+    body["meta_cluster"]["leader"]
+        .as_str()
+        .filter(|leader| !leader.is_empty())
+        .map(str::to_string)
 }

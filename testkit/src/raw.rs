@@ -136,7 +136,10 @@ async fn connect_on_with(url: &str, socket: tokio::net::TcpSocket, headers: &[(&
 }
 
 /// Reads the next binary message, or the close frame as `Err((code, reason))`.
-pub async fn next_binary(ws: &mut Ws) -> Result<Vec<u8>, (u16, String)> {
+pub async fn next_binary<S>(ws: &mut S) -> Result<Vec<u8>, (u16, String)>
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
     loop {
         let msg = tokio::time::timeout(DEADLINE, ws.next())
             .await
@@ -360,6 +363,23 @@ impl RawClient {
         recv_sealed_to_close(&mut self.ws, &mut self.session.opener).await
     }
 
+    /// The client as two halves, to send and receive at once (a sender
+    /// that keeps a pace whatever it hears back).
+    pub fn split(self) -> (RawSender, RawReceiver) {
+        let (sink, stream) = self.ws.split();
+        (
+            RawSender {
+                sink,
+                sealer: self.session.sealer,
+            },
+            RawReceiver {
+                stream,
+                opener: self.session.opener,
+                welcome: self.welcome,
+            },
+        )
+    }
+
     /// Sends a sealed Bye and a close frame.
     pub async fn leave(mut self) {
         self.send(&ClientEvent::Bye {
@@ -378,5 +398,42 @@ impl RawClient {
             while self.ws.next().await.is_some() {}
         })
         .await;
+    }
+}
+
+/// The sending half of a [`RawClient`] ([`RawClient::split`]).
+pub struct RawSender {
+    sink: futures_util::stream::SplitSink<Ws, Message>,
+    sealer: chat_protocol::Sealer,
+}
+
+impl RawSender {
+    /// Seals and sends an event.
+    pub async fn send(&mut self, event: &ClientEvent) {
+        let sealed = self.sealer.seal(&event.to_bytes()).unwrap();
+        self.sink
+            .send(Message::Binary(sealed.into()))
+            .await
+            .expect("send");
+    }
+}
+
+/// The receiving half of a [`RawClient`] ([`RawClient::split`]).
+pub struct RawReceiver {
+    stream: futures_util::stream::SplitStream<Ws>,
+    opener: chat_protocol::Opener,
+    /// What the server said on join.
+    pub welcome: Welcome,
+}
+
+impl RawReceiver {
+    /// The next event; `Err((code, reason))` once the server closed.
+    pub async fn recv(&mut self) -> Result<ServerEvent, (u16, String)> {
+        let sealed = next_binary(&mut self.stream).await?;
+        let plain = self
+            .opener
+            .open(&sealed, chat_protocol::limits::MAX_SERVER_MESSAGE)
+            .expect("server messages open");
+        Ok(serde_json::from_slice(&plain).expect("server event parses"))
     }
 }

@@ -134,7 +134,7 @@ pub async fn users(app: &App) -> Users {
     let answers = node
         .cluster
         .ask_all(Order::Users, USERS_WAIT, |payload| {
-            if let Ok(answer) = serde_json::from_slice::<UsersAnswer>(payload) {
+            if let Some(answer) = UsersAnswer::decode(payload) {
                 waiting.remove(&answer.node);
             }
             // Without a list, wait the whole time for whoever answers.
@@ -155,7 +155,7 @@ pub async fn users(app: &App) -> Users {
     };
     let mut answered = BTreeSet::new();
     for payload in answers {
-        let Ok(answer) = serde_json::from_slice::<UsersAnswer>(&payload) else {
+        let Some(answer) = UsersAnswer::decode(&payload) else {
             continue;
         };
         if answer.node == node.name() || !answered.insert(answer.node.clone()) {

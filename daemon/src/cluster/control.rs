@@ -79,17 +79,53 @@ impl Control {
             .and_then(|t| t.as_str())
             .ok_or("no \"type\"")?
             .to_string();
-        if value.get("origin").and_then(|o| o.as_str()).is_none() {
-            return Err("no \"origin\"".into());
+        let origin = value
+            .get("origin")
+            .and_then(|o| o.as_str())
+            .ok_or("no \"origin\"")?;
+        if !super::valid_node_name(origin) {
+            return Err("an \"origin\" that is not a valid node name".into());
         }
         if !["kick", "notice", "reload", "users"].contains(&kind.as_str()) {
             return Ok(Decoded::Unknown(kind));
         }
-        serde_json::from_value(value)
-            .map(Decoded::Order)
-            .map_err(|e| format!("a {kind} order: {e}"))
+        if !chat_protocol::json::no_duplicate_members(payload) {
+            return Err(format!("a {kind} order with a member given twice"));
+        }
+        let control: Control =
+            serde_json::from_value(value).map_err(|e| format!("a {kind} order: {e}"))?;
+        control.order.check()?;
+        Ok(Decoded::Order(control))
     }
 }
+
+impl Order {
+    /// Holds what an order carries to the rules of the local path: a kick
+    /// names a valid name and gives a reason as the admin API takes one
+    /// (a text of at most 1 KiB), a notice is a text within the text rules
+    /// (at most the longest any node accepts; the node's own `max_text`
+    /// is checked when it is shown). `Err` says what is wrong.
+    fn check(&self) -> Result<(), String> {
+        match self {
+            Order::Kick { name, reason } => {
+                if !chat_protocol::valid_username(name) {
+                    return Err("a kick of a name that is not valid".into());
+                }
+                let shown = if reason.is_empty() { "-" } else { reason };
+                chat_protocol::validate_text(shown, KICK_REASON_MAX)
+                    .map_err(|(_, e)| format!("a kick's reason: {e}"))
+            }
+            Order::Notice { text } => {
+                chat_protocol::validate_text(text, crate::config_check::MAX_TEXT_CEILING)
+                    .map_err(|(_, e)| format!("a notice: {e}"))
+            }
+            Order::Reload | Order::Users => Ok(()),
+        }
+    }
+}
+
+/// Longest kick reason, as the admin API takes it.
+pub const KICK_REASON_MAX: usize = 1024;
 
 /// A node's answer to a `users` order.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -98,6 +134,34 @@ pub struct UsersAnswer {
     pub node: String,
     /// Its users, each with `node` set.
     pub users: Vec<User>,
+}
+
+impl UsersAnswer {
+    /// Reads another node's answer; `None` when it does not read or breaks
+    /// the rules (a valid node name; each user with a valid name, a key
+    /// fingerprint of 16 hex digits, an address that is one), since
+    /// `chatctl users` shows all of it.
+    pub fn decode(payload: &[u8]) -> Option<UsersAnswer> {
+        let answer: UsersAnswer = chat_protocol::json::from_slice_strict(payload)?;
+        let fine = super::valid_node_name(&answer.node)
+            && answer.users.iter().all(|u| {
+                chat_protocol::valid_username(&u.name)
+                    && u.key_id.len() == 16
+                    && u.key_id.bytes().all(|b| b.is_ascii_hexdigit())
+                    && u.address.len() <= 64
+                    && (u.address.parse::<std::net::SocketAddr>().is_ok()
+                        || u.address.parse::<std::net::IpAddr>().is_ok())
+                    && u.node.as_deref().is_none_or(super::valid_node_name)
+            });
+        if !fine {
+            crate::throttled!(
+                MALFORMED,
+                Level::WARN,
+                "cluster: ignored another node's users answer that breaks the rules"
+            );
+        }
+        fine.then_some(answer)
+    }
 }
 
 impl Cluster {
@@ -308,6 +372,14 @@ mod tests {
             br#"{"origin":"n1"}"#,
             br#"{"origin":"n1","type":"kick"}"#,
             br#"[1,2]"#,
+            // What reaches users and subjects is held to the local rules.
+            br#"{"origin":"n1","type":"kick","name":"ace","reason":"\u001b[2J"}"#,
+            br#"{"origin":"n1","type":"kick","name":"a ce","reason":"flood"}"#,
+            br#"{"origin":"n1","type":"notice","text":"\u001b[2Jhi"}"#,
+            br#"{"origin":"n1","type":"notice","text":"hi\u0000"}"#,
+            br#"{"origin":"n1","type":"notice","text":"a","text":"b"}"#,
+            br#"{"origin":"n.*","type":"reload"}"#,
+            br#"{"origin":"n 1","type":"reload"}"#,
         ] {
             assert!(
                 Control::decode(bad).is_err(),

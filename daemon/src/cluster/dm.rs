@@ -27,16 +27,24 @@ const NOT_HERE: &[u8] = b"0";
 
 impl Cluster {
     /// `<room>.dm.<node>`, the node's name one subject token (`.` written
-    /// `=2e`, as in the names bucket's keys).
-    fn dm_subject(&self, node: &str) -> String {
-        format!("{}.dm.{}", self.settings.room, node.replace('.', "=2e"))
+    /// `=2e`, as in the names bucket's keys); `None` for a name that is not
+    /// a node's ([`super::valid_node_name`]): nothing else ever reaches a
+    /// subject.
+    fn dm_subject(&self, node: &str) -> Option<String> {
+        super::valid_node_name(node)
+            .then(|| format!("{}.dm.{}", self.settings.room, node.replace('.', "=2e")))
     }
 
     /// The DMs sent to this node's users from now on.
     pub async fn dms(&self) -> Result<async_nats::Subscriber, ClusterError> {
         let subscriber = self
             .client
-            .subscribe(self.dm_subject(&self.settings.node_name))
+            .subscribe(self.dm_subject(&self.settings.node_name).ok_or_else(|| {
+                ClusterError::js(
+                    "listen for direct messages",
+                    "this node's name is not a valid node name",
+                )
+            })?)
             .await
             .map_err(|e| ClusterError::js("listen for direct messages", e))?;
         // A round trip, so the server has the subscription (see `control`).
@@ -50,8 +58,14 @@ impl Cluster {
     /// Hands `dm` to its addressee's node: whether it was delivered there.
     /// No node answering (that node is gone) is `Ok(false)`.
     pub async fn send_dm(&self, dm: &RemoteDm) -> Result<bool, ClusterError> {
+        // The presence watch lists no user on a node of an invalid name;
+        // this is the last guard before a subject.
+        let Some(subject) = self.dm_subject(&dm.node) else {
+            tracing::warn!("cluster: a direct message to a node of an invalid name was not sent");
+            return Ok(false);
+        };
         let payload = Bytes::from(serde_json::to_vec(dm).expect("a DM always serializes"));
-        let request = self.client.request(self.dm_subject(&dm.node), payload);
+        let request = self.client.request(subject, payload);
         match tokio::time::timeout(ANSWER_WITHIN, request).await {
             Ok(Ok(answer)) => Ok(&answer.payload[..] == DELIVERED),
             Ok(Err(e)) if e.kind() == async_nats::RequestErrorKind::NoResponders => Ok(false),

@@ -133,24 +133,24 @@ impl Drop for Wire {
     }
 }
 
-/// The cluster's keys: `ours` if this is the first node (they are
-/// published), else the cluster's, mirrored into `store`. Also the
-/// revision the keys were read at.
+/// The cluster's keys: `None` if they are `ours` (this is the first node:
+/// they are published), else the cluster's, mirrored into `store`. Also
+/// the revision the keys were read at.
 pub async fn adopt(
     cluster: &Cluster,
     shared: &Shared,
     store: &Store,
-    ours: RoomKeys,
-) -> Result<(RoomKeys, u64), crate::Error> {
+    ours: &RoomKeys,
+) -> Result<(Option<RoomKeys>, u64), crate::Error> {
     let encoded = ours.encode();
     let Versioned { value, revision } = shared
         .adopt_or_publish(KEYS, bytes::Bytes::copy_from_slice(&encoded))
         .await?;
     if value.as_ref() == encoded.as_slice() {
-        return Ok((ours, revision));
+        return Ok((None, revision));
     }
     let theirs = RoomKeys::decode(&value).ok_or_else(|| {
-        crate::Error::Cluster(ClusterError::JetStream {
+        crate::Error::Cluster(ClusterError::BadValue {
             what: "adopt the cluster's keys",
             reason: format!(
                 "the value {KEYS:?} in the state bucket does not read; another program wrote it? \
@@ -168,7 +168,7 @@ pub async fn adopt(
     }
     // At start, before anything is served: the disk work is done here.
     theirs.mirror(store)?;
-    Ok((theirs, revision))
+    Ok((Some(theirs), revision))
 }
 
 #[cfg(test)]

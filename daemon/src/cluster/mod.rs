@@ -32,6 +32,7 @@
 //! allowed, deletes denied), and opened with `get_key_value`.
 
 pub mod changes;
+pub mod claim;
 pub mod control;
 pub mod dm;
 pub mod keys;
@@ -42,6 +43,7 @@ pub mod nodes;
 pub mod password;
 pub mod presence;
 pub mod shared;
+pub mod start;
 pub mod watch;
 
 use std::path::PathBuf;
@@ -71,6 +73,23 @@ pub struct Settings {
     pub replicas: usize,
 }
 
+impl Settings {
+    /// How long a name claim lives in NATS after its last renewal (the
+    /// names bucket's `max_age`): five sixths of `claim_ttl`, so that a
+    /// dead node's names are free within `claim_ttl`, NATS's expiry and a
+    /// join's round trips included (25 s at the default 30 s).
+    pub fn claim_lifetime(&self) -> Duration {
+        self.claim_ttl * 5 / 6
+    }
+
+    /// How often a node renews its claims: every quarter of `claim_ttl`
+    /// (at least every 500 ms), which leaves a renewal seven twelfths of
+    /// `claim_ttl` to be late before a live claim lapses.
+    pub fn renew_every(&self) -> Duration {
+        (self.claim_ttl / 4).max(Duration::from_millis(500))
+    }
+}
+
 /// Why the cluster could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
@@ -83,6 +102,35 @@ pub enum ClusterError {
         urls: String,
         /// What failed.
         reason: String,
+    },
+    /// NATS answered but refused this node (its credentials, TLS).
+    #[error(
+        "NATS at {urls} refused this node: {reason}; check cluster_credentials and the URL (nats:// or tls://)"
+    )]
+    Refused {
+        /// The URLs tried.
+        urls: String,
+        /// What failed.
+        reason: String,
+    },
+    /// A value the cluster keeps does not read (another program wrote it).
+    #[error("{what}: {reason}")]
+    BadValue {
+        /// What was being done.
+        what: &'static str,
+        /// What is wrong, and the fix.
+        reason: String,
+    },
+    /// NATS or its JetStream was not ready within `cluster_start_timeout`.
+    #[error(
+        "NATS was not ready within cluster_start_timeout ({}): {last}; check that nats-server runs (with JetStream) at the cluster URLs, or raise cluster_start_timeout",
+        chat_protocol::duration::format(*waited)
+    )]
+    NotReady {
+        /// How long the start waited.
+        waited: Duration,
+        /// What refused the last try.
+        last: Box<ClusterError>,
     },
     /// The credentials file could not be read or used.
     #[error("cluster_credentials {path}: {reason}")]
@@ -141,6 +189,19 @@ pub fn shown_urls(urls: &[String]) -> String {
         .join(",")
 }
 
+/// Whether `name` may name a node: 1 to 64 of `A-Z a-z 0-9 _ - .`, the
+/// rule of the `node_name` setting. Names read from NATS (claims, liveness
+/// entries, control messages, users answers) are held to it too: a node's
+/// name becomes a NATS subject token (`<room>.dm.<node>`, its `.` written
+/// `=2e`), and `*`, `>`, white space or anything else must never reach a
+/// subject, nor a terminal.
+pub fn valid_node_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
 /// Whether `url` points at this machine only (loopback), where the cluster
 /// may run without credentials.
 pub fn is_loopback_url(url: &str) -> bool {
@@ -164,6 +225,10 @@ pub fn is_loopback_url(url: &str) -> bool {
 /// some). `history` still bounds what joiners get; `history_max_age`
 /// bounds what the stream keeps in time.
 pub const LAG_FLOOR: usize = 100_000;
+
+/// How long each JetStream request of a node's set-up may take (the
+/// default is 5 s; see [`Cluster::connect`]).
+const SETUP_REQUEST: Duration = Duration::from_secs(2);
 
 /// A node's connection to the cluster.
 #[derive(Clone)]
@@ -214,13 +279,17 @@ impl Cluster {
                 urls: urls.clone(),
                 reason: e.to_string(),
             })?;
-        let client = options
-            .connect(addrs)
-            .await
-            .map_err(|e| ClusterError::Connect {
-                urls,
-                reason: e.to_string(),
-            })?;
+        let client = options.connect(addrs).await.map_err(|e| {
+            use async_nats::ConnectErrorKind as Kind;
+            let reason = e.to_string();
+            match e.kind() {
+                // Waiting will not change what NATS thinks of this node.
+                Kind::Authentication | Kind::AuthorizationViolation | Kind::Tls => {
+                    ClusterError::Refused { urls, reason }
+                }
+                _ => ClusterError::Connect { urls, reason },
+            }
+        })?;
         let js = jetstream::new(client.clone());
         let cluster = Cluster {
             client,
@@ -228,16 +297,28 @@ impl Cluster {
             settings,
             connections,
         };
-        cluster.ensure_log().await?;
+        // Set up with short requests: a NATS cluster that is starting too
+        // drops what comes before its JetStream is ready, and the caller
+        // tries again ([`start`]) sooner than the default 5 s would.
+        let mut setup = cluster.js.clone();
+        setup.set_timeout(SETUP_REQUEST);
+        let config = cluster.log_config(cluster.settings.history, cluster.settings.history_max_age);
         cluster
-            .ensure_bucket(&cluster.names_bucket(), cluster.settings.claim_ttl)
+            .create_or_update(&setup, config, "create the room's log stream")
             .await?;
-        cluster
-            .ensure_bucket(&cluster.state_bucket(), Duration::ZERO)
-            .await?;
-        cluster
-            .ensure_bucket(&cluster.nodes_bucket(), cluster.settings.claim_ttl)
-            .await?;
+        for (bucket, max_age) in [
+            (cluster.names_bucket(), cluster.settings.claim_lifetime()),
+            (cluster.state_bucket(), Duration::ZERO),
+            (cluster.nodes_bucket(), cluster.settings.claim_ttl),
+        ] {
+            cluster
+                .create_or_update(
+                    &setup,
+                    cluster.bucket_config(&bucket, max_age),
+                    "create a key-value bucket",
+                )
+                .await?;
+        }
         Ok(cluster)
     }
 
@@ -316,11 +397,6 @@ impl Cluster {
         format!("{}_nodes", self.settings.room)
     }
 
-    async fn ensure_log(&self) -> Result<(), ClusterError> {
-        self.set_log_bounds(self.settings.history, self.settings.history_max_age)
-            .await
-    }
-
     /// Makes the room's log stream keep at most `history` messages, but
     /// never fewer than [`LAG_FLOOR`], none older than `max_age` (zero: no
     /// age bound); creates the stream if it is missing.
@@ -329,22 +405,27 @@ impl Cluster {
         history: usize,
         max_age: Duration,
     ) -> Result<(), ClusterError> {
-        let config = stream::Config {
+        let config = self.log_config(history, max_age);
+        self.create_or_update(&self.js, config, "create the room's log stream")
+            .await
+    }
+
+    /// The room's log stream's configuration (see [`Cluster::set_log_bounds`]).
+    fn log_config(&self, history: usize, max_age: Duration) -> stream::Config {
+        stream::Config {
             name: self.log_stream(),
             subjects: vec![self.log_subject()],
             max_messages: history.max(LAG_FLOOR) as i64,
             max_age,
             num_replicas: self.settings.replicas.max(1),
             ..Default::default()
-        };
-        self.create_or_update(config, "create the room's log stream")
-            .await
+        }
     }
 
-    /// Creates a bucket's stream the way a key-value bucket is laid out
-    /// (see the module's compatibility note).
-    async fn ensure_bucket(&self, bucket: &str, max_age: Duration) -> Result<(), ClusterError> {
-        let config = stream::Config {
+    /// A bucket's stream, laid out the way a key-value bucket is (see the
+    /// module's compatibility note).
+    fn bucket_config(&self, bucket: &str, max_age: Duration) -> stream::Config {
+        stream::Config {
             name: format!("KV_{bucket}"),
             subjects: vec![format!("$KV.{bucket}.>")],
             max_messages_per_subject: 1,
@@ -355,17 +436,18 @@ impl Cluster {
             discard: stream::DiscardPolicy::New,
             num_replicas: self.settings.replicas.max(1),
             ..Default::default()
-        };
-        self.create_or_update(config, "create a key-value bucket")
-            .await
+        }
     }
 
+    /// Creates the stream `config` describes, or brings its bounds to
+    /// `config`'s, with `js`'s requests.
     async fn create_or_update(
         &self,
+        js: &jetstream::Context,
         config: stream::Config,
         what: &'static str,
     ) -> Result<(), ClusterError> {
-        match self.js.get_stream(&config.name).await {
+        match js.get_stream(&config.name).await {
             Ok(mut existing) => {
                 let info = existing
                     .info()
@@ -374,17 +456,16 @@ impl Cluster {
                 if info.config.max_messages != config.max_messages
                     || info.config.max_age != config.max_age
                 {
-                    self.js
-                        .update_stream(config)
+                    js.update_stream(config)
                         .await
                         .map_err(|e| ClusterError::js(what, e))?;
                 }
                 Ok(())
             }
-            Err(_) => match self.js.create_stream(config.clone()).await {
+            Err(_) => match js.create_stream(config.clone()).await {
                 Ok(_) => Ok(()),
                 // Another node created it meanwhile.
-                Err(_) if self.js.get_stream(&config.name).await.is_ok() => Ok(()),
+                Err(_) if js.get_stream(&config.name).await.is_ok() => Ok(()),
                 Err(e) => Err(ClusterError::js(what, e)),
             },
         }
@@ -452,6 +533,28 @@ mod tests {
             "nats://localhost.evil.org:4222",
         ] {
             assert!(!is_loopback_url(url), "{url}");
+        }
+    }
+
+    #[test]
+    fn node_names_that_could_reach_a_subject_badly_are_refused() {
+        for good in ["a", "n1", "chat-1.example.org", "A_b"] {
+            assert!(super::valid_node_name(good), "{good}");
+        }
+        let long = "n".repeat(65);
+        for bad in [
+            "",
+            "*",
+            ">",
+            "a.*",
+            "a.>",
+            "a b",
+            "a\tb",
+            "a\nb",
+            "é",
+            long.as_str(),
+        ] {
+            assert!(!super::valid_node_name(bad), "{bad:?}");
         }
     }
 

@@ -34,10 +34,14 @@ pub enum ClaimError {
 /// The claims this node holds: their revisions and values.
 #[derive(Clone)]
 pub struct Names {
-    store: kv::Store,
+    pub(super) store: kv::Store,
     client: async_nats::Client,
+    /// Changes at each connection made to NATS (see [`Cluster`]).
+    pub(super) connections: tokio::sync::watch::Receiver<u64>,
+    /// How long a claim lives unrenewed in NATS ([`super::Settings::claim_lifetime`]).
+    pub(super) lifetime: std::time::Duration,
     node: String,
-    held: Arc<Mutex<HashMap<String, (u64, Bytes)>>>,
+    pub(super) held: Arc<Mutex<HashMap<String, (u64, Bytes)>>>,
     /// Held by a renewal pass and by each release, so that a release
     /// never races a renewal of the same claim (the one would leave the
     /// claim behind, or end the next holder of the name).
@@ -51,9 +55,25 @@ pub struct Holder {
     pub node: String,
     /// The name as the user wrote it.
     pub name: String,
+    /// A random id of this one claim (16 hex digits), so that a node tells
+    /// a claim of its own that NATS stored without answering from another
+    /// claim of the same name on the same node. Absent in older claims.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<String>,
 }
 
 impl Holder {
+    /// A new claim of `name` by `node`, with its own random id.
+    pub fn new(node: &str, name: &str) -> Holder {
+        let mut id = [0u8; 8];
+        getrandom::fill(&mut id).expect("the OS random generator failed");
+        Holder {
+            node: node.to_string(),
+            name: name.to_string(),
+            claim: Some(id.iter().map(|b| format!("{b:02x}")).collect()),
+        }
+    }
+
     /// The claim's value.
     pub fn encode(&self) -> Bytes {
         Bytes::from(serde_json::to_vec(self).expect("a holder always serializes"))
@@ -70,6 +90,7 @@ impl Holder {
         (!node.is_empty()).then(|| Holder {
             node: node.to_string(),
             name: name_of(key),
+            claim: None,
         })
     }
 }
@@ -96,6 +117,8 @@ impl Cluster {
         Ok(Names {
             store,
             client: self.client.clone(),
+            connections: self.connections(),
+            lifetime: self.settings().claim_lifetime(),
             node: self.settings().node_name.clone(),
             held: Arc::default(),
             turn: Arc::default(),
@@ -104,33 +127,7 @@ impl Cluster {
 }
 
 impl Names {
-    /// Claims `name` for a user of this node. Refused at once while NATS
-    /// is out of reach: a create queued for later would leave a claim no
-    /// session holds.
-    pub async fn claim(&self, name: &str) -> Result<(), ClaimError> {
-        if !self.connected() {
-            return Err(ClusterError::js("claim a name", "not connected to NATS").into());
-        }
-        let key = key_of(name);
-        let value = Holder {
-            node: self.node.clone(),
-            name: name.to_string(),
-        }
-        .encode();
-        match self.store.create(&key, value.clone()).await {
-            Ok(revision) => {
-                self.held
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(key, (revision, value));
-                Ok(())
-            }
-            Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Err(ClaimError::Taken),
-            Err(e) => Err(ClusterError::js("claim a name", e).into()),
-        }
-    }
-
-    fn connected(&self) -> bool {
+    pub(super) fn connected(&self) -> bool {
         self.client.connection_state() == async_nats::connection::State::Connected
     }
 
@@ -238,7 +235,11 @@ impl Names {
 
     /// The revision at which the bucket holds exactly `ours` for `key`, if
     /// it does.
-    async fn reconcile_read(&self, key: &str, ours: &Bytes) -> Result<Option<u64>, ClusterError> {
+    pub(super) async fn reconcile_read(
+        &self,
+        key: &str,
+        ours: &Bytes,
+    ) -> Result<Option<u64>, ClusterError> {
         let entry = self
             .store
             .entry(key)
@@ -266,10 +267,12 @@ impl Names {
             .await
             .map_err(|e| ClusterError::js("look a name up", e))?;
         let key = key_of(name);
-        Ok(value.map(|v| {
-            Holder::decode(&key, &v)
-                .map_or_else(|| String::from_utf8_lossy(&v).into_owned(), |h| h.node)
-        }))
+        // Only a node of a valid name is named back (to the admin, in a
+        // kick's answer); a claim that breaks the rules holds for no one.
+        Ok(value
+            .and_then(|v| Holder::decode(&key, &v))
+            .map(|h| h.node)
+            .filter(|node| super::valid_node_name(node)))
     }
 
     /// The bucket itself, for the watch of who is where.
@@ -294,10 +297,9 @@ mod tests {
 
     #[test]
     fn a_claim_value_says_node_and_name_and_a_bare_node_still_reads() {
-        let holder = Holder {
-            node: "n1".into(),
-            name: "Ace.B".into(),
-        };
+        let holder = Holder::new("n1", "Ace.B");
+        assert_eq!(holder.claim.as_ref().map(String::len), Some(16));
+        assert_ne!(holder.claim, Holder::new("n1", "Ace.B").claim);
         let key = key_of(&holder.name);
         assert_eq!(key, "ace=2eb");
         assert_eq!(Holder::decode(&key, &holder.encode()), Some(holder));
@@ -305,7 +307,8 @@ mod tests {
             Holder::decode(&key, b"n2"),
             Some(Holder {
                 node: "n2".into(),
-                name: "ace.b".into()
+                name: "ace.b".into(),
+                claim: None,
             })
         );
         assert_eq!(Holder::decode(&key, b""), None);

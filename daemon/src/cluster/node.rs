@@ -97,13 +97,24 @@ impl Node {
         &self.cluster.settings().node_name
     }
 
-    /// Claims `name` for a user joining here.
-    pub async fn claim(&self, name: &str) -> Result<(), Claim> {
-        match self.names.claim(name).await {
+    /// Claims `name` for a user joining here; while NATS cannot decide
+    /// (reconnecting, a leader being elected), tried again until
+    /// `deadline` ([`super::claim`]).
+    pub async fn claim(&self, name: &str, deadline: tokio::time::Instant) -> Result<(), Claim> {
+        match self.names.claim(name, deadline).await {
             Ok(()) => Ok(()),
             Err(ClaimError::Taken) => Err(Claim::Taken),
             Err(ClaimError::Cluster(e)) => {
-                tracing::warn!("cluster: a join could not claim its name: {e}");
+                static UNCLAIMED: crate::throttle::Throttle = crate::throttle::Throttle::new(
+                    "cluster: joins that could not claim their names",
+                    3,
+                    Duration::from_secs(10),
+                );
+                crate::throttled!(
+                    UNCLAIMED,
+                    tracing::Level::WARN,
+                    "cluster: a join could not claim its name: {e}"
+                );
                 Err(Claim::Unavailable)
             }
         }
@@ -123,21 +134,36 @@ impl Node {
     }
 }
 
-/// Keeps this node's claims alive, every third of their lifetime, until
-/// the shutdown; the users whose names were lost meanwhile (NATS was out
-/// of reach past their lifetime and someone else took them) are ended.
+/// How soon a renewal pass that NATS refused is tried again.
+const RENEW_RETRY: Duration = Duration::from_secs(1);
+
+/// Keeps this node's claims alive until the shutdown: every
+/// [`super::Settings::renew_every`], at once each time the connection to
+/// NATS comes back (after an outage longer than their lifetime the claims
+/// have lapsed, and until they are made again anyone may take the names),
+/// and again within a second after a pass NATS refused. The users whose
+/// names were lost meanwhile (NATS was out of reach past their lifetime
+/// and someone else took them) are ended.
 pub async fn renew_claims(app: App) {
     let Some(node) = &app.cluster else {
         return;
     };
-    let every = node.cluster.settings().claim_ttl / 3;
-    let mut tick = tokio::time::interval(every.max(Duration::from_millis(500)));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let every = node.cluster.settings().renew_every();
+    let mut connections = node.cluster.connections();
+    connections.borrow_and_update();
+    let mut next = tokio::time::Instant::now() + every;
     loop {
         tokio::select! {
-            _ = tick.tick() => {}
+            () = tokio::time::sleep_until(next) => {}
+            changed = connections.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                tracing::info!(held = node.names.held(), "cluster: back on NATS; renewing this node's name claims now");
+            }
             () = app.shutdown.cancelled() => return,
         }
+        next = tokio::time::Instant::now() + every;
         match node.names.renew().await {
             Ok(lost) if lost.is_empty() => {}
             Ok(lost) => {
@@ -151,7 +177,10 @@ pub async fn renew_claims(app: App) {
                     "cluster: names lost while NATS was out of reach; their users were disconnected"
                 );
             }
-            Err(e) => tracing::debug!("cluster: renewing the name claims failed: {e}"),
+            Err(e) => {
+                tracing::debug!("cluster: renewing the name claims failed: {e}");
+                next = tokio::time::Instant::now() + RENEW_RETRY.min(every);
+            }
         }
     }
 }

@@ -37,6 +37,24 @@ pub struct NodeEntry {
     pub version: String,
 }
 
+impl NodeEntry {
+    /// Reads an entry from the bucket; `None` when it does not read or
+    /// breaks the rules (a valid node name, a listen address that is one,
+    /// a short version of the characters versions have), since `chatctl
+    /// status` shows all of it and the name decides whom `users` waits for.
+    pub fn decode(value: &[u8]) -> Option<NodeEntry> {
+        let entry: NodeEntry = chat_protocol::json::from_slice_strict(value)?;
+        let fine = super::valid_node_name(&entry.node)
+            && entry.listen.parse::<std::net::SocketAddr>().is_ok()
+            && (1..=32).contains(&entry.version.len())
+            && entry
+                .version
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+'));
+        fine.then_some(entry)
+    }
+}
+
 /// This node's view of the nodes bucket.
 #[derive(Clone)]
 pub struct Nodes {
@@ -80,8 +98,8 @@ impl Nodes {
             .map_err(|e| ClusterError::js("remove this node's entry", e))
     }
 
-    /// Every node alive now, by name. Entries that do not parse are left
-    /// out.
+    /// Every node alive now, by name. Entries that do not read or break
+    /// the rules ([`NodeEntry::decode`]) are left out.
     pub async fn list(&self) -> Result<Vec<NodeEntry>, ClusterError> {
         let read = async {
             // The stream's subjects, in one request (the bucket's `keys()`
@@ -105,7 +123,7 @@ impl Nodes {
                     .get(key)
                     .await
                     .map_err(|e| ClusterError::js("read a node's entry", e))?;
-                if let Some(entry) = value.and_then(|v| serde_json::from_slice(&v).ok()) {
+                if let Some(entry) = value.and_then(|v| NodeEntry::decode(&v)) {
                     nodes.push(entry);
                 }
             }
@@ -165,4 +183,31 @@ pub async fn keep_alive(app: App) {
     // Gone at once from the others' `chatctl status`, rather than after
     // `claim_ttl`.
     let _ = tokio::time::timeout(Duration::from_secs(1), node.nodes.remove(node.name())).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NodeEntry;
+
+    #[test]
+    fn entries_that_break_the_rules_are_left_out() {
+        let entry = |node: &str, listen: &str, version: &str| {
+            serde_json::json!({"node": node, "online": 1, "listen": listen, "since": 5, "version": version})
+                .to_string()
+        };
+        let good = entry("n1.example", "127.0.0.1:1719", "0.1.0");
+        assert_eq!(
+            NodeEntry::decode(good.as_bytes()).unwrap().node,
+            "n1.example"
+        );
+        for bad in [
+            entry("n.*", "127.0.0.1:1719", "0.1.0"),
+            entry("n 1", "127.0.0.1:1719", "0.1.0"),
+            entry("n1", "127.0.0.1:1719\u{1b}[2J", "0.1.0"),
+            entry("n1", "127.0.0.1:1719", "0.1\n.0"),
+            entry("n1", "127.0.0.1:1719", ""),
+        ] {
+            assert!(NodeEntry::decode(bad.as_bytes()).is_none(), "{bad}");
+        }
+    }
 }

@@ -52,7 +52,7 @@ pub async fn adopt(node: &Node, store: &Store, gate: &Gate) -> Result<(), crate:
     let Some(Versioned { value, revision }) = theirs else {
         return Ok(());
     };
-    let hash = decode(&value).map_err(|problem| ClusterError::JetStream {
+    let hash = decode(&value).map_err(|problem| ClusterError::BadValue {
         what: "adopt the cluster's password",
         reason: format!(
             "the value {PASSWORD:?} in the state bucket is not a usable hash ({problem}); \

@@ -93,12 +93,23 @@ impl Watcher {
         // Names are shown to every user: only a valid one, claimed under
         // its own key, is listed (the bucket is the cluster's, but the
         // names in it reach terminals).
-        let holder = Holder::decode(key, value)
-            .filter(|h| chat_protocol::valid_username(&h.name) && key_of(&h.name) == key);
+        // The node's name too: it becomes a DM's subject.
+        let holder = Holder::decode(key, value).filter(|h| {
+            chat_protocol::valid_username(&h.name)
+                && key_of(&h.name) == key
+                && super::valid_node_name(&h.node)
+        });
         let Some(holder) = holder else {
-            tracing::debug!(
+            static IGNORED: crate::throttle::Throttle = crate::throttle::Throttle::new(
+                "cluster: name claims ignored",
+                3,
+                Duration::from_secs(60),
+            );
+            crate::throttled!(
+                IGNORED,
+                tracing::Level::WARN,
                 key,
-                "cluster: a name claim that could not be read was ignored"
+                "cluster: ignored a name claim that breaks the rules (a valid name under its own key, a valid node name); another program writes the names bucket?"
             );
             return;
         };
@@ -192,7 +203,7 @@ pub async fn start(app: &App) {
     let (ready, listed) = tokio::sync::oneshot::channel();
     let store = node.names.store().clone();
     let ours = node.name().to_string();
-    let ttl = node.cluster.settings().claim_ttl;
+    let ttl = node.cluster.settings().claim_lifetime();
     tokio::spawn(run(app.clone(), store, Watcher::new(&ours, ttl), ready));
     if tokio::time::timeout(FIRST_LIST, listed).await.is_err() {
         tracing::warn!("cluster: the users of the other nodes are not all listed yet");
@@ -281,11 +292,7 @@ mod tests {
     use crate::config::Config;
 
     fn claim(w: &mut Watcher, hub: &Hub, revision: u64, node: &str, name: &str, at: Instant) {
-        let value = Holder {
-            node: node.into(),
-            name: name.into(),
-        }
-        .encode();
+        let value = Holder::new(node, name).encode();
         let key = key_of(name);
         w.apply(hub, revision, &key, Some(&value), at);
     }

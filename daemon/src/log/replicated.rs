@@ -21,9 +21,11 @@ use std::time::Duration;
 
 use chat_protocol::HistoryEntry;
 use tokio::sync::{Notify, mpsc};
+use tracing::Level;
 
 use super::{Accepted, After, Appending, Bounds, Draft, Entry, LogError, RoomLog};
 use crate::cluster::{Cluster, ClusterError};
+use crate::throttle::Throttle;
 
 /// What a sender is told when NATS cannot take its message.
 pub const UNAVAILABLE: &str = "cluster unavailable, not sent";
@@ -124,18 +126,60 @@ fn encode(draft: Draft) -> bytes::Bytes {
         .into()
 }
 
-/// An entry read back; one that does not read (written by something else
-/// on the subject) is skipped, with a warning.
+/// Largest entry read back from the stream: the longest text any node
+/// accepts ([`crate::config_check::MAX_TEXT_CEILING`]), doubled for JSON's
+/// escapes, and room for the other members. Far below the 1 MiB a
+/// client takes in one message, so an entry always fits a `Welcome`.
+pub const MAX_ENTRY: usize = 2 * crate::config_check::MAX_TEXT_CEILING + 1024;
+
+const _: () = assert!(MAX_ENTRY < chat_protocol::limits::MAX_SERVER_MESSAGE / 4);
+
+/// Why an entry read back from the stream is not handed to the room.
+fn refused(payload: &[u8]) -> Result<HistoryEntry, String> {
+    if payload.len() > MAX_ENTRY {
+        return Err(format!(
+            "{} bytes, more than the {MAX_ENTRY} an entry may have",
+            payload.len()
+        ));
+    }
+    let entry: HistoryEntry = chat_protocol::json::from_slice_strict(payload)
+        .ok_or("not an entry (JSON with from, text, ts, and no member twice)")?;
+    // What reaches a terminal is held to the rules of the local path: a
+    // valid sender's name, a text within the text rules, a valid client id.
+    if !chat_protocol::valid_username(&entry.from) {
+        return Err("the sender is not a valid name".into());
+    }
+    chat_protocol::validate_text(&entry.text, crate::config_check::MAX_TEXT_CEILING)
+        .map_err(|(_, e)| format!("the text breaks the text rules: {e}"))?;
+    if entry
+        .cid
+        .as_deref()
+        .is_some_and(|c| !chat_protocol::valid_cid(c))
+    {
+        return Err("the client id is not a valid one".into());
+    }
+    Ok(entry)
+}
+
+/// An entry read back: one that breaks the rules (written by something
+/// else on the subject) is dropped, with a warning (a few a minute).
 fn decode(id: u64, payload: &[u8]) -> Option<HistoryEntry> {
-    match serde_json::from_slice::<HistoryEntry>(payload) {
+    match refused(payload) {
         Ok(mut entry) => {
             entry.id = id;
             Some(entry)
         }
-        Err(e) => {
-            tracing::warn!(
+        Err(why) => {
+            static DROPPED: Throttle = Throttle::new(
+                "cluster: entries of the room's log dropped",
+                3,
+                Duration::from_secs(60),
+            );
+            crate::throttled!(
+                DROPPED,
+                Level::WARN,
                 id,
-                "cluster: skipped an entry of the room's log that does not read: {e}"
+                "cluster: dropped an entry of the room's log that breaks the rules ({why}); another program publishes on its subject?"
             );
             None
         }
@@ -221,5 +265,40 @@ impl RoomLog for ReplicatedLog {
     fn close(&self, _bound: Duration) {
         // Nothing is in flight: an append resolves only once NATS stored it.
         self.follower.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(from: &str, text: &str) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({"id": 0, "from": from, "text": text, "ts": 1}))
+            .unwrap()
+    }
+
+    #[test]
+    fn entries_that_break_the_local_rules_are_dropped() {
+        let good = decode(7, &entry("ann", "hi\tthere\nall")).expect("a valid entry reads");
+        assert_eq!((good.id, good.from.as_str()), (7, "ann"));
+        let too_long = "x".repeat(crate::config_check::MAX_TEXT_CEILING + 1);
+        for bad in [
+            entry("root\u{1b}[2J\nSYSTEM", "hi"),
+            entry("", "hi"),
+            entry("ann", "a\u{1b}[31mred"),
+            entry("ann", "nul\u{0}"),
+            entry("ann", " "),
+            entry("ann", &too_long),
+            br#"{"id":0,"from":"ann","text":"a","text":"b","ts":1}"#.to_vec(),
+            br#"{"id":0,"from":"ann","text":"a","ts":1,"cid":"not a cid"}"#.to_vec(),
+            br#"["ann","hi"]"#.to_vec(),
+            vec![b' '; MAX_ENTRY + 1],
+        ] {
+            assert!(
+                decode(1, &bad).is_none(),
+                "{}",
+                String::from_utf8_lossy(&bad[..bad.len().min(80)])
+            );
+        }
     }
 }

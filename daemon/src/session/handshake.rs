@@ -268,7 +268,10 @@ async fn admit(
         Some(_) if app.hub.member(&auth.username).is_some() => {
             return Err(taken(conn).await);
         }
-        Some(node) => match node.claim(&auth.username).await {
+        // Waited for, and tried again, while NATS cannot decide (its
+        // client reconnecting, a stream electing a leader), with time left
+        // to answer.
+        Some(node) => match node.claim(&auth.username, answer_by).await {
             Ok(()) => true,
             Err(Claim::Taken) => return Err(taken(conn).await),
             Err(Claim::Unavailable) => {

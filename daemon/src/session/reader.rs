@@ -52,7 +52,13 @@ pub async fn run(mut stream: SealedStream, member: &Arc<Member>, app: &App, conf
             refuse(member, ErrorCode::RateLimited, message);
             continue;
         }
+        // What the client sent while the server itself made the reader
+        // wait (an append NATS is slow to confirm, a DM to another node)
+        // queued in the socket meanwhile: credited, so that a client that
+        // keeps to the rate is not refused when it is read all at once.
+        let handling = std::time::Instant::now();
         handle(event, member, app, config).await;
+        bucket.credit(handling.elapsed());
     }
 }
 

@@ -1,0 +1,110 @@
+//! A node's start beside a NATS that is not ready yet.
+//!
+//! After a reboot systemd starts NATS and every chatd node at once: NATS
+//! may not listen yet, and a NATS cluster answers JetStream requests only
+//! once its servers elected a meta leader ("jetstream request timed out"
+//! meanwhile). So before it says READY, a node tries each step of its start
+//! in the cluster again ([`Starting::retry`]) while NATS refuses it for a
+//! reason that passes (no server answers, JetStream times out or is not
+//! there yet), with a growing pause (250 ms to 2 s), until
+//! `cluster_start_timeout` (2 minutes by default) after the first step.
+//! Meanwhile it says in its log what it waits for (every 5 s at most) and
+//! keeps extending systemd's start timeout (`EXTEND_TIMEOUT_USEC`), so the
+//! unit's `TimeoutStartSec` does not cut it short. What cannot pass by
+//! waiting (credentials NATS refuses, a value in the cluster that does not
+//! read, another live node of this name) ends the start at once.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::ClusterError;
+use crate::Error;
+
+/// The first pause between two tries; it doubles up to [`LONGEST_PAUSE`].
+const FIRST_PAUSE: Duration = Duration::from_millis(250);
+
+/// The longest pause between two tries.
+const LONGEST_PAUSE: Duration = Duration::from_secs(2);
+
+/// How often, at most, the log says what the start waits for.
+const SAY_EVERY: Duration = Duration::from_secs(5);
+
+/// How far ahead each extension of systemd's start timeout reaches: more
+/// than one try (a connection or a JetStream request gives up after 5 s)
+/// and a pause.
+const EXTEND_BY: Duration = Duration::from_secs(30);
+
+/// A node's start in its cluster: the bound, and what was said.
+pub struct Starting {
+    bound: Duration,
+    until: Instant,
+    said: Option<Instant>,
+}
+
+impl Starting {
+    /// A start that gives up `bound` from now.
+    pub fn new(bound: Duration) -> Self {
+        Self {
+            bound,
+            until: Instant::now() + bound,
+            said: None,
+        }
+    }
+
+    /// Runs `step` until it succeeds, fails for a reason that does not
+    /// pass by waiting, or the bound is reached (see the module
+    /// documentation).
+    pub async fn retry<T, F, Fut>(&mut self, mut step: F) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Error>>,
+    {
+        let mut pause = FIRST_PAUSE;
+        loop {
+            let error = match step().await {
+                Ok(done) => return Ok(done),
+                Err(Error::Cluster(e)) if e.passes() => e,
+                Err(e) => return Err(e),
+            };
+            let now = Instant::now();
+            if self.bound.is_zero() {
+                return Err(Error::Cluster(error));
+            }
+            if now + pause >= self.until {
+                return Err(Error::Cluster(ClusterError::NotReady {
+                    waited: self.bound,
+                    last: Box::new(error),
+                }));
+            }
+            self.waiting(&error, now);
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(LONGEST_PAUSE);
+        }
+    }
+
+    /// Says what the start waits for, and extends systemd's start timeout.
+    fn waiting(&mut self, error: &ClusterError, now: Instant) {
+        crate::systemd::extend_start(EXTEND_BY, "waiting for NATS and JetStream");
+        if self.said.is_some_and(|at| now < at + SAY_EVERY) {
+            return;
+        }
+        self.said = Some(now);
+        let left = self.until.saturating_duration_since(now).as_secs();
+        tracing::warn!(
+            "cluster: waiting for NATS ({error}); trying again, for {left} s more (cluster_start_timeout)"
+        );
+    }
+}
+
+impl ClusterError {
+    /// Whether waiting may cure it: NATS not there yet, or JetStream not
+    /// answering yet.
+    pub fn passes(&self) -> bool {
+        matches!(
+            self,
+            ClusterError::Connect { .. } | ClusterError::JetStream { .. }
+        )
+    }
+}
