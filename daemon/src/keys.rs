@@ -187,6 +187,7 @@ fn in_words(secs: u64) -> String {
 /// people do not simply vanish.
 fn warn_sessions(app: &App, keep: KeyId, text: &str) {
     let event = chat_protocol::ServerEvent::Notice {
+        room: None,
         text: text.to_owned(),
         ts: chat_protocol::clock::now_ms(),
     };

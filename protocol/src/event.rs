@@ -13,18 +13,24 @@ mod auth;
 mod code;
 mod member;
 pub mod moderation;
+pub mod room;
 
 pub use self::auth::Auth;
 pub use self::code::{ByeCode, ErrorCode, RejectCode};
 pub use self::member::Member;
 pub use self::moderation::{Ban, BanTarget, ModerationAction, validate_reason};
+pub use self::room::{RoomInfo, RoomJoined, RoomName, RoomNameError, validate_topic};
 
 /// Events a joined client sends.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientEvent {
-    /// A message to everyone.
+    /// A message to everyone in a room.
     Say {
+        /// The room it is for (as typed: the server folds and checks it,
+        /// `room_invalid`); absent: the default room.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
         /// The text.
         text: String,
         /// A client-chosen id (see [`valid_cid`]), echoed in the message
@@ -35,6 +41,10 @@ pub enum ClientEvent {
     },
     /// An action (`/me waves`), shown as `* ace waves`.
     Action {
+        /// The room it is for (as typed: the server folds and checks it,
+        /// `room_invalid`); absent: the default room.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
         /// The text after `/me `.
         text: String,
         /// A client-chosen id (see [`valid_cid`]), echoed in the message
@@ -55,8 +65,52 @@ pub enum ClientEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         cid: Option<String>,
     },
-    /// Ask for the list of users online.
-    Who,
+    /// Ask for the list of users online: a room's members (`users`
+    /// answers, with the `room`).
+    Who {
+        /// The room it is for (as typed: the server folds and checks it,
+        /// `room_invalid`); absent: the default room.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<String>,
+    },
+    /// Join a room (made if it does not exist and this session may make
+    /// rooms); answered with `room_joined`, or an `error`
+    /// (`room_invalid`, `no_such_room`, `too_many_rooms`). Joining a room
+    /// the session is in answers `room_joined` again.
+    JoinRoom {
+        /// The room, as typed (`#ops`, `#Ops`).
+        room: String,
+        /// Resume the room: the id of the last message of this room this
+        /// client received; `room_joined`'s history then holds the room's
+        /// messages after it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<u64>,
+    },
+    /// Leave a room; answered with `room_parted`, or an `error`
+    /// (`not_in_room`, `cannot_part` for the default room).
+    PartRoom {
+        /// The room.
+        room: String,
+    },
+    /// Ask for the rooms this session may see; answered with `rooms`.
+    Rooms,
+    /// Set a room's topic (operators and the admin; empty clears it);
+    /// answered with the room's `topic` event, or an `error`.
+    Topic {
+        /// The room.
+        room: String,
+        /// The topic: one line of at most [`room::MAX_TOPIC`] bytes.
+        text: String,
+    },
+    /// Invite a registered name into a room (operators and the admin): a
+    /// private room admits the names invited. Answered with the
+    /// `moderation` event (`invite`), or an `error`.
+    Invite {
+        /// The room.
+        room: String,
+        /// The name invited.
+        name: String,
+    },
     /// Register another key to this session's name (a second device). The
     /// server answers with `identities`, or an `error` (`not_owner`,
     /// `too_many_keys`, `names_open`).
@@ -138,7 +192,10 @@ pub enum ClientEvent {
 /// A public chat message, as broadcast and as kept in history.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct HistoryEntry {
-    /// Server-assigned id, increasing.
+    /// The room it was said in; absent: the default room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<RoomName>,
+    /// Server-assigned id, increasing server-wide.
     pub id: u64,
     /// Sender, as authenticated by the server.
     pub from: String,
@@ -206,6 +263,17 @@ pub struct Welcome {
     /// Server software and version.
     #[serde(default)]
     pub server: String,
+    /// The default room: the one this session is in from the start and
+    /// cannot leave, meant by every event without a `room`. Absent from a
+    /// server without rooms (a client then offers no room commands).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_room: Option<RoomName>,
+    /// The rooms this session is in (the default room first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rooms: Vec<RoomName>,
+    /// The default room's topic, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
 }
 
 /// Events the server sends.
@@ -249,6 +317,9 @@ pub enum ServerEvent {
     },
     /// Someone joined.
     Join {
+        /// The room; absent: the default room.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomName>,
         /// Who.
         name: String,
         /// Users online now.
@@ -264,6 +335,9 @@ pub enum ServerEvent {
     },
     /// Someone left.
     Leave {
+        /// The room; absent: the default room.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomName>,
         /// Who.
         name: String,
         /// Users online now.
@@ -279,6 +353,9 @@ pub enum ServerEvent {
     /// last `presence`, `join` or `leave` this client got; `online` is
     /// exact. The counts may include this client's own join.
     Presence {
+        /// The room; absent: the default room.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomName>,
         /// Joins counted.
         joined: usize,
         /// Leaves counted.
@@ -290,6 +367,9 @@ pub enum ServerEvent {
     },
     /// Answer to `who`.
     Users {
+        /// The room; absent: the default room.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomName>,
         /// Everyone online.
         users: Vec<String>,
         /// Everyone online, with their identities (see [`Welcome::members`]).
@@ -311,6 +391,9 @@ pub enum ServerEvent {
     },
     /// A notice from the server's admin.
     Notice {
+        /// The room it is told in; absent: everyone (the default room).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomName>,
         /// The text.
         text: String,
         /// Server time, Unix milliseconds.
@@ -320,6 +403,10 @@ pub enum ServerEvent {
     /// everyone online, the operator who asked included (it is the answer
     /// to their `kick`, `ban`, `unban`, `mute` or `unmute`).
     Moderation {
+        /// The room it concerns (an `invite`); absent: the server (a
+        /// kick, ban or mute is server-wide).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomName>,
         /// What was done.
         action: ModerationAction,
         /// To whom: a name, or a ban's target as `bans` lists it.
@@ -339,6 +426,9 @@ pub enum ServerEvent {
     },
     /// One client event was refused; the connection stays.
     Error {
+        /// The room the refused event named, when it is a valid name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomName>,
         /// Machine-readable reason.
         code: ErrorCode,
         /// Human words.
@@ -347,6 +437,35 @@ pub enum ServerEvent {
         /// until lifted.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         until: Option<u64>,
+    },
+    /// The answer to `join_room`: the room's welcome.
+    RoomJoined(RoomJoined),
+    /// This session is no longer in a room: the answer to `part_room`, or
+    /// (with a `reason`) the server took it out (the room was removed).
+    RoomParted {
+        /// The room.
+        room: RoomName,
+        /// Why, when the session did not ask.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// The answer to `rooms`: the rooms this session may see, by name.
+    Rooms {
+        /// The rooms.
+        rooms: Vec<RoomInfo>,
+    },
+    /// A room's topic changed (told to its members; the answer to a
+    /// `topic` from its setter).
+    Topic {
+        /// The room.
+        room: RoomName,
+        /// The topic; empty: cleared.
+        text: String,
+        /// Who set it; absent: the server's admin.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+        /// Server time, Unix milliseconds.
+        ts: u64,
     },
     /// The server closes the session next.
     Bye {
@@ -420,6 +539,34 @@ pub fn validate_text(text: &str, max_text: usize) -> Result<(), (ErrorCode, Stri
 }
 
 impl ServerEvent {
+    /// The room the event names (`room` of a message, join, leave,
+    /// presence, users, notice, moderation, error, room answer or topic);
+    /// `None`: the default room, or nothing room-scoped (a welcome, a DM,
+    /// a bye).
+    pub fn room(&self) -> Option<&RoomName> {
+        match self {
+            Self::Message(HistoryEntry { room, .. })
+            | Self::Join { room, .. }
+            | Self::Leave { room, .. }
+            | Self::Presence { room, .. }
+            | Self::Users { room, .. }
+            | Self::Notice { room, .. }
+            | Self::Moderation { room, .. }
+            | Self::Error { room, .. } => room.as_ref(),
+            Self::RoomJoined(RoomJoined { room, .. })
+            | Self::RoomParted { room, .. }
+            | Self::Topic { room, .. } => Some(room),
+            Self::Welcome(_)
+            | Self::Reject { .. }
+            | Self::Dm { .. }
+            | Self::Identities { .. }
+            | Self::Bans { .. }
+            | Self::Rooms { .. }
+            | Self::Bye { .. }
+            | Self::Unknown => None,
+        }
+    }
+
     /// Reads a server event strictly (a member given twice, at any depth,
     /// makes it unreadable); `None` when it cannot be read.
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
@@ -433,6 +580,21 @@ impl ServerEvent {
 }
 
 impl ClientEvent {
+    /// The room the event names, as sent (not checked); `None`: the
+    /// default room, or nothing room-scoped (`rooms`, a DM, moderation).
+    pub fn room(&self) -> Option<&str> {
+        match self {
+            Self::Say { room, .. } | Self::Action { room, .. } | Self::Who { room } => {
+                room.as_deref()
+            }
+            Self::JoinRoom { room, .. }
+            | Self::PartRoom { room }
+            | Self::Topic { room, .. }
+            | Self::Invite { room, .. } => Some(room),
+            _ => None,
+        }
+    }
+
     /// Reads a client event strictly (a member given twice, at any depth,
     /// makes it unreadable); `None` when it cannot be read.
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
@@ -470,6 +632,7 @@ mod tests {
             r#"{"type":"dm","to":"bob","text":"hi"}"#
         );
         let m = ServerEvent::Message(HistoryEntry {
+            room: None,
             id: 3,
             from: "ace".into(),
             text: "hello".into(),
@@ -488,6 +651,7 @@ mod tests {
     #[test]
     fn presence_is_tagged_json() {
         let e = ServerEvent::Presence {
+            room: None,
             joined: 12,
             left: 3,
             online: 1004,
@@ -507,11 +671,13 @@ mod tests {
         assert_eq!(
             old,
             ClientEvent::Say {
+                room: None,
                 text: "hi".into(),
                 cid: None
             }
         );
         let new = ClientEvent::Say {
+            room: None,
             text: "hi".into(),
             cid: Some("k3x-7".into()),
         };
@@ -539,6 +705,7 @@ mod tests {
         assert_eq!(
             e,
             ServerEvent::Notice {
+                room: None,
                 text: "hi".into(),
                 ts: 1
             }

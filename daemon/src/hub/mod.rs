@@ -284,6 +284,7 @@ impl Hub {
         } else {
             room.broadcast(
                 &ServerEvent::Join {
+                    room: None,
                     name: name.to_string(),
                     online,
                     ts: now_ms(),
@@ -307,6 +308,9 @@ impl Hub {
         };
         drop(room);
         let welcome = Welcome {
+            default_room: None,
+            rooms: Vec::new(),
+            topic: None,
             name: name.to_string(),
             users,
             members: Vec::new(),
@@ -351,6 +355,7 @@ impl Hub {
                 room.users.remove(&key);
                 room.broadcast(
                     &ServerEvent::Leave {
+                        room: None,
                         name: member.name.clone(),
                         online,
                         reason: reason.to_string(),
@@ -378,6 +383,7 @@ impl Hub {
         room.send_presence();
         room.broadcast(
             &ServerEvent::Leave {
+                room: None,
                 name,
                 online,
                 reason: reason.to_string(),
