@@ -697,6 +697,79 @@ mod tests {
     }
 
     #[test]
+    fn rooms_are_optional_both_ways() {
+        // An older client's events: no room, the default room.
+        let say: ClientEvent = serde_json::from_str(r#"{"type":"say","text":"hi"}"#).unwrap();
+        assert_eq!(say.room(), None);
+        let who = ClientEvent::Who { room: None };
+        assert_eq!(
+            String::from_utf8(who.to_bytes()).unwrap(),
+            r#"{"type":"who"}"#
+        );
+        assert_eq!(ClientEvent::from_bytes(br#"{"type":"who"}"#), Some(who));
+        // A room as typed is read as sent: the server answers a bad one
+        // with `room_invalid`, not `bad_event`.
+        let bad = ClientEvent::from_bytes(br#"{"type":"say","room":"ops","text":"hi"}"#).unwrap();
+        assert_eq!(bad.room(), Some("ops"));
+        let join = ClientEvent::from_bytes(br##"{"type":"join_room","room":"#Ops","after":7}"##);
+        assert_eq!(
+            join,
+            Some(ClientEvent::JoinRoom {
+                room: "#Ops".into(),
+                after: Some(7)
+            })
+        );
+
+        // Today's server events: no room, and the same bytes as before.
+        let m = ServerEvent::from_bytes(
+            br#"{"type":"message","id":3,"from":"ace","text":"hello","ts":1700000000000}"#,
+        )
+        .unwrap();
+        assert_eq!(m.room(), None);
+        assert_eq!(
+            String::from_utf8(m.to_bytes()).unwrap(),
+            r#"{"type":"message","id":3,"from":"ace","text":"hello","ts":1700000000000}"#
+        );
+        // A room's: folded when read; a server event with a bad room is
+        // unreadable.
+        let ops = ServerEvent::from_bytes(
+            br##"{"type":"join","room":"#OPS","name":"dave","online":3,"ts":1}"##,
+        )
+        .unwrap();
+        assert_eq!(ops.room().map(RoomName::as_str), Some("#ops"));
+        assert!(
+            ServerEvent::from_bytes(
+                br#"{"type":"join","room":"ops","name":"d","online":3,"ts":1}"#
+            )
+            .is_none()
+        );
+        let joined = ServerEvent::RoomJoined(RoomJoined {
+            room: RoomName::parse("#ops").unwrap(),
+            topic: None,
+            private: false,
+            users: vec!["ace".into()],
+            members: Vec::new(),
+            history: Vec::new(),
+            gap: false,
+            resumed: false,
+            last_id: 0,
+        });
+        let bytes = joined.to_bytes();
+        assert_eq!(
+            String::from_utf8(bytes.clone()).unwrap(),
+            r##"{"type":"room_joined","room":"#ops","users":["ace"],"history":[],"last_id":0}"##
+        );
+        assert_eq!(ServerEvent::from_bytes(&bytes), Some(joined));
+        // A welcome from a server without rooms names no default room.
+        let welcome = ServerEvent::from_bytes(
+            br#"{"type":"welcome","name":"ace","users":["ace"],"rate":{"burst":10,"per_second":5},"max_text":4096}"#,
+        );
+        assert!(
+            matches!(welcome, Some(ServerEvent::Welcome(Welcome { default_room: None, ref rooms, .. })) if rooms.is_empty())
+        );
+    }
+
+    #[test]
     fn unknown_types_and_fields_are_tolerated() {
         let e: ServerEvent = serde_json::from_str(r#"{"type":"poll","question":"?"}"#).unwrap();
         assert_eq!(e, ServerEvent::Unknown);
