@@ -190,6 +190,8 @@ impl Engine {
                     .is_none_or(|e| e.id == after.saturating_add(1))
         });
         let inflight = std::mem::take(&mut self.inflight);
+        // Lines to other rooms wait for each room's own rejoin.
+        let inflight = self.rejoin_rooms(&welcome, inflight, events);
         let merged = merge(history, &self.seen, &self.me, inflight);
         let gap = welcome.gap || (!resumed && merged.gap);
         for entry in &merged.fresh {

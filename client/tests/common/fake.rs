@@ -176,6 +176,9 @@ async fn serve(
                             }
                             Script::BanAfterWelcome => {
                                 let welcome = ServerEvent::Welcome(Welcome {
+                                    default_room: None,
+                                    rooms: Vec::new(),
+                                    topic: None,
                                     name: "ace".into(),
                                     users: vec!["ace".into()],
                                     members: Vec::new(),
