@@ -288,7 +288,7 @@ impl Engine {
 
     async fn on_incoming(&mut self, incoming: Incoming, events: &mut Vec<Event>) {
         let (event, raw) = match incoming {
-            Incoming::Event { event, raw } => (event, raw),
+            Incoming::Event { event, raw } => (*event, raw),
             Incoming::Closed(code) => {
                 let code = code.map_or_else(String::new, |c| format!(" (close code {c})"));
                 let failure = Failure::new(

@@ -56,17 +56,6 @@ impl Engine {
         self.default_room.as_ref()
     }
 
-    /// The rooms the session is in besides the default room, in the order
-    /// they were joined.
-    pub fn rooms(&self) -> impl Iterator<Item = &RoomName> {
-        self.rooms.iter().map(|r| &r.room)
-    }
-
-    /// Whether the session is in `room` (the default room included).
-    pub fn in_room(&self, room: &RoomName) -> bool {
-        self.default_room.as_ref() == Some(room) || self.rooms.iter().any(|r| &r.room == room)
-    }
-
     /// Takes the rooms of a (first) `Welcome`.
     pub(super) fn rooms_from(&mut self, welcome: &Welcome) {
         self.default_room = welcome.default_room.clone();
@@ -112,17 +101,18 @@ impl Engine {
     }
 
     /// After a rejoin's `Welcome`: takes out of `inflight` the lines for
-    /// other rooms (held until each room's `room_joined`), and queues the
+    /// other rooms (held until each room's `room_joined`), and gives the
     /// `join_room` of every room the session was in (resuming it) or had
-    /// asked to join without an answer, ahead of everything. What is left
-    /// in `inflight` is the default room's, for the `Welcome` to settle.
-    /// Rooms a server without rooms cannot give back are lost.
+    /// asked to join without an answer, to queue ahead of everything (the
+    /// second list). What is left of `inflight` (the first) is the
+    /// default room's, for the `Welcome` to settle. Rooms a server without
+    /// rooms cannot give back are lost.
     pub(super) fn rejoin_rooms(
         &mut self,
         welcome: &Welcome,
         inflight: VecDeque<Pending>,
         events: &mut Vec<Event>,
-    ) -> VecDeque<Pending> {
+    ) -> (VecDeque<Pending>, Vec<Pending>) {
         self.default_room = welcome.default_room.clone();
         let default = self.default_room.clone();
         let mut lines: BTreeMap<RoomName, VecDeque<Pending>> = BTreeMap::new();
@@ -144,7 +134,7 @@ impl Engine {
             }
             rest.extend(lines.into_values().flatten());
             rest.extend(joins.into_iter().map(|(_, p)| p));
-            return rest;
+            return (rest, Vec::new());
         }
         let mut ahead = Vec::new();
         for joined in rooms {
@@ -174,24 +164,20 @@ impl Engine {
             self.rooms.push(joined);
         }
         for (room, pending) in joins {
-            if !self.rejoining.contains_key(&room) {
-                let held = lines.remove(&room).unwrap_or_default();
-                let rejoin = Rejoining {
+            if let std::collections::btree_map::Entry::Vacant(entry) = self.rejoining.entry(room) {
+                let held = lines.remove(entry.key()).unwrap_or_default();
+                entry.insert(Rejoining {
                     seq: pending.seq,
                     held,
                     resume: false,
-                };
-                self.rejoining.insert(room, rejoin);
+                });
                 ahead.push(pending);
             }
         }
         // Lines to a room neither joined nor asked for: the server's to
         // refuse (`not_in_room`).
         rest.extend(lines.into_values().flatten());
-        for pending in ahead.into_iter().rev() {
-            self.queue.push_front(pending);
-        }
-        rest
+        (rest, ahead)
     }
 
     /// A `room_joined` that answers `pending` (a `join_room`): the room is

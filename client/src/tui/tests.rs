@@ -4,7 +4,7 @@
 //! do not depend on the machine's time zone. This file holds the shared
 //! scenery; the tests are in `tests/`, one module per concern: `pane` (the
 //! pane and the bars), `text` (what text looks like), `input`, `drawing`,
-//! `presence`, `identities`.
+//! `presence`, `identities`, `rooms`.
 
 use chat_protocol::{ClientEvent, HistoryEntry, RateLimit, ServerEvent, Welcome};
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
@@ -26,6 +26,7 @@ mod input;
 mod moderation;
 mod pane;
 mod presence;
+mod rooms;
 mod search;
 mod text;
 

@@ -57,14 +57,19 @@ pub(super) fn draw_status(frame: &mut Frame, app: &App, area: Rect, st: &Styles)
     };
     // What matters most survives a narrow terminal: the state, then who
     // and where.
-    let candidates = [
+    let mut candidates = vec![
         vec!["chat", &url, &me, &topic, &online, &hidden, &key, &state],
         vec!["chat", &url, &me, &topic, &online, &hidden, &state],
-        vec!["chat", &url, &me, &place, &online, &hidden, &state],
-        vec![&me, &place, &online, &hidden, &state],
-        vec![&place, &state],
-        vec![&state],
     ];
+    if app.rooms {
+        // The topic says more than the server's address.
+        candidates.push(vec!["chat", &me, &topic, &online, &hidden, &state]);
+        candidates.push(vec![&me, &place, &online, &hidden, &state]);
+        candidates.push(vec![&place, &state]);
+    } else {
+        candidates.push(vec![&me, &online, &hidden, &state]);
+    }
+    candidates.push(vec![&state]);
     let width = area.width as usize;
     let text = candidates
         .iter()
@@ -138,6 +143,8 @@ pub(super) fn draw_rule(
         )
     } else if app.editor.text().starts_with('/') || !app.editor.is_empty() {
         (" Tab: complete · Alt-Enter: new line ".to_owned(), st.dim())
+    } else if app.rooms {
+        (" Alt-1…9: rooms · F2: users · /help ".to_owned(), st.dim())
     } else {
         (" /help · F2: users · PgUp: scroll ".to_owned(), st.dim())
     };

@@ -6,9 +6,9 @@
 //! direct message to us). Alt-1…9 go to them in this order.
 //!
 //! ```text
-//!   #lobby   │
-//!  >#ops     │
-//!   #coffee 3│
+//!   #lobby   │ 11:58 <bob> morning
+//!  >#ops     │ ─── live ───
+//!   #coffee 3│ 12:00 -!- dave joined #ops (12 online)
 //!   ─ direct │
 //!   bob     1│
 //! ```
@@ -36,8 +36,8 @@ pub(super) fn width(app: &App) -> u16 {
         .map(|b| text::text_width(&super::one_line(b.place.label())) + count(b).len() + 1)
         .max()
         .unwrap_or(0);
-    // A margin, the marker, the name and count, the border.
-    (longest as u16 + 3).clamp(WIDTH.0, WIDTH.1)
+    // A margin, the marker, the name and count, the border, a space.
+    (longest as u16 + 4).clamp(WIDTH.0, WIDTH.1)
 }
 
 /// The unread count after a name: none when there is nothing new.
@@ -50,8 +50,9 @@ fn count(buf: &Buffer) -> String {
 }
 
 pub(super) fn draw_rooms(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
-    // The columns inside: all but the margin, the marker and the border.
-    let inner = usize::from(area.width).saturating_sub(3);
+    // The columns inside: all but the margin, the marker, the border and
+    // the space after it.
+    let inner = usize::from(area.width).saturating_sub(4);
     let mut lines: Vec<Line> = Vec::new();
     let mut direct_said = false;
     for (i, buf) in app.buffers.iter().enumerate() {
@@ -59,8 +60,8 @@ pub(super) fn draw_rooms(frame: &mut Frame, app: &App, area: Rect, st: &Styles) 
             direct_said = true;
             let label = fit("─ direct", inner);
             lines.push(Line::from(vec![
-                Span::styled(format!(" {label:<inner$} "), st.dim()),
-                Span::styled("│", st.dim()),
+                Span::styled(format!("  {label:<inner$}"), st.dim()),
+                Span::styled("│ ", st.dim()),
             ]));
         }
         let current = i == app.current;
@@ -85,15 +86,15 @@ pub(super) fn draw_rooms(frame: &mut Frame, app: &App, area: Rect, st: &Styles) 
             Span::raw(" "),
             Span::styled(format!("{marker}{name}{}", " ".repeat(pad)), style),
             Span::styled(count, count_style),
-            Span::styled("│", st.dim()),
+            Span::styled("│ ", st.dim()),
         ]));
     }
     let lines: Vec<Line> = lines
         .into_iter()
         .chain(std::iter::repeat_with(|| {
             Line::from(vec![
-                Span::raw(" ".repeat(usize::from(area.width).saturating_sub(1))),
-                Span::styled("│", st.dim()),
+                Span::raw(" ".repeat(usize::from(area.width).saturating_sub(2))),
+                Span::styled("│ ", st.dim()),
             ])
         }))
         .take(area.height as usize)
