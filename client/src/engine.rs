@@ -374,9 +374,13 @@ impl Engine {
                     self.refresh = None;
                     return;
                 }
+                let why = match &event {
+                    ServerEvent::Error { message, .. } => message.clone(),
+                    _ => String::new(),
+                };
                 events.push(Event::Server { event, raw });
                 if let Some(pending) = refused {
-                    self.on_refused_join(&pending, events);
+                    self.on_refused_join(&pending, &why, events);
                     events.push(Event::Refused(pending.seq));
                 }
                 return;

@@ -363,7 +363,7 @@ impl Session {
             // The line client does not reconnect: none of these come.
             Event::Users(..)
             | Event::RoomRejoined { .. }
-            | Event::RoomLost(_)
+            | Event::RoomLost(..)
             | Event::Unknown(_)
             | Event::Lost(_)
             | Event::Rejoined { .. }

@@ -372,3 +372,79 @@ fn the_full_screen_keeps_a_pane_per_room_and_resumes_each_after_a_reconnect() {
         "the line the server took is not sent again: {again:?}"
     );
 }
+
+#[test]
+fn a_join_refused_gives_the_room_before_back() {
+    let script = Script::Converse {
+        events: vec![welcome(Some("#lobby"), 3, false)],
+        replies: vec![
+            vec![ServerEvent::Error {
+                room: Some(room("#secret")),
+                code: chat_protocol::ErrorCode::NoSuchRoom,
+                message: "there is no room #secret".into(),
+                until: None,
+            }],
+            vec![ServerEvent::Message(said(None, 4, "ace", "hello"))],
+        ],
+    };
+    let (mut chat, fake) = ace(script, &["--plain"]);
+    chat.line("/join #Secret");
+    chat.wait_err("chat: refused: there is no room #secret");
+    chat.line("hello");
+    chat.wait_out("<ace> hello");
+    assert_eq!(chat.finish(), 3, "a line was refused: {}", chat.output());
+    let seen = fake.seen();
+    assert_eq!(
+        seen.after_auth[..2],
+        [
+            r##"{"type":"join_room","room":"#secret"}"##,
+            r#"{"type":"say","text":"hello"}"#,
+        ],
+        "the lobby's again: {seen:?}"
+    );
+}
+
+#[test]
+fn a_room_that_cannot_be_joined_again_is_closed_and_said() {
+    if !tmux::available() {
+        return eprintln!("tmux is not installed: skipped");
+    }
+    let (fake, key) = fake_server(vec![
+        Script::ConverseThenLose {
+            events: vec![welcome(Some("#lobby"), 3, false)],
+            replies: vec![vec![joined("#ops", &["ace", "carol"], Vec::new(), 10)]],
+        },
+        Script::Converse {
+            events: vec![welcome(Some("#lobby"), 3, true)],
+            replies: vec![vec![ServerEvent::Error {
+                room: Some(room("#ops")),
+                code: chat_protocol::ErrorCode::NoSuchRoom,
+                message: "there is no room #ops".into(),
+                until: None,
+            }]],
+        },
+    ]);
+    let term = Tmux::chat(&fake.url, &key, "ace", &[], 100, 24);
+    term.wait_text("─── live ───");
+    term.type_text("/join #ops");
+    term.keys(&["Enter"]);
+    term.wait_text(">#ops");
+    // The next event is lost with the link.
+    term.type_text("/rooms");
+    term.keys(&["Enter"]);
+    let screen = term.wait_text("no longer in #ops");
+    let shown = screen.join("\n");
+    assert!(shown.contains("(there is no room #ops)"), "{shown}");
+    assert!(
+        shown.contains(">#lobby") && !shown.contains("  #ops "),
+        "{shown}"
+    );
+    term.type_text("/quit");
+    term.keys(&["Enter"]);
+    term.wait_text("exit=");
+    let seen = fake.seen_each();
+    assert_eq!(
+        seen[1].after_auth[0],
+        r##"{"type":"join_room","room":"#ops","after":10}"##
+    );
+}

@@ -84,8 +84,9 @@ pub enum Event {
         gap: bool,
     },
     /// The session is no longer in this room and could not join it again
-    /// after a reconnect (the server's `error`, shown before, says why).
-    RoomLost(RoomName),
+    /// after a reconnect; the server's words (its `error`, given before
+    /// as [`Event::Server`]).
+    RoomLost(RoomName, String),
     /// A rejoin attempt failed, and another follows.
     RetryFailed(String),
     /// The session is over; `failure` says why and how to exit, `remedy`

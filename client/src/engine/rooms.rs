@@ -130,7 +130,10 @@ impl Engine {
         if default.is_none() {
             // Rooms cannot be rejoined on a server without them.
             for joined in rooms {
-                events.push(Event::RoomLost(joined.room));
+                events.push(Event::RoomLost(
+                    joined.room,
+                    "the server joined again has no rooms".into(),
+                ));
             }
             rest.extend(lines.into_values().flatten());
             rest.extend(joins.into_iter().map(|(_, p)| p));
@@ -247,9 +250,15 @@ impl Engine {
         self.rejoining.remove(room);
     }
 
-    /// An `error` refused `pending`: when it was the `join_room` of a
-    /// rejoin, the room is lost (its held lines refused too).
-    pub(super) fn on_refused_join(&mut self, pending: &Pending, events: &mut Vec<Event>) {
+    /// An `error` (saying `why`) refused `pending`: when it was the
+    /// `join_room` of a rejoin, the room is lost (its held lines refused
+    /// too).
+    pub(super) fn on_refused_join(
+        &mut self,
+        pending: &Pending,
+        why: &str,
+        events: &mut Vec<Event>,
+    ) {
         let Some(room) = room_of(&pending.event, self.default_room.as_ref()) else {
             return;
         };
@@ -265,7 +274,7 @@ impl Engine {
         self.rooms.retain(|r| r.room != room);
         events.extend(rejoin.held.into_iter().map(|p| Event::Refused(p.seq)));
         if rejoin.resume {
-            events.push(Event::RoomLost(room));
+            events.push(Event::RoomLost(room, why.to_owned()));
         }
     }
 }

@@ -187,6 +187,34 @@ mod tests {
     }
 
     #[test]
+    fn each_room_and_person_has_a_file_of_its_own() {
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join("logs");
+        let mut logs = Logs::open(&dir, "ws://h:1/").unwrap();
+        let line = |text: &str| Entry::notice(Some(1_699_963_205_000), text);
+        let clock = Clock::utc("%H:%M");
+        logs.write(
+            &[
+                (None, line("in the lobby")),
+                (Some("#ops".into()), line("in ops")),
+                (Some("@Bob".into()), line("to bob")),
+                (Some("#ops".into()), line("in ops again")),
+            ],
+            &clock,
+        )
+        .unwrap();
+        let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+        assert_eq!(read("h_1.log"), "2023-11-14 12:00:05 -!- in the lobby\n");
+        assert_eq!(
+            read("h_1#ops.log"),
+            "2023-11-14 12:00:05 -!- in ops\n2023-11-14 12:00:05 -!- in ops again\n"
+        );
+        assert_eq!(read("h_1@bob.log"), "2023-11-14 12:00:05 -!- to bob\n");
+        let mode = std::fs::metadata(dir.join("h_1#ops.log")).unwrap().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
     fn a_log_is_private_stamped_and_escaped_as_on_screen() {
         let home = tempfile::tempdir().unwrap();
         let dir = home.path().join("logs").join("chat");

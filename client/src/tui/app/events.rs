@@ -97,7 +97,7 @@ impl App {
                 self.while_away(0, &welcome.history);
             }
             Event::RoomRejoined { joined, gap } => self.room_rejoined(joined, gap),
-            Event::RoomLost(room) => self.room_lost(&room),
+            Event::RoomLost(room, why) => self.room_lost(&room, &why),
             Event::Ended { failure, remedy } => self.on_ended(failure, remedy),
         }
         // After the event's own lines: a join, then what is wrong with it.
@@ -146,11 +146,14 @@ impl App {
             }
             _ => {}
         }
-        // The events of the default room, and what concerns no room,
-        // where the user looks; a room's in its own buffer; the answer
-        // to a `/who` where it was typed.
+        // The events of the default room to its buffer, a room's to its
+        // own, and what concerns no room where the user looks; so the
+        // answer to a `/who` and a refusal (of what the user just did,
+        // a rejoin's too, whose room may be closed next).
         match (room, room_at) {
-            _ if matches!(event, ServerEvent::Users { .. }) => self.current,
+            _ if matches!(event, ServerEvent::Users { .. } | ServerEvent::Error { .. }) => {
+                self.current
+            }
             (None, _) if is_the_default_rooms(event) => 0,
             (Some(_), Some(at)) => at,
             _ => self.current,

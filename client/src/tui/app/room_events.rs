@@ -53,14 +53,15 @@ impl App {
         self.while_away(at, &joined.history);
     }
 
-    /// A room that could not be joined again: its buffer goes (the
-    /// server's words came before, where the user looks).
-    pub(super) fn room_lost(&mut self, room: &RoomName) {
+    /// A room that could not be joined again: its buffer goes, and the
+    /// server's words (`why`) are said where the user looks then.
+    pub(super) fn room_lost(&mut self, room: &RoomName, why: &str) {
         if let Some(at) = self.find_room(Some(room)).filter(|&at| at != 0) {
             self.close(at);
         }
+        let why = crate::escape::one_line(why);
         self.note(format!(
-            "no longer in {room}: it could not be joined again after the reconnect"
+            "no longer in {room}: it could not be joined again after the reconnect ({why})"
         ));
     }
 }

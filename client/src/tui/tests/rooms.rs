@@ -349,6 +349,37 @@ fn what_concerns_no_room_shows_where_the_user_looks() {
 }
 
 #[test]
+fn each_buffer_logs_to_its_own_file() {
+    let mut app = lobby();
+    app.logging = true;
+    join(&mut app, "#ops", 1, &["ace", "carol"], None);
+    app.on_engine(in_room("#ops", 3, "carol", "in ops"));
+    app.on_engine(message(4, "bob", "in the lobby"));
+    app.on_engine(server(ServerEvent::Dm {
+        id: 4,
+        from: "Bob".into(),
+        to: "ace".into(),
+        text: "psst".into(),
+        ts: NOON,
+        cid: None,
+    }));
+    let logged: Vec<(Option<String>, String)> = app
+        .take_log()
+        .into_iter()
+        .map(|(target, entry)| (target, entry.text))
+        .collect();
+    let find = |text: &str| {
+        logged
+            .iter()
+            .find(|(_, t)| t == text)
+            .map(|(f, _)| f.clone())
+    };
+    assert_eq!(find("in ops"), Some(Some("#ops".into())));
+    assert_eq!(find("in the lobby"), Some(None));
+    assert_eq!(find("psst"), Some(Some("@bob".into())));
+}
+
+#[test]
 fn a_server_without_rooms_looks_as_before() {
     let mut app = busy_room();
     assert!(!app.rooms);
@@ -407,7 +438,7 @@ fn a_room_joined_again_after_a_reconnect_gets_what_it_missed() {
     );
     assert!(coffee.contains("3 online"), "{coffee}");
     // A room that could not be joined again goes, said where one looks.
-    app.on_engine(Event::RoomLost(room("#coffee")));
+    app.on_engine(Event::RoomLost(room("#coffee"), "gone".into()));
     assert!(app.find_place(&Place::Room(room("#coffee"))).is_none());
     assert_eq!(app.buf().place.label(), "#lobby");
     assert!(screen(&mut app, 80, 16).contains("no longer in #coffee"));
