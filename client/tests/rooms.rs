@@ -448,3 +448,51 @@ fn a_room_that_cannot_be_joined_again_is_closed_and_said() {
         r##"{"type":"join_room","room":"#ops","after":10}"##
     );
 }
+
+/// Today's chatd, whose side of rooms is not built yet, is a server
+/// without rooms: its welcome names no default room, it answers the room
+/// events `bad_event` and takes no line for a room into its one room.
+#[tokio::test]
+async fn todays_chatd_has_no_rooms_and_says_so() {
+    use chat_protocol::{ClientEvent, ErrorCode};
+    let d = testkit::Daemon::start();
+    let mut ace = testkit::RawClient::join(&d.url, &d.key, "ace", "")
+        .await
+        .joined();
+    assert_eq!(ace.welcome.default_room, None);
+    let events = [
+        ClientEvent::JoinRoom {
+            room: "#ops".into(),
+            after: None,
+        },
+        ClientEvent::Say {
+            room: Some("#ops".into()),
+            text: "for ops only".into(),
+            cid: None,
+        },
+        ClientEvent::Rooms,
+        ClientEvent::Say {
+            room: None,
+            text: "for everyone".into(),
+            cid: None,
+        },
+    ];
+    for event in &events {
+        ace.send(event).await;
+    }
+    for _ in 0..3 {
+        match ace.recv().await {
+            Ok(ServerEvent::Error { code, message, .. }) => {
+                assert_eq!(code, ErrorCode::BadEvent);
+                assert_eq!(message, "this server has no rooms yet");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    match ace.recv().await {
+        Ok(ServerEvent::Message(m)) => {
+            assert_eq!((m.text.as_str(), m.room), ("for everyone", None))
+        }
+        other => panic!("the line for everyone next: {other:?}"),
+    }
+}
