@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 
 use crate::admin::BindError;
 use crate::config::ConfigError;
-use crate::password::PasswordError;
 use crate::store::StoreError;
+use crate::store::password::PasswordError;
 use crate::systemd::ActivationError;
 
 /// Why chatd cannot start, or cannot reload its configuration.

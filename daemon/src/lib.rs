@@ -19,40 +19,21 @@
 //! API), [`reload`], [`status`], [`systemd`], [`signals`] and [`process`].
 
 pub mod admin;
-pub mod banner;
 pub mod cluster;
 pub mod config;
-pub mod config_check;
-pub mod config_error;
-pub mod connection;
+pub mod door;
 pub mod ending;
 pub mod error;
-pub mod forwarded;
-pub mod guesses;
 pub mod hub;
-pub mod keys;
-pub mod limits;
 pub mod log;
 pub mod logging;
-pub mod member;
-pub mod password;
-pub mod paths;
-pub mod phc;
-pub mod presence;
-pub mod process;
-pub mod ratelimit;
-pub mod recent;
-pub mod reload;
-pub mod server;
+pub mod ops;
+pub mod per_address;
 pub mod service;
 pub mod session;
-pub mod signals;
 pub mod state;
-pub mod status;
 pub mod store;
 pub mod systemd;
-pub mod throttle;
-pub mod upgrade;
 
 pub use error::Error;
 pub use service::{Handle, Listeners, check_machine, run};

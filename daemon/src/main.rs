@@ -10,7 +10,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use chatd::config::Overrides;
-use chatd::{Handle, Listeners, logging, process, reload, signals, store};
+use chatd::ops::reload;
+use chatd::service::{process, signals};
+use chatd::{Handle, Listeners, logging, store};
 use clap::Parser as _;
 
 use crate::cli::Cli;

@@ -9,10 +9,10 @@ use chat_protocol::{JoinKey, KeyId, ServerIdentity, Token};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::guesses::Guesses;
 use crate::hub::Hub;
-use crate::password::Gate;
-use crate::reload::Reloader;
+use crate::ops::reload::Reloader;
+use crate::per_address::password_guesses::Guesses;
+use crate::store::password::Gate;
 use crate::store::{PreviousKey, Store};
 
 /// The keys the server accepts: the current one and, during a rotation's
@@ -70,7 +70,7 @@ pub struct AppState {
     /// Wrong passwords per address, and the addresses throttled for them.
     pub guesses: Guesses,
     /// Connections per address (open, and new this minute).
-    pub per_address: crate::limits::PerAddress,
+    pub per_address: crate::per_address::connections::PerAddress,
     /// The state directory (held locked).
     pub store: Store,
     /// Held by every change to what the state directory mirrors (key

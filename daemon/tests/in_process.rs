@@ -10,7 +10,7 @@ use chat_protocol::{
     Auth, ByeCode, ClientEvent, ClientHandshake, ServerEvent, Session, Token, Welcome,
 };
 use chatd::config::{Config, Human};
-use chatd::connection::Connection;
+use chatd::session::connection::Connection;
 use chatd::state::App;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::DuplexStream;
@@ -35,7 +35,7 @@ async fn room(change: impl FnOnce(&mut Config)) -> Room {
     config.runtime_dir = Some(dir.path().join("run"));
     let store = chatd::store::Store::open(config.state_dir.as_deref().unwrap()).unwrap();
     let reload_config = config.clone();
-    let reloader = chatd::reload::Reloader::new(move || Ok(reload_config.clone()), None);
+    let reloader = chatd::ops::reload::Reloader::new(move || Ok(reload_config.clone()), None);
     let listen: SocketAddr = "127.0.0.1:1719".parse().unwrap();
     let (app, token, _) =
         chatd::service::assemble(config, store, listen, reloader, chatd::Handle::new())
@@ -57,7 +57,7 @@ async fn connect(room: &Room, buffer: usize) -> Client {
     let app = room.app.clone();
     let deadline = Instant::now() + app.hub.config().handshake_timeout.0;
     tokio::spawn(async move {
-        let ws_config = chatd::upgrade::ws_config(&app.hub.config());
+        let ws_config = chatd::door::upgrade::ws_config(&app.hub.config());
         let conn = Connection::new(server, ws_config).await;
         let peer: SocketAddr = "127.0.0.2:40000".parse().unwrap();
         chatd::session::run(conn, peer, deadline, app).await;

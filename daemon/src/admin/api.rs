@@ -14,8 +14,8 @@ use chat_protocol::admin::{
 };
 
 use super::Failure;
-use super::cluster::KickElsewhere;
 use super::peer::Peer;
+use crate::cluster::admin::KickElsewhere;
 use crate::ending::Ending;
 use crate::state::App;
 use crate::store::StoreError;
@@ -116,13 +116,13 @@ fn body<T: serde::de::DeserializeOwned>(payload: &Bytes, empty: Option<T>) -> Re
 }
 
 async fn status(State(app): State<App>) -> Answer<Status> {
-    let mut status = crate::status::snapshot(&app);
-    super::cluster::status(&app, &mut status).await;
+    let mut status = crate::ops::status::snapshot(&app);
+    crate::cluster::admin::status(&app, &mut status).await;
     Ok(Json(status))
 }
 
 async fn users(State(app): State<App>) -> Answer<Users> {
-    Ok(Json(super::cluster::users(&app).await))
+    Ok(Json(crate::cluster::admin::users(&app).await))
 }
 
 async fn key(State(app): State<App>, ConnectInfo(peer): ConnectInfo<Peer>) -> Answer<Key> {
@@ -154,7 +154,7 @@ async fn rotate(
                 .await
                 .map_err(cluster_failure)?
         } else {
-            crate::keys::rotate(&app, grace, request.disconnect)
+            crate::ops::rotate::rotate(&app, grace, request.disconnect)
                 .await
                 .map_err(|e| Failure::internal(e.to_string()))?
         };
@@ -179,7 +179,7 @@ async fn set_password(
     payload: Bytes,
 ) -> Answer<PasswordState> {
     let PasswordRequest { password } = body(&payload, None)?;
-    crate::password::check_length(&password)
+    crate::store::password::check_length(&password)
         .map_err(|e| Failure::new(StatusCode::BAD_REQUEST, "invalid_password", e.to_string()))?;
     let hash = app
         .password
@@ -197,7 +197,7 @@ async fn set_password(
     })
     .await?;
     Ok(Json(PasswordState {
-        password: crate::status::password_source(&app),
+        password: crate::ops::status::password_source(&app),
     }))
 }
 
@@ -208,13 +208,13 @@ async fn clear_password(
     let changing = app.clone();
     to_the_end(async move {
         change_admin_password(&changing, None).await?;
-        let source = crate::status::password_source(&changing);
+        let source = crate::ops::status::password_source(&changing);
         tracing::info!(uid = peer.uid, now_in_force = %source, "admin: admin-set join password removed");
         Ok::<_, Failure>(())
     })
     .await?;
     Ok(Json(PasswordState {
-        password: crate::status::password_source(&app),
+        password: crate::ops::status::password_source(&app),
     }))
 }
 
@@ -239,7 +239,7 @@ async fn kick(
             node: None,
         }));
     }
-    match super::cluster::kick_elsewhere(&app, &name, &reason).await {
+    match crate::cluster::admin::kick_elsewhere(&app, &name, &reason).await {
         Ok(node) => {
             tracing::info!(uid = peer.uid, name = %name, reason = %reason, node = %node, "admin: user kicked on another node");
             Ok(Json(Kicked {
@@ -271,7 +271,7 @@ async fn notice(
     chat_protocol::validate_text(&text, app.hub.config().max_text)
         .map_err(|(_, e)| Failure::bad_request(e))?;
     let delivered = app.hub.notice(&text);
-    let other_nodes = super::cluster::notice(&app, &text).await;
+    let other_nodes = crate::cluster::admin::notice(&app, &text).await;
     tracing::info!(
         uid = peer.uid,
         delivered,
@@ -291,8 +291,8 @@ async fn reload(State(app): State<App>, ConnectInfo(peer): ConnectInfo<Peer>) ->
     let reloading = app.clone();
     let reloaded = tokio::spawn(async move {
         // Every node reads its own file, whatever this one's says.
-        super::cluster::reload(&reloading).await;
-        crate::reload::reload(&reloading).await
+        crate::cluster::admin::reload(&reloading).await;
+        crate::ops::reload::reload(&reloading).await
     })
     .await
     .map_err(|e| Failure::internal(e.to_string()))?

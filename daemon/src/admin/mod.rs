@@ -7,10 +7,9 @@
 //! logged with the caller's uid, never with a secret.
 
 mod api;
-mod cluster;
 pub mod peer;
 
-pub use cluster::local_users;
+pub use crate::cluster::admin::local_users;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -24,8 +23,8 @@ use chat_protocol::admin::{ApiError, ErrorBody};
 
 use tracing::Level;
 
+use crate::logging::line_budget::Throttle;
 use crate::state::App;
-use crate::throttle::Throttle;
 use peer::Peer;
 
 /// Largest request body: a notice of the longest text, escaped, fits.
@@ -102,7 +101,7 @@ async fn guard(
         )
         .into_response();
     }
-    if !peer::allowed(&peer, crate::paths::euid(), app.admin_gid) {
+    if !peer::allowed(&peer, crate::store::paths::euid(), app.admin_gid) {
         // Anyone who can reach the socket can cause this line: a few per
         // window, then a count.
         static REFUSED: Throttle =
@@ -195,7 +194,7 @@ pub fn router(app: App) -> Router {
 ///
 /// Nothing here follows a symbolic link or changes a file by a path that
 /// someone else could swap: the runtime directory is chatd's alone (see
-/// [`crate::paths::ensure_private_dir`]) and is changed through its open
+/// [`crate::store::paths::ensure_private_dir`]) and is changed through its open
 /// descriptor; the socket's mode comes from the umask at `bind`, and its
 /// group is set with `fchownat(AT_SYMLINK_NOFOLLOW)` relative to that
 /// descriptor.
@@ -203,7 +202,10 @@ pub fn bind(
     runtime_dir: &Path,
     admin_gid: Option<u32>,
 ) -> Result<std::os::unix::net::UnixListener, BindError> {
-    let dir = crate::paths::ensure_private_dir(runtime_dir, crate::paths::DirRole::Runtime)?;
+    let dir = crate::store::paths::ensure_private_dir(
+        runtime_dir,
+        crate::store::paths::DirRole::Runtime,
+    )?;
     if let Some(gid) = admin_gid {
         // Members of the admin group must reach the socket: let the group traverse.
         chown_dir_group(&dir, runtime_dir, gid)?;
@@ -287,7 +289,7 @@ pub fn socket_path(runtime_dir: &Path) -> PathBuf {
 pub enum BindError {
     /// The runtime directory is refused.
     #[error(transparent)]
-    Dir(#[from] crate::paths::DirError),
+    Dir(#[from] crate::store::paths::DirError),
     /// Something else is at the socket's path.
     #[error("{} exists and is not a socket; move it away, or pass another --runtime-dir", .0.display())]
     NotASocket(PathBuf),

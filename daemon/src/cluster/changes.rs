@@ -115,7 +115,7 @@ pub async fn rotate(app: &App, grace: Duration, disconnect: bool) -> Result<Rota
                     .into(),
             });
         }
-        let (token, previous) = crate::keys::next_keys(&theirs.token, grace, disconnect);
+        let (token, previous) = crate::ops::rotate::next_keys(&theirs.token, grace, disconnect);
         let next = RoomKeys {
             identity: theirs.identity,
             token,
@@ -193,7 +193,7 @@ async fn apply_keys_locked(
     .map_err(|e| ChangeError::Disk(StoreError::Panicked(e.to_string())))?;
     // Memory follows the cluster even if the disk failed: every other
     // node joins with the new key, and this one takes it again at start.
-    let rotated = crate::keys::put_in_force(app, keys.token, keys.previous, keys.disconnect);
+    let rotated = crate::ops::rotate::put_in_force(app, keys.token, keys.previous, keys.disconnect);
     match mirrored {
         Ok(()) => Ok(Some(rotated)),
         Err(e) => Err(ChangeError::Disk(e)),

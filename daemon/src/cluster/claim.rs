@@ -33,7 +33,7 @@ use tracing::Level;
 
 use super::ClusterError;
 use super::names::{ClaimError, Holder, Names, key_of};
-use crate::throttle::Throttle;
+use crate::logging::line_budget::Throttle;
 
 /// The first pause between two tries; it doubles up to [`LONGEST_PAUSE`].
 const FIRST_PAUSE: Duration = Duration::from_millis(50);

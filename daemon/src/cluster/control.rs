@@ -20,8 +20,8 @@ use tracing::Level;
 
 use super::{Cluster, ClusterError};
 use crate::ending::Ending;
+use crate::logging::line_budget::Throttle;
 use crate::state::App;
-use crate::throttle::Throttle;
 
 /// What a control message asks of every node.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -116,7 +116,7 @@ impl Order {
                     .map_err(|(_, e)| format!("a kick's reason: {e}"))
             }
             Order::Notice { text } => {
-                chat_protocol::validate_text(text, crate::config_check::MAX_TEXT_CEILING)
+                chat_protocol::validate_text(text, crate::config::check::MAX_TEXT_CEILING)
                     .map_err(|(_, e)| format!("a notice: {e}"))
             }
             Order::Reload | Order::Users => Ok(()),
@@ -320,7 +320,7 @@ async fn carry_out(app: &App, control: Control, reply: Option<String>) {
         Order::Reload => {
             tracing::info!(from = %origin, "admin: reload requested on another node");
             let reloading = app.clone();
-            tokio::spawn(async move { crate::reload::reload(&reloading).await });
+            tokio::spawn(async move { crate::ops::reload::reload(&reloading).await });
         }
         Order::Users => {
             let Some(reply) = reply else {

@@ -31,6 +31,7 @@
 //! key-value conventions (`KV_<bucket>`, subjects `$KV.<bucket>.>`, rollup
 //! allowed, deletes denied), and opened with `get_key_value`.
 
+pub mod admin;
 pub mod changes;
 pub mod claim;
 pub mod control;
@@ -42,6 +43,7 @@ pub mod node;
 pub mod nodes;
 pub mod password;
 pub mod presence;
+pub mod replicated;
 pub mod shared;
 pub mod start;
 pub mod watch;

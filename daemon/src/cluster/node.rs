@@ -105,11 +105,12 @@ impl Node {
             Ok(()) => Ok(()),
             Err(ClaimError::Taken) => Err(Claim::Taken),
             Err(ClaimError::Cluster(e)) => {
-                static UNCLAIMED: crate::throttle::Throttle = crate::throttle::Throttle::new(
-                    "cluster: joins that could not claim their names",
-                    3,
-                    Duration::from_secs(10),
-                );
+                static UNCLAIMED: crate::logging::line_budget::Throttle =
+                    crate::logging::line_budget::Throttle::new(
+                        "cluster: joins that could not claim their names",
+                        3,
+                        Duration::from_secs(10),
+                    );
                 crate::throttled!(
                     UNCLAIMED,
                     tracing::Level::WARN,

@@ -15,8 +15,8 @@ use bytes::Bytes;
 use super::ClusterError;
 use super::node::Node;
 use super::shared::Versioned;
-use crate::password::{Gate, PasswordError, check_stored_hash};
 use crate::store::Store;
+use crate::store::password::{Gate, PasswordError, check_stored_hash};
 
 /// The state bucket's key for the admin password's hash.
 pub const PASSWORD: &str = "password";
@@ -85,7 +85,7 @@ mod tests {
     #[test]
     fn empty_is_none_a_hash_reads_and_anything_else_is_refused() {
         assert_eq!(decode(&encode(None)).unwrap(), None);
-        let hash = crate::password::hash("pw").unwrap();
+        let hash = crate::store::password::hash("pw").unwrap();
         assert_eq!(decode(&encode(Some(&hash))).unwrap(), Some(hash.clone()));
         assert!(decode(b"plaintext").is_err());
         let costly = hash.replace("m=19456", "m=4000000");

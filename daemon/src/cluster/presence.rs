@@ -100,11 +100,12 @@ impl Watcher {
                 && super::valid_node_name(&h.node)
         });
         let Some(holder) = holder else {
-            static IGNORED: crate::throttle::Throttle = crate::throttle::Throttle::new(
-                "cluster: name claims ignored",
-                3,
-                Duration::from_secs(60),
-            );
+            static IGNORED: crate::logging::line_budget::Throttle =
+                crate::logging::line_budget::Throttle::new(
+                    "cluster: name claims ignored",
+                    3,
+                    Duration::from_secs(60),
+                );
             crate::throttled!(
                 IGNORED,
                 tracing::Level::WARN,
@@ -183,8 +184,12 @@ impl Watcher {
 }
 
 fn note_trouble(error: &dyn std::fmt::Display) {
-    static TROUBLE: crate::throttle::Throttle =
-        crate::throttle::Throttle::new("cluster: watching the names", 3, Duration::from_secs(60));
+    static TROUBLE: crate::logging::line_budget::Throttle =
+        crate::logging::line_budget::Throttle::new(
+            "cluster: watching the names",
+            3,
+            Duration::from_secs(60),
+        );
     crate::throttled!(
         TROUBLE,
         tracing::Level::WARN,

@@ -11,7 +11,7 @@
 //! slow; it is told to end and never delays anyone else. Each event is
 //! serialized once; every writer task seals the shared bytes with its own key.
 //! In a large room joins and leaves are counted and told in summaries
-//! ([`crate::presence`]).
+//! ([`crate::hub::presence`]).
 //!
 //! In a cluster the room also lists the users of the other nodes
 //! ([`Room::remote`], kept by [`crate::cluster::presence`]): every list of
@@ -32,13 +32,15 @@ use tokio::sync::{Notify, mpsc};
 
 use crate::config::Config;
 use crate::ending::Control;
+use crate::hub::member::Queued;
+pub use crate::hub::member::{Member, Queue};
+use crate::hub::presence::{Tally, summarised};
 use crate::log::{Accepted, Bounds, Draft, EmbeddedLog, LogError, RoomLog, Tail};
-use crate::member::Queued;
-pub use crate::member::{Member, Queue};
-use crate::presence::{Tally, summarised};
 
 mod admin;
 mod dm;
+pub mod member;
+pub mod presence;
 mod remote;
 pub mod welcome;
 
@@ -61,7 +63,7 @@ struct Room {
     history: Tail,
     /// The log's accepted entries, not yet in `history` nor fanned out.
     accepted: Accepted,
-    /// Joins and leaves not told yet (see [`crate::presence`]).
+    /// Joins and leaves not told yet (see [`crate::hub::presence`]).
     tally: Tally,
 }
 
@@ -330,7 +332,7 @@ impl Hub {
 
     /// Removes a member (if still registered) and tells the others why; in
     /// a large room a leave is counted for the next summary instead, unless
-    /// the member was kicked (see [`crate::presence`]).
+    /// the member was kicked (see [`crate::hub::presence`]).
     pub fn leave(&self, member: &Arc<Member>, reason: &str) {
         let key = member.name.to_ascii_lowercase();
         let kicked = member.control.is_ending()
@@ -367,7 +369,7 @@ impl Hub {
 
     /// Tells everyone here that `name`, a user of another node already out
     /// of [`Room::remote`], left: on its own, or counted for the summary in
-    /// a large room (see [`crate::presence`]).
+    /// a large room (see [`crate::hub::presence`]).
     fn tell_leave(&self, room: &mut Room, name: String, reason: &str) {
         let online = room.online();
         if summarised(online, self.config().presence_summary_above) {
@@ -409,7 +411,7 @@ impl Hub {
     }
 
     /// Counts a join or leave for the next summary; the first one counted
-    /// wakes the summary's timer ([`crate::presence::run`]).
+    /// wakes the summary's timer ([`crate::hub::presence::run`]).
     fn count_presence(&self, room: &mut Room, change: impl FnOnce(&mut Tally)) {
         let first = room.tally.is_empty();
         change(&mut room.tally);

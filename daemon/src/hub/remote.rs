@@ -9,7 +9,7 @@ use chat_protocol::ServerEvent;
 use chat_protocol::clock::now_ms;
 
 use super::{Hub, Room};
-use crate::presence::summarised;
+use crate::hub::presence::summarised;
 
 /// A user of another node.
 pub(super) struct Remote {

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use tracing::Level;
 
 use super::{Bounds, Entry, Tail};
-use crate::throttle::Throttle;
+use crate::logging::line_budget::Throttle;
 
 /// How often a failed write is tried again.
 const RETRY: Duration = Duration::from_secs(2);

@@ -30,7 +30,6 @@
 
 pub mod embedded;
 mod file;
-pub mod replicated;
 mod tail;
 
 use std::future::Future;
@@ -44,7 +43,6 @@ use tokio::sync::mpsc;
 use crate::config::Config;
 
 pub use self::embedded::EmbeddedLog;
-pub use self::replicated::ReplicatedLog;
 pub use self::tail::{After, Tail};
 
 /// An accepted entry, shared between the log, the hub's tail and the

@@ -14,13 +14,13 @@ use tracing::Level;
 
 use crate::cluster::node::Claim;
 use crate::config::Config;
-use crate::connection::{Connection, Secure, Stop};
 use crate::ending::{Control, Ending};
-use crate::guesses::Refusal;
 use crate::hub::{Joined, Member, Queue};
-use crate::password::Verdict;
+use crate::logging::line_budget::Throttle;
+use crate::per_address::password_guesses::Refusal;
+use crate::session::connection::{Connection, Secure, Stop};
 use crate::state::{App, now_secs};
-use crate::throttle::Throttle;
+use crate::store::password::Verdict;
 
 /// Refusals before a join are logged only a few times per this window
 /// (see [`Throttle`]): anyone who can connect can cause them.
@@ -220,7 +220,7 @@ async fn admit(
     // look at the address's block: an address that guessed wrong too often
     // is refused without argon2, and no concurrency gets more guesses
     // (only while a password is set: without one nothing is guessed).
-    let guarded = app.password.source() != crate::password::Source::None;
+    let guarded = app.password.source() != crate::store::password::Source::None;
     let guess = if guarded {
         match app
             .guesses

@@ -1,5 +1,5 @@
 //! One chat connection, from `Hello` to goodbye, on top of a
-//! [`Connection`](crate::connection::Connection).
+//! [`Connection`](crate::session::connection::Connection).
 //!
 //! The handshake ([`handshake`]) runs in this task under one deadline, in
 //! two phases: the greeting (`Hello` → `Challenge`, no keys yet, so
@@ -12,7 +12,9 @@
 //! ends the session through the member's [`Control`](crate::ending::Control);
 //! the writer then says goodbye.
 
+pub mod connection;
 mod handshake;
+pub mod message_rate;
 mod reader;
 mod writer;
 
@@ -23,7 +25,7 @@ use std::net::SocketAddr;
 use chat_protocol::limits::max_client_message;
 use tokio::time::Instant;
 
-use crate::connection::Connection;
+use crate::session::connection::Connection;
 use crate::state::App;
 
 /// Serves one upgraded connection until it ends. `deadline` was taken at

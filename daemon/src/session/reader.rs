@@ -7,10 +7,10 @@ use std::sync::Arc;
 use chat_protocol::{ClientEvent, ErrorCode, ServerEvent, validate_text};
 
 use crate::config::Config;
-use crate::connection::SealedStream;
 use crate::ending::Ending;
 use crate::hub::{Member, Routed};
-use crate::ratelimit::TokenBucket;
+use crate::session::connection::SealedStream;
+use crate::session::message_rate::TokenBucket;
 use crate::state::App;
 
 /// Reads, opens and acts on the member's events until the session ends.

@@ -1,7 +1,7 @@
 //! Argon2id password hashes (PHC strings): made with chatd's cost, checked
 //! against sane bounds when loaded, and the password file they come from.
 //! The bounded, cancel-safe verification that joins use is
-//! [`crate::password::Gate`].
+//! [`crate::store::password::Gate`].
 
 use std::path::{Path, PathBuf};
 

@@ -16,8 +16,10 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use zeroize::Zeroizing;
 
-use crate::phc::hasher;
-pub use crate::phc::{PasswordError, check_length, check_stored_hash, hash, read_password_file};
+use crate::store::phc::hasher;
+pub use crate::store::phc::{
+    PasswordError, check_length, check_stored_hash, hash, read_password_file,
+};
 
 /// Verifications that may run at once; more wait their turn.
 const CONCURRENT_VERIFICATIONS: usize = 2;
@@ -358,7 +360,7 @@ async fn run_argon2<T: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::phc::{M_COST, P_COST};
+    use crate::store::phc::{M_COST, P_COST};
     use argon2::{Algorithm, Argon2, Params, PasswordHasher, Version};
 
     /// An answer-by time that never matters.

@@ -8,7 +8,7 @@
 //! (a connection that sends nothing, or half a request, is dropped); a
 //! request head is at most 8 KiB. Each connection is then served by hyper's
 //! HTTP/1 with those bounds, and its requests by the axum router of
-//! [`crate::upgrade`], which answers every path.
+//! [`crate::door::upgrade`], which answers every path.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,8 +25,8 @@ use tokio_util::sync::CancellationToken;
 use tower_service::Service as _;
 use tracing::Level;
 
+use crate::logging::line_budget::Throttle;
 use crate::state::App;
-use crate::throttle::Throttle;
 
 /// Connections allowed beyond `max_users`, for handshakes in progress;
 /// past it an upgrade is answered 503.
@@ -40,7 +40,10 @@ const MAX_REQUEST: usize = 8 * 1024;
 
 /// One open TCP connection, counted in `AppState::connections` from
 /// `accept` until the connection, and the session it became, have ended.
-pub struct Slot(App, #[allow(dead_code)] Option<crate::limits::Held>);
+pub struct Slot(
+    App,
+    #[allow(dead_code)] Option<crate::per_address::connections::Held>,
+);
 
 /// What the accept loop knows of a connection, handed to its requests (as
 /// an axum extension) and on to its session.
@@ -64,7 +67,7 @@ pub fn max_connections(max_users: usize) -> usize {
 
 impl Slot {
     /// A slot, unless [`max_connections`] are open.
-    fn take(app: &App, held: Option<crate::limits::Held>) -> Option<Arc<Slot>> {
+    fn take(app: &App, held: Option<crate::per_address::connections::Held>) -> Option<Arc<Slot>> {
         let cap = max_connections(app.hub.config().max_users);
         if app.connections.fetch_add(1, Ordering::Relaxed) >= cap {
             app.connections.fetch_sub(1, Ordering::Relaxed);
@@ -89,17 +92,17 @@ pub fn warn_busy(peer: SocketAddr, what: &str) {
 
 /// Logs a connection refused by the per-address limits, a few times per
 /// 10 s (anyone can cause it).
-pub fn refuse_address(peer: SocketAddr, refused: &crate::limits::Refused) {
+pub fn refuse_address(peer: SocketAddr, refused: &crate::per_address::connections::Refused) {
     static PER_ADDRESS: Throttle = Throttle::new(
         "closing connections over a per-address limit",
         5,
         Duration::from_secs(10),
     );
     let why = match refused {
-        crate::limits::Refused::TooMany(n) => {
+        crate::per_address::connections::Refused::TooMany(n) => {
             format!("{n} connections from this address are open (max_connections_per_ip)")
         }
-        crate::limits::Refused::TooFast(n) => {
+        crate::per_address::connections::Refused::TooFast(n) => {
             format!(
                 "{n} connections from this address in the last minute (connections_per_ip_per_minute)"
             )
@@ -110,7 +113,7 @@ pub fn refuse_address(peer: SocketAddr, refused: &crate::limits::Refused) {
 
 /// Accepts chat connections until the shutdown.
 pub async fn serve(listener: TcpListener, app: App) {
-    let router = crate::upgrade::router(app.clone());
+    let router = crate::door::upgrade::router(app.clone());
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {

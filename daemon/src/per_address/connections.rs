@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::guesses::Source;
-use crate::recent::Recent;
+use crate::per_address::password_guesses::Source;
+use crate::per_address::recent::Recent;
 
 /// The window of the per-minute count.
 const MINUTE: Duration = Duration::from_secs(60);

@@ -23,9 +23,9 @@ use chat_protocol::HistoryEntry;
 use tokio::sync::{Notify, mpsc};
 use tracing::Level;
 
-use super::{Accepted, After, Appending, Bounds, Draft, Entry, LogError, RoomLog};
 use crate::cluster::{Cluster, ClusterError};
-use crate::throttle::Throttle;
+use crate::log::{Accepted, After, Appending, Bounds, Draft, Entry, LogError, RoomLog};
+use crate::logging::line_budget::Throttle;
 
 /// What a sender is told when NATS cannot take its message.
 pub const UNAVAILABLE: &str = "cluster unavailable, not sent";
@@ -127,10 +127,10 @@ fn encode(draft: Draft) -> bytes::Bytes {
 }
 
 /// Largest entry read back from the stream: the longest text any node
-/// accepts ([`crate::config_check::MAX_TEXT_CEILING`]), doubled for JSON's
+/// accepts ([`crate::config::check::MAX_TEXT_CEILING`]), doubled for JSON's
 /// escapes, and room for the other members. Far below the 1 MiB a
 /// client takes in one message, so an entry always fits a `Welcome`.
-pub const MAX_ENTRY: usize = 2 * crate::config_check::MAX_TEXT_CEILING + 1024;
+pub const MAX_ENTRY: usize = 2 * crate::config::check::MAX_TEXT_CEILING + 1024;
 
 const _: () = assert!(MAX_ENTRY < chat_protocol::limits::MAX_SERVER_MESSAGE / 4);
 
@@ -149,7 +149,7 @@ fn refused(payload: &[u8]) -> Result<HistoryEntry, String> {
     if !chat_protocol::valid_username(&entry.from) {
         return Err("the sender is not a valid name".into());
     }
-    chat_protocol::validate_text(&entry.text, crate::config_check::MAX_TEXT_CEILING)
+    chat_protocol::validate_text(&entry.text, crate::config::check::MAX_TEXT_CEILING)
         .map_err(|(_, e)| format!("the text breaks the text rules: {e}"))?;
     if entry
         .cid
@@ -281,7 +281,7 @@ mod tests {
     fn entries_that_break_the_local_rules_are_dropped() {
         let good = decode(7, &entry("ann", "hi\tthere\nall")).expect("a valid entry reads");
         assert_eq!((good.id, good.from.as_str()), (7, "ann"));
-        let too_long = "x".repeat(crate::config_check::MAX_TEXT_CEILING + 1);
+        let too_long = "x".repeat(crate::config::check::MAX_TEXT_CEILING + 1);
         for bad in [
             entry("root\u{1b}[2J\nSYSTEM", "hi"),
             entry("", "hi"),

@@ -63,7 +63,7 @@ impl Config {
         )?;
         for range in &self.limit_exempt {
             range
-                .parse::<crate::limits::Cidr>()
+                .parse::<crate::per_address::connections::Cidr>()
                 .map_err(|message| Invalid {
                     key: "limit_exempt",
                     message: format!("limit_exempt: {message}"),
@@ -71,7 +71,7 @@ impl Config {
         }
         for range in &self.trusted_proxies {
             let cidr = range
-                .parse::<crate::limits::Cidr>()
+                .parse::<crate::per_address::connections::Cidr>()
                 .map_err(|message| Invalid {
                     key: "trusted_proxies",
                     message: format!("trusted_proxies: {message}"),

@@ -25,11 +25,11 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::config::Config;
-use crate::connection::Connection;
-use crate::forwarded::{ForwardedHeader, Malformed};
-use crate::server::{Accepted, PENDING_SLACK, warn_busy};
+use crate::door::accept::{Accepted, PENDING_SLACK, warn_busy};
+use crate::door::forwarded::{ForwardedHeader, Malformed};
+use crate::logging::line_budget::Throttle;
+use crate::session::connection::Connection;
 use crate::state::App;
-use crate::throttle::Throttle;
 use tracing::Level;
 
 /// tungstenite's write buffer: frames fed to it are written out once it
@@ -90,7 +90,7 @@ async fn answer(
         match app.per_address.admit(client.ip(), &config.limits()) {
             Ok(held) => (client, held),
             Err(refused) => {
-                crate::server::refuse_address(client, &refused);
+                crate::door::accept::refuse_address(client, &refused);
                 return refuse(
                     StatusCode::TOO_MANY_REQUESTS,
                     "too many connections from your address; try again later\n",

@@ -24,7 +24,7 @@ use std::net::{IpAddr, SocketAddr};
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 
-use crate::limits::Cidr;
+use crate::per_address::connections::Cidr;
 
 /// The header a trusted proxy names its client in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]

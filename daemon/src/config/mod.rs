@@ -4,16 +4,19 @@
 //! keys and bad values refused by file and line; command-line flags are
 //! applied on top. Every field is documented in `config/chatd.toml`.
 
+pub mod check;
+pub mod error;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-pub use crate::config_check::{
+pub use crate::config::check::{
     MAX_CONFIG_BYTES, MAX_DURATION, MAX_QUEUE_BYTES, MAX_TEXT_CEILING, MIN_QUEUE_BYTES,
 };
-pub use crate::config_error::{ConfigError, Invalid};
-use crate::config_error::{describe_toml_error, key_line};
+pub use crate::config::error::{ConfigError, Invalid};
+use crate::config::error::{describe_toml_error, key_line};
 
 /// A duration written as `30s`, `10m`, `1h` in the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,7 +73,7 @@ pub struct Config {
     pub trusted_proxies: Vec<String>,
     /// The one header read from a trusted proxy: `"x-forwarded-for"` or
     /// `"forwarded"` (RFC 7239).
-    pub forwarded_header: crate::forwarded::ForwardedHeader,
+    pub forwarded_header: crate::door::forwarded::ForwardedHeader,
     /// Messages a user may send at once.
     pub rate_burst: u32,
     /// Messages per second a user may send after the burst.
@@ -136,7 +139,7 @@ impl Default for Config {
             connections_per_ip_per_minute: 60,
             limit_exempt: Vec::new(),
             trusted_proxies: Vec::new(),
-            forwarded_header: crate::forwarded::ForwardedHeader::XForwardedFor,
+            forwarded_header: crate::door::forwarded::ForwardedHeader::XForwardedFor,
             rate_burst: 10,
             rate_per_second: 5,
             outbound_queue: 256,
@@ -184,7 +187,7 @@ impl Overrides {
     pub fn source(&self) -> Option<PathBuf> {
         self.config
             .clone()
-            .or_else(crate::paths::default_config_file)
+            .or_else(crate::store::paths::default_config_file)
     }
 
     /// The configuration in force: the file (if any), these on top, the
@@ -256,13 +259,13 @@ pub fn split_urls(text: &str) -> Vec<String> {
 
 impl Config {
     /// Fills in the state and runtime directories that nothing named, by
-    /// the rules of [`crate::paths`].
+    /// the rules of [`crate::store::paths`].
     pub fn resolve_dirs(&mut self) -> Result<(), ConfigError> {
         if self.state_dir.is_none() {
-            self.state_dir = Some(crate::paths::default_state_dir()?);
+            self.state_dir = Some(crate::store::paths::default_state_dir()?);
         }
         if self.runtime_dir.is_none() {
-            self.runtime_dir = Some(crate::paths::default_runtime_dir());
+            self.runtime_dir = Some(crate::store::paths::default_runtime_dir());
         }
         Ok(())
     }
@@ -313,8 +316,8 @@ impl Config {
     }
 
     /// The per-address connection limits in force.
-    pub fn limits(&self) -> crate::limits::Limits {
-        crate::limits::Limits {
+    pub fn limits(&self) -> crate::per_address::connections::Limits {
+        crate::per_address::connections::Limits {
             open: self.max_connections_per_ip,
             per_minute: self.connections_per_ip_per_minute,
             exempt: self
@@ -326,8 +329,8 @@ impl Config {
     }
 
     /// The trusted reverse proxies in force.
-    pub fn proxies(&self) -> crate::forwarded::Proxies {
-        crate::forwarded::Proxies {
+    pub fn proxies(&self) -> crate::door::forwarded::Proxies {
+        crate::door::forwarded::Proxies {
             trusted: self
                 .trusted_proxies
                 .iter()
@@ -423,10 +426,13 @@ mod tests {
         let proxies = c.proxies();
         assert!(proxies.trusts("10.1.2.3".parse().unwrap()));
         assert!(!proxies.trusts("192.0.2.1".parse().unwrap()));
-        assert_eq!(proxies.header, crate::forwarded::ForwardedHeader::Forwarded);
+        assert_eq!(
+            proxies.header,
+            crate::door::forwarded::ForwardedHeader::Forwarded
+        );
         assert_eq!(
             Config::default().forwarded_header,
-            crate::forwarded::ForwardedHeader::XForwardedFor
+            crate::door::forwarded::ForwardedHeader::XForwardedFor
         );
         for everything in ["0.0.0.0/0", "::/0", "192.0.2.1/0"] {
             let err = parse(&format!("# x\ntrusted_proxies = [\"{everything}\"]\n")).unwrap_err();

@@ -2,7 +2,7 @@
 //! core dumps, and how freed memory goes back to the system.
 
 use crate::config::Config;
-use crate::server;
+use crate::door::accept as server;
 
 /// Every process-wide setting, as `config` asks: the open-file limit for
 /// `max_users`, freed memory returned, core dumps off unless `core_dumps`.

@@ -33,7 +33,7 @@ pub enum ConfigError {
     },
     /// No directory can be found for what nothing named.
     #[error(transparent)]
-    Dir(#[from] crate::paths::DirError),
+    Dir(#[from] crate::store::paths::DirError),
 }
 
 /// A value the types accept but the daemon does not: which key, and why.

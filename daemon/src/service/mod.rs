@@ -1,6 +1,10 @@
 //! The daemon as a whole: its sockets ([`Listeners`]), start-up from them,
 //! the serve loop and shutdown ([`run`]), steered through a [`Handle`].
 
+pub mod banner;
+pub mod process;
+pub mod signals;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize};
@@ -14,11 +18,13 @@ use tokio_util::task::TaskTracker;
 
 use crate::Error;
 use crate::config::{Config, ConfigError};
-use crate::guesses::Guesses;
+use crate::door::accept as server;
+use crate::hub::presence;
+use crate::ops::{reload, rotate as keys, status};
+use crate::per_address::password_guesses::Guesses;
 use crate::state::{App, AppState, KeySet, now_secs};
-use crate::{
-    admin, banner, hub, keys, logging, password, presence, reload, server, status, store, systemd,
-};
+use crate::store::password;
+use crate::{admin, hub, logging, store, systemd};
 
 /// What the outside asks of a running daemon: stop, or reload the
 /// configuration. `main` forwards the signals to it (SIGTERM/SIGINT,
@@ -282,7 +288,11 @@ pub async fn assemble(
         Some(node) => {
             let (log, accepted) = starting
                 .retry(|| async {
-                    Ok(crate::log::ReplicatedLog::open(node.cluster.clone(), bounds).await?)
+                    Ok(crate::cluster::replicated::ReplicatedLog::open(
+                        node.cluster.clone(),
+                        bounds,
+                    )
+                    .await?)
                 })
                 .await?;
             let arrived = log.arrived();

@@ -35,7 +35,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::recent::Recent;
+use crate::per_address::recent::Recent;
 
 /// Wrong passwords within [`WINDOW`] that start a block.
 pub const FAILURES: u32 = 5;

@@ -51,7 +51,7 @@ pub async fn reload(app: &App) -> Result<Reloaded, Error> {
         ),
         Err(e) => tracing::error!("reload failed, the configuration in force is unchanged: {e}"),
     }
-    crate::systemd::ready(&crate::status::line(app));
+    crate::systemd::ready(&crate::ops::status::line(app));
     result
 }
 
@@ -89,7 +89,7 @@ async fn apply(app: &App) -> Result<Reloaded, Error> {
     // content may have changed. It is compared by verifying, never stored.
     let file_hash = match &new.password_file {
         Some(path) => {
-            let password = crate::password::read_password_file(path)?;
+            let password = crate::store::password::read_password_file(path)?;
             let unchanged = new.password_file == old.password_file
                 && app.password.verify_file(password.clone()).await;
             if unchanged {

@@ -1,6 +1,8 @@
 //! Logging to stderr with `tracing`: colours only on a terminal, no
 //! timestamps under journald (it adds its own).
 
+pub mod line_budget;
+
 use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;

@@ -10,6 +10,10 @@
 //! | `history` | the room's log: JSON lines, plain text (see `log::embedded`); none with `history = 0` |
 //! | `lock` | held (flock) while a chatd runs on this directory |
 
+pub mod password;
+pub mod paths;
+pub mod phc;
+
 use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -18,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use chat_protocol::{JoinKey, ServerIdentity, Token};
 
-use crate::paths::DirError;
+use crate::store::paths::DirError;
 use zeroize::Zeroizing;
 
 /// The state directory and the lock that makes this chatd its only user.
@@ -150,7 +154,7 @@ pub struct PreviousKey {
 impl Store {
     /// Opens (creating if missing) the state directory and takes its lock.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        crate::paths::ensure_private_dir(dir, crate::paths::DirRole::State)?;
+        crate::store::paths::ensure_private_dir(dir, crate::store::paths::DirRole::State)?;
         let lock_path = dir.join("lock");
         let lock = std::fs::OpenOptions::new()
             .create(true)

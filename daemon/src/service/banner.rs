@@ -8,8 +8,8 @@ use std::path::Path;
 
 use chat_protocol::Token;
 
-use crate::password;
 use crate::state::App;
+use crate::store::password;
 
 /// Logs the start-up facts, and shows the key when stderr is a terminal.
 /// `admin_path` is the admin socket chatd bound (`None`: passed by the
@@ -36,7 +36,7 @@ pub fn started(app: &App, token: &Token, created: bool, admin_path: Option<&Path
     // A plain `chatctl key` asks the socket of chatctl_first_socket(); if
     // chatd bound another one, the hint names it.
     let chatctl_key = match admin_path {
-        Some(path) if path != crate::paths::chatctl_first_socket() => {
+        Some(path) if path != crate::store::paths::chatctl_first_socket() => {
             format!("chatctl --socket {} key", shell_word(path))
         }
         _ => "chatctl key".to_string(),

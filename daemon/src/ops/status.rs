@@ -15,9 +15,9 @@ const TICK: Duration = Duration::from_secs(5);
 /// `none`, `file` or `admin`.
 pub fn password_source(app: &App) -> String {
     match app.password.source() {
-        crate::password::Source::None => "none",
-        crate::password::Source::File => "file",
-        crate::password::Source::Admin => "admin",
+        crate::store::password::Source::None => "none",
+        crate::store::password::Source::File => "file",
+        crate::store::password::Source::Admin => "admin",
     }
     .to_string()
 }
@@ -77,7 +77,7 @@ pub async fn run(app: App) {
             _ = tick.tick() => {}
             () = app.shutdown.cancelled() => return,
         }
-        crate::throttle::flush();
+        crate::logging::line_budget::flush();
         let total = app.hub.total_messages();
         samples.push_back(total);
         if samples.len() > window + 1 {

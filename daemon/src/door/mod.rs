@@ -1,0 +1,5 @@
+//! The door: everything before a session exists.
+
+pub mod accept;
+pub mod forwarded;
+pub mod upgrade;
