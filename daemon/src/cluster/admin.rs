@@ -1,21 +1,22 @@
 //! The admin API across the nodes of a cluster: what `status`, `users`,
-//! `kick`, `notice` and `reload` add when chatd is a node of one.
+//! `kick`, `notice` and `reload` add on a node of one (a single chatd
+//! adds nothing: [`super::Peers`]).
 //!
-//! The node asked acts on its own part at once, then tells the others on
-//! the control subject (see `crate::cluster::control`); `users` asks every
-//! node and waits for the answers of the nodes the liveness bucket lists,
-//! at most [`USERS_WAIT`]. On a single chatd every function here does
-//! nothing beyond the local part.
+//! The node asked acts on its own part at once (`crate::ops`), then tells
+//! the others on the control subject ([`super::control`]); `users` asks
+//! every node and waits for the answers of the nodes the liveness bucket
+//! lists, at most [`USERS_WAIT`].
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use chat_protocol::admin::{NodeStatus, Status, User, Users};
+use chat_protocol::admin::{NodeStatus, User, Users};
 
-use crate::cluster::control::{Order, UsersAnswer};
-use crate::cluster::node::Node;
-use crate::cluster::nodes::{NodeEntry, this_node};
-use crate::state::App;
+use super::control::{Order, UsersAnswer};
+use super::node::Node;
+use super::nodes::{NodeEntry, this_node};
+use crate::hub::Hub;
+use crate::ops::status::{ClusterView, Facts};
 
 /// How long `users` waits for the other nodes' answers.
 const USERS_WAIT: Duration = Duration::from_secs(1);
@@ -23,68 +24,50 @@ const USERS_WAIT: Duration = Duration::from_secs(1);
 /// How long a look-up of a name's holder may take.
 const HOLDER_WAIT: Duration = Duration::from_secs(2);
 
-/// This node's users, in name order, as the admin API shows them (in a
-/// cluster, each with this node's name).
-pub fn local_users(app: &App) -> Vec<User> {
-    // The same key set as the status reports: a session not on the current
-    // key ends when a pending disconnect is due.
-    let (current, disconnect_at) = {
-        let keys = app.keys.read().expect("lock");
-        (
-            keys.current.key_id().to_string(),
-            keys.disconnect_at(crate::state::now_secs()),
-        )
-    };
-    let node = app.cluster.as_ref().map(|n| n.name().to_string());
-    app.hub
-        .users()
-        .into_iter()
-        .map(|u| User {
-            disconnect_at: disconnect_at.filter(|_| u.key_id != current),
-            node: node.clone(),
-            ..u
-        })
-        .collect()
-}
-
-/// Fills in a cluster's fields of the status: this node, whether NATS is
+/// The cluster's part of the status: this node, whether NATS is
 /// reachable, and the nodes alive with their users (this node's as it is
 /// now). While NATS is out of reach, or the list cannot be read, `nodes`
 /// and `online_cluster` are left out.
-pub async fn status(app: &App, status: &mut Status) {
-    let Some(node) = &app.cluster else {
-        return;
-    };
-    status.node = Some(node.name().to_string());
+pub async fn status(node: &Node, hub: &Hub, facts: &Facts) -> ClusterView {
     let connected = node.cluster.connected();
-    status.cluster = Some(
-        if connected {
-            "connected"
-        } else {
-            "unavailable"
-        }
-        .into(),
-    );
+    let mut view = ClusterView {
+        node: Some(node.name().to_string()),
+        cluster: Some(
+            if connected {
+                "connected"
+            } else {
+                "unavailable"
+            }
+            .into(),
+        ),
+        nodes: None,
+        online_cluster: None,
+    };
     if !connected {
-        return;
+        return view;
     }
-    match alive(app, node).await {
+    match alive(node, hub, facts).await {
         Ok(nodes) => {
-            status.online_cluster = Some(nodes.iter().map(|n| n.online).sum());
-            status.nodes = Some(nodes.into_iter().map(node_status).collect());
+            view.online_cluster = Some(nodes.iter().map(|n| n.online).sum());
+            view.nodes = Some(nodes.into_iter().map(node_status).collect());
         }
         Err(e) => {
             tracing::debug!("cluster: the status could not list the nodes: {e}");
         }
     }
+    view
 }
 
 /// The nodes alive, by name, with this node's entry as it is now (and
 /// present even before its first announcement reached the bucket).
-async fn alive(app: &App, node: &Node) -> Result<Vec<NodeEntry>, crate::cluster::ClusterError> {
+async fn alive(
+    node: &Node,
+    hub: &Hub,
+    facts: &Facts,
+) -> Result<Vec<NodeEntry>, super::ClusterError> {
     let mut nodes = node.nodes.list().await?;
     nodes.retain(|n| n.node != node.name());
-    nodes.push(this_node(app, node.name()));
+    nodes.push(this_node(hub, facts, node.name()));
     nodes.sort_by(|a, b| a.node.cmp(&b.node));
     Ok(nodes)
 }
@@ -99,17 +82,11 @@ fn node_status(entry: NodeEntry) -> NodeStatus {
     }
 }
 
-/// Everyone online: this node's users and, in a cluster, those of every
-/// node that answers within [`USERS_WAIT`], in name order; the nodes
-/// listed alive that did not answer are named in `warning`.
-pub async fn users(app: &App) -> Users {
-    let mut users = local_users(app);
-    let Some(node) = &app.cluster else {
-        return Users {
-            users,
-            warning: None,
-        };
-    };
+/// Everyone online: this node's users (`here`) and those of every node
+/// that answers within [`USERS_WAIT`], in name order; the nodes listed
+/// alive that did not answer are named in `warning`.
+pub async fn users(node: &Node, here: Vec<User>) -> Users {
+    let mut users = here;
     if !node.cluster.connected() {
         return Users {
             users,
@@ -195,14 +172,14 @@ pub enum KickElsewhere {
 
 /// Kicks `name`, not on this node, on the node that holds it: returns that
 /// node once the order is sent.
-pub async fn kick_elsewhere(app: &App, name: &str, reason: &str) -> Result<String, KickElsewhere> {
-    let Some(node) = app
-        .cluster
-        .as_ref()
-        .filter(|_| chat_protocol::valid_username(name))
-    else {
+pub async fn kick_elsewhere(
+    node: &Node,
+    name: &str,
+    reason: &str,
+) -> Result<String, KickElsewhere> {
+    if !chat_protocol::valid_username(name) {
         return Err(KickElsewhere::NoSuchUser);
-    };
+    }
     if !node.cluster.connected() {
         return Err(KickElsewhere::Unavailable("NATS is out of reach".into()));
     }
@@ -231,11 +208,10 @@ pub async fn kick_elsewhere(app: &App, name: &str, reason: &str) -> Result<Strin
 }
 
 /// Sends an admin's notice, already shown on this node, on to the other
-/// nodes: `None` on a single chatd, else whether it went.
-pub async fn notice(app: &App, text: &str) -> Option<bool> {
-    let node = app.cluster.as_ref()?;
+/// nodes: whether it went.
+pub async fn notice(node: &Node, text: &str) -> bool {
     if !node.cluster.connected() {
-        return Some(false);
+        return false;
     }
     let sent = node
         .cluster
@@ -246,14 +222,11 @@ pub async fn notice(app: &App, text: &str) -> Option<bool> {
     if let Err(e) = &sent {
         tracing::warn!("cluster: the notice reached this node only: {e}");
     }
-    Some(sent.is_ok())
+    sent.is_ok()
 }
 
 /// Asks the other nodes to reload their own configuration files.
-pub async fn reload(app: &App) {
-    let Some(node) = &app.cluster else {
-        return;
-    };
+pub async fn reload(node: &Node) {
     if let Err(e) = node.cluster.send(Order::Reload).await {
         tracing::warn!("cluster: the other nodes were not asked to reload: {e}");
     }

@@ -42,16 +42,22 @@ pub mod names;
 pub mod node;
 pub mod nodes;
 pub mod password;
+pub mod peers;
 pub mod presence;
 pub mod replicated;
 pub mod shared;
 pub mod start;
+pub mod tasks;
 pub mod watch;
+
+pub use peers::{Claim, Peers};
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, stream};
+
+use crate::config::cluster::{shown_urls, valid_node_name};
 
 /// How a node joins a cluster (the `cluster*` and `node_name` settings).
 #[derive(Clone, Debug)]
@@ -172,52 +178,6 @@ impl ClusterError {
             reason: err.to_string(),
         }
     }
-}
-
-/// `urls` as they may be shown: any `user:password@` left out.
-pub fn shown_urls(urls: &[String]) -> String {
-    urls.iter()
-        .map(|url| match url.split_once("://") {
-            Some((scheme, rest)) => match rest.rsplit_once('@') {
-                Some((_, host)) => format!("{scheme}://…@{host}"),
-                None => url.clone(),
-            },
-            None => match url.rsplit_once('@') {
-                Some((_, host)) => format!("…@{host}"),
-                None => url.clone(),
-            },
-        })
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-/// Whether `name` may name a node: 1 to 64 of `A-Z a-z 0-9 _ - .`, the
-/// rule of the `node_name` setting. Names read from NATS (claims, liveness
-/// entries, control messages, users answers) are held to it too: a node's
-/// name becomes a NATS subject token (`<room>.dm.<node>`, its `.` written
-/// `=2e`), and `*`, `>`, white space or anything else must never reach a
-/// subject, nor a terminal.
-pub fn valid_node_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-}
-
-/// Whether `url` points at this machine only (loopback), where the cluster
-/// may run without credentials.
-pub fn is_loopback_url(url: &str) -> bool {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
-    let host = if let Some(v6) = rest.strip_prefix('[') {
-        v6.split_once(']').map_or(v6, |(h, _)| h)
-    } else {
-        rest.split(':').next().unwrap_or(rest)
-    };
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Entries the room's stream keeps at least, whatever `history` says: a
@@ -510,68 +470,5 @@ async fn credentials(path: &std::path::Path) -> Result<async_nats::ConnectOption
             ));
         }
         Ok(async_nats::ConnectOptions::new().nkey(seed.to_string()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_loopback_url;
-
-    #[test]
-    fn loopback_urls_are_recognised() {
-        for url in [
-            "nats://127.0.0.1:4222",
-            "nats://localhost:4222",
-            "nats://[::1]:4222",
-            "nats://u:p@127.0.0.2:4222",
-            "127.0.0.1:4222",
-        ] {
-            assert!(is_loopback_url(url), "{url}");
-        }
-        for url in [
-            "nats://10.0.0.1:4222",
-            "nats://nats.example.org:4222",
-            "nats://[2001:db8::1]:4222",
-            "nats://localhost.evil.org:4222",
-        ] {
-            assert!(!is_loopback_url(url), "{url}");
-        }
-    }
-
-    #[test]
-    fn node_names_that_could_reach_a_subject_badly_are_refused() {
-        for good in ["a", "n1", "chat-1.example.org", "A_b"] {
-            assert!(super::valid_node_name(good), "{good}");
-        }
-        let long = "n".repeat(65);
-        for bad in [
-            "",
-            "*",
-            ">",
-            "a.*",
-            "a.>",
-            "a b",
-            "a\tb",
-            "a\nb",
-            "é",
-            long.as_str(),
-        ] {
-            assert!(!super::valid_node_name(bad), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn credentials_in_urls_are_never_shown() {
-        let urls = [
-            "nats://u:secret@127.0.0.1:4222".to_string(),
-            "tls://nats.example.org:4222".to_string(),
-            "u:secret@10.0.0.1:4222".to_string(),
-        ];
-        let shown = super::shown_urls(&urls);
-        assert!(!shown.contains("secret"), "{shown}");
-        assert_eq!(
-            shown,
-            "nats://…@127.0.0.1:4222,tls://nats.example.org:4222,…@10.0.0.1:4222"
-        );
     }
 }

@@ -15,6 +15,7 @@ use bytes::Bytes;
 use super::ClusterError;
 use super::node::Node;
 use super::shared::Versioned;
+use super::start::StartError;
 use crate::store::Store;
 use crate::store::password::{Gate, PasswordError, check_stored_hash};
 
@@ -39,7 +40,7 @@ pub fn decode(value: &[u8]) -> Result<Option<String>, PasswordError> {
 
 /// Publishes this node's admin password hash if no node did, or adopts the
 /// cluster's into `gate` and `store`; records the revision it was read at.
-pub async fn adopt(node: &Node, store: &Store, gate: &Gate) -> Result<(), crate::Error> {
+pub async fn adopt(node: &Node, store: &Store, gate: &Gate) -> Result<(), StartError> {
     let ours = store.load_password_hash()?;
     let theirs = match &ours {
         Some(hash) => Some(

@@ -7,7 +7,7 @@
 //! not hand the entry to the room itself. Every node follows the stream
 //! instead ([`crate::cluster::Cluster::follow`]) and feeds what arrives,
 //! from any node, to its [`Accepted`] stream, in stream order, then wakes
-//! the room (`arrived`) to fan it out. So a sender's echo, like everyone
+//! the room (the node's `arrived`) to fan it out. So a sender's echo, like everyone
 //! else's copy, comes from the stream: once NATS accepted the message.
 //!
 //! While NATS is out of reach, appends are refused at once ("cluster
@@ -25,7 +25,7 @@ use tracing::Level;
 
 use crate::cluster::{Cluster, ClusterError};
 use crate::log::{Accepted, After, Appending, Bounds, Draft, Entry, LogError, RoomLog};
-use crate::logging::line_budget::Throttle;
+use crate::logging::line_budget::LineBudget;
 
 /// What a sender is told when NATS cannot take its message.
 pub const UNAVAILABLE: &str = "cluster unavailable, not sent";
@@ -48,16 +48,18 @@ pub struct ReplicatedLog {
     /// What the stream held at start, for the room's first history; given
     /// out once.
     seed: Mutex<Option<After>>,
-    /// Told each time an entry was handed to the [`Accepted`] stream.
-    arrived: Arc<Notify>,
     follower: tokio::task::JoinHandle<()>,
 }
 
 impl ReplicatedLog {
     /// Reads the newest `bounds.count` entries the stream keeps and starts
     /// following it after them. `arrived` is told as entries come in: the
-    /// caller then calls [`crate::hub::Hub::pump`].
-    pub async fn open(cluster: Cluster, bounds: Bounds) -> Result<(Self, Accepted), ClusterError> {
+    /// node then has the room fan them out ([`crate::hub::Hub::pump`]).
+    pub async fn open(
+        cluster: Cluster,
+        bounds: Bounds,
+        arrived: Arc<Notify>,
+    ) -> Result<(Self, Accepted), ClusterError> {
         let mut seed = cluster.after(0, bounds.count).await?;
         seed.gap = false;
         let last = match seed.entries.last() {
@@ -71,9 +73,8 @@ impl ReplicatedLog {
             .map(Arc::new)
             .collect();
         let last = Arc::new(AtomicU64::new(last));
-        let arrived = Arc::new(Notify::new());
         let (tx, rx) = mpsc::unbounded_channel();
-        let follower = tokio::spawn(follow(cluster.clone(), last.clone(), tx, arrived.clone()));
+        let follower = tokio::spawn(follow(cluster.clone(), last.clone(), tx, arrived));
         Ok((
             Self {
                 cluster,
@@ -83,17 +84,10 @@ impl ReplicatedLog {
                     entries,
                     gap: false,
                 })),
-                arrived,
                 follower,
             },
             rx,
         ))
-    }
-
-    /// Told each time entries were handed to the room's [`Accepted`]
-    /// stream.
-    pub fn arrived(&self) -> Arc<Notify> {
-        self.arrived.clone()
     }
 }
 
@@ -170,12 +164,12 @@ fn decode(id: u64, payload: &[u8]) -> Option<HistoryEntry> {
             Some(entry)
         }
         Err(why) => {
-            static DROPPED: Throttle = Throttle::new(
+            static DROPPED: LineBudget = LineBudget::new(
                 "cluster: entries of the room's log dropped",
                 3,
                 Duration::from_secs(60),
             );
-            crate::throttled!(
+            crate::budgeted!(
                 DROPPED,
                 Level::WARN,
                 id,

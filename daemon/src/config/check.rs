@@ -63,7 +63,7 @@ impl Config {
         )?;
         for range in &self.limit_exempt {
             range
-                .parse::<crate::per_address::connections::Cidr>()
+                .parse::<super::network::Cidr>()
                 .map_err(|message| Invalid {
                     key: "limit_exempt",
                     message: format!("limit_exempt: {message}"),
@@ -71,7 +71,7 @@ impl Config {
         }
         for range in &self.trusted_proxies {
             let cidr = range
-                .parse::<crate::per_address::connections::Cidr>()
+                .parse::<super::network::Cidr>()
                 .map_err(|message| Invalid {
                     key: "trusted_proxies",
                     message: format!("trusted_proxies: {message}"),
@@ -133,62 +133,5 @@ impl Config {
         }
         self.listen_addr()?;
         self.validate_cluster()
-    }
-
-    /// The `cluster*` and `node_name` settings.
-    fn validate_cluster(&self) -> Result<(), Invalid> {
-        let invalid = |key: &'static str, message: String| Err(Invalid { key, message });
-        for url in &self.cluster {
-            let shown = crate::cluster::shown_urls(std::slice::from_ref(url));
-            let scheme_ok = url
-                .split_once("://")
-                .is_none_or(|(scheme, _)| matches!(scheme, "nats" | "tls"));
-            if !scheme_ok || url.chars().any(char::is_whitespace) {
-                return invalid(
-                    "cluster",
-                    format!(
-                        "cluster: {shown:?} is not a NATS URL; write nats://HOST:PORT (or tls://HOST:PORT)"
-                    ),
-                );
-            }
-            if self.cluster_credentials.is_none() && !crate::cluster::is_loopback_url(url) {
-                return invalid(
-                    "cluster",
-                    format!(
-                        "cluster: {shown} is not on this machine, and the cluster carries the room's key and messages: \
-                         set cluster_credentials to a NATS credentials (.creds) or nkey seed file, and use TLS"
-                    ),
-                );
-            }
-        }
-        if let Some(name) = &self.node_name
-            && !crate::cluster::valid_node_name(name)
-        {
-            return invalid(
-                "node_name",
-                "node_name must be 1 to 64 of the characters A-Z a-z 0-9 _ - .".into(),
-            );
-        }
-        let ttl = self.cluster_claim_ttl.0;
-        if ttl < Duration::from_secs(3) || ttl > Duration::from_secs(3600) {
-            return invalid(
-                "cluster_claim_ttl",
-                "cluster_claim_ttl must be between 3s and 1h".into(),
-            );
-        }
-        if self.cluster_start_timeout.0 > Duration::from_secs(3600) {
-            return invalid(
-                "cluster_start_timeout",
-                "cluster_start_timeout must be at most 1h".into(),
-            );
-        }
-        if !matches!(self.cluster_replicas, 1..=5) {
-            return invalid(
-                "cluster_replicas",
-                "cluster_replicas must be between 1 and 5 (3 on a three-server NATS cluster)"
-                    .into(),
-            );
-        }
-        Ok(())
     }
 }

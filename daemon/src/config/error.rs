@@ -34,6 +34,12 @@ pub enum ConfigError {
     /// No directory can be found for what nothing named.
     #[error(transparent)]
     Dir(#[from] crate::store::paths::DirError),
+    /// The log filter does not parse.
+    #[error(transparent)]
+    LogFilter(#[from] crate::logging::FilterError),
+    /// The configured admin group does not exist.
+    #[error("admin_group = \"{0}\": no such group; create it (`groupadd {0}`) or fix the config")]
+    NoSuchGroup(String),
 }
 
 /// A value the types accept but the daemon does not: which key, and why.

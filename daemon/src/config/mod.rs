@@ -5,18 +5,23 @@
 //! applied on top. Every field is documented in `config/chatd.toml`.
 
 pub mod check;
+pub mod cluster;
+pub mod current;
 pub mod error;
+pub mod network;
+pub mod reload;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-pub use crate::config::check::{
+pub use check::{
     MAX_CONFIG_BYTES, MAX_DURATION, MAX_QUEUE_BYTES, MAX_TEXT_CEILING, MIN_QUEUE_BYTES,
 };
-pub use crate::config::error::{ConfigError, Invalid};
-use crate::config::error::{describe_toml_error, key_line};
+pub use current::Current;
+pub use error::{ConfigError, Invalid};
+use error::{describe_toml_error, key_line};
 
 /// A duration written as `30s`, `10m`, `1h` in the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,7 +78,7 @@ pub struct Config {
     pub trusted_proxies: Vec<String>,
     /// The one header read from a trusted proxy: `"x-forwarded-for"` or
     /// `"forwarded"` (RFC 7239).
-    pub forwarded_header: crate::door::forwarded::ForwardedHeader,
+    pub forwarded_header: network::ForwardedHeader,
     /// Messages a user may send at once.
     pub rate_burst: u32,
     /// Messages per second a user may send after the burst.
@@ -139,7 +144,7 @@ impl Default for Config {
             connections_per_ip_per_minute: 60,
             limit_exempt: Vec::new(),
             trusted_proxies: Vec::new(),
-            forwarded_header: crate::door::forwarded::ForwardedHeader::XForwardedFor,
+            forwarded_header: network::ForwardedHeader::XForwardedFor,
             rate_burst: 10,
             rate_per_second: 5,
             outbound_queue: 256,
@@ -315,31 +320,6 @@ impl Config {
         })
     }
 
-    /// The per-address connection limits in force.
-    pub fn limits(&self) -> crate::per_address::connections::Limits {
-        crate::per_address::connections::Limits {
-            open: self.max_connections_per_ip,
-            per_minute: self.connections_per_ip_per_minute,
-            exempt: self
-                .limit_exempt
-                .iter()
-                .filter_map(|range| range.parse().ok())
-                .collect(),
-        }
-    }
-
-    /// The trusted reverse proxies in force.
-    pub fn proxies(&self) -> crate::door::forwarded::Proxies {
-        crate::door::forwarded::Proxies {
-            trusted: self
-                .trusted_proxies
-                .iter()
-                .filter_map(|range| range.parse().ok())
-                .collect(),
-            header: self.forwarded_header,
-        }
-    }
-
     /// The listen address, parsed.
     pub fn listen_addr(&self) -> Result<std::net::SocketAddr, Invalid> {
         self.listen.parse().map_err(|_| Invalid {
@@ -423,16 +403,11 @@ mod tests {
             "trusted_proxies = [\"10.0.0.0/8\", \"fd00::1\"]\nforwarded_header = \"forwarded\"\n",
         )
         .unwrap();
-        let proxies = c.proxies();
-        assert!(proxies.trusts("10.1.2.3".parse().unwrap()));
-        assert!(!proxies.trusts("192.0.2.1".parse().unwrap()));
-        assert_eq!(
-            proxies.header,
-            crate::door::forwarded::ForwardedHeader::Forwarded
-        );
+        assert_eq!(c.trusted_proxies, ["10.0.0.0/8", "fd00::1"]);
+        assert_eq!(c.forwarded_header, network::ForwardedHeader::Forwarded);
         assert_eq!(
             Config::default().forwarded_header,
-            crate::door::forwarded::ForwardedHeader::XForwardedFor
+            network::ForwardedHeader::XForwardedFor
         );
         for everything in ["0.0.0.0/0", "::/0", "192.0.2.1/0"] {
             let err = parse(&format!("# x\ntrusted_proxies = [\"{everything}\"]\n")).unwrap_err();

@@ -21,31 +21,10 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use crate::config::Config;
+use crate::config::network::Cidr;
+pub use crate::config::network::ForwardedHeader;
 use axum::http::HeaderMap;
-use serde::{Deserialize, Serialize};
-
-use crate::per_address::connections::Cidr;
-
-/// The header a trusted proxy names its client in.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ForwardedHeader {
-    /// `X-Forwarded-For: client, proxy1, …` (nginx, HAProxy, most).
-    #[default]
-    XForwardedFor,
-    /// `Forwarded: for=client, for=proxy1` (RFC 7239).
-    Forwarded,
-}
-
-impl ForwardedHeader {
-    /// The header's name as it is written on the wire.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::XForwardedFor => "X-Forwarded-For",
-            Self::Forwarded => "Forwarded",
-        }
-    }
-}
 
 /// The proxies in force (from the configuration).
 #[derive(Clone, Debug, Default)]
@@ -71,6 +50,19 @@ enum Hop {
 }
 
 impl Proxies {
+    /// The proxies a configuration trusts (ranges that do not parse, which
+    /// the configuration's checks refuse, are left out).
+    pub fn of(config: &Config) -> Self {
+        Self {
+            trusted: config
+                .trusted_proxies
+                .iter()
+                .filter_map(|range| range.parse().ok())
+                .collect(),
+            header: config.forwarded_header,
+        }
+    }
+
     /// Whether connections from `ip` come through a trusted proxy.
     pub fn trusts(&self, ip: IpAddr) -> bool {
         self.trusted.iter().any(|cidr| cidr.contains(ip))
@@ -244,6 +236,20 @@ mod tests {
         }
         let proxy: SocketAddr = "10.0.0.1:5555".parse().unwrap();
         p.client(&map, proxy).map(|a| a.to_string())
+    }
+
+    #[test]
+    fn a_configuration_names_the_proxies_and_their_header() {
+        let config = Config::parse(
+            "trusted_proxies = [\"10.0.0.0/8\", \"fd00::1\"]\nforwarded_header = \"forwarded\"\n",
+            std::path::Path::new("chatd.toml"),
+        )
+        .unwrap();
+        let proxies = Proxies::of(&config);
+        assert!(proxies.trusts("10.1.2.3".parse().unwrap()));
+        assert!(proxies.trusts("fd00::1".parse().unwrap()));
+        assert!(!proxies.trusts("192.0.2.1".parse().unwrap()));
+        assert_eq!(proxies.header, ForwardedHeader::Forwarded);
     }
 
     #[test]

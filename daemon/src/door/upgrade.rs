@@ -24,13 +24,14 @@ use std::sync::atomic::Ordering;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use crate::config::Config;
-use crate::door::accept::{Accepted, PENDING_SLACK, warn_busy};
-use crate::door::forwarded::{ForwardedHeader, Malformed};
-use crate::logging::line_budget::Throttle;
-use crate::session::connection::Connection;
-use crate::state::App;
 use tracing::Level;
+
+use super::forwarded::{ForwardedHeader, Malformed, Proxies};
+use super::{Accepted, PENDING_SLACK, Parts, refuse_address, warn_busy};
+use crate::config::Config;
+use crate::logging::line_budget::LineBudget;
+use crate::per_address::connections::Limits;
+use crate::session::connection::Connection;
 
 /// tungstenite's write buffer: frames fed to it are written out once it
 /// holds more than this, and at every flush. A writer feeds a batch of
@@ -45,14 +46,14 @@ pub const WRITE_BUFFER: usize = 4 * 1024;
 pub const READ_BUFFER: usize = 2 * 1024;
 
 /// The chat listener's routes: every path and method, one handler.
-pub fn router(app: App) -> Router {
-    Router::new().fallback(answer).with_state(app)
+pub fn router(parts: Parts) -> Router {
+    Router::new().fallback(answer).with_state(parts)
 }
 
 /// The answer to one request on any path: `101 Switching Protocols` and a
 /// session for a WebSocket upgrade (RFC 6455 §4.2), else a short refusal.
 async fn answer(
-    State(app): State<App>,
+    State(parts): State<Parts>,
     Extension(accepted): Extension<Accepted>,
     mut request: Request,
 ) -> Response {
@@ -72,25 +73,29 @@ async fn answer(
             );
         }
     };
-    if app.shutdown.is_cancelled() {
+    if parts.shutdown.is_cancelled() {
         return refuse(
             StatusCode::SERVICE_UNAVAILABLE,
             "the server is shutting down\n",
         );
     }
-    let config = app.hub.config();
+    let config = parts.config.get();
     // Through a trusted proxy: the client is the one its header names, and
     // is counted now, under that address (see `forwarded.rs`).
     let (client, held) = if accepted.via_proxy {
-        let proxies = config.proxies();
+        let proxies = Proxies::of(&config);
         let client = match proxies.client(request.headers(), peer) {
             Ok(client) => client,
             Err(Malformed(what)) => return malformed(peer, proxies.header, &what),
         };
-        match app.per_address.admit(client.ip(), &config.limits()) {
+        match parts
+            .door
+            .per_address
+            .admit(client.ip(), &Limits::of(&config))
+        {
             Ok(held) => (client, held),
             Err(refused) => {
-                crate::door::accept::refuse_address(client, &refused);
+                refuse_address(client, &refused);
                 return refuse(
                     StatusCode::TOO_MANY_REQUESTS,
                     "too many connections from your address; try again later\n",
@@ -101,7 +106,7 @@ async fn answer(
         (peer, None)
     };
     // This connection is among those counted.
-    if app.connections.load(Ordering::Relaxed) > config.max_users + PENDING_SLACK {
+    if parts.door.connections.load(Ordering::Relaxed) > config.max_users + PENDING_SLACK {
         warn_busy(
             peer,
             &format!(
@@ -124,12 +129,12 @@ async fn answer(
         .any(|p| p.trim() == chat_protocol::SUBPROTOCOL);
     let ws_config = ws_config(&config);
     let upgraded = hyper::upgrade::on(&mut request);
-    let session_app = app.clone();
-    app.sessions.spawn(async move {
+    let session = parts.session.clone();
+    parts.sessions.spawn(async move {
         match upgraded.await {
             Ok(upgraded) => {
                 let conn = Connection::new(TokioIo::new(upgraded), ws_config).await;
-                crate::session::run(conn, client, accepted.deadline, session_app).await;
+                crate::session::run(conn, client, accepted.deadline, session).await;
             }
             Err(e) => tracing::debug!(%peer, error = %e, "the upgrade did not complete"),
         }
@@ -152,13 +157,13 @@ async fn answer(
 /// 400, and a line in the log (within a budget: a broken proxy sends it
 /// for every request).
 fn malformed(proxy: std::net::SocketAddr, header: ForwardedHeader, what: &str) -> Response {
-    static MALFORMED: Throttle = Throttle::new(
+    static MALFORMED: LineBudget = LineBudget::new(
         "refused: a trusted proxy's header names no client",
         3,
         std::time::Duration::from_secs(10),
     );
     let what: String = what.chars().take(100).collect();
-    crate::throttled!(
+    crate::budgeted!(
         MALFORMED,
         Level::WARN,
         %proxy,

@@ -14,7 +14,7 @@
 //! ([`crate::hub::presence`]).
 //!
 //! In a cluster the room also lists the users of the other nodes
-//! ([`Room::remote`], kept by [`crate::cluster::presence`]): every list of
+//! ([`Room::remote`], kept by the cluster's watch of the names): every list of
 //! names and every `online` count covers the whole cluster, and their joins
 //! and leaves are told here like local ones ([`remote`]). `max_users` counts
 //! this node's own users only.
@@ -22,7 +22,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use chat_protocol::clock::now_ms;
@@ -30,7 +30,7 @@ use chat_protocol::clock::now_ms;
 use chat_protocol::{ByeCode, HistoryEntry, KeyId, RateLimit, RejectCode, ServerEvent, Welcome};
 use tokio::sync::{Notify, mpsc};
 
-use crate::config::Config;
+use crate::config::{Config, Current};
 use crate::ending::Control;
 use crate::hub::member::Queued;
 pub use crate::hub::member::{Member, Queue};
@@ -44,7 +44,7 @@ pub mod presence;
 mod remote;
 pub mod welcome;
 
-pub use dm::{RemoteDm, Routed, no_such_user};
+pub use dm::{Dm, Routed, no_such_user};
 pub use welcome::Unsent;
 
 struct Room {
@@ -136,23 +136,25 @@ pub struct Joined {
 pub struct Hub {
     room: Mutex<Room>,
     log: Arc<dyn RoomLog>,
-    config: RwLock<Arc<Config>>,
+    /// The configuration in force (the room reads it, a reload sets it).
+    config: Arc<Current>,
     total_messages: AtomicU64,
     /// Told when the first join or leave is counted for a summary.
     presence_counted: Notify,
 }
 
 impl Hub {
-    /// An empty room with this configuration, its log in memory only.
-    pub fn new(config: Arc<Config>) -> Self {
-        let (log, accepted) = EmbeddedLog::in_memory(Bounds::of(&config));
+    /// An empty room under the configuration in force, its log in memory
+    /// only.
+    pub fn new(config: Arc<Current>) -> Self {
+        let (log, accepted) = EmbeddedLog::in_memory(Bounds::of(&config.get()));
         Self::with_log(config, Arc::new(log), accepted)
     }
 
     /// A room on `log` (opened with its stream of `accepted` entries); the
     /// history starts with what the log keeps.
-    pub fn with_log(config: Arc<Config>, log: Arc<dyn RoomLog>, accepted: Accepted) -> Self {
-        let bounds = Bounds::of(&config);
+    pub fn with_log(config: Arc<Current>, log: Arc<dyn RoomLog>, accepted: Accepted) -> Self {
+        let bounds = Bounds::of(&config.get());
         // The last id first: a log that keeps accepting meanwhile puts what
         // follows it in the accepted stream.
         let last_id = log.last_id();
@@ -172,22 +174,20 @@ impl Hub {
                 tally: Tally::default(),
             }),
             log,
-            config: RwLock::new(config),
+            config,
             total_messages: AtomicU64::new(0),
             presence_counted: Notify::new(),
         }
     }
 
-    /// The configuration in force.
-    pub fn config(&self) -> Arc<Config> {
-        self.config.read().expect("lock").clone()
+    /// The configuration in force, as the room reads it.
+    fn config(&self) -> Arc<Config> {
+        self.config.get()
     }
 
-    /// Replaces the configuration (on reload); history is trimmed to the
-    /// new bounds, in the log too.
-    pub fn set_config(&self, config: Arc<Config>) {
-        let bounds = Bounds::of(&config);
-        *self.config.write().expect("lock") = config;
+    /// The history's bounds changed (a reload put a new configuration in
+    /// force): the history is trimmed to them, in the log too.
+    pub fn set_bounds(&self, bounds: Bounds) {
         self.log.set_bounds(bounds);
         let mut room = self.room.lock().expect("lock");
         room.pump();
@@ -459,10 +459,22 @@ pub(crate) mod tests {
         .unwrap_or_else(|code| panic!("{name}: {code:?}"))
     }
 
+    /// A room in memory under `config`.
+    pub(crate) fn hub_of(config: Config) -> Hub {
+        Hub::new(Arc::new(Current::new(config)))
+    }
+
+    /// Puts `config` in force, as a reload does.
+    pub(crate) fn reconfigure(hub: &Hub, config: Config) {
+        let bounds = Bounds::of(&config);
+        hub.config.set(Arc::new(config));
+        hub.set_bounds(bounds);
+    }
+
     fn hub_with(change: impl FnOnce(&mut Config)) -> Hub {
         let mut config = Config::default();
         change(&mut config);
-        Hub::new(Arc::new(config))
+        hub_of(config)
     }
 
     /// Every event queued for a member so far.
@@ -535,15 +547,21 @@ pub(crate) mod tests {
             sent.history.iter().map(|e| e.text.clone()).collect()
         };
         assert_eq!(texts(&join(&hub, "bob")), ["m2", "m3", "m4"]);
-        hub.set_config(Arc::new(Config {
-            history: 1,
-            ..Config::default()
-        }));
+        reconfigure(
+            &hub,
+            Config {
+                history: 1,
+                ..Config::default()
+            },
+        );
         assert_eq!(texts(&join(&hub, "carol")), ["m4"]);
-        hub.set_config(Arc::new(Config {
-            history: 0,
-            ..Config::default()
-        }));
+        reconfigure(
+            &hub,
+            Config {
+                history: 0,
+                ..Config::default()
+            },
+        );
         hub.say(&ace.member, "unkept".into(), false, None)
             .await
             .unwrap();
@@ -590,7 +608,7 @@ pub(crate) mod tests {
 
     #[test]
     fn names_come_in_case_insensitive_order_and_stay_unique() {
-        let hub = Hub::new(Arc::new(Config::default()));
+        let hub = hub_of(Config::default());
         let _carol = join(&hub, "carol");
         let _alice = join(&hub, "Alice");
         let bob = join(&hub, "bob");
@@ -611,7 +629,7 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn a_joiner_gets_the_history_and_a_bad_dm_name_is_not_echoed() {
-        let hub = Hub::new(Arc::new(Config::default()));
+        let hub = hub_of(Config::default());
         let ace = join(&hub, "ace");
         hub.say(&ace.member, "first".into(), false, None)
             .await

@@ -94,10 +94,10 @@ mod tests {
     use crate::hub::tests::join;
 
     fn hub(above: usize) -> Hub {
-        Hub::new(Arc::new(Config {
+        crate::hub::tests::hub_of(Config {
             presence_summary_above: above,
             ..Config::default()
-        }))
+        })
     }
 
     /// The events about presence queued for a member so far, in short:
@@ -167,10 +167,13 @@ mod tests {
         let _b = join(&hub, "b");
         hub.send_presence();
         assert_eq!(seen(&mut a), ["2,0/2"]);
-        hub.set_config(Arc::new(Config {
-            presence_summary_above: 1000,
-            ..Config::default()
-        }));
+        crate::hub::tests::reconfigure(
+            &hub,
+            Config {
+                presence_summary_above: 1000,
+                ..Config::default()
+            },
+        );
         let _c = join(&hub, "c");
         assert_eq!(seen(&mut a), ["+c/3"]);
     }

@@ -3,7 +3,7 @@
 //! A refused handshake costs its sender nothing but can cost chatd a log
 //! line; without a bound, a flood of bad keys or wrong passwords fills the
 //! journal (1 000 lines in 2 s before this). Each kind of such line gets a
-//! [`Throttle`]: a few lines per window, then silence, and the next line
+//! [`LineBudget`]: a few lines per window, then silence, and the next line
 //! that is said carries the count of those that were not; a window that
 //! ends in silence has its count said by [`flush`], which the status task
 //! calls every few seconds.
@@ -12,28 +12,24 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// A budget of log lines per time window for one kind of event.
-pub struct Throttle {
+pub struct LineBudget {
     what: &'static str,
     lines: u32,
     window: Duration,
     state: Mutex<Option<Window>>,
 }
 
-/// Every throttle that has been used, for [`flush`].
-static USED: Mutex<Vec<&'static Throttle>> = Mutex::new(Vec::new());
+/// Every budget that has been used, for [`flush`].
+static USED: Mutex<Vec<&'static LineBudget>> = Mutex::new(Vec::new());
 
-/// Logs, for each throttle whose window has ended with lines left out, how
+/// Logs, for each budget whose window has ended with lines left out, how
 /// many were, so that the last of a flood is counted too.
 pub fn flush() {
     let used = USED.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let now = Instant::now();
-    for throttle in used {
-        if let Some(suppressed) = throttle.take_ended(now) {
-            tracing::info!(
-                suppressed,
-                "{} ({suppressed} more not logged)",
-                throttle.what
-            );
+    for budget in used {
+        if let Some(suppressed) = budget.take_ended(now) {
+            tracing::info!(suppressed, "{} ({suppressed} more not logged)", budget.what);
         }
     }
 }
@@ -44,7 +40,7 @@ struct Window {
     suppressed: u64,
 }
 
-impl Throttle {
+impl LineBudget {
     /// At most `lines` lines every `window` about `what` (which names the
     /// lines left out when they are counted).
     pub const fn new(what: &'static str, lines: u32, window: Duration) -> Self {
@@ -87,13 +83,13 @@ impl Throttle {
     }
 }
 
-/// Logs an event at `$level` through `$throttle`, adding `suppressed = N`
+/// Logs an event at `$level` through `$budget`, adding `suppressed = N`
 /// when lines were left out since the last one:
-/// `throttled!(REFUSALS, Level::INFO, %peer, "refused")`.
+/// `budgeted!(REFUSALS, Level::INFO, %peer, "refused")`.
 #[macro_export]
-macro_rules! throttled {
-    ($throttle:expr, $level:expr, $($field:tt)+) => {
-        match $throttle.admit() {
+macro_rules! budgeted {
+    ($budget:expr, $level:expr, $($field:tt)+) => {
+        match $budget.admit() {
             Some(0) => tracing::event!($level, $($field)+),
             Some(suppressed) => tracing::event!($level, suppressed, $($field)+),
             None => {}
@@ -101,7 +97,7 @@ macro_rules! throttled {
     };
 }
 
-impl Throttle {
+impl LineBudget {
     /// The count of lines left out in a window that has ended, taken.
     fn take_ended(&self, now: Instant) -> Option<u64> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -119,22 +115,22 @@ mod tests {
 
     #[test]
     fn says_a_few_then_counts_the_rest() {
-        static THROTTLE: Throttle = Throttle::new("test lines", 2, Duration::from_secs(10));
-        let throttle = &THROTTLE;
+        static BUDGET: LineBudget = LineBudget::new("test lines", 2, Duration::from_secs(10));
+        let budget = &BUDGET;
         let t0 = Instant::now();
-        assert_eq!(throttle.admit_at(t0), Some(0));
-        assert_eq!(throttle.admit_at(t0), Some(0));
+        assert_eq!(budget.admit_at(t0), Some(0));
+        assert_eq!(budget.admit_at(t0), Some(0));
         for _ in 0..5 {
-            assert_eq!(throttle.admit_at(t0 + Duration::from_secs(9)), None);
+            assert_eq!(budget.admit_at(t0 + Duration::from_secs(9)), None);
         }
         let later = t0 + Duration::from_secs(10);
-        assert_eq!(throttle.admit_at(later), Some(5), "the count comes along");
-        assert_eq!(throttle.admit_at(later), Some(0));
-        assert_eq!(throttle.admit_at(later), None);
+        assert_eq!(budget.admit_at(later), Some(5), "the count comes along");
+        assert_eq!(budget.admit_at(later), Some(0));
+        assert_eq!(budget.admit_at(later), None);
         // A window that ends in silence: its count is taken once.
         let end = later + Duration::from_secs(10);
-        assert_eq!(throttle.take_ended(later), None, "the window is still open");
-        assert_eq!(throttle.take_ended(end), Some(1));
-        assert_eq!(throttle.take_ended(end), None);
+        assert_eq!(budget.take_ended(later), None, "the window is still open");
+        assert_eq!(budget.take_ended(end), Some(1));
+        assert_eq!(budget.take_ended(end), None);
     }
 }

@@ -1,5 +1,7 @@
 //! Logging to stderr with `tracing`: colours only on a terminal, no
-//! timestamps under journald (it adds its own).
+//! timestamps under journald (it adds its own); and the budget of lines
+//! that anyone on the network can cause ([`line_budget`]). Every part of
+//! chatd logs, so this folder uses none of them.
 
 pub mod line_budget;
 
@@ -9,7 +11,11 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::reload;
 
-use crate::Error;
+/// A log filter that does not parse: `log_level = "…": …` or
+/// `RUST_LOG=…: …`.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct FilterError(pub String);
 
 /// Changes the log filter at run time (SIGHUP).
 pub type FilterHandle = reload::Handle<EnvFilter, tracing_subscriber::Registry>;
@@ -17,10 +23,10 @@ pub type FilterHandle = reload::Handle<EnvFilter, tracing_subscriber::Registry>;
 /// The filter: `RUST_LOG` when set, else the configured level. The NATS
 /// client's own lines are kept to warnings unless the filter names it:
 /// chatd says what matters about the cluster's connection itself.
-pub fn filter(level: &str) -> Result<EnvFilter, Error> {
+pub fn filter(level: &str) -> Result<EnvFilter, FilterError> {
     match std::env::var("RUST_LOG") {
         Ok(spec) if !spec.is_empty() => {
-            EnvFilter::try_new(&spec).map_err(|e| Error::LogFilter(format!("RUST_LOG={spec}: {e}")))
+            EnvFilter::try_new(&spec).map_err(|e| FilterError(format!("RUST_LOG={spec}: {e}")))
         }
         _ => {
             let spec = if level.contains("async_nats") {
@@ -29,13 +35,13 @@ pub fn filter(level: &str) -> Result<EnvFilter, Error> {
                 format!("{level},async_nats=warn")
             };
             EnvFilter::try_new(&spec)
-                .map_err(|e| Error::LogFilter(format!("log_level = \"{level}\": {e}")))
+                .map_err(|e| FilterError(format!("log_level = \"{level}\": {e}")))
         }
     }
 }
 
 /// Installs the subscriber.
-pub fn init(level: &str) -> Result<FilterHandle, Error> {
+pub fn init(level: &str) -> Result<FilterHandle, FilterError> {
     let (filter, handle) = reload::Layer::new(filter(level)?);
     let journald = std::env::var_os("JOURNAL_STREAM").is_some();
     let ansi = std::io::stderr().is_terminal() && !journald;

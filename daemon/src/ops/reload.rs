@@ -1,134 +1,134 @@
-//! Reloading the configuration (SIGHUP or `POST /v1/reload`).
+//! Reloading the configuration on this node (SIGHUP, `POST /v1/reload`,
+//! or another node's order).
 //!
 //! The file is read again with the same flags on top. What can change at
 //! run time is applied (limits and timeouts for new connections, motd,
 //! history and the presence summary settings at once, log level, the
 //! password file); what needs a restart (addresses, directories, the admin
-//! group) is named in the log and in the answer. A file that does not
-//! parse changes nothing.
+//! group, the cluster) is named in the log and in the answer
+//! (`crate::config::reload::compare` sorts every setting). A file that
+//! does not parse changes nothing.
+
+use std::sync::Arc;
 
 use chat_protocol::admin::Reloaded;
 
-use crate::Error;
-use crate::config::Config;
-use crate::logging::FilterHandle;
-use crate::state::App;
+use crate::config::reload::{Reloader, compare};
+use crate::config::{ConfigError, Current};
+use crate::hub::Hub;
+use crate::log::Bounds;
+use crate::logging::FilterError;
+use crate::ops::status::{self, Facts};
+use crate::store::keyring::Keyring;
+use crate::store::password::PasswordError;
 
-/// How to read the configuration again, and the log filter to update.
-pub struct Reloader {
-    load: Box<dyn Fn() -> Result<Config, Error> + Send + Sync>,
-    filter: Option<FilterHandle>,
-    running: tokio::sync::Mutex<()>,
+/// Why a reload changed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    /// The file does not read or breaks a rule.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The new log filter does not parse, or cannot be put in force.
+    #[error(transparent)]
+    LogFilter(#[from] FilterError),
+    /// The password file cannot be read, or its password hashed.
+    #[error(transparent)]
+    Password(#[from] PasswordError),
 }
 
-impl Reloader {
-    /// A reloader that calls `load` for the new configuration.
-    pub fn new(
-        load: impl Fn() -> Result<Config, Error> + Send + Sync + 'static,
-        filter: Option<FilterHandle>,
-    ) -> Self {
-        Self {
-            load: Box::new(load),
-            filter,
-            running: tokio::sync::Mutex::new(()),
-        }
-    }
+/// What a reload touches: the configuration in force and how to read it
+/// again, the password check, the room's bounds, and the status line
+/// systemd is told after.
+#[derive(Clone)]
+pub struct Reload {
+    /// How to read the configuration again.
+    pub reloader: Arc<Reloader>,
+    /// The configuration in force.
+    pub config: Arc<Current>,
+    /// The password check (the password file is read again).
+    pub keyring: Arc<Keyring>,
+    /// The room (its history's bounds).
+    pub hub: Arc<Hub>,
+    /// For the status line.
+    pub facts: Arc<Facts>,
 }
 
-/// Reloads, telling systemd RELOADING=1 first and READY=1 after.
-pub async fn reload(app: &App) -> Result<Reloaded, Error> {
-    let _one_at_a_time = app.reloader.running.lock().await;
-    crate::systemd::reloading();
-    let result = apply(app).await;
-    match &result {
-        Ok(r) if r.changed.is_empty() && r.restart_needed.is_empty() => {
-            tracing::info!("reloaded the configuration: nothing changed");
-        }
-        Ok(r) => tracing::info!(
-            changed = %r.changed.join(", "),
-            restart_needed = %r.restart_needed.join(", "),
-            "reloaded the configuration"
-        ),
-        Err(e) => tracing::error!("reload failed, the configuration in force is unchanged: {e}"),
-    }
-    crate::systemd::ready(&crate::ops::status::line(app));
-    result
-}
-
-async fn apply(app: &App) -> Result<Reloaded, Error> {
-    let new = (app.reloader.load)()?;
-    let old = app.hub.config();
-    let mut changed = Vec::new();
-    let mut restart_needed = Vec::new();
-
-    macro_rules! compare {
-        ($list:ident: $($field:ident),*) => {
-            $( if new.$field != old.$field { $list.push(stringify!($field).to_string()); } )*
-        };
-    }
-    compare!(restart_needed: listen, state_dir, runtime_dir, admin_group, core_dumps,
-        cluster, cluster_credentials, node_name, cluster_claim_ttl, cluster_replicas,
-        cluster_start_timeout);
-    compare!(changed: motd, history, history_max_age, max_text, max_users, max_connections_per_ip,
-        connections_per_ip_per_minute, limit_exempt, trusted_proxies, forwarded_header, rate_burst, rate_per_second, outbound_queue, outbound_queue_bytes,
-        presence_summary_above, presence_interval,
-        handshake_timeout, keepalive_interval, keepalive_timeout, write_timeout, shutdown_timeout);
-
-    // Everything that can fail comes first, so a failed reload changes
-    // nothing: the new log filter, then the password file.
-    let filter = if new.log_level != old.log_level {
-        changed.push("log_level".into());
-        match &app.reloader.filter {
-            Some(_) => Some(crate::logging::filter(&new.log_level)?),
-            None => None,
-        }
-    } else {
-        None
-    };
-    // The password file is read again even when its path is the same: its
-    // content may have changed. It is compared by verifying, never stored.
-    let file_hash = match &new.password_file {
-        Some(path) => {
-            let password = crate::store::password::read_password_file(path)?;
-            let unchanged = new.password_file == old.password_file
-                && app.password.verify_file(password.clone()).await;
-            if unchanged {
-                None
-            } else {
-                let hash = app.password.hash(password).await?;
-                Some(Some(hash))
+impl Reload {
+    /// Reloads, telling systemd RELOADING=1 first and READY=1 after.
+    pub async fn run(&self) -> Result<Reloaded, ReloadError> {
+        let _one_at_a_time = self.reloader.one_at_a_time().await;
+        crate::systemd::reloading();
+        let result = self.apply().await;
+        match &result {
+            Ok(r) if r.changed.is_empty() && r.restart_needed.is_empty() => {
+                tracing::info!("reloaded the configuration: nothing changed");
+            }
+            Ok(r) => tracing::info!(
+                changed = %r.changed.join(", "),
+                restart_needed = %r.restart_needed.join(", "),
+                "reloaded the configuration"
+            ),
+            Err(e) => {
+                tracing::error!("reload failed, the configuration in force is unchanged: {e}");
             }
         }
-        None if old.password_file.is_some() => Some(None),
-        None => None,
-    };
+        crate::systemd::ready(&status::line(&self.hub, &self.facts, &self.keyring));
+        result
+    }
 
-    if let (Some(filter), Some(handle)) = (filter, &app.reloader.filter) {
-        handle
-            .reload(filter)
-            .map_err(|e| Error::LogFilter(format!("cannot change the log level: {e}")))?;
+    async fn apply(&self) -> Result<Reloaded, ReloadError> {
+        let new = self.reloader.load()?;
+        let old = self.config.get();
+        let compared = compare(&old, new);
+        let new = compared.in_force;
+        let mut changed = compared.changed;
+        let gate = &self.keyring.password;
+
+        // Everything that can fail comes first, so a failed reload changes
+        // nothing: the new log filter, then the password file.
+        let filter = if new.log_level != old.log_level {
+            changed.push("log_level".into());
+            match self.reloader.filter() {
+                Some(_) => Some(crate::logging::filter(&new.log_level)?),
+                None => None,
+            }
+        } else {
+            None
+        };
+        // The password file is read again even when its path is the same:
+        // its content may have changed. It is compared by verifying, never
+        // stored.
+        let file_hash = match &new.password_file {
+            Some(path) => {
+                let password = crate::store::password::read_password_file(path)?;
+                let unchanged = new.password_file == old.password_file
+                    && gate.verify_file(password.clone()).await;
+                if unchanged {
+                    None
+                } else {
+                    let hash = gate.hash(password).await?;
+                    Some(Some(hash))
+                }
+            }
+            None if old.password_file.is_some() => Some(None),
+            None => None,
+        };
+
+        if let (Some(filter), Some(handle)) = (filter, self.reloader.filter()) {
+            handle
+                .reload(filter)
+                .map_err(|e| FilterError(format!("cannot change the log level: {e}")))?;
+        }
+        if let Some(hash) = file_hash {
+            gate.set_file_hash(hash);
+            changed.push("password_file".into());
+        }
+        let bounds = Bounds::of(&new);
+        self.config.set(Arc::new(new));
+        self.hub.set_bounds(bounds);
+        Ok(Reloaded {
+            changed,
+            restart_needed: compared.restart_needed,
+        })
     }
-    if let Some(hash) = file_hash {
-        app.password.set_file_hash(hash);
-        changed.push("password_file".into());
-    }
-    // Settings that need a restart stay as they are in force, so the next
-    // reload still reports them and nothing reads a value not in effect.
-    let mut new = new;
-    new.listen = old.listen.clone();
-    new.state_dir = old.state_dir.clone();
-    new.runtime_dir = old.runtime_dir.clone();
-    new.admin_group = old.admin_group.clone();
-    new.core_dumps = old.core_dumps;
-    new.cluster = old.cluster.clone();
-    new.cluster_credentials = old.cluster_credentials.clone();
-    new.node_name = old.node_name.clone();
-    new.cluster_claim_ttl = old.cluster_claim_ttl;
-    new.cluster_replicas = old.cluster_replicas;
-    new.cluster_start_timeout = old.cluster_start_timeout;
-    app.hub.set_config(std::sync::Arc::new(new));
-    Ok(Reloaded {
-        changed,
-        restart_needed,
-    })
 }

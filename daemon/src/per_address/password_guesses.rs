@@ -35,7 +35,8 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::per_address::recent::Recent;
+use super::AddressKey;
+use super::recent::Recent;
 
 /// Wrong passwords within [`WINDOW`] that start a block.
 pub const FAILURES: u32 = 5;
@@ -55,32 +56,6 @@ pub const LANE_LIFE: Duration = Duration::from_secs(7 * 86_400);
 /// Addresses tracked at most; past it, the least recently seen one is
 /// forgotten, so that a flood of addresses costs bounded memory.
 const MAX_TRACKED: usize = 100_000;
-
-/// The key an address is counted under: IPv6 by its /64, as one host
-/// usually holds a whole /64.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Source {
-    /// An IPv4 address (an IPv4-mapped IPv6 one too).
-    V4([u8; 4]),
-    /// The first 64 bits of an IPv6 address.
-    V6([u8; 8]),
-}
-
-impl From<IpAddr> for Source {
-    fn from(ip: IpAddr) -> Self {
-        match ip {
-            IpAddr::V4(v4) => Source::V4(v4.octets()),
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => Source::V4(v4.octets()),
-                None => {
-                    let mut prefix = [0; 8];
-                    prefix.copy_from_slice(&v6.octets()[..8]);
-                    Source::V6(prefix)
-                }
-            },
-        }
-    }
-}
 
 /// The wrong passwords of an address, or of a name at an address.
 #[derive(Debug)]
@@ -240,7 +215,7 @@ enum Check<'a> {
 
 /// The per-address record of wrong passwords.
 pub struct Guesses {
-    entries: Mutex<Recent<Source, Entry>>,
+    entries: Mutex<Recent<AddressKey, Entry>>,
     /// Told when a guess is answered or given up (a join waiting for the
     /// budget looks again).
     changed: Notify,
@@ -258,7 +233,7 @@ impl Default for Guesses {
 /// it frees its place and counts as nothing: no answer reached anyone.
 pub struct Guess<'a> {
     guesses: &'a Guesses,
-    source: Source,
+    source: AddressKey,
     /// The name, folded, when it is a valid one.
     name: Option<String>,
     done: bool,
@@ -335,7 +310,7 @@ impl Guesses {
     /// The blocked check and the count of a guess in flight, under one
     /// lock: no interleaving starts more guesses than the budget.
     fn try_begin(&self, ip: IpAddr, name: &str, now: Instant) -> Check<'_> {
-        let source = Source::from(ip);
+        let source = AddressKey::from(ip);
         let name = chat_protocol::valid_username(name).then(|| name.to_ascii_lowercase());
         let mut entries = self.entries.lock().expect("lock");
         let entry = entries.entry(&source, || fresh(now), |_| false);
@@ -564,7 +539,7 @@ mod tests {
                 .unwrap();
         }
         let mut entries = guesses.entries.lock().unwrap();
-        let entry = entries.peek_mut(&Source::from(a)).unwrap();
+        let entry = entries.peek_mut(&AddressKey::from(a)).unwrap();
         assert_eq!(entry.lanes.len(), LANES);
         let newest = format!("n{}", 3 * LANES - 1);
         assert!(entry.lanes.iter().any(|l| l.name == newest));

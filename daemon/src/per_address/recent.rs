@@ -58,16 +58,13 @@ impl<K: Hash + Eq + Clone, V> Recent<K, V> {
     }
 
     /// Records held.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.map.len()
     }
 
-    /// Whether no record is held.
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-
     /// Records touched since the table was made.
+    #[cfg(test)]
     pub fn work(&self) -> u64 {
         self.work
     }

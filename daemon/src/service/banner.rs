@@ -4,29 +4,36 @@
 //! through the log.
 
 use std::io::IsTerminal;
+use std::net::SocketAddr;
 use std::path::Path;
 
 use chat_protocol::Token;
 
-use crate::state::App;
+use crate::store::keyring::Keyring;
 use crate::store::password;
 
 /// Logs the start-up facts, and shows the key when stderr is a terminal.
 /// `admin_path` is the admin socket chatd bound (`None`: passed by the
 /// service manager).
-pub fn started(app: &App, token: &Token, created: bool, admin_path: Option<&Path>) {
-    let url = format!("ws://{}/", app.listen_addr);
+pub fn started(
+    listen_addr: SocketAddr,
+    keyring: &Keyring,
+    token: &Token,
+    created: bool,
+    admin_path: Option<&Path>,
+) {
+    let url = format!("ws://{listen_addr}/");
     tracing::info!(key_id = %token.key_id(), "listening on {url}");
     match admin_path {
         Some(path) => tracing::info!("admin API on {}", path.display()),
         None => tracing::info!("admin API on the Unix socket passed by the service manager"),
     }
-    if app.password.source() == password::Source::None {
+    if keyring.password.source() == password::Source::None {
         tracing::warn!(
             "no join password is set: anyone who has the key can join (set one with --password-file or `chatctl passwd`)"
         );
     }
-    let key_path = app.store.key_path();
+    let key_path = keyring.store.key_path();
     if created {
         tracing::info!(
             "made a new server key; the token is in {}",

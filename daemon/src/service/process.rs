@@ -2,7 +2,6 @@
 //! core dumps, and how freed memory goes back to the system.
 
 use crate::config::Config;
-use crate::door::accept as server;
 
 /// Every process-wide setting, as `config` asks: the open-file limit for
 /// `max_users`, freed memory returned, core dumps off unless `core_dumps`.
@@ -42,7 +41,7 @@ pub fn raise_fd_limit(max_users: usize) {
         }
         limit.rlim_cur
     };
-    let needed = server::max_connections(max_users) as u64 + 64;
+    let needed = crate::door::max_connections(max_users) as u64 + 64;
     if soft < needed {
         tracing::warn!(
             "the open-file limit is {soft}, too low for max_users = {max_users} (about {needed} needed); raise it (LimitNOFILE= in the unit, or ulimit -n) or lower max_users"
