@@ -21,7 +21,7 @@ mod identity;
 
 use std::io::{self, BufRead};
 
-use chat_protocol::limits::{TAG_LEN, max_client_message};
+use chat_protocol::sizes::{TAG_LEN, max_client_message};
 use chat_protocol::{ClientEvent, valid_username, validate_text};
 use tokio::sync::mpsc;
 

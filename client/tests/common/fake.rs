@@ -1,7 +1,7 @@
 //! A one-connection fake chat server, built on the protocol crate, for the
 //! failures a real daemon never produces.
 
-use chat_protocol::limits::MAX_AUTH;
+use chat_protocol::sizes::MAX_AUTH;
 use chat_protocol::{
     Auth, ByeCode, IdentityError, IdentityKey, JoinKey, RateLimit, RejectCode, ServerEvent,
     ServerHandshake, ServerIdentity, Token, Welcome,

@@ -126,7 +126,7 @@ fn encode(draft: Draft) -> bytes::Bytes {
 /// client takes in one message, so an entry always fits a `Welcome`.
 pub const MAX_ENTRY: usize = 2 * crate::config::check::MAX_TEXT_CEILING + 1024;
 
-const _: () = assert!(MAX_ENTRY < chat_protocol::limits::MAX_SERVER_MESSAGE / 4);
+const _: () = assert!(MAX_ENTRY < chat_protocol::sizes::MAX_SERVER_MESSAGE / 4);
 
 /// Why an entry read back from the stream is not handed to the room.
 fn refused(payload: &[u8]) -> Result<HistoryEntry, String> {

@@ -59,23 +59,14 @@ impl std::fmt::Display for Invalid {
 
 /// The line (1-based) where `key` is set at the top level of `text`.
 pub(crate) fn key_line(text: &str, key: &str) -> Option<usize> {
-    text.lines()
-        .position(|line| {
-            let line = line.trim_start();
-            let rest = line
-                .strip_prefix(key)
-                .or_else(|| line.strip_prefix(&format!("\"{key}\"")));
-            rest.is_some_and(|rest| rest.trim_start().starts_with('='))
-        })
-        .map(|i| i + 1)
+    chat_protocol::config_file::key_line(text, key, None)
 }
 
 /// Turns a toml error into `FILE line N: problem`; a value of the wrong
 /// type is said in plain words, naming the key.
 pub(crate) fn describe_toml_error(text: &str, origin: &Path, e: &toml::de::Error) -> String {
-    let line = e
-        .span()
-        .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+    use chat_protocol::config_file::{line_at, located};
+    let line = e.span().map(|span| line_at(text, span.start));
     let key = line.and_then(|line| {
         let (key, _) = text.lines().nth(line - 1)?.split_once('=')?;
         let key = key.trim().trim_matches('"');
@@ -83,10 +74,7 @@ pub(crate) fn describe_toml_error(text: &str, origin: &Path, e: &toml::de::Error
     });
     let plain = key.and_then(|key| wrong_type_in_plain_words(key, e.message().trim_end()));
     let message = plain.as_deref().unwrap_or(e.message().trim_end());
-    match line {
-        Some(line) => format!("{} line {line}: {message}", origin.display()),
-        None => format!("{}: {message}", origin.display()),
-    }
+    located(origin, line, message)
 }
 
 /// serde's `invalid type: string "10", expected usize` as `history must

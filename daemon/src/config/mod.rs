@@ -138,7 +138,7 @@ impl Default for Config {
             motd: None,
             history: 50,
             history_max_age: Human(Duration::from_secs(7 * 86_400)),
-            max_text: chat_protocol::limits::DEFAULT_MAX_TEXT,
+            max_text: chat_protocol::sizes::DEFAULT_MAX_TEXT,
             max_users: 1000,
             max_connections_per_ip: 16,
             connections_per_ip_per_minute: 60,
@@ -281,10 +281,10 @@ impl Config {
         let config: Config = toml::from_str(text)
             .map_err(|e| ConfigError::Syntax(describe_toml_error(text, origin, &e)))?;
         config.validate().map_err(|invalid| ConfigError::Invalid {
-            place: match key_line(text, invalid.key) {
-                Some(line) => format!("{} line {line}: ", origin.display()),
-                None => format!("{}: ", origin.display()),
-            },
+            place: format!(
+                "{}: ",
+                chat_protocol::config_file::place(origin, key_line(text, invalid.key))
+            ),
             invalid,
         })?;
         Ok(config)

@@ -18,7 +18,7 @@ use axum::http::header::{
 };
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
 use axum::response::{IntoResponse, Response};
-use chat_protocol::limits::{MAX_AUTH, MAX_SERVER_MESSAGE, max_client_message};
+use chat_protocol::sizes::{MAX_AUTH, MAX_SERVER_MESSAGE, max_client_message};
 use hyper_util::rt::TokioIo;
 use std::sync::atomic::Ordering;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;

@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use chat_protocol::limits::TAG_LEN;
+use chat_protocol::sizes::TAG_LEN;
 use chat_protocol::{OpenError, Opener, Sealer, ServerEvent, Session, close};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};

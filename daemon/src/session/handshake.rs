@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use chat_protocol::limits::MAX_AUTH;
+use chat_protocol::sizes::MAX_AUTH;
 use chat_protocol::{
     Auth, HandshakeError, KeyId, RejectCode, ServerEvent, ServerHandshake, close, valid_username,
 };

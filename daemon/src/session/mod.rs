@@ -23,7 +23,7 @@ pub use writer::{BATCH, BATCH_BYTES};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use chat_protocol::limits::max_client_message;
+use chat_protocol::sizes::max_client_message;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 

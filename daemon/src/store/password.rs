@@ -236,7 +236,7 @@ impl Gate {
         let Some(phc) = self.current() else {
             return Verdict::Accepted;
         };
-        if password.len() > chat_protocol::limits::MAX_PASSWORD {
+        if password.len() > chat_protocol::sizes::MAX_PASSWORD {
             return Verdict::Refused;
         }
         if self.known(&password) {

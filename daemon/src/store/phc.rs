@@ -22,11 +22,11 @@ pub(crate) fn hasher() -> Argon2<'static> {
 /// Why a password, a password file or a stored hash cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {
-    /// Over [`chat_protocol::limits::MAX_PASSWORD`] bytes.
-    #[error("the password is {0} bytes; the limit is {limit}", limit = chat_protocol::limits::MAX_PASSWORD)]
+    /// Over [`chat_protocol::sizes::MAX_PASSWORD`] bytes.
+    #[error("the password is {0} bytes; the limit is {limit}", limit = chat_protocol::sizes::MAX_PASSWORD)]
     TooLong(usize),
     /// A file with more than a password in it (read no further).
-    #[error("the password is over {limit} bytes, the limit", limit = chat_protocol::limits::MAX_PASSWORD)]
+    #[error("the password is over {limit} bytes, the limit", limit = chat_protocol::sizes::MAX_PASSWORD)]
     OverLimit,
     /// No password at all.
     #[error("the password is empty")]
@@ -69,7 +69,7 @@ pub fn hash(password: &str) -> Result<String, PasswordError> {
 
 /// Refuses passwords over 1 KiB.
 pub fn check_length(password: &str) -> Result<(), PasswordError> {
-    if password.len() > chat_protocol::limits::MAX_PASSWORD {
+    if password.len() > chat_protocol::sizes::MAX_PASSWORD {
         return Err(PasswordError::TooLong(password.len()));
     }
     if password.is_empty() {
@@ -132,8 +132,10 @@ pub fn check_stored_hash(phc: &str) -> Result<(), PasswordError> {
     }
 }
 
-/// Reads a password file: the whole file, one trailing newline stripped.
+/// Reads a password file: the whole file, one trailing newline stripped
+/// (the rule of [`chat_protocol::password::from_bytes`]).
 pub fn read_password_file(path: &Path) -> Result<Zeroizing<String>, PasswordError> {
+    use chat_protocol::password::{MAX_PASSWORD_READ, NotAPassword, from_bytes};
     use std::io::Read as _;
     let cannot = |source| PasswordError::Read {
         path: path.to_path_buf(),
@@ -148,20 +150,18 @@ pub fn read_password_file(path: &Path) -> Result<Zeroizing<String>, PasswordErro
     // file costs nothing, and the length check below names the problem.
     std::fs::File::open(path)
         .map_err(cannot)?
-        .take(chat_protocol::limits::MAX_PASSWORD as u64 + 3)
+        .take(MAX_PASSWORD_READ)
         .read_to_end(&mut bytes)
         .map_err(cannot)?;
-    if bytes.len() > chat_protocol::limits::MAX_PASSWORD + 2 {
+    if bytes.len() as u64 >= MAX_PASSWORD_READ {
         return Err(in_file(PasswordError::OverLimit));
     }
-    let text = std::str::from_utf8(&bytes).map_err(|_| in_file(PasswordError::NotText))?;
-    let mut text = Zeroizing::new(text.to_owned());
-    if text.ends_with('\n') {
-        text.pop();
-        if text.ends_with('\r') {
-            text.pop();
-        }
-    }
+    let text = from_bytes(bytes).map_err(|problem| {
+        in_file(match problem {
+            NotAPassword::TooLong(len) => PasswordError::TooLong(len),
+            NotAPassword::NotUtf8 => PasswordError::NotText,
+        })
+    })?;
     check_length(&text).map_err(in_file)?;
     Ok(text)
 }

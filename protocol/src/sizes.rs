@@ -1,4 +1,5 @@
-//! Size limits both ends enforce before any AEAD call.
+//! The sizes both ends bound before any AEAD call: the sealed messages
+//! each way, the `Auth`, the password, a message's text.
 
 /// AEAD tag length appended to every sealed message.
 pub const TAG_LEN: usize = 16;
