@@ -18,7 +18,10 @@ pub mod file;
 pub mod known;
 pub mod roster;
 
-use std::path::PathBuf;
+use std::fs;
+use std::io::{self, Write as _};
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::{Path, PathBuf};
 
 pub use self::choice::Choice;
 pub use self::known::KnownNames;
@@ -48,5 +51,32 @@ pub fn roster_for(server_public: &[u8; 32]) -> (Roster, Option<String>) {
             (Roster::new(known), note)
         }
         None => (Roster::in_memory(), None),
+    }
+}
+
+/// Writes `bytes` into a new file in `dir`, `.{name}.{random}.tmp`, that
+/// only its owner may read (0600), and syncs it: its path, for the caller
+/// to link or rename into place. A file that could not be written whole is
+/// removed again.
+pub fn write_private_temp(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<PathBuf> {
+    let mut suffix = [0u8; 6];
+    let _ = getrandom::fill(&mut suffix);
+    let suffix: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
+    let temp = dir.join(format!(".{name}.{suffix}.tmp"));
+    let written = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&temp)
+        .and_then(|mut file| {
+            file.write_all(bytes)?;
+            file.sync_all()
+        });
+    match written {
+        Ok(()) => Ok(temp),
+        Err(err) => {
+            let _ = fs::remove_file(&temp);
+            Err(err)
+        }
     }
 }

@@ -99,34 +99,22 @@ pub async fn ask<T>(
 }
 
 /// Reads one line through its `\n`, keeping at most a password's worth of
-/// it (`MAX_PASSWORD_READ` bytes: enough to tell one that is too long) and
-/// wiping what it keeps when dropped; `None` at end of input before any
-/// byte. The rest of a longer line is read and dropped, never kept.
+/// it (`MAX_PASSWORD_READ` bytes, its line ending included: enough to
+/// tell one that is too long) and wiping what it keeps when dropped;
+/// `None` at end of input before any byte. The rest of a longer line is
+/// read and dropped, never kept.
 pub fn read_line(reader: &mut impl BufRead) -> io::Result<Option<Zeroizing<Vec<u8>>>> {
     let cap = usize::try_from(MAX_PASSWORD_READ).unwrap_or(usize::MAX);
-    let mut line = Zeroizing::new(Vec::new());
-    let mut seen_any = false;
-    loop {
-        let available = match reader.fill_buf() {
-            Ok(buf) => buf,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if available.is_empty() {
-            break;
-        }
-        seen_any = true;
-        let end = available.iter().position(|&b| b == b'\n').map(|i| i + 1);
-        let chunk = &available[..end.unwrap_or(available.len())];
-        let room = cap.saturating_sub(line.len());
-        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        let used = chunk.len();
-        reader.consume(used);
-        if end.is_some() {
-            break;
-        }
+    // Room for the `\n` too: the buffer never grows, so no copy of the
+    // secret is left behind in memory that is not wiped.
+    let mut kept = Zeroizing::new(Vec::with_capacity(cap + 1));
+    let Some(line) = crate::line::read_capped(reader, cap, &mut kept)? else {
+        return Ok(None);
+    };
+    if line.ended && line.len == kept.len() {
+        kept.push(b'\n');
     }
-    Ok(seen_any.then_some(line))
+    Ok(Some(kept))
 }
 
 #[cfg(test)]

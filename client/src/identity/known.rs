@@ -23,8 +23,8 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{self, Read as _, Write as _};
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+use std::io::{self, Read as _};
+use std::os::unix::fs::DirBuilderExt as _;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -234,24 +234,12 @@ impl KnownNames {
             .recursive(true)
             .mode(0o700)
             .create(dir)?;
-        let mut suffix = [0u8; 6];
-        let _ = getrandom::fill(&mut suffix);
-        let suffix: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
-        let temp = dir.join(format!(".known_names.{suffix}.tmp"));
-        let written = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temp)
-            .and_then(|mut file| {
-                file.write_all(text.as_bytes())?;
-                file.sync_all()
-            })
-            .and_then(|()| fs::rename(&temp, path));
-        if written.is_err() {
+        let temp = super::write_private_temp(dir, "known_names", text.as_bytes())?;
+        let renamed = fs::rename(&temp, path);
+        if renamed.is_err() {
             let _ = fs::remove_file(&temp);
         }
-        written
+        renamed
     }
 }
 

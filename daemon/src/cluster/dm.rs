@@ -2,8 +2,8 @@
 //! subject (`<room>.dm.<node>`), answered once that node has delivered it
 //! or found no one by that name.
 //!
-//! The payload is JSON (`from`, `to`, `text`, `cid`, `ts`: a [`Wire`],
-//! the room's [`Dm`] as it crosses NATS); the answer is `1` (delivered) or `0` (not there). The
+//! The payload is JSON (`from`, `to`, `text`, `cid`, `ts`: the room's
+//! [`Dm`] as it crosses NATS); the answer is `1` (delivered) or `0` (not there). The
 //! sender's echo goes out only after a `1`, as it does today only after a
 //! local delivery; a `0`, or no node answering, is `no_such_user`. DMs go
 //! over plain NATS subjects, never into the room's log: they are not kept.
@@ -20,58 +20,33 @@ use super::node::Node;
 use super::{Cluster, ClusterError};
 use crate::hub::{Dm, Hub, Member, no_such_user};
 
-/// A DM as it crosses NATS (the node it is for is the subject).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Wire {
-    /// The sender's name.
-    pub from: String,
-    /// The addressee's name.
-    pub to: String,
-    /// The text, checked by the sender's node.
-    pub text: String,
-    /// The sender's client id, for its echo.
+/// A DM as it crosses NATS: the room's [`Dm`] as JSON (the node it is
+/// for is the subject).
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(remote = "Dm")]
+struct Wire {
+    from: String,
+    to: String,
+    text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cid: Option<String>,
-    /// When it was sent (ms since the epoch).
-    pub ts: u64,
+    cid: Option<String>,
+    ts: u64,
 }
 
-impl From<Dm> for Wire {
-    fn from(dm: Dm) -> Self {
-        let Dm {
-            from,
-            to,
-            text,
-            cid,
-            ts,
-        } = dm;
-        Self {
-            from,
-            to,
-            text,
-            cid,
-            ts,
-        }
-    }
+/// `dm` in its wire form.
+fn encode(dm: &Dm) -> Bytes {
+    let mut bytes = Vec::new();
+    Wire::serialize(dm, &mut serde_json::Serializer::new(&mut bytes))
+        .expect("a DM always serializes");
+    Bytes::from(bytes)
 }
 
-impl From<Wire> for Dm {
-    fn from(wire: Wire) -> Self {
-        let Wire {
-            from,
-            to,
-            text,
-            cid,
-            ts,
-        } = wire;
-        Self {
-            from,
-            to,
-            text,
-            cid,
-            ts,
-        }
-    }
+/// A DM read from its wire form (nothing after it).
+fn decode(bytes: &[u8]) -> Result<Dm, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let dm = Wire::deserialize(&mut de)?;
+    de.end()?;
+    Ok(dm)
 }
 
 /// How long a node may take to deliver a DM before the sender is told it
@@ -114,15 +89,14 @@ impl Cluster {
     /// Hands `dm` to its addressee's node `node`: whether it was
     /// delivered there. No node answering (that node is gone) is
     /// `Ok(false)`.
-    pub async fn send_dm(&self, node: &str, dm: &Wire) -> Result<bool, ClusterError> {
+    pub async fn send_dm(&self, node: &str, dm: &Dm) -> Result<bool, ClusterError> {
         // The presence watch lists no user on a node of an invalid name;
         // this is the last guard before a subject.
         let Some(subject) = self.dm_subject(node) else {
             tracing::warn!("cluster: a direct message to a node of an invalid name was not sent");
             return Ok(false);
         };
-        let payload = Bytes::from(serde_json::to_vec(dm).expect("a DM always serializes"));
-        let request = self.client.request(subject, payload);
+        let request = self.client.request(subject, encode(dm));
         match tokio::time::timeout(ANSWER_WITHIN, request).await {
             Ok(Ok(answer)) => Ok(&answer.payload[..] == DELIVERED),
             Ok(Err(e)) if e.kind() == async_nats::RequestErrorKind::NoResponders => Ok(false),
@@ -144,13 +118,12 @@ pub async fn send(
     to_node: &str,
     dm: Dm,
 ) -> Result<(), (ErrorCode, String)> {
-    let wire = Wire::from(dm);
-    match node.cluster.send_dm(to_node, &wire).await {
+    match node.cluster.send_dm(to_node, &dm).await {
         Ok(true) => {
-            hub.echo_dm(from, wire.into());
+            hub.echo_dm(from, dm);
             Ok(())
         }
-        Ok(false) => Err(no_such_user(&wire.to)),
+        Ok(false) => Err(no_such_user(&dm.to)),
         Err(e) => {
             tracing::debug!("cluster: a direct message was not sent: {e}");
             Err((
@@ -190,8 +163,8 @@ async fn serve(
             },
             () = shutdown.cancelled() => return,
         };
-        let delivered = match serde_json::from_slice::<Wire>(&message.payload) {
-            Ok(dm) => hub.deliver_dm(dm.into()),
+        let delivered = match decode(&message.payload) {
+            Ok(dm) => hub.deliver_dm(dm),
             Err(_) => {
                 tracing::debug!("cluster: a direct message that could not be read was dropped");
                 false
@@ -208,5 +181,33 @@ async fn serve(
                 tracing::debug!("cluster: a direct message's answer was not sent: {e}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The wire form is what nodes of other versions read: its members are
+    /// kept as they were, `cid` left out when there is none.
+    #[test]
+    fn a_dm_crosses_as_the_same_json_both_ways() {
+        let dm = Dm {
+            from: "ace".into(),
+            to: "bob".into(),
+            text: "hi".into(),
+            cid: None,
+            ts: 7,
+        };
+        let json: serde_json::Value = serde_json::from_slice(&encode(&dm)).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"from": "ace", "to": "bob", "text": "hi", "ts": 7})
+        );
+        let with_cid = br#"{"from":"ace","to":"bob","text":"hi","cid":"c1","ts":7}"#;
+        assert_eq!(decode(with_cid).unwrap().cid.as_deref(), Some("c1"));
+        assert_eq!(decode(&encode(&dm)).unwrap(), dm);
+        assert!(decode(br#"{"from":"ace","to":"bob","text":"hi","ts":7} x"#).is_err());
+        assert!(decode(br#"{"from":"ace","to":"bob","ts":7}"#).is_err());
     }
 }
