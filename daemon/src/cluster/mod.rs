@@ -1,25 +1,35 @@
-//! Several chatd nodes sharing one room through NATS JetStream.
+//! Several chatd nodes sharing one room through NATS JetStream, behind one
+//! seam: [`Peers`] (alone, or a node of a cluster) is all the rest of
+//! chatd sees of other nodes, and [`Peers::start`] is the one place that
+//! decides whether a cluster is configured. No NATS type leaves this
+//! folder.
 //!
-//! This module is the cluster's plumbing, kept apart from the room: a
-//! connection to NATS ([`Cluster::connect`]) and the three things the nodes
-//! share there, each in its own submodule:
+//! The plumbing: a connection to NATS ([`Cluster::connect`]) and what the
+//! nodes share there, each in its own submodule:
 //!
 //! - [`log`]: the room's log, a JetStream stream. The stream sequence of an
 //!   accepted message is its id, and every node delivers from the stream in
-//!   order, so all users on all nodes see one order.
+//!   order, so all users on all nodes see one order; [`replicated`] is the
+//!   room's log backend on it (`crate::log::RoomLog`).
 //! - [`names`]: who holds which name, in a key-value bucket with
 //!   create-if-absent; a claim lives only while its node keeps refreshing it
 //!   (the bucket's `max_age`), so a dead node's names come free by
-//!   themselves.
-//! - [`shared`]: values every node must agree on (the join key, the server
-//!   identity, the password hash), created by the first node and adopted by
-//!   the others.
+//!   themselves; [`claim`] is one join's claim, tried again while NATS
+//!   cannot decide.
+//! - [`shared`]: values every node must agree on, created by the first
+//!   node and adopted by the others: the keys ([`keys`]) and the admin
+//!   password ([`password`]); [`changes`] changes them on every node,
+//!   [`watch`] follows them.
 //! - [`nodes`]: which nodes are alive, one entry each that lapses unless
 //!   refreshed; [`control`]: the admin's kicks, notices, reloads and user
-//!   lists sent to every node.
+//!   lists sent to every node, carried out with `crate::ops` as the admin
+//!   API does here; [`admin`]: what the admin API adds across nodes.
 //! - [`presence`]: the users of the other nodes, from a watch of the names
 //!   bucket, and [`dm`]: direct messages to them, over a plain subject per
 //!   node.
+//! - [`node`]: this chatd as a node (what [`Peers::Cluster`] holds);
+//!   [`start`]: its start beside a NATS not ready yet; [`tasks`]: what it
+//!   runs until the shutdown.
 //!
 //! Everything a cluster keeps is named after its room (`room`, default
 //! `chat`): the stream `CHAT_LOG` on subject `chat.log`, the buckets
@@ -36,6 +46,7 @@ pub mod changes;
 pub mod claim;
 pub mod control;
 pub mod dm;
+pub mod error;
 pub mod keys;
 pub mod log;
 pub mod names;
@@ -50,6 +61,7 @@ pub mod start;
 pub mod tasks;
 pub mod watch;
 
+pub use error::ClusterError;
 pub use peers::{Claim, Peers};
 
 use std::path::PathBuf;
@@ -95,88 +107,6 @@ impl Settings {
     /// `claim_ttl` to be late before a live claim lapses.
     pub fn renew_every(&self) -> Duration {
         (self.claim_ttl / 4).max(Duration::from_millis(500))
-    }
-}
-
-/// Why the cluster could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum ClusterError {
-    /// No NATS server answered.
-    #[error(
-        "cannot reach NATS at {urls}: {reason}; check that nats-server runs there (with -js) and the URL"
-    )]
-    Connect {
-        /// The URLs tried.
-        urls: String,
-        /// What failed.
-        reason: String,
-    },
-    /// NATS answered but refused this node (its credentials, TLS).
-    #[error(
-        "NATS at {urls} refused this node: {reason}; check cluster_credentials and the URL (nats:// or tls://)"
-    )]
-    Refused {
-        /// The URLs tried.
-        urls: String,
-        /// What failed.
-        reason: String,
-    },
-    /// A value the cluster keeps does not read (another program wrote it).
-    #[error("{what}: {reason}")]
-    BadValue {
-        /// What was being done.
-        what: &'static str,
-        /// What is wrong, and the fix.
-        reason: String,
-    },
-    /// NATS or its JetStream was not ready within `cluster_start_timeout`.
-    #[error(
-        "NATS was not ready within cluster_start_timeout ({}): {last}; check that nats-server runs (with JetStream) at the cluster URLs, or raise cluster_start_timeout",
-        chat_protocol::duration::format(*waited)
-    )]
-    NotReady {
-        /// How long the start waited.
-        waited: Duration,
-        /// What refused the last try.
-        last: Box<ClusterError>,
-    },
-    /// The credentials file could not be read or used.
-    #[error("cluster_credentials {path}: {reason}")]
-    Credentials {
-        /// The file.
-        path: PathBuf,
-        /// What failed.
-        reason: String,
-    },
-    /// A JetStream request failed (JetStream off, a limit, NATS gone).
-    #[error("NATS JetStream: {what}: {reason}")]
-    JetStream {
-        /// What was being done.
-        what: &'static str,
-        /// What failed.
-        reason: String,
-    },
-    /// Another live node has this node's name.
-    #[error(
-        "another node named {node:?} is alive in this cluster (listening on {listen}); give each node its own node_name (--node-name), or stop the other one"
-    )]
-    NameInUse {
-        /// The name.
-        node: String,
-        /// Where the other one listens.
-        listen: String,
-    },
-    /// The room name cannot name NATS streams and buckets.
-    #[error("cluster room {0:?}: use 1-32 of A-Z a-z 0-9 _ -")]
-    Room(String),
-}
-
-impl ClusterError {
-    pub(crate) fn js(what: &'static str, err: impl std::fmt::Display) -> Self {
-        ClusterError::JetStream {
-            what,
-            reason: err.to_string(),
-        }
     }
 }
 

@@ -3,10 +3,10 @@
 //!
 //! Accepted means: stored by NATS (the stream's acknowledgement), which
 //! also numbers it: the id is the stream sequence, the same on every node.
-//! [`ReplicatedLog::append`] publishes and resolves with that id; it does
+//! `ReplicatedLog::append` publishes and resolves with that id; it does
 //! not hand the entry to the room itself. Every node follows the stream
 //! instead ([`crate::cluster::Cluster::follow`]) and feeds what arrives,
-//! from any node, to its [`Accepted`] stream, in stream order, then wakes
+//! from any node, to its `Accepted` stream, in stream order, then wakes
 //! the room (the node's `arrived`) to fan it out. So a sender's echo, like everyone
 //! else's copy, comes from the stream: once NATS accepted the message.
 //!

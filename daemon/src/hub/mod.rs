@@ -2,9 +2,9 @@
 //!
 //! One `Mutex<Room>` orders every join, leave and message, so each user
 //! sees the same sequence and a joiner's history joins up with what follows
-//! it. Public messages go through the room's log ([`crate::log`]) first:
+//! it. Public messages go through the room's log (`crate::log`) first:
 //! the log numbers them, and they are fanned out (and added to the room's
-//! [`Tail`]) only as they come out of the log's stream of accepted entries,
+//! `Tail`) only as they come out of the log's stream of accepted entries,
 //! drained under the room lock ([`Hub::pump`]). The lock is never held
 //! across an await: delivery is a `try_send`
 //! into each member's bounded queue. A member whose queue is full is too

@@ -3,16 +3,16 @@
 //! a [`Handle`]; and what only a whole process has: its signals, its
 //! process-wide settings, and what it says at start.
 
-pub mod assemble;
 pub mod banner;
 pub mod check;
 pub mod listeners;
 pub mod process;
 pub mod signals;
+pub mod startup;
 
-pub use assemble::assemble;
 pub use check::{check_config, check_machine};
 pub use listeners::Listeners;
+pub use startup::assemble;
 
 use std::sync::Arc;
 

@@ -1,5 +1,5 @@
 //! One chat connection, from `Hello` to goodbye, on top of a
-//! [`Connection`](crate::session::connection::Connection).
+//! [`connection::Connection`].
 //!
 //! The handshake ([`handshake`]) runs in this task under one deadline, in
 //! two phases: the greeting (`Hello` → `Challenge`, no keys yet, so
