@@ -68,7 +68,10 @@ fn promtool() -> Command {
         .unwrap_or_else(|| PathBuf::from("promtool"));
     let mut cmd = Command::new(&path);
     if Command::new(&path).arg("--version").output().is_err() {
-        panic!("no promtool at {}: run packaging/get-promtool.sh", path.display());
+        panic!(
+            "no promtool at {}: run packaging/get-promtool.sh",
+            path.display()
+        );
     }
     cmd.current_dir(workspace());
     cmd
@@ -135,7 +138,11 @@ fn error_codes() -> Vec<String> {
 }
 
 fn wire_name(code: &impl serde::Serialize) -> String {
-    serde_json::to_value(code).unwrap().as_str().unwrap().to_string()
+    serde_json::to_value(code)
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// The values of `metric{label}` in force now (not those marked later).
@@ -194,7 +201,10 @@ fn the_catalogue_is_consistent_and_holds_the_contract_names() {
     let outcomes = values_now(&catalogue, "chatd_joins_total", "outcome");
     assert!(outcomes.contains("welcome"));
     for code in reject_codes() {
-        assert!(outcomes.contains(&code), "chatd_joins_total{{outcome={code:?}}}");
+        assert!(
+            outcomes.contains(&code),
+            "chatd_joins_total{{outcome={code:?}}}"
+        );
     }
     for code in error_codes() {
         assert!(
@@ -208,8 +218,10 @@ fn the_catalogue_is_consistent_and_holds_the_contract_names() {
         for label in m["labels"].as_array().unwrap() {
             let label = label.as_str().unwrap();
             assert!(
-                !["name", "user", "username", "address", "addr", "peer", "ip", "key_id"]
-                    .contains(&label),
+                ![
+                    "name", "user", "username", "address", "addr", "peer", "ip", "key_id"
+                ]
+                .contains(&label),
                 "{name}{{{label}}}"
             );
             let open = m["values"][label].is_null();
@@ -263,7 +275,10 @@ fn the_dashboard_shows_what_an_operator_needs_from_catalogued_metrics_only() {
         ("per-address refusals", "chatd_connections_refused_total"),
         ("NATS connected", "chatd_nats_connected"),
         ("NATS reconnects", "chatd_nats_reconnects_total"),
-        ("NATS publish latency", "chatd_nats_publish_duration_seconds"),
+        (
+            "NATS publish latency",
+            "chatd_nats_publish_duration_seconds",
+        ),
         ("build info", "chatd_build_info"),
     ] {
         assert!(used.contains(metric), "no panel shows {panel} ({metric})");
@@ -387,7 +402,10 @@ fn the_checker_reads_a_scrape_in_both_formats_and_names_what_is_wrong() {
                 .unwrap_or_else(|| panic!("{name} {labels} in {samples}"))
         };
         assert_eq!(
-            value("chatd_joins_total", serde_json::json!({"outcome": "welcome"})),
+            value(
+                "chatd_joins_total",
+                serde_json::json!({"outcome": "welcome"})
+            ),
             3.0
         );
         assert_eq!(value("chatd_users_online", serde_json::json!({})), 2.0);
