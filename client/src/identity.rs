@@ -39,14 +39,18 @@ pub fn data_dir() -> Option<PathBuf> {
 }
 
 /// The roster for a session on the server whose public key is
-/// `server_public`, with the record in `known_names` when there is a place
-/// for it; a note for the user when the record cannot be read.
-pub fn roster_for(server_public: &[u8; 32]) -> (Roster, Option<String>) {
+/// `server_public`, with the record in `known_names` and the names
+/// `ignored` when there is a place for them; notes for the user when they
+/// cannot be read.
+pub fn roster_for(server_public: &[u8; 32]) -> (Roster, Vec<String>) {
     match data_dir() {
         Some(dir) => {
-            let (known, note) = KnownNames::open(dir.join("known_names"), server_public);
-            (Roster::new(known), note)
+            let (known, known_note) = KnownNames::open(dir.join("known_names"), server_public);
+            let (ignored, ignored_note) =
+                crate::ignore::Ignored::open(dir.join("ignored"), server_public);
+            let notes = known_note.into_iter().chain(ignored_note).collect();
+            (Roster::new(known).with_ignored(ignored), notes)
         }
-        None => (Roster::in_memory(), None),
+        None => (Roster::in_memory(), Vec::new()),
     }
 }

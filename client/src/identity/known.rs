@@ -22,9 +22,7 @@
 //! are left out (and said so, once).
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::io::{self, Read as _, Write as _};
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -229,43 +227,14 @@ impl KnownNames {
                 record.first, record.last
             ));
         }
-        let dir = path.parent().unwrap_or(Path::new("."));
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)?;
-        let mut suffix = [0u8; 6];
-        let _ = getrandom::fill(&mut suffix);
-        let suffix: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
-        let temp = dir.join(format!(".known_names.{suffix}.tmp"));
-        let written = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temp)
-            .and_then(|mut file| {
-                file.write_all(text.as_bytes())?;
-                file.sync_all()
-            })
-            .and_then(|()| fs::rename(&temp, path));
-        if written.is_err() {
-            let _ = fs::remove_file(&temp);
-        }
-        written
+        crate::datafile::write_private(path, &text)
     }
 }
 
 /// The records in the file at `path` (none if it does not exist) and how
 /// many lines could not be read.
 fn read(path: &Path) -> io::Result<(BTreeMap<Slot, Record>, usize)> {
-    let mut text = String::new();
-    match fs::File::open(path) {
-        Ok(file) => {
-            file.take(MAX_FILE).read_to_string(&mut text)?;
-        }
-        Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-        Err(err) => return Err(err),
-    }
+    let text = crate::datafile::read_capped(path, MAX_FILE)?;
     let mut records = BTreeMap::new();
     let mut bad = 0;
     for line in text.lines() {
@@ -304,6 +273,7 @@ fn parse_line(line: &str) -> Option<(Slot, Record)> {
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
     use std::os::unix::fs::PermissionsExt as _;
 
     use chat_protocol::Identity;

@@ -335,6 +335,7 @@ async fn reject_with(
         code,
         reason,
         retry_after,
+        until: None,
     })
     .await;
     Ending::rejected()
