@@ -27,7 +27,24 @@ const MAN: chat_docgen::Extras = chat_docgen::Extras {
             "The server's join password, when --password-file is not given.",
         ),
     ],
-    files: &[],
+    files: &[
+        (
+            "$XDG_DATA_HOME/chat/identity",
+            "Your identity's private key (mode 0600), made on first use (~/.local/share/chat/identity when XDG_DATA_HOME is unset).",
+        ),
+        (
+            "$XDG_DATA_HOME/chat/known_names",
+            "The identities seen per server and name, to warn when a name comes back with another.",
+        ),
+        (
+            "$XDG_DATA_HOME/chat/ignored",
+            "The names ignored per server (/ignore), by identity where they have one (mode 0600).",
+        ),
+        (
+            "$XDG_CONFIG_HOME/chat/config.toml",
+            "The configuration: url, username, key or key_file, password_file or password_command, identity, and the full screen's settings, with [profile.NAME] tables.",
+        ),
+    ],
     see_also: &[("chatd", "8"), ("chatctl", "8")],
 };
 

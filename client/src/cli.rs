@@ -43,7 +43,12 @@ Full-screen keys:
 Full-screen commands:
   /me TEXT, /msg NAME TEXT, /who, /whois NAME, /search [TEXT], /lastlog TEXT,
   /reconnect (join again now), /bell [off|mentions|all], /clear, /help,
-  /quit [REASON]";
+  /ignore [NAME], /unignore NAME, /quit [REASON]
+
+Operators of the room (full screen and line mode; the server refuses others):
+  /kick NAME [REASON], /ban NAME [DURATION] [REASON] (DURATION like 10m, 2h,
+  7d; none: until lifted), /unban TARGET, /mute NAME [DURATION] [REASON],
+  /unmute NAME, /bans";
 
 /// Join a chat server from the terminal.
 ///
@@ -66,6 +71,10 @@ Full-screen commands:
 /// fingerprint. chat records the identities it sees, per server and name,
 /// in $XDG_DATA_HOME/chat/known_names, and warns when a name comes back
 /// with one it never had there (/whois NAME shows what it knows).
+///
+/// /ignore NAME hides NAME's messages (by NAME's identity when it has one,
+/// so a rename does not escape it); the list is kept per server in
+/// $XDG_DATA_HOME/chat/ignored (/unignore NAME, /ignore alone lists).
 #[derive(Parser, Debug)]
 #[command(name = "chat", version, after_help = format!("{KEYS_HELP}\n\n{}", crate::exit::EXIT_CODES_HELP))]
 pub struct Cli {

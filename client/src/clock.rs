@@ -121,6 +121,17 @@ impl Clock {
         self.tm(ts).map_or((0, 0), |tm| (tm.tm_year, tm.tm_yday))
     }
 
+    /// A time moderation names (the end of a ban or mute): the line's
+    /// time when it is today, with the date (`2023-11-15 12:00`) on
+    /// another day.
+    pub fn when(&self, ts: u64) -> String {
+        if self.day(ts) == self.day(self.now()) {
+            self.time(ts)
+        } else {
+            format!("{} {}", self.strftime(c"%Y-%m-%d", ts), self.time(ts))
+        }
+    }
+
     /// The date and time of a log line: `2023-11-14 12:00:05`.
     pub fn stamp(&self, ts: u64) -> String {
         self.strftime(c"%Y-%m-%d %H:%M:%S", ts)
@@ -145,6 +156,10 @@ mod tests {
         assert_eq!(Clock::utc("%H:%M:%S").time(TS), "12:00:05");
         assert_eq!(Clock::utc("%I:%M %p").time(TS), "12:00 PM");
         assert_eq!(Clock::utc("%H:%M").date(TS), "Tue 14 Nov 2023");
+        let mut clock = Clock::utc("%H:%M");
+        clock.now = || TS;
+        assert_eq!(clock.when(TS + 3_600_000), "13:00");
+        assert_eq!(clock.when(TS + 86_400_000), "2023-11-15 12:00");
         let clock = Clock::utc("%H:%M");
         assert_eq!(clock.day(TS), clock.day(TS + 11 * 3_600_000));
         assert_ne!(clock.day(TS), clock.day(TS + 12 * 3_600_000));

@@ -309,6 +309,13 @@ impl Engine {
             }
             // The answer to `identity_add` or `identity_remove`.
             ServerEvent::Identities { .. } => Some(self.inflight.pop_front()),
+            // The room told of what we asked (others' are not answers).
+            ServerEvent::Moderation { by: Some(by), .. } if self.is_me(by) => {
+                Some(self.answered_by(input::moderates))
+            }
+            ServerEvent::Bans { .. } => {
+                Some(self.answered_by(|event| matches!(event, ClientEvent::Bans)))
+            }
             ServerEvent::Error { .. } => {
                 let refused = self.inflight.pop_front();
                 if refused.is_some() && refused.as_ref().map(|p| p.seq) == self.refresh {
@@ -326,14 +333,18 @@ impl Engine {
             _ => None,
         };
         let bye = match &event {
-            ServerEvent::Bye { code, reason } => Some((*code, reason.clone())),
+            ServerEvent::Bye {
+                code,
+                reason,
+                until,
+            } => Some((*code, reason.clone(), *until)),
             _ => None,
         };
         events.push(Event::Server { event, raw });
         if let Some(Some(pending)) = answer {
             events.push(Event::Confirmed(pending.seq));
         }
-        if let Some((code, reason)) = bye {
+        if let Some((code, reason, until)) = bye {
             if let Some(conn) = self.conn.as_mut() {
                 conn.close(close::NORMAL).await;
             }
@@ -341,7 +352,7 @@ impl Engine {
                 ByeCode::Banned => Exit::Banned,
                 _ => Exit::Disconnected,
             };
-            let failure = Failure::new(exit, render::disconnected(code, &reason));
+            let failure = Failure::new(exit, render::disconnected(code, &reason, until));
             let passing = matches!(
                 code,
                 ByeCode::Shutdown | ByeCode::TooSlow | ByeCode::Timeout
@@ -373,6 +384,12 @@ impl Engine {
             return self.inflight.remove(at);
         }
         self.inflight.pop_front()
+    }
+
+    /// The oldest line sent that `asked` says this answer is for.
+    fn answered_by(&mut self, asked: impl Fn(&ClientEvent) -> bool) -> Option<Pending> {
+        let at = self.inflight.iter().position(|p| asked(&p.event))?;
+        self.inflight.remove(at)
     }
 
     fn remember(&mut self, entry: &HistoryEntry) {

@@ -18,10 +18,7 @@ pub mod file;
 pub mod known;
 pub mod roster;
 
-use std::fs;
-use std::io::{self, Write as _};
-use std::os::unix::fs::OpenOptionsExt as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub use self::choice::Choice;
 pub use self::known::KnownNames;
@@ -42,41 +39,18 @@ pub fn data_dir() -> Option<PathBuf> {
 }
 
 /// The roster for a session on the server whose public key is
-/// `server_public`, with the record in `known_names` when there is a place
-/// for it; a note for the user when the record cannot be read.
-pub fn roster_for(server_public: &[u8; 32]) -> (Roster, Option<String>) {
+/// `server_public`, with the record in `known_names` and the names
+/// `ignored` when there is a place for them; notes for the user when they
+/// cannot be read.
+pub fn roster_for(server_public: &[u8; 32]) -> (Roster, Vec<String>) {
     match data_dir() {
         Some(dir) => {
-            let (known, note) = KnownNames::open(dir.join("known_names"), server_public);
-            (Roster::new(known), note)
+            let (known, known_note) = KnownNames::open(dir.join("known_names"), server_public);
+            let (ignored, ignored_note) =
+                crate::ignore::Ignored::open(dir.join("ignored"), server_public);
+            let notes = known_note.into_iter().chain(ignored_note).collect();
+            (Roster::new(known).with_ignored(ignored), notes)
         }
-        None => (Roster::in_memory(), None),
-    }
-}
-
-/// Writes `bytes` into a new file in `dir`, `.{name}.{random}.tmp`, that
-/// only its owner may read (0600), and syncs it: its path, for the caller
-/// to link or rename into place. A file that could not be written whole is
-/// removed again.
-pub fn write_private_temp(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<PathBuf> {
-    let mut suffix = [0u8; 6];
-    let _ = getrandom::fill(&mut suffix);
-    let suffix: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
-    let temp = dir.join(format!(".{name}.{suffix}.tmp"));
-    let written = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&temp)
-        .and_then(|mut file| {
-            file.write_all(bytes)?;
-            file.sync_all()
-        });
-    match written {
-        Ok(()) => Ok(temp),
-        Err(err) => {
-            let _ = fs::remove_file(&temp);
-            Err(err)
-        }
+        None => (Roster::in_memory(), Vec::new()),
     }
 }

@@ -13,11 +13,14 @@
 //! /who          who is online
 //! /whois NAME   NAME's identity, and what this client has seen of it
 //! /identity add|remove KEY   another key of this name (a second device)
+//! /kick /ban /unban /mute /unmute /bans   moderation (operators)
+//! /ignore [NAME], /unignore NAME   hide NAME's messages here
 //! /quit [WHY]   leave
 //! //text        say "/text"
 //! ```
 
 mod identity;
+mod moderation;
 
 use std::io::{self, BufRead};
 
@@ -38,6 +41,18 @@ commands:
                   register another public key (chat-id1_…, from
                   `chat --show-identity` on your other device) to your
                   name, or remove one; the server must know you by one
+  /ignore [NAME]  hide NAME's messages and direct messages (kept per
+                  server, by NAME's identity when it has one); alone: who
+                  is ignored, and how many of their messages were hidden
+  /unignore NAME  show them again
+operators of the room (the server refuses others):
+  /kick NAME [REASON]             disconnect NAME (who may join again)
+  /ban NAME [DURATION] [REASON]   ban NAME (DURATION like 30s, 10m, 2h, 7d;
+                                  without one, until lifted)
+  /unban TARGET                   lift a ban (TARGET as /bans lists it)
+  /mute NAME [DURATION] [REASON]  NAME reads but cannot speak
+  /unmute NAME                    lift a mute
+  /bans                           the bans in force
   /quit [REASON]  leave
   /help           this list
   //TEXT          send /TEXT (a line that starts with a slash)";
@@ -67,6 +82,11 @@ pub enum Command {
     Help,
     /// Show what is known of a name's identity (`/whois NAME`).
     Whois(String),
+    /// Hide a name's messages (`/ignore NAME`), or list who is ignored
+    /// (`/ignore`).
+    Ignore(Option<String>),
+    /// Show a name's messages again (`/unignore NAME`).
+    Unignore(String),
     /// Nothing (a blank line).
     Nothing,
 }
@@ -120,6 +140,12 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "who" => Ok(Command::Send(ClientEvent::Who)),
         "whois" => identity::whois(rest),
         "identity" => identity::keys(rest),
+        "kick" => moderation::kick(rest),
+        "ban" | "mute" => moderation::ban_or_mute(word, rest),
+        "unban" => moderation::unban(rest),
+        "unmute" => moderation::unmute(rest),
+        "bans" => moderation::bans(rest),
+        "ignore" | "unignore" => moderation::ignore(word, rest),
         "quit" => Ok(Command::Quit {
             reason: rest.trim().into(),
         }),
@@ -168,6 +194,20 @@ pub fn expects_answer(event: &ClientEvent) -> bool {
             | ClientEvent::Who
             | ClientEvent::IdentityAdd { .. }
             | ClientEvent::IdentityRemove { .. }
+            | ClientEvent::Bans
+    ) || moderates(event)
+}
+
+/// Whether `event` asks the server to moderate (the room's `moderation`
+/// event with our name as `by` answers it).
+pub fn moderates(event: &ClientEvent) -> bool {
+    matches!(
+        event,
+        ClientEvent::Kick { .. }
+            | ClientEvent::Ban { .. }
+            | ClientEvent::Unban { .. }
+            | ClientEvent::Mute { .. }
+            | ClientEvent::Unmute { .. }
     )
 }
 

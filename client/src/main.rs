@@ -16,10 +16,12 @@ mod cli;
 mod clock;
 mod config;
 mod connection;
+mod datafile;
 mod engine;
 mod escape;
 mod exit;
 mod identity;
+mod ignore;
 mod input;
 mod model;
 mod pacing;
@@ -177,8 +179,8 @@ async fn run(mut cli: Cli) -> anyhow::Result<Exit> {
         joined = join(&cli.url, &token, &auth, me.as_deref(), &mut signals).await;
     }
     let (conn, welcome, url) = joined.map_err(anyhow::Error::from)?;
-    let (mut roster, known_note) = identity::roster_for(&token.server_public);
-    if let Some(note) = known_note {
+    let (mut roster, data_notes) = identity::roster_for(&token.server_public);
+    for note in data_notes {
         eprintln!("chat: {note}");
         notes.push(note);
     }
@@ -352,6 +354,14 @@ mod tests {
             "Ctrl-T",
             "/reconnect",
             "/lastlog",
+            "/ignore",
+            "/unignore",
+            "/kick",
+            "/ban",
+            "/unban",
+            "/mute",
+            "/unmute",
+            "/bans",
         ] {
             assert!(help.contains(key), "the keys are listed: {key}");
         }

@@ -15,9 +15,19 @@
 //! `code`, events this client does not know), while the model is a
 //! drawing, in words, that keeps only what is shown.
 
+mod moderation;
+
 use std::ops::Range;
 
-use chat_protocol::{ByeCode, HistoryEntry, ServerEvent, Welcome};
+use chat_protocol::{ByeCode, ErrorCode, HistoryEntry, ServerEvent, Welcome};
+
+pub use self::moderation::banned;
+
+/// How a front end shows a time a moderation event names (the end of a
+/// ban or mute, when a ban began), in Unix milliseconds: the time alone
+/// when it is today, with the date otherwise. The full screen shows it
+/// with its clock (`time_format`), the line mode in local `HH:MM`.
+pub type When<'a> = &'a dyn Fn(u64) -> String;
 
 /// What a line is, which decides how it looks.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -176,8 +186,8 @@ impl Wording {
 }
 
 /// The lines `event` shows on the full screen; see [`Front::entries`].
-pub fn entries(event: &ServerEvent) -> Vec<Entry> {
-    Front::Screen.entries(event)
+pub fn entries(event: &ServerEvent, when: When) -> Vec<Entry> {
+    Front::Screen.entries(event, when)
 }
 
 /// A welcome on the full screen; see [`Front::welcome`].
@@ -188,8 +198,8 @@ pub fn welcome(welcome: &Welcome) -> Vec<Entry> {
 impl Front {
     /// The lines `event` shows; none for events that show nothing (a
     /// `Reject` ends the join, and an event this client does not know
-    /// has no words).
-    pub fn entries(self, event: &ServerEvent) -> Vec<Entry> {
+    /// has no words). `when` shows the times of moderation.
+    pub fn entries(self, event: &ServerEvent, when: When) -> Vec<Entry> {
         let one = |entry| vec![entry];
         match event {
             ServerEvent::Welcome(welcome) => self.welcome(welcome),
@@ -243,8 +253,32 @@ impl Front {
                 .say("notice: ")
                 .say(text)
                 .entry(Some(*ts), Kind::AdminNotice)),
-            ServerEvent::Error { message, .. } => one(refused(message)),
-            ServerEvent::Bye { code, reason } => one(disconnected(*code, reason)),
+            ServerEvent::Moderation {
+                action,
+                target,
+                by,
+                until,
+                reason,
+                ts,
+            } => one(moderation::told(
+                *action,
+                target,
+                by.as_deref(),
+                *until,
+                reason.as_deref(),
+                *ts,
+            )),
+            ServerEvent::Bans { bans } => moderation::bans(self, bans, when),
+            ServerEvent::Error {
+                code,
+                message,
+                until,
+            } => one(error(*code, message, *until, when)),
+            ServerEvent::Bye {
+                code,
+                reason,
+                until,
+            } => one(disconnected(*code, reason, *until, when)),
             ServerEvent::Reject { .. } | ServerEvent::Unknown => Vec::new(),
         }
     }
@@ -327,13 +361,17 @@ fn leave_reason(reason: &str) -> Option<&str> {
 }
 
 /// Why the server ended the session: `disconnected by the server:
-/// kicked: REASON`, `…: shutdown`, ….
-pub fn disconnected(code: ByeCode, reason: &str) -> Entry {
+/// kicked: REASON`, `…: shutdown`, `…: banned until 14:05: REASON`, ….
+pub fn disconnected(code: ByeCode, reason: &str, until: Option<u64>, when: When) -> Entry {
+    let text = Wording::default().say("disconnected by the server: ");
+    if code == ByeCode::Banned {
+        return moderation::banned_words(text, reason, until, when).notice(None);
+    }
     let code = serde_json::to_value(code)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_else(|| "other".into());
-    let text = Wording::default().say(&format!("disconnected by the server: {code}"));
+    let text = text.say(&code);
     if reason.is_empty() {
         text.notice(None)
     } else {
@@ -374,6 +412,15 @@ pub fn alert(alert: &crate::identity::Alert) -> Entry {
         _ => Kind::Warning,
     };
     text.entry(None, kind)
+}
+
+/// One of our events was refused: `refused: MESSAGE`; for a mute, until
+/// when (`refused: you are muted until 14:05 (MESSAGE)`).
+pub fn error(code: ErrorCode, message: &str, until: Option<u64>, when: When) -> Entry {
+    match code {
+        ErrorCode::Muted => moderation::muted(message, until, when),
+        _ => refused(message),
+    }
 }
 
 /// One of our events was refused: `refused: MESSAGE`.
@@ -434,7 +481,7 @@ mod tests {
                 online: 1004,
                 ts: 5,
             };
-            let entries = entries(&event);
+            let entries = entries(&event, &crate::render::when);
             assert_eq!(entries.len(), 1);
             assert_eq!(entries[0].kind, Kind::Notice);
             assert_eq!(entries[0].ts, Some(5));
@@ -454,7 +501,10 @@ mod tests {
             reason: "\"bye\"".into(),
             ts: 5,
         };
-        assert_eq!(entries(&leave)[0].text, "bob left (1 online): \"bye\"");
+        assert_eq!(
+            entries(&leave, &crate::render::when)[0].text,
+            "bob left (1 online): \"bye\""
+        );
         let plain = ServerEvent::Leave {
             name: "bob".into(),
             online: 1,
@@ -462,7 +512,7 @@ mod tests {
             ts: 5,
         };
         assert_eq!(
-            entries(&plain)[0].text,
+            entries(&plain, &crate::render::when)[0].text,
             "bob left (1 online)",
             "`left` once"
         );

@@ -17,7 +17,7 @@
 //! the protocol's own serialization, made terminal-safe the same way; it
 //! does not go through the model (see there why).
 
-use chat_protocol::{ByeCode, ServerEvent};
+use chat_protocol::{ByeCode, ErrorCode, ServerEvent};
 // The tests build these events; they were this module's own before it drew
 // the model.
 #[cfg(test)]
@@ -69,7 +69,7 @@ fn plain(event: &ServerEvent) -> Option<String> {
         return None;
     }
     let lines: Vec<String> = Front::Lines
-        .entries(event)
+        .entries(event, &when)
         .iter()
         .filter_map(line)
         .collect();
@@ -141,10 +141,10 @@ fn one_line_of(entry: &Entry) -> String {
         .collect()
 }
 
-/// Why the server ended the session: `kicked: REASON`, `shutdown`, …, on
-/// one line.
-pub fn disconnected(code: ByeCode, reason: &str) -> String {
-    one_line_of(&model::disconnected(code, reason))
+/// Why the server ended the session: `kicked: REASON`, `shutdown`,
+/// `banned until 14:05: REASON`, …, on one line.
+pub fn disconnected(code: ByeCode, reason: &str, until: Option<u64>) -> String {
+    one_line_of(&model::disconnected(code, reason, until, &when))
 }
 
 /// The stderr line for an identity alert (a name back with another key).
@@ -152,9 +152,25 @@ pub fn alert(alert: &crate::identity::Alert) -> String {
     format!("chat: {}", one_line_of(&model::alert(alert)))
 }
 
-/// The stderr line for an `error` event: one of our events was refused.
-pub fn refused(message: &str) -> String {
-    format!("chat: {}", one_line_of(&model::refused(message)))
+/// The stderr line for an `error` event: one of our events was refused
+/// (for a mute, until when).
+pub fn refused(code: ErrorCode, message: &str, until: Option<u64>) -> String {
+    format!(
+        "chat: {}",
+        one_line_of(&model::error(code, message, until, &when))
+    )
+}
+
+/// A time moderation names (the end of a ban or mute), in local time:
+/// `14:05` today, `2026-12-01 14:05` on another day.
+pub fn when(ts: u64) -> String {
+    let today = local_time(chat_protocol::clock::now_ms());
+    match local_time(ts) {
+        Some(tm) if today.is_some_and(|t| (t.tm_year, t.tm_yday) == (tm.tm_year, tm.tm_yday)) => {
+            format!("{:02}:{:02}", tm.tm_hour, tm.tm_min)
+        }
+        _ => date(ts),
+    }
 }
 
 /// `ts` (Unix milliseconds) as local `HH:MM:SS`.
@@ -284,6 +300,7 @@ mod tests {
                 online: 2,
                 ts: TS,
                 identity: None,
+                op: false,
             },
             ServerEvent::Leave {
                 name: evil.into(),
@@ -302,6 +319,7 @@ mod tests {
             ServerEvent::Bye {
                 code: ByeCode::Kicked,
                 reason: evil.into(),
+                until: None,
             },
             ServerEvent::Welcome(Welcome {
                 name: evil.into(),
@@ -331,7 +349,10 @@ mod tests {
                 }
             }
         }
-        assert_eq!(refused("bad\x1b[2J"), "chat: refused: bad\\x1b[2J");
+        assert_eq!(
+            refused(ErrorCode::TextInvalid, "bad\x1b[2J", None),
+            "chat: refused: bad\\x1b[2J"
+        );
     }
 
     #[test]
@@ -342,6 +363,7 @@ mod tests {
                 online: 2,
                 ts: TS,
                 identity: None,
+                op: false,
             }),
             "-!- ace joined (2 online)"
         );
@@ -410,17 +432,19 @@ mod tests {
         assert_eq!(
             plain(ServerEvent::Bye {
                 code: ByeCode::Kicked,
-                reason: "spam".into()
+                reason: "spam".into(),
+                until: None,
             }),
             "-!- disconnected by the server: kicked: spam"
         );
         assert_eq!(
-            disconnected(ByeCode::Shutdown, ""),
+            disconnected(ByeCode::Shutdown, "", None),
             "disconnected by the server: shutdown"
         );
         let error = ServerEvent::Error {
             code: ErrorCode::RateLimited,
             message: "slow down".into(),
+            until: None,
         };
         assert_eq!(super::event(Mode::Plain, &error, b""), None);
         assert_eq!(
@@ -470,6 +494,7 @@ mod tests {
         let error = ServerEvent::Error {
             code: ErrorCode::TextTooLong,
             message: "long".into(),
+            until: None,
         };
         let value: serde_json::Value =
             serde_json::from_str(&super::event(Mode::Json, &error, b"").unwrap()).unwrap();

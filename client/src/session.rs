@@ -1,10 +1,11 @@
 //! A joined session in line mode: stdin lines out, server events in. A thin
 //! front end over the [`Engine`], which does the pacing and the counting.
 //!
-//! One loop selects on four things: the engine (the next event from the
+//! One loop selects on five things: the engine (the next event from the
 //! server, or the pacer's permission to send the held line), the next line
 //! from the stdin reader (only while no line is held back), the drain
-//! deadline, and Ctrl-C/SIGTERM. At the end
+//! deadline, the time to say how many messages `/ignore` hid, and
+//! Ctrl-C/SIGTERM. At the end
 //! of input it waits, at most [`DRAIN_TIMEOUT`], until every say, action,
 //! DM and who it sent has been answered (echoed back, listed, or refused
 //! with an `error`: the server answers each in order, so counting is
@@ -84,7 +85,11 @@ pub async fn run(
             let _ = session.leave("").await;
             Err(err)
         }
-        ended => ended,
+        ended => {
+            // A session the server ended: what was hidden, said last.
+            let _ = session.report_hidden(true);
+            ended
+        }
     }
 }
 
@@ -116,11 +121,13 @@ impl Session {
                 }
                 drain_deadline.get_or_insert_with(|| Instant::now() + DRAIN_TIMEOUT);
             }
+            let report_at = self.roster.ignored.report_due().map(Instant::from_std);
             tokio::select! {
                 () = signals.recv() => {
                     self.leave("").await?;
                     return Ok(Exit::Ok);
                 }
+                () = sleep_until_some(report_at) => self.report_hidden(false)?,
                 wake = self.engine.wait() => {
                     for event in self.engine.handle(wake).await {
                         if let Some(exit) = self.on_event(event)? {
@@ -178,6 +185,19 @@ impl Session {
                     eprintln!("{line}");
                 }
             }
+            Ok(Command::Ignore(None)) => {
+                for line in self.roster.ignored.list() {
+                    eprintln!("{line}");
+                }
+            }
+            Ok(Command::Ignore(Some(name))) => {
+                let said = self.roster.ignore(&name);
+                eprintln!("chat: {}", said.unwrap_or_else(|why| why));
+            }
+            Ok(Command::Unignore(name)) => {
+                let said = self.roster.unignore(&name);
+                eprintln!("chat: {}", said.unwrap_or_else(|why| why));
+            }
             Ok(Command::Quit { reason }) => return Some(reason),
             Ok(Command::Send(event)) => match input::check(&event, self.engine.max_text()) {
                 Err(why) => self.refuse_locally(&why),
@@ -201,12 +221,20 @@ impl Session {
             Event::Server { event, raw } => {
                 self.show(&event, &raw)?;
                 match event {
-                    ServerEvent::Error { message, .. } => {
-                        eprintln!("{}", render::refused(&message));
+                    ServerEvent::Error {
+                        code,
+                        message,
+                        until,
+                    } => {
+                        eprintln!("{}", render::refused(code, &message, until));
                         self.refused = true;
                     }
-                    ServerEvent::Bye { code, reason } if self.mode == Mode::Json => {
-                        eprintln!("chat: {}", render::disconnected(code, &reason));
+                    ServerEvent::Bye {
+                        code,
+                        reason,
+                        until,
+                    } if self.mode == Mode::Json => {
+                        eprintln!("chat: {}", render::disconnected(code, &reason, until));
                     }
                     _ => {}
                 }
@@ -231,12 +259,46 @@ impl Session {
     }
 
     /// Prints an event on stdout, and on stderr what it tells of
-    /// identities that must not be missed.
+    /// identities that must not be missed. In plain lines, what `/ignore`
+    /// hides is left out (and counted), a `leave` the room was told of is
+    /// shortened; `--json` prints every event as it came.
     fn show(&mut self, event: &ServerEvent, raw: &[u8]) -> anyhow::Result<()> {
         for alert in self.roster.event(event) {
             eprintln!("{}", render::alert(&alert));
         }
-        let Some(text) = render::event(self.mode, event, raw) else {
+        if self.mode == Mode::Json {
+            return self.print(render::event(self.mode, event, raw));
+        }
+        if self.roster.hides(event) {
+            return Ok(());
+        }
+        let text = match (event, self.roster.shown(event)) {
+            (_, Some(shown)) => render::event(self.mode, &shown, raw),
+            (ServerEvent::Welcome(welcome), None) => {
+                let mut welcome = welcome.clone();
+                welcome
+                    .history
+                    .retain(|message| !self.roster.hides_from(&message.from));
+                render::event(self.mode, &ServerEvent::Welcome(welcome), raw)
+            }
+            (_, None) => render::event(self.mode, event, raw),
+        };
+        self.print(text)
+    }
+
+    /// Says on stdout how many messages `/ignore` hid: once due, or
+    /// whatever is left when `all`.
+    fn report_hidden(&mut self, all: bool) -> anyhow::Result<()> {
+        let now = std::time::Instant::now();
+        for line in self.roster.ignored.take_report(now, all) {
+            self.print(Some(format!("-!- {line}")))?;
+        }
+        Ok(())
+    }
+
+    /// Prints `text`, if any, as a line on stdout.
+    fn print(&self, text: Option<String>) -> anyhow::Result<()> {
+        let Some(text) = text else {
             return Ok(());
         };
         let mut stdout = io::stdout().lock();
@@ -251,6 +313,7 @@ impl Session {
     /// Says goodbye (sealed) and closes; the exit for a clean leave.
     async fn leave(&mut self, reason: &str) -> anyhow::Result<Exit> {
         self.engine.leave(reason).await;
+        self.report_hidden(true)?;
         Ok(if self.refused {
             Exit::Refused
         } else {

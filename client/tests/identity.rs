@@ -285,6 +285,7 @@ fn join(name: &str, identity: Option<IdentityKey>) -> ServerEvent {
         online: 2,
         ts: chat_protocol::clock::now_ms(),
         identity,
+        op: false,
     }
 }
 

@@ -230,6 +230,7 @@ async fn kick() {
         ServerEvent::Bye {
             code: ByeCode::Kicked,
             reason,
+            ..
         } => Some(reason.as_str()),
         _ => None,
     });

@@ -231,6 +231,7 @@ async fn kick_tells_the_user_and_the_room() {
         ServerEvent::Bye {
             code: ByeCode::Kicked,
             reason,
+            ..
         } => Some(reason.clone()),
         _ => None,
     });

@@ -774,7 +774,7 @@ async fn a_kick_in_the_middle_of_a_fragmented_message_comes_after_it() {
         .count();
     assert!(whole >= 1, "some messages arrived before the kick");
     assert!(
-        matches!(events.last(), Some(ServerEvent::Bye { code: ByeCode::Kicked, reason }) if reason == "enough"),
+        matches!(events.last(), Some(ServerEvent::Bye { code: ByeCode::Kicked, reason, .. }) if reason == "enough"),
         "{:?}",
         events.last()
     );

@@ -129,6 +129,7 @@ async fn a_kick_on_one_node_ends_a_user_on_the_other() {
         ServerEvent::Bye {
             code: ByeCode::Kicked,
             reason,
+            ..
         } => Some(reason.clone()),
         _ => None,
     });

@@ -210,7 +210,7 @@ async fn dm_across(from: &mut RawClient, to: &mut RawClient, text: &str) {
     let echo = from
         .recv_until("the DM's echo", |e| match e {
             ServerEvent::Dm { to, text, cid, .. } => Some((to.clone(), text.clone(), cid.clone())),
-            ServerEvent::Error { code, message } => panic!("{code:?}: {message}"),
+            ServerEvent::Error { code, message, .. } => panic!("{code:?}: {message}"),
             _ => None,
         })
         .await;

@@ -578,7 +578,7 @@ async fn run_client(
                             }
                             Err(_) => break format!("BROKEN: unexpected message {m:?}"),
                         },
-                        Ok(ServerEvent::Bye { code, reason }) => bye = Some(format!("{code:?} {reason}")),
+                        Ok(ServerEvent::Bye { code, reason, .. }) => bye = Some(format!("{code:?} {reason}")),
                         Ok(_) => {}
                         Err(e) => break format!("BROKEN: an event does not parse: {e}"),
                     }

@@ -79,7 +79,7 @@ async fn a_dm_to_no_valid_name_is_not_echoed_back() {
     .await;
     let message = ace
         .recv_until("the no_such_user error", |e| match e {
-            ServerEvent::Error { code, message } if *code == ErrorCode::NoSuchUser => {
+            ServerEvent::Error { code, message, .. } if *code == ErrorCode::NoSuchUser => {
                 Some(message.clone())
             }
             _ => None,
@@ -98,7 +98,7 @@ async fn a_dm_to_no_valid_name_is_not_echoed_back() {
     .await;
     let message = ace
         .recv_until("the no_such_user error", |e| match e {
-            ServerEvent::Error { code, message } if *code == ErrorCode::NoSuchUser => {
+            ServerEvent::Error { code, message, .. } if *code == ErrorCode::NoSuchUser => {
                 Some(message.clone())
             }
             _ => None,

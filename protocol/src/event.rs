@@ -10,10 +10,14 @@ use serde::{Deserialize, Serialize};
 use crate::identity::IdentityKey;
 
 mod auth;
+mod code;
 mod member;
+pub mod moderation;
 
 pub use self::auth::Auth;
+pub use self::code::{ByeCode, ErrorCode, RejectCode};
 pub use self::member::Member;
+pub use self::moderation::{Ban, BanTarget, ModerationAction, validate_reason};
 
 /// Events a joined client sends.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -66,6 +70,57 @@ pub enum ClientEvent {
         /// The public key to remove.
         key: IdentityKey,
     },
+    /// An operator disconnects a user, who may join again. Answered with
+    /// the room's `moderation` event (with `by` this operator), or an
+    /// `error` (`not_operator`, `no_such_user`, `forbidden`).
+    Kick {
+        /// Who (matched case-insensitively against the users online).
+        name: String,
+        /// Why (see [`validate_reason`]); optional.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// An operator bans a name: its sessions end, its joins are refused.
+    /// Answered like `kick`.
+    Ban {
+        /// What to ban; operators may ban names only (`forbidden` else).
+        target: BanTarget,
+        /// How long, in seconds (1 to [`moderation::MAX_FOR_SECS`]);
+        /// absent: until lifted.
+        #[serde(rename = "for", default, skip_serializing_if = "Option::is_none")]
+        for_secs: Option<u64>,
+        /// Why (see [`validate_reason`]); optional.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// An operator lifts a ban (the target as `bans` lists it). Answered
+    /// with `moderation`, or an `error` (`not_banned`, `forbidden`, …).
+    Unban {
+        /// What is banned.
+        target: BanTarget,
+    },
+    /// An operator mutes a user: they stay and read, and what they say is
+    /// refused (`muted`). Answered like `kick`.
+    Mute {
+        /// Who.
+        name: String,
+        /// How long, in seconds (1 to [`moderation::MAX_FOR_SECS`]);
+        /// absent: until lifted.
+        #[serde(rename = "for", default, skip_serializing_if = "Option::is_none")]
+        for_secs: Option<u64>,
+        /// Why (see [`validate_reason`]); optional.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// An operator lifts a mute. Answered with `moderation`, or an `error`
+    /// (`not_muted`, `forbidden`, …).
+    Unmute {
+        /// Who.
+        name: String,
+    },
+    /// An operator asks for the bans in force; answered with `bans`, or an
+    /// `error` `not_operator`.
+    Bans,
     /// The client is leaving.
     Bye {
         /// Why.
@@ -153,103 +208,6 @@ pub struct Welcome {
     pub server: String,
 }
 
-/// Why the server refused a join.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum RejectCode {
-    /// The server has as many users as it allows.
-    ServerFull,
-    /// Wrong or missing password.
-    BadPassword,
-    /// The username is not 1–32 of `A-Z a-z 0-9 _ . -`.
-    NameInvalid,
-    /// Someone online has that name (case-insensitively).
-    NameTaken,
-    /// The `Auth` could not be read.
-    BadRequest,
-    /// Too many joins are being checked at once: retry shortly.
-    Busy,
-    /// Too many wrong passwords from this address: wait `retry_after`
-    /// seconds.
-    Throttled,
-    /// The name is registered to other keys than the one this join proved
-    /// (or it proved none).
-    NameRegistered,
-    /// The `Auth`'s identity or proof is not valid: one without the other,
-    /// a malformed or weak key, or a proof that does not verify for this
-    /// session.
-    BadIdentity,
-    /// Banned by an operator (the reason says why and until when).
-    Banned,
-    /// A code this side does not know.
-    #[serde(other)]
-    Other,
-}
-
-/// Why a session is being closed deliberately.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum ByeCode {
-    /// The user left.
-    Leave,
-    /// The server is shutting down.
-    Shutdown,
-    /// An admin kicked the user.
-    Kicked,
-    /// The client did not keep up with its messages.
-    TooSlow,
-    /// The peer stopped answering keepalives.
-    Timeout,
-    /// The key this session joined with was withdrawn.
-    KeyRotated,
-    /// The name's owner joined, proving one of the name's keys, and this
-    /// session had proved none of them.
-    NameRegistered,
-    /// The peer broke the protocol.
-    Protocol,
-    /// Banned by an operator (the reason says why and until when).
-    Banned,
-    /// A code this side does not know.
-    #[serde(other)]
-    Other,
-}
-
-impl ByeCode {
-    fn leave() -> Self {
-        ByeCode::Leave
-    }
-}
-
-/// Why the server refused one client event (the connection stays).
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    /// Text longer than `max_text`.
-    TextTooLong,
-    /// Empty text, or a control character other than newline and tab.
-    TextInvalid,
-    /// Sent faster than the announced rate.
-    RateLimited,
-    /// A direct message to someone not online.
-    NoSuchUser,
-    /// An event that could not be read.
-    BadEvent,
-    /// `identity_add` or `identity_remove` from a session not proven with
-    /// one of its name's keys (or whose name is not registered).
-    NotOwner,
-    /// `identity_add` to a name that holds as many keys as the server
-    /// allows.
-    TooManyKeys,
-    /// `identity_remove` of a name's last key.
-    LastKey,
-    /// `identity_add` or `identity_remove` on a server whose names are not
-    /// bound to keys (its `names` policy is `"open"`).
-    NamesOpen,
-    /// A code this side does not know.
-    #[serde(other)]
-    Other,
-}
-
 /// Events the server sends.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -266,6 +224,10 @@ pub enum ServerEvent {
         /// checked again.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retry_after: Option<u64>,
+        /// For `banned`: when the ban ends, Unix milliseconds; absent:
+        /// until lifted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<u64>,
     },
     /// A public message or action.
     Message(HistoryEntry),
@@ -296,6 +258,9 @@ pub enum ServerEvent {
         /// The identity the user proved, if any.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         identity: Option<IdentityKey>,
+        /// Whether the user is an operator of the room (as in `members`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        op: bool,
     },
     /// Someone left.
     Leave {
@@ -339,10 +304,36 @@ pub enum ServerEvent {
         /// Its keys.
         keys: Vec<IdentityKey>,
     },
+    /// Answer to `bans`: the bans in force, oldest first.
+    Bans {
+        /// The bans.
+        bans: Vec<Ban>,
+    },
     /// A notice from the server's admin.
     Notice {
         /// The text.
         text: String,
+        /// Server time, Unix milliseconds.
+        ts: u64,
+    },
+    /// A moderator acted (the server's admin or an operator): told once to
+    /// everyone online, the operator who asked included (it is the answer
+    /// to their `kick`, `ban`, `unban`, `mute` or `unmute`).
+    Moderation {
+        /// What was done.
+        action: ModerationAction,
+        /// To whom: a name, or a ban's target as `bans` lists it.
+        target: String,
+        /// The operator who did it; absent: the server's admin.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+        /// For a ban or mute with a length: when it ends, Unix
+        /// milliseconds (`ts` + the length); absent: until lifted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<u64>,
+        /// Why, as the moderator said it; absent when none was given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
         /// Server time, Unix milliseconds.
         ts: u64,
     },
@@ -352,13 +343,21 @@ pub enum ServerEvent {
         code: ErrorCode,
         /// Human words.
         message: String,
+        /// For `muted`: when the mute ends, Unix milliseconds; absent:
+        /// until lifted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<u64>,
     },
     /// The server closes the session next.
     Bye {
         /// Machine-readable reason.
         code: ByeCode,
-        /// Human words.
+        /// Human words; for `banned`, the ban's reason (maybe empty).
         reason: String,
+        /// For `banned`: when the ban ends, Unix milliseconds; absent:
+        /// until lifted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<u64>,
     },
     /// A type this side does not know (newer server).
     #[serde(other)]
@@ -552,6 +551,7 @@ mod tests {
                 code: RejectCode::Other,
                 reason: "x".into(),
                 retry_after: None,
+                until: None,
             }
         );
         let e: ClientEvent = serde_json::from_str(r#"{"type":"bye"}"#).unwrap();

@@ -43,8 +43,9 @@ pub mod sizes;
 pub mod token;
 
 pub use event::{
-    Auth, ByeCode, ClientEvent, ErrorCode, HistoryEntry, Member, RateLimit, RejectCode,
-    ServerEvent, Welcome, forbidden_control, valid_cid, valid_username, validate_text,
+    Auth, Ban, BanTarget, ByeCode, ClientEvent, ErrorCode, HistoryEntry, Member, ModerationAction,
+    RateLimit, RejectCode, ServerEvent, Welcome, forbidden_control, valid_cid, valid_username,
+    validate_reason, validate_text,
 };
 pub use handshake::{
     ClientHandshake, HandshakeError, ServerHandshake, ServerHello, Session, SessionKeys,

@@ -17,8 +17,8 @@ use chat_protocol::sizes::{
 };
 use chat_protocol::{
     Auth, ByeCode, ClientEvent, ClientHandshake, ErrorCode, HandshakeError, Identity,
-    IdentityError, IdentityKey, JoinKey, KeyId, OpenError, Opener, RateLimit, RejectCode, Sealer,
-    ServerEvent, ServerHandshake, ServerIdentity, Token, Welcome,
+    IdentityError, IdentityKey, JoinKey, KeyId, ModerationAction, OpenError, Opener, RateLimit,
+    RejectCode, Sealer, ServerEvent, ServerHandshake, ServerIdentity, Token, Welcome,
 };
 use sha2::{Digest, Sha256};
 use x25519_dalek::{PublicKey, StaticSecret};
@@ -658,11 +658,17 @@ fn the_event_examples_round_trip() {
         seen,
         [
             "action",
+            "ban",
+            "bans",
             "bye",
             "dm",
             "identity_add",
             "identity_remove",
+            "kick",
+            "mute",
             "say",
+            "unban",
+            "unmute",
             "who"
         ]
     );
@@ -679,6 +685,7 @@ fn the_event_examples_round_trip() {
     assert_eq!(
         seen,
         [
+            "bans",
             "bye",
             "dm",
             "error",
@@ -686,6 +693,7 @@ fn the_event_examples_round_trip() {
             "join",
             "leave",
             "message",
+            "moderation",
             "notice",
             "presence",
             "reject",
@@ -748,6 +756,11 @@ fn every_code_is_documented() {
         ErrorCode::TooManyKeys,
         ErrorCode::LastKey,
         ErrorCode::NamesOpen,
+        ErrorCode::NotOperator,
+        ErrorCode::Forbidden,
+        ErrorCode::Muted,
+        ErrorCode::NotBanned,
+        ErrorCode::NotMuted,
     ] {
         match code {
             ErrorCode::TextTooLong
@@ -759,7 +772,32 @@ fn every_code_is_documented() {
             | ErrorCode::TooManyKeys
             | ErrorCode::LastKey
             | ErrorCode::NamesOpen
+            | ErrorCode::NotOperator
+            | ErrorCode::Forbidden
+            | ErrorCode::Muted
+            | ErrorCode::NotBanned
+            | ErrorCode::NotMuted
             | ErrorCode::Other => row(code_name(code)),
+        }
+    }
+    for action in [
+        ModerationAction::Kick,
+        ModerationAction::Ban,
+        ModerationAction::Unban,
+        ModerationAction::Mute,
+        ModerationAction::Unmute,
+        ModerationAction::Op,
+        ModerationAction::Deop,
+    ] {
+        match action {
+            ModerationAction::Kick
+            | ModerationAction::Ban
+            | ModerationAction::Unban
+            | ModerationAction::Mute
+            | ModerationAction::Unmute
+            | ModerationAction::Op
+            | ModerationAction::Deop
+            | ModerationAction::Other => row(code_name(action)),
         }
     }
     for code in [

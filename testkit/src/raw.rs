@@ -211,7 +211,7 @@ impl Greeted {
                 welcome,
             })),
             ServerEvent::Reject { code, reason, .. } => Outcome::Rejected(code, reason),
-            ServerEvent::Bye { code, reason } => Outcome::Ended(code, reason),
+            ServerEvent::Bye { code, reason, .. } => Outcome::Ended(code, reason),
             other => panic!("expected welcome or reject, got {other:?}"),
         }
     }

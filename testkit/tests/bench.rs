@@ -1,9 +1,10 @@
 //! The real `chat-bench` binary, small and fast: its checker must catch a
-//! reference server that drops, duplicates or reorders on purpose
-//! (`--fault`, a test aid), and find nothing on clean runs against the
-//! reference server and against a real chatd (started by the bench, with
-//! a password, and attached to with `--url`). No speed is asserted, only
-//! counts: speed is the bench's output, not a test's.
+//! reference server (the relay or the floor) that drops, duplicates or
+//! reorders on purpose (`--fault`, a test aid), and find nothing on clean
+//! runs against both references and against a real chatd (started by the
+//! bench, with a password, and attached to with `--url`); the suite that
+//! makes docs/performance.md's tables runs and prints them. No speed is
+//! asserted, only counts: speed is the bench's output, not a test's.
 
 use std::process::Command;
 
@@ -107,6 +108,67 @@ fn reordered_messages_are_reported() {
 }
 
 #[test]
+fn chatd_and_the_floor_run_the_same_load_cleanly() {
+    let (code, all) = bench(&[
+        "-n",
+        "12",
+        "-s",
+        "3",
+        "-m",
+        "100",
+        "--compare",
+        "--reference",
+        "floor",
+    ]);
+    assert_eq!(code, 0, "{all:#}");
+    for (name, run) in [("chatd", &all["chatd"]), ("floor", &all["floor"])] {
+        assert_eq!(run["server"], name, "{all:#}");
+        assert_eq!(violations(run), [0, 0, 0, 0], "{all:#}");
+        assert_eq!(run["send"]["delivered"], 12 * 3 * 100, "{all:#}");
+        assert!(run["send"]["server_cpu_us_per_delivery"].is_number());
+        assert!(run["memory"]["idle_kib_per_connection"].is_number());
+    }
+    assert!(all["floor_ratios"]["join_secs"].is_number(), "{all:#}");
+    assert!(all.get("reference").is_none() && all.get("ratios").is_none());
+}
+
+#[test]
+fn the_floors_faults_are_caught() {
+    for (fault, expected) in [
+        ("drop", [FAULTY * 11, 0, 0, 0]),
+        ("dup", [0, FAULTY * 11, 0, 0]),
+        ("reorder", [0, 0, FAULTY * 12, 0]),
+    ] {
+        let (code, run) = reference(&["floor", "--fault", fault]);
+        assert_eq!(run["server"], "floor");
+        assert_eq!(violations(&run), expected, "{fault}: {run:#}");
+        assert_eq!(code, 1, "{fault}");
+    }
+}
+
+#[test]
+fn the_suite_prints_its_tables() {
+    let out = Command::new(env!("CARGO_BIN_EXE_chat-bench"))
+        .args(["suite", "--smoke", "--runs", "1", "--commit", "abc1234"])
+        .args(["joins", "scale"])
+        .output()
+        .expect("run chat-bench suite");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("commit `abc1234`"), "{stdout}");
+    assert!(stdout.contains("### Join storms"), "{stdout}");
+    assert!(stdout.contains("| N = 10, with a password | "), "{stdout}");
+    assert!(
+        stdout.contains("`chat-bench -n 100 -s 1 -m 1 --join-limit 60 --compare --reference floor"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("| N = 180 | "), "{stdout}");
+    assert!(stdout.contains("- memory ≈ "), "{stdout}");
+    assert!(stdout.contains("- join time ≈ "), "{stdout}");
+}
+
+#[test]
 fn a_fixed_rate_run_is_clean_and_complete() {
     let (code, run) = bench(&[
         "-n",
@@ -204,6 +266,13 @@ fn a_wrong_invocation_names_the_problem() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("CHAT_KEY"), "{stderr}");
+    let out = Command::new(env!("CARGO_BIN_EXE_chat-bench"))
+        .args(["--reference", "floor", "--nodes", "2"])
+        .output()
+        .expect("run chat-bench");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("add --compare"), "{stderr}");
 }
 
 #[test]

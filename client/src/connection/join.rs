@@ -17,7 +17,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
 
-use super::refusal::{Rejected, busy, closed_in_handshake, impostor, rejected};
+use super::refusal::{Refusal, Rejected, busy, closed_in_handshake, impostor, rejected};
 use super::{Connection, Incoming, Socket, close_quietly, lost};
 use crate::exit::{Exit, Failure};
 
@@ -187,11 +187,18 @@ async fn join_once(
                     code,
                     reason,
                     retry_after,
+                    until,
                 },
             ..
         } => {
             conn.close(close::NORMAL).await;
-            Err(rejected(code, &reason, retry_after, &auth, url))
+            let refusal = Refusal {
+                code,
+                reason: &reason,
+                retry_after,
+                until,
+            };
+            Err(rejected(&refusal, &auth, url))
         }
         Incoming::Event { .. } => {
             let why = "the server answered the join with neither a welcome nor a refusal";

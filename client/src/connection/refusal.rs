@@ -97,14 +97,27 @@ impl std::fmt::Display for Rejected {
 
 impl std::error::Error for Rejected {}
 
+/// What a sealed `Reject` says.
+pub(super) struct Refusal<'a> {
+    /// Its code.
+    pub(super) code: RejectCode,
+    /// The server's words (a ban's reason for `banned`).
+    pub(super) reason: &'a str,
+    /// For `throttled`: seconds to wait.
+    pub(super) retry_after: Option<u64>,
+    /// For `banned`: when the ban ends (Unix ms).
+    pub(super) until: Option<u64>,
+}
+
 /// The failure for a sealed `Reject`; the server's words are escaped.
-pub(super) fn rejected(
-    code: RejectCode,
-    reason: &str,
-    retry_after: Option<u64>,
-    auth: &Auth,
-    url: &str,
-) -> anyhow::Error {
+pub(super) fn rejected(refusal: &Refusal, auth: &Auth, url: &str) -> anyhow::Error {
+    let Refusal {
+        code,
+        reason,
+        retry_after,
+        until,
+    } = *refusal;
+    let banned = crate::model::banned(reason, until, &crate::render::when);
     let reason = one_line(reason);
     let name = one_line(&auth.username);
     let refused = format!("the server at {url} refused to let {name} join");
@@ -161,7 +174,7 @@ pub(super) fn rejected(
                 "{refused}: {reason} (the server did not accept this client's identity proof; --no-identity joins without it)"
             ),
         ),
-        RejectCode::Banned => (Exit::Banned, format!("{refused}: {reason} (banned)")),
+        RejectCode::Banned => (Exit::Banned, format!("{refused}: {banned}")),
         RejectCode::BadRequest | RejectCode::Other => (Exit::Error, format!("{refused}: {reason}")),
     };
     Rejected {
@@ -223,7 +236,13 @@ mod tests {
             proof: None,
         };
         let reason = "too many wrong passwords from this address; try again in 29 s";
-        let err = rejected(RejectCode::Throttled, reason, Some(29), &auth, "ws://h:1/");
+        let refusal = Refusal {
+            code: RejectCode::Throttled,
+            reason,
+            retry_after: Some(29),
+            until: None,
+        };
+        let err = rejected(&refusal, &auth, "ws://h:1/");
         let failure = &err.downcast_ref::<Rejected>().unwrap().failure;
         assert_eq!(failure.exit, Exit::Throttled);
         let text = &failure.message;
@@ -248,7 +267,6 @@ mod tests {
             (RejectCode::Throttled, Exit::Throttled),
             (RejectCode::NameRegistered, Exit::NameTaken),
             (RejectCode::BadIdentity, Exit::Error),
-            (RejectCode::Banned, Exit::Banned),
         ];
         let auth = Auth {
             username: "ace".into(),
@@ -259,7 +277,13 @@ mod tests {
             proof: None,
         };
         for (code, exit) in cases {
-            let err = rejected(code, "why\x07", Some(30), &auth, "ws://h:1/");
+            let refusal = Refusal {
+                code,
+                reason: "why\x07",
+                retry_after: Some(30),
+                until: None,
+            };
+            let err = rejected(&refusal, &auth, "ws://h:1/");
             let rejected = err.downcast_ref::<Rejected>().unwrap();
             assert_eq!(rejected.code, code);
             let failure = &rejected.failure;
@@ -276,13 +300,13 @@ mod tests {
             password: String::new().into(),
             ..auth
         };
-        let err = rejected(
-            RejectCode::BadPassword,
-            "wrong password",
-            None,
-            &nothing,
-            "ws://h:1/",
-        );
+        let refusal = Refusal {
+            code: RejectCode::BadPassword,
+            reason: "wrong password",
+            retry_after: None,
+            until: None,
+        };
+        let err = rejected(&refusal, &nothing, "ws://h:1/");
         let failure = &err.downcast_ref::<Rejected>().unwrap().failure;
         assert_eq!(failure.exit, Exit::BadPassword);
         assert!(
@@ -290,5 +314,42 @@ mod tests {
             "{}",
             failure.message
         );
+    }
+
+    /// A ban's refusal says until when (in local time) and why, exit 17.
+    #[test]
+    fn a_ban_says_why_and_until_when() {
+        let auth = Auth {
+            username: "ace".into(),
+            password: String::new().into(),
+            client: String::new(),
+            after: None,
+            identity: None,
+            proof: None,
+        };
+        let until = 1_900_000_000_000;
+        let cases = [
+            (
+                "spam\x07",
+                Some(until),
+                format!("banned until {}: spam\\x07", crate::render::when(until)),
+            ),
+            ("", None, "banned for good".to_owned()),
+        ];
+        for (reason, until, said) in cases {
+            let refusal = Refusal {
+                code: RejectCode::Banned,
+                reason,
+                retry_after: None,
+                until,
+            };
+            let err = rejected(&refusal, &auth, "ws://h:1/");
+            let failure = &err.downcast_ref::<Rejected>().unwrap().failure;
+            assert_eq!(failure.exit, Exit::Banned);
+            assert_eq!(
+                failure.message,
+                format!("the server at ws://h:1/ refused to let ace join: {said}")
+            );
+        }
     }
 }

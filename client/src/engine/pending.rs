@@ -62,13 +62,21 @@ pub(super) fn merge(
         let (text, action) = match &pending.event {
             ClientEvent::Say { text, .. } => (text, false),
             ClientEvent::Action { text, .. } => (text, true),
-            ClientEvent::Dm { .. } => {
+            // A kick or a ban done twice is not done once: not sent again.
+            ClientEvent::Dm { .. }
+            | ClientEvent::Kick { .. }
+            | ClientEvent::Ban { .. }
+            | ClientEvent::Unban { .. }
+            | ClientEvent::Mute { .. }
+            | ClientEvent::Unmute { .. } => {
                 merged.unknown.push(pending);
                 continue;
             }
             // Adding or removing a key again changes nothing more: the
-            // answer (the name's keys now) is still worth having.
-            ClientEvent::IdentityAdd { .. } | ClientEvent::IdentityRemove { .. } => {
+            // answer (the name's keys now, the bans) is still worth having.
+            ClientEvent::IdentityAdd { .. }
+            | ClientEvent::IdentityRemove { .. }
+            | ClientEvent::Bans => {
                 merged.resend.push(pending);
                 continue;
             }
@@ -172,6 +180,17 @@ mod tests {
                 key: chat_protocol::Identity::from_seed(&[6; 32]).public(),
             },
         };
+        let kick = Pending {
+            seq: 7,
+            event: ClientEvent::Kick {
+                name: "bob".into(),
+                reason: None,
+            },
+        };
+        let bans = Pending {
+            seq: 8,
+            event: ClientEvent::Bans,
+        };
         let inflight = [
             say(1, "one", Some("p-1")),
             say(2, "two", Some("p-2")),
@@ -179,6 +198,8 @@ mod tests {
             dm.clone(),
             who,
             add,
+            kick.clone(),
+            bans,
         ]
         .into();
         let merged = merge(history, &HashSet::new(), "ACE", inflight);
@@ -186,10 +207,14 @@ mod tests {
         let resend: Vec<_> = merged.resend.iter().map(|p| p.seq).collect();
         assert_eq!(
             resend,
-            [1, 3, 6],
-            "the same text under another id is not taken; a key added goes again"
+            [1, 3, 6, 8],
+            "the same text under another id is not taken; a key added and a list asked for go again"
         );
-        assert_eq!(merged.unknown, [dm]);
+        assert_eq!(
+            merged.unknown,
+            [dm, kick],
+            "a kick twice is not a kick once"
+        );
     }
 
     #[test]

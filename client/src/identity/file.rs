@@ -166,7 +166,7 @@ pub fn make(path: &Path) -> Result<(Identity, bool), FileError> {
     let name = path
         .file_name()
         .map_or_else(|| "identity".into(), |n| n.to_string_lossy().into_owned());
-    let temp = super::write_private_temp(dir, &name, text(&identity).as_bytes())
+    let temp = crate::datafile::write_temp(dir, &name, text(&identity).as_bytes())
         .map_err(io_error("writing a new identity file in", dir))?;
     // A link does not replace a file that is there: a `chat` that made one
     // meanwhile wins, and this one uses it.

@@ -22,9 +22,7 @@
 //! are left out (and said so, once).
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::io::{self, Read as _};
-use std::os::unix::fs::DirBuilderExt as _;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -229,31 +227,14 @@ impl KnownNames {
                 record.first, record.last
             ));
         }
-        let dir = path.parent().unwrap_or(Path::new("."));
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)?;
-        let temp = super::write_private_temp(dir, "known_names", text.as_bytes())?;
-        let renamed = fs::rename(&temp, path);
-        if renamed.is_err() {
-            let _ = fs::remove_file(&temp);
-        }
-        renamed
+        crate::datafile::write_private(path, &text)
     }
 }
 
 /// The records in the file at `path` (none if it does not exist) and how
 /// many lines could not be read.
 fn read(path: &Path) -> io::Result<(BTreeMap<Slot, Record>, usize)> {
-    let mut text = String::new();
-    match fs::File::open(path) {
-        Ok(file) => {
-            file.take(MAX_FILE).read_to_string(&mut text)?;
-        }
-        Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-        Err(err) => return Err(err),
-    }
+    let text = crate::datafile::read_capped(path, MAX_FILE)?;
     let mut records = BTreeMap::new();
     let mut bad = 0;
     for line in text.lines() {
@@ -292,6 +273,7 @@ fn parse_line(line: &str) -> Option<(Slot, Record)> {
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
     use std::os::unix::fs::PermissionsExt as _;
 
     use chat_protocol::Identity;

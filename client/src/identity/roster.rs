@@ -1,7 +1,10 @@
 //! Who is online with which identity, in this session, checked against the
 //! [`KnownNames`] record: what the `✓` in the user list, `/whois` and the
 //! warnings about a changed key come from. Both front ends feed it the
-//! server's events and show what it returns.
+//! server's events and show what it returns. It also knows who is an
+//! operator (the `@` of the user list), and what the user [`Ignored`]:
+//! whether a message is hidden, by its sender's identity where the sender
+//! has one.
 //!
 //! Only a server that sends `members` (in its `welcome`) says who proved
 //! an identity; from an older server nothing is recorded and nothing is
@@ -9,10 +12,11 @@
 
 use std::collections::HashMap;
 
-use chat_protocol::{IdentityKey, Member, ServerEvent, Welcome};
+use chat_protocol::{IdentityKey, Member, ModerationAction, ServerEvent, Welcome};
 
 use super::known::{KnownNames, Seen};
 use crate::escape::one_line;
+use crate::ignore::Ignored;
 
 /// Something the user must be told, prominently.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,10 +42,23 @@ pub enum Alert {
     Unsaved(String),
 }
 
+/// One user online.
+struct Online {
+    /// The identity the server says the user proved.
+    key: Option<IdentityKey>,
+    /// Whether the user is an operator of the room.
+    op: bool,
+}
+
 /// This session's view of identities.
 pub struct Roster {
-    /// Online, by lowercase name: the name as given and its identity.
-    online: HashMap<String, (String, Option<IdentityKey>)>,
+    /// Online, by lowercase name.
+    online: HashMap<String, Online>,
+    /// The names ignored here, and how many of their messages were hidden.
+    pub ignored: Ignored,
+    /// Names (lowercase) a kick or ban just removed: their `leave` is
+    /// shown without the reason the room was told already.
+    removed: Vec<String>,
     /// Whether the server says who proved an identity.
     identities: bool,
     /// Our own name, whose sightings warn no one.
@@ -59,6 +76,8 @@ impl Roster {
     pub fn new(known: KnownNames) -> Self {
         Self {
             online: HashMap::new(),
+            ignored: Ignored::in_memory(),
+            removed: Vec::new(),
             identities: false,
             me: String::new(),
             known,
@@ -72,6 +91,12 @@ impl Roster {
     /// for the record).
     pub fn in_memory() -> Self {
         Self::new(KnownNames::in_memory())
+    }
+
+    /// Takes `ignored` as the list of names ignored.
+    pub fn with_ignored(mut self, ignored: Ignored) -> Self {
+        self.ignored = ignored;
+        self
     }
 
     /// Sets the clock (tests).
@@ -106,25 +131,33 @@ impl Roster {
         let mut alerts = Vec::new();
         if members.is_empty() {
             for name in users {
-                self.online
-                    .insert(name.to_ascii_lowercase(), (name.clone(), None));
+                self.online.insert(
+                    name.to_ascii_lowercase(),
+                    Online {
+                        key: None,
+                        op: false,
+                    },
+                );
             }
         } else {
             for member in members {
-                alerts.extend(self.saw(&member.name, member.identity));
+                alerts.extend(self.saw(&member.name, member.identity, member.op));
             }
         }
         alerts.extend(self.flush());
         alerts
     }
 
-    /// What a server event changes: joins, leaves, the `users` answer.
+    /// What a server event changes: joins, leaves, the `users` answer,
+    /// operators made and unmade.
     pub fn event(&mut self, event: &ServerEvent) -> Vec<Alert> {
         match event {
             ServerEvent::Welcome(welcome) => self.welcome(welcome),
             ServerEvent::Users { users, members } => self.users(users, members),
-            ServerEvent::Join { name, identity, .. } => {
-                let mut alerts: Vec<Alert> = self.saw(name, *identity).into_iter().collect();
+            ServerEvent::Join {
+                name, identity, op, ..
+            } => {
+                let mut alerts: Vec<Alert> = self.saw(name, *identity, *op).into_iter().collect();
                 alerts.extend(self.flush());
                 alerts
             }
@@ -132,13 +165,116 @@ impl Roster {
                 self.online.remove(&name.to_ascii_lowercase());
                 Vec::new()
             }
+            ServerEvent::Moderation { action, target, .. } => {
+                if let Some(user) = self.online.get_mut(&target.to_ascii_lowercase()) {
+                    match action {
+                        ModerationAction::Op => user.op = true,
+                        ModerationAction::Deop => user.op = false,
+                        _ => {}
+                    }
+                }
+                Vec::new()
+            }
             _ => Vec::new(),
         }
     }
 
-    fn saw(&mut self, name: &str, key: Option<IdentityKey>) -> Option<Alert> {
+    /// `event` as a front end shows it, when that differs: the `leave`
+    /// of a user the room was just told was kicked or banned, without the
+    /// reason it already read. Call it for every server event.
+    pub fn shown(&mut self, event: &ServerEvent) -> Option<ServerEvent> {
+        match event {
+            ServerEvent::Moderation {
+                action: ModerationAction::Kick | ModerationAction::Ban,
+                target,
+                ..
+            } if self.online.contains_key(&target.to_ascii_lowercase()) => {
+                if self.removed.len() >= 16 {
+                    self.removed.remove(0);
+                }
+                self.removed.push(target.to_ascii_lowercase());
+                None
+            }
+            ServerEvent::Leave {
+                name, online, ts, ..
+            } => {
+                let at = self
+                    .removed
+                    .iter()
+                    .position(|n| n.eq_ignore_ascii_case(name))?;
+                self.removed.remove(at);
+                Some(ServerEvent::Leave {
+                    name: name.clone(),
+                    online: *online,
+                    reason: String::new(),
+                    ts: *ts,
+                })
+            }
+            ServerEvent::Join { name, .. } => {
+                self.removed.retain(|n| !n.eq_ignore_ascii_case(name));
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether `event` is a message from someone ignored (counted if so):
+    /// a public message, action or direct message, not our own.
+    pub fn hides(&mut self, event: &ServerEvent) -> bool {
+        match event {
+            ServerEvent::Message(message) => self.hides_from(&message.from),
+            ServerEvent::Dm { from, .. } => self.hides_from(from),
+            _ => false,
+        }
+    }
+
+    /// Whether a message from `name` is hidden (counted if so).
+    pub fn hides_from(&mut self, name: &str) -> bool {
+        if name.eq_ignore_ascii_case(&self.me) {
+            return false;
+        }
+        let key = self.key_of(name);
+        self.ignored.hides(name, key.as_ref())
+    }
+
+    /// `/ignore NAME`: by the identity NAME has now, if any.
+    pub fn ignore(&mut self, name: &str) -> Result<String, String> {
+        if name.eq_ignore_ascii_case(&self.me) {
+            return Err("you cannot ignore yourself".into());
+        }
+        let key = self.key_of(name);
+        self.ignored.add(name, key)
+    }
+
+    /// `/unignore NAME`.
+    pub fn unignore(&mut self, name: &str) -> Result<String, String> {
+        let key = self.key_of(name);
+        self.ignored.remove(name, key)
+    }
+
+    /// The identity `name` proved, if online with one.
+    fn key_of(&self, name: &str) -> Option<IdentityKey> {
         self.online
-            .insert(name.to_ascii_lowercase(), (name.to_owned(), key));
+            .get(&name.to_ascii_lowercase())
+            .and_then(|user| user.key)
+    }
+
+    /// Whether `name` is online as an operator of the room.
+    pub fn operator(&self, name: &str) -> bool {
+        self.online
+            .get(&name.to_ascii_lowercase())
+            .is_some_and(|user| user.op)
+    }
+
+    /// Whether anyone online is an operator (the user list then makes
+    /// room for the mark).
+    pub fn any_operator(&self) -> bool {
+        self.online.values().any(|user| user.op)
+    }
+
+    fn saw(&mut self, name: &str, key: Option<IdentityKey>, op: bool) -> Option<Alert> {
+        self.online
+            .insert(name.to_ascii_lowercase(), Online { key, op });
         if !self.identities {
             return None;
         }
@@ -169,7 +305,7 @@ impl Roster {
     pub fn verified(&self, name: &str) -> bool {
         self.online
             .get(&name.to_ascii_lowercase())
-            .is_some_and(|(_, key)| key.is_some())
+            .is_some_and(|user| user.key.is_some())
     }
 
     /// What `/whois NAME` shows in the line client: whether the name is
@@ -204,8 +340,8 @@ impl Roster {
 
     /// The identity of `name`, in words, if it is online.
     fn identity_of(&self, name: &str) -> Option<String> {
-        let (_, key) = self.online.get(&name.to_ascii_lowercase())?;
-        Some(match key {
+        let user = self.online.get(&name.to_ascii_lowercase())?;
+        Some(match user.key {
             Some(key) => format!(
                 "identity {} ({key}), verified by the server",
                 key.fingerprint()

@@ -122,20 +122,26 @@ mod tests {
             0o600,
             "the file"
         );
-        let message = model::entries(&ServerEvent::Message(HistoryEntry {
-            id: 1,
-            from: "mallory".into(),
-            text: "hi\x1b]0;pwned\x07\nsecond line".into(),
-            ts: 1_699_963_205_000,
-            action: false,
-            cid: None,
-        }));
-        let leave = model::entries(&ServerEvent::Leave {
-            name: "bob".into(),
-            online: 1,
-            reason: "kicked: flood\n12:00 <carol> forged".into(),
-            ts: 1_699_963_206_000,
-        });
+        let message = model::entries(
+            &ServerEvent::Message(HistoryEntry {
+                id: 1,
+                from: "mallory".into(),
+                text: "hi\x1b]0;pwned\x07\nsecond line".into(),
+                ts: 1_699_963_205_000,
+                action: false,
+                cid: None,
+            }),
+            &crate::render::when,
+        );
+        let leave = model::entries(
+            &ServerEvent::Leave {
+                name: "bob".into(),
+                online: 1,
+                reason: "kicked: flood\n12:00 <carol> forged".into(),
+                ts: 1_699_963_206_000,
+            },
+            &crate::render::when,
+        );
         let clock = Clock::utc("%H:%M");
         log.write(&[message, leave].concat(), &clock).unwrap();
         drop(log);
@@ -149,10 +155,13 @@ mod tests {
         let mut again = Log::open(&dir, "ws://127.0.0.1:1719/").unwrap();
         again
             .write(
-                &model::entries(&ServerEvent::Notice {
-                    text: "n".into(),
-                    ts: 1_699_963_207_000,
-                }),
+                &model::entries(
+                    &ServerEvent::Notice {
+                        text: "n".into(),
+                        ts: 1_699_963_207_000,
+                    },
+                    &crate::render::when,
+                ),
                 &clock,
             )
             .unwrap();

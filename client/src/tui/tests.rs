@@ -23,6 +23,7 @@ mod drawing;
 mod ended;
 mod identities;
 mod input;
+mod moderation;
 mod pane;
 mod presence;
 mod search;
@@ -128,6 +129,7 @@ fn busy_room() -> App {
         online: 5,
         ts: NOON + 120_000,
         identity: None,
+        op: false,
     }));
     app.on_engine(message(3, "carol", "hi all, ace: the build is green"));
     app.on_engine(server(ServerEvent::Message(HistoryEntry {

@@ -82,7 +82,15 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
 
     let users_shown = app.show_users && area.width >= USERS_MIN_WIDTH;
     let (pane, users) = if users_shown {
-        let mut longest = app.users.iter().map(|u| u.len()).max().unwrap_or(4);
+        // A name, with room for its marks: `@` (while an operator is
+        // online, a column of its own) and ` ✓`.
+        let ops = usize::from(app.ids.any_operator());
+        let mut longest = app
+            .users
+            .iter()
+            .map(|u| u.len() + ops + if app.ids.verified(u) { 2 } else { 0 })
+            .max()
+            .unwrap_or(4);
         if app.stale_since.is_some() {
             let as_of = format!("(as of {})", app.clock.time(app.clock.now()));
             longest = longest.max(text::text_width(&as_of));

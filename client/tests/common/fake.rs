@@ -36,7 +36,19 @@ pub enum Script {
     /// Read the Auth, welcome it, then end the session with a `Bye`
     /// coded `banned`.
     BanAfterWelcome,
+    /// Read the Auth, send `events` (a `welcome` first), then answer the
+    /// client's events in turn, each with the next list of `replies` (its
+    /// `bye` and what comes after the replies run out get none).
+    Converse {
+        /// Sent after the Auth.
+        events: Vec<ServerEvent>,
+        /// Sent for each client event, in order.
+        replies: Vec<Vec<ServerEvent>>,
+    },
 }
+
+/// 2031-01-01 00:00 UTC, the end of the fake's bans.
+pub const BAN_END: u64 = 1_924_992_000_000;
 
 /// A sealed server event, as bytes to send.
 fn seal_event(session: &mut chat_protocol::Session, event: &ServerEvent) -> Message {
@@ -155,8 +167,9 @@ async fn serve(
                             Script::BanAtJoin => {
                                 let reject = ServerEvent::Reject {
                                     code: RejectCode::Banned,
-                                    reason: "banned until 2031-01-01 00:00 UTC: spam".into(),
+                                    reason: "spam".into(),
                                     retry_after: None,
+                                    until: Some(BAN_END),
                                 };
                                 ws.send(seal_event(&mut session, &reject)).await.unwrap();
                                 let _ = ws.close(None).await;
@@ -180,7 +193,8 @@ async fn serve(
                                 });
                                 let bye = ServerEvent::Bye {
                                     code: ByeCode::Banned,
-                                    reason: "banned for 1h by carol: spam".into(),
+                                    reason: "spam".into(),
+                                    until: None,
                                 };
                                 ws.send(seal_event(&mut session, &welcome)).await.unwrap();
                                 ws.send(seal_event(&mut session, &bye)).await.unwrap();
@@ -198,10 +212,11 @@ async fn serve(
                                     code: *code,
                                     reason: "refused by the fake".into(),
                                     retry_after: None,
+                                    until: None,
                                 };
                                 ws.send(seal_event(&mut session, &reject)).await.unwrap();
                             }
-                            Script::Answer(events) => {
+                            Script::Answer(events) | Script::Converse { events, .. } => {
                                 for event in events {
                                     ws.send(seal_event(&mut session, event)).await.unwrap();
                                 }
@@ -212,9 +227,19 @@ async fn serve(
                 }
             }
             Message::Binary(sealed) => match session.opener.open(&sealed, MAX_AUTH) {
-                Ok(plain) => seen
-                    .after_auth
-                    .push(String::from_utf8_lossy(&plain).into_owned()),
+                Ok(plain) => {
+                    let text = String::from_utf8_lossy(&plain).into_owned();
+                    let bye = text.contains(r#""type":"bye""#);
+                    if let Script::Converse { replies, .. } = &script
+                        && !bye
+                        && let Some(reply) = replies.get(seen.after_auth.len())
+                    {
+                        for event in reply {
+                            ws.send(seal_event(&mut session, event)).await.unwrap();
+                        }
+                    }
+                    seen.after_auth.push(text);
+                }
                 Err(_) => seen.other_binary += 1,
             },
             Message::Close(frame) => {

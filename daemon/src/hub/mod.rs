@@ -290,6 +290,7 @@ impl Hub {
                     online,
                     ts: now_ms(),
                     identity: None,
+                    op: false,
                 },
                 Some(&key),
             );

@@ -54,6 +54,7 @@ impl Hub {
             online,
             ts: now_ms(),
             identity: None,
+            op: false,
         });
         room.remote.insert(key, remote);
         match event {

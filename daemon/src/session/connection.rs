@@ -373,7 +373,14 @@ where
     let linger = ending.linger;
     let sent = timeout(GOODBYE_TIMEOUT, async {
         if let Some((code, reason)) = ending.bye
-            && let Ok(sealed) = sealer.seal(&ServerEvent::Bye { code, reason }.to_bytes())
+            && let Ok(sealed) = sealer.seal(
+                &ServerEvent::Bye {
+                    code,
+                    reason,
+                    until: None,
+                }
+                .to_bytes(),
+            )
         {
             sink.send(Message::Binary(sealed.into())).await?;
         }

@@ -338,6 +338,7 @@ async fn reject_with(
         code,
         reason,
         retry_after,
+        until: None,
     })
     .await;
     Ending::rejected()

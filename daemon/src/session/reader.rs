@@ -72,7 +72,11 @@ fn messages(n: u32) -> String {
 }
 
 fn refuse(member: &Member, code: ErrorCode, message: String) {
-    member.send(&ServerEvent::Error { code, message });
+    member.send(&ServerEvent::Error {
+        code,
+        message,
+        until: None,
+    });
 }
 
 /// Tells the sender when the log refused its message.
@@ -123,6 +127,18 @@ async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, config:
             member,
             ErrorCode::NamesOpen,
             "names are not bound to keys on this server".into(),
+        ),
+        // Moderation's server side is not built yet: what a server without
+        // it answers (docs/protocol.md §10.7).
+        ClientEvent::Kick { .. }
+        | ClientEvent::Ban { .. }
+        | ClientEvent::Unban { .. }
+        | ClientEvent::Mute { .. }
+        | ClientEvent::Unmute { .. }
+        | ClientEvent::Bans => refuse(
+            member,
+            ErrorCode::BadEvent,
+            "this server does not support moderation from the room yet".into(),
         ),
         ClientEvent::Bye { .. } | ClientEvent::Unknown => {}
     }

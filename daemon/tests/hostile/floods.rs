@@ -21,7 +21,7 @@ async fn answers(
     let (mut taken, mut limited) = (Vec::new(), 0);
     while taken.len() + limited < FLOOD {
         match mallory.recv().await.expect("the flooder stays connected") {
-            ServerEvent::Error { code, message } => {
+            ServerEvent::Error { code, message, .. } => {
                 assert_eq!(code, ErrorCode::RateLimited, "{message}");
                 assert_eq!(
                     message,

@@ -39,6 +39,7 @@ fn join(name: &str, identity: Option<IdentityKey>) -> ServerEvent {
         online: 2,
         ts: 1,
         identity,
+        op: false,
     }
 }
 
@@ -142,4 +143,113 @@ fn whois_shows_the_fingerprint_and_what_was_seen_when() {
     assert!(bob[0].starts_with("bob: identity "), "{bob:?}");
     assert!(bob[2].contains("first seen"), "{bob:?}");
     assert!(roster.whois("ace")[1].contains("has seen no identity"));
+}
+
+fn told(action: ModerationAction, target: &str) -> ServerEvent {
+    ServerEvent::Moderation {
+        action,
+        target: target.into(),
+        by: Some("carol".into()),
+        until: None,
+        reason: Some("spam".into()),
+        ts: 1,
+    }
+}
+
+#[test]
+fn operators_are_known_from_members_joins_and_op_deop() {
+    let mut roster = Roster::in_memory();
+    let mut carol = member("carol", Some(key(3)));
+    carol.op = true;
+    roster.welcome(&welcome(vec![member("ace", None), carol]));
+    assert!(roster.operator("Carol") && !roster.operator("ace"));
+    assert!(roster.any_operator());
+    roster.event(&ServerEvent::Join {
+        name: "dave".into(),
+        online: 3,
+        ts: 1,
+        identity: Some(key(4)),
+        op: true,
+    });
+    assert!(roster.operator("dave"));
+    roster.event(&told(ModerationAction::Deop, "dave"));
+    roster.event(&told(ModerationAction::Deop, "carol"));
+    assert!(!roster.operator("dave") && !roster.any_operator());
+    roster.event(&told(ModerationAction::Op, "ace"));
+    assert!(roster.operator("ace"));
+    roster.event(&leave("ace"));
+    assert!(!roster.operator("ace"), "gone: no longer marked");
+}
+
+#[test]
+fn the_leave_after_a_kick_or_ban_is_shown_without_its_reason() {
+    let mut roster = Roster::in_memory();
+    roster.welcome(&welcome(vec![member("ace", None), member("bob", None)]));
+    let kicked = ServerEvent::Leave {
+        name: "bob".into(),
+        online: 1,
+        reason: "kicked: spam".into(),
+        ts: 2,
+    };
+    // A leave the room was not told of keeps its reason.
+    assert_eq!(roster.shown(&kicked), None);
+    assert_eq!(roster.shown(&told(ModerationAction::Kick, "Bob")), None);
+    let Some(ServerEvent::Leave { reason, name, .. }) = roster.shown(&kicked) else {
+        panic!("the leave is shortened");
+    };
+    assert_eq!((name.as_str(), reason.as_str()), ("bob", ""));
+    assert_eq!(roster.shown(&kicked), None, "once");
+    // A ban of someone not online is followed by no leave: nothing kept.
+    assert_eq!(roster.shown(&told(ModerationAction::Ban, "mallory")), None);
+    let later = ServerEvent::Leave {
+        name: "mallory".into(),
+        online: 1,
+        reason: "connection lost".into(),
+        ts: 3,
+    };
+    assert_eq!(roster.shown(&later), None);
+    // A mute ends no session.
+    roster.shown(&told(ModerationAction::Mute, "ace"));
+    assert_eq!(roster.shown(&leave("ace")), None);
+}
+
+#[test]
+fn messages_are_hidden_by_the_senders_identity_and_counted() {
+    let mut roster = Roster::in_memory();
+    roster.welcome(&welcome(vec![
+        member("ace", None),
+        member("bob", Some(key(2))),
+        member("cat", None),
+    ]));
+    assert!(roster.ignore("ace").unwrap_err().contains("yourself"));
+    assert!(roster.ignore("bob").unwrap().contains("under any name"));
+    assert!(roster.ignore("cat").unwrap().contains("by name"));
+    let message = |from: &str| {
+        ServerEvent::Message(chat_protocol::HistoryEntry {
+            id: 1,
+            from: from.into(),
+            text: "hi".into(),
+            ts: 1,
+            action: false,
+            cid: None,
+        })
+    };
+    let dm = |from: &str| ServerEvent::Dm {
+        id: 1,
+        from: from.into(),
+        to: "ace".into(),
+        text: "psst".into(),
+        ts: 1,
+        cid: None,
+    };
+    assert!(roster.hides(&message("bob")) && roster.hides(&dm("bob")));
+    assert!(roster.hides(&message("cat")));
+    assert!(!roster.hides(&message("ace")) && !roster.hides(&message("dave")));
+    // bob leaves and comes back as "robert" with his key: still hidden.
+    roster.event(&leave("bob"));
+    roster.event(&join("robert", Some(key(2))));
+    assert!(roster.hides(&message("robert")));
+    assert_eq!(roster.ignored.total_hidden(), 4);
+    assert!(roster.unignore("robert").unwrap().contains("3 of their"));
+    assert!(!roster.hides(&message("robert")));
 }

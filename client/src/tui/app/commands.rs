@@ -8,23 +8,46 @@ use crate::model::Kind;
 
 /// The commands, for `/help` and Tab.
 pub const COMMANDS: &[&str] = &[
+    "/ban",
+    "/bans",
     "/bell",
     "/clear",
     "/help",
     "/identity",
+    "/ignore",
+    "/kick",
     "/lastlog",
     "/me",
     "/msg",
+    "/mute",
     "/quit",
     "/reconnect",
     "/search",
+    "/unban",
+    "/unignore",
+    "/unmute",
     "/who",
     "/whois",
 ];
 
+/// The commands whose first word is a name: Tab completes it without a
+/// colon.
+const NAME_FIRST: &[&str] = &[
+    "/msg ",
+    "/whois ",
+    "/kick ",
+    "/ban ",
+    "/unban ",
+    "/mute ",
+    "/unmute ",
+    "/ignore ",
+    "/unignore ",
+];
+
 /// What `/help` shows.
 pub const HELP: &str = "\
-commands: TEXT sends to everyone; /me TEXT an action; /msg NAME TEXT to NAME only; /who lists who is online; /whois NAME what is known of NAME (its identity, and the ones this client has seen for it); /identity add|remove KEY registers another key (a second device) to your name, or removes one; /search [TEXT] and /lastlog TEXT find in the messages; /reconnect joins again now; /clear empties this pane; /bell [off|mentions|all]; /quit [REASON] leaves; //TEXT sends /TEXT; /help this
+commands: TEXT sends to everyone; /me TEXT an action; /msg NAME TEXT to NAME only; /who lists who is online; /whois NAME what is known of NAME (its identity, and the ones this client has seen for it); /identity add|remove KEY registers another key (a second device) to your name, or removes one; /ignore NAME hides NAME's messages here (/ignore alone lists, /unignore NAME shows them again); /search [TEXT] and /lastlog TEXT find in the messages; /reconnect joins again now; /clear empties this pane; /bell [off|mentions|all]; /quit [REASON] leaves; //TEXT sends /TEXT; /help this
+operators: /kick NAME [REASON]; /ban NAME [DURATION] [REASON] (DURATION like 10m, 2h, 7d; none: until lifted); /unban TARGET; /mute NAME [DURATION] [REASON]; /unmute NAME; /bans lists the bans
 keys: Enter send · Alt-Enter new line · Tab complete · Up/Down lines of the input, then lines sent · Ctrl-A/E, Home/End start/end (twice: of the input) · Alt-B/F word · Ctrl-W, Alt-D delete word · Ctrl-K to end · Ctrl-U all · Ctrl-Y put back · Ctrl-T swap
 more: Ctrl-R search · PgUp/PgDn, mouse wheel, Ctrl-Home/Ctrl-End scroll · F2 user list · Ctrl-Z suspend · Ctrl-C or Ctrl-D (empty input) quit (asks while lines wait)";
 
@@ -66,6 +89,19 @@ impl App {
             Ok(Command::Quit { reason }) => return self.quit(reason),
             // Taken by `screen_command` first, with more to say.
             Ok(Command::Whois(name)) => self.whois(&name),
+            Ok(Command::Ignore(None)) => {
+                for line in self.ids.ignored.list() {
+                    self.note(line);
+                }
+            }
+            Ok(Command::Ignore(Some(name))) => {
+                let said = self.ids.ignore(&name);
+                self.note(said.unwrap_or_else(|why| why));
+            }
+            Ok(Command::Unignore(name)) => {
+                let said = self.ids.unignore(&name);
+                self.note(said.unwrap_or_else(|why| why));
+            }
             Ok(Command::Send(event)) => match input::check(&event, self.max_text) {
                 Err(why) => self.note(why),
                 Ok(()) => {
@@ -184,9 +220,9 @@ impl App {
                 .map(|u| format!("{u}{suffix}"))
                 .collect()
         };
-        // After /msg and /whois, a name takes no colon.
+        // After /msg, /whois, /kick and the like, a name takes no colon.
         let text = self.editor.text();
-        if text.starts_with("/msg ") || text.starts_with("/whois ") {
+        if NAME_FIRST.iter().any(|command| text.starts_with(command)) {
             for m in &mut matches {
                 *m = m.replace(": ", " ");
             }

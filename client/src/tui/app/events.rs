@@ -1,6 +1,7 @@
 //! What the engine's events do to the [`App`]: server events into the
-//! pane and the user list, lines confirmed or refused, the link lost and
-//! joined again, the session ended.
+//! pane and the user list (what `/ignore` hides left out, and counted),
+//! lines confirmed or refused, the link lost and joined again, the
+//! session ended.
 
 use chat_protocol::{ClientEvent, ServerEvent};
 
@@ -12,8 +13,15 @@ impl App {
     /// What the engine reported.
     pub fn on_engine(&mut self, event: Event) {
         let alerts = self.identities_in(&event);
+        if let Event::Server { event, .. } = &event
+            && self.ids.hides(event)
+        {
+            return;
+        }
         match event {
             Event::Server { event, .. } => {
+                // A leave the room was told of by a kick or ban, shorter.
+                let event = self.ids.shown(&event).unwrap_or(event);
                 match &event {
                     ServerEvent::Join { name, online, .. } => {
                         let mut users = self.users.clone();
@@ -42,7 +50,8 @@ impl App {
                 }
                 // A goodbye is told by the `Lost` or `Ended` that follows.
                 if !matches!(event, ServerEvent::Bye { .. }) {
-                    for entry in model::entries(&event) {
+                    let clock = self.clock.clone();
+                    for entry in model::entries(&event, &|ts| clock.when(ts)) {
                         self.push(entry, false);
                     }
                 }
@@ -55,6 +64,10 @@ impl App {
                     self.note(format!(
                         "a direct message to {to} may not have been delivered: the link dropped before the server answered (not sent again)"
                     ));
+                } else if crate::input::moderates(&pending.event) {
+                    self.note(
+                        "a moderation you asked for may not have been done: the link dropped before the server answered (not sent again; /bans lists the bans)",
+                    );
                 }
             }
             Event::Lost(why) => {
@@ -86,9 +99,14 @@ impl App {
                 if gap {
                     self.note("some messages were missed while away (older than the server keeps)");
                 }
-                if !welcome.history.is_empty() {
+                let history: Vec<_> = welcome
+                    .history
+                    .iter()
+                    .filter(|message| !self.ids.hides_from(&message.from))
+                    .collect();
+                if !history.is_empty() {
                     self.push(Entry::divider("while away"), true);
-                    for message in &welcome.history {
+                    for message in history {
                         self.push(Entry::message(message), true);
                     }
                     self.push(Entry::divider("live"), true);

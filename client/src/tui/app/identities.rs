@@ -1,11 +1,13 @@
 //! What the full screen does with identities: the roster follows the
-//! engine's events (the `✓` of the user list and `/whois` read it), and
-//! its warnings about a name back with another key go into the pane, in
-//! the warning style, ringing the bell.
+//! engine's events (the `✓` and `@` of the user list and `/whois` read
+//! it), and its warnings about a name back with another key go into the
+//! pane, in the warning style, ringing the bell. What the user ignores
+//! leaves the join's history here.
 
 use super::App;
 use crate::engine::Event;
 use crate::identity::{Alert, Roster};
+use crate::model::Kind;
 
 impl App {
     /// Takes `roster` (with the record of the names seen before) for this
@@ -15,7 +17,16 @@ impl App {
         for note in self.ids.take_notes() {
             self.note(note);
         }
-        for alert in self.ids.welcome(welcome) {
+        let alerts = self.ids.welcome(welcome);
+        // The join's history is in the pane already: what is ignored goes.
+        let ids = &mut self.ids;
+        self.lines.retain(|shown| {
+            !(matches!(
+                shown.entry.kind,
+                Kind::Message | Kind::Action | Kind::Dm { .. }
+            ) && ids.hides_from(&shown.entry.from))
+        });
+        for alert in alerts {
             self.push(crate::model::alert(&alert), false);
             self.ring |= matches!(alert, Alert::NewKey { .. } | Alert::NoKey { .. });
         }

@@ -59,6 +59,7 @@ fn a_name_back_with_another_key_gets_a_warning_that_stands_out() {
         online: 4,
         ts: NOON + 120_000,
         identity: Some(id_key(3)),
+        op: false,
     }));
     assert!(app.ring, "the bell rings");
     let terminal = draw(&mut app, 100, 12);

@@ -57,6 +57,7 @@ fn scrollback_with_the_new_messages_marker() {
         online: 5,
         ts: NOON,
         identity: None,
+        op: false,
     }));
     let scrolled = screen(&mut app, 60, 12);
     insta::assert_snapshot!("scrolled_up", scrolled);
@@ -170,6 +171,7 @@ fn a_goodbye_and_repeated_failures_are_said_once() {
     app.on_engine(server(ServerEvent::Bye {
         code: chat_protocol::ByeCode::Shutdown,
         reason: "the server is shutting down".into(),
+        until: None,
     }));
     app.on_engine(Event::Lost(
         "disconnected by the server: shutdown: the server is shutting down".into(),
@@ -279,6 +281,7 @@ fn a_long_name_ends_with_an_ellipsis_and_whois_shows_it_whole() {
         online: 5,
         ts: NOON + 60_000,
         identity: None,
+        op: false,
     }));
     app.on_engine(message(3, long, "hello"));
     type_text(&mut app, "/whois the_lon");

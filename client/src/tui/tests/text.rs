@@ -294,6 +294,7 @@ fn a_newline_in_a_name_or_reason_cannot_forge_a_line() {
         online: 4,
         ts: NOON + 120_000,
         identity: None,
+        op: false,
     }));
     app.on_engine(server(ServerEvent::Notice {
         text: "maintenance tonight\nat 22:00".into(),

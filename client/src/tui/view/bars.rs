@@ -20,6 +20,9 @@ pub(super) fn draw_status(frame: &mut Frame, app: &App, area: Rect, st: &Styles)
         _ => link_text(app.link, Instant::now()),
     };
     let mut me = super::one_line(&app.me);
+    if app.ids.operator(&app.me) {
+        me.insert(0, '@');
+    }
     if app.ids.verified(&app.me) {
         me.push_str(" ✓");
     }
@@ -28,19 +31,27 @@ pub(super) fn draw_status(frame: &mut Frame, app: &App, area: Rect, st: &Styles)
         Some(_) => "? online".to_owned(),
         None => format!("{} online", app.online),
     };
+    // How many messages `/ignore` hid in this session, once there are some.
+    let hidden = match app.ids.ignored.total_hidden() {
+        0 => String::new(),
+        n => format!("{n} hidden"),
+    };
     let url = super::one_line(&app.url);
     let key = format!("key {fingerprint}…");
     // What matters most survives a narrow terminal: the state, then who.
     let candidates = [
-        vec!["chat", &url, &me, &online, &key, &state],
-        vec!["chat", &url, &me, &online, &state],
-        vec![&me, &online, &state],
+        vec!["chat", &url, &me, &online, &hidden, &key, &state],
+        vec!["chat", &url, &me, &online, &hidden, &state],
+        vec![&me, &online, &hidden, &state],
         vec![&state],
     ];
     let width = area.width as usize;
     let text = candidates
         .iter()
-        .map(|parts| format!(" {}", parts.join(" · ")))
+        .map(|parts| {
+            let parts: Vec<&str> = parts.iter().copied().filter(|p| !p.is_empty()).collect();
+            format!(" {}", parts.join(" · "))
+        })
         .find(|candidate| text::text_width(candidate) <= width)
         .unwrap_or_else(|| format!(" {state}"));
     let style = match app.link {

@@ -1,5 +1,7 @@
-//! The user list beside the pane, names in their colours; dimmed, under
-//! the time it is known as of, while the link is down.
+//! The user list beside the pane, names in their colours, `@` before an
+//! operator's (a column of its own while one is online) and `✓` after a
+//! verified identity; dimmed, under the time it is known as of, while the
+//! link is down.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -22,6 +24,8 @@ pub(super) fn draw_users(frame: &mut Frame, app: &App, area: Rect, st: &Styles) 
             Span::styled(format!("(as of {})", app.clock.time(ms)), st.dim()),
         ])
     });
+    // The operators' column, while there is one to mark.
+    let ops = app.ids.any_operator();
     let lines: Vec<Line> = stale
         .into_iter()
         .chain(app.users.iter().map(|u| {
@@ -33,11 +37,14 @@ pub(super) fn draw_users(frame: &mut Frame, app: &App, area: Rect, st: &Styles) 
                 style = st.dim();
             }
             let mark = app.ids.verified(u);
-            let room = width.saturating_sub(if mark { 2 } else { 0 });
-            let mut line = Line::from(vec![
-                Span::styled("│ ", st.dim()),
-                Span::styled(fit(&super::one_line(u), room), style),
-            ]);
+            let room = width.saturating_sub(usize::from(mark) * 2 + usize::from(ops));
+            let mut line = Line::from(Span::styled("│ ", st.dim()));
+            if ops {
+                let op = if app.ids.operator(u) { "@" } else { " " };
+                line.spans.push(Span::styled(op, style));
+            }
+            line.spans
+                .push(Span::styled(fit(&super::one_line(u), room), style));
             // A verified identity (docs/protocol.md §12.4).
             if mark {
                 line.spans.push(Span::styled(" ✓", style));

@@ -6,6 +6,7 @@
 //! it keeps sending.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chat_protocol::{ClientEvent, Opener, RejectCode, Sealer, ServerEvent};
@@ -135,6 +136,18 @@ impl Rx {
     }
 }
 
+/// How the bench's clients set up their sockets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ClientSockets {
+    /// TCP_NODELAY, a 4 KiB WebSocket read buffer and no write buffer:
+    /// what lets one process hold 100 000 clients.
+    Bench,
+    /// Nothing set: the kernel's defaults (Nagle's algorithm on) and
+    /// tungstenite's (128 KiB buffers a client, in the bench), as an
+    /// independent client that sets nothing would have.
+    Default,
+}
+
 /// tungstenite's defaults buffer 128 KiB a connection; a bench of 100 000
 /// clients keeps the kernel's buffers and 4 KiB of its own.
 fn small_buffers() -> WebSocketConfig {
@@ -145,7 +158,11 @@ fn small_buffers() -> WebSocketConfig {
 
 /// Opens a WebSocket to the target from `source` (any of 127.0.0.0/8 on
 /// loopback; each source address has its own ~28 000 ephemeral ports).
-async fn open(target: &Target, source: Option<IpAddr>) -> Result<Ws, String> {
+async fn open(
+    target: &Target,
+    source: Option<IpAddr>,
+    sockets: ClientSockets,
+) -> Result<Ws, String> {
     let socket =
         TcpSocket::new_v4().map_err(|e| format!("socket: {e} (raise the open-file limit)"))?;
     if let Some(ip) = source {
@@ -157,11 +174,17 @@ async fn open(target: &Target, source: Option<IpAddr>) -> Result<Ws, String> {
         .connect(target.addr)
         .await
         .map_err(|e| format!("connect {}: {e}", target.addr))?;
-    let _ = stream.set_nodelay(true);
+    let config = match sockets {
+        ClientSockets::Bench => {
+            let _ = stream.set_nodelay(true);
+            Some(small_buffers())
+        }
+        ClientSockets::Default => None,
+    };
     let (ws, _) = tokio_tungstenite::client_async_with_config(
         target.url.as_str(),
         MaybeTlsStream::Plain(stream),
-        Some(small_buffers()),
+        config,
     )
     .await
     .map_err(|e| format!("upgrade: {e}"))?;
@@ -169,15 +192,18 @@ async fn open(target: &Target, source: Option<IpAddr>) -> Result<Ws, String> {
 }
 
 /// Connects and joins as `name` before `deadline`; a server that answers
-/// busy is asked again, as a reconnecting client would.
+/// busy is asked again, as a reconnecting client would (each such answer
+/// counted in `busy`).
 pub async fn join(
     target: &Target,
     name: &str,
     source: Option<IpAddr>,
     deadline: Instant,
+    sockets: ClientSockets,
+    busy: &AtomicU64,
 ) -> Result<(Tx, Rx), String> {
     loop {
-        let ws = open(target, source).await?;
+        let ws = open(target, source, sockets).await?;
         let (token, password) = match &target.proto {
             Proto::Bare => {
                 let (sink, stream) = ws.split();
@@ -195,6 +221,7 @@ pub async fn join(
                 ));
             }
             Outcome::Rejected(RejectCode::Busy, _) if Instant::now() < deadline => {
+                busy.fetch_add(1, Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             Outcome::Rejected(code, reason) => {

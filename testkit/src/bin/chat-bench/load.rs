@@ -20,7 +20,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::check::{self, Checker, Violations};
-use crate::conn::{self, Received, Rx, Target, Tx};
+use crate::conn::{self, ClientSockets, Received, Rx, Target, Tx};
 use crate::hist::Histogram;
 use crate::proc::{CpuSample, CpuUse, Measured};
 
@@ -59,6 +59,14 @@ pub struct Load {
     /// Source addresses to spread connections over (127.0.0.1, .2, …);
     /// 0 binds none.
     pub sources: u8,
+    /// How the clients set up their sockets.
+    pub client_sockets: ClientSockets,
+    // Rooms (`--rooms R`, once chatd has rooms) belong here: the number of
+    // rooms the N clients are spread over (client i in room i mod R, the
+    // first S in turn), each sender's messages checked by the clients of
+    // its room only (`Checker::new` takes that room's senders), and
+    // N × S × M / R deliveries expected. `conn::join` would join the
+    // client's room; the reports would add `rooms` beside `clients`.
 }
 
 /// Figures of the join phase.
@@ -68,6 +76,8 @@ pub struct JoinFigures {
     pub joined: usize,
     /// Joins that failed, and the first reason.
     pub failed: usize,
+    /// `busy` refusals the clients got (and retried) before joining.
+    pub busy: u64,
     /// The first failure's words.
     pub first_error: Option<String>,
     /// From the first connect to the last Welcome, seconds.
@@ -189,18 +199,19 @@ impl Run {
         let deadline = before.at + load.join_limit;
         let gate = Arc::new(Semaphore::new(load.join_concurrency.max(1)));
         let join_times = Arc::new(Histogram::default());
+        let busy = Arc::new(AtomicU64::new(0));
         let mut joins = JoinSet::new();
         for i in 0..load.clients {
             let target = targets[i % targets.len()].clone();
-            let (gate, times) = (gate.clone(), join_times.clone());
-            let src = source(&load, i);
+            let (gate, times, busy) = (gate.clone(), join_times.clone(), busy.clone());
+            let (src, sockets) = (source(&load, i), load.client_sockets);
             joins.spawn(async move {
                 let _turn = gate.acquire_owned().await.map_err(|e| e.to_string())?;
                 let started = Instant::now();
                 let left = deadline.saturating_duration_since(started);
                 let joined = tokio::time::timeout(
                     left,
-                    conn::join(&target, &format!("b{i}"), src, deadline),
+                    conn::join(&target, &format!("b{i}"), src, deadline, sockets, &busy),
                 )
                 .await
                 .map_err(|_| "join phase time limit".to_string())??;
@@ -226,6 +237,7 @@ impl Run {
             }
         }
         let joined_at = Instant::now();
+        fig.busy = busy.load(Ordering::Relaxed);
         fig.secs = joined_at.duration_since(before.at).as_secs_f64();
         fig.p50_us = join_times.percentile(0.5);
         fig.p99_us = join_times.percentile(0.99);

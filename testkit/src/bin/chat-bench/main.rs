@@ -1,23 +1,29 @@
 //! `chat-bench`: drives a real chatd over loopback with the real protocol
-//! and measures it, and measures a bare broadcast server (the reference)
-//! under the same load, so that chatd's cost can be stated as a ratio.
+//! and measures it, and measures bare broadcast servers (the references:
+//! a relay, and the floor, the least such a server costs) under the same
+//! load, so that chatd's cost can be stated as a ratio.
 //! Every client checks what it receives (no loss, no duplicate, each
 //! sender's order); a violation makes the exit status 1.
 //!
 //! Modules: `load` runs the phases, `conn` is one client's connection,
 //! `check` the per-client checker, `hist` the latency percentiles,
-//! `reference` the bare server (and its test-only faults), `server` starts
-//! or attaches to what is measured, `proc` reads /proc, `report` prints.
+//! `reference` what the two bare servers share (their kinds, test-only
+//! faults, the child process), `relay` and `floor` the servers
+//! themselves, `server` starts or attaches to what is measured, `proc`
+//! reads /proc, `report` prints.
 //! How to run it and how to read it: docs/performance.md.
 
 mod check;
 mod conn;
+mod floor;
 mod hist;
 mod load;
 mod proc;
 mod reference;
+mod relay;
 mod report;
 mod server;
+mod suite;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,7 +32,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::load::{Load, Pace, Run};
-use crate::reference::Fault;
+use crate::reference::{Fault, Kind};
 use crate::report::Report;
 use crate::server::Server;
 
@@ -41,7 +47,7 @@ const EXIT_INCOMPLETE: u8 = 3;
 #[derive(Parser, Debug)]
 #[command(
     name = "chat-bench",
-    about = "Measures chatd (and a bare reference server) with real clients on loopback",
+    about = "Measures chatd (and bare reference servers) with real clients on loopback",
     after_help = "Exit status: 0 clean and complete, 1 a violation (loss, duplicate, reorder), \
                   2 could not run, 3 incomplete (joins failed or a phase hit its time limit).\n\
                   Documentation: docs/performance.md"
@@ -71,15 +77,26 @@ struct Cli {
     /// Start K chatd nodes sharing the room through a nats-server the bench
     /// starts too (chatd --cluster), and spread the clients over them in
     /// turn; without it, one chatd on its own
-    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=64), conflicts_with_all = ["url", "reference"])]
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=64), conflicts_with = "url")]
     nodes: Option<u64>,
     /// Join with a password (the chatd the bench starts gets one)
     #[arg(long)]
     password: bool,
-    /// Measure the reference server (a bare broadcast relay) instead of chatd
-    #[arg(long, conflicts_with = "compare")]
-    reference: bool,
-    /// Run the load on chatd, then on the reference server, and print ratios
+    /// Measure a bare reference server instead of chatd: `relay` (a tokio
+    /// relay, the default when no KIND is given), `floor` (one thread, a
+    /// broadcast ring: the least a broadcast server costs), or both
+    /// (`relay,floor`); with --compare, what chatd is compared with
+    #[arg(
+        long,
+        value_enum,
+        value_name = "KIND",
+        num_args = 0..=1,
+        default_missing_value = "relay",
+        value_delimiter = ','
+    )]
+    reference: Vec<Kind>,
+    /// Run the load on chatd, then on each --reference server (the relay if
+    /// none is named), and print chatd ÷ each
     #[arg(long)]
     compare: bool,
     /// Attach to a running chatd at ws://IP:PORT/ instead of starting one
@@ -116,20 +133,56 @@ struct Cli {
     /// Source addresses 127.0.0.1… to spread connections over [default: one per 25 000 clients above 28 000]
     #[arg(long)]
     sources: Option<u8>,
+    /// How the clients set up their sockets: `bench` (TCP_NODELAY, 4 KiB
+    /// WebSocket buffers) or `default` (nothing set, as an independent
+    /// client: Nagle on, tungstenite's 128 KiB buffers in this process)
+    #[arg(long, value_enum, default_value = "bench")]
+    client_sockets: conn::ClientSockets,
     /// Print one JSON object instead of the table
     #[arg(long)]
     json: bool,
-    /// TEST AID, not a benchmark setting: make the reference server drop,
-    /// duplicate or reorder some messages, to prove the checker notices
-    #[arg(long, value_enum, requires = "reference")]
+    /// TEST AID, not a benchmark setting: make the reference server(s)
+    /// drop, duplicate or reorder some messages, to prove the checker notices
+    #[arg(long, value_enum, requires = "reference", conflicts_with = "compare")]
     fault: Option<Fault>,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run the reference server alone (what `--reference` starts): prints
+    /// Make the tables of docs/performance.md: run each scenario's cases
+    /// (chatd against the floor) as child chat-bench processes, take the
+    /// median of --runs runs, print markdown (testkit/bench/all.sh runs it)
+    Suite {
+        /// Scenarios to run, in this order [default: all of them]
+        #[arg(value_enum)]
+        scenarios: Vec<suite::Scenario>,
+        /// Runs of each case; the tables show medians (the scale
+        /// scenario runs each case once)
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=99))]
+        runs: u32,
+        /// The commit measured, for the tables' headings
+        #[arg(long, default_value = "unknown")]
+        commit: String,
+        /// The command to name in the headings [default: this one]
+        #[arg(long, value_name = "TEXT")]
+        command: Option<String>,
+        /// Do not pin the server and the load to CPUs 0 and 1 (the default
+        /// with 2 CPUs or more)
+        #[arg(long)]
+        no_pin: bool,
+        /// Tiny loads that only check that every scenario runs and prints
+        #[arg(long)]
+        smoke: bool,
+        /// Write each run's JSON into this directory
+        #[arg(long, value_name = "DIR")]
+        save: Option<PathBuf>,
+    },
+    /// Run a reference server alone (what `--reference` starts): prints
     /// `listening on 127.0.0.1:PORT`, serves until its stdin closes
     ServeReference {
+        /// Which one
+        #[arg(long, value_enum, default_value = "relay")]
+        kind: Kind,
         /// Port on 127.0.0.1 (0: any free one)
         #[arg(long, default_value_t = 0)]
         port: u16,
@@ -142,8 +195,41 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::ServeReference { port, fault }) = cli.command {
-        return match reference::serve(port, fault) {
+    if let Some(Command::Suite {
+        scenarios,
+        runs,
+        commit,
+        command,
+        no_pin,
+        smoke,
+        save,
+    }) = cli.command
+    {
+        let scenarios = if scenarios.is_empty() {
+            suite::Scenario::ALL.to_vec()
+        } else {
+            scenarios
+        };
+        if let Some(dir) = &save
+            && let Err(e) = std::fs::create_dir_all(dir)
+        {
+            eprintln!("chat-bench suite: creating --save {}: {e}", dir.display());
+            return ExitCode::from(EXIT_SETUP);
+        }
+        let opts = suite::Options {
+            runs,
+            commit,
+            command: command.unwrap_or_else(|| std::env::args().collect::<Vec<_>>().join(" ")),
+            pin: !no_pin && proc::cpus() >= 2,
+            smoke,
+            save,
+            // The most this process (and so each child) may have.
+            nofile: proc::raise_nofile(0),
+        };
+        return ExitCode::from(suite::run(&scenarios, &opts));
+    }
+    if let Some(Command::ServeReference { kind, port, fault }) = cli.command {
+        return match reference::serve(kind, port, fault) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("chat-bench serve-reference: {e}");
@@ -195,11 +281,35 @@ fn load_of(cli: &Cli) -> Result<Load, String> {
         send_limit: Duration::from_secs(cli.send_limit),
         quiet: Duration::from_secs_f64(cli.quiet.max(0.1)),
         sources,
+        client_sockets: cli.client_sockets,
     })
+}
+
+/// The reference servers to run, each once, in the order given; the relay
+/// alone for a bare `--compare`.
+fn references(cli: &Cli) -> Vec<Kind> {
+    let mut kinds: Vec<Kind> = Vec::new();
+    for &k in &cli.reference {
+        if !kinds.contains(&k) {
+            kinds.push(k);
+        }
+    }
+    if kinds.is_empty() && cli.compare {
+        kinds.push(Kind::Relay);
+    }
+    kinds
 }
 
 fn bench(cli: Cli) -> Result<u8, String> {
     let load = load_of(&cli)?;
+    let with_chatd = cli.reference.is_empty() || cli.compare;
+    if !with_chatd && (cli.nodes.is_some() || cli.url.is_some()) {
+        return Err(
+            "--nodes and --url say how to run chatd, but --reference alone runs no chatd: \
+             add --compare to measure chatd too"
+                .into(),
+        );
+    }
     // One descriptor a client here, one in the server (which inherits
     // this limit, each process counting its own), and some to spare.
     let want = load.clients as u64 + 1024;
@@ -218,7 +328,7 @@ fn bench(cli: Cli) -> Result<u8, String> {
         .build()
         .map_err(|e| format!("starting the runtime: {e}"))?;
     let mut reports = Vec::new();
-    if !cli.reference {
+    if with_chatd {
         let server = match &cli.url {
             Some(url) => {
                 let token = cli
@@ -244,8 +354,8 @@ fn bench(cli: Cli) -> Result<u8, String> {
         let password = cli.password || cli.password_file.is_some();
         reports.push(measure(&runtime, &cli, &load, server, password)?);
     }
-    if cli.reference || cli.compare {
-        let server = Server::reference(cli.fault)?;
+    for kind in references(&cli) {
+        let server = Server::reference(kind, cli.fault)?;
         reports.push(measure(&runtime, &cli, &load, server, false)?);
     }
     print(&cli, &reports);
@@ -301,26 +411,16 @@ fn measure(
         send,
         loadavg: [loadavg_before, proc::loadavg()],
         cpus: proc::cpus(),
+        kernel_socket_bytes: proc::socket_kernel_bytes(),
     })
 }
 
 fn print(cli: &Cli, reports: &[Report]) {
     match (cli.json, reports) {
-        (true, [chatd, reference]) => {
-            let all = serde_json::json!({
-                "chatd": chatd.json(),
-                "reference": reference.json(),
-                "ratios": report::ratios(chatd, reference),
-            });
-            println!("{all}");
-        }
         (true, [one]) => println!("{}", one.json()),
-        (false, [chatd, reference]) => print!("{}", report::compare_table(chatd, reference)),
-        (false, runs) => {
-            for r in runs {
-                print!("{}", r.table());
-            }
-        }
-        (true, _) => {}
+        (true, runs) => println!("{}", report::json_of_runs(runs)),
+        (false, [one]) => print!("{}", one.table()),
+        (false, [base, others @ ..]) => print!("{}", report::compare_table(base, others)),
+        (false, []) => {}
     }
 }

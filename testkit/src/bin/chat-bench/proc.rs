@@ -12,8 +12,35 @@ fn ticks_per_second() -> u64 {
 }
 
 /// CPU time (user + system) a process used so far, in microseconds, or
-/// `None` once it is gone.
+/// `None` once it is gone: its CPU clock (every thread's, those that
+/// ended included, to the nanosecond), or `/proc/PID/stat` (in ticks of
+/// 10 ms) where that clock cannot be read. A light server's CPU over a
+/// short phase is a few ticks: the ticks alone would make it ±20 %.
 pub fn cpu_us(pid: u32) -> Option<u64> {
+    cpu_clock_us(pid).or_else(|| stat_cpu_us(pid))
+}
+
+/// The process CPU clock of `pid` (`clock_getcpuclockid`), µs.
+fn cpu_clock_us(pid: u32) -> Option<u64> {
+    let pid = libc::pid_t::try_from(pid).ok()?;
+    let mut clock: libc::clockid_t = 0;
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: both calls write only into the locals passed by pointer.
+    unsafe {
+        if libc::clock_getcpuclockid(pid, &mut clock) != 0
+            || libc::clock_gettime(clock, &mut ts) != 0
+        {
+            return None;
+        }
+    }
+    Some(ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1_000)
+}
+
+/// utime + stime of `/proc/PID/stat`, µs (10 ms resolution).
+fn stat_cpu_us(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) may hold spaces: fields count from the
     // last ')'. utime and stime are fields 14 and 15.
@@ -79,6 +106,48 @@ impl Measured {
     pub fn hwm_kib(&self) -> u64 {
         self.server.iter().map(|&pid| hwm_kib(pid)).sum()
     }
+}
+
+/// The kernel objects an accepted TCP connection holds on the server's
+/// side, by slab cache: the socket (`TCP`), its inode (`sock_inode_cache`),
+/// its dentry, its open file (`filp`), and its entry in the server's epoll
+/// set (`eventpoll_epi`, `eventpoll_pwq`).
+const SOCKET_SLABS: [&str; 6] = [
+    "TCP",
+    "sock_inode_cache",
+    "dentry",
+    "filp",
+    "eventpoll_epi",
+    "eventpoll_pwq",
+];
+
+/// The kernel memory one idle TCP connection holds on the server's side,
+/// bytes: the objects of [`SOCKET_SLABS`], each at its share of its slab's
+/// pages (`/sys/kernel/slab/NAME`: pages per slab ÷ objects per slab). Not
+/// in any process's RSS. An idle socket holds no buffers (`ss -tm`: r0 t0
+/// f0 w0), so this is all of it. `None` when the kernel does not say
+/// (no SLUB sysfs).
+pub fn socket_kernel_bytes() -> Option<u64> {
+    let read = |cache: &str, field: &str| -> Option<u64> {
+        std::fs::read_to_string(format!("/sys/kernel/slab/{cache}/{field}"))
+            .ok()?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    };
+    // SAFETY: sysconf reads a constant of the C library.
+    let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        p if p > 0 => p as u64,
+        _ => 4096,
+    };
+    SOCKET_SLABS
+        .iter()
+        .map(|cache| {
+            let per_slab = read(cache, "objs_per_slab")?.max(1);
+            Some((page << read(cache, "order")?) / per_slab)
+        })
+        .sum()
 }
 
 /// The three load averages of `/proc/loadavg`.
@@ -251,7 +320,24 @@ mod tests {
         assert!(hwm_kib(std::process::id()) >= rss_kib(std::process::id()) / 2);
         assert!(cpu_us(std::process::id()).is_some());
         assert!(cpu_us(u32::MAX).is_none());
+        // Another process's clock, and the ticks agree with it.
+        let parent = std::os::unix::process::parent_id();
+        let (clock, ticks) = (cpu_clock_us(parent).unwrap(), stat_cpu_us(parent).unwrap());
+        assert!(
+            clock + 20_000 >= ticks,
+            "{clock} µs by the clock, {ticks} by the ticks"
+        );
         assert!(machine_busy_us() > 0);
         assert!(cpus() >= 1);
+    }
+
+    #[test]
+    fn a_socket_costs_the_kernel_a_few_kib_where_it_says() {
+        if let Some(bytes) = socket_kernel_bytes() {
+            // A tcp_sock alone is over 2 KiB; all of it well under 16.
+            assert!((2048..16384).contains(&bytes), "{bytes}");
+        } else {
+            assert!(!std::path::Path::new("/sys/kernel/slab/TCP").exists());
+        }
     }
 }

@@ -1,34 +1,53 @@
-//! The reference server: the least a broadcast chat can do. WebSocket on
-//! 127.0.0.1, no authentication, no encryption, no JSON: every binary
-//! message a client sends goes to every connected client, the sender
-//! included, in the order it arrived. It runs as a child process of this
-//! binary (`chat-bench serve-reference`), so its CPU time and memory are
-//! read from `/proc` exactly like chatd's; chatd's figures are then stated
-//! as multiples of these, measured in the same run on the same machine.
+//! The reference servers chatd's figures are read against, and what they
+//! share: bare broadcast servers with no security at all, run as child
+//! processes of this binary (`chat-bench serve-reference --kind K`) so
+//! that their CPU time and memory are read from `/proc` exactly like
+//! chatd's, in the same run on the same machine.
 //!
-//! Built like chatd's sessions (tokio, a reader and a writer task per
-//! connection, a 4 KiB read buffer and no write buffer), minus everything
-//! that makes chatd secure.
+//! Two kinds: the *relay* (`relay.rs`), the plain tokio-tungstenite
+//! pattern, a reader and a writer task per connection; and the *floor*
+//! (`floor/`), one thread, a broadcast ring and one write per connection a
+//! turn: the least a broadcast server can cost. Both speak the same bare
+//! WebSocket, so one load and one checker serve both.
 //!
-//! `--fault` is a test aid, never a benchmark setting: it makes the server
-//! break its promise on purpose, so that tests can prove that the bench's
-//! checker notices. It acts on the 10th, 35th, 60th, … message of each
-//! connection (every 25th from the 10th).
+//! `--fault` is a test aid, never a benchmark setting: it makes a
+//! reference break its promise on purpose, so that tests can prove that
+//! the bench's checker notices. It acts on the 10th, 35th, 60th, …
+//! message of each connection (every 25th from the 10th).
 
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+/// Which reference server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    /// A tokio relay: a reader and a writer task per connection.
+    Relay,
+    /// The floor: one thread, a broadcast ring, one write per connection a turn.
+    Floor,
+}
 
-/// A deliberate fault of the reference server (a test aid).
+impl Kind {
+    /// Its name on the command line.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Kind::Relay => "relay",
+            Kind::Floor => "floor",
+        }
+    }
+
+    /// Its name in reports and JSON (`server`): the relay kept the name
+    /// it had when it was the only reference.
+    pub fn report_name(self) -> &'static str {
+        match self {
+            Kind::Relay => "reference",
+            Kind::Floor => "floor",
+        }
+    }
+}
+
+/// A deliberate fault of a reference server (a test aid).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Fault {
     /// The message is not delivered to anyone but its sender.
@@ -51,124 +70,29 @@ impl Fault {
 }
 
 /// Whether the `k`-th message (from 1) of a connection is one a fault acts on.
-fn faulty(k: u64) -> bool {
+pub fn faulty(k: u64) -> bool {
     k % 25 == 10
 }
 
-/// The connected clients, each by the queue its writer task drains.
-#[derive(Default)]
-struct Room {
-    peers: Mutex<HashMap<u64, mpsc::UnboundedSender<Bytes>>>,
-    next_id: AtomicU64,
-}
-
-impl Room {
-    /// Queues `frame` for every client; with `dup_or_drop`, does that
-    /// fault to everyone but `origin`. No await under the lock: the queues
-    /// are unbounded (the bench bounds what is in flight).
-    fn broadcast(&self, origin: u64, frame: &Bytes, dup_or_drop: Option<Fault>) {
-        let peers = self.peers.lock().unwrap_or_else(|p| p.into_inner());
-        for (&id, tx) in peers.iter() {
-            match dup_or_drop {
-                Some(Fault::Drop) if id != origin => continue,
-                Some(Fault::Dup) if id != origin => {
-                    let _ = tx.send(frame.clone());
-                }
-                _ => {}
-            }
-            let _ = tx.send(frame.clone());
-        }
+/// `chat-bench serve-reference`: runs reference `kind` on 127.0.0.1:`port`.
+pub fn serve(kind: Kind, port: u16, fault: Option<Fault>) -> Result<(), String> {
+    match kind {
+        Kind::Relay => crate::relay::serve(port, fault),
+        Kind::Floor => crate::floor::serve(port, fault),
     }
 }
 
-/// `chat-bench serve-reference`: serves until killed or until its stdin
-/// closes (the bench that started it is gone). Prints
-/// `listening on 127.0.0.1:PORT` first.
-pub fn serve(port: u16, fault: Option<Fault>) -> Result<(), String> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("starting the reference server's runtime: {e}"))?;
-    runtime.block_on(async move {
-        let listener = TcpListener::bind(("127.0.0.1", port))
-            .await
-            .map_err(|e| format!("binding 127.0.0.1:{port}: {e} (choose another --port, or 0)"))?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        println!("listening on {addr}");
-        std::io::stdout().flush().map_err(|e| e.to_string())?;
-        std::thread::spawn(|| {
-            // EOF on stdin: the parent is gone; so are we.
-            let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
-            std::process::exit(0);
-        });
-        let room = std::sync::Arc::new(Room::default());
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            tokio::spawn(session(room.clone(), stream, fault));
-        }
-    })
-}
-
-/// One client: its writer drains its queue, its reader relays.
-async fn session(room: std::sync::Arc<Room>, stream: TcpStream, fault: Option<Fault>) {
-    let _ = stream.set_nodelay(true);
-    let config = WebSocketConfig::default()
-        .read_buffer_size(4096)
-        .write_buffer_size(0)
-        .max_message_size(Some(64 << 10))
-        .max_frame_size(Some(64 << 10));
-    let Ok(ws) = tokio_tungstenite::accept_async_with_config(stream, Some(config)).await else {
-        return;
-    };
-    let (mut sink, mut stream) = ws.split();
-    let id = room.next_id.fetch_add(1, Ordering::Relaxed);
-    let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
-    room.peers
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(id, tx);
-    let writer = tokio::spawn(async move {
-        while let Some(frame) = rx.recv().await {
-            if sink.feed(Message::Binary(frame)).await.is_err() {
-                return;
-            }
-            while let Ok(more) = rx.try_recv() {
-                if sink.feed(Message::Binary(more)).await.is_err() {
-                    return;
-                }
-            }
-            if sink.flush().await.is_err() {
-                return;
-            }
-        }
+/// Tells the parent where a reference listens (`listening on ADDR`, the
+/// first line of its stdout), and makes the process end when the parent's
+/// end of its stdin closes (the bench that started it is gone).
+pub fn announce(addr: SocketAddr) -> Result<(), String> {
+    println!("listening on {addr}");
+    std::io::stdout().flush().map_err(|e| e.to_string())?;
+    std::thread::spawn(|| {
+        let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
+        std::process::exit(0);
     });
-    let mut k = 0u64;
-    let mut held: Option<Bytes> = None;
-    while let Some(Ok(msg)) = stream.next().await {
-        let Message::Binary(frame) = msg else {
-            if matches!(msg, Message::Close(_)) {
-                break;
-            }
-            continue;
-        };
-        k += 1;
-        let hit = faulty(k).then_some(fault).flatten();
-        if hit == Some(Fault::Reorder) {
-            held = Some(frame);
-            continue;
-        }
-        room.broadcast(id, &frame, hit);
-        if let Some(late) = held.take() {
-            room.broadcast(id, &late, None);
-        }
-    }
-    room.peers
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .remove(&id);
-    writer.abort();
+    Ok(())
 }
 
 /// A reference server running as a child process of this binary.
@@ -179,11 +103,12 @@ pub struct ReferenceProcess {
 }
 
 impl ReferenceProcess {
-    /// Starts `chat-bench serve-reference --port 0` and waits for its port.
-    pub fn start(fault: Option<Fault>) -> Result<Self, String> {
+    /// Starts `chat-bench serve-reference --kind KIND --port 0` and waits
+    /// for its port.
+    pub fn start(kind: Kind, fault: Option<Fault>) -> Result<Self, String> {
         let exe = std::env::current_exe().map_err(|e| format!("finding chat-bench itself: {e}"))?;
         let mut cmd = Command::new(exe);
-        cmd.args(["serve-reference", "--port", "0"]);
+        cmd.args(["serve-reference", "--kind", kind.flag(), "--port", "0"]);
         if let Some(f) = fault {
             cmd.args(["--fault", f.name()]);
         }
@@ -192,16 +117,16 @@ impl ReferenceProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .map_err(|e| format!("starting the reference server: {e}"))?;
+            .map_err(|e| format!("starting the {} server: {e}", kind.flag()))?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
         let mut line = String::new();
         BufReader::new(stdout)
             .read_line(&mut line)
-            .map_err(|e| format!("reading the reference server's port: {e}"))?;
+            .map_err(|e| format!("reading the {} server's port: {e}", kind.flag()))?;
         let addr = line
             .trim()
             .strip_prefix("listening on ")
-            .ok_or_else(|| format!("the reference server said {line:?}, not its address"))?;
+            .ok_or_else(|| format!("the {} server said {line:?}, not its address", kind.flag()))?;
         Ok(ReferenceProcess {
             url: format!("ws://{addr}/"),
             child,

@@ -1,8 +1,8 @@
 //! The server under test: a chatd this bench starts (testkit's `Daemon`,
 //! the binary next to this one, so a release bench runs a release chatd),
 //! K chatd nodes sharing one room through a nats-server the bench starts
-//! too (`--nodes K`), the reference server as a child process, or a chatd
-//! already running (`--url`).
+//! too (`--nodes K`), a reference server (the relay or the floor) as a
+//! child process, or a chatd already running (`--url`).
 
 use std::time::Duration;
 
@@ -10,7 +10,7 @@ use testkit::{Daemon, Nats};
 
 use crate::conn::{Proto, Target};
 use crate::proc::{self, Measured};
-use crate::reference::{Fault, ReferenceProcess};
+use crate::reference::{Fault, Kind, ReferenceProcess};
 
 /// The join password of a chatd the bench starts with `--password`: not
 /// a secret, a bench-only server on loopback.
@@ -22,7 +22,7 @@ pub struct Server {
     pub targets: Vec<Target>,
     /// Its processes (every node's), when known, and the nats-server's.
     pub measured: Measured,
-    /// `chatd` or `reference`.
+    /// `chatd`, `reference` (the relay) or `floor`.
     pub name: &'static str,
     /// How many chatd nodes share the room through NATS; `None`: one
     /// chatd on its own (no NATS).
@@ -93,16 +93,16 @@ impl Server {
         })
     }
 
-    /// Starts the reference server (`fault`: a test aid).
-    pub fn reference(fault: Option<Fault>) -> Result<Server, String> {
-        let process = ReferenceProcess::start(fault)?;
+    /// Starts reference server `kind` (`fault`: a test aid).
+    pub fn reference(kind: Kind, fault: Option<Fault>) -> Result<Server, String> {
+        let process = ReferenceProcess::start(kind, fault)?;
         Ok(Server {
             targets: vec![Target::new(&process.url, Proto::Bare)?],
             measured: Measured {
                 server: vec![process.pid()],
                 nats: None,
             },
-            name: "reference",
+            name: kind.report_name(),
             nodes: None,
             _owned: Box::new(process),
         })

@@ -1,6 +1,11 @@
 //! A run's figures, as a table for people and as one JSON object for
-//! scripts (fields documented in docs/performance.md), and the ratios of
-//! chatd's figures to the reference server's.
+//! scripts (fields documented in docs/performance.md); `compare` puts
+//! several runs of one load side by side, with chatd's ratios to the
+//! reference servers'.
+
+mod compare;
+
+pub use compare::{compare_table, json_of_runs};
 
 use serde_json::{Value, json};
 
@@ -11,7 +16,7 @@ use crate::proc::Measured;
 /// Everything one run measured.
 #[derive(Clone, Debug)]
 pub struct Report {
-    /// `chatd` or `reference`.
+    /// `chatd`, `reference` (the relay) or `floor`.
     pub server: String,
     /// The server's PIDs (every node's), if known (CPU and memory need
     /// them; figures are summed over the nodes), and the nats-server's.
@@ -33,6 +38,9 @@ pub struct Report {
     pub loadavg: [[f64; 3]; 2],
     /// CPUs of the machine.
     pub cpus: usize,
+    /// What one idle connection's socket holds in the kernel on the
+    /// server's side, bytes (not in RSS); `None` if the kernel does not say.
+    pub kernel_socket_bytes: Option<u64>,
 }
 
 fn per(a: f64, b: f64) -> f64 {
@@ -61,6 +69,17 @@ impl Report {
                 .saturating_sub(self.join.rss_before_kib) as f64,
             self.join.joined as f64,
         )
+    }
+
+    /// The kernel's part of an idle connection, KiB (not in RSS).
+    pub fn kernel_kib(&self) -> Option<f64> {
+        self.kernel_socket_bytes.map(|b| b as f64 / 1024.0)
+    }
+
+    /// Idle memory per joined connection with the kernel's part: what a
+    /// memory cgroup (a systemd unit's `MemoryCurrent`) would count.
+    pub fn idle_kib_with_kernel(&self) -> Option<f64> {
+        Some(self.idle_kib() + self.kernel_kib()?).filter(|_| self.known())
     }
 
     /// Deliveries a second.
@@ -127,6 +146,7 @@ impl Report {
             "join": {
                 "joined": self.join.joined,
                 "failed": self.join.failed,
+                "busy_refusals": self.join.busy,
                 "first_error": self.join.first_error,
                 "secs": self.join.secs,
                 "per_join_p50_ms": self.join.p50_us as f64 / 1e3,
@@ -163,6 +183,8 @@ impl Report {
                 "rss_before_kib": self.known().then_some(self.join.rss_before_kib),
                 "rss_joined_kib": self.known().then_some(self.join.rss_joined_kib),
                 "idle_kib_per_connection": self.known().then_some(self.idle_kib()),
+                "kernel_kib_per_connection": self.kernel_kib(),
+                "with_kernel_kib_per_connection": self.idle_kib_with_kernel(),
                 "peak_rss_kib": self.known().then_some(self.hwm_kib),
             },
             "machine": {
@@ -195,6 +217,7 @@ impl Report {
                 format!("{} of {}", self.join.joined, self.load.clients),
                 None,
             ),
+            ("busy refusals (retried)", self.join.busy.to_string(), None),
             (
                 "join time, all N",
                 format!("{:.2} s", self.join.secs),
@@ -274,6 +297,16 @@ impl Report {
                 self.known().then_some(self.idle_kib()),
             ),
             (
+                "+ kernel, KiB/conn",
+                match self.idle_kib_with_kernel() {
+                    Some(all) => {
+                        format!("{all:.1} (+{:.1})", self.kernel_kib().unwrap_or_default())
+                    }
+                    None => "-".into(),
+                },
+                self.idle_kib_with_kernel(),
+            ),
+            (
                 "server peak RSS",
                 known(self.known(), format!("{} KiB", self.hwm_kib)),
                 self.known().then_some(self.hwm_kib as f64),
@@ -349,43 +382,4 @@ impl Report {
         }
         out
     }
-}
-
-/// chatd's figures as multiples of the reference server's.
-pub fn ratios(chatd: &Report, reference: &Report) -> Value {
-    let r = |a: Option<f64>, b: Option<f64>| match (a, b) {
-        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
-        _ => None,
-    };
-    json!({
-        "join_secs": r(Some(chatd.join.secs), Some(reference.join.secs)),
-        "deliveries_per_s": r(Some(chatd.rate()), Some(reference.rate())),
-        "latency_p50": r(Some(chatd.send.p50_us as f64), Some(reference.send.p50_us as f64)),
-        "latency_p99": r(Some(chatd.send.p99_us as f64), Some(reference.send.p99_us as f64)),
-        "server_cpu_us_per_delivery": r(chatd.cpu_per_delivery(), reference.cpu_per_delivery()),
-        "idle_kib_per_connection": r(Some(chatd.idle_kib()), Some(reference.idle_kib())),
-        "peak_rss": r(Some(chatd.hwm_kib as f64), Some(reference.hwm_kib as f64)),
-    })
-}
-
-/// The two runs side by side, with chatd ÷ reference.
-pub fn compare_table(chatd: &Report, reference: &Report) -> String {
-    let mut out = format!(
-        "{}\n  {:<26} {:>20} {:>20} {:>9}\n",
-        chatd.title(),
-        "",
-        "chatd",
-        "reference",
-        "ratio"
-    );
-    for ((label, a, x), (_, b, y)) in chatd.rows().into_iter().zip(reference.rows()) {
-        let ratio = match (x, y) {
-            (Some(x), Some(y)) if y > 0.0 => format!("{:.2}×", x / y),
-            _ => String::new(),
-        };
-        out.push_str(&format!("  {label:<26} {a:>20} {b:>20} {ratio:>9}\n"));
-    }
-    out.push_str(&chatd.verdict());
-    out.push_str(&reference.verdict());
-    out
 }
