@@ -41,25 +41,25 @@
 //! key-value conventions (`KV_<bucket>`, subjects `$KV.<bucket>.>`, rollup
 //! allowed, deletes denied), and opened with `get_key_value`.
 
-pub mod admin;
-pub mod changes;
-pub mod claim;
-pub mod control;
-pub mod dm;
-pub mod error;
-pub mod keys;
+pub(crate) mod admin;
+pub(crate) mod changes;
+pub(crate) mod claim;
+pub(crate) mod control;
+pub(crate) mod dm;
+pub(crate) mod error;
+pub(crate) mod keys;
 pub mod log;
 pub mod names;
-pub mod node;
-pub mod nodes;
-pub mod password;
-pub mod peers;
-pub mod presence;
-pub mod replicated;
-pub mod shared;
-pub mod start;
-pub mod tasks;
-pub mod watch;
+pub(crate) mod node;
+pub(crate) mod nodes;
+pub(crate) mod password;
+pub(crate) mod peers;
+pub(crate) mod presence;
+pub(crate) mod replicated;
+pub(crate) mod shared;
+pub(crate) mod start;
+pub(crate) mod tasks;
+pub(crate) mod watch;
 
 pub use error::ClusterError;
 pub use peers::{Claim, Peers};

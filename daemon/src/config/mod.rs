@@ -4,11 +4,11 @@
 //! keys and bad values refused by file and line; command-line flags are
 //! applied on top. Every field is documented in `config/chatd.toml`.
 
-pub mod check;
-pub mod cluster;
-pub mod current;
-pub mod error;
-pub mod network;
+pub(crate) mod check;
+pub(crate) mod cluster;
+pub(crate) mod current;
+pub(crate) mod error;
+pub(crate) mod network;
 pub mod reload;
 
 use std::path::{Path, PathBuf};

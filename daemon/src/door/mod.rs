@@ -6,8 +6,8 @@
 //! else gets a short refusal. Behind a trusted reverse proxy the client is
 //! the one its header names ([`forwarded`]).
 
-pub mod accept;
-pub mod forwarded;
+pub(crate) mod accept;
+pub(crate) mod forwarded;
 pub mod upgrade;
 
 use std::net::SocketAddr;

@@ -39,8 +39,8 @@ use crate::log::{Accepted, Bounds, Draft, EmbeddedLog, LogError, RoomLog, Tail};
 
 mod admin;
 mod dm;
-pub mod member;
-pub mod presence;
+pub(crate) mod member;
+pub(crate) mod presence;
 mod remote;
 pub mod welcome;
 

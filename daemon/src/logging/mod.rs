@@ -3,7 +3,7 @@
 //! that anyone on the network can cause ([`line_budget`]). Every part of
 //! chatd logs, so this folder uses none of them.
 
-pub mod line_budget;
+pub(crate) mod line_budget;
 
 use std::io::IsTerminal;
 

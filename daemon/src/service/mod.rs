@@ -3,12 +3,12 @@
 //! a [`Handle`]; and what only a whole process has: its signals, its
 //! process-wide settings, and what it says at start.
 
-pub mod banner;
-pub mod check;
-pub mod listeners;
+pub(crate) mod banner;
+pub(crate) mod check;
+pub(crate) mod listeners;
 pub mod process;
 pub mod signals;
-pub mod startup;
+pub(crate) mod startup;
 
 pub use check::{check_config, check_machine};
 pub use listeners::Listeners;

@@ -14,7 +14,7 @@
 
 pub mod connection;
 mod handshake;
-pub mod message_rate;
+pub(crate) mod message_rate;
 mod reader;
 mod writer;
 

@@ -10,10 +10,10 @@
 //! | `history` | the room's log: JSON lines, plain text (see `log::embedded`); none with `history = 0` |
 //! | `lock` | held (flock) while a chatd runs on this directory |
 
-pub mod keyring;
-pub mod password;
-pub mod paths;
-pub mod phc;
+pub(crate) mod keyring;
+pub(crate) mod password;
+pub(crate) mod paths;
+pub(crate) mod phc;
 
 use std::fs::File;
 use std::io::Write;
