@@ -113,6 +113,8 @@ expect_listing "$chatd_deb" "-rw-r--r-- /etc/chatd/chatd.toml
 -rw-r--r-- /usr/share/doc/chatd/README.md
 -rw-r--r-- /usr/share/doc/chatd/changelog.Debian.gz
 -rw-r--r-- /usr/share/doc/chatd/copyright
+-rw-r--r-- /usr/share/doc/chatd/examples/grafana/chatd.json
+-rw-r--r-- /usr/share/doc/chatd/examples/prometheus/chatd-alerts.yml
 -rw-r--r-- /usr/share/doc/chatd/operations.md
 -rw-r--r-- /usr/share/fish/vendor_completions.d/chatctl.fish
 -rw-r--r-- /usr/share/fish/vendor_completions.d/chatd.fish

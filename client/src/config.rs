@@ -30,6 +30,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use chat_protocol::config_file::{key_line, line_at, located, place};
 use serde::Deserialize;
 
 use crate::exit::{Exit, Failure};
@@ -159,14 +160,8 @@ fn read_trusted(path: &Path) -> std::io::Result<Result<String, String>> {
 /// Parses and checks `text` (from `origin`), then picks `profile`.
 pub fn parse(text: &str, origin: &Path, profile: Option<&str>) -> Result<Settings, String> {
     let file: File = toml::from_str(text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
-        let message = e.message().trim_end();
-        match line {
-            Some(line) => format!("{} line {line}: {message}", origin.display()),
-            None => format!("{}: {message}", origin.display()),
-        }
+        let line = e.span().map(|span| line_at(text, span.start));
+        located(origin, line, e.message().trim_end())
     })?;
     let base = Settings {
         url: file.url,
@@ -231,37 +226,11 @@ pub fn parse(text: &str, origin: &Path, profile: Option<&str>) -> Result<Setting
     })
 }
 
-/// The line (1-based) where `key` is set in the table `profile` (the top
-/// level when `None`).
-fn line_of(text: &str, key: &str, profile: Option<&str>) -> Option<usize> {
-    let mut in_table = profile.is_none();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.starts_with('[') {
-            let header = line.trim_start_matches('[').trim_end_matches(']').trim();
-            in_table = profile.is_some_and(|p| {
-                header == format!("profile.{p}") || header == format!("profile.\"{p}\"")
-            });
-            continue;
-        }
-        if in_table
-            && line
-                .strip_prefix(key)
-                .is_some_and(|rest| rest.trim_start().starts_with('='))
-        {
-            return Some(i + 1);
-        }
-    }
-    None
-}
-
 /// The values' own rules: one key source, one password source, a valid
 /// URL and name.
 fn check(s: &Settings, text: &str, origin: &Path, profile: Option<&str>) -> Result<(), String> {
-    let at = |key: &str| match line_of(text, key, profile) {
-        Some(line) => format!("{} line {line}", origin.display()),
-        None => origin.display().to_string(),
-    };
+    let table = profile.map(|p| format!("profile.{p}"));
+    let at = |key: &str| place(origin, key_line(text, key, table.as_deref()));
     if s.key.is_some() && s.key_file.is_some() {
         return Err(format!(
             "{}: give key or key_file, not both",

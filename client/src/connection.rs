@@ -21,7 +21,7 @@ mod servers;
 
 use std::time::Duration;
 
-use chat_protocol::limits::MAX_SERVER_MESSAGE;
+use chat_protocol::sizes::MAX_SERVER_MESSAGE;
 use chat_protocol::{ByeCode, ClientEvent, OpenError, Opener, Sealer, ServerEvent, close};
 use futures_util::{SinkExt as _, StreamExt as _};
 use tokio::net::TcpStream;

@@ -6,7 +6,7 @@
 use std::fs;
 use std::io::{self, Read as _, Write as _};
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The text of the file at `path`, at most `max` bytes of it; empty if
 /// the file does not exist.
@@ -30,12 +30,25 @@ pub fn write_private(path: &Path, text: &str) -> io::Result<()> {
         .recursive(true)
         .mode(0o700)
         .create(dir)?;
-    let mut suffix = [0u8; 6];
-    let _ = getrandom::fill(&mut suffix);
-    let suffix: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
     let name = path
         .file_name()
         .map_or_else(|| "data".into(), |n| n.to_string_lossy());
+    let temp = write_temp(dir, &name, text.as_bytes())?;
+    let renamed = fs::rename(&temp, path);
+    if renamed.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    renamed
+}
+
+/// Writes `bytes` into a new file in `dir`, `.{name}.{random}.tmp`, that
+/// only its owner may read (0600), and syncs it: its path, for the caller
+/// to rename or link into place. A file that could not be written whole
+/// is removed again.
+pub fn write_temp(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<PathBuf> {
+    let mut suffix = [0u8; 6];
+    let _ = getrandom::fill(&mut suffix);
+    let suffix: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
     let temp = dir.join(format!(".{name}.{suffix}.tmp"));
     let written = fs::OpenOptions::new()
         .write(true)
@@ -43,14 +56,16 @@ pub fn write_private(path: &Path, text: &str) -> io::Result<()> {
         .mode(0o600)
         .open(&temp)
         .and_then(|mut file| {
-            file.write_all(text.as_bytes())?;
+            file.write_all(bytes)?;
             file.sync_all()
-        })
-        .and_then(|()| fs::rename(&temp, path));
-    if written.is_err() {
-        let _ = fs::remove_file(&temp);
+        });
+    match written {
+        Ok(()) => Ok(temp),
+        Err(err) => {
+            let _ = fs::remove_file(&temp);
+            Err(err)
+        }
     }
-    written
 }
 
 #[cfg(test)]

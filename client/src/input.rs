@@ -27,7 +27,7 @@ pub mod rooms;
 
 use std::io::{self, BufRead};
 
-use chat_protocol::limits::{TAG_LEN, max_client_message};
+use chat_protocol::sizes::{TAG_LEN, max_client_message};
 use chat_protocol::{ClientEvent, valid_username, validate_text};
 use tokio::sync::mpsc;
 
@@ -267,34 +267,12 @@ pub fn spawn_reader(cap: usize, tx: mpsc::Sender<Line>) {
 /// most `cap` bytes of it in memory. `None` at end of input.
 pub fn read_line(reader: &mut impl BufRead, cap: usize) -> io::Result<Option<Line>> {
     let mut line = Vec::new();
-    let mut total = 0usize;
-    let mut seen_any = false;
-    loop {
-        let available = match reader.fill_buf() {
-            Ok(buf) => buf,
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(err),
-        };
-        if available.is_empty() {
-            if !seen_any {
-                return Ok(None);
-            }
-            break;
-        }
-        seen_any = true;
-        let newline = available.iter().position(|&b| b == b'\n');
-        let chunk = &available[..newline.unwrap_or(available.len())];
-        total += chunk.len();
-        if total <= cap {
-            line.extend_from_slice(chunk);
-        }
-        let used = newline.map_or(available.len(), |i| i + 1);
-        reader.consume(used);
-        if newline.is_some() {
-            break;
-        }
-    }
-    if line.last() == Some(&b'\r') {
+    // One byte more than the cap: a `\r` before the `\n` is not counted.
+    let Some(read) = chat_term::line::read_capped(reader, cap.saturating_add(1), &mut line)? else {
+        return Ok(None);
+    };
+    let mut total = read.len;
+    if total == line.len() && line.last() == Some(&b'\r') {
         line.pop();
         total -= 1;
     }

@@ -5,19 +5,16 @@
 //! Never from the command line, where `ps` and shell history would show it.
 //! No message here ever contains the password.
 
-use std::fs::File;
-use std::io::{BufReader, Write as _};
 use std::path::Path;
-use std::sync::Arc;
 
 use anyhow::Context as _;
-use chat_protocol::limits::MAX_PASSWORD;
+use chat_protocol::password::{MAX_PASSWORD_READ, NotAPassword, from_bytes};
+use chat_protocol::sizes::MAX_PASSWORD;
+use chat_term::prompt::{self, Prompted};
 use zeroize::Zeroizing;
 
 use crate::exit::{Exit, Failure};
-use crate::input::{Line, read_line};
 use crate::signals::Signals;
-use chat_term::EchoOff;
 
 /// The environment variable that may hold the password.
 pub const ENV: &str = "CHAT_PASSWORD";
@@ -32,14 +29,10 @@ pub fn from_file_or_env(file: Option<&Path>) -> anyhow::Result<Option<Zeroizing<
         std::fs::File::open(path)
             .and_then(|f| {
                 crate::permissions::warn_if_exposed(&f, path, "password file");
-                f.take(MAX_PASSWORD as u64 + 3).read_to_end(&mut bytes)
+                f.take(MAX_PASSWORD_READ).read_to_end(&mut bytes)
             })
             .with_context(|| format!("reading the password file {}", path.display()))?;
-        return check(
-            strip_newline(bytes),
-            &format!("the password file {}", path.display()),
-        )
-        .map(Some);
+        return check(bytes, &format!("the password file {}", path.display())).map(Some);
     }
     match std::env::var_os(ENV) {
         Some(value) => check(Zeroizing::new(value.into_encoded_bytes()), ENV).map(Some),
@@ -66,7 +59,7 @@ pub fn from_command(command: &str) -> anyhow::Result<Zeroizing<String>> {
         .stdout
         .take()
         .expect("piped stdout")
-        .take(MAX_PASSWORD as u64 + 3)
+        .take(MAX_PASSWORD_READ)
         .read_to_end(&mut bytes);
     // Nothing more is read: a command that prints on and on is stopped.
     if read.is_ok() && bytes.len() > MAX_PASSWORD + 2 {
@@ -83,40 +76,21 @@ pub fn from_command(command: &str) -> anyhow::Result<Zeroizing<String>> {
         )
         .into());
     }
-    check(
-        strip_newline(bytes),
-        "the output of the configuration's password_command",
-    )
+    check(bytes, "the output of the configuration's password_command")
 }
 
-/// `bytes` without one trailing `\n` (or `\r\n`).
-fn strip_newline(mut bytes: Zeroizing<Vec<u8>>) -> Zeroizing<Vec<u8>> {
-    if bytes.last() == Some(&b'\n') {
-        bytes.pop();
-        if bytes.last() == Some(&b'\r') {
-            bytes.pop();
-        }
-    }
-    bytes
-}
-
-/// The password in `bytes`, if it is UTF-8 and at most 1 KiB.
+/// The password in `bytes` (one trailing newline stripped, UTF-8, at
+/// most 1 KiB: [`from_bytes`]), or what is wrong with it, never what it is.
 fn check(bytes: Zeroizing<Vec<u8>>, source: &str) -> anyhow::Result<Zeroizing<String>> {
-    if bytes.len() > MAX_PASSWORD {
-        return Err(Failure::new(
-            Exit::Error,
-            format!("the password in {source} is over {MAX_PASSWORD} bytes, the limit"),
-        )
-        .into());
-    }
-    match std::str::from_utf8(&bytes) {
-        Ok(text) => Ok(Zeroizing::new(text.to_owned())),
-        Err(_) => Err(Failure::new(
-            Exit::Error,
-            format!("the password in {source} is not UTF-8 text"),
-        )
-        .into()),
-    }
+    from_bytes(bytes).map_err(|problem| {
+        let message = match problem {
+            NotAPassword::TooLong(_) => {
+                format!("the password in {source} is over {MAX_PASSWORD} bytes, the limit")
+            }
+            NotAPassword::NotUtf8 => format!("the password in {source} is not UTF-8 text"),
+        };
+        Failure::new(Exit::Error, message).into()
+    })
 }
 
 /// Whether a person can be asked: stdin and stderr are both terminals.
@@ -128,56 +102,36 @@ pub fn can_prompt() -> bool {
 /// Asks for the password on `/dev/tty` with echo off. Ctrl-C or SIGTERM
 /// restores the terminal and ends with [`Exit::Interrupted`].
 pub async fn prompt(url: &str, signals: &mut Signals) -> anyhow::Result<Zeroizing<String>> {
-    let mut tty = File::options()
-        .read(true)
-        .write(true)
-        .open("/dev/tty")
-        .context("opening /dev/tty to ask for the password")?;
-    write!(tty, "{url} needs a password.\nPassword: ")
-        .and_then(|()| tty.flush())
-        .context("writing the password prompt to /dev/tty")?;
-    let echo_off = Arc::new(EchoOff::new(tty).context("turning off echo on /dev/tty")?);
-    let reader = {
-        let echo_off = Arc::clone(&echo_off);
-        tokio::task::spawn_blocking(move || {
-            read_line(&mut BufReader::new(&echo_off.tty), MAX_PASSWORD)
-        })
-    };
-    let line = tokio::select! {
-        line = reader => line.context("the password prompt failed")?,
-        () = signals.recv() => {
-            echo_off.restore();
-            eprintln!();
+    let asked = prompt::ask(
+        vec![format!("{url} needs a password.\nPassword: ")],
+        |_| true,
+        signals.recv(),
+    )
+    .await
+    .map_err(anyhow::Error::new)?;
+    let answer = match asked {
+        Prompted::Interrupted(()) => {
             return Err(Failure::new(Exit::Interrupted, "interrupted").into());
         }
+        Prompted::Answers(mut answers) => answers.pop().flatten(),
     };
-    echo_off.restore();
-    match line.context("reading the password from /dev/tty")? {
-        Some(Line::Text(password)) => Ok(Zeroizing::new(password)),
-        Some(Line::TooLong(_)) => Err(Failure::new(
-            Exit::Error,
-            format!("that password is too long; passwords are at most {MAX_PASSWORD} bytes"),
-        )
-        .into()),
-        Some(Line::NotUtf8) => {
-            Err(Failure::new(Exit::Error, "that password is not UTF-8 text").into())
-        }
-        None => Err(Failure::new(Exit::BadPassword, "no password given").into()),
-    }
+    let Some(bytes) = answer else {
+        return Err(Failure::new(Exit::BadPassword, "no password given").into());
+    };
+    from_bytes(bytes).map_err(|problem| {
+        let message = match problem {
+            NotAPassword::TooLong(_) => {
+                format!("that password is too long; passwords are at most {MAX_PASSWORD} bytes")
+            }
+            NotAPassword::NotUtf8 => "that password is not UTF-8 text".to_string(),
+        };
+        Failure::new(Exit::Error, message).into()
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn one_trailing_newline_is_stripped() {
-        assert_eq!(strip_newline(b"pw\n".to_vec().into()).as_slice(), b"pw");
-        assert_eq!(strip_newline(b"pw\r\n".to_vec().into()).as_slice(), b"pw");
-        assert_eq!(strip_newline(b"pw\n\n".to_vec().into()).as_slice(), b"pw\n");
-        assert_eq!(strip_newline(b"pw".to_vec().into()).as_slice(), b"pw");
-        assert_eq!(strip_newline(b" pw \n".to_vec().into()).as_slice(), b" pw ");
-    }
 
     #[test]
     fn size_and_encoding_are_checked_without_echoing() {

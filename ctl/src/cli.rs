@@ -13,8 +13,8 @@ pub const LONG_ABOUT: &str = "\
 Administer a running chatd through its admin socket.
 
 chatctl shows the daemon's status and who is online, hands out and rotates
-the key, sets the join password, kicks users, sends notices and reloads the
-configuration. It speaks HTTP/1.1 and JSON over the daemon's Unix socket
+the key, sets the join password, kicks users, sends notices, reloads the
+configuration, and prints the daemon's metrics and health. It speaks HTTP/1.1 and JSON over the daemon's Unix socket
 (so `curl --unix-socket` works too).
 
 The socket is --socket PATH, else CHATD_SOCKET, else your own chatd's
@@ -39,6 +39,7 @@ Examples:
   chatctl passwd
   chatctl kick ace --reason 'flooding'
   chatctl say 'restarting at 18:00'
+  chatctl metrics | grep '^chatd_users_online'
   chatctl --socket /run/chatd/admin.sock reload";
 
 /// Administer a running chatd through its admin socket.
@@ -206,6 +207,44 @@ Examples:
   chatctl reload")]
     Reload,
 
+    /// Print the daemon's metrics, in the Prometheus text format
+    #[command(long_about = "\
+Print the daemon's metrics (GET /v1/metrics) as Prometheus reads them: the
+Prometheus text format 0.0.4, or OpenMetrics 1.0 with --openmetrics. The
+text is printed as chatd sent it (only a character that could drive the
+terminal would be escaped, and chatd sends none). Every metric is this
+node's own; docs/operations.md, \"Monitoring\", says what each one means.
+With --json: one object, {\"content_type\": ..., \"text\": ...}, the text in
+a JSON string.
+
+For a Prometheus server, set metrics_listen in chatd.toml instead: chatd
+then serves /metrics and /health over HTTP on that address.
+
+Examples:
+  chatctl metrics
+  chatctl metrics | grep '^chatd_users_online'
+  chatctl metrics --openmetrics > scrape.txt")]
+    Metrics {
+        /// Ask for OpenMetrics 1.0 (as a Prometheus server does) instead of the text format 0.0.4
+        #[arg(long)]
+        openmetrics: bool,
+    },
+
+    /// Say whether the daemon serves; exit 0 if it does, 1 with the reason if not
+    #[command(long_about = "\
+Ask the daemon whether it serves (GET /v1/health). Prints `serving` and
+exits 0, or names why not and exits 1: cluster_unreachable (a node of a
+cluster has been without NATS for longer than handshake_timeout),
+shutting_down, or stalled (the room or the accept loop did not answer in
+time). No daemon answering at all exits 69, as for every command. With
+--json: the daemon's answer, {\"status\":\"serving\"}, or the error as
+JSON.
+
+Examples:
+  chatctl health
+  chatctl health >/dev/null || echo 'chatd is not serving'")]
+    Health,
+
     /// Print a shell completion script for bash, zsh or fish
     #[command(long_about = "\
 Print a completion script for the shell on stdout.
@@ -234,8 +273,8 @@ Examples:
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
    0  done
-   1  refused by the daemon (its error code and message are printed), or
-      another error
+   1  refused by the daemon (its error code and message are printed), the
+      daemon is not serving (`health`), or another error
    2  usage error (bad command line, bad --grace, invalid user name)
   69  daemon not reachable: no chatd answers on any socket tried (each
       path tried is named)

@@ -100,6 +100,14 @@ pub struct Answer<T> {
     pub raw: Bytes,
 }
 
+/// A successful answer that is text (`GET /v1/metrics`).
+pub struct TextAnswer {
+    /// The answer's `Content-Type`, as sent (empty if none).
+    pub content_type: String,
+    /// The body.
+    pub text: String,
+}
+
 impl Client {
     /// Connects to the first candidate that accepts and may be trusted. A
     /// socket that refuses this user, or that is not trusted, ends the
@@ -142,27 +150,7 @@ impl Client {
             Some(body) => Some(serde_json::to_vec(body).context("encoding the request")?),
             None => None,
         };
-        let (status, raw) = tokio::time::timeout(CALL_TIMEOUT, self.exchange(method, path, body))
-            .await
-            .map_err(|_| {
-                Failure::new(
-                    Exit::Unreachable,
-                    format!(
-                        "chatd at {} did not answer {what} within {}s; is it stuck? (`systemctl status chatd`, or its log)",
-                        self.path.display(),
-                        CALL_TIMEOUT.as_secs()
-                    ),
-                )
-            })??;
-        if !status.is_success() {
-            let failure = refusal(status, &raw);
-            // The daemon's own code and message go along, under the
-            // failure, for --json.
-            return Err(match daemon_said(&raw) {
-                Some(said) => anyhow::Error::new(said).context(failure),
-                None => failure.into(),
-            });
-        }
+        let (_, raw) = self.request(method, path, body, "application/json").await?;
         let value = serde_json::from_slice(&raw).with_context(|| {
             format!(
                 "chatd's answer to {what} is not what this chatctl expects; are chatd and chatctl the same version?"
@@ -171,14 +159,61 @@ impl Client {
         Ok(Answer { value, raw })
     }
 
+    /// `GET path` of an answer that is text, not JSON (`/v1/metrics`),
+    /// asking for the media type `accept`; any answer but a 2xx in UTF-8
+    /// is a [`Failure`].
+    pub async fn text(&mut self, path: &str, accept: &str) -> anyhow::Result<TextAnswer> {
+        let (content_type, raw) = self.request(Method::GET, path, None, accept).await?;
+        let text = String::from_utf8(raw.to_vec()).with_context(|| {
+            format!("chatd's answer to GET {path} is not UTF-8 text; are chatd and chatctl the same version?")
+        })?;
+        Ok(TextAnswer { content_type, text })
+    }
+
+    /// Sends one request and reads the whole answer within
+    /// [`CALL_TIMEOUT`]: a 2xx gives its content type and body, anything
+    /// else a [`Failure`] (with the daemon's own code and message under
+    /// it, for `--json`).
+    async fn request(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        accept: &str,
+    ) -> anyhow::Result<(String, Bytes)> {
+        let what = format!("{method} {path}");
+        let (status, content_type, raw) =
+            tokio::time::timeout(CALL_TIMEOUT, self.exchange(method, path, body, accept))
+                .await
+                .map_err(|_| {
+                    Failure::new(
+                        Exit::Unreachable,
+                        format!(
+                            "chatd at {} did not answer {what} within {}s; is it stuck? (`systemctl status chatd`, or its log)",
+                            self.path.display(),
+                            CALL_TIMEOUT.as_secs()
+                        ),
+                    )
+                })??;
+        if !status.is_success() {
+            let failure = refusal(status, &raw);
+            return Err(match daemon_said(&raw) {
+                Some(said) => anyhow::Error::new(said).context(failure),
+                None => failure.into(),
+            });
+        }
+        Ok((content_type, raw))
+    }
+
     /// Sends one request on a fresh (or the discovered) connection and reads
-    /// the whole answer.
+    /// the whole answer: its status, content type and body.
     async fn exchange(
         &mut self,
         method: Method,
         path: &str,
         body: Option<Vec<u8>>,
-    ) -> anyhow::Result<(StatusCode, Bytes)> {
+        accept: &str,
+    ) -> anyhow::Result<(StatusCode, String, Bytes)> {
         let stream = match self.first.take() {
             Some(stream) => stream,
             None => open(&self.path, &self.trusted)
@@ -209,7 +244,7 @@ impl Client {
             .uri(path)
             .header(HOST, "localhost")
             .header(USER_AGENT, concat!("chatctl/", env!("CARGO_PKG_VERSION")))
-            .header(ACCEPT, "application/json");
+            .header(ACCEPT, accept);
         if body.is_some() {
             request = request.header(CONTENT_TYPE, "application/json");
         }
@@ -221,12 +256,18 @@ impl Client {
             .await
             .map_err(|err| lost(&err))?;
         let status = response.status();
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
         let raw = Limited::new(response.into_body(), MAX_ANSWER)
             .collect()
             .await
             .map_err(|err| lost(&err))?
             .to_bytes();
-        Ok((status, raw))
+        Ok((status, content_type, raw))
     }
 }
 

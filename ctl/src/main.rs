@@ -27,8 +27,8 @@ use std::io::{self, Write as _};
 
 use anyhow::Context as _;
 use chat_protocol::admin::{
-    Key, KickRequest, Kicked, NoticeRequest, NoticeSent, PasswordRequest, PasswordState, Reloaded,
-    RotateRequest, Rotated, Status, Users,
+    Health, Key, KickRequest, Kicked, NoticeRequest, NoticeSent, PasswordRequest, PasswordState,
+    Reloaded, RotateRequest, Rotated, Status, Users,
 };
 use chat_protocol::valid_username;
 use clap::Parser as _;
@@ -214,6 +214,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?;
             show(json, answer, output::reloaded)
         }
+        Command::Metrics { openmetrics } => {
+            // OpenMetrics first, the text format as the fallback, as a
+            // Prometheus server asks.
+            let accept = if openmetrics {
+                "application/openmetrics-text; version=1.0.0, text/plain; version=0.0.4; q=0.5"
+            } else {
+                "text/plain; version=0.0.4"
+            };
+            let answer = client.text("/v1/metrics", accept).await?;
+            if json {
+                let object = serde_json::json!({
+                    "content_type": answer.content_type,
+                    "text": answer.text,
+                });
+                output::json(&object.to_string())
+            } else {
+                output::text(&answer.text)
+            }
+        }
+        Command::Health => show(json, client.get::<Health>("/v1/health").await?, |h| {
+            format!("{}\n", output::one_line(&h.status))
+        }),
         Command::Completions { .. } | Command::Man => unreachable!("handled without a daemon"),
     };
     write_stdout(text.as_bytes())
@@ -328,6 +350,8 @@ mod tests {
             &["completions", "powershell"],
             &["kick"],
             &["status", "extra"],
+            &["metrics", "--json-lines"],
+            &["health", "now"],
         ] {
             let err = parse(args).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{args:?}: {err}");

@@ -29,6 +29,18 @@ pub fn json(raw: &str) -> String {
     text
 }
 
+/// A text of many lines from the daemon (the metrics), line by line as
+/// sent, each through [`one_line`]: unchanged unless it holds a character
+/// that could drive the terminal. Ends with a newline.
+pub fn text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 1);
+    for line in text.lines() {
+        out.push_str(&one_line(line));
+        out.push('\n');
+    }
+    out
+}
+
 /// A size in bytes, KiB or MiB.
 fn bytes(n: usize) -> String {
     match n {
@@ -767,6 +779,14 @@ warning: no answer within 1 s from node n3
             one_line("a\u{2028}b\u{2029}c\u{ad}\u{2060}\u{feff}\u{e0041}\u{180e}"),
             "a\\u{2028}b\\u{2029}c\\u{ad}\\u{2060}\\u{feff}\\u{e0041}\\u{180e}"
         );
+    }
+
+    #[test]
+    fn text_keeps_the_lines_and_escapes_within_them() {
+        let scrape = "# TYPE chatd_users_online gauge\nchatd_users_online 2\n";
+        assert_eq!(text(scrape), scrape);
+        assert_eq!(text("a 1"), "a 1\n");
+        assert_eq!(text("a\u{1b}[2J 1\nb\r 2\n"), "a\\x1b[2J 1\nb\\x0d 2\n");
     }
 
     #[test]

@@ -47,13 +47,24 @@ struct Fake {
 }
 
 impl Fake {
+    /// Answers of JSON, as almost every call has.
     fn new(script: Vec<(u16, String)>) -> Self {
+        Self::typed(
+            script
+                .into_iter()
+                .map(|(status, body)| (status, "application/json", body))
+                .collect(),
+        )
+    }
+
+    /// Answers of the given content types.
+    fn typed(script: Vec<(u16, &'static str, String)>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("admin.sock");
         let listener = UnixListener::bind(&path).unwrap();
         let (tx, seen) = mpsc::channel();
         std::thread::spawn(move || {
-            for (status, body) in script {
+            for (status, content_type, body) in script {
                 let Ok((mut stream, _)) = listener.accept() else {
                     return;
                 };
@@ -67,7 +78,7 @@ impl Fake {
                     continue;
                 };
                 let answer = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    "HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                     body.len()
                 );
                 let _ = stream.write_all(answer.as_bytes());
@@ -460,6 +471,95 @@ fn every_command_makes_its_call() {
         let json_args: Vec<&str> = args.iter().copied().chain(["--json"]).collect();
         assert_eq!(fake.run(&json_args).json(), answer, "{args:?}");
     }
+}
+
+/// A scrape as chatd sends it (abridged).
+const SCRAPE: &str = "\
+# HELP chatd_build_info chatd's version and protocol.
+# TYPE chatd_build_info gauge
+chatd_build_info{version=\"0.1.0\",protocol=\"1\"} 1
+# HELP chatd_users_online Users joined to this node.
+# TYPE chatd_users_online gauge
+chatd_users_online 2
+";
+
+#[test]
+fn metrics_prints_the_text_as_sent_in_the_format_asked() {
+    let text_type = "text/plain; version=0.0.4; charset=utf-8";
+    let om_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    let om_scrape = format!(
+        "{}# EOF\n",
+        SCRAPE.replace("gauge\nchatd_build_info", "info\nchatd_build_info")
+    );
+    let fake = Fake::typed(vec![
+        (200, text_type, SCRAPE.into()),
+        (200, om_type, om_scrape.clone()),
+        (200, text_type, SCRAPE.into()),
+    ]);
+    assert_eq!(fake.run(&["metrics"]).ok(), SCRAPE);
+    let seen = fake.next();
+    assert_eq!(seen.line, "GET /v1/metrics HTTP/1.1");
+    assert!(
+        seen.headers
+            .lines()
+            .any(|l| l == "accept: text/plain; version=0.0.4"),
+        "{seen:?}"
+    );
+    assert_eq!(fake.run(&["metrics", "--openmetrics"]).ok(), om_scrape);
+    let seen = fake.next();
+    assert!(
+        seen.headers
+            .contains("accept: application/openmetrics-text; version=1.0.0, text/plain"),
+        "OpenMetrics first: {seen:?}"
+    );
+    // --json: the text in a JSON string, with its content type.
+    let value = fake.run(&["--json", "metrics"]).json();
+    assert_eq!(value, json!({"content_type": text_type, "text": SCRAPE}));
+
+    // A text that could drive the terminal is escaped (chatd sends none).
+    let fake = Fake::typed(vec![(
+        200,
+        text_type,
+        "chatd_x{a=\"\u{1b}[2J\"} 1\n".into(),
+    )]);
+    assert_eq!(fake.run(&["metrics"]).ok(), "chatd_x{a=\"\\x1b[2J\"} 1\n");
+
+    // A chatd without metrics, and one that refuses.
+    let fake = Fake::new(vec![
+        (
+            404,
+            error_body("not_found", "no such admin call; see docs/admin-api.md"),
+        ),
+        (403, error_body("forbidden", "not allowed")),
+    ]);
+    let err = fake.run(&["metrics"]).failed(1);
+    assert_eq!(
+        err,
+        "chatctl: not_found: no such admin call; see docs/admin-api.md\n"
+    );
+    fake.run(&["metrics"]).failed(77);
+}
+
+#[test]
+fn health_exits_0_when_serving_and_1_with_the_reason_when_not() {
+    let serving = json!({"status": "serving"});
+    let message = "NATS has been out of reach for 14s, longer than handshake_timeout (10s)";
+    let unavailable = json!({"status": "unavailable",
+                             "error": {"code": "cluster_unreachable", "message": message}});
+    let fake = Fake::new(vec![
+        (200, serving.to_string()),
+        (200, serving.to_string()),
+        (503, unavailable.to_string()),
+        (503, unavailable.to_string()),
+    ]);
+    assert_eq!(fake.run(&["health"]).ok(), "serving\n");
+    assert_eq!(fake.next().line, "GET /v1/health HTTP/1.1");
+    assert_eq!(fake.run(&["health", "--json"]).json(), serving);
+    let err = fake.run(&["health"]).failed(1);
+    assert_eq!(err, format!("chatctl: cluster_unreachable: {message}\n"));
+    let error = fake.run(&["--json", "health"]).failed_json(1);
+    assert_eq!(error["error"]["code"], "cluster_unreachable");
+    assert_eq!(error["error"]["message"], message);
 }
 
 #[test]

@@ -1,19 +1,24 @@
-//! The daemon's error: what can stop it from starting or from reloading.
-//! Each module has an error of its own that says what went wrong and what
-//! to do; this one gathers them, so that `main` has one thing to report.
+//! The daemon's error: what can stop it from starting. Each part has an
+//! error of its own that says what went wrong and what to do; this one
+//! gathers them, so that `main` has one thing to report. Only the service
+//! (`crate::service`) returns it: the parts below know nothing of it.
 
 use std::net::SocketAddr;
 
 use crate::admin::BindError;
+use crate::cluster::ClusterError;
+use crate::cluster::start::StartError;
 use crate::config::ConfigError;
-use crate::password::PasswordError;
+use crate::log::HistoryError;
 use crate::store::StoreError;
+use crate::store::password::PasswordError;
 use crate::systemd::ActivationError;
 
-/// Why chatd cannot start, or cannot reload its configuration.
+/// Why chatd cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The configuration.
+    /// The configuration (a log filter that does not parse, an admin
+    /// group that does not exist included).
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// The state directory or its files.
@@ -28,9 +33,6 @@ pub enum Error {
     /// The sockets the service manager passed.
     #[error(transparent)]
     Activation(#[from] ActivationError),
-    /// A log filter that does not parse: `log_level = "…": …`.
-    #[error("{0}")]
-    LogFilter(String),
     /// The chat address cannot be listened on.
     #[error("cannot listen on {addr}: {source}{hint}")]
     Listen {
@@ -41,9 +43,6 @@ pub enum Error {
         /// What to do, by the error's kind.
         hint: &'static str,
     },
-    /// The configured admin group does not exist.
-    #[error("admin_group = \"{0}\": no such group; create it (`groupadd {0}`) or fix the config")]
-    NoSuchGroup(String),
     /// A stored password hash chatd will not use.
     #[error("{}/password: {problem}; remove it, or set a new password with `chatctl passwd`", dir.display())]
     StoredHash {
@@ -52,19 +51,13 @@ pub enum Error {
         /// What is wrong with the hash.
         problem: PasswordError,
     },
-    /// The room's history file exists but cannot be read: starting without
-    /// it would rewrite it and give its message ids out again.
-    #[error("cannot read {}: {source}; chatd needs it to continue the room's history and message ids: fix its permissions (chatd's user reads and writes it, mode 600), or move it away to start the history afresh", path.display())]
-    History {
-        /// The file.
-        path: std::path::PathBuf,
-        /// The system's error.
-        source: std::io::Error,
-    },
+    /// The room's history file exists but cannot be read.
+    #[error(transparent)]
+    History(#[from] HistoryError),
     /// The cluster (NATS) named by `cluster` could not be joined. (Not a
     /// `source`: the message already holds it, and `main` prints the chain.)
     #[error("cluster: {0}")]
-    Cluster(crate::cluster::ClusterError),
+    Cluster(ClusterError),
     /// Another system call failed.
     #[error("{what}: {source}")]
     Io {
@@ -75,8 +68,12 @@ pub enum Error {
     },
 }
 
-impl From<crate::cluster::ClusterError> for Error {
-    fn from(e: crate::cluster::ClusterError) -> Self {
-        Error::Cluster(e)
+impl From<StartError> for Error {
+    fn from(e: StartError) -> Self {
+        match e {
+            StartError::Cluster(e) => Error::Cluster(e),
+            StartError::Store(e) => Error::Store(e),
+            StartError::History(e) => Error::History(e),
+        }
     }
 }

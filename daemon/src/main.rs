@@ -10,7 +10,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use chatd::config::Overrides;
-use chatd::{Handle, Listeners, logging, process, reload, signals, store};
+use chatd::config::reload::Reloader;
+use chatd::service::{process, signals};
+use chatd::{Handle, Listeners, logging, store};
 use clap::Parser as _;
 
 use crate::cli::Cli;
@@ -46,7 +48,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let filter = logging::init(&config.log_level)?;
     process::prepare(&config);
     let defaults = (config.state_dir.clone(), config.runtime_dir.clone());
-    let reloader = reload::Reloader::new(
+    let reloader = Reloader::new(
         move || {
             let mut config = overrides.load()?;
             chatd::check_machine(&config)?;

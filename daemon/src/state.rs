@@ -1,109 +1,137 @@
-//! Everything the daemon shares between tasks, in one `Arc<AppState>`.
+//! The daemon's parts, as [`AppState`] holds them for the service that
+//! assembles and runs them (`crate::service`).
+//!
+//! Each part is shared on its own (`Arc`) and lives in the folder of its
+//! concern; a function takes the parts it uses, never the whole: a folder
+//! that needs several names them in a `Parts` struct of its own (the
+//! door's, a session's, the admin API's, a node's tasks, a rotation, a
+//! reload), and this file is where each is handed its parts. Adding a part
+//! (a names registry, bans, rooms, metrics) is: its type in its folder, a
+//! field here, built in `service/assemble.rs`, and handed below to the
+//! `Parts` of the folders that use it.
 
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize};
-use std::sync::{Arc, RwLock};
-use std::time::SystemTime;
+use std::sync::Arc;
 
-use chat_protocol::{JoinKey, KeyId, ServerIdentity, Token};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::guesses::Guesses;
+use crate::cluster::Peers;
+use crate::config::Current;
+use crate::config::reload::Reloader;
+use crate::door::Door;
 use crate::hub::Hub;
-use crate::password::Gate;
-use crate::reload::Reloader;
-use crate::store::{PreviousKey, Store};
+use crate::ops::reload::Reload;
+use crate::ops::rotate::Rotation;
+use crate::ops::status::Facts;
+use crate::per_address::Guesses;
+use crate::store::keyring::Keyring;
 
-/// The keys the server accepts: the current one and, during a rotation's
-/// grace period, the previous one. Never more than two.
-pub struct KeySet {
-    /// The key handed to people.
-    pub current: Token,
-    /// The withdrawn key and when it stops joining.
-    pub previous: Option<PreviousKey>,
-}
-
-impl KeySet {
-    /// The join key for a key id, if that key is accepted at `now` (Unix seconds).
-    pub fn lookup(&self, id: &KeyId, now: u64) -> Option<JoinKey> {
-        if self.current.key_id() == *id {
-            return Some(self.current.join_key.clone());
-        }
-        self.previous
-            .as_ref()
-            .filter(|p| p.expires > now && p.token.key_id() == *id)
-            .map(|p| p.token.join_key.clone())
-    }
-
-    /// Whether a key id is accepted at `now`, as [`KeySet::lookup`] decides.
-    pub fn accepts(&self, id: &KeyId, now: u64) -> bool {
-        self.current.key_id() == *id
-            || self
-                .previous
-                .as_ref()
-                .is_some_and(|p| p.expires > now && p.token.key_id() == *id)
-    }
-
-    /// When the sessions on keys other than the current one will be
-    /// disconnected: the end of the grace, if the rotation asked for it.
-    pub fn disconnect_at(&self, now: u64) -> Option<u64> {
-        self.previous
-            .as_ref()
-            .filter(|p| p.disconnect && p.expires > now)
-            .map(|p| p.expires)
-    }
-}
-
-pub use chat_protocol::clock::now_secs;
-
-/// The daemon's shared state.
+/// The daemon's parts (see the module documentation).
+#[derive(Clone)]
 pub struct AppState {
-    /// The room.
-    pub hub: Hub,
-    /// The static key pair S.
-    pub identity: ServerIdentity,
-    /// Accepted join keys.
-    pub keys: RwLock<KeySet>,
-    /// The password check.
-    pub password: Gate,
+    /// The configuration in force.
+    pub config: Arc<Current>,
+    /// When the daemon started, where it listens, its message rate.
+    pub facts: Arc<Facts>,
+    /// The connections open, in all and per address.
+    pub door: Arc<Door>,
     /// Wrong passwords per address, and the addresses throttled for them.
-    pub guesses: Guesses,
-    /// Connections per address (open, and new this minute).
-    pub per_address: crate::limits::PerAddress,
-    /// The state directory (held locked).
-    pub store: Store,
-    /// Held by every change to what the state directory mirrors (key
-    /// rotation and expiry, the admin-set password), so that disk and
-    /// memory always change together and in one order.
-    pub state_writes: tokio::sync::Mutex<()>,
+    pub guesses: Arc<Guesses>,
+    /// The identity, the keys, the password check and their state directory.
+    pub keyring: Arc<Keyring>,
+    /// The room.
+    pub hub: Arc<Hub>,
+    /// The other nodes of a cluster, or none.
+    pub peers: Arc<Peers>,
+    /// The admin group's gid, when one is configured.
+    pub admin_gid: Option<u32>,
+    /// How the daemon runs and stops.
+    pub life: Life,
+}
+
+/// The daemon's life cycle: its end, the tasks the end waits for, and how
+/// its configuration is read again.
+#[derive(Clone)]
+pub struct Life {
     /// Fires once, at shutdown; every session's control is its child.
     pub shutdown: CancellationToken,
     /// Every session task (and a cluster node's liveness task, which takes
     /// the node off the list at the end), so shutdown can wait for them.
     pub sessions: TaskTracker,
-    /// Open chat connections: from `accept` until the session, if any, ends.
-    pub connections: AtomicUsize,
-    /// When the daemon started.
-    pub started: SystemTime,
-    /// Where the chat listener is bound.
-    pub listen_addr: SocketAddr,
-    /// The admin group's gid, when one is configured.
-    pub admin_gid: Option<u32>,
-    /// Messages relayed in the last minute (sampled by `status::run`).
-    pub messages_per_minute: AtomicU64,
     /// Reads the configuration again on SIGHUP or `POST /v1/reload`.
-    pub reloader: Reloader,
-    /// This chatd's part in a cluster, when `cluster` names one.
-    pub cluster: Option<crate::cluster::node::Node>,
+    pub reloader: Arc<Reloader>,
 }
 
 impl AppState {
-    /// The current key's fingerprint.
-    pub fn key_id(&self) -> KeyId {
-        self.keys.read().expect("lock").current.key_id()
+    /// What a session uses.
+    pub fn session(&self) -> Arc<crate::session::Parts> {
+        Arc::new(crate::session::Parts {
+            config: self.config.clone(),
+            keyring: self.keyring.clone(),
+            guesses: self.guesses.clone(),
+            hub: self.hub.clone(),
+            peers: self.peers.clone(),
+            shutdown: self.life.shutdown.clone(),
+        })
+    }
+
+    /// What the door uses.
+    pub fn door(&self) -> crate::door::Parts {
+        crate::door::Parts {
+            config: self.config.clone(),
+            door: self.door.clone(),
+            session: self.session(),
+            sessions: self.life.sessions.clone(),
+            shutdown: self.life.shutdown.clone(),
+        }
+    }
+
+    /// What a key rotation touches.
+    pub fn rotation(&self) -> Rotation {
+        Rotation {
+            keyring: self.keyring.clone(),
+            hub: self.hub.clone(),
+            shutdown: self.life.shutdown.clone(),
+        }
+    }
+
+    /// What a reload touches.
+    pub fn reload(&self) -> Reload {
+        Reload {
+            reloader: self.life.reloader.clone(),
+            config: self.config.clone(),
+            keyring: self.keyring.clone(),
+            hub: self.hub.clone(),
+            facts: self.facts.clone(),
+        }
+    }
+
+    /// What the admin API uses.
+    pub fn admin(&self) -> crate::admin::Parts {
+        crate::admin::Parts {
+            config: self.config.clone(),
+            admin_gid: self.admin_gid,
+            facts: self.facts.clone(),
+            guesses: self.guesses.clone(),
+            keyring: self.keyring.clone(),
+            hub: self.hub.clone(),
+            peers: self.peers.clone(),
+            rotation: self.rotation(),
+            reload: self.reload(),
+        }
+    }
+
+    /// What a cluster node's tasks use.
+    pub fn cluster(&self) -> crate::cluster::tasks::Context {
+        crate::cluster::tasks::Context {
+            config: self.config.clone(),
+            keyring: self.keyring.clone(),
+            hub: self.hub.clone(),
+            facts: self.facts.clone(),
+            rotation: self.rotation(),
+            reload: self.reload(),
+            shutdown: self.life.shutdown.clone(),
+            sessions: self.life.sessions.clone(),
+        }
     }
 }
-
-/// Shared handle.
-pub type App = Arc<AppState>;

@@ -566,7 +566,7 @@ async fn run_client(
                     let plain = match c
                         .session
                         .opener
-                        .open(&b, chat_protocol::limits::MAX_SERVER_MESSAGE)
+                        .open(&b, chat_protocol::sizes::MAX_SERVER_MESSAGE)
                     {
                         Ok(plain) => plain,
                         Err(e) => break format!("BROKEN: a server message does not open: {e:?}"),

@@ -10,8 +10,8 @@ use chat_protocol::{
     Auth, ByeCode, ClientEvent, ClientHandshake, ServerEvent, Session, Token, Welcome,
 };
 use chatd::config::{Config, Human};
-use chatd::connection::Connection;
-use chatd::state::App;
+use chatd::session::connection::Connection;
+use chatd::state::AppState;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::DuplexStream;
 use tokio::time::Instant;
@@ -22,7 +22,7 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 /// A daemon's state in a temp dir, serving nothing but what the test
 /// connects by hand.
 struct Room {
-    app: App,
+    app: AppState,
     token: Token,
     _dir: tempfile::TempDir,
 }
@@ -35,7 +35,7 @@ async fn room(change: impl FnOnce(&mut Config)) -> Room {
     config.runtime_dir = Some(dir.path().join("run"));
     let store = chatd::store::Store::open(config.state_dir.as_deref().unwrap()).unwrap();
     let reload_config = config.clone();
-    let reloader = chatd::reload::Reloader::new(move || Ok(reload_config.clone()), None);
+    let reloader = chatd::config::reload::Reloader::new(move || Ok(reload_config.clone()), None);
     let listen: SocketAddr = "127.0.0.1:1719".parse().unwrap();
     let (app, token, _) =
         chatd::service::assemble(config, store, listen, reloader, chatd::Handle::new())
@@ -55,12 +55,12 @@ type Client = WebSocketStream<DuplexStream>;
 async fn connect(room: &Room, buffer: usize) -> Client {
     let (client, server) = tokio::io::duplex(buffer);
     let app = room.app.clone();
-    let deadline = Instant::now() + app.hub.config().handshake_timeout.0;
+    let deadline = Instant::now() + app.config.get().handshake_timeout.0;
     tokio::spawn(async move {
-        let ws_config = chatd::upgrade::ws_config(&app.hub.config());
+        let ws_config = chatd::door::upgrade::ws_config(&app.config.get());
         let conn = Connection::new(server, ws_config).await;
         let peer: SocketAddr = "127.0.0.2:40000".parse().unwrap();
-        chatd::session::run(conn, peer, deadline, app).await;
+        chatd::session::run(conn, peer, deadline, app.session()).await;
     });
     WebSocketStream::from_raw_socket(client, Role::Client, None).await
 }

@@ -6,7 +6,7 @@
 //! seal and open back to themselves.
 #![no_main]
 
-use chat_protocol::limits::TAG_LEN;
+use chat_protocol::sizes::TAG_LEN;
 use chat_protocol::{OpenError, Opener, Sealer};
 use libfuzzer_sys::fuzz_target;
 

@@ -15,6 +15,8 @@
 //! | `POST /v1/users/{name}/kick` | [`KickRequest`] | [`Kicked`] |
 //! | `POST /v1/notice` | [`NoticeRequest`] | [`NoticeSent`] |
 //! | `POST /v1/reload` | | [`Reloaded`] |
+//! | `GET /v1/metrics` | | text: [`METRICS_TEXT`] or [`METRICS_OPENMETRICS`] |
+//! | `GET /v1/health` | | [`Health`] |
 
 use serde::{Deserialize, Serialize};
 
@@ -255,6 +257,37 @@ pub struct Reloaded {
     pub restart_needed: Vec<String>,
 }
 
+/// `GET /v1/metrics`'s content type by default: the Prometheus text
+/// format 0.0.4.
+pub const METRICS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// `GET /v1/metrics`'s content type when the request's `Accept` header
+/// names `application/openmetrics-text`: OpenMetrics 1.0.
+pub const METRICS_OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// [`Health::status`] of a chatd that serves (HTTP 200).
+pub const HEALTH_SERVING: &str = "serving";
+
+/// [`Health::status`] of a chatd that cannot serve (HTTP 503, with
+/// [`Health::error`]).
+pub const HEALTH_UNAVAILABLE: &str = "unavailable";
+
+/// `GET /v1/health` (and `GET /health` on the metrics listener): whether
+/// chatd serves. 200 with `{"status":"serving"}`, or 503 with
+/// `{"status":"unavailable","error":{"code":…,"message":…}}`: an
+/// [`ErrorBody`] with the status beside it, so that a client that reads
+/// every error alike reads this one too. Codes: `cluster_unreachable`
+/// (NATS away for longer than `handshake_timeout`), `shutting_down`,
+/// `stalled` (the room or the accept loop did not answer in time).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Health {
+    /// [`HEALTH_SERVING`] or [`HEALTH_UNAVAILABLE`].
+    pub status: String,
+    /// Why chatd cannot serve; absent while it serves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ApiError>,
+}
+
 /// The body of every error answer.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct ErrorBody {
@@ -271,4 +304,26 @@ pub struct ApiError {
     pub code: String,
     /// What went wrong and how to fix it.
     pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unhealthy_answer_is_also_an_error_body() {
+        let serving: Health = serde_json::from_str(r#"{"status":"serving"}"#).unwrap();
+        assert_eq!(serving.status, HEALTH_SERVING);
+        assert_eq!(serving.error, None);
+        assert_eq!(
+            serde_json::to_string(&serving).unwrap(),
+            r#"{"status":"serving"}"#
+        );
+
+        let body = r#"{"status":"unavailable","error":{"code":"shutting_down","message":"chatd is stopping"}}"#;
+        let health: Health = serde_json::from_str(body).unwrap();
+        assert_eq!(health.status, HEALTH_UNAVAILABLE);
+        let error: ErrorBody = serde_json::from_str(body).unwrap();
+        assert_eq!(health.error, Some(error.error));
+    }
 }

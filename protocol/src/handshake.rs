@@ -34,7 +34,7 @@ pub const HELLO_LEN: usize = 78;
 /// Length of the `Challenge` body (without its tag).
 pub const CHALLENGE_BODY_LEN: usize = 70;
 /// Length of `Challenge` as sent.
-pub const CHALLENGE_LEN: usize = CHALLENGE_BODY_LEN + crate::limits::TAG_LEN;
+pub const CHALLENGE_LEN: usize = CHALLENGE_BODY_LEN + crate::sizes::TAG_LEN;
 
 /// Why a handshake failed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -198,7 +198,7 @@ impl ClientHandshake {
         let es = dh(&self.e_c, self.token.server_public)?;
         let keys = derive(&self.token.join_key, &ee, &es, &self.hello, body);
         let mut opener = Opener::new(&keys.s2c, 0);
-        match opener.open(tag, crate::limits::TAG_LEN) {
+        match opener.open(tag, crate::sizes::TAG_LEN) {
             Ok(empty) if empty.is_empty() => {}
             _ => return Err(HandshakeError::Impostor),
         }

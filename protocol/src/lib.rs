@@ -22,10 +22,14 @@
 //!
 //! Beside the wire format, [`escape`] is the one escaper that both binaries
 //! use to print what peers and the daemon sent, so a hostile peer can never
-//! drive a terminal.
+//! drive a terminal; [`password`] is the one rule that turns bytes read
+//! from a file, a pipe or a terminal into a join password ([`sizes`] bounds
+//! it with everything else); and [`config_file`] says where in a
+//! configuration file a problem is, as `chatd` and `chat` both word it.
 
 pub mod admin;
 pub mod clock;
+pub mod config_file;
 pub mod duration;
 pub mod escape;
 pub mod event;
@@ -33,8 +37,9 @@ pub mod handshake;
 pub mod hex;
 pub mod identity;
 pub mod json;
-pub mod limits;
+pub mod password;
 pub mod seal;
+pub mod sizes;
 pub mod token;
 
 pub use event::{

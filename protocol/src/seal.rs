@@ -8,7 +8,7 @@
 use aes_gcm_siv::aead::{Aead, AeadInOut, KeyInit};
 use aes_gcm_siv::{Aes256GcmSiv, Nonce};
 
-use crate::limits::TAG_LEN;
+use crate::sizes::TAG_LEN;
 
 /// Sealing failed: the direction's counter is used up.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

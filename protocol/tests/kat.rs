@@ -12,7 +12,7 @@ use aes_gcm_siv::{Aes256GcmSiv, Nonce};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chat_protocol::handshake::{CHALLENGE_BODY_LEN, CHALLENGE_LEN, HELLO_LEN};
-use chat_protocol::limits::{
+use chat_protocol::sizes::{
     CLIENT_OVERHEAD, MAX_AUTH, MAX_SERVER_MESSAGE, TAG_LEN, max_client_message,
 };
 use chat_protocol::{
@@ -876,7 +876,7 @@ fn constants_match_the_document() {
     )));
     assert!(doc.contains(&format!("≤ {MAX_AUTH} (2 KiB)")));
     assert!(doc.contains(&format!("≤ 2 × `max_text` + {CLIENT_OVERHEAD} (")));
-    let default_text = chat_protocol::limits::DEFAULT_MAX_TEXT;
+    let default_text = chat_protocol::sizes::DEFAULT_MAX_TEXT;
     for max_text in [1, 100, default_text, 65536] {
         assert_eq!(
             max_client_message(max_text),

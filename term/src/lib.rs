@@ -1,9 +1,12 @@
 //! What the two command-line programs, `chat` and `chatctl`, share at the
-//! terminal: a terminal with echo off for password prompts ([`EchoOff`]),
-//! and the plumbing from an error to an exit code ([`Failure`],
-//! [`exit_of`]). Each program keeps its own table of exit codes (they are
+//! terminal: the password prompt on `/dev/tty` ([`prompt`], with echo
+//! off: [`EchoOff`]), lines read with bounded memory ([`line`]), and the plumbing from an error to an exit code
+//! ([`Failure`], [`exit_of`]). Each program keeps its own table of exit codes (they are
 //! contracts, see DESIGN.md). The terminal escaper both use is
 //! `chat_protocol::escape`, and the clock `chat_protocol::clock`.
+
+pub mod line;
+pub mod prompt;
 
 use std::fmt;
 use std::fs::File;

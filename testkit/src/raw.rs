@@ -202,7 +202,7 @@ impl Greeted {
         let plain = self
             .session
             .opener
-            .open(&reply, chat_protocol::limits::MAX_SERVER_MESSAGE)
+            .open(&reply, chat_protocol::sizes::MAX_SERVER_MESSAGE)
             .expect("welcome opens");
         match serde_json::from_slice::<ServerEvent>(&plain).expect("welcome parses") {
             ServerEvent::Welcome(welcome) => Outcome::Joined(Box::new(RawClient {
@@ -234,7 +234,7 @@ async fn recv_sealed_to_close(
         match next_binary(ws).await {
             Ok(sealed) => {
                 let plain = opener
-                    .open(&sealed, chat_protocol::limits::MAX_SERVER_MESSAGE)
+                    .open(&sealed, chat_protocol::sizes::MAX_SERVER_MESSAGE)
                     .expect("server messages open");
                 events.push(serde_json::from_slice(&plain).expect("server event parses"));
             }
@@ -331,7 +331,7 @@ impl RawClient {
         let plain = self
             .session
             .opener
-            .open(&sealed, chat_protocol::limits::MAX_SERVER_MESSAGE)
+            .open(&sealed, chat_protocol::sizes::MAX_SERVER_MESSAGE)
             .expect("server messages open");
         Ok(serde_json::from_slice(&plain).expect("server event parses"))
     }
@@ -432,7 +432,7 @@ impl RawReceiver {
         let sealed = next_binary(&mut self.stream).await?;
         let plain = self
             .opener
-            .open(&sealed, chat_protocol::limits::MAX_SERVER_MESSAGE)
+            .open(&sealed, chat_protocol::sizes::MAX_SERVER_MESSAGE)
             .expect("server messages open");
         Ok(serde_json::from_slice(&plain).expect("server event parses"))
     }

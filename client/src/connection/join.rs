@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use chat_protocol::limits::MAX_SERVER_MESSAGE;
+use chat_protocol::sizes::MAX_SERVER_MESSAGE;
 use chat_protocol::{
     Auth, ClientHandshake, HandshakeError, Identity, RejectCode, ServerEvent, Token, Welcome, close,
 };

@@ -16,8 +16,8 @@
 //! the first time end up with one identity, not one each.
 
 use std::fs;
-use std::io::{self, Read as _, Write as _};
-use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, OpenOptionsExt as _};
+use std::io::{self, Read as _};
+use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _};
 use std::path::{Path, PathBuf};
 
 use chat_protocol::Identity;
@@ -163,26 +163,11 @@ pub fn make(path: &Path) -> Result<(Identity, bool), FileError> {
         .create(dir)
         .map_err(io_error("making the directory", dir))?;
     let identity = Identity::generate();
-    let mut suffix = [0u8; 6];
-    let _ = getrandom::fill(&mut suffix);
-    let suffix: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
     let name = path
         .file_name()
         .map_or_else(|| "identity".into(), |n| n.to_string_lossy().into_owned());
-    let temp = dir.join(format!(".{name}.{suffix}.tmp"));
-    let written = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&temp)
-        .and_then(|mut file| {
-            file.write_all(text(&identity).as_bytes())?;
-            file.sync_all()
-        });
-    if let Err(err) = written {
-        let _ = fs::remove_file(&temp);
-        return Err(io_error("writing a new identity file in", dir)(err));
-    }
+    let temp = crate::datafile::write_temp(dir, &name, text(&identity).as_bytes())
+        .map_err(io_error("writing a new identity file in", dir))?;
     // A link does not replace a file that is there: a `chat` that made one
     // meanwhile wins, and this one uses it.
     let linked = match fs::hard_link(&temp, path) {

@@ -3,7 +3,7 @@
 //! (moderation, rooms): one connection per script, served in turn (a
 //! client that reconnects meets the next).
 
-use chat_protocol::limits::MAX_AUTH;
+use chat_protocol::sizes::MAX_AUTH;
 use chat_protocol::{
     Auth, ByeCode, IdentityError, IdentityKey, JoinKey, RateLimit, RejectCode, ServerEvent,
     ServerHandshake, ServerIdentity, Token, Welcome,

@@ -13,12 +13,11 @@ use chat_protocol::admin::{
     RotateRequest, Rotated, Status, Users,
 };
 
-use super::Failure;
-use super::cluster::KickElsewhere;
 use super::peer::Peer;
-use crate::ending::Ending;
-use crate::state::App;
-use crate::store::StoreError;
+use super::{Failure, Parts};
+use crate::cluster::admin::KickElsewhere;
+use crate::cluster::changes::ChangeError;
+use crate::ops;
 
 type Answer<T> = Result<Json<T>, Failure>;
 
@@ -26,7 +25,7 @@ type Answer<T> = Result<Json<T>, Failure>;
 const MAX_GRACE: Duration = Duration::from_secs(chat_protocol::admin::MAX_GRACE_SECS);
 
 /// The routes, under `/v1`.
-pub fn routes() -> Router<App> {
+pub fn routes() -> Router<Parts> {
     Router::new()
         .route("/v1/status", get(status))
         .route("/v1/users", get(users))
@@ -55,45 +54,19 @@ where
         .map_err(|e| Failure::internal(e.to_string()))?
 }
 
-/// The answer for a change the cluster refused: 503 when NATS is out of
-/// reach (nothing changed), 409 when other nodes kept changing the value.
-fn cluster_failure(e: crate::cluster::changes::ChangeError) -> Failure {
-    use crate::cluster::changes::ChangeError;
+/// The answer for a change refused: 503 when a cluster's NATS is out of
+/// reach (nothing changed), 409 when other nodes kept changing the value,
+/// else 500.
+fn change_failure(e: ChangeError) -> Failure {
     let (status, code) = match &e {
         ChangeError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "cluster_unavailable"),
         ChangeError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-        ChangeError::Damaged { .. } | ChangeError::Disk(_) => {
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal")
-        }
+        ChangeError::Damaged { .. }
+        | ChangeError::Disk(_)
+        | ChangeError::NotRotated(_)
+        | ChangeError::NotStored(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     };
     Failure::new(status, code, e.to_string())
-}
-
-/// Stores (or erases) the admin-set password hash, then puts it in force,
-/// under the state lock.
-async fn change_admin_password(app: &App, hash: Option<String>) -> Result<(), Failure> {
-    if app.cluster.is_some() {
-        return crate::cluster::changes::set_password(app, hash)
-            .await
-            .map_err(cluster_failure);
-    }
-    change_local_password(app, hash)
-        .await
-        .map_err(|e| Failure::internal(e.to_string()))
-}
-
-/// [`change_admin_password`] on a chatd that is no node of a cluster.
-async fn change_local_password(app: &App, hash: Option<String>) -> Result<(), StoreError> {
-    let _writing = app.state_writes.lock().await;
-    let (store_app, saved) = (app.clone(), hash.clone());
-    tokio::task::spawn_blocking(move || match &saved {
-        Some(hash) => store_app.store.save_password_hash(hash),
-        None => store_app.store.erase_password_hash(),
-    })
-    .await
-    .map_err(|e| StoreError::Panicked(e.to_string()))??;
-    app.password.set_admin_hash(hash);
-    Ok(())
 }
 
 /// A JSON body, or a 400 naming what is wrong with it. The content type is
@@ -115,18 +88,45 @@ fn body<T: serde::de::DeserializeOwned>(payload: &Bytes, empty: Option<T>) -> Re
         .map_err(|e| Failure::bad_request(format!("invalid request body: {e}")))
 }
 
-async fn status(State(app): State<App>) -> Answer<Status> {
-    let mut status = crate::status::snapshot(&app);
-    super::cluster::status(&app, &mut status).await;
-    Ok(Json(status))
+async fn status(
+    State(Parts {
+        config,
+        facts,
+        guesses,
+        keyring,
+        hub,
+        peers,
+        ..
+    }): State<Parts>,
+) -> Answer<Status> {
+    let cluster = peers.status(&hub, &facts).await;
+    Ok(Json(ops::status::snapshot(
+        &config.get(),
+        &facts,
+        &keyring,
+        &hub,
+        &guesses,
+        cluster,
+    )))
 }
 
-async fn users(State(app): State<App>) -> Answer<Users> {
-    Ok(Json(super::cluster::users(&app).await))
+async fn users(
+    State(Parts {
+        keyring,
+        hub,
+        peers,
+        ..
+    }): State<Parts>,
+) -> Answer<Users> {
+    let here = ops::users::here(&keyring, &hub, peers.node_name());
+    Ok(Json(peers.users(here).await))
 }
 
-async fn key(State(app): State<App>, ConnectInfo(peer): ConnectInfo<Peer>) -> Answer<Key> {
-    let keys = app.keys.read().expect("lock");
+async fn key(
+    State(Parts { keyring, .. }): State<Parts>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+) -> Answer<Key> {
+    let keys = keyring.keys.read().expect("lock");
     tracing::info!(uid = peer.uid, key_id = %keys.current.key_id(), "admin: key shown");
     Ok(Json(Key {
         token: keys.current.encode(),
@@ -135,7 +135,9 @@ async fn key(State(app): State<App>, ConnectInfo(peer): ConnectInfo<Peer>) -> An
 }
 
 async fn rotate(
-    State(app): State<App>,
+    State(Parts {
+        peers, rotation, ..
+    }): State<Parts>,
     ConnectInfo(peer): ConnectInfo<Peer>,
     payload: Bytes,
 ) -> Answer<Rotated> {
@@ -149,15 +151,10 @@ async fn rotate(
     }
     let grace = Duration::from_secs(request.grace_secs);
     let rotated = to_the_end(async move {
-        let rotated = if app.cluster.is_some() {
-            crate::cluster::changes::rotate(&app, grace, request.disconnect)
-                .await
-                .map_err(cluster_failure)?
-        } else {
-            crate::keys::rotate(&app, grace, request.disconnect)
-                .await
-                .map_err(|e| Failure::internal(e.to_string()))?
-        };
+        let rotated = peers
+            .rotate(&rotation, grace, request.disconnect)
+            .await
+            .map_err(change_failure)?;
         tracing::info!(
             uid = peer.uid,
             key_id = %rotated.key_id,
@@ -174,21 +171,24 @@ async fn rotate(
 }
 
 async fn set_password(
-    State(app): State<App>,
+    State(Parts { keyring, peers, .. }): State<Parts>,
     ConnectInfo(peer): ConnectInfo<Peer>,
     payload: Bytes,
 ) -> Answer<PasswordState> {
     let PasswordRequest { password } = body(&payload, None)?;
-    crate::password::check_length(&password)
+    crate::store::password::check_length(&password)
         .map_err(|e| Failure::new(StatusCode::BAD_REQUEST, "invalid_password", e.to_string()))?;
-    let hash = app
+    let hash = keyring
         .password
         .hash(password)
         .await
         .map_err(|e| Failure::internal(e.to_string()))?;
-    let changing = app.clone();
+    let changing = keyring.clone();
     to_the_end(async move {
-        change_admin_password(&changing, Some(hash)).await?;
+        peers
+            .set_password(&changing, Some(hash))
+            .await
+            .map_err(change_failure)?;
         tracing::info!(
             uid = peer.uid,
             "admin: join password set (stored as an argon2id hash)"
@@ -197,49 +197,49 @@ async fn set_password(
     })
     .await?;
     Ok(Json(PasswordState {
-        password: crate::status::password_source(&app),
+        password: ops::status::password_source(&keyring.password),
     }))
 }
 
 async fn clear_password(
-    State(app): State<App>,
+    State(Parts { keyring, peers, .. }): State<Parts>,
     ConnectInfo(peer): ConnectInfo<Peer>,
 ) -> Answer<PasswordState> {
-    let changing = app.clone();
+    let changing = keyring.clone();
     to_the_end(async move {
-        change_admin_password(&changing, None).await?;
-        let source = crate::status::password_source(&changing);
+        peers
+            .set_password(&changing, None)
+            .await
+            .map_err(change_failure)?;
+        let source = ops::status::password_source(&changing.password);
         tracing::info!(uid = peer.uid, now_in_force = %source, "admin: admin-set join password removed");
         Ok::<_, Failure>(())
     })
     .await?;
     Ok(Json(PasswordState {
-        password: crate::status::password_source(&app),
+        password: ops::status::password_source(&keyring.password),
     }))
 }
 
 async fn kick(
-    State(app): State<App>,
+    State(Parts { hub, peers, .. }): State<Parts>,
     ConnectInfo(peer): ConnectInfo<Peer>,
     Path(name): Path<String>,
     payload: Bytes,
 ) -> Answer<Kicked> {
     let request: KickRequest = body(&payload, Some(KickRequest::default()))?;
     let reason = request.reason.unwrap_or_default();
-    if let Err((_, e)) =
-        chat_protocol::validate_text(if reason.is_empty() { "-" } else { &reason }, 1024)
-    {
+    if let Err(e) = ops::kick::check_reason(&reason) {
         return Err(Failure::bad_request(format!("reason: {e}")));
     }
-    if let Some(member) = app.hub.member(&name) {
-        member.control.end(Ending::kicked(&reason));
+    if let Some(member) = ops::kick::here(&hub, &name, &reason) {
         tracing::info!(uid = peer.uid, name = %member.name, reason = %reason, "admin: user kicked");
         return Ok(Json(Kicked {
             name: member.name.clone(),
             node: None,
         }));
     }
-    match super::cluster::kick_elsewhere(&app, &name, &reason).await {
+    match peers.kick_elsewhere(&name, &reason).await {
         Ok(node) => {
             tracing::info!(uid = peer.uid, name = %name, reason = %reason, node = %node, "admin: user kicked on another node");
             Ok(Json(Kicked {
@@ -263,15 +263,15 @@ async fn kick(
 }
 
 async fn notice(
-    State(app): State<App>,
+    State(Parts {
+        config, hub, peers, ..
+    }): State<Parts>,
     ConnectInfo(peer): ConnectInfo<Peer>,
     payload: Bytes,
 ) -> Answer<NoticeSent> {
     let NoticeRequest { text } = body(&payload, None)?;
-    chat_protocol::validate_text(&text, app.hub.config().max_text)
-        .map_err(|(_, e)| Failure::bad_request(e))?;
-    let delivered = app.hub.notice(&text);
-    let other_nodes = super::cluster::notice(&app, &text).await;
+    let delivered = ops::notice::here(&config.get(), &hub, &text).map_err(Failure::bad_request)?;
+    let other_nodes = peers.notice_elsewhere(&text).await;
     tracing::info!(
         uid = peer.uid,
         delivered,
@@ -284,15 +284,17 @@ async fn notice(
     }))
 }
 
-async fn reload(State(app): State<App>, ConnectInfo(peer): ConnectInfo<Peer>) -> Answer<Reloaded> {
+async fn reload(
+    State(Parts { peers, reload, .. }): State<Parts>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+) -> Answer<Reloaded> {
     tracing::info!(uid = peer.uid, "admin: reload requested");
     // To its end even if the caller hangs up: a reload cut short would
     // leave systemd told RELOADING=1 and the new settings half applied.
-    let reloading = app.clone();
     let reloaded = tokio::spawn(async move {
         // Every node reads its own file, whatever this one's says.
-        super::cluster::reload(&reloading).await;
-        crate::reload::reload(&reloading).await
+        peers.reload_elsewhere().await;
+        reload.run().await
     })
     .await
     .map_err(|e| Failure::internal(e.to_string()))?

@@ -7,13 +7,12 @@
 //! logged with the caller's uid, never with a secret.
 
 mod api;
-mod cluster;
 pub mod peer;
+pub mod socket;
 
-pub use cluster::local_users;
+pub use socket::{BindError, bind, socket_path};
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
@@ -24,9 +23,42 @@ use chat_protocol::admin::{ApiError, ErrorBody};
 
 use tracing::Level;
 
-use crate::state::App;
-use crate::throttle::Throttle;
+use crate::cluster::Peers;
+use crate::config::Current;
+use crate::hub::Hub;
+use crate::logging::line_budget::LineBudget;
+use crate::ops::reload::Reload;
+use crate::ops::rotate::Rotation;
+use crate::ops::status::Facts;
+use crate::per_address::Guesses;
+use crate::store::keyring::Keyring;
 use peer::Peer;
+
+/// What the admin API uses of the daemon: nearly all of it, since it
+/// reports on and changes every part. A handler names the parts it uses
+/// (`State(Parts { hub, peers, .. })`).
+#[derive(Clone)]
+pub struct Parts {
+    /// The configuration in force.
+    pub config: Arc<Current>,
+    /// The admin group's gid, when one is configured.
+    pub admin_gid: Option<u32>,
+    /// When the daemon started, where it listens, its message rate.
+    pub facts: Arc<Facts>,
+    /// Wrong passwords per address (the status counts the addresses
+    /// throttled).
+    pub guesses: Arc<Guesses>,
+    /// The keys and the password.
+    pub keyring: Arc<Keyring>,
+    /// The room.
+    pub hub: Arc<Hub>,
+    /// The other nodes, if any.
+    pub peers: Arc<Peers>,
+    /// A key rotation on this node.
+    pub rotation: Rotation,
+    /// A reload on this node.
+    pub reload: Reload,
+}
 
 /// Largest request body: a notice of the longest text, escaped, fits.
 const MAX_BODY: usize = 512 * 1024;
@@ -77,19 +109,21 @@ impl IntoResponse for Failure {
 const REFUSAL_LOG_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
 
 async fn guard(
-    State(app): State<App>,
+    State(Parts {
+        config, admin_gid, ..
+    }): State<Parts>,
     ConnectInfo(peer): ConnectInfo<Peer>,
     request: Request,
     next: Next,
 ) -> Response {
     let headers = request.headers();
     if headers.contains_key(header::ORIGIN) || headers.contains_key(header::REFERER) {
-        static BROWSER: Throttle = Throttle::new(
+        static BROWSER: LineBudget = LineBudget::new(
             "admin API: refused a request with browser headers",
             5,
             REFUSAL_LOG_WINDOW,
         );
-        crate::throttled!(
+        crate::budgeted!(
             BROWSER,
             Level::WARN,
             uid = peer.uid,
@@ -102,14 +136,14 @@ async fn guard(
         )
         .into_response();
     }
-    if !peer::allowed(&peer, crate::paths::euid(), app.admin_gid) {
+    if !peer::allowed(&peer, crate::store::paths::euid(), admin_gid) {
         // Anyone who can reach the socket can cause this line: a few per
         // window, then a count.
-        static REFUSED: Throttle =
-            Throttle::new("admin API: refused caller", 5, REFUSAL_LOG_WINDOW);
+        static REFUSED: LineBudget =
+            LineBudget::new("admin API: refused caller", 5, REFUSAL_LOG_WINDOW);
         match peer.pid {
             Some(pid) => {
-                crate::throttled!(
+                crate::budgeted!(
                     REFUSED,
                     Level::WARN,
                     uid = peer.uid,
@@ -117,14 +151,14 @@ async fn guard(
                     "admin API: refused caller"
                 );
             }
-            None => crate::throttled!(
+            None => crate::budgeted!(
                 REFUSED,
                 Level::WARN,
                 uid = peer.uid,
                 "admin API: refused caller"
             ),
         }
-        let group = match &app.hub.config().admin_group {
+        let group = match &config.get().admin_group {
             Some(g) => format!(", or a member of the group \"{g}\""),
             None => String::new(),
         };
@@ -167,7 +201,7 @@ async fn json_errors(response: Response) -> Response {
 }
 
 /// The admin router.
-pub fn router(app: App) -> Router {
+pub fn router(parts: Parts) -> Router {
     api::routes()
         .method_not_allowed_fallback(|| async {
             Failure::new(
@@ -183,178 +217,8 @@ pub fn router(app: App) -> Router {
                 "no such admin call; see docs/admin-api.md",
             )
         })
-        .layer(axum::middleware::from_fn_with_state(app.clone(), guard))
+        .layer(axum::middleware::from_fn_with_state(parts.clone(), guard))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::map_response(json_errors))
-        .with_state(app)
-}
-
-/// Binds `RUNTIME_DIR/admin.sock`: refuses if a live chatd answers there,
-/// replaces a stale socket left by a crash, then gives it mode 0660 and
-/// the admin group.
-///
-/// Nothing here follows a symbolic link or changes a file by a path that
-/// someone else could swap: the runtime directory is chatd's alone (see
-/// [`crate::paths::ensure_private_dir`]) and is changed through its open
-/// descriptor; the socket's mode comes from the umask at `bind`, and its
-/// group is set with `fchownat(AT_SYMLINK_NOFOLLOW)` relative to that
-/// descriptor.
-pub fn bind(
-    runtime_dir: &Path,
-    admin_gid: Option<u32>,
-) -> Result<std::os::unix::net::UnixListener, BindError> {
-    let dir = crate::paths::ensure_private_dir(runtime_dir, crate::paths::DirRole::Runtime)?;
-    if let Some(gid) = admin_gid {
-        // Members of the admin group must reach the socket: let the group traverse.
-        chown_dir_group(&dir, runtime_dir, gid)?;
-        dir.set_permissions(std::fs::Permissions::from_mode(0o710))
-            .map_err(|e| BindError::io("set mode 0710 on", runtime_dir, e))?;
-    }
-    let path = socket_path(runtime_dir);
-    if let Ok(meta) = std::fs::symlink_metadata(&path) {
-        use std::os::unix::fs::FileTypeExt;
-        if !meta.file_type().is_socket() {
-            return Err(BindError::NotASocket(path));
-        }
-        match std::os::unix::net::UnixStream::connect(&path) {
-            Ok(_) => {
-                return Err(BindError::InUse(path));
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-                tracing::info!("replacing stale admin socket {}", path.display());
-                std::fs::remove_file(&path).map_err(|e| BindError::io("remove stale", &path, e))?;
-            }
-            Err(e) => return Err(BindError::io("check existing", &path, e)),
-        }
-    }
-    // The socket's mode is set as it is made, not changed after. On Linux
-    // `fchmod` on the listener's descriptor changes only the socket's own
-    // inode in sockfs, not the file that `bind` made (checked: the file
-    // keeps its mode), and `chmod` by path follows symbolic links. `bind`
-    // makes the file with 0777 less the umask, so a umask of 0117 gives
-    // 0660 exactly. The umask is the process's: this runs at start-up,
-    // before anything else makes files, and it is put back at once.
-    // SAFETY: umask only swaps the process's file-creation mask.
-    let previous_umask = unsafe { libc::umask(0o117) };
-    let bound = std::os::unix::net::UnixListener::bind(&path);
-    // SAFETY: as above, restoring the mask this process had.
-    unsafe { libc::umask(previous_umask) };
-    let listener = bound.map_err(|e| BindError::io("create admin socket", &path, e))?;
-    // A default ACL on the directory overrides the umask: then, and only
-    // then, the mode is set, without following a link.
-    let made = std::fs::symlink_metadata(&path).ok();
-    if made.as_ref().map(|m| m.permissions().mode() & 0o7777) != Some(0o660) {
-        at_socket(&dir, |dirfd, name| {
-            // SAFETY: a valid directory descriptor and a NUL-terminated name.
-            unsafe { libc::fchmodat(dirfd, name, 0o660, libc::AT_SYMLINK_NOFOLLOW) }
-        })
-        .map_err(|e| BindError::io("set mode 0660 on", &path, e))?;
-    }
-    // Usually the admin group is the daemon's own group, which the socket has already.
-    let group = made.as_ref().map(std::os::unix::fs::MetadataExt::gid);
-    if let Some(gid) = admin_gid.filter(|&gid| group != Some(gid)) {
-        at_socket(&dir, |dirfd, name| {
-            // SAFETY: as above; uid -1 (as uid_t) leaves the owner as it is.
-            unsafe {
-                libc::fchownat(
-                    dirfd,
-                    name,
-                    libc::uid_t::MAX,
-                    gid,
-                    libc::AT_SYMLINK_NOFOLLOW,
-                )
-            }
-        })
-        .map_err(|source| BindError::Group {
-            path: path.clone(),
-            gid,
-            source,
-        })?;
-    }
-    listener
-        .set_nonblocking(true)
-        .map_err(|e| BindError::io("set up admin socket", &path, e))?;
-    Ok(listener)
-}
-
-/// `RUNTIME_DIR/admin.sock`.
-pub fn socket_path(runtime_dir: &Path) -> PathBuf {
-    runtime_dir.join(chat_protocol::admin::SOCKET_NAME)
-}
-
-/// Why the admin socket cannot be made.
-#[derive(Debug, thiserror::Error)]
-pub enum BindError {
-    /// The runtime directory is refused.
-    #[error(transparent)]
-    Dir(#[from] crate::paths::DirError),
-    /// Something else is at the socket's path.
-    #[error("{} exists and is not a socket; move it away, or pass another --runtime-dir", .0.display())]
-    NotASocket(PathBuf),
-    /// A live chatd answers on the socket.
-    #[error("another chatd is already serving {} (stop it first, or pass another --runtime-dir)", .0.display())]
-    InUse(PathBuf),
-    /// The socket or directory cannot be given to the admin group.
-    #[error(
-        "cannot give {} to the admin group (gid {gid}): {source}; run chatd as root or as a member of that group",
-        path.display()
-    )]
-    Group {
-        /// The socket or the runtime directory.
-        path: PathBuf,
-        /// The admin group.
-        gid: u32,
-        /// The system's error.
-        source: std::io::Error,
-    },
-    /// The system refused another step.
-    #[error("cannot {action} {}: {source}", path.display())]
-    Io {
-        /// What was being done.
-        action: &'static str,
-        /// The socket or the runtime directory.
-        path: PathBuf,
-        /// The system's error.
-        source: std::io::Error,
-    },
-}
-
-impl BindError {
-    fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
-        Self::Io {
-            action,
-            path: path.to_path_buf(),
-            source,
-        }
-    }
-}
-
-/// Gives the runtime directory, by its open descriptor, to the admin group.
-fn chown_dir_group(dir: &std::fs::File, shown: &Path, gid: u32) -> Result<(), BindError> {
-    use std::os::unix::fs::MetadataExt;
-    // Usually the admin group is the daemon's own group, which the directory has already.
-    if dir.metadata().is_ok_and(|m| m.gid() == gid) {
-        return Ok(());
-    }
-    std::os::unix::fs::fchown(dir, None, Some(gid)).map_err(|source| BindError::Group {
-        path: shown.to_path_buf(),
-        gid,
-        source,
-    })
-}
-
-/// Runs an `*at` call (`fchownat`, `fchmodat`, with `AT_SYMLINK_NOFOLLOW`)
-/// on `admin.sock` relative to the runtime directory's descriptor, so that
-/// a link put in the socket's place would be changed itself, never what it
-/// points to.
-fn at_socket(
-    dir: &std::fs::File,
-    call: impl FnOnce(libc::c_int, *const libc::c_char) -> libc::c_int,
-) -> std::io::Result<()> {
-    use std::os::unix::io::AsRawFd;
-    let name = std::ffi::CString::new(chat_protocol::admin::SOCKET_NAME).expect("no NUL");
-    if call(dir.as_raw_fd(), name.as_ptr()) != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
+        .with_state(parts)
 }

@@ -115,7 +115,7 @@ mod tests {
 
     #[test]
     fn root_and_self_are_allowed_others_not() {
-        let me = crate::paths::euid();
+        let me = crate::store::paths::euid();
         let peer = |uid| Peer {
             uid,
             gid: 65534,

@@ -19,6 +19,7 @@
 //! watch (`cluster::watch`) brings it back. Both run under `state_writes`.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -28,8 +29,9 @@ use super::ClusterError;
 use super::keys::{KEYS, RoomKeys};
 use super::node::Node;
 use super::password::{self, PASSWORD};
-use crate::state::App;
+use crate::ops::rotate::{RotateError, Rotation};
 use crate::store::StoreError;
+use crate::store::keyring::Keyring;
 
 /// How long a change may wait for NATS before it is refused.
 const CHANGE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -61,12 +63,12 @@ pub enum ChangeError {
         "the change reached every node, but this node could not write it into its state directory: {0}; fix that, then restart this node (it takes the cluster's value at start)"
     )]
     Disk(StoreError),
-}
-
-fn node(app: &App) -> &Node {
-    app.cluster
-        .as_ref()
-        .expect("cluster changes are made only on a node of a cluster")
+    /// A single chatd's rotation failed (nothing changed).
+    #[error(transparent)]
+    NotRotated(#[from] RotateError),
+    /// A single chatd could not store its new password (nothing changed).
+    #[error(transparent)]
+    NotStored(StoreError),
 }
 
 /// Runs one request to NATS, bounded by [`CHANGE_TIMEOUT`]; refused at once
@@ -91,12 +93,16 @@ async fn within<T>(
 
 /// Rotates the room's key on every node: the new keys are computed from
 /// the cluster's as `keys::rotate` computes them from a node's own.
-pub async fn rotate(app: &App, grace: Duration, disconnect: bool) -> Result<Rotated, ChangeError> {
-    let node = node(app);
+pub async fn rotate(
+    node: &Node,
+    rotation: &Rotation,
+    grace: Duration,
+    disconnect: bool,
+) -> Result<Rotated, ChangeError> {
     // Held across the compare-and-set, so that the watch cannot apply this
     // change before this node does (and the count of ended sessions is
     // this call's).
-    let _writing = app.state_writes.lock().await;
+    let _writing = rotation.keyring.state_writes.lock().await;
     for _ in 0..2 {
         let Some(current) = within(node, node.shared.get(KEYS)).await? else {
             return Err(ChangeError::Damaged {
@@ -108,14 +114,14 @@ pub async fn rotate(app: &App, grace: Duration, disconnect: bool) -> Result<Rota
             what: "keys",
             reason: format!("the value {KEYS:?} is not a set of keys"),
         })?;
-        if theirs.identity.public() != app.identity.public() {
+        if theirs.identity.public() != rotation.keyring.identity.public() {
             return Err(ChangeError::Damaged {
                 what: "keys",
                 reason: "they belong to another server identity; restart this node to take it"
                     .into(),
             });
         }
-        let (token, previous) = crate::keys::next_keys(&theirs.token, grace, disconnect);
+        let (token, previous) = crate::ops::rotate::next_keys(&theirs.token, grace, disconnect);
         let next = RoomKeys {
             identity: theirs.identity,
             token,
@@ -127,7 +133,7 @@ pub async fn rotate(app: &App, grace: Duration, disconnect: bool) -> Result<Rota
             within(node, node.shared.replace(KEYS, encoded, current.revision)).await?
         {
             // A revision this node just wrote is newer than any it holds.
-            return apply_keys_locked(app, next, revision)
+            return apply_keys_locked(node, rotation, next, revision)
                 .await?
                 .ok_or(ChangeError::Conflict("keys"));
         }
@@ -136,9 +142,12 @@ pub async fn rotate(app: &App, grace: Duration, disconnect: bool) -> Result<Rota
 }
 
 /// Sets (`Some`) or clears (`None`) the admin password on every node.
-pub async fn set_password(app: &App, hash: Option<String>) -> Result<(), ChangeError> {
-    let node = node(app);
-    let _writing = app.state_writes.lock().await;
+pub async fn set_password(
+    node: &Node,
+    keyring: &Arc<Keyring>,
+    hash: Option<String>,
+) -> Result<(), ChangeError> {
+    let _writing = keyring.state_writes.lock().await;
     let value = password::encode(hash.as_deref());
     for _ in 0..2 {
         // Revision 0: no node ever had one; the write then expects none.
@@ -148,7 +157,7 @@ pub async fn set_password(app: &App, hash: Option<String>) -> Result<(), ChangeE
         if let Some(revision) =
             within(node, node.shared.replace(PASSWORD, value.clone(), revision)).await?
         {
-            return apply_password_locked(app, hash, revision).await;
+            return apply_password_locked(node, keyring, hash, revision).await;
         }
     }
     Err(ChangeError::Conflict("password"))
@@ -157,24 +166,25 @@ pub async fn set_password(app: &App, hash: Option<String>) -> Result<(), ChangeE
 /// Puts the cluster's keys at `revision` in force on this node, unless it
 /// holds them already; `Ok(None)` when there was nothing to do.
 pub async fn apply_keys(
-    app: &App,
+    node: &Node,
+    rotation: &Rotation,
     keys: RoomKeys,
     revision: u64,
 ) -> Result<Option<Rotated>, ChangeError> {
-    let _writing = app.state_writes.lock().await;
-    apply_keys_locked(app, keys, revision).await
+    let _writing = rotation.keyring.state_writes.lock().await;
+    apply_keys_locked(node, rotation, keys, revision).await
 }
 
 async fn apply_keys_locked(
-    app: &App,
+    node: &Node,
+    rotation: &Rotation,
     keys: RoomKeys,
     revision: u64,
 ) -> Result<Option<Rotated>, ChangeError> {
-    let node = node(app);
     if revision <= node.keys_revision.load(Ordering::Acquire) {
         return Ok(None);
     }
-    if keys.identity.public() != app.identity.public() {
+    if keys.identity.public() != rotation.keyring.identity.public() {
         // Only if someone replaced the bucket's value by hand: the
         // identity is read at start only.
         tracing::error!(
@@ -184,16 +194,16 @@ async fn apply_keys_locked(
         return Ok(None);
     }
     node.keys_revision.store(revision, Ordering::Release);
-    let store_app = app.clone();
+    let keyring = rotation.keyring.clone();
     let (keys, mirrored) = tokio::task::spawn_blocking(move || {
-        let mirrored = keys.mirror(&store_app.store);
+        let mirrored = keys.mirror(&keyring.store);
         (keys, mirrored)
     })
     .await
     .map_err(|e| ChangeError::Disk(StoreError::Panicked(e.to_string())))?;
     // Memory follows the cluster even if the disk failed: every other
     // node joins with the new key, and this one takes it again at start.
-    let rotated = crate::keys::put_in_force(app, keys.token, keys.previous, keys.disconnect);
+    let rotated = rotation.put_in_force(keys.token, keys.previous, keys.disconnect);
     match mirrored {
         Ok(()) => Ok(Some(rotated)),
         Err(e) => Err(ChangeError::Disk(e)),
@@ -203,31 +213,32 @@ async fn apply_keys_locked(
 /// Puts the cluster's admin password at `revision` in force on this node,
 /// unless it holds it already.
 pub async fn apply_password(
-    app: &App,
+    node: &Node,
+    keyring: &Arc<Keyring>,
     hash: Option<String>,
     revision: u64,
 ) -> Result<(), ChangeError> {
-    let _writing = app.state_writes.lock().await;
-    apply_password_locked(app, hash, revision).await
+    let _writing = keyring.state_writes.lock().await;
+    apply_password_locked(node, keyring, hash, revision).await
 }
 
 async fn apply_password_locked(
-    app: &App,
+    node: &Node,
+    keyring: &Arc<Keyring>,
     hash: Option<String>,
     revision: u64,
 ) -> Result<(), ChangeError> {
-    let node = node(app);
     if revision <= node.password_revision.load(Ordering::Acquire) {
         return Ok(());
     }
     node.password_revision.store(revision, Ordering::Release);
-    let (store_app, saved) = (app.clone(), hash.clone());
+    let (store, saved) = (keyring.clone(), hash.clone());
     let mirrored = tokio::task::spawn_blocking(move || match &saved {
-        Some(hash) => store_app.store.save_password_hash(hash),
-        None => store_app.store.erase_password_hash(),
+        Some(hash) => store.store.save_password_hash(hash),
+        None => store.store.erase_password_hash(),
     })
     .await
     .unwrap_or_else(|e| Err(StoreError::Panicked(e.to_string())));
-    app.password.set_admin_hash(hash);
+    keyring.password.set_admin_hash(hash);
     mirrored.map_err(ChangeError::Disk)
 }

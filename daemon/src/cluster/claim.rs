@@ -33,7 +33,7 @@ use tracing::Level;
 
 use super::ClusterError;
 use super::names::{ClaimError, Holder, Names, key_of};
-use crate::throttle::Throttle;
+use crate::logging::line_budget::LineBudget;
 
 /// The first pause between two tries; it doubles up to [`LONGEST_PAUSE`].
 const FIRST_PAUSE: Duration = Duration::from_millis(50);
@@ -245,9 +245,9 @@ impl Names {
 /// A claim's try that NATS refused for now (it is tried again): a few
 /// warnings a minute.
 fn note_trouble(error: &dyn std::fmt::Display) {
-    static TROUBLE: Throttle =
-        Throttle::new("cluster: claims tried again", 3, Duration::from_secs(60));
-    crate::throttled!(
+    static TROUBLE: LineBudget =
+        LineBudget::new("cluster: claims tried again", 3, Duration::from_secs(60));
+    crate::budgeted!(
         TROUBLE,
         Level::WARN,
         "cluster: claim a name: {error}; trying again until the join's deadline"

@@ -10,6 +10,7 @@
 //! warning; one of a `type` this version does not know (a newer node's) is
 //! ignored quietly.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -18,10 +19,11 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use tracing::Level;
 
+use super::node::Node;
+use super::tasks::Context;
 use super::{Cluster, ClusterError};
-use crate::ending::Ending;
-use crate::state::App;
-use crate::throttle::Throttle;
+use crate::logging::line_budget::LineBudget;
+use crate::ops;
 
 /// What a control message asks of every node.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -111,21 +113,16 @@ impl Order {
                 if !chat_protocol::valid_username(name) {
                     return Err("a kick of a name that is not valid".into());
                 }
-                let shown = if reason.is_empty() { "-" } else { reason };
-                chat_protocol::validate_text(shown, KICK_REASON_MAX)
-                    .map_err(|(_, e)| format!("a kick's reason: {e}"))
+                ops::kick::check_reason(reason).map_err(|e| format!("a kick's reason: {e}"))
             }
             Order::Notice { text } => {
-                chat_protocol::validate_text(text, crate::config_check::MAX_TEXT_CEILING)
+                chat_protocol::validate_text(text, crate::config::check::MAX_TEXT_CEILING)
                     .map_err(|(_, e)| format!("a notice: {e}"))
             }
             Order::Reload | Order::Users => Ok(()),
         }
     }
 }
-
-/// Longest kick reason, as the admin API takes it.
-pub const KICK_REASON_MAX: usize = 1024;
 
 /// A node's answer to a `users` order.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -154,7 +151,7 @@ impl UsersAnswer {
                     && u.node.as_deref().is_none_or(super::valid_node_name)
             });
         if !fine {
-            crate::throttled!(
+            crate::budgeted!(
                 MALFORMED,
                 Level::WARN,
                 "cluster: ignored another node's users answer that breaks the rules"
@@ -237,7 +234,7 @@ impl Cluster {
 }
 
 /// Malformed control messages: a few warnings per minute.
-static MALFORMED: Throttle = Throttle::new(
+static MALFORMED: LineBudget = LineBudget::new(
     "cluster: ignored malformed control messages",
     5,
     Duration::from_secs(60),
@@ -246,10 +243,7 @@ static MALFORMED: Throttle = Throttle::new(
 /// Carries out the other nodes' orders on this node until the shutdown.
 /// Once it listens, it keeps this node's liveness entry too
 /// ([`super::nodes::keep_alive`]), so a node listed alive hears orders.
-pub async fn run(app: App) {
-    let Some(node) = &app.cluster else {
-        return;
-    };
+pub async fn run(node: Arc<Node>, ctx: Context) {
     let mut orders = loop {
         match node.cluster.control().await {
             Ok(subscriber) => break subscriber,
@@ -257,24 +251,29 @@ pub async fn run(app: App) {
         }
         tokio::select! {
             () = tokio::time::sleep(Duration::from_secs(1)) => {}
-            () = app.shutdown.cancelled() => return,
+            () = ctx.shutdown.cancelled() => return,
         }
     };
     // On the sessions' tracker, so that the shutdown waits for its last
     // act, taking this node off the list (at most 1 s).
-    app.sessions.spawn(super::nodes::keep_alive(app.clone()));
+    ctx.sessions.spawn(super::nodes::keep_alive(
+        node.clone(),
+        ctx.hub.clone(),
+        ctx.facts.clone(),
+        ctx.shutdown.clone(),
+    ));
     loop {
         let message = tokio::select! {
             m = orders.next() => match m {
                 Some(m) => m,
                 None => return,
             },
-            () = app.shutdown.cancelled() => return,
+            () = ctx.shutdown.cancelled() => return,
         };
         match Control::decode(&message.payload) {
             Ok(Decoded::Order(control)) if control.origin == node.name() => {}
             Ok(Decoded::Order(control)) => {
-                carry_out(&app, control, message.reply.map(|r| r.to_string())).await;
+                carry_out(&node, &ctx, control, message.reply.map(|r| r.to_string())).await;
             }
             Ok(Decoded::Unknown(kind)) => {
                 tracing::debug!(
@@ -282,7 +281,7 @@ pub async fn run(app: App) {
                     "cluster: ignored a control message of an unknown type"
                 );
             }
-            Err(problem) => crate::throttled!(
+            Err(problem) => crate::budgeted!(
                 MALFORMED,
                 Level::WARN,
                 "cluster: ignored a malformed control message: {problem}"
@@ -291,36 +290,29 @@ pub async fn run(app: App) {
     }
 }
 
-/// Does what `control` asks, on this node.
-async fn carry_out(app: &App, control: Control, reply: Option<String>) {
-    let Some(node) = &app.cluster else {
-        return;
-    };
+/// Does what `control` asks, on this node, as the admin API does it here.
+async fn carry_out(node: &Node, ctx: &Context, control: Control, reply: Option<String>) {
     let origin = control.origin;
     match control.order {
         Order::Kick { name, reason } => {
-            if let Some(member) = app.hub.member(&name) {
-                member.control.end(Ending::kicked(&reason));
+            if let Some(member) = ops::kick::here(&ctx.hub, &name, &reason) {
                 tracing::info!(name = %member.name, reason = %reason, from = %origin, "admin: user kicked (asked on another node)");
             }
         }
-        Order::Notice { text } => {
-            match chat_protocol::validate_text(&text, app.hub.config().max_text) {
-                Ok(_) => {
-                    let delivered = app.hub.notice(&text);
-                    tracing::info!(delivered, from = %origin, "admin: notice sent (asked on another node)");
-                }
-                Err((_, e)) => crate::throttled!(
-                    MALFORMED,
-                    Level::WARN,
-                    "cluster: ignored a notice from {origin}: {e}"
-                ),
+        Order::Notice { text } => match ops::notice::here(&ctx.config.get(), &ctx.hub, &text) {
+            Ok(delivered) => {
+                tracing::info!(delivered, from = %origin, "admin: notice sent (asked on another node)");
             }
-        }
+            Err(e) => crate::budgeted!(
+                MALFORMED,
+                Level::WARN,
+                "cluster: ignored a notice from {origin}: {e}"
+            ),
+        },
         Order::Reload => {
             tracing::info!(from = %origin, "admin: reload requested on another node");
-            let reloading = app.clone();
-            tokio::spawn(async move { crate::reload::reload(&reloading).await });
+            let reload = ctx.reload.clone();
+            tokio::spawn(async move { reload.run().await });
         }
         Order::Users => {
             let Some(reply) = reply else {
@@ -328,7 +320,7 @@ async fn carry_out(app: &App, control: Control, reply: Option<String>) {
             };
             let answer = UsersAnswer {
                 node: node.name().to_string(),
-                users: crate::admin::local_users(app),
+                users: ops::users::here(&ctx.keyring, &ctx.hub, Some(node.name())),
             };
             let payload = Bytes::from(serde_json::to_vec(&answer).expect("plain data"));
             if let Err(e) = node.cluster.client.publish(reply, payload).await {

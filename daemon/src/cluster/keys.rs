@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use super::shared::{Shared, Versioned};
+use super::start::StartError;
 use super::{Cluster, ClusterError};
 use crate::store::{PreviousKey, Store, StoreError};
 
@@ -141,7 +142,7 @@ pub async fn adopt(
     shared: &Shared,
     store: &Store,
     ours: &RoomKeys,
-) -> Result<(Option<RoomKeys>, u64), crate::Error> {
+) -> Result<(Option<RoomKeys>, u64), StartError> {
     let encoded = ours.encode();
     let Versioned { value, revision } = shared
         .adopt_or_publish(KEYS, bytes::Bytes::copy_from_slice(&encoded))
@@ -150,7 +151,7 @@ pub async fn adopt(
         return Ok((None, revision));
     }
     let theirs = RoomKeys::decode(&value).ok_or_else(|| {
-        crate::Error::Cluster(ClusterError::BadValue {
+        StartError::Cluster(ClusterError::BadValue {
             what: "adopt the cluster's keys",
             reason: format!(
                 "the value {KEYS:?} in the state bucket does not read; another program wrote it? \

@@ -48,12 +48,13 @@ const FOLLOW_BUFFER: usize = 1024;
 const STALL_CHECK: Duration = Duration::from_secs(3);
 
 fn note_follow_trouble(error: &ClusterError) {
-    static TROUBLE: crate::throttle::Throttle = crate::throttle::Throttle::new(
-        "cluster: following the room's log",
-        3,
-        Duration::from_secs(60),
-    );
-    crate::throttled!(
+    static TROUBLE: crate::logging::line_budget::LineBudget =
+        crate::logging::line_budget::LineBudget::new(
+            "cluster: following the room's log",
+            3,
+            Duration::from_secs(60),
+        );
+    crate::budgeted!(
         TROUBLE,
         tracing::Level::WARN,
         %error,
@@ -65,12 +66,13 @@ fn note_follow_trouble(error: &ClusterError) {
 /// by more than the stream keeps, [`super::LAG_FLOOR`], or past
 /// `history_max_age`): its users miss them, and the ids say so.
 fn note_skipped(missed: u64) {
-    static SKIPPED: crate::throttle::Throttle = crate::throttle::Throttle::new(
-        "cluster: entries dropped before they were read",
-        3,
-        Duration::from_secs(60),
-    );
-    crate::throttled!(
+    static SKIPPED: crate::logging::line_budget::LineBudget =
+        crate::logging::line_budget::LineBudget::new(
+            "cluster: entries dropped before they were read",
+            3,
+            Duration::from_secs(60),
+        );
+    crate::budgeted!(
         SKIPPED,
         tracing::Level::WARN,
         missed,

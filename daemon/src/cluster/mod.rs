@@ -1,25 +1,35 @@
-//! Several chatd nodes sharing one room through NATS JetStream.
+//! Several chatd nodes sharing one room through NATS JetStream, behind one
+//! seam: [`Peers`] (alone, or a node of a cluster) is all the rest of
+//! chatd sees of other nodes, and [`Peers::start`] is the one place that
+//! decides whether a cluster is configured. No NATS type leaves this
+//! folder.
 //!
-//! This module is the cluster's plumbing, kept apart from the room: a
-//! connection to NATS ([`Cluster::connect`]) and the three things the nodes
-//! share there, each in its own submodule:
+//! The plumbing: a connection to NATS ([`Cluster::connect`]) and what the
+//! nodes share there, each in its own submodule:
 //!
 //! - [`log`]: the room's log, a JetStream stream. The stream sequence of an
 //!   accepted message is its id, and every node delivers from the stream in
-//!   order, so all users on all nodes see one order.
+//!   order, so all users on all nodes see one order; [`replicated`] is the
+//!   room's log backend on it (`crate::log::RoomLog`).
 //! - [`names`]: who holds which name, in a key-value bucket with
 //!   create-if-absent; a claim lives only while its node keeps refreshing it
 //!   (the bucket's `max_age`), so a dead node's names come free by
-//!   themselves.
-//! - [`shared`]: values every node must agree on (the join key, the server
-//!   identity, the password hash), created by the first node and adopted by
-//!   the others.
+//!   themselves; [`claim`] is one join's claim, tried again while NATS
+//!   cannot decide.
+//! - [`shared`]: values every node must agree on, created by the first
+//!   node and adopted by the others: the keys ([`keys`]) and the admin
+//!   password ([`password`]); [`changes`] changes them on every node,
+//!   [`watch`] follows them.
 //! - [`nodes`]: which nodes are alive, one entry each that lapses unless
 //!   refreshed; [`control`]: the admin's kicks, notices, reloads and user
-//!   lists sent to every node.
+//!   lists sent to every node, carried out with `crate::ops` as the admin
+//!   API does here; [`admin`]: what the admin API adds across nodes.
 //! - [`presence`]: the users of the other nodes, from a watch of the names
 //!   bucket, and [`dm`]: direct messages to them, over a plain subject per
 //!   node.
+//! - [`node`]: this chatd as a node (what [`Peers::Cluster`] holds);
+//!   [`start`]: its start beside a NATS not ready yet; [`tasks`]: what it
+//!   runs until the shutdown.
 //!
 //! Everything a cluster keeps is named after its room (`room`, default
 //! `chat`): the stream `CHAT_LOG` on subject `chat.log`, the buckets
@@ -31,25 +41,35 @@
 //! key-value conventions (`KV_<bucket>`, subjects `$KV.<bucket>.>`, rollup
 //! allowed, deletes denied), and opened with `get_key_value`.
 
-pub mod changes;
-pub mod claim;
-pub mod control;
-pub mod dm;
-pub mod keys;
+pub(crate) mod admin;
+pub(crate) mod changes;
+pub(crate) mod claim;
+pub(crate) mod control;
+pub(crate) mod dm;
+pub(crate) mod error;
+pub(crate) mod keys;
 pub mod log;
 pub mod names;
-pub mod node;
-pub mod nodes;
-pub mod password;
-pub mod presence;
-pub mod shared;
-pub mod start;
-pub mod watch;
+pub(crate) mod node;
+pub(crate) mod nodes;
+pub(crate) mod password;
+pub(crate) mod peers;
+pub(crate) mod presence;
+pub(crate) mod replicated;
+pub(crate) mod shared;
+pub(crate) mod start;
+pub(crate) mod tasks;
+pub(crate) mod watch;
+
+pub use error::ClusterError;
+pub use peers::{Claim, Peers};
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, stream};
+
+use crate::config::cluster::{shown_urls, valid_node_name};
 
 /// How a node joins a cluster (the `cluster*` and `node_name` settings).
 #[derive(Clone, Debug)]
@@ -88,134 +108,6 @@ impl Settings {
     pub fn renew_every(&self) -> Duration {
         (self.claim_ttl / 4).max(Duration::from_millis(500))
     }
-}
-
-/// Why the cluster could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum ClusterError {
-    /// No NATS server answered.
-    #[error(
-        "cannot reach NATS at {urls}: {reason}; check that nats-server runs there (with -js) and the URL"
-    )]
-    Connect {
-        /// The URLs tried.
-        urls: String,
-        /// What failed.
-        reason: String,
-    },
-    /// NATS answered but refused this node (its credentials, TLS).
-    #[error(
-        "NATS at {urls} refused this node: {reason}; check cluster_credentials and the URL (nats:// or tls://)"
-    )]
-    Refused {
-        /// The URLs tried.
-        urls: String,
-        /// What failed.
-        reason: String,
-    },
-    /// A value the cluster keeps does not read (another program wrote it).
-    #[error("{what}: {reason}")]
-    BadValue {
-        /// What was being done.
-        what: &'static str,
-        /// What is wrong, and the fix.
-        reason: String,
-    },
-    /// NATS or its JetStream was not ready within `cluster_start_timeout`.
-    #[error(
-        "NATS was not ready within cluster_start_timeout ({}): {last}; check that nats-server runs (with JetStream) at the cluster URLs, or raise cluster_start_timeout",
-        chat_protocol::duration::format(*waited)
-    )]
-    NotReady {
-        /// How long the start waited.
-        waited: Duration,
-        /// What refused the last try.
-        last: Box<ClusterError>,
-    },
-    /// The credentials file could not be read or used.
-    #[error("cluster_credentials {path}: {reason}")]
-    Credentials {
-        /// The file.
-        path: PathBuf,
-        /// What failed.
-        reason: String,
-    },
-    /// A JetStream request failed (JetStream off, a limit, NATS gone).
-    #[error("NATS JetStream: {what}: {reason}")]
-    JetStream {
-        /// What was being done.
-        what: &'static str,
-        /// What failed.
-        reason: String,
-    },
-    /// Another live node has this node's name.
-    #[error(
-        "another node named {node:?} is alive in this cluster (listening on {listen}); give each node its own node_name (--node-name), or stop the other one"
-    )]
-    NameInUse {
-        /// The name.
-        node: String,
-        /// Where the other one listens.
-        listen: String,
-    },
-    /// The room name cannot name NATS streams and buckets.
-    #[error("cluster room {0:?}: use 1-32 of A-Z a-z 0-9 _ -")]
-    Room(String),
-}
-
-impl ClusterError {
-    pub(crate) fn js(what: &'static str, err: impl std::fmt::Display) -> Self {
-        ClusterError::JetStream {
-            what,
-            reason: err.to_string(),
-        }
-    }
-}
-
-/// `urls` as they may be shown: any `user:password@` left out.
-pub fn shown_urls(urls: &[String]) -> String {
-    urls.iter()
-        .map(|url| match url.split_once("://") {
-            Some((scheme, rest)) => match rest.rsplit_once('@') {
-                Some((_, host)) => format!("{scheme}://…@{host}"),
-                None => url.clone(),
-            },
-            None => match url.rsplit_once('@') {
-                Some((_, host)) => format!("…@{host}"),
-                None => url.clone(),
-            },
-        })
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-/// Whether `name` may name a node: 1 to 64 of `A-Z a-z 0-9 _ - .`, the
-/// rule of the `node_name` setting. Names read from NATS (claims, liveness
-/// entries, control messages, users answers) are held to it too: a node's
-/// name becomes a NATS subject token (`<room>.dm.<node>`, its `.` written
-/// `=2e`), and `*`, `>`, white space or anything else must never reach a
-/// subject, nor a terminal.
-pub fn valid_node_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-}
-
-/// Whether `url` points at this machine only (loopback), where the cluster
-/// may run without credentials.
-pub fn is_loopback_url(url: &str) -> bool {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
-    let host = if let Some(v6) = rest.strip_prefix('[') {
-        v6.split_once(']').map_or(v6, |(h, _)| h)
-    } else {
-        rest.split(':').next().unwrap_or(rest)
-    };
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Entries the room's stream keeps at least, whatever `history` says: a
@@ -508,68 +400,5 @@ async fn credentials(path: &std::path::Path) -> Result<async_nats::ConnectOption
             ));
         }
         Ok(async_nats::ConnectOptions::new().nkey(seed.to_string()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_loopback_url;
-
-    #[test]
-    fn loopback_urls_are_recognised() {
-        for url in [
-            "nats://127.0.0.1:4222",
-            "nats://localhost:4222",
-            "nats://[::1]:4222",
-            "nats://u:p@127.0.0.2:4222",
-            "127.0.0.1:4222",
-        ] {
-            assert!(is_loopback_url(url), "{url}");
-        }
-        for url in [
-            "nats://10.0.0.1:4222",
-            "nats://nats.example.org:4222",
-            "nats://[2001:db8::1]:4222",
-            "nats://localhost.evil.org:4222",
-        ] {
-            assert!(!is_loopback_url(url), "{url}");
-        }
-    }
-
-    #[test]
-    fn node_names_that_could_reach_a_subject_badly_are_refused() {
-        for good in ["a", "n1", "chat-1.example.org", "A_b"] {
-            assert!(super::valid_node_name(good), "{good}");
-        }
-        let long = "n".repeat(65);
-        for bad in [
-            "",
-            "*",
-            ">",
-            "a.*",
-            "a.>",
-            "a b",
-            "a\tb",
-            "a\nb",
-            "é",
-            long.as_str(),
-        ] {
-            assert!(!super::valid_node_name(bad), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn credentials_in_urls_are_never_shown() {
-        let urls = [
-            "nats://u:secret@127.0.0.1:4222".to_string(),
-            "tls://nats.example.org:4222".to_string(),
-            "u:secret@10.0.0.1:4222".to_string(),
-        ];
-        let shown = super::shown_urls(&urls);
-        assert!(!shown.contains("secret"), "{shown}");
-        assert_eq!(
-            shown,
-            "nats://…@127.0.0.1:4222,tls://nats.example.org:4222,…@10.0.0.1:4222"
-        );
     }
 }

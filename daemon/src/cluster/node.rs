@@ -1,17 +1,21 @@
 //! This chatd as a node of a cluster: its connection to NATS and the name
 //! claims of its users, as the rest of the daemon uses them.
 
+use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
 use super::names::{ClaimError, Names};
 use super::shared::Shared;
-use super::{Cluster, ClusterError, Settings};
+use super::{Cluster, ClusterError, Settings, shown_urls};
 use crate::config::Config;
 use crate::ending::Ending;
-use crate::state::App;
+use crate::hub::Hub;
 
-/// A node's part in the cluster (held by [`crate::state::AppState`]).
+/// A node's part in the cluster (what [`super::Peers::Cluster`] holds).
 pub struct Node {
     /// The connection to NATS.
     pub cluster: Cluster,
@@ -26,6 +30,8 @@ pub struct Node {
     pub password_revision: AtomicU64,
     /// The nodes alive, this one included (`chatctl status`, `users`).
     pub nodes: super::nodes::Nodes,
+    /// Told each time the room's stream handed the room new entries.
+    pub arrived: Arc<Notify>,
 }
 
 /// Why a name could not be taken for a join.
@@ -37,11 +43,8 @@ pub enum Claim {
 }
 
 impl Node {
-    /// Joins the cluster `config` names (`None` when it names none).
-    pub async fn join(config: &Config) -> Result<Option<Node>, ClusterError> {
-        if config.cluster.is_empty() {
-            return Ok(None);
-        }
+    /// Joins the cluster `config` names.
+    pub async fn join(config: &Config) -> Result<Node, ClusterError> {
         let cluster = Cluster::connect(Settings {
             urls: config.cluster.clone(),
             credentials: config.cluster_credentials.clone(),
@@ -58,17 +61,18 @@ impl Node {
         let nodes = cluster.nodes().await?;
         tracing::info!(
             node = %cluster.settings().node_name,
-            urls = %super::shown_urls(&config.cluster),
+            urls = %shown_urls(&config.cluster),
             "joined the cluster"
         );
-        Ok(Some(Node {
+        Ok(Node {
             cluster,
             names,
             shared,
             keys_revision: AtomicU64::new(0),
             password_revision: AtomicU64::new(0),
             nodes,
-        }))
+            arrived: Arc::new(Notify::new()),
+        })
     }
 
     /// Refuses to start beside a live node of the same name (the default
@@ -105,12 +109,13 @@ impl Node {
             Ok(()) => Ok(()),
             Err(ClaimError::Taken) => Err(Claim::Taken),
             Err(ClaimError::Cluster(e)) => {
-                static UNCLAIMED: crate::throttle::Throttle = crate::throttle::Throttle::new(
-                    "cluster: joins that could not claim their names",
-                    3,
-                    Duration::from_secs(10),
-                );
-                crate::throttled!(
+                static UNCLAIMED: crate::logging::line_budget::LineBudget =
+                    crate::logging::line_budget::LineBudget::new(
+                        "cluster: joins that could not claim their names",
+                        3,
+                        Duration::from_secs(10),
+                    );
+                crate::budgeted!(
                     UNCLAIMED,
                     tracing::Level::WARN,
                     "cluster: a join could not claim its name: {e}"
@@ -144,10 +149,7 @@ const RENEW_RETRY: Duration = Duration::from_secs(1);
 /// and again within a second after a pass NATS refused. The users whose
 /// names were lost meanwhile (NATS was out of reach past their lifetime
 /// and someone else took them) are ended.
-pub async fn renew_claims(app: App) {
-    let Some(node) = &app.cluster else {
-        return;
-    };
+pub async fn renew_claims(node: Arc<Node>, hub: Arc<Hub>, shutdown: CancellationToken) {
     let every = node.cluster.settings().renew_every();
     let mut connections = node.cluster.connections();
     connections.borrow_and_update();
@@ -161,13 +163,13 @@ pub async fn renew_claims(app: App) {
                 }
                 tracing::info!(held = node.names.held(), "cluster: back on NATS; renewing this node's name claims now");
             }
-            () = app.shutdown.cancelled() => return,
+            () = shutdown.cancelled() => return,
         }
         next = tokio::time::Instant::now() + every;
         match node.names.renew().await {
             Ok(lost) if lost.is_empty() => {}
             Ok(lost) => {
-                let ended = app.hub.end_where(
+                let ended = hub.end_where(
                     |m| lost.iter().any(|l| l.eq_ignore_ascii_case(&m.name)),
                     Ending::name_lost,
                 );

@@ -16,8 +16,14 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use super::node::Node;
 use super::{Cluster, ClusterError};
-use crate::state::App;
+use crate::hub::Hub;
+use crate::ops::status::Facts;
 
 /// How long a read of the list may take before it counts as failed.
 const READ_TIMEOUT: Duration = Duration::from_secs(1);
@@ -137,16 +143,12 @@ impl Nodes {
 }
 
 /// This node's entry as it is now.
-pub fn this_node(app: &App, node: &str) -> NodeEntry {
+pub fn this_node(hub: &Hub, facts: &Facts, node: &str) -> NodeEntry {
     NodeEntry {
         node: node.to_string(),
-        online: app.hub.online(),
-        listen: app.listen_addr.to_string(),
-        since: app
-            .started
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0),
+        online: hub.online(),
+        listen: facts.listen_addr.to_string(),
+        since: facts.since(),
         version: env!("CARGO_PKG_VERSION").to_string(),
     }
 }
@@ -154,10 +156,12 @@ pub fn this_node(app: &App, node: &str) -> NodeEntry {
 /// Keeps this node's liveness entry current until the shutdown: put every
 /// third of `claim_ttl`, and within a second when the number of users
 /// online changes; deleted at the shutdown.
-pub async fn keep_alive(app: App) {
-    let Some(node) = &app.cluster else {
-        return;
-    };
+pub async fn keep_alive(
+    node: Arc<Node>,
+    hub: Arc<Hub>,
+    facts: Arc<Facts>,
+    shutdown: CancellationToken,
+) {
     let every = (node.cluster.settings().claim_ttl / 3).max(Duration::from_millis(500));
     let mut tick = tokio::time::interval(Duration::from_secs(1).min(every));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -165,9 +169,9 @@ pub async fn keep_alive(app: App) {
     loop {
         tokio::select! {
             _ = tick.tick() => {}
-            () = app.shutdown.cancelled() => break,
+            () = shutdown.cancelled() => break,
         }
-        let entry = this_node(&app, node.name());
+        let entry = this_node(&hub, &facts, node.name());
         let due = match last {
             None => true,
             Some((at, online)) => at.elapsed() >= every || online != entry.online,

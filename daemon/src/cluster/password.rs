@@ -15,8 +15,9 @@ use bytes::Bytes;
 use super::ClusterError;
 use super::node::Node;
 use super::shared::Versioned;
-use crate::password::{Gate, PasswordError, check_stored_hash};
+use super::start::StartError;
 use crate::store::Store;
+use crate::store::password::{Gate, PasswordError, check_stored_hash};
 
 /// The state bucket's key for the admin password's hash.
 pub const PASSWORD: &str = "password";
@@ -39,7 +40,7 @@ pub fn decode(value: &[u8]) -> Result<Option<String>, PasswordError> {
 
 /// Publishes this node's admin password hash if no node did, or adopts the
 /// cluster's into `gate` and `store`; records the revision it was read at.
-pub async fn adopt(node: &Node, store: &Store, gate: &Gate) -> Result<(), crate::Error> {
+pub async fn adopt(node: &Node, store: &Store, gate: &Gate) -> Result<(), StartError> {
     let ours = store.load_password_hash()?;
     let theirs = match &ours {
         Some(hash) => Some(
@@ -85,7 +86,7 @@ mod tests {
     #[test]
     fn empty_is_none_a_hash_reads_and_anything_else_is_refused() {
         assert_eq!(decode(&encode(None)).unwrap(), None);
-        let hash = crate::password::hash("pw").unwrap();
+        let hash = crate::store::password::hash("pw").unwrap();
         assert_eq!(decode(&encode(Some(&hash))).unwrap(), Some(hash.clone()));
         assert!(decode(b"plaintext").is_err());
         let costly = hash.replace("m=19456", "m=4000000");

@@ -26,9 +26,11 @@ use async_nats::jetstream::kv;
 use futures_util::StreamExt;
 use tokio::time::Instant;
 
+use tokio_util::sync::CancellationToken;
+
 use super::names::{Holder, key_of, name_of};
+use super::node::Node;
 use crate::hub::Hub;
-use crate::state::App;
 
 /// How long a start waits for the current list of users before it serves
 /// anyway (the rest then arrives as joins).
@@ -100,12 +102,13 @@ impl Watcher {
                 && super::valid_node_name(&h.node)
         });
         let Some(holder) = holder else {
-            static IGNORED: crate::throttle::Throttle = crate::throttle::Throttle::new(
-                "cluster: name claims ignored",
-                3,
-                Duration::from_secs(60),
-            );
-            crate::throttled!(
+            static IGNORED: crate::logging::line_budget::LineBudget =
+                crate::logging::line_budget::LineBudget::new(
+                    "cluster: name claims ignored",
+                    3,
+                    Duration::from_secs(60),
+                );
+            crate::budgeted!(
                 IGNORED,
                 tracing::Level::WARN,
                 key,
@@ -183,9 +186,13 @@ impl Watcher {
 }
 
 fn note_trouble(error: &dyn std::fmt::Display) {
-    static TROUBLE: crate::throttle::Throttle =
-        crate::throttle::Throttle::new("cluster: watching the names", 3, Duration::from_secs(60));
-    crate::throttled!(
+    static TROUBLE: crate::logging::line_budget::LineBudget =
+        crate::logging::line_budget::LineBudget::new(
+            "cluster: watching the names",
+            3,
+            Duration::from_secs(60),
+        );
+    crate::budgeted!(
         TROUBLE,
         tracing::Level::WARN,
         %error,
@@ -196,15 +203,20 @@ fn note_trouble(error: &dyn std::fmt::Display) {
 /// Starts the watch of the other nodes' users, and waits (at most
 /// [`FIRST_LIST`]) until the room lists those online now, so that the
 /// first `Welcome` lists them too.
-pub async fn start(app: &App) {
-    let Some(node) = &app.cluster else {
-        return;
-    };
+pub async fn start(node: &Arc<Node>, hub: &Arc<Hub>, shutdown: &CancellationToken) {
     let (ready, listed) = tokio::sync::oneshot::channel();
     let store = node.names.store().clone();
     let ours = node.name().to_string();
     let ttl = node.cluster.settings().claim_lifetime();
-    tokio::spawn(run(app.clone(), store, Watcher::new(&ours, ttl), ready));
+    let watcher = Watcher::new(&ours, ttl);
+    tokio::spawn(run(
+        node.clone(),
+        hub.clone(),
+        shutdown.clone(),
+        store,
+        watcher,
+        ready,
+    ));
     if tokio::time::timeout(FIRST_LIST, listed).await.is_err() {
         tracing::warn!("cluster: the users of the other nodes are not all listed yet");
     }
@@ -213,14 +225,13 @@ pub async fn start(app: &App) {
 /// The watch, made again after any trouble, and the sweep, until the
 /// shutdown.
 async fn run(
-    app: App,
+    node: Arc<Node>,
+    hub: Arc<Hub>,
+    shutdown: CancellationToken,
     store: kv::Store,
     mut watcher: Watcher,
     ready: tokio::sync::oneshot::Sender<()>,
 ) {
-    let Some(node) = &app.cluster else {
-        return;
-    };
     let connected = || node.cluster.connected();
     let every = (watcher.ttl / 4).clamp(Duration::from_millis(250), Duration::from_secs(5));
     let mut sweep = tokio::time::interval(every);
@@ -248,7 +259,7 @@ async fn run(
                                 let value = (entry.operation == kv::Operation::Put)
                                     .then_some(&entry.value[..]);
                                 watcher.apply(
-                                    &app.hub,
+                                    &hub,
                                     entry.revision,
                                     &entry.key,
                                     value,
@@ -265,11 +276,11 @@ async fn run(
                             }
                             None => break,
                         },
-                        _ = sweep.tick() => watcher.sweep(&app.hub, connected(), Instant::now()),
+                        _ = sweep.tick() => watcher.sweep(&hub, connected(), Instant::now()),
                         // Back from an outage: made again at once, after
                         // the last revision applied.
                         _ = connections.changed() => break,
-                        () = app.shutdown.cancelled() => return,
+                        () = shutdown.cancelled() => return,
                     }
                 }
             }
@@ -277,8 +288,8 @@ async fn run(
         }
         tokio::select! {
             () = tokio::time::sleep(pause) => {}
-            _ = sweep.tick() => watcher.sweep(&app.hub, connected(), Instant::now()),
-            () = app.shutdown.cancelled() => return,
+            _ = sweep.tick() => watcher.sweep(&hub, connected(), Instant::now()),
+            () = shutdown.cancelled() => return,
         }
         pause = (pause * 2).min(Duration::from_secs(2));
     }
@@ -286,8 +297,6 @@ async fn run(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
     use crate::config::Config;
 
@@ -299,7 +308,7 @@ mod tests {
 
     #[test]
     fn claims_join_deletes_leave_renewals_refresh_and_silence_is_node_lost() {
-        let hub = Hub::new(Arc::new(Config::default()));
+        let hub = crate::hub::tests::hub_of(Config::default());
         let mut w = Watcher::new("a", Duration::from_secs(3));
         let t0 = Instant::now();
         claim(&mut w, &hub, 1, "b", "Bob.B", t0);

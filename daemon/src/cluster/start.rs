@@ -15,12 +15,36 @@
 //! read, another live node of this name) ends the start at once.
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::ClusterError;
-use crate::Error;
+use super::keys::RoomKeys;
+use super::node::Node;
+use super::replicated::ReplicatedLog;
+use crate::config::Config;
+use crate::log::{Accepted, Bounds, HistoryError, RoomLog};
+use crate::store::keyring::Keys;
+use crate::store::password::Gate;
+use crate::store::{Store, StoreError};
+
+/// Why a start could not join its cluster, or open the room's log.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The cluster refused, or was not ready in time. (Not a `source`:
+    /// the message already holds it.)
+    #[error("cluster: {0}")]
+    Cluster(ClusterError),
+    /// The state directory, while mirroring the cluster's values into it.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A single chatd's history file.
+    #[error(transparent)]
+    History(#[from] HistoryError),
+}
 
 /// The first pause between two tries; it doubles up to [`LONGEST_PAUSE`].
 const FIRST_PAUSE: Duration = Duration::from_millis(250);
@@ -56,24 +80,24 @@ impl Starting {
     /// Runs `step` until it succeeds, fails for a reason that does not
     /// pass by waiting, or the bound is reached (see the module
     /// documentation).
-    pub async fn retry<T, F, Fut>(&mut self, mut step: F) -> Result<T, Error>
+    pub async fn retry<T, F, Fut>(&mut self, mut step: F) -> Result<T, StartError>
     where
         F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, Error>>,
+        Fut: Future<Output = Result<T, StartError>>,
     {
         let mut pause = FIRST_PAUSE;
         loop {
             let error = match step().await {
                 Ok(done) => return Ok(done),
-                Err(Error::Cluster(e)) if e.passes() => e,
+                Err(StartError::Cluster(e)) if e.passes() => e,
                 Err(e) => return Err(e),
             };
             let now = Instant::now();
             if self.bound.is_zero() {
-                return Err(Error::Cluster(error));
+                return Err(StartError::Cluster(error));
             }
             if now + pause >= self.until {
-                return Err(Error::Cluster(ClusterError::NotReady {
+                return Err(StartError::Cluster(ClusterError::NotReady {
                     waited: self.bound,
                     last: Box::new(error),
                 }));
@@ -107,4 +131,87 @@ impl ClusterError {
             ClusterError::Connect { .. } | ClusterError::JetStream { .. }
         )
     }
+}
+
+impl From<ClusterError> for StartError {
+    fn from(e: ClusterError) -> Self {
+        StartError::Cluster(e)
+    }
+}
+
+/// What a start leaves: the other nodes (none alone), the keys in force
+/// (the cluster's, on a node of one), and the room's log.
+pub struct Started {
+    /// The other nodes, or none.
+    pub peers: super::Peers,
+    /// The keys in force.
+    pub keys: Keys,
+    /// The room's log.
+    pub log: Arc<dyn RoomLog>,
+    /// Its stream of accepted entries, for the room.
+    pub accepted: Accepted,
+}
+
+/// A single chatd's start: the keys it loaded, its log in `STATE_DIR/history`.
+pub(super) fn alone(config: &Config, store: &Store, keys: Keys) -> Result<Started, StartError> {
+    let (log, accepted) = crate::log::EmbeddedLog::open(store.dir(), Bounds::of(config))?;
+    Ok(Started {
+        peers: super::Peers::Alone,
+        keys,
+        log: Arc::new(log),
+        accepted,
+    })
+}
+
+/// A node's start in its cluster, each step tried again while NATS is not
+/// ready: joins, refuses a live twin of its name, adopts the cluster's keys
+/// (or publishes its own, as the first node) and admin password, and opens
+/// the room's stream.
+pub(super) async fn join(
+    config: &Config,
+    listen: SocketAddr,
+    store: &Store,
+    ours: Keys,
+    gate: &Gate,
+    starting: &mut Starting,
+) -> Result<Started, StartError> {
+    let node = starting
+        .retry(|| async { Ok(Node::join(config).await?) })
+        .await?;
+    let listen = listen.to_string();
+    starting
+        .retry(|| async { Ok(node.check_name_free(&listen).await?) })
+        .await?;
+    // One room, one set of keys: the first node's.
+    let ours = RoomKeys {
+        identity: ours.identity,
+        token: ours.token,
+        previous: ours.previous,
+        disconnect: false,
+    };
+    let (theirs, revision) = starting
+        .retry(|| super::keys::adopt(&node.cluster, &node.shared, store, &ours))
+        .await?;
+    let keys = theirs.unwrap_or(ours);
+    node.keys_revision
+        .store(revision, std::sync::atomic::Ordering::Relaxed);
+    starting
+        .retry(|| super::password::adopt(&node, store, gate))
+        .await?;
+    let bounds = Bounds::of(config);
+    let (log, accepted) = starting
+        .retry(|| async {
+            Ok(ReplicatedLog::open(node.cluster.clone(), bounds, node.arrived.clone()).await?)
+        })
+        .await?;
+    Ok(Started {
+        peers: super::Peers::Cluster(Arc::new(node)),
+        keys: Keys {
+            identity: keys.identity,
+            token: keys.token,
+            previous: keys.previous,
+        },
+        log: Arc::new(log),
+        accepted,
+    })
 }

@@ -8,25 +8,27 @@
 //! this node holds: a change made while this node was cut off (or between
 //! its start and its first watch) is not missed.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use tokio_util::sync::CancellationToken;
 
 use super::changes::{self, ChangeError};
 use super::keys::{KEYS, RoomKeys};
+use super::node::Node;
 use super::password::{self, PASSWORD};
 use super::shared::Versioned;
-use crate::state::App;
+use crate::ops::rotate::Rotation;
 
 /// How long to wait before a failed watch is made again.
 const EVERY: Duration = Duration::from_millis(500);
 
-/// Runs until the shutdown (spawned at start on a node of a cluster).
-pub async fn follow(app: App) {
-    let Some(node) = &app.cluster else {
-        return;
-    };
+/// Runs until the shutdown (spawned at start on a node of a cluster). A
+/// change of the keys is put in force as `rotation` does it here.
+pub async fn follow(node: Arc<Node>, rotation: Rotation) {
+    let shutdown = &rotation.shutdown;
     let mut connections = node.cluster.connections();
     loop {
         // Seen: a reconnection from here on makes the watches again.
@@ -39,42 +41,42 @@ pub async fn follow(app: App) {
         };
         let made = tokio::select! {
             made = tokio::time::timeout(Duration::from_secs(10), watches) => made,
-            () = app.shutdown.cancelled() => return,
+            () = shutdown.cancelled() => return,
         };
         let (keys, password) = match made {
             Ok(Ok(watches)) => watches,
             Ok(Err(e)) => {
                 tracing::debug!("cluster: watching the keys and password failed: {e}");
-                if pause(&app).await {
+                if pause(shutdown).await {
                     return;
                 }
                 continue;
             }
             Err(_) => {
-                if pause(&app).await {
+                if pause(shutdown).await {
                     return;
                 }
                 continue;
             }
         };
         let (mut keys, mut password) = (Box::pin(keys), Box::pin(password));
-        if let Err(e) = catch_up(&app).await {
+        if let Err(e) = catch_up(&node, &rotation).await {
             // Made again, and read again, rather than miss a change.
             tracing::debug!("cluster: reading the keys and password failed: {e}");
-            if pause(&app).await {
+            if pause(shutdown).await {
                 return;
             }
             continue;
         }
         loop {
             tokio::select! {
-                () = app.shutdown.cancelled() => return,
+                () = shutdown.cancelled() => return,
                 change = keys.next() => match change {
-                    Some(change) => on_keys(&app, change).await,
+                    Some(change) => on_keys(&node, &rotation, change).await,
                     None => break,
                 },
                 change = password.next() => match change {
-                    Some(change) => on_password(&app, change).await,
+                    Some(change) => on_password(&node, &rotation, change).await,
                     None => break,
                 },
                 Ok(()) = connections.changed() => {
@@ -87,30 +89,29 @@ pub async fn follow(app: App) {
 }
 
 /// Waits a little before trying again; `true` at shutdown.
-async fn pause(app: &App) -> bool {
+async fn pause(shutdown: &CancellationToken) -> bool {
     tokio::select! {
         () = tokio::time::sleep(EVERY) => false,
-        () = app.shutdown.cancelled() => true,
+        () = shutdown.cancelled() => true,
     }
 }
 
 /// Reads both values and applies those newer than the ones held.
-async fn catch_up(app: &App) -> Result<(), super::ClusterError> {
-    let node = app.cluster.as_ref().expect("a node");
+async fn catch_up(node: &Node, rotation: &Rotation) -> Result<(), super::ClusterError> {
     if let Some(keys) = node.shared.get(KEYS).await?
         && keys.revision > node.keys_revision.load(Ordering::Acquire)
     {
-        on_keys(app, keys).await;
+        on_keys(node, rotation, keys).await;
     }
     if let Some(hash) = node.shared.get(PASSWORD).await?
         && hash.revision > node.password_revision.load(Ordering::Acquire)
     {
-        on_password(app, hash).await;
+        on_password(node, rotation, hash).await;
     }
     Ok(())
 }
 
-async fn on_keys(app: &App, change: Versioned) {
+async fn on_keys(node: &Node, rotation: &Rotation, change: Versioned) {
     let Some(keys) = RoomKeys::decode(&change.value) else {
         tracing::error!(
             revision = change.revision,
@@ -118,7 +119,7 @@ async fn on_keys(app: &App, change: Versioned) {
         );
         return;
     };
-    match changes::apply_keys(app, keys, change.revision).await {
+    match changes::apply_keys(node, rotation, keys, change.revision).await {
         Ok(Some(rotated)) => tracing::info!(
             key_id = %rotated.key_id,
             previous = %rotated.previous_key_id,
@@ -132,7 +133,7 @@ async fn on_keys(app: &App, change: Versioned) {
     }
 }
 
-async fn on_password(app: &App, change: Versioned) {
+async fn on_password(node: &Node, rotation: &Rotation, change: Versioned) {
     let hash = match password::decode(&change.value) {
         Ok(hash) => hash,
         Err(problem) => {
@@ -144,13 +145,8 @@ async fn on_password(app: &App, change: Versioned) {
         }
     };
     let set = hash.is_some();
-    let held = app
-        .cluster
-        .as_ref()
-        .expect("a node")
-        .password_revision
-        .load(Ordering::Acquire);
-    match changes::apply_password(app, hash, change.revision).await {
+    let held = node.password_revision.load(Ordering::Acquire);
+    match changes::apply_password(node, &rotation.keyring, hash, change.revision).await {
         Ok(()) if change.revision > held => tracing::info!(
             set,
             "cluster: the admin-set join password was changed on another node; in force here too"

@@ -1,5 +1,5 @@
 //! Direct messages: to a member here, or handed back to the caller for
-//! another node ([`crate::cluster::dm`] sends them there, and delivers the
+//! another node (the cluster sends them there, and hands the room the
 //! ones that come from there).
 
 use std::sync::Arc;
@@ -15,15 +15,18 @@ pub enum Routed {
     /// To a member of this node (the sender has its echo).
     Delivered,
     /// The addressee is on another node: the DM is the caller's to send.
-    Remote(RemoteDm),
+    Elsewhere {
+        /// The node the addressee is on.
+        node: Arc<str>,
+        /// The DM, for that node.
+        dm: Dm,
+    },
 }
 
-/// A DM bound for another node: what crosses NATS, and where to.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct RemoteDm {
-    /// The node the addressee is on (not sent: it is the subject).
-    #[serde(skip)]
-    pub node: Arc<str>,
+/// A direct message between nodes: sent to another node's member, or
+/// come from another node for one here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dm {
     /// The sender's name.
     pub from: String,
     /// The addressee's name.
@@ -31,7 +34,6 @@ pub struct RemoteDm {
     /// The text, checked by the sender's node.
     pub text: String,
     /// The sender's client id, for its echo.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cid: Option<String>,
     /// When it was sent (ms since the epoch).
     pub ts: u64,
@@ -40,7 +42,7 @@ pub struct RemoteDm {
 impl Hub {
     /// Sends a direct message to its addressee and echoes it to the sender;
     /// an addressee on another node is the caller's to reach
-    /// ([`Routed::Remote`], see [`crate::cluster::dm`]).
+    /// ([`Routed::Elsewhere`]).
     pub fn dm(
         &self,
         from: &Member,
@@ -53,14 +55,16 @@ impl Hub {
         room.pump();
         let Some(target) = room.users.get(&key).cloned() else {
             if let Some(remote) = room.remote.get(&key) {
-                let routed = Routed::Remote(RemoteDm {
+                let routed = Routed::Elsewhere {
                     node: remote.node.clone(),
-                    from: from.name.clone(),
-                    to: remote.name.clone(),
-                    text,
-                    cid,
-                    ts: now_ms(),
-                });
+                    dm: Dm {
+                        from: from.name.clone(),
+                        to: remote.name.clone(),
+                        text,
+                        cid,
+                        ts: now_ms(),
+                    },
+                };
                 return Ok(routed);
             }
             return Err(no_such_user(to));
@@ -87,7 +91,7 @@ impl Hub {
 
     /// Delivers a DM from another node to its addressee here; `false` if
     /// no one here has that name.
-    pub fn deliver_dm(&self, dm: RemoteDm) -> bool {
+    pub fn deliver_dm(&self, dm: Dm) -> bool {
         // What reaches a terminal is checked here too, as a local DM is:
         // a valid sender's name, a text within this node's rules.
         let max_text = self.config().max_text;
@@ -121,7 +125,7 @@ impl Hub {
     }
 
     /// Echoes to its sender a DM that another node delivered.
-    pub fn echo_dm(&self, from: &Member, dm: RemoteDm) {
+    pub fn echo_dm(&self, from: &Member, dm: Dm) {
         let mut room = self.room.lock().expect("lock");
         room.pump();
         let event = ServerEvent::Dm {

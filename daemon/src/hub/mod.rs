@@ -2,19 +2,19 @@
 //!
 //! One `Mutex<Room>` orders every join, leave and message, so each user
 //! sees the same sequence and a joiner's history joins up with what follows
-//! it. Public messages go through the room's log ([`crate::log`]) first:
+//! it. Public messages go through the room's log (`crate::log`) first:
 //! the log numbers them, and they are fanned out (and added to the room's
-//! [`Tail`]) only as they come out of the log's stream of accepted entries,
+//! `Tail`) only as they come out of the log's stream of accepted entries,
 //! drained under the room lock ([`Hub::pump`]). The lock is never held
 //! across an await: delivery is a `try_send`
 //! into each member's bounded queue. A member whose queue is full is too
 //! slow; it is told to end and never delays anyone else. Each event is
 //! serialized once; every writer task seals the shared bytes with its own key.
 //! In a large room joins and leaves are counted and told in summaries
-//! ([`crate::presence`]).
+//! ([`crate::hub::presence`]).
 //!
 //! In a cluster the room also lists the users of the other nodes
-//! ([`Room::remote`], kept by [`crate::cluster::presence`]): every list of
+//! ([`Room::remote`], kept by the cluster's watch of the names): every list of
 //! names and every `online` count covers the whole cluster, and their joins
 //! and leaves are told here like local ones ([`remote`]). `max_users` counts
 //! this node's own users only.
@@ -22,7 +22,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use chat_protocol::clock::now_ms;
@@ -30,19 +30,21 @@ use chat_protocol::clock::now_ms;
 use chat_protocol::{ByeCode, HistoryEntry, KeyId, RateLimit, RejectCode, ServerEvent, Welcome};
 use tokio::sync::{Notify, mpsc};
 
-use crate::config::Config;
+use crate::config::{Config, Current};
 use crate::ending::Control;
+use crate::hub::member::Queued;
+pub use crate::hub::member::{Member, Queue};
+use crate::hub::presence::{Tally, summarised};
 use crate::log::{Accepted, Bounds, Draft, EmbeddedLog, LogError, RoomLog, Tail};
-use crate::member::Queued;
-pub use crate::member::{Member, Queue};
-use crate::presence::{Tally, summarised};
 
 mod admin;
 mod dm;
+pub(crate) mod member;
+pub(crate) mod presence;
 mod remote;
 pub mod welcome;
 
-pub use dm::{RemoteDm, Routed, no_such_user};
+pub use dm::{Dm, Routed, no_such_user};
 pub use welcome::Unsent;
 
 struct Room {
@@ -61,7 +63,7 @@ struct Room {
     history: Tail,
     /// The log's accepted entries, not yet in `history` nor fanned out.
     accepted: Accepted,
-    /// Joins and leaves not told yet (see [`crate::presence`]).
+    /// Joins and leaves not told yet (see [`crate::hub::presence`]).
     tally: Tally,
 }
 
@@ -134,23 +136,25 @@ pub struct Joined {
 pub struct Hub {
     room: Mutex<Room>,
     log: Arc<dyn RoomLog>,
-    config: RwLock<Arc<Config>>,
+    /// The configuration in force (the room reads it, a reload sets it).
+    config: Arc<Current>,
     total_messages: AtomicU64,
     /// Told when the first join or leave is counted for a summary.
     presence_counted: Notify,
 }
 
 impl Hub {
-    /// An empty room with this configuration, its log in memory only.
-    pub fn new(config: Arc<Config>) -> Self {
-        let (log, accepted) = EmbeddedLog::in_memory(Bounds::of(&config));
+    /// An empty room under the configuration in force, its log in memory
+    /// only.
+    pub fn new(config: Arc<Current>) -> Self {
+        let (log, accepted) = EmbeddedLog::in_memory(Bounds::of(&config.get()));
         Self::with_log(config, Arc::new(log), accepted)
     }
 
     /// A room on `log` (opened with its stream of `accepted` entries); the
     /// history starts with what the log keeps.
-    pub fn with_log(config: Arc<Config>, log: Arc<dyn RoomLog>, accepted: Accepted) -> Self {
-        let bounds = Bounds::of(&config);
+    pub fn with_log(config: Arc<Current>, log: Arc<dyn RoomLog>, accepted: Accepted) -> Self {
+        let bounds = Bounds::of(&config.get());
         // The last id first: a log that keeps accepting meanwhile puts what
         // follows it in the accepted stream.
         let last_id = log.last_id();
@@ -170,22 +174,20 @@ impl Hub {
                 tally: Tally::default(),
             }),
             log,
-            config: RwLock::new(config),
+            config,
             total_messages: AtomicU64::new(0),
             presence_counted: Notify::new(),
         }
     }
 
-    /// The configuration in force.
-    pub fn config(&self) -> Arc<Config> {
-        self.config.read().expect("lock").clone()
+    /// The configuration in force, as the room reads it.
+    fn config(&self) -> Arc<Config> {
+        self.config.get()
     }
 
-    /// Replaces the configuration (on reload); history is trimmed to the
-    /// new bounds, in the log too.
-    pub fn set_config(&self, config: Arc<Config>) {
-        let bounds = Bounds::of(&config);
-        *self.config.write().expect("lock") = config;
+    /// The history's bounds changed (a reload put a new configuration in
+    /// force): the history is trimmed to them, in the log too.
+    pub fn set_bounds(&self, bounds: Bounds) {
         self.log.set_bounds(bounds);
         let mut room = self.room.lock().expect("lock");
         room.pump();
@@ -335,7 +337,7 @@ impl Hub {
 
     /// Removes a member (if still registered) and tells the others why; in
     /// a large room a leave is counted for the next summary instead, unless
-    /// the member was kicked (see [`crate::presence`]).
+    /// the member was kicked (see [`crate::hub::presence`]).
     pub fn leave(&self, member: &Arc<Member>, reason: &str) {
         let key = member.name.to_ascii_lowercase();
         let kicked = member.control.is_ending()
@@ -373,7 +375,7 @@ impl Hub {
 
     /// Tells everyone here that `name`, a user of another node already out
     /// of [`Room::remote`], left: on its own, or counted for the summary in
-    /// a large room (see [`crate::presence`]).
+    /// a large room (see [`crate::hub::presence`]).
     fn tell_leave(&self, room: &mut Room, name: String, reason: &str) {
         let online = room.online();
         if summarised(online, self.config().presence_summary_above) {
@@ -416,7 +418,7 @@ impl Hub {
     }
 
     /// Counts a join or leave for the next summary; the first one counted
-    /// wakes the summary's timer ([`crate::presence::run`]).
+    /// wakes the summary's timer ([`crate::hub::presence::run`]).
     fn count_presence(&self, room: &mut Room, change: impl FnOnce(&mut Tally)) {
         let first = room.tally.is_empty();
         change(&mut room.tally);
@@ -464,10 +466,22 @@ pub(crate) mod tests {
         .unwrap_or_else(|code| panic!("{name}: {code:?}"))
     }
 
+    /// A room in memory under `config`.
+    pub(crate) fn hub_of(config: Config) -> Hub {
+        Hub::new(Arc::new(Current::new(config)))
+    }
+
+    /// Puts `config` in force, as a reload does.
+    pub(crate) fn reconfigure(hub: &Hub, config: Config) {
+        let bounds = Bounds::of(&config);
+        hub.config.set(Arc::new(config));
+        hub.set_bounds(bounds);
+    }
+
     fn hub_with(change: impl FnOnce(&mut Config)) -> Hub {
         let mut config = Config::default();
         change(&mut config);
-        Hub::new(Arc::new(config))
+        hub_of(config)
     }
 
     /// Every event queued for a member so far.
@@ -540,15 +554,21 @@ pub(crate) mod tests {
             sent.history.iter().map(|e| e.text.clone()).collect()
         };
         assert_eq!(texts(&join(&hub, "bob")), ["m2", "m3", "m4"]);
-        hub.set_config(Arc::new(Config {
-            history: 1,
-            ..Config::default()
-        }));
+        reconfigure(
+            &hub,
+            Config {
+                history: 1,
+                ..Config::default()
+            },
+        );
         assert_eq!(texts(&join(&hub, "carol")), ["m4"]);
-        hub.set_config(Arc::new(Config {
-            history: 0,
-            ..Config::default()
-        }));
+        reconfigure(
+            &hub,
+            Config {
+                history: 0,
+                ..Config::default()
+            },
+        );
         hub.say(&ace.member, "unkept".into(), false, None)
             .await
             .unwrap();
@@ -595,7 +615,7 @@ pub(crate) mod tests {
 
     #[test]
     fn names_come_in_case_insensitive_order_and_stay_unique() {
-        let hub = Hub::new(Arc::new(Config::default()));
+        let hub = hub_of(Config::default());
         let _carol = join(&hub, "carol");
         let _alice = join(&hub, "Alice");
         let bob = join(&hub, "bob");
@@ -616,7 +636,7 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn a_joiner_gets_the_history_and_a_bad_dm_name_is_not_echoed() {
-        let hub = Hub::new(Arc::new(Config::default()));
+        let hub = hub_of(Config::default());
         let ace = join(&hub, "ace");
         hub.say(&ace.member, "first".into(), false, None)
             .await

@@ -1,5 +1,5 @@
 //! The users of the other nodes of a cluster, as the room keeps them: their
-//! joins and leaves (told by [`crate::cluster::presence`]) go out to the
+//! joins and leaves (told by the cluster's watch of who holds which name) go out to the
 //! members here like local ones, under the same presence rules. DMs to
 //! them: [`super::dm`].
 
@@ -9,7 +9,7 @@ use chat_protocol::ServerEvent;
 use chat_protocol::clock::now_ms;
 
 use super::{Hub, Room};
-use crate::presence::summarised;
+use crate::hub::presence::summarised;
 
 /// A user of another node.
 pub(super) struct Remote {
@@ -93,14 +93,14 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::hub::tests::join;
-    use crate::hub::{Joined, RemoteDm, Routed};
+    use crate::hub::{Dm, Joined, Routed};
 
     fn hub(above: usize) -> Hub {
-        Hub::new(Arc::new(Config {
+        crate::hub::tests::hub_of(Config {
             presence_summary_above: above,
             max_users: 2,
             ..Config::default()
-        }))
+        })
     }
 
     /// What reached a member so far, in short: `+name/online`,
@@ -164,8 +164,8 @@ mod tests {
         let mut ace = join(&hub, "ace");
         remote(&hub, "bob", "n2");
         match hub.dm(&ace.member, "BOB", "hi".into(), None).unwrap() {
-            Routed::Remote(dm) => {
-                assert_eq!((&*dm.node, dm.to.as_str()), ("n2", "bob"));
+            Routed::Elsewhere { node, dm } => {
+                assert_eq!((&*node, dm.to.as_str()), ("n2", "bob"));
                 hub.echo_dm(&ace.member, dm);
             }
             Routed::Delivered => panic!("bob is not here"),
@@ -177,8 +177,7 @@ mod tests {
             seen(&mut ace),
             ["+bob/2", "dm ace>bob", "-bob/1/left", "+bob/2"]
         );
-        let delivered = hub.deliver_dm(RemoteDm {
-            node: Arc::from("n1"),
+        let delivered = hub.deliver_dm(Dm {
             from: "carol".into(),
             to: "BOB".into(),
             text: "hey".into(),
@@ -187,8 +186,7 @@ mod tests {
         });
         assert!(delivered);
         assert_eq!(seen(&mut bob), ["dm carol>bob"]);
-        let nobody = RemoteDm {
-            node: Arc::from("n1"),
+        let nobody = Dm {
             from: "carol".into(),
             to: "zed".into(),
             text: "hey".into(),
@@ -197,8 +195,7 @@ mod tests {
         };
         assert!(!hub.deliver_dm(nobody));
         // What breaks the rules a local DM keeps is not delivered either.
-        let bad = |from: &str, text: &str| RemoteDm {
-            node: Arc::from("n1"),
+        let bad = |from: &str, text: &str| Dm {
             from: from.into(),
             to: "bob".into(),
             text: text.into(),

@@ -10,7 +10,7 @@
 //! history of 10 000 messages of 4 000 bytes cost a join 0.7 s of CPU on a
 //! runtime worker, and twelve such joins held up everyone else's events.)
 
-use chat_protocol::limits::{MAX_SERVER_MESSAGE, TAG_LEN};
+use chat_protocol::sizes::{MAX_SERVER_MESSAGE, TAG_LEN};
 use chat_protocol::{HistoryEntry, ServerEvent, Welcome};
 
 use crate::log::Entry;

@@ -10,7 +10,7 @@
 //! milliseconds of chat); a clean stop writes everything first. Ids are
 //! never reused: they count on from the file's last id after a restart.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -28,6 +28,17 @@ struct Inner {
     accepted: mpsc::UnboundedSender<Entry>,
     /// The writer thread's queue; `None` in memory only (or once closed).
     writer: Option<std::sync::mpsc::Sender<Cmd>>,
+}
+
+/// The room's history file exists but cannot be read: starting without
+/// it would rewrite it and give its message ids out again.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read {}: {source}; chatd needs it to continue the room's history and message ids: fix its permissions (chatd's user reads and writes it, mode 600), or move it away to start the history afresh", path.display())]
+pub struct HistoryError {
+    /// The file.
+    pub path: PathBuf,
+    /// The system's error.
+    pub source: std::io::Error,
 }
 
 /// The embedded log (see the module documentation).
@@ -57,12 +68,12 @@ impl EmbeddedLog {
     /// cannot be read is an error: starting without it would rewrite it
     /// and give its ids out again. (A file that can be read but holds
     /// damaged records is not: those records are skipped, with a warning.)
-    pub fn open(state_dir: &Path, bounds: Bounds) -> Result<(Self, Accepted), crate::Error> {
+    pub fn open(state_dir: &Path, bounds: Bounds) -> Result<(Self, Accepted), HistoryError> {
         let path = state_dir.join(FILE_NAME);
         let error = Arc::new(Mutex::new(None));
         let loaded = match super::file::load(&path, bounds, now_ms()) {
             Ok(loaded) => loaded,
-            Err(source) => return Err(crate::Error::History { path, source }),
+            Err(source) => return Err(HistoryError { path, source }),
         };
         if loaded.tail.last_id() > 0 {
             tracing::info!(

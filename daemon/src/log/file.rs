@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use tracing::Level;
 
 use super::{Bounds, Entry, Tail};
-use crate::throttle::Throttle;
+use crate::logging::line_budget::LineBudget;
 
 /// How often a failed write is tried again.
 const RETRY: Duration = Duration::from_secs(2);
@@ -208,8 +208,8 @@ fn age_check(max_age: Duration) -> Duration {
     (max_age / 10).clamp(Duration::from_secs(1), Duration::from_secs(60))
 }
 
-static FAILED: Throttle =
-    Throttle::new("cannot save the room's history", 1, Duration::from_secs(60));
+static FAILED: LineBudget =
+    LineBudget::new("cannot save the room's history", 1, Duration::from_secs(60));
 
 impl Writer {
     /// Runs until told to close or every sender is gone.
@@ -301,7 +301,7 @@ impl Writer {
                     "cannot write {}: {e} (is the disk full or read-only?); messages are kept in memory only until it can be written",
                     self.path.display()
                 );
-                crate::throttled!(FAILED, Level::WARN, "{message}");
+                crate::budgeted!(FAILED, Level::WARN, "{message}");
                 *self.error.lock().expect("lock") = Some(message);
             }
         }

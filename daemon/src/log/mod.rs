@@ -7,8 +7,9 @@
 //!
 //! - [`RoomLog::append`] is asynchronous and resolves to the id once the
 //!   log has accepted the entry. The embedded backend ([`embedded`])
-//!   accepts at once, in memory; a replicated backend (NATS JetStream,
-//!   later) resolves when the stream acknowledged the publish.
+//!   accepts at once, in memory; the replicated backend of a cluster
+//!   (`crate::cluster::replicated`, on NATS JetStream) resolves when the
+//!   stream acknowledged the publish.
 //! - Every accepted entry also comes out of the [`Accepted`] stream handed
 //!   out when the log is opened, in log order, exactly once. The hub drains
 //!   it under its room lock ([`crate::hub::Hub::pump`]), adding each entry
@@ -30,7 +31,6 @@
 
 pub mod embedded;
 mod file;
-pub mod replicated;
 mod tail;
 
 use std::future::Future;
@@ -43,8 +43,7 @@ use tokio::sync::mpsc;
 
 use crate::config::Config;
 
-pub use self::embedded::EmbeddedLog;
-pub use self::replicated::ReplicatedLog;
+pub use self::embedded::{EmbeddedLog, HistoryError};
 pub use self::tail::{After, Tail};
 
 /// An accepted entry, shared between the log, the hub's tail and the

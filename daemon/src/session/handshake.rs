@@ -5,25 +5,26 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use chat_protocol::limits::MAX_AUTH;
+use chat_protocol::sizes::MAX_AUTH;
 use chat_protocol::{
     Auth, HandshakeError, KeyId, RejectCode, ServerEvent, ServerHandshake, close, valid_username,
 };
 use tokio::time::{Instant, timeout, timeout_at};
 use tracing::Level;
 
-use crate::cluster::node::Claim;
+use super::Parts;
+use crate::cluster::Claim;
 use crate::config::Config;
-use crate::connection::{Connection, Secure, Stop};
 use crate::ending::{Control, Ending};
-use crate::guesses::Refusal;
 use crate::hub::{Joined, Member, Queue};
-use crate::password::Verdict;
-use crate::state::{App, now_secs};
-use crate::throttle::Throttle;
+use crate::logging::line_budget::LineBudget;
+use crate::per_address::password_guesses::Refusal;
+use crate::session::connection::{Connection, Secure, Stop};
+use crate::store::password::Verdict;
+use chat_protocol::clock::now_secs;
 
 /// Refusals before a join are logged only a few times per this window
-/// (see [`Throttle`]): anyone who can connect can cause them.
+/// (see [`LineBudget`]): anyone who can connect can cause them.
 const REFUSAL_LOG_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Time kept, at most, between a join's password verdict and its deadline,
@@ -48,13 +49,13 @@ pub async fn establish(
     mut conn: Connection,
     peer: SocketAddr,
     deadline: Instant,
-    app: &App,
+    parts: &Parts,
 ) -> Option<Established> {
-    let config = app.hub.config();
+    let config = parts.config.get();
 
     let greeted = tokio::select! {
-        r = timeout_at(deadline, greet(&mut conn, peer, app)) => r,
-        () = app.shutdown.cancelled() => {
+        r = timeout_at(deadline, greet(&mut conn, peer, parts)) => r,
+        () = parts.shutdown.cancelled() => {
             conn.close(close::GOING_AWAY, "server shutting down", false).await;
             return None;
         }
@@ -75,8 +76,8 @@ pub async fn establish(
         // Boxed: the admission's state (the password check, the
         // refusals) is most of the handshake's, and a connection that has
         // not sent its Hello yet should not hold it.
-        r = timeout_at(deadline, Box::pin(admit(&mut conn, peer, app, key_id, deadline))) => r,
-        () = app.shutdown.cancelled() => {
+        r = timeout_at(deadline, Box::pin(admit(&mut conn, peer, parts, key_id, deadline))) => r,
+        () = parts.shutdown.cancelled() => {
             conn.goodbye(Ending::shutdown()).await;
             return None;
         }
@@ -118,11 +119,10 @@ pub async fn establish(
     };
     if let Some(ending) = failed {
         member.control.end(ending);
-        app.hub
+        parts
+            .hub
             .leave(&member, &member.control.ending().leave_reason);
-        if let Some(node) = &app.cluster {
-            node.release(&member.name).await;
-        }
+        parts.peers.release(&member.name).await;
         tracing::info!(name = %member.name, %peer, "the Welcome was not delivered");
         return None;
     }
@@ -139,7 +139,7 @@ pub async fn establish(
 async fn greet(
     conn: &mut Connection,
     peer: SocketAddr,
-    app: &App,
+    parts: &Parts,
 ) -> Option<(chat_protocol::Session, KeyId)> {
     let hello = match conn.recv().await {
         Ok(hello) => hello,
@@ -155,17 +155,18 @@ async fn greet(
         }
     };
     let (current, answer) = {
-        let keys = app.keys.read().expect("lock");
+        let keys = parts.keyring.keys.read().expect("lock");
         let now = now_secs();
-        let answer = ServerHandshake::new(&app.identity).respond(&hello, |id| keys.lookup(id, now));
+        let answer = ServerHandshake::new(&parts.keyring.identity)
+            .respond(&hello, |id| keys.lookup(id, now));
         (keys.current.key_id(), answer)
     };
     let server_hello = match answer {
         Ok(h) => h,
         Err(HandshakeError::UnknownKey(theirs)) => {
-            static UNKNOWN_KEY: Throttle =
-                Throttle::new("refused: unknown key id", 5, REFUSAL_LOG_WINDOW);
-            crate::throttled!(UNKNOWN_KEY, Level::INFO, %peer, key_id = %theirs, "refused: unknown key id");
+            static UNKNOWN_KEY: LineBudget =
+                LineBudget::new("refused: unknown key id", 5, REFUSAL_LOG_WINDOW);
+            crate::budgeted!(UNKNOWN_KEY, Level::INFO, %peer, key_id = %theirs, "refused: unknown key id");
             let reason = format!("unknown key id; the server's current key is {current}");
             conn.close(close::UNKNOWN_KEY, &reason, false).await;
             return None;
@@ -187,15 +188,15 @@ async fn greet(
 async fn admit(
     conn: &mut Secure,
     peer: SocketAddr,
-    app: &App,
+    parts: &Parts,
     key_id: KeyId,
     deadline: Instant,
 ) -> Result<Joined, Ending> {
     let auth = conn.recv(MAX_AUTH).await.inspect_err(|ending| {
         if ending.bye.is_none() && ending.close_code == close::POLICY {
-            static UNOPENED: Throttle =
-                Throttle::new("refused: Auth failed to open", 5, REFUSAL_LOG_WINDOW);
-            crate::throttled!(UNOPENED, Level::INFO, %peer, "refused: Auth failed to open");
+            static UNOPENED: LineBudget =
+                LineBudget::new("refused: Auth failed to open", 5, REFUSAL_LOG_WINDOW);
+            crate::budgeted!(UNOPENED, Level::INFO, %peer, "refused: Auth failed to open");
         }
     })?;
     let reject = async |conn: &mut Secure, code: RejectCode, reason: &str| {
@@ -208,21 +209,22 @@ async fn admit(
     };
     // Order matters: a token holder without the password learns nothing
     // about who is online.
-    if app.hub.is_full() {
+    if parts.hub.is_full() {
         let why = "the server is full; try again later";
         return Err(reject(conn, RejectCode::ServerFull, why).await);
     }
     // The verdict (or `busy`) must come with time left to send it.
-    let margin = (app.hub.config().handshake_timeout.0 / 4).min(ANSWER_MARGIN);
+    let margin = (parts.config.get().handshake_timeout.0 / 4).min(ANSWER_MARGIN);
     let answer_by = deadline.checked_sub(margin).unwrap_or(deadline);
     let busy = "the server is busy checking other joins; try again in a few seconds";
     // A guess is counted before argon2 starts, under the same lock as the
     // look at the address's block: an address that guessed wrong too often
     // is refused without argon2, and no concurrency gets more guesses
     // (only while a password is set: without one nothing is guessed).
-    let guarded = app.password.source() != crate::password::Source::None;
+    let gate = &parts.keyring.password;
+    let guarded = gate.source() != crate::store::password::Source::None;
     let guess = if guarded {
-        match app
+        match parts
             .guesses
             .begin(peer.ip(), &auth.username, answer_by)
             .await
@@ -238,7 +240,7 @@ async fn admit(
     } else {
         None
     };
-    let verdict = app.password.verify(auth.password, answer_by).await;
+    let verdict = gate.verify(auth.password, answer_by).await;
     let right = match verdict {
         Verdict::Accepted => true,
         Verdict::Refused => false,
@@ -262,37 +264,37 @@ async fn admit(
         let why = format!("the name \"{}\" is taken; choose another", auth.username);
         reject(conn, RejectCode::NameTaken, &why).await
     };
-    let claimed = match &app.cluster {
-        // Held here: taken, without a claim (were it released between this
-        // look and the join, the join would hold the name unclaimed).
-        Some(_) if app.hub.member(&auth.username).is_some() => {
-            return Err(taken(conn).await);
+    let claimed = match parts
+        .peers
+        .claim(&parts.hub, &auth.username, answer_by)
+        .await
+    {
+        Ok(claimed) => claimed,
+        Err(Claim::Taken) => return Err(taken(conn).await),
+        Err(Claim::Unavailable) => {
+            let why = "the cluster is unavailable; try again in a few seconds";
+            return Err(reject(conn, RejectCode::Busy, why).await);
         }
-        // Waited for, and tried again, while NATS cannot decide (its
-        // client reconnecting, a stream electing a leader), with time left
-        // to answer.
-        Some(node) => match node.claim(&auth.username, answer_by).await {
-            Ok(()) => true,
-            Err(Claim::Taken) => return Err(taken(conn).await),
-            Err(Claim::Unavailable) => {
-                let why = "the cluster is unavailable; try again in a few seconds";
-                return Err(reject(conn, RejectCode::Busy, why).await);
-            }
-        },
-        None => false,
     };
-    let control = Control::new(&app.shutdown);
-    let joined = app
+    let control = Control::new(&parts.shutdown);
+    let joined = parts
         .hub
         .join(&auth.username, peer, key_id, control, auth.after);
-    if let (Err(_), true, Some(node)) = (&joined, claimed, &app.cluster) {
-        node.release(&auth.username).await;
+    if joined.is_err() && claimed {
+        parts.peers.release(&auth.username).await;
     }
     match joined {
         // A rotation, or the end of a grace, may have withdrawn the key
         // since the Hello, and swept the room before this join: a key that
         // no longer joins keeps no one in the room.
-        Ok(joined) if !app.keys.read().expect("lock").accepts(&key_id, now_secs()) => {
+        Ok(joined)
+            if !parts
+                .keyring
+                .keys
+                .read()
+                .expect("lock")
+                .accepts(&key_id, now_secs()) =>
+        {
             joined.member.control.end(Ending::key_rotated());
             Ok(joined)
         }
@@ -320,15 +322,16 @@ async fn reject_with(
 ) -> Ending {
     // `busy` and `throttled` come in floods of their own: each has its own
     // budget, so the other refusals (a wrong password, say) still show.
-    static REFUSED: Throttle = Throttle::new("refused join", 10, REFUSAL_LOG_WINDOW);
-    static BUSY: Throttle = Throttle::new("refused join: busy", 3, REFUSAL_LOG_WINDOW);
-    static THROTTLED: Throttle = Throttle::new("refused join: throttled", 3, REFUSAL_LOG_WINDOW);
+    static REFUSED: LineBudget = LineBudget::new("refused join", 10, REFUSAL_LOG_WINDOW);
+    static BUSY: LineBudget = LineBudget::new("refused join: busy", 3, REFUSAL_LOG_WINDOW);
+    static THROTTLED: LineBudget =
+        LineBudget::new("refused join: throttled", 3, REFUSAL_LOG_WINDOW);
     match code {
-        RejectCode::Busy => crate::throttled!(BUSY, Level::INFO, %peer, ?code, "refused join"),
+        RejectCode::Busy => crate::budgeted!(BUSY, Level::INFO, %peer, ?code, "refused join"),
         RejectCode::Throttled => {
-            crate::throttled!(THROTTLED, Level::INFO, %peer, ?code, "refused join");
+            crate::budgeted!(THROTTLED, Level::INFO, %peer, ?code, "refused join");
         }
-        _ => crate::throttled!(REFUSED, Level::INFO, %peer, ?code, "refused join"),
+        _ => crate::budgeted!(REFUSED, Level::INFO, %peer, ?code, "refused join"),
     }
     let reason = reason.to_string();
     conn.send(&ServerEvent::Reject {

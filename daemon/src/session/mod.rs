@@ -1,5 +1,5 @@
 //! One chat connection, from `Hello` to goodbye, on top of a
-//! [`Connection`](crate::connection::Connection).
+//! [`connection::Connection`].
 //!
 //! The handshake ([`handshake`]) runs in this task under one deadline, in
 //! two phases: the greeting (`Hello` → `Challenge`, no keys yet, so
@@ -12,27 +12,51 @@
 //! ends the session through the member's [`Control`](crate::ending::Control);
 //! the writer then says goodbye.
 
+pub mod connection;
 mod handshake;
+pub(crate) mod message_rate;
 mod reader;
 mod writer;
 
 pub use writer::{BATCH, BATCH_BYTES};
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
-use chat_protocol::limits::max_client_message;
+use chat_protocol::sizes::max_client_message;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
-use crate::connection::Connection;
-use crate::state::App;
+use crate::cluster::Peers;
+use crate::config::Current;
+use crate::hub::Hub;
+use crate::per_address::Guesses;
+use crate::session::connection::Connection;
+use crate::store::keyring::Keyring;
+
+/// What a session uses of the daemon, shared by every session.
+pub struct Parts {
+    /// The configuration in force (a session keeps the one it started with).
+    pub config: Arc<Current>,
+    /// The keys a `Hello` may name, and the password check.
+    pub keyring: Arc<Keyring>,
+    /// Wrong passwords per address.
+    pub guesses: Arc<Guesses>,
+    /// The room.
+    pub hub: Arc<Hub>,
+    /// The other nodes, if any: a name is claimed there, a DM sent there.
+    pub peers: Arc<Peers>,
+    /// Fires at shutdown; every session's control is its child.
+    pub shutdown: CancellationToken,
+}
 
 /// Serves one upgraded connection until it ends. `deadline` was taken at
 /// `accept`: the upgrade and the chat handshake share it.
-pub async fn run(conn: Connection, peer: SocketAddr, deadline: Instant, app: App) {
+pub async fn run(conn: Connection, peer: SocketAddr, deadline: Instant, parts: Arc<Parts>) {
     // The handshake's state (about 3 KiB of futures, its admission boxed
     // again inside) is short lived: boxed, it is freed once the user has
     // joined, and an idle connection keeps only the session's own state.
-    let handshake = Box::pin(handshake::establish(conn, peer, deadline, &app));
+    let handshake = Box::pin(handshake::establish(conn, peer, deadline, &parts));
     let sizes = FutureSizes {
         handshake: size_of_val(&*handshake),
         ..FutureSizes::default()
@@ -50,7 +74,7 @@ pub async fn run(conn: Connection, peer: SocketAddr, deadline: Instant, app: App
 
     let limit = max_client_message(config.max_text);
     let (stream, sink) = conn.split(limit, config.keepalive_timeout.0);
-    let reader = reader::run(stream, &member, &app, &config);
+    let reader = reader::run(stream, &member, &parts, &config);
     // In a block of its own: a future moved out of a variable that lives
     // across an await still takes room in this task's state.
     let writer = {
@@ -65,10 +89,8 @@ pub async fn run(conn: Connection, peer: SocketAddr, deadline: Instant, app: App
     };
     reader.await;
     let ending = member.control.ending();
-    app.hub.leave(&member, &ending.leave_reason);
-    if let Some(node) = &app.cluster {
-        node.release(&member.name).await;
-    }
+    parts.hub.leave(&member, &ending.leave_reason);
+    parts.peers.release(&member.name).await;
     tracing::info!(name = %member.name, %peer, reason = %ending.leave_reason, "left");
     let _ = writer.await;
 }

@@ -6,15 +6,15 @@ use std::sync::Arc;
 
 use chat_protocol::{ClientEvent, ErrorCode, ServerEvent, validate_text};
 
+use super::Parts;
 use crate::config::Config;
-use crate::connection::SealedStream;
 use crate::ending::Ending;
 use crate::hub::{Member, Routed};
-use crate::ratelimit::TokenBucket;
-use crate::state::App;
+use crate::session::connection::SealedStream;
+use crate::session::message_rate::TokenBucket;
 
 /// Reads, opens and acts on the member's events until the session ends.
-pub async fn run(mut stream: SealedStream, member: &Arc<Member>, app: &App, config: &Config) {
+pub async fn run(mut stream: SealedStream, member: &Arc<Member>, parts: &Parts, config: &Config) {
     let control = &member.control;
     let mut bucket = TokenBucket::new(config.rate_burst, config.rate_per_second);
     // One cancellation future for the session, registered once, rather
@@ -57,7 +57,7 @@ pub async fn run(mut stream: SealedStream, member: &Arc<Member>, app: &App, conf
         // queued in the socket meanwhile: credited, so that a client that
         // keeps to the rate is not refused when it is read all at once.
         let handling = std::time::Instant::now();
-        handle(event, member, app, config).await;
+        handle(event, member, parts, config).await;
         bucket.credit(handling.elapsed());
     }
 }
@@ -95,7 +95,7 @@ fn kept(cid: Option<String>) -> Option<String> {
 /// Acts on one well-formed event within the rate limit. A public message
 /// is echoed (by the room) once the log has accepted it; one the log
 /// refused is answered with an error, so the sender knows it was not sent.
-async fn handle(event: ClientEvent, member: &Arc<Member>, app: &App, config: &Config) {
+async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, config: &Config) {
     let checked = |text: &str| validate_text(text, config.max_text);
     match event {
         // Rooms' server side is not built yet: what a server without rooms
@@ -114,27 +114,29 @@ async fn handle(event: ClientEvent, member: &Arc<Member>, app: &App, config: &Co
             "this server has no rooms yet".into(),
         ),
         ClientEvent::Say { text, cid, .. } => match checked(&text) {
-            Ok(()) => logged(app.hub.say(member, text, false, kept(cid)).await, member),
+            Ok(()) => logged(parts.hub.say(member, text, false, kept(cid)).await, member),
             Err((code, message)) => refuse(member, code, message),
         },
         ClientEvent::Action { text, cid, .. } => match checked(&text) {
-            Ok(()) => logged(app.hub.say(member, text, true, kept(cid)).await, member),
+            Ok(()) => logged(parts.hub.say(member, text, true, kept(cid)).await, member),
             Err((code, message)) => refuse(member, code, message),
         },
         ClientEvent::Dm { to, text, cid } => {
-            let sent = match checked(&text).and_then(|()| app.hub.dm(member, &to, text, kept(cid)))
-            {
-                Ok(Routed::Delivered) => Ok(()),
-                Ok(Routed::Remote(dm)) => crate::cluster::dm::send(app, member, dm).await,
-                Err(refused) => Err(refused),
-            };
+            let sent =
+                match checked(&text).and_then(|()| parts.hub.dm(member, &to, text, kept(cid))) {
+                    Ok(Routed::Delivered) => Ok(()),
+                    Ok(Routed::Elsewhere { node, dm }) => {
+                        parts.peers.send_dm(&parts.hub, member, &node, dm).await
+                    }
+                    Err(refused) => Err(refused),
+                };
             if let Err((code, message)) = sent {
                 refuse(member, code, message);
             }
         }
         ClientEvent::Who { room: None } => member.send(&ServerEvent::Users {
             room: None,
-            users: app.hub.names(),
+            users: parts.hub.names(),
             members: Vec::new(),
         }),
         // Names are not bound to keys yet: what the policy "open" answers.

@@ -20,10 +20,10 @@ use tokio::time::{Instant, timeout};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::config::Config;
-use crate::connection::{Outgoing, SealedSink};
 use crate::ending::{Control, Ending};
 use crate::hub::Queue;
-use crate::member::Serialized;
+use crate::hub::member::Serialized;
+use crate::session::connection::{Outgoing, SealedSink};
 
 /// Most events sealed and written in one batch.
 pub const BATCH: usize = 64;

@@ -12,7 +12,7 @@
 //! masked input asks for it in place; Enter joins again with it.
 
 use chat_protocol::Token;
-use chat_protocol::limits::MAX_PASSWORD;
+use chat_protocol::sizes::MAX_PASSWORD;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use zeroize::Zeroizing;
 

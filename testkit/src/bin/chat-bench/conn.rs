@@ -128,7 +128,7 @@ impl Rx {
             Rx::Bare(_) => return Received::Message(frame.to_vec()),
             Rx::Chat(_, opener) => opener,
         };
-        let Ok(plain) = opener.open(&frame, chat_protocol::limits::MAX_SERVER_MESSAGE) else {
+        let Ok(plain) = opener.open(&frame, chat_protocol::sizes::MAX_SERVER_MESSAGE) else {
             return Received::Closed;
         };
         match serde_json::from_slice::<ServerEvent>(&plain) {

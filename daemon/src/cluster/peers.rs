@@ -1,0 +1,188 @@
+//! The one seam between chatd and the other nodes of its cluster:
+//! [`Peers`], alone or a node of one. Its methods are what a session, the
+//! room and the admin API need from other nodes, and each method's `match`
+//! is here, in this file: a single chatd's code paths meet no NATS type,
+//! and nothing outside `cluster/` asks whether a cluster is configured
+//! ([`Peers::start`] is the one place that decides).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chat_protocol::ErrorCode;
+use chat_protocol::admin::{Rotated, User, Users};
+use tokio::time::Instant;
+
+use super::admin::KickElsewhere;
+use super::changes::ChangeError;
+use super::node::Node;
+use super::start::{StartError, Started, Starting};
+use super::tasks::Context;
+use crate::config::Config;
+use crate::hub::{Dm, Hub, Member, no_such_user};
+use crate::ops::rotate::Rotation;
+use crate::ops::status::{ClusterView, Facts};
+use crate::store::Store;
+use crate::store::keyring::{Keyring, Keys};
+use crate::store::password::Gate;
+
+pub use super::node::Claim;
+
+/// The other nodes: none ([`Peers::Alone`], a self-contained chatd), or
+/// this chatd's place in a cluster.
+pub enum Peers {
+    /// A single chatd: no other node.
+    Alone,
+    /// A node of a cluster, through NATS.
+    Cluster(Arc<Node>),
+}
+
+impl Peers {
+    /// Starts alone, or in the cluster `config` names: there, each step is
+    /// tried again while NATS is not ready, within `starting`'s bound, the
+    /// cluster's keys and admin password are adopted (or this node's
+    /// published, as the first), and the room's log is the cluster's
+    /// stream; alone, the log is `STATE_DIR/history`.
+    pub async fn start(
+        config: &Config,
+        listen: SocketAddr,
+        store: &Store,
+        keys: Keys,
+        gate: &Gate,
+        starting: &mut Starting,
+    ) -> Result<Started, StartError> {
+        if config.cluster.is_empty() {
+            super::start::alone(config, store, keys)
+        } else {
+            super::start::join(config, listen, store, keys, gate, starting).await
+        }
+    }
+
+    /// Starts the node's tasks (nothing alone).
+    pub async fn serve(&self, ctx: Context, starting: &mut Starting) -> Result<(), StartError> {
+        match self {
+            Peers::Alone => Ok(()),
+            Peers::Cluster(node) => super::tasks::start(node, ctx, starting).await,
+        }
+    }
+
+    /// This node's name in its cluster (`None` alone).
+    pub fn node_name(&self) -> Option<&str> {
+        match self {
+            Peers::Alone => None,
+            Peers::Cluster(node) => Some(node.name()),
+        }
+    }
+
+    /// Claims `name` on every node for a join here: `Ok(true)` when a
+    /// claim was made (release it if the join fails), `Ok(false)` alone
+    /// (the room alone decides). In a cluster a name a member here holds is
+    /// taken without a claim (were it released between this look and the
+    /// join, the join would hold the name unclaimed); NATS is waited for
+    /// while it cannot decide, until `deadline`.
+    pub async fn claim(&self, hub: &Hub, name: &str, deadline: Instant) -> Result<bool, Claim> {
+        match self {
+            Peers::Alone => Ok(false),
+            Peers::Cluster(_) if hub.member(name).is_some() => Err(Claim::Taken),
+            Peers::Cluster(node) => node.claim(name, deadline).await.map(|()| true),
+        }
+    }
+
+    /// Gives up `name`, whose user left (nothing alone).
+    pub async fn release(&self, name: &str) {
+        match self {
+            Peers::Alone => {}
+            Peers::Cluster(node) => node.release(name).await,
+        }
+    }
+
+    /// Sends `dm` from `from` to its addressee on node `to_node`, and
+    /// echoes it to the sender once delivered; the error to tell the
+    /// sender otherwise (alone there is no other node: no such user).
+    pub async fn send_dm(
+        &self,
+        hub: &Hub,
+        from: &Member,
+        to_node: &str,
+        dm: Dm,
+    ) -> Result<(), (ErrorCode, String)> {
+        match self {
+            Peers::Alone => Err(no_such_user(&dm.to)),
+            Peers::Cluster(node) => super::dm::send(node, hub, from, to_node, dm).await,
+        }
+    }
+
+    /// Rotates the room's key: here alone, on every node in a cluster.
+    pub async fn rotate(
+        &self,
+        rotation: &Rotation,
+        grace: Duration,
+        disconnect: bool,
+    ) -> Result<Rotated, ChangeError> {
+        match self {
+            Peers::Alone => Ok(rotation.rotate(grace, disconnect).await?),
+            Peers::Cluster(node) => super::changes::rotate(node, rotation, grace, disconnect).await,
+        }
+    }
+
+    /// Sets (`Some`) or clears (`None`) the admin-set join password: here
+    /// alone, on every node in a cluster.
+    pub async fn set_password(
+        &self,
+        keyring: &Arc<Keyring>,
+        hash: Option<String>,
+    ) -> Result<(), ChangeError> {
+        match self {
+            Peers::Alone => crate::ops::password::set_here(keyring, hash)
+                .await
+                .map_err(ChangeError::NotStored),
+            Peers::Cluster(node) => super::changes::set_password(node, keyring, hash).await,
+        }
+    }
+
+    /// Kicks `name`, not on this node, on the node that holds it: that
+    /// node, once the order is sent (alone: no such user).
+    pub async fn kick_elsewhere(&self, name: &str, reason: &str) -> Result<String, KickElsewhere> {
+        match self {
+            Peers::Alone => Err(KickElsewhere::NoSuchUser),
+            Peers::Cluster(node) => super::admin::kick_elsewhere(node, name, reason).await,
+        }
+    }
+
+    /// Sends an admin's notice, already shown here, on to the other nodes:
+    /// `None` alone, else whether it went.
+    pub async fn notice_elsewhere(&self, text: &str) -> Option<bool> {
+        match self {
+            Peers::Alone => None,
+            Peers::Cluster(node) => Some(super::admin::notice(node, text).await),
+        }
+    }
+
+    /// Asks the other nodes to reload their own configuration files.
+    pub async fn reload_elsewhere(&self) {
+        match self {
+            Peers::Alone => {}
+            Peers::Cluster(node) => super::admin::reload(node).await,
+        }
+    }
+
+    /// Everyone online: this node's users (`here`) and, in a cluster,
+    /// those of the other nodes that answer in time.
+    pub async fn users(&self, here: Vec<User>) -> Users {
+        match self {
+            Peers::Alone => Users {
+                users: here,
+                warning: None,
+            },
+            Peers::Cluster(node) => super::admin::users(node, here).await,
+        }
+    }
+
+    /// What the status says of the cluster (nothing alone).
+    pub async fn status(&self, hub: &Hub, facts: &Facts) -> ClusterView {
+        match self {
+            Peers::Alone => ClusterView::default(),
+            Peers::Cluster(node) => super::admin::status(node, hub, facts).await,
+        }
+    }
+}

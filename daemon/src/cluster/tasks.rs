@@ -1,0 +1,81 @@
+//! A node's tasks, started once the daemon's parts exist and stopped by
+//! the shutdown: the room fed from the room's stream, the name claims
+//! renewed, the keys and password followed, the admin's orders carried
+//! out (and this node's liveness entry kept), DMs from other nodes
+//! delivered, and the users of the other nodes listed.
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::node::{Node, renew_claims};
+use super::start::{StartError, Starting};
+use super::{control, dm, presence, watch};
+use crate::config::Current;
+use crate::hub::Hub;
+use crate::ops::reload::Reload;
+use crate::ops::rotate::Rotation;
+use crate::ops::status::Facts;
+use crate::store::keyring::Keyring;
+
+/// What a node's tasks use of the daemon.
+#[derive(Clone)]
+pub struct Context {
+    /// The configuration in force (a notice is held to its `max_text`).
+    pub config: Arc<Current>,
+    /// The keys and password, which other nodes change.
+    pub keyring: Arc<Keyring>,
+    /// The room.
+    pub hub: Arc<Hub>,
+    /// This node's liveness entry (where it listens, since when).
+    pub facts: Arc<Facts>,
+    /// A rotation another node made, put in force here.
+    pub rotation: Rotation,
+    /// A reload another node asked for.
+    pub reload: Reload,
+    /// Fires at shutdown.
+    pub shutdown: CancellationToken,
+    /// The shutdown waits for the liveness task's last act.
+    pub sessions: TaskTracker,
+}
+
+/// Starts the tasks; DMs are listened for before it returns (tried again
+/// while NATS is not ready, within the start's bound), and the users of
+/// the other nodes are listed (for at most a few seconds), so that the
+/// first `Welcome` lists them too.
+pub(super) async fn start(
+    node: &Arc<Node>,
+    ctx: Context,
+    starting: &mut Starting,
+) -> Result<(), StartError> {
+    tokio::spawn(pump_arrivals(
+        node.arrived.clone(),
+        ctx.hub.clone(),
+        ctx.shutdown.clone(),
+    ));
+    tokio::spawn(renew_claims(
+        node.clone(),
+        ctx.hub.clone(),
+        ctx.shutdown.clone(),
+    ));
+    tokio::spawn(watch::follow(node.clone(), ctx.rotation.clone()));
+    tokio::spawn(control::run(node.clone(), ctx.clone()));
+    starting
+        .retry(|| async { Ok(dm::start(node, &ctx.hub, &ctx.shutdown).await?) })
+        .await?;
+    presence::start(node, &ctx.hub, &ctx.shutdown).await;
+    Ok(())
+}
+
+/// Fans out what other nodes (and this one) put in the room's replicated
+/// log, as it arrives, until the shutdown.
+async fn pump_arrivals(arrived: Arc<Notify>, hub: Arc<Hub>, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = arrived.notified() => hub.pump(),
+            () = shutdown.cancelled() => return,
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! The daemon as a whole: its sockets ([`Listeners`]), start-up from them
+//! ([`assemble`]), the serve loop and shutdown ([`run`]), steered through
+//! a [`Handle`]; and what only a whole process has: its signals, its
+//! process-wide settings, and what it says at start.
+
+pub(crate) mod banner;
+pub(crate) mod check;
+pub(crate) mod listeners;
+pub mod process;
+pub mod signals;
+pub(crate) mod startup;
+
+pub use check::{check_config, check_machine};
+pub use listeners::Listeners;
+pub use startup::assemble;
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::Error;
+use crate::config::Config;
+use crate::config::reload::Reloader;
+use crate::ops::reload::Reload;
+use crate::ops::status;
+use crate::{admin, door, hub, store, systemd};
+
+/// What the outside asks of a running daemon: stop, or reload the
+/// configuration. `main` forwards the signals to it (SIGTERM/SIGINT,
+/// SIGHUP); a test calls it directly.
+#[derive(Clone, Default)]
+pub struct Handle {
+    shutdown: CancellationToken,
+    reload: Arc<Notify>,
+}
+
+impl Handle {
+    /// A handle for a daemon not yet started.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks the daemon to stop: every session gets a goodbye, then
+    /// [`run`] returns.
+    pub fn shutdown(&self) {
+        self.shutdown.cancel();
+    }
+
+    /// Asks the daemon to read its configuration again, as SIGHUP does.
+    pub fn reload(&self) {
+        self.reload.notify_one();
+    }
+}
+
+/// Serves chat and the admin API on `listeners` until `handle` says stop:
+/// loads the keys and the password from `store` (opened, and so locked, by
+/// the caller before it bound the listeners), tells systemd READY=1,
+/// serves, and at the end gives every session its goodbye within
+/// `shutdown_timeout`.
+pub async fn run(
+    config: Config,
+    store: store::Store,
+    listeners: Listeners,
+    reloader: Reloader,
+    handle: Handle,
+) -> Result<(), Error> {
+    let Listeners {
+        chat,
+        admin: admin_listener,
+        admin_path,
+    } = listeners;
+    let listen_addr = chat.local_addr().map_err(|source| Error::Io {
+        what: "reading the bound address",
+        source,
+    })?;
+    let (app, token, created) =
+        match assemble(config, store, listen_addr, reloader, handle.clone()).await {
+            Ok(assembled) => assembled,
+            Err(e) => {
+                // Nothing was served: the socket chatd made goes with it.
+                if let Some(path) = &admin_path {
+                    let _ = std::fs::remove_file(path);
+                }
+                return Err(e);
+            }
+        };
+    banner::started(
+        listen_addr,
+        &app.keyring,
+        &token,
+        created,
+        admin_path.as_deref(),
+    );
+    let shutdown = app.life.shutdown.clone();
+
+    let admin_service =
+        admin::router(app.admin()).into_make_service_with_connect_info::<admin::peer::Peer>();
+    let admin_server = tokio::spawn(
+        axum::serve(admin_listener, admin_service)
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .into_future(),
+    );
+    tokio::spawn(serve_reloads(
+        app.reload(),
+        handle.reload.clone(),
+        shutdown.clone(),
+    ));
+    tokio::spawn(status::run(
+        app.hub.clone(),
+        app.facts.clone(),
+        app.keyring.clone(),
+        shutdown.clone(),
+    ));
+    let (summaries, until) = (app.hub.clone(), shutdown.clone());
+    tokio::spawn(async move { hub::presence::run(&summaries, &until).await });
+    if let Some(every) = systemd::watchdog_interval() {
+        tokio::spawn(watchdog(every, shutdown.clone()));
+    }
+    systemd::ready(&status::line(&app.hub, &app.facts, &app.keyring));
+
+    // Returns when the shutdown begins.
+    door::accept::serve(chat, app.door()).await;
+    tracing::info!(online = app.hub.online(), "shutting down");
+    systemd::stopping();
+
+    // Upgraded connections are not hyper's to track: wait for our sessions, and
+    // the admin server, within one bound for the whole shutdown.
+    let sessions = &app.life.sessions;
+    sessions.close();
+    let bound = app.config.get().shutdown_timeout.0;
+    let end = tokio::time::Instant::now() + bound;
+    // The last fifth of the bound (at most 1 s) is kept for the history
+    // file, so that writing it never takes chatd past the bound.
+    let for_sessions = bound - (bound / 5).min(std::time::Duration::from_secs(1));
+    let deadline = tokio::time::Instant::now() + for_sessions;
+    if tokio::time::timeout_at(deadline, sessions.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "{} sessions did not end within {for_sessions:?}; dropping them",
+            sessions.len()
+        );
+    }
+    let _ = tokio::time::timeout_at(deadline, admin_server).await;
+    // Every message accepted goes to disk before chatd exits.
+    let log = app.hub.log().clone();
+    let left = end.saturating_duration_since(tokio::time::Instant::now());
+    let _ = tokio::task::spawn_blocking(move || log.close(left)).await;
+    if let Some(path) = admin_path {
+        let _ = std::fs::remove_file(path);
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Reloads each time the handle asks, until the shutdown.
+async fn serve_reloads(reload: Reload, requests: Arc<Notify>, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = requests.notified() => {
+                tracing::info!("SIGHUP: reloading the configuration");
+                let _ = reload.run().await;
+            }
+            () = shutdown.cancelled() => return,
+        }
+    }
+}
+
+async fn watchdog(every: std::time::Duration, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => systemd::watchdog(),
+            () = shutdown.cancelled() => return,
+        }
+    }
+}
