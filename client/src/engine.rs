@@ -341,22 +341,9 @@ impl Engine {
                 };
                 return self.on_room_joined(joined, raw, pending, events);
             }
-            ServerEvent::RoomParted { room, .. } => {
-                self.on_room_parted(room);
-                Some(self.answered_by(|event| {
-                    matches!(event, ClientEvent::PartRoom { room: asked }
-                        if RoomName::parse(asked).ok().as_ref() == Some(room))
-                }))
-            }
-            ServerEvent::Rooms { .. } => {
-                Some(self.answered_by(|event| matches!(event, ClientEvent::Rooms)))
-            }
-            ServerEvent::Topic {
-                room, by: Some(by), ..
-            } if self.is_me(by) => Some(self.answered_by(|event| {
-                matches!(event, ClientEvent::Topic { room: asked, .. }
-                    if RoomName::parse(asked).ok().as_ref() == Some(room))
-            })),
+            ServerEvent::RoomParted { .. }
+            | ServerEvent::Rooms { .. }
+            | ServerEvent::Topic { .. } => self.room_answer(&event),
             // The answer to `identity_add` or `identity_remove`.
             ServerEvent::Identities { .. } => Some(self.inflight.pop_front()),
             // The room told of what we asked (others' are not answers).

@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use chat_protocol::{ClientEvent, RoomJoined, RoomName, Welcome};
+use chat_protocol::{ClientEvent, RoomJoined, RoomName, ServerEvent, Welcome};
 
 use super::pending::merge;
 use super::{Engine, Event, Pending};
@@ -213,7 +213,7 @@ impl Engine {
             }
             self.seen_in(Some(&room), joined.last_id);
             events.push(Event::Server {
-                event: chat_protocol::ServerEvent::RoomJoined(joined),
+                event: ServerEvent::RoomJoined(joined),
                 raw,
             });
             events.extend(pending.map(|p| Event::Confirmed(p.seq)));
@@ -234,9 +234,9 @@ impl Engine {
         if rejoin.resume {
             events.push(Event::RoomRejoined { joined, gap });
         } else {
-            let raw = chat_protocol::ServerEvent::RoomJoined(joined.clone()).to_bytes();
+            let raw = ServerEvent::RoomJoined(joined.clone()).to_bytes();
             events.push(Event::Server {
-                event: chat_protocol::ServerEvent::RoomJoined(joined),
+                event: ServerEvent::RoomJoined(joined),
                 raw,
             });
             events.extend(pending.map(|p| Event::Confirmed(p.seq)));
@@ -244,10 +244,31 @@ impl Engine {
         events.extend(merged.confirmed.into_iter().map(Event::Confirmed));
     }
 
-    /// The session is no longer in `room` (a `room_parted`).
-    pub(super) fn on_room_parted(&mut self, room: &RoomName) {
-        self.rooms.retain(|r| &r.room != room);
-        self.rejoining.remove(room);
+    /// What a `room_parted`, `rooms` or `topic` answers: the oldest line
+    /// sent that asked for it (`None` inside: none did, such as a topic
+    /// set by someone else; `None`: not an answer). A `room_parted` also
+    /// takes the room out of the session's.
+    pub(super) fn room_answer(&mut self, event: &ServerEvent) -> Option<Option<Pending>> {
+        let same =
+            |asked: &str, room: &RoomName| RoomName::parse(asked).ok().as_ref() == Some(room);
+        match event {
+            ServerEvent::RoomParted { room, .. } => {
+                self.rooms.retain(|r| &r.room != room);
+                self.rejoining.remove(room);
+                Some(self.answered_by(
+                    |e| matches!(e, ClientEvent::PartRoom { room: asked } if same(asked, room)),
+                ))
+            }
+            ServerEvent::Rooms { .. } => {
+                Some(self.answered_by(|e| matches!(e, ClientEvent::Rooms)))
+            }
+            ServerEvent::Topic {
+                room, by: Some(by), ..
+            } if self.is_me(by) => Some(self.answered_by(
+                |e| matches!(e, ClientEvent::Topic { room: asked, .. } if same(asked, room)),
+            )),
+            _ => None,
+        }
     }
 
     /// An `error` (saying `why`) refused `pending`: when it was the
