@@ -47,9 +47,7 @@ async fn join_when_free(d: &Daemon, name: &str) -> Duration {
 
 /// The test's own view of the room's names bucket.
 async fn names_bucket(nats: &Nats) -> kv::Store {
-    let client = async_nats::connect(nats.url())
-        .await
-        .expect("connect to NATS");
+    let client = nats.client().await;
     jetstream::new(client)
         .get_key_value("chat_names")
         .await
