@@ -91,6 +91,7 @@ fn wrong_type_in_plain_words(key: &str, message: &str) -> Option<String> {
         "keepalive_timeout",
         "write_timeout",
         "shutdown_timeout",
+        "name_expiry",
     ];
     let wanted = match expected {
         "usize" | "u64" => format!("a whole number of 0 or more, like {key} = 10 (no quotes)"),

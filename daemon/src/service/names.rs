@@ -1,0 +1,50 @@
+//! The names registry's upkeep while chatd runs: the last-seen times
+//! noted at joins and leaves written in batches, and the names unused for
+//! `name_expiry` released (`crate::registry`).
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::cluster::Peers;
+use crate::hub::Hub;
+use crate::registry::{Registry, SEEN_EVERY, SWEEP_EVERY};
+
+/// Writes the last-seen times every [`SEEN_EVERY`] and sweeps the unused
+/// names every [`SWEEP_EVERY`] (the first sweep one batch after the
+/// start), until the shutdown. The shutdown writes the last batch itself
+/// ([`super::run`]), once every session has left.
+pub async fn upkeep(
+    peers: Arc<Peers>,
+    registry: Arc<Registry>,
+    hub: Arc<Hub>,
+    shutdown: CancellationToken,
+) {
+    let start = tokio::time::Instant::now();
+    let mut seen = tokio::time::interval_at(start + SEEN_EVERY, SEEN_EVERY);
+    let mut sweep = tokio::time::interval_at(start + SEEN_EVERY, SWEEP_EVERY);
+    for tick in [&mut seen, &mut sweep] {
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    }
+    loop {
+        tokio::select! {
+            _ = seen.tick() => peers.write_seen(&registry).await,
+            _ = sweep.tick() => {
+                if !registry.policy().binds() {
+                    continue;
+                }
+                peers.write_seen(&registry).await;
+                match peers.expire_names(&registry, &hub).await {
+                    Ok(gone) if gone.is_empty() => {}
+                    Ok(gone) => tracing::info!(
+                        released = gone.len(),
+                        names = %gone.join(", "),
+                        "names: released the names unused for name_expiry"
+                    ),
+                    Err(e) => tracing::warn!("names: unused names could not be released now: {e}"),
+                }
+            }
+            () = shutdown.cancelled() => return,
+        }
+    }
+}
