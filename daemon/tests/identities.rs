@@ -461,3 +461,41 @@ async fn a_state_directory_from_before_the_registry_stays_open_and_warns_at_ever
         .mode();
     assert_eq!(mode & 0o777, 0o600);
 }
+
+#[tokio::test]
+async fn the_registry_is_bounded_per_address_and_in_all() {
+    // One address registers at most 10 names an hour; the others join,
+    // unregistered (a later join registers them).
+    let d = Daemon::start();
+    for i in 0..11u8 {
+        let name = format!("n{i}");
+        join(&d, &name, Some(&identity(i + 1)))
+            .await
+            .joined()
+            .leave()
+            .await;
+    }
+    let names = ctl_json(&d, &["names"]);
+    assert_eq!(names["names"].as_array().unwrap().len(), 10, "{names}");
+    assert_eq!(keys_of(&d, "n10"), None);
+    d.wait_for_log("this address registered its share of names this hour");
+
+    // max_names bounds the whole registry, the admin's additions too.
+    let d = Daemon::builder()
+        .config("max_names = 2\nlimit_exempt = [\"127.0.0.0/8\"]\n")
+        .start();
+    for (i, name) in ["a", "b", "c"].into_iter().enumerate() {
+        join(&d, name, Some(&identity(i as u8 + 1)))
+            .await
+            .joined()
+            .leave()
+            .await;
+    }
+    assert_eq!(keys_of(&d, "c"), None);
+    let (code, _, err) = d.chatctl(&["names", "add", "c", &identity(3).public().to_string()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("max_names = 2"), "{err}");
+    // A key added to a registered name is no new name.
+    let (code, out, err) = d.chatctl(&["names", "add", "a", &identity(9).public().to_string()]);
+    assert_eq!(code, 0, "{out}{err}");
+}

@@ -194,8 +194,13 @@ impl Registered {
     /// its name until it is removed).
     pub async fn list(&self) -> Result<Vec<Record>, ClusterError> {
         let fail = |e: &dyn std::fmt::Display| ClusterError::js("list the names registry", e);
-        let status = self.store.status().await.map_err(|e| fail(&e))?;
-        if status.values() == 0 {
+        // Fresh: the store's own status is the one it was opened with.
+        // The newest value of the bucket is some name's newest: once the
+        // watch of each name's newest reached it, every name was seen.
+        let mut stream = self.store.stream.clone();
+        let info = stream.info().await.map_err(|e| fail(&e))?;
+        let last = info.state.last_sequence;
+        if info.state.messages == 0 {
             return Ok(Vec::new());
         }
         let listing = async {
@@ -221,7 +226,7 @@ impl Registered {
                 } else {
                     records.remove(&entry.key);
                 }
-                if entry.delta == 0 {
+                if entry.revision >= last {
                     break;
                 }
             }

@@ -121,14 +121,27 @@ impl Registry {
     }
 
     /// Takes one of `ip`'s registrations for this hour, if it has one left
-    /// (`crate::per_address::registrations`).
+    /// (`crate::per_address::registrations`); an address in
+    /// `limit_exempt` is not counted.
     pub fn take_registration(&self, ip: IpAddr) -> bool {
-        self.registrations.take(ip)
+        self.exempt(ip) || self.registrations.take(ip)
     }
 
     /// Gives back a registration that did not happen.
     pub fn give_back_registration(&self, ip: IpAddr) {
-        self.registrations.give_back(ip);
+        if !self.exempt(ip) {
+            self.registrations.give_back(ip);
+        }
+    }
+
+    /// Whether `limit_exempt` names `ip`.
+    fn exempt(&self, ip: IpAddr) -> bool {
+        self.config
+            .get()
+            .limit_exempt
+            .iter()
+            .filter_map(|range| range.parse::<crate::config::network::Cidr>().ok())
+            .any(|cidr| cidr.contains(ip))
     }
 
     /// Notes that a user of `name` was seen now (joined or left); written
