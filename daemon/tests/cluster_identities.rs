@@ -4,7 +4,8 @@
 //! same name asked for by two identities at once on two nodes, 20 times,
 //! ends registered to exactly one key; the owner ends an unproven holder
 //! on the other node; identities reach the other node's `members`, `join`
-//! events and `chatctl users`.
+//! events and `chatctl users`; a NATS that hangs gets a join of a name
+//! refused `busy` within its deadline, not left unanswered.
 
 use std::process::{Command, Stdio};
 
@@ -227,3 +228,34 @@ async fn the_owner_ends_an_unproven_holder_on_the_other_node() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_join_while_nats_hangs_is_refused_busy_in_time() {
+    let nats = Nats::start();
+    let a = Daemon::builder()
+        .config("limit_exempt = [\"127.0.0.0/8\"]\nhandshake_timeout = \"2s\"\n")
+        .cluster(&nats.url(), "a")
+        .start();
+    let key = a.read_key();
+    join(&a, "alice", Some(&identity(1)))
+        .await
+        .joined()
+        .leave()
+        .await;
+    // The name's registration is NATS's to say: while NATS hangs, the
+    // join is answered `busy` before its deadline, whoever asks.
+    nats.freeze();
+    for who in [Some(identity(1)), Some(identity(2)), None] {
+        match RawClient::join_as(&a.url, &key, "alice", "", who.as_ref()).await {
+            Outcome::Rejected(RejectCode::Busy, _) => {}
+            other => panic!("a join while NATS hangs: {other:?}\n{}", a.log()),
+        }
+    }
+    nats.thaw();
+    join(&a, "alice", Some(&identity(1)))
+        .await
+        .joined()
+        .leave()
+        .await;
+}
+

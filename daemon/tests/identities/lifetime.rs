@@ -172,9 +172,10 @@ async fn the_admin_api_shows_adds_and_removes_one_name_and_refuses_what_is_not_a
         let message = answer["error"]["message"].as_str().unwrap();
         assert!(message.contains(says), "{message}");
         assert!(!message.contains(given.trim()), "echoed: {message}");
-        // chatctl refuses it before asking: a usage error, not echoed.
-        let (code, out, err) = d.chatctl(&["names", "add", "ace", given]);
+        // chatctl refuses a secret before asking: a usage error, not
+        // echoed. (It trims what a person typed around a key.)
         if says != "white space" {
+            let (code, out, err) = d.chatctl(&["names", "add", "ace", given]);
             assert_eq!(code, 2, "{out}{err}");
             assert!(err.contains(says) && !err.contains(given.trim()), "{err}");
         }
