@@ -277,7 +277,10 @@ async fn an_unset_names_means_the_clusters_policy_on_every_node() {
     // A new room: first-come on its first node and on one added later.
     let mut a = node(&nats, "a");
     let b = node(&nats, "b");
-    assert_eq!((policy(&a), policy(&b)), ("first-come".into(), "first-come".into()));
+    assert_eq!(
+        (policy(&a), policy(&b)),
+        ("first-come".into(), "first-come".into())
+    );
     assert!(!a.log().contains(warning) && !b.log().contains(warning));
     drop(b);
     assert!(a.terminate().success());
@@ -302,8 +305,16 @@ async fn an_unset_names_means_the_clusters_policy_on_every_node() {
         d.wait_for_log(warning);
         assert_eq!(policy(d), "open");
     }
-    join(&c, "ace", Some(&identity(1))).await.joined().leave().await;
-    join(&a, "ace", Some(&identity(2))).await.joined().leave().await;
+    join(&c, "ace", Some(&identity(1)))
+        .await
+        .joined()
+        .leave()
+        .await;
+    join(&a, "ace", Some(&identity(2)))
+        .await
+        .joined()
+        .leave()
+        .await;
     assert_eq!(keys_of(&a, "ace"), None);
 
     // The admin sets first-come on a node: the room is marked, and the
@@ -320,12 +331,18 @@ async fn an_unset_names_means_the_clusters_policy_on_every_node() {
         .config("limit_exempt = [\"127.0.0.0/8\"]\n")
         .cluster(&nats.url(), "c")
         .start();
-    assert_eq!((policy(&a), policy(&c)), ("first-come".into(), "first-come".into()));
+    assert_eq!(
+        (policy(&a), policy(&c)),
+        ("first-come".into(), "first-come".into())
+    );
     assert!(!c.log().contains(warning), "{}", c.log());
-    join(&c, "ace", Some(&identity(1))).await.joined().leave().await;
+    join(&c, "ace", Some(&identity(1)))
+        .await
+        .joined()
+        .leave()
+        .await;
     match join(&a, "ace", Some(&identity(2))).await {
         Outcome::Rejected(RejectCode::NameRegistered, _) => {}
         other => panic!("{other:?}"),
     }
 }
-

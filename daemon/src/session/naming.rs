@@ -88,13 +88,11 @@ pub async fn take(parts: &Parts, asked: &Asked<'_>, deadline: Instant) -> Result
     let verdict = if policy.binds() {
         // In a cluster NATS answers; one that hangs must not keep the
         // join past its deadline: the client hears `busy`, not silence.
-        let record = tokio::time::timeout_at(
-            deadline,
-            parts.peers.registered(&parts.registry, name),
-        )
-        .await
-        .map_err(|_| Refused::busy())?
-        .map_err(|_| Refused::busy())?;
+        let record =
+            tokio::time::timeout_at(deadline, parts.peers.registered(&parts.registry, name))
+                .await
+                .map_err(|_| Refused::busy())?
+                .map_err(|_| Refused::busy())?;
         decide(policy, name, record.as_ref(), proven.as_ref())
     } else {
         Verdict::Open

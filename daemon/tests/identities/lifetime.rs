@@ -114,7 +114,9 @@ async fn names_unused_for_name_expiry_are_released() {
     // "recent" stays.
     let mut d = Daemon::builder().same_dirs_as(&first).start();
     d.wait_for_log("names: released the names unused for name_expiry");
-    wait_until("\"old\" released", || keys_of(&d, "old").is_none().then_some(()));
+    wait_until("\"old\" released", || {
+        keys_of(&d, "old").is_none().then_some(())
+    });
     assert_eq!(
         keys_of(&d, "recent"),
         Some(vec![identity(2).public().to_string()])

@@ -20,9 +20,7 @@ async fn join_signed(
     who: &chat_protocol::Identity,
     signer: &chat_protocol::Identity,
 ) -> Outcome {
-    let greeted = Greeted::greet(connect(&d.url).await, &d.key)
-        .await
-        .unwrap();
+    let greeted = Greeted::greet(connect(&d.url).await, &d.key).await.unwrap();
     let proof = proof_to_base64(&signer.prove(&greeted.th));
     let auth = auth_with(name, password, Some(who.public().to_base64()), Some(proof));
     greeted.auth(&auth).await
