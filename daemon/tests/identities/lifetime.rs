@@ -12,7 +12,7 @@ use super::{ctl_json, identity, join, keys_of, refused};
 
 /// Whether `client` still gets answers (a `who`).
 async fn still_there(client: &mut testkit::RawClient) {
-    client.send(&ClientEvent::Who).await;
+    client.send(&ClientEvent::Who { room: None }).await;
     client
         .recv_until("the users answer", |e| {
             matches!(e, ServerEvent::Users { .. }).then_some(())
