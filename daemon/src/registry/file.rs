@@ -107,6 +107,19 @@ fn read(path: &Path) -> Result<Option<String>, StoreError> {
             });
         }
     };
+    // No secret, but who is who: a copy others may read or write was not
+    // made by chatd (it writes 0600).
+    use std::os::unix::fs::PermissionsExt as _;
+    if let Ok(meta) = file.metadata()
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        tracing::warn!(
+            "{} is open to others (mode {:o}); fix it with `chmod 600 {}`",
+            path.display(),
+            meta.permissions().mode() & 0o777,
+            path.display()
+        );
+    }
     let mut text = String::new();
     file.take(MAX_BYTES + 1)
         .read_to_string(&mut text)

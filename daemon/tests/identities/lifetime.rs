@@ -108,11 +108,13 @@ async fn names_unused_for_name_expiry_are_released() {
     let text = record("old", &identity(1), 400) + &record("recent", &identity(2), 10);
     std::fs::write(&names, text).unwrap();
     use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(&names, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // Copied back with the wrong mode: said, and written 0600 again.
+    std::fs::set_permissions(&names, std::fs::Permissions::from_mode(0o644)).unwrap();
 
     // The default name_expiry, 365 days: "old" is released at start,
     // "recent" stays.
     let mut d = Daemon::builder().same_dirs_as(&first).start();
+    d.wait_for_log("names is open to others (mode 644); fix it with `chmod 600");
     d.wait_for_log("names: released the names unused for name_expiry");
     wait_until("\"old\" released", || {
         keys_of(&d, "old").is_none().then_some(())
@@ -145,6 +147,8 @@ async fn names_unused_for_name_expiry_are_released() {
     assert!(keys_of(&d, "old").is_some());
     let text = std::fs::read_to_string(&names).unwrap();
     assert_eq!(text.lines().count(), 1, "{text}");
+    let mode = std::fs::metadata(&names).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
 }
 
 #[tokio::test]
