@@ -11,7 +11,8 @@ use crate::hub::Hub;
 use crate::registry::{Registry, SEEN_EVERY, SWEEP_EVERY};
 
 /// Writes the last-seen times every [`SEEN_EVERY`] and sweeps the unused
-/// names every [`SWEEP_EVERY`], until the shutdown. A single chatd sweeps
+/// names every [`SWEEP_EVERY`] (noting first the names this node's proven
+/// sessions hold), until the shutdown. A single chatd sweeps
 /// at once at start (its file holds every leave up to the last shutdown;
 /// a name unused for `name_expiry` while it was stopped is released as
 /// soon as it runs again); a node of a cluster one batch after its start,
@@ -40,6 +41,12 @@ pub async fn upkeep(
             _ = sweep.tick() => {
                 if !registry.policy().binds() {
                     continue;
+                }
+                // A name held all along by a proven session is in use: its
+                // last-seen time moves on (else a crash after a session
+                // longer than name_expiry would leave it looking unused).
+                for name in hub.proven_here() {
+                    registry.seen(&name);
                 }
                 peers.write_seen(&registry).await;
                 match peers.expire_names(&registry, &hub).await {
