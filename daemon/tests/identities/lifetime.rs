@@ -3,7 +3,8 @@
 //! online is cut off, clients without identities keep joining, the first
 //! identity join of each name registers it); names unused for
 //! `name_expiry` released; the admin API's calls on one name, and its
-//! clear refusals of what is not a public key.
+//! clear refusals of what is not a public key; the real `chat` holding a
+//! name without an identity told, and ended (exit 4), when its owner joins.
 
 use chat_protocol::{ClientEvent, Identity, RejectCode, ServerEvent};
 use testkit::{Daemon, admin_call, wait_until};
@@ -226,4 +227,43 @@ async fn the_admin_api_shows_adds_and_removes_one_name_and_refuses_what_is_not_a
     // Every change was logged with the caller, and no key in full.
     d.wait_for_log("admin: key removed from a name");
     assert!(!d.log().contains(&laptop_key), "{}", d.log());
+}
+
+#[tokio::test]
+async fn the_real_chat_holding_a_name_unproven_is_told_its_owner_joined() {
+    let d = Daemon::start();
+    let bob = identity(2);
+    // bob's older client (no identity) holds the name, its input open.
+    let mut holder = std::process::Command::new(testkit::bin("chat"))
+        .args(["--plain", "--url", &d.url, "--username", "bob"])
+        .env("CHAT_KEY", &d.key)
+        .env("CHAT_IDENTITY", "none")
+        .env("XDG_CONFIG_HOME", "/nonexistent/chat-test-config")
+        .env_remove("CHAT_PASSWORD")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run chat");
+    wait_until("bob online", || {
+        let users = ctl_json(&d, &["users"]);
+        users["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["name"] == "bob")
+            .then_some(())
+    });
+    let (code, out, err) = d.chatctl(&["names", "add", "bob", &bob.public().to_string()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let owner = join(&d, "bob", Some(&bob)).await.joined();
+    let status = wait_until("the holder's chat to exit", || holder.try_wait().unwrap());
+    let out = holder.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr);
+    assert_eq!(status.code(), Some(4), "{said}");
+    assert!(
+        said.contains("-!- disconnected by the server: name_registered: the name \"bob\" is registered, and its owner joined"),
+        "{said}"
+    );
+    owner.leave().await;
 }
