@@ -96,10 +96,16 @@ async fn a_join_while_nats_reconnects_waits_for_it_instead_of_being_refused() {
 async fn a_claim_nats_stores_after_its_join_gave_up_is_released() {
     let nats = Nats::start();
     // A claim outlives a dead node by an hour here: only a release frees it.
+    // Names are open: the join goes to its claim without first asking
+    // NATS for the name's registration (which a hanging NATS would answer
+    // `busy` before any claim is made: cluster_identities.rs).
     let a = node(
         &nats,
         "a",
-        &format!("{}handshake_timeout = \"2s\"\n", config("1h")),
+        &format!(
+            "{}handshake_timeout = \"2s\"\nnames = \"open\"\n",
+            config("1h")
+        ),
     );
     // NATS hangs while a join claims its name: the join gives up (busy),
     // then NATS wakes and stores the claim it got meanwhile.
