@@ -14,6 +14,8 @@ use super::{Cluster, ClusterError, Settings, shown_urls};
 use crate::config::Config;
 use crate::ending::Ending;
 use crate::hub::Hub;
+use crate::metrics::Metrics;
+use crate::metrics::labels::NameConflict;
 
 /// A node's part in the cluster (what [`super::Peers::Cluster`] holds).
 pub struct Node {
@@ -32,6 +34,8 @@ pub struct Node {
     pub nodes: super::nodes::Nodes,
     /// Told each time the room's stream handed the room new entries.
     pub arrived: Arc<Notify>,
+    /// What the node counts (name conflicts, reconnections).
+    pub metrics: Metrics,
 }
 
 /// Why a name could not be taken for a join.
@@ -44,7 +48,7 @@ pub enum Claim {
 
 impl Node {
     /// Joins the cluster `config` names.
-    pub async fn join(config: &Config) -> Result<Node, ClusterError> {
+    pub async fn join(config: &Config, metrics: Metrics) -> Result<Node, ClusterError> {
         let cluster = Cluster::connect(Settings {
             urls: config.cluster.clone(),
             credentials: config.cluster_credentials.clone(),
@@ -72,6 +76,7 @@ impl Node {
             password_revision: AtomicU64::new(0),
             nodes,
             arrived: Arc::new(Notify::new()),
+            metrics,
         })
     }
 
@@ -169,6 +174,11 @@ pub async fn renew_claims(node: Arc<Node>, hub: Arc<Hub>, shutdown: Cancellation
         match node.names.renew().await {
             Ok(lost) if lost.is_empty() => {}
             Ok(lost) => {
+                if let Some(cluster) = &node.metrics.cluster {
+                    for _ in &lost {
+                        cluster.name_conflicts.inc(NameConflict::Lost);
+                    }
+                }
                 let ended = hub.end_where(
                     |m| lost.iter().any(|l| l.eq_ignore_ascii_case(&m.name)),
                     Ending::name_lost,
