@@ -11,29 +11,15 @@
 //! provides all three.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use chat_protocol::{ErrorCode, RejectCode};
 use serde_json::Value;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the daemon crate lives in the workspace")
-        .to_path_buf()
-}
+use testkit::monitoring::{promtool, workspace};
 
 /// `packaging/check-metrics.py ARGS…`, run from the workspace's top.
 fn check_metrics(args: &[&str]) -> Output {
-    Command::new(workspace().join("packaging/check-metrics.py"))
-        .args(args)
-        .current_dir(workspace())
-        .output()
-        .expect(
-            "run packaging/check-metrics.py: it needs /usr/bin/python3 \
-             (apt-get install python3-prometheus-client python3-yaml)",
-        )
+    testkit::monitoring::check_metrics(args, "")
 }
 
 /// stdout of a check that must pass, as JSON.
@@ -55,26 +41,6 @@ fn fails(args: &[&str]) -> String {
     assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
     assert!(!stderr.contains("Traceback"), "{stderr}");
     stderr
-}
-
-/// promtool: `$PROMTOOL`, else `target/tools/promtool`, else on `PATH`.
-fn promtool() -> Command {
-    let path = std::env::var_os("PROMTOOL")
-        .map(PathBuf::from)
-        .or_else(|| {
-            let local = workspace().join("target/tools/promtool");
-            local.exists().then_some(local)
-        })
-        .unwrap_or_else(|| PathBuf::from("promtool"));
-    let mut cmd = Command::new(&path);
-    if Command::new(&path).arg("--version").output().is_err() {
-        panic!(
-            "no promtool at {}: run packaging/get-promtool.sh",
-            path.display()
-        );
-    }
-    cmd.current_dir(workspace());
-    cmd
 }
 
 fn promtool_passes(args: &[&str]) {
