@@ -353,6 +353,26 @@ fn the_listener_answers_two_paths_only_and_bounds_a_slow_client() {
         .expect("chatd closes a request head that does not come");
     let said = String::from_utf8_lossy(&rest);
     assert!(!said.contains("chatd_"), "no metrics for half a request: {said}");
+    // At most 16 connections at once: the next is closed unanswered, and
+    // served again once they are gone.
+    let get = |stream: &mut std::net::TcpStream| {
+        stream.set_read_timeout(Some(DEADLINE)).unwrap();
+        let _ = stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer).into_owned()
+    };
+    let idle: Vec<_> = (0..16)
+        .map(|_| std::net::TcpStream::connect(addr).unwrap())
+        .collect();
+    let over = get(&mut std::net::TcpStream::connect(addr).unwrap());
+    assert_eq!(over, "", "the 17th connection is closed unanswered");
+    drop(idle);
+    testkit::wait_until("a slot to be free again", || {
+        let answer = get(&mut std::net::TcpStream::connect(addr).unwrap());
+        answer.starts_with("HTTP/1.1 200").then_some(())
+    });
+
     // A head too large is refused, not read without end.
     let mut huge = std::net::TcpStream::connect(addr).unwrap();
     huge.set_read_timeout(Some(DEADLINE)).unwrap();
