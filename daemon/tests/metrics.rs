@@ -366,7 +366,11 @@ fn the_listener_answers_two_paths_only_and_bounds_a_slow_client() {
         .map(|_| std::net::TcpStream::connect(addr).unwrap())
         .collect();
     let over = get(&mut std::net::TcpStream::connect(addr).unwrap());
-    assert_eq!(over, "", "the 17th connection is closed unanswered");
+    assert!(
+        over.is_empty(),
+        "the 17th connection is closed unanswered, not {:?}",
+        over.lines().next()
+    );
     drop(idle);
     testkit::wait_until("a slot to be free again", || {
         let answer = get(&mut std::net::TcpStream::connect(addr).unwrap());

@@ -62,3 +62,31 @@ pub async fn round_trip(door: &Door, hub: &Hub) -> bool {
     };
     tokio::time::timeout(WITHIN, both).await.is_ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::config::{Config, Current};
+
+    #[tokio::test(start_paused = true)]
+    async fn the_round_trip_needs_an_accept_loop_that_answers() {
+        let door = Arc::new(Door::default());
+        let hub = Hub::new(Arc::new(Current::new(Config::default())));
+        assert!(!round_trip(&door, &hub).await, "no accept loop, no answer");
+        let answering = door.clone();
+        let accept_loop = tokio::spawn(async move {
+            loop {
+                answering.probe.asked().await;
+                answering.probe.answer();
+            }
+        });
+        // Several at once are all answered.
+        let (a, b) = tokio::join!(round_trip(&door, &hub), round_trip(&door, &hub));
+        assert!(a && b);
+        accept_loop.abort();
+        let _ = accept_loop.await;
+        assert!(!round_trip(&door, &hub).await, "the loop is gone");
+    }
+}

@@ -533,6 +533,16 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_probe_answers_unless_the_room_is_held() {
+        let hub = hub_with(|_| {});
+        assert!(hub.probe());
+        let held = hub.room.lock().unwrap();
+        assert!(!hub.probe(), "a room someone holds does not answer");
+        drop(held);
+        assert!(hub.probe());
+    }
+
+    #[test]
     fn joins_and_leaves_are_told_to_the_others_with_the_count() {
         let hub = hub_with(|_| {});
         let mut ace = join(&hub, "ace");
