@@ -82,7 +82,11 @@ impl Ending {
 
     /// The connection broke without a goodbye.
     pub fn lost() -> Self {
-        Self::without_bye(SessionEnd::Lost, chat_protocol::close::NORMAL, "connection lost")
+        Self::without_bye(
+            SessionEnd::Lost,
+            chat_protocol::close::NORMAL,
+            "connection lost",
+        )
     }
 
     /// The peer sent something that failed to open or was not sealed.

@@ -18,7 +18,7 @@ use chat_protocol::sizes::TAG_LEN;
 use chat_protocol::{ClientEvent, ErrorCode, RejectCode, ServerEvent};
 use serde_json::Value;
 use testkit::monitoring::{HttpAnswer, check_metrics, http, promtool_check_metrics};
-use testkit::{DEADLINE, Daemon, Nats, Outcome, RawClient, admin_call, admin_call_with};
+use testkit::{DEADLINE, Daemon, Nats, Notify, Outcome, RawClient, admin_call, admin_call_with};
 
 /// A series as `name{label="value",…}`, labels sorted.
 type Series = String;
@@ -42,10 +42,7 @@ fn samples(scrape: &str, extra: &[&str]) -> BTreeMap<Series, f64> {
         .map(|s| {
             let labels: BTreeMap<String, String> =
                 serde_json::from_value(s["labels"].clone()).unwrap();
-            let labels: Vec<String> = labels
-                .iter()
-                .map(|(k, v)| format!("{k}=\"{v}\""))
-                .collect();
+            let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
             let name = s["name"].as_str().unwrap();
             let series = if labels.is_empty() {
                 name.to_string()
@@ -87,7 +84,10 @@ fn admin_scrape(d: &Daemon, openmetrics: bool) -> String {
 
 /// The metrics listener's `GET /metrics`.
 fn listener_scrape(addr: SocketAddr, openmetrics: bool) -> HttpAnswer {
-    let accept = [("Accept", "application/openmetrics-text; version=1.0.0, text/plain;q=0.5")];
+    let accept = [(
+        "Accept",
+        "application/openmetrics-text; version=1.0.0, text/plain;q=0.5",
+    )];
     let headers: &[(&str, &str)] = if openmetrics { &accept } else { &[] };
     let answer = http(addr, "GET", "/metrics", headers);
     assert_eq!(answer.status, 200, "{answer:?}");
@@ -114,7 +114,10 @@ fn expect_scrapes(d: &Daemon, expected: &BTreeMap<Series, f64>) {
     }
     let om = admin_scrape(d, true);
     assert!(om.ends_with("# EOF\n"), "{om}");
-    assert_eq!(differences(expected, &samples(&om, &[])), Vec::<String>::new());
+    assert_eq!(
+        differences(expected, &samples(&om, &[])),
+        Vec::<String>::new()
+    );
     let addr = d.metrics_addr();
     for openmetrics in [false, true] {
         let answer = listener_scrape(addr, openmetrics);
@@ -159,7 +162,12 @@ async fn a_scripted_session_is_scraped_exactly_as_it_happened() {
     );
 
     // A browser, and a client with a key the server never had.
-    let browser = http(format!("127.0.0.1:{}", d.port).parse().unwrap(), "GET", "/", &[]);
+    let browser = http(
+        format!("127.0.0.1:{}", d.port).parse().unwrap(),
+        "GET",
+        "/",
+        &[],
+    );
     assert_eq!(browser.status, 426);
     let stranger = chat_protocol::Token {
         join_key: chat_protocol::JoinKey([7; 32]),
@@ -175,7 +183,10 @@ async fn a_scripted_session_is_scraped_exactly_as_it_happened() {
         .await
         .joined();
     let refused = RawClient::join(&d.url, &d.key, "mallory", "guess").await;
-    assert!(matches!(refused, Outcome::Rejected(RejectCode::BadPassword, _)));
+    assert!(matches!(
+        refused,
+        Outcome::Rejected(RejectCode::BadPassword, _)
+    ));
     let taken = RawClient::join(&d.url, &d.key, "ACE", "sesame").await;
     assert!(matches!(taken, Outcome::Rejected(RejectCode::NameTaken, _)));
 
@@ -207,11 +218,20 @@ async fn a_scripted_session_is_scraped_exactly_as_it_happened() {
     })
     .await;
     ace.recv_until("the empty line refused", |e| {
-        matches!(e, ServerEvent::Error { code: ErrorCode::TextInvalid, .. }).then_some(())
+        matches!(
+            e,
+            ServerEvent::Error {
+                code: ErrorCode::TextInvalid,
+                ..
+            }
+        )
+        .then_some(())
     })
     .await;
-    bob.recv_until("the DM", |e| matches!(e, ServerEvent::Dm { .. }).then_some(()))
-        .await;
+    bob.recv_until("the DM", |e| {
+        matches!(e, ServerEvent::Dm { .. }).then_some(())
+    })
+    .await;
 
     let mut carol = RawClient::join(&d.url, &d.key, "carol", "sesame")
         .await
@@ -337,7 +357,10 @@ fn the_listener_answers_two_paths_only_and_bounds_a_slow_client() {
     assert!(post.header("allow").is_some_and(|a| a.contains("GET")));
     // The admin socket answers the same health.
     let (status, body) = admin_call(&d.runtime_dir, "GET", "/v1/health", None);
-    assert_eq!((status, body), (200, serde_json::json!({"status": "serving"})));
+    assert_eq!(
+        (status, body),
+        (200, serde_json::json!({"status": "serving"}))
+    );
 
     // A connection that never finishes its request is closed (after 5 s;
     // hyper's own bound, were chatd's missing, is 30 s), and the listener
@@ -346,13 +369,17 @@ fn the_listener_answers_two_paths_only_and_bounds_a_slow_client() {
     let mut slow = std::net::TcpStream::connect(addr).unwrap();
     slow.set_read_timeout(Some(std::time::Duration::from_secs(20)))
         .unwrap();
-    slow.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n").unwrap();
+    slow.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
     assert_eq!(listener_scrape(addr, false).status, 200);
     let mut rest = Vec::new();
     slow.read_to_end(&mut rest)
         .expect("chatd closes a request head that does not come");
     let said = String::from_utf8_lossy(&rest);
-    assert!(!said.contains("chatd_"), "no metrics for half a request: {said}");
+    assert!(
+        !said.contains("chatd_"),
+        "no metrics for half a request: {said}"
+    );
     // At most 16 connections at once: the next is closed unanswered, and
     // served again once they are gone.
     let get = |stream: &mut std::net::TcpStream| {
@@ -428,7 +455,10 @@ fn a_metrics_address_off_loopback_is_refused_unless_allowed() {
     let out = check("metrics_listen = \"0.0.0.0:9719\"\nmetrics_allow_remote = true\n");
     assert!(out.status.success(), "{out:?}");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("metrics_listen = \"0.0.0.0:9719\""), "{stdout}");
+    assert!(
+        stdout.contains("metrics_listen = \"0.0.0.0:9719\""),
+        "{stdout}"
+    );
 }
 
 /// `GET /v1/health` on the admin socket: status and body.
@@ -436,13 +466,21 @@ fn health(d: &Daemon) -> (u16, Value) {
     admin_call(&d.runtime_dir, "GET", "/v1/health", None)
 }
 
+/// The health check follows NATS; the watchdog does not: a node without
+/// NATS still tells systemd it is alive (a restart would not bring NATS
+/// back).
 #[test]
 fn health_turns_503_while_nats_is_away_past_the_handshake_timeout_and_200_when_back() {
     let mut nats = Nats::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut notify, notify_path) = Notify::bind(tmp.path());
     let d = Daemon::builder()
         .config("metrics_listen = \"127.0.0.1:0\"\nhandshake_timeout = \"2s\"\n")
         .cluster(&nats.url(), "n1")
+        .env("NOTIFY_SOCKET", notify_path)
+        .env("WATCHDOG_USEC", "400000")
         .start();
+    notify.expect("WATCHDOG=1");
     assert_eq!(health(&d).0, 200);
     let cluster = samples(&admin_scrape(&d, false), &["--cluster"]);
     assert_eq!(cluster["chatd_nats_connected"], 1.0);
@@ -471,9 +509,15 @@ fn health_turns_503_while_nats_is_away_past_the_handshake_timeout_and_200_when_b
     assert_eq!(answer.status, 503);
     let scraped = samples(&admin_scrape(&d, false), &["--cluster"]);
     assert_eq!(scraped["chatd_nats_connected"], 0.0);
+    // Sent after the 503: the watchdog goes on.
+    notify.forget();
+    notify.expect("WATCHDOG=1");
+    notify.expect("WATCHDOG=1");
 
     nats.restart();
-    testkit::wait_until("health to serve again", || (health(&d).0 == 200).then_some(()));
+    testkit::wait_until("health to serve again", || {
+        (health(&d).0 == 200).then_some(())
+    });
     let back = samples(&admin_scrape(&d, false), &["--cluster"]);
     assert_eq!(back["chatd_nats_connected"], 1.0);
     assert_eq!(back["chatd_nats_reconnects_total"], 1.0);

@@ -37,8 +37,7 @@ pub fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]
     let mut stream = TcpStream::connect_timeout(&addr, DEADLINE)
         .unwrap_or_else(|e| panic!("connect {addr}: {e}"));
     stream.set_read_timeout(Some(DEADLINE)).unwrap();
-    let mut request =
-        format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -130,4 +129,37 @@ fn run_with_input(cmd: &mut Command, stdin: &str, what: &str) -> Output {
     let out = child.wait_with_output().expect("wait");
     writer.join().unwrap();
     out
+}
+
+/// The value of one series in the admin socket's `GET /v1/metrics` of the
+/// chatd whose runtime directory is `runtime_dir`: `series` as the text
+/// format writes it (`chatd_users_online`,
+/// `chatd_joins_total{outcome="welcome"}`); `None` when it is absent. For
+/// tests of one counter where it happens; a whole scrape is checked by
+/// `daemon/tests/metrics.rs`.
+pub fn scraped(runtime_dir: &Path, series: &str) -> Option<f64> {
+    let (status, body) = crate::admin_call(runtime_dir, "GET", "/v1/metrics", None);
+    assert_eq!(status, 200, "GET /v1/metrics: {body}");
+    let text = body.as_str().expect("the metrics as text");
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .map(|value| value.parse().expect("a sample's value"))
+}
+
+/// Waits until [`scraped`] gives `want` for `series` (each part counts as
+/// it finishes its share, a moment after a client saw the outcome), and
+/// fails naming the last value when it never does.
+pub fn expect_scraped(runtime_dir: &Path, series: &str, want: f64) {
+    let start = std::time::Instant::now();
+    loop {
+        let got = scraped(runtime_dir, series);
+        if got == Some(want) {
+            return;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "{series}: expected {want}, got {got:?} after {DEADLINE:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }

@@ -216,7 +216,10 @@ pub(super) async fn join(
                 node.cluster.clone(),
                 bounds,
                 node.arrived.clone(),
-                metrics.cluster.as_ref().map(|c| c.nats_publish_duration.clone()),
+                metrics
+                    .cluster
+                    .as_ref()
+                    .map(|c| c.nats_publish_duration.clone()),
             )
             .await?)
         })

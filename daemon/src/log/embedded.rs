@@ -219,7 +219,8 @@ mod tests {
     #[test]
     fn entries_survive_a_reopen_and_ids_continue() {
         let dir = tempfile::tempdir().unwrap();
-        let (log, mut accepted) = EmbeddedLog::open(dir.path(), BOUNDS, Counter::default()).unwrap();
+        let (log, mut accepted) =
+            EmbeddedLog::open(dir.path(), BOUNDS, Counter::default()).unwrap();
         for i in 1..=5 {
             log.accept(draft(&format!("m{i}")));
         }

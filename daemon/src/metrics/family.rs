@@ -41,9 +41,7 @@ where
         let family = Family::<One, M>::default();
         let made = L::ALL
             .iter()
-            .map(|value| {
-                (!value.later()).then(|| family.get_or_create(&labels(*value)).clone())
-            })
+            .map(|value| (!value.later()).then(|| family.get_or_create(&labels(*value)).clone()))
             .collect();
         registry.register(name, help, family.clone());
         Self {

@@ -19,12 +19,12 @@ mod tally;
 pub use family::Labelled;
 pub use tally::Tally;
 
-use std::sync::Arc;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
+use std::sync::Arc;
 
 use labels::{
     Argon2Result, HandshakeFailure, JoinOutcome, MessageKind, ModerationAction, NameConflict,
@@ -32,7 +32,9 @@ use labels::{
 };
 
 /// Upper bounds, in seconds, of `chatd_handshake_duration_seconds`.
-pub const HANDSHAKE_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+pub const HANDSHAKE_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 /// Of `chatd_join_duration_seconds`.
 pub const JOIN_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -41,8 +43,7 @@ pub const JOIN_BUCKETS: &[f64] = &[
 pub const ARGON2_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
 /// Of `chatd_log_append_duration_seconds`.
 pub const LOG_APPEND_BUCKETS: &[f64] = &[
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
-    5.0,
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 ];
 /// Of `chatd_nats_publish_duration_seconds`.
 pub const NATS_PUBLISH_BUCKETS: &[f64] = &[
@@ -503,10 +504,9 @@ impl Metrics {
     pub fn encode(&self, format: Format) -> String {
         let mut text = String::with_capacity(16 * 1024);
         let encoded = match format {
-            Format::Text => prometheus_client::encoding::prometheus_text::encode(
-                &mut text,
-                &self.registry,
-            ),
+            Format::Text => {
+                prometheus_client::encoding::prometheus_text::encode(&mut text, &self.registry)
+            }
             Format::OpenMetrics => {
                 prometheus_client::encoding::text::encode(&mut text, &self.registry)
             }
@@ -541,9 +541,15 @@ mod tests {
                 Some("application/openmetrics-text;version=1.0.0;q=0.5,text/plain;q=0.4"),
                 OpenMetrics,
             ),
-            (Some("text/plain;version=0.0.4, Application/OpenMetrics-Text; version=0.0.1"), OpenMetrics),
+            (
+                Some("text/plain;version=0.0.4, Application/OpenMetrics-Text; version=0.0.1"),
+                OpenMetrics,
+            ),
             (Some("application/openmetrics-text;q=0"), Text),
-            (Some("application/openmetrics-text; q=0.0, text/plain"), Text),
+            (
+                Some("application/openmetrics-text; q=0.0, text/plain"),
+                Text,
+            ),
             (Some("application/openmetrics-textx"), Text),
         ] {
             assert_eq!(Format::from_accept(accept), format, "{accept:?}");
@@ -555,15 +561,24 @@ mod tests {
         let metrics = Metrics::default();
         metrics.joins.inc(JoinOutcome::Welcome);
         let text = metrics.encode(Format::Text);
-        assert!(text.contains("chatd_joins_total{outcome=\"welcome\"} 1\n"), "{text}");
+        assert!(
+            text.contains("chatd_joins_total{outcome=\"welcome\"} 1\n"),
+            "{text}"
+        );
         assert!(text.contains("chatd_joins_total{outcome=\"busy\"} 0\n"));
-        assert!(!text.contains("banned"), "values marked later have no series");
+        assert!(
+            !text.contains("banned"),
+            "values marked later have no series"
+        );
         assert!(text.contains("chatd_build_info{version=\""));
         assert!(text.contains("chatd_sent_bytes_total 0\n"));
         assert!(text.contains("chatd_outbound_queue_bytes 0\n"));
         assert!(text.contains("chatd_start_time_seconds "));
         assert!(text.contains("chatd_handshake_duration_seconds_bucket{le=\"0.005\"} 0\n"));
-        assert!(!text.contains("chatd_nats"), "cluster families only in a cluster");
+        assert!(
+            !text.contains("chatd_nats"),
+            "cluster families only in a cluster"
+        );
         assert!(!text.ends_with("# EOF\n"));
         let om = metrics.encode(Format::OpenMetrics);
         assert!(om.ends_with("# EOF\n"));

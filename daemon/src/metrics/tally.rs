@@ -122,7 +122,11 @@ mod tests {
         assert_eq!(metrics.connections.get(Stage::Handshake), 0);
         assert_eq!(metrics.connections.get(Stage::Joined), 1);
         drop(tally);
-        assert_eq!(metrics.connections.get(Stage::Joined), 1, "a clone holds it");
+        assert_eq!(
+            metrics.connections.get(Stage::Joined),
+            1,
+            "a clone holds it"
+        );
         drop(shared);
         assert_eq!(metrics.connections.get(Stage::Joined), 0);
         assert_eq!(metrics.joins.get(JoinOutcome::Welcome), 1);

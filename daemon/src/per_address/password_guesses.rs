@@ -367,13 +367,7 @@ mod tests {
     impl Guesses {
         /// A guess from `ip` under `name` at `now`, answered at once:
         /// whether it began a block, or `Err` with the wait when blocked.
-        fn guess_at(
-            &self,
-            ip: IpAddr,
-            name: &str,
-            right: bool,
-            now: Instant,
-        ) -> Result<bool, u64> {
+        fn guess_at(&self, ip: IpAddr, name: &str, right: bool, now: Instant) -> Result<bool, u64> {
             match self.try_begin(ip, name, now) {
                 Check::Go(mut guess) => Ok(guess.finish(Some(right), now)),
                 Check::Blocked(wait) => Err(wait),
@@ -401,7 +395,10 @@ mod tests {
             assert_eq!(guesses.blocked_at(a, "x", t0 + secs(5)), None);
         }
         let fifth = t0 + secs(10);
-        assert!(guesses.guess_at(a, "x", false, fifth).unwrap(), "a block began");
+        assert!(
+            guesses.guess_at(a, "x", false, fifth).unwrap(),
+            "a block began"
+        );
         assert_eq!(guesses.blocked_at(a, "x", fifth), Some(30));
         assert_eq!(
             guesses.blocked_at(ip("192.0.2.2"), "x", fifth),
@@ -410,7 +407,10 @@ mod tests {
         );
         // After the block, one more wrong password: 60 s.
         let after = fifth + FIRST_BLOCK + secs(1);
-        assert!(guesses.guess_at(a, "x", false, after).unwrap(), "another began");
+        assert!(
+            guesses.guess_at(a, "x", false, after).unwrap(),
+            "another began"
+        );
         assert_eq!(guesses.blocked_at(a, "x", after), Some(60));
         // And so on, up to 15 minutes.
         let mut now = after;

@@ -60,17 +60,23 @@ impl Listeners {
                     })?
             }
         };
-        let metrics = match config.metrics_addr().map_err(|invalid| ConfigError::Invalid {
-            place: String::new(),
-            invalid,
-        })? {
-            Some(addr) => Some(TcpListener::bind(addr).await.map_err(|source| {
-                Error::MetricsListen {
-                    addr,
-                    hint: metrics_hint(&source),
-                    source,
-                }
-            })?),
+        let metrics = match config
+            .metrics_addr()
+            .map_err(|invalid| ConfigError::Invalid {
+                place: String::new(),
+                invalid,
+            })? {
+            Some(addr) => {
+                Some(
+                    TcpListener::bind(addr)
+                        .await
+                        .map_err(|source| Error::MetricsListen {
+                            addr,
+                            hint: metrics_hint(&source),
+                            source,
+                        })?,
+                )
+            }
             None => None,
         };
         let (admin, admin_path) = match activated.admin {

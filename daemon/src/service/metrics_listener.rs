@@ -62,7 +62,9 @@ fn router(parts: admin::Parts) -> Router {
 /// Serves `listener` until `shutdown`.
 pub async fn serve(listener: TcpListener, parts: admin::Parts, shutdown: CancellationToken) {
     if let Ok(addr) = listener.local_addr() {
-        tracing::info!("serving metrics on http://{addr}/metrics and health on http://{addr}/health");
+        tracing::info!(
+            "serving metrics on http://{addr}/metrics and health on http://{addr}/health"
+        );
     }
     let router = router(parts);
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
@@ -106,9 +108,8 @@ async fn connection(
     _slot: OwnedSemaphorePermit,
     shutdown: CancellationToken,
 ) {
-    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-        router.clone().call(request)
-    });
+    let service =
+        hyper::service::service_fn(move |request: Request<Incoming>| router.clone().call(request));
     let http = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEAD_TIMEOUT)

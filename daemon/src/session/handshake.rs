@@ -226,11 +226,7 @@ async fn admit(
         }
     })?;
     let since = tally.auth_opened();
-    let refused = Refused {
-        peer,
-        tally,
-        since,
-    };
+    let refused = Refused { peer, tally, since };
     let reject = async |conn: &mut Secure, code: RejectCode, reason: &str| {
         refused.reject(conn, code, reason, None).await
     };
