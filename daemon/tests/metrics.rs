@@ -191,11 +191,13 @@ async fn a_scripted_session_is_scraped_exactly_as_it_happened() {
     assert!(matches!(taken, Outcome::Rejected(RejectCode::NameTaken, _)));
 
     ace.send(&ClientEvent::Say {
+        room: None,
         text: "hello".into(),
         cid: None,
     })
     .await;
     bob.send(&ClientEvent::Action {
+        room: None,
         text: "waves".into(),
         cid: None,
     })
@@ -213,6 +215,7 @@ async fn a_scripted_session_is_scraped_exactly_as_it_happened() {
     })
     .await;
     ace.send(&ClientEvent::Say {
+        room: None,
         text: String::new(),
         cid: None,
     })

@@ -320,6 +320,7 @@ impl Hub {
         } else {
             room.broadcast(
                 &ServerEvent::Join {
+                    room: None,
                     name: name.to_string(),
                     online,
                     ts: now_ms(),
@@ -343,6 +344,9 @@ impl Hub {
         };
         drop(room);
         let welcome = Welcome {
+            default_room: None,
+            rooms: Vec::new(),
+            topic: None,
             name: name.to_string(),
             users,
             members: Vec::new(),
@@ -387,6 +391,7 @@ impl Hub {
                 room.users.remove(&key);
                 room.broadcast(
                     &ServerEvent::Leave {
+                        room: None,
                         name: member.name.clone(),
                         online,
                         reason: reason.to_string(),
@@ -414,6 +419,7 @@ impl Hub {
         room.send_presence();
         room.broadcast(
             &ServerEvent::Leave {
+                room: None,
                 name,
                 online,
                 reason: reason.to_string(),

@@ -240,6 +240,16 @@ label! {
         NotBanned = "not_banned",
         /// `not_muted` (moderation).
         NotMuted = "not_muted",
+        /// `room_invalid` (rooms).
+        RoomInvalid = "room_invalid",
+        /// `no_such_room` (rooms).
+        NoSuchRoom = "no_such_room",
+        /// `not_in_room` (rooms).
+        NotInRoom = "not_in_room",
+        /// `too_many_rooms` (rooms).
+        TooManyRooms = "too_many_rooms",
+        /// `cannot_part` (rooms).
+        CannotPart = "cannot_part",
     }
 }
 
@@ -260,6 +270,11 @@ impl From<ErrorCode> for RefusedCode {
             ErrorCode::Muted => Self::Muted,
             ErrorCode::NotBanned => Self::NotBanned,
             ErrorCode::NotMuted => Self::NotMuted,
+            ErrorCode::RoomInvalid => Self::RoomInvalid,
+            ErrorCode::NoSuchRoom => Self::NoSuchRoom,
+            ErrorCode::NotInRoom => Self::NotInRoom,
+            ErrorCode::TooManyRooms => Self::TooManyRooms,
+            ErrorCode::CannotPart => Self::CannotPart,
             ErrorCode::Other => Self::Other,
         }
     }

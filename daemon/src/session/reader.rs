@@ -77,6 +77,7 @@ fn messages(n: u32) -> String {
 fn refuse(member: &Member, parts: &Parts, code: ErrorCode, message: String) {
     parts.metrics.messages_refused.inc(code.into());
     member.send(&ServerEvent::Error {
+        room: None,
         code,
         message,
         until: None,
@@ -107,14 +108,30 @@ fn kept(cid: Option<String>) -> Option<String> {
 async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, config: &Config) {
     let checked = |text: &str| validate_text(text, config.max_text);
     match event {
-        ClientEvent::Say { text, cid } => match checked(&text) {
+        // Rooms' server side is not built yet: what a server without rooms
+        // answers (docs/protocol.md §10.8), also to a line for a room,
+        // which it must not take into its one room.
+        ClientEvent::Say { room: Some(_), .. }
+        | ClientEvent::Action { room: Some(_), .. }
+        | ClientEvent::Who { room: Some(_) }
+        | ClientEvent::JoinRoom { .. }
+        | ClientEvent::PartRoom { .. }
+        | ClientEvent::Rooms
+        | ClientEvent::Topic { .. }
+        | ClientEvent::Invite { .. } => refuse(
+            member,
+            parts,
+            ErrorCode::BadEvent,
+            "this server has no rooms yet".into(),
+        ),
+        ClientEvent::Say { text, cid, .. } => match checked(&text) {
             Ok(()) => {
                 let said = parts.hub.say(member, text, false, kept(cid)).await;
                 logged(said, MessageKind::Say, member, parts);
             }
             Err((code, message)) => refuse(member, parts, code, message),
         },
-        ClientEvent::Action { text, cid } => match checked(&text) {
+        ClientEvent::Action { text, cid, .. } => match checked(&text) {
             Ok(()) => {
                 let said = parts.hub.say(member, text, true, kept(cid)).await;
                 logged(said, MessageKind::Action, member, parts);
@@ -135,7 +152,8 @@ async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, config:
                 Err((code, message)) => refuse(member, parts, code, message),
             }
         }
-        ClientEvent::Who => member.send(&ServerEvent::Users {
+        ClientEvent::Who { room: None } => member.send(&ServerEvent::Users {
+            room: None,
             users: parts.hub.names(),
             members: Vec::new(),
         }),
