@@ -358,11 +358,23 @@ fn the_listener_answers_two_paths_only_and_bounds_a_slow_client() {
     let post = http(addr, "POST", "/metrics", &[]);
     assert_eq!(post.status, 405, "{post:?}");
     assert!(post.header("allow").is_some_and(|a| a.contains("GET")));
-    // The admin socket answers the same health.
+    // The admin socket answers the same health, and chatctl reads both.
     let (status, body) = admin_call(&d.runtime_dir, "GET", "/v1/health", None);
     assert_eq!(
         (status, body),
         (200, serde_json::json!({"status": "serving"}))
+    );
+    let out = chatctl(&d, &["health"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "serving");
+    let out = chatctl(&d, &["metrics"]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("\nchatd_users_online 0\n"), "{text}");
+    let out = chatctl(&d, &["metrics", "--openmetrics"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).ends_with("# EOF\n"),
+        "{out:?}"
     );
 
     // A connection that never finishes its request is closed (after 5 s;
@@ -469,6 +481,16 @@ fn health(d: &Daemon) -> (u16, Value) {
     admin_call(&d.runtime_dir, "GET", "/v1/health", None)
 }
 
+/// `chatctl ARGS…` on `d`'s admin socket.
+fn chatctl(d: &Daemon, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(testkit::bin("chatctl"))
+        .arg("--socket")
+        .arg(d.runtime_dir.join("admin.sock"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 /// The health check follows NATS; the watchdog does not: a node without
 /// NATS still tells systemd it is alive (a restart would not bring NATS
 /// back).
@@ -510,6 +532,11 @@ fn health_turns_503_while_nats_is_away_past_the_handshake_timeout_and_200_when_b
     // The listener says the same.
     let answer = http(d.metrics_addr(), "GET", "/health", &[]);
     assert_eq!(answer.status, 503);
+    // And chatctl: exit 1, with the reason.
+    let out = chatctl(&d, &["health"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stderr) + String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("longer than handshake_timeout"), "{said}");
     let scraped = samples(&admin_scrape(&d, false), &["--cluster"]);
     assert_eq!(scraped["chatd_nats_connected"], 0.0);
     // Sent after the 503: the watchdog goes on.
