@@ -25,6 +25,7 @@ use crate::ops::reload::Reload;
 use crate::ops::rotate::Rotation;
 use crate::ops::status::Facts;
 use crate::per_address::Guesses;
+use crate::registry::Registry;
 use crate::store::keyring::Keyring;
 
 /// The daemon's parts (see the module documentation).
@@ -42,6 +43,8 @@ pub struct AppState {
     pub keyring: Arc<Keyring>,
     /// The room.
     pub hub: Arc<Hub>,
+    /// The names registry and its policy.
+    pub registry: Arc<Registry>,
     /// The other nodes of a cluster, or none.
     pub peers: Arc<Peers>,
     /// The admin group's gid, when one is configured.
@@ -73,6 +76,7 @@ impl AppState {
             keyring: self.keyring.clone(),
             guesses: self.guesses.clone(),
             hub: self.hub.clone(),
+            registry: self.registry.clone(),
             peers: self.peers.clone(),
             metrics: self.metrics.clone(),
             shutdown: self.life.shutdown.clone(),
@@ -121,6 +125,7 @@ impl AppState {
             guesses: self.guesses.clone(),
             keyring: self.keyring.clone(),
             hub: self.hub.clone(),
+            registry: self.registry.clone(),
             peers: self.peers.clone(),
             door: self.door.clone(),
             metrics: self.metrics.clone(),
@@ -136,6 +141,7 @@ impl AppState {
             config: self.config.clone(),
             keyring: self.keyring.clone(),
             hub: self.hub.clone(),
+            registry: self.registry.clone(),
             facts: self.facts.clone(),
             rotation: self.rotation(),
             reload: self.reload(),

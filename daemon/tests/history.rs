@@ -434,7 +434,8 @@ async fn chat_survives(
             .contains("history"),
         "{s}"
     );
-    assert!(d.log().contains("cannot write"), "log:\n{}", d.log());
+    // The status may say so a moment before the log line is written.
+    d.wait_for_log("cannot write");
     let scraped = |series| testkit::monitoring::scraped(&d.runtime_dir, series);
     assert_eq!(scraped("chatd_log_persist_failing"), Some(1.0));
     let errors = scraped("chatd_log_persist_errors_total");

@@ -9,6 +9,7 @@
 mod api;
 pub mod health;
 pub mod metrics;
+mod names;
 pub mod peer;
 pub mod socket;
 
@@ -36,6 +37,7 @@ use crate::ops::reload::Reload;
 use crate::ops::rotate::Rotation;
 use crate::ops::status::Facts;
 use crate::per_address::Guesses;
+use crate::registry::Registry;
 use crate::store::keyring::Keyring;
 use peer::Peer;
 
@@ -57,6 +59,8 @@ pub struct Parts {
     pub keyring: Arc<Keyring>,
     /// The room.
     pub hub: Arc<Hub>,
+    /// The names registry.
+    pub registry: Arc<Registry>,
     /// The other nodes, if any.
     pub peers: Arc<Peers>,
     /// The door, whose accept loop answers the health check's probe.

@@ -133,12 +133,12 @@ label! {
         Busy = "busy",
         /// `throttled`.
         Throttled = "throttled",
-    }
-    later {
         /// `name_registered` (names bound to keys).
         NameRegistered = "name_registered",
         /// `bad_identity` (names bound to keys).
         BadIdentity = "bad_identity",
+    }
+    later {
         /// `banned` (bans).
         Banned = "banned",
     }
@@ -184,10 +184,10 @@ label! {
         Protocol = "protocol",
         /// chatd is stopping.
         Shutdown = "shutdown",
-    }
-    later {
         /// The name's owner joined with its key.
         NameRegistered = "name_registered",
+    }
+    later {
         /// Banned.
         Banned = "banned",
     }
@@ -222,14 +222,14 @@ label! {
         NamesOpen = "names_open",
         /// `other` (the log refused the message).
         Other = "other",
-    }
-    later {
         /// `not_owner` (names bound to keys).
         NotOwner = "not_owner",
         /// `too_many_keys` (names bound to keys).
         TooManyKeys = "too_many_keys",
         /// `last_key` (names bound to keys).
         LastKey = "last_key",
+    }
+    later {
         /// `not_operator` (moderation).
         NotOperator = "not_operator",
         /// `forbidden` (moderation).

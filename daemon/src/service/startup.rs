@@ -18,6 +18,7 @@ use crate::hub::Hub;
 use crate::metrics::{Metrics, Options};
 use crate::ops::status::Facts;
 use crate::per_address::Guesses;
+use crate::registry::{self, Registry};
 use crate::state::{AppState, Life};
 use crate::store::keyring::{Keyring, Keys};
 use crate::store::{PreviousKey, Store, password};
@@ -55,6 +56,14 @@ pub async fn assemble(
     .await?;
     // A key made now, but the cluster's taken instead, was not made now.
     let created = loaded.created && started.keys.token.key_id() == ours_id;
+    let mut names = loaded.names;
+    if let Some(default) = started
+        .peers
+        .names_default(&config, created, &mut starting)
+        .await?
+    {
+        names.default = default;
+    }
     let token = started.keys.token.clone();
     let previous = started.keys.previous.clone();
     let config = Arc::new(Current::new(config));
@@ -65,6 +74,7 @@ pub async fn assemble(
             started.accepted,
             metrics.clone(),
         )),
+        registry: Arc::new(Registry::new(config.clone(), names)),
         config,
         facts: Arc::new(Facts::new(listen_addr)),
         door: Arc::new(Door::default()),
@@ -93,6 +103,8 @@ struct Loaded {
     /// Whether the key was made now (first start).
     created: bool,
     gate: password::Gate,
+    /// The names registry in the state directory.
+    names: registry::file::Opened,
 }
 
 impl Loaded {
@@ -102,6 +114,7 @@ impl Loaded {
         let previous: Option<PreviousKey> =
             store.load_previous_key(&identity, &token, now_secs())?;
         let gate = password_gate(config, store, metrics).await?;
+        let names = registry::file::open(store, config, created)?;
         Ok(Self {
             admin_gid,
             keys: Keys {
@@ -111,6 +124,7 @@ impl Loaded {
             },
             created,
             gate,
+            names,
         })
     }
 }

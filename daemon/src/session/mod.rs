@@ -14,7 +14,9 @@
 
 pub mod connection;
 mod handshake;
+mod identities;
 pub(crate) mod message_rate;
+mod naming;
 mod reader;
 mod writer;
 
@@ -32,6 +34,7 @@ use crate::config::Current;
 use crate::hub::Hub;
 use crate::metrics::{Metrics, Tally};
 use crate::per_address::Guesses;
+use crate::registry::Registry;
 use crate::session::connection::Connection;
 use crate::store::keyring::Keyring;
 
@@ -45,6 +48,8 @@ pub struct Parts {
     pub guesses: Arc<Guesses>,
     /// The room.
     pub hub: Arc<Hub>,
+    /// The names registry: who owns which name, under which policy.
+    pub registry: Arc<Registry>,
     /// The other nodes, if any: a name is claimed there, a DM sent there.
     pub peers: Arc<Peers>,
     /// What a session counts.
@@ -79,8 +84,15 @@ pub async fn run(
         member,
         rx,
         config,
+        owner,
     } = joined;
-    tracing::info!(name = %member.name, %peer, key_id = %member.key_id, "joined");
+    match member.identity {
+        Some(identity) => tracing::info!(
+            name = %member.name, %peer, key_id = %member.key_id,
+            identity = %identity.fingerprint(), owner, "joined"
+        ),
+        None => tracing::info!(name = %member.name, %peer, key_id = %member.key_id, "joined"),
+    }
 
     let limit = max_client_message(config.max_text);
     let (stream, sink) = conn.split(limit, config.keepalive_timeout.0);
@@ -108,6 +120,9 @@ pub async fn run(
     parts.hub.leave(&member, &ending.leave_reason);
     parts.metrics.sessions_ended.inc(ending.reason);
     parts.peers.release(&member.name).await;
+    if owner {
+        parts.registry.seen(&member.name);
+    }
     tracing::info!(name = %member.name, %peer, reason = %ending.leave_reason, "left");
     let _ = writer.await;
 }
