@@ -35,6 +35,7 @@ use crate::ending::Control;
 use crate::hub::member::Queued;
 pub use crate::hub::member::{Member, Queue};
 use crate::hub::presence::{Tally, summarised};
+use crate::hub::roster::Roster;
 use crate::log::{Accepted, Bounds, Draft, EmbeddedLog, LogError, RoomLog, Tail};
 
 mod admin;
@@ -42,6 +43,7 @@ mod dm;
 pub(crate) mod member;
 pub(crate) mod presence;
 mod remote;
+mod roster;
 pub mod welcome;
 
 pub use dm::{Dm, Routed, no_such_user};
@@ -65,6 +67,9 @@ struct Room {
     accepted: Accepted,
     /// Joins and leaves not told yet (see [`crate::hub::presence`]).
     tally: Tally,
+    /// [`Room::names`] as the `Welcome`s send it, kept serialized: each
+    /// change of `users` or `remote` is told to it ([`Room::relist`]).
+    roster: Roster,
 }
 
 impl Room {
@@ -97,6 +102,16 @@ impl Room {
             names.extend(next.cloned());
         }
         names
+    }
+
+    /// Tells the roster what [`Room::names`] lists under `key` now: the
+    /// member here, else the user of another node, else no one.
+    fn relist(&mut self, key: &str) {
+        match (self.users.get(key), self.remote.get(key)) {
+            (Some(member), _) => self.roster.set(key, &member.name),
+            (None, Some(remote)) => self.roster.set(key, &remote.name),
+            (None, None) => self.roster.remove(key),
+        }
     }
 
     /// Users online on every node.
@@ -172,6 +187,7 @@ impl Hub {
                 history,
                 accepted,
                 tally: Tally::default(),
+                roster: Roster::default(),
             }),
             log,
             config,
@@ -281,6 +297,7 @@ impl Hub {
             room.send_presence();
         }
         room.users.insert(key.clone(), member.clone());
+        room.relist(&key);
         if counted {
             self.count_presence(&mut room, |tally| tally.joined += 1);
         } else {
@@ -296,7 +313,7 @@ impl Hub {
                 Some(&key),
             );
         }
-        let users = room.names();
+        let users = room.roster.json();
         room.history.trim(now_ms());
         let last_id = room.history.last_id();
         // Pointers only under the lock: the entries are fitted and
@@ -314,7 +331,7 @@ impl Hub {
             rooms: Vec::new(),
             topic: None,
             name: name.to_string(),
-            users,
+            users: Vec::new(),
             members: Vec::new(),
             gap: history.gap,
             resumed: after.is_some(),
@@ -330,7 +347,7 @@ impl Hub {
         };
         Ok(Joined {
             member,
-            welcome: Unsent::new(welcome, history.entries, after.is_some()),
+            welcome: Unsent::new(welcome, users, history.entries, after.is_some()),
             rx,
         })
     }
@@ -350,11 +367,13 @@ impl Hub {
             let online = room.online() - 1;
             if !kicked && summarised(online, above) {
                 room.users.remove(&key);
+                room.relist(&key);
                 self.count_presence(&mut room, |tally| tally.left += 1);
             } else {
                 // What was counted before goes first, so the order holds.
                 room.send_presence();
                 room.users.remove(&key);
+                room.relist(&key);
                 room.broadcast(
                     &ServerEvent::Leave {
                         room: None,
@@ -620,7 +639,7 @@ pub(crate) mod tests {
         let _alice = join(&hub, "Alice");
         let bob = join(&hub, "bob");
         assert_eq!(hub.names(), ["Alice", "bob", "carol"]);
-        assert_eq!(bob.welcome.head().users, ["Alice", "bob", "carol"]);
+        assert_eq!(bob.welcome.users(), ["Alice", "bob", "carol"]);
         let users: Vec<String> = hub.users().into_iter().map(|u| u.name).collect();
         assert_eq!(users, ["Alice", "bob", "carol"]);
         let shutdown = CancellationToken::new();

@@ -9,6 +9,12 @@
 //! whole `Welcome` again after each eighth of the history it dropped: a
 //! history of 10 000 messages of 4 000 bytes cost a join 0.7 s of CPU on a
 //! runtime worker, and twelve such joins held up everyone else's events.)
+//!
+//! The list of everyone online comes serialized already, shared with the
+//! room ([`super::roster`]): the encoding copies its bytes into place
+//! ([`splice_users`]) instead of serializing each name again.
+
+use std::sync::Arc;
 
 use chat_protocol::sizes::{MAX_SERVER_MESSAGE, TAG_LEN};
 use chat_protocol::{HistoryEntry, ServerEvent, Welcome};
@@ -18,12 +24,15 @@ use crate::log::Entry;
 /// The largest `Welcome` plaintext: sealed, it must fit one server message.
 const LIMIT: usize = MAX_SERVER_MESSAGE - TAG_LEN;
 
-/// A `Welcome` not fitted yet: everything but the history, and the
-/// history's entries as the room shares them (pointers, not copies).
+/// A `Welcome` not fitted yet: everything but the list of users and the
+/// history, the list as the room keeps it serialized, and the history's
+/// entries as the room shares them (pointers, not copies).
 #[derive(Clone)]
 pub struct Unsent {
-    /// The `Welcome`, its `history` empty.
+    /// The `Welcome`, its `users` and `history` empty.
     welcome: Welcome,
+    /// Everyone online, this user included: a JSON array of names.
+    users: Arc<Vec<u8>>,
     /// The history entries it may hold, oldest first.
     entries: Vec<Entry>,
     /// Whether the join asked to resume (`after`): then entries left out
@@ -32,27 +41,49 @@ pub struct Unsent {
 }
 
 impl Unsent {
-    /// A `Welcome` of `welcome` (its history ignored) and `entries`.
-    pub fn new(mut welcome: Welcome, entries: Vec<Entry>, resume: bool) -> Self {
+    /// A `Welcome` of `welcome` (its users and history ignored), `users`
+    /// (the JSON array of the names) and `entries`.
+    pub fn new(
+        mut welcome: Welcome,
+        users: Arc<Vec<u8>>,
+        entries: Vec<Entry>,
+        resume: bool,
+    ) -> Self {
+        welcome.users = Vec::new();
         welcome.history = Vec::new();
         Self {
             welcome,
+            users,
             entries,
             resume,
         }
     }
 
-    /// Everything but the history, as it will be sent.
+    /// Everything but the users and the history, as it will be sent.
     pub fn head(&self) -> &Welcome {
         &self.welcome
+    }
+
+    /// The users it lists.
+    pub fn users(&self) -> Vec<String> {
+        serde_json::from_slice(&self.users).expect("the room's list is a JSON array of names")
     }
 
     /// The `Welcome` as it will be sent: the newest entries that fit one
     /// server message, oldest first; a resume that loses entries that way
     /// says so (`gap`).
     pub fn fitted(self) -> Welcome {
+        let users = self.users();
+        let (mut welcome, _) = self.fit();
+        welcome.users = users;
+        welcome
+    }
+
+    /// [`Unsent::fitted`], its users still serialized apart.
+    fn fit(self) -> (Welcome, Arc<Vec<u8>>) {
         let Self {
             mut welcome,
+            users,
             entries,
             resume,
         } = self;
@@ -61,7 +92,8 @@ impl Unsent {
         let gap_before = welcome.gap;
         welcome.gap |= resume;
         let head = ServerEvent::Welcome(welcome);
-        let mut used = json_len(&head);
+        // The list takes the place of the empty one (`[]`) in the head.
+        let mut used = json_len(&head) + users.len() - 2;
         let ServerEvent::Welcome(mut welcome) = head else {
             unreachable!("made as a Welcome above")
         };
@@ -81,7 +113,7 @@ impl Unsent {
             .iter()
             .map(|e| HistoryEntry::clone(e))
             .collect();
-        welcome
+        (welcome, users)
     }
 
     /// The fitted `Welcome`'s JSON, ready to seal: the one serialization
@@ -90,16 +122,38 @@ impl Unsent {
     pub fn encode(self) -> Vec<u8> {
         #[cfg(debug_assertions)]
         held::wait(&self.welcome.name);
-        serialize(self.fitted())
+        let (welcome, users) = self.fit();
+        serialize(welcome, &users)
     }
 }
 
-/// A `Welcome`'s JSON: the one place a join's `Welcome` becomes bytes
-/// (counted in tests).
-fn serialize(welcome: Welcome) -> Vec<u8> {
+/// A `Welcome`'s JSON, its (empty) `users` replaced by `users`: the one
+/// place a join's `Welcome` becomes bytes (counted in tests).
+fn serialize(welcome: Welcome, users: &[u8]) -> Vec<u8> {
     #[cfg(test)]
     tests::SERIALIZED.with(|n| n.set(n.get() + 1));
-    ServerEvent::Welcome(welcome).to_bytes()
+    splice_users(&ServerEvent::Welcome(welcome).to_bytes(), users)
+}
+
+/// The empty list of users in a `Welcome`'s JSON. Only the field itself
+/// can be these bytes: inside a JSON string the quote after `users` would
+/// be escaped, and no other part of a `Welcome` has a field `users`.
+const NO_USERS: &[u8] = br#""users":[]"#;
+
+/// `welcome` (JSON, with [`NO_USERS`]) with `users` (a JSON array) in
+/// place of the empty one: one copy of each.
+fn splice_users(welcome: &[u8], users: &[u8]) -> Vec<u8> {
+    let at = welcome
+        .windows(NO_USERS.len())
+        .position(|w| w == NO_USERS)
+        .expect("a Welcome always has its users")
+        + NO_USERS.len()
+        - 2;
+    let mut out = Vec::with_capacity(welcome.len() + users.len() - 2);
+    out.extend_from_slice(&welcome[..at]);
+    out.extend_from_slice(users);
+    out.extend_from_slice(&welcome[at + 2..]);
+    out
 }
 
 /// The length of `value`'s JSON, counted as it is written (nothing kept).
@@ -208,13 +262,17 @@ pub(crate) mod tests {
         pub(crate) static SERIALIZED: Cell<usize> = const { Cell::new(0) };
     }
 
+    fn users() -> Arc<Vec<u8>> {
+        Arc::new(br#"["ace"]"#.to_vec())
+    }
+
     fn head() -> Welcome {
         Welcome {
             default_room: None,
             rooms: Vec::new(),
             topic: None,
             name: "ace".into(),
-            users: vec!["ace".into()],
+            users: Vec::new(),
             members: Vec::new(),
             history: Vec::new(),
             gap: false,
@@ -251,7 +309,7 @@ pub(crate) mod tests {
     fn a_long_history_is_serialized_once_and_holds_as_many_of_the_newest_as_fit() {
         let all = entries(3000, 4000);
         let before = SERIALIZED.with(Cell::get);
-        let bytes = Unsent::new(head(), all.clone(), false).encode();
+        let bytes = Unsent::new(head(), users(), all.clone(), false).encode();
         assert_eq!(SERIALIZED.with(Cell::get) - before, 1, "one serialization");
         assert!(bytes.len() <= LIMIT, "{} bytes", bytes.len());
         let Some(ServerEvent::Welcome(sent)) = ServerEvent::from_bytes(&bytes) else {
@@ -273,12 +331,28 @@ pub(crate) mod tests {
         assert!(ServerEvent::Welcome(more).to_bytes().len() > LIMIT);
     }
 
+    /// The list copied into place gives the very bytes a `Welcome`
+    /// serialized with its users would, even when a text in it reads like
+    /// the field.
+    #[test]
+    fn the_shared_list_is_copied_into_the_place_of_the_users() {
+        let users = Arc::new(br#"["ace","Bob","z.z"]"#.to_vec());
+        let mut welcome = head();
+        welcome.motd = Some(r#"x"users":[] "users":[]"#.into());
+        let mut history = entries(3, 40);
+        Arc::make_mut(&mut history[1]).text = r#""users":[]"#.into();
+        let bytes = Unsent::new(welcome.clone(), users, history.clone(), false).encode();
+        welcome.users = vec!["ace".into(), "Bob".into(), "z.z".into()];
+        welcome.history = history.iter().map(|e| HistoryEntry::clone(e)).collect();
+        assert_eq!(bytes, ServerEvent::Welcome(welcome).to_bytes());
+    }
+
     #[test]
     fn a_resume_that_loses_entries_to_the_size_says_gap_and_a_small_one_does_not() {
-        let fitted = Unsent::new(head(), entries(600, 4000), true).fitted();
+        let fitted = Unsent::new(head(), users(), entries(600, 4000), true).fitted();
         assert!(fitted.gap && fitted.history.len() < 600);
         assert!(ServerEvent::Welcome(fitted).to_bytes().len() <= LIMIT);
-        let small = Unsent::new(head(), entries(5, 100), true).fitted();
+        let small = Unsent::new(head(), users(), entries(5, 100), true).fitted();
         assert!(!small.gap);
         assert_eq!(small.history.len(), 5);
     }

@@ -1,0 +1,228 @@
+//! The list of everyone online as a `Welcome` sends it, kept serialized.
+//!
+//! Each join's `Welcome` lists everyone online, so the k-th join of a room
+//! sends k names: filling a room of N is N²/2 names whatever is done. What
+//! can be made cheap is each one: the room keeps the list's JSON
+//! (`["Ace","bob",…]`) in one buffer, changed in place by each join and
+//! leave (a search among the folded names and one move of the bytes after
+//! it), and a join takes it as a shared pointer under the room lock; its
+//! `Welcome` copies those bytes into place when it is encoded, off the
+//! lock ([`super::welcome`]). Before, every join cloned every name under
+//! the lock (one allocation each) and serialized them again.
+//!
+//! The list is the room's own view (local members first, then the users of
+//! other nodes, in folded order, as [`super::Room::names`] gives it); the
+//! room tells the roster of each change of that view ([`Roster::set`],
+//! [`Roster::remove`]), so it stays exact.
+
+use std::sync::Arc;
+
+/// The names online, serialized, in folded order.
+#[derive(Debug)]
+pub struct Roster {
+    /// The folded names, in order.
+    keys: Vec<Box<str>>,
+    /// Where each name's JSON string starts in `json`.
+    starts: Vec<usize>,
+    /// The JSON array, brackets included; shared with the `Welcome`s not
+    /// encoded yet (a change while one is held makes a new buffer).
+    json: Arc<Vec<u8>>,
+}
+
+impl Default for Roster {
+    fn default() -> Self {
+        Self {
+            keys: Vec::new(),
+            starts: Vec::new(),
+            json: Arc::new(b"[]".to_vec()),
+        }
+    }
+}
+
+impl Roster {
+    /// Lists `name` under its folded `key`, in place of what was listed
+    /// under that key.
+    pub fn set(&mut self, key: &str, name: &str) {
+        let mut entry = serde_json::to_vec(name).expect("a string serializes");
+        match self.keys.binary_search_by(|k| (**k).cmp(key)) {
+            Ok(at) => {
+                let (start, end) = (self.starts[at], self.end(at));
+                self.splice(start..end, &entry, at + 1);
+            }
+            Err(at) => {
+                // Before the name now at `at` (`"name",`), or after the
+                // last one (`,"name"`), or alone.
+                let start = if at < self.keys.len() {
+                    entry.push(b',');
+                    self.starts[at]
+                } else if at > 0 {
+                    entry.insert(0, b',');
+                    self.end(at - 1)
+                } else {
+                    1
+                };
+                self.splice(start..start, &entry, at);
+                let first = start + usize::from(at == self.keys.len() && at > 0);
+                self.keys.insert(at, key.into());
+                self.starts.insert(at, first);
+            }
+        }
+    }
+
+    /// Unlists `key`, if listed.
+    pub fn remove(&mut self, key: &str) {
+        let Ok(at) = self.keys.binary_search_by(|k| (**k).cmp(key)) else {
+            return;
+        };
+        // The name and the comma after it; the last one, the comma before.
+        let range = if at + 1 < self.keys.len() {
+            self.starts[at]..self.starts[at + 1]
+        } else if at > 0 {
+            self.end(at - 1)..self.end(at)
+        } else {
+            self.starts[at]..self.end(at)
+        };
+        self.splice(range, &[], at + 1);
+        self.keys.remove(at);
+        self.starts.remove(at);
+    }
+
+    /// The list as it stands, serialized: shared, not copied.
+    pub fn json(&self) -> Arc<Vec<u8>> {
+        self.json.clone()
+    }
+
+    /// Where the `at`-th name's JSON string ends (exclusive).
+    fn end(&self, at: usize) -> usize {
+        match self.starts.get(at + 1) {
+            Some(next) => next - 1,
+            None => self.json.len() - 1,
+        }
+    }
+
+    /// Replaces `range` of the JSON with `with`, and moves the starts of
+    /// the names from the `moved`-th on by the difference.
+    fn splice(&mut self, range: std::ops::Range<usize>, with: &[u8], moved: usize) {
+        match Arc::get_mut(&mut self.json) {
+            Some(json) => {
+                json.splice(range.clone(), with.iter().copied());
+            }
+            // Held by a `Welcome` not encoded yet: a new buffer, one copy.
+            None => {
+                let old = &self.json;
+                let mut json = Vec::with_capacity(old.len() - range.len() + with.len());
+                json.extend_from_slice(&old[..range.start]);
+                json.extend_from_slice(with);
+                json.extend_from_slice(&old[range.end..]);
+                self.json = Arc::new(json);
+            }
+        }
+        let grown = with.len().wrapping_sub(range.len());
+        for start in &mut self.starts[moved..] {
+            *start = start.wrapping_add(grown);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::hub::tests::{hub_of, join};
+    use chat_protocol::ServerEvent;
+
+    fn listed(roster: &Roster) -> Vec<String> {
+        serde_json::from_slice(&roster.json()).expect("a JSON list of names")
+    }
+
+    /// Every change, in every place of the list (first, last, between,
+    /// alone, a name replaced by another spelling), while a `Welcome`
+    /// holds the list or not: the list is always the names in folded
+    /// order, as JSON.
+    #[test]
+    fn the_list_is_the_names_in_folded_order_after_every_change() {
+        let mut roster = Roster::default();
+        let mut names = BTreeMap::new();
+        let mut held = Vec::new();
+        // A fixed walk through sets and removes (a small LCG).
+        let mut seed = 7u64;
+        for step in 0..4000 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let n = (seed >> 33) % 40;
+            let name = match (seed >> 20) % 3 {
+                0 => format!("N{n}"),
+                _ => format!("n{n}"),
+            };
+            let key = name.to_ascii_lowercase();
+            if (seed >> 40) % 5 < 3 {
+                roster.set(&key, &name);
+                names.insert(key, name);
+            } else {
+                roster.remove(&key);
+                names.remove(&key);
+            }
+            if step % 7 == 0 {
+                held.push(roster.json());
+            }
+            let want: Vec<String> = names.values().cloned().collect();
+            assert_eq!(listed(&roster), want, "after step {step}");
+        }
+        assert!(
+            held.iter()
+                .all(|json| serde_json::from_slice::<Vec<String>>(json).is_ok())
+        );
+    }
+
+    /// A `Welcome`'s list, as sent, is exactly who was online at that
+    /// join, on this node and on the others, whatever came and went before.
+    #[test]
+    fn each_welcome_lists_exactly_who_is_online_at_its_join() {
+        let hub = hub_of(Config {
+            max_users: 100,
+            ..Config::default()
+        });
+        let node: Arc<str> = "n2".into();
+        let sent = |joined: &crate::hub::Joined| -> Vec<String> {
+            let bytes = joined.welcome.clone().encode();
+            match ServerEvent::from_bytes(&bytes) {
+                Some(ServerEvent::Welcome(welcome)) => welcome.users,
+                other => panic!("not a Welcome: {other:?}"),
+            }
+        };
+        let mut kept = Vec::new();
+        for (i, name) in ["mia", "Ace", "zed", "bob", "Kim", "al"].iter().enumerate() {
+            let joined = join(&hub, name);
+            assert_eq!(sent(&joined), hub.names(), "{name}'s Welcome");
+            if i % 2 == 0 {
+                hub.leave(&joined.member, "left");
+            } else {
+                kept.push(joined);
+            }
+            hub.remote_joined(format!("r{i}"), format!("R{i}"), node.clone());
+        }
+        hub.remote_left("r2", "n2", "left");
+        // A name listed on another node, taken here: listed once, as here.
+        hub.remote_joined("sam".into(), "SAM".into(), node.clone());
+        let sam = join(&hub, "Sam");
+        assert_eq!(sent(&sam), hub.names());
+        assert!(sent(&sam).contains(&"Sam".to_string()));
+        hub.leave(&sam.member, "left");
+        // A name here, joined on another node meanwhile: listed there once
+        // it left here.
+        hub.remote_joined("bob".into(), "BOB".into(), node.clone());
+        let bob = kept.remove(1);
+        assert_eq!(bob.member.name, "bob");
+        hub.leave(&bob.member, "left");
+        let last = join(&hub, "zz");
+        assert_eq!(sent(&last), hub.names());
+        assert_eq!(
+            sent(&last),
+            ["Ace", "al", "BOB", "R0", "R1", "R3", "R4", "R5", "zz"]
+        );
+    }
+}
