@@ -130,7 +130,7 @@ async fn answer(
     let ws_config = ws_config(&config);
     let upgraded = hyper::upgrade::on(&mut request);
     let session = parts.session.clone();
-    parts.sessions.spawn(async move {
+    let task = async move {
         match upgraded.await {
             Ok(upgraded) => {
                 let conn = Connection::new(TokioIo::new(upgraded), ws_config).await;
@@ -141,7 +141,12 @@ async fn answer(
         // The places, in `held` and `accepted`, are released only now.
         drop(held);
         drop(accepted.slot);
-    });
+    };
+    // What every connection's task holds for its life, beside what it
+    // allocates (see docs/architecture.md, memory): logged once.
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| tracing::debug!(bytes = size_of_val(&task), "session task future size"));
+    parts.sessions.spawn(task);
     let mut response = Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
         .header(CONNECTION, "upgrade")

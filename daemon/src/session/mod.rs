@@ -74,23 +74,33 @@ pub async fn run(conn: Connection, peer: SocketAddr, deadline: Instant, parts: A
 
     let limit = max_client_message(config.max_text);
     let (stream, sink) = conn.split(limit, config.keepalive_timeout.0);
-    let reader = reader::run(stream, &member, &parts, &config);
-    // In a block of its own: a future moved out of a variable that lives
-    // across an await still takes room in this task's state.
-    let writer = {
+    // Each future in a block of its own: a future moved out of a variable
+    // that lives across an await still takes room in this task's state
+    // (the reader's, bound to a variable until it was awaited, took it
+    // twice: 2.5 KiB more in every session).
+    let (writer, sizes) = {
         let writer = writer::run(sink, rx, member.control.clone(), config.clone());
-        FutureSizes {
+        let sizes = FutureSizes {
             writer: size_of_val(&writer),
+            ..sizes
+        };
+        (tokio::spawn(writer), sizes)
+    };
+    {
+        let reader = reader::run(stream, &member, &parts, &config);
+        FutureSizes {
             reader: size_of_val(&reader),
             ..sizes
         }
         .log_once();
-        tokio::spawn(writer)
-    };
-    reader.await;
+        reader
+    }
+    .await;
     let ending = member.control.ending();
     parts.hub.leave(&member, &ending.leave_reason);
-    parts.peers.release(&member.name).await;
+    // Boxed: once per session, and in a cluster a NATS request whose
+    // state would otherwise take room in every session's task for its life.
+    Box::pin(parts.peers.release(&member.name)).await;
     tracing::info!(name = %member.name, %peer, reason = %ending.leave_reason, "left");
     let _ = writer.await;
 }
