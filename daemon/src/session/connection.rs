@@ -89,7 +89,12 @@ where
 /// session ends: a message over the limit gets a `Bye` and 1009; one that
 /// fails to open, 1008 and no `Bye` (the peer is not trusted).
 fn open(opener: &mut Opener, sealed: &[u8], limit: usize) -> Result<Zeroizing<Vec<u8>>, Ending> {
-    match opener.open(sealed, limit) {
+    let opened = opener.open(sealed, limit);
+    // A client's messages are few beside what it is sent: its key
+    // schedule is made again for each rather than kept for an idle
+    // connection's life.
+    opener.rest();
+    match opened {
         Ok(plain) => Ok(Zeroizing::new(plain)),
         Err(OpenError::TooLarge { size, limit }) => Err(Ending::too_big(Some(size), limit)),
         Err(_) => Err(Ending::untrusted(close::POLICY, "a message failed to open")),
@@ -190,7 +195,10 @@ impl Secure {
     /// write buffer, which keeps the size of the most it ever held for the
     /// connection's life, stays as small as it was.
     pub async fn send_bytes(&mut self, plain: &[u8]) -> bool {
-        let Ok(sealed) = self.sealer.seal(plain) else {
+        let sealed = self.sealer.seal(plain);
+        // The writer makes its own, when it has something to seal.
+        self.sealer.rest();
+        let Ok(sealed) = sealed else {
             return false;
         };
         // Whatever tungstenite still holds goes first (after the
@@ -284,10 +292,12 @@ impl SealedSink {
         self.sink.flush().await
     }
 
-    /// Frees the sealing buffer, for a writer about to wait: a busy writer
-    /// reuses it from batch to batch, an idle one holds none.
+    /// Frees the sealing buffer and the key schedule, for a writer about
+    /// to wait: a busy writer reuses them from batch to batch, an idle one
+    /// holds neither.
     pub fn idle(&mut self) {
         self.buffer = BytesMut::new();
+        self.sealer.rest();
     }
 
     /// Ends the connection as `ending` says (see [`goodbye`]).
