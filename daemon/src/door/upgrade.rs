@@ -41,9 +41,11 @@ use crate::session::connection::Connection;
 pub const WRITE_BUFFER: usize = 4 * 1024;
 
 /// tungstenite's read buffer, allocated for every connection at the
-/// upgrade: what a client sends is small (a `Hello` is 78 bytes, a line of
-/// chat a few hundred); a longer message grows the buffer for its frame.
-pub const READ_BUFFER: usize = 2 * 1024;
+/// upgrade and kept for its life: what a client sends is small (a `Hello`
+/// is 78 bytes, a line of chat a few hundred); a longer message grows the
+/// buffer for its frame. It is also the most read(2) takes at once: a
+/// client sending as fast as it may sends a few lines per read.
+pub const READ_BUFFER: usize = 1024;
 
 /// The chat listener's routes: every path and method, one handler.
 pub fn router(parts: Parts) -> Router {

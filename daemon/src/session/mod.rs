@@ -61,19 +61,24 @@ pub async fn run(conn: Connection, peer: SocketAddr, deadline: Instant, parts: A
         handshake: size_of_val(&*handshake),
         ..FutureSizes::default()
     };
-    let Some(joined) = handshake.await else {
-        return;
+    // In a block: what the handshake gave (the connection whole, before
+    // its split) would otherwise keep its room in this task's state for
+    // the session's life, as any variable still in scope at an await does.
+    let (stream, sink, member, rx, config) = {
+        let Some(joined) = handshake.await else {
+            return;
+        };
+        let handshake::Established {
+            conn,
+            member,
+            rx,
+            config,
+        } = joined;
+        tracing::info!(name = %member.name, %peer, key_id = %member.key_id, "joined");
+        let limit = max_client_message(config.max_text);
+        let (stream, sink) = conn.split(limit, config.keepalive_timeout.0);
+        (stream, sink, member, rx, config)
     };
-    let handshake::Established {
-        conn,
-        member,
-        rx,
-        config,
-    } = joined;
-    tracing::info!(name = %member.name, %peer, key_id = %member.key_id, "joined");
-
-    let limit = max_client_message(config.max_text);
-    let (stream, sink) = conn.split(limit, config.keepalive_timeout.0);
     // Each future in a block of its own: a future moved out of a variable
     // that lives across an await still takes room in this task's state
     // (the reader's, bound to a variable until it was awaited, took it
