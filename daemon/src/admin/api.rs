@@ -19,7 +19,7 @@ use crate::cluster::admin::KickElsewhere;
 use crate::cluster::changes::ChangeError;
 use crate::ops;
 
-type Answer<T> = Result<Json<T>, Failure>;
+pub(super) type Answer<T> = Result<Json<T>, Failure>;
 
 /// Longest grace period a rotation may give the old key.
 const MAX_GRACE: Duration = Duration::from_secs(chat_protocol::admin::MAX_GRACE_SECS);
@@ -38,12 +38,13 @@ pub fn routes() -> Router<Parts> {
         .route("/v1/users/{name}/kick", post(kick))
         .route("/v1/notice", post(notice))
         .route("/v1/reload", post(reload))
+        .merge(super::names::routes())
 }
 
 /// Runs a change of state to its end even if the caller hangs up: hyper
 /// drops the handler of a connection that closes, and a change cut between
 /// disk and memory would only come into force at the next start.
-async fn to_the_end<T>(
+pub(super) async fn to_the_end<T>(
     change: impl Future<Output = Result<T, Failure>> + Send + 'static,
 ) -> Result<T, Failure>
 where
@@ -72,7 +73,10 @@ fn change_failure(e: ChangeError) -> Failure {
 /// A JSON body, or a 400 naming what is wrong with it. The content type is
 /// not insisted on, so `curl -d '{…}'` works; an empty body means the
 /// defaults where the call has any.
-fn body<T: serde::de::DeserializeOwned>(payload: &Bytes, empty: Option<T>) -> Result<T, Failure> {
+pub(super) fn body<T: serde::de::DeserializeOwned>(
+    payload: &Bytes,
+    empty: Option<T>,
+) -> Result<T, Failure> {
     if payload.iter().all(u8::is_ascii_whitespace)
         && let Some(default) = empty
     {

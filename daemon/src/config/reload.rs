@@ -86,7 +86,7 @@ pub fn compare(old: &Config, new: Config) -> Compared {
             connections_per_ip_per_minute, limit_exempt, trusted_proxies, forwarded_header,
             rate_burst, rate_per_second, outbound_queue, outbound_queue_bytes,
             presence_summary_above, presence_interval, handshake_timeout, keepalive_interval,
-            keepalive_timeout, write_timeout, shutdown_timeout;
+            keepalive_timeout, write_timeout, shutdown_timeout, names, name_expiry, max_names;
         reloader: log_level, password_file;
     );
     Compared {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::SystemTime;
 
-use chat_protocol::{KeyId, ServerEvent};
+use chat_protocol::{IdentityKey, KeyId, ServerEvent};
 use tokio::sync::mpsc;
 
 use crate::ending::{Control, Ending};
@@ -27,6 +27,8 @@ pub struct Member {
     pub since: SystemTime,
     /// The key the session joined with.
     pub key_id: KeyId,
+    /// The identity the session proved at its join, if any.
+    pub identity: Option<IdentityKey>,
     /// Messages sent (public, actions and DMs).
     pub messages: AtomicU64,
     /// Ends this session.

@@ -27,7 +27,9 @@ use std::time::SystemTime;
 
 use chat_protocol::clock::now_ms;
 
-use chat_protocol::{ByeCode, HistoryEntry, KeyId, RateLimit, RejectCode, ServerEvent, Welcome};
+use chat_protocol::{
+    ByeCode, HistoryEntry, IdentityKey, KeyId, RateLimit, RejectCode, ServerEvent, Welcome,
+};
 use tokio::sync::{Notify, mpsc};
 
 use crate::config::{Config, Current};
@@ -41,12 +43,14 @@ use crate::log::{Accepted, Bounds, Draft, EmbeddedLog, LogError, RoomLog, Tail};
 mod admin;
 mod dm;
 pub(crate) mod member;
+mod owners;
 pub(crate) mod presence;
 mod remote;
 mod roster;
 pub mod welcome;
 
 pub use dm::{Dm, Routed, no_such_user};
+pub use owners::Holder;
 pub use welcome::Unsent;
 
 struct Room {
@@ -82,25 +86,37 @@ impl Room {
         }
     }
 
-    /// Names online on every node, in order (see [`Room::users`]).
-    fn names(&self) -> Vec<String> {
-        let mut names = Vec::with_capacity(self.online());
+    /// Calls `each` with the name and identity of everyone online on
+    /// every node, in order (see [`Room::users`]).
+    fn each_online(&self, mut each: impl FnMut(&String, Option<IdentityKey>)) {
         let mut local = self.users.iter().peekable();
         let mut remote = self.remote.iter().peekable();
         loop {
-            let next = match (local.peek(), remote.peek()) {
+            match (local.peek(), remote.peek()) {
                 (Some((l, _)), Some((r, _))) if l <= r => {
                     if l == r {
                         remote.next();
                     }
-                    local.next().map(|(_, m)| &m.name)
+                    let (_, m) = local.next().expect("peeked");
+                    each(&m.name, m.identity);
                 }
-                (_, Some(_)) => remote.next().map(|(_, r)| &r.name),
-                (Some(_), None) => local.next().map(|(_, m)| &m.name),
+                (_, Some(_)) => {
+                    let (_, r) = remote.next().expect("peeked");
+                    each(&r.name, r.identity);
+                }
+                (Some(_), None) => {
+                    let (_, m) = local.next().expect("peeked");
+                    each(&m.name, m.identity);
+                }
                 (None, None) => break,
-            };
-            names.extend(next.cloned());
+            }
         }
+    }
+
+    /// Names online on every node, in order (see [`Room::users`]).
+    fn names(&self) -> Vec<String> {
+        let mut names = Vec::with_capacity(self.online());
+        self.each_online(|name, _| names.push(name.clone()));
         names
     }
 
@@ -108,10 +124,26 @@ impl Room {
     /// member here, else the user of another node, else no one.
     fn relist(&mut self, key: &str) {
         match (self.users.get(key), self.remote.get(key)) {
-            (Some(member), _) => self.roster.set(key, &member.name),
-            (None, Some(remote)) => self.roster.set(key, &remote.name),
+            (Some(member), _) => self.roster.set(key, &member.name, member.identity),
+            (None, Some(remote)) => self.roster.set(key, &remote.name, remote.identity),
             (None, None) => self.roster.remove(key),
         }
+    }
+
+    /// Everyone online on every node as the `members` lists show them, in
+    /// the order of [`Room::names`], and those names.
+    fn listed(&self) -> (Vec<String>, Vec<chat_protocol::Member>) {
+        let mut names = Vec::with_capacity(self.online());
+        let mut members = Vec::with_capacity(self.online());
+        self.each_online(|name, identity| {
+            names.push(name.clone());
+            members.push(chat_protocol::Member {
+                name: name.clone(),
+                identity,
+                op: false,
+            });
+        });
+        (names, members)
     }
 
     /// Users online on every node.
@@ -244,14 +276,16 @@ impl Hub {
         self.online() >= self.config().max_users
     }
 
-    /// Registers a user after the password check. Re-checks fullness and
-    /// takes the name atomically, so two joins can never share one. With
-    /// `after` (a resume), the history is the entries after that id.
+    /// Registers a user after the password check (who proved `identity`,
+    /// if any). Re-checks fullness and takes the name atomically, so two
+    /// joins can never share one. With `after` (a resume), the history is
+    /// the entries after that id.
     pub fn join(
         &self,
         name: &str,
         addr: SocketAddr,
         key_id: KeyId,
+        identity: Option<IdentityKey>,
         control: Arc<Control>,
         after: Option<u64>,
     ) -> Result<Joined, RejectCode> {
@@ -283,6 +317,7 @@ impl Hub {
             addr,
             since: SystemTime::now(),
             key_id,
+            identity,
             messages: AtomicU64::new(0),
             control,
             tx,
@@ -307,13 +342,13 @@ impl Hub {
                     name: name.to_string(),
                     online,
                     ts: now_ms(),
-                    identity: None,
+                    identity,
                     op: false,
                 },
                 Some(&key),
             );
         }
-        let users = room.roster.json();
+        let (users, members) = (room.roster.users(), room.roster.members());
         room.history.trim(now_ms());
         let last_id = room.history.last_id();
         // Pointers only under the lock: the entries are fitted and
@@ -347,7 +382,7 @@ impl Hub {
         };
         Ok(Joined {
             member,
-            welcome: Unsent::new(welcome, users, history.entries, after.is_some()),
+            welcome: Unsent::new(welcome, users, members, history.entries, after.is_some()),
             rx,
         })
     }
@@ -479,6 +514,7 @@ pub(crate) mod tests {
             name,
             "127.0.0.1:9".parse().unwrap(),
             KeyId([0; 8]),
+            None,
             Control::new(&shutdown),
             None,
         )
@@ -622,6 +658,7 @@ pub(crate) mod tests {
             "carol",
             "127.0.0.1:9".parse().unwrap(),
             KeyId([0; 8]),
+            None,
             Control::new(&shutdown),
             None,
         );
@@ -647,6 +684,7 @@ pub(crate) mod tests {
             "ALICE",
             "127.0.0.1:9".parse().unwrap(),
             KeyId([0; 8]),
+            None,
             Control::new(&shutdown),
             None,
         );

@@ -6,6 +6,7 @@
 pub(crate) mod banner;
 pub(crate) mod check;
 pub(crate) mod listeners;
+pub(crate) mod names;
 pub mod process;
 pub mod signals;
 pub(crate) mod startup;
@@ -114,6 +115,12 @@ pub async fn run(
     ));
     let (summaries, until) = (app.hub.clone(), shutdown.clone());
     tokio::spawn(async move { hub::presence::run(&summaries, &until).await });
+    tokio::spawn(names::upkeep(
+        app.peers.clone(),
+        app.registry.clone(),
+        app.hub.clone(),
+        shutdown.clone(),
+    ));
     if let Some(every) = systemd::watchdog_interval() {
         tokio::spawn(watchdog(every, shutdown.clone()));
     }
@@ -144,6 +151,10 @@ pub async fn run(
         );
     }
     let _ = tokio::time::timeout_at(deadline, admin_server).await;
+    // When names were last seen, the leaves just now included, within
+    // half of what is left (the rest is the history file's).
+    let left = end.saturating_duration_since(tokio::time::Instant::now());
+    let _ = tokio::time::timeout(left / 2, app.peers.write_seen(&app.registry)).await;
     // Every message accepted goes to disk before chatd exits.
     let log = app.hub.log().clone();
     let left = end.saturating_duration_since(tokio::time::Instant::now());

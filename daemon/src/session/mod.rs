@@ -14,7 +14,9 @@
 
 pub mod connection;
 mod handshake;
+mod identities;
 pub(crate) mod message_rate;
+mod naming;
 mod reader;
 mod writer;
 
@@ -31,6 +33,7 @@ use crate::cluster::Peers;
 use crate::config::Current;
 use crate::hub::Hub;
 use crate::per_address::Guesses;
+use crate::registry::Registry;
 use crate::session::connection::Connection;
 use crate::store::keyring::Keyring;
 
@@ -44,6 +47,8 @@ pub struct Parts {
     pub guesses: Arc<Guesses>,
     /// The room.
     pub hub: Arc<Hub>,
+    /// The names registry: who owns which name, under which policy.
+    pub registry: Arc<Registry>,
     /// The other nodes, if any: a name is claimed there, a DM sent there.
     pub peers: Arc<Peers>,
     /// Fires at shutdown; every session's control is its child.
@@ -64,7 +69,7 @@ pub async fn run(conn: Connection, peer: SocketAddr, deadline: Instant, parts: A
     // In a block: what the handshake gave (the connection whole, before
     // its split) would otherwise keep its room in this task's state for
     // the session's life, as any variable still in scope at an await does.
-    let (stream, sink, member, rx, config) = {
+    let (stream, sink, member, rx, config, owner) = {
         let Some(joined) = handshake.await else {
             return;
         };
@@ -73,11 +78,18 @@ pub async fn run(conn: Connection, peer: SocketAddr, deadline: Instant, parts: A
             member,
             rx,
             config,
+            owner,
         } = joined;
-        tracing::info!(name = %member.name, %peer, key_id = %member.key_id, "joined");
+        match member.identity {
+            Some(identity) => tracing::info!(
+                name = %member.name, %peer, key_id = %member.key_id,
+                identity = %identity.fingerprint(), owner, "joined"
+            ),
+            None => tracing::info!(name = %member.name, %peer, key_id = %member.key_id, "joined"),
+        }
         let limit = max_client_message(config.max_text);
         let (stream, sink) = conn.split(limit, config.keepalive_timeout.0);
-        (stream, sink, member, rx, config)
+        (stream, sink, member, rx, config, owner)
     };
     // Each future in a block of its own: a future moved out of a variable
     // that lives across an await still takes room in this task's state
@@ -106,6 +118,9 @@ pub async fn run(conn: Connection, peer: SocketAddr, deadline: Instant, parts: A
     // Boxed: once per session, and in a cluster a NATS request whose
     // state would otherwise take room in every session's task for its life.
     Box::pin(parts.peers.release(&member.name)).await;
+    if owner {
+        parts.registry.seen(&member.name);
+    }
     tracing::info!(name = %member.name, %peer, reason = %ending.leave_reason, "left");
     let _ = writer.await;
 }

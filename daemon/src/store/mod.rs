@@ -8,6 +8,7 @@
 //! | `key.previous` | the previous token, `expires=UNIX_SECONDS`, `replaced_by=KEY_ID` (the key that replaced it) and, with a pending disconnect, `disconnect=true`; only during a rotation's grace |
 //! | `password` | an argon2id PHC string, when set through the admin API |
 //! | `history` | the room's log: JSON lines, plain text (see `log::embedded`); none with `history = 0` |
+//! | `names` | the names registry: one JSON record a line (see `registry::file`); on a node of a cluster, empty (the registry is in NATS) |
 //! | `lock` | held (flock) while a chatd runs on this directory |
 
 pub(crate) mod keyring;
@@ -185,7 +186,14 @@ impl Store {
     /// force, but `.key.tmp` may hold a join key: no secret is left lying
     /// around. Only our own names, and only under the lock.
     fn remove_stale_temp_files(&self) {
-        for name in ["identity", "key", "key.previous", "password", "history"] {
+        for name in [
+            "identity",
+            "key",
+            "key.previous",
+            "password",
+            "history",
+            "names",
+        ] {
             let tmp = self.dir.join(format!(".{name}.tmp"));
             match std::fs::remove_file(&tmp) {
                 Ok(()) => tracing::info!(
