@@ -24,7 +24,7 @@ use std::sync::Arc;
 use chat_protocol::{IdentityKey, Member};
 
 /// The lists of everyone online, serialized, in folded order.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Roster {
     /// The folded names, in order.
     keys: Vec<Box<str>>,
@@ -32,16 +32,6 @@ pub struct Roster {
     users: Listing,
     /// The names with what is known of each (`members`).
     members: Listing,
-}
-
-impl Default for Roster {
-    fn default() -> Self {
-        Self {
-            keys: Vec::new(),
-            users: Listing::default(),
-            members: Listing::default(),
-        }
-    }
 }
 
 impl Roster {
@@ -220,7 +210,7 @@ mod tests {
                 _ => format!("n{n}"),
             };
             let key = name.to_ascii_lowercase();
-            let identity = ((seed >> 50) % 2 == 0).then_some(key_of);
+            let identity = (seed >> 50).is_multiple_of(2).then_some(key_of);
             if (seed >> 40) % 5 < 3 {
                 roster.set(&key, &name, identity);
                 names.insert(key, (name, identity));
