@@ -37,6 +37,7 @@ use crate::ending::Control;
 use crate::hub::member::Queued;
 pub use crate::hub::member::{Member, Queue};
 use crate::hub::presence::{Tally, summarised};
+use crate::hub::roster::Roster;
 use crate::log::{Accepted, Bounds, Draft, EmbeddedLog, LogError, RoomLog, Tail};
 use crate::metrics::Metrics;
 
@@ -46,6 +47,7 @@ pub(crate) mod member;
 mod owners;
 pub(crate) mod presence;
 mod remote;
+mod roster;
 pub mod welcome;
 
 pub use dm::{Dm, Routed, no_such_user};
@@ -72,6 +74,9 @@ struct Room {
     tally: Tally,
     /// What the room counts (deliveries).
     metrics: Metrics,
+    /// [`Room::names`] as the `Welcome`s send it, kept serialized: each
+    /// change of `users` or `remote` is told to it ([`Room::relist`]).
+    roster: Roster,
 }
 
 impl Room {
@@ -120,6 +125,16 @@ impl Room {
         let mut names = Vec::with_capacity(self.online());
         self.each_online(|name, _| names.push(name.clone()));
         names
+    }
+
+    /// Tells the roster what [`Room::names`] lists under `key` now: the
+    /// member here, else the user of another node, else no one.
+    fn relist(&mut self, key: &str) {
+        match (self.users.get(key), self.remote.get(key)) {
+            (Some(member), _) => self.roster.set(key, &member.name, member.identity),
+            (None, Some(remote)) => self.roster.set(key, &remote.name, remote.identity),
+            (None, None) => self.roster.remove(key),
+        }
     }
 
     /// Everyone online on every node as the `members` lists show them, in
@@ -219,6 +234,7 @@ impl Hub {
                 accepted,
                 tally: Tally::default(),
                 metrics: metrics.clone(),
+                roster: Roster::default(),
             }),
             log,
             config,
@@ -350,6 +366,7 @@ impl Hub {
             room.send_presence();
         }
         room.users.insert(key.clone(), member.clone());
+        room.relist(&key);
         if counted {
             self.count_presence(&mut room, |tally| tally.joined += 1);
         } else {
@@ -365,7 +382,7 @@ impl Hub {
                 Some(&key),
             );
         }
-        let (users, members) = room.listed();
+        let (users, members) = (room.roster.users(), room.roster.members());
         room.history.trim(now_ms());
         let last_id = room.history.last_id();
         // Pointers only under the lock: the entries are fitted and
@@ -383,8 +400,8 @@ impl Hub {
             rooms: Vec::new(),
             topic: None,
             name: name.to_string(),
-            users,
-            members,
+            users: Vec::new(),
+            members: Vec::new(),
             gap: history.gap,
             resumed: after.is_some(),
             last_id: Some(last_id),
@@ -399,7 +416,7 @@ impl Hub {
         };
         Ok(Joined {
             member,
-            welcome: Unsent::new(welcome, history.entries, after.is_some()),
+            welcome: Unsent::new(welcome, users, members, history.entries, after.is_some()),
             rx,
         })
     }
@@ -419,11 +436,13 @@ impl Hub {
             let online = room.online() - 1;
             if !kicked && summarised(online, above) {
                 room.users.remove(&key);
+                room.relist(&key);
                 self.count_presence(&mut room, |tally| tally.left += 1);
             } else {
                 // What was counted before goes first, so the order holds.
                 room.send_presence();
                 room.users.remove(&key);
+                room.relist(&key);
                 room.broadcast(
                     &ServerEvent::Leave {
                         room: None,
@@ -712,7 +731,7 @@ pub(crate) mod tests {
         let _alice = join(&hub, "Alice");
         let bob = join(&hub, "bob");
         assert_eq!(hub.names(), ["Alice", "bob", "carol"]);
-        assert_eq!(bob.welcome.head().users, ["Alice", "bob", "carol"]);
+        assert_eq!(bob.welcome.users(), ["Alice", "bob", "carol"]);
         let users: Vec<String> = hub.users().into_iter().map(|u| u.name).collect();
         assert_eq!(users, ["Alice", "bob", "carol"]);
         let shutdown = CancellationToken::new();

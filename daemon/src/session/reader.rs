@@ -142,8 +142,11 @@ async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, config:
             let sent =
                 match checked(&text).and_then(|()| parts.hub.dm(member, &to, text, kept(cid))) {
                     Ok(Routed::Delivered) => Ok(()),
+                    // Boxed: rare (a DM to a user of another node), and
+                    // its state (a NATS request) would otherwise take room
+                    // in every idle session's reader.
                     Ok(Routed::Elsewhere { node, dm }) => {
-                        parts.peers.send_dm(&parts.hub, member, &node, dm).await
+                        Box::pin(parts.peers.send_dm(&parts.hub, member, &node, dm)).await
                     }
                     Err(refused) => Err(refused),
                 };
