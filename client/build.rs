@@ -41,6 +41,10 @@ const MAN: chat_docgen::Extras = chat_docgen::Extras {
             "The names ignored per server (/ignore), by identity where they have one (mode 0600).",
         ),
         (
+            "LOG_DIR/HOST_PORT.log, LOG_DIR/HOST_PORT#ROOM.log, LOG_DIR/HOST_PORT@NAME.log",
+            "With log_dir set in the configuration, the full screen's lines (mode 0600): the default room's (and a server's without rooms), each other room's, the direct messages with each person.",
+        ),
+        (
             "$XDG_CONFIG_HOME/chat/config.toml",
             "The configuration: url, username, key or key_file, password_file or password_command, identity, and the full screen's settings, with [profile.NAME] tables.",
         ),

@@ -18,7 +18,7 @@ Full-screen keys:
                           last line, the lines sent before (the draft is kept
                           and comes back, also after one of them is sent)
   Left / Right            a character (a flag or an emoji is one)
-  Alt-B / Alt-F           a word back / forward
+  Alt-B / Alt-F, Ctrl-Left / Ctrl-Right   a word back / forward
   Home / End, Ctrl-A / Ctrl-E   start / end of the line; again: of the input
   Backspace / Delete      the character before / at the cursor
   Ctrl-W, Alt-Backspace   delete the word before the cursor
@@ -38,12 +38,23 @@ Full-screen keys:
                           leave; while lines wait to be sent or a draft is
                           typed it asks first (Ctrl-C again or y: leave, exit 3)
   q                       leave, once the session has ended (exit: its cause's)
-  Alt-1...Alt-9           reserved for rooms; other unbound keys do nothing
+  Alt-1...Alt-9           the first nine rooms and direct messages of the
+                          room list (with a server that has rooms)
+  Alt-Left / Alt-Right, Ctrl-P / Ctrl-N
+                          the room (or direct message) before / after
+  Other unbound keys do nothing.
 
 Full-screen commands:
-  /me TEXT, /msg NAME TEXT, /who, /whois NAME, /search [TEXT], /lastlog TEXT,
-  /reconnect (join again now), /bell [off|mentions|all], /clear, /help,
-  /ignore [NAME], /unignore NAME, /quit [REASON]
+  /me TEXT, /msg NAME [TEXT] (a direct-message buffer of its own), /who,
+  /whois NAME, /search [TEXT] and /lastlog TEXT (in this buffer), /reconnect
+  (join again now), /bell [off|mentions|all], /clear, /help, /ignore [NAME],
+  /unignore NAME, /quit [REASON]
+
+Rooms (full screen and line mode, on a server that has rooms):
+  /join #ROOM (join it, or go to it), /part [#ROOM] (alone: the current one;
+  in a direct-message buffer: close it), /rooms, /topic [TEXT] (alone: show
+  it; - clears; operators set it), /invite NAME [#ROOM] (operators: into a
+  private room). In the line mode plain lines go to the room joined last.
 
 Operators of the room (full screen and line mode; the server refuses others):
   /kick NAME [REASON], /ban NAME [DURATION] [REASON] (DURATION like 10m, 2h,
@@ -53,13 +64,18 @@ Operators of the room (full screen and line mode; the server refuses others):
 /// Join a chat server from the terminal.
 ///
 /// On a terminal, chat runs full screen: messages above, your input line
-/// below, who is online beside; it reconnects by itself when the link
-/// drops. With --plain or --json, or when stdin or stdout is not a
-/// terminal, it is a line client: each line of standard input is sent as a
-/// message; /me, /msg NAME, /who and /quit are commands (/help lists them).
-/// Messages from others are printed on standard output as they arrive. At
-/// the end of input, chat waits for the server to confirm the lines sent,
-/// then leaves.
+/// below, who is online beside, and on a server with rooms the rooms you
+/// are in on the left (a pane each, and one per person you exchange direct
+/// messages with); it reconnects by itself when the link drops, and joins
+/// each room again. With --plain or --json, or when stdin or stdout is not
+/// a terminal, it is a line client: each line of standard input is sent as
+/// a message; /me, /msg NAME, /who, /join #ROOM, /part, /rooms and /quit
+/// are commands (/help lists them); after /join #ROOM, lines go to that
+/// room. Messages from others are printed on standard output as they
+/// arrive, a room's with its name ([12:00:00] #ops <ace> hi); with --json,
+/// the events of a room other than the default one carry "room". At the
+/// end of input, chat waits for the server to confirm the lines sent, then
+/// leaves.
 ///
 /// Identity: chat proves a long-term Ed25519 key pair of yours at every
 /// join, so that a server that binds names to identities lets no one else
@@ -125,7 +141,9 @@ pub struct Cli {
     pub plain: bool,
 
     /// Print each event received as one JSON object per line (with `type`;
-    /// messages have `from`, `text`, `id`, `ts`)
+    /// messages have `from`, `text`, `id`, `ts`; the events of a room other
+    /// than the default one have `room`, absent for the default room's, as
+    /// the server sends them)
     #[arg(long)]
     pub json: bool,
 

@@ -59,8 +59,8 @@ pub struct Settings {
     /// Full screen: colours `auto` (unless `NO_COLOR` is set), `always`,
     /// `never`.
     pub color: Option<String>,
-    /// Full screen: the directory where each server's lines are logged
-    /// (none by default).
+    /// Full screen: the directory where each server's lines are logged, a
+    /// file per room (none by default).
     pub log_dir: Option<PathBuf>,
     /// The identity file (`none`: no identity).
     pub identity: Option<PathBuf>,

@@ -52,8 +52,8 @@ pub struct Connection {
 pub enum Incoming {
     /// A sealed event, opened; `raw` is its JSON.
     Event {
-        /// The event.
-        event: ServerEvent,
+        /// The event (boxed: a welcome is large, the other cases small).
+        event: Box<ServerEvent>,
         /// Its JSON as received.
         raw: Vec<u8>,
     },
@@ -148,7 +148,10 @@ impl Connection {
                         .into(),
                 },
                 Ok(raw) => match serde_json::from_slice(&raw) {
-                    Ok(event) => Incoming::Event { event, raw },
+                    Ok(event) => Incoming::Event {
+                        event: Box::new(event),
+                        raw,
+                    },
                     Err(err) => Incoming::Broken {
                         close: Some(close::PROTOCOL),
                         why: format!("the server sent an event this client cannot read ({err})"),

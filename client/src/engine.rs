@@ -41,15 +41,17 @@
 //!
 //! - [`events`]: what wakes the engine and what a front end is told;
 //! - [`pending`]: the lines not yet answered, and how a rejoin settles them;
-//! - [`reconnect`]: the backoff and the rejoin.
+//! - [`reconnect`]: the backoff and the rejoin;
+//! - [`rooms`]: the rooms the session is in, and their rejoin.
 
 mod events;
 mod pending;
 mod reconnect;
+mod rooms;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 
-use chat_protocol::{ByeCode, ClientEvent, HistoryEntry, ServerEvent, Welcome, close};
+use chat_protocol::{ByeCode, ClientEvent, HistoryEntry, RoomName, ServerEvent, Welcome, close};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -89,6 +91,12 @@ pub struct Engine {
     last_id: Option<u64>,
     /// The id the join in progress (or the last one) resumed after.
     resumed_after: Option<u64>,
+    /// The server's default room; `None`: a server without rooms.
+    default_room: Option<RoomName>,
+    /// The rooms the session is in besides the default room.
+    rooms: Vec<rooms::InRoom>,
+    /// The rooms being joined again after a reconnect.
+    rejoining: BTreeMap<RoomName, rooms::Rejoining>,
 }
 
 /// Sleeps until `deadline`, or forever when there is none.
@@ -120,7 +128,11 @@ impl Engine {
             refresh: None,
             last_id: None,
             resumed_after: None,
+            default_room: None,
+            rooms: Vec::new(),
+            rejoining: BTreeMap::new(),
         };
+        engine.rooms_from(welcome);
         for entry in &welcome.history {
             engine.remember(entry);
         }
@@ -175,14 +187,17 @@ impl Engine {
         seq
     }
 
-    /// Asks the server who is online, without a line to show: the answer
-    /// comes as [`Event::Users`], not as a server event. It waits in the
-    /// queue like a line typed (it counts against the rate limit); one at
-    /// a time: nothing is queued while one is unanswered
-    /// ([`Engine::refreshing_users`]).
-    pub fn refresh_users(&mut self) {
+    /// Asks the server who is in `room` (`None`: the default room),
+    /// without a line to show: the answer comes as [`Event::Users`], not
+    /// as a server event. It waits in the queue like a line typed (it
+    /// counts against the rate limit); one at a time: nothing is queued
+    /// while one is unanswered ([`Engine::refreshing_users`]).
+    pub fn refresh_users(&mut self, room: Option<&RoomName>) {
         if self.refresh.is_none() {
-            self.refresh = Some(self.submit(ClientEvent::Who));
+            let room = room
+                .filter(|r| Some(*r) != self.default_room.as_ref())
+                .map(|r| r.as_str().to_owned());
+            self.refresh = Some(self.submit(ClientEvent::Who { room }));
         }
     }
 
@@ -193,7 +208,7 @@ impl Engine {
 
     /// Waits for the next thing to do. Cancel-safe: it only waits.
     pub async fn wait(&mut self) -> Wake {
-        let send_at = (!self.queue.is_empty() && self.conn.is_some())
+        let send_at = (self.next_sendable().is_some() && self.conn.is_some())
             .then(|| Instant::from_std(self.pacer.ready_at(Instant::now().into_std())));
         if send_at.is_some_and(|at| at <= Instant::now()) {
             return Wake::SendDue;
@@ -247,7 +262,10 @@ impl Engine {
     }
 
     async fn send_next(&mut self, events: &mut Vec<Event>) {
-        let (Some(conn), Some(pending)) = (self.conn.as_mut(), self.queue.pop_front()) else {
+        let Some(at) = self.next_sendable() else {
+            return;
+        };
+        let (Some(conn), Some(pending)) = (self.conn.as_mut(), self.queue.remove(at)) else {
             return;
         };
         self.pacer.take(Instant::now().into_std());
@@ -259,7 +277,7 @@ impl Engine {
             }
             Err(err) => {
                 // Not sent as far as we know: it goes again after a rejoin.
-                self.queue.push_front(pending);
+                self.queue.insert(at, pending);
                 let failure = err
                     .downcast::<Failure>()
                     .unwrap_or_else(|err| Failure::new(Exit::ConnectionLost, format!("{err:#}")));
@@ -270,7 +288,7 @@ impl Engine {
 
     async fn on_incoming(&mut self, incoming: Incoming, events: &mut Vec<Event>) {
         let (event, raw) = match incoming {
-            Incoming::Event { event, raw } => (event, raw),
+            Incoming::Event { event, raw } => (*event, raw),
             Incoming::Closed(code) => {
                 let code = code.map_or_else(String::new, |c| format!(" (close code {c})"));
                 let failure = Failure::new(
@@ -298,15 +316,34 @@ impl Engine {
             ServerEvent::Dm { from, cid, .. } if self.is_me(from) => {
                 Some(self.answered(cid.as_deref()))
             }
-            ServerEvent::Users { users, members } => {
+            ServerEvent::Users {
+                room,
+                users,
+                members,
+            } => {
                 let asked = self.inflight.pop_front();
                 if asked.is_some() && asked.as_ref().map(|p| p.seq) == self.refresh {
                     self.refresh = None;
-                    events.push(Event::Users(users.clone(), members.clone()));
+                    let room = room.clone();
+                    events.push(Event::Users(room, users.clone(), members.clone()));
                     return;
                 }
                 Some(asked)
             }
+            ServerEvent::RoomJoined(joined) => {
+                let room = joined.room.clone();
+                let pending = self.answered_by(|event| {
+                    matches!(event, ClientEvent::JoinRoom { room: asked, .. }
+                        if RoomName::parse(asked).ok().as_ref() == Some(&room))
+                });
+                let ServerEvent::RoomJoined(joined) = event else {
+                    unreachable!("matched above")
+                };
+                return self.on_room_joined(joined, raw, pending, events);
+            }
+            ServerEvent::RoomParted { .. }
+            | ServerEvent::Rooms { .. }
+            | ServerEvent::Topic { .. } => self.room_answer(&event),
             // The answer to `identity_add` or `identity_remove`.
             ServerEvent::Identities { .. } => Some(self.inflight.pop_front()),
             // The room told of what we asked (others' are not answers).
@@ -324,8 +361,13 @@ impl Engine {
                     self.refresh = None;
                     return;
                 }
+                let why = match &event {
+                    ServerEvent::Error { message, .. } => message.clone(),
+                    _ => String::new(),
+                };
                 events.push(Event::Server { event, raw });
                 if let Some(pending) = refused {
+                    self.on_refused_join(&pending, &why, events);
                     events.push(Event::Refused(pending.seq));
                 }
                 return;
@@ -393,7 +435,7 @@ impl Engine {
     }
 
     fn remember(&mut self, entry: &HistoryEntry) {
-        self.last_id = Some(entry.id);
+        self.seen_in(entry.room.as_ref(), entry.id);
         if self.seen.insert((entry.id, entry.ts)) {
             self.seen_order.push_back((entry.id, entry.ts));
             if self.seen_order.len() > SEEN_MAX

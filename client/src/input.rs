@@ -15,12 +15,15 @@
 //! /identity add|remove KEY   another key of this name (a second device)
 //! /kick /ban /unban /mute /unmute /bans   moderation (operators)
 //! /ignore [NAME], /unignore NAME   hide NAME's messages here
+//! /join #room, /part [#room], /rooms, /topic [TEXT], /invite NAME [#room]
+//!               rooms (later lines go to the room joined last)
 //! /quit [WHY]   leave
 //! //text        say "/text"
 //! ```
 
 mod identity;
 mod moderation;
+pub mod rooms;
 
 use std::io::{self, BufRead};
 
@@ -28,13 +31,22 @@ use chat_protocol::sizes::{TAG_LEN, max_client_message};
 use chat_protocol::{ClientEvent, valid_username, validate_text};
 use tokio::sync::mpsc;
 
+pub use self::rooms::RoomCommand;
+
 /// The local help, printed by `/help`.
 pub const HELP: &str = "\
 commands:
   TEXT            send TEXT to everyone
   /me TEXT        send an action (* you TEXT)
   /msg NAME TEXT  send TEXT to NAME only
-  /who            list who is online
+  /who            list who is in the room
+rooms (on a server with rooms; lines go to the room joined last):
+  /join #ROOM     join a room (made if it does not exist, where the server
+                  lets you), or go back to one you are in
+  /part [#ROOM]   leave a room (alone: the current one; never the default)
+  /rooms          list the rooms
+  /topic [TEXT]   the room's topic; with TEXT, set it (operators); - clears
+  /invite NAME [#ROOM]   let NAME into a private room (operators)
   /whois NAME     NAME's identity (fingerprint), and the identities this
                   client has seen for NAME on this server, with when
   /identity add KEY, /identity remove KEY
@@ -87,6 +99,9 @@ pub enum Command {
     Ignore(Option<String>),
     /// Show a name's messages again (`/unignore NAME`).
     Unignore(String),
+    /// A room command (`/join`, `/part`, `/rooms`, `/topic`, `/invite`),
+    /// which the front end turns into an event for its current room.
+    Room(RoomCommand),
     /// Nothing (a blank line).
     Nothing,
 }
@@ -113,6 +128,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 return Err("usage: /me TEXT".into());
             }
             Ok(Command::Send(ClientEvent::Action {
+                room: None,
                 text: rest.into(),
                 cid: None,
             }))
@@ -137,7 +153,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 cid: None,
             }))
         }
-        "who" => Ok(Command::Send(ClientEvent::Who)),
+        "who" => Ok(Command::Send(ClientEvent::Who { room: None })),
         "whois" => identity::whois(rest),
         "identity" => identity::keys(rest),
         "kick" => moderation::kick(rest),
@@ -146,6 +162,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "unmute" => moderation::unmute(rest),
         "bans" => moderation::bans(rest),
         "ignore" | "unignore" => moderation::ignore(word, rest),
+        "join" | "part" | "rooms" | "topic" | "invite" => rooms::parse(word, rest),
         "quit" => Ok(Command::Quit {
             reason: rest.trim().into(),
         }),
@@ -158,7 +175,11 @@ pub fn parse(line: &str) -> Result<Command, String> {
 }
 
 fn say(text: String) -> Command {
-    Command::Send(ClientEvent::Say { text, cid: None })
+    Command::Send(ClientEvent::Say {
+        room: None,
+        text,
+        cid: None,
+    })
 }
 
 /// Whether the server would take `event` under its text limit `max_text`:
@@ -191,15 +212,19 @@ pub fn expects_answer(event: &ClientEvent) -> bool {
         ClientEvent::Say { .. }
             | ClientEvent::Action { .. }
             | ClientEvent::Dm { .. }
-            | ClientEvent::Who
+            | ClientEvent::Who { .. }
             | ClientEvent::IdentityAdd { .. }
             | ClientEvent::IdentityRemove { .. }
             | ClientEvent::Bans
+            | ClientEvent::JoinRoom { .. }
+            | ClientEvent::PartRoom { .. }
+            | ClientEvent::Rooms
+            | ClientEvent::Topic { .. }
     ) || moderates(event)
 }
 
 /// Whether `event` asks the server to moderate (the room's `moderation`
-/// event with our name as `by` answers it).
+/// event with our name as `by` answers it; an `invite` too).
 pub fn moderates(event: &ClientEvent) -> bool {
     matches!(
         event,
@@ -208,6 +233,7 @@ pub fn moderates(event: &ClientEvent) -> bool {
             | ClientEvent::Unban { .. }
             | ClientEvent::Mute { .. }
             | ClientEvent::Unmute { .. }
+            | ClientEvent::Invite { .. }
     )
 }
 
@@ -274,6 +300,7 @@ mod tests {
         assert_eq!(
             sent("hello"),
             ClientEvent::Say {
+                room: None,
                 text: "hello".into(),
                 cid: None,
             }
@@ -281,6 +308,7 @@ mod tests {
         assert_eq!(
             sent("  indented "),
             ClientEvent::Say {
+                room: None,
                 text: "  indented ".into(),
                 cid: None,
             }
@@ -288,6 +316,7 @@ mod tests {
         assert_eq!(
             sent("//etc/passwd"),
             ClientEvent::Say {
+                room: None,
                 text: "/etc/passwd".into(),
                 cid: None,
             }
@@ -295,6 +324,7 @@ mod tests {
         assert_eq!(
             sent("//"),
             ClientEvent::Say {
+                room: None,
                 text: "/".into(),
                 cid: None
             }
@@ -306,6 +336,7 @@ mod tests {
         assert_eq!(
             sent("/me waves"),
             ClientEvent::Action {
+                room: None,
                 text: "waves".into(),
                 cid: None,
             }
@@ -318,7 +349,7 @@ mod tests {
                 cid: None,
             }
         );
-        assert_eq!(sent("/who"), ClientEvent::Who);
+        assert_eq!(sent("/who"), ClientEvent::Who { room: None });
         assert_eq!(
             parse("/quit"),
             Ok(Command::Quit {
@@ -356,6 +387,7 @@ mod tests {
     #[test]
     fn check_applies_the_server_limits() {
         let say = |t: &str| ClientEvent::Say {
+            room: None,
             text: t.into(),
             cid: None,
         };
@@ -370,7 +402,7 @@ mod tests {
         // 4096 quotes double when JSON-escaped; the message limit allows for it.
         let quotes = say(&"\"".repeat(4096));
         assert!(check(&quotes, 4096).is_ok());
-        assert!(check(&ClientEvent::Who, 0).is_ok());
+        assert!(check(&ClientEvent::Who { room: None }, 0).is_ok());
     }
 
     fn read_all(input: &[u8], cap: usize) -> Vec<Line> {

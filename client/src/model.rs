@@ -16,10 +16,11 @@
 //! drawing, in words, that keeps only what is shown.
 
 mod moderation;
+mod rooms;
 
 use std::ops::Range;
 
-use chat_protocol::{ByeCode, ErrorCode, HistoryEntry, ServerEvent, Welcome};
+use chat_protocol::{ByeCode, ErrorCode, HistoryEntry, RoomName, ServerEvent, Welcome};
 
 pub use self::moderation::banned;
 
@@ -78,6 +79,10 @@ pub struct Entry {
     pub text: String,
     /// The message id, for messages.
     pub id: Option<u64>,
+    /// The room of a message or action, when not the default room: the
+    /// line mode draws it (`[12:00:00] #ops <ace> hi`); the full screen
+    /// shows the room's messages in the room's own pane.
+    pub room: Option<RoomName>,
     /// The byte ranges of `text` that are fields a peer controls (names,
     /// reasons) in a notice's wording, in order; see [`Entry::spans`].
     pub fields: Vec<Range<usize>>,
@@ -108,6 +113,7 @@ impl Entry {
             from: String::new(),
             text: label.into(),
             id: None,
+            room: None,
             fields: Vec::new(),
         }
     }
@@ -124,6 +130,7 @@ impl Entry {
             from: message.from.clone(),
             text: message.text.clone(),
             id: Some(message.id),
+            room: message.room.clone(),
             fields: Vec::new(),
         }
     }
@@ -180,6 +187,7 @@ impl Wording {
             from: String::new(),
             text: self.text,
             id: None,
+            room: None,
             fields: self.fields,
         }
     }
@@ -217,15 +225,24 @@ impl Front {
                 from: from.clone(),
                 text: text.clone(),
                 id: Some(*id),
+                room: None,
                 fields: Vec::new(),
             }),
             ServerEvent::Join {
-                name, online, ts, ..
+                room,
+                name,
+                online,
+                ts,
+                ..
             } => one(Wording::default()
                 .field(name)
-                .say(&format!(" joined ({online} online)"))
+                .say(&format!(
+                    " joined{} ({online} online)",
+                    rooms::in_room(room)
+                ))
                 .notice(Some(*ts))),
             ServerEvent::Leave {
+                room,
                 name,
                 online,
                 reason,
@@ -233,27 +250,35 @@ impl Front {
             } => {
                 let mut text = Wording::default()
                     .field(name)
-                    .say(&format!(" left ({online} online)"));
+                    .say(&format!(" left{} ({online} online)", rooms::in_room(room)));
                 if let Some(reason) = leave_reason(reason) {
                     text = text.say(": ").field(reason);
                 }
                 one(text.notice(Some(*ts)))
             }
             ServerEvent::Presence {
+                room,
                 joined,
                 left,
                 online,
                 ts,
             } => one(Wording::default()
+                .say(&rooms::prefix(room))
                 .say(&presence(*joined, *left, *online))
                 .notice(Some(*ts))),
-            ServerEvent::Users { users, .. } => one(online(users)),
+            ServerEvent::Users { room, users, .. } => one(online(room.as_ref(), users)),
             ServerEvent::Identities { keys, .. } => one(identities(keys)),
-            ServerEvent::Notice { text, ts } => one(Wording::default()
-                .say("notice: ")
-                .say(text)
-                .entry(Some(*ts), Kind::AdminNotice)),
+            ServerEvent::Notice { room, text, ts } => {
+                let to = room
+                    .as_ref()
+                    .map_or_else(String::new, |r| format!(" to {r}"));
+                one(Wording::default()
+                    .say(&format!("notice{to}: "))
+                    .say(text)
+                    .entry(Some(*ts), Kind::AdminNotice))
+            }
             ServerEvent::Moderation {
+                room,
                 action,
                 target,
                 by,
@@ -264,15 +289,23 @@ impl Front {
                 *action,
                 target,
                 by.as_deref(),
+                room.as_ref(),
                 *until,
                 reason.as_deref(),
                 *ts,
             )),
+            ServerEvent::RoomJoined(joined) => rooms::joined(self, joined),
+            ServerEvent::RoomParted { room, reason } => one(rooms::parted(room, reason.as_deref())),
+            ServerEvent::Rooms { rooms } => rooms::list(rooms),
+            ServerEvent::Topic {
+                room, text, by, ts, ..
+            } => one(rooms::topic(room, text, by.as_deref(), *ts)),
             ServerEvent::Bans { bans } => moderation::bans(self, bans, when),
             ServerEvent::Error {
                 code,
                 message,
                 until,
+                ..
             } => one(error(*code, message, *until, when)),
             ServerEvent::Bye {
                 code,
@@ -287,17 +320,23 @@ impl Front {
     /// of the day, then the history between a "history" and a "live"
     /// divider.
     pub fn welcome(self, welcome: &Welcome) -> Vec<Entry> {
-        let joined = Wording::default().say("joined as ").field(&welcome.name);
+        let mut joined = Wording::default().say("joined as ").field(&welcome.name);
+        if let Some(room) = &welcome.default_room {
+            joined = joined.say(&format!(" in {room}"));
+        }
         let mut out = match self {
             Self::Screen => vec![
                 joined
                     .say(&format!(" ({} online)", welcome.users.len()))
                     .notice(None),
             ],
-            Self::Lines => vec![joined.notice(None), online(&welcome.users)],
+            Self::Lines => vec![joined.notice(None), online(None, &welcome.users)],
         };
         if let Some(motd) = welcome.motd.as_deref().filter(|m| !m.is_empty()) {
             out.push(Wording::default().say("motd: ").say(motd).notice(None));
+        }
+        if let Some(topic) = welcome.topic.as_deref().filter(|t| !t.is_empty()) {
+            out.push(rooms::topic_line(topic));
         }
         if !welcome.history.is_empty() {
             out.push(Entry::divider("history"));
@@ -326,9 +365,13 @@ fn identities(keys: &[chat_protocol::IdentityKey]) -> Entry {
         .notice(None)
 }
 
-/// Who is online: `online: ace, bob`.
-fn online(users: &[String]) -> Entry {
-    let mut text = Wording::default().say("online: ");
+/// Who is online: `online: ace, bob`; in a room, `online in #ops: ace,
+/// bob`.
+fn online(room: Option<&RoomName>, users: &[String]) -> Entry {
+    let mut text = match room {
+        Some(room) => Wording::default().say(&format!("online in {room}: ")),
+        None => Wording::default().say("online: "),
+    };
     for (i, user) in users.iter().enumerate() {
         if i > 0 {
             text = text.say(", ");
@@ -440,10 +483,14 @@ mod tests {
     #[test]
     fn welcome_puts_history_between_dividers() {
         let welcome = Welcome {
+            default_room: None,
+            rooms: Vec::new(),
+            topic: None,
             name: "ace".into(),
             users: vec!["ace".into(), "bob".into()],
             members: Vec::new(),
             history: vec![HistoryEntry {
+                room: None,
                 id: 3,
                 from: "bob".into(),
                 text: "morning".into(),
@@ -476,6 +523,7 @@ mod tests {
     fn a_presence_summary_leaves_out_a_count_of_zero() {
         let text = |joined, left| {
             let event = ServerEvent::Presence {
+                room: None,
                 joined,
                 left,
                 online: 1004,
@@ -496,6 +544,7 @@ mod tests {
     #[test]
     fn leave_reasons_follow_the_name() {
         let leave = ServerEvent::Leave {
+            room: None,
             name: "bob".into(),
             online: 1,
             reason: "\"bye\"".into(),
@@ -506,6 +555,7 @@ mod tests {
             "bob left (1 online): \"bye\""
         );
         let plain = ServerEvent::Leave {
+            room: None,
             name: "bob".into(),
             online: 1,
             reason: "left".into(),

@@ -10,6 +10,8 @@
 //!     its second line               `*ace → bob* hi` for a direct message
 //! -!- ace joined (2 online)         anything the server itself says
 //! -!- 12 joined (1004 online)       (joins and leaves in a large room)
+//! [12:35:00] #ops <ace> hi          a message in another room than the
+//! -!- dave joined #ops (3 online)   default one: its room is said
 //! ```
 //!
 //! A message's continuation lines are indented, and every piece of text a
@@ -81,9 +83,14 @@ fn line(entry: &Entry) -> Option<String> {
     // Messages always have their server time.
     let time = || entry.ts.map_or_else(|| "--:--:--".to_owned(), clock);
     let from = one_line(&entry.from);
+    // A room's name is checked (`RoomName`): nothing in it to escape.
+    let room = entry
+        .room
+        .as_ref()
+        .map_or_else(String::new, |room| format!("{room} "));
     let prefix = match &entry.kind {
-        Kind::Message => format!("[{}] <{from}> ", time()),
-        Kind::Action => format!("[{}] * {from} ", time()),
+        Kind::Message => format!("[{}] {room}<{from}> ", time()),
+        Kind::Action => format!("[{}] {room}* {from} ", time()),
         Kind::Dm { to } => format!("[{}] *{from} → {}* ", time(), one_line(to)),
         Kind::Notice | Kind::Warning => NOTICE.to_owned(),
         // An admin's notice is stamped like a message (still `-!-` first,
@@ -222,6 +229,7 @@ mod tests {
 
     fn entry(from: &str, text: &str, action: bool) -> HistoryEntry {
         HistoryEntry {
+            room: None,
             id: 7,
             from: from.into(),
             text: text.into(),
@@ -275,6 +283,7 @@ mod tests {
         assert_eq!(lines[1], "    -!- bob left (1 online)");
         assert_eq!(lines[2], "    [12:00:00] <bob> send me your password");
         let notice = plain(ServerEvent::Notice {
+            room: None,
             text: "a\nb".into(),
             ts: TS,
         });
@@ -296,6 +305,7 @@ mod tests {
                 cid: None,
             },
             ServerEvent::Join {
+                room: None,
                 name: evil.into(),
                 online: 2,
                 ts: TS,
@@ -303,16 +313,19 @@ mod tests {
                 op: false,
             },
             ServerEvent::Leave {
+                room: None,
                 name: evil.into(),
                 online: 1,
                 reason: evil.into(),
                 ts: TS,
             },
             ServerEvent::Users {
+                room: None,
                 users: vec![evil.into(), "bob".into()],
                 members: Vec::new(),
             },
             ServerEvent::Notice {
+                room: None,
                 text: evil.into(),
                 ts: TS,
             },
@@ -322,6 +335,9 @@ mod tests {
                 until: None,
             },
             ServerEvent::Welcome(Welcome {
+                default_room: None,
+                rooms: Vec::new(),
+                topic: None,
                 name: evil.into(),
                 users: vec![evil.into()],
                 history: vec![entry(evil, evil, false)],
@@ -359,6 +375,7 @@ mod tests {
     fn server_notices() {
         assert_eq!(
             plain(ServerEvent::Join {
+                room: None,
                 name: "ace".into(),
                 online: 2,
                 ts: TS,
@@ -369,6 +386,7 @@ mod tests {
         );
         assert_eq!(
             plain(ServerEvent::Leave {
+                room: None,
                 name: "ace".into(),
                 online: 1,
                 reason: "left".into(),
@@ -379,6 +397,7 @@ mod tests {
         );
         assert_eq!(
             plain(ServerEvent::Leave {
+                room: None,
                 name: "ace".into(),
                 online: 1,
                 reason: "left: \"gone fishing\"".into(),
@@ -388,6 +407,7 @@ mod tests {
         );
         assert_eq!(
             plain(ServerEvent::Leave {
+                room: None,
                 name: "ace".into(),
                 online: 0,
                 reason: String::new(),
@@ -397,6 +417,7 @@ mod tests {
         );
         assert_eq!(
             plain(ServerEvent::Users {
+                room: None,
                 users: vec!["a".into(), "b".into(), "c".into()],
                 members: Vec::new(),
             }),
@@ -404,6 +425,7 @@ mod tests {
         );
         assert_eq!(
             plain(ServerEvent::Presence {
+                room: None,
                 joined: 12,
                 left: 3,
                 online: 1004,
@@ -413,6 +435,7 @@ mod tests {
         );
         assert_eq!(
             plain(ServerEvent::Presence {
+                room: None,
                 joined: 12,
                 left: 0,
                 online: 1004,
@@ -422,6 +445,7 @@ mod tests {
         );
         assert_eq!(
             plain(ServerEvent::Presence {
+                room: None,
                 joined: 0,
                 left: 3,
                 online: 1001,
@@ -442,6 +466,7 @@ mod tests {
             "disconnected by the server: shutdown"
         );
         let error = ServerEvent::Error {
+            room: None,
             code: ErrorCode::RateLimited,
             message: "slow down".into(),
             until: None,
@@ -457,6 +482,9 @@ mod tests {
     fn welcome_shows_online_motd_and_history() {
         let t = clock(TS);
         let welcome = ServerEvent::Welcome(Welcome {
+            default_room: None,
+            rooms: Vec::new(),
+            topic: None,
             name: "ace".into(),
             users: vec!["ace".into(), "bob".into()],
             history: vec![entry("bob", "earlier", false), entry("bob", "yawns", true)],
@@ -492,6 +520,7 @@ mod tests {
         assert_eq!(value["id"], 7);
         assert_eq!(value["ts"], TS);
         let error = ServerEvent::Error {
+            room: None,
             code: ErrorCode::TextTooLong,
             message: "long".into(),
             until: None,
@@ -505,6 +534,7 @@ mod tests {
     #[test]
     fn json_passes_a_presence_summary_through() {
         let event = ServerEvent::Presence {
+            room: None,
             joined: 12,
             left: 3,
             online: 1004,

@@ -10,11 +10,19 @@
 //! DM and who it sent has been answered (echoed back, listed, or refused
 //! with an `error`: the server answers each in order, so counting is
 //! enough), then sends a sealed `Bye` and closes.
+//!
+//! Rooms: plain lines (and `/me`, `/who`) go to the current room, the
+//! room joined last (`/join #ops` makes it current at once, so the lines
+//! after it go there; a join refused gives the room before back), or the
+//! default room; `/part` leaves the current room for the one joined
+//! before it. The events of every room are printed in one stream, each
+//! with its room.
 
+use std::collections::BTreeMap;
 use std::io::{self, Write as _};
 use std::time::Duration;
 
-use chat_protocol::{ServerEvent, Welcome};
+use chat_protocol::{RoomName, ServerEvent, Welcome};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -22,7 +30,7 @@ use crate::connection::Connection;
 use crate::engine::{Engine, Event};
 use crate::exit::{Exit, Failure};
 use crate::identity::Roster;
-use crate::input::{self, Command, Line};
+use crate::input::{self, Command, Line, RoomCommand, rooms};
 use crate::render::{self, Mode};
 use crate::signals::Signals;
 
@@ -56,6 +64,17 @@ struct Session {
     refused: bool,
     /// Lines read so far, for error messages.
     line_no: u64,
+    /// The room plain lines go to; `None`: the default room.
+    current: Option<RoomName>,
+    /// The rooms joined besides the default room, in the order joined
+    /// (from the `/join` typed: lines after it go there at once).
+    joined: Vec<RoomName>,
+    /// The `/join`s not answered yet: the line's number, the room, and
+    /// the room that was current before it (given back if the join is
+    /// refused).
+    joins: Vec<(u64, RoomName, Option<RoomName>)>,
+    /// The topics known, by room (the default room's too), for `/topic`.
+    topics: BTreeMap<RoomName, String>,
 }
 
 /// Runs the session until it ends; returns how the process should exit.
@@ -72,7 +91,14 @@ pub async fn run(
         mode,
         refused: false,
         line_no: 0,
+        current: None,
+        joined: Vec::new(),
+        joins: Vec::new(),
+        topics: BTreeMap::new(),
     };
+    if let (Some(room), Some(topic)) = (&welcome.default_room, &welcome.topic) {
+        session.topics.insert(room.clone(), topic.clone());
+    }
     match session.main_loop(welcome, signals).await {
         // The reader of our output left (`chat … | head -1`): leave
         // quietly, as Unix tools do.
@@ -199,14 +225,91 @@ impl Session {
                 eprintln!("chat: {}", said.unwrap_or_else(|why| why));
             }
             Ok(Command::Quit { reason }) => return Some(reason),
-            Ok(Command::Send(event)) => match input::check(&event, self.engine.max_text()) {
+            Ok(Command::Room(command)) => self.room_command(&command),
+            Ok(Command::Send(event)) => {
+                let event = rooms::to_room(event, self.current.as_ref());
+                self.send(event);
+            }
+        }
+        None
+    }
+
+    /// Sends `event`, if it passes the server's checks here.
+    fn send(&mut self, event: chat_protocol::ClientEvent) -> Option<u64> {
+        match input::check(&event, self.engine.max_text()) {
+            Err(why) => {
+                self.refuse_locally(&why);
+                None
+            }
+            Ok(()) => Some(self.engine.submit(event)),
+        }
+    }
+
+    /// `/join`, `/part`, `/rooms`, `/topic`, `/invite`.
+    fn room_command(&mut self, command: &RoomCommand) {
+        let Some(default) = self.engine.default_room().cloned() else {
+            return self.refuse_locally(rooms::NO_ROOMS);
+        };
+        let here = |room: &RoomName| (room != &default).then(|| room.clone());
+        match command {
+            RoomCommand::Join(room) if room == &default || self.joined.contains(room) => {
+                self.current = here(room);
+                eprintln!("chat: lines go to {room} now");
+            }
+            RoomCommand::Topic(None) => {
+                let room = self.current.as_ref().unwrap_or(&default);
+                match self.topics.get(room).filter(|t| !t.is_empty()) {
+                    Some(topic) => {
+                        eprintln!("chat: topic of {room}: {}", crate::escape::one_line(topic))
+                    }
+                    None => eprintln!("chat: {room} has no topic"),
+                }
+            }
+            _ => match rooms::event(command, self.current.as_ref(), &default) {
                 Err(why) => self.refuse_locally(&why),
-                Ok(()) => {
-                    self.engine.submit(event);
+                Ok(None) => {}
+                Ok(Some(event)) => {
+                    let Some(seq) = self.send(event) else { return };
+                    match command {
+                        RoomCommand::Join(room) => {
+                            let before = std::mem::replace(&mut self.current, here(room));
+                            self.joined.push(room.clone());
+                            self.joins.push((seq, room.clone(), before));
+                        }
+                        RoomCommand::Part(room) => {
+                            if let Some(room) = room.as_ref().or(self.current.as_ref()).cloned() {
+                                self.left(&room);
+                            }
+                        }
+                        _ => {}
+                    }
                 }
             },
         }
-        None
+    }
+
+    /// Out of `room` (a `/part`, or the server took us out): lines go to
+    /// the room joined before it.
+    fn left(&mut self, room: &RoomName) {
+        self.joined.retain(|r| r != room);
+        if self.current.as_ref() == Some(room) {
+            self.current = self.joined.last().cloned();
+        }
+    }
+
+    /// A `/join` answered: refused, the room that was current before it
+    /// is current again.
+    fn join_answered(&mut self, seq: u64, refused: bool) {
+        let Some(at) = self.joins.iter().position(|(s, _, _)| *s == seq) else {
+            return;
+        };
+        let (_, room, before) = self.joins.remove(at);
+        if refused {
+            self.joined.retain(|r| r != &room);
+            if self.current.as_ref() == Some(&room) {
+                self.current = before.filter(|b| self.joined.contains(b));
+            }
+        }
     }
 
     fn refuse_locally(&mut self, why: &str) {
@@ -221,10 +324,19 @@ impl Session {
             Event::Server { event, raw } => {
                 self.show(&event, &raw)?;
                 match event {
+                    ServerEvent::RoomJoined(joined) => {
+                        self.topics
+                            .insert(joined.room, joined.topic.unwrap_or_default());
+                    }
+                    ServerEvent::Topic { room, text, .. } => {
+                        self.topics.insert(room, text);
+                    }
+                    ServerEvent::RoomParted { room, .. } => self.left(&room),
                     ServerEvent::Error {
                         code,
                         message,
                         until,
+                        ..
                     } => {
                         eprintln!("{}", render::refused(code, &message, until));
                         self.refused = true;
@@ -246,10 +358,12 @@ impl Session {
                 return Ok(Some(failure.exit));
             }
             Event::Ended { failure, .. } => return Err(failure.into()),
+            Event::Confirmed(seq) => self.join_answered(seq, false),
+            Event::Refused(seq) => self.join_answered(seq, true),
             // The line client does not reconnect: none of these come.
-            Event::Confirmed(_)
-            | Event::Users(..)
-            | Event::Refused(_)
+            Event::Users(..)
+            | Event::RoomRejoined { .. }
+            | Event::RoomLost(..)
             | Event::Unknown(_)
             | Event::Lost(_)
             | Event::Rejoined { .. }

@@ -262,6 +262,9 @@ fn without_a_place_for_the_default_identity_chat_joins_without_one() {
 
 fn welcome(members: Vec<Member>) -> ServerEvent {
     ServerEvent::Welcome(Welcome {
+        default_room: None,
+        rooms: Vec::new(),
+        topic: None,
         name: "ace".into(),
         users: members.iter().map(|m| m.name.clone()).collect(),
         members,
@@ -281,6 +284,7 @@ fn welcome(members: Vec<Member>) -> ServerEvent {
 
 fn join(name: &str, identity: Option<IdentityKey>) -> ServerEvent {
     ServerEvent::Join {
+        room: None,
         name: name.into(),
         online: 2,
         ts: chat_protocol::clock::now_ms(),
@@ -344,6 +348,7 @@ fn a_name_back_with_another_key_is_warned_about_and_whois_tells() {
             welcome(vec![ace.clone()]),
             join("bob", Some(stranger)),
             ServerEvent::Leave {
+                room: None,
                 name: "bob".into(),
                 online: 1,
                 reason: "left".into(),

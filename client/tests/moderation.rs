@@ -31,6 +31,9 @@ fn member(name: &str, identity: Option<u8>, op: bool) -> Member {
 
 fn welcome(members: Vec<Member>) -> ServerEvent {
     ServerEvent::Welcome(Welcome {
+        default_room: None,
+        rooms: Vec::new(),
+        topic: None,
         name: "ace".into(),
         users: members.iter().map(|m| m.name.clone()).collect(),
         members,
@@ -50,6 +53,7 @@ fn welcome(members: Vec<Member>) -> ServerEvent {
 
 fn said(id: u64, from: &str, text: &str) -> ServerEvent {
     ServerEvent::Message(chat_protocol::HistoryEntry {
+        room: None,
         id,
         from: from.into(),
         text: text.into(),
@@ -86,6 +90,7 @@ fn operators_room() -> Script {
         replies: vec![
             vec![
                 ServerEvent::Moderation {
+                    room: None,
                     action: ModerationAction::Ban,
                     target: "bob".into(),
                     by: Some("ace".into()),
@@ -94,6 +99,7 @@ fn operators_room() -> Script {
                     ts: TS,
                 },
                 ServerEvent::Leave {
+                    room: None,
                     name: "bob".into(),
                     online: 2,
                     reason: "banned: spam".into(),
@@ -110,6 +116,7 @@ fn operators_room() -> Script {
                 }],
             }],
             vec![ServerEvent::Error {
+                room: None,
                 code: ErrorCode::Muted,
                 message: "muted by the admin".into(),
                 until: Some(BAN_END),

@@ -121,6 +121,7 @@ async fn rotation_keeps_old_sessions_and_refuses_the_old_key() {
     let mut bob = join(&d, &new_key, "bob").await.joined();
     // The session on the old key keeps chatting.
     ace.send(&chat_protocol::ClientEvent::Say {
+        room: None,
         text: "still here".into(),
         cid: None,
     })
@@ -641,6 +642,7 @@ async fn ends_with_key_rotated(client: &mut RawClient, who: &str) {
 async fn still_chatting(client: &mut RawClient, text: &str) {
     client
         .send(&chat_protocol::ClientEvent::Say {
+            room: None,
             text: text.into(),
             cid: None,
         })

@@ -7,6 +7,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 fn say(text: &str) -> ClientEvent {
     ClientEvent::Say {
+        room: None,
         text: text.into(),
         cid: None,
     }
@@ -94,6 +95,7 @@ async fn the_server_sets_sender_and_ids() {
         .await;
     assert_eq!(from, "ace");
     ace.send(&ClientEvent::Action {
+        room: None,
         text: "waves".into(),
         cid: None,
     })
@@ -281,6 +283,7 @@ async fn client_ids_are_echoed_and_kept_in_history_and_bad_ones_dropped() {
     let mut ace = join(&d, "ace").await;
     let mut bob = join(&d, "bob").await;
     let with_cid = |text: &str, cid: &str| ClientEvent::Say {
+        room: None,
         text: text.into(),
         cid: Some(cid.into()),
     };
@@ -514,7 +517,7 @@ async fn a_dead_peer_is_dropped_and_a_live_one_kept() {
     assert_eq!(reason, "timed out");
     // That `live` stays well past the timeout is checked in virtual time
     // (tests/in_process.rs); here, that it is still in the room.
-    live.send(&ClientEvent::Who).await;
+    live.send(&ClientEvent::Who { room: None }).await;
     let users = live
         .recv_until("the user list", |e| match e {
             ServerEvent::Users { users, .. } => Some(users.clone()),

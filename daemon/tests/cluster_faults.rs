@@ -47,6 +47,7 @@ async fn send_all(mut client: RawClient, count: usize, echoes: Arc<AtomicUsize>)
         // confirmed" is logged once.
         client
             .send(&ClientEvent::Say {
+                room: None,
                 text: text.clone(),
                 cid: Some(text.clone()),
             })
@@ -187,6 +188,7 @@ async fn end_and_check(
 ) {
     let mut end = join(a, key, "ender").await;
     end.send(&ClientEvent::Say {
+        room: None,
         text: "END".into(),
         cid: None,
     })
@@ -261,6 +263,7 @@ async fn nats_restarted_mid_run_loses_nothing_accepted() {
 async fn say_once(client: &mut RawClient, text: &str) -> Result<u64, String> {
     client
         .send(&ClientEvent::Say {
+            room: None,
             text: text.into(),
             cid: None,
         })
@@ -293,7 +296,7 @@ async fn while_nats_is_away_new_messages_are_refused_users_stay_and_it_recovers(
         a.log()
     );
     // Still connected: the room answers.
-    ann.send(&ClientEvent::Who).await;
+    ann.send(&ClientEvent::Who { room: None }).await;
     let users = ann
         .recv_until("the user list", |e| match e {
             ServerEvent::Users { users, .. } => Some(users.clone()),
@@ -500,6 +503,7 @@ async fn send_paced(
                 tick.tick().await;
                 let text = format!("{name}-{i}");
                 tx.send(&ClientEvent::Say {
+                    room: None,
                     text: text.clone(),
                     cid: Some(text),
                 })

@@ -83,7 +83,8 @@ async fn a_rotation_on_one_node_is_the_key_of_every_node() {
         other => panic!("the old key joined node 2: {other:?}"),
     }
     // Without --disconnect, a session on the old key stays.
-    zed.send(&chat_protocol::ClientEvent::Who).await;
+    zed.send(&chat_protocol::ClientEvent::Who { room: None })
+        .await;
     zed.recv_until("the list of users", |e| {
         matches!(e, ServerEvent::Users { .. }).then_some(())
     })
@@ -155,7 +156,8 @@ async fn a_grace_with_disconnect_ends_the_old_sessions_on_both_nodes_when_it_end
         .filter_map(|u| u["name"].as_str())
         .collect();
     assert_eq!(names, ["dan"], "{users}");
-    dan.send(&chat_protocol::ClientEvent::Who).await;
+    dan.send(&chat_protocol::ClientEvent::Who { room: None })
+        .await;
     dan.recv_until("the list of users", |e| {
         matches!(e, ServerEvent::Users { .. }).then_some(())
     })

@@ -38,7 +38,7 @@ async fn join(d: &Daemon, name: &str) -> RawClient {
 async fn wait_who(client: &mut RawClient, expected: &[&str]) {
     let start = Instant::now();
     loop {
-        client.send(&ClientEvent::Who).await;
+        client.send(&ClientEvent::Who { room: None }).await;
         let users = client
             .recv_until("the users", |e| match e {
                 ServerEvent::Users { users, .. } => Some(users.clone()),
@@ -90,6 +90,7 @@ async fn one_order(nodes: usize, per: usize) {
     let sends = clients.iter_mut().enumerate().map(|(i, c)| async move {
         for k in 0..per {
             c.send(&ClientEvent::Say {
+                room: None,
                 text: format!("{i}:{k}"),
                 cid: None,
             })
@@ -379,6 +380,7 @@ async fn the_watch_of_other_nodes_survives_a_nats_restart() {
 /// Says `text` and waits for its echo; its id.
 async fn say(client: &mut RawClient, text: &str) -> u64 {
     let say = ClientEvent::Say {
+        room: None,
         text: text.into(),
         cid: None,
     };

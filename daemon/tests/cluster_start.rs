@@ -38,6 +38,7 @@ async fn two_nodes_started_with_a_fresh_three_server_nats_cluster_both_come_up()
     let mut ann = RawClient::join(&a.url, &key, "ann", "").await.joined();
     let mut bob = RawClient::join(&b.url, &key, "bob", "").await.joined();
     ann.send(&chat_protocol::ClientEvent::Say {
+        room: None,
         text: "hello".into(),
         cid: None,
     })

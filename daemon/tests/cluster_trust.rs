@@ -81,6 +81,7 @@ async fn what_another_program_publishes_on_the_rooms_subjects_reaches_no_user() 
     // Then a message of ann's, after them in the log: once both users have
     // it, the forged ones were read, and dropped.
     ann.send(&ClientEvent::Say {
+        room: None,
         text: "after".into(),
         cid: None,
     })
@@ -149,7 +150,7 @@ async fn what_another_program_publishes_on_the_rooms_subjects_reaches_no_user() 
     for user in [&mut ann, &mut bob] {
         let start = std::time::Instant::now();
         loop {
-            user.send(&ClientEvent::Who).await;
+            user.send(&ClientEvent::Who { room: None }).await;
             let users = user
                 .recv_until("the users", |e| match e {
                     ServerEvent::Users { users, .. } => Some(users.clone()),

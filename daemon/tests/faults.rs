@@ -550,7 +550,7 @@ async fn run_client(
         tokio::select! {
             text = outbox.recv(), if open => match text {
                 Some(text) => {
-                    let plain = ClientEvent::Say { text, cid: None }.to_bytes();
+                    let plain = ClientEvent::Say { room: None,  text, cid: None }.to_bytes();
                     let sealed = c.session.sealer.seal(&plain).unwrap();
                     // A send into a closed connection is not an error here:
                     // the read side reports how it ended.

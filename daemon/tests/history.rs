@@ -35,6 +35,7 @@ async fn join_after(d: &Daemon, name: &str, after: Option<u64>) -> RawClient {
 async fn say(client: &mut RawClient, text: &str) -> u64 {
     client
         .send(&ClientEvent::Say {
+            room: None,
             text: text.into(),
             cid: None,
         })

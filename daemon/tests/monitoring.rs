@@ -131,13 +131,19 @@ fn error_codes() -> Vec<String> {
         Muted,
         NotBanned,
         NotMuted,
+        RoomInvalid,
+        NoSuchRoom,
+        NotInRoom,
+        TooManyRooms,
+        CannotPart,
         Other,
     ];
     for code in all {
         match code {
             TextTooLong | TextInvalid | RateLimited | NoSuchUser | BadEvent | NotOwner
             | TooManyKeys | LastKey | NamesOpen | NotOperator | Forbidden | Muted | NotBanned
-            | NotMuted | Other => {}
+            | NotMuted | RoomInvalid | NoSuchRoom | NotInRoom | TooManyRooms | CannotPart
+            | Other => {}
         }
     }
     all.iter().map(wire_name).collect()

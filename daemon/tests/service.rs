@@ -71,6 +71,7 @@ fn status_line_reports_the_message_rate() {
         for i in 0..3 {
             let text = format!("m{i}");
             ace.send(&chat_protocol::ClientEvent::Say {
+                room: None,
                 text: text.clone(),
                 cid: None,
             })
@@ -183,6 +184,7 @@ async fn socket_activation_serves_chat_on_the_inherited_socket() {
     let key = start_by_connecting(port, tmp.path());
     let mut ace = RawClient::join(&url, &key, "ace", "").await.joined();
     ace.send(&chat_protocol::ClientEvent::Say {
+        room: None,
         text: "via systemd".into(),
         cid: None,
     })
@@ -458,6 +460,7 @@ async fn sigterm_with_a_stalled_reader_and_a_silent_connection_still_exits_0() {
     for batch in (0..count).collect::<Vec<_>>().chunks(50) {
         for i in batch {
             ace.send(&chat_protocol::ClientEvent::Say {
+                room: None,
                 text: format!("{i} {text}"),
                 cid: None,
             })

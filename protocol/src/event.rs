@@ -10,135 +10,26 @@ use serde::{Deserialize, Serialize};
 use crate::identity::IdentityKey;
 
 mod auth;
+mod client;
 mod code;
 mod member;
 pub mod moderation;
+pub mod room;
 
 pub use self::auth::Auth;
+pub use self::client::ClientEvent;
 pub use self::code::{ByeCode, ErrorCode, RejectCode};
 pub use self::member::Member;
 pub use self::moderation::{Ban, BanTarget, ModerationAction, validate_reason};
-
-/// Events a joined client sends.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ClientEvent {
-    /// A message to everyone.
-    Say {
-        /// The text.
-        text: String,
-        /// A client-chosen id (see [`valid_cid`]), echoed in the message
-        /// event and kept in history, so that a client that lost the link
-        /// can tell whether the server took the line. Optional.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        cid: Option<String>,
-    },
-    /// An action (`/me waves`), shown as `* ace waves`.
-    Action {
-        /// The text after `/me `.
-        text: String,
-        /// A client-chosen id (see [`valid_cid`]), echoed in the message
-        /// event and kept in history, so that a client that lost the link
-        /// can tell whether the server took the line. Optional.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        cid: Option<String>,
-    },
-    /// A direct message to one user.
-    Dm {
-        /// Addressee's name (matched case-insensitively).
-        to: String,
-        /// The text.
-        text: String,
-        /// A client-chosen id (see [`valid_cid`]), echoed in the message
-        /// event and kept in history, so that a client that lost the link
-        /// can tell whether the server took the line. Optional.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        cid: Option<String>,
-    },
-    /// Ask for the list of users online.
-    Who,
-    /// Register another key to this session's name (a second device). The
-    /// server answers with `identities`, or an `error` (`not_owner`,
-    /// `too_many_keys`, `names_open`).
-    IdentityAdd {
-        /// The public key to add.
-        key: IdentityKey,
-    },
-    /// Remove a key from this session's name. The server answers with
-    /// `identities`, or an `error` (`not_owner`, `last_key`, `names_open`).
-    IdentityRemove {
-        /// The public key to remove.
-        key: IdentityKey,
-    },
-    /// An operator disconnects a user, who may join again. Answered with
-    /// the room's `moderation` event (with `by` this operator), or an
-    /// `error` (`not_operator`, `no_such_user`, `forbidden`).
-    Kick {
-        /// Who (matched case-insensitively against the users online).
-        name: String,
-        /// Why (see [`validate_reason`]); optional.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        reason: Option<String>,
-    },
-    /// An operator bans a name: its sessions end, its joins are refused.
-    /// Answered like `kick`.
-    Ban {
-        /// What to ban; operators may ban names only (`forbidden` else).
-        target: BanTarget,
-        /// How long, in seconds (1 to [`moderation::MAX_FOR_SECS`]);
-        /// absent: until lifted.
-        #[serde(rename = "for", default, skip_serializing_if = "Option::is_none")]
-        for_secs: Option<u64>,
-        /// Why (see [`validate_reason`]); optional.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        reason: Option<String>,
-    },
-    /// An operator lifts a ban (the target as `bans` lists it). Answered
-    /// with `moderation`, or an `error` (`not_banned`, `forbidden`, …).
-    Unban {
-        /// What is banned.
-        target: BanTarget,
-    },
-    /// An operator mutes a user: they stay and read, and what they say is
-    /// refused (`muted`). Answered like `kick`.
-    Mute {
-        /// Who.
-        name: String,
-        /// How long, in seconds (1 to [`moderation::MAX_FOR_SECS`]);
-        /// absent: until lifted.
-        #[serde(rename = "for", default, skip_serializing_if = "Option::is_none")]
-        for_secs: Option<u64>,
-        /// Why (see [`validate_reason`]); optional.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        reason: Option<String>,
-    },
-    /// An operator lifts a mute. Answered with `moderation`, or an `error`
-    /// (`not_muted`, `forbidden`, …).
-    Unmute {
-        /// Who.
-        name: String,
-    },
-    /// An operator asks for the bans in force; answered with `bans`, or an
-    /// `error` `not_operator`.
-    Bans,
-    /// The client is leaving.
-    Bye {
-        /// Why.
-        #[serde(default = "ByeCode::leave")]
-        code: ByeCode,
-        /// Human words.
-        #[serde(default)]
-        reason: String,
-    },
-    /// A type this side does not know (newer peer).
-    #[serde(other)]
-    Unknown,
-}
+pub use self::room::{RoomInfo, RoomJoined, RoomName, RoomNameError, validate_topic};
 
 /// A public chat message, as broadcast and as kept in history.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct HistoryEntry {
-    /// Server-assigned id, increasing.
+    /// The room it was said in; absent: the default room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<RoomName>,
+    /// Server-assigned id, increasing server-wide.
     pub id: u64,
     /// Sender, as authenticated by the server.
     pub from: String,
@@ -206,6 +97,17 @@ pub struct Welcome {
     /// Server software and version.
     #[serde(default)]
     pub server: String,
+    /// The default room: the one this session is in from the start and
+    /// cannot leave, meant by every event without a `room`. Absent from a
+    /// server without rooms (a client then offers no room commands).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_room: Option<RoomName>,
+    /// The rooms this session is in (the default room first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rooms: Vec<RoomName>,
+    /// The default room's topic, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
 }
 
 /// Events the server sends.
@@ -249,6 +151,9 @@ pub enum ServerEvent {
     },
     /// Someone joined.
     Join {
+        /// The room; absent: the default room.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomName>,
         /// Who.
         name: String,
         /// Users online now.
@@ -264,6 +169,9 @@ pub enum ServerEvent {
     },
     /// Someone left.
     Leave {
+        /// The room; absent: the default room.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomName>,
         /// Who.
         name: String,
         /// Users online now.
@@ -279,6 +187,9 @@ pub enum ServerEvent {
     /// last `presence`, `join` or `leave` this client got; `online` is
     /// exact. The counts may include this client's own join.
     Presence {
+        /// The room; absent: the default room.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomName>,
         /// Joins counted.
         joined: usize,
         /// Leaves counted.
@@ -290,6 +201,9 @@ pub enum ServerEvent {
     },
     /// Answer to `who`.
     Users {
+        /// The room; absent: the default room.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomName>,
         /// Everyone online.
         users: Vec<String>,
         /// Everyone online, with their identities (see [`Welcome::members`]).
@@ -311,6 +225,9 @@ pub enum ServerEvent {
     },
     /// A notice from the server's admin.
     Notice {
+        /// The room it is told in; absent: everyone (the default room).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomName>,
         /// The text.
         text: String,
         /// Server time, Unix milliseconds.
@@ -320,6 +237,10 @@ pub enum ServerEvent {
     /// everyone online, the operator who asked included (it is the answer
     /// to their `kick`, `ban`, `unban`, `mute` or `unmute`).
     Moderation {
+        /// The room it concerns (an `invite`); absent: the server (a
+        /// kick, ban or mute is server-wide).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomName>,
         /// What was done.
         action: ModerationAction,
         /// To whom: a name, or a ban's target as `bans` lists it.
@@ -339,6 +260,9 @@ pub enum ServerEvent {
     },
     /// One client event was refused; the connection stays.
     Error {
+        /// The room the refused event named, when it is a valid name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomName>,
         /// Machine-readable reason.
         code: ErrorCode,
         /// Human words.
@@ -347,6 +271,35 @@ pub enum ServerEvent {
         /// until lifted.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         until: Option<u64>,
+    },
+    /// The answer to `join_room`: the room's welcome.
+    RoomJoined(RoomJoined),
+    /// This session is no longer in a room: the answer to `part_room`, or
+    /// (with a `reason`) the server took it out (the room was removed).
+    RoomParted {
+        /// The room.
+        room: RoomName,
+        /// Why, when the session did not ask.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// The answer to `rooms`: the rooms this session may see, by name.
+    Rooms {
+        /// The rooms.
+        rooms: Vec<RoomInfo>,
+    },
+    /// A room's topic changed (told to its members; the answer to a
+    /// `topic` from its setter).
+    Topic {
+        /// The room.
+        room: RoomName,
+        /// The topic; empty: cleared.
+        text: String,
+        /// Who set it; absent: the server's admin.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+        /// Server time, Unix milliseconds.
+        ts: u64,
     },
     /// The server closes the session next.
     Bye {
@@ -420,6 +373,34 @@ pub fn validate_text(text: &str, max_text: usize) -> Result<(), (ErrorCode, Stri
 }
 
 impl ServerEvent {
+    /// The room the event names (`room` of a message, join, leave,
+    /// presence, users, notice, moderation, error, room answer or topic);
+    /// `None`: the default room, or nothing room-scoped (a welcome, a DM,
+    /// a bye).
+    pub fn room(&self) -> Option<&RoomName> {
+        match self {
+            Self::Message(HistoryEntry { room, .. })
+            | Self::Join { room, .. }
+            | Self::Leave { room, .. }
+            | Self::Presence { room, .. }
+            | Self::Users { room, .. }
+            | Self::Notice { room, .. }
+            | Self::Moderation { room, .. }
+            | Self::Error { room, .. } => room.as_ref(),
+            Self::RoomJoined(RoomJoined { room, .. })
+            | Self::RoomParted { room, .. }
+            | Self::Topic { room, .. } => Some(room),
+            Self::Welcome(_)
+            | Self::Reject { .. }
+            | Self::Dm { .. }
+            | Self::Identities { .. }
+            | Self::Bans { .. }
+            | Self::Rooms { .. }
+            | Self::Bye { .. }
+            | Self::Unknown => None,
+        }
+    }
+
     /// Reads a server event strictly (a member given twice, at any depth,
     /// makes it unreadable); `None` when it cannot be read.
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
@@ -429,19 +410,6 @@ impl ServerEvent {
     /// The JSON bytes of this event, to be sealed.
     pub fn to_bytes(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("server events always serialize")
-    }
-}
-
-impl ClientEvent {
-    /// Reads a client event strictly (a member given twice, at any depth,
-    /// makes it unreadable); `None` when it cannot be read.
-    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
-        crate::json::from_slice_strict(bytes)
-    }
-
-    /// The JSON bytes of this event, to be sealed.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(self).expect("client events always serialize")
     }
 }
 
@@ -470,6 +438,7 @@ mod tests {
             r#"{"type":"dm","to":"bob","text":"hi"}"#
         );
         let m = ServerEvent::Message(HistoryEntry {
+            room: None,
             id: 3,
             from: "ace".into(),
             text: "hello".into(),
@@ -488,6 +457,7 @@ mod tests {
     #[test]
     fn presence_is_tagged_json() {
         let e = ServerEvent::Presence {
+            room: None,
             joined: 12,
             left: 3,
             online: 1004,
@@ -507,11 +477,13 @@ mod tests {
         assert_eq!(
             old,
             ClientEvent::Say {
+                room: None,
                 text: "hi".into(),
                 cid: None
             }
         );
         let new = ClientEvent::Say {
+            room: None,
             text: "hi".into(),
             cid: Some("k3x-7".into()),
         };
@@ -531,6 +503,79 @@ mod tests {
     }
 
     #[test]
+    fn rooms_are_optional_both_ways() {
+        // An older client's events: no room, the default room.
+        let say: ClientEvent = serde_json::from_str(r#"{"type":"say","text":"hi"}"#).unwrap();
+        assert_eq!(say.room(), None);
+        let who = ClientEvent::Who { room: None };
+        assert_eq!(
+            String::from_utf8(who.to_bytes()).unwrap(),
+            r#"{"type":"who"}"#
+        );
+        assert_eq!(ClientEvent::from_bytes(br#"{"type":"who"}"#), Some(who));
+        // A room as typed is read as sent: the server answers a bad one
+        // with `room_invalid`, not `bad_event`.
+        let bad = ClientEvent::from_bytes(br#"{"type":"say","room":"ops","text":"hi"}"#).unwrap();
+        assert_eq!(bad.room(), Some("ops"));
+        let join = ClientEvent::from_bytes(br##"{"type":"join_room","room":"#Ops","after":7}"##);
+        assert_eq!(
+            join,
+            Some(ClientEvent::JoinRoom {
+                room: "#Ops".into(),
+                after: Some(7)
+            })
+        );
+
+        // Today's server events: no room, and the same bytes as before.
+        let m = ServerEvent::from_bytes(
+            br#"{"type":"message","id":3,"from":"ace","text":"hello","ts":1700000000000}"#,
+        )
+        .unwrap();
+        assert_eq!(m.room(), None);
+        assert_eq!(
+            String::from_utf8(m.to_bytes()).unwrap(),
+            r#"{"type":"message","id":3,"from":"ace","text":"hello","ts":1700000000000}"#
+        );
+        // A room's: folded when read; a server event with a bad room is
+        // unreadable.
+        let ops = ServerEvent::from_bytes(
+            br##"{"type":"join","room":"#OPS","name":"dave","online":3,"ts":1}"##,
+        )
+        .unwrap();
+        assert_eq!(ops.room().map(RoomName::as_str), Some("#ops"));
+        assert!(
+            ServerEvent::from_bytes(
+                br#"{"type":"join","room":"ops","name":"d","online":3,"ts":1}"#
+            )
+            .is_none()
+        );
+        let joined = ServerEvent::RoomJoined(RoomJoined {
+            room: RoomName::parse("#ops").unwrap(),
+            topic: None,
+            private: false,
+            users: vec!["ace".into()],
+            members: Vec::new(),
+            history: Vec::new(),
+            gap: false,
+            resumed: false,
+            last_id: 0,
+        });
+        let bytes = joined.to_bytes();
+        assert_eq!(
+            String::from_utf8(bytes.clone()).unwrap(),
+            r##"{"type":"room_joined","room":"#ops","users":["ace"],"history":[],"last_id":0}"##
+        );
+        assert_eq!(ServerEvent::from_bytes(&bytes), Some(joined));
+        // A welcome from a server without rooms names no default room.
+        let welcome = ServerEvent::from_bytes(
+            br#"{"type":"welcome","name":"ace","users":["ace"],"rate":{"burst":10,"per_second":5},"max_text":4096}"#,
+        );
+        assert!(
+            matches!(welcome, Some(ServerEvent::Welcome(Welcome { default_room: None, ref rooms, .. })) if rooms.is_empty())
+        );
+    }
+
+    #[test]
     fn unknown_types_and_fields_are_tolerated() {
         let e: ServerEvent = serde_json::from_str(r#"{"type":"poll","question":"?"}"#).unwrap();
         assert_eq!(e, ServerEvent::Unknown);
@@ -539,6 +584,7 @@ mod tests {
         assert_eq!(
             e,
             ServerEvent::Notice {
+                room: None,
                 text: "hi".into(),
                 ts: 1
             }

@@ -44,8 +44,8 @@ pub mod token;
 
 pub use event::{
     Auth, Ban, BanTarget, ByeCode, ClientEvent, ErrorCode, HistoryEntry, Member, ModerationAction,
-    RateLimit, RejectCode, ServerEvent, Welcome, forbidden_control, valid_cid, valid_username,
-    validate_reason, validate_text,
+    RateLimit, RejectCode, RoomInfo, RoomJoined, RoomName, RoomNameError, ServerEvent, Welcome,
+    forbidden_control, valid_cid, valid_username, validate_reason, validate_text, validate_topic,
 };
 pub use handshake::{
     ClientHandshake, HandshakeError, ServerHandshake, ServerHello, Session, SessionKeys,

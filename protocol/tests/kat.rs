@@ -174,6 +174,9 @@ fn auth_event() -> Auth {
 
 fn welcome_event() -> ServerEvent {
     ServerEvent::Welcome(Welcome {
+        default_room: None,
+        rooms: Vec::new(),
+        topic: None,
         name: "ace".into(),
         users: vec!["ace".into()],
         members: vec![],
@@ -664,9 +667,14 @@ fn the_event_examples_round_trip() {
             "dm",
             "identity_add",
             "identity_remove",
+            "invite",
+            "join_room",
             "kick",
             "mute",
+            "part_room",
+            "rooms",
             "say",
+            "topic",
             "unban",
             "unmute",
             "who"
@@ -697,6 +705,10 @@ fn the_event_examples_round_trip() {
             "notice",
             "presence",
             "reject",
+            "room_joined",
+            "room_parted",
+            "rooms",
+            "topic",
             "users",
             "welcome"
         ]
@@ -761,6 +773,11 @@ fn every_code_is_documented() {
         ErrorCode::Muted,
         ErrorCode::NotBanned,
         ErrorCode::NotMuted,
+        ErrorCode::RoomInvalid,
+        ErrorCode::NoSuchRoom,
+        ErrorCode::NotInRoom,
+        ErrorCode::TooManyRooms,
+        ErrorCode::CannotPart,
     ] {
         match code {
             ErrorCode::TextTooLong
@@ -777,6 +794,11 @@ fn every_code_is_documented() {
             | ErrorCode::Muted
             | ErrorCode::NotBanned
             | ErrorCode::NotMuted
+            | ErrorCode::RoomInvalid
+            | ErrorCode::NoSuchRoom
+            | ErrorCode::NotInRoom
+            | ErrorCode::TooManyRooms
+            | ErrorCode::CannotPart
             | ErrorCode::Other => row(code_name(code)),
         }
     }
@@ -788,6 +810,7 @@ fn every_code_is_documented() {
         ModerationAction::Unmute,
         ModerationAction::Op,
         ModerationAction::Deop,
+        ModerationAction::Invite,
     ] {
         match action {
             ModerationAction::Kick
@@ -797,6 +820,7 @@ fn every_code_is_documented() {
             | ModerationAction::Unmute
             | ModerationAction::Op
             | ModerationAction::Deop
+            | ModerationAction::Invite
             | ModerationAction::Other => row(code_name(action)),
         }
     }

@@ -51,6 +51,7 @@ async fn main() {
         let batch = WINDOW.min(history - sent);
         for _ in 0..batch {
             let say = ClientEvent::Say {
+                room: None,
                 text: text.clone(),
                 cid: None,
             };
@@ -139,7 +140,7 @@ async fn main() {
 /// One `/who`: sent, and its answer received (other events skipped).
 async fn who(client: &mut RawClient) -> Duration {
     let sent = Instant::now();
-    client.send(&ClientEvent::Who).await;
+    client.send(&ClientEvent::Who { room: None }).await;
     client
         .recv_until("the users", |e| {
             matches!(e, ServerEvent::Users { .. }).then_some(())

@@ -176,20 +176,27 @@ async fn join_once(
             ANSWER_TIMEOUT.as_secs()
         ))
     })?;
-    match answer {
-        Incoming::Event {
-            event: ServerEvent::Welcome(welcome),
-            ..
-        } => Ok((conn, welcome)),
-        Incoming::Event {
-            event:
-                ServerEvent::Reject {
-                    code,
-                    reason,
-                    retry_after,
-                    until,
-                },
-            ..
+    let event = match answer {
+        Incoming::Event { event, .. } => *event,
+        Incoming::Closed(_) => {
+            return Err(lost(
+                "the server closed the connection while we were joining".into(),
+            ));
+        }
+        Incoming::Broken { close, why } => {
+            if let Some(code) = close {
+                conn.abort(code, &why).await;
+            }
+            return Err(lost(why));
+        }
+    };
+    match event {
+        ServerEvent::Welcome(welcome) => Ok((conn, welcome)),
+        ServerEvent::Reject {
+            code,
+            reason,
+            retry_after,
+            until,
         } => {
             conn.close(close::NORMAL).await;
             let refusal = Refusal {
@@ -200,19 +207,10 @@ async fn join_once(
             };
             Err(rejected(&refusal, &auth, url))
         }
-        Incoming::Event { .. } => {
+        _ => {
             let why = "the server answered the join with neither a welcome nor a refusal";
             conn.abort(close::PROTOCOL, why).await;
             Err(Failure::new(Exit::Error, format!("{why}; is it a newer chatd?")).into())
-        }
-        Incoming::Closed(_) => Err(lost(
-            "the server closed the connection while we were joining".into(),
-        )),
-        Incoming::Broken { close, why } => {
-            if let Some(code) = close {
-                conn.abort(code, &why).await;
-            }
-            Err(lost(why))
         }
     }
 }

@@ -2,7 +2,7 @@
 //! besides the commands: why it woke ([`Wake`]), the state of the link
 //! ([`Link`]) and what happened ([`Event`]).
 
-use chat_protocol::{Member, ServerEvent, Welcome};
+use chat_protocol::{Member, RoomJoined, RoomName, ServerEvent, Welcome};
 use tokio::time::Instant;
 
 use super::Pending;
@@ -49,10 +49,11 @@ pub enum Event {
         /// Its JSON.
         raw: Vec<u8>,
     },
-    /// Who is online, exactly: the answer to
-    /// [`Engine::refresh_users`](super::Engine::refresh_users), which shows
-    /// nothing: the names, and the `members` when the server sends them.
-    Users(Vec<String>, Vec<Member>),
+    /// Who is in a room (`None`: the default room), exactly: the answer
+    /// to [`Engine::refresh_users`](super::Engine::refresh_users), which
+    /// shows nothing: the names, and the `members` when the server sends
+    /// them.
+    Users(Option<RoomName>, Vec<String>, Vec<Member>),
     /// The server's answer to a line came: it was taken.
     Confirmed(u64),
     /// The server refused a line (an `error` event, also given as
@@ -73,6 +74,19 @@ pub enum Event {
         /// The server joined (one of several, maybe another than before).
         url: String,
     },
+    /// A room joined again after a reconnect (its `join_room {room,
+    /// after}` answered): `joined.history` holds only what was not shown
+    /// yet, `gap` says that messages of the room may have been missed.
+    RoomRejoined {
+        /// The room's new welcome, its history merged.
+        joined: RoomJoined,
+        /// Whether the history may not cover the time away.
+        gap: bool,
+    },
+    /// The session is no longer in this room and could not join it again
+    /// after a reconnect; the server's words (its `error`, given before
+    /// as [`Event::Server`]).
+    RoomLost(RoomName, String),
     /// A rejoin attempt failed, and another follows.
     RetryFailed(String),
     /// The session is over; `failure` says why and how to exit, `remedy`

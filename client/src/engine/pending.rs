@@ -74,9 +74,16 @@ pub(super) fn merge(
             }
             // Adding or removing a key again changes nothing more: the
             // answer (the name's keys now, the bans) is still worth having.
+            // So for rooms: a room joined or left, a topic set, a name
+            // invited twice is as once.
             ClientEvent::IdentityAdd { .. }
             | ClientEvent::IdentityRemove { .. }
-            | ClientEvent::Bans => {
+            | ClientEvent::Bans
+            | ClientEvent::JoinRoom { .. }
+            | ClientEvent::PartRoom { .. }
+            | ClientEvent::Rooms
+            | ClientEvent::Topic { .. }
+            | ClientEvent::Invite { .. } => {
                 merged.resend.push(pending);
                 continue;
             }
@@ -113,6 +120,7 @@ mod tests {
 
     fn entry(id: u64, ts: u64, from: &str, text: &str, cid: Option<&str>) -> HistoryEntry {
         HistoryEntry {
+            room: None,
             id,
             from: from.into(),
             text: text.into(),
@@ -126,6 +134,7 @@ mod tests {
         Pending {
             seq,
             event: ClientEvent::Say {
+                room: None,
                 text: text.into(),
                 cid: cid.map(Into::into),
             },
@@ -172,7 +181,7 @@ mod tests {
         };
         let who = Pending {
             seq: 5,
-            event: ClientEvent::Who,
+            event: ClientEvent::Who { room: None },
         };
         let add = Pending {
             seq: 6,

@@ -190,6 +190,8 @@ impl Engine {
                     .is_none_or(|e| e.id == after.saturating_add(1))
         });
         let inflight = std::mem::take(&mut self.inflight);
+        // Lines to other rooms wait for each room's own rejoin.
+        let (inflight, rejoins) = self.rejoin_rooms(&welcome, inflight, events);
         let merged = merge(history, &self.seen, &self.me, inflight);
         let gap = welcome.gap || (!resumed && merged.gap);
         for entry in &merged.fresh {
@@ -197,6 +199,11 @@ impl Engine {
         }
         self.last_id = welcome.last_id.or(self.last_id);
         for pending in merged.resend.into_iter().rev() {
+            self.queue.push_front(pending);
+        }
+        // The rooms first: the Welcome resumed the default room, a
+        // `join_room` resumes each other one.
+        for pending in rejoins.into_iter().rev() {
             self.queue.push_front(pending);
         }
         events.extend(merged.unknown.into_iter().map(Event::Unknown));

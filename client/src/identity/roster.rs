@@ -149,11 +149,21 @@ impl Roster {
     }
 
     /// What a server event changes: joins, leaves, the `users` answer,
-    /// operators made and unmade.
+    /// operators made and unmade. Only the default room's joins, leaves
+    /// and lists say who is online (everyone is in it); another room's
+    /// say who is in that room, which the front end keeps.
     pub fn event(&mut self, event: &ServerEvent) -> Vec<Alert> {
+        if matches!(
+            event,
+            ServerEvent::Join { room: Some(_), .. }
+                | ServerEvent::Leave { room: Some(_), .. }
+                | ServerEvent::Users { room: Some(_), .. }
+        ) {
+            return Vec::new();
+        }
         match event {
             ServerEvent::Welcome(welcome) => self.welcome(welcome),
-            ServerEvent::Users { users, members } => self.users(users, members),
+            ServerEvent::Users { users, members, .. } => self.users(users, members),
             ServerEvent::Join {
                 name, identity, op, ..
             } => {
@@ -196,14 +206,23 @@ impl Roster {
                 None
             }
             ServerEvent::Leave {
-                name, online, ts, ..
+                room,
+                name,
+                online,
+                ts,
+                ..
             } => {
                 let at = self
                     .removed
                     .iter()
                     .position(|n| n.eq_ignore_ascii_case(name))?;
-                self.removed.remove(at);
+                // Told in every room the user was in, the default room's
+                // last: that one ends it.
+                if room.is_none() {
+                    self.removed.remove(at);
+                }
                 Some(ServerEvent::Leave {
+                    room: room.clone(),
                     name: name.clone(),
                     online: *online,
                     reason: String::new(),

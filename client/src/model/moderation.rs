@@ -29,17 +29,23 @@ fn length(until: Option<u64>, ts: u64) -> String {
 }
 
 /// The line a `moderation` event shows: `bob was banned for 1h by carol
-/// (spam)`, `carol was made an operator by the admin`.
+/// (spam)`, `carol was made an operator by the admin`, `dave was invited
+/// to #ops by carol`.
 pub(super) fn told(
     action: ModerationAction,
     target: &str,
     by: Option<&str>,
+    room: Option<&chat_protocol::RoomName>,
     until: Option<u64>,
     reason: Option<&str>,
     ts: u64,
 ) -> Entry {
     let text = Wording::default().field(target);
     let done = match action {
+        ModerationAction::Invite => match room {
+            Some(room) => format!(" was invited to {room} by "),
+            None => " was invited by ".into(),
+        },
         ModerationAction::Kick => " was kicked by ".to_owned(),
         ModerationAction::Ban => format!(" was banned{} by ", length(until, ts)),
         ModerationAction::Unban => " was unbanned by ".into(),
@@ -204,6 +210,7 @@ mod tests {
         reason: Option<&str>,
     ) -> String {
         let event = ServerEvent::Moderation {
+            room: None,
             action,
             target: "bob".into(),
             by: by.map(str::to_owned),
@@ -258,6 +265,7 @@ mod tests {
         );
         // The peer's fields stay fields: a newline in them is escaped.
         let event = ServerEvent::Moderation {
+            room: None,
             action: Kick,
             target: "bob".into(),
             by: Some("carol".into()),
@@ -282,6 +290,7 @@ mod tests {
     #[test]
     fn a_mute_and_a_ban_of_our_own_say_until_when() {
         let muted = ServerEvent::Error {
+            room: None,
             code: ErrorCode::Muted,
             message: "muted by carol: flooding".into(),
             until: Some(TS + 60_000),
@@ -291,6 +300,7 @@ mod tests {
             ["refused: you are muted until t+60 (muted by carol: flooding)"]
         );
         let for_good = ServerEvent::Error {
+            room: None,
             code: ErrorCode::Muted,
             message: String::new(),
             until: None,

@@ -5,23 +5,30 @@
 //! [`super::view`] draws it. Tests build it directly, feed it keys and draw
 //! it on ratatui's `TestBackend`.
 //!
-//! The state is here; what engine events do to it is in [`events`]; what
-//! the user does to it is in [`keys`] (keys, paste, mouse), [`commands`]
-//! (Enter and Tab: commands, messages, completion), [`search`] (Ctrl-R,
-//! `/search`, `/lastlog`), [`ended`] (leaving, and a session that ended)
-//! and [`scroll`] (the pane's scrolling).
+//! The state is here; its conversations (a pane each: rooms and direct
+//! messages) are in [`buffer`]; what engine events do to it is in
+//! [`events`] (and [`room_events`] for the rooms'); what the user does to
+//! it is in [`keys`] (keys, paste, mouse), [`commands`] (Enter and Tab:
+//! commands, messages, completion), [`room_commands`] (`/join`, `/part`,
+//! `/msg NAME`, …), [`search`] (Ctrl-R, `/search`, `/lastlog`), [`ended`]
+//! (leaving, and a session that ended) and [`scroll`] (the pane's
+//! scrolling).
 
+pub mod buffer;
 mod commands;
 mod ended;
 mod events;
 mod identities;
 mod keys;
+mod room_commands;
+mod room_events;
 mod scroll;
 mod search;
 
-use chat_protocol::{ClientEvent, Welcome};
+use chat_protocol::{ClientEvent, RoomName, Welcome};
 use tokio::time::Instant;
 
+pub use self::buffer::{Buffer, Place};
 use self::commands::Completion;
 pub use self::ended::{Ended, Secret};
 pub use self::search::Search;
@@ -93,11 +100,17 @@ pub struct Shown {
     pub own: bool,
 }
 
+/// Where a line is logged: the server's file (the default room, and
+/// everything of a server without rooms), or a room's or a person's of
+/// the same server (`#ops`, `@bob`: the name's end of the file name).
+pub type LogTarget = Option<String>;
+
 /// Where the pane is scrolled to: `rows_below` rows of entry `entry` (and
 /// everything after it) are below the bottom of the pane.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Anchor {
-    /// Index into [`App::lines`] of the entry at the bottom of the pane.
+    /// Index into the buffer's lines of the entry at the bottom of the
+    /// pane.
     pub entry: usize,
     /// Its rows hidden below the pane.
     pub rows_below: usize,
@@ -111,27 +124,26 @@ pub struct App {
     pub fingerprint: String,
     /// Our name.
     pub me: String,
-    /// Who is online, sorted.
-    pub users: Vec<String>,
     /// Who is online with which identity, and what this client has seen
     /// of names before (see [`App::with_roster`]).
     pub ids: Roster,
-    /// How many are online, as the server last said (a presence summary
-    /// says it before the user list is refreshed).
-    pub online: usize,
-    /// Since a presence summary: the user list is out of date and a
-    /// refresh is wanted ([`App::wants_users`]).
-    users_stale: bool,
     /// When the user list was last refreshed (Unix ms, the clock's).
     users_refreshed: Option<u64>,
-    /// The message pane, oldest first.
-    pub lines: Vec<Shown>,
-    /// Our lines not yet answered, in the order typed.
-    pub pending: Vec<(u64, Entry)>,
-    /// `None`: live (the newest at the bottom).
-    pub scroll: Option<Anchor>,
-    /// Messages from others that came while scrolled up.
-    pub unseen: usize,
+    /// The conversations: the default room's first, then the other rooms,
+    /// then the direct messages ([`buffer`]).
+    pub buffers: Vec<Buffer>,
+    /// The index of the buffer on screen.
+    pub current: usize,
+    /// Whether the server has rooms (its `Welcome` named a default room):
+    /// the room list is shown, and direct messages have buffers of their
+    /// own.
+    pub rooms: bool,
+    /// The rooms `/join`ed and not answered yet, with the line's number:
+    /// the answer's buffer is shown.
+    joining: Vec<(u64, RoomName)>,
+    /// Our lines not yet answered, in the order typed, with the buffer
+    /// each went from.
+    pub pending: Vec<(u64, Place, Entry)>,
     /// The input line.
     pub editor: Editor,
     /// Whether the user list is shown (where there is room).
@@ -148,8 +160,6 @@ pub struct App {
     pub max_text: usize,
     /// How times and dates are shown (`time_format`; UTC in tests).
     pub clock: Clock,
-    /// The day of the last line with a time, for the day-change marker.
-    last_day: Option<(i32, i32)>,
     /// The message pane's size at the last draw (width, height).
     pub pane: (usize, usize),
     /// While the link is down: when it went (Unix ms). Who is online is
@@ -175,7 +185,7 @@ pub struct App {
     /// Whether the lines shown from now on are logged (`log_dir`).
     pub logging: bool,
     /// Lines to log, for the runner to write ([`App::take_log`]).
-    to_log: Vec<Entry>,
+    to_log: Vec<(LogTarget, Entry)>,
     completion: Option<Completion>,
     last_retry_error: Option<String>,
 }
@@ -183,19 +193,23 @@ pub struct App {
 impl App {
     /// The app right after joining with `welcome`; times shown by `clock`.
     pub fn new(url: &str, fingerprint: &str, welcome: &Welcome, clock: Clock) -> Self {
+        // A server without rooms has one, which has no name: it is never
+        // sent, shown or logged by one.
+        let default = welcome
+            .default_room
+            .clone()
+            .unwrap_or_else(|| RoomName::parse("#lobby").expect("a room's name"));
         let mut app = Self {
             url: url.to_owned(),
             fingerprint: fingerprint.to_owned(),
             me: welcome.name.clone(),
-            users: Vec::new(),
             ids: Roster::in_memory(),
-            online: 0,
-            users_stale: false,
             users_refreshed: None,
-            lines: Vec::new(),
+            buffers: vec![Buffer::new(Place::Room(default))],
+            current: 0,
+            rooms: welcome.default_room.is_some(),
+            joining: Vec::new(),
             pending: Vec::new(),
-            scroll: None,
-            unseen: 0,
             editor: Editor::default(),
             show_users: true,
             link: Link::Up,
@@ -204,7 +218,6 @@ impl App {
             color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
             max_text: welcome.max_text,
             clock,
-            last_day: None,
             pane: (80, 20),
             stale_since: None,
             uncertain_rows: Vec::new(),
@@ -217,35 +230,37 @@ impl App {
             completion: None,
             last_retry_error: None,
         };
-        app.set_users(&welcome.users);
+        app.buffers[0].set_users(&welcome.users);
+        app.buffers[0].topic.clone_from(&welcome.topic);
+        for room in &welcome.rooms {
+            app.open(Place::Room(room.clone()));
+        }
         for entry in model::welcome(welcome) {
             app.push(entry, true);
         }
         app
     }
 
-    fn set_users(&mut self, users: &[String]) {
-        self.users = users.to_vec();
-        self.users.sort_by_key(|u| u.to_ascii_lowercase());
-        self.users.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
-        self.online = self.users.len();
-    }
-
-    /// Whether to ask the server who is online now: after a presence
-    /// summary, at most once per [`USERS_REFRESH_MS`]. The runner asks
+    /// Whether to ask the server who is in the room on screen now: after
+    /// a presence summary, at most once per [`USERS_REFRESH_MS`]; the room
+    /// to ask about (`None`: the default room), if so. The runner asks
     /// (through [`crate::engine::Engine::refresh_users`]) when its queue
     /// is empty, so a refresh never delays a line typed.
-    pub fn wants_users(&mut self) -> bool {
+    pub fn wants_users(&mut self) -> Option<Option<RoomName>> {
         let now = self.clock.now();
         let due = self
             .users_refreshed
             .is_none_or(|at| now.saturating_sub(at) >= USERS_REFRESH_MS);
-        if !(self.users_stale && due) {
-            return false;
+        let at = match self.buf().place {
+            Place::Room(_) => self.current,
+            Place::Direct(_) => 0,
+        };
+        if !(self.buffers[at].users_stale && due) {
+            return None;
         }
-        self.users_stale = false;
+        self.buffers[at].users_stale = false;
         self.users_refreshed = Some(now);
-        true
+        Some(self.buffers[at].place.room().filter(|_| at != 0).cloned())
     }
 
     fn is_me(&self, name: &str) -> bool {
@@ -264,35 +279,60 @@ impl App {
         })
     }
 
-    /// Adds a line to the pane; `history` lines never ring. A line
-    /// without a time of its own (ours, a `/who` answer) gets the time
-    /// now; where the day changes, a marker with the date goes first
+    /// Adds a line to the pane on screen; see [`App::push_to`].
+    fn push(&mut self, entry: Entry, history: bool) {
+        self.push_to(self.current, entry, history);
+    }
+
+    /// Adds a line to buffer `at`'s pane; `history` lines never ring. A
+    /// line without a time of its own (ours, a `/who` answer) gets the
+    /// time now; where the day changes, a marker with the date goes first
     /// (also before history older than today).
-    fn push(&mut self, mut entry: Entry, history: bool) {
+    fn push_to(&mut self, at: usize, mut entry: Entry, history: bool) {
         if entry.kind != Kind::Divider {
             let ts = *entry.ts.get_or_insert_with(|| self.clock.now());
             let day = self.clock.day(ts);
-            if self.last_day != Some(day) {
+            let last_day = self.buffers[at].last_day;
+            if last_day != Some(day) {
                 let today = self.clock.day(self.clock.now());
-                if self.last_day.is_some() || day != today {
+                if last_day.is_some() || day != today {
                     let date = self.clock.date(ts);
-                    self.push_line(Entry::divider(date), true);
+                    self.push_line_to(at, Entry::divider(date), true);
                 }
-                self.last_day = Some(day);
+                self.buffers[at].last_day = Some(day);
             }
         }
-        self.push_line(entry, history);
+        self.push_line_to(at, entry, history);
     }
 
-    /// The lines to log since the last call (none unless logging).
-    pub fn take_log(&mut self) -> Vec<Entry> {
+    /// The lines to log since the last call (none unless logging), each
+    /// with the file it goes to.
+    pub fn take_log(&mut self) -> Vec<(LogTarget, Entry)> {
         std::mem::take(&mut self.to_log)
     }
 
-    /// Adds a line to the pane as it is.
+    /// Where buffer `at`'s lines are logged.
+    fn log_target(&self, at: usize) -> LogTarget {
+        if at == 0 || !self.rooms {
+            return None;
+        }
+        Some(match &self.buffers[at].place {
+            Place::Room(room) => room.as_str().to_owned(),
+            Place::Direct(name) => format!("@{}", name.to_ascii_lowercase()),
+        })
+    }
+
+    /// Adds a line to the pane on screen as it is.
     fn push_line(&mut self, entry: Entry, history: bool) {
+        self.push_line_to(self.current, entry, history);
+    }
+
+    /// Adds a line to buffer `at`'s pane as it is, counting it as unread
+    /// there when another buffer is on screen.
+    fn push_line_to(&mut self, at: usize, entry: Entry, history: bool) {
         if self.logging && entry.kind != Kind::Divider {
-            self.to_log.push(entry.clone());
+            let target = self.log_target(at);
+            self.to_log.push((target, entry.clone()));
         }
         let own = matches!(entry.kind, Kind::Message | Kind::Action | Kind::Dm { .. })
             && self.is_me(&entry.from);
@@ -309,19 +349,28 @@ impl App {
                 Bell::All => true,
             };
         }
-        if self.scroll.is_some() && from_other {
-            self.unseen += 1;
+        let to_me = matches!(&entry.kind, Kind::Dm { to } if self.is_me(to));
+        let on_screen = at == self.current;
+        let buf = &mut self.buffers[at];
+        if buf.scroll.is_some() && from_other {
+            buf.unseen += 1;
         }
-        self.lines.push(Shown {
+        if !on_screen && !history && from_other {
+            buf.unread += 1;
+            if mention || to_me {
+                buf.mentions += 1;
+            }
+        }
+        buf.lines.push(Shown {
             entry,
             mention,
             own,
         });
-        if self.lines.len() > SCROLLBACK_MAX {
+        if buf.lines.len() > SCROLLBACK_MAX {
             // The oldest tenth goes, in one move.
             let drop = SCROLLBACK_MAX / 10;
-            self.lines.drain(..drop);
-            if let Some(anchor) = &mut self.scroll {
+            buf.lines.drain(..drop);
+            if let Some(anchor) = &mut buf.scroll {
                 anchor.entry = anchor.entry.saturating_sub(drop);
             }
         }
@@ -332,12 +381,20 @@ impl App {
         self.push(Entry::notice(None, text), false);
     }
 
-    /// Shows `event` as pending under `seq` until the engine confirms it.
+    /// Shows `event` as pending under `seq` until the engine confirms it,
+    /// in the buffer it went from; a `/join` is remembered, so that its
+    /// answer's buffer is shown.
     pub fn add_pending(&mut self, seq: u64, event: &ClientEvent) {
         let (kind, text) = match event {
             ClientEvent::Say { text, .. } => (Kind::Message, text),
             ClientEvent::Action { text, .. } => (Kind::Action, text),
             ClientEvent::Dm { to, text, .. } => (Kind::Dm { to: to.clone() }, text),
+            ClientEvent::JoinRoom { room, .. } => {
+                if let Ok(room) = RoomName::parse(room) {
+                    self.joining.push((seq, room));
+                }
+                return;
+            }
             _ => return,
         };
         let entry = Entry {
@@ -346,13 +403,16 @@ impl App {
             from: self.me.clone(),
             text: text.clone(),
             id: None,
+            room: None,
             fields: Vec::new(),
         };
-        self.pending.push((seq, entry));
+        let place = self.buf().place.clone();
+        self.pending.push((seq, place, entry));
     }
 
     fn settle(&mut self, seq: u64) {
-        self.pending.retain(|(s, _)| *s != seq);
+        self.pending.retain(|(s, _, _)| *s != seq);
+        self.joining.retain(|(s, _)| *s != seq);
     }
 }
 

@@ -45,7 +45,7 @@ use ratatui::backend::CrosstermBackend;
 use tokio::signal::unix::{SignalKind, signal};
 
 use self::app::{Action, App, Bell};
-use self::log::Log;
+use self::log::Logs;
 use crate::clock::Clock;
 use crate::engine::{Engine, Link};
 use crate::exit::Exit;
@@ -190,7 +190,7 @@ pub async fn run(
     app.bell = options.bell;
     app.color = options.color;
     // The welcome's history is not logged (it was, when it was live).
-    let mut log = options.log_dir.and_then(|dir| match Log::open(&dir, url) {
+    let mut log = options.log_dir.and_then(|dir| match Logs::open(&dir, url) {
         Ok(log) => Some(log),
         Err(err) => {
             app.note(format!("not logging to {}: {err}", dir.display()));
@@ -227,13 +227,13 @@ type Term = Terminal<CrosstermBackend<io::Stdout>>;
 
 /// Writes what the app has to log; a log that fails is said once, then
 /// closed.
-fn write_log(app: &mut App, log: &mut Option<Log>) {
+fn write_log(app: &mut App, log: &mut Option<Logs>) {
     let entries = app.take_log();
     let Some(open) = log else {
         return;
     };
-    if let Err(err) = open.write(&entries, &app.clock) {
-        let path = open.path.display().to_string();
+    if let Err((path, err)) = open.write(&entries, &app.clock) {
+        let path = path.display().to_string();
         *log = None;
         app.logging = false;
         app.note(format!("logging stopped: writing {path}: {err}"));
@@ -246,7 +246,7 @@ async fn main_loop(
     engine: &mut Engine,
     app: &mut App,
     terminal: &mut Term,
-    log: &mut Option<Log>,
+    log: &mut Option<Logs>,
     signals: &mut Signals,
 ) -> anyhow::Result<Exit> {
     let mut events = EventStream::new();
@@ -294,9 +294,9 @@ async fn main_loop(
         if engine.link() == Link::Up
             && engine.queued() == 0
             && !engine.refreshing_users()
-            && app.wants_users()
+            && let Some(room) = app.wants_users()
         {
-            engine.refresh_users();
+            engine.refresh_users(room.as_ref());
         }
         for action in actions {
             match action {

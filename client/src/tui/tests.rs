@@ -4,7 +4,7 @@
 //! do not depend on the machine's time zone. This file holds the shared
 //! scenery; the tests are in `tests/`, one module per concern: `pane` (the
 //! pane and the bars), `text` (what text looks like), `input`, `drawing`,
-//! `presence`, `identities`.
+//! `presence`, `identities`, `rooms`.
 
 use chat_protocol::{ClientEvent, HistoryEntry, RateLimit, ServerEvent, Welcome};
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
@@ -26,6 +26,7 @@ mod input;
 mod moderation;
 mod pane;
 mod presence;
+mod rooms;
 mod search;
 mod text;
 
@@ -34,6 +35,7 @@ const NOON: u64 = 1_699_963_200_000;
 
 fn entry(id: u64, from: &str, text: &str) -> HistoryEntry {
     HistoryEntry {
+        room: None,
         id,
         from: from.into(),
         text: text.into(),
@@ -45,6 +47,9 @@ fn entry(id: u64, from: &str, text: &str) -> HistoryEntry {
 
 fn welcome(history: Vec<HistoryEntry>) -> Welcome {
     Welcome {
+        default_room: None,
+        rooms: Vec::new(),
+        topic: None,
         name: "ace".into(),
         users: vec!["ace".into(), "bob".into(), "carol".into(), "dave".into()],
         history,
@@ -125,6 +130,7 @@ fn send(app: &mut App, text: &str, seq: u64) {
 fn busy_room() -> App {
     let mut app = app_with(vec![entry(1, "bob", "morning")]);
     app.on_engine(server(ServerEvent::Join {
+        room: None,
         name: "erin".into(),
         online: 5,
         ts: NOON + 120_000,
@@ -145,6 +151,7 @@ fn busy_room() -> App {
         cid: None,
     }));
     app.on_engine(server(ServerEvent::Notice {
+        room: None,
         text: "maintenance at 13:00".into(),
         ts: NOON + 360_000,
     }));

@@ -1,12 +1,13 @@
-//! Draws the [`App`]: status bar, message pane, user list, input line.
+//! Draws the [`App`]: status bar, room list (with a server that has
+//! rooms), message pane, user list, input line.
 //!
 //! ```text
-//!  chat · ws://host:1719/ · ace · 3 online · key 5d67e3a0… · connected
-//!  ─── history ──────────────────────────────────────┃ ace
-//!  11:58 <bob> morning                                ┃ bob
-//!  ─── live ─────────────────────────────────────────┃ carol
-//!  12:01 <carol> hi all, ace: the build is green      ┃
-//!  12:02 <ace> thanks!                      (pending) ┃
+//!  chat · ws://host:1719/ · ace · #ops: deploys · 3 online · connected
+//!   #lobby  │ ─── history ─────────────────────────┃ ace
+//!  >#ops    │ 11:58 <bob> morning                   ┃ bob
+//!   #coffee3│ ─── live ────────────────────────────┃ carol
+//!   ─ direct│ 12:01 <carol> hi all, ace: it's green ┃
+//!   bob    1│ 12:02 <ace> thanks!         (pending) ┃
 //!  ──────────────────────────── Tab: complete · F2: users
 //!  > /msg car▏
 //! ```
@@ -24,8 +25,9 @@
 //! collapsed (none before or after its text, one at most between).
 //!
 //! - [`draw`] lays the screen out; each part is drawn by its own module:
-//!   [`bars`] the status bar and the rule above the input, [`pane`] the
-//!   message pane, [`users`] the user list, [`input`] the input line;
+//!   [`bars`] the status bar and the rule above the input, [`rooms`] the
+//!   room list, [`pane`] the message pane, [`users`] the user list,
+//!   [`input`] the input line;
 //! - [`entry`]: the rows of one entry (prefix, escaped text, mentions,
 //!   wrapping), which the pane draws and the app's scrolling counts;
 //! - [`style`]: the styles and the names' colours.
@@ -34,6 +36,7 @@ mod bars;
 mod entry;
 mod input;
 mod pane;
+mod rooms;
 mod style;
 mod users;
 
@@ -46,6 +49,7 @@ use self::bars::{draw_rule, draw_status};
 pub use self::entry::rows;
 use self::input::input_rows;
 use self::pane::draw_pane;
+use self::rooms::draw_rooms;
 use self::style::Styles;
 pub use self::style::name_color;
 use self::users::draw_users;
@@ -54,6 +58,8 @@ use super::text;
 
 /// The user list is hidden below this width.
 const USERS_MIN_WIDTH: u16 = 60;
+/// The room list is hidden below this width.
+const ROOMS_MIN_WIDTH: u16 = 50;
 /// The input grows to at most this many rows.
 const INPUT_MAX_ROWS: usize = 5;
 
@@ -80,13 +86,24 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
 
     draw_status(frame, app, status, &st);
 
+    let (rooms, middle) = if app.rooms && area.width >= ROOMS_MIN_WIDTH {
+        let [rooms, rest] =
+            Layout::horizontal([Constraint::Length(rooms::width(app)), Constraint::Min(10)])
+                .areas(middle);
+        (Some(rooms), rest)
+    } else {
+        (None, middle)
+    };
+    if let Some(rooms) = rooms {
+        draw_rooms(frame, app, rooms, &st);
+    }
     let users_shown = app.show_users && area.width >= USERS_MIN_WIDTH;
     let (pane, users) = if users_shown {
         // A name, with room for its marks: `@` (while an operator is
         // online, a column of its own) and ` ✓`.
         let ops = usize::from(app.ids.any_operator());
         let mut longest = app
-            .users
+            .shown_users()
             .iter()
             .map(|u| u.len() + ops + if app.ids.verified(u) { 2 } else { 0 })
             .max()

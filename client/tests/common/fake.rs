@@ -1,5 +1,7 @@
-//! A one-connection fake chat server, built on the protocol crate, for the
-//! failures a real daemon never produces.
+//! A fake chat server, built on the protocol crate, for the failures a
+//! real daemon never produces and what today's daemon does not do yet
+//! (moderation, rooms): one connection per script, served in turn (a
+//! client that reconnects meets the next).
 
 use chat_protocol::sizes::MAX_AUTH;
 use chat_protocol::{
@@ -45,6 +47,15 @@ pub enum Script {
         /// Sent for each client event, in order.
         replies: Vec<Vec<ServerEvent>>,
     },
+    /// As `Converse`, then the link is lost (the connection dropped,
+    /// without a close frame or a `bye`) at the first client event past
+    /// the replies.
+    ConverseThenLose {
+        /// Sent after the Auth.
+        events: Vec<ServerEvent>,
+        /// Sent for each client event, in order.
+        replies: Vec<Vec<ServerEvent>>,
+    },
 }
 
 /// 2031-01-01 00:00 UTC, the end of the fake's bans.
@@ -71,17 +82,22 @@ pub struct Seen {
     pub close: Option<u16>,
 }
 
-/// A fake server serving one connection.
+/// A fake server serving one connection per script.
 pub struct Fake {
     /// `ws://127.0.0.1:PORT/`.
     pub url: String,
-    thread: std::thread::JoinHandle<Seen>,
+    thread: std::thread::JoinHandle<Vec<Seen>>,
 }
 
 impl Fake {
     /// Serves one connection as the holder of `identity`, accepting any key
     /// id with `join_key`.
     pub fn start(identity: ServerIdentity, join_key: JoinKey, script: Script) -> Self {
+        Self::start_each(identity, join_key, vec![script])
+    }
+
+    /// Serves a connection per script, in turn.
+    pub fn start_each(identity: ServerIdentity, join_key: JoinKey, scripts: Vec<Script>) -> Self {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("ws://{}/", listener.local_addr().unwrap());
         listener.set_nonblocking(true).unwrap();
@@ -92,9 +108,15 @@ impl Fake {
                 .unwrap()
                 .block_on(async move {
                     let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                    tokio::time::timeout(DEADLINE, serve(listener, identity, join_key, script))
-                        .await
-                        .unwrap_or_default()
+                    let mut seen = Vec::new();
+                    for script in scripts {
+                        let one = serve(&listener, &identity, &join_key, script);
+                        match tokio::time::timeout(DEADLINE, one).await {
+                            Ok(one) => seen.push(one),
+                            Err(_) => break,
+                        }
+                    }
+                    seen
                 })
         });
         Self { url, thread }
@@ -102,6 +124,11 @@ impl Fake {
 
     /// Waits for the connection to end; what the fake saw.
     pub fn seen(self) -> Seen {
+        self.seen_each().into_iter().next().unwrap_or_default()
+    }
+
+    /// Waits for every connection to end; what the fake saw in each.
+    pub fn seen_each(self) -> Vec<Seen> {
         self.thread.join().expect("fake server thread")
     }
 }
@@ -116,9 +143,9 @@ pub fn token(join_key: &JoinKey, server_public: [u8; 32]) -> String {
 }
 
 async fn serve(
-    listener: tokio::net::TcpListener,
-    identity: ServerIdentity,
-    join_key: JoinKey,
+    listener: &tokio::net::TcpListener,
+    identity: &ServerIdentity,
+    join_key: &JoinKey,
     script: Script,
 ) -> Seen {
     let (stream, _) = listener.accept().await.unwrap();
@@ -138,7 +165,7 @@ async fn serve(
         Some(Ok(Message::Binary(hello))) => hello,
         other => panic!("expected a Hello, got {other:?}"),
     };
-    let answer = ServerHandshake::new(&identity)
+    let answer = ServerHandshake::new(identity)
         .respond(&hello, |_| Some(join_key.clone()))
         .expect("a valid Hello");
     ws.send(Message::binary(answer.challenge)).await.unwrap();
@@ -176,6 +203,9 @@ async fn serve(
                             }
                             Script::BanAfterWelcome => {
                                 let welcome = ServerEvent::Welcome(Welcome {
+                                    default_room: None,
+                                    rooms: Vec::new(),
+                                    topic: None,
                                     name: "ace".into(),
                                     users: vec!["ace".into()],
                                     members: Vec::new(),
@@ -216,7 +246,9 @@ async fn serve(
                                 };
                                 ws.send(seal_event(&mut session, &reject)).await.unwrap();
                             }
-                            Script::Answer(events) | Script::Converse { events, .. } => {
+                            Script::Answer(events)
+                            | Script::Converse { events, .. }
+                            | Script::ConverseThenLose { events, .. } => {
                                 for event in events {
                                     ws.send(seal_event(&mut session, event)).await.unwrap();
                                 }
@@ -230,7 +262,8 @@ async fn serve(
                 Ok(plain) => {
                     let text = String::from_utf8_lossy(&plain).into_owned();
                     let bye = text.contains(r#""type":"bye""#);
-                    if let Script::Converse { replies, .. } = &script
+                    if let Script::Converse { replies, .. }
+                    | Script::ConverseThenLose { replies, .. } = &script
                         && !bye
                         && let Some(reply) = replies.get(seen.after_auth.len())
                     {
@@ -238,7 +271,13 @@ async fn serve(
                             ws.send(seal_event(&mut session, event)).await.unwrap();
                         }
                     }
+                    let lose = matches!(&script, Script::ConverseThenLose { replies, .. }
+                        if seen.after_auth.len() >= replies.len());
                     seen.after_auth.push(text);
+                    if lose {
+                        // Dropped: the TCP connection closes, no frame.
+                        return seen;
+                    }
                 }
                 Err(_) => seen.other_binary += 1,
             },

@@ -60,6 +60,7 @@ impl Hub {
     pub fn notice(&self, text: &str) -> usize {
         let room = self.room.lock().expect("lock");
         let event = ServerEvent::Notice {
+            room: None,
             text: text.to_string(),
             ts: now_ms(),
         };

@@ -321,6 +321,7 @@ impl Hub {
         } else {
             room.broadcast(
                 &ServerEvent::Join {
+                    room: None,
                     name: name.to_string(),
                     online,
                     ts: now_ms(),
@@ -344,6 +345,9 @@ impl Hub {
         };
         drop(room);
         let welcome = Welcome {
+            default_room: None,
+            rooms: Vec::new(),
+            topic: None,
             name: name.to_string(),
             users,
             members,
@@ -388,6 +392,7 @@ impl Hub {
                 room.users.remove(&key);
                 room.broadcast(
                     &ServerEvent::Leave {
+                        room: None,
                         name: member.name.clone(),
                         online,
                         reason: reason.to_string(),
@@ -415,6 +420,7 @@ impl Hub {
         room.send_presence();
         room.broadcast(
             &ServerEvent::Leave {
+                room: None,
                 name,
                 online,
                 reason: reason.to_string(),

@@ -56,7 +56,11 @@ impl Hub {
     /// The answer to `who`: everyone online, by name and with identities.
     pub fn who(&self) -> chat_protocol::ServerEvent {
         let (users, members) = self.room.lock().expect("lock").listed();
-        chat_protocol::ServerEvent::Users { users, members }
+        chat_protocol::ServerEvent::Users {
+            room: None,
+            users,
+            members,
+        }
     }
 }
 
@@ -103,7 +107,11 @@ mod tests {
         ));
         assert!(!hub.end_unproven("nobody", &[alice]));
 
-        let ServerEvent::Users { users, members } = hub.who() else {
+        let ServerEvent::Users {
+            room: None,
+            users,
+            members,
+        } = hub.who() else {
             panic!("a users answer")
         };
         assert_eq!(users, ["alice", "bob", "carol", "Dave"]);

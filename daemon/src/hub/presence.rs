@@ -50,6 +50,7 @@ impl Tally {
         }
         let Tally { joined, left } = std::mem::take(self);
         Some(ServerEvent::Presence {
+            room: None,
             joined,
             left,
             online,

@@ -64,6 +64,7 @@ impl Hub {
             room.send_presence();
         }
         let event = (!counted).then(|| ServerEvent::Join {
+            room: None,
             name: remote.name.clone(),
             online,
             ts: now_ms(),

@@ -210,6 +210,9 @@ pub(crate) mod tests {
 
     fn head() -> Welcome {
         Welcome {
+            default_room: None,
+            rooms: Vec::new(),
+            topic: None,
             name: "ace".into(),
             users: vec!["ace".into()],
             members: Vec::new(),
@@ -231,6 +234,7 @@ pub(crate) mod tests {
         (1..=count)
             .map(|id| {
                 Arc::new(HistoryEntry {
+                    room: None,
                     id,
                     from: "bob".into(),
                     // Escaped in JSON: sizes are those of what is written.

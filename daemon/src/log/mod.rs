@@ -73,6 +73,7 @@ impl Draft {
     /// The entry this draft becomes with the id `id`.
     pub fn into_entry(self, id: u64) -> HistoryEntry {
         HistoryEntry {
+            room: None,
             id,
             from: self.from,
             text: self.text,

@@ -184,6 +184,7 @@ mod tests {
 
     fn entry(id: u64, ts: u64) -> Entry {
         Arc::new(HistoryEntry {
+            room: None,
             id,
             from: "ace".into(),
             text: format!("m{id}"),

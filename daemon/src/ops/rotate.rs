@@ -193,6 +193,7 @@ impl Rotation {
     /// people do not simply vanish.
     fn warn_sessions(&self, keep: KeyId, text: &str) {
         let event = chat_protocol::ServerEvent::Notice {
+            room: None,
             text: text.to_owned(),
             ts: chat_protocol::clock::now_ms(),
         };

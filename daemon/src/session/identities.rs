@@ -24,6 +24,7 @@ pub async fn change(member: &Member, parts: &Parts, key: IdentityKey, add: bool)
             code,
             message,
             until: None,
+            room: None,
         },
     };
     member.send(&answer);

@@ -73,6 +73,7 @@ fn messages(n: u32) -> String {
 
 fn refuse(member: &Member, code: ErrorCode, message: String) {
     member.send(&ServerEvent::Error {
+        room: None,
         code,
         message,
         until: None,
@@ -97,11 +98,26 @@ fn kept(cid: Option<String>) -> Option<String> {
 async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, config: &Config) {
     let checked = |text: &str| validate_text(text, config.max_text);
     match event {
-        ClientEvent::Say { text, cid } => match checked(&text) {
+        // Rooms' server side is not built yet: what a server without rooms
+        // answers (docs/protocol.md §10.8), also to a line for a room,
+        // which it must not take into its one room.
+        ClientEvent::Say { room: Some(_), .. }
+        | ClientEvent::Action { room: Some(_), .. }
+        | ClientEvent::Who { room: Some(_) }
+        | ClientEvent::JoinRoom { .. }
+        | ClientEvent::PartRoom { .. }
+        | ClientEvent::Rooms
+        | ClientEvent::Topic { .. }
+        | ClientEvent::Invite { .. } => refuse(
+            member,
+            ErrorCode::BadEvent,
+            "this server has no rooms yet".into(),
+        ),
+        ClientEvent::Say { text, cid, .. } => match checked(&text) {
             Ok(()) => logged(parts.hub.say(member, text, false, kept(cid)).await, member),
             Err((code, message)) => refuse(member, code, message),
         },
-        ClientEvent::Action { text, cid } => match checked(&text) {
+        ClientEvent::Action { text, cid, .. } => match checked(&text) {
             Ok(()) => logged(parts.hub.say(member, text, true, kept(cid)).await, member),
             Err((code, message)) => refuse(member, code, message),
         },
@@ -118,7 +134,7 @@ async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, config:
                 refuse(member, code, message);
             }
         }
-        ClientEvent::Who => member.send(&parts.hub.who()),
+        ClientEvent::Who { room: None } => member.send(&parts.hub.who()),
         ClientEvent::IdentityAdd { key } => {
             super::identities::change(member, parts, key, true).await;
         }

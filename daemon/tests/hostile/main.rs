@@ -100,6 +100,7 @@ impl Scene {
         let text = format!("marker {} after the attack", self.marks);
         self.honest
             .send(&ClientEvent::Say {
+                room: None,
                 text: text.clone(),
                 cid: None,
             })
@@ -199,6 +200,7 @@ impl Scene {
 /// A `say` event.
 pub fn say(text: &str) -> ClientEvent {
     ClientEvent::Say {
+        room: None,
         text: text.into(),
         cid: None,
     }

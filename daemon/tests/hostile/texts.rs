@@ -84,6 +84,7 @@ async fn controls_in_actions_and_dms_are_refused() {
     let mut s = Scene::start("").await;
     let mut mallory = s.member("mallory").await;
     let action = ClientEvent::Action {
+        room: None,
         text: "\u{1b}]0;pwned\u{7}".into(),
         cid: None,
     };
@@ -156,6 +157,7 @@ async fn a_client_id_with_controls_or_overrides_is_dropped() {
     let long = "c".repeat(33);
     for cid in ["\u{1b}[2J", "\u{202e}x", long.as_str(), "a b"] {
         let line = ClientEvent::Say {
+            room: None,
             text: format!("with cid {}", cid.len()),
             cid: Some(cid.into()),
         };

@@ -85,7 +85,8 @@ pub enum ErrorCode {
     /// Sent faster than the announced rate.
     RateLimited,
     /// A direct message, or a `kick`, `mute` or `unmute`, naming someone
-    /// the server does not know (not online).
+    /// the server does not know (not online); an `invite` of a name that
+    /// is not registered.
     NoSuchUser,
     /// An event that could not be read.
     BadEvent,
@@ -101,7 +102,8 @@ pub enum ErrorCode {
     /// bound to keys (its `names` policy is `"open"`).
     NamesOpen,
     /// A moderation event (`kick`, `ban`, `unban`, `mute`, `unmute`,
-    /// `bans`) from a session that is not an operator's.
+    /// `bans`, `invite`, `topic`) from a session that is not an
+    /// operator's.
     NotOperator,
     /// An operator acted on what only the server's admin may touch:
     /// another operator, a ban or mute the admin set, a `key:` or `addr:`
@@ -114,6 +116,22 @@ pub enum ErrorCode {
     NotBanned,
     /// `unmute` of a name that is not muted.
     NotMuted,
+    /// A `room` that is not a room's name (`#` and 1–32 of
+    /// `a-z 0-9 _ . -`, the first a letter or digit).
+    RoomInvalid,
+    /// A room that does not exist, and that this session may not make by
+    /// joining it (the server's `room_creation` policy); also a private
+    /// room this session was not invited to (its existence is not told).
+    NoSuchRoom,
+    /// A `say`, `action`, `who`, `part_room`, `topic` or `invite` naming a
+    /// room this session is not in.
+    NotInRoom,
+    /// A `join_room` over a limit: the rooms a session may be in, the
+    /// rooms the server holds, or the rooms a session may make per hour
+    /// (the `message` says which).
+    TooManyRooms,
+    /// A `part_room` of the default room, which every session stays in.
+    CannotPart,
     /// A code this side does not know.
     #[serde(other)]
     Other,

@@ -49,6 +49,9 @@ pub enum ModerationAction {
     Op,
     /// A name is an operator no longer.
     Deop,
+    /// A registered name was invited into a room (the event's `room`);
+    /// told to the room's members and to the name invited.
+    Invite,
     /// An action this side does not know.
     #[serde(other)]
     Other,
@@ -350,6 +353,7 @@ mod tests {
         }
 
         let told = ServerEvent::Moderation {
+            room: None,
             action: ModerationAction::Ban,
             target: "key:40dd79759f005170".into(),
             by: None,

@@ -16,6 +16,9 @@ fn member(name: &str, identity: Option<IdentityKey>) -> Member {
 
 fn welcome(members: Vec<Member>) -> Welcome {
     Welcome {
+        default_room: None,
+        rooms: Vec::new(),
+        topic: None,
         name: "ace".into(),
         users: members.iter().map(|m| m.name.clone()).collect(),
         members,
@@ -35,6 +38,7 @@ fn welcome(members: Vec<Member>) -> Welcome {
 
 fn join(name: &str, identity: Option<IdentityKey>) -> ServerEvent {
     ServerEvent::Join {
+        room: None,
         name: name.into(),
         online: 2,
         ts: 1,
@@ -45,6 +49,7 @@ fn join(name: &str, identity: Option<IdentityKey>) -> ServerEvent {
 
 fn leave(name: &str) -> ServerEvent {
     ServerEvent::Leave {
+        room: None,
         name: name.into(),
         online: 1,
         reason: "left".into(),
@@ -147,6 +152,7 @@ fn whois_shows_the_fingerprint_and_what_was_seen_when() {
 
 fn told(action: ModerationAction, target: &str) -> ServerEvent {
     ServerEvent::Moderation {
+        room: None,
         action,
         target: target.into(),
         by: Some("carol".into()),
@@ -165,6 +171,7 @@ fn operators_are_known_from_members_joins_and_op_deop() {
     assert!(roster.operator("Carol") && !roster.operator("ace"));
     assert!(roster.any_operator());
     roster.event(&ServerEvent::Join {
+        room: None,
         name: "dave".into(),
         online: 3,
         ts: 1,
@@ -186,6 +193,7 @@ fn the_leave_after_a_kick_or_ban_is_shown_without_its_reason() {
     let mut roster = Roster::in_memory();
     roster.welcome(&welcome(vec![member("ace", None), member("bob", None)]));
     let kicked = ServerEvent::Leave {
+        room: None,
         name: "bob".into(),
         online: 1,
         reason: "kicked: spam".into(),
@@ -202,6 +210,7 @@ fn the_leave_after_a_kick_or_ban_is_shown_without_its_reason() {
     // A ban of someone not online is followed by no leave: nothing kept.
     assert_eq!(roster.shown(&told(ModerationAction::Ban, "mallory")), None);
     let later = ServerEvent::Leave {
+        room: None,
         name: "mallory".into(),
         online: 1,
         reason: "connection lost".into(),
@@ -226,6 +235,7 @@ fn messages_are_hidden_by_the_senders_identity_and_counted() {
     assert!(roster.ignore("cat").unwrap().contains("by name"));
     let message = |from: &str| {
         ServerEvent::Message(chat_protocol::HistoryEntry {
+            room: None,
             id: 1,
             from: from.into(),
             text: "hi".into(),

@@ -15,14 +15,19 @@ pub const COMMANDS: &[&str] = &[
     "/help",
     "/identity",
     "/ignore",
+    "/invite",
+    "/join",
     "/kick",
     "/lastlog",
     "/me",
     "/msg",
     "/mute",
+    "/part",
     "/quit",
     "/reconnect",
+    "/rooms",
     "/search",
+    "/topic",
     "/unban",
     "/unignore",
     "/unmute",
@@ -42,13 +47,16 @@ const NAME_FIRST: &[&str] = &[
     "/unmute ",
     "/ignore ",
     "/unignore ",
+    "/invite ",
 ];
 
 /// What `/help` shows.
 pub const HELP: &str = "\
-commands: TEXT sends to everyone; /me TEXT an action; /msg NAME TEXT to NAME only; /who lists who is online; /whois NAME what is known of NAME (its identity, and the ones this client has seen for it); /identity add|remove KEY registers another key (a second device) to your name, or removes one; /ignore NAME hides NAME's messages here (/ignore alone lists, /unignore NAME shows them again); /search [TEXT] and /lastlog TEXT find in the messages; /reconnect joins again now; /clear empties this pane; /bell [off|mentions|all]; /quit [REASON] leaves; //TEXT sends /TEXT; /help this
+commands: TEXT sends to the room (or the person) on screen; /me TEXT an action; /msg NAME [TEXT] to NAME only, in a buffer of its own; /who lists who is in the room; /whois NAME what is known of NAME (its identity, and the ones this client has seen for it); /identity add|remove KEY registers another key (a second device) to your name, or removes one; /ignore NAME hides NAME's messages here (/ignore alone lists, /unignore NAME shows them again); /search [TEXT] and /lastlog TEXT find in this buffer's messages; /reconnect joins again now; /clear empties this pane; /bell [off|mentions|all]; /quit [REASON] leaves; //TEXT sends /TEXT; /help this
+rooms: /join #ROOM joins (or goes to) a room; /part [#ROOM] leaves one (in a direct message: closes it); /rooms lists them; /topic [TEXT] shows or sets the topic (- clears); /invite NAME [#ROOM] lets NAME into a private room
 operators: /kick NAME [REASON]; /ban NAME [DURATION] [REASON] (DURATION like 10m, 2h, 7d; none: until lifted); /unban TARGET; /mute NAME [DURATION] [REASON]; /unmute NAME; /bans lists the bans
 keys: Enter send · Alt-Enter new line · Tab complete · Up/Down lines of the input, then lines sent · Ctrl-A/E, Home/End start/end (twice: of the input) · Alt-B/F word · Ctrl-W, Alt-D delete word · Ctrl-K to end · Ctrl-U all · Ctrl-Y put back · Ctrl-T swap
+rooms and direct messages: Alt-1…9 the first nine · Alt-←/→ or Ctrl-P/N the one before/after
 more: Ctrl-R search · PgUp/PgDn, mouse wheel, Ctrl-Home/Ctrl-End scroll · F2 user list · Ctrl-Z suspend · Ctrl-C or Ctrl-D (empty input) quit (asks while lines wait)";
 
 /// A Tab completion in progress: repeated Tabs cycle through `matches`.
@@ -102,14 +110,20 @@ impl App {
                 let said = self.ids.unignore(&name);
                 self.note(said.unwrap_or_else(|why| why));
             }
-            Ok(Command::Send(event)) => match input::check(&event, self.max_text) {
-                Err(why) => self.note(why),
-                Ok(()) => {
-                    // Back to live: the user wants to see the line go.
-                    self.scroll_live();
-                    return vec![Action::Send(event)];
+            Ok(Command::Room(command)) => return self.room_command(&command),
+            Ok(Command::Send(event)) => {
+                match self
+                    .for_buffer(event)
+                    .and_then(|event| input::check(&event, self.max_text).map(|()| event))
+                {
+                    Err(why) => self.note(why),
+                    Ok(event) => {
+                        // Back to live: the user wants to see the line go.
+                        self.scroll_live();
+                        return vec![Action::Send(event)];
+                    }
                 }
-            },
+            }
         }
         Vec::new()
     }
@@ -122,9 +136,10 @@ impl App {
         match word {
             "/bell" => self.bell_command(rest),
             "/clear" if rest.is_empty() => {
-                self.lines.clear();
-                self.scroll = None;
-                self.unseen = 0;
+                let buf = self.buf_mut();
+                buf.lines.clear();
+                buf.scroll = None;
+                buf.unseen = 0;
             }
             "/reconnect" if rest.is_empty() => {
                 self.note("reconnecting now");
@@ -135,7 +150,7 @@ impl App {
             "/whois" => self.whois(rest),
             "/lastlog" if rest.is_empty() => self.note("usage: /lastlog TEXT"),
             "/lastlog" => self.lastlog(rest),
-            _ => return None,
+            _ => return self.buffer_command(word, rest),
         }
         Some(Vec::new())
     }
@@ -144,13 +159,22 @@ impl App {
     /// cuts long ones): whether online, and when it last said something
     /// here.
     fn whois(&mut self, name: &str) {
-        let online = self.users.iter().find(|u| u.eq_ignore_ascii_case(name));
-        let said = self.lines.iter().rev().find(|shown| {
-            matches!(
-                shown.entry.kind,
-                Kind::Message | Kind::Action | Kind::Dm { .. }
-            ) && shown.entry.from.eq_ignore_ascii_case(name)
-        });
+        let online = self.buffers[0]
+            .users
+            .iter()
+            .find(|u| u.eq_ignore_ascii_case(name));
+        let said = self
+            .buffers
+            .iter()
+            .filter_map(|buf| {
+                buf.lines.iter().rev().find(|shown| {
+                    matches!(
+                        shown.entry.kind,
+                        Kind::Message | Kind::Action | Kind::Dm { .. }
+                    ) && shown.entry.from.eq_ignore_ascii_case(name)
+                })
+            })
+            .max_by_key(|shown| shown.entry.ts);
         let last = said
             .and_then(|shown| shown.entry.ts)
             .map(|ts| format!("last message here at {}", self.clock.time(ts)));
@@ -212,9 +236,17 @@ impl App {
                 .filter(|c| c.starts_with(&lower))
                 .map(|c| format!("{c} "))
                 .collect()
+        } else if word.starts_with('#') {
+            // Rooms: the ones open here.
+            self.buffers
+                .iter()
+                .filter_map(|b| b.place.room())
+                .filter(|r| self.rooms && r.as_str().starts_with(&lower))
+                .map(|r| format!("{r} "))
+                .collect()
         } else {
             let suffix = if at_start { ": " } else { " " };
-            self.users
+            self.shown_users()
                 .iter()
                 .filter(|u| !self.is_me(u) && u.to_ascii_lowercase().starts_with(&lower))
                 .map(|u| format!("{u}{suffix}"))

@@ -20,7 +20,7 @@ impl App {
         let alerts = self.ids.welcome(welcome);
         // The join's history is in the pane already: what is ignored goes.
         let ids = &mut self.ids;
-        self.lines.retain(|shown| {
+        self.buffers[0].lines.retain(|shown| {
             !(matches!(
                 shown.entry.kind,
                 Kind::Message | Kind::Action | Kind::Dm { .. }
@@ -38,7 +38,7 @@ impl App {
     pub(super) fn identities_in(&mut self, event: &Event) -> Vec<Alert> {
         let alerts = match event {
             Event::Server { event, .. } => self.ids.event(event),
-            Event::Users(users, members) => self.ids.users(users, members),
+            Event::Users(None, users, members) => self.ids.users(users, members),
             Event::Rejoined { welcome, .. } => self.ids.welcome(welcome),
             _ => Vec::new(),
         };

@@ -1,5 +1,6 @@
 //! What keys, a paste and the mouse do to the [`App`]: editing the input,
-//! scrolling, and the keys that quit, suspend, send or complete.
+//! scrolling, going from room to room (Alt-1…9, Alt-←/→, Ctrl-P/N), and
+//! the keys that quit, suspend, send or complete.
 
 use crossterm::event::{
     Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind,
@@ -85,17 +86,22 @@ impl App {
             KeyCode::Char('b') if alt && !ctrl => e.word_left(),
             KeyCode::Char('f') if alt && !ctrl => e.word_right(),
             KeyCode::Char('d') if alt && !ctrl => e.delete_word_forward(),
-            // Alt-1…9 will switch rooms once there are rooms; until then
-            // they are left unbound, and ignored like any other chord.
-            KeyCode::Char('1'..='9') if alt && !ctrl => {}
+            // The buffers in the room list's order: rooms, then people.
+            KeyCode::Char(c @ '1'..='9') if alt && !ctrl => {
+                self.switch_to(usize::from(c as u8 - b'1'));
+            }
+            KeyCode::Char('n') if ctrl => self.switch_by(1),
+            KeyCode::Char('p') if ctrl => self.switch_by(-1),
+            KeyCode::Left if alt && !ctrl => self.switch_by(-1),
+            KeyCode::Right if alt && !ctrl => self.switch_by(1),
             KeyCode::Char(c) if !ctrl && !alt => e.insert(c),
             KeyCode::Enter if alt => e.insert('\n'),
             KeyCode::Enter => return self.submit(),
             KeyCode::Backspace if alt => e.delete_word(),
             KeyCode::Backspace => e.backspace(),
             KeyCode::Delete => e.delete(),
-            KeyCode::Left if ctrl || alt => e.word_left(),
-            KeyCode::Right if ctrl || alt => e.word_right(),
+            KeyCode::Left if ctrl => e.word_left(),
+            KeyCode::Right if ctrl => e.word_right(),
             KeyCode::Left => e.left(),
             KeyCode::Right => e.right(),
             KeyCode::Home if ctrl || e.is_empty() => self.scroll_top(),

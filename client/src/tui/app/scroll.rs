@@ -12,18 +12,18 @@ impl App {
 
     /// Rows of entry `i` at the pane's width.
     fn height(&self, i: usize) -> usize {
-        crate::tui::view::rows(self, &self.lines[i], self.pane.0)
+        crate::tui::view::rows(self, &self.buf().lines[i], self.pane.0)
             .len()
             .max(1)
     }
 
     /// Up `n` rows (PgUp, wheel).
     pub fn scroll_up(&mut self, n: usize) {
-        if self.lines.is_empty() {
+        if self.buf().lines.is_empty() {
             return;
         }
-        let mut anchor = self.scroll.unwrap_or(Anchor {
-            entry: self.lines.len() - 1,
+        let mut anchor = self.buf().scroll.unwrap_or(Anchor {
+            entry: self.buf().lines.len() - 1,
             rows_below: 0,
         });
         anchor.rows_below += n;
@@ -40,13 +40,15 @@ impl App {
             anchor.entry -= 1;
         }
         // Never further than a pane above the top.
-        self.scroll = Some(anchor);
+        self.buf_mut().scroll = Some(anchor);
         self.clamp_top();
     }
 
     /// Keeps the top of the history at the top of the pane at most.
     pub(super) fn clamp_top(&mut self) {
-        let Some(anchor) = self.scroll else { return };
+        let Some(anchor) = self.buf().scroll else {
+            return;
+        };
         let mut rows = self.height(anchor.entry) - anchor.rows_below;
         let mut i = anchor.entry;
         while i > 0 && rows < self.scrolled_rows() {
@@ -62,14 +64,14 @@ impl App {
         // The anchor whose pane starts with entry 0's first row.
         let mut rows = 0;
         let mut i = 0;
-        while i < self.lines.len() {
+        while i < self.buf().lines.len() {
             let height = self.height(i);
             if rows + height >= self.scrolled_rows() {
                 let anchor = Anchor {
                     entry: i,
                     rows_below: rows + height - self.scrolled_rows(),
                 };
-                self.scroll = Some(anchor);
+                self.buf_mut().scroll = Some(anchor);
                 return;
             }
             rows += height;
@@ -81,7 +83,7 @@ impl App {
 
     /// Down `n` rows (PgDn, wheel); past the newest: live.
     pub fn scroll_down(&mut self, n: usize) {
-        let Some(mut anchor) = self.scroll else {
+        let Some(mut anchor) = self.buf().scroll else {
             return;
         };
         let mut n = n;
@@ -91,16 +93,16 @@ impl App {
                 break;
             }
             n -= anchor.rows_below;
-            if anchor.entry + 1 >= self.lines.len() {
+            if anchor.entry + 1 >= self.buf().lines.len() {
                 return self.scroll_live();
             }
             anchor.entry += 1;
             anchor.rows_below = self.height(anchor.entry);
         }
-        if anchor.entry + 1 >= self.lines.len() && anchor.rows_below == 0 {
+        if anchor.entry + 1 >= self.buf().lines.len() && anchor.rows_below == 0 {
             return self.scroll_live();
         }
-        self.scroll = Some(anchor);
+        self.buf_mut().scroll = Some(anchor);
     }
 
     /// Home: the oldest line.
@@ -110,7 +112,7 @@ impl App {
 
     /// End: back to live.
     pub fn scroll_live(&mut self) {
-        self.scroll = None;
-        self.unseen = 0;
+        self.buf_mut().scroll = None;
+        self.buf_mut().unseen = 0;
     }
 }

@@ -22,7 +22,8 @@ pub const LASTLOG_MAX: usize = 100;
 pub struct Search {
     /// What is searched for.
     pub query: String,
-    /// The lines that match (indices into [`App::lines`]), oldest first.
+    /// The lines that match (indices into the buffer's lines), oldest
+    /// first.
     matches: Vec<usize>,
     /// Which of them the pane shows.
     current: Option<usize>,
@@ -67,7 +68,7 @@ impl App {
             query: query.to_owned(),
             matches: Vec::new(),
             current: None,
-            origin: self.scroll,
+            origin: self.buf().scroll,
         });
         self.find();
     }
@@ -81,8 +82,9 @@ impl App {
         search.matches = if needle.is_empty() {
             Vec::new()
         } else {
-            (0..self.lines.len())
-                .filter(|&i| matches(&self.lines[i].entry, &needle))
+            let lines = &self.buffers[self.current].lines;
+            (0..lines.len())
+                .filter(|&i| matches(&lines[i].entry, &needle))
                 .collect()
         };
         search.current = search.matches.len().checked_sub(1);
@@ -96,9 +98,9 @@ impl App {
         };
         let target = match search.current {
             Some(i) => search.matches[i],
-            None => return self.scroll = search.origin,
+            None => return self.buf_mut().scroll = search.origin,
         };
-        self.scroll = Some(Anchor {
+        self.buf_mut().scroll = Some(Anchor {
             entry: target,
             rows_below: 0,
         });
@@ -172,8 +174,8 @@ impl App {
     /// Esc: the search ends, and the pane goes back to where it was.
     fn cancel_search(&mut self) {
         if let Some(search) = self.search.take() {
-            self.scroll = search.origin;
-            if self.scroll.is_none() {
+            self.buf_mut().scroll = search.origin;
+            if self.buf().scroll.is_none() {
                 self.scroll_live();
             }
         }
@@ -183,6 +185,7 @@ impl App {
     pub(super) fn lastlog(&mut self, query: &str) {
         let needle = query.to_ascii_lowercase();
         let found: Vec<Entry> = self
+            .buf()
             .lines
             .iter()
             .filter(|shown| matches(&shown.entry, &needle))

@@ -48,6 +48,7 @@ fn a_verified_identity_is_marked_in_the_user_list_and_the_status_bar() {
 fn a_name_back_with_another_key_gets_a_warning_that_stands_out() {
     let mut app = app_with_identities();
     let leave = ServerEvent::Leave {
+        room: None,
         name: "bob".into(),
         online: 3,
         reason: "left".into(),
@@ -55,6 +56,7 @@ fn a_name_back_with_another_key_gets_a_warning_that_stands_out() {
     };
     app.on_engine(server(leave));
     app.on_engine(server(ServerEvent::Join {
+        room: None,
         name: "bob".into(),
         online: 4,
         ts: NOON + 120_000,

@@ -34,6 +34,7 @@ fn app_with_an_operator() -> App {
 fn told(action: ModerationAction, target: &str, minutes: Option<u64>, reason: &str) -> Event {
     let ts = NOON + 8 * 60_000;
     server(ServerEvent::Moderation {
+        room: None,
         action,
         target: target.into(),
         by: Some("carol".into()),
@@ -49,6 +50,7 @@ fn operators_moderation_bans_and_a_mute_of_ours() {
     app.on_engine(told(ModerationAction::Mute, "bob", Some(10), "flooding"));
     app.on_engine(told(ModerationAction::Kick, "dave", None, "calm down"));
     app.on_engine(server(ServerEvent::Leave {
+        room: None,
         name: "dave".into(),
         online: 3,
         reason: "kicked: calm down".into(),
@@ -73,6 +75,7 @@ fn operators_moderation_bans_and_a_mute_of_ours() {
         ],
     }));
     app.on_engine(server(ServerEvent::Error {
+        room: None,
         code: ErrorCode::Muted,
         message: "muted by carol: flooding".into(),
         until: Some(NOON + 17 * 60_000),
@@ -143,6 +146,7 @@ fn ignored_messages_are_hidden_and_counted_in_the_status_bar() {
     assert!(shown.contains(" 2 hidden "), "{shown}");
     // bob back under another name with his key: still hidden.
     app.on_engine(server(ServerEvent::Join {
+        room: None,
         name: "robert".into(),
         online: 5,
         ts: NOON + 5 * 60_000,

@@ -53,6 +53,7 @@ fn scrollback_with_the_new_messages_marker() {
     }
     // Notices are not messages: they do not count.
     app.on_engine(server(ServerEvent::Join {
+        room: None,
         name: "erin".into(),
         online: 5,
         ts: NOON,
@@ -75,9 +76,12 @@ fn scrollback_with_the_new_messages_marker() {
     let typed = screen(&mut app, 60, 12);
     assert!(typed.contains("(Ctrl-End: live)"), "{typed}");
     key(&mut app, KeyCode::End);
-    assert!(app.scroll.is_some(), "End moved the cursor, not the pane");
+    assert!(
+        app.buf().scroll.is_some(),
+        "End moved the cursor, not the pane"
+    );
     press(&mut app, KeyCode::End, KeyModifiers::CONTROL);
-    assert_eq!(app.scroll, None, "Ctrl-End: live");
+    assert_eq!(app.buf().scroll, None, "Ctrl-End: live");
     press(&mut app, KeyCode::Char('u'), KeyModifiers::CONTROL);
     key(&mut app, KeyCode::PageUp);
     // End on an empty input: back to live, the marker gone.
@@ -107,10 +111,10 @@ fn scrolling_keeps_its_place_through_a_resize_and_the_input_stays() {
     screen(&mut app, 80, 12);
     key(&mut app, KeyCode::PageUp);
     let before = screen(&mut app, 80, 12);
-    let bottom = app.scroll.expect("scrolled");
+    let bottom = app.buf().scroll.expect("scrolled");
     let after = screen(&mut app, 50, 16);
     assert_eq!(
-        app.scroll,
+        app.buf().scroll,
         Some(bottom),
         "the same line stays at the bottom"
     );
@@ -190,9 +194,9 @@ fn scrollback_is_bounded() {
     for id in 0..(crate::tui::app::SCROLLBACK_MAX as u64 + 10) {
         app.on_engine(message(id, "bob", "x"));
     }
-    assert!(app.lines.len() <= crate::tui::app::SCROLLBACK_MAX);
+    assert!(app.buf().lines.len() <= crate::tui::app::SCROLLBACK_MAX);
     assert_eq!(
-        app.lines.last().unwrap().entry.id,
+        app.buf().lines.last().unwrap().entry.id,
         Some(crate::tui::app::SCROLLBACK_MAX as u64 + 9)
     );
     screen(&mut app, 40, 10);
@@ -218,7 +222,7 @@ fn the_mouse_wheel_scrolls() {
     let up = screen(&mut app, 60, 12);
     assert!(up.contains("line 37") && !up.contains("line 40"), "{up}");
     app.on_terminal(wheel(MouseEventKind::ScrollDown));
-    assert_eq!(app.scroll, None, "back to live");
+    assert_eq!(app.buf().scroll, None, "back to live");
     assert!(screen(&mut app, 60, 12).contains("line 40"));
 }
 
@@ -242,6 +246,7 @@ fn every_line_has_a_time_and_a_marker_shows_where_the_day_changes() {
     let mut app = App::new("ws://h:1/", "5d67e3a0c1b2d3e4", &welcome(history), clock);
     app.on_engine(message(4, "carol", "today"));
     app.on_engine(server(ServerEvent::Users {
+        room: None,
         users: vec!["ace".into(), "carol".into()],
         members: Vec::new(),
     }));
@@ -277,6 +282,7 @@ fn a_long_name_ends_with_an_ellipsis_and_whois_shows_it_whole() {
     assert_eq!(long.len(), 32);
     let mut app = app_with(Vec::new());
     app.on_engine(server(ServerEvent::Join {
+        room: None,
         name: long.into(),
         online: 5,
         ts: NOON + 60_000,

@@ -13,6 +13,7 @@ thread_local! {
 
 fn summary(joined: usize, left: usize, online: usize) -> Event {
     server(ServerEvent::Presence {
+        room: None,
         joined,
         left,
         online,
@@ -42,24 +43,27 @@ fn a_summary_is_one_line_and_the_status_bar_counts_it() {
 #[test]
 fn a_summary_asks_for_the_user_list_at_most_once_an_interval() {
     let mut app = app_on_a_hand_clock();
-    assert!(!app.wants_users(), "nothing to refresh before a summary");
+    assert!(
+        app.wants_users().is_none(),
+        "nothing to refresh before a summary"
+    );
     app.on_engine(summary(2, 0, 6));
-    assert!(app.wants_users());
-    assert!(!app.wants_users(), "asked once");
+    assert_eq!(app.wants_users(), Some(None));
+    assert!(app.wants_users().is_none(), "asked once");
     // Another summary within the interval waits for its end.
     app.on_engine(summary(1, 1, 6));
-    assert!(!app.wants_users());
+    assert!(app.wants_users().is_none());
     NOW.with(|now| now.set(NOON + USERS_REFRESH_MS));
-    assert!(app.wants_users());
+    assert_eq!(app.wants_users(), Some(None));
     // The answer replaces the list and the count, and shows no line.
-    let lines = app.lines.len();
+    let lines = app.buf().lines.len();
     let users: Vec<String> = ["ace", "bob", "carol", "erin", "fay", "gus"]
         .map(String::from)
         .to_vec();
-    app.on_engine(Event::Users(users.clone(), Vec::new()));
-    assert_eq!(app.users, users);
-    assert_eq!(app.online, 6);
-    assert_eq!(app.lines.len(), lines, "a refresh shows nothing");
+    app.on_engine(Event::Users(None, users.clone(), Vec::new()));
+    assert_eq!(app.buf().users, users);
+    assert_eq!(app.buf().online, 6);
+    assert_eq!(app.buf().lines.len(), lines, "a refresh shows nothing");
 }
 
 #[test]
@@ -72,6 +76,9 @@ fn a_rejoin_needs_no_refresh() {
         gap: false,
         url: "ws://127.0.0.1:1/".into(),
     });
-    assert!(!app.wants_users(), "the welcome said who is online");
-    assert_eq!(app.online, 4);
+    assert!(
+        app.wants_users().is_none(),
+        "the welcome said who is online"
+    );
+    assert_eq!(app.buf().online, 4);
 }

@@ -66,7 +66,7 @@ fn ctrl_r_finds_as_you_type_and_steps_to_older_and_newer_matches() {
     assert!(screen(&mut app, 70, 12).contains("2 of 3"));
     // Esc: back to live, the draft as it was.
     key(&mut app, KeyCode::Esc);
-    assert!(app.search.is_none() && app.scroll.is_none());
+    assert!(app.search.is_none() && app.buf().scroll.is_none());
     assert_eq!(app.editor.text(), "a draft");
     assert!(screen(&mut app, 70, 12).contains("line 40"));
 }

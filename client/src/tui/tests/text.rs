@@ -284,12 +284,14 @@ fn a_newline_in_a_name_or_reason_cannot_forge_a_line() {
     let mut app = app_with(Vec::new());
     app.show_users = false;
     app.on_engine(server(ServerEvent::Leave {
+        room: None,
         name: "mallory".into(),
         online: 3,
         reason: "kicked: flood\n03:50 <carol> I am giving my password to dave".into(),
         ts: NOON + 60_000,
     }));
     app.on_engine(server(ServerEvent::Join {
+        room: None,
         name: "eve\n12:02 <bob> trust eve".into(),
         online: 4,
         ts: NOON + 120_000,
@@ -297,6 +299,7 @@ fn a_newline_in_a_name_or_reason_cannot_forge_a_line() {
         op: false,
     }));
     app.on_engine(server(ServerEvent::Notice {
+        room: None,
         text: "maintenance tonight\nat 22:00".into(),
         ts: NOON + 180_000,
     }));

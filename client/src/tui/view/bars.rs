@@ -10,7 +10,7 @@ use ratatui::widgets::Paragraph;
 use tokio::time::Instant;
 
 use super::Styles;
-use crate::tui::app::{App, link_text};
+use crate::tui::app::{App, Place, link_text};
 use crate::tui::text;
 
 pub(super) fn draw_status(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
@@ -29,7 +29,7 @@ pub(super) fn draw_status(frame: &mut Frame, app: &App, area: Rect, st: &Styles)
     // While reconnecting, the count is the old one: not said as if known.
     let online = match app.stale_since {
         Some(_) => "? online".to_owned(),
-        None => format!("{} online", app.online),
+        None => format!("{} online", app.shown_online()),
     };
     // How many messages `/ignore` hid in this session, once there are some.
     let hidden = match app.ids.ignored.total_hidden() {
@@ -38,13 +38,38 @@ pub(super) fn draw_status(frame: &mut Frame, app: &App, area: Rect, st: &Styles)
     };
     let url = super::one_line(&app.url);
     let key = format!("key {fingerprint}…");
-    // What matters most survives a narrow terminal: the state, then who.
-    let candidates = [
-        vec!["chat", &url, &me, &online, &hidden, &key, &state],
-        vec!["chat", &url, &me, &online, &hidden, &state],
-        vec![&me, &online, &hidden, &state],
-        vec![&state],
+    // Where: the room (and its topic), or the person of a direct message;
+    // nothing with a server without rooms.
+    let (place, topic) = match &app.buf().place {
+        _ if !app.rooms => (String::new(), String::new()),
+        Place::Room(room) => {
+            let topic = app.buf().topic.as_deref().filter(|t| !t.is_empty());
+            let with = topic.map_or_else(
+                || room.to_string(),
+                |t| format!("{room}: {}", super::one_line(t)),
+            );
+            (room.to_string(), with)
+        }
+        Place::Direct(name) => {
+            let name = format!("→ {}", super::one_line(name));
+            (name.clone(), name)
+        }
+    };
+    // What matters most survives a narrow terminal: the state, then who
+    // and where.
+    let mut candidates = vec![
+        vec!["chat", &url, &me, &topic, &online, &hidden, &key, &state],
+        vec!["chat", &url, &me, &topic, &online, &hidden, &state],
     ];
+    if app.rooms {
+        // The topic says more than the server's address.
+        candidates.push(vec!["chat", &me, &topic, &online, &hidden, &state]);
+        candidates.push(vec![&me, &place, &online, &hidden, &state]);
+        candidates.push(vec![&place, &state]);
+    } else {
+        candidates.push(vec![&me, &online, &hidden, &state]);
+    }
+    candidates.push(vec![&state]);
     let width = area.width as usize;
     let text = candidates
         .iter()
@@ -118,6 +143,8 @@ pub(super) fn draw_rule(
         )
     } else if app.editor.text().starts_with('/') || !app.editor.is_empty() {
         (" Tab: complete · Alt-Enter: new line ".to_owned(), st.dim())
+    } else if app.rooms {
+        (" Alt-1…9: rooms · F2: users · /help ".to_owned(), st.dim())
     } else {
         (" /help · F2: users · PgUp: scroll ".to_owned(), st.dim())
     };

@@ -17,13 +17,18 @@ use crate::tui::text;
 pub(super) fn draw_pane(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
     // While scrolled, the bottom row is the marker's, and the anchored
     // line sits just above it.
-    let height = (area.height as usize).saturating_sub(usize::from(app.scroll.is_some()));
+    let height = (area.height as usize).saturating_sub(usize::from(app.buf().scroll.is_some()));
     let width = area.width as usize;
     // Walk up from the bottom, wrapping as we go, until the pane is full.
     let mut rows: Vec<Line> = Vec::new();
-    let (mut index, mut skip) = match app.scroll {
+    let (mut index, mut skip) = match app.buf().scroll {
         None => {
-            for (_, entry) in app.pending.iter().rev() {
+            for (_, _, entry) in app
+                .pending
+                .iter()
+                .rev()
+                .filter(|(_, place, _)| place == &app.buf().place)
+            {
                 let mut more = entry_rows(app, entry, true, false, true, width);
                 more.extend(rows);
                 rows = more;
@@ -31,7 +36,7 @@ pub(super) fn draw_pane(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
                     break;
                 }
             }
-            (app.lines.len(), 0)
+            (app.buf().lines.len(), 0)
         }
         Some(anchor) => (anchor.entry + 1, anchor.rows_below),
     };
@@ -45,7 +50,7 @@ pub(super) fn draw_pane(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
     }
     let start = rows.len().saturating_sub(height);
     let mut rows: Vec<Line> = rows.into_iter().skip(start).collect();
-    if app.scroll.is_some() {
+    if app.buf().scroll.is_some() {
         // End moves the input's cursor while something is typed: then
         // only Ctrl-End goes back to live.
         let live_key = if app.editor.is_empty() {
@@ -53,9 +58,9 @@ pub(super) fn draw_pane(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
         } else {
             "Ctrl-End"
         };
-        let marker = if app.unseen > 0 {
-            let s = if app.unseen == 1 { "" } else { "s" };
-            format!(" {} new message{s} ↓ ({live_key}: live) ", app.unseen)
+        let marker = if app.buf().unseen > 0 {
+            let s = if app.buf().unseen == 1 { "" } else { "s" };
+            format!(" {} new message{s} ↓ ({live_key}: live) ", app.buf().unseen)
         } else {
             format!(" more below ↓ ({live_key}: live) ")
         };
@@ -73,5 +78,5 @@ pub(super) fn draw_pane(frame: &mut Frame, app: &App, area: Rect, st: &Styles) {
 }
 
 fn rows_of(app: &App, index: usize, width: usize) -> Vec<Line<'static>> {
-    rows(app, &app.lines[index], width)
+    rows(app, &app.buf().lines[index], width)
 }

@@ -28,7 +28,7 @@ pub(super) fn draw_users(frame: &mut Frame, app: &App, area: Rect, st: &Styles) 
     let ops = app.ids.any_operator();
     let lines: Vec<Line> = stale
         .into_iter()
-        .chain(app.users.iter().map(|u| {
+        .chain(app.shown_users().iter().map(|u| {
             let mut style = st.fg(name_color(u));
             if u.eq_ignore_ascii_case(&app.me) {
                 style = style.add_modifier(Modifier::BOLD);

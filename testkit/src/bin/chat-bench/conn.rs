@@ -95,7 +95,11 @@ impl Tx {
     pub async fn send(&mut self, text: String) -> Result<(), String> {
         let (sink, frame) = match self {
             Tx::Chat(sink, sealer) => {
-                let event = ClientEvent::Say { text, cid: None };
+                let event = ClientEvent::Say {
+                    room: None,
+                    text,
+                    cid: None,
+                };
                 let sealed = sealer.seal(&event.to_bytes()).map_err(|e| e.to_string())?;
                 (sink, sealed)
             }
