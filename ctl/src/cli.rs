@@ -223,6 +223,72 @@ Examples:
         reason: Option<String>,
     },
 
+    /// Ban a name, an identity or an address: sessions end, joins are refused
+    #[command(long_about = "\
+Ban TARGET: every session it matches ends at once (the user is shown the
+reason and the end, and `chat` exits 17) and its joins are refused until the
+ban ends or is lifted (`chatctl unban`). TARGET is one of:
+
+  NAME                    a user name; a registered name (chatctl names) also
+                          bans its keys, an unregistered one the identity and
+                          the address of its session, if it is online
+  key:FINGERPRINT         an identity, by the 16 hex digits `chatctl users`
+                          shows as IDENTITY (never the join key's id: that
+                          would ban everyone who has the token)
+  addr:ADDRESS[/PREFIX]   an IPv4 or IPv6 address or network (IPv4 /8 to /32,
+                          IPv6 /16 to /128, e.g. a /64); never a trusted
+                          proxy's address
+
+An address ban is checked before the password, so a banned address costs the
+server no password check. Key bans hold only under names = \"registered\": under
+the other policies a new identity costs nothing; addr: is the backstop
+(docs/security.md). The room is told of a ban by name or key, never of an
+address. Bans survive restarts and, in a cluster, reach every node.
+
+Examples:
+  chatctl ban mallory --reason 'spam'
+  chatctl ban bob --for 10m --reason 'cool down'
+  chatctl ban key:40dd79759f005170
+  chatctl ban addr:2001:db8:1:2::/64 --for 1d")]
+    Ban {
+        /// NAME, key:FINGERPRINT or addr:ADDRESS[/PREFIX]
+        #[arg(value_name = "TARGET", value_parser = crate::parse_target)]
+        target: String,
+
+        /// How long (30s, 10m, 2h, 7d; at most 366d); without it, until lifted
+        #[arg(long = "for", value_name = "DURATION", value_parser = crate::parse_length)]
+        for_secs: Option<u64>,
+
+        /// Why: one line of at most 200 bytes, shown to the user and the room
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
+
+    /// Lift a ban
+    #[command(long_about = "\
+Lift the ban of TARGET, written as `chatctl bans` lists it.
+
+Examples:
+  chatctl unban mallory
+  chatctl unban addr:2001:db8:1:2::/64")]
+    Unban {
+        /// The target, as `chatctl bans` lists it
+        #[arg(value_name = "TARGET", value_parser = crate::parse_target)]
+        target: String,
+    },
+
+    /// List the bans in force
+    #[command(long_about = "\
+List the bans in force, oldest first: the target, the reason, who banned (the
+admin's Unix user, or op:NAME for an operator of the room), since when, and
+until when (\"until lifted\" without an end), and what a ban by name takes in
+beside the name (its keys and addresses).
+
+Examples:
+  chatctl bans
+  chatctl bans --json | jq -r '.bans[].target'")]
+    Bans,
+
     /// Send a notice from the admin to everyone online
     #[command(long_about = "\
 Send a notice to everyone online (in a cluster: on every node; while NATS is

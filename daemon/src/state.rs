@@ -20,6 +20,8 @@ use crate::config::Current;
 use crate::config::reload::Reloader;
 use crate::door::Door;
 use crate::hub::Hub;
+use crate::moderation::Moderation;
+use crate::ops::moderate::Moderating;
 use crate::ops::reload::Reload;
 use crate::ops::rotate::Rotation;
 use crate::ops::status::Facts;
@@ -44,6 +46,8 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// The names registry and its policy.
     pub registry: Arc<Registry>,
+    /// The bans in force.
+    pub moderation: Arc<Moderation>,
     /// The other nodes of a cluster, or none.
     pub peers: Arc<Peers>,
     /// The admin group's gid, when one is configured.
@@ -74,9 +78,21 @@ impl AppState {
             guesses: self.guesses.clone(),
             hub: self.hub.clone(),
             registry: self.registry.clone(),
+            moderating: self.moderating(),
             peers: self.peers.clone(),
             shutdown: self.life.shutdown.clone(),
         })
+    }
+
+    /// What moderation uses on this node.
+    pub fn moderating(&self) -> Moderating {
+        Moderating {
+            config: self.config.clone(),
+            keyring: self.keyring.clone(),
+            hub: self.hub.clone(),
+            registry: self.registry.clone(),
+            moderation: self.moderation.clone(),
+        }
     }
 
     /// What the door uses.
@@ -120,6 +136,7 @@ impl AppState {
             keyring: self.keyring.clone(),
             hub: self.hub.clone(),
             registry: self.registry.clone(),
+            moderating: self.moderating(),
             peers: self.peers.clone(),
             rotation: self.rotation(),
             reload: self.reload(),

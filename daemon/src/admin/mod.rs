@@ -7,6 +7,7 @@
 //! logged with the caller's uid, never with a secret.
 
 mod api;
+mod bans;
 mod names;
 pub mod peer;
 pub mod socket;
@@ -56,6 +57,8 @@ pub struct Parts {
     pub hub: Arc<Hub>,
     /// The names registry.
     pub registry: Arc<Registry>,
+    /// Bans and what moderation uses on this node.
+    pub moderating: crate::ops::moderate::Moderating,
     /// The other nodes, if any.
     pub peers: Arc<Peers>,
     /// A key rotation on this node.

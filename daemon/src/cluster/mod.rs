@@ -52,6 +52,7 @@ pub(crate) mod dm;
 pub(crate) mod error;
 pub(crate) mod keys;
 pub mod log;
+pub(crate) mod moderate;
 pub mod names;
 pub(crate) mod node;
 pub(crate) mod nodes;

@@ -21,6 +21,7 @@ use super::start::{StartError, Started, Starting};
 use super::tasks::Context;
 use crate::config::Config;
 use crate::hub::{Dm, Hub, Member, no_such_user};
+use crate::moderation::{Book, ChangeError as ModerationError, Moderation};
 use crate::ops::rotate::Rotation;
 use crate::ops::status::{ClusterView, Facts};
 use crate::registry::edit::{Edit, Refusal};
@@ -180,6 +181,23 @@ impl Peers {
                 .expire(cutoff, online)
                 .await
                 .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Changes moderation's book by `change`: in `STATE_DIR/moderation`
+    /// alone, by compare-and-set in a cluster's state bucket (where
+    /// `change` may run again on a newer book). The book after and the
+    /// book before, both in force here by then.
+    pub async fn change_moderation(
+        &self,
+        moderation: &Moderation,
+        change: impl Fn(&mut Book) -> Result<(), ModerationError>,
+    ) -> Result<(Arc<Book>, Arc<Book>), ModerationError> {
+        match self {
+            Peers::Alone => moderation.change_here(change).await,
+            Peers::Cluster(_) => Err(ModerationError::Unavailable(
+                "moderation is not shared between the nodes of a cluster yet".into(),
+            )),
         }
     }
 

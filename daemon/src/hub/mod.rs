@@ -375,8 +375,13 @@ impl Hub {
     /// the member was kicked (see [`crate::hub::presence`]).
     pub fn leave(&self, member: &Arc<Member>, reason: &str) {
         let key = member.name.to_ascii_lowercase();
+        // A kick or a ban is always told on its own, as the moderation
+        // event before it was.
         let kicked = member.control.is_ending()
-            && matches!(member.control.ending().bye, Some((ByeCode::Kicked, _)));
+            && matches!(
+                member.control.ending().bye,
+                Some((ByeCode::Kicked | ByeCode::Banned, _))
+            );
         let above = self.config().presence_summary_above;
         let mut room = self.room.lock().expect("lock");
         // What the log accepted before this leave goes out before it.

@@ -111,7 +111,8 @@ mod tests {
             room: None,
             users,
             members,
-        } = hub.who() else {
+        } = hub.who()
+        else {
             panic!("a users answer")
         };
         assert_eq!(users, ["alice", "bob", "carol", "Dave"]);

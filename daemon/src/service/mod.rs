@@ -6,6 +6,7 @@
 pub(crate) mod banner;
 pub(crate) mod check;
 pub(crate) mod listeners;
+pub(crate) mod moderation;
 pub(crate) mod names;
 pub mod process;
 pub mod signals;
@@ -119,6 +120,11 @@ pub async fn run(
         app.peers.clone(),
         app.registry.clone(),
         app.hub.clone(),
+        shutdown.clone(),
+    ));
+    tokio::spawn(moderation::upkeep(
+        app.peers.clone(),
+        app.moderation.clone(),
         shutdown.clone(),
     ));
     if let Some(every) = systemd::watchdog_interval() {

@@ -15,6 +15,7 @@ use crate::config::reload::Reloader;
 use crate::config::{Config, Current};
 use crate::door::Door;
 use crate::hub::Hub;
+use crate::moderation::Moderation;
 use crate::ops::status::Facts;
 use crate::per_address::Guesses;
 use crate::registry::{self, Registry};
@@ -56,6 +57,7 @@ pub async fn assemble(
     let app = AppState {
         hub: Arc::new(Hub::with_log(config.clone(), started.log, started.accepted)),
         registry: Arc::new(Registry::new(config.clone(), loaded.names)),
+        moderation: Arc::new(loaded.moderation),
         config,
         facts: Arc::new(Facts::new(listen_addr)),
         door: Arc::new(Door::default()),
@@ -85,6 +87,8 @@ struct Loaded {
     gate: password::Gate,
     /// The names registry in the state directory.
     names: registry::file::Opened,
+    /// The bans in the state directory.
+    moderation: Moderation,
 }
 
 impl Loaded {
@@ -95,6 +99,7 @@ impl Loaded {
             store.load_previous_key(&identity, &token, now_secs())?;
         let gate = password_gate(config, store).await?;
         let names = registry::file::open(store, config, created)?;
+        let moderation = Moderation::open(store)?;
         Ok(Self {
             admin_gid,
             keys: Keys {
@@ -105,6 +110,7 @@ impl Loaded {
             created,
             gate,
             names,
+            moderation,
         })
     }
 }

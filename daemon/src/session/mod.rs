@@ -49,6 +49,8 @@ pub struct Parts {
     pub hub: Arc<Hub>,
     /// The names registry: who owns which name, under which policy.
     pub registry: Arc<Registry>,
+    /// The bans (checked at each join) and what an operator's order uses.
+    pub moderating: crate::ops::moderate::Moderating,
     /// The other nodes, if any: a name is claimed there, a DM sent there.
     pub peers: Arc<Peers>,
     /// Fires at shutdown; every session's control is its child.

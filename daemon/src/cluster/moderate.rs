@@ -1,0 +1,87 @@
+//! A moderation order carried out, alone or in a cluster: held to the
+//! rules (`crate::ops::moderate`), what a ban by name takes in looked up
+//! (the name's registered keys, through the registry wherever it is kept),
+//! the book changed through [`Peers::change_moderation`], and the change
+//! put in force here at once (the other nodes put it in force as they
+//! learn of it, `super::moderation`).
+
+use chat_protocol::BanTarget;
+use chat_protocol::clock::now_ms;
+
+use super::Peers;
+use crate::moderation::ChangeError;
+use crate::moderation::ban::BanRecord;
+use crate::ops::moderate::{self, Actor, BanOrder, Moderating};
+
+impl Peers {
+    /// Bans as `order` says: the ban in force, and the sessions it ended
+    /// here.
+    pub async fn ban(
+        &self,
+        m: &Moderating,
+        order: BanOrder,
+    ) -> Result<(BanRecord, usize), ChangeError> {
+        order.check(m)?;
+        let mut also = Vec::new();
+        if let BanTarget::Name(name) = &order.target {
+            // A registered name bans its keys; an unregistered one the
+            // identity (and, for the admin, the address) of its session.
+            let record = self
+                .registered(&m.registry, name)
+                .await
+                .map_err(ChangeError::Unavailable)?;
+            match record {
+                Some(record) => {
+                    also.extend(record.keys.iter().map(|k| BanTarget::Key(k.fingerprint())));
+                }
+                None => {
+                    let admin = matches!(order.actor, Actor::Admin(_));
+                    also = moderate::session_covers(m, name, admin);
+                }
+            }
+        }
+        let ban = order.record(also, now_ms());
+        let (after, before) = self
+            .change_moderation(&m.moderation, |book| {
+                moderate::put_ban(book, ban.clone())?;
+                book.lifted_by = None;
+                Ok(())
+            })
+            .await?;
+        let ended = moderate::apply(&m.hub, &before, &after);
+        Ok((ban, ended))
+    }
+
+    /// Lifts the ban of `target`: the ban lifted. An operator may lift
+    /// only an operator's bans.
+    pub async fn unban(
+        &self,
+        m: &Moderating,
+        target: &BanTarget,
+        actor: &Actor,
+    ) -> Result<BanRecord, ChangeError> {
+        let op = actor.op();
+        let operator = op.is_some();
+        let (after, before) = self
+            .change_moderation(&m.moderation, |book| {
+                let lifted = moderate::take_ban(book, target)?;
+                if operator && lifted.op.is_none() {
+                    return Err(ChangeError::Refused(
+                        "forbidden",
+                        format!("{target} was banned by the server's admin, who alone may lift it"),
+                    ));
+                }
+                book.lifted_by = op.clone();
+                Ok(())
+            })
+            .await?;
+        moderate::apply(&m.hub, &before, &after);
+        let lifted = before
+            .bans
+            .iter()
+            .find(|b| moderate::same_target(&b.target, target))
+            .cloned()
+            .ok_or_else(|| ChangeError::Refused("not_banned", format!("{target} is not banned")))?;
+        Ok(lifted)
+    }
+}
