@@ -150,6 +150,7 @@ impl AppState {
             keyring: self.keyring.clone(),
             hub: self.hub.clone(),
             registry: self.registry.clone(),
+            moderation: self.moderation.clone(),
             facts: self.facts.clone(),
             rotation: self.rotation(),
             reload: self.reload(),

@@ -41,15 +41,14 @@ impl Peers {
             }
         }
         let ban = order.record(also, now_ms());
-        let (after, before) = self
-            .change_moderation(&m.moderation, |book| {
+        let changed = self
+            .change_moderation(&m.moderation, &m.hub, |book| {
                 moderate::put_ban(book, ban.clone())?;
                 book.lifted_by = None;
                 Ok(())
             })
             .await?;
-        let ended = moderate::apply(&m.hub, &before, &after);
-        Ok((ban, ended))
+        Ok((ban, changed.ended))
     }
 
     /// Lifts the ban of `target`: the ban lifted. An operator may lift
@@ -62,26 +61,26 @@ impl Peers {
     ) -> Result<BanRecord, ChangeError> {
         let op = actor.op();
         let operator = op.is_some();
-        let (after, before) = self
-            .change_moderation(&m.moderation, |book| {
-                let lifted = moderate::take_ban(book, target)?;
-                if operator && lifted.op.is_none() {
-                    return Err(ChangeError::Refused(
-                        "forbidden",
-                        format!("{target} was banned by the server's admin, who alone may lift it"),
-                    ));
-                }
-                book.lifted_by = op.clone();
-                Ok(())
-            })
-            .await?;
-        moderate::apply(&m.hub, &before, &after);
-        let lifted = before
-            .bans
-            .iter()
-            .find(|b| moderate::same_target(&b.target, target))
-            .cloned()
-            .ok_or_else(|| ChangeError::Refused("not_banned", format!("{target} is not banned")))?;
+        // What the change took out, as the change saw it (it may run again
+        // on a newer book).
+        let lifted = std::sync::Mutex::new(None);
+        self.change_moderation(&m.moderation, &m.hub, |book| {
+            let ban = moderate::take_ban(book, target)?;
+            if operator && ban.op.is_none() {
+                return Err(ChangeError::Refused(
+                    "forbidden",
+                    format!("{target} was banned by the server's admin, who alone may lift it"),
+                ));
+            }
+            book.lifted_by = op.clone();
+            *lifted.lock().expect("lock") = Some(ban);
+            Ok(())
+        })
+        .await?;
+        let lifted = lifted
+            .into_inner()
+            .expect("lock")
+            .expect("a change that succeeded took a ban out");
         Ok(lifted)
     }
 }

@@ -21,7 +21,7 @@ use super::start::{StartError, Started, Starting};
 use super::tasks::Context;
 use crate::config::Config;
 use crate::hub::{Dm, Hub, Member, no_such_user};
-use crate::moderation::{Book, ChangeError as ModerationError, Moderation};
+use crate::moderation::{Book, ChangeError as ModerationError, Changed, Moderation};
 use crate::ops::rotate::Rotation;
 use crate::ops::status::{ClusterView, Facts};
 use crate::registry::edit::{Edit, Refusal};
@@ -186,18 +186,26 @@ impl Peers {
 
     /// Changes moderation's book by `change`: in `STATE_DIR/moderation`
     /// alone, by compare-and-set in a cluster's state bucket (where
-    /// `change` may run again on a newer book). The book after and the
-    /// book before, both in force here by then.
+    /// `change` may run again on a newer book); then puts it in force here
+    /// (`crate::ops::moderate::apply`: the room told, the sessions a new
+    /// ban matches ended). The other nodes put it in force as they see it.
     pub async fn change_moderation(
         &self,
         moderation: &Moderation,
+        hub: &Hub,
         change: impl Fn(&mut Book) -> Result<(), ModerationError>,
-    ) -> Result<(Arc<Book>, Arc<Book>), ModerationError> {
+    ) -> Result<Changed, ModerationError> {
         match self {
-            Peers::Alone => moderation.change_here(change).await,
-            Peers::Cluster(_) => Err(ModerationError::Unavailable(
-                "moderation is not shared between the nodes of a cluster yet".into(),
-            )),
+            Peers::Alone => {
+                let (after, before) = moderation.change_here(change).await?;
+                let ended = crate::ops::moderate::apply(hub, &before, &after);
+                Ok(Changed {
+                    after,
+                    before,
+                    ended,
+                })
+            }
+            Peers::Cluster(node) => super::moderation::change(node, moderation, hub, change).await,
         }
     }
 

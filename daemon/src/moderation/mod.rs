@@ -98,6 +98,16 @@ impl std::fmt::Display for ChangeError {
     }
 }
 
+/// A change of the book, put in force on this node.
+pub struct Changed {
+    /// The book after the change.
+    pub after: Arc<Book>,
+    /// The book before it.
+    pub before: Arc<Book>,
+    /// The sessions here that the change ended.
+    pub ended: usize,
+}
+
 /// Moderation's state on this node (see the module documentation).
 pub struct Moderation {
     /// `STATE_DIR/moderation`.
@@ -153,8 +163,8 @@ impl Moderation {
 
     /// Puts `book` in force (a cluster's value, as it changed); the book
     /// it replaces.
-    pub fn install(&self, book: Book) -> Arc<Book> {
-        std::mem::replace(&mut *self.book.lock().expect("lock"), Arc::new(book))
+    pub fn install_shared(&self, book: Arc<Book>) -> Arc<Book> {
+        std::mem::replace(&mut *self.book.lock().expect("lock"), book)
     }
 
     /// Changes a single chatd's book by `change` (on a copy without the

@@ -125,6 +125,7 @@ pub async fn run(
     tokio::spawn(moderation::upkeep(
         app.peers.clone(),
         app.moderation.clone(),
+        app.hub.clone(),
         shutdown.clone(),
     ));
     if let Some(every) = systemd::watchdog_interval() {

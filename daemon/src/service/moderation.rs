@@ -8,10 +8,16 @@ use chat_protocol::clock::now_ms;
 use tokio_util::sync::CancellationToken;
 
 use crate::cluster::Peers;
+use crate::hub::Hub;
 use crate::moderation::{Moderation, SWEEP_EVERY};
 
 /// Sweeps until the shutdown.
-pub async fn upkeep(peers: Arc<Peers>, moderation: Arc<Moderation>, shutdown: CancellationToken) {
+pub async fn upkeep(
+    peers: Arc<Peers>,
+    moderation: Arc<Moderation>,
+    hub: Arc<Hub>,
+    shutdown: CancellationToken,
+) {
     let mut sweep = tokio::time::interval(SWEEP_EVERY);
     sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -23,7 +29,7 @@ pub async fn upkeep(peers: Arc<Peers>, moderation: Arc<Moderation>, shutdown: Ca
                 }
                 // Every change drops what ended: a change of nothing does
                 // only that.
-                if let Err(e) = peers.change_moderation(&moderation, |_| Ok(())).await {
+                if let Err(e) = peers.change_moderation(&moderation, &hub, |_| Ok(())).await {
                     tracing::warn!("moderation: the bans that ended could not be dropped now: {e}");
                 }
             }
