@@ -289,6 +289,56 @@ Examples:
   chatctl bans --json | jq -r '.bans[].target'")]
     Bans,
 
+    /// Mute a user: they stay and read, and what they say is refused
+    #[command(long_about = "\
+Mute NAME: the user stays and reads, and their messages, actions and direct
+messages are refused (their client shows \"muted\" and until when); nobody
+receives them. The room is told once. A mute follows the person across a
+rejoin: a registered name by its keys (whatever name they join as), a user
+with an identity by it, one without by the name from the same address.
+NAME must be online or registered. Without --for it lasts until lifted
+(`chatctl unmute`).
+
+Examples:
+  chatctl mute bob --for 10m --reason 'flooding'
+  chatctl mute bob")]
+    Mute {
+        /// The user's name: 1-32 of A-Z a-z 0-9 _ . -
+        #[arg(value_name = "NAME", value_parser = crate::parse_name)]
+        name: String,
+
+        /// How long (30s, 10m, 2h, 7d; at most 366d); without it, until lifted
+        #[arg(long = "for", value_name = "DURATION", value_parser = crate::parse_length)]
+        for_secs: Option<u64>,
+
+        /// Why: one line of at most 200 bytes, shown to the user and the room
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
+
+    /// Lift a mute
+    #[command(long_about = "\
+Lift the mute of NAME.
+
+Examples:
+  chatctl unmute bob")]
+    Unmute {
+        /// The user's name
+        #[arg(value_name = "NAME", value_parser = crate::parse_name)]
+        name: String,
+    },
+
+    /// List the mutes in force
+    #[command(long_about = "\
+List the mutes in force, oldest first: the name, the reason, who muted (the
+admin's Unix user, or op:NAME), since when and until when, and whom the mute
+follows (the identities, or the address of a user without one).
+
+Examples:
+  chatctl mutes
+  chatctl mutes --json")]
+    Mutes,
+
     /// Send a notice from the admin to everyone online
     #[command(long_about = "\
 Send a notice to everyone online (in a cluster: on every node; while NATS is

@@ -29,7 +29,9 @@ mod trust;
 use std::io::{self, Write as _};
 
 use anyhow::Context as _;
-use chat_protocol::admin::{BanRequest, Banned, Bans, Unbanned};
+use chat_protocol::admin::{
+    BanRequest, Banned, Bans, MuteRequest, Muted, Mutes, Unbanned, Unmuted,
+};
 use chat_protocol::admin::{
     Health, Key, KickRequest, Kicked, NameChanged, NameKeyRequest, Names, NoticeRequest,
     NoticeSent, PasswordRequest, PasswordState, Reloaded, RotateRequest, Rotated, Status, Users,
@@ -193,6 +195,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ban {
             reason: Some(reason),
             ..
+        }
+        | Command::Mute {
+            reason: Some(reason),
+            ..
         } => check_reason(reason)?,
         Command::Names {
             action: Some(NamesAction::Add { key, .. } | NamesAction::Remove { key: Some(key), .. }),
@@ -307,6 +313,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Bans => show(json, client.get::<Bans>("/v1/bans").await?, |b| {
             moderation::bans(b, now_ms())
+        }),
+        Command::Mute {
+            name,
+            for_secs,
+            reason,
+        } => {
+            let request = MuteRequest {
+                name,
+                for_secs,
+                reason,
+            };
+            let answer = client
+                .call::<Muted>(Method::POST, "/v1/mutes", Some(&request))
+                .await?;
+            show(json, answer, |m| moderation::muted(m, now_ms()))
+        }
+        Command::Unmute { name } => {
+            let path = format!("/v1/mutes?name={name}");
+            let answer = client
+                .call::<Unmuted>(Method::DELETE, &path, None::<&()>)
+                .await?;
+            show(json, answer, moderation::unmuted)
+        }
+        Command::Mutes => show(json, client.get::<Mutes>("/v1/mutes").await?, |m| {
+            moderation::mutes(m, now_ms())
         }),
         Command::Say { text } => {
             let request = NoticeRequest {

@@ -1,17 +1,18 @@
-//! `chatctl ban`, `unban` and `bans` as people read them: one row per ban
-//! (target, reason, who, since, until), and the answer to a change. Times
-//! come as Unix milliseconds, as on the wire.
+//! `chatctl ban`, `unban`, `bans`, `mute`, `unmute` and `mutes` as people
+//! read them: one row per ban or mute (target, reason, who, since, until),
+//! and the answer to a change. Times come as Unix milliseconds, as on the
+//! wire.
 
 use std::fmt::Write as _;
 
-use chat_protocol::admin::{BanEntry, Banned, Bans, Unbanned};
+use chat_protocol::admin::{Banned, Bans, MuteEntry, Muted, Mutes, Unbanned, Unmuted};
 
 use crate::output::{local_time, one_line, relative, table};
 
-/// When a ban ends, for people: `until lifted`, or the local time and how
-/// far away it is.
-fn until(ban: &BanEntry, now_ms: u64) -> String {
-    match ban.until {
+/// When a ban or mute ends, for people: `until lifted`, or the local time
+/// and how far away it is.
+fn until_text(until: Option<u64>, now_ms: u64) -> String {
+    match until {
         None => "until lifted".into(),
         Some(until) => format!(
             "{} ({})",
@@ -40,7 +41,7 @@ pub fn bans(b: &Bans, now_ms: u64) -> String {
                 ban.reason.as_deref().map(one_line).unwrap_or_default(),
                 one_line(&ban.by),
                 local_time(ban.since / 1000),
-                until(ban, now_ms),
+                until_text(ban.until, now_ms),
             ]
         })
         .collect();
@@ -59,7 +60,7 @@ pub fn banned(b: &Banned, now_ms: u64) -> String {
         let also: Vec<String> = ban.also.iter().map(|a| one_line(a)).collect();
         let _ = write!(out, " (and {})", also.join(", "));
     }
-    let _ = write!(out, " {}", until(ban, now_ms));
+    let _ = write!(out, " {}", until_text(ban.until, now_ms));
     if let Some(reason) = &ban.reason {
         let _ = write!(out, ": {}", one_line(reason));
     }
@@ -73,8 +74,64 @@ pub fn unbanned(u: &Unbanned) -> String {
     format!("lifted the ban of {}\n", one_line(&u.target))
 }
 
+/// Whom a mute follows: its identities, or the address of a user
+/// without one.
+fn follows(mute: &MuteEntry) -> String {
+    match (&mute.keys[..], &mute.addr) {
+        ([], Some(addr)) => format!("{} from {}", one_line(&mute.name), one_line(addr)),
+        ([], None) => one_line(&mute.name),
+        (keys, _) => {
+            let keys: Vec<String> = keys.iter().map(|k| one_line(k)).collect();
+            format!("{} ({})", one_line(&mute.name), keys.join(", "))
+        }
+    }
+}
+
+/// `chatctl mutes`.
+pub fn mutes(m: &Mutes, now_ms: u64) -> String {
+    if m.mutes.is_empty() {
+        return "no mute is in force\n".into();
+    }
+    let rows: Vec<Vec<String>> = m
+        .mutes
+        .iter()
+        .map(|mute| {
+            vec![
+                follows(mute),
+                mute.reason.as_deref().map(one_line).unwrap_or_default(),
+                one_line(&mute.by),
+                local_time(mute.since / 1000),
+                until_text(mute.until, now_ms),
+            ]
+        })
+        .collect();
+    table(
+        &["NAME", "REASON", "BY", "SINCE", "UNTIL"],
+        &rows,
+        &[false, false, false, false, false],
+    )
+}
+
+/// `chatctl mute`.
+pub fn muted(m: &Muted, now_ms: u64) -> String {
+    let mute = &m.mute;
+    let mut out = format!("muted {} {}", follows(mute), until_text(mute.until, now_ms));
+    if let Some(reason) = &mute.reason {
+        let _ = write!(out, ": {}", one_line(reason));
+    }
+    out.push('\n');
+    out
+}
+
+/// `chatctl unmute`.
+pub fn unmuted(u: &Unmuted) -> String {
+    format!("lifted the mute of {}\n", one_line(&u.name))
+}
+
 #[cfg(test)]
 mod tests {
+    use chat_protocol::admin::BanEntry;
+
     use super::*;
 
     const NOW: u64 = 1_800_000_000_000;

@@ -25,12 +25,17 @@
 //! | `GET /v1/bans` | | [`Bans`] |
 //! | `POST /v1/bans` | [`BanRequest`] | [`Banned`] |
 //! | `DELETE /v1/bans?target=TARGET` | | [`Unbanned`] |
+//! | `GET /v1/mutes` | | [`Mutes`] |
+//! | `POST /v1/mutes` | [`MuteRequest`] | [`Muted`] |
+//! | `DELETE /v1/mutes?name=NAME` | | [`Unmuted`] |
 
 use serde::{Deserialize, Serialize};
 
 mod moderation;
 
-pub use self::moderation::{BanEntry, BanRequest, Banned, Bans, Unbanned};
+pub use self::moderation::{
+    BanEntry, BanRequest, Banned, Bans, MuteEntry, MuteRequest, Muted, Mutes, Unbanned, Unmuted,
+};
 
 /// File name of the admin socket inside the runtime directory.
 pub const SOCKET_NAME: &str = "admin.sock";

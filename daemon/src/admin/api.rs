@@ -40,6 +40,7 @@ pub fn routes() -> Router<Parts> {
         .route("/v1/reload", post(reload))
         .merge(super::names::routes())
         .merge(super::bans::routes())
+        .merge(super::mutes::routes())
 }
 
 /// Runs a change of state to its end even if the caller hangs up: hyper

@@ -8,6 +8,7 @@
 
 mod api;
 mod bans;
+mod mutes;
 mod names;
 pub mod peer;
 pub mod socket;

@@ -9,9 +9,11 @@ use chat_protocol::BanTarget;
 use chat_protocol::clock::now_ms;
 
 use super::Peers;
+use crate::hub::Holder;
 use crate::moderation::ChangeError;
 use crate::moderation::ban::BanRecord;
-use crate::ops::moderate::{self, Actor, BanOrder, Moderating};
+use crate::moderation::mute::{MuteRecord, key_of};
+use crate::ops::moderate::{self, Actor, BanOrder, Moderating, MuteOrder};
 
 impl Peers {
     /// Bans as `order` says: the ban in force, and the sessions it ended
@@ -82,5 +84,97 @@ impl Peers {
             .expect("lock")
             .expect("a change that succeeded took a ban out");
         Ok(lifted)
+    }
+
+    /// Mutes as `order` says: a registered name by its keys, else the
+    /// session online by its identity, or by its name and address without
+    /// one (`no_such_user` for a name neither registered nor online).
+    pub async fn mute(&self, m: &Moderating, order: MuteOrder) -> Result<MuteRecord, ChangeError> {
+        order.check()?;
+        let record = self
+            .registered(&m.registry, &order.name)
+            .await
+            .map_err(ChangeError::Unavailable)?;
+        let (keys, addr) = match (record, m.hub.holder(&order.name)) {
+            (Some(record), _) => (
+                record
+                    .keys
+                    .iter()
+                    .map(|k| key_of(k.fingerprint()))
+                    .collect(),
+                None,
+            ),
+            (None, Some(Holder::Here(Some(k)) | Holder::Elsewhere(Some(k)))) => {
+                (vec![key_of(k.fingerprint())], None)
+            }
+            (None, Some(Holder::Here(None))) => (
+                Vec::new(),
+                m.hub.member(&order.name).map(|member| member.addr.ip()),
+            ),
+            (None, Some(Holder::Elsewhere(None))) => (Vec::new(), None),
+            (None, None) => {
+                return Err(ChangeError::Refused(
+                    "no_such_user",
+                    format!(
+                        "{} is neither online nor registered; a mute silences someone who is",
+                        order.name
+                    ),
+                ));
+            }
+        };
+        if let (Actor::Operator(_), Some(held)) = (
+            &order.actor,
+            m.moderation
+                .book()
+                .mutes
+                .iter()
+                .find(|x| x.name.eq_ignore_ascii_case(&order.name)),
+        ) && held.op.is_none()
+        {
+            return Err(ChangeError::Refused(
+                "forbidden",
+                format!(
+                    "{} was muted by the server's admin, who alone may change it",
+                    order.name
+                ),
+            ));
+        }
+        let mute = order.record(keys, addr, chat_protocol::clock::now_ms());
+        self.change_moderation(&m.moderation, &m.hub, |book| {
+            moderate::put_mute(book, mute.clone())?;
+            book.lifted_by = None;
+            Ok(())
+        })
+        .await?;
+        Ok(mute)
+    }
+
+    /// Lifts the mute of `name`: the mute lifted. An operator may lift
+    /// only an operator's mutes.
+    pub async fn unmute(
+        &self,
+        m: &Moderating,
+        name: &str,
+        actor: &Actor,
+    ) -> Result<MuteRecord, ChangeError> {
+        let op = actor.op();
+        let lifted = std::sync::Mutex::new(None);
+        self.change_moderation(&m.moderation, &m.hub, |book| {
+            let mute = moderate::take_mute(book, name)?;
+            if op.is_some() && mute.op.is_none() {
+                return Err(ChangeError::Refused(
+                    "forbidden",
+                    format!("{name} was muted by the server's admin, who alone may lift it"),
+                ));
+            }
+            book.lifted_by = op.clone();
+            *lifted.lock().expect("lock") = Some(mute);
+            Ok(())
+        })
+        .await?;
+        Ok(lifted
+            .into_inner()
+            .expect("lock")
+            .expect("a change that succeeded took a mute out"))
     }
 }

@@ -11,6 +11,7 @@
 
 pub mod ban;
 pub mod file;
+pub mod mute;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -22,6 +23,7 @@ use chat_protocol::identity::Fingerprint;
 use serde::{Deserialize, Serialize};
 
 use self::ban::{BanRecord, Who};
+use self::mute::MuteRecord;
 use crate::store::{Store, StoreError};
 
 /// The most bans kept at once: the book stays small enough to write whole
@@ -38,8 +40,11 @@ pub struct Book {
     /// The bans, oldest first.
     #[serde(default)]
     pub bans: Vec<BanRecord>,
-    /// The operator who made the last unban (absent: the admin), so that
-    /// every node tells its room who lifted it.
+    /// The mutes, oldest first.
+    #[serde(default)]
+    pub mutes: Vec<MuteRecord>,
+    /// The operator who made the last unban or unmute (absent: the admin),
+    /// so that every node tells its room who lifted it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifted_by: Option<String>,
 }
@@ -47,9 +52,45 @@ pub struct Book {
 impl Book {
     /// Drops what ended before `now`; whether anything did.
     pub fn prune(&mut self, now: u64) -> bool {
-        let before = self.bans.len();
+        let before = (self.bans.len(), self.mutes.len());
         self.bans.retain(|b| b.in_force(now));
-        self.bans.len() != before
+        self.mutes.retain(|m| m.in_force(now));
+        (self.bans.len(), self.mutes.len()) != before
+    }
+
+    /// Whether anything in the book ended before `now`.
+    pub fn has_ended(&self, now: u64) -> bool {
+        self.bans.iter().any(|b| !b.in_force(now)) || self.mutes.iter().any(|m| !m.in_force(now))
+    }
+
+    /// The first mute in force at `now` that silences `who`.
+    pub fn mute_on(&self, who: &Who<'_>, now: u64) -> Option<&MuteRecord> {
+        self.mutes
+            .iter()
+            .find(|m| m.in_force(now) && m.matches(who))
+    }
+
+    /// The mutes in `self` that `before` did not hold.
+    pub fn mutes_added_since<'a>(&'a self, before: &Book) -> Vec<&'a MuteRecord> {
+        self.mutes
+            .iter()
+            .filter(|m| !before.mutes.contains(m))
+            .collect()
+    }
+
+    /// The mutes `before` held, in force at `now`, that `self` does not.
+    pub fn mutes_lifted_since<'a>(&self, before: &'a Book, now: u64) -> Vec<&'a MuteRecord> {
+        before
+            .mutes
+            .iter()
+            .filter(|m| {
+                m.in_force(now)
+                    && !self
+                        .mutes
+                        .iter()
+                        .any(|n| n.name.eq_ignore_ascii_case(&m.name))
+            })
+            .collect()
     }
 
     /// The first ban in force at `now` that matches `who`.
@@ -159,6 +200,11 @@ impl Moderation {
             ip: None,
         };
         self.book().ban_on(&who, now_ms()).cloned()
+    }
+
+    /// The mute in force that silences `who`, if any.
+    pub fn muted(&self, who: &Who<'_>) -> Option<MuteRecord> {
+        self.book().mute_on(who, now_ms()).cloned()
     }
 
     /// Puts `book` in force (a cluster's value, as it changed); the book

@@ -19,6 +19,7 @@ use crate::config::network::Cidr;
 use crate::ending::Ending;
 use crate::hub::{Hub, Member};
 use crate::moderation::ban::{BanRecord, Who};
+use crate::moderation::mute::MuteRecord;
 use crate::moderation::{Book, ChangeError, Moderation};
 use crate::registry::Registry;
 use crate::store::keyring::Keyring;
@@ -204,6 +205,28 @@ pub fn apply(hub: &Hub, before: &Book, after: &Book) -> usize {
             || Ending::banned(ban.reason.as_deref(), ban.until),
         );
     }
+    for mute in after.mutes_added_since(before) {
+        hub.tell(&ServerEvent::Moderation {
+            room: None,
+            action: ModerationAction::Mute,
+            target: mute.name.clone(),
+            by: mute.op.clone(),
+            until: mute.until,
+            reason: mute.reason.clone(),
+            ts: now,
+        });
+    }
+    for mute in after.mutes_lifted_since(before, now) {
+        hub.tell(&ServerEvent::Moderation {
+            room: None,
+            action: ModerationAction::Unmute,
+            target: mute.name.clone(),
+            by: after.lifted_by.clone(),
+            until: None,
+            reason: None,
+            ts: now,
+        });
+    }
     for ban in after.lifted_since(before, now) {
         if !matches!(ban.target, BanTarget::Addr { .. }) {
             hub.tell(&ServerEvent::Moderation {
@@ -296,4 +319,80 @@ impl BanOrder {
             until: self.for_secs.map(|s| now + s * 1000),
         }
     }
+}
+
+/// An order to mute.
+#[derive(Clone, Debug)]
+pub struct MuteOrder {
+    /// Whom.
+    pub name: String,
+    /// How long, in seconds; `None`: until lifted.
+    pub for_secs: Option<u64>,
+    /// Why.
+    pub reason: Option<String>,
+    /// Who orders it.
+    pub actor: Actor,
+}
+
+impl MuteOrder {
+    /// Holds the order to the rules (name, length, reason).
+    pub fn check(&self) -> Result<(), ChangeError> {
+        if !chat_protocol::valid_username(&self.name) {
+            return Err(refused(
+                "bad_request",
+                "a name is 1 to 32 of A-Z a-z 0-9 _ . -",
+            ));
+        }
+        check_length(self.for_secs)?;
+        check_reason(self.reason.as_deref())
+    }
+
+    /// The mute it makes at `now`, silencing `keys` (fingerprints) or,
+    /// without any, the name from `addr`.
+    pub fn record(
+        &self,
+        keys: Vec<String>,
+        addr: Option<std::net::IpAddr>,
+        now: u64,
+    ) -> MuteRecord {
+        MuteRecord {
+            name: self.name.clone(),
+            addr: if keys.is_empty() { addr } else { None },
+            keys,
+            reason: self.reason.clone(),
+            op: self.actor.op(),
+            by: self.actor.by(),
+            since: now,
+            until: self.for_secs.map(|s| now + s * 1000),
+        }
+    }
+}
+
+/// Adds (or replaces: a name muted again gets the new reason and length)
+/// `mute` in `book`, within [`crate::moderation::MAX_BANS`] mutes.
+pub fn put_mute(book: &mut Book, mute: MuteRecord) -> Result<(), ChangeError> {
+    book.mutes
+        .retain(|m| !m.name.eq_ignore_ascii_case(&mute.name));
+    if book.mutes.len() >= crate::moderation::MAX_BANS {
+        return Err(refused(
+            "too_many_mutes",
+            format!(
+                "{} mutes are in force, as many as chatd keeps; lift some first (`chatctl mutes`, `chatctl unmute NAME`)",
+                crate::moderation::MAX_BANS
+            ),
+        ));
+    }
+    book.mutes.push(mute);
+    Ok(())
+}
+
+/// Removes the mute of `name` from `book`: the mute lifted, or
+/// `not_muted`.
+pub fn take_mute(book: &mut Book, name: &str) -> Result<MuteRecord, ChangeError> {
+    let at = book
+        .mutes
+        .iter()
+        .position(|m| m.name.eq_ignore_ascii_case(name))
+        .ok_or_else(|| refused("not_muted", format!("{name} is not muted")))?;
+    Ok(book.mutes.remove(at))
 }

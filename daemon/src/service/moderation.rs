@@ -1,5 +1,5 @@
-//! Moderation's upkeep while chatd runs: the bans that ended dropped from
-//! the book every [`SWEEP_EVERY`] (they stopped matching at their end
+//! Moderation's upkeep while chatd runs: the bans and mutes that ended dropped
+//! from the book every [`SWEEP_EVERY`] (they stopped matching at their end
 //! already; this keeps the book, and its bound, to the bans in force).
 
 use std::sync::Arc;
@@ -24,7 +24,7 @@ pub async fn upkeep(
         tokio::select! {
             _ = sweep.tick() => {
                 let now = now_ms();
-                if moderation.book().bans.iter().all(|b| b.in_force(now)) {
+                if !moderation.book().has_ended(now) {
                     continue;
                 }
                 // Every change drops what ended: a change of nothing does

@@ -97,6 +97,25 @@ fn kept(cid: Option<String>) -> Option<String> {
 /// refused is answered with an error, so the sender knows it was not sent.
 async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, config: &Config) {
     let checked = |text: &str| validate_text(text, config.max_text);
+    // A muted user reads but says nothing: refused, and nobody receives it.
+    if matches!(
+        event,
+        ClientEvent::Say { room: None, .. }
+            | ClientEvent::Action { room: None, .. }
+            | ClientEvent::Dm { .. }
+    ) && let Some(mute) = parts
+        .moderating
+        .moderation
+        .muted(&crate::ops::moderate::who_is(member))
+    {
+        member.send(&ServerEvent::Error {
+            room: None,
+            code: ErrorCode::Muted,
+            message: mute.told(),
+            until: mute.until,
+        });
+        return;
+    }
     match event {
         // Rooms' server side is not built yet: what a server without rooms
         // answers (docs/protocol.md §10.8), also to a line for a room,

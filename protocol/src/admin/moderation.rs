@@ -68,3 +68,62 @@ pub struct Unbanned {
     /// The target whose ban was lifted.
     pub target: String,
 }
+
+/// `POST /v1/mutes`: mute a user (who stays and reads).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MuteRequest {
+    /// The user's name.
+    pub name: String,
+    /// How long, in seconds (1 to 366 days); absent: until lifted.
+    #[serde(rename = "for", default, skip_serializing_if = "Option::is_none")]
+    pub for_secs: Option<u64>,
+    /// Why: one line of at most 200 bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// One mute in force, as the admin API lists it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MuteEntry {
+    /// The name muted.
+    pub name: String,
+    /// Why; absent when no reason was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Who muted: the admin's Unix user, or `op:NAME`.
+    pub by: String,
+    /// When the mute began, Unix milliseconds.
+    pub since: u64,
+    /// When it ends by itself, Unix milliseconds; absent: until lifted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<u64>,
+    /// The identities it silences (`key:…`), whatever name they join as.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<String>,
+    /// For a user without an identity: the address the name is silenced
+    /// from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
+}
+
+/// `GET /v1/mutes`: the mutes in force, oldest first.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Mutes {
+    /// The mutes.
+    pub mutes: Vec<MuteEntry>,
+}
+
+/// The answer to `POST /v1/mutes`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Muted {
+    /// The mute, as it is in force now.
+    pub mute: MuteEntry,
+}
+
+/// The answer to `DELETE /v1/mutes?name=…`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Unmuted {
+    /// The name whose mute was lifted.
+    pub name: String,
+}
