@@ -339,6 +339,45 @@ Examples:
   chatctl mutes --json")]
     Mutes,
 
+    /// Make a registered name an operator of the room
+    #[command(long_about = "\
+Make NAME an operator of the room: from their client they may kick, ban and
+unban names, mute and unmute, and list the bans (/kick, /ban, /unban, /mute,
+/unmute, /bans). NAME must be registered (`chatctl names`): the rights go
+only to a session proven with one of the name's keys, under every names
+policy, so taking the name never takes the rights. Operators cannot act on
+other operators nor lift what the admin set. The room is told, and marks
+operators with @.
+
+Examples:
+  chatctl op carol")]
+    Op {
+        /// The registered name
+        #[arg(value_name = "NAME", value_parser = crate::parse_name)]
+        name: String,
+    },
+
+    /// End a name's operator rights
+    #[command(long_about = "\
+NAME is an operator no longer; its sessions lose the rights at once.
+
+Examples:
+  chatctl deop carol")]
+    Deop {
+        /// The operator's name
+        #[arg(value_name = "NAME", value_parser = crate::parse_name)]
+        name: String,
+    },
+
+    /// List the room's operators
+    #[command(long_about = "\
+List the names that are operators of the room.
+
+Examples:
+  chatctl operators
+  chatctl operators --json")]
+    Operators,
+
     /// Send a notice from the admin to everyone online
     #[command(long_about = "\
 Send a notice to everyone online (in a cluster: on every node; while NATS is

@@ -30,7 +30,8 @@ use std::io::{self, Write as _};
 
 use anyhow::Context as _;
 use chat_protocol::admin::{
-    BanRequest, Banned, Bans, MuteRequest, Muted, Mutes, Unbanned, Unmuted,
+    BanRequest, Banned, Bans, MuteRequest, Muted, Mutes, OperatorChanged, OperatorRequest,
+    Operators, Unbanned, Unmuted,
 };
 use chat_protocol::admin::{
     Health, Key, KickRequest, Kicked, NameChanged, NameKeyRequest, Names, NoticeRequest,
@@ -339,6 +340,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Mutes => show(json, client.get::<Mutes>("/v1/mutes").await?, |m| {
             moderation::mutes(m, now_ms())
         }),
+        Command::Op { name } => {
+            let answer = client
+                .call::<OperatorChanged>(
+                    Method::POST,
+                    "/v1/operators",
+                    Some(&OperatorRequest { name }),
+                )
+                .await?;
+            show(json, answer, moderation::operator_changed)
+        }
+        Command::Deop { name } => {
+            let path = format!("/v1/operators?name={name}");
+            let answer = client
+                .call::<OperatorChanged>(Method::DELETE, &path, None::<&()>)
+                .await?;
+            show(json, answer, moderation::operator_changed)
+        }
+        Command::Operators => show(
+            json,
+            client.get::<Operators>("/v1/operators").await?,
+            moderation::operators,
+        ),
         Command::Say { text } => {
             let request = NoticeRequest {
                 text: text.join(" "),

@@ -5,7 +5,9 @@
 
 use std::fmt::Write as _;
 
-use chat_protocol::admin::{Banned, Bans, MuteEntry, Muted, Mutes, Unbanned, Unmuted};
+use chat_protocol::admin::{
+    Banned, Bans, MuteEntry, Muted, Mutes, OperatorChanged, Operators, Unbanned, Unmuted,
+};
 
 use crate::output::{local_time, one_line, relative, table};
 
@@ -126,6 +128,28 @@ pub fn muted(m: &Muted, now_ms: u64) -> String {
 /// `chatctl unmute`.
 pub fn unmuted(u: &Unmuted) -> String {
     format!("lifted the mute of {}\n", one_line(&u.name))
+}
+
+/// `chatctl operators`.
+pub fn operators(o: &Operators) -> String {
+    if o.operators.is_empty() {
+        return "the room has no operator\n".into();
+    }
+    let mut out = String::new();
+    for name in &o.operators {
+        let _ = writeln!(out, "{}", one_line(name));
+    }
+    out
+}
+
+/// `chatctl op` and `deop`.
+pub fn operator_changed(c: &OperatorChanged) -> String {
+    let name = one_line(&c.name);
+    if c.op {
+        format!("{name} is an operator of the room\n")
+    } else {
+        format!("{name} is an operator no longer\n")
+    }
 }
 
 #[cfg(test)]

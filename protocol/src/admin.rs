@@ -28,13 +28,17 @@
 //! | `GET /v1/mutes` | | [`Mutes`] |
 //! | `POST /v1/mutes` | [`MuteRequest`] | [`Muted`] |
 //! | `DELETE /v1/mutes?name=NAME` | | [`Unmuted`] |
+//! | `GET /v1/operators` | | [`Operators`] |
+//! | `POST /v1/operators` | [`OperatorRequest`] | [`OperatorChanged`] |
+//! | `DELETE /v1/operators?name=NAME` | | [`OperatorChanged`] |
 
 use serde::{Deserialize, Serialize};
 
 mod moderation;
 
 pub use self::moderation::{
-    BanEntry, BanRequest, Banned, Bans, MuteEntry, MuteRequest, Muted, Mutes, Unbanned, Unmuted,
+    BanEntry, BanRequest, Banned, Bans, MuteEntry, MuteRequest, Muted, Mutes, OperatorChanged,
+    OperatorRequest, Operators, Unbanned, Unmuted,
 };
 
 /// File name of the admin socket inside the runtime directory.

@@ -41,6 +41,7 @@ pub fn routes() -> Router<Parts> {
         .merge(super::names::routes())
         .merge(super::bans::routes())
         .merge(super::mutes::routes())
+        .merge(super::operators::routes())
 }
 
 /// Runs a change of state to its end even if the caller hangs up: hyper

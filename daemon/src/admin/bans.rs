@@ -27,12 +27,14 @@ pub fn routes() -> Router<Parts> {
 /// The answer for an order refused or not carried out.
 pub(super) fn change_failure(e: ChangeError) -> Failure {
     match e {
-        ChangeError::Refused(code @ ("not_banned" | "not_muted" | "no_such_user"), why) => {
-            Failure::new(StatusCode::NOT_FOUND, code, why)
-        }
-        ChangeError::Refused(code @ ("too_many_bans" | "too_many_mutes"), why) => {
-            Failure::new(StatusCode::CONFLICT, code, why)
-        }
+        ChangeError::Refused(
+            code @ ("not_banned" | "not_muted" | "no_such_user" | "not_operator"),
+            why,
+        ) => Failure::new(StatusCode::NOT_FOUND, code, why),
+        ChangeError::Refused(
+            code @ ("too_many_bans" | "too_many_mutes" | "too_many_operators"),
+            why,
+        ) => Failure::new(StatusCode::CONFLICT, code, why),
         ChangeError::Refused(code, why) => Failure::new(StatusCode::BAD_REQUEST, code, why),
         ChangeError::Unavailable(_) => Failure::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -10,6 +10,7 @@ mod api;
 mod bans;
 mod mutes;
 mod names;
+mod operators;
 pub mod peer;
 pub mod socket;
 

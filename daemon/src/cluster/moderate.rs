@@ -177,4 +177,42 @@ impl Peers {
             .expect("lock")
             .expect("a change that succeeded took a mute out"))
     }
+
+    /// Makes `name` an operator of the room (`op`; a registered name only,
+    /// so that its rights follow its keys) or not. Told to the room; the
+    /// sessions of the name that proved one of its keys get or lose the
+    /// rights at once.
+    pub async fn set_operator(
+        &self,
+        m: &Moderating,
+        name: &str,
+        op: bool,
+    ) -> Result<(), ChangeError> {
+        if !chat_protocol::valid_username(name) {
+            return Err(ChangeError::Refused(
+                "bad_request",
+                "a name is 1 to 32 of A-Z a-z 0-9 _ . -".into(),
+            ));
+        }
+        if op {
+            let record = self
+                .registered(&m.registry, name)
+                .await
+                .map_err(ChangeError::Unavailable)?;
+            if record.is_none() {
+                return Err(ChangeError::Refused(
+                    "not_registered",
+                    format!(
+                        "{name} is not registered: an operator's rights follow the name's keys \
+                         (register one with `chatctl names add {name} KEY`)"
+                    ),
+                ));
+            }
+        }
+        self.change_moderation(&m.moderation, &m.hub, |book| {
+            moderate::set_operator(book, name, op)
+        })
+        .await?;
+        Ok(())
+    }
 }

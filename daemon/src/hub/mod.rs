@@ -48,6 +48,7 @@ mod remote;
 pub mod welcome;
 
 pub use dm::{Dm, Routed, no_such_user};
+pub use member::Proven;
 pub use owners::Holder;
 pub use welcome::Unsent;
 
@@ -83,7 +84,7 @@ impl Room {
 
     /// Calls `each` with the name and identity of everyone online on
     /// every node, in order (see [`Room::users`]).
-    fn each_online(&self, mut each: impl FnMut(&String, Option<IdentityKey>)) {
+    fn each_online(&self, mut each: impl FnMut(&String, Option<IdentityKey>, bool)) {
         let mut local = self.users.iter().peekable();
         let mut remote = self.remote.iter().peekable();
         loop {
@@ -93,15 +94,15 @@ impl Room {
                         remote.next();
                     }
                     let (_, m) = local.next().expect("peeked");
-                    each(&m.name, m.identity);
+                    each(&m.name, m.identity, m.op.load(Ordering::Relaxed));
                 }
                 (_, Some(_)) => {
                     let (_, r) = remote.next().expect("peeked");
-                    each(&r.name, r.identity);
+                    each(&r.name, r.identity, false);
                 }
                 (Some(_), None) => {
                     let (_, m) = local.next().expect("peeked");
-                    each(&m.name, m.identity);
+                    each(&m.name, m.identity, m.op.load(Ordering::Relaxed));
                 }
                 (None, None) => break,
             }
@@ -111,7 +112,7 @@ impl Room {
     /// Names online on every node, in order (see [`Room::users`]).
     fn names(&self) -> Vec<String> {
         let mut names = Vec::with_capacity(self.online());
-        self.each_online(|name, _| names.push(name.clone()));
+        self.each_online(|name, _, _| names.push(name.clone()));
         names
     }
 
@@ -120,12 +121,12 @@ impl Room {
     fn listed(&self) -> (Vec<String>, Vec<chat_protocol::Member>) {
         let mut names = Vec::with_capacity(self.online());
         let mut members = Vec::with_capacity(self.online());
-        self.each_online(|name, identity| {
+        self.each_online(|name, identity, op| {
             names.push(name.clone());
             members.push(chat_protocol::Member {
                 name: name.clone(),
                 identity,
-                op: false,
+                op,
             });
         });
         (names, members)
@@ -269,10 +270,15 @@ impl Hub {
         name: &str,
         addr: SocketAddr,
         key_id: KeyId,
-        identity: Option<IdentityKey>,
+        proven: Proven,
         control: Arc<Control>,
         after: Option<u64>,
     ) -> Result<Joined, RejectCode> {
+        let Proven {
+            identity,
+            op,
+            owner,
+        } = proven;
         let config = self.config();
         let key = name.to_ascii_lowercase();
         let (tx, rx) = mpsc::channel(config.outbound_queue);
@@ -302,6 +308,8 @@ impl Hub {
             since: SystemTime::now(),
             key_id,
             identity,
+            op: std::sync::atomic::AtomicBool::new(op),
+            owner,
             messages: AtomicU64::new(0),
             control,
             tx,
@@ -326,7 +334,7 @@ impl Hub {
                     online,
                     ts: now_ms(),
                     identity,
-                    op: false,
+                    op,
                 },
                 Some(&key),
             );
@@ -500,7 +508,7 @@ pub(crate) mod tests {
             name,
             "127.0.0.1:9".parse().unwrap(),
             KeyId([0; 8]),
-            None,
+            Proven::default(),
             Control::new(&shutdown),
             None,
         )
@@ -644,7 +652,7 @@ pub(crate) mod tests {
             "carol",
             "127.0.0.1:9".parse().unwrap(),
             KeyId([0; 8]),
-            None,
+            Proven::default(),
             Control::new(&shutdown),
             None,
         );
@@ -670,7 +678,7 @@ pub(crate) mod tests {
             "ALICE",
             "127.0.0.1:9".parse().unwrap(),
             KeyId([0; 8]),
-            None,
+            Proven::default(),
             Control::new(&shutdown),
             None,
         );

@@ -30,6 +30,9 @@ use crate::store::{Store, StoreError};
 /// at each change, and to be one NATS value in a cluster.
 pub const MAX_BANS: usize = 1000;
 
+/// The most operators a room has.
+pub const MAX_OPERATORS: usize = 100;
+
 /// How often bans that ended are dropped from the book.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
@@ -43,6 +46,9 @@ pub struct Book {
     /// The mutes, oldest first.
     #[serde(default)]
     pub mutes: Vec<MuteRecord>,
+    /// The room's operators: registered names, as the admin wrote them.
+    #[serde(default)]
+    pub operators: Vec<String>,
     /// The operator who made the last unban or unmute (absent: the admin),
     /// so that every node tells its room who lifted it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -58,6 +64,11 @@ impl Book {
         (self.bans.len(), self.mutes.len()) != before
     }
 
+    /// Whether `name` is an operator's (any case).
+    pub fn is_operator(&self, name: &str) -> bool {
+        self.operators.iter().any(|o| o.eq_ignore_ascii_case(name))
+    }
+
     /// Whether anything in the book ended before `now`.
     pub fn has_ended(&self, now: u64) -> bool {
         self.bans.iter().any(|b| !b.in_force(now)) || self.mutes.iter().any(|m| !m.in_force(now))
@@ -68,6 +79,22 @@ impl Book {
         self.mutes
             .iter()
             .find(|m| m.in_force(now) && m.matches(who))
+    }
+
+    /// The names made operators (`true`) or no longer (`false`) since
+    /// `before`.
+    pub fn operators_changed_since<'a>(&'a self, before: &'a Book) -> Vec<(&'a str, bool)> {
+        let added = self
+            .operators
+            .iter()
+            .filter(|o| !before.is_operator(o))
+            .map(|o| (o.as_str(), true));
+        let removed = before
+            .operators
+            .iter()
+            .filter(|o| !self.is_operator(o))
+            .map(|o| (o.as_str(), false));
+        added.chain(removed).collect()
     }
 
     /// The mutes in `self` that `before` did not hold.
@@ -200,6 +227,11 @@ impl Moderation {
             ip: None,
         };
         self.book().ban_on(&who, now_ms()).cloned()
+    }
+
+    /// Whether `name` is an operator's (any case).
+    pub fn is_operator(&self, name: &str) -> bool {
+        self.book().is_operator(name)
     }
 
     /// The mute in force that silences `who`, if any.

@@ -227,6 +227,27 @@ pub fn apply(hub: &Hub, before: &Book, after: &Book) -> usize {
             ts: now,
         });
     }
+    for (name, op) in after.operators_changed_since(before) {
+        let action = if op {
+            ModerationAction::Op
+        } else {
+            ModerationAction::Deop
+        };
+        hub.tell(&ServerEvent::Moderation {
+            room: None,
+            action,
+            target: name.to_string(),
+            by: None,
+            until: None,
+            reason: None,
+            ts: now,
+        });
+        if let Some(member) = hub.member(name) {
+            member
+                .op
+                .store(op && member.owner, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
     for ban in after.lifted_since(before, now) {
         if !matches!(ban.target, BanTarget::Addr { .. }) {
             hub.tell(&ServerEvent::Moderation {
@@ -395,4 +416,36 @@ pub fn take_mute(book: &mut Book, name: &str) -> Result<MuteRecord, ChangeError>
         .position(|m| m.name.eq_ignore_ascii_case(name))
         .ok_or_else(|| refused("not_muted", format!("{name} is not muted")))?;
     Ok(book.mutes.remove(at))
+}
+
+/// Makes `name` an operator (`op`) or not in `book`, within
+/// [`crate::moderation::MAX_OPERATORS`]; `not_operator` to deop a name that
+/// is not one.
+pub fn set_operator(book: &mut Book, name: &str, op: bool) -> Result<(), ChangeError> {
+    let at = book
+        .operators
+        .iter()
+        .position(|o| o.eq_ignore_ascii_case(name));
+    match (op, at) {
+        (true, Some(_)) => Ok(()),
+        (true, None) if book.operators.len() >= crate::moderation::MAX_OPERATORS => Err(refused(
+            "too_many_operators",
+            format!(
+                "the room has {} operators, as many as it may; deop one first",
+                crate::moderation::MAX_OPERATORS
+            ),
+        )),
+        (true, None) => {
+            book.operators.push(name.to_string());
+            Ok(())
+        }
+        (false, Some(at)) => {
+            book.operators.remove(at);
+            Ok(())
+        }
+        (false, None) => Err(refused(
+            "not_operator",
+            format!("{name} is not an operator"),
+        )),
+    }
 }

@@ -17,6 +17,7 @@ mod handshake;
 mod identities;
 pub(crate) mod message_rate;
 mod naming;
+mod operator;
 mod reader;
 mod writer;
 

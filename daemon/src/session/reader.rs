@@ -160,18 +160,12 @@ async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, config:
         ClientEvent::IdentityRemove { key } => {
             super::identities::change(member, parts, key, false).await;
         }
-        // Moderation's server side is not built yet: what a server without
-        // it answers (docs/protocol.md §10.7).
-        ClientEvent::Kick { .. }
+        event @ (ClientEvent::Kick { .. }
         | ClientEvent::Ban { .. }
         | ClientEvent::Unban { .. }
         | ClientEvent::Mute { .. }
         | ClientEvent::Unmute { .. }
-        | ClientEvent::Bans => refuse(
-            member,
-            ErrorCode::BadEvent,
-            "this server does not support moderation from the room yet".into(),
-        ),
+        | ClientEvent::Bans) => super::operator::request(event, member, parts).await,
         ClientEvent::Bye { .. } | ClientEvent::Unknown => {}
     }
 }

@@ -127,3 +127,27 @@ pub struct Unmuted {
     /// The name whose mute was lifted.
     pub name: String,
 }
+
+/// `POST /v1/operators`: make a registered name an operator of the room.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorRequest {
+    /// The name (registered: the rights follow its keys).
+    pub name: String,
+}
+
+/// `GET /v1/operators`: the room's operators.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Operators {
+    /// Their names, as the admin wrote them.
+    pub operators: Vec<String>,
+}
+
+/// The answer to `POST /v1/operators` and `DELETE /v1/operators?name=…`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OperatorChanged {
+    /// The name.
+    pub name: String,
+    /// Whether it is an operator now.
+    pub op: bool,
+}
