@@ -378,6 +378,24 @@ Examples:
   chatctl operators --json")]
     Operators,
 
+    /// Show the record of who did what: kicks, bans, mutes, operators, names removed
+    #[command(long_about = "\
+Show the record of moderation, oldest first: every kick, ban, unban, mute,
+unmute, op, deop and name removal, by the admin (their Unix user) or an
+operator (op:NAME), with the target, the reason and the end. The daemon
+keeps the newest 10000 in STATE_DIR/audit and logs each as a journal line.
+On a node of a cluster, the record is that node's: the acts it carried out.
+
+Examples:
+  chatctl audit
+  chatctl audit --since 1d
+  chatctl audit --json | jq -r '.entries[] | [.actor, .action, .target] | @tsv'")]
+    Audit {
+        /// Only the acts of the last DURATION (30s, 10m, 2h, 7d)
+        #[arg(long, value_name = "DURATION", value_parser = crate::parse_length)]
+        since: Option<u64>,
+    },
+
     /// Send a notice from the admin to everyone online
     #[command(long_about = "\
 Send a notice to everyone online (in a cluster: on every node; while NATS is

@@ -30,7 +30,7 @@ use std::io::{self, Write as _};
 
 use anyhow::Context as _;
 use chat_protocol::admin::{
-    BanRequest, Banned, Bans, MuteRequest, Muted, Mutes, OperatorChanged, OperatorRequest,
+    Audit, BanRequest, Banned, Bans, MuteRequest, Muted, Mutes, OperatorChanged, OperatorRequest,
     Operators, Unbanned, Unmuted,
 };
 use chat_protocol::admin::{
@@ -340,6 +340,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Mutes => show(json, client.get::<Mutes>("/v1/mutes").await?, |m| {
             moderation::mutes(m, now_ms())
         }),
+        Command::Audit { since } => {
+            let path = match since {
+                Some(secs) => format!("/v1/audit?since={secs}"),
+                None => "/v1/audit".to_string(),
+            };
+            show(json, client.get::<Audit>(&path).await?, moderation::audit)
+        }
         Command::Op { name } => {
             let answer = client
                 .call::<OperatorChanged>(

@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 
 use chat_protocol::admin::{
-    Banned, Bans, MuteEntry, Muted, Mutes, OperatorChanged, Operators, Unbanned, Unmuted,
+    Audit, Banned, Bans, MuteEntry, Muted, Mutes, OperatorChanged, Operators, Unbanned, Unmuted,
 };
 
 use crate::output::{local_time, one_line, relative, table};
@@ -128,6 +128,32 @@ pub fn muted(m: &Muted, now_ms: u64) -> String {
 /// `chatctl unmute`.
 pub fn unmuted(u: &Unmuted) -> String {
     format!("lifted the mute of {}\n", one_line(&u.name))
+}
+
+/// `chatctl audit`.
+pub fn audit(a: &Audit) -> String {
+    if a.entries.is_empty() {
+        return "nothing was recorded\n".into();
+    }
+    let rows: Vec<Vec<String>> = a
+        .entries
+        .iter()
+        .map(|e| {
+            vec![
+                local_time(e.ts / 1000),
+                one_line(&e.actor),
+                one_line(&e.action),
+                one_line(&e.target),
+                e.reason.as_deref().map(one_line).unwrap_or_default(),
+                e.until.map(|u| local_time(u / 1000)).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    table(
+        &["WHEN", "BY", "ACTION", "TARGET", "REASON", "UNTIL"],
+        &rows,
+        &[false; 6],
+    )
 }
 
 /// `chatctl operators`.

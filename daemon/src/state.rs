@@ -48,6 +48,8 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     /// The bans in force.
     pub moderation: Arc<Moderation>,
+    /// The record of who did what.
+    pub audit: Arc<crate::moderation::audit::Audit>,
     /// The other nodes of a cluster, or none.
     pub peers: Arc<Peers>,
     /// The admin group's gid, when one is configured.
@@ -92,6 +94,7 @@ impl AppState {
             hub: self.hub.clone(),
             registry: self.registry.clone(),
             moderation: self.moderation.clone(),
+            audit: self.audit.clone(),
         }
     }
 

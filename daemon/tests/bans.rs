@@ -45,15 +45,6 @@ async fn refusal(d: &Daemon, source: &str, name: &str, who: Option<&Identity>) -
     }
 }
 
-/// `chatctl --json ARGS`, which must succeed.
-fn ctl_json(d: &Daemon, args: &[&str]) -> Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    let (code, out, err) = d.chatctl(&all);
-    assert_eq!(code, 0, "chatctl {args:?}: {out}{err}\n{}", d.log());
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
-}
-
 /// `chatctl --json ARGS`, which the daemon must refuse: its error code
 /// and message.
 fn ctl_refused(d: &Daemon, args: &[&str]) -> (String, String) {
@@ -70,7 +61,7 @@ fn ctl_refused(d: &Daemon, args: &[&str]) -> (String, String) {
 
 /// The targets `chatctl bans --json` lists.
 fn targets(d: &Daemon) -> Vec<String> {
-    ctl_json(d, &["bans"])["bans"]
+    d.chatctl_json(&["bans"])["bans"]
         .as_array()
         .unwrap()
         .iter()
@@ -79,7 +70,7 @@ fn targets(d: &Daemon) -> Vec<String> {
 }
 
 fn password_checks(d: &Daemon) -> u64 {
-    ctl_json(d, &["status"])["password_checks"]
+    d.chatctl_json(&["status"])["password_checks"]
         .as_u64()
         .unwrap()
 }
@@ -92,7 +83,7 @@ async fn a_ban_by_name_ends_the_session_refuses_its_identity_and_lapses() {
     // First-come: alice's identity join registers the name to her key.
     let mut banned = join(&d, "127.0.0.5", "alice", Some(&alice)).await.joined();
 
-    let answer = ctl_json(&d, &["ban", "alice", "--for", "3s", "--reason", "spam"]);
+    let answer = d.chatctl_json(&["ban", "alice", "--for", "3s", "--reason", "spam"]);
     let fingerprint = alice.public().fingerprint().to_string();
     assert_eq!(answer["ban"]["target"], "alice");
     assert_eq!(answer["ban"]["reason"], "spam");
@@ -176,7 +167,7 @@ async fn address_bans_refuse_before_the_password_and_only_that_address() {
         .config("trusted_proxies = [\"127.0.3.1\"]\n")
         .start();
 
-    let answer = ctl_json(&d, &["ban", "addr:127.0.2.77/24", "--reason", "abuse"]);
+    let answer = d.chatctl_json(&["ban", "addr:127.0.2.77/24", "--reason", "abuse"]);
     assert_eq!(answer["ban"]["target"], "addr:127.0.2.0/24", "one form");
     let checks = password_checks(&d);
     let join_from = |source: &'static str| {
@@ -206,7 +197,7 @@ async fn address_bans_refuse_before_the_password_and_only_that_address() {
     joined.leave().await;
 
     // No one bans the join key's id, nor a trusted proxy's address.
-    let key_id = ctl_json(&d, &["status"])["key_id"]
+    let key_id = d.chatctl_json(&["status"])["key_id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -218,7 +209,7 @@ async fn address_bans_refuse_before_the_password_and_only_that_address() {
     assert!(targets(&d) == ["addr:127.0.2.0/24"]);
 
     // Lifted: the address joins; a second lift is refused.
-    let lifted = ctl_json(&d, &["unban", "addr:127.0.2.0/24"]);
+    let lifted = d.chatctl_json(&["unban", "addr:127.0.2.0/24"]);
     assert_eq!(lifted["target"], "addr:127.0.2.0/24");
     join_from("127.0.2.9").await.joined().leave().await;
     let (code, _) = ctl_refused(&d, &["unban", "addr:127.0.2.0/24"]);
@@ -230,7 +221,7 @@ async fn bans_survive_a_restart() {
     let mut d = Daemon::start();
     // An unregistered name online (no identity): its address is taken in.
     let mut eve = join(&d, "127.0.0.9", "eve", None).await.joined();
-    let answer = ctl_json(&d, &["ban", "eve"]);
+    let answer = d.chatctl_json(&["ban", "eve"]);
     assert_eq!(answer["ban"]["also"], serde_json::json!(["addr:127.0.0.9"]));
     assert!(answer["ban"].get("until").is_none(), "until lifted");
     let (events, _) = eve.recv_to_close().await;
@@ -238,7 +229,7 @@ async fn bans_survive_a_restart() {
         events.iter().any(|e| matches!(e, ServerEvent::Bye { code: ByeCode::Banned, reason, until: None } if reason.is_empty())),
         "{events:?}"
     );
-    ctl_json(&d, &["ban", "key:0123456789abcdef", "--for", "1d"]);
+    d.chatctl_json(&["ban", "key:0123456789abcdef", "--for", "1d"]);
     d.terminate();
 
     let file = d.state_dir.join("moderation");

@@ -8,7 +8,6 @@
 use std::time::Instant;
 
 use chat_protocol::{ByeCode, ModerationAction, RejectCode, ServerEvent};
-use serde_json::Value;
 use testkit::{Daemon, Nats, Outcome, RawClient};
 
 fn node(nats: &Nats, name: &str) -> Daemon {
@@ -17,15 +16,6 @@ fn node(nats: &Nats, name: &str) -> Daemon {
 
 async fn join(d: &Daemon, name: &str) -> Outcome {
     RawClient::join(&d.url, &d.read_key(), name, "").await
-}
-
-/// `chatctl --json ARGS` on `d`, which must succeed.
-fn ctl_json(d: &Daemon, args: &[&str]) -> Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    let (code, out, err) = d.chatctl(&all);
-    assert_eq!(code, 0, "chatctl {args:?}: {out}{err}\n{}", d.log());
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
 
 #[tokio::test]
@@ -37,7 +27,7 @@ async fn a_ban_on_one_node_ends_the_session_on_another() {
     let mut bob = join(&two, "bob").await.joined();
 
     let start = Instant::now();
-    let answer = ctl_json(&one, &["ban", "bob", "--reason", "spam"]);
+    let answer = one.chatctl_json(&["ban", "bob", "--reason", "spam"]);
     assert_eq!(answer["ban"]["target"], "bob");
     let (events, (close, _)) = bob.recv_to_close().await;
     let took = start.elapsed();
@@ -70,13 +60,13 @@ async fn a_ban_on_one_node_ends_the_session_on_another() {
             join(d, "bob").await,
             Outcome::Rejected(RejectCode::Banned, _)
         ));
-        let listed = ctl_json(d, &["bans"]);
+        let listed = d.chatctl_json(&["bans"]);
         assert_eq!(listed["bans"][0]["target"], "bob", "{listed}");
     }
 
     // Lifted on node 2: bob joins node 1, and node 1's room was told.
     let mut other = join(&one, "carol").await.joined();
-    ctl_json(&two, &["unban", "bob"]);
+    two.chatctl_json(&["unban", "bob"]);
     other
         .recv_until("the unban on node 1", |e| match e {
             ServerEvent::Moderation {

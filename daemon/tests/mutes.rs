@@ -5,21 +5,11 @@
 //! the key with one, under any name); an unmute lets them speak again.
 
 use chat_protocol::{ClientEvent, ErrorCode, Identity, ModerationAction, ServerEvent};
-use serde_json::Value;
 use testkit::{Daemon, Outcome, RawClient, connect_from};
 
 async fn join(d: &Daemon, source: &str, name: &str, who: Option<&Identity>) -> Outcome {
     let ws = connect_from(&d.url, source.parse().unwrap()).await;
     RawClient::join_as_on(ws, &d.key, name, "", who).await
-}
-
-/// `chatctl --json ARGS`, which must succeed.
-fn ctl_json(d: &Daemon, args: &[&str]) -> Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    let (code, out, err) = d.chatctl(&all);
-    assert_eq!(code, 0, "chatctl {args:?}: {out}{err}\n{}", d.log());
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
 
 fn say(text: &str) -> ClientEvent {
@@ -73,7 +63,7 @@ async fn a_muted_user_reads_but_says_nothing_until_unmuted() {
     let mut carol = join(&d, "127.0.0.1", "carol", None).await.joined();
     let mut bob = join(&d, "127.0.0.20", "bob", None).await.joined();
 
-    let answer = ctl_json(&d, &["mute", "bob", "--for", "10m", "--reason", "flooding"]);
+    let answer = d.chatctl_json(&["mute", "bob", "--for", "10m", "--reason", "flooding"]);
     assert_eq!(answer["mute"]["addr"], "127.0.0.20", "{answer}");
     let until = answer["mute"]["until"].as_u64().unwrap();
     watcher
@@ -111,9 +101,9 @@ async fn a_muted_user_reads_but_says_nothing_until_unmuted() {
     carol.send(&say("marker 2")).await;
     next_line_is(&mut watcher, "bob", "carol").await;
 
-    let listed = ctl_json(&d, &["mutes"]);
+    let listed = d.chatctl_json(&["mutes"]);
     assert_eq!(listed["mutes"][0]["name"], "bob");
-    ctl_json(&d, &["unmute", "bob"]);
+    d.chatctl_json(&["unmute", "bob"]);
     watcher
         .recv_until("the unmute told", |e| match e {
             ServerEvent::Moderation {
@@ -137,7 +127,7 @@ async fn a_mute_follows_the_identity_under_another_name() {
     let first = join(&d, "127.0.0.1", "alice", Some(&alice)).await.joined();
     first.leave().await;
     // Registered (first-come) and offline: muted by its key.
-    let answer = ctl_json(&d, &["mute", "alice"]);
+    let answer = d.chatctl_json(&["mute", "alice"]);
     let fingerprint = alice.public().fingerprint().to_string();
     assert_eq!(
         answer["mute"]["keys"],

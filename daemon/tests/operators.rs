@@ -10,20 +10,11 @@
 use chat_protocol::{
     BanTarget, ByeCode, ClientEvent, ErrorCode, Identity, ModerationAction, ServerEvent,
 };
-use serde_json::Value;
 use testkit::{Daemon, Outcome, RawClient, connect_from};
 
 async fn join(d: &Daemon, source: &str, name: &str, who: Option<&Identity>) -> Outcome {
     let ws = connect_from(&d.url, source.parse().unwrap()).await;
     RawClient::join_as_on(ws, &d.key, name, "", who).await
-}
-
-fn ctl_json(d: &Daemon, args: &[&str]) -> Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    let (code, out, err) = d.chatctl(&all);
-    assert_eq!(code, 0, "chatctl {args:?}: {out}{err}\n{}", d.log());
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
 
 /// Sends `event` and expects an `error` with `code`.
@@ -70,7 +61,7 @@ async fn an_operator_moderates_from_the_room_within_its_rights() {
         .joined()
         .leave()
         .await;
-    ctl_json(&d, &["op", "dave"]);
+    d.chatctl_json(&["op", "dave"]);
     let mut watcher = join(&d, "127.0.0.1", "watcher", None).await.joined();
     let mut carol = join(&d, "127.0.0.1", "carol", Some(&c)).await.joined();
     let mut bob = join(&d, "127.0.0.30", "bob", None).await.joined();
@@ -79,7 +70,7 @@ async fn an_operator_moderates_from_the_room_within_its_rights() {
     // Not an operator yet: refused.
     refused(&mut carol, ClientEvent::Bans, ErrorCode::NotOperator).await;
     assert_eq!(
-        ctl_json(&d, &["op", "carol"]),
+        d.chatctl_json(&["op", "carol"]),
         serde_json::json!({"name": "carol", "op": true})
     );
     assert_eq!(
@@ -144,7 +135,7 @@ async fn an_operator_moderates_from_the_room_within_its_rights() {
         )),
         "{events:?}"
     );
-    let listed = ctl_json(&d, &["bans"]);
+    let listed = d.chatctl_json(&["bans"]);
     assert_eq!(listed["bans"][0]["by"], "op:carol");
     // An operator's ban by name takes in no address (operators see none).
     assert!(listed["bans"][0].get("also").is_none(), "{listed}");
@@ -158,7 +149,7 @@ async fn an_operator_moderates_from_the_room_within_its_rights() {
         ErrorCode::Forbidden,
     )
     .await;
-    ctl_json(&d, &["ban", "eve"]);
+    d.chatctl_json(&["ban", "eve"]);
     let unban = ClientEvent::Unban {
         target: BanTarget::parse("eve").unwrap(),
     };
@@ -171,7 +162,7 @@ async fn an_operator_moderates_from_the_room_within_its_rights() {
     refused(&mut carol, mute_dave, ErrorCode::Forbidden).await;
 
     // `bans` lists the bans in force, address bans left out.
-    ctl_json(&d, &["ban", "addr:192.0.2.1"]);
+    d.chatctl_json(&["ban", "addr:192.0.2.1"]);
     carol.send(&ClientEvent::Bans).await;
     let bans = carol
         .recv_until("the bans", |e| match e {
@@ -185,7 +176,7 @@ async fn an_operator_moderates_from_the_room_within_its_rights() {
     assert_eq!(bans[1].by, None, "the admin's");
 
     // Deop: the rights end at once.
-    ctl_json(&d, &["deop", "carol"]);
+    d.chatctl_json(&["deop", "carol"]);
     told(&mut carol, ModerationAction::Deop, "carol").await;
     refused(&mut carol, ClientEvent::Bans, ErrorCode::NotOperator).await;
 }
@@ -195,11 +186,11 @@ async fn taking_an_operators_name_never_takes_the_rights() {
     let d = Daemon::builder().config("names = \"open\"\n").start();
     let c = Identity::from_seed(&[5; 32]);
     let key = c.public().to_string();
-    ctl_json(&d, &["names", "add", "carol", &key]);
+    d.chatctl_json(&["names", "add", "carol", &key]);
     let (code, out, _) = d.chatctl(&["--json", "op", "zed"]);
     assert_eq!(code, 1, "an unregistered name is no operator: {out}");
     assert!(out.contains("not_registered"), "{out}");
-    ctl_json(&d, &["op", "carol"]);
+    d.chatctl_json(&["op", "carol"]);
     // Names are open: anyone may join as carol, and gets no rights.
     let mut impostor = join(&d, "127.0.0.1", "carol", None).await.joined();
     assert!(impostor.welcome.members.iter().all(|m| !m.op));
@@ -219,4 +210,58 @@ async fn taking_an_operators_name_never_takes_the_rights() {
             matches!(e, ServerEvent::Bans { .. }).then_some(())
         })
         .await;
+}
+
+#[tokio::test]
+async fn the_audit_shows_each_act_with_its_actor_and_survives_a_restart() {
+    let mut d = Daemon::start();
+    let c = Identity::from_seed(&[6; 32]);
+    join(&d, "127.0.0.1", "carol", Some(&c))
+        .await
+        .joined()
+        .leave()
+        .await;
+    d.chatctl_json(&["op", "carol"]);
+    let mut carol = join(&d, "127.0.0.1", "carol", Some(&c)).await.joined();
+    let _bob = join(&d, "127.0.0.40", "bob", None).await.joined();
+    d.chatctl_json(&["mute", "bob", "--for", "1h", "--reason", "flooding"]);
+    carol
+        .send(&ClientEvent::Kick {
+            name: "bob".into(),
+            reason: None,
+        })
+        .await;
+    told(&mut carol, ModerationAction::Kick, "bob").await;
+    d.chatctl_json(&["ban", "addr:192.0.2.0/24"]);
+    d.chatctl_json(&["names", "remove", "carol"]);
+    let acts = |d: &Daemon| -> Vec<(String, String, String)> {
+        d.chatctl_json(&["audit", "--since", "1h"])["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let s = |k: &str| e[k].as_str().unwrap().to_string();
+                (s("actor"), s("action"), s("target"))
+            })
+            .collect()
+    };
+    let want = [
+        ("root", "op", "carol"),
+        ("root", "mute", "bob"),
+        ("op:carol", "kick", "bob"),
+        ("root", "ban", "addr:192.0.2.0/24"),
+        ("root", "name_remove", "carol"),
+    ]
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()));
+    assert_eq!(acts(&d), want);
+    let entries = d.chatctl_json(&["audit"]);
+    assert_eq!(entries["entries"][1]["reason"], "flooding");
+    assert!(entries["entries"][1]["until"].as_u64().is_some());
+    assert!(
+        d.log().contains("moderation: kick bob by op:carol"),
+        "a journal line"
+    );
+    d.terminate();
+    let d = Daemon::builder().same_dirs_as(&d).start();
+    assert_eq!(acts(&d), want, "kept in STATE_DIR/audit");
 }

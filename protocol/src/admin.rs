@@ -31,14 +31,15 @@
 //! | `GET /v1/operators` | | [`Operators`] |
 //! | `POST /v1/operators` | [`OperatorRequest`] | [`OperatorChanged`] |
 //! | `DELETE /v1/operators?name=NAME` | | [`OperatorChanged`] |
+//! | `GET /v1/audit?since=SECONDS` | | [`Audit`] |
 
 use serde::{Deserialize, Serialize};
 
 mod moderation;
 
 pub use self::moderation::{
-    BanEntry, BanRequest, Banned, Bans, MuteEntry, MuteRequest, Muted, Mutes, OperatorChanged,
-    OperatorRequest, Operators, Unbanned, Unmuted,
+    Audit, AuditEntry, BanEntry, BanRequest, Banned, Bans, MuteEntry, MuteRequest, Muted, Mutes,
+    OperatorChanged, OperatorRequest, Operators, Unbanned, Unmuted,
 };
 
 /// File name of the admin socket inside the runtime directory.

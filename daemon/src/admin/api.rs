@@ -42,6 +42,7 @@ pub fn routes() -> Router<Parts> {
         .merge(super::bans::routes())
         .merge(super::mutes::routes())
         .merge(super::operators::routes())
+        .route("/v1/audit", get(audit))
 }
 
 /// Runs a change of state to its end even if the caller hangs up: hyper
@@ -229,7 +230,12 @@ async fn clear_password(
 }
 
 async fn kick(
-    State(Parts { hub, peers, .. }): State<Parts>,
+    State(Parts {
+        hub,
+        peers,
+        moderating,
+        ..
+    }): State<Parts>,
     ConnectInfo(peer): ConnectInfo<Peer>,
     Path(name): Path<String>,
     payload: Bytes,
@@ -239,8 +245,21 @@ async fn kick(
     if let Err(e) = ops::kick::check_reason(&reason) {
         return Err(Failure::bad_request(format!("reason: {e}")));
     }
-    if let Some(member) = ops::kick::here(&hub, &name, &reason) {
-        tracing::info!(uid = peer.uid, name = %member.name, reason = %reason, "admin: user kicked");
+    let actor = ops::moderate::Actor::Admin(super::peer::user_name(peer.uid));
+    let shown = (!reason.is_empty()).then_some(reason.as_str());
+    if let Some(member) = hub.member(&name) {
+        // Told first, as every moderation is; then the session ends.
+        hub.tell(&chat_protocol::ServerEvent::Moderation {
+            room: None,
+            action: chat_protocol::ModerationAction::Kick,
+            target: member.name.clone(),
+            by: None,
+            until: None,
+            reason: shown.map(str::to_string),
+            ts: chat_protocol::clock::now_ms(),
+        });
+        ops::kick::here(&hub, &name, &reason);
+        moderating.record(&actor, "kick", &member.name, shown, None);
         return Ok(Json(Kicked {
             name: member.name.clone(),
             node: None,
@@ -248,7 +267,7 @@ async fn kick(
     }
     match peers.kick_elsewhere(&name, &reason).await {
         Ok(node) => {
-            tracing::info!(uid = peer.uid, name = %name, reason = %reason, node = %node, "admin: user kicked on another node");
+            moderating.record(&actor, "kick", &name, shown, None);
             Ok(Json(Kicked {
                 name,
                 node: Some(node),
@@ -307,4 +326,22 @@ async fn reload(
     .map_err(|e| Failure::internal(e.to_string()))?
     .map_err(|e| Failure::bad_request(e.to_string()))?;
     Ok(Json(reloaded))
+}
+
+/// `?since=SECONDS`.
+#[derive(serde::Deserialize)]
+struct Since {
+    since: Option<u64>,
+}
+
+async fn audit(
+    State(Parts { moderating, .. }): State<Parts>,
+    axum::extract::Query(Since { since }): axum::extract::Query<Since>,
+) -> Answer<chat_protocol::admin::Audit> {
+    let from = since.map_or(0, |secs| {
+        chat_protocol::clock::now_ms().saturating_sub(secs.saturating_mul(1000))
+    });
+    Ok(Json(chat_protocol::admin::Audit {
+        entries: moderating.audit.since(from),
+    }))
 }

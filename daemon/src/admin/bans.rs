@@ -78,19 +78,13 @@ async fn ban(
         actor: Actor::Admin(user_name(peer.uid)),
     };
     let answer = to_the_end(async move {
+        let actor = order.actor.clone();
         let (ban, ended) = peers
             .ban(&moderating, order)
             .await
             .map_err(change_failure)?;
-        tracing::info!(
-            uid = peer.uid,
-            by = %ban.by,
-            target = %ban.target,
-            reason = ban.reason.as_deref().unwrap_or(""),
-            until = ban.until,
-            ended,
-            "moderation: ban"
-        );
+        let target = ban.target.to_string();
+        moderating.record(&actor, "ban", &target, ban.reason.as_deref(), ban.until);
         Ok::<_, Failure>(Banned {
             ban: ban.to_admin(),
             ended,
@@ -120,12 +114,7 @@ async fn unban(
             .unban(&moderating, &target, &actor)
             .await
             .map_err(change_failure)?;
-        tracing::info!(
-            uid = peer.uid,
-            by = %actor.by(),
-            target = %lifted.target,
-            "moderation: unban"
-        );
+        moderating.record(&actor, "unban", &lifted.target.to_string(), None, None);
         Ok::<_, Failure>(Unbanned {
             target: lifted.target.to_string(),
         })

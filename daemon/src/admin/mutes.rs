@@ -49,17 +49,17 @@ async fn mute(
         actor: Actor::Admin(user_name(peer.uid)),
     };
     let answer = to_the_end(async move {
+        let actor = order.actor.clone();
         let mute = peers
             .mute(&moderating, order)
             .await
             .map_err(change_failure)?;
-        tracing::info!(
-            uid = peer.uid,
-            by = %mute.by,
-            target = %mute.name,
-            reason = mute.reason.as_deref().unwrap_or(""),
-            until = mute.until,
-            "moderation: mute"
+        moderating.record(
+            &actor,
+            "mute",
+            &mute.name,
+            mute.reason.as_deref(),
+            mute.until,
         );
         Ok::<_, Failure>(Muted {
             mute: mute.to_admin(),
@@ -88,7 +88,7 @@ async fn unmute(
             .unmute(&moderating, &name, &actor)
             .await
             .map_err(change_failure)?;
-        tracing::info!(uid = peer.uid, by = %actor.by(), target = %lifted.name, "moderation: unmute");
+        moderating.record(&actor, "unmute", &lifted.name, None, None);
         Ok::<_, Failure>(Unmuted { name: lifted.name })
     })
     .await?;

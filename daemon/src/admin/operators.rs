@@ -37,7 +37,8 @@ async fn change(parts: Parts, peer: Peer, name: String, op: bool) -> Answer<Oper
             .await
             .map_err(change_failure)?;
         let action = if op { "op" } else { "deop" };
-        tracing::info!(uid = peer.uid, by = %user_name(peer.uid), target = %name, "moderation: {action}");
+        let actor = crate::ops::moderate::Actor::Admin(user_name(peer.uid));
+        moderating.record(&actor, action, &name, None, None);
         Ok::<_, Failure>(OperatorChanged { name, op })
     })
     .await?;

@@ -9,6 +9,7 @@
 //! book. What an order does (end sessions, tell the room) is in
 //! `crate::ops::moderate`; the rules an order is held to are there too.
 
+pub mod audit;
 pub mod ban;
 pub mod file;
 pub mod mute;

@@ -64,6 +64,30 @@ pub struct Moderating {
     pub registry: Arc<Registry>,
     /// The bans.
     pub moderation: Arc<Moderation>,
+    /// The record of who did what.
+    pub audit: Arc<crate::moderation::audit::Audit>,
+}
+
+impl Moderating {
+    /// Records an act of `actor` (a journal line and a line of the audit
+    /// file).
+    pub fn record(
+        &self,
+        actor: &Actor,
+        action: &str,
+        target: &str,
+        reason: Option<&str>,
+        until: Option<u64>,
+    ) {
+        self.audit.record(chat_protocol::admin::AuditEntry {
+            ts: now_ms(),
+            actor: actor.by(),
+            action: action.to_string(),
+            target: target.to_string(),
+            reason: reason.map(str::to_string),
+            until,
+        });
+    }
 }
 
 fn refused(code: &'static str, why: impl Into<String>) -> ChangeError {

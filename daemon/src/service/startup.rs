@@ -58,6 +58,7 @@ pub async fn assemble(
         hub: Arc::new(Hub::with_log(config.clone(), started.log, started.accepted)),
         registry: Arc::new(Registry::new(config.clone(), loaded.names)),
         moderation: Arc::new(loaded.moderation),
+        audit: Arc::new(loaded.audit),
         config,
         facts: Arc::new(Facts::new(listen_addr)),
         door: Arc::new(Door::default()),
@@ -89,6 +90,8 @@ struct Loaded {
     names: registry::file::Opened,
     /// The bans in the state directory.
     moderation: Moderation,
+    /// The record of who did what.
+    audit: crate::moderation::audit::Audit,
 }
 
 impl Loaded {
@@ -100,6 +103,7 @@ impl Loaded {
         let gate = password_gate(config, store).await?;
         let names = registry::file::open(store, config, created)?;
         let moderation = Moderation::open(store)?;
+        let audit = crate::moderation::audit::Audit::open(store)?;
         Ok(Self {
             admin_gid,
             keys: Keys {
@@ -111,6 +115,7 @@ impl Loaded {
             gate,
             names,
             moderation,
+            audit,
         })
     }
 }

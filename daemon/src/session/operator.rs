@@ -71,9 +71,7 @@ async fn answer(
     }
     let m = &parts.moderating;
     let actor = Actor::Operator(member.name.clone());
-    let done = |what: &str, target: &str| {
-        tracing::info!(by = %actor.by(), target, "moderation: {what}");
-    };
+    let done = |what: &str, target: &str| m.record(&actor, what, target, None, None);
     match event {
         ClientEvent::Kick { name, reason } => {
             reason_ok(reason.as_deref())?;

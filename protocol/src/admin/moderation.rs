@@ -151,3 +151,32 @@ pub struct OperatorChanged {
     /// Whether it is an operator now.
     pub op: bool,
 }
+
+/// One moderation act, as the record of who did what keeps it
+/// (`GET /v1/audit`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// When, Unix milliseconds.
+    pub ts: u64,
+    /// Who: the admin's Unix user, or `op:NAME`.
+    pub actor: String,
+    /// What: `kick`, `ban`, `unban`, `mute`, `unmute`, `op`, `deop`,
+    /// `name_remove`.
+    pub action: String,
+    /// On what: a name, or a ban's target.
+    pub target: String,
+    /// Why, when a reason was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Until when (a ban or mute), Unix milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<u64>,
+}
+
+/// `GET /v1/audit?since=SECONDS`: the acts of the last `since` seconds
+/// (all that are kept without it), oldest first.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Audit {
+    /// The acts.
+    pub entries: Vec<AuditEntry>,
+}
