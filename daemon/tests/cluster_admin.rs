@@ -305,7 +305,7 @@ async fn a_malformed_control_message_is_ignored_with_a_warning() {
     let n1 = node(&nats, "n1");
     let mut ace = join(&n1, "ace").await;
     wait_for_nodes(&n1, &[("n1", 1)]);
-    let client = async_nats::connect(nats.url()).await.unwrap();
+    let client = nats.client().await;
     for payload in ["kick ace", r#"{"origin":"x","type":"kick"}"#] {
         client
             .publish("chat.control", payload.into())

@@ -4,7 +4,11 @@
 //! same name asked for by two identities at once on two nodes, 20 times,
 //! ends registered to exactly one key; the owner ends an unproven holder
 //! on the other node; identities reach the other node's `members`, `join`
-//! events and `chatctl users`.
+//! events and `chatctl users`; a NATS that hangs gets a join of a name
+//! refused `busy` within its deadline, not left unanswered; an unset
+//! `names` means one policy on every node, the cluster's: `first-come`
+//! for a new room, `open` (warned) for one from before the registry, a
+//! new node included.
 
 use std::process::{Command, Stdio};
 
@@ -225,6 +229,121 @@ async fn the_owner_ends_an_unproven_holder_on_the_other_node() {
     // devices of one person never end each other.
     match join(&b, "bob", Some(&bob)).await {
         Outcome::Rejected(RejectCode::NameTaken, _) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_join_while_nats_hangs_is_refused_busy_in_time() {
+    let nats = Nats::start();
+    let a = Daemon::builder()
+        .config("limit_exempt = [\"127.0.0.0/8\"]\nhandshake_timeout = \"2s\"\n")
+        .cluster(&nats.url(), "a")
+        .start();
+    let key = a.read_key();
+    join(&a, "alice", Some(&identity(1)))
+        .await
+        .joined()
+        .leave()
+        .await;
+    // The name's registration is NATS's to say: while NATS hangs, the
+    // join is answered `busy` before its deadline, whoever asks.
+    nats.freeze();
+    for who in [Some(identity(1)), Some(identity(2)), None] {
+        match RawClient::join_as(&a.url, &key, "alice", "", who.as_ref()).await {
+            Outcome::Rejected(RejectCode::Busy, _) => {}
+            other => panic!("a join while NATS hangs: {other:?}\n{}", a.log()),
+        }
+    }
+    nats.thaw();
+    join(&a, "alice", Some(&identity(1)))
+        .await
+        .joined()
+        .leave()
+        .await;
+}
+
+/// The policy `d` says is in force.
+fn policy(d: &Daemon) -> String {
+    ctl_json(d, &["names"])["policy"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn an_unset_names_means_the_clusters_policy_on_every_node() {
+    let warning = "names is not set, and this cluster's room was made by an older chatd";
+    let nats = Nats::start();
+    // A new room: first-come on its first node and on one added later.
+    let mut a = node(&nats, "a");
+    let b = node(&nats, "b");
+    assert_eq!(
+        (policy(&a), policy(&b)),
+        ("first-come".into(), "first-come".into())
+    );
+    assert!(!a.log().contains(warning) && !b.log().contains(warning));
+    drop(b);
+    assert!(a.terminate().success());
+
+    // The room as an older chatd left it: keys in the state bucket, no
+    // mark of a names registry.
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let state = async_nats::jetstream::new(client)
+        .get_key_value("chat_state")
+        .await
+        .unwrap();
+    state.purge("names").await.unwrap();
+    // Restarted, and with a node whose state directory is new: open on
+    // both, each warning, so that no member registers everyone's names.
+    let mut a = Daemon::builder()
+        .same_dirs_as(&a)
+        .config("limit_exempt = [\"127.0.0.0/8\"]\n")
+        .cluster(&nats.url(), "a")
+        .start();
+    let mut c = node(&nats, "c");
+    for d in [&a, &c] {
+        d.wait_for_log(warning);
+        assert_eq!(policy(d), "open");
+    }
+    join(&c, "ace", Some(&identity(1)))
+        .await
+        .joined()
+        .leave()
+        .await;
+    join(&a, "ace", Some(&identity(2)))
+        .await
+        .joined()
+        .leave()
+        .await;
+    assert_eq!(keys_of(&a, "ace"), None);
+
+    // The admin sets first-come on a node: the room is marked, and the
+    // others follow it with `names` unset, without a warning.
+    assert!(a.terminate().success());
+    assert!(c.terminate().success());
+    let a = Daemon::builder()
+        .same_dirs_as(&a)
+        .config("limit_exempt = [\"127.0.0.0/8\"]\nnames = \"first-come\"\n")
+        .cluster(&nats.url(), "a")
+        .start();
+    let c = Daemon::builder()
+        .same_dirs_as(&c)
+        .config("limit_exempt = [\"127.0.0.0/8\"]\n")
+        .cluster(&nats.url(), "c")
+        .start();
+    assert_eq!(
+        (policy(&a), policy(&c)),
+        ("first-come".into(), "first-come".into())
+    );
+    assert!(!c.log().contains(warning), "{}", c.log());
+    join(&c, "ace", Some(&identity(1)))
+        .await
+        .joined()
+        .leave()
+        .await;
+    match join(&a, "ace", Some(&identity(2))).await {
+        Outcome::Rejected(RejectCode::NameRegistered, _) => {}
         other => panic!("{other:?}"),
     }
 }

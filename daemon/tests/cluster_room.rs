@@ -413,7 +413,7 @@ async fn a_resume_on_a_node_says_gap_only_when_messages_were_missed() {
     let mut ace = join(&a, "ace").await;
     let m0 = say(&mut ace, "m0").await;
     let m1 = say(&mut ace, "m1").await;
-    let raw = async_nats::connect(nats.url()).await.unwrap();
+    let raw = nats.client().await;
     raw.publish("chat.log", "not an entry".into())
         .await
         .unwrap();

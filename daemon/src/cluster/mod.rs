@@ -52,6 +52,7 @@ pub(crate) mod dm;
 pub(crate) mod error;
 pub(crate) mod keys;
 pub mod log;
+pub(crate) mod login;
 pub(crate) mod moderate;
 pub(crate) mod moderation;
 pub mod names;
@@ -177,6 +178,19 @@ impl Cluster {
                 urls: urls.clone(),
                 reason: e.to_string(),
             })?;
+        match login::from_urls(&addrs) {
+            Ok(None) => {}
+            Ok(Some(_)) if settings.credentials.is_some() => {
+                return Err(ClusterError::Connect {
+                    urls,
+                    reason:
+                        "a URL carries a login and cluster_credentials is set too; use one of them"
+                            .into(),
+                });
+            }
+            Ok(Some(login)) => options = login.apply(options),
+            Err(reason) => return Err(ClusterError::Connect { urls, reason }),
+        }
         let client = options.connect(addrs).await.map_err(|e| {
             use async_nats::ConnectErrorKind as Kind;
             let reason = e.to_string();

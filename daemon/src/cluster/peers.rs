@@ -20,6 +20,7 @@ use super::node::Node;
 use super::start::{StartError, Started, Starting};
 use super::tasks::Context;
 use crate::config::Config;
+use crate::config::names::Policy;
 use crate::hub::{Dm, Hub, Member, no_such_user};
 use crate::moderation::{Book, ChangeError as ModerationError, Changed, Moderation};
 use crate::ops::rotate::Rotation;
@@ -60,6 +61,26 @@ impl Peers {
             super::start::alone(config, store, keys)
         } else {
             super::start::join(config, listen, store, keys, gate, starting).await
+        }
+    }
+
+    /// The policy an unset `names` means, when the cluster decides it (a
+    /// single chatd's state directory decided it already: `None`);
+    /// `created`: the keys in force were made by this start.
+    pub async fn names_default(
+        &self,
+        config: &Config,
+        created: bool,
+        starting: &mut Starting,
+    ) -> Result<Option<Policy>, StartError> {
+        match self {
+            Peers::Alone => Ok(None),
+            Peers::Cluster(node) => starting
+                .retry(|| async {
+                    Ok(super::registry::default_policy(&node.shared, config, created).await?)
+                })
+                .await
+                .map(Some),
         }
     }
 

@@ -22,6 +22,7 @@ use tokio::time::Instant;
 
 use super::names::{key_of, name_of};
 use super::{Cluster, ClusterError};
+use crate::config::names::Policy;
 use crate::registry::EditError;
 use crate::registry::edit::{Edit, Refusal};
 use crate::registry::record::Record;
@@ -298,6 +299,43 @@ impl Registered {
         }
         Ok(gone)
     }
+}
+
+/// The state bucket's key that marks a room whose names registry was kept
+/// from its start (or since an admin set `names` to bind names): its value
+/// is the policy that marked it, for people reading the bucket.
+const MARK: &str = "names";
+
+/// The policy an unset `names` means on every node of this cluster, as
+/// `STATE_DIR/names` decides it for a single chatd
+/// ([`crate::registry::file::default_policy`]), the mark being in the
+/// state bucket instead of a file: `first-come` for a room that has one,
+/// or that this node made now (`created`: the cluster's keys are the ones
+/// it made), which marks it; `open` for a cluster from before the
+/// registry, with a warning at every start. A `names` set to bind names
+/// marks the room too, so that leaving it unset later keeps names bound.
+pub async fn default_policy(
+    shared: &super::shared::Shared,
+    config: &crate::config::Config,
+    created: bool,
+) -> Result<Policy, ClusterError> {
+    let marked = shared.get(MARK).await?.is_some();
+    let default = crate::registry::file::default_policy(marked, created);
+    let binds = config.names.unwrap_or(default).binds();
+    if !marked && binds {
+        let policy = config.names.unwrap_or(default).as_str();
+        shared
+            .adopt_or_publish(MARK, Bytes::from_static(policy.as_bytes()))
+            .await?;
+    }
+    if config.names.is_none() && default == Policy::Open {
+        tracing::warn!(
+            "names is not set, and this cluster's room was made by an older chatd (its state bucket holds keys but no names registry): \
+             names stay open, so anyone with the key may join under any free name. {}",
+            crate::registry::file::SET_NAMES
+        );
+    }
+    Ok(default)
 }
 
 /// `name`'s record for a join on `node`: a value that breaks the rules

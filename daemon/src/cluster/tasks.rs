@@ -59,7 +59,8 @@ pub(super) async fn start(
     if kept > 0 {
         tracing::warn!(
             kept,
-            "the state directory's names registry holds names, which a node of a cluster does not use              (the cluster's registry is in NATS): register them again there with `chatctl names add NAME KEY`"
+            "the state directory's names registry holds names, which a node of a cluster does not use \
+             (the cluster's registry is in NATS): register them again there with `chatctl names add NAME KEY`"
         );
     }
     tokio::spawn(pump_arrivals(

@@ -403,6 +403,10 @@ mod tests {
                 "chatd.toml line 1: handshake_timeout must be a duration in double quotes, like handshake_timeout = \"10s\" (or \"5m\", \"1h\"), not the number 10",
             ),
             (
+                "name_expiry = 30",
+                "chatd.toml line 1: name_expiry must be a duration in days in double quotes, like name_expiry = \"365d\", not the number 30",
+            ),
+            (
                 "motd = true",
                 "chatd.toml line 1: motd must be text in double quotes, like motd = \"…\", not true",
             ),

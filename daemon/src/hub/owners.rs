@@ -53,6 +53,18 @@ impl Hub {
         }
     }
 
+    /// The names of this node's members who proved an identity: a
+    /// registered name in use for a session longer than `name_expiry` is
+    /// still in use (`crate::service::names`).
+    pub fn proven_here(&self) -> Vec<String> {
+        let room = self.room.lock().expect("lock");
+        room.users
+            .values()
+            .filter(|m| m.identity.is_some())
+            .map(|m| m.name.clone())
+            .collect()
+    }
+
     /// The answer to `who`: everyone online, by name and with identities.
     pub fn who(&self) -> chat_protocol::ServerEvent {
         let (users, members) = self.room.lock().expect("lock").listed();
@@ -109,13 +121,11 @@ mod tests {
             Some((ByeCode::NameRegistered, _))
         ));
         assert!(!hub.end_unproven("nobody", &[alice]));
+        let mut proven_here = hub.proven_here();
+        proven_here.sort();
+        assert_eq!(proven_here, ["alice", "carol"], "not bob, not Dave");
 
-        let ServerEvent::Users {
-            room: None,
-            users,
-            members,
-        } = hub.who()
-        else {
+        let ServerEvent::Users { users, members, .. } = hub.who() else {
             panic!("a users answer")
         };
         assert_eq!(users, ["alice", "bob", "carol", "Dave"]);

@@ -38,7 +38,10 @@ pub struct Opened {
 /// now; the file is made then, empty); else `open`, with a warning at
 /// every start, so that an upgrade binds no one's name to the first key
 /// that comes. A `names` set to bind names makes the file too, so that
-/// leaving it unset later keeps names bound.
+/// leaving it unset later keeps names bound. On a node of a cluster the
+/// file is only read (its records are not used: the node warns of them),
+/// and the cluster decides the policy an unset `names` means
+/// (`crate::cluster::registry::default_policy`).
 pub fn open(store: &Store, config: &Config, created: bool) -> Result<Opened, StoreError> {
     let path = store.dir().join(FILE);
     let text = read(&path)?;
@@ -47,11 +50,14 @@ pub fn open(store: &Store, config: &Config, created: bool) -> Result<Opened, Sto
         None => BTreeMap::new(),
     };
     let marked = text.is_some();
-    let default = if marked || created {
-        Policy::FirstCome
-    } else {
-        Policy::Open
-    };
+    let default = default_policy(marked, created);
+    if !config.cluster.is_empty() {
+        return Ok(Opened {
+            path,
+            records,
+            default,
+        });
+    }
     let binds = config.names.unwrap_or(default).binds();
     if !marked && binds {
         crate::store::write_atomic(&path, b"")?;
@@ -59,9 +65,7 @@ pub fn open(store: &Store, config: &Config, created: bool) -> Result<Opened, Sto
     if config.names.is_none() && default == Policy::Open {
         tracing::warn!(
             "names is not set, and {} holds a key but no names registry (it was made by an older chatd): \
-             names stay open, so anyone with the key may join under any free name. \
-             Set names = \"first-come\" (each name then belongs to the first identity that joins with it) \
-             or names = \"open\" (to keep this and silence the warning) in the configuration",
+             names stay open, so anyone with the key may join under any free name. {SET_NAMES}",
             store.dir().display()
         );
     }
@@ -70,6 +74,22 @@ pub fn open(store: &Store, config: &Config, created: bool) -> Result<Opened, Sto
         records,
         default,
     })
+}
+
+/// What to do about an unset `names` where names stay open, said at
+/// every start.
+pub const SET_NAMES: &str = "Set names = \"first-come\" (each name then belongs to the first identity that joins with it) \
+     or names = \"open\" (to keep this and silence the warning) in the configuration";
+
+/// The policy an unset `names` means: `first-come` where a registry was
+/// kept from the start (`marked`) or the room is new (`created`), else
+/// `open` (a room from before the registry).
+pub fn default_policy(marked: bool, created: bool) -> Policy {
+    if marked || created {
+        Policy::FirstCome
+    } else {
+        Policy::Open
+    }
 }
 
 /// The file's text, if it exists.
@@ -87,6 +107,19 @@ fn read(path: &Path) -> Result<Option<String>, StoreError> {
             });
         }
     };
+    // No secret, but who is who: a copy others may read or write was not
+    // made by chatd (it writes 0600).
+    use std::os::unix::fs::PermissionsExt as _;
+    if let Ok(meta) = file.metadata()
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        tracing::warn!(
+            "{} is open to others (mode {:o}); fix it with `chmod 600 {}`",
+            path.display(),
+            meta.permissions().mode() & 0o777,
+            path.display()
+        );
+    }
     let mut text = String::new();
     file.take(MAX_BYTES + 1)
         .read_to_string(&mut text)

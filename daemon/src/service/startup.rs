@@ -51,12 +51,20 @@ pub async fn assemble(
     .await?;
     // A key made now, but the cluster's taken instead, was not made now.
     let created = loaded.created && started.keys.token.key_id() == ours_id;
+    let mut names = loaded.names;
+    if let Some(default) = started
+        .peers
+        .names_default(&config, created, &mut starting)
+        .await?
+    {
+        names.default = default;
+    }
     let token = started.keys.token.clone();
     let previous = started.keys.previous.clone();
     let config = Arc::new(Current::new(config));
     let app = AppState {
         hub: Arc::new(Hub::with_log(config.clone(), started.log, started.accepted)),
-        registry: Arc::new(Registry::new(config.clone(), loaded.names)),
+        registry: Arc::new(Registry::new(config.clone(), names)),
         moderation: Arc::new(loaded.moderation),
         audit: Arc::new(loaded.audit),
         config,

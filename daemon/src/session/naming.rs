@@ -86,11 +86,13 @@ pub async fn take(parts: &Parts, asked: &Asked<'_>, deadline: Instant) -> Result
     let Asked { name, proven, .. } = *asked;
     let policy = parts.registry.policy();
     let verdict = if policy.binds() {
-        let record = parts
-            .peers
-            .registered(&parts.registry, name)
-            .await
-            .map_err(|_| Refused::busy())?;
+        // In a cluster NATS answers; one that hangs must not keep the
+        // join past its deadline: the client hears `busy`, not silence.
+        let record =
+            tokio::time::timeout_at(deadline, parts.peers.registered(&parts.registry, name))
+                .await
+                .map_err(|_| Refused::busy())?
+                .map_err(|_| Refused::busy())?;
         decide(policy, name, record.as_ref(), proven.as_ref())
     } else {
         Verdict::Open
@@ -126,7 +128,7 @@ pub async fn take(parts: &Parts, asked: &Asked<'_>, deadline: Instant) -> Result
             let free = claimed || parts.hub.holder(name).is_none();
             let mut owner = keys.is_some();
             if free && let Verdict::Register(key) = verdict {
-                match register(parts, asked, key).await {
+                match register(parts, asked, key, deadline).await {
                     Ok(registered) => owner = registered,
                     Err(refused) => {
                         if claimed {
@@ -172,7 +174,10 @@ pub async fn take(parts: &Parts, asked: &Asked<'_>, deadline: Instant) -> Result
         }
         parts.hub.end_unproven(name, keys);
         if !asked_elsewhere && !matches!(holder, Some(crate::hub::Holder::Here(_))) {
-            parts.peers.end_unproven_elsewhere(name, keys).await;
+            let asking = parts.peers.end_unproven_elsewhere(name, keys);
+            if tokio::time::timeout_at(deadline, asking).await.is_err() {
+                return Err(Refused::busy());
+            }
             asked_elsewhere = true;
         }
         let now = Instant::now();
@@ -189,8 +194,14 @@ pub async fn take(parts: &Parts, asked: &Asked<'_>, deadline: Instant) -> Result
 /// unregistered (this address registered its share this hour, the
 /// registry is full, or it could not be written: the join goes on, and a
 /// later one registers the name); refused when someone registered the name
-/// to other keys since the join looked.
-async fn register(parts: &Parts, asked: &Asked<'_>, key: IdentityKey) -> Result<bool, Refused> {
+/// to other keys since the join looked, and `busy` when a cluster's NATS
+/// does not answer by `deadline`.
+async fn register(
+    parts: &Parts,
+    asked: &Asked<'_>,
+    key: IdentityKey,
+    deadline: Instant,
+) -> Result<bool, Refused> {
     let ip = asked.peer.ip();
     if !parts.registry.take_registration(ip) {
         note_unregistered(
@@ -199,14 +210,15 @@ async fn register(parts: &Parts, asked: &Asked<'_>, key: IdentityKey) -> Result<
         );
         return Ok(false);
     }
-    let edited = parts
-        .peers
-        .edit_name(
-            &parts.registry,
-            asked.name,
-            edit::register(asked.name, key, now_secs()),
-        )
-        .await;
+    let editing = parts.peers.edit_name(
+        &parts.registry,
+        asked.name,
+        edit::register(asked.name, key, now_secs()),
+    );
+    let edited = match tokio::time::timeout_at(deadline, editing).await {
+        Ok(edited) => edited,
+        Err(_) => Err(EditError::Unavailable("no answer in time".into())),
+    };
     if edited.is_err() {
         parts.registry.give_back_registration(ip);
     }

@@ -5,7 +5,13 @@
 //! with nothing registered, the owner ending an unproven holder, keys
 //! changed from a proven session, identities in `members`, `join` and
 //! `chatctl users`, and a state directory from before the registry that
-//! stays open and says so at every start.
+//! stays open and says so at every start. `order.rs`: the join checks
+//! in the order the protocol gives; `lifetime.rs`: a running room moved
+//! to first-come by a reload, names released after `name_expiry`, the
+//! admin API's calls on one name.
+
+mod lifetime;
+mod order;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -182,9 +188,19 @@ async fn under_registered_only_names_the_admin_registered_join_with_their_keys()
 
 /// An `Auth` for `name`, its identity and proof as given.
 fn auth(name: &str, identity: Option<String>, proof: Option<String>) -> Vec<u8> {
+    auth_with(name, "", identity, proof)
+}
+
+/// [`auth`] with a password.
+fn auth_with(
+    name: &str,
+    password: &str,
+    identity: Option<String>,
+    proof: Option<String>,
+) -> Vec<u8> {
     Auth {
         username: name.into(),
-        password: String::new().into(),
+        password: password.to_string().into(),
         client: "test".into(),
         after: None,
         identity,
