@@ -249,3 +249,24 @@ async fn bans_survive_a_restart() {
     ));
     join(&d, "127.0.0.10", "zed", None).await.joined();
 }
+
+#[tokio::test]
+async fn the_real_chat_shows_the_ban_and_exits_17() {
+    let d = Daemon::start();
+    d.chatctl_json(&["ban", "mallory", "--for", "1h", "--reason", "spam"]);
+    let out = std::process::Command::new(testkit::bin("chat"))
+        .args(["--plain", "--url", &d.url, "--username", "mallory"])
+        .env("CHAT_KEY", &d.key)
+        .env("CHAT_IDENTITY", "none")
+        .env("XDG_CONFIG_HOME", "/nonexistent/chat-test-config")
+        .env_remove("CHAT_PASSWORD")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run chat");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(17), "{stderr}");
+    assert!(
+        stderr.contains("banned") && stderr.contains("spam"),
+        "{stderr}"
+    );
+}

@@ -245,7 +245,7 @@ async fn kick(
     if let Err(e) = ops::kick::check_reason(&reason) {
         return Err(Failure::bad_request(format!("reason: {e}")));
     }
-    let actor = ops::moderate::Actor::Admin(super::peer::user_name(peer.uid));
+    let actor = super::peer::admin(peer.uid);
     let shown = (!reason.is_empty()).then_some(reason.as_str());
     if let Some(member) = hub.member(&name) {
         // Told first, as every moderation is; then the session ends.
@@ -267,6 +267,16 @@ async fn kick(
     }
     match peers.kick_elsewhere(&name, &reason).await {
         Ok(node) => {
+            // Told here; the other nodes' rooms see the leave.
+            hub.tell(&chat_protocol::ServerEvent::Moderation {
+                room: None,
+                action: chat_protocol::ModerationAction::Kick,
+                target: name.clone(),
+                by: None,
+                until: None,
+                reason: shown.map(str::to_string),
+                ts: chat_protocol::clock::now_ms(),
+            });
             moderating.record(&actor, "kick", &name, shown, None);
             Ok(Json(Kicked {
                 name,

@@ -14,10 +14,10 @@ use chat_protocol::admin::{BanRequest, Banned, Bans, Unbanned};
 use chat_protocol::clock::now_ms;
 
 use super::api::{Answer, body, to_the_end};
-use super::peer::{Peer, user_name};
+use super::peer::Peer;
 use super::{Failure, Parts};
 use crate::moderation::ChangeError;
-use crate::ops::moderate::{Actor, BanOrder};
+use crate::ops::moderate::BanOrder;
 
 /// The routes, under `/v1/bans`.
 pub fn routes() -> Router<Parts> {
@@ -75,7 +75,7 @@ async fn ban(
         target: target(&request.target)?,
         for_secs: request.for_secs,
         reason: request.reason,
-        actor: Actor::Admin(user_name(peer.uid)),
+        actor: super::peer::admin(peer.uid),
     };
     let answer = to_the_end(async move {
         let actor = order.actor.clone();
@@ -108,7 +108,7 @@ async fn unban(
     Query(Target { target: text }): Query<Target>,
 ) -> Answer<Unbanned> {
     let target = target(&text)?;
-    let actor = Actor::Admin(user_name(peer.uid));
+    let actor = super::peer::admin(peer.uid);
     let answer = to_the_end(async move {
         let lifted = peers
             .unban(&moderating, &target, &actor)

@@ -12,9 +12,9 @@ use chat_protocol::clock::now_ms;
 
 use super::api::{Answer, body, to_the_end};
 use super::bans::change_failure;
-use super::peer::{Peer, user_name};
+use super::peer::Peer;
 use super::{Failure, Parts};
-use crate::ops::moderate::{Actor, MuteOrder};
+use crate::ops::moderate::MuteOrder;
 
 /// The routes, under `/v1/mutes`.
 pub fn routes() -> Router<Parts> {
@@ -46,7 +46,7 @@ async fn mute(
         name: request.name,
         for_secs: request.for_secs,
         reason: request.reason,
-        actor: Actor::Admin(user_name(peer.uid)),
+        actor: super::peer::admin(peer.uid),
     };
     let answer = to_the_end(async move {
         let actor = order.actor.clone();
@@ -82,7 +82,7 @@ async fn unmute(
     ConnectInfo(peer): ConnectInfo<Peer>,
     Query(Name { name }): Query<Name>,
 ) -> Answer<Unmuted> {
-    let actor = Actor::Admin(user_name(peer.uid));
+    let actor = super::peer::admin(peer.uid);
     let answer = to_the_end(async move {
         let lifted = peers
             .unmute(&moderating, &name, &actor)

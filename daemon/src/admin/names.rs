@@ -172,7 +172,7 @@ async fn remove_name(
             .await
             .map_err(|e| edit_failure(e, &name))?;
         tracing::info!(uid = peer.uid, name = %name, "admin: name removed from the registry");
-        let actor = crate::ops::moderate::Actor::Admin(super::peer::user_name(peer.uid));
+        let actor = super::peer::admin(peer.uid);
         moderating.record(&actor, "name_remove", &name, None, None);
         Ok::<_, Failure>(changed(&name, None))
     })

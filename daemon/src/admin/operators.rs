@@ -12,7 +12,7 @@ use chat_protocol::admin::{OperatorChanged, OperatorRequest, Operators};
 
 use super::api::{Answer, body, to_the_end};
 use super::bans::change_failure;
-use super::peer::{Peer, user_name};
+use super::peer::Peer;
 use super::{Failure, Parts};
 
 /// The routes, under `/v1/operators`.
@@ -37,7 +37,7 @@ async fn change(parts: Parts, peer: Peer, name: String, op: bool) -> Answer<Oper
             .await
             .map_err(change_failure)?;
         let action = if op { "op" } else { "deop" };
-        let actor = crate::ops::moderate::Actor::Admin(user_name(peer.uid));
+        let actor = super::peer::admin(peer.uid);
         moderating.record(&actor, action, &name, None, None);
         Ok::<_, Failure>(OperatorChanged { name, op })
     })

@@ -88,6 +88,14 @@ pub fn user_name(uid: u32) -> String {
     }
 }
 
+/// The admin who called, as moderation's record names them.
+pub fn admin(uid: u32) -> crate::ops::moderate::Actor {
+    crate::ops::moderate::Actor::Admin {
+        user: user_name(uid),
+        uid,
+    }
+}
+
 /// Whether `uid` (whose primary gid is `gid`) is a member of group `target`.
 pub fn in_group(uid: u32, gid: u32, target: u32) -> bool {
     if gid == target {

@@ -37,7 +37,7 @@ impl Peers {
                     also.extend(record.keys.iter().map(|k| BanTarget::Key(k.fingerprint())));
                 }
                 None => {
-                    let admin = matches!(order.actor, Actor::Admin(_));
+                    let admin = matches!(order.actor, Actor::Admin { .. });
                     also = moderate::session_covers(m, name, admin);
                 }
             }

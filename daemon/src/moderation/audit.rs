@@ -69,10 +69,12 @@ impl Audit {
         })
     }
 
-    /// Records `entry`: the journal line, then the file (a failure to write
-    /// is logged; the act stands).
-    pub fn record(&self, entry: AuditEntry) {
+    /// Records `entry` (by the admin of `uid`, or an operator): the
+    /// journal line, then the file (a failure to write is logged; the act
+    /// stands).
+    pub fn record(&self, uid: Option<u32>, entry: AuditEntry) {
         tracing::info!(
+            uid,
             actor = %entry.actor,
             action = %entry.action,
             target = %entry.target,

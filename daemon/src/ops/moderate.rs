@@ -28,7 +28,12 @@ use crate::store::keyring::Keyring;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Actor {
     /// The server's admin, by the Unix user that called the admin API.
-    Admin(String),
+    Admin {
+        /// The user's name (`uid N` without one).
+        user: String,
+        /// The uid, from the admin socket's peer credentials.
+        uid: u32,
+    },
     /// An operator of the room, by name.
     Operator(String),
 }
@@ -37,7 +42,7 @@ impl Actor {
     /// Who acted, as the record of moderation names them.
     pub fn by(&self) -> String {
         match self {
-            Actor::Admin(user) => user.clone(),
+            Actor::Admin { user, .. } => user.clone(),
             Actor::Operator(name) => format!("op:{name}"),
         }
     }
@@ -45,7 +50,7 @@ impl Actor {
     /// The operator, as the room's events name them (`None`: the admin).
     pub fn op(&self) -> Option<String> {
         match self {
-            Actor::Admin(_) => None,
+            Actor::Admin { .. } => None,
             Actor::Operator(name) => Some(name.clone()),
         }
     }
@@ -79,14 +84,21 @@ impl Moderating {
         reason: Option<&str>,
         until: Option<u64>,
     ) {
-        self.audit.record(chat_protocol::admin::AuditEntry {
-            ts: now_ms(),
-            actor: actor.by(),
-            action: action.to_string(),
-            target: target.to_string(),
-            reason: reason.map(str::to_string),
-            until,
-        });
+        let uid = match actor {
+            Actor::Admin { uid, .. } => Some(*uid),
+            Actor::Operator(_) => None,
+        };
+        self.audit.record(
+            uid,
+            chat_protocol::admin::AuditEntry {
+                ts: now_ms(),
+                actor: actor.by(),
+                action: action.to_string(),
+                target: target.to_string(),
+                reason: reason.map(str::to_string),
+                until,
+            },
+        );
     }
 }
 

@@ -77,20 +77,20 @@ async fn answer(
             reason_ok(reason.as_deref())?;
             not_on_an_operator(parts, &name)?;
             let shown = reason.clone().unwrap_or_default();
-            let Some(kicked) = m.hub.member(&name) else {
+            let here = m.hub.member(&name);
+            if here.is_none() {
                 // On another node of a cluster: that node ends it.
                 parts
                     .peers
                     .kick_elsewhere(&name, &shown)
                     .await
                     .map_err(|_| crate::hub::no_such_user(&name))?;
-                done("kick", &name);
-                return Ok(());
-            };
+            }
+            // Told on this node (another node's room sees the leave).
             m.hub.tell(&ServerEvent::Moderation {
                 room: None,
                 action: ModerationAction::Kick,
-                target: kicked.name.clone(),
+                target: here.map_or_else(|| name.clone(), |k| k.name.clone()),
                 by: Some(member.name.clone()),
                 until: None,
                 reason,
