@@ -6,8 +6,8 @@
 //! that needs several names them in a `Parts` struct of its own (the
 //! door's, a session's, the admin API's, a node's tasks, a rotation, a
 //! reload), and this file is where each is handed its parts. Adding a part
-//! (a names registry, bans, rooms, metrics) is: its type in its folder, a
-//! field here, built in `service/assemble.rs`, and handed below to the
+//! (a names registry, bans, rooms) is: its type in its folder, a
+//! field here, built in `service/startup.rs`, and handed below to the
 //! `Parts` of the folders that use it.
 
 use std::sync::Arc;
@@ -20,6 +20,7 @@ use crate::config::Current;
 use crate::config::reload::Reloader;
 use crate::door::Door;
 use crate::hub::Hub;
+use crate::metrics::Metrics;
 use crate::moderation::Moderation;
 use crate::ops::moderate::Moderating;
 use crate::ops::reload::Reload;
@@ -54,6 +55,8 @@ pub struct AppState {
     pub peers: Arc<Peers>,
     /// The admin group's gid, when one is configured.
     pub admin_gid: Option<u32>,
+    /// What chatd counts; every part that counts holds a handle.
+    pub metrics: Metrics,
     /// How the daemon runs and stops.
     pub life: Life,
 }
@@ -82,6 +85,7 @@ impl AppState {
             registry: self.registry.clone(),
             moderating: self.moderating(),
             peers: self.peers.clone(),
+            metrics: self.metrics.clone(),
             shutdown: self.life.shutdown.clone(),
         })
     }
@@ -103,6 +107,7 @@ impl AppState {
         crate::door::Parts {
             config: self.config.clone(),
             door: self.door.clone(),
+            metrics: self.metrics.clone(),
             session: self.session(),
             sessions: self.life.sessions.clone(),
             shutdown: self.life.shutdown.clone(),
@@ -126,6 +131,7 @@ impl AppState {
             keyring: self.keyring.clone(),
             hub: self.hub.clone(),
             facts: self.facts.clone(),
+            metrics: self.metrics.clone(),
         }
     }
 
@@ -141,6 +147,9 @@ impl AppState {
             registry: self.registry.clone(),
             moderating: self.moderating(),
             peers: self.peers.clone(),
+            door: self.door.clone(),
+            metrics: self.metrics.clone(),
+            shutdown: self.life.shutdown.clone(),
             rotation: self.rotation(),
             reload: self.reload(),
         }

@@ -49,6 +49,9 @@ pub struct RawClient {
     pub session: Session,
     /// What the server said on join.
     pub welcome: Welcome,
+    /// Bytes of the sealed messages [`RawClient::recv`] read so far, the
+    /// `Welcome` included (what chatd counts as sent to this user).
+    pub received: u64,
 }
 
 impl std::fmt::Debug for RawClient {
@@ -196,16 +199,17 @@ impl Greeted {
     /// Seals `auth` (any plaintext) as the `Auth`, sends it and reads the
     /// answer.
     pub async fn auth(mut self, auth: &[u8]) -> Outcome {
-        match self.answer(auth).await {
+        match self.answer_sized(auth).await {
             Err((code, reason)) => Outcome::Closed(code, reason),
-            Ok(ServerEvent::Welcome(welcome)) => Outcome::Joined(Box::new(RawClient {
+            Ok((ServerEvent::Welcome(welcome), size)) => Outcome::Joined(Box::new(RawClient {
                 ws: self.ws,
                 session: self.session,
                 welcome,
+                received: size as u64,
             })),
-            Ok(ServerEvent::Reject { code, reason, .. }) => Outcome::Rejected(code, reason),
-            Ok(ServerEvent::Bye { code, reason, .. }) => Outcome::Ended(code, reason),
-            Ok(other) => panic!("expected welcome or reject, got {other:?}"),
+            Ok((ServerEvent::Reject { code, reason, .. }, _)) => Outcome::Rejected(code, reason),
+            Ok((ServerEvent::Bye { code, reason, .. }, _)) => Outcome::Ended(code, reason),
+            Ok((other, _)) => panic!("expected welcome or reject, got {other:?}"),
         }
     }
 
@@ -213,6 +217,11 @@ impl Greeted {
     /// whole (a `Reject` with all its members, say); `Err` if the server
     /// closed without one.
     pub async fn answer(&mut self, auth: &[u8]) -> Result<ServerEvent, (u16, String)> {
+        self.answer_sized(auth).await.map(|(event, _)| event)
+    }
+
+    /// [`Greeted::answer`], with the size of the sealed answer.
+    async fn answer_sized(&mut self, auth: &[u8]) -> Result<(ServerEvent, usize), (u16, String)> {
         let sealed = self.session.sealer.seal(auth).unwrap();
         self.ws
             .send(Message::Binary(sealed.into()))
@@ -224,7 +233,8 @@ impl Greeted {
             .opener
             .open(&reply, chat_protocol::sizes::MAX_SERVER_MESSAGE)
             .expect("welcome opens");
-        Ok(serde_json::from_slice::<ServerEvent>(&plain).expect("welcome parses"))
+        let event = serde_json::from_slice::<ServerEvent>(&plain).expect("welcome parses");
+        Ok((event, reply.len()))
     }
 
     /// The `Auth` of a join as `name` with `password`, proving `identity`
@@ -385,6 +395,7 @@ impl RawClient {
     /// The next event; `Err((code, reason))` once the server closed.
     pub async fn recv(&mut self) -> Result<ServerEvent, (u16, String)> {
         let sealed = next_binary(&mut self.ws).await?;
+        self.received += sealed.len() as u64;
         let plain = self
             .session
             .opener

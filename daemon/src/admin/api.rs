@@ -17,6 +17,7 @@ use super::peer::Peer;
 use super::{Failure, Parts};
 use crate::cluster::admin::KickElsewhere;
 use crate::cluster::changes::ChangeError;
+use crate::metrics::labels::{ModerationAction, PasswordChange};
 use crate::ops;
 
 pub(super) type Answer<T> = Result<Json<T>, Failure>;
@@ -38,6 +39,8 @@ pub fn routes() -> Router<Parts> {
         .route("/v1/users/{name}/kick", post(kick))
         .route("/v1/notice", post(notice))
         .route("/v1/reload", post(reload))
+        .route("/v1/metrics", get(super::metrics::metrics))
+        .route("/v1/health", get(super::health::health))
         .merge(super::names::routes())
         .merge(super::bans::routes())
         .merge(super::mutes::routes())
@@ -144,7 +147,10 @@ async fn key(
 
 async fn rotate(
     State(Parts {
-        peers, rotation, ..
+        peers,
+        rotation,
+        metrics,
+        ..
     }): State<Parts>,
     ConnectInfo(peer): ConnectInfo<Peer>,
     payload: Bytes,
@@ -163,6 +169,7 @@ async fn rotate(
             .rotate(&rotation, grace, request.disconnect)
             .await
             .map_err(change_failure)?;
+        metrics.key_rotations.inc();
         tracing::info!(
             uid = peer.uid,
             key_id = %rotated.key_id,
@@ -179,7 +186,12 @@ async fn rotate(
 }
 
 async fn set_password(
-    State(Parts { keyring, peers, .. }): State<Parts>,
+    State(Parts {
+        keyring,
+        peers,
+        metrics,
+        ..
+    }): State<Parts>,
     ConnectInfo(peer): ConnectInfo<Peer>,
     payload: Bytes,
 ) -> Answer<PasswordState> {
@@ -197,6 +209,7 @@ async fn set_password(
             .set_password(&changing, Some(hash))
             .await
             .map_err(change_failure)?;
+        metrics.password_changes.inc(PasswordChange::Set);
         tracing::info!(
             uid = peer.uid,
             "admin: join password set (stored as an argon2id hash)"
@@ -210,7 +223,12 @@ async fn set_password(
 }
 
 async fn clear_password(
-    State(Parts { keyring, peers, .. }): State<Parts>,
+    State(Parts {
+        keyring,
+        peers,
+        metrics,
+        ..
+    }): State<Parts>,
     ConnectInfo(peer): ConnectInfo<Peer>,
 ) -> Answer<PasswordState> {
     let changing = keyring.clone();
@@ -219,6 +237,7 @@ async fn clear_password(
             .set_password(&changing, None)
             .await
             .map_err(change_failure)?;
+        metrics.password_changes.inc(PasswordChange::Clear);
         let source = ops::status::password_source(&changing.password);
         tracing::info!(uid = peer.uid, now_in_force = %source, "admin: admin-set join password removed");
         Ok::<_, Failure>(())
@@ -234,6 +253,7 @@ async fn kick(
         hub,
         peers,
         moderating,
+        metrics,
         ..
     }): State<Parts>,
     ConnectInfo(peer): ConnectInfo<Peer>,
@@ -260,6 +280,7 @@ async fn kick(
         });
         ops::kick::here(&hub, &name, &reason);
         moderating.record(&actor, "kick", &member.name, shown, None);
+        metrics.moderation_actions.inc(ModerationAction::Kick);
         return Ok(Json(Kicked {
             name: member.name.clone(),
             node: None,
@@ -278,6 +299,7 @@ async fn kick(
                 ts: chat_protocol::clock::now_ms(),
             });
             moderating.record(&actor, "kick", &name, shown, None);
+            metrics.moderation_actions.inc(ModerationAction::Kick);
             Ok(Json(Kicked {
                 name,
                 node: Some(node),

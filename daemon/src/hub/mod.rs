@@ -38,6 +38,7 @@ use crate::hub::member::Queued;
 pub use crate::hub::member::{Member, Queue};
 use crate::hub::presence::{Tally, summarised};
 use crate::log::{Accepted, Bounds, Draft, EmbeddedLog, LogError, RoomLog, Tail};
+use crate::metrics::Metrics;
 
 mod admin;
 mod dm;
@@ -70,16 +71,22 @@ struct Room {
     accepted: Accepted,
     /// Joins and leaves not told yet (see [`crate::hub::presence`]).
     tally: Tally,
+    /// What the room counts (deliveries).
+    metrics: Metrics,
 }
 
 impl Room {
+    /// Queues `event` for every member but `except`. The deliveries are
+    /// counted once for the whole fan-out, not once each.
     fn broadcast(&self, event: &ServerEvent, except: Option<&str>) {
         let bytes = Arc::new(event.to_bytes());
+        let mut queued = 0;
         for (key, member) in &self.users {
             if Some(key.as_str()) != except {
-                member.deliver(bytes.clone());
+                queued += u64::from(member.queue(bytes.clone()));
             }
         }
+        self.metrics.deliveries.inc_by(queued);
     }
 
     /// Calls `each` with the name and identity of everyone online on
@@ -174,19 +181,26 @@ pub struct Hub {
     total_messages: AtomicU64,
     /// Told when the first join or leave is counted for a summary.
     presence_counted: Notify,
+    /// What the room counts.
+    metrics: Metrics,
 }
 
 impl Hub {
     /// An empty room under the configuration in force, its log in memory
-    /// only.
+    /// only, counting into metrics of its own.
     pub fn new(config: Arc<Current>) -> Self {
         let (log, accepted) = EmbeddedLog::in_memory(Bounds::of(&config.get()));
-        Self::with_log(config, Arc::new(log), accepted)
+        Self::with_log(config, Arc::new(log), accepted, Metrics::default())
     }
 
     /// A room on `log` (opened with its stream of `accepted` entries); the
     /// history starts with what the log keeps.
-    pub fn with_log(config: Arc<Current>, log: Arc<dyn RoomLog>, accepted: Accepted) -> Self {
+    pub fn with_log(
+        config: Arc<Current>,
+        log: Arc<dyn RoomLog>,
+        accepted: Accepted,
+        metrics: Metrics,
+    ) -> Self {
         let bounds = Bounds::of(&config.get());
         // The last id first: a log that keeps accepting meanwhile puts what
         // follows it in the accepted stream.
@@ -205,11 +219,13 @@ impl Hub {
                 history,
                 accepted,
                 tally: Tally::default(),
+                metrics: metrics.clone(),
             }),
             log,
             config,
             total_messages: AtomicU64::new(0),
             presence_counted: Notify::new(),
+            metrics,
         }
     }
 
@@ -242,6 +258,23 @@ impl Hub {
     /// Users online on this node (what `max_users` bounds).
     pub fn online(&self) -> usize {
         self.room.lock().expect("lock").users.len()
+    }
+
+    /// What the room counts into.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Messages kept now for joins and resumes.
+    pub fn history_len(&self) -> usize {
+        self.room.lock().expect("lock").history.len()
+    }
+
+    /// Whether the room's lock could be taken now: the watchdog's proof
+    /// that the room is not stuck (`crate::door::probe` tries again while
+    /// another holds it). Never waits; a poisoned lock never answers.
+    pub fn probe(&self) -> bool {
+        self.room.try_lock().is_ok()
     }
 
     /// Public messages, actions and DMs relayed since start.
@@ -316,6 +349,7 @@ impl Hub {
             queue: config.outbound_queue,
             queued,
             queue_bytes: config.outbound_queue_bytes,
+            metrics: self.metrics.clone(),
         });
         let online = room.online() + 1;
         let counted = summarised(online, config.presence_summary_above);
@@ -459,7 +493,18 @@ impl Hub {
             action,
             cid,
         };
-        let id = self.log.append(draft).await?;
+        let started = std::time::Instant::now();
+        let id = match self.log.append(draft).await {
+            Ok(id) => id,
+            Err(e) => {
+                self.metrics.log_append_failures.inc();
+                return Err(e);
+            }
+        };
+        self.metrics
+            .log_append_duration
+            .observe(started.elapsed().as_secs_f64());
+        self.metrics.log_appends.inc();
         self.pump();
         self.count(from);
         Ok(id)
@@ -540,6 +585,16 @@ pub(crate) mod tests {
             .collect();
         joined.rx.release();
         events
+    }
+
+    #[test]
+    fn the_probe_answers_unless_the_room_is_held() {
+        let hub = hub_with(|_| {});
+        assert!(hub.probe());
+        let held = hub.room.lock().unwrap();
+        assert!(!hub.probe(), "a room someone holds does not answer");
+        drop(held);
+        assert!(hub.probe());
     }
 
     #[test]

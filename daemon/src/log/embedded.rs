@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chat_protocol::clock::now_ms;
+use prometheus_client::metrics::counter::Counter;
 use tokio::sync::mpsc;
 
 use super::file::{Cmd, Writer};
@@ -68,7 +69,12 @@ impl EmbeddedLog {
     /// cannot be read is an error: starting without it would rewrite it
     /// and give its ids out again. (A file that can be read but holds
     /// damaged records is not: those records are skipped, with a warning.)
-    pub fn open(state_dir: &Path, bounds: Bounds) -> Result<(Self, Accepted), HistoryError> {
+    /// Each failed write of the file is counted in `write_failures`.
+    pub fn open(
+        state_dir: &Path,
+        bounds: Bounds,
+        write_failures: Counter,
+    ) -> Result<(Self, Accepted), HistoryError> {
         let path = state_dir.join(FILE_NAME);
         let error = Arc::new(Mutex::new(None));
         let loaded = match super::file::load(&path, bounds, now_ms()) {
@@ -91,6 +97,7 @@ impl EmbeddedLog {
             lines: loaded.lines,
             rewrite: loaded.rewrite,
             error: error.clone(),
+            failures: write_failures,
             file: None,
             file_oldest: loaded.oldest,
         };
@@ -212,7 +219,8 @@ mod tests {
     #[test]
     fn entries_survive_a_reopen_and_ids_continue() {
         let dir = tempfile::tempdir().unwrap();
-        let (log, mut accepted) = EmbeddedLog::open(dir.path(), BOUNDS).unwrap();
+        let (log, mut accepted) =
+            EmbeddedLog::open(dir.path(), BOUNDS, Counter::default()).unwrap();
         for i in 1..=5 {
             log.accept(draft(&format!("m{i}")));
         }
@@ -225,7 +233,7 @@ mod tests {
             std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
             0o600
         );
-        let (log, _accepted) = EmbeddedLog::open(dir.path(), BOUNDS).unwrap();
+        let (log, _accepted) = EmbeddedLog::open(dir.path(), BOUNDS, Counter::default()).unwrap();
         let after = log.after(0, 10);
         assert_eq!(
             texts(&after),
@@ -244,7 +252,7 @@ mod tests {
             "{\"last_id\":7}\n{\"id\":8,\"from\":\"ace\",\"text\":\"kept\",\"ts\":1}\n{\"id\":9,\"from\":\"ace\",\"te",
         )
         .unwrap();
-        let (log, _accepted) = EmbeddedLog::open(dir.path(), BOUNDS).unwrap();
+        let (log, _accepted) = EmbeddedLog::open(dir.path(), BOUNDS, Counter::default()).unwrap();
         assert_eq!(texts(&log.after(0, 10)), [(8, "kept".into())]);
         // A crash may have lost what came after 8: ids jump past it.
         let next = 8 + super::super::file::CRASH_ID_JUMP + 1;
@@ -253,7 +261,7 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains("\"te\n") && text.ends_with('\n'), "{text}");
         // Closed cleanly this time: no jump.
-        let (log, _accepted) = EmbeddedLog::open(dir.path(), BOUNDS).unwrap();
+        let (log, _accepted) = EmbeddedLog::open(dir.path(), BOUNDS, Counter::default()).unwrap();
         assert_eq!(
             texts(&log.after(0, 10)),
             [(8, "kept".into()), (next, "next".into())]
@@ -266,7 +274,7 @@ mod tests {
     fn the_file_is_compacted_to_the_bound_and_history_zero_keeps_no_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(FILE_NAME);
-        let (log, _accepted) = EmbeddedLog::open(dir.path(), BOUNDS).unwrap();
+        let (log, _accepted) = EmbeddedLog::open(dir.path(), BOUNDS, Counter::default()).unwrap();
         for i in 0..100 {
             log.accept(draft(&format!("m{i}")));
         }
@@ -277,7 +285,7 @@ mod tests {
             count: 0,
             max_age: None,
         };
-        let (log, _accepted) = EmbeddedLog::open(dir.path(), none).unwrap();
+        let (log, _accepted) = EmbeddedLog::open(dir.path(), none, Counter::default()).unwrap();
         log.accept(draft("secret"));
         log.close(Duration::from_secs(10));
         assert!(!path.exists(), "history = 0 leaves no file");

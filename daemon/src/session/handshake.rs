@@ -18,6 +18,8 @@ use crate::config::Config;
 use crate::ending::Ending;
 use crate::hub::{Joined, Member, Queue};
 use crate::logging::line_budget::LineBudget;
+use crate::metrics::Tally;
+use crate::metrics::labels::{HandshakeFailure, JoinOutcome, SessionEnd};
 use crate::moderation::ban::BanRecord;
 use crate::per_address::password_guesses::Refusal;
 use crate::session::connection::{Connection, Secure, Stop};
@@ -49,16 +51,18 @@ pub struct Established {
 
 /// The handshake, from the upgrade to a delivered `Welcome`; `None` when
 /// the connection ended first (refused, gone, deadline missed, shutdown).
+/// How it went is settled in `tally`.
 pub async fn establish(
     mut conn: Connection,
     peer: SocketAddr,
     deadline: Instant,
+    tally: &Tally,
     parts: &Parts,
 ) -> Option<Established> {
     let config = parts.config.get();
 
     let greeted = tokio::select! {
-        r = timeout_at(deadline, greet(&mut conn, peer, parts)) => r,
+        r = timeout_at(deadline, greet(&mut conn, peer, tally, parts)) => r,
         () = parts.shutdown.cancelled() => {
             conn.close(close::GOING_AWAY, "server shutting down", false).await;
             return None;
@@ -68,6 +72,7 @@ pub async fn establish(
         Ok(Some(greeted)) => greeted,
         Ok(None) => return None,
         Err(_) => {
+            tally.failed(HandshakeFailure::Timeout);
             tracing::debug!(%peer, "handshake deadline missed before the Hello");
             conn.close(close::POLICY, "handshake deadline missed", false)
                 .await;
@@ -80,19 +85,20 @@ pub async fn establish(
         // Boxed: the admission's state (the password check, the
         // refusals) is most of the handshake's, and a connection that has
         // not sent its Hello yet should not hold it.
-        r = timeout_at(deadline, Box::pin(admit(&mut conn, peer, parts, (key_id, th), deadline))) => r,
+        r = timeout_at(deadline, Box::pin(admit(&mut conn, peer, parts, tally, (key_id, th), deadline))) => r,
         () = parts.shutdown.cancelled() => {
             conn.goodbye(Ending::shutdown()).await;
             return None;
         }
     };
-    let Taken { joined, owner } = match admitted {
+    let (Taken { joined, owner }, since) = match admitted {
         Ok(Ok(taken)) => taken,
         Ok(Err(ending)) => {
             conn.goodbye(ending).await;
             return None;
         }
         Err(_) => {
+            tally.failed(HandshakeFailure::Timeout);
             tracing::debug!(%peer, "handshake deadline missed before the Auth");
             conn.goodbye(Ending::handshake_timeout()).await;
             return None;
@@ -103,6 +109,7 @@ pub async fn establish(
         welcome,
         rx,
     } = joined;
+    tally.joined();
     // The member is in the room from here on: whatever happens, it must
     // reach `hub.leave`, so nothing below runs under a deadline that could
     // drop it halfway. The Welcome is bounded as any other write.
@@ -114,18 +121,23 @@ pub async fn establish(
     // events) waits for it. The room is not locked meanwhile.
     let failed = match tokio::task::spawn_blocking(move || welcome.encode()).await {
         Ok(welcome) => match timeout(config.write_timeout.0, conn.send_bytes(&welcome)).await {
-            Ok(true) => None,
+            Ok(true) => {
+                let sealed = welcome.len() + chat_protocol::sizes::TAG_LEN;
+                parts.metrics.sent_bytes.inc_by(sealed as u64);
+                None
+            }
             Ok(false) => Some(Ending::lost()),
             Err(_) => Some(Ending::too_slow(0)),
         },
         // Only a runtime shutting down cancels it.
         Err(_) => Some(Ending::shutdown()),
     };
+    tally.decided(JoinOutcome::Welcome, since);
     if let Some(ending) = failed {
         member.control.end(ending);
-        parts
-            .hub
-            .leave(&member, &member.control.ending().leave_reason);
+        let ending = member.control.ending();
+        parts.hub.leave(&member, &ending.leave_reason);
+        parts.metrics.sessions_ended.inc(ending.reason);
         parts.peers.release(&member.name).await;
         tracing::info!(name = %member.name, %peer, "the Welcome was not delivered");
         return None;
@@ -145,17 +157,20 @@ pub async fn establish(
 async fn greet(
     conn: &mut Connection,
     peer: SocketAddr,
+    tally: &Tally,
     parts: &Parts,
 ) -> Option<(chat_protocol::Session, KeyId, [u8; 32])> {
     let hello = match conn.recv().await {
         Ok(hello) => hello,
         Err(Stop::Closed | Stop::Idle) => return None,
         Err(Stop::Text) => {
+            tally.failed(HandshakeFailure::Malformed);
             conn.close(close::PROTOCOL, "expected a binary Hello", false)
                 .await;
             return None;
         }
         Err(Stop::TooBig) => {
+            tally.failed(HandshakeFailure::Malformed);
             conn.close(close::TOO_BIG, "Hello too large", true).await;
             return None;
         }
@@ -170,6 +185,7 @@ async fn greet(
     let server_hello = match answer {
         Ok(h) => h,
         Err(HandshakeError::UnknownKey(theirs)) => {
+            tally.failed(HandshakeFailure::UnknownKey);
             static UNKNOWN_KEY: LineBudget =
                 LineBudget::new("refused: unknown key id", 5, REFUSAL_LOG_WINDOW);
             crate::budgeted!(UNKNOWN_KEY, Level::INFO, %peer, key_id = %theirs, "refused: unknown key id");
@@ -178,6 +194,7 @@ async fn greet(
             return None;
         }
         Err(e) => {
+            tally.failed(HandshakeFailure::Malformed);
             tracing::debug!(%peer, error = %e, "refused handshake");
             conn.close(close::PROTOCOL, &e.to_string(), false).await;
             return None;
@@ -192,27 +209,38 @@ async fn greet(
 }
 
 /// The admission: opens the `Auth`, runs the join checks and registers the
-/// user (`session`: the key the `Hello` named and the session's `th`).
-/// `Err`: how the connection ends (a `Reject` is sent already). The
+/// user (`session`: the key the `Hello` named and the session's `th`);
+/// with the time the `Auth` opened (the join's start). `Err`: how the
+/// connection ends (a `Reject` is sent already, and counted). The
 /// caller sends the `Welcome`: once the user is in the room, nothing may be
 /// cut short by the handshake deadline.
 async fn admit(
     conn: &mut Secure,
     peer: SocketAddr,
     parts: &Parts,
+    tally: &Tally,
     session: (KeyId, [u8; 32]),
     deadline: Instant,
-) -> Result<Taken, Ending> {
+) -> Result<(Taken, Instant), Ending> {
     let (key_id, th) = session;
     let auth = conn.recv(MAX_AUTH).await.inspect_err(|ending| {
-        if ending.bye.is_none() && ending.close_code == close::POLICY {
+        let unopened = ending.bye.is_none() && ending.close_code == close::POLICY;
+        tally.failed(match ending.reason {
+            SessionEnd::Lost => HandshakeFailure::Closed,
+            SessionEnd::Timeout => HandshakeFailure::Timeout,
+            _ if unopened => HandshakeFailure::BadSeal,
+            _ => HandshakeFailure::Malformed,
+        });
+        if unopened {
             static UNOPENED: LineBudget =
                 LineBudget::new("refused: Auth failed to open", 5, REFUSAL_LOG_WINDOW);
             crate::budgeted!(UNOPENED, Level::INFO, %peer, "refused: Auth failed to open");
         }
     })?;
+    let since = tally.auth_opened();
+    let refused = Refused { peer, tally, since };
     let reject = async |conn: &mut Secure, code: RejectCode, reason: &str| {
-        reject_with(conn, peer, code, reason, (None, None)).await
+        refused.reject(conn, code, reason, (None, None)).await
     };
     let moderation = &parts.moderating.moderation;
 
@@ -228,7 +256,7 @@ async fn admit(
     }
     // A banned address is refused before the password: it costs no argon2.
     if let Some(ban) = moderation.banned_address(peer.ip()) {
-        return Err(refuse_banned(conn, peer, &ban).await);
+        return Err(refuse_banned(conn, &refused, &ban).await);
     }
     // The verdict (or `busy`) must come with time left to send it.
     let margin = (parts.config.get().handshake_timeout.0 / 4).min(ANSWER_MARGIN);
@@ -251,7 +279,9 @@ async fn admit(
                 let why =
                     format!("too many wrong passwords from this address; try again in {wait} s");
                 let throttled = RejectCode::Throttled;
-                return Err(reject_with(conn, peer, throttled, &why, (Some(wait), None)).await);
+                return Err(refused
+                    .reject(conn, throttled, &why, (Some(wait), None))
+                    .await);
             }
             Err(Refusal::Busy) => return Err(reject(conn, RejectCode::Busy, busy).await),
         }
@@ -267,8 +297,10 @@ async fn admit(
         // No verdict: the guess counts as nothing (dropped).
         Verdict::Busy => return Err(reject(conn, RejectCode::Busy, busy).await),
     };
-    if let Some(guess) = guess {
-        guess.answered(right);
+    if let Some(guess) = guess
+        && guess.answered(right)
+    {
+        parts.metrics.guess_blocks.inc();
     }
     if !right {
         return Err(reject(conn, RejectCode::BadPassword, "wrong password").await);
@@ -289,7 +321,7 @@ async fn admit(
     // Bans of the name or of the key proven: after the password, so that
     // a join without it learns nothing of who is banned.
     if let Some(ban) = moderation.banned(&auth.username, proven.map(|k| k.fingerprint())) {
-        return Err(refuse_banned(conn, peer, &ban).await);
+        return Err(refuse_banned(conn, &refused, &ban).await);
     }
     // In a cluster the name must also be free on every other node: NATS
     // decides between two joins of one name anywhere, and only then does
@@ -331,13 +363,39 @@ async fn admit(
             .control
             .end(Ending::banned(ban.reason.as_deref(), ban.until));
     }
-    Ok(taken)
+    Ok((taken, since))
+}
+
+/// What a refused join is told and counted with.
+struct Refused<'a> {
+    peer: SocketAddr,
+    tally: &'a Tally,
+    /// When the `Auth` opened: the join's time is from here.
+    since: Instant,
+}
+
+impl Refused<'_> {
+    /// Sends the `Reject` and counts the join as decided.
+    async fn reject(
+        &self,
+        conn: &mut Secure,
+        code: RejectCode,
+        reason: &str,
+        // `retry_after` and `until`.
+        answer: (Option<u64>, Option<u64>),
+    ) -> Ending {
+        let ending = reject_with(conn, self.peer, code, reason, answer).await;
+        self.tally.decided(code.into(), self.since);
+        ending
+    }
 }
 
 /// Refuses a banned join: a `Reject` `banned` with the ban's reason and end.
-async fn refuse_banned(conn: &mut Secure, peer: SocketAddr, ban: &BanRecord) -> Ending {
+async fn refuse_banned(conn: &mut Secure, refused: &Refused<'_>, ban: &BanRecord) -> Ending {
     let reason = ban.told_reason();
-    reject_with(conn, peer, RejectCode::Banned, &reason, (None, ban.until)).await
+    refused
+        .reject(conn, RejectCode::Banned, &reason, (None, ban.until))
+        .await
 }
 
 /// Sends a sealed `Reject` (it serves as the `Bye`) with its `retry_after`

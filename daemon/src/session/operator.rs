@@ -18,6 +18,7 @@ use crate::ops::moderate::{Actor, BanOrder, MuteOrder};
 /// Carries out `event`, one of the moderation requests, for `member`.
 pub async fn request(event: ClientEvent, member: &Member, parts: &Parts) {
     if let Err((code, message)) = answer(event, member, parts).await {
+        parts.metrics.messages_refused.inc(code.into());
         member.send(&ServerEvent::Error {
             room: None,
             code,
