@@ -68,6 +68,16 @@ impl Hub {
         room.users.len()
     }
 
+    /// Tells everyone here of a moderator's act (a `moderation` event):
+    /// never summed up, and after what was counted for the next summary,
+    /// so the order holds. How many it was sent to.
+    pub fn tell(&self, event: &ServerEvent) -> usize {
+        let mut room = self.room.lock().expect("lock");
+        room.send_presence();
+        room.broadcast(event, None);
+        room.users.len()
+    }
+
     /// Ends every session for `why`; returns how many.
     pub fn end_where(
         &self,

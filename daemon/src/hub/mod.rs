@@ -51,6 +51,7 @@ mod roster;
 pub mod welcome;
 
 pub use dm::{Dm, Routed, no_such_user};
+pub use member::Proven;
 pub use owners::Holder;
 pub use welcome::Unsent;
 
@@ -95,7 +96,7 @@ impl Room {
 
     /// Calls `each` with the name and identity of everyone online on
     /// every node, in order (see [`Room::users`]).
-    fn each_online(&self, mut each: impl FnMut(&String, Option<IdentityKey>)) {
+    fn each_online(&self, mut each: impl FnMut(&String, Option<IdentityKey>, bool)) {
         let mut local = self.users.iter().peekable();
         let mut remote = self.remote.iter().peekable();
         loop {
@@ -105,15 +106,15 @@ impl Room {
                         remote.next();
                     }
                     let (_, m) = local.next().expect("peeked");
-                    each(&m.name, m.identity);
+                    each(&m.name, m.identity, m.op.load(Ordering::Relaxed));
                 }
                 (_, Some(_)) => {
                     let (_, r) = remote.next().expect("peeked");
-                    each(&r.name, r.identity);
+                    each(&r.name, r.identity, false);
                 }
                 (Some(_), None) => {
                     let (_, m) = local.next().expect("peeked");
-                    each(&m.name, m.identity);
+                    each(&m.name, m.identity, m.op.load(Ordering::Relaxed));
                 }
                 (None, None) => break,
             }
@@ -123,7 +124,7 @@ impl Room {
     /// Names online on every node, in order (see [`Room::users`]).
     fn names(&self) -> Vec<String> {
         let mut names = Vec::with_capacity(self.online());
-        self.each_online(|name, _| names.push(name.clone()));
+        self.each_online(|name, _, _| names.push(name.clone()));
         names
     }
 
@@ -142,12 +143,12 @@ impl Room {
     fn listed(&self) -> (Vec<String>, Vec<chat_protocol::Member>) {
         let mut names = Vec::with_capacity(self.online());
         let mut members = Vec::with_capacity(self.online());
-        self.each_online(|name, identity| {
+        self.each_online(|name, identity, op| {
             names.push(name.clone());
             members.push(chat_protocol::Member {
                 name: name.clone(),
                 identity,
-                op: false,
+                op,
             });
         });
         (names, members)
@@ -318,10 +319,15 @@ impl Hub {
         name: &str,
         addr: SocketAddr,
         key_id: KeyId,
-        identity: Option<IdentityKey>,
+        proven: Proven,
         control: Arc<Control>,
         after: Option<u64>,
     ) -> Result<Joined, RejectCode> {
+        let Proven {
+            identity,
+            op,
+            owner,
+        } = proven;
         let config = self.config();
         let key = name.to_ascii_lowercase();
         let (tx, rx) = mpsc::channel(config.outbound_queue);
@@ -351,6 +357,8 @@ impl Hub {
             since: SystemTime::now(),
             key_id,
             identity,
+            op: std::sync::atomic::AtomicBool::new(op),
+            owner,
             messages: AtomicU64::new(0),
             control,
             tx,
@@ -377,7 +385,7 @@ impl Hub {
                     online,
                     ts: now_ms(),
                     identity,
-                    op: false,
+                    op,
                 },
                 Some(&key),
             );
@@ -426,8 +434,13 @@ impl Hub {
     /// the member was kicked (see [`crate::hub::presence`]).
     pub fn leave(&self, member: &Arc<Member>, reason: &str) {
         let key = member.name.to_ascii_lowercase();
+        // A kick or a ban is always told on its own, as the moderation
+        // event before it was.
         let kicked = member.control.is_ending()
-            && matches!(member.control.ending().bye, Some((ByeCode::Kicked, _)));
+            && matches!(
+                member.control.ending().bye,
+                Some((ByeCode::Kicked | ByeCode::Banned, _))
+            );
         let above = self.config().presence_summary_above;
         let mut room = self.room.lock().expect("lock");
         // What the log accepted before this leave goes out before it.
@@ -559,7 +572,7 @@ pub(crate) mod tests {
             name,
             "127.0.0.1:9".parse().unwrap(),
             KeyId([0; 8]),
-            None,
+            Proven::default(),
             Control::new(&shutdown),
             None,
         )
@@ -713,7 +726,7 @@ pub(crate) mod tests {
             "carol",
             "127.0.0.1:9".parse().unwrap(),
             KeyId([0; 8]),
-            None,
+            Proven::default(),
             Control::new(&shutdown),
             None,
         );
@@ -739,7 +752,7 @@ pub(crate) mod tests {
             "ALICE",
             "127.0.0.1:9".parse().unwrap(),
             KeyId([0; 8]),
-            None,
+            Proven::default(),
             Control::new(&shutdown),
             None,
         );

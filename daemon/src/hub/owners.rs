@@ -96,7 +96,10 @@ mod tests {
                 name,
                 "127.0.0.1:9".parse().unwrap(),
                 KeyId([0; 8]),
-                identity,
+                crate::hub::Proven {
+                    identity,
+                    ..Default::default()
+                },
                 Control::new(&shutdown),
                 None,
             )

@@ -16,6 +16,7 @@ use crate::config::{Config, Current};
 use crate::door::Door;
 use crate::hub::Hub;
 use crate::metrics::{Metrics, Options};
+use crate::moderation::Moderation;
 use crate::ops::status::Facts;
 use crate::per_address::Guesses;
 use crate::registry::{self, Registry};
@@ -75,6 +76,8 @@ pub async fn assemble(
             metrics.clone(),
         )),
         registry: Arc::new(Registry::new(config.clone(), names)),
+        moderation: Arc::new(loaded.moderation),
+        audit: Arc::new(loaded.audit),
         config,
         facts: Arc::new(Facts::new(listen_addr)),
         door: Arc::new(Door::default()),
@@ -105,6 +108,10 @@ struct Loaded {
     gate: password::Gate,
     /// The names registry in the state directory.
     names: registry::file::Opened,
+    /// The bans in the state directory.
+    moderation: Moderation,
+    /// The record of who did what.
+    audit: crate::moderation::audit::Audit,
 }
 
 impl Loaded {
@@ -115,6 +122,8 @@ impl Loaded {
             store.load_previous_key(&identity, &token, now_secs())?;
         let gate = password_gate(config, store, metrics).await?;
         let names = registry::file::open(store, config, created)?;
+        let moderation = Moderation::open(store)?;
+        let audit = crate::moderation::audit::Audit::open(store)?;
         Ok(Self {
             admin_gid,
             keys: Keys {
@@ -125,6 +134,8 @@ impl Loaded {
             created,
             gate,
             names,
+            moderation,
+            audit,
         })
     }
 }

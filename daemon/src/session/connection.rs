@@ -399,13 +399,14 @@ where
     S::Error: std::fmt::Display,
 {
     let linger = ending.linger;
+    let until = ending.until;
     let sent = timeout(GOODBYE_TIMEOUT, async {
         if let Some((code, reason)) = ending.bye
             && let Ok(sealed) = sealer.seal(
                 &ServerEvent::Bye {
                     code,
                     reason,
-                    until: None,
+                    until,
                 }
                 .to_bytes(),
             )

@@ -17,6 +17,7 @@ mod handshake;
 mod identities;
 pub(crate) mod message_rate;
 mod naming;
+mod operator;
 mod reader;
 mod writer;
 
@@ -50,6 +51,8 @@ pub struct Parts {
     pub hub: Arc<Hub>,
     /// The names registry: who owns which name, under which policy.
     pub registry: Arc<Registry>,
+    /// The bans (checked at each join) and what an operator's order uses.
+    pub moderating: crate::ops::moderate::Moderating,
     /// The other nodes, if any: a name is claimed there, a DM sent there.
     pub peers: Arc<Peers>,
     /// What a session counts.

@@ -107,6 +107,26 @@ fn kept(cid: Option<String>) -> Option<String> {
 /// refused is answered with an error, so the sender knows it was not sent.
 async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, config: &Config) {
     let checked = |text: &str| validate_text(text, config.max_text);
+    // A muted user reads but says nothing: refused, and nobody receives it.
+    if matches!(
+        event,
+        ClientEvent::Say { room: None, .. }
+            | ClientEvent::Action { room: None, .. }
+            | ClientEvent::Dm { .. }
+    ) && let Some(mute) = parts
+        .moderating
+        .moderation
+        .muted(&crate::ops::moderate::who_is(member))
+    {
+        parts.metrics.messages_refused.inc(ErrorCode::Muted.into());
+        member.send(&ServerEvent::Error {
+            room: None,
+            code: ErrorCode::Muted,
+            message: mute.told(),
+            until: mute.until,
+        });
+        return;
+    }
     match event {
         // Rooms' server side is not built yet: what a server without rooms
         // answers (docs/protocol.md §10.8), also to a line for a room,
@@ -162,19 +182,12 @@ async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, config:
         ClientEvent::IdentityRemove { key } => {
             super::identities::change(member, parts, key, false).await;
         }
-        // Moderation's server side is not built yet: what a server without
-        // it answers (docs/protocol.md §10.7).
-        ClientEvent::Kick { .. }
+        event @ (ClientEvent::Kick { .. }
         | ClientEvent::Ban { .. }
         | ClientEvent::Unban { .. }
         | ClientEvent::Mute { .. }
         | ClientEvent::Unmute { .. }
-        | ClientEvent::Bans => refuse(
-            member,
-            parts,
-            ErrorCode::BadEvent,
-            "this server does not support moderation from the room yet".into(),
-        ),
+        | ClientEvent::Bans) => super::operator::request(event, member, parts).await,
         ClientEvent::Bye { .. } | ClientEvent::Unknown => {}
     }
 }
