@@ -29,6 +29,18 @@ impl Hub {
             .cloned()
     }
 
+    /// Gives or takes the operator's mark of `name`'s member here (only a
+    /// session proven with a registered key of the name can hold it), and
+    /// lists it so in the Welcomes that follow.
+    pub fn set_op(&self, name: &str, op: bool) {
+        let mut room = self.room.lock().expect("lock");
+        let key = name.to_ascii_lowercase();
+        if let Some(member) = room.users.get(&key) {
+            member.op.store(op && member.owner, Ordering::Relaxed);
+            room.relist(&key);
+        }
+    }
+
     /// Everyone online, in name order, as the admin API shows them
     /// (`disconnect_at` is the admin API's to fill in).
     pub fn users(&self) -> Vec<User> {

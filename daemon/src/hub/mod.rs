@@ -132,8 +132,13 @@ impl Room {
     /// member here, else the user of another node, else no one.
     fn relist(&mut self, key: &str) {
         match (self.users.get(key), self.remote.get(key)) {
-            (Some(member), _) => self.roster.set(key, &member.name, member.identity),
-            (None, Some(remote)) => self.roster.set(key, &remote.name, remote.identity),
+            (Some(member), _) => self.roster.set(
+                key,
+                &member.name,
+                member.identity,
+                member.op.load(Ordering::Relaxed),
+            ),
+            (None, Some(remote)) => self.roster.set(key, &remote.name, remote.identity, false),
             (None, None) => self.roster.remove(key),
         }
     }

@@ -35,14 +35,14 @@ pub struct Roster {
 }
 
 impl Roster {
-    /// Lists `name` (proving `identity`) under its folded `key`, in place
-    /// of what was listed under that key.
-    pub fn set(&mut self, key: &str, name: &str, identity: Option<IdentityKey>) {
+    /// Lists `name` (proving `identity`, an operator if `op`) under its
+    /// folded `key`, in place of what was listed under that key.
+    pub fn set(&mut self, key: &str, name: &str, identity: Option<IdentityKey>, op: bool) {
         let user = serde_json::to_vec(name).expect("a string serializes");
         let member = serde_json::to_vec(&Member {
             name: name.to_owned(),
             identity,
-            op: false,
+            op,
         })
         .expect("a member serializes");
         match self.keys.binary_search_by(|k| (**k).cmp(key)) {
@@ -211,9 +211,10 @@ mod tests {
             };
             let key = name.to_ascii_lowercase();
             let identity = (seed >> 50).is_multiple_of(2).then_some(key_of);
+            let op = identity.is_some() && (seed >> 55).is_multiple_of(3);
             if (seed >> 40) % 5 < 3 {
-                roster.set(&key, &name, identity);
-                names.insert(key, (name, identity));
+                roster.set(&key, &name, identity, op);
+                names.insert(key, (name, identity, op));
             } else {
                 roster.remove(&key);
                 names.remove(&key);
@@ -222,13 +223,13 @@ mod tests {
                 held.push(roster.users());
                 held.push(roster.members());
             }
-            let users: Vec<String> = names.values().map(|(n, _)| n.clone()).collect();
+            let users: Vec<String> = names.values().map(|(n, _, _)| n.clone()).collect();
             let members: Vec<Member> = names
                 .values()
-                .map(|(name, identity)| Member {
+                .map(|(name, identity, op)| Member {
                     name: name.clone(),
                     identity: *identity,
-                    op: false,
+                    op: *op,
                 })
                 .collect();
             assert_eq!(listed(&roster), (users, members), "after step {step}");

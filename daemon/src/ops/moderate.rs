@@ -283,11 +283,7 @@ pub fn apply(hub: &Hub, before: &Book, after: &Book) -> usize {
             reason: None,
             ts: now,
         });
-        if let Some(member) = hub.member(name) {
-            member
-                .op
-                .store(op && member.owner, std::sync::atomic::Ordering::Relaxed);
-        }
+        hub.set_op(name, op);
     }
     for ban in after.lifted_since(before, now) {
         if !matches!(ban.target, BanTarget::Addr { .. }) {
