@@ -91,7 +91,7 @@ impl EmbeddedLog {
         }
         let (cmd_tx, cmd_rx) = std::sync::mpsc::channel();
         let tail = &loaded.tail;
-        let writer = Writer {
+        let mut writer = Writer {
             path,
             mirror: Tail::seeded(bounds, tail.iter().cloned(), tail.last_id(), now_ms()),
             lines: loaded.lines,
@@ -101,6 +101,7 @@ impl EmbeddedLog {
             file: None,
             file_oldest: loaded.oldest,
         };
+        writer.begin();
         let spawned = std::thread::Builder::new()
             .name("history".into())
             .spawn(move || writer.run(cmd_rx));
@@ -268,6 +269,33 @@ mod tests {
         );
         assert_eq!(log.accept(draft("after")), next + 1);
         log.close(Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_crash_before_the_first_write_is_still_seen_as_one() {
+        use super::super::file::{CRASH_ID_JUMP, load};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        // No file yet; then a file that ends with a clean stop at id 7.
+        let closed = "{\"id\":7,\"from\":\"ace\",\"text\":\"kept\",\"ts\":1}\n{\"closed\":7}\n";
+        for (before, last_id) in [(None, 0), (Some(closed), 7)] {
+            if let Some(text) = before {
+                std::fs::write(&path, text).unwrap();
+            }
+            let (log, _accepted) =
+                EmbeddedLog::open(dir.path(), BOUNDS, Counter::default()).unwrap();
+            // Open is done: ids may be given from now on, and a crash
+            // before the writer wrote them leaves the file as it is now.
+            // The next start must read it as a crash and jump over them.
+            let left = load(&path, BOUNDS, now_ms()).unwrap();
+            assert!(
+                left.tail.last_id() >= last_id + CRASH_ID_JUMP,
+                "after a crash, ids would go on from {}",
+                left.tail.last_id() + 1
+            );
+            log.close(Duration::from_secs(10));
+            std::fs::remove_file(&path).unwrap();
+        }
     }
 
     #[test]

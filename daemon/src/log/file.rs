@@ -215,6 +215,18 @@ static FAILED: LineBudget =
     LineBudget::new("cannot save the room's history", 1, Duration::from_secs(60));
 
 impl Writer {
+    /// Rewrites the file at open, before the first id is given, so that it
+    /// no longer ends with the closing record (nor is missing): a crash
+    /// from then on, even one before any message is written, reads at the
+    /// next start as a crash, and the ids given meanwhile are jumped over
+    /// instead of given again. (It also mends a torn last line at once.)
+    /// Bounded by the history kept, once per start; a failure is reported
+    /// like any failed write, and tried again.
+    pub(super) fn begin(&mut self) {
+        self.rewrite = true;
+        self.write(&[]);
+    }
+
     /// Runs until told to close or every sender is gone.
     pub(super) fn run(mut self, rx: Receiver<Cmd>) {
         if self.rewrite {
