@@ -156,14 +156,24 @@ impl Tmux {
             .collect()
     }
 
-    /// Waits until `check` holds for the screen; the screen then.
+    /// Waits until `check` holds for the screen; the screen then, once
+    /// two captures in a row agree (tmux may show a frame the client is
+    /// still writing: a test that asserts more than `check` says would
+    /// otherwise read half a frame).
     pub fn wait_for(&self, what: &str, check: impl Fn(&[String]) -> bool) -> Vec<String> {
         let start = Instant::now();
+        let mut last: Option<Vec<String>> = None;
         loop {
             let screen = self.screen();
             if check(&screen) {
-                return screen;
+                if last.as_ref() == Some(&screen) {
+                    return screen;
+                }
+                last = Some(screen);
+                std::thread::sleep(Duration::from_millis(20));
+                continue;
             }
+            last = None;
             assert!(
                 start.elapsed() < DEADLINE,
                 "timed out waiting for {what}; the screen:\n{}",
