@@ -4,15 +4,87 @@
 //! (no `NOTIFY_SOCKET`, no `LISTEN_FDS`), so chatd runs the same by hand.
 
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::sync::OnceLock;
+use std::sync::mpsc::{self, SyncSender, TrySendError};
 use std::time::Duration;
 
 use sd_notify::NotifyState;
 
-/// Sends states to the service manager, if there is one. Failures are
-/// logged once at debug level: a missing manager is not an error.
+/// Notifications waiting for the sender thread; past this, new ones are
+/// dropped (the manager reads none: a stale status or a late watchdog
+/// ping is worth nothing).
+const WAITING: usize = 64;
+
+/// What the sender thread is given: a notification, or a flush to answer.
+enum Outgoing {
+    States(String),
+    Flush(mpsc::Sender<()>),
+}
+
+/// The sender thread's queue; `None` without a manager (no
+/// `NOTIFY_SOCKET`) or when the thread could not start.
+fn outbox() -> Option<&'static SyncSender<Outgoing>> {
+    static OUTBOX: OnceLock<Option<SyncSender<Outgoing>>> = OnceLock::new();
+    OUTBOX
+        .get_or_init(|| {
+            std::env::var_os("NOTIFY_SOCKET")?;
+            let (tx, rx) = mpsc::sync_channel(WAITING);
+            let spawned = std::thread::Builder::new()
+                .name("sd-notify".into())
+                .spawn(move || {
+                    for outgoing in rx {
+                        match outgoing {
+                            Outgoing::States(states) => {
+                                let sent = sd_notify::notify(&[NotifyState::Custom(&states)]);
+                                if let Err(e) = sent {
+                                    tracing::debug!(error = %e, "sd_notify failed");
+                                }
+                            }
+                            Outgoing::Flush(done) => {
+                                let _ = done.send(());
+                            }
+                        }
+                    }
+                });
+            match spawned {
+                Ok(_) => Some(tx),
+                Err(e) => {
+                    tracing::warn!("cannot start the thread that notifies systemd ({e}); systemd is not told chatd's state");
+                    None
+                }
+            }
+        })
+        .as_ref()
+}
+
+/// Sends states to the service manager, if there is one, in order, from a
+/// thread of its own: a send blocks while the manager's queue is full (it
+/// holds 10 datagrams by default), and a runtime worker blocked there
+/// would stall the sessions and the admin API with it. Failures are
+/// logged at debug level: a missing manager is not an error.
 pub fn notify(states: &[NotifyState]) {
-    if let Err(e) = sd_notify::notify(states) {
-        tracing::debug!(error = %e, "sd_notify failed");
+    let Some(outbox) = outbox() else {
+        return;
+    };
+    let text = states
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    if let Err(TrySendError::Full(_)) = outbox.try_send(Outgoing::States(text)) {
+        tracing::debug!("the service manager reads no notifications: one is dropped");
+    }
+}
+
+/// Waits (at most `within`) until every notification sent so far is out,
+/// so that the last ones (STOPPING=1) are not lost when chatd exits.
+pub fn flush(within: Duration) {
+    let Some(outbox) = outbox() else {
+        return;
+    };
+    let (done, flushed) = mpsc::channel();
+    if outbox.try_send(Outgoing::Flush(done)).is_ok() {
+        let _ = flushed.recv_timeout(within);
     }
 }
 

@@ -512,8 +512,10 @@ fn health_turns_503_while_nats_is_away_past_the_handshake_timeout_and_200_when_b
     assert_eq!(cluster["chatd_nats_connected"], 1.0);
     assert_eq!(cluster["chatd_nats_reconnects_total"], 0.0);
 
-    nats.kill();
+    // Taken before the kill: chatd may see the connection drop before
+    // the kill returns (it waits for the process to be reaped).
     let lost = Instant::now();
+    nats.kill();
     let (status, body) = testkit::wait_until("health to say NATS is out of reach", || {
         let (status, body) = health(&d);
         (status == 503).then_some((status, body))

@@ -38,6 +38,38 @@ fn watchdog_pings_when_enabled() {
     notify.expect("WATCHDOG=1");
 }
 
+/// A service manager that reads no notifications (its queue holds 10)
+/// stalls nothing: chatd's sends wait on a thread of their own, and the
+/// room and the admin API go on answering. (A send on a runtime worker
+/// blocked it: the admin API stopped answering for good.)
+#[tokio::test]
+async fn a_manager_that_reads_no_notifications_stalls_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_unread, path) = Notify::bind(tmp.path());
+    // A ping every 10 ms: the manager's queue is full within 0.1 s.
+    let d = Daemon::builder()
+        .config("rate_burst = 1000\nrate_per_second = 1000\n")
+        .env("NOTIFY_SOCKET", path)
+        .env("WATCHDOG_USEC", "20000")
+        .start();
+    let mut ace = RawClient::join(&d.url, &d.key, "ace", "").await.joined();
+    for i in 0..100 {
+        let text = format!("message {i}");
+        ace.send(&chat_protocol::ClientEvent::Say {
+            text: text.clone(),
+            cid: None,
+            room: None,
+        })
+        .await;
+        ace.recv_until("the echo", |e| {
+            matches!(e, ServerEvent::Message(m) if m.text == text).then_some(())
+        })
+        .await;
+        let (status, body) = testkit::admin_call(&d.runtime_dir, "GET", "/v1/status", None);
+        assert_eq!(status, 200, "round {i}: {body}");
+    }
+}
+
 #[test]
 fn status_line_follows_the_room() {
     let tmp = tempfile::tempdir().unwrap();

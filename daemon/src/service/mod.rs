@@ -183,6 +183,9 @@ pub async fn run(
     if let Some(path) = admin_path {
         let _ = std::fs::remove_file(path);
     }
+    // STOPPING=1 goes out before the process ends (unless the manager
+    // reads nothing): notifications leave from a thread of their own.
+    let _ = tokio::task::spawn_blocking(|| systemd::flush(std::time::Duration::from_secs(1))).await;
     tracing::info!("stopped");
     Ok(())
 }
