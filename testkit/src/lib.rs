@@ -10,6 +10,7 @@ mod daemon;
 mod nats;
 mod notify;
 mod raw;
+mod rooms;
 
 pub use admin::{admin_call, admin_call_at, admin_call_with};
 pub use daemon::{Daemon, DaemonBuilder};

@@ -150,16 +150,21 @@ pub struct Started {
     pub log: Arc<dyn RoomLog>,
     /// Its stream of accepted entries, for the room.
     pub accepted: Accepted,
+    /// Where the other rooms' logs are, alone; `None` on a node of a
+    /// cluster (its nodes share no other rooms yet).
+    pub rooms: Option<crate::log::RoomLogs>,
 }
 
 /// A single chatd's start: the keys it loaded, its log in `STATE_DIR/history`.
 pub(super) fn alone(config: &Config, store: &Store, keys: Keys) -> Result<Started, StartError> {
     let (log, accepted) = crate::log::EmbeddedLog::open(store.dir(), Bounds::of(config))?;
+    let rooms = crate::log::RoomLogs::on_disk(store.dir(), log.ids());
     Ok(Started {
         peers: super::Peers::Alone,
         keys,
         log: Arc::new(log),
         accepted,
+        rooms: Some(rooms),
     })
 }
 
@@ -213,5 +218,6 @@ pub(super) async fn join(
         },
         log: Arc::new(log),
         accepted,
+        rooms: None,
     })
 }

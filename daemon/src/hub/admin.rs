@@ -16,31 +16,19 @@ impl Hub {
     /// Names online on every node of the cluster, in case-insensitive
     /// order.
     pub fn names(&self) -> Vec<String> {
-        self.room.lock().expect("lock").names()
+        self.lobby().names()
     }
 
     /// A member by name (case-insensitive).
     pub fn member(&self, name: &str) -> Option<Arc<Member>> {
-        self.room
-            .lock()
-            .expect("lock")
-            .users
-            .get(&name.to_ascii_lowercase())
-            .cloned()
+        self.lobby().users.get(&name.to_ascii_lowercase()).cloned()
     }
 
     /// Everyone online, in name order, as the admin API shows them
     /// (`disconnect_at` is the admin API's to fill in).
     pub fn users(&self) -> Vec<User> {
         // Pointers under the lock, in order; the strings are made after.
-        let members: Vec<Arc<Member>> = self
-            .room
-            .lock()
-            .expect("lock")
-            .users
-            .values()
-            .cloned()
-            .collect();
+        let members: Vec<Arc<Member>> = self.lobby().users.values().cloned().collect();
         members
             .iter()
             .map(|m| User {
@@ -57,7 +45,7 @@ impl Hub {
 
     /// Broadcasts a notice from the admin; returns how many it was sent to.
     pub fn notice(&self, text: &str) -> usize {
-        let room = self.room.lock().expect("lock");
+        let room = self.lobby();
         let event = ServerEvent::Notice {
             room: None,
             text: text.to_string(),
@@ -73,7 +61,7 @@ impl Hub {
         mut pick: impl FnMut(&Member) -> bool,
         why: impl Fn() -> Ending,
     ) -> usize {
-        let room = self.room.lock().expect("lock");
+        let room = self.lobby();
         let mut n = 0;
         for member in room.users.values().filter(|m| pick(m)) {
             member.control.end(why());

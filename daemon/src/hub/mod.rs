@@ -1,6 +1,10 @@
-//! The room: who is online, recent history, and fan-out.
+//! The rooms: who is online, recent history, and fan-out.
 //!
-//! One `Mutex<Room>` orders every join, leave and message, so each user
+//! Every session is in the default room from its `Welcome` to its end,
+//! and in the other rooms it joined ([`rooms`]); each room is a
+//! [`room::Slot`]: its state under one lock, and its own log.
+//!
+//! One `Mutex<Room>` per room orders its every join, leave and message, so each user
 //! sees the same sequence and a joiner's history joins up with what follows
 //! it. Public messages go through the room's log (`crate::log`) first:
 //! the log numbers them, and they are fanned out (and added to the room's
@@ -27,7 +31,7 @@ use std::time::SystemTime;
 
 use chat_protocol::clock::now_ms;
 
-use chat_protocol::{ByeCode, HistoryEntry, KeyId, RateLimit, RejectCode, ServerEvent, Welcome};
+use chat_protocol::{ByeCode, KeyId, RateLimit, RejectCode, RoomName, ServerEvent, Welcome};
 use tokio::sync::{Notify, mpsc};
 
 use crate::config::{Config, Current};
@@ -35,92 +39,22 @@ use crate::ending::Control;
 use crate::hub::member::Queued;
 pub use crate::hub::member::{Member, Queue};
 use crate::hub::presence::{Tally, summarised};
-use crate::log::{Accepted, Bounds, Draft, EmbeddedLog, LogError, RoomLog, Tail};
+use crate::hub::room::{Room, Slot};
+use crate::log::{Accepted, Bounds, Draft, EmbeddedLog, LogError, RoomLog, RoomLogs};
+use crate::store::rooms::{RoomBook, RoomMeta};
 
 mod admin;
 mod dm;
 pub(crate) mod member;
 pub(crate) mod presence;
 mod remote;
+mod room;
+pub mod rooms;
+pub mod rooms_kept;
 pub mod welcome;
 
 pub use dm::{Dm, Routed, no_such_user};
 pub use welcome::Unsent;
-
-struct Room {
-    /// Members by their name folded to lower case: the map's order is the
-    /// order every list of names is shown in, so nothing is sorted (or a
-    /// name folded again) while the lock is held.
-    users: BTreeMap<String, Arc<Member>>,
-    /// The users of other nodes, by folded name, as [`Room::users`].
-    remote: BTreeMap<String, remote::Remote>,
-    /// Users of other nodes whose name a member here still holds (its
-    /// claim was lost while NATS was away; it is about to be ended): they
-    /// are listed and told once that member has left.
-    shadowed: BTreeMap<String, remote::Remote>,
-    /// The newest accepted entries, shared with the Welcomes being built,
-    /// so a join copies pointers, not texts, under the lock.
-    history: Tail,
-    /// The log's accepted entries, not yet in `history` nor fanned out.
-    accepted: Accepted,
-    /// Joins and leaves not told yet (see [`crate::hub::presence`]).
-    tally: Tally,
-}
-
-impl Room {
-    fn broadcast(&self, event: &ServerEvent, except: Option<&str>) {
-        let bytes = Arc::new(event.to_bytes());
-        for (key, member) in &self.users {
-            if Some(key.as_str()) != except {
-                member.deliver(bytes.clone());
-            }
-        }
-    }
-
-    /// Names online on every node, in order (see [`Room::users`]).
-    fn names(&self) -> Vec<String> {
-        let mut names = Vec::with_capacity(self.online());
-        let mut local = self.users.iter().peekable();
-        let mut remote = self.remote.iter().peekable();
-        loop {
-            let next = match (local.peek(), remote.peek()) {
-                (Some((l, _)), Some((r, _))) if l <= r => {
-                    if l == r {
-                        remote.next();
-                    }
-                    local.next().map(|(_, m)| &m.name)
-                }
-                (_, Some(_)) => remote.next().map(|(_, r)| &r.name),
-                (Some(_), None) => local.next().map(|(_, m)| &m.name),
-                (None, None) => break,
-            };
-            names.extend(next.cloned());
-        }
-        names
-    }
-
-    /// Users online on every node.
-    fn online(&self) -> usize {
-        self.users.len() + self.remote.len()
-    }
-
-    /// Sends the summary of what was counted, if anything was.
-    fn send_presence(&mut self) {
-        if let Some(event) = self.tally.take(self.online()) {
-            self.broadcast(&event, None);
-        }
-    }
-
-    /// Takes every entry the log has accepted since the last call, in log
-    /// order: into the history, and out to everyone.
-    fn pump(&mut self) {
-        let now = now_ms();
-        while let Ok(entry) = self.accepted.try_recv() {
-            self.broadcast(&ServerEvent::Message(HistoryEntry::clone(&entry)), None);
-            self.history.push(entry, now);
-        }
-    }
-}
 
 /// A new member's side of a successful join.
 pub struct Joined {
@@ -132,10 +66,18 @@ pub struct Joined {
     pub rx: Queue,
 }
 
-/// The chat room shared by every connection.
+/// The rooms shared by every connection.
 pub struct Hub {
-    room: Mutex<Room>,
-    log: Arc<dyn RoomLog>,
+    /// The default room: every session is in it.
+    lobby: Slot,
+    /// The other rooms, by name; the lock is taken before a room's,
+    /// never after.
+    others: Mutex<BTreeMap<RoomName, Arc<Slot>>>,
+    /// Where the other rooms' logs are; `None`: no rooms but the default
+    /// one (a cluster's node, until the cluster shares rooms).
+    logs: Option<RoomLogs>,
+    /// Where the rooms' settings are kept; `None`: in memory only.
+    book: Option<RoomBook>,
     /// The configuration in force (the room reads it, a reload sets it).
     config: Arc<Current>,
     total_messages: AtomicU64,
@@ -143,41 +85,116 @@ pub struct Hub {
     presence_counted: Notify,
 }
 
+/// What a hub with rooms starts with: where their logs and settings are,
+/// and the settings kept (the rooms with a log on disk are opened too).
+pub struct RoomsSetup {
+    /// The other rooms' logs.
+    pub logs: RoomLogs,
+    /// The file of the rooms' settings; `None`: in memory only.
+    pub book: Option<RoomBook>,
+    /// The rooms' settings as kept.
+    pub metas: BTreeMap<RoomName, RoomMeta>,
+}
+
 impl Hub {
-    /// An empty room under the configuration in force, its log in memory
-    /// only.
+    /// Rooms in memory only under the configuration in force.
     pub fn new(config: Arc<Current>) -> Self {
         let (log, accepted) = EmbeddedLog::in_memory(Bounds::of(&config.get()));
-        Self::with_log(config, Arc::new(log), accepted)
+        let setup = RoomsSetup {
+            logs: RoomLogs::in_memory(log.ids()),
+            book: None,
+            metas: BTreeMap::new(),
+        };
+        Self::with_rooms(config, Arc::new(log), accepted, setup)
+            .expect("rooms in memory always open")
     }
 
-    /// A room on `log` (opened with its stream of `accepted` entries); the
-    /// history starts with what the log keeps.
+    /// The default room alone, on `log` (opened with its stream of
+    /// `accepted` entries): a cluster's node, whose nodes share no other
+    /// rooms yet. The history starts with what the log keeps.
     pub fn with_log(config: Arc<Current>, log: Arc<dyn RoomLog>, accepted: Accepted) -> Self {
-        let bounds = Bounds::of(&config.get());
-        // The last id first: a log that keeps accepting meanwhile puts what
-        // follows it in the accepted stream.
-        let last_id = log.last_id();
-        let kept = log.after(0, bounds.count).entries;
-        let mut history = Tail::seeded(bounds, kept, last_id, now_ms());
-        // After the entries: what the log dropped meanwhile counts.
-        if let Some(id) = log.kept_after() {
-            history.keep_after(id);
+        Self::build(config, log, accepted, None, None, RoomMeta::default())
+    }
+
+    /// The default room on `log` and the other rooms of `setup`, each
+    /// opened with its log; an error when a room's log cannot be read.
+    pub fn with_rooms(
+        config: Arc<Current>,
+        log: Arc<dyn RoomLog>,
+        accepted: Accepted,
+        setup: RoomsSetup,
+    ) -> Result<Self, crate::log::HistoryError> {
+        let RoomsSetup {
+            logs,
+            book,
+            mut metas,
+        } = setup;
+        let current = config.get();
+        let bounds = Bounds::of(&current);
+        let default = current.default_room.clone();
+        let lobby_meta = metas.remove(&default).unwrap_or_default();
+        // Every room with a log, and every room kept, is opened before
+        // any takes a message: ids go on after all of theirs.
+        let mut names: Vec<RoomName> = logs.stored()?;
+        names.extend(metas.keys().cloned());
+        names.sort();
+        names.dedup();
+        let mut others = BTreeMap::new();
+        for name in names {
+            if name == default {
+                tracing::warn!(
+                    "{name} is the default room; its history is STATE_DIR/history, and the log of the room of that name made before is left unread"
+                );
+                continue;
+            }
+            let (room_log, room_accepted) = logs.open(&name, bounds)?;
+            let meta = metas.remove(&name).unwrap_or_default();
+            let slot = Slot::new(
+                name.clone(),
+                Some(name.clone()),
+                meta,
+                room_log,
+                room_accepted,
+                bounds,
+            );
+            others.insert(name, Arc::new(slot));
         }
+        let hub = Self::build(config, log, accepted, Some(logs), book, lobby_meta);
+        *hub.others.lock().expect("lock") = others;
+        Ok(hub)
+    }
+
+    fn build(
+        config: Arc<Current>,
+        log: Arc<dyn RoomLog>,
+        accepted: Accepted,
+        logs: Option<RoomLogs>,
+        book: Option<RoomBook>,
+        meta: RoomMeta,
+    ) -> Self {
+        let current = config.get();
+        let bounds = Bounds::of(&current);
+        let default = current.default_room.clone();
+        let lobby = Slot::new(default, None, meta, log, accepted, bounds);
         Self {
-            room: Mutex::new(Room {
-                users: BTreeMap::new(),
-                remote: BTreeMap::new(),
-                shadowed: BTreeMap::new(),
-                history,
-                accepted,
-                tally: Tally::default(),
-            }),
-            log,
+            lobby,
+            others: Mutex::new(BTreeMap::new()),
+            logs,
+            book,
             config,
             total_messages: AtomicU64::new(0),
             presence_counted: Notify::new(),
         }
+    }
+
+    /// Whether this hub has rooms besides the default one.
+    pub fn has_rooms(&self) -> bool {
+        self.logs.is_some()
+    }
+
+    /// The default room's lock.
+    fn lobby(&self) -> std::sync::MutexGuard<'_, Room> {
+        self.lobby.room.lock().expect("lock")
     }
 
     /// The configuration in force, as the room reads it.
@@ -188,27 +205,46 @@ impl Hub {
     /// The history's bounds changed (a reload put a new configuration in
     /// force): the history is trimmed to them, in the log too.
     pub fn set_bounds(&self, bounds: Bounds) {
-        self.log.set_bounds(bounds);
-        let mut room = self.room.lock().expect("lock");
-        room.pump();
-        room.history.set_bounds(bounds, now_ms());
+        for slot in std::iter::once(&self.lobby).chain(self.others().iter().map(|s| &**s)) {
+            slot.log.set_bounds(bounds);
+            let mut room = slot.room.lock().expect("lock");
+            room.pump();
+            room.history.set_bounds(bounds, now_ms());
+        }
     }
 
-    /// The room's log.
+    /// The default room's log.
     pub fn log(&self) -> &Arc<dyn RoomLog> {
-        &self.log
+        &self.lobby.log
+    }
+
+    /// Every room's log (the default room's first), to close them.
+    pub fn logs(&self) -> Vec<Arc<dyn RoomLog>> {
+        std::iter::once(self.lobby.log.clone())
+            .chain(self.others().iter().map(|slot| slot.log.clone()))
+            .collect()
+    }
+
+    /// The other rooms, as they are now.
+    fn others(&self) -> Vec<Arc<Slot>> {
+        self.others
+            .lock()
+            .expect("lock")
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// Fans out what the log has accepted and the room not yet seen. Each
     /// [`Hub::say`] calls it; a log whose entries are accepted elsewhere
     /// (a replicated backend) calls it as they arrive.
     pub fn pump(&self) {
-        self.room.lock().expect("lock").pump();
+        self.lobby().pump();
     }
 
     /// Users online on this node (what `max_users` bounds).
     pub fn online(&self) -> usize {
-        self.room.lock().expect("lock").users.len()
+        self.lobby().users.len()
     }
 
     /// Public messages, actions and DMs relayed since start.
@@ -219,7 +255,7 @@ impl Hub {
     /// Bytes waiting in the queues of everyone online now (summed here,
     /// so that deliveries share no counter).
     pub fn queued_bytes(&self) -> usize {
-        let room = self.room.lock().expect("lock");
+        let room = self.lobby();
         room.users.values().map(|m| m.queued.get()).sum()
     }
 
@@ -248,7 +284,7 @@ impl Hub {
             queued: queued.clone(),
             held: 0,
         };
-        let mut room = self.room.lock().expect("lock");
+        let mut room = self.lobby();
         // What the log accepted before this join is history, not live.
         room.pump();
         if room.users.len() >= config.max_users {
@@ -273,6 +309,8 @@ impl Hub {
             queue: config.outbound_queue,
             queued,
             queue_bytes: config.outbound_queue_bytes,
+            rooms: Mutex::default(),
+            made: Mutex::default(),
         });
         let online = room.online() + 1;
         let counted = summarised(online, config.presence_summary_above);
@@ -299,6 +337,7 @@ impl Hub {
         let users = room.names();
         room.history.trim(now_ms());
         let last_id = room.history.last_id();
+        let topic = room.meta.topic.clone();
         // Pointers only under the lock: the entries are fitted and
         // serialized later, off the runtime's workers (`Unsent::encode`).
         let history = match after {
@@ -309,10 +348,11 @@ impl Hub {
             },
         };
         drop(room);
+        let default_room = self.has_rooms().then(|| config.default_room.clone());
         let welcome = Welcome {
-            default_room: None,
-            rooms: Vec::new(),
-            topic: None,
+            rooms: default_room.iter().cloned().collect(),
+            topic: default_room.as_ref().and(topic),
+            default_room,
             name: name.to_string(),
             users,
             members: Vec::new(),
@@ -343,7 +383,9 @@ impl Hub {
         let kicked = member.control.is_ending()
             && matches!(member.control.ending().bye, Some((ByeCode::Kicked, _)));
         let above = self.config().presence_summary_above;
-        let mut room = self.room.lock().expect("lock");
+        // The other rooms first: the default room's leave is the last.
+        self.leave_rooms(member, reason, kicked);
+        let mut room = self.lobby();
         // What the log accepted before this leave goes out before it.
         room.pump();
         if room.users.get(&key).is_some_and(|m| Arc::ptr_eq(m, member)) {
@@ -395,8 +437,9 @@ impl Hub {
         );
     }
 
-    /// Appends a public message or action to the log and, once the log
-    /// accepted it, relays it to everyone, sender included; its id.
+    /// Appends a public message or action to the default room's log and,
+    /// once the log accepted it, relays it to everyone, sender included;
+    /// its id.
     pub async fn say(
         &self,
         from: &Member,
@@ -404,15 +447,28 @@ impl Hub {
         action: bool,
         cid: Option<String>,
     ) -> Result<u64, LogError> {
+        self.say_in(&self.lobby, from, text, action, cid).await
+    }
+
+    /// As [`Hub::say`], in the room of `slot`.
+    async fn say_in(
+        &self,
+        slot: &Slot,
+        from: &Member,
+        text: String,
+        action: bool,
+        cid: Option<String>,
+    ) -> Result<u64, LogError> {
         let draft = Draft {
+            room: None,
             from: from.name.clone(),
             text,
             ts: now_ms(),
             action,
             cid,
         };
-        let id = self.log.append(draft).await?;
-        self.pump();
+        let id = slot.log.append(draft).await?;
+        slot.room.lock().expect("lock").pump();
         self.count(from);
         Ok(id)
     }
@@ -436,7 +492,10 @@ impl Hub {
     /// Sends everyone online the summary of the joins and leaves counted,
     /// if any were.
     pub fn send_presence(&self) {
-        self.room.lock().expect("lock").send_presence();
+        self.lobby().send_presence();
+        for slot in self.others() {
+            slot.room.lock().expect("lock").send_presence();
+        }
     }
 
     fn count(&self, from: &Member) {

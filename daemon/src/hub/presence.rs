@@ -21,8 +21,8 @@
 //! that member's own join. `who` and the `Welcome`'s list of users read
 //! the room itself, so they are always exact.
 
-use chat_protocol::ServerEvent;
 use chat_protocol::clock::now_ms;
+use chat_protocol::{RoomName, ServerEvent};
 use tokio_util::sync::CancellationToken;
 
 use crate::hub::Hub;
@@ -44,13 +44,13 @@ impl Tally {
 
     /// The summary of what was counted, with `online` now, and the tally
     /// emptied; `None` when nothing was counted.
-    pub fn take(&mut self, online: usize) -> Option<ServerEvent> {
+    pub fn take(&mut self, online: usize, room: Option<RoomName>) -> Option<ServerEvent> {
         if self.is_empty() {
             return None;
         }
         let Tally { joined, left } = std::mem::take(self);
         Some(ServerEvent::Presence {
-            room: None,
+            room,
             joined,
             left,
             online,
@@ -202,10 +202,10 @@ mod tests {
     #[test]
     fn an_empty_tally_says_nothing_and_a_taken_one_is_empty_after() {
         let mut tally = Tally::default();
-        assert_eq!(tally.take(5), None);
+        assert_eq!(tally.take(5, None), None);
         tally.joined = 3;
         tally.left = 1;
-        match tally.take(7) {
+        match tally.take(7, None) {
             Some(ServerEvent::Presence {
                 joined: 3,
                 left: 1,

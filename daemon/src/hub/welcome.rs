@@ -11,7 +11,7 @@
 //! runtime worker, and twelve such joins held up everyone else's events.)
 
 use chat_protocol::sizes::{MAX_SERVER_MESSAGE, TAG_LEN};
-use chat_protocol::{HistoryEntry, ServerEvent, Welcome};
+use chat_protocol::{HistoryEntry, RoomJoined, ServerEvent, Welcome};
 
 use crate::log::Entry;
 
@@ -61,21 +61,10 @@ impl Unsent {
         let gap_before = welcome.gap;
         welcome.gap |= resume;
         let head = ServerEvent::Welcome(welcome);
-        let mut used = json_len(&head);
+        let skip = fit(json_len(&head), &entries);
         let ServerEvent::Welcome(mut welcome) = head else {
             unreachable!("made as a Welcome above")
         };
-        let mut keep = 0;
-        for entry in entries.iter().rev() {
-            // One comma between two entries of the array.
-            let size = json_len(entry.as_ref()) + usize::from(keep > 0);
-            if used + size > LIMIT {
-                break;
-            }
-            used += size;
-            keep += 1;
-        }
-        let skip = entries.len() - keep;
         welcome.gap = gap_before || (resume && skip > 0);
         welcome.history = entries[skip..]
             .iter()
@@ -91,6 +80,73 @@ impl Unsent {
         #[cfg(debug_assertions)]
         held::wait(&self.welcome.name);
         serialize(self.fitted())
+    }
+}
+
+/// How many of the oldest `entries` to leave out so that the newest fit
+/// beside `used` bytes in one server message.
+fn fit(mut used: usize, entries: &[Entry]) -> usize {
+    let mut keep = 0;
+    for entry in entries.iter().rev() {
+        // One comma between two entries of the array.
+        let size = json_len(entry.as_ref()) + usize::from(keep > 0);
+        if used + size > LIMIT {
+            break;
+        }
+        used += size;
+        keep += 1;
+    }
+    entries.len() - keep
+}
+
+/// A room's `room_joined` not fitted yet, as [`Unsent`] is a `Welcome`.
+pub struct UnsentRoom {
+    /// The answer, its `history` empty.
+    joined: RoomJoined,
+    /// The history entries it may hold, oldest first.
+    entries: Vec<Entry>,
+    /// Whether the join asked to resume (`after`).
+    resume: bool,
+}
+
+impl UnsentRoom {
+    /// A `room_joined` of `joined` (its history ignored) and `entries`.
+    pub fn new(mut joined: RoomJoined, entries: Vec<Entry>, resume: bool) -> Self {
+        joined.history = Vec::new();
+        Self {
+            joined,
+            entries,
+            resume,
+        }
+    }
+
+    /// The answer as it will be sent: the newest entries that fit one
+    /// server message; a resume that loses entries that way says `gap`.
+    pub fn fitted(self) -> RoomJoined {
+        let Self {
+            mut joined,
+            entries,
+            resume,
+        } = self;
+        let gap_before = joined.gap;
+        joined.gap |= resume;
+        let head = ServerEvent::RoomJoined(joined);
+        let skip = fit(json_len(&head), &entries);
+        let ServerEvent::RoomJoined(mut joined) = head else {
+            unreachable!("made as a RoomJoined above")
+        };
+        joined.gap = gap_before || (resume && skip > 0);
+        joined.history = entries[skip..]
+            .iter()
+            .map(|e| HistoryEntry::clone(e))
+            .collect();
+        joined
+    }
+
+    /// The fitted answer's JSON, ready to seal. CPU-bound in the size of
+    /// what is kept: run it on the blocking pool.
+    pub fn encode(self) -> Vec<u8> {
+        ServerEvent::RoomJoined(self.fitted()).to_bytes()
     }
 }
 

@@ -14,11 +14,12 @@ use crate::cluster::start::Starting;
 use crate::config::reload::Reloader;
 use crate::config::{Config, Current};
 use crate::door::Door;
-use crate::hub::Hub;
+use crate::hub::{Hub, RoomsSetup};
 use crate::ops::status::Facts;
 use crate::per_address::Guesses;
 use crate::state::{AppState, Life};
 use crate::store::keyring::{Keyring, Keys};
+use crate::store::rooms::RoomBook;
 use crate::store::{PreviousKey, Store, password};
 
 /// The daemon's parts, assembled from `store` (its keys and password are
@@ -52,8 +53,20 @@ pub async fn assemble(
     let token = started.keys.token.clone();
     let previous = started.keys.previous.clone();
     let config = Arc::new(Current::new(config));
+    let hub = match started.rooms {
+        Some(logs) => {
+            let (book, metas) = RoomBook::open(store.dir())?;
+            let setup = RoomsSetup {
+                logs,
+                book: Some(book),
+                metas,
+            };
+            Hub::with_rooms(config.clone(), started.log, started.accepted, setup)?
+        }
+        None => Hub::with_log(config.clone(), started.log, started.accepted),
+    };
     let app = AppState {
-        hub: Arc::new(Hub::with_log(config.clone(), started.log, started.accepted)),
+        hub: Arc::new(hub),
         config,
         facts: Arc::new(Facts::new(listen_addr)),
         door: Arc::new(Door::default()),

@@ -16,6 +16,7 @@ pub mod connection;
 mod handshake;
 pub(crate) mod message_rate;
 mod reader;
+mod rooms;
 mod writer;
 
 pub use writer::{BATCH, BATCH_BYTES};

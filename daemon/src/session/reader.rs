@@ -71,7 +71,7 @@ fn messages(n: u32) -> String {
     }
 }
 
-fn refuse(member: &Member, code: ErrorCode, message: String) {
+pub(super) fn refuse(member: &Member, code: ErrorCode, message: String) {
     member.send(&ServerEvent::Error {
         room: None,
         code,
@@ -81,14 +81,14 @@ fn refuse(member: &Member, code: ErrorCode, message: String) {
 }
 
 /// Tells the sender when the log refused its message.
-fn logged(appended: Result<u64, crate::log::LogError>, member: &Member) {
+pub(super) fn logged(appended: Result<u64, crate::log::LogError>, member: &Member) {
     if let Err(e) = appended {
         refuse(member, ErrorCode::Other, e.to_string());
     }
 }
 
 /// A client id worth keeping: a valid one; others are dropped.
-fn kept(cid: Option<String>) -> Option<String> {
+pub(super) fn kept(cid: Option<String>) -> Option<String> {
     cid.filter(|cid| chat_protocol::valid_cid(cid))
 }
 
@@ -97,10 +97,14 @@ fn kept(cid: Option<String>) -> Option<String> {
 /// refused is answered with an error, so the sender knows it was not sent.
 async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, config: &Config) {
     let checked = |text: &str| validate_text(text, config.max_text);
+    if parts.hub.has_rooms() && (event.room().is_some() || event == ClientEvent::Rooms) {
+        return super::rooms::handle(event, member, parts, config).await;
+    }
     match event {
-        // Rooms' server side is not built yet: what a server without rooms
-        // answers (docs/protocol.md §10.8), also to a line for a room,
-        // which it must not take into its one room.
+        // A node of a cluster serves the default room only (its nodes
+        // share no other rooms yet): what a server without rooms answers
+        // (docs/protocol.md §10.8), also to a line for a room, which it
+        // must not take into its one room.
         ClientEvent::Say { room: Some(_), .. }
         | ClientEvent::Action { room: Some(_), .. }
         | ClientEvent::Who { room: Some(_) }
@@ -111,7 +115,7 @@ async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, config:
         | ClientEvent::Invite { .. } => refuse(
             member,
             ErrorCode::BadEvent,
-            "this server has no rooms yet".into(),
+            "this server has no rooms yet (a cluster's nodes share the default room only)".into(),
         ),
         ClientEvent::Say { text, cid, .. } => match checked(&text) {
             Ok(()) => logged(parts.hub.say(member, text, false, kept(cid)).await, member),

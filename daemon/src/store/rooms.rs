@@ -86,7 +86,9 @@ impl RoomMeta {
                     .as_deref()
                     .is_none_or(chat_protocol::valid_username);
             if !valid {
-                return Err(format!("an invited name that is not a valid name ({key:?})"));
+                return Err(format!(
+                    "an invited name that is not a valid name ({key:?})"
+                ));
             }
         }
         Ok(())
@@ -131,8 +133,8 @@ impl RoomBook {
     /// Writes `rooms` (every room's settings), atomically, off the runtime.
     pub async fn save(&self, rooms: BTreeMap<RoomName, RoomMeta>) -> Result<(), StoreError> {
         let path = self.path.clone();
-        let bytes = serde_json::to_vec_pretty(&RoomsFile { rooms })
-            .expect("rooms always serialize");
+        let bytes =
+            serde_json::to_vec_pretty(&RoomsFile { rooms }).expect("rooms always serialize");
         tokio::task::spawn_blocking(move || super::write_atomic(&path, &bytes))
             .await
             .map_err(|e| StoreError::Panicked(e.to_string()))?
@@ -150,7 +152,8 @@ fn read(path: &Path, bytes: &[u8]) -> Result<BTreeMap<RoomName, RoomMeta>, Store
     let file: RoomsFile = chat_protocol::json::from_slice_strict(bytes)
         .ok_or_else(|| damaged("does not read as chatd's rooms (JSON)".into()))?;
     for (room, meta) in &file.rooms {
-        meta.check().map_err(|e| damaged(format!("room {room}: {e}")))?;
+        meta.check()
+            .map_err(|e| damaged(format!("room {room}: {e}")))?;
     }
     Ok(file.rooms)
 }
