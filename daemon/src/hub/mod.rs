@@ -94,6 +94,9 @@ pub struct RoomsSetup {
     pub book: Option<RoomBook>,
     /// The rooms' settings as kept.
     pub metas: BTreeMap<RoomName, RoomMeta>,
+    /// The last id given when they were kept (see
+    /// [`crate::store::rooms::Kept`]).
+    pub last_id: u64,
 }
 
 impl Hub {
@@ -104,6 +107,7 @@ impl Hub {
             logs: RoomLogs::in_memory(log.ids()),
             book: None,
             metas: BTreeMap::new(),
+            last_id: 0,
         };
         Self::with_rooms(config, Arc::new(log), accepted, setup)
             .expect("rooms in memory always open")
@@ -128,7 +132,9 @@ impl Hub {
             logs,
             book,
             mut metas,
+            last_id,
         } = setup;
+        logs.ids().raise(last_id);
         let current = config.get();
         let bounds = Bounds::of(&current);
         let default = current.default_room.clone();

@@ -11,7 +11,7 @@ use chat_protocol::clock::now_ms;
 use tokio_util::sync::CancellationToken;
 
 use super::{Hub, Slot};
-use crate::store::rooms::RoomMeta;
+use crate::store::rooms::{Kept, RoomMeta};
 
 /// How often rooms are checked for their idle expiry, at most.
 const EXPIRY_CHECK: Duration = Duration::from_secs(60);
@@ -43,7 +43,11 @@ impl Hub {
         // Taken before the settings are read: the last write holds the
         // newest settings.
         let _turn = book.turn().await;
-        if let Err(e) = book.save(self.metas()).await {
+        let kept = Kept {
+            rooms: self.metas(),
+            last_id: self.logs.as_ref().map_or(0, |logs| logs.ids().last()),
+        };
+        if let Err(e) = book.save(kept).await {
             tracing::error!("the rooms' settings could not be written: {e}");
         }
     }

@@ -38,6 +38,11 @@ impl RoomLogs {
         }
     }
 
+    /// The ids every room's log takes.
+    pub fn ids(&self) -> &Ids {
+        &self.ids
+    }
+
     /// The file of `room`'s log, if kept on disk.
     fn path(&self, room: &RoomName) -> Option<PathBuf> {
         self.dir.as_ref().map(|dir| dir.join(room.to_hex()))

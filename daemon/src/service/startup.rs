@@ -55,11 +55,12 @@ pub async fn assemble(
     let config = Arc::new(Current::new(config));
     let hub = match started.rooms {
         Some(logs) => {
-            let (book, metas) = RoomBook::open(store.dir())?;
+            let (book, kept) = RoomBook::open(store.dir())?;
             let setup = RoomsSetup {
                 logs,
                 book: Some(book),
-                metas,
+                metas: kept.rooms,
+                last_id: kept.last_id,
             };
             Hub::with_rooms(config.clone(), started.log, started.accepted, setup)?
         }

@@ -95,10 +95,16 @@ impl RoomMeta {
     }
 }
 
-/// The file's content.
+/// The file's content: the rooms, and the last message id given when it
+/// was written (a room removed takes its log, and the ids its messages
+/// had, with it: ids go on after this one at start, never given twice).
 #[derive(Debug, Default, Serialize, Deserialize)]
-struct RoomsFile {
-    rooms: BTreeMap<RoomName, RoomMeta>,
+pub struct Kept {
+    /// Every room's settings, by name.
+    pub rooms: BTreeMap<RoomName, RoomMeta>,
+    /// The last message id given, server-wide, when written.
+    #[serde(default)]
+    pub last_id: u64,
 }
 
 /// A single chatd's rooms, in `STATE_DIR/rooms.json`.
@@ -111,17 +117,17 @@ impl RoomBook {
     /// The book of the state directory `dir` and the rooms it holds (none
     /// when the file does not exist yet). A file that cannot be read is an
     /// error: starting without it would forget the rooms the admin made.
-    pub fn open(dir: &Path) -> Result<(Self, BTreeMap<RoomName, RoomMeta>), StoreError> {
+    pub fn open(dir: &Path) -> Result<(Self, Kept), StoreError> {
         let path = dir.join(FILE_NAME);
-        let rooms = match super::read_optional(&path)? {
-            None => BTreeMap::new(),
+        let kept = match super::read_optional(&path)? {
+            None => Kept::default(),
             Some(bytes) => read(&path, &bytes)?,
         };
         let book = Self {
             path,
             turn: tokio::sync::Mutex::new(()),
         };
-        Ok((book, rooms))
+        Ok((book, kept))
     }
 
     /// Held while a change is made and written, so that changes are
@@ -130,11 +136,10 @@ impl RoomBook {
         self.turn.lock().await
     }
 
-    /// Writes `rooms` (every room's settings), atomically, off the runtime.
-    pub async fn save(&self, rooms: BTreeMap<RoomName, RoomMeta>) -> Result<(), StoreError> {
+    /// Writes `kept` (every room's settings), atomically, off the runtime.
+    pub async fn save(&self, kept: Kept) -> Result<(), StoreError> {
         let path = self.path.clone();
-        let bytes =
-            serde_json::to_vec_pretty(&RoomsFile { rooms }).expect("rooms always serialize");
+        let bytes = serde_json::to_vec_pretty(&kept).expect("rooms always serialize");
         tokio::task::spawn_blocking(move || super::write_atomic(&path, &bytes))
             .await
             .map_err(|e| StoreError::Panicked(e.to_string()))?
@@ -142,20 +147,20 @@ impl RoomBook {
 }
 
 /// The rooms `bytes` (the content of `path`) hold.
-fn read(path: &Path, bytes: &[u8]) -> Result<BTreeMap<RoomName, RoomMeta>, StoreError> {
+fn read(path: &Path, bytes: &[u8]) -> Result<Kept, StoreError> {
     let damaged = |problem: String| StoreError::Damaged {
         path: path.to_path_buf(),
         problem: format!(
             "{problem}; chatd keeps the rooms made with `chatctl rooms add` there: mend it, or move it away to start with no rooms but the default one"
         ),
     };
-    let file: RoomsFile = chat_protocol::json::from_slice_strict(bytes)
+    let kept: Kept = chat_protocol::json::from_slice_strict(bytes)
         .ok_or_else(|| damaged("does not read as chatd's rooms (JSON)".into()))?;
-    for (room, meta) in &file.rooms {
+    for (room, meta) in &kept.rooms {
         meta.check()
             .map_err(|e| damaged(format!("room {room}: {e}")))?;
     }
-    Ok(file.rooms)
+    Ok(kept)
 }
 
 #[cfg(test)]
@@ -169,8 +174,8 @@ mod tests {
     #[tokio::test]
     async fn rooms_are_written_whole_and_read_back() {
         let dir = tempfile::tempdir().unwrap();
-        let (book, rooms) = RoomBook::open(dir.path()).unwrap();
-        assert!(rooms.is_empty(), "no file: no rooms");
+        let (book, kept) = RoomBook::open(dir.path()).unwrap();
+        assert!(kept.rooms.is_empty(), "no file: no rooms");
         let mut meta = RoomMeta {
             topic: Some("deploys".into()),
             private: true,
@@ -187,7 +192,12 @@ mod tests {
             },
         );
         let written = BTreeMap::from([(room("#ops"), meta.clone())]);
-        book.save(written.clone()).await.unwrap();
+        book.save(Kept {
+            rooms: written.clone(),
+            last_id: 7,
+        })
+        .await
+        .unwrap();
         let path = dir.path().join(FILE_NAME);
         let mode = std::fs::metadata(&path).unwrap();
         assert_eq!(
@@ -195,8 +205,8 @@ mod tests {
             0o600
         );
         let (_, read) = RoomBook::open(dir.path()).unwrap();
-        assert_eq!(read, written);
-        assert!(read[&room("#ops")].is_invited("DAVE"));
+        assert_eq!((&read.rooms, read.last_id), (&written, 7));
+        assert!(read.rooms[&room("#ops")].is_invited("DAVE"));
     }
 
     #[test]
