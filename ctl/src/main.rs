@@ -11,6 +11,7 @@
 //! - [`output`]: the answers as lines and tables for people, or the
 //!   daemon's JSON made terminal-safe (`--json`);
 //! - [`prompt`]: the new password, from the terminal or stdin;
+//! - [`rooms`]: `chatctl rooms` and the room of `--room`;
 //! - [`docs`]: shell completions and the man page, generated from the CLI;
 //! - [`exit`]: the exit codes.
 
@@ -20,6 +21,7 @@ mod docs;
 mod exit;
 mod output;
 mod prompt;
+mod rooms;
 mod socket;
 mod trust;
 
@@ -144,7 +146,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             reason: Some(reason),
             ..
         } => check_room_text("the reason", reason)?,
-        Command::Say { text } => check_room_text("the notice", &text.join(" "))?,
+        Command::Say { text, room } => {
+            check_room_text("the notice", &text.join(" "))?;
+            if let Some(room) = room {
+                rooms::parse(room)?;
+            }
+        }
+        Command::Users { room: Some(room) } => {
+            rooms::parse(room)?;
+        }
         _ => {}
     }
     let candidates = socket::from_env(cli.socket);
@@ -155,9 +165,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status => show(json, client.get::<Status>("/v1/status").await?, |s| {
             output::status(s, now)
         }),
-        Command::Users => show(json, client.get::<Users>("/v1/users").await?, |u| {
-            output::users(u, now)
-        }),
+        Command::Users { room } => {
+            let path = match room {
+                Some(room) => format!("/v1/users?room={}", rooms::parse(&room)?.bare()),
+                None => "/v1/users".to_string(),
+            };
+            show(json, client.get::<Users>(&path).await?, |u| {
+                output::users(u, now)
+            })
+        }
         Command::Key => show(json, client.get::<Key>("/v1/key").await?, |k| {
             format!("{}\n", output::one_line(&k.token))
         }),
@@ -199,9 +215,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?;
             show(json, answer, output::kicked)
         }
-        Command::Say { text } => {
+        Command::Rooms { action } => rooms::run(&mut client, json, action).await?,
+        Command::Say { text, room } => {
             let request = NoticeRequest {
                 text: text.join(" "),
+                room: room
+                    .map(|r| rooms::parse(&r).map(|r| r.to_string()))
+                    .transpose()?,
             };
             let answer = client
                 .call::<NoticeSent>(Method::POST, "/v1/notice", Some(&request))
@@ -244,7 +264,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 /// The answer as people read it, or with `--json` the daemon's object as it
 /// sent it (every character that could drive a terminal `\u`-escaped), on
 /// one line of its own.
-fn show<T>(json: bool, answer: Answer<T>, human: impl FnOnce(&T) -> String) -> String {
+pub(crate) fn show<T>(json: bool, answer: Answer<T>, human: impl FnOnce(&T) -> String) -> String {
     if json {
         // Valid UTF-8 and valid JSON: it was decoded as `T` already.
         output::json(&String::from_utf8_lossy(&answer.raw))
@@ -357,7 +377,7 @@ mod tests {
             assert_eq!(err.exit_code(), 2, "{args:?}: {err}");
         }
         match parse(&["say", "hello", "there"]).unwrap().command {
-            Command::Say { text } => assert_eq!(text.join(" "), "hello there"),
+            Command::Say { text, .. } => assert_eq!(text.join(" "), "hello there"),
             other => panic!("{other:?}"),
         }
     }

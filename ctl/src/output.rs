@@ -116,7 +116,7 @@ fn aligned(pairs: &[(&str, String)]) -> String {
 
 /// Columns separated by two spaces, headers first; `right[i]` aligns
 /// column `i` to the right (numbers). No trailing spaces.
-fn table(headers: &[&str], rows: &[Vec<String>], right: &[bool]) -> String {
+pub fn table(headers: &[&str], rows: &[Vec<String>], right: &[bool]) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {

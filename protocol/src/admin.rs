@@ -18,6 +18,8 @@
 //! | `GET /v1/metrics` | | text: [`METRICS_TEXT`] or [`METRICS_OPENMETRICS`] |
 //! | `GET /v1/health` | | [`Health`] |
 
+mod rooms;
+
 use serde::{Deserialize, Serialize};
 
 /// File name of the admin socket inside the runtime directory.
@@ -234,6 +236,9 @@ pub struct Kicked {
 pub struct NoticeRequest {
     /// The notice text.
     pub text: String,
+    /// The room it is told in (its members only); absent: everyone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<String>,
 }
 
 /// Answer to a notice.
@@ -246,6 +251,11 @@ pub struct NoticeSent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub other_nodes: Option<bool>,
 }
+
+pub use rooms::{
+    InviteRequest, Invited, RoomAddRequest, RoomAdded, RoomRemoved, RoomSummary, Rooms,
+    TopicRequest, TopicSet,
+};
 
 /// Answer to a reload.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -5,7 +5,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use chat_protocol::admin::{
@@ -19,7 +19,7 @@ use crate::cluster::admin::KickElsewhere;
 use crate::cluster::changes::ChangeError;
 use crate::ops;
 
-type Answer<T> = Result<Json<T>, Failure>;
+pub(super) type Answer<T> = Result<Json<T>, Failure>;
 
 /// Longest grace period a rotation may give the old key.
 const MAX_GRACE: Duration = Duration::from_secs(chat_protocol::admin::MAX_GRACE_SECS);
@@ -38,12 +38,13 @@ pub fn routes() -> Router<Parts> {
         .route("/v1/users/{name}/kick", post(kick))
         .route("/v1/notice", post(notice))
         .route("/v1/reload", post(reload))
+        .merge(super::rooms::routes())
 }
 
 /// Runs a change of state to its end even if the caller hangs up: hyper
 /// drops the handler of a connection that closes, and a change cut between
 /// disk and memory would only come into force at the next start.
-async fn to_the_end<T>(
+pub(super) async fn to_the_end<T>(
     change: impl Future<Output = Result<T, Failure>> + Send + 'static,
 ) -> Result<T, Failure>
 where
@@ -72,7 +73,10 @@ fn change_failure(e: ChangeError) -> Failure {
 /// A JSON body, or a 400 naming what is wrong with it. The content type is
 /// not insisted on, so `curl -d '{…}'` works; an empty body means the
 /// defaults where the call has any.
-fn body<T: serde::de::DeserializeOwned>(payload: &Bytes, empty: Option<T>) -> Result<T, Failure> {
+pub(super) fn body<T: serde::de::DeserializeOwned>(
+    payload: &Bytes,
+    empty: Option<T>,
+) -> Result<T, Failure> {
     if payload.iter().all(u8::is_ascii_whitespace)
         && let Some(default) = empty
     {
@@ -110,6 +114,13 @@ async fn status(
     )))
 }
 
+/// `GET /v1/users`'s query: `?room=%23ops` (or `?room=ops`) lists that
+/// room's members only.
+#[derive(serde::Deserialize)]
+struct UsersQuery {
+    room: Option<String>,
+}
+
 async fn users(
     State(Parts {
         keyring,
@@ -117,9 +128,15 @@ async fn users(
         peers,
         ..
     }): State<Parts>,
+    Query(UsersQuery { room }): Query<UsersQuery>,
 ) -> Answer<Users> {
     let here = ops::users::here(&keyring, &hub, peers.node_name());
-    Ok(Json(peers.users(here).await))
+    let mut all = peers.users(here).await;
+    if let Some(room) = room {
+        let names = super::rooms::names_in(&hub, &room)?;
+        all.users.retain(|u| names.contains(&u.name));
+    }
+    Ok(Json(all))
 }
 
 async fn key(
@@ -269,7 +286,10 @@ async fn notice(
     ConnectInfo(peer): ConnectInfo<Peer>,
     payload: Bytes,
 ) -> Answer<NoticeSent> {
-    let NoticeRequest { text } = body(&payload, None)?;
+    let NoticeRequest { text, room } = body(&payload, None)?;
+    if let Some(room) = room {
+        return super::rooms::notice(&config.get(), &hub, &room, &text, peer);
+    }
     let delivered = ops::notice::here(&config.get(), &hub, &text).map_err(Failure::bad_request)?;
     let other_nodes = peers.notice_elsewhere(&text).await;
     tracing::info!(

@@ -8,6 +8,7 @@
 
 mod api;
 pub mod peer;
+mod rooms;
 pub mod socket;
 
 pub use socket::{BindError, bind, socket_path};

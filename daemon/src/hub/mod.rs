@@ -50,6 +50,7 @@ pub(crate) mod presence;
 mod remote;
 mod room;
 pub mod rooms;
+pub mod rooms_admin;
 pub mod rooms_kept;
 pub mod welcome;
 
