@@ -117,3 +117,56 @@ async fn an_idle_room_goes_with_its_history_and_its_ids_are_not_given_again() {
         "{next} is not after {last}, the removed room's"
     );
 }
+
+/// What a message counts for against `history_max_bytes` (see
+/// docs/configuration.md): its text, its sender's name and 64 bytes.
+fn size(e: &chat_protocol::HistoryEntry) -> usize {
+    e.text.len() + e.from.len() + e.cid.as_ref().map_or(0, String::len) + 64
+}
+
+#[tokio::test]
+async fn all_rooms_history_together_stays_within_history_max_bytes() {
+    let config = "history = 1000\nhistory_max_bytes = 1048576\n";
+    let mut d = builder(config).start();
+    let mut ace = join(&d, "ace").await;
+    ace.join_room("#a", None).await;
+    ace.join_room("#b", None).await;
+    // Three rooms share 1 MiB: a third each.
+    let share = 1_048_576 / 3;
+    let long = "x".repeat(4000);
+    let mut last = 0;
+    for i in 0..120 {
+        last = ace.say_in(Some("#a"), &format!("{i} {long}")).await;
+    }
+    ace.say_in(Some("#b"), "short").await;
+    let check = |history: &[chat_protocol::HistoryEntry]| {
+        let bytes: usize = history.iter().map(size).sum();
+        assert!(
+            bytes <= share,
+            "{bytes} bytes kept, more than a third of 1 MiB"
+        );
+        assert!(
+            history.len() < 120 && history.len() > 50,
+            "{}",
+            history.len()
+        );
+        assert_eq!(history.last().unwrap().id, last, "the newest kept");
+        assert!(
+            history
+                .first()
+                .unwrap()
+                .text
+                .starts_with(&format!("{} ", 120 - history.len()))
+        );
+    };
+    let mut bob = join(&d, "bob").await;
+    check(&bob.join_room("#a", None).await.history);
+    assert_eq!(texts(&bob.join_room("#b", None).await.history), ["short"]);
+    bob.leave().await;
+    ace.leave().await;
+    assert!(d.terminate().success(), "log:\n{}", d.log());
+    // The file was trimmed alike: the same after a restart.
+    let d = builder(config).same_dirs_as(&d).start();
+    let mut carol = join(&d, "carol").await;
+    check(&carol.join_room("#a", None).await.history);
+}

@@ -22,6 +22,9 @@ pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 /// Longest `room_idle_expiry` may be: a year and a day.
 pub const MAX_ROOM_IDLE_EXPIRY: Duration = Duration::from_secs(366 * 86_400);
 
+/// Smallest `history_max_bytes`: room for a few of the longest messages.
+pub const MIN_HISTORY_BYTES: usize = 1024 * 1024;
+
 /// Longest any configured duration may be: a day is already far beyond
 /// sane, and the bound keeps deadline arithmetic from overflowing.
 pub const MAX_DURATION: Duration = Duration::from_secs(86_400);
@@ -142,6 +145,11 @@ impl Config {
             !self.room_idle_expiry.0.is_zero(),
             "room_idle_expiry",
             "room_idle_expiry must be more than 0 (a room made by joining it would go at once)",
+        )?;
+        check(
+            self.history_max_bytes >= MIN_HISTORY_BYTES,
+            "history_max_bytes",
+            "history_max_bytes must be at least 1048576 (1 MiB)",
         )?;
         check(
             self.keepalive_timeout.0 > self.keepalive_interval.0,

@@ -132,6 +132,9 @@ pub struct Config {
     /// A room made by joining it is removed, with its history, once it has
     /// been empty this long (rooms made with `chatctl rooms add` stay).
     pub room_idle_expiry: Human,
+    /// All rooms' history together, in bytes, shared equally by the rooms
+    /// held: past a room's share its oldest messages go.
+    pub history_max_bytes: usize,
     /// Time a new connection has to finish the handshake.
     pub handshake_timeout: Human,
     /// Interval of keepalive pings.
@@ -196,6 +199,7 @@ impl Default for Config {
             max_rooms_per_session: 20,
             rooms_made_per_hour: 5,
             room_idle_expiry: Human(Duration::from_secs(86_400)),
+            history_max_bytes: 64 * 1024 * 1024,
             handshake_timeout: Human(Duration::from_secs(10)),
             keepalive_interval: Human(Duration::from_secs(30)),
             keepalive_timeout: Human(Duration::from_secs(90)),

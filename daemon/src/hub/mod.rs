@@ -137,7 +137,6 @@ impl Hub {
         } = setup;
         logs.ids().raise(last_id);
         let current = config.get();
-        let bounds = Bounds::of(&current);
         let default = current.default_room.clone();
         let lobby_meta = metas.remove(&default).unwrap_or_default();
         // Every room with a log, and every room kept, is opened before
@@ -146,14 +145,15 @@ impl Hub {
         names.extend(metas.keys().cloned());
         names.sort();
         names.dedup();
+        names.retain(|name| *name != default || {
+            tracing::warn!(
+                "{name} is the default room; its history is STATE_DIR/history, and the log of the room of that name made before is left unread"
+            );
+            false
+        });
+        let bounds = Bounds::of(&current).shared_by(names.len() + 1);
         let mut others = BTreeMap::new();
         for name in names {
-            if name == default {
-                tracing::warn!(
-                    "{name} is the default room; its history is STATE_DIR/history, and the log of the room of that name made before is left unread"
-                );
-                continue;
-            }
             let (room_log, room_accepted) = logs.open(&name, bounds)?;
             let meta = metas.remove(&name).unwrap_or_default();
             let slot = Slot::new(
@@ -168,6 +168,8 @@ impl Hub {
         }
         let hub = Self::build(config, log, accepted, Some(logs), book, lobby_meta);
         *hub.others.lock().expect("lock") = others;
+        // The default room's share too.
+        hub.reshare_bounds();
         Ok(hub)
     }
 
@@ -210,14 +212,23 @@ impl Hub {
     }
 
     /// The history's bounds changed (a reload put a new configuration in
-    /// force): the history is trimmed to them, in the log too.
+    /// force, or a room was made or removed: the bytes are shared by the
+    /// rooms held now): every room's history is trimmed to them, in its
+    /// log too.
     pub fn set_bounds(&self, bounds: Bounds) {
-        for slot in std::iter::once(&self.lobby).chain(self.others().iter().map(|s| &**s)) {
+        let others = self.others();
+        let bounds = bounds.shared_by(others.len() + 1);
+        for slot in std::iter::once(&self.lobby).chain(others.iter().map(|s| &**s)) {
             slot.log.set_bounds(bounds);
             let mut room = slot.room.lock().expect("lock");
             room.pump();
             room.history.set_bounds(bounds, now_ms());
         }
+    }
+
+    /// The bounds in force shared again by the rooms held now.
+    pub(crate) fn reshare_bounds(&self) {
+        self.set_bounds(Bounds::of(&self.config()));
     }
 
     /// The default room's log.

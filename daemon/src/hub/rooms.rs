@@ -78,6 +78,10 @@ impl Hub {
         }
         loop {
             let (slot, made) = self.find_or_make(member, room, &config)?;
+            if made {
+                // One room more shares the history's bytes.
+                self.reshare_bounds();
+            }
             let mut locked = slot.room.lock().expect("lock");
             if locked.removed {
                 // Removed since it was found: look again.
@@ -162,7 +166,8 @@ impl Hub {
             created: now,
             ..RoomMeta::default()
         };
-        let slot = self.open_room(room, meta, config).map_err(|e| {
+        let bounds = Bounds::of(config).shared_by(others.len() + 2);
+        let slot = self.open_room(room, meta, bounds).map_err(|e| {
             tracing::error!("{e}");
             (
                 ErrorCode::Other,
@@ -177,18 +182,17 @@ impl Hub {
         Ok((slot, true))
     }
 
-    /// A new room `room` with `meta`, its log opened.
+    /// A new room `room` with `meta`, its log opened within `bounds`.
     pub(super) fn open_room(
         &self,
         room: &RoomName,
         meta: RoomMeta,
-        config: &Config,
+        bounds: Bounds,
     ) -> Result<Arc<Slot>, crate::log::HistoryError> {
         let logs = self
             .logs
             .as_ref()
             .expect("a hub that makes rooms has their logs");
-        let bounds = Bounds::of(config);
         let (log, accepted) = logs.open(room, bounds)?;
         Ok(Arc::new(Slot::new(
             room.clone(),

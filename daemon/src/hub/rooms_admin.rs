@@ -106,13 +106,17 @@ impl Hub {
                     created: now_ms(),
                     ..RoomMeta::default()
                 };
+                let bounds = crate::log::Bounds::of(&config).shared_by(others.len() + 2);
                 let slot = self
-                    .open_room(room, meta, &config)
+                    .open_room(room, meta, bounds)
                     .map_err(|e| RoomOrderError::Disk(e.to_string()))?;
                 others.insert(room.clone(), slot);
                 true
             }
         };
+        if made {
+            self.reshare_bounds();
+        }
         self.with_room(room, |r| {
             r.meta.lasting = true;
             r.meta.private |= private;

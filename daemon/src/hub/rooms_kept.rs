@@ -81,6 +81,8 @@ impl Hub {
         if rooms.is_empty() {
             return;
         }
+        // One room fewer shares the history's bytes.
+        self.reshare_bounds();
         let hub = self.clone();
         let _ = tokio::task::spawn_blocking(move || {
             if let Some(logs) = &hub.logs {

@@ -238,6 +238,7 @@ mod tests {
     const BOUNDS: Bounds = Bounds {
         count: 3,
         max_age: None,
+        max_bytes: usize::MAX,
     };
 
     fn texts(after: &After) -> Vec<(u64, String)> {
@@ -315,6 +316,7 @@ mod tests {
         let none = Bounds {
             count: 0,
             max_age: None,
+            max_bytes: usize::MAX,
         };
         let (log, _accepted) = EmbeddedLog::open(dir.path(), none).unwrap();
         log.accept(draft("secret"));

@@ -126,6 +126,9 @@ pub struct Bounds {
     pub count: usize,
     /// Oldest entry kept (`history_max_age`), if bounded.
     pub max_age: Option<Duration>,
+    /// The entries' sizes added up ([`tail::size`]): this room's share of
+    /// `history_max_bytes` ([`Bounds::shared_by`]); past it the oldest go.
+    pub max_bytes: usize,
 }
 
 impl Bounds {
@@ -134,6 +137,17 @@ impl Bounds {
         Self {
             count: config.history,
             max_age: Some(config.history_max_age.0).filter(|age| !age.is_zero()),
+            max_bytes: config.history_max_bytes,
+        }
+    }
+
+    /// These bounds for one of `rooms` rooms: the bytes shared equally,
+    /// so that all rooms' history together stays within
+    /// `history_max_bytes`.
+    pub fn shared_by(self, rooms: usize) -> Self {
+        Self {
+            max_bytes: self.max_bytes / rooms.max(1),
+            ..self
         }
     }
 
