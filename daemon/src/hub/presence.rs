@@ -200,6 +200,35 @@ mod tests {
     }
 
     #[test]
+    fn each_room_counts_its_own_and_its_summary_carries_the_room() {
+        let hub = hub(1);
+        let mut a = join(&hub, "a");
+        let b = join(&hub, "b");
+        hub.send_presence();
+        assert_eq!(seen(&mut a), ["1,0/2"], "the default room's, no room");
+        let ops = chat_protocol::RoomName::parse("#ops").unwrap();
+        hub.join_room(&a.member, &ops, None).unwrap();
+        hub.join_room(&b.member, &ops, None).unwrap();
+        hub.send_presence();
+        let summaries: Vec<ServerEvent> = std::iter::from_fn(|| a.rx.try_recv())
+            .map(|bytes| serde_json::from_slice(&bytes).unwrap())
+            .filter(|e| matches!(e, ServerEvent::Presence { .. }))
+            .collect();
+        match summaries.as_slice() {
+            [
+                ServerEvent::Presence {
+                    room: Some(room),
+                    joined: 1,
+                    left: 0,
+                    online: 2,
+                    ..
+                },
+            ] if *room == ops => {}
+            other => panic!("one summary of #ops: {other:?}"),
+        }
+    }
+
+    #[test]
     fn an_empty_tally_says_nothing_and_a_taken_one_is_empty_after() {
         let mut tally = Tally::default();
         assert_eq!(tally.take(5, None), None);
