@@ -170,3 +170,42 @@ async fn all_rooms_history_together_stays_within_history_max_bytes() {
     let mut carol = join(&d, "carol").await;
     check(&carol.join_room("#a", None).await.history);
 }
+
+/// Polls the status until `check` holds for `history_persist_error`.
+fn wait_persist_error(d: &Daemon, what: &str, check: impl Fn(Option<&str>) -> bool) {
+    testkit::wait_until(what, || {
+        let (code, body) = testkit::admin_call(&d.runtime_dir, "GET", "/v1/status", None);
+        assert_eq!(code, 200, "{body}");
+        check(body["history_persist_error"].as_str()).then_some(())
+    });
+}
+
+#[tokio::test]
+async fn a_rooms_history_that_cannot_be_written_shows_in_the_status() {
+    // Root: the state directory is a small tmpfs filled up.
+    assert!(
+        unsafe { libc::geteuid() } == 0,
+        "this test mounts a tmpfs and must run as root (CI does)"
+    );
+    let d = builder("history = 3\n").state_on_tmpfs("256k").start();
+    let mut ace = join(&d, "ace").await;
+    ace.join_room("#ops", None).await;
+    ace.say_in(Some("#ops"), "before").await;
+    let ballast = d.state_dir.join("ballast");
+    testkit::fill_disk(&ballast);
+    // Only #ops speaks: the error is its log's.
+    for i in 0..40 {
+        ace.say_in(Some("#ops"), &format!("during {i}")).await;
+    }
+    wait_persist_error(&d, "the error", |e| {
+        e.is_some_and(|e| e.contains("No space left on device"))
+    });
+    std::fs::remove_file(&ballast).unwrap();
+    ace.say_in(Some("#ops"), "after").await;
+    wait_persist_error(&d, "the recovery", |e| e.is_none());
+    let file = d.state_dir.join("rooms").join("236f7073");
+    testkit::wait_until("the file written again", || {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        (text.contains("\"after\"") && text.contains("during 39")).then_some(())
+    });
+}

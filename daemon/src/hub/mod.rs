@@ -243,6 +243,12 @@ impl Hub {
             .collect()
     }
 
+    /// Why some room's history cannot be made durable now, if it cannot
+    /// (the default room's first; all share the state directory's disk).
+    pub fn persist_error(&self) -> Option<String> {
+        self.logs().iter().find_map(|log| log.persist_error())
+    }
+
     /// The other rooms, as they are now.
     fn others(&self) -> Vec<Arc<Slot>> {
         self.others

@@ -110,7 +110,7 @@ pub fn snapshot(
         pid: std::process::id(),
         throttled_addresses: guesses.throttled(),
         queued_bytes: hub.queued_bytes(),
-        history_persist_error: hub.log().persist_error(),
+        history_persist_error: hub.persist_error(),
         node,
         cluster,
         nodes,
