@@ -184,6 +184,7 @@ fn wait_persist_error(d: &Daemon, what: &str, check: impl Fn(Option<&str>) -> bo
 async fn a_rooms_history_that_cannot_be_written_shows_in_the_status() {
     // Root: the state directory is a small tmpfs filled up.
     assert!(
+        // SAFETY: geteuid has no preconditions.
         unsafe { libc::geteuid() } == 0,
         "this test mounts a tmpfs and must run as root (CI does)"
     );
