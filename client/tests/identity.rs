@@ -400,7 +400,7 @@ fn a_name_back_with_another_key_is_warned_about_and_whois_tells() {
 }
 
 #[test]
-fn a_real_chatd_lets_a_client_with_an_identity_join_and_answers_identity_add() {
+fn a_real_chatd_registers_the_name_and_a_second_device_by_identity_add() {
     let d = Daemon::start();
     let home = tempfile::tempdir().unwrap();
     let phone = chat_protocol::Identity::from_seed(&[2; 32]).public();
@@ -411,8 +411,35 @@ fn a_real_chatd_lets_a_client_with_an_identity_join_and_answers_identity_add() {
     let mut ace = Chat::spawn(cmd);
     ace.wait_out("-!- joined as ace");
     assert!(home.path().join("chat/identity").exists());
-    // Today's chatd binds no names: it answers `names_open`, in order, and
-    // the line after it is still matched to its own echo.
+    // chatd binds names (first-come): the join registered ace to this
+    // identity, and the session adds the phone's key.
+    ace.line(&format!("/identity add {phone}"));
+    ace.line("hello");
+    ace.wait_out("<ace> hello");
+    ace.wait_out(&format!(
+        "identities registered to your name now: {}",
+        show(home.path()).fingerprint()
+    ));
+    ace.wait_out(&format!("{} ({phone})", phone.fingerprint()));
+    assert_eq!(ace.finish(), 0, "{}", ace.output());
+    let (code, out, err) = d.chatctl(&["--json", "names"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&phone.to_string()), "{out}");
+}
+
+#[test]
+fn a_real_chatd_with_open_names_answers_identity_add_names_open() {
+    let d = Daemon::builder().config("names = \"open\"\n").start();
+    let home = tempfile::tempdir().unwrap();
+    let phone = chat_protocol::Identity::from_seed(&[2; 32]).public();
+    let mut cmd = command(&d.url, &d.key);
+    cmd.env("XDG_DATA_HOME", home.path())
+        .env_remove("CHAT_IDENTITY")
+        .args(["--username", "ace"]);
+    let mut ace = Chat::spawn(cmd);
+    ace.wait_out("-!- joined as ace");
+    // Names not bound: `names_open`, in order, and the line after it is
+    // still matched to its own echo.
     ace.line(&format!("/identity add {phone}"));
     ace.line("hello");
     ace.wait_out("<ace> hello");

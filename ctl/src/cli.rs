@@ -2,7 +2,10 @@
 //! too and make the man page and the shell completions from it (through
 //! `chat-docgen`): what `--help` says and what `man chatctl` says are the
 //! same text. The value parsers live in `main.rs` (`crate::parse_grace`,
-//! `crate::parse_name`); the build script has stand-ins for them.
+//! `crate::parse_name`); the build script has stand-ins for them. An
+//! identity's KEY is checked after parsing (`crate::identity_key`), since
+//! clap would echo a bad value, and a private key given by mistake must
+//! not be.
 
 use std::path::PathBuf;
 
@@ -13,9 +16,9 @@ pub const LONG_ABOUT: &str = "\
 Administer a running chatd through its admin socket.
 
 chatctl shows the daemon's status and who is online, hands out and rotates
-the key, sets the join password, kicks users, sends notices, manages the
-rooms, reloads the
-configuration, and prints the daemon's metrics and health. It speaks HTTP/1.1 and JSON over the daemon's Unix socket
+the key, sets the join password, registers names to people's identities,
+kicks users, sends notices, manages the rooms, reloads the configuration,
+and prints the daemon's metrics and health. It speaks HTTP/1.1 and JSON over the daemon's Unix socket
 (so `curl --unix-socket` works too).
 
 The socket is --socket PATH, else CHATD_SOCKET, else your own chatd's
@@ -38,6 +41,7 @@ Examples:
   chatctl rotate-key --grace 10m
   chatctl rotate-key --disconnect        # after a leak: no grace, end sessions
   chatctl passwd
+  chatctl names add ace chat-id1_...    # the first line of `chat --show-identity`
   chatctl kick ace --reason 'flooding'
   chatctl say 'restarting at 18:00'
   chatctl rooms add '#ops' --topic 'deploys and incidents'
@@ -86,11 +90,13 @@ Examples:
   chatctl status --json | jq .online")]
     Status,
 
-    /// List connected users: name, address, since, messages, key fingerprint
+    /// List connected users: name, address, since, messages, identity, key fingerprint
     #[command(long_about = "\
 List the users online: name, peer address, how long ago they joined,
-messages sent, and the fingerprint of the key they joined with (after a
-rotation with grace, who still uses the old key). On a node of a cluster,
+messages sent, the fingerprint of the identity they proved at their join
+(IDENTITY, when anyone online proved one; JSON: identity, absent for a user
+without one), and the fingerprint of the room key they joined with (KEY,
+JSON: key_id; after a rotation with grace, who still uses the old key). On a node of a cluster,
 the users of every node, with a NODE column (JSON: node); a node that does
 not answer within 1 s is named in a last line `warning: ...` (JSON:
 warning) and its users are left out.
@@ -166,6 +172,41 @@ Examples:
         /// Remove the password set with `chatctl passwd`
         #[arg(long, conflicts_with = "stdin")]
         clear: bool,
+    },
+
+    /// List the names registered to identities' keys; register or remove one
+    #[command(
+        long_about = "\
+Without a subcommand, list the names registry: the names policy in force
+(open, first-come or registered; see the names setting in chatd.toml), then
+each registered name with the fingerprints of its keys, when it was
+registered and when a user of it was last seen (JSON: policy, and names[]
+with name, keys[] {key, fingerprint}, registered and last_seen in Unix
+seconds). A name unused for name_expiry (default 365 days) is released.
+
+`names add NAME KEY` registers KEY to NAME (registering NAME if it is not
+yet): under names = \"registered\" it is the only way in; under
+\"first-come\" it pre-registers a name, or adds a person's second device.
+KEY is the public key as the first line of `chat --show-identity` prints it
+(chat-id1_...); a name holds at most 8 keys.
+
+`names remove NAME` frees the name (anyone may then take it under
+first-come); `names remove NAME KEY` removes one key (a lost device),
+and frees the name with its last key. Sessions online stay connected:
+kick them if they must go.
+
+Examples:
+  chatctl names
+  chatctl names --json | jq -r '.names[].name'
+  chatctl names add ace chat-id1_3eO8zsfzpmoRFfRdcg9NwTXDrnxOItyjj9se_WpJX_g
+  chatctl names remove ace chat-id1_3eO8zsfzpmoRFfRdcg9NwTXDrnxOItyjj9se_WpJX_g
+  chatctl names remove ace",
+        args_conflicts_with_subcommands = true
+    )]
+    Names {
+        /// Register a key to a name, or remove one
+        #[command(subcommand)]
+        action: Option<NamesAction>,
     },
 
     /// Disconnect a user, with a reason shown to them and to the room
@@ -362,13 +403,57 @@ pub enum RoomsAction {
     },
 }
 
+/// `chatctl names add` and `names remove`.
+#[derive(Subcommand, Debug)]
+pub enum NamesAction {
+    /// Register a key to a name (the name too, if it is not registered yet)
+    #[command(long_about = "\
+Register KEY to NAME, registering NAME if it is not registered yet. KEY is
+the public key of a person's identity, as the first line of
+`chat --show-identity` prints it (chat-id1_...). A key the name holds
+already changes nothing.
+
+Examples:
+  chatctl names add ace chat-id1_3eO8zsfzpmoRFfRdcg9NwTXDrnxOItyjj9se_WpJX_g")]
+    Add {
+        /// The name: 1-32 of A-Z a-z 0-9 _ . -
+        #[arg(value_name = "NAME", value_parser = crate::parse_name)]
+        name: String,
+
+        /// The public key (chat-id1_..., the first line of `chat --show-identity`)
+        #[arg(value_name = "KEY")]
+        key: String,
+    },
+
+    /// Free a name, or remove one of its keys
+    #[command(long_about = "\
+Without KEY, free NAME: it is no longer registered, and anyone may take it
+(under first-come, the next identity that joins with it). With KEY, remove
+that key from NAME (a lost or stolen device); the name is freed with its
+last key. Sessions online stay connected: `chatctl kick` ends them.
+
+Examples:
+  chatctl names remove ace
+  chatctl names remove ace chat-id1_3eO8zsfzpmoRFfRdcg9NwTXDrnxOItyjj9se_WpJX_g")]
+    Remove {
+        /// The name: 1-32 of A-Z a-z 0-9 _ . -
+        #[arg(value_name = "NAME", value_parser = crate::parse_name)]
+        name: String,
+
+        /// The key to remove (chat-id1_...); without it, the whole name
+        #[arg(value_name = "KEY")]
+        key: Option<String>,
+    },
+}
+
 /// The `--help` text that documents every exit code.
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
    0  done
    1  refused by the daemon (its error code and message are printed), the
       daemon is not serving (`health`), or another error
-   2  usage error (bad command line, bad --grace, invalid user name)
+   2  usage error (bad command line, bad --grace, invalid user name, a KEY
+      that is not an identity's public key)
   69  daemon not reachable: no chatd answers on any socket tried (each
       path tried is named)
   77  permission denied: the socket refused the connection, or the daemon

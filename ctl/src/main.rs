@@ -9,7 +9,8 @@
 //! - [`client`]: HTTP/1.1 over the Unix socket, and every failure mapped to
 //!   its exit code;
 //! - [`output`]: the answers as lines and tables for people, or the
-//!   daemon's JSON made terminal-safe (`--json`);
+//!   daemon's JSON made terminal-safe (`--json`); [`names`]: the names
+//!   registry's;
 //! - [`prompt`]: the new password, from the terminal or stdin;
 //! - [`rooms`]: `chatctl rooms` and the room of `--room`;
 //! - [`docs`]: shell completions and the man page, generated from the CLI;
@@ -19,6 +20,7 @@ mod cli;
 mod client;
 mod docs;
 mod exit;
+mod names;
 mod output;
 mod prompt;
 mod rooms;
@@ -29,14 +31,14 @@ use std::io::{self, Write as _};
 
 use anyhow::Context as _;
 use chat_protocol::admin::{
-    Health, Key, KickRequest, Kicked, NoticeRequest, NoticeSent, PasswordRequest, PasswordState,
-    Reloaded, RotateRequest, Rotated, Status, Users,
+    Health, Key, KickRequest, Kicked, NameChanged, NameKeyRequest, Names, NoticeRequest,
+    NoticeSent, PasswordRequest, PasswordState, Reloaded, RotateRequest, Rotated, Status, Users,
 };
 use chat_protocol::valid_username;
 use clap::Parser as _;
 use hyper::Method;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, NamesAction};
 use crate::client::{Answer, Client};
 use crate::exit::{Exit, Failure, exit_of};
 
@@ -63,6 +65,16 @@ fn parse_name(name: &str) -> Result<String, String> {
     } else {
         Err("user names are 1-32 of A-Z a-z 0-9 _ . - (as `chatctl users` lists them)".into())
     }
+}
+
+/// `names add NAME KEY`, `names remove NAME KEY`: an identity's public
+/// key, in its text form; a usage error (exit 2) in the protocol crate's
+/// words otherwise, which name a token or a private key given by mistake
+/// and never echo it (clap's value parsers would).
+fn identity_key(text: &str) -> anyhow::Result<String> {
+    chat_protocol::IdentityKey::parse(text)
+        .map(|key| key.to_string())
+        .map_err(|e| Failure::new(Exit::Usage, format!("KEY: {e}")).into())
 }
 
 fn main() {
@@ -155,6 +167,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Users { room: Some(room) } => {
             rooms::parse(room)?;
         }
+        Command::Names {
+            action: Some(NamesAction::Add { key, .. } | NamesAction::Remove { key: Some(key), .. }),
+        } => {
+            identity_key(key)?;
+        }
         _ => {}
     }
     let candidates = socket::from_env(cli.socket);
@@ -207,6 +224,34 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .call::<PasswordState>(Method::PUT, "/v1/password", Some(&request))
                 .await?;
             show(json, answer, |p| output::password_state(p, false))
+        }
+        Command::Names { action: None } => {
+            show(json, client.get::<Names>("/v1/names").await?, |n| {
+                names::list(n, now)
+            })
+        }
+        Command::Names {
+            action: Some(NamesAction::Add { name, key }),
+        } => {
+            let path = format!("/v1/names/{name}");
+            let key = identity_key(&key)?;
+            let answer = client
+                .call::<NameChanged>(Method::PUT, &path, Some(&NameKeyRequest { key }))
+                .await?;
+            show(json, answer, names::changed)
+        }
+        Command::Names {
+            action: Some(NamesAction::Remove { name, key }),
+        } => {
+            let path = match key {
+                // The text form is URL-safe: base64url after a prefix.
+                Some(key) => format!("/v1/names/{name}/keys/{}", identity_key(&key)?),
+                None => format!("/v1/names/{name}"),
+            };
+            let answer = client
+                .call::<NameChanged>(Method::DELETE, &path, None::<&()>)
+                .await?;
+            show(json, answer, names::changed)
         }
         Command::Kick { name, reason } => {
             let path = format!("/v1/users/{name}/kick");
@@ -361,6 +406,44 @@ mod tests {
     }
 
     #[test]
+    fn names_takes_a_name_and_an_identity_key() {
+        let key = "chat-id1_3eO8zsfzpmoRFfRdcg9NwTXDrnxOItyjj9se_WpJX_g";
+        match parse(&["names", "add", "ace", &format!(" {key}\n")])
+            .unwrap()
+            .command
+        {
+            Command::Names {
+                action: Some(NamesAction::Add { name, key: given }),
+            } => {
+                assert_eq!(name, "ace");
+                assert_eq!(identity_key(&given).unwrap(), key);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse(&["names", "--json"]).unwrap().command,
+            Command::Names { action: None }
+        ));
+        // A token or a private key given by mistake is named, never
+        // echoed; a bad key is a usage error.
+        let secret = "chat-idsecret1_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        let err = identity_key(secret).unwrap_err();
+        assert_eq!(exit_of(&err), Exit::Usage);
+        let said = format!("{err:#}");
+        assert!(
+            said.contains("private key") && !said.contains(&secret[15..]),
+            "{said}"
+        );
+        for bad in ["chat1_notakey", "chat-id1_AAAA", ""] {
+            assert_eq!(
+                exit_of(&identity_key(bad).unwrap_err()),
+                Exit::Usage,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn usage_errors() {
         for args in [
             &[][..],
@@ -372,6 +455,14 @@ mod tests {
             &["status", "extra"],
             &["metrics", "--json-lines"],
             &["health", "now"],
+            &["names", "add", "ace"],
+            &[
+                "names",
+                "add",
+                "a b",
+                "chat-id1_3eO8zsfzpmoRFfRdcg9NwTXDrnxOItyjj9se_WpJX_g",
+            ],
+            &["names", "remove"],
         ] {
             let err = parse(args).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{args:?}: {err}");

@@ -105,7 +105,7 @@ pub fn local_time(unix: u64) -> String {
 }
 
 /// `key: value` lines with the values aligned.
-fn aligned(pairs: &[(&str, String)]) -> String {
+pub(crate) fn aligned(pairs: &[(&str, String)]) -> String {
     let width = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
     let mut out = String::new();
     for (key, value) in pairs {
@@ -116,7 +116,7 @@ fn aligned(pairs: &[(&str, String)]) -> String {
 
 /// Columns separated by two spaces, headers first; `right[i]` aligns
 /// column `i` to the right (numbers). No trailing spaces.
-pub fn table(headers: &[&str], rows: &[Vec<String>], right: &[bool]) -> String {
+pub(crate) fn table(headers: &[&str], rows: &[Vec<String>], right: &[bool]) -> String {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -276,6 +276,9 @@ fn users_table(u: &Users, now: u64) -> String {
         return "no one is online\n".into();
     }
     let with_node = u.users.iter().any(|user| user.node.is_some());
+    // The identity's fingerprint, apart from the room key's (KEY), when
+    // anyone online proved one.
+    let with_identity = u.users.iter().any(|user| user.identity.is_some());
     let rows: Vec<Vec<String>> = u
         .users
         .iter()
@@ -288,31 +291,36 @@ fn users_table(u: &Users, now: u64) -> String {
                 one_line(&user.address),
                 relative(user.since, now),
                 user.messages.to_string(),
-                match user.disconnect_at {
-                    Some(at) => format!(
-                        "{}, disconnected {}",
-                        one_line(&user.key_id),
-                        relative(at, now)
-                    ),
-                    None => one_line(&user.key_id),
-                },
             ]);
+            if with_identity {
+                row.push(user.identity.as_deref().map_or("-".into(), one_line));
+            }
+            row.push(match user.disconnect_at {
+                Some(at) => format!(
+                    "{}, disconnected {}",
+                    one_line(&user.key_id),
+                    relative(at, now)
+                ),
+                None => one_line(&user.key_id),
+            });
             row
         })
         .collect();
+    let mut headers = vec!["NAME"];
+    let mut right = vec![false];
     if with_node {
-        table(
-            &["NAME", "NODE", "ADDRESS", "SINCE", "MESSAGES", "KEY"],
-            &rows,
-            &[false, false, false, false, true, false],
-        )
-    } else {
-        table(
-            &["NAME", "ADDRESS", "SINCE", "MESSAGES", "KEY"],
-            &rows,
-            &[false, false, false, true, false],
-        )
+        headers.push("NODE");
+        right.push(false);
     }
+    headers.extend(["ADDRESS", "SINCE", "MESSAGES"]);
+    right.extend([false, false, true]);
+    if with_identity {
+        headers.push("IDENTITY");
+        right.push(false);
+    }
+    headers.push("KEY");
+    right.push(false);
+    table(&headers, &rows, &right)
 }
 
 /// `chatctl rotate-key`: the new key id, what became of the old key and its
@@ -563,6 +571,7 @@ mod tests {
                     since: NOW - 300,
                     messages: 7,
                     key_id: "0123456789abcdef".into(),
+                    identity: None,
                     disconnect_at: None,
                     node: None,
                 },
@@ -572,6 +581,7 @@ mod tests {
                     since: NOW - 2 * 86_400,
                     messages: 12345,
                     key_id: "fedcba9876543210".into(),
+                    identity: None,
                     disconnect_at: Some(NOW + 540),
                     node: None,
                 },
@@ -608,6 +618,18 @@ NAME          NODE  ADDRESS          SINCE   MESSAGES  KEY
 ace           n1    127.0.0.1:50000  5m ago         7  0123456789abcdef
 bobby_tables  n2    [::1]:4          2d ago     12345  fedcba9876543210, disconnected in 9m
 warning: no answer within 1 s from node n3
+"
+        );
+        // An identity proven: its fingerprint in a column of its own,
+        // apart from the room key's.
+        let mut proven = u.clone();
+        proven.users[0].identity = Some("40dd79759f005170".into());
+        assert_eq!(
+            users(&proven, NOW),
+            "\
+NAME          ADDRESS          SINCE   MESSAGES  IDENTITY          KEY
+ace           127.0.0.1:50000  5m ago         7  40dd79759f005170  0123456789abcdef
+bobby_tables  [::1]:4          2d ago     12345  -                 fedcba9876543210, disconnected in 9m
 "
         );
     }

@@ -156,6 +156,19 @@ impl Ending {
         )
     }
 
+    /// The owner of the registered name `name` joined, proving one of its
+    /// keys, and this session had proved none of them.
+    pub fn name_registered(name: &str) -> Self {
+        Self::with_bye(
+            ByeCode::NameRegistered,
+            format!(
+                "the name \"{name}\" is registered, and its owner joined proving one of its keys; join again with another name"
+            ),
+            chat_protocol::close::NORMAL,
+            "replaced by the name's owner",
+        )
+    }
+
     /// The server is shutting down.
     pub fn shutdown() -> Self {
         Self::with_bye(

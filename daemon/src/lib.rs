@@ -11,7 +11,8 @@
 //! | module | concern |
 //! |---|---|
 //! | [`door`] | everything before a session exists: the accept loop, the WebSocket upgrade, the client behind a trusted proxy |
-//! | `per_address` | what is counted per client address: connections, wrong passwords |
+//! | `per_address` | what is counted per client address: connections, wrong passwords, names registered |
+//! | [`registry`] | names owned by keys: the `names` policy, the records, `STATE_DIR/names` |
 //! | [`session`] | one connection from `Hello` to goodbye: the owned WebSocket, the handshake, the reader and its rate, the writer |
 //! | [`hub`] | the room: members, fan-out, DMs, presence summaries, the users of other nodes |
 //! | `log` | the room's log behind one interface: the tail in memory, `STATE_DIR/history` |
@@ -45,6 +46,7 @@ mod log;
 pub mod logging;
 mod ops;
 mod per_address;
+pub mod registry;
 pub mod service;
 pub mod session;
 pub mod state;

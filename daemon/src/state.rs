@@ -24,6 +24,7 @@ use crate::ops::reload::Reload;
 use crate::ops::rotate::Rotation;
 use crate::ops::status::Facts;
 use crate::per_address::Guesses;
+use crate::registry::Registry;
 use crate::store::keyring::Keyring;
 
 /// The daemon's parts (see the module documentation).
@@ -41,6 +42,8 @@ pub struct AppState {
     pub keyring: Arc<Keyring>,
     /// The room.
     pub hub: Arc<Hub>,
+    /// The names registry and its policy.
+    pub registry: Arc<Registry>,
     /// The other nodes of a cluster, or none.
     pub peers: Arc<Peers>,
     /// The admin group's gid, when one is configured.
@@ -70,6 +73,7 @@ impl AppState {
             keyring: self.keyring.clone(),
             guesses: self.guesses.clone(),
             hub: self.hub.clone(),
+            registry: self.registry.clone(),
             peers: self.peers.clone(),
             shutdown: self.life.shutdown.clone(),
         })
@@ -115,6 +119,7 @@ impl AppState {
             guesses: self.guesses.clone(),
             keyring: self.keyring.clone(),
             hub: self.hub.clone(),
+            registry: self.registry.clone(),
             peers: self.peers.clone(),
             rotation: self.rotation(),
             reload: self.reload(),
@@ -127,6 +132,7 @@ impl AppState {
             config: self.config.clone(),
             keyring: self.keyring.clone(),
             hub: self.hub.clone(),
+            registry: self.registry.clone(),
             facts: self.facts.clone(),
             rotation: self.rotation(),
             reload: self.reload(),

@@ -154,7 +154,7 @@ async fn one_name_claimed_at_once_on_two_nodes_goes_to_exactly_one() {
     for round in 0..20 {
         let name = format!("Name.{round}");
         let lower = name.to_lowercase();
-        let (ra, rb) = tokio::join!(a.claim(&name, soon()), b.claim(&lower, soon()));
+        let (ra, rb) = tokio::join!(a.claim(&name, None, soon()), b.claim(&lower, None, soon()));
         let wins = [&ra, &rb].iter().filter(|r| r.is_ok()).count();
         assert_eq!(wins, 1, "round {round}: {ra:?} {rb:?}");
         for r in [ra, rb] {
@@ -170,11 +170,11 @@ async fn one_name_claimed_at_once_on_two_nodes_goes_to_exactly_one() {
         (&b, &a)
     };
     assert!(matches!(
-        loser.claim(name, soon()).await,
+        loser.claim(name, None, soon()).await,
         Err(ClaimError::Taken)
     ));
     winner.release(name).await.unwrap();
-    loser.claim(name, soon()).await.unwrap();
+    loser.claim(name, None, soon()).await.unwrap();
 }
 
 #[tokio::test]
@@ -182,14 +182,14 @@ async fn a_claim_lives_while_renewed_and_lapses_when_its_node_is_gone() {
     let nats = Nats::start();
     let a = node(&nats, "a").await.names().await.unwrap();
     let b = node(&nats, "b").await.names().await.unwrap();
-    a.claim("alice", soon()).await.unwrap();
-    a.claim("bob", soon()).await.unwrap();
+    a.claim("alice", None, soon()).await.unwrap();
+    a.claim("bob", None, soon()).await.unwrap();
     // Renewed every half second for three times the claim's lifetime: kept.
     let until = tokio::time::Instant::now() + Duration::from_secs(6);
     while tokio::time::Instant::now() < until {
         assert_eq!(a.renew().await.unwrap(), Vec::<String>::new());
         assert!(matches!(
-            b.claim("alice", soon()).await,
+            b.claim("alice", None, soon()).await,
             Err(ClaimError::Taken)
         ));
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -198,7 +198,7 @@ async fn a_claim_lives_while_renewed_and_lapses_when_its_node_is_gone() {
     // server's expiry sweep, the names come free.
     let start = tokio::time::Instant::now();
     loop {
-        match b.claim("alice", soon()).await {
+        match b.claim("alice", None, soon()).await {
             Ok(()) => break,
             Err(ClaimError::Taken) => {
                 assert!(start.elapsed() < DEADLINE, "alice never came free");
@@ -450,7 +450,7 @@ async fn replicated_log_and_names_survive_a_killed_nats_server() {
     }
     for round in 0..10 {
         let name = format!("after.kill.{round}");
-        let (ra, rb) = tokio::join!(a.claim(&name, soon()), b.claim(&name, soon()));
+        let (ra, rb) = tokio::join!(a.claim(&name, None, soon()), b.claim(&name, None, soon()));
         let wins = [&ra, &rb].iter().filter(|r| r.is_ok()).count();
         assert_eq!(wins, 1, "round {round}: {ra:?} {rb:?}");
     }

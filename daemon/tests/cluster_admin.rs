@@ -4,13 +4,11 @@
 //! users with their node; `status` lists the nodes alive and says when
 //! NATS is out of reach.
 
-use std::process::{Command, Stdio};
-
 use chat_protocol::{ByeCode, ServerEvent};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
-use testkit::{DEADLINE, Daemon, Nats, RawClient, bin};
+use testkit::{DEADLINE, Daemon, Nats, RawClient};
 
 /// A node's configuration: a short claim lifetime, so a dead node leaves
 /// the list soon; loopback exempt from the per-address limits.
@@ -28,18 +26,7 @@ fn node(nats: &Nats, name: &str) -> Daemon {
 
 /// Runs `chatctl --socket … ARGS`: exit code, stdout, stderr.
 fn chatctl(d: &Daemon, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(bin("chatctl"))
-        .arg("--socket")
-        .arg(d.runtime_dir.join("admin.sock"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run chatctl");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    d.chatctl(args)
 }
 
 /// `chatctl --json ARGS`, which must succeed: its answer.
@@ -318,7 +305,7 @@ async fn a_malformed_control_message_is_ignored_with_a_warning() {
     let n1 = node(&nats, "n1");
     let mut ace = join(&n1, "ace").await;
     wait_for_nodes(&n1, &[("n1", 1)]);
-    let client = async_nats::connect(nats.url()).await.unwrap();
+    let client = nats.client().await;
     for payload in ["kick ace", r#"{"origin":"x","type":"kick"}"#] {
         client
             .publish("chat.control", payload.into())

@@ -413,11 +413,15 @@ async fn a_resume_on_a_node_says_gap_only_when_messages_were_missed() {
     let mut ace = join(&a, "ace").await;
     let m0 = say(&mut ace, "m0").await;
     let m1 = say(&mut ace, "m1").await;
-    let raw = async_nats::connect(nats.url()).await.unwrap();
+    // Stored before m2 is sent: JetStream's ack, not a bare publish and a
+    // flush (which only says the server read it, not that the stream
+    // stored it before chatd's next publish).
+    let raw = async_nats::jetstream::new(nats.client().await);
     raw.publish("chat.log", "not an entry".into())
         .await
+        .unwrap()
+        .await
         .unwrap();
-    raw.flush().await.unwrap();
     let m2 = say(&mut ace, "m2").await;
     assert!(m2 > m1 + 1, "the raw entry took an id between them");
     let after = |d: &Daemon, name: &'static str, id: u64| {

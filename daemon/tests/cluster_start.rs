@@ -52,8 +52,8 @@ async fn two_nodes_started_with_a_fresh_three_server_nats_cluster_both_come_up()
 
 #[tokio::test]
 async fn a_node_started_before_its_nats_waits_says_so_and_comes_up_when_nats_does() {
-    let [port] = testkit::free_ports::<1>();
-    let url = format!("nats://127.0.0.1:{port}");
+    let nats = Nats::plan();
+    let url = nats.url();
     let dir = tempfile::tempdir().unwrap();
     let (mut notify, path) = Notify::bind(dir.path());
     let mut a = Daemon::builder()
@@ -67,7 +67,7 @@ async fn a_node_started_before_its_nats_waits_says_so_and_comes_up_when_nats_doe
     notify.expect("EXTEND_TIMEOUT_USEC=");
     assert!(a.try_exit().is_none(), "it gave up: {}", a.log());
     // NATS comes: the node starts, and only then says READY.
-    let _nats = Nats::start_at(port);
+    let _nats = nats.start();
     notify.expect("READY=1");
     a.wait_ready();
     let key = a.read_key();

@@ -62,7 +62,7 @@ async fn what_another_program_publishes_on_the_rooms_subjects_reaches_no_user() 
     let b = node(&nats, "b");
     let mut ann = join(&a, "ann").await;
     let mut bob = join(&b, "bob").await;
-    let js = jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    let js = jetstream::new(nats.client().await);
 
     // The room's log: a forged sender, a text with ESC and NUL, a sender
     // that is fine with a text that is not, an entry far too large.
@@ -107,7 +107,7 @@ async fn what_another_program_publishes_on_the_rooms_subjects_reaches_no_user() 
     // Control orders: a kick whose reason clears the screen, a notice with
     // ESC and NUL, one from a node whose name is a wildcard; then a fine
     // notice, after them.
-    let client = async_nats::connect(nats.url()).await.unwrap();
+    let client = nats.client().await;
     for order in [
         serde_json::json!({"origin": "x", "type": "kick", "name": "bob", "reason": "\u{1b}[2Jflood"}),
         serde_json::json!({"origin": "x", "type": "notice", "text": "evil\u{1b}[2J\u{0}"}),

@@ -17,6 +17,11 @@
 //! | `POST /v1/reload` | | [`Reloaded`] |
 //! | `GET /v1/metrics` | | text: [`METRICS_TEXT`] or [`METRICS_OPENMETRICS`] |
 //! | `GET /v1/health` | | [`Health`] |
+//! | `GET /v1/names` | | [`Names`] |
+//! | `GET /v1/names/{name}` | | [`NameRecord`] |
+//! | `PUT /v1/names/{name}` | [`NameKeyRequest`] | [`NameChanged`] |
+//! | `DELETE /v1/names/{name}` | | [`NameChanged`] |
+//! | `DELETE /v1/names/{name}/keys/{key}` | | [`NameChanged`] |
 
 mod rooms;
 
@@ -121,8 +126,14 @@ pub struct User {
     pub since: u64,
     /// Messages sent.
     pub messages: u64,
-    /// Fingerprint of the key the user joined with.
+    /// Fingerprint of the key the user joined with (the room's key, not
+    /// the user's identity).
     pub key_id: String,
+    /// Fingerprint of the identity the user proved at its join (16 hex
+    /// digits, docs/protocol.md §12.1); absent for a user who joined
+    /// without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
     /// Unix seconds when this session will be disconnected because its key
     /// was withdrawn by a rotation with `disconnect` and a grace (the same
     /// as the status's `disconnect_at`); absent otherwise.
@@ -298,6 +309,59 @@ pub struct Health {
     pub error: Option<ApiError>,
 }
 
+/// One key registered to a name.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NameKey {
+    /// The public key in its text form (`chat-id1_…`).
+    pub key: String,
+    /// Its fingerprint (16 hex digits).
+    pub fingerprint: String,
+}
+
+/// A name registered to keys (`GET /v1/names/{name}`, and each entry of
+/// [`Names`]).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NameRecord {
+    /// The name as it was registered (matched case-insensitively).
+    pub name: String,
+    /// Its keys, in the order they were added.
+    pub keys: Vec<NameKey>,
+    /// Unix seconds when the name was registered.
+    pub registered: u64,
+    /// Unix seconds when a user of the name was last seen joining or
+    /// leaving (a name unused for `name_expiry` is released).
+    pub last_seen: u64,
+}
+
+/// `GET /v1/names`: the names registry.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Names {
+    /// The `names` policy in force: `open`, `first-come` or `registered`.
+    pub policy: String,
+    /// Every name registered, in case-insensitive order.
+    pub names: Vec<NameRecord>,
+}
+
+/// `PUT /v1/names/{name}`: a key to register to the name (the name is
+/// registered with it if it is not yet).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct NameKeyRequest {
+    /// The public key in its text form (`chat-id1_…`, as the first line of
+    /// `chat --show-identity` prints it).
+    pub key: String,
+}
+
+/// Answer to a change of a name's keys.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NameChanged {
+    /// The name.
+    pub name: String,
+    /// The keys registered to it now; empty: the name is free (not
+    /// registered).
+    pub keys: Vec<NameKey>,
+}
+
 /// The body of every error answer.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct ErrorBody {
@@ -309,6 +373,7 @@ pub struct ErrorBody {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct ApiError {
     /// Stable code: `bad_request`, `forbidden`, `not_found`, `no_such_user`,
+    /// `no_such_name`, `too_many_keys`, `registry_full`,
     /// `invalid_password`, `method_not_allowed`, `cluster_unavailable`,
     /// `internal`.
     pub code: String,

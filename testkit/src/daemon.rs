@@ -342,6 +342,23 @@ impl Daemon {
         }
     }
 
+    /// Runs the real `chatctl --socket RUNTIME_DIR/admin.sock ARGS`: its
+    /// exit code, stdout and stderr.
+    pub fn chatctl(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(bin("chatctl"))
+            .arg("--socket")
+            .arg(self.runtime_dir.join("admin.sock"))
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run chatctl");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     /// Stops with SIGTERM and returns the exit status.
     pub fn terminate(&mut self) -> ExitStatus {
         self.signal(libc::SIGTERM);

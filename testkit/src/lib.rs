@@ -14,7 +14,7 @@ mod rooms;
 
 pub use admin::{admin_call, admin_call_at, admin_call_with};
 pub use daemon::{Daemon, DaemonBuilder};
-pub use nats::{Nats, NatsCluster, free_ports};
+pub use nats::{Nats, NatsCluster, Planned, free_ports};
 pub use notify::Notify;
 pub use raw::{
     Greeted, Outcome, RawClient, RawReceiver, RawSender, Ws, close_of, connect, connect_from,

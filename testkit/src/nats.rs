@@ -108,41 +108,68 @@ fn port_arg(port: u16) -> String {
 pub struct Nats {
     process: Process,
     store: TempDir,
+    /// This server's password (see [`secret`]).
+    secret: String,
 }
 
 impl Nats {
     /// Starts a server on a free port.
     pub fn start() -> Nats {
-        Nats::start_at(0)
+        Nats::start_at(0, secret())
     }
 
-    /// Starts a server on `port` (0: a free one), for a test that points a
-    /// chatd at it before it runs.
-    pub fn start_at(port: u16) -> Nats {
+    /// Starts a server on `port` (0: a free one).
+    fn start_at(port: u16, secret: String) -> Nats {
         let store = tempfile::tempdir().expect("temp dir");
         Nats {
-            process: Process::start(&Nats::args(port, store.path())),
+            process: Process::start(&Nats::args(port, store.path(), &secret)),
             store,
+            secret,
         }
     }
 
-    fn args(port: u16, store: &Path) -> Vec<OsString> {
-        let mut args: Vec<OsString> = ["-js", "-a", "127.0.0.1", "-p", &port_arg(port), "-sd"]
-            .iter()
-            .map(OsString::from)
-            .collect();
-        args.push(store.into());
-        args
+    /// A server on a free port that is not started yet: a test can point a
+    /// chatd at [`Planned::url`] before it runs.
+    pub fn plan() -> Planned {
+        let [port] = free_ports::<1>();
+        Planned {
+            port,
+            secret: secret(),
+        }
     }
 
-    /// `nats://127.0.0.1:PORT`.
+    /// Writes the server's config file (in its store directory) and returns
+    /// the arguments that run it.
+    fn args(port: u16, store: &Path, secret: &str) -> Vec<OsString> {
+        let config = format!(
+            "listen: \"127.0.0.1:{port}\"\njetstream {{ store_dir: {store:?} }}\n\
+             authorization {{ user: {USER}, password: \"{secret}\" }}\n",
+            port = port_arg(port),
+        );
+        let path = store.join("nats.conf");
+        std::fs::write(&path, config).expect("write a nats-server config");
+        vec!["-c".into(), path.into()]
+    }
+
+    /// `nats://testkit:PASSWORD@127.0.0.1:PORT`: only the nodes of the
+    /// test that started this server can use it.
     pub fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.process.port)
+        format!(
+            "nats://{USER}:{}@127.0.0.1:{}",
+            self.secret, self.process.port
+        )
     }
 
     /// The server's log so far (since its last start).
     pub fn log(&self) -> String {
         self.process.log()
+    }
+
+    /// A NATS client of the test's own, logged in (the NATS client reads
+    /// no login from a URL by itself), for what a test publishes or reads
+    /// beside the nodes.
+    pub async fn client(&self) -> async_nats::Client {
+        client(&self.url(), &self.secret).await
     }
 
     /// The server's process id (for measuring its CPU time); `None` once
@@ -175,8 +202,60 @@ impl Nats {
     /// after a crash or a restart.
     pub fn restart(&mut self) {
         self.kill();
-        self.process = Process::start(&Nats::args(self.process.port, self.store.path()));
+        self.process = Process::start(&Nats::args(
+            self.process.port,
+            self.store.path(),
+            &self.secret,
+        ));
     }
+}
+
+/// The user every test server knows (with its own [`secret`]).
+const USER: &str = "testkit";
+
+/// A fresh password (32 hex digits from the kernel's random source) for
+/// one test's NATS server or cluster, which also names its cluster.
+///
+/// Tests run side by side on one machine, and a server restarted on its
+/// port (or a route port picked free and then bound) can find that port
+/// taken meanwhile by another test's server. Without a password of its
+/// own, a test's nodes would then reconnect to the other test's server,
+/// and a route would join the two clusters: each test would see the
+/// other's users, names and log entries. With one, a stray node or route
+/// is refused.
+fn secret() -> String {
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .expect("read /dev/urandom");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A [`Nats`] to be started later on a port chosen now ([`Nats::plan`]).
+pub struct Planned {
+    port: u16,
+    secret: String,
+}
+
+impl Planned {
+    /// The URL the server will have, with its login.
+    pub fn url(&self) -> String {
+        format!("nats://{USER}:{}@127.0.0.1:{}", self.secret, self.port)
+    }
+
+    /// Starts the server.
+    pub fn start(self) -> Nats {
+        Nats::start_at(self.port, self.secret)
+    }
+}
+
+/// A client of the test server at `url`, logged in with `secret`.
+async fn client(url: &str, secret: &str) -> async_nats::Client {
+    async_nats::ConnectOptions::with_user_and_password(USER.into(), secret.into())
+        .connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("connect to the test's nats-server: {e}"))
 }
 
 /// How many servers a [`NatsCluster`] runs.
@@ -189,6 +268,9 @@ const CLUSTER_SIZE: usize = 3;
 /// (by PID) when dropped.
 pub struct NatsCluster {
     dir: TempDir,
+    /// The cluster's password, for clients and routes alike, and the tail
+    /// of its cluster name (see [`secret`]).
+    secret: String,
     /// Route ports, chosen up front: every server's config names them all.
     routes: [u16; CLUSTER_SIZE],
     /// Monitoring ports, where `/jsz` says whom a server knows as leader.
@@ -215,6 +297,7 @@ impl NatsCluster {
         let ports = free_ports::<{ 2 * CLUSTER_SIZE }>();
         let mut cluster = NatsCluster {
             dir,
+            secret: secret(),
             routes: std::array::from_fn(|i| ports[i]),
             monitors: std::array::from_fn(|i| ports[CLUSTER_SIZE + i]),
             servers: Vec::new(),
@@ -233,7 +316,11 @@ impl NatsCluster {
         let mut routes = String::new();
         for (j, route) in self.routes.iter().enumerate() {
             if j != i {
-                let _ = write!(routes, "nats-route://127.0.0.1:{route}, ");
+                let _ = write!(
+                    routes,
+                    "nats-route://{USER}:{}@127.0.0.1:{route}, ",
+                    self.secret
+                );
             }
         }
         let store = self.dir.path().join(format!("store{i}"));
@@ -241,8 +328,12 @@ impl NatsCluster {
             "server_name: n{i}\nlisten: \"127.0.0.1:{port}\"\n\
              http: \"127.0.0.1:{monitor}\"\n\
              jetstream {{ store_dir: {store:?} }}\n\
-             cluster {{\n  name: testkit\n  listen: \"127.0.0.1:{route}\"\n  routes: [{routes}]\n}}\n",
+             authorization {{ user: {USER}, password: \"{secret}\" }}\n\
+             cluster {{\n  name: testkit-{name}\n  listen: \"127.0.0.1:{route}\"\n  \
+             authorization {{ user: {USER}, password: \"{secret}\" }}\n  routes: [{routes}]\n}}\n",
             port = port_arg(port),
+            secret = self.secret,
+            name = &self.secret[..8],
             monitor = self.monitors[i],
             route = self.routes[i],
         );
@@ -268,9 +359,17 @@ impl NatsCluster {
         }
     }
 
-    /// `nats://127.0.0.1:PORT` of server `i`.
+    /// `nats://testkit:PASSWORD@127.0.0.1:PORT` of server `i`.
     pub fn url(&self, i: usize) -> String {
-        format!("nats://127.0.0.1:{}", self.servers[i].port)
+        format!(
+            "nats://{USER}:{}@127.0.0.1:{}",
+            self.secret, self.servers[i].port
+        )
+    }
+
+    /// A NATS client of the test's own on server `i`, logged in.
+    pub async fn client(&self, i: usize) -> async_nats::Client {
+        client(&self.url(i), &self.secret).await
     }
 
     /// Every server's URL, comma-joined: one `--cluster` value.

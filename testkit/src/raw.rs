@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use chat_protocol::{
-    Auth, ClientEvent, ClientHandshake, RejectCode, ServerEvent, Session, Token, Welcome,
+    Auth, ClientEvent, ClientHandshake, Identity, RejectCode, ServerEvent, Session, Token, Welcome,
 };
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
@@ -169,6 +169,8 @@ pub struct Greeted {
     pub ws: Ws,
     /// The session's sealer (c2s counter 0: the `Auth` is next) and opener.
     pub session: Session,
+    /// The session's transcript hash, which an identity's proof signs.
+    pub th: [u8; 32],
 }
 
 impl Greeted {
@@ -181,10 +183,14 @@ impl Greeted {
             .await
             .expect("send hello");
         let challenge = next_binary(&mut ws).await?;
-        let (session, _) = hs
+        let (session, keys) = hs
             .on_challenge(&challenge)
             .expect("server passes its identity check");
-        Ok(Self { ws, session })
+        Ok(Self {
+            ws,
+            session,
+            th: keys.th,
+        })
     }
 
     /// Seals `auth` (any plaintext) as the `Auth`, sends it and reads the
@@ -301,6 +307,33 @@ impl RawClient {
             proof: None,
         };
         Self::join_with_auth(ws, key, &auth.to_bytes()).await
+    }
+
+    /// Joins `url` as `name`, proving `identity` for the session (or
+    /// none), as a client with an identity does.
+    pub async fn join_as(
+        url: &str,
+        key: &str,
+        name: &str,
+        password: &str,
+        identity: Option<&Identity>,
+    ) -> Outcome {
+        let greeted = match Greeted::greet(connect(url).await, key).await {
+            Ok(greeted) => greeted,
+            Err((code, reason)) => return Outcome::Closed(code, reason),
+        };
+        let mut auth = Auth {
+            username: name.into(),
+            password: password.to_owned().into(),
+            client: "testkit".into(),
+            after: None,
+            identity: None,
+            proof: None,
+        };
+        if let Some(identity) = identity {
+            auth.prove(identity, &greeted.th);
+        }
+        greeted.auth(&auth.to_bytes()).await
     }
 
     /// Joins with `auth` as the Auth's plaintext, whatever it holds.

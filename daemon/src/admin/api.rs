@@ -39,6 +39,7 @@ pub fn routes() -> Router<Parts> {
         .route("/v1/notice", post(notice))
         .route("/v1/reload", post(reload))
         .merge(super::rooms::routes())
+        .merge(super::names::routes())
 }
 
 /// Runs a change of state to its end even if the caller hangs up: hyper

@@ -7,6 +7,7 @@
 //! logged with the caller's uid, never with a secret.
 
 mod api;
+mod names;
 pub mod peer;
 mod rooms;
 pub mod socket;
@@ -32,6 +33,7 @@ use crate::ops::reload::Reload;
 use crate::ops::rotate::Rotation;
 use crate::ops::status::Facts;
 use crate::per_address::Guesses;
+use crate::registry::Registry;
 use crate::store::keyring::Keyring;
 use peer::Peer;
 
@@ -53,6 +55,8 @@ pub struct Parts {
     pub keyring: Arc<Keyring>,
     /// The room.
     pub hub: Arc<Hub>,
+    /// The names registry.
+    pub registry: Arc<Registry>,
     /// The other nodes, if any.
     pub peers: Arc<Peers>,
     /// A key rotation on this node.

@@ -18,6 +18,22 @@ use super::nodes::{NodeEntry, this_node};
 use crate::hub::Hub;
 use crate::ops::status::{ClusterView, Facts};
 
+/// Tells every node to end its session of `name` unless it proved one of
+/// `keys` (the name's owner joins on `node`); a failure is logged: the
+/// join then finds the name taken.
+pub async fn end_unproven(node: &Node, name: &str, keys: &[chat_protocol::IdentityKey]) {
+    let order = Order::EndUnproven {
+        name: name.to_string(),
+        keys: keys.to_vec(),
+    };
+    if let Err(e) = node.cluster.send(order).await {
+        tracing::warn!(
+            name,
+            "cluster: could not ask the other nodes to end an unproven holder of a registered name: {e}"
+        );
+    }
+}
+
 /// How long `users` waits for the other nodes' answers.
 const USERS_WAIT: Duration = Duration::from_secs(1);
 

@@ -89,14 +89,19 @@ impl Names {
     /// cannot decide, until `deadline` (see the module documentation).
     /// `Err(Taken)`: someone holds it; `Err(Cluster)`: NATS could not
     /// decide in time.
-    pub async fn claim(&self, name: &str, deadline: Instant) -> Result<(), ClaimError> {
+    pub async fn claim(
+        &self,
+        name: &str,
+        identity: Option<chat_protocol::IdentityKey>,
+        deadline: Instant,
+    ) -> Result<(), ClaimError> {
         if Instant::now() >= deadline {
             return Err(ClusterError::js("claim a name", "no time left to ask NATS").into());
         }
         let (tx, rx) = oneshot::channel();
         let task = self.clone();
         let owned = name.to_string();
-        tokio::spawn(async move { task.claim_task(owned, deadline, tx).await });
+        tokio::spawn(async move { task.claim_task(owned, identity, deadline, tx).await });
         let mut waiting = Waiting {
             rx: Some(rx),
             names: self.clone(),
@@ -125,11 +130,12 @@ impl Names {
     async fn claim_task(
         self,
         name: String,
+        identity: Option<chat_protocol::IdentityKey>,
         deadline: Instant,
         tx: oneshot::Sender<Result<(), ClaimError>>,
     ) {
         let key = key_of(&name);
-        let value = Holder::new(self.node(), &name).encode();
+        let value = Holder::new(self.node(), &name, identity).encode();
         match self.try_create(&key, &value, deadline).await {
             Tried::Created(revision) => {
                 self.held

@@ -1,5 +1,7 @@
 //! The admin's orders to every node, on the subject `<room>.control`: kick
-//! a user, say a notice, reload the configuration, list the users.
+//! a user, say a notice, reload the configuration, list the users; and one
+//! a join sends: end the session that holds a registered name without
+//! proving one of its keys, since the name's owner is joining.
 //!
 //! A control message is JSON, `{"origin": NODE, "type": …, …}`. The node
 //! an admin asks acts on its own part at once and sends the order to the
@@ -45,6 +47,15 @@ pub enum Order {
     Reload,
     /// Answer the message's reply inbox with this node's users.
     Users,
+    /// The owner of the registered name `name` is joining on the sending
+    /// node: end this node's session of `name` unless it proved one of
+    /// `keys` (a `bye` `name_registered`).
+    EndUnproven {
+        /// The name (any case).
+        name: String,
+        /// The name's keys.
+        keys: Vec<chat_protocol::IdentityKey>,
+    },
 }
 
 /// A control message as sent: the order and the node it comes from.
@@ -88,7 +99,7 @@ impl Control {
         if !super::valid_node_name(origin) {
             return Err("an \"origin\" that is not a valid node name".into());
         }
-        if !["kick", "notice", "reload", "users"].contains(&kind.as_str()) {
+        if !["kick", "notice", "reload", "users", "end_unproven"].contains(&kind.as_str()) {
             return Ok(Decoded::Unknown(kind));
         }
         if !chat_protocol::json::no_duplicate_members(payload) {
@@ -119,6 +130,15 @@ impl Order {
                 chat_protocol::validate_text(text, crate::config::check::MAX_TEXT_CEILING)
                     .map_err(|(_, e)| format!("a notice: {e}"))
             }
+            Order::EndUnproven { name, keys } => {
+                if !chat_protocol::valid_username(name) {
+                    return Err("an end_unproven of a name that is not valid".into());
+                }
+                if keys.is_empty() || keys.len() > crate::registry::record::MAX_KEYS {
+                    return Err("an end_unproven with no keys, or too many".into());
+                }
+                Ok(())
+            }
             Order::Reload | Order::Users => Ok(()),
         }
     }
@@ -145,6 +165,9 @@ impl UsersAnswer {
                 chat_protocol::valid_username(&u.name)
                     && u.key_id.len() == 16
                     && u.key_id.bytes().all(|b| b.is_ascii_hexdigit())
+                    && u.identity
+                        .as_ref()
+                        .is_none_or(|f| f.len() == 16 && f.bytes().all(|b| b.is_ascii_hexdigit()))
                     && u.address.len() <= 64
                     && (u.address.parse::<std::net::SocketAddr>().is_ok()
                         || u.address.parse::<std::net::IpAddr>().is_ok())
@@ -314,6 +337,11 @@ async fn carry_out(node: &Node, ctx: &Context, control: Control, reply: Option<S
             let reload = ctx.reload.clone();
             tokio::spawn(async move { reload.run().await });
         }
+        Order::EndUnproven { name, keys } => {
+            if ctx.hub.end_unproven(&name, &keys) {
+                tracing::info!(name = %name, from = %origin, "ended a session of a registered name: its owner joined on another node");
+            }
+        }
         Order::Users => {
             let Some(reply) = reply else {
                 return;
@@ -344,6 +372,10 @@ mod tests {
             Order::Notice { text: "hi".into() },
             Order::Reload,
             Order::Users,
+            Order::EndUnproven {
+                name: "ace".into(),
+                keys: vec![chat_protocol::Identity::from_seed(&[1; 32]).public()],
+            },
         ] {
             let control = Control {
                 origin: "n1".into(),
@@ -372,6 +404,8 @@ mod tests {
             br#"{"origin":"n1","type":"notice","text":"a","text":"b"}"#,
             br#"{"origin":"n.*","type":"reload"}"#,
             br#"{"origin":"n 1","type":"reload"}"#,
+            br#"{"origin":"n1","type":"end_unproven","name":"ace","keys":[]}"#,
+            br#"{"origin":"n1","type":"end_unproven","name":"a ce","keys":["chat-id1_AAAA"]}"#,
         ] {
             assert!(
                 Control::decode(bad).is_err(),

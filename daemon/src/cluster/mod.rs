@@ -27,13 +27,16 @@
 //! - [`presence`]: the users of the other nodes, from a watch of the names
 //!   bucket, and [`dm`]: direct messages to them, over a plain subject per
 //!   node.
+//! - [`registry`]: the names registry (names owned by keys), one record a
+//!   name in a bucket of its own, every change a compare-and-set.
 //! - [`node`]: this chatd as a node (what [`Peers::Cluster`] holds);
 //!   [`start`]: its start beside a NATS not ready yet; [`tasks`]: what it
 //!   runs until the shutdown.
 //!
 //! Everything a cluster keeps is named after its room (`room`, default
 //! `chat`): the stream `CHAT_LOG` on subject `chat.log`, the buckets
-//! `chat_names`, `chat_state` and `chat_nodes`, so several rooms can share one NATS.
+//! `chat_names`, `chat_state`, `chat_nodes` and `chat_registry`, so several
+//! rooms can share one NATS.
 //!
 //! Compatibility: Debian 12's nats-server is 2.9. async-nats's
 //! `create_key_value` asks for the account's info first and cannot read a
@@ -49,12 +52,14 @@ pub(crate) mod dm;
 pub(crate) mod error;
 pub(crate) mod keys;
 pub mod log;
+pub(crate) mod login;
 pub mod names;
 pub(crate) mod node;
 pub(crate) mod nodes;
 pub(crate) mod password;
 pub(crate) mod peers;
 pub(crate) mod presence;
+pub(crate) mod registry;
 pub(crate) mod replicated;
 pub(crate) mod shared;
 pub(crate) mod start;
@@ -171,6 +176,19 @@ impl Cluster {
                 urls: urls.clone(),
                 reason: e.to_string(),
             })?;
+        match login::from_urls(&addrs) {
+            Ok(None) => {}
+            Ok(Some(_)) if settings.credentials.is_some() => {
+                return Err(ClusterError::Connect {
+                    urls,
+                    reason:
+                        "a URL carries a login and cluster_credentials is set too; use one of them"
+                            .into(),
+                });
+            }
+            Ok(Some(login)) => options = login.apply(options),
+            Err(reason) => return Err(ClusterError::Connect { urls, reason }),
+        }
         let client = options.connect(addrs).await.map_err(|e| {
             use async_nats::ConnectErrorKind as Kind;
             let reason = e.to_string();
@@ -202,6 +220,7 @@ impl Cluster {
             (cluster.names_bucket(), cluster.settings.claim_lifetime()),
             (cluster.state_bucket(), Duration::ZERO),
             (cluster.nodes_bucket(), cluster.settings.claim_ttl),
+            (cluster.registry_bucket(), Duration::ZERO),
         ] {
             cluster
                 .create_or_update(
@@ -287,6 +306,10 @@ impl Cluster {
 
     pub(crate) fn nodes_bucket(&self) -> String {
         format!("{}_nodes", self.settings.room)
+    }
+
+    pub(crate) fn registry_bucket(&self) -> String {
+        format!("{}_registry", self.settings.room)
     }
 
     /// Makes the room's log stream keep at most `history` messages, but

@@ -8,9 +8,11 @@
 //! never overwrites a claim another node made after this one had lapsed.
 //!
 //! A claim's value is JSON `{"node":…,"name":…}`: the node that holds it
-//! and the name as its user wrote it (the key is folded), so every node can
-//! list the users of the others ([`super::presence`]). A bare node name, as
-//! the first cluster releases wrote, is still read.
+//! and the name as its user wrote it (the key is folded), and the identity
+//! the user proved at its join, if any (`identity`, the key's text form),
+//! so every node can list the users of the others with their identities
+//! ([`super::presence`]). A bare node name, as the first cluster releases
+//! wrote, is still read.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -60,17 +62,23 @@ pub struct Holder {
     /// claim of the same name on the same node. Absent in older claims.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim: Option<String>,
+    /// The identity the user proved at its join; absent: none (and in
+    /// older claims).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<chat_protocol::IdentityKey>,
 }
 
 impl Holder {
-    /// A new claim of `name` by `node`, with its own random id.
-    pub fn new(node: &str, name: &str) -> Holder {
+    /// A new claim of `name` by `node` for a user who proved `identity`,
+    /// with its own random id.
+    pub fn new(node: &str, name: &str, identity: Option<chat_protocol::IdentityKey>) -> Holder {
         let mut id = [0u8; 8];
         getrandom::fill(&mut id).expect("the OS random generator failed");
         Holder {
             node: node.to_string(),
             name: name.to_string(),
             claim: Some(id.iter().map(|b| format!("{b:02x}")).collect()),
+            identity,
         }
     }
 
@@ -91,6 +99,7 @@ impl Holder {
             node: node.to_string(),
             name: name_of(key),
             claim: None,
+            identity: None,
         })
     }
 }
@@ -297,9 +306,10 @@ mod tests {
 
     #[test]
     fn a_claim_value_says_node_and_name_and_a_bare_node_still_reads() {
-        let holder = Holder::new("n1", "Ace.B");
+        let key = chat_protocol::Identity::from_seed(&[1; 32]).public();
+        let holder = Holder::new("n1", "Ace.B", Some(key));
         assert_eq!(holder.claim.as_ref().map(String::len), Some(16));
-        assert_ne!(holder.claim, Holder::new("n1", "Ace.B").claim);
+        assert_ne!(holder.claim, Holder::new("n1", "Ace.B", None).claim);
         let key = key_of(&holder.name);
         assert_eq!(key, "ace=2eb");
         assert_eq!(Holder::decode(&key, &holder.encode()), Some(holder));
@@ -309,6 +319,7 @@ mod tests {
                 node: "n2".into(),
                 name: "ace.b".into(),
                 claim: None,
+                identity: None,
             })
         );
         assert_eq!(Holder::decode(&key, b""), None);

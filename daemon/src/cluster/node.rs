@@ -30,6 +30,8 @@ pub struct Node {
     pub password_revision: AtomicU64,
     /// The nodes alive, this one included (`chatctl status`, `users`).
     pub nodes: super::nodes::Nodes,
+    /// The names registry (names owned by keys).
+    pub registry: super::registry::Registered,
     /// Told each time the room's stream handed the room new entries.
     pub arrived: Arc<Notify>,
 }
@@ -59,6 +61,7 @@ impl Node {
         let names = cluster.names().await?;
         let shared = cluster.shared().await?;
         let nodes = cluster.nodes().await?;
+        let registry = cluster.registry().await?;
         tracing::info!(
             node = %cluster.settings().node_name,
             urls = %shown_urls(&config.cluster),
@@ -71,6 +74,7 @@ impl Node {
             keys_revision: AtomicU64::new(0),
             password_revision: AtomicU64::new(0),
             nodes,
+            registry,
             arrived: Arc::new(Notify::new()),
         })
     }
@@ -104,8 +108,13 @@ impl Node {
     /// Claims `name` for a user joining here; while NATS cannot decide
     /// (reconnecting, a leader being elected), tried again until
     /// `deadline` ([`super::claim`]).
-    pub async fn claim(&self, name: &str, deadline: tokio::time::Instant) -> Result<(), Claim> {
-        match self.names.claim(name, deadline).await {
+    pub async fn claim(
+        &self,
+        name: &str,
+        identity: Option<chat_protocol::IdentityKey>,
+        deadline: tokio::time::Instant,
+    ) -> Result<(), Claim> {
+        match self.names.claim(name, identity, deadline).await {
             Ok(()) => Ok(()),
             Err(ClaimError::Taken) => Err(Claim::Taken),
             Err(ClaimError::Cluster(e)) => {

@@ -9,8 +9,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chat_protocol::ErrorCode;
 use chat_protocol::admin::{Rotated, User, Users};
+use chat_protocol::clock::now_secs;
+use chat_protocol::{ErrorCode, IdentityKey};
 use tokio::time::Instant;
 
 use super::admin::KickElsewhere;
@@ -19,9 +20,13 @@ use super::node::Node;
 use super::start::{StartError, Started, Starting};
 use super::tasks::Context;
 use crate::config::Config;
+use crate::config::names::Policy;
 use crate::hub::{Dm, Hub, Member, no_such_user};
 use crate::ops::rotate::Rotation;
 use crate::ops::status::{ClusterView, Facts};
+use crate::registry::edit::{Edit, Refusal};
+use crate::registry::record::Record;
+use crate::registry::{EditError, Registry};
 use crate::store::Store;
 use crate::store::keyring::{Keyring, Keys};
 use crate::store::password::Gate;
@@ -58,6 +63,26 @@ impl Peers {
         }
     }
 
+    /// The policy an unset `names` means, when the cluster decides it (a
+    /// single chatd's state directory decided it already: `None`);
+    /// `created`: the keys in force were made by this start.
+    pub async fn names_default(
+        &self,
+        config: &Config,
+        created: bool,
+        starting: &mut Starting,
+    ) -> Result<Option<Policy>, StartError> {
+        match self {
+            Peers::Alone => Ok(None),
+            Peers::Cluster(node) => starting
+                .retry(|| async {
+                    Ok(super::registry::default_policy(&node.shared, config, created).await?)
+                })
+                .await
+                .map(Some),
+        }
+    }
+
     /// Starts the node's tasks (nothing alone).
     pub async fn serve(&self, ctx: Context, starting: &mut Starting) -> Result<(), StartError> {
         match self {
@@ -74,17 +99,108 @@ impl Peers {
         }
     }
 
-    /// Claims `name` on every node for a join here: `Ok(true)` when a
-    /// claim was made (release it if the join fails), `Ok(false)` alone
-    /// (the room alone decides). In a cluster a name a member here holds is
-    /// taken without a claim (were it released between this look and the
-    /// join, the join would hold the name unclaimed); NATS is waited for
-    /// while it cannot decide, until `deadline`.
-    pub async fn claim(&self, hub: &Hub, name: &str, deadline: Instant) -> Result<bool, Claim> {
+    /// Claims `name` on every node for a join here that proved `identity`
+    /// (other nodes list it so): `Ok(true)` when a claim was made (release
+    /// it if the join fails), `Ok(false)` alone (the room alone decides).
+    /// In a cluster a name a member here holds is taken without a claim
+    /// (were it released between this look and the join, the join would
+    /// hold the name unclaimed); NATS is waited for while it cannot decide,
+    /// until `deadline`.
+    pub async fn claim(
+        &self,
+        hub: &Hub,
+        name: &str,
+        identity: Option<IdentityKey>,
+        deadline: Instant,
+    ) -> Result<bool, Claim> {
         match self {
             Peers::Alone => Ok(false),
             Peers::Cluster(_) if hub.member(name).is_some() => Err(Claim::Taken),
-            Peers::Cluster(node) => node.claim(name, deadline).await.map(|()| true),
+            Peers::Cluster(node) => node.claim(name, identity, deadline).await.map(|()| true),
+        }
+    }
+
+    /// Asks the other nodes to end their session of `name` unless it
+    /// proved one of `keys` (the name's owner is joining here; nothing
+    /// alone).
+    pub async fn end_unproven_elsewhere(&self, name: &str, keys: &[IdentityKey]) {
+        match self {
+            Peers::Alone => {}
+            Peers::Cluster(node) => super::admin::end_unproven(node, name, keys).await,
+        }
+    }
+
+    /// `name`'s record in the names registry, if it is registered; `Err`:
+    /// a cluster's NATS cannot say now. (A record in a cluster's bucket
+    /// that breaks the rules is a name registered to no key: its joins are
+    /// refused until the admin removes it.)
+    pub async fn registered(
+        &self,
+        registry: &Registry,
+        name: &str,
+    ) -> Result<Option<Record>, String> {
+        match self {
+            Peers::Alone => Ok(registry.get_here(name)),
+            Peers::Cluster(node) => super::registry::lookup(node, name).await,
+        }
+    }
+
+    /// Changes `name`'s record by `edit` (the registry's rules,
+    /// `crate::registry::edit`): in `STATE_DIR/names` alone, by
+    /// compare-and-set in a cluster's bucket. The record after.
+    pub async fn edit_name(
+        &self,
+        registry: &Registry,
+        name: &str,
+        edit: impl Fn(Option<&Record>) -> Result<Edit, Refusal>,
+    ) -> Result<Option<Record>, EditError> {
+        match self {
+            Peers::Alone => registry.edit_here(name, edit).await,
+            Peers::Cluster(node) => node.registry.edit(name, edit, registry.max_names()).await,
+        }
+    }
+
+    /// Every registered name, in name order, with the last-seen times
+    /// noted here and not yet written.
+    pub async fn names(&self, registry: &Registry) -> Result<Vec<Record>, String> {
+        let records = match self {
+            Peers::Alone => registry.list_here(),
+            Peers::Cluster(node) => node.registry.list().await.map_err(|e| e.to_string())?,
+        };
+        Ok(registry.with_seen(records))
+    }
+
+    /// Writes the last-seen times noted since the last batch.
+    pub async fn write_seen(&self, registry: &Registry) {
+        let seen = registry.take_seen();
+        let written = match self {
+            Peers::Alone => registry.touch_here(seen).await.map_err(|e| e.to_string()),
+            Peers::Cluster(node) => node.registry.touch(seen).await.map_err(|e| e.to_string()),
+        };
+        if let Err(e) = written {
+            tracing::warn!("names: when names were last seen was not written: {e}");
+        }
+    }
+
+    /// Releases the names unused for `name_expiry` that no one online
+    /// holds; the names released.
+    pub async fn expire_names(
+        &self,
+        registry: &Registry,
+        hub: &Hub,
+    ) -> Result<Vec<String>, String> {
+        let cutoff = now_secs().saturating_sub(registry.expiry_secs());
+        let online = |name: &str| hub.holder(name).is_some();
+        match self {
+            Peers::Alone => registry
+                .expire_here(cutoff, online)
+                .await
+                .map_err(|e| e.to_string()),
+            Peers::Cluster(node) => node
+                .registry
+                .expire(cutoff, online)
+                .await
+                .map_err(|e| e.to_string()),
         }
     }
 

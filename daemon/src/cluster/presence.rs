@@ -39,6 +39,8 @@ const FIRST_LIST: Duration = Duration::from_secs(3);
 /// A user of another node, as the watch knows it.
 struct Known {
     node: Arc<str>,
+    /// The identity the user proved at its join.
+    identity: Option<chat_protocol::IdentityKey>,
     /// When its claim was last made or renewed, as seen here.
     seen: Instant,
 }
@@ -125,6 +127,7 @@ impl Watcher {
         }
         if let Some(known) = self.known.get_mut(key)
             && *known.node == *holder.node
+            && known.identity == holder.identity
         {
             known.seen = now;
             return;
@@ -136,13 +139,25 @@ impl Watcher {
         let node = self.node(&holder.node);
         let known = Known {
             node: node.clone(),
+            identity: holder.identity,
             seen: now,
         };
         if let Some(old) = self.known.insert(key.to_string(), known) {
-            // Lapsed on one node and claimed on another.
-            hub.remote_left(&name_of(key), &old.node, "node lost");
+            // Lapsed on one node and claimed on another (or, on the same
+            // node, by a user of another identity: the leave was missed).
+            let why = if old.node == node {
+                "left"
+            } else {
+                "node lost"
+            };
+            hub.remote_left(&name_of(key), &old.node, why);
         }
-        hub.remote_joined(holder.name.to_ascii_lowercase(), holder.name, node);
+        hub.remote_joined(
+            holder.name.to_ascii_lowercase(),
+            holder.name,
+            node,
+            holder.identity,
+        );
     }
 
     /// Removes, as "node lost", the users whose claims were not renewed
@@ -301,7 +316,7 @@ mod tests {
     use crate::config::Config;
 
     fn claim(w: &mut Watcher, hub: &Hub, revision: u64, node: &str, name: &str, at: Instant) {
-        let value = Holder::new(node, name).encode();
+        let value = Holder::new(node, name, None).encode();
         let key = key_of(name);
         w.apply(hub, revision, &key, Some(&value), at);
     }

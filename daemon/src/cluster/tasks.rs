@@ -18,6 +18,7 @@ use crate::hub::Hub;
 use crate::ops::reload::Reload;
 use crate::ops::rotate::Rotation;
 use crate::ops::status::Facts;
+use crate::registry::Registry;
 use crate::store::keyring::Keyring;
 
 /// What a node's tasks use of the daemon.
@@ -29,6 +30,8 @@ pub struct Context {
     pub keyring: Arc<Keyring>,
     /// The room.
     pub hub: Arc<Hub>,
+    /// The names registry (a node of a cluster keeps its records in NATS).
+    pub registry: Arc<Registry>,
     /// This node's liveness entry (where it listens, since when).
     pub facts: Arc<Facts>,
     /// A rotation another node made, put in force here.
@@ -50,6 +53,14 @@ pub(super) async fn start(
     ctx: Context,
     starting: &mut Starting,
 ) -> Result<(), StartError> {
+    let kept = ctx.registry.kept_here();
+    if kept > 0 {
+        tracing::warn!(
+            kept,
+            "the state directory's names registry holds names, which a node of a cluster does not use \
+             (the cluster's registry is in NATS): register them again there with `chatctl names add NAME KEY`"
+        );
+    }
     tokio::spawn(pump_arrivals(
         node.arrived.clone(),
         ctx.hub.clone(),

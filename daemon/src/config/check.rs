@@ -26,8 +26,18 @@ pub const MAX_ROOM_IDLE_EXPIRY: Duration = Duration::from_secs(366 * 86_400);
 pub const MIN_HISTORY_BYTES: usize = 1024 * 1024;
 
 /// Longest any configured duration may be: a day is already far beyond
-/// sane, and the bound keeps deadline arithmetic from overflowing.
+/// sane, and the bound keeps deadline arithmetic from overflowing. (One
+/// exception: `name_expiry`, counted in days: [`NAME_EXPIRY`].)
 pub const MAX_DURATION: Duration = Duration::from_secs(86_400);
+
+/// The bounds of `name_expiry`: a day to ten years. It is compared with
+/// Unix seconds, never added to a deadline.
+pub const NAME_EXPIRY: std::ops::RangeInclusive<Duration> =
+    Duration::from_secs(86_400)..=Duration::from_secs(3650 * 86_400);
+
+/// The largest `max_names`: the registry is kept in memory and written
+/// whole (`STATE_DIR/names`).
+pub const MAX_NAMES_CEILING: usize = 100_000;
 
 impl Config {
     /// Checks values that the types alone do not bound.
@@ -150,6 +160,16 @@ impl Config {
             self.history_max_bytes >= MIN_HISTORY_BYTES,
             "history_max_bytes",
             "history_max_bytes must be at least 1048576 (1 MiB)",
+        )?;
+        check(
+            NAME_EXPIRY.contains(&self.name_expiry.0),
+            "name_expiry",
+            "name_expiry must be at least 1d and at most 3650d (ten years)",
+        )?;
+        check(
+            (1..=MAX_NAMES_CEILING).contains(&self.max_names),
+            "max_names",
+            "max_names must be between 1 and 100000",
         )?;
         check(
             self.keepalive_timeout.0 > self.keepalive_interval.0,

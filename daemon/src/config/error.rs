@@ -96,6 +96,9 @@ fn wrong_type_in_plain_words(key: &str, message: &str) -> Option<String> {
         "usize" | "u64" => format!("a whole number of 0 or more, like {key} = 10 (no quotes)"),
         "u32" => format!("a whole number from 0 to 4294967295, like {key} = 10 (no quotes)"),
         "a boolean" => format!("true or false (no quotes), like {key} = false"),
+        "a string" if key == "name_expiry" => {
+            format!("a duration in days in double quotes, like {key} = \"365d\"")
+        }
         "a string" if durations.contains(&key) => {
             format!("a duration in double quotes, like {key} = \"10s\" (or \"5m\", \"1h\")")
         }

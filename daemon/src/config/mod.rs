@@ -8,6 +8,7 @@ pub(crate) mod check;
 pub(crate) mod cluster;
 pub(crate) mod current;
 pub(crate) mod error;
+pub mod names;
 pub(crate) mod network;
 pub mod reload;
 
@@ -167,6 +168,16 @@ pub struct Config {
     /// How long a node that starts waits for NATS and JetStream (started
     /// at the same moment, say) before it gives up; zero: not at all.
     pub cluster_start_timeout: Human,
+    /// Whether names are bound to the keys of people's identities:
+    /// `"open"`, `"first-come"` or `"registered"`. Unset: `"first-come"`
+    /// for a state directory with a names registry (made at its first
+    /// start), `"open"` (with a warning at every start) for one that held
+    /// a key before chatd had a registry.
+    pub names: Option<names::Policy>,
+    /// How long a registered name may go unused before it is released.
+    pub name_expiry: Human,
+    /// Most names the registry holds.
+    pub max_names: usize,
 }
 
 impl Default for Config {
@@ -213,6 +224,9 @@ impl Default for Config {
             cluster_claim_ttl: Human(Duration::from_secs(30)),
             cluster_replicas: 1,
             cluster_start_timeout: Human(Duration::from_secs(120)),
+            names: None,
+            name_expiry: Human(Duration::from_secs(365 * 86_400)),
+            max_names: 10_000,
         }
     }
 }
@@ -436,6 +450,10 @@ mod tests {
             (
                 "handshake_timeout = 10",
                 "chatd.toml line 1: handshake_timeout must be a duration in double quotes, like handshake_timeout = \"10s\" (or \"5m\", \"1h\"), not the number 10",
+            ),
+            (
+                "name_expiry = 30",
+                "chatd.toml line 1: name_expiry must be a duration in days in double quotes, like name_expiry = \"365d\", not the number 30",
             ),
             (
                 "motd = true",

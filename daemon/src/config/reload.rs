@@ -87,7 +87,8 @@ pub fn compare(old: &Config, new: Config) -> Compared {
             rate_burst, rate_per_second, outbound_queue, outbound_queue_bytes,
             presence_summary_above, presence_interval, handshake_timeout, keepalive_interval,
             keepalive_timeout, write_timeout, shutdown_timeout, room_creation, max_rooms,
-            max_rooms_per_session, rooms_made_per_hour, room_idle_expiry, history_max_bytes;
+            max_rooms_per_session, rooms_made_per_hour, room_idle_expiry, history_max_bytes,
+            names, name_expiry, max_names;
         reloader: log_level, password_file;
     );
     Compared {

@@ -37,6 +37,7 @@ impl Hub {
                 since: unix_secs(m.since),
                 messages: m.messages.load(Ordering::Relaxed),
                 key_id: m.key_id.to_string(),
+                identity: m.identity.map(|k| k.fingerprint().to_string()),
                 disconnect_at: None,
                 node: None,
             })

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use chat_protocol::{KeyId, RoomName, ServerEvent};
+use chat_protocol::{IdentityKey, KeyId, RoomName, ServerEvent};
 use tokio::sync::mpsc;
 
 use crate::ending::{Control, Ending};
@@ -28,6 +28,8 @@ pub struct Member {
     pub since: SystemTime,
     /// The key the session joined with.
     pub key_id: KeyId,
+    /// The identity the session proved at its join, if any.
+    pub identity: Option<IdentityKey>,
     /// Messages sent (public, actions and DMs).
     pub messages: AtomicU64,
     /// Ends this session.

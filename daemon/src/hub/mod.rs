@@ -31,7 +31,9 @@ use std::time::SystemTime;
 
 use chat_protocol::clock::now_ms;
 
-use chat_protocol::{ByeCode, KeyId, RateLimit, RejectCode, RoomName, ServerEvent, Welcome};
+use chat_protocol::{
+    ByeCode, IdentityKey, KeyId, RateLimit, RejectCode, RoomName, ServerEvent, Welcome,
+};
 use tokio::sync::{Notify, mpsc};
 
 use crate::config::{Config, Current};
@@ -46,6 +48,7 @@ use crate::store::rooms::RoomBook;
 mod admin;
 mod dm;
 pub(crate) mod member;
+mod owners;
 pub(crate) mod presence;
 mod remote;
 mod room;
@@ -56,6 +59,7 @@ pub mod start;
 pub mod welcome;
 
 pub use dm::{Dm, Routed, no_such_user};
+pub use owners::Holder;
 pub use start::RoomsSetup;
 pub use welcome::Unsent;
 
@@ -181,14 +185,16 @@ impl Hub {
         self.online() >= self.config().max_users
     }
 
-    /// Registers a user after the password check. Re-checks fullness and
-    /// takes the name atomically, so two joins can never share one. With
-    /// `after` (a resume), the history is the entries after that id.
+    /// Registers a user after the password check (who proved `identity`,
+    /// if any). Re-checks fullness and takes the name atomically, so two
+    /// joins can never share one. With `after` (a resume), the history is
+    /// the entries after that id.
     pub fn join(
         &self,
         name: &str,
         addr: SocketAddr,
         key_id: KeyId,
+        identity: Option<IdentityKey>,
         control: Arc<Control>,
         after: Option<u64>,
     ) -> Result<Joined, RejectCode> {
@@ -220,6 +226,7 @@ impl Hub {
             addr,
             since: SystemTime::now(),
             key_id,
+            identity,
             messages: AtomicU64::new(0),
             control,
             tx,
@@ -245,13 +252,13 @@ impl Hub {
                     name: name.to_string(),
                     online,
                     ts: now_ms(),
-                    identity: None,
+                    identity,
                     op: false,
                 },
                 Some(&key),
             );
         }
-        let users = room.names();
+        let (users, members) = room.listed();
         room.history.trim(now_ms());
         let last_id = room.history.last_id();
         let topic = room.meta.topic.clone();
@@ -272,7 +279,7 @@ impl Hub {
             default_room,
             name: name.to_string(),
             users,
-            members: Vec::new(),
+            members,
             gap: history.gap,
             resumed: after.is_some(),
             last_id: Some(last_id),
@@ -436,6 +443,7 @@ pub(crate) mod tests {
             name,
             "127.0.0.1:9".parse().unwrap(),
             KeyId([0; 8]),
+            None,
             Control::new(&shutdown),
             None,
         )
@@ -579,6 +587,7 @@ pub(crate) mod tests {
             "carol",
             "127.0.0.1:9".parse().unwrap(),
             KeyId([0; 8]),
+            None,
             Control::new(&shutdown),
             None,
         );
@@ -604,6 +613,7 @@ pub(crate) mod tests {
             "ALICE",
             "127.0.0.1:9".parse().unwrap(),
             KeyId([0; 8]),
+            None,
             Control::new(&shutdown),
             None,
         );

@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use chat_protocol::ServerEvent;
 use chat_protocol::clock::now_ms;
+use chat_protocol::{IdentityKey, ServerEvent};
 
 use super::{Hub, Room};
 use crate::hub::presence::summarised;
@@ -17,22 +17,36 @@ pub(super) struct Remote {
     pub(super) name: String,
     /// The node it is on.
     pub(super) node: Arc<str>,
+    /// The identity it proved at its join there.
+    pub(super) identity: Option<IdentityKey>,
 }
 
 impl Hub {
-    /// `name` (folded: `key`) joined on `node`. A user already listed is
-    /// moved there quietly; a new one is told to everyone here, or counted
-    /// for the summary in a large room; one whose name a member here still
-    /// holds waits until that member has left ([`Room::shadowed`]).
-    pub fn remote_joined(&self, key: String, name: String, node: Arc<str>) {
+    /// `name` (folded: `key`) joined on `node`, proving `identity`. A user
+    /// already listed is moved there quietly; a new one is told to
+    /// everyone here, or counted for the summary in a large room; one whose
+    /// name a member here still holds waits until that member has left
+    /// ([`Room::shadowed`]).
+    pub fn remote_joined(
+        &self,
+        key: String,
+        name: String,
+        node: Arc<str>,
+        identity: Option<IdentityKey>,
+    ) {
         let above = self.config().presence_summary_above;
         let mut room = self.lobby();
         room.pump();
         if let Some(known) = room.remote.get_mut(&key) {
             known.node = node;
+            known.identity = identity;
             return;
         }
-        let remote = Remote { name, node };
+        let remote = Remote {
+            name,
+            node,
+            identity,
+        };
         if room.users.contains_key(&key) {
             room.shadowed.insert(key, remote);
             return;
@@ -54,7 +68,7 @@ impl Hub {
             name: remote.name.clone(),
             online,
             ts: now_ms(),
-            identity: None,
+            identity: remote.identity,
             op: false,
         });
         room.remote.insert(key, remote);
@@ -128,7 +142,12 @@ mod tests {
     }
 
     fn remote(hub: &Hub, name: &str, node: &str) {
-        hub.remote_joined(name.to_ascii_lowercase(), name.into(), Arc::from(node));
+        hub.remote_joined(
+            name.to_ascii_lowercase(),
+            name.into(),
+            Arc::from(node),
+            None,
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use chat_protocol::clock::now_ms;
-use chat_protocol::{HistoryEntry, RoomName, ServerEvent};
+use chat_protocol::{HistoryEntry, IdentityKey, RoomName, ServerEvent};
 
 use super::remote;
 use crate::hub::member::Member;
@@ -104,26 +104,54 @@ impl Room {
         }
     }
 
-    /// Names online on every node, in order (see [`Room::users`]).
-    pub(super) fn names(&self) -> Vec<String> {
-        let mut names = Vec::with_capacity(self.online());
+    /// Calls `each` with the name and identity of everyone online on
+    /// every node, in order (see [`Room::users`]).
+    fn each_online(&self, mut each: impl FnMut(&String, Option<IdentityKey>)) {
         let mut local = self.users.iter().peekable();
         let mut remote = self.remote.iter().peekable();
         loop {
-            let next = match (local.peek(), remote.peek()) {
+            match (local.peek(), remote.peek()) {
                 (Some((l, _)), Some((r, _))) if l <= r => {
                     if l == r {
                         remote.next();
                     }
-                    local.next().map(|(_, m)| &m.name)
+                    let (_, m) = local.next().expect("peeked");
+                    each(&m.name, m.identity);
                 }
-                (_, Some(_)) => remote.next().map(|(_, r)| &r.name),
-                (Some(_), None) => local.next().map(|(_, m)| &m.name),
+                (_, Some(_)) => {
+                    let (_, r) = remote.next().expect("peeked");
+                    each(&r.name, r.identity);
+                }
+                (Some(_), None) => {
+                    let (_, m) = local.next().expect("peeked");
+                    each(&m.name, m.identity);
+                }
                 (None, None) => break,
-            };
-            names.extend(next.cloned());
+            }
         }
+    }
+
+    /// Names online on every node, in order (see [`Room::users`]).
+    pub(super) fn names(&self) -> Vec<String> {
+        let mut names = Vec::with_capacity(self.online());
+        self.each_online(|name, _| names.push(name.clone()));
         names
+    }
+
+    /// Everyone online on every node as the `members` lists show them, in
+    /// the order of [`Room::names`], and those names.
+    pub(super) fn listed(&self) -> (Vec<String>, Vec<chat_protocol::Member>) {
+        let mut names = Vec::with_capacity(self.online());
+        let mut members = Vec::with_capacity(self.online());
+        self.each_online(|name, identity| {
+            names.push(name.clone());
+            members.push(chat_protocol::Member {
+                name: name.clone(),
+                identity,
+                op: false,
+            });
+        });
+        (names, members)
     }
 
     /// Users online on every node.

@@ -222,7 +222,7 @@ impl Hub {
                     name: member.name.clone(),
                     online,
                     ts: now_ms(),
-                    identity: None,
+                    identity: member.identity,
                     op: false,
                 },
                 Some(key),
@@ -328,18 +328,14 @@ impl Hub {
     /// The answer to `who` for `room`.
     pub fn who_in(&self, member: &Member, room: &RoomName) -> Result<ServerEvent, Refusal> {
         if self.is_default(room) {
-            return Ok(ServerEvent::Users {
-                room: None,
-                users: self.names(),
-                members: Vec::new(),
-            });
+            return Ok(self.who());
         }
         let slot = self.member_of(member, room)?;
-        let users = slot.room.lock().expect("lock").names();
+        let (users, members) = slot.room.lock().expect("lock").listed();
         Ok(ServerEvent::Users {
             room: Some(room.clone()),
             users,
-            members: Vec::new(),
+            members,
         })
     }
 
@@ -384,12 +380,13 @@ fn answer(room: &mut Room, member: &Member, after: Option<u64>, config: &Config)
             gap: false,
         },
     };
+    let (users, members) = room.listed();
     let joined = RoomJoined {
         room: room.name.clone(),
         topic: room.meta.topic.clone(),
         private: room.meta.private,
-        users: room.names(),
-        members: Vec::new(),
+        users,
+        members,
         history: Vec::new(),
         gap: history.gap,
         resumed: after.is_some(),

@@ -1,17 +1,20 @@
 //! What chatd counts per client address (an IPv4 address, or an IPv6
 //! /64; behind a trusted proxy, the client it names): the connections
 //! open and new ([`connections`], bounded by `max_connections_per_ip` and
-//! `connections_per_ip_per_minute`), and the wrong passwords
-//! ([`password_guesses`], a throttle on guessing). Both keep their records
-//! in a table bounded in entries ([`recent`]), so a flood of addresses
-//! costs bounded memory.
+//! `connections_per_ip_per_minute`), the wrong passwords
+//! ([`password_guesses`], a throttle on guessing) and the names registered
+//! ([`registrations`], under `names = "first-come"`). Each keeps its
+//! records in a table bounded in entries ([`recent`]), so a flood of
+//! addresses costs bounded memory.
 //!
 //! The door counts connections as it accepts them, the session's admission
-//! counts guesses: both use this folder, which uses neither.
+//! counts guesses, the names registry counts registrations: they use this
+//! folder, which uses none of them.
 
 pub mod connections;
 pub mod password_guesses;
 pub mod recent;
+pub mod registrations;
 
 use std::net::IpAddr;
 

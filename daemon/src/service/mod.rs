@@ -6,6 +6,7 @@
 pub(crate) mod banner;
 pub(crate) mod check;
 pub(crate) mod listeners;
+pub(crate) mod names;
 pub mod process;
 pub mod signals;
 pub(crate) mod startup;
@@ -120,6 +121,12 @@ pub async fn run(
             shutdown.clone(),
         ));
     }
+    tokio::spawn(names::upkeep(
+        app.peers.clone(),
+        app.registry.clone(),
+        app.hub.clone(),
+        shutdown.clone(),
+    ));
     if let Some(every) = systemd::watchdog_interval() {
         tokio::spawn(watchdog(every, shutdown.clone()));
     }
@@ -150,6 +157,10 @@ pub async fn run(
         );
     }
     let _ = tokio::time::timeout_at(deadline, admin_server).await;
+    // When names were last seen, the leaves just now included, within
+    // half of what is left (the rest is the history file's).
+    let left = end.saturating_duration_since(tokio::time::Instant::now());
+    let _ = tokio::time::timeout(left / 2, app.peers.write_seen(&app.registry)).await;
     // Every message accepted goes to disk before chatd exits.
     let logs = app.hub.logs();
     let _ = tokio::task::spawn_blocking(move || {

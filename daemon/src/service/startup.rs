@@ -17,6 +17,7 @@ use crate::door::Door;
 use crate::hub::{Hub, RoomsSetup};
 use crate::ops::status::Facts;
 use crate::per_address::Guesses;
+use crate::registry::{self, Registry};
 use crate::state::{AppState, Life};
 use crate::store::keyring::{Keyring, Keys};
 use crate::store::rooms::RoomBook;
@@ -50,6 +51,14 @@ pub async fn assemble(
     .await?;
     // A key made now, but the cluster's taken instead, was not made now.
     let created = loaded.created && started.keys.token.key_id() == ours_id;
+    let mut names = loaded.names;
+    if let Some(default) = started
+        .peers
+        .names_default(&config, created, &mut starting)
+        .await?
+    {
+        names.default = default;
+    }
     let token = started.keys.token.clone();
     let previous = started.keys.previous.clone();
     let config = Arc::new(Current::new(config));
@@ -68,6 +77,7 @@ pub async fn assemble(
     };
     let app = AppState {
         hub: Arc::new(hub),
+        registry: Arc::new(Registry::new(config.clone(), names)),
         config,
         facts: Arc::new(Facts::new(listen_addr)),
         door: Arc::new(Door::default()),
@@ -95,6 +105,8 @@ struct Loaded {
     /// Whether the key was made now (first start).
     created: bool,
     gate: password::Gate,
+    /// The names registry in the state directory.
+    names: registry::file::Opened,
 }
 
 impl Loaded {
@@ -104,6 +116,7 @@ impl Loaded {
         let previous: Option<PreviousKey> =
             store.load_previous_key(&identity, &token, now_secs())?;
         let gate = password_gate(config, store).await?;
+        let names = registry::file::open(store, config, created)?;
         Ok(Self {
             admin_gid,
             keys: Keys {
@@ -113,6 +126,7 @@ impl Loaded {
             },
             created,
             gate,
+            names,
         })
     }
 }

@@ -13,9 +13,9 @@ use tokio::time::{Instant, timeout, timeout_at};
 use tracing::Level;
 
 use super::Parts;
-use crate::cluster::Claim;
+use super::naming::{self, Asked, Taken};
 use crate::config::Config;
-use crate::ending::{Control, Ending};
+use crate::ending::Ending;
 use crate::hub::{Joined, Member, Queue};
 use crate::logging::line_budget::LineBudget;
 use crate::per_address::password_guesses::Refusal;
@@ -41,6 +41,9 @@ pub struct Established {
     pub rx: Queue,
     /// The configuration the connection started with, kept for its life.
     pub config: Arc<Config>,
+    /// Whether the member proved one of its name's registered keys (its
+    /// last-seen time is noted when it leaves).
+    pub owner: bool,
 }
 
 /// The handshake, from the upgrade to a delivered `Welcome`; `None` when
@@ -60,7 +63,7 @@ pub async fn establish(
             return None;
         }
     };
-    let (session, key_id) = match greeted {
+    let (session, key_id, th) = match greeted {
         Ok(Some(greeted)) => greeted,
         Ok(None) => return None,
         Err(_) => {
@@ -76,14 +79,14 @@ pub async fn establish(
         // Boxed: the admission's state (the password check, the
         // refusals) is most of the handshake's, and a connection that has
         // not sent its Hello yet should not hold it.
-        r = timeout_at(deadline, Box::pin(admit(&mut conn, peer, parts, key_id, deadline))) => r,
+        r = timeout_at(deadline, Box::pin(admit(&mut conn, peer, parts, (key_id, th), deadline))) => r,
         () = parts.shutdown.cancelled() => {
             conn.goodbye(Ending::shutdown()).await;
             return None;
         }
     };
-    let joined = match admitted {
-        Ok(Ok(joined)) => joined,
+    let Taken { joined, owner } = match admitted {
+        Ok(Ok(taken)) => taken,
         Ok(Err(ending)) => {
             conn.goodbye(ending).await;
             return None;
@@ -131,16 +134,18 @@ pub async fn establish(
         member,
         rx,
         config,
+        owner,
     })
 }
 
-/// The greeting: reads the `Hello` and answers with the `Challenge`.
-/// `None`: refused (closed with the right code) or gone.
+/// The greeting: reads the `Hello` and answers with the `Challenge`: the
+/// session, the key it names and the transcript hash `th` (an identity's
+/// proof signs it). `None`: refused (closed with the right code) or gone.
 async fn greet(
     conn: &mut Connection,
     peer: SocketAddr,
     parts: &Parts,
-) -> Option<(chat_protocol::Session, KeyId)> {
+) -> Option<(chat_protocol::Session, KeyId, [u8; 32])> {
     let hello = match conn.recv().await {
         Ok(hello) => hello,
         Err(Stop::Closed | Stop::Idle) => return None,
@@ -178,20 +183,26 @@ async fn greet(
         }
     };
     conn.send(server_hello.challenge).await.ok()?;
-    Some((server_hello.session, server_hello.key_id))
+    Some((
+        server_hello.session,
+        server_hello.key_id,
+        server_hello.keys.th,
+    ))
 }
 
 /// The admission: opens the `Auth`, runs the join checks and registers the
-/// user. `Err`: how the connection ends (a `Reject` is sent already). The
+/// user (`session`: the key the `Hello` named and the session's `th`).
+/// `Err`: how the connection ends (a `Reject` is sent already). The
 /// caller sends the `Welcome`: once the user is in the room, nothing may be
 /// cut short by the handshake deadline.
 async fn admit(
     conn: &mut Secure,
     peer: SocketAddr,
     parts: &Parts,
-    key_id: KeyId,
+    session: (KeyId, [u8; 32]),
     deadline: Instant,
-) -> Result<Joined, Ending> {
+) -> Result<Taken, Ending> {
+    let (key_id, th) = session;
     let auth = conn.recv(MAX_AUTH).await.inspect_err(|ending| {
         if ending.bye.is_none() && ending.close_code == close::POLICY {
             static UNOPENED: LineBudget =
@@ -203,7 +214,7 @@ async fn admit(
         reject_with(conn, peer, code, reason, None).await
     };
 
-    let Some(auth) = Auth::from_bytes(&auth) else {
+    let Some(mut auth) = Auth::from_bytes(&auth) else {
         let why = "the join request could not be read";
         return Err(reject(conn, RejectCode::BadRequest, why).await);
     };
@@ -240,7 +251,9 @@ async fn admit(
     } else {
         None
     };
-    let verdict = gate.verify(auth.password, answer_by).await;
+    let verdict = gate
+        .verify(std::mem::take(&mut auth.password), answer_by)
+        .await;
     let right = match verdict {
         Verdict::Accepted => true,
         Verdict::Refused => false,
@@ -253,6 +266,15 @@ async fn admit(
     if !right {
         return Err(reject(conn, RejectCode::BadPassword, "wrong password").await);
     }
+    // The proof is checked before the name is looked at: a bad one
+    // registers nothing, and says nothing of who holds the name.
+    let proven = match auth.verify_identity(&th) {
+        Ok(proven) => proven,
+        Err(e) => {
+            let why = format!("the identity was not accepted: {e}");
+            return Err(reject(conn, RejectCode::BadIdentity, &why).await);
+        }
+    };
     if !valid_username(&auth.username) {
         let why = "a name is 1 to 32 of the characters A-Z a-z 0-9 _ . -";
         return Err(reject(conn, RejectCode::NameInvalid, why).await);
@@ -260,55 +282,33 @@ async fn admit(
     // In a cluster the name must also be free on every other node: NATS
     // decides between two joins of one name anywhere, and only then does
     // this room take it.
-    let taken = |conn| async {
-        let why = format!("the name \"{}\" is taken; choose another", auth.username);
-        reject(conn, RejectCode::NameTaken, &why).await
+    let asked = Asked {
+        name: &auth.username,
+        peer,
+        key_id,
+        proven,
+        after: auth.after,
     };
-    let claimed = match parts
-        .peers
-        .claim(&parts.hub, &auth.username, answer_by)
-        .await
-    {
-        Ok(claimed) => claimed,
-        Err(Claim::Taken) => return Err(taken(conn).await),
-        Err(Claim::Unavailable) => {
-            let why = "the cluster is unavailable; try again in a few seconds";
-            return Err(reject(conn, RejectCode::Busy, why).await);
-        }
+    let taken = match naming::take(parts, &asked, answer_by).await {
+        Ok(taken) => taken,
+        Err(refused) => return Err(reject(conn, refused.code, &refused.why).await),
     };
-    let control = Control::new(&parts.shutdown);
-    let joined = parts
-        .hub
-        .join(&auth.username, peer, key_id, control, auth.after);
-    if joined.is_err() && claimed {
-        parts.peers.release(&auth.username).await;
+    if taken.owner {
+        parts.registry.seen(&auth.username);
     }
-    match joined {
-        // A rotation, or the end of a grace, may have withdrawn the key
-        // since the Hello, and swept the room before this join: a key that
-        // no longer joins keeps no one in the room.
-        Ok(joined)
-            if !parts
-                .keyring
-                .keys
-                .read()
-                .expect("lock")
-                .accepts(&key_id, now_secs()) =>
-        {
-            joined.member.control.end(Ending::key_rotated());
-            Ok(joined)
-        }
-        Ok(joined) => Ok(joined),
-        Err(code) => {
-            let why = match code {
-                RejectCode::NameTaken => {
-                    format!("the name \"{}\" is taken; choose another", auth.username)
-                }
-                _ => "the server is full; try again later".to_string(),
-            };
-            Err(reject(conn, code, &why).await)
-        }
+    // A rotation, or the end of a grace, may have withdrawn the key since
+    // the Hello, and swept the room before this join: a key that no longer
+    // joins keeps no one in the room.
+    let accepted = parts
+        .keyring
+        .keys
+        .read()
+        .expect("lock")
+        .accepts(&key_id, now_secs());
+    if !accepted {
+        taken.joined.member.control.end(Ending::key_rotated());
     }
+    Ok(taken)
 }
 
 /// Sends a sealed `Reject` (it serves as the `Bye`) and says how the

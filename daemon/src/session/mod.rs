@@ -14,7 +14,9 @@
 
 pub mod connection;
 mod handshake;
+mod identities;
 pub(crate) mod message_rate;
+mod naming;
 mod reader;
 mod rooms;
 mod writer;
@@ -32,6 +34,7 @@ use crate::cluster::Peers;
 use crate::config::Current;
 use crate::hub::Hub;
 use crate::per_address::Guesses;
+use crate::registry::Registry;
 use crate::session::connection::Connection;
 use crate::store::keyring::Keyring;
 
@@ -45,6 +48,8 @@ pub struct Parts {
     pub guesses: Arc<Guesses>,
     /// The room.
     pub hub: Arc<Hub>,
+    /// The names registry: who owns which name, under which policy.
+    pub registry: Arc<Registry>,
     /// The other nodes, if any: a name is claimed there, a DM sent there.
     pub peers: Arc<Peers>,
     /// Fires at shutdown; every session's control is its child.
@@ -70,8 +75,15 @@ pub async fn run(conn: Connection, peer: SocketAddr, deadline: Instant, parts: A
         member,
         rx,
         config,
+        owner,
     } = joined;
-    tracing::info!(name = %member.name, %peer, key_id = %member.key_id, "joined");
+    match member.identity {
+        Some(identity) => tracing::info!(
+            name = %member.name, %peer, key_id = %member.key_id,
+            identity = %identity.fingerprint(), owner, "joined"
+        ),
+        None => tracing::info!(name = %member.name, %peer, key_id = %member.key_id, "joined"),
+    }
 
     let limit = max_client_message(config.max_text);
     let (stream, sink) = conn.split(limit, config.keepalive_timeout.0);
@@ -92,6 +104,9 @@ pub async fn run(conn: Connection, peer: SocketAddr, deadline: Instant, parts: A
     let ending = member.control.ending();
     parts.hub.leave(&member, &ending.leave_reason);
     parts.peers.release(&member.name).await;
+    if owner {
+        parts.registry.seen(&member.name);
+    }
     tracing::info!(name = %member.name, %peer, reason = %ending.leave_reason, "left");
     let _ = writer.await;
 }

@@ -138,17 +138,13 @@ async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, config:
                 refuse(member, code, message);
             }
         }
-        ClientEvent::Who { room: None } => member.send(&ServerEvent::Users {
-            room: None,
-            users: parts.hub.names(),
-            members: Vec::new(),
-        }),
-        // Names are not bound to keys yet: what the policy "open" answers.
-        ClientEvent::IdentityAdd { .. } | ClientEvent::IdentityRemove { .. } => refuse(
-            member,
-            ErrorCode::NamesOpen,
-            "names are not bound to keys on this server".into(),
-        ),
+        ClientEvent::Who { room: None } => member.send(&parts.hub.who()),
+        ClientEvent::IdentityAdd { key } => {
+            super::identities::change(member, parts, key, true).await;
+        }
+        ClientEvent::IdentityRemove { key } => {
+            super::identities::change(member, parts, key, false).await;
+        }
         // Moderation's server side is not built yet: what a server without
         // it answers (docs/protocol.md §10.7).
         ClientEvent::Kick { .. }

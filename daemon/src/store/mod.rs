@@ -10,6 +10,7 @@
 //! | `history` | the default room's log: JSON lines, plain text (see `log::embedded`); none with `history = 0` |
 //! | `rooms/` | the other rooms' logs, one file each, named by the room's name in hex (`rooms/236f7073` is `#ops`'s) |
 //! | `rooms.json` | the rooms and their settings: topic, private, invited names, made by the admin (see [`rooms`]) |
+//! | `names` | the names registry: one JSON record a line (see `registry::file`); on a node of a cluster, empty (the registry is in NATS) |
 //! | `lock` | held (flock) while a chatd runs on this directory |
 
 pub(crate) mod keyring;
@@ -188,7 +189,14 @@ impl Store {
     /// force, but `.key.tmp` may hold a join key: no secret is left lying
     /// around. Only our own names, and only under the lock.
     fn remove_stale_temp_files(&self) {
-        for name in ["identity", "key", "key.previous", "password", "history"] {
+        for name in [
+            "identity",
+            "key",
+            "key.previous",
+            "password",
+            "history",
+            "names",
+        ] {
             let tmp = self.dir.join(format!(".{name}.tmp"));
             match std::fs::remove_file(&tmp) {
                 Ok(()) => tracing::info!(
