@@ -14,7 +14,15 @@
 #   - systemctl stop chatd with bob online: bob is told (exit 4), the unit
 #     stops cleanly (Result=success, exit 0: no SIGKILL after
 #     TimeoutStopSec);
-#   - journalctl -u chatd shows chatd's log.
+#   - journalctl -u chatd shows chatd's log;
+#   - with metrics_listen = "127.0.0.1:9719" (issue 28) the hardened unit
+#     starts as before, /metrics and /health answer on it, chatctl metrics
+#     and chatctl health answer on the admin socket, and the numbers follow
+#     bob; everything above then runs with the listener on;
+#   - the watchdog: a drop-in shortens WatchdogSec= to 4 s (the packaged
+#     30 s works the same, only slower); chatd answers it all along (no
+#     restart until the end), and once stopped with SIGSTOP systemd finds
+#     it silent and restarts it (a new MainPID that serves again).
 #
 # Needs root, systemd-nspawn (systemd-container) and debootstrap; with CI
 # set it installs them. Everything it starts is stopped by PID (the
@@ -91,6 +99,35 @@ active() { [ "$(inside systemctl is-active chatd.service 2>/dev/null || true)" =
 wait_for 20 "chatd.service active after dpkg -i" active
 inside systemctl status chatd --no-pager --lines=0 | sed -n '1,6p'
 
+say "the metrics listener under the hardened unit"
+# Appended to the packaged file, as an admin would; a shorter watchdog in a
+# drop-in, so that the SIGSTOP below is seen within seconds.
+inside sh -c 'printf "\nmetrics_listen = \"127.0.0.1:9719\"\n" >>/etc/chatd/chatd.toml'
+inside chatd --check-config >/dev/null || fail "chatd --check-config refuses metrics_listen"
+inside mkdir -p /etc/systemd/system/chatd.service.d
+inside sh -c 'printf "[Service]\nWatchdogSec=4s\n" >/etc/systemd/system/chatd.service.d/watchdog.conf'
+inside systemctl daemon-reload
+inside systemctl restart chatd
+wait_for 20 "chatd.service active with metrics_listen" active
+# A plain HTTP GET with bash alone (the minimal root has no curl).
+http_get() {
+    inside bash -c 'exec 3<>/dev/tcp/127.0.0.1/9719 &&
+        printf "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" "$1" >&3 && cat <&3' _ "$1"
+}
+listening() { http_get /health >"$work/health" 2>/dev/null; }
+wait_for 20 "the metrics listener on 127.0.0.1:9719" listening
+grep -q '^HTTP/1.1 200' "$work/health" || fail "/health: $(cat "$work/health")"
+grep -qF '{"status":"serving"}' "$work/health" || fail "/health: $(cat "$work/health")"
+http_get /metrics >"$work/metrics" || fail "GET /metrics"
+grep -q '^HTTP/1.1 200' "$work/metrics" || fail "/metrics: $(head -n 5 "$work/metrics")"
+grep -q "^chatd_build_info{version=\"$version\",protocol=\"1\"} 1" "$work/metrics" ||
+    fail "/metrics has no chatd_build_info for $version: $(grep build "$work/metrics")"
+grep -q '^chatd_users_online 0$' "$work/metrics" || fail "/metrics: $(grep users_online "$work/metrics")"
+inside journalctl -u chatd --no-pager -o cat | grep -qF "metrics on http://127.0.0.1:9719/metrics" ||
+    fail "chatd did not log its metrics listener"
+watchdog_pid=$(inside systemctl show -p MainPID --value chatd)
+echo "serving /metrics and /health on 127.0.0.1:9719 (pid $watchdog_pid, WatchdogSec=4s)"
+
 say "chatctl as a member of chat-admin"
 inside useradd --create-home --groups chat-admin alice
 as_alice chatctl status >"$work/status" || fail "chatctl status as alice: $(cat "$work/status")"
@@ -134,6 +171,17 @@ grep -q '"from":"ace".*"text":"hello from ace"\|"text":"hello from ace".*"from":
 bob_got() { grep -q '"text":"hello from ace"' "$work/bob.out"; }
 wait_for 20 "bob to get ace's line" bob_got
 echo "bob got ace's line"
+# ace's leave reaches chatd a moment after ace's chat has exited.
+bob_alone() {
+    as_alice chatctl metrics >"$work/metrics" || fail "chatctl metrics as alice: $(cat "$work/metrics")"
+    grep -q '^chatd_users_online 1$' "$work/metrics"
+}
+wait_for 20 "chatctl metrics to count bob alone online" bob_alone
+grep -q '^chatd_messages_total{kind="say"} 1$' "$work/metrics" ||
+    fail "chatctl metrics: $(grep messages_total "$work/metrics")"
+http_get /metrics | grep -q '^chatd_users_online 1' || fail "/metrics does not count bob"
+as_alice chatctl health >"$work/health" || fail "chatctl health as alice: $(cat "$work/health")"
+echo "chatctl metrics, chatctl health and /metrics count bob"
 
 say "systemctl reload"
 pid_before=$(inside systemctl show -p MainPID --value chatd)
@@ -144,6 +192,12 @@ wait_for 20 "chatd's reload in the journal" reloaded
 active || fail "chatd is not active after the reload"
 online bob || fail "bob is not online after the reload: $(as_alice chatctl users 2>&1)"
 echo "reloaded in place (pid $pid_before), bob still online"
+
+# Over the 4 s watchdog many times by now (the boot, the joins, the
+# reload): chatd answered it each time.
+[ "$(inside systemctl show -p NRestarts --value chatd)" = 0 ] ||
+    fail "chatd was restarted: $(inside journalctl -u chatd --no-pager | grep -i watchdog)"
+[ "$(inside systemctl show -p MainPID --value chatd)" = "$watchdog_pid" ] || fail "chatd's PID changed"
 
 say "systemctl stop with a client online"
 t0=$(date +%s%N)
@@ -170,5 +224,26 @@ for line in "listening on ws://127.0.0.1:1719/" "admin API on /run/chatd/admin.s
     grep -qF "$line" "$work/journal" || fail "the journal lacks: $line"
 done
 if grep -qF "$token" "$work/journal"; then fail "the journal holds the key token"; fi
+
+say "the watchdog restarts a chatd stopped with SIGSTOP"
+inside systemctl start chatd
+wait_for 20 "chatd.service active again" active
+stopped_pid=$(inside systemctl show -p MainPID --value chatd)
+inside kill -STOP "$stopped_pid"
+t0=$SECONDS
+restarted() {
+    local pid
+    pid=$(inside systemctl show -p MainPID --value chatd)
+    [ -n "$pid" ] && [ "$pid" != 0 ] && [ "$pid" != "$stopped_pid" ] && active
+}
+wait_for 90 "systemd to restart the stopped chatd" restarted
+echo "restarted after $((SECONDS - t0)) s: pid $stopped_pid -> $(inside systemctl show -p MainPID --value chatd)"
+inside journalctl -u chatd --no-pager -o cat | grep -q 'Watchdog timeout' ||
+    fail "the journal does not say the watchdog fired"
+[ "$(inside systemctl show -p NRestarts --value chatd)" -ge 1 ] || fail "NRestarts is 0"
+wait_for 20 "/health to answer after the restart" listening
+grep -qF '{"status":"serving"}' "$work/health" || fail "/health after the restart: $(cat "$work/health")"
+as_alice chatctl status >/dev/null || fail "chatctl status after the restart"
+echo "the restarted chatd serves again"
 
 say "test-systemd: all passed"

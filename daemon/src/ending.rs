@@ -6,6 +6,8 @@
 use std::sync::{Arc, Mutex};
 
 use chat_protocol::ByeCode;
+
+use crate::metrics::labels::SessionEnd;
 use tokio_util::sync::CancellationToken;
 
 /// Longest reason a user may give for leaving that the room is shown.
@@ -27,28 +29,32 @@ pub struct Ending {
     /// unread bytes would otherwise make the kernel reset the connection
     /// before the peer reads why it was closed.
     pub linger: bool,
+    /// Why, as `chatd_sessions_ended_total` counts a joined session's end.
+    pub reason: SessionEnd,
 }
 
 impl Ending {
-    fn without_bye(close_code: u16, leave: impl Into<String>) -> Self {
+    fn without_bye(reason: SessionEnd, close_code: u16, leave: impl Into<String>) -> Self {
         Self {
             bye: None,
             close_code,
             close_reason: String::new(),
             leave_reason: leave.into(),
             linger: false,
+            reason,
         }
     }
 
     fn with_bye(
+        reason: SessionEnd,
         code: ByeCode,
-        reason: impl Into<String>,
+        bye: impl Into<String>,
         close_code: u16,
         leave: impl Into<String>,
     ) -> Self {
         Self {
-            bye: Some((code, reason.into())),
-            ..Self::without_bye(close_code, leave)
+            bye: Some((code, bye.into())),
+            ..Self::without_bye(reason, close_code, leave)
         }
     }
 
@@ -65,25 +71,33 @@ impl Ending {
         } else {
             "left".to_string()
         };
-        Self::without_bye(chat_protocol::close::NORMAL, shown)
+        Self::without_bye(SessionEnd::Left, chat_protocol::close::NORMAL, shown)
     }
 
     /// The join was refused: the sealed `Reject`, already sent, serves as
     /// the `Bye`.
     pub fn rejected() -> Self {
-        Self::without_bye(chat_protocol::close::NORMAL, "refused")
+        Self::without_bye(SessionEnd::Left, chat_protocol::close::NORMAL, "refused")
     }
 
     /// The connection broke without a goodbye.
     pub fn lost() -> Self {
-        Self::without_bye(chat_protocol::close::NORMAL, "connection lost")
+        Self::without_bye(
+            SessionEnd::Lost,
+            chat_protocol::close::NORMAL,
+            "connection lost",
+        )
     }
 
     /// The peer sent something that failed to open or was not sealed.
     pub fn untrusted(close_code: u16, why: &str) -> Self {
         Self {
             close_reason: why.to_string(),
-            ..Self::without_bye(close_code, format!("connection lost ({why})"))
+            ..Self::without_bye(
+                SessionEnd::Protocol,
+                close_code,
+                format!("connection lost ({why})"),
+            )
         }
     }
 
@@ -97,12 +111,19 @@ impl Ending {
         } else {
             (reason.to_string(), format!("kicked: {reason}"))
         };
-        Self::with_bye(ByeCode::Kicked, bye, chat_protocol::close::NORMAL, leave)
+        Self::with_bye(
+            SessionEnd::Kicked,
+            ByeCode::Kicked,
+            bye,
+            chat_protocol::close::NORMAL,
+            leave,
+        )
     }
 
     /// The user's queue overflowed.
     pub fn too_slow(queued: usize) -> Self {
         Self::with_bye(
+            SessionEnd::TooSlow,
             ByeCode::TooSlow,
             format!("your connection fell {queued} messages behind"),
             chat_protocol::close::NORMAL,
@@ -116,6 +137,7 @@ impl Ending {
     /// connection before the peer reads its `Bye`.
     pub fn timeout() -> Self {
         let mut ending = Self::with_bye(
+            SessionEnd::Timeout,
             ByeCode::Timeout,
             "no answer to keepalive",
             chat_protocol::close::NORMAL,
@@ -128,6 +150,7 @@ impl Ending {
     /// The `Auth` did not come within the handshake deadline.
     pub fn handshake_timeout() -> Self {
         Self::with_bye(
+            SessionEnd::Timeout,
             ByeCode::Timeout,
             "handshake deadline missed",
             chat_protocol::close::POLICY,
@@ -138,6 +161,7 @@ impl Ending {
     /// The key the session joined with was withdrawn.
     pub fn key_rotated() -> Self {
         Self::with_bye(
+            SessionEnd::KeyRotated,
             ByeCode::KeyRotated,
             "the server's key was rotated; ask the admin for the new key (`chatctl key`)",
             chat_protocol::close::NORMAL,
@@ -149,6 +173,7 @@ impl Ending {
     /// node could not renew its claim while NATS was out of reach).
     pub fn name_lost() -> Self {
         Self::with_bye(
+            SessionEnd::NameLost,
             ByeCode::Other,
             "this server lost its hold on your name while the cluster was out of reach, and someone else has it now; join again with another name",
             chat_protocol::close::NORMAL,
@@ -160,6 +185,7 @@ impl Ending {
     /// keys, and this session had proved none of them.
     pub fn name_registered(name: &str) -> Self {
         Self::with_bye(
+            SessionEnd::NameRegistered,
             ByeCode::NameRegistered,
             format!(
                 "the name \"{name}\" is registered, and its owner joined proving one of its keys; join again with another name"
@@ -172,6 +198,7 @@ impl Ending {
     /// The server is shutting down.
     pub fn shutdown() -> Self {
         Self::with_bye(
+            SessionEnd::Shutdown,
             ByeCode::Shutdown,
             "the server is shutting down",
             chat_protocol::close::GOING_AWAY,
@@ -183,6 +210,7 @@ impl Ending {
     /// over the WebSocket cap is refused before it is read whole).
     pub fn too_big(size: Option<usize>, limit: usize) -> Self {
         let mut ending = Self::with_bye(
+            SessionEnd::Protocol,
             ByeCode::Protocol,
             match size {
                 Some(size) => format!("a message of {size} bytes is over the limit of {limit}"),

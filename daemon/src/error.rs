@@ -43,6 +43,16 @@ pub enum Error {
         /// What to do, by the error's kind.
         hint: &'static str,
     },
+    /// The metrics address cannot be listened on.
+    #[error("cannot listen on {addr} for the metrics: {source}{hint}")]
+    MetricsListen {
+        /// The address (`metrics_listen`).
+        addr: SocketAddr,
+        /// The system's error.
+        source: std::io::Error,
+        /// What to do, by the error's kind.
+        hint: &'static str,
+    },
     /// A stored password hash chatd will not use.
     #[error("{}/password: {problem}; remove it, or set a new password with `chatctl passwd`", dir.display())]
     StoredHash {

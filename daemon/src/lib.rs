@@ -23,6 +23,7 @@
 //! | [`cluster`] | the other nodes, behind one seam ([`cluster::Peers`]): NATS, the replicated log, names, shared values, orders |
 //! | [`service`] | start-up, the serve loop and shutdown, signals, process settings, the banner |
 //! | [`logging`] | logging, and the budget of lines anyone can cause |
+//! | [`metrics`] | what chatd counts, in the Prometheus format, and each connection's tally |
 //! | [`state`] | the daemon's parts, and which part each folder is handed |
 //! | [`ending`] | how a session ends, and the switch that ends it |
 //! | `error` | what can stop chatd from starting |
@@ -44,6 +45,7 @@ mod error;
 pub mod hub;
 mod log;
 pub mod logging;
+pub mod metrics;
 mod ops;
 mod per_address;
 pub mod registry;

@@ -6,8 +6,8 @@
 //! that needs several names them in a `Parts` struct of its own (the
 //! door's, a session's, the admin API's, a node's tasks, a rotation, a
 //! reload), and this file is where each is handed its parts. Adding a part
-//! (a names registry, bans, rooms, metrics) is: its type in its folder, a
-//! field here, built in `service/assemble.rs`, and handed below to the
+//! (a names registry, bans, rooms) is: its type in its folder, a
+//! field here, built in `service/startup.rs`, and handed below to the
 //! `Parts` of the folders that use it.
 
 use std::sync::Arc;
@@ -20,6 +20,7 @@ use crate::config::Current;
 use crate::config::reload::Reloader;
 use crate::door::Door;
 use crate::hub::Hub;
+use crate::metrics::Metrics;
 use crate::ops::reload::Reload;
 use crate::ops::rotate::Rotation;
 use crate::ops::status::Facts;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub peers: Arc<Peers>,
     /// The admin group's gid, when one is configured.
     pub admin_gid: Option<u32>,
+    /// What chatd counts; every part that counts holds a handle.
+    pub metrics: Metrics,
     /// How the daemon runs and stops.
     pub life: Life,
 }
@@ -75,6 +78,7 @@ impl AppState {
             hub: self.hub.clone(),
             registry: self.registry.clone(),
             peers: self.peers.clone(),
+            metrics: self.metrics.clone(),
             shutdown: self.life.shutdown.clone(),
         })
     }
@@ -84,6 +88,7 @@ impl AppState {
         crate::door::Parts {
             config: self.config.clone(),
             door: self.door.clone(),
+            metrics: self.metrics.clone(),
             session: self.session(),
             sessions: self.life.sessions.clone(),
             shutdown: self.life.shutdown.clone(),
@@ -107,6 +112,7 @@ impl AppState {
             keyring: self.keyring.clone(),
             hub: self.hub.clone(),
             facts: self.facts.clone(),
+            metrics: self.metrics.clone(),
         }
     }
 
@@ -121,6 +127,9 @@ impl AppState {
             hub: self.hub.clone(),
             registry: self.registry.clone(),
             peers: self.peers.clone(),
+            door: self.door.clone(),
+            metrics: self.metrics.clone(),
+            shutdown: self.life.shutdown.clone(),
             rotation: self.rotation(),
             reload: self.reload(),
         }

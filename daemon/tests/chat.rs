@@ -508,6 +508,12 @@ async fn a_slow_client_is_dropped_and_the_others_get_everything() {
         "the slow client was not dropped after {got} messages"
     );
     assert!(got > 20, "only {got} messages before the end");
+    // Counted as it happened: one session cut as too slow, after at least
+    // the event that found its queue full.
+    let too_slow = "chatd_sessions_ended_total{reason=\"too_slow\"}";
+    testkit::monitoring::expect_scraped(&d.runtime_dir, too_slow, 1.0);
+    let dropped = testkit::monitoring::scraped(&d.runtime_dir, "chatd_events_dropped_total");
+    assert!(dropped.unwrap() >= 1.0, "{dropped:?}");
     drop(slow);
 }
 

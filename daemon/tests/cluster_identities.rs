@@ -288,7 +288,7 @@ async fn an_unset_names_means_the_clusters_policy_on_every_node() {
 
     // The room as an older chatd left it: keys in the state bucket, no
     // mark of a names registry.
-    let client = async_nats::connect(nats.url()).await.unwrap();
+    let client = nats.client().await;
     let state = async_nats::jetstream::new(client)
         .get_key_value("chat_state")
         .await

@@ -112,6 +112,23 @@ async fn one_order(nodes: usize, per: usize) {
     }
     let ids: Vec<u64> = seen[0].iter().map(|m| m.0).collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids rise: {ids:?}");
+    // Each node counts its own: its users' messages, their appends to the
+    // log through NATS, and the other nodes it sees.
+    for d in &daemons {
+        let expect =
+            |series, want| testkit::monitoring::expect_scraped(&d.runtime_dir, series, want);
+        let per = per as f64;
+        expect("chatd_messages_total{kind=\"say\"}", per);
+        expect("chatd_log_appends_total", per);
+        let published = testkit::monitoring::scraped(
+            &d.runtime_dir,
+            "chatd_nats_publish_duration_seconds_count",
+        );
+        assert!(published.unwrap() >= per, "{published:?}");
+        expect("chatd_nats_connected", 1.0);
+        expect("chatd_users_online", 1.0); // this node's own
+        expect("chatd_cluster_peers", (nodes - 1) as f64);
+    }
 }
 
 #[tokio::test]
@@ -278,6 +295,14 @@ async fn one_name_joined_at_once_on_two_nodes_goes_to_exactly_one() {
             winner.leave().await;
         }
     }
+    // Each loser was refused by the other node's claim (counted before
+    // its Reject was sent).
+    let taken = "chatd_cluster_name_conflicts_total{kind=\"taken\"}";
+    let conflicts: f64 = [&a, &b]
+        .iter()
+        .map(|d| testkit::monitoring::scraped(&d.runtime_dir, taken).unwrap())
+        .sum();
+    assert_eq!(conflicts, 5.0);
 }
 
 #[tokio::test]

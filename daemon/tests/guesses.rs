@@ -98,6 +98,44 @@ async fn sixteen_guesses_sent_at_once_get_the_budget_and_no_more() {
     }
 }
 
+/// Wrong passwords from forty addresses at once, more than argon2's two
+/// running and sixteen waiting places: what the clients were told is what
+/// the metrics count (`busy` in `chatd_argon2_refused_busy_total` and
+/// `chatd_joins_total`, each argon2 run in `chatd_argon2_verifications_total`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_password_checks_is_counted_as_the_clients_saw_it() {
+    let (d, _dir) = daemon("handshake_timeout = \"30s\"\n");
+    let greeted = join_all((0..40u8).map(|i| {
+        let d = &d;
+        async move {
+            let source = IpAddr::from([127, 0, 3, 2 + i]);
+            Greeted::greet(testkit::connect_from(&d.url, source).await, &d.key)
+                .await
+                .unwrap()
+        }
+    }))
+    .await;
+    let wrong = auth("mallory", "wrong");
+    let outcomes = join_all(greeted.into_iter().map(|g| g.auth(&wrong))).await;
+    let (mut bad, mut busy) = (0.0, 0.0);
+    for outcome in outcomes {
+        match outcome {
+            Outcome::Rejected(RejectCode::BadPassword, _) => bad += 1.0,
+            Outcome::Rejected(RejectCode::Busy, _) => busy += 1.0,
+            other => panic!("expected bad_password or busy, got {other:?}"),
+        }
+    }
+    println!("40 wrong passwords at once: {bad} checked, {busy} refused busy");
+    let expect = |series, want| testkit::monitoring::expect_scraped(&d.runtime_dir, series, want);
+    expect("chatd_joins_total{outcome=\"bad_password\"}", bad);
+    expect("chatd_joins_total{outcome=\"busy\"}", busy);
+    expect("chatd_argon2_refused_busy_total", busy);
+    expect("chatd_argon2_verifications_total{result=\"mismatch\"}", bad);
+    expect("chatd_argon2_duration_seconds_count", bad);
+    expect("chatd_argon2_running", 0.0);
+    expect("chatd_argon2_waiting", 0.0);
+}
+
 /// Guesses interleaved with honest joins from the same address: the
 /// right passwords reset nothing, so the guesser gets its budget and then
 /// `throttled`; the honest user, who joined from that address before,

@@ -436,11 +436,16 @@ async fn chat_survives(
     );
     // The status may say so a moment before the log line is written.
     d.wait_for_log("cannot write");
+    let scraped = |series| testkit::monitoring::scraped(&d.runtime_dir, series);
+    assert_eq!(scraped("chatd_log_persist_failing"), Some(1.0));
+    let errors = scraped("chatd_log_persist_errors_total");
+    assert!(errors.unwrap() >= 1.0, "{errors:?}");
     let late = join(d, "carol").await;
     assert_eq!(late.welcome.history.len(), 3, "served from memory");
     mend_disk();
     say(&mut ace, "after").await;
     wait_persist_error(d, "the recovery", |e| e.is_none());
+    assert_eq!(scraped("chatd_log_persist_failing"), Some(0.0));
     d.wait_for_log("saved again");
     let text = std::fs::read_to_string(d.state_dir.join("history")).unwrap();
     assert!(

@@ -60,7 +60,8 @@ async fn connect(room: &Room, buffer: usize) -> Client {
         let ws_config = chatd::door::upgrade::ws_config(&app.config.get());
         let conn = Connection::new(server, ws_config).await;
         let peer: SocketAddr = "127.0.0.2:40000".parse().unwrap();
-        chatd::session::run(conn, peer, deadline, app.session()).await;
+        let tally = app.metrics.connection();
+        chatd::session::run(conn, peer, deadline, tally, app.session()).await;
     });
     WebSocketStream::from_raw_socket(client, Role::Client, None).await
 }

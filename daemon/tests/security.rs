@@ -305,6 +305,13 @@ async fn wrong_passwords_from_one_address_are_throttled_and_others_join() {
     let (code, status) = testkit::admin_call(&d.runtime_dir, "GET", "/v1/status", None);
     assert_eq!(code, 200, "{status}");
     assert_eq!(status["throttled_addresses"], 1, "{status}");
+    // The metrics say the same: one block begun, the right password
+    // refused `throttled` while it lasts.
+    let expect = |series, want| testkit::monitoring::expect_scraped(&d.runtime_dir, series, want);
+    expect("chatd_guess_blocks_total", 1.0);
+    expect("chatd_throttled_addresses", 1.0);
+    expect("chatd_joins_total{outcome=\"bad_password\"}", 5.0);
+    expect("chatd_joins_total{outcome=\"throttled\"}", 1.0);
     // The client, from a throttled address (here its own, 127.0.0.1),
     // shows the wait and exits 16.
     for _ in 0..5 {
@@ -361,6 +368,13 @@ async fn one_address_cannot_hold_or_churn_through_every_slot() {
         closed_at_once(fourth),
         "a fourth open connection from one address"
     );
+    // Counted at the accept, before the close the client saw.
+    let refused = |reason: &str| {
+        let series = format!("chatd_connections_refused_total{{reason=\"{reason}\"}}");
+        testkit::monitoring::scraped(&d.runtime_dir, &series).unwrap()
+    };
+    assert_eq!(refused("address_open"), 1.0);
+    assert_eq!(refused("address_rate"), 0.0);
     // Another address is not affected: it joins.
     testkit::RawClient::join_on(
         testkit::connect_from(&d.url, "127.0.0.9".parse().unwrap()).await,
@@ -391,5 +405,7 @@ async fn one_address_cannot_hold_or_churn_through_every_slot() {
         !answered(),
         "a sixth new connection within a minute is closed"
     );
+    assert_eq!(refused("address_rate"), 1.0, "the sixth");
+    assert_eq!(refused("capacity"), 0.0);
     d.wait_for_log("closing a new connection");
 }

@@ -131,11 +131,17 @@ fn free_port() -> u16 {
 
 /// Runs chatd under systemd-socket-activate with the given `-l` sockets.
 fn activated(sockets: &[String], tmp: &Path) -> std::process::Child {
+    activated_with(sockets, tmp, &[])
+}
+
+/// As [`activated`], with more arguments for chatd.
+fn activated_with(sockets: &[String], tmp: &Path, args: &[&str]) -> std::process::Child {
     let mut cmd = Command::new("systemd-socket-activate");
     for s in sockets {
         cmd.arg("-l").arg(s);
     }
     cmd.arg(bin("chatd"))
+        .args(args)
         .arg("--state-dir")
         .arg(tmp.join("state"))
         .arg("--runtime-dir")
@@ -215,6 +221,34 @@ async fn socket_activation_can_pass_the_admin_socket_too() {
     assert_eq!(code, 200);
     assert_eq!(users["users"][0]["name"], "ace");
     assert!(!tmp.path().join("run/admin.sock").exists());
+}
+
+#[test]
+fn socket_activation_still_binds_metrics_listen_itself() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let metrics: std::net::SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let config = tmp.path().join("chatd.toml");
+    std::fs::write(&config, format!("metrics_listen = \"{metrics}\"\n")).unwrap();
+    let _child = Killed(activated_with(
+        &[format!("127.0.0.1:{port}")],
+        tmp.path(),
+        &["--config", config.to_str().unwrap()],
+    ));
+    // chatd binds its listeners before it makes its key.
+    start_by_connecting(port, tmp.path());
+    let health = testkit::monitoring::http(metrics, "GET", "/health", &[]);
+    assert_eq!(health.status, 200, "{health:?}");
+    // The connection that started chatd is counted once chatd's accept
+    // loop took it.
+    testkit::wait_until("the first connection counted on /metrics", || {
+        let scrape = testkit::monitoring::http(metrics, "GET", "/metrics", &[]);
+        assert_eq!(scrape.status, 200, "{scrape:?}");
+        scrape
+            .body
+            .contains("\nchatd_connections_accepted_total 1\n")
+            .then_some(())
+    });
 }
 
 #[test]

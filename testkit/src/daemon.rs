@@ -302,6 +302,17 @@ impl Daemon {
         });
     }
 
+    /// The metrics listener's address (`metrics_listen`), as chatd logged
+    /// it once bound.
+    pub fn metrics_addr(&self) -> std::net::SocketAddr {
+        const SAID: &str = "serving metrics on http://";
+        wait_until("chatd to say where it serves its metrics", || {
+            let log = self.log();
+            let rest = &log[log.find(SAID)? + SAID.len()..];
+            rest[..rest.find('/')?].parse().ok()
+        })
+    }
+
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()

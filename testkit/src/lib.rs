@@ -7,6 +7,7 @@
 
 mod admin;
 mod daemon;
+pub mod monitoring;
 mod nats;
 mod notify;
 mod raw;

@@ -31,6 +31,16 @@ impl Notify {
         )
     }
 
+    /// Forgets every datagram chatd sent so far, read or not: what
+    /// [`Notify::expect`] finds next was sent after this call.
+    pub fn forget(&mut self) {
+        self.seen.clear();
+        self.socket.set_nonblocking(true).unwrap();
+        let mut buf = [0u8; 4096];
+        while self.socket.recv(&mut buf).is_ok() {}
+        self.socket.set_nonblocking(false).unwrap();
+    }
+
     /// Waits for a datagram containing `needle`; returns it.
     pub fn expect(&mut self, needle: &str) -> String {
         self.expect_that(needle, |m| m.contains(needle))

@@ -49,6 +49,9 @@ pub struct RawClient {
     pub session: Session,
     /// What the server said on join.
     pub welcome: Welcome,
+    /// Bytes of the sealed messages [`RawClient::recv`] read so far, the
+    /// `Welcome` included (what chatd counts as sent to this user).
+    pub received: u64,
 }
 
 impl std::fmt::Debug for RawClient {
@@ -215,6 +218,7 @@ impl Greeted {
                 ws: self.ws,
                 session: self.session,
                 welcome,
+                received: reply.len() as u64,
             })),
             ServerEvent::Reject { code, reason, .. } => Outcome::Rejected(code, reason),
             ServerEvent::Bye { code, reason, .. } => Outcome::Ended(code, reason),
@@ -361,6 +365,7 @@ impl RawClient {
     /// The next event; `Err((code, reason))` once the server closed.
     pub async fn recv(&mut self) -> Result<ServerEvent, (u16, String)> {
         let sealed = next_binary(&mut self.ws).await?;
+        self.received += sealed.len() as u64;
         let plain = self
             .session
             .opener

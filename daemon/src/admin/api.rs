@@ -17,6 +17,7 @@ use super::peer::Peer;
 use super::{Failure, Parts};
 use crate::cluster::admin::KickElsewhere;
 use crate::cluster::changes::ChangeError;
+use crate::metrics::labels::{ModerationAction, PasswordChange};
 use crate::ops;
 
 pub(super) type Answer<T> = Result<Json<T>, Failure>;
@@ -38,6 +39,8 @@ pub fn routes() -> Router<Parts> {
         .route("/v1/users/{name}/kick", post(kick))
         .route("/v1/notice", post(notice))
         .route("/v1/reload", post(reload))
+        .route("/v1/metrics", get(super::metrics::metrics))
+        .route("/v1/health", get(super::health::health))
         .merge(super::rooms::routes())
         .merge(super::names::routes())
 }
@@ -154,7 +157,10 @@ async fn key(
 
 async fn rotate(
     State(Parts {
-        peers, rotation, ..
+        peers,
+        rotation,
+        metrics,
+        ..
     }): State<Parts>,
     ConnectInfo(peer): ConnectInfo<Peer>,
     payload: Bytes,
@@ -173,6 +179,7 @@ async fn rotate(
             .rotate(&rotation, grace, request.disconnect)
             .await
             .map_err(change_failure)?;
+        metrics.key_rotations.inc();
         tracing::info!(
             uid = peer.uid,
             key_id = %rotated.key_id,
@@ -189,7 +196,12 @@ async fn rotate(
 }
 
 async fn set_password(
-    State(Parts { keyring, peers, .. }): State<Parts>,
+    State(Parts {
+        keyring,
+        peers,
+        metrics,
+        ..
+    }): State<Parts>,
     ConnectInfo(peer): ConnectInfo<Peer>,
     payload: Bytes,
 ) -> Answer<PasswordState> {
@@ -207,6 +219,7 @@ async fn set_password(
             .set_password(&changing, Some(hash))
             .await
             .map_err(change_failure)?;
+        metrics.password_changes.inc(PasswordChange::Set);
         tracing::info!(
             uid = peer.uid,
             "admin: join password set (stored as an argon2id hash)"
@@ -220,7 +233,12 @@ async fn set_password(
 }
 
 async fn clear_password(
-    State(Parts { keyring, peers, .. }): State<Parts>,
+    State(Parts {
+        keyring,
+        peers,
+        metrics,
+        ..
+    }): State<Parts>,
     ConnectInfo(peer): ConnectInfo<Peer>,
 ) -> Answer<PasswordState> {
     let changing = keyring.clone();
@@ -229,6 +247,7 @@ async fn clear_password(
             .set_password(&changing, None)
             .await
             .map_err(change_failure)?;
+        metrics.password_changes.inc(PasswordChange::Clear);
         let source = ops::status::password_source(&changing.password);
         tracing::info!(uid = peer.uid, now_in_force = %source, "admin: admin-set join password removed");
         Ok::<_, Failure>(())
@@ -240,7 +259,12 @@ async fn clear_password(
 }
 
 async fn kick(
-    State(Parts { hub, peers, .. }): State<Parts>,
+    State(Parts {
+        hub,
+        peers,
+        metrics,
+        ..
+    }): State<Parts>,
     ConnectInfo(peer): ConnectInfo<Peer>,
     Path(name): Path<String>,
     payload: Bytes,
@@ -251,6 +275,7 @@ async fn kick(
         return Err(Failure::bad_request(format!("reason: {e}")));
     }
     if let Some(member) = ops::kick::here(&hub, &name, &reason) {
+        metrics.moderation_actions.inc(ModerationAction::Kick);
         tracing::info!(uid = peer.uid, name = %member.name, reason = %reason, "admin: user kicked");
         return Ok(Json(Kicked {
             name: member.name.clone(),
@@ -259,6 +284,7 @@ async fn kick(
     }
     match peers.kick_elsewhere(&name, &reason).await {
         Ok(node) => {
+            metrics.moderation_actions.inc(ModerationAction::Kick);
             tracing::info!(uid = peer.uid, name = %name, reason = %reason, node = %node, "admin: user kicked on another node");
             Ok(Json(Kicked {
                 name,

@@ -7,6 +7,8 @@
 //! logged with the caller's uid, never with a secret.
 
 mod api;
+pub mod health;
+pub mod metrics;
 mod names;
 pub mod peer;
 mod rooms;
@@ -23,12 +25,15 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chat_protocol::admin::{ApiError, ErrorBody};
 
+use tokio_util::sync::CancellationToken;
 use tracing::Level;
 
 use crate::cluster::Peers;
 use crate::config::Current;
+use crate::door::Door;
 use crate::hub::Hub;
 use crate::logging::line_budget::LineBudget;
+use crate::metrics::Metrics;
 use crate::ops::reload::Reload;
 use crate::ops::rotate::Rotation;
 use crate::ops::status::Facts;
@@ -59,6 +64,12 @@ pub struct Parts {
     pub registry: Arc<Registry>,
     /// The other nodes, if any.
     pub peers: Arc<Peers>,
+    /// The door, whose accept loop answers the health check's probe.
+    pub door: Arc<Door>,
+    /// What chatd counts, for `/v1/metrics` (and counted into by changes).
+    pub metrics: Metrics,
+    /// Fires at shutdown: the health check says so.
+    pub shutdown: CancellationToken,
     /// A key rotation on this node.
     pub rotation: Rotation,
     /// A reload on this node.

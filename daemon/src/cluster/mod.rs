@@ -70,7 +70,8 @@ pub use error::ClusterError;
 pub use peers::{Claim, Peers};
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, stream};
 
@@ -137,6 +138,9 @@ pub struct Cluster {
     /// after which readers make their consumers again at once rather than
     /// wait for the server's idle heartbeats to say theirs are gone.
     connections: tokio::sync::watch::Receiver<u64>,
+    /// Since when the connection to NATS has been lost (`None` while it
+    /// is up): the health check says so once it lasts.
+    lost_since: Arc<Mutex<Option<Instant>>>,
 }
 
 impl Cluster {
@@ -158,10 +162,13 @@ impl Cluster {
             Some(path) => credentials(path).await?,
         };
         let (connected, connections) = tokio::sync::watch::channel(0u64);
+        let lost_since = Arc::new(Mutex::new(None));
+        let lost = lost_since.clone();
         options = options
             .event_callback(move |event| {
                 let connected = connected.clone();
-                async move { note_event(&event, &connected) }
+                let lost = lost.clone();
+                async move { note_event(&event, &connected, &lost) }
             })
             .name(format!("chatd {}", settings.node_name))
             .connection_timeout(Duration::from_secs(5))
@@ -206,6 +213,7 @@ impl Cluster {
             js,
             settings,
             connections,
+            lost_since,
         };
         // Set up with short requests: a NATS cluster that is starting too
         // drops what comes before its JetStream is ready, and the caller
@@ -236,6 +244,16 @@ impl Cluster {
     /// Whether the connection to NATS is up right now.
     pub fn connected(&self) -> bool {
         self.client.connection_state() == async_nats::connection::State::Connected
+    }
+
+    /// How long the connection to NATS has been lost; `None` while it is
+    /// up.
+    pub fn away_for(&self) -> Option<Duration> {
+        if self.connected() {
+            return None;
+        }
+        let since = *self.lost_since.lock().expect("lock");
+        Some(since.map_or(Duration::ZERO, |since| since.elapsed()))
     }
 
     /// Changes each time the connection to NATS is made again.
@@ -387,16 +405,28 @@ impl Cluster {
     }
 }
 
-/// Logs what happens to the connection to NATS, and counts connections.
-fn note_event(event: &async_nats::Event, connections: &tokio::sync::watch::Sender<u64>) {
+/// Logs what happens to the connection to NATS, counts connections, and
+/// notes since when it has been lost.
+fn note_event(
+    event: &async_nats::Event,
+    connections: &tokio::sync::watch::Sender<u64>,
+    lost_since: &Mutex<Option<Instant>>,
+) {
     match event {
         async_nats::Event::Connected => {
+            *lost_since.lock().expect("lock") = None;
             connections.send_modify(|n| *n += 1);
             tracing::info!("cluster: connected to NATS");
         }
-        async_nats::Event::Disconnected => tracing::warn!(
-            "cluster: lost the connection to NATS; new messages and joins are refused until it is back (retrying)"
-        ),
+        async_nats::Event::Disconnected => {
+            lost_since
+                .lock()
+                .expect("lock")
+                .get_or_insert_with(Instant::now);
+            tracing::warn!(
+                "cluster: lost the connection to NATS; new messages and joins are refused until it is back (retrying)"
+            );
+        }
         other => tracing::warn!("cluster: NATS: {other}"),
     }
 }

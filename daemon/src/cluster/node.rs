@@ -14,6 +14,8 @@ use super::{Cluster, ClusterError, Settings, shown_urls};
 use crate::config::Config;
 use crate::ending::Ending;
 use crate::hub::Hub;
+use crate::metrics::Metrics;
+use crate::metrics::labels::NameConflict;
 
 /// A node's part in the cluster (what [`super::Peers::Cluster`] holds).
 pub struct Node {
@@ -34,6 +36,8 @@ pub struct Node {
     pub registry: super::registry::Registered,
     /// Told each time the room's stream handed the room new entries.
     pub arrived: Arc<Notify>,
+    /// What the node counts (name conflicts, reconnections).
+    pub metrics: Metrics,
 }
 
 /// Why a name could not be taken for a join.
@@ -46,7 +50,7 @@ pub enum Claim {
 
 impl Node {
     /// Joins the cluster `config` names.
-    pub async fn join(config: &Config) -> Result<Node, ClusterError> {
+    pub async fn join(config: &Config, metrics: Metrics) -> Result<Node, ClusterError> {
         let cluster = Cluster::connect(Settings {
             urls: config.cluster.clone(),
             credentials: config.cluster_credentials.clone(),
@@ -76,6 +80,7 @@ impl Node {
             nodes,
             registry,
             arrived: Arc::new(Notify::new()),
+            metrics,
         })
     }
 
@@ -178,6 +183,11 @@ pub async fn renew_claims(node: Arc<Node>, hub: Arc<Hub>, shutdown: Cancellation
         match node.names.renew().await {
             Ok(lost) if lost.is_empty() => {}
             Ok(lost) => {
+                if let Some(cluster) = &node.metrics.cluster {
+                    for _ in &lost {
+                        cluster.name_conflicts.inc(NameConflict::Lost);
+                    }
+                }
                 let ended = hub.end_where(
                     |m| lost.iter().any(|l| l.eq_ignore_ascii_case(&m.name)),
                     Ending::name_lost,

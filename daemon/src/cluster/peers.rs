@@ -22,6 +22,8 @@ use super::tasks::Context;
 use crate::config::Config;
 use crate::config::names::Policy;
 use crate::hub::{Dm, Hub, Member, no_such_user};
+use crate::metrics::Metrics;
+use crate::metrics::labels::NameConflict;
 use crate::ops::rotate::Rotation;
 use crate::ops::status::{ClusterView, Facts};
 use crate::registry::edit::{Edit, Refusal};
@@ -54,12 +56,13 @@ impl Peers {
         store: &Store,
         keys: Keys,
         gate: &Gate,
+        metrics: &Metrics,
         starting: &mut Starting,
     ) -> Result<Started, StartError> {
         if config.cluster.is_empty() {
-            super::start::alone(config, store, keys)
+            super::start::alone(config, store, keys, metrics)
         } else {
-            super::start::join(config, listen, store, keys, gate, starting).await
+            super::start::join(config, listen, store, keys, gate, metrics, starting).await
         }
     }
 
@@ -99,6 +102,30 @@ impl Peers {
         }
     }
 
+    /// How long NATS has been out of reach (`None` alone, or while
+    /// connected).
+    pub fn nats_away(&self) -> Option<Duration> {
+        match self {
+            Peers::Alone => None,
+            Peers::Cluster(node) => node.cluster.away_for(),
+        }
+    }
+
+    /// Sets the cluster's gauges for a scrape: whether NATS is connected,
+    /// and the other nodes alive (listed within a second; left as they
+    /// were when NATS cannot say). Nothing alone.
+    pub async fn gauge(&self, metrics: &Metrics) {
+        let (Peers::Cluster(node), Some(cluster)) = (self, &metrics.cluster) else {
+            return;
+        };
+        let connected = node.cluster.connected();
+        cluster.nats_connected.set(i64::from(connected));
+        if connected && let Ok(nodes) = node.nodes.list().await {
+            let others = nodes.iter().filter(|n| n.node != node.name()).count();
+            cluster.peers.set(i64::try_from(others).unwrap_or(i64::MAX));
+        }
+    }
+
     /// Claims `name` on every node for a join here that proved `identity`
     /// (other nodes list it so): `Ok(true)` when a claim was made (release
     /// it if the join fails), `Ok(false)` alone (the room alone decides).
@@ -116,7 +143,13 @@ impl Peers {
         match self {
             Peers::Alone => Ok(false),
             Peers::Cluster(_) if hub.member(name).is_some() => Err(Claim::Taken),
-            Peers::Cluster(node) => node.claim(name, identity, deadline).await.map(|()| true),
+            Peers::Cluster(node) => {
+                let claimed = node.claim(name, identity, deadline).await;
+                if let (Err(Claim::Taken), Some(cluster)) = (&claimed, &node.metrics.cluster) {
+                    cluster.name_conflicts.inc(NameConflict::Taken);
+                }
+                claimed.map(|()| true)
+            }
         }
     }
 

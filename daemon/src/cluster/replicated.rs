@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chat_protocol::HistoryEntry;
+use prometheus_client::metrics::histogram::Histogram;
 use tokio::sync::{Notify, mpsc};
 use tracing::Level;
 
@@ -49,6 +50,9 @@ pub struct ReplicatedLog {
     /// out once.
     seed: Mutex<Option<After>>,
     follower: tokio::task::JoinHandle<()>,
+    /// Each publish's time to NATS's acknowledgement
+    /// (`chatd_nats_publish_duration_seconds`).
+    publish: Option<Histogram>,
 }
 
 impl ReplicatedLog {
@@ -59,6 +63,7 @@ impl ReplicatedLog {
         cluster: Cluster,
         bounds: Bounds,
         arrived: Arc<Notify>,
+        publish: Option<Histogram>,
     ) -> Result<(Self, Accepted), ClusterError> {
         let mut seed = cluster.after(0, bounds.count).await?;
         seed.gap = false;
@@ -85,6 +90,7 @@ impl ReplicatedLog {
                     gap: false,
                 })),
                 follower,
+                publish,
             },
             rx,
         ))
@@ -199,8 +205,14 @@ impl RoomLog for ReplicatedLog {
                     None => self.cluster.append(payload).await,
                 }
             };
+            let sent = std::time::Instant::now();
             match tokio::time::timeout(APPEND_DEADLINE, append).await {
-                Ok(Ok(id)) => Ok(id),
+                Ok(Ok(id)) => {
+                    if let Some(publish) = &self.publish {
+                        publish.observe(sent.elapsed().as_secs_f64());
+                    }
+                    Ok(id)
+                }
                 // Sent, but NATS did not answer: a publish queued in the
                 // client goes out once NATS is back, so "not sent" would
                 // not be true.

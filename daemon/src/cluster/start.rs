@@ -27,6 +27,7 @@ use super::node::Node;
 use super::replicated::ReplicatedLog;
 use crate::config::Config;
 use crate::log::{Accepted, Bounds, HistoryError, RoomLog};
+use crate::metrics::Metrics;
 use crate::store::keyring::Keys;
 use crate::store::password::Gate;
 use crate::store::{Store, StoreError};
@@ -156,9 +157,19 @@ pub struct Started {
 }
 
 /// A single chatd's start: the keys it loaded, its log in `STATE_DIR/history`.
-pub(super) fn alone(config: &Config, store: &Store, keys: Keys) -> Result<Started, StartError> {
-    let (log, accepted) = crate::log::EmbeddedLog::open(store.dir(), Bounds::of(config))?;
-    let rooms = crate::log::RoomLogs::on_disk(store.dir(), log.ids());
+pub(super) fn alone(
+    config: &Config,
+    store: &Store,
+    keys: Keys,
+    metrics: &Metrics,
+) -> Result<Started, StartError> {
+    let (log, accepted) = crate::log::EmbeddedLog::open(
+        store.dir(),
+        Bounds::of(config),
+        metrics.log_persist_errors.clone(),
+    )?;
+    let rooms =
+        crate::log::RoomLogs::on_disk(store.dir(), log.ids(), metrics.log_persist_errors.clone());
     Ok(Started {
         peers: super::Peers::Alone,
         keys,
@@ -178,10 +189,11 @@ pub(super) async fn join(
     store: &Store,
     ours: Keys,
     gate: &Gate,
+    metrics: &Metrics,
     starting: &mut Starting,
 ) -> Result<Started, StartError> {
     let node = starting
-        .retry(|| async { Ok(Node::join(config).await?) })
+        .retry(|| async { Ok(Node::join(config, metrics.clone()).await?) })
         .await?;
     let listen = listen.to_string();
     starting
@@ -206,7 +218,16 @@ pub(super) async fn join(
     let bounds = Bounds::of(config);
     let (log, accepted) = starting
         .retry(|| async {
-            Ok(ReplicatedLog::open(node.cluster.clone(), bounds, node.arrived.clone()).await?)
+            Ok(ReplicatedLog::open(
+                node.cluster.clone(),
+                bounds,
+                node.arrived.clone(),
+                metrics
+                    .cluster
+                    .as_ref()
+                    .map(|c| c.nats_publish_duration.clone()),
+            )
+            .await?)
         })
         .await?;
     Ok(Started {

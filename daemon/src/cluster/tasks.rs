@@ -72,6 +72,7 @@ pub(super) async fn start(
         ctx.shutdown.clone(),
     ));
     tokio::spawn(watch::follow(node.clone(), ctx.rotation.clone()));
+    tokio::spawn(count_reconnections(node.clone(), ctx.shutdown.clone()));
     tokio::spawn(control::run(node.clone(), ctx.clone()));
     starting
         .retry(|| async { Ok(dm::start(node, &ctx.hub, &ctx.shutdown).await?) })
@@ -88,5 +89,28 @@ async fn pump_arrivals(arrived: Arc<Notify>, hub: Arc<Hub>, shutdown: Cancellati
             () = arrived.notified() => hub.pump(),
             () = shutdown.cancelled() => return,
         }
+    }
+}
+
+/// Counts each time the connection to NATS comes back
+/// (`chatd_nats_reconnects_total`), until the shutdown.
+async fn count_reconnections(node: Arc<Node>, shutdown: CancellationToken) {
+    let Some(metrics) = &node.metrics.cluster else {
+        return;
+    };
+    let mut connections = node.cluster.connections();
+    let mut seen = *connections.borrow_and_update();
+    loop {
+        tokio::select! {
+            changed = connections.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+            () = shutdown.cancelled() => return,
+        }
+        let now = *connections.borrow_and_update();
+        metrics.nats_reconnects.inc_by(now.saturating_sub(seen));
+        seen = now;
     }
 }

@@ -183,6 +183,7 @@ impl Config {
             })?;
         }
         self.listen_addr()?;
+        self.metrics_addr()?;
         self.validate_cluster()
     }
 }

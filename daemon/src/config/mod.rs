@@ -168,6 +168,14 @@ pub struct Config {
     /// How long a node that starts waits for NATS and JetStream (started
     /// at the same moment, say) before it gives up; zero: not at all.
     pub cluster_start_timeout: Human,
+    /// An address and port for a plain HTTP listener of `/metrics` and
+    /// `/health` (unset: the metrics are on the admin socket only).
+    pub metrics_listen: Option<String>,
+    /// Allow `metrics_listen` on an address other than loopback.
+    pub metrics_allow_remote: bool,
+    /// Series per room made with `chatctl rooms add` (none until chatd has
+    /// rooms).
+    pub metrics_per_room: bool,
     /// Whether names are bound to the keys of people's identities:
     /// `"open"`, `"first-come"` or `"registered"`. Unset: `"first-come"`
     /// for a state directory with a names registry (made at its first
@@ -224,6 +232,9 @@ impl Default for Config {
             cluster_claim_ttl: Human(Duration::from_secs(30)),
             cluster_replicas: 1,
             cluster_start_timeout: Human(Duration::from_secs(120)),
+            metrics_listen: None,
+            metrics_allow_remote: false,
+            metrics_per_room: false,
             names: None,
             name_expiry: Human(Duration::from_secs(365 * 86_400)),
             max_names: 10_000,
@@ -383,6 +394,30 @@ impl Config {
         })
     }
 
+    /// `metrics_listen`, parsed (`None` when unset).
+    pub fn metrics_addr(&self) -> Result<Option<std::net::SocketAddr>, Invalid> {
+        let Some(text) = &self.metrics_listen else {
+            return Ok(None);
+        };
+        let addr: std::net::SocketAddr = text.parse().map_err(|_| Invalid {
+            key: "metrics_listen",
+            message: format!(
+                "metrics_listen = \"{text}\" is not an address like 127.0.0.1:9719 or [::1]:9719"
+            ),
+        })?;
+        if !addr.ip().is_loopback() && !self.metrics_allow_remote {
+            return Err(Invalid {
+                key: "metrics_listen",
+                message: format!(
+                    "metrics_listen = \"{text}\" is not a loopback address, and anyone who reaches it can read how busy the room is: \
+                     use 127.0.0.1:{port} (a Prometheus on this machine, or a proxy in front of it), or set metrics_allow_remote = true",
+                    port = addr.port()
+                ),
+            });
+        }
+        Ok(Some(addr))
+    }
+
     /// The listen address, parsed.
     pub fn listen_addr(&self) -> Result<std::net::SocketAddr, Invalid> {
         self.listen.parse().map_err(|_| Invalid {
@@ -491,6 +526,27 @@ mod tests {
         assert!(
             err.contains("x-forwarded-for") && err.contains("forwarded"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn metrics_listen_is_loopback_unless_remote_is_allowed() {
+        assert_eq!(parse("").unwrap().metrics_addr().unwrap(), None);
+        let c = parse("metrics_listen = \"127.0.0.1:9719\"").unwrap();
+        assert_eq!(c.metrics_addr().unwrap().unwrap().port(), 9719);
+        assert!(parse("metrics_listen = \"[::1]:0\"").is_ok());
+        assert_eq!(
+            parse("# x\nmetrics_listen = \"0.0.0.0:9719\"\n").unwrap_err(),
+            "chatd.toml line 2: metrics_listen = \"0.0.0.0:9719\" is not a loopback address, and anyone who \
+             reaches it can read how busy the room is: use 127.0.0.1:9719 (a Prometheus on this machine, or a \
+             proxy in front of it), or set metrics_allow_remote = true"
+        );
+        let c = parse("metrics_listen = \"10.0.0.5:9719\"\nmetrics_allow_remote = true\n").unwrap();
+        assert!(!c.metrics_addr().unwrap().unwrap().ip().is_loopback());
+        assert!(
+            parse("metrics_listen = \"localhost:9719\"")
+                .unwrap_err()
+                .contains("is not an address like 127.0.0.1:9719")
         );
     }
 

@@ -81,7 +81,8 @@ pub fn compare(old: &Config, new: Config) -> Compared {
     let in_force = classify!(
         restart: listen, state_dir, runtime_dir, admin_group, core_dumps, cluster,
             cluster_credentials, node_name, cluster_claim_ttl, cluster_replicas,
-            cluster_start_timeout, default_room;
+            cluster_start_timeout, default_room, metrics_listen, metrics_allow_remote,
+            metrics_per_room;
         live: motd, history, history_max_age, max_text, max_users, max_connections_per_ip,
             connections_per_ip_per_minute, limit_exempt, trusted_proxies, forwarded_header,
             rate_burst, rate_per_second, outbound_queue, outbound_queue_bytes,

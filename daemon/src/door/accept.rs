@@ -22,7 +22,10 @@ use tokio_util::sync::CancellationToken;
 use tower_service::Service as _;
 
 use super::forwarded::Proxies;
-use super::{Accepted, HARD_SLACK, Parts, Slot, max_connections, refuse_address, warn_busy};
+use super::{
+    Accepted, HARD_SLACK, Parts, Slot, max_connections, refusal, refuse_address, warn_busy,
+};
+use crate::metrics::labels::{HandshakeFailure, Refusal};
 use crate::per_address::connections::Limits;
 
 /// Largest HTTP request head read before the upgrade (hyper's minimum).
@@ -40,8 +43,13 @@ pub async fn serve(listener: TcpListener, parts: Parts) {
                     continue;
                 }
             },
+            () = parts.door.probe.asked() => {
+                parts.door.probe.answer();
+                continue;
+            }
             () = parts.shutdown.cancelled() => return,
         };
+        parts.metrics.connections_accepted.inc();
         // One deadline from here to the Welcome: the upgrade and the chat
         // handshake share it.
         let config = parts.config.get();
@@ -59,6 +67,7 @@ pub async fn serve(listener: TcpListener, parts: Parts) {
             {
                 Ok(held) => held,
                 Err(refused) => {
+                    parts.metrics.connections_refused.inc(refusal(&refused));
                     refuse_address(peer, &refused);
                     drop(stream);
                     continue;
@@ -66,6 +75,7 @@ pub async fn serve(listener: TcpListener, parts: Parts) {
             },
         };
         let Some(slot) = Slot::take(&parts.door, max_connections(config.max_users), held) else {
+            parts.metrics.connections_refused.inc(Refusal::Capacity);
             warn_busy(
                 peer,
                 &format!("closing new connections: too many are open (max_users + {HARD_SLACK})"),
@@ -78,6 +88,7 @@ pub async fn serve(listener: TcpListener, parts: Parts) {
             via_proxy,
             deadline,
             slot,
+            tally: parts.metrics.connection(),
         };
         let shutdown = parts.shutdown.clone();
         tokio::spawn(connection(stream, accepted, router.clone(), shutdown));
@@ -112,6 +123,7 @@ async fn connection(
 ) {
     let _ = stream.set_nodelay(true);
     let (peer, deadline) = (accepted.peer, accepted.deadline);
+    let tally = accepted.tally.clone();
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
         request.extensions_mut().insert(accepted.clone());
         router.clone().call(request)
@@ -127,8 +139,19 @@ async fn connection(
     tokio::select! {
         served = tokio::time::timeout_at(deadline, http) => match served {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::debug!(%peer, error = %e, "HTTP phase failed"),
-            Err(_) => tracing::debug!(%peer, "closed: no WebSocket upgrade within the handshake deadline"),
+            Ok(Err(e)) => {
+                // Not HTTP, or too large a request: a scanner, not a client.
+                if e.is_timeout() {
+                    tally.failed(HandshakeFailure::Timeout);
+                } else if e.is_parse() || e.is_parse_too_large() {
+                    tally.failed(HandshakeFailure::Upgrade);
+                }
+                tracing::debug!(%peer, error = %e, "HTTP phase failed");
+            }
+            Err(_) => {
+                tally.failed(HandshakeFailure::Timeout);
+                tracing::debug!(%peer, "closed: no WebSocket upgrade within the handshake deadline");
+            }
         },
         () = shutdown.cancelled() => {}
     }

@@ -8,6 +8,7 @@
 
 pub(crate) mod accept;
 pub(crate) mod forwarded;
+pub(crate) mod probe;
 pub mod upgrade;
 
 use std::net::SocketAddr;
@@ -22,6 +23,8 @@ use tracing::Level;
 
 use crate::config::Current;
 use crate::logging::line_budget::LineBudget;
+use crate::metrics::labels::Refusal;
+use crate::metrics::{Metrics, Tally};
 use crate::per_address::Connections;
 use crate::per_address::connections::{Held, Refused};
 
@@ -39,6 +42,8 @@ pub struct Door {
     pub connections: AtomicUsize,
     /// Connections per address (open, and new this minute).
     pub per_address: Connections,
+    /// The accept loop's answer to the watchdog's probe.
+    pub probe: probe::Probe,
 }
 
 /// What the door uses of the daemon.
@@ -48,6 +53,8 @@ pub struct Parts {
     pub config: Arc<Current>,
     /// The connections counted.
     pub door: Arc<Door>,
+    /// What the door counts: connections accepted, refused, failed.
+    pub metrics: Metrics,
     /// What a session started here uses.
     pub session: Arc<crate::session::Parts>,
     /// Every session task, so the shutdown can wait for them.
@@ -73,6 +80,9 @@ pub struct Accepted {
     pub deadline: Instant,
     /// The connection's place among those counted.
     pub slot: Arc<Slot>,
+    /// The connection's place in the metrics, settled by the door or by
+    /// its session.
+    pub tally: Tally,
 }
 
 /// The most connections open at once for this `max_users`.
@@ -102,6 +112,14 @@ impl Drop for Slot {
 pub fn warn_busy(peer: SocketAddr, what: &str) {
     static BUSY: LineBudget = LineBudget::new("refusing connections", 1, Duration::from_secs(10));
     crate::budgeted!(BUSY, Level::WARN, %peer, "{what} (said at most once every 10 s)");
+}
+
+/// The label of a refusal by the per-address limits.
+pub fn refusal(refused: &Refused) -> Refusal {
+    match refused {
+        Refused::TooMany(_) => Refusal::AddressOpen,
+        Refused::TooFast(_) => Refusal::AddressRate,
+    }
 }
 
 /// Logs a connection refused by the per-address limits, a few times per

@@ -27,9 +27,10 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tracing::Level;
 
 use super::forwarded::{ForwardedHeader, Malformed, Proxies};
-use super::{Accepted, PENDING_SLACK, Parts, refuse_address, warn_busy};
+use super::{Accepted, PENDING_SLACK, Parts, refusal, refuse_address, warn_busy};
 use crate::config::Config;
 use crate::logging::line_budget::LineBudget;
+use crate::metrics::labels::{HandshakeFailure, Refusal};
 use crate::per_address::connections::Limits;
 use crate::session::connection::Connection;
 
@@ -61,12 +62,14 @@ async fn answer(
     let key = match upgrade_key(&request) {
         Upgrade::Key(key) => key,
         Upgrade::BadKey => {
+            accepted.tally.failed(HandshakeFailure::Upgrade);
             return refuse(
                 StatusCode::BAD_REQUEST,
                 "a WebSocket upgrade needs a Sec-WebSocket-Key of 16 bytes in base64\n",
             );
         }
         Upgrade::No => {
+            accepted.tally.failed(HandshakeFailure::Upgrade);
             return refuse(
                 StatusCode::UPGRADE_REQUIRED,
                 "This is a chat server (chatd). It speaks WebSocket, subprotocol chat.v1: join it with the `chat` client.\n",
@@ -86,7 +89,10 @@ async fn answer(
         let proxies = Proxies::of(&config);
         let client = match proxies.client(request.headers(), peer) {
             Ok(client) => client,
-            Err(Malformed(what)) => return malformed(peer, proxies.header, &what),
+            Err(Malformed(what)) => {
+                accepted.tally.failed(HandshakeFailure::Upgrade);
+                return malformed(peer, proxies.header, &what);
+            }
         };
         match parts
             .door
@@ -95,6 +101,7 @@ async fn answer(
         {
             Ok(held) => (client, held),
             Err(refused) => {
+                accepted.tally.refused(refusal(&refused));
                 refuse_address(client, &refused);
                 return refuse(
                     StatusCode::TOO_MANY_REQUESTS,
@@ -107,6 +114,7 @@ async fn answer(
     };
     // This connection is among those counted.
     if parts.door.connections.load(Ordering::Relaxed) > config.max_users + PENDING_SLACK {
+        accepted.tally.refused(Refusal::Capacity);
         warn_busy(
             peer,
             &format!(
@@ -134,7 +142,8 @@ async fn answer(
         match upgraded.await {
             Ok(upgraded) => {
                 let conn = Connection::new(TokioIo::new(upgraded), ws_config).await;
-                crate::session::run(conn, client, accepted.deadline, session).await;
+                let tally = accepted.tally.clone();
+                crate::session::run(conn, client, accepted.deadline, tally, session).await;
             }
             Err(e) => tracing::debug!(%peer, error = %e, "the upgrade did not complete"),
         }

@@ -11,8 +11,31 @@ use chat_protocol::clock::{now_ms, unix_secs};
 
 use super::{Hub, Member};
 use crate::ending::Ending;
+use crate::metrics::Metrics;
 
 impl Hub {
+    /// What the room counts into.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Messages kept now for joins and resumes, in every room.
+    pub fn history_len(&self) -> usize {
+        let others: usize = self
+            .others()
+            .iter()
+            .map(|slot| slot.room.lock().expect("lock").history.len())
+            .sum();
+        self.lobby().history.len() + others
+    }
+
+    /// Whether the room's lock could be taken now: the watchdog's proof
+    /// that the room is not stuck (`crate::door::probe` tries again while
+    /// another holds it). Never waits; a poisoned lock never answers.
+    pub fn probe(&self) -> bool {
+        self.lobby.room.try_lock().is_ok()
+    }
+
     /// Names online on every node of the cluster, in case-insensitive
     /// order.
     pub fn names(&self) -> Vec<String> {

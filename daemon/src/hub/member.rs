@@ -12,6 +12,7 @@ use chat_protocol::{IdentityKey, KeyId, RoomName, ServerEvent};
 use tokio::sync::mpsc;
 
 use crate::ending::{Control, Ending};
+use crate::metrics::Metrics;
 
 /// An event serialized once and shared by every queue it waits in. A thin
 /// pointer: tokio allocates a queue's slots 32 at a time, up front, and at
@@ -44,6 +45,8 @@ pub struct Member {
     pub(crate) rooms: Mutex<BTreeSet<RoomName>>,
     /// When (Unix ms) this session made rooms, in the last hour.
     pub(crate) made: Mutex<VecDeque<u64>>,
+    /// What a delivery counts into.
+    pub(crate) metrics: Metrics,
 }
 
 /// The bytes waiting in one member's queue. One counter per member, and
@@ -70,23 +73,40 @@ impl Queued {
 }
 
 impl Member {
-    /// Queues serialized event bytes; a queue full by count or by bytes
-    /// ends the session as too slow.
+    /// Queues serialized event bytes, counted as one delivery; a queue
+    /// full by count or by bytes ends the session as too slow.
     pub fn deliver(&self, bytes: Serialized) {
+        if self.queue(bytes) {
+            self.metrics.deliveries.inc();
+        }
+    }
+
+    /// Queues serialized event bytes, leaving the delivery for the caller
+    /// to count (a fan-out counts all of its own at once); `true` if
+    /// queued. A queue full by count or by bytes ends the session as too
+    /// slow, and the event is counted as dropped.
+    pub(crate) fn queue(&self, bytes: Serialized) -> bool {
         let len = bytes.len();
         if self.queued.add(len) > self.queue_bytes {
             self.queued.sub(len);
-            return self.control.end(Ending::too_slow(
+            self.metrics.events_dropped.inc();
+            self.control.end(Ending::too_slow(
                 self.tx.max_capacity() - self.tx.capacity(),
             ));
+            return false;
         }
         match self.tx.try_send(bytes) {
-            Ok(()) => {}
+            Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 self.queued.sub(len);
+                self.metrics.events_dropped.inc();
                 self.control.end(Ending::too_slow(self.queue));
+                false
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => self.queued.sub(len),
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                self.queued.sub(len);
+                false
+            }
         }
     }
 

@@ -43,6 +43,7 @@ pub use crate::hub::member::{Member, Queue};
 use crate::hub::presence::{Tally, summarised};
 use crate::hub::room::{Room, Slot};
 use crate::log::{Bounds, Draft, LogError, RoomLog, RoomLogs};
+use crate::metrics::Metrics;
 use crate::store::rooms::RoomBook;
 
 mod admin;
@@ -90,6 +91,8 @@ pub struct Hub {
     total_messages: AtomicU64,
     /// Told when the first join or leave is counted for a summary.
     presence_counted: Notify,
+    /// What the room counts.
+    metrics: Metrics,
 }
 
 impl Hub {
@@ -235,6 +238,7 @@ impl Hub {
             queue_bytes: config.outbound_queue_bytes,
             rooms: Mutex::default(),
             made: Mutex::default(),
+            metrics: self.metrics.clone(),
         });
         let online = room.online() + 1;
         let counted = summarised(online, config.presence_summary_above);
@@ -391,7 +395,18 @@ impl Hub {
             action,
             cid,
         };
-        let id = slot.log.append(draft).await?;
+        let started = std::time::Instant::now();
+        let id = match slot.log.append(draft).await {
+            Ok(id) => id,
+            Err(e) => {
+                self.metrics.log_append_failures.inc();
+                return Err(e);
+            }
+        };
+        self.metrics
+            .log_append_duration
+            .observe(started.elapsed().as_secs_f64());
+        self.metrics.log_appends.inc();
         slot.room.lock().expect("lock").pump();
         self.count(from);
         Ok(id)
@@ -475,6 +490,16 @@ pub(crate) mod tests {
             .collect();
         joined.rx.release();
         events
+    }
+
+    #[test]
+    fn the_probe_answers_unless_the_room_is_held() {
+        let hub = hub_with(|_| {});
+        assert!(hub.probe());
+        let held = hub.lobby.room.lock().unwrap();
+        assert!(!hub.probe(), "a room someone holds does not answer");
+        drop(held);
+        assert!(hub.probe());
     }
 
     #[test]

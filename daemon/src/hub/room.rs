@@ -14,6 +14,7 @@ use super::remote;
 use crate::hub::member::Member;
 use crate::hub::presence::Tally;
 use crate::log::{Accepted, Bounds, RoomLog, Tail};
+use crate::metrics::Metrics;
 use crate::store::rooms::RoomMeta;
 
 /// A room and its log.
@@ -33,6 +34,7 @@ impl Slot {
         log: Arc<dyn RoomLog>,
         accepted: Accepted,
         bounds: Bounds,
+        metrics: Metrics,
     ) -> Self {
         // The last id first: a log that keeps accepting meanwhile puts what
         // follows it in the accepted stream.
@@ -56,6 +58,7 @@ impl Slot {
                 tally: Tally::default(),
                 empty_since: Some(now_ms()),
                 removed: false,
+                metrics,
             }),
             log,
         }
@@ -92,16 +95,22 @@ pub(super) struct Room {
     pub(super) empty_since: Option<u64>,
     /// The room was removed: a join that found it before must look again.
     pub(super) removed: bool,
+    /// What the room counts (deliveries).
+    pub(super) metrics: Metrics,
 }
 
 impl Room {
+    /// Queues `event` for every member but `except`. The deliveries are
+    /// counted once for the whole fan-out, not once each.
     pub(super) fn broadcast(&self, event: &ServerEvent, except: Option<&str>) {
         let bytes = Arc::new(event.to_bytes());
+        let mut queued = 0;
         for (key, member) in &self.users {
             if Some(key.as_str()) != except {
-                member.deliver(bytes.clone());
+                queued += u64::from(member.queue(bytes.clone()));
             }
         }
+        self.metrics.deliveries.inc_by(queued);
     }
 
     /// Calls `each` with the name and identity of everyone online on

@@ -201,6 +201,7 @@ impl Hub {
             log,
             accepted,
             bounds,
+            self.metrics.clone(),
         )))
     }
 

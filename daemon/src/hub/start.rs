@@ -13,6 +13,7 @@ use super::Hub;
 use super::room::Slot;
 use crate::config::Current;
 use crate::log::{Accepted, Bounds, EmbeddedLog, RoomLog, RoomLogs};
+use crate::metrics::Metrics;
 use crate::store::rooms::{RoomBook, RoomMeta};
 
 /// What a hub with rooms starts with: where their logs and settings are,
@@ -30,7 +31,8 @@ pub struct RoomsSetup {
 }
 
 impl Hub {
-    /// Rooms in memory only under the configuration in force.
+    /// Rooms in memory only under the configuration in force, counting
+    /// into metrics of their own.
     pub fn new(config: Arc<Current>) -> Self {
         let (log, accepted) = EmbeddedLog::in_memory(Bounds::of(&config.get()));
         let setup = RoomsSetup {
@@ -39,15 +41,28 @@ impl Hub {
             metas: BTreeMap::new(),
             last_id: 0,
         };
-        Self::with_rooms(config, Arc::new(log), accepted, setup)
+        Self::with_rooms(config, Arc::new(log), accepted, setup, Metrics::default())
             .expect("rooms in memory always open")
     }
 
     /// The default room alone, on `log` (opened with its stream of
     /// `accepted` entries): a cluster's node, whose nodes share no other
     /// rooms yet. The history starts with what the log keeps.
-    pub fn with_log(config: Arc<Current>, log: Arc<dyn RoomLog>, accepted: Accepted) -> Self {
-        Self::build(config, log, accepted, None, None, RoomMeta::default())
+    pub fn with_log(
+        config: Arc<Current>,
+        log: Arc<dyn RoomLog>,
+        accepted: Accepted,
+        metrics: Metrics,
+    ) -> Self {
+        Self::build(
+            config,
+            log,
+            accepted,
+            None,
+            None,
+            RoomMeta::default(),
+            metrics,
+        )
     }
 
     /// The default room on `log` and the other rooms of `setup`, each
@@ -57,6 +72,7 @@ impl Hub {
         log: Arc<dyn RoomLog>,
         accepted: Accepted,
         setup: RoomsSetup,
+        metrics: Metrics,
     ) -> Result<Self, crate::log::HistoryError> {
         let RoomsSetup {
             logs,
@@ -92,10 +108,11 @@ impl Hub {
                 room_log,
                 room_accepted,
                 bounds,
+                metrics.clone(),
             );
             others.insert(name, Arc::new(slot));
         }
-        let hub = Self::build(config, log, accepted, Some(logs), book, lobby_meta);
+        let hub = Self::build(config, log, accepted, Some(logs), book, lobby_meta, metrics);
         *hub.others.lock().expect("lock") = others;
         // The default room's share too.
         hub.reshare_bounds();
@@ -109,11 +126,12 @@ impl Hub {
         logs: Option<RoomLogs>,
         book: Option<RoomBook>,
         meta: RoomMeta,
+        metrics: Metrics,
     ) -> Self {
         let current = config.get();
         let bounds = Bounds::of(&current);
         let default = current.default_room.clone();
-        let lobby = Slot::new(default, None, meta, log, accepted, bounds);
+        let lobby = Slot::new(default, None, meta, log, accepted, bounds, metrics.clone());
         Self {
             lobby,
             others: Mutex::new(BTreeMap::new()),
@@ -122,6 +140,7 @@ impl Hub {
             config,
             total_messages: AtomicU64::new(0),
             presence_counted: Notify::new(),
+            metrics,
         }
     }
 }

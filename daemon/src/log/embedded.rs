@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use chat_protocol::RoomName;
 use chat_protocol::clock::now_ms;
+use prometheus_client::metrics::counter::Counter;
 use tokio::sync::mpsc;
 
 use super::file::{Cmd, Writer};
@@ -90,8 +91,19 @@ impl EmbeddedLog {
     /// cannot be read is an error: starting without it would rewrite it
     /// and give its ids out again. (A file that can be read but holds
     /// damaged records is not: those records are skipped, with a warning.)
-    pub fn open(state_dir: &Path, bounds: Bounds) -> Result<(Self, Accepted), HistoryError> {
-        Self::open_file(state_dir.join(FILE_NAME), bounds, Arc::default(), None)
+    /// Each failed write of the file is counted in `write_failures`.
+    pub fn open(
+        state_dir: &Path,
+        bounds: Bounds,
+        write_failures: Counter,
+    ) -> Result<(Self, Accepted), HistoryError> {
+        Self::open_file(
+            state_dir.join(FILE_NAME),
+            bounds,
+            Arc::default(),
+            None,
+            write_failures,
+        )
     }
 
     /// Opens the log of `room` (`None`: the default room) kept in `path`,
@@ -102,6 +114,7 @@ impl EmbeddedLog {
         bounds: Bounds,
         ids: Arc<Ids>,
         room: Option<RoomName>,
+        write_failures: Counter,
     ) -> Result<(Self, Accepted), HistoryError> {
         let error = Arc::new(Mutex::new(None));
         let loaded = match super::file::load(&path, bounds, now_ms()) {
@@ -125,6 +138,7 @@ impl EmbeddedLog {
             lines: loaded.lines,
             rewrite: loaded.rewrite,
             error: error.clone(),
+            failures: write_failures,
             file: None,
             file_oldest: loaded.oldest,
         };
@@ -252,7 +266,8 @@ mod tests {
     #[test]
     fn entries_survive_a_reopen_and_ids_continue() {
         let dir = tempfile::tempdir().unwrap();
-        let (log, mut accepted) = EmbeddedLog::open(dir.path(), BOUNDS).unwrap();
+        let (log, mut accepted) =
+            EmbeddedLog::open(dir.path(), BOUNDS, Counter::default()).unwrap();
         for i in 1..=5 {
             log.accept(draft(&format!("m{i}")));
         }
@@ -265,7 +280,7 @@ mod tests {
             std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
             0o600
         );
-        let (log, _accepted) = EmbeddedLog::open(dir.path(), BOUNDS).unwrap();
+        let (log, _accepted) = EmbeddedLog::open(dir.path(), BOUNDS, Counter::default()).unwrap();
         let after = log.after(0, 10);
         assert_eq!(
             texts(&after),
@@ -284,7 +299,7 @@ mod tests {
             "{\"last_id\":7}\n{\"id\":8,\"from\":\"ace\",\"text\":\"kept\",\"ts\":1}\n{\"id\":9,\"from\":\"ace\",\"te",
         )
         .unwrap();
-        let (log, _accepted) = EmbeddedLog::open(dir.path(), BOUNDS).unwrap();
+        let (log, _accepted) = EmbeddedLog::open(dir.path(), BOUNDS, Counter::default()).unwrap();
         assert_eq!(texts(&log.after(0, 10)), [(8, "kept".into())]);
         // A crash may have lost what came after 8: ids jump past it.
         let next = 8 + super::super::file::CRASH_ID_JUMP + 1;
@@ -293,7 +308,7 @@ mod tests {
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains("\"te\n") && text.ends_with('\n'), "{text}");
         // Closed cleanly this time: no jump.
-        let (log, _accepted) = EmbeddedLog::open(dir.path(), BOUNDS).unwrap();
+        let (log, _accepted) = EmbeddedLog::open(dir.path(), BOUNDS, Counter::default()).unwrap();
         assert_eq!(
             texts(&log.after(0, 10)),
             [(8, "kept".into()), (next, "next".into())]
@@ -306,7 +321,7 @@ mod tests {
     fn the_file_is_compacted_to_the_bound_and_history_zero_keeps_no_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(FILE_NAME);
-        let (log, _accepted) = EmbeddedLog::open(dir.path(), BOUNDS).unwrap();
+        let (log, _accepted) = EmbeddedLog::open(dir.path(), BOUNDS, Counter::default()).unwrap();
         for i in 0..100 {
             log.accept(draft(&format!("m{i}")));
         }
@@ -318,7 +333,7 @@ mod tests {
             max_age: None,
             max_bytes: usize::MAX,
         };
-        let (log, _accepted) = EmbeddedLog::open(dir.path(), none).unwrap();
+        let (log, _accepted) = EmbeddedLog::open(dir.path(), none, Counter::default()).unwrap();
         log.accept(draft("secret"));
         log.close(Duration::from_secs(10));
         assert!(!path.exists(), "history = 0 leaves no file");

@@ -30,6 +30,7 @@ use std::time::Duration;
 
 use chat_protocol::HistoryEntry;
 use chat_protocol::clock::now_ms;
+use prometheus_client::metrics::counter::Counter;
 use serde::{Deserialize, Serialize};
 use tracing::Level;
 
@@ -197,6 +198,8 @@ pub(super) struct Writer {
     pub(super) rewrite: bool,
     /// What `chatctl status` shows while writes fail.
     pub(super) error: Arc<Mutex<Option<String>>>,
+    /// Failed writes (`chatd_log_persist_errors_total`).
+    pub(super) failures: Counter,
     pub(super) file: Option<File>,
     /// The timestamp of the oldest entry in the file, if known.
     pub(super) file_oldest: Option<u64>,
@@ -295,6 +298,7 @@ impl Writer {
                 }
             }
             Err(e) => {
+                self.failures.inc();
                 self.rewrite = true;
                 self.file = None;
                 let message = format!(

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chat_protocol::RoomName;
+use prometheus_client::metrics::counter::Counter;
 
 use super::{Accepted, Bounds, EmbeddedLog, HistoryError, Ids, RoomLog};
 
@@ -20,21 +21,29 @@ pub struct RoomLogs {
     /// `STATE_DIR/rooms`; `None`: in memory only.
     dir: Option<PathBuf>,
     ids: Arc<Ids>,
+    /// Where each failed write of a room's file is counted.
+    write_failures: Counter,
 }
 
 impl RoomLogs {
     /// Logs in memory only, their ids from `ids` (the default room's).
     pub fn in_memory(ids: Arc<Ids>) -> Self {
-        Self { dir: None, ids }
+        Self {
+            dir: None,
+            ids,
+            write_failures: Counter::default(),
+        }
     }
 
     /// Logs in `state_dir/rooms`, their ids from `ids` (the default
     /// room's). Every log already there must be opened ([`RoomLogs::open`])
     /// before any room takes a message, so ids go on after all of theirs.
-    pub fn on_disk(state_dir: &Path, ids: Arc<Ids>) -> Self {
+    /// Each failed write of a room's file is counted in `write_failures`.
+    pub fn on_disk(state_dir: &Path, ids: Arc<Ids>, write_failures: Counter) -> Self {
         Self {
             dir: Some(state_dir.join(DIR_NAME)),
             ids,
+            write_failures,
         }
     }
 
@@ -98,8 +107,13 @@ impl RoomLogs {
                 source,
             })?;
         }
-        let (log, accepted) =
-            EmbeddedLog::open_file(path, bounds, self.ids.clone(), Some(room.clone()))?;
+        let (log, accepted) = EmbeddedLog::open_file(
+            path,
+            bounds,
+            self.ids.clone(),
+            Some(room.clone()),
+            self.write_failures.clone(),
+        )?;
         Ok((Arc::new(log), accepted))
     }
 

@@ -18,6 +18,8 @@ use crate::config::{ConfigError, Current};
 use crate::hub::Hub;
 use crate::log::Bounds;
 use crate::logging::FilterError;
+use crate::metrics::Metrics;
+use crate::metrics::labels::ReloadResult;
 use crate::ops::status::{self, Facts};
 use crate::store::keyring::Keyring;
 use crate::store::password::PasswordError;
@@ -51,6 +53,8 @@ pub struct Reload {
     pub hub: Arc<Hub>,
     /// For the status line.
     pub facts: Arc<Facts>,
+    /// Counts reloads by result.
+    pub metrics: Metrics,
 }
 
 impl Reload {
@@ -59,6 +63,10 @@ impl Reload {
         let _one_at_a_time = self.reloader.one_at_a_time().await;
         crate::systemd::reloading();
         let result = self.apply().await;
+        self.metrics.reloads.inc(match result {
+            Ok(_) => ReloadResult::Ok,
+            Err(_) => ReloadResult::Failed,
+        });
         match &result {
             Ok(r) if r.changed.is_empty() && r.restart_needed.is_empty() => {
                 tracing::info!("reloaded the configuration: nothing changed");

@@ -114,15 +114,16 @@ impl Bucket {
         budget.saturating_sub(self.in_flight)
     }
 
-    /// A guess was answered (`right` or wrong) or given up.
-    fn answered(&mut self, right: Option<bool>, now: Instant) {
+    /// A guess was answered (`right` or wrong) or given up; `true` when
+    /// it began a block.
+    fn answered(&mut self, right: Option<bool>, now: Instant) -> bool {
         self.in_flight = self.in_flight.saturating_sub(1);
         if right != Some(false) {
-            return;
+            return false;
         }
         self.refresh(now);
         if self.wait(now).is_some() {
-            return;
+            return false;
         }
         if self.blocked_until.is_some() {
             // A wrong password right after a block: the next, longer.
@@ -130,13 +131,15 @@ impl Bucket {
             self.blocked_until = Some(now + block_length(self.blocks));
             self.failures = 0;
             self.window_start = now;
-            return;
+            return true;
         }
         self.failures += 1;
         if self.failures >= FAILURES {
             self.blocked_until = Some(now + block_length(self.blocks));
             self.failures = 0;
+            return true;
         }
+        false
     }
 }
 
@@ -241,21 +244,23 @@ pub struct Guess<'a> {
 
 impl Guess<'_> {
     /// The verdict: a wrong password counts; a right one gives the name
-    /// its own allowance at this address.
-    pub fn answered(mut self, right: bool) {
-        self.finish(Some(right), Instant::now());
+    /// its own allowance at this address. `true` when this wrong password
+    /// began a block (`chatd_guess_blocks_total`).
+    pub fn answered(mut self, right: bool) -> bool {
+        self.finish(Some(right), Instant::now())
     }
 
-    fn finish(&mut self, right: Option<bool>, now: Instant) {
+    fn finish(&mut self, right: Option<bool>, now: Instant) -> bool {
         self.done = true;
         let mut entries = self.guesses.entries.lock().expect("lock");
         let entry = entries.entry(&self.source, || fresh(now), |_| false);
-        entry.bucket(self.name.as_deref(), now).answered(right, now);
+        let blocked = entry.bucket(self.name.as_deref(), now).answered(right, now);
         if let (Some(true), Some(name)) = (right, &self.name) {
             entry.earn(name, now);
         }
         drop(entries);
         self.guesses.changed.notify_waiters();
+        blocked
     }
 }
 
@@ -361,13 +366,10 @@ mod tests {
 
     impl Guesses {
         /// A guess from `ip` under `name` at `now`, answered at once:
-        /// `Err` with the wait when blocked.
-        fn guess_at(&self, ip: IpAddr, name: &str, right: bool, now: Instant) -> Result<(), u64> {
+        /// whether it began a block, or `Err` with the wait when blocked.
+        fn guess_at(&self, ip: IpAddr, name: &str, right: bool, now: Instant) -> Result<bool, u64> {
             match self.try_begin(ip, name, now) {
-                Check::Go(mut guess) => {
-                    guess.finish(Some(right), now);
-                    Ok(())
-                }
+                Check::Go(mut guess) => Ok(guess.finish(Some(right), now)),
                 Check::Blocked(wait) => Err(wait),
                 Check::Full => panic!("nothing else is in flight"),
             }
@@ -386,13 +388,17 @@ mod tests {
         let guesses = Guesses::default();
         let (a, t0) = (ip("192.0.2.1"), Instant::now());
         for i in 0..FAILURES - 1 {
-            guesses
+            let blocked = guesses
                 .guess_at(a, "x", false, t0 + secs(u64::from(i)))
                 .unwrap();
+            assert!(!blocked, "no block began");
             assert_eq!(guesses.blocked_at(a, "x", t0 + secs(5)), None);
         }
         let fifth = t0 + secs(10);
-        guesses.guess_at(a, "x", false, fifth).unwrap();
+        assert!(
+            guesses.guess_at(a, "x", false, fifth).unwrap(),
+            "a block began"
+        );
         assert_eq!(guesses.blocked_at(a, "x", fifth), Some(30));
         assert_eq!(
             guesses.blocked_at(ip("192.0.2.2"), "x", fifth),
@@ -401,7 +407,10 @@ mod tests {
         );
         // After the block, one more wrong password: 60 s.
         let after = fifth + FIRST_BLOCK + secs(1);
-        guesses.guess_at(a, "x", false, after).unwrap();
+        assert!(
+            guesses.guess_at(a, "x", false, after).unwrap(),
+            "another began"
+        );
         assert_eq!(guesses.blocked_at(a, "x", after), Some(60));
         // And so on, up to 15 minutes.
         let mut now = after;

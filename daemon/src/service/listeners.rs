@@ -9,7 +9,8 @@ use crate::Error;
 use crate::config::{Config, ConfigError};
 use crate::{admin, systemd};
 
-/// The sockets chatd serves on: the chat listener and the admin socket.
+/// The sockets chatd serves on: the chat listener, the admin socket, and
+/// the metrics listener if one is configured.
 pub struct Listeners {
     /// The chat listener (TCP).
     pub chat: TcpListener,
@@ -18,13 +19,16 @@ pub struct Listeners {
     /// The admin socket's path when chatd bound it (removed at exit);
     /// `None` when the service manager passed it.
     pub admin_path: Option<PathBuf>,
+    /// The metrics listener (`metrics_listen`), always bound by chatd.
+    pub metrics: Option<TcpListener>,
 }
 
 impl Listeners {
     /// Takes the sockets the service manager passed (`LISTEN_FDS`), or
-    /// binds `config.listen` and `RUNTIME_DIR/admin.sock`. Done before the
-    /// state directory is touched, so that a chatd that cannot listen
-    /// leaves nothing behind.
+    /// binds `config.listen` and `RUNTIME_DIR/admin.sock`; binds
+    /// `metrics_listen` either way (systemd passes the chat socket only).
+    /// Done before the state directory is touched, so that a chatd that
+    /// cannot listen leaves nothing behind.
     pub async fn open(config: &Config, admin_gid: Option<u32>) -> Result<Self, Error> {
         let runtime_dir = config.runtime_dir.clone().expect("resolved before start");
         let activated = if systemd::activated() {
@@ -56,6 +60,25 @@ impl Listeners {
                     })?
             }
         };
+        let metrics = match config
+            .metrics_addr()
+            .map_err(|invalid| ConfigError::Invalid {
+                place: String::new(),
+                invalid,
+            })? {
+            Some(addr) => {
+                Some(
+                    TcpListener::bind(addr)
+                        .await
+                        .map_err(|source| Error::MetricsListen {
+                            addr,
+                            hint: metrics_hint(&source),
+                            source,
+                        })?,
+                )
+            }
+            None => None,
+        };
         let (admin, admin_path) = match activated.admin {
             Some(listener) => (listener, None),
             None => (
@@ -71,6 +94,7 @@ impl Listeners {
             chat,
             admin,
             admin_path,
+            metrics,
         })
     }
 }
@@ -88,5 +112,21 @@ fn bind_hint(e: &std::io::Error) -> &'static str {
             " (ports below 1024 need root or CAP_NET_BIND_SERVICE: choose a higher port)"
         }
         _ => " (choose another address with --listen)",
+    }
+}
+
+/// What to do about a failed bind of the metrics listener.
+fn metrics_hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            " (another server is using it: stop it, or choose another port in metrics_listen)"
+        }
+        std::io::ErrorKind::AddrNotAvailable => {
+            " (this machine has no such address: see `ip addr`, and fix metrics_listen)"
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            " (ports below 1024 need root or CAP_NET_BIND_SERVICE: choose a higher port in metrics_listen)"
+        }
+        _ => " (choose another address in metrics_listen)",
     }
 }

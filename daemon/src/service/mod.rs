@@ -6,6 +6,7 @@
 pub(crate) mod banner;
 pub(crate) mod check;
 pub(crate) mod listeners;
+pub(crate) mod metrics_listener;
 pub(crate) mod names;
 pub mod process;
 pub mod signals;
@@ -70,6 +71,7 @@ pub async fn run(
         chat,
         admin: admin_listener,
         admin_path,
+        metrics,
     } = listeners;
     let listen_addr = chat.local_addr().map_err(|source| Error::Io {
         what: "reading the bound address",
@@ -102,6 +104,13 @@ pub async fn run(
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
             .into_future(),
     );
+    if let Some(listener) = metrics {
+        tokio::spawn(metrics_listener::serve(
+            listener,
+            app.admin(),
+            shutdown.clone(),
+        ));
+    }
     tokio::spawn(serve_reloads(
         app.reload(),
         handle.reload.clone(),
@@ -128,7 +137,12 @@ pub async fn run(
         shutdown.clone(),
     ));
     if let Some(every) = systemd::watchdog_interval() {
-        tokio::spawn(watchdog(every, shutdown.clone()));
+        tokio::spawn(watchdog(
+            every,
+            app.door.clone(),
+            app.hub.clone(),
+            shutdown.clone(),
+        ));
     }
     systemd::ready(&status::line(&app.hub, &app.facts, &app.keyring));
 
@@ -189,12 +203,29 @@ async fn serve_reloads(reload: Reload, requests: Arc<Notify>, shutdown: Cancella
     }
 }
 
-async fn watchdog(every: std::time::Duration, shutdown: CancellationToken) {
+/// Tells systemd WATCHDOG=1 every `every`, but only once the accept loop
+/// and the room answered the probe ([`door::probe`]): a chatd that hangs
+/// says nothing, and systemd restarts it. NATS plays no part.
+async fn watchdog(
+    every: std::time::Duration,
+    door: Arc<door::Door>,
+    hub: Arc<hub::Hub>,
+    shutdown: CancellationToken,
+) {
     let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            _ = tick.tick() => systemd::watchdog(),
+            _ = tick.tick() => {}
             () = shutdown.cancelled() => return,
+        }
+        if door::probe::round_trip(&door, &hub).await {
+            systemd::watchdog();
+        } else {
+            tracing::warn!(
+                "watchdog: the room or the accept loop did not answer within {} s; not telling systemd that chatd is alive",
+                door::probe::WITHIN.as_secs()
+            );
         }
     }
 }

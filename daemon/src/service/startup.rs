@@ -15,6 +15,7 @@ use crate::config::reload::Reloader;
 use crate::config::{Config, Current};
 use crate::door::Door;
 use crate::hub::{Hub, RoomsSetup};
+use crate::metrics::{Metrics, Options};
 use crate::ops::status::Facts;
 use crate::per_address::Guesses;
 use crate::registry::{self, Registry};
@@ -37,7 +38,11 @@ pub async fn assemble(
     reloader: Reloader,
     handle: Handle,
 ) -> Result<(AppState, chat_protocol::Token, bool), Error> {
-    let loaded = Loaded::from(&config, &store).await?;
+    let metrics = Metrics::new(Options {
+        cluster: !config.cluster.is_empty(),
+        per_room: config.metrics_per_room,
+    });
+    let loaded = Loaded::from(&config, &store, &metrics).await?;
     let ours_id = loaded.keys.token.key_id();
     let mut starting = Starting::new(config.cluster_start_timeout.0);
     let started = Peers::start(
@@ -46,6 +51,7 @@ pub async fn assemble(
         &store,
         loaded.keys,
         &loaded.gate,
+        &metrics,
         &mut starting,
     )
     .await?;
@@ -71,9 +77,20 @@ pub async fn assemble(
                 metas: kept.rooms,
                 last_id: kept.last_id,
             };
-            Hub::with_rooms(config.clone(), started.log, started.accepted, setup)?
+            Hub::with_rooms(
+                config.clone(),
+                started.log,
+                started.accepted,
+                setup,
+                metrics.clone(),
+            )?
         }
-        None => Hub::with_log(config.clone(), started.log, started.accepted),
+        None => Hub::with_log(
+            config.clone(),
+            started.log,
+            started.accepted,
+            metrics.clone(),
+        ),
     };
     let app = AppState {
         hub: Arc::new(hub),
@@ -85,6 +102,7 @@ pub async fn assemble(
         keyring: Arc::new(Keyring::new(started.keys, loaded.gate, store)),
         peers: Arc::new(started.peers),
         admin_gid: loaded.admin_gid,
+        metrics,
         life: Life {
             shutdown: handle.shutdown.clone(),
             sessions: TaskTracker::new(),
@@ -110,12 +128,12 @@ struct Loaded {
 }
 
 impl Loaded {
-    async fn from(config: &Config, store: &Store) -> Result<Self, Error> {
+    async fn from(config: &Config, store: &Store, metrics: &Metrics) -> Result<Self, Error> {
         let admin_gid = check_machine(config)?;
         let (identity, token, created) = store.load_or_create_keys()?;
         let previous: Option<PreviousKey> =
             store.load_previous_key(&identity, &token, now_secs())?;
-        let gate = password_gate(config, store).await?;
+        let gate = password_gate(config, store, metrics).await?;
         let names = registry::file::open(store, config, created)?;
         Ok(Self {
             admin_gid,
@@ -133,9 +151,13 @@ impl Loaded {
 
 /// The password check in force at start: the admin-set hash (checked
 /// against sane bounds) and the configured password file, hashed now.
-async fn password_gate(config: &Config, store: &Store) -> Result<password::Gate, Error> {
+async fn password_gate(
+    config: &Config,
+    store: &Store,
+    metrics: &Metrics,
+) -> Result<password::Gate, Error> {
     let state_dir = store.dir();
-    let gate = password::Gate::default();
+    let gate = password::Gate::new(metrics.clone());
     if let Some(admin_hash) = store.load_password_hash()? {
         password::check_stored_hash(&admin_hash).map_err(|problem| Error::StoredHash {
             dir: state_dir.to_path_buf(),

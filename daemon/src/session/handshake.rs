@@ -18,6 +18,8 @@ use crate::config::Config;
 use crate::ending::Ending;
 use crate::hub::{Joined, Member, Queue};
 use crate::logging::line_budget::LineBudget;
+use crate::metrics::Tally;
+use crate::metrics::labels::{HandshakeFailure, JoinOutcome, SessionEnd};
 use crate::per_address::password_guesses::Refusal;
 use crate::session::connection::{Connection, Secure, Stop};
 use crate::store::password::Verdict;
@@ -48,16 +50,18 @@ pub struct Established {
 
 /// The handshake, from the upgrade to a delivered `Welcome`; `None` when
 /// the connection ended first (refused, gone, deadline missed, shutdown).
+/// How it went is settled in `tally`.
 pub async fn establish(
     mut conn: Connection,
     peer: SocketAddr,
     deadline: Instant,
+    tally: &Tally,
     parts: &Parts,
 ) -> Option<Established> {
     let config = parts.config.get();
 
     let greeted = tokio::select! {
-        r = timeout_at(deadline, greet(&mut conn, peer, parts)) => r,
+        r = timeout_at(deadline, greet(&mut conn, peer, tally, parts)) => r,
         () = parts.shutdown.cancelled() => {
             conn.close(close::GOING_AWAY, "server shutting down", false).await;
             return None;
@@ -67,6 +71,7 @@ pub async fn establish(
         Ok(Some(greeted)) => greeted,
         Ok(None) => return None,
         Err(_) => {
+            tally.failed(HandshakeFailure::Timeout);
             tracing::debug!(%peer, "handshake deadline missed before the Hello");
             conn.close(close::POLICY, "handshake deadline missed", false)
                 .await;
@@ -79,19 +84,20 @@ pub async fn establish(
         // Boxed: the admission's state (the password check, the
         // refusals) is most of the handshake's, and a connection that has
         // not sent its Hello yet should not hold it.
-        r = timeout_at(deadline, Box::pin(admit(&mut conn, peer, parts, (key_id, th), deadline))) => r,
+        r = timeout_at(deadline, Box::pin(admit(&mut conn, peer, parts, tally, (key_id, th), deadline))) => r,
         () = parts.shutdown.cancelled() => {
             conn.goodbye(Ending::shutdown()).await;
             return None;
         }
     };
-    let Taken { joined, owner } = match admitted {
+    let (Taken { joined, owner }, since) = match admitted {
         Ok(Ok(taken)) => taken,
         Ok(Err(ending)) => {
             conn.goodbye(ending).await;
             return None;
         }
         Err(_) => {
+            tally.failed(HandshakeFailure::Timeout);
             tracing::debug!(%peer, "handshake deadline missed before the Auth");
             conn.goodbye(Ending::handshake_timeout()).await;
             return None;
@@ -102,6 +108,7 @@ pub async fn establish(
         welcome,
         rx,
     } = joined;
+    tally.joined();
     // The member is in the room from here on: whatever happens, it must
     // reach `hub.leave`, so nothing below runs under a deadline that could
     // drop it halfway. The Welcome is bounded as any other write.
@@ -113,18 +120,23 @@ pub async fn establish(
     // events) waits for it. The room is not locked meanwhile.
     let failed = match tokio::task::spawn_blocking(move || welcome.encode()).await {
         Ok(welcome) => match timeout(config.write_timeout.0, conn.send_bytes(&welcome)).await {
-            Ok(true) => None,
+            Ok(true) => {
+                let sealed = welcome.len() + chat_protocol::sizes::TAG_LEN;
+                parts.metrics.sent_bytes.inc_by(sealed as u64);
+                None
+            }
             Ok(false) => Some(Ending::lost()),
             Err(_) => Some(Ending::too_slow(0)),
         },
         // Only a runtime shutting down cancels it.
         Err(_) => Some(Ending::shutdown()),
     };
+    tally.decided(JoinOutcome::Welcome, since);
     if let Some(ending) = failed {
         member.control.end(ending);
-        parts
-            .hub
-            .leave(&member, &member.control.ending().leave_reason);
+        let ending = member.control.ending();
+        parts.hub.leave(&member, &ending.leave_reason);
+        parts.metrics.sessions_ended.inc(ending.reason);
         parts.peers.release(&member.name).await;
         tracing::info!(name = %member.name, %peer, "the Welcome was not delivered");
         return None;
@@ -144,17 +156,20 @@ pub async fn establish(
 async fn greet(
     conn: &mut Connection,
     peer: SocketAddr,
+    tally: &Tally,
     parts: &Parts,
 ) -> Option<(chat_protocol::Session, KeyId, [u8; 32])> {
     let hello = match conn.recv().await {
         Ok(hello) => hello,
         Err(Stop::Closed | Stop::Idle) => return None,
         Err(Stop::Text) => {
+            tally.failed(HandshakeFailure::Malformed);
             conn.close(close::PROTOCOL, "expected a binary Hello", false)
                 .await;
             return None;
         }
         Err(Stop::TooBig) => {
+            tally.failed(HandshakeFailure::Malformed);
             conn.close(close::TOO_BIG, "Hello too large", true).await;
             return None;
         }
@@ -169,6 +184,7 @@ async fn greet(
     let server_hello = match answer {
         Ok(h) => h,
         Err(HandshakeError::UnknownKey(theirs)) => {
+            tally.failed(HandshakeFailure::UnknownKey);
             static UNKNOWN_KEY: LineBudget =
                 LineBudget::new("refused: unknown key id", 5, REFUSAL_LOG_WINDOW);
             crate::budgeted!(UNKNOWN_KEY, Level::INFO, %peer, key_id = %theirs, "refused: unknown key id");
@@ -177,6 +193,7 @@ async fn greet(
             return None;
         }
         Err(e) => {
+            tally.failed(HandshakeFailure::Malformed);
             tracing::debug!(%peer, error = %e, "refused handshake");
             conn.close(close::PROTOCOL, &e.to_string(), false).await;
             return None;
@@ -191,27 +208,38 @@ async fn greet(
 }
 
 /// The admission: opens the `Auth`, runs the join checks and registers the
-/// user (`session`: the key the `Hello` named and the session's `th`).
-/// `Err`: how the connection ends (a `Reject` is sent already). The
+/// user (`session`: the key the `Hello` named and the session's `th`);
+/// with the time the `Auth` opened (the join's start). `Err`: how the
+/// connection ends (a `Reject` is sent already, and counted). The
 /// caller sends the `Welcome`: once the user is in the room, nothing may be
 /// cut short by the handshake deadline.
 async fn admit(
     conn: &mut Secure,
     peer: SocketAddr,
     parts: &Parts,
+    tally: &Tally,
     session: (KeyId, [u8; 32]),
     deadline: Instant,
-) -> Result<Taken, Ending> {
+) -> Result<(Taken, Instant), Ending> {
     let (key_id, th) = session;
     let auth = conn.recv(MAX_AUTH).await.inspect_err(|ending| {
-        if ending.bye.is_none() && ending.close_code == close::POLICY {
+        let unopened = ending.bye.is_none() && ending.close_code == close::POLICY;
+        tally.failed(match ending.reason {
+            SessionEnd::Lost => HandshakeFailure::Closed,
+            SessionEnd::Timeout => HandshakeFailure::Timeout,
+            _ if unopened => HandshakeFailure::BadSeal,
+            _ => HandshakeFailure::Malformed,
+        });
+        if unopened {
             static UNOPENED: LineBudget =
                 LineBudget::new("refused: Auth failed to open", 5, REFUSAL_LOG_WINDOW);
             crate::budgeted!(UNOPENED, Level::INFO, %peer, "refused: Auth failed to open");
         }
     })?;
+    let since = tally.auth_opened();
+    let refused = Refused { peer, tally, since };
     let reject = async |conn: &mut Secure, code: RejectCode, reason: &str| {
-        reject_with(conn, peer, code, reason, None).await
+        refused.reject(conn, code, reason, None).await
     };
 
     let Some(mut auth) = Auth::from_bytes(&auth) else {
@@ -244,7 +272,8 @@ async fn admit(
             Err(Refusal::Throttled(wait)) => {
                 let why =
                     format!("too many wrong passwords from this address; try again in {wait} s");
-                return Err(reject_with(conn, peer, RejectCode::Throttled, &why, Some(wait)).await);
+                let throttled = RejectCode::Throttled;
+                return Err(refused.reject(conn, throttled, &why, Some(wait)).await);
             }
             Err(Refusal::Busy) => return Err(reject(conn, RejectCode::Busy, busy).await),
         }
@@ -260,8 +289,10 @@ async fn admit(
         // No verdict: the guess counts as nothing (dropped).
         Verdict::Busy => return Err(reject(conn, RejectCode::Busy, busy).await),
     };
-    if let Some(guess) = guess {
-        guess.answered(right);
+    if let Some(guess) = guess
+        && guess.answered(right)
+    {
+        parts.metrics.guess_blocks.inc();
     }
     if !right {
         return Err(reject(conn, RejectCode::BadPassword, "wrong password").await);
@@ -308,7 +339,30 @@ async fn admit(
     if !accepted {
         taken.joined.member.control.end(Ending::key_rotated());
     }
-    Ok(taken)
+    Ok((taken, since))
+}
+
+/// What a refused join is told and counted with.
+struct Refused<'a> {
+    peer: SocketAddr,
+    tally: &'a Tally,
+    /// When the `Auth` opened: the join's time is from here.
+    since: Instant,
+}
+
+impl Refused<'_> {
+    /// Sends the `Reject` and counts the join as decided.
+    async fn reject(
+        &self,
+        conn: &mut Secure,
+        code: RejectCode,
+        reason: &str,
+        retry_after: Option<u64>,
+    ) -> Ending {
+        let ending = reject_with(conn, self.peer, code, reason, retry_after).await;
+        self.tally.decided(code.into(), self.since);
+        ending
+    }
 }
 
 /// Sends a sealed `Reject` (it serves as the `Bye`) and says how the

@@ -15,19 +15,13 @@ use crate::registry::record::MAX_KEYS;
 
 /// Adds (`add`) or removes `key` for `member`'s name, and answers it.
 pub async fn change(member: &Member, parts: &Parts, key: IdentityKey, add: bool) {
-    let answer = match answer(member, parts, key, add).await {
-        Ok(keys) => ServerEvent::Identities {
+    match answer(member, parts, key, add).await {
+        Ok(keys) => member.send(&ServerEvent::Identities {
             name: member.name.clone(),
             keys,
-        },
-        Err((code, message)) => ServerEvent::Error {
-            code,
-            message,
-            until: None,
-            room: None,
-        },
-    };
-    member.send(&answer);
+        }),
+        Err((code, message)) => super::reader::refuse(member, parts, code, message),
+    }
 }
 
 async fn answer(

@@ -33,6 +33,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cluster::Peers;
 use crate::config::Current;
 use crate::hub::Hub;
+use crate::metrics::{Metrics, Tally};
 use crate::per_address::Guesses;
 use crate::registry::Registry;
 use crate::session::connection::Connection;
@@ -52,17 +53,26 @@ pub struct Parts {
     pub registry: Arc<Registry>,
     /// The other nodes, if any: a name is claimed there, a DM sent there.
     pub peers: Arc<Peers>,
+    /// What a session counts.
+    pub metrics: Metrics,
     /// Fires at shutdown; every session's control is its child.
     pub shutdown: CancellationToken,
 }
 
 /// Serves one upgraded connection until it ends. `deadline` was taken at
-/// `accept`: the upgrade and the chat handshake share it.
-pub async fn run(conn: Connection, peer: SocketAddr, deadline: Instant, parts: Arc<Parts>) {
+/// `accept`: the upgrade and the chat handshake share it; `tally` is the
+/// connection's place in the metrics, from `accept` on.
+pub async fn run(
+    conn: Connection,
+    peer: SocketAddr,
+    deadline: Instant,
+    tally: Tally,
+    parts: Arc<Parts>,
+) {
     // The handshake's state (about 3 KiB of futures, its admission boxed
     // again inside) is short lived: boxed, it is freed once the user has
     // joined, and an idle connection keeps only the session's own state.
-    let handshake = Box::pin(handshake::establish(conn, peer, deadline, &parts));
+    let handshake = Box::pin(handshake::establish(conn, peer, deadline, &tally, &parts));
     let sizes = FutureSizes {
         handshake: size_of_val(&*handshake),
         ..FutureSizes::default()
@@ -91,7 +101,13 @@ pub async fn run(conn: Connection, peer: SocketAddr, deadline: Instant, parts: A
     // In a block of its own: a future moved out of a variable that lives
     // across an await still takes room in this task's state.
     let writer = {
-        let writer = writer::run(sink, rx, member.control.clone(), config.clone());
+        let writer = writer::run(
+            sink,
+            rx,
+            member.control.clone(),
+            config.clone(),
+            parts.metrics.sent_bytes.clone(),
+        );
         FutureSizes {
             writer: size_of_val(&writer),
             reader: size_of_val(&reader),
@@ -103,6 +119,7 @@ pub async fn run(conn: Connection, peer: SocketAddr, deadline: Instant, parts: A
     reader.await;
     let ending = member.control.ending();
     parts.hub.leave(&member, &ending.leave_reason);
+    parts.metrics.sessions_ended.inc(ending.reason);
     parts.peers.release(&member.name).await;
     if owner {
         parts.registry.seen(&member.name);

@@ -10,6 +10,7 @@ use super::Parts;
 use crate::config::Config;
 use crate::ending::Ending;
 use crate::hub::{Member, Routed};
+use crate::metrics::labels::MessageKind;
 use crate::session::connection::SealedStream;
 use crate::session::message_rate::TokenBucket;
 
@@ -33,6 +34,7 @@ pub async fn run(mut stream: SealedStream, member: &Arc<Member>, parts: &Parts, 
             Some(ClientEvent::Unknown) | None => {
                 refuse(
                     member,
+                    parts,
                     ErrorCode::BadEvent,
                     "the server could not read that event".into(),
                 );
@@ -49,7 +51,7 @@ pub async fn run(mut stream: SealedStream, member: &Arc<Member>, parts: &Parts, 
                 messages(config.rate_per_second),
                 config.rate_burst
             );
-            refuse(member, ErrorCode::RateLimited, message);
+            refuse(member, parts, ErrorCode::RateLimited, message);
             continue;
         }
         // What the client sent while the server itself made the reader
@@ -71,7 +73,9 @@ fn messages(n: u32) -> String {
     }
 }
 
-pub(super) fn refuse(member: &Member, code: ErrorCode, message: String) {
+/// Refuses one event with an `error` event, and counts it.
+pub(super) fn refuse(member: &Member, parts: &Parts, code: ErrorCode, message: String) {
+    parts.metrics.messages_refused.inc(code.into());
     member.send(&ServerEvent::Error {
         room: None,
         code,
@@ -80,10 +84,16 @@ pub(super) fn refuse(member: &Member, code: ErrorCode, message: String) {
     });
 }
 
-/// Tells the sender when the log refused its message.
-pub(super) fn logged(appended: Result<u64, crate::log::LogError>, member: &Member) {
-    if let Err(e) = appended {
-        refuse(member, ErrorCode::Other, e.to_string());
+/// Counts a message the log accepted, or tells the sender it refused it.
+pub(super) fn logged(
+    appended: Result<u64, crate::log::LogError>,
+    kind: MessageKind,
+    member: &Member,
+    parts: &Parts,
+) {
+    match appended {
+        Ok(_) => parts.metrics.messages.inc(kind),
+        Err(e) => refuse(member, parts, ErrorCode::Other, e.to_string()),
     }
 }
 
@@ -114,16 +124,23 @@ async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, config:
         | ClientEvent::Topic { .. }
         | ClientEvent::Invite { .. } => refuse(
             member,
+            parts,
             ErrorCode::BadEvent,
             "this server has no rooms yet (a cluster's nodes share the default room only)".into(),
         ),
         ClientEvent::Say { text, cid, .. } => match checked(&text) {
-            Ok(()) => logged(parts.hub.say(member, text, false, kept(cid)).await, member),
-            Err((code, message)) => refuse(member, code, message),
+            Ok(()) => {
+                let said = parts.hub.say(member, text, false, kept(cid)).await;
+                logged(said, MessageKind::Say, member, parts);
+            }
+            Err((code, message)) => refuse(member, parts, code, message),
         },
         ClientEvent::Action { text, cid, .. } => match checked(&text) {
-            Ok(()) => logged(parts.hub.say(member, text, true, kept(cid)).await, member),
-            Err((code, message)) => refuse(member, code, message),
+            Ok(()) => {
+                let said = parts.hub.say(member, text, true, kept(cid)).await;
+                logged(said, MessageKind::Action, member, parts);
+            }
+            Err((code, message)) => refuse(member, parts, code, message),
         },
         ClientEvent::Dm { to, text, cid } => {
             let sent =
@@ -134,8 +151,9 @@ async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, config:
                     }
                     Err(refused) => Err(refused),
                 };
-            if let Err((code, message)) = sent {
-                refuse(member, code, message);
+            match sent {
+                Ok(()) => parts.metrics.messages.inc(MessageKind::Dm),
+                Err((code, message)) => refuse(member, parts, code, message),
             }
         }
         ClientEvent::Who { room: None } => member.send(&parts.hub.who()),
@@ -154,6 +172,7 @@ async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, config:
         | ClientEvent::Unmute { .. }
         | ClientEvent::Bans => refuse(
             member,
+            parts,
             ErrorCode::BadEvent,
             "this server does not support moderation from the room yet".into(),
         ),

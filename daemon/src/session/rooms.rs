@@ -11,13 +11,14 @@ use super::reader::kept;
 use crate::config::Config;
 use crate::hub::Member;
 use crate::hub::rooms::Refusal;
+use crate::metrics::labels::MessageKind;
 
 /// Acts on one event that names a room, or `rooms`, within the rate limit.
 pub async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, config: &Config) {
     let named = match event.room().map(RoomName::parse).transpose() {
         Ok(named) => named,
         Err(e) => {
-            return refuse(member, None, (ErrorCode::RoomInvalid, e.to_string()));
+            return refuse(member, parts, None, (ErrorCode::RoomInvalid, e.to_string()));
         }
     };
     let room = named.clone().unwrap_or_else(|| config.default_room.clone());
@@ -30,8 +31,12 @@ pub async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, con
         }
     };
     let done = match event {
-        ClientEvent::Say { text, cid, .. } => say(text, false, cid).await.map(drop),
-        ClientEvent::Action { text, cid, .. } => say(text, true, cid).await.map(drop),
+        ClientEvent::Say { text, cid, .. } => say(text, false, cid)
+            .await
+            .map(|_| parts.metrics.messages.inc(MessageKind::Say)),
+        ClientEvent::Action { text, cid, .. } => say(text, true, cid)
+            .await
+            .map(|_| parts.metrics.messages.inc(MessageKind::Action)),
         ClientEvent::Who { .. } => hub.who_in(member, &room).map(|users| member.send(&users)),
         ClientEvent::JoinRoom { after, .. } => match hub.join_room(member, &room, after) {
             Ok(made) => {
@@ -62,12 +67,13 @@ pub async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, con
         _ => Ok(()),
     };
     if let Err(refused) = done {
-        refuse(member, named, refused);
+        refuse(member, parts, named, refused);
     }
 }
 
-/// Tells `member` its event about `room` was refused.
-fn refuse(member: &Member, room: Option<RoomName>, (code, message): Refusal) {
+/// Tells `member` its event about `room` was refused, and counts it.
+fn refuse(member: &Member, parts: &Parts, room: Option<RoomName>, (code, message): Refusal) {
+    parts.metrics.messages_refused.inc(code.into());
     member.send(&ServerEvent::Error {
         room,
         code,

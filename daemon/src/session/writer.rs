@@ -16,6 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use chat_protocol::sizes::TAG_LEN;
+use prometheus_client::metrics::counter::Counter;
 use tokio::time::{Instant, timeout};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -39,8 +41,15 @@ enum Wake {
     Ping,
 }
 
-/// Drains the member's queue to the socket, then says goodbye.
-pub async fn run(mut sink: SealedSink, mut rx: Queue, control: Arc<Control>, config: Arc<Config>) {
+/// Drains the member's queue to the socket, then says goodbye. The sealed
+/// bytes written are counted in `sent`, once per batch.
+pub async fn run(
+    mut sink: SealedSink,
+    mut rx: Queue,
+    control: Arc<Control>,
+    config: Arc<Config>,
+    sent: Counter,
+) {
     let write_timeout = config.write_timeout.0;
     let interval = config.keepalive_interval.0;
     let mut ping_at = Instant::now() + interval;
@@ -57,7 +66,7 @@ pub async fn run(mut sink: SealedSink, mut rx: Queue, control: Arc<Control>, con
     let mut torn = false;
     loop {
         let wake = match carried.take() {
-            Some((outgoing, _)) => {
+            Some((outgoing, len)) => {
                 // Boxed: rare, and its state would otherwise take room in every
                 // writer's.
                 let written = Box::pin(write_fragmented(
@@ -68,6 +77,7 @@ pub async fn run(mut sink: SealedSink, mut rx: Queue, control: Arc<Control>, con
                     &rx,
                 ));
                 if written.await {
+                    sent.inc_by(sealed_len(len));
                     rx.release();
                     continue;
                 }
@@ -116,7 +126,8 @@ pub async fn run(mut sink: SealedSink, mut rx: Queue, control: Arc<Control>, con
             }
         };
         match written {
-            Ok(Ok(())) => {
+            Ok(Ok(bytes)) => {
+                sent.inc_by(bytes);
                 rx.release_keeping(carried.as_ref().map_or(0, |c| c.1));
                 if rx.is_empty() {
                     sink.idle();
@@ -148,18 +159,20 @@ pub async fn run(mut sink: SealedSink, mut rx: Queue, control: Arc<Control>, con
 }
 
 /// Seals and feeds `first` and every event waiting after it (within the
-/// batch's bounds), a ping if one is due, then flushes once. A fragmented
-/// message met on the way is not fed: it is left in `carried`, to go alone.
+/// batch's bounds), a ping if one is due, then flushes once; the sealed
+/// bytes written. A fragmented message met on the way is not fed: it is
+/// left in `carried`, to go alone.
 async fn write_batch(
     sink: &mut SealedSink,
     rx: &mut Queue,
     first: Option<Serialized>,
     ping: bool,
     carried: &mut Option<(Outgoing, usize)>,
-) -> Result<(), Ending> {
+) -> Result<u64, Ending> {
     let mut next = first;
     let mut events = 0;
     let mut bytes = 0;
+    let mut sealed = 0;
     while let Some(plain) = next.take() {
         let outgoing = sink.seal(&plain)?;
         events += 1;
@@ -170,6 +183,7 @@ async fn write_batch(
             *carried = Some((outgoing, len));
             break;
         }
+        sealed += sealed_len(len);
         for frame in outgoing {
             sink.feed(frame).await.map_err(|_| Ending::lost())?;
         }
@@ -182,7 +196,14 @@ async fn write_batch(
             .await
             .map_err(|_| Ending::lost())?;
     }
-    sink.flush().await.map_err(|_| Ending::lost())
+    sink.flush().await.map_err(|_| Ending::lost())?;
+    Ok(sealed)
+}
+
+/// The length of the sealed message of `plain` bytes: the plaintext and
+/// its tag.
+fn sealed_len(plain: usize) -> u64 {
+    (plain + TAG_LEN) as u64
 }
 
 /// Sends a fragmented message, frame by frame, each within

@@ -16,6 +16,8 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use zeroize::Zeroizing;
 
+use crate::metrics::Metrics;
+use crate::metrics::labels::Argon2Result;
 use crate::store::phc::hasher;
 pub use crate::store::phc::{
     PasswordError, check_length, check_stored_hash, hash, read_password_file,
@@ -95,10 +97,21 @@ pub struct Gate {
     verified: Arc<Notify>,
     /// argon2 verifications run so far.
     runs: Arc<AtomicU64>,
+    /// What the check counts: verifications and their time, joins refused
+    /// for want of a place to wait.
+    metrics: Metrics,
 }
 
 impl Default for Gate {
+    /// A gate counting into metrics of its own.
     fn default() -> Self {
+        Self::new(Metrics::default())
+    }
+}
+
+impl Gate {
+    /// A gate with no password set, counting into `metrics`.
+    pub fn new(metrics: Metrics) -> Self {
         let mut mac_key = Zeroizing::new([0u8; 32]);
         getrandom::fill(mac_key.as_mut_slice()).expect("the OS random generator failed");
         Self {
@@ -109,6 +122,7 @@ impl Default for Gate {
             pace_us: Arc::new(AtomicU64::new(INITIAL_PACE.as_micros() as u64)),
             verified: Arc::default(),
             runs: Arc::default(),
+            metrics,
         }
     }
 }
@@ -246,6 +260,7 @@ impl Gate {
             Ok(permit) => permit,
             Err(_) => {
                 let Some(_place) = Waiting::enter(&self.waiting, WAITING_VERIFICATIONS) else {
+                    self.metrics.argon2_refused_busy.inc();
                     return Verdict::Busy;
                 };
                 let latest_start = answer_by
@@ -285,16 +300,29 @@ impl Gate {
         // Remembered before the slot is freed, so the waiter that takes
         // the slot next already finds the password known.
         let gate = self.clone();
-        let accepted = run_argon2(permit, move || {
+        let ran = run_argon2(permit, move || {
+            let on_thread = std::time::Instant::now();
             let accepted = verify_against(&phc, &password);
+            let took = on_thread.elapsed();
             if accepted {
                 gate.remember(&phc, &password);
             }
-            accepted
+            (accepted, took)
         })
-        .await
-        .unwrap_or(false);
+        .await;
         self.record(started.elapsed());
+        let accepted = match ran {
+            Some((accepted, took)) => {
+                self.metrics.argon2_duration.observe(took.as_secs_f64());
+                self.metrics.argon2_verifications.inc(if accepted {
+                    Argon2Result::Match
+                } else {
+                    Argon2Result::Mismatch
+                });
+                accepted
+            }
+            None => false,
+        };
         if accepted {
             Verdict::Accepted
         } else {
@@ -324,9 +352,13 @@ impl Gate {
     }
 
     /// Joins waiting for a verification slot now.
-    #[cfg(test)]
-    fn waiting(&self) -> usize {
+    pub fn waiting(&self) -> usize {
         self.waiting.load(Ordering::Acquire)
+    }
+
+    /// argon2 runs now (verifications, and the hashing of a new password).
+    pub fn running(&self) -> usize {
+        CONCURRENT_VERIFICATIONS.saturating_sub(self.permits.available_permits())
     }
 }
 
