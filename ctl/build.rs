@@ -13,6 +13,12 @@ fn parse_grace(_: &str) -> Result<u64, String> {
 fn parse_name(_: &str) -> Result<String, String> {
     Err(String::new())
 }
+fn parse_target(_: &str) -> Result<String, String> {
+    Err(String::new())
+}
+fn parse_length(_: &str) -> Result<u64, String> {
+    Err(String::new())
+}
 
 fn main() {
     chat_docgen::build_script(<cli::Cli as clap::CommandFactory>::command(), &cli::MAN);

@@ -259,10 +259,11 @@ fn the_ignore_list_is_private_outlasts_the_run_and_follows_an_identity() {
     );
 }
 
-/// Today's chatd, whose side of moderation is not built yet, refuses the
-/// commands in words and keeps the session (exit 3: a line was refused).
+/// chatd refuses the room's moderation commands from someone who is not
+/// an operator, in words, and keeps the session (exit 3: a line was
+/// refused).
 #[test]
-fn todays_chatd_refuses_moderation_from_the_room_in_words() {
+fn a_non_operators_moderation_is_refused_in_words() {
     let d = testkit::Daemon::start();
     let mut ace = Chat::joined(&d.url, &d.key, "ace", &["--plain"]);
     ace.line("/kick nobody");
@@ -271,7 +272,7 @@ fn todays_chatd_refuses_moderation_from_the_room_in_words() {
     assert_eq!(ace.finish(), 3, "{}", ace.output());
     let err = ace.stderr();
     assert_eq!(
-        err.matches("chat: refused: this server does not support moderation from the room yet")
+        err.matches("chat: refused: only the room's operators may do that")
             .count(),
         2,
         "{}",

@@ -10,7 +10,7 @@
 //!   its exit code;
 //! - [`output`]: the answers as lines and tables for people, or the
 //!   daemon's JSON made terminal-safe (`--json`); [`names`]: the names
-//!   registry's;
+//!   registry's; [`moderation`]: the bans';
 //! - [`prompt`]: the new password, from the terminal or stdin;
 //! - [`rooms`]: `chatctl rooms` and the room of `--room`;
 //! - [`docs`]: shell completions and the man page, generated from the CLI;
@@ -20,6 +20,7 @@ mod cli;
 mod client;
 mod docs;
 mod exit;
+mod moderation;
 mod names;
 mod output;
 mod prompt;
@@ -31,9 +32,14 @@ use std::io::{self, Write as _};
 
 use anyhow::Context as _;
 use chat_protocol::admin::{
+    Audit, BanRequest, Banned, Bans, MuteRequest, Muted, Mutes, OperatorChanged, OperatorRequest,
+    Operators, Unbanned, Unmuted,
+};
+use chat_protocol::admin::{
     Health, Key, KickRequest, Kicked, NameChanged, NameKeyRequest, Names, NoticeRequest,
     NoticeSent, PasswordRequest, PasswordState, Reloaded, RotateRequest, Rotated, Status, Users,
 };
+use chat_protocol::clock::now_ms;
 use chat_protocol::valid_username;
 use clap::Parser as _;
 use hyper::Method;
@@ -65,6 +71,29 @@ fn parse_name(name: &str) -> Result<String, String> {
     } else {
         Err("user names are 1-32 of A-Z a-z 0-9 _ . - (as `chatctl users` lists them)".into())
     }
+}
+
+/// `ban TARGET`, `unban TARGET`: one of the three forms, written in its
+/// one form (what the daemon lists).
+fn parse_target(text: &str) -> Result<String, String> {
+    chat_protocol::BanTarget::parse(text).map(|t| t.to_string())
+}
+
+/// `--for`: a duration in whole seconds, 1 s to 366 days.
+fn parse_length(text: &str) -> Result<u64, String> {
+    let length = chat_protocol::duration::parse(text)?;
+    let max = chat_protocol::event::moderation::MAX_FOR_SECS;
+    if length.subsec_nanos() != 0 || length.as_secs() == 0 {
+        return Err(format!(
+            "a length is a whole number of seconds, at least 1 s; \"{text}\" is not (try 30s, 10m, 2h or 7d)"
+        ));
+    }
+    if length.as_secs() > max {
+        return Err(
+            "a length is at most 366 days (366d); leave --for out for a ban until lifted".into(),
+        );
+    }
+    Ok(length.as_secs())
 }
 
 /// `names add NAME KEY`, `names remove NAME KEY`: an identity's public
@@ -134,6 +163,13 @@ fn finish(result: anyhow::Result<()>, json: bool) -> i32 {
     exit.code()
 }
 
+/// Refuses a moderator's reason the daemon would refuse (more than 200
+/// bytes, a control character, only white space), before anything is sent.
+fn check_reason(reason: &str) -> anyhow::Result<()> {
+    chat_protocol::validate_reason(reason)
+        .map_err(|(_, why)| Failure::new(Exit::Usage, format!("--reason: {why}")).into())
+}
+
 /// Runs one admin call and prints its answer.
 /// Refuses words for the room (a kick's reason, a notice) that hold a
 /// control character a message may not hold: the daemon would refuse them
@@ -167,6 +203,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Users { room: Some(room) } => {
             rooms::parse(room)?;
         }
+        Command::Ban {
+            reason: Some(reason),
+            ..
+        }
+        | Command::Mute {
+            reason: Some(reason),
+            ..
+        } => check_reason(reason)?,
         Command::Names {
             action: Some(NamesAction::Add { key, .. } | NamesAction::Remove { key: Some(key), .. }),
         } => {
@@ -261,6 +305,87 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             show(json, answer, output::kicked)
         }
         Command::Rooms { action } => rooms::run(&mut client, json, action).await?,
+        Command::Ban {
+            target,
+            for_secs,
+            reason,
+        } => {
+            let request = BanRequest {
+                target,
+                for_secs,
+                reason,
+            };
+            let answer = client
+                .call::<Banned>(Method::POST, "/v1/bans", Some(&request))
+                .await?;
+            show(json, answer, |b| moderation::banned(b, now_ms()))
+        }
+        Command::Unban { target } => {
+            // The forms hold no character a query must escape but `/`,
+            // which a query may hold as it is.
+            let path = format!("/v1/bans?target={target}");
+            let answer = client
+                .call::<Unbanned>(Method::DELETE, &path, None::<&()>)
+                .await?;
+            show(json, answer, moderation::unbanned)
+        }
+        Command::Bans => show(json, client.get::<Bans>("/v1/bans").await?, |b| {
+            moderation::bans(b, now_ms())
+        }),
+        Command::Mute {
+            name,
+            for_secs,
+            reason,
+        } => {
+            let request = MuteRequest {
+                name,
+                for_secs,
+                reason,
+            };
+            let answer = client
+                .call::<Muted>(Method::POST, "/v1/mutes", Some(&request))
+                .await?;
+            show(json, answer, |m| moderation::muted(m, now_ms()))
+        }
+        Command::Unmute { name } => {
+            let path = format!("/v1/mutes?name={name}");
+            let answer = client
+                .call::<Unmuted>(Method::DELETE, &path, None::<&()>)
+                .await?;
+            show(json, answer, moderation::unmuted)
+        }
+        Command::Mutes => show(json, client.get::<Mutes>("/v1/mutes").await?, |m| {
+            moderation::mutes(m, now_ms())
+        }),
+        Command::Audit { since } => {
+            let path = match since {
+                Some(secs) => format!("/v1/audit?since={secs}"),
+                None => "/v1/audit".to_string(),
+            };
+            show(json, client.get::<Audit>(&path).await?, moderation::audit)
+        }
+        Command::Op { name } => {
+            let answer = client
+                .call::<OperatorChanged>(
+                    Method::POST,
+                    "/v1/operators",
+                    Some(&OperatorRequest { name }),
+                )
+                .await?;
+            show(json, answer, moderation::operator_changed)
+        }
+        Command::Deop { name } => {
+            let path = format!("/v1/operators?name={name}");
+            let answer = client
+                .call::<OperatorChanged>(Method::DELETE, &path, None::<&()>)
+                .await?;
+            show(json, answer, moderation::operator_changed)
+        }
+        Command::Operators => show(
+            json,
+            client.get::<Operators>("/v1/operators").await?,
+            moderation::operators,
+        ),
         Command::Say { text, room } => {
             let request = NoticeRequest {
                 text: text.join(" "),

@@ -443,6 +443,7 @@ mod tests {
             state_dir: "/var/lib/chatd".into(),
             pid: 4321,
             throttled_addresses: 0,
+            password_checks: 0,
             queued_bytes: 0,
             history_persist_error: None,
             node: None,

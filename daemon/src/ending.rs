@@ -25,6 +25,8 @@ pub struct Ending {
     pub close_reason: String,
     /// What the others are told in the `leave` event.
     pub leave_reason: String,
+    /// With a `Bye` `banned`: when the ban ends, Unix milliseconds.
+    pub until: Option<u64>,
     /// Keep the socket open a moment after the close frame: the peer's
     /// unread bytes would otherwise make the kernel reset the connection
     /// before the peer reads why it was closed.
@@ -40,6 +42,7 @@ impl Ending {
             close_code,
             close_reason: String::new(),
             leave_reason: leave.into(),
+            until: None,
             linger: false,
             reason,
         }
@@ -118,6 +121,25 @@ impl Ending {
             chat_protocol::close::NORMAL,
             leave,
         )
+    }
+
+    /// A moderator banned the user's name, identity or address: the `Bye`
+    /// carries the ban's reason (`""` when none was given: the client
+    /// words it) and end; the room is told `banned: <reason>`.
+    pub fn banned(reason: Option<&str>, until: Option<u64>) -> Self {
+        let leave = match reason {
+            Some(reason) => format!("banned: {reason}"),
+            None => "banned".to_string(),
+        };
+        let mut ending = Self::with_bye(
+            SessionEnd::Banned,
+            ByeCode::Banned,
+            reason.unwrap_or_default(),
+            chat_protocol::close::NORMAL,
+            leave,
+        );
+        ending.until = until;
+        ending
     }
 
     /// The user's queue overflowed.

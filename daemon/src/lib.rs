@@ -13,6 +13,7 @@
 //! | [`door`] | everything before a session exists: the accept loop, the WebSocket upgrade, the client behind a trusted proxy |
 //! | `per_address` | what is counted per client address: connections, wrong passwords, names registered |
 //! | [`registry`] | names owned by keys: the `names` policy, the records, `STATE_DIR/names` |
+//! | `moderation` | bans in force and what they match, `STATE_DIR/moderation` |
 //! | [`session`] | one connection from `Hello` to goodbye: the owned WebSocket, the handshake, the reader and its rate, the writer |
 //! | [`hub`] | the room: members, fan-out, DMs, presence summaries, the users of other nodes |
 //! | `log` | the room's log behind one interface: the tail in memory, `STATE_DIR/history` |
@@ -46,6 +47,7 @@ pub mod hub;
 mod log;
 pub mod logging;
 pub mod metrics;
+mod moderation;
 mod ops;
 mod per_address;
 pub mod registry;

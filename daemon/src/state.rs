@@ -21,6 +21,8 @@ use crate::config::reload::Reloader;
 use crate::door::Door;
 use crate::hub::Hub;
 use crate::metrics::Metrics;
+use crate::moderation::Moderation;
+use crate::ops::moderate::Moderating;
 use crate::ops::reload::Reload;
 use crate::ops::rotate::Rotation;
 use crate::ops::status::Facts;
@@ -45,6 +47,10 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// The names registry and its policy.
     pub registry: Arc<Registry>,
+    /// The bans in force.
+    pub moderation: Arc<Moderation>,
+    /// The record of who did what.
+    pub audit: Arc<crate::moderation::audit::Audit>,
     /// The other nodes of a cluster, or none.
     pub peers: Arc<Peers>,
     /// The admin group's gid, when one is configured.
@@ -77,10 +83,23 @@ impl AppState {
             guesses: self.guesses.clone(),
             hub: self.hub.clone(),
             registry: self.registry.clone(),
+            moderating: self.moderating(),
             peers: self.peers.clone(),
             metrics: self.metrics.clone(),
             shutdown: self.life.shutdown.clone(),
         })
+    }
+
+    /// What moderation uses on this node.
+    pub fn moderating(&self) -> Moderating {
+        Moderating {
+            config: self.config.clone(),
+            keyring: self.keyring.clone(),
+            hub: self.hub.clone(),
+            registry: self.registry.clone(),
+            moderation: self.moderation.clone(),
+            audit: self.audit.clone(),
+        }
     }
 
     /// What the door uses.
@@ -126,6 +145,7 @@ impl AppState {
             keyring: self.keyring.clone(),
             hub: self.hub.clone(),
             registry: self.registry.clone(),
+            moderating: self.moderating(),
             peers: self.peers.clone(),
             door: self.door.clone(),
             metrics: self.metrics.clone(),
@@ -142,6 +162,7 @@ impl AppState {
             keyring: self.keyring.clone(),
             hub: self.hub.clone(),
             registry: self.registry.clone(),
+            moderation: self.moderation.clone(),
             facts: self.facts.clone(),
             rotation: self.rotation(),
             reload: self.reload(),

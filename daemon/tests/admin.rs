@@ -483,7 +483,7 @@ async fn every_mutating_call_is_logged_without_secrets() {
     let old_key = d.key.clone();
     let _ace = join(&d, &old_key, "ace").await.joined();
     let password = "correct horse battery staple";
-    let calls: [(&str, &str, Option<String>, &str); 6] = [
+    let calls: [(&str, &str, Option<String>, &str); 10] = [
         (
             "POST",
             "/v1/key/rotate",
@@ -504,9 +504,33 @@ async fn every_mutating_call_is_logged_without_secrets() {
         ),
         (
             "POST",
+            "/v1/bans",
+            Some(r#"{"target":"mallory","for":60}"#.into()),
+            "moderation: ban mallory by",
+        ),
+        (
+            "DELETE",
+            "/v1/bans?target=mallory",
+            None,
+            "moderation: unban mallory by",
+        ),
+        (
+            "POST",
+            "/v1/mutes",
+            Some(r#"{"name":"ace"}"#.into()),
+            "moderation: mute ace by",
+        ),
+        (
+            "DELETE",
+            "/v1/mutes?name=ace",
+            None,
+            "moderation: unmute ace by",
+        ),
+        (
+            "POST",
             "/v1/users/ace/kick",
             Some(r#"{"reason":"bye"}"#.into()),
-            "admin: user kicked",
+            "moderation: kick ace by",
         ),
         (
             "POST",

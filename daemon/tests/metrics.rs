@@ -293,8 +293,9 @@ async fn a_scripted_session_is_scraped_exactly_as_it_happened() {
     // What each queued event and each sealed byte was:
     // bob's join to ace; ace's line and bob's action to both; the DM to
     // bob and its echo to ace; two errors to ace; carol's join to ace and
-    // bob; her leave to both; bob's leave to ace.
-    let deliveries = 1 + 2 + 2 + 2 + 1 + 1 + 2 + 2 + 1;
+    // bob; the kick's `moderation` event to all three; her leave to both;
+    // bob's leave to ace.
+    let deliveries = 1 + 2 + 2 + 2 + 1 + 1 + 2 + 3 + 2 + 1;
     // Every Welcome and event read, but the Bye that told carol why: a
     // goodbye is not a delivery.
     let sent = ace.received + bob_got + carol.received - carol_bye;

@@ -22,10 +22,27 @@
 //! | `PUT /v1/names/{name}` | [`NameKeyRequest`] | [`NameChanged`] |
 //! | `DELETE /v1/names/{name}` | | [`NameChanged`] |
 //! | `DELETE /v1/names/{name}/keys/{key}` | | [`NameChanged`] |
+//! | `GET /v1/bans` | | [`Bans`] |
+//! | `POST /v1/bans` | [`BanRequest`] | [`Banned`] |
+//! | `DELETE /v1/bans?target=TARGET` | | [`Unbanned`] |
+//! | `GET /v1/mutes` | | [`Mutes`] |
+//! | `POST /v1/mutes` | [`MuteRequest`] | [`Muted`] |
+//! | `DELETE /v1/mutes?name=NAME` | | [`Unmuted`] |
+//! | `GET /v1/operators` | | [`Operators`] |
+//! | `POST /v1/operators` | [`OperatorRequest`] | [`OperatorChanged`] |
+//! | `DELETE /v1/operators?name=NAME` | | [`OperatorChanged`] |
+//! | `GET /v1/audit?since=SECONDS` | | [`Audit`] |
 
 mod rooms;
 
 use serde::{Deserialize, Serialize};
+
+mod moderation;
+
+pub use self::moderation::{
+    Audit, AuditEntry, BanEntry, BanRequest, Banned, Bans, MuteEntry, MuteRequest, Muted, Mutes,
+    OperatorChanged, OperatorRequest, Operators, Unbanned, Unmuted,
+};
 
 /// File name of the admin socket inside the runtime directory.
 pub const SOCKET_NAME: &str = "admin.sock";
@@ -72,6 +89,10 @@ pub struct Status {
     /// Addresses whose joins are refused now for too many wrong passwords.
     #[serde(default)]
     pub throttled_addresses: usize,
+    /// argon2 password verifications run since start (a join refused
+    /// before the password, for a banned address say, runs none).
+    #[serde(default)]
+    pub password_checks: u64,
     /// Bytes waiting in all users' outbound queues.
     #[serde(default)]
     pub queued_bytes: usize,

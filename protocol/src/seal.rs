@@ -7,6 +7,7 @@
 
 use aes_gcm_siv::aead::{Aead, AeadInOut, KeyInit};
 use aes_gcm_siv::{Aes256GcmSiv, Nonce};
+use zeroize::Zeroizing;
 
 use crate::sizes::TAG_LEN;
 
@@ -46,21 +47,60 @@ fn nonce(counter: u64) -> Nonce {
     Nonce::from(n)
 }
 
-/// Seals outgoing messages of one direction.
+/// A direction's key, and the cipher made from it while it is in use.
 ///
-/// The cipher (about 1 KiB of AES key schedule) is boxed: a sealer is
-/// moved through a connection's handshake and tasks, and each future that
-/// holds one by value would otherwise carry the whole schedule.
+/// The cipher (about 1 KiB of AES key schedule) is made when a message is
+/// sealed or opened and kept until [`Keyed::rest`]: a server holding many
+/// idle connections keeps 32 bytes of key for each direction of each, not
+/// the schedules. Both are boxed: a sealer is moved through a connection's
+/// handshake and tasks, and each future that holds one by value would
+/// otherwise carry the schedule, and leave copies of the key behind.
+struct Keyed {
+    key: Box<Zeroizing<[u8; 32]>>,
+    cipher: Option<Box<Aes256GcmSiv>>,
+}
+
+impl Keyed {
+    fn new(key: &[u8; 32]) -> Self {
+        Self {
+            key: Box::new(Zeroizing::new(*key)),
+            cipher: None,
+        }
+    }
+
+    /// The cipher, made from the key if it was resting.
+    fn cipher(&mut self) -> &Aes256GcmSiv {
+        let key = &self.key;
+        self.cipher.get_or_insert_with(|| {
+            Box::new(Aes256GcmSiv::new_from_slice(key.as_slice()).expect("32-byte key"))
+        })
+    }
+
+    fn rest(&mut self) {
+        self.cipher = None;
+    }
+}
+
+/// Seals outgoing messages of one direction.
 pub struct Sealer {
-    cipher: Box<Aes256GcmSiv>,
+    keyed: Keyed,
     counter: u64,
 }
 
 impl Sealer {
     /// A sealer whose next message uses `counter`.
     pub fn new(key: &[u8; 32], counter: u64) -> Self {
-        let cipher = Box::new(Aes256GcmSiv::new_from_slice(key).expect("32-byte key"));
-        Self { cipher, counter }
+        Self {
+            keyed: Keyed::new(key),
+            counter,
+        }
+    }
+
+    /// Forgets the key schedule until the next message (about 1 KiB, made
+    /// again then, which costs about as much as sealing a short message):
+    /// for a sender with nothing more to seal for a while.
+    pub fn rest(&mut self) {
+        self.keyed.rest();
     }
 
     /// Seals `plaintext` under the next counter: ciphertext ‖ 16-byte tag.
@@ -69,7 +109,8 @@ impl Sealer {
             return Err(SealError::Exhausted);
         }
         let sealed = self
-            .cipher
+            .keyed
+            .cipher()
             .encrypt(&nonce(self.counter), plaintext)
             .expect("AES-GCM-SIV seals any message under 64 GiB");
         self.counter += 1;
@@ -86,7 +127,8 @@ impl Sealer {
             return Err(SealError::Exhausted);
         }
         let tag = self
-            .cipher
+            .keyed
+            .cipher()
             .encrypt_inout_detached(&nonce(self.counter), &[], buffer.into())
             .expect("AES-GCM-SIV seals any message under 64 GiB");
         self.counter += 1;
@@ -99,18 +141,26 @@ impl Sealer {
     }
 }
 
-/// Opens incoming messages of one direction, in order. The cipher is
-/// boxed, as a [`Sealer`]'s is.
+/// Opens incoming messages of one direction, in order. Its key schedule
+/// is kept as a [`Sealer`]'s is.
 pub struct Opener {
-    cipher: Box<Aes256GcmSiv>,
+    keyed: Keyed,
     counter: u64,
 }
 
 impl Opener {
     /// An opener that expects `counter` next.
     pub fn new(key: &[u8; 32], counter: u64) -> Self {
-        let cipher = Box::new(Aes256GcmSiv::new_from_slice(key).expect("32-byte key"));
-        Self { cipher, counter }
+        Self {
+            keyed: Keyed::new(key),
+            counter,
+        }
+    }
+
+    /// Forgets the key schedule until the next message, as
+    /// [`Sealer::rest`] does.
+    pub fn rest(&mut self) {
+        self.keyed.rest();
     }
 
     /// Opens the next message if it is at most `limit` bytes long. The size is
@@ -130,7 +180,8 @@ impl Opener {
             return Err(OpenError::Exhausted);
         }
         let plain = self
-            .cipher
+            .keyed
+            .cipher()
             .decrypt(&nonce(self.counter), sealed)
             .map_err(|_| OpenError::Forged)?;
         self.counter += 1;
@@ -178,6 +229,28 @@ mod tests {
         }
         let mut last = Sealer::new(&KEY, u64::MAX);
         assert_eq!(last.seal_in_place(&mut []), Err(SealError::Exhausted));
+    }
+
+    /// Resting forgets only the key schedule: the next message is sealed
+    /// and opened as if it had not rested, under the next counters.
+    #[test]
+    fn a_sealer_and_an_opener_that_rested_go_on_where_they_were() {
+        let (mut s, mut o) = pair();
+        let (mut steady, mut steady_o) = pair();
+        for (i, text) in [&b"one"[..], b"two", b"three"].into_iter().enumerate() {
+            if i % 2 == 1 {
+                s.rest();
+                o.rest();
+            }
+            let sealed = s.seal(text).unwrap();
+            assert_eq!(sealed, steady.seal(text).unwrap());
+            assert_eq!(o.open(&sealed, BIG).unwrap(), text);
+            assert_eq!(steady_o.open(&sealed, BIG).unwrap(), text);
+        }
+        s.rest();
+        o.rest();
+        assert!(s.keyed.cipher.is_none() && o.keyed.cipher.is_none());
+        assert_eq!((s.counter(), o.counter()), (3, 3));
     }
 
     #[test]

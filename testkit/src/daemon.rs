@@ -370,6 +370,16 @@ impl Daemon {
         )
     }
 
+    /// `chatctl --json ARGS` against this daemon, which must succeed: its
+    /// answer (panics with the output and the daemon's log otherwise).
+    pub fn chatctl_json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let (code, out, err) = self.chatctl(&all);
+        assert_eq!(code, 0, "chatctl {args:?}: {out}{err}\n{}", self.log());
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+    }
+
     /// Stops with SIGTERM and returns the exit status.
     pub fn terminate(&mut self) -> ExitStatus {
         self.signal(libc::SIGTERM);

@@ -199,31 +199,59 @@ impl Greeted {
     /// Seals `auth` (any plaintext) as the `Auth`, sends it and reads the
     /// answer.
     pub async fn auth(mut self, auth: &[u8]) -> Outcome {
+        match self.answer_sized(auth).await {
+            Err((code, reason)) => Outcome::Closed(code, reason),
+            Ok((ServerEvent::Welcome(welcome), size)) => Outcome::Joined(Box::new(RawClient {
+                ws: self.ws,
+                session: self.session,
+                welcome,
+                received: size as u64,
+            })),
+            Ok((ServerEvent::Reject { code, reason, .. }, _)) => Outcome::Rejected(code, reason),
+            Ok((ServerEvent::Bye { code, reason, .. }, _)) => Outcome::Ended(code, reason),
+            Ok((other, _)) => panic!("expected welcome or reject, got {other:?}"),
+        }
+    }
+
+    /// Seals `auth` as the `Auth`, sends it and returns the server's answer
+    /// whole (a `Reject` with all its members, say); `Err` if the server
+    /// closed without one.
+    pub async fn answer(&mut self, auth: &[u8]) -> Result<ServerEvent, (u16, String)> {
+        self.answer_sized(auth).await.map(|(event, _)| event)
+    }
+
+    /// [`Greeted::answer`], with the size of the sealed answer.
+    async fn answer_sized(&mut self, auth: &[u8]) -> Result<(ServerEvent, usize), (u16, String)> {
         let sealed = self.session.sealer.seal(auth).unwrap();
         self.ws
             .send(Message::Binary(sealed.into()))
             .await
             .expect("send auth");
-        let reply = match next_binary(&mut self.ws).await {
-            Ok(r) => r,
-            Err((code, reason)) => return Outcome::Closed(code, reason),
-        };
+        let reply = next_binary(&mut self.ws).await?;
         let plain = self
             .session
             .opener
             .open(&reply, chat_protocol::sizes::MAX_SERVER_MESSAGE)
             .expect("welcome opens");
-        match serde_json::from_slice::<ServerEvent>(&plain).expect("welcome parses") {
-            ServerEvent::Welcome(welcome) => Outcome::Joined(Box::new(RawClient {
-                ws: self.ws,
-                session: self.session,
-                welcome,
-                received: reply.len() as u64,
-            })),
-            ServerEvent::Reject { code, reason, .. } => Outcome::Rejected(code, reason),
-            ServerEvent::Bye { code, reason, .. } => Outcome::Ended(code, reason),
-            other => panic!("expected welcome or reject, got {other:?}"),
+        let event = serde_json::from_slice::<ServerEvent>(&plain).expect("welcome parses");
+        Ok((event, reply.len()))
+    }
+
+    /// The `Auth` of a join as `name` with `password`, proving `identity`
+    /// for this session (or none), as a client with an identity sends it.
+    pub fn auth_as(&self, name: &str, password: &str, identity: Option<&Identity>) -> Vec<u8> {
+        let mut auth = Auth {
+            username: name.into(),
+            password: password.to_owned().into(),
+            client: "testkit".into(),
+            after: None,
+            identity: None,
+            proof: None,
+        };
+        if let Some(identity) = identity {
+            auth.prove(identity, &self.th);
         }
+        auth.to_bytes().to_vec()
     }
 
     /// Reads until the server closes: the server events that opened (a
@@ -322,22 +350,24 @@ impl RawClient {
         password: &str,
         identity: Option<&Identity>,
     ) -> Outcome {
-        let greeted = match Greeted::greet(connect(url).await, key).await {
+        Self::join_as_on(connect(url).await, key, name, password, identity).await
+    }
+
+    /// [`RawClient::join_as`] over a WebSocket the caller opened (from
+    /// another loopback address, say: [`connect_from`]).
+    pub async fn join_as_on(
+        ws: Ws,
+        key: &str,
+        name: &str,
+        password: &str,
+        identity: Option<&Identity>,
+    ) -> Outcome {
+        let greeted = match Greeted::greet(ws, key).await {
             Ok(greeted) => greeted,
             Err((code, reason)) => return Outcome::Closed(code, reason),
         };
-        let mut auth = Auth {
-            username: name.into(),
-            password: password.to_owned().into(),
-            client: "testkit".into(),
-            after: None,
-            identity: None,
-            proof: None,
-        };
-        if let Some(identity) = identity {
-            auth.prove(identity, &greeted.th);
-        }
-        greeted.auth(&auth.to_bytes()).await
+        let auth = greeted.auth_as(name, password, identity);
+        greeted.auth(&auth).await
     }
 
     /// Joins with `auth` as the Auth's plaintext, whatever it holds.

@@ -43,6 +43,10 @@ pub fn routes() -> Router<Parts> {
         .route("/v1/health", get(super::health::health))
         .merge(super::rooms::routes())
         .merge(super::names::routes())
+        .merge(super::bans::routes())
+        .merge(super::mutes::routes())
+        .merge(super::operators::routes())
+        .route("/v1/audit", get(audit))
 }
 
 /// Runs a change of state to its end even if the caller hangs up: hyper
@@ -262,6 +266,7 @@ async fn kick(
     State(Parts {
         hub,
         peers,
+        moderating,
         metrics,
         ..
     }): State<Parts>,
@@ -274,9 +279,22 @@ async fn kick(
     if let Err(e) = ops::kick::check_reason(&reason) {
         return Err(Failure::bad_request(format!("reason: {e}")));
     }
-    if let Some(member) = ops::kick::here(&hub, &name, &reason) {
+    let actor = super::peer::admin(peer.uid);
+    let shown = (!reason.is_empty()).then_some(reason.as_str());
+    if let Some(member) = hub.member(&name) {
+        // Told first, as every moderation is; then the session ends.
+        hub.tell(&chat_protocol::ServerEvent::Moderation {
+            room: None,
+            action: chat_protocol::ModerationAction::Kick,
+            target: member.name.clone(),
+            by: None,
+            until: None,
+            reason: shown.map(str::to_string),
+            ts: chat_protocol::clock::now_ms(),
+        });
+        ops::kick::here(&hub, &name, &reason);
+        moderating.record(&actor, "kick", &member.name, shown, None);
         metrics.moderation_actions.inc(ModerationAction::Kick);
-        tracing::info!(uid = peer.uid, name = %member.name, reason = %reason, "admin: user kicked");
         return Ok(Json(Kicked {
             name: member.name.clone(),
             node: None,
@@ -284,8 +302,18 @@ async fn kick(
     }
     match peers.kick_elsewhere(&name, &reason).await {
         Ok(node) => {
+            // Told here; the other nodes' rooms see the leave.
+            hub.tell(&chat_protocol::ServerEvent::Moderation {
+                room: None,
+                action: chat_protocol::ModerationAction::Kick,
+                target: name.clone(),
+                by: None,
+                until: None,
+                reason: shown.map(str::to_string),
+                ts: chat_protocol::clock::now_ms(),
+            });
+            moderating.record(&actor, "kick", &name, shown, None);
             metrics.moderation_actions.inc(ModerationAction::Kick);
-            tracing::info!(uid = peer.uid, name = %name, reason = %reason, node = %node, "admin: user kicked on another node");
             Ok(Json(Kicked {
                 name,
                 node: Some(node),
@@ -347,4 +375,22 @@ async fn reload(
     .map_err(|e| Failure::internal(e.to_string()))?
     .map_err(|e| Failure::bad_request(e.to_string()))?;
     Ok(Json(reloaded))
+}
+
+/// `?since=SECONDS`.
+#[derive(serde::Deserialize)]
+struct Since {
+    since: Option<u64>,
+}
+
+async fn audit(
+    State(Parts { moderating, .. }): State<Parts>,
+    axum::extract::Query(Since { since }): axum::extract::Query<Since>,
+) -> Answer<chat_protocol::admin::Audit> {
+    let from = since.map_or(0, |secs| {
+        chat_protocol::clock::now_ms().saturating_sub(secs.saturating_mul(1000))
+    });
+    Ok(Json(chat_protocol::admin::Audit {
+        entries: moderating.audit.since(from),
+    }))
 }

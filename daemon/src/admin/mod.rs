@@ -7,9 +7,12 @@
 //! logged with the caller's uid, never with a secret.
 
 mod api;
+mod bans;
 pub mod health;
 pub mod metrics;
+mod mutes;
 mod names;
+mod operators;
 pub mod peer;
 mod rooms;
 pub mod socket;
@@ -62,6 +65,8 @@ pub struct Parts {
     pub hub: Arc<Hub>,
     /// The names registry.
     pub registry: Arc<Registry>,
+    /// Bans and what moderation uses on this node.
+    pub moderating: crate::ops::moderate::Moderating,
     /// The other nodes, if any.
     pub peers: Arc<Peers>,
     /// The door, whose accept loop answers the health check's probe.

@@ -157,7 +157,10 @@ async fn add_key(
 
 async fn remove_name(
     State(Parts {
-        registry, peers, ..
+        registry,
+        peers,
+        moderating,
+        ..
     }): State<Parts>,
     ConnectInfo(peer): ConnectInfo<Peer>,
     Path(name): Path<String>,
@@ -169,6 +172,8 @@ async fn remove_name(
             .await
             .map_err(|e| edit_failure(e, &name))?;
         tracing::info!(uid = peer.uid, name = %name, "admin: name removed from the registry");
+        let actor = super::peer::admin(peer.uid);
+        moderating.record(&actor, "name_remove", &name, None, None);
         Ok::<_, Failure>(changed(&name, None))
     })
     .await?;

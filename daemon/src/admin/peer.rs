@@ -79,6 +79,23 @@ fn user(uid: u32) -> Option<(CString, u32)> {
     }
 }
 
+/// The caller's Unix user name, as the record of moderation names the
+/// admin who acted (`uid N` for a uid without one).
+pub fn user_name(uid: u32) -> String {
+    match user(uid) {
+        Some((name, _)) => name.to_string_lossy().into_owned(),
+        None => format!("uid {uid}"),
+    }
+}
+
+/// The admin who called, as moderation's record names them.
+pub fn admin(uid: u32) -> crate::ops::moderate::Actor {
+    crate::ops::moderate::Actor::Admin {
+        user: user_name(uid),
+        uid,
+    }
+}
+
 /// Whether `uid` (whose primary gid is `gid`) is a member of group `target`.
 pub fn in_group(uid: u32, gid: u32, target: u32) -> bool {
     if gid == target {

@@ -53,6 +53,8 @@ pub(crate) mod error;
 pub(crate) mod keys;
 pub mod log;
 pub(crate) mod login;
+pub(crate) mod moderate;
+pub(crate) mod moderation;
 pub mod names;
 pub(crate) mod node;
 pub(crate) mod nodes;

@@ -30,6 +30,10 @@ pub struct Node {
     /// The state bucket's revision of the admin password this node holds
     /// (0: no node published one yet).
     pub password_revision: AtomicU64,
+    /// The state bucket's revision of the moderation book this node holds
+    /// (0: none yet); held while a book is put in force, so that an older
+    /// one never replaces a newer.
+    pub moderation_revision: std::sync::Mutex<u64>,
     /// The nodes alive, this one included (`chatctl status`, `users`).
     pub nodes: super::nodes::Nodes,
     /// The names registry (names owned by keys).
@@ -77,6 +81,7 @@ impl Node {
             shared,
             keys_revision: AtomicU64::new(0),
             password_revision: AtomicU64::new(0),
+            moderation_revision: std::sync::Mutex::new(0),
             nodes,
             registry,
             arrived: Arc::new(Notify::new()),

@@ -24,6 +24,7 @@ use crate::config::names::Policy;
 use crate::hub::{Dm, Hub, Member, no_such_user};
 use crate::metrics::Metrics;
 use crate::metrics::labels::NameConflict;
+use crate::moderation::{Book, ChangeError as ModerationError, Changed, Moderation};
 use crate::ops::rotate::Rotation;
 use crate::ops::status::{ClusterView, Facts};
 use crate::registry::edit::{Edit, Refusal};
@@ -234,6 +235,31 @@ impl Peers {
                 .expire(cutoff, online)
                 .await
                 .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Changes moderation's book by `change`: in `STATE_DIR/moderation`
+    /// alone, by compare-and-set in a cluster's state bucket (where
+    /// `change` may run again on a newer book); then puts it in force here
+    /// (`crate::ops::moderate::apply`: the room told, the sessions a new
+    /// ban matches ended). The other nodes put it in force as they see it.
+    pub async fn change_moderation(
+        &self,
+        moderation: &Moderation,
+        hub: &Hub,
+        change: impl Fn(&mut Book) -> Result<(), ModerationError>,
+    ) -> Result<Changed, ModerationError> {
+        match self {
+            Peers::Alone => {
+                let (after, before) = moderation.change_here(change).await?;
+                let ended = crate::ops::moderate::apply(hub, &before, &after);
+                Ok(Changed {
+                    after,
+                    before,
+                    ended,
+                })
+            }
+            Peers::Cluster(node) => super::moderation::change(node, moderation, hub, change).await,
         }
     }
 

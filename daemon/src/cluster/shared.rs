@@ -77,6 +77,16 @@ impl Shared {
         }))
     }
 
+    /// Stores `key`'s first value: `Ok(None)` if another node stored one
+    /// first (read it and decide again).
+    pub async fn create(&self, key: &str, value: Bytes) -> Result<Option<u64>, ClusterError> {
+        match self.store.create(key, value).await {
+            Ok(revision) => Ok(Some(revision)),
+            Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Ok(None),
+            Err(e) => Err(ClusterError::js("store the shared state", e)),
+        }
+    }
+
     /// Replaces `key`'s value if it is still at `revision`; `Ok(None)` if
     /// another node changed it first (read it again and decide).
     pub async fn replace(

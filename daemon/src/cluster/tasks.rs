@@ -32,6 +32,8 @@ pub struct Context {
     pub hub: Arc<Hub>,
     /// The names registry (a node of a cluster keeps its records in NATS).
     pub registry: Arc<Registry>,
+    /// The bans (a node of a cluster follows the cluster's).
+    pub moderation: Arc<crate::moderation::Moderation>,
     /// This node's liveness entry (where it listens, since when).
     pub facts: Arc<Facts>,
     /// A rotation another node made, put in force here.
@@ -71,7 +73,29 @@ pub(super) async fn start(
         ctx.hub.clone(),
         ctx.shutdown.clone(),
     ));
-    tokio::spawn(watch::follow(node.clone(), ctx.rotation.clone()));
+    // The cluster's bans are in force before the first join is checked.
+    let bans = starting
+        .retry(|| async { Ok(node.shared.get(super::moderation::MODERATION).await?) })
+        .await?;
+    let kept = ctx.moderation.book().bans.len();
+    if kept > 0 {
+        tracing::warn!(
+            kept,
+            "the state directory's moderation state holds bans, which a node of a cluster does not use \
+             (the cluster's bans are in NATS): ban again there with `chatctl ban`"
+        );
+    }
+    match bans {
+        Some(bans) => super::moderation::follow(node, &ctx.moderation, &ctx.hub, bans),
+        None => {
+            ctx.moderation.install_shared(Default::default());
+        }
+    }
+    tokio::spawn(watch::follow(
+        node.clone(),
+        ctx.rotation.clone(),
+        ctx.moderation.clone(),
+    ));
     tokio::spawn(count_reconnections(node.clone(), ctx.shutdown.clone()));
     tokio::spawn(control::run(node.clone(), ctx.clone()));
     starting

@@ -1,6 +1,6 @@
-//! Follows the keys and the admin password in the cluster's state bucket
-//! and puts every change another node makes in force on this one
-//! (`cluster::changes`).
+//! Follows the keys, the admin password and moderation's book in the
+//! cluster's state bucket and puts every change another node makes in
+//! force on this one (`cluster::changes`, `cluster::moderation`).
 //!
 //! The watches are made again whenever they end or the connection to NATS
 //! comes back after an outage, and each time, once they are in place, the
@@ -17,9 +17,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::changes::{self, ChangeError};
 use super::keys::{KEYS, RoomKeys};
+use super::moderation::{self, MODERATION};
 use super::node::Node;
 use super::password::{self, PASSWORD};
 use super::shared::Versioned;
+use crate::moderation::Moderation;
 use crate::ops::rotate::Rotation;
 
 /// How long to wait before a failed watch is made again.
@@ -27,7 +29,7 @@ const EVERY: Duration = Duration::from_millis(500);
 
 /// Runs until the shutdown (spawned at start on a node of a cluster). A
 /// change of the keys is put in force as `rotation` does it here.
-pub async fn follow(node: Arc<Node>, rotation: Rotation) {
+pub async fn follow(node: Arc<Node>, rotation: Rotation, moderation: Arc<Moderation>) {
     let shutdown = &rotation.shutdown;
     let mut connections = node.cluster.connections();
     loop {
@@ -37,13 +39,14 @@ pub async fn follow(node: Arc<Node>, rotation: Rotation) {
             Ok::<_, super::ClusterError>((
                 node.shared.watch(KEYS).await?,
                 node.shared.watch(PASSWORD).await?,
+                node.shared.watch(MODERATION).await?,
             ))
         };
         let made = tokio::select! {
             made = tokio::time::timeout(Duration::from_secs(10), watches) => made,
             () = shutdown.cancelled() => return,
         };
-        let (keys, password) = match made {
+        let (keys, password, bans) = match made {
             Ok(Ok(watches)) => watches,
             Ok(Err(e)) => {
                 tracing::debug!("cluster: watching the keys and password failed: {e}");
@@ -59,8 +62,9 @@ pub async fn follow(node: Arc<Node>, rotation: Rotation) {
                 continue;
             }
         };
-        let (mut keys, mut password) = (Box::pin(keys), Box::pin(password));
-        if let Err(e) = catch_up(&node, &rotation).await {
+        let (mut keys, mut password, mut bans) =
+            (Box::pin(keys), Box::pin(password), Box::pin(bans));
+        if let Err(e) = catch_up(&node, &rotation, &moderation).await {
             // Made again, and read again, rather than miss a change.
             tracing::debug!("cluster: reading the keys and password failed: {e}");
             if pause(shutdown).await {
@@ -77,6 +81,10 @@ pub async fn follow(node: Arc<Node>, rotation: Rotation) {
                 },
                 change = password.next() => match change {
                     Some(change) => on_password(&node, &rotation, change).await,
+                    None => break,
+                },
+                change = bans.next() => match change {
+                    Some(change) => moderation::follow(&node, &moderation, &rotation.hub, change),
                     None => break,
                 },
                 Ok(()) = connections.changed() => {
@@ -96,8 +104,17 @@ async fn pause(shutdown: &CancellationToken) -> bool {
     }
 }
 
-/// Reads both values and applies those newer than the ones held.
-async fn catch_up(node: &Node, rotation: &Rotation) -> Result<(), super::ClusterError> {
+/// Reads the values and applies those newer than the ones held.
+async fn catch_up(
+    node: &Node,
+    rotation: &Rotation,
+    bans: &Moderation,
+) -> Result<(), super::ClusterError> {
+    if let Some(book) = node.shared.get(MODERATION).await?
+        && book.revision > moderation::held(node)
+    {
+        moderation::follow(node, bans, &rotation.hub, book);
+    }
     if let Some(keys) = node.shared.get(KEYS).await?
         && keys.revision > node.keys_revision.load(Ordering::Acquire)
     {

@@ -73,6 +73,25 @@ impl Cidr {
     }
 }
 
+impl Cidr {
+    /// Whether the range shares an address with the network of `prefix`
+    /// bits at `net` (an address ban that would reach a trusted proxy).
+    pub fn overlaps(&self, net: IpAddr, prefix: u8) -> bool {
+        let bits = u32::from(self.bits.min(prefix));
+        match (self.addr, net) {
+            (IpAddr::V4(a), IpAddr::V4(b)) => {
+                let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+                u32::from(a) & mask == u32::from(b) & mask
+            }
+            (IpAddr::V6(a), IpAddr::V6(b)) => {
+                let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+                u128::from(a) & mask == u128::from(b) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
 /// The header a trusted proxy names its client in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -109,5 +128,9 @@ mod tests {
         let net: Cidr = "10.1.0.0/16".parse().unwrap();
         assert!(net.contains("10.1.200.3".parse().unwrap()));
         assert!(!net.contains("10.2.0.1".parse().unwrap()));
+        assert!(net.overlaps("10.0.0.0".parse().unwrap(), 8));
+        assert!(net.overlaps("10.1.2.3".parse().unwrap(), 32));
+        assert!(!net.overlaps("10.2.0.0".parse().unwrap(), 16));
+        assert!(!net.overlaps("::1".parse().unwrap(), 128));
     }
 }

@@ -42,9 +42,11 @@ use crate::session::connection::Connection;
 pub const WRITE_BUFFER: usize = 4 * 1024;
 
 /// tungstenite's read buffer, allocated for every connection at the
-/// upgrade: what a client sends is small (a `Hello` is 78 bytes, a line of
-/// chat a few hundred); a longer message grows the buffer for its frame.
-pub const READ_BUFFER: usize = 2 * 1024;
+/// upgrade and kept for its life: what a client sends is small (a `Hello`
+/// is 78 bytes, a line of chat a few hundred); a longer message grows the
+/// buffer for its frame. It is also the most read(2) takes at once: a
+/// client sending as fast as it may sends a few lines per read.
+pub const READ_BUFFER: usize = 1024;
 
 /// The chat listener's routes: every path and method, one handler.
 pub fn router(parts: Parts) -> Router {
@@ -138,7 +140,7 @@ async fn answer(
     let ws_config = ws_config(&config);
     let upgraded = hyper::upgrade::on(&mut request);
     let session = parts.session.clone();
-    parts.sessions.spawn(async move {
+    let task = async move {
         match upgraded.await {
             Ok(upgraded) => {
                 let conn = Connection::new(TokioIo::new(upgraded), ws_config).await;
@@ -150,7 +152,12 @@ async fn answer(
         // The places, in `held` and `accepted`, are released only now.
         drop(held);
         drop(accepted.slot);
-    });
+    };
+    // What every connection's task holds for its life, beside what it
+    // allocates (see docs/architecture.md, memory): logged once.
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| tracing::debug!(bytes = size_of_val(&task), "session task future size"));
+    parts.sessions.spawn(task);
     let mut response = Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
         .header(CONNECTION, "upgrade")

@@ -47,6 +47,36 @@ impl Hub {
         self.lobby().users.get(&name.to_ascii_lowercase()).cloned()
     }
 
+    /// Gives or takes the operator's mark of `name`'s member here (only a
+    /// session proven with a registered key of the name can hold it), and
+    /// lists it so in the Welcomes that follow.
+    /// The mark shows in every room the member is in.
+    pub fn set_op(&self, name: &str, op: bool) {
+        let key = name.to_ascii_lowercase();
+        let member = {
+            let mut room = self.lobby();
+            let Some(member) = room.users.get(&key).cloned() else {
+                return;
+            };
+            member.op.store(op && member.owner, Ordering::Relaxed);
+            room.relist(&key);
+            member
+        };
+        let rooms: Vec<_> = member.rooms.lock().expect("lock").iter().cloned().collect();
+        for name in rooms {
+            if let Some(slot) = self.other(&name) {
+                let mut room = slot.room.lock().expect("lock");
+                if room
+                    .users
+                    .get(&key)
+                    .is_some_and(|m| Arc::ptr_eq(m, &member))
+                {
+                    room.relist(&key);
+                }
+            }
+        }
+    }
+
     /// Everyone online, in name order, as the admin API shows them
     /// (`disconnect_at` is the admin API's to fill in).
     pub fn users(&self) -> Vec<User> {
@@ -76,6 +106,18 @@ impl Hub {
             ts: now_ms(),
         };
         room.broadcast(&event, None);
+        room.users.len()
+    }
+
+    /// Tells everyone here of a moderator's act (a `moderation` event):
+    /// never summed up, and after what was counted for the next summary,
+    /// so the order holds. How many it was sent to. A kick, ban or mute is
+    /// server-wide: it is told in the default room, which every session is
+    /// in, so each session sees it once (without a `room`).
+    pub fn tell(&self, event: &ServerEvent) -> usize {
+        let mut room = self.lobby();
+        room.send_presence();
+        room.broadcast(event, None);
         room.users.len()
     }
 

@@ -19,6 +19,18 @@ use crate::metrics::Metrics;
 /// 8 bytes a slot that block is a quarter of what `Bytes` (32) would take.
 pub type Serialized = Arc<Vec<u8>>;
 
+/// What a join proved of itself: its identity, and whether that makes it
+/// an operator of the room.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Proven {
+    /// The identity proved, if any.
+    pub identity: Option<IdentityKey>,
+    /// An operator's name, proven with one of its keys.
+    pub op: bool,
+    /// The name is registered and the join proved one of its keys.
+    pub owner: bool,
+}
+
 /// One user online.
 pub struct Member {
     /// The name as the user wrote it.
@@ -31,6 +43,13 @@ pub struct Member {
     pub key_id: KeyId,
     /// The identity the session proved at its join, if any.
     pub identity: Option<IdentityKey>,
+    /// Whether the session has an operator's rights now: its name is an
+    /// operator's and it proved one of the name's keys (set at the join,
+    /// changed by `op` and `deop`).
+    pub op: std::sync::atomic::AtomicBool,
+    /// Whether the session proved one of its registered name's keys (the
+    /// condition for an operator's rights).
+    pub owner: bool,
     /// Messages sent (public, actions and DMs).
     pub messages: AtomicU64,
     /// Ends this session.

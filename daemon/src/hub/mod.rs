@@ -31,9 +31,7 @@ use std::time::SystemTime;
 
 use chat_protocol::clock::now_ms;
 
-use chat_protocol::{
-    ByeCode, IdentityKey, KeyId, RateLimit, RejectCode, RoomName, ServerEvent, Welcome,
-};
+use chat_protocol::{ByeCode, KeyId, RateLimit, RejectCode, RoomName, ServerEvent, Welcome};
 use tokio::sync::{Notify, mpsc};
 
 use crate::config::{Config, Current};
@@ -53,13 +51,16 @@ mod owners;
 pub(crate) mod presence;
 mod remote;
 mod room;
+mod room_joined;
 pub mod rooms;
 pub mod rooms_admin;
 pub mod rooms_kept;
+mod roster;
 pub mod start;
 pub mod welcome;
 
 pub use dm::{Dm, Routed, no_such_user};
+pub use member::Proven;
 pub use owners::Holder;
 pub use start::RoomsSetup;
 pub use welcome::Unsent;
@@ -197,10 +198,15 @@ impl Hub {
         name: &str,
         addr: SocketAddr,
         key_id: KeyId,
-        identity: Option<IdentityKey>,
+        proven: Proven,
         control: Arc<Control>,
         after: Option<u64>,
     ) -> Result<Joined, RejectCode> {
+        let Proven {
+            identity,
+            op,
+            owner,
+        } = proven;
         let config = self.config();
         let key = name.to_ascii_lowercase();
         let (tx, rx) = mpsc::channel(config.outbound_queue);
@@ -230,6 +236,8 @@ impl Hub {
             since: SystemTime::now(),
             key_id,
             identity,
+            op: std::sync::atomic::AtomicBool::new(op),
+            owner,
             messages: AtomicU64::new(0),
             control,
             tx,
@@ -247,6 +255,7 @@ impl Hub {
             room.send_presence();
         }
         room.users.insert(key.clone(), member.clone());
+        room.relist(&key);
         if counted {
             self.count_presence(&mut room, |tally| tally.joined += 1);
         } else {
@@ -257,12 +266,12 @@ impl Hub {
                     online,
                     ts: now_ms(),
                     identity,
-                    op: false,
+                    op,
                 },
                 Some(&key),
             );
         }
-        let (users, members) = room.listed();
+        let (users, members) = (room.roster.users(), room.roster.members());
         room.history.trim(now_ms());
         let last_id = room.history.last_id();
         let topic = room.meta.topic.clone();
@@ -282,8 +291,8 @@ impl Hub {
             topic: default_room.as_ref().and(topic),
             default_room,
             name: name.to_string(),
-            users,
-            members,
+            users: Vec::new(),
+            members: Vec::new(),
             gap: history.gap,
             resumed: after.is_some(),
             last_id: Some(last_id),
@@ -298,7 +307,7 @@ impl Hub {
         };
         Ok(Joined {
             member,
-            welcome: Unsent::new(welcome, history.entries, after.is_some()),
+            welcome: Unsent::new(welcome, users, members, history.entries, after.is_some()),
             rx,
         })
     }
@@ -308,8 +317,13 @@ impl Hub {
     /// the member was kicked (see [`crate::hub::presence`]).
     pub fn leave(&self, member: &Arc<Member>, reason: &str) {
         let key = member.name.to_ascii_lowercase();
+        // A kick or a ban is always told on its own, as the moderation
+        // event before it was.
         let kicked = member.control.is_ending()
-            && matches!(member.control.ending().bye, Some((ByeCode::Kicked, _)));
+            && matches!(
+                member.control.ending().bye,
+                Some((ByeCode::Kicked | ByeCode::Banned, _))
+            );
         let above = self.config().presence_summary_above;
         // The other rooms first: the default room's leave is the last.
         self.leave_rooms(member, reason, kicked);
@@ -320,11 +334,13 @@ impl Hub {
             let online = room.online() - 1;
             if !kicked && summarised(online, above) {
                 room.users.remove(&key);
+                room.relist(&key);
                 self.count_presence(&mut room, |tally| tally.left += 1);
             } else {
                 // What was counted before goes first, so the order holds.
                 room.send_presence();
                 room.users.remove(&key);
+                room.relist(&key);
                 room.broadcast(
                     &ServerEvent::Leave {
                         room: None,
@@ -458,7 +474,7 @@ pub(crate) mod tests {
             name,
             "127.0.0.1:9".parse().unwrap(),
             KeyId([0; 8]),
-            None,
+            Proven::default(),
             Control::new(&shutdown),
             None,
         )
@@ -612,7 +628,7 @@ pub(crate) mod tests {
             "carol",
             "127.0.0.1:9".parse().unwrap(),
             KeyId([0; 8]),
-            None,
+            Proven::default(),
             Control::new(&shutdown),
             None,
         );
@@ -630,7 +646,7 @@ pub(crate) mod tests {
         let _alice = join(&hub, "Alice");
         let bob = join(&hub, "bob");
         assert_eq!(hub.names(), ["Alice", "bob", "carol"]);
-        assert_eq!(bob.welcome.head().users, ["Alice", "bob", "carol"]);
+        assert_eq!(bob.welcome.users(), ["Alice", "bob", "carol"]);
         let users: Vec<String> = hub.users().into_iter().map(|u| u.name).collect();
         assert_eq!(users, ["Alice", "bob", "carol"]);
         let shutdown = CancellationToken::new();
@@ -638,7 +654,7 @@ pub(crate) mod tests {
             "ALICE",
             "127.0.0.1:9".parse().unwrap(),
             KeyId([0; 8]),
-            None,
+            Proven::default(),
             Control::new(&shutdown),
             None,
         );

@@ -96,7 +96,10 @@ mod tests {
                 name,
                 "127.0.0.1:9".parse().unwrap(),
                 KeyId([0; 8]),
-                identity,
+                crate::hub::Proven {
+                    identity,
+                    ..Default::default()
+                },
                 Control::new(&shutdown),
                 None,
             )
@@ -128,7 +131,7 @@ mod tests {
         assert_eq!(users, ["alice", "bob", "carol", "Dave"]);
         let identities: Vec<_> = members.iter().map(|m| m.identity).collect();
         assert_eq!(identities, [Some(alice), None, Some(other), Some(other)]);
-        assert_eq!(carol.welcome.head().members[0].identity, Some(alice));
+        assert_eq!(carol.welcome.members()[0].identity, Some(alice));
         // A join carries the identity it proved to the others.
         let _eve = join("eve", Some(alice));
         let joined = std::iter::from_fn(|| carol.rx.try_recv())

@@ -40,6 +40,7 @@ impl Hub {
         if let Some(known) = room.remote.get_mut(&key) {
             known.node = node;
             known.identity = identity;
+            room.relist(&key);
             return;
         }
         let remote = Remote {
@@ -71,7 +72,8 @@ impl Hub {
             identity: remote.identity,
             op: false,
         });
-        room.remote.insert(key, remote);
+        room.remote.insert(key.clone(), remote);
+        room.relist(&key);
         match event {
             Some(event) => room.broadcast(&event, None),
             None => self.count_presence(room, |tally| tally.joined += 1),
@@ -93,6 +95,7 @@ impl Hub {
         let Some(gone) = room.remote.remove(key) else {
             return;
         };
+        room.relist(key);
         self.tell_leave(&mut room, gone.name, reason);
     }
 
@@ -160,7 +163,7 @@ mod tests {
         assert_eq!(seen(&mut ace), ["+Bob/2", "+carol/3"]);
         // max_users (2) is per node: remote users take no place here.
         let mut dave = join(&hub, "dave");
-        assert_eq!(dave.welcome.head().users, ["ace", "Bob", "carol", "dave"]);
+        assert_eq!(dave.welcome.users(), ["ace", "Bob", "carol", "dave"]);
         // Above the threshold a remote join and leave are counted.
         remote(&hub, "eve", "n2");
         hub.remote_left("bob", "n3", "left");

@@ -5,6 +5,7 @@
 //! one order.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use chat_protocol::clock::now_ms;
@@ -13,6 +14,7 @@ use chat_protocol::{HistoryEntry, IdentityKey, RoomName, ServerEvent};
 use super::remote;
 use crate::hub::member::Member;
 use crate::hub::presence::Tally;
+use crate::hub::roster::Roster;
 use crate::log::{Accepted, Bounds, RoomLog, Tail};
 use crate::metrics::Metrics;
 use crate::store::rooms::RoomMeta;
@@ -59,6 +61,7 @@ impl Slot {
                 empty_since: Some(now_ms()),
                 removed: false,
                 metrics,
+                roster: Roster::default(),
             }),
             log,
         }
@@ -97,6 +100,10 @@ pub(super) struct Room {
     pub(super) removed: bool,
     /// What the room counts (deliveries).
     pub(super) metrics: Metrics,
+    /// [`Room::names`] as the `Welcome`s and `room_joined`s send it, kept
+    /// serialized: each change of `users` or `remote` (or of a member's
+    /// `op` mark) is told to it ([`Room::relist`]).
+    pub(super) roster: Roster,
 }
 
 impl Room {
@@ -115,7 +122,7 @@ impl Room {
 
     /// Calls `each` with the name and identity of everyone online on
     /// every node, in order (see [`Room::users`]).
-    fn each_online(&self, mut each: impl FnMut(&String, Option<IdentityKey>)) {
+    fn each_online(&self, mut each: impl FnMut(&String, Option<IdentityKey>, bool)) {
         let mut local = self.users.iter().peekable();
         let mut remote = self.remote.iter().peekable();
         loop {
@@ -125,15 +132,15 @@ impl Room {
                         remote.next();
                     }
                     let (_, m) = local.next().expect("peeked");
-                    each(&m.name, m.identity);
+                    each(&m.name, m.identity, m.op.load(Ordering::Relaxed));
                 }
                 (_, Some(_)) => {
                     let (_, r) = remote.next().expect("peeked");
-                    each(&r.name, r.identity);
+                    each(&r.name, r.identity, false);
                 }
                 (Some(_), None) => {
                     let (_, m) = local.next().expect("peeked");
-                    each(&m.name, m.identity);
+                    each(&m.name, m.identity, m.op.load(Ordering::Relaxed));
                 }
                 (None, None) => break,
             }
@@ -143,8 +150,23 @@ impl Room {
     /// Names online on every node, in order (see [`Room::users`]).
     pub(super) fn names(&self) -> Vec<String> {
         let mut names = Vec::with_capacity(self.online());
-        self.each_online(|name, _| names.push(name.clone()));
+        self.each_online(|name, _, _| names.push(name.clone()));
         names
+    }
+
+    /// Tells the roster what [`Room::names`] lists under `key` now: the
+    /// member here, else the user of another node, else no one.
+    pub(super) fn relist(&mut self, key: &str) {
+        match (self.users.get(key), self.remote.get(key)) {
+            (Some(member), _) => self.roster.set(
+                key,
+                &member.name,
+                member.identity,
+                member.op.load(Ordering::Relaxed),
+            ),
+            (None, Some(remote)) => self.roster.set(key, &remote.name, remote.identity, false),
+            (None, None) => self.roster.remove(key),
+        }
     }
 
     /// Everyone online on every node as the `members` lists show them, in
@@ -152,12 +174,12 @@ impl Room {
     pub(super) fn listed(&self) -> (Vec<String>, Vec<chat_protocol::Member>) {
         let mut names = Vec::with_capacity(self.online());
         let mut members = Vec::with_capacity(self.online());
-        self.each_online(|name, identity| {
+        self.each_online(|name, identity, op| {
             names.push(name.clone());
             members.push(chat_protocol::Member {
                 name: name.clone(),
                 identity,
-                op: false,
+                op,
             });
         });
         (names, members)

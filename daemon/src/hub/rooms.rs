@@ -12,7 +12,7 @@ use std::sync::Arc;
 use chat_protocol::clock::now_ms;
 use chat_protocol::{ErrorCode, RoomInfo, RoomJoined, RoomName, ServerEvent};
 
-use super::welcome::UnsentRoom;
+use super::room_joined::UnsentRoom;
 use super::{Hub, Member, Room, Slot};
 use crate::config::{Config, RoomCreation};
 use crate::hub::presence::summarised;
@@ -48,7 +48,7 @@ fn no_such_room(room: &RoomName, config: &Config) -> Refusal {
 
 impl Hub {
     /// The room named `room`, when it is one besides the default room.
-    fn other(&self, room: &RoomName) -> Option<Arc<Slot>> {
+    pub(super) fn other(&self, room: &RoomName) -> Option<Arc<Slot>> {
         self.others.lock().expect("lock").get(room).cloned()
     }
 
@@ -213,6 +213,7 @@ impl Hub {
             room.send_presence();
         }
         room.users.insert(key.to_string(), member.clone());
+        room.relist(key);
         room.empty_since = None;
         if counted {
             self.count_presence(room, |tally| tally.joined += 1);
@@ -224,7 +225,7 @@ impl Hub {
                     online,
                     ts: now_ms(),
                     identity: member.identity,
-                    op: false,
+                    op: member.op.load(std::sync::atomic::Ordering::Relaxed),
                 },
                 Some(key),
             );
@@ -242,10 +243,12 @@ impl Hub {
         let online = room.online() - 1;
         if !kicked && summarised(online, self.config().presence_summary_above) {
             room.users.remove(&key);
+            room.relist(&key);
             self.count_presence(room, |tally| tally.left += 1);
         } else {
             room.send_presence();
             room.users.remove(&key);
+            room.relist(&key);
             room.broadcast(
                 &ServerEvent::Leave {
                     room: room.tag.clone(),
@@ -381,18 +384,18 @@ fn answer(room: &mut Room, member: &Member, after: Option<u64>, config: &Config)
             gap: false,
         },
     };
-    let (users, members) = room.listed();
     let joined = RoomJoined {
         room: room.name.clone(),
         topic: room.meta.topic.clone(),
         private: room.meta.private,
-        users,
-        members,
+        users: Vec::new(),
+        members: Vec::new(),
         history: Vec::new(),
         gap: history.gap,
         resumed: after.is_some(),
         last_id: room.history.last_id(),
     };
-    let bytes = UnsentRoom::new(joined, history.entries, after.is_some()).encode();
+    let (users, members) = (room.roster.users(), room.roster.members());
+    let bytes = UnsentRoom::new(joined, users, members, history.entries, after.is_some()).encode();
     member.deliver(Arc::new(bytes));
 }

@@ -7,6 +7,8 @@
 //! | module | does |
 //! |---|---|
 //! | [`kick`] | ends a session here with a reason |
+//! | [`moderate`] | moderation's rules, and a change of the bans put in force here |
+//! | [`moderation_orders`] | a ban or mute order, and each change of moderation's book |
 //! | [`notice`] | shows the admin's text to everyone here |
 //! | [`users`] | who is online here |
 //! | [`status`] | the status snapshot, systemd's STATUS= line, the message rate |
@@ -15,6 +17,8 @@
 //! | [`rotate`] | a new join key, the grace of the old one and its end |
 
 pub mod kick;
+pub mod moderate;
+pub mod moderation_orders;
 pub mod notice;
 pub mod password;
 pub mod reload;

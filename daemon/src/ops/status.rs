@@ -109,6 +109,7 @@ pub fn snapshot(
         state_dir: keyring.store.dir().display().to_string(),
         pid: std::process::id(),
         throttled_addresses: guesses.throttled(),
+        password_checks: keyring.password.verifications_run(),
         queued_bytes: hub.queued_bytes(),
         history_persist_error: hub.persist_error(),
         node,

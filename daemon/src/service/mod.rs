@@ -7,6 +7,7 @@ pub(crate) mod banner;
 pub(crate) mod check;
 pub(crate) mod listeners;
 pub(crate) mod metrics_listener;
+pub(crate) mod moderation;
 pub(crate) mod names;
 pub mod process;
 pub mod signals;
@@ -133,6 +134,12 @@ pub async fn run(
     tokio::spawn(names::upkeep(
         app.peers.clone(),
         app.registry.clone(),
+        app.hub.clone(),
+        shutdown.clone(),
+    ));
+    tokio::spawn(moderation::upkeep(
+        app.peers.clone(),
+        app.moderation.clone(),
         app.hub.clone(),
         shutdown.clone(),
     ));

@@ -16,6 +16,7 @@ use crate::config::{Config, Current};
 use crate::door::Door;
 use crate::hub::{Hub, RoomsSetup};
 use crate::metrics::{Metrics, Options};
+use crate::moderation::Moderation;
 use crate::ops::status::Facts;
 use crate::per_address::Guesses;
 use crate::registry::{self, Registry};
@@ -95,6 +96,8 @@ pub async fn assemble(
     let app = AppState {
         hub: Arc::new(hub),
         registry: Arc::new(Registry::new(config.clone(), names)),
+        moderation: Arc::new(loaded.moderation),
+        audit: Arc::new(loaded.audit),
         config,
         facts: Arc::new(Facts::new(listen_addr)),
         door: Arc::new(Door::default()),
@@ -125,6 +128,10 @@ struct Loaded {
     gate: password::Gate,
     /// The names registry in the state directory.
     names: registry::file::Opened,
+    /// The bans in the state directory.
+    moderation: Moderation,
+    /// The record of who did what.
+    audit: crate::moderation::audit::Audit,
 }
 
 impl Loaded {
@@ -135,6 +142,8 @@ impl Loaded {
             store.load_previous_key(&identity, &token, now_secs())?;
         let gate = password_gate(config, store, metrics).await?;
         let names = registry::file::open(store, config, created)?;
+        let moderation = Moderation::open(store)?;
+        let audit = crate::moderation::audit::Audit::open(store)?;
         Ok(Self {
             admin_gid,
             keys: Keys {
@@ -145,6 +154,8 @@ impl Loaded {
             created,
             gate,
             names,
+            moderation,
+            audit,
         })
     }
 }

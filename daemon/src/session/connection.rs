@@ -18,11 +18,11 @@ use chat_protocol::sizes::TAG_LEN;
 use chat_protocol::{OpenError, Opener, Sealer, ServerEvent, Session, close};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::time::timeout;
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::{Frame, FrameHeader};
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
 use zeroize::Zeroizing;
@@ -37,13 +37,6 @@ pub const LINGER: Duration = Duration::from_secs(1);
 
 /// Largest frame chatd sends: a longer sealed message goes out fragmented.
 pub const FRAGMENT: usize = 16 * 1024;
-
-/// Largest frame of what a [`Secure`] connection sends before the session
-/// splits (the `Welcome`, a `Reject`). tungstenite's write buffer keeps the
-/// size of the largest frame it ever held for the connection's life, and a
-/// `Welcome` (who is online, the history) is the largest message most
-/// connections ever get: in small frames it leaves a small buffer behind.
-pub const WELCOME_FRAGMENT: usize = 1024;
 
 /// A byte stream a connection can run over: the upgraded HTTP connection,
 /// or an in-memory pipe in tests.
@@ -96,7 +89,12 @@ where
 /// session ends: a message over the limit gets a `Bye` and 1009; one that
 /// fails to open, 1008 and no `Bye` (the peer is not trusted).
 fn open(opener: &mut Opener, sealed: &[u8], limit: usize) -> Result<Zeroizing<Vec<u8>>, Ending> {
-    match opener.open(sealed, limit) {
+    let opened = opener.open(sealed, limit);
+    // A client's messages are few beside what it is sent: its key
+    // schedule is made again for each rather than kept for an idle
+    // connection's life.
+    opener.rest();
+    match opened {
         Ok(plain) => Ok(Zeroizing::new(plain)),
         Err(OpenError::TooLarge { size, limit }) => Err(Ending::too_big(Some(size), limit)),
         Err(_) => Err(Ending::untrusted(close::POLICY, "a message failed to open")),
@@ -188,18 +186,28 @@ impl Secure {
         self.send_bytes(&event.to_bytes()).await
     }
 
-    /// Seals and sends one event already serialized (`plain`), in
-    /// fragments if it is long; `false` if the peer is gone.
+    /// Seals and sends one event already serialized (`plain`), in frames
+    /// of at most [`FRAGMENT`] bytes; `false` if the peer is gone.
+    ///
+    /// The frames are written to the socket at once, from one buffer,
+    /// past tungstenite's: a `Welcome` (everyone online, the history) of
+    /// 100 KiB is a few write(2)s, not one per frame, and tungstenite's
+    /// write buffer, which keeps the size of the most it ever held for the
+    /// connection's life, stays as small as it was.
     pub async fn send_bytes(&mut self, plain: &[u8]) -> bool {
-        let Ok(outgoing) = seal(&mut self.sealer, plain, WELCOME_FRAGMENT) else {
+        let sealed = self.sealer.seal(plain);
+        // The writer makes its own, when it has something to seal.
+        self.sealer.rest();
+        let Ok(sealed) = sealed else {
             return false;
         };
-        for frame in outgoing {
-            if self.ws.send(frame).await.is_err() {
-                return false;
-            }
+        // Whatever tungstenite still holds goes first (after the
+        // Challenge, nothing).
+        if self.ws.flush().await.is_err() {
+            return false;
         }
-        true
+        let io = self.ws.get_mut();
+        io.write_all(&frames(&sealed, FRAGMENT)).await.is_ok() && io.flush().await.is_ok()
     }
 
     /// Ends the connection as `ending` says (see [`goodbye`]).
@@ -284,10 +292,12 @@ impl SealedSink {
         self.sink.flush().await
     }
 
-    /// Frees the sealing buffer, for a writer about to wait: a busy writer
-    /// reuses it from batch to batch, an idle one holds none.
+    /// Frees the sealing buffer and the key schedule, for a writer about
+    /// to wait: a busy writer reuses them from batch to batch, an idle one
+    /// holds neither.
     pub fn idle(&mut self) {
         self.buffer = BytesMut::new();
+        self.sealer.rest();
     }
 
     /// Ends the connection as `ending` says (see [`goodbye`]).
@@ -302,9 +312,27 @@ fn exhausted() -> Ending {
 
 /// Seals `plain` under the next counter; a counter at its end closes the
 /// session instead.
-fn seal(sealer: &mut Sealer, plain: &[u8], fragment: usize) -> Result<Outgoing, Ending> {
-    let sealed = sealer.seal(plain).map_err(|_| exhausted())?;
-    Ok(Outgoing::new(Bytes::from(sealed), fragment))
+/// `sealed` as one binary message of server frames (unmasked), each of at
+/// most `fragment` bytes of it, ready to write.
+fn frames(sealed: &[u8], fragment: usize) -> Vec<u8> {
+    const HEADER: usize = 10;
+    let count = sealed.len().div_ceil(fragment).max(1);
+    let mut out = Vec::with_capacity(sealed.len() + HEADER * count);
+    let mut chunks = sealed.chunks(fragment).peekable();
+    let mut opcode = OpCode::Data(Data::Binary);
+    while let Some(chunk) = chunks.next() {
+        let header = FrameHeader {
+            is_final: chunks.peek().is_none(),
+            opcode,
+            ..FrameHeader::default()
+        };
+        header
+            .format(chunk.len() as u64, &mut out)
+            .expect("a Vec takes every write");
+        out.extend_from_slice(chunk);
+        opcode = OpCode::Data(Data::Continue);
+    }
+    out
 }
 
 /// One sealed message as the WebSocket messages to send: one binary
@@ -371,13 +399,14 @@ where
     S::Error: std::fmt::Display,
 {
     let linger = ending.linger;
+    let until = ending.until;
     let sent = timeout(GOODBYE_TIMEOUT, async {
         if let Some((code, reason)) = ending.bye
             && let Ok(sealed) = sealer.seal(
                 &ServerEvent::Bye {
                     code,
                     reason,
-                    until: None,
+                    until,
                 }
                 .to_bytes(),
             )
@@ -398,5 +427,53 @@ where
     }
     if linger {
         tokio::time::sleep(LINGER).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What [`frames`] wrote, read back: each frame's (final, opcode,
+    /// payload length), and the payloads put together.
+    fn read_back(mut bytes: &[u8]) -> (Vec<(bool, OpCode, usize)>, Vec<u8>) {
+        let (mut seen, mut payload) = (Vec::new(), Vec::new());
+        while !bytes.is_empty() {
+            let mut cursor = std::io::Cursor::new(bytes);
+            let (header, len) = FrameHeader::parse(&mut cursor)
+                .expect("a frame header")
+                .expect("a whole header");
+            assert_eq!(header.mask, None, "a server's frames are not masked");
+            let start = cursor.position() as usize;
+            let end = start + len as usize;
+            seen.push((header.is_final, header.opcode, len as usize));
+            payload.extend_from_slice(&bytes[start..end]);
+            bytes = &bytes[end..];
+        }
+        (seen, payload)
+    }
+
+    /// A long message is one binary frame and its continuations, none over
+    /// the fragment, the last final; a short one is one final frame.
+    #[test]
+    fn a_message_is_written_as_frames_of_at_most_the_fragment() {
+        let binary = OpCode::Data(Data::Binary);
+        let more = OpCode::Data(Data::Continue);
+        let long: Vec<u8> = (0..40_000u32).map(|i| i as u8).collect();
+        let (seen, payload) = read_back(&frames(&long, FRAGMENT));
+        assert_eq!(
+            seen,
+            [
+                (false, binary, FRAGMENT),
+                (false, more, FRAGMENT),
+                (true, more, 40_000 - 2 * FRAGMENT)
+            ]
+        );
+        assert_eq!(payload, long);
+        let short = vec![7u8; 200];
+        assert_eq!(
+            read_back(&frames(&short, FRAGMENT)),
+            (vec![(true, binary, 200)], short)
+        );
     }
 }

@@ -20,6 +20,7 @@ use crate::hub::{Joined, Member, Queue};
 use crate::logging::line_budget::LineBudget;
 use crate::metrics::Tally;
 use crate::metrics::labels::{HandshakeFailure, JoinOutcome, SessionEnd};
+use crate::moderation::ban::BanRecord;
 use crate::per_address::password_guesses::Refusal;
 use crate::session::connection::{Connection, Secure, Stop};
 use crate::store::password::Verdict;
@@ -239,8 +240,9 @@ async fn admit(
     let since = tally.auth_opened();
     let refused = Refused { peer, tally, since };
     let reject = async |conn: &mut Secure, code: RejectCode, reason: &str| {
-        refused.reject(conn, code, reason, None).await
+        refused.reject(conn, code, reason, (None, None)).await
     };
+    let moderation = &parts.moderating.moderation;
 
     let Some(mut auth) = Auth::from_bytes(&auth) else {
         let why = "the join request could not be read";
@@ -251,6 +253,10 @@ async fn admit(
     if parts.hub.is_full() {
         let why = "the server is full; try again later";
         return Err(reject(conn, RejectCode::ServerFull, why).await);
+    }
+    // A banned address is refused before the password: it costs no argon2.
+    if let Some(ban) = moderation.banned_address(peer.ip()) {
+        return Err(refuse_banned(conn, &refused, &ban).await);
     }
     // The verdict (or `busy`) must come with time left to send it.
     let margin = (parts.config.get().handshake_timeout.0 / 4).min(ANSWER_MARGIN);
@@ -273,7 +279,9 @@ async fn admit(
                 let why =
                     format!("too many wrong passwords from this address; try again in {wait} s");
                 let throttled = RejectCode::Throttled;
-                return Err(refused.reject(conn, throttled, &why, Some(wait)).await);
+                return Err(refused
+                    .reject(conn, throttled, &why, (Some(wait), None))
+                    .await);
             }
             Err(Refusal::Busy) => return Err(reject(conn, RejectCode::Busy, busy).await),
         }
@@ -310,6 +318,11 @@ async fn admit(
         let why = "a name is 1 to 32 of the characters A-Z a-z 0-9 _ . -";
         return Err(reject(conn, RejectCode::NameInvalid, why).await);
     }
+    // Bans of the name or of the key proven: after the password, so that
+    // a join without it learns nothing of who is banned.
+    if let Some(ban) = moderation.banned(&auth.username, proven.map(|k| k.fingerprint())) {
+        return Err(refuse_banned(conn, &refused, &ban).await);
+    }
     // In a cluster the name must also be free on every other node: NATS
     // decides between two joins of one name anywhere, and only then does
     // this room take it.
@@ -339,6 +352,17 @@ async fn admit(
     if !accepted {
         taken.joined.member.control.end(Ending::key_rotated());
     }
+    // Likewise a ban made since the checks above ended the sessions it
+    // found before this one was in the room.
+    let member = &taken.joined.member;
+    if let Some(ban) = moderation.book().ban_on(
+        &crate::ops::moderate::who_is(member),
+        chat_protocol::clock::now_ms(),
+    ) {
+        member
+            .control
+            .end(Ending::banned(ban.reason.as_deref(), ban.until));
+    }
     Ok((taken, since))
 }
 
@@ -357,22 +381,32 @@ impl Refused<'_> {
         conn: &mut Secure,
         code: RejectCode,
         reason: &str,
-        retry_after: Option<u64>,
+        // `retry_after` and `until`.
+        answer: (Option<u64>, Option<u64>),
     ) -> Ending {
-        let ending = reject_with(conn, self.peer, code, reason, retry_after).await;
+        let ending = reject_with(conn, self.peer, code, reason, answer).await;
         self.tally.decided(code.into(), self.since);
         ending
     }
 }
 
-/// Sends a sealed `Reject` (it serves as the `Bye`) and says how the
-/// connection ends; the refusal is logged within its budget.
+/// Refuses a banned join: a `Reject` `banned` with the ban's reason and end.
+async fn refuse_banned(conn: &mut Secure, refused: &Refused<'_>, ban: &BanRecord) -> Ending {
+    let reason = ban.told_reason();
+    refused
+        .reject(conn, RejectCode::Banned, &reason, (None, ban.until))
+        .await
+}
+
+/// Sends a sealed `Reject` (it serves as the `Bye`) with its `retry_after`
+/// and `until`, and says how the connection ends; the refusal is logged
+/// within its budget.
 async fn reject_with(
     conn: &mut Secure,
     peer: SocketAddr,
     code: RejectCode,
     reason: &str,
-    retry_after: Option<u64>,
+    (retry_after, until): (Option<u64>, Option<u64>),
 ) -> Ending {
     // `busy` and `throttled` come in floods of their own: each has its own
     // budget, so the other refusals (a wrong password, say) still show.
@@ -380,11 +414,13 @@ async fn reject_with(
     static BUSY: LineBudget = LineBudget::new("refused join: busy", 3, REFUSAL_LOG_WINDOW);
     static THROTTLED: LineBudget =
         LineBudget::new("refused join: throttled", 3, REFUSAL_LOG_WINDOW);
+    static BANNED: LineBudget = LineBudget::new("refused join: banned", 3, REFUSAL_LOG_WINDOW);
     match code {
         RejectCode::Busy => crate::budgeted!(BUSY, Level::INFO, %peer, ?code, "refused join"),
         RejectCode::Throttled => {
             crate::budgeted!(THROTTLED, Level::INFO, %peer, ?code, "refused join");
         }
+        RejectCode::Banned => crate::budgeted!(BANNED, Level::INFO, %peer, ?code, "refused join"),
         _ => crate::budgeted!(REFUSED, Level::INFO, %peer, ?code, "refused join"),
     }
     let reason = reason.to_string();
@@ -392,7 +428,7 @@ async fn reject_with(
         code,
         reason,
         retry_after,
-        until: None,
+        until,
     })
     .await;
     Ending::rejected()

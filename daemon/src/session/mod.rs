@@ -17,6 +17,7 @@ mod handshake;
 mod identities;
 pub(crate) mod message_rate;
 mod naming;
+mod operator;
 mod reader;
 mod rooms;
 mod writer;
@@ -51,6 +52,8 @@ pub struct Parts {
     pub hub: Arc<Hub>,
     /// The names registry: who owns which name, under which policy.
     pub registry: Arc<Registry>,
+    /// The bans (checked at each join) and what an operator's order uses.
+    pub moderating: crate::ops::moderate::Moderating,
     /// The other nodes, if any: a name is claimed there, a DM sent there.
     pub peers: Arc<Peers>,
     /// What a session counts.
@@ -77,30 +80,36 @@ pub async fn run(
         handshake: size_of_val(&*handshake),
         ..FutureSizes::default()
     };
-    let Some(joined) = handshake.await else {
-        return;
+    // In a block: what the handshake gave (the connection whole, before
+    // its split) would otherwise keep its room in this task's state for
+    // the session's life, as any variable still in scope at an await does.
+    let (stream, sink, member, rx, config, owner) = {
+        let Some(joined) = handshake.await else {
+            return;
+        };
+        let handshake::Established {
+            conn,
+            member,
+            rx,
+            config,
+            owner,
+        } = joined;
+        match member.identity {
+            Some(identity) => tracing::info!(
+                name = %member.name, %peer, key_id = %member.key_id,
+                identity = %identity.fingerprint(), owner, "joined"
+            ),
+            None => tracing::info!(name = %member.name, %peer, key_id = %member.key_id, "joined"),
+        }
+        let limit = max_client_message(config.max_text);
+        let (stream, sink) = conn.split(limit, config.keepalive_timeout.0);
+        (stream, sink, member, rx, config, owner)
     };
-    let handshake::Established {
-        conn,
-        member,
-        rx,
-        config,
-        owner,
-    } = joined;
-    match member.identity {
-        Some(identity) => tracing::info!(
-            name = %member.name, %peer, key_id = %member.key_id,
-            identity = %identity.fingerprint(), owner, "joined"
-        ),
-        None => tracing::info!(name = %member.name, %peer, key_id = %member.key_id, "joined"),
-    }
-
-    let limit = max_client_message(config.max_text);
-    let (stream, sink) = conn.split(limit, config.keepalive_timeout.0);
-    let reader = reader::run(stream, &member, &parts, &config);
-    // In a block of its own: a future moved out of a variable that lives
-    // across an await still takes room in this task's state.
-    let writer = {
+    // Each future in a block of its own: a future moved out of a variable
+    // that lives across an await still takes room in this task's state
+    // (the reader's, bound to a variable until it was awaited, took it
+    // twice: 2.5 KiB more in every session).
+    let (writer, sizes) = {
         let writer = writer::run(
             sink,
             rx,
@@ -108,19 +117,28 @@ pub async fn run(
             config.clone(),
             parts.metrics.sent_bytes.clone(),
         );
-        FutureSizes {
+        let sizes = FutureSizes {
             writer: size_of_val(&writer),
+            ..sizes
+        };
+        (tokio::spawn(writer), sizes)
+    };
+    {
+        let reader = reader::run(stream, &member, &parts, &config);
+        FutureSizes {
             reader: size_of_val(&reader),
             ..sizes
         }
         .log_once();
-        tokio::spawn(writer)
-    };
-    reader.await;
+        reader
+    }
+    .await;
     let ending = member.control.ending();
     parts.hub.leave(&member, &ending.leave_reason);
     parts.metrics.sessions_ended.inc(ending.reason);
-    parts.peers.release(&member.name).await;
+    // Boxed: once per session, and in a cluster a NATS request whose
+    // state would otherwise take room in every session's task for its life.
+    Box::pin(parts.peers.release(&member.name)).await;
     if owner {
         parts.registry.seen(&member.name);
     }

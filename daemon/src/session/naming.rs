@@ -102,6 +102,18 @@ pub async fn take(parts: &Parts, asked: &Asked<'_>, deadline: Instant) -> Result
         Verdict::Owner { keys } => Some(keys.as_slice()),
         _ => None,
     };
+    // An operator's rights need one of the name's keys under every policy
+    // (under "open" too, where the name itself is not bound).
+    let proven_owner = match (&verdict, proven) {
+        (Verdict::Owner { .. }, _) => true,
+        (Verdict::Open, Some(key)) => parts
+            .peers
+            .registered(&parts.registry, name)
+            .await
+            .map_err(|_| Refused::busy())?
+            .is_some_and(|record| record.keys.contains(&key)),
+        _ => false,
+    };
     let mut pause = FIRST_PAUSE;
     let mut asked_elsewhere = false;
     loop {
@@ -127,6 +139,15 @@ pub async fn take(parts: &Parts, asked: &Asked<'_>, deadline: Instant) -> Result
                 }
             }
             let control = Control::new(&parts.shutdown);
+            // Operator's rights need the name's key, whatever the policy:
+            // taking the name never takes the rights.
+            // A first-come join that registered its name now owns it too.
+            let owner = proven_owner || owner;
+            let proven = crate::hub::Proven {
+                identity: proven,
+                op: owner && parts.moderating.moderation.is_operator(name),
+                owner,
+            };
             match parts
                 .hub
                 .join(name, asked.peer, asked.key_id, proven, control, asked.after)

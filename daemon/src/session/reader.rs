@@ -107,6 +107,27 @@ pub(super) fn kept(cid: Option<String>) -> Option<String> {
 /// refused is answered with an error, so the sender knows it was not sent.
 async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, config: &Config) {
     let checked = |text: &str| validate_text(text, config.max_text);
+    // A muted user reads but says nothing, in no room: refused, and nobody
+    // receives it.
+    if matches!(
+        event,
+        ClientEvent::Say { .. } | ClientEvent::Action { .. } | ClientEvent::Dm { .. }
+    ) && let Some(mute) = parts
+        .moderating
+        .moderation
+        .muted(&crate::ops::moderate::who_is(member))
+    {
+        parts.metrics.messages_refused.inc(ErrorCode::Muted.into());
+        member.send(&ServerEvent::Error {
+            room: event
+                .room()
+                .and_then(|r| chat_protocol::RoomName::parse(r).ok()),
+            code: ErrorCode::Muted,
+            message: mute.told(),
+            until: mute.until,
+        });
+        return;
+    }
     if parts.hub.has_rooms() && (event.room().is_some() || event == ClientEvent::Rooms) {
         return super::rooms::handle(event, member, parts, config).await;
     }
@@ -146,8 +167,11 @@ async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, config:
             let sent =
                 match checked(&text).and_then(|()| parts.hub.dm(member, &to, text, kept(cid))) {
                     Ok(Routed::Delivered) => Ok(()),
+                    // Boxed: rare (a DM to a user of another node), and
+                    // its state (a NATS request) would otherwise take room
+                    // in every idle session's reader.
                     Ok(Routed::Elsewhere { node, dm }) => {
-                        parts.peers.send_dm(&parts.hub, member, &node, dm).await
+                        Box::pin(parts.peers.send_dm(&parts.hub, member, &node, dm)).await
                     }
                     Err(refused) => Err(refused),
                 };
@@ -163,19 +187,12 @@ async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, config:
         ClientEvent::IdentityRemove { key } => {
             super::identities::change(member, parts, key, false).await;
         }
-        // Moderation's server side is not built yet: what a server without
-        // it answers (docs/protocol.md §10.7).
-        ClientEvent::Kick { .. }
+        event @ (ClientEvent::Kick { .. }
         | ClientEvent::Ban { .. }
         | ClientEvent::Unban { .. }
         | ClientEvent::Mute { .. }
         | ClientEvent::Unmute { .. }
-        | ClientEvent::Bans => refuse(
-            member,
-            parts,
-            ErrorCode::BadEvent,
-            "this server does not support moderation from the room yet".into(),
-        ),
+        | ClientEvent::Bans) => super::operator::request(event, member, parts).await,
         ClientEvent::Bye { .. } | ClientEvent::Unknown => {}
     }
 }

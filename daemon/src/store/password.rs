@@ -6,13 +6,13 @@
 //! (hashed at load; the plaintext is dropped at once).
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use argon2::{PasswordHash, PasswordVerifier};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
 use zeroize::Zeroizing;
 
@@ -33,7 +33,9 @@ const INITIAL_PACE: Duration = Duration::from_millis(100);
 /// refused at once as `busy`: with argon2 at ~30 ms and two slots, the last
 /// waiter starts within about half a second, far inside any handshake
 /// deadline, so an honest join during a flood gets an answer (a Welcome or
-/// a prompt `busy`), never a silent wait until its deadline.
+/// a prompt `busy`), never a silent wait until its deadline. A join whose
+/// password is being verified already takes no place: it waits for that
+/// verification's verdict ([`Gate::verify`]).
 const WAITING_VERIFICATIONS: usize = 16;
 
 /// Where the password in force comes from.
@@ -100,6 +102,53 @@ pub struct Gate {
     /// What the check counts: verifications and their time, joins refused
     /// for want of a place to wait.
     metrics: Metrics,
+    /// The verifications under way (at most one per slot), which a join
+    /// with the same password waits for instead of running its own.
+    flights: Arc<Mutex<Vec<Flight>>>,
+    /// Numbers the flights, so that each removes its own entry.
+    flight_ids: Arc<AtomicU64>,
+}
+
+/// A verification under way: the keyed MAC of its password, the hash it is
+/// checked against, and where its verdict will be told (`None` until then;
+/// the sender dropped without a verdict if argon2 failed).
+struct Flight {
+    id: u64,
+    tag: Zeroizing<[u8; 32]>,
+    phc: String,
+    verdict: watch::Receiver<Option<bool>>,
+}
+
+impl Flight {
+    /// The flight of the password whose MAC is `mac` against `phc`.
+    fn find<'a>(flights: &'a [Flight], phc: &str, mac: &Hmac<Sha256>) -> Option<&'a Flight> {
+        flights
+            .iter()
+            .find(|f| f.phc == phc && mac.clone().verify_slice(f.tag.as_slice()).is_ok())
+    }
+}
+
+/// The running side of a [`Flight`]: tells the verdict, and removes the
+/// flight from the list when dropped (told or not).
+struct Leading {
+    id: u64,
+    flights: Arc<Mutex<Vec<Flight>>>,
+    verdict: watch::Sender<Option<bool>>,
+}
+
+impl Leading {
+    fn tell(self, accepted: bool) {
+        self.verdict.send_replace(Some(accepted));
+    }
+}
+
+impl Drop for Leading {
+    fn drop(&mut self) {
+        self.flights
+            .lock()
+            .expect("lock")
+            .retain(|flight| flight.id != self.id);
+    }
 }
 
 impl Default for Gate {
@@ -123,6 +172,8 @@ impl Gate {
             verified: Arc::default(),
             runs: Arc::default(),
             metrics,
+            flights: Arc::default(),
+            flight_ids: Arc::default(),
         }
     }
 }
@@ -179,6 +230,38 @@ impl Gate {
             .verified
             .as_ref()
             .is_some_and(|tag| self.mac(password).verify_slice(tag.as_slice()).is_ok())
+    }
+
+    /// The verdict to come of a verification of `password` against `phc`
+    /// under way, if one is (the MACs compared in constant time).
+    fn in_flight(&self, phc: &str, password: &str) -> Option<watch::Receiver<Option<bool>>> {
+        let mac = self.mac(password);
+        let flights = self.flights.lock().expect("lock");
+        Flight::find(&flights, phc, &mac).map(|f| f.verdict.clone())
+    }
+
+    /// Starts a flight for `password` against `phc`, or, if one is under
+    /// way already, the verdict to wait for; one look under the lock, so
+    /// two joins with one password never both run argon2 for it.
+    fn lead(&self, phc: &str, password: &str) -> Result<Leading, watch::Receiver<Option<bool>>> {
+        let mac = self.mac(password);
+        let mut flights = self.flights.lock().expect("lock");
+        if let Some(flight) = Flight::find(&flights, phc, &mac) {
+            return Err(flight.verdict.clone());
+        }
+        let id = self.flight_ids.fetch_add(1, Ordering::Relaxed);
+        let (tell, verdict) = watch::channel(None);
+        flights.push(Flight {
+            id,
+            tag: Zeroizing::new(mac.finalize().into_bytes().into()),
+            phc: phc.to_owned(),
+            verdict,
+        });
+        Ok(Leading {
+            id,
+            flights: self.flights.clone(),
+            verdict: tell,
+        })
     }
 
     /// Remembers `password` as verified against `phc`, unless the hash in
@@ -245,7 +328,11 @@ impl Gate {
     /// [`WAITING_VERIFICATIONS`] joins waiting. A join that cannot be
     /// answered by `answer_by` (its turn would come too late for argon2,
     /// at its recent pace, to finish before then) or finds no place to wait
-    /// gets [`Verdict::Busy`], in time to say so.
+    /// gets [`Verdict::Busy`], in time to say so. A join whose password is
+    /// being verified already (by another join, against the same hash)
+    /// waits for that verdict instead, without a waiting place and without
+    /// argon2 of its own: a storm of joins with one password, all before
+    /// the first verification ends, costs one argon2 and no `busy`.
     pub async fn verify(&self, password: Zeroizing<String>, answer_by: Instant) -> Verdict {
         let Some(phc) = self.current() else {
             return Verdict::Accepted;
@@ -255,6 +342,9 @@ impl Gate {
         }
         if self.known(&password) {
             return Verdict::Accepted;
+        }
+        if let Some(verdict) = self.in_flight(&phc, &password) {
+            return follow(verdict, answer_by).await;
         }
         let permit = match self.permits.clone().try_acquire_owned() {
             Ok(permit) => permit,
@@ -295,10 +385,20 @@ impl Gate {
         if self.known(&password) {
             return Verdict::Accepted;
         }
+        let leading = match self.lead(&phc, &password) {
+            Ok(leading) => leading,
+            // Being verified by another join since: its verdict is this one's.
+            Err(verdict) => {
+                drop(permit);
+                return follow(verdict, answer_by).await;
+            }
+        };
         let started = Instant::now();
         self.runs.fetch_add(1, Ordering::Relaxed);
         // Remembered before the slot is freed, so the waiter that takes
-        // the slot next already finds the password known.
+        // the slot next already finds the password known; told (and the
+        // flight ended) in the blocking job, so a leader whose handshake
+        // gave up still answers the joins that wait on it.
         let gate = self.clone();
         let ran = run_argon2(permit, move || {
             let on_thread = std::time::Instant::now();
@@ -307,6 +407,7 @@ impl Gate {
             if accepted {
                 gate.remember(&phc, &password);
             }
+            leading.tell(accepted);
             (accepted, took)
         })
         .await;
@@ -359,6 +460,18 @@ impl Gate {
     /// argon2 runs now (verifications, and the hashing of a new password).
     pub fn running(&self) -> usize {
         CONCURRENT_VERIFICATIONS.saturating_sub(self.permits.available_permits())
+    }
+}
+
+/// The verdict of a verification under way, for a join with the same
+/// password: waiting costs this join's memory, not argon2, so it takes no
+/// waiting place. `Busy` if it does not come by `answer_by` (or argon2
+/// failed), like a join that waited for a slot in vain.
+async fn follow(mut verdict: watch::Receiver<Option<bool>>, answer_by: Instant) -> Verdict {
+    match tokio::time::timeout_at(answer_by, verdict.wait_for(Option::is_some)).await {
+        Ok(Ok(told)) if *told == Some(true) => Verdict::Accepted,
+        Ok(Ok(_)) => Verdict::Refused,
+        Ok(Err(_)) | Err(_) => Verdict::Busy,
     }
 }
 
@@ -570,6 +683,38 @@ mod tests {
             gate.verify(Zeroizing::new("right".into()), later()).await,
             Verdict::Accepted
         );
+    }
+
+    /// Far more joins with one password than there are slots and waiting
+    /// places, all before the first verification ends: none is `busy`,
+    /// they all wait for that verification and are answered by it (one
+    /// argon2 for all); a wrong password is refused the same way.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn joins_with_a_password_under_verification_wait_for_it_without_a_place() {
+        let gate = Gate::default();
+        gate.set_file_hash(Some(slow_hash("right")));
+        let storm = |password: &'static str| {
+            (0..20 * (CONCURRENT_VERIFICATIONS + WAITING_VERIFICATIONS))
+                .map(|_| {
+                    let gate = gate.clone();
+                    tokio::spawn(async move {
+                        gate.verify(Zeroizing::new(password.into()), later()).await
+                    })
+                })
+                .collect::<Vec<_>>()
+        };
+        for (password, verdict) in [("right", Verdict::Accepted), ("wrong", Verdict::Refused)] {
+            let runs = gate.verifications_run();
+            for join in storm(password) {
+                assert_eq!(join.await.unwrap(), verdict, "a join with {password:?}");
+            }
+            assert_eq!(gate.waiting(), 0);
+            assert_eq!(
+                gate.verifications_run() - runs,
+                1,
+                "one argon2 for {password:?}"
+            );
+        }
     }
 
     /// A storm of joins with the right password, all arriving before the
