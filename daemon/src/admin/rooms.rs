@@ -122,7 +122,7 @@ async fn invite(
     let room = room_of(&room)?;
     let InviteRequest { name } = body(&payload, None)?;
     let invited = to_the_end(async move {
-        hub.invite(&room, &name).map_err(refused)?;
+        hub.invite(&room, &name, None).map_err(refused)?;
         hub.save_rooms().await;
         tracing::info!(uid = peer.uid, room = %room, name = %name, "admin: name invited");
         Ok::<_, Failure>(Invited { room, name })

@@ -8,6 +8,7 @@
 //! does. Lock order: the map, then one room, then a member's set of rooms.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use chat_protocol::clock::now_ms;
 use chat_protocol::{ErrorCode, RoomInfo, RoomJoined, RoomName, ServerEvent};
@@ -126,8 +127,13 @@ impl Hub {
         if let Some(slot) = others.get(room) {
             return Ok((slot.clone(), false));
         }
-        // Operators do not exist yet: "operators" is no one from a client.
-        if config.room_creation != RoomCreation::Anyone {
+        let may_make = match config.room_creation {
+            RoomCreation::Anyone => true,
+            // An operator's session: its name's rights, proven with a key.
+            RoomCreation::Operators => member.op.load(Ordering::Relaxed),
+            RoomCreation::Admin => false,
+        };
+        if !may_make {
             return Err(no_such_room(room, config));
         }
         let in_rooms = member.rooms.lock().expect("lock").len() + 1;
@@ -225,7 +231,7 @@ impl Hub {
                     online,
                     ts: now_ms(),
                     identity: member.identity,
-                    op: member.op.load(std::sync::atomic::Ordering::Relaxed),
+                    op: member.op.load(Ordering::Relaxed),
                 },
                 Some(key),
             );
@@ -329,6 +335,15 @@ impl Hub {
         logged.map_err(|e| (ErrorCode::Other, e.to_string()))
     }
 
+    /// Whether `member` is in `room` (every session is in the default
+    /// room), or `not_in_room`.
+    pub fn check_in(&self, member: &Member, room: &RoomName) -> Result<(), Refusal> {
+        if self.is_default(room) {
+            return Ok(());
+        }
+        self.member_of(member, room).map(drop)
+    }
+
     /// The answer to `who` for `room`.
     pub fn who_in(&self, member: &Member, room: &RoomName) -> Result<ServerEvent, Refusal> {
         if self.is_default(room) {
@@ -344,13 +359,16 @@ impl Hub {
     }
 
     /// The rooms `member` may see: the default room, then every public
-    /// room and the private ones it is in or invited to, by name.
+    /// room and the private ones it is in or invited to (an operator's
+    /// session: all of them), by name.
     pub fn rooms_for(&self, member: &Member) -> Vec<RoomInfo> {
         let key = member.name.to_ascii_lowercase();
+        let op = member.op.load(Ordering::Relaxed);
         let mut list = vec![info(&self.lobby())];
         for slot in self.others() {
             let room = slot.room.lock().expect("lock");
             let visible = !room.meta.private
+                || op
                 || room.users.contains_key(&key)
                 || room.meta.is_invited(&member.name);
             if visible {

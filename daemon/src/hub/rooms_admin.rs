@@ -11,7 +11,7 @@ use chat_protocol::clock::now_ms;
 use chat_protocol::{ModerationAction, RoomName, ServerEvent};
 
 use super::room::Room;
-use super::{Hub, Slot};
+use super::{Hub, Member, Slot};
 use crate::store::rooms::{Invitation, RoomMeta};
 
 /// Why the admin's order about a room was refused.
@@ -191,10 +191,16 @@ impl Hub {
         })
     }
 
-    /// Invites `name` into `room` (the admin's order): a private room
-    /// admits it from now on. The room's members and the name, if online,
-    /// are told.
-    pub fn invite(&self, room: &RoomName, name: &str) -> Result<(), RoomOrderError> {
+    /// Invites `name` into `room`, by the admin (`by` `None`) or an
+    /// operator's session: a private room admits it from now on. Told (a
+    /// `moderation` event `invite`) to the name, if online, and the
+    /// operator who asked; a private room's members too.
+    pub fn invite(
+        &self,
+        room: &RoomName,
+        name: &str,
+        by: Option<&Member>,
+    ) -> Result<(), RoomOrderError> {
         if !chat_protocol::valid_username(name) {
             return Err(RoomOrderError::Invalid(format!(
                 "{name:?} is not a name: 1 to 32 of A-Z a-z 0-9 _ . -"
@@ -209,26 +215,38 @@ impl Hub {
             room: Some(room.clone()),
             action: ModerationAction::Invite,
             target: name.to_string(),
-            by: None,
+            by: by.map(|m| m.name.clone()),
             until: None,
             reason: None,
             ts: now_ms(),
         };
         let key = name.to_ascii_lowercase();
-        let told_in_room = self.with_room(room, |r| {
+        let by_key = by.map(|m| m.name.to_ascii_lowercase());
+        // Who of the name and the operator the room's members were.
+        let (name_told, by_told) = self.with_room(room, |r| {
             r.meta.invited.insert(
                 key.clone(),
                 Invitation {
                     name: name.to_string(),
-                    by: None,
+                    by: by.map(|m| m.name.clone()),
                     ts: now_ms(),
                 },
             );
+            if !r.meta.private {
+                return (false, false);
+            }
             r.broadcast(&event, None);
-            r.users.contains_key(&key)
+            let told = |k: &str| r.users.contains_key(k);
+            (told(&key), by_key.as_deref().is_some_and(told))
         })?;
-        if !told_in_room && let Some(member) = self.member(name) {
+        if !name_told && let Some(member) = self.member(name) {
             member.send(&event);
+        }
+        if let Some(by) = by
+            && !by_told
+            && by_key.as_deref() != Some(key.as_str())
+        {
+            by.send(&event);
         }
         Ok(())
     }
