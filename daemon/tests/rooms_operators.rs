@@ -123,6 +123,18 @@ async fn an_operator_sets_topics_and_invites_and_a_plain_user_is_refused_not_ope
 
     // Invitations into a private room the admin made.
     d.chatctl_json(&["rooms", "add", "#staff", "--private"]);
+    // Listed to the operator, not to others.
+    for (who, listed) in [(&mut carol, true), (&mut bob, false)] {
+        who.send(&ClientEvent::Rooms).await;
+        let rooms = who
+            .recv_until("the rooms", |e| match e {
+                ServerEvent::Rooms { rooms } => Some(rooms.clone()),
+                _ => None,
+            })
+            .await;
+        let staff = rooms.iter().any(|r| r.room.as_str() == "#staff");
+        assert_eq!(staff, listed, "{rooms:?}");
+    }
     let mut dave = join(&d, "dave", Some(&dave_key)).await;
     let staff = || ClientEvent::JoinRoom {
         room: "#staff".into(),
