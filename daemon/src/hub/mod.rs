@@ -40,12 +40,13 @@ use crate::hub::member::Queued;
 pub use crate::hub::member::{Member, Queue};
 use crate::hub::presence::{Tally, summarised};
 use crate::hub::room::{Room, Slot};
-use crate::log::{Bounds, Draft, LogError, RoomLog, RoomLogs};
+use crate::log::{Draft, LogError, RoomLogs};
 use crate::metrics::Metrics;
 use crate::store::rooms::RoomBook;
 
 mod admin;
 mod dm;
+mod logs;
 pub(crate) mod member;
 mod owners;
 pub(crate) mod presence;
@@ -110,44 +111,6 @@ impl Hub {
     /// The configuration in force, as the room reads it.
     fn config(&self) -> Arc<Config> {
         self.config.get()
-    }
-
-    /// The history's bounds changed (a reload put a new configuration in
-    /// force, or a room was made or removed: the bytes are shared by the
-    /// rooms held now): every room's history is trimmed to them, in its
-    /// log too.
-    pub fn set_bounds(&self, bounds: Bounds) {
-        let others = self.others();
-        let bounds = bounds.shared_by(others.len() + 1);
-        for slot in std::iter::once(&self.lobby).chain(others.iter().map(|s| &**s)) {
-            slot.log.set_bounds(bounds);
-            let mut room = slot.room.lock().expect("lock");
-            room.pump();
-            room.history.set_bounds(bounds, now_ms());
-        }
-    }
-
-    /// The bounds in force shared again by the rooms held now.
-    pub(crate) fn reshare_bounds(&self) {
-        self.set_bounds(Bounds::of(&self.config()));
-    }
-
-    /// The default room's log.
-    pub fn log(&self) -> &Arc<dyn RoomLog> {
-        &self.lobby.log
-    }
-
-    /// Every room's log (the default room's first), to close them.
-    pub fn logs(&self) -> Vec<Arc<dyn RoomLog>> {
-        std::iter::once(self.lobby.log.clone())
-            .chain(self.others().iter().map(|slot| slot.log.clone()))
-            .collect()
-    }
-
-    /// Why some room's history cannot be made durable now, if it cannot
-    /// (the default room's first; all share the state directory's disk).
-    pub fn persist_error(&self) -> Option<String> {
-        self.logs().iter().find_map(|log| log.persist_error())
     }
 
     /// The other rooms, as they are now.
@@ -463,6 +426,7 @@ impl Hub {
 pub(crate) mod tests {
     use super::*;
     use crate::ending::Ending;
+    use crate::log::Bounds;
     use chat_protocol::ErrorCode;
     use tokio_util::sync::CancellationToken;
 
