@@ -1,5 +1,5 @@
 //! End-to-end: rooms through the real `chat` binary against a fake server
-//! that speaks them (chatd's side of rooms is not built yet): the line
+//! that speaks them, and against the real chatd: the line
 //! mode's `/join #ops` makes the room current, so the next plain line goes
 //! out with `"room":"#ops"`, and `/part`, `/rooms` answer in words and in
 //! `--json`; against a server without rooms the commands are refused
@@ -449,50 +449,48 @@ fn a_room_that_cannot_be_joined_again_is_closed_and_said() {
     );
 }
 
-/// Today's chatd, whose side of rooms is not built yet, is a server
-/// without rooms: its welcome names no default room, it answers the room
-/// events `bad_event` and takes no line for a room into its one room.
+/// The real `chat` in the line mode against the real chatd: `/join #ops`
+/// makes `#ops` current, the plain line after it reaches a member of
+/// `#ops` as `#ops`'s, and a client that knows nothing of rooms (only in
+/// `#lobby`) sees none of it: its next message is the line said in the
+/// lobby after `/part`.
 #[tokio::test]
-async fn todays_chatd_has_no_rooms_and_says_so() {
-    use chat_protocol::{ClientEvent, ErrorCode};
-    let d = testkit::Daemon::start();
-    let mut ace = testkit::RawClient::join(&d.url, &d.key, "ace", "")
+async fn chatd_serves_rooms_to_the_line_client() {
+    let d = testkit::Daemon::builder()
+        .config("limit_exempt = [\"127.0.0.0/8\"]\n")
+        .start();
+    let mut bob = testkit::RawClient::join(&d.url, &d.key, "bob", "")
         .await
         .joined();
-    assert_eq!(ace.welcome.default_room, None);
-    let events = [
-        ClientEvent::JoinRoom {
-            room: "#ops".into(),
-            after: None,
-        },
-        ClientEvent::Say {
-            room: Some("#ops".into()),
-            text: "for ops only".into(),
-            cid: None,
-        },
-        ClientEvent::Rooms,
-        ClientEvent::Say {
-            room: None,
-            text: "for everyone".into(),
-            cid: None,
-        },
-    ];
-    for event in &events {
-        ace.send(event).await;
-    }
-    for _ in 0..3 {
-        match ace.recv().await {
-            Ok(ServerEvent::Error { code, message, .. }) => {
-                assert_eq!(code, ErrorCode::BadEvent);
-                assert_eq!(message, "this server has no rooms yet");
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-    match ace.recv().await {
-        Ok(ServerEvent::Message(m)) => {
-            assert_eq!((m.text.as_str(), m.room), ("for everyone", None))
-        }
-        other => panic!("the line for everyone next: {other:?}"),
-    }
+    bob.join_room("#ops", None).await;
+    let mut carol = testkit::RawClient::join(&d.url, &d.key, "carol", "")
+        .await
+        .joined();
+    assert_eq!(carol.welcome.default_room, Some(room("#lobby")));
+    let mut chat = Chat::joined(&d.url, &d.key, "ace", &["--plain"]);
+    chat.line("/join #ops");
+    chat.wait_out("-!- joined #ops (2 online)");
+    chat.line("deploy 41 is out");
+    let said = bob
+        .recv_until("ace's line in #ops", |e| match e {
+            ServerEvent::Message(m) if m.from == "ace" => Some(m.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(
+        (said.room, said.text.as_str()),
+        (Some(room("#ops")), "deploy 41 is out")
+    );
+    chat.line("/part");
+    chat.wait_out("-!- left #ops");
+    chat.line("back in the lobby");
+    chat.end_input();
+    assert_eq!(chat.wait_exit(), 0, "{}", chat.output());
+    let next = carol
+        .recv_until("ace's next message", |e| match e {
+            ServerEvent::Message(m) => Some(m.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!((next.room, next.text.as_str()), (None, "back in the lobby"));
 }

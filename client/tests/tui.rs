@@ -123,6 +123,9 @@ fn tab_completes_a_name_and_msg_reaches_only_its_target() {
     ace.wait_text("ace → bobby: the secret");
 
     // Something everyone gets, after the DM: carol has seen all before it.
+    // The DM opened bobby's own buffer (a server with rooms): back to the
+    // room's (Alt-1) first.
+    ace.keys(&["M-1"]);
     ace.type_text("for everyone");
     ace.keys(&["Enter"]);
     carol.wait_out("<ace> for everyone\n");

@@ -17,8 +17,8 @@ Administer a running chatd through its admin socket.
 
 chatctl shows the daemon's status and who is online, hands out and rotates
 the key, sets the join password, registers names to people's identities,
-kicks users, sends notices, reloads the configuration, and prints the
-daemon's metrics and health. It speaks HTTP/1.1 and JSON over the daemon's Unix socket
+kicks users, sends notices, manages the rooms, reloads the configuration,
+and prints the daemon's metrics and health. It speaks HTTP/1.1 and JSON over the daemon's Unix socket
 (so `curl --unix-socket` works too).
 
 The socket is --socket PATH, else CHATD_SOCKET, else your own chatd's
@@ -44,6 +44,7 @@ Examples:
   chatctl names add ace chat-id1_...    # the first line of `chat --show-identity`
   chatctl kick ace --reason 'flooding'
   chatctl say 'restarting at 18:00'
+  chatctl rooms add '#ops' --topic 'deploys and incidents'
   chatctl metrics | grep '^chatd_users_online'
   chatctl --socket /run/chatd/admin.sock reload";
 
@@ -100,10 +101,17 @@ the users of every node, with a NODE column (JSON: node); a node that does
 not answer within 1 s is named in a last line `warning: ...` (JSON:
 warning) and its users are left out.
 
+With --room, the members of that room only (`#ops`, or `ops`).
+
 Examples:
   chatctl users
+  chatctl users --room '#ops'
   chatctl users --json | jq -r '.users[].name'")]
-    Users,
+    Users {
+        /// List the members of this room only (#ops, or ops)
+        #[arg(long, value_name = "ROOM")]
+        room: Option<String>,
+    },
 
     /// Print the key token to hand to people (only the token, on one line)
     #[command(long_about = "\
@@ -403,13 +411,51 @@ out of reach, on this node only); clients show it apart from users'
 messages. Several words are joined with spaces. Like a message, the notice
 may hold newlines and tabs but no other control character (refused, exit 2).
 
+With --room, the notice goes to that room's members only.
+
 Examples:
   chatctl say 'restarting at 18:00'
-  chatctl say restarting at 18:00")]
+  chatctl say restarting at 18:00
+  chatctl say --room '#ops' 'deploy freeze until 18:00'")]
     Say {
+        /// Tell this room's members only (#ops, or ops)
+        #[arg(long, value_name = "ROOM")]
+        room: Option<String>,
+
         /// The notice text
         #[arg(value_name = "TEXT", required = true, num_args = 1..)]
         text: Vec<String>,
+    },
+
+    /// List the rooms, or add, remove, set the topic of, or invite into one
+    #[command(long_about = "\
+Without an action, list every room: name, members online, messages kept,
+private, lasting, topic (JSON: rooms[] with room, online, messages,
+private, lasting, default, topic, invited). The default room comes first.
+
+  add ROOM [--topic TEXT] [--private]   make a lasting room (one made by
+                                        joining it goes once idle for
+                                        room_idle_expiry; `add` keeps it)
+  remove ROOM                           remove a room with its history; its
+                                        members are told
+  topic ROOM TEXT                       set the topic ('' clears it)
+  invite ROOM NAME                      let NAME into a private room
+
+A room is # and 1-32 of a-z 0-9 _ . - (upper case folded); quote it in
+the shell ('#ops'), or leave the # out (ops).
+
+Examples:
+  chatctl rooms
+  chatctl rooms add '#ops' --topic 'deploys and incidents'
+  chatctl rooms add '#staff' --private
+  chatctl rooms invite '#staff' dave
+  chatctl rooms topic '#ops' 'deploy freeze until 18:00'
+  chatctl rooms remove '#coffee'
+  chatctl rooms --json | jq -r '.rooms[].room'")]
+    Rooms {
+        /// What to do; none: list the rooms
+        #[command(subcommand)]
+        action: Option<RoomsAction>,
     },
 
     /// Re-read the configuration file (as SIGHUP does)
@@ -482,6 +528,52 @@ Examples:
   chatctl man > chatctl.8
   chatctl man | man -l -")]
     Man,
+}
+
+/// What `chatctl rooms` does besides listing.
+#[derive(Subcommand, Debug)]
+pub enum RoomsAction {
+    /// Make a lasting room (or make one that exists lasting)
+    Add {
+        /// The room: #ops (or ops)
+        #[arg(value_name = "ROOM")]
+        room: String,
+
+        /// Its topic: one line of at most 300 bytes
+        #[arg(long, value_name = "TEXT")]
+        topic: Option<String>,
+
+        /// Joinable by invited names only (chatctl rooms invite), and
+        /// listed only to them
+        #[arg(long)]
+        private: bool,
+    },
+    /// Remove a room with its history; its members are told
+    Remove {
+        /// The room: #ops (or ops)
+        #[arg(value_name = "ROOM")]
+        room: String,
+    },
+    /// Set a room's topic ('' clears it); its members are told
+    Topic {
+        /// The room: #ops (or ops)
+        #[arg(value_name = "ROOM")]
+        room: String,
+
+        /// The topic; several words are joined with spaces
+        #[arg(value_name = "TEXT", required = true, num_args = 1..)]
+        text: Vec<String>,
+    },
+    /// Invite a name into a room (a private room admits the names invited)
+    Invite {
+        /// The room: #ops (or ops)
+        #[arg(value_name = "ROOM")]
+        room: String,
+
+        /// The name: 1-32 of A-Z a-z 0-9 _ . -
+        #[arg(value_name = "NAME", value_parser = crate::parse_name)]
+        name: String,
+    },
 }
 
 /// `chatctl names add` and `names remove`.

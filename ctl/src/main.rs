@@ -12,6 +12,7 @@
 //!   daemon's JSON made terminal-safe (`--json`); [`names`]: the names
 //!   registry's; [`moderation`]: the bans';
 //! - [`prompt`]: the new password, from the terminal or stdin;
+//! - [`rooms`]: `chatctl rooms` and the room of `--room`;
 //! - [`docs`]: shell completions and the man page, generated from the CLI;
 //! - [`exit`]: the exit codes.
 
@@ -23,6 +24,7 @@ mod moderation;
 mod names;
 mod output;
 mod prompt;
+mod rooms;
 mod socket;
 mod trust;
 
@@ -192,7 +194,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             reason: Some(reason),
             ..
         } => check_room_text("the reason", reason)?,
-        Command::Say { text } => check_room_text("the notice", &text.join(" "))?,
+        Command::Say { text, room } => {
+            check_room_text("the notice", &text.join(" "))?;
+            if let Some(room) = room {
+                rooms::parse(room)?;
+            }
+        }
+        Command::Users { room: Some(room) } => {
+            rooms::parse(room)?;
+        }
         Command::Ban {
             reason: Some(reason),
             ..
@@ -216,9 +226,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status => show(json, client.get::<Status>("/v1/status").await?, |s| {
             output::status(s, now)
         }),
-        Command::Users => show(json, client.get::<Users>("/v1/users").await?, |u| {
-            output::users(u, now)
-        }),
+        Command::Users { room } => {
+            let path = match room {
+                Some(room) => format!("/v1/users?room={}", rooms::parse(&room)?.bare()),
+                None => "/v1/users".to_string(),
+            };
+            show(json, client.get::<Users>(&path).await?, |u| {
+                output::users(u, now)
+            })
+        }
         Command::Key => show(json, client.get::<Key>("/v1/key").await?, |k| {
             format!("{}\n", output::one_line(&k.token))
         }),
@@ -288,6 +304,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?;
             show(json, answer, output::kicked)
         }
+        Command::Rooms { action } => rooms::run(&mut client, json, action).await?,
         Command::Ban {
             target,
             for_secs,
@@ -369,9 +386,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             client.get::<Operators>("/v1/operators").await?,
             moderation::operators,
         ),
-        Command::Say { text } => {
+        Command::Say { text, room } => {
             let request = NoticeRequest {
                 text: text.join(" "),
+                room: room
+                    .map(|r| rooms::parse(&r).map(|r| r.to_string()))
+                    .transpose()?,
             };
             let answer = client
                 .call::<NoticeSent>(Method::POST, "/v1/notice", Some(&request))
@@ -414,7 +434,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 /// The answer as people read it, or with `--json` the daemon's object as it
 /// sent it (every character that could drive a terminal `\u`-escaped), on
 /// one line of its own.
-fn show<T>(json: bool, answer: Answer<T>, human: impl FnOnce(&T) -> String) -> String {
+pub(crate) fn show<T>(json: bool, answer: Answer<T>, human: impl FnOnce(&T) -> String) -> String {
     if json {
         // Valid UTF-8 and valid JSON: it was decoded as `T` already.
         output::json(&String::from_utf8_lossy(&answer.raw))
@@ -573,7 +593,7 @@ mod tests {
             assert_eq!(err.exit_code(), 2, "{args:?}: {err}");
         }
         match parse(&["say", "hello", "there"]).unwrap().command {
-            Command::Say { text } => assert_eq!(text.join(" "), "hello there"),
+            Command::Say { text, .. } => assert_eq!(text.join(" "), "hello there"),
             other => panic!("{other:?}"),
         }
     }

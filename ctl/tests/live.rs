@@ -296,6 +296,182 @@ async fn reload() {
     );
 }
 
+/// Loopback joins in the room tests outnumber the per-address defaults.
+const EXEMPT: &str = "limit_exempt = [\"127.0.0.0/8\"]\n";
+
+#[tokio::test]
+async fn rooms_add_list_topic_say_users_and_remove() {
+    let d = Daemon::builder().config(EXEMPT).start();
+    let listed = ctl(&d, &["rooms"]).ok();
+    assert!(
+        listed
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("#lobby (default)  "),
+        "{listed}"
+    );
+    let mut ace = join(&d, "ace").await;
+    let mut bob = join(&d, "bob").await;
+    ace.join_room("#ops", None).await;
+    assert_eq!(
+        ctl(&d, &["rooms", "add", "#OPS", "--topic", "deploys"]).ok(),
+        "room #ops exists; it is lasting now\n"
+    );
+    ace.recv_until("the topic of #ops", |e| match e {
+        ServerEvent::Topic { room, text, by, .. } => {
+            assert_eq!(
+                (room.as_str(), text.as_str(), by),
+                ("#ops", "deploys", &None)
+            );
+            Some(())
+        }
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        ctl(&d, &["rooms", "add", "staff", "--private"]).ok(),
+        "room #staff made\n"
+    );
+    let rooms = ctl(&d, &["rooms", "--json"]).json();
+    let summary: Vec<(&str, u64, bool, bool)> = rooms["rooms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["room"].as_str().unwrap(),
+                r["online"].as_u64().unwrap(),
+                r["private"].as_bool().unwrap(),
+                r["lasting"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("#lobby", 2, false, true),
+            ("#ops", 1, false, true),
+            ("#staff", 0, true, true)
+        ]
+    );
+    assert_eq!(rooms["rooms"][1]["topic"], "deploys");
+    let table = ctl(&d, &["rooms"]).ok();
+    assert!(
+        table.contains("#ops") && table.contains("deploys"),
+        "{table}"
+    );
+    let users = ctl(&d, &["users", "--room", "#ops", "--json"]).json();
+    assert_eq!(users["users"].as_array().unwrap().len(), 1, "{users}");
+    assert_eq!(users["users"][0]["name"], "ace");
+    // A notice to #ops reaches its member only: bob's next notice is the
+    // one to everyone, without a room.
+    assert_eq!(
+        ctl(&d, &["say", "--room", "ops", "freeze"]).ok(),
+        "notice sent to 1 user\n"
+    );
+    ace.recv_until("the notice to #ops", |e| match e {
+        ServerEvent::Notice { room, text, .. } if text == "freeze" => {
+            assert_eq!(room.as_ref().map(|r| r.as_str()), Some("#ops"));
+            Some(())
+        }
+        _ => None,
+    })
+    .await;
+    ctl(&d, &["say", "to everyone"]).ok();
+    bob.recv_until("the notice to everyone", |e| match e {
+        ServerEvent::Notice { room, text, .. } => {
+            assert_eq!((room, text.as_str()), (&None, "to everyone"));
+            Some(())
+        }
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        ctl(&d, &["rooms", "remove", "#ops"]).ok(),
+        "room #ops removed with its history (1 taken out)\n"
+    );
+    ace.recv_until("room_parted #ops", |e| match e {
+        ServerEvent::RoomParted { room, reason } => {
+            assert_eq!(
+                (room.as_str(), reason.as_deref()),
+                ("#ops", Some("the room was removed"))
+            );
+            Some(())
+        }
+        _ => None,
+    })
+    .await;
+    assert!(!d.state_dir.join("rooms").join("236f7073").exists());
+    let err = ctl(&d, &["rooms", "remove", "#lobby"]).failed(1);
+    assert!(
+        err.contains("default_room") && err.contains("cannot be removed"),
+        "{err}"
+    );
+    let err = ctl(&d, &["rooms", "remove", "#gone"]).failed(1);
+    assert!(err.contains("no_such_room"), "{err}");
+    let err = ctl(&d, &["rooms", "add", "o p"]).failed(2);
+    assert!(err.contains("is not a room"), "{err}");
+    let err = ctl(&d, &["users", "--room", "#nowhere"]).failed(1);
+    assert!(err.contains("no_such_room"), "{err}");
+}
+
+#[tokio::test]
+async fn a_private_room_refuses_the_uninvited_and_admits_the_invited_across_a_restart() {
+    let mut d = Daemon::builder().config(EXEMPT).start();
+    ctl(&d, &["rooms", "add", "#staff", "--private"]).ok();
+    let mut bob = join(&d, "bob").await;
+    let join_staff = chat_protocol::ClientEvent::JoinRoom {
+        room: "#staff".into(),
+        after: None,
+    };
+    let (code, _, refused) = bob.refused(&join_staff).await;
+    assert_eq!(code, chat_protocol::ErrorCode::NoSuchRoom);
+    // The words a room that does not exist gets: its existence is not told.
+    assert_eq!(refused, "there is no room #staff you may join");
+    bob.send(&chat_protocol::ClientEvent::Rooms).await;
+    bob.recv_until("rooms", |e| match e {
+        ServerEvent::Rooms { rooms } => {
+            assert!(
+                rooms.iter().all(|r| r.room.as_str() != "#staff"),
+                "{rooms:?}"
+            );
+            Some(())
+        }
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        ctl(&d, &["rooms", "invite", "#staff", "Bob"]).ok(),
+        "Bob invited into #staff\n"
+    );
+    bob.recv_until("the invitation", |e| match e {
+        ServerEvent::Moderation { room, target, .. } => {
+            assert_eq!(
+                (room.as_ref().map(|r| r.as_str()), target.as_str()),
+                (Some("#staff"), "Bob")
+            );
+            Some(())
+        }
+        _ => None,
+    })
+    .await;
+    let joined = bob.join_room("#staff", None).await;
+    assert!(joined.private);
+    bob.leave().await;
+    assert!(d.terminate().success(), "log:\n{}", d.log());
+
+    let d = Daemon::builder().config(EXEMPT).same_dirs_as(&d).start();
+    let mut carol = join(&d, "carol").await;
+    let (code, ..) = carol.refused(&join_staff).await;
+    assert_eq!(code, chat_protocol::ErrorCode::NoSuchRoom);
+    let mut bob = join(&d, "bob").await;
+    assert!(
+        bob.join_room("#staff", None).await.private,
+        "still private, bob still invited"
+    );
+}
+
 /// `chatctl` run as uid 65534 with primary group `gid` and no others.
 fn as_nobody(gid: u32, socket: &Path, args: &[&str]) -> Option<Run> {
     // SAFETY: geteuid has no preconditions.

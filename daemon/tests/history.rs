@@ -462,18 +462,7 @@ async fn a_full_state_directory_keeps_chat_going_and_shows_in_the_status() {
     );
     let d = builder("history = 3\n").state_on_tmpfs("256k").start();
     let ballast = d.state_dir.join("ballast");
-    let fill = || {
-        let mut f = std::fs::File::create(&ballast).unwrap();
-        let chunk = vec![0u8; 4096];
-        loop {
-            match f.write(&chunk) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => break,
-                Err(e) => panic!("filling the tmpfs: {e}"),
-            }
-        }
-    };
+    let fill = || testkit::fill_disk(&ballast);
     let empty = || std::fs::remove_file(&ballast).unwrap();
     chat_survives(&d, fill, empty, "No space left on device").await;
 }

@@ -33,6 +33,8 @@
 //! | `DELETE /v1/operators?name=NAME` | | [`OperatorChanged`] |
 //! | `GET /v1/audit?since=SECONDS` | | [`Audit`] |
 
+mod rooms;
+
 use serde::{Deserialize, Serialize};
 
 mod moderation;
@@ -266,6 +268,9 @@ pub struct Kicked {
 pub struct NoticeRequest {
     /// The notice text.
     pub text: String,
+    /// The room it is told in (its members only); absent: everyone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<String>,
 }
 
 /// Answer to a notice.
@@ -278,6 +283,11 @@ pub struct NoticeSent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub other_nodes: Option<bool>,
 }
+
+pub use rooms::{
+    InviteRequest, Invited, RoomAddRequest, RoomAdded, RoomRemoved, RoomSummary, Rooms,
+    TopicRequest, TopicSet,
+};
 
 /// Answer to a reload.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

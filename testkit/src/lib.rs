@@ -11,6 +11,7 @@ pub mod monitoring;
 mod nats;
 mod notify;
 mod raw;
+mod rooms;
 
 pub use admin::{admin_call, admin_call_at, admin_call_with};
 pub use daemon::{Daemon, DaemonBuilder};
@@ -66,5 +67,22 @@ pub fn signal(pid: u32, sig: i32) {
     // SAFETY: kill(2) with a PID of a child this test started.
     unsafe {
         libc::kill(pid as libc::pid_t, sig);
+    }
+}
+
+/// Writes `path` until its filesystem is full (a small tmpfs state
+/// directory, [`DaemonBuilder::state_on_tmpfs`]); removing the file frees
+/// the space again.
+pub fn fill_disk(path: &std::path::Path) {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path).expect("the ballast file");
+    let chunk = vec![0u8; 4096];
+    loop {
+        match file.write(&chunk) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => break,
+            Err(e) => panic!("filling {}: {e}", path.display()),
+        }
     }
 }

@@ -133,6 +133,19 @@ fn chatd_and_the_floor_run_the_same_load_cleanly() {
 }
 
 #[test]
+fn a_run_over_rooms_delivers_each_message_to_its_room_only() {
+    // 12 clients in 3 rooms (4 each), 6 senders (2 a room) of 50 messages:
+    // each client hears its room's 2 senders only; a message that reached
+    // another room would be counted malformed.
+    let (code, run) = bench(&["-n", "12", "-s", "6", "-m", "50", "--rooms", "3"]);
+    assert_eq!(code, 0, "{run:#}");
+    assert_eq!(run["rooms"], 3, "{run:#}");
+    assert_eq!(violations(&run), [0, 0, 0, 0], "{run:#}");
+    assert_eq!(run["send"]["expected"], 12 * 2 * 50, "{run:#}");
+    assert_eq!(run["send"]["delivered"], 12 * 2 * 50, "{run:#}");
+}
+
+#[test]
 fn the_floors_faults_are_caught() {
     for (fault, expected) in [
         ("drop", [FAULTY * 11, 0, 0, 0]),

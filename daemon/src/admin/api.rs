@@ -5,7 +5,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use chat_protocol::admin::{
@@ -41,6 +41,7 @@ pub fn routes() -> Router<Parts> {
         .route("/v1/reload", post(reload))
         .route("/v1/metrics", get(super::metrics::metrics))
         .route("/v1/health", get(super::health::health))
+        .merge(super::rooms::routes())
         .merge(super::names::routes())
         .merge(super::bans::routes())
         .merge(super::mutes::routes())
@@ -121,6 +122,13 @@ async fn status(
     )))
 }
 
+/// `GET /v1/users`'s query: `?room=%23ops` (or `?room=ops`) lists that
+/// room's members only.
+#[derive(serde::Deserialize)]
+struct UsersQuery {
+    room: Option<String>,
+}
+
 async fn users(
     State(Parts {
         keyring,
@@ -128,9 +136,15 @@ async fn users(
         peers,
         ..
     }): State<Parts>,
+    Query(UsersQuery { room }): Query<UsersQuery>,
 ) -> Answer<Users> {
     let here = ops::users::here(&keyring, &hub, peers.node_name());
-    Ok(Json(peers.users(here).await))
+    let mut all = peers.users(here).await;
+    if let Some(room) = room {
+        let names = super::rooms::names_in(&hub, &room)?;
+        all.users.retain(|u| names.contains(&u.name));
+    }
+    Ok(Json(all))
 }
 
 async fn key(
@@ -327,7 +341,10 @@ async fn notice(
     ConnectInfo(peer): ConnectInfo<Peer>,
     payload: Bytes,
 ) -> Answer<NoticeSent> {
-    let NoticeRequest { text } = body(&payload, None)?;
+    let NoticeRequest { text, room } = body(&payload, None)?;
+    if let Some(room) = room {
+        return super::rooms::notice(&config.get(), &hub, &room, &text, peer);
+    }
     let delivered = ops::notice::here(&config.get(), &hub, &text).map_err(Failure::bad_request)?;
     let other_nodes = peers.notice_elsewhere(&text).await;
     tracing::info!(

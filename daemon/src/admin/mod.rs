@@ -14,6 +14,7 @@ mod mutes;
 mod names;
 mod operators;
 pub mod peer;
+mod rooms;
 pub mod socket;
 
 pub use socket::{BindError, bind, socket_path};

@@ -151,6 +151,9 @@ pub struct Started {
     pub log: Arc<dyn RoomLog>,
     /// Its stream of accepted entries, for the room.
     pub accepted: Accepted,
+    /// Where the other rooms' logs are, alone; `None` on a node of a
+    /// cluster (its nodes share no other rooms yet).
+    pub rooms: Option<crate::log::RoomLogs>,
 }
 
 /// A single chatd's start: the keys it loaded, its log in `STATE_DIR/history`.
@@ -165,11 +168,14 @@ pub(super) fn alone(
         Bounds::of(config),
         metrics.log_persist_errors.clone(),
     )?;
+    let rooms =
+        crate::log::RoomLogs::on_disk(store.dir(), log.ids(), metrics.log_persist_errors.clone());
     Ok(Started {
         peers: super::Peers::Alone,
         keys,
         log: Arc::new(log),
         accepted,
+        rooms: Some(rooms),
     })
 }
 
@@ -233,5 +239,6 @@ pub(super) async fn join(
         },
         log: Arc::new(log),
         accepted,
+        rooms: None,
     })
 }

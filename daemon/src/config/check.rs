@@ -19,6 +19,12 @@ pub const MAX_QUEUE_BYTES: usize = 1024 * 1024 * 1024;
 /// Largest configuration file read: the documented file is a few KiB.
 pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
+/// Longest `room_idle_expiry` may be: a year and a day.
+pub const MAX_ROOM_IDLE_EXPIRY: Duration = Duration::from_secs(366 * 86_400);
+
+/// Smallest `history_max_bytes`: room for a few of the longest messages.
+pub const MIN_HISTORY_BYTES: usize = 1024 * 1024;
+
 /// Longest any configured duration may be: a day is already far beyond
 /// sane, and the bound keeps deadline arithmetic from overflowing. (One
 /// exception: `name_expiry`, counted in days: [`NAME_EXPIRY`].)
@@ -130,6 +136,31 @@ impl Config {
                 &format!("{key} must be at most 1d"),
             )?;
         }
+        check(
+            self.max_rooms >= 1,
+            "max_rooms",
+            "max_rooms must be at least 1 (the default room)",
+        )?;
+        check(
+            self.max_rooms_per_session >= 1,
+            "max_rooms_per_session",
+            "max_rooms_per_session must be at least 1 (the default room)",
+        )?;
+        check(
+            self.room_idle_expiry.0 <= MAX_ROOM_IDLE_EXPIRY,
+            "room_idle_expiry",
+            "room_idle_expiry must be at most 366d",
+        )?;
+        check(
+            !self.room_idle_expiry.0.is_zero(),
+            "room_idle_expiry",
+            "room_idle_expiry must be more than 0 (a room made by joining it would go at once)",
+        )?;
+        check(
+            self.history_max_bytes >= MIN_HISTORY_BYTES,
+            "history_max_bytes",
+            "history_max_bytes must be at least 1048576 (1 MiB)",
+        )?;
         check(
             NAME_EXPIRY.contains(&self.name_expiry.0),
             "name_expiry",

@@ -15,6 +15,7 @@ pub mod reload;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use chat_protocol::RoomName;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use check::{
@@ -40,6 +41,29 @@ impl<'de> Deserialize<'de> for Human {
 impl Serialize for Human {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&chat_protocol::duration::format(self.0))
+    }
+}
+
+/// Who may make a room by joining it (`room_creation`).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomCreation {
+    /// Every session.
+    Anyone,
+    /// The operators (and the admin, through `chatctl rooms add`).
+    Operators,
+    /// The admin only, through `chatctl rooms add`.
+    Admin,
+}
+
+impl RoomCreation {
+    /// Who may make rooms, in words for a refusal.
+    pub fn who(self) -> &'static str {
+        match self {
+            RoomCreation::Anyone => "anyone",
+            RoomCreation::Operators => "the operators and the server's admin",
+            RoomCreation::Admin => "the server's admin (chatctl rooms add)",
+        }
     }
 }
 
@@ -94,6 +118,24 @@ pub struct Config {
     pub presence_summary_above: usize,
     /// How long joins and leaves are counted before their `presence` summary.
     pub presence_interval: Human,
+    /// The room every session is in from its `Welcome` to its end, meant by
+    /// every event without a `room` (`#lobby`).
+    pub default_room: RoomName,
+    /// Who may make a room by joining it: `"anyone"`, `"operators"` or
+    /// `"admin"` (no one from a client; `chatctl rooms add`).
+    pub room_creation: RoomCreation,
+    /// Most rooms the server holds, the default room included.
+    pub max_rooms: usize,
+    /// Most rooms one session may be in at once, the default room included.
+    pub max_rooms_per_session: usize,
+    /// Rooms one session may make (by joining them) in an hour.
+    pub rooms_made_per_hour: u32,
+    /// A room made by joining it is removed, with its history, once it has
+    /// been empty this long (rooms made with `chatctl rooms add` stay).
+    pub room_idle_expiry: Human,
+    /// All rooms' history together, in bytes, shared equally by the rooms
+    /// held: past a room's share its oldest messages go.
+    pub history_max_bytes: usize,
     /// Time a new connection has to finish the handshake.
     pub handshake_timeout: Human,
     /// Interval of keepalive pings.
@@ -170,6 +212,13 @@ impl Default for Config {
             outbound_queue_bytes: 1024 * 1024,
             presence_summary_above: 100,
             presence_interval: Human(Duration::from_secs(1)),
+            default_room: RoomName::parse("#lobby").expect("a room's name"),
+            room_creation: RoomCreation::Anyone,
+            max_rooms: 100,
+            max_rooms_per_session: 20,
+            rooms_made_per_hour: 5,
+            room_idle_expiry: Human(Duration::from_secs(86_400)),
+            history_max_bytes: 64 * 1024 * 1024,
             handshake_timeout: Human(Duration::from_secs(10)),
             keepalive_interval: Human(Duration::from_secs(30)),
             keepalive_timeout: Human(Duration::from_secs(90)),

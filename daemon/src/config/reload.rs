@@ -81,12 +81,15 @@ pub fn compare(old: &Config, new: Config) -> Compared {
     let in_force = classify!(
         restart: listen, state_dir, runtime_dir, admin_group, core_dumps, cluster,
             cluster_credentials, node_name, cluster_claim_ttl, cluster_replicas,
-            cluster_start_timeout, metrics_listen, metrics_allow_remote, metrics_per_room;
+            cluster_start_timeout, default_room, metrics_listen, metrics_allow_remote,
+            metrics_per_room;
         live: motd, history, history_max_age, max_text, max_users, max_connections_per_ip,
             connections_per_ip_per_minute, limit_exempt, trusted_proxies, forwarded_header,
             rate_burst, rate_per_second, outbound_queue, outbound_queue_bytes,
             presence_summary_above, presence_interval, handshake_timeout, keepalive_interval,
-            keepalive_timeout, write_timeout, shutdown_timeout, names, name_expiry, max_names;
+            keepalive_timeout, write_timeout, shutdown_timeout, room_creation, max_rooms,
+            max_rooms_per_session, rooms_made_per_hour, room_idle_expiry, history_max_bytes,
+            names, name_expiry, max_names;
         reloader: log_level, password_file;
     );
     Compared {

@@ -51,7 +51,7 @@ impl Hub {
         cid: Option<String>,
     ) -> Result<Routed, (ErrorCode, String)> {
         let key = to.to_ascii_lowercase();
-        let mut room = self.room.lock().expect("lock");
+        let mut room = self.lobby();
         room.pump();
         let Some(target) = room.users.get(&key).cloned() else {
             if let Some(remote) = room.remote.get(&key) {
@@ -106,7 +106,7 @@ impl Hub {
             return false;
         }
         let key = dm.to.to_ascii_lowercase();
-        let mut room = self.room.lock().expect("lock");
+        let mut room = self.lobby();
         room.pump();
         let Some(target) = room.users.get(&key).cloned() else {
             return false;
@@ -126,7 +126,7 @@ impl Hub {
 
     /// Echoes to its sender a DM that another node delivered.
     pub fn echo_dm(&self, from: &Member, dm: Dm) {
-        let mut room = self.room.lock().expect("lock");
+        let mut room = self.lobby();
         room.pump();
         let event = ServerEvent::Dm {
             id: room.history.last_id(),

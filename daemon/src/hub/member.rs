@@ -2,12 +2,13 @@
 //! wait there, bounded in count and in bytes, until the member's writer
 //! takes them; a full queue ends the member as too slow.
 
+use std::collections::{BTreeSet, VecDeque};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use chat_protocol::{IdentityKey, KeyId, ServerEvent};
+use chat_protocol::{IdentityKey, KeyId, RoomName, ServerEvent};
 use tokio::sync::mpsc;
 
 use crate::ending::{Control, Ending};
@@ -58,6 +59,11 @@ pub struct Member {
     /// Bytes in the queue now, and taken by the writer but not yet written.
     pub(crate) queued: Queued,
     pub(crate) queue_bytes: usize,
+    /// The rooms this session joined besides the default one. Taken only
+    /// while no other lock is held, or under one room's lock.
+    pub(crate) rooms: Mutex<BTreeSet<RoomName>>,
+    /// When (Unix ms) this session made rooms, in the last hour.
+    pub(crate) made: Mutex<VecDeque<u64>>,
     /// What a delivery counts into.
     pub(crate) metrics: Metrics,
 }

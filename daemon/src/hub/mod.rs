@@ -1,6 +1,10 @@
-//! The room: who is online, recent history, and fan-out.
+//! The rooms: who is online, recent history, and fan-out.
 //!
-//! One `Mutex<Room>` orders every join, leave and message, so each user
+//! Every session is in the default room from its `Welcome` to its end,
+//! and in the other rooms it joined ([`rooms`]); each room is a
+//! [`room::Slot`]: its state under one lock, and its own log.
+//!
+//! One `Mutex<Room>` per room orders its every join, leave and message, so each user
 //! sees the same sequence and a joiner's history joins up with what follows
 //! it. Public messages go through the room's log (`crate::log`) first:
 //! the log numbers them, and they are fanned out (and added to the room's
@@ -27,9 +31,7 @@ use std::time::SystemTime;
 
 use chat_protocol::clock::now_ms;
 
-use chat_protocol::{
-    ByeCode, HistoryEntry, IdentityKey, KeyId, RateLimit, RejectCode, ServerEvent, Welcome,
-};
+use chat_protocol::{ByeCode, KeyId, RateLimit, RejectCode, RoomName, ServerEvent, Welcome};
 use tokio::sync::{Notify, mpsc};
 
 use crate::config::{Config, Current};
@@ -37,150 +39,32 @@ use crate::ending::Control;
 use crate::hub::member::Queued;
 pub use crate::hub::member::{Member, Queue};
 use crate::hub::presence::{Tally, summarised};
-use crate::hub::roster::Roster;
-use crate::log::{Accepted, Bounds, Draft, EmbeddedLog, LogError, RoomLog, Tail};
+use crate::hub::room::{Room, Slot};
+use crate::log::{Draft, LogError, RoomLogs};
 use crate::metrics::Metrics;
+use crate::store::rooms::RoomBook;
 
 mod admin;
 mod dm;
+mod logs;
 pub(crate) mod member;
 mod owners;
 pub(crate) mod presence;
 mod remote;
+mod room;
+mod room_joined;
+pub mod rooms;
+pub mod rooms_admin;
+pub mod rooms_kept;
 mod roster;
+pub mod start;
 pub mod welcome;
 
 pub use dm::{Dm, Routed, no_such_user};
 pub use member::Proven;
 pub use owners::Holder;
+pub use start::RoomsSetup;
 pub use welcome::Unsent;
-
-struct Room {
-    /// Members by their name folded to lower case: the map's order is the
-    /// order every list of names is shown in, so nothing is sorted (or a
-    /// name folded again) while the lock is held.
-    users: BTreeMap<String, Arc<Member>>,
-    /// The users of other nodes, by folded name, as [`Room::users`].
-    remote: BTreeMap<String, remote::Remote>,
-    /// Users of other nodes whose name a member here still holds (its
-    /// claim was lost while NATS was away; it is about to be ended): they
-    /// are listed and told once that member has left.
-    shadowed: BTreeMap<String, remote::Remote>,
-    /// The newest accepted entries, shared with the Welcomes being built,
-    /// so a join copies pointers, not texts, under the lock.
-    history: Tail,
-    /// The log's accepted entries, not yet in `history` nor fanned out.
-    accepted: Accepted,
-    /// Joins and leaves not told yet (see [`crate::hub::presence`]).
-    tally: Tally,
-    /// What the room counts (deliveries).
-    metrics: Metrics,
-    /// [`Room::names`] as the `Welcome`s send it, kept serialized: each
-    /// change of `users` or `remote` is told to it ([`Room::relist`]).
-    roster: Roster,
-}
-
-impl Room {
-    /// Queues `event` for every member but `except`. The deliveries are
-    /// counted once for the whole fan-out, not once each.
-    fn broadcast(&self, event: &ServerEvent, except: Option<&str>) {
-        let bytes = Arc::new(event.to_bytes());
-        let mut queued = 0;
-        for (key, member) in &self.users {
-            if Some(key.as_str()) != except {
-                queued += u64::from(member.queue(bytes.clone()));
-            }
-        }
-        self.metrics.deliveries.inc_by(queued);
-    }
-
-    /// Calls `each` with the name and identity of everyone online on
-    /// every node, in order (see [`Room::users`]).
-    fn each_online(&self, mut each: impl FnMut(&String, Option<IdentityKey>, bool)) {
-        let mut local = self.users.iter().peekable();
-        let mut remote = self.remote.iter().peekable();
-        loop {
-            match (local.peek(), remote.peek()) {
-                (Some((l, _)), Some((r, _))) if l <= r => {
-                    if l == r {
-                        remote.next();
-                    }
-                    let (_, m) = local.next().expect("peeked");
-                    each(&m.name, m.identity, m.op.load(Ordering::Relaxed));
-                }
-                (_, Some(_)) => {
-                    let (_, r) = remote.next().expect("peeked");
-                    each(&r.name, r.identity, false);
-                }
-                (Some(_), None) => {
-                    let (_, m) = local.next().expect("peeked");
-                    each(&m.name, m.identity, m.op.load(Ordering::Relaxed));
-                }
-                (None, None) => break,
-            }
-        }
-    }
-
-    /// Names online on every node, in order (see [`Room::users`]).
-    fn names(&self) -> Vec<String> {
-        let mut names = Vec::with_capacity(self.online());
-        self.each_online(|name, _, _| names.push(name.clone()));
-        names
-    }
-
-    /// Tells the roster what [`Room::names`] lists under `key` now: the
-    /// member here, else the user of another node, else no one.
-    fn relist(&mut self, key: &str) {
-        match (self.users.get(key), self.remote.get(key)) {
-            (Some(member), _) => self.roster.set(
-                key,
-                &member.name,
-                member.identity,
-                member.op.load(Ordering::Relaxed),
-            ),
-            (None, Some(remote)) => self.roster.set(key, &remote.name, remote.identity, false),
-            (None, None) => self.roster.remove(key),
-        }
-    }
-
-    /// Everyone online on every node as the `members` lists show them, in
-    /// the order of [`Room::names`], and those names.
-    fn listed(&self) -> (Vec<String>, Vec<chat_protocol::Member>) {
-        let mut names = Vec::with_capacity(self.online());
-        let mut members = Vec::with_capacity(self.online());
-        self.each_online(|name, identity, op| {
-            names.push(name.clone());
-            members.push(chat_protocol::Member {
-                name: name.clone(),
-                identity,
-                op,
-            });
-        });
-        (names, members)
-    }
-
-    /// Users online on every node.
-    fn online(&self) -> usize {
-        self.users.len() + self.remote.len()
-    }
-
-    /// Sends the summary of what was counted, if anything was.
-    fn send_presence(&mut self) {
-        if let Some(event) = self.tally.take(self.online()) {
-            self.broadcast(&event, None);
-        }
-    }
-
-    /// Takes every entry the log has accepted since the last call, in log
-    /// order: into the history, and out to everyone.
-    fn pump(&mut self) {
-        let now = now_ms();
-        while let Ok(entry) = self.accepted.try_recv() {
-            self.broadcast(&ServerEvent::Message(HistoryEntry::clone(&entry)), None);
-            self.history.push(entry, now);
-        }
-    }
-}
 
 /// A new member's side of a successful join.
 pub struct Joined {
@@ -192,10 +76,18 @@ pub struct Joined {
     pub rx: Queue,
 }
 
-/// The chat room shared by every connection.
+/// The rooms shared by every connection.
 pub struct Hub {
-    room: Mutex<Room>,
-    log: Arc<dyn RoomLog>,
+    /// The default room: every session is in it.
+    lobby: Slot,
+    /// The other rooms, by name; the lock is taken before a room's,
+    /// never after.
+    others: Mutex<BTreeMap<RoomName, Arc<Slot>>>,
+    /// Where the other rooms' logs are; `None`: no rooms but the default
+    /// one (a cluster's node, until the cluster shares rooms).
+    logs: Option<RoomLogs>,
+    /// Where the rooms' settings are kept; `None`: in memory only.
+    book: Option<RoomBook>,
     /// The configuration in force (the room reads it, a reload sets it).
     config: Arc<Current>,
     total_messages: AtomicU64,
@@ -206,48 +98,14 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// An empty room under the configuration in force, its log in memory
-    /// only, counting into metrics of its own.
-    pub fn new(config: Arc<Current>) -> Self {
-        let (log, accepted) = EmbeddedLog::in_memory(Bounds::of(&config.get()));
-        Self::with_log(config, Arc::new(log), accepted, Metrics::default())
+    /// Whether this hub has rooms besides the default one.
+    pub fn has_rooms(&self) -> bool {
+        self.logs.is_some()
     }
 
-    /// A room on `log` (opened with its stream of `accepted` entries); the
-    /// history starts with what the log keeps.
-    pub fn with_log(
-        config: Arc<Current>,
-        log: Arc<dyn RoomLog>,
-        accepted: Accepted,
-        metrics: Metrics,
-    ) -> Self {
-        let bounds = Bounds::of(&config.get());
-        // The last id first: a log that keeps accepting meanwhile puts what
-        // follows it in the accepted stream.
-        let last_id = log.last_id();
-        let kept = log.after(0, bounds.count).entries;
-        let mut history = Tail::seeded(bounds, kept, last_id, now_ms());
-        // After the entries: what the log dropped meanwhile counts.
-        if let Some(id) = log.kept_after() {
-            history.keep_after(id);
-        }
-        Self {
-            room: Mutex::new(Room {
-                users: BTreeMap::new(),
-                remote: BTreeMap::new(),
-                shadowed: BTreeMap::new(),
-                history,
-                accepted,
-                tally: Tally::default(),
-                metrics: metrics.clone(),
-                roster: Roster::default(),
-            }),
-            log,
-            config,
-            total_messages: AtomicU64::new(0),
-            presence_counted: Notify::new(),
-            metrics,
-        }
+    /// The default room's lock.
+    fn lobby(&self) -> std::sync::MutexGuard<'_, Room> {
+        self.lobby.room.lock().expect("lock")
     }
 
     /// The configuration in force, as the room reads it.
@@ -255,47 +113,26 @@ impl Hub {
         self.config.get()
     }
 
-    /// The history's bounds changed (a reload put a new configuration in
-    /// force): the history is trimmed to them, in the log too.
-    pub fn set_bounds(&self, bounds: Bounds) {
-        self.log.set_bounds(bounds);
-        let mut room = self.room.lock().expect("lock");
-        room.pump();
-        room.history.set_bounds(bounds, now_ms());
-    }
-
-    /// The room's log.
-    pub fn log(&self) -> &Arc<dyn RoomLog> {
-        &self.log
+    /// The other rooms, as they are now.
+    fn others(&self) -> Vec<Arc<Slot>> {
+        self.others
+            .lock()
+            .expect("lock")
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// Fans out what the log has accepted and the room not yet seen. Each
     /// [`Hub::say`] calls it; a log whose entries are accepted elsewhere
     /// (a replicated backend) calls it as they arrive.
     pub fn pump(&self) {
-        self.room.lock().expect("lock").pump();
+        self.lobby().pump();
     }
 
     /// Users online on this node (what `max_users` bounds).
     pub fn online(&self) -> usize {
-        self.room.lock().expect("lock").users.len()
-    }
-
-    /// What the room counts into.
-    pub fn metrics(&self) -> &Metrics {
-        &self.metrics
-    }
-
-    /// Messages kept now for joins and resumes.
-    pub fn history_len(&self) -> usize {
-        self.room.lock().expect("lock").history.len()
-    }
-
-    /// Whether the room's lock could be taken now: the watchdog's proof
-    /// that the room is not stuck (`crate::door::probe` tries again while
-    /// another holds it). Never waits; a poisoned lock never answers.
-    pub fn probe(&self) -> bool {
-        self.room.try_lock().is_ok()
+        self.lobby().users.len()
     }
 
     /// Public messages, actions and DMs relayed since start.
@@ -306,7 +143,7 @@ impl Hub {
     /// Bytes waiting in the queues of everyone online now (summed here,
     /// so that deliveries share no counter).
     pub fn queued_bytes(&self) -> usize {
-        let room = self.room.lock().expect("lock");
+        let room = self.lobby();
         room.users.values().map(|m| m.queued.get()).sum()
     }
 
@@ -342,7 +179,7 @@ impl Hub {
             queued: queued.clone(),
             held: 0,
         };
-        let mut room = self.room.lock().expect("lock");
+        let mut room = self.lobby();
         // What the log accepted before this join is history, not live.
         room.pump();
         if room.users.len() >= config.max_users {
@@ -370,6 +207,8 @@ impl Hub {
             queue: config.outbound_queue,
             queued,
             queue_bytes: config.outbound_queue_bytes,
+            rooms: Mutex::default(),
+            made: Mutex::default(),
             metrics: self.metrics.clone(),
         });
         let online = room.online() + 1;
@@ -398,6 +237,7 @@ impl Hub {
         let (users, members) = (room.roster.users(), room.roster.members());
         room.history.trim(now_ms());
         let last_id = room.history.last_id();
+        let topic = room.meta.topic.clone();
         // Pointers only under the lock: the entries are fitted and
         // serialized later, off the runtime's workers (`Unsent::encode`).
         let history = match after {
@@ -408,10 +248,11 @@ impl Hub {
             },
         };
         drop(room);
+        let default_room = self.has_rooms().then(|| config.default_room.clone());
         let welcome = Welcome {
-            default_room: None,
-            rooms: Vec::new(),
-            topic: None,
+            rooms: default_room.iter().cloned().collect(),
+            topic: default_room.as_ref().and(topic),
+            default_room,
             name: name.to_string(),
             users: Vec::new(),
             members: Vec::new(),
@@ -447,7 +288,9 @@ impl Hub {
                 Some((ByeCode::Kicked | ByeCode::Banned, _))
             );
         let above = self.config().presence_summary_above;
-        let mut room = self.room.lock().expect("lock");
+        // The other rooms first: the default room's leave is the last.
+        self.leave_rooms(member, reason, kicked);
+        let mut room = self.lobby();
         // What the log accepted before this leave goes out before it.
         room.pump();
         if room.users.get(&key).is_some_and(|m| Arc::ptr_eq(m, member)) {
@@ -501,8 +344,9 @@ impl Hub {
         );
     }
 
-    /// Appends a public message or action to the log and, once the log
-    /// accepted it, relays it to everyone, sender included; its id.
+    /// Appends a public message or action to the default room's log and,
+    /// once the log accepted it, relays it to everyone, sender included;
+    /// its id.
     pub async fn say(
         &self,
         from: &Member,
@@ -510,7 +354,20 @@ impl Hub {
         action: bool,
         cid: Option<String>,
     ) -> Result<u64, LogError> {
+        self.say_in(&self.lobby, from, text, action, cid).await
+    }
+
+    /// As [`Hub::say`], in the room of `slot`.
+    async fn say_in(
+        &self,
+        slot: &Slot,
+        from: &Member,
+        text: String,
+        action: bool,
+        cid: Option<String>,
+    ) -> Result<u64, LogError> {
         let draft = Draft {
+            room: None,
             from: from.name.clone(),
             text,
             ts: now_ms(),
@@ -518,7 +375,7 @@ impl Hub {
             cid,
         };
         let started = std::time::Instant::now();
-        let id = match self.log.append(draft).await {
+        let id = match slot.log.append(draft).await {
             Ok(id) => id,
             Err(e) => {
                 self.metrics.log_append_failures.inc();
@@ -529,7 +386,7 @@ impl Hub {
             .log_append_duration
             .observe(started.elapsed().as_secs_f64());
         self.metrics.log_appends.inc();
-        self.pump();
+        slot.room.lock().expect("lock").pump();
         self.count(from);
         Ok(id)
     }
@@ -553,7 +410,10 @@ impl Hub {
     /// Sends everyone online the summary of the joins and leaves counted,
     /// if any were.
     pub fn send_presence(&self) {
-        self.room.lock().expect("lock").send_presence();
+        self.lobby().send_presence();
+        for slot in self.others() {
+            slot.room.lock().expect("lock").send_presence();
+        }
     }
 
     fn count(&self, from: &Member) {
@@ -566,6 +426,7 @@ impl Hub {
 pub(crate) mod tests {
     use super::*;
     use crate::ending::Ending;
+    use crate::log::Bounds;
     use chat_protocol::ErrorCode;
     use tokio_util::sync::CancellationToken;
 
@@ -615,7 +476,7 @@ pub(crate) mod tests {
     fn the_probe_answers_unless_the_room_is_held() {
         let hub = hub_with(|_| {});
         assert!(hub.probe());
-        let held = hub.room.lock().unwrap();
+        let held = hub.lobby.room.lock().unwrap();
         assert!(!hub.probe(), "a room someone holds does not answer");
         drop(held);
         assert!(hub.probe());

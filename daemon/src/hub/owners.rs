@@ -29,7 +29,7 @@ impl Hub {
     /// Who holds `name` (any case), if anyone online does.
     pub fn holder(&self, name: &str) -> Option<Holder> {
         let key = name.to_ascii_lowercase();
-        let room = self.room.lock().expect("lock");
+        let room = self.lobby();
         if let Some(member) = room.users.get(&key) {
             return Some(Holder::Here(member.identity));
         }
@@ -43,7 +43,7 @@ impl Hub {
     /// one was ended.
     pub fn end_unproven(&self, name: &str, keys: &[IdentityKey]) -> bool {
         let key = name.to_ascii_lowercase();
-        let room = self.room.lock().expect("lock");
+        let room = self.lobby();
         match room.users.get(&key) {
             Some(member) if !member.identity.is_some_and(|k| keys.contains(&k)) => {
                 member.control.end(Ending::name_registered(&member.name));
@@ -57,7 +57,7 @@ impl Hub {
     /// registered name in use for a session longer than `name_expiry` is
     /// still in use (`crate::service::names`).
     pub fn proven_here(&self) -> Vec<String> {
-        let room = self.room.lock().expect("lock");
+        let room = self.lobby();
         room.users
             .values()
             .filter(|m| m.identity.is_some())
@@ -67,7 +67,7 @@ impl Hub {
 
     /// The answer to `who`: everyone online, by name and with identities.
     pub fn who(&self) -> chat_protocol::ServerEvent {
-        let (users, members) = self.room.lock().expect("lock").listed();
+        let (users, members) = self.lobby().listed();
         chat_protocol::ServerEvent::Users {
             room: None,
             users,

@@ -21,8 +21,8 @@
 //! that member's own join. `who` and the `Welcome`'s list of users read
 //! the room itself, so they are always exact.
 
-use chat_protocol::ServerEvent;
 use chat_protocol::clock::now_ms;
+use chat_protocol::{RoomName, ServerEvent};
 use tokio_util::sync::CancellationToken;
 
 use crate::hub::Hub;
@@ -44,13 +44,13 @@ impl Tally {
 
     /// The summary of what was counted, with `online` now, and the tally
     /// emptied; `None` when nothing was counted.
-    pub fn take(&mut self, online: usize) -> Option<ServerEvent> {
+    pub fn take(&mut self, online: usize, room: Option<RoomName>) -> Option<ServerEvent> {
         if self.is_empty() {
             return None;
         }
         let Tally { joined, left } = std::mem::take(self);
         Some(ServerEvent::Presence {
-            room: None,
+            room,
             joined,
             left,
             online,
@@ -200,12 +200,41 @@ mod tests {
     }
 
     #[test]
+    fn each_room_counts_its_own_and_its_summary_carries_the_room() {
+        let hub = hub(1);
+        let mut a = join(&hub, "a");
+        let b = join(&hub, "b");
+        hub.send_presence();
+        assert_eq!(seen(&mut a), ["1,0/2"], "the default room's, no room");
+        let ops = chat_protocol::RoomName::parse("#ops").unwrap();
+        hub.join_room(&a.member, &ops, None).unwrap();
+        hub.join_room(&b.member, &ops, None).unwrap();
+        hub.send_presence();
+        let summaries: Vec<ServerEvent> = std::iter::from_fn(|| a.rx.try_recv())
+            .map(|bytes| serde_json::from_slice(&bytes).unwrap())
+            .filter(|e| matches!(e, ServerEvent::Presence { .. }))
+            .collect();
+        match summaries.as_slice() {
+            [
+                ServerEvent::Presence {
+                    room: Some(room),
+                    joined: 1,
+                    left: 0,
+                    online: 2,
+                    ..
+                },
+            ] if *room == ops => {}
+            other => panic!("one summary of #ops: {other:?}"),
+        }
+    }
+
+    #[test]
     fn an_empty_tally_says_nothing_and_a_taken_one_is_empty_after() {
         let mut tally = Tally::default();
-        assert_eq!(tally.take(5), None);
+        assert_eq!(tally.take(5, None), None);
         tally.joined = 3;
         tally.left = 1;
-        match tally.take(7) {
+        match tally.take(7, None) {
             Some(ServerEvent::Presence {
                 joined: 3,
                 left: 1,

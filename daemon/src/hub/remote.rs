@@ -35,7 +35,7 @@ impl Hub {
         identity: Option<IdentityKey>,
     ) {
         let above = self.config().presence_summary_above;
-        let mut room = self.room.lock().expect("lock");
+        let mut room = self.lobby();
         room.pump();
         if let Some(known) = room.remote.get_mut(&key) {
             known.node = node;
@@ -83,7 +83,7 @@ impl Hub {
     /// `key` (a folded name) left `node`, for `reason`; nothing if the room
     /// lists it elsewhere or not at all.
     pub fn remote_left(&self, key: &str, node: &str, reason: &str) {
-        let mut room = self.room.lock().expect("lock");
+        let mut room = self.lobby();
         room.pump();
         if room.shadowed.get(key).is_some_and(|r| &*r.node == node) {
             room.shadowed.remove(key);
@@ -101,7 +101,7 @@ impl Hub {
 
     /// How many users of other nodes the room lists.
     pub fn remote_online(&self) -> usize {
-        self.room.lock().expect("lock").remote.len()
+        self.lobby().remote.len()
     }
 }
 

@@ -42,17 +42,19 @@ pub struct Unsent {
 }
 
 /// Everyone online, as JSON arrays: the names (`users`) and the members.
+/// A `Welcome` and a room's `room_joined` carry them alike
+/// ([`super::room_joined`]).
 #[derive(Clone)]
-struct Lists {
-    users: Arc<Vec<u8>>,
-    members: Arc<Vec<u8>>,
+pub(super) struct Lists {
+    pub(super) users: Arc<Vec<u8>>,
+    pub(super) members: Arc<Vec<u8>>,
 }
 
 /// Where the lists go in a `Welcome`'s JSON serialized with
 /// [`Lists::placeholders`]: the field, and what stands in for its value.
 /// Only the fields themselves can be these bytes: inside a JSON string the
 /// quote after the field's name would be escaped, and no other part of a
-/// `Welcome` has a field `users` or `members`.
+/// `Welcome` (or a `room_joined`) has a field `users` or `members`.
 const USERS: (&[u8], &[u8]) = (br#""users":"#, b"[]");
 const MEMBERS: (&[u8], &[u8]) = (br#""members":"#, br#"[{"name":""}]"#);
 
@@ -61,18 +63,23 @@ impl Lists {
     /// (`members` is left out of the JSON when empty: one member that
     /// [`MEMBERS`] matches keeps it in).
     fn placeholders(welcome: &mut Welcome) {
-        welcome.users = Vec::new();
-        welcome.members = vec![Member::named("")];
+        Self::placeholders_of(&mut welcome.users, &mut welcome.members);
+    }
+
+    /// The placeholders in an event's `users` and `members`.
+    pub(super) fn placeholders_of(users: &mut Vec<String>, members: &mut Vec<Member>) {
+        *users = Vec::new();
+        *members = vec![Member::named("")];
     }
 
     /// How much longer the lists make a `Welcome` than its placeholders.
-    fn grown(&self) -> usize {
+    pub(super) fn grown(&self) -> usize {
         self.users.len() + self.members.len() - USERS.1.len() - MEMBERS.1.len()
     }
 
     /// `welcome` (JSON, with the placeholders) with the lists in their
     /// places: one copy of each.
-    fn splice(&self, welcome: &[u8]) -> Vec<u8> {
+    pub(super) fn splice(&self, welcome: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(welcome.len() + self.grown());
         let mut rest = welcome;
         for ((field, placeholder), list) in [(USERS, &self.users), (MEMBERS, &self.members)] {
@@ -90,11 +97,11 @@ impl Lists {
         out
     }
 
-    fn users(&self) -> Vec<String> {
+    pub(super) fn users(&self) -> Vec<String> {
         serde_json::from_slice(&self.users).expect("the room's list is a JSON array of names")
     }
 
-    fn members(&self) -> Vec<Member> {
+    pub(super) fn members(&self) -> Vec<Member> {
         serde_json::from_slice(&self.members).expect("the room's list is a JSON array of members")
     }
 }
@@ -159,21 +166,10 @@ impl Unsent {
         let gap_before = welcome.gap;
         welcome.gap |= resume;
         let head = ServerEvent::Welcome(welcome);
-        let mut used = json_len(&head) + lists.grown();
+        let skip = fit(json_len(&head) + lists.grown(), &entries);
         let ServerEvent::Welcome(mut welcome) = head else {
             unreachable!("made as a Welcome above")
         };
-        let mut keep = 0;
-        for entry in entries.iter().rev() {
-            // One comma between two entries of the array.
-            let size = json_len(entry.as_ref()) + usize::from(keep > 0);
-            if used + size > LIMIT {
-                break;
-            }
-            used += size;
-            keep += 1;
-        }
-        let skip = entries.len() - keep;
         welcome.gap = gap_before || (resume && skip > 0);
         welcome.history = entries[skip..]
             .iter()
@@ -193,6 +189,22 @@ impl Unsent {
     }
 }
 
+/// How many of the oldest `entries` to leave out so that the newest fit
+/// beside `used` bytes in one server message.
+pub(super) fn fit(mut used: usize, entries: &[Entry]) -> usize {
+    let mut keep = 0;
+    for entry in entries.iter().rev() {
+        // One comma between two entries of the array.
+        let size = json_len(entry.as_ref()) + usize::from(keep > 0);
+        if used + size > LIMIT {
+            break;
+        }
+        used += size;
+        keep += 1;
+    }
+    entries.len() - keep
+}
+
 /// A `Welcome`'s JSON, the lists copied into their places: the one place
 /// a join's `Welcome` becomes bytes (counted in tests).
 fn serialize(welcome: Welcome, lists: &Lists) -> Vec<u8> {
@@ -202,7 +214,7 @@ fn serialize(welcome: Welcome, lists: &Lists) -> Vec<u8> {
 }
 
 /// The length of `value`'s JSON, counted as it is written (nothing kept).
-fn json_len(value: &impl serde::Serialize) -> usize {
+pub(super) fn json_len(value: &impl serde::Serialize) -> usize {
     struct Count(usize);
     impl std::io::Write for Count {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {

@@ -14,12 +14,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chat_protocol::RoomName;
 use chat_protocol::clock::now_ms;
 use prometheus_client::metrics::counter::Counter;
 use tokio::sync::mpsc;
 
 use super::file::{Cmd, Writer};
-use super::{Accepted, After, Appending, Bounds, Draft, Entry, RoomLog, Tail};
+use super::{Accepted, After, Appending, Bounds, Draft, Entry, Ids, RoomLog, Tail};
 
 /// The file's name in the state directory.
 pub const FILE_NAME: &str = "history";
@@ -46,12 +47,26 @@ pub struct HistoryError {
 pub struct EmbeddedLog {
     inner: Mutex<Inner>,
     error: Arc<Mutex<Option<String>>>,
+    /// The ids of every log of this chatd.
+    ids: Arc<Ids>,
+    /// The room whose log this is; `None`: the default room.
+    room: Option<RoomName>,
 }
 
 impl EmbeddedLog {
     /// A log in memory only, starting at id 1 (tests, and the hub's
     /// stand-alone constructor).
     pub fn in_memory(bounds: Bounds) -> (Self, Accepted) {
+        Self::in_memory_sharing(bounds, Arc::default(), None)
+    }
+
+    /// A log in memory only of `room` (`None`: the default room), its ids
+    /// from `ids`.
+    pub fn in_memory_sharing(
+        bounds: Bounds,
+        ids: Arc<Ids>,
+        room: Option<RoomName>,
+    ) -> (Self, Accepted) {
         let (tx, rx) = mpsc::unbounded_channel();
         let log = Self {
             inner: Mutex::new(Inner {
@@ -60,8 +75,15 @@ impl EmbeddedLog {
                 writer: None,
             }),
             error: Arc::default(),
+            ids,
+            room,
         };
         (log, rx)
+    }
+
+    /// The ids this log shares with the other rooms' logs.
+    pub fn ids(&self) -> Arc<Ids> {
+        self.ids.clone()
     }
 
     /// Opens the log kept in `state_dir` (already checked and locked by
@@ -75,7 +97,25 @@ impl EmbeddedLog {
         bounds: Bounds,
         write_failures: Counter,
     ) -> Result<(Self, Accepted), HistoryError> {
-        let path = state_dir.join(FILE_NAME);
+        Self::open_file(
+            state_dir.join(FILE_NAME),
+            bounds,
+            Arc::default(),
+            None,
+            write_failures,
+        )
+    }
+
+    /// Opens the log of `room` (`None`: the default room) kept in `path`,
+    /// its ids from `ids` (raised past the file's), and starts its writer
+    /// thread; as [`EmbeddedLog::open`].
+    pub fn open_file(
+        path: PathBuf,
+        bounds: Bounds,
+        ids: Arc<Ids>,
+        room: Option<RoomName>,
+        write_failures: Counter,
+    ) -> Result<(Self, Accepted), HistoryError> {
         let error = Arc::new(Mutex::new(None));
         let loaded = match super::file::load(&path, bounds, now_ms()) {
             Ok(loaded) => loaded,
@@ -89,6 +129,7 @@ impl EmbeddedLog {
                 path.display()
             );
         }
+        ids.raise(loaded.tail.last_id());
         let (cmd_tx, cmd_rx) = std::sync::mpsc::channel();
         let tail = &loaded.tail;
         let mut writer = Writer {
@@ -123,15 +164,19 @@ impl EmbeddedLog {
                 writer: cmd_tx,
             }),
             error,
+            ids,
+            room,
         };
         Ok((log, rx))
     }
 
     /// Accepts `draft` now: its id, in memory, to the stream and the writer.
-    fn accept(&self, draft: Draft) -> u64 {
+    fn accept(&self, mut draft: Draft) -> u64 {
         let now = now_ms();
+        draft.room.clone_from(&self.room);
         let mut inner = self.inner.lock().expect("lock");
-        let id = inner.tail.last_id() + 1;
+        // Under this log's lock: the room's ids increase in its order.
+        let id = self.ids.next();
         let entry = Arc::new(draft.into_entry(id));
         inner.tail.push(entry.clone(), now);
         if let Some(writer) = &inner.writer {
@@ -196,6 +241,7 @@ mod tests {
 
     fn draft(text: &str) -> Draft {
         Draft {
+            room: None,
             from: "ace".into(),
             text: text.into(),
             ts: now_ms(),
@@ -207,6 +253,7 @@ mod tests {
     const BOUNDS: Bounds = Bounds {
         count: 3,
         max_age: None,
+        max_bytes: usize::MAX,
     };
 
     fn texts(after: &After) -> Vec<(u64, String)> {
@@ -312,6 +359,7 @@ mod tests {
         let none = Bounds {
             count: 0,
             max_age: None,
+            max_bytes: usize::MAX,
         };
         let (log, _accepted) = EmbeddedLog::open(dir.path(), none, Counter::default()).unwrap();
         log.accept(draft("secret"));

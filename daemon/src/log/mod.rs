@@ -27,23 +27,32 @@
 //!                        Accepted stream ── Hub::pump (room lock) ──► Tail + fan-out
 //! ```
 //!
+//! Rooms: each room has a log of its own (the default room's is
+//! `STATE_DIR/history`, another room's `STATE_DIR/rooms/HEX`, see
+//! [`rooms`]), and every log of a chatd takes its ids from one counter,
+//! [`Ids`], so that ids are unique and increasing server-wide: a DM's
+//! place, `after` and a client's merge of what it saw rely on it.
+//!
 //! Direct messages are never logged: they go from sender to addressee only.
 
 pub mod embedded;
 mod file;
+pub mod rooms;
 mod tail;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use chat_protocol::HistoryEntry;
+use chat_protocol::{HistoryEntry, RoomName};
 use tokio::sync::mpsc;
 
 use crate::config::Config;
 
 pub use self::embedded::{EmbeddedLog, HistoryError};
+pub use self::rooms::RoomLogs;
 pub use self::tail::{After, Tail};
 
 /// An accepted entry, shared between the log, the hub's tail and the
@@ -57,6 +66,8 @@ pub type Accepted = mpsc::UnboundedReceiver<Entry>;
 /// assigns.
 #[derive(Clone, Debug)]
 pub struct Draft {
+    /// The room it is said in; `None`: the default room.
+    pub room: Option<RoomName>,
     /// The sender, as authenticated.
     pub from: String,
     /// The text, already checked.
@@ -73,7 +84,7 @@ impl Draft {
     /// The entry this draft becomes with the id `id`.
     pub fn into_entry(self, id: u64) -> HistoryEntry {
         HistoryEntry {
-            room: None,
+            room: self.room,
             id,
             from: self.from,
             text: self.text,
@@ -81,6 +92,29 @@ impl Draft {
             action: self.action,
             cid: self.cid,
         }
+    }
+}
+
+/// The last id given by any log of this chatd: every room's log numbers
+/// its entries from it, under its own lock, so each room's ids increase in
+/// its order and no id is given twice server-wide.
+#[derive(Debug, Default)]
+pub struct Ids(AtomicU64);
+
+impl Ids {
+    /// The next id.
+    pub fn next(&self) -> u64 {
+        self.0.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// Ids go on after `id` at least (a log read back at start).
+    pub fn raise(&self, id: u64) {
+        self.0.fetch_max(id, Ordering::SeqCst);
+    }
+
+    /// The last id given.
+    pub fn last(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
     }
 }
 
@@ -92,6 +126,9 @@ pub struct Bounds {
     pub count: usize,
     /// Oldest entry kept (`history_max_age`), if bounded.
     pub max_age: Option<Duration>,
+    /// The entries' sizes added up ([`tail::size`]): this room's share of
+    /// `history_max_bytes` ([`Bounds::shared_by`]); past it the oldest go.
+    pub max_bytes: usize,
 }
 
 impl Bounds {
@@ -100,6 +137,17 @@ impl Bounds {
         Self {
             count: config.history,
             max_age: Some(config.history_max_age.0).filter(|age| !age.is_zero()),
+            max_bytes: config.history_max_bytes,
+        }
+    }
+
+    /// These bounds for one of `rooms` rooms: the bytes shared equally,
+    /// so that all rooms' history together stays within
+    /// `history_max_bytes`.
+    pub fn shared_by(self, rooms: usize) -> Self {
+        Self {
+            max_bytes: self.max_bytes / rooms.max(1),
+            ..self
         }
     }
 

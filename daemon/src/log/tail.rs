@@ -29,6 +29,14 @@ pub struct Tail {
     /// dropped (or, seeded, the id before the oldest entry kept). A resume
     /// after it, or later, misses nothing.
     kept_after: u64,
+    /// The sizes of the entries kept, added up ([`size`]).
+    bytes: usize,
+}
+
+/// What an entry counts for against [`Bounds::max_bytes`]: its texts and a
+/// fixed share for the rest (the id, the time, the JSON around them).
+pub fn size(entry: &Entry) -> usize {
+    entry.text.len() + entry.from.len() + entry.cid.as_ref().map_or(0, String::len) + 64
 }
 
 impl Tail {
@@ -39,6 +47,7 @@ impl Tail {
             bounds,
             last_id,
             kept_after: last_id,
+            bytes: 0,
         }
     }
 
@@ -55,6 +64,7 @@ impl Tail {
         for entry in entries {
             if entry.id > tail.last_id && entry.id <= last_id {
                 tail.last_id = entry.id;
+                tail.bytes += size(&entry);
                 tail.entries.push_back(entry);
             }
         }
@@ -99,6 +109,12 @@ impl Tail {
         self.entries.is_empty()
     }
 
+    /// The sizes of the entries kept, added up ([`size`]).
+    #[cfg(test)]
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     /// The entries kept, oldest first.
     pub fn iter(&self) -> impl Iterator<Item = &Entry> {
         self.entries.iter()
@@ -115,6 +131,7 @@ impl Tail {
         debug_assert!(entry.id > self.last_id, "ids increase");
         self.last_id = self.last_id.max(entry.id);
         if self.bounds.count > 0 {
+            self.bytes += size(&entry);
             self.entries.push_back(entry);
         } else {
             self.kept_after = entry.id;
@@ -138,8 +155,21 @@ impl Tail {
                 .take_while(|e| e.ts < oldest)
                 .count()
         });
-        if let Some(dropped) = self.entries.drain(..excess + old).next_back() {
-            self.kept_after = self.kept_after.max(dropped.id);
+        let mut newest = None;
+        for dropped in self.entries.drain(..excess + old) {
+            self.bytes -= size(&dropped);
+            newest = Some(dropped.id);
+        }
+        // Past the bytes bound, the oldest go first.
+        while self.bytes > self.bounds.max_bytes {
+            let Some(dropped) = self.entries.pop_front() else {
+                break;
+            };
+            self.bytes -= size(&dropped);
+            newest = Some(dropped.id);
+        }
+        if let Some(id) = newest {
+            self.kept_after = self.kept_after.max(id);
         }
     }
 
@@ -199,7 +229,34 @@ mod tests {
     }
 
     fn tail(count: usize, max_age: Option<Duration>) -> Tail {
-        Tail::new(Bounds { count, max_age }, 0)
+        Tail::new(
+            Bounds {
+                count,
+                max_age,
+                max_bytes: usize::MAX,
+            },
+            0,
+        )
+    }
+
+    #[test]
+    fn past_the_bytes_bound_the_oldest_go() {
+        let mut t = Tail::new(
+            Bounds {
+                count: 100,
+                max_age: None,
+                max_bytes: 3 * size(&entry(1, 1)),
+            },
+            0,
+        );
+        for id in 1..=5 {
+            t.push(entry(id, id), 10);
+        }
+        let ids: Vec<u64> = t.iter().map(|e| e.id).collect();
+        assert_eq!(ids, [3, 4, 5]);
+        assert_eq!(t.bytes(), 3 * size(&entry(1, 1)));
+        // A resume after 2 misses nothing; after 1, it does.
+        assert!(!t.after(2, 10).gap && t.after(1, 10).gap);
     }
 
     #[test]
@@ -245,6 +302,7 @@ mod tests {
             Bounds {
                 count: 10,
                 max_age: None,
+                max_bytes: usize::MAX,
             },
             (1..=4).map(|id| entry(id, id)),
             4,
@@ -270,6 +328,7 @@ mod tests {
         let one = Bounds {
             count: 1,
             max_age: None,
+            max_bytes: usize::MAX,
         };
         t.set_bounds(one, 7);
         assert!(t.after(4, 10).gap && !t.after(1005, 10).gap);

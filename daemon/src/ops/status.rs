@@ -111,7 +111,7 @@ pub fn snapshot(
         throttled_addresses: guesses.throttled(),
         password_checks: keyring.password.verifications_run(),
         queued_bytes: hub.queued_bytes(),
-        history_persist_error: hub.log().persist_error(),
+        history_persist_error: hub.persist_error(),
         node,
         cluster,
         nodes,

@@ -125,6 +125,12 @@ pub async fn run(
     ));
     let (summaries, until) = (app.hub.clone(), shutdown.clone());
     tokio::spawn(async move { hub::presence::run(&summaries, &until).await });
+    if app.hub.has_rooms() {
+        tokio::spawn(hub::rooms_kept::run_expiry(
+            app.hub.clone(),
+            shutdown.clone(),
+        ));
+    }
     tokio::spawn(names::upkeep(
         app.peers.clone(),
         app.registry.clone(),
@@ -177,9 +183,13 @@ pub async fn run(
     let left = end.saturating_duration_since(tokio::time::Instant::now());
     let _ = tokio::time::timeout(left / 2, app.peers.write_seen(&app.registry)).await;
     // Every message accepted goes to disk before chatd exits.
-    let log = app.hub.log().clone();
-    let left = end.saturating_duration_since(tokio::time::Instant::now());
-    let _ = tokio::task::spawn_blocking(move || log.close(left)).await;
+    let logs = app.hub.logs();
+    let _ = tokio::task::spawn_blocking(move || {
+        for log in logs {
+            log.close(end.saturating_duration_since(tokio::time::Instant::now()));
+        }
+    })
+    .await;
     if let Some(path) = admin_path {
         let _ = std::fs::remove_file(path);
     }

@@ -14,7 +14,7 @@ use crate::cluster::start::Starting;
 use crate::config::reload::Reloader;
 use crate::config::{Config, Current};
 use crate::door::Door;
-use crate::hub::Hub;
+use crate::hub::{Hub, RoomsSetup};
 use crate::metrics::{Metrics, Options};
 use crate::moderation::Moderation;
 use crate::ops::status::Facts;
@@ -22,6 +22,7 @@ use crate::per_address::Guesses;
 use crate::registry::{self, Registry};
 use crate::state::{AppState, Life};
 use crate::store::keyring::{Keyring, Keys};
+use crate::store::rooms::RoomBook;
 use crate::store::{PreviousKey, Store, password};
 
 /// The daemon's parts, assembled from `store` (its keys and password are
@@ -68,13 +69,32 @@ pub async fn assemble(
     let token = started.keys.token.clone();
     let previous = started.keys.previous.clone();
     let config = Arc::new(Current::new(config));
-    let app = AppState {
-        hub: Arc::new(Hub::with_log(
+    let hub = match started.rooms {
+        Some(logs) => {
+            let (book, kept) = RoomBook::open(store.dir())?;
+            let setup = RoomsSetup {
+                logs,
+                book: Some(book),
+                metas: kept.rooms,
+                last_id: kept.last_id,
+            };
+            Hub::with_rooms(
+                config.clone(),
+                started.log,
+                started.accepted,
+                setup,
+                metrics.clone(),
+            )?
+        }
+        None => Hub::with_log(
             config.clone(),
             started.log,
             started.accepted,
             metrics.clone(),
-        )),
+        ),
+    };
+    let app = AppState {
+        hub: Arc::new(hub),
         registry: Arc::new(Registry::new(config.clone(), names)),
         moderation: Arc::new(loaded.moderation),
         audit: Arc::new(loaded.audit),

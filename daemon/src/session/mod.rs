@@ -19,6 +19,7 @@ pub(crate) mod message_rate;
 mod naming;
 mod operator;
 mod reader;
+mod rooms;
 mod writer;
 
 pub use writer::{BATCH, BATCH_BYTES};

@@ -85,7 +85,7 @@ pub(super) fn refuse(member: &Member, parts: &Parts, code: ErrorCode, message: S
 }
 
 /// Counts a message the log accepted, or tells the sender it refused it.
-fn logged(
+pub(super) fn logged(
     appended: Result<u64, crate::log::LogError>,
     kind: MessageKind,
     member: &Member,
@@ -98,7 +98,7 @@ fn logged(
 }
 
 /// A client id worth keeping: a valid one; others are dropped.
-fn kept(cid: Option<String>) -> Option<String> {
+pub(super) fn kept(cid: Option<String>) -> Option<String> {
     cid.filter(|cid| chat_protocol::valid_cid(cid))
 }
 
@@ -107,12 +107,11 @@ fn kept(cid: Option<String>) -> Option<String> {
 /// refused is answered with an error, so the sender knows it was not sent.
 async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, config: &Config) {
     let checked = |text: &str| validate_text(text, config.max_text);
-    // A muted user reads but says nothing: refused, and nobody receives it.
+    // A muted user reads but says nothing, in no room: refused, and nobody
+    // receives it.
     if matches!(
         event,
-        ClientEvent::Say { room: None, .. }
-            | ClientEvent::Action { room: None, .. }
-            | ClientEvent::Dm { .. }
+        ClientEvent::Say { .. } | ClientEvent::Action { .. } | ClientEvent::Dm { .. }
     ) && let Some(mute) = parts
         .moderating
         .moderation
@@ -120,17 +119,23 @@ async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, config:
     {
         parts.metrics.messages_refused.inc(ErrorCode::Muted.into());
         member.send(&ServerEvent::Error {
-            room: None,
+            room: event
+                .room()
+                .and_then(|r| chat_protocol::RoomName::parse(r).ok()),
             code: ErrorCode::Muted,
             message: mute.told(),
             until: mute.until,
         });
         return;
     }
+    if parts.hub.has_rooms() && (event.room().is_some() || event == ClientEvent::Rooms) {
+        return super::rooms::handle(event, member, parts, config).await;
+    }
     match event {
-        // Rooms' server side is not built yet: what a server without rooms
-        // answers (docs/protocol.md §10.8), also to a line for a room,
-        // which it must not take into its one room.
+        // A node of a cluster serves the default room only (its nodes
+        // share no other rooms yet): what a server without rooms answers
+        // (docs/protocol.md §10.8), also to a line for a room, which it
+        // must not take into its one room.
         ClientEvent::Say { room: Some(_), .. }
         | ClientEvent::Action { room: Some(_), .. }
         | ClientEvent::Who { room: Some(_) }
@@ -142,7 +147,7 @@ async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, config:
             member,
             parts,
             ErrorCode::BadEvent,
-            "this server has no rooms yet".into(),
+            "this server has no rooms yet (a cluster's nodes share the default room only)".into(),
         ),
         ClientEvent::Say { text, cid, .. } => match checked(&text) {
             Ok(()) => {

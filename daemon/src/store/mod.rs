@@ -7,7 +7,9 @@
 //! | `key` | the token clients are given, on one line |
 //! | `key.previous` | the previous token, `expires=UNIX_SECONDS`, `replaced_by=KEY_ID` (the key that replaced it) and, with a pending disconnect, `disconnect=true`; only during a rotation's grace |
 //! | `password` | an argon2id PHC string, when set through the admin API |
-//! | `history` | the room's log: JSON lines, plain text (see `log::embedded`); none with `history = 0` |
+//! | `history` | the default room's log: JSON lines, plain text (see `log::embedded`); none with `history = 0` |
+//! | `rooms/` | the other rooms' logs, one file each, named by the room's name in hex (`rooms/236f7073` is `#ops`'s) |
+//! | `rooms.json` | the rooms and their settings: topic, private, invited names, made by the admin (see [`rooms`]) |
 //! | `names` | the names registry: one JSON record a line (see `registry::file`); on a node of a cluster, empty (the registry is in NATS) |
 //! | `lock` | held (flock) while a chatd runs on this directory |
 
@@ -15,6 +17,7 @@ pub(crate) mod keyring;
 pub(crate) mod password;
 pub(crate) mod paths;
 pub(crate) mod phc;
+pub mod rooms;
 
 use std::fs::File;
 use std::io::Write;

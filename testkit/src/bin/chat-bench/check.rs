@@ -99,16 +99,21 @@ struct Expect {
 
 /// One receiving client's view of every sender.
 pub struct Checker {
-    senders: Vec<Expect>,
+    /// Per sender; `None` for a sender this client must not hear (another
+    /// room's): a message of it is not one of this client's.
+    senders: Vec<Option<Expect>>,
     per_sender: u64,
     counts: Violations,
 }
 
 impl Checker {
-    /// A checker for `senders` senders of `per_sender` messages each.
-    pub fn new(senders: usize, per_sender: u64) -> Self {
+    /// A checker for `senders` senders of `per_sender` messages each, of
+    /// which this client hears those `hears` says (its room's).
+    pub fn new(senders: usize, per_sender: u64, hears: impl Fn(usize) -> bool) -> Self {
         Checker {
-            senders: (0..senders).map(|_| Expect::default()).collect(),
+            senders: (0..senders)
+                .map(|j| hears(j).then(Expect::default))
+                .collect(),
             per_sender,
             counts: Violations::default(),
         }
@@ -131,7 +136,7 @@ impl Checker {
         let Some(Stamp { sender, seq, .. }) = stamp else {
             return Verdict::Malformed;
         };
-        let Some(expect) = self.senders.get_mut(sender) else {
+        let Some(Some(expect)) = self.senders.get_mut(sender) else {
             return Verdict::Malformed;
         };
         if seq >= self.per_sender {
@@ -156,6 +161,7 @@ impl Checker {
     pub fn delivered(&self) -> u64 {
         self.senders
             .iter()
+            .flatten()
             .map(|e| e.next - e.missing.len() as u64)
             .sum()
     }
@@ -166,6 +172,7 @@ impl Checker {
         counts.lost = self
             .senders
             .iter()
+            .flatten()
             .map(|e| e.missing.len() as u64 + (self.per_sender - e.next))
             .sum();
         counts
@@ -201,7 +208,7 @@ mod tests {
 
     #[test]
     fn a_clean_stream_has_no_violation() {
-        let mut c = Checker::new(2, 3);
+        let mut c = Checker::new(2, 3, |_| true);
         for seq in 0..3 {
             assert_eq!(c.receive(stamp(0, seq)), Verdict::InOrder);
             assert_eq!(c.receive(stamp(1, seq)), Verdict::InOrder);
@@ -212,7 +219,7 @@ mod tests {
 
     #[test]
     fn loss_is_a_gap_never_filled_or_a_missing_tail() {
-        let mut c = Checker::new(1, 5);
+        let mut c = Checker::new(1, 5, |_| true);
         for seq in [0, 2, 3] {
             c.receive(stamp(0, seq));
         }
@@ -224,7 +231,7 @@ mod tests {
 
     #[test]
     fn a_duplicate_is_counted_once_per_extra_copy() {
-        let mut c = Checker::new(1, 3);
+        let mut c = Checker::new(1, 3, |_| true);
         for seq in [0, 1, 1, 0, 2] {
             c.receive(stamp(0, seq));
         }
@@ -235,7 +242,7 @@ mod tests {
 
     #[test]
     fn a_late_message_is_a_reorder_not_a_loss() {
-        let mut c = Checker::new(1, 4);
+        let mut c = Checker::new(1, 4, |_| true);
         let verdicts: Vec<Verdict> = [0, 2, 1, 3]
             .iter()
             .map(|&s| c.receive(stamp(0, s)))
@@ -259,7 +266,7 @@ mod tests {
     #[test]
     fn order_is_per_sender() {
         // Interleaving senders is not a reorder.
-        let mut c = Checker::new(2, 2);
+        let mut c = Checker::new(2, 2, |_| true);
         for (s, q) in [(1, 0), (0, 0), (0, 1), (1, 1)] {
             assert_eq!(c.receive(stamp(s, q)), Verdict::InOrder);
         }
@@ -267,8 +274,19 @@ mod tests {
     }
 
     #[test]
+    fn another_rooms_sender_is_neither_heard_nor_missed() {
+        // Two senders; this client is in sender 0's room only.
+        let mut c = Checker::new(2, 2, |j| j == 0);
+        assert_eq!(c.receive(stamp(0, 0)), Verdict::InOrder);
+        assert_eq!(c.receive(stamp(1, 0)), Verdict::Malformed, "a leak");
+        assert_eq!(c.receive(stamp(0, 1)), Verdict::InOrder);
+        let found = c.finish();
+        assert_eq!((found.lost, found.malformed), (0, 1));
+    }
+
+    #[test]
     fn strangers_are_malformed() {
-        let mut c = Checker::new(2, 3);
+        let mut c = Checker::new(2, 3, |_| true);
         assert_eq!(c.receive(None), Verdict::Malformed);
         assert_eq!(c.receive(stamp(2, 0)), Verdict::Malformed);
         assert_eq!(c.receive(stamp(0, 3)), Verdict::Malformed);

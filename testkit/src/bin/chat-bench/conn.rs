@@ -64,8 +64,9 @@ impl Target {
 
 /// The sending half of a joined client.
 pub enum Tx {
-    /// To chatd: sealed `say` events.
-    Chat(SplitSink<Ws, Message>, Box<Sealer>),
+    /// To chatd: sealed `say` events, to the room named (`None`: the
+    /// default room).
+    Chat(SplitSink<Ws, Message>, Box<Sealer>, Option<String>),
     /// To the reference: the text itself.
     Bare(SplitSink<Ws, Message>),
 }
@@ -94,9 +95,9 @@ impl Tx {
     /// Sends one message text.
     pub async fn send(&mut self, text: String) -> Result<(), String> {
         let (sink, frame) = match self {
-            Tx::Chat(sink, sealer) => {
+            Tx::Chat(sink, sealer, room) => {
                 let event = ClientEvent::Say {
-                    room: None,
+                    room: room.clone(),
                     text,
                     cid: None,
                 };
@@ -195,12 +196,13 @@ async fn open(
     Ok(ws)
 }
 
-/// Connects and joins as `name` before `deadline`; a server that answers
-/// busy is asked again, as a reconnecting client would (each such answer
-/// counted in `busy`).
+/// Connects and joins as `name` before `deadline`, then joins `room` if
+/// one is given; a server that answers busy is asked again, as a
+/// reconnecting client would (each such answer counted in `busy`).
 pub async fn join(
     target: &Target,
     name: &str,
+    room: Option<String>,
     source: Option<IpAddr>,
     deadline: Instant,
     sockets: ClientSockets,
@@ -216,11 +218,14 @@ pub async fn join(
             Proto::Chat { token, password } => (token, password),
         };
         match RawClient::join_on(ws, token, name, password).await {
-            Outcome::Joined(client) => {
+            Outcome::Joined(mut client) => {
+                if let Some(room) = &room {
+                    join_room(&mut client, room).await?;
+                }
                 let RawClient { ws, session, .. } = *client;
                 let (sink, stream) = ws.split();
                 return Ok((
-                    Tx::Chat(sink, Box::new(session.sealer)),
+                    Tx::Chat(sink, Box::new(session.sealer), room),
                     Rx::Chat(stream, Box::new(session.opener)),
                 ));
             }
@@ -233,6 +238,27 @@ pub async fn join(
             }
             Outcome::Closed(code, reason) => return Err(format!("closed {code}: {reason}")),
             Outcome::Ended(code, reason) => return Err(format!("bye ({code:?}): {reason}")),
+        }
+    }
+}
+
+/// Joins `room` and waits for its `room_joined` (what comes before it,
+/// the default room's joins, is not counted: the run has not started).
+async fn join_room(client: &mut RawClient, room: &str) -> Result<(), String> {
+    client
+        .send(&ClientEvent::JoinRoom {
+            room: room.to_owned(),
+            after: None,
+        })
+        .await;
+    loop {
+        match client.recv().await {
+            Ok(ServerEvent::RoomJoined(_)) => return Ok(()),
+            Ok(ServerEvent::Error { code, message, .. }) => {
+                return Err(format!("join_room {room} refused ({code:?}): {message}"));
+            }
+            Ok(_) => {}
+            Err((code, reason)) => return Err(format!("closed {code} joining {room}: {reason}")),
         }
     }
 }

@@ -61,12 +61,24 @@ pub struct Load {
     pub sources: u8,
     /// How the clients set up their sockets.
     pub client_sockets: ClientSockets,
-    // Rooms (`--rooms R`, once chatd has rooms) belong here: the number of
-    // rooms the N clients are spread over (client i in room i mod R, the
-    // first S in turn), each sender's messages checked by the clients of
-    // its room only (`Checker::new` takes that room's senders), and
-    // N × S × M / R deliveries expected. `conn::join` would join the
-    // client's room; the reports would add `rooms` beside `clients`.
+    /// Rooms the clients are spread over (`--rooms R`): with R > 1,
+    /// client `i` joins `#rK`, K = `i mod R` (and stays in the default
+    /// room, where no one speaks), the senders too; each sender's messages
+    /// go to its room only, and each client checks its room's senders
+    /// only. With R = 1, everyone speaks in the default room.
+    pub rooms: usize,
+}
+
+impl Load {
+    /// The room of client `i`: `None` for the default room.
+    pub fn room_of(&self, i: usize) -> Option<String> {
+        (self.rooms > 1).then(|| format!("#r{}", i % self.rooms))
+    }
+
+    /// Whether sender `sender`'s messages reach client `i`.
+    pub fn hears(&self, i: usize, sender: usize) -> bool {
+        i % self.rooms.max(1) == sender % self.rooms.max(1)
+    }
 }
 
 /// Figures of the join phase.
@@ -160,6 +172,8 @@ pub struct Run {
     txs: Vec<Option<Tx>>,
     windows: Vec<Arc<Semaphore>>,
     receivers: JoinSet<()>,
+    /// The clients that joined.
+    joined: Vec<usize>,
 }
 
 /// The source address of client `i`.
@@ -205,13 +219,22 @@ impl Run {
             let target = targets[i % targets.len()].clone();
             let (gate, times, busy) = (gate.clone(), join_times.clone(), busy.clone());
             let (src, sockets) = (source(&load, i), load.client_sockets);
+            let room = load.room_of(i);
             joins.spawn(async move {
                 let _turn = gate.acquire_owned().await.map_err(|e| e.to_string())?;
                 let started = Instant::now();
                 let left = deadline.saturating_duration_since(started);
                 let joined = tokio::time::timeout(
                     left,
-                    conn::join(&target, &format!("b{i}"), src, deadline, sockets, &busy),
+                    conn::join(
+                        &target,
+                        &format!("b{i}"),
+                        room,
+                        src,
+                        deadline,
+                        sockets,
+                        &busy,
+                    ),
                 )
                 .await
                 .map_err(|_| "join phase time limit".to_string())??;
@@ -221,11 +244,13 @@ impl Run {
         }
         let mut txs: Vec<Option<Tx>> = (0..load.clients).map(|_| None).collect();
         let mut receivers = JoinSet::new();
+        let mut joined = Vec::new();
         while let Some(result) = joins.join_next().await {
             let outcome = result.unwrap_or_else(|e| Err(format!("join task failed: {e}")));
             match outcome {
                 Ok((i, (tx, rx))) => {
                     txs[i] = Some(tx);
+                    joined.push(i);
                     let window = windows.get(i).cloned();
                     receivers.spawn(receive(i, rx, shared.clone(), window, load.clone()));
                     fig.joined += 1;
@@ -267,6 +292,7 @@ impl Run {
             txs,
             windows,
             receivers,
+            joined,
         };
         (run, fig)
     }
@@ -292,7 +318,13 @@ impl Run {
                 ));
             }
         }
-        let expected = (self.receivers.len() * load.senders) as u64 * load.messages;
+        // Each joined client hears its room's senders.
+        let expected = self
+            .joined
+            .iter()
+            .map(|&i| (0..load.senders).filter(|&j| load.hears(i, j)).count() as u64)
+            .sum::<u64>()
+            * load.messages;
         let mut fig = SendFigures {
             expected,
             ..SendFigures::default()
@@ -355,7 +387,7 @@ async fn receive(
     window: Option<Arc<Semaphore>>,
     load: Load,
 ) {
-    let mut checker = Checker::new(load.senders, load.messages);
+    let mut checker = Checker::new(load.senders, load.messages, |j| load.hears(index, j));
     loop {
         let got = tokio::select! {
             biased;

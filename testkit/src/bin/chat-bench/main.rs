@@ -79,6 +79,12 @@ struct Cli {
     /// turn; without it, one chatd on its own
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=64), conflicts_with = "url")]
     nodes: Option<u64>,
+    /// Spread the clients (and the senders) over R rooms: with R > 1
+    /// client i joins #rK, K = i mod R (no one speaks in the default room),
+    /// each message goes to its room only, each client checks its room's
+    /// senders only; 1: everyone in the default room
+    #[arg(long, value_name = "R", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1000), conflicts_with_all = ["reference", "compare", "nodes"])]
+    rooms: u64,
     /// Join with a password (the chatd the bench starts gets one)
     #[arg(long)]
     password: bool,
@@ -282,6 +288,7 @@ fn load_of(cli: &Cli) -> Result<Load, String> {
         quiet: Duration::from_secs_f64(cli.quiet.max(0.1)),
         sources,
         client_sockets: cli.client_sockets,
+        rooms: cli.rooms as usize,
     })
 }
 

@@ -158,12 +158,12 @@ impl Server {
 /// A chatd configuration fit for `clients` loopback clients: no
 /// per-address limits on 127.0.0.0/8, room for everyone, a rate limit no
 /// sender reaches, queues deep enough that a bench client a little behind
-/// is not dropped as too slow.
+/// is not dropped as too slow, and room for the rooms of `--rooms`.
 fn chatd_config(clients: usize) -> String {
     format!(
         "max_users = {}\nrate_burst = 1000000\nrate_per_second = 1000000\n\
              outbound_queue = 4096\noutbound_queue_bytes = 67108864\n\
-             limit_exempt = [\"127.0.0.0/8\"]\n",
+             limit_exempt = [\"127.0.0.0/8\"]\nmax_rooms = 2000\nrooms_made_per_hour = 1000\n",
         clients + 100
     )
 }

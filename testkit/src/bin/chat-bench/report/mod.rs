@@ -136,6 +136,7 @@ impl Report {
             "nats": self.nodes.is_some(),
             "nats_pid": self.measured.nats,
             "clients": self.load.clients,
+            "rooms": self.load.rooms,
             "senders": self.load.senders,
             "messages_per_sender": self.load.messages,
             "message_bytes": self.load.size,
@@ -341,8 +342,13 @@ impl Report {
             Pace::Window(w) => format!("window {w}"),
             Pace::Rate(r) => format!("{r:.0} msg/s"),
         };
+        let rooms = if self.load.rooms > 1 {
+            format!(" in R = {} rooms", self.load.rooms)
+        } else {
+            String::new()
+        };
         format!(
-            "N = {} clients, S = {} senders × M = {} messages of {} B, {pace}, {}",
+            "N = {} clients{rooms}, S = {} senders × M = {} messages of {} B, {pace}, {}",
             self.load.clients,
             self.load.senders,
             self.load.messages,
