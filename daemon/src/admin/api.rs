@@ -267,42 +267,13 @@ async fn kick(
     }
     let actor = super::peer::admin(peer.uid);
     let shown = (!reason.is_empty()).then_some(reason.as_str());
-    if let Some(member) = hub.member(&name) {
-        // Told first, as every moderation is; then the session ends.
-        hub.tell(&chat_protocol::ServerEvent::Moderation {
-            room: None,
-            action: chat_protocol::ModerationAction::Kick,
-            target: member.name.clone(),
-            by: None,
-            until: None,
-            reason: shown.map(str::to_string),
-            ts: chat_protocol::clock::now_ms(),
-        });
-        ops::kick::here(&hub, &name, &reason);
-        moderating.record(&actor, "kick", &member.name, shown, None);
-        metrics.moderation_actions.inc(ModerationAction::Kick);
-        return Ok(Json(Kicked {
-            name: member.name.clone(),
-            node: None,
-        }));
-    }
-    match peers.kick_elsewhere(&name, &reason).await {
-        Ok(node) => {
-            // Told here; the other nodes' rooms see the leave.
-            hub.tell(&chat_protocol::ServerEvent::Moderation {
-                room: None,
-                action: chat_protocol::ModerationAction::Kick,
-                target: name.clone(),
-                by: None,
-                until: None,
-                reason: shown.map(str::to_string),
-                ts: chat_protocol::clock::now_ms(),
-            });
-            moderating.record(&actor, "kick", &name, shown, None);
+    match peers.kick(&hub, &name, &reason, None).await {
+        Ok(kicked) => {
+            moderating.record(&actor, "kick", &kicked.name, shown, None);
             metrics.moderation_actions.inc(ModerationAction::Kick);
             Ok(Json(Kicked {
-                name,
-                node: Some(node),
+                name: kicked.name,
+                node: kicked.node,
             }))
         }
         Err(KickElsewhere::NoSuchUser) => Err(Failure::new(

@@ -51,6 +51,7 @@ pub(crate) mod control;
 pub(crate) mod dm;
 pub(crate) mod error;
 pub(crate) mod keys;
+pub(crate) mod kick;
 pub mod log;
 pub(crate) mod login;
 pub(crate) mod moderate;

@@ -270,6 +270,12 @@ impl Names {
 
     /// Which node holds `name`, if any.
     pub async fn holder(&self, name: &str) -> Result<Option<String>, ClusterError> {
+        Ok(self.claim_of(name).await?.map(|h| h.node))
+    }
+
+    /// The claim of `name`, if any: the node that holds it, the name as its
+    /// user wrote it, the identity its session proved.
+    pub async fn claim_of(&self, name: &str) -> Result<Option<Holder>, ClusterError> {
         let value = self
             .store
             .get(key_of(name))
@@ -280,8 +286,7 @@ impl Names {
         // kick's answer); a claim that breaks the rules holds for no one.
         Ok(value
             .and_then(|v| Holder::decode(&key, &v))
-            .map(|h| h.node)
-            .filter(|node| super::valid_node_name(node)))
+            .filter(|h| super::valid_node_name(&h.node)))
     }
 
     /// The bucket itself, for the watch of who is where.

@@ -1,0 +1,174 @@
+//! What the rooms of a cluster are told of moderation, through two real
+//! chatd nodes and a real nats-server: a kick (the admin's or an
+//! operator's) is told once to every node's room, whichever node was
+//! asked and whichever holds the session; so are a ban and a mute.
+
+use chat_protocol::{ByeCode, ClientEvent, Identity, ModerationAction, ServerEvent};
+use testkit::{Daemon, Nats, RawClient};
+
+fn node(nats: &Nats, name: &str) -> Daemon {
+    Daemon::builder().cluster(&nats.url(), name).start()
+}
+
+async fn join(d: &Daemon, name: &str, who: Option<&Identity>) -> RawClient {
+    RawClient::join_as(&d.url, &d.read_key(), name, "", who)
+        .await
+        .joined()
+}
+
+/// Waits until `who` sees the admin's notice `mark`, counting the
+/// `moderation` events of `action` on `target` seen meanwhile; each with
+/// its `by`.
+async fn told_before(
+    who: &mut RawClient,
+    action: ModerationAction,
+    target: &str,
+    mark: &str,
+) -> Vec<Option<String>> {
+    let mut seen = Vec::new();
+    who.recv_until(mark, |e| match e {
+        ServerEvent::Moderation {
+            action: a,
+            target: t,
+            by,
+            ..
+        } if *a == action && t == target => {
+            seen.push(by.clone());
+            None
+        }
+        ServerEvent::Notice { text, .. } if text == mark => Some(()),
+        _ => None,
+    })
+    .await;
+    seen
+}
+
+#[tokio::test]
+async fn every_node_s_room_is_told_of_a_kick_once() {
+    let nats = Nats::start();
+    let one = node(&nats, "n1");
+    let two = node(&nats, "n2");
+    let mut w1 = join(&one, "w1", None).await;
+    let mut w2 = join(&two, "w2", None).await;
+    let mut bob = join(&two, "bob", None).await;
+    let mut dave = join(&one, "dave", None).await;
+    for w in [&mut w1, &mut w2] {
+        for name in ["bob", "dave"] {
+            w.recv_until(name, |e| match e {
+                ServerEvent::Join { name: n, .. } if n == name => Some(()),
+                _ => None,
+            })
+            .await;
+        }
+    }
+
+    // Asked on node 1, the session on node 2.
+    let answer = one.chatctl_json(&["kick", "BOB", "--reason", "flood"]);
+    assert_eq!(answer["name"], "bob", "{answer}");
+    assert_eq!(answer["node"], "n2", "{answer}");
+    let (events, _) = bob.recv_to_close().await;
+    assert!(
+        events.iter().any(|e| matches!(e, ServerEvent::Bye { code: ByeCode::Kicked, reason, .. } if reason == "flood")),
+        "{events:?}"
+    );
+    one.chatctl_json(&["say", "mark one"]);
+    for w in [&mut w1, &mut w2] {
+        let seen = told_before(w, ModerationAction::Kick, "bob", "mark one").await;
+        assert_eq!(seen, vec![None], "{}\n{}", one.log(), two.log());
+    }
+
+    // Asked on node 1, the session on node 1: node 2's room is told too.
+    one.chatctl_json(&["kick", "dave"]);
+    dave.recv_to_close().await;
+    one.chatctl_json(&["say", "mark two"]);
+    for w in [&mut w1, &mut w2] {
+        let seen = told_before(w, ModerationAction::Kick, "dave", "mark two").await;
+        assert_eq!(seen, vec![None], "{}\n{}", one.log(), two.log());
+    }
+}
+
+#[tokio::test]
+async fn an_operator_s_kick_of_a_user_on_another_node_is_told_everywhere() {
+    let nats = Nats::start();
+    let one = node(&nats, "n1");
+    let two = node(&nats, "n2");
+    let key = Identity::from_seed(&[7; 32]);
+    // carol: a registered name (first-come), made an operator.
+    join(&one, "carol", Some(&key)).await.leave().await;
+    one.chatctl_json(&["op", "carol"]);
+    let mut carol = join(&one, "carol", Some(&key)).await;
+    let mut w2 = join(&two, "w2", None).await;
+    let mut bob = join(&two, "bob", None).await;
+    carol
+        .recv_until("bob", |e| match e {
+            ServerEvent::Join { name, .. } if name == "bob" => Some(()),
+            _ => None,
+        })
+        .await;
+
+    carol
+        .send(&ClientEvent::Kick {
+            name: "bob".into(),
+            reason: Some("off topic".into()),
+        })
+        .await;
+    let (events, _) = bob.recv_to_close().await;
+    assert!(
+        events.iter().any(|e| matches!(e, ServerEvent::Bye { code: ByeCode::Kicked, reason, .. } if reason == "off topic")),
+        "{events:?}"
+    );
+    one.chatctl_json(&["say", "mark"]);
+    for w in [&mut carol, &mut w2] {
+        let seen = told_before(w, ModerationAction::Kick, "bob", "mark").await;
+        assert_eq!(seen, vec![Some("carol".to_string())], "{}", two.log());
+    }
+    let audit = one.chatctl_json(&["audit"]);
+    assert!(audit.to_string().contains("op:carol"), "{audit}");
+}
+
+#[tokio::test]
+async fn every_node_s_room_is_told_of_a_ban_and_a_mute_once() {
+    let nats = Nats::start();
+    let one = node(&nats, "n1");
+    let two = node(&nats, "n2");
+    let mut w1 = join(&one, "w1", None).await;
+    let mut w2 = join(&two, "w2", None).await;
+    let mut bob = join(&two, "bob", None).await;
+    let _erin = join(&one, "erin", None).await;
+    for w in [&mut w1, &mut w2] {
+        for name in ["bob", "erin"] {
+            w.recv_until(name, |e| match e {
+                ServerEvent::Join { name: n, .. } if n == name => Some(()),
+                _ => None,
+            })
+            .await;
+        }
+    }
+
+    one.chatctl_json(&["ban", "bob", "--reason", "spam"]);
+    bob.recv_to_close().await;
+    two.chatctl_json(&["mute", "erin", "--for", "10m"]);
+    // The book's changes reach every node in order, each once: the last
+    // one told closes the count.
+    one.chatctl_json(&["unmute", "erin"]);
+    for w in [&mut w1, &mut w2] {
+        let (mut bans, mut mutes) = (0, 0);
+        w.recv_until("the unmute", |e| match e {
+            ServerEvent::Moderation { action, target, .. } => match (action, target.as_str()) {
+                (ModerationAction::Ban, "bob") => {
+                    bans += 1;
+                    None
+                }
+                (ModerationAction::Mute, "erin") => {
+                    mutes += 1;
+                    None
+                }
+                (ModerationAction::Unmute, "erin") => Some(()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .await;
+        assert_eq!((bans, mutes), (1, 1), "{}\n{}", one.log(), two.log());
+    }
+}
