@@ -172,3 +172,86 @@ async fn every_node_s_room_is_told_of_a_ban_and_a_mute_once() {
         assert_eq!((bans, mutes), (1, 1), "{}\n{}", one.log(), two.log());
     }
 }
+
+/// The names `who`'s `users` answer marks `op`.
+async fn marked(who: &mut RawClient) -> Vec<String> {
+    who.send(&ClientEvent::Who { room: None }).await;
+    who.recv_until("the users", |e| match e {
+        ServerEvent::Users { members, .. } => Some(
+            members
+                .iter()
+                .filter(|m| m.op)
+                .map(|m| m.name.clone())
+                .collect(),
+        ),
+        _ => None,
+    })
+    .await
+}
+
+/// Waits until `who` sees `name` join; whether it is marked `op`.
+async fn joins(who: &mut RawClient, name: &str) -> bool {
+    who.recv_until(name, |e| match e {
+        ServerEvent::Join { name: n, op, .. } if n == name => Some(*op),
+        _ => None,
+    })
+    .await
+}
+
+/// Waits until `who` sees `name` leave.
+async fn leaves(who: &mut RawClient, name: &str) {
+    who.recv_until(name, |e| match e {
+        ServerEvent::Leave { name: n, .. } if n == name => Some(()),
+        _ => None,
+    })
+    .await;
+}
+
+/// Waits until `who` sees a `moderation` event of `action`.
+async fn told(who: &mut RawClient, action: ModerationAction) {
+    who.recv_until("a moderation event", |e| match e {
+        ServerEvent::Moderation { action: a, .. } if *a == action => Some(()),
+        _ => None,
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_operator_on_another_node_is_marked_op() {
+    let nats = Nats::start();
+    let one = node(&nats, "n1");
+    let two = node(&nats, "n2");
+    let key = Identity::from_seed(&[9; 32]);
+    let mut early = join(&two, "early", None).await;
+    // carol: a registered name (first-come), on node 1 with its key.
+    join(&one, "carol", Some(&key)).await.leave().await;
+    leaves(&mut early, "carol").await;
+    let carol = join(&one, "carol", Some(&key)).await;
+    assert!(!joins(&mut early, "carol").await);
+    assert_eq!(marked(&mut early).await, Vec::<String>::new());
+
+    // Made an operator on node 2: its room marks her at once.
+    two.chatctl_json(&["op", "carol"]);
+    told(&mut early, ModerationAction::Op).await;
+    assert_eq!(marked(&mut early).await, ["carol"]);
+    // A later join on node 2 sees the mark in its Welcome.
+    let late = join(&two, "late", None).await;
+    let ops: Vec<&str> = late
+        .welcome
+        .members
+        .iter()
+        .filter(|m| m.op)
+        .map(|m| m.name.as_str())
+        .collect();
+    assert_eq!(ops, ["carol"], "{:?}", late.welcome.members);
+    // Her next join is marked in the join event too.
+    carol.leave().await;
+    leaves(&mut early, "carol").await;
+    let _carol = join(&one, "carol", Some(&key)).await;
+    assert!(joins(&mut early, "carol").await, "{}", two.log());
+
+    // Taken off on node 1: the mark goes on node 2.
+    one.chatctl_json(&["deop", "carol"]);
+    told(&mut early, ModerationAction::Deop).await;
+    assert_eq!(marked(&mut early).await, Vec::<String>::new());
+}

@@ -93,6 +93,7 @@ impl Names {
         &self,
         name: &str,
         identity: Option<chat_protocol::IdentityKey>,
+        owner: bool,
         deadline: Instant,
     ) -> Result<(), ClaimError> {
         if Instant::now() >= deadline {
@@ -101,7 +102,7 @@ impl Names {
         let (tx, rx) = oneshot::channel();
         let task = self.clone();
         let owned = name.to_string();
-        tokio::spawn(async move { task.claim_task(owned, identity, deadline, tx).await });
+        tokio::spawn(async move { task.claim_task(owned, identity, owner, deadline, tx).await });
         let mut waiting = Waiting {
             rx: Some(rx),
             names: self.clone(),
@@ -131,11 +132,16 @@ impl Names {
         self,
         name: String,
         identity: Option<chat_protocol::IdentityKey>,
+        owner: bool,
         deadline: Instant,
         tx: oneshot::Sender<Result<(), ClaimError>>,
     ) {
         let key = key_of(&name);
-        let value = Holder::new(self.node(), &name, identity).encode();
+        let value = Holder {
+            owner,
+            ..Holder::new(self.node(), &name, identity)
+        }
+        .encode();
         match self.try_create(&key, &value, deadline).await {
             Tried::Created(revision) => {
                 self.held

@@ -66,6 +66,11 @@ pub struct Holder {
     /// older claims).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<chat_protocol::IdentityKey>,
+    /// Whether that identity is one of the name's registered keys, as the
+    /// node checked it at the join (the condition for an operator's
+    /// mark). Absent: no (and in older claims).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub owner: bool,
 }
 
 impl Holder {
@@ -79,6 +84,7 @@ impl Holder {
             name: name.to_string(),
             claim: Some(id.iter().map(|b| format!("{b:02x}")).collect()),
             identity,
+            owner: false,
         }
     }
 
@@ -100,6 +106,7 @@ impl Holder {
             name: name_of(key),
             claim: None,
             identity: None,
+            owner: false,
         })
     }
 }
@@ -325,6 +332,7 @@ mod tests {
                 name: "ace.b".into(),
                 claim: None,
                 identity: None,
+                owner: false,
             })
         );
         assert_eq!(Holder::decode(&key, b""), None);

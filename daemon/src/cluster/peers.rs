@@ -138,13 +138,14 @@ impl Peers {
         hub: &Hub,
         name: &str,
         identity: Option<IdentityKey>,
+        owner: bool,
         deadline: Instant,
     ) -> Result<bool, Claim> {
         match self {
             Peers::Alone => Ok(false),
             Peers::Cluster(_) if hub.member(name).is_some() => Err(Claim::Taken),
             Peers::Cluster(node) => {
-                let claimed = node.claim(name, identity, deadline).await;
+                let claimed = node.claim(name, identity, owner, deadline).await;
                 if let (Err(Claim::Taken), Some(cluster)) = (&claimed, &node.metrics.cluster) {
                     cluster.name_conflicts.inc(NameConflict::Taken);
                 }

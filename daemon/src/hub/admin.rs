@@ -29,16 +29,29 @@ impl Hub {
             .cloned()
     }
 
-    /// Gives or takes the operator's mark of `name`'s member here (only a
-    /// session proven with a registered key of the name can hold it), and
-    /// lists it so in the Welcomes that follow.
+    /// Gives or takes the operator's mark of `name`'s member here, or of
+    /// its user on another node (only a session proven with a registered
+    /// key of the name can hold it), and lists it so in the Welcomes that
+    /// follow.
     pub fn set_op(&self, name: &str, op: bool) {
-        let mut room = self.room.lock().expect("lock");
+        let mut guard = self.room.lock().expect("lock");
+        let room = &mut *guard;
         let key = name.to_ascii_lowercase();
+        if op {
+            room.operators.insert(key.clone());
+        } else {
+            room.operators.remove(&key);
+        }
         if let Some(member) = room.users.get(&key) {
             member.op.store(op && member.owner, Ordering::Relaxed);
-            room.relist(&key);
         }
+        for remote in [room.remote.get_mut(&key), room.shadowed.get_mut(&key)]
+            .into_iter()
+            .flatten()
+        {
+            remote.op = op && remote.owner;
+        }
+        room.relist(&key);
     }
 
     /// Everyone online, in name order, as the admin API shows them
