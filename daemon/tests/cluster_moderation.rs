@@ -3,8 +3,8 @@
 //! operator's) is told once to every node's room, whichever node was
 //! asked and whichever holds the session; so are a ban and a mute.
 
-use chat_protocol::{ByeCode, ClientEvent, Identity, ModerationAction, ServerEvent};
-use testkit::{Daemon, Nats, RawClient};
+use chat_protocol::{ByeCode, ClientEvent, Identity, ModerationAction, RejectCode, ServerEvent};
+use testkit::{Daemon, Nats, Outcome, RawClient};
 
 fn node(nats: &Nats, name: &str) -> Daemon {
     Daemon::builder().cluster(&nats.url(), name).start()
@@ -133,7 +133,11 @@ async fn every_node_s_room_is_told_of_a_ban_and_a_mute_once() {
     let two = node(&nats, "n2");
     let mut w1 = join(&one, "w1", None).await;
     let mut w2 = join(&two, "w2", None).await;
-    let mut bob = join(&two, "bob", None).await;
+    // From an address of its own: the ban takes it in.
+    let ws = testkit::connect_from(&two.url, "127.0.0.40".parse().unwrap()).await;
+    let mut bob = RawClient::join_on(ws, &two.read_key(), "bob", "")
+        .await
+        .joined();
     let _erin = join(&one, "erin", None).await;
     for w in [&mut w1, &mut w2] {
         for name in ["bob", "erin"] {
@@ -254,4 +258,55 @@ async fn an_operator_on_another_node_is_marked_op() {
     one.chatctl_json(&["deop", "carol"]);
     told(&mut early, ModerationAction::Deop).await;
     assert_eq!(marked(&mut early).await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_ban_of_an_unregistered_name_on_another_node_takes_its_identity_and_address() {
+    let nats = Nats::start();
+    // Under "open", an identity join registers nothing.
+    let open = |name| {
+        Daemon::builder()
+            .config("names = \"open\"\n")
+            .cluster(&nats.url(), name)
+            .start()
+    };
+    let (one, two) = (open("n1"), open("n2"));
+    let bob = Identity::from_seed(&[11; 32]);
+    let ws = testkit::connect_from(&two.url, "127.0.0.30".parse().unwrap()).await;
+    let mut session = RawClient::join_as_on(ws, &two.read_key(), "bob", "", Some(&bob))
+        .await
+        .joined();
+
+    let answer = one.chatctl_json(&["ban", "bob"]);
+    let fingerprint = bob.public().fingerprint().to_string();
+    assert_eq!(
+        answer["ban"]["also"],
+        serde_json::json!([format!("key:{fingerprint}"), "addr:127.0.0.30"]),
+        "{answer}"
+    );
+    let (events, _) = session.recv_to_close().await;
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            ServerEvent::Bye {
+                code: ByeCode::Banned,
+                ..
+            }
+        )),
+        "{events:?}"
+    );
+    // The identity under another name, and the address, are refused on
+    // either node.
+    for d in [&one, &two] {
+        let ws = testkit::connect_from(&d.url, "127.0.0.31".parse().unwrap()).await;
+        assert!(matches!(
+            RawClient::join_as_on(ws, &d.read_key(), "robert", "", Some(&bob)).await,
+            Outcome::Rejected(RejectCode::Banned, _)
+        ));
+        let ws = testkit::connect_from(&d.url, "127.0.0.30".parse().unwrap()).await;
+        assert!(matches!(
+            RawClient::join_as_on(ws, &d.read_key(), "zed", "", None).await,
+            Outcome::Rejected(RejectCode::Banned, _)
+        ));
+    }
 }

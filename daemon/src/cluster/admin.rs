@@ -233,6 +233,49 @@ pub async fn kick_elsewhere(
     Ok((claim.node, written))
 }
 
+/// The session of `name` on another node: the identity it proved (from
+/// its claim) and, when `address` is asked, its address (from its node's
+/// answer to a `users` order, `None` when none comes within [`USERS_WAIT`]).
+/// `None`: no other node holds the name, or NATS did not say in time.
+pub async fn session_elsewhere(
+    node: &Node,
+    name: &str,
+    address: bool,
+) -> Option<(Option<chat_protocol::IdentityKey>, Option<std::net::IpAddr>)> {
+    let claim = tokio::time::timeout(HOLDER_WAIT, node.names.claim_of(name))
+        .await
+        .ok()?
+        .ok()??;
+    if claim.node == node.name() {
+        return None;
+    }
+    if !address {
+        return Some((claim.identity, None));
+    }
+    let theirs = |a: &UsersAnswer| a.node == claim.node;
+    let answers = node
+        .cluster
+        .ask_all(Order::Users, USERS_WAIT, |payload| {
+            UsersAnswer::decode(payload).is_some_and(|a| theirs(&a))
+        })
+        .await
+        .unwrap_or_default();
+    let ip = answers
+        .iter()
+        .filter_map(|payload| UsersAnswer::decode(payload))
+        .filter(theirs)
+        .flat_map(|a| a.users)
+        .find(|u| u.name.eq_ignore_ascii_case(name))
+        .and_then(|u| {
+            u.address
+                .parse::<std::net::SocketAddr>()
+                .map(|a| a.ip())
+                .or_else(|_| u.address.parse::<std::net::IpAddr>())
+                .ok()
+        });
+    Some((claim.identity, ip))
+}
+
 /// Tells the other nodes' rooms of a kick of `name`, a session of this
 /// node's (ended here): a failure is logged, since the session ends
 /// anyway and the other rooms see its leave.

@@ -191,15 +191,30 @@ fn trusted_proxies(m: &Moderating) -> impl Iterator<Item = Cidr> {
 /// identity it proved, and (for the admin's bans: operators see no
 /// addresses) its address, unless that is a trusted proxy's.
 pub fn session_covers(m: &Moderating, name: &str, admin: bool) -> Vec<BanTarget> {
-    let Some(member) = m.hub.member(name) else {
-        return Vec::new();
-    };
+    match m.hub.member(name) {
+        Some(member) => covers(m, member.identity, Some(member.addr.ip()), admin),
+        None => Vec::new(),
+    }
+}
+
+/// What a ban by name takes in from a session (here or on another node
+/// of a cluster) that proved `identity` from `ip`: the identity, and for
+/// the admin's bans the address, unless that is a trusted proxy's.
+pub fn covers(
+    m: &Moderating,
+    identity: Option<chat_protocol::IdentityKey>,
+    ip: Option<std::net::IpAddr>,
+    admin: bool,
+) -> Vec<BanTarget> {
     let mut also = Vec::new();
-    if let Some(identity) = member.identity {
+    if let Some(identity) = identity {
         also.push(BanTarget::Key(identity.fingerprint()));
     }
-    let ip = crate::moderation::ban::plain(member.addr.ip());
-    if admin && !trusted_proxies(m).any(|p| p.contains(ip)) {
+    let ip = ip.map(crate::moderation::ban::plain);
+    if let Some(ip) = ip
+        && admin
+        && !trusted_proxies(m).any(|p| p.contains(ip))
+    {
         also.push(BanTarget::Addr {
             addr: ip,
             prefix: None,
