@@ -163,6 +163,7 @@ impl AppState {
             hub: self.hub.clone(),
             registry: self.registry.clone(),
             moderation: self.moderation.clone(),
+            audit: self.audit.clone(),
             facts: self.facts.clone(),
             rotation: self.rotation(),
             reload: self.reload(),

@@ -310,3 +310,44 @@ async fn a_ban_of_an_unregistered_name_on_another_node_takes_its_identity_and_ad
         ));
     }
 }
+
+#[tokio::test]
+async fn the_audit_on_any_node_shows_every_node_s_acts_in_time_order() {
+    let nats = Nats::start();
+    let one = node(&nats, "n1");
+    let two = node(&nats, "n2");
+    let _erin = join(&two, "erin", None).await;
+    one.chatctl_json(&["ban", "mallory", "--reason", "spam"]);
+    two.chatctl_json(&["mute", "erin", "--for", "10m"]);
+    one.chatctl_json(&["unban", "mallory"]);
+    let want = [
+        ("ban", "mallory", "n1"),
+        ("mute", "erin", "n2"),
+        ("unban", "mallory", "n1"),
+    ]
+    .map(|(a, t, n)| (a.to_string(), t.to_string(), n.to_string()));
+    for d in [&one, &two] {
+        // Each node publishes its acts as it records them: the other
+        // node's are there within a moment.
+        let audit = testkit::wait_until("every node's acts in the audit", || {
+            let audit = d.chatctl_json(&["audit"]);
+            (audit["entries"].as_array().map_or(0, Vec::len) >= want.len()).then_some(audit)
+        });
+        assert!(audit.get("warning").is_none(), "{audit}");
+        let acts: Vec<(String, String, String)> = audit["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["action"].as_str().unwrap().to_string(),
+                    e["target"].as_str().unwrap().to_string(),
+                    e["node"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(acts, want, "{audit}");
+        let (_, table, _) = d.chatctl(&["audit"]);
+        assert!(table.contains("NODE"), "{table}");
+    }
+}

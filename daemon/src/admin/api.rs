@@ -338,13 +338,14 @@ struct Since {
 }
 
 async fn audit(
-    State(Parts { moderating, .. }): State<Parts>,
+    State(Parts {
+        moderating, peers, ..
+    }): State<Parts>,
     axum::extract::Query(Since { since }): axum::extract::Query<Since>,
 ) -> Answer<chat_protocol::admin::Audit> {
     let from = since.map_or(0, |secs| {
         chat_protocol::clock::now_ms().saturating_sub(secs.saturating_mul(1000))
     });
-    Ok(Json(chat_protocol::admin::Audit {
-        entries: moderating.audit.since(from),
-    }))
+    let (entries, warning) = peers.audit(&moderating.audit, from).await;
+    Ok(Json(chat_protocol::admin::Audit { entries, warning }))
 }

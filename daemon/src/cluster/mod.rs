@@ -45,6 +45,7 @@
 //! allowed, deletes denied), and opened with `get_key_value`.
 
 pub(crate) mod admin;
+pub(crate) mod audit;
 pub(crate) mod changes;
 pub(crate) mod claim;
 pub(crate) mod control;
@@ -241,6 +242,13 @@ impl Cluster {
                 )
                 .await?;
         }
+        cluster
+            .create_or_update(
+                &setup,
+                cluster.audit_config(),
+                "create the moderation record's stream",
+            )
+            .await?;
         Ok(cluster)
     }
 

@@ -102,6 +102,7 @@ impl Moderating {
                 target: target.to_string(),
                 reason: reason.map(str::to_string),
                 until,
+                node: None,
             },
         );
     }
