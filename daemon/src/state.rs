@@ -99,6 +99,7 @@ impl AppState {
             registry: self.registry.clone(),
             moderation: self.moderation.clone(),
             audit: self.audit.clone(),
+            metrics: self.metrics.clone(),
         }
     }
 

@@ -17,7 +17,7 @@ use super::peer::Peer;
 use super::{Failure, Parts};
 use crate::cluster::admin::KickElsewhere;
 use crate::cluster::changes::ChangeError;
-use crate::metrics::labels::{ModerationAction, PasswordChange};
+use crate::metrics::labels::PasswordChange;
 use crate::ops;
 
 pub(super) type Answer<T> = Result<Json<T>, Failure>;
@@ -253,7 +253,6 @@ async fn kick(
         hub,
         peers,
         moderating,
-        metrics,
         ..
     }): State<Parts>,
     ConnectInfo(peer): ConnectInfo<Peer>,
@@ -270,7 +269,6 @@ async fn kick(
     match peers.kick(&hub, &name, &reason, None).await {
         Ok(kicked) => {
             moderating.record(&actor, "kick", &kicked.name, shown, None);
-            metrics.moderation_actions.inc(ModerationAction::Kick);
             Ok(Json(Kicked {
                 name: kicked.name,
                 node: kicked.node,

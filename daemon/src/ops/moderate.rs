@@ -76,11 +76,13 @@ pub struct Moderating {
     pub moderation: Arc<Moderation>,
     /// The record of who did what.
     pub audit: Arc<crate::moderation::audit::Audit>,
+    /// Counts each act (`chatd_moderation_actions_total`).
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Moderating {
     /// Records an act of `actor` (a journal line and a line of the audit
-    /// file).
+    /// file) and counts it.
     pub fn record(
         &self,
         actor: &Actor,
@@ -89,6 +91,9 @@ impl Moderating {
         reason: Option<&str>,
         until: Option<u64>,
     ) {
+        if let Some(counted) = crate::metrics::labels::ModerationAction::of(action) {
+            self.metrics.moderation_actions.inc(counted);
+        }
         let uid = match actor {
             Actor::Admin { uid, .. } => Some(*uid),
             Actor::Operator(_) => None,
