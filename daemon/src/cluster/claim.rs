@@ -85,11 +85,23 @@ impl Drop for Waiting {
 }
 
 impl Names {
-    /// Claims `name` for a user of this node, trying again while NATS
-    /// cannot decide, until `deadline` (see the module documentation).
+    /// Claims `name` for a user of this node who proved `identity` and
+    /// is not known to own the name ([`Names::claim_as`]).
+    pub async fn claim(
+        &self,
+        name: &str,
+        identity: Option<chat_protocol::IdentityKey>,
+        deadline: Instant,
+    ) -> Result<(), ClaimError> {
+        self.claim_as(name, identity, false, deadline).await
+    }
+
+    /// Claims `name` for a user of this node (`owner`: who proved one of
+    /// the name's registered keys, as the claim tells the other nodes),
+    /// trying again while NATS cannot decide, until `deadline` (see the module documentation).
     /// `Err(Taken)`: someone holds it; `Err(Cluster)`: NATS could not
     /// decide in time.
-    pub async fn claim(
+    pub async fn claim_as(
         &self,
         name: &str,
         identity: Option<chat_protocol::IdentityKey>,

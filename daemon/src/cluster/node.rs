@@ -125,7 +125,7 @@ impl Node {
         owner: bool,
         deadline: tokio::time::Instant,
     ) -> Result<(), Claim> {
-        match self.names.claim(name, identity, owner, deadline).await {
+        match self.names.claim_as(name, identity, owner, deadline).await {
             Ok(()) => Ok(()),
             Err(ClaimError::Taken) => Err(Claim::Taken),
             Err(ClaimError::Cluster(e)) => {
