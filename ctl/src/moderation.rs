@@ -130,30 +130,41 @@ pub fn unmuted(u: &Unmuted) -> String {
     format!("lifted the mute of {}\n", one_line(&u.name))
 }
 
-/// `chatctl audit`.
+/// `chatctl audit` (a NODE column in a cluster's answer).
 pub fn audit(a: &Audit) -> String {
+    let warning = a
+        .warning
+        .as_deref()
+        .map(|w| format!("warning: {}\n", one_line(w)))
+        .unwrap_or_default();
     if a.entries.is_empty() {
-        return "nothing was recorded\n".into();
+        return format!("{warning}nothing was recorded\n");
     }
+    let nodes = a.entries.iter().any(|e| e.node.is_some());
     let rows: Vec<Vec<String>> = a
         .entries
         .iter()
         .map(|e| {
-            vec![
+            let mut row = vec![
                 local_time(e.ts / 1000),
                 one_line(&e.actor),
                 one_line(&e.action),
                 one_line(&e.target),
                 e.reason.as_deref().map(one_line).unwrap_or_default(),
                 e.until.map(|u| local_time(u / 1000)).unwrap_or_default(),
-            ]
+            ];
+            if nodes {
+                row.push(e.node.as_deref().map(one_line).unwrap_or_default());
+            }
+            row
         })
         .collect();
-    table(
-        &["WHEN", "BY", "ACTION", "TARGET", "REASON", "UNTIL"],
-        &rows,
-        &[false; 6],
-    )
+    let mut headers = vec!["WHEN", "BY", "ACTION", "TARGET", "REASON", "UNTIL"];
+    if nodes {
+        headers.push("NODE");
+    }
+    let right = vec![false; headers.len()];
+    format!("{}{warning}", table(&headers, &rows, &right))
 }
 
 /// `chatctl operators`.

@@ -99,6 +99,7 @@ impl AppState {
             registry: self.registry.clone(),
             moderation: self.moderation.clone(),
             audit: self.audit.clone(),
+            metrics: self.metrics.clone(),
         }
     }
 
@@ -163,6 +164,7 @@ impl AppState {
             hub: self.hub.clone(),
             registry: self.registry.clone(),
             moderation: self.moderation.clone(),
+            audit: self.audit.clone(),
             facts: self.facts.clone(),
             rotation: self.rotation(),
             reload: self.reload(),

@@ -24,7 +24,12 @@ async fn a_ban_on_one_node_ends_the_session_on_another() {
     let one = node(&nats, "n1");
     let two = node(&nats, "n2");
     let mut watcher = join(&two, "watcher").await.joined();
-    let mut bob = join(&two, "bob").await.joined();
+    // From an address of its own: the ban takes it in (bob is not
+    // registered), and the others' must not be.
+    let ws = testkit::connect_from(&two.url, "127.0.0.40".parse().unwrap()).await;
+    let mut bob = RawClient::join_on(ws, &two.read_key(), "bob", "")
+        .await
+        .joined();
 
     let start = Instant::now();
     let answer = one.chatctl_json(&["ban", "bob", "--reason", "spam"]);

@@ -17,7 +17,7 @@ use super::peer::Peer;
 use super::{Failure, Parts};
 use crate::cluster::admin::KickElsewhere;
 use crate::cluster::changes::ChangeError;
-use crate::metrics::labels::{ModerationAction, PasswordChange};
+use crate::metrics::labels::PasswordChange;
 use crate::ops;
 
 pub(super) type Answer<T> = Result<Json<T>, Failure>;
@@ -267,7 +267,6 @@ async fn kick(
         hub,
         peers,
         moderating,
-        metrics,
         ..
     }): State<Parts>,
     ConnectInfo(peer): ConnectInfo<Peer>,
@@ -281,42 +280,12 @@ async fn kick(
     }
     let actor = super::peer::admin(peer.uid);
     let shown = (!reason.is_empty()).then_some(reason.as_str());
-    if let Some(member) = hub.member(&name) {
-        // Told first, as every moderation is; then the session ends.
-        hub.tell(&chat_protocol::ServerEvent::Moderation {
-            room: None,
-            action: chat_protocol::ModerationAction::Kick,
-            target: member.name.clone(),
-            by: None,
-            until: None,
-            reason: shown.map(str::to_string),
-            ts: chat_protocol::clock::now_ms(),
-        });
-        ops::kick::here(&hub, &name, &reason);
-        moderating.record(&actor, "kick", &member.name, shown, None);
-        metrics.moderation_actions.inc(ModerationAction::Kick);
-        return Ok(Json(Kicked {
-            name: member.name.clone(),
-            node: None,
-        }));
-    }
-    match peers.kick_elsewhere(&name, &reason).await {
-        Ok(node) => {
-            // Told here; the other nodes' rooms see the leave.
-            hub.tell(&chat_protocol::ServerEvent::Moderation {
-                room: None,
-                action: chat_protocol::ModerationAction::Kick,
-                target: name.clone(),
-                by: None,
-                until: None,
-                reason: shown.map(str::to_string),
-                ts: chat_protocol::clock::now_ms(),
-            });
-            moderating.record(&actor, "kick", &name, shown, None);
-            metrics.moderation_actions.inc(ModerationAction::Kick);
+    match peers.kick(&hub, &name, &reason, None).await {
+        Ok(kicked) => {
+            moderating.record(&actor, "kick", &kicked.name, shown, None);
             Ok(Json(Kicked {
-                name,
-                node: Some(node),
+                name: kicked.name,
+                node: kicked.node,
             }))
         }
         Err(KickElsewhere::NoSuchUser) => Err(Failure::new(
@@ -384,13 +353,14 @@ struct Since {
 }
 
 async fn audit(
-    State(Parts { moderating, .. }): State<Parts>,
+    State(Parts {
+        moderating, peers, ..
+    }): State<Parts>,
     axum::extract::Query(Since { since }): axum::extract::Query<Since>,
 ) -> Answer<chat_protocol::admin::Audit> {
     let from = since.map_or(0, |secs| {
         chat_protocol::clock::now_ms().saturating_sub(secs.saturating_mul(1000))
     });
-    Ok(Json(chat_protocol::admin::Audit {
-        entries: moderating.audit.since(from),
-    }))
+    let (entries, warning) = peers.audit(&moderating.audit, from).await;
+    Ok(Json(chat_protocol::admin::Audit { entries, warning }))
 }

@@ -186,21 +186,24 @@ pub enum KickElsewhere {
     Unavailable(String),
 }
 
-/// Kicks `name`, not on this node, on the node that holds it: returns that
-/// node once the order is sent.
+/// Kicks `name`, not on this node, on the node that holds it, by the
+/// operator `by` (`None`: the admin): every other node tells its room, and
+/// the holder ends the session. The node that holds it and the name as its
+/// user wrote it, once the order is sent.
 pub async fn kick_elsewhere(
     node: &Node,
     name: &str,
     reason: &str,
-) -> Result<String, KickElsewhere> {
+    by: Option<String>,
+) -> Result<(String, String), KickElsewhere> {
     if !chat_protocol::valid_username(name) {
         return Err(KickElsewhere::NoSuchUser);
     }
     if !node.cluster.connected() {
         return Err(KickElsewhere::Unavailable("NATS is out of reach".into()));
     }
-    let holder = match tokio::time::timeout(HOLDER_WAIT, node.names.holder(name)).await {
-        Ok(Ok(holder)) => holder,
+    let claim = match tokio::time::timeout(HOLDER_WAIT, node.names.claim_of(name)).await {
+        Ok(Ok(claim)) => claim,
         Ok(Err(e)) => return Err(KickElsewhere::Unavailable(e.to_string())),
         Err(_) => {
             return Err(KickElsewhere::Unavailable(
@@ -210,17 +213,85 @@ pub async fn kick_elsewhere(
     };
     // Held by this node but not in its room: a join not yet admitted, or
     // a leave not yet released.
-    let holder = holder
-        .filter(|h| h != node.name())
+    let claim = claim
+        .filter(|h| h.node != node.name())
         .ok_or(KickElsewhere::NoSuchUser)?;
+    let written = if claim.name.eq_ignore_ascii_case(name) {
+        claim.name
+    } else {
+        name.to_string()
+    };
     node.cluster
         .send(Order::Kick {
-            name: name.to_string(),
+            name: written.clone(),
             reason: reason.to_string(),
+            by,
+            node: Some(claim.node.clone()),
         })
         .await
         .map_err(|e| KickElsewhere::Unavailable(e.to_string()))?;
-    Ok(holder)
+    Ok((claim.node, written))
+}
+
+/// The session of `name` on another node: the identity it proved (from
+/// its claim) and, when `address` is asked, its address (from its node's
+/// answer to a `users` order, `None` when none comes within [`USERS_WAIT`]).
+/// `None`: no other node holds the name, or NATS did not say in time.
+pub async fn session_elsewhere(
+    node: &Node,
+    name: &str,
+    address: bool,
+) -> Option<(Option<chat_protocol::IdentityKey>, Option<std::net::IpAddr>)> {
+    let claim = tokio::time::timeout(HOLDER_WAIT, node.names.claim_of(name))
+        .await
+        .ok()?
+        .ok()??;
+    if claim.node == node.name() {
+        return None;
+    }
+    if !address {
+        return Some((claim.identity, None));
+    }
+    let theirs = |a: &UsersAnswer| a.node == claim.node;
+    let answers = node
+        .cluster
+        .ask_all(Order::Users, USERS_WAIT, |payload| {
+            UsersAnswer::decode(payload).is_some_and(|a| theirs(&a))
+        })
+        .await
+        .unwrap_or_default();
+    let ip = answers
+        .iter()
+        .filter_map(|payload| UsersAnswer::decode(payload))
+        .filter(theirs)
+        .flat_map(|a| a.users)
+        .find(|u| u.name.eq_ignore_ascii_case(name))
+        .and_then(|u| {
+            u.address
+                .parse::<std::net::SocketAddr>()
+                .map(|a| a.ip())
+                .or_else(|_| u.address.parse::<std::net::IpAddr>())
+                .ok()
+        });
+    Some((claim.identity, ip))
+}
+
+/// Tells the other nodes' rooms of a kick of `name`, a session of this
+/// node's (ended here): a failure is logged, since the session ends
+/// anyway and the other rooms see its leave.
+pub async fn kicked_here(node: &Node, name: &str, reason: &str, by: Option<String>) {
+    let order = Order::Kick {
+        name: name.to_string(),
+        reason: reason.to_string(),
+        by,
+        node: Some(node.name().to_string()),
+    };
+    if let Err(e) = node.cluster.send(order).await {
+        tracing::warn!(
+            name,
+            "cluster: the other nodes' rooms were not told of the kick (they see the leave): {e}"
+        );
+    }
 }
 
 /// Sends an admin's notice, already shown on this node, on to the other

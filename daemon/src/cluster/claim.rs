@@ -85,14 +85,27 @@ impl Drop for Waiting {
 }
 
 impl Names {
-    /// Claims `name` for a user of this node, trying again while NATS
-    /// cannot decide, until `deadline` (see the module documentation).
-    /// `Err(Taken)`: someone holds it; `Err(Cluster)`: NATS could not
-    /// decide in time.
+    /// Claims `name` for a user of this node who proved `identity` and
+    /// is not known to own the name ([`Names::claim_as`]).
     pub async fn claim(
         &self,
         name: &str,
         identity: Option<chat_protocol::IdentityKey>,
+        deadline: Instant,
+    ) -> Result<(), ClaimError> {
+        self.claim_as(name, identity, false, deadline).await
+    }
+
+    /// Claims `name` for a user of this node (`owner`: who proved one of
+    /// the name's registered keys, as the claim tells the other nodes),
+    /// trying again while NATS cannot decide, until `deadline` (see the module documentation).
+    /// `Err(Taken)`: someone holds it; `Err(Cluster)`: NATS could not
+    /// decide in time.
+    pub async fn claim_as(
+        &self,
+        name: &str,
+        identity: Option<chat_protocol::IdentityKey>,
+        owner: bool,
         deadline: Instant,
     ) -> Result<(), ClaimError> {
         if Instant::now() >= deadline {
@@ -101,7 +114,7 @@ impl Names {
         let (tx, rx) = oneshot::channel();
         let task = self.clone();
         let owned = name.to_string();
-        tokio::spawn(async move { task.claim_task(owned, identity, deadline, tx).await });
+        tokio::spawn(async move { task.claim_task(owned, identity, owner, deadline, tx).await });
         let mut waiting = Waiting {
             rx: Some(rx),
             names: self.clone(),
@@ -131,11 +144,16 @@ impl Names {
         self,
         name: String,
         identity: Option<chat_protocol::IdentityKey>,
+        owner: bool,
         deadline: Instant,
         tx: oneshot::Sender<Result<(), ClaimError>>,
     ) {
         let key = key_of(&name);
-        let value = Holder::new(self.node(), &name, identity).encode();
+        let value = Holder {
+            owner,
+            ..Holder::new(self.node(), &name, identity)
+        }
+        .encode();
         match self.try_create(&key, &value, deadline).await {
             Tried::Created(revision) => {
                 self.held

@@ -31,12 +31,21 @@ use crate::ops;
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Order {
-    /// End `name`'s session, if it is on this node, with `reason`.
+    /// Tell this node's room that `name` is kicked (a `moderation`
+    /// event), then end `name`'s session with `reason` if it is on this
+    /// node and `node` names this one (or is absent, as an older node sends
+    /// it).
     Kick {
         /// The user's name (any case).
         name: String,
         /// Shown to the user and to the room.
         reason: String,
+        /// The operator who kicked (absent: the admin).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+        /// The node that holds the session (absent: whichever does).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node: Option<String>,
     },
     /// Show an admin's notice to this node's users.
     Notice {
@@ -120,9 +129,23 @@ impl Order {
     /// is checked when it is shown). `Err` says what is wrong.
     fn check(&self) -> Result<(), String> {
         match self {
-            Order::Kick { name, reason } => {
+            Order::Kick {
+                name,
+                reason,
+                by,
+                node,
+            } => {
                 if !chat_protocol::valid_username(name) {
                     return Err("a kick of a name that is not valid".into());
+                }
+                if by
+                    .as_deref()
+                    .is_some_and(|b| !chat_protocol::valid_username(b))
+                {
+                    return Err("a kick by an operator whose name is not valid".into());
+                }
+                if node.as_deref().is_some_and(|n| !super::valid_node_name(n)) {
+                    return Err("a kick on a node whose name is not valid".into());
                 }
                 ops::kick::check_reason(reason).map_err(|e| format!("a kick's reason: {e}"))
             }
@@ -317,8 +340,20 @@ pub async fn run(node: Arc<Node>, ctx: Context) {
 async fn carry_out(node: &Node, ctx: &Context, control: Control, reply: Option<String>) {
     let origin = control.origin;
     match control.order {
-        Order::Kick { name, reason } => {
-            if let Some(member) = ops::kick::here(&ctx.hub, &name, &reason) {
+        Order::Kick {
+            name,
+            reason,
+            by,
+            node: holder,
+        } => {
+            // Every node's room is told once; the node that holds the
+            // session ends it after.
+            let ours = holder.as_deref().is_none_or(|h| h == node.name());
+            let member = ours.then(|| ctx.hub.member(&name)).flatten();
+            let target = member.as_ref().map_or(name.as_str(), |m| m.name.as_str());
+            ops::kick::tell(&ctx.hub, target, by, &reason);
+            if let Some(member) = member {
+                ops::kick::end(&member, &reason);
                 tracing::info!(name = %member.name, reason = %reason, from = %origin, "admin: user kicked (asked on another node)");
             }
         }
@@ -368,6 +403,14 @@ mod tests {
             Order::Kick {
                 name: "ace".into(),
                 reason: "flood".into(),
+                by: None,
+                node: None,
+            },
+            Order::Kick {
+                name: "ace".into(),
+                reason: "flood".into(),
+                by: Some("dave".into()),
+                node: Some("n2".into()),
             },
             Order::Notice { text: "hi".into() },
             Order::Reload,
@@ -399,6 +442,8 @@ mod tests {
             // What reaches users and subjects is held to the local rules.
             br#"{"origin":"n1","type":"kick","name":"ace","reason":"\u001b[2J"}"#,
             br#"{"origin":"n1","type":"kick","name":"a ce","reason":"flood"}"#,
+            br#"{"origin":"n1","type":"kick","name":"ace","reason":"","by":"d ave"}"#,
+            br#"{"origin":"n1","type":"kick","name":"ace","reason":"","node":"n.>"}"#,
             br#"{"origin":"n1","type":"notice","text":"\u001b[2Jhi"}"#,
             br#"{"origin":"n1","type":"notice","text":"hi\u0000"}"#,
             br#"{"origin":"n1","type":"notice","text":"a","text":"b"}"#,

@@ -45,12 +45,14 @@
 //! allowed, deletes denied), and opened with `get_key_value`.
 
 pub(crate) mod admin;
+pub(crate) mod audit;
 pub(crate) mod changes;
 pub(crate) mod claim;
 pub(crate) mod control;
 pub(crate) mod dm;
 pub(crate) mod error;
 pub(crate) mod keys;
+pub(crate) mod kick;
 pub mod log;
 pub(crate) mod login;
 pub(crate) mod moderate;
@@ -240,6 +242,13 @@ impl Cluster {
                 )
                 .await?;
         }
+        cluster
+            .create_or_update(
+                &setup,
+                cluster.audit_config(),
+                "create the moderation record's stream",
+            )
+            .await?;
         Ok(cluster)
     }
 

@@ -39,6 +39,15 @@ impl Peers {
                 None => {
                     let admin = matches!(order.actor, Actor::Admin { .. });
                     also = moderate::session_covers(m, name, admin);
+                    if let (Peers::Cluster(node), None) = (self, m.hub.member(name)) {
+                        // On another node: its claim names the identity,
+                        // its node's users answer the address.
+                        if let Some((identity, ip)) =
+                            super::admin::session_elsewhere(node, name, admin).await
+                        {
+                            also = moderate::covers(m, identity, ip, admin);
+                        }
+                    }
                 }
             }
         }

@@ -66,6 +66,11 @@ pub struct Holder {
     /// older claims).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<chat_protocol::IdentityKey>,
+    /// Whether that identity is one of the name's registered keys, as the
+    /// node checked it at the join (the condition for an operator's
+    /// mark). Absent: no (and in older claims).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub owner: bool,
 }
 
 impl Holder {
@@ -79,6 +84,7 @@ impl Holder {
             name: name.to_string(),
             claim: Some(id.iter().map(|b| format!("{b:02x}")).collect()),
             identity,
+            owner: false,
         }
     }
 
@@ -100,6 +106,7 @@ impl Holder {
             name: name_of(key),
             claim: None,
             identity: None,
+            owner: false,
         })
     }
 }
@@ -270,6 +277,12 @@ impl Names {
 
     /// Which node holds `name`, if any.
     pub async fn holder(&self, name: &str) -> Result<Option<String>, ClusterError> {
+        Ok(self.claim_of(name).await?.map(|h| h.node))
+    }
+
+    /// The claim of `name`, if any: the node that holds it, the name as its
+    /// user wrote it, the identity its session proved.
+    pub async fn claim_of(&self, name: &str) -> Result<Option<Holder>, ClusterError> {
         let value = self
             .store
             .get(key_of(name))
@@ -280,8 +293,7 @@ impl Names {
         // kick's answer); a claim that breaks the rules holds for no one.
         Ok(value
             .and_then(|v| Holder::decode(&key, &v))
-            .map(|h| h.node)
-            .filter(|node| super::valid_node_name(node)))
+            .filter(|h| super::valid_node_name(&h.node)))
     }
 
     /// The bucket itself, for the watch of who is where.
@@ -320,6 +332,7 @@ mod tests {
                 name: "ace.b".into(),
                 claim: None,
                 identity: None,
+                owner: false,
             })
         );
         assert_eq!(Holder::decode(&key, b""), None);

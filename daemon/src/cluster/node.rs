@@ -122,9 +122,10 @@ impl Node {
         &self,
         name: &str,
         identity: Option<chat_protocol::IdentityKey>,
+        owner: bool,
         deadline: tokio::time::Instant,
     ) -> Result<(), Claim> {
-        match self.names.claim(name, identity, deadline).await {
+        match self.names.claim_as(name, identity, owner, deadline).await {
             Ok(()) => Ok(()),
             Err(ClaimError::Taken) => Err(Claim::Taken),
             Err(ClaimError::Cluster(e)) => {

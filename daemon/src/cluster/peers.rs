@@ -14,7 +14,6 @@ use chat_protocol::clock::now_secs;
 use chat_protocol::{ErrorCode, IdentityKey};
 use tokio::time::Instant;
 
-use super::admin::KickElsewhere;
 use super::changes::ChangeError;
 use super::node::Node;
 use super::start::{StartError, Started, Starting};
@@ -139,13 +138,14 @@ impl Peers {
         hub: &Hub,
         name: &str,
         identity: Option<IdentityKey>,
+        owner: bool,
         deadline: Instant,
     ) -> Result<bool, Claim> {
         match self {
             Peers::Alone => Ok(false),
             Peers::Cluster(_) if hub.member(name).is_some() => Err(Claim::Taken),
             Peers::Cluster(node) => {
-                let claimed = node.claim(name, identity, deadline).await;
+                let claimed = node.claim(name, identity, owner, deadline).await;
                 if let (Err(Claim::Taken), Some(cluster)) = (&claimed, &node.metrics.cluster) {
                     cluster.name_conflicts.inc(NameConflict::Taken);
                 }
@@ -312,15 +312,6 @@ impl Peers {
                 .await
                 .map_err(ChangeError::NotStored),
             Peers::Cluster(node) => super::changes::set_password(node, keyring, hash).await,
-        }
-    }
-
-    /// Kicks `name`, not on this node, on the node that holds it: that
-    /// node, once the order is sent (alone: no such user).
-    pub async fn kick_elsewhere(&self, name: &str, reason: &str) -> Result<String, KickElsewhere> {
-        match self {
-            Peers::Alone => Err(KickElsewhere::NoSuchUser),
-            Peers::Cluster(node) => super::admin::kick_elsewhere(node, name, reason).await,
         }
     }
 

@@ -41,6 +41,8 @@ struct Known {
     node: Arc<str>,
     /// The identity the user proved at its join.
     identity: Option<chat_protocol::IdentityKey>,
+    /// Whether the user proved one of its name's registered keys.
+    owner: bool,
     /// When its claim was last made or renewed, as seen here.
     seen: Instant,
 }
@@ -128,6 +130,7 @@ impl Watcher {
         if let Some(known) = self.known.get_mut(key)
             && *known.node == *holder.node
             && known.identity == holder.identity
+            && known.owner == holder.owner
         {
             known.seen = now;
             return;
@@ -140,6 +143,7 @@ impl Watcher {
         let known = Known {
             node: node.clone(),
             identity: holder.identity,
+            owner: holder.owner,
             seen: now,
         };
         if let Some(old) = self.known.insert(key.to_string(), known) {
@@ -157,6 +161,7 @@ impl Watcher {
             holder.name,
             node,
             holder.identity,
+            holder.owner,
         );
     }
 

@@ -34,6 +34,8 @@ pub struct Context {
     pub registry: Arc<Registry>,
     /// The bans (a node of a cluster follows the cluster's).
     pub moderation: Arc<crate::moderation::Moderation>,
+    /// The record of moderation, whose entries go on to the cluster's.
+    pub audit: Arc<crate::moderation::audit::Audit>,
     /// This node's liveness entry (where it listens, since when).
     pub facts: Arc<Facts>,
     /// A rotation another node made, put in force here.
@@ -97,6 +99,13 @@ pub(super) async fn start(
         ctx.moderation.clone(),
     ));
     tokio::spawn(count_reconnections(node.clone(), ctx.shutdown.clone()));
+    if let Some(entries) = ctx.audit.share() {
+        tokio::spawn(super::audit::publish(
+            node.clone(),
+            entries,
+            ctx.shutdown.clone(),
+        ));
+    }
     tokio::spawn(control::run(node.clone(), ctx.clone()));
     starting
         .retry(|| async { Ok(dm::start(node, &ctx.hub, &ctx.shutdown).await?) })

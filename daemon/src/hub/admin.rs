@@ -47,20 +47,35 @@ impl Hub {
         self.lobby().users.get(&name.to_ascii_lowercase()).cloned()
     }
 
-    /// Gives or takes the operator's mark of `name`'s member here (only a
+    /// Gives or takes the operator's mark of `name`: of its member here,
+    /// in every room it is in, or of its user on another node (only a
     /// session proven with a registered key of the name can hold it), and
     /// lists it so in the Welcomes that follow.
-    /// The mark shows in every room the member is in.
     pub fn set_op(&self, name: &str, op: bool) {
         let key = name.to_ascii_lowercase();
         let member = {
-            let mut room = self.lobby();
-            let Some(member) = room.users.get(&key).cloned() else {
-                return;
-            };
-            member.op.store(op && member.owner, Ordering::Relaxed);
+            let mut guard = self.lobby();
+            let room = &mut *guard;
+            if op {
+                room.operators.insert(key.clone());
+            } else {
+                room.operators.remove(&key);
+            }
+            let member = room.users.get(&key).cloned();
+            if let Some(member) = &member {
+                member.op.store(op && member.owner, Ordering::Relaxed);
+            }
+            for remote in [room.remote.get_mut(&key), room.shadowed.get_mut(&key)]
+                .into_iter()
+                .flatten()
+            {
+                remote.op = op && remote.owner;
+            }
             room.relist(&key);
             member
+        };
+        let Some(member) = member else {
+            return;
         };
         let rooms: Vec<_> = member.rooms.lock().expect("lock").iter().cloned().collect();
         for name in rooms {

@@ -108,7 +108,13 @@ mod tests {
         let proven = join("alice", Some(alice));
         let bare = join("bob", None);
         let mut carol = join("carol", Some(other));
-        hub.remote_joined("dave".into(), "Dave".into(), Arc::from("n2"), Some(other));
+        hub.remote_joined(
+            "dave".into(),
+            "Dave".into(),
+            Arc::from("n2"),
+            Some(other),
+            false,
+        );
         assert_eq!(hub.holder("ALICE"), Some(Holder::Here(Some(alice))));
         assert_eq!(hub.holder("dave"), Some(Holder::Elsewhere(Some(other))));
         assert_eq!(hub.holder("zed"), None);

@@ -19,10 +19,17 @@ pub(super) struct Remote {
     pub(super) node: Arc<str>,
     /// The identity it proved at its join there.
     pub(super) identity: Option<IdentityKey>,
+    /// Whether it proved one of its registered name's keys there.
+    pub(super) owner: bool,
+    /// Whether it is listed as an operator: an owner whose name is an
+    /// operator's.
+    pub(super) op: bool,
 }
 
 impl Hub {
-    /// `name` (folded: `key`) joined on `node`, proving `identity`. A user
+    /// `name` (folded: `key`) joined on `node`, proving `identity` (one of
+    /// the name's registered keys: `owner`, and then it is listed `op` if
+    /// the name is an operator's). A user
     /// already listed is moved there quietly; a new one is told to
     /// everyone here, or counted for the summary in a large room; one whose
     /// name a member here still holds waits until that member has left
@@ -33,13 +40,17 @@ impl Hub {
         name: String,
         node: Arc<str>,
         identity: Option<IdentityKey>,
+        owner: bool,
     ) {
         let above = self.config().presence_summary_above;
         let mut room = self.lobby();
         room.pump();
+        let op = owner && room.operators.contains(&key);
         if let Some(known) = room.remote.get_mut(&key) {
             known.node = node;
             known.identity = identity;
+            known.owner = owner;
+            known.op = op;
             room.relist(&key);
             return;
         }
@@ -47,6 +58,8 @@ impl Hub {
             name,
             node,
             identity,
+            owner,
+            op,
         };
         if room.users.contains_key(&key) {
             room.shadowed.insert(key, remote);
@@ -70,7 +83,7 @@ impl Hub {
             online,
             ts: now_ms(),
             identity: remote.identity,
-            op: false,
+            op: remote.op,
         });
         room.remote.insert(key.clone(), remote);
         room.relist(&key);
@@ -150,6 +163,7 @@ mod tests {
             name.into(),
             Arc::from(node),
             None,
+            false,
         );
     }
 

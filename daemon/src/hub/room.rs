@@ -55,6 +55,7 @@ impl Slot {
                 users: BTreeMap::new(),
                 remote: BTreeMap::new(),
                 shadowed: BTreeMap::new(),
+                operators: std::collections::BTreeSet::new(),
                 history,
                 accepted,
                 tally: Tally::default(),
@@ -87,6 +88,10 @@ pub(super) struct Room {
     /// claim was lost while NATS was away; it is about to be ended): they
     /// are listed and told once that member has left.
     pub(super) shadowed: BTreeMap<String, remote::Remote>,
+    /// The room's operators, by folded name, as `op` and `deop` told
+    /// them ([`Hub::set_op`]): a user of another node who proved one of
+    /// its name's keys there is marked `op` by them.
+    pub(super) operators: std::collections::BTreeSet<String>,
     /// The newest accepted entries, shared with the Welcomes being built,
     /// so a join copies pointers, not texts, under the lock.
     pub(super) history: Tail,
@@ -136,7 +141,7 @@ impl Room {
                 }
                 (_, Some(_)) => {
                     let (_, r) = remote.next().expect("peeked");
-                    each(&r.name, r.identity, false);
+                    each(&r.name, r.identity, r.op);
                 }
                 (Some(_), None) => {
                     let (_, m) = local.next().expect("peeked");
@@ -164,7 +169,9 @@ impl Room {
                 member.identity,
                 member.op.load(Ordering::Relaxed),
             ),
-            (None, Some(remote)) => self.roster.set(key, &remote.name, remote.identity, false),
+            (None, Some(remote)) => self
+                .roster
+                .set(key, &remote.name, remote.identity, remote.op),
             (None, None) => self.roster.remove(key),
         }
     }

@@ -271,11 +271,11 @@ mod tests {
             } else {
                 kept.push(joined);
             }
-            hub.remote_joined(format!("r{i}"), format!("R{i}"), node.clone(), None);
+            hub.remote_joined(format!("r{i}"), format!("R{i}"), node.clone(), None, false);
         }
         hub.remote_left("r2", "n2", "left");
         // A name listed on another node, taken here: listed once, as here.
-        hub.remote_joined("sam".into(), "SAM".into(), node.clone(), None);
+        hub.remote_joined("sam".into(), "SAM".into(), node.clone(), None, false);
         let sam = join(&hub, "Sam");
         assert_eq!(sent(&sam), hub.names());
         assert!(sent(&sam).contains(&"Sam".to_string()));
@@ -283,12 +283,18 @@ mod tests {
         // A name here, joined on another node meanwhile: listed there once
         // it left here.
         let proven = Identity::from_seed(&[4; 32]).public();
-        hub.remote_joined("bob".into(), "BOB".into(), node.clone(), Some(proven));
+        hub.remote_joined(
+            "bob".into(),
+            "BOB".into(),
+            node.clone(),
+            Some(proven),
+            false,
+        );
         let bob = kept.remove(1);
         assert_eq!(bob.member.name, "bob");
         hub.leave(&bob.member, "left");
         // A user of another node that proves an identity there now.
-        hub.remote_joined("r4".into(), "R4".into(), node.clone(), Some(proven));
+        hub.remote_joined("r4".into(), "R4".into(), node.clone(), Some(proven), false);
         let last = join(&hub, "zz");
         assert_eq!(sent(&last), hub.names());
         assert_eq!(

@@ -186,9 +186,7 @@ label! {
         Shutdown = "shutdown",
         /// The name's owner joined with its key.
         NameRegistered = "name_registered",
-    }
-    later {
-        /// Banned.
+        /// A ban matched the session.
         Banned = "banned",
     }
 }
@@ -301,12 +299,10 @@ label! {
 }
 
 label! {
-    /// Moderation through this node.
+    /// Moderation through this node, by the admin or an operator.
     pub enum ModerationAction: "action" {
-        /// `chatctl kick`.
+        /// A kick.
         Kick = "kick",
-    }
-    later {
         /// A ban.
         Ban = "ban",
         /// A ban lifted.
@@ -315,6 +311,18 @@ label! {
         Mute = "mute",
         /// A mute lifted.
         Unmute = "unmute",
+        /// A name made an operator of the room.
+        Op = "op",
+        /// An operator's rights taken back.
+        Deop = "deop",
+    }
+}
+
+impl ModerationAction {
+    /// The action an entry of the record of moderation names (`None`:
+    /// one that is not a moderation action, a name's removal).
+    pub fn of(action: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|a| a.name() == action)
     }
 }
 

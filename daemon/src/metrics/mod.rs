@@ -499,9 +499,11 @@ mod tests {
         );
         assert!(text.contains("chatd_joins_total{outcome=\"busy\"} 0\n"));
         assert!(
-            !text.contains("banned"),
+            !text.contains("chatd_joins_total{outcome=\"banned\"}"),
             "values marked later have no series"
         );
+        assert!(text.contains("chatd_sessions_ended_total{reason=\"banned\"} 0\n"));
+        assert!(text.contains("chatd_moderation_actions_total{action=\"deop\"} 0\n"));
         assert!(text.contains("chatd_build_info{version=\""));
         assert!(text.contains("chatd_sent_bytes_total 0\n"));
         assert!(text.contains("chatd_outbound_queue_bytes 0\n"));

@@ -4,7 +4,8 @@
 //! `STATE_DIR/audit` (JSON lines, mode 0600), which keeps the newest
 //! [`MAX_ENTRIES`]: past twice that many lines, the file is written anew
 //! with the newest ones (atomically). In a cluster each node records the
-//! acts it carried out.
+//! acts it carried out, and hands each to the cluster's shared record
+//! (`crate::cluster::audit`), which `chatctl audit` reads on any node.
 
 use std::collections::VecDeque;
 use std::io::Write as _;
@@ -27,7 +28,13 @@ pub struct Audit {
     path: PathBuf,
     /// The newest entries, oldest first, and the lines the file holds.
     kept: Mutex<(VecDeque<AuditEntry>, usize)>,
+    /// In a cluster: where each entry goes on to the shared record.
+    shared: std::sync::OnceLock<tokio::sync::mpsc::Sender<AuditEntry>>,
 }
+
+/// Entries waiting for the shared record at most (NATS slow or away):
+/// past it, an entry is kept in this node's file only.
+pub const SHARED_QUEUE: usize = 256;
 
 impl Audit {
     /// Reads `STATE_DIR/audit` (absent: empty; a line that does not read
@@ -66,7 +73,15 @@ impl Audit {
         Ok(Self {
             path,
             kept: Mutex::new((entries, lines)),
+            shared: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Hands every entry recorded from now on to the receiver too (a node
+    /// of a cluster's publisher, once); `None` if it was done before.
+    pub fn share(&self) -> Option<tokio::sync::mpsc::Receiver<AuditEntry>> {
+        let (tx, rx) = tokio::sync::mpsc::channel(SHARED_QUEUE);
+        self.shared.set(tx).ok().map(|()| rx)
     }
 
     /// Records `entry` (by the admin of `uid`, or an operator): the
@@ -85,6 +100,13 @@ impl Audit {
             entry.target,
             entry.actor
         );
+        if let Some(shared) = self.shared.get()
+            && shared.try_send(entry.clone()).is_err()
+        {
+            tracing::warn!(
+                "moderation: an act was recorded on this node only (the cluster's record is not keeping up)"
+            );
+        }
         let mut kept = self.kept.lock().expect("lock");
         let line = serde_json::to_string(&entry).expect("an entry serializes");
         kept.0.push_back(entry);

@@ -1,6 +1,8 @@
-//! A kick on this node: the admin API's, and one another node sends on.
+//! A kick on this node: the room told (a `moderation` event), then the
+//! session ended. The admin API's and an operator's kicks, and one another
+//! node sends on, all go through here (`crate::cluster::Peers::kick`).
 
-use std::sync::Arc;
+use chat_protocol::{ModerationAction, ServerEvent};
 
 use crate::ending::Ending;
 use crate::hub::{Hub, Member};
@@ -17,10 +19,22 @@ pub fn check_reason(reason: &str) -> Result<(), String> {
         .map_err(|(_, e)| e)
 }
 
-/// Ends `name`'s session here (any case) with `reason`: the member
-/// kicked, or `None` when no one here has that name.
-pub fn here(hub: &Hub, name: &str, reason: &str) -> Option<Arc<Member>> {
-    let member = hub.member(name)?;
+/// Tells everyone here that `target` is kicked, by the operator `by`
+/// (`None`: the admin), for `reason` (empty: none given). Told before the
+/// session ends, as every moderation is.
+pub fn tell(hub: &Hub, target: &str, by: Option<String>, reason: &str) {
+    hub.tell(&ServerEvent::Moderation {
+        room: None,
+        action: ModerationAction::Kick,
+        target: target.to_string(),
+        by,
+        until: None,
+        reason: (!reason.is_empty()).then(|| reason.to_string()),
+        ts: chat_protocol::clock::now_ms(),
+    });
+}
+
+/// Ends `member`'s session with `reason`.
+pub fn end(member: &Member, reason: &str) {
     member.control.end(Ending::kicked(reason));
-    Some(member)
 }

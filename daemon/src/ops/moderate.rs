@@ -76,11 +76,13 @@ pub struct Moderating {
     pub moderation: Arc<Moderation>,
     /// The record of who did what.
     pub audit: Arc<crate::moderation::audit::Audit>,
+    /// Counts each act (`chatd_moderation_actions_total`).
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Moderating {
     /// Records an act of `actor` (a journal line and a line of the audit
-    /// file).
+    /// file) and counts it.
     pub fn record(
         &self,
         actor: &Actor,
@@ -89,6 +91,9 @@ impl Moderating {
         reason: Option<&str>,
         until: Option<u64>,
     ) {
+        if let Some(counted) = crate::metrics::labels::ModerationAction::of(action) {
+            self.metrics.moderation_actions.inc(counted);
+        }
         let uid = match actor {
             Actor::Admin { uid, .. } => Some(*uid),
             Actor::Operator(_) => None,
@@ -102,6 +107,7 @@ impl Moderating {
                 target: target.to_string(),
                 reason: reason.map(str::to_string),
                 until,
+                node: None,
             },
         );
     }
@@ -191,15 +197,30 @@ fn trusted_proxies(m: &Moderating) -> impl Iterator<Item = Cidr> {
 /// identity it proved, and (for the admin's bans: operators see no
 /// addresses) its address, unless that is a trusted proxy's.
 pub fn session_covers(m: &Moderating, name: &str, admin: bool) -> Vec<BanTarget> {
-    let Some(member) = m.hub.member(name) else {
-        return Vec::new();
-    };
+    match m.hub.member(name) {
+        Some(member) => covers(m, member.identity, Some(member.addr.ip()), admin),
+        None => Vec::new(),
+    }
+}
+
+/// What a ban by name takes in from a session (here or on another node
+/// of a cluster) that proved `identity` from `ip`: the identity, and for
+/// the admin's bans the address, unless that is a trusted proxy's.
+pub fn covers(
+    m: &Moderating,
+    identity: Option<chat_protocol::IdentityKey>,
+    ip: Option<std::net::IpAddr>,
+    admin: bool,
+) -> Vec<BanTarget> {
     let mut also = Vec::new();
-    if let Some(identity) = member.identity {
+    if let Some(identity) = identity {
         also.push(BanTarget::Key(identity.fingerprint()));
     }
-    let ip = crate::moderation::ban::plain(member.addr.ip());
-    if admin && !trusted_proxies(m).any(|p| p.contains(ip)) {
+    let ip = ip.map(crate::moderation::ban::plain);
+    if let Some(ip) = ip
+        && admin
+        && !trusted_proxies(m).any(|p| p.contains(ip))
+    {
         also.push(BanTarget::Addr {
             addr: ip,
             prefix: None,

@@ -114,10 +114,17 @@ pub async fn take(parts: &Parts, asked: &Asked<'_>, deadline: Instant) -> Result
             .is_some_and(|record| record.keys.contains(&key)),
         _ => false,
     };
+    // What the claim tells the other nodes (for the `op` mark): a join
+    // that registers its name as it joins is not known to own it yet.
+    let claims_owner = proven_owner || keys.is_some();
     let mut pause = FIRST_PAUSE;
     let mut asked_elsewhere = false;
     loop {
-        let claimed = match parts.peers.claim(&parts.hub, name, proven, deadline).await {
+        let claimed = match parts
+            .peers
+            .claim(&parts.hub, name, proven, claims_owner, deadline)
+            .await
+        {
             Ok(claimed) => Some(claimed),
             Err(Claim::Taken) => None,
             Err(Claim::Unavailable) => return Err(Refused::busy()),

@@ -8,7 +8,7 @@
 
 use std::sync::atomic::Ordering;
 
-use chat_protocol::{BanTarget, ClientEvent, ErrorCode, ModerationAction, ServerEvent};
+use chat_protocol::{BanTarget, ClientEvent, ErrorCode, ServerEvent};
 
 use super::Parts;
 use crate::hub::Member;
@@ -77,27 +77,12 @@ async fn answer(
         ClientEvent::Kick { name, reason } => {
             reason_ok(reason.as_deref())?;
             not_on_an_operator(parts, &name)?;
-            let shown = reason.clone().unwrap_or_default();
-            let here = m.hub.member(&name);
-            if here.is_none() {
-                // On another node of a cluster: that node ends it.
-                parts
-                    .peers
-                    .kick_elsewhere(&name, &shown)
-                    .await
-                    .map_err(|_| crate::hub::no_such_user(&name))?;
-            }
-            // Told on this node (another node's room sees the leave).
-            m.hub.tell(&ServerEvent::Moderation {
-                room: None,
-                action: ModerationAction::Kick,
-                target: here.map_or_else(|| name.clone(), |k| k.name.clone()),
-                by: Some(member.name.clone()),
-                until: None,
-                reason,
-                ts: chat_protocol::clock::now_ms(),
-            });
-            crate::ops::kick::here(&m.hub, &name, &shown);
+            let shown = reason.unwrap_or_default();
+            parts
+                .peers
+                .kick(&m.hub, &name, &shown, Some(member.name.clone()))
+                .await
+                .map_err(|_| crate::hub::no_such_user(&name))?;
             done("kick", &name);
         }
         ClientEvent::Ban {

@@ -171,12 +171,19 @@ pub struct AuditEntry {
     /// Until when (a ban or mute), Unix milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<u64>,
+    /// In a cluster, the node that took the order (absent alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 /// `GET /v1/audit?since=SECONDS`: the acts of the last `since` seconds
 /// (all that are kept without it), oldest first.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Audit {
-    /// The acts.
+    /// The acts, every node's in a cluster, in time order.
     pub entries: Vec<AuditEntry>,
+    /// In a cluster whose shared record could not be read: what went
+    /// wrong (the entries are then this node's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
