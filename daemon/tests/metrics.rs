@@ -553,3 +553,49 @@ fn health_turns_503_while_nats_is_away_past_the_handshake_timeout_and_200_when_b
     assert_eq!(back["chatd_nats_connected"], 1.0);
     assert_eq!(back["chatd_nats_reconnects_total"], 1.0);
 }
+
+/// While chatd stops with a user joined, its metrics listener still
+/// answers: `/health` is 503 `shutting_down`, and a scrape counts the
+/// session the shutdown ended. A frozen NATS holds the shutdown open long
+/// enough to look (the ended session's name release waits for it, 2 s at
+/// most).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_chatd_stops_health_says_shutting_down_and_the_scrape_counts_the_shutdown() {
+    let nats = Nats::start();
+    let mut d = Daemon::builder()
+        .config("metrics_listen = \"127.0.0.1:0\"\n")
+        .cluster(&nats.url(), "n1")
+        .start();
+    let addr = d.metrics_addr();
+    let mut ace = RawClient::join(&d.url, &d.read_key(), "ace", "")
+        .await
+        .joined();
+    let series = "chatd_sessions_ended_total{reason=\"shutdown\"}";
+    assert_eq!(testkit::monitoring::scraped_at(addr, series), Some(0.0));
+    nats.freeze();
+    d.signal(libc::SIGTERM);
+    let body = testkit::wait_until("the health check to say chatd stops", || {
+        let answer = http(addr, "GET", "/health", &[]);
+        (answer.status == 503).then_some(answer.body)
+    });
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["status"], "unavailable", "{body}");
+    assert_eq!(body["error"]["code"], "shutting_down", "{body}");
+    testkit::wait_until("the scrape to count the shutdown", || {
+        (testkit::monitoring::scraped_at(addr, series) == Some(1.0)).then_some(())
+    });
+    let (events, close) = ace.recv_to_close().await;
+    assert_eq!(close.0, 1001, "{events:?}");
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            ServerEvent::Bye {
+                code: chat_protocol::ByeCode::Shutdown,
+                ..
+            }
+        )),
+        "{events:?}"
+    );
+    nats.thaw();
+    assert!(d.wait_exit().success(), "{}", d.log());
+}

@@ -105,11 +105,15 @@ pub async fn run(
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
             .into_future(),
     );
+    // The metrics listener outlives the shutdown's start: until chatd has
+    // closed its sessions and its log, `/health` says `shutting_down` and
+    // a last scrape counts the sessions the shutdown ended.
+    let stopped = CancellationToken::new();
     if let Some(listener) = metrics {
         tokio::spawn(metrics_listener::serve(
             listener,
             app.admin(),
-            shutdown.clone(),
+            stopped.clone(),
         ));
     }
     tokio::spawn(serve_reloads(
@@ -183,6 +187,7 @@ pub async fn run(
     if let Some(path) = admin_path {
         let _ = std::fs::remove_file(path);
     }
+    stopped.cancel();
     tracing::info!("stopped");
     Ok(())
 }
