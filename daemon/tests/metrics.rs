@@ -557,17 +557,19 @@ fn health_turns_503_while_nats_is_away_past_the_handshake_timeout_and_200_when_b
 /// While chatd stops with a user joined, its metrics listener still
 /// answers: `/health` is 503 `shutting_down`, and a scrape counts the
 /// session the shutdown ended. A frozen NATS holds the shutdown open long
-/// enough to look (the ended session's name release waits for it, 2 s at
-/// most).
+/// enough to look: ace proved the key of her name, so the shutdown writes
+/// when she was last seen to NATS, and waits for it (up to half of
+/// `shutdown_timeout`) until the test thaws NATS.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn while_chatd_stops_health_says_shutting_down_and_the_scrape_counts_the_shutdown() {
     let nats = Nats::start();
     let mut d = Daemon::builder()
-        .config("metrics_listen = \"127.0.0.1:0\"\n")
+        .config("metrics_listen = \"127.0.0.1:0\"\nshutdown_timeout = \"60s\"\n")
         .cluster(&nats.url(), "n1")
         .start();
     let addr = d.metrics_addr();
-    let mut ace = RawClient::join(&d.url, &d.read_key(), "ace", "")
+    let key = chat_protocol::Identity::from_seed(&[1; 32]);
+    let mut ace = RawClient::join_as(&d.url, &d.read_key(), "ace", "", Some(&key))
         .await
         .joined();
     let series = "chatd_sessions_ended_total{reason=\"shutdown\"}";
