@@ -29,6 +29,7 @@ fn expect_failures(d: &Daemon, want: &[(&str, f64)]) {
         "bad_seal",
         "timeout",
         "closed",
+        "shutdown",
     ] {
         let value = want
             .iter()

@@ -146,13 +146,18 @@ pub fn scraped(runtime_dir: &Path, series: &str) -> Option<f64> {
 /// [`scraped`] from the metrics listener at `addr` (`GET /metrics`), for
 /// a chatd whose admin socket is gone (one that is stopping).
 pub fn scraped_at(addr: SocketAddr, series: &str) -> Option<f64> {
-    let answer = http(addr, "GET", "/metrics", &[]);
-    assert_eq!(answer.status, 200, "GET /metrics: {answer:?}");
-    sample(&answer.body, series)
+    sample(&scrape_at(addr), series)
 }
 
-/// The value of `series` in the text format's `text`.
-fn sample(text: &str, series: &str) -> Option<f64> {
+/// The metrics listener's `GET /metrics` at `addr`, in the text format.
+pub fn scrape_at(addr: SocketAddr) -> String {
+    let answer = http(addr, "GET", "/metrics", &[]);
+    assert_eq!(answer.status, 200, "GET /metrics: {answer:?}");
+    answer.body
+}
+
+/// The value of `series` (as in [`scraped`]) in the text format's `text`.
+pub fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
         .map(|value| value.parse().expect("a sample's value"))

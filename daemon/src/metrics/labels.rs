@@ -109,9 +109,10 @@ label! {
         BadSeal = "bad_seal",
         /// `handshake_timeout` passed.
         Timeout = "timeout",
-        /// The client went away before its join was decided, or chatd
-        /// began to stop meanwhile.
+        /// The client went away before its join was decided.
         Closed = "closed",
+        /// chatd began to stop before the join was decided.
+        Shutdown = "shutdown",
     }
 }
 
