@@ -4,7 +4,7 @@
 //! catalogue in docs/operations.md, and by promtool), both formats on both
 //! faces (the admin socket, the metrics listener), the listener's bounds,
 //! a metrics address refused off loopback, and the health check across a
-//! NATS outage.
+//! NATS outage and through a shutdown.
 //!
 //! Needs `/usr/bin/python3` with `python3-prometheus-client` and promtool
 //! (`packaging/get-promtool.sh`), as `monitoring.rs` does; the NATS test
