@@ -431,6 +431,16 @@ async fn reload_applies_motd_and_reports_what_needs_a_restart() {
     );
     let motd = join(&d, &d.key, "dog").await.joined().welcome.motd;
     assert_eq!(motd.as_deref(), Some("second"));
+    // And a SIGHUP of the broken file: logged, nothing changed.
+    std::fs::write(d.root().join("chatd.toml"), "motd = \"fifth\"\nlisen = 1\n").unwrap();
+    d.signal(libc::SIGHUP);
+    d.wait_for_log("reload failed, the configuration in force is unchanged");
+    // Each reload counted by its result: three in force, three refused.
+    let expect = |series, want| testkit::monitoring::expect_scraped(&d.runtime_dir, series, want);
+    expect("chatd_reloads_total{result=\"ok\"}", 3.0);
+    expect("chatd_reloads_total{result=\"failed\"}", 3.0);
+    let motd = join(&d, &d.key, "eel").await.joined().welcome.motd;
+    assert_eq!(motd.as_deref(), Some("second"));
 }
 
 #[tokio::test]

@@ -574,6 +574,11 @@ async fn a_dead_peer_is_dropped_and_a_live_one_kept() {
         })
         .await;
     assert_eq!(users, vec!["live"]);
+    // Counted once, as a timeout; the live one's session goes on.
+    let series = |reason| format!("chatd_sessions_ended_total{{reason=\"{reason}\"}}");
+    testkit::monitoring::expect_scraped(&d.runtime_dir, &series("timeout"), 1.0);
+    testkit::monitoring::expect_scraped(&d.runtime_dir, &series("lost"), 0.0);
+    testkit::monitoring::expect_scraped(&d.runtime_dir, "chatd_users_online", 1.0);
 }
 
 #[tokio::test]

@@ -297,6 +297,21 @@ async fn a_reload_on_one_node_reloads_every_node_from_its_own_file() {
     assert_eq!(reloaded["changed"], serde_json::json!([]), "{reloaded}");
     n2.wait_for_log("changed=motd");
     n2.wait_for_log("reload requested on another node");
+    // Each node counts its own reload; a broken file on n2 fails there
+    // only, and is counted there.
+    let reloads = |d: &Daemon, result: &str, want: f64| {
+        let series = format!("chatd_reloads_total{{result=\"{result}\"}}");
+        testkit::monitoring::expect_scraped(&d.runtime_dir, &series, want);
+    };
+    reloads(&n1, "ok", 1.0);
+    reloads(&n2, "ok", 1.0);
+    std::fs::write(n2.root().join("chatd.toml"), format!("{CONFIG}lisen = 1\n")).unwrap();
+    chatctl_json(&n1, &["reload"]);
+    n2.wait_for_log("reload failed, the configuration in force is unchanged");
+    reloads(&n1, "ok", 2.0);
+    reloads(&n1, "failed", 0.0);
+    reloads(&n2, "ok", 1.0);
+    reloads(&n2, "failed", 1.0);
 }
 
 #[tokio::test]

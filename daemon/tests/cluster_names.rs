@@ -1,8 +1,8 @@
 //! Name claims under NATS trouble, through the real binaries and a real
 //! nats-server (and the test's own NATS client, to look at the bucket):
 //! a join whose claim meets a reconnecting NATS, a claim NATS stores after
-//! its join gave up, claims renewed as soon as NATS is back, and the bound
-//! on a dead node's names.
+//! its join gave up, claims renewed as soon as NATS is back, the bound
+//! on a dead node's names, and a claim lost while its node was stopped.
 
 use std::time::{Duration, Instant};
 
@@ -27,12 +27,13 @@ async fn try_join(d: &Daemon, name: &str) -> Outcome {
 }
 
 /// Joins `name` on `d` as soon as the name is free (it is refused
-/// `name_taken` until then), within the deadline; how long it took.
-async fn join_when_free(d: &Daemon, name: &str) -> Duration {
+/// `name_taken` until then), within the deadline; how long it took, and
+/// the client.
+async fn join_when_free(d: &Daemon, name: &str) -> (Duration, RawClient) {
     let start = Instant::now();
     loop {
         match try_join(d, name).await {
-            Outcome::Joined(_) => return start.elapsed(),
+            Outcome::Joined(client) => return (start.elapsed(), *client),
             Outcome::Rejected(RejectCode::NameTaken, _) => {}
             other => panic!("joining {name}: {other:?}\n{}", d.log()),
         }
@@ -115,7 +116,7 @@ async fn a_claim_nats_stores_after_its_join_gave_up_is_released() {
         other => panic!("a join while NATS hangs: {other:?}"),
     }
     nats.thaw();
-    let took = join_when_free(&a, "ann").await;
+    let (took, _) = join_when_free(&a, "ann").await;
     eprintln!("ann free again {took:?} after NATS woke");
     // Longer this time: the claim's own try gives up unanswered (5 s)
     // before NATS wakes; it is looked for once NATS answers.
@@ -198,6 +199,52 @@ async fn a_dead_nodes_names_come_free_within_five_sixths_of_the_claim_ttl() {
     // Node b dies: bob's name comes free on node a.
     b.signal(libc::SIGKILL);
     b.wait_exit();
-    let took = join_when_free(&a, "bob").await;
+    let (took, _) = join_when_free(&a, "bob").await;
     eprintln!("a dead node's name free after {took:?} (ttl {ttl:?})");
+}
+
+/// Node a stopped (SIGSTOP) longer than the claims' lifetime: ace's claim
+/// lapses and a user of node b takes the name. Running again, node a's
+/// renewal finds it taken: counted once as a claim lost
+/// (`chatd_cluster_name_conflicts_total{kind="lost"}`), and ace's session
+/// ends `name_lost`, told why.
+#[tokio::test]
+async fn a_claim_lost_while_its_node_was_stopped_is_counted_and_ends_the_session() {
+    let nats = Nats::start();
+    let a = node(&nats, "a", &config("3s"));
+    let b = node(&nats, "b", &config("3s"));
+    let mut ace = RawClient::join(&a.url, &a.read_key(), "ace", "")
+        .await
+        .joined();
+    let lost = "chatd_cluster_name_conflicts_total{kind=\"lost\"}";
+    let ended = "chatd_sessions_ended_total{reason=\"name_lost\"}";
+    assert_eq!(
+        testkit::monitoring::scraped(&a.runtime_dir, lost),
+        Some(0.0)
+    );
+    a.signal(libc::SIGSTOP);
+    let (_, _ace_on_b) = join_when_free(&b, "ace").await;
+    a.signal(libc::SIGCONT);
+    let (events, close) = ace.recv_to_close().await;
+    assert_eq!(close.0, 1000, "{events:?}");
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            chat_protocol::ServerEvent::Bye { reason, .. }
+                if reason.contains("lost its hold on your name")
+        )),
+        "{events:?}"
+    );
+    testkit::monitoring::expect_scraped(&a.runtime_dir, lost, 1.0);
+    testkit::monitoring::expect_scraped(&a.runtime_dir, ended, 1.0);
+    testkit::monitoring::expect_scraped(&a.runtime_dir, "chatd_users_online", 0.0);
+    // Node b won the name and lost nothing.
+    assert_eq!(
+        testkit::monitoring::scraped(&b.runtime_dir, lost),
+        Some(0.0)
+    );
+    assert_eq!(
+        testkit::monitoring::scraped(&b.runtime_dir, ended),
+        Some(0.0)
+    );
 }

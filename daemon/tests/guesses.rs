@@ -1,7 +1,8 @@
 //! The password-guess throttle (docs/security.md, "Outside check,
 //! December 2026") against the real chatd: guesses sent at once, guesses
 //! interleaved with honest joins, an address shared by a guesser and
-//! honest users, and clients behind a trusted reverse proxy.
+//! honest users, and clients behind a trusted reverse proxy (whose
+//! refusals the metrics count for the forwarded address).
 
 use std::net::IpAddr;
 
@@ -258,6 +259,18 @@ async fn behind_a_trusted_proxy_a_guesser_locks_out_only_itself() {
         .await
         .joined();
     assert_eq!(address_of(&d, "ace"), "203.0.113.6:0");
+    // Counted for the forwarded address as for a direct one: two blocks
+    // begun (the guesser behind the proxy, the direct one), each budget's
+    // wrong passwords, and the joins refused while they last.
+    let expect = |series, want| testkit::monitoring::expect_scraped(&d.runtime_dir, series, want);
+    expect("chatd_guess_blocks_total", 2.0);
+    expect("chatd_throttled_addresses", 2.0);
+    expect(
+        "chatd_joins_total{outcome=\"bad_password\"}",
+        2.0 * BUDGET as f64,
+    );
+    expect("chatd_joins_total{outcome=\"throttled\"}", 4.0);
+    expect("chatd_joins_total{outcome=\"welcome\"}", 1.0);
 }
 
 /// What a connection through the proxy answers, from the status line of
@@ -316,10 +329,57 @@ async fn behind_a_trusted_proxy_the_connection_limits_count_each_client() {
         assert_eq!(upgrade_via(&d, what).await.0, 429, "a third from {what:?}");
     }
     d.wait_for_log("closing a new connection: 2 connections from this address are open");
+    // Counted as the clients saw them: three refused over the limit of
+    // their forwarded address (the proxy's own connections were counted
+    // under its request's address, not at the accept).
+    let expect = |series, want| testkit::monitoring::expect_scraped(&d.runtime_dir, series, want);
+    expect(
+        "chatd_connections_refused_total{reason=\"address_open\"}",
+        3.0,
+    );
+    expect(
+        "chatd_connections_refused_total{reason=\"address_rate\"}",
+        0.0,
+    );
+    expect("chatd_connections{stage=\"handshake\"}", 6.0);
     let bad = "X-Forwarded-For: 203.0.113.7, proxy.example\r\n";
     assert_eq!(upgrade_via(&d, bad).await.0, 400);
     d.wait_for_log(
         "its X-Forwarded-For header has \"proxy.example\" where the client's address belongs",
+    );
+    // A proxy's header that names no client is a failed upgrade.
+    expect("chatd_handshakes_failed_total{reason=\"upgrade\"}", 1.0);
+    expect(
+        "chatd_connections_refused_total{reason=\"address_open\"}",
+        3.0,
+    );
+}
+
+/// Through a trusted proxy the per-minute limit counts the forwarded
+/// client too: its third connection in a minute is answered 429 and
+/// counted `address_rate`, while another client of the proxy still comes in.
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_rate_limit_counts_each_client() {
+    let (d, _dir) = daemon(&format!(
+        "trusted_proxies = [\"{PROXY}\"]\nconnections_per_ip_per_minute = 2\n"
+    ));
+    let a = "X-Forwarded-For: 203.0.113.5\r\n";
+    for _ in 0..2 {
+        assert_eq!(upgrade_via(&d, a).await.0, 101);
+    }
+    assert_eq!(upgrade_via(&d, a).await.0, 429);
+    assert_eq!(
+        upgrade_via(&d, "X-Forwarded-For: 203.0.113.6\r\n").await.0,
+        101
+    );
+    let expect = |series, want| testkit::monitoring::expect_scraped(&d.runtime_dir, series, want);
+    expect(
+        "chatd_connections_refused_total{reason=\"address_rate\"}",
+        1.0,
+    );
+    expect(
+        "chatd_connections_refused_total{reason=\"address_open\"}",
+        0.0,
     );
 }
 

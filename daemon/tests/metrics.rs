@@ -4,7 +4,7 @@
 //! catalogue in docs/operations.md, and by promtool), both formats on both
 //! faces (the admin socket, the metrics listener), the listener's bounds,
 //! a metrics address refused off loopback, and the health check across a
-//! NATS outage.
+//! NATS outage and through a shutdown.
 //!
 //! Needs `/usr/bin/python3` with `python3-prometheus-client` and promtool
 //! (`packaging/get-promtool.sh`), as `monitoring.rs` does; the NATS test
@@ -554,4 +554,80 @@ fn health_turns_503_while_nats_is_away_past_the_handshake_timeout_and_200_when_b
     let back = samples(&admin_scrape(&d, false), &["--cluster"]);
     assert_eq!(back["chatd_nats_connected"], 1.0);
     assert_eq!(back["chatd_nats_reconnects_total"], 1.0);
+}
+
+/// While chatd stops with a user joined and three connections in their
+/// handshake, its metrics listener still answers: `/health` is 503
+/// `shutting_down`, and a scrape counts the session and the handshakes
+/// the shutdown ended (as `shutdown`, not as clients gone). A frozen NATS holds the shutdown open long
+/// enough to look: ace proved the key of her name, so the shutdown writes
+/// when she was last seen to NATS, and waits for it (up to half of
+/// `shutdown_timeout`) until the test thaws NATS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_chatd_stops_health_says_shutting_down_and_the_scrape_counts_the_shutdown() {
+    let nats = Nats::start();
+    let mut d = Daemon::builder()
+        .config("metrics_listen = \"127.0.0.1:0\"\nshutdown_timeout = \"60s\"\n")
+        .cluster(&nats.url(), "n1")
+        .start();
+    let addr = d.metrics_addr();
+    let key = chat_protocol::Identity::from_seed(&[1; 32]);
+    let mut ace = RawClient::join_as(&d.url, &d.read_key(), "ace", "", Some(&key))
+        .await
+        .joined();
+    // Before the upgrade, before the Hello, before the Auth.
+    let tcp = std::net::TcpStream::connect(("127.0.0.1", d.port)).unwrap();
+    let mut no_hello = testkit::connect(&d.url).await;
+    let mut no_auth = testkit::Greeted::greet(testkit::connect(&d.url).await, &d.read_key())
+        .await
+        .unwrap();
+    let series = "chatd_sessions_ended_total{reason=\"shutdown\"}";
+    let handshakes = "chatd_connections{stage=\"handshake\"}";
+    testkit::wait_until("three connections in their handshake", || {
+        (testkit::monitoring::scraped_at(addr, handshakes) == Some(3.0)).then_some(())
+    });
+    assert_eq!(testkit::monitoring::scraped_at(addr, series), Some(0.0));
+    nats.freeze();
+    d.signal(libc::SIGTERM);
+    let body = testkit::wait_until("the health check to say chatd stops", || {
+        let answer = http(addr, "GET", "/health", &[]);
+        (answer.status == 503).then_some(answer.body)
+    });
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["status"], "unavailable", "{body}");
+    assert_eq!(body["error"]["code"], "shutting_down", "{body}");
+    let failed = |reason| format!("chatd_handshakes_failed_total{{reason=\"{reason}\"}}");
+    // One scrape a round: each reads the other nodes from the frozen
+    // NATS, and gives up after 1 s.
+    testkit::wait_until("the scrape to count the shutdown", || {
+        let text = testkit::monitoring::scrape_at(addr);
+        let counted = [
+            (series.to_string(), 1.0),
+            (failed("shutdown"), 3.0),
+            (failed("closed"), 0.0),
+            (handshakes.to_string(), 0.0),
+        ];
+        counted
+            .iter()
+            .all(|(s, want)| testkit::monitoring::sample(&text, s) == Some(*want))
+            .then_some(())
+    });
+    assert_eq!(testkit::close_of(&mut no_hello).await.0, 1001);
+    let (events, close) = no_auth.recv_to_close().await;
+    assert_eq!(close.0, 1001, "{events:?}");
+    drop(tcp);
+    let (events, close) = ace.recv_to_close().await;
+    assert_eq!(close.0, 1001, "{events:?}");
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            ServerEvent::Bye {
+                code: chat_protocol::ByeCode::Shutdown,
+                ..
+            }
+        )),
+        "{events:?}"
+    );
+    nats.thaw();
+    assert!(d.wait_exit().success(), "{}", d.log());
 }

@@ -140,7 +140,24 @@ fn run_with_input(cmd: &mut Command, stdin: &str, what: &str) -> Output {
 pub fn scraped(runtime_dir: &Path, series: &str) -> Option<f64> {
     let (status, body) = crate::admin_call(runtime_dir, "GET", "/v1/metrics", None);
     assert_eq!(status, 200, "GET /v1/metrics: {body}");
-    let text = body.as_str().expect("the metrics as text");
+    sample(body.as_str().expect("the metrics as text"), series)
+}
+
+/// [`scraped`] from the metrics listener at `addr` (`GET /metrics`), for
+/// a chatd whose admin socket is gone (one that is stopping).
+pub fn scraped_at(addr: SocketAddr, series: &str) -> Option<f64> {
+    sample(&scrape_at(addr), series)
+}
+
+/// The metrics listener's `GET /metrics` at `addr`, in the text format.
+pub fn scrape_at(addr: SocketAddr) -> String {
+    let answer = http(addr, "GET", "/metrics", &[]);
+    assert_eq!(answer.status, 200, "GET /metrics: {answer:?}");
+    answer.body
+}
+
+/// The value of `series` (as in [`scraped`]) in the text format's `text`.
+pub fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
         .map(|value| value.parse().expect("a sample's value"))

@@ -38,13 +38,22 @@ pub async fn check(parts: &Parts) -> (StatusCode, Health) {
             },
         )
     };
-    if parts.shutdown.is_cancelled() {
-        return unavailable(
+    let shutting_down = || {
+        unavailable(
             "shutting_down",
             "chatd is shutting down: sessions are being closed".into(),
-        );
+        )
+    };
+    if parts.shutdown.is_cancelled() {
+        return shutting_down();
     }
-    if !probe::round_trip(&parts.door, &parts.hub).await {
+    // The accept loop ends at the shutdown: a probe it was asked then
+    // gets no answer, and chatd is not stuck but stopping.
+    let answered = tokio::select! {
+        answered = probe::round_trip(&parts.door, &parts.hub) => answered,
+        () = parts.shutdown.cancelled() => return shutting_down(),
+    };
+    if !answered {
         return unavailable(
             "stalled",
             format!(

@@ -153,6 +153,6 @@ async fn connection(
                 tracing::debug!(%peer, "closed: no WebSocket upgrade within the handshake deadline");
             }
         },
-        () = shutdown.cancelled() => {}
+        () = shutdown.cancelled() => tally.failed(HandshakeFailure::Shutdown),
     }
 }

@@ -79,6 +79,7 @@ async fn answer(
         }
     };
     if parts.shutdown.is_cancelled() {
+        accepted.tally.failed(HandshakeFailure::Shutdown);
         return refuse(
             StatusCode::SERVICE_UNAVAILABLE,
             "the server is shutting down\n",

@@ -109,8 +109,10 @@ label! {
         BadSeal = "bad_seal",
         /// `handshake_timeout` passed.
         Timeout = "timeout",
-        /// The client went away.
+        /// The client went away before its join was decided.
         Closed = "closed",
+        /// chatd began to stop before the join was decided.
+        Shutdown = "shutdown",
     }
 }
 
@@ -137,8 +139,6 @@ label! {
         NameRegistered = "name_registered",
         /// `bad_identity` (names bound to keys).
         BadIdentity = "bad_identity",
-    }
-    later {
         /// `banned` (bans).
         Banned = "banned",
     }
@@ -168,7 +168,8 @@ label! {
     pub enum SessionEnd: "reason" {
         /// The user left.
         Left = "left",
-        /// The connection broke without a goodbye.
+        /// The connection closed or broke without a `Bye` (a WebSocket
+        /// close alone counts here).
         Lost = "lost",
         /// No sign of life within `keepalive_timeout`.
         Timeout = "timeout",
@@ -178,7 +179,8 @@ label! {
         Kicked = "kicked",
         /// A rotation with `--disconnect`.
         KeyRotated = "key_rotated",
-        /// In a cluster: the name's claim was lost while NATS was away.
+        /// In a cluster: another node took the name while this node could
+        /// not renew its claim.
         NameLost = "name_lost",
         /// The client broke the protocol.
         Protocol = "protocol",
@@ -226,8 +228,6 @@ label! {
         TooManyKeys = "too_many_keys",
         /// `last_key` (names bound to keys).
         LastKey = "last_key",
-    }
-    later {
         /// `not_operator` (moderation).
         NotOperator = "not_operator",
         /// `forbidden` (moderation).
@@ -331,7 +331,8 @@ label! {
     pub enum NameConflict: "kind" {
         /// A join refused: another node's claim holds the name.
         Taken = "taken",
-        /// A claim of this node was gone or taken at its renewal.
+        /// A claim of this node was another node's at its renewal (one
+        /// merely gone is made again, and not counted).
         Lost = "lost",
     }
 }

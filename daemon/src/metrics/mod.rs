@@ -498,10 +498,8 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("chatd_joins_total{outcome=\"busy\"} 0\n"));
-        assert!(
-            !text.contains("chatd_joins_total{outcome=\"banned\"}"),
-            "values marked later have no series"
-        );
+        assert!(text.contains("chatd_joins_total{outcome=\"banned\"} 0\n"));
+        assert!(text.contains("chatd_messages_refused_total{code=\"no_such_room\"} 0\n"));
         assert!(text.contains("chatd_sessions_ended_total{reason=\"banned\"} 0\n"));
         assert!(text.contains("chatd_moderation_actions_total{action=\"deop\"} 0\n"));
         assert!(text.contains("chatd_build_info{version=\""));

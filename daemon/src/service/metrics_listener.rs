@@ -59,8 +59,10 @@ fn router(parts: admin::Parts) -> Router {
         .with_state(parts)
 }
 
-/// Serves `listener` until `shutdown`.
-pub async fn serve(listener: TcpListener, parts: admin::Parts, shutdown: CancellationToken) {
+/// Serves `listener` until `stopped`: the end of chatd's shutdown, not its
+/// start, so that `/health` says `shutting_down` (and a scrape counts the
+/// sessions ended) while the sessions are closed.
+pub async fn serve(listener: TcpListener, parts: admin::Parts, stopped: CancellationToken) {
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(
             "serving metrics on http://{addr}/metrics and health on http://{addr}/health"
@@ -76,11 +78,11 @@ pub async fn serve(listener: TcpListener, parts: admin::Parts, shutdown: Cancell
                     tracing::debug!(error = %e, "metrics listener: accept failed");
                     tokio::select! {
                         () = tokio::time::sleep(Duration::from_millis(100)) => continue,
-                        () = shutdown.cancelled() => return,
+                        () = stopped.cancelled() => return,
                     }
                 }
             },
-            () = shutdown.cancelled() => return,
+            () = stopped.cancelled() => return,
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             static FULL: LineBudget = LineBudget::new(
@@ -97,7 +99,7 @@ pub async fn serve(listener: TcpListener, parts: admin::Parts, shutdown: Cancell
             drop(stream);
             continue;
         };
-        tokio::spawn(connection(stream, router.clone(), slot, shutdown.clone()));
+        tokio::spawn(connection(stream, router.clone(), slot, stopped.clone()));
     }
 }
 
@@ -106,7 +108,7 @@ async fn connection(
     stream: TcpStream,
     router: Router,
     _slot: OwnedSemaphorePermit,
-    shutdown: CancellationToken,
+    stopped: CancellationToken,
 ) {
     let service =
         hyper::service::service_fn(move |request: Request<Incoming>| router.clone().call(request));
@@ -118,6 +120,6 @@ async fn connection(
         .serve_connection(TokioIo::new(stream), service);
     tokio::select! {
         _ = tokio::time::timeout(CONNECTION_TIMEOUT, http) => {}
-        () = shutdown.cancelled() => {}
+        () = stopped.cancelled() => {}
     }
 }

@@ -105,11 +105,15 @@ pub async fn run(
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
             .into_future(),
     );
+    // The metrics listener outlives the shutdown's start: until chatd has
+    // closed its sessions and its log, `/health` says `shutting_down` and
+    // a last scrape counts the sessions the shutdown ended.
+    let stopped = CancellationToken::new();
     if let Some(listener) = metrics {
         tokio::spawn(metrics_listener::serve(
             listener,
             app.admin(),
-            shutdown.clone(),
+            stopped.clone(),
         ));
     }
     tokio::spawn(serve_reloads(
@@ -196,6 +200,7 @@ pub async fn run(
     // STOPPING=1 goes out before the process ends (unless the manager
     // reads nothing): notifications leave from a thread of their own.
     let _ = tokio::task::spawn_blocking(|| systemd::flush(std::time::Duration::from_secs(1))).await;
+    stopped.cancel();
     tracing::info!("stopped");
     Ok(())
 }

@@ -64,6 +64,7 @@ pub async fn establish(
     let greeted = tokio::select! {
         r = timeout_at(deadline, greet(&mut conn, peer, tally, parts)) => r,
         () = parts.shutdown.cancelled() => {
+            tally.failed(HandshakeFailure::Shutdown);
             conn.close(close::GOING_AWAY, "server shutting down", false).await;
             return None;
         }
@@ -87,6 +88,7 @@ pub async fn establish(
         // not sent its Hello yet should not hold it.
         r = timeout_at(deadline, Box::pin(admit(&mut conn, peer, parts, tally, (key_id, th), deadline))) => r,
         () = parts.shutdown.cancelled() => {
+            tally.failed(HandshakeFailure::Shutdown);
             conn.goodbye(Ending::shutdown()).await;
             return None;
         }

@@ -305,6 +305,11 @@ async fn the_owner_ends_an_unproven_holder_and_two_devices_follow_name_taken() {
         "{events:?}"
     );
     assert_eq!(close.0, 1000);
+    testkit::monitoring::expect_scraped(
+        &d.runtime_dir,
+        "chatd_sessions_ended_total{reason=\"name_registered\"}",
+        1.0,
+    );
     let identity_seen = watcher
         .recv_until("bob's join with his identity", |e| match e {
             ServerEvent::Join { name, identity, .. } if name == "bob" && identity.is_some() => {
