@@ -62,12 +62,37 @@ pub fn wait_until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     }
 }
 
-/// Sends a signal to a process we started, by PID.
+/// Sends a signal to a process we started, by PID. `SIGSTOP` returns once
+/// every thread of the process is stopped: the stop is asynchronous (it
+/// begins when the thread chosen for the signal next runs, which on a
+/// loaded machine may be well after kill(2) returned, and the other
+/// threads go on meanwhile), and a test that went on at once could still
+/// be answered by the process it meant to freeze.
 pub fn signal(pid: u32, sig: i32) {
     // SAFETY: kill(2) with a PID of a child this test started.
-    unsafe {
-        libc::kill(pid as libc::pid_t, sig);
+    let sent = unsafe { libc::kill(pid as libc::pid_t, sig) } == 0;
+    if sent && sig == libc::SIGSTOP {
+        wait_until(&format!("process {pid} to stop"), || {
+            all_stopped(pid).then_some(())
+        });
     }
+}
+
+/// Whether every thread of process `pid` is stopped (state `T` in
+/// `/proc/PID/task/*/stat`).
+fn all_stopped(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().all(|task| {
+        std::fs::read_to_string(task.path().join("stat")).is_ok_and(|stat| {
+            // The state follows the command name, which ends with the
+            // last ')' (a name may hold one itself).
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().next())
+                .is_some_and(|state| state == "T" || state == "t")
+        })
+    })
 }
 
 /// Writes `path` until its filesystem is full (a small tmpfs state
