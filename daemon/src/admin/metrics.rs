@@ -40,5 +40,9 @@ pub async fn render(parts: &Parts, format: Format) -> String {
     let failing = parts.hub.log().persist_error().is_some();
     metrics.log_persist_failing.set(i64::from(failing));
     parts.peers.gauge(metrics).await;
-    metrics.encode(format)
+    let rooms = match &metrics.rooms {
+        Some(_) => parts.hub.room_counts(),
+        None => Vec::new(),
+    };
+    metrics.encode_with_rooms(format, &rooms)
 }

@@ -386,7 +386,11 @@ impl Hub {
             .log_append_duration
             .observe(started.elapsed().as_secs_f64());
         self.metrics.log_appends.inc();
-        slot.room.lock().expect("lock").pump();
+        {
+            let mut room = slot.room.lock().expect("lock");
+            room.pump();
+            room.messages_here += 1;
+        }
         self.count(from);
         Ok(id)
     }

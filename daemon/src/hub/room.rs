@@ -56,6 +56,7 @@ impl Slot {
                 remote: BTreeMap::new(),
                 shadowed: BTreeMap::new(),
                 operators: std::collections::BTreeSet::new(),
+                messages_here: 0,
                 history,
                 accepted,
                 tally: Tally::default(),
@@ -92,6 +93,9 @@ pub(super) struct Room {
     /// them ([`Hub::set_op`]): a user of another node who proved one of
     /// its name's keys there is marked `op` by them.
     pub(super) operators: std::collections::BTreeSet<String>,
+    /// Messages and actions accepted in the room from this node since
+    /// chatd started (`chatd_room_messages_total`).
+    pub(super) messages_here: u64,
     /// The newest accepted entries, shared with the Welcomes being built,
     /// so a join copies pointers, not texts, under the lock.
     pub(super) history: Tail,

@@ -12,6 +12,7 @@ use chat_protocol::{ModerationAction, RoomName, ServerEvent};
 
 use super::room::Room;
 use super::{Hub, Member, Slot};
+use crate::metrics::rooms::RoomCount;
 use crate::store::rooms::{Invitation, RoomMeta};
 
 /// Why the admin's order about a room was refused.
@@ -43,6 +44,24 @@ impl Hub {
         let mut list = vec![summary(&self.lobby(), true)];
         for slot in self.others() {
             list.push(summary(&slot.room.lock().expect("lock"), false));
+        }
+        list
+    }
+
+    /// The rooms `metrics_per_room` shows: the default room, then those
+    /// an admin made, with this node's members and messages.
+    pub fn room_counts(&self) -> Vec<RoomCount> {
+        let count = |room: &Room| RoomCount {
+            room: room.name.to_string(),
+            members: room.users.len(),
+            messages: room.messages_here,
+        };
+        let mut list = vec![count(&self.lobby())];
+        for slot in self.others() {
+            let room = slot.room.lock().expect("lock");
+            if room.meta.lasting {
+                list.push(count(&room));
+            }
         }
         list
     }

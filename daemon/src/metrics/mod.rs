@@ -15,6 +15,7 @@
 mod family;
 mod format;
 pub mod labels;
+pub mod rooms;
 mod tally;
 
 pub use family::Labelled;
@@ -57,8 +58,7 @@ pub const NATS_PUBLISH_BUCKETS: &[f64] = &[
 pub struct Options {
     /// A node of a cluster: the cluster's families are there.
     pub cluster: bool,
-    /// `metrics_per_room`: series per room an admin made (none until chatd
-    /// has rooms).
+    /// `metrics_per_room`: series per room an admin made.
     pub per_room: bool,
 }
 
@@ -156,6 +156,8 @@ pub struct Registered {
     pub moderation_actions: Labelled<ModerationAction, Counter>,
     /// The families of a node of a cluster; `None` alone.
     pub cluster: Option<ClusterMetrics>,
+    /// The families of `metrics_per_room`; `None` without it.
+    pub rooms: Option<rooms::PerRoom>,
 }
 
 /// The families only a node of a cluster has.
@@ -419,6 +421,7 @@ impl Metrics {
                 None,
             ),
         });
+        let rooms = options.per_room.then(|| rooms::PerRoom::register(&mut r));
         Self(Arc::new(Registered {
             registry: r,
             per_room: options.per_room,
@@ -456,11 +459,23 @@ impl Metrics {
             password_changes,
             moderation_actions,
             cluster,
+            rooms,
         }))
     }
 
     /// The metrics in `format`, as a scrape gets them.
     pub fn encode(&self, format: Format) -> String {
+        self.encode_with_rooms(format, &[])
+    }
+
+    /// Every metric in `format`, the per-room series (with
+    /// `metrics_per_room`) being those of `rooms`.
+    pub fn encode_with_rooms(&self, format: Format, rooms: &[rooms::RoomCount]) -> String {
+        let _scrape = self.rooms.as_ref().map(|per_room| {
+            let held = per_room.scrape.lock().unwrap_or_else(|p| p.into_inner());
+            per_room.refresh(rooms);
+            held
+        });
         let mut text = String::with_capacity(16 * 1024);
         let encoded = match format {
             Format::Text => {
