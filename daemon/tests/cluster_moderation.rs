@@ -87,6 +87,48 @@ async fn every_node_s_room_is_told_of_a_kick_once() {
     }
 }
 
+/// The leave of a user kicked or banned on another node says why, as it
+/// does on that node (an older client, which knows no `moderation` event,
+/// sees only the leave): the names bucket, whence a remote leave comes,
+/// tells no reason, but the order was told on every node first.
+#[tokio::test]
+async fn a_leave_on_another_node_says_kicked_or_banned() {
+    let nats = Nats::start();
+    let one = node(&nats, "n1");
+    let two = node(&nats, "n2");
+    let mut w1 = join(&one, "w1", None).await;
+    let mut bob = join(&two, "bob", None).await;
+    // From an address of its own: the ban takes it in (carl is not
+    // registered), and w1's must not be.
+    let ws = testkit::connect_from(&two.url, "127.0.0.41".parse().unwrap()).await;
+    let mut carl = RawClient::join_on(ws, &two.read_key(), "carl", "")
+        .await
+        .joined();
+    for name in ["bob", "carl"] {
+        w1.recv_until(name, |e| match e {
+            ServerEvent::Join { name: n, .. } if n == name => Some(()),
+            _ => None,
+        })
+        .await;
+    }
+    let leave_of = |name: &'static str| {
+        move |e: &ServerEvent| match e {
+            ServerEvent::Leave {
+                name: n, reason, ..
+            } if n == name => Some(reason.clone()),
+            _ => None,
+        }
+    };
+    one.chatctl_json(&["kick", "bob", "--reason", "flood"]);
+    bob.recv_to_close().await;
+    let reason = w1.recv_until("bob's leave", leave_of("bob")).await;
+    assert_eq!(reason, "kicked: flood", "{}\n{}", one.log(), two.log());
+    one.chatctl_json(&["ban", "carl", "--reason", "spam"]);
+    carl.recv_to_close().await;
+    let reason = w1.recv_until("carl's leave", leave_of("carl")).await;
+    assert_eq!(reason, "banned: spam", "{}\n{}", one.log(), two.log());
+}
+
 #[tokio::test]
 async fn an_operator_s_kick_of_a_user_on_another_node_is_told_everywhere() {
     let nats = Nats::start();

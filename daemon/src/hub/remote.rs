@@ -12,6 +12,10 @@ use super::{Hub, Room};
 use crate::hub::presence::summarised;
 
 /// A user of another node.
+/// How long the reason of a leave told ahead ([`Hub::expect_remote_leave`])
+/// waits for the leave.
+const LEAVING_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+
 pub(super) struct Remote {
     /// The name as its user wrote it.
     pub(super) name: String,
@@ -98,6 +102,17 @@ impl Hub {
     pub fn remote_left(&self, key: &str, node: &str, reason: &str) {
         let mut room = self.lobby();
         room.pump();
+        // Its node said why it is ending (a kick, a ban): the leave says so
+        // too, as it does on that node ("left" is all the names bucket
+        // tells).
+        let told = room
+            .leaving
+            .remove(key)
+            .filter(|(_, at)| at.elapsed() < LEAVING_FOR);
+        let reason = match &told {
+            Some((why, _)) if reason == "left" => why.as_str(),
+            _ => reason,
+        };
         if room.shadowed.get(key).is_some_and(|r| &*r.node == node) {
             room.shadowed.remove(key);
             return;
@@ -110,6 +125,27 @@ impl Hub {
         };
         room.relist(key);
         self.tell_leave(&mut room, gone.name, reason);
+    }
+
+    /// Notes why the users of other nodes that `pick` chooses (by name
+    /// and identity) are about to leave: a kick or a ban ordered for them
+    /// is told on every node, and their leave, which comes from their node
+    /// through the names bucket a moment later, says it
+    /// ([`Hub::remote_left`]). Forgotten after [`LEAVING_FOR`].
+    pub fn expect_remote_leave(
+        &self,
+        pick: impl Fn(&str, Option<IdentityKey>) -> bool,
+        reason: &str,
+    ) {
+        let mut guard = self.lobby();
+        let room = &mut *guard;
+        room.leaving.retain(|_, (_, at)| at.elapsed() < LEAVING_FOR);
+        for (key, remote) in &room.remote {
+            if pick(&remote.name, remote.identity) {
+                room.leaving
+                    .insert(key.clone(), (reason.to_string(), std::time::Instant::now()));
+            }
+        }
     }
 
     /// How many users of other nodes the room lists.

@@ -56,6 +56,7 @@ impl Slot {
                 remote: BTreeMap::new(),
                 shadowed: BTreeMap::new(),
                 operators: std::collections::BTreeSet::new(),
+                leaving: std::collections::HashMap::new(),
                 messages_here: 0,
                 history,
                 accepted,
@@ -93,6 +94,9 @@ pub(super) struct Room {
     /// them ([`Hub::set_op`]): a user of another node who proved one of
     /// its name's keys there is marked `op` by them.
     pub(super) operators: std::collections::BTreeSet<String>,
+    /// Why users of other nodes are about to leave, by folded name, and
+    /// since when ([`Hub::expect_remote_leave`]).
+    pub(super) leaving: std::collections::HashMap<String, (String, std::time::Instant)>,
     /// Messages and actions accepted in the room from this node since
     /// chatd started (`chatd_room_messages_total`).
     pub(super) messages_here: u64,

@@ -23,6 +23,11 @@ pub fn check_reason(reason: &str) -> Result<(), String> {
 /// (`None`: the admin), for `reason` (empty: none given). Told before the
 /// session ends, as every moderation is.
 pub fn tell(hub: &Hub, target: &str, by: Option<String>, reason: &str) {
+    // A user of another node leaves from there: its leave here says why.
+    hub.expect_remote_leave(
+        |name, _| name.eq_ignore_ascii_case(target),
+        &Ending::kicked(reason).leave_reason,
+    );
     hub.tell(&ServerEvent::Moderation {
         room: None,
         action: ModerationAction::Kick,

@@ -262,10 +262,21 @@ pub fn apply(hub: &Hub, before: &Book, after: &Book) -> usize {
                 ts: now,
             });
         }
-        ended += hub.end_where(
-            |m| matches_member(ban, m),
-            || Ending::banned(ban.reason.as_deref(), ban.until),
+        let banned = || Ending::banned(ban.reason.as_deref(), ban.until);
+        // Its users on other nodes leave from there: their leaves here say
+        // why (an address ban cannot be matched here: their addresses are
+        // their nodes' to know).
+        hub.expect_remote_leave(
+            |name, identity| {
+                ban.matches(&Who {
+                    name: Some(name),
+                    identity: identity.map(|k| k.fingerprint()),
+                    ip: None,
+                })
+            },
+            &banned().leave_reason,
         );
+        ended += hub.end_where(|m| matches_member(ban, m), banned);
     }
     for mute in after.mutes_added_since(before) {
         hub.tell(&ServerEvent::Moderation {
