@@ -228,10 +228,18 @@ async fn the_audit_shows_each_act_with_its_actor_and_survives_a_restart() {
     carol
         .send(&ClientEvent::Kick {
             name: "bob".into(),
-            reason: None,
+            reason: Some("enough".into()),
         })
         .await;
     told(&mut carol, ModerationAction::Kick, "bob").await;
+    carol
+        .send(&ClientEvent::Ban {
+            target: chat_protocol::BanTarget::Name("bob".into()),
+            for_secs: Some(3600),
+            reason: Some("spam".into()),
+        })
+        .await;
+    told(&mut carol, ModerationAction::Ban, "bob").await;
     d.chatctl_json(&["ban", "addr:192.0.2.0/24"]);
     d.chatctl_json(&["names", "remove", "carol"]);
     let acts = |d: &Daemon| -> Vec<(String, String, String)> {
@@ -249,6 +257,7 @@ async fn the_audit_shows_each_act_with_its_actor_and_survives_a_restart() {
         ("root", "op", "carol"),
         ("root", "mute", "bob"),
         ("op:carol", "kick", "bob"),
+        ("op:carol", "ban", "bob"),
         ("root", "ban", "addr:192.0.2.0/24"),
         ("root", "name_remove", "carol"),
     ]
@@ -257,6 +266,13 @@ async fn the_audit_shows_each_act_with_its_actor_and_survives_a_restart() {
     let entries = d.chatctl_json(&["audit"]);
     assert_eq!(entries["entries"][1]["reason"], "flooding");
     assert!(entries["entries"][1]["until"].as_u64().is_some());
+    // An operator's acts are recorded as the admin's: reason and end.
+    assert_eq!(entries["entries"][2]["reason"], "enough", "{entries}");
+    assert_eq!(entries["entries"][3]["reason"], "spam", "{entries}");
+    assert!(
+        entries["entries"][3]["until"].as_u64().is_some(),
+        "{entries}"
+    );
     assert!(
         d.log().contains("moderation: kick bob by op:carol"),
         "a journal line"

@@ -72,7 +72,10 @@ async fn answer(
     }
     let m = &parts.moderating;
     let actor = Actor::Operator(member.name.clone());
-    let done = |what: &str, target: &str| m.record(&actor, what, target, None, None);
+    // Recorded as the admin's acts are: with the reason and the end.
+    let done = |what: &str, target: &str, reason: Option<&str>, until: Option<u64>| {
+        m.record(&actor, what, target, reason, until);
+    };
     match event {
         ClientEvent::Kick { name, reason } => {
             reason_ok(reason.as_deref())?;
@@ -83,7 +86,12 @@ async fn answer(
                 .kick(&m.hub, &name, &shown, Some(member.name.clone()))
                 .await
                 .map_err(|_| crate::hub::no_such_user(&name))?;
-            done("kick", &name);
+            done(
+                "kick",
+                &name,
+                (!shown.is_empty()).then_some(shown.as_str()),
+                None,
+            );
         }
         ClientEvent::Ban {
             target,
@@ -101,7 +109,12 @@ async fn answer(
                 actor: actor.clone(),
             };
             let (ban, _) = parts.peers.ban(m, order).await.map_err(refused)?;
-            done("ban", &ban.target.to_string());
+            done(
+                "ban",
+                &ban.target.to_string(),
+                ban.reason.as_deref(),
+                ban.until,
+            );
         }
         ClientEvent::Unban { target } => {
             if !target.is_name() {
@@ -115,7 +128,7 @@ async fn answer(
                 .unban(m, &target, &actor)
                 .await
                 .map_err(refused)?;
-            done("unban", &target.to_string());
+            done("unban", &target.to_string(), None, None);
         }
         ClientEvent::Mute {
             name,
@@ -130,8 +143,8 @@ async fn answer(
                 reason,
                 actor: actor.clone(),
             };
-            parts.peers.mute(m, order).await.map_err(refused)?;
-            done("mute", &name);
+            let mute = parts.peers.mute(m, order).await.map_err(refused)?;
+            done("mute", &name, mute.reason.as_deref(), mute.until);
         }
         ClientEvent::Unmute { name } => {
             parts
@@ -139,7 +152,7 @@ async fn answer(
                 .unmute(m, &name, &actor)
                 .await
                 .map_err(refused)?;
-            done("unmute", &name);
+            done("unmute", &name, None, None);
         }
         ClientEvent::Bans => {
             let now = chat_protocol::clock::now_ms();
