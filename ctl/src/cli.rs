@@ -1,7 +1,7 @@
 //! chatctl's command line, on its own so that `build.rs` can include it
 //! too and make the man page and the shell completions from it (through
 //! `chat-docgen`): what `--help` says and what `man chatctl` says are the
-//! same text. The value parsers live in `main.rs` (`crate::parse_grace`,
+//! same text. The value parsers live in `parse.rs` (`crate::parse_grace`,
 //! `crate::parse_name`); the build script has stand-ins for them. An
 //! identity's KEY is checked after parsing (`crate::identity_key`), since
 //! clap would echo a bad value, and a private key given by mistake must
