@@ -58,6 +58,9 @@ impl Hub {
             room.relist(&key);
             return;
         }
+        // A newcomer under the name: a reason told for the one before
+        // (whose leave came first) is not its.
+        room.leaving.remove(&key);
         let remote = Remote {
             name,
             node,
