@@ -1,7 +1,6 @@
 //! `STATE_DIR/moderation`: moderation's book as one JSON document, written
 //! whole and atomically (mode 0600, `crate::store::write_atomic`).
 
-use std::io::Read as _;
 use std::path::Path;
 
 use super::Book;
@@ -16,36 +15,10 @@ const MAX_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The book the file holds; an empty one when there is no file.
 pub fn read(path: &Path) -> Result<Book, StoreError> {
-    let file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Book::default()),
-        Err(source) => {
-            return Err(StoreError::Io {
-                action: "read",
-                path: path.to_path_buf(),
-                source,
-                hint: "",
-            });
-        }
+    let Some(text) = crate::store::read_bounded(path, MAX_BYTES, "more than chatd ever writes")?
+    else {
+        return Ok(Book::default());
     };
-    let mut text = Vec::new();
-    file.take(MAX_BYTES + 1)
-        .read_to_end(&mut text)
-        .map_err(|source| StoreError::Io {
-            action: "read",
-            path: path.to_path_buf(),
-            source,
-            hint: "",
-        })?;
-    if text.len() as u64 > MAX_BYTES {
-        return Err(StoreError::Damaged {
-            path: path.to_path_buf(),
-            problem: format!(
-                "is over {} MiB, more than chatd ever writes; restore it from a backup",
-                MAX_BYTES / 1024 / 1024
-            ),
-        });
-    }
     if text.iter().all(u8::is_ascii_whitespace) {
         return Ok(Book::default());
     }

@@ -94,51 +94,16 @@ pub fn default_policy(marked: bool, created: bool) -> Policy {
 
 /// The file's text, if it exists.
 fn read(path: &Path) -> Result<Option<String>, StoreError> {
-    use std::io::Read as _;
-    let file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(StoreError::Io {
-                action: "read",
-                path: path.to_path_buf(),
-                source,
-                hint: "",
-            });
-        }
+    let why = format!("more than {MAX_NAMES_CEILING} names take");
+    let Some(bytes) = crate::store::read_bounded(path, MAX_BYTES, &why)? else {
+        return Ok(None);
     };
-    // No secret, but who is who: a copy others may read or write was not
-    // made by chatd (it writes 0600).
-    use std::os::unix::fs::PermissionsExt as _;
-    if let Ok(meta) = file.metadata()
-        && meta.permissions().mode() & 0o077 != 0
-    {
-        tracing::warn!(
-            "{} is open to others (mode {:o}); fix it with `chmod 600 {}`",
-            path.display(),
-            meta.permissions().mode() & 0o777,
-            path.display()
-        );
-    }
-    let mut text = String::new();
-    file.take(MAX_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(|source| StoreError::Io {
-            action: "read",
+    String::from_utf8(bytes.to_vec())
+        .map(Some)
+        .map_err(|_| StoreError::Damaged {
             path: path.to_path_buf(),
-            source,
-            hint: " (is it text, as chatd writes it?)",
-        })?;
-    if text.len() as u64 > MAX_BYTES {
-        return Err(StoreError::Damaged {
-            path: path.to_path_buf(),
-            problem: format!(
-                "is over {} MiB, more than {MAX_NAMES_CEILING} names take; restore it from a backup",
-                MAX_BYTES / 1024 / 1024
-            ),
-        });
-    }
-    Ok(Some(text))
+            problem: "is not text, as chatd writes it; restore it from a backup".into(),
+        })
 }
 
 /// The records of the file's text; a line that is not one (or a name

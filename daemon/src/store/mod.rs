@@ -17,11 +17,15 @@ pub(crate) mod keyring;
 pub(crate) mod password;
 pub(crate) mod paths;
 pub(crate) mod phc;
+mod read;
 pub mod rooms;
+
+pub(crate) use read::read_bounded;
+use read::read_optional;
 
 use std::fs::File;
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
@@ -120,28 +124,6 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), StoreError> {
             hint: " (is the disk full or read-only?)",
         }
     })
-}
-
-/// Reads a file that may be missing.
-fn read_optional(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
-    // The files hold secrets (the identity, the keys): wiped once parsed.
-    match std::fs::read(path).map(Zeroizing::new) {
-        Ok(bytes) => {
-            if let Ok(meta) = std::fs::metadata(path)
-                && meta.permissions().mode() & 0o077 != 0
-            {
-                tracing::warn!(
-                    "{} is readable by others (mode {:o}); fix it with `chmod 600 {}`",
-                    path.display(),
-                    meta.permissions().mode() & 0o777,
-                    path.display()
-                );
-            }
-            Ok(Some(bytes))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(StoreError::io("read", path, e)),
-    }
 }
 
 /// The previous key during a rotation's grace period.
