@@ -13,7 +13,6 @@
 use std::process::{Command, Stdio};
 
 use chat_protocol::{ByeCode, Identity, RejectCode, ServerEvent};
-use serde_json::Value;
 use testkit::{Daemon, Nats, Outcome, RawClient, bin};
 
 fn identity(seed: u8) -> Identity {
@@ -29,33 +28,6 @@ fn node(nats: &Nats, name: &str) -> Daemon {
 
 async fn join(d: &Daemon, name: &str, who: Option<&Identity>) -> Outcome {
     RawClient::join_as(&d.url, &d.read_key(), name, "", who).await
-}
-
-/// `chatctl --json ARGS` on `d`, which must succeed.
-fn ctl_json(d: &Daemon, args: &[&str]) -> Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    let (code, out, err) = d.chatctl(&all);
-    assert_eq!(code, 0, "chatctl {args:?}: {out}{err}\n{}", d.log());
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
-}
-
-/// The keys the cluster's registry holds for `name`, as `d` lists them.
-fn keys_of(d: &Daemon, name: &str) -> Option<Vec<String>> {
-    let names = ctl_json(d, &["names"]);
-    names["names"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["name"] == name)
-        .map(|n| {
-            n["keys"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|k| k["key"].as_str().unwrap().to_string())
-                .collect()
-        })
 }
 
 /// The real `chat --plain` as `name` on `d`, with a fresh identity under
@@ -84,7 +56,7 @@ async fn a_name_registered_on_one_node_is_refused_to_other_keys_on_the_other() {
     let alice = identity(1);
     let carol = identity(3);
     let _alice = join(&a, "alice", Some(&alice)).await.joined();
-    assert_eq!(keys_of(&b, "alice"), Some(vec![alice.public().to_string()]));
+    assert_eq!(b.name_keys("alice"), Some(vec![alice.public().to_string()]));
 
     // While alice is online on node a: refused on node b, for another
     // identity and for none, by the real chat (exit 13).
@@ -136,7 +108,7 @@ async fn a_name_registered_on_one_node_is_refused_to_other_keys_on_the_other() {
             ("carol", Some(carol.public()))
         ]
     );
-    let users = ctl_json(&b, &["users"]);
+    let users = b.chatctl_json(&["users"]);
     let alice_row = users["users"]
         .as_array()
         .unwrap()
@@ -179,12 +151,12 @@ async fn one_name_asked_for_by_two_identities_at_once_on_two_nodes_gets_exactly_
         };
         let winner_key = vec![winner.public().to_string()];
         assert_eq!(
-            keys_of(&a, &name).as_ref(),
+            a.name_keys(&name).as_ref(),
             Some(&winner_key),
             "round {round}"
         );
         assert_eq!(
-            keys_of(&b, &name).as_ref(),
+            b.name_keys(&name).as_ref(),
             Some(&winner_key),
             "round {round}"
         );
@@ -196,7 +168,7 @@ async fn one_name_asked_for_by_two_identities_at_once_on_two_nodes_gets_exactly_
                 other => panic!("round {round}: the loser again: {other:?}"),
             }
         }
-        assert_eq!(keys_of(&a, &name), Some(winner_key), "round {round}");
+        assert_eq!(a.name_keys(&name), Some(winner_key), "round {round}");
     }
 }
 
@@ -265,7 +237,7 @@ async fn a_join_while_nats_hangs_is_refused_busy_in_time() {
 
 /// The policy `d` says is in force.
 fn policy(d: &Daemon) -> String {
-    ctl_json(d, &["names"])["policy"]
+    d.chatctl_json(&["names"])["policy"]
         .as_str()
         .unwrap()
         .to_string()
@@ -316,7 +288,7 @@ async fn an_unset_names_means_the_clusters_policy_on_every_node() {
         .joined()
         .leave()
         .await;
-    assert_eq!(keys_of(&a, "ace"), None);
+    assert_eq!(a.name_keys("ace"), None);
 
     // The admin sets first-come on a node: the room is marked, and the
     // others follow it with `names` unset, without a warning.

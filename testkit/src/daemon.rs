@@ -380,6 +380,29 @@ impl Daemon {
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
     }
 
+    /// The keys `chatctl names --json` lists for `name`, any case (`None`:
+    /// the name is not registered).
+    pub fn name_keys(&self, name: &str) -> Option<Vec<String>> {
+        let names = self.chatctl_json(&["names"]);
+        names["names"]
+            .as_array()
+            .expect("names")
+            .iter()
+            .find(|n| {
+                n["name"]
+                    .as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
+            .map(|n| {
+                n["keys"]
+                    .as_array()
+                    .expect("keys")
+                    .iter()
+                    .map(|k| k["key"].as_str().expect("a key").to_string())
+                    .collect()
+            })
+    }
+
     /// Stops with SIGTERM and returns the exit status.
     pub fn terminate(&mut self) -> ExitStatus {
         self.signal(libc::SIGTERM);

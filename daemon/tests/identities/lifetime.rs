@@ -9,7 +9,7 @@
 use chat_protocol::{ClientEvent, Identity, RejectCode, ServerEvent};
 use testkit::{Daemon, admin_call, wait_until};
 
-use super::{ctl_json, identity, join, keys_of, refused};
+use super::{identity, join, refused};
 
 /// Whether `client` still gets answers (a `who`).
 async fn still_there(client: &mut testkit::RawClient) {
@@ -35,7 +35,7 @@ async fn a_running_room_from_before_the_registry_moves_to_first_come_by_a_reload
 
     // The admin sets first-come and reloads: no one is cut off.
     std::fs::write(d.root().join("chatd.toml"), "names = \"first-come\"\n").unwrap();
-    let reloaded = ctl_json(&d, &["reload"]);
+    let reloaded = d.chatctl_json(&["reload"]);
     assert!(
         reloaded["changed"]
             .as_array()
@@ -44,16 +44,16 @@ async fn a_running_room_from_before_the_registry_moves_to_first_come_by_a_reload
             .any(|k| k == "names"),
         "{reloaded}"
     );
-    assert_eq!(ctl_json(&d, &["names"])["policy"], "first-come");
+    assert_eq!(d.chatctl_json(&["names"])["policy"], "first-come");
     still_there(&mut bob).await;
     still_there(&mut carol).await;
     // carol joined before: nothing of hers is registered yet.
-    assert_eq!(keys_of(&d, "carol"), None);
+    assert_eq!(d.name_keys("carol"), None);
 
     // A client without an identity keeps joining under free names, and
     // registers nothing.
     join(&d, "dave", None).await.joined().leave().await;
-    assert_eq!(keys_of(&d, "dave"), None);
+    assert_eq!(d.name_keys("dave"), None);
     // carol's next join with her identity registers her name.
     carol.leave().await;
     join(&d, "carol", Some(&identity(3)))
@@ -62,7 +62,7 @@ async fn a_running_room_from_before_the_registry_moves_to_first_come_by_a_reload
         .leave()
         .await;
     assert_eq!(
-        keys_of(&d, "carol"),
+        d.name_keys("carol"),
         Some(vec![identity(3).public().to_string()])
     );
     assert_eq!(
@@ -81,7 +81,7 @@ async fn a_running_room_from_before_the_registry_moves_to_first_come_by_a_reload
     // directory stays first-come, without a warning.
     std::fs::write(d.root().join("chatd.toml"), "").unwrap();
     let d = Daemon::builder().same_dirs_as(&first).config("").start();
-    assert_eq!(ctl_json(&d, &["names"])["policy"], "first-come");
+    assert_eq!(d.chatctl_json(&["names"])["policy"], "first-come");
     assert!(!d.log().contains("names is not set"), "{}", d.log());
     assert_eq!(
         refused(join(&d, "carol", Some(&identity(4))).await),
@@ -118,10 +118,10 @@ async fn names_unused_for_name_expiry_are_released() {
     d.wait_for_log("names is open to others (mode 644); fix it with `chmod 600");
     d.wait_for_log("names: released the names unused for name_expiry");
     wait_until("\"old\" released", || {
-        keys_of(&d, "old").is_none().then_some(())
+        d.name_keys("old").is_none().then_some(())
     });
     assert_eq!(
-        keys_of(&d, "recent"),
+        d.name_keys("recent"),
         Some(vec![identity(2).public().to_string()])
     );
     // Released: another identity's first join registers it.
@@ -131,7 +131,7 @@ async fn names_unused_for_name_expiry_are_released() {
         .leave()
         .await;
     assert_eq!(
-        keys_of(&d, "old"),
+        d.name_keys("old"),
         Some(vec![identity(9).public().to_string()])
     );
     assert!(d.terminate().success());
@@ -143,9 +143,9 @@ async fn names_unused_for_name_expiry_are_released() {
         .config("name_expiry = \"5d\"\n")
         .start();
     wait_until("\"recent\" released", || {
-        keys_of(&d, "recent").is_none().then_some(())
+        d.name_keys("recent").is_none().then_some(())
     });
-    assert!(keys_of(&d, "old").is_some());
+    assert!(d.name_keys("old").is_some());
     let text = std::fs::read_to_string(&names).unwrap();
     assert_eq!(text.lines().count(), 1, "{text}");
     let mode = std::fs::metadata(&names).unwrap().permissions().mode();
@@ -246,7 +246,7 @@ async fn the_real_chat_holding_a_name_unproven_is_told_its_owner_joined() {
         .spawn()
         .expect("run chat");
     wait_until("bob online", || {
-        let users = ctl_json(&d, &["users"]);
+        let users = d.chatctl_json(&["users"]);
         users["users"]
             .as_array()
             .unwrap()

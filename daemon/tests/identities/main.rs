@@ -19,7 +19,6 @@ use std::process::{Command, Stdio};
 use chat_protocol::{
     Auth, ByeCode, ClientEvent, ErrorCode, Identity, IdentityKey, RejectCode, ServerEvent,
 };
-use serde_json::Value;
 use testkit::{Daemon, Greeted, Outcome, RawClient, bin, connect};
 
 fn identity(seed: u8) -> Identity {
@@ -36,33 +35,6 @@ fn refused(outcome: Outcome) -> RejectCode {
         Outcome::Rejected(code, _) => code,
         other => panic!("expected a refusal, got {other:?}"),
     }
-}
-
-/// `chatctl --json ARGS`, which must succeed.
-fn ctl_json(d: &Daemon, args: &[&str]) -> Value {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    let (code, out, err) = d.chatctl(&all);
-    assert_eq!(code, 0, "chatctl {args:?}: {out}{err}\n{}", d.log());
-    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
-}
-
-/// The keys `chatctl names --json` lists for `name` (none: not listed).
-fn keys_of(d: &Daemon, name: &str) -> Option<Vec<String>> {
-    let names = ctl_json(d, &["names"]);
-    names["names"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["name"].as_str().unwrap().eq_ignore_ascii_case(name))
-        .map(|n| {
-            n["keys"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|k| k["key"].as_str().unwrap().to_string())
-                .collect()
-        })
 }
 
 /// The real `chat --plain` joining `d` as `name`, its data (identity)
@@ -113,8 +85,8 @@ async fn first_come_registers_refuses_others_and_the_admin_adds_and_frees() {
     let me = &client.welcome.members;
     assert_eq!(me.len(), 1);
     assert_eq!(me[0].identity, Some(alice.public()));
-    assert_eq!(keys_of(&d, "alice"), Some(vec![alice.public().to_string()]));
-    let names = ctl_json(&d, &["names"]);
+    assert_eq!(d.name_keys("alice"), Some(vec![alice.public().to_string()]));
+    let names = d.chatctl_json(&["names"]);
     assert_eq!(names["policy"], "first-come", "{names}");
     client.leave().await;
 
@@ -132,7 +104,7 @@ async fn first_come_registers_refuses_others_and_the_admin_adds_and_frees() {
         refused(join(&d, "Alice", Some(&identity(9))).await),
         RejectCode::NameRegistered
     );
-    assert_eq!(keys_of(&d, "alice"), Some(vec![alice.public().to_string()]));
+    assert_eq!(d.name_keys("alice"), Some(vec![alice.public().to_string()]));
 
     // alice comes back with her key.
     join(&d, "alice", Some(&alice)).await.joined().leave().await;
@@ -149,9 +121,9 @@ async fn first_come_registers_refuses_others_and_the_admin_adds_and_frees() {
     let (code, out, err) = d.chatctl(&["names", "remove", "alice"]);
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(out, "alice is not registered now: anyone may take it\n");
-    assert_eq!(keys_of(&d, "alice"), None);
+    assert_eq!(d.name_keys("alice"), None);
     join(&d, "alice", None).await.joined().leave().await;
-    assert_eq!(keys_of(&d, "alice"), None);
+    assert_eq!(d.name_keys("alice"), None);
     let (code, _, err) = d.chatctl(&["names", "remove", "alice"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("\"alice\" is not registered"), "{err}");
@@ -181,7 +153,10 @@ async fn under_registered_only_names_the_admin_registered_join_with_their_keys()
     );
     // Nothing else came to be registered.
     assert_eq!(
-        ctl_json(&d, &["names"])["names"].as_array().unwrap().len(),
+        d.chatctl_json(&["names"])["names"]
+            .as_array()
+            .unwrap()
+            .len(),
         1
     );
 }
@@ -269,13 +244,13 @@ async fn bad_proofs_are_refused_bad_identity_and_register_nothing() {
     }
 
     // Nothing was registered, and alice's real join still registers her.
-    assert_eq!(keys_of(&d, "alice"), None);
+    assert_eq!(d.name_keys("alice"), None);
     assert_eq!(
         std::fs::read_to_string(d.state_dir.join("names")).unwrap(),
         ""
     );
     join(&d, "alice", Some(&alice)).await.joined().leave().await;
-    assert_eq!(keys_of(&d, "alice"), Some(vec![alice.public().to_string()]));
+    assert_eq!(d.name_keys("alice"), Some(vec![alice.public().to_string()]));
 }
 
 fn base64url(bytes: &[u8]) -> String {
@@ -328,7 +303,7 @@ async fn the_owner_ends_an_unproven_holder_and_two_devices_follow_name_taken() {
         RejectCode::NameTaken
     );
     // chatctl users names the identity apart from the room key.
-    let users = ctl_json(&d, &["users"]);
+    let users = d.chatctl_json(&["users"]);
     let row = users["users"]
         .as_array()
         .unwrap()
@@ -378,7 +353,7 @@ async fn a_proven_session_adds_and_removes_keys_within_the_rules() {
         Ok(vec![ace.public(), phone.public()])
     );
     assert_eq!(
-        keys_of(&d, "ace").unwrap().len(),
+        d.name_keys("ace").unwrap().len(),
         2,
         "written where the admin sees it"
     );
@@ -402,7 +377,7 @@ async fn a_proven_session_adds_and_removes_keys_within_the_rules() {
         .send(&ClientEvent::IdentityAdd { key: ace.public() })
         .await;
     assert_eq!(answer(&mut stranger).await, Err(ErrorCode::NotOwner));
-    assert_eq!(keys_of(&d, "zed"), None);
+    assert_eq!(d.name_keys("zed"), None);
     let mut full = from_phone;
     for seed in 10..17 {
         full.send(&ClientEvent::IdentityAdd {
@@ -437,7 +412,7 @@ async fn a_state_directory_from_before_the_registry_stays_open_and_warns_at_ever
     for _ in 0..2 {
         let mut d = Daemon::builder().same_dirs_as(&first).start();
         d.wait_for_log(warning);
-        assert_eq!(ctl_json(&d, &["names"])["policy"], "open");
+        assert_eq!(d.chatctl_json(&["names"])["policy"], "open");
         // Two identities take the name in turn: nothing is bound.
         join(&d, "ace", Some(&identity(1)))
             .await
@@ -472,7 +447,7 @@ async fn a_state_directory_from_before_the_registry_stays_open_and_warns_at_ever
     let d = Daemon::builder().same_dirs_as(&first).start();
     assert!(!d.log().contains(warning), "{}", d.log());
     assert_eq!(
-        keys_of(&d, "ace"),
+        d.name_keys("ace"),
         Some(vec![identity(1).public().to_string()])
     );
     use std::os::unix::fs::PermissionsExt as _;
@@ -496,9 +471,9 @@ async fn the_registry_is_bounded_per_address_and_in_all() {
             .leave()
             .await;
     }
-    let names = ctl_json(&d, &["names"]);
+    let names = d.chatctl_json(&["names"]);
     assert_eq!(names["names"].as_array().unwrap().len(), 10, "{names}");
-    assert_eq!(keys_of(&d, "n10"), None);
+    assert_eq!(d.name_keys("n10"), None);
     d.wait_for_log("this address registered its share of names this hour");
 
     // max_names bounds the whole registry, the admin's additions too.
@@ -512,7 +487,7 @@ async fn the_registry_is_bounded_per_address_and_in_all() {
             .leave()
             .await;
     }
-    assert_eq!(keys_of(&d, "c"), None);
+    assert_eq!(d.name_keys("c"), None);
     let (code, _, err) = d.chatctl(&["names", "add", "c", &identity(3).public().to_string()]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("max_names = 2"), "{err}");

@@ -9,7 +9,7 @@ use chat_protocol::RejectCode;
 use chat_protocol::identity::proof_to_base64;
 use testkit::{Daemon, Greeted, Outcome, RawClient, connect};
 
-use super::{auth_with, identity, keys_of, refused};
+use super::{auth_with, identity, refused};
 
 /// A join of `name` with `password` that proves `who`'s key, signed by
 /// `signer` (another key than `who`'s: a proof that does not verify).
@@ -76,8 +76,8 @@ async fn the_join_checks_run_in_the_order_the_protocol_gives() {
         RejectCode::NameTaken
     );
     // No refused join registered anything, nor ended alice's session.
-    assert_eq!(keys_of(&d, "alice"), Some(vec![alice.public().to_string()]));
-    let names = super::ctl_json(&d, &["names"]);
+    assert_eq!(d.name_keys("alice"), Some(vec![alice.public().to_string()]));
+    let names = d.chatctl_json(&["names"]);
     assert_eq!(names["names"].as_array().unwrap().len(), 1, "{names}");
     online.leave().await;
 }
