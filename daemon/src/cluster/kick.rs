@@ -43,6 +43,7 @@ impl Peers {
         let Peers::Cluster(node) = self else {
             return Err(KickElsewhere::NoSuchUser);
         };
+        ops::kick::expect_leave(hub, name, reason);
         let (holder, name) = admin::kick_elsewhere(node, name, reason, by.clone()).await?;
         ops::kick::tell(hub, &name, by, reason);
         Ok(Kick {

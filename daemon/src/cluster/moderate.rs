@@ -52,6 +52,7 @@ impl Peers {
             }
         }
         let ban = order.record(also, now_ms());
+        moderate::expect_banned_leaves(&m.hub, &ban);
         let changed = self
             .change_moderation(&m.moderation, &m.hub, |book| {
                 moderate::put_ban(book, ban.clone())?;

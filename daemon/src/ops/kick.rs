@@ -23,11 +23,7 @@ pub fn check_reason(reason: &str) -> Result<(), String> {
 /// (`None`: the admin), for `reason` (empty: none given). Told before the
 /// session ends, as every moderation is.
 pub fn tell(hub: &Hub, target: &str, by: Option<String>, reason: &str) {
-    // A user of another node leaves from there: its leave here says why.
-    hub.expect_remote_leave(
-        |name, _| name.eq_ignore_ascii_case(target),
-        &Ending::kicked(reason).leave_reason,
-    );
+    expect_leave(hub, target, reason);
     hub.tell(&ServerEvent::Moderation {
         room: None,
         action: ModerationAction::Kick,
@@ -37,6 +33,17 @@ pub fn tell(hub: &Hub, target: &str, by: Option<String>, reason: &str) {
         reason: (!reason.is_empty()).then(|| reason.to_string()),
         ts: chat_protocol::clock::now_ms(),
     });
+}
+
+/// Notes that `target`, if a user of another node, is kicked for
+/// `reason`: its leave, which comes from its node, says so here too
+/// ([`Hub::expect_remote_leave`]). Before the order is sent, where this
+/// node sends it: the leave may come back before the order's answer.
+pub fn expect_leave(hub: &Hub, target: &str, reason: &str) {
+    hub.expect_remote_leave(
+        |name, _| name.eq_ignore_ascii_case(target),
+        &Ending::kicked(reason).leave_reason,
+    );
 }
 
 /// Ends `member`'s session with `reason`.

@@ -238,6 +238,25 @@ pub fn who_is(member: &Member) -> Who<'_> {
     }
 }
 
+/// Notes that the users of other nodes `ban` matches are banned: their
+/// leaves, which come from their nodes, say so here too
+/// ([`Hub::expect_remote_leave`]). An address ban matches none here: their
+/// addresses are their nodes' to know. Called where the ban is put in
+/// force, and before it is written where it is made (a leave may come back
+/// first).
+pub fn expect_banned_leaves(hub: &Hub, ban: &BanRecord) {
+    hub.expect_remote_leave(
+        |name, identity| {
+            ban.matches(&Who {
+                name: Some(name),
+                identity: identity.map(|k| k.fingerprint()),
+                ip: None,
+            })
+        },
+        &Ending::banned(ban.reason.as_deref(), ban.until).leave_reason,
+    );
+}
+
 /// Whether `ban` matches `member`'s session.
 pub fn matches_member(ban: &BanRecord, member: &Member) -> bool {
     ban.matches(&who_is(member))
@@ -262,20 +281,8 @@ pub fn apply(hub: &Hub, before: &Book, after: &Book) -> usize {
                 ts: now,
             });
         }
+        expect_banned_leaves(hub, ban);
         let banned = || Ending::banned(ban.reason.as_deref(), ban.until);
-        // Its users on other nodes leave from there: their leaves here say
-        // why (an address ban cannot be matched here: their addresses are
-        // their nodes' to know).
-        hub.expect_remote_leave(
-            |name, identity| {
-                ban.matches(&Who {
-                    name: Some(name),
-                    identity: identity.map(|k| k.fingerprint()),
-                    ip: None,
-                })
-            },
-            &banned().leave_reason,
-        );
         ended += hub.end_where(|m| matches_member(ban, m), banned);
     }
     for mute in after.mutes_added_since(before) {
