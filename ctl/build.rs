@@ -1,12 +1,12 @@
 //! Makes chatctl(8) and its bash, zsh and fish completions from the CLI
-//! definition (`src/cli.rs`) at build time, for `cargo deb` to package
-//! (see `chat_docgen::build_script`).
+//! definition (`src/cli.rs` and its modules in `src/cli/`) at build time,
+//! for `cargo deb` to package (see `chat_docgen::build_script`).
 
 #[allow(dead_code)]
 #[path = "src/cli.rs"]
 mod cli;
 
-// Stand-ins for the value parsers in main.rs: rendering docs never runs them.
+// Stand-ins for the value parsers in parse.rs: rendering docs never runs them.
 fn parse_grace(_: &str) -> Result<u64, String> {
     Err(String::new())
 }

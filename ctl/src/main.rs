@@ -44,7 +44,10 @@ use chat_protocol::clock::now_ms;
 use clap::Parser as _;
 use hyper::Method;
 
-use crate::cli::{Cli, Command, NamesAction};
+use crate::cli::{
+    AuditArgs, BanArgs, Cli, Command, DeopArgs, KickArgs, MetricsArgs, MuteArgs, NamesAction,
+    OpArgs, PasswdArgs, RotateKeyArgs, SayArgs, UnbanArgs, UnmuteArgs, UsersArgs,
+};
 use crate::client::{Answer, Client};
 use crate::exit::{Exit, Failure, exit_of};
 use crate::parse::identity_key;
@@ -134,27 +137,27 @@ fn check_room_text(what: &str, text: &str) -> anyhow::Result<()> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
-        Command::Kick {
+        Command::Kick(KickArgs {
             reason: Some(reason),
             ..
-        } => check_room_text("the reason", reason)?,
-        Command::Say { text, room } => {
+        }) => check_room_text("the reason", reason)?,
+        Command::Say(SayArgs { text, room }) => {
             check_room_text("the notice", &text.join(" "))?;
             if let Some(room) = room {
                 rooms::parse(room)?;
             }
         }
-        Command::Users { room: Some(room) } => {
+        Command::Users(UsersArgs { room: Some(room) }) => {
             rooms::parse(room)?;
         }
-        Command::Ban {
+        Command::Ban(BanArgs {
             reason: Some(reason),
             ..
-        }
-        | Command::Mute {
+        })
+        | Command::Mute(MuteArgs {
             reason: Some(reason),
             ..
-        } => check_reason(reason)?,
+        }) => check_reason(reason)?,
         Command::Names {
             action: Some(NamesAction::Add { key, .. } | NamesAction::Remove { key: Some(key), .. }),
         } => {
@@ -170,7 +173,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status => show(json, client.get::<Status>("/v1/status").await?, |s| {
             output::status(s, now)
         }),
-        Command::Users { room } => {
+        Command::Users(UsersArgs { room }) => {
             let path = match room {
                 Some(room) => format!("/v1/users?room={}", rooms::parse(&room)?.bare()),
                 None => "/v1/users".to_string(),
@@ -182,7 +185,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Key => show(json, client.get::<Key>("/v1/key").await?, |k| {
             format!("{}\n", output::one_line(&k.token))
         }),
-        Command::RotateKey { disconnect, grace } => {
+        Command::RotateKey(RotateKeyArgs { disconnect, grace }) => {
             let request = RotateRequest {
                 disconnect,
                 grace_secs: grace.unwrap_or(0),
@@ -192,13 +195,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?;
             show(json, answer, |r| output::rotated(r, disconnect, now))
         }
-        Command::Passwd { clear: true, .. } => {
+        Command::Passwd(PasswdArgs { clear: true, .. }) => {
             let answer = client
                 .call::<PasswordState>(Method::DELETE, "/v1/password", None::<&()>)
                 .await?;
             show(json, answer, |p| output::password_state(p, true))
         }
-        Command::Passwd { stdin, .. } => {
+        Command::Passwd(PasswdArgs { stdin, .. }) => {
             let password = if stdin {
                 prompt::from_stdin()?
             } else {
@@ -241,7 +244,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?;
             show(json, answer, names::changed)
         }
-        Command::Kick { name, reason } => {
+        Command::Kick(KickArgs { name, reason }) => {
             let path = format!("/v1/users/{name}/kick");
             let answer = client
                 .call::<Kicked>(Method::POST, &path, Some(&KickRequest { reason }))
@@ -249,11 +252,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             show(json, answer, output::kicked)
         }
         Command::Rooms { action } => rooms::run(&mut client, json, action).await?,
-        Command::Ban {
+        Command::Ban(BanArgs {
             target,
             for_secs,
             reason,
-        } => {
+        }) => {
             let request = BanRequest {
                 target,
                 for_secs,
@@ -264,7 +267,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?;
             show(json, answer, |b| moderation::banned(b, now_ms()))
         }
-        Command::Unban { target } => {
+        Command::Unban(UnbanArgs { target }) => {
             // The forms hold no character a query must escape but `/`,
             // which a query may hold as it is.
             let path = format!("/v1/bans?target={target}");
@@ -276,11 +279,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bans => show(json, client.get::<Bans>("/v1/bans").await?, |b| {
             moderation::bans(b, now_ms())
         }),
-        Command::Mute {
+        Command::Mute(MuteArgs {
             name,
             for_secs,
             reason,
-        } => {
+        }) => {
             let request = MuteRequest {
                 name,
                 for_secs,
@@ -291,7 +294,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?;
             show(json, answer, |m| moderation::muted(m, now_ms()))
         }
-        Command::Unmute { name } => {
+        Command::Unmute(UnmuteArgs { name }) => {
             let path = format!("/v1/mutes?name={name}");
             let answer = client
                 .call::<Unmuted>(Method::DELETE, &path, None::<&()>)
@@ -301,14 +304,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Mutes => show(json, client.get::<Mutes>("/v1/mutes").await?, |m| {
             moderation::mutes(m, now_ms())
         }),
-        Command::Audit { since } => {
+        Command::Audit(AuditArgs { since }) => {
             let path = match since {
                 Some(secs) => format!("/v1/audit?since={secs}"),
                 None => "/v1/audit".to_string(),
             };
             show(json, client.get::<Audit>(&path).await?, moderation::audit)
         }
-        Command::Op { name } => {
+        Command::Op(OpArgs { name }) => {
             let answer = client
                 .call::<OperatorChanged>(
                     Method::POST,
@@ -318,7 +321,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?;
             show(json, answer, moderation::operator_changed)
         }
-        Command::Deop { name } => {
+        Command::Deop(DeopArgs { name }) => {
             let path = format!("/v1/operators?name={name}");
             let answer = client
                 .call::<OperatorChanged>(Method::DELETE, &path, None::<&()>)
@@ -330,7 +333,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             client.get::<Operators>("/v1/operators").await?,
             moderation::operators,
         ),
-        Command::Say { text, room } => {
+        Command::Say(SayArgs { text, room }) => {
             let request = NoticeRequest {
                 text: text.join(" "),
                 room: room
@@ -348,7 +351,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?;
             show(json, answer, output::reloaded)
         }
-        Command::Metrics { openmetrics } => {
+        Command::Metrics(MetricsArgs { openmetrics }) => {
             // OpenMetrics first, the text format as the fallback, as a
             // Prometheus server asks.
             let accept = if openmetrics {
@@ -430,7 +433,7 @@ mod tests {
     #[test]
     fn grace_takes_human_durations_in_whole_seconds() {
         let grace = |args: &[&str]| match parse(args).map(|c| c.command) {
-            Ok(Command::RotateKey { grace, .. }) => Ok(grace),
+            Ok(Command::RotateKey(RotateKeyArgs { grace, .. })) => Ok(grace),
             Ok(other) => panic!("{other:?}"),
             Err(err) => Err(err.kind()),
         };
@@ -462,7 +465,7 @@ mod tests {
             .unwrap()
             .command
         {
-            Command::Kick { name, reason } => {
+            Command::Kick(KickArgs { name, reason }) => {
                 assert_eq!(name, "a.b-c_9");
                 assert_eq!(reason.as_deref(), Some("x y"));
             }
@@ -537,7 +540,7 @@ mod tests {
             assert_eq!(err.exit_code(), 2, "{args:?}: {err}");
         }
         match parse(&["say", "hello", "there"]).unwrap().command {
-            Command::Say { text, .. } => assert_eq!(text.join(" "), "hello there"),
+            Command::Say(SayArgs { text, .. }) => assert_eq!(text.join(" "), "hello there"),
             other => panic!("{other:?}"),
         }
     }
