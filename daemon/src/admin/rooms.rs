@@ -50,7 +50,6 @@ fn refused(e: RoomOrderError) -> Failure {
         RoomOrderError::Invalid(_) => (StatusCode::BAD_REQUEST, "bad_request"),
         RoomOrderError::TooMany(_) => (StatusCode::CONFLICT, "too_many_rooms"),
         RoomOrderError::Disk(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
-        RoomOrderError::NoRooms => (StatusCode::CONFLICT, "no_rooms"),
     };
     Failure::new(status, code, e.to_string())
 }
@@ -81,13 +80,16 @@ async fn add(
 }
 
 async fn remove(
-    State(Parts { hub, .. }): State<Parts>,
+    State(Parts { hub, peers, .. }): State<Parts>,
     ConnectInfo(peer): ConnectInfo<Peer>,
     Path(room): Path<String>,
 ) -> Answer<RoomRemoved> {
     let room = room_of(&room)?;
     let removed = to_the_end(async move {
-        let parted = hub.remove_room(&room).await.map_err(refused)?;
+        let (parted, members) = hub.remove_room(&room).await.map_err(refused)?;
+        for member in &members {
+            peers.note_rooms(member).await;
+        }
         tracing::info!(uid = peer.uid, room = %room, parted, "admin: room removed with its history");
         Ok::<_, Failure>(RoomRemoved { room, parted })
     })

@@ -96,6 +96,7 @@ impl Cluster {
             (cluster.state_bucket(), Duration::ZERO),
             (cluster.nodes_bucket(), cluster.settings.claim_ttl),
             (cluster.registry_bucket(), Duration::ZERO),
+            (cluster.rooms_bucket(), Duration::ZERO),
         ] {
             cluster
                 .create_or_update(

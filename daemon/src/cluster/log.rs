@@ -1,9 +1,14 @@
-//! The room's log on JetStream: append, read after an id, follow live.
+//! The rooms' log on JetStream: append, read after an id, follow live.
 //!
-//! A message's id is its stream sequence, assigned by NATS when it accepts
-//! the message; ids are therefore the same on every node and strictly
-//! increase. The stream keeps the last `history` messages and none older
-//! than `history_max_age`.
+//! One stream holds every room's messages, each room on a subject of its
+//! own ([`Cluster::room_subject`]: the default room's `chat.log`, as
+//! before rooms, another room's `chat.log.HEX`). A message's id is its
+//! stream sequence, assigned by NATS when it accepts the message; ids are
+//! therefore the same on every node, unique across rooms, and strictly
+//! increase (a room's ids skip those of the others). The stream keeps at
+//! least `history` messages of each room (per subject) and none older
+//! than `history_max_age`. Each reader reads one room's subject only, so
+//! a node receives the messages of the rooms it follows and no others.
 
 use std::time::Duration;
 
@@ -62,31 +67,18 @@ fn note_follow_trouble(error: &ClusterError) {
     );
 }
 
-/// Entries the stream dropped before this node read them (it fell behind
-/// by more than the stream keeps, [`super::LAG_FLOOR`], or past
-/// `history_max_age`): its users miss them, and the ids say so.
-fn note_skipped(missed: u64) {
-    static SKIPPED: crate::logging::line_budget::LineBudget =
-        crate::logging::line_budget::LineBudget::new(
-            "cluster: entries dropped before they were read",
-            3,
-            Duration::from_secs(60),
-        );
-    crate::budgeted!(
-        SKIPPED,
-        tracing::Level::WARN,
-        missed,
-        "cluster: the room's stream dropped entries before this node read them; its users miss them"
-    );
-}
-
 impl Cluster {
-    /// Appends `payload` to the room's log; returns its id once NATS has
-    /// stored it (the stream's acknowledgement).
+    /// Appends `payload` to the default room's log; returns its id once
+    /// NATS has stored it (the stream's acknowledgement).
     pub async fn append(&self, payload: Bytes) -> Result<u64, ClusterError> {
+        self.append_to(&self.log_subject(), payload).await
+    }
+
+    /// Appends `payload` to the log of the room on `subject`.
+    pub async fn append_to(&self, subject: &str, payload: Bytes) -> Result<u64, ClusterError> {
         let ack = self
             .js()
-            .publish(self.log_subject(), payload)
+            .publish(subject.to_string(), payload)
             .await
             .map_err(|e| ClusterError::js("append to the room's log", e))?
             .await
@@ -98,12 +90,17 @@ impl Cluster {
     /// message per id within its duplicate window (2 minutes), so the
     /// same message sent again (a client retrying what was not confirmed)
     /// is not logged twice; the answer is the first one's id.
-    pub async fn append_once(&self, payload: Bytes, once: &str) -> Result<u64, ClusterError> {
+    pub async fn append_once(
+        &self,
+        subject: &str,
+        payload: Bytes,
+        once: &str,
+    ) -> Result<u64, ClusterError> {
         let mut headers = async_nats::HeaderMap::new();
         headers.insert("Nats-Msg-Id", once);
         let ack = self
             .js()
-            .publish_with_headers(self.log_subject(), headers, payload)
+            .publish_with_headers(subject.to_string(), headers, payload)
             .await
             .map_err(|e| ClusterError::js("append to the room's log", e))?
             .await
@@ -111,9 +108,46 @@ impl Cluster {
         Ok(ack.sequence)
     }
 
-    /// The id of the newest entry (0 when the log is empty).
+    /// Removes every entry of the room on `subject` from the stream (the
+    /// room was removed); a failure is logged, the entries then age out.
+    pub async fn purge_subject(&self, subject: &str) {
+        let purged = async {
+            self.js()
+                .get_stream(self.log_stream())
+                .await
+                .map_err(|e| ClusterError::js("purge a removed room's log", e))?
+                .purge()
+                .filter(subject.to_string())
+                .await
+                .map_err(|e| ClusterError::js("purge a removed room's log", e))
+        };
+        if let Err(e) = purged.await {
+            tracing::warn!("cluster: {e}; its entries stay until they age out");
+        }
+    }
+
+    /// The id of the newest entry of any room (0 when the log is empty).
     pub async fn last_id(&self) -> Result<u64, ClusterError> {
         Ok(self.bounds().await?.1)
+    }
+
+    /// The id of the newest entry of the room on `subject` (0: none kept).
+    pub async fn last_id_of(&self, subject: &str) -> Result<u64, ClusterError> {
+        let stream = self
+            .js()
+            .get_stream(self.log_stream())
+            .await
+            .map_err(|e| ClusterError::js("read the room's log", e))?;
+        match stream.get_last_raw_message_by_subject(subject).await {
+            Ok(message) => Ok(message.sequence),
+            Err(e)
+                if e.kind()
+                    == async_nats::jetstream::stream::LastRawMessageErrorKind::NoMessageFound =>
+            {
+                Ok(0)
+            }
+            Err(e) => Err(ClusterError::js("read the room's log", e)),
+        }
     }
 
     /// First and last sequence the stream holds (first > last: empty).
@@ -130,61 +164,95 @@ impl Cluster {
         Ok((info.state.first_sequence, info.state.last_sequence))
     }
 
-    /// At most `limit` entries after `id`, the newest ones if there are
-    /// more (then `gap` is set, as it is when entries after `id` have aged
-    /// out of the log).
+    /// At most `limit` entries of the default room after `id` (see
+    /// [`Cluster::after_in`]).
     pub async fn after(&self, id: u64, limit: usize) -> Result<After, ClusterError> {
-        let (first, last) = self.bounds().await?;
-        if last <= id || limit == 0 || first > last {
+        self.after_in(&self.log_subject(), id, limit).await
+    }
+
+    /// At most `limit` entries of the room on `subject` after `id`, the
+    /// newest ones if there are more (then `gap` is set, as it is when
+    /// entries after `id` have aged out of the log).
+    ///
+    /// A room's ids are not consecutive (the other rooms' are between
+    /// them), so its newest entries are found by reading a window of
+    /// stream sequences before its last entry, the stream filtering by
+    /// subject, and the window grown eightfold while it holds fewer than
+    /// `limit` and more of the stream is before it.
+    pub async fn after_in(
+        &self,
+        subject: &str,
+        id: u64,
+        limit: usize,
+    ) -> Result<After, ClusterError> {
+        let (first, _) = self.bounds().await?;
+        let last = self.last_id_of(subject).await?;
+        if last <= id || limit == 0 {
             return Ok(After {
                 entries: Vec::new(),
                 gap: limit == 0 && last > id,
             });
         }
-        let mut start = (id + 1).max(first);
-        let newest_window = last.saturating_sub(limit as u64 - 1).max(1);
-        start = start.max(newest_window);
-        let mut entries = Vec::with_capacity((last - start + 1) as usize);
-        let mut live = Box::pin(self.live_from(start).await?);
+        let floor = (id + 1).max(first);
+        let mut window = (limit as u64).saturating_mul(4);
         let read = async {
             loop {
-                // The entries up to `last` may age out while they are read:
-                // the consumer then waits for an entry that is no longer
-                // there, so a quiet second looks at the bounds again.
-                let next = tokio::time::timeout(Duration::from_secs(1), live.next()).await;
-                match next {
-                    Ok(Some(entry)) => {
-                        let entry = entry?;
-                        let at = entry.id;
-                        entries.push(entry);
-                        if at >= last {
-                            break;
-                        }
+                let start = last.saturating_sub(window).saturating_add(1).max(floor);
+                let mut entries = self.read_range(subject, start, last).await?;
+                if entries.len() >= limit || start <= floor {
+                    let more = entries.len().saturating_sub(limit);
+                    entries.drain(..more);
+                    // Missed: what the limit left out, and what aged out.
+                    let gap = more > 0 || start > id + 1 && first > id + 1;
+                    return Ok::<After, ClusterError>(After { entries, gap });
+                }
+                window = window.saturating_mul(8);
+            }
+        };
+        match tokio::time::timeout(READ_DEADLINE, read).await {
+            Ok(result) => result,
+            Err(_) => Err(ClusterError::JetStream {
+                what: "read the room's log",
+                reason: format!("no answer within {READ_DEADLINE:?}"),
+            }),
+        }
+    }
+
+    /// The entries of the room on `subject` from sequence `start` to
+    /// `last` (its newest), oldest first.
+    async fn read_range(
+        &self,
+        subject: &str,
+        start: u64,
+        last: u64,
+    ) -> Result<Vec<Entry>, ClusterError> {
+        let mut entries = Vec::new();
+        let mut live = Box::pin(self.live_from(subject, start).await?);
+        loop {
+            // The entries up to `last` may age out while they are read:
+            // the consumer then waits for an entry that is no longer
+            // there, so a quiet second looks at the bounds again.
+            let next = tokio::time::timeout(Duration::from_secs(1), live.next()).await;
+            match next {
+                Ok(Some(entry)) => {
+                    let entry = entry?;
+                    let at = entry.id;
+                    entries.push(entry);
+                    if at >= last {
+                        break;
                     }
-                    Ok(None) => break,
-                    Err(_) => {
-                        // All of what was left to read aged out: done.
-                        let (first, _) = self.bounds().await?;
-                        if first > last {
-                            break;
-                        }
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    // All of what was left to read aged out: done.
+                    let (first, _) = self.bounds().await?;
+                    if first > last || self.last_id_of(subject).await? < last {
+                        break;
                     }
                 }
             }
-            Ok::<(), ClusterError>(())
-        };
-        match tokio::time::timeout(READ_DEADLINE, read).await {
-            Ok(result) => result?,
-            Err(_) => {
-                return Err(ClusterError::JetStream {
-                    what: "read the room's log",
-                    reason: format!("no answer within {READ_DEADLINE:?}"),
-                });
-            }
         }
-        // Missed: what the limit left out, and what aged out meanwhile.
-        let gap = start > id + 1 || entries.first().is_none_or(|e| e.id > start);
-        Ok(After { entries, gap })
+        Ok(entries)
     }
 
     /// Every entry after `id` as it is accepted, in order, each once, for
@@ -193,6 +261,15 @@ impl Cluster {
     /// a growing pause, up to 2 s), so an outage delays entries and loses
     /// none; [`Cluster::connected`] tells whether NATS is there meanwhile.
     pub fn follow(&self, id: u64) -> impl Stream<Item = Entry> + Send + 'static {
+        self.follow_in(self.log_subject(), id)
+    }
+
+    /// [`Cluster::follow`] for the room on `subject`.
+    pub fn follow_in(
+        &self,
+        subject: String,
+        id: u64,
+    ) -> impl Stream<Item = Entry> + Send + 'static {
         let (tx, rx) = tokio::sync::mpsc::channel::<Entry>(FOLLOW_BUFFER);
         let cluster = self.clone();
         // Ends as soon as the reader drops the stream, even while no entry
@@ -200,7 +277,7 @@ impl Cluster {
         tokio::spawn(async move {
             tokio::select! {
                 () = tx.closed() => {}
-                () = cluster.feed(id, &tx) => {}
+                () = cluster.feed(&subject, id, &tx) => {}
             }
         });
         futures_util::stream::unfold(rx, |mut rx| async move {
@@ -210,13 +287,13 @@ impl Cluster {
 
     /// [`Cluster::follow`]'s loop: entries after `id` into `tx`, the
     /// consumer made again after any trouble.
-    async fn feed(&self, id: u64, tx: &tokio::sync::mpsc::Sender<Entry>) {
+    async fn feed(&self, subject: &str, id: u64, tx: &tokio::sync::mpsc::Sender<Entry>) {
         let mut next = id + 1;
         let mut pause = Duration::from_millis(50);
         let mut connections = self.connections();
         loop {
             connections.borrow_and_update();
-            match self.live_from(next).await {
+            match self.live_from(subject, next).await {
                 Ok(live) => {
                     let mut live = Box::pin(live);
                     // A reconnection ends this consumer at once: made again
@@ -236,7 +313,7 @@ impl Cluster {
                             }
                             Ok(None) => break,
                             // Quiet: a quiet room, or a stalled consumer.
-                            Err(_) => match self.last_id().await {
+                            Err(_) => match self.last_id_of(subject).await {
                                 Ok(last) if last >= next => {
                                     note_follow_trouble(&ClusterError::JetStream {
                                         what: "follow the room's log",
@@ -252,9 +329,6 @@ impl Cluster {
                         // A remade consumer could overlap: ids only rise.
                         if entry.id < next {
                             continue;
-                        }
-                        if entry.id > next && next > 1 {
-                            note_skipped(entry.id - next);
                         }
                         next = entry.id + 1;
                         pause = Duration::from_millis(50);
@@ -272,6 +346,7 @@ impl Cluster {
 
     async fn live_from(
         &self,
+        subject: &str,
         start: u64,
     ) -> Result<impl Stream<Item = Result<Entry, ClusterError>> + Send + 'static, ClusterError>
     {
@@ -285,6 +360,7 @@ impl Cluster {
                 deliver_policy: DeliverPolicy::ByStartSequence {
                     start_sequence: start.max(1),
                 },
+                filter_subject: subject.to_string(),
                 ..Default::default()
             })
             .await

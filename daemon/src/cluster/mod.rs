@@ -66,6 +66,7 @@ pub(crate) mod peers;
 pub(crate) mod presence;
 pub(crate) mod registry;
 pub(crate) mod replicated;
+pub(crate) mod rooms;
 pub(crate) mod shared;
 pub(crate) mod start;
 pub(crate) mod tasks;
@@ -121,12 +122,13 @@ impl Settings {
     }
 }
 
-/// Entries the room's stream keeps at least, whatever `history` says: a
-/// node reads every entry from the stream, and one that falls behind by
-/// more than the stream keeps would never see the entries dropped
-/// meanwhile (a burst of 10 000 messages against `history = 50` lost
-/// some). `history` still bounds what joiners get; `history_max_age`
-/// bounds what the stream keeps in time.
+/// Entries the rooms' stream keeps at least of each room, whatever
+/// `history` says: a node reads every entry of the rooms it follows from
+/// the stream, and one that falls behind by more than the stream keeps
+/// would never see the entries dropped meanwhile (a burst of 10 000
+/// messages against `history = 50` lost some). `history` still bounds
+/// what joiners get; `history_max_age` bounds what the stream keeps in
+/// time; a room removed has its entries purged.
 pub const LAG_FLOOR: usize = 100_000;
 
 /// How long each JetStream request of a node's set-up may take (the
@@ -218,8 +220,23 @@ impl Cluster {
         format!("{}_LOG", self.settings.room.to_ascii_uppercase())
     }
 
+    /// The default room's subject in the rooms' stream.
     pub(crate) fn log_subject(&self) -> String {
         format!("{}.log", self.settings.room)
+    }
+
+    /// The subject of `room`'s entries in the rooms' stream: the default
+    /// room's (`None`) is `chat.log`, as before rooms; another room's is
+    /// `chat.log.HEX`, its name in hex (`chat.log.236f7073` is `#ops`).
+    pub(crate) fn room_subject(&self, room: Option<&chat_protocol::RoomName>) -> String {
+        match room {
+            None => self.log_subject(),
+            Some(room) => format!("{}.log.{}", self.settings.room, room.to_hex()),
+        }
+    }
+
+    pub(crate) fn rooms_bucket(&self) -> String {
+        format!("{}_rooms", self.settings.room)
     }
 
     pub(crate) fn names_bucket(&self) -> String {
@@ -238,9 +255,9 @@ impl Cluster {
         format!("{}_registry", self.settings.room)
     }
 
-    /// Makes the room's log stream keep at most `history` messages, but
-    /// never fewer than [`LAG_FLOOR`], none older than `max_age` (zero: no
-    /// age bound); creates the stream if it is missing.
+    /// Makes the rooms' log stream keep at most `history` messages of each
+    /// room, but never fewer than [`LAG_FLOOR`], none older than `max_age`
+    /// (zero: no age bound); creates the stream if it is missing.
     pub async fn set_log_bounds(
         &self,
         history: usize,
@@ -251,12 +268,15 @@ impl Cluster {
             .await
     }
 
-    /// The room's log stream's configuration (see [`Cluster::set_log_bounds`]).
+    /// The rooms' log stream's configuration (see
+    /// [`Cluster::set_log_bounds`]): the default room's subject and every
+    /// other room's ([`Cluster::room_subject`]), bounded per subject.
     fn log_config(&self, history: usize, max_age: Duration) -> stream::Config {
         stream::Config {
             name: self.log_stream(),
-            subjects: vec![self.log_subject()],
-            max_messages: history.max(LAG_FLOOR) as i64,
+            subjects: vec![self.log_subject(), format!("{}.*", self.log_subject())],
+            max_messages: -1,
+            max_messages_per_subject: history.max(LAG_FLOOR) as i64,
             max_age,
             num_replicas: self.settings.replicas.max(1),
             ..Default::default()
@@ -295,6 +315,8 @@ impl Cluster {
                     .await
                     .map_err(|e| ClusterError::js(what, e))?;
                 if info.config.max_messages != config.max_messages
+                    || info.config.max_messages_per_subject != config.max_messages_per_subject
+                    || info.config.subjects != config.subjects
                     || info.config.max_age != config.max_age
                 {
                     js.update_stream(config)

@@ -71,6 +71,11 @@ pub struct Holder {
     /// mark). Absent: no (and in older claims).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub owner: bool,
+    /// The rooms besides the default one the user is in, so every node
+    /// lists it in them ([`super::rooms`]). Absent: none (and in older
+    /// claims).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rooms: Vec<chat_protocol::RoomName>,
 }
 
 impl Holder {
@@ -85,6 +90,7 @@ impl Holder {
             claim: Some(id.iter().map(|b| format!("{b:02x}")).collect()),
             identity,
             owner: false,
+            rooms: Vec::new(),
         }
     }
 
@@ -107,6 +113,7 @@ impl Holder {
             claim: None,
             identity: None,
             owner: false,
+            rooms: Vec::new(),
         })
     }
 }
@@ -177,6 +184,53 @@ impl Names {
                 }
             }
             Err(e) => Err(ClusterError::js("release a name", e)),
+        }
+    }
+
+    /// Says in `name`'s claim that its user is in `rooms` (besides the
+    /// default room), so the other nodes list it there. A claim this node
+    /// does not hold (released, or lost) is left alone; a write NATS
+    /// refuses is logged, and the next change of the user's rooms writes
+    /// them all again.
+    pub async fn set_rooms(&self, name: &str, rooms: Vec<chat_protocol::RoomName>) {
+        let key = key_of(name);
+        let _turn = self.turn.lock().await;
+        let held = self
+            .held
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .cloned();
+        let Some((revision, old)) = held else {
+            return;
+        };
+        let Some(mut holder) = Holder::decode(&key, &old) else {
+            return;
+        };
+        holder.rooms = rooms;
+        let new = holder.encode();
+        if new == old {
+            return;
+        }
+        let mut result = self.store.update(&key, new.clone(), revision).await;
+        if let Err(e) = &result
+            && e.kind() == kv::UpdateErrorKind::WrongLastRevision
+        {
+            // A renewal went through but its answer was lost: the bucket
+            // holds this claim at another revision.
+            match self.reconcile_read(&key, &old).await {
+                Ok(Some(revision)) => result = self.store.update(&key, new.clone(), revision).await,
+                _ => return,
+            }
+        }
+        match result {
+            Ok(revision) => {
+                let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(entry) = held.get_mut(&key) {
+                    *entry = (revision, new);
+                }
+            }
+            Err(e) => tracing::warn!("cluster: the rooms of a user were not shared: {e}"),
         }
     }
 
@@ -333,6 +387,7 @@ mod tests {
                 claim: None,
                 identity: None,
                 owner: false,
+                rooms: Vec::new(),
             })
         );
         assert_eq!(Holder::decode(&key, b""), None);

@@ -38,8 +38,10 @@ pub struct Node {
     pub nodes: super::nodes::Nodes,
     /// The names registry (names owned by keys).
     pub registry: super::registry::Registered,
-    /// Told each time the room's stream handed the room new entries.
+    /// Told each time the rooms' stream handed a room new entries.
     pub arrived: Arc<Notify>,
+    /// The rooms' settings the nodes share (set once, at the start).
+    pub rooms: std::sync::OnceLock<Arc<super::rooms::SharedRooms>>,
     /// What the node counts (name conflicts, reconnections).
     pub metrics: Metrics,
 }
@@ -85,6 +87,7 @@ impl Node {
             nodes,
             registry,
             arrived: Arc::new(Notify::new()),
+            rooms: std::sync::OnceLock::new(),
             metrics,
         })
     }
@@ -142,6 +145,21 @@ impl Node {
                 );
                 Err(Claim::Unavailable)
             }
+        }
+    }
+
+    /// Says in `member`'s claim which rooms it is in now (at most 2 s;
+    /// else the next change of its rooms says it).
+    pub async fn note_rooms(&self, member: &crate::hub::Member) {
+        let rooms: Vec<_> = member.rooms.lock().expect("lock").iter().cloned().collect();
+        if tokio::time::timeout(
+            Duration::from_secs(2),
+            self.names.set_rooms(&member.name, rooms),
+        )
+        .await
+        .is_err()
+        {
+            tracing::warn!("cluster: the rooms of a user were not shared in time");
         }
     }
 

@@ -263,6 +263,15 @@ impl Peers {
         }
     }
 
+    /// Tells the other nodes which rooms `member` is in now, after it
+    /// joined or left one (nothing alone).
+    pub async fn note_rooms(&self, member: &crate::hub::Member) {
+        match self {
+            Peers::Alone => {}
+            Peers::Cluster(node) => node.note_rooms(member).await,
+        }
+    }
+
     /// Gives up `name`, whose user left (nothing alone).
     pub async fn release(&self, name: &str) {
         match self {

@@ -31,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 use super::names::{Holder, key_of, name_of};
 use super::node::Node;
 use crate::hub::Hub;
+use crate::hub::rooms_shared::Elsewhere;
 
 /// How long a start waits for the current list of users before it serves
 /// anyway (the rest then arrives as joins).
@@ -43,8 +44,23 @@ struct Known {
     identity: Option<chat_protocol::IdentityKey>,
     /// Whether the user proved one of its name's registered keys.
     owner: bool,
+    /// The rooms besides the default one it is in, as its claim says.
+    rooms: Vec<chat_protocol::RoomName>,
     /// When its claim was last made or renewed, as seen here.
     seen: Instant,
+}
+
+/// Most rooms read from one claim (far more than a session is let into
+/// with any sane `max_rooms_per_session`); the rest are ignored.
+const MAX_CLAIM_ROOMS: usize = 1_000;
+
+/// The rooms a claim lists, each once, at most [`MAX_CLAIM_ROOMS`].
+fn rooms_of(holder: &mut Holder) -> Vec<chat_protocol::RoomName> {
+    let mut rooms = std::mem::take(&mut holder.rooms);
+    rooms.truncate(MAX_CLAIM_ROOMS);
+    rooms.sort();
+    rooms.dedup();
+    rooms
 }
 
 /// The watch's state: who is where, and up to which revision.
@@ -127,12 +143,25 @@ impl Watcher {
             }
             return;
         }
+        let mut holder = holder;
+        let rooms = rooms_of(&mut holder);
         if let Some(known) = self.known.get_mut(key)
             && *known.node == *holder.node
             && known.identity == holder.identity
             && known.owner == holder.owner
         {
             known.seen = now;
+            if known.rooms != rooms {
+                let old = std::mem::replace(&mut known.rooms, rooms);
+                let user = Elsewhere {
+                    key,
+                    name: &holder.name,
+                    node: &known.node,
+                    identity: known.identity,
+                    owner: known.owner,
+                };
+                hub.remote_rooms(&user, &old, &known.rooms);
+            }
             return;
         }
         if key_of(&holder.name) != key {
@@ -144,6 +173,7 @@ impl Watcher {
             node: node.clone(),
             identity: holder.identity,
             owner: holder.owner,
+            rooms: rooms.clone(),
             seen: now,
         };
         if let Some(old) = self.known.insert(key.to_string(), known) {
@@ -158,11 +188,19 @@ impl Watcher {
         }
         hub.remote_joined(
             holder.name.to_ascii_lowercase(),
-            holder.name,
-            node,
+            holder.name.clone(),
+            node.clone(),
             holder.identity,
             holder.owner,
         );
+        let user = Elsewhere {
+            key,
+            name: &holder.name,
+            node: &node,
+            identity: holder.identity,
+            owner: holder.owner,
+        };
+        hub.remote_rooms(&user, &[], &rooms);
     }
 
     /// Removes, as "node lost", the users whose claims were not renewed

@@ -15,7 +15,7 @@
 //! nothing is shown that the log may not keep. Following resumes by itself
 //! after the last entry delivered.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,7 +25,7 @@ use tokio::sync::{Notify, mpsc};
 use tracing::Level;
 
 use crate::cluster::{Cluster, ClusterError};
-use crate::log::{Accepted, After, Appending, Bounds, Draft, Entry, LogError, RoomLog};
+use crate::log::{Accepted, After, Appending, Bounds, CatchingUp, Draft, Entry, LogError, RoomLog};
 use crate::logging::line_budget::LineBudget;
 
 /// What a sender is told when NATS cannot take its message.
@@ -36,12 +36,22 @@ pub const UNAVAILABLE: &str = "cluster unavailable, not sent";
 pub const UNCONFIRMED: &str =
     "cluster unavailable, not confirmed: the message may still appear (its echo will say so)";
 
+/// What a joiner of a room is told when the room's history cannot be
+/// read from NATS.
+pub const UNAVAILABLE_ROOM: &str =
+    "cluster unavailable: the room's history cannot be read now; try /join again";
+
 /// Longest an append waits for NATS's acknowledgement.
 const APPEND_DEADLINE: Duration = Duration::from_secs(5);
 
 /// The log on NATS JetStream (see the module documentation).
 pub struct ReplicatedLog {
     cluster: Cluster,
+    /// The room's subject in the rooms' stream.
+    subject: String,
+    /// The room (`None`: the default room): what every entry read from
+    /// its subject says, whatever its payload claims.
+    room: Option<chat_protocol::RoomName>,
     /// The newest id delivered to the room.
     last: Arc<AtomicU64>,
     /// The newest id when the log was opened: the room starts from it.
@@ -49,23 +59,32 @@ pub struct ReplicatedLog {
     /// What the stream held at start, for the room's first history; given
     /// out once.
     seed: Mutex<Option<After>>,
-    follower: tokio::task::JoinHandle<()>,
+    /// The task that follows the stream; `None`: resting.
+    follower: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Where followed entries go: the room's accepted stream.
+    tx: mpsc::UnboundedSender<Entry>,
+    /// Told as entries come in.
+    arrived: Arc<Notify>,
+    /// How many entries a room's history keeps (read when it catches up).
+    count: AtomicUsize,
     /// Each publish's time to NATS's acknowledgement
     /// (`chatd_nats_publish_duration_seconds`).
     publish: Option<Histogram>,
 }
 
 impl ReplicatedLog {
-    /// Reads the newest `bounds.count` entries the stream keeps and starts
-    /// following it after them. `arrived` is told as entries come in: the
-    /// node then has the room fan them out ([`crate::hub::Hub::pump`]).
+    /// The default room's log: reads the newest `bounds.count` entries
+    /// the stream keeps and starts following it after them. `arrived` is
+    /// told as entries come in: the node then has the room fan them out
+    /// ([`crate::hub::Hub::pump`]).
     pub async fn open(
         cluster: Cluster,
         bounds: Bounds,
         arrived: Arc<Notify>,
         publish: Option<Histogram>,
     ) -> Result<(Self, Accepted), ClusterError> {
-        let mut seed = cluster.after(0, bounds.count).await?;
+        let subject = cluster.log_subject();
+        let mut seed = cluster.after_in(&subject, 0, bounds.count).await?;
         seed.gap = false;
         let last = match seed.entries.last() {
             Some(entry) => entry.id,
@@ -74,41 +93,85 @@ impl ReplicatedLog {
         let entries = seed
             .entries
             .iter()
-            .filter_map(|e| decode(e.id, &e.payload))
+            .filter_map(|e| decode(e.id, &e.payload, None))
             .map(Arc::new)
             .collect();
-        let last = Arc::new(AtomicU64::new(last));
+        let (log, rx) = Self::resting(cluster, subject, None, bounds, arrived, publish);
+        log.last.store(last, Ordering::Relaxed);
+        let log = Self {
+            start: last,
+            seed: Mutex::new(Some(After {
+                entries,
+                gap: false,
+            })),
+            ..log
+        };
+        log.follow_after(last);
+        Ok((log, rx))
+    }
+
+    /// The log of the room `room` (not the default one), resting: it
+    /// follows once the room takes a member here
+    /// ([`RoomLog::catch_up`]).
+    pub fn room(
+        cluster: Cluster,
+        room: &chat_protocol::RoomName,
+        bounds: Bounds,
+        arrived: Arc<Notify>,
+        publish: Option<Histogram>,
+    ) -> (Self, Accepted) {
+        let subject = cluster.room_subject(Some(room));
+        Self::resting(
+            cluster,
+            subject,
+            Some(room.clone()),
+            bounds,
+            arrived,
+            publish,
+        )
+    }
+
+    fn resting(
+        cluster: Cluster,
+        subject: String,
+        room: Option<chat_protocol::RoomName>,
+        bounds: Bounds,
+        arrived: Arc<Notify>,
+        publish: Option<Histogram>,
+    ) -> (Self, Accepted) {
         let (tx, rx) = mpsc::unbounded_channel();
-        let follower = tokio::spawn(follow(cluster.clone(), last.clone(), tx, arrived));
-        Ok((
-            Self {
-                cluster,
-                start: last.load(Ordering::Relaxed),
-                last,
-                seed: Mutex::new(Some(After {
-                    entries,
-                    gap: false,
-                })),
-                follower,
-                publish,
-            },
-            rx,
-        ))
+        let log = Self {
+            cluster,
+            subject,
+            room,
+            last: Arc::new(AtomicU64::new(0)),
+            start: 0,
+            seed: Mutex::new(None),
+            follower: Mutex::new(None),
+            tx,
+            arrived,
+            count: AtomicUsize::new(bounds.count),
+            publish,
+        };
+        (log, rx)
     }
 }
 
-/// Hands every entry after `last` to the room, in stream order.
+/// Hands every entry of `subject` after `last` to the room, in stream
+/// order.
 async fn follow(
     cluster: Cluster,
+    subject: String,
+    room: Option<chat_protocol::RoomName>,
     last: Arc<AtomicU64>,
     tx: mpsc::UnboundedSender<Entry>,
     arrived: Arc<Notify>,
 ) {
     use futures_util::StreamExt;
-    let mut entries = std::pin::pin!(cluster.follow(last.load(Ordering::Relaxed)));
+    let mut entries = std::pin::pin!(cluster.follow_in(subject, last.load(Ordering::Relaxed)));
     while let Some(entry) = entries.next().await {
         last.store(entry.id, Ordering::Relaxed);
-        let Some(decoded) = decode(entry.id, &entry.payload) else {
+        let Some(decoded) = decode(entry.id, &entry.payload, room.clone()) else {
             continue;
         };
         if tx.send(Arc::new(decoded)).is_err() {
@@ -161,12 +224,15 @@ fn refused(payload: &[u8]) -> Result<HistoryEntry, String> {
     Ok(entry)
 }
 
-/// An entry read back: one that breaks the rules (written by something
-/// else on the subject) is dropped, with a warning (a few a minute).
-fn decode(id: u64, payload: &[u8]) -> Option<HistoryEntry> {
+/// An entry read back, of `room`'s subject (`None`: the default room's),
+/// which is its room whatever it says: one that breaks the rules (written
+/// by something else on the subject) is dropped, with a warning (a few a
+/// minute).
+fn decode(id: u64, payload: &[u8], room: Option<chat_protocol::RoomName>) -> Option<HistoryEntry> {
     match refused(payload) {
         Ok(mut entry) => {
             entry.id = id;
+            entry.room = room;
             Some(entry)
         }
         Err(why) => {
@@ -201,8 +267,8 @@ impl RoomLog for ReplicatedLog {
             let payload = encode(draft);
             let append = async {
                 match &once {
-                    Some(once) => self.cluster.append_once(payload, once).await,
-                    None => self.cluster.append(payload).await,
+                    Some(once) => self.cluster.append_once(&self.subject, payload, once).await,
+                    None => self.cluster.append_to(&self.subject, payload).await,
                 }
             };
             let sent = std::time::Instant::now();
@@ -253,6 +319,12 @@ impl RoomLog for ReplicatedLog {
     }
 
     fn set_bounds(&self, bounds: Bounds) {
+        self.count.store(bounds.count, Ordering::Relaxed);
+        // The stream's bounds are every room's: the default room's log
+        // sets them, the others' only read as many.
+        if self.subject != self.cluster.log_subject() {
+            return;
+        }
         let cluster = self.cluster.clone();
         tokio::spawn(async move {
             if let Err(e) = cluster
@@ -268,9 +340,73 @@ impl RoomLog for ReplicatedLog {
         None
     }
 
+    fn following(&self) -> bool {
+        self.follower
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
+    fn catch_up(&self, after: u64) -> CatchingUp<'_> {
+        Box::pin(async move {
+            if self.following() {
+                return Ok(None);
+            }
+            let count = self.count.load(Ordering::Relaxed);
+            let read = self.cluster.after_in(&self.subject, after, count);
+            let found = match tokio::time::timeout(APPEND_DEADLINE, read).await {
+                Ok(Ok(found)) => found,
+                Ok(Err(e)) => {
+                    tracing::warn!("cluster: a room's history could not be read: {e}");
+                    return Err(LogError::Unavailable(UNAVAILABLE_ROOM.into()));
+                }
+                Err(_) => return Err(LogError::Unavailable(UNAVAILABLE_ROOM.into())),
+            };
+            let entries = found
+                .entries
+                .iter()
+                .filter_map(|e| decode(e.id, &e.payload, self.room.clone()))
+                .map(Arc::new)
+                .collect();
+            Ok(Some(After {
+                entries,
+                gap: found.gap,
+            }))
+        })
+    }
+
+    fn follow_after(&self, id: u64) {
+        let mut follower = self.follower.lock().unwrap_or_else(|p| p.into_inner());
+        if follower.is_some() {
+            return;
+        }
+        self.last.fetch_max(id, Ordering::Relaxed);
+        tracing::debug!(subject = %self.subject, after = id, "cluster: following a room's log");
+        *follower = Some(tokio::spawn(follow(
+            self.cluster.clone(),
+            self.subject.clone(),
+            self.room.clone(),
+            self.last.clone(),
+            self.tx.clone(),
+            self.arrived.clone(),
+        )));
+    }
+
+    fn rest(&self) {
+        if let Some(follower) = self
+            .follower
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            follower.abort();
+            tracing::debug!(subject = %self.subject, "cluster: resting a room's log (no member here)");
+        }
+    }
+
     fn close(&self, _bound: Duration) {
         // Nothing is in flight: an append resolves only once NATS stored it.
-        self.follower.abort();
+        self.rest();
     }
 }
 
@@ -285,7 +421,7 @@ mod tests {
 
     #[test]
     fn entries_that_break_the_local_rules_are_dropped() {
-        let good = decode(7, &entry("ann", "hi\tthere\nall")).expect("a valid entry reads");
+        let good = decode(7, &entry("ann", "hi\tthere\nall"), None).expect("a valid entry reads");
         assert_eq!((good.id, good.from.as_str()), (7, "ann"));
         let too_long = "x".repeat(crate::config::check::MAX_TEXT_CEILING + 1);
         for bad in [
@@ -301,7 +437,7 @@ mod tests {
             vec![b' '; MAX_ENTRY + 1],
         ] {
             assert!(
-                decode(1, &bad).is_none(),
+                decode(1, &bad, None).is_none(),
                 "{}",
                 String::from_utf8_lossy(&bad[..bad.len().min(80)])
             );

@@ -151,9 +151,12 @@ pub struct Started {
     pub log: Arc<dyn RoomLog>,
     /// Its stream of accepted entries, for the room.
     pub accepted: Accepted,
-    /// Where the other rooms' logs are, alone; `None` on a node of a
-    /// cluster (its nodes share no other rooms yet).
-    pub rooms: Option<crate::log::RoomLogs>,
+    /// Where the other rooms' logs are: the state directory alone, the
+    /// cluster's stream on a node.
+    pub rooms: crate::log::RoomLogs,
+    /// The rooms' settings the cluster's nodes share (`None` alone: they
+    /// are in the state directory).
+    pub shared_rooms: Option<super::rooms::Listed>,
 }
 
 /// A single chatd's start: the keys it loaded, its log in `STATE_DIR/history`.
@@ -175,7 +178,8 @@ pub(super) fn alone(
         keys,
         log: Arc::new(log),
         accepted,
-        rooms: Some(rooms),
+        rooms,
+        shared_rooms: None,
     })
 }
 
@@ -216,20 +220,30 @@ pub(super) async fn join(
         .retry(|| super::password::adopt(&node, store, gate))
         .await?;
     let bounds = Bounds::of(config);
+    let publish = metrics
+        .cluster
+        .as_ref()
+        .map(|c| c.nats_publish_duration.clone());
     let (log, accepted) = starting
         .retry(|| async {
             Ok(ReplicatedLog::open(
                 node.cluster.clone(),
                 bounds,
                 node.arrived.clone(),
-                metrics
-                    .cluster
-                    .as_ref()
-                    .map(|c| c.nats_publish_duration.clone()),
+                publish.clone(),
             )
             .await?)
         })
         .await?;
+    let (shared_rooms, listed) = starting
+        .retry(|| async { Ok(node.cluster.shared_rooms().await?) })
+        .await?;
+    let _ = node.rooms.set(Arc::new(shared_rooms));
+    let rooms = crate::log::RoomLogs::shared(Arc::new(super::rooms::ClusterLogs {
+        cluster: node.cluster.clone(),
+        arrived: node.arrived.clone(),
+        publish,
+    }));
     Ok(Started {
         peers: super::Peers::Cluster(Arc::new(node)),
         keys: Keys {
@@ -239,6 +253,7 @@ pub(super) async fn join(
         },
         log: Arc::new(log),
         accepted,
-        rooms: None,
+        rooms,
+        shared_rooms: Some(listed),
     })
 }

@@ -106,6 +106,16 @@ pub(super) async fn start(
             ctx.shutdown.clone(),
         ));
     }
+    if let Some(shared) = node.rooms.get() {
+        ctx.hub.share_settings(shared.clone());
+        tokio::spawn(super::rooms::follow(
+            node.clone(),
+            shared.clone(),
+            ctx.hub.clone(),
+            shared.listed_at,
+            ctx.shutdown.clone(),
+        ));
+    }
     tokio::spawn(control::run(node.clone(), ctx.clone()));
     starting
         .retry(|| async { Ok(dm::start(node, &ctx.hub, &ctx.shutdown).await?) })

@@ -56,6 +56,7 @@ mod room_joined;
 pub mod rooms;
 pub mod rooms_admin;
 pub mod rooms_kept;
+pub mod rooms_shared;
 mod roster;
 pub mod start;
 pub mod welcome;
@@ -83,11 +84,13 @@ pub struct Hub {
     /// The other rooms, by name; the lock is taken before a room's,
     /// never after.
     others: Mutex<BTreeMap<RoomName, Arc<Slot>>>,
-    /// Where the other rooms' logs are; `None`: no rooms but the default
-    /// one (a cluster's node, until the cluster shares rooms).
-    logs: Option<RoomLogs>,
-    /// Where the rooms' settings are kept; `None`: in memory only.
+    /// Where the other rooms' logs are.
+    logs: RoomLogs,
+    /// Where the rooms' settings are kept; `None`: in memory only, or
+    /// shared by a cluster's nodes (`shared`).
     book: Option<RoomBook>,
+    /// Where a node of a cluster keeps the rooms' settings.
+    shared: std::sync::OnceLock<Arc<dyn rooms_shared::SharedSettings>>,
     /// The configuration in force (the room reads it, a reload sets it).
     config: Arc<Current>,
     total_messages: AtomicU64,
@@ -98,11 +101,6 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// Whether this hub has rooms besides the default one.
-    pub fn has_rooms(&self) -> bool {
-        self.logs.is_some()
-    }
-
     /// The default room's lock.
     fn lobby(&self) -> std::sync::MutexGuard<'_, Room> {
         self.lobby.room.lock().expect("lock")
@@ -123,11 +121,15 @@ impl Hub {
             .collect()
     }
 
-    /// Fans out what the log has accepted and the room not yet seen. Each
-    /// [`Hub::say`] calls it; a log whose entries are accepted elsewhere
-    /// (a replicated backend) calls it as they arrive.
+    /// Fans out what the logs have accepted and the rooms not yet seen.
+    /// Each [`Hub::say`] does it for its room; logs whose entries are
+    /// accepted elsewhere (a replicated backend) have it called as they
+    /// arrive.
     pub fn pump(&self) {
         self.lobby().pump();
+        for slot in self.others() {
+            slot.room.lock().expect("lock").pump();
+        }
     }
 
     /// Users online on this node (what `max_users` bounds).
@@ -248,7 +250,7 @@ impl Hub {
             },
         };
         drop(room);
-        let default_room = self.has_rooms().then(|| config.default_room.clone());
+        let default_room = Some(config.default_room.clone());
         let welcome = Welcome {
             rooms: default_room.iter().cloned().collect(),
             topic: default_room.as_ref().and(topic),
@@ -334,7 +336,7 @@ impl Hub {
         room.send_presence();
         room.broadcast(
             &ServerEvent::Leave {
-                room: None,
+                room: room.tag.clone(),
                 name,
                 online,
                 reason: reason.to_string(),

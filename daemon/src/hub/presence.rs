@@ -199,16 +199,16 @@ mod tests {
         timer.await.unwrap();
     }
 
-    #[test]
-    fn each_room_counts_its_own_and_its_summary_carries_the_room() {
+    #[tokio::test]
+    async fn each_room_counts_its_own_and_its_summary_carries_the_room() {
         let hub = hub(1);
         let mut a = join(&hub, "a");
         let b = join(&hub, "b");
         hub.send_presence();
         assert_eq!(seen(&mut a), ["1,0/2"], "the default room's, no room");
         let ops = chat_protocol::RoomName::parse("#ops").unwrap();
-        hub.join_room(&a.member, &ops, None).unwrap();
-        hub.join_room(&b.member, &ops, None).unwrap();
+        hub.join_room(&a.member, &ops, None).await.unwrap();
+        hub.join_room(&b.member, &ops, None).await.unwrap();
         hub.send_presence();
         let summaries: Vec<ServerEvent> = std::iter::from_fn(|| a.rx.try_recv())
             .map(|bytes| serde_json::from_slice(&bytes).unwrap())

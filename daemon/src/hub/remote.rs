@@ -85,7 +85,7 @@ impl Hub {
             room.send_presence();
         }
         let event = (!counted).then(|| ServerEvent::Join {
-            room: None,
+            room: room.tag.clone(),
             name: remote.name.clone(),
             online,
             ts: now_ms(),
@@ -128,6 +128,12 @@ impl Hub {
         };
         room.relist(key);
         self.tell_leave(&mut room, gone.name, reason);
+        let reason = reason.to_string();
+        drop(room);
+        // And every other room it was in here.
+        for slot in self.others() {
+            self.remote_room_left(&slot, key, node, &reason);
+        }
     }
 
     /// Notes why the users of other nodes that `pick` chooses (by name

@@ -212,6 +212,24 @@ impl Room {
         }
     }
 
+    /// Adds to the history what the room's log accepted while it rested
+    /// (no member here, [`crate::log::RoomLog::catch_up`]); when more was
+    /// accepted than it read, the history starts again after the entries
+    /// missed, so a resume from among them is told it has a gap.
+    pub(super) fn catch_up(&mut self, caught: crate::log::After) {
+        let now = now_ms();
+        if caught.gap
+            && let Some(first) = caught.entries.first()
+        {
+            self.history.restart_after(first.id - 1);
+        }
+        for entry in caught.entries {
+            if entry.id > self.history.last_id() {
+                self.history.push(entry, now);
+            }
+        }
+    }
+
     /// Takes every entry the log has accepted since the last call, in log
     /// order: into the history, and out to everyone.
     pub(super) fn pump(&mut self) {

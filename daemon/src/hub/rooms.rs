@@ -64,7 +64,11 @@ impl Hub {
     /// room reaches it before). A room the session is in is answered
     /// again, with nothing told to others. Whether the room was made now
     /// (the rooms' settings changed).
-    pub fn join_room(
+    ///
+    /// A room whose log rests (a node of a cluster with no member in the
+    /// room) first reads what it missed from the log, then follows it
+    /// again ([`crate::log::RoomLog::catch_up`]).
+    pub async fn join_room(
         &self,
         member: &Arc<Member>,
         room: &RoomName,
@@ -77,33 +81,58 @@ impl Hub {
             answer(&mut lobby, member, after, &config);
             return Ok(false);
         }
-        loop {
+        let mut made_now = false;
+        // Bounded: each pass either answers or finds the room changed
+        // under it (removed, or resting again) since it looked.
+        for _ in 0..8 {
             let (slot, made) = self.find_or_make(member, room, &config)?;
             if made {
+                made_now = true;
                 // One room more shares the history's bytes.
                 self.reshare_bounds();
             }
+            let caught = if slot.log.following() {
+                None
+            } else {
+                let last = slot.room.lock().expect("lock").history.last_id();
+                slot.log
+                    .catch_up(last)
+                    .await
+                    .map_err(|e| (ErrorCode::Other, e.to_string()))?
+            };
             let mut locked = slot.room.lock().expect("lock");
             if locked.removed {
                 // Removed since it was found: look again.
+                continue;
+            }
+            if let Some(caught) = caught {
+                if !slot.log.following() {
+                    locked.catch_up(caught);
+                    slot.log.follow_after(locked.history.last_id());
+                }
+            } else if !slot.log.following() {
+                // Rested again since it was looked at.
                 continue;
             }
             locked.pump();
             let key = member.name.to_ascii_lowercase();
             if locked.users.contains_key(&key) {
                 answer(&mut locked, member, after, &config);
-                return Ok(made);
+                return Ok(made_now);
             }
             if locked.meta.private && !locked.meta.is_invited(&member.name) {
+                self.rest_if_empty(&slot, &locked);
                 return Err(no_such_room(room, &config));
             }
             let mut rooms = member.rooms.lock().expect("lock");
-            if rooms.len() + 1 >= config.max_rooms_per_session {
+            let in_rooms = rooms.len() + 1;
+            if in_rooms >= config.max_rooms_per_session {
+                drop(rooms);
+                self.rest_if_empty(&slot, &locked);
                 return Err((
                     ErrorCode::TooManyRooms,
                     format!(
-                        "you are in {} rooms, the most this server lets one session be in: /part one first",
-                        rooms.len() + 1
+                        "you are in {in_rooms} rooms, the most this server lets one session be in: /part one first"
                     ),
                 ));
             }
@@ -111,7 +140,20 @@ impl Hub {
             drop(rooms);
             self.enter(&mut locked, &key, member, &config);
             answer(&mut locked, member, after, &config);
-            return Ok(made);
+            return Ok(made_now);
+        }
+        Err((
+            ErrorCode::Other,
+            format!("{room} changed while you joined it; try /join {room} again"),
+        ))
+    }
+
+    /// Lets `slot`'s log rest when no member is left in it here (a node of
+    /// a cluster then receives none of the room's messages); under the
+    /// room's lock, `room`.
+    pub(super) fn rest_if_empty(&self, slot: &Slot, room: &Room) {
+        if room.users.is_empty() {
+            slot.log.rest();
         }
     }
 
@@ -195,11 +237,7 @@ impl Hub {
         meta: RoomMeta,
         bounds: Bounds,
     ) -> Result<Arc<Slot>, crate::log::HistoryError> {
-        let logs = self
-            .logs
-            .as_ref()
-            .expect("a hub that makes rooms has their logs");
-        let (log, accepted) = logs.open(room, bounds)?;
+        let (log, accepted) = self.logs.open(room, bounds)?;
         Ok(Arc::new(Slot::new(
             room.clone(),
             Some(room.clone()),
@@ -285,6 +323,8 @@ impl Hub {
         if !self.exit(&mut locked, member, "left", false) {
             return Err(not_in_room(room));
         }
+        self.rest_if_empty(&slot, &locked);
+        drop(locked);
         member.rooms.lock().expect("lock").remove(room);
         member.send(&ServerEvent::RoomParted {
             room: room.clone(),
@@ -299,7 +339,9 @@ impl Hub {
         let rooms = std::mem::take(&mut *member.rooms.lock().expect("lock"));
         for room in rooms {
             if let Some(slot) = self.other(&room) {
-                self.exit(&mut slot.room.lock().expect("lock"), member, reason, kicked);
+                let mut locked = slot.room.lock().expect("lock");
+                self.exit(&mut locked, member, reason, kicked);
+                self.rest_if_empty(&slot, &locked);
             }
         }
     }

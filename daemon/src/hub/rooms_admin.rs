@@ -33,9 +33,6 @@ pub enum RoomOrderError {
     /// The room's history cannot be written.
     #[error("{0}")]
     Disk(String),
-    /// This chatd has no rooms but the default one (a cluster's node).
-    #[error("this chatd serves the default room only: a cluster's nodes share no other rooms yet")]
-    NoRooms,
 }
 
 impl Hub {
@@ -106,9 +103,6 @@ impl Hub {
                 "{room} is the default room, which every session is in: it cannot be private"
             )));
         }
-        if !self.has_rooms() && !self.is_default(room) {
-            return Err(RoomOrderError::NoRooms);
-        }
         let config = self.config();
         let made = {
             let mut others = self.others.lock().expect("lock");
@@ -149,14 +143,22 @@ impl Hub {
     /// Removes `room` with its history (its log closed and its file
     /// removed, off the runtime): its members get `room_parted` with the
     /// reason. How many were in it.
-    pub async fn remove_room(self: &Arc<Self>, room: &RoomName) -> Result<usize, RoomOrderError> {
-        let (parted, slot) = self.take_room(room)?;
+    /// The members it had here are returned too (a node of a cluster
+    /// says in their claims that they left it).
+    pub async fn remove_room(
+        self: &Arc<Self>,
+        room: &RoomName,
+    ) -> Result<(usize, Vec<Arc<Member>>), RoomOrderError> {
+        let (slot, members) = self.take_room(room)?;
         self.drop_logs(vec![(room.clone(), slot)]).await;
-        Ok(parted)
+        Ok((members.len(), members))
     }
 
-    /// Takes `room` out of the rooms and its members out of it.
-    fn take_room(&self, room: &RoomName) -> Result<(usize, Arc<Slot>), RoomOrderError> {
+    /// Takes `room` out of the rooms and its members out of it (returned).
+    pub(super) fn take_room(
+        &self,
+        room: &RoomName,
+    ) -> Result<(Arc<Slot>, Vec<Arc<Member>>), RoomOrderError> {
         if self.is_default(room) {
             return Err(RoomOrderError::DefaultRoom(format!(
                 "{room} is the default room, which every session is in: it cannot be removed (default_room names another)"
@@ -175,13 +177,13 @@ impl Hub {
             room: room.clone(),
             reason: Some("the room was removed".into()),
         };
-        let parted = locked.users.len();
         locked.broadcast(&event, None);
-        for member in std::mem::take(&mut locked.users).into_values() {
+        let members: Vec<Arc<Member>> = std::mem::take(&mut locked.users).into_values().collect();
+        for member in &members {
             member.rooms.lock().expect("lock").remove(room);
         }
         drop(locked);
-        Ok((parted, slot))
+        Ok((slot, members))
     }
 
     /// Sets `room`'s topic (`""` clears it) and tells its members; `by`

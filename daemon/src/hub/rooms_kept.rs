@@ -38,6 +38,9 @@ impl Hub {
     /// the rooms go on in memory, and the next change writes them all.
     pub async fn save_rooms(&self) {
         let Some(book) = &self.book else {
+            if let Some(shared) = self.shared.get() {
+                shared.save(self.metas()).await;
+            }
             return;
         };
         // Taken before the settings are read: the last write holds the
@@ -45,7 +48,7 @@ impl Hub {
         let _turn = book.turn().await;
         let kept = Kept {
             rooms: self.metas(),
-            last_id: self.logs.as_ref().map_or(0, |logs| logs.ids().last()),
+            last_id: self.logs.ids().last(),
         };
         if let Err(e) = book.save(kept).await {
             tracing::error!("the rooms' settings could not be written: {e}");
@@ -65,7 +68,7 @@ impl Hub {
             let idle = room
                 .empty_since
                 .is_some_and(|since| since.saturating_add(expiry) <= now);
-            if idle && room.users.is_empty() && !room.meta.lasting {
+            if idle && room.online() == 0 && !room.meta.lasting {
                 room.removed = true;
                 gone.push((name.clone(), slot.clone()));
                 return false;
@@ -85,11 +88,9 @@ impl Hub {
         self.reshare_bounds();
         let hub = self.clone();
         let _ = tokio::task::spawn_blocking(move || {
-            if let Some(logs) = &hub.logs {
-                for (name, slot) in &rooms {
-                    logs.remove(name, slot.log.as_ref());
-                    tracing::info!(room = %name, "room removed with its history");
-                }
+            for (name, slot) in &rooms {
+                hub.logs.remove(name, slot.log.as_ref());
+                tracing::info!(room = %name, "room removed with its history");
             }
         })
         .await;

@@ -45,26 +45,6 @@ impl Hub {
             .expect("rooms in memory always open")
     }
 
-    /// The default room alone, on `log` (opened with its stream of
-    /// `accepted` entries): a cluster's node, whose nodes share no other
-    /// rooms yet. The history starts with what the log keeps.
-    pub fn with_log(
-        config: Arc<Current>,
-        log: Arc<dyn RoomLog>,
-        accepted: Accepted,
-        metrics: Metrics,
-    ) -> Self {
-        Self::build(
-            config,
-            log,
-            accepted,
-            None,
-            None,
-            RoomMeta::default(),
-            metrics,
-        )
-    }
-
     /// The default room on `log` and the other rooms of `setup`, each
     /// opened with its log; an error when a room's log cannot be read.
     pub fn with_rooms(
@@ -112,7 +92,7 @@ impl Hub {
             );
             others.insert(name, Arc::new(slot));
         }
-        let hub = Self::build(config, log, accepted, Some(logs), book, lobby_meta, metrics);
+        let hub = Self::build(config, log, accepted, logs, book, lobby_meta, metrics);
         *hub.others.lock().expect("lock") = others;
         // The default room's share too.
         hub.reshare_bounds();
@@ -123,7 +103,7 @@ impl Hub {
         config: Arc<Current>,
         log: Arc<dyn RoomLog>,
         accepted: Accepted,
-        logs: Option<RoomLogs>,
+        logs: RoomLogs,
         book: Option<RoomBook>,
         meta: RoomMeta,
         metrics: Metrics,
@@ -137,6 +117,7 @@ impl Hub {
             others: Mutex::new(BTreeMap::new()),
             logs,
             book,
+            shared: std::sync::OnceLock::new(),
             config,
             total_messages: AtomicU64::new(0),
             presence_counted: Notify::new(),

@@ -52,7 +52,7 @@ use tokio::sync::mpsc;
 use crate::config::Config;
 
 pub use self::embedded::{EmbeddedLog, HistoryError};
-pub use self::rooms::RoomLogs;
+pub use self::rooms::{RoomLogs, SharedLogs};
 pub use self::tail::{After, Tail};
 
 /// An accepted entry, shared between the log, the hub's tail and the
@@ -170,6 +170,10 @@ pub enum LogError {
 /// The boxed future of [`RoomLog::append`] (object-safe).
 pub type Appending<'a> = Pin<Box<dyn Future<Output = Result<u64, LogError>> + Send + 'a>>;
 
+/// The boxed future of [`RoomLog::catch_up`].
+pub type CatchingUp<'a> =
+    Pin<Box<dyn Future<Output = Result<Option<After>, LogError>> + Send + 'a>>;
+
 /// The room's log, whatever keeps it (see the module documentation).
 pub trait RoomLog: Send + Sync {
     /// Appends a public message or action; resolves to its id once the log
@@ -195,6 +199,29 @@ pub trait RoomLog: Send + Sync {
 
     /// New bounds (on reload): entries past them are dropped.
     fn set_bounds(&self, bounds: Bounds);
+
+    /// Whether accepted entries come out of the [`Accepted`] stream now.
+    /// A room's replicated log rests (follows nothing) while the room has
+    /// no member on this node, so a node receives only the messages of
+    /// the rooms its users are in; the embedded log always follows.
+    fn following(&self) -> bool {
+        true
+    }
+
+    /// A resting log's newest entries after the room's last one, read
+    /// before the room takes a member again (`None`: it follows already).
+    /// The room adds them to its history and then calls
+    /// [`RoomLog::follow_after`], both under its lock.
+    fn catch_up(&self, _after: u64) -> CatchingUp<'_> {
+        Box::pin(async { Ok(None) })
+    }
+
+    /// Follows again: every entry after `id` comes out of the
+    /// [`Accepted`] stream.
+    fn follow_after(&self, _id: u64) {}
+
+    /// Stops following (the room has no member here any more).
+    fn rest(&self) {}
 
     /// Why the log cannot be made durable now, if it cannot (a full or
     /// read-only disk); chat goes on meanwhile.

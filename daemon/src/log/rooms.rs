@@ -2,7 +2,8 @@
 //! the default room's log in `STATE_DIR/history` (as before rooms) and
 //! every other room's in `STATE_DIR/rooms/HEX`, `HEX` the room's name in
 //! hex (`rooms/236f7073` is `#ops`'s), the same format; every log takes
-//! its ids from one [`Ids`]. Tests keep them in memory.
+//! its ids from one [`Ids`]. Tests keep them in memory. A node of a
+//! cluster keeps them in the cluster's stream ([`SharedLogs`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,10 +17,24 @@ use super::{Accepted, Bounds, EmbeddedLog, HistoryError, Ids, RoomLog};
 /// The folder of the other rooms' logs in the state directory.
 pub const DIR_NAME: &str = "rooms";
 
+/// The rooms' logs of a node of a cluster, kept in the cluster's stream
+/// (`crate::cluster::rooms`).
+pub trait SharedLogs: Send + Sync {
+    /// `room`'s log within `bounds`, resting until the room takes a member
+    /// here ([`RoomLog::catch_up`]).
+    fn open(&self, room: &RoomName, bounds: Bounds) -> (Arc<dyn RoomLog>, Accepted);
+
+    /// Removes what the cluster keeps of `room`'s log (the room was
+    /// removed), in the background.
+    fn remove(&self, room: &RoomName);
+}
+
 /// Opens, lists and removes the logs of the rooms other than the default.
 pub struct RoomLogs {
     /// `STATE_DIR/rooms`; `None`: in memory only.
     dir: Option<PathBuf>,
+    /// A cluster's stream, which keeps them instead.
+    shared: Option<Arc<dyn SharedLogs>>,
     ids: Arc<Ids>,
     /// Where each failed write of a room's file is counted.
     write_failures: Counter,
@@ -30,7 +45,18 @@ impl RoomLogs {
     pub fn in_memory(ids: Arc<Ids>) -> Self {
         Self {
             dir: None,
+            shared: None,
             ids,
+            write_failures: Counter::default(),
+        }
+    }
+
+    /// Logs in a cluster's stream ([`SharedLogs`]).
+    pub fn shared(logs: Arc<dyn SharedLogs>) -> Self {
+        Self {
+            dir: None,
+            shared: Some(logs),
+            ids: Arc::default(),
             write_failures: Counter::default(),
         }
     }
@@ -42,6 +68,7 @@ impl RoomLogs {
     pub fn on_disk(state_dir: &Path, ids: Arc<Ids>, write_failures: Counter) -> Self {
         Self {
             dir: Some(state_dir.join(DIR_NAME)),
+            shared: None,
             ids,
             write_failures,
         }
@@ -96,6 +123,9 @@ impl RoomLogs {
         room: &RoomName,
         bounds: Bounds,
     ) -> Result<(Arc<dyn RoomLog>, Accepted), HistoryError> {
+        if let Some(shared) = &self.shared {
+            return Ok(shared.open(room, bounds));
+        }
         let Some(path) = self.path(room) else {
             let (log, accepted) =
                 EmbeddedLog::in_memory_sharing(bounds, self.ids.clone(), Some(room.clone()));
@@ -121,6 +151,9 @@ impl RoomLogs {
     /// its history. Blocking (the writer's last batch): off the runtime.
     pub fn remove(&self, room: &RoomName, log: &dyn RoomLog) {
         log.close(Duration::from_secs(5));
+        if let Some(shared) = &self.shared {
+            shared.remove(room);
+        }
         if let Some(path) = self.path(room) {
             match std::fs::remove_file(&path) {
                 Ok(()) => {}

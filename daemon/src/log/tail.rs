@@ -93,6 +93,15 @@ impl Tail {
         self.kept_after = self.kept_after.min(id);
     }
 
+    /// Drops every entry kept: everything up to `id` is missed (entries
+    /// after it that were never pushed are about to be, newest last).
+    pub fn restart_after(&mut self, id: u64) {
+        self.entries.clear();
+        self.bytes = 0;
+        self.kept_after = self.kept_after.max(id);
+        self.last_id = self.last_id.max(id);
+    }
+
     /// The id of the last entry ever pushed (0: none yet).
     pub fn last_id(&self) -> u64 {
         self.last_id

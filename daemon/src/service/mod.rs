@@ -129,12 +129,10 @@ pub async fn run(
     ));
     let (summaries, until) = (app.hub.clone(), shutdown.clone());
     tokio::spawn(async move { hub::presence::run(&summaries, &until).await });
-    if app.hub.has_rooms() {
-        tokio::spawn(hub::rooms_kept::run_expiry(
-            app.hub.clone(),
-            shutdown.clone(),
-        ));
-    }
+    tokio::spawn(hub::rooms_kept::run_expiry(
+        app.hub.clone(),
+        shutdown.clone(),
+    ));
     tokio::spawn(names::upkeep(
         app.peers.clone(),
         app.registry.clone(),

@@ -69,30 +69,31 @@ pub async fn assemble(
     let token = started.keys.token.clone();
     let previous = started.keys.previous.clone();
     let config = Arc::new(Current::new(config));
-    let hub = match started.rooms {
-        Some(logs) => {
+    let setup = match started.shared_rooms {
+        // A node of a cluster: the rooms' settings are the cluster's.
+        Some(listed) => RoomsSetup {
+            logs: started.rooms,
+            book: None,
+            metas: listed.metas,
+            last_id: 0,
+        },
+        None => {
             let (book, kept) = RoomBook::open(store.dir())?;
-            let setup = RoomsSetup {
-                logs,
+            RoomsSetup {
+                logs: started.rooms,
                 book: Some(book),
                 metas: kept.rooms,
                 last_id: kept.last_id,
-            };
-            Hub::with_rooms(
-                config.clone(),
-                started.log,
-                started.accepted,
-                setup,
-                metrics.clone(),
-            )?
+            }
         }
-        None => Hub::with_log(
-            config.clone(),
-            started.log,
-            started.accepted,
-            metrics.clone(),
-        ),
     };
+    let hub = Hub::with_rooms(
+        config.clone(),
+        started.log,
+        started.accepted,
+        setup,
+        metrics.clone(),
+    )?;
     let app = AppState {
         hub: Arc::new(hub),
         registry: Arc::new(Registry::new(config.clone(), names)),

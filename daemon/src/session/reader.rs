@@ -128,27 +128,16 @@ async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, config:
         });
         return;
     }
-    if parts.hub.has_rooms() && (event.room().is_some() || event == ClientEvent::Rooms) {
-        return super::rooms::handle(event, member, parts, config).await;
-    }
     match event {
-        // A node of a cluster serves the default room only (its nodes
-        // share no other rooms yet): what a server without rooms answers
-        // (docs/protocol.md §10.8), also to a line for a room, which it
-        // must not take into its one room.
-        ClientEvent::Say { room: Some(_), .. }
+        // What names a room, or asks for the rooms.
+        event @ (ClientEvent::Say { room: Some(_), .. }
         | ClientEvent::Action { room: Some(_), .. }
         | ClientEvent::Who { room: Some(_) }
         | ClientEvent::JoinRoom { .. }
         | ClientEvent::PartRoom { .. }
         | ClientEvent::Rooms
         | ClientEvent::Topic { .. }
-        | ClientEvent::Invite { .. } => refuse(
-            member,
-            parts,
-            ErrorCode::BadEvent,
-            "this server has no rooms yet (a cluster's nodes share the default room only)".into(),
-        ),
+        | ClientEvent::Invite { .. }) => super::rooms::handle(event, member, parts, config).await,
         ClientEvent::Say { text, cid, .. } => match checked(&text) {
             Ok(()) => {
                 let said = parts.hub.say(member, text, false, kept(cid)).await;

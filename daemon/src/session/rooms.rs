@@ -40,16 +40,23 @@ pub async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, con
             .await
             .map(|_| parts.metrics.messages.inc(MessageKind::Action)),
         ClientEvent::Who { .. } => hub.who_in(member, &room).map(|users| member.send(&users)),
-        ClientEvent::JoinRoom { after, .. } => match hub.join_room(member, &room, after) {
+        ClientEvent::JoinRoom { after, .. } => match hub.join_room(member, &room, after).await {
             Ok(made) => {
                 if made {
                     hub.save_rooms().await;
                 }
+                parts.peers.note_rooms(member).await;
                 Ok(())
             }
             Err(refused) => Err(refused),
         },
-        ClientEvent::PartRoom { .. } => hub.part_room(member, &room),
+        ClientEvent::PartRoom { .. } => match hub.part_room(member, &room) {
+            Ok(()) => {
+                parts.peers.note_rooms(member).await;
+                Ok(())
+            }
+            Err(refused) => Err(refused),
+        },
         ClientEvent::Rooms => {
             member.send(&ServerEvent::Rooms {
                 rooms: hub.rooms_for(member),
