@@ -178,6 +178,21 @@ async fn a_rooms_members_on_two_nodes_see_one_order_and_no_one_else_sees_it() {
     assert_eq!(ops.online, 2);
     let (code, _, _) = carol.refused(&say("#ops", "let me in")).await;
     assert_eq!(code, ErrorCode::NotInRoom);
+    // The admin's notice to #ops on a reaches its members on b too.
+    let (code, out, err) = a.chatctl(&["say", "--room", "#ops", "builds are green"]);
+    assert_eq!(code, 0, "{out}{err}");
+    bob.recv_until("the notice to #ops", |e| match e {
+        ServerEvent::Notice {
+            room: Some(r),
+            text,
+            ..
+        } if r.as_str() == "#ops" => {
+            assert_eq!(text, "builds are green");
+            Some(())
+        }
+        _ => None,
+    })
+    .await;
     // bob parts: ace is told, with the room's count.
     bob.send(&ClientEvent::PartRoom {
         room: "#ops".into(),

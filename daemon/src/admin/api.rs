@@ -312,10 +312,10 @@ async fn notice(
 ) -> Answer<NoticeSent> {
     let NoticeRequest { text, room } = body(&payload, None)?;
     if let Some(room) = room {
-        return super::rooms::notice(&config.get(), &hub, &room, &text, peer);
+        return super::rooms::notice(&config.get(), &hub, &peers, &room, &text, peer).await;
     }
     let delivered = ops::notice::here(&config.get(), &hub, &text).map_err(Failure::bad_request)?;
-    let other_nodes = peers.notice_elsewhere(&text).await;
+    let other_nodes = peers.notice_elsewhere(&text, None).await;
     tracing::info!(
         uid = peer.uid,
         delivered,

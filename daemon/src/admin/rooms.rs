@@ -133,10 +133,11 @@ async fn invite(
     Ok(Json(invited))
 }
 
-/// A notice from the admin to `room`'s members (this node's).
-pub fn notice(
+/// A notice from the admin to `room`'s members, on every node.
+pub async fn notice(
     config: &Config,
     hub: &Hub,
+    peers: &crate::cluster::Peers,
     room: &str,
     text: &str,
     peer: Peer,
@@ -145,10 +146,12 @@ pub fn notice(
     chat_protocol::validate_text(text, config.max_text)
         .map_err(|(_, e)| Failure::bad_request(e))?;
     let delivered = hub.notice_in(&room, text).map_err(refused)?;
-    tracing::info!(uid = peer.uid, room = %room, delivered, "admin: notice sent to a room");
+    let to = (!hub.is_default(&room)).then_some(&room);
+    let other_nodes = peers.notice_elsewhere(text, to).await;
+    tracing::info!(uid = peer.uid, room = %room, delivered, ?other_nodes, "admin: notice sent to a room");
     Ok(Json(NoticeSent {
         delivered,
-        other_nodes: None,
+        other_nodes,
     }))
 }
 

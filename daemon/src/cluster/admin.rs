@@ -294,9 +294,9 @@ pub async fn kicked_here(node: &Node, name: &str, reason: &str, by: Option<Strin
     }
 }
 
-/// Sends an admin's notice, already shown on this node, on to the other
-/// nodes: whether it went.
-pub async fn notice(node: &Node, text: &str) -> bool {
+/// Sends an admin's notice, already shown on this node (to `room`'s
+/// members, if named), on to the other nodes: whether it went.
+pub async fn notice(node: &Node, text: &str, room: Option<&chat_protocol::RoomName>) -> bool {
     if !node.cluster.connected() {
         return false;
     }
@@ -304,6 +304,7 @@ pub async fn notice(node: &Node, text: &str) -> bool {
         .cluster
         .send(Order::Notice {
             text: text.to_string(),
+            room: room.cloned(),
         })
         .await;
     if let Err(e) = &sent {

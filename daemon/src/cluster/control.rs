@@ -47,10 +47,14 @@ pub enum Order {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         node: Option<String>,
     },
-    /// Show an admin's notice to this node's users.
+    /// Show an admin's notice to this node's users (of `room`, if named).
     Notice {
         /// The text.
         text: String,
+        /// The room whose members get it; absent: everyone (the default
+        /// room's).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<chat_protocol::RoomName>,
     },
     /// Read this node's configuration file again.
     Reload,
@@ -149,7 +153,7 @@ impl Order {
                 }
                 ops::kick::check_reason(reason).map_err(|e| format!("a kick's reason: {e}"))
             }
-            Order::Notice { text } => {
+            Order::Notice { text, .. } => {
                 chat_protocol::validate_text(text, crate::config::check::MAX_TEXT_CEILING)
                     .map_err(|(_, e)| format!("a notice: {e}"))
             }
@@ -357,16 +361,27 @@ async fn carry_out(node: &Node, ctx: &Context, control: Control, reply: Option<S
                 tracing::info!(name = %member.name, reason = %reason, from = %origin, "admin: user kicked (asked on another node)");
             }
         }
-        Order::Notice { text } => match ops::notice::here(&ctx.config.get(), &ctx.hub, &text) {
-            Ok(delivered) => {
-                tracing::info!(delivered, from = %origin, "admin: notice sent (asked on another node)");
+        Order::Notice {
+            text,
+            room: Some(room),
+        } => {
+            // A room this node does not hold has no members here.
+            if let Ok(delivered) = ctx.hub.notice_in(&room, &text) {
+                tracing::info!(delivered, room = %room, from = %origin, "admin: notice sent to a room (asked on another node)");
             }
-            Err(e) => crate::budgeted!(
-                MALFORMED,
-                Level::WARN,
-                "cluster: ignored a notice from {origin}: {e}"
-            ),
-        },
+        }
+        Order::Notice { text, room: None } => {
+            match ops::notice::here(&ctx.config.get(), &ctx.hub, &text) {
+                Ok(delivered) => {
+                    tracing::info!(delivered, from = %origin, "admin: notice sent (asked on another node)");
+                }
+                Err(e) => crate::budgeted!(
+                    MALFORMED,
+                    Level::WARN,
+                    "cluster: ignored a notice from {origin}: {e}"
+                ),
+            }
+        }
         Order::Reload => {
             tracing::info!(from = %origin, "admin: reload requested on another node");
             let reload = ctx.reload.clone();
@@ -412,7 +427,10 @@ mod tests {
                 by: Some("dave".into()),
                 node: Some("n2".into()),
             },
-            Order::Notice { text: "hi".into() },
+            Order::Notice {
+                text: "hi".into(),
+                room: None,
+            },
             Order::Reload,
             Order::Users,
             Order::EndUnproven {

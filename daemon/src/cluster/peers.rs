@@ -326,10 +326,14 @@ impl Peers {
 
     /// Sends an admin's notice, already shown here, on to the other nodes:
     /// `None` alone, else whether it went.
-    pub async fn notice_elsewhere(&self, text: &str) -> Option<bool> {
+    pub async fn notice_elsewhere(
+        &self,
+        text: &str,
+        room: Option<&chat_protocol::RoomName>,
+    ) -> Option<bool> {
         match self {
             Peers::Alone => None,
-            Peers::Cluster(node) => Some(super::admin::notice(node, text).await),
+            Peers::Cluster(node) => Some(super::admin::notice(node, text, room).await),
         }
     }
 
