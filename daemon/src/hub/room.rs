@@ -235,6 +235,12 @@ impl Room {
     pub(super) fn pump(&mut self) {
         let now = now_ms();
         while let Ok(entry) = self.accepted.try_recv() {
+            // Handed over by a log that rested since (a room of a cluster
+            // whose members here all left): what the room read when it
+            // caught up is newer.
+            if entry.id <= self.history.last_id() {
+                continue;
+            }
             self.broadcast(&ServerEvent::Message(HistoryEntry::clone(&entry)), None);
             self.history.push(entry, now);
         }
