@@ -1,0 +1,104 @@
+//! What each node shows of a room whose members are elsewhere: an older
+//! client (one that sends no `room`) sees the default room only, and
+//! `chatctl users --room` and `chatctl rooms --json` on a node with no
+//! member in the room list the other node's.
+
+use chat_protocol::{ClientEvent, ServerEvent};
+use testkit::Daemon;
+
+use super::{join, node, say, wait_room, wait_who};
+
+/// A room of `chatctl rooms --json` on `d`.
+fn room_json(d: &Daemon, name: &str) -> serde_json::Value {
+    let listed = d.chatctl_json(&["rooms"]);
+    listed["rooms"]
+        .as_array()
+        .expect("a list of rooms")
+        .iter()
+        .find(|r| r["room"] == name)
+        .unwrap_or_else(|| panic!("{name} on {}: {listed}", d.url))
+        .clone()
+}
+
+#[tokio::test]
+async fn an_older_client_on_a_node_sees_only_the_default_rooms_events() {
+    let nats = testkit::Nats::start();
+    let a = node(&nats, "a");
+    let b = node(&nats, "b");
+    // carol, on b, sends no `room` and joins no room.
+    let mut carol = join(&b, "carol").await;
+    let mut ace = join(&a, "ace").await;
+    let mut bob = join(&b, "bob").await;
+    ace.join_room("#ops", None).await;
+    bob.join_room("#ops", None).await;
+    wait_who(&mut bob, "#ops", &["ace", "bob"]).await;
+    ace.say_in(Some("#ops"), "from a").await;
+    bob.say_in(Some("#ops"), "from b").await;
+    for args in [
+        &["rooms", "topic", "#ops", "deploys"][..],
+        &["say", "--room", "#ops", "a notice"],
+    ] {
+        let (code, out, err) = a.chatctl(args);
+        assert_eq!(code, 0, "{out}{err}");
+    }
+    bob.send(&ClientEvent::PartRoom {
+        room: "#ops".into(),
+    })
+    .await;
+    wait_room(&a, "#ops", |r| r.is_some_and(|r| r.1 == 1));
+    ace.say_in(None, "marker").await;
+    let mut seen = Vec::new();
+    carol
+        .recv_until("the marker", |e| {
+            seen.push(e.clone());
+            matches!(e, ServerEvent::Message(m) if m.text == "marker").then_some(())
+        })
+        .await;
+    assert!(seen.iter().all(|e| e.room().is_none()), "{seen:#?}");
+    // And what carol says without a `room` goes to the default room.
+    carol.send(&say("#lobby", "hello")).await;
+    ace.recv_until("carol's line", |e| match e {
+        ServerEvent::Message(m) if m.text == "hello" => {
+            assert_eq!(m.room, None);
+            Some(())
+        }
+        _ => None,
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_node_with_no_member_in_a_room_lists_the_other_nodes_members() {
+    let nats = testkit::Nats::start();
+    let a = node(&nats, "a");
+    let b = node(&nats, "b");
+    let mut ace = join(&a, "ace").await;
+    let _carol = join(&b, "carol").await;
+    let (code, out, err) = a.chatctl(&["rooms", "add", "#ops", "--topic", "deploys"]);
+    assert_eq!(code, 0, "{out}{err}");
+    ace.join_room("#ops", None).await;
+    ace.say_in(Some("#ops"), "one").await;
+    wait_room(&b, "#ops", |r| r.is_some_and(|r| r.1 == 1));
+    let users = b.chatctl_json(&["users", "--room", "#ops"]);
+    let names: Vec<&str> = users["users"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ace"], "{users}");
+    assert_eq!(users["users"][0]["node"], "a");
+    // Both nodes list #ops alike, but for what each keeps of it.
+    let (on_a, on_b) = (room_json(&a, "#ops"), room_json(&b, "#ops"));
+    for (field, want) in [
+        ("online", serde_json::json!(1)),
+        ("topic", "deploys".into()),
+        ("private", false.into()),
+        ("lasting", true.into()),
+        ("default", false.into()),
+    ] {
+        assert_eq!((field, &on_a[field]), (field, &want), "{on_a}");
+        assert_eq!((field, &on_b[field]), (field, &want), "{on_b}");
+    }
+    assert_eq!((on_a["messages"].as_u64(), on_b["messages"].as_u64()), (Some(1), Some(0)));
+}
