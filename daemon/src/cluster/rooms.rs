@@ -228,6 +228,14 @@ impl crate::hub::rooms_shared::SharedSettings for SharedRooms {
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
         Box::pin(SharedRooms::save(self, metas))
     }
+
+    fn assume(&self, room: &RoomName, meta: &RoomMeta) {
+        self.published
+            .lock()
+            .expect("lock")
+            .entry(room.clone())
+            .or_insert_with(|| meta.clone());
+    }
 }
 
 /// Puts in force here the changes other nodes make to the rooms'

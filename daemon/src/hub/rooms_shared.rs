@@ -25,6 +25,13 @@ pub trait SharedSettings: Send + Sync {
         &self,
         metas: BTreeMap<RoomName, RoomMeta>,
     ) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+
+    /// Takes `meta` as what the cluster holds of `room` unless its
+    /// settings were seen: a room named by a user's claim before its
+    /// settings came. This node then writes them only once they change
+    /// here, never its guess over what the room's node is writing (a
+    /// private room's settings, a topic).
+    fn assume(&self, room: &RoomName, meta: &RoomMeta);
 }
 
 /// A user of another node, as its claim lists it.
@@ -60,7 +67,7 @@ impl Hub {
         }
         let slot = match self.other(room) {
             Some(slot) => slot,
-            None => match self.room_from_elsewhere(room, meta.clone()) {
+            None => match self.room_from_elsewhere(room, meta.clone(), None) {
                 Some(slot) => slot,
                 None => return,
             },
@@ -90,13 +97,23 @@ impl Hub {
 
     /// A room made on another node, or named by a claim before its
     /// settings came, made here too (resting); `None` if this node
-    /// cannot hold one more.
-    fn room_from_elsewhere(&self, room: &RoomName, meta: RoomMeta) -> Option<Arc<Slot>> {
+    /// cannot hold one more: its log cannot be opened, or it holds
+    /// `cap` rooms already (the default one included).
+    fn room_from_elsewhere(
+        &self,
+        room: &RoomName,
+        meta: RoomMeta,
+        cap: Option<usize>,
+    ) -> Option<Arc<Slot>> {
         let config = self.config();
         let slot = {
             let mut others = self.others.lock().expect("lock");
             if let Some(slot) = others.get(room) {
                 return Some(slot.clone());
+            }
+            if cap.is_some_and(|cap| others.len() + 1 >= cap) {
+                note_too_many(room);
+                return None;
             }
             let bounds = crate::log::Bounds::of(&config).shared_by(others.len() + 2);
             let slot = match self.open_room(room, meta, bounds) {
@@ -144,14 +161,7 @@ impl Hub {
             if self.is_default(room) {
                 continue;
             }
-            let made = RoomMeta {
-                created: now_ms(),
-                ..RoomMeta::default()
-            };
-            let Some(slot) = self
-                .other(room)
-                .or_else(|| self.room_from_elsewhere(room, made))
-            else {
+            let Some(slot) = self.other(room).or_else(|| self.room_from_claim(room)) else {
                 continue;
             };
             let mut locked = slot.room.lock().expect("lock");
@@ -174,6 +184,24 @@ impl Hub {
         }
     }
 
+    /// A room a claim names that this node does not hold: made here
+    /// (resting) within `max_rooms`, as another node may have made it
+    /// (its settings come after), and not written to the cluster by this
+    /// node until it changes here ([`SharedSettings::assume`]). A forged
+    /// claim makes no more rooms than `max_rooms` allows, and none that
+    /// last.
+    fn room_from_claim(&self, room: &RoomName) -> Option<Arc<Slot>> {
+        let made = RoomMeta {
+            created: now_ms(),
+            ..RoomMeta::default()
+        };
+        let slot = self.room_from_elsewhere(room, made.clone(), Some(self.config().max_rooms))?;
+        if let Some(shared) = self.shared.get() {
+            shared.assume(room, &made);
+        }
+        Some(slot)
+    }
+
     /// `key`, of `node`, left `slot`'s room for `reason`, if it is listed
     /// there.
     pub(super) fn remote_room_left(&self, slot: &Slot, key: &str, node: &str, reason: &str) {
@@ -191,6 +219,23 @@ impl Hub {
             locked.empty_since = Some(now_ms());
         }
     }
+}
+
+/// A claim named a room past `max_rooms`: its user is not listed in it
+/// here (a few lines a minute).
+fn note_too_many(room: &RoomName) {
+    static TOO_MANY: crate::logging::line_budget::LineBudget =
+        crate::logging::line_budget::LineBudget::new(
+            "cluster: rooms of claims past max_rooms",
+            3,
+            std::time::Duration::from_secs(60),
+        );
+    crate::budgeted!(
+        TOO_MANY,
+        tracing::Level::WARN,
+        %room,
+        "cluster: a user of another node is in a room this node cannot hold (max_rooms): not listed in it here; give every node the same max_rooms"
+    );
 }
 
 /// Tells `room`'s members here what differs in `meta` from its settings
