@@ -114,6 +114,18 @@ fn rooms_of(d: &Daemon) -> Vec<(String, u64, u64)> {
         .collect()
 }
 
+/// A room of `chatctl rooms --json` on `d`.
+fn room_json(d: &Daemon, name: &str) -> serde_json::Value {
+    let listed = d.chatctl_json(&["rooms"]);
+    listed["rooms"]
+        .as_array()
+        .expect("a list of rooms")
+        .iter()
+        .find(|r| r["room"] == name)
+        .unwrap_or_else(|| panic!("{name} on {}: {listed}", d.url))
+        .clone()
+}
+
 /// Waits until `d` lists `room` as `want` says.
 fn wait_room(d: &Daemon, name: &str, want: impl Fn(Option<&(String, u64, u64)>) -> bool) {
     let start = Instant::now();

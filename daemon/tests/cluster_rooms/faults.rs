@@ -1,11 +1,12 @@
 //! Rooms across nodes under NATS trouble and node restarts: a user's
-//! rooms reach the other nodes once NATS answers again, and a room whose
-//! members are all on another node is not expired.
+//! rooms reach the other nodes once NATS answers again, a node restarted
+//! finds its rooms and the other nodes' members in them again, and a room
+//! whose members are all on another node is not expired.
 
-use chat_protocol::ClientEvent;
+use chat_protocol::{ClientEvent, ServerEvent};
 use testkit::{Daemon, Nats};
 
-use super::{join, node_with, rooms_of, wait_room, wait_who};
+use super::{CONFIG, join, node, node_with, room_json, rooms_of, wait_room, wait_who};
 
 /// Claims live 8 s (renewed every 2 s): NATS may stop answering for a few
 /// seconds without any claim lapsing.
@@ -76,4 +77,52 @@ async fn a_room_whose_members_are_all_on_another_node_does_not_expire() {
     assert!(has_room(&a, "#x") && has_room(&b, "#x"));
     wait_room(&a, "#x", |r| r.is_some_and(|r| r.1 == 1));
     bob.say_in(Some("#x"), "still here").await;
+}
+
+#[tokio::test]
+async fn a_node_restarted_while_its_users_are_in_rooms_finds_them_again() {
+    let nats = Nats::start();
+    let mut a = node(&nats, "a");
+    let b = node(&nats, "b");
+    let mut ace = join(&a, "ace").await;
+    let mut bob = join(&b, "bob").await;
+    ace.join_room("#ops", None).await;
+    bob.join_room("#ops", None).await;
+    let (code, out, err) = a.chatctl(&["rooms", "topic", "#ops", "deploys"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let before = ace.say_in(Some("#ops"), "before the restart").await;
+    wait_who(&mut bob, "#ops", &["ace", "bob"]).await;
+    // a stops: bob sees ace leave #ops too.
+    assert!(a.terminate().success());
+    bob.recv_until("ace's leave of #ops", |e| match e {
+        ServerEvent::Leave {
+            room: Some(r),
+            name,
+            ..
+        } if name == "ace" && r.as_str() == "#ops" => Some(()),
+        _ => None,
+    })
+    .await;
+    // a again: #ops, made by joining it, is there with its topic and bob.
+    let a = Daemon::builder()
+        .config(CONFIG)
+        .cluster(&nats.url(), "a")
+        .same_dirs_as(&a)
+        .start();
+    wait_room(&a, "#ops", |r| r.is_some_and(|r| r.1 == 1));
+    assert_eq!(room_json(&a, "#ops")["topic"], "deploys");
+    // ace comes back and resumes #ops; both lists have both again.
+    let mut ace = join(&a, "ace").await;
+    let joined = ace.join_room("#ops", Some(before - 1)).await;
+    let texts: Vec<&str> = joined.history.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["before the restart"]);
+    assert_eq!(joined.users, ["ace", "bob"]);
+    wait_who(&mut bob, "#ops", &["ace", "bob"]).await;
+    let id = bob.say_in(Some("#ops"), "welcome back").await;
+    assert!(id > before);
+    ace.recv_until("bob's line", |e| match e {
+        ServerEvent::Message(m) if m.text == "welcome back" => Some(()),
+        _ => None,
+    })
+    .await;
 }

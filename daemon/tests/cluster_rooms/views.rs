@@ -4,21 +4,7 @@
 //! member in the room list the other node's.
 
 use chat_protocol::{ClientEvent, ServerEvent};
-use testkit::Daemon;
-
-use super::{join, node, say, wait_room, wait_who};
-
-/// A room of `chatctl rooms --json` on `d`.
-fn room_json(d: &Daemon, name: &str) -> serde_json::Value {
-    let listed = d.chatctl_json(&["rooms"]);
-    listed["rooms"]
-        .as_array()
-        .expect("a list of rooms")
-        .iter()
-        .find(|r| r["room"] == name)
-        .unwrap_or_else(|| panic!("{name} on {}: {listed}", d.url))
-        .clone()
-}
+use super::{join, node, room_json, say, wait_room, wait_who};
 
 #[tokio::test]
 async fn an_older_client_on_a_node_sees_only_the_default_rooms_events() {
