@@ -149,3 +149,28 @@ async fn an_entry_on_a_rooms_subject_is_that_rooms_whatever_it_says() {
         Some(Some(RoomName::parse("#ops").unwrap()))
     );
 }
+
+#[tokio::test]
+async fn forged_rooms_settings_that_break_the_rules_are_ignored() {
+    let nats = Nats::start();
+    let a = node_with(&nats, "a", CONFIG);
+    let rooms = bucket(&nats, "chat_rooms").await;
+    let huge = serde_json::json!({"topic": "x".repeat(300 * 1024)});
+    let bell = serde_json::json!({"topic": "a\u{7}bell"});
+    let bad_name = serde_json::json!({"private": true, "invited": {"a b": {"name": "a b", "ts": 1}}});
+    for (key, value) in [
+        (room("#huge").to_hex(), huge.to_string()),
+        (room("#bell").to_hex(), bell.to_string()),
+        (room("#names").to_hex(), bad_name.to_string()),
+        ("not-hex".to_string(), "{}".to_string()),
+        (room("#junk").to_hex(), "{not json".to_string()),
+        // Last: what follows the rules is put in force.
+        (room("#fine").to_hex(), r#"{"topic":"fine"}"#.to_string()),
+    ] {
+        rooms.put(key, value.into()).await.expect("a forged value");
+    }
+    wait_room(&a, "#fine", |r| r.is_some());
+    let listed: Vec<String> = rooms_of(&a).into_iter().map(|r| r.0).collect();
+    assert_eq!(listed, ["#lobby", "#fine"]);
+    assert!(a.log().contains("ignored a room's settings that break the rules"));
+}
