@@ -113,24 +113,21 @@ impl Hub {
             .remove(key)
             .filter(|(_, at)| at.elapsed() < LEAVING_FOR);
         let reason = match &told {
-            Some((why, _)) if reason == "left" => why.as_str(),
-            _ => reason,
+            Some((why, _)) if reason == "left" => why.clone(),
+            _ => reason.to_string(),
         };
         if room.shadowed.get(key).is_some_and(|r| &*r.node == node) {
             room.shadowed.remove(key);
-            return;
+        } else if room.remote.get(key).is_some_and(|r| &*r.node == node)
+            && let Some(gone) = room.remote.remove(key)
+        {
+            room.relist(key);
+            self.tell_leave(&mut room, gone.name, &reason);
         }
-        if room.remote.get(key).is_none_or(|r| &*r.node != node) {
-            return;
-        }
-        let Some(gone) = room.remote.remove(key) else {
-            return;
-        };
-        room.relist(key);
-        self.tell_leave(&mut room, gone.name, reason);
-        let reason = reason.to_string();
         drop(room);
-        // And every other room it was in here.
+        // And every other room it was in here, whatever the default room
+        // listed (a user shadowed there is listed in the rooms its claim
+        // names).
         for slot in self.others() {
             self.remote_room_left(&slot, key, node, &reason);
         }

@@ -13,7 +13,9 @@ use super::{join, node_with, room, rooms_of, wait_room};
 /// most 5 rooms, the default one included.
 const CONFIG: &str = "limit_exempt = [\"127.0.0.0/8\"]\n\
                       cluster_claim_ttl = \"30s\"\n\
-                      max_rooms = 5\n";
+                      max_rooms = 5\n\
+                      rate_burst = 1000\n\
+                      rate_per_second = 1000\n";
 
 /// The test's own view of the cluster's bucket `name`.
 async fn bucket(nats: &Nats, name: &str) -> kv::Store {
@@ -173,4 +175,25 @@ async fn forged_rooms_settings_that_break_the_rules_are_ignored() {
     let listed: Vec<String> = rooms_of(&a).into_iter().map(|r| r.0).collect();
     assert_eq!(listed, ["#lobby", "#fine"]);
     assert!(a.log().contains("ignored a room's settings that break the rules"));
+}
+
+#[tokio::test]
+async fn a_claim_of_a_name_held_here_leaves_no_one_behind_in_a_room() {
+    let nats = Nats::start();
+    let a = node_with(&nats, "a", CONFIG);
+    let names = bucket(&nats, "chat_names").await;
+    // ace is on a, in the default room only; bob is in #ops.
+    let _ace = join(&a, "ace").await;
+    let mut bob = join(&a, "bob").await;
+    bob.join_room("#ops", None).await;
+    // A claim of ace on another node, in #ops (forged here; a node that
+    // took the name while a's claim had lapsed writes the same), then
+    // its release.
+    forge_claim(&names, "ace", &["#ops".into()]).await;
+    super::wait_who(&mut bob, "#ops", &["ace", "bob"]).await;
+    names.delete("ace").await.expect("the claim's release");
+    forge_claim(&names, "mallet", &["#ops".into()]).await;
+    // Once mallet's claim is applied, ace's release was: he is gone from
+    // #ops as from the default room.
+    super::wait_who(&mut bob, "#ops", &["bob", "mallet"]).await;
 }
