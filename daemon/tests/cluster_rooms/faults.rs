@@ -49,6 +49,28 @@ async fn a_users_rooms_reach_the_other_nodes_after_nats_did_not_answer() {
     );
 }
 
+#[tokio::test]
+async fn a_users_rooms_reach_the_other_nodes_after_nats_came_back() {
+    let mut nats = Nats::start();
+    let a = node_with(&nats, "a", SLOW_CLAIMS);
+    let b = node_with(&nats, "b", SLOW_CLAIMS);
+    let mut ace = join(&a, "ace").await;
+    let mut carl = join(&a, "carl").await;
+    let mut bob = join(&b, "bob").await;
+    ace.join_room("#ops", None).await;
+    bob.join_room("#ops", None).await;
+    wait_who(&mut bob, "#ops", &["ace", "bob"]).await;
+    // NATS goes away: carl's join into #ops is answered (a follows the
+    // room already), but his claim cannot say so.
+    nats.kill();
+    carl.join_room("#ops", None).await;
+    a.wait_for_log("the rooms of a user were not shared");
+    nats.restart();
+    // Once a is back, b lists carl in #ops.
+    wait_who(&mut bob, "#ops", &["ace", "bob", "carl"]).await;
+    carl.say_in(Some("#ops"), "back").await;
+}
+
 /// Whether `d` lists `room`.
 fn has_room(d: &Daemon, room: &str) -> bool {
     rooms_of(d).iter().any(|r| r.0 == room)
