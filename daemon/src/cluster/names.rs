@@ -436,6 +436,10 @@ mod tests {
         assert!(!same_claim(&key, &elsewhere.encode(), &ours.encode()));
         // Claims without an id (older nodes') are ours only byte for byte.
         assert!(same_claim(&key, b"n1", b"n1"));
-        assert!(!same_claim(&key, b"n1", b"{\"node\":\"n1\",\"name\":\"ace\"}"));
+        assert!(!same_claim(
+            &key,
+            b"n1",
+            b"{\"node\":\"n1\",\"name\":\"ace\"}"
+        ));
     }
 }

@@ -83,7 +83,12 @@ async fn a_forged_claim_makes_no_more_rooms_than_max_rooms() {
     let many: Vec<String> = (0..10_000).map(|i| format!("#f{i:05}")).collect();
     forge_and_wait(&a, &names, "mallory", &many, "mallet", 2).await;
     let rooms = rooms_of(&a);
-    assert!(rooms.len() <= 5, "{} rooms: {:?}", rooms.len(), rooms.iter().take(8).collect::<Vec<_>>());
+    assert!(
+        rooms.len() <= 5,
+        "{} rooms: {:?}",
+        rooms.len(),
+        rooms.iter().take(8).collect::<Vec<_>>()
+    );
     // A claim whose rooms break the rules is ignored as a whole.
     forge_and_wait(&a, &names, "trudy", &["ops".into()], "trent", 3).await;
     assert!(!rooms_of(&a).iter().any(|r| r.0.contains("ops")));
@@ -159,7 +164,8 @@ async fn forged_rooms_settings_that_break_the_rules_are_ignored() {
     let rooms = bucket(&nats, "chat_rooms").await;
     let huge = serde_json::json!({"topic": "x".repeat(300 * 1024)});
     let bell = serde_json::json!({"topic": "a\u{7}bell"});
-    let bad_name = serde_json::json!({"private": true, "invited": {"a b": {"name": "a b", "ts": 1}}});
+    let bad_name =
+        serde_json::json!({"private": true, "invited": {"a b": {"name": "a b", "ts": 1}}});
     for (key, value) in [
         (room("#huge").to_hex(), huge.to_string()),
         (room("#bell").to_hex(), bell.to_string()),
@@ -174,7 +180,10 @@ async fn forged_rooms_settings_that_break_the_rules_are_ignored() {
     wait_room(&a, "#fine", |r| r.is_some());
     let listed: Vec<String> = rooms_of(&a).into_iter().map(|r| r.0).collect();
     assert_eq!(listed, ["#lobby", "#fine"]);
-    assert!(a.log().contains("ignored a room's settings that break the rules"));
+    assert!(
+        a.log()
+            .contains("ignored a room's settings that break the rules")
+    );
 }
 
 #[tokio::test]

@@ -3,8 +3,8 @@
 //! `chatctl users --room` and `chatctl rooms --json` on a node with no
 //! member in the room list the other node's.
 
-use chat_protocol::{ClientEvent, ServerEvent};
 use super::{join, node, room_json, say, wait_room, wait_who};
+use chat_protocol::{ClientEvent, ServerEvent};
 
 #[tokio::test]
 async fn an_older_client_on_a_node_sees_only_the_default_rooms_events() {
@@ -86,7 +86,10 @@ async fn a_node_with_no_member_in_a_room_lists_the_other_nodes_members() {
         assert_eq!((field, &on_a[field]), (field, &want), "{on_a}");
         assert_eq!((field, &on_b[field]), (field, &want), "{on_b}");
     }
-    assert_eq!((on_a["messages"].as_u64(), on_b["messages"].as_u64()), (Some(1), Some(0)));
+    assert_eq!(
+        (on_a["messages"].as_u64(), on_b["messages"].as_u64()),
+        (Some(1), Some(0))
+    );
 }
 
 #[tokio::test]
@@ -189,5 +192,8 @@ async fn a_private_rooms_counts_are_its_members_on_every_node() {
             _ => None,
         })
         .await;
-    assert!(listed.iter().all(|r| r.room.as_str() != "#sec"), "{listed:?}");
+    assert!(
+        listed.iter().all(|r| r.room.as_str() != "#sec"),
+        "{listed:?}"
+    );
 }
