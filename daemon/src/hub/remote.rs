@@ -28,6 +28,10 @@ pub(super) struct Remote {
     /// Whether it is listed as an operator: an owner whose name is an
     /// operator's.
     pub(super) op: bool,
+    /// The rooms besides the default one its claim names, while it is
+    /// [`Room::shadowed`] (it is listed in none meanwhile): it comes into
+    /// them once the member here has left.
+    pub(super) rooms: Vec<chat_protocol::RoomName>,
 }
 
 impl Hub {
@@ -67,6 +71,7 @@ impl Hub {
             identity,
             owner,
             op,
+            rooms: Vec::new(),
         };
         if room.users.contains_key(&key) {
             room.shadowed.insert(key, remote);
@@ -113,21 +118,25 @@ impl Hub {
             .remove(key)
             .filter(|(_, at)| at.elapsed() < LEAVING_FOR);
         let reason = match &told {
-            Some((why, _)) if reason == "left" => why.clone(),
-            _ => reason.to_string(),
+            Some((why, _)) if reason == "left" => why.as_str(),
+            _ => reason,
         };
         if room.shadowed.get(key).is_some_and(|r| &*r.node == node) {
+            // Listed in no other room while shadowed (`Remote::rooms`).
             room.shadowed.remove(key);
-        } else if room.remote.get(key).is_some_and(|r| &*r.node == node)
-            && let Some(gone) = room.remote.remove(key)
-        {
-            room.relist(key);
-            self.tell_leave(&mut room, gone.name, &reason);
+            return;
         }
+        if room.remote.get(key).is_none_or(|r| &*r.node != node) {
+            return;
+        }
+        let Some(gone) = room.remote.remove(key) else {
+            return;
+        };
+        room.relist(key);
+        self.tell_leave(&mut room, gone.name, reason);
+        let reason = reason.to_string();
         drop(room);
-        // And every other room it was in here, whatever the default room
-        // listed (a user shadowed there is listed in the rooms its claim
-        // names).
+        // And every other room it was in here.
         for slot in self.others() {
             self.remote_room_left(&slot, key, node, &reason);
         }

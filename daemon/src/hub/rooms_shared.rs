@@ -144,8 +144,19 @@ impl Hub {
 
     /// `user`, of another node, was in the rooms `old` and is in `new` now
     /// (besides the default room): it leaves the rooms here it left and
-    /// joins those it joined.
+    /// joins those it joined. A user whose name a member here still holds
+    /// is listed in no room meanwhile, but keeps its rooms for when that
+    /// member has left ([`Hub::leave`]).
     pub fn remote_rooms(&self, user: &Elsewhere<'_>, old: &[RoomName], new: &[RoomName]) {
+        if let Some(waiting) = self
+            .lobby()
+            .shadowed
+            .get_mut(user.key)
+            .filter(|r| r.node == *user.node)
+        {
+            waiting.rooms = new.to_vec();
+            return;
+        }
         for room in old.iter().filter(|r| !new.contains(r)) {
             if let Some(slot) = self.other(room) {
                 self.remote_room_left(&slot, user.key, user.node, "left");
@@ -179,6 +190,7 @@ impl Hub {
                 identity: user.identity,
                 owner: user.owner,
                 op,
+                rooms: Vec::new(),
             };
             self.tell_join(&mut locked, user.key.to_string(), remote, above);
         }
