@@ -17,9 +17,22 @@ const CONFIG: &str = "limit_exempt = [\"127.0.0.0/8\"]\n\
                       rate_burst = 1000\n\
                       rate_per_second = 1000\n";
 
+// More cases, each file one kind (one test binary, these helpers shared).
+#[path = "cluster_rooms/faults.rs"]
+mod faults;
+#[path = "cluster_rooms/hostile.rs"]
+mod hostile;
+#[path = "cluster_rooms/views.rs"]
+mod views;
+
 fn node(nats: &Nats, name: &str) -> Daemon {
+    node_with(nats, name, CONFIG)
+}
+
+/// A node of `nats` named `name`, with `config` as its whole configuration.
+fn node_with(nats: &Nats, name: &str, config: &str) -> Daemon {
     Daemon::builder()
-        .config(CONFIG)
+        .config(config)
         .cluster(&nats.url(), name)
         .start()
 }
@@ -99,6 +112,18 @@ fn rooms_of(d: &Daemon) -> Vec<(String, u64, u64)> {
             )
         })
         .collect()
+}
+
+/// A room of `chatctl rooms --json` on `d`.
+fn room_json(d: &Daemon, name: &str) -> serde_json::Value {
+    let listed = d.chatctl_json(&["rooms"]);
+    listed["rooms"]
+        .as_array()
+        .expect("a list of rooms")
+        .iter()
+        .find(|r| r["room"] == name)
+        .unwrap_or_else(|| panic!("{name} on {}: {listed}", d.url))
+        .clone()
 }
 
 /// Waits until `d` lists `room` as `want` says.

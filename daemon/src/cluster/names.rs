@@ -129,6 +129,21 @@ pub fn name_of(key: &str) -> String {
     key.replace("=2e", ".")
 }
 
+/// Whether `stored` is the claim `ours` of `key`, perhaps listing other
+/// rooms (a change of them that NATS stored without answering, or that
+/// never reached it): the same bytes, or the same node and claim id.
+fn same_claim(key: &str, stored: &[u8], ours: &[u8]) -> bool {
+    if stored == ours {
+        return true;
+    }
+    match (Holder::decode(key, stored), Holder::decode(key, ours)) {
+        (Some(stored), Some(ours)) => {
+            ours.claim.is_some() && stored.claim == ours.claim && stored.node == ours.node
+        }
+        _ => false,
+    }
+}
+
 impl Cluster {
     /// This node's view of the names bucket.
     pub async fn names(&self) -> Result<Names, ClusterError> {
@@ -190,8 +205,8 @@ impl Names {
     /// Says in `name`'s claim that its user is in `rooms` (besides the
     /// default room), so the other nodes list it there. A claim this node
     /// does not hold (released, or lost) is left alone; a write NATS
-    /// refuses is logged, and the next change of the user's rooms writes
-    /// them all again.
+    /// refuses, or does not answer in time, is logged, and the next
+    /// renewal writes the rooms.
     pub async fn set_rooms(&self, name: &str, rooms: Vec<chat_protocol::RoomName>) {
         let key = key_of(name);
         let _turn = self.turn.lock().await;
@@ -212,6 +227,11 @@ impl Names {
         if new == old {
             return;
         }
+        // Held before it is written: whatever becomes of this write (NATS
+        // does not answer in time and stores it later, or never gets it),
+        // the next renewal writes these rooms, and knows the claim as its
+        // own when NATS already holds it.
+        self.hold(&key, revision, new.clone());
         let mut result = self.store.update(&key, new.clone(), revision).await;
         if let Err(e) = &result
             && e.kind() == kv::UpdateErrorKind::WrongLastRevision
@@ -224,13 +244,19 @@ impl Names {
             }
         }
         match result {
-            Ok(revision) => {
-                let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-                if let Some(entry) = held.get_mut(&key) {
-                    *entry = (revision, new);
-                }
-            }
-            Err(e) => tracing::warn!("cluster: the rooms of a user were not shared: {e}"),
+            Ok(revision) => self.hold(&key, revision, new),
+            Err(e) => tracing::warn!(
+                "cluster: the rooms of a user were not shared; the next renewal shares them: {e}"
+            ),
+        }
+    }
+
+    /// Notes that this node's claim of `key` is `value`, at `revision`,
+    /// unless it was released meanwhile.
+    fn hold(&self, key: &str, revision: u64, value: Bytes) {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(entry) = held.get_mut(key) {
+            *entry = (revision, value);
         }
     }
 
@@ -303,8 +329,8 @@ impl Names {
         }
     }
 
-    /// The revision at which the bucket holds exactly `ours` for `key`, if
-    /// it does.
+    /// The revision at which the bucket holds `ours` for `key` (this very
+    /// claim, whatever rooms it lists: [`same_claim`]), if it does.
     pub(super) async fn reconcile_read(
         &self,
         key: &str,
@@ -316,7 +342,8 @@ impl Names {
             .await
             .map_err(|e| ClusterError::js("read a name claim", e))?;
         Ok(entry.and_then(|e| {
-            (e.operation == kv::Operation::Put && e.value == *ours).then_some(e.revision)
+            (e.operation == kv::Operation::Put && same_claim(key, &e.value, ours))
+                .then_some(e.revision)
         }))
     }
 
@@ -392,5 +419,27 @@ mod tests {
         );
         assert_eq!(Holder::decode(&key, b""), None);
         assert_eq!(Holder::decode(&key, b"{not json"), None);
+    }
+
+    #[test]
+    fn a_claim_is_ours_whatever_rooms_it_lists_but_not_another_claim() {
+        let ours = Holder::new("n1", "ace", None);
+        let key = key_of(&ours.name);
+        let mut in_ops = ours.clone();
+        in_ops.rooms = vec![chat_protocol::RoomName::parse("#ops").unwrap()];
+        assert!(same_claim(&key, &in_ops.encode(), &ours.encode()));
+        assert!(same_claim(&key, &ours.encode(), &in_ops.encode()));
+        let again = Holder::new("n1", "ace", None);
+        assert!(!same_claim(&key, &again.encode(), &ours.encode()));
+        let mut elsewhere = ours.clone();
+        elsewhere.node = "n2".into();
+        assert!(!same_claim(&key, &elsewhere.encode(), &ours.encode()));
+        // Claims without an id (older nodes') are ours only byte for byte.
+        assert!(same_claim(&key, b"n1", b"n1"));
+        assert!(!same_claim(
+            &key,
+            b"n1",
+            b"{\"node\":\"n1\",\"name\":\"ace\"}"
+        ));
     }
 }

@@ -318,9 +318,22 @@ impl Hub {
                     None,
                 );
             }
-            // The name is held on another node now: that user comes in.
-            if let Some(there) = room.shadowed.remove(&key) {
-                self.tell_join(&mut room, key, there, above);
+            // The name is held on another node now: that user comes in,
+            // and into the rooms its claim names.
+            if let Some(mut there) = room.shadowed.remove(&key) {
+                let rooms = std::mem::take(&mut there.rooms);
+                let (name, node) = (there.name.clone(), there.node.clone());
+                let (identity, owner) = (there.identity, there.owner);
+                self.tell_join(&mut room, key.clone(), there, above);
+                drop(room);
+                let user = rooms_shared::Elsewhere {
+                    key: &key,
+                    name: &name,
+                    node: &node,
+                    identity,
+                    owner,
+                };
+                self.remote_rooms(&user, &[], &rooms);
             }
         }
     }

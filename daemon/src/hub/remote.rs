@@ -28,6 +28,10 @@ pub(super) struct Remote {
     /// Whether it is listed as an operator: an owner whose name is an
     /// operator's.
     pub(super) op: bool,
+    /// The rooms besides the default one its claim names, while it is
+    /// [`Room::shadowed`] (it is listed in none meanwhile): it comes into
+    /// them once the member here has left.
+    pub(super) rooms: Vec<chat_protocol::RoomName>,
 }
 
 impl Hub {
@@ -67,6 +71,7 @@ impl Hub {
             identity,
             owner,
             op,
+            rooms: Vec::new(),
         };
         if room.users.contains_key(&key) {
             room.shadowed.insert(key, remote);
@@ -117,6 +122,7 @@ impl Hub {
             _ => reason,
         };
         if room.shadowed.get(key).is_some_and(|r| &*r.node == node) {
+            // Listed in no other room while shadowed (`Remote::rooms`).
             room.shadowed.remove(key);
             return;
         }

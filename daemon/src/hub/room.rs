@@ -241,14 +241,64 @@ impl Room {
     pub(super) fn pump(&mut self) {
         let now = now_ms();
         while let Ok(entry) = self.accepted.try_recv() {
-            // Handed over by a log that rested since (a room of a cluster
-            // whose members here all left): what the room read when it
-            // caught up is newer.
             if entry.id <= self.history.last_id() {
+                // Read already by a catch-up ([`Room::catch_up`]): the
+                // log's follower handed it over just as the last member
+                // here left and the log was let rest.
                 continue;
             }
             self.broadcast(&ServerEvent::Message(HistoryEntry::clone(&entry)), None);
             self.history.push(entry, now);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::{After, EmbeddedLog, Entry};
+    use crate::store::rooms::RoomMeta;
+
+    fn entry(id: u64) -> Entry {
+        Arc::new(HistoryEntry {
+            room: None,
+            id,
+            from: "ace".into(),
+            text: format!("m{id}"),
+            ts: now_ms(),
+            action: false,
+            cid: None,
+        })
+    }
+
+    #[test]
+    fn what_a_catch_up_read_is_not_taken_again_from_the_accepted_stream() {
+        let bounds = Bounds::of(&crate::config::Config::default());
+        let (log, _) = EmbeddedLog::in_memory(bounds);
+        let (tx, accepted) = tokio::sync::mpsc::unbounded_channel();
+        let ops = RoomName::parse("#ops").unwrap();
+        let slot = Slot::new(
+            ops.clone(),
+            Some(ops),
+            RoomMeta::default(),
+            Arc::new(log),
+            accepted,
+            bounds,
+            Metrics::default(),
+        );
+        let mut room = slot.room.lock().unwrap();
+        // The room's follower handed 11 over just as the log was let rest
+        // (its last member left); the next join's catch-up read 11 and 12
+        // from the log, and the new follower goes on with 13.
+        tx.send(entry(11)).unwrap();
+        room.catch_up(After {
+            entries: vec![entry(11), entry(12)],
+            gap: false,
+        });
+        room.pump();
+        tx.send(entry(13)).unwrap();
+        room.pump();
+        let ids: Vec<u64> = room.history.iter().map(|e| e.id).collect();
+        assert_eq!(ids, [11, 12, 13]);
     }
 }

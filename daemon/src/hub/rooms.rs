@@ -134,9 +134,6 @@ impl Hub {
             }
             rooms.insert(room.clone());
             drop(rooms);
-            // A room known here only from another node's user is this
-            // node's now too.
-            locked.confirmed = true;
             self.enter(&mut locked, &key, member, &config);
             answer(&mut locked, member, after, &config);
             return Ok(made_now);

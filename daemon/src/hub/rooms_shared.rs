@@ -60,13 +60,12 @@ impl Hub {
         }
         let slot = match self.other(room) {
             Some(slot) => slot,
-            None => match self.room_from_elsewhere(room, meta.clone(), true) {
+            None => match self.room_from_elsewhere(room, meta.clone(), None) {
                 Some(slot) => slot,
                 None => return,
             },
         };
         let mut locked = slot.room.lock().expect("lock");
-        locked.confirmed = true;
         tell_changes(&mut locked, room, &meta);
         let invited: Vec<String> = if meta.private {
             meta.invited
@@ -80,6 +79,7 @@ impl Hub {
             Vec::new()
         };
         locked.meta = meta;
+        locked.confirmed = true;
         drop(locked);
         // An invited user here who is not in the room is told too.
         for name in invited {
@@ -90,19 +90,24 @@ impl Hub {
     }
 
     /// A room made on another node, or named by a claim before its
-    /// settings came (not `confirmed`), made here too (resting); `None`
-    /// if this node cannot hold one more.
+    /// settings came, made here too (resting); `None` if this node
+    /// cannot hold one more: its log cannot be opened, or it holds
+    /// `cap` rooms already (the default one included).
     fn room_from_elsewhere(
         &self,
         room: &RoomName,
         meta: RoomMeta,
-        confirmed: bool,
+        cap: Option<usize>,
     ) -> Option<Arc<Slot>> {
         let config = self.config();
         let slot = {
             let mut others = self.others.lock().expect("lock");
             if let Some(slot) = others.get(room) {
                 return Some(slot.clone());
+            }
+            if cap.is_some_and(|cap| others.len() + 1 >= cap) {
+                note_too_many(room);
+                return None;
             }
             let bounds = crate::log::Bounds::of(&config).shared_by(others.len() + 2);
             let slot = match self.open_room(room, meta, bounds) {
@@ -112,7 +117,8 @@ impl Hub {
                     return None;
                 }
             };
-            slot.room.lock().expect("lock").confirmed = confirmed;
+            // Named by a claim only: its settings are the cluster's to say.
+            slot.room.lock().expect("lock").confirmed = cap.is_none();
             others.insert(room.clone(), slot.clone());
             slot
         };
@@ -134,8 +140,19 @@ impl Hub {
 
     /// `user`, of another node, was in the rooms `old` and is in `new` now
     /// (besides the default room): it leaves the rooms here it left and
-    /// joins those it joined.
+    /// joins those it joined. A user whose name a member here still holds
+    /// is listed in no room meanwhile, but keeps its rooms for when that
+    /// member has left ([`Hub::leave`]).
     pub fn remote_rooms(&self, user: &Elsewhere<'_>, old: &[RoomName], new: &[RoomName]) {
+        if let Some(waiting) = self
+            .lobby()
+            .shadowed
+            .get_mut(user.key)
+            .filter(|r| r.node == *user.node)
+        {
+            waiting.rooms = new.to_vec();
+            return;
+        }
         for room in old.iter().filter(|r| !new.contains(r)) {
             if let Some(slot) = self.other(room) {
                 self.remote_room_left(&slot, user.key, user.node, "left");
@@ -151,14 +168,7 @@ impl Hub {
             if self.is_default(room) {
                 continue;
             }
-            let made = RoomMeta {
-                created: now_ms(),
-                ..RoomMeta::default()
-            };
-            let Some(slot) = self
-                .other(room)
-                .or_else(|| self.room_from_elsewhere(room, made, false))
-            else {
+            let Some(slot) = self.other(room).or_else(|| self.room_from_claim(room)) else {
                 continue;
             };
             let mut locked = slot.room.lock().expect("lock");
@@ -176,9 +186,26 @@ impl Hub {
                 identity: user.identity,
                 owner: user.owner,
                 op,
+                rooms: Vec::new(),
             };
             self.tell_join(&mut locked, user.key.to_string(), remote, above);
         }
+    }
+
+    /// A room a claim names that this node does not hold: made here
+    /// (resting) within `max_rooms`, as another node may have made it
+    /// (its settings come after), and not written to the cluster by this
+    /// node until they come ([`Room::confirmed`]): never its guess over
+    /// what the room's node wrote (a private room's settings, a topic),
+    /// nor a room removed meanwhile written back. A forged
+    /// claim makes no more rooms than `max_rooms` allows, and none that
+    /// last.
+    fn room_from_claim(&self, room: &RoomName) -> Option<Arc<Slot>> {
+        let made = RoomMeta {
+            created: now_ms(),
+            ..RoomMeta::default()
+        };
+        self.room_from_elsewhere(room, made, Some(self.config().max_rooms))
     }
 
     /// `key`, of `node`, left `slot`'s room for `reason`, if it is listed
@@ -198,6 +225,23 @@ impl Hub {
             locked.empty_since = Some(now_ms());
         }
     }
+}
+
+/// A claim named a room past `max_rooms`: its user is not listed in it
+/// here (a few lines a minute).
+fn note_too_many(room: &RoomName) {
+    static TOO_MANY: crate::logging::line_budget::LineBudget =
+        crate::logging::line_budget::LineBudget::new(
+            "cluster: rooms of claims past max_rooms",
+            3,
+            std::time::Duration::from_secs(60),
+        );
+    crate::budgeted!(
+        TOO_MANY,
+        tracing::Level::WARN,
+        %room,
+        "cluster: a user of another node is in a room this node cannot hold (max_rooms): not listed in it here; give every node the same max_rooms"
+    );
 }
 
 /// Tells `room`'s members here what differs in `meta` from its settings
@@ -236,62 +280,5 @@ fn invite_event(room: &RoomName, name: &str, by: Option<String>) -> ServerEvent 
         until: None,
         reason: None,
         ts: now_ms(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::Config;
-
-    fn ops() -> RoomName {
-        RoomName::parse("#ops").unwrap()
-    }
-
-    fn bob(node: &Arc<str>) -> Elsewhere<'_> {
-        Elsewhere {
-            key: "bob",
-            name: "Bob",
-            node,
-            identity: None,
-            owner: false,
-        }
-    }
-
-    #[test]
-    fn a_room_known_only_from_a_claim_is_listed_but_not_written_back_until_its_settings_come() {
-        let hub = crate::hub::tests::hub_of(Config::default());
-        let node: Arc<str> = Arc::from("n2");
-        hub.remote_rooms(&bob(&node), &[], &[ops()]);
-        assert_eq!(hub.room_names(&ops()), Some(vec!["Bob".to_string()]));
-        assert!(
-            !hub.metas().contains_key(&ops()),
-            "a room that may have been removed is not written back"
-        );
-        let meta = RoomMeta {
-            topic: Some("builds".into()),
-            ..RoomMeta::default()
-        };
-        hub.room_changed_elsewhere(&ops(), meta.clone());
-        assert_eq!(hub.metas().get(&ops()), Some(&meta));
-        // Bob leaves it: listed no more, and the room stays.
-        hub.remote_rooms(&bob(&node), &[ops()], &[]);
-        assert_eq!(hub.room_names(&ops()), Some(Vec::new()));
-    }
-
-    #[test]
-    fn a_room_removed_elsewhere_parts_its_members_here() {
-        let hub = crate::hub::tests::hub_of(Config::default());
-        hub.room_changed_elsewhere(&ops(), RoomMeta::default());
-        let ace = crate::hub::tests::join(&hub, "ace");
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        rt.block_on(hub.join_room(&ace.member, &ops(), None))
-            .unwrap();
-        let parted = hub.room_removed_elsewhere(&ops());
-        assert_eq!(parted.len(), 1);
-        assert!(ace.member.rooms.lock().unwrap().is_empty());
-        assert_eq!(hub.room_names(&ops()), None);
     }
 }
