@@ -9,10 +9,8 @@
 //! node lists them as it lists any other node's users, in the same roster
 //! as its own.
 
-use async_nats::jetstream;
 use chat_protocol::sizes::MAX_SERVER_MESSAGE;
 use chat_protocol::{ClientEvent, Identity, Member, ServerEvent};
-use futures_util::StreamExt;
 use testkit::{Daemon, Nats, RawClient};
 
 /// Users of the ghost node: with 32-byte names and an identity each, a
@@ -21,52 +19,6 @@ use testkit::{Daemon, Nats, RawClient};
 const GHOSTS: usize = 8_000;
 
 const CONFIG: &str = "limit_exempt = [\"127.0.0.0/8\"]\ncluster_claim_ttl = \"1h\"\n";
-
-/// The ghost's users: 32 bytes each, in mixed case (the lists are in
-/// folded order).
-fn ghost(i: usize) -> String {
-    let initial = if i % 2 == 0 { "G" } else { "g" };
-    format!("{initial}{i:05}{}", "x".repeat(26))
-}
-
-async fn join(d: &Daemon, name: &str) -> RawClient {
-    RawClient::join(&d.url, &d.read_key(), name, "")
-        .await
-        .joined()
-}
-
-/// Writes the ghost node's claims, each in room `#big` too.
-async fn claim_ghosts(nats: &Nats) {
-    let js = jetstream::new(nats.client().await);
-    let names = js
-        .get_key_value("chat_names")
-        .await
-        .expect("the names bucket");
-    let identity = Identity::from_seed(&[9; 32]).public();
-    futures_util::stream::iter(0..GHOSTS)
-        .map(|i| {
-            let names = names.clone();
-            async move {
-                let name = ghost(i);
-                let value = serde_json::json!({
-                    "node": "ghost",
-                    "name": name,
-                    "identity": identity,
-                    "rooms": ["#big"],
-                });
-                names
-                    .put(
-                        name.to_ascii_lowercase(),
-                        serde_json::to_vec(&value).unwrap().into(),
-                    )
-                    .await
-                    .expect("a claim put");
-            }
-        })
-        .buffer_unordered(64)
-        .collect::<Vec<()>>()
-        .await;
-}
 
 /// Waits until `client` is told that `online` users are online.
 async fn wait_online(client: &mut RawClient, online: usize) {
@@ -152,9 +104,10 @@ async fn lists_past_the_message_cap_are_paged_and_whole_once_read() {
         .cluster(&nats.url(), "here")
         .start();
     let mut watcher = join(&d, "watcher").await;
-    claim_ghosts(&nats).await;
+    let ghosts = testkit::long_names(GHOSTS);
+    let identity = Identity::from_seed(&[9; 32]).public();
+    testkit::claim_names(&nats, "ghost", &ghosts, Some(identity), &["#big"]).await;
     wait_online(&mut watcher, GHOSTS + 1).await;
-    let ghosts: Vec<String> = (0..GHOSTS).map(ghost).collect();
 
     // A join: its Welcome holds the first part, in one message.
     let mut late = join(&d, "late").await;
