@@ -20,6 +20,12 @@ const GHOSTS: usize = 8_000;
 
 const CONFIG: &str = "limit_exempt = [\"127.0.0.0/8\"]\ncluster_claim_ttl = \"1h\"\n";
 
+async fn join(d: &Daemon, name: &str) -> RawClient {
+    RawClient::join(&d.url, &d.read_key(), name, "")
+        .await
+        .joined()
+}
+
 /// Waits until `client` is told that `online` users are online.
 async fn wait_online(client: &mut RawClient, online: usize) {
     client

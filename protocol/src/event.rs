@@ -649,7 +649,8 @@ mod tests {
             Some(ServerEvent::Welcome(welcome))
         );
 
-        let old = br##"{"type":"room_joined","room":"#ops","users":["ace"],"history":[],"last_id":0}"##;
+        let old =
+            br##"{"type":"room_joined","room":"#ops","users":["ace"],"history":[],"last_id":0}"##;
         let Some(ServerEvent::RoomJoined(mut joined)) = ServerEvent::from_bytes(old) else {
             panic!("a room_joined");
         };
