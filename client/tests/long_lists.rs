@@ -73,6 +73,25 @@ async fn the_line_client_reads_lists_past_one_message_whole() {
     chat.wait_out("-!- joined #big (");
     chat.wait_out(&format!(", {}\n", in_big.last().unwrap()));
     assert_eq!(listed(&chat.stdout(), "-!- online in #big: "), in_big);
+    // A `/who` typed: answered once, whole (after the room_joined's
+    // first part and the whole list read after it).
+    chat.line("/who");
+    let in_room = |out: &str| {
+        out.lines()
+            .filter(|l| l.starts_with("-!- online in #big: "))
+            .count()
+    };
+    testkit::wait_until("the /who's answer", || {
+        (in_room(&chat.stdout()) == 3).then_some(())
+    });
+    let out = chat.stdout();
+    let answer = out
+        .lines()
+        .filter(|l| l.starts_with("-!- online in #big: "))
+        .nth(2)
+        .expect("the /who's answer");
+    assert!(answer.ends_with(&format!(", {}", in_big.last().unwrap())));
+    assert_eq!(listed(&chat.stdout(), "-!- online in #big: "), in_big);
     chat.end_input();
     assert_eq!(chat.wait_exit(), 0, "{}", chat.stderr());
 

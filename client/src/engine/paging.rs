@@ -45,10 +45,16 @@ impl Engine {
             return;
         }
         let after = paging.users.last().map(|u| u.to_ascii_lowercase());
-        self.refresh = Some(self.submit(ClientEvent::Who {
+        let seq = self.submit(ClientEvent::Who {
             room: paging.room.clone(),
             after,
-        }));
+        });
+        // Next, before the lines typed since: a `/who` typed before them
+        // is answered before them.
+        if let Some(page) = self.queue.pop_back() {
+            self.queue.push_front(page);
+        }
+        self.refresh = Some(seq);
         self.paging = Some(paging);
     }
 
