@@ -401,3 +401,27 @@ async fn a_nodes_death_loses_nothing_accepted_in_a_room() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn with_no_history_kept_a_joiner_on_another_node_gets_nothing_old_as_new() {
+    let nats = Nats::start();
+    let quiet = |name: &str| {
+        Daemon::builder()
+            .config(&format!("{CONFIG}history = 0\n"))
+            .cluster(&nats.url(), name)
+            .start()
+    };
+    let a = quiet("a");
+    let b = quiet("b");
+    let mut ace = join(&a, "ace").await;
+    let mut bob = join(&b, "bob").await;
+    ace.join_room("#ops", None).await;
+    for i in 0..3 {
+        ace.say_in(Some("#ops"), &format!("old {i}")).await;
+    }
+    let joined = bob.join_room("#ops", None).await;
+    assert!(joined.history.is_empty());
+    let id = ace.say_in(Some("#ops"), "new").await;
+    let got = messages(&mut bob, 1).await;
+    assert_eq!(got, [(Some(room("#ops")), id, "new".into())]);
+}

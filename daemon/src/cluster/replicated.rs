@@ -362,6 +362,19 @@ impl RoomLog for ReplicatedLog {
                 }
                 Err(_) => return Err(LogError::Unavailable(UNAVAILABLE_ROOM.into())),
             };
+            // The room follows on after what was read; with no history
+            // kept, after the room's newest entry (nothing older is sent
+            // to its members as if new).
+            let read_through = match found.entries.last() {
+                Some(entry) => entry.id,
+                None if count == 0 => self
+                    .cluster
+                    .last_id_of(&self.subject)
+                    .await
+                    .map_err(|_| LogError::Unavailable(UNAVAILABLE_ROOM.into()))?,
+                None => 0,
+            };
+            self.last.fetch_max(read_through, Ordering::Relaxed);
             let entries = found
                 .entries
                 .iter()

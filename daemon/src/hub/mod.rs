@@ -55,6 +55,7 @@ pub(crate) mod presence;
 mod remote;
 mod room;
 mod room_joined;
+mod room_making;
 pub mod rooms;
 pub mod rooms_admin;
 pub mod rooms_kept;

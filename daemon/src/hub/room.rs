@@ -63,6 +63,7 @@ impl Slot {
                 tally: Tally::default(),
                 empty_since: Some(now_ms()),
                 removed: false,
+                confirmed: true,
                 metrics,
                 roster: Roster::default(),
             }),
@@ -111,6 +112,11 @@ pub(super) struct Room {
     pub(super) empty_since: Option<u64>,
     /// The room was removed: a join that found it before must look again.
     pub(super) removed: bool,
+    /// Its settings are known: false for a room a node of a cluster made
+    /// because another node's user is in it, before (or without) its
+    /// settings from the cluster, which this node does not write back
+    /// (the room may have been removed meanwhile).
+    pub(super) confirmed: bool,
     /// What the room counts (deliveries).
     pub(super) metrics: Metrics,
     /// [`Room::names`] as the `Welcome`s and `room_joined`s send it, kept
@@ -237,6 +243,12 @@ impl Room {
     pub(super) fn pump(&mut self) {
         let now = now_ms();
         while let Ok(entry) = self.accepted.try_recv() {
+            // Handed over by a log that rested since (a room of a cluster
+            // whose members here all left): what the room read when it
+            // caught up is newer.
+            if entry.id <= self.history.last_id() {
+                continue;
+            }
             self.broadcast(&ServerEvent::Message(HistoryEntry::clone(&entry)), None);
             self.history.push(entry, now);
         }

@@ -28,7 +28,9 @@ impl Hub {
         }
         for slot in self.others() {
             let room = slot.room.lock().expect("lock");
-            metas.insert(room.name.clone(), room.meta.clone());
+            if room.confirmed {
+                metas.insert(room.name.clone(), room.meta.clone());
+            }
         }
         metas
     }
@@ -70,7 +72,12 @@ impl Hub {
                 .is_some_and(|since| since.saturating_add(expiry) <= now);
             if idle && room.online() == 0 && !room.meta.lasting {
                 room.removed = true;
-                gone.push((name.clone(), slot.clone()));
+                if room.confirmed {
+                    gone.push((name.clone(), slot.clone()));
+                } else {
+                    // Never this node's to remove: it only goes here.
+                    slot.log.close(Duration::ZERO);
+                }
                 return false;
             }
             true

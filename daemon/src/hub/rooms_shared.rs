@@ -60,12 +60,13 @@ impl Hub {
         }
         let slot = match self.other(room) {
             Some(slot) => slot,
-            None => match self.room_from_elsewhere(room, meta.clone()) {
+            None => match self.room_from_elsewhere(room, meta.clone(), true) {
                 Some(slot) => slot,
                 None => return,
             },
         };
         let mut locked = slot.room.lock().expect("lock");
+        locked.confirmed = true;
         tell_changes(&mut locked, room, &meta);
         let invited: Vec<String> = if meta.private {
             meta.invited
@@ -89,9 +90,14 @@ impl Hub {
     }
 
     /// A room made on another node, or named by a claim before its
-    /// settings came, made here too (resting); `None` if this node
-    /// cannot hold one more.
-    fn room_from_elsewhere(&self, room: &RoomName, meta: RoomMeta) -> Option<Arc<Slot>> {
+    /// settings came (not `confirmed`), made here too (resting); `None`
+    /// if this node cannot hold one more.
+    fn room_from_elsewhere(
+        &self,
+        room: &RoomName,
+        meta: RoomMeta,
+        confirmed: bool,
+    ) -> Option<Arc<Slot>> {
         let config = self.config();
         let slot = {
             let mut others = self.others.lock().expect("lock");
@@ -106,6 +112,7 @@ impl Hub {
                     return None;
                 }
             };
+            slot.room.lock().expect("lock").confirmed = confirmed;
             others.insert(room.clone(), slot.clone());
             slot
         };
@@ -150,7 +157,7 @@ impl Hub {
             };
             let Some(slot) = self
                 .other(room)
-                .or_else(|| self.room_from_elsewhere(room, made))
+                .or_else(|| self.room_from_elsewhere(room, made, false))
             else {
                 continue;
             };
@@ -229,5 +236,62 @@ fn invite_event(room: &RoomName, name: &str, by: Option<String>) -> ServerEvent 
         until: None,
         reason: None,
         ts: now_ms(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn ops() -> RoomName {
+        RoomName::parse("#ops").unwrap()
+    }
+
+    fn bob(node: &Arc<str>) -> Elsewhere<'_> {
+        Elsewhere {
+            key: "bob",
+            name: "Bob",
+            node,
+            identity: None,
+            owner: false,
+        }
+    }
+
+    #[test]
+    fn a_room_known_only_from_a_claim_is_listed_but_not_written_back_until_its_settings_come() {
+        let hub = crate::hub::tests::hub_of(Config::default());
+        let node: Arc<str> = Arc::from("n2");
+        hub.remote_rooms(&bob(&node), &[], &[ops()]);
+        assert_eq!(hub.room_names(&ops()), Some(vec!["Bob".to_string()]));
+        assert!(
+            !hub.metas().contains_key(&ops()),
+            "a room that may have been removed is not written back"
+        );
+        let meta = RoomMeta {
+            topic: Some("builds".into()),
+            ..RoomMeta::default()
+        };
+        hub.room_changed_elsewhere(&ops(), meta.clone());
+        assert_eq!(hub.metas().get(&ops()), Some(&meta));
+        // Bob leaves it: listed no more, and the room stays.
+        hub.remote_rooms(&bob(&node), &[ops()], &[]);
+        assert_eq!(hub.room_names(&ops()), Some(Vec::new()));
+    }
+
+    #[test]
+    fn a_room_removed_elsewhere_parts_its_members_here() {
+        let hub = crate::hub::tests::hub_of(Config::default());
+        hub.room_changed_elsewhere(&ops(), RoomMeta::default());
+        let ace = crate::hub::tests::join(&hub, "ace");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(hub.join_room(&ace.member, &ops(), None))
+            .unwrap();
+        let parted = hub.room_removed_elsewhere(&ops());
+        assert_eq!(parted.len(), 1);
+        assert!(ace.member.rooms.lock().unwrap().is_empty());
+        assert_eq!(hub.room_names(&ops()), None);
     }
 }
