@@ -47,6 +47,7 @@
 
 mod events;
 mod incoming;
+mod paging;
 mod pending;
 mod reconnect;
 mod rooms;
@@ -87,6 +88,11 @@ pub struct Engine {
     /// The `who` of [`Engine::refresh_users`], queued or sent, until its
     /// answer.
     refresh: Option<u64>,
+    /// The list being read page by page, whose next page `refresh` asks
+    /// for ([`paging`]).
+    paging: Option<paging::Paging>,
+    /// Lists to read after it, their first part in hand.
+    lists_waiting: VecDeque<paging::Paging>,
     /// The id of the last message received: a rejoin resumes after it.
     last_id: Option<u64>,
     /// The id the join in progress (or the last one) resumed after.
@@ -126,6 +132,8 @@ impl Engine {
             seen: HashSet::new(),
             seen_order: VecDeque::new(),
             refresh: None,
+            paging: None,
+            lists_waiting: VecDeque::new(),
             last_id: None,
             resumed_after: None,
             default_room: None,
@@ -137,6 +145,9 @@ impl Engine {
             engine.remember(entry);
         }
         engine.last_id = welcome.last_id.or(engine.last_id);
+        if welcome.more {
+            engine.read_more(paging::Paging::of(None, &welcome.users, &welcome.members));
+        }
         engine
     }
 
@@ -197,7 +208,7 @@ impl Engine {
             let room = room
                 .filter(|r| Some(*r) != self.default_room.as_ref())
                 .map(|r| r.as_str().to_owned());
-            self.refresh = Some(self.submit(ClientEvent::Who { room }));
+            self.refresh = Some(self.submit(ClientEvent::Who { room, after: None }));
         }
     }
 

@@ -153,7 +153,10 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 cid: None,
             }))
         }
-        "who" => Ok(Command::Send(ClientEvent::Who { room: None })),
+        "who" => Ok(Command::Send(ClientEvent::Who {
+            room: None,
+            after: None,
+        })),
         "whois" => identity::whois(rest),
         "identity" => identity::keys(rest),
         "kick" => moderation::kick(rest),
@@ -349,7 +352,13 @@ mod tests {
                 cid: None,
             }
         );
-        assert_eq!(sent("/who"), ClientEvent::Who { room: None });
+        assert_eq!(
+            sent("/who"),
+            ClientEvent::Who {
+                room: None,
+                after: None,
+            }
+        );
         assert_eq!(
             parse("/quit"),
             Ok(Command::Quit {
@@ -402,7 +411,16 @@ mod tests {
         // 4096 quotes double when JSON-escaped; the message limit allows for it.
         let quotes = say(&"\"".repeat(4096));
         assert!(check(&quotes, 4096).is_ok());
-        assert!(check(&ClientEvent::Who { room: None }, 0).is_ok());
+        assert!(
+            check(
+                &ClientEvent::Who {
+                    room: None,
+                    after: None,
+                },
+                0
+            )
+            .is_ok()
+        );
     }
 
     fn read_all(input: &[u8], cap: usize) -> Vec<Line> {

@@ -268,7 +268,9 @@ impl Front {
                 .say(&rooms::prefix(room))
                 .say(&presence(*joined, *left, *online))
                 .notice(Some(*ts))),
-            ServerEvent::Users { room, users, .. } => one(online(room.as_ref(), users)),
+            ServerEvent::Users {
+                room, users, more, ..
+            } => one(online(room.as_ref(), users, *more)),
             ServerEvent::Identities { keys, .. } => one(identities(keys)),
             ServerEvent::Notice { room, text, ts } => {
                 let to = room
@@ -329,10 +331,16 @@ impl Front {
         let mut out = match self {
             Self::Screen => vec![
                 joined
-                    .say(&format!(" ({} online)", welcome.users.len()))
+                    .say(&format!(
+                        " ({} online)",
+                        count(&welcome.users, welcome.more)
+                    ))
                     .notice(None),
             ],
-            Self::Lines => vec![joined.notice(None), online(None, &welcome.users)],
+            Self::Lines => vec![
+                joined.notice(None),
+                online(None, &welcome.users, welcome.more),
+            ],
         };
         if let Some(motd) = welcome.motd.as_deref().filter(|m| !m.is_empty()) {
             out.push(Wording::default().say("motd: ").say(motd).notice(None));
@@ -369,7 +377,19 @@ fn identities(keys: &[chat_protocol::IdentityKey]) -> Entry {
 
 /// Who is online: `online: ace, bob`; in a room, `online in #ops: ace,
 /// bob`.
-fn online(room: Option<&RoomName>, users: &[String]) -> Entry {
+/// How many are online, as a list says it: `3`, or `3000+` for the first
+/// part of a list that goes on (`more`: the client reads the rest).
+fn count(users: &[String], more: bool) -> String {
+    if more {
+        format!("{}+", users.len())
+    } else {
+        users.len().to_string()
+    }
+}
+
+/// Who is online (in `room`); the first part of a list that goes on
+/// (`more`) ends with `…`: the whole list follows once read.
+fn online(room: Option<&RoomName>, users: &[String], more: bool) -> Entry {
     let mut text = match room {
         Some(room) => Wording::default().say(&format!("online in {room}: ")),
         None => Wording::default().say("online: "),
@@ -379,6 +399,9 @@ fn online(room: Option<&RoomName>, users: &[String]) -> Entry {
             text = text.say(", ");
         }
         text = text.field(user);
+    }
+    if more {
+        text = text.say(", …");
     }
     text.notice(None)
 }
@@ -420,6 +443,7 @@ mod tests {
             name: "ace".into(),
             users: vec!["ace".into(), "bob".into()],
             members: Vec::new(),
+            more: false,
             history: vec![HistoryEntry {
                 room: None,
                 id: 3,

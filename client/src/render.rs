@@ -323,6 +323,7 @@ mod tests {
                 room: None,
                 users: vec![evil.into(), "bob".into()],
                 members: Vec::new(),
+                more: false,
             },
             ServerEvent::Notice {
                 room: None,
@@ -352,6 +353,7 @@ mod tests {
                 resumed: false,
                 last_id: None,
                 members: Vec::new(),
+                more: false,
             }),
         ];
         for event in events {
@@ -420,6 +422,7 @@ mod tests {
                 room: None,
                 users: vec!["a".into(), "b".into(), "c".into()],
                 members: Vec::new(),
+                more: false,
             }),
             "-!- online: a, b, c"
         );
@@ -499,6 +502,7 @@ mod tests {
             resumed: false,
             last_id: None,
             members: Vec::new(),
+            more: false,
         });
         assert_eq!(
             plain(welcome),

@@ -360,9 +360,19 @@ impl Session {
             Event::Ended { failure, .. } => return Err(failure.into()),
             Event::Confirmed(seq) => self.join_answered(seq, false),
             Event::Refused(seq) => self.join_answered(seq, true),
+            // A list that came in pages (a `welcome`'s or `room_joined`'s
+            // with `more`), whole: shown as a `users` answer.
+            Event::Users(room, users, members) => {
+                let event = ServerEvent::Users {
+                    room,
+                    users,
+                    members,
+                    more: false,
+                };
+                self.show(&event, &event.to_bytes())?;
+            }
             // The line client does not reconnect: none of these come.
-            Event::Users(..)
-            | Event::RoomRejoined { .. }
+            Event::RoomRejoined { .. }
             | Event::RoomLost(..)
             | Event::Unknown(_)
             | Event::Lost(_)

@@ -268,6 +268,7 @@ fn welcome(members: Vec<Member>) -> ServerEvent {
         name: "ace".into(),
         users: members.iter().map(|m| m.name.clone()).collect(),
         members,
+        more: false,
         history: Vec::<HistoryEntry>::new(),
         gap: false,
         resumed: false,

@@ -37,6 +37,7 @@ fn welcome(members: Vec<Member>) -> ServerEvent {
         name: "ace".into(),
         users: members.iter().map(|m| m.name.clone()).collect(),
         members,
+        more: false,
         history: Vec::new(),
         gap: false,
         resumed: false,

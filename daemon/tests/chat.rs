@@ -566,7 +566,11 @@ async fn a_dead_peer_is_dropped_and_a_live_one_kept() {
     assert_eq!(reason, "timed out");
     // That `live` stays well past the timeout is checked in virtual time
     // (tests/in_process.rs); here, that it is still in the room.
-    live.send(&ClientEvent::Who { room: None }).await;
+    live.send(&ClientEvent::Who {
+        room: None,
+        after: None,
+    })
+    .await;
     let users = live
         .recv_until("the user list", |e| match e {
             ServerEvent::Users { users, .. } => Some(users.clone()),

@@ -296,7 +296,11 @@ async fn while_nats_is_away_new_messages_are_refused_users_stay_and_it_recovers(
         a.log()
     );
     // Still connected: the room answers.
-    ann.send(&ClientEvent::Who { room: None }).await;
+    ann.send(&ClientEvent::Who {
+        room: None,
+        after: None,
+    })
+    .await;
     let users = ann
         .recv_until("the user list", |e| match e {
             ServerEvent::Users { users, .. } => Some(users.clone()),

@@ -88,8 +88,11 @@ async fn a_name_registered_on_one_node_is_refused_to_other_keys_on_the_other() {
         })
         .await;
     assert_eq!(seen, Some(carol.public()));
-    bob.send(&chat_protocol::ClientEvent::Who { room: None })
-        .await;
+    bob.send(&chat_protocol::ClientEvent::Who {
+        room: None,
+        after: None,
+    })
+    .await;
     let members = bob
         .recv_until("the users answer", |e| match e {
             ServerEvent::Users { members, .. } => Some(members.clone()),

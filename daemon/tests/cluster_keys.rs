@@ -83,8 +83,11 @@ async fn a_rotation_on_one_node_is_the_key_of_every_node() {
         other => panic!("the old key joined node 2: {other:?}"),
     }
     // Without --disconnect, a session on the old key stays.
-    zed.send(&chat_protocol::ClientEvent::Who { room: None })
-        .await;
+    zed.send(&chat_protocol::ClientEvent::Who {
+        room: None,
+        after: None,
+    })
+    .await;
     zed.recv_until("the list of users", |e| {
         matches!(e, ServerEvent::Users { .. }).then_some(())
     })
@@ -160,8 +163,11 @@ async fn a_grace_with_disconnect_ends_the_old_sessions_on_both_nodes_when_it_end
             .collect();
         (names == ["dan"]).then_some(())
     });
-    dan.send(&chat_protocol::ClientEvent::Who { room: None })
-        .await;
+    dan.send(&chat_protocol::ClientEvent::Who {
+        room: None,
+        after: None,
+    })
+    .await;
     dan.recv_until("the list of users", |e| {
         matches!(e, ServerEvent::Users { .. }).then_some(())
     })

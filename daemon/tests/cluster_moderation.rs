@@ -221,7 +221,11 @@ async fn every_node_s_room_is_told_of_a_ban_and_a_mute_once() {
 
 /// The names `who`'s `users` answer marks `op`.
 async fn marked(who: &mut RawClient) -> Vec<String> {
-    who.send(&ClientEvent::Who { room: None }).await;
+    who.send(&ClientEvent::Who {
+        room: None,
+        after: None,
+    })
+    .await;
     who.recv_until("the users", |e| match e {
         ServerEvent::Users { members, .. } => Some(
             members

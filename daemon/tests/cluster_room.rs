@@ -38,7 +38,12 @@ async fn join(d: &Daemon, name: &str) -> RawClient {
 async fn wait_who(client: &mut RawClient, expected: &[&str]) {
     let start = Instant::now();
     loop {
-        client.send(&ClientEvent::Who { room: None }).await;
+        client
+            .send(&ClientEvent::Who {
+                room: None,
+                after: None,
+            })
+            .await;
         let users = client
             .recv_until("the users", |e| match e {
                 ServerEvent::Users { users, .. } => Some(users.clone()),

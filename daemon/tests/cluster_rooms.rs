@@ -63,6 +63,7 @@ async fn wait_who(client: &mut RawClient, room_name: &str, expected: &[&str]) {
         client
             .send(&ClientEvent::Who {
                 room: Some(room_name.into()),
+                after: None,
             })
             .await;
         let users = client

@@ -150,7 +150,11 @@ async fn what_another_program_publishes_on_the_rooms_subjects_reaches_no_user() 
     for user in [&mut ann, &mut bob] {
         let start = std::time::Instant::now();
         loop {
-            user.send(&ClientEvent::Who { room: None }).await;
+            user.send(&ClientEvent::Who {
+                room: None,
+                after: None,
+            })
+            .await;
             let users = user
                 .recv_until("the users", |e| match e {
                     ServerEvent::Users { users, .. } => Some(users.clone()),

@@ -434,7 +434,13 @@ async fn a_who_is_answered_while_a_big_welcome_is_being_fitted() {
     }
     let sealed = watcher_session
         .sealer
-        .seal(&ClientEvent::Who { room: None }.to_bytes())
+        .seal(
+            &ClientEvent::Who {
+                room: None,
+                after: None,
+            }
+            .to_bytes(),
+        )
         .unwrap();
     watcher.send(Message::Binary(sealed.into())).await.unwrap();
     let users = tokio::time::timeout(testkit::DEADLINE, async {

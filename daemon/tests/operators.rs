@@ -77,7 +77,12 @@ async fn an_operator_moderates_from_the_room_within_its_rights() {
         told(&mut watcher, ModerationAction::Op, "carol").await,
         None
     );
-    watcher.send(&ClientEvent::Who { room: None }).await;
+    watcher
+        .send(&ClientEvent::Who {
+            room: None,
+            after: None,
+        })
+        .await;
     let members = watcher
         .recv_until("the users", |e| match e {
             ServerEvent::Users { members, .. } => Some(members.clone()),

@@ -55,7 +55,12 @@ async fn presence_until(client: &mut RawClient, last: &str) -> Vec<String> {
 }
 
 async fn who(client: &mut RawClient) -> Vec<String> {
-    client.send(&ClientEvent::Who { room: None }).await;
+    client
+        .send(&ClientEvent::Who {
+            room: None,
+            after: None,
+        })
+        .await;
     client
         .recv_until("the users answer", |e| match e {
             ServerEvent::Users { users, .. } => Some(users.clone()),

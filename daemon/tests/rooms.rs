@@ -125,6 +125,7 @@ async fn a_rooms_messages_reach_its_members_only_in_one_order_and_an_older_clien
     // who per room; rooms lists both with their counts.
     ace.send(&ClientEvent::Who {
         room: Some("#ops".into()),
+        after: None,
     })
     .await;
     ace.recv_until("users of #ops", |e| match e {
@@ -339,6 +340,7 @@ async fn a_part_and_a_sessions_end_are_told_in_each_room_the_default_rooms_last(
     // bob is in no room now: the room's list says so.
     ace.send(&ClientEvent::Who {
         room: Some("#ops".into()),
+        after: None,
     })
     .await;
     ace.recv_until("users of #ops", |e| match e {

@@ -66,6 +66,12 @@ pub struct Welcome {
     /// that does not send it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<Member>,
+    /// Set when `users` and `members` stop before the end of the list, to
+    /// fit one server message: `who` with `after` (the last name's folded
+    /// form) gives the rest. Absent (`false`): the lists are whole. A
+    /// client that ignores it (older ones) sees the first part only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub more: bool,
     /// Recent public messages, oldest first; after a resume (`Auth`'s
     /// `after`), the messages after that id.
     #[serde(default)]
@@ -199,16 +205,22 @@ pub enum ServerEvent {
         /// Server time, Unix milliseconds.
         ts: u64,
     },
-    /// Answer to `who`.
+    /// Answer to `who`: everyone online, or, after a `who`'s `after`,
+    /// those whose folded names sort after it; as many as fit one server
+    /// message.
     Users {
         /// The room; absent: the default room.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         room: Option<RoomName>,
-        /// Everyone online.
+        /// Everyone online (after `after`), sorted by folded name.
         users: Vec<String>,
         /// Everyone online, with their identities (see [`Welcome::members`]).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         members: Vec<Member>,
+        /// The lists stop before the end, to fit one server message: `who`
+        /// with `after` gives the rest (see [`Welcome::more`]).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        more: bool,
     },
     /// Answer to `identity_add` and `identity_remove`: the keys registered
     /// to the name now.
@@ -507,7 +519,10 @@ mod tests {
         // An older client's events: no room, the default room.
         let say: ClientEvent = serde_json::from_str(r#"{"type":"say","text":"hi"}"#).unwrap();
         assert_eq!(say.room(), None);
-        let who = ClientEvent::Who { room: None };
+        let who = ClientEvent::Who {
+            room: None,
+            after: None,
+        };
         assert_eq!(
             String::from_utf8(who.to_bytes()).unwrap(),
             r#"{"type":"who"}"#
@@ -555,6 +570,7 @@ mod tests {
             private: false,
             users: vec!["ace".into()],
             members: Vec::new(),
+            more: false,
             history: Vec::new(),
             gap: false,
             resumed: false,
@@ -572,6 +588,79 @@ mod tests {
         );
         assert!(
             matches!(welcome, Some(ServerEvent::Welcome(Welcome { default_room: None, ref rooms, .. })) if rooms.is_empty())
+        );
+    }
+
+    /// A list cut to fit one message says `more`, and `who` asks for the
+    /// rest with `after`; both absent mean what they meant before (the
+    /// lists whole, from the start), and an event without them is the
+    /// same bytes as before.
+    #[test]
+    fn long_lists_are_paged_and_the_old_forms_still_read() {
+        let who = ClientEvent::from_bytes(br#"{"type":"who"}"#).unwrap();
+        assert_eq!(
+            who,
+            ClientEvent::Who {
+                room: None,
+                after: None
+            }
+        );
+        let next = ClientEvent::Who {
+            room: Some("#ops".into()),
+            after: Some("bob".into()),
+        };
+        let bytes = next.to_bytes();
+        assert_eq!(
+            String::from_utf8(bytes.clone()).unwrap(),
+            r##"{"type":"who","room":"#ops","after":"bob"}"##
+        );
+        assert_eq!(ClientEvent::from_bytes(&bytes), Some(next));
+
+        // `more` absent: false, and not written when false.
+        let whole = ServerEvent::from_bytes(br#"{"type":"users","users":["ace"]}"#).unwrap();
+        assert!(matches!(whole, ServerEvent::Users { more: false, .. }));
+        assert_eq!(whole.to_bytes(), br#"{"type":"users","users":["ace"]}"#);
+        let cut = ServerEvent::Users {
+            room: None,
+            users: vec!["ace".into()],
+            members: vec![Member::named("ace")],
+            more: true,
+        };
+        let bytes = cut.to_bytes();
+        assert_eq!(
+            String::from_utf8(bytes.clone()).unwrap(),
+            r#"{"type":"users","users":["ace"],"members":[{"name":"ace"}],"more":true}"#
+        );
+        assert_eq!(ServerEvent::from_bytes(&bytes), Some(cut));
+
+        let old = br#"{"type":"welcome","name":"ace","users":["ace"],"history":[],"rate":{"burst":10,"per_second":5},"max_text":4096,"server":"x"}"#;
+        let Some(ServerEvent::Welcome(mut welcome)) = ServerEvent::from_bytes(old) else {
+            panic!("a welcome");
+        };
+        assert!(!welcome.more);
+        assert_eq!(ServerEvent::Welcome(welcome.clone()).to_bytes(), old);
+        welcome.more = true;
+        let bytes = ServerEvent::Welcome(welcome.clone()).to_bytes();
+        assert!(
+            String::from_utf8_lossy(&bytes).contains(r#""users":["ace"],"more":true,"history""#)
+        );
+        assert_eq!(
+            ServerEvent::from_bytes(&bytes),
+            Some(ServerEvent::Welcome(welcome))
+        );
+
+        let old =
+            br##"{"type":"room_joined","room":"#ops","users":["ace"],"history":[],"last_id":0}"##;
+        let Some(ServerEvent::RoomJoined(mut joined)) = ServerEvent::from_bytes(old) else {
+            panic!("a room_joined");
+        };
+        assert!(!joined.more);
+        joined.more = true;
+        let bytes = ServerEvent::RoomJoined(joined.clone()).to_bytes();
+        assert!(String::from_utf8_lossy(&bytes).contains(r#""more":true"#));
+        assert_eq!(
+            ServerEvent::from_bytes(&bytes),
+            Some(ServerEvent::RoomJoined(joined))
         );
     }
 

@@ -180,6 +180,7 @@ fn welcome_event() -> ServerEvent {
         name: "ace".into(),
         users: vec!["ace".into()],
         members: vec![],
+        more: false,
         history: vec![],
         motd: None,
         rate: RateLimit {

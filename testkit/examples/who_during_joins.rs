@@ -140,7 +140,12 @@ async fn main() {
 /// One `/who`: sent, and its answer received (other events skipped).
 async fn who(client: &mut RawClient) -> Duration {
     let sent = Instant::now();
-    client.send(&ClientEvent::Who { room: None }).await;
+    client
+        .send(&ClientEvent::Who {
+            room: None,
+            after: None,
+        })
+        .await;
     client
         .recv_until("the users", |e| {
             matches!(e, ServerEvent::Users { .. }).then_some(())

@@ -7,6 +7,7 @@
 
 mod admin;
 mod daemon;
+mod elsewhere;
 pub mod monitoring;
 mod nats;
 mod notify;
@@ -15,6 +16,7 @@ mod rooms;
 
 pub use admin::{admin_call, admin_call_at, admin_call_with};
 pub use daemon::{Daemon, DaemonBuilder};
+pub use elsewhere::{claim_names, long_names};
 pub use nats::{Nats, NatsCluster, Planned, free_ports};
 pub use notify::Notify;
 pub use raw::{

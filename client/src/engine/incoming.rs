@@ -41,16 +41,11 @@ impl Engine {
             ServerEvent::Dm { from, cid, .. } if self.is_me(from) => {
                 Some(self.answered(cid.as_deref()))
             }
-            ServerEvent::Users {
-                room,
-                users,
-                members,
-            } => {
-                let asked = self.inflight.pop_front();
-                if asked.is_some() && asked.as_ref().map(|p| p.seq) == self.refresh {
-                    self.refresh = None;
-                    let room = room.clone();
-                    events.push(Event::Users(room, users.clone(), members.clone()));
+            ServerEvent::Users { .. } => {
+                let mut asked = self.inflight.pop_front();
+                // A refresh, a page of a long list, or a typed `who`
+                // answered in pages: taken in there.
+                if self.on_users(&mut asked, &event, events) {
                     return;
                 }
                 Some(asked)
@@ -84,6 +79,7 @@ impl Engine {
                     // A refresh refused (the pacer keeps this from
                     // happening): no line of the user's, nothing to show.
                     self.refresh = None;
+                    self.drop_paging(events);
                     return;
                 }
                 let why = match &event {

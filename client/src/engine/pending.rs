@@ -181,7 +181,10 @@ mod tests {
         };
         let who = Pending {
             seq: 5,
-            event: ClientEvent::Who { room: None },
+            event: ClientEvent::Who {
+                room: None,
+                after: None,
+            },
         };
         let add = Pending {
             seq: 6,

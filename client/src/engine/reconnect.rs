@@ -178,6 +178,17 @@ impl Engine {
         if let Some(seq) = self.refresh.take() {
             self.queue.retain(|p| p.seq != seq);
         }
+        // Lists read in pages start again from this Welcome's (a `/who`
+        // typed is not answered: the user asks again).
+        self.lists_waiting.clear();
+        self.drop_paging(events);
+        if welcome.more {
+            self.read_more(super::paging::Paging::of(
+                None,
+                &welcome.users,
+                &welcome.members,
+            ));
+        }
         let history = std::mem::take(&mut welcome.history);
         // A server that resumed after our last id says so (`resumed`) and
         // sends exactly what came after it, or says `gap`: trusted, however

@@ -194,6 +194,10 @@ impl Engine {
         events: &mut Vec<Event>,
     ) {
         let room = joined.room.clone();
+        if joined.more {
+            let first = super::paging::Paging::of(Some(&room), &joined.users, &joined.members);
+            self.read_more(first);
+        }
         let rejoin = pending
             .as_ref()
             .and_then(|p| match self.rejoining.get(&room) {

@@ -76,6 +76,12 @@ pub enum Seen {
     },
 }
 
+/// A valid key, as a place in the records' order (any one does).
+fn any_key() -> &'static IdentityKey {
+    static KEY: std::sync::OnceLock<IdentityKey> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| chat_protocol::Identity::from_seed(&[0; 32]).public())
+}
+
 /// The record, for the server this session is on.
 pub struct KnownNames {
     /// The file; none for a record kept in memory only.
@@ -139,11 +145,18 @@ impl KnownNames {
     /// The keys recorded for `name` on this server, the most recently seen
     /// first.
     pub fn keys(&self, name: &str) -> Vec<(IdentityKey, Record)> {
+        // The name's records are together in the map's order: found from
+        // any key on, both ways, so a list of thousands of users costs
+        // a lookup each, not a walk through every record.
         let name = name.to_ascii_lowercase();
+        let from = (self.server.clone(), name, *any_key());
+        let ours = |((server, n, _), _): &(&Slot, &Record)| *server == from.0 && *n == from.1;
         let mut keys: Vec<(IdentityKey, Record)> = self
             .records
-            .iter()
-            .filter(|((server, n, _), _)| *server == self.server && *n == name)
+            .range(..&from)
+            .rev()
+            .take_while(ours)
+            .chain(self.records.range(&from..).take_while(ours))
             .map(|((_, _, key), record)| (*key, record.clone()))
             .collect();
         keys.sort_by_key(|(_, record)| std::cmp::Reverse(record.last));

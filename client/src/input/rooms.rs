@@ -139,7 +139,7 @@ pub fn event(
 pub fn to_room(mut event: ClientEvent, current: Option<&RoomName>) -> ClientEvent {
     if let ClientEvent::Say { room, .. }
     | ClientEvent::Action { room, .. }
-    | ClientEvent::Who { room } = &mut event
+    | ClientEvent::Who { room, .. } = &mut event
         && room.is_none()
     {
         *room = current.map(|r| r.as_str().to_owned());

@@ -36,12 +36,12 @@ pub(super) fn joined(front: Front, joined: &RoomJoined) -> Vec<Entry> {
             .say(&format!(
                 "joined {} ({} online{private})",
                 joined.room,
-                joined.users.len()
+                super::count(&joined.users, joined.more)
             ))
             .notice(None),
     ];
     if front == Front::Lines {
-        out.push(online(Some(&joined.room), &joined.users));
+        out.push(online(Some(&joined.room), &joined.users, joined.more));
     }
     if let Some(topic) = joined.topic.as_deref().filter(|t| !t.is_empty()) {
         out.push(topic_line(topic));
@@ -164,6 +164,7 @@ mod tests {
             room: Some(ops()),
             users: vec!["ace".into(), "carol".into()],
             members: Vec::new(),
+            more: false,
         };
         assert_eq!(texts(Front::Lines, &users), ["online in #ops: ace, carol"]);
         let invite = ServerEvent::Moderation {
@@ -195,6 +196,7 @@ mod tests {
             private: true,
             users: vec!["ace".into(), "carol".into()],
             members: Vec::new(),
+            more: false,
             history: vec![HistoryEntry {
                 room: Some(ops()),
                 id: 1238,

@@ -64,6 +64,7 @@ fn welcome(history: Vec<HistoryEntry>) -> Welcome {
         resumed: false,
         last_id: None,
         members: Vec::new(),
+        more: false,
     }
 }
 

@@ -209,6 +209,7 @@ async fn serve(
                                     name: "ace".into(),
                                     users: vec!["ace".into()],
                                     members: Vec::new(),
+                                    more: false,
                                     history: Vec::new(),
                                     motd: None,
                                     rate: RateLimit {

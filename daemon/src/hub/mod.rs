@@ -46,6 +46,8 @@ use crate::store::rooms::RoomBook;
 
 mod admin;
 mod dm;
+mod listing;
+mod lists;
 mod logs;
 pub(crate) mod member;
 mod owners;
@@ -61,6 +63,7 @@ pub mod rooms_shared;
 mod roster;
 pub mod start;
 pub mod welcome;
+pub mod who;
 
 pub use dm::{Dm, Routed, no_such_user};
 pub use member::Proven;
@@ -259,6 +262,7 @@ impl Hub {
             name: name.to_string(),
             users: Vec::new(),
             members: Vec::new(),
+            more: false,
             gap: history.gap,
             resumed: after.is_some(),
             last_id: Some(last_id),

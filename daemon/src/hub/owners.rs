@@ -65,14 +65,10 @@ impl Hub {
             .collect()
     }
 
-    /// The answer to `who`: everyone online, by name and with identities.
-    pub fn who(&self) -> chat_protocol::ServerEvent {
-        let (users, members) = self.lobby().listed();
-        chat_protocol::ServerEvent::Users {
-            room: None,
-            users,
-            members,
-        }
+    /// The answer to `who`: everyone online, by name and with identities,
+    /// from after `after` on.
+    pub fn who(&self, after: Option<&str>) -> super::who::UnsentUsers {
+        super::who::UnsentUsers::of(&self.lobby(), after)
     }
 }
 
@@ -131,7 +127,7 @@ mod tests {
         proven_here.sort();
         assert_eq!(proven_here, ["alice", "carol"], "not bob, not Dave");
 
-        let ServerEvent::Users { users, members, .. } = hub.who() else {
+        let ServerEvent::Users { users, members, .. } = hub.who(None).event(usize::MAX) else {
             panic!("a users answer")
         };
         assert_eq!(users, ["alice", "bob", "carol", "Dave"]);

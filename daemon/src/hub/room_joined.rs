@@ -4,11 +4,13 @@
 //! then fitted into one server message with the newest history that fits,
 //! the lists' bytes copied into place.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use chat_protocol::{HistoryEntry, RoomJoined, ServerEvent};
 
-use super::welcome::{Lists, fit, json_len};
+use super::listing::Listed;
+use super::lists::{Lists, json_len};
 use crate::log::Entry;
 
 /// A room's `room_joined` not fitted yet, as [`super::Unsent`] is a
@@ -22,17 +24,22 @@ pub struct UnsentRoom {
     entries: Vec<Entry>,
     /// Whether the join asked to resume (`after`).
     resume: bool,
+    /// The largest answer: one server message's, or less (half the
+    /// session's queue bound: it is queued as any event).
+    limit: usize,
 }
 
 impl UnsentRoom {
     /// A `room_joined` of `joined` (its lists and history ignored), `users`
-    /// and `members` (the room's roster) and `entries`.
+    /// and `members` (the room's roster) and `entries`, in at most `limit`
+    /// bytes.
     pub fn new(
         mut joined: RoomJoined,
-        users: Arc<Vec<u8>>,
-        members: Arc<Vec<u8>>,
+        users: Arc<Listed>,
+        members: Arc<Listed>,
         entries: Vec<Entry>,
         resume: bool,
+        limit: usize,
     ) -> Self {
         Lists::placeholders_of(&mut joined.users, &mut joined.members);
         joined.history = Vec::new();
@@ -41,39 +48,43 @@ impl UnsentRoom {
             lists: Lists { users, members },
             entries,
             resume,
+            limit,
         }
     }
 
-    /// The answer as it will be sent, its lists still serialized apart:
-    /// the newest entries that fit one server message; a resume that loses
-    /// entries that way says `gap`.
-    fn fit(self) -> (RoomJoined, Lists) {
+    /// The answer as it will be sent, its lists still serialized apart,
+    /// and the run of them it holds: the newest entries that fit; a resume
+    /// that loses entries that way says `gap`; lists that do not fit whole
+    /// are cut, with `more` ([`Lists::cut`]).
+    fn fit(self) -> (RoomJoined, Lists, Range<usize>) {
         let Self {
             mut joined,
             lists,
             entries,
             resume,
+            limit,
         } = self;
         let gap_before = joined.gap;
         joined.gap |= resume;
         let head = ServerEvent::RoomJoined(joined);
-        let skip = fit(json_len(&head) + lists.grown(), &entries);
+        let cut = lists.cut(0, json_len(&head), &entries, limit);
         let ServerEvent::RoomJoined(mut joined) = head else {
             unreachable!("made as a RoomJoined above")
         };
-        joined.gap = gap_before || (resume && skip > 0);
-        joined.history = entries[skip..]
+        joined.gap = gap_before || (resume && cut.skip > 0);
+        joined.more = cut.more;
+        joined.history = entries[cut.skip..]
             .iter()
             .map(|e| HistoryEntry::clone(e))
             .collect();
-        (joined, lists)
+        (joined, lists, cut.range)
     }
 
     /// The fitted answer's JSON, the lists copied into their places, ready
     /// to seal.
     pub fn encode(self) -> Vec<u8> {
-        let (joined, lists) = self.fit();
-        lists.splice(&ServerEvent::RoomJoined(joined).to_bytes())
+        let (joined, lists, range) = self.fit();
+        lists.splice(&ServerEvent::RoomJoined(joined).to_bytes(), range)
     }
 }
 
@@ -94,8 +105,12 @@ mod tests {
                 op: true,
             },
         ];
-        let users = Arc::new(br#"["ace","Bob"]"#.to_vec());
-        let members = Arc::new(serde_json::to_vec(&listed).unwrap());
+        let users = Listed::of(&[br#""ace""#, br#""Bob""#]);
+        let json: Vec<Vec<u8>> = listed
+            .iter()
+            .map(|m| serde_json::to_vec(m).unwrap())
+            .collect();
+        let members = Listed::of(&json.iter().map(Vec::as_slice).collect::<Vec<_>>());
         let room: RoomName = "#ops".parse().unwrap();
         let mut joined = RoomJoined {
             room: room.clone(),
@@ -103,6 +118,7 @@ mod tests {
             private: false,
             users: Vec::new(),
             members: Vec::new(),
+            more: false,
             history: Vec::new(),
             gap: false,
             resumed: false,
@@ -117,8 +133,15 @@ mod tests {
             action: false,
             cid: None,
         });
-        let bytes =
-            UnsentRoom::new(joined.clone(), users, members, vec![entry.clone()], false).encode();
+        let bytes = UnsentRoom::new(
+            joined.clone(),
+            users,
+            members,
+            vec![entry.clone()],
+            false,
+            crate::hub::lists::LIMIT,
+        )
+        .encode();
         joined.users = vec!["ace".into(), "Bob".into()];
         joined.members = listed;
         joined.history = vec![HistoryEntry::clone(&entry)];

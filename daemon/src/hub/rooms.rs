@@ -14,6 +14,7 @@ use chat_protocol::clock::now_ms;
 use chat_protocol::{ErrorCode, RoomInfo, RoomJoined, RoomName, ServerEvent};
 
 use super::room_joined::UnsentRoom;
+use super::who::{UnsentUsers, queued_limit};
 use super::{Hub, Member, Room, Slot};
 use crate::config::{Config, RoomCreation};
 use crate::hub::presence::summarised;
@@ -290,18 +291,19 @@ impl Hub {
         self.member_of(member, room).map(drop)
     }
 
-    /// The answer to `who` for `room`.
-    pub fn who_in(&self, member: &Member, room: &RoomName) -> Result<ServerEvent, Refusal> {
+    /// The answer to `who` for `room`, from after `after` on.
+    pub fn who_in(
+        &self,
+        member: &Member,
+        room: &RoomName,
+        after: Option<&str>,
+    ) -> Result<UnsentUsers, Refusal> {
         if self.is_default(room) {
-            return Ok(self.who());
+            return Ok(self.who(after));
         }
         let slot = self.member_of(member, room)?;
-        let (users, members) = slot.room.lock().expect("lock").listed();
-        Ok(ServerEvent::Users {
-            room: Some(room.clone()),
-            users,
-            members,
-        })
+        let answer = UnsentUsers::of(&slot.room.lock().expect("lock"), after);
+        Ok(answer)
     }
 
     /// The rooms `member` may see: the default room, then every public
@@ -354,12 +356,22 @@ fn answer(room: &mut Room, member: &Member, after: Option<u64>, config: &Config)
         private: room.meta.private,
         users: Vec::new(),
         members: Vec::new(),
+        more: false,
         history: Vec::new(),
         gap: history.gap,
         resumed: after.is_some(),
         last_id: room.history.last_id(),
     };
     let (users, members) = (room.roster.users(), room.roster.members());
-    let bytes = UnsentRoom::new(joined, users, members, history.entries, after.is_some()).encode();
+    let limit = queued_limit(member.queue_bytes);
+    let bytes = UnsentRoom::new(
+        joined,
+        users,
+        members,
+        history.entries,
+        after.is_some(),
+        limit,
+    )
+    .encode();
     member.deliver(Arc::new(bytes));
 }

@@ -18,10 +18,11 @@
 //! the room tells the roster of each change of that view ([`Roster::set`],
 //! [`Roster::remove`]), so they stay exact.
 
-use std::ops::Range;
 use std::sync::Arc;
 
 use chat_protocol::{IdentityKey, Member};
+
+use super::listing::{Listed, Listing};
 
 /// The lists of everyone online, serialized, in folded order.
 #[derive(Debug, Default)]
@@ -51,9 +52,8 @@ impl Roster {
                 self.members.replace(at, &member);
             }
             Err(at) => {
-                let count = self.keys.len();
-                self.users.insert(at, count, user);
-                self.members.insert(at, count, member);
+                self.users.insert(at, user);
+                self.members.insert(at, member);
                 self.keys.insert(at, key.into());
             }
         }
@@ -64,110 +64,25 @@ impl Roster {
         let Ok(at) = self.keys.binary_search_by(|k| (**k).cmp(key)) else {
             return;
         };
-        let count = self.keys.len();
-        self.users.remove(at, count);
-        self.members.remove(at, count);
+        self.users.remove(at);
+        self.members.remove(at);
         self.keys.remove(at);
     }
 
     /// The `users` list as it stands, serialized: shared, not copied.
-    pub fn users(&self) -> Arc<Vec<u8>> {
-        self.users.json.clone()
+    pub fn users(&self) -> Arc<Listed> {
+        self.users.shared()
     }
 
     /// The `members` list as it stands, serialized: shared, not copied.
-    pub fn members(&self) -> Arc<Vec<u8>> {
-        self.members.json.clone()
-    }
-}
-
-/// One JSON array of the roster, an entry per key, in the keys' order.
-#[derive(Debug)]
-struct Listing {
-    /// Where each entry starts in `json`.
-    starts: Vec<usize>,
-    /// The JSON array, brackets included; shared with the `Welcome`s not
-    /// encoded yet (a change while one is held makes a new buffer).
-    json: Arc<Vec<u8>>,
-}
-
-impl Default for Listing {
-    fn default() -> Self {
-        Self {
-            starts: Vec::new(),
-            json: Arc::new(b"[]".to_vec()),
-        }
-    }
-}
-
-impl Listing {
-    /// Replaces the `at`-th entry with `entry`.
-    fn replace(&mut self, at: usize, entry: &[u8]) {
-        let (start, end) = (self.starts[at], self.end(at));
-        self.splice(start..end, entry, at + 1);
+    pub fn members(&self) -> Arc<Listed> {
+        self.members.shared()
     }
 
-    /// Puts `entry` in the `at`-th place of `count` entries.
-    fn insert(&mut self, at: usize, count: usize, mut entry: Vec<u8>) {
-        // Before the entry now at `at` (`x,`), or after the last one
-        // (`,x`), or alone.
-        let start = if at < count {
-            entry.push(b',');
-            self.starts[at]
-        } else if at > 0 {
-            entry.insert(0, b',');
-            self.end(at - 1)
-        } else {
-            1
-        };
-        self.splice(start..start, &entry, at);
-        let first = start + usize::from(at == count && at > 0);
-        self.starts.insert(at, first);
-    }
-
-    /// Takes the `at`-th of `count` entries out.
-    fn remove(&mut self, at: usize, count: usize) {
-        // The entry and the comma after it; the last one, the comma before.
-        let range = if at + 1 < count {
-            self.starts[at]..self.starts[at + 1]
-        } else if at > 0 {
-            self.end(at - 1)..self.end(at)
-        } else {
-            self.starts[at]..self.end(at)
-        };
-        self.splice(range, &[], at + 1);
-        self.starts.remove(at);
-    }
-
-    /// Where the `at`-th entry ends (exclusive).
-    fn end(&self, at: usize) -> usize {
-        match self.starts.get(at + 1) {
-            Some(next) => next - 1,
-            None => self.json.len() - 1,
-        }
-    }
-
-    /// Replaces `range` of the JSON with `with`, and moves the starts of
-    /// the entries from the `moved`-th on by the difference.
-    fn splice(&mut self, range: Range<usize>, with: &[u8], moved: usize) {
-        match Arc::get_mut(&mut self.json) {
-            Some(json) => {
-                json.splice(range.clone(), with.iter().copied());
-            }
-            // Held by a `Welcome` not encoded yet: a new buffer, one copy.
-            None => {
-                let old = &self.json;
-                let mut json = Vec::with_capacity(old.len() - range.len() + with.len());
-                json.extend_from_slice(&old[..range.start]);
-                json.extend_from_slice(with);
-                json.extend_from_slice(&old[range.end..]);
-                self.json = Arc::new(json);
-            }
-        }
-        let grown = with.len().wrapping_sub(range.len());
-        for start in &mut self.starts[moved..] {
-            *start = start.wrapping_add(grown);
-        }
+    /// Where a list continues after `after` (a folded name, or any text):
+    /// the place of the first name whose folded form sorts after it.
+    pub fn after(&self, after: &str) -> usize {
+        self.keys.partition_point(|k| **k <= *after)
     }
 }
 
@@ -183,8 +98,8 @@ mod tests {
 
     fn listed(roster: &Roster) -> (Vec<String>, Vec<Member>) {
         (
-            serde_json::from_slice(&roster.users()).expect("a JSON list of names"),
-            serde_json::from_slice(&roster.members()).expect("a JSON list of members"),
+            serde_json::from_slice(roster.users().json()).expect("a JSON list of names"),
+            serde_json::from_slice(roster.members().json()).expect("a JSON list of members"),
         )
     }
 
@@ -232,11 +147,20 @@ mod tests {
                     op: *op,
                 })
                 .collect();
+            // Any run of entries is one slice of each list.
+            let (from, to) = ((seed >> 7) as usize % 41, (seed >> 13) as usize % 41);
+            let run = from.min(users.len())..to.min(users.len()).max(from.min(users.len()));
+            let slice = [b"[", roster.users().entries(run.clone()), b"]"].concat();
+            let read: Vec<String> = serde_json::from_slice(&slice).expect("a run of names");
+            assert_eq!(read, users[run.clone()], "after step {step}");
+            let slice = [b"[", roster.members().entries(run.clone()), b"]"].concat();
+            let read: Vec<Member> = serde_json::from_slice(&slice).expect("a run of members");
+            assert_eq!(read, members[run], "after step {step}");
             assert_eq!(listed(&roster), (users, members), "after step {step}");
         }
         assert!(
             held.iter()
-                .all(|json| serde_json::from_slice::<serde_json::Value>(json).is_ok())
+                .all(|listed| serde_json::from_slice::<serde_json::Value>(listed.json()).is_ok())
         );
     }
 
@@ -255,7 +179,11 @@ mod tests {
             let Some(ServerEvent::Welcome(welcome)) = ServerEvent::from_bytes(&bytes) else {
                 panic!("not a Welcome");
             };
-            let ServerEvent::Users { users, members, .. } = hub.who() else {
+            let (users, members) = hub.lobby().listed();
+            assert_eq!(welcome.members, members, "the members as the room has them");
+            assert_eq!(welcome.users, users);
+            let who = hub.who(None).event(crate::hub::lists::LIMIT);
+            let ServerEvent::Users { users, members, .. } = who else {
                 panic!("a users answer");
             };
             assert_eq!(welcome.members, members, "the members as `who` lists them");

@@ -13,17 +13,17 @@
 //! The lists of everyone online (`users`, `members`) come serialized
 //! already, shared with the room ([`super::roster`]): the encoding copies
 //! their bytes into place ([`Lists::splice`]) instead of serializing each
-//! name again.
+//! name again. Lists too long for one message beside the rest are cut
+//! ([`Lists::cut`]): the `Welcome` holds the first part and says `more`.
 
+use std::ops::Range;
 use std::sync::Arc;
 
-use chat_protocol::sizes::{MAX_SERVER_MESSAGE, TAG_LEN};
 use chat_protocol::{HistoryEntry, Member, ServerEvent, Welcome};
 
+use super::listing::Listed;
+use super::lists::{LIMIT, Lists, json_len};
 use crate::log::Entry;
-
-/// The largest `Welcome` plaintext: sealed, it must fit one server message.
-const LIMIT: usize = MAX_SERVER_MESSAGE - TAG_LEN;
 
 /// A `Welcome` not fitted yet: everything but the lists of everyone online
 /// and the history, the lists as the room keeps them serialized, and the
@@ -41,83 +41,18 @@ pub struct Unsent {
     resume: bool,
 }
 
-/// Everyone online, as JSON arrays: the names (`users`) and the members.
-/// A `Welcome` and a room's `room_joined` carry them alike
-/// ([`super::room_joined`]).
-#[derive(Clone)]
-pub(super) struct Lists {
-    pub(super) users: Arc<Vec<u8>>,
-    pub(super) members: Arc<Vec<u8>>,
-}
-
-/// Where the lists go in a `Welcome`'s JSON serialized with
-/// [`Lists::placeholders`]: the field, and what stands in for its value.
-/// Only the fields themselves can be these bytes: inside a JSON string the
-/// quote after the field's name would be escaped, and no other part of a
-/// `Welcome` (or a `room_joined`) has a field `users` or `members`.
-const USERS: (&[u8], &[u8]) = (br#""users":"#, b"[]");
-const MEMBERS: (&[u8], &[u8]) = (br#""members":"#, br#"[{"name":""}]"#);
-
-impl Lists {
-    /// `welcome` with the placeholders the lists take the place of
-    /// (`members` is left out of the JSON when empty: one member that
-    /// [`MEMBERS`] matches keeps it in).
-    fn placeholders(welcome: &mut Welcome) {
-        Self::placeholders_of(&mut welcome.users, &mut welcome.members);
-    }
-
-    /// The placeholders in an event's `users` and `members`.
-    pub(super) fn placeholders_of(users: &mut Vec<String>, members: &mut Vec<Member>) {
-        *users = Vec::new();
-        *members = vec![Member::named("")];
-    }
-
-    /// How much longer the lists make a `Welcome` than its placeholders.
-    pub(super) fn grown(&self) -> usize {
-        self.users.len() + self.members.len() - USERS.1.len() - MEMBERS.1.len()
-    }
-
-    /// `welcome` (JSON, with the placeholders) with the lists in their
-    /// places: one copy of each.
-    pub(super) fn splice(&self, welcome: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(welcome.len() + self.grown());
-        let mut rest = welcome;
-        for ((field, placeholder), list) in [(USERS, &self.users), (MEMBERS, &self.members)] {
-            let marker = [field, placeholder].concat();
-            let at = rest
-                .windows(marker.len())
-                .position(|w| w == marker)
-                .expect("a Welcome's JSON has its lists' placeholders")
-                + field.len();
-            out.extend_from_slice(&rest[..at]);
-            out.extend_from_slice(list);
-            rest = &rest[at + placeholder.len()..];
-        }
-        out.extend_from_slice(rest);
-        out
-    }
-
-    pub(super) fn users(&self) -> Vec<String> {
-        serde_json::from_slice(&self.users).expect("the room's list is a JSON array of names")
-    }
-
-    pub(super) fn members(&self) -> Vec<Member> {
-        serde_json::from_slice(&self.members).expect("the room's list is a JSON array of members")
-    }
-}
-
 impl Unsent {
     /// A `Welcome` of `welcome` (its users, members and history ignored),
     /// `users` and `members` (JSON arrays, everyone online, the joiner
     /// included) and `entries`.
     pub fn new(
         mut welcome: Welcome,
-        users: Arc<Vec<u8>>,
-        members: Arc<Vec<u8>>,
+        users: Arc<Listed>,
+        members: Arc<Listed>,
         entries: Vec<Entry>,
         resume: bool,
     ) -> Self {
-        Lists::placeholders(&mut welcome);
+        Lists::placeholders_of(&mut welcome.users, &mut welcome.members);
         welcome.history = Vec::new();
         Self {
             welcome,
@@ -133,28 +68,29 @@ impl Unsent {
         &self.welcome
     }
 
-    /// The users it lists.
+    /// The users it lists (all of them, whether they fit or not).
     pub fn users(&self) -> Vec<String> {
-        self.lists.users()
+        self.lists.users(0..self.lists.count())
     }
 
-    /// The members it lists.
+    /// The members it lists (all of them).
     pub fn members(&self) -> Vec<Member> {
-        self.lists.members()
+        self.lists.members(0..self.lists.count())
     }
 
     /// The `Welcome` as it will be sent: the newest entries that fit one
     /// server message, oldest first; a resume that loses entries that way
-    /// says so (`gap`).
+    /// says so (`gap`); lists that do not fit whole cut, with `more`.
     pub fn fitted(self) -> Welcome {
-        let (mut welcome, lists) = self.fit();
-        welcome.users = lists.users();
-        welcome.members = lists.members();
+        let (mut welcome, lists, range) = self.fit();
+        welcome.users = lists.users(range.clone());
+        welcome.members = lists.members(range);
         welcome
     }
 
-    /// [`Unsent::fitted`], its lists still serialized apart.
-    fn fit(self) -> (Welcome, Lists) {
+    /// [`Unsent::fitted`], its lists still serialized apart, and the run
+    /// of them it holds.
+    fn fit(self) -> (Welcome, Lists, Range<usize>) {
         let Self {
             mut welcome,
             lists,
@@ -166,16 +102,17 @@ impl Unsent {
         let gap_before = welcome.gap;
         welcome.gap |= resume;
         let head = ServerEvent::Welcome(welcome);
-        let skip = fit(json_len(&head) + lists.grown(), &entries);
+        let cut = lists.cut(0, json_len(&head), &entries, LIMIT);
         let ServerEvent::Welcome(mut welcome) = head else {
             unreachable!("made as a Welcome above")
         };
-        welcome.gap = gap_before || (resume && skip > 0);
-        welcome.history = entries[skip..]
+        welcome.gap = gap_before || (resume && cut.skip > 0);
+        welcome.more = cut.more;
+        welcome.history = entries[cut.skip..]
             .iter()
             .map(|e| HistoryEntry::clone(e))
             .collect();
-        (welcome, lists)
+        (welcome, lists, cut.range)
     }
 
     /// The fitted `Welcome`'s JSON, ready to seal: the one serialization
@@ -184,50 +121,17 @@ impl Unsent {
     pub fn encode(self) -> Vec<u8> {
         #[cfg(debug_assertions)]
         held::wait(&self.welcome.name);
-        let (welcome, lists) = self.fit();
-        serialize(welcome, &lists)
+        let (welcome, lists, range) = self.fit();
+        serialize(welcome, &lists, range)
     }
-}
-
-/// How many of the oldest `entries` to leave out so that the newest fit
-/// beside `used` bytes in one server message.
-pub(super) fn fit(mut used: usize, entries: &[Entry]) -> usize {
-    let mut keep = 0;
-    for entry in entries.iter().rev() {
-        // One comma between two entries of the array.
-        let size = json_len(entry.as_ref()) + usize::from(keep > 0);
-        if used + size > LIMIT {
-            break;
-        }
-        used += size;
-        keep += 1;
-    }
-    entries.len() - keep
 }
 
 /// A `Welcome`'s JSON, the lists copied into their places: the one place
 /// a join's `Welcome` becomes bytes (counted in tests).
-fn serialize(welcome: Welcome, lists: &Lists) -> Vec<u8> {
+fn serialize(welcome: Welcome, lists: &Lists, range: Range<usize>) -> Vec<u8> {
     #[cfg(test)]
     tests::SERIALIZED.with(|n| n.set(n.get() + 1));
-    lists.splice(&ServerEvent::Welcome(welcome).to_bytes())
-}
-
-/// The length of `value`'s JSON, counted as it is written (nothing kept).
-pub(super) fn json_len(value: &impl serde::Serialize) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    serde_json::to_writer(&mut count, value).expect("events always serialize");
-    count.0
+    lists.splice(&ServerEvent::Welcome(welcome).to_bytes(), range)
 }
 
 /// Test support, in debug builds only: holds the encoding of one user's
@@ -319,12 +223,12 @@ pub(crate) mod tests {
         pub(crate) static SERIALIZED: Cell<usize> = const { Cell::new(0) };
     }
 
-    fn users() -> Arc<Vec<u8>> {
-        Arc::new(br#"["ace"]"#.to_vec())
+    fn users() -> Arc<Listed> {
+        Listed::of(&[br#""ace""#])
     }
 
-    fn members() -> Arc<Vec<u8>> {
-        Arc::new(br#"[{"name":"ace"}]"#.to_vec())
+    fn members() -> Arc<Listed> {
+        Listed::of(&[br#"{"name":"ace"}"#])
     }
 
     fn head() -> Welcome {
@@ -335,6 +239,7 @@ pub(crate) mod tests {
             name: "ace".into(),
             users: Vec::new(),
             members: Vec::new(),
+            more: false,
             history: Vec::new(),
             gap: false,
             resumed: false,
@@ -407,8 +312,12 @@ pub(crate) mod tests {
             },
             Member::named("z.z"),
         ];
-        let users = Arc::new(br#"["ace","Bob","z.z"]"#.to_vec());
-        let members = Arc::new(serde_json::to_vec(&listed).unwrap());
+        let users = Listed::of(&[br#""ace""#, br#""Bob""#, br#""z.z""#]);
+        let json: Vec<Vec<u8>> = listed
+            .iter()
+            .map(|m| serde_json::to_vec(m).unwrap())
+            .collect();
+        let members = Listed::of(&json.iter().map(Vec::as_slice).collect::<Vec<_>>());
         let mut welcome = head();
         welcome.motd = Some(r#"x"users":[] "users":[] "members":[{"name":""}]"#.into());
         let mut history = entries(3, 40);
@@ -420,6 +329,49 @@ pub(crate) mod tests {
         welcome.members = listed;
         welcome.history = history.iter().map(|e| HistoryEntry::clone(e)).collect();
         assert_eq!(bytes, ServerEvent::Welcome(welcome).to_bytes());
+    }
+
+    /// Lists past one message: the `Welcome` holds the first of them and
+    /// says `more`, beside the newest history that fits in half the
+    /// message; lists that fit are whole, without `more`, as before.
+    #[test]
+    fn lists_past_one_message_are_cut_and_say_more_beside_half_of_the_history() {
+        let identity = chat_protocol::Identity::from_seed(&[6; 32]).public();
+        let mut roster = crate::hub::roster::Roster::default();
+        let names: Vec<String> = (0..8_000)
+            .map(|i| format!("n{i:05}{}", "z".repeat(26)))
+            .collect();
+        for name in &names {
+            roster.set(name, name, Some(identity), false);
+        }
+        let history = entries(600, 4000);
+        let unsent = Unsent::new(head(), roster.users(), roster.members(), history, true);
+        let bytes = unsent.clone().encode();
+        assert!(bytes.len() <= LIMIT, "{} bytes", bytes.len());
+        let fitted = unsent.fitted();
+        assert!(fitted.more);
+        assert!(fitted.gap, "entries were left out of a resume");
+        assert_eq!(ServerEvent::Welcome(fitted.clone()).to_bytes(), bytes);
+        let listed = fitted.users.len();
+        assert!(listed > 1000 && listed < names.len(), "{listed} listed");
+        assert_eq!(fitted.users, names[..listed]);
+        assert_eq!(fitted.members.len(), listed);
+        let history_bytes = json_len(&fitted.history);
+        assert!(
+            history_bytes > LIMIT / 3 && history_bytes < LIMIT / 2,
+            "{history_bytes} bytes of history"
+        );
+
+        // Fewer: whole, no `more`.
+        let mut few = crate::hub::roster::Roster::default();
+        for name in &names[..5_000] {
+            few.set(name, name, Some(identity), false);
+        }
+        let fitted =
+            Unsent::new(head(), few.users(), few.members(), entries(5, 100), true).fitted();
+        assert!(!fitted.more && !fitted.gap);
+        assert_eq!(fitted.users, names[..5_000]);
+        assert_eq!(fitted.history.len(), 5);
     }
 
     #[test]

@@ -132,7 +132,7 @@ async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, config:
         // What names a room, or asks for the rooms.
         event @ (ClientEvent::Say { room: Some(_), .. }
         | ClientEvent::Action { room: Some(_), .. }
-        | ClientEvent::Who { room: Some(_) }
+        | ClientEvent::Who { room: Some(_), .. }
         | ClientEvent::JoinRoom { .. }
         | ClientEvent::PartRoom { .. }
         | ClientEvent::Rooms
@@ -169,7 +169,10 @@ async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, config:
                 Err((code, message)) => refuse(member, parts, code, message),
             }
         }
-        ClientEvent::Who { room: None } => member.send(&parts.hub.who()),
+        ClientEvent::Who { room: None, after } => {
+            let answer = parts.hub.who(after.as_deref()).encode_for(member);
+            member.deliver(Arc::new(answer));
+        }
         ClientEvent::IdentityAdd { key } => {
             super::identities::change(member, parts, key, true).await;
         }

@@ -39,7 +39,9 @@ pub async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, con
         ClientEvent::Action { text, cid, .. } => say(text, true, cid)
             .await
             .map(|_| parts.metrics.messages.inc(MessageKind::Action)),
-        ClientEvent::Who { .. } => hub.who_in(member, &room).map(|users| member.send(&users)),
+        ClientEvent::Who { after, .. } => hub
+            .who_in(member, &room, after.as_deref())
+            .map(|answer| member.deliver(Arc::new(answer.encode_for(member)))),
         ClientEvent::JoinRoom { after, .. } => match hub.join_room(member, &room, after).await {
             Ok(made) => {
                 if made {

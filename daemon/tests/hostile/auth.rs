@@ -112,7 +112,12 @@ async fn a_second_auth_is_a_bad_event_and_changes_no_name() {
             .then_some(())
         })
         .await;
-    mallory.send(&ClientEvent::Who { room: None }).await;
+    mallory
+        .send(&ClientEvent::Who {
+            room: None,
+            after: None,
+        })
+        .await;
     let users = mallory
         .recv_until("users", |e| match e {
             ServerEvent::Users { users, .. } => Some(users.clone()),

@@ -110,7 +110,12 @@ async fn a_who_flood_is_rate_limited() {
     let mut s = Scene::start(CONFIG).await;
     let mut mallory = s.member("mallory").await;
     for _ in 0..FLOOD {
-        mallory.send(&ClientEvent::Who { room: None }).await;
+        mallory
+            .send(&ClientEvent::Who {
+                room: None,
+                after: None,
+            })
+            .await;
     }
     let (taken, limited) = answers(&mut mallory, |e| match e {
         ServerEvent::Users { .. } => Some("users".into()),

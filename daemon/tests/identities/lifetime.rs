@@ -13,7 +13,12 @@ use super::{identity, join, refused};
 
 /// Whether `client` still gets answers (a `who`).
 async fn still_there(client: &mut testkit::RawClient) {
-    client.send(&ClientEvent::Who { room: None }).await;
+    client
+        .send(&ClientEvent::Who {
+            room: None,
+            after: None,
+        })
+        .await;
     client
         .recv_until("the users answer", |e| {
             matches!(e, ServerEvent::Users { .. }).then_some(())

@@ -60,6 +60,12 @@ pub enum ClientEvent {
         /// `room_invalid`); absent: the default room.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         room: Option<String>,
+        /// Where to continue a list that was cut (`more`): the folded form
+        /// (ASCII lower case) of the last name received. The answer holds
+        /// the users whose folded names sort after it (byte order).
+        /// Absent: from the start.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<String>,
     },
     /// Join a room (made if it does not exist and this session may make
     /// rooms); answered with `room_joined`, or an `error`
@@ -182,7 +188,7 @@ impl ClientEvent {
     /// default room, or nothing room-scoped (`rooms`, a DM, moderation).
     pub fn room(&self) -> Option<&str> {
         match self {
-            Self::Say { room, .. } | Self::Action { room, .. } | Self::Who { room } => {
+            Self::Say { room, .. } | Self::Action { room, .. } | Self::Who { room, .. } => {
                 room.as_deref()
             }
             Self::JoinRoom { room, .. }

@@ -161,6 +161,10 @@ pub struct RoomJoined {
     /// `users` (see [`crate::event::Welcome::members`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<Member>,
+    /// As the `Welcome`'s: the lists stop before the end; `who` with the
+    /// `room` and `after` gives the rest.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub more: bool,
     /// The room's recent messages, oldest first (each with its `room`);
     /// after a resume (`join_room`'s `after`), the messages after that id.
     #[serde(default)]

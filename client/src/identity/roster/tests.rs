@@ -22,6 +22,7 @@ fn welcome(members: Vec<Member>) -> Welcome {
         name: "ace".into(),
         users: members.iter().map(|m| m.name.clone()).collect(),
         members,
+        more: false,
         history: Vec::new(),
         gap: false,
         resumed: false,

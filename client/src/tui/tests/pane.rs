@@ -249,6 +249,7 @@ fn every_line_has_a_time_and_a_marker_shows_where_the_day_changes() {
         room: None,
         users: vec!["ace".into(), "carol".into()],
         members: Vec::new(),
+        more: false,
     }));
     app.on_engine(Event::Lost("connection lost: reset".into()));
     let shown = screen(&mut app, 70, 16);

@@ -82,3 +82,30 @@ fn a_rejoin_needs_no_refresh() {
     );
     assert_eq!(app.buf().online, 4);
 }
+
+/// A Welcome whose lists come in pages (`more`): the first part shows
+/// with its count as a lower bound, and the whole list the engine reads
+/// after it replaces it.
+#[test]
+fn a_welcome_with_more_shows_its_part_then_the_whole_list() {
+    let mut first = welcome(Vec::new());
+    first.users.truncate(2);
+    first.more = true;
+    let mut clock = Clock::utc("%H:%M");
+    clock.now = || NOON + 7 * 60_000;
+    let mut app = App::new(
+        "ws://chat.example.org:1719/",
+        "5d67e3a0c1b2d3e4",
+        &first,
+        clock,
+    );
+    let shown = screen(&mut app, 80, 10);
+    assert!(shown.contains("joined as ace (2+ online)"), "{shown}");
+    assert_eq!(app.buf().users, ["ace", "bob"]);
+    let everyone: Vec<String> = ["ace", "bob", "carol", "dave", "erin"]
+        .map(String::from)
+        .to_vec();
+    app.on_engine(Event::Users(None, everyone.clone(), Vec::new()));
+    assert_eq!(app.buf().users, everyone);
+    assert_eq!(app.buf().online, 5);
+}

@@ -41,6 +41,7 @@ fn join(app: &mut App, name: &str, seq: u64, users: &[&str], topic: Option<&str>
         private: false,
         users: users.iter().map(|u| (*u).to_owned()).collect(),
         members: Vec::new(),
+        more: false,
         history: Vec::new(),
         gap: false,
         resumed: false,
@@ -275,7 +276,8 @@ fn room_commands_send_for_the_room_on_screen() {
     assert_eq!(
         sent(&mut app, "/who"),
         [Action::Send(ClientEvent::Who {
-            room: Some("#ops".into())
+            room: Some("#ops".into()),
+            after: None,
         })]
     );
     assert_eq!(
@@ -415,6 +417,7 @@ fn a_room_joined_again_after_a_reconnect_gets_what_it_missed() {
             private: false,
             users: vec!["ace".into(), "erin".into(), "gus".into()],
             members: Vec::new(),
+            more: false,
             history: vec![HistoryEntry {
                 room: Some(room("#coffee")),
                 ..entry(9, "gus", "while you were out")
