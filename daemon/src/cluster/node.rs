@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::names::{ClaimError, Names};
@@ -39,7 +38,7 @@ pub struct Node {
     /// The names registry (names owned by keys).
     pub registry: super::registry::Registered,
     /// Told each time the rooms' stream handed a room new entries.
-    pub arrived: Arc<Notify>,
+    pub arrived: Arc<super::replicated::Arrivals>,
     /// The rooms' settings the nodes share (set once, at the start).
     pub rooms: std::sync::OnceLock<Arc<super::rooms::SharedRooms>>,
     /// What the node counts (name conflicts, reconnections).
@@ -86,7 +85,7 @@ impl Node {
             moderation_revision: std::sync::Mutex::new(0),
             nodes,
             registry,
-            arrived: Arc::new(Notify::new()),
+            arrived: Arc::default(),
             rooms: std::sync::OnceLock::new(),
             metrics,
         })

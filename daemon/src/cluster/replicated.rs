@@ -64,7 +64,7 @@ pub struct ReplicatedLog {
     /// Where followed entries go: the room's accepted stream.
     tx: mpsc::UnboundedSender<Entry>,
     /// Told as entries come in.
-    arrived: Arc<Notify>,
+    arrived: Arc<Arrivals>,
     /// How many entries a room's history keeps (read when it catches up).
     count: AtomicUsize,
     /// Each publish's time to NATS's acknowledgement
@@ -80,7 +80,7 @@ impl ReplicatedLog {
     pub async fn open(
         cluster: Cluster,
         bounds: Bounds,
-        arrived: Arc<Notify>,
+        arrived: Arc<Arrivals>,
         publish: Option<Histogram>,
     ) -> Result<(Self, Accepted), ClusterError> {
         let subject = cluster.log_subject();
@@ -117,7 +117,7 @@ impl ReplicatedLog {
         cluster: Cluster,
         room: &chat_protocol::RoomName,
         bounds: Bounds,
-        arrived: Arc<Notify>,
+        arrived: Arc<Arrivals>,
         publish: Option<Histogram>,
     ) -> (Self, Accepted) {
         let subject = cluster.room_subject(Some(room));
@@ -136,7 +136,7 @@ impl ReplicatedLog {
         subject: String,
         room: Option<chat_protocol::RoomName>,
         bounds: Bounds,
-        arrived: Arc<Notify>,
+        arrived: Arc<Arrivals>,
         publish: Option<Histogram>,
     ) -> (Self, Accepted) {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -157,6 +157,41 @@ impl ReplicatedLog {
     }
 }
 
+/// Which rooms' logs handed their rooms new entries since the node last
+/// had them fanned out ([`crate::hub::Hub::pump_room`]): each is pumped,
+/// and no other, so a message costs nothing in the rooms it is not in.
+#[derive(Default)]
+pub struct Arrivals {
+    /// The rooms with entries waiting (`None`: the default room).
+    rooms: Mutex<std::collections::BTreeSet<Option<chat_protocol::RoomName>>>,
+    /// Told when one is added.
+    notify: Notify,
+}
+
+impl Arrivals {
+    /// `room`'s log handed it new entries.
+    fn arrived(&self, room: &Option<chat_protocol::RoomName>) {
+        let mut rooms = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
+        if !rooms.contains(room) {
+            rooms.insert(room.clone());
+        }
+        drop(rooms);
+        // A permit is kept if the pump is busy: it looks again.
+        self.notify.notify_one();
+    }
+
+    /// Waits for arrivals; the rooms that have some, each once.
+    pub async fn next(&self) -> Vec<Option<chat_protocol::RoomName>> {
+        loop {
+            let rooms = std::mem::take(&mut *self.rooms.lock().unwrap_or_else(|p| p.into_inner()));
+            if !rooms.is_empty() {
+                return rooms.into_iter().collect();
+            }
+            self.notify.notified().await;
+        }
+    }
+}
+
 /// Hands every entry of `subject` after `last` to the room, in stream
 /// order.
 async fn follow(
@@ -165,7 +200,7 @@ async fn follow(
     room: Option<chat_protocol::RoomName>,
     last: Arc<AtomicU64>,
     tx: mpsc::UnboundedSender<Entry>,
-    arrived: Arc<Notify>,
+    arrived: Arc<Arrivals>,
 ) {
     use futures_util::StreamExt;
     let mut entries = std::pin::pin!(cluster.follow_in(subject, last.load(Ordering::Relaxed)));
@@ -177,7 +212,7 @@ async fn follow(
         if tx.send(Arc::new(decoded)).is_err() {
             return;
         }
-        arrived.notify_one();
+        arrived.arrived(&room);
     }
 }
 

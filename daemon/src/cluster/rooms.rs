@@ -24,7 +24,6 @@ use bytes::Bytes;
 use chat_protocol::RoomName;
 use futures_util::StreamExt;
 use prometheus_client::metrics::histogram::Histogram;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::replicated::ReplicatedLog;
@@ -306,7 +305,7 @@ pub struct ClusterLogs {
     /// The connection to NATS.
     pub cluster: Cluster,
     /// Told as entries arrive, for the rooms to fan them out.
-    pub arrived: Arc<Notify>,
+    pub arrived: Arc<super::replicated::Arrivals>,
     /// Each publish's time to NATS's acknowledgement.
     pub publish: Option<Histogram>,
 }

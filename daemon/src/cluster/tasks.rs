@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -126,10 +125,18 @@ pub(super) async fn start(
 
 /// Fans out what other nodes (and this one) put in the room's replicated
 /// log, as it arrives, until the shutdown.
-async fn pump_arrivals(arrived: Arc<Notify>, hub: Arc<Hub>, shutdown: CancellationToken) {
+async fn pump_arrivals(
+    arrived: Arc<super::replicated::Arrivals>,
+    hub: Arc<Hub>,
+    shutdown: CancellationToken,
+) {
     loop {
         tokio::select! {
-            () = arrived.notified() => hub.pump(),
+            rooms = arrived.next() => {
+                for room in rooms {
+                    hub.pump_room(room.as_ref());
+                }
+            }
             () = shutdown.cancelled() => return,
         }
     }

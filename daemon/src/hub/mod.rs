@@ -125,14 +125,18 @@ impl Hub {
             .collect()
     }
 
-    /// Fans out what the logs have accepted and the rooms not yet seen.
-    /// Each [`Hub::say`] does it for its room; logs whose entries are
-    /// accepted elsewhere (a replicated backend) have it called as they
-    /// arrive.
-    pub fn pump(&self) {
-        self.lobby().pump();
-        for slot in self.others() {
-            slot.room.lock().expect("lock").pump();
+    /// Fans out what `room`'s log (`None`: the default room's) has
+    /// accepted and the room not yet seen. Each [`Hub::say`] does it for
+    /// its room; logs whose entries are accepted elsewhere (a replicated
+    /// backend) have it called as they arrive.
+    pub fn pump_room(&self, room: Option<&RoomName>) {
+        match room {
+            None => self.lobby().pump(),
+            Some(room) => {
+                if let Some(slot) = self.other(room) {
+                    slot.room.lock().expect("lock").pump();
+                }
+            }
         }
     }
 
