@@ -217,7 +217,7 @@ pub async fn join(
             }
             Proto::Chat { token, password } => (token, password),
         };
-        match RawClient::join_on(ws, token, name, password).await {
+        match RawClient::join_skimming_on(ws, token, name, password).await {
             Outcome::Joined(mut client) => {
                 if let Some(room) = &room {
                     join_room(&mut client, room).await?;
