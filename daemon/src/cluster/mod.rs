@@ -45,6 +45,7 @@
 //! allowed, deletes denied), and opened with `get_key_value`.
 
 pub(crate) mod admin;
+pub(crate) mod arrivals;
 pub(crate) mod audit;
 pub(crate) mod changes;
 pub(crate) mod claim;
