@@ -77,7 +77,7 @@ impl ReplicatedLog {
     /// The default room's log: reads the newest `bounds.count` entries
     /// the stream keeps and starts following it after them. `arrived` is
     /// told as entries come in: the node then has the room fan them out
-    /// ([`crate::hub::Hub::pump`]).
+    /// ([`crate::hub::Hub::pump_room`]).
     pub async fn open(
         cluster: Cluster,
         bounds: Bounds,

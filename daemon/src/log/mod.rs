@@ -12,7 +12,7 @@
 //!   stream acknowledged the publish.
 //! - Every accepted entry also comes out of the [`Accepted`] stream handed
 //!   out when the log is opened, in log order, exactly once. The hub drains
-//!   it under its room lock ([`crate::hub::Hub::pump`]), adding each entry
+//!   it under its room lock ([`crate::hub::Hub::pump_room`]), adding each entry
 //!   to its in-memory [`Tail`] and fanning it out in the same step: that is
 //!   what gives everyone one order and makes a joiner's history join up
 //!   with the live messages. A sender sees its echo only from there, so
@@ -24,7 +24,7 @@
 //!  reader ── Hub::say ── RoomLog::append ──► (id)      embedded: memory now,
 //!                              │                        the disk in batches
 //!                              ▼
-//!                        Accepted stream ── Hub::pump (room lock) ──► Tail + fan-out
+//!                        Accepted stream ── Hub::pump_room (room lock) ──► Tail + fan-out
 //! ```
 //!
 //! Rooms: each room has a log of its own (the default room's is
