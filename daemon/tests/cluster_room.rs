@@ -33,35 +33,6 @@ async fn join(d: &Daemon, name: &str) -> RawClient {
     }
 }
 
-/// Asks `who` until the list is `expected` (other nodes' users arrive
-/// through NATS, a moment after they joined).
-async fn wait_who(client: &mut RawClient, expected: &[&str]) {
-    let start = Instant::now();
-    loop {
-        client
-            .send(&ClientEvent::Who {
-                room: None,
-                after: None,
-            })
-            .await;
-        let users = client
-            .recv_until("the users", |e| match e {
-                ServerEvent::Users { users, .. } => Some(users.clone()),
-                _ => None,
-            })
-            .await;
-        if users == expected {
-            return;
-        }
-        assert!(
-            start.elapsed() < DEADLINE,
-            "{} sees {users:?}, not {expected:?}",
-            client.welcome.name
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// The next `n` public messages a client receives: (id, from, text).
 async fn messages(client: &mut RawClient, n: usize) -> Vec<(u64, String, String)> {
     let mut got = Vec::new();
@@ -90,7 +61,7 @@ async fn one_order(nodes: usize, per: usize) {
     let everyone: Vec<String> = (0..nodes).map(|i| format!("user{i}")).collect();
     let everyone: Vec<&str> = everyone.iter().map(String::as_str).collect();
     for client in &mut clients {
-        wait_who(client, &everyone).await;
+        client.wait_users(None, &everyone).await;
     }
     let sends = clients.iter_mut().enumerate().map(|(i, c)| async move {
         for k in 0..per {
@@ -164,7 +135,7 @@ async fn who_welcome_joins_and_leaves_cover_every_node() {
     // A joiner on A is welcomed with the users of both nodes, in order.
     let bob = join(&a, "bob").await;
     assert_eq!(bob.welcome.users, ["Ace", "bob", "carol"]);
-    wait_who(&mut carol, &["Ace", "bob", "carol"]).await;
+    carol.wait_users(None, &["Ace", "bob", "carol"]).await;
     // A join and a leave on B, seen on A.
     let dave = join(&b, "dave").await;
     let (name, online) = ace
@@ -176,7 +147,7 @@ async fn who_welcome_joins_and_leaves_cover_every_node() {
         })
         .await;
     assert_eq!((name.as_str(), online), ("dave", 4));
-    wait_who(&mut ace, &["Ace", "bob", "carol", "dave"]).await;
+    ace.wait_users(None, &["Ace", "bob", "carol", "dave"]).await;
     dave.leave().await;
     let (name, online, reason) = ace
         .recv_until("dave's leave", |e| match e {
@@ -202,7 +173,7 @@ async fn who_welcome_joins_and_leaves_cover_every_node() {
         })
         .await;
     assert_eq!(name, "left");
-    wait_who(&mut carol, &["Ace", "carol"]).await;
+    carol.wait_users(None, &["Ace", "carol"]).await;
 }
 
 /// A DM from `from` to `to` (another node): delivered there, echoed here.
@@ -251,8 +222,8 @@ async fn a_dm_crosses_to_another_node_and_back() {
     let b = node(&nats, "b.example.org");
     let mut ace = join(&a, "ace").await;
     let mut bob = join(&b, "bob").await;
-    wait_who(&mut ace, &["ace", "bob"]).await;
-    wait_who(&mut bob, &["ace", "bob"]).await;
+    ace.wait_users(None, &["ace", "bob"]).await;
+    bob.wait_users(None, &["ace", "bob"]).await;
     dm_across(&mut ace, &mut bob, "psst, bob").await;
     dm_across(&mut bob, &mut ace, "hi ace").await;
     // Known nowhere: no_such_user, as on one node.
@@ -320,8 +291,10 @@ async fn a_killed_nodes_users_leave_every_list_and_their_names_come_free() {
     let mut carol = join(&c, "carol").await;
     let _bob = join(&b, "bob").await;
     let _bea = join(&b, "bea").await;
-    wait_who(&mut ace, &["ace", "bea", "bob", "carol"]).await;
-    wait_who(&mut carol, &["ace", "bea", "bob", "carol"]).await;
+    ace.wait_users(None, &["ace", "bea", "bob", "carol"]).await;
+    carol
+        .wait_users(None, &["ace", "bea", "bob", "carol"])
+        .await;
     b.signal(libc::SIGKILL);
     let killed = Instant::now();
     for client in [&mut ace, &mut carol] {
@@ -343,7 +316,7 @@ async fn a_killed_nodes_users_leave_every_list_and_their_names_come_free() {
         "the killed node's users left the lists {:?} after the kill (claim ttl 3 s)",
         killed.elapsed()
     );
-    wait_who(&mut ace, &["ace", "carol"]).await;
+    ace.wait_users(None, &["ace", "carol"]).await;
     // Their names come free (NATS drops the lapsed claims by itself).
     let start = Instant::now();
     let bob = loop {
@@ -380,7 +353,7 @@ async fn the_watch_of_other_nodes_survives_a_nats_restart() {
     let (a, b) = (start("na"), start("nb"));
     let mut ace = join(&a, "ace").await;
     let _bob = join(&b, "bob").await;
-    wait_who(&mut ace, &["ace", "bob"]).await;
+    ace.wait_users(None, &["ace", "bob"]).await;
     // An outage long enough for the watches' consumers to be missed.
     nats.kill();
     tokio::time::sleep(Duration::from_secs(6)).await;
@@ -404,7 +377,7 @@ async fn the_watch_of_other_nodes_survives_a_nats_restart() {
         })
         .await;
     assert_eq!(name, "dave");
-    wait_who(&mut ace, &["ace", "bob", "dave"]).await;
+    ace.wait_users(None, &["ace", "bob", "dave"]).await;
 }
 
 /// Says `text` and waits for its echo; its id.

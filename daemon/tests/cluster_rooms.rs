@@ -55,35 +55,6 @@ fn say(room: &str, text: &str) -> ClientEvent {
     }
 }
 
-/// Asks `who` in `room` until the list is `expected` (the users of other
-/// nodes come through their claims, a moment after they joined).
-async fn wait_who(client: &mut RawClient, room_name: &str, expected: &[&str]) {
-    let start = Instant::now();
-    loop {
-        client
-            .send(&ClientEvent::Who {
-                room: Some(room_name.into()),
-                after: None,
-            })
-            .await;
-        let users = client
-            .recv_until("the users", |e| match e {
-                ServerEvent::Users { users, .. } => Some(users.clone()),
-                _ => None,
-            })
-            .await;
-        if users == expected {
-            return;
-        }
-        assert!(
-            start.elapsed() < DEADLINE,
-            "{} sees {users:?} in {room_name}, not {expected:?}",
-            client.welcome.name
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// The next `n` messages a client receives: (room, id, text).
 async fn messages(client: &mut RawClient, n: usize) -> Vec<(Option<RoomName>, u64, String)> {
     let mut seen = Vec::new();
@@ -168,8 +139,8 @@ async fn a_rooms_members_on_two_nodes_see_one_order_and_no_one_else_sees_it() {
         _ => None,
     })
     .await;
-    wait_who(&mut ace, "#ops", &["ace", "bob"]).await;
-    wait_who(&mut bob, "#ops", &["ace", "bob"]).await;
+    ace.wait_users(Some("#ops"), &["ace", "bob"]).await;
+    bob.wait_users(Some("#ops"), &["ace", "bob"]).await;
     // Both say at once; both see the same 20, in one order.
     let per = 10;
     let sends = [&mut ace, &mut bob].into_iter().map(|c| async move {
@@ -382,7 +353,7 @@ async fn a_nodes_death_loses_nothing_accepted_in_a_room() {
     let mut bob = join(&b, "bob").await;
     ace.join_room("#ops", None).await;
     bob.join_room("#ops", None).await;
-    wait_who(&mut ace, "#ops", &["ace", "bob"]).await;
+    ace.wait_users(Some("#ops"), &["ace", "bob"]).await;
     // ace sends 30 and a is killed once ace has the echoes of some of
     // them: every echoed one was accepted and must survive.
     for k in 0..30 {

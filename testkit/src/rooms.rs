@@ -1,5 +1,6 @@
 //! Rooms through a [`RawClient`]: join one and wait for its answer, say
-//! something in one and wait for the echo, wait for a refusal.
+//! something in one and wait for the echo, wait for a refusal, wait for a
+//! room's list of users.
 
 use chat_protocol::{ClientEvent, ErrorCode, RoomJoined, RoomName, ServerEvent};
 
@@ -65,5 +66,34 @@ impl RawClient {
             _ => None,
         })
         .await
+    }
+
+    /// Asks `who` in `room` (`None`: the default room) until the list is
+    /// `expected` (the users of other nodes come through NATS, a moment
+    /// after they joined), within [`crate::DEADLINE`].
+    pub async fn wait_users(&mut self, room: Option<&str>, expected: &[&str]) {
+        let start = std::time::Instant::now();
+        loop {
+            self.send(&ClientEvent::Who {
+                room: room.map(str::to_owned),
+                after: None,
+            })
+            .await;
+            let users = self
+                .recv_until("the users", |e| match e {
+                    ServerEvent::Users { users, .. } => Some(users.clone()),
+                    _ => None,
+                })
+                .await;
+            if users == expected {
+                return;
+            }
+            assert!(
+                start.elapsed() < crate::DEADLINE,
+                "{} sees {users:?} in {room:?}, not {expected:?}",
+                self.welcome.name
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
     }
 }

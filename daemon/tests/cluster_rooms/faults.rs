@@ -6,7 +6,7 @@
 use chat_protocol::{ClientEvent, ServerEvent};
 use testkit::{Daemon, Nats};
 
-use super::{CONFIG, join, node, node_with, room_json, rooms_of, wait_room, wait_who};
+use super::{CONFIG, join, node, node_with, room_json, rooms_of, wait_room};
 
 /// Claims live 8 s (renewed every 2 s): NATS may stop answering for a few
 /// seconds without any claim lapsing.
@@ -25,7 +25,7 @@ async fn a_users_rooms_reach_the_other_nodes_after_nats_did_not_answer() {
     let mut bob = join(&b, "bob").await;
     ace.join_room("#ops", None).await;
     bob.join_room("#ops", None).await;
-    wait_who(&mut bob, "#ops", &["ace", "bob"]).await;
+    bob.wait_users(Some("#ops"), &["ace", "bob"]).await;
     // NATS answers nothing: carl's join into #ops is answered (a follows
     // the room already, for ace), but his claim cannot say so in time.
     nats.freeze();
@@ -34,12 +34,12 @@ async fn a_users_rooms_reach_the_other_nodes_after_nats_did_not_answer() {
     nats.thaw();
     // Once NATS answers, b lists carl in #ops, and his later part too;
     // his session goes on (his claim is still his).
-    wait_who(&mut bob, "#ops", &["ace", "bob", "carl"]).await;
+    bob.wait_users(Some("#ops"), &["ace", "bob", "carl"]).await;
     carl.send(&ClientEvent::PartRoom {
         room: "#ops".into(),
     })
     .await;
-    wait_who(&mut bob, "#ops", &["ace", "bob"]).await;
+    bob.wait_users(Some("#ops"), &["ace", "bob"]).await;
     carl.say_in(None, "still here").await;
     ace.say_in(Some("#ops"), "and ace too").await;
     assert!(
@@ -59,7 +59,7 @@ async fn a_users_rooms_reach_the_other_nodes_after_nats_came_back() {
     let mut bob = join(&b, "bob").await;
     ace.join_room("#ops", None).await;
     bob.join_room("#ops", None).await;
-    wait_who(&mut bob, "#ops", &["ace", "bob"]).await;
+    bob.wait_users(Some("#ops"), &["ace", "bob"]).await;
     // NATS goes away: carl's join into #ops is answered (a follows the
     // room already), but his claim cannot say so.
     nats.kill();
@@ -67,7 +67,7 @@ async fn a_users_rooms_reach_the_other_nodes_after_nats_came_back() {
     a.wait_for_log("the rooms of a user were not shared");
     nats.restart();
     // Once a is back, b lists carl in #ops.
-    wait_who(&mut bob, "#ops", &["ace", "bob", "carl"]).await;
+    bob.wait_users(Some("#ops"), &["ace", "bob", "carl"]).await;
     carl.say_in(Some("#ops"), "back").await;
 }
 
@@ -88,7 +88,7 @@ async fn a_room_whose_members_are_all_on_another_node_does_not_expire() {
     ace.join_room("#x", None).await;
     ace.join_room("#clock", None).await;
     bob.join_room("#x", None).await;
-    wait_who(&mut ace, "#x", &["ace", "bob"]).await;
+    ace.wait_users(Some("#x"), &["ace", "bob"]).await;
     for room in ["#x", "#clock"] {
         ace.send(&ClientEvent::PartRoom { room: room.into() }).await;
     }
@@ -113,7 +113,7 @@ async fn a_node_restarted_while_its_users_are_in_rooms_finds_them_again() {
     let (code, out, err) = a.chatctl(&["rooms", "topic", "#ops", "deploys"]);
     assert_eq!(code, 0, "{out}{err}");
     let before = ace.say_in(Some("#ops"), "before the restart").await;
-    wait_who(&mut bob, "#ops", &["ace", "bob"]).await;
+    bob.wait_users(Some("#ops"), &["ace", "bob"]).await;
     // a stops: bob sees ace leave #ops too.
     assert!(a.terminate().success());
     bob.recv_until("ace's leave of #ops", |e| match e {
@@ -139,7 +139,7 @@ async fn a_node_restarted_while_its_users_are_in_rooms_finds_them_again() {
     let texts: Vec<&str> = joined.history.iter().map(|m| m.text.as_str()).collect();
     assert_eq!(texts, ["before the restart"]);
     assert_eq!(joined.users, ["ace", "bob"]);
-    wait_who(&mut bob, "#ops", &["ace", "bob"]).await;
+    bob.wait_users(Some("#ops"), &["ace", "bob"]).await;
     let id = bob.say_in(Some("#ops"), "welcome back").await;
     assert!(id > before);
     ace.recv_until("bob's line", |e| match e {

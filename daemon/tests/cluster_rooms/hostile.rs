@@ -204,7 +204,7 @@ async fn a_claim_of_a_name_held_here_leaves_no_one_behind_in_a_room() {
     forge_claim(&names, "mallet", &["#ops".into()]).await;
     // Once mallet's claim is applied, ace's release was: the other ace,
     // never listed in #ops while the ace here held the name, is not there.
-    super::wait_who(&mut bob, "#ops", &["bob", "mallet"]).await;
+    bob.wait_users(Some("#ops"), &["bob", "mallet"]).await;
 }
 
 #[tokio::test]
@@ -240,5 +240,5 @@ async fn a_user_of_another_node_who_took_a_name_held_here_comes_into_its_rooms()
         _ => None,
     })
     .await;
-    super::wait_who(&mut bob, "#ops", &["ace", "bob"]).await;
+    bob.wait_users(Some("#ops"), &["ace", "bob"]).await;
 }

@@ -3,7 +3,7 @@
 //! `chatctl users --room` and `chatctl rooms --json` on a node with no
 //! member in the room list the other node's.
 
-use super::{join, node, room_json, say, wait_room, wait_who};
+use super::{join, node, room_json, say, wait_room};
 use chat_protocol::{ClientEvent, ServerEvent};
 
 #[tokio::test]
@@ -17,7 +17,7 @@ async fn an_older_client_on_a_node_sees_only_the_default_rooms_events() {
     let mut bob = join(&b, "bob").await;
     ace.join_room("#ops", None).await;
     bob.join_room("#ops", None).await;
-    wait_who(&mut bob, "#ops", &["ace", "bob"]).await;
+    bob.wait_users(Some("#ops"), &["ace", "bob"]).await;
     ace.say_in(Some("#ops"), "from a").await;
     bob.say_in(Some("#ops"), "from b").await;
     for args in [
@@ -116,8 +116,8 @@ async fn one_room_made_at_once_on_two_nodes_is_one_room_within_max_rooms() {
             })
             .await;
     }
-    wait_who(&mut ace, "#new", &["ace", "bob"]).await;
-    wait_who(&mut bob, "#new", &["ace", "bob"]).await;
+    ace.wait_users(Some("#new"), &["ace", "bob"]).await;
+    bob.wait_users(Some("#new"), &["ace", "bob"]).await;
     let id = ace.say_in(Some("#new"), "one room").await;
     bob.recv_until("ace's line", |e| match e {
         ServerEvent::Message(m) if m.id == id => Some(()),
