@@ -173,18 +173,21 @@ async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, config:
             let answer = parts.hub.who(after.as_deref()).encode_for(member);
             member.deliver(Arc::new(answer));
         }
+        // Boxed, as the DM to another node above: rare, and their state
+        // (the names' store, a NATS request) would take room in every
+        // session's reader for its life.
         ClientEvent::IdentityAdd { key } => {
-            super::identities::change(member, parts, key, true).await;
+            Box::pin(super::identities::change(member, parts, key, true)).await;
         }
         ClientEvent::IdentityRemove { key } => {
-            super::identities::change(member, parts, key, false).await;
+            Box::pin(super::identities::change(member, parts, key, false)).await;
         }
         event @ (ClientEvent::Kick { .. }
         | ClientEvent::Ban { .. }
         | ClientEvent::Unban { .. }
         | ClientEvent::Mute { .. }
         | ClientEvent::Unmute { .. }
-        | ClientEvent::Bans) => super::operator::request(event, member, parts).await,
+        | ClientEvent::Bans) => Box::pin(super::operator::request(event, member, parts)).await,
         ClientEvent::Bye { .. } | ClientEvent::Unknown => {}
     }
 }

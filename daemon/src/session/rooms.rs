@@ -42,19 +42,24 @@ pub async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, con
         ClientEvent::Who { after, .. } => hub
             .who_in(member, &room, after.as_deref())
             .map(|answer| member.deliver(Arc::new(answer.encode_for(member)))),
-        ClientEvent::JoinRoom { after, .. } => match hub.join_room(member, &room, after).await {
-            Ok(made) => {
+        // Boxed, as every rare event's state below: a join's (a catch-up
+        // from the cluster's log, the rooms' save, the name claim's write)
+        // would otherwise take room in every idle session's reader, which
+        // holds its largest await for the session's life.
+        ClientEvent::JoinRoom { after, .. } => {
+            Box::pin(async {
+                let made = hub.join_room(member, &room, after).await?;
                 if made {
                     hub.save_rooms().await;
                 }
                 parts.peers.note_rooms(member).await;
                 Ok(())
-            }
-            Err(refused) => Err(refused),
-        },
+            })
+            .await
+        }
         ClientEvent::PartRoom { .. } => match hub.part_room(member, &room) {
             Ok(()) => {
-                parts.peers.note_rooms(member).await;
+                Box::pin(parts.peers.note_rooms(member)).await;
                 Ok(())
             }
             Err(refused) => Err(refused),
@@ -65,8 +70,8 @@ pub async fn handle(event: ClientEvent, member: &Arc<Member>, parts: &Parts, con
             });
             Ok(())
         }
-        ClientEvent::Topic { text, .. } => topic(member, parts, &room, text).await,
-        ClientEvent::Invite { name, .. } => invite(member, parts, &room, &name).await,
+        ClientEvent::Topic { text, .. } => Box::pin(topic(member, parts, &room, text)).await,
+        ClientEvent::Invite { name, .. } => Box::pin(invite(member, parts, &room, &name)).await,
         _ => Ok(()),
     };
     if let Err(refused) = done {
