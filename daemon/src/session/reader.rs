@@ -59,7 +59,10 @@ pub async fn run(mut stream: SealedStream, member: &Arc<Member>, parts: &Parts, 
         // queued in the socket meanwhile: credited, so that a client that
         // keeps to the rate is not refused when it is read all at once.
         let handling = std::time::Instant::now();
-        handle(event, member, parts, config).await;
+        // Boxed: what handling an event awaits (the log's append, a
+        // room's) is held only while it is handled, not by every idle
+        // session's reader for its life.
+        Box::pin(handle(event, member, parts, config)).await;
         bucket.credit(handling.elapsed());
     }
 }

@@ -113,13 +113,19 @@ pub async fn run(
             Wake::Event(plain) => Some(plain),
             Wake::Ping => None,
         };
-        let batch = write_batch(&mut sink, &mut rx, first, ping_due, &mut carried);
+        // Boxed: a batch's state (its frames, tungstenite's feed and flush,
+        // the timeout's timer: about 600 bytes) is held only while a batch
+        // is written, not by every idle session's writer for its life.
+        let batch = Box::pin(timeout(
+            write_timeout,
+            write_batch(&mut sink, &mut rx, first, ping_due, &mut carried),
+        ));
         // A batch is sealed as it is fed: only the shutdown cuts it (it must
         // not wait on a stalled peer), and then no Bye follows. A kick waits
         // for the batch (at most `write_timeout`), so its Bye can be opened.
         let written = tokio::select! {
             biased;
-            written = timeout(write_timeout, batch) => written,
+            written = batch => written,
             () = control.shutting_down() => {
                 torn = true;
                 break;
