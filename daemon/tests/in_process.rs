@@ -6,9 +6,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use chat_protocol::{
-    Auth, ByeCode, ClientEvent, ClientHandshake, ServerEvent, Session, Token, Welcome,
-};
+use chat_protocol::{Auth, ByeCode, ClientHandshake, ServerEvent, Session, Token, Welcome};
 use chatd::config::{Config, Human};
 use chatd::session::connection::Connection;
 use chatd::state::AppState;
@@ -435,7 +433,7 @@ async fn a_who_is_answered_while_a_big_welcome_is_being_fitted() {
     let sealed = watcher_session
         .sealer
         .seal(
-            &ClientEvent::Who {
+            &chat_protocol::ClientEvent::Who {
                 room: None,
                 after: None,
             }
