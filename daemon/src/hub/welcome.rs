@@ -25,6 +25,10 @@ use super::listing::Listed;
 use super::lists::{LIMIT, Lists, json_len};
 use crate::log::Entry;
 
+/// The most bytes of lists and history a `Welcome` encoded on a runtime
+/// worker may copy ([`Unsent::is_light`]): tens of microseconds of work.
+pub const LIGHT: usize = 32 * 1024;
+
 /// A `Welcome` not fitted yet: everything but the lists of everyone online
 /// and the history, the lists as the room keeps them serialized, and the
 /// history's entries as the room shares them (pointers, not copies).
@@ -76,6 +80,19 @@ impl Unsent {
     /// The members it lists (all of them).
     pub fn members(&self) -> Vec<Member> {
         self.lists.members(0..self.lists.count())
+    }
+
+    /// Whether encoding it is light work: at most [`LIGHT`] bytes of
+    /// lists and history to copy. Such a `Welcome` is encoded where it is
+    /// (`session::handshake`): the blocking pool's round trip, two thread
+    /// wake-ups, would cost a small join more than the encoding.
+    pub fn is_light(&self) -> bool {
+        let lists = self.lists.users.json().len() + self.lists.members.json().len();
+        let mut bytes = lists;
+        self.entries.iter().all(|entry| {
+            bytes += entry.text.len() + entry.from.len();
+            bytes <= LIGHT
+        }) && bytes <= LIGHT
     }
 
     /// The `Welcome` as it will be sent: the newest entries that fit one
@@ -372,6 +389,27 @@ pub(crate) mod tests {
         assert!(!fitted.more && !fitted.gap);
         assert_eq!(fitted.users, names[..5_000]);
         assert_eq!(fitted.history.len(), 5);
+    }
+
+    #[test]
+    fn only_a_welcome_of_a_few_kib_of_lists_and_history_is_light() {
+        let light = |count: usize, history: Vec<Entry>| {
+            let mut roster = crate::hub::roster::Roster::default();
+            for i in 0..count {
+                let name = format!("user{i:04}");
+                roster.set(&name, &name, None, false);
+            }
+            Unsent::new(head(), roster.users(), roster.members(), history, false).is_light()
+        };
+        assert!(light(10, entries(50, 200)), "a small room's join");
+        // Each user is about 27 bytes in the two lists.
+        assert!(light(1_000, Vec::new()));
+        assert!(!light(2_000, Vec::new()), "a long list");
+        assert!(!light(10, entries(20, 4000)), "a long history");
+        assert!(
+            !light(10, entries(3000, 4000)),
+            "decided before reading it all"
+        );
     }
 
     #[test]

@@ -118,10 +118,16 @@ pub async fn establish(
     // Not cut short by a kick or the shutdown: a Welcome sent in fragments
     // must end before anything else (a Bye) may follow. The writer says
     // goodbye after, if the session was ended meanwhile.
-    // Fitting a long history into one message is CPU work: on the
-    // blocking pool, so that no runtime worker (and so no one else's
-    // events) waits for it. The room is not locked meanwhile.
-    let failed = match tokio::task::spawn_blocking(move || welcome.encode()).await {
+    // Fitting a long history or a long list into one message is CPU
+    // work: on the blocking pool, so that no runtime worker (and so no
+    // one else's events) waits for it; a light one is encoded here. The
+    // room is not locked meanwhile.
+    let encoded = if welcome.is_light() {
+        Ok(welcome.encode())
+    } else {
+        tokio::task::spawn_blocking(move || welcome.encode()).await
+    };
+    let failed = match encoded {
         Ok(welcome) => match timeout(config.write_timeout.0, conn.send_bytes(&welcome)).await {
             Ok(true) => {
                 let sealed = welcome.len() + chat_protocol::sizes::TAG_LEN;
