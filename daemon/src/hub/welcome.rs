@@ -402,7 +402,7 @@ pub(crate) mod tests {
             Unsent::new(head(), roster.users(), roster.members(), history, false).is_light()
         };
         assert!(light(10, entries(50, 200)), "a small room's join");
-        // Each user is about 27 bytes in the two lists.
+        // Each user is 31 bytes in the two lists.
         assert!(light(1_000, Vec::new()));
         assert!(!light(2_000, Vec::new()), "a long list");
         assert!(!light(10, entries(20, 4000)), "a long history");
