@@ -310,6 +310,9 @@ async fn rooms_topics_and_invitations_are_the_same_on_every_node() {
     let joined = carol.join_room("#secret", None).await;
     assert_eq!(joined.topic.as_deref(), Some("plans"));
     assert!(joined.private);
+    // Something said, for the removal to take away.
+    carol.send(&say("#secret", "friday's plans")).await;
+    assert_eq!(messages(&mut carol, 1).await[0].2, "friday's plans");
     // A topic set on a reaches carol on b.
     let (code, out, err) = a.chatctl(&["rooms", "topic", "#secret", "new plans"]);
     assert_eq!(code, 0, "{out}{err}");
@@ -337,11 +340,14 @@ async fn rooms_topics_and_invitations_are_the_same_on_every_node() {
         .await;
     wait_room(&b, "#secret", |r| r.is_none());
     wait_room(&a, "#secret", |r| r.is_none());
-    // And made again, by joining, it starts empty: its history went too.
+    // And made again, by joining, it starts empty: its history went too,
+    // on both nodes (b reads the room's log anew for its first member).
     let mut ace = join(&a, "ace").await;
     let joined = ace.join_room("#secret", None).await;
     assert!(joined.history.is_empty(), "{:?}", joined.history);
     assert!(!joined.private);
+    let joined = carol.join_room("#secret", None).await;
+    assert!(joined.history.is_empty(), "{:?}", joined.history);
 }
 
 #[tokio::test]
