@@ -68,7 +68,6 @@ pub(crate) mod presence;
 pub(crate) mod registry;
 pub(crate) mod replicated;
 pub(crate) mod rooms;
-mod rooms_seen;
 pub(crate) mod shared;
 pub(crate) mod start;
 pub(crate) mod tasks;

@@ -27,7 +27,6 @@ use prometheus_client::metrics::histogram::Histogram;
 use tokio_util::sync::CancellationToken;
 
 use super::replicated::ReplicatedLog;
-use super::rooms_seen::Seen;
 use super::{Cluster, ClusterError};
 use crate::hub::Hub;
 use crate::log::{Accepted, Bounds, RoomLog, SharedLogs};
@@ -43,11 +42,13 @@ const MAX_VALUE: usize = 256 * 1024;
 /// The rooms' settings in the cluster's bucket.
 pub struct SharedRooms {
     store: kv::Store,
-    /// For the purge of a removed room's entries, once its removal is
-    /// shared.
-    cluster: Cluster,
-    /// What this node knows of the bucket.
-    seen: Mutex<Seen>,
+    /// The bucket's revision of each room's settings as this node last
+    /// wrote or read them: an older value seen by the watch (this node's
+    /// own write coming back after a newer one) is not put in force.
+    revisions: Mutex<HashMap<RoomName, u64>>,
+    /// What the bucket holds, as far as this node knows: only what differs
+    /// from it is written.
+    published: Mutex<BTreeMap<RoomName, RoomMeta>>,
     /// One save at a time, so the newest settings are the last written.
     turn: tokio::sync::Mutex<()>,
     /// The bucket's last revision read at the start: [`follow`] goes on
@@ -113,7 +114,6 @@ impl Cluster {
         let info = stream.info().await.map_err(|e| fail(&e))?;
         let last = info.state.last_sequence;
         let mut metas = BTreeMap::new();
-        let mut revisions = HashMap::new();
         if info.state.messages > 0 {
             let listing = async {
                 let mut watch = store.watch_with_history(">").await.map_err(|e| fail(&e))?;
@@ -122,13 +122,11 @@ impl Cluster {
                     if entry.operation == kv::Operation::Put {
                         match decode(&entry.key, &entry.value) {
                             Ok((room, meta)) => {
-                                revisions.insert(room.clone(), entry.revision);
                                 metas.insert(room, meta);
                             }
                             Err(why) => note_bad(&entry.key, &why),
                         }
                     } else if let Ok(room) = RoomName::from_hex(&entry.key) {
-                        revisions.insert(room.clone(), entry.revision);
                         metas.remove(&room);
                     }
                     if entry.revision >= last {
@@ -143,8 +141,8 @@ impl Cluster {
         }
         let shared = SharedRooms {
             store,
-            cluster: self.clone(),
-            seen: Mutex::new(Seen::new(metas.clone(), revisions)),
+            revisions: Mutex::default(),
+            published: Mutex::new(metas.clone()),
             turn: tokio::sync::Mutex::default(),
             listed_at: last,
         };
@@ -165,33 +163,38 @@ impl SharedRooms {
     /// next change writes it again.
     pub async fn save(&self, metas: BTreeMap<RoomName, RoomMeta>) {
         let _turn = self.turn.lock().await;
-        let (changed, gone) = self.seen().differences(&metas);
+        let (changed, gone) = {
+            let published = self.published.lock().expect("lock");
+            let changed: Vec<(RoomName, RoomMeta)> = metas
+                .iter()
+                .filter(|(room, meta)| published.get(*room) != Some(*meta))
+                .map(|(room, meta)| (room.clone(), meta.clone()))
+                .collect();
+            let gone: Vec<RoomName> = published
+                .keys()
+                .filter(|room| !metas.contains_key(*room))
+                .cloned()
+                .collect();
+            (changed, gone)
+        };
         for (room, meta) in changed {
             let value = Bytes::from(serde_json::to_vec(&meta).expect("settings serialize"));
             match self.store.put(room.to_hex(), value).await {
-                Ok(revision) => self.seen().wrote(room, revision, meta),
+                Ok(revision) => {
+                    self.revisions
+                        .lock()
+                        .expect("lock")
+                        .insert(room.clone(), revision);
+                    self.published.lock().expect("lock").insert(room, meta);
+                }
                 Err(e) => tracing::error!("cluster: {room}'s settings could not be shared: {e}"),
             }
         }
         for room in gone {
-            // Only if the bucket still holds what this node last knew of the
-            // room ([`Seen::removing`]).
-            let known = self.seen().removing(&room);
-            let removed = self
-                .store
-                .delete_expect_revision(room.to_hex(), known)
-                .await;
-            self.seen().removed(&room, removed.is_ok());
-            match removed {
-                // Its entries go only now: a room another node made anew
-                // keeps its messages.
+            match self.store.delete(room.to_hex()).await {
                 Ok(()) => {
-                    let subject = self.cluster.room_subject(Some(&room));
-                    self.cluster.purge_subject(&subject).await;
+                    self.published.lock().expect("lock").remove(&room);
                 }
-                Err(e) if e.kind() == kv::DeleteErrorKind::WrongLastRevision => tracing::info!(
-                    "cluster: {room} changed on another node meanwhile: removed here only, and made again here by that change"
-                ),
                 Err(e) => {
                     tracing::error!("cluster: the removal of {room} could not be shared: {e}")
                 }
@@ -199,8 +202,21 @@ impl SharedRooms {
         }
     }
 
-    fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
-        self.seen.lock().expect("lock")
+    /// Whether a change of `room` at `revision`, seen by the watch, is
+    /// newer than what this node wrote or saw of it (then it is noted as
+    /// what the bucket holds).
+    fn newer(&self, room: &RoomName, revision: u64, meta: Option<&RoomMeta>) -> bool {
+        let mut revisions = self.revisions.lock().expect("lock");
+        if revisions.get(room).is_some_and(|&seen| seen >= revision) {
+            return false;
+        }
+        revisions.insert(room.clone(), revision);
+        let mut published = self.published.lock().expect("lock");
+        match meta {
+            Some(meta) => published.insert(room.clone(), meta.clone()),
+            None => published.remove(room),
+        };
+        true
     }
 }
 
@@ -265,11 +281,7 @@ async fn apply(node: &super::node::Node, shared: &SharedRooms, hub: &Hub, entry:
         let Ok(room) = RoomName::from_hex(&entry.key) else {
             return;
         };
-        let done = {
-            let mut seen = shared.seen();
-            seen.own_removal(&room, entry.revision) || !seen.newer(&room, entry.revision, None)
-        };
-        if done {
+        if !shared.newer(&room, entry.revision, None) {
             return;
         }
         for member in hub.room_removed_elsewhere(&room) {
@@ -279,12 +291,7 @@ async fn apply(node: &super::node::Node, shared: &SharedRooms, hub: &Hub, entry:
     }
     match decode(&entry.key, &entry.value) {
         Ok((room, meta)) => {
-            let newer = {
-                let mut seen = shared.seen();
-                seen.passed(&room, entry.revision);
-                seen.newer(&room, entry.revision, Some(&meta))
-            };
-            if newer {
+            if shared.newer(&room, entry.revision, Some(&meta)) {
                 hub.room_changed_elsewhere(&room, meta);
             }
         }
@@ -313,6 +320,12 @@ impl SharedLogs for ClusterLogs {
             self.publish.clone(),
         );
         (Arc::new(log), accepted)
+    }
+
+    fn remove(&self, room: &RoomName) {
+        let cluster = self.cluster.clone();
+        let subject = cluster.room_subject(Some(room));
+        tokio::spawn(async move { cluster.purge_subject(&subject).await });
     }
 }
 

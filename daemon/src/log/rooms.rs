@@ -23,6 +23,10 @@ pub trait SharedLogs: Send + Sync {
     /// `room`'s log within `bounds`, resting until the room takes a member
     /// here ([`RoomLog::catch_up`]).
     fn open(&self, room: &RoomName, bounds: Bounds) -> (Arc<dyn RoomLog>, Accepted);
+
+    /// Removes what the cluster keeps of `room`'s log (the room was
+    /// removed), in the background.
+    fn remove(&self, room: &RoomName);
 }
 
 /// Opens, lists and removes the logs of the rooms other than the default.
@@ -146,9 +150,10 @@ impl RoomLogs {
     /// Closes `log`, `room`'s, and removes its file: the room is gone with
     /// its history. Blocking (the writer's last batch): off the runtime.
     pub fn remove(&self, room: &RoomName, log: &dyn RoomLog) {
-        // In a cluster the room's entries are purged once its removal is
-        // shared (`cluster::rooms::SharedRooms::save`).
         log.close(Duration::from_secs(5));
+        if let Some(shared) = &self.shared {
+            shared.remove(room);
+        }
         if let Some(path) = self.path(room) {
             match std::fs::remove_file(&path) {
                 Ok(()) => {}
