@@ -29,6 +29,11 @@ use crate::log::Entry;
 /// worker may copy ([`Unsent::is_light`]): tens of microseconds of work.
 pub const LIGHT: usize = 32 * 1024;
 
+/// What a history entry's JSON holds beside its text, sender and client
+/// id, at most: its field names, `id`, `ts`, `action`, `room` (a room's
+/// name is short).
+const ENTRY_FIELDS: usize = 160;
+
 /// A `Welcome` not fitted yet: everything but the lists of everyone online
 /// and the history, the lists as the room keeps them serialized, and the
 /// history's entries as the room shares them (pointers, not copies).
@@ -90,7 +95,12 @@ impl Unsent {
         let lists = self.lists.users.json().len() + self.lists.members.json().len();
         let mut bytes = lists;
         self.entries.iter().all(|entry| {
-            bytes += entry.text.len() + entry.from.len();
+            // At worst: every byte of the text escaped, and the entry's
+            // fields, their names and numbers around it.
+            bytes += 2 * entry.text.len()
+                + entry.from.len()
+                + entry.cid.as_ref().map_or(0, String::len)
+                + ENTRY_FIELDS;
             bytes <= LIGHT
         }) && bytes <= LIGHT
     }
@@ -410,6 +420,8 @@ pub(crate) mod tests {
             !light(10, entries(3000, 4000)),
             "decided before reading it all"
         );
+        // Many short entries: their fields count, not only their texts.
+        assert!(!light(10, entries(300, 4)), "a long history of short texts");
     }
 
     #[test]
