@@ -122,10 +122,14 @@ pub async fn establish(
     // work: on the blocking pool, so that no runtime worker (and so no
     // one else's events) waits for it; a light one is encoded here. The
     // room is not locked meanwhile.
+    // A panic (a broken invariant) ends the session as the pool's would,
+    // through `hub.leave` below, not the whole task with the member in.
     let encoded = if welcome.is_light() {
-        Ok(welcome.encode())
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| welcome.encode())).map_err(drop)
     } else {
-        tokio::task::spawn_blocking(move || welcome.encode()).await
+        tokio::task::spawn_blocking(move || welcome.encode())
+            .await
+            .map_err(drop)
     };
     let failed = match encoded {
         Ok(welcome) => match timeout(config.write_timeout.0, conn.send_bytes(&welcome)).await {
@@ -137,8 +141,9 @@ pub async fn establish(
             Ok(false) => Some(Ending::lost()),
             Err(_) => Some(Ending::too_slow(0)),
         },
-        // Only a runtime shutting down cancels it.
-        Err(_) => Some(Ending::shutdown()),
+        // Only a runtime shutting down cancels the pool's work; or the
+        // encoding panicked.
+        Err(()) => Some(Ending::shutdown()),
     };
     tally.decided(JoinOutcome::Welcome, since);
     if let Some(ending) = failed {
