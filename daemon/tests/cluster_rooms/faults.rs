@@ -4,7 +4,7 @@
 //! whose members are all on another node is not expired.
 
 use chat_protocol::{ClientEvent, ServerEvent};
-use testkit::{Daemon, Nats};
+use testkit::{Daemon, Nats, RawClient};
 
 use super::{CONFIG, join, node, node_with, room_json, rooms_of, wait_room};
 
@@ -15,17 +15,24 @@ const SLOW_CLAIMS: &str = "limit_exempt = [\"127.0.0.0/8\"]\n\
                            rate_burst = 1000\n\
                            rate_per_second = 1000\n";
 
-#[tokio::test]
-async fn a_users_rooms_reach_the_other_nodes_after_nats_did_not_answer() {
-    let nats = Nats::start();
-    let a = node_with(&nats, "a", SLOW_CLAIMS);
-    let b = node_with(&nats, "b", SLOW_CLAIMS);
+/// Nodes a and b with claims that outlive a short NATS outage; ace and
+/// bob in #ops on a and b, carl on a in the default room only.
+async fn ops_on_two_nodes(nats: &Nats) -> (Daemon, Daemon, RawClient, RawClient, RawClient) {
+    let a = node_with(nats, "a", SLOW_CLAIMS);
+    let b = node_with(nats, "b", SLOW_CLAIMS);
     let mut ace = join(&a, "ace").await;
-    let mut carl = join(&a, "carl").await;
+    let carl = join(&a, "carl").await;
     let mut bob = join(&b, "bob").await;
     ace.join_room("#ops", None).await;
     bob.join_room("#ops", None).await;
     bob.wait_users(Some("#ops"), &["ace", "bob"]).await;
+    (a, b, ace, carl, bob)
+}
+
+#[tokio::test]
+async fn a_users_rooms_reach_the_other_nodes_after_nats_did_not_answer() {
+    let nats = Nats::start();
+    let (a, _b, mut ace, mut carl, mut bob) = ops_on_two_nodes(&nats).await;
     // NATS answers nothing: carl's join into #ops is answered (a follows
     // the room already, for ace), but his claim cannot say so in time.
     nats.freeze();
@@ -52,14 +59,7 @@ async fn a_users_rooms_reach_the_other_nodes_after_nats_did_not_answer() {
 #[tokio::test]
 async fn a_users_rooms_reach_the_other_nodes_after_nats_came_back() {
     let mut nats = Nats::start();
-    let a = node_with(&nats, "a", SLOW_CLAIMS);
-    let b = node_with(&nats, "b", SLOW_CLAIMS);
-    let mut ace = join(&a, "ace").await;
-    let mut carl = join(&a, "carl").await;
-    let mut bob = join(&b, "bob").await;
-    ace.join_room("#ops", None).await;
-    bob.join_room("#ops", None).await;
-    bob.wait_users(Some("#ops"), &["ace", "bob"]).await;
+    let (a, _b, _ace, mut carl, mut bob) = ops_on_two_nodes(&nats).await;
     // NATS goes away: carl's join into #ops is answered (a follows the
     // room already), but his claim cannot say so.
     nats.kill();
