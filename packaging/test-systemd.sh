@@ -123,8 +123,13 @@ grep -q '^HTTP/1.1 200' "$work/metrics" || fail "/metrics: $(head -n 5 "$work/me
 grep -q "^chatd_build_info{version=\"$version\",protocol=\"1\"} 1" "$work/metrics" ||
     fail "/metrics has no chatd_build_info for $version: $(grep build "$work/metrics")"
 grep -q '^chatd_users_online 0$' "$work/metrics" || fail "/metrics: $(grep users_online "$work/metrics")"
-inside journalctl -u chatd --no-pager -o cat | grep -qF "metrics on http://127.0.0.1:9719/metrics" ||
-    fail "chatd did not log its metrics listener"
+# journald takes in a service's lines on its own time: each journal check
+# waits for its line.
+journal_says() {
+    inside journalctl -u chatd --no-pager -o cat | grep -qF "$1"
+}
+wait_for 20 "chatd's log of its metrics listener in the journal" \
+    journal_says "metrics on http://127.0.0.1:9719/metrics"
 watchdog_pid=$(inside systemctl show -p MainPID --value chatd)
 echo "serving /metrics and /health on 127.0.0.1:9719 (pid $watchdog_pid, WatchdogSec=4s)"
 
@@ -217,12 +222,12 @@ bob_pid=
 grep -qi 'shutdown\|shutting down' "$work/bob.out" "$work/bob.err" || fail "bob was not told of the shutdown"
 
 say "journalctl -u chatd"
-inside journalctl -u chatd --no-pager -o cat >"$work/journal"
-cat "$work/journal"
 for line in "listening on ws://127.0.0.1:1719/" "admin API on /run/chatd/admin.sock" "joined name=bob" \
     "SIGHUP: reloading" "shutting down" "stopped"; do
-    grep -qF "$line" "$work/journal" || fail "the journal lacks: $line"
+    wait_for 20 "the journal to hold: $line" journal_says "$line"
 done
+inside journalctl -u chatd --no-pager -o cat >"$work/journal"
+cat "$work/journal"
 if grep -qF "$token" "$work/journal"; then fail "the journal holds the key token"; fi
 
 say "the watchdog restarts a chatd stopped with SIGSTOP"
@@ -238,8 +243,8 @@ restarted() {
 }
 wait_for 90 "systemd to restart the stopped chatd" restarted
 echo "restarted after $((SECONDS - t0)) s: pid $stopped_pid -> $(inside systemctl show -p MainPID --value chatd)"
-inside journalctl -u chatd --no-pager -o cat | grep -q 'Watchdog timeout' ||
-    fail "the journal does not say the watchdog fired"
+# systemd's line too: the restart may be seen before it is in the journal.
+wait_for 20 "the journal to say the watchdog fired" journal_says "Watchdog timeout"
 [ "$(inside systemctl show -p NRestarts --value chatd)" -ge 1 ] || fail "NRestarts is 0"
 wait_for 20 "/health to answer after the restart" listening
 grep -qF '{"status":"serving"}' "$work/health" || fail "/health after the restart: $(cat "$work/health")"
